@@ -1,0 +1,69 @@
+"""The accelerator's internal memory port: AXI-like request/response streams.
+
+Blocks that move data (DMA) talk to main memory through :class:`MemPortSignature`,
+a set of ``amaranth.lib.stream`` channels that carry the same information as AXI4
+read/write bursts without IDs (responses come back in request order). The top level
+puts an :class:`accel.hw.axi.AXI4Master` behind it; unit tests put a Python memory
+model (:mod:`accel.hw.testbench`) behind it instead.
+
+Channels, from the master's point of view:
+
+``rd_req`` (out)
+    ``addr``: byte address of the first beat, aligned to the bus width;
+    ``beats``: number of beats, 1..256. A burst never crosses a 4 KiB boundary.
+``rd_rsp`` (in)
+    ``data``: one beat; ``last``: final beat of the burst; ``error``: the slave
+    answered SLVERR/DECERR for this beat.
+``wr_req`` (out)
+    ``addr``, ``beats``: as for reads.
+``wr_data`` (out)
+    ``data``; ``strb``: byte enables; ``last``: final beat of the burst.
+``wr_rsp`` (in)
+    one per write burst; ``error``: SLVERR/DECERR.
+"""
+
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+ADDR_WIDTH = 32
+MAX_BURST_BEATS = 256
+
+
+def request_layout() -> data.StructLayout:
+    return data.StructLayout({"addr": ADDR_WIDTH, "beats": 9})
+
+
+def read_response_layout(data_width: int) -> data.StructLayout:
+    return data.StructLayout({"data": data_width, "last": 1, "error": 1})
+
+
+def write_data_layout(data_width: int) -> data.StructLayout:
+    return data.StructLayout({"data": data_width, "strb": data_width // 8, "last": 1})
+
+
+def write_response_layout() -> data.StructLayout:
+    return data.StructLayout({"error": 1})
+
+
+class MemPortSignature(wiring.Signature):
+    """Master-side signature of the internal memory port (``data_width`` bits/beat)."""
+
+    def __init__(self, data_width: int = 64):
+        if data_width not in (32, 64, 128, 256):
+            raise ValueError(f"memory data width must be 32, 64, 128 or 256 bits, not {data_width}")
+        self.data_width = data_width
+        super().__init__(
+            {
+                "rd_req": Out(stream.Signature(request_layout())),
+                "rd_rsp": In(stream.Signature(read_response_layout(data_width))),
+                "wr_req": Out(stream.Signature(request_layout())),
+                "wr_data": Out(stream.Signature(write_data_layout(data_width))),
+                "wr_rsp": In(stream.Signature(write_response_layout())),
+            }
+        )
+
+    def __eq__(self, other):
+        return isinstance(other, MemPortSignature) and self.data_width == other.data_width
+
+    def __repr__(self):
+        return f"MemPortSignature({self.data_width})"
