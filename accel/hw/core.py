@@ -1,0 +1,556 @@
+"""The accelerator core: control port, sequencer and datapath on the internal memory port.
+
+Loop nest run by the sequencer for one layer (see docs/architecture.md)::
+
+    for n in N:                       # image
+      for band in E_run / BAND:       # pixel tile: BAND output rows, all F columns
+        load the input window of the band (once per image when it all fits)
+        for m_tile in M / cols:       # columns of the array = output channels
+          for k_tile in K / rows:     # rows of the array = reduction k = (r, s, c)
+            for pixel in band:        # streamed, one pixel per cycle
+              acc[m_tile, pixel] (+)= W[k_tile, m_tile] . im2col[pixel, k_tile]
+        post-process the band (other accumulator half) while the next band computes
+
+Weight tiles stream from memory through a small FIFO in exactly this order (the driver packs
+them so); each tile is loaded into the idle bank of the array's double-buffered weight
+registers while the previous tile is still streaming, so tile switches cost no cycles.
+"""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out, connect
+
+from accel.config import AccelConfig
+from accel.hw.array import SystolicArray
+from accel.hw.control import ControlPort, command_layout, response_layout
+from accel.hw.feeder import COORD_SHAPE, PIXBASE_SHAPE, InputFeeder, KWalker, row_params_layout
+from accel.hw.geometry import LayerSetup
+from accel.hw.memport import MemPortSignature
+from accel.hw.postproc import PostProcessor, param_layout
+from accel.hw.reader import ReadDMA
+from accel.hw.writer import OutputWriter
+
+PARAM_CLIENT, INPUT_CLIENT, WEIGHT_CLIENT = 0, 1, 2
+
+
+class Accelerator(wiring.Component):
+    """The whole accelerator with the CFU command port and the internal memory port.
+
+    ``cmd``/``rsp``: the custom-instruction port (see :mod:`accel.isa`).
+    ``mem``: the internal memory port (:class:`accel.hw.memport.MemPortSignature`).
+    ``busy``: a layer is running (for observation; the firmware uses STATUS/WAIT).
+    """
+
+    def __init__(self, config: AccelConfig):
+        self.config = config
+        super().__init__(
+            {
+                "cmd": In(stream.Signature(command_layout())),
+                "rsp": Out(stream.Signature(response_layout())),
+                "mem": Out(MemPortSignature(config.bus_width)),
+                "busy": Out(1),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.config
+        bb = cfg.bus_bytes
+        lane_bits = (bb - 1).bit_length()
+
+        m.submodules.control = control = ControlPort(cfg)
+        m.submodules.setup = setup = LayerSetup(cfg)
+        m.submodules.reader = reader = ReadDMA(cfg.bus_width, clients=3, max_burst=cfg.max_burst)
+        m.submodules.writer = writer = OutputWriter(cfg.bus_width, cfg.cols, cfg.max_burst)
+        acc_addr_bits = (2 * cfg.acc_depth - 1).bit_length()
+        tag_width = acc_addr_bits + 2  # accumulator address, first k tile, last of band
+        m.submodules.feeder = feeder = InputFeeder(cfg, tag_width)
+        m.submodules.walker = walker = KWalker()
+        m.submodules.array = array = SystolicArray(cfg.rows, cfg.cols, tag_width=tag_width)
+        m.submodules.post = post = PostProcessor(cfg)
+
+        wiring.connect(m, wiring.flipped(self.cmd), control.cmd)
+        wiring.connect(m, control.rsp, wiring.flipped(self.rsp))
+        m.d.comb += [
+            self.mem.rd_req.payload.eq(reader.rd_req.payload),
+            self.mem.rd_req.valid.eq(reader.rd_req.valid),
+            reader.rd_req.ready.eq(self.mem.rd_req.ready),
+            reader.rd_rsp.payload.eq(self.mem.rd_rsp.payload),
+            reader.rd_rsp.valid.eq(self.mem.rd_rsp.valid),
+            self.mem.rd_rsp.ready.eq(reader.rd_rsp.ready),
+            self.mem.wr_req.payload.eq(writer.wr_req.payload),
+            self.mem.wr_req.valid.eq(writer.wr_req.valid),
+            writer.wr_req.ready.eq(self.mem.wr_req.ready),
+            self.mem.wr_data.payload.eq(writer.wr_data.payload),
+            self.mem.wr_data.valid.eq(writer.wr_data.valid),
+            writer.wr_data.ready.eq(self.mem.wr_data.ready),
+            writer.wr_rsp.payload.eq(self.mem.wr_rsp.payload),
+            writer.wr_rsp.valid.eq(self.mem.wr_rsp.valid),
+            self.mem.wr_rsp.ready.eq(writer.wr_rsp.ready),
+        ]
+
+        d = control.descriptor
+        g = setup.geometry
+        busy = Signal()
+        run = Signal()  # one-cycle pulse: descriptor valid, engines start
+        m.d.comb += [
+            setup.descriptor.eq(d),
+            setup.start.eq(control.start),
+            control.busy.eq(busy),
+            self.busy.eq(busy),
+            control.desc_error.eq(Mux(setup.done, setup.error, 0)),
+            control.bus_error.eq(reader.error | writer.error),
+            reader.clear.eq(control.clear_counters),
+            writer.clear.eq(control.clear_counters),
+            control.dma_read_bytes.eq(reader.beats_read << lane_bits),
+            control.dma_write_bytes.eq(writer.bytes_written),
+            run.eq(setup.done & (setup.error == 0)),
+        ]
+
+        # ---- band bookkeeping shared by the engines -------------------------------------
+        def band_counter(name):
+            """(n, e0, rows, index) of a band walk over the layer; returns helpers."""
+            n = Signal(16, name=f"{name}_n")
+            e0 = Signal(16, name=f"{name}_e0")
+            index = Signal(32, name=f"{name}_band")
+            remaining = g.E_run - e0
+            rows = Mux(remaining < d.BAND, remaining, d.BAND)
+            last_in_image = e0 + d.BAND >= g.E_run
+            last = last_in_image & (n + 1 == d.N)
+
+            def reset():
+                return [n.eq(0), e0.eq(0), index.eq(0)]
+
+            def advance():
+                return [
+                    e0.eq(Mux(last_in_image, 0, e0 + d.BAND)),
+                    n.eq(Mux(last_in_image, n + 1, n)),
+                    index.eq(index + 1),
+                ]
+
+            return n, e0, rows, index, last, reset, advance
+
+        # ---- parameter loader (client 0) -------------------------------------------------
+        param_mem = Memory(shape=param_layout(cfg.cols), depth=cfg.param_depth, init=[])
+        m.submodules.param_mem = param_mem
+        param_wp = param_mem.write_port()
+        param_rp = param_mem.read_port()
+        param_shift = Signal(cfg.param_tile_beats * cfg.bus_width)
+        param_beat = Signal(range(cfg.param_tile_beats + 1))
+        param_tile = Signal(16)
+        params_loaded = Signal()
+        param_cmd = reader.cmd[PARAM_CLIENT]
+        param_data = reader.data[PARAM_CLIENT]
+        param_issue = Signal()
+        m.d.comb += [
+            param_cmd.payload.addr.eq(d.PARAM_ADDR),
+            param_cmd.payload.beats.eq(g.m_tiles * cfg.param_tile_beats),
+            param_cmd.valid.eq(param_issue),
+            param_data.ready.eq(1),
+        ]
+        with m.If(param_cmd.valid & param_cmd.ready):
+            m.d.sync += param_issue.eq(0)
+        with m.If(run):
+            m.d.sync += [param_issue.eq(1), params_loaded.eq(0), param_beat.eq(0), param_tile.eq(0)]
+        assembled = Cat(param_shift[cfg.bus_width :], param_data.payload.data)
+        with m.If(param_data.valid):
+            m.d.sync += param_shift.eq(assembled)
+            with m.If(param_beat + 1 == cfg.param_tile_beats):
+                m.d.sync += [param_beat.eq(0), param_tile.eq(param_tile + 1)]
+                m.d.comb += [
+                    param_wp.en.eq(1),
+                    param_wp.addr.eq(param_tile),
+                    param_wp.data.eq(assembled[: param_layout(cfg.cols).size]),
+                ]
+            with m.Else():
+                m.d.sync += param_beat.eq(param_beat + 1)
+            with m.If(param_data.payload.last):
+                m.d.sync += params_loaded.eq(1)
+
+        # ---- weight fetcher (client 2) and weight tile FIFO ------------------------------
+        tile_bits = cfg.weight_tile_beats * cfg.bus_width
+        weight_mem = Memory(shape=tile_bits, depth=cfg.weight_depth, init=[])
+        m.submodules.weight_mem = weight_mem
+        weight_wp = weight_mem.write_port()
+        weight_rp = weight_mem.read_port(domain="comb")
+        w_wptr = Signal(range(cfg.weight_depth))
+        w_rptr = Signal(range(cfg.weight_depth))
+        w_count = Signal(range(cfg.weight_depth + 1))  # tiles in the FIFO
+        w_reserved = Signal(range(cfg.weight_depth + 1))  # tiles requested, not yet consumed
+        w_pop = Signal()
+        w_push = Signal()
+        weight_shift = Signal(tile_bits)
+        weight_beat = Signal(range(cfg.weight_tile_beats + 1))
+        fetch_running = Signal()
+        fetch_tile = Signal(32)
+        fetch_addr = Signal(32)
+        f_n, f_e0, f_rows, f_band, f_last, f_reset, f_advance = band_counter("fetch")
+        weight_cmd = reader.cmd[WEIGHT_CLIENT]
+        weight_data = reader.data[WEIGHT_CLIENT]
+        fetch_request = Signal()
+        m.d.comb += [
+            weight_cmd.payload.addr.eq(fetch_addr),
+            weight_cmd.payload.beats.eq(cfg.weight_tile_beats),
+            weight_cmd.valid.eq(fetch_running & (w_reserved < cfg.weight_depth)),
+            fetch_request.eq(weight_cmd.valid & weight_cmd.ready),
+            weight_data.ready.eq(1),
+        ]
+        with m.If(run):
+            m.d.sync += [fetch_running.eq(1), fetch_tile.eq(0), fetch_addr.eq(d.W_ADDR)]
+            m.d.sync += f_reset()
+        with m.Elif(fetch_request):
+            with m.If(fetch_tile + 1 == g.tiles):
+                m.d.sync += [fetch_tile.eq(0), fetch_addr.eq(d.W_ADDR)]
+                m.d.sync += f_advance()
+                with m.If(f_last):
+                    m.d.sync += fetch_running.eq(0)
+            with m.Else():
+                m.d.sync += [
+                    fetch_tile.eq(fetch_tile + 1),
+                    fetch_addr.eq(fetch_addr + cfg.weight_tile_beats * bb),
+                ]
+        m.d.sync += w_reserved.eq(w_reserved + fetch_request - w_pop)
+        w_assembled = Cat(weight_shift[cfg.bus_width :], weight_data.payload.data)
+        with m.If(weight_data.valid):
+            m.d.sync += weight_shift.eq(w_assembled)
+            with m.If(weight_beat + 1 == cfg.weight_tile_beats):
+                m.d.sync += [weight_beat.eq(0), w_wptr.eq(w_wptr + 1)]
+                m.d.comb += [
+                    w_push.eq(1),
+                    weight_wp.en.eq(1),
+                    weight_wp.addr.eq(w_wptr),
+                    weight_wp.data.eq(w_assembled),
+                ]
+            with m.Else():
+                m.d.sync += weight_beat.eq(weight_beat + 1)
+        m.d.sync += w_count.eq(w_count + w_push - w_pop)
+        with m.If(w_pop):
+            m.d.sync += w_rptr.eq(w_rptr + 1)
+        m.d.comb += weight_rp.addr.eq(w_rptr)
+
+        # ---- array weight-bank loading ---------------------------------------------------
+        # A bank may be reloaded once the last vector that uses it has passed every PE.
+        bank_hold = InputFeeder.LATENCY + array.bank_reuse_delay
+        bank_timer = [Signal(range(bank_hold + 1), name=f"bank{b}_timer") for b in range(2)]
+        load_bank = Signal()  # bank of the next tile to load
+        loaded_ahead = Signal(range(3))  # tiles loaded into the array, not yet streamed
+        tile_started = Signal()
+        load_now = Signal()
+        free = Mux(load_bank, bank_timer[1] == 0, bank_timer[0] == 0)
+        m.d.comb += [
+            load_now.eq(busy & (w_count != 0) & (loaded_ahead < 2) & free),
+            w_pop.eq(load_now),
+            array.load_valid.eq(load_now),
+            array.load_bank.eq(load_bank),
+            array.load_weights.eq(weight_rp.data[: cfg.rows * cfg.cols * 8]),
+        ]
+        with m.If(load_now):
+            m.d.sync += load_bank.eq(~load_bank)
+        m.d.sync += loaded_ahead.eq(loaded_ahead + load_now - tile_started)
+
+        # ---- K walker: row constants of the next K tile ----------------------------------
+        next_rows = Signal(data.ArrayLayout(row_params_layout(), cfg.rows))
+        cur_rows = Signal(data.ArrayLayout(row_params_layout(), cfg.rows))
+        next_ready = Signal()
+        walk_row = Signal(range(cfg.rows))
+        m.d.comb += [
+            walker.K.eq(g.K),
+            walker.C.eq(d.C),
+            walker.S.eq(d.S),
+            walker.row_step.eq(g.row_step),
+            walker.restart.eq(run),
+        ]
+        with m.If(run):
+            m.d.sync += [next_ready.eq(0), walk_row.eq(0)]
+        with m.Elif(busy & ~next_ready):
+            with m.Switch(walk_row):
+                for i in range(cfg.rows):
+                    with m.Case(i):
+                        m.d.sync += next_rows[i].eq(walker.params)
+            with m.If(walk_row == cfg.rows - 1):
+                m.d.sync += [walk_row.eq(0), next_ready.eq(1)]
+                m.d.comb += walker.restart.eq(walker.last)
+                m.d.comb += walker.step.eq(~walker.last)
+            with m.Else():
+                m.d.sync += walk_row.eq(walk_row + 1)
+                m.d.comb += walker.step.eq(1)
+        with m.If(tile_started):
+            m.d.sync += [cur_rows.eq(next_rows), next_ready.eq(0)]
+
+        # ---- issuer: input window per band, then the tiles' pixel streams -----------------
+        n, e0, rows, band, last_band, band_reset, band_advance = band_counter("issue")
+        acc_free = Signal(2, init=0b11)  # accumulator halves not holding an unread band
+        acc_release = Signal(2)
+        acc_claim = Signal(2)
+        half = band[0]
+        img_off = Signal(32)  # n * H*W*C
+        hb0 = Signal(COORD_SHAPE)
+        h_last = Signal(signed(34))
+        win_start = Signal(32)
+        win_end = Signal(32)
+        win_base = Signal(32)
+        band_pixbase = Signal(PIXBASE_SHAPE)
+        loaded_image = Signal(17)  # image whose whole input is in the banks (+1), 0 = none
+        in_beat = Signal(32)
+        input_cmd = reader.cmd[INPUT_CLIENT]
+        input_data = reader.data[INPUT_CLIENT]
+        drain = Signal(range(InputFeeder.LATENCY + 2))
+
+        m_tile = Signal(16)
+        k_tile = Signal(32)
+        m_base = Signal(32)  # m_tile * band_pixels
+        e = Signal(16)
+        f = Signal(16)
+        hb = Signal(COORD_SHAPE)
+        wb = Signal(COORD_SHAPE)
+        pixbase = Signal(PIXBASE_SHAPE)
+        row_pixbase = Signal(PIXBASE_SHAPE)
+        pixel = Signal(32)
+        tile_parity = Signal()
+        issue = Signal()
+        stall = Signal()
+
+        last_pixel = (e + 1 == e0 + rows) & (f + 1 == d.F)
+        last_k = k_tile + 1 == g.k_tiles
+        last_m = m_tile + 1 == g.m_tiles
+        can_start = (loaded_ahead != 0) & next_ready
+        acc_address = Mux(half, cfg.acc_depth, 0) + m_base + pixel
+
+        m.d.comb += [
+            feeder.wr_en.eq(input_data.valid),
+            feeder.wr_addr.eq(in_beat),
+            feeder.wr_data.eq(input_data.payload.data),
+            input_data.ready.eq(1),
+            feeder.issue.eq(issue),
+            feeder.hb.eq(hb),
+            feeder.wb.eq(wb),
+            feeder.pixbase.eq(pixbase),
+            feeder.rows.eq(cur_rows),
+            feeder.bank.eq(tile_parity),
+            feeder.tag.eq(Cat(acc_address[:acc_addr_bits], k_tile == 0, last_pixel & last_k & last_m)),
+            feeder.H.eq(d.H),
+            feeder.W.eq(d.W),
+            feeder.zero_point.eq(d.IN_ZP),
+            array.in_valid.eq(feeder.out_valid),
+            array.in_bank.eq(feeder.out_bank),
+            array.in_data.eq(feeder.out_data),
+            array.in_tag.eq(feeder.out_tag),
+            input_cmd.payload.addr.eq(win_base),
+            input_cmd.payload.beats.eq((win_end - win_base + bb - 1) >> lane_bits),
+            control.count_mac.eq(issue),
+            control.count_stall.eq(stall),
+        ]
+        for b in range(2):
+            with m.If(issue & (tile_parity == b)):
+                m.d.sync += bank_timer[b].eq(bank_hold)
+            with m.Elif(bank_timer[b] != 0):
+                m.d.sync += bank_timer[b].eq(bank_timer[b] - 1)
+        with m.If(input_data.valid):
+            m.d.sync += in_beat.eq(in_beat + 1)
+
+        def start_tile():
+            """Begin the pixel stream of the next tile (weights loaded, rows ready)."""
+            m.d.comb += tile_started.eq(1)
+            m.d.sync += [
+                e.eq(e0),
+                f.eq(0),
+                hb.eq(hb0),
+                wb.eq(-d.P),
+                pixbase.eq(band_pixbase),
+                row_pixbase.eq(band_pixbase),
+                pixel.eq(0),
+            ]
+
+        with m.FSM(name="issuer"):
+            with m.State("IDLE"):
+                with m.If(run):
+                    m.d.sync += band_reset()
+                    m.d.sync += [img_off.eq(0), loaded_image.eq(0), tile_parity.eq(0)]
+                    m.next = "BAND"
+            with m.State("BAND"):
+                # Wait for a free accumulator half, then locate the input window.
+                with m.If(acc_free.bit_select(half, 1)):
+                    m.d.comb += acc_claim.eq(Mux(half, 0b10, 0b01))
+                    m.d.sync += [
+                        hb0.eq(e0 * d.U - d.P),
+                        h_last.eq((e0 + rows - 1) * d.U - d.P + d.R),
+                        m_tile.eq(0),
+                        k_tile.eq(0),
+                        m_base.eq(0),
+                    ]
+                    m.next = "WINDOW"
+            with m.State("WINDOW"):
+                h_lo = Mux(g.whole | (hb0 < 0), 0, hb0)
+                h_hi = Mux(g.whole | (h_last > d.H), d.H, h_last)
+                m.d.sync += [
+                    win_start.eq(d.IN_ADDR + img_off + h_lo * g.WC),
+                    win_end.eq(d.IN_ADDR + img_off + h_hi * g.WC),
+                ]
+                m.next = "WINDOW_BASE"
+            with m.State("WINDOW_BASE"):
+                base = win_start & ~Const(bb - 1, 32)
+                m.d.sync += [
+                    win_base.eq(base),
+                    band_pixbase.eq(
+                        d.IN_ADDR + img_off + hb0 * g.WC.as_signed() - d.P * d.C - base
+                    ),
+                ]
+                with m.If(g.whole & (loaded_image == n + 1)):
+                    m.next = "TILE"
+                with m.Else():
+                    m.next = "LOAD"
+            with m.State("LOAD"):
+                m.d.comb += [input_cmd.valid.eq(1), stall.eq(1)]
+                m.d.sync += in_beat.eq(0)
+                with m.If(input_cmd.ready):
+                    m.next = "LOAD_WAIT"
+            with m.State("LOAD_WAIT"):
+                m.d.comb += stall.eq(1)
+                with m.If(input_data.valid & input_data.payload.last):
+                    m.d.sync += loaded_image.eq(Mux(g.whole, n + 1, 0))
+                    m.next = "TILE"
+            with m.State("TILE"):
+                with m.If(can_start):
+                    start_tile()
+                    m.next = "STREAM"
+                with m.Else():
+                    m.d.comb += stall.eq(1)
+            with m.State("STREAM"):
+                m.d.comb += issue.eq(1)
+                with m.If(~last_pixel):
+                    with m.If(f + 1 == d.F):
+                        next_row = row_pixbase + g.UWC
+                        m.d.sync += [
+                            e.eq(e + 1),
+                            f.eq(0),
+                            hb.eq(hb + d.U),
+                            wb.eq(-d.P),
+                            pixbase.eq(next_row),
+                            row_pixbase.eq(next_row),
+                        ]
+                    with m.Else():
+                        m.d.sync += [f.eq(f + 1), wb.eq(wb + d.U), pixbase.eq(pixbase + g.UC)]
+                    m.d.sync += pixel.eq(pixel + 1)
+                with m.Else():
+                    m.d.sync += tile_parity.eq(~tile_parity)
+                    with m.If(~last_k):
+                        m.d.sync += k_tile.eq(k_tile + 1)
+                    with m.Else():
+                        m.d.sync += [k_tile.eq(0), m_tile.eq(m_tile + 1)]
+                        m.d.sync += m_base.eq(m_base + g.band_pixels)
+                    with m.If(~(last_k & last_m)):
+                        with m.If(can_start):
+                            start_tile()
+                        with m.Else():
+                            m.next = "TILE"
+                    with m.Else():
+                        m.d.sync += band_advance()
+                        m.d.sync += img_off.eq(
+                            Mux(e0 + d.BAND >= g.E_run, img_off + g.HWC, img_off)
+                        )
+                        m.d.sync += drain.eq(InputFeeder.LATENCY + 1)
+                        with m.If(last_band):
+                            m.next = "IDLE"
+                        with m.Else():
+                            m.next = "DRAIN"
+            with m.State("DRAIN"):
+                # Let the feeder read its last pixels before the banks are reloaded.
+                m.d.sync += drain.eq(drain - 1)
+                with m.If(drain == 0):
+                    m.next = "BAND"
+
+        # ---- accumulators: first K tile writes, later ones add ----------------------------
+        acc_mem = Memory(
+            shape=data.ArrayLayout(signed(32), cfg.cols), depth=2 * cfg.acc_depth, init=[]
+        )
+        m.submodules.acc_mem = acc_mem
+        acc_wp = acc_mem.write_port()
+        acc_rp = acc_mem.read_port(transparent_for=(acc_wp,))
+        post_rp = acc_mem.read_port()
+        out_tag = array.out_tag
+        rmw_valid = Signal()
+        rmw_addr = Signal(acc_addr_bits)
+        rmw_first = Signal()
+        rmw_last = Signal()
+        rmw_psum = Signal(data.ArrayLayout(signed(32), cfg.cols))
+        m.d.comb += [acc_rp.addr.eq(out_tag[:acc_addr_bits]), acc_rp.en.eq(array.out_valid)]
+        m.d.sync += [
+            rmw_valid.eq(array.out_valid),
+            rmw_addr.eq(out_tag[:acc_addr_bits]),
+            rmw_first.eq(out_tag[acc_addr_bits]),
+            rmw_last.eq(out_tag[acc_addr_bits + 1]),
+            rmw_psum.eq(array.out_data),
+        ]
+        m.d.comb += [acc_wp.en.eq(rmw_valid), acc_wp.addr.eq(rmw_addr)]
+        for j in range(cfg.cols):
+            total = Mux(rmw_first, 0, acc_rp.data[j]) + rmw_psum[j]
+            m.d.comb += acc_wp.data[j].eq(total[:32])
+        band_computed = Signal(2)  # halves holding a complete, unread band
+        band_done_now = Signal(2)
+        m.d.comb += band_done_now.eq(Mux(rmw_valid & rmw_last, Mux(rmw_addr[-1], 0b10, 0b01), 0))
+
+        # ---- post-processing and output ---------------------------------------------------
+        p_n, p_e0, p_rows, p_band, p_last, p_reset, p_advance = band_counter("post")
+        out_addr = Signal(32)
+        p_half = p_band[0]
+        post_start = Signal()
+        m.d.comb += [
+            post.acc_base.eq(Mux(p_half, cfg.acc_depth, 0)),
+            post.rows.eq(Mux(d.POOL, p_rows >> 1, p_rows)),
+            post.F.eq(d.F),
+            post.F_out.eq(g.F_out),
+            post.band_pixels.eq(g.band_pixels),
+            post.m_tiles.eq(g.m_tiles),
+            post.M.eq(d.M),
+            post.pool.eq(d.POOL),
+            post.output_zero_point.eq(d.OUT_ZP),
+            post.act_min.eq(d.ACT_MIN),
+            post.act_max.eq(d.ACT_MAX),
+            post.start.eq(post_start),
+            post_rp.addr.eq(post.acc_addr),
+            post_rp.en.eq(post.acc_en),
+            post.acc_data.eq(post_rp.data),
+            param_rp.addr.eq(post.param_addr),
+            post.param_data.eq(param_rp.data),
+            writer.cmd.payload.addr.eq(out_addr),
+            writer.cmd.payload.length.eq(post.rows * g.out_row_bytes),
+            acc_release.eq(Mux(post.reads_done, Mux(p_half, 0b10, 0b01), 0)),
+        ]
+        connect(m, post.out, writer.data)
+        m.d.sync += band_computed.eq((band_computed | band_done_now) & ~Mux(post_start, Mux(p_half, 0b10, 0b01), 0))
+        m.d.sync += acc_free.eq((acc_free | acc_release) & ~acc_claim)
+
+        with m.FSM(name="post"):
+            with m.State("IDLE"):
+                with m.If(run):
+                    m.d.sync += p_reset()
+                    m.d.sync += out_addr.eq(d.OUT_ADDR)
+                    m.next = "WAIT_BAND"
+            with m.State("WAIT_BAND"):
+                with m.If(band_computed.bit_select(p_half, 1) & params_loaded & post.idle):
+                    m.next = "REGION"
+            with m.State("REGION"):
+                m.d.comb += writer.cmd.valid.eq(1)
+                with m.If(writer.cmd.ready):
+                    m.d.comb += post_start.eq(1)
+                    m.d.sync += out_addr.eq(out_addr + post.rows * g.out_row_bytes)
+                    m.next = "RUN"
+            with m.State("RUN"):
+                with m.If(post.reads_done):
+                    m.d.sync += p_advance()
+                    with m.If(p_last):
+                        m.next = "FINISH"
+                    with m.Else():
+                        m.next = "WAIT_BAND"
+            with m.State("FINISH"):
+                with m.If(post.idle & writer.idle & reader.idle):
+                    m.d.sync += busy.eq(0)
+                    m.next = "IDLE"
+
+        # ---- busy: from START until the last output byte is acknowledged ------------------
+        with m.If(control.start):
+            m.d.sync += busy.eq(1)
+        with m.Elif(setup.done & (setup.error != 0)):
+            m.d.sync += busy.eq(0)
+        return m

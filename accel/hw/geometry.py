@@ -1,0 +1,182 @@
+"""Descriptor validation and the derived layer constants every engine uses."""
+
+from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from accel import isa
+from accel.config import AccelConfig
+from accel.hw.control import descriptor_layout
+
+
+def geometry_layout() -> data.StructLayout:
+    """Layer constants derived from the descriptor (products computed once per layer)."""
+    return data.StructLayout(
+        {
+            "SC": 32,  # S*C
+            "WC": 32,  # W*C: bytes per input row
+            "HWC": 32,  # bytes per input image
+            "K": 32,  # R*S*C: reduction length
+            "UC": 32,  # U*C: window step per output column
+            "UWC": 32,  # U*W*C: window step per output row
+            "row_step": signed(34),  # W*C - S*C + 1: offset step when k wraps to the next r
+            "E_run": 16,  # output rows computed (E, or 2*floor(E/2) when pooling)
+            "E_out": 16,  # output rows written
+            "F_out": 16,  # output columns written
+            "m_tiles": 16,  # ceil(M / cols)
+            "k_tiles": 32,  # ceil(K / rows)
+            "tiles": 32,  # m_tiles * k_tiles: weight tiles per band
+            "band_pixels": 32,  # BAND*F: accumulator stride of one output-channel tile
+            "band_out_rows": 16,  # output rows written per full band
+            "out_row_bytes": 32,  # F_out*M
+            "whole": 1,  # the whole input image fits the input banks: load it once
+        }
+    )
+
+
+def _is_pow2(value: int) -> bool:
+    return value & (value - 1) == 0
+
+
+def _log2(value: int) -> int:
+    return value.bit_length() - 1
+
+
+class LayerSetup(wiring.Component):
+    """Validates the descriptor and computes the derived layer constants.
+
+    On ``start`` it works for a few cycles (5 cycles; for array sizes that are not powers of
+    two the tile counts are found by counting, max(M/cols, K/rows) more cycles) and then pulses ``done`` with ``error``
+    = 0 and ``geometry`` valid, or ``error`` = the code of the first failed check of
+    :data:`accel.isa.DESCRIPTOR_CHECKS`. ``geometry`` stays valid until the next ``start``.
+    """
+
+    def __init__(self, config: AccelConfig):
+        self.config = config
+        super().__init__(
+            {
+                "descriptor": In(descriptor_layout()),
+                "start": In(1),
+                "done": Out(1),
+                "error": Out(8),
+                "geometry": Out(geometry_layout()),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.config
+        d = self.descriptor
+        g = self.geometry
+        code = {c.name: c.code for c in isa.DESCRIPTOR_CHECKS}
+
+        e_u = Signal(32)  # (E-1)*U
+        f_u = Signal(32)
+        band_in_rows = Signal(32)  # input rows touched by one band
+        band_bytes = Signal(48)
+        acc_need = Signal(48)
+        m_acc = Signal(32)
+        k_acc = Signal(33)
+        padded_h = Signal(18)
+        padded_w = Signal(18)
+        error = Signal(8)
+
+        def first_failure(checks):
+            result = 0
+            for name, failed in reversed(checks):
+                result = Mux(failed, code[name], result)
+            return result
+
+        with m.FSM():
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.next = "PRODUCTS1"
+            with m.State("PRODUCTS1"):
+                m.d.sync += [
+                    g.SC.eq(d.S * d.C),
+                    g.WC.eq(d.W * d.C),
+                    g.UC.eq(d.U * d.C),
+                    e_u.eq((d.E - 1) * d.U),
+                    f_u.eq((d.F - 1) * d.U),
+                    g.band_pixels.eq(d.BAND * d.F),
+                    band_in_rows.eq((d.BAND - 1) * d.U + d.R),
+                    padded_h.eq(d.H + 2 * d.P),
+                    padded_w.eq(d.W + 2 * d.P),
+                    g.E_run.eq(Mux(d.POOL, d.E & ~1, d.E)),
+                    g.E_out.eq(Mux(d.POOL, d.E >> 1, d.E)),
+                    g.F_out.eq(Mux(d.POOL, d.F >> 1, d.F)),
+                    g.band_out_rows.eq(Mux(d.POOL, d.BAND >> 1, d.BAND)),
+                    m_acc.eq(0),
+                    k_acc.eq(0),
+                    g.m_tiles.eq(0),
+                    g.k_tiles.eq(0),
+                ]
+                m.next = "PRODUCTS2"
+            with m.State("PRODUCTS2"):
+                m.d.sync += [
+                    g.K.eq(d.R * g.SC),
+                    g.HWC.eq(d.H * g.WC),
+                    g.UWC.eq(d.U * g.WC),
+                    g.row_step.eq(g.WC - g.SC + 1),
+                    g.out_row_bytes.eq(g.F_out * d.M),
+                    band_bytes.eq(Mux(band_in_rows < d.H, band_in_rows, d.H) * g.WC),
+                ]
+                m.next = "COUNT_TILES"
+            with m.State("COUNT_TILES"):
+                # Powers of two divide by shifting; other array sizes count (max(M/cols,
+                # K/rows) cycles, bounded because M < 2**16 and K < 2**32 / rows steps).
+                m_more = m_acc < d.M
+                k_more = k_acc < g.K
+                if _is_pow2(cfg.cols) and _is_pow2(cfg.rows):
+                    m.d.sync += [
+                        g.m_tiles.eq((d.M + cfg.cols - 1) >> _log2(cfg.cols)),
+                        g.k_tiles.eq((g.K + cfg.rows - 1) >> _log2(cfg.rows)),
+                    ]
+                    m.next = "PRODUCTS3"
+                else:
+                    with m.If(m_more):
+                        m.d.sync += [m_acc.eq(m_acc + cfg.cols), g.m_tiles.eq(g.m_tiles + 1)]
+                    with m.If(k_more):
+                        m.d.sync += [k_acc.eq(k_acc + cfg.rows), g.k_tiles.eq(g.k_tiles + 1)]
+                    with m.If(~m_more & ~k_more):
+                        m.next = "PRODUCTS3"
+            with m.State("PRODUCTS3"):
+                m.d.sync += [
+                    g.tiles.eq(g.m_tiles * g.k_tiles),
+                    acc_need.eq(g.m_tiles * g.band_pixels),
+                    g.whole.eq(g.HWC + cfg.bus_bytes - 1 <= cfg.in_bytes),
+                ]
+                m.next = "CHECK"
+            with m.State("CHECK"):
+                zero = 0
+                for name in ("N", "H", "W", "C", "M", "R", "S", "E", "F", "U", "BAND"):
+                    zero = zero | (d[name] == 0)
+                bad_shape = (
+                    (e_u + d.R > padded_h)
+                    | (e_u + d.U + d.R <= padded_h)
+                    | (f_u + d.S > padded_w)
+                    | (f_u + d.U + d.S <= padded_w)
+                    | (d.P >= d.R)
+                    | (d.P >= d.S)
+                )
+                align_mask = cfg.bus_bytes - 1
+                misaligned = ((d.W_ADDR & align_mask) != 0) | ((d.PARAM_ADDR & align_mask) != 0)
+                bad_pool = d.POOL & ((d.E < 2) | (d.F < 2) | d.BAND[0])
+                input_too_big = ~g.whole & (band_bytes + cfg.bus_bytes - 1 > cfg.in_bytes)
+                m.d.comb += error.eq(
+                    first_failure(
+                        [
+                            ("ZERO_SIZE", zero),
+                            ("SHAPE", bad_shape),
+                            ("ALIGN", misaligned),
+                            ("CLAMP", d.ACT_MIN > d.ACT_MAX),
+                            ("POOL", bad_pool),
+                            ("INPUT_BUFFER", input_too_big),
+                            ("ACC_BUFFER", acc_need > cfg.acc_depth),
+                            ("PARAM_BUFFER", g.m_tiles > cfg.param_depth),
+                        ]
+                    )
+                )
+                m.d.comb += [self.done.eq(1), self.error.eq(error)]
+                m.next = "IDLE"
+        return m

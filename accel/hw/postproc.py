@@ -1,0 +1,226 @@
+"""Post-processing: accumulators → bias + requantization → optional 2×2 max-pool → bytes.
+
+For one band (a set of output rows held in one half of the accumulator buffer) the
+post-processor walks the output pixels in NHWC order — output row, output column, output
+channel tile — reads the accumulator entries of each (one, or the four of a 2×2 pooling
+window), sends them through the :class:`~accel.hw.requant.Requantizer` (bias, fixed-point
+multiply, rounding shift, zero point, clamp, exactly as TFLite) and, when pooling, keeps the
+maximum of the four requantized vectors. The result goes to the output writer as ``count``
+bytes (the valid channels of the tile), so the band's output is one contiguous byte region.
+"""
+
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.wiring import In, Out
+
+from accel.config import AccelConfig
+from accel.hw.requant import Requantizer
+
+
+def param_layout(cols: int) -> data.StructLayout:
+    """One packed parameter tile as stored in memory: cols × int32 bias, multiplier, shift."""
+    return data.StructLayout(
+        {
+            "bias": data.ArrayLayout(32, cols),
+            "multiplier": data.ArrayLayout(32, cols),
+            "shift": data.ArrayLayout(32, cols),
+        }
+    )
+
+
+class PostProcessor(wiring.Component):
+    """Turns one band of accumulators into output bytes.
+
+    ``start`` (pulse, while ``idle``) begins a band with ``acc_base`` (first entry of the
+    accumulator half), ``rows`` (output rows of the band, after pooling), ``F`` (accumulator
+    pixels per row), ``F_out`` (output columns), ``band_pixels`` (accumulator stride of one
+    channel tile), ``m_tiles``, ``M`` and ``pool``. ``reads_done`` pulses when the last
+    accumulator entry of the band has been read (the half may be reused); ``idle`` is high when
+    the band is completely handed to ``out``.
+
+    ``acc_addr``/``acc_data`` and ``param_addr``/``param_data`` connect to synchronous read
+    ports (data one cycle after the address). ``out`` carries {bytes, count}.
+    """
+
+    FIFO_DEPTH = 4
+
+    def __init__(self, config: AccelConfig):
+        self.config = config
+        cols = config.cols
+        self.acc_addr_bits = (2 * config.acc_depth - 1).bit_length()
+        super().__init__(
+            {
+                "start": In(1),
+                "acc_base": In(self.acc_addr_bits),
+                "rows": In(16),
+                "F": In(16),
+                "F_out": In(16),
+                "band_pixels": In(32),
+                "m_tiles": In(16),
+                "M": In(16),
+                "pool": In(1),
+                "output_zero_point": In(8),
+                "act_min": In(8),
+                "act_max": In(8),
+                "idle": Out(1),
+                "reads_done": Out(1),
+                "acc_addr": Out(self.acc_addr_bits),
+                "acc_en": Out(1),
+                "acc_data": In(data.ArrayLayout(32, cols)),
+                "param_addr": Out(range(config.param_depth)),
+                "param_data": In(param_layout(cols)),
+                "out": Out(
+                    stream.Signature(
+                        data.StructLayout(
+                            {"bytes": data.ArrayLayout(8, cols), "count": range(cols + 1)}
+                        )
+                    )
+                ),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        cols = self.config.cols
+        m.submodules.requant = requant = Requantizer(cols, tag_width=_TAG_WIDTH(cols))
+
+        # Reader: walks (row, column, channel tile, pool position) and reads accumulators.
+        row = Signal(16)
+        col = Signal(16)
+        tile = Signal(16)
+        sub = Signal(2)
+        row_base = Signal(32)  # accumulator pixel of the window's top-left corner, row start
+        pix = Signal(32)  # same for the current column
+        tile_base = Signal(32)  # tile * band_pixels
+        count = Signal(range(cols + 1))
+        m_left = Signal(16)  # output channels from this tile on
+        running = Signal()
+        in_requant = Signal(8)  # vectors inside the requantizer pipeline
+
+        fifo_layout = data.StructLayout(
+            {"acc": data.ArrayLayout(32, cols), "params": param_layout(cols), "tag": _TAG_WIDTH(cols)}
+        )
+        m.submodules.fifo = fifo = SyncFIFO(width=fifo_layout.size, depth=self.FIFO_DEPTH)
+        inflight = Signal()
+        inflight_tag = Signal(_TAG_WIDTH(cols))
+
+        last_sub = Mux(self.pool, sub == 3, 1)
+        last_tile = tile + 1 == self.m_tiles
+        last_col = col + 1 == self.F_out
+        last_row = row + 1 == self.rows
+        offset = Mux(sub[1], self.F, 0) + sub[0]
+        can_read = running & (fifo.level + inflight < self.FIFO_DEPTH)
+
+        m.d.comb += [
+            self.idle.eq(~running & (fifo.level == 0) & ~inflight & (in_requant == 0)),
+            self.acc_addr.eq(self.acc_base + tile_base + pix + offset),
+            self.acc_en.eq(can_read),
+            self.param_addr.eq(tile),
+            count.eq(Mux(m_left < cols, m_left, cols)),
+        ]
+        m.d.sync += [inflight.eq(can_read), self.reads_done.eq(0)]
+        with m.If(can_read):
+            m.d.sync += inflight_tag.eq(_tag(count, sub == 0, last_sub))
+
+        with m.If(self.start):
+            m.d.sync += [
+                running.eq(1),
+                row.eq(0),
+                col.eq(0),
+                tile.eq(0),
+                sub.eq(0),
+                row_base.eq(0),
+                pix.eq(0),
+                tile_base.eq(0),
+                m_left.eq(self.M),
+            ]
+        with m.Elif(can_read):
+            with m.If(~last_sub):
+                m.d.sync += sub.eq(sub + 1)
+            with m.Else():
+                m.d.sync += sub.eq(0)
+                with m.If(~last_tile):
+                    m.d.sync += [
+                        tile.eq(tile + 1),
+                        tile_base.eq(tile_base + self.band_pixels),
+                        m_left.eq(m_left - cols),
+                    ]
+                with m.Else():
+                    m.d.sync += [tile.eq(0), tile_base.eq(0), m_left.eq(self.M)]
+                    step = Mux(self.pool, 2, 1)
+                    with m.If(~last_col):
+                        m.d.sync += [col.eq(col + 1), pix.eq(pix + step)]
+                    with m.Else():
+                        next_row = row_base + Mux(self.pool, self.F << 1, self.F)
+                        m.d.sync += [col.eq(0), row.eq(row + 1), row_base.eq(next_row)]
+                        m.d.sync += pix.eq(next_row)
+                        with m.If(last_row):
+                            m.d.sync += [running.eq(0), self.reads_done.eq(1)]
+
+        # Read data (one cycle later) into the FIFO, with the tile's parameters.
+        entry = fifo_layout(fifo.w_data)
+        m.d.comb += [
+            fifo.w_en.eq(inflight),
+            entry.acc.eq(self.acc_data),
+            entry.params.eq(self.param_data),
+            entry.tag.eq(inflight_tag),
+        ]
+
+        # FIFO → requantizer.
+        head = fifo_layout(fifo.r_data)
+        for lane in range(cols):
+            m.d.comb += [
+                requant.i.payload.acc[lane].eq(head.acc[lane]),
+                requant.i.payload.bias[lane].eq(head.params.bias[lane]),
+                requant.i.payload.multiplier[lane].eq(head.params.multiplier[lane]),
+                requant.i.payload.shift[lane].eq(head.params.shift[lane]),
+            ]
+        m.d.comb += [
+            requant.i.payload.tag.eq(head.tag),
+            requant.i.valid.eq(fifo.r_rdy),
+            fifo.r_en.eq(requant.i.ready),
+            requant.output_zero_point.eq(self.output_zero_point),
+            requant.act_min.eq(self.act_min),
+            requant.act_max.eq(self.act_max),
+        ]
+
+        # Vectors inside the requantizer pipeline (for ``idle``).
+        accepted = requant.i.valid & requant.i.ready
+        delivered = requant.o.valid & requant.o.ready
+        m.d.sync += in_requant.eq(in_requant + accepted - delivered)
+
+        # Requantizer → max-pool → output bytes.
+        best = Signal(data.ArrayLayout(8, cols))
+        o_tag = _TagView(requant.o.payload.tag, cols)
+        merged = Signal(data.ArrayLayout(8, cols))
+        for lane in range(cols):
+            value = requant.o.payload.data[lane]
+            keep = ~o_tag.first & (best[lane].as_signed() > value)
+            m.d.comb += merged[lane].eq(Mux(keep, best[lane], value))
+        with m.If(requant.o.valid & requant.o.ready):
+            m.d.sync += best.eq(merged)
+        m.d.comb += [
+            self.out.payload.bytes.eq(merged),
+            self.out.payload.count.eq(o_tag.count),
+            self.out.valid.eq(requant.o.valid & o_tag.last),
+            requant.o.ready.eq(Mux(o_tag.last, self.out.ready, 1)),
+        ]
+        return m
+
+
+def _TAG_WIDTH(cols: int) -> int:
+    return (cols).bit_length() + 2
+
+
+def _tag(count, first, last):
+    return Cat(count, first, last)
+
+
+class _TagView:
+    def __init__(self, tag, cols):
+        width = cols.bit_length()
+        self.count = tag[:width]
+        self.first = tag[width]
+        self.last = tag[width + 1]
+

@@ -1,0 +1,212 @@
+"""Multi-client read DMA engine on the internal memory port."""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.wiring import In, Out
+
+from .memport import MAX_BURST_BEATS, read_response_layout, request_layout
+
+__all__ = ["ReadDMA", "read_command_layout", "read_data_layout"]
+
+PAGE_BYTES = 4096  # a burst never crosses a 4 KiB boundary
+
+
+def read_command_layout() -> data.StructLayout:
+    """Payload of a client command: ``addr`` (bytes, bus-aligned), ``beats`` (≥ 1)."""
+    return data.StructLayout({"addr": 32, "beats": 24})
+
+
+def read_data_layout(data_width: int) -> data.StructLayout:
+    """Payload of a client data stream: one beat, ``last`` on the final beat of a command."""
+    return data.StructLayout({"data": data_width, "last": 1})
+
+
+class ReadDMA(wiring.Component):
+    """Read DMA engine shared by ``clients`` clients.
+
+    Each client gives commands "read ``beats`` bus beats starting at byte address ``addr``"
+    and receives the beats, in order, on its own data stream. Commands are split into bursts of
+    at most ``max_burst`` beats that never cross a 4 KiB boundary; bursts of different clients
+    are interleaved with fixed priority (client 0 highest), decided per burst, so a long command
+    of a low-priority client delays a higher-priority one by at most the burst already waiting
+    on ``rd_req``. Up to ``outstanding`` bursts are in flight (issued or waiting on ``rd_req``,
+    data not fully returned); with a memory that keeps up the engine moves one beat per cycle.
+
+    Parameters
+    ----------
+    data_width : int
+        Bus width in bits (32, 64, 128 or 256).
+    clients : int
+        Number of clients (≥ 1).
+    max_burst : int
+        Maximum burst length in beats (1..256).
+    outstanding : int
+        Maximum number of bursts in flight (≥ 1).
+
+    Members
+    -------
+    rd_req : ``Out(stream.Signature(request_layout()))``
+        Memory read requests; the payload is registered.
+    rd_rsp : ``In(stream.Signature(read_response_layout(data_width)))``
+        Memory read data, in request order. Stalled while the destination client is not ready.
+    cmd{i} : ``In(stream.Signature({"addr": 32, "beats": 24}))``
+        Commands of client ``i``. The low ``log2(data_width/8)`` address bits must be zero (they
+        are ignored). A command with ``beats == 0`` is accepted and dropped (no data). A client
+        has one command in progress; the next one is accepted in the cycle its last burst is
+        issued.
+    data{i} : ``Out(stream.Signature({"data": data_width, "last": 1}))``
+        Data of client ``i``; ``last`` marks the final beat of a command. Combinationally
+        forwarded from ``rd_rsp`` (no added latency).
+    error : ``Out(1)``
+        Sticky: set after a beat with ``error == 1`` was received. Its data is still delivered.
+    beats_read : ``Out(32)``
+        Number of beats received from ``rd_rsp`` (wraps).
+    clear : ``In(1)``
+        Clears ``error`` and ``beats_read`` at the next clock edge (a beat received in the same
+        cycle is not counted).
+    idle : ``Out(1)``
+        No command in progress and no burst in flight (commands waiting on ``cmd{i}`` and not yet
+        accepted do not count).
+
+    ``cmd[i]`` and ``data[i]`` give list access to the client streams.
+    """
+
+    def __init__(self, data_width: int = 64, clients: int = 3, max_burst: int = 16,
+                 outstanding: int = 4):
+        if data_width not in (32, 64, 128, 256):
+            raise ValueError(f"data_width must be 32, 64, 128 or 256 bits, not {data_width!r}")
+        if not isinstance(clients, int) or clients < 1:
+            raise ValueError(f"clients must be a positive integer, not {clients!r}")
+        if not isinstance(max_burst, int) or not 1 <= max_burst <= MAX_BURST_BEATS:
+            raise ValueError(
+                f"max_burst must be an integer in 1..{MAX_BURST_BEATS}, not {max_burst!r}"
+            )
+        if not isinstance(outstanding, int) or outstanding < 1:
+            raise ValueError(f"outstanding must be a positive integer, not {outstanding!r}")
+        self.data_width = data_width
+        self.clients = clients
+        self.max_burst = max_burst
+        self.outstanding = outstanding
+
+        members = {
+            "rd_req": Out(stream.Signature(request_layout())),
+            "rd_rsp": In(stream.Signature(read_response_layout(data_width))),
+            "error": Out(1),
+            "beats_read": Out(32),
+            "clear": In(1),
+            "idle": Out(1),
+        }
+        for i in range(clients):
+            members[f"cmd{i}"] = In(stream.Signature(read_command_layout()))
+            members[f"data{i}"] = Out(stream.Signature(read_data_layout(data_width)))
+        super().__init__(members)
+
+    @property
+    def cmd(self) -> list:
+        return [getattr(self, f"cmd{i}") for i in range(self.clients)]
+
+    @property
+    def data(self) -> list:
+        return [getattr(self, f"data{i}") for i in range(self.clients)]
+
+    def elaborate(self, platform):
+        m = Module()
+
+        shift = (self.data_width // 8).bit_length() - 1  # log2(bytes per beat)
+        page_beats = PAGE_BYTES >> shift
+        n = self.clients
+        cmds, datas = self.cmd, self.data
+
+        # Per-client command state: next beat address, beats still to request.
+        active = [Signal(name=f"active{i}") for i in range(n)]
+        addr = [Signal(32, name=f"addr{i}") for i in range(n)]
+        remain = [Signal(24, name=f"remain{i}") for i in range(n)]
+
+        # Burst info FIFO: one entry per burst issued, popped at its last data beat.
+        id_bits = max(1, (n - 1).bit_length())
+        info = m.submodules.info = SyncFIFO(width=id_bits + 1, depth=self.outstanding)
+
+        # Fixed-priority arbitration: lowest index among active clients.
+        sel = Signal(range(max(n, 2)))
+        any_active = Signal()
+        for i in reversed(range(n)):
+            with m.If(active[i]):
+                m.d.comb += [sel.eq(i), any_active.eq(1)]
+
+        sel_addr = Signal(32)
+        sel_remain = Signal(24)
+        for i in range(n):
+            with m.If(sel == i):
+                m.d.comb += [sel_addr.eq(addr[i]), sel_remain.eq(remain[i])]
+
+        # Burst length = min(remaining, max_burst, beats to the next 4 KiB boundary).
+        to_page = Signal(range(page_beats + 1))
+        m.d.comb += to_page.eq(page_beats - sel_addr[shift:12])
+        limit = Signal(range(max(page_beats, self.max_burst) + 1))
+        m.d.comb += limit.eq(Mux(to_page < self.max_burst, to_page, self.max_burst))
+        burst = Signal(range(max(page_beats, self.max_burst) + 1))
+        m.d.comb += burst.eq(Mux(sel_remain < limit, sel_remain, limit))
+        final = Signal()  # this burst ends the selected client's command
+        m.d.comb += final.eq(sel_remain <= limit)
+
+        # Request register: load a new burst when empty or being taken.
+        load = Signal()
+        m.d.comb += load.eq((~self.rd_req.valid | self.rd_req.ready) & any_active & info.w_rdy)
+        with m.If(load):
+            m.d.sync += [
+                self.rd_req.valid.eq(1),
+                self.rd_req.p.addr.eq(sel_addr),
+                self.rd_req.p.beats.eq(burst),
+            ]
+        with m.Elif(self.rd_req.ready):
+            m.d.sync += self.rd_req.valid.eq(0)
+        m.d.comb += [
+            info.w_en.eq(load),
+            info.w_data.eq(Cat(sel[:id_bits], final)),
+        ]
+
+        for i in range(n):
+            issuing = load & (sel == i)
+            with m.If(issuing):
+                m.d.sync += [
+                    addr[i].eq(addr[i] + (burst << shift)),
+                    remain[i].eq(remain[i] - burst),
+                ]
+                with m.If(final):
+                    m.d.sync += active[i].eq(0)
+            m.d.comb += cmds[i].ready.eq(~active[i] | (issuing & final))
+            with m.If(cmds[i].valid & cmds[i].ready):
+                m.d.sync += [
+                    active[i].eq(cmds[i].p.beats != 0),
+                    addr[i].eq(Cat(Const(0, shift), cmds[i].p.addr[shift:])),
+                    remain[i].eq(cmds[i].p.beats),
+                ]
+
+        # Response routing to the client that issued the burst at the head of the info FIFO.
+        head_id = info.r_data[:id_bits]
+        head_final = info.r_data[id_bits]
+        dest_ready = Signal()
+        for i in range(n):
+            to_i = head_id == i
+            m.d.comb += [
+                datas[i].valid.eq(self.rd_rsp.valid & info.r_rdy & to_i),
+                datas[i].p.data.eq(self.rd_rsp.p.data),
+                datas[i].p.last.eq(self.rd_rsp.p.last & head_final),
+            ]
+            with m.If(to_i):
+                m.d.comb += dest_ready.eq(datas[i].ready)
+        m.d.comb += self.rd_rsp.ready.eq(info.r_rdy & dest_ready)
+        beat = self.rd_rsp.valid & self.rd_rsp.ready
+        m.d.comb += info.r_en.eq(beat & self.rd_rsp.p.last)
+
+        # Status.
+        with m.If(self.clear):
+            m.d.sync += [self.error.eq(0), self.beats_read.eq(0)]
+        with m.Elif(beat):
+            m.d.sync += self.beats_read.eq(self.beats_read + 1)
+            with m.If(self.rd_rsp.p.error):
+                m.d.sync += self.error.eq(1)
+        m.d.comb += self.idle.eq(~any_active & ~self.rd_req.valid & ~info.r_rdy)
+
+        return m

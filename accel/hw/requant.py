@@ -1,0 +1,221 @@
+"""Pipelined, bit-exact int32 → int8 requantization (TFLite / gemmlowp semantics).
+
+For each of ``lanes`` output channels the unit computes, exactly as
+:func:`accel.ref.quant.requantize`::
+
+    x = wrap_int32(acc + bias)
+    x = wrap_int32(x << max(shift, 0))
+    y = SaturatingRoundingDoublingHighMul(x, multiplier)
+    z = RoundingDivideByPOT(y, max(-shift, 0))
+    out = min(max(z + output_zero_point, act_min), act_max)
+
+Pipeline (one register stage per step, each one adder, one multiplier or one mux network,
+so that the unit maps onto ECP5 DSPs and carry chains at about 100 MHz):
+
+1. ``x = acc + bias`` (32-bit wrap); split ``shift`` into left and right amounts.
+2. ``x <<= left`` (32-bit wrap, barrel shifter).
+3. ``x * multiplier`` as four 16×16 partial products (one 18×18 DSP each).
+4. Partial-product adds: ``base = hh·2¹⁶ + ll>>16 + 2¹⁴`` (the rounding nudge) and
+   ``mid = hl + lh``.
+5. ``y = (base + mid) >> 15``, i.e. ``floor((x·multiplier + 2³⁰) / 2³¹)``.  This equals
+   gemmlowp's nudge-then-truncate for *both* signs of the product (for a negative product
+   ``trunc((ab + 1 - 2³⁰) / 2³¹) == floor((ab + 2³⁰) / 2³¹)``).
+6. ``t = y + round`` with ``round = 2^(right-1) - (y < 0)`` (0 when ``right == 0``).
+7. ``z = t >> right`` (arithmetic).
+8. ``w = z + output_zero_point``.
+9. ``out = clamp(w, act_min, act_max)``.
+
+Saturation needs no logic: the only saturating case, ``x == multiplier == -2³¹``, yields
+``y = 2³¹`` here instead of ``2³¹ - 1``; the datapath is wide enough to hold it, and both
+values give the same result after the rounding shift (for ``right >= 1``) or after the
+clamp to ``act_max <= 127`` (for ``right == 0``).
+"""
+
+from amaranth import Cat, Module, Mux, Shape, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["Requantizer", "input_layout", "output_layout"]
+
+MAX_LANES = 64
+
+
+def input_layout(lanes: int, tag_width: int = 0) -> data.StructLayout:
+    """Payload of :attr:`Requantizer.i`."""
+    return data.StructLayout(
+        {
+            "acc": data.ArrayLayout(signed(32), lanes),
+            "bias": data.ArrayLayout(signed(32), lanes),
+            "multiplier": data.ArrayLayout(signed(32), lanes),
+            "shift": data.ArrayLayout(signed(6), lanes),
+            "tag": unsigned(tag_width),
+        }
+    )
+
+
+def output_layout(lanes: int, tag_width: int = 0) -> data.StructLayout:
+    """Payload of :attr:`Requantizer.o`."""
+    return data.StructLayout(
+        {
+            "data": data.ArrayLayout(signed(8), lanes),
+            "tag": unsigned(tag_width),
+        }
+    )
+
+
+class Requantizer(wiring.Component):
+    """Requantize ``lanes`` int32 accumulators per cycle to int8, bit-exactly.
+
+    Parameters
+    ----------
+    lanes : int
+        Number of channels processed in parallel, 1..64.
+    tag_width : int
+        Width of the opaque ``tag`` field carried from input to output with its vector
+        (0 by default: no tag).
+
+    Attributes
+    ----------
+    latency : int
+        Cycles from a transfer on ``i`` to the corresponding ``o.valid`` when ``o`` is not
+        back-pressured (:data:`Requantizer.LATENCY`, 9).
+
+    Members
+    -------
+    i : ``In(stream.Signature(input_layout(lanes, tag_width)))``
+        One vector per transfer: per lane ``acc``, ``bias``, ``multiplier`` (int32, any value;
+        Q0.31 from ``quantize_multiplier`` in practice) and ``shift`` (signed(6); TFLite's range
+        is -31..30, every representable value is handled exactly), plus ``tag``.
+        ``i.ready`` does not depend combinationally on ``i.valid``.
+    o : ``Out(stream.Signature(output_layout(lanes, tag_width)))``
+        Per lane the int8 result ``data``, and the ``tag`` of the input vector it came from.
+        Vectors come out in input order; bubbles are squeezed out while ``o`` is stalled.
+    output_zero_point, act_min, act_max : ``In(signed(8))``
+        Per-layer configuration shared by all lanes.  They are sampled in the last two
+        pipeline stages, so they must be held constant while vectors are in flight (for a
+        whole layer).  The clamp is ``min(max(w, act_min), act_max)``, as in TFLite.
+    """
+
+    LATENCY = 9
+
+    def __init__(self, lanes: int, *, tag_width: int = 0):
+        if not isinstance(lanes, int) or isinstance(lanes, bool):
+            raise TypeError(f"Lane count must be an integer, not {lanes!r}")
+        if not 1 <= lanes <= MAX_LANES:
+            raise ValueError(f"Lane count must be between 1 and {MAX_LANES}, not {lanes}")
+        if not isinstance(tag_width, int) or isinstance(tag_width, bool):
+            raise TypeError(f"Tag width must be an integer, not {tag_width!r}")
+        if tag_width < 0:
+            raise ValueError(f"Tag width must be a non-negative integer, not {tag_width}")
+        self.lanes = lanes
+        self.tag_width = tag_width
+        super().__init__(
+            {
+                "i": In(stream.Signature(input_layout(lanes, tag_width))),
+                "o": Out(stream.Signature(output_layout(lanes, tag_width))),
+                "output_zero_point": In(signed(8)),
+                "act_min": In(signed(8)),
+                "act_max": In(signed(8)),
+            }
+        )
+
+    @property
+    def latency(self) -> int:
+        return self.LATENCY
+
+    def elaborate(self, platform):
+        m = Module()
+        stages = self.LATENCY
+
+        # Handshake: stage k loads when it is empty or when its content moves on, so bubbles
+        # are squeezed out under back-pressure.  `load` ripples from o.ready towards i.ready
+        # and never looks at i.valid.
+        valid = [Signal(name=f"s{k + 1}_valid") for k in range(stages)]
+        load = [Signal(name=f"s{k + 1}_load") for k in range(stages)]
+        m.d.comb += load[-1].eq(~valid[-1] | self.o.ready)
+        for k in reversed(range(stages - 1)):
+            m.d.comb += load[k].eq(~valid[k] | load[k + 1])
+        for k in range(stages):
+            with m.If(load[k]):
+                m.d.sync += valid[k].eq(valid[k - 1] if k else self.i.valid)
+        m.d.comb += [
+            self.i.ready.eq(load[0]),
+            self.o.valid.eq(valid[-1]),
+        ]
+
+        def reg(stage: int, name: str, value, shape=None):
+            """A pipeline register of ``stage`` (1-based), loaded with ``value``."""
+            sig = Signal(Shape.cast(shape) if shape is not None else value.shape(), name=name)
+            with m.If(load[stage - 1]):
+                m.d.sync += sig.eq(value)
+            return sig
+
+        tag = self.i.p.tag
+        for k in range(1, stages + 1):
+            tag = reg(k, f"s{k}_tag", tag)
+        m.d.comb += self.o.p.tag.eq(tag)
+
+        zero_point = self.output_zero_point
+        act_min, act_max = self.act_min, self.act_max
+        for lane in range(self.lanes):
+
+            def lreg(stage, name, value, shape=None, lane=lane):
+                return reg(stage, f"l{lane}_s{stage}_{name}", value, shape)
+
+            acc = self.i.p.acc[lane]
+            bias = self.i.p.bias[lane]
+            mult = self.i.p.multiplier[lane]
+            shift = self.i.p.shift[lane]
+
+            # 1. x = wrap32(acc + bias); left = max(shift, 0); right = max(-shift, 0).
+            x = lreg(1, "x", acc + bias, signed(32))
+            left = lreg(1, "left", Mux(shift < 0, 0, shift[:5]), unsigned(5))
+            right = lreg(1, "right", Mux(shift < 0, -shift, 0), unsigned(6))
+            mult = lreg(1, "mult", mult)
+
+            # 2. x = wrap32(x << left).
+            x = lreg(2, "x", x << left, signed(32))
+            right = lreg(2, "right", right)
+            mult = lreg(2, "mult", mult)
+
+            # 3. Partial products of x * mult, each at most 17×17 bits signed.
+            x_hi, x_lo = x[16:].as_signed(), x[:16]
+            m_hi, m_lo = mult[16:].as_signed(), mult[:16]
+            hh = lreg(3, "hh", x_hi * m_hi, signed(32))
+            hl = lreg(3, "hl", x_hi * m_lo, signed(32))
+            lh = lreg(3, "lh", x_lo * m_hi, signed(32))
+            ll = lreg(3, "ll", x_lo * m_lo, unsigned(32))
+            right = lreg(3, "right", right)
+
+            # 4. x * mult + 2**30 == (base + mid) * 2**16 + ll[:16]; |base| < 2**47.
+            base = lreg(4, "base", Cat(ll[16:], hh).as_signed() + (1 << 14), signed(48))
+            mid = lreg(4, "mid", hl + lh, signed(33))
+            right = lreg(4, "right", right)
+
+            # 5. y = floor((x * mult + 2**30) / 2**31), in [-2**31 + 1, 2**31].
+            y = lreg(5, "y", (base + mid) >> 15, signed(33))
+            right = lreg(5, "right", right)
+
+            # 6. t = y + 2**(right-1) - (y < 0), or y when right == 0.
+            negative = y[-1]
+            round_bits = Cat(
+                *(Mux(negative, right > bit + 1, right == bit + 1) for bit in range(32))
+            )
+            t = lreg(6, "t", y + round_bits, signed(34))
+            right = lreg(6, "right", right)
+
+            # 7. z = t >> right (arithmetic): RoundingDivideByPOT(y, right).
+            z = lreg(7, "z", t >> right, signed(34))
+
+            # 8. w = z + output_zero_point.
+            w = lreg(8, "w", z + zero_point, signed(35))
+
+            # 9. out = min(max(w, act_min), act_max).
+            out = Mux(
+                (w > act_max) | (act_min > act_max),
+                act_max,
+                Mux(w < act_min, act_min, w[:8]),
+            )
+            m.d.comb += self.o.p.data[lane].eq(lreg(9, "out", out, signed(8)))
+
+        return m

@@ -1,0 +1,76 @@
+"""Top level with the flat port names of the design contract.
+
+``clk``, active-high ``reset``, the CFU control port (``cmd_valid``, ``cmd_ready``,
+``cmd_payload_function_id[9:0]``, ``cmd_payload_inputs_0[31:0]``,
+``cmd_payload_inputs_1[31:0]``, ``rsp_valid``, ``rsp_ready``, ``rsp_payload_outputs_0[31:0]``)
+and an AXI4 master named ``m_axi_<signal>`` (``m_axi_awvalid``, ``m_axi_rdata``, ...), the
+convention of ``cocotbext.axi.AxiBus.from_prefix(dut, "m_axi")`` and FPGA tools.
+"""
+
+from amaranth.hdl import ClockDomain, Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from accel import isa
+from accel.config import AccelConfig
+from accel.hw.axi import AXI4Master
+from accel.hw.core import Accelerator
+
+AXI_ADDR_WIDTH = 32
+AXI_ID_WIDTH = 1
+
+
+def _axi_members(config: AccelConfig) -> dict:
+    master = AXI4Master(config.bus_width, AXI_ADDR_WIDTH, AXI_ID_WIDTH)
+    return {name: member for name, member in master.axi.signature.members.items()}
+
+
+class AcceleratorTop(wiring.Component):
+    """The accelerator as delivered in Verilog: flat CFU port, AXI4 master, clk/reset."""
+
+    def __init__(self, config: AccelConfig):
+        self.config = config
+        self._axi_names = list(_axi_members(config))
+        members = {
+            "clk": In(1),
+            "reset": In(1),
+            "cmd_valid": In(1),
+            "cmd_ready": Out(1),
+            "cmd_payload_function_id": In(isa.FUNCTION_ID_BITS),
+            "cmd_payload_inputs_0": In(32),
+            "cmd_payload_inputs_1": In(32),
+            "rsp_valid": Out(1),
+            "rsp_ready": In(1),
+            "rsp_payload_outputs_0": Out(32),
+        }
+        for name, member in _axi_members(config).items():
+            members["m_axi_" + name] = member
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.config
+        m.domains.sync = sync = ClockDomain("sync")
+        m.d.comb += [sync.clk.eq(self.clk), sync.rst.eq(self.reset)]
+
+        m.submodules.core = core = Accelerator(cfg)
+        m.submodules.axi = axi = AXI4Master(cfg.bus_width, AXI_ADDR_WIDTH, AXI_ID_WIDTH)
+        wiring.connect(m, core.mem, axi.bus)
+        m.d.comb += [
+            core.cmd.valid.eq(self.cmd_valid),
+            self.cmd_ready.eq(core.cmd.ready),
+            core.cmd.payload.function_id.eq(self.cmd_payload_function_id),
+            core.cmd.payload.inputs_0.eq(self.cmd_payload_inputs_0),
+            core.cmd.payload.inputs_1.eq(self.cmd_payload_inputs_1),
+            self.rsp_valid.eq(core.rsp.valid),
+            core.rsp.ready.eq(self.rsp_ready),
+            self.rsp_payload_outputs_0.eq(core.rsp.payload.outputs_0),
+        ]
+        for name in self._axi_names:
+            port = getattr(self, "m_axi_" + name)
+            inner = getattr(axi.axi, name)
+            if self.signature.members["m_axi_" + name].flow == wiring.Out:
+                m.d.comb += port.eq(inner)
+            else:
+                m.d.comb += inner.eq(port)
+        return m
