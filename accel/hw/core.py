@@ -341,8 +341,11 @@ class Accelerator(wiring.Component):
             control.count_mac.eq(issue),
             control.count_stall.eq(stall),
         ]
+        # A started tile owns its bank from the start cycle on, before its first vector.
+        started_bank = Signal()
         for b in range(2):
-            with m.If(issue & (tile_parity == b)):
+            using = (issue & (tile_parity == b)) | (tile_started & (started_bank == b))
+            with m.If(using):
                 m.d.sync += bank_timer[b].eq(bank_hold)
             with m.Elif(bank_timer[b] != 0):
                 m.d.sync += bank_timer[b].eq(bank_timer[b] - 1)
@@ -411,6 +414,7 @@ class Accelerator(wiring.Component):
                     m.d.sync += loaded_image.eq(Mux(g.whole, n + 1, 0))
                     m.next = "TILE"
             with m.State("TILE"):
+                m.d.comb += started_bank.eq(tile_parity)
                 with m.If(can_start):
                     start_tile()
                     m.next = "STREAM"
@@ -433,6 +437,7 @@ class Accelerator(wiring.Component):
                         m.d.sync += [f.eq(f + 1), wb.eq(wb + d.U), pixbase.eq(pixbase + g.UC)]
                     m.d.sync += pixel.eq(pixel + 1)
                 with m.Else():
+                    m.d.comb += started_bank.eq(~tile_parity)
                     m.d.sync += tile_parity.eq(~tile_parity)
                     with m.If(~last_k):
                         m.d.sync += k_tile.eq(k_tile + 1)

@@ -125,7 +125,7 @@ class ReadDMA(wiring.Component):
 
         # Burst info FIFO: one entry per burst issued, popped at its last data beat.
         id_bits = max(1, (n - 1).bit_length())
-        info = m.submodules.info = SyncFIFO(width=id_bits + 1, depth=self.outstanding)
+        info = m.submodules.info = SyncFIFO(width=id_bits + 1, depth=self.outstanding+1)
 
         # Fixed-priority arbitration: lowest index among active clients.
         sel = Signal(range(max(n, 2)))

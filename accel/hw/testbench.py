@@ -80,7 +80,10 @@ async def stream_put(ctx, stream, payload, *, rng=None, gap=0.25):
         await ctx.tick()
     ctx.set(stream.payload, payload)
     ctx.set(stream.valid, 1)
-    await ctx.tick().until(stream.ready)
+    # One-shot waits rather than `tick().until()`: a simulation aborted by an exception
+    # elsewhere then leaves no half-closed async generator behind.
+    while not (await ctx.tick().sample(stream.ready))[2]:
+        pass
     ctx.set(stream.valid, 0)
 
 
@@ -95,7 +98,10 @@ async def stream_get(ctx, stream, *, rng=None, stall=0.25):
         ctx.set(stream.ready, 0)
         await ctx.tick()
     ctx.set(stream.ready, 1)
-    (payload,) = await ctx.tick().sample(stream.payload).until(stream.valid)
+    while True:
+        _clk, _rst, payload, valid = await ctx.tick().sample(stream.payload, stream.valid)
+        if valid:
+            break
     ctx.set(stream.ready, 0)
     return payload
 
@@ -282,8 +288,11 @@ class MemoryModel:
                 f"{channel}: burst 0x{addr:x} + {nbytes} bytes crosses a 4 KiB boundary"
             )
         resp = self._error_resp(addr, nbytes)
-        if resp == RESP_OKAY:
-            self._offset(addr, nbytes)  # raises when outside the memory
+        if resp == RESP_OKAY and (addr < self.base or addr + nbytes > self.base + self.size):
+            raise AssertionError(
+                f"{channel}: burst 0x{addr:x} + {nbytes} bytes is outside the memory "
+                f"0x{self.base:x}..0x{self.base + self.size - 1:x}"
+            )
         return resp
 
     # -- simulation ---------------------------------------------------------------------------
@@ -321,10 +330,10 @@ class MemoryModel:
         full = (1 << b.data_width) - 1
         queue = deque()  # [first_edge, addr, beats, resp, tag]
         beat = 0  # next beat of queue[0]
-        req_ready = rsp_valid = 0
+        req_ready, rsp_valid = self._req_ready(0), 0
         held = None  # request payload seen stalled at the previous edge
         edge = 0
-        ctx.set(b.rd_req_ready, 0)
+        ctx.set(b.rd_req_ready, req_ready)
         ctx.set(b.rd_rsp_valid, 0)
         trigger = ctx.tick().sample(b.rd_req_valid, b.rd_req_bits, b.rd_rsp_ready)
         async for _clk, rst, req_valid, req_bits, rsp_ready in trigger:
@@ -383,11 +392,11 @@ class MemoryModel:
         bursts = deque()  # complete data bursts [(data, strb), ...] awaiting their request
         current = []  # data beats of the burst in progress
         responses = deque()  # [first_edge, resp, tag]
-        req_ready = data_ready = rsp_valid = 0
+        req_ready, data_ready, rsp_valid = self._req_ready(0), int(not self._draw_stall()), 0
         held_req = held_data = None
         edge = 0
-        ctx.set(b.wr_req_ready, 0)
-        ctx.set(b.wr_data_ready, 0)
+        ctx.set(b.wr_req_ready, req_ready)
+        ctx.set(b.wr_data_ready, data_ready)
         ctx.set(b.wr_rsp_valid, 0)
         trigger = ctx.tick().sample(
             b.wr_req_valid, b.wr_req_bits, b.wr_data_valid, b.wr_data_bits, b.wr_rsp_ready
@@ -670,6 +679,8 @@ class MemPortMaster:
         self.rng = rng
         self.stall_probability = stall_probability
         for burst in self.bursts:
+            if not 1 <= burst.beats <= MAX_BURST_BEATS:
+                raise ValueError(f"burst has {burst.beats} beats, must be 1..{MAX_BURST_BEATS}")
             if burst.is_write:
                 if len(burst.data) != burst.beats:
                     raise ValueError(

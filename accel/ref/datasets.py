@@ -6,7 +6,8 @@ Two sources:
   values 0..16; no download). Each image is upsampled to 28×28 by **bilinear interpolation
   with half-pixel centres** (the convention of OpenCV ``INTER_LINEAR`` and PIL: output pixel
   ``i`` samples input coordinate ``(i + 0.5) * 8 / 28 - 0.5``, clamped at the border),
-  divided by 16, rounded to 8-bit grey levels ``k / 255`` (as MNIST pixels are) and
+  divided by 16, rounded (ties up, exactly, in integers) to 8-bit grey levels ``k / 255``
+  (as MNIST pixels are) and
   zero-padded by 2 pixels on every side to 32×32, the LeNet-5 input size. The split is
   fixed: stratified 80 % train / 20 % test per class, shuffled with a fixed seed.
 * :func:`load_mnist_idx` — the real MNIST in its IDX files (``train-images-idx3-ubyte``,
@@ -33,6 +34,7 @@ __all__ = [
     "Dataset",
     "DatasetError",
     "upsample_bilinear",
+    "digits_to_grey",
     "pad_to_32",
     "load_digits_32",
     "read_idx_images",
@@ -60,18 +62,24 @@ class Dataset(NamedTuple):
     y_test: np.ndarray
 
 
-def _bilinear_matrix(out_size: int, in_size: int) -> np.ndarray:
-    """(out_size, in_size) matrix of 1-D bilinear interpolation with half-pixel centres."""
-    coords = (np.arange(out_size) + 0.5) * (in_size / out_size) - 0.5
-    coords = np.clip(coords, 0.0, in_size - 1)
-    lo = np.floor(coords).astype(np.int64)
+def _bilinear_weights(out_size: int, in_size: int) -> tuple[np.ndarray, int]:
+    """1-D bilinear interpolation with half-pixel centres as exact integers.
+
+    Output pixel ``i`` samples input coordinate ``((2i + 1) * in_size - out_size) / D`` with
+    ``D = 2 * out_size``, clamped to [0, in_size - 1]. Returns the (out_size, in_size) int64
+    matrix of weights times ``D`` (each row sums to ``D``) and ``D``.
+    """
+    D = 2 * out_size
+    num = (2 * np.arange(out_size, dtype=np.int64) + 1) * in_size - out_size
+    num = np.clip(num, 0, (in_size - 1) * D)
+    lo = num // D
     hi = np.minimum(lo + 1, in_size - 1)
-    frac = coords - lo
-    matrix = np.zeros((out_size, in_size))
+    frac = num - lo * D
+    matrix = np.zeros((out_size, in_size), dtype=np.int64)
     rows = np.arange(out_size)
-    np.add.at(matrix, (rows, lo), 1.0 - frac)
+    np.add.at(matrix, (rows, lo), D - frac)
     np.add.at(matrix, (rows, hi), frac)
-    return matrix
+    return matrix, D
 
 
 def upsample_bilinear(images: np.ndarray, size: int) -> np.ndarray:
@@ -79,9 +87,9 @@ def upsample_bilinear(images: np.ndarray, size: int) -> np.ndarray:
     images = np.asarray(images, dtype=np.float64)
     if images.ndim != 3:
         raise ValueError(f"images must be 3-D (N, h, w), got shape {images.shape}")
-    rows = _bilinear_matrix(size, images.shape[1])
-    cols = _bilinear_matrix(size, images.shape[2])
-    return np.einsum("ih,nhw,jw->nij", rows, images, cols)
+    rows, D = _bilinear_weights(size, images.shape[1])
+    cols, _ = _bilinear_weights(size, images.shape[2])
+    return np.einsum("ih,nhw,jw->nij", rows / D, images, cols / D)
 
 
 def pad_to_32(images: np.ndarray) -> np.ndarray:
@@ -93,13 +101,23 @@ def pad_to_32(images: np.ndarray) -> np.ndarray:
     return padded[..., np.newaxis]
 
 
-def _to_grey_levels(x: np.ndarray) -> np.ndarray:
-    """Clip to [0, 1] and round to the nearest multiple of 1/255 (8-bit grey), float32.
+def digits_to_grey(images: np.ndarray) -> np.ndarray:
+    """sklearn digits (N, 8, 8), integers 0..16 -> uint8 (N, 28, 28) grey levels 0..255.
 
-    Computed as ``uint8 / 255`` in float32, exactly like :func:`load_mnist_idx` does.
+    ``round(bilinear_28x28(image) / 16 * 255)`` with ties rounded up, computed exactly in
+    integer arithmetic (the interpolation weights are multiples of 1/56), so the result does
+    not depend on floating-point rounding.
     """
-    grey = np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
-    return grey.astype(np.float32) / np.float32(255.0)
+    images = np.asarray(images)
+    if images.ndim != 3 or images.shape[1:] != (8, 8):
+        raise ValueError(f"digits images must have shape (N, 8, 8), got {images.shape}")
+    values = images.astype(np.int64)
+    if not np.array_equal(values, images) or values.min() < 0 or values.max() > 16:
+        raise ValueError("digits pixels must be integers in 0..16")
+    weights, D = _bilinear_weights(28, 8)
+    scaled = np.einsum("ih,nhw,jw->nij", weights, values, weights)  # image * D**2, exact
+    denominator = 16 * D * D
+    return ((2 * 255 * scaled + denominator) // (2 * denominator)).astype(np.uint8)
 
 
 def load_digits_32(test_fraction: float = 0.2, seed: int = 0) -> Dataset:
@@ -116,7 +134,8 @@ def load_digits_32(test_fraction: float = 0.2, seed: int = 0) -> Dataset:
     digits = load_digits()
     images = np.asarray(digits.images, dtype=np.float64)  # (1797, 8, 8), 0..16
     labels = np.asarray(digits.target, dtype=np.int64)
-    x = pad_to_32(_to_grey_levels(upsample_bilinear(images, 28) / 16.0))
+    grey = digits_to_grey(images)
+    x = pad_to_32(grey.astype(np.float32) / np.float32(255.0))
 
     rng = np.random.default_rng(seed)
     train_idx, test_idx = [], []

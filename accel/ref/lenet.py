@@ -515,11 +515,23 @@ def _describe(a: np.ndarray) -> str:
 def _read_all(path: Path) -> dict[str, np.ndarray]:
     """Every array of the npz at ``path``; any I/O or format problem -> WeightFileError."""
     try:
-        npz = np.load(path, allow_pickle=False)
+        with open(path, "rb") as f:
+            head = f.read(4)
     except FileNotFoundError as exc:
         raise WeightFileError(f"{path}: file not found") from exc
+    except OSError as exc:
+        raise WeightFileError(f"{path}: cannot read ({exc})") from exc
+    if head != b"PK\x03\x04":
+        raise WeightFileError(
+            f"{path}: not a valid .npz file (expected a zip archive starting with "
+            f"b'PK\\x03\\x04', found {head!r})"
+        )
+    try:
+        npz = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise WeightFileError(f"{path}: not a valid .npz file ({exc})") from exc
+        raise WeightFileError(
+            f"{path}: not a valid .npz file (truncated or damaged zip archive: {exc})"
+        ) from exc
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise WeightFileError(f"{path}: not a valid .npz file (found a single .npy array)")
     arrays = {}
