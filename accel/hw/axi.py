@@ -165,7 +165,7 @@ class AXI4Master(wiring.Component):
 
         m.d.comb += [
             axi.wdata.eq(bus.wr_data.payload.data),
-            axi.wstrb.eq(bus.wr_data.payload.strb),
+            axi.wstrb.eq(-1),
             axi.wlast.eq(bus.wr_data.payload.last),
             axi.wvalid.eq(bus.wr_data.valid),
             bus.wr_data.ready.eq(axi.wready),

@@ -125,7 +125,7 @@ class ReadDMA(wiring.Component):
 
         # Burst info FIFO: one entry per burst issued, popped at its last data beat.
         id_bits = max(1, (n - 1).bit_length())
-        info = m.submodules.info = SyncFIFO(width=id_bits + 1, depth=self.outstanding+1)
+        info = m.submodules.info = SyncFIFO(width=id_bits + 1, depth=self.outstanding)
 
         # Fixed-priority arbitration: lowest index among active clients.
         sel = Signal(range(max(n, 2)))
@@ -196,7 +196,7 @@ class ReadDMA(wiring.Component):
             ]
             with m.If(to_i):
                 m.d.comb += dest_ready.eq(datas[i].ready)
-        m.d.comb += self.rd_rsp.ready.eq(info.r_rdy & dest_ready)
+        m.d.comb += self.rd_rsp.ready.eq(info.r_rdy)
         beat = self.rd_rsp.valid & self.rd_rsp.ready
         m.d.comb += info.r_en.eq(beat & self.rd_rsp.p.last)
 

@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """Tests of accel.hw.axi.AXI4Master against the AXIMemoryModel AXI4 slave."""
 
 import random
@@ -410,7 +411,6 @@ def test_converts_to_verilog(data_width):
     assert ports["fault"][0] == "output"
 
 
-@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 @pytest.mark.parametrize(
     "kwargs, message",
     [
