@@ -165,7 +165,7 @@ class AXI4Master(wiring.Component):
 
         m.d.comb += [
             axi.wdata.eq(bus.wr_data.payload.data),
-            axi.wstrb.eq(-1),
+            axi.wstrb.eq(bus.wr_data.payload.strb),
             axi.wlast.eq(bus.wr_data.payload.last),
             axi.wvalid.eq(bus.wr_data.valid),
             bus.wr_data.ready.eq(axi.wready),
@@ -184,10 +184,7 @@ class AXI4Master(wiring.Component):
             addr, beats = req.payload.addr, req.payload.beats
             page_offset = addr[:12] + (beats << size)  # bytes up to the burst's end
             violation = (
-                (beats == 0)
-                | (beats > MAX_BURST_BEATS)
-                | (addr[:size] != 0)
-                | (page_offset > 4096)
+                (beats == 0) | (beats > MAX_BURST_BEATS) | (addr[:size] != 0) | (page_offset > 4096)
             )
             if self.addr_width < ADDR_WIDTH:
                 violation |= addr[self.addr_width :] != 0

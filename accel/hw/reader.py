@@ -196,7 +196,7 @@ class ReadDMA(wiring.Component):
             ]
             with m.If(to_i):
                 m.d.comb += dest_ready.eq(datas[i].ready)
-        m.d.comb += self.rd_rsp.ready.eq(info.r_rdy)
+        m.d.comb += self.rd_rsp.ready.eq(info.r_rdy & dest_ready)
         beat = self.rd_rsp.valid & self.rd_rsp.ready
         m.d.comb += info.r_en.eq(beat & self.rd_rsp.p.last)
 

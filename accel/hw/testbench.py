@@ -32,7 +32,7 @@ Timing of the models (no random stalls, receiver always ready):
 from collections import deque
 from dataclasses import dataclass, field
 
-from amaranth.hdl import Cat, Value
+from amaranth.hdl import Cat
 
 from .memport import MAX_BURST_BEATS
 
@@ -118,7 +118,7 @@ async def stream_assert(ctx, stream, expected, *, rng=None, stall=0.25):
             actual = getattr(payload, name)
             assert actual == value, f"stream payload field {name}: {actual!r} != {value!r}"
     else:
-        actual = payload if isinstance(payload, int) else Value.cast(payload).value
+        actual = payload if isinstance(payload, int) else payload.as_bits()
         assert actual == expected, f"stream payload {actual!r} != {expected!r}"
     return payload
 
@@ -330,7 +330,7 @@ class MemoryModel:
         full = (1 << b.data_width) - 1
         queue = deque()  # [first_edge, addr, beats, resp, tag]
         beat = 0  # next beat of queue[0]
-        req_ready, rsp_valid = self._req_ready(0), 0
+        req_ready, rsp_valid, rsp_shown = self._req_ready(0), 0, 0
         held = None  # request payload seen stalled at the previous edge
         edge = 0
         ctx.set(b.rd_req_ready, req_ready)
@@ -340,7 +340,7 @@ class MemoryModel:
             edge += 1
             if rst:
                 queue.clear()
-                beat = req_ready = rsp_valid = 0
+                beat = req_ready = rsp_valid = rsp_shown = 0
                 held = None
                 ctx.set(b.rd_req_ready, 0)
                 ctx.set(b.rd_rsp_valid, 0)
@@ -376,9 +376,9 @@ class MemoryModel:
                     data = 0
                 b.present_rd_rsp(ctx, data & full, int(beat == beats - 1), resp, tag)
                 rsp_valid = 1
-                ctx.set(b.rd_rsp_valid, 1)
-            elif not rsp_valid:
-                ctx.set(b.rd_rsp_valid, 0)
+            if rsp_valid != rsp_shown:
+                rsp_shown = rsp_valid
+                ctx.set(b.rd_rsp_valid, rsp_valid)
             new_ready = self._req_ready(len(queue))
             if new_ready != req_ready:
                 req_ready = new_ready
@@ -392,7 +392,8 @@ class MemoryModel:
         bursts = deque()  # complete data bursts [(data, strb), ...] awaiting their request
         current = []  # data beats of the burst in progress
         responses = deque()  # [first_edge, resp, tag]
-        req_ready, data_ready, rsp_valid = self._req_ready(0), int(not self._draw_stall()), 0
+        req_ready, data_ready = self._req_ready(0), int(not self._draw_stall())
+        rsp_valid = rsp_shown = 0
         held_req = held_data = None
         edge = 0
         ctx.set(b.wr_req_ready, req_ready)
@@ -408,7 +409,7 @@ class MemoryModel:
                 bursts.clear()
                 current = []
                 responses.clear()
-                req_ready = data_ready = rsp_valid = 0
+                req_ready = data_ready = rsp_valid = rsp_shown = 0
                 held_req = held_data = None
                 ctx.set(b.wr_req_ready, 0)
                 ctx.set(b.wr_data_ready, 0)
@@ -478,9 +479,9 @@ class MemoryModel:
             if not rsp_valid and responses and responses[0][0] <= edge and not self._draw_stall():
                 b.present_wr_rsp(ctx, responses[0][1], responses[0][2])
                 rsp_valid = 1
-                ctx.set(b.wr_rsp_valid, 1)
-            elif not rsp_valid:
-                ctx.set(b.wr_rsp_valid, 0)
+            if rsp_valid != rsp_shown:
+                rsp_shown = rsp_valid
+                ctx.set(b.wr_rsp_valid, rsp_valid)
             new_ready = self._req_ready(len(requests) + len(responses))
             if new_ready != req_ready:
                 req_ready = new_ready

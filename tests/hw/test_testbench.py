@@ -61,7 +61,7 @@ def apply_write(golden, addr, data, strb, nb):
         region[enable] = lanes[enable]
 
 
-def random_bursts(rng, nb, n, pages, max_beats=64, write_ratio=0.5):
+def random_bursts(rng, nb, n, pages, max_beats=256, write_ratio=0.5):
     """Random aligned bursts inside ``pages`` (list of page numbers), never crossing 4 KiB."""
     bursts = []
     for _ in range(n):

@@ -1,0 +1,160 @@
+"""The whole accelerator in the Amaranth simulator against the golden model.
+
+A Python memory model serves the internal memory port; the host side issues the driver's
+custom-instruction sequence on the CFU port. Every output byte is compared with
+``accel.ref.layer.run_layer``.
+"""
+
+import numpy as np
+import pytest
+
+from accel import isa
+from accel.config import AccelConfig
+from accel.driver import prepare_layer
+from accel.hw.simrun import run_command_script, run_job
+from accel.ref.layer import random_layer, run_layer
+from accel.ref.lenet import int8_activations, load_default
+
+DONE = 1 << isa.STATUS_BIT["DONE"].bit
+
+
+@pytest.fixture(scope="module")
+def lenet():
+    model = load_default()
+    return model, int8_activations(model.layers, model.test_images_int8[:1])
+
+
+def check(layer, x, config, **kwargs):
+    job = prepare_layer(layer, x, config, band=kwargs.pop("band", None))
+    result = run_job(job, config, **kwargs)
+    expected = run_layer(layer, x)
+    assert result.status & isa.ERROR_MASK == 0, f"status {result.status:#x}"
+    assert result.status & DONE
+    np.testing.assert_array_equal(result.output, expected)
+    return job, result
+
+
+@pytest.mark.parametrize("name", ["conv1", "conv2"])
+def test_lenet_layer_bit_exact(lenet, name):
+    model, acts = lenet
+    layer = next(layer for layer in model.layers if layer.name == name)
+    job, result = check(layer, acts[name], AccelConfig())
+    counters = result.counters
+    assert counters["MAC_CYCLES"] > 0
+    assert counters["CYCLES"] >= counters["MAC_CYCLES"]
+    assert counters["DMA_WRITE_BYTES"] == job.output_bytes
+
+
+def test_lenet_fc_layer_bit_exact(lenet):
+    model, acts = lenet
+    layer = next(layer for layer in model.layers if layer.name == "fc2")
+    check(layer, acts["fc2"], AccelConfig())
+
+
+def test_tiling_k_m_and_pixels_with_small_buffers():
+    """K, M and pixel tiling: buffers far smaller than the layer; two images; pooling."""
+    rng = np.random.default_rng(11)
+    config = AccelConfig(rows=4, cols=4, in_depth=64, acc_depth=128, weight_depth=2)
+    layer = random_layer(rng, M=10, C=7, R=3, S=3, stride=1, padding=1, pool=True)
+    x = rng.integers(-128, 128, size=(2, 12, 12, 7), dtype=np.int8)
+    job, result = check(layer, x, config)
+    assert job.band < job.shape.E  # pixel tiles
+    assert job.shape.K > config.rows and job.shape.M > config.cols
+    assert 12 * 12 * 7 > config.in_bytes  # the input is reloaded band by band
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_shapes(seed):
+    """Stride 1/2, padding, C and M not multiples of the array, random memory stalls."""
+    rng = np.random.default_rng(100 + seed)
+    config = AccelConfig(rows=4, cols=4, in_depth=64, acc_depth=128)
+    R, S = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    stride = int(rng.integers(1, 3))
+    padding = int(rng.integers(0, min(R, S)))
+    C, M = int(rng.integers(1, 7)), int(rng.integers(1, 10))
+    H, W = int(rng.integers(R + 1, 10)), int(rng.integers(S + 1, 10))
+    pool = bool(rng.integers(0, 2)) and (H - R) // stride >= 2 and (W - S) // stride >= 2
+    layer = random_layer(rng, M=M, C=C, R=R, S=S, stride=stride, padding=padding, pool=pool)
+    x = rng.integers(-128, 128, size=(1, H, W, C), dtype=np.int8)
+    check(layer, x, config, seed=seed)
+
+
+def test_non_power_of_two_array():
+    rng = np.random.default_rng(7)
+    config = AccelConfig(rows=3, cols=5)
+    layer = random_layer(rng, M=7, C=4, R=2, S=2, stride=2, padding=1)
+    x = rng.integers(-128, 128, size=(1, 7, 6, 4), dtype=np.int8)
+    check(layer, x, config)
+
+
+def _job(config):
+    rng = np.random.default_rng(3)
+    layer = random_layer(rng, M=4, C=2, R=3, S=3)
+    x = rng.integers(-128, 128, size=(1, 5, 5, 2), dtype=np.int8)
+    return prepare_layer(layer, x, config)
+
+
+def _set(name, value):
+    return (isa.function_id("SET", isa.REGISTER[name].index), value, 0)
+
+
+def _ctrl(name):
+    return (isa.function_id("CTRL", isa.CONTROL_OP[name].index), 0, 0)
+
+
+def test_invalid_descriptor_reports_code_and_does_not_hang():
+    config = AccelConfig(rows=4, cols=4)
+    job = _job(config)
+    cases = {
+        "ZERO_SIZE": [_set("C", 0)],
+        "SHAPE": [_set("E", job.descriptor["E"] + 1)],
+        "ALIGN": [_set("W_ADDR", job.descriptor["W_ADDR"] + 4)],
+        "CLAMP": [_set("ACT_MIN", 100), _set("ACT_MAX", 5)],
+        "POOL": [_set("POOL", 1), _set("BAND", 1)],
+        "ACC_BUFFER": [_set("BAND", 1000)],
+    }
+    for check_name, edits in cases.items():
+        script = job.commands()[:-2] + edits + [_ctrl("START"), _ctrl("WAIT")]
+        responses = run_command_script(job, config, script)
+        status = responses[-1]
+        assert status & (1 << isa.STATUS_BIT["ERR_DESCRIPTOR"].bit), check_name
+        assert not status & (1 << isa.STATUS_BIT["BUSY"].bit)
+        code = (status >> isa.ERR_CODE_SHIFT) & 0xFF
+        assert code == isa.DESCRIPTOR_CHECK[check_name].code, (check_name, code)
+
+
+def test_unknown_function_start_while_busy_clear_and_info():
+    config = AccelConfig(rows=4, cols=4)
+    job = _job(config)
+    err_unknown = 1 << isa.STATUS_BIT["ERR_UNKNOWN"].bit
+    err_busy = 1 << isa.STATUS_BIT["ERR_BUSY"].bit
+    script = [
+        (isa.function_id("INFO", isa.INFO_ITEM["ROWS"].index), 0, 0),
+        (isa.function_id("INFO", isa.INFO_ITEM["COLS"].index), 0, 0),
+        (0x3FF, 0, 0),  # funct3 = 7: no such group
+        (isa.function_id("SET", 100), 5, 0),  # no such register
+        _ctrl("STATUS"),
+        _ctrl("CLEAR"),
+        _ctrl("STATUS"),
+        *job.commands()[:-1],  # descriptor + START
+        _ctrl("START"),  # while busy
+        _set("N", 3),  # while busy: refused
+        _ctrl("WAIT"),
+        (isa.function_id("GET", isa.REGISTER["N"].index), 0, 0),
+    ]
+    responses = run_command_script(job, config, script)
+    assert responses[0] == 4 and responses[1] == 4
+    assert responses[4] & err_unknown
+    assert responses[6] & isa.ERROR_MASK == 0
+    final = responses[-2]
+    assert final & err_busy and final & (1 << isa.STATUS_BIT["DONE"].bit)
+    assert responses[-1] == job.descriptor["N"]
+
+
+def test_bus_error_sets_status_and_wait_returns():
+    config = AccelConfig(rows=4, cols=4)
+    job = _job(config)
+    w_addr = job.descriptor["W_ADDR"]
+    result = run_job(job, config, error_ranges=[(w_addr, w_addr + 8)])
+    assert result.status & (1 << isa.STATUS_BIT["ERR_BUS"].bit)
+    assert not result.status & (1 << isa.STATUS_BIT["BUSY"].bit)
