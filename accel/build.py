@@ -31,14 +31,15 @@ def generate_verilog(config: AccelConfig) -> str:
 
 
 def top_ports(config: AccelConfig) -> list[dict]:
+    from amaranth.hdl import Shape
     from amaranth.lib import wiring
 
-    from accel.hw.top import AcceleratorTop
+    from accel.hw.top import top_signature
 
     ports = []
-    for name, member in AcceleratorTop(config).signature.members.items():
+    for name, member in top_signature(config).members.items():
         direction = "input" if member.flow == wiring.In else "output"
-        ports.append({"name": name, "direction": direction, "width": member.shape.width})
+        ports.append({"name": name, "direction": direction, "width": Shape.cast(member.shape).width})
     return ports
 
 

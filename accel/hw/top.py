@@ -13,7 +13,7 @@ from amaranth.lib.wiring import In, Out
 
 from accel import isa
 from accel.config import AccelConfig
-from accel.hw.axi import AXI4Master
+from accel.hw.axi import AXI4Master, axi_signature
 from accel.hw.core import Accelerator
 
 AXI_ADDR_WIDTH = 32
@@ -21,8 +21,27 @@ AXI_ID_WIDTH = 1
 
 
 def _axi_members(config: AccelConfig) -> dict:
-    master = AXI4Master(config.bus_width, AXI_ADDR_WIDTH, AXI_ID_WIDTH)
-    return {name: member for name, member in master.axi.signature.members.items()}
+    signature = axi_signature(config.bus_width, AXI_ADDR_WIDTH, AXI_ID_WIDTH)
+    return dict(signature.members.items())
+
+
+def top_signature(config: AccelConfig) -> wiring.Signature:
+    """The flat port list of the delivered Verilog module."""
+    members = {
+        "clk": In(1),
+        "reset": In(1),
+        "cmd_valid": In(1),
+        "cmd_ready": Out(1),
+        "cmd_payload_function_id": In(isa.FUNCTION_ID_BITS),
+        "cmd_payload_inputs_0": In(32),
+        "cmd_payload_inputs_1": In(32),
+        "rsp_valid": Out(1),
+        "rsp_ready": In(1),
+        "rsp_payload_outputs_0": Out(32),
+    }
+    for name, member in _axi_members(config).items():
+        members["m_axi_" + name] = member
+    return wiring.Signature(members)
 
 
 class AcceleratorTop(wiring.Component):
@@ -31,21 +50,7 @@ class AcceleratorTop(wiring.Component):
     def __init__(self, config: AccelConfig):
         self.config = config
         self._axi_names = list(_axi_members(config))
-        members = {
-            "clk": In(1),
-            "reset": In(1),
-            "cmd_valid": In(1),
-            "cmd_ready": Out(1),
-            "cmd_payload_function_id": In(isa.FUNCTION_ID_BITS),
-            "cmd_payload_inputs_0": In(32),
-            "cmd_payload_inputs_1": In(32),
-            "rsp_valid": Out(1),
-            "rsp_ready": In(1),
-            "rsp_payload_outputs_0": Out(32),
-        }
-        for name, member in _axi_members(config).items():
-            members["m_axi_" + name] = member
-        super().__init__(members)
+        super().__init__(top_signature(config))
 
     def elaborate(self, platform):
         m = Module()

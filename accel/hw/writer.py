@@ -108,7 +108,7 @@ class OutputWriter(wiring.Component):
         lanes = self.lanes
         # Packing buffer: enough room to accept a full transfer while a beat is waiting, so that
         # a full-rate input never starves the output (see the docstring's throughput claim).
-        cap = -(-(2 * nbytes + lanes - 1) // nbytes) * nbytes
+        cap = -(-(nbytes + lanes - 1) // nbytes) * nbytes
 
         # --- Command acceptance ----------------------------------------------------------------
         # The region goes to the request generator (beat address, beat count) and, through a

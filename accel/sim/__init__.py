@@ -77,8 +77,11 @@ def format_table(
         lines.append([_cell(total[c]) if c in total else "" for c in columns])
     widths = [max(len(line[i]) for line in lines) for i in range(len(columns))]
     numeric = [
-        all(isinstance(row.get(c), int | float) and not isinstance(row.get(c), bool)
-            for row in rows if c in row)
+        all(
+            isinstance(row.get(c), int | float) and not isinstance(row.get(c), bool)
+            for row in rows
+            if c in row
+        )
         and any(c in row for row in rows)
         for c in columns
     ]

@@ -199,7 +199,7 @@ def test_load_digits_32_split(digits):
     expected = reference_grey(raw.images)
 
     def keys(images, labels):
-        return sorted(img.tobytes() + bytes([lab]) for img, lab in zip(images, labels))
+        return sorted(img.tobytes() + bytes([lab]) for img, lab in zip(images, labels, strict=True))
 
     got = np.concatenate([digits.x_train, digits.x_test])[:, 2:30, 2:30, 0]
     got = np.round(got * 255).astype(np.uint8)

@@ -92,7 +92,7 @@ def test_shipped_layer_shapes(model):
         assert layer.output_shape(shape) == out
         shape = out
     # Layers chain: each input quantization is the previous output quantization.
-    for prev, layer in zip(model.layers, model.layers[1:]):
+    for prev, layer in zip(model.layers[:-1], model.layers[1:], strict=True):
         assert layer.input_zero_point == prev.output_zero_point
         assert layer.input_scale == prev.output_scale
 
@@ -118,7 +118,9 @@ def test_shipped_test_set(model):
 
 def test_shipped_accuracy(model):
     labels = model.test_labels
-    float_acc = np.mean(np.argmax(lenet.forward_float(model.params, model.test_images), 1) == labels)
+    float_acc = np.mean(
+        np.argmax(lenet.forward_float(model.params, model.test_images), 1) == labels
+    )
     logits = lenet.forward_int8(model.layers, model.test_images_int8)
     assert logits.dtype == np.int8 and logits.shape == (len(labels), 10)
     int8_acc = np.mean(np.argmax(logits, 1) == labels)
@@ -151,7 +153,7 @@ def test_forward_int8_bit_exact(model):
     for name in LAYER_NAMES:
         assert inputs[name].dtype == np.int8
         np.testing.assert_array_equal(inputs[name], expected_inputs[name])
-    for prev, name in zip(LAYER_NAMES, LAYER_NAMES[1:]):
+    for prev, name in zip(LAYER_NAMES[:-1], LAYER_NAMES[1:], strict=True):
         np.testing.assert_array_equal(outputs[prev], inputs[name])
     np.testing.assert_array_equal(outputs["fc2"].reshape(20, 10), expected_logits)
 
