@@ -130,7 +130,13 @@ class LayerShape:
 
 
 def choose_band(shape: LayerShape, config: AccelConfig) -> int:
-    """Output rows per pixel tile: the largest that fits the accumulator and input buffers."""
+    """Output rows per pixel tile.
+
+    Small bands let the post-processing of one band overlap the computation of the next, but
+    every band streams all weight tiles again. The choice is the smallest band whose pixel
+    stream per weight tile is at least four times the tile's DMA time (so weight refetches
+    stay well hidden), capped by what fits the accumulator and input buffers.
+    """
     m_tiles = _tiles(shape.M, config.cols)
     whole = shape.H * shape.W * shape.C + config.bus_bytes - 1 <= config.in_bytes
     step = 2 if shape.pool else 1
@@ -142,6 +148,8 @@ def choose_band(shape: LayerShape, config: AccelConfig) -> int:
         if not whole and in_rows * shape.W * shape.C + config.bus_bytes - 1 > config.in_bytes:
             break
         best = band
+        if band * shape.F >= 4 * config.weight_tile_beats:
+            break
     if best == 0:
         raise MappingError(
             f"layer {shape} does not fit this configuration: one band of {step} output row(s) "

@@ -578,11 +578,11 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire [34:0] \$1 ;
   wire \$10 ;
-  wire \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire \$103 ;
-  wire \$104 ;
+  wire [16:0] \$100 ;
+  wire [16:0] \$101 ;
+  wire [16:0] \$102 ;
+  wire [47:0] \$103 ;
+  wire [1:0] \$104 ;
   wire \$105 ;
   wire \$106 ;
   wire \$107 ;
@@ -592,351 +592,430 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire \$110 ;
   wire \$111 ;
   wire \$112 ;
-  wire [4:0] \$113 ;
+  wire \$113 ;
   wire \$114 ;
-  wire [16:0] \$115 ;
-  wire [4:0] \$116 ;
-  wire [32:0] \$117 ;
+  wire \$115 ;
+  wire \$116 ;
+  wire \$117 ;
   wire \$118 ;
-  wire [16:0] \$119 ;
+  wire \$119 ;
   wire \$12 ;
   wire \$120 ;
-  wire [16:0] \$121 ;
-  wire [16:0] \$122 ;
-  wire [16:0] \$123 ;
+  wire \$121 ;
+  wire \$122 ;
+  wire [4:0] \$123 ;
   wire \$124 ;
   wire [16:0] \$125 ;
-  wire [16:0] \$126 ;
+  wire [4:0] \$126 ;
   wire [32:0] \$127 ;
-  wire [16:0] \$128 ;
-  wire \$129 ;
+  wire \$128 ;
+  wire [16:0] \$129 ;
   wire \$13 ;
-  wire [16:0] \$130 ;
-  wire \$131 ;
-  wire \$132 ;
-  wire [32:0] \$133 ;
-  wire [32:0] \$134 ;
-  wire [3:0] \$135 ;
-  wire [4:0] \$136 ;
-  wire [4:0] \$137 ;
-  wire \$138 ;
-  wire [2:0] \$139 ;
+  wire \$130 ;
+  wire [16:0] \$131 ;
+  wire [16:0] \$132 ;
+  wire [16:0] \$133 ;
+  wire \$134 ;
+  wire [16:0] \$135 ;
+  wire [16:0] \$136 ;
+  wire [32:0] \$137 ;
+  wire [16:0] \$138 ;
+  wire \$139 ;
   wire \$14 ;
-  wire [4:0] \$140 ;
-  wire [3:0] \$141 ;
-  wire [4:0] \$142 ;
-  wire [2:0] \$143 ;
-  wire \$144 ;
-  wire [2:0] \$145 ;
-  wire [3:0] \$146 ;
-  wire \$147 ;
+  wire [16:0] \$140 ;
+  wire \$141 ;
+  wire \$142 ;
+  wire [32:0] \$143 ;
+  wire [32:0] \$144 ;
+  wire [3:0] \$145 ;
+  wire [4:0] \$146 ;
+  wire [4:0] \$147 ;
   wire \$148 ;
-  wire \$149 ;
+  wire [2:0] \$149 ;
   wire \$15 ;
-  wire [3:0] \$150 ;
-  wire \$151 ;
-  wire \$152 ;
-  wire \$153 ;
+  wire [4:0] \$150 ;
+  wire [3:0] \$151 ;
+  wire [4:0] \$152 ;
+  wire [2:0] \$153 ;
   wire \$154 ;
-  wire \$155 ;
-  wire \$156 ;
-  wire [5:0] \$157 ;
+  wire [2:0] \$155 ;
+  wire [3:0] \$156 ;
+  wire \$157 ;
   wire \$158 ;
   wire \$159 ;
   wire \$16 ;
   wire \$160 ;
-  wire \$161 ;
+  wire [3:0] \$161 ;
   wire \$162 ;
   wire \$163 ;
-  wire [5:0] \$164 ;
-  wire [32:0] \$165 ;
+  wire \$164 ;
+  wire \$165 ;
   wire \$166 ;
-  wire [19:0] \$167 ;
-  wire [20:0] \$168 ;
-  wire [16:0] \$169 ;
+  wire \$167 ;
+  wire \$168 ;
+  wire [5:0] \$169 ;
   wire \$17 ;
   wire \$170 ;
-  wire [16:0] \$171 ;
-  wire [16:0] \$172 ;
-  wire [17:0] \$173 ;
-  wire [18:0] \$174 ;
-  wire [22:0] \$175 ;
-  wire [23:0] \$176 ;
-  wire [24:0] \$177 ;
-  wire [32:0] \$178 ;
-  wire \$179 ;
+  wire \$171 ;
+  wire \$172 ;
+  wire \$173 ;
+  wire \$174 ;
+  wire \$175 ;
+  wire [5:0] \$176 ;
+  wire [32:0] \$177 ;
+  wire [19:0] \$178 ;
+  wire [20:0] \$179 ;
   wire \$18 ;
-  wire \$180 ;
-  wire [17:0] \$181 ;
-  wire [49:0] \$182 ;
-  wire [50:0] \$183 ;
-  wire [32:0] \$184 ;
-  wire \$185 ;
-  wire \$186 ;
-  wire [33:0] \$187 ;
-  wire [65:0] \$188 ;
-  wire [66:0] \$189 ;
+  wire [16:0] \$180 ;
+  wire \$181 ;
+  wire [16:0] \$182 ;
+  wire [16:0] \$183 ;
+  wire [17:0] \$184 ;
+  wire [18:0] \$185 ;
+  wire [22:0] \$186 ;
+  wire [23:0] \$187 ;
+  wire [24:0] \$188 ;
+  wire \$189 ;
   wire \$19 ;
-  wire [31:0] \$190 ;
-  wire [31:0] \$191 ;
-  wire [32:0] \$192 ;
-  wire [49:0] \$193 ;
-  wire [50:0] \$194 ;
-  wire [19:0] \$195 ;
-  wire [51:0] \$196 ;
-  wire [31:0] \$197 ;
-  wire [31:0] \$198 ;
-  wire [52:0] \$199 ;
+  wire [15:0] \$190 ;
+  wire \$191 ;
+  wire [33:0] \$192 ;
+  wire \$193 ;
+  wire [17:0] \$194 ;
+  wire \$195 ;
+  wire [33:0] \$196 ;
+  wire \$197 ;
+  wire \$198 ;
+  wire \$199 ;
   wire \$2 ;
-  wire [10:0] \$20 ;
-  wire [16:0] \$200 ;
+  wire \$20 ;
+  wire \$200 ;
   wire \$201 ;
   wire \$202 ;
   wire \$203 ;
-  wire [16:0] \$204 ;
-  wire [16:0] \$205 ;
-  wire \$206 ;
-  wire \$207 ;
-  wire [4:0] \$208 ;
-  wire [16:0] \$209 ;
-  wire [32:0] \$21 ;
-  wire [16:0] \$210 ;
-  wire \$211 ;
-  wire [16:0] \$212 ;
-  wire [16:0] \$213 ;
-  wire [17:0] \$214 ;
-  wire \$215 ;
-  wire [16:0] \$216 ;
-  wire \$217 ;
-  wire \$218 ;
-  wire \$219 ;
-  wire [33:0] \$22 ;
-  wire [16:0] \$220 ;
-  wire \$221 ;
+  wire [32:0] \$204 ;
+  wire [47:0] \$205 ;
+  wire [48:0] \$206 ;
+  wire [31:0] \$207 ;
+  wire [48:0] \$208 ;
+  wire [32:0] \$209 ;
+  wire [10:0] \$21 ;
+  wire [47:0] \$210 ;
+  wire [48:0] \$211 ;
+  wire \$212 ;
+  wire \$213 ;
+  wire \$214 ;
+  wire [32:0] \$215 ;
+  wire [47:0] \$216 ;
+  wire [48:0] \$217 ;
+  wire [31:0] \$218 ;
+  wire [48:0] \$219 ;
+  wire [32:0] \$22 ;
+  wire \$220 ;
+  wire [32:0] \$221 ;
   wire [16:0] \$222 ;
-  wire [18:0] \$223 ;
-  wire [4:0] \$224 ;
-  wire [34:0] \$225 ;
-  wire [34:0] \$226 ;
-  wire [16:0] \$227 ;
-  wire [18:0] \$228 ;
-  wire [34:0] \$229 ;
-  wire \$23 ;
+  wire \$223 ;
+  wire [16:0] \$224 ;
+  wire [16:0] \$225 ;
+  wire [16:0] \$226 ;
+  wire \$227 ;
+  wire [16:0] \$228 ;
+  wire [16:0] \$229 ;
+  wire [33:0] \$23 ;
   wire [32:0] \$230 ;
-  wire \$231 ;
-  wire [32:0] \$232 ;
-  wire \$233 ;
-  wire \$234 ;
-  wire [32:0] \$235 ;
-  wire [16:0] \$236 ;
-  wire [32:0] \$237 ;
-  wire [32:0] \$238 ;
+  wire [16:0] \$231 ;
+  wire \$232 ;
+  wire [32:0] \$233 ;
+  wire [32:0] \$234 ;
+  wire [16:0] \$235 ;
+  wire \$236 ;
+  wire [16:0] \$237 ;
+  wire \$238 ;
   wire \$239 ;
-  wire [16:0] \$24 ;
-  wire [16:0] \$240 ;
-  wire \$241 ;
+  wire \$24 ;
+  wire [32:0] \$240 ;
+  wire [32:0] \$241 ;
   wire \$242 ;
-  wire \$243 ;
-  wire \$244 ;
+  wire [32:0] \$243 ;
+  wire [16:0] \$244 ;
   wire \$245 ;
-  wire [4:0] \$246 ;
+  wire [16:0] \$246 ;
   wire [16:0] \$247 ;
-  wire \$248 ;
-  wire [16:0] \$249 ;
+  wire [16:0] \$248 ;
+  wire \$249 ;
   wire [16:0] \$25 ;
   wire [16:0] \$250 ;
   wire [16:0] \$251 ;
-  wire \$252 ;
+  wire [32:0] \$252 ;
   wire [16:0] \$253 ;
-  wire [16:0] \$254 ;
+  wire \$254 ;
   wire [32:0] \$255 ;
-  wire [16:0] \$256 ;
-  wire \$257 ;
-  wire [32:0] \$258 ;
-  wire [32:0] \$259 ;
-  wire \$26 ;
-  wire [16:0] \$260 ;
+  wire [32:0] \$256 ;
+  wire [16:0] \$257 ;
+  wire \$258 ;
+  wire [16:0] \$259 ;
+  wire [16:0] \$26 ;
+  wire \$260 ;
   wire \$261 ;
-  wire [16:0] \$262 ;
+  wire \$262 ;
   wire \$263 ;
   wire \$264 ;
-  wire [3:0] \$265 ;
-  wire \$266 ;
-  wire [1:0] \$267 ;
-  wire [1:0] \$268 ;
-  wire [1:0] \$269 ;
-  wire [16:0] \$27 ;
-  wire [1:0] \$270 ;
-  wire [1:0] \$271 ;
-  wire [1:0] \$272 ;
-  wire [1:0] \$273 ;
-  wire [1:0] \$274 ;
+  wire \$265 ;
+  wire [19:0] \$266 ;
+  wire [20:0] \$267 ;
+  wire [32:0] \$268 ;
+  wire [49:0] \$269 ;
+  wire \$27 ;
+  wire [50:0] \$270 ;
+  wire [19:0] \$271 ;
+  wire [51:0] \$272 ;
+  wire [52:0] \$273 ;
+  wire \$274 ;
   wire \$275 ;
   wire \$276 ;
-  wire \$277 ;
-  wire [47:0] \$278 ;
-  wire [48:0] \$279 ;
+  wire [4:0] \$277 ;
+  wire [16:0] \$278 ;
+  wire [16:0] \$279 ;
   wire [16:0] \$28 ;
-  wire [16:0] \$280 ;
-  wire \$281 ;
+  wire \$280 ;
+  wire [16:0] \$281 ;
   wire [16:0] \$282 ;
-  wire [16:0] \$283 ;
-  wire [16:0] \$284 ;
-  wire \$285 ;
-  wire [16:0] \$286 ;
-  wire [16:0] \$287 ;
-  wire [32:0] \$288 ;
+  wire [17:0] \$283 ;
+  wire \$284 ;
+  wire [16:0] \$285 ;
+  wire \$286 ;
+  wire \$287 ;
+  wire \$288 ;
   wire [16:0] \$289 ;
-  wire [17:0] \$29 ;
+  wire [16:0] \$29 ;
   wire \$290 ;
   wire [16:0] \$291 ;
-  wire \$292 ;
-  wire \$293 ;
-  wire \$294 ;
-  wire \$295 ;
-  wire \$296 ;
-  wire \$297 ;
-  reg \$298 ;
-  reg \$299 ;
+  wire [18:0] \$292 ;
+  wire [4:0] \$293 ;
+  wire [34:0] \$294 ;
+  wire [34:0] \$295 ;
+  wire [16:0] \$296 ;
+  wire [18:0] \$297 ;
+  wire [34:0] \$298 ;
+  wire [32:0] \$299 ;
   wire [19:0] \$3 ;
-  wire \$30 ;
-  reg [3:0] \$300 ;
-  reg [15:0] \$301 ;
-  reg [767:0] \$302 ;
-  reg \$303 ;
-  reg [31:0] \$304 ;
-  reg [31:0] \$305 ;
-  reg [15:0] \$306 ;
-  reg [15:0] \$307 ;
-  reg [31:0] \$308 ;
-  reg [2:0] \$309 ;
-  wire [16:0] \$31 ;
-  reg [511:0] \$310 ;
-  reg [3:0] \$311 ;
-  reg [1:0] \$312 ;
-  reg [2:0] \$313 ;
-  reg [1:0] \$314 ;
-  reg \$315 ;
-  reg [1:0] \$316 ;
-  reg \$317 ;
-  reg [2:0] \$318 ;
-  reg [391:0] \$319 ;
-  wire \$32 ;
-  reg [391:0] \$320 ;
-  reg [4:0] \$321 ;
-  reg [4:0] \$322 ;
-  reg [31:0] \$323 ;
-  reg [15:0] \$324 ;
-  reg [15:0] \$325 ;
-  reg [31:0] \$326 ;
-  reg [31:0] \$327 ;
-  reg [16:0] \$328 ;
-  reg \$329 ;
+  wire [17:0] \$30 ;
+  wire \$300 ;
+  wire [32:0] \$301 ;
+  wire \$302 ;
+  wire \$303 ;
+  wire [32:0] \$304 ;
+  wire [16:0] \$305 ;
+  wire [32:0] \$306 ;
+  wire [32:0] \$307 ;
+  wire \$308 ;
+  wire [16:0] \$309 ;
+  wire \$31 ;
+  wire \$310 ;
+  wire \$311 ;
+  wire \$312 ;
+  wire \$313 ;
+  wire \$314 ;
+  wire \$315 ;
+  wire [4:0] \$316 ;
+  wire [16:0] \$317 ;
+  wire \$318 ;
+  wire [16:0] \$319 ;
+  wire [16:0] \$32 ;
+  wire [16:0] \$320 ;
+  wire [16:0] \$321 ;
+  wire \$322 ;
+  wire [16:0] \$323 ;
+  wire [16:0] \$324 ;
+  wire [32:0] \$325 ;
+  wire [16:0] \$326 ;
+  wire \$327 ;
+  wire [32:0] \$328 ;
+  wire [32:0] \$329 ;
   wire \$33 ;
-  reg [3:0] \$330 ;
-  reg [17:0] \$331 ;
-  reg [33:0] \$332 ;
-  reg [15:0] \$333 ;
-  reg [31:0] \$334 ;
-  reg [31:0] \$335 ;
-  reg [31:0] \$336 ;
-  reg [31:0] \$337 ;
-  reg [31:0] \$338 ;
-  reg [33:0] \$339 ;
-  wire [32:0] \$34 ;
-  reg [15:0] \$340 ;
-  reg [15:0] \$341 ;
-  reg [17:0] \$342 ;
-  reg [17:0] \$343 ;
-  reg [33:0] \$344 ;
-  reg [33:0] \$345 ;
-  reg [31:0] \$346 ;
-  reg [2:0] \$347 ;
-  reg \$348 ;
-  reg [10:0] \$349 ;
-  wire \$35 ;
-  reg \$350 ;
-  reg \$351 ;
-  reg [255:0] \$352 ;
-  reg [1:0] \$353 ;
-  reg [1:0] \$354 ;
-  reg [15:0] \$355 ;
-  reg [15:0] \$356 ;
-  reg [31:0] \$357 ;
-  reg [31:0] \$358 ;
-  reg [2:0] \$359 ;
+  wire [16:0] \$330 ;
+  wire \$331 ;
+  wire [16:0] \$332 ;
+  wire \$333 ;
+  wire \$334 ;
+  wire [3:0] \$335 ;
+  wire \$336 ;
+  wire [1:0] \$337 ;
+  wire [1:0] \$338 ;
+  wire [1:0] \$339 ;
+  wire \$34 ;
+  wire [1:0] \$340 ;
+  wire [1:0] \$341 ;
+  wire [1:0] \$342 ;
+  wire [1:0] \$343 ;
+  wire [1:0] \$344 ;
+  wire \$345 ;
+  wire \$346 ;
+  wire \$347 ;
+  wire [47:0] \$348 ;
+  wire [48:0] \$349 ;
+  wire [32:0] \$35 ;
+  wire [16:0] \$350 ;
+  wire \$351 ;
+  wire [16:0] \$352 ;
+  wire [16:0] \$353 ;
+  wire [16:0] \$354 ;
+  wire \$355 ;
+  wire [16:0] \$356 ;
+  wire [16:0] \$357 ;
+  wire [32:0] \$358 ;
+  wire [16:0] \$359 ;
   wire \$36 ;
-  reg \$360 ;
-  wire \$361 ;
-  wire [47:0] \$362 ;
-  wire [16:0] \$37 ;
-  wire \$38 ;
+  wire \$360 ;
+  wire [16:0] \$361 ;
+  wire \$362 ;
+  wire \$363 ;
+  wire \$364 ;
+  wire \$365 ;
+  wire \$366 ;
+  wire \$367 ;
+  reg \$368 ;
+  reg \$369 ;
+  wire \$37 ;
+  reg [3:0] \$370 ;
+  reg [15:0] \$371 ;
+  reg [767:0] \$372 ;
+  reg \$373 ;
+  reg [31:0] \$374 ;
+  reg [31:0] \$375 ;
+  reg [15:0] \$376 ;
+  reg [15:0] \$377 ;
+  reg [31:0] \$378 ;
+  reg [2:0] \$379 ;
+  wire [16:0] \$38 ;
+  reg [511:0] \$380 ;
+  reg [3:0] \$381 ;
+  reg [1:0] \$382 ;
+  reg [2:0] \$383 ;
+  reg [1:0] \$384 ;
+  reg \$385 ;
+  reg [1:0] \$386 ;
+  reg \$387 ;
+  reg [2:0] \$388 ;
+  reg [391:0] \$389 ;
   wire \$39 ;
+  reg [391:0] \$390 ;
+  reg [4:0] \$391 ;
+  reg [4:0] \$392 ;
+  reg [31:0] \$393 ;
+  reg [15:0] \$394 ;
+  reg [15:0] \$395 ;
+  reg [31:0] \$396 ;
+  reg [31:0] \$397 ;
+  reg [31:0] \$398 ;
+  reg [2:0] \$399 ;
   wire [4:0] \$4 ;
-  wire [32:0] \$40 ;
-  wire [33:0] \$41 ;
-  wire [34:0] \$42 ;
+  wire \$40 ;
+  reg [17:0] \$400 ;
+  reg [33:0] \$401 ;
+  reg [15:0] \$402 ;
+  reg [15:0] \$403 ;
+  reg [31:0] \$404 ;
+  reg [31:0] \$405 ;
+  reg [31:0] \$406 ;
+  reg [15:0] \$407 ;
+  reg [15:0] \$408 ;
+  reg [15:0] \$409 ;
+  wire [32:0] \$41 ;
+  reg [31:0] \$410 ;
+  reg [31:0] \$411 ;
+  reg \$412 ;
+  reg [2:0] \$413 ;
+  reg [17:0] \$414 ;
+  reg [15:0] \$415 ;
+  reg [31:0] \$416 ;
+  reg [31:0] \$417 ;
+  reg [33:0] \$418 ;
+  reg [15:0] \$419 ;
+  wire [33:0] \$42 ;
+  reg [15:0] \$420 ;
+  reg [17:0] \$421 ;
+  reg [17:0] \$422 ;
+  reg [33:0] \$423 ;
+  reg [33:0] \$424 ;
+  reg [31:0] \$425 ;
+  reg [2:0] \$426 ;
+  reg \$427 ;
+  reg [10:0] \$428 ;
+  reg \$429 ;
   wire [34:0] \$43 ;
-  wire \$44 ;
-  wire [1:0] \$45 ;
+  reg \$430 ;
+  reg [255:0] \$431 ;
+  reg [1:0] \$432 ;
+  reg [1:0] \$433 ;
+  reg [15:0] \$434 ;
+  reg [15:0] \$435 ;
+  reg [31:0] \$436 ;
+  reg [31:0] \$437 ;
+  reg [2:0] \$438 ;
+  reg \$439 ;
+  wire [34:0] \$44 ;
+  wire \$440 ;
+  wire [47:0] \$441 ;
+  wire \$45 ;
   wire \$46 ;
   wire \$47 ;
-  wire [16:0] \$48 ;
-  wire [16:0] \$49 ;
+  wire \$48 ;
+  wire \$49 ;
   wire \$5 ;
-  wire \$50 ;
-  wire [16:0] \$51 ;
-  wire [16:0] \$52 ;
-  wire [17:0] \$53 ;
-  wire \$54 ;
+  wire [1:0] \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire [16:0] \$54 ;
   wire [16:0] \$55 ;
   wire \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire \$59 ;
+  wire [16:0] \$57 ;
+  wire [16:0] \$58 ;
+  wire [17:0] \$59 ;
   wire \$6 ;
-  wire [32:0] \$60 ;
-  wire \$61 ;
-  wire [16:0] \$62 ;
+  wire \$60 ;
+  wire [16:0] \$61 ;
+  wire \$62 ;
   wire \$63 ;
   wire \$64 ;
   wire \$65 ;
-  wire \$66 ;
+  wire [32:0] \$66 ;
   wire \$67 ;
-  wire [31:0] \$68 ;
-  wire [32:0] \$69 ;
+  wire [16:0] \$68 ;
+  wire \$69 ;
   wire [4:0] \$7 ;
-  wire [31:0] \$70 ;
-  wire [32:0] \$71 ;
-  wire [31:0] \$72 ;
-  wire [32:0] \$73 ;
-  wire [31:0] \$74 ;
-  wire [32:0] \$75 ;
-  wire [31:0] \$76 ;
-  wire [32:0] \$77 ;
-  wire [31:0] \$78 ;
-  wire [32:0] \$79 ;
+  wire \$70 ;
+  wire \$71 ;
+  wire \$72 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire [31:0] \$75 ;
+  wire [32:0] \$76 ;
+  wire [31:0] \$77 ;
+  wire [32:0] \$78 ;
+  wire [31:0] \$79 ;
   wire \$8 ;
-  wire [31:0] \$80 ;
-  wire [32:0] \$81 ;
-  wire [31:0] \$82 ;
-  wire [32:0] \$83 ;
-  wire \$84 ;
-  wire [1:0] \$85 ;
-  wire [16:0] \$86 ;
-  wire \$87 ;
-  wire [16:0] \$88 ;
-  wire [16:0] \$89 ;
+  wire [32:0] \$80 ;
+  wire [31:0] \$81 ;
+  wire [32:0] \$82 ;
+  wire [31:0] \$83 ;
+  wire [32:0] \$84 ;
+  wire [31:0] \$85 ;
+  wire [32:0] \$86 ;
+  wire [31:0] \$87 ;
+  wire [32:0] \$88 ;
+  wire [31:0] \$89 ;
   wire \$9 ;
-  wire [16:0] \$90 ;
-  wire [16:0] \$91 ;
-  wire \$92 ;
+  wire [32:0] \$90 ;
+  wire \$91 ;
+  wire [1:0] \$92 ;
   wire [16:0] \$93 ;
-  wire [16:0] \$94 ;
+  wire \$94 ;
   wire [16:0] \$95 ;
-  wire [47:0] \$96 ;
-  wire [1:0] \$97 ;
-  wire \$98 ;
+  wire [16:0] \$96 ;
+  wire [16:0] \$97 ;
+  wire [16:0] \$98 ;
   wire \$99 ;
   wire [15:0] C;
   wire [15:0] F;
@@ -1009,36 +1088,36 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [31:0] \cmd0__payload.addr ;
   wire [23:0] \cmd0__payload.beats ;
   wire cmd0__ready;
-  reg cmd0__valid = 1'h0;
+  reg cmd0__valid;
   wire [55:0] cmd1__payload;
   wire [31:0] \cmd1__payload.addr ;
   wire [23:0] \cmd1__payload.beats ;
   wire cmd1__ready;
-  reg cmd1__valid;
+  wire cmd1__valid;
   wire [55:0] cmd2__payload;
   wire [31:0] \cmd2__payload.addr ;
   wire [23:0] \cmd2__payload.beats ;
   wire cmd2__ready;
-  wire cmd2__valid;
+  reg cmd2__valid = 1'h0;
   input [73:0] cmd__payload;
   wire [73:0] cmd__payload;
   wire [73:0] \cmd__payload$1 ;
   wire [9:0] \cmd__payload$1.function_id ;
   wire [31:0] \cmd__payload$1.inputs_0 ;
   wire [31:0] \cmd__payload$1.inputs_1 ;
-  wire [55:0] \cmd__payload$205 ;
-  wire [31:0] \cmd__payload$205.addr ;
-  wire [23:0] \cmd__payload$205.length ;
+  wire [55:0] \cmd__payload$210 ;
+  wire [31:0] \cmd__payload$210.addr ;
+  wire [23:0] \cmd__payload$210.length ;
   wire [9:0] \cmd__payload.function_id ;
   wire [31:0] \cmd__payload.inputs_0 ;
   wire [31:0] \cmd__payload.inputs_1 ;
   output cmd__ready;
   wire cmd__ready;
-  wire \cmd__ready$217 ;
+  wire \cmd__ready$222 ;
   wire \cmd__ready$3 ;
   input cmd__valid;
   wire cmd__valid;
-  reg \cmd__valid$216 ;
+  reg \cmd__valid$221 ;
   wire \cmd__valid$5 ;
   wire count_mac;
   reg count_stall;
@@ -1191,14 +1270,13 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [33:0] \geometry.row_step ;
   wire [31:0] \geometry.tiles ;
   wire \geometry.whole ;
-  reg [33:0] h_last = 34'h000000000;
   reg [17:0] hb = 18'h00000;
   (* init = 18'h00000 *)
-  wire [17:0] \hb$125 ;
+  wire [17:0] \hb$119 ;
   reg [17:0] hb0 = 18'h00000;
   wire idle;
-  wire \idle$242 ;
-  wire \idle$243 ;
+  wire \idle$252 ;
+  wire \idle$253 ;
   reg [31:0] img_off = 32'd0;
   wire in_bank;
   reg [31:0] in_beat = 32'd0;
@@ -1214,17 +1292,28 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [12:0] in_tag;
   wire in_valid;
   reg issue;
-  wire \issue$123 ;
+  wire \issue$117 ;
   reg [31:0] issue_band = 32'd0;
   reg [15:0] issue_e0 = 16'h0000;
   reg [15:0] issue_n = 16'h0000;
-  reg [3:0] issuer_state = 4'h0;
+  reg issuer_at_band;
+  reg [2:0] issuer_state = 3'h0;
   reg [31:0] k_tile = 32'd0;
+  reg [17:0] l_hb0 = 18'h00000;
+  reg [33:0] l_hlast = 34'h000000000;
+  reg [31:0] l_img_off = 32'd0;
   wire last;
+  reg [31:0] load_band = 32'd0;
   reg load_bank = 1'h0;
   (* init = 1'h0 *)
   wire \load_bank$103 ;
+  reg [15:0] load_e0 = 16'h0000;
+  reg [31:0] load_end = 32'd0;
+  reg [15:0] load_hi = 16'h0000;
+  reg [15:0] load_lo = 16'h0000;
+  reg [15:0] load_n = 16'h0000;
   wire load_now;
+  reg [31:0] load_start = 32'd0;
   wire load_valid;
   wire [511:0] load_weights;
   wire [7:0] \load_weights[0] ;
@@ -1292,7 +1381,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [7:0] \load_weights[8] ;
   wire [7:0] \load_weights[9] ;
   reg [1:0] loaded_ahead = 2'h0;
-  reg [16:0] loaded_image = 17'h00000;
+  reg [31:0] loaded_bands = 32'd0;
+  reg [15:0] loaded_hi = 16'h0000;
   reg [31:0] m_base = 32'd0;
   reg [15:0] m_tile = 16'h0000;
   wire [15:0] m_tiles;
@@ -1387,15 +1477,15 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   reg [31:0] out_addr = 32'd0;
   wire out_bank;
   wire [63:0] out_data;
-  wire [255:0] \out_data$238 ;
-  wire [31:0] \out_data$238[0] ;
-  wire [31:0] \out_data$238[1] ;
-  wire [31:0] \out_data$238[2] ;
-  wire [31:0] \out_data$238[3] ;
-  wire [31:0] \out_data$238[4] ;
-  wire [31:0] \out_data$238[5] ;
-  wire [31:0] \out_data$238[6] ;
-  wire [31:0] \out_data$238[7] ;
+  wire [255:0] \out_data$248 ;
+  wire [31:0] \out_data$248[0] ;
+  wire [31:0] \out_data$248[1] ;
+  wire [31:0] \out_data$248[2] ;
+  wire [31:0] \out_data$248[3] ;
+  wire [31:0] \out_data$248[4] ;
+  wire [31:0] \out_data$248[5] ;
+  wire [31:0] \out_data$248[6] ;
+  wire [31:0] \out_data$248[7] ;
   wire [7:0] \out_data[0] ;
   wire [7:0] \out_data[1] ;
   wire [7:0] \out_data[2] ;
@@ -1405,9 +1495,9 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [7:0] \out_data[6] ;
   wire [7:0] \out_data[7] ;
   wire [12:0] out_tag;
-  wire [12:0] \out_tag$167 ;
+  wire [12:0] \out_tag$172 ;
   wire out_valid;
-  wire \out_valid$169 ;
+  wire \out_valid$174 ;
   wire [7:0] output_zero_point;
   wire [5:0] param_addr;
   reg [3:0] param_beat = 4'h0;
@@ -1510,7 +1600,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   reg params_loaded = 1'h0;
   reg [33:0] pixbase = 34'h000000000;
   (* init = 34'h000000000 *)
-  wire [33:0] \pixbase$129 ;
+  wire [33:0] \pixbase$123 ;
   reg [31:0] pixel = 32'd0;
   wire pool;
   reg [31:0] post_band = 32'd0;
@@ -1529,6 +1619,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire post_rp__en;
   wire post_start;
   reg [2:0] post_state = 3'h0;
+  reg [2:0] prefetch_state = 3'h0;
   wire [40:0] rd_req__payload;
   wire [31:0] \rd_req__payload.addr ;
   wire [8:0] \rd_req__payload.beats ;
@@ -1563,7 +1654,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   reg [33:0] row_pixbase = 34'h000000000;
   wire [33:0] row_step;
   reg [391:0] rows = 392'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-  wire [15:0] \rows$182 ;
+  wire [15:0] \rows$187 ;
   wire [48:0] \rows[0] ;
   wire [31:0] \rows[0].offset ;
   wire [7:0] \rows[0].r ;
@@ -1620,7 +1711,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire run;
   wire stall;
   wire start;
-  reg \start$193 ;
+  reg \start$198 ;
   wire \start$45 ;
   reg started_bank;
   reg step;
@@ -1638,7 +1729,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   reg [2:0] walk_row = 3'h0;
   reg [17:0] wb = 18'h00000;
   (* init = 18'h00000 *)
-  wire [17:0] \wb$127 ;
+  wire [17:0] \wb$121 ;
   reg [3:0] weight_beat = 4'h0;
   reg [1:0] weight_rp__addr = 2'h0;
   wire [511:0] weight_rp__data;
@@ -1647,8 +1738,6 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   reg [511:0] weight_wp__data;
   reg weight_wp__en;
   reg [31:0] win_base = 32'd0;
-  reg [31:0] win_end = 32'd0;
-  reg [31:0] win_start = 32'd0;
   wire [9:0] wr_addr;
   wire [63:0] wr_data;
   wire [72:0] wr_data__payload;
@@ -3734,8 +3823,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
       _0_ <= acc_mem[post_rp__addr];
     end
     if (acc_rp__en) begin
-      _1_ <= acc_mem[\out_tag$167 [10:0]];
-      if (acc_wp__en && \out_tag$167 [10:0] == acc_wp__addr)
+      _1_ <= acc_mem[\out_tag$172 [10:0]];
+      if (acc_wp__en && \out_tag$172 [10:0] == acc_wp__addr)
         _1_ <= acc_wp__data;
     end
   end
@@ -3837,8 +3926,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \$4  = param_beat + 1'h1;
   assign \$5  = \$4  == 4'hc;
   assign \$6  = w_reserved < 3'h4;
-  assign cmd2__valid = fetch_running & \$6 ;
-  assign fetch_request = cmd2__valid & cmd2__ready;
+  assign cmd1__valid = fetch_running & \$6 ;
+  assign fetch_request = cmd1__valid & cmd1__ready;
   assign \$7  = weight_beat + 1'h1;
   assign \$8  = \$7  == 4'h8;
   assign \$9  = | w_count;
@@ -3850,408 +3939,495 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \$15  = load_bank ? \$13  : \$14 ;
   assign load_now = \$12  & \$15 ;
   assign \$16  = ~ next_ready;
-  assign \$17  = busy & \$16 ;
-  assign \$18  = walk_row == 3'h7;
-  assign \$19  = ~ last;
-  assign \$20  = issue_band[0] ? 11'h400 : 11'h000;
-  assign \$21  = \$20  + m_base;
-  assign \$22  = \$21  + pixel;
-  assign \$23  = ! k_tile;
-  assign \$24  = e + 1'h1;
-  assign \$25  = geometry[241:226] - issue_e0;
-  assign \$26  = $signed(\$25 ) < $signed({ 1'h0, descriptor[312:297] });
-  assign \$27  = geometry[241:226] - issue_e0;
-  assign \$28  = \$26  ? \$27  : { 1'h0, descriptor[312:297] };
-  assign \$29  = $signed({ 1'h0, issue_e0 }) + $signed(\$28 );
-  assign \$30  = \$24  == \$29 ;
-  assign \$31  = f + 1'h1;
-  assign \$32  = \$31  == descriptor[127:112];
-  assign \$33  = \$30  & \$32 ;
-  assign \$34  = k_tile + 1'h1;
-  assign \$35  = \$34  == geometry[321:290];
-  assign \$36  = \$33  & \$35 ;
-  assign \$37  = m_tile + 1'h1;
-  assign \$38  = \$37  == geometry[289:274];
-  assign \$39  = \$36  & \$38 ;
-  assign \$40  = win_end - win_base;
-  assign \$41  = $signed(\$40 ) + $signed(5'h08);
-  assign \$42  = $signed(\$41 ) - $signed(2'h1);
-  assign \$44  = acc_free >> issue_band[0];
-  assign \$45  = issue_band[0] ? 2'h2 : 2'h1;
-  assign \$46  = | loaded_ahead;
-  assign \$47  = \$46  & next_ready;
-  assign \$48  = e + 1'h1;
-  assign \$49  = geometry[241:226] - issue_e0;
-  assign \$50  = $signed(\$49 ) < $signed({ 1'h0, descriptor[312:297] });
-  assign \$51  = geometry[241:226] - issue_e0;
-  assign \$52  = \$50  ? \$51  : { 1'h0, descriptor[312:297] };
-  assign \$53  = $signed({ 1'h0, issue_e0 }) + $signed(\$52 );
-  assign \$54  = \$48  == \$53 ;
-  assign \$55  = f + 1'h1;
-  assign \$56  = \$55  == descriptor[127:112];
-  assign \$57  = \$54  & \$56 ;
-  assign \$58  = ~ \$57 ;
-  assign \$59  = ~ bank;
-  assign \$60  = k_tile + 1'h1;
-  assign \$61  = \$60  == geometry[321:290];
-  assign \$62  = m_tile + 1'h1;
-  assign \$63  = \$62  == geometry[289:274];
-  assign \$64  = \$61  & \$63 ;
-  assign \$65  = ~ \$64 ;
-  assign \$66  = | loaded_ahead;
-  assign \$67  = \$66  & next_ready;
-  assign \$68  = rmw_first ? 32'd0 : acc_rp__data[31:0];
-  assign \$69  = $signed(\$68 ) + $signed(rmw_psum[31:0]);
-  assign \$70  = rmw_first ? 32'd0 : acc_rp__data[63:32];
-  assign \$71  = $signed(\$70 ) + $signed(rmw_psum[63:32]);
-  assign \$72  = rmw_first ? 32'd0 : acc_rp__data[95:64];
-  assign \$73  = $signed(\$72 ) + $signed(rmw_psum[95:64]);
-  assign \$74  = rmw_first ? 32'd0 : acc_rp__data[127:96];
-  assign \$75  = $signed(\$74 ) + $signed(rmw_psum[127:96]);
-  assign \$76  = rmw_first ? 32'd0 : acc_rp__data[159:128];
-  assign \$77  = $signed(\$76 ) + $signed(rmw_psum[159:128]);
-  assign \$78  = rmw_first ? 32'd0 : acc_rp__data[191:160];
-  assign \$79  = $signed(\$78 ) + $signed(rmw_psum[191:160]);
-  assign \$80  = rmw_first ? 32'd0 : acc_rp__data[223:192];
-  assign \$81  = $signed(\$80 ) + $signed(rmw_psum[223:192]);
-  assign \$82  = rmw_first ? 32'd0 : acc_rp__data[255:224];
-  assign \$83  = $signed(\$82 ) + $signed(rmw_psum[255:224]);
-  assign \$84  = acc_wp__en & rmw_last;
-  assign \$85  = acc_wp__addr[10] ? 2'h2 : 2'h1;
-  assign band_done_now = \$84  ? \$85  : 2'h0;
+  assign \$17  = \$16  | tile_started;
+  assign \$18  = busy & \$17 ;
+  assign \$19  = walk_row == 3'h7;
+  assign \$20  = ~ last;
+  assign \$21  = issue_band[0] ? 11'h400 : 11'h000;
+  assign \$22  = \$21  + m_base;
+  assign \$23  = \$22  + pixel;
+  assign \$24  = ! k_tile;
+  assign \$25  = e + 1'h1;
+  assign \$26  = geometry[241:226] - issue_e0;
+  assign \$27  = $signed(\$26 ) < $signed({ 1'h0, descriptor[312:297] });
+  assign \$28  = geometry[241:226] - issue_e0;
+  assign \$29  = \$27  ? \$28  : { 1'h0, descriptor[312:297] };
+  assign \$30  = $signed({ 1'h0, issue_e0 }) + $signed(\$29 );
+  assign \$31  = \$25  == \$30 ;
+  assign \$32  = f + 1'h1;
+  assign \$33  = \$32  == descriptor[127:112];
+  assign \$34  = \$31  & \$33 ;
+  assign \$35  = k_tile + 1'h1;
+  assign \$36  = \$35  == geometry[321:290];
+  assign \$37  = \$34  & \$36 ;
+  assign \$38  = m_tile + 1'h1;
+  assign \$39  = \$38  == geometry[289:274];
+  assign \$40  = \$37  & \$39 ;
+  assign \$41  = load_end - load_start;
+  assign \$42  = $signed(\$41 ) + $signed(5'h08);
+  assign \$43  = $signed(\$42 ) - $signed(2'h1);
+  assign \$45  = load_hi <= load_lo;
+  assign \$46  = acc_free >> issue_band[0];
+  assign \$47  = loaded_bands > issue_band;
+  assign \$48  = \$46  & \$47 ;
+  assign \$49  = acc_free >> issue_band[0];
+  assign \$50  = issue_band[0] ? 2'h2 : 2'h1;
+  assign \$51  = | loaded_ahead;
+  assign \$52  = \$51  | load_now;
+  assign \$53  = \$52  & next_ready;
+  assign \$54  = e + 1'h1;
+  assign \$55  = geometry[241:226] - issue_e0;
+  assign \$56  = $signed(\$55 ) < $signed({ 1'h0, descriptor[312:297] });
+  assign \$57  = geometry[241:226] - issue_e0;
+  assign \$58  = \$56  ? \$57  : { 1'h0, descriptor[312:297] };
+  assign \$59  = $signed({ 1'h0, issue_e0 }) + $signed(\$58 );
+  assign \$60  = \$54  == \$59 ;
+  assign \$61  = f + 1'h1;
+  assign \$62  = \$61  == descriptor[127:112];
+  assign \$63  = \$60  & \$62 ;
+  assign \$64  = ~ \$63 ;
+  assign \$65  = ~ bank;
+  assign \$66  = k_tile + 1'h1;
+  assign \$67  = \$66  == geometry[321:290];
+  assign \$68  = m_tile + 1'h1;
+  assign \$69  = \$68  == geometry[289:274];
+  assign \$70  = \$67  & \$69 ;
+  assign \$71  = ~ \$70 ;
+  assign \$72  = | loaded_ahead;
+  assign \$73  = \$72  | load_now;
+  assign \$74  = \$73  & next_ready;
+  assign \$75  = rmw_first ? 32'd0 : acc_rp__data[31:0];
+  assign \$76  = $signed(\$75 ) + $signed(rmw_psum[31:0]);
+  assign \$77  = rmw_first ? 32'd0 : acc_rp__data[63:32];
+  assign \$78  = $signed(\$77 ) + $signed(rmw_psum[63:32]);
+  assign \$79  = rmw_first ? 32'd0 : acc_rp__data[95:64];
+  assign \$80  = $signed(\$79 ) + $signed(rmw_psum[95:64]);
+  assign \$81  = rmw_first ? 32'd0 : acc_rp__data[127:96];
+  assign \$82  = $signed(\$81 ) + $signed(rmw_psum[127:96]);
+  assign \$83  = rmw_first ? 32'd0 : acc_rp__data[159:128];
+  assign \$84  = $signed(\$83 ) + $signed(rmw_psum[159:128]);
+  assign \$85  = rmw_first ? 32'd0 : acc_rp__data[191:160];
+  assign \$86  = $signed(\$85 ) + $signed(rmw_psum[191:160]);
+  assign \$87  = rmw_first ? 32'd0 : acc_rp__data[223:192];
+  assign \$88  = $signed(\$87 ) + $signed(rmw_psum[223:192]);
+  assign \$89  = rmw_first ? 32'd0 : acc_rp__data[255:224];
+  assign \$90  = $signed(\$89 ) + $signed(rmw_psum[255:224]);
+  assign \$91  = acc_wp__en & rmw_last;
+  assign \$92  = acc_wp__addr[10] ? 2'h2 : 2'h1;
+  assign band_done_now = \$91  ? \$92  : 2'h0;
   assign acc_base = post_band[0] ? 11'h400 : 11'h000;
-  assign \$86  = geometry[241:226] - post_e0;
-  assign \$87  = $signed(\$86 ) < $signed({ 1'h0, descriptor[312:297] });
-  assign \$88  = geometry[241:226] - post_e0;
-  assign \$89  = \$87  ? \$88  : { 1'h0, descriptor[312:297] };
-  assign \$91  = geometry[241:226] - post_e0;
-  assign \$92  = $signed(\$91 ) < $signed({ 1'h0, descriptor[312:297] });
   assign \$93  = geometry[241:226] - post_e0;
-  assign \$94  = \$92  ? \$93  : { 1'h0, descriptor[312:297] };
-  assign \$95  = descriptor[296] ? \$90  : \$94 ;
-  assign \$96  = \$95 [15:0] * geometry[433:402];
-  assign \$97  = post_band[0] ? 2'h2 : 2'h1;
-  assign acc_release = reads_done ? \$97  : 2'h0;
-  assign \$98  = ! issuer_state;
-  assign \$99  = issuer_state == 1'h1;
-  assign \$100  = issuer_state == 2'h2;
-  assign \$101  = issuer_state == 2'h3;
-  assign \$102  = issuer_state == 3'h4;
-  assign \$103  = issuer_state == 3'h5;
-  assign \$104  = issuer_state == 3'h6;
-  assign \$105  = issuer_state == 3'h7;
-  assign \$106  = issuer_state == 4'h8;
-  assign \$107  = ! post_state;
-  assign \$108  = post_state == 1'h1;
-  assign \$109  = post_state == 2'h2;
-  assign \$110  = post_state == 2'h3;
-  assign \$111  = post_state == 3'h4;
-  assign \$112  = cmd0__valid & cmd0__ready;
-  assign \$113  = param_beat + 1'h1;
-  assign \$114  = \$113  == 4'hc;
-  assign \$115  = param_tile + 1'h1;
-  assign \$116  = param_beat + 1'h1;
-  assign \$117  = fetch_tile + 1'h1;
-  assign \$118  = \$117  == geometry[353:322];
-  assign \$119  = fetch_e0 + descriptor[312:297];
-  assign \$120  = \$119  >= geometry[241:226];
-  assign \$121  = fetch_e0 + descriptor[312:297];
-  assign \$122  = \$120  ? 17'h00000 : \$121 ;
-  assign \$123  = fetch_e0 + descriptor[312:297];
-  assign \$124  = \$123  >= geometry[241:226];
-  assign \$125  = fetch_n + 1'h1;
-  assign \$126  = \$124  ? \$125  : { 1'h0, fetch_n };
-  assign \$127  = fetch_band + 1'h1;
-  assign \$128  = fetch_e0 + descriptor[312:297];
-  assign \$129  = \$128  >= geometry[241:226];
-  assign \$130  = fetch_n + 1'h1;
-  assign \$131  = \$130  == descriptor[15:0];
-  assign \$132  = \$129  & \$131 ;
-  assign \$133  = fetch_tile + 1'h1;
-  assign \$134  = fetch_addr + 7'h40;
-  assign \$135  = w_reserved + fetch_request;
-  assign \$136  = \$135  - load_now;
-  assign \$137  = weight_beat + 1'h1;
-  assign \$138  = \$137  == 4'h8;
-  assign \$139  = w_wptr + 1'h1;
-  assign \$140  = weight_beat + 1'h1;
-  assign \$141  = w_count + w_push;
-  assign \$142  = \$141  - load_now;
-  assign \$143  = weight_rp__addr + 1'h1;
-  assign \$144  = ~ load_bank;
-  assign \$145  = loaded_ahead + load_now;
-  assign \$146  = \$145  - tile_started;
-  assign \$147  = ~ next_ready;
-  assign \$148  = busy & \$147 ;
-  assign \$149  = walk_row == 3'h7;
-  assign \$150  = walk_row + 1'h1;
-  assign \$151  = ! bank;
-  assign \$152  = issue & \$151 ;
-  assign \$153  = ! started_bank;
-  assign \$154  = tile_started & \$153 ;
-  assign \$155  = \$152  | \$154 ;
-  assign \$156  = | bank0_timer;
-  assign \$157  = bank0_timer - 1'h1;
-  assign \$159  = issue & \$158 ;
-  assign \$161  = tile_started & \$160 ;
-  assign \$162  = \$159  | \$161 ;
-  assign \$163  = | bank1_timer;
-  assign \$164  = bank1_timer - 1'h1;
-  assign \$165  = in_beat + 1'h1;
-  assign \$166  = acc_free >> issue_band[0];
-  assign \$167  = issue_e0 * descriptor[131:128];
-  assign \$168  = \$167  - descriptor[135:132];
-  assign \$169  = geometry[241:226] - issue_e0;
-  assign \$170  = $signed(\$169 ) < $signed({ 1'h0, descriptor[312:297] });
-  assign \$171  = geometry[241:226] - issue_e0;
-  assign \$172  = \$170  ? \$171  : { 1'h0, descriptor[312:297] };
-  assign \$173  = $signed({ 1'h0, issue_e0 }) + $signed(\$172 );
-  assign \$174  = $signed(\$173 ) - $signed(2'h1);
-  assign \$175  = $signed(\$174 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$176  = $signed(\$175 ) - $signed({ 1'h0, descriptor[135:132] });
-  assign \$177  = $signed(\$176 ) + $signed({ 1'h0, descriptor[87:80] });
-  assign \$178  = descriptor[167:136] + img_off;
-  assign \$179  = $signed(hb0) < $signed(1'h0);
-  assign \$180  = geometry[434] | \$179 ;
-  assign \$181  = \$180  ? 18'h00000 : hb0;
-  assign \$182  = $signed(\$181 ) * $signed({ 1'h0, geometry[63:32] });
-  assign \$183  = $signed({ 1'h0, \$178  }) + $signed(\$182 );
-  assign \$184  = descriptor[167:136] + img_off;
-  assign \$185  = $signed(h_last) > $signed({ 1'h0, descriptor[31:16] });
-  assign \$186  = geometry[434] | \$185 ;
-  assign \$187  = \$186  ? { 18'h00000, descriptor[31:16] } : h_last;
-  assign \$188  = $signed(\$187 ) * $signed({ 1'h0, geometry[63:32] });
-  assign \$189  = $signed({ 1'h0, \$184  }) + $signed(\$188 );
-  assign \$192  = descriptor[167:136] + img_off;
-  assign \$193  = $signed(hb0) * $signed(geometry[63:32]);
-  assign \$194  = $signed({ 1'h0, \$192  }) + $signed(\$193 );
-  assign \$195  = descriptor[135:132] * descriptor[63:48];
-  assign \$196  = $signed(\$194 ) - $signed({ 1'h0, \$195  });
-  assign \$199  = $signed(\$196 ) - $signed({ 1'h0, \$198  });
-  assign \$200  = issue_n + 1'h1;
-  assign \$201  = loaded_image == \$200 ;
-  assign \$202  = geometry[434] & \$201 ;
-  assign \$203  = wr_en & data1__payload[64];
-  assign \$204  = issue_n + 1'h1;
-  assign \$205  = geometry[434] ? \$204  : 17'h00000;
-  assign \$206  = | loaded_ahead;
-  assign \$207  = \$206  & next_ready;
-  assign \$208  = - descriptor[135:132];
-  assign \$209  = e + 1'h1;
-  assign \$210  = geometry[241:226] - issue_e0;
-  assign \$211  = $signed(\$210 ) < $signed({ 1'h0, descriptor[312:297] });
-  assign \$212  = geometry[241:226] - issue_e0;
-  assign \$213  = \$211  ? \$212  : { 1'h0, descriptor[312:297] };
-  assign \$214  = $signed({ 1'h0, issue_e0 }) + $signed(\$213 );
-  assign \$215  = \$209  == \$214 ;
-  assign \$216  = f + 1'h1;
-  assign \$217  = \$216  == descriptor[127:112];
-  assign \$218  = \$215  & \$217 ;
-  assign \$219  = ~ \$218 ;
-  assign \$220  = f + 1'h1;
-  assign \$221  = \$220  == descriptor[127:112];
-  assign \$222  = e + 1'h1;
-  assign \$223  = $signed(hb) + $signed({ 1'h0, descriptor[131:128] });
-  assign \$224  = - descriptor[135:132];
-  assign \$225  = $signed(row_pixbase) + $signed({ 1'h0, geometry[191:160] });
-  assign \$226  = $signed(row_pixbase) + $signed({ 1'h0, geometry[191:160] });
-  assign \$227  = f + 1'h1;
-  assign \$228  = $signed(wb) + $signed({ 1'h0, descriptor[131:128] });
-  assign \$229  = $signed(pixbase) + $signed({ 1'h0, geometry[159:128] });
-  assign \$230  = pixel + 1'h1;
-  assign \$231  = ~ bank;
-  assign \$232  = k_tile + 1'h1;
-  assign \$233  = \$232  == geometry[321:290];
-  assign \$234  = ~ \$233 ;
-  assign \$235  = k_tile + 1'h1;
-  assign \$236  = m_tile + 1'h1;
-  assign \$237  = m_base + geometry[385:354];
-  assign \$238  = k_tile + 1'h1;
-  assign \$239  = \$238  == geometry[321:290];
-  assign \$240  = m_tile + 1'h1;
-  assign \$241  = \$240  == geometry[289:274];
-  assign \$242  = \$239  & \$241 ;
-  assign \$243  = ~ \$242 ;
-  assign \$244  = | loaded_ahead;
-  assign \$245  = \$244  & next_ready;
-  assign \$246  = - descriptor[135:132];
-  assign \$247  = issue_e0 + descriptor[312:297];
-  assign \$248  = \$247  >= geometry[241:226];
-  assign \$249  = issue_e0 + descriptor[312:297];
-  assign \$250  = \$248  ? 17'h00000 : \$249 ;
-  assign \$251  = issue_e0 + descriptor[312:297];
-  assign \$252  = \$251  >= geometry[241:226];
-  assign \$253  = issue_n + 1'h1;
-  assign \$254  = \$252  ? \$253  : { 1'h0, issue_n };
-  assign \$255  = issue_band + 1'h1;
-  assign \$256  = issue_e0 + descriptor[312:297];
-  assign \$257  = \$256  >= geometry[241:226];
-  assign \$258  = img_off + geometry[95:64];
-  assign \$259  = \$257  ? \$258  : { 1'h0, img_off };
-  assign \$260  = issue_e0 + descriptor[312:297];
-  assign \$261  = \$260  >= geometry[241:226];
-  assign \$262  = issue_n + 1'h1;
-  assign \$263  = \$262  == descriptor[15:0];
-  assign \$264  = \$261  & \$263 ;
-  assign \$265  = drain - 1'h1;
-  assign \$266  = ! drain;
-  assign \$267  = band_computed | band_done_now;
-  assign \$268  = post_band[0] ? 2'h2 : 2'h1;
-  assign \$269  = \start$193  ? \$268  : 2'h0;
-  assign \$270  = ~ \$269 ;
-  assign \$271  = \$267  & \$270 ;
-  assign \$272  = acc_free | acc_release;
-  assign \$273  = ~ acc_claim;
-  assign \$274  = \$272  & \$273 ;
-  assign \$275  = band_computed >> post_band[0];
-  assign \$276  = \$275  & params_loaded;
-  assign \$277  = \$276  & idle;
-  assign \$278  = \$95 [15:0] * geometry[433:402];
-  assign \$279  = out_addr + \$278 ;
-  assign \$280  = post_e0 + descriptor[312:297];
-  assign \$281  = \$280  >= geometry[241:226];
-  assign \$282  = post_e0 + descriptor[312:297];
-  assign \$283  = \$281  ? 17'h00000 : \$282 ;
-  assign \$284  = post_e0 + descriptor[312:297];
-  assign \$285  = \$284  >= geometry[241:226];
-  assign \$286  = post_n + 1'h1;
-  assign \$287  = \$285  ? \$286  : { 1'h0, post_n };
-  assign \$288  = post_band + 1'h1;
-  assign \$289  = post_e0 + descriptor[312:297];
-  assign \$290  = \$289  >= geometry[241:226];
-  assign \$291  = post_n + 1'h1;
-  assign \$292  = \$291  == descriptor[15:0];
-  assign \$293  = \$290  & \$292 ;
-  assign \$294  = idle & \idle$242 ;
-  assign \$295  = \$294  & \idle$243 ;
-  assign \$296  = | error;
-  assign \$297  = done & \$296 ;
+  assign \$94  = $signed(\$93 ) < $signed({ 1'h0, descriptor[312:297] });
+  assign \$95  = geometry[241:226] - post_e0;
+  assign \$96  = \$94  ? \$95  : { 1'h0, descriptor[312:297] };
+  assign \$98  = geometry[241:226] - post_e0;
+  assign \$99  = $signed(\$98 ) < $signed({ 1'h0, descriptor[312:297] });
+  assign \$100  = geometry[241:226] - post_e0;
+  assign \$101  = \$99  ? \$100  : { 1'h0, descriptor[312:297] };
+  assign \$102  = descriptor[296] ? \$97  : \$101 ;
+  assign \$103  = \$102 [15:0] * geometry[433:402];
+  assign \$104  = post_band[0] ? 2'h2 : 2'h1;
+  assign acc_release = reads_done ? \$104  : 2'h0;
+  assign \$105  = ! prefetch_state;
+  assign \$106  = prefetch_state == 1'h1;
+  assign \$107  = prefetch_state == 2'h2;
+  assign \$108  = prefetch_state == 2'h3;
+  assign \$109  = prefetch_state == 3'h4;
+  assign \$110  = prefetch_state == 3'h5;
+  assign \$111  = ! issuer_state;
+  assign \$112  = issuer_state == 1'h1;
+  assign \$113  = issuer_state == 2'h2;
+  assign \$114  = issuer_state == 2'h3;
+  assign \$115  = issuer_state == 3'h4;
+  assign \$116  = issuer_state == 3'h5;
+  assign \$117  = ! post_state;
+  assign \$118  = post_state == 1'h1;
+  assign \$119  = post_state == 2'h2;
+  assign \$120  = post_state == 2'h3;
+  assign \$121  = post_state == 3'h4;
+  assign \$122  = cmd2__valid & cmd2__ready;
+  assign \$123  = param_beat + 1'h1;
+  assign \$124  = \$123  == 4'hc;
+  assign \$125  = param_tile + 1'h1;
+  assign \$126  = param_beat + 1'h1;
+  assign \$127  = fetch_tile + 1'h1;
+  assign \$128  = \$127  == geometry[353:322];
+  assign \$129  = fetch_e0 + descriptor[312:297];
+  assign \$130  = \$129  >= geometry[241:226];
+  assign \$131  = fetch_e0 + descriptor[312:297];
+  assign \$132  = \$130  ? 17'h00000 : \$131 ;
+  assign \$133  = fetch_e0 + descriptor[312:297];
+  assign \$134  = \$133  >= geometry[241:226];
+  assign \$135  = fetch_n + 1'h1;
+  assign \$136  = \$134  ? \$135  : { 1'h0, fetch_n };
+  assign \$137  = fetch_band + 1'h1;
+  assign \$138  = fetch_e0 + descriptor[312:297];
+  assign \$139  = \$138  >= geometry[241:226];
+  assign \$140  = fetch_n + 1'h1;
+  assign \$141  = \$140  == descriptor[15:0];
+  assign \$142  = \$139  & \$141 ;
+  assign \$143  = fetch_tile + 1'h1;
+  assign \$144  = fetch_addr + 7'h40;
+  assign \$145  = w_reserved + fetch_request;
+  assign \$146  = \$145  - load_now;
+  assign \$147  = weight_beat + 1'h1;
+  assign \$148  = \$147  == 4'h8;
+  assign \$149  = w_wptr + 1'h1;
+  assign \$150  = weight_beat + 1'h1;
+  assign \$151  = w_count + w_push;
+  assign \$152  = \$151  - load_now;
+  assign \$153  = weight_rp__addr + 1'h1;
+  assign \$154  = ~ load_bank;
+  assign \$155  = loaded_ahead + load_now;
+  assign \$156  = \$155  - tile_started;
+  assign \$157  = ~ next_ready;
+  assign \$158  = \$157  | tile_started;
+  assign \$159  = busy & \$158 ;
+  assign \$160  = walk_row == 3'h7;
+  assign \$161  = walk_row + 1'h1;
+  assign \$162  = walk_row != 3'h7;
+  assign \$163  = ! bank;
+  assign \$164  = issue & \$163 ;
+  assign \$165  = ! started_bank;
+  assign \$166  = tile_started & \$165 ;
+  assign \$167  = \$164  | \$166 ;
+  assign \$168  = | bank0_timer;
+  assign \$169  = bank0_timer - 1'h1;
+  assign \$171  = issue & \$170 ;
+  assign \$173  = tile_started & \$172 ;
+  assign \$174  = \$171  | \$173 ;
+  assign \$175  = | bank1_timer;
+  assign \$176  = bank1_timer - 1'h1;
+  assign \$177  = in_beat + 1'h1;
+  assign \$178  = load_e0 * descriptor[131:128];
+  assign \$179  = \$178  - descriptor[135:132];
+  assign \$180  = geometry[241:226] - load_e0;
+  assign \$181  = $signed(\$180 ) < $signed({ 1'h0, descriptor[312:297] });
+  assign \$182  = geometry[241:226] - load_e0;
+  assign \$183  = \$181  ? \$182  : { 1'h0, descriptor[312:297] };
+  assign \$184  = $signed({ 1'h0, load_e0 }) + $signed(\$183 );
+  assign \$185  = $signed(\$184 ) - $signed(2'h1);
+  assign \$186  = $signed(\$185 ) * $signed({ 1'h0, descriptor[131:128] });
+  assign \$187  = $signed(\$186 ) - $signed({ 1'h0, descriptor[135:132] });
+  assign \$188  = $signed(\$187 ) + $signed({ 1'h0, descriptor[87:80] });
+  assign \$189  = ! load_e0;
+  assign \$190  = \$189  ? 16'h0000 : loaded_hi;
+  assign \$191  = $signed(l_hlast) > $signed({ 1'h0, descriptor[31:16] });
+  assign \$192  = \$191  ? { 18'h00000, descriptor[31:16] } : l_hlast;
+  assign \$193  = $signed(l_hb0) < $signed(1'h0);
+  assign \$194  = \$193  ? 18'h00000 : l_hb0;
+  assign \$195  = $signed(l_hlast) > $signed({ 1'h0, descriptor[31:16] });
+  assign \$196  = \$195  ? { 18'h00000, descriptor[31:16] } : l_hlast;
+  assign \$197  = ~ geometry[434];
+  assign \$198  = ! load_e0;
+  assign \$199  = \$197  | \$198 ;
+  assign \$200  = ~ \$199 ;
+  assign \$201  = issue_band == load_band;
+  assign \$202  = issuer_at_band & \$201 ;
+  assign \$203  = \$200  | \$202 ;
+  assign \$204  = descriptor[167:136] + l_img_off;
+  assign \$205  = load_lo * geometry[63:32];
+  assign \$206  = \$204  + \$205 ;
+  assign \$209  = descriptor[167:136] + l_img_off;
+  assign \$210  = load_hi * geometry[63:32];
+  assign \$211  = \$209  + \$210 ;
+  assign \$212  = ~ geometry[434];
+  assign \$213  = ! load_e0;
+  assign \$214  = \$212  | \$213 ;
+  assign \$215  = descriptor[167:136] + l_img_off;
+  assign \$216  = load_lo * geometry[63:32];
+  assign \$217  = \$215  + \$216 ;
+  assign \$220  = load_hi <= load_lo;
+  assign \$221  = loaded_bands + 1'h1;
+  assign \$222  = load_e0 + descriptor[312:297];
+  assign \$223  = \$222  >= geometry[241:226];
+  assign \$224  = load_e0 + descriptor[312:297];
+  assign \$225  = \$223  ? 17'h00000 : \$224 ;
+  assign \$226  = load_e0 + descriptor[312:297];
+  assign \$227  = \$226  >= geometry[241:226];
+  assign \$228  = load_n + 1'h1;
+  assign \$229  = \$227  ? \$228  : { 1'h0, load_n };
+  assign \$230  = load_band + 1'h1;
+  assign \$231  = load_e0 + descriptor[312:297];
+  assign \$232  = \$231  >= geometry[241:226];
+  assign \$233  = l_img_off + geometry[95:64];
+  assign \$234  = \$232  ? \$233  : { 1'h0, l_img_off };
+  assign \$235  = load_e0 + descriptor[312:297];
+  assign \$236  = \$235  >= geometry[241:226];
+  assign \$237  = load_n + 1'h1;
+  assign \$238  = \$237  == descriptor[15:0];
+  assign \$239  = \$236  & \$238 ;
+  assign \$240  = load_start - win_base;
+  assign \$242  = wr_en & data0__payload[64];
+  assign \$243  = loaded_bands + 1'h1;
+  assign \$244  = load_e0 + descriptor[312:297];
+  assign \$245  = \$244  >= geometry[241:226];
+  assign \$246  = load_e0 + descriptor[312:297];
+  assign \$247  = \$245  ? 17'h00000 : \$246 ;
+  assign \$248  = load_e0 + descriptor[312:297];
+  assign \$249  = \$248  >= geometry[241:226];
+  assign \$250  = load_n + 1'h1;
+  assign \$251  = \$249  ? \$250  : { 1'h0, load_n };
+  assign \$252  = load_band + 1'h1;
+  assign \$253  = load_e0 + descriptor[312:297];
+  assign \$254  = \$253  >= geometry[241:226];
+  assign \$255  = l_img_off + geometry[95:64];
+  assign \$256  = \$254  ? \$255  : { 1'h0, l_img_off };
+  assign \$257  = load_e0 + descriptor[312:297];
+  assign \$258  = \$257  >= geometry[241:226];
+  assign \$259  = load_n + 1'h1;
+  assign \$260  = \$259  == descriptor[15:0];
+  assign \$261  = \$258  & \$260 ;
+  assign \$262  = acc_free >> issue_band[0];
+  assign \$263  = loaded_bands > issue_band;
+  assign \$264  = \$262  & \$263 ;
+  assign \$265  = acc_free >> issue_band[0];
+  assign \$266  = issue_e0 * descriptor[131:128];
+  assign \$267  = \$266  - descriptor[135:132];
+  assign \$268  = descriptor[167:136] + img_off;
+  assign \$269  = $signed(hb0) * $signed(geometry[63:32]);
+  assign \$270  = $signed({ 1'h0, \$268  }) + $signed(\$269 );
+  assign \$271  = descriptor[135:132] * descriptor[63:48];
+  assign \$272  = $signed(\$270 ) - $signed({ 1'h0, \$271  });
+  assign \$273  = $signed(\$272 ) - $signed({ 1'h0, win_base });
+  assign \$274  = | loaded_ahead;
+  assign \$275  = \$274  | load_now;
+  assign \$276  = \$275  & next_ready;
+  assign \$277  = - descriptor[135:132];
+  assign \$278  = e + 1'h1;
+  assign \$279  = geometry[241:226] - issue_e0;
+  assign \$280  = $signed(\$279 ) < $signed({ 1'h0, descriptor[312:297] });
+  assign \$281  = geometry[241:226] - issue_e0;
+  assign \$282  = \$280  ? \$281  : { 1'h0, descriptor[312:297] };
+  assign \$283  = $signed({ 1'h0, issue_e0 }) + $signed(\$282 );
+  assign \$284  = \$278  == \$283 ;
+  assign \$285  = f + 1'h1;
+  assign \$286  = \$285  == descriptor[127:112];
+  assign \$287  = \$284  & \$286 ;
+  assign \$288  = ~ \$287 ;
+  assign \$289  = f + 1'h1;
+  assign \$290  = \$289  == descriptor[127:112];
+  assign \$291  = e + 1'h1;
+  assign \$292  = $signed(hb) + $signed({ 1'h0, descriptor[131:128] });
+  assign \$293  = - descriptor[135:132];
+  assign \$294  = $signed(row_pixbase) + $signed({ 1'h0, geometry[191:160] });
+  assign \$295  = $signed(row_pixbase) + $signed({ 1'h0, geometry[191:160] });
+  assign \$296  = f + 1'h1;
+  assign \$297  = $signed(wb) + $signed({ 1'h0, descriptor[131:128] });
+  assign \$298  = $signed(pixbase) + $signed({ 1'h0, geometry[159:128] });
+  assign \$299  = pixel + 1'h1;
+  assign \$300  = ~ bank;
+  assign \$301  = k_tile + 1'h1;
+  assign \$302  = \$301  == geometry[321:290];
+  assign \$303  = ~ \$302 ;
+  assign \$304  = k_tile + 1'h1;
+  assign \$305  = m_tile + 1'h1;
+  assign \$306  = m_base + geometry[385:354];
+  assign \$307  = k_tile + 1'h1;
+  assign \$308  = \$307  == geometry[321:290];
+  assign \$309  = m_tile + 1'h1;
+  assign \$310  = \$309  == geometry[289:274];
+  assign \$311  = \$308  & \$310 ;
+  assign \$312  = ~ \$311 ;
+  assign \$313  = | loaded_ahead;
+  assign \$314  = \$313  | load_now;
+  assign \$315  = \$314  & next_ready;
+  assign \$316  = - descriptor[135:132];
+  assign \$317  = issue_e0 + descriptor[312:297];
+  assign \$318  = \$317  >= geometry[241:226];
+  assign \$319  = issue_e0 + descriptor[312:297];
+  assign \$320  = \$318  ? 17'h00000 : \$319 ;
+  assign \$321  = issue_e0 + descriptor[312:297];
+  assign \$322  = \$321  >= geometry[241:226];
+  assign \$323  = issue_n + 1'h1;
+  assign \$324  = \$322  ? \$323  : { 1'h0, issue_n };
+  assign \$325  = issue_band + 1'h1;
+  assign \$326  = issue_e0 + descriptor[312:297];
+  assign \$327  = \$326  >= geometry[241:226];
+  assign \$328  = img_off + geometry[95:64];
+  assign \$329  = \$327  ? \$328  : { 1'h0, img_off };
+  assign \$330  = issue_e0 + descriptor[312:297];
+  assign \$331  = \$330  >= geometry[241:226];
+  assign \$332  = issue_n + 1'h1;
+  assign \$333  = \$332  == descriptor[15:0];
+  assign \$334  = \$331  & \$333 ;
+  assign \$335  = drain - 1'h1;
+  assign \$336  = ! drain;
+  assign \$337  = band_computed | band_done_now;
+  assign \$338  = post_band[0] ? 2'h2 : 2'h1;
+  assign \$339  = \start$198  ? \$338  : 2'h0;
+  assign \$340  = ~ \$339 ;
+  assign \$341  = \$337  & \$340 ;
+  assign \$342  = acc_free | acc_release;
+  assign \$343  = ~ acc_claim;
+  assign \$344  = \$342  & \$343 ;
+  assign \$345  = band_computed >> post_band[0];
+  assign \$346  = \$345  & params_loaded;
+  assign \$347  = \$346  & idle;
+  assign \$348  = \$102 [15:0] * geometry[433:402];
+  assign \$349  = out_addr + \$348 ;
+  assign \$350  = post_e0 + descriptor[312:297];
+  assign \$351  = \$350  >= geometry[241:226];
+  assign \$352  = post_e0 + descriptor[312:297];
+  assign \$353  = \$351  ? 17'h00000 : \$352 ;
+  assign \$354  = post_e0 + descriptor[312:297];
+  assign \$355  = \$354  >= geometry[241:226];
+  assign \$356  = post_n + 1'h1;
+  assign \$357  = \$355  ? \$356  : { 1'h0, post_n };
+  assign \$358  = post_band + 1'h1;
+  assign \$359  = post_e0 + descriptor[312:297];
+  assign \$360  = \$359  >= geometry[241:226];
+  assign \$361  = post_n + 1'h1;
+  assign \$362  = \$361  == descriptor[15:0];
+  assign \$363  = \$360  & \$362 ;
+  assign \$364  = idle & \idle$252 ;
+  assign \$365  = \$364  & \idle$253 ;
+  assign \$366  = | error;
+  assign \$367  = done & \$366 ;
   always @(posedge clk)
-    cmd0__valid <= \$298 ;
+    cmd2__valid <= \$368 ;
   always @(posedge clk)
-    params_loaded <= \$299 ;
+    params_loaded <= \$369 ;
   always @(posedge clk)
-    param_beat <= \$300 ;
+    param_beat <= \$370 ;
   always @(posedge clk)
-    param_tile <= \$301 ;
+    param_tile <= \$371 ;
   always @(posedge clk)
-    param_shift <= \$302 ;
+    param_shift <= \$372 ;
   always @(posedge clk)
-    fetch_running <= \$303 ;
+    fetch_running <= \$373 ;
   always @(posedge clk)
-    fetch_tile <= \$304 ;
+    fetch_tile <= \$374 ;
   always @(posedge clk)
-    fetch_addr <= \$305 ;
+    fetch_addr <= \$375 ;
   always @(posedge clk)
-    fetch_n <= \$306 ;
+    fetch_n <= \$376 ;
   always @(posedge clk)
-    fetch_e0 <= \$307 ;
+    fetch_e0 <= \$377 ;
   always @(posedge clk)
-    fetch_band <= \$308 ;
+    fetch_band <= \$378 ;
   always @(posedge clk)
-    w_reserved <= \$309 ;
+    w_reserved <= \$379 ;
   always @(posedge clk)
-    weight_shift <= \$310 ;
+    weight_shift <= \$380 ;
   always @(posedge clk)
-    weight_beat <= \$311 ;
+    weight_beat <= \$381 ;
   always @(posedge clk)
-    w_wptr <= \$312 ;
+    w_wptr <= \$382 ;
   always @(posedge clk)
-    w_count <= \$313 ;
+    w_count <= \$383 ;
   always @(posedge clk)
-    weight_rp__addr <= \$314 ;
+    weight_rp__addr <= \$384 ;
   always @(posedge clk)
-    load_bank <= \$315 ;
+    load_bank <= \$385 ;
   always @(posedge clk)
-    loaded_ahead <= \$316 ;
+    loaded_ahead <= \$386 ;
   always @(posedge clk)
-    next_ready <= \$317 ;
+    next_ready <= \$387 ;
   always @(posedge clk)
-    walk_row <= \$318 ;
+    walk_row <= \$388 ;
   always @(posedge clk)
-    next_rows <= \$319 ;
+    next_rows <= \$389 ;
   always @(posedge clk)
-    rows <= \$320 ;
+    rows <= \$390 ;
   always @(posedge clk)
-    bank0_timer <= \$321 ;
+    bank0_timer <= \$391 ;
   always @(posedge clk)
-    bank1_timer <= \$322 ;
+    bank1_timer <= \$392 ;
   always @(posedge clk)
-    in_beat <= \$323 ;
+    in_beat <= \$393 ;
   always @(posedge clk)
-    issue_n <= \$324 ;
+    load_n <= \$394 ;
   always @(posedge clk)
-    issue_e0 <= \$325 ;
+    load_e0 <= \$395 ;
   always @(posedge clk)
-    issue_band <= \$326 ;
+    load_band <= \$396 ;
   always @(posedge clk)
-    img_off <= \$327 ;
+    l_img_off <= \$397 ;
   always @(posedge clk)
-    loaded_image <= \$328 ;
+    loaded_bands <= \$398 ;
   always @(posedge clk)
-    bank <= \$329 ;
+    prefetch_state <= \$399 ;
   always @(posedge clk)
-    issuer_state <= \$330 ;
+    l_hb0 <= \$400 ;
   always @(posedge clk)
-    hb0 <= \$331 ;
+    l_hlast <= \$401 ;
   always @(posedge clk)
-    h_last <= \$332 ;
+    load_lo <= \$402 ;
   always @(posedge clk)
-    m_tile <= \$333 ;
+    load_hi <= \$403 ;
   always @(posedge clk)
-    k_tile <= \$334 ;
+    load_start <= \$404 ;
   always @(posedge clk)
-    m_base <= \$335 ;
+    load_end <= \$405 ;
   always @(posedge clk)
-    win_start <= \$336 ;
+    win_base <= \$406 ;
   always @(posedge clk)
-    win_end <= \$337 ;
+    loaded_hi <= \$407 ;
   always @(posedge clk)
-    win_base <= \$338 ;
+    issue_n <= \$408 ;
   always @(posedge clk)
-    band_pixbase <= \$339 ;
+    issue_e0 <= \$409 ;
   always @(posedge clk)
-    e <= \$340 ;
+    issue_band <= \$410 ;
   always @(posedge clk)
-    f <= \$341 ;
+    img_off <= \$411 ;
   always @(posedge clk)
-    hb <= \$342 ;
+    bank <= \$412 ;
   always @(posedge clk)
-    wb <= \$343 ;
+    issuer_state <= \$413 ;
   always @(posedge clk)
-    pixbase <= \$344 ;
+    hb0 <= \$414 ;
   always @(posedge clk)
-    row_pixbase <= \$345 ;
+    m_tile <= \$415 ;
   always @(posedge clk)
-    pixel <= \$346 ;
+    k_tile <= \$416 ;
   always @(posedge clk)
-    drain <= \$347 ;
+    m_base <= \$417 ;
   always @(posedge clk)
-    acc_wp__en <= \$348 ;
+    band_pixbase <= \$418 ;
   always @(posedge clk)
-    acc_wp__addr <= \$349 ;
+    e <= \$419 ;
   always @(posedge clk)
-    rmw_first <= \$350 ;
+    f <= \$420 ;
   always @(posedge clk)
-    rmw_last <= \$351 ;
+    hb <= \$421 ;
   always @(posedge clk)
-    rmw_psum <= \$352 ;
+    wb <= \$422 ;
   always @(posedge clk)
-    band_computed <= \$353 ;
+    pixbase <= \$423 ;
   always @(posedge clk)
-    acc_free <= \$354 ;
+    row_pixbase <= \$424 ;
   always @(posedge clk)
-    post_n <= \$355 ;
+    pixel <= \$425 ;
   always @(posedge clk)
-    post_e0 <= \$356 ;
+    drain <= \$426 ;
   always @(posedge clk)
-    post_band <= \$357 ;
+    acc_wp__en <= \$427 ;
   always @(posedge clk)
-    out_addr <= \$358 ;
+    acc_wp__addr <= \$428 ;
   always @(posedge clk)
-    post_state <= \$359 ;
+    rmw_first <= \$429 ;
   always @(posedge clk)
-    busy <= \$360 ;
+    rmw_last <= \$430 ;
+  always @(posedge clk)
+    rmw_psum <= \$431 ;
+  always @(posedge clk)
+    band_computed <= \$432 ;
+  always @(posedge clk)
+    acc_free <= \$433 ;
+  always @(posedge clk)
+    post_n <= \$434 ;
+  always @(posedge clk)
+    post_e0 <= \$435 ;
+  always @(posedge clk)
+    post_band <= \$436 ;
+  always @(posedge clk)
+    out_addr <= \$437 ;
+  always @(posedge clk)
+    post_state <= \$438 ;
+  always @(posedge clk)
+    busy <= \$439 ;
   \accel_top.core.array  array (
     .clk(clk),
     .in_bank(in_bank),
@@ -4261,10 +4437,10 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .load(load_now),
     .load_bank(load_bank),
     .load_weights(load_weights),
-    .out_data(\out_data$238 ),
+    .out_data(\out_data$248 ),
     .out_valid(acc_rp__en),
     .rst(rst),
-    .tag_15(\out_tag$167 )
+    .tag_15(\out_tag$172 )
   );
   \accel_top.core.control  control (
     .bus_error(bus_error),
@@ -4293,10 +4469,10 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .issue(issue),
     .out_data(in_data),
     .pixbase(pixbase),
-    .\port$3078$16 (descriptor[47:16]),
-    .\port$41$0 (\$22 [10:0]),
-    .\port$42$0 (\$23 ),
-    .\port$58$0 (\$39 ),
+    .\port$3192$16 (descriptor[47:16]),
+    .\port$42$0 (\$23 [10:0]),
+    .\port$43$0 (\$24 ),
+    .\port$59$0 (\$40 ),
     .rows(rows),
     .rst(rst),
     .s2_bank(in_bank),
@@ -4304,7 +4480,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .s2_valid(in_valid),
     .wb(wb),
     .wp__addr(in_beat[9:0]),
-    .wp__data(data1__payload[63:0]),
+    .wp__data(data0__payload[63:0]),
     .wp__en(wr_en),
     .zero_point(descriptor[271:264])
   );
@@ -4323,12 +4499,12 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .out__valid(data__valid),
     .param_addr(param_rp__addr),
     .param_data(param_data),
-    .\port$3078$272 (descriptor[296:272]),
-    .\port$3084$258 (geometry[289:258]),
+    .\port$3192$272 (descriptor[296:272]),
+    .\port$3198$258 (geometry[289:258]),
     .reads_done(reads_done),
-    .rows(\$95 [15:0]),
+    .rows(\$102 [15:0]),
     .rst(rst),
-    .start(\start$193 )
+    .start(\start$198 )
   );
   \accel_top.core.reader  reader (
     .beats_read(beats_read),
@@ -4344,13 +4520,13 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .cmd2__ready(cmd2__ready),
     .cmd2__valid(cmd2__valid),
     .data0__payload(data0__payload),
-    .data0__valid(data0__valid),
+    .data0__valid(wr_en),
     .data1__payload(data1__payload),
-    .data1__valid(wr_en),
+    .data1__valid(data1__valid),
     .data2__payload(data2__payload),
     .data2__valid(data2__valid),
     .error(\error$53 ),
-    .idle(\idle$243 ),
+    .idle(\idle$253 ),
     .rd_req__payload(mem__rd_req__payload),
     .rd_req__ready(rd_req__ready),
     .rd_req__valid(mem__rd_req__valid),
@@ -4374,8 +4550,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .S(descriptor[95:88]),
     .clk(clk),
     .last(last),
-    .\port$1170$0 (\$361 ),
-    .\port$3281$0 (\$362 ),
+    .\port$1265$0 (\$440 ),
+    .\port$3395$0 (\$441 ),
     .restart(restart),
     .row_step(geometry[225:192]),
     .rst(rst),
@@ -4385,14 +4561,14 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .bytes_written(dma_write_bytes),
     .clear(clear),
     .clk(clk),
-    .cmd__payload(\cmd__payload$205 ),
-    .cmd__ready(\cmd__ready$217 ),
-    .cmd__valid(\cmd__valid$216 ),
+    .cmd__payload(\cmd__payload$210 ),
+    .cmd__ready(\cmd__ready$222 ),
+    .cmd__valid(\cmd__valid$221 ),
     .data__payload(data__payload),
     .data__ready(out__ready),
     .data__valid(data__valid),
     .error(\error$54 ),
-    .idle(\idle$242 ),
+    .idle(\idle$252 ),
     .rst(rst),
     .wr_data__payload(mem__wr_data__payload),
     .wr_data__ready(wr_data__ready),
@@ -4406,7 +4582,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     param_wp__en = 1'h0;
-    if (data0__valid) begin
+    if (data2__valid) begin
       if (\$5 ) begin
         param_wp__en = 1'h1;
       end
@@ -4415,7 +4591,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     param_wp__addr = 6'h00;
-    if (data0__valid) begin
+    if (data2__valid) begin
       if (\$5 ) begin
         param_wp__addr = param_tile[5:0];
       end
@@ -4424,16 +4600,16 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     param_wp__data = 768'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    if (data0__valid) begin
+    if (data2__valid) begin
       if (\$5 ) begin
-        param_wp__data = { data0__payload[63:0], param_shift[767:64] };
+        param_wp__data = { data2__payload[63:0], param_shift[767:64] };
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     w_push = 1'h0;
-    if (data2__valid) begin
+    if (data1__valid) begin
       if (\$8 ) begin
         w_push = 1'h1;
       end
@@ -4442,7 +4618,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     weight_wp__en = 1'h0;
-    if (data2__valid) begin
+    if (data1__valid) begin
       if (\$8 ) begin
         weight_wp__en = 1'h1;
       end
@@ -4451,7 +4627,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     weight_wp__addr = 2'h0;
-    if (data2__valid) begin
+    if (data1__valid) begin
       if (\$8 ) begin
         weight_wp__addr = w_wptr;
       end
@@ -4460,9 +4636,9 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     weight_wp__data = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    if (data2__valid) begin
+    if (data1__valid) begin
       if (\$8 ) begin
-        weight_wp__data = { data2__payload[63:0], weight_shift[511:64] };
+        weight_wp__data = { data1__payload[63:0], weight_shift[511:64] };
       end
     end
   end
@@ -4470,8 +4646,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     restart = run;
     if (run) begin
-    end else if (\$17 ) begin
-      if (\$18 ) begin
+    end else if (\$18 ) begin
+      if (\$19 ) begin
         restart = last;
       end
     end
@@ -4480,10 +4656,10 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     step = 1'h0;
     if (run) begin
-    end else if (\$17 ) begin
+    end else if (\$18 ) begin
       (* full_case = 32'd1 *)
-      if (\$18 ) begin
-        step = \$19 ;
+      if (\$19 ) begin
+        step = \$20 ;
       end else begin
         step = 1'h1;
       end
@@ -4491,51 +4667,62 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    acc_claim = 2'h0;
-    casez (issuer_state)
-      4'h0:
+    cmd0__valid = 1'h0;
+    casez (prefetch_state)
+      3'h0:
           /* empty */;
-      4'h1:
-          if (\$44 ) begin
-            acc_claim = \$45 ;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$45 ) begin
+          end else begin
+            cmd0__valid = 1'h1;
           end
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    cmd1__valid = 1'h0;
+    issuer_at_band = 1'h0;
     casez (issuer_state)
-      4'h0:
+      3'h0:
           /* empty */;
-      4'h1:
+      3'h1:
+          issuer_at_band = 1'h1;
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    acc_claim = 2'h0;
+    casez (issuer_state)
+      3'h0:
           /* empty */;
-      4'h2:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          cmd1__valid = 1'h1;
+      3'h1:
+          if (\$48 ) begin
+            acc_claim = \$50 ;
+          end
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     count_stall = 1'h0;
     casez (issuer_state)
-      4'h0:
+      3'h0:
           /* empty */;
-      4'h1:
+      3'h1:
+          if (\$48 ) begin
+          end else if (\$49 ) begin
+            count_stall = 1'h1;
+          end
+      3'h2:
           /* empty */;
-      4'h2:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          count_stall = 1'h1;
-      4'h6:
-          count_stall = 1'h1;
-      4'h4:
+      3'h3:
           (* full_case = 32'd1 *)
-          if (\$47 ) begin
+          if (\$53 ) begin
           end else begin
             count_stall = 1'h1;
           end
@@ -4545,25 +4732,19 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     started_bank = 1'h0;
     casez (issuer_state)
-      4'h0:
+      3'h0:
           /* empty */;
-      4'h1:
+      3'h1:
           /* empty */;
-      4'h2:
+      3'h2:
           /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
+      3'h3:
           started_bank = bank;
-      4'h7:
+      3'h4:
           (* full_case = 32'd1 *)
-          if (\$58 ) begin
+          if (\$64 ) begin
           end else begin
-            started_bank = \$59 ;
+            started_bank = \$65 ;
           end
     endcase
   end
@@ -4571,28 +4752,22 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     tile_started = 1'h0;
     casez (issuer_state)
-      4'h0:
+      3'h0:
           /* empty */;
-      4'h1:
+      3'h1:
           /* empty */;
-      4'h2:
+      3'h2:
           /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          if (\$47 ) begin
+      3'h3:
+          if (\$53 ) begin
             tile_started = 1'h1;
           end
-      4'h7:
+      3'h4:
           (* full_case = 32'd1 *)
-          if (\$58 ) begin
+          if (\$64 ) begin
           end else begin
-            if (\$65 ) begin
-              if (\$67 ) begin
+            if (\$71 ) begin
+              if (\$74 ) begin
                 tile_started = 1'h1;
               end
             end
@@ -4603,1345 +4778,391 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     issue = 1'h0;
     casez (issuer_state)
-      4'h0:
+      3'h0:
           /* empty */;
-      4'h1:
+      3'h1:
           /* empty */;
-      4'h2:
+      3'h2:
           /* empty */;
-      4'h3:
+      3'h3:
           /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h7:
+      3'h4:
           issue = 1'h1;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \cmd__valid$216  = 1'h0;
+    \cmd__valid$221  = 1'h0;
     casez (post_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \cmd__valid$216  = 1'h1;
+          \cmd__valid$221  = 1'h1;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \start$193  = 1'h0;
+    \start$198  = 1'h0;
     casez (post_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          if (\cmd__ready$217 ) begin
-            \start$193  = 1'h1;
+          if (\cmd__ready$222 ) begin
+            \start$198  = 1'h1;
           end
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$298  = cmd0__valid;
-    if (\$112 ) begin
-      \$298  = 1'h0;
+    \$368  = cmd2__valid;
+    if (\$122 ) begin
+      \$368  = 1'h0;
     end
     if (run) begin
-      \$298  = 1'h1;
+      \$368  = 1'h1;
     end
     if (rst) begin
-      \$298  = 1'h0;
+      \$368  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$299  = params_loaded;
+    \$369  = params_loaded;
     if (run) begin
-      \$299  = 1'h0;
+      \$369  = 1'h0;
     end
-    if (data0__valid) begin
-      if (data0__payload[64]) begin
-        \$299  = 1'h1;
+    if (data2__valid) begin
+      if (data2__payload[64]) begin
+        \$369  = 1'h1;
       end
     end
     if (rst) begin
-      \$299  = 1'h0;
+      \$369  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$300  = param_beat;
+    \$370  = param_beat;
     if (run) begin
-      \$300  = 4'h0;
+      \$370  = 4'h0;
     end
-    if (data0__valid) begin
+    if (data2__valid) begin
       (* full_case = 32'd1 *)
-      if (\$114 ) begin
-        \$300  = 4'h0;
+      if (\$124 ) begin
+        \$370  = 4'h0;
       end else begin
-        \$300  = \$116 [3:0];
+        \$370  = \$126 [3:0];
       end
     end
     if (rst) begin
-      \$300  = 4'h0;
+      \$370  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$301  = param_tile;
+    \$371  = param_tile;
     if (run) begin
-      \$301  = 16'h0000;
+      \$371  = 16'h0000;
     end
-    if (data0__valid) begin
-      if (\$114 ) begin
-        \$301  = \$115 [15:0];
+    if (data2__valid) begin
+      if (\$124 ) begin
+        \$371  = \$125 [15:0];
       end
     end
     if (rst) begin
-      \$301  = 16'h0000;
+      \$371  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$302  = param_shift;
-    if (data0__valid) begin
-      \$302  = { data0__payload[63:0], param_shift[767:64] };
+    \$372  = param_shift;
+    if (data2__valid) begin
+      \$372  = { data2__payload[63:0], param_shift[767:64] };
     end
     if (rst) begin
-      \$302  = 768'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$372  = 768'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$303  = fetch_running;
+    \$373  = fetch_running;
     if (run) begin
-      \$303  = 1'h1;
+      \$373  = 1'h1;
     end else if (fetch_request) begin
-      if (\$118 ) begin
-        if (\$132 ) begin
-          \$303  = 1'h0;
+      if (\$128 ) begin
+        if (\$142 ) begin
+          \$373  = 1'h0;
         end
       end
     end
     if (rst) begin
-      \$303  = 1'h0;
+      \$373  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$304  = fetch_tile;
+    \$374  = fetch_tile;
     if (run) begin
-      \$304  = 32'd0;
+      \$374  = 32'd0;
     end else if (fetch_request) begin
       (* full_case = 32'd1 *)
-      if (\$118 ) begin
-        \$304  = 32'd0;
+      if (\$128 ) begin
+        \$374  = 32'd0;
       end else begin
-        \$304  = \$133 [31:0];
+        \$374  = \$143 [31:0];
       end
     end
     if (rst) begin
-      \$304  = 32'd0;
+      \$374  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$305  = fetch_addr;
+    \$375  = fetch_addr;
     if (run) begin
-      \$305  = descriptor[199:168];
+      \$375  = descriptor[199:168];
     end else if (fetch_request) begin
       (* full_case = 32'd1 *)
-      if (\$118 ) begin
-        \$305  = descriptor[199:168];
+      if (\$128 ) begin
+        \$375  = descriptor[199:168];
       end else begin
-        \$305  = \$134 [31:0];
+        \$375  = \$144 [31:0];
       end
     end
     if (rst) begin
-      \$305  = 32'd0;
+      \$375  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$306  = fetch_n;
+    \$376  = fetch_n;
     if (run) begin
-      \$306  = 16'h0000;
+      \$376  = 16'h0000;
     end else if (fetch_request) begin
-      if (\$118 ) begin
-        \$306  = \$126 [15:0];
+      if (\$128 ) begin
+        \$376  = \$136 [15:0];
       end
     end
     if (rst) begin
-      \$306  = 16'h0000;
+      \$376  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$307  = fetch_e0;
+    \$377  = fetch_e0;
     if (run) begin
-      \$307  = 16'h0000;
+      \$377  = 16'h0000;
     end else if (fetch_request) begin
-      if (\$118 ) begin
-        \$307  = \$122 [15:0];
+      if (\$128 ) begin
+        \$377  = \$132 [15:0];
       end
     end
     if (rst) begin
-      \$307  = 16'h0000;
+      \$377  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$308  = fetch_band;
+    \$378  = fetch_band;
     if (run) begin
-      \$308  = 32'd0;
+      \$378  = 32'd0;
     end else if (fetch_request) begin
-      if (\$118 ) begin
-        \$308  = \$127 [31:0];
+      if (\$128 ) begin
+        \$378  = \$137 [31:0];
       end
     end
     if (rst) begin
-      \$308  = 32'd0;
+      \$378  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$309  = \$136 [2:0];
+    \$379  = \$146 [2:0];
     if (rst) begin
-      \$309  = 3'h0;
+      \$379  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$310  = weight_shift;
-    if (data2__valid) begin
-      \$310  = { data2__payload[63:0], weight_shift[511:64] };
+    \$380  = weight_shift;
+    if (data1__valid) begin
+      \$380  = { data1__payload[63:0], weight_shift[511:64] };
     end
     if (rst) begin
-      \$310  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$380  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$311  = weight_beat;
-    if (data2__valid) begin
+    \$381  = weight_beat;
+    if (data1__valid) begin
       (* full_case = 32'd1 *)
-      if (\$138 ) begin
-        \$311  = 4'h0;
+      if (\$148 ) begin
+        \$381  = 4'h0;
       end else begin
-        \$311  = \$140 [3:0];
+        \$381  = \$150 [3:0];
       end
     end
     if (rst) begin
-      \$311  = 4'h0;
+      \$381  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$312  = w_wptr;
-    if (data2__valid) begin
-      if (\$138 ) begin
-        \$312  = \$139 [1:0];
+    \$382  = w_wptr;
+    if (data1__valid) begin
+      if (\$148 ) begin
+        \$382  = \$149 [1:0];
       end
     end
     if (rst) begin
-      \$312  = 2'h0;
+      \$382  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$313  = \$142 [2:0];
+    \$383  = \$152 [2:0];
     if (rst) begin
-      \$313  = 3'h0;
+      \$383  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$314  = weight_rp__addr;
+    \$384  = weight_rp__addr;
     if (load_now) begin
-      \$314  = \$143 [1:0];
+      \$384  = \$153 [1:0];
     end
     if (rst) begin
-      \$314  = 2'h0;
+      \$384  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$315  = load_bank;
+    \$385  = load_bank;
     if (load_now) begin
-      \$315  = \$144 ;
+      \$385  = \$154 ;
     end
     if (rst) begin
-      \$315  = 1'h0;
+      \$385  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$316  = \$146 [1:0];
+    \$386  = \$156 [1:0];
     if (rst) begin
-      \$316  = 2'h0;
+      \$386  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$317  = next_ready;
+    \$387  = next_ready;
     if (run) begin
-      \$317  = 1'h0;
-    end else if (\$148 ) begin
-      if (\$149 ) begin
-        \$317  = 1'h1;
+      \$387  = 1'h0;
+    end else if (\$159 ) begin
+      if (\$160 ) begin
+        \$387  = 1'h1;
       end
     end
     if (tile_started) begin
-      \$317  = 1'h0;
-    end
-    if (rst) begin
-      \$317  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$318  = walk_row;
-    if (run) begin
-      \$318  = 3'h0;
-    end else if (\$148 ) begin
-      (* full_case = 32'd1 *)
-      if (\$149 ) begin
-        \$318  = 3'h0;
-      end else begin
-        \$318  = \$150 [2:0];
+      if (\$162 ) begin
+        \$387  = 1'h0;
       end
     end
     if (rst) begin
-      \$318  = 3'h0;
+      \$387  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$319  = next_rows;
+    \$388  = walk_row;
     if (run) begin
-    end else if (\$148 ) begin
+      \$388  = 3'h0;
+    end else if (\$159 ) begin
+      (* full_case = 32'd1 *)
+      if (\$160 ) begin
+        \$388  = 3'h0;
+      end else begin
+        \$388  = \$161 [2:0];
+      end
+    end
+    if (rst) begin
+      \$388  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$389  = next_rows;
+    if (run) begin
+    end else if (\$159 ) begin
       (* full_case = 32'd1 *)
       casez (walk_row)
         3'h0:
-            \$319 [48:0] = { \$362 , \$361  };
+            \$389 [48:0] = { \$441 , \$440  };
         3'h1:
-            \$319 [97:49] = { \$362 , \$361  };
+            \$389 [97:49] = { \$441 , \$440  };
         3'h2:
-            \$319 [146:98] = { \$362 , \$361  };
+            \$389 [146:98] = { \$441 , \$440  };
         3'h3:
-            \$319 [195:147] = { \$362 , \$361  };
+            \$389 [195:147] = { \$441 , \$440  };
         3'h4:
-            \$319 [244:196] = { \$362 , \$361  };
+            \$389 [244:196] = { \$441 , \$440  };
         3'h5:
-            \$319 [293:245] = { \$362 , \$361  };
+            \$389 [293:245] = { \$441 , \$440  };
         3'h6:
-            \$319 [342:294] = { \$362 , \$361  };
+            \$389 [342:294] = { \$441 , \$440  };
         3'h7:
-            \$319 [391:343] = { \$362 , \$361  };
+            \$389 [391:343] = { \$441 , \$440  };
       endcase
     end
     if (rst) begin
-      \$319  = 392'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$389  = 392'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$320  = rows;
+    \$390  = rows;
     if (tile_started) begin
-      \$320  = next_rows;
+      \$390  = next_rows;
     end
     if (rst) begin
-      \$320  = 392'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$390  = 392'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$321  = bank0_timer;
-    if (\$155 ) begin
-      \$321  = 5'h12;
-    end else if (\$156 ) begin
-      \$321  = \$157 [4:0];
+    \$391  = bank0_timer;
+    if (\$167 ) begin
+      \$391  = 5'h11;
+    end else if (\$168 ) begin
+      \$391  = \$169 [4:0];
     end
     if (rst) begin
-      \$321  = 5'h00;
+      \$391  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$322  = bank1_timer;
-    if (\$162 ) begin
-      \$322  = 5'h12;
-    end else if (\$163 ) begin
-      \$322  = \$164 [4:0];
+    \$392  = bank1_timer;
+    if (\$174 ) begin
+      \$392  = 5'h11;
+    end else if (\$175 ) begin
+      \$392  = \$176 [4:0];
     end
     if (rst) begin
-      \$322  = 5'h00;
+      \$392  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$323  = in_beat;
+    \$393  = in_beat;
     if (wr_en) begin
-      \$323  = \$165 [31:0];
+      \$393  = \$177 [31:0];
     end
-    casez (issuer_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          \$323  = 32'd0;
-    endcase
-    if (rst) begin
-      \$323  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$324  = issue_n;
-    casez (issuer_state)
-      4'h0:
-          if (run) begin
-            \$324  = 16'h0000;
-          end
-      4'h1:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h7:
-          (* full_case = 32'd1 *)
-          if (\$219 ) begin
-          end else begin
-            (* full_case = 32'd1 *)
-            if (\$243 ) begin
-            end else begin
-              \$324  = \$254 [15:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$324  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$325  = issue_e0;
-    casez (issuer_state)
-      4'h0:
-          if (run) begin
-            \$325  = 16'h0000;
-          end
-      4'h1:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h7:
-          (* full_case = 32'd1 *)
-          if (\$219 ) begin
-          end else begin
-            (* full_case = 32'd1 *)
-            if (\$243 ) begin
-            end else begin
-              \$325  = \$250 [15:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$325  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$326  = issue_band;
-    casez (issuer_state)
-      4'h0:
-          if (run) begin
-            \$326  = 32'd0;
-          end
-      4'h1:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h7:
-          (* full_case = 32'd1 *)
-          if (\$219 ) begin
-          end else begin
-            (* full_case = 32'd1 *)
-            if (\$243 ) begin
-            end else begin
-              \$326  = \$255 [31:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$326  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$327  = img_off;
-    casez (issuer_state)
-      4'h0:
-          if (run) begin
-            \$327  = 32'd0;
-          end
-      4'h1:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h7:
-          (* full_case = 32'd1 *)
-          if (\$219 ) begin
-          end else begin
-            (* full_case = 32'd1 *)
-            if (\$243 ) begin
-            end else begin
-              \$327  = \$259 [31:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$327  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$328  = loaded_image;
-    casez (issuer_state)
-      4'h0:
-          if (run) begin
-            \$328  = 17'h00000;
-          end
-      4'h1:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          if (\$203 ) begin
-            \$328  = \$205 ;
-          end
-    endcase
-    if (rst) begin
-      \$328  = 17'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$329  = bank;
-    casez (issuer_state)
-      4'h0:
-          if (run) begin
-            \$329  = 1'h0;
-          end
-      4'h1:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h7:
-          (* full_case = 32'd1 *)
-          if (\$219 ) begin
-          end else begin
-            \$329  = \$231 ;
-          end
-    endcase
-    if (rst) begin
-      \$329  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$330  = issuer_state;
-    casez (issuer_state)
-      4'h0:
-          if (run) begin
-            \$330  = 4'h1;
-          end
-      4'h1:
-          if (\$166 ) begin
-            \$330  = 4'h2;
-          end
-      4'h2:
-          \$330  = 4'h3;
-      4'h3:
-          (* full_case = 32'd1 *)
-          if (\$202 ) begin
-            \$330  = 4'h4;
-          end else begin
-            \$330  = 4'h5;
-          end
-      4'h5:
-          if (cmd1__ready) begin
-            \$330  = 4'h6;
-          end
-      4'h6:
-          if (\$203 ) begin
-            \$330  = 4'h4;
-          end
-      4'h4:
-          if (\$207 ) begin
-            \$330  = 4'h7;
-          end
-      4'h7:
-          (* full_case = 32'd1 *)
-          if (\$219 ) begin
-          end else begin
-            (* full_case = 32'd1 *)
-            if (\$243 ) begin
-              (* full_case = 32'd1 *)
-              if (\$245 ) begin
-              end else begin
-                \$330  = 4'h4;
-              end
-            end else begin
-              (* full_case = 32'd1 *)
-              if (\$264 ) begin
-                \$330  = 4'h0;
-              end else begin
-                \$330  = 4'h8;
-              end
-            end
-          end
-      4'h8:
-          if (\$266 ) begin
-            \$330  = 4'h1;
-          end
-    endcase
-    if (rst) begin
-      \$330  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$331  = hb0;
-    casez (issuer_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          if (\$166 ) begin
-            \$331  = \$168 [17:0];
-          end
-    endcase
-    if (rst) begin
-      \$331  = 18'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$332  = h_last;
-    casez (issuer_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          if (\$166 ) begin
-            \$332  = { \$177 [24], \$177 [24], \$177 [24], \$177 [24], \$177 [24], \$177 [24], \$177 [24], \$177 [24], \$177 [24], \$177  };
-          end
-    endcase
-    if (rst) begin
-      \$332  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$333  = m_tile;
-    casez (issuer_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          if (\$166 ) begin
-            \$333  = 16'h0000;
-          end
-      4'h2:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h7:
-          (* full_case = 32'd1 *)
-          if (\$219 ) begin
-          end else begin
-            (* full_case = 32'd1 *)
-            if (\$234 ) begin
-            end else begin
-              \$333  = \$236 [15:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$333  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$334  = k_tile;
-    casez (issuer_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          if (\$166 ) begin
-            \$334  = 32'd0;
-          end
-      4'h2:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h7:
-          (* full_case = 32'd1 *)
-          if (\$219 ) begin
-          end else begin
-            (* full_case = 32'd1 *)
-            if (\$234 ) begin
-              \$334  = \$235 [31:0];
-            end else begin
-              \$334  = 32'd0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$334  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$335  = m_base;
-    casez (issuer_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          if (\$166 ) begin
-            \$335  = 32'd0;
-          end
-      4'h2:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h7:
-          (* full_case = 32'd1 *)
-          if (\$219 ) begin
-          end else begin
-            (* full_case = 32'd1 *)
-            if (\$234 ) begin
-            end else begin
-              \$335  = \$237 [31:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$335  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$336  = win_start;
-    casez (issuer_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h2:
-          \$336  = \$183 [31:0];
-    endcase
-    if (rst) begin
-      \$336  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$337  = win_end;
-    casez (issuer_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h2:
-          \$337  = \$189 [31:0];
-    endcase
-    if (rst) begin
-      \$337  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$338  = win_base;
-    casez (issuer_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h3:
-          \$338  = \$191 ;
-    endcase
-    if (rst) begin
-      \$338  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$339  = band_pixbase;
-    casez (issuer_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h3:
-          \$339  = \$199 [33:0];
-    endcase
-    if (rst) begin
-      \$339  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$340  = e;
-    casez (issuer_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          if (\$207 ) begin
-            \$340  = issue_e0;
-          end
-      4'h7:
-          (* full_case = 32'd1 *)
-          if (\$219 ) begin
-            if (\$221 ) begin
-              \$340  = \$222 [15:0];
-            end
-          end else begin
-            if (\$243 ) begin
-              if (\$245 ) begin
-                \$340  = issue_e0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$340  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$341  = f;
-    casez (issuer_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          if (\$207 ) begin
-            \$341  = 16'h0000;
-          end
-      4'h7:
-          (* full_case = 32'd1 *)
-          if (\$219 ) begin
-            (* full_case = 32'd1 *)
-            if (\$221 ) begin
-              \$341  = 16'h0000;
-            end else begin
-              \$341  = \$227 [15:0];
-            end
-          end else begin
-            if (\$243 ) begin
-              if (\$245 ) begin
-                \$341  = 16'h0000;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$341  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$342  = hb;
-    casez (issuer_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          if (\$207 ) begin
-            \$342  = hb0;
-          end
-      4'h7:
-          (* full_case = 32'd1 *)
-          if (\$219 ) begin
-            if (\$221 ) begin
-              \$342  = \$223 [17:0];
-            end
-          end else begin
-            if (\$243 ) begin
-              if (\$245 ) begin
-                \$342  = hb0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$342  = 18'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$343  = wb;
-    casez (issuer_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          if (\$207 ) begin
-            \$343  = { \$208 [4], \$208 [4], \$208 [4], \$208 [4], \$208 [4], \$208 [4], \$208 [4], \$208 [4], \$208 [4], \$208 [4], \$208 [4], \$208 [4], \$208 [4], \$208  };
-          end
-      4'h7:
-          (* full_case = 32'd1 *)
-          if (\$219 ) begin
-            (* full_case = 32'd1 *)
-            if (\$221 ) begin
-              \$343  = { \$224 [4], \$224 [4], \$224 [4], \$224 [4], \$224 [4], \$224 [4], \$224 [4], \$224 [4], \$224 [4], \$224 [4], \$224 [4], \$224 [4], \$224 [4], \$224  };
-            end else begin
-              \$343  = \$228 [17:0];
-            end
-          end else begin
-            if (\$243 ) begin
-              if (\$245 ) begin
-                \$343  = { \$246 [4], \$246 [4], \$246 [4], \$246 [4], \$246 [4], \$246 [4], \$246 [4], \$246 [4], \$246 [4], \$246 [4], \$246 [4], \$246 [4], \$246 [4], \$246  };
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$343  = 18'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$344  = pixbase;
-    casez (issuer_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          if (\$207 ) begin
-            \$344  = band_pixbase;
-          end
-      4'h7:
-          (* full_case = 32'd1 *)
-          if (\$219 ) begin
-            (* full_case = 32'd1 *)
-            if (\$221 ) begin
-              \$344  = \$225 [33:0];
-            end else begin
-              \$344  = \$229 [33:0];
-            end
-          end else begin
-            if (\$243 ) begin
-              if (\$245 ) begin
-                \$344  = band_pixbase;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$344  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$345  = row_pixbase;
-    casez (issuer_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          if (\$207 ) begin
-            \$345  = band_pixbase;
-          end
-      4'h7:
-          (* full_case = 32'd1 *)
-          if (\$219 ) begin
-            if (\$221 ) begin
-              \$345  = \$226 [33:0];
-            end
-          end else begin
-            if (\$243 ) begin
-              if (\$245 ) begin
-                \$345  = band_pixbase;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$345  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$346  = pixel;
-    casez (issuer_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          if (\$207 ) begin
-            \$346  = 32'd0;
-          end
-      4'h7:
-          (* full_case = 32'd1 *)
-          if (\$219 ) begin
-            \$346  = \$230 [31:0];
-          end else begin
-            if (\$243 ) begin
-              if (\$245 ) begin
-                \$346  = 32'd0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$346  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$347  = drain;
-    casez (issuer_state)
-      4'h0:
-          /* empty */;
-      4'h1:
-          /* empty */;
-      4'h2:
-          /* empty */;
-      4'h3:
-          /* empty */;
-      4'h5:
-          /* empty */;
-      4'h6:
-          /* empty */;
-      4'h4:
-          /* empty */;
-      4'h7:
-          (* full_case = 32'd1 *)
-          if (\$219 ) begin
-          end else begin
-            (* full_case = 32'd1 *)
-            if (\$243 ) begin
-            end else begin
-              \$347  = 3'h4;
-            end
-          end
-      4'h8:
-          \$347  = \$265 [2:0];
-    endcase
-    if (rst) begin
-      \$347  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$348  = acc_rp__en;
-    if (rst) begin
-      \$348  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$349  = \out_tag$167 [10:0];
-    if (rst) begin
-      \$349  = 11'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$350  = \out_tag$167 [11];
-    if (rst) begin
-      \$350  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$351  = \out_tag$167 [12];
-    if (rst) begin
-      \$351  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$352  = \out_data$238 ;
-    if (rst) begin
-      \$352  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$353  = \$271 ;
-    if (rst) begin
-      \$353  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$354  = \$274 ;
-    if (rst) begin
-      \$354  = 2'h3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$355  = post_n;
-    casez (post_state)
-      3'h0:
-          if (run) begin
-            \$355  = 16'h0000;
-          end
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (reads_done) begin
-            \$355  = \$287 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$355  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$356  = post_e0;
-    casez (post_state)
-      3'h0:
-          if (run) begin
-            \$356  = 16'h0000;
-          end
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (reads_done) begin
-            \$356  = \$283 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$356  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$357  = post_band;
-    casez (post_state)
-      3'h0:
-          if (run) begin
-            \$357  = 32'd0;
-          end
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (reads_done) begin
-            \$357  = \$288 [31:0];
-          end
-    endcase
-    if (rst) begin
-      \$357  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$358  = out_addr;
-    casez (post_state)
-      3'h0:
-          if (run) begin
-            \$358  = descriptor[263:232];
-          end
-      3'h1:
-          /* empty */;
-      3'h2:
-          if (\cmd__ready$217 ) begin
-            \$358  = \$279 [31:0];
-          end
-    endcase
-    if (rst) begin
-      \$358  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$359  = post_state;
-    casez (post_state)
-      3'h0:
-          if (run) begin
-            \$359  = 3'h1;
-          end
-      3'h1:
-          if (\$277 ) begin
-            \$359  = 3'h2;
-          end
-      3'h2:
-          if (\cmd__ready$217 ) begin
-            \$359  = 3'h3;
-          end
-      3'h3:
-          if (reads_done) begin
-            (* full_case = 32'd1 *)
-            if (\$293 ) begin
-              \$359  = 3'h4;
-            end else begin
-              \$359  = 3'h1;
-            end
-          end
-      3'h4:
-          if (\$295 ) begin
-            \$359  = 3'h0;
-          end
-    endcase
-    if (rst) begin
-      \$359  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$360  = busy;
-    casez (post_state)
+    casez (prefetch_state)
       3'h0:
           /* empty */;
       3'h1:
@@ -5951,17 +5172,1102 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
       3'h3:
           /* empty */;
       3'h4:
-          if (\$295 ) begin
-            \$360  = 1'h0;
+          (* full_case = 32'd1 *)
+          if (\$220 ) begin
+          end else begin
+            if (cmd0__ready) begin
+              \$393  = \$241 [31:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$393  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$394  = load_n;
+    casez (prefetch_state)
+      3'h0:
+          if (run) begin
+            \$394  = 16'h0000;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$220 ) begin
+            \$394  = \$229 [15:0];
+          end
+      3'h5:
+          if (\$242 ) begin
+            \$394  = \$251 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$394  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$395  = load_e0;
+    casez (prefetch_state)
+      3'h0:
+          if (run) begin
+            \$395  = 16'h0000;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$220 ) begin
+            \$395  = \$225 [15:0];
+          end
+      3'h5:
+          if (\$242 ) begin
+            \$395  = \$247 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$395  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$396  = load_band;
+    casez (prefetch_state)
+      3'h0:
+          if (run) begin
+            \$396  = 32'd0;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$220 ) begin
+            \$396  = \$230 [31:0];
+          end
+      3'h5:
+          if (\$242 ) begin
+            \$396  = \$252 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$396  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$397  = l_img_off;
+    casez (prefetch_state)
+      3'h0:
+          if (run) begin
+            \$397  = 32'd0;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$220 ) begin
+            \$397  = \$234 [31:0];
+          end
+      3'h5:
+          if (\$242 ) begin
+            \$397  = \$256 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$397  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$398  = loaded_bands;
+    casez (prefetch_state)
+      3'h0:
+          if (run) begin
+            \$398  = 32'd0;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$220 ) begin
+            \$398  = \$221 [31:0];
+          end
+      3'h5:
+          if (\$242 ) begin
+            \$398  = \$243 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$398  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$399  = prefetch_state;
+    casez (prefetch_state)
+      3'h0:
+          if (run) begin
+            \$399  = 3'h1;
+          end
+      3'h1:
+          \$399  = 3'h2;
+      3'h2:
+          \$399  = 3'h3;
+      3'h3:
+          if (\$203 ) begin
+            \$399  = 3'h4;
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$220 ) begin
+            (* full_case = 32'd1 *)
+            if (\$239 ) begin
+              \$399  = 3'h0;
+            end else begin
+              \$399  = 3'h1;
+            end
+          end else begin
+            if (cmd0__ready) begin
+              \$399  = 3'h5;
+            end
+          end
+      3'h5:
+          if (\$242 ) begin
+            (* full_case = 32'd1 *)
+            if (\$261 ) begin
+              \$399  = 3'h0;
+            end else begin
+              \$399  = 3'h1;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$399  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$400  = l_hb0;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$400  = \$179 [17:0];
+    endcase
+    if (rst) begin
+      \$400  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$401  = l_hlast;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$401  = { \$188 [24], \$188 [24], \$188 [24], \$188 [24], \$188 [24], \$188 [24], \$188 [24], \$188 [24], \$188 [24], \$188  };
+    endcase
+    if (rst) begin
+      \$401  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$402  = load_lo;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          (* full_case = 32'd1 *)
+          if (geometry[434]) begin
+            \$402  = \$190 ;
+          end else begin
+            \$402  = \$194 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$402  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$403  = load_hi;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          (* full_case = 32'd1 *)
+          if (geometry[434]) begin
+            \$403  = \$192 [15:0];
+          end else begin
+            \$403  = \$196 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$403  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$404  = load_start;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$203 ) begin
+            \$404  = \$208 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$404  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$405  = load_end;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$203 ) begin
+            \$405  = \$211 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$405  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$406  = win_base;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$203 ) begin
+            if (\$214 ) begin
+              \$406  = \$219 [31:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$406  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$407  = loaded_hi;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$220 ) begin
+          end else begin
+            if (cmd0__ready) begin
+              \$407  = load_hi;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$407  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$408  = issue_n;
+    casez (issuer_state)
+      3'h0:
+          if (run) begin
+            \$408  = 16'h0000;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$288 ) begin
+          end else begin
+            (* full_case = 32'd1 *)
+            if (\$312 ) begin
+            end else begin
+              \$408  = \$324 [15:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$408  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$409  = issue_e0;
+    casez (issuer_state)
+      3'h0:
+          if (run) begin
+            \$409  = 16'h0000;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$288 ) begin
+          end else begin
+            (* full_case = 32'd1 *)
+            if (\$312 ) begin
+            end else begin
+              \$409  = \$320 [15:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$409  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$410  = issue_band;
+    casez (issuer_state)
+      3'h0:
+          if (run) begin
+            \$410  = 32'd0;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$288 ) begin
+          end else begin
+            (* full_case = 32'd1 *)
+            if (\$312 ) begin
+            end else begin
+              \$410  = \$325 [31:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$410  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$411  = img_off;
+    casez (issuer_state)
+      3'h0:
+          if (run) begin
+            \$411  = 32'd0;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$288 ) begin
+          end else begin
+            (* full_case = 32'd1 *)
+            if (\$312 ) begin
+            end else begin
+              \$411  = \$329 [31:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$411  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$412  = bank;
+    casez (issuer_state)
+      3'h0:
+          if (run) begin
+            \$412  = 1'h0;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$288 ) begin
+          end else begin
+            \$412  = \$300 ;
+          end
+    endcase
+    if (rst) begin
+      \$412  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$413  = issuer_state;
+    casez (issuer_state)
+      3'h0:
+          if (run) begin
+            \$413  = 3'h1;
+          end
+      3'h1:
+          if (\$264 ) begin
+            \$413  = 3'h2;
+          end
+      3'h2:
+          \$413  = 3'h3;
+      3'h3:
+          if (\$276 ) begin
+            \$413  = 3'h4;
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$288 ) begin
+          end else begin
+            (* full_case = 32'd1 *)
+            if (\$312 ) begin
+              (* full_case = 32'd1 *)
+              if (\$315 ) begin
+              end else begin
+                \$413  = 3'h3;
+              end
+            end else begin
+              (* full_case = 32'd1 *)
+              if (\$334 ) begin
+                \$413  = 3'h0;
+              end else begin
+                \$413  = 3'h5;
+              end
+            end
+          end
+      3'h5:
+          if (\$336 ) begin
+            \$413  = 3'h1;
+          end
+    endcase
+    if (rst) begin
+      \$413  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$414  = hb0;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          if (\$264 ) begin
+            \$414  = \$267 [17:0];
+          end
+    endcase
+    if (rst) begin
+      \$414  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$415  = m_tile;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          if (\$264 ) begin
+            \$415  = 16'h0000;
+          end
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$288 ) begin
+          end else begin
+            (* full_case = 32'd1 *)
+            if (\$303 ) begin
+            end else begin
+              \$415  = \$305 [15:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$415  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$416  = k_tile;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          if (\$264 ) begin
+            \$416  = 32'd0;
+          end
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$288 ) begin
+          end else begin
+            (* full_case = 32'd1 *)
+            if (\$303 ) begin
+              \$416  = \$304 [31:0];
+            end else begin
+              \$416  = 32'd0;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$416  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$417  = m_base;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          if (\$264 ) begin
+            \$417  = 32'd0;
+          end
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$288 ) begin
+          end else begin
+            (* full_case = 32'd1 *)
+            if (\$303 ) begin
+            end else begin
+              \$417  = \$306 [31:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$417  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$418  = band_pixbase;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          \$418  = \$273 [33:0];
+    endcase
+    if (rst) begin
+      \$418  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$419  = e;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$276 ) begin
+            \$419  = issue_e0;
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$288 ) begin
+            if (\$290 ) begin
+              \$419  = \$291 [15:0];
+            end
+          end else begin
+            if (\$312 ) begin
+              if (\$315 ) begin
+                \$419  = issue_e0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$419  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$420  = f;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$276 ) begin
+            \$420  = 16'h0000;
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$288 ) begin
+            (* full_case = 32'd1 *)
+            if (\$290 ) begin
+              \$420  = 16'h0000;
+            end else begin
+              \$420  = \$296 [15:0];
+            end
+          end else begin
+            if (\$312 ) begin
+              if (\$315 ) begin
+                \$420  = 16'h0000;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$420  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$421  = hb;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$276 ) begin
+            \$421  = hb0;
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$288 ) begin
+            if (\$290 ) begin
+              \$421  = \$292 [17:0];
+            end
+          end else begin
+            if (\$312 ) begin
+              if (\$315 ) begin
+                \$421  = hb0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$421  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$422  = wb;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$276 ) begin
+            \$422  = { \$277 [4], \$277 [4], \$277 [4], \$277 [4], \$277 [4], \$277 [4], \$277 [4], \$277 [4], \$277 [4], \$277 [4], \$277 [4], \$277 [4], \$277 [4], \$277  };
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$288 ) begin
+            (* full_case = 32'd1 *)
+            if (\$290 ) begin
+              \$422  = { \$293 [4], \$293 [4], \$293 [4], \$293 [4], \$293 [4], \$293 [4], \$293 [4], \$293 [4], \$293 [4], \$293 [4], \$293 [4], \$293 [4], \$293 [4], \$293  };
+            end else begin
+              \$422  = \$297 [17:0];
+            end
+          end else begin
+            if (\$312 ) begin
+              if (\$315 ) begin
+                \$422  = { \$316 [4], \$316 [4], \$316 [4], \$316 [4], \$316 [4], \$316 [4], \$316 [4], \$316 [4], \$316 [4], \$316 [4], \$316 [4], \$316 [4], \$316 [4], \$316  };
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$422  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$423  = pixbase;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$276 ) begin
+            \$423  = band_pixbase;
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$288 ) begin
+            (* full_case = 32'd1 *)
+            if (\$290 ) begin
+              \$423  = \$294 [33:0];
+            end else begin
+              \$423  = \$298 [33:0];
+            end
+          end else begin
+            if (\$312 ) begin
+              if (\$315 ) begin
+                \$423  = band_pixbase;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$423  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$424  = row_pixbase;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$276 ) begin
+            \$424  = band_pixbase;
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$288 ) begin
+            if (\$290 ) begin
+              \$424  = \$295 [33:0];
+            end
+          end else begin
+            if (\$312 ) begin
+              if (\$315 ) begin
+                \$424  = band_pixbase;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$424  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$425  = pixel;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$276 ) begin
+            \$425  = 32'd0;
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$288 ) begin
+            \$425  = \$299 [31:0];
+          end else begin
+            if (\$312 ) begin
+              if (\$315 ) begin
+                \$425  = 32'd0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$425  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$426  = drain;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$288 ) begin
+          end else begin
+            (* full_case = 32'd1 *)
+            if (\$312 ) begin
+            end else begin
+              \$426  = 3'h4;
+            end
+          end
+      3'h5:
+          \$426  = \$335 [2:0];
+    endcase
+    if (rst) begin
+      \$426  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$427  = acc_rp__en;
+    if (rst) begin
+      \$427  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$428  = \out_tag$172 [10:0];
+    if (rst) begin
+      \$428  = 11'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$429  = \out_tag$172 [11];
+    if (rst) begin
+      \$429  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$430  = \out_tag$172 [12];
+    if (rst) begin
+      \$430  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$431  = \out_data$248 ;
+    if (rst) begin
+      \$431  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$432  = \$341 ;
+    if (rst) begin
+      \$432  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$433  = \$344 ;
+    if (rst) begin
+      \$433  = 2'h3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$434  = post_n;
+    casez (post_state)
+      3'h0:
+          if (run) begin
+            \$434  = 16'h0000;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (reads_done) begin
+            \$434  = \$357 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$434  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$435  = post_e0;
+    casez (post_state)
+      3'h0:
+          if (run) begin
+            \$435  = 16'h0000;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (reads_done) begin
+            \$435  = \$353 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$435  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$436  = post_band;
+    casez (post_state)
+      3'h0:
+          if (run) begin
+            \$436  = 32'd0;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (reads_done) begin
+            \$436  = \$358 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$436  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$437  = out_addr;
+    casez (post_state)
+      3'h0:
+          if (run) begin
+            \$437  = descriptor[263:232];
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          if (\cmd__ready$222 ) begin
+            \$437  = \$349 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$437  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$438  = post_state;
+    casez (post_state)
+      3'h0:
+          if (run) begin
+            \$438  = 3'h1;
+          end
+      3'h1:
+          if (\$347 ) begin
+            \$438  = 3'h2;
+          end
+      3'h2:
+          if (\cmd__ready$222 ) begin
+            \$438  = 3'h3;
+          end
+      3'h3:
+          if (reads_done) begin
+            (* full_case = 32'd1 *)
+            if (\$363 ) begin
+              \$438  = 3'h4;
+            end else begin
+              \$438  = 3'h1;
+            end
+          end
+      3'h4:
+          if (\$365 ) begin
+            \$438  = 3'h0;
+          end
+    endcase
+    if (rst) begin
+      \$438  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$439  = busy;
+    casez (post_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$365 ) begin
+            \$439  = 1'h0;
           end
     endcase
     if (start) begin
-      \$360  = 1'h1;
-    end else if (\$297 ) begin
-      \$360  = 1'h0;
+      \$439  = 1'h1;
+    end else if (\$367 ) begin
+      \$439  = 1'h0;
     end
     if (rst) begin
-      \$360  = 1'h0;
+      \$439  = 1'h0;
     end
   end
   assign \cmd__payload$1  = cmd__payload;
@@ -5994,9 +6300,9 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \clear$57  = clear;
   assign dma_read_bytes = \$1 [31:0];
   assign bytes_written = dma_write_bytes;
-  assign param_issue = cmd0__valid;
-  assign data0__ready = 1'h1;
+  assign param_issue = cmd2__valid;
   assign data2__ready = 1'h1;
+  assign data1__ready = 1'h1;
   assign w_rptr = weight_rp__addr;
   assign w_pop = load_now;
   assign load_valid = load_now;
@@ -6006,17 +6312,13 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign C = descriptor[63:48];
   assign S = descriptor[95:88];
   assign row_step = geometry[225:192];
-  assign data1__valid = wr_en;
-  assign wr_addr = in_beat[9:0];
-  assign wr_data = data1__payload[63:0];
-  assign data1__ready = 1'h1;
-  assign \issue$123  = issue;
-  assign \hb$125  = hb;
-  assign \wb$127  = wb;
-  assign \pixbase$129  = pixbase;
+  assign \issue$117  = issue;
+  assign \hb$119  = hb;
+  assign \wb$121  = wb;
+  assign \pixbase$123  = pixbase;
   assign cur_rows = rows;
   assign tile_parity = bank;
-  assign tag = { \$39 , \$23 , \$22 [10:0] };
+  assign tag = { \$40 , \$24 , \$23 [10:0] };
   assign H = descriptor[31:16];
   assign W = descriptor[47:32];
   assign zero_point = descriptor[271:264];
@@ -6026,11 +6328,15 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign out_tag = in_tag;
   assign count_mac = issue;
   assign stall = count_stall;
-  assign acc_rp__addr = \out_tag$167 [10:0];
-  assign \out_valid$169  = acc_rp__en;
+  assign data0__valid = wr_en;
+  assign wr_addr = in_beat[9:0];
+  assign wr_data = data0__payload[63:0];
+  assign data0__ready = 1'h1;
+  assign acc_rp__addr = \out_tag$172 [10:0];
+  assign \out_valid$174  = acc_rp__en;
   assign rmw_valid = acc_wp__en;
   assign rmw_addr = acc_wp__addr;
-  assign \rows$182  = \$95 [15:0];
+  assign \rows$187  = \$102 [15:0];
   assign F = descriptor[127:112];
   assign F_out = geometry[273:258];
   assign band_pixels = geometry[385:354];
@@ -6040,7 +6346,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign output_zero_point = descriptor[279:272];
   assign act_min = descriptor[287:280];
   assign act_max = descriptor[295:288];
-  assign post_start = \start$193 ;
+  assign post_start = \start$198 ;
   assign acc_addr = post_rp__addr;
   assign acc_en = post_rp__en;
   assign post_rp__data = acc_data;
@@ -6049,7 +6355,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign out__payload = data__payload;
   assign data__ready = out__ready;
   assign out__valid = data__valid;
-  assign params = { \$362 , \$361  };
+  assign params = { \$441 , \$440  };
   assign \cmd__payload.function_id  = cmd__payload[9:0];
   assign \cmd__payload.inputs_0  = cmd__payload[41:10];
   assign \cmd__payload.inputs_1  = cmd__payload[73:42];
@@ -6122,8 +6428,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \descriptor$43.ACT_MAX  = descriptor[295:288];
   assign \descriptor$43.POOL  = descriptor[296];
   assign \descriptor$43.BAND  = descriptor[312:297];
-  assign \cmd0__payload.addr  = cmd0__payload[31:0];
-  assign \cmd0__payload.beats  = cmd0__payload[55:32];
+  assign \cmd2__payload.addr  = cmd2__payload[31:0];
+  assign \cmd2__payload.beats  = cmd2__payload[55:32];
   assign \geometry.SC  = geometry[31:0];
   assign \geometry.WC  = geometry[63:32];
   assign \geometry.HWC  = geometry[95:64];
@@ -6168,12 +6474,12 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \param_wp__data.shift[5]  = param_wp__data[703:672];
   assign \param_wp__data.shift[6]  = param_wp__data[735:704];
   assign \param_wp__data.shift[7]  = param_wp__data[767:736];
-  assign \data0__payload.data  = data0__payload[63:0];
-  assign \data0__payload.last  = data0__payload[64];
-  assign \cmd2__payload.addr  = cmd2__payload[31:0];
-  assign \cmd2__payload.beats  = cmd2__payload[55:32];
   assign \data2__payload.data  = data2__payload[63:0];
   assign \data2__payload.last  = data2__payload[64];
+  assign \cmd1__payload.addr  = cmd1__payload[31:0];
+  assign \cmd1__payload.beats  = cmd1__payload[55:32];
+  assign \data1__payload.data  = data1__payload[63:0];
+  assign \data1__payload.last  = data1__payload[64];
   assign \load_weights[0]  = load_weights[7:0];
   assign \load_weights[1]  = load_weights[15:8];
   assign \load_weights[2]  = load_weights[23:16];
@@ -6238,8 +6544,6 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \load_weights[61]  = load_weights[495:488];
   assign \load_weights[62]  = load_weights[503:496];
   assign \load_weights[63]  = load_weights[511:504];
-  assign \data1__payload.data  = data1__payload[63:0];
-  assign \data1__payload.last  = data1__payload[64];
   assign \rows[0]  = rows[48:0];
   assign \rows[0].valid  = rows[0];
   assign \rows[0].r  = rows[8:1];
@@ -6336,8 +6640,10 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \out_data[5]  = in_data[47:40];
   assign \out_data[6]  = in_data[55:48];
   assign \out_data[7]  = in_data[63:56];
-  assign \cmd1__payload.addr  = cmd1__payload[31:0];
-  assign \cmd1__payload.beats  = cmd1__payload[55:32];
+  assign \data0__payload.data  = data0__payload[63:0];
+  assign \data0__payload.last  = data0__payload[64];
+  assign \cmd0__payload.addr  = cmd0__payload[31:0];
+  assign \cmd0__payload.beats  = cmd0__payload[55:32];
   assign \acc_wp__data[0]  = acc_wp__data[31:0];
   assign \acc_wp__data[1]  = acc_wp__data[63:32];
   assign \acc_wp__data[2]  = acc_wp__data[95:64];
@@ -6432,8 +6738,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \param_rp__data.shift[5]  = param_data[703:672];
   assign \param_rp__data.shift[6]  = param_data[735:704];
   assign \param_rp__data.shift[7]  = param_data[767:736];
-  assign \cmd__payload$205.addr  = \cmd__payload$205 [31:0];
-  assign \cmd__payload$205.length  = \cmd__payload$205 [55:32];
+  assign \cmd__payload$210.addr  = \cmd__payload$210 [31:0];
+  assign \cmd__payload$210.length  = \cmd__payload$210 [55:32];
   assign \data__payload.bytes  = data__payload[63:0];
   assign \data__payload.bytes[0]  = data__payload[7:0];
   assign \data__payload.bytes[1]  = data__payload[15:8];
@@ -6494,45 +6800,46 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \next_rows[7].r  = next_rows[351:344];
   assign \next_rows[7].s  = next_rows[359:352];
   assign \next_rows[7].offset  = next_rows[391:360];
-  assign \params.valid  = \$361 ;
-  assign \params.r  = \$362 [7:0];
-  assign \params.s  = \$362 [15:8];
-  assign \params.offset  = \$362 [47:16];
-  assign \out_data$238[0]  = \out_data$238 [31:0];
-  assign \out_data$238[1]  = \out_data$238 [63:32];
-  assign \out_data$238[2]  = \out_data$238 [95:64];
-  assign \out_data$238[3]  = \out_data$238 [127:96];
-  assign \out_data$238[4]  = \out_data$238 [159:128];
-  assign \out_data$238[5]  = \out_data$238 [191:160];
-  assign \out_data$238[6]  = \out_data$238 [223:192];
-  assign \out_data$238[7]  = \out_data$238 [255:224];
-  assign \cmd__payload$205 [55:32] = \$96 [23:0];
-  assign \cmd__payload$205 [31:0] = out_addr;
-  assign acc_wp__data[255:224] = \$83 [31:0];
-  assign acc_wp__data[223:192] = \$81 [31:0];
-  assign acc_wp__data[191:160] = \$79 [31:0];
-  assign acc_wp__data[159:128] = \$77 [31:0];
-  assign acc_wp__data[127:96] = \$75 [31:0];
-  assign acc_wp__data[95:64] = \$73 [31:0];
-  assign acc_wp__data[63:32] = \$71 [31:0];
-  assign acc_wp__data[31:0] = \$69 [31:0];
-  assign cmd1__payload[55:32] = \$43 [23:0];
-  assign cmd1__payload[31:0] = win_base;
-  assign cmd2__payload[55:32] = 24'h000008;
-  assign cmd2__payload[31:0] = fetch_addr;
-  assign cmd0__payload[55:32] = { 4'h0, \$3  };
-  assign cmd0__payload[31:0] = descriptor[231:200];
+  assign \params.valid  = \$440 ;
+  assign \params.r  = \$441 [7:0];
+  assign \params.s  = \$441 [15:8];
+  assign \params.offset  = \$441 [47:16];
+  assign \out_data$248[0]  = \out_data$248 [31:0];
+  assign \out_data$248[1]  = \out_data$248 [63:32];
+  assign \out_data$248[2]  = \out_data$248 [95:64];
+  assign \out_data$248[3]  = \out_data$248 [127:96];
+  assign \out_data$248[4]  = \out_data$248 [159:128];
+  assign \out_data$248[5]  = \out_data$248 [191:160];
+  assign \out_data$248[6]  = \out_data$248 [223:192];
+  assign \out_data$248[7]  = \out_data$248 [255:224];
+  assign \cmd__payload$210 [55:32] = \$103 [23:0];
+  assign \cmd__payload$210 [31:0] = out_addr;
+  assign acc_wp__data[255:224] = \$90 [31:0];
+  assign acc_wp__data[223:192] = \$88 [31:0];
+  assign acc_wp__data[191:160] = \$86 [31:0];
+  assign acc_wp__data[159:128] = \$84 [31:0];
+  assign acc_wp__data[127:96] = \$82 [31:0];
+  assign acc_wp__data[95:64] = \$80 [31:0];
+  assign acc_wp__data[63:32] = \$78 [31:0];
+  assign acc_wp__data[31:0] = \$76 [31:0];
+  assign cmd0__payload[55:32] = \$44 [23:0];
+  assign cmd0__payload[31:0] = load_start;
+  assign cmd1__payload[55:32] = 24'h000008;
+  assign cmd1__payload[31:0] = fetch_addr;
+  assign cmd2__payload[55:32] = { 4'h0, \$3  };
+  assign cmd2__payload[31:0] = descriptor[231:200];
   assign \$1  = { beats_read, 3'h0 };
-  assign \$43  = { \$42 [34], \$42 [34], \$42 [34], \$42 [34:3] };
-  assign \$90  = { \$89 [16], \$89 [16:1] };
-  assign \$158  = bank;
-  assign \$160  = started_bank;
-  assign \$190  = 32'd4294967288;
-  assign \$191 [2:0] = 3'h0;
-  assign \$191 [31:3] = win_start[31:3];
-  assign \$197  = 32'd4294967288;
-  assign \$198 [2:0] = 3'h0;
-  assign \$198 [31:3] = win_start[31:3];
+  assign \$44  = { \$43 [34], \$43 [34], \$43 [34], \$43 [34:3] };
+  assign \$97  = { \$96 [16], \$96 [16:1] };
+  assign \$170  = bank;
+  assign \$172  = started_bank;
+  assign \$207  = 32'd4294967288;
+  assign { \$208 [48:32], \$208 [2:0] } = 20'h00000;
+  assign \$208 [31:3] = \$206 [31:3];
+  assign \$218  = 32'd4294967288;
+  assign { \$219 [48:32], \$219 [2:0] } = 20'h00000;
+  assign \$219 [31:3] = \$217 [31:3];
+  assign \$241  = { \$240 [32], \$240 [32], \$240 [32], \$240 [32:3] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -17913,7 +18220,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.feeder (rst, \port$41$0 , \port$42$0 , \port$58$0 , wp__en, issue, rows, wp__addr, bank, hb, wb, pixbase, \port$3078$16 , zero_point, wp__data, s2_valid, s2_bank, s2_tag, out_data, clk);
+module \accel_top.core.feeder (rst, \port$42$0 , \port$43$0 , \port$59$0 , wp__en, issue, rows, wp__addr, bank, hb, wb, pixbase, \port$3192$16 , zero_point, wp__data, s2_valid, s2_bank, s2_tag, out_data, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$69  = 0;
   wire [34:0] \$1 ;
   wire \$10 ;
@@ -18109,14 +18416,14 @@ module \accel_top.core.feeder (rst, \port$41$0 , \port$42$0 , \port$58$0 , wp__e
   wire out_valid;
   input [33:0] pixbase;
   wire [33:0] pixbase;
-  input [31:0] \port$3078$16 ;
-  wire [31:0] \port$3078$16 ;
-  input [10:0] \port$41$0 ;
-  wire [10:0] \port$41$0 ;
-  input \port$42$0 ;
-  wire \port$42$0 ;
-  input \port$58$0 ;
-  wire \port$58$0 ;
+  input [31:0] \port$3192$16 ;
+  wire [31:0] \port$3192$16 ;
+  input [10:0] \port$42$0 ;
+  wire [10:0] \port$42$0 ;
+  input \port$43$0 ;
+  wire \port$43$0 ;
+  input \port$59$0 ;
+  wire \port$59$0 ;
   input [391:0] rows;
   wire [391:0] rows;
   wire [48:0] \rows[0] ;
@@ -26578,104 +26885,104 @@ module \accel_top.core.feeder (rst, \port$41$0 , \port$42$0 , \port$58$0 , wp__e
   assign \$3  = $signed(\$2 ) >= $signed(1'h0);
   assign \$4  = rows[0] & \$3 ;
   assign \$5  = $signed(hb) + $signed({ 1'h0, rows[8:1] });
-  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3078$16 [15:0] });
+  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3192$16 [15:0] });
   assign \$7  = \$4  & \$6 ;
   assign \$8  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
   assign \$9  = $signed(\$8 ) >= $signed(1'h0);
   assign \$10  = \$7  & \$9 ;
   assign \$11  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
-  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3078$16 [31:16] });
+  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3192$16 [31:16] });
   assign \$13  = \$10  & \$12 ;
   assign \$14  = $signed(pixbase) + $signed({ 1'h0, rows[97:66] });
   assign \$15  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
   assign \$16  = $signed(\$15 ) >= $signed(1'h0);
   assign \$17  = rows[49] & \$16 ;
   assign \$18  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
-  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3078$16 [15:0] });
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3192$16 [15:0] });
   assign \$20  = \$17  & \$19 ;
   assign \$21  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
   assign \$22  = $signed(\$21 ) >= $signed(1'h0);
   assign \$23  = \$20  & \$22 ;
   assign \$24  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
-  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3078$16 [31:16] });
+  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3192$16 [31:16] });
   assign \$26  = \$23  & \$25 ;
   assign \$27  = $signed(pixbase) + $signed({ 1'h0, rows[146:115] });
   assign \$28  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
   assign \$29  = $signed(\$28 ) >= $signed(1'h0);
   assign \$30  = rows[98] & \$29 ;
   assign \$31  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
-  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3078$16 [15:0] });
+  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3192$16 [15:0] });
   assign \$33  = \$30  & \$32 ;
   assign \$34  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
   assign \$35  = $signed(\$34 ) >= $signed(1'h0);
   assign \$36  = \$33  & \$35 ;
   assign \$37  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
-  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3078$16 [31:16] });
+  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3192$16 [31:16] });
   assign \$39  = \$36  & \$38 ;
   assign \$40  = $signed(pixbase) + $signed({ 1'h0, rows[195:164] });
   assign \$41  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
   assign \$42  = $signed(\$41 ) >= $signed(1'h0);
   assign \$43  = rows[147] & \$42 ;
   assign \$44  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
-  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3078$16 [15:0] });
+  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3192$16 [15:0] });
   assign \$46  = \$43  & \$45 ;
   assign \$47  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
   assign \$48  = $signed(\$47 ) >= $signed(1'h0);
   assign \$49  = \$46  & \$48 ;
   assign \$50  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
-  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3078$16 [31:16] });
+  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3192$16 [31:16] });
   assign \$52  = \$49  & \$51 ;
   assign \$53  = $signed(pixbase) + $signed({ 1'h0, rows[244:213] });
   assign \$54  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
   assign \$55  = $signed(\$54 ) >= $signed(1'h0);
   assign \$56  = rows[196] & \$55 ;
   assign \$57  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
-  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3078$16 [15:0] });
+  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3192$16 [15:0] });
   assign \$59  = \$56  & \$58 ;
   assign \$60  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
   assign \$61  = $signed(\$60 ) >= $signed(1'h0);
   assign \$62  = \$59  & \$61 ;
   assign \$63  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
-  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3078$16 [31:16] });
+  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3192$16 [31:16] });
   assign \$65  = \$62  & \$64 ;
   assign \$66  = $signed(pixbase) + $signed({ 1'h0, rows[293:262] });
   assign \$67  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
   assign \$68  = $signed(\$67 ) >= $signed(1'h0);
   assign \$69  = rows[245] & \$68 ;
   assign \$70  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
-  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3078$16 [15:0] });
+  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3192$16 [15:0] });
   assign \$72  = \$69  & \$71 ;
   assign \$73  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
   assign \$74  = $signed(\$73 ) >= $signed(1'h0);
   assign \$75  = \$72  & \$74 ;
   assign \$76  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
-  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3078$16 [31:16] });
+  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3192$16 [31:16] });
   assign \$78  = \$75  & \$77 ;
   assign \$79  = $signed(pixbase) + $signed({ 1'h0, rows[342:311] });
   assign \$80  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
   assign \$81  = $signed(\$80 ) >= $signed(1'h0);
   assign \$82  = rows[294] & \$81 ;
   assign \$83  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
-  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3078$16 [15:0] });
+  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3192$16 [15:0] });
   assign \$85  = \$82  & \$84 ;
   assign \$86  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
   assign \$87  = $signed(\$86 ) >= $signed(1'h0);
   assign \$88  = \$85  & \$87 ;
   assign \$89  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
-  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3078$16 [31:16] });
+  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3192$16 [31:16] });
   assign \$91  = \$88  & \$90 ;
   assign \$92  = $signed(pixbase) + $signed({ 1'h0, rows[391:360] });
   assign \$93  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
   assign \$94  = $signed(\$93 ) >= $signed(1'h0);
   assign \$95  = rows[343] & \$94 ;
   assign \$96  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
-  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3078$16 [15:0] });
+  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3192$16 [15:0] });
   assign \$98  = \$95  & \$97 ;
   assign \$99  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
   assign \$100  = $signed(\$99 ) >= $signed(1'h0);
   assign \$101  = \$98  & \$100 ;
   assign \$102  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
-  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3078$16 [31:16] });
+  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3192$16 [31:16] });
   assign \$104  = \$101  & \$103 ;
   assign \$263  = s2_lane0 * 4'h8;
   assign \$105  = rp__data >> \$263 ;
@@ -26793,7 +27100,7 @@ module \accel_top.core.feeder (rst, \port$41$0 , \port$42$0 , \port$58$0 , wp__e
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
-    \$123  = { \port$58$0 , \port$42$0 , \port$41$0  };
+    \$123  = { \port$59$0 , \port$43$0 , \port$42$0  };
     if (rst) begin
       \$123  = 13'h0000;
     end
@@ -27043,9 +27350,9 @@ module \accel_top.core.feeder (rst, \port$41$0 , \port$42$0 , \port$58$0 , wp__e
       \$158  = 1'h0;
     end
   end
-  assign tag = { \port$58$0 , \port$42$0 , \port$41$0  };
-  assign H = \port$3078$16 [15:0];
-  assign W = \port$3078$16 [31:16];
+  assign tag = { \port$59$0 , \port$43$0 , \port$42$0  };
+  assign H = \port$3192$16 [15:0];
+  assign W = \port$3192$16 [31:16];
   assign wr_en = wp__en;
   assign wr_addr = wp__addr;
   assign wr_data = wp__data;
@@ -27148,7 +27455,7 @@ module \accel_top.core.feeder (rst, \port$41$0 , \port$42$0 , \port$58$0 , wp__e
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.post (rst, acc_base, rows, out__ready, idle, acc_addr, acc_en, out__valid, param_data, acc_data, start, M, F, \port$3078$272 , \port$3084$258 , band_pixels, out__payload, reads_done, param_addr, clk);
+module \accel_top.core.post (rst, acc_base, rows, out__ready, idle, acc_addr, acc_en, out__valid, param_data, acc_data, start, M, F, \port$3192$272 , \port$3198$258 , band_pixels, out__payload, reads_done, param_addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$70  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
@@ -27414,10 +27721,10 @@ module \accel_top.core.post (rst, acc_base, rows, out__ready, idle, acc_addr, ac
   wire [31:0] \param_data.shift[7] ;
   reg [31:0] pix = 32'd0;
   wire pool;
-  input [24:0] \port$3078$272 ;
-  wire [24:0] \port$3078$272 ;
-  input [31:0] \port$3084$258 ;
-  wire [31:0] \port$3084$258 ;
+  input [24:0] \port$3192$272 ;
+  wire [24:0] \port$3192$272 ;
+  input [31:0] \port$3198$258 ;
+  wire [31:0] \port$3198$258 ;
   wire [1029:0] r_data;
   wire r_en;
   wire r_rdy;
@@ -27497,30 +27804,30 @@ module \accel_top.core.post (rst, acc_base, rows, out__ready, idle, acc_addr, ac
   assign \$53  = running & \$52 ;
   assign \$54  = ! sub;
   assign \$55  = sub == 2'h3;
-  assign \$56  = \port$3078$272 [24] ? \$55  : 1'h1;
+  assign \$56  = \port$3192$272 [24] ? \$55  : 1'h1;
   assign \$57  = level + inflight;
   assign \$58  = \$57  < 3'h4;
   assign \$59  = running & \$58 ;
   assign \$60  = sub == 2'h3;
-  assign \$61  = \port$3078$272 [24] ? \$60  : 1'h1;
+  assign \$61  = \port$3192$272 [24] ? \$60  : 1'h1;
   assign \$62  = ~ \$61 ;
   assign \$63  = sub + 1'h1;
   assign \$64  = tile + 1'h1;
-  assign \$65  = \$64  == \port$3084$258 [31:16];
+  assign \$65  = \$64  == \port$3198$258 [31:16];
   assign \$66  = ~ \$65 ;
   assign \$67  = tile + 1'h1;
   assign \$68  = tile_base + band_pixels;
   assign \$69  = m_left - 4'h8;
   assign \$70  = col + 1'h1;
-  assign \$71  = \$70  == \port$3084$258 [15:0];
+  assign \$71  = \$70  == \port$3198$258 [15:0];
   assign \$72  = ~ \$71 ;
   assign \$73  = col + 1'h1;
-  assign \$74  = \port$3078$272 [24] ? 2'h2 : 2'h1;
+  assign \$74  = \port$3192$272 [24] ? 2'h2 : 2'h1;
   assign \$75  = pix + \$74 ;
   assign \$76  = row + 1'h1;
-  assign \$78  = \port$3078$272 [24] ? \$77  : { 1'h0, F };
+  assign \$78  = \port$3192$272 [24] ? \$77  : { 1'h0, F };
   assign \$79  = row_base + \$78 ;
-  assign \$81  = \port$3078$272 [24] ? \$80  : { 1'h0, F };
+  assign \$81  = \port$3192$272 [24] ? \$80  : { 1'h0, F };
   assign \$82  = row_base + \$81 ;
   assign \$83  = row + 1'h1;
   assign \$84  = \$83  == rows;
@@ -27573,7 +27880,7 @@ module \accel_top.core.post (rst, acc_base, rows, out__ready, idle, acc_addr, ac
     .i__valid(i__valid),
     .o__payload(o__payload),
     .o__ready(o__ready),
-    .\port$3078$272 (\port$3078$272 [23:0]),
+    .\port$3192$272 (\port$3192$272 [23:0]),
     .rst(rst),
     .s1_load(r_en),
     .s9_valid(o__valid)
@@ -27845,15 +28152,15 @@ module \accel_top.core.post (rst, acc_base, rows, out__ready, idle, acc_addr, ac
   assign w_en = inflight;
   assign r_rdy = i__valid;
   assign i__ready = r_en;
-  assign output_zero_point = \port$3078$272 [7:0];
-  assign \output_zero_point$28  = \port$3078$272 [7:0];
-  assign act_min = \port$3078$272 [15:8];
-  assign \act_min$30  = \port$3078$272 [15:8];
-  assign act_max = \port$3078$272 [23:16];
-  assign \act_max$32  = \port$3078$272 [23:16];
-  assign pool = \port$3078$272 [24];
-  assign m_tiles = \port$3084$258 [31:16];
-  assign F_out = \port$3084$258 [15:0];
+  assign output_zero_point = \port$3192$272 [7:0];
+  assign \output_zero_point$28  = \port$3192$272 [7:0];
+  assign act_min = \port$3192$272 [15:8];
+  assign \act_min$30  = \port$3192$272 [15:8];
+  assign act_max = \port$3192$272 [23:16];
+  assign \act_max$32  = \port$3192$272 [23:16];
+  assign pool = \port$3192$272 [24];
+  assign m_tiles = \port$3198$258 [31:16];
+  assign F_out = \port$3198$258 [15:0];
   assign acc_addr = \$11 [10:0];
   assign param_addr = tile[5:0];
   assign \acc_data[0]  = acc_data[31:0];
@@ -28141,7 +28448,7 @@ module \accel_top.core.post.fifo (rst, r_en, r_rdy, r_data, w_port__data, w_en, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$3078$272 , i__payload, o__payload, s9_valid, clk);
+module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$3192$272 , i__payload, o__payload, s9_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$72  = 0;
   wire \$1 ;
   wire [32:0] \$10 ;
@@ -29545,8 +29852,8 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$307
   (* init = 1'h0 *)
   wire o__valid;
   wire [7:0] output_zero_point;
-  input [23:0] \port$3078$272 ;
-  wire [23:0] \port$3078$272 ;
+  input [23:0] \port$3192$272 ;
+  wire [23:0] \port$3192$272 ;
   input rst;
   wire rst;
   output s1_load;
@@ -29708,13 +30015,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$307
   assign \$120  = l0_s5_y[32] ? \$118  : \$119 ;
   assign \$121  = $signed(l0_s5_y) + $signed({ 1'h0, \$120 , \$117 , \$114 , \$111 , \$108 , \$105 , \$102 , \$99 , \$96 , \$93 , \$90 , \$87 , \$84 , \$81 , \$78 , \$75 , \$72 , \$69 , \$66 , \$63 , \$60 , \$57 , \$54 , \$51 , \$48 , \$45 , \$42 , \$39 , \$36 , \$33 , \$30 , \$27  });
   assign \$122  = $signed(l0_s6_t) >>> l0_s6_right;
-  assign \$123  = $signed(l0_s7_z) + $signed(\port$3078$272 [7:0]);
-  assign \$124  = $signed(l0_s8_w) > $signed(\port$3078$272 [23:16]);
-  assign \$125  = $signed(\port$3078$272 [15:8]) > $signed(\port$3078$272 [23:16]);
+  assign \$123  = $signed(l0_s7_z) + $signed(\port$3192$272 [7:0]);
+  assign \$124  = $signed(l0_s8_w) > $signed(\port$3192$272 [23:16]);
+  assign \$125  = $signed(\port$3192$272 [15:8]) > $signed(\port$3192$272 [23:16]);
   assign \$126  = \$124  | \$125 ;
-  assign \$127  = $signed(l0_s8_w) < $signed(\port$3078$272 [15:8]);
-  assign \$128  = \$127  ? { \port$3078$272 [15], \port$3078$272 [15:8] } : { 1'h0, l0_s8_w[7:0] };
-  assign \$129  = \$126  ? { \port$3078$272 [23], \port$3078$272 [23:16] } : \$128 ;
+  assign \$127  = $signed(l0_s8_w) < $signed(\port$3192$272 [15:8]);
+  assign \$128  = \$127  ? { \port$3192$272 [15], \port$3192$272 [15:8] } : { 1'h0, l0_s8_w[7:0] };
+  assign \$129  = \$126  ? { \port$3192$272 [23], \port$3192$272 [23:16] } : \$128 ;
   assign \$130  = $signed(i__payload[63:32]) + $signed(i__payload[319:288]);
   assign \$131  = $signed(i__payload[779:774]) < $signed(1'h0);
   assign \$132  = \$131  ? 5'h00 : i__payload[778:774];
@@ -29827,13 +30134,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$307
   assign \$240  = l1_s5_y[32] ? \$238  : \$239 ;
   assign \$241  = $signed(l1_s5_y) + $signed({ 1'h0, \$240 , \$237 , \$234 , \$231 , \$228 , \$225 , \$222 , \$219 , \$216 , \$213 , \$210 , \$207 , \$204 , \$201 , \$198 , \$195 , \$192 , \$189 , \$186 , \$183 , \$180 , \$177 , \$174 , \$171 , \$168 , \$165 , \$162 , \$159 , \$156 , \$153 , \$150 , \$147  });
   assign \$242  = $signed(l1_s6_t) >>> l1_s6_right;
-  assign \$243  = $signed(l1_s7_z) + $signed(\port$3078$272 [7:0]);
-  assign \$244  = $signed(l1_s8_w) > $signed(\port$3078$272 [23:16]);
-  assign \$245  = $signed(\port$3078$272 [15:8]) > $signed(\port$3078$272 [23:16]);
+  assign \$243  = $signed(l1_s7_z) + $signed(\port$3192$272 [7:0]);
+  assign \$244  = $signed(l1_s8_w) > $signed(\port$3192$272 [23:16]);
+  assign \$245  = $signed(\port$3192$272 [15:8]) > $signed(\port$3192$272 [23:16]);
   assign \$246  = \$244  | \$245 ;
-  assign \$247  = $signed(l1_s8_w) < $signed(\port$3078$272 [15:8]);
-  assign \$248  = \$247  ? { \port$3078$272 [15], \port$3078$272 [15:8] } : { 1'h0, l1_s8_w[7:0] };
-  assign \$249  = \$246  ? { \port$3078$272 [23], \port$3078$272 [23:16] } : \$248 ;
+  assign \$247  = $signed(l1_s8_w) < $signed(\port$3192$272 [15:8]);
+  assign \$248  = \$247  ? { \port$3192$272 [15], \port$3192$272 [15:8] } : { 1'h0, l1_s8_w[7:0] };
+  assign \$249  = \$246  ? { \port$3192$272 [23], \port$3192$272 [23:16] } : \$248 ;
   assign \$250  = $signed(i__payload[95:64]) + $signed(i__payload[351:320]);
   assign \$251  = $signed(i__payload[785:780]) < $signed(1'h0);
   assign \$252  = \$251  ? 5'h00 : i__payload[784:780];
@@ -29946,13 +30253,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$307
   assign \$360  = l2_s5_y[32] ? \$358  : \$359 ;
   assign \$361  = $signed(l2_s5_y) + $signed({ 1'h0, \$360 , \$357 , \$354 , \$351 , \$348 , \$345 , \$342 , \$339 , \$336 , \$333 , \$330 , \$327 , \$324 , \$321 , \$318 , \$315 , \$312 , \$309 , \$306 , \$303 , \$300 , \$297 , \$294 , \$291 , \$288 , \$285 , \$282 , \$279 , \$276 , \$273 , \$270 , \$267  });
   assign \$362  = $signed(l2_s6_t) >>> l2_s6_right;
-  assign \$363  = $signed(l2_s7_z) + $signed(\port$3078$272 [7:0]);
-  assign \$364  = $signed(l2_s8_w) > $signed(\port$3078$272 [23:16]);
-  assign \$365  = $signed(\port$3078$272 [15:8]) > $signed(\port$3078$272 [23:16]);
+  assign \$363  = $signed(l2_s7_z) + $signed(\port$3192$272 [7:0]);
+  assign \$364  = $signed(l2_s8_w) > $signed(\port$3192$272 [23:16]);
+  assign \$365  = $signed(\port$3192$272 [15:8]) > $signed(\port$3192$272 [23:16]);
   assign \$366  = \$364  | \$365 ;
-  assign \$367  = $signed(l2_s8_w) < $signed(\port$3078$272 [15:8]);
-  assign \$368  = \$367  ? { \port$3078$272 [15], \port$3078$272 [15:8] } : { 1'h0, l2_s8_w[7:0] };
-  assign \$369  = \$366  ? { \port$3078$272 [23], \port$3078$272 [23:16] } : \$368 ;
+  assign \$367  = $signed(l2_s8_w) < $signed(\port$3192$272 [15:8]);
+  assign \$368  = \$367  ? { \port$3192$272 [15], \port$3192$272 [15:8] } : { 1'h0, l2_s8_w[7:0] };
+  assign \$369  = \$366  ? { \port$3192$272 [23], \port$3192$272 [23:16] } : \$368 ;
   assign \$370  = $signed(i__payload[127:96]) + $signed(i__payload[383:352]);
   assign \$371  = $signed(i__payload[791:786]) < $signed(1'h0);
   assign \$372  = \$371  ? 5'h00 : i__payload[790:786];
@@ -30065,13 +30372,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$307
   assign \$480  = l3_s5_y[32] ? \$478  : \$479 ;
   assign \$481  = $signed(l3_s5_y) + $signed({ 1'h0, \$480 , \$477 , \$474 , \$471 , \$468 , \$465 , \$462 , \$459 , \$456 , \$453 , \$450 , \$447 , \$444 , \$441 , \$438 , \$435 , \$432 , \$429 , \$426 , \$423 , \$420 , \$417 , \$414 , \$411 , \$408 , \$405 , \$402 , \$399 , \$396 , \$393 , \$390 , \$387  });
   assign \$482  = $signed(l3_s6_t) >>> l3_s6_right;
-  assign \$483  = $signed(l3_s7_z) + $signed(\port$3078$272 [7:0]);
-  assign \$484  = $signed(l3_s8_w) > $signed(\port$3078$272 [23:16]);
-  assign \$485  = $signed(\port$3078$272 [15:8]) > $signed(\port$3078$272 [23:16]);
+  assign \$483  = $signed(l3_s7_z) + $signed(\port$3192$272 [7:0]);
+  assign \$484  = $signed(l3_s8_w) > $signed(\port$3192$272 [23:16]);
+  assign \$485  = $signed(\port$3192$272 [15:8]) > $signed(\port$3192$272 [23:16]);
   assign \$486  = \$484  | \$485 ;
-  assign \$487  = $signed(l3_s8_w) < $signed(\port$3078$272 [15:8]);
-  assign \$488  = \$487  ? { \port$3078$272 [15], \port$3078$272 [15:8] } : { 1'h0, l3_s8_w[7:0] };
-  assign \$489  = \$486  ? { \port$3078$272 [23], \port$3078$272 [23:16] } : \$488 ;
+  assign \$487  = $signed(l3_s8_w) < $signed(\port$3192$272 [15:8]);
+  assign \$488  = \$487  ? { \port$3192$272 [15], \port$3192$272 [15:8] } : { 1'h0, l3_s8_w[7:0] };
+  assign \$489  = \$486  ? { \port$3192$272 [23], \port$3192$272 [23:16] } : \$488 ;
   assign \$490  = $signed(i__payload[159:128]) + $signed(i__payload[415:384]);
   assign \$491  = $signed(i__payload[797:792]) < $signed(1'h0);
   assign \$492  = \$491  ? 5'h00 : i__payload[796:792];
@@ -30184,13 +30491,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$307
   assign \$600  = l4_s5_y[32] ? \$598  : \$599 ;
   assign \$601  = $signed(l4_s5_y) + $signed({ 1'h0, \$600 , \$597 , \$594 , \$591 , \$588 , \$585 , \$582 , \$579 , \$576 , \$573 , \$570 , \$567 , \$564 , \$561 , \$558 , \$555 , \$552 , \$549 , \$546 , \$543 , \$540 , \$537 , \$534 , \$531 , \$528 , \$525 , \$522 , \$519 , \$516 , \$513 , \$510 , \$507  });
   assign \$602  = $signed(l4_s6_t) >>> l4_s6_right;
-  assign \$603  = $signed(l4_s7_z) + $signed(\port$3078$272 [7:0]);
-  assign \$604  = $signed(l4_s8_w) > $signed(\port$3078$272 [23:16]);
-  assign \$605  = $signed(\port$3078$272 [15:8]) > $signed(\port$3078$272 [23:16]);
+  assign \$603  = $signed(l4_s7_z) + $signed(\port$3192$272 [7:0]);
+  assign \$604  = $signed(l4_s8_w) > $signed(\port$3192$272 [23:16]);
+  assign \$605  = $signed(\port$3192$272 [15:8]) > $signed(\port$3192$272 [23:16]);
   assign \$606  = \$604  | \$605 ;
-  assign \$607  = $signed(l4_s8_w) < $signed(\port$3078$272 [15:8]);
-  assign \$608  = \$607  ? { \port$3078$272 [15], \port$3078$272 [15:8] } : { 1'h0, l4_s8_w[7:0] };
-  assign \$609  = \$606  ? { \port$3078$272 [23], \port$3078$272 [23:16] } : \$608 ;
+  assign \$607  = $signed(l4_s8_w) < $signed(\port$3192$272 [15:8]);
+  assign \$608  = \$607  ? { \port$3192$272 [15], \port$3192$272 [15:8] } : { 1'h0, l4_s8_w[7:0] };
+  assign \$609  = \$606  ? { \port$3192$272 [23], \port$3192$272 [23:16] } : \$608 ;
   assign \$610  = $signed(i__payload[191:160]) + $signed(i__payload[447:416]);
   assign \$611  = $signed(i__payload[803:798]) < $signed(1'h0);
   assign \$612  = \$611  ? 5'h00 : i__payload[802:798];
@@ -30303,13 +30610,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$307
   assign \$720  = l5_s5_y[32] ? \$718  : \$719 ;
   assign \$721  = $signed(l5_s5_y) + $signed({ 1'h0, \$720 , \$717 , \$714 , \$711 , \$708 , \$705 , \$702 , \$699 , \$696 , \$693 , \$690 , \$687 , \$684 , \$681 , \$678 , \$675 , \$672 , \$669 , \$666 , \$663 , \$660 , \$657 , \$654 , \$651 , \$648 , \$645 , \$642 , \$639 , \$636 , \$633 , \$630 , \$627  });
   assign \$722  = $signed(l5_s6_t) >>> l5_s6_right;
-  assign \$723  = $signed(l5_s7_z) + $signed(\port$3078$272 [7:0]);
-  assign \$724  = $signed(l5_s8_w) > $signed(\port$3078$272 [23:16]);
-  assign \$725  = $signed(\port$3078$272 [15:8]) > $signed(\port$3078$272 [23:16]);
+  assign \$723  = $signed(l5_s7_z) + $signed(\port$3192$272 [7:0]);
+  assign \$724  = $signed(l5_s8_w) > $signed(\port$3192$272 [23:16]);
+  assign \$725  = $signed(\port$3192$272 [15:8]) > $signed(\port$3192$272 [23:16]);
   assign \$726  = \$724  | \$725 ;
-  assign \$727  = $signed(l5_s8_w) < $signed(\port$3078$272 [15:8]);
-  assign \$728  = \$727  ? { \port$3078$272 [15], \port$3078$272 [15:8] } : { 1'h0, l5_s8_w[7:0] };
-  assign \$729  = \$726  ? { \port$3078$272 [23], \port$3078$272 [23:16] } : \$728 ;
+  assign \$727  = $signed(l5_s8_w) < $signed(\port$3192$272 [15:8]);
+  assign \$728  = \$727  ? { \port$3192$272 [15], \port$3192$272 [15:8] } : { 1'h0, l5_s8_w[7:0] };
+  assign \$729  = \$726  ? { \port$3192$272 [23], \port$3192$272 [23:16] } : \$728 ;
   assign \$730  = $signed(i__payload[223:192]) + $signed(i__payload[479:448]);
   assign \$731  = $signed(i__payload[809:804]) < $signed(1'h0);
   assign \$732  = \$731  ? 5'h00 : i__payload[808:804];
@@ -30422,13 +30729,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$307
   assign \$840  = l6_s5_y[32] ? \$838  : \$839 ;
   assign \$841  = $signed(l6_s5_y) + $signed({ 1'h0, \$840 , \$837 , \$834 , \$831 , \$828 , \$825 , \$822 , \$819 , \$816 , \$813 , \$810 , \$807 , \$804 , \$801 , \$798 , \$795 , \$792 , \$789 , \$786 , \$783 , \$780 , \$777 , \$774 , \$771 , \$768 , \$765 , \$762 , \$759 , \$756 , \$753 , \$750 , \$747  });
   assign \$842  = $signed(l6_s6_t) >>> l6_s6_right;
-  assign \$843  = $signed(l6_s7_z) + $signed(\port$3078$272 [7:0]);
-  assign \$844  = $signed(l6_s8_w) > $signed(\port$3078$272 [23:16]);
-  assign \$845  = $signed(\port$3078$272 [15:8]) > $signed(\port$3078$272 [23:16]);
+  assign \$843  = $signed(l6_s7_z) + $signed(\port$3192$272 [7:0]);
+  assign \$844  = $signed(l6_s8_w) > $signed(\port$3192$272 [23:16]);
+  assign \$845  = $signed(\port$3192$272 [15:8]) > $signed(\port$3192$272 [23:16]);
   assign \$846  = \$844  | \$845 ;
-  assign \$847  = $signed(l6_s8_w) < $signed(\port$3078$272 [15:8]);
-  assign \$848  = \$847  ? { \port$3078$272 [15], \port$3078$272 [15:8] } : { 1'h0, l6_s8_w[7:0] };
-  assign \$849  = \$846  ? { \port$3078$272 [23], \port$3078$272 [23:16] } : \$848 ;
+  assign \$847  = $signed(l6_s8_w) < $signed(\port$3192$272 [15:8]);
+  assign \$848  = \$847  ? { \port$3192$272 [15], \port$3192$272 [15:8] } : { 1'h0, l6_s8_w[7:0] };
+  assign \$849  = \$846  ? { \port$3192$272 [23], \port$3192$272 [23:16] } : \$848 ;
   assign \$850  = $signed(i__payload[255:224]) + $signed(i__payload[511:480]);
   assign \$851  = $signed(i__payload[815:810]) < $signed(1'h0);
   assign \$852  = \$851  ? 5'h00 : i__payload[814:810];
@@ -30541,13 +30848,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$307
   assign \$960  = l7_s5_y[32] ? \$958  : \$959 ;
   assign \$961  = $signed(l7_s5_y) + $signed({ 1'h0, \$960 , \$957 , \$954 , \$951 , \$948 , \$945 , \$942 , \$939 , \$936 , \$933 , \$930 , \$927 , \$924 , \$921 , \$918 , \$915 , \$912 , \$909 , \$906 , \$903 , \$900 , \$897 , \$894 , \$891 , \$888 , \$885 , \$882 , \$879 , \$876 , \$873 , \$870 , \$867  });
   assign \$962  = $signed(l7_s6_t) >>> l7_s6_right;
-  assign \$963  = $signed(l7_s7_z) + $signed(\port$3078$272 [7:0]);
-  assign \$964  = $signed(l7_s8_w) > $signed(\port$3078$272 [23:16]);
-  assign \$965  = $signed(\port$3078$272 [15:8]) > $signed(\port$3078$272 [23:16]);
+  assign \$963  = $signed(l7_s7_z) + $signed(\port$3192$272 [7:0]);
+  assign \$964  = $signed(l7_s8_w) > $signed(\port$3192$272 [23:16]);
+  assign \$965  = $signed(\port$3192$272 [15:8]) > $signed(\port$3192$272 [23:16]);
   assign \$966  = \$964  | \$965 ;
-  assign \$967  = $signed(l7_s8_w) < $signed(\port$3078$272 [15:8]);
-  assign \$968  = \$967  ? { \port$3078$272 [15], \port$3078$272 [15:8] } : { 1'h0, l7_s8_w[7:0] };
-  assign \$969  = \$966  ? { \port$3078$272 [23], \port$3078$272 [23:16] } : \$968 ;
+  assign \$967  = $signed(l7_s8_w) < $signed(\port$3192$272 [15:8]);
+  assign \$968  = \$967  ? { \port$3192$272 [15], \port$3192$272 [15:8] } : { 1'h0, l7_s8_w[7:0] };
+  assign \$969  = \$966  ? { \port$3192$272 [23], \port$3192$272 [23:16] } : \$968 ;
   always @(posedge clk)
     s1_valid <= \$970 ;
   always @(posedge clk)
@@ -32878,9 +33185,9 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$307
   end
   assign i__ready = s1_load;
   assign o__valid = s9_valid;
-  assign output_zero_point = \port$3078$272 [7:0];
-  assign act_max = \port$3078$272 [23:16];
-  assign act_min = \port$3078$272 [15:8];
+  assign output_zero_point = \port$3192$272 [7:0];
+  assign act_max = \port$3192$272 [23:16];
+  assign act_min = \port$3192$272 [15:8];
   assign \o__payload.data  = o__payload[63:0];
   assign \o__payload.data[0]  = o__payload[7:0];
   assign \o__payload.data[1]  = o__payload[15:8];
@@ -32948,8 +33255,8 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$307
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, cmd2__valid, clear, cmd0__ready, cmd1__ready, cmd2__ready, data0__valid, data1__valid, data2__valid, rd_rsp__ready, idle, cmd0__payload, cmd2__payload, cmd1__payload, cmd1__valid, cmd0__valid, data0__payload, data1__payload, data2__payload
-, rd_req__valid, rd_req__payload, error, beats_read, rd_rsp__payload, clk);
+module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, cmd1__valid, clear, cmd0__ready, cmd1__ready, cmd2__ready, data0__valid, data1__valid, data2__valid, rd_rsp__ready, idle, cmd2__payload, cmd1__payload, cmd0__payload, cmd0__valid, cmd2__valid, data0__payload, data1__payload, data2__payload
+, rd_req__valid, rd_req__payload, beats_read, error, rd_rsp__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$73  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -33008,23 +33315,29 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, cmd2__valid, c
   wire \$59 ;
   wire \$6 ;
   wire \$60 ;
-  wire \$61 ;
-  wire [32:0] \$62 ;
-  reg \$63 ;
-  reg [40:0] \$64 ;
-  reg [31:0] \$65 ;
-  reg [23:0] \$66 ;
-  reg \$67 ;
-  reg [31:0] \$68 ;
-  reg [23:0] \$69 ;
+  wire [31:0] \$61 ;
+  wire \$62 ;
+  wire [32:0] \$63 ;
+  wire \$64 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire \$67 ;
+  wire \$68 ;
+  reg \$69 ;
   wire [23:0] \$7 ;
-  reg \$70 ;
+  reg [40:0] \$70 ;
   reg [31:0] \$71 ;
   reg [23:0] \$72 ;
   reg \$73 ;
-  reg \$74 ;
-  reg [31:0] \$75 ;
+  reg [31:0] \$74 ;
+  reg [23:0] \$75 ;
+  reg \$76 ;
+  reg [31:0] \$77 ;
+  reg [23:0] \$78 ;
+  reg \$79 ;
   wire \$8 ;
+  reg [31:0] \$80 ;
+  reg \$81 ;
   wire \$9 ;
   reg active0 = 1'h0;
   reg active1 = 1'h0;
@@ -33125,6 +33438,12 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, cmd2__valid, c
   wire [2:0] w_data;
   wire w_en;
   wire w_rdy;
+  assign \$15  = ~ active1;
+  assign \$16  = sel == 1'h1;
+  assign \$17  = load & \$16 ;
+  assign \$18  = \$17  & \final ;
+  assign cmd1__ready = \$15  | \$18 ;
+  assign \$19  = ~ active2;
   assign \$20  = sel == 2'h2;
   assign \$21  = load & \$20 ;
   assign \$22  = \$21  & \final ;
@@ -33170,34 +33489,40 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, cmd2__valid, c
   assign \$58  = remain2 - \$7 [9:0];
   assign \$59  = cmd2__valid & cmd2__ready;
   assign \$60  = | cmd2__payload[55:32];
-  assign \$61  = rd_rsp__valid & rd_rsp__ready;
-  assign \$62  = beats_read + 1'h1;
+  assign \$61  = clear ? 32'd0 : beats_read;
+  assign \$62  = rd_rsp__valid & rd_rsp__ready;
+  assign \$63  = \$61  + \$62 ;
+  assign \$64  = ~ clear;
+  assign \$65  = error & \$64 ;
+  assign \$66  = rd_rsp__valid & rd_rsp__ready;
+  assign \$67  = \$66  & rd_rsp__payload[65];
+  assign \$68  = \$65  | \$67 ;
   always @(posedge clk)
-    rd_req__valid <= \$63 ;
+    rd_req__valid <= \$69 ;
   always @(posedge clk)
-    rd_req__payload <= \$64 ;
+    rd_req__payload <= \$70 ;
   always @(posedge clk)
-    addr0 <= \$65 ;
+    addr0 <= \$71 ;
   always @(posedge clk)
-    remain0 <= \$66 ;
+    remain0 <= \$72 ;
   always @(posedge clk)
-    active0 <= \$67 ;
+    active0 <= \$73 ;
   always @(posedge clk)
-    addr1 <= \$68 ;
+    addr1 <= \$74 ;
   always @(posedge clk)
-    remain1 <= \$69 ;
+    remain1 <= \$75 ;
   always @(posedge clk)
-    active1 <= \$70 ;
+    active1 <= \$76 ;
   always @(posedge clk)
-    addr2 <= \$71 ;
+    addr2 <= \$77 ;
   always @(posedge clk)
-    remain2 <= \$72 ;
+    remain2 <= \$78 ;
   always @(posedge clk)
-    active2 <= \$73 ;
+    active2 <= \$79 ;
   always @(posedge clk)
-    error <= \$74 ;
+    beats_read <= \$80 ;
   always @(posedge clk)
-    beats_read <= \$75 ;
+    error <= \$81 ;
   assign \$1  = ! sel;
   assign \$2  = sel == 1'h1;
   assign \$3  = sel == 2'h2;
@@ -33216,16 +33541,10 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, cmd2__valid, c
   assign \$13  = load & \$12 ;
   assign \$14  = \$13  & \final ;
   assign cmd0__ready = \$11  | \$14 ;
-  assign \$15  = ~ active1;
-  assign \$16  = sel == 1'h1;
-  assign \$17  = load & \$16 ;
-  assign \$18  = \$17  & \final ;
-  assign cmd1__ready = \$15  | \$18 ;
-  assign \$19  = ~ active2;
   \accel_top.core.reader.info  info (
     .clk(clk),
-    .\port$3106$0 (sel),
-    .\port$689$0 (\final ),
+    .\port$3220$0 (sel),
+    .\port$781$0 (\final ),
     .r_data(r_data),
     .r_en(r_en),
     .r_rdy(r_rdy),
@@ -33300,117 +33619,35 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, cmd2__valid, c
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$63  = rd_req__valid;
+    \$69  = rd_req__valid;
     if (load) begin
-      \$63  = 1'h1;
+      \$69  = 1'h1;
     end else if (rd_req__ready) begin
-      \$63  = 1'h0;
+      \$69  = 1'h0;
     end
     if (rst) begin
-      \$63  = 1'h0;
+      \$69  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$64  = rd_req__payload;
+    \$70  = rd_req__payload;
     if (load) begin
-      \$64 [31:0] = sel_addr;
-      \$64 [40:32] = \$7 [8:0];
+      \$70 [31:0] = sel_addr;
+      \$70 [40:32] = \$7 [8:0];
     end
     if (rst) begin
-      \$64  = 41'h00000000000;
+      \$70  = 41'h00000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$65  = addr0;
+    \$71  = addr0;
     if (\$41 ) begin
-      \$65  = \$43 [31:0];
+      \$71  = \$43 [31:0];
     end
     if (\$45 ) begin
-      \$65  = { cmd0__payload[31:3], 3'h0 };
-    end
-    if (rst) begin
-      \$65  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$66  = remain0;
-    if (\$41 ) begin
-      \$66  = \$44 [23:0];
-    end
-    if (\$45 ) begin
-      \$66  = cmd0__payload[55:32];
-    end
-    if (rst) begin
-      \$66  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$67  = active0;
-    if (\$41 ) begin
-      if (\final ) begin
-        \$67  = 1'h0;
-      end
-    end
-    if (\$45 ) begin
-      \$67  = \$46 ;
-    end
-    if (rst) begin
-      \$67  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$68  = addr1;
-    if (\$48 ) begin
-      \$68  = \$50 [31:0];
-    end
-    if (\$52 ) begin
-      \$68  = { cmd1__payload[31:3], 3'h0 };
-    end
-    if (rst) begin
-      \$68  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$69  = remain1;
-    if (\$48 ) begin
-      \$69  = \$51 [23:0];
-    end
-    if (\$52 ) begin
-      \$69  = cmd1__payload[55:32];
-    end
-    if (rst) begin
-      \$69  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$70  = active1;
-    if (\$48 ) begin
-      if (\final ) begin
-        \$70  = 1'h0;
-      end
-    end
-    if (\$52 ) begin
-      \$70  = \$53 ;
-    end
-    if (rst) begin
-      \$70  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$71  = addr2;
-    if (\$55 ) begin
-      \$71  = \$57 [31:0];
-    end
-    if (\$59 ) begin
-      \$71  = { cmd2__payload[31:3], 3'h0 };
+      \$71  = { cmd0__payload[31:3], 3'h0 };
     end
     if (rst) begin
       \$71  = 32'd0;
@@ -33418,12 +33655,12 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, cmd2__valid, c
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$72  = remain2;
-    if (\$55 ) begin
-      \$72  = \$58 [23:0];
+    \$72  = remain0;
+    if (\$41 ) begin
+      \$72  = \$44 [23:0];
     end
-    if (\$59 ) begin
-      \$72  = cmd2__payload[55:32];
+    if (\$45 ) begin
+      \$72  = cmd0__payload[55:32];
     end
     if (rst) begin
       \$72  = 24'h000000;
@@ -33431,14 +33668,14 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, cmd2__valid, c
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$73  = active2;
-    if (\$55 ) begin
+    \$73  = active0;
+    if (\$41 ) begin
       if (\final ) begin
         \$73  = 1'h0;
       end
     end
-    if (\$59 ) begin
-      \$73  = \$60 ;
+    if (\$45 ) begin
+      \$73  = \$46 ;
     end
     if (rst) begin
       \$73  = 1'h0;
@@ -33446,28 +33683,98 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, cmd2__valid, c
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$74  = error;
-    if (clear) begin
-      \$74  = 1'h0;
-    end else if (\$61 ) begin
-      if (rd_rsp__payload[65]) begin
-        \$74  = 1'h1;
-      end
+    \$74  = addr1;
+    if (\$48 ) begin
+      \$74  = \$50 [31:0];
+    end
+    if (\$52 ) begin
+      \$74  = { cmd1__payload[31:3], 3'h0 };
     end
     if (rst) begin
-      \$74  = 1'h0;
+      \$74  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$75  = beats_read;
-    if (clear) begin
-      \$75  = 32'd0;
-    end else if (\$61 ) begin
-      \$75  = \$62 [31:0];
+    \$75  = remain1;
+    if (\$48 ) begin
+      \$75  = \$51 [23:0];
+    end
+    if (\$52 ) begin
+      \$75  = cmd1__payload[55:32];
     end
     if (rst) begin
-      \$75  = 32'd0;
+      \$75  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
+    \$76  = active1;
+    if (\$48 ) begin
+      if (\final ) begin
+        \$76  = 1'h0;
+      end
+    end
+    if (\$52 ) begin
+      \$76  = \$53 ;
+    end
+    if (rst) begin
+      \$76  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
+    \$77  = addr2;
+    if (\$55 ) begin
+      \$77  = \$57 [31:0];
+    end
+    if (\$59 ) begin
+      \$77  = { cmd2__payload[31:3], 3'h0 };
+    end
+    if (rst) begin
+      \$77  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
+    \$78  = remain2;
+    if (\$55 ) begin
+      \$78  = \$58 [23:0];
+    end
+    if (\$59 ) begin
+      \$78  = cmd2__payload[55:32];
+    end
+    if (rst) begin
+      \$78  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
+    \$79  = active2;
+    if (\$55 ) begin
+      if (\final ) begin
+        \$79  = 1'h0;
+      end
+    end
+    if (\$59 ) begin
+      \$79  = \$60 ;
+    end
+    if (rst) begin
+      \$79  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
+    \$80  = \$63 [31:0];
+    if (rst) begin
+      \$80  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
+    \$81  = \$68 ;
+    if (rst) begin
+      \$81  = 1'h0;
     end
   end
   assign to_page = \$4 [9:0];
@@ -33506,7 +33813,7 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, cmd2__valid, c
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.reader.info (rst, \port$689$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3106$0 , clk);
+module \accel_top.core.reader.info (rst, \port$781$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3220$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$74  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -33530,10 +33837,10 @@ module \accel_top.core.reader.info (rst, \port$689$0 , w_en, r_en, w_rdy, r_rdy,
   (* init = 2'h0 *)
   wire [1:0] consume;
   reg [2:0] level = 3'h0;
-  input [1:0] \port$3106$0 ;
-  wire [1:0] \port$3106$0 ;
-  input \port$689$0 ;
-  wire \port$689$0 ;
+  input [1:0] \port$3220$0 ;
+  wire [1:0] \port$3220$0 ;
+  input \port$781$0 ;
+  wire \port$781$0 ;
   (* init = 2'h0 *)
   wire [1:0] produce;
   output [2:0] r_data;
@@ -33567,7 +33874,7 @@ module \accel_top.core.reader.info (rst, \port$689$0 , w_en, r_en, w_rdy, r_rdy,
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$689$0 , \port$3106$0  };
+      storage[w_port__addr] <= { \port$781$0 , \port$3220$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 3'h4;
@@ -33629,8 +33936,8 @@ module \accel_top.core.reader.info (rst, \port$689$0 , w_en, r_en, w_rdy, r_rdy,
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$689$0 , \port$3106$0  };
-  assign w_data = { \port$689$0 , \port$3106$0  };
+  assign w_port__data = { \port$781$0 , \port$3220$0  };
+  assign w_data = { \port$781$0 , \port$3220$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
@@ -34250,7 +34557,7 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$17 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.walker (rst, \port$1170$0 , last, restart, step, C, S, K, row_step, \port$3281$0 , clk);
+module \accel_top.core.walker (rst, \port$1265$0 , last, restart, step, C, S, K, row_step, \port$3395$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$76  = 0;
   wire \$1 ;
   wire [8:0] \$10 ;
@@ -34287,11 +34594,11 @@ module \accel_top.core.walker (rst, \port$1170$0 , last, restart, step, C, S, K,
   wire [7:0] \params.r ;
   wire [7:0] \params.s ;
   wire \params.valid ;
-  output \port$1170$0 ;
-  wire \port$1170$0 ;
+  output \port$1265$0 ;
+  wire \port$1265$0 ;
   (* init = 48'h000000000000 *)
-  output [47:0] \port$3281$0 ;
-  wire [47:0] \port$3281$0 ;
+  output [47:0] \port$3395$0 ;
+  wire [47:0] \port$3395$0 ;
   input restart;
   wire restart;
   input [33:0] row_step;
@@ -34378,8 +34685,8 @@ module \accel_top.core.walker (rst, \port$1170$0 , last, restart, step, C, S, K,
     end
   end
   assign params = { \$15 , \$1  };
-  assign \port$1170$0  = \$1 ;
-  assign \port$3281$0  = \$15 ;
+  assign \port$1265$0  = \$1 ;
+  assign \port$3395$0  = \$15 ;
   assign \params.valid  = \$1 ;
   assign \params.r  = \$15 [7:0];
   assign \params.s  = \$15 [15:8];
@@ -34387,7 +34694,7 @@ module \accel_top.core.walker (rst, \port$1170$0 , last, restart, step, C, S, K,
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__payload, wr_rsp__valid, clear, cmd__ready, data__ready, wr_data__valid, idle, data__valid, cmd__payload, cmd__valid, wr_data__payload, wr_req__valid, wr_req__payload, error, bytes_written, data__payload, clk);
+module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__payload, wr_rsp__valid, clear, cmd__ready, data__ready, wr_data__valid, idle, data__valid, cmd__payload, cmd__valid, wr_data__payload, wr_req__valid, wr_req__payload, bytes_written, error, data__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$77  = 0;
   wire [24:0] \$1 ;
   wire \$10 ;
@@ -34396,51 +34703,58 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire \$102 ;
   wire \$103 ;
   wire \$104 ;
-  wire [12:0] \$105 ;
-  wire [32:0] \$106 ;
-  wire [25:0] \$107 ;
-  wire \$108 ;
-  wire \$109 ;
-  wire \$11 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire [12:0] \$107 ;
+  wire [32:0] \$108 ;
+  wire [25:0] \$109 ;
+  wire [3:0] \$11 ;
   wire \$110 ;
-  wire [24:0] \$111 ;
+  wire \$111 ;
   wire \$112 ;
-  wire [23:0] \$113 ;
-  wire [5:0] \$114 ;
-  wire [8:0] \$115 ;
-  wire [8:0] \$116 ;
-  wire [23:0] \$117 ;
-  wire \$118 ;
-  wire [16:0] \$119 ;
+  wire [24:0] \$113 ;
+  wire \$114 ;
+  wire [23:0] \$115 ;
+  wire [5:0] \$116 ;
+  wire [8:0] \$117 ;
+  wire [8:0] \$118 ;
+  wire [23:0] \$119 ;
   wire \$12 ;
-  wire [17:0] \$120 ;
-  wire \$121 ;
-  wire [32:0] \$122 ;
-  wire \$123 ;
-  reg \$124 ;
-  reg [40:0] \$125 ;
-  reg [31:0] \$126 ;
-  reg [24:0] \$127 ;
-  reg \$128 ;
-  reg \$129 ;
+  wire \$120 ;
+  wire [16:0] \$121 ;
+  wire [17:0] \$122 ;
+  wire [31:0] \$123 ;
+  wire \$124 ;
+  wire [3:0] \$125 ;
+  wire [32:0] \$126 ;
+  wire \$127 ;
+  wire \$128 ;
+  wire \$129 ;
   wire \$13 ;
-  reg [23:0] \$130 ;
-  reg [191:0] \$131 ;
-  reg [23:0] \$132 ;
-  reg [4:0] \$133 ;
-  reg [7:0] \$134 ;
-  reg [15:0] \$135 ;
+  wire \$130 ;
+  reg \$131 ;
+  reg [40:0] \$132 ;
+  reg [31:0] \$133 ;
+  reg [24:0] \$134 ;
+  reg \$135 ;
   reg \$136 ;
-  reg [31:0] \$137 ;
+  reg [23:0] \$137 ;
+  reg [191:0] \$138 ;
+  reg [23:0] \$139 ;
   wire \$14 ;
+  reg [4:0] \$140 ;
+  reg [7:0] \$141 ;
+  reg [15:0] \$142 ;
+  reg [31:0] \$143 ;
+  reg \$144 ;
   wire \$15 ;
   wire \$16 ;
   wire \$17 ;
-  wire [23:0] \$18 ;
-  wire [5:0] \$19 ;
+  wire \$18 ;
+  wire \$19 ;
   wire [25:0] \$2 ;
-  wire \$20 ;
-  wire \$21 ;
+  wire [23:0] \$20 ;
+  wire [5:0] \$21 ;
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
@@ -34470,11 +34784,11 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire \$46 ;
   wire \$47 ;
   wire \$48 ;
-  wire [38:0] \$49 ;
+  wire \$49 ;
   wire \$5 ;
-  wire [318:0] \$50 ;
-  wire [7:0] \$51 ;
-  wire [7:0] \$52 ;
+  wire \$50 ;
+  wire [38:0] \$51 ;
+  wire [318:0] \$52 ;
   wire [7:0] \$53 ;
   wire [7:0] \$54 ;
   wire [7:0] \$55 ;
@@ -34499,28 +34813,28 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire [7:0] \$72 ;
   wire [7:0] \$73 ;
   wire [7:0] \$74 ;
-  wire \$75 ;
-  wire [3:0] \$76 ;
-  wire [5:0] \$77 ;
-  wire [5:0] \$78 ;
-  wire [6:0] \$79 ;
+  wire [7:0] \$75 ;
+  wire [7:0] \$76 ;
+  wire \$77 ;
+  wire [3:0] \$78 ;
+  wire [5:0] \$79 ;
   wire \$8 ;
-  wire [2:0] \$80 ;
-  wire [5:0] \$81 ;
-  wire [8:0] \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire [1:0] \$85 ;
-  wire [2:0] \$86 ;
-  wire [3:0] \$87 ;
-  wire [4:0] \$88 ;
-  wire [5:0] \$89 ;
+  wire [5:0] \$80 ;
+  wire [6:0] \$81 ;
+  wire [2:0] \$82 ;
+  wire [5:0] \$83 ;
+  wire [8:0] \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire [1:0] \$87 ;
+  wire [2:0] \$88 ;
+  wire [3:0] \$89 ;
   wire \$9 ;
-  wire [6:0] \$90 ;
-  wire [7:0] \$91 ;
-  wire [8:0] \$92 ;
-  wire \$93 ;
-  wire \$94 ;
+  wire [4:0] \$90 ;
+  wire [5:0] \$91 ;
+  wire [6:0] \$92 ;
+  wire [7:0] \$93 ;
+  wire [8:0] \$94 ;
   wire \$95 ;
   wire \$96 ;
   wire \$97 ;
@@ -34581,11 +34895,11 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire [191:0] put_data;
   wire [23:0] put_mask;
   wire [26:0] r_data;
-  wire [8:0] \r_data$43 ;
+  wire [8:0] \r_data$44 ;
   wire r_en;
-  wire \r_en$48 ;
+  wire \r_en$49 ;
   wire r_rdy;
-  wire \r_rdy$45 ;
+  wire \r_rdy$46 ;
   reg rg_active = 1'h0;
   reg [31:0] rg_addr = 32'd0;
   wire rg_final;
@@ -34598,11 +34912,11 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire [9:0] to_page;
   reg [23:0] valid = 24'h000000;
   wire [8:0] w_data;
-  wire [26:0] \w_data$19 ;
+  wire [26:0] \w_data$20 ;
   wire w_en;
-  wire \w_en$17 ;
+  wire \w_en$18 ;
+  wire [2:0] w_level;
   wire w_rdy;
-  wire \w_rdy$16 ;
   output [72:0] wr_data__payload;
   wire [72:0] wr_data__payload;
   wire [63:0] \wr_data__payload.data ;
@@ -34637,339 +34951,266 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   assign \$8  = ~ wr_req__valid;
   assign \$9  = \$8  | wr_req__ready;
   assign \$10  = \$9  & rg_active;
-  assign load = \$10  & w_rdy;
-  assign \$11  = ~ rg_active;
-  assign \$12  = load & rg_final;
-  assign \$13  = \$11  | \$12 ;
-  assign cmd__ready = \w_rdy$16  & \$13 ;
-  assign \$14  = cmd__valid & cmd__ready;
-  assign \$15  = | cmd__payload[55:32];
-  assign \w_en$17  = \$14  & \$15 ;
-  assign \$16  = data__payload[67:64] > 4'h8;
-  assign count = \$16  ? 4'h8 : data__payload[67:64];
-  assign \$17  = count > in_remain;
-  assign \$18  = \$17  ? in_remain : { 20'h00000, count };
-  assign \$19  = level + 4'h8;
-  assign \$20  = \$19  <= 5'h18;
-  assign data__ready = have & \$20 ;
-  assign \$21  = data__valid & data__ready;
-  assign \$22  = \$18 [3:0] == in_remain;
-  assign finish = \$21  & \$22 ;
-  assign \$23  = ~ have;
-  assign \$24  = \$23  | finish;
-  assign start = r_rdy & \$24 ;
-  assign \$25  = data__valid & data__ready;
-  assign \$26  = \$18 [3:0] > 1'h0;
-  assign \$27  = \$25  & \$26 ;
-  assign \$28  = data__valid & data__ready;
-  assign \$29  = \$18 [3:0] > 1'h1;
-  assign \$30  = \$28  & \$29 ;
-  assign \$31  = data__valid & data__ready;
-  assign \$32  = \$18 [3:0] > 2'h2;
-  assign \$33  = \$31  & \$32 ;
-  assign \$34  = data__valid & data__ready;
-  assign \$35  = \$18 [3:0] > 2'h3;
-  assign \$36  = \$34  & \$35 ;
-  assign \$37  = data__valid & data__ready;
-  assign \$38  = \$18 [3:0] > 3'h4;
-  assign \$39  = \$37  & \$38 ;
-  assign \$40  = data__valid & data__ready;
-  assign \$41  = \$18 [3:0] > 3'h5;
-  assign \$42  = \$40  & \$41 ;
-  assign \$43  = data__valid & data__ready;
-  assign \$44  = \$18 [3:0] > 3'h6;
-  assign \$45  = \$43  & \$44 ;
-  assign \$46  = data__valid & data__ready;
-  assign \$47  = \$18 [3:0] > 3'h7;
-  assign \$48  = \$46  & \$47 ;
-  assign \$49  = in_mask << level;
-  assign \$50  = data__payload[63:0] << { level, 3'h0 };
-  assign \$51  = \$49 [0] ? \$50 [7:0] : \buf [7:0];
-  assign \$52  = \$49 [1] ? \$50 [15:8] : \buf [15:8];
-  assign \$53  = \$49 [2] ? \$50 [23:16] : \buf [23:16];
-  assign \$54  = \$49 [3] ? \$50 [31:24] : \buf [31:24];
-  assign \$55  = \$49 [4] ? \$50 [39:32] : \buf [39:32];
-  assign \$56  = \$49 [5] ? \$50 [47:40] : \buf [47:40];
-  assign \$57  = \$49 [6] ? \$50 [55:48] : \buf [55:48];
-  assign \$58  = \$49 [7] ? \$50 [63:56] : \buf [63:56];
-  assign \$59  = \$49 [8] ? \$50 [71:64] : \buf [71:64];
-  assign \$60  = \$49 [9] ? \$50 [79:72] : \buf [79:72];
-  assign \$61  = \$49 [10] ? \$50 [87:80] : \buf [87:80];
-  assign \$62  = \$49 [11] ? \$50 [95:88] : \buf [95:88];
-  assign \$63  = \$49 [12] ? \$50 [103:96] : \buf [103:96];
-  assign \$64  = \$49 [13] ? \$50 [111:104] : \buf [111:104];
-  assign \$65  = \$49 [14] ? \$50 [119:112] : \buf [119:112];
-  assign \$66  = \$49 [15] ? \$50 [127:120] : \buf [127:120];
-  assign \$67  = \$49 [16] ? \$50 [135:128] : \buf [135:128];
-  assign \$68  = \$49 [17] ? \$50 [143:136] : \buf [143:136];
-  assign \$69  = \$49 [18] ? \$50 [151:144] : \buf [151:144];
-  assign \$70  = \$49 [19] ? \$50 [159:152] : \buf [159:152];
-  assign \$71  = \$49 [20] ? \$50 [167:160] : \buf [167:160];
-  assign \$72  = \$49 [21] ? \$50 [175:168] : \buf [175:168];
-  assign \$73  = \$49 [22] ? \$50 [183:176] : \buf [183:176];
-  assign \$74  = \$49 [23] ? \$50 [191:184] : \buf [191:184];
-  assign \$75  = data__valid & data__ready;
-  assign \$76  = \$75  ? \$18 [3:0] : 4'h0;
-  assign \$77  = level + \$76 ;
-  assign \$78  = \$77 [4:0] + 4'h8;
-  assign \$79  = \$78  - 1'h1;
-  assign \$80  = start ? r_data[2:0] : 3'h0;
-  assign \$81  = level_end + \$80 ;
-  assign \$82  = beat_count + 1'h1;
-  assign last = \$82  == \r_data$43 ;
-  assign \$83  = level >= 4'h8;
-  assign wr_data__valid = \$83  & \r_rdy$45 ;
-  assign \$84  = wr_data__valid & wr_data__ready;
-  assign \r_en$48  = \$84  & last;
-  assign \$85  = 1'h0 + valid[0];
-  assign \$86  = \$85  + valid[1];
-  assign \$87  = \$86  + valid[2];
-  assign \$88  = \$87  + valid[3];
-  assign \$89  = \$88  + valid[4];
-  assign \$90  = \$89  + valid[5];
-  assign \$91  = \$90  + valid[6];
-  assign \$92  = \$91  + valid[7];
-  assign \$93  = ~ rg_active;
-  assign \$94  = ~ wr_req__valid;
-  assign \$95  = \$93  & \$94 ;
-  assign \$96  = ~ r_rdy;
+  assign \$11  = w_level + wr_req__valid;
+  assign \$12  = \$11  < 3'h4;
+  assign load = \$10  & \$12 ;
+  assign w_en = wr_req__valid & wr_req__ready;
+  assign \$13  = ~ rg_active;
+  assign \$14  = load & rg_final;
+  assign \$15  = \$13  | \$14 ;
+  assign cmd__ready = w_rdy & \$15 ;
+  assign \$16  = cmd__valid & cmd__ready;
+  assign \$17  = | cmd__payload[55:32];
+  assign \w_en$18  = \$16  & \$17 ;
+  assign \$18  = data__payload[67:64] > 4'h8;
+  assign count = \$18  ? 4'h8 : data__payload[67:64];
+  assign \$19  = count > in_remain;
+  assign \$20  = \$19  ? in_remain : { 20'h00000, count };
+  assign \$21  = level + 4'h8;
+  assign \$22  = \$21  <= 5'h18;
+  assign data__ready = have & \$22 ;
+  assign \$23  = data__valid & data__ready;
+  assign \$24  = \$20 [3:0] == in_remain;
+  assign finish = \$23  & \$24 ;
+  assign \$25  = ~ have;
+  assign \$26  = \$25  | finish;
+  assign start = r_rdy & \$26 ;
+  assign \$27  = data__valid & data__ready;
+  assign \$28  = \$20 [3:0] > 1'h0;
+  assign \$29  = \$27  & \$28 ;
+  assign \$30  = data__valid & data__ready;
+  assign \$31  = \$20 [3:0] > 1'h1;
+  assign \$32  = \$30  & \$31 ;
+  assign \$33  = data__valid & data__ready;
+  assign \$34  = \$20 [3:0] > 2'h2;
+  assign \$35  = \$33  & \$34 ;
+  assign \$36  = data__valid & data__ready;
+  assign \$37  = \$20 [3:0] > 2'h3;
+  assign \$38  = \$36  & \$37 ;
+  assign \$39  = data__valid & data__ready;
+  assign \$40  = \$20 [3:0] > 3'h4;
+  assign \$41  = \$39  & \$40 ;
+  assign \$42  = data__valid & data__ready;
+  assign \$43  = \$20 [3:0] > 3'h5;
+  assign \$44  = \$42  & \$43 ;
+  assign \$45  = data__valid & data__ready;
+  assign \$46  = \$20 [3:0] > 3'h6;
+  assign \$47  = \$45  & \$46 ;
+  assign \$48  = data__valid & data__ready;
+  assign \$49  = \$20 [3:0] > 3'h7;
+  assign \$50  = \$48  & \$49 ;
+  assign \$51  = in_mask << level;
+  assign \$52  = data__payload[63:0] << { level, 3'h0 };
+  assign \$53  = \$51 [0] ? \$52 [7:0] : \buf [7:0];
+  assign \$54  = \$51 [1] ? \$52 [15:8] : \buf [15:8];
+  assign \$55  = \$51 [2] ? \$52 [23:16] : \buf [23:16];
+  assign \$56  = \$51 [3] ? \$52 [31:24] : \buf [31:24];
+  assign \$57  = \$51 [4] ? \$52 [39:32] : \buf [39:32];
+  assign \$58  = \$51 [5] ? \$52 [47:40] : \buf [47:40];
+  assign \$59  = \$51 [6] ? \$52 [55:48] : \buf [55:48];
+  assign \$60  = \$51 [7] ? \$52 [63:56] : \buf [63:56];
+  assign \$61  = \$51 [8] ? \$52 [71:64] : \buf [71:64];
+  assign \$62  = \$51 [9] ? \$52 [79:72] : \buf [79:72];
+  assign \$63  = \$51 [10] ? \$52 [87:80] : \buf [87:80];
+  assign \$64  = \$51 [11] ? \$52 [95:88] : \buf [95:88];
+  assign \$65  = \$51 [12] ? \$52 [103:96] : \buf [103:96];
+  assign \$66  = \$51 [13] ? \$52 [111:104] : \buf [111:104];
+  assign \$67  = \$51 [14] ? \$52 [119:112] : \buf [119:112];
+  assign \$68  = \$51 [15] ? \$52 [127:120] : \buf [127:120];
+  assign \$69  = \$51 [16] ? \$52 [135:128] : \buf [135:128];
+  assign \$70  = \$51 [17] ? \$52 [143:136] : \buf [143:136];
+  assign \$71  = \$51 [18] ? \$52 [151:144] : \buf [151:144];
+  assign \$72  = \$51 [19] ? \$52 [159:152] : \buf [159:152];
+  assign \$73  = \$51 [20] ? \$52 [167:160] : \buf [167:160];
+  assign \$74  = \$51 [21] ? \$52 [175:168] : \buf [175:168];
+  assign \$75  = \$51 [22] ? \$52 [183:176] : \buf [183:176];
+  assign \$76  = \$51 [23] ? \$52 [191:184] : \buf [191:184];
+  assign \$77  = data__valid & data__ready;
+  assign \$78  = \$77  ? \$20 [3:0] : 4'h0;
+  assign \$79  = level + \$78 ;
+  assign \$80  = \$79 [4:0] + 4'h8;
+  assign \$81  = \$80  - 1'h1;
+  assign \$82  = start ? r_data[2:0] : 3'h0;
+  assign \$83  = level_end + \$82 ;
+  assign \$84  = beat_count + 1'h1;
+  assign last = \$84  == \r_data$44 ;
+  assign \$85  = level >= 4'h8;
+  assign wr_data__valid = \$85  & \r_rdy$46 ;
+  assign \$86  = wr_data__valid & wr_data__ready;
+  assign \r_en$49  = \$86  & last;
+  assign \$87  = 1'h0 + valid[0];
+  assign \$88  = \$87  + valid[1];
+  assign \$89  = \$88  + valid[2];
+  assign \$90  = \$89  + valid[3];
+  assign \$91  = \$90  + valid[4];
+  assign \$92  = \$91  + valid[5];
+  assign \$93  = \$92  + valid[6];
+  assign \$94  = \$93  + valid[7];
+  assign \$95  = ~ rg_active;
+  assign \$96  = ~ wr_req__valid;
   assign \$97  = \$95  & \$96 ;
-  assign \$98  = ~ have;
+  assign \$98  = ~ r_rdy;
   assign \$99  = \$97  & \$98 ;
-  assign \$100  = ! level;
+  assign \$100  = ~ have;
   assign \$101  = \$99  & \$100 ;
-  assign \$102  = ~ \r_rdy$45 ;
+  assign \$102  = ! level;
   assign \$103  = \$101  & \$102 ;
-  assign \$104  = ! pending;
-  assign idle = \$103  & \$104 ;
-  assign \$106  = rg_addr + \$105 ;
-  assign \$107  = rg_remain - \$7 [9:0];
-  assign \$108  = cmd__valid & cmd__ready;
-  assign \$109  = | cmd__payload[55:32];
-  assign \$110  = data__valid & data__ready;
-  assign \$111  = in_remain - \$18 [3:0];
-  assign \$112  = wr_data__valid & wr_data__ready;
-  assign \$113  = valid | \$49 [23:0];
-  assign \$114  = \$81 [4:0] - 4'h8;
-  assign \$115  = beat_count + 1'h1;
-  assign \$116  = last ? 9'h000 : \$115 ;
-  assign \$117  = valid | \$49 [23:0];
-  assign \$118  = wr_req__valid & wr_req__ready;
-  assign \$119  = pending + \$118 ;
-  assign \$120  = \$119  - wr_rsp__valid;
-  assign \$121  = wr_data__valid & wr_data__ready;
-  assign \$122  = bytes_written + \$92 [3:0];
-  assign \$123  = wr_rsp__valid & wr_rsp__payload;
+  assign \$104  = ~ \r_rdy$46 ;
+  assign \$105  = \$103  & \$104 ;
+  assign \$106  = ! pending;
+  assign idle = \$105  & \$106 ;
+  assign \$108  = rg_addr + \$107 ;
+  assign \$109  = rg_remain - \$7 [9:0];
+  assign \$110  = cmd__valid & cmd__ready;
+  assign \$111  = | cmd__payload[55:32];
+  assign \$112  = data__valid & data__ready;
+  assign \$113  = in_remain - \$20 [3:0];
+  assign \$114  = wr_data__valid & wr_data__ready;
+  assign \$115  = valid | \$51 [23:0];
+  assign \$116  = \$83 [4:0] - 4'h8;
+  assign \$117  = beat_count + 1'h1;
+  assign \$118  = last ? 9'h000 : \$117 ;
+  assign \$119  = valid | \$51 [23:0];
+  assign \$120  = wr_req__valid & wr_req__ready;
+  assign \$121  = pending + \$120 ;
+  assign \$122  = \$121  - wr_rsp__valid;
+  assign \$123  = clear ? 32'd0 : bytes_written;
+  assign \$124  = wr_data__valid & wr_data__ready;
+  assign \$125  = \$124  ? \$94 [3:0] : 4'h0;
+  assign \$126  = \$123  + \$125 ;
+  assign \$127  = ~ clear;
+  assign \$128  = error & \$127 ;
+  assign \$129  = wr_rsp__valid & wr_rsp__payload;
+  assign \$130  = \$128  | \$129 ;
   always @(posedge clk)
-    wr_req__valid <= \$124 ;
+    wr_req__valid <= \$131 ;
   always @(posedge clk)
-    wr_req__payload <= \$125 ;
+    wr_req__payload <= \$132 ;
   always @(posedge clk)
-    rg_addr <= \$126 ;
+    rg_addr <= \$133 ;
   always @(posedge clk)
-    rg_remain <= \$127 ;
+    rg_remain <= \$134 ;
   always @(posedge clk)
-    rg_active <= \$128 ;
+    rg_active <= \$135 ;
   always @(posedge clk)
-    have <= \$129 ;
+    have <= \$136 ;
   always @(posedge clk)
-    in_remain <= \$130 ;
+    in_remain <= \$137 ;
   always @(posedge clk)
-    \buf  <= \$131 ;
+    \buf  <= \$138 ;
   always @(posedge clk)
-    valid <= \$132 ;
+    valid <= \$139 ;
   always @(posedge clk)
-    level <= \$133 ;
+    level <= \$140 ;
   always @(posedge clk)
-    beat_count <= \$134 ;
+    beat_count <= \$141 ;
   always @(posedge clk)
-    pending <= \$135 ;
+    pending <= \$142 ;
   always @(posedge clk)
-    error <= \$136 ;
+    bytes_written <= \$143 ;
   always @(posedge clk)
-    bytes_written <= \$137 ;
+    error <= \$144 ;
   \accel_top.core.writer.blen  blen (
     .clk(clk),
-    .r_data(\r_data$43 ),
-    .r_en(\r_en$48 ),
-    .r_rdy(\r_rdy$45 ),
+    .level(w_level),
+    .r_data(\r_data$44 ),
+    .r_en(\r_en$49 ),
+    .r_rdy(\r_rdy$46 ),
     .rst(rst),
-    .w_en(load),
-    .w_port__data(\$7 [8:0]),
-    .w_rdy(w_rdy)
+    .w_en(w_en),
+    .w_port__data(wr_req__payload[40:32])
   );
   \accel_top.core.writer.region  region (
     .clk(clk),
-    .\port$2911$0 (cmd__payload[2:0]),
-    .\port$2911$32 (cmd__payload[55:32]),
+    .\port$3007$0 (cmd__payload[2:0]),
+    .\port$3007$32 (cmd__payload[55:32]),
     .r_data(r_data),
     .r_en(start),
     .r_rdy(r_rdy),
     .rst(rst),
-    .w_en(\w_en$17 ),
-    .w_rdy(\w_rdy$16 )
+    .w_en(\w_en$18 ),
+    .w_rdy(w_rdy)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
     (* full_case = 32'd1 *)
     if (finish) begin
-      level_end = { \$79 [4:3], 3'h0 };
+      level_end = { \$81 [4:3], 3'h0 };
     end else begin
-      level_end = \$77 [4:0];
+      level_end = \$79 [4:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$124  = wr_req__valid;
+    \$131  = wr_req__valid;
     if (load) begin
-      \$124  = 1'h1;
+      \$131  = 1'h1;
     end else if (wr_req__ready) begin
-      \$124  = 1'h0;
+      \$131  = 1'h0;
     end
     if (rst) begin
-      \$124  = 1'h0;
+      \$131  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$125  = wr_req__payload;
+    \$132  = wr_req__payload;
     if (load) begin
-      \$125 [31:0] = rg_addr;
-      \$125 [40:32] = \$7 [8:0];
+      \$132 [31:0] = rg_addr;
+      \$132 [40:32] = \$7 [8:0];
     end
     if (rst) begin
-      \$125  = 41'h00000000000;
+      \$132  = 41'h00000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$126  = rg_addr;
+    \$133  = rg_addr;
     if (load) begin
-      \$126  = \$106 [31:0];
+      \$133  = \$108 [31:0];
     end
-    if (\$108 ) begin
-      \$126  = { cmd__payload[31:3], 3'h0 };
+    if (\$110 ) begin
+      \$133  = { cmd__payload[31:3], 3'h0 };
     end
     if (rst) begin
-      \$126  = 32'd0;
+      \$133  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$127  = rg_remain;
+    \$134  = rg_remain;
     if (load) begin
-      \$127  = \$107 [24:0];
+      \$134  = \$109 [24:0];
     end
-    if (\$108 ) begin
-      \$127  = \$3 [24:0];
+    if (\$110 ) begin
+      \$134  = \$3 [24:0];
     end
     if (rst) begin
-      \$127  = 25'h0000000;
+      \$134  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$128  = rg_active;
+    \$135  = rg_active;
     if (load) begin
       if (rg_final) begin
-        \$128  = 1'h0;
+        \$135  = 1'h0;
       end
     end
-    if (\$108 ) begin
-      \$128  = \$109 ;
+    if (\$110 ) begin
+      \$135  = \$111 ;
     end
     if (rst) begin
-      \$128  = 1'h0;
+      \$135  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$129  = have;
+    \$136  = have;
     if (start) begin
-      \$129  = 1'h1;
+      \$136  = 1'h1;
     end else if (finish) begin
-      \$129  = 1'h0;
-    end
-    if (rst) begin
-      \$129  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$130  = in_remain;
-    if (start) begin
-      \$130  = r_data[26:3];
-    end else if (finish) begin
-    end else if (\$110 ) begin
-      \$130  = \$111 [23:0];
-    end
-    if (rst) begin
-      \$130  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$112 ) begin
-      \$131  = { 64'h0000000000000000, \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59  };
-    end else begin
-      \$131  = { \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53 , \$52 , \$51  };
-    end
-    if (rst) begin
-      \$131  = 192'h000000000000000000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$112 ) begin
-      \$132  = { 8'h00, \$113 [23:8] };
-    end else begin
-      \$132  = \$117 ;
-    end
-    if (rst) begin
-      \$132  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$112 ) begin
-      \$133  = \$114 [4:0];
-    end else begin
-      \$133  = \$81 [4:0];
-    end
-    if (rst) begin
-      \$133  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$134  = beat_count;
-    if (\$112 ) begin
-      \$134  = \$116 [7:0];
-    end
-    if (rst) begin
-      \$134  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$135  = \$120 [15:0];
-    if (rst) begin
-      \$135  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$136  = error;
-    (* full_case = 32'd1 *)
-    if (clear) begin
       \$136  = 1'h0;
-    end else begin
-      if (\$123 ) begin
-        \$136  = 1'h1;
-      end
     end
     if (rst) begin
       \$136  = 1'h0;
@@ -34977,36 +35218,102 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$137  = bytes_written;
-    (* full_case = 32'd1 *)
-    if (clear) begin
-      \$137  = 32'd0;
-    end else begin
-      if (\$121 ) begin
-        \$137  = \$122 [31:0];
-      end
+    \$137  = in_remain;
+    if (start) begin
+      \$137  = r_data[26:3];
+    end else if (finish) begin
+    end else if (\$112 ) begin
+      \$137  = \$113 [23:0];
     end
     if (rst) begin
-      \$137  = 32'd0;
+      \$137  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$114 ) begin
+      \$138  = { 64'h0000000000000000, \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61  };
+    end else begin
+      \$138  = { \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53  };
+    end
+    if (rst) begin
+      \$138  = 192'h000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$114 ) begin
+      \$139  = { 8'h00, \$115 [23:8] };
+    end else begin
+      \$139  = \$119 ;
+    end
+    if (rst) begin
+      \$139  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$114 ) begin
+      \$140  = \$116 [4:0];
+    end else begin
+      \$140  = \$83 [4:0];
+    end
+    if (rst) begin
+      \$140  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
+    \$141  = beat_count;
+    if (\$114 ) begin
+      \$141  = \$118 [7:0];
+    end
+    if (rst) begin
+      \$141  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
+    \$142  = \$122 [15:0];
+    if (rst) begin
+      \$142  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
+    \$143  = \$126 [31:0];
+    if (rst) begin
+      \$143  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
+    \$144  = \$130 ;
+    if (rst) begin
+      \$144  = 1'h0;
     end
   end
   assign cmd_beats = \$3 [24:0];
   assign to_page = \$4 [9:0];
   assign burst = \$7 [9:0];
-  assign w_en = load;
-  assign w_data = \$7 [8:0];
-  assign \w_data$19  = { cmd__payload[55:32], cmd__payload[2:0] };
-  assign take = \$18 [3:0];
+  assign w_data = wr_req__payload[40:32];
+  assign \w_data$20  = { cmd__payload[55:32], cmd__payload[2:0] };
+  assign take = \$20 [3:0];
   assign r_en = start;
-  assign put_mask = \$49 [23:0];
-  assign put_data = \$50 [191:0];
-  assign merged = { \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53 , \$52 , \$51  };
-  assign level_in = \$77 [4:0];
-  assign level_start = \$81 [4:0];
+  assign put_mask = \$51 [23:0];
+  assign put_data = \$52 [191:0];
+  assign merged = { \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53  };
+  assign level_in = \$79 [4:0];
+  assign level_start = \$83 [4:0];
   assign wr_rsp__ready = 1'h1;
-  assign strobes = \$92 [3:0];
+  assign strobes = \$94 [3:0];
   assign \cmd__payload.addr  = cmd__payload[31:0];
   assign \cmd__payload.length  = cmd__payload[55:32];
+  assign \wr_req__payload.addr  = wr_req__payload[31:0];
+  assign \wr_req__payload.beats  = wr_req__payload[40:32];
   assign \data__payload.bytes  = data__payload[63:0];
   assign \data__payload.bytes[0]  = data__payload[7:0];
   assign \data__payload.bytes[1]  = data__payload[15:8];
@@ -35020,26 +35327,24 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   assign \wr_data__payload.data  = wr_data__payload[63:0];
   assign \wr_data__payload.strb  = wr_data__payload[71:64];
   assign \wr_data__payload.last  = wr_data__payload[72];
-  assign \wr_req__payload.addr  = wr_req__payload[31:0];
-  assign \wr_req__payload.beats  = wr_req__payload[40:32];
   assign \wr_rsp__payload.error  = wr_rsp__payload;
   assign wr_data__payload[72] = last;
   assign wr_data__payload[71:64] = valid[7:0];
   assign wr_data__payload[63:0] = \buf [63:0];
-  assign in_mask[7] = \$48 ;
-  assign in_mask[6] = \$45 ;
-  assign in_mask[5] = \$42 ;
-  assign in_mask[4] = \$39 ;
-  assign in_mask[3] = \$36 ;
-  assign in_mask[2] = \$33 ;
-  assign in_mask[1] = \$30 ;
-  assign in_mask[0] = \$27 ;
+  assign in_mask[7] = \$50 ;
+  assign in_mask[6] = \$47 ;
+  assign in_mask[5] = \$44 ;
+  assign in_mask[4] = \$41 ;
+  assign in_mask[3] = \$38 ;
+  assign in_mask[2] = \$35 ;
+  assign in_mask[1] = \$32 ;
+  assign in_mask[0] = \$29 ;
   assign \$3  = { 3'h0, \$2 [25:3] };
-  assign \$105  = { \$7 [9:0], 3'h0 };
+  assign \$107  = { \$7 [9:0], 3'h0 };
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer.blen (rst, w_port__data, w_en, r_en, w_rdy, r_rdy, r_data, clk);
+module \accel_top.core.writer.blen (rst, w_en, r_en, r_rdy, r_data, w_port__data, level, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$78  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -35062,6 +35367,7 @@ module \accel_top.core.writer.blen (rst, w_port__data, w_en, r_en, w_rdy, r_rdy,
   wire clk;
   (* init = 2'h0 *)
   wire [1:0] consume;
+  output [2:0] level;
   reg [2:0] level = 3'h0;
   (* init = 2'h0 *)
   wire [1:0] produce;
@@ -35086,7 +35392,6 @@ module \accel_top.core.writer.blen (rst, w_port__data, w_en, r_en, w_rdy, r_rdy,
   input [8:0] w_port__data;
   wire [8:0] w_port__data;
   wire w_port__en;
-  output w_rdy;
   wire w_rdy;
   reg [8:0] storage [3:0];
   initial begin
@@ -35165,7 +35470,7 @@ module \accel_top.core.writer.blen (rst, w_port__data, w_en, r_en, w_rdy, r_rdy,
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$2911$0 , \port$2911$32 , clk);
+module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$3007$0 , \port$3007$32 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$79  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -35189,10 +35494,10 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   (* init = 1'h0 *)
   wire consume;
   reg [1:0] level = 2'h0;
-  input [2:0] \port$2911$0 ;
-  wire [2:0] \port$2911$0 ;
-  input [23:0] \port$2911$32 ;
-  wire [23:0] \port$2911$32 ;
+  input [2:0] \port$3007$0 ;
+  wire [2:0] \port$3007$0 ;
+  input [23:0] \port$3007$32 ;
+  wire [23:0] \port$3007$32 ;
   (* init = 1'h0 *)
   wire produce;
   output [26:0] r_data;
@@ -35224,7 +35529,7 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$2911$32 , \port$2911$0  };
+      storage[w_port__addr] <= { \port$3007$32 , \port$3007$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 2'h2;
@@ -35286,8 +35591,8 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$2911$32 , \port$2911$0  };
-  assign w_data = { \port$2911$32 , \port$2911$0  };
+  assign w_port__data = { \port$3007$32 , \port$3007$0  };
+  assign w_data = { \port$3007$32 , \port$3007$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule

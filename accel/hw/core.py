@@ -31,7 +31,8 @@ from accel.hw.postproc import PostProcessor, param_layout
 from accel.hw.reader import ReadDMA
 from accel.hw.writer import OutputWriter
 
-PARAM_CLIENT, INPUT_CLIENT, WEIGHT_CLIENT = 0, 1, 2
+# Read clients in priority order: the input window gates compute, parameters are needed last.
+INPUT_CLIENT, WEIGHT_CLIENT, PARAM_CLIENT = 0, 1, 2
 
 
 class Accelerator(wiring.Component):
@@ -231,6 +232,8 @@ class Accelerator(wiring.Component):
 
         # ---- array weight-bank loading ---------------------------------------------------
         # A bank may be reloaded once the last vector that uses it has passed every PE.
+        # A vector issued in cycle T enters the array in T + LATENCY; its bank may be reloaded
+        # from T + LATENCY + bank_reuse_delay on, i.e. when the timer set to hold - 1 is 0.
         bank_hold = InputFeeder.LATENCY + array.bank_reuse_delay
         bank_timer = [Signal(range(bank_hold + 1), name=f"bank{b}_timer") for b in range(2)]
         load_bank = Signal()  # bank of the next tile to load
@@ -263,7 +266,7 @@ class Accelerator(wiring.Component):
         ]
         with m.If(run):
             m.d.sync += [next_ready.eq(0), walk_row.eq(0)]
-        with m.Elif(busy & ~next_ready):
+        with m.Elif(busy & (~next_ready | tile_started)):
             with m.Switch(walk_row):
                 for i in range(cfg.rows):
                     with m.Case(i):
@@ -276,7 +279,9 @@ class Accelerator(wiring.Component):
                 m.d.sync += walk_row.eq(walk_row + 1)
                 m.d.comb += walker.step.eq(1)
         with m.If(tile_started):
-            m.d.sync += [cur_rows.eq(next_rows), next_ready.eq(0)]
+            m.d.sync += cur_rows.eq(next_rows)
+            with m.If(walk_row != cfg.rows - 1):  # the refill starts at row 0 this cycle
+                m.d.sync += next_ready.eq(0)
 
         # ---- issuer: input window per band, then the tiles' pixel streams -----------------
         n, e0, rows, band, last_band, band_reset, band_advance = band_counter("issue")
@@ -286,15 +291,10 @@ class Accelerator(wiring.Component):
         half = band[0]
         img_off = Signal(32)  # n * H*W*C
         hb0 = Signal(COORD_SHAPE)
-        h_last = Signal(signed(34))
-        win_start = Signal(32)
-        win_end = Signal(32)
-        win_base = Signal(32)
         band_pixbase = Signal(PIXBASE_SHAPE)
-        loaded_image = Signal(17)  # image whose whole input is in the banks (+1), 0 = none
-        in_beat = Signal(32)
-        input_cmd = reader.cmd[INPUT_CLIENT]
-        input_data = reader.data[INPUT_CLIENT]
+        win_base = Signal(32)  # memory address of input bank word 0
+        loaded_bands = Signal(32)  # bands whose input rows are in the banks
+        issuer_at_band = Signal()  # the issuer waits between bands: banks not being read
         drain = Signal(range(InputFeeder.LATENCY + 2))
 
         m_tile = Signal(16)
@@ -314,14 +314,11 @@ class Accelerator(wiring.Component):
         last_pixel = (e + 1 == e0 + rows) & (f + 1 == d.F)
         last_k = k_tile + 1 == g.k_tiles
         last_m = m_tile + 1 == g.m_tiles
-        can_start = (loaded_ahead != 0) & next_ready
+        # The array uses a tile from its load cycle on, so a tile may start as it loads.
+        can_start = ((loaded_ahead != 0) | load_now) & next_ready
         acc_address = Mux(half, cfg.acc_depth, 0) + m_base + pixel
 
         m.d.comb += [
-            feeder.wr_en.eq(input_data.valid),
-            feeder.wr_addr.eq(in_beat),
-            feeder.wr_data.eq(input_data.payload.data),
-            input_data.ready.eq(1),
             feeder.issue.eq(issue),
             feeder.hb.eq(hb),
             feeder.wb.eq(wb),
@@ -336,8 +333,6 @@ class Accelerator(wiring.Component):
             array.in_bank.eq(feeder.out_bank),
             array.in_data.eq(feeder.out_data),
             array.in_tag.eq(feeder.out_tag),
-            input_cmd.payload.addr.eq(win_base),
-            input_cmd.payload.beats.eq((win_end - win_base + bb - 1) >> lane_bits),
             control.count_mac.eq(issue),
             control.count_stall.eq(stall),
         ]
@@ -346,11 +341,92 @@ class Accelerator(wiring.Component):
         for b in range(2):
             using = (issue & (tile_parity == b)) | (tile_started & (started_bank == b))
             with m.If(using):
-                m.d.sync += bank_timer[b].eq(bank_hold)
+                m.d.sync += bank_timer[b].eq(bank_hold - 1)
             with m.Elif(bank_timer[b] != 0):
                 m.d.sync += bank_timer[b].eq(bank_timer[b] - 1)
+
+        # ---- input prefetcher (client 1): the rows each band needs, ahead of the issuer ---
+        # When the whole image fits the banks, rows are appended band by band while earlier
+        # bands compute and the image is loaded once; otherwise each band's window replaces
+        # the previous one once the issuer has finished reading it.
+        l_n, l_e0, l_rows, l_band, l_last, l_reset, l_advance = band_counter("load")
+        l_img_off = Signal(32)
+        l_running = Signal()
+        l_hb0 = Signal(COORD_SHAPE)
+        l_hlast = Signal(signed(34))
+        loaded_hi = Signal(16)  # whole mode: rows [0, loaded_hi) of image l_n are loaded
+        load_lo = Signal(16)
+        load_hi = Signal(16)
+        load_start = Signal(32)
+        load_end = Signal(32)
+        in_beat = Signal(32)
+        input_cmd = reader.cmd[INPUT_CLIENT]
+        input_data = reader.data[INPUT_CLIENT]
+        new_window = ~g.whole | (l_e0 == 0)
+        m.d.comb += [
+            feeder.wr_en.eq(input_data.valid),
+            feeder.wr_addr.eq(in_beat),
+            feeder.wr_data.eq(input_data.payload.data),
+            input_data.ready.eq(1),
+            input_cmd.payload.addr.eq(load_start),
+            input_cmd.payload.beats.eq((load_end - load_start + bb - 1) >> lane_bits),
+        ]
         with m.If(input_data.valid):
             m.d.sync += in_beat.eq(in_beat + 1)
+
+        def finish_band():
+            m.d.sync += loaded_bands.eq(loaded_bands + 1)
+            m.d.sync += l_advance()
+            m.d.sync += l_img_off.eq(Mux(l_e0 + d.BAND >= g.E_run, l_img_off + g.HWC, l_img_off))
+            with m.If(l_last):
+                m.next = "IDLE"
+            with m.Else():
+                m.next = "BAND"
+
+        with m.FSM(name="prefetch"):
+            with m.State("IDLE"):
+                with m.If(run):
+                    m.d.sync += l_reset()
+                    m.d.sync += [l_img_off.eq(0), loaded_bands.eq(0)]
+                    m.next = "BAND"
+            with m.State("BAND"):
+                m.d.sync += [
+                    l_hb0.eq(l_e0 * d.U - d.P),
+                    l_hlast.eq((l_e0 + l_rows - 1) * d.U - d.P + d.R),
+                ]
+                m.next = "RANGE"
+            with m.State("RANGE"):
+                top = Mux(l_hlast > d.H, d.H, l_hlast)
+                with m.If(g.whole):
+                    m.d.sync += [load_lo.eq(Mux(l_e0 == 0, 0, loaded_hi)), load_hi.eq(top)]
+                with m.Else():
+                    m.d.sync += [load_lo.eq(Mux(l_hb0 < 0, 0, l_hb0)), load_hi.eq(top)]
+                m.next = "WAIT_BANKS"
+            with m.State("WAIT_BANKS"):
+                # A new window may only be written once the issuer reached this band.
+                with m.If(~new_window | (issuer_at_band & (band == l_band))):
+                    start = d.IN_ADDR + l_img_off + load_lo * g.WC
+                    m.d.sync += [
+                        load_start.eq(start & ~Const(bb - 1, 32)),
+                        load_end.eq(d.IN_ADDR + l_img_off + load_hi * g.WC),
+                    ]
+                    with m.If(new_window):
+                        m.d.sync += win_base.eq(start & ~Const(bb - 1, 32))
+                    m.next = "ISSUE"
+            with m.State("ISSUE"):
+                with m.If(load_hi <= load_lo):
+                    finish_band()
+                with m.Else():
+                    m.d.comb += input_cmd.valid.eq(1)
+                    with m.If(input_cmd.ready):
+                        m.d.sync += [
+                            in_beat.eq((load_start - win_base) >> lane_bits),
+                            loaded_hi.eq(load_hi),
+                        ]
+                        m.next = "LOADING"
+            with m.State("LOADING"):
+                with m.If(input_data.valid & input_data.payload.last):
+                    finish_band()
 
         def start_tile():
             """Begin the pixel stream of the next tile (weights loaded, rows ready)."""
@@ -369,50 +445,27 @@ class Accelerator(wiring.Component):
             with m.State("IDLE"):
                 with m.If(run):
                     m.d.sync += band_reset()
-                    m.d.sync += [img_off.eq(0), loaded_image.eq(0), tile_parity.eq(0)]
+                    m.d.sync += [img_off.eq(0), tile_parity.eq(0)]
                     m.next = "BAND"
             with m.State("BAND"):
-                # Wait for a free accumulator half, then locate the input window.
-                with m.If(acc_free.bit_select(half, 1)):
+                # Wait for a free accumulator half and for the band's input rows.
+                m.d.comb += issuer_at_band.eq(1)
+                with m.If(acc_free.bit_select(half, 1) & (loaded_bands > band)):
                     m.d.comb += acc_claim.eq(Mux(half, 0b10, 0b01))
                     m.d.sync += [
                         hb0.eq(e0 * d.U - d.P),
-                        h_last.eq((e0 + rows - 1) * d.U - d.P + d.R),
                         m_tile.eq(0),
                         k_tile.eq(0),
                         m_base.eq(0),
                     ]
-                    m.next = "WINDOW"
-            with m.State("WINDOW"):
-                h_lo = Mux(g.whole | (hb0 < 0), 0, hb0)
-                h_hi = Mux(g.whole | (h_last > d.H), d.H, h_last)
-                m.d.sync += [
-                    win_start.eq(d.IN_ADDR + img_off + h_lo * g.WC),
-                    win_end.eq(d.IN_ADDR + img_off + h_hi * g.WC),
-                ]
-                m.next = "WINDOW_BASE"
-            with m.State("WINDOW_BASE"):
-                base = win_start & ~Const(bb - 1, 32)
-                m.d.sync += [
-                    win_base.eq(base),
-                    band_pixbase.eq(
-                        d.IN_ADDR + img_off + hb0 * g.WC.as_signed() - d.P * d.C - base
-                    ),
-                ]
-                with m.If(g.whole & (loaded_image == n + 1)):
-                    m.next = "TILE"
-                with m.Else():
-                    m.next = "LOAD"
-            with m.State("LOAD"):
-                m.d.comb += [input_cmd.valid.eq(1), stall.eq(1)]
-                m.d.sync += in_beat.eq(0)
-                with m.If(input_cmd.ready):
-                    m.next = "LOAD_WAIT"
-            with m.State("LOAD_WAIT"):
-                m.d.comb += stall.eq(1)
-                with m.If(input_data.valid & input_data.payload.last):
-                    m.d.sync += loaded_image.eq(Mux(g.whole, n + 1, 0))
-                    m.next = "TILE"
+                    m.next = "BAND_BASE"
+                with m.Elif(acc_free.bit_select(half, 1)):
+                    m.d.comb += stall.eq(1)
+            with m.State("BAND_BASE"):
+                m.d.sync += band_pixbase.eq(
+                    d.IN_ADDR + img_off + hb0 * g.WC.as_signed() - d.P * d.C - win_base
+                )
+                m.next = "TILE"
             with m.State("TILE"):
                 m.d.comb += started_bank.eq(tile_parity)
                 with m.If(can_start):

@@ -63,8 +63,8 @@ class ReadDMA(wiring.Component):
     beats_read : ``Out(32)``
         Number of beats received from ``rd_rsp`` (wraps).
     clear : ``In(1)``
-        Clears ``error`` and ``beats_read`` at the next clock edge (a beat received in the same
-        cycle is not counted).
+        Clears ``error`` and ``beats_read`` at the next clock edge; a beat received in the same
+        cycle counts after the clearing.
     idle : ``Out(1)``
         No command in progress and no burst in flight (commands waiting on ``cmd{i}`` and not yet
         accepted do not count).
@@ -72,8 +72,9 @@ class ReadDMA(wiring.Component):
     ``cmd[i]`` and ``data[i]`` give list access to the client streams.
     """
 
-    def __init__(self, data_width: int = 64, clients: int = 3, max_burst: int = 16,
-                 outstanding: int = 4):
+    def __init__(
+        self, data_width: int = 64, clients: int = 3, max_burst: int = 16, outstanding: int = 4
+    ):
         if data_width not in (32, 64, 128, 256):
             raise ValueError(f"data_width must be 32, 64, 128 or 256 bits, not {data_width!r}")
         if not isinstance(clients, int) or clients < 1:
@@ -201,12 +202,11 @@ class ReadDMA(wiring.Component):
         m.d.comb += info.r_en.eq(beat & self.rd_rsp.p.last)
 
         # Status.
-        with m.If(self.clear):
-            m.d.sync += [self.error.eq(0), self.beats_read.eq(0)]
-        with m.Elif(beat):
-            m.d.sync += self.beats_read.eq(self.beats_read + 1)
-            with m.If(self.rd_rsp.p.error):
-                m.d.sync += self.error.eq(1)
+        # `clear` acts before the events of its own cycle, so none is lost.
+        m.d.sync += [
+            self.beats_read.eq(Mux(self.clear, 0, self.beats_read) + beat),
+            self.error.eq((self.error & ~self.clear) | (beat & self.rd_rsp.p.error)),
+        ]
         m.d.comb += self.idle.eq(~any_active & ~self.rd_req.valid & ~info.r_rdy)
 
         return m

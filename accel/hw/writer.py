@@ -51,8 +51,9 @@ class OutputWriter(wiring.Component):
     Members
     -------
     wr_req, wr_data : ``Out(stream.Signature(...))``
-        Memory write requests and data (memport layouts). A request is issued before (or in the
-        same cycle as) its first data beat, at most 4 bursts ahead of the data.
+        Memory write requests and data (memport layouts). A burst's first data beat comes at
+        least one cycle after its request was accepted; requests run at most 4 bursts ahead of
+        the data.
     wr_rsp : ``In(stream.Signature(write_response_layout()))``
         Write responses, one per burst; always ready.
     cmd : ``In(stream.Signature({"addr": 32, "length": 24}))``
@@ -66,8 +67,8 @@ class OutputWriter(wiring.Component):
     bytes_written : ``Out(32)``
         Number of bytes written with their strobe set (wraps).
     clear : ``In(1)``
-        Clears ``error`` and ``bytes_written`` at the next clock edge (a beat or response in the
-        same cycle is not counted).
+        Clears ``error`` and ``bytes_written`` at the next clock edge; a beat or response in the
+        same cycle counts after the clearing.
     idle : ``Out(1)``
         No region in progress and every write response received (commands waiting on ``cmd``
         and not yet accepted do not count).
@@ -108,7 +109,7 @@ class OutputWriter(wiring.Component):
         lanes = self.lanes
         # Packing buffer: enough room to accept a full transfer while a beat is waiting, so that
         # a full-rate input never starves the output (see the docstring's throughput claim).
-        cap = -(-(nbytes + lanes - 1) // nbytes) * nbytes
+        cap = -(-(2 * nbytes + lanes - 1) // nbytes) * nbytes
 
         # --- Command acceptance ----------------------------------------------------------------
         # The region goes to the request generator (beat address, beat count) and, through a
@@ -134,8 +135,14 @@ class OutputWriter(wiring.Component):
         rg_final = Signal()
         m.d.comb += rg_final.eq(rg_remain <= limit)
 
+        # A burst's length enters `blen` when its request is accepted, so data never runs ahead
+        # of its request; a burst is loaded only if `blen` will have room for it by then.
         load = Signal()
-        m.d.comb += load.eq((~self.wr_req.valid | self.wr_req.ready) & rg_active & blen.w_rdy)
+        m.d.comb += load.eq(
+            (~self.wr_req.valid | self.wr_req.ready)
+            & rg_active
+            & (blen.w_level + self.wr_req.valid < BURST_QUEUE_DEPTH)
+        )
         with m.If(load):
             m.d.sync += [
                 self.wr_req.valid.eq(1),
@@ -148,7 +155,10 @@ class OutputWriter(wiring.Component):
                 m.d.sync += rg_active.eq(0)
         with m.Elif(self.wr_req.ready):
             m.d.sync += self.wr_req.valid.eq(0)
-        m.d.comb += [blen.w_en.eq(load), blen.w_data.eq(burst)]
+        m.d.comb += [
+            blen.w_en.eq(self.wr_req.valid & self.wr_req.ready),
+            blen.w_data.eq(self.wr_req.p.beats),
+        ]
 
         m.d.comb += self.cmd.ready.eq(region.w_rdy & (~rg_active | (load & rg_final)))
         with m.If(self.cmd.valid & self.cmd.ready):
@@ -258,13 +268,11 @@ class OutputWriter(wiring.Component):
 
         strobes = Signal(range(nbytes + 1))
         m.d.comb += strobes.eq(sum(valid[k] for k in range(nbytes)))
-        with m.If(self.clear):
-            m.d.sync += [self.error.eq(0), self.bytes_written.eq(0)]
-        with m.Else():
-            with m.If(emit):
-                m.d.sync += self.bytes_written.eq(self.bytes_written + strobes)
-            with m.If(rsp_taken & self.wr_rsp.p.error):
-                m.d.sync += self.error.eq(1)
+        # `clear` acts before the events of its own cycle, so none is lost.
+        m.d.sync += [
+            self.bytes_written.eq(Mux(self.clear, 0, self.bytes_written) + Mux(emit, strobes, 0)),
+            self.error.eq((self.error & ~self.clear) | (rsp_taken & self.wr_rsp.p.error)),
+        ]
 
         m.d.comb += self.idle.eq(
             ~rg_active

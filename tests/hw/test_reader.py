@@ -57,13 +57,26 @@ def expected_beats(mem, nbytes, cmds, error_pages=()):
     return out
 
 
-def run_reader(dut, mem, per_client, *, seed=1, gap=0.0, stall=0.0, mem_stall=0.0,
-               error_pages=(), clear_at_end=False, max_cycles=100_000):
+def run_reader(
+    dut,
+    mem,
+    per_client,
+    *,
+    seed=1,
+    gap=0.0,
+    stall=0.0,
+    mem_stall=0.0,
+    error_pages=(),
+    clear_at_end=False,
+    clear_edge=None,
+    max_cycles=100_000,
+):
     """Drive ``per_client[i]`` commands on client i and collect its data.
 
     ``gap``: probability of an idle cycle before each command (a float, or one per client);
     ``stall``: probability that a client is not ready; ``mem_stall``: memory stall
-    probability. Returns ``(received, model, trace)``; ``trace`` holds the handshake edges
+    probability. ``clear`` is high in the cycle before edge ``clear_edge`` (if given).
+    Returns ``(received, model, trace)``; ``trace`` holds the handshake edges
     (index of the clock edge, from 1) of every channel, the idle trace and the final status.
     """
     rng = random.Random(seed)
@@ -82,6 +95,7 @@ def run_reader(dut, mem, per_client, *, seed=1, gap=0.0, stall=0.0, mem_stall=0.
         cmd=[[] for _ in per_client],  # edges of command handshakes, per client
         data=[[] for _ in per_client],  # edges of data beats, per client
         req=[],  # (edge, addr, beats) of rd_req handshakes
+        rsp=[],  # edges of rd_rsp handshakes
         idle=[],  # idle[k]: idle during cycle k (sampled at edge k + 1)
         max_in_flight=0,  # bursts requested and not fully answered
         status={},
@@ -90,8 +104,9 @@ def run_reader(dut, mem, per_client, *, seed=1, gap=0.0, stall=0.0, mem_stall=0.
     def driver(i):
         async def tb(ctx):
             for addr, beats in per_client[i]:
-                await stream_put(ctx, dut.cmd[i], {"addr": addr, "beats": beats}, rng=rng,
-                                 gap=gaps[i])
+                await stream_put(
+                    ctx, dut.cmd[i], {"addr": addr, "beats": beats}, rng=rng, gap=gaps[i]
+                )
 
         return tb
 
@@ -105,12 +120,20 @@ def run_reader(dut, mem, per_client, *, seed=1, gap=0.0, stall=0.0, mem_stall=0.
 
     async def monitor(ctx):
         """Observe every handshake at its clock edge; stop when every client has its data."""
-        signals = [dut.idle, dut.rd_req.valid, dut.rd_req.ready, dut.rd_req.payload,
-                   dut.rd_rsp.valid, dut.rd_rsp.ready, dut.rd_rsp.payload]
+        signals = [
+            dut.idle,
+            dut.rd_req.valid,
+            dut.rd_req.ready,
+            dut.rd_req.payload,
+            dut.rd_rsp.valid,
+            dut.rd_rsp.ready,
+            dut.rd_rsp.payload,
+        ]
         for i in range(len(per_client)):
             signals += [dut.cmd[i].valid, dut.cmd[i].ready, dut.data[i].valid, dut.data[i].ready]
         edge = in_flight = 0
         while any(len(trace.data[i]) < want[i] for i in range(len(per_client))):
+            ctx.set(dut.clear, edge + 1 == clear_edge)
             _, _, idle, qv, qr, req, rv, rr, rsp, *clients = await ctx.tick().sample(*signals)
             edge += 1
             assert edge < max_cycles, "timeout"
@@ -119,14 +142,16 @@ def run_reader(dut, mem, per_client, *, seed=1, gap=0.0, stall=0.0, mem_stall=0.
                 trace.req.append((edge, req.addr, req.beats))
                 in_flight += 1
                 trace.max_in_flight = max(trace.max_in_flight, in_flight)
-            if rv and rr and rsp.last:
-                in_flight -= 1
+            if rv and rr:
+                trace.rsp.append(edge)
+                in_flight -= rsp.last
             for i in range(len(per_client)):
                 cv, cr, dv, dr = clients[4 * i : 4 * i + 4]
                 if cv and cr:
                     trace.cmd[i].append(edge)
                 if dv and dr:
                     trace.data[i].append(edge)
+        ctx.set(dut.clear, 0)
         for _ in range(2):
             _, _, idle = await ctx.tick().sample(dut.idle)
             trace.idle.append(idle)
@@ -156,7 +181,7 @@ def run_reader(dut, mem, per_client, *, seed=1, gap=0.0, stall=0.0, mem_stall=0.
 
 @pytest.mark.parametrize(
     "data_width, clients, max_burst, outstanding, n_cmds",
-    [(64, 3, 16, 4, 6), (32, 2, 8, 2, 5), (128, 1, 256, 1, 4)],
+    [(64, 3, 16, 4, 10), (32, 2, 8, 2, 8), (128, 1, 256, 1, 6)],
 )
 def test_random_commands(data_width, clients, max_burst, outstanding, n_cmds):
     rng = random.Random(data_width + clients)
@@ -247,6 +272,17 @@ def test_error_is_sticky_and_cleared():
         "error_after_clear": 0,
         "beats_after_clear": 0,
     }
+
+
+def test_clear_while_busy():
+    """Beats received in the cycle of ``clear`` and later are counted; earlier ones are not."""
+    rng = random.Random(10)
+    mem = rng.randbytes(16 * 1024)
+    per_client = [[(0, 50)], [(5000, 60)], [(9000, 70)]]
+    dut = ReadDMA()
+    received, model, trace = run_reader(dut, mem, per_client, clear_edge=60)
+    assert trace.rsp[0] < 60 and 60 in trace.rsp  # beats before and at the clearing edge
+    assert trace.status["beats_read"] == len([e for e in trace.rsp if e >= 60])
 
 
 def test_error_stays_clear_without_errors():

@@ -77,14 +77,28 @@ def split(rng, payload, lanes, zero_counts=True):
     return transfers
 
 
-def run_writer(dut, regions, payloads, *, size, seed=1, cmd_gap=0.0, data_gap=0.0,
-               mem_stall=0.0, error_pages=(), transfers=None, clear_at_end=False,
-               max_cycles=100_000):
+def run_writer(
+    dut,
+    regions,
+    payloads,
+    *,
+    size,
+    seed=1,
+    cmd_gap=0.0,
+    data_gap=0.0,
+    mem_stall=0.0,
+    error_pages=(),
+    transfers=None,
+    clear_at_end=False,
+    clear_edge=None,
+    max_cycles=100_000,
+):
     """Write ``regions`` with ``payloads``; return (model, trace).
 
     ``transfers``: per region, a list of (count, bytes) transfers (default: one full transfer
-    per ``lanes`` bytes). ``trace`` holds handshake edges (clock edge index, from 1) of every
-    channel, the idle trace and the final status.
+    per ``lanes`` bytes). ``clear`` is high in the cycle before edge ``clear_edge`` (if given).
+    ``trace`` holds handshake edges (clock edge index, from 1) of every channel, the idle trace
+    and the final status.
     """
     rng = random.Random(seed)
     lanes = dut.lanes
@@ -113,8 +127,9 @@ def run_writer(dut, regions, payloads, *, size, seed=1, cmd_gap=0.0, data_gap=0.
     async def data_driver(ctx):
         for region in transfers:
             for count, chunk in region:
-                await stream_put(ctx, dut.data, {"bytes": chunk, "count": count}, rng=rng,
-                                 gap=data_gap)
+                await stream_put(
+                    ctx, dut.data, {"bytes": chunk, "count": count}, rng=rng, gap=data_gap
+                )
 
     async def monitor(ctx):
         signals = [dut.idle, dut.cmd.valid, dut.cmd.ready, dut.data.valid, dut.data.ready,
@@ -123,6 +138,7 @@ def run_writer(dut, regions, payloads, *, size, seed=1, cmd_gap=0.0, data_gap=0.
                    dut.wr_rsp.valid, dut.wr_rsp.ready]  # fmt: skip
         edge = 0
         while len(trace.rsp) < n_bursts:
+            ctx.set(dut.clear, edge + 1 == clear_edge)
             _, _, idle, cv, cr, dv, dr, qv, qr, req, wv, wr, beat, rv, rr = await ctx.tick().sample(
                 *signals
             )
@@ -141,6 +157,7 @@ def run_writer(dut, regions, payloads, *, size, seed=1, cmd_gap=0.0, data_gap=0.
                 assert len(trace.beat) <= sum(b for e, _, b in trace.req if e < edge)
             if rv and rr:
                 trace.rsp.append(edge)
+        ctx.set(dut.clear, 0)
         for _ in range(3):
             _, _, idle = await ctx.tick().sample(dut.idle)
             trace.idle.append(idle)
@@ -178,7 +195,7 @@ def golden_memory(size, regions, payloads, error_pages=()):
 
 @pytest.mark.parametrize(
     "data_width, lanes, max_burst, n_regions",
-    [(64, 8, 16, 14), (64, 4, 16, 10), (64, 16, 8, 14), (32, 4, 16, 12), (32, 8, 4, 12)],
+    [(64, 8, 16, 30), (64, 4, 16, 20), (64, 16, 8, 30), (32, 4, 16, 20), (32, 8, 4, 20)],
 )
 def test_random_regions(data_width, lanes, max_burst, n_regions):
     rng = random.Random(data_width * 100 + lanes)
@@ -228,7 +245,7 @@ def test_full_throughput(lanes, beat_every):
     edges = [edge for edge, _, _ in trace.beat]
     assert len(edges) == 126
     # Steady state: a beat every `beat_every` cycles (the last, partial beat may come sooner).
-    gaps = [b - a for a, b in zip(edges, edges[1:])]
+    gaps = [b - a for a, b in zip(edges, edges[1:], strict=False)]
     assert gaps[:-1] == [beat_every] * 124 and gaps[-1] <= beat_every
     # Busy from the command handshake until the last response.
     assert set(trace.idle[trace.cmd[0] : trace.rsp[-1]]) == {0} and trace.idle[-1] == 1
@@ -267,6 +284,18 @@ def test_error_is_sticky_and_cleared():
     }
 
 
+def test_clear_while_busy():
+    """Bytes of beats written in the cycle of ``clear`` and later are counted."""
+    rng = random.Random(4)
+    regions = [(3, 500)]
+    payloads = [rng.randbytes(500)]
+    dut = OutputWriter()
+    model, trace = run_writer(dut, regions, payloads, size=4096, clear_edge=40)
+    assert trace.beat[0][0] < 40 and 40 in [edge for edge, _, _ in trace.beat]
+    counted = sum(bin(strb).count("1") for edge, strb, _ in trace.beat if edge >= 40)
+    assert trace.status["bytes_written"] == counted
+
+
 def test_error_stays_clear_without_errors():
     regions = [(10, 100), (3 * PAGE - 50, 100)]
     payloads = [bytes(100), bytes(range(100))]
@@ -298,3 +327,25 @@ def test_zero_length_region_is_dropped():
 def test_parameter_validation(kwargs, message):
     with pytest.raises(ValueError, match=message):
         OutputWriter(**kwargs)
+
+
+def test_request_precedes_data_under_stalls():
+    """Every data beat follows the acceptance of its request, even when requests stall."""
+    rng = random.Random(12)
+    size = 16 * 1024
+    regions = random_regions(rng, 12, size, 200)
+    payloads = [rng.randbytes(length) for _, length in regions]
+    dut = OutputWriter(lanes=16, max_burst=1)
+    model, trace = run_writer(dut, regions, payloads, size=size, seed=5, mem_stall=0.6)
+    assert model.mem == golden_memory(size, regions, payloads)  # the monitor checks the order
+
+
+def test_overlong_transfer_is_truncated():
+    """Bytes beyond a region's length are dropped; the next transfer starts the next region."""
+    regions = [(3, 5), (20, 4)]
+    payloads = [b"ABCDE", b"wxyz"]
+    transfers = [[(8, list(b"ABCDEFGH"))], [(4, list(b"wxyz????"))]]
+    dut = OutputWriter()
+    model, trace = run_writer(dut, regions, payloads, size=4096, transfers=transfers)
+    assert model.mem == golden_memory(4096, regions, payloads)
+    assert trace.status["bytes_written"] == 9

@@ -1,5 +1,6 @@
 """LeNet-5: float model, training, int8 quantization and the shipped parameter file."""
 
+import struct
 import zipfile
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 from accel.ref import lenet, loopnest
 from accel.ref.lenet import LAYER_NAMES, WeightFileError
 from accel.ref.quant import requantize
+from accel.train import main as train_main
 
 # LeNet-5 written out independently: name, (M, R, S, C), input (H, W), pool, relu.
 ARCH = [
@@ -374,3 +376,34 @@ def test_corrupted_member(tmp_path):
         z.writestr("format_version.npy", b"\x93NUMPY garbage")
     with pytest.raises(WeightFileError, match="'format_version'"):
         lenet.load_params(path)
+
+
+def test_train_cli_on_tiny_mnist(tmp_path, capsys):
+    """``python -m accel.train`` end to end on hand-written MNIST IDX files."""
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 24), ("t10k", 6)):
+        images = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+        labels = np.arange(n, dtype=np.uint8) % 10
+        (tmp_path / f"{prefix}-images-idx3-ubyte").write_bytes(
+            struct.pack(">IIII", 0x803, n, 28, 28) + images.tobytes()
+        )
+        (tmp_path / f"{prefix}-labels-idx1-ubyte").write_bytes(
+            struct.pack(">II", 0x801, n) + labels.tobytes()
+        )
+    out = tmp_path / "tiny.npz"
+    args = ["--mnist-dir", str(tmp_path), "--epochs", "1", "--max-test", "4", "--out", str(out)]
+    assert train_main(args) == 0
+    printed = capsys.readouterr().out
+    assert "int8  test accuracy" in printed and "24 train, 4 test" in printed
+    loaded = lenet.load_params(out)
+    assert loaded.test_images.shape == (4, 32, 32, 1)
+    np.testing.assert_array_equal(loaded.test_labels, [0, 1, 2, 3])
+    np.testing.assert_array_equal(
+        loaded.test_images_int8, lenet.quantize_image(loaded.test_images, loaded.layers)
+    )
+
+
+def test_train_cli_bad_mnist_dir(tmp_path, capsys):
+    assert train_main(["--mnist-dir", str(tmp_path), "--out", str(tmp_path / "x.npz")]) == 1
+    assert "missing MNIST file" in capsys.readouterr().err
+    assert not (tmp_path / "x.npz").exists()
