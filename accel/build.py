@@ -39,7 +39,9 @@ def top_ports(config: AccelConfig) -> list[dict]:
     ports = []
     for name, member in top_signature(config).members.items():
         direction = "input" if member.flow == wiring.In else "output"
-        ports.append({"name": name, "direction": direction, "width": Shape.cast(member.shape).width})
+        ports.append(
+            {"name": name, "direction": direction, "width": Shape.cast(member.shape).width}
+        )
     return ports
 
 
@@ -98,14 +100,18 @@ def c_header(config: AccelConfig) -> str:
     lines += ["", "/* Control operations (funct7 of CTRL). */"]
     lines += [f"#define ACCEL_CTRL_{op.name} {op.index}" for op in isa.CONTROL_OPS]
     lines += ["", "/* STATUS bits. */"]
-    lines += [f"#define ACCEL_STATUS_{s.name} (1u << {s.bit})  /* {s.doc} */" for s in isa.STATUS_BITS]
+    lines += [
+        f"#define ACCEL_STATUS_{s.name} (1u << {s.bit})  /* {s.doc} */" for s in isa.STATUS_BITS
+    ]
     lines += [
         f"#define ACCEL_STATUS_ERRORS 0x{isa.ERROR_MASK:x}u",
         f"#define ACCEL_STATUS_ERR_CODE(status) (((status) >> {isa.ERR_CODE_SHIFT}) & 0xffu)",
         "",
         "/* Descriptor check codes (STATUS[15:8] after ERR_DESCRIPTOR). */",
     ]
-    lines += [f"#define ACCEL_CHECK_{c.name} {c.code}  /* {c.doc} */" for c in isa.DESCRIPTOR_CHECKS]
+    lines += [
+        f"#define ACCEL_CHECK_{c.name} {c.code}  /* {c.doc} */" for c in isa.DESCRIPTOR_CHECKS
+    ]
     lines += ["", "/* Performance counters (funct7 of COUNTER). */"]
     lines += [f"#define ACCEL_COUNTER_{c.name} {c.index}  /* {c.doc} */" for c in isa.COUNTERS]
     lines += ["", "/* Hardware information (funct7 of INFO). */"]
@@ -242,10 +248,18 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rows", type=int, default=default.rows, help="MAC array rows")
     parser.add_argument("--cols", type=int, default=default.cols, help="MAC array columns")
     parser.add_argument("--bus-width", type=int, default=default.bus_width, help="AXI data bits")
-    parser.add_argument("--in-depth", type=int, default=default.in_depth, help="words per input bank")
-    parser.add_argument("--acc-depth", type=int, default=default.acc_depth, help="accumulator entries per half")
-    parser.add_argument("--param-depth", type=int, default=default.param_depth, help="parameter tiles")
-    parser.add_argument("--weight-depth", type=int, default=default.weight_depth, help="weight FIFO tiles")
+    parser.add_argument(
+        "--in-depth", type=int, default=default.in_depth, help="words per input bank"
+    )
+    parser.add_argument(
+        "--acc-depth", type=int, default=default.acc_depth, help="accumulator entries per half"
+    )
+    parser.add_argument(
+        "--param-depth", type=int, default=default.param_depth, help="parameter tiles"
+    )
+    parser.add_argument(
+        "--weight-depth", type=int, default=default.weight_depth, help="weight FIFO tiles"
+    )
     parser.add_argument("--max-burst", type=int, default=default.max_burst, help="AXI burst beats")
 
 

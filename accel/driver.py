@@ -257,9 +257,13 @@ def prepare_layer(
     }
     for reg in isa.REGISTERS:
         value = desc[reg.name]
-        low, high = (-(1 << (reg.width - 1)), (1 << (reg.width - 1)) - 1) if reg.signed else (
-            0,
-            (1 << reg.width) - 1,
+        low, high = (
+            (-(1 << (reg.width - 1)), (1 << (reg.width - 1)) - 1)
+            if reg.signed
+            else (
+                0,
+                (1 << reg.width) - 1,
+            )
         )
         if not low <= value <= high:
             raise MappingError(f"descriptor field {reg.name}={value} does not fit {reg.width} bits")

@@ -18,9 +18,7 @@ def descriptor_layout() -> data.StructLayout:
 
 
 def command_layout() -> data.StructLayout:
-    return data.StructLayout(
-        {"function_id": isa.FUNCTION_ID_BITS, "inputs_0": 32, "inputs_1": 32}
-    )
+    return data.StructLayout({"function_id": isa.FUNCTION_ID_BITS, "inputs_0": 32, "inputs_1": 32})
 
 
 def response_layout() -> data.StructLayout:
@@ -110,7 +108,9 @@ class ControlPort(wiring.Component):
             status[isa.ERR_CODE_SHIFT : isa.ERR_CODE_SHIFT + 8].eq(err_code),
         ]
 
-        counters = {c.name: Signal(COUNTER_WIDTH, name=f"ctr_{c.name.lower()}") for c in isa.COUNTERS}
+        counters = {
+            c.name: Signal(COUNTER_WIDTH, name=f"ctr_{c.name.lower()}") for c in isa.COUNTERS
+        }
         clear = Signal()
         m.d.comb += self.clear_counters.eq(clear | self.start)
         with m.If(self.clear_counters):

@@ -325,7 +325,9 @@ class Accelerator(wiring.Component):
             feeder.pixbase.eq(pixbase),
             feeder.rows.eq(cur_rows),
             feeder.bank.eq(tile_parity),
-            feeder.tag.eq(Cat(acc_address[:acc_addr_bits], k_tile == 0, last_pixel & last_k & last_m)),
+            feeder.tag.eq(
+                Cat(acc_address[:acc_addr_bits], k_tile == 0, last_pixel & last_k & last_m)
+            ),
             feeder.H.eq(d.H),
             feeder.W.eq(d.W),
             feeder.zero_point.eq(d.IN_ZP),
@@ -576,7 +578,9 @@ class Accelerator(wiring.Component):
             acc_release.eq(Mux(post.reads_done, Mux(p_half, 0b10, 0b01), 0)),
         ]
         connect(m, post.out, writer.data)
-        m.d.sync += band_computed.eq((band_computed | band_done_now) & ~Mux(post_start, Mux(p_half, 0b10, 0b01), 0))
+        m.d.sync += band_computed.eq(
+            (band_computed | band_done_now) & ~Mux(post_start, Mux(p_half, 0b10, 0b01), 0)
+        )
         m.d.sync += acc_free.eq((acc_free | acc_release) & ~acc_claim)
 
         with m.FSM(name="post"):

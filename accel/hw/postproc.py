@@ -99,7 +99,11 @@ class PostProcessor(wiring.Component):
         in_requant = Signal(8)  # vectors inside the requantizer pipeline
 
         fifo_layout = data.StructLayout(
-            {"acc": data.ArrayLayout(32, cols), "params": param_layout(cols), "tag": _TAG_WIDTH(cols)}
+            {
+                "acc": data.ArrayLayout(32, cols),
+                "params": param_layout(cols),
+                "tag": _TAG_WIDTH(cols),
+            }
         )
         m.submodules.fifo = fifo = SyncFIFO(width=fifo_layout.size, depth=self.FIFO_DEPTH)
         inflight = Signal()
@@ -223,4 +227,3 @@ class _TagView:
         self.count = tag[:width]
         self.first = tag[width]
         self.last = tag[width + 1]
-

@@ -16,6 +16,7 @@ per-layer table columns such as cycles). Only ``golden`` exists so far.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,8 @@ import numpy as np
 
 from ..ref import lenet
 from ..ref.layer import QuantizedLayer
-from . import format_layer_table, layer_rows
+from . import format_layer_table, format_table, layer_rows
+from .layers import LAYER_BACKENDS
 
 
 @dataclass
@@ -75,6 +77,14 @@ def cmd_lenet(args: argparse.Namespace) -> int:
     except lenet.WeightFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    if args.layer or args.all:
+        return _lenet_layers(args, model)
+    if args.backend not in BACKENDS:
+        print(
+            f"error: backend {args.backend!r} runs single layers: add --layer NAME or --all",
+            file=sys.stderr,
+        )
+        return 2
     available = len(model.test_labels)
     n = available if args.images is None else args.images
     if n > available:
@@ -105,6 +115,112 @@ def cmd_lenet(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config(args: argparse.Namespace):
+    from accel.build import parse_config
+
+    return parse_config(args)
+
+
+def _print_reports(reports, config, args) -> int:
+    rows = [report.row(config) for report in reports]
+    columns = list(rows[0])
+    table = format_table(columns, rows)
+    print(table)
+    if args.json:
+        payload = {
+            "config": config.as_dict(),
+            "backend": args.backend,
+            "layers": [
+                {k: (v if not isinstance(v, np.integer) else int(v)) for k, v in row.items()}
+                for row in rows
+            ],
+        }
+        Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    failed = [report.name for report in reports if not report.exact]
+    if failed:
+        print(f"error: output differs from the golden model: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _lenet_layers(args: argparse.Namespace, model) -> int:
+    from accel.sim.layers import run_layer_job
+
+    config = _config(args)
+    names = [layer.name for layer in model.layers] if args.all else args.layer
+    unknown = [name for name in names if name not in lenet.LAYER_NAMES]
+    if unknown:
+        print(
+            f"error: unknown layer {unknown[0]!r}; LeNet-5 layers: {', '.join(lenet.LAYER_NAMES)}",
+            file=sys.stderr,
+        )
+        return 2
+    if not 0 <= args.image < len(model.test_images_int8):
+        print(f"error: --image must be in 0..{len(model.test_images_int8) - 1}", file=sys.stderr)
+        return 2
+    image = model.test_images_int8[args.image : args.image + 1]
+    inputs = lenet.int8_activations(model.layers, image)
+    print(
+        f"LeNet-5 test image {args.image} (label {int(model.test_labels[args.image])}), "
+        f"backend {args.backend}, {config.rows}x{config.cols} array, {config.bus_width}-bit bus"
+    )
+    reports = []
+    for layer in model.layers:
+        if layer.name in names:
+            reports.append(
+                run_layer_job(layer, inputs[layer.name], config, args.backend, vcd=args.vcd)
+            )
+    return _print_reports(reports, config, args)
+
+
+def cmd_conv(args: argparse.Namespace) -> int:
+    from accel.ref.layer import QuantizedLayer
+    from accel.ref.quant import quantize_multiplier
+    from accel.sim.layers import run_layer_job
+
+    def load(path, dtype, what):
+        try:
+            array = np.load(path)
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"error: cannot read {what} file {path}: {exc}") from None
+        if array.dtype != dtype:
+            raise SystemExit(
+                f"error: {what} in {path} must be {np.dtype(dtype)}, not {array.dtype}"
+            )
+        return array
+
+    x = load(args.input, np.int8, "input")
+    w = load(args.weights, np.int8, "weights")
+    if w.ndim != 4:
+        raise SystemExit(f"error: weights must be (M, R, S, C), got shape {w.shape}")
+    M = w.shape[0]
+    bias = load(args.bias, np.int32, "bias") if args.bias else np.zeros(M, np.int32)
+    multiplier, shift = quantize_multiplier(args.scale)
+    try:
+        layer = QuantizedLayer(
+            name="conv",
+            weights=w,
+            bias=bias,
+            multiplier=np.full(M, multiplier, np.int32),
+            shift=np.full(M, shift, np.int32),
+            input_zero_point=args.input_zero_point,
+            output_zero_point=args.output_zero_point,
+            act_min=args.output_zero_point if args.relu else -128,
+            act_max=127,
+            stride=args.stride,
+            padding=args.padding,
+            pool=args.pool,
+        )
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    config = _config(args)
+    report = run_layer_job(layer, x, config, args.backend, vcd=args.vcd)
+    if args.output:
+        np.save(args.output, report.output)
+    return _print_reports([report], config, args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m accel.sim",
@@ -115,10 +231,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("lenet", help="int8 LeNet-5 on the held-out test images")
     p.add_argument(
         "--backend",
-        choices=sorted(BACKENDS),
-        default="golden",
-        help="execution backend (default golden)",
+        choices=sorted(set(BACKENDS) | set(LAYER_BACKENDS)),
+        default=None,
+        help="golden (default for the whole network), or for --layer/--all: rtl (default), "
+        "amaranth, perf",
     )
+    p.add_argument("--layer", action="append", metavar="NAME", help="simulate this layer")
+    p.add_argument("--all", action="store_true", help="simulate every layer on one image")
+    p.add_argument("--image", type=int, default=0, help="test image for --layer/--all")
+    _hardware_arguments(p)
     p.add_argument(
         "--images",
         type=_positive_int,
@@ -134,11 +255,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="model .npz written by python -m accel.train (default: the shipped one)",
     )
     p.set_defaults(func=cmd_lenet)
+
+    c = commands.add_parser("conv", help="one convolution layer from .npy files")
+    c.add_argument("--input", required=True, type=Path, help="int8 NHWC input (.npy)")
+    c.add_argument("--weights", required=True, type=Path, help="int8 (M, R, S, C) weights (.npy)")
+    c.add_argument("--bias", type=Path, help="int32 (M,) bias (.npy), default zeros")
+    c.add_argument("--scale", type=float, default=1 / 256, help="real requantization multiplier")
+    c.add_argument("--input-zero-point", type=int, default=0)
+    c.add_argument("--output-zero-point", type=int, default=0)
+    c.add_argument("--stride", type=int, default=1)
+    c.add_argument("--padding", type=int, default=0)
+    c.add_argument("--relu", action="store_true")
+    c.add_argument("--pool", action="store_true", help="fused 2x2 max-pool")
+    c.add_argument("--backend", choices=LAYER_BACKENDS, default="rtl")
+    c.add_argument("--output", type=Path, help="write the int8 output (.npy)")
+    _hardware_arguments(c)
+    c.set_defaults(func=cmd_conv)
     return parser
+
+
+def _hardware_arguments(parser: argparse.ArgumentParser) -> None:
+    from accel.build import add_config_arguments
+
+    add_config_arguments(parser)
+    parser.add_argument("--json", type=Path, help="write the report as JSON")
+    parser.add_argument("--vcd", type=str, help="write a waveform (amaranth: VCD; rtl: see sim/)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "lenet" and args.backend is None:
+        args.backend = "rtl" if (args.layer or args.all) else "golden"
     return args.func(args)
 
 

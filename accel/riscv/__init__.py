@@ -1,0 +1,41 @@
+"""RV32IM instruction-set simulator and ELF loader for the accelerator's control firmware.
+
+See :mod:`accel.riscv.iss` for the simulator (decode-once closures, custom-0 instructions
+forwarded to a pluggable accelerator backend, synchronously or step-wise for co-simulation)
+and :mod:`accel.riscv.elf` for the ELF32 reader.
+"""
+
+from .elf import ElfError, ElfFile, Segment, Symbol, parse_elf, read_elf
+from .iss import (
+    DEFAULT_MEMORY_SIZE,
+    ISS,
+    AccessFault,
+    Backend,
+    CustomRequest,
+    EnvironmentCallError,
+    IllegalInstruction,
+    ISSError,
+    Memory,
+    MisalignedAccess,
+    NoBackendError,
+)
+
+__all__ = [
+    "DEFAULT_MEMORY_SIZE",
+    "ISS",
+    "AccessFault",
+    "Backend",
+    "CustomRequest",
+    "ElfError",
+    "ElfFile",
+    "EnvironmentCallError",
+    "ISSError",
+    "IllegalInstruction",
+    "Memory",
+    "MisalignedAccess",
+    "NoBackendError",
+    "Segment",
+    "Symbol",
+    "parse_elf",
+    "read_elf",
+]

@@ -1,0 +1,1001 @@
+"""A RV32IM instruction-set simulator with a pluggable custom-0 accelerator backend.
+
+Speed comes from decoding each instruction once: the first time the simulator reaches a
+PC it turns the instruction word into a closure with its operands, immediates, next PC and
+jump target already bound, and caches it by PC. Running is then one dict lookup and one
+call per instruction. Registers are a list of unsigned 32-bit ints (``x0`` writes go to a
+scratch slot, so ``x0`` stays 0 without a test). Memory is a flat buffer accessed through
+typed ``memoryview`` casts (byte/half/word, signed and unsigned).
+
+The decode cache assumes code is not modified while it runs; ``FENCE.I`` (the RISC-V way
+to announce self-modifying code) and :meth:`ISS.flush_cache` discard it.
+
+Custom-0 (opcode ``0x0B``) R-type instructions go to the accelerator: ``function_id =
+(funct7 << 3) | funct3``, ``rs1``/``rs2`` values in, ``rd`` value out. Two ways to drive it:
+
+* synchronous — :meth:`ISS.run` calls ``backend.execute(function_id, rs1_value, rs2_value)``
+  and writes the returned value to ``rd``;
+* deferred — :meth:`ISS.run_until_custom` stops *before* a custom instruction and returns
+  a :class:`CustomRequest`; the caller answers it (e.g. after a cocotb ``cmd``/``rsp``
+  transaction on the RTL) with :meth:`ISS.complete_custom`. :meth:`ISS.run_async` is that
+  loop for an ``async`` execute function.
+
+Environment calls: ``a7 = 93`` (exit) halts with exit code ``a0``; ``a7 = 64``
+(``write(fd, buf, len)``, fd 1 or 2) appends ``len`` bytes at ``buf`` to :attr:`ISS.output`
+and returns ``len``. ``EBREAK`` halts (:attr:`ISS.halt_reason` ``"ebreak"``). Illegal
+instructions, misaligned or out-of-range loads, stores, jumps and fetches raise an
+:class:`ISSError` subclass naming the PC and the instruction word; the simulator state is
+left at the faulting instruction.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from .elf import ElfFile, parse_elf, read_elf
+
+M32 = 0xFFFF_FFFF
+SIGN = 0x8000_0000
+
+DEFAULT_MEMORY_SIZE = 0x40000  # 256 KiB, matches firmware/link.ld
+
+SYS_WRITE = 64
+SYS_EXIT = 93
+
+ABI_NAMES = (
+    "zero ra sp gp tp t0 t1 t2 s0 s1 a0 a1 a2 a3 a4 a5 a6 a7 "
+    "s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 t3 t4 t5 t6"
+).split()
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+class ISSError(Exception):
+    """A simulation error. ``pc`` and ``word`` (the instruction) are set when known."""
+
+    def __init__(self, message: str, pc: int | None = None, word: int | None = None):
+        self.pc = pc
+        self.word = word
+        where = ""
+        if pc is not None:
+            where = f" at pc 0x{pc:08x}"
+            if word is not None:
+                where += f" (instruction 0x{word:08x})"
+        super().__init__(message + where)
+
+
+class IllegalInstruction(ISSError):
+    """The instruction word is not RV32IM, custom-0, FENCE(.I), ECALL or EBREAK."""
+
+
+class MisalignedAccess(ISSError):
+    """A load/store address not aligned to its size, or a jump/branch target or PC that is
+    not a multiple of 4. ``address`` is the offending address."""
+
+    def __init__(self, message: str, pc=None, word=None, address: int | None = None):
+        self.address = address
+        super().__init__(message, pc, word)
+
+
+class AccessFault(ISSError):
+    """A load, store, jump or fetch outside memory. ``address`` is the offending address."""
+
+    def __init__(self, message: str, pc=None, word=None, address: int | None = None):
+        self.address = address
+        super().__init__(message, pc, word)
+
+
+class EnvironmentCallError(ISSError):
+    """An ``ECALL`` with an unsupported ``a7`` or arguments."""
+
+
+class NoBackendError(ISSError):
+    """A custom-0 instruction was executed by :meth:`ISS.run` without a backend."""
+
+
+# --- memory ---------------------------------------------------------------------------------
+
+
+class Memory:
+    """Flat little-endian RAM of ``size`` bytes at address ``base``.
+
+    ``buffer`` (optional) is any writable buffer of exactly ``size`` bytes — a ``bytearray``
+    or an ``mmap`` — to share memory with another model: a ``cocotbext.axi.AxiRam`` built
+    with ``mem=memory.buffer`` sees the CPU's stores and the CPU sees its writes (offsets in
+    the buffer are addresses minus ``base``). Host-side accessors check the range.
+    """
+
+    def __init__(self, size: int = DEFAULT_MEMORY_SIZE, base: int = 0, buffer=None):
+        if not isinstance(size, int) or size <= 0 or size % 4:
+            raise ValueError(f"memory size must be a positive multiple of 4, not {size!r}")
+        if not isinstance(base, int) or base < 0 or base % 4 or base + size > 1 << 32:
+            raise ValueError(
+                f"memory base must be a multiple of 4 with base + size <= 2**32, not {base!r}"
+            )
+        if sys.byteorder != "little":
+            raise RuntimeError("the ISS memory views need a little-endian host")
+        if buffer is None:
+            buffer = bytearray(size)
+        view = memoryview(buffer)
+        if view.readonly or view.nbytes != size:
+            raise ValueError(
+                f"buffer must be writable and exactly {size} bytes, not {view.nbytes} bytes"
+                + (" (read-only)" if view.readonly else "")
+            )
+        self.size = size
+        self.base = base
+        self.buffer = buffer
+        self.u8 = view.cast("B")
+        self.s8 = view.cast("b")
+        self.u16 = view.cast("H")
+        self.s16 = view.cast("h")
+        self.u32 = view.cast("I")
+        if self.u32.itemsize != 4:  # pragma: no cover - exotic platforms
+            raise RuntimeError("the ISS needs a 4-byte C unsigned int")
+
+    def _offset(self, address: int, length: int) -> int:
+        offset = address - self.base
+        if length < 0 or offset < 0 or offset + length > self.size:
+            raise ValueError(
+                f"{length} bytes at 0x{address:08x} are outside memory "
+                f"0x{self.base:08x}..0x{self.base + self.size:08x}"
+            )
+        return offset
+
+    def read(self, address: int, length: int) -> bytes:
+        """``length`` bytes at ``address``."""
+        offset = self._offset(address, length)
+        return bytes(self.u8[offset : offset + length])
+
+    def write(self, address: int, data) -> None:
+        """Write the bytes of ``data`` (bytes-like or NumPy array) at ``address``."""
+        data = memoryview(data).cast("B")
+        offset = self._offset(address, data.nbytes)
+        self.u8[offset : offset + data.nbytes] = data
+
+    def fill(self, address: int, length: int, value: int = 0) -> None:
+        offset = self._offset(address, length)
+        self.u8[offset : offset + length] = bytes([value & 0xFF]) * length
+
+    def read_u32(self, address: int) -> int:
+        return int.from_bytes(self.read(address, 4), "little")
+
+    def write_u32(self, address: int, value: int) -> None:
+        self.write(address, (value & M32).to_bytes(4, "little"))
+
+
+# --- accelerator interface ------------------------------------------------------------------
+
+
+class Backend(Protocol):
+    """What :meth:`ISS.run` needs from an accelerator model."""
+
+    def execute(self, function_id: int, rs1_value: int, rs2_value: int) -> int: ...
+
+
+@dataclass(frozen=True)
+class CustomRequest:
+    """A custom-0 instruction waiting for its answer: the CFU ``cmd`` payload
+    (``function_id``, ``inputs_0`` = ``rs1_value``, ``inputs_1`` = ``rs2_value``, all
+    unsigned), plus where it came from (``pc``, ``word``, destination register ``rd``)."""
+
+    pc: int
+    word: int
+    function_id: int
+    rs1_value: int
+    rs2_value: int
+    rd: int
+
+    @property
+    def funct3(self) -> int:
+        return self.function_id & 7
+
+    @property
+    def funct7(self) -> int:
+        return self.function_id >> 3
+
+
+class _Halt(Exception):
+    pass
+
+
+class _Defer(Exception):
+    pass
+
+
+# --- the simulator --------------------------------------------------------------------------
+
+
+class ISS:
+    """RV32IM hart with ``memory`` (a :class:`Memory`, or a size in bytes for a fresh one at
+    address 0) and an optional accelerator ``backend`` for :meth:`run`.
+
+    State: :attr:`pc`; registers through :meth:`reg`/:meth:`set_reg` (:attr:`regs` is a
+    copy of ``x0..x31``); :attr:`halted`, :attr:`halt_reason` (``"exit"`` or
+    ``"ebreak"``), :attr:`exit_code` (``a0`` of the exit call, as a signed int);
+    :attr:`output` (bytes written by the ``write`` call); counters :attr:`instret`
+    (instructions retired) and :attr:`custom_count` (custom instructions completed);
+    :attr:`pending` (the :class:`CustomRequest` a deferred run stopped at, else ``None``).
+    """
+
+    def __init__(self, memory: Memory | int = DEFAULT_MEMORY_SIZE, backend: Backend | None = None):
+        if isinstance(memory, int):
+            memory = Memory(memory)
+        if not isinstance(memory, Memory):
+            raise TypeError(f"memory must be a Memory or a size in bytes, not {memory!r}")
+        self.memory = memory
+        self.backend = backend
+        self._regs = [0] * 33  # x0..x31, then a scratch slot that absorbs writes to x0
+        self._cache: dict[int, Callable[[], int]] = {}
+        self._defer = False
+        self.elf: ElfFile | None = None
+        self.reset()
+
+    # -- state ------------------------------------------------------------------------------
+
+    def reset(self, pc: int | None = None) -> None:
+        """Clear registers, counters, output and halt state; set ``pc`` (default: the loaded
+        ELF's entry point, else the memory base). Memory is left as it is."""
+        self._regs[:] = [0] * 33
+        if pc is None:
+            pc = self.elf.entry if self.elf is not None else self.memory.base
+        self.pc = pc
+        self.halted = False
+        self.halt_reason: str | None = None
+        self.exit_code: int | None = None
+        self.output = bytearray()
+        self.instret = 0
+        self.custom_count = 0
+        self.pending: CustomRequest | None = None
+
+    def reg(self, index: int) -> int:
+        """Register ``x<index>`` as an unsigned 32-bit value."""
+        if not 0 <= index < 32:
+            raise ValueError(f"register index must be in 0..31, not {index}")
+        return self._regs[index]
+
+    def set_reg(self, index: int, value: int) -> None:
+        """Set ``x<index>`` to ``value`` (taken modulo 2**32; writes to ``x0`` are ignored)."""
+        if not 0 <= index < 32:
+            raise ValueError(f"register index must be in 0..31, not {index}")
+        if index:
+            self._regs[index] = value & M32
+
+    @property
+    def regs(self) -> list[int]:
+        return self._regs[:32]
+
+    @property
+    def text_output(self) -> str:
+        return self.output.decode("utf-8", "replace")
+
+    def flush_cache(self) -> None:
+        """Forget decoded instructions (after the host modified code in memory)."""
+        self._cache.clear()
+
+    def load_elf(self, elf: ElfFile | str | Path | bytes) -> ElfFile:
+        """Copy the ``PT_LOAD`` segments of ``elf`` (an :class:`ElfFile`, a path or the file's
+        bytes) into memory, zero their ``.bss`` part, and :meth:`reset` to the entry point."""
+        if isinstance(elf, (bytes, bytearray)):
+            elf = parse_elf(elf)
+        elif not isinstance(elf, ElfFile):
+            elf = read_elf(elf)
+        mem = self.memory
+        for seg in elf.segments:
+            start, end = seg.address, seg.address + seg.memsize
+            if start < mem.base or end > mem.base + mem.size:
+                raise ISSError(
+                    f"ELF segment 0x{start:08x}..0x{end:08x} does not fit memory "
+                    f"0x{mem.base:08x}..0x{mem.base + mem.size:08x}"
+                )
+            mem.write(start, seg.data)
+            mem.fill(start + len(seg.data), seg.memsize - len(seg.data))
+        self.elf = elf
+        self.flush_cache()
+        self.reset(elf.entry)
+        return elf
+
+    # -- running ----------------------------------------------------------------------------
+
+    def run(self, max_instructions: int | None = None) -> int | None:
+        """Run until the program halts or ``max_instructions`` retire; custom instructions
+        call ``backend.execute`` synchronously. Returns :attr:`exit_code` (``None`` if not
+        halted by an exit call)."""
+        self._run(max_instructions, defer=False)
+        return self.exit_code
+
+    def step(self) -> None:
+        """Execute one instruction (custom instructions synchronously)."""
+        self._run(1, defer=False)
+
+    def run_until_custom(self, max_instructions: int | None = None) -> CustomRequest | None:
+        """Run until the next custom instruction and return its request without executing
+        it (answer with :meth:`complete_custom`); ``None`` if the program halted or
+        ``max_instructions`` retired first."""
+        self._run(max_instructions, defer=True)
+        return self.pending
+
+    def complete_custom(self, rd_value: int) -> None:
+        """Finish the pending custom instruction: write ``rd_value`` to ``rd``, advance."""
+        req = self.pending
+        if req is None:
+            raise ISSError("complete_custom() called with no pending custom instruction")
+        self._regs[req.rd or 32] = int(rd_value) & M32
+        self.pending = None
+        self.pc = (req.pc + 4) & M32
+        self.instret += 1
+        self.custom_count += 1
+
+    async def run_async(
+        self,
+        execute: Callable[[int, int, int], Awaitable[int]],
+        max_instructions: int | None = None,
+    ) -> int | None:
+        """Run to the end, answering every custom instruction with
+        ``await execute(function_id, rs1_value, rs2_value)`` (e.g. a cocotb CFU
+        transaction). Returns :attr:`exit_code`."""
+        limit = None if max_instructions is None else self.instret + max_instructions
+        while not self.halted:
+            budget = None if limit is None else limit - self.instret
+            if budget is not None and budget <= 0:
+                break
+            req = self.run_until_custom(budget)
+            if req is None:
+                break
+            self.complete_custom(await execute(req.function_id, req.rs1_value, req.rs2_value))
+        return self.exit_code
+
+    def _run(self, limit: int | None, defer: bool) -> None:
+        if self.halted:
+            return
+        if self.pending is not None:
+            raise ISSError(
+                "a custom instruction is pending; answer it with complete_custom() first",
+                self.pending.pc,
+                self.pending.word,
+            )
+        if limit is not None and limit <= 0:
+            return
+        self._defer = defer
+        cache = self._cache
+        decode = self._decode_at
+        pc = self.pc
+        n = 0
+        try:
+            if limit is None:
+                while True:
+                    try:
+                        fn = cache[pc]
+                    except KeyError:
+                        fn = decode(pc)
+                    pc = fn()
+                    n += 1
+            else:
+                while n < limit:
+                    try:
+                        fn = cache[pc]
+                    except KeyError:
+                        fn = decode(pc)
+                    pc = fn()
+                    n += 1
+        except _Halt:
+            n += 1
+        except _Defer:
+            pass
+        finally:
+            self.pc = pc
+            self.instret += n
+
+    # -- environment and accelerator --------------------------------------------------------
+
+    def _ecall(self, pc: int, word: int) -> None:
+        regs = self._regs
+        number = regs[17]
+        if number == SYS_EXIT:
+            code = regs[10]
+            self.exit_code = code - ((code & SIGN) << 1)
+            self.halt_reason = "exit"
+            self.halted = True
+            raise _Halt
+        if number == SYS_WRITE:
+            fd, buf, length = regs[10], regs[11], regs[12]
+            if fd not in (1, 2):
+                raise EnvironmentCallError(f"write to unsupported fd {fd}", pc, word)
+            try:
+                self.output += self.memory.read(buf, length)
+            except ValueError as exc:
+                raise AccessFault(f"write ecall buffer: {exc}", pc, word, buf) from None
+            regs[10] = length
+            return
+        raise EnvironmentCallError(
+            f"unsupported environment call a7={number} (supported: exit=93, write=64)", pc, word
+        )
+
+    def _ebreak(self) -> None:
+        self.halt_reason = "ebreak"
+        self.halted = True
+        raise _Halt
+
+    def _custom(self, pc: int, word: int, fid: int, a: int, b: int, rd: int) -> int:
+        if self._defer:
+            self.pending = CustomRequest(pc, word, fid, a, b, rd)
+            raise _Defer
+        if self.backend is None:
+            raise NoBackendError(
+                f"custom-0 instruction (function_id 0x{fid:03x}) but no accelerator backend",
+                pc,
+                word,
+            )
+        value = self.backend.execute(fid, a, b)
+        self.custom_count += 1
+        return int(value) & M32
+
+    # -- decoding ---------------------------------------------------------------------------
+
+    def _decode_at(self, pc: int) -> Callable[[], int]:
+        mem = self.memory
+        if pc & 3:
+            raise MisalignedAccess(f"instruction fetch from misaligned address 0x{pc:08x}", pc)
+        offset = (pc - mem.base) & M32
+        if offset >= mem.size:
+            raise AccessFault(
+                f"instruction fetch from 0x{pc:08x} outside memory "
+                f"0x{mem.base:08x}..0x{mem.base + mem.size:08x}",
+                pc,
+                address=pc,
+            )
+        word = mem.u32[offset >> 2]
+        fn = self._compile(pc, word)
+        self._cache[pc] = fn
+        return fn
+
+    def _compile(self, pc: int, word: int) -> Callable[[], int]:  # noqa: C901
+        """Turn the instruction ``word`` at ``pc`` into a closure returning the next PC."""
+        regs = self._regs
+        mem = self.memory
+        base, size = mem.base, mem.size
+        nxt = (pc + 4) & M32
+        opcode = word & 0x7F
+        rd = (word >> 7) & 31 or 32
+        funct3 = (word >> 12) & 7
+        rs1 = (word >> 15) & 31
+        rs2 = (word >> 20) & 31
+        funct7 = word >> 25
+        imm_i = (word >> 20) - ((word >> 20 & 0x800) << 1)
+
+        def illegal(why: str = "illegal instruction"):
+            return IllegalInstruction(why, pc, word)
+
+        def bad_target(target: int) -> ISSError | None:
+            if target & 3:
+                return MisalignedAccess(
+                    f"jump to misaligned address 0x{target:08x}", pc, word, target
+                )
+            if (target - base) & M32 >= size:
+                return AccessFault(
+                    f"jump to 0x{target:08x} outside memory 0x{base:08x}..0x{base + size:08x}",
+                    pc,
+                    word,
+                    target,
+                )
+            return None
+
+        def mem_fault(kind: str, nbytes: int, offset: int) -> ISSError:
+            address = (offset + base) & M32
+            if address & (nbytes - 1):
+                return MisalignedAccess(
+                    f"misaligned {nbytes}-byte {kind} at 0x{address:08x}", pc, word, address
+                )
+            return AccessFault(
+                f"{nbytes}-byte {kind} at 0x{address:08x} outside memory "
+                f"0x{base:08x}..0x{base + size:08x}",
+                pc,
+                word,
+                address,
+            )
+
+        if word & 3 != 3:
+            raise illegal("compressed (16-bit) instruction; the ISS implements RV32IM without C")
+
+        # ---- U and J types
+        if opcode == 0x37:  # LUI
+            value = word & 0xFFFFF000
+
+            def lui():
+                regs[rd] = value
+                return nxt
+
+            return lui
+
+        if opcode == 0x17:  # AUIPC
+            value = (pc + (word & 0xFFFFF000)) & M32
+
+            def auipc():
+                regs[rd] = value
+                return nxt
+
+            return auipc
+
+        if opcode == 0x6F:  # JAL
+            imm = (
+                ((word >> 31) << 20)
+                | (((word >> 12) & 0xFF) << 12)
+                | (((word >> 20) & 1) << 11)
+                | (((word >> 21) & 0x3FF) << 1)
+            )
+            imm -= (imm & 0x100000) << 1
+            target = (pc + imm) & M32
+            error = bad_target(target)
+            if error is not None:
+
+                def jal_bad():
+                    raise error
+
+                return jal_bad
+
+            def jal():
+                regs[rd] = nxt
+                return target
+
+            return jal
+
+        if opcode == 0x67:  # JALR
+            if funct3:
+                raise illegal()
+            imm = imm_i
+            # The target check ignores bit 1 only when the memory allows it: every valid
+            # target is 4-aligned and inside memory.
+            end = base + size
+
+            def jalr():
+                t = (regs[rs1] + imm) & 0xFFFFFFFE
+                if t & 2 or t < base or t >= end:
+                    raise bad_target(t)
+                regs[rd] = nxt
+                return t
+
+            return jalr
+
+        # ---- branches
+        if opcode == 0x63:
+            imm = (
+                ((word >> 31) << 12)
+                | (((word >> 7) & 1) << 11)
+                | (((word >> 25) & 0x3F) << 5)
+                | (((word >> 8) & 0xF) << 1)
+            )
+            imm -= (imm & 0x1000) << 1
+            target = (pc + imm) & M32
+            error = bad_target(target)
+            if error is not None:
+                # Taken branches to a bad target fault; not-taken ones fall through.
+                def taken():
+                    raise error
+
+            if funct3 == 0:
+                if error is None:
+
+                    def beq():
+                        return target if regs[rs1] == regs[rs2] else nxt
+
+                    return beq
+
+                def beq_bad():
+                    return taken() if regs[rs1] == regs[rs2] else nxt
+
+                return beq_bad
+            if funct3 == 1:
+                if error is None:
+
+                    def bne():
+                        return target if regs[rs1] != regs[rs2] else nxt
+
+                    return bne
+
+                def bne_bad():
+                    return taken() if regs[rs1] != regs[rs2] else nxt
+
+                return bne_bad
+            if funct3 == 4:
+                if error is None:
+
+                    def blt():
+                        return target if (regs[rs1] ^ SIGN) < (regs[rs2] ^ SIGN) else nxt
+
+                    return blt
+
+                def blt_bad():
+                    return taken() if (regs[rs1] ^ SIGN) < (regs[rs2] ^ SIGN) else nxt
+
+                return blt_bad
+            if funct3 == 5:
+                if error is None:
+
+                    def bge():
+                        return target if (regs[rs1] ^ SIGN) >= (regs[rs2] ^ SIGN) else nxt
+
+                    return bge
+
+                def bge_bad():
+                    return taken() if (regs[rs1] ^ SIGN) >= (regs[rs2] ^ SIGN) else nxt
+
+                return bge_bad
+            if funct3 == 6:
+                if error is None:
+
+                    def bltu():
+                        return target if regs[rs1] < regs[rs2] else nxt
+
+                    return bltu
+
+                def bltu_bad():
+                    return taken() if regs[rs1] < regs[rs2] else nxt
+
+                return bltu_bad
+            if funct3 == 7:
+                if error is None:
+
+                    def bgeu():
+                        return target if regs[rs1] >= regs[rs2] else nxt
+
+                    return bgeu
+
+                def bgeu_bad():
+                    return taken() if regs[rs1] >= regs[rs2] else nxt
+
+                return bgeu_bad
+            raise illegal()
+
+        # ---- loads: offsets are computed relative to the memory base, unsigned, so one
+        # comparison catches both "below base" and "beyond the end".
+        if opcode == 0x03:
+            imm = imm_i - base
+            if funct3 == 2:  # LW
+                u32 = mem.u32
+
+                def lw():
+                    a = (regs[rs1] + imm) & M32
+                    if a & 3 or a >= size:
+                        raise mem_fault("load", 4, a)
+                    regs[rd] = u32[a >> 2]
+                    return nxt
+
+                return lw
+            if funct3 == 0:  # LB
+                s8 = mem.s8
+
+                def lb():
+                    a = (regs[rs1] + imm) & M32
+                    if a >= size:
+                        raise mem_fault("load", 1, a)
+                    regs[rd] = s8[a] & M32
+                    return nxt
+
+                return lb
+            if funct3 == 4:  # LBU
+                u8 = mem.u8
+
+                def lbu():
+                    a = (regs[rs1] + imm) & M32
+                    if a >= size:
+                        raise mem_fault("load", 1, a)
+                    regs[rd] = u8[a]
+                    return nxt
+
+                return lbu
+            if funct3 == 1:  # LH
+                s16 = mem.s16
+
+                def lh():
+                    a = (regs[rs1] + imm) & M32
+                    if a & 1 or a >= size:
+                        raise mem_fault("load", 2, a)
+                    regs[rd] = s16[a >> 1] & M32
+                    return nxt
+
+                return lh
+            if funct3 == 5:  # LHU
+                u16 = mem.u16
+
+                def lhu():
+                    a = (regs[rs1] + imm) & M32
+                    if a & 1 or a >= size:
+                        raise mem_fault("load", 2, a)
+                    regs[rd] = u16[a >> 1]
+                    return nxt
+
+                return lhu
+            raise illegal()
+
+        # ---- stores
+        if opcode == 0x23:
+            imm = ((word >> 25) << 5) | ((word >> 7) & 31)
+            imm -= (imm & 0x800) << 1
+            imm -= base
+            if funct3 == 2:  # SW
+                u32 = mem.u32
+
+                def sw():
+                    a = (regs[rs1] + imm) & M32
+                    if a & 3 or a >= size:
+                        raise mem_fault("store", 4, a)
+                    u32[a >> 2] = regs[rs2]
+                    return nxt
+
+                return sw
+            if funct3 == 0:  # SB
+                u8 = mem.u8
+
+                def sb():
+                    a = (regs[rs1] + imm) & M32
+                    if a >= size:
+                        raise mem_fault("store", 1, a)
+                    u8[a] = regs[rs2] & 0xFF
+                    return nxt
+
+                return sb
+            if funct3 == 1:  # SH
+                u16 = mem.u16
+
+                def sh():
+                    a = (regs[rs1] + imm) & M32
+                    if a & 1 or a >= size:
+                        raise mem_fault("store", 2, a)
+                    u16[a >> 1] = regs[rs2] & 0xFFFF
+                    return nxt
+
+                return sh
+            raise illegal()
+
+        # ---- ALU with immediate
+        if opcode == 0x13:
+            imm = imm_i & M32  # sign-extended, as an unsigned 32-bit value
+            if funct3 == 0:  # ADDI (and its aliases LI, MV, NOP)
+                if rs1 == 0:
+
+                    def li():
+                        regs[rd] = imm
+                        return nxt
+
+                    return li
+
+                def addi():
+                    regs[rd] = (regs[rs1] + imm) & M32
+                    return nxt
+
+                return addi
+            if funct3 == 2:  # SLTI
+                simm = imm ^ SIGN
+
+                def slti():
+                    regs[rd] = 1 if (regs[rs1] ^ SIGN) < simm else 0
+                    return nxt
+
+                return slti
+            if funct3 == 3:  # SLTIU
+
+                def sltiu():
+                    regs[rd] = 1 if regs[rs1] < imm else 0
+                    return nxt
+
+                return sltiu
+            if funct3 == 4:  # XORI
+
+                def xori():
+                    regs[rd] = regs[rs1] ^ imm
+                    return nxt
+
+                return xori
+            if funct3 == 6:  # ORI
+
+                def ori():
+                    regs[rd] = regs[rs1] | imm
+                    return nxt
+
+                return ori
+            if funct3 == 7:  # ANDI
+
+                def andi():
+                    regs[rd] = regs[rs1] & imm
+                    return nxt
+
+                return andi
+            shamt = rs2
+            if funct3 == 1:  # SLLI
+                if funct7:
+                    raise illegal()
+
+                def slli():
+                    regs[rd] = (regs[rs1] << shamt) & M32
+                    return nxt
+
+                return slli
+            # funct3 == 5
+            if funct7 == 0:  # SRLI
+
+                def srli():
+                    regs[rd] = regs[rs1] >> shamt
+                    return nxt
+
+                return srli
+            if funct7 == 0x20:  # SRAI
+
+                def srai():
+                    x = regs[rs1]
+                    regs[rd] = ((x - ((x & SIGN) << 1)) >> shamt) & M32
+                    return nxt
+
+                return srai
+            raise illegal()
+
+        # ---- ALU with registers, and the M extension
+        if opcode == 0x33:
+            fn = _OP_TABLE.get((funct7, funct3))
+            if fn is None:
+                raise illegal()
+            return fn(regs, rd, rs1, rs2, nxt)
+
+        if opcode == 0x0F:  # MISC-MEM
+            if funct3 == 0:  # FENCE: a single hart with one memory needs no ordering
+
+                def fence():
+                    return nxt
+
+                return fence
+            if funct3 == 1:  # FENCE.I: code may have changed, decode again
+                cache = self._cache
+
+                def fence_i():
+                    cache.clear()
+                    return nxt
+
+                return fence_i
+            raise illegal()
+
+        if opcode == 0x73:  # SYSTEM
+            if word == 0x00000073:  # ECALL
+                ecall = self._ecall
+
+                def do_ecall():
+                    ecall(pc, word)
+                    return nxt
+
+                return do_ecall
+            if word == 0x00100073:  # EBREAK
+                ebreak = self._ebreak
+
+                def do_ebreak():
+                    ebreak()
+                    return nxt
+
+                return do_ebreak
+            raise illegal("unsupported SYSTEM instruction (only ECALL and EBREAK)")
+
+        if opcode == 0x0B:  # custom-0, R-type: the accelerator
+            fid = (funct7 << 3) | funct3
+            custom = self._custom
+            rd_index = rd & 31
+
+            def accel():
+                regs[rd] = custom(pc, word, fid, regs[rs1], regs[rs2], rd_index)
+                return nxt
+
+            return accel
+
+        raise illegal()
+
+
+# --- register-register operations: factories keyed by (funct7, funct3) ----------------------
+
+
+def _signed(x: int) -> int:
+    return x - ((x & SIGN) << 1)
+
+
+def _div(a: int, b: int) -> int:
+    """RISC-V DIV on unsigned 32-bit encodings: truncating, /0 = -1, INT_MIN/-1 = INT_MIN."""
+    if b == 0:
+        return M32
+    sa, sb = _signed(a), _signed(b)
+    q = abs(sa) // abs(sb)
+    if (sa < 0) != (sb < 0):
+        q = -q
+    return q & M32
+
+
+def _rem(a: int, b: int) -> int:
+    """RISC-V REM: sign of the dividend, x % 0 = x, INT_MIN % -1 = 0."""
+    if b == 0:
+        return a
+    sa, sb = _signed(a), _signed(b)
+    r = abs(sa) % abs(sb)
+    return (-r if sa < 0 else r) & M32
+
+
+def _op(expr):
+    """A factory for ``rd = expr(rs1_value, rs2_value)`` (expr must return an unsigned 32-bit
+    value)."""
+
+    def make(regs, rd, rs1, rs2, nxt):
+        def op():
+            regs[rd] = expr(regs[rs1], regs[rs2])
+            return nxt
+
+        return op
+
+    return make
+
+
+def _make_add(regs, rd, rs1, rs2, nxt):
+    def add():
+        regs[rd] = (regs[rs1] + regs[rs2]) & M32
+        return nxt
+
+    return add
+
+
+def _make_sub(regs, rd, rs1, rs2, nxt):
+    def sub():
+        regs[rd] = (regs[rs1] - regs[rs2]) & M32
+        return nxt
+
+    return sub
+
+
+def _make_and(regs, rd, rs1, rs2, nxt):
+    def and_():
+        regs[rd] = regs[rs1] & regs[rs2]
+        return nxt
+
+    return and_
+
+
+def _make_or(regs, rd, rs1, rs2, nxt):
+    def or_():
+        regs[rd] = regs[rs1] | regs[rs2]
+        return nxt
+
+    return or_
+
+
+def _make_xor(regs, rd, rs1, rs2, nxt):
+    def xor():
+        regs[rd] = regs[rs1] ^ regs[rs2]
+        return nxt
+
+    return xor
+
+
+def _make_mul(regs, rd, rs1, rs2, nxt):
+    def mul():
+        regs[rd] = (regs[rs1] * regs[rs2]) & M32
+        return nxt
+
+    return mul
+
+
+_OP_TABLE = {
+    (0x00, 0): _make_add,
+    (0x20, 0): _make_sub,
+    (0x00, 1): _op(lambda a, b: (a << (b & 31)) & M32),  # SLL
+    (0x00, 2): _op(lambda a, b: 1 if (a ^ SIGN) < (b ^ SIGN) else 0),  # SLT
+    (0x00, 3): _op(lambda a, b: 1 if a < b else 0),  # SLTU
+    (0x00, 4): _make_xor,
+    (0x00, 5): _op(lambda a, b: a >> (b & 31)),  # SRL
+    (0x20, 5): _op(lambda a, b: (_signed(a) >> (b & 31)) & M32),  # SRA
+    (0x00, 6): _make_or,
+    (0x00, 7): _make_and,
+    (0x01, 0): _make_mul,
+    (0x01, 1): _op(lambda a, b: ((_signed(a) * _signed(b)) >> 32) & M32),  # MULH
+    (0x01, 2): _op(lambda a, b: ((_signed(a) * b) >> 32) & M32),  # MULHSU
+    (0x01, 3): _op(lambda a, b: (a * b) >> 32),  # MULHU
+    (0x01, 4): _op(_div),  # DIV
+    (0x01, 5): _op(lambda a, b: a // b if b else M32),  # DIVU
+    (0x01, 6): _op(_rem),  # REM
+    (0x01, 7): _op(lambda a, b: a % b if b else a),  # REMU
+}
