@@ -353,7 +353,6 @@ class Accelerator(wiring.Component):
         # the previous one once the issuer has finished reading it.
         l_n, l_e0, l_rows, l_band, l_last, l_reset, l_advance = band_counter("load")
         l_img_off = Signal(32)
-        l_running = Signal()
         l_hb0 = Signal(COORD_SHAPE)
         l_hlast = Signal(signed(34))
         loaded_hi = Signal(16)  # whole mode: rows [0, loaded_hi) of image l_n are loaded

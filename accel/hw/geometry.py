@@ -45,9 +45,9 @@ def _log2(value: int) -> int:
 class LayerSetup(wiring.Component):
     """Validates the descriptor and computes the derived layer constants.
 
-    On ``start`` it works for a few cycles (5 cycles; for array sizes that are not powers of
-    two the tile counts are found by counting, max(M/cols, K/rows) more cycles) and then pulses ``done`` with ``error``
-    = 0 and ``geometry`` valid, or ``error`` = the code of the first failed check of
+    On ``start`` it works for 5 cycles (for array sizes that are not powers of two the tile
+    counts are found by counting: max(M/cols, K/rows) more cycles) and then pulses ``done``
+    with ``error`` = 0 and ``geometry`` valid, or ``error`` = the code of the first failed check of
     :data:`accel.isa.DESCRIPTOR_CHECKS`. ``geometry`` stays valid until the next ``start``.
     """
 

@@ -91,6 +91,8 @@ def run_job(
         vcd=vcd,
     )
     status = responses[len(job.commands()) - 1]
-    values = dict(zip((name for name, _ in counters), responses[len(job.commands()) :]))
+    values = dict(
+        zip((name for name, _ in counters), responses[len(job.commands()) :], strict=True)
+    )
     raw = memory.read(job.output_addr, job.output_bytes)
     return RunResult(job.decode_output(raw), status, values, cycles)
