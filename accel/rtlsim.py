@@ -436,6 +436,7 @@ def _simulate(build_dir, run_dir, job_file, results_file, waves, wall_timeout) -
             runner.test(
                 test_module=TB_MODULE,
                 hdl_toplevel=TOP,
+                hdl_toplevel_lang="verilog",
                 build_dir=build_dir / "sim_build",
                 test_dir=run_dir,
                 extra_env={"ACCEL_RTL_JOBS": str(job_file)},

@@ -176,7 +176,7 @@ def _read_symbols(data, source, e_shoff, e_shnum, e_shentsize, check_range) -> d
             end = strtab.find(b"\0", st_name)
             name = strtab[st_name : end if end >= 0 else len(strtab)].decode("utf-8", "replace")
             kind = _SYMBOL_KINDS.get(st_info & 0xF, f"type{st_info & 0xF}")
-            if kind in ("section", "file") or name.startswith(".L"):
+            if kind in ("section", "file") or name.startswith((".L", "$")):
                 continue
             binding = st_info >> 4
             # Global symbols win over local ones of the same name.

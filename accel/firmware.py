@@ -1,0 +1,177 @@
+"""Build the RV32IM firmware in ``firmware/`` with the ``ziglang`` PyPI package.
+
+No system toolchain is needed: ``python -m ziglang cc`` is clang + lld for
+``riscv32-freestanding-none``. A program is ``firmware/<name>.c`` linked with the startup
+code (``start.S``), the runtime (``runtime.c``: memcpy & co., environment calls, printf),
+the accelerator driver (``accel_drv.c``) and the linker script ``link.ld``.
+
+Command line::
+
+    python -m accel.firmware [selftest] [--out DIR] [--run]
+
+``--run`` runs the program on the ISS with a stub accelerator (:mod:`accel.riscv.stub`).
+
+The memory map constants below mirror ``firmware/link.ld`` (a test checks them against the
+symbols of a built ELF).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+FIRMWARE_DIR = Path(__file__).resolve().parent.parent / "firmware"
+INCLUDE_DIR = FIRMWARE_DIR / "include"
+DEFAULT_OUT_DIR = FIRMWARE_DIR / "build"
+
+# Memory map (firmware/link.ld).
+RAM_BASE = 0x0000_0000
+RAM_SIZE = 0x0004_0000
+PROG_SIZE = 0x0001_0000
+ARENA_BASE = 0x0001_0000
+ARENA_END = 0x0003_C000
+STACK_TOP = 0x0004_0000
+
+TARGET = "riscv32-freestanding-none"
+CPU = "generic_rv32+m"
+# Library sources linked into every program.
+RUNTIME_SOURCES = ("start.S", "runtime.c", "accel_drv.c")
+
+CFLAGS = (
+    "-O2",
+    "-ffreestanding",
+    "-fno-builtin",
+    "-fomit-frame-pointer",
+    "-fno-unwind-tables",
+    "-fno-asynchronous-unwind-tables",
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-std=c11",
+    "-Wall",
+    "-Wextra",
+)
+LDFLAGS = ("-Wl,--gc-sections",)
+
+
+class FirmwareBuildError(RuntimeError):
+    """The compiler or objcopy failed; the message holds the command and its output."""
+
+
+@dataclass(frozen=True)
+class FirmwareImage:
+    """A built program: the ``elf`` (for the ISS) and the raw ``bin`` image from address
+    ``RAM_BASE`` (for memories initialized from a file)."""
+
+    elf: Path
+    bin: Path
+
+
+def zig_command(*args: str) -> list[str]:
+    """The command line to run ``zig <args>`` from the ``ziglang`` package of this Python."""
+    return [sys.executable, "-m", "ziglang", *args]
+
+
+def _run(cmd: list[str]) -> None:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    except FileNotFoundError as exc:  # pragma: no cover - broken interpreter
+        raise FirmwareBuildError(f"cannot run {cmd[0]}: {exc}") from exc
+    if proc.returncode != 0:
+        output = (proc.stdout + proc.stderr).strip()
+        if "No module named ziglang" in output:
+            output += "\n(install it with: pip install ziglang)"
+        raise FirmwareBuildError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{output}")
+
+
+def build(
+    program: str = "selftest",
+    out_dir: str | Path | None = None,
+    *,
+    sources: tuple[str | Path, ...] = (),
+    defines: dict[str, str | int] | None = None,
+    include_dirs: tuple[str | Path, ...] = (),
+    werror: bool = True,
+) -> Path:
+    """Compile and link ``firmware/<program>.c`` (plus extra ``sources``) into
+    ``<out_dir>/<program>.elf`` and ``<program>.bin``; return the ELF's path.
+
+    ``out_dir`` defaults to ``firmware/build``. ``defines`` become ``-D`` options,
+    ``include_dirs`` extra ``-I`` directories (for generated headers such as model data).
+    Raises :class:`FirmwareBuildError` with the compiler's output on failure.
+    """
+    return build_image(
+        program,
+        out_dir,
+        sources=sources,
+        defines=defines,
+        include_dirs=include_dirs,
+        werror=werror,
+    ).elf
+
+
+def build_image(
+    program: str = "selftest",
+    out_dir: str | Path | None = None,
+    *,
+    sources: tuple[str | Path, ...] = (),
+    defines: dict[str, str | int] | None = None,
+    include_dirs: tuple[str | Path, ...] = (),
+    werror: bool = True,
+) -> FirmwareImage:
+    """:func:`build`, returning both the ELF and the raw binary."""
+    main_source = FIRMWARE_DIR / f"{program}.c"
+    if not main_source.is_file():
+        raise FirmwareBuildError(f"no firmware program {program!r}: {main_source} does not exist")
+    if not (INCLUDE_DIR / "accel.h").is_file():
+        raise FirmwareBuildError(
+            f"{INCLUDE_DIR / 'accel.h'} is missing; generate it with `python -m accel.build`"
+        )
+    out = Path(out_dir) if out_dir is not None else DEFAULT_OUT_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    elf = out / f"{program}.elf"
+    binary = out / f"{program}.bin"
+    all_sources = [FIRMWARE_DIR / s for s in RUNTIME_SOURCES] + [main_source]
+    all_sources += [Path(s) for s in sources]
+    cmd = zig_command("cc", "-target", TARGET, f"-mcpu={CPU}", *CFLAGS)
+    if werror:
+        cmd.append("-Werror")
+    cmd += [f"-I{FIRMWARE_DIR}", f"-I{INCLUDE_DIR}"]
+    cmd += [f"-I{Path(d)}" for d in include_dirs]
+    for name, value in (defines or {}).items():
+        cmd.append(f"-D{name}={value}")
+    cmd += ["-T", str(FIRMWARE_DIR / "link.ld"), *LDFLAGS]
+    cmd += [str(s) for s in all_sources]
+    cmd += ["-o", str(elf)]
+    _run(cmd)
+    _run(zig_command("objcopy", "-O", "binary", str(elf), str(binary)))
+    return FirmwareImage(elf=elf, bin=binary)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m accel.firmware", description="Build (and run) RV32IM firmware."
+    )
+    parser.add_argument("program", nargs="?", default="selftest", help="firmware/<program>.c")
+    parser.add_argument("--out", type=Path, default=None, help="output directory")
+    parser.add_argument(
+        "--run", action="store_true", help="run it on the ISS with a stub accelerator"
+    )
+    args = parser.parse_args(argv)
+    try:
+        image = build_image(args.program, args.out)
+    except FirmwareBuildError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"{image.elf}\n{image.bin}")
+    if args.run:
+        from .riscv.__main__ import run_elf
+
+        return run_elf(image.elf)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+/* Accelerator driver: see accel_drv.h. */
+#include "accel_drv.h"
+
+static uint32_t last_status;
+
+int accel_status_error(uint32_t status)
+{
+    if (status & ACCEL_STATUS_ERR_BUS)
+        return ACCEL_E_BUS;
+    if (status & ACCEL_STATUS_ERR_DESCRIPTOR)
+        return ACCEL_E_DESCRIPTOR;
+    if (status & ACCEL_STATUS_ERR_BUSY)
+        return ACCEL_E_BUSY;
+    if (status & ACCEL_STATUS_ERR_UNKNOWN)
+        return ACCEL_E_UNKNOWN;
+    return ACCEL_OK;
+}
+
+int accel_probe(void)
+{
+    if (accel_info_version() != ACCEL_ISA_VERSION || accel_info_rows() != ACCEL_CFG_ROWS ||
+        accel_info_cols() != ACCEL_CFG_COLS || accel_info_bus_bytes() != ACCEL_CFG_BUS_BYTES ||
+        accel_info_in_bytes() != ACCEL_CFG_IN_BYTES ||
+        accel_info_acc_depth() != ACCEL_CFG_ACC_DEPTH ||
+        accel_info_param_depth() != ACCEL_CFG_PARAM_DEPTH)
+        return ACCEL_E_HARDWARE;
+    return ACCEL_OK;
+}
+
+void accel_configure(const accel_layer_t *l)
+{
+    accel_set_n(l->n);
+    accel_set_h(l->h);
+    accel_set_w(l->w);
+    accel_set_c(l->c);
+    accel_set_m(l->m);
+    accel_set_r(l->r);
+    accel_set_s(l->s);
+    accel_set_e(l->e);
+    accel_set_f(l->f);
+    accel_set_u(l->u);
+    accel_set_p(l->p);
+    accel_set_in_addr(l->in_addr);
+    accel_set_w_addr(l->w_addr);
+    accel_set_param_addr(l->param_addr);
+    accel_set_out_addr(l->out_addr);
+    accel_set_in_zp((uint32_t)l->in_zp);
+    accel_set_out_zp((uint32_t)l->out_zp);
+    accel_set_act_min((uint32_t)l->act_min);
+    accel_set_act_max((uint32_t)l->act_max);
+    accel_set_pool(l->pool);
+    accel_set_band(l->band);
+}
+
+int accel_start_layer(const accel_layer_t *layer)
+{
+    last_status = accel_status();
+    if (last_status & ACCEL_STATUS_BUSY)
+        return ACCEL_E_BUSY;
+    accel_clear();
+    accel_configure(layer);
+    last_status = accel_start();
+    return accel_status_error(last_status);
+}
+
+int accel_finish(accel_counters_t *counters)
+{
+    last_status = accel_wait();
+    if (counters)
+        accel_read_counters(counters);
+    int err = accel_status_error(last_status);
+    if (err)
+        return err;
+    if (!(last_status & ACCEL_STATUS_DONE))
+        return ACCEL_E_NOT_DONE;
+    return ACCEL_OK;
+}
+
+int accel_run_layer(const accel_layer_t *layer, accel_counters_t *counters)
+{
+    int err = accel_start_layer(layer);
+    if (err)
+        return err;
+    return accel_finish(counters);
+}
+
+void accel_read_counters(accel_counters_t *c)
+{
+    c->cycles = accel_counter_cycles();
+    c->mac_cycles = accel_counter_mac_cycles();
+    c->dma_read_bytes = accel_counter_dma_read_bytes();
+    c->dma_write_bytes = accel_counter_dma_write_bytes();
+    c->stall_cycles = accel_counter_stall_cycles();
+}
+
+uint32_t accel_last_status(void)
+{
+    return last_status;
+}
+
+uint32_t accel_last_check(void)
+{
+    return (last_status & ACCEL_STATUS_ERR_DESCRIPTOR) ? ACCEL_STATUS_ERR_CODE(last_status) : 0;
+}
+
+const char *accel_strerror(int err)
+{
+    switch (err) {
+    case ACCEL_OK:
+        return "ok";
+    case ACCEL_E_BUSY:
+        return "busy";
+    case ACCEL_E_DESCRIPTOR:
+        return "invalid descriptor";
+    case ACCEL_E_UNKNOWN:
+        return "unknown instruction";
+    case ACCEL_E_BUS:
+        return "bus error";
+    case ACCEL_E_NOT_DONE:
+        return "not done";
+    case ACCEL_E_HARDWARE:
+        return "hardware mismatch";
+    default:
+        return "unknown error";
+    }
+}
