@@ -33,7 +33,7 @@ from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, SimTimeoutError, with_timeout
 from cocotbext.axi import AxiBus
-from tb_axi_memory import AccelAxiRam
+from tb_axi_memory import AccelAxiRam, HandshakeMonitor
 from tb_cfu import CfuDriver
 from tb_scoreboard import compare_bytes, compare_outside
 
@@ -90,6 +90,10 @@ async def _run_job(dut, clk, ram: AccelAxiRam, blobs, job: dict, index: int) -> 
     await ClockCycles(clk, 2)
     dut.reset.value = 0
     await ClockCycles(clk, 2)
+    monitor = None
+    if rng is not None and job.get("axi_pause", 0.0) > 0:
+        monitor = HandshakeMonitor(dut, clk, ram.violations)
+        monitor.start()
 
     commands = [tuple(c) for c in job["commands"]] + [
         (fid, 0, 0) for _name, fid in job.get("counters", ())
@@ -113,6 +117,10 @@ async def _run_job(dut, clk, ram: AccelAxiRam, blobs, job: dict, index: int) -> 
             f"hung: command {i} (function_id 0x{commands[i][0]:03x}) got no response within "
             f"{job['timeout_cycles']} cycles"
         )
+    except AssertionError as exc:  # protocol violation seen by the control-port driver
+        result["error"] = f"command {in_flight[0]}: {exc}"
+    if monitor is not None:
+        monitor.stop()
     result["wall_s"] = time.perf_counter() - t0
     result["cycles"] = _cycles() - c0
     result["responses"] = responses

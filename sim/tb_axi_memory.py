@@ -22,11 +22,13 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
+import cocotb
+from cocotb.triggers import RisingEdge
 from cocotbext.axi import AxiResp
 from cocotbext.axi.axi_ram import AxiRamRead, AxiRamWrite
 from cocotbext.axi.memory import Memory
 
-__all__ = ["AccelAxiRam", "AxiErrorResponse", "random_pauses"]
+__all__ = ["AccelAxiRam", "AxiErrorResponse", "HandshakeMonitor", "random_pauses"]
 
 
 class AxiErrorResponse(Exception):
@@ -160,3 +162,54 @@ class AccelAxiRam(Memory):
             else:
                 seed = rng.getrandbits(32)
                 channel.set_pause_generator(random_pauses(random.Random(seed), probability))
+
+
+class HandshakeMonitor:
+    """Checks the master's side of the AXI handshake on AR, AW and W.
+
+    AXI rule: once ``valid`` is high it stays high, with an unchanged payload, until the
+    transfer (``ready`` high at a clock edge). Violations are appended to ``violations``.
+    Runs a coroutine every cycle, so it is meant for the back-pressure jobs (where the rule is
+    actually exercised: without pauses the slave is always ready).
+    """
+
+    PAYLOADS = {
+        "ar": ("araddr", "arlen", "arsize", "arburst", "arid"),
+        "aw": ("awaddr", "awlen", "awsize", "awburst", "awid"),
+        "w": ("wdata", "wstrb", "wlast"),
+    }
+
+    def __init__(self, dut, clk, violations: list[str], prefix: str = "m_axi"):
+        self.clk = clk
+        self.violations = violations
+        self.channels = []
+        for ch, fields in self.PAYLOADS.items():
+            valid = getattr(dut, f"{prefix}_{ch}valid")
+            ready = getattr(dut, f"{prefix}_{ch}ready")
+            payload = [getattr(dut, f"{prefix}_{name}") for name in fields]
+            self.channels.append((ch, valid, ready, payload))
+        self._task = None
+
+    def start(self) -> None:
+        self._task = cocotb.start_soon(self._run())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _run(self) -> None:
+        edge = RisingEdge(self.clk)
+        held = {ch: None for ch, *_ in self.channels}
+        while True:
+            await edge
+            for ch, valid, ready, payload in self.channels:
+                v = int(valid.value)
+                snapshot = None
+                if v:
+                    snapshot = tuple(int(sig.value) for sig in payload)
+                previous = held[ch]
+                if previous is not None and (not v or snapshot != previous):
+                    what = "valid dropped" if not v else "payload changed"
+                    self.violations.append(f"AXI {ch.upper()} channel: {what} while stalled")
+                held[ch] = snapshot if v and not int(ready.value) else None

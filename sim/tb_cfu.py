@@ -83,6 +83,7 @@ class CfuDriver:
         ready = 1 if not stall else int(not self._draw(stall))
         dut.rsp_ready.value = ready
         accepted = False
+        held = None  # response payload offered while rsp_ready was low
         while True:
             await self._edge
             # Values read here are those sampled by this edge.
@@ -93,9 +94,15 @@ class CfuDriver:
                     self._junk_operands()
                 elif ready and dut.rsp_valid.value:
                     raise AssertionError("a response was transferred before its command")
-            if accepted and ready and dut.rsp_valid.value:
+            if accepted and dut.rsp_valid.value:
                 value = int(dut.rsp_payload_outputs_0.value)
-                break
+                if ready:
+                    break
+                if held is not None and value != held:
+                    raise AssertionError("rsp_payload_outputs_0 changed while rsp_ready was low")
+                held = value
+            elif held is not None:
+                raise AssertionError("rsp_valid dropped before the response was accepted")
             if stall:
                 ready = int(not self._draw(stall))
                 dut.rsp_ready.value = ready

@@ -19,6 +19,7 @@ from .iss import (
     MisalignedAccess,
     NoBackendError,
 )
+from .stub import StubBackend
 
 __all__ = [
     "DEFAULT_MEMORY_SIZE",
@@ -35,6 +36,7 @@ __all__ = [
     "MisalignedAccess",
     "NoBackendError",
     "Segment",
+    "StubBackend",
     "Symbol",
     "parse_elf",
     "read_elf",

@@ -274,6 +274,15 @@ class ISS:
     def text_output(self) -> str:
         return self.output.decode("utf-8", "replace")
 
+    def dump(self) -> str:
+        """The PC and registers, four per line with their ABI names (for error reports)."""
+        lines = [f"pc   {self.pc:08x}"]
+        for row in range(0, 32, 4):
+            lines.append(
+                "  ".join(f"{ABI_NAMES[i]:>4} {self._regs[i]:08x}" for i in range(row, row + 4))
+            )
+        return "\n".join(lines)
+
     def flush_cache(self) -> None:
         """Forget decoded instructions (after the host modified code in memory)."""
         self._cache.clear()
@@ -454,7 +463,7 @@ class ISS:
         self._cache[pc] = fn
         return fn
 
-    def _compile(self, pc: int, word: int) -> Callable[[], int]:  # noqa: C901
+    def _compile(self, pc: int, word: int) -> Callable[[], int]:
         """Turn the instruction ``word`` at ``pc`` into a closure returning the next PC."""
         regs = self._regs
         mem = self.memory
@@ -548,9 +557,7 @@ class ISS:
             if funct3:
                 raise illegal()
             imm = imm_i
-            # The target check ignores bit 1 only when the memory allows it: every valid
-            # target is 4-aligned and inside memory.
-            end = base + size
+            end = base + size  # valid targets: 4-aligned (bit 0 is cleared) and in memory
 
             def jalr():
                 t = (regs[rs1] + imm) & 0xFFFFFFFE

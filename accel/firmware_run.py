@@ -1,0 +1,82 @@
+"""Run the LeNet-5 firmware on the RV32IM ISS against an accelerator backend.
+
+Backends: ``functional`` (golden numerics on the shared memory + :mod:`accel.perf` counters,
+milliseconds) and ``rtl`` (the ISS co-simulated with the generated Verilog under cocotb +
+Verilator, :mod:`accel.rtlsim`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from accel import firmware
+from accel.config import AccelConfig
+from accel.lenet_image import build_model_image
+from accel.ref import lenet
+from accel.riscv.iss import ISS, Memory
+
+
+@dataclass
+class FirmwareResult:
+    image: int
+    label: int
+    predicted: int
+    logits: np.ndarray
+    expected_logits: np.ndarray
+    layer_cycles: list[int]
+    instructions: int
+    custom_instructions: int
+    wall_seconds: float
+    console: str
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def exact(self) -> bool:
+        return bool(np.array_equal(self.logits, self.expected_logits))
+
+
+def lenet_elf(out_dir=None):
+    """Build (or reuse) ``firmware/lenet.c``."""
+    return firmware.build("lenet", out_dir)
+
+
+def prepare(model, index: int, config: AccelConfig, elf=None):
+    """ISS with the firmware loaded and the model image for test image ``index`` written."""
+    memory = Memory(firmware.RAM_SIZE, base=firmware.RAM_BASE)
+    iss = ISS(memory)
+    iss.load_elf(elf if elf is not None else lenet_elf())
+    image = model.test_images_int8[index : index + 1]
+    model_image = build_model_image(
+        list(model.layers), image, config, firmware.ARENA_BASE, firmware.ARENA_END
+    )
+    model_image.write_to(memory.write)
+    expected = lenet.forward_int8(model.layers, image)[0]
+    return iss, model_image, expected
+
+
+def run_functional(model, index: int, config: AccelConfig, elf=None) -> FirmwareResult:
+    from accel.riscv.functional import FunctionalBackend
+
+    start = time.perf_counter()
+    iss, model_image, expected = prepare(model, index, config, elf)
+    backend = FunctionalBackend(iss.memory, config)
+    iss.backend = backend
+    exit_code = iss.run(max_instructions=50_000_000)
+    if exit_code != 0:
+        raise RuntimeError(f"firmware exited with {exit_code}: {iss.text_output}")
+    result = model_image.read_result(iss.memory.read)
+    return FirmwareResult(
+        image=index,
+        label=int(model.test_labels[index]),
+        predicted=result["predicted"],
+        logits=result["logits"],
+        expected_logits=expected,
+        layer_cycles=result["cycles"],
+        instructions=iss.instret,
+        custom_instructions=iss.custom_count,
+        wall_seconds=time.perf_counter() - start,
+        console=iss.text_output,
+    )
