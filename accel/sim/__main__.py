@@ -221,6 +221,57 @@ def cmd_conv(args: argparse.Namespace) -> int:
     return _print_reports([report], config, args)
 
 
+def cmd_firmware(args: argparse.Namespace) -> int:
+    from accel import firmware_run
+
+    model = lenet.load_params(args.weights)
+    config = _config(args)
+    count = len(model.test_labels) if args.images == 0 else args.images
+    indices = (
+        [args.image] if args.images is None else list(range(min(count, len(model.test_labels))))
+    )
+    if not 0 <= indices[0] < len(model.test_labels) or not indices:
+        print(f"error: --image must be in 0..{len(model.test_labels) - 1}", file=sys.stderr)
+        return 2
+    elf = firmware_run.lenet_elf()
+    run = firmware_run.run_functional if args.backend == "functional" else firmware_run.run_rtl
+    results = []
+    for index in indices:
+        result = run(model, index, config, elf)
+        results.append(result)
+        if len(indices) == 1:
+            print(f"LeNet-5 firmware on the RV32IM ISS, accelerator backend {args.backend}")
+            print(f"test image {index}: label {result.label}, predicted class {result.predicted}")
+            print("logits:", " ".join(str(int(v)) for v in result.logits))
+            print(f"golden logits match: {'yes' if result.exact else 'NO'}")
+            print(
+                f"CPU instructions retired: {result.instructions} "
+                f"({result.custom_instructions} custom)"
+            )
+            rows = [
+                {"layer": layer.name, "accelerator cycles": cycles}
+                for layer, cycles in zip(model.layers, result.layer_cycles, strict=True)
+            ]
+            print(
+                format_table(
+                    ["layer", "accelerator cycles"],
+                    rows,
+                    {"layer": "total", "accelerator cycles": sum(result.layer_cycles)},
+                )
+            )
+            print(f"wall time: {result.wall_seconds:.2f} s")
+    if len(indices) > 1:
+        exact = sum(r.exact for r in results)
+        correct = sum(r.predicted == r.label for r in results)
+        wall = sum(r.wall_seconds for r in results)
+        print(
+            f"{len(results)} images, backend {args.backend}: logits identical to the golden "
+            f"model for {exact}/{len(results)}; accuracy {100 * correct / len(results):.2f} % "
+            f"({correct}/{len(results)}); {wall / len(results):.2f} s per image"
+        )
+    return 0 if all(r.exact for r in results) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m accel.sim",
@@ -271,6 +322,26 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--output", type=Path, help="write the int8 output (.npy)")
     _hardware_arguments(c)
     c.set_defaults(func=cmd_conv)
+
+    f = commands.add_parser("firmware", help="LeNet-5 driven by RISC-V firmware on the ISS")
+    f.add_argument("network", choices=["lenet"], help="the firmware program")
+    f.add_argument("--image", type=int, default=0, help="test image index")
+    f.add_argument(
+        "--images",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run the first N test images (0: all) and report accuracy",
+    )
+    f.add_argument(
+        "--backend",
+        choices=["functional", "rtl"],
+        default="rtl",
+        help="accelerator: rtl (co-simulated Verilog) or functional (fast)",
+    )
+    f.add_argument("--weights", type=Path, default=lenet.DEFAULT_PATH, metavar="FILE")
+    _hardware_arguments(f)
+    f.set_defaults(func=cmd_firmware)
     return parser
 
 

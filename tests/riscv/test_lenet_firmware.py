@@ -33,7 +33,7 @@ def test_ten_images_give_the_golden_logits(model, elf):
 
 
 def _c_struct_fields(text, name):
-    body = re.search(r"typedef struct %s \{(.*?)\}" % name, text, re.S).group(1)
+    body = re.search(rf"typedef struct {name} \{{(.*?)\}}", text, re.S).group(1)
     fields = []
     for line in body.split(";"):
         line = re.sub(r"/\*.*?\*/", "", line, flags=re.S).strip()
