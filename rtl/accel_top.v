@@ -4469,7 +4469,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .issue(issue),
     .out_data(in_data),
     .pixbase(pixbase),
-    .\port$3192$16 (descriptor[47:16]),
+    .\port$3193$16 (descriptor[47:16]),
     .\port$42$0 (\$23 [10:0]),
     .\port$43$0 (\$24 ),
     .\port$59$0 (\$40 ),
@@ -4499,8 +4499,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .out__valid(data__valid),
     .param_addr(param_rp__addr),
     .param_data(param_data),
-    .\port$3192$272 (descriptor[296:272]),
-    .\port$3198$258 (geometry[289:258]),
+    .\port$3193$272 (descriptor[296:272]),
+    .\port$3199$258 (geometry[289:258]),
     .reads_done(reads_done),
     .rows(\$102 [15:0]),
     .rst(rst),
@@ -4550,8 +4550,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .S(descriptor[95:88]),
     .clk(clk),
     .last(last),
-    .\port$1265$0 (\$440 ),
-    .\port$3395$0 (\$441 ),
+    .\port$1266$0 (\$440 ),
+    .\port$3396$0 (\$441 ),
     .restart(restart),
     .row_step(geometry[225:192]),
     .rst(rst),
@@ -5043,7 +5043,9 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     \$385  = load_bank;
-    if (load_now) begin
+    if (run) begin
+      \$385  = 1'h0;
+    end else if (load_now) begin
       \$385  = \$154 ;
     end
     if (rst) begin
@@ -18220,7 +18222,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.feeder (rst, \port$42$0 , \port$43$0 , \port$59$0 , wp__en, issue, rows, wp__addr, bank, hb, wb, pixbase, \port$3192$16 , zero_point, wp__data, s2_valid, s2_bank, s2_tag, out_data, clk);
+module \accel_top.core.feeder (rst, \port$42$0 , \port$43$0 , \port$59$0 , wp__en, issue, rows, wp__addr, bank, hb, wb, pixbase, \port$3193$16 , zero_point, wp__data, s2_valid, s2_bank, s2_tag, out_data, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$69  = 0;
   wire [34:0] \$1 ;
   wire \$10 ;
@@ -18416,8 +18418,8 @@ module \accel_top.core.feeder (rst, \port$42$0 , \port$43$0 , \port$59$0 , wp__e
   wire out_valid;
   input [33:0] pixbase;
   wire [33:0] pixbase;
-  input [31:0] \port$3192$16 ;
-  wire [31:0] \port$3192$16 ;
+  input [31:0] \port$3193$16 ;
+  wire [31:0] \port$3193$16 ;
   input [10:0] \port$42$0 ;
   wire [10:0] \port$42$0 ;
   input \port$43$0 ;
@@ -26885,104 +26887,104 @@ module \accel_top.core.feeder (rst, \port$42$0 , \port$43$0 , \port$59$0 , wp__e
   assign \$3  = $signed(\$2 ) >= $signed(1'h0);
   assign \$4  = rows[0] & \$3 ;
   assign \$5  = $signed(hb) + $signed({ 1'h0, rows[8:1] });
-  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3192$16 [15:0] });
+  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3193$16 [15:0] });
   assign \$7  = \$4  & \$6 ;
   assign \$8  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
   assign \$9  = $signed(\$8 ) >= $signed(1'h0);
   assign \$10  = \$7  & \$9 ;
   assign \$11  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
-  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3192$16 [31:16] });
+  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3193$16 [31:16] });
   assign \$13  = \$10  & \$12 ;
   assign \$14  = $signed(pixbase) + $signed({ 1'h0, rows[97:66] });
   assign \$15  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
   assign \$16  = $signed(\$15 ) >= $signed(1'h0);
   assign \$17  = rows[49] & \$16 ;
   assign \$18  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
-  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3192$16 [15:0] });
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3193$16 [15:0] });
   assign \$20  = \$17  & \$19 ;
   assign \$21  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
   assign \$22  = $signed(\$21 ) >= $signed(1'h0);
   assign \$23  = \$20  & \$22 ;
   assign \$24  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
-  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3192$16 [31:16] });
+  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3193$16 [31:16] });
   assign \$26  = \$23  & \$25 ;
   assign \$27  = $signed(pixbase) + $signed({ 1'h0, rows[146:115] });
   assign \$28  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
   assign \$29  = $signed(\$28 ) >= $signed(1'h0);
   assign \$30  = rows[98] & \$29 ;
   assign \$31  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
-  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3192$16 [15:0] });
+  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3193$16 [15:0] });
   assign \$33  = \$30  & \$32 ;
   assign \$34  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
   assign \$35  = $signed(\$34 ) >= $signed(1'h0);
   assign \$36  = \$33  & \$35 ;
   assign \$37  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
-  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3192$16 [31:16] });
+  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3193$16 [31:16] });
   assign \$39  = \$36  & \$38 ;
   assign \$40  = $signed(pixbase) + $signed({ 1'h0, rows[195:164] });
   assign \$41  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
   assign \$42  = $signed(\$41 ) >= $signed(1'h0);
   assign \$43  = rows[147] & \$42 ;
   assign \$44  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
-  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3192$16 [15:0] });
+  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3193$16 [15:0] });
   assign \$46  = \$43  & \$45 ;
   assign \$47  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
   assign \$48  = $signed(\$47 ) >= $signed(1'h0);
   assign \$49  = \$46  & \$48 ;
   assign \$50  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
-  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3192$16 [31:16] });
+  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3193$16 [31:16] });
   assign \$52  = \$49  & \$51 ;
   assign \$53  = $signed(pixbase) + $signed({ 1'h0, rows[244:213] });
   assign \$54  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
   assign \$55  = $signed(\$54 ) >= $signed(1'h0);
   assign \$56  = rows[196] & \$55 ;
   assign \$57  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
-  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3192$16 [15:0] });
+  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3193$16 [15:0] });
   assign \$59  = \$56  & \$58 ;
   assign \$60  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
   assign \$61  = $signed(\$60 ) >= $signed(1'h0);
   assign \$62  = \$59  & \$61 ;
   assign \$63  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
-  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3192$16 [31:16] });
+  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3193$16 [31:16] });
   assign \$65  = \$62  & \$64 ;
   assign \$66  = $signed(pixbase) + $signed({ 1'h0, rows[293:262] });
   assign \$67  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
   assign \$68  = $signed(\$67 ) >= $signed(1'h0);
   assign \$69  = rows[245] & \$68 ;
   assign \$70  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
-  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3192$16 [15:0] });
+  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3193$16 [15:0] });
   assign \$72  = \$69  & \$71 ;
   assign \$73  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
   assign \$74  = $signed(\$73 ) >= $signed(1'h0);
   assign \$75  = \$72  & \$74 ;
   assign \$76  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
-  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3192$16 [31:16] });
+  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3193$16 [31:16] });
   assign \$78  = \$75  & \$77 ;
   assign \$79  = $signed(pixbase) + $signed({ 1'h0, rows[342:311] });
   assign \$80  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
   assign \$81  = $signed(\$80 ) >= $signed(1'h0);
   assign \$82  = rows[294] & \$81 ;
   assign \$83  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
-  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3192$16 [15:0] });
+  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3193$16 [15:0] });
   assign \$85  = \$82  & \$84 ;
   assign \$86  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
   assign \$87  = $signed(\$86 ) >= $signed(1'h0);
   assign \$88  = \$85  & \$87 ;
   assign \$89  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
-  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3192$16 [31:16] });
+  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3193$16 [31:16] });
   assign \$91  = \$88  & \$90 ;
   assign \$92  = $signed(pixbase) + $signed({ 1'h0, rows[391:360] });
   assign \$93  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
   assign \$94  = $signed(\$93 ) >= $signed(1'h0);
   assign \$95  = rows[343] & \$94 ;
   assign \$96  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
-  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3192$16 [15:0] });
+  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3193$16 [15:0] });
   assign \$98  = \$95  & \$97 ;
   assign \$99  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
   assign \$100  = $signed(\$99 ) >= $signed(1'h0);
   assign \$101  = \$98  & \$100 ;
   assign \$102  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
-  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3192$16 [31:16] });
+  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3193$16 [31:16] });
   assign \$104  = \$101  & \$103 ;
   assign \$263  = s2_lane0 * 4'h8;
   assign \$105  = rp__data >> \$263 ;
@@ -27351,8 +27353,8 @@ module \accel_top.core.feeder (rst, \port$42$0 , \port$43$0 , \port$59$0 , wp__e
     end
   end
   assign tag = { \port$59$0 , \port$43$0 , \port$42$0  };
-  assign H = \port$3192$16 [15:0];
-  assign W = \port$3192$16 [31:16];
+  assign H = \port$3193$16 [15:0];
+  assign W = \port$3193$16 [31:16];
   assign wr_en = wp__en;
   assign wr_addr = wp__addr;
   assign wr_data = wp__data;
@@ -27455,7 +27457,7 @@ module \accel_top.core.feeder (rst, \port$42$0 , \port$43$0 , \port$59$0 , wp__e
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.post (rst, acc_base, rows, out__ready, idle, acc_addr, acc_en, out__valid, param_data, acc_data, start, M, F, \port$3192$272 , \port$3198$258 , band_pixels, out__payload, reads_done, param_addr, clk);
+module \accel_top.core.post (rst, acc_base, rows, out__ready, idle, acc_addr, acc_en, out__valid, param_data, acc_data, start, M, F, \port$3193$272 , \port$3199$258 , band_pixels, out__payload, reads_done, param_addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$70  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
@@ -27721,10 +27723,10 @@ module \accel_top.core.post (rst, acc_base, rows, out__ready, idle, acc_addr, ac
   wire [31:0] \param_data.shift[7] ;
   reg [31:0] pix = 32'd0;
   wire pool;
-  input [24:0] \port$3192$272 ;
-  wire [24:0] \port$3192$272 ;
-  input [31:0] \port$3198$258 ;
-  wire [31:0] \port$3198$258 ;
+  input [24:0] \port$3193$272 ;
+  wire [24:0] \port$3193$272 ;
+  input [31:0] \port$3199$258 ;
+  wire [31:0] \port$3199$258 ;
   wire [1029:0] r_data;
   wire r_en;
   wire r_rdy;
@@ -27804,30 +27806,30 @@ module \accel_top.core.post (rst, acc_base, rows, out__ready, idle, acc_addr, ac
   assign \$53  = running & \$52 ;
   assign \$54  = ! sub;
   assign \$55  = sub == 2'h3;
-  assign \$56  = \port$3192$272 [24] ? \$55  : 1'h1;
+  assign \$56  = \port$3193$272 [24] ? \$55  : 1'h1;
   assign \$57  = level + inflight;
   assign \$58  = \$57  < 3'h4;
   assign \$59  = running & \$58 ;
   assign \$60  = sub == 2'h3;
-  assign \$61  = \port$3192$272 [24] ? \$60  : 1'h1;
+  assign \$61  = \port$3193$272 [24] ? \$60  : 1'h1;
   assign \$62  = ~ \$61 ;
   assign \$63  = sub + 1'h1;
   assign \$64  = tile + 1'h1;
-  assign \$65  = \$64  == \port$3198$258 [31:16];
+  assign \$65  = \$64  == \port$3199$258 [31:16];
   assign \$66  = ~ \$65 ;
   assign \$67  = tile + 1'h1;
   assign \$68  = tile_base + band_pixels;
   assign \$69  = m_left - 4'h8;
   assign \$70  = col + 1'h1;
-  assign \$71  = \$70  == \port$3198$258 [15:0];
+  assign \$71  = \$70  == \port$3199$258 [15:0];
   assign \$72  = ~ \$71 ;
   assign \$73  = col + 1'h1;
-  assign \$74  = \port$3192$272 [24] ? 2'h2 : 2'h1;
+  assign \$74  = \port$3193$272 [24] ? 2'h2 : 2'h1;
   assign \$75  = pix + \$74 ;
   assign \$76  = row + 1'h1;
-  assign \$78  = \port$3192$272 [24] ? \$77  : { 1'h0, F };
+  assign \$78  = \port$3193$272 [24] ? \$77  : { 1'h0, F };
   assign \$79  = row_base + \$78 ;
-  assign \$81  = \port$3192$272 [24] ? \$80  : { 1'h0, F };
+  assign \$81  = \port$3193$272 [24] ? \$80  : { 1'h0, F };
   assign \$82  = row_base + \$81 ;
   assign \$83  = row + 1'h1;
   assign \$84  = \$83  == rows;
@@ -27880,7 +27882,7 @@ module \accel_top.core.post (rst, acc_base, rows, out__ready, idle, acc_addr, ac
     .i__valid(i__valid),
     .o__payload(o__payload),
     .o__ready(o__ready),
-    .\port$3192$272 (\port$3192$272 [23:0]),
+    .\port$3193$272 (\port$3193$272 [23:0]),
     .rst(rst),
     .s1_load(r_en),
     .s9_valid(o__valid)
@@ -28152,15 +28154,15 @@ module \accel_top.core.post (rst, acc_base, rows, out__ready, idle, acc_addr, ac
   assign w_en = inflight;
   assign r_rdy = i__valid;
   assign i__ready = r_en;
-  assign output_zero_point = \port$3192$272 [7:0];
-  assign \output_zero_point$28  = \port$3192$272 [7:0];
-  assign act_min = \port$3192$272 [15:8];
-  assign \act_min$30  = \port$3192$272 [15:8];
-  assign act_max = \port$3192$272 [23:16];
-  assign \act_max$32  = \port$3192$272 [23:16];
-  assign pool = \port$3192$272 [24];
-  assign m_tiles = \port$3198$258 [31:16];
-  assign F_out = \port$3198$258 [15:0];
+  assign output_zero_point = \port$3193$272 [7:0];
+  assign \output_zero_point$28  = \port$3193$272 [7:0];
+  assign act_min = \port$3193$272 [15:8];
+  assign \act_min$30  = \port$3193$272 [15:8];
+  assign act_max = \port$3193$272 [23:16];
+  assign \act_max$32  = \port$3193$272 [23:16];
+  assign pool = \port$3193$272 [24];
+  assign m_tiles = \port$3199$258 [31:16];
+  assign F_out = \port$3199$258 [15:0];
   assign acc_addr = \$11 [10:0];
   assign param_addr = tile[5:0];
   assign \acc_data[0]  = acc_data[31:0];
@@ -28448,7 +28450,7 @@ module \accel_top.core.post.fifo (rst, r_en, r_rdy, r_data, w_port__data, w_en, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$3192$272 , i__payload, o__payload, s9_valid, clk);
+module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$3193$272 , i__payload, o__payload, s9_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$72  = 0;
   wire \$1 ;
   wire [32:0] \$10 ;
@@ -29852,8 +29854,8 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$319
   (* init = 1'h0 *)
   wire o__valid;
   wire [7:0] output_zero_point;
-  input [23:0] \port$3192$272 ;
-  wire [23:0] \port$3192$272 ;
+  input [23:0] \port$3193$272 ;
+  wire [23:0] \port$3193$272 ;
   input rst;
   wire rst;
   output s1_load;
@@ -30015,13 +30017,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$319
   assign \$120  = l0_s5_y[32] ? \$118  : \$119 ;
   assign \$121  = $signed(l0_s5_y) + $signed({ 1'h0, \$120 , \$117 , \$114 , \$111 , \$108 , \$105 , \$102 , \$99 , \$96 , \$93 , \$90 , \$87 , \$84 , \$81 , \$78 , \$75 , \$72 , \$69 , \$66 , \$63 , \$60 , \$57 , \$54 , \$51 , \$48 , \$45 , \$42 , \$39 , \$36 , \$33 , \$30 , \$27  });
   assign \$122  = $signed(l0_s6_t) >>> l0_s6_right;
-  assign \$123  = $signed(l0_s7_z) + $signed(\port$3192$272 [7:0]);
-  assign \$124  = $signed(l0_s8_w) > $signed(\port$3192$272 [23:16]);
-  assign \$125  = $signed(\port$3192$272 [15:8]) > $signed(\port$3192$272 [23:16]);
+  assign \$123  = $signed(l0_s7_z) + $signed(\port$3193$272 [7:0]);
+  assign \$124  = $signed(l0_s8_w) > $signed(\port$3193$272 [23:16]);
+  assign \$125  = $signed(\port$3193$272 [15:8]) > $signed(\port$3193$272 [23:16]);
   assign \$126  = \$124  | \$125 ;
-  assign \$127  = $signed(l0_s8_w) < $signed(\port$3192$272 [15:8]);
-  assign \$128  = \$127  ? { \port$3192$272 [15], \port$3192$272 [15:8] } : { 1'h0, l0_s8_w[7:0] };
-  assign \$129  = \$126  ? { \port$3192$272 [23], \port$3192$272 [23:16] } : \$128 ;
+  assign \$127  = $signed(l0_s8_w) < $signed(\port$3193$272 [15:8]);
+  assign \$128  = \$127  ? { \port$3193$272 [15], \port$3193$272 [15:8] } : { 1'h0, l0_s8_w[7:0] };
+  assign \$129  = \$126  ? { \port$3193$272 [23], \port$3193$272 [23:16] } : \$128 ;
   assign \$130  = $signed(i__payload[63:32]) + $signed(i__payload[319:288]);
   assign \$131  = $signed(i__payload[779:774]) < $signed(1'h0);
   assign \$132  = \$131  ? 5'h00 : i__payload[778:774];
@@ -30134,13 +30136,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$319
   assign \$240  = l1_s5_y[32] ? \$238  : \$239 ;
   assign \$241  = $signed(l1_s5_y) + $signed({ 1'h0, \$240 , \$237 , \$234 , \$231 , \$228 , \$225 , \$222 , \$219 , \$216 , \$213 , \$210 , \$207 , \$204 , \$201 , \$198 , \$195 , \$192 , \$189 , \$186 , \$183 , \$180 , \$177 , \$174 , \$171 , \$168 , \$165 , \$162 , \$159 , \$156 , \$153 , \$150 , \$147  });
   assign \$242  = $signed(l1_s6_t) >>> l1_s6_right;
-  assign \$243  = $signed(l1_s7_z) + $signed(\port$3192$272 [7:0]);
-  assign \$244  = $signed(l1_s8_w) > $signed(\port$3192$272 [23:16]);
-  assign \$245  = $signed(\port$3192$272 [15:8]) > $signed(\port$3192$272 [23:16]);
+  assign \$243  = $signed(l1_s7_z) + $signed(\port$3193$272 [7:0]);
+  assign \$244  = $signed(l1_s8_w) > $signed(\port$3193$272 [23:16]);
+  assign \$245  = $signed(\port$3193$272 [15:8]) > $signed(\port$3193$272 [23:16]);
   assign \$246  = \$244  | \$245 ;
-  assign \$247  = $signed(l1_s8_w) < $signed(\port$3192$272 [15:8]);
-  assign \$248  = \$247  ? { \port$3192$272 [15], \port$3192$272 [15:8] } : { 1'h0, l1_s8_w[7:0] };
-  assign \$249  = \$246  ? { \port$3192$272 [23], \port$3192$272 [23:16] } : \$248 ;
+  assign \$247  = $signed(l1_s8_w) < $signed(\port$3193$272 [15:8]);
+  assign \$248  = \$247  ? { \port$3193$272 [15], \port$3193$272 [15:8] } : { 1'h0, l1_s8_w[7:0] };
+  assign \$249  = \$246  ? { \port$3193$272 [23], \port$3193$272 [23:16] } : \$248 ;
   assign \$250  = $signed(i__payload[95:64]) + $signed(i__payload[351:320]);
   assign \$251  = $signed(i__payload[785:780]) < $signed(1'h0);
   assign \$252  = \$251  ? 5'h00 : i__payload[784:780];
@@ -30253,13 +30255,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$319
   assign \$360  = l2_s5_y[32] ? \$358  : \$359 ;
   assign \$361  = $signed(l2_s5_y) + $signed({ 1'h0, \$360 , \$357 , \$354 , \$351 , \$348 , \$345 , \$342 , \$339 , \$336 , \$333 , \$330 , \$327 , \$324 , \$321 , \$318 , \$315 , \$312 , \$309 , \$306 , \$303 , \$300 , \$297 , \$294 , \$291 , \$288 , \$285 , \$282 , \$279 , \$276 , \$273 , \$270 , \$267  });
   assign \$362  = $signed(l2_s6_t) >>> l2_s6_right;
-  assign \$363  = $signed(l2_s7_z) + $signed(\port$3192$272 [7:0]);
-  assign \$364  = $signed(l2_s8_w) > $signed(\port$3192$272 [23:16]);
-  assign \$365  = $signed(\port$3192$272 [15:8]) > $signed(\port$3192$272 [23:16]);
+  assign \$363  = $signed(l2_s7_z) + $signed(\port$3193$272 [7:0]);
+  assign \$364  = $signed(l2_s8_w) > $signed(\port$3193$272 [23:16]);
+  assign \$365  = $signed(\port$3193$272 [15:8]) > $signed(\port$3193$272 [23:16]);
   assign \$366  = \$364  | \$365 ;
-  assign \$367  = $signed(l2_s8_w) < $signed(\port$3192$272 [15:8]);
-  assign \$368  = \$367  ? { \port$3192$272 [15], \port$3192$272 [15:8] } : { 1'h0, l2_s8_w[7:0] };
-  assign \$369  = \$366  ? { \port$3192$272 [23], \port$3192$272 [23:16] } : \$368 ;
+  assign \$367  = $signed(l2_s8_w) < $signed(\port$3193$272 [15:8]);
+  assign \$368  = \$367  ? { \port$3193$272 [15], \port$3193$272 [15:8] } : { 1'h0, l2_s8_w[7:0] };
+  assign \$369  = \$366  ? { \port$3193$272 [23], \port$3193$272 [23:16] } : \$368 ;
   assign \$370  = $signed(i__payload[127:96]) + $signed(i__payload[383:352]);
   assign \$371  = $signed(i__payload[791:786]) < $signed(1'h0);
   assign \$372  = \$371  ? 5'h00 : i__payload[790:786];
@@ -30372,13 +30374,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$319
   assign \$480  = l3_s5_y[32] ? \$478  : \$479 ;
   assign \$481  = $signed(l3_s5_y) + $signed({ 1'h0, \$480 , \$477 , \$474 , \$471 , \$468 , \$465 , \$462 , \$459 , \$456 , \$453 , \$450 , \$447 , \$444 , \$441 , \$438 , \$435 , \$432 , \$429 , \$426 , \$423 , \$420 , \$417 , \$414 , \$411 , \$408 , \$405 , \$402 , \$399 , \$396 , \$393 , \$390 , \$387  });
   assign \$482  = $signed(l3_s6_t) >>> l3_s6_right;
-  assign \$483  = $signed(l3_s7_z) + $signed(\port$3192$272 [7:0]);
-  assign \$484  = $signed(l3_s8_w) > $signed(\port$3192$272 [23:16]);
-  assign \$485  = $signed(\port$3192$272 [15:8]) > $signed(\port$3192$272 [23:16]);
+  assign \$483  = $signed(l3_s7_z) + $signed(\port$3193$272 [7:0]);
+  assign \$484  = $signed(l3_s8_w) > $signed(\port$3193$272 [23:16]);
+  assign \$485  = $signed(\port$3193$272 [15:8]) > $signed(\port$3193$272 [23:16]);
   assign \$486  = \$484  | \$485 ;
-  assign \$487  = $signed(l3_s8_w) < $signed(\port$3192$272 [15:8]);
-  assign \$488  = \$487  ? { \port$3192$272 [15], \port$3192$272 [15:8] } : { 1'h0, l3_s8_w[7:0] };
-  assign \$489  = \$486  ? { \port$3192$272 [23], \port$3192$272 [23:16] } : \$488 ;
+  assign \$487  = $signed(l3_s8_w) < $signed(\port$3193$272 [15:8]);
+  assign \$488  = \$487  ? { \port$3193$272 [15], \port$3193$272 [15:8] } : { 1'h0, l3_s8_w[7:0] };
+  assign \$489  = \$486  ? { \port$3193$272 [23], \port$3193$272 [23:16] } : \$488 ;
   assign \$490  = $signed(i__payload[159:128]) + $signed(i__payload[415:384]);
   assign \$491  = $signed(i__payload[797:792]) < $signed(1'h0);
   assign \$492  = \$491  ? 5'h00 : i__payload[796:792];
@@ -30491,13 +30493,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$319
   assign \$600  = l4_s5_y[32] ? \$598  : \$599 ;
   assign \$601  = $signed(l4_s5_y) + $signed({ 1'h0, \$600 , \$597 , \$594 , \$591 , \$588 , \$585 , \$582 , \$579 , \$576 , \$573 , \$570 , \$567 , \$564 , \$561 , \$558 , \$555 , \$552 , \$549 , \$546 , \$543 , \$540 , \$537 , \$534 , \$531 , \$528 , \$525 , \$522 , \$519 , \$516 , \$513 , \$510 , \$507  });
   assign \$602  = $signed(l4_s6_t) >>> l4_s6_right;
-  assign \$603  = $signed(l4_s7_z) + $signed(\port$3192$272 [7:0]);
-  assign \$604  = $signed(l4_s8_w) > $signed(\port$3192$272 [23:16]);
-  assign \$605  = $signed(\port$3192$272 [15:8]) > $signed(\port$3192$272 [23:16]);
+  assign \$603  = $signed(l4_s7_z) + $signed(\port$3193$272 [7:0]);
+  assign \$604  = $signed(l4_s8_w) > $signed(\port$3193$272 [23:16]);
+  assign \$605  = $signed(\port$3193$272 [15:8]) > $signed(\port$3193$272 [23:16]);
   assign \$606  = \$604  | \$605 ;
-  assign \$607  = $signed(l4_s8_w) < $signed(\port$3192$272 [15:8]);
-  assign \$608  = \$607  ? { \port$3192$272 [15], \port$3192$272 [15:8] } : { 1'h0, l4_s8_w[7:0] };
-  assign \$609  = \$606  ? { \port$3192$272 [23], \port$3192$272 [23:16] } : \$608 ;
+  assign \$607  = $signed(l4_s8_w) < $signed(\port$3193$272 [15:8]);
+  assign \$608  = \$607  ? { \port$3193$272 [15], \port$3193$272 [15:8] } : { 1'h0, l4_s8_w[7:0] };
+  assign \$609  = \$606  ? { \port$3193$272 [23], \port$3193$272 [23:16] } : \$608 ;
   assign \$610  = $signed(i__payload[191:160]) + $signed(i__payload[447:416]);
   assign \$611  = $signed(i__payload[803:798]) < $signed(1'h0);
   assign \$612  = \$611  ? 5'h00 : i__payload[802:798];
@@ -30610,13 +30612,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$319
   assign \$720  = l5_s5_y[32] ? \$718  : \$719 ;
   assign \$721  = $signed(l5_s5_y) + $signed({ 1'h0, \$720 , \$717 , \$714 , \$711 , \$708 , \$705 , \$702 , \$699 , \$696 , \$693 , \$690 , \$687 , \$684 , \$681 , \$678 , \$675 , \$672 , \$669 , \$666 , \$663 , \$660 , \$657 , \$654 , \$651 , \$648 , \$645 , \$642 , \$639 , \$636 , \$633 , \$630 , \$627  });
   assign \$722  = $signed(l5_s6_t) >>> l5_s6_right;
-  assign \$723  = $signed(l5_s7_z) + $signed(\port$3192$272 [7:0]);
-  assign \$724  = $signed(l5_s8_w) > $signed(\port$3192$272 [23:16]);
-  assign \$725  = $signed(\port$3192$272 [15:8]) > $signed(\port$3192$272 [23:16]);
+  assign \$723  = $signed(l5_s7_z) + $signed(\port$3193$272 [7:0]);
+  assign \$724  = $signed(l5_s8_w) > $signed(\port$3193$272 [23:16]);
+  assign \$725  = $signed(\port$3193$272 [15:8]) > $signed(\port$3193$272 [23:16]);
   assign \$726  = \$724  | \$725 ;
-  assign \$727  = $signed(l5_s8_w) < $signed(\port$3192$272 [15:8]);
-  assign \$728  = \$727  ? { \port$3192$272 [15], \port$3192$272 [15:8] } : { 1'h0, l5_s8_w[7:0] };
-  assign \$729  = \$726  ? { \port$3192$272 [23], \port$3192$272 [23:16] } : \$728 ;
+  assign \$727  = $signed(l5_s8_w) < $signed(\port$3193$272 [15:8]);
+  assign \$728  = \$727  ? { \port$3193$272 [15], \port$3193$272 [15:8] } : { 1'h0, l5_s8_w[7:0] };
+  assign \$729  = \$726  ? { \port$3193$272 [23], \port$3193$272 [23:16] } : \$728 ;
   assign \$730  = $signed(i__payload[223:192]) + $signed(i__payload[479:448]);
   assign \$731  = $signed(i__payload[809:804]) < $signed(1'h0);
   assign \$732  = \$731  ? 5'h00 : i__payload[808:804];
@@ -30729,13 +30731,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$319
   assign \$840  = l6_s5_y[32] ? \$838  : \$839 ;
   assign \$841  = $signed(l6_s5_y) + $signed({ 1'h0, \$840 , \$837 , \$834 , \$831 , \$828 , \$825 , \$822 , \$819 , \$816 , \$813 , \$810 , \$807 , \$804 , \$801 , \$798 , \$795 , \$792 , \$789 , \$786 , \$783 , \$780 , \$777 , \$774 , \$771 , \$768 , \$765 , \$762 , \$759 , \$756 , \$753 , \$750 , \$747  });
   assign \$842  = $signed(l6_s6_t) >>> l6_s6_right;
-  assign \$843  = $signed(l6_s7_z) + $signed(\port$3192$272 [7:0]);
-  assign \$844  = $signed(l6_s8_w) > $signed(\port$3192$272 [23:16]);
-  assign \$845  = $signed(\port$3192$272 [15:8]) > $signed(\port$3192$272 [23:16]);
+  assign \$843  = $signed(l6_s7_z) + $signed(\port$3193$272 [7:0]);
+  assign \$844  = $signed(l6_s8_w) > $signed(\port$3193$272 [23:16]);
+  assign \$845  = $signed(\port$3193$272 [15:8]) > $signed(\port$3193$272 [23:16]);
   assign \$846  = \$844  | \$845 ;
-  assign \$847  = $signed(l6_s8_w) < $signed(\port$3192$272 [15:8]);
-  assign \$848  = \$847  ? { \port$3192$272 [15], \port$3192$272 [15:8] } : { 1'h0, l6_s8_w[7:0] };
-  assign \$849  = \$846  ? { \port$3192$272 [23], \port$3192$272 [23:16] } : \$848 ;
+  assign \$847  = $signed(l6_s8_w) < $signed(\port$3193$272 [15:8]);
+  assign \$848  = \$847  ? { \port$3193$272 [15], \port$3193$272 [15:8] } : { 1'h0, l6_s8_w[7:0] };
+  assign \$849  = \$846  ? { \port$3193$272 [23], \port$3193$272 [23:16] } : \$848 ;
   assign \$850  = $signed(i__payload[255:224]) + $signed(i__payload[511:480]);
   assign \$851  = $signed(i__payload[815:810]) < $signed(1'h0);
   assign \$852  = \$851  ? 5'h00 : i__payload[814:810];
@@ -30848,13 +30850,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$319
   assign \$960  = l7_s5_y[32] ? \$958  : \$959 ;
   assign \$961  = $signed(l7_s5_y) + $signed({ 1'h0, \$960 , \$957 , \$954 , \$951 , \$948 , \$945 , \$942 , \$939 , \$936 , \$933 , \$930 , \$927 , \$924 , \$921 , \$918 , \$915 , \$912 , \$909 , \$906 , \$903 , \$900 , \$897 , \$894 , \$891 , \$888 , \$885 , \$882 , \$879 , \$876 , \$873 , \$870 , \$867  });
   assign \$962  = $signed(l7_s6_t) >>> l7_s6_right;
-  assign \$963  = $signed(l7_s7_z) + $signed(\port$3192$272 [7:0]);
-  assign \$964  = $signed(l7_s8_w) > $signed(\port$3192$272 [23:16]);
-  assign \$965  = $signed(\port$3192$272 [15:8]) > $signed(\port$3192$272 [23:16]);
+  assign \$963  = $signed(l7_s7_z) + $signed(\port$3193$272 [7:0]);
+  assign \$964  = $signed(l7_s8_w) > $signed(\port$3193$272 [23:16]);
+  assign \$965  = $signed(\port$3193$272 [15:8]) > $signed(\port$3193$272 [23:16]);
   assign \$966  = \$964  | \$965 ;
-  assign \$967  = $signed(l7_s8_w) < $signed(\port$3192$272 [15:8]);
-  assign \$968  = \$967  ? { \port$3192$272 [15], \port$3192$272 [15:8] } : { 1'h0, l7_s8_w[7:0] };
-  assign \$969  = \$966  ? { \port$3192$272 [23], \port$3192$272 [23:16] } : \$968 ;
+  assign \$967  = $signed(l7_s8_w) < $signed(\port$3193$272 [15:8]);
+  assign \$968  = \$967  ? { \port$3193$272 [15], \port$3193$272 [15:8] } : { 1'h0, l7_s8_w[7:0] };
+  assign \$969  = \$966  ? { \port$3193$272 [23], \port$3193$272 [23:16] } : \$968 ;
   always @(posedge clk)
     s1_valid <= \$970 ;
   always @(posedge clk)
@@ -33185,9 +33187,9 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$319
   end
   assign i__ready = s1_load;
   assign o__valid = s9_valid;
-  assign output_zero_point = \port$3192$272 [7:0];
-  assign act_max = \port$3192$272 [23:16];
-  assign act_min = \port$3192$272 [15:8];
+  assign output_zero_point = \port$3193$272 [7:0];
+  assign act_max = \port$3193$272 [23:16];
+  assign act_min = \port$3193$272 [15:8];
   assign \o__payload.data  = o__payload[63:0];
   assign \o__payload.data[0]  = o__payload[7:0];
   assign \o__payload.data[1]  = o__payload[15:8];
@@ -33543,8 +33545,8 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, cmd1__valid, c
   assign cmd0__ready = \$11  | \$14 ;
   \accel_top.core.reader.info  info (
     .clk(clk),
-    .\port$3220$0 (sel),
-    .\port$781$0 (\final ),
+    .\port$3221$0 (sel),
+    .\port$782$0 (\final ),
     .r_data(r_data),
     .r_en(r_en),
     .r_rdy(r_rdy),
@@ -33813,7 +33815,7 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, cmd1__valid, c
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.reader.info (rst, \port$781$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3220$0 , clk);
+module \accel_top.core.reader.info (rst, \port$782$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3221$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$74  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -33837,10 +33839,10 @@ module \accel_top.core.reader.info (rst, \port$781$0 , w_en, r_en, w_rdy, r_rdy,
   (* init = 2'h0 *)
   wire [1:0] consume;
   reg [2:0] level = 3'h0;
-  input [1:0] \port$3220$0 ;
-  wire [1:0] \port$3220$0 ;
-  input \port$781$0 ;
-  wire \port$781$0 ;
+  input [1:0] \port$3221$0 ;
+  wire [1:0] \port$3221$0 ;
+  input \port$782$0 ;
+  wire \port$782$0 ;
   (* init = 2'h0 *)
   wire [1:0] produce;
   output [2:0] r_data;
@@ -33874,7 +33876,7 @@ module \accel_top.core.reader.info (rst, \port$781$0 , w_en, r_en, w_rdy, r_rdy,
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$781$0 , \port$3220$0  };
+      storage[w_port__addr] <= { \port$782$0 , \port$3221$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 3'h4;
@@ -33936,8 +33938,8 @@ module \accel_top.core.reader.info (rst, \port$781$0 , w_en, r_en, w_rdy, r_rdy,
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$781$0 , \port$3220$0  };
-  assign w_data = { \port$781$0 , \port$3220$0  };
+  assign w_port__data = { \port$782$0 , \port$3221$0  };
+  assign w_data = { \port$782$0 , \port$3221$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
@@ -34557,7 +34559,7 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$17 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.walker (rst, \port$1265$0 , last, restart, step, C, S, K, row_step, \port$3395$0 , clk);
+module \accel_top.core.walker (rst, \port$1266$0 , last, restart, step, C, S, K, row_step, \port$3396$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$76  = 0;
   wire \$1 ;
   wire [8:0] \$10 ;
@@ -34594,11 +34596,11 @@ module \accel_top.core.walker (rst, \port$1265$0 , last, restart, step, C, S, K,
   wire [7:0] \params.r ;
   wire [7:0] \params.s ;
   wire \params.valid ;
-  output \port$1265$0 ;
-  wire \port$1265$0 ;
+  output \port$1266$0 ;
+  wire \port$1266$0 ;
   (* init = 48'h000000000000 *)
-  output [47:0] \port$3395$0 ;
-  wire [47:0] \port$3395$0 ;
+  output [47:0] \port$3396$0 ;
+  wire [47:0] \port$3396$0 ;
   input restart;
   wire restart;
   input [33:0] row_step;
@@ -34685,8 +34687,8 @@ module \accel_top.core.walker (rst, \port$1265$0 , last, restart, step, C, S, K,
     end
   end
   assign params = { \$15 , \$1  };
-  assign \port$1265$0  = \$1 ;
-  assign \port$3395$0  = \$15 ;
+  assign \port$1266$0  = \$1 ;
+  assign \port$3396$0  = \$15 ;
   assign \params.valid  = \$1 ;
   assign \params.r  = \$15 [7:0];
   assign \params.s  = \$15 [15:8];
@@ -35122,8 +35124,8 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   );
   \accel_top.core.writer.region  region (
     .clk(clk),
-    .\port$3007$0 (cmd__payload[2:0]),
-    .\port$3007$32 (cmd__payload[55:32]),
+    .\port$3008$0 (cmd__payload[2:0]),
+    .\port$3008$32 (cmd__payload[55:32]),
     .r_data(r_data),
     .r_en(start),
     .r_rdy(r_rdy),
@@ -35470,7 +35472,7 @@ module \accel_top.core.writer.blen (rst, w_en, r_en, r_rdy, r_data, w_port__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$3007$0 , \port$3007$32 , clk);
+module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$3008$0 , \port$3008$32 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$79  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -35494,10 +35496,10 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   (* init = 1'h0 *)
   wire consume;
   reg [1:0] level = 2'h0;
-  input [2:0] \port$3007$0 ;
-  wire [2:0] \port$3007$0 ;
-  input [23:0] \port$3007$32 ;
-  wire [23:0] \port$3007$32 ;
+  input [2:0] \port$3008$0 ;
+  wire [2:0] \port$3008$0 ;
+  input [23:0] \port$3008$32 ;
+  wire [23:0] \port$3008$32 ;
   (* init = 1'h0 *)
   wire produce;
   output [26:0] r_data;
@@ -35529,7 +35531,7 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$3007$32 , \port$3007$0  };
+      storage[w_port__addr] <= { \port$3008$32 , \port$3008$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 2'h2;
@@ -35591,8 +35593,8 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$3007$32 , \port$3007$0  };
-  assign w_data = { \port$3007$32 , \port$3007$0  };
+  assign w_port__data = { \port$3008$32 , \port$3008$0  };
+  assign w_data = { \port$3008$32 , \port$3008$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule

@@ -70,7 +70,9 @@ async def _run_job(dut, clk, ram: AccelAxiRam, blobs, job: dict, index: int) -> 
     out_addr, out_bytes = job["output"] if job.get("output") else (0, 0)
     if expected is not None:
         if len(expected) != out_bytes:
-            raise ValueError(f"{job['name']}: expected output has {len(expected)} bytes, not {out_bytes}")
+            raise ValueError(
+                f"{job['name']}: expected output has {len(expected)} bytes, not {out_bytes}"
+            )
         ram.write(out_addr, bytes(b ^ 0xFF for b in expected))
     before = bytes(ram.mem)
 
@@ -139,7 +141,10 @@ async def _run_job(dut, clk, ram: AccelAxiRam, blobs, job: dict, index: int) -> 
     if expected is not None and ok:
         n, report = compare_bytes(after[out_addr : out_addr + out_bytes], expected, MAX_REPORTED)
         result["n_mismatches"], result["mismatches"] = n, report
-    stray = compare_outside(before, after, out_addr, out_bytes, MAX_REPORTED)
+    if job.get("untouched"):  # the job must not write at all
+        stray = compare_outside(before, after, 0, 0, MAX_REPORTED)
+    else:
+        stray = compare_outside(before, after, out_addr, out_bytes, MAX_REPORTED)
     result["violations"] = list(ram.violations) + stray
 
     ram.set_backpressure(None)
@@ -177,7 +182,9 @@ async def run_jobs(dut):
         if problems:
             failures.append(f"job {index} ({job['name']}): " + " | ".join(problems))
             dut._log.error("%s", failures[-1])
-        with open(spec["results"], "w") as f:
+        partial = spec["results"] + ".part"
+        with open(partial, "w") as f:
             json.dump(results, f)
+        os.replace(partial, spec["results"])  # atomic: a killed run leaves complete results
 
     assert not failures, f"{len(failures)} of {len(results)} jobs failed:\n" + "\n".join(failures)

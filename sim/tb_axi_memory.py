@@ -131,7 +131,9 @@ class AccelAxiRam(Memory):
         self.write_if = _ErrorRamWrite(
             bus.write, clock, reset, reset_active_level, self.mem, self._checks
         )
-        self.read_if = _ErrorRamRead(bus.read, clock, reset, reset_active_level, self.mem, self._checks)
+        self.read_if = _ErrorRamRead(
+            bus.read, clock, reset, reset_active_level, self.mem, self._checks
+        )
 
     @property
     def violations(self) -> list[str]:
@@ -159,6 +161,7 @@ class AccelAxiRam(Memory):
         for channel in self.channels():
             if rng is None or probability == 0:
                 channel.clear_pause_generator()
+                channel.pause = False  # the generator may have been stopped mid-pause
             else:
                 seed = rng.getrandbits(32)
                 channel.set_pause_generator(random_pauses(random.Random(seed), probability))

@@ -33,4 +33,5 @@ def compare_outside(
     if changed.size == 0:
         return []
     listed = ", ".join(f"0x{int(i):x}" for i in changed[:max_reported])
-    return [f"{changed.size} bytes outside the output region were written ({listed})"]
+    where = "outside the output region " if length else ""
+    return [f"{changed.size} bytes {where}were written ({listed})"]

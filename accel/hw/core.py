@@ -248,7 +248,9 @@ class Accelerator(wiring.Component):
             array.load_bank.eq(load_bank),
             array.load_weights.eq(weight_rp.data[: cfg.rows * cfg.cols * 8]),
         ]
-        with m.If(load_now):
+        with m.If(run):  # tile 0 of every layer uses bank 0, like the issuer's tile_parity
+            m.d.sync += load_bank.eq(0)
+        with m.Elif(load_now):
             m.d.sync += load_bank.eq(~load_bank)
         m.d.sync += loaded_ahead.eq(loaded_ahead + load_now - tile_started)
 

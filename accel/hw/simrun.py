@@ -60,11 +60,15 @@ def _simulate(job, config, script, *, seed, read_latency, error_ranges, timeout_
     return responses, memory, cycles
 
 
-def run_command_script(job: LayerJob, config: AccelConfig, script, **kwargs) -> list[int]:
-    """Run an arbitrary command sequence with ``job``'s memory image; returns the responses."""
+def run_command_script(
+    job: LayerJob, config: AccelConfig, script, *, return_memory: bool = False, **kwargs
+):
+    """Run an arbitrary command sequence with ``job``'s memory image; returns the responses
+    (and the :class:`~accel.hw.testbench.MemoryModel` with ``return_memory``)."""
     options = dict(seed=None, read_latency=4, error_ranges=(), timeout_cycles=200_000, vcd=None)
     options.update(kwargs)
-    return _simulate(job, config, script, **options)[0]
+    responses, memory, _ = _simulate(job, config, script, **options)
+    return (responses, memory) if return_memory else responses
 
 
 def run_job(

@@ -158,3 +158,24 @@ def test_bus_error_sets_status_and_wait_returns():
     result = run_job(job, config, error_ranges=[(w_addr, w_addr + 8)])
     assert result.status & (1 << isa.STATUS_BIT["ERR_BUS"].bit)
     assert not result.status & (1 << isa.STATUS_BIT["BUSY"].bit)
+
+
+def test_consecutive_layers_without_reset():
+    """Layer state must not leak: an odd number of weight tiles, then a second layer."""
+    rng = np.random.default_rng(21)
+    config = AccelConfig(rows=4, cols=4)
+    first = random_layer(rng, M=3, C=3, R=3, S=1)  # K = 9 -> 3 tiles: odd
+    second = random_layer(rng, M=6, C=2, R=2, S=2, padding=1, relu=False)
+    x1 = rng.integers(-128, 128, size=(1, 4, 4, 3), dtype=np.int8)
+    x2 = rng.integers(-128, 128, size=(1, 5, 5, 2), dtype=np.int8)
+    job1 = prepare_layer(first, x1, config)
+    job2 = prepare_layer(second, x2, config, base=job1.extra["end"])
+    job1.regions.update({f"second_{k}": v for k, v in job2.regions.items()})
+    job1.extra["end"] = job2.extra["end"]
+    script = job1.commands() + job2.commands()
+    responses, memory = run_command_script(job1, config, script, return_memory=True)
+    assert responses[-1] & isa.ERROR_MASK == 0
+    y1 = job1.decode_output(memory.read(job1.output_addr, job1.output_bytes))
+    y2 = job2.decode_output(memory.read(job2.output_addr, job2.output_bytes))
+    np.testing.assert_array_equal(y1, run_layer(first, x1))
+    np.testing.assert_array_equal(y2, run_layer(second, x2))

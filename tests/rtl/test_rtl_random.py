@@ -1,16 +1,18 @@
 """Randomized layer shapes on the generated Verilog against the golden model (seeded).
 
-Two array configurations: 4x4 with small buffers (every layer tiled in K, M and pixels,
-inputs larger than the input buffer) and the default 8x8. The fixed cases cover stride 2,
+Three array configurations: 4x4 with small buffers (every layer tiled in K, M and pixels,
+inputs larger than the input buffer), the default 8x8, and a non-power-of-two 3x5 array on
+a 32-bit bus. The fixed cases cover stride 2,
 padding, C and M not multiples of the array, K larger than the array, 1x1 convolutions,
 fully connected shapes, pooling and batch 2; the rest are drawn at random. Every third job
-runs with random back-pressure on every AXI channel and on the control port.
+runs with random back-pressure on every AXI channel and on the control port; every second
+job has its input and output at odd byte addresses.
 ``ACCEL_RTL_RANDOM=N`` adds N more random shapes (split between the configurations).
 """
 
 import numpy as np
 import pytest
-from rtl_helpers import CONFIG_4X4, CONFIG_8X8, assert_layer_ok, extra_random_cases
+from rtl_helpers import CONFIG_3X5, CONFIG_4X4, CONFIG_8X8, assert_layer_ok, extra_random_cases
 
 from accel import rtlsim
 from accel.driver import MappingError, prepare_layer
@@ -33,9 +35,13 @@ FIXED = {
         ("stride2-k-gt-array", 1, 11, 11, 9, 17, 3, 3, 2, 1, False),
         ("conv1x1-stride2", 1, 8, 8, 20, 7, 1, 1, 2, 0, False),
     ],
+    "3x5": [
+        ("stride2-pad2-pool", 1, 13, 11, 4, 7, 5, 3, 2, 2, True),
+        ("c1-batch2", 2, 9, 9, 1, 6, 3, 3, 1, 1, False),
+    ],
 }
-RANDOM_COUNT = {"4x4": 6, "8x8": 5}
-CONFIGS = {"4x4": CONFIG_4X4, "8x8": CONFIG_8X8}
+RANDOM_COUNT = {"4x4": 6, "8x8": 5, "3x5": 3}
+CONFIGS = {"4x4": CONFIG_4X4, "8x8": CONFIG_8X8, "3x5": CONFIG_3X5}
 
 
 def _random_shape(rng: np.random.Generator, large: bool):
@@ -54,7 +60,7 @@ def _random_shape(rng: np.random.Generator, large: bool):
 
 def _specs(key: str, extra: int):
     config = CONFIGS[key]
-    rng = np.random.default_rng([SEED, len(key), config.rows])
+    rng = np.random.default_rng([SEED, config.rows, config.cols])
     shapes = list(FIXED[key])
     count = RANDOM_COUNT[key] + extra
     while len(shapes) < len(FIXED[key]) + count:
@@ -66,7 +72,11 @@ def _specs(key: str, extra: int):
             layer = random_layer(rng, M=M, C=C, R=R, S=S, stride=stride, padding=padding, pool=pool)
             x = rng.integers(-128, 128, size=(N, H, W, C), dtype=np.int8)
             try:
-                job = prepare_layer(layer, x, config, base=0x1000 + 0x40 * (index % 5) + 0x3)
+                job = prepare_layer(layer, x, config, base=0x1000 + 0x40 * (index % 5))
+                if index % 2:  # activations at odd byte addresses
+                    in_addr = job.extra["end"] + 1 + index % 7
+                    out_addr = in_addr + x.nbytes + 3 + index % 5
+                    job = prepare_layer(layer, x, config, input_addr=in_addr, output_addr=out_addr)
             except MappingError:
                 if name.startswith("random"):  # does not fit this configuration: draw again
                     N, H, W, C, M, R, S, stride, padding, pool = _random_shape(rng, key == "8x8")
@@ -87,7 +97,8 @@ def _specs(key: str, extra: int):
 
 
 def _split_extra(total: int) -> dict:
-    return {"4x4": total - total // 2, "8x8": total // 2}
+    keys = list(CONFIGS)
+    return {key: total // len(keys) + (i < total % len(keys)) for i, key in enumerate(keys)}
 
 
 EXTRA = _split_extra(extra_random_cases())
@@ -119,6 +130,8 @@ def test_default_run_has_at_least_20_shapes_with_the_required_features(random_re
         assert any(s.C % config.rows and s.M % config.cols for s in ks)
         assert any(s.K > config.rows for s in ks)
     assert any(spec.backpressure for spec in specs)
+    assert any(spec.job.descriptor["IN_ADDR"] % 2 for spec in specs)
+    assert any(spec.job.descriptor["OUT_ADDR"] % 2 for spec in specs)
     # Input larger than the 4x4 configuration's input buffer: reloaded band by band.
     small = [spec.job for spec, _ in random_results["4x4"]]
     assert any(job.shape.H * job.shape.W * job.shape.C > CONFIG_4X4.in_bytes for job in small)
