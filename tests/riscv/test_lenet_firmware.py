@@ -72,3 +72,13 @@ def test_firmware_on_the_rtl_ten_images(model, elf):
         assert all(cycles > 0 for cycles in result.layer_cycles)
     # the RTL's counters are the same for every image (data-independent timing)
     assert len({tuple(r.layer_cycles) for r in results}) == 1
+
+
+def test_functional_backend_counters_come_from_the_perf_model(model, elf):
+    from accel import perf
+    from accel.driver import LayerShape
+
+    result = run_functional(model, 0, AccelConfig(), elf)
+    shape = LayerShape.of(model.layers[1], (1, 14, 14, 6))
+    expected = perf.predict(shape, AccelConfig(), perf.MemoryTiming.axi_ram()).cycles
+    assert result.layer_cycles[1] == expected
