@@ -172,7 +172,13 @@ def _lenet_layers(args: argparse.Namespace, model) -> int:
             reports.append(
                 run_layer_job(layer, inputs[layer.name], config, args.backend, vcd=args.vcd)
             )
-    return _print_reports(reports, config, args)
+    code = _print_reports(reports, config, args)
+    if args.plot:
+        from accel.report import write_plots
+
+        for path in write_plots(reports, config, args.plot):
+            print(f"wrote {path}")
+    return code
 
 
 def cmd_conv(args: argparse.Namespace) -> int:
@@ -299,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layer", action="append", metavar="NAME", help="simulate this layer")
     p.add_argument("--all", action="store_true", help="simulate every layer on one image")
     p.add_argument("--image", type=int, default=0, help="test image for --layer/--all")
+    p.add_argument("--plot", type=Path, metavar="DIR", help="write PNG plots (needs matplotlib)")
     _hardware_arguments(p)
     p.add_argument(
         "--images",

@@ -76,3 +76,10 @@ def test_bad_npy_file(tmp_path, capsys):
     bad.write_bytes(b"not a numpy file")
     with pytest.raises(SystemExit, match="cannot read input file"):
         main(["conv", "--input", str(bad), "--weights", str(bad)])
+
+
+def test_plots_are_written(tmp_path, capsys):
+    assert main(["lenet", "--all", "--backend", "perf", "--plot", str(tmp_path)]) == 0
+    for name in ("cycles_per_layer.png", "utilization_per_layer.png", "array_size_sweep.png"):
+        data = (tmp_path / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
