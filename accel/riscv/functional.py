@@ -4,8 +4,8 @@ START decodes the descriptor registers, reads the input, the packed weight tiles
 packed parameters from the ISS memory exactly as the hardware's DMA would (formats of
 :mod:`accel.driver`), computes the layer with NumPy in integer arithmetic and writes the
 int8 output back. Performance counters come from the analytical model :mod:`accel.perf`
-(with the memory timing of the RTL test bench), so the same firmware runs against "perf + golden numerics" in
-milliseconds.
+(with the memory timing of the RTL test bench), so the same firmware runs against
+"perf + golden numerics" in milliseconds.
 """
 
 from __future__ import annotations
