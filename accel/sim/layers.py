@@ -122,9 +122,9 @@ def run_layer_job(
 
         result = run_job(job, config, vcd=vcd)
         output, counters, status = result.output, result.counters, result.status
-    else:
-        output, counters, status = _run_rtl(job, layer, x, config, vcd)
     wall = time.perf_counter() - start
+    if backend == "rtl":
+        output, counters, status, wall = _run_rtl(job, expected, config, vcd)
     return LayerReport(
         name=layer.name,
         backend=backend,
@@ -142,8 +142,13 @@ def run_layer_job(
     )
 
 
-def _run_rtl(job: LayerJob, layer, x, config, vcd):
+def _run_rtl(job: LayerJob, expected, config, vcd):
+    """Verilator + cocotb; the wall time is that of the layer run (START to WAIT response)."""
+    import shutil
+
     from accel import rtlsim
 
-    result = rtlsim.run_job(job, config, waves=vcd)
-    return result.output, result.counters, result.status
+    result = rtlsim.run_layer(job, config, expected, waves=bool(vcd), check=False)
+    if vcd and result.waves is not None:
+        shutil.copyfile(result.waves, vcd)
+    return result.output, result.counters, result.status, result.layer_wall_time
