@@ -22,12 +22,27 @@ class RunResult:
     sim_cycles: int
 
 
-def _simulate(job, config, script, *, seed, read_latency, error_ranges, timeout_cycles, vcd):
+# Memory timing of cocotbext-axi's AxiRam (first read beat 2 cycles after AR, write response
+# 2 cycles after the last W beat), so that this simulation, the RTL runs and accel.perf count
+# the same cycles.
+READ_LATENCY = 2
+WRITE_LATENCY = 2
+
+
+def _simulate(
+    job, config, script, *, seed, read_latency, write_latency, error_ranges, timeout_cycles, vcd
+):
     """Run ``script`` ((function_id, in0, in1) commands) on a fresh accelerator."""
     dut = Accelerator(config)
     size = job.extra["end"] + 4096
     rng = random.Random(seed) if seed is not None else None
-    memory = MemoryModel(size, read_latency=read_latency, rng=rng, error_ranges=error_ranges)
+    memory = MemoryModel(
+        size,
+        read_latency=read_latency,
+        write_latency=write_latency,
+        rng=rng,
+        error_ranges=error_ranges,
+    )
     for addr, blob in job.regions.values():
         memory.write(addr, blob)
     sim = Simulator(dut)
@@ -65,7 +80,14 @@ def run_command_script(
 ):
     """Run an arbitrary command sequence with ``job``'s memory image; returns the responses
     (and the :class:`~accel.hw.testbench.MemoryModel` with ``return_memory``)."""
-    options = dict(seed=None, read_latency=4, error_ranges=(), timeout_cycles=200_000, vcd=None)
+    options = dict(
+        seed=None,
+        read_latency=READ_LATENCY,
+        write_latency=WRITE_LATENCY,
+        error_ranges=(),
+        timeout_cycles=200_000,
+        vcd=None,
+    )
     options.update(kwargs)
     responses, memory, _ = _simulate(job, config, script, **options)
     return (responses, memory) if return_memory else responses
@@ -76,7 +98,8 @@ def run_job(
     config: AccelConfig,
     *,
     seed: int | None = None,
-    read_latency: int = 4,
+    read_latency: int = READ_LATENCY,
+    write_latency: int = WRITE_LATENCY,
     error_ranges=(),
     timeout_cycles: int = 2_000_000,
     vcd: str | None = None,
@@ -90,6 +113,7 @@ def run_job(
         script,
         seed=seed,
         read_latency=read_latency,
+        write_latency=write_latency,
         error_ranges=error_ranges,
         timeout_cycles=timeout_cycles,
         vcd=vcd,

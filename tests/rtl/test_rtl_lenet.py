@@ -7,7 +7,6 @@ The performance counters of the RTL equal those of the Amaranth simulation when 
 model has AxiRam's timing.
 """
 
-import functools
 
 import pytest
 from rtl_helpers import CONFIG_8X8, assert_layer_ok
@@ -15,7 +14,6 @@ from rtl_helpers import CONFIG_8X8, assert_layer_ok
 from accel import rtlsim
 from accel.driver import prepare_layer
 from accel.hw import simrun
-from accel.hw.testbench import MemoryModel
 from accel.ref.layer import run_layer
 from accel.ref.lenet import int8_activations, load_default
 
@@ -57,15 +55,18 @@ def test_backpressure_costs_cycles_but_not_results(lenet_results):
 
 
 # cocotbext-axi's AxiRam answers a read 2 clock edges after the AR handshake and a write 2
-# edges after the last W beat (see sim/README.md): MemoryModel(read_latency=2, write_latency=2).
+# edges after the last W beat (see sim/README.md): the Amaranth simulation's memory model
+# uses the same latencies by default.
 AXIRAM_READ_LATENCY = AXIRAM_WRITE_LATENCY = 2
 
 
 @pytest.mark.parametrize("name", ["conv1", "fc2"])
-def test_counters_equal_the_amaranth_simulation(lenet_results, name, monkeypatch):
+def test_counters_equal_the_amaranth_simulation(lenet_results, name):
     spec, result = lenet_results[name]
-    memory = functools.partial(MemoryModel, write_latency=AXIRAM_WRITE_LATENCY)
-    monkeypatch.setattr(simrun, "MemoryModel", memory)
-    amaranth = simrun.run_job(spec.job, CONFIG_8X8, read_latency=AXIRAM_READ_LATENCY)
+    assert (simrun.READ_LATENCY, simrun.WRITE_LATENCY) == (
+        AXIRAM_READ_LATENCY,
+        AXIRAM_WRITE_LATENCY,
+    )
+    amaranth = simrun.run_job(spec.job, CONFIG_8X8)
     assert (amaranth.output == result.output).all()
     assert amaranth.counters == result.counters
