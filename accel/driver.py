@@ -129,28 +129,43 @@ class LayerShape:
         return self.N * self.M * self.C * self.E * self.F * self.R * self.S
 
 
-def choose_band(shape: LayerShape, config: AccelConfig) -> int:
-    """Output rows per pixel tile.
+def legal_bands(shape: LayerShape, config: AccelConfig) -> list[int]:
+    """Every BAND (output rows per pixel tile) the hardware's descriptor checks accept.
 
-    Small bands let the post-processing of one band overlap the computation of the next, but
-    every band streams all weight tiles again. The choice is the smallest band whose pixel
-    stream per weight tile is at least four times the tile's DMA time (so weight refetches
-    stay well hidden), capped by what fits the accumulator and input buffers.
+    A band must fit the accumulator half (``ceil(M/COLS) * BAND * F`` entries) and, unless the
+    whole input image fits the input banks, its input rows (``(BAND-1)*U + R``) must fit one
+    bank; with pooling it is even.
     """
     m_tiles = _tiles(shape.M, config.cols)
+    if m_tiles > config.param_depth:
+        return []
     whole = shape.H * shape.W * shape.C + config.bus_bytes - 1 <= config.in_bytes
     step = 2 if shape.pool else 1
-    best = 0
+    bands = []
     for band in range(step, shape.E_run + 1, step):
         if m_tiles * band * shape.F > config.acc_depth:
             break
         in_rows = min((band - 1) * shape.U + shape.R, shape.H)
         if not whole and in_rows * shape.W * shape.C + config.bus_bytes - 1 > config.in_bytes:
             break
-        best = band
-        if band * shape.F >= 4 * config.weight_tile_beats:
-            break
-    if best == 0:
+        bands.append(band)
+    return bands
+
+
+def choose_band(shape: LayerShape, config: AccelConfig) -> int:
+    """The legal band with the fewest cycles predicted by :mod:`accel.perf`.
+
+    Small bands let the post-processing of one band overlap the computation of the next, but
+    every band streams all weight tiles again; the exact model weighs the two.
+    """
+    if _tiles(shape.M, config.cols) > config.param_depth:
+        raise MappingError(
+            f"M={shape.M} needs {_tiles(shape.M, config.cols)} parameter tiles, the buffer "
+            f"holds {config.param_depth}"
+        )
+    if not legal_bands(shape, config):
+        step = 2 if shape.pool else 1
+        m_tiles = _tiles(shape.M, config.cols)
         raise MappingError(
             f"layer {shape} does not fit this configuration: one band of {step} output row(s) "
             f"needs {m_tiles * step * shape.F} accumulator entries (have {config.acc_depth}) "
@@ -158,11 +173,9 @@ def choose_band(shape: LayerShape, config: AccelConfig) -> int:
             f"bytes (have {config.in_bytes - config.bus_bytes + 1}); narrower rows (W*C) or "
             "bigger buffers are needed"
         )
-    if m_tiles > config.param_depth:
-        raise MappingError(
-            f"M={shape.M} needs {m_tiles} parameter tiles, the buffer holds {config.param_depth}"
-        )
-    return best
+    from accel import perf
+
+    return perf.best_band(shape, config)
 
 
 def _align(value: int, alignment: int) -> int:

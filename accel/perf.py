@@ -42,11 +42,13 @@ Engines and their timing rules (cycle 0 is the cycle of the START instruction's 
   and write responses are modelled beat by beat;
 * done: when the last band is post-processed and every write is acknowledged.
 
-Memory timing (:class:`MemoryTiming`): the Amaranth simulator's
-:class:`accel.hw.testbench.MemoryModel` (``read_latency`` as given to
-:func:`accel.hw.simrun.run_job`, write latency 1) is the default; cocotbext-axi's ``AxiRam``
-behind :class:`accel.hw.axi.AXI4Master` (the Verilog under cocotb, :mod:`accel.rtlsim`)
-is :meth:`MemoryTiming.axi_ram` (latency 2 both ways). Random back-pressure is not modelled.
+Memory timing (:class:`MemoryTiming`): a fixed-latency memory that accepts a request and
+moves a beat every cycle. cocotbext-axi's ``AxiRam`` behind :class:`accel.hw.axi.AXI4Master`
+(the Verilog under cocotb, :mod:`accel.rtlsim`) has read and write latency 2, the default
+(:meth:`MemoryTiming.axi_ram`); the Amaranth simulator's
+:class:`accel.hw.testbench.MemoryModel` takes the latencies given to
+:func:`accel.hw.simrun.run_job` (default 2 and 2 as well). Random back-pressure (``seed``)
+is not modelled.
 
 Validated counter for counter (all five counters equal) against the Amaranth simulation and
 the Verilator/cocotb run: ``tests/test_perf.py``, ``benchmarks/perf_vs_rtl.py``.
@@ -58,7 +60,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from accel.config import AccelConfig
-from accel.driver import LayerJob, LayerShape, MappingError, choose_band
+from accel.driver import LayerJob, LayerShape, MappingError, choose_band, legal_bands
 
 __all__ = [
     "PHASES",
@@ -102,10 +104,12 @@ class MemoryTiming:
 
     ``read_latency``: cycles from a read request's acceptance to its first beat (≥ 1).
     ``write_latency``: cycles from a write burst's last data beat to its response (≥ 1).
+    The default is the timing of cocotbext-axi's ``AxiRam`` (the RTL runs), which is also
+    the default of :func:`accel.hw.simrun.run_job`.
     """
 
-    read_latency: int = 4
-    write_latency: int = 1
+    read_latency: int = 2
+    write_latency: int = 2
 
     def __post_init__(self):
         for name in ("read_latency", "write_latency"):
@@ -115,7 +119,7 @@ class MemoryTiming:
 
     @classmethod
     def axi_ram(cls) -> MemoryTiming:
-        """cocotbext-axi ``AxiRam`` without back-pressure (RTL/cocotb runs)."""
+        """cocotbext-axi ``AxiRam`` without back-pressure (RTL/cocotb runs): 2 and 2."""
         return cls(read_latency=2, write_latency=2)
 
 
@@ -138,7 +142,8 @@ class PerfReport:
     * ``mac``: streaming pixels (= ``mac_cycles``);
     * ``wait_weights``: a tile waits for its weights to arrive from memory;
     * ``wait_bank``: its weights are buffered but its array bank is still in use;
-    * ``wait_walker``: its K-tile row constants are not ready (tiles shorter than ``rows``);
+    * ``wait_walker``: only its K-tile row constants are not ready (the walker needs ``rows``
+      cycles per tile, which limits tiles of fewer than ``rows`` pixels);
     * ``wait_input``: a band waits for its input rows;
     * ``wait_accumulator``: a band waits for post-processing to free its accumulator half;
     * ``switch``: tile starts after a wait, pipeline drain and set-up between bands;
@@ -192,24 +197,6 @@ def _cdiv(a: int, b: int) -> int:
 
 def _align(value: int, alignment: int) -> int:
     return _cdiv(value, alignment) * alignment
-
-
-def legal_bands(shape: LayerShape, config: AccelConfig) -> list[int]:
-    """Every BAND the descriptor checks accept for ``shape`` on ``config``."""
-    m_tiles = _cdiv(shape.M, config.cols)
-    if m_tiles > config.param_depth:
-        return []
-    whole = shape.H * shape.W * shape.C + config.bus_bytes - 1 <= config.in_bytes
-    step = 2 if shape.pool else 1
-    bands = []
-    for band in range(step, shape.E_run + 1, step):
-        if m_tiles * band * shape.F > config.acc_depth:
-            break
-        in_rows = min((band - 1) * shape.U + shape.R, shape.H)
-        if not whole and in_rows * shape.W * shape.C + config.bus_bytes - 1 > config.in_bytes:
-            break
-        bands.append(band)
-    return bands
 
 
 def descriptor_for(
@@ -514,12 +501,12 @@ def _simulate(d: dict, cfg: AccelConfig, read_latency: int, write_latency: int) 
                 stall += 1
                 if not started:
                     ph[_SETUP] += 1
-                elif t < ready_at:
-                    ph[_WALKER] += 1
-                elif w_count == 0:
+                elif loaded_ahead == 0 and w_count == 0:
                     ph[_WEIGHTS] += 1
-                else:
+                elif loaded_ahead == 0 and not load_now:
                     ph[_BANK] += 1
+                else:
+                    ph[_WALKER] += 1
             elif started:
                 ph[_SWITCH] += 1
             else:
@@ -911,16 +898,16 @@ def _simulate(d: dict, cfg: AccelConfig, read_latency: int, write_latency: int) 
                 free_at[tile_parity] = nxt - 1 + hold
             elif ist == 3:
                 stall += skip
+                # The reason is the same in every skipped cycle: a weight arrival, a bank
+                # becoming free and the walker becoming ready are all events.
                 if not started:
                     ph[_SETUP] += skip
-                elif t1 < ready_at:
-                    # The walker may become ready inside the skipped range only if a tile
-                    # could then start, which is an event; so the whole range waits for it.
-                    ph[_WALKER] += skip
-                elif w_count == 0:
+                elif loaded_ahead == 0 and w_count == 0:
                     ph[_WEIGHTS] += skip
-                else:
+                elif loaded_ahead == 0:
                     ph[_BANK] += skip
+                else:
+                    ph[_WALKER] += skip
             elif ist == 1 and (acc_free >> (band & 1)) & 1:
                 stall += skip
                 if started:
@@ -1014,7 +1001,6 @@ def best_band(shape: LayerShape, config: AccelConfig, memory: MemoryTiming = Mem
     """The legal BAND with the fewest predicted cycles (the smallest such band on a tie)."""
     bands = legal_bands(shape, config)
     if not bands:
-        choose_band(shape, config)  # raises MappingError with the explanation
         raise MappingError(f"layer {shape} has no legal band on this configuration")
     best = None
     for band in bands:

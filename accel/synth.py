@@ -400,14 +400,45 @@ def parse_nextpnr_report(report: dict | str) -> dict:
                 "cells": through,
             }
         )
-    return {
-        "fmax": {
-            clock: {"achieved": float(v["achieved"]), "constraint": float(v["constraint"])}
-            for clock, v in report.get("fmax", {}).items()
-        },
-        "utilization": report.get("utilization", {}),
-        "critical_paths": paths,
+    fmax = {
+        clock: {"achieved": float(v["achieved"]), "constraint": float(v["constraint"])}
+        for clock, v in report.get("fmax", {}).items()
     }
+    result = {"fmax": fmax, "utilization": report.get("utilization", {}), "critical_paths": paths}
+    if "detailed_net_timings" in report and fmax:
+        period = 1e3 / min(v["constraint"] for v in fmax.values())
+        result["slow_endpoints"] = slow_endpoints(report, period)
+    return result
+
+
+def _signal_name(cell: str) -> str:
+    """The design signal (or memory) a packed cell name comes from: ``core.l_hlast[23]_TRELLIS_
+    FF_Q`` → ``core.l_hlast``, ``core.acc_mem.0.1`` → ``core.acc_mem``."""
+    name = re.split(r"_TRELLIS_|_MULT18X18D|_DP16KD|_SB_", cell, maxsplit=1)[0]
+    name = re.sub(r"\[\d+\]", "", name).lstrip("\\")
+    return re.sub(r"(\.\d+)+$", "", name)
+
+
+def slow_endpoints(report: dict, period_ns: float) -> list[dict]:
+    """Register and memory inputs whose data arrives later than ``period_ns`` after the clock,
+    grouped by signal, worst first: ``[{"signal", "worst_ns", "bits"}]``.
+
+    Needs a report written with ``--detailed-timing-report``: its per-net endpoint delays are
+    the arrival times at each timing endpoint (the worst equals the critical path's delay).
+    """
+    worst: dict[str, list] = {}
+    for net in report.get("detailed_net_timings", []):
+        for endpoint in net["endpoints"]:
+            arrival = max(endpoint["delay"])
+            if arrival <= period_ns:
+                continue
+            entry = worst.setdefault(_signal_name(endpoint["cell"]), [0.0, set()])
+            entry[0] = max(entry[0], arrival)
+            entry[1].add((endpoint["cell"], endpoint["port"]))
+    return [
+        {"signal": signal, "worst_ns": round(arrival, 3), "bits": len(cells)}
+        for signal, (arrival, cells) in sorted(worst.items(), key=lambda kv: -kv[1][0])
+    ]
 
 
 @dataclass
@@ -441,6 +472,7 @@ def run_nextpnr(
         "--seed",
         str(seed),
         "--timing-allow-fail",
+        "--detailed-timing-report",
         "--report",
         report.name,
         "-l",
@@ -491,6 +523,7 @@ class SynthReport:
     fmax: dict[str, dict] = field(default_factory=dict)
     utilization: dict[str, dict] = field(default_factory=dict)
     critical_paths: list[dict] = field(default_factory=list)
+    slow_endpoints: list[dict] = field(default_factory=list)
     yosys_seconds: float = 0.0
     nextpnr_seconds: float | None = None
 
@@ -561,6 +594,7 @@ def synthesize(
     report.fmax = pr.report["fmax"]
     report.utilization = pr.report["utilization"]
     report.critical_paths = pr.report["critical_paths"]
+    report.slow_endpoints = pr.report.get("slow_endpoints", [])
     if report.fmax:
         report.fmax_mhz = round(min(v["achieved"] for v in report.fmax.values()), 2)
     return report
@@ -614,6 +648,23 @@ def describe(report: SynthReport) -> str:
         )
     if report.memories:
         lines.append("Memories: " + ", ".join(f"{k} -> {v}" for k, v in report.memories.items()))
+    if report.slow_endpoints:
+        bits = sum(e["bits"] for e in report.slow_endpoints)
+        lines.append(
+            f"Endpoints slower than {report.freq_mhz:g} MHz: {bits} bits in "
+            f"{len(report.slow_endpoints)} signals; worst: "
+            + ", ".join(f"{e['signal']} {e['worst_ns']} ns" for e in report.slow_endpoints[:12])
+        )
+        blocks: dict[str, list] = {}
+        for e in report.slow_endpoints:
+            block = re.sub(r"\d+", "*", e["signal"].rpartition(".")[0] or "(top)")
+            entry = blocks.setdefault(block, [0, 0.0])
+            entry[0] += e["bits"]
+            entry[1] = max(entry[1], e["worst_ns"])
+        ranked = sorted(blocks.items(), key=lambda kv: -kv[1][1])
+        lines.append(
+            "  by block (bits, worst ns): " + ", ".join(f"{b} {n} {w}" for b, (n, w) in ranked)
+        )
     for path in report.critical_paths[:1]:
         lines.append(
             f"Critical path ({path['from']} -> {path['to']}): {path['delay_ns']} ns = "

@@ -78,12 +78,13 @@ def print_table(title, rows):
     print(f"\n{exact}/{len(rows)} layers with every counter exact")
 
 
-def run_amaranth(cases, latency):
+def run_amaranth(cases, memory):
     rows = []
-    memory = MemoryTiming(read_latency=latency)
     for name, job, config in cases:
         start = time.perf_counter()
-        result = run_job(job, config, read_latency=latency)
+        result = run_job(
+            job, config, read_latency=memory.read_latency, write_latency=memory.write_latency
+        )
         sim_s = time.perf_counter() - start
         report, ms = model_row(job, config, memory)
         rows.append((name, job.band, report, ms, result.counters, sim_s))
@@ -111,15 +112,18 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--random", type=int, default=0, help="random shapes on a 4x4 array")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--latency", type=int, default=4, help="Amaranth memory read latency")
+    parser.add_argument("--read-latency", type=int, default=2, help="Amaranth memory model")
+    parser.add_argument("--write-latency", type=int, default=2, help="Amaranth memory model")
     parser.add_argument("--verilator", action="store_true", help="also run the Verilog (cocotb)")
     args = parser.parse_args()
 
     cases = list(lenet_cases(AccelConfig()))
     cases += list(random_cases(args.random, args.seed))
+    memory = MemoryTiming(args.read_latency, args.write_latency)
     print_table(
-        f"Amaranth simulator (MemoryModel, read latency {args.latency}, write latency 1)",
-        run_amaranth(cases, args.latency),
+        f"Amaranth simulator (MemoryModel, read latency {memory.read_latency}, "
+        f"write latency {memory.write_latency})",
+        run_amaranth(cases, memory),
     )
     if args.verilator:
         print_table(

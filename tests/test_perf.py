@@ -11,6 +11,7 @@ import pytest
 
 from accel.config import AccelConfig
 from accel.driver import LayerShape, MappingError, choose_band, prepare_layer
+from accel.hw import simrun
 from accel.hw.simrun import run_job
 from accel.perf import PHASES, MemoryTiming, best_band, descriptor_for, legal_bands, predict
 from accel.ref.layer import random_layer, run_layer
@@ -31,60 +32,73 @@ def _lenet_job(lenet, name, config):
     return layer, acts[name], prepare_layer(layer, acts[name], config)
 
 
-def _check_against_rtl(layer, x, job, config, read_latency):
-    result = run_job(job, config, read_latency=read_latency)
+def _check_against_rtl(layer, x, job, config, latencies):
+    read_latency, write_latency = latencies
+    result = run_job(job, config, read_latency=read_latency, write_latency=write_latency)
     np.testing.assert_array_equal(result.output, run_layer(layer, x))
-    report = predict(job, config, MemoryTiming(read_latency=read_latency))
+    report = predict(job, config, MemoryTiming(read_latency, write_latency))
     assert report.counters() == result.counters
     return report, result
 
 
-@pytest.mark.parametrize("name", ["conv2", "fc2"])
-def test_lenet_layer_counters_equal_rtl(lenet, name):
+@pytest.mark.parametrize("name, latencies", [("conv2", (2, 2)), ("fc2", (4, 1))])
+def test_lenet_layer_counters_equal_rtl(lenet, name, latencies):
     config = AccelConfig()
     layer, x, job = _lenet_job(lenet, name, config)
-    report, result = _check_against_rtl(layer, x, job, config, read_latency=4)
+    report, result = _check_against_rtl(layer, x, job, config, latencies)
     assert report.dma_write_bytes == job.output_bytes
     assert report.mapping_cycles == result.counters["MAC_CYCLES"]
 
 
-# (name, seed, layer parameters, input shape NHWC, configuration, band, read latency)
+# seed, layer parameters, input shape NHWC, configuration, band, (read, write) memory latency
 RANDOM_CASES = [
-    (
-        "stride2_padding",
+    pytest.param(
         1,
         dict(M=6, C=3, R=3, S=3, stride=2, padding=1),
         (1, 9, 9, 3),
         SMALL,
         None,
-        4,
+        (4, 1),
+        id="stride2_padding",
     ),
-    ("pool_four_bands", 2, dict(M=5, C=2, R=3, S=3, pool=True), (1, 10, 8, 2), SMALL, 2, 1),
-    (
-        "batch2_input_reloaded_per_band",
+    pytest.param(
+        2,
+        dict(M=5, C=2, R=3, S=3, pool=True),
+        (1, 10, 8, 2),
+        SMALL,
+        2,
+        (1, 3),
+        id="pool_four_bands",
+    ),
+    pytest.param(
         3,
         dict(M=4, C=7, R=2, S=2),
         (2, 9, 9, 7),
         dict(SMALL, weight_depth=2),
         2,
-        2,
+        (2, 2),
+        id="batch2_input_reloaded_per_band",
     ),
-    ("fc_k_and_m_tiles_batch2", 4, dict(M=11, C=37, R=1, S=1), (2, 1, 1, 37), SMALL, None, 7),
+    pytest.param(
+        4,
+        dict(M=11, C=37, R=1, S=1),
+        (2, 1, 1, 37),
+        SMALL,
+        None,
+        (7, 2),
+        id="fc_k_and_m_tiles_batch2",
+    ),
 ]
 
 
-@pytest.mark.parametrize(
-    "seed, params, x_shape, config, band, latency",
-    [case[1:] for case in RANDOM_CASES],
-    ids=[case[0] for case in RANDOM_CASES],
-)
+@pytest.mark.parametrize("seed, params, x_shape, config, band, latency", RANDOM_CASES)
 def test_random_shapes_counters_equal_rtl(seed, params, x_shape, config, band, latency):
     rng = np.random.default_rng(seed)
     layer = random_layer(rng, **params)
     x = rng.integers(-128, 128, size=x_shape, dtype=np.int8)
     config = AccelConfig(**config)
     job = prepare_layer(layer, x, config, band=band)
-    report, _ = _check_against_rtl(layer, x, job, config, read_latency=latency)
+    report, _ = _check_against_rtl(layer, x, job, config, latency)
     assert len(report.bands) == x_shape[0] * -(-job.shape.E_run // job.band)
 
 
@@ -125,6 +139,14 @@ def test_shape_input_uses_the_driver_layout(lenet):
         == job.descriptor
     )
     assert predict(job.shape, config, band=job.band) == predict(job, config)
+
+
+def test_default_memory_timing_is_the_simulators():
+    assert MemoryTiming() == MemoryTiming.axi_ram()
+    assert (MemoryTiming().read_latency, MemoryTiming().write_latency) == (
+        simrun.READ_LATENCY,
+        simrun.WRITE_LATENCY,
+    )
 
 
 def test_memory_latency_and_band_change_the_cycles(lenet):

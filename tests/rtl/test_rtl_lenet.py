@@ -7,7 +7,6 @@ The performance counters of the RTL equal those of the Amaranth simulation when 
 model has AxiRam's timing.
 """
 
-
 import pytest
 from rtl_helpers import CONFIG_8X8, assert_layer_ok
 
