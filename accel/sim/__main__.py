@@ -116,6 +116,13 @@ def cmd_lenet(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(text: str) -> None:
+    """A one-line progress indicator on stderr (only on a terminal)."""
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K" + text)
+        sys.stderr.flush()
+
+
 def _config(args: argparse.Namespace):
     from accel.build import parse_config
 
@@ -167,11 +174,11 @@ def _lenet_layers(args: argparse.Namespace, model) -> int:
         f"backend {args.backend}, {config.rows}x{config.cols} array, {config.bus_width}-bit bus"
     )
     reports = []
-    for layer in model.layers:
-        if layer.name in names:
-            reports.append(
-                run_layer_job(layer, inputs[layer.name], config, args.backend, vcd=args.vcd)
-            )
+    selected = [layer for layer in model.layers if layer.name in names]
+    for number, layer in enumerate(selected, 1):
+        _progress(f"[{number}/{len(selected)}] {layer.name} on {args.backend}")
+        reports.append(run_layer_job(layer, inputs[layer.name], config, args.backend, vcd=args.vcd))
+    _progress("")
     code = _print_reports(reports, config, args)
     if args.plot:
         from accel.report import write_plots
@@ -248,7 +255,11 @@ def cmd_firmware(args: argparse.Namespace) -> int:
         results = []
         for first in range(0, len(indices), 64):
             chunk = indices[first : first + 64]
+            _progress(
+                f"[{first}/{len(indices)} images] co-simulating images {chunk[0]}..{chunk[-1]}"
+            )
             results += firmware_run.run_rtl_batch(model, chunk, config, elf)
+        _progress("")
     for index, result in zip(indices, results, strict=True):
         if len(indices) == 1:
             print(f"LeNet-5 firmware on the RV32IM ISS, accelerator backend {args.backend}")
