@@ -128,6 +128,14 @@ class LayerShape:
     def macs(self) -> int:
         return self.N * self.M * self.C * self.E * self.F * self.R * self.S
 
+    @property
+    def min_bytes(self) -> int:
+        """Bytes the layer must move at least: input, weights, 12 B/channel of bias and
+        requantization parameters, output — each once (the roofline's memory term)."""
+        inputs = self.N * self.H * self.W * self.C
+        outputs = self.N * self.E_out * self.F_out * self.M
+        return inputs + self.M * self.K + 12 * self.M + outputs
+
 
 def legal_bands(shape: LayerShape, config: AccelConfig) -> list[int]:
     """Every BAND (output rows per pixel tile) the hardware's descriptor checks accept.

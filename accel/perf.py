@@ -975,8 +975,7 @@ def predict(
     m_tiles = _cdiv(shape.M, config.cols)
     k_tiles = _cdiv(shape.K, config.rows)
     pixels = shape.N * shape.E_run * shape.F
-    out_bytes = shape.N * shape.E_out * shape.F_out * shape.M
-    min_bytes = shape.N * shape.H * shape.W * shape.C + shape.M * shape.K + 12 * shape.M + out_bytes
+    min_bytes = shape.min_bytes
     cycles = result["CYCLES"]
     return PerfReport(
         cycles=cycles,

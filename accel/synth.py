@@ -16,11 +16,12 @@ Counting conventions (the same as nextpnr's "Total LUT4s"):
 * iCE40: ``lut4`` = ``SB_LUT4`` (``SB_CARRY`` shares the logic cell); ``ff`` = all ``SB_DFF*``;
   ``dsp`` = ``SB_MAC16``; ``bram`` = ``SB_RAM40_4K`` (4 kbit each).
 
-The accelerator has 382 top-level port bits (CFU port + AXI4 master), more than any package
-has pins: it is an IP core for an SoC. ECP5 place-and-route therefore runs out of context
-(``--out-of-context``: no I/O buffers, the clock on general routing, which makes the reported
-Fmax slightly pessimistic). nextpnr-ice40 has no such mode, so iCE40 place-and-route only runs
-for designs whose ports fit the package.
+The accelerator has about 380 top-level port bits with the 64-bit bus (CFU port + AXI4
+master), more than any package has pins: it is an IP core for an SoC. ECP5 place-and-route
+therefore runs out of context (``--out-of-context``: no I/O buffers, the clock on general
+routing). That can make Fmax somewhat pessimistic: one processing element alone gives 81 MHz out
+of context and 88 MHz with I/O pins and a global clock. nextpnr-ice40 has no such mode, so iCE40
+place-and-route only runs for designs whose ports fit the package.
 
 Fmax is nextpnr's estimate for the routed design at the speed grade given in :data:`DEVICES`
 (ECP5 ``-6``, the slowest and most common grade).

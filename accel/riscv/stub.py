@@ -27,16 +27,9 @@ class StubBackend:
         self.starts = 0
 
     def _info(self, index: int) -> int | None:
-        cfg = self.config
-        values = {
-            "VERSION": isa.ISA_VERSION,
-            "ROWS": cfg.rows,
-            "COLS": cfg.cols,
-            "BUS_BYTES": cfg.bus_bytes,
-            "IN_BYTES": cfg.in_bytes,
-            "ACC_DEPTH": cfg.acc_depth,
-            "PARAM_DEPTH": cfg.param_depth,
-        }
+        from ..hw.control import info_values
+
+        values = info_values(self.config)
         for item in isa.INFO:
             if item.index == index:
                 return values[item.name]

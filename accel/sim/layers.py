@@ -21,14 +21,6 @@ HARDWARE_BACKENDS = ("rtl", "amaranth", "perf")
 LAYER_BACKENDS = ("golden", *HARDWARE_BACKENDS)
 
 
-def min_bytes(shape: LayerShape) -> int:
-    """Bytes a layer must move at least: input, weights, 12 B/channel params, output."""
-    inputs = shape.N * shape.H * shape.W * shape.C
-    weights = shape.M * shape.K
-    outputs = int(np.prod(shape.output_shape))
-    return inputs + weights + 12 * shape.M + outputs
-
-
 def ideal_cycles(shape: LayerShape, config: AccelConfig) -> int:
     """MACs / PEs, rounded up."""
     return -(-shape.macs // (config.rows * config.cols))
@@ -36,7 +28,7 @@ def ideal_cycles(shape: LayerShape, config: AccelConfig) -> int:
 
 def roofline_cycles(shape: LayerShape, config: AccelConfig) -> int:
     """max(MACs / PEs, minimum bytes / bus bytes per cycle)."""
-    return max(ideal_cycles(shape, config), -(-min_bytes(shape) // config.bus_bytes))
+    return max(ideal_cycles(shape, config), -(-shape.min_bytes // config.bus_bytes))
 
 
 @dataclass
