@@ -186,6 +186,38 @@ def choose_band(shape: LayerShape, config: AccelConfig) -> int:
     return perf.best_band(shape, config)
 
 
+def failed_check(desc: dict[str, int], config: AccelConfig) -> isa.DescriptorCheck | None:
+    """The first of the hardware's descriptor checks (:data:`accel.isa.DESCRIPTOR_CHECKS`,
+    in order) that ``desc`` fails on ``config``, or None: a Python mirror of
+    :class:`accel.hw.geometry.LayerSetup`."""
+    d, bb = desc, config.bus_bytes
+    sizes = ("N", "H", "W", "C", "M", "R", "S", "E", "F", "U", "BAND")
+    m_tiles = _tiles(d["M"], config.cols) if d["M"] else 0
+    whole = d["H"] * d["W"] * d["C"] + bb - 1 <= config.in_bytes
+    in_rows = min((d["BAND"] - 1) * d["U"] + d["R"], d["H"])
+    failures = {
+        "ZERO_SIZE": lambda: any(d[name] == 0 for name in sizes),
+        "SHAPE": lambda: (
+            (d["H"] + 2 * d["P"] - d["R"]) // d["U"] + 1 != d["E"]
+            or (d["W"] + 2 * d["P"] - d["S"]) // d["U"] + 1 != d["F"]
+            or d["H"] + 2 * d["P"] < d["R"]
+            or d["W"] + 2 * d["P"] < d["S"]
+            or d["P"] >= d["R"]
+            or d["P"] >= d["S"]
+        ),
+        "ALIGN": lambda: d["W_ADDR"] % bb != 0 or d["PARAM_ADDR"] % bb != 0,
+        "CLAMP": lambda: d["ACT_MIN"] > d["ACT_MAX"],
+        "POOL": lambda: bool(d["POOL"]) and (d["E"] < 2 or d["F"] < 2 or d["BAND"] % 2 == 1),
+        "INPUT_BUFFER": lambda: not whole and in_rows * d["W"] * d["C"] + bb - 1 > config.in_bytes,
+        "ACC_BUFFER": lambda: m_tiles * d["BAND"] * d["F"] > config.acc_depth,
+        "PARAM_BUFFER": lambda: m_tiles > config.param_depth,
+    }
+    for check in isa.DESCRIPTOR_CHECKS:
+        if failures[check.name]():
+            return check
+    return None
+
+
 def _align(value: int, alignment: int) -> int:
     return -(-value // alignment) * alignment
 
@@ -288,4 +320,7 @@ def prepare_layer(
         )
         if not low <= value <= high:
             raise MappingError(f"descriptor field {reg.name}={value} does not fit {reg.width} bits")
+    check = failed_check(desc, config)
+    if check is not None:
+        raise MappingError(f"BAND={band} is not valid for {shape}: {check.name}: {check.doc}")
     return LayerJob(shape, desc, regions, output_addr, out_bytes, band, {"end": addr})

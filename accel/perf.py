@@ -60,7 +60,14 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from accel.config import AccelConfig
-from accel.driver import LayerJob, LayerShape, MappingError, choose_band, legal_bands
+from accel.driver import (
+    LayerJob,
+    LayerShape,
+    MappingError,
+    choose_band,
+    failed_check,
+    legal_bands,
+)
 
 __all__ = [
     "PHASES",
@@ -234,30 +241,10 @@ def descriptor_for(
 
 
 def _check_descriptor(d: dict, config: AccelConfig) -> None:
-    """The checks of LayerSetup that matter here (an invalid layer never runs)."""
-    for name in ("N", "H", "W", "C", "M", "R", "S", "E", "F", "U", "BAND"):
-        if d[name] <= 0:
-            raise MappingError(f"descriptor field {name} must be positive, not {d[name]}")
-    if (d["H"] + 2 * d["P"] - d["R"]) // d["U"] + 1 != d["E"] or (
-        d["W"] + 2 * d["P"] - d["S"]
-    ) // d["U"] + 1 != d["F"]:
-        raise MappingError("E/F disagree with (H + 2P - R) / U + 1")
-    if d["P"] >= d["R"] or d["P"] >= d["S"]:
-        raise MappingError("padding P must be smaller than R and S")
-    if d["POOL"] and (d["E"] < 2 or d["F"] < 2 or d["BAND"] & 1):
-        raise MappingError("pooling needs E, F ≥ 2 and an even BAND")
-    bb = config.bus_bytes
-    if d["W_ADDR"] % bb or d["PARAM_ADDR"] % bb:
-        raise MappingError("W_ADDR and PARAM_ADDR must be aligned to the bus width")
-    whole = d["H"] * d["W"] * d["C"] + bb - 1 <= config.in_bytes
-    in_rows = min((d["BAND"] - 1) * d["U"] + d["R"], d["H"])
-    if not whole and in_rows * d["W"] * d["C"] + bb - 1 > config.in_bytes:
-        raise MappingError(f"BAND={d['BAND']}: the input rows of a band exceed the input buffer")
-    m_tiles = _cdiv(d["M"], config.cols)
-    if m_tiles * d["BAND"] * d["F"] > config.acc_depth:
-        raise MappingError(f"BAND={d['BAND']}: the band exceeds the accumulator buffer")
-    if m_tiles > config.param_depth:
-        raise MappingError(f"M={d['M']} exceeds the parameter buffer")
+    """An invalid layer never runs: the hardware answers START with ERR_DESCRIPTOR."""
+    check = failed_check(d, config)
+    if check is not None:
+        raise MappingError(f"the accelerator rejects this descriptor: {check.name}: {check.doc}")
 
 
 def _simulate(d: dict, cfg: AccelConfig, read_latency: int, write_latency: int) -> dict:

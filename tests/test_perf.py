@@ -176,7 +176,7 @@ def test_illegal_band_and_bad_arguments_raise():
     shape = LayerShape(N=1, H=12, W=12, C=7, M=10, R=3, S=3, E=12, F=12, U=1, P=1, pool=True)
     with pytest.raises(MappingError, match="input buffer"):
         predict(shape, config, band=6)
-    with pytest.raises(MappingError, match="even BAND"):
+    with pytest.raises(MappingError, match="odd BAND"):
         predict(shape, config, band=3)
     whole = LayerShape(N=1, H=12, W=12, C=2, M=10, R=3, S=3, E=12, F=12, U=1, P=1, pool=True)
     assert legal_bands(whole, config) == [2, 4, 6]  # 3 m tiles x BAND x 12 <= 256

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import isa
 from ..config import AccelConfig
-from ..driver import LayerShape
+from ..driver import LayerShape, failed_check
 from ..ref.loopnest import conv2d, maxpool2x2
 from ..ref.quant import requantize
 from .stub import StubBackend
@@ -64,22 +64,9 @@ class FunctionalBackend(StubBackend):
         """Run the configured layer; returns a descriptor check code (0 = ran)."""
         cfg = self.config
         r = {reg.name: self._reg(reg.name) for reg in isa.REGISTERS}
-        check = isa.DESCRIPTOR_CHECK
-        if any(r[k] == 0 for k in ("N", "H", "W", "C", "M", "R", "S", "E", "F", "U", "BAND")):
-            return check["ZERO_SIZE"].code
-        if (
-            r["P"] >= r["R"]
-            or r["P"] >= r["S"]
-            or (
-                (r["H"] + 2 * r["P"] - r["R"]) // r["U"] + 1 != r["E"]
-                or (r["W"] + 2 * r["P"] - r["S"]) // r["U"] + 1 != r["F"]
-            )
-        ):
-            return check["SHAPE"].code
-        if r["W_ADDR"] % cfg.bus_bytes or r["PARAM_ADDR"] % cfg.bus_bytes:
-            return check["ALIGN"].code
-        if r["ACT_MIN"] > r["ACT_MAX"]:
-            return check["CLAMP"].code
+        check = failed_check(r, cfg)
+        if check is not None:
+            return check.code
         shape = LayerShape(
             *(r[k] for k in ("N", "H", "W", "C", "M", "R", "S", "E", "F", "U", "P")),
             pool=bool(r["POOL"]),
