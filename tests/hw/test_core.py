@@ -10,7 +10,7 @@ import pytest
 
 from accel import isa
 from accel.config import AccelConfig
-from accel.driver import prepare_layer
+from accel.driver import failed_check, prepare_layer
 from accel.hw.simrun import run_command_script, run_job
 from accel.ref.layer import random_layer, run_layer
 from accel.ref.lenet import int8_activations, load_default
@@ -121,6 +121,12 @@ def test_invalid_descriptor_reports_code_and_does_not_hang():
         assert not status & (1 << isa.STATUS_BIT["BUSY"].bit)
         code = (status >> isa.ERR_CODE_SHIFT) & 0xFF
         assert code == isa.DESCRIPTOR_CHECK[check_name].code, (check_name, code)
+        # the Python mirror used by the driver, accel.perf and the ISS backend agrees
+        edited = dict(job.descriptor)
+        for function_id, value, _ in edits:
+            reg = next(r for r in isa.REGISTERS if function_id >> 3 == r.index)
+            edited[reg.name] = value
+        assert failed_check(edited, config).code == code
 
 
 def test_unknown_function_start_while_busy_clear_and_info():
