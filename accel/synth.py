@@ -48,14 +48,19 @@ __all__ = [
     "SynthError",
     "SynthReport",
     "block_counts",
+    "build_report",
     "check_fit",
+    "describe",
+    "find_tool",
     "format_table",
+    "get_device",
     "memory_mapping",
     "parse_nextpnr_report",
     "parse_yosys_stat",
     "resources",
     "run_nextpnr",
     "run_yosys",
+    "slow_endpoints",
     "synthesize",
     "yosys_script",
 ]
@@ -414,8 +419,10 @@ def parse_nextpnr_report(report: dict | str) -> dict:
 
 def _signal_name(cell: str) -> str:
     """The design signal (or memory) a packed cell name comes from: ``core.l_hlast[23]_TRELLIS_
-    FF_Q`` → ``core.l_hlast``, ``core.acc_mem.0.1`` → ``core.acc_mem``."""
-    name = re.split(r"_TRELLIS_|_MULT18X18D|_DP16KD|_SB_", cell, maxsplit=1)[0]
+    FF_Q`` → ``core.l_hlast``, ``core.acc_mem.0.1`` → ``core.acc_mem``,
+    ``core.fifo.storage.0.4$DPRAM_COMB0`` → ``core.fifo.storage``."""
+    suffix = r"_(?:TRELLIS_|MULT18X18D|DP16KD|SB_|CCU2C|LUT4|PFUMX|L6MUX|DO[AB]\d)|(?<!\.)\$"
+    name = re.split(suffix, cell, maxsplit=1)[0]
     name = re.sub(r"\[\d+\]", "", name).lstrip("\\")
     return re.sub(r"(\.\d+)+$", "", name)
 
