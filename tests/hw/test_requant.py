@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """Tests of accel.hw.requant.Requantizer against two independent golden models.
 
 Every hardware result is compared bit-exactly with
