@@ -581,8 +581,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [16:0] \$100 ;
   wire [16:0] \$101 ;
   wire [16:0] \$102 ;
-  wire [47:0] \$103 ;
-  wire [1:0] \$104 ;
+  wire [1:0] \$103 ;
+  wire \$104 ;
   wire \$105 ;
   wire \$106 ;
   wire \$107 ;
@@ -602,79 +602,79 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire \$12 ;
   wire \$120 ;
   wire \$121 ;
-  wire \$122 ;
-  wire [4:0] \$123 ;
-  wire \$124 ;
-  wire [16:0] \$125 ;
-  wire [4:0] \$126 ;
-  wire [32:0] \$127 ;
-  wire \$128 ;
-  wire [16:0] \$129 ;
+  wire [4:0] \$122 ;
+  wire \$123 ;
+  wire [16:0] \$124 ;
+  wire [4:0] \$125 ;
+  wire [32:0] \$126 ;
+  wire \$127 ;
+  wire [16:0] \$128 ;
+  wire \$129 ;
   wire \$13 ;
-  wire \$130 ;
+  wire [16:0] \$130 ;
   wire [16:0] \$131 ;
   wire [16:0] \$132 ;
-  wire [16:0] \$133 ;
-  wire \$134 ;
-  wire [16:0] \$135 ;
-  wire [16:0] \$136 ;
-  wire [32:0] \$137 ;
-  wire [16:0] \$138 ;
-  wire \$139 ;
+  wire \$133 ;
+  wire [32:0] \$134 ;
+  wire [33:0] \$135 ;
+  wire [33:0] \$136 ;
+  wire [16:0] \$137 ;
+  wire \$138 ;
+  wire [16:0] \$139 ;
   wire \$14 ;
   wire [16:0] \$140 ;
-  wire \$141 ;
-  wire \$142 ;
-  wire [32:0] \$143 ;
-  wire [32:0] \$144 ;
-  wire [3:0] \$145 ;
-  wire [4:0] \$146 ;
-  wire [4:0] \$147 ;
-  wire \$148 ;
-  wire [2:0] \$149 ;
+  wire [32:0] \$141 ;
+  wire [16:0] \$142 ;
+  wire \$143 ;
+  wire [16:0] \$144 ;
+  wire \$145 ;
+  wire \$146 ;
+  wire [32:0] \$147 ;
+  wire [32:0] \$148 ;
+  wire [3:0] \$149 ;
   wire \$15 ;
   wire [4:0] \$150 ;
-  wire [3:0] \$151 ;
-  wire [4:0] \$152 ;
+  wire [4:0] \$151 ;
+  wire \$152 ;
   wire [2:0] \$153 ;
-  wire \$154 ;
-  wire [2:0] \$155 ;
-  wire [3:0] \$156 ;
-  wire \$157 ;
+  wire [4:0] \$154 ;
+  wire [3:0] \$155 ;
+  wire [4:0] \$156 ;
+  wire [2:0] \$157 ;
   wire \$158 ;
-  wire \$159 ;
+  wire [2:0] \$159 ;
   wire \$16 ;
-  wire \$160 ;
-  wire [3:0] \$161 ;
+  wire [3:0] \$160 ;
+  wire \$161 ;
   wire \$162 ;
   wire \$163 ;
   wire \$164 ;
-  wire \$165 ;
+  wire [3:0] \$165 ;
   wire \$166 ;
   wire \$167 ;
   wire \$168 ;
-  wire [5:0] \$169 ;
+  wire \$169 ;
   wire \$17 ;
   wire \$170 ;
   wire \$171 ;
   wire \$172 ;
-  wire \$173 ;
+  wire [5:0] \$173 ;
   wire \$174 ;
   wire \$175 ;
-  wire [5:0] \$176 ;
-  wire [32:0] \$177 ;
-  wire [19:0] \$178 ;
-  wire [20:0] \$179 ;
+  wire \$176 ;
+  wire \$177 ;
+  wire \$178 ;
+  wire \$179 ;
   wire \$18 ;
-  wire [16:0] \$180 ;
-  wire \$181 ;
-  wire [16:0] \$182 ;
-  wire [16:0] \$183 ;
-  wire [17:0] \$184 ;
-  wire [18:0] \$185 ;
-  wire [22:0] \$186 ;
-  wire [23:0] \$187 ;
-  wire [24:0] \$188 ;
+  wire [5:0] \$180 ;
+  wire [32:0] \$181 ;
+  wire [20:0] \$182 ;
+  wire [32:0] \$183 ;
+  wire \$184 ;
+  wire [32:0] \$185 ;
+  wire [32:0] \$186 ;
+  wire [33:0] \$187 ;
+  wire [34:0] \$188 ;
   wire \$189 ;
   wire \$19 ;
   wire [15:0] \$190 ;
@@ -719,246 +719,270 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [16:0] \$225 ;
   wire [16:0] \$226 ;
   wire \$227 ;
-  wire [16:0] \$228 ;
-  wire [16:0] \$229 ;
+  wire [32:0] \$228 ;
+  wire [33:0] \$229 ;
   wire [33:0] \$23 ;
-  wire [32:0] \$230 ;
+  wire [33:0] \$230 ;
   wire [16:0] \$231 ;
   wire \$232 ;
-  wire [32:0] \$233 ;
-  wire [32:0] \$234 ;
-  wire [16:0] \$235 ;
-  wire \$236 ;
-  wire [16:0] \$237 ;
-  wire \$238 ;
-  wire \$239 ;
+  wire [16:0] \$233 ;
+  wire [16:0] \$234 ;
+  wire [32:0] \$235 ;
+  wire [16:0] \$236 ;
+  wire \$237 ;
+  wire [32:0] \$238 ;
+  wire [32:0] \$239 ;
   wire \$24 ;
-  wire [32:0] \$240 ;
-  wire [32:0] \$241 ;
-  wire \$242 ;
-  wire [32:0] \$243 ;
-  wire [16:0] \$244 ;
-  wire \$245 ;
-  wire [16:0] \$246 ;
-  wire [16:0] \$247 ;
-  wire [16:0] \$248 ;
-  wire \$249 ;
+  wire [16:0] \$240 ;
+  wire \$241 ;
+  wire [16:0] \$242 ;
+  wire \$243 ;
+  wire \$244 ;
+  wire [32:0] \$245 ;
+  wire [32:0] \$246 ;
+  wire \$247 ;
+  wire [32:0] \$248 ;
+  wire [16:0] \$249 ;
   wire [16:0] \$25 ;
-  wire [16:0] \$250 ;
+  wire \$250 ;
   wire [16:0] \$251 ;
-  wire [32:0] \$252 ;
+  wire [16:0] \$252 ;
   wire [16:0] \$253 ;
   wire \$254 ;
   wire [32:0] \$255 ;
-  wire [32:0] \$256 ;
-  wire [16:0] \$257 ;
-  wire \$258 ;
-  wire [16:0] \$259 ;
+  wire [33:0] \$256 ;
+  wire [33:0] \$257 ;
+  wire [16:0] \$258 ;
+  wire \$259 ;
   wire [16:0] \$26 ;
-  wire \$260 ;
-  wire \$261 ;
-  wire \$262 ;
-  wire \$263 ;
+  wire [16:0] \$260 ;
+  wire [16:0] \$261 ;
+  wire [32:0] \$262 ;
+  wire [16:0] \$263 ;
   wire \$264 ;
-  wire \$265 ;
-  wire [19:0] \$266 ;
-  wire [20:0] \$267 ;
-  wire [32:0] \$268 ;
-  wire [49:0] \$269 ;
+  wire [32:0] \$265 ;
+  wire [32:0] \$266 ;
+  wire [16:0] \$267 ;
+  wire \$268 ;
+  wire [16:0] \$269 ;
   wire \$27 ;
-  wire [50:0] \$270 ;
-  wire [19:0] \$271 ;
-  wire [51:0] \$272 ;
-  wire [52:0] \$273 ;
+  wire \$270 ;
+  wire \$271 ;
+  wire \$272 ;
+  wire \$273 ;
   wire \$274 ;
   wire \$275 ;
-  wire \$276 ;
-  wire [4:0] \$277 ;
-  wire [16:0] \$278 ;
-  wire [16:0] \$279 ;
+  wire [20:0] \$276 ;
+  wire [32:0] \$277 ;
+  wire [49:0] \$278 ;
+  wire [50:0] \$279 ;
   wire [16:0] \$28 ;
-  wire \$280 ;
-  wire [16:0] \$281 ;
-  wire [16:0] \$282 ;
-  wire [17:0] \$283 ;
+  wire [19:0] \$280 ;
+  wire [51:0] \$281 ;
+  wire [52:0] \$282 ;
+  wire \$283 ;
   wire \$284 ;
-  wire [16:0] \$285 ;
-  wire \$286 ;
-  wire \$287 ;
-  wire \$288 ;
-  wire [16:0] \$289 ;
+  wire \$285 ;
+  wire [4:0] \$286 ;
+  wire [16:0] \$287 ;
+  wire [16:0] \$288 ;
+  wire \$289 ;
   wire [16:0] \$29 ;
-  wire \$290 ;
+  wire [16:0] \$290 ;
   wire [16:0] \$291 ;
-  wire [18:0] \$292 ;
-  wire [4:0] \$293 ;
-  wire [34:0] \$294 ;
-  wire [34:0] \$295 ;
-  wire [16:0] \$296 ;
-  wire [18:0] \$297 ;
-  wire [34:0] \$298 ;
-  wire [32:0] \$299 ;
+  wire [17:0] \$292 ;
+  wire \$293 ;
+  wire [16:0] \$294 ;
+  wire \$295 ;
+  wire \$296 ;
+  wire \$297 ;
+  wire [16:0] \$298 ;
+  wire \$299 ;
   wire [19:0] \$3 ;
   wire [17:0] \$30 ;
-  wire \$300 ;
-  wire [32:0] \$301 ;
-  wire \$302 ;
-  wire \$303 ;
-  wire [32:0] \$304 ;
+  wire [16:0] \$300 ;
+  wire [18:0] \$301 ;
+  wire [4:0] \$302 ;
+  wire [34:0] \$303 ;
+  wire [34:0] \$304 ;
   wire [16:0] \$305 ;
-  wire [32:0] \$306 ;
-  wire [32:0] \$307 ;
-  wire \$308 ;
-  wire [16:0] \$309 ;
+  wire [18:0] \$306 ;
+  wire [34:0] \$307 ;
+  wire [32:0] \$308 ;
+  wire \$309 ;
   wire \$31 ;
-  wire \$310 ;
+  wire [32:0] \$310 ;
   wire \$311 ;
   wire \$312 ;
-  wire \$313 ;
-  wire \$314 ;
-  wire \$315 ;
-  wire [4:0] \$316 ;
-  wire [16:0] \$317 ;
-  wire \$318 ;
-  wire [16:0] \$319 ;
+  wire [32:0] \$313 ;
+  wire [16:0] \$314 ;
+  wire [32:0] \$315 ;
+  wire [32:0] \$316 ;
+  wire \$317 ;
+  wire [16:0] \$318 ;
+  wire \$319 ;
   wire [16:0] \$32 ;
-  wire [16:0] \$320 ;
-  wire [16:0] \$321 ;
+  wire \$320 ;
+  wire \$321 ;
   wire \$322 ;
-  wire [16:0] \$323 ;
-  wire [16:0] \$324 ;
-  wire [32:0] \$325 ;
+  wire \$323 ;
+  wire \$324 ;
+  wire [4:0] \$325 ;
   wire [16:0] \$326 ;
   wire \$327 ;
-  wire [32:0] \$328 ;
-  wire [32:0] \$329 ;
+  wire [16:0] \$328 ;
+  wire [16:0] \$329 ;
   wire \$33 ;
   wire [16:0] \$330 ;
   wire \$331 ;
-  wire [16:0] \$332 ;
-  wire \$333 ;
-  wire \$334 ;
-  wire [3:0] \$335 ;
+  wire [32:0] \$332 ;
+  wire [33:0] \$333 ;
+  wire [33:0] \$334 ;
+  wire [16:0] \$335 ;
   wire \$336 ;
-  wire [1:0] \$337 ;
-  wire [1:0] \$338 ;
-  wire [1:0] \$339 ;
+  wire [16:0] \$337 ;
+  wire [16:0] \$338 ;
+  wire [32:0] \$339 ;
   wire \$34 ;
-  wire [1:0] \$340 ;
-  wire [1:0] \$341 ;
-  wire [1:0] \$342 ;
-  wire [1:0] \$343 ;
-  wire [1:0] \$344 ;
+  wire [16:0] \$340 ;
+  wire \$341 ;
+  wire [32:0] \$342 ;
+  wire [32:0] \$343 ;
+  wire [16:0] \$344 ;
   wire \$345 ;
-  wire \$346 ;
+  wire [16:0] \$346 ;
   wire \$347 ;
-  wire [47:0] \$348 ;
-  wire [48:0] \$349 ;
+  wire \$348 ;
+  wire [3:0] \$349 ;
   wire [32:0] \$35 ;
-  wire [16:0] \$350 ;
-  wire \$351 ;
-  wire [16:0] \$352 ;
-  wire [16:0] \$353 ;
-  wire [16:0] \$354 ;
-  wire \$355 ;
-  wire [16:0] \$356 ;
-  wire [16:0] \$357 ;
-  wire [32:0] \$358 ;
-  wire [16:0] \$359 ;
+  wire \$350 ;
+  wire [1:0] \$351 ;
+  wire [1:0] \$352 ;
+  wire [1:0] \$353 ;
+  wire [1:0] \$354 ;
+  wire [1:0] \$355 ;
+  wire [1:0] \$356 ;
+  wire [1:0] \$357 ;
+  wire [1:0] \$358 ;
+  wire [47:0] \$359 ;
   wire \$36 ;
   wire \$360 ;
-  wire [16:0] \$361 ;
+  wire \$361 ;
   wire \$362 ;
-  wire \$363 ;
-  wire \$364 ;
+  wire [32:0] \$363 ;
+  wire [16:0] \$364 ;
   wire \$365 ;
-  wire \$366 ;
-  wire \$367 ;
-  reg \$368 ;
-  reg \$369 ;
+  wire [16:0] \$366 ;
+  wire [16:0] \$367 ;
+  wire [16:0] \$368 ;
+  wire \$369 ;
   wire \$37 ;
-  reg [3:0] \$370 ;
-  reg [15:0] \$371 ;
-  reg [767:0] \$372 ;
-  reg \$373 ;
-  reg [31:0] \$374 ;
-  reg [31:0] \$375 ;
-  reg [15:0] \$376 ;
-  reg [15:0] \$377 ;
-  reg [31:0] \$378 ;
-  reg [2:0] \$379 ;
+  wire [32:0] \$370 ;
+  wire [33:0] \$371 ;
+  wire [33:0] \$372 ;
+  wire [16:0] \$373 ;
+  wire \$374 ;
+  wire [16:0] \$375 ;
+  wire [16:0] \$376 ;
+  wire [32:0] \$377 ;
+  wire [16:0] \$378 ;
+  wire \$379 ;
   wire [16:0] \$38 ;
-  reg [511:0] \$380 ;
-  reg [3:0] \$381 ;
-  reg [1:0] \$382 ;
-  reg [2:0] \$383 ;
-  reg [1:0] \$384 ;
-  reg \$385 ;
-  reg [1:0] \$386 ;
+  wire [16:0] \$380 ;
+  wire \$381 ;
+  wire \$382 ;
+  wire \$383 ;
+  wire \$384 ;
+  wire \$385 ;
+  wire \$386 ;
   reg \$387 ;
-  reg [2:0] \$388 ;
-  reg [391:0] \$389 ;
+  reg \$388 ;
+  reg [3:0] \$389 ;
   wire \$39 ;
-  reg [391:0] \$390 ;
-  reg [4:0] \$391 ;
-  reg [4:0] \$392 ;
+  reg [15:0] \$390 ;
+  reg [767:0] \$391 ;
+  reg \$392 ;
   reg [31:0] \$393 ;
-  reg [15:0] \$394 ;
+  reg [31:0] \$394 ;
   reg [15:0] \$395 ;
-  reg [31:0] \$396 ;
-  reg [31:0] \$397 ;
+  reg [15:0] \$396 ;
+  reg [19:0] \$397 ;
   reg [31:0] \$398 ;
   reg [2:0] \$399 ;
   wire [4:0] \$4 ;
   wire \$40 ;
-  reg [17:0] \$400 ;
-  reg [33:0] \$401 ;
-  reg [15:0] \$402 ;
-  reg [15:0] \$403 ;
-  reg [31:0] \$404 ;
-  reg [31:0] \$405 ;
-  reg [31:0] \$406 ;
-  reg [15:0] \$407 ;
-  reg [15:0] \$408 ;
-  reg [15:0] \$409 ;
+  reg [511:0] \$400 ;
+  reg [3:0] \$401 ;
+  reg [1:0] \$402 ;
+  reg [2:0] \$403 ;
+  reg [1:0] \$404 ;
+  reg \$405 ;
+  reg [1:0] \$406 ;
+  reg \$407 ;
+  reg [2:0] \$408 ;
+  reg [391:0] \$409 ;
   wire [32:0] \$41 ;
-  reg [31:0] \$410 ;
-  reg [31:0] \$411 ;
-  reg \$412 ;
-  reg [2:0] \$413 ;
-  reg [17:0] \$414 ;
+  reg [391:0] \$410 ;
+  reg [4:0] \$411 ;
+  reg [4:0] \$412 ;
+  reg [31:0] \$413 ;
+  reg [15:0] \$414 ;
   reg [15:0] \$415 ;
-  reg [31:0] \$416 ;
+  reg [19:0] \$416 ;
   reg [31:0] \$417 ;
-  reg [33:0] \$418 ;
-  reg [15:0] \$419 ;
+  reg [31:0] \$418 ;
+  reg [31:0] \$419 ;
   wire [33:0] \$42 ;
-  reg [15:0] \$420 ;
+  reg [2:0] \$420 ;
   reg [17:0] \$421 ;
-  reg [17:0] \$422 ;
-  reg [33:0] \$423 ;
-  reg [33:0] \$424 ;
+  reg [33:0] \$422 ;
+  reg [15:0] \$423 ;
+  reg [15:0] \$424 ;
   reg [31:0] \$425 ;
-  reg [2:0] \$426 ;
-  reg \$427 ;
-  reg [10:0] \$428 ;
-  reg \$429 ;
+  reg [31:0] \$426 ;
+  reg [31:0] \$427 ;
+  reg [15:0] \$428 ;
+  reg [15:0] \$429 ;
   wire [34:0] \$43 ;
-  reg \$430 ;
-  reg [255:0] \$431 ;
-  reg [1:0] \$432 ;
-  reg [1:0] \$433 ;
-  reg [15:0] \$434 ;
-  reg [15:0] \$435 ;
-  reg [31:0] \$436 ;
-  reg [31:0] \$437 ;
-  reg [2:0] \$438 ;
-  reg \$439 ;
+  reg [15:0] \$430 ;
+  reg [19:0] \$431 ;
+  reg [31:0] \$432 ;
+  reg [31:0] \$433 ;
+  reg \$434 ;
+  reg [2:0] \$435 ;
+  reg [17:0] \$436 ;
+  reg [15:0] \$437 ;
+  reg [31:0] \$438 ;
+  reg [31:0] \$439 ;
   wire [34:0] \$44 ;
-  wire \$440 ;
-  wire [47:0] \$441 ;
+  reg [33:0] \$440 ;
+  reg [15:0] \$441 ;
+  reg [15:0] \$442 ;
+  reg [17:0] \$443 ;
+  reg [17:0] \$444 ;
+  reg [33:0] \$445 ;
+  reg [33:0] \$446 ;
+  reg [31:0] \$447 ;
+  reg [2:0] \$448 ;
+  reg \$449 ;
   wire \$45 ;
+  reg [10:0] \$450 ;
+  reg \$451 ;
+  reg \$452 ;
+  reg [255:0] \$453 ;
+  reg [1:0] \$454 ;
+  reg [1:0] \$455 ;
+  reg [15:0] \$456 ;
+  reg [15:0] \$457 ;
+  reg [19:0] \$458 ;
+  reg [31:0] \$459 ;
   wire \$46 ;
+  reg [31:0] \$460 ;
+  reg [2:0] \$461 ;
+  reg [31:0] \$462 ;
+  reg \$463 ;
+  wire \$464 ;
+  wire [47:0] \$465 ;
   wire \$47 ;
   wire \$48 ;
   wire \$49 ;
@@ -1113,11 +1137,11 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [31:0] \cmd__payload.inputs_1 ;
   output cmd__ready;
   wire cmd__ready;
-  wire \cmd__ready$222 ;
+  wire \cmd__ready$223 ;
   wire \cmd__ready$3 ;
   input cmd__valid;
   wire cmd__valid;
-  reg \cmd__valid$221 ;
+  reg \cmd__valid$222 ;
   wire \cmd__valid$5 ;
   wire count_mac;
   reg count_stall;
@@ -1248,11 +1272,12 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   reg [31:0] fetch_addr = 32'd0;
   reg [31:0] fetch_band = 32'd0;
   reg [15:0] fetch_e0 = 16'h0000;
+  reg [19:0] fetch_e0u = 20'h00000;
   reg [15:0] fetch_n = 16'h0000;
   wire fetch_request;
   reg fetch_running = 1'h0;
   reg [31:0] fetch_tile = 32'd0;
-  wire [434:0] geometry;
+  wire [498:0] geometry;
   wire [15:0] \geometry.E_out ;
   wire [15:0] \geometry.E_run ;
   wire [15:0] \geometry.F_out ;
@@ -1264,6 +1289,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [31:0] \geometry.WC ;
   wire [15:0] \geometry.band_out_rows ;
   wire [31:0] \geometry.band_pixels ;
+  wire [31:0] \geometry.band_u ;
+  wire [31:0] \geometry.e_run_u ;
   wire [31:0] \geometry.k_tiles ;
   wire [15:0] \geometry.m_tiles ;
   wire [31:0] \geometry.out_row_bytes ;
@@ -1275,8 +1302,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [17:0] \hb$119 ;
   reg [17:0] hb0 = 18'h00000;
   wire idle;
-  wire \idle$252 ;
-  wire \idle$253 ;
+  wire \idle$257 ;
+  wire \idle$258 ;
   reg [31:0] img_off = 32'd0;
   wire in_bank;
   reg [31:0] in_beat = 32'd0;
@@ -1295,6 +1322,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire \issue$117 ;
   reg [31:0] issue_band = 32'd0;
   reg [15:0] issue_e0 = 16'h0000;
+  reg [19:0] issue_e0u = 20'h00000;
   reg [15:0] issue_n = 16'h0000;
   reg issuer_at_band;
   reg [2:0] issuer_state = 3'h0;
@@ -1308,6 +1336,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   (* init = 1'h0 *)
   wire \load_bank$103 ;
   reg [15:0] load_e0 = 16'h0000;
+  reg [19:0] load_e0u = 20'h00000;
   reg [31:0] load_end = 32'd0;
   reg [15:0] load_hi = 16'h0000;
   reg [15:0] load_lo = 16'h0000;
@@ -1477,15 +1506,15 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   reg [31:0] out_addr = 32'd0;
   wire out_bank;
   wire [63:0] out_data;
-  wire [255:0] \out_data$248 ;
-  wire [31:0] \out_data$248[0] ;
-  wire [31:0] \out_data$248[1] ;
-  wire [31:0] \out_data$248[2] ;
-  wire [31:0] \out_data$248[3] ;
-  wire [31:0] \out_data$248[4] ;
-  wire [31:0] \out_data$248[5] ;
-  wire [31:0] \out_data$248[6] ;
-  wire [31:0] \out_data$248[7] ;
+  wire [255:0] \out_data$252 ;
+  wire [31:0] \out_data$252[0] ;
+  wire [31:0] \out_data$252[1] ;
+  wire [31:0] \out_data$252[2] ;
+  wire [31:0] \out_data$252[3] ;
+  wire [31:0] \out_data$252[4] ;
+  wire [31:0] \out_data$252[5] ;
+  wire [31:0] \out_data$252[6] ;
+  wire [31:0] \out_data$252[7] ;
   wire [7:0] \out_data[0] ;
   wire [7:0] \out_data[1] ;
   wire [7:0] \out_data[2] ;
@@ -1605,6 +1634,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire pool;
   reg [31:0] post_band = 32'd0;
   reg [15:0] post_e0 = 16'h0000;
+  reg [19:0] post_e0u = 20'h00000;
   reg [15:0] post_n = 16'h0000;
   wire [10:0] post_rp__addr;
   wire [255:0] post_rp__data;
@@ -1635,6 +1665,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   input rd_rsp__valid;
   wire rd_rsp__valid;
   wire reads_done;
+  reg [31:0] region_len = 32'd0;
   reg restart;
   (* init = 11'h000 *)
   wire [10:0] rmw_addr;
@@ -3918,6 +3949,54 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
       weight_mem[weight_wp__addr] <= weight_wp__data;
   end
   assign load_weights = weight_mem[weight_rp__addr];
+  always @(posedge clk)
+    band_pixbase <= \$440 ;
+  always @(posedge clk)
+    e <= \$441 ;
+  always @(posedge clk)
+    f <= \$442 ;
+  always @(posedge clk)
+    hb <= \$443 ;
+  always @(posedge clk)
+    wb <= \$444 ;
+  always @(posedge clk)
+    pixbase <= \$445 ;
+  always @(posedge clk)
+    row_pixbase <= \$446 ;
+  always @(posedge clk)
+    pixel <= \$447 ;
+  always @(posedge clk)
+    drain <= \$448 ;
+  always @(posedge clk)
+    acc_wp__en <= \$449 ;
+  always @(posedge clk)
+    acc_wp__addr <= \$450 ;
+  always @(posedge clk)
+    rmw_first <= \$451 ;
+  always @(posedge clk)
+    rmw_last <= \$452 ;
+  always @(posedge clk)
+    rmw_psum <= \$453 ;
+  always @(posedge clk)
+    band_computed <= \$454 ;
+  always @(posedge clk)
+    acc_free <= \$455 ;
+  always @(posedge clk)
+    post_n <= \$456 ;
+  always @(posedge clk)
+    post_e0 <= \$457 ;
+  always @(posedge clk)
+    post_e0u <= \$458 ;
+  always @(posedge clk)
+    post_band <= \$459 ;
+  always @(posedge clk)
+    out_addr <= \$460 ;
+  always @(posedge clk)
+    post_state <= \$461 ;
+  always @(posedge clk)
+    region_len <= \$462 ;
+  always @(posedge clk)
+    busy <= \$463 ;
   assign desc_error = done ? error : 8'h00;
   assign bus_error = \error$53  | \error$54 ;
   assign \$2  = ! error;
@@ -4025,90 +4104,90 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \$100  = geometry[241:226] - post_e0;
   assign \$101  = \$99  ? \$100  : { 1'h0, descriptor[312:297] };
   assign \$102  = descriptor[296] ? \$97  : \$101 ;
-  assign \$103  = \$102 [15:0] * geometry[433:402];
-  assign \$104  = post_band[0] ? 2'h2 : 2'h1;
-  assign acc_release = reads_done ? \$104  : 2'h0;
-  assign \$105  = ! prefetch_state;
-  assign \$106  = prefetch_state == 1'h1;
-  assign \$107  = prefetch_state == 2'h2;
-  assign \$108  = prefetch_state == 2'h3;
-  assign \$109  = prefetch_state == 3'h4;
-  assign \$110  = prefetch_state == 3'h5;
-  assign \$111  = ! issuer_state;
-  assign \$112  = issuer_state == 1'h1;
-  assign \$113  = issuer_state == 2'h2;
-  assign \$114  = issuer_state == 2'h3;
-  assign \$115  = issuer_state == 3'h4;
-  assign \$116  = issuer_state == 3'h5;
-  assign \$117  = ! post_state;
-  assign \$118  = post_state == 1'h1;
-  assign \$119  = post_state == 2'h2;
-  assign \$120  = post_state == 2'h3;
-  assign \$121  = post_state == 3'h4;
-  assign \$122  = cmd2__valid & cmd2__ready;
-  assign \$123  = param_beat + 1'h1;
-  assign \$124  = \$123  == 4'hc;
-  assign \$125  = param_tile + 1'h1;
-  assign \$126  = param_beat + 1'h1;
-  assign \$127  = fetch_tile + 1'h1;
-  assign \$128  = \$127  == geometry[353:322];
-  assign \$129  = fetch_e0 + descriptor[312:297];
-  assign \$130  = \$129  >= geometry[241:226];
-  assign \$131  = fetch_e0 + descriptor[312:297];
-  assign \$132  = \$130  ? 17'h00000 : \$131 ;
-  assign \$133  = fetch_e0 + descriptor[312:297];
-  assign \$134  = \$133  >= geometry[241:226];
-  assign \$135  = fetch_n + 1'h1;
-  assign \$136  = \$134  ? \$135  : { 1'h0, fetch_n };
-  assign \$137  = fetch_band + 1'h1;
-  assign \$138  = fetch_e0 + descriptor[312:297];
-  assign \$139  = \$138  >= geometry[241:226];
-  assign \$140  = fetch_n + 1'h1;
-  assign \$141  = \$140  == descriptor[15:0];
-  assign \$142  = \$139  & \$141 ;
-  assign \$143  = fetch_tile + 1'h1;
-  assign \$144  = fetch_addr + 7'h40;
-  assign \$145  = w_reserved + fetch_request;
-  assign \$146  = \$145  - load_now;
-  assign \$147  = weight_beat + 1'h1;
-  assign \$148  = \$147  == 4'h8;
-  assign \$149  = w_wptr + 1'h1;
-  assign \$150  = weight_beat + 1'h1;
-  assign \$151  = w_count + w_push;
-  assign \$152  = \$151  - load_now;
-  assign \$153  = weight_rp__addr + 1'h1;
-  assign \$154  = ~ load_bank;
-  assign \$155  = loaded_ahead + load_now;
-  assign \$156  = \$155  - tile_started;
-  assign \$157  = ~ next_ready;
-  assign \$158  = \$157  | tile_started;
-  assign \$159  = busy & \$158 ;
-  assign \$160  = walk_row == 3'h7;
-  assign \$161  = walk_row + 1'h1;
-  assign \$162  = walk_row != 3'h7;
-  assign \$163  = ! bank;
-  assign \$164  = issue & \$163 ;
-  assign \$165  = ! started_bank;
-  assign \$166  = tile_started & \$165 ;
-  assign \$167  = \$164  | \$166 ;
-  assign \$168  = | bank0_timer;
-  assign \$169  = bank0_timer - 1'h1;
-  assign \$171  = issue & \$170 ;
-  assign \$173  = tile_started & \$172 ;
-  assign \$174  = \$171  | \$173 ;
-  assign \$175  = | bank1_timer;
-  assign \$176  = bank1_timer - 1'h1;
-  assign \$177  = in_beat + 1'h1;
-  assign \$178  = load_e0 * descriptor[131:128];
-  assign \$179  = \$178  - descriptor[135:132];
-  assign \$180  = geometry[241:226] - load_e0;
-  assign \$181  = $signed(\$180 ) < $signed({ 1'h0, descriptor[312:297] });
-  assign \$182  = geometry[241:226] - load_e0;
-  assign \$183  = \$181  ? \$182  : { 1'h0, descriptor[312:297] };
-  assign \$184  = $signed({ 1'h0, load_e0 }) + $signed(\$183 );
-  assign \$185  = $signed(\$184 ) - $signed(2'h1);
-  assign \$186  = $signed(\$185 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$187  = $signed(\$186 ) - $signed({ 1'h0, descriptor[135:132] });
+  assign \$103  = post_band[0] ? 2'h2 : 2'h1;
+  assign acc_release = reads_done ? \$103  : 2'h0;
+  assign \$104  = ! prefetch_state;
+  assign \$105  = prefetch_state == 1'h1;
+  assign \$106  = prefetch_state == 2'h2;
+  assign \$107  = prefetch_state == 2'h3;
+  assign \$108  = prefetch_state == 3'h4;
+  assign \$109  = prefetch_state == 3'h5;
+  assign \$110  = ! issuer_state;
+  assign \$111  = issuer_state == 1'h1;
+  assign \$112  = issuer_state == 2'h2;
+  assign \$113  = issuer_state == 2'h3;
+  assign \$114  = issuer_state == 3'h4;
+  assign \$115  = issuer_state == 3'h5;
+  assign \$116  = ! post_state;
+  assign \$117  = post_state == 1'h1;
+  assign \$118  = post_state == 2'h2;
+  assign \$119  = post_state == 2'h3;
+  assign \$120  = post_state == 3'h4;
+  assign \$121  = cmd2__valid & cmd2__ready;
+  assign \$122  = param_beat + 1'h1;
+  assign \$123  = \$122  == 4'hc;
+  assign \$124  = param_tile + 1'h1;
+  assign \$125  = param_beat + 1'h1;
+  assign \$126  = fetch_tile + 1'h1;
+  assign \$127  = \$126  == geometry[353:322];
+  assign \$128  = fetch_e0 + descriptor[312:297];
+  assign \$129  = \$128  >= geometry[241:226];
+  assign \$130  = fetch_e0 + descriptor[312:297];
+  assign \$131  = \$129  ? 17'h00000 : \$130 ;
+  assign \$132  = fetch_e0 + descriptor[312:297];
+  assign \$133  = \$132  >= geometry[241:226];
+  assign \$134  = fetch_e0u + geometry[465:434];
+  assign \$135  = \$134  + descriptor[131:128];
+  assign \$136  = \$133  ? 34'h000000000 : \$135 ;
+  assign \$137  = fetch_e0 + descriptor[312:297];
+  assign \$138  = \$137  >= geometry[241:226];
+  assign \$139  = fetch_n + 1'h1;
+  assign \$140  = \$138  ? \$139  : { 1'h0, fetch_n };
+  assign \$141  = fetch_band + 1'h1;
+  assign \$142  = fetch_e0 + descriptor[312:297];
+  assign \$143  = \$142  >= geometry[241:226];
+  assign \$144  = fetch_n + 1'h1;
+  assign \$145  = \$144  == descriptor[15:0];
+  assign \$146  = \$143  & \$145 ;
+  assign \$147  = fetch_tile + 1'h1;
+  assign \$148  = fetch_addr + 7'h40;
+  assign \$149  = w_reserved + fetch_request;
+  assign \$150  = \$149  - load_now;
+  assign \$151  = weight_beat + 1'h1;
+  assign \$152  = \$151  == 4'h8;
+  assign \$153  = w_wptr + 1'h1;
+  assign \$154  = weight_beat + 1'h1;
+  assign \$155  = w_count + w_push;
+  assign \$156  = \$155  - load_now;
+  assign \$157  = weight_rp__addr + 1'h1;
+  assign \$158  = ~ load_bank;
+  assign \$159  = loaded_ahead + load_now;
+  assign \$160  = \$159  - tile_started;
+  assign \$161  = ~ next_ready;
+  assign \$162  = \$161  | tile_started;
+  assign \$163  = busy & \$162 ;
+  assign \$164  = walk_row == 3'h7;
+  assign \$165  = walk_row + 1'h1;
+  assign \$166  = walk_row != 3'h7;
+  assign \$167  = ! bank;
+  assign \$168  = issue & \$167 ;
+  assign \$169  = ! started_bank;
+  assign \$170  = tile_started & \$169 ;
+  assign \$171  = \$168  | \$170 ;
+  assign \$172  = | bank0_timer;
+  assign \$173  = bank0_timer - 1'h1;
+  assign \$175  = issue & \$174 ;
+  assign \$177  = tile_started & \$176 ;
+  assign \$178  = \$175  | \$177 ;
+  assign \$179  = | bank1_timer;
+  assign \$180  = bank1_timer - 1'h1;
+  assign \$181  = in_beat + 1'h1;
+  assign \$182  = load_e0u - descriptor[135:132];
+  assign \$183  = load_e0u + geometry[465:434];
+  assign \$184  = \$183  < geometry[497:466];
+  assign \$185  = load_e0u + geometry[465:434];
+  assign \$186  = \$184  ? \$185  : { 1'h0, geometry[497:466] };
+  assign \$187  = \$186  - descriptor[135:132];
   assign \$188  = $signed(\$187 ) + $signed({ 1'h0, descriptor[87:80] });
   assign \$189  = ! load_e0;
   assign \$190  = \$189  ? 16'h0000 : loaded_hi;
@@ -4118,7 +4197,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \$194  = \$193  ? 18'h00000 : l_hb0;
   assign \$195  = $signed(l_hlast) > $signed({ 1'h0, descriptor[31:16] });
   assign \$196  = \$195  ? { 18'h00000, descriptor[31:16] } : l_hlast;
-  assign \$197  = ~ geometry[434];
+  assign \$197  = ~ geometry[498];
   assign \$198  = ! load_e0;
   assign \$199  = \$197  | \$198 ;
   assign \$200  = ~ \$199 ;
@@ -4131,7 +4210,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \$209  = descriptor[167:136] + l_img_off;
   assign \$210  = load_hi * geometry[63:32];
   assign \$211  = \$209  + \$210 ;
-  assign \$212  = ~ geometry[434];
+  assign \$212  = ~ geometry[498];
   assign \$213  = ! load_e0;
   assign \$214  = \$212  | \$213 ;
   assign \$215  = descriptor[167:136] + l_img_off;
@@ -4145,289 +4224,270 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \$225  = \$223  ? 17'h00000 : \$224 ;
   assign \$226  = load_e0 + descriptor[312:297];
   assign \$227  = \$226  >= geometry[241:226];
-  assign \$228  = load_n + 1'h1;
-  assign \$229  = \$227  ? \$228  : { 1'h0, load_n };
-  assign \$230  = load_band + 1'h1;
+  assign \$228  = load_e0u + geometry[465:434];
+  assign \$229  = \$228  + descriptor[131:128];
+  assign \$230  = \$227  ? 34'h000000000 : \$229 ;
   assign \$231  = load_e0 + descriptor[312:297];
   assign \$232  = \$231  >= geometry[241:226];
-  assign \$233  = l_img_off + geometry[95:64];
-  assign \$234  = \$232  ? \$233  : { 1'h0, l_img_off };
-  assign \$235  = load_e0 + descriptor[312:297];
-  assign \$236  = \$235  >= geometry[241:226];
-  assign \$237  = load_n + 1'h1;
-  assign \$238  = \$237  == descriptor[15:0];
-  assign \$239  = \$236  & \$238 ;
-  assign \$240  = load_start - win_base;
-  assign \$242  = wr_en & data0__payload[64];
-  assign \$243  = loaded_bands + 1'h1;
-  assign \$244  = load_e0 + descriptor[312:297];
-  assign \$245  = \$244  >= geometry[241:226];
-  assign \$246  = load_e0 + descriptor[312:297];
-  assign \$247  = \$245  ? 17'h00000 : \$246 ;
-  assign \$248  = load_e0 + descriptor[312:297];
-  assign \$249  = \$248  >= geometry[241:226];
-  assign \$250  = load_n + 1'h1;
-  assign \$251  = \$249  ? \$250  : { 1'h0, load_n };
-  assign \$252  = load_band + 1'h1;
+  assign \$233  = load_n + 1'h1;
+  assign \$234  = \$232  ? \$233  : { 1'h0, load_n };
+  assign \$235  = load_band + 1'h1;
+  assign \$236  = load_e0 + descriptor[312:297];
+  assign \$237  = \$236  >= geometry[241:226];
+  assign \$238  = l_img_off + geometry[95:64];
+  assign \$239  = \$237  ? \$238  : { 1'h0, l_img_off };
+  assign \$240  = load_e0 + descriptor[312:297];
+  assign \$241  = \$240  >= geometry[241:226];
+  assign \$242  = load_n + 1'h1;
+  assign \$243  = \$242  == descriptor[15:0];
+  assign \$244  = \$241  & \$243 ;
+  assign \$245  = load_start - win_base;
+  assign \$247  = wr_en & data0__payload[64];
+  assign \$248  = loaded_bands + 1'h1;
+  assign \$249  = load_e0 + descriptor[312:297];
+  assign \$250  = \$249  >= geometry[241:226];
+  assign \$251  = load_e0 + descriptor[312:297];
+  assign \$252  = \$250  ? 17'h00000 : \$251 ;
   assign \$253  = load_e0 + descriptor[312:297];
   assign \$254  = \$253  >= geometry[241:226];
-  assign \$255  = l_img_off + geometry[95:64];
-  assign \$256  = \$254  ? \$255  : { 1'h0, l_img_off };
-  assign \$257  = load_e0 + descriptor[312:297];
-  assign \$258  = \$257  >= geometry[241:226];
-  assign \$259  = load_n + 1'h1;
-  assign \$260  = \$259  == descriptor[15:0];
-  assign \$261  = \$258  & \$260 ;
-  assign \$262  = acc_free >> issue_band[0];
-  assign \$263  = loaded_bands > issue_band;
-  assign \$264  = \$262  & \$263 ;
-  assign \$265  = acc_free >> issue_band[0];
-  assign \$266  = issue_e0 * descriptor[131:128];
-  assign \$267  = \$266  - descriptor[135:132];
-  assign \$268  = descriptor[167:136] + img_off;
-  assign \$269  = $signed(hb0) * $signed(geometry[63:32]);
-  assign \$270  = $signed({ 1'h0, \$268  }) + $signed(\$269 );
-  assign \$271  = descriptor[135:132] * descriptor[63:48];
-  assign \$272  = $signed(\$270 ) - $signed({ 1'h0, \$271  });
-  assign \$273  = $signed(\$272 ) - $signed({ 1'h0, win_base });
-  assign \$274  = | loaded_ahead;
-  assign \$275  = \$274  | load_now;
-  assign \$276  = \$275  & next_ready;
-  assign \$277  = - descriptor[135:132];
-  assign \$278  = e + 1'h1;
-  assign \$279  = geometry[241:226] - issue_e0;
-  assign \$280  = $signed(\$279 ) < $signed({ 1'h0, descriptor[312:297] });
-  assign \$281  = geometry[241:226] - issue_e0;
-  assign \$282  = \$280  ? \$281  : { 1'h0, descriptor[312:297] };
-  assign \$283  = $signed({ 1'h0, issue_e0 }) + $signed(\$282 );
-  assign \$284  = \$278  == \$283 ;
-  assign \$285  = f + 1'h1;
-  assign \$286  = \$285  == descriptor[127:112];
-  assign \$287  = \$284  & \$286 ;
-  assign \$288  = ~ \$287 ;
-  assign \$289  = f + 1'h1;
-  assign \$290  = \$289  == descriptor[127:112];
-  assign \$291  = e + 1'h1;
-  assign \$292  = $signed(hb) + $signed({ 1'h0, descriptor[131:128] });
-  assign \$293  = - descriptor[135:132];
-  assign \$294  = $signed(row_pixbase) + $signed({ 1'h0, geometry[191:160] });
-  assign \$295  = $signed(row_pixbase) + $signed({ 1'h0, geometry[191:160] });
-  assign \$296  = f + 1'h1;
-  assign \$297  = $signed(wb) + $signed({ 1'h0, descriptor[131:128] });
-  assign \$298  = $signed(pixbase) + $signed({ 1'h0, geometry[159:128] });
-  assign \$299  = pixel + 1'h1;
-  assign \$300  = ~ bank;
-  assign \$301  = k_tile + 1'h1;
-  assign \$302  = \$301  == geometry[321:290];
-  assign \$303  = ~ \$302 ;
-  assign \$304  = k_tile + 1'h1;
-  assign \$305  = m_tile + 1'h1;
-  assign \$306  = m_base + geometry[385:354];
-  assign \$307  = k_tile + 1'h1;
-  assign \$308  = \$307  == geometry[321:290];
-  assign \$309  = m_tile + 1'h1;
-  assign \$310  = \$309  == geometry[289:274];
-  assign \$311  = \$308  & \$310 ;
+  assign \$255  = load_e0u + geometry[465:434];
+  assign \$256  = \$255  + descriptor[131:128];
+  assign \$257  = \$254  ? 34'h000000000 : \$256 ;
+  assign \$258  = load_e0 + descriptor[312:297];
+  assign \$259  = \$258  >= geometry[241:226];
+  assign \$260  = load_n + 1'h1;
+  assign \$261  = \$259  ? \$260  : { 1'h0, load_n };
+  assign \$262  = load_band + 1'h1;
+  assign \$263  = load_e0 + descriptor[312:297];
+  assign \$264  = \$263  >= geometry[241:226];
+  assign \$265  = l_img_off + geometry[95:64];
+  assign \$266  = \$264  ? \$265  : { 1'h0, l_img_off };
+  assign \$267  = load_e0 + descriptor[312:297];
+  assign \$268  = \$267  >= geometry[241:226];
+  assign \$269  = load_n + 1'h1;
+  assign \$270  = \$269  == descriptor[15:0];
+  assign \$271  = \$268  & \$270 ;
+  assign \$272  = acc_free >> issue_band[0];
+  assign \$273  = loaded_bands > issue_band;
+  assign \$274  = \$272  & \$273 ;
+  assign \$275  = acc_free >> issue_band[0];
+  assign \$276  = issue_e0u - descriptor[135:132];
+  assign \$277  = descriptor[167:136] + img_off;
+  assign \$278  = $signed(hb0) * $signed(geometry[63:32]);
+  assign \$279  = $signed({ 1'h0, \$277  }) + $signed(\$278 );
+  assign \$280  = descriptor[135:132] * descriptor[63:48];
+  assign \$281  = $signed(\$279 ) - $signed({ 1'h0, \$280  });
+  assign \$282  = $signed(\$281 ) - $signed({ 1'h0, win_base });
+  assign \$283  = | loaded_ahead;
+  assign \$284  = \$283  | load_now;
+  assign \$285  = \$284  & next_ready;
+  assign \$286  = - descriptor[135:132];
+  assign \$287  = e + 1'h1;
+  assign \$288  = geometry[241:226] - issue_e0;
+  assign \$289  = $signed(\$288 ) < $signed({ 1'h0, descriptor[312:297] });
+  assign \$290  = geometry[241:226] - issue_e0;
+  assign \$291  = \$289  ? \$290  : { 1'h0, descriptor[312:297] };
+  assign \$292  = $signed({ 1'h0, issue_e0 }) + $signed(\$291 );
+  assign \$293  = \$287  == \$292 ;
+  assign \$294  = f + 1'h1;
+  assign \$295  = \$294  == descriptor[127:112];
+  assign \$296  = \$293  & \$295 ;
+  assign \$297  = ~ \$296 ;
+  assign \$298  = f + 1'h1;
+  assign \$299  = \$298  == descriptor[127:112];
+  assign \$300  = e + 1'h1;
+  assign \$301  = $signed(hb) + $signed({ 1'h0, descriptor[131:128] });
+  assign \$302  = - descriptor[135:132];
+  assign \$303  = $signed(row_pixbase) + $signed({ 1'h0, geometry[191:160] });
+  assign \$304  = $signed(row_pixbase) + $signed({ 1'h0, geometry[191:160] });
+  assign \$305  = f + 1'h1;
+  assign \$306  = $signed(wb) + $signed({ 1'h0, descriptor[131:128] });
+  assign \$307  = $signed(pixbase) + $signed({ 1'h0, geometry[159:128] });
+  assign \$308  = pixel + 1'h1;
+  assign \$309  = ~ bank;
+  assign \$310  = k_tile + 1'h1;
+  assign \$311  = \$310  == geometry[321:290];
   assign \$312  = ~ \$311 ;
-  assign \$313  = | loaded_ahead;
-  assign \$314  = \$313  | load_now;
-  assign \$315  = \$314  & next_ready;
-  assign \$316  = - descriptor[135:132];
-  assign \$317  = issue_e0 + descriptor[312:297];
-  assign \$318  = \$317  >= geometry[241:226];
-  assign \$319  = issue_e0 + descriptor[312:297];
-  assign \$320  = \$318  ? 17'h00000 : \$319 ;
-  assign \$321  = issue_e0 + descriptor[312:297];
-  assign \$322  = \$321  >= geometry[241:226];
-  assign \$323  = issue_n + 1'h1;
-  assign \$324  = \$322  ? \$323  : { 1'h0, issue_n };
-  assign \$325  = issue_band + 1'h1;
+  assign \$313  = k_tile + 1'h1;
+  assign \$314  = m_tile + 1'h1;
+  assign \$315  = m_base + geometry[385:354];
+  assign \$316  = k_tile + 1'h1;
+  assign \$317  = \$316  == geometry[321:290];
+  assign \$318  = m_tile + 1'h1;
+  assign \$319  = \$318  == geometry[289:274];
+  assign \$320  = \$317  & \$319 ;
+  assign \$321  = ~ \$320 ;
+  assign \$322  = | loaded_ahead;
+  assign \$323  = \$322  | load_now;
+  assign \$324  = \$323  & next_ready;
+  assign \$325  = - descriptor[135:132];
   assign \$326  = issue_e0 + descriptor[312:297];
   assign \$327  = \$326  >= geometry[241:226];
-  assign \$328  = img_off + geometry[95:64];
-  assign \$329  = \$327  ? \$328  : { 1'h0, img_off };
+  assign \$328  = issue_e0 + descriptor[312:297];
+  assign \$329  = \$327  ? 17'h00000 : \$328 ;
   assign \$330  = issue_e0 + descriptor[312:297];
   assign \$331  = \$330  >= geometry[241:226];
-  assign \$332  = issue_n + 1'h1;
-  assign \$333  = \$332  == descriptor[15:0];
-  assign \$334  = \$331  & \$333 ;
-  assign \$335  = drain - 1'h1;
-  assign \$336  = ! drain;
-  assign \$337  = band_computed | band_done_now;
-  assign \$338  = post_band[0] ? 2'h2 : 2'h1;
-  assign \$339  = \start$198  ? \$338  : 2'h0;
-  assign \$340  = ~ \$339 ;
-  assign \$341  = \$337  & \$340 ;
-  assign \$342  = acc_free | acc_release;
-  assign \$343  = ~ acc_claim;
-  assign \$344  = \$342  & \$343 ;
-  assign \$345  = band_computed >> post_band[0];
-  assign \$346  = \$345  & params_loaded;
-  assign \$347  = \$346  & idle;
-  assign \$348  = \$102 [15:0] * geometry[433:402];
-  assign \$349  = out_addr + \$348 ;
-  assign \$350  = post_e0 + descriptor[312:297];
-  assign \$351  = \$350  >= geometry[241:226];
-  assign \$352  = post_e0 + descriptor[312:297];
-  assign \$353  = \$351  ? 17'h00000 : \$352 ;
-  assign \$354  = post_e0 + descriptor[312:297];
-  assign \$355  = \$354  >= geometry[241:226];
-  assign \$356  = post_n + 1'h1;
-  assign \$357  = \$355  ? \$356  : { 1'h0, post_n };
-  assign \$358  = post_band + 1'h1;
-  assign \$359  = post_e0 + descriptor[312:297];
-  assign \$360  = \$359  >= geometry[241:226];
-  assign \$361  = post_n + 1'h1;
-  assign \$362  = \$361  == descriptor[15:0];
-  assign \$363  = \$360  & \$362 ;
-  assign \$364  = idle & \idle$252 ;
-  assign \$365  = \$364  & \idle$253 ;
-  assign \$366  = | error;
-  assign \$367  = done & \$366 ;
+  assign \$332  = issue_e0u + geometry[465:434];
+  assign \$333  = \$332  + descriptor[131:128];
+  assign \$334  = \$331  ? 34'h000000000 : \$333 ;
+  assign \$335  = issue_e0 + descriptor[312:297];
+  assign \$336  = \$335  >= geometry[241:226];
+  assign \$337  = issue_n + 1'h1;
+  assign \$338  = \$336  ? \$337  : { 1'h0, issue_n };
+  assign \$339  = issue_band + 1'h1;
+  assign \$340  = issue_e0 + descriptor[312:297];
+  assign \$341  = \$340  >= geometry[241:226];
+  assign \$342  = img_off + geometry[95:64];
+  assign \$343  = \$341  ? \$342  : { 1'h0, img_off };
+  assign \$344  = issue_e0 + descriptor[312:297];
+  assign \$345  = \$344  >= geometry[241:226];
+  assign \$346  = issue_n + 1'h1;
+  assign \$347  = \$346  == descriptor[15:0];
+  assign \$348  = \$345  & \$347 ;
+  assign \$349  = drain - 1'h1;
+  assign \$350  = ! drain;
+  assign \$351  = band_computed | band_done_now;
+  assign \$352  = post_band[0] ? 2'h2 : 2'h1;
+  assign \$353  = \start$198  ? \$352  : 2'h0;
+  assign \$354  = ~ \$353 ;
+  assign \$355  = \$351  & \$354 ;
+  assign \$356  = acc_free | acc_release;
+  assign \$357  = ~ acc_claim;
+  assign \$358  = \$356  & \$357 ;
+  assign \$359  = \$102 [15:0] * geometry[433:402];
+  assign \$360  = band_computed >> post_band[0];
+  assign \$361  = \$360  & params_loaded;
+  assign \$362  = \$361  & idle;
+  assign \$363  = out_addr + region_len;
+  assign \$364  = post_e0 + descriptor[312:297];
+  assign \$365  = \$364  >= geometry[241:226];
+  assign \$366  = post_e0 + descriptor[312:297];
+  assign \$367  = \$365  ? 17'h00000 : \$366 ;
+  assign \$368  = post_e0 + descriptor[312:297];
+  assign \$369  = \$368  >= geometry[241:226];
+  assign \$370  = post_e0u + geometry[465:434];
+  assign \$371  = \$370  + descriptor[131:128];
+  assign \$372  = \$369  ? 34'h000000000 : \$371 ;
+  assign \$373  = post_e0 + descriptor[312:297];
+  assign \$374  = \$373  >= geometry[241:226];
+  assign \$375  = post_n + 1'h1;
+  assign \$376  = \$374  ? \$375  : { 1'h0, post_n };
+  assign \$377  = post_band + 1'h1;
+  assign \$378  = post_e0 + descriptor[312:297];
+  assign \$379  = \$378  >= geometry[241:226];
+  assign \$380  = post_n + 1'h1;
+  assign \$381  = \$380  == descriptor[15:0];
+  assign \$382  = \$379  & \$381 ;
+  assign \$383  = idle & \idle$257 ;
+  assign \$384  = \$383  & \idle$258 ;
+  assign \$385  = | error;
+  assign \$386  = done & \$385 ;
   always @(posedge clk)
-    cmd2__valid <= \$368 ;
+    cmd2__valid <= \$387 ;
   always @(posedge clk)
-    params_loaded <= \$369 ;
+    params_loaded <= \$388 ;
   always @(posedge clk)
-    param_beat <= \$370 ;
+    param_beat <= \$389 ;
   always @(posedge clk)
-    param_tile <= \$371 ;
+    param_tile <= \$390 ;
   always @(posedge clk)
-    param_shift <= \$372 ;
+    param_shift <= \$391 ;
   always @(posedge clk)
-    fetch_running <= \$373 ;
+    fetch_running <= \$392 ;
   always @(posedge clk)
-    fetch_tile <= \$374 ;
+    fetch_tile <= \$393 ;
   always @(posedge clk)
-    fetch_addr <= \$375 ;
+    fetch_addr <= \$394 ;
   always @(posedge clk)
-    fetch_n <= \$376 ;
+    fetch_n <= \$395 ;
   always @(posedge clk)
-    fetch_e0 <= \$377 ;
+    fetch_e0 <= \$396 ;
   always @(posedge clk)
-    fetch_band <= \$378 ;
+    fetch_e0u <= \$397 ;
   always @(posedge clk)
-    w_reserved <= \$379 ;
+    fetch_band <= \$398 ;
   always @(posedge clk)
-    weight_shift <= \$380 ;
+    w_reserved <= \$399 ;
   always @(posedge clk)
-    weight_beat <= \$381 ;
+    weight_shift <= \$400 ;
   always @(posedge clk)
-    w_wptr <= \$382 ;
+    weight_beat <= \$401 ;
   always @(posedge clk)
-    w_count <= \$383 ;
+    w_wptr <= \$402 ;
   always @(posedge clk)
-    weight_rp__addr <= \$384 ;
+    w_count <= \$403 ;
   always @(posedge clk)
-    load_bank <= \$385 ;
+    weight_rp__addr <= \$404 ;
   always @(posedge clk)
-    loaded_ahead <= \$386 ;
+    load_bank <= \$405 ;
   always @(posedge clk)
-    next_ready <= \$387 ;
+    loaded_ahead <= \$406 ;
   always @(posedge clk)
-    walk_row <= \$388 ;
+    next_ready <= \$407 ;
   always @(posedge clk)
-    next_rows <= \$389 ;
+    walk_row <= \$408 ;
   always @(posedge clk)
-    rows <= \$390 ;
+    next_rows <= \$409 ;
   always @(posedge clk)
-    bank0_timer <= \$391 ;
+    rows <= \$410 ;
   always @(posedge clk)
-    bank1_timer <= \$392 ;
+    bank0_timer <= \$411 ;
   always @(posedge clk)
-    in_beat <= \$393 ;
+    bank1_timer <= \$412 ;
   always @(posedge clk)
-    load_n <= \$394 ;
+    in_beat <= \$413 ;
   always @(posedge clk)
-    load_e0 <= \$395 ;
+    load_n <= \$414 ;
   always @(posedge clk)
-    load_band <= \$396 ;
+    load_e0 <= \$415 ;
   always @(posedge clk)
-    l_img_off <= \$397 ;
+    load_e0u <= \$416 ;
   always @(posedge clk)
-    loaded_bands <= \$398 ;
+    load_band <= \$417 ;
   always @(posedge clk)
-    prefetch_state <= \$399 ;
+    l_img_off <= \$418 ;
   always @(posedge clk)
-    l_hb0 <= \$400 ;
+    loaded_bands <= \$419 ;
   always @(posedge clk)
-    l_hlast <= \$401 ;
+    prefetch_state <= \$420 ;
   always @(posedge clk)
-    load_lo <= \$402 ;
+    l_hb0 <= \$421 ;
   always @(posedge clk)
-    load_hi <= \$403 ;
+    l_hlast <= \$422 ;
   always @(posedge clk)
-    load_start <= \$404 ;
+    load_lo <= \$423 ;
   always @(posedge clk)
-    load_end <= \$405 ;
+    load_hi <= \$424 ;
   always @(posedge clk)
-    win_base <= \$406 ;
+    load_start <= \$425 ;
   always @(posedge clk)
-    loaded_hi <= \$407 ;
+    load_end <= \$426 ;
   always @(posedge clk)
-    issue_n <= \$408 ;
+    win_base <= \$427 ;
   always @(posedge clk)
-    issue_e0 <= \$409 ;
+    loaded_hi <= \$428 ;
   always @(posedge clk)
-    issue_band <= \$410 ;
+    issue_n <= \$429 ;
   always @(posedge clk)
-    img_off <= \$411 ;
+    issue_e0 <= \$430 ;
   always @(posedge clk)
-    bank <= \$412 ;
+    issue_e0u <= \$431 ;
   always @(posedge clk)
-    issuer_state <= \$413 ;
+    issue_band <= \$432 ;
   always @(posedge clk)
-    hb0 <= \$414 ;
+    img_off <= \$433 ;
   always @(posedge clk)
-    m_tile <= \$415 ;
+    bank <= \$434 ;
   always @(posedge clk)
-    k_tile <= \$416 ;
+    issuer_state <= \$435 ;
   always @(posedge clk)
-    m_base <= \$417 ;
+    hb0 <= \$436 ;
   always @(posedge clk)
-    band_pixbase <= \$418 ;
+    m_tile <= \$437 ;
   always @(posedge clk)
-    e <= \$419 ;
+    k_tile <= \$438 ;
   always @(posedge clk)
-    f <= \$420 ;
-  always @(posedge clk)
-    hb <= \$421 ;
-  always @(posedge clk)
-    wb <= \$422 ;
-  always @(posedge clk)
-    pixbase <= \$423 ;
-  always @(posedge clk)
-    row_pixbase <= \$424 ;
-  always @(posedge clk)
-    pixel <= \$425 ;
-  always @(posedge clk)
-    drain <= \$426 ;
-  always @(posedge clk)
-    acc_wp__en <= \$427 ;
-  always @(posedge clk)
-    acc_wp__addr <= \$428 ;
-  always @(posedge clk)
-    rmw_first <= \$429 ;
-  always @(posedge clk)
-    rmw_last <= \$430 ;
-  always @(posedge clk)
-    rmw_psum <= \$431 ;
-  always @(posedge clk)
-    band_computed <= \$432 ;
-  always @(posedge clk)
-    acc_free <= \$433 ;
-  always @(posedge clk)
-    post_n <= \$434 ;
-  always @(posedge clk)
-    post_e0 <= \$435 ;
-  always @(posedge clk)
-    post_band <= \$436 ;
-  always @(posedge clk)
-    out_addr <= \$437 ;
-  always @(posedge clk)
-    post_state <= \$438 ;
-  always @(posedge clk)
-    busy <= \$439 ;
+    m_base <= \$439 ;
   \accel_top.core.array  array (
     .clk(clk),
     .in_bank(in_bank),
@@ -4437,7 +4497,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .load(load_now),
     .load_bank(load_bank),
     .load_weights(load_weights),
-    .out_data(\out_data$248 ),
+    .out_data(\out_data$252 ),
     .out_valid(acc_rp__en),
     .rst(rst),
     .tag_15(\out_tag$172 )
@@ -4469,7 +4529,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .issue(issue),
     .out_data(in_data),
     .pixbase(pixbase),
-    .\port$3193$16 (descriptor[47:16]),
+    .\port$3226$16 (descriptor[47:16]),
     .\port$42$0 (\$23 [10:0]),
     .\port$43$0 (\$24 ),
     .\port$59$0 (\$40 ),
@@ -4499,8 +4559,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .out__valid(data__valid),
     .param_addr(param_rp__addr),
     .param_data(param_data),
-    .\port$3193$272 (descriptor[296:272]),
-    .\port$3199$258 (geometry[289:258]),
+    .\port$3226$272 (descriptor[296:272]),
+    .\port$3232$258 (geometry[289:258]),
     .reads_done(reads_done),
     .rows(\$102 [15:0]),
     .rst(rst),
@@ -4526,7 +4586,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .data2__payload(data2__payload),
     .data2__valid(data2__valid),
     .error(\error$53 ),
-    .idle(\idle$253 ),
+    .idle(\idle$258 ),
     .rd_req__payload(mem__rd_req__payload),
     .rd_req__ready(rd_req__ready),
     .rd_req__valid(mem__rd_req__valid),
@@ -4539,7 +4599,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .clk(clk),
     .descriptor(descriptor),
     .done(done),
-    .\error$17 (error),
+    .\error$18 (error),
     .geometry(geometry),
     .rst(rst),
     .start(start)
@@ -4550,8 +4610,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .S(descriptor[95:88]),
     .clk(clk),
     .last(last),
-    .\port$1266$0 (\$440 ),
-    .\port$3396$0 (\$441 ),
+    .\port$1289$0 (\$464 ),
+    .\port$3431$0 (\$465 ),
     .restart(restart),
     .row_step(geometry[225:192]),
     .rst(rst),
@@ -4562,13 +4622,13 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .clear(clear),
     .clk(clk),
     .cmd__payload(\cmd__payload$210 ),
-    .cmd__ready(\cmd__ready$222 ),
-    .cmd__valid(\cmd__valid$221 ),
+    .cmd__ready(\cmd__ready$223 ),
+    .cmd__valid(\cmd__valid$222 ),
     .data__payload(data__payload),
     .data__ready(out__ready),
     .data__valid(data__valid),
     .error(\error$54 ),
-    .idle(\idle$252 ),
+    .idle(\idle$257 ),
     .rst(rst),
     .wr_data__payload(mem__wr_data__payload),
     .wr_data__ready(wr_data__ready),
@@ -4579,6 +4639,506 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .wr_rsp__payload(wr_rsp__payload),
     .wr_rsp__valid(wr_rsp__valid)
   );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$440  = band_pixbase;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          \$440  = \$282 [33:0];
+    endcase
+    if (rst) begin
+      \$440  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$441  = e;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$285 ) begin
+            \$441  = issue_e0;
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$297 ) begin
+            if (\$299 ) begin
+              \$441  = \$300 [15:0];
+            end
+          end else begin
+            if (\$321 ) begin
+              if (\$324 ) begin
+                \$441  = issue_e0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$441  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$442  = f;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$285 ) begin
+            \$442  = 16'h0000;
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$297 ) begin
+            (* full_case = 32'd1 *)
+            if (\$299 ) begin
+              \$442  = 16'h0000;
+            end else begin
+              \$442  = \$305 [15:0];
+            end
+          end else begin
+            if (\$321 ) begin
+              if (\$324 ) begin
+                \$442  = 16'h0000;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$442  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$443  = hb;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$285 ) begin
+            \$443  = hb0;
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$297 ) begin
+            if (\$299 ) begin
+              \$443  = \$301 [17:0];
+            end
+          end else begin
+            if (\$321 ) begin
+              if (\$324 ) begin
+                \$443  = hb0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$443  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$444  = wb;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$285 ) begin
+            \$444  = { \$286 [4], \$286 [4], \$286 [4], \$286 [4], \$286 [4], \$286 [4], \$286 [4], \$286 [4], \$286 [4], \$286 [4], \$286 [4], \$286 [4], \$286 [4], \$286  };
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$297 ) begin
+            (* full_case = 32'd1 *)
+            if (\$299 ) begin
+              \$444  = { \$302 [4], \$302 [4], \$302 [4], \$302 [4], \$302 [4], \$302 [4], \$302 [4], \$302 [4], \$302 [4], \$302 [4], \$302 [4], \$302 [4], \$302 [4], \$302  };
+            end else begin
+              \$444  = \$306 [17:0];
+            end
+          end else begin
+            if (\$321 ) begin
+              if (\$324 ) begin
+                \$444  = { \$325 [4], \$325 [4], \$325 [4], \$325 [4], \$325 [4], \$325 [4], \$325 [4], \$325 [4], \$325 [4], \$325 [4], \$325 [4], \$325 [4], \$325 [4], \$325  };
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$444  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$445  = pixbase;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$285 ) begin
+            \$445  = band_pixbase;
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$297 ) begin
+            (* full_case = 32'd1 *)
+            if (\$299 ) begin
+              \$445  = \$303 [33:0];
+            end else begin
+              \$445  = \$307 [33:0];
+            end
+          end else begin
+            if (\$321 ) begin
+              if (\$324 ) begin
+                \$445  = band_pixbase;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$445  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$446  = row_pixbase;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$285 ) begin
+            \$446  = band_pixbase;
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$297 ) begin
+            if (\$299 ) begin
+              \$446  = \$304 [33:0];
+            end
+          end else begin
+            if (\$321 ) begin
+              if (\$324 ) begin
+                \$446  = band_pixbase;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$446  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$447  = pixel;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$285 ) begin
+            \$447  = 32'd0;
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$297 ) begin
+            \$447  = \$308 [31:0];
+          end else begin
+            if (\$321 ) begin
+              if (\$324 ) begin
+                \$447  = 32'd0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$447  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$448  = drain;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$297 ) begin
+          end else begin
+            (* full_case = 32'd1 *)
+            if (\$321 ) begin
+            end else begin
+              \$448  = 3'h4;
+            end
+          end
+      3'h5:
+          \$448  = \$349 [2:0];
+    endcase
+    if (rst) begin
+      \$448  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$449  = acc_rp__en;
+    if (rst) begin
+      \$449  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$450  = \out_tag$172 [10:0];
+    if (rst) begin
+      \$450  = 11'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$451  = \out_tag$172 [11];
+    if (rst) begin
+      \$451  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$452  = \out_tag$172 [12];
+    if (rst) begin
+      \$452  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$453  = \out_data$252 ;
+    if (rst) begin
+      \$453  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$454  = \$355 ;
+    if (rst) begin
+      \$454  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$455  = \$358 ;
+    if (rst) begin
+      \$455  = 2'h3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$456  = post_n;
+    casez (post_state)
+      3'h0:
+          if (run) begin
+            \$456  = 16'h0000;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (reads_done) begin
+            \$456  = \$376 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$456  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$457  = post_e0;
+    casez (post_state)
+      3'h0:
+          if (run) begin
+            \$457  = 16'h0000;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (reads_done) begin
+            \$457  = \$367 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$457  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$458  = post_e0u;
+    casez (post_state)
+      3'h0:
+          if (run) begin
+            \$458  = 20'h00000;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (reads_done) begin
+            \$458  = \$372 [19:0];
+          end
+    endcase
+    if (rst) begin
+      \$458  = 20'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$459  = post_band;
+    casez (post_state)
+      3'h0:
+          if (run) begin
+            \$459  = 32'd0;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (reads_done) begin
+            \$459  = \$377 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$459  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$460  = out_addr;
+    casez (post_state)
+      3'h0:
+          if (run) begin
+            \$460  = descriptor[263:232];
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          if (\cmd__ready$223 ) begin
+            \$460  = \$363 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$460  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$461  = post_state;
+    casez (post_state)
+      3'h0:
+          if (run) begin
+            \$461  = 3'h1;
+          end
+      3'h1:
+          if (\$362 ) begin
+            \$461  = 3'h2;
+          end
+      3'h2:
+          if (\cmd__ready$223 ) begin
+            \$461  = 3'h3;
+          end
+      3'h3:
+          if (reads_done) begin
+            (* full_case = 32'd1 *)
+            if (\$382 ) begin
+              \$461  = 3'h4;
+            end else begin
+              \$461  = 3'h1;
+            end
+          end
+      3'h4:
+          if (\$384 ) begin
+            \$461  = 3'h0;
+          end
+    endcase
+    if (rst) begin
+      \$461  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$462  = region_len;
+    casez (post_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$462  = \$359 [31:0];
+    endcase
+    if (rst) begin
+      \$462  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$463  = busy;
+    casez (post_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$384 ) begin
+            \$463  = 1'h0;
+          end
+    endcase
+    if (start) begin
+      \$463  = 1'h1;
+    end else if (\$386 ) begin
+      \$463  = 1'h0;
+    end
+    if (rst) begin
+      \$463  = 1'h0;
+    end
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
     param_wp__en = 1'h0;
@@ -4792,14 +5352,14 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \cmd__valid$221  = 1'h0;
+    \cmd__valid$222  = 1'h0;
     casez (post_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \cmd__valid$221  = 1'h1;
+          \cmd__valid$222  = 1'h1;
     endcase
   end
   always @* begin
@@ -4811,589 +5371,630 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
       3'h1:
           /* empty */;
       3'h2:
-          if (\cmd__ready$222 ) begin
+          if (\cmd__ready$223 ) begin
             \start$198  = 1'h1;
           end
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$368  = cmd2__valid;
-    if (\$122 ) begin
-      \$368  = 1'h0;
+    \$387  = cmd2__valid;
+    if (\$121 ) begin
+      \$387  = 1'h0;
     end
     if (run) begin
-      \$368  = 1'h1;
+      \$387  = 1'h1;
     end
     if (rst) begin
-      \$368  = 1'h0;
+      \$387  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$369  = params_loaded;
+    \$388  = params_loaded;
     if (run) begin
-      \$369  = 1'h0;
+      \$388  = 1'h0;
     end
     if (data2__valid) begin
       if (data2__payload[64]) begin
-        \$369  = 1'h1;
+        \$388  = 1'h1;
       end
     end
     if (rst) begin
-      \$369  = 1'h0;
+      \$388  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$370  = param_beat;
+    \$389  = param_beat;
     if (run) begin
-      \$370  = 4'h0;
+      \$389  = 4'h0;
     end
     if (data2__valid) begin
       (* full_case = 32'd1 *)
-      if (\$124 ) begin
-        \$370  = 4'h0;
+      if (\$123 ) begin
+        \$389  = 4'h0;
       end else begin
-        \$370  = \$126 [3:0];
+        \$389  = \$125 [3:0];
       end
     end
     if (rst) begin
-      \$370  = 4'h0;
+      \$389  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$371  = param_tile;
+    \$390  = param_tile;
     if (run) begin
-      \$371  = 16'h0000;
+      \$390  = 16'h0000;
     end
     if (data2__valid) begin
-      if (\$124 ) begin
-        \$371  = \$125 [15:0];
+      if (\$123 ) begin
+        \$390  = \$124 [15:0];
       end
     end
     if (rst) begin
-      \$371  = 16'h0000;
+      \$390  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$372  = param_shift;
+    \$391  = param_shift;
     if (data2__valid) begin
-      \$372  = { data2__payload[63:0], param_shift[767:64] };
+      \$391  = { data2__payload[63:0], param_shift[767:64] };
     end
     if (rst) begin
-      \$372  = 768'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$391  = 768'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$373  = fetch_running;
+    \$392  = fetch_running;
     if (run) begin
-      \$373  = 1'h1;
+      \$392  = 1'h1;
     end else if (fetch_request) begin
-      if (\$128 ) begin
-        if (\$142 ) begin
-          \$373  = 1'h0;
+      if (\$127 ) begin
+        if (\$146 ) begin
+          \$392  = 1'h0;
         end
       end
     end
     if (rst) begin
-      \$373  = 1'h0;
+      \$392  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$374  = fetch_tile;
+    \$393  = fetch_tile;
     if (run) begin
-      \$374  = 32'd0;
+      \$393  = 32'd0;
     end else if (fetch_request) begin
       (* full_case = 32'd1 *)
-      if (\$128 ) begin
-        \$374  = 32'd0;
+      if (\$127 ) begin
+        \$393  = 32'd0;
       end else begin
-        \$374  = \$143 [31:0];
+        \$393  = \$147 [31:0];
       end
     end
-    if (rst) begin
-      \$374  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$375  = fetch_addr;
-    if (run) begin
-      \$375  = descriptor[199:168];
-    end else if (fetch_request) begin
-      (* full_case = 32'd1 *)
-      if (\$128 ) begin
-        \$375  = descriptor[199:168];
-      end else begin
-        \$375  = \$144 [31:0];
-      end
-    end
-    if (rst) begin
-      \$375  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$376  = fetch_n;
-    if (run) begin
-      \$376  = 16'h0000;
-    end else if (fetch_request) begin
-      if (\$128 ) begin
-        \$376  = \$136 [15:0];
-      end
-    end
-    if (rst) begin
-      \$376  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$377  = fetch_e0;
-    if (run) begin
-      \$377  = 16'h0000;
-    end else if (fetch_request) begin
-      if (\$128 ) begin
-        \$377  = \$132 [15:0];
-      end
-    end
-    if (rst) begin
-      \$377  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$378  = fetch_band;
-    if (run) begin
-      \$378  = 32'd0;
-    end else if (fetch_request) begin
-      if (\$128 ) begin
-        \$378  = \$137 [31:0];
-      end
-    end
-    if (rst) begin
-      \$378  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$379  = \$146 [2:0];
-    if (rst) begin
-      \$379  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$380  = weight_shift;
-    if (data1__valid) begin
-      \$380  = { data1__payload[63:0], weight_shift[511:64] };
-    end
-    if (rst) begin
-      \$380  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$381  = weight_beat;
-    if (data1__valid) begin
-      (* full_case = 32'd1 *)
-      if (\$148 ) begin
-        \$381  = 4'h0;
-      end else begin
-        \$381  = \$150 [3:0];
-      end
-    end
-    if (rst) begin
-      \$381  = 4'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$382  = w_wptr;
-    if (data1__valid) begin
-      if (\$148 ) begin
-        \$382  = \$149 [1:0];
-      end
-    end
-    if (rst) begin
-      \$382  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$383  = \$152 [2:0];
-    if (rst) begin
-      \$383  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$384  = weight_rp__addr;
-    if (load_now) begin
-      \$384  = \$153 [1:0];
-    end
-    if (rst) begin
-      \$384  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$385  = load_bank;
-    if (run) begin
-      \$385  = 1'h0;
-    end else if (load_now) begin
-      \$385  = \$154 ;
-    end
-    if (rst) begin
-      \$385  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$386  = \$156 [1:0];
-    if (rst) begin
-      \$386  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$387  = next_ready;
-    if (run) begin
-      \$387  = 1'h0;
-    end else if (\$159 ) begin
-      if (\$160 ) begin
-        \$387  = 1'h1;
-      end
-    end
-    if (tile_started) begin
-      if (\$162 ) begin
-        \$387  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$387  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$388  = walk_row;
-    if (run) begin
-      \$388  = 3'h0;
-    end else if (\$159 ) begin
-      (* full_case = 32'd1 *)
-      if (\$160 ) begin
-        \$388  = 3'h0;
-      end else begin
-        \$388  = \$161 [2:0];
-      end
-    end
-    if (rst) begin
-      \$388  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$389  = next_rows;
-    if (run) begin
-    end else if (\$159 ) begin
-      (* full_case = 32'd1 *)
-      casez (walk_row)
-        3'h0:
-            \$389 [48:0] = { \$441 , \$440  };
-        3'h1:
-            \$389 [97:49] = { \$441 , \$440  };
-        3'h2:
-            \$389 [146:98] = { \$441 , \$440  };
-        3'h3:
-            \$389 [195:147] = { \$441 , \$440  };
-        3'h4:
-            \$389 [244:196] = { \$441 , \$440  };
-        3'h5:
-            \$389 [293:245] = { \$441 , \$440  };
-        3'h6:
-            \$389 [342:294] = { \$441 , \$440  };
-        3'h7:
-            \$389 [391:343] = { \$441 , \$440  };
-      endcase
-    end
-    if (rst) begin
-      \$389  = 392'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$390  = rows;
-    if (tile_started) begin
-      \$390  = next_rows;
-    end
-    if (rst) begin
-      \$390  = 392'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$391  = bank0_timer;
-    if (\$167 ) begin
-      \$391  = 5'h11;
-    end else if (\$168 ) begin
-      \$391  = \$169 [4:0];
-    end
-    if (rst) begin
-      \$391  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$392  = bank1_timer;
-    if (\$174 ) begin
-      \$392  = 5'h11;
-    end else if (\$175 ) begin
-      \$392  = \$176 [4:0];
-    end
-    if (rst) begin
-      \$392  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$393  = in_beat;
-    if (wr_en) begin
-      \$393  = \$177 [31:0];
-    end
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$220 ) begin
-          end else begin
-            if (cmd0__ready) begin
-              \$393  = \$241 [31:0];
-            end
-          end
-    endcase
     if (rst) begin
       \$393  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$394  = load_n;
-    casez (prefetch_state)
-      3'h0:
-          if (run) begin
-            \$394  = 16'h0000;
-          end
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          if (\$220 ) begin
-            \$394  = \$229 [15:0];
-          end
-      3'h5:
-          if (\$242 ) begin
-            \$394  = \$251 [15:0];
-          end
-    endcase
+    \$394  = fetch_addr;
+    if (run) begin
+      \$394  = descriptor[199:168];
+    end else if (fetch_request) begin
+      (* full_case = 32'd1 *)
+      if (\$127 ) begin
+        \$394  = descriptor[199:168];
+      end else begin
+        \$394  = \$148 [31:0];
+      end
+    end
     if (rst) begin
-      \$394  = 16'h0000;
+      \$394  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$395  = load_e0;
-    casez (prefetch_state)
-      3'h0:
-          if (run) begin
-            \$395  = 16'h0000;
-          end
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          if (\$220 ) begin
-            \$395  = \$225 [15:0];
-          end
-      3'h5:
-          if (\$242 ) begin
-            \$395  = \$247 [15:0];
-          end
-    endcase
+    \$395  = fetch_n;
+    if (run) begin
+      \$395  = 16'h0000;
+    end else if (fetch_request) begin
+      if (\$127 ) begin
+        \$395  = \$140 [15:0];
+      end
+    end
     if (rst) begin
       \$395  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$396  = load_band;
-    casez (prefetch_state)
-      3'h0:
-          if (run) begin
-            \$396  = 32'd0;
-          end
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          if (\$220 ) begin
-            \$396  = \$230 [31:0];
-          end
-      3'h5:
-          if (\$242 ) begin
-            \$396  = \$252 [31:0];
-          end
-    endcase
+    \$396  = fetch_e0;
+    if (run) begin
+      \$396  = 16'h0000;
+    end else if (fetch_request) begin
+      if (\$127 ) begin
+        \$396  = \$131 [15:0];
+      end
+    end
     if (rst) begin
-      \$396  = 32'd0;
+      \$396  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$397  = l_img_off;
-    casez (prefetch_state)
-      3'h0:
-          if (run) begin
-            \$397  = 32'd0;
-          end
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          if (\$220 ) begin
-            \$397  = \$234 [31:0];
-          end
-      3'h5:
-          if (\$242 ) begin
-            \$397  = \$256 [31:0];
-          end
-    endcase
+    \$397  = fetch_e0u;
+    if (run) begin
+      \$397  = 20'h00000;
+    end else if (fetch_request) begin
+      if (\$127 ) begin
+        \$397  = \$136 [19:0];
+      end
+    end
     if (rst) begin
-      \$397  = 32'd0;
+      \$397  = 20'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$398  = loaded_bands;
-    casez (prefetch_state)
-      3'h0:
-          if (run) begin
-            \$398  = 32'd0;
-          end
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          if (\$220 ) begin
-            \$398  = \$221 [31:0];
-          end
-      3'h5:
-          if (\$242 ) begin
-            \$398  = \$243 [31:0];
-          end
-    endcase
+    \$398  = fetch_band;
+    if (run) begin
+      \$398  = 32'd0;
+    end else if (fetch_request) begin
+      if (\$127 ) begin
+        \$398  = \$141 [31:0];
+      end
+    end
     if (rst) begin
       \$398  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$399  = prefetch_state;
-    casez (prefetch_state)
-      3'h0:
-          if (run) begin
-            \$399  = 3'h1;
-          end
-      3'h1:
-          \$399  = 3'h2;
-      3'h2:
-          \$399  = 3'h3;
-      3'h3:
-          if (\$203 ) begin
-            \$399  = 3'h4;
-          end
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$220 ) begin
-            (* full_case = 32'd1 *)
-            if (\$239 ) begin
-              \$399  = 3'h0;
-            end else begin
-              \$399  = 3'h1;
-            end
-          end else begin
-            if (cmd0__ready) begin
-              \$399  = 3'h5;
-            end
-          end
-      3'h5:
-          if (\$242 ) begin
-            (* full_case = 32'd1 *)
-            if (\$261 ) begin
-              \$399  = 3'h0;
-            end else begin
-              \$399  = 3'h1;
-            end
-          end
-    endcase
+    \$399  = \$150 [2:0];
     if (rst) begin
       \$399  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$400  = l_hb0;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$400  = \$179 [17:0];
-    endcase
+    \$400  = weight_shift;
+    if (data1__valid) begin
+      \$400  = { data1__payload[63:0], weight_shift[511:64] };
+    end
     if (rst) begin
-      \$400  = 18'h00000;
+      \$400  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$401  = l_hlast;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$401  = { \$188 [24], \$188 [24], \$188 [24], \$188 [24], \$188 [24], \$188 [24], \$188 [24], \$188 [24], \$188 [24], \$188  };
-    endcase
+    \$401  = weight_beat;
+    if (data1__valid) begin
+      (* full_case = 32'd1 *)
+      if (\$152 ) begin
+        \$401  = 4'h0;
+      end else begin
+        \$401  = \$154 [3:0];
+      end
+    end
     if (rst) begin
-      \$401  = 34'h000000000;
+      \$401  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$402  = load_lo;
+    \$402  = w_wptr;
+    if (data1__valid) begin
+      if (\$152 ) begin
+        \$402  = \$153 [1:0];
+      end
+    end
+    if (rst) begin
+      \$402  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$403  = \$156 [2:0];
+    if (rst) begin
+      \$403  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$404  = weight_rp__addr;
+    if (load_now) begin
+      \$404  = \$157 [1:0];
+    end
+    if (rst) begin
+      \$404  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$405  = load_bank;
+    if (run) begin
+      \$405  = 1'h0;
+    end else if (load_now) begin
+      \$405  = \$158 ;
+    end
+    if (rst) begin
+      \$405  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$406  = \$160 [1:0];
+    if (rst) begin
+      \$406  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$407  = next_ready;
+    if (run) begin
+      \$407  = 1'h0;
+    end else if (\$163 ) begin
+      if (\$164 ) begin
+        \$407  = 1'h1;
+      end
+    end
+    if (tile_started) begin
+      if (\$166 ) begin
+        \$407  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$407  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$408  = walk_row;
+    if (run) begin
+      \$408  = 3'h0;
+    end else if (\$163 ) begin
+      (* full_case = 32'd1 *)
+      if (\$164 ) begin
+        \$408  = 3'h0;
+      end else begin
+        \$408  = \$165 [2:0];
+      end
+    end
+    if (rst) begin
+      \$408  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$409  = next_rows;
+    if (run) begin
+    end else if (\$163 ) begin
+      (* full_case = 32'd1 *)
+      casez (walk_row)
+        3'h0:
+            \$409 [48:0] = { \$465 , \$464  };
+        3'h1:
+            \$409 [97:49] = { \$465 , \$464  };
+        3'h2:
+            \$409 [146:98] = { \$465 , \$464  };
+        3'h3:
+            \$409 [195:147] = { \$465 , \$464  };
+        3'h4:
+            \$409 [244:196] = { \$465 , \$464  };
+        3'h5:
+            \$409 [293:245] = { \$465 , \$464  };
+        3'h6:
+            \$409 [342:294] = { \$465 , \$464  };
+        3'h7:
+            \$409 [391:343] = { \$465 , \$464  };
+      endcase
+    end
+    if (rst) begin
+      \$409  = 392'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$410  = rows;
+    if (tile_started) begin
+      \$410  = next_rows;
+    end
+    if (rst) begin
+      \$410  = 392'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$411  = bank0_timer;
+    if (\$171 ) begin
+      \$411  = 5'h11;
+    end else if (\$172 ) begin
+      \$411  = \$173 [4:0];
+    end
+    if (rst) begin
+      \$411  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$412  = bank1_timer;
+    if (\$178 ) begin
+      \$412  = 5'h11;
+    end else if (\$179 ) begin
+      \$412  = \$180 [4:0];
+    end
+    if (rst) begin
+      \$412  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$413  = in_beat;
+    if (wr_en) begin
+      \$413  = \$181 [31:0];
+    end
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$220 ) begin
+          end else begin
+            if (cmd0__ready) begin
+              \$413  = \$246 [31:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$413  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$414  = load_n;
+    casez (prefetch_state)
+      3'h0:
+          if (run) begin
+            \$414  = 16'h0000;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$220 ) begin
+            \$414  = \$234 [15:0];
+          end
+      3'h5:
+          if (\$247 ) begin
+            \$414  = \$261 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$414  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$415  = load_e0;
+    casez (prefetch_state)
+      3'h0:
+          if (run) begin
+            \$415  = 16'h0000;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$220 ) begin
+            \$415  = \$225 [15:0];
+          end
+      3'h5:
+          if (\$247 ) begin
+            \$415  = \$252 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$415  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$416  = load_e0u;
+    casez (prefetch_state)
+      3'h0:
+          if (run) begin
+            \$416  = 20'h00000;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$220 ) begin
+            \$416  = \$230 [19:0];
+          end
+      3'h5:
+          if (\$247 ) begin
+            \$416  = \$257 [19:0];
+          end
+    endcase
+    if (rst) begin
+      \$416  = 20'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$417  = load_band;
+    casez (prefetch_state)
+      3'h0:
+          if (run) begin
+            \$417  = 32'd0;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$220 ) begin
+            \$417  = \$235 [31:0];
+          end
+      3'h5:
+          if (\$247 ) begin
+            \$417  = \$262 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$417  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$418  = l_img_off;
+    casez (prefetch_state)
+      3'h0:
+          if (run) begin
+            \$418  = 32'd0;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$220 ) begin
+            \$418  = \$239 [31:0];
+          end
+      3'h5:
+          if (\$247 ) begin
+            \$418  = \$266 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$418  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$419  = loaded_bands;
+    casez (prefetch_state)
+      3'h0:
+          if (run) begin
+            \$419  = 32'd0;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$220 ) begin
+            \$419  = \$221 [31:0];
+          end
+      3'h5:
+          if (\$247 ) begin
+            \$419  = \$248 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$419  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$420  = prefetch_state;
+    casez (prefetch_state)
+      3'h0:
+          if (run) begin
+            \$420  = 3'h1;
+          end
+      3'h1:
+          \$420  = 3'h2;
+      3'h2:
+          \$420  = 3'h3;
+      3'h3:
+          if (\$203 ) begin
+            \$420  = 3'h4;
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$220 ) begin
+            (* full_case = 32'd1 *)
+            if (\$244 ) begin
+              \$420  = 3'h0;
+            end else begin
+              \$420  = 3'h1;
+            end
+          end else begin
+            if (cmd0__ready) begin
+              \$420  = 3'h5;
+            end
+          end
+      3'h5:
+          if (\$247 ) begin
+            (* full_case = 32'd1 *)
+            if (\$271 ) begin
+              \$420  = 3'h0;
+            end else begin
+              \$420  = 3'h1;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$420  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$421  = l_hb0;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$421  = \$182 [17:0];
+    endcase
+    if (rst) begin
+      \$421  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$422  = l_hlast;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$422  = \$188 [33:0];
+    endcase
+    if (rst) begin
+      \$422  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$423  = load_lo;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -5401,19 +6002,19 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
           /* empty */;
       3'h2:
           (* full_case = 32'd1 *)
-          if (geometry[434]) begin
-            \$402  = \$190 ;
+          if (geometry[498]) begin
+            \$423  = \$190 ;
           end else begin
-            \$402  = \$194 [15:0];
+            \$423  = \$194 [15:0];
           end
     endcase
     if (rst) begin
-      \$402  = 16'h0000;
+      \$423  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$403  = load_hi;
+    \$424  = load_hi;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -5421,19 +6022,19 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
           /* empty */;
       3'h2:
           (* full_case = 32'd1 *)
-          if (geometry[434]) begin
-            \$403  = \$192 [15:0];
+          if (geometry[498]) begin
+            \$424  = \$192 [15:0];
           end else begin
-            \$403  = \$196 [15:0];
+            \$424  = \$196 [15:0];
           end
     endcase
     if (rst) begin
-      \$403  = 16'h0000;
+      \$424  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$404  = load_start;
+    \$425  = load_start;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -5443,16 +6044,16 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
           /* empty */;
       3'h3:
           if (\$203 ) begin
-            \$404  = \$208 [31:0];
+            \$425  = \$208 [31:0];
           end
     endcase
     if (rst) begin
-      \$404  = 32'd0;
+      \$425  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$405  = load_end;
+    \$426  = load_end;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -5462,16 +6063,16 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
           /* empty */;
       3'h3:
           if (\$203 ) begin
-            \$405  = \$211 [31:0];
+            \$426  = \$211 [31:0];
           end
     endcase
     if (rst) begin
-      \$405  = 32'd0;
+      \$426  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$406  = win_base;
+    \$427  = win_base;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -5482,17 +6083,17 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
       3'h3:
           if (\$203 ) begin
             if (\$214 ) begin
-              \$406  = \$219 [31:0];
+              \$427  = \$219 [31:0];
             end
           end
     endcase
     if (rst) begin
-      \$406  = 32'd0;
+      \$427  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$407  = loaded_hi;
+    \$428  = loaded_hi;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -5507,21 +6108,21 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
           if (\$220 ) begin
           end else begin
             if (cmd0__ready) begin
-              \$407  = load_hi;
+              \$428  = load_hi;
             end
           end
     endcase
     if (rst) begin
-      \$407  = 16'h0000;
+      \$428  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$408  = issue_n;
+    \$429  = issue_n;
     casez (issuer_state)
       3'h0:
           if (run) begin
-            \$408  = 16'h0000;
+            \$429  = 16'h0000;
           end
       3'h1:
           /* empty */;
@@ -5531,26 +6132,26 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$288 ) begin
+          if (\$297 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$312 ) begin
+            if (\$321 ) begin
             end else begin
-              \$408  = \$324 [15:0];
+              \$429  = \$338 [15:0];
             end
           end
     endcase
     if (rst) begin
-      \$408  = 16'h0000;
+      \$429  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$409  = issue_e0;
+    \$430  = issue_e0;
     casez (issuer_state)
       3'h0:
           if (run) begin
-            \$409  = 16'h0000;
+            \$430  = 16'h0000;
           end
       3'h1:
           /* empty */;
@@ -5560,26 +6161,26 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$288 ) begin
+          if (\$297 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$312 ) begin
+            if (\$321 ) begin
             end else begin
-              \$409  = \$320 [15:0];
+              \$430  = \$329 [15:0];
             end
           end
     endcase
     if (rst) begin
-      \$409  = 16'h0000;
+      \$430  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$410  = issue_band;
+    \$431  = issue_e0u;
     casez (issuer_state)
       3'h0:
           if (run) begin
-            \$410  = 32'd0;
+            \$431  = 20'h00000;
           end
       3'h1:
           /* empty */;
@@ -5589,26 +6190,26 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$288 ) begin
+          if (\$297 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$312 ) begin
+            if (\$321 ) begin
             end else begin
-              \$410  = \$325 [31:0];
+              \$431  = \$334 [19:0];
             end
           end
     endcase
     if (rst) begin
-      \$410  = 32'd0;
+      \$431  = 20'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$411  = img_off;
+    \$432  = issue_band;
     casez (issuer_state)
       3'h0:
           if (run) begin
-            \$411  = 32'd0;
+            \$432  = 32'd0;
           end
       3'h1:
           /* empty */;
@@ -5618,26 +6219,26 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$288 ) begin
+          if (\$297 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$312 ) begin
+            if (\$321 ) begin
             end else begin
-              \$411  = \$329 [31:0];
+              \$432  = \$339 [31:0];
             end
           end
     endcase
     if (rst) begin
-      \$411  = 32'd0;
+      \$432  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$412  = bank;
+    \$433  = img_off;
     casez (issuer_state)
       3'h0:
           if (run) begin
-            \$412  = 1'h0;
+            \$433  = 32'd0;
           end
       3'h1:
           /* empty */;
@@ -5647,86 +6248,115 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$288 ) begin
+          if (\$297 ) begin
           end else begin
-            \$412  = \$300 ;
+            (* full_case = 32'd1 *)
+            if (\$321 ) begin
+            end else begin
+              \$433  = \$343 [31:0];
+            end
           end
     endcase
     if (rst) begin
-      \$412  = 1'h0;
+      \$433  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$413  = issuer_state;
+    \$434  = bank;
     casez (issuer_state)
       3'h0:
           if (run) begin
-            \$413  = 3'h1;
+            \$434  = 1'h0;
           end
       3'h1:
-          if (\$264 ) begin
-            \$413  = 3'h2;
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$297 ) begin
+          end else begin
+            \$434  = \$309 ;
+          end
+    endcase
+    if (rst) begin
+      \$434  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$435  = issuer_state;
+    casez (issuer_state)
+      3'h0:
+          if (run) begin
+            \$435  = 3'h1;
+          end
+      3'h1:
+          if (\$274 ) begin
+            \$435  = 3'h2;
           end
       3'h2:
-          \$413  = 3'h3;
+          \$435  = 3'h3;
       3'h3:
-          if (\$276 ) begin
-            \$413  = 3'h4;
+          if (\$285 ) begin
+            \$435  = 3'h4;
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$288 ) begin
+          if (\$297 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$312 ) begin
+            if (\$321 ) begin
               (* full_case = 32'd1 *)
-              if (\$315 ) begin
+              if (\$324 ) begin
               end else begin
-                \$413  = 3'h3;
+                \$435  = 3'h3;
               end
             end else begin
               (* full_case = 32'd1 *)
-              if (\$334 ) begin
-                \$413  = 3'h0;
+              if (\$348 ) begin
+                \$435  = 3'h0;
               end else begin
-                \$413  = 3'h5;
+                \$435  = 3'h5;
               end
             end
           end
       3'h5:
-          if (\$336 ) begin
-            \$413  = 3'h1;
+          if (\$350 ) begin
+            \$435  = 3'h1;
           end
     endcase
     if (rst) begin
-      \$413  = 3'h0;
+      \$435  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$414  = hb0;
+    \$436  = hb0;
     casez (issuer_state)
       3'h0:
           /* empty */;
       3'h1:
-          if (\$264 ) begin
-            \$414  = \$267 [17:0];
+          if (\$274 ) begin
+            \$436  = \$276 [17:0];
           end
     endcase
     if (rst) begin
-      \$414  = 18'h00000;
+      \$436  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$415  = m_tile;
+    \$437  = m_tile;
     casez (issuer_state)
       3'h0:
           /* empty */;
       3'h1:
-          if (\$264 ) begin
-            \$415  = 16'h0000;
+          if (\$274 ) begin
+            \$437  = 16'h0000;
           end
       3'h2:
           /* empty */;
@@ -5734,542 +6364,76 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$288 ) begin
-          end else begin
-            (* full_case = 32'd1 *)
-            if (\$303 ) begin
-            end else begin
-              \$415  = \$305 [15:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$415  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$416  = k_tile;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          if (\$264 ) begin
-            \$416  = 32'd0;
-          end
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$288 ) begin
-          end else begin
-            (* full_case = 32'd1 *)
-            if (\$303 ) begin
-              \$416  = \$304 [31:0];
-            end else begin
-              \$416  = 32'd0;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$416  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$417  = m_base;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          if (\$264 ) begin
-            \$417  = 32'd0;
-          end
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$288 ) begin
-          end else begin
-            (* full_case = 32'd1 *)
-            if (\$303 ) begin
-            end else begin
-              \$417  = \$306 [31:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$417  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$418  = band_pixbase;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          \$418  = \$273 [33:0];
-    endcase
-    if (rst) begin
-      \$418  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$419  = e;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$276 ) begin
-            \$419  = issue_e0;
-          end
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$288 ) begin
-            if (\$290 ) begin
-              \$419  = \$291 [15:0];
-            end
-          end else begin
-            if (\$312 ) begin
-              if (\$315 ) begin
-                \$419  = issue_e0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$419  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$420  = f;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$276 ) begin
-            \$420  = 16'h0000;
-          end
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$288 ) begin
-            (* full_case = 32'd1 *)
-            if (\$290 ) begin
-              \$420  = 16'h0000;
-            end else begin
-              \$420  = \$296 [15:0];
-            end
-          end else begin
-            if (\$312 ) begin
-              if (\$315 ) begin
-                \$420  = 16'h0000;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$420  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$421  = hb;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$276 ) begin
-            \$421  = hb0;
-          end
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$288 ) begin
-            if (\$290 ) begin
-              \$421  = \$292 [17:0];
-            end
-          end else begin
-            if (\$312 ) begin
-              if (\$315 ) begin
-                \$421  = hb0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$421  = 18'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$422  = wb;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$276 ) begin
-            \$422  = { \$277 [4], \$277 [4], \$277 [4], \$277 [4], \$277 [4], \$277 [4], \$277 [4], \$277 [4], \$277 [4], \$277 [4], \$277 [4], \$277 [4], \$277 [4], \$277  };
-          end
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$288 ) begin
-            (* full_case = 32'd1 *)
-            if (\$290 ) begin
-              \$422  = { \$293 [4], \$293 [4], \$293 [4], \$293 [4], \$293 [4], \$293 [4], \$293 [4], \$293 [4], \$293 [4], \$293 [4], \$293 [4], \$293 [4], \$293 [4], \$293  };
-            end else begin
-              \$422  = \$297 [17:0];
-            end
-          end else begin
-            if (\$312 ) begin
-              if (\$315 ) begin
-                \$422  = { \$316 [4], \$316 [4], \$316 [4], \$316 [4], \$316 [4], \$316 [4], \$316 [4], \$316 [4], \$316 [4], \$316 [4], \$316 [4], \$316 [4], \$316 [4], \$316  };
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$422  = 18'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$423  = pixbase;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$276 ) begin
-            \$423  = band_pixbase;
-          end
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$288 ) begin
-            (* full_case = 32'd1 *)
-            if (\$290 ) begin
-              \$423  = \$294 [33:0];
-            end else begin
-              \$423  = \$298 [33:0];
-            end
-          end else begin
-            if (\$312 ) begin
-              if (\$315 ) begin
-                \$423  = band_pixbase;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$423  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$424  = row_pixbase;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$276 ) begin
-            \$424  = band_pixbase;
-          end
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$288 ) begin
-            if (\$290 ) begin
-              \$424  = \$295 [33:0];
-            end
-          end else begin
-            if (\$312 ) begin
-              if (\$315 ) begin
-                \$424  = band_pixbase;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$424  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$425  = pixel;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$276 ) begin
-            \$425  = 32'd0;
-          end
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$288 ) begin
-            \$425  = \$299 [31:0];
-          end else begin
-            if (\$312 ) begin
-              if (\$315 ) begin
-                \$425  = 32'd0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$425  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$426  = drain;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$288 ) begin
+          if (\$297 ) begin
           end else begin
             (* full_case = 32'd1 *)
             if (\$312 ) begin
             end else begin
-              \$426  = 3'h4;
+              \$437  = \$314 [15:0];
             end
           end
-      3'h5:
-          \$426  = \$335 [2:0];
     endcase
     if (rst) begin
-      \$426  = 3'h0;
+      \$437  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$427  = acc_rp__en;
-    if (rst) begin
-      \$427  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$428  = \out_tag$172 [10:0];
-    if (rst) begin
-      \$428  = 11'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$429  = \out_tag$172 [11];
-    if (rst) begin
-      \$429  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$430  = \out_tag$172 [12];
-    if (rst) begin
-      \$430  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$431  = \out_data$248 ;
-    if (rst) begin
-      \$431  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$432  = \$341 ;
-    if (rst) begin
-      \$432  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$433  = \$344 ;
-    if (rst) begin
-      \$433  = 2'h3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$434  = post_n;
-    casez (post_state)
+    \$438  = k_tile;
+    casez (issuer_state)
       3'h0:
-          if (run) begin
-            \$434  = 16'h0000;
-          end
-      3'h1:
           /* empty */;
+      3'h1:
+          if (\$274 ) begin
+            \$438  = 32'd0;
+          end
       3'h2:
           /* empty */;
       3'h3:
-          if (reads_done) begin
-            \$434  = \$357 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$434  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$435  = post_e0;
-    casez (post_state)
-      3'h0:
-          if (run) begin
-            \$435  = 16'h0000;
-          end
-      3'h1:
           /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (reads_done) begin
-            \$435  = \$353 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$435  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$436  = post_band;
-    casez (post_state)
-      3'h0:
-          if (run) begin
-            \$436  = 32'd0;
-          end
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (reads_done) begin
-            \$436  = \$358 [31:0];
-          end
-    endcase
-    if (rst) begin
-      \$436  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$437  = out_addr;
-    casez (post_state)
-      3'h0:
-          if (run) begin
-            \$437  = descriptor[263:232];
-          end
-      3'h1:
-          /* empty */;
-      3'h2:
-          if (\cmd__ready$222 ) begin
-            \$437  = \$349 [31:0];
-          end
-    endcase
-    if (rst) begin
-      \$437  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$438  = post_state;
-    casez (post_state)
-      3'h0:
-          if (run) begin
-            \$438  = 3'h1;
-          end
-      3'h1:
-          if (\$347 ) begin
-            \$438  = 3'h2;
-          end
-      3'h2:
-          if (\cmd__ready$222 ) begin
-            \$438  = 3'h3;
-          end
-      3'h3:
-          if (reads_done) begin
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$297 ) begin
+          end else begin
             (* full_case = 32'd1 *)
-            if (\$363 ) begin
-              \$438  = 3'h4;
+            if (\$312 ) begin
+              \$438  = \$313 [31:0];
             end else begin
-              \$438  = 3'h1;
+              \$438  = 32'd0;
             end
-          end
-      3'h4:
-          if (\$365 ) begin
-            \$438  = 3'h0;
           end
     endcase
     if (rst) begin
-      \$438  = 3'h0;
+      \$438  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
-    \$439  = busy;
-    casez (post_state)
+    \$439  = m_base;
+    casez (issuer_state)
       3'h0:
           /* empty */;
       3'h1:
-          /* empty */;
+          if (\$274 ) begin
+            \$439  = 32'd0;
+          end
       3'h2:
           /* empty */;
       3'h3:
           /* empty */;
       3'h4:
-          if (\$365 ) begin
-            \$439  = 1'h0;
+          (* full_case = 32'd1 *)
+          if (\$297 ) begin
+          end else begin
+            (* full_case = 32'd1 *)
+            if (\$312 ) begin
+            end else begin
+              \$439  = \$315 [31:0];
+            end
           end
     endcase
-    if (start) begin
-      \$439  = 1'h1;
-    end else if (\$367 ) begin
-      \$439  = 1'h0;
-    end
     if (rst) begin
-      \$439  = 1'h0;
+      \$439  = 32'd0;
     end
   end
   assign \cmd__payload$1  = cmd__payload;
@@ -6357,7 +6521,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign out__payload = data__payload;
   assign data__ready = out__ready;
   assign out__valid = data__valid;
-  assign params = { \$441 , \$440  };
+  assign params = { \$465 , \$464  };
   assign \cmd__payload.function_id  = cmd__payload[9:0];
   assign \cmd__payload.inputs_0  = cmd__payload[41:10];
   assign \cmd__payload.inputs_1  = cmd__payload[73:42];
@@ -6448,7 +6612,9 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \geometry.band_pixels  = geometry[385:354];
   assign \geometry.band_out_rows  = geometry[401:386];
   assign \geometry.out_row_bytes  = geometry[433:402];
-  assign \geometry.whole  = geometry[434];
+  assign \geometry.band_u  = geometry[465:434];
+  assign \geometry.e_run_u  = geometry[497:466];
+  assign \geometry.whole  = geometry[498];
   assign \param_wp__data.bias  = param_wp__data[255:0];
   assign \param_wp__data.bias[0]  = param_wp__data[31:0];
   assign \param_wp__data.bias[1]  = param_wp__data[63:32];
@@ -6802,19 +6968,19 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \next_rows[7].r  = next_rows[351:344];
   assign \next_rows[7].s  = next_rows[359:352];
   assign \next_rows[7].offset  = next_rows[391:360];
-  assign \params.valid  = \$440 ;
-  assign \params.r  = \$441 [7:0];
-  assign \params.s  = \$441 [15:8];
-  assign \params.offset  = \$441 [47:16];
-  assign \out_data$248[0]  = \out_data$248 [31:0];
-  assign \out_data$248[1]  = \out_data$248 [63:32];
-  assign \out_data$248[2]  = \out_data$248 [95:64];
-  assign \out_data$248[3]  = \out_data$248 [127:96];
-  assign \out_data$248[4]  = \out_data$248 [159:128];
-  assign \out_data$248[5]  = \out_data$248 [191:160];
-  assign \out_data$248[6]  = \out_data$248 [223:192];
-  assign \out_data$248[7]  = \out_data$248 [255:224];
-  assign \cmd__payload$210 [55:32] = \$103 [23:0];
+  assign \params.valid  = \$464 ;
+  assign \params.r  = \$465 [7:0];
+  assign \params.s  = \$465 [15:8];
+  assign \params.offset  = \$465 [47:16];
+  assign \out_data$252[0]  = \out_data$252 [31:0];
+  assign \out_data$252[1]  = \out_data$252 [63:32];
+  assign \out_data$252[2]  = \out_data$252 [95:64];
+  assign \out_data$252[3]  = \out_data$252 [127:96];
+  assign \out_data$252[4]  = \out_data$252 [159:128];
+  assign \out_data$252[5]  = \out_data$252 [191:160];
+  assign \out_data$252[6]  = \out_data$252 [223:192];
+  assign \out_data$252[7]  = \out_data$252 [255:224];
+  assign \cmd__payload$210 [55:32] = region_len[23:0];
   assign \cmd__payload$210 [31:0] = out_addr;
   assign acc_wp__data[255:224] = \$90 [31:0];
   assign acc_wp__data[223:192] = \$88 [31:0];
@@ -6833,15 +6999,15 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \$1  = { beats_read, 3'h0 };
   assign \$44  = { \$43 [34], \$43 [34], \$43 [34], \$43 [34:3] };
   assign \$97  = { \$96 [16], \$96 [16:1] };
-  assign \$170  = bank;
-  assign \$172  = started_bank;
+  assign \$174  = bank;
+  assign \$176  = started_bank;
   assign \$207  = 32'd4294967288;
   assign { \$208 [48:32], \$208 [2:0] } = 20'h00000;
   assign \$208 [31:3] = \$206 [31:3];
   assign \$218  = 32'd4294967288;
   assign { \$219 [48:32], \$219 [2:0] } = 20'h00000;
   assign \$219 [31:3] = \$217 [31:3];
-  assign \$241  = { \$240 [32], \$240 [32], \$240 [32], \$240 [32:3] };
+  assign \$246  = { \$245 [32], \$245 [32], \$245 [32], \$245 [32:3] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -18222,7 +18388,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.feeder (rst, \port$42$0 , \port$43$0 , \port$59$0 , wp__en, issue, rows, wp__addr, bank, hb, wb, pixbase, \port$3193$16 , zero_point, wp__data, s2_valid, s2_bank, s2_tag, out_data, clk);
+module \accel_top.core.feeder (rst, \port$42$0 , \port$43$0 , \port$59$0 , wp__en, issue, rows, wp__addr, bank, hb, wb, pixbase, \port$3226$16 , zero_point, wp__data, s2_valid, s2_bank, s2_tag, out_data, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$69  = 0;
   wire [34:0] \$1 ;
   wire \$10 ;
@@ -18418,8 +18584,8 @@ module \accel_top.core.feeder (rst, \port$42$0 , \port$43$0 , \port$59$0 , wp__e
   wire out_valid;
   input [33:0] pixbase;
   wire [33:0] pixbase;
-  input [31:0] \port$3193$16 ;
-  wire [31:0] \port$3193$16 ;
+  input [31:0] \port$3226$16 ;
+  wire [31:0] \port$3226$16 ;
   input [10:0] \port$42$0 ;
   wire [10:0] \port$42$0 ;
   input \port$43$0 ;
@@ -26887,104 +27053,104 @@ module \accel_top.core.feeder (rst, \port$42$0 , \port$43$0 , \port$59$0 , wp__e
   assign \$3  = $signed(\$2 ) >= $signed(1'h0);
   assign \$4  = rows[0] & \$3 ;
   assign \$5  = $signed(hb) + $signed({ 1'h0, rows[8:1] });
-  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3193$16 [15:0] });
+  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3226$16 [15:0] });
   assign \$7  = \$4  & \$6 ;
   assign \$8  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
   assign \$9  = $signed(\$8 ) >= $signed(1'h0);
   assign \$10  = \$7  & \$9 ;
   assign \$11  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
-  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3193$16 [31:16] });
+  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3226$16 [31:16] });
   assign \$13  = \$10  & \$12 ;
   assign \$14  = $signed(pixbase) + $signed({ 1'h0, rows[97:66] });
   assign \$15  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
   assign \$16  = $signed(\$15 ) >= $signed(1'h0);
   assign \$17  = rows[49] & \$16 ;
   assign \$18  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
-  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3193$16 [15:0] });
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3226$16 [15:0] });
   assign \$20  = \$17  & \$19 ;
   assign \$21  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
   assign \$22  = $signed(\$21 ) >= $signed(1'h0);
   assign \$23  = \$20  & \$22 ;
   assign \$24  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
-  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3193$16 [31:16] });
+  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3226$16 [31:16] });
   assign \$26  = \$23  & \$25 ;
   assign \$27  = $signed(pixbase) + $signed({ 1'h0, rows[146:115] });
   assign \$28  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
   assign \$29  = $signed(\$28 ) >= $signed(1'h0);
   assign \$30  = rows[98] & \$29 ;
   assign \$31  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
-  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3193$16 [15:0] });
+  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3226$16 [15:0] });
   assign \$33  = \$30  & \$32 ;
   assign \$34  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
   assign \$35  = $signed(\$34 ) >= $signed(1'h0);
   assign \$36  = \$33  & \$35 ;
   assign \$37  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
-  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3193$16 [31:16] });
+  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3226$16 [31:16] });
   assign \$39  = \$36  & \$38 ;
   assign \$40  = $signed(pixbase) + $signed({ 1'h0, rows[195:164] });
   assign \$41  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
   assign \$42  = $signed(\$41 ) >= $signed(1'h0);
   assign \$43  = rows[147] & \$42 ;
   assign \$44  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
-  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3193$16 [15:0] });
+  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3226$16 [15:0] });
   assign \$46  = \$43  & \$45 ;
   assign \$47  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
   assign \$48  = $signed(\$47 ) >= $signed(1'h0);
   assign \$49  = \$46  & \$48 ;
   assign \$50  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
-  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3193$16 [31:16] });
+  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3226$16 [31:16] });
   assign \$52  = \$49  & \$51 ;
   assign \$53  = $signed(pixbase) + $signed({ 1'h0, rows[244:213] });
   assign \$54  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
   assign \$55  = $signed(\$54 ) >= $signed(1'h0);
   assign \$56  = rows[196] & \$55 ;
   assign \$57  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
-  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3193$16 [15:0] });
+  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3226$16 [15:0] });
   assign \$59  = \$56  & \$58 ;
   assign \$60  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
   assign \$61  = $signed(\$60 ) >= $signed(1'h0);
   assign \$62  = \$59  & \$61 ;
   assign \$63  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
-  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3193$16 [31:16] });
+  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3226$16 [31:16] });
   assign \$65  = \$62  & \$64 ;
   assign \$66  = $signed(pixbase) + $signed({ 1'h0, rows[293:262] });
   assign \$67  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
   assign \$68  = $signed(\$67 ) >= $signed(1'h0);
   assign \$69  = rows[245] & \$68 ;
   assign \$70  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
-  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3193$16 [15:0] });
+  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3226$16 [15:0] });
   assign \$72  = \$69  & \$71 ;
   assign \$73  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
   assign \$74  = $signed(\$73 ) >= $signed(1'h0);
   assign \$75  = \$72  & \$74 ;
   assign \$76  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
-  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3193$16 [31:16] });
+  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3226$16 [31:16] });
   assign \$78  = \$75  & \$77 ;
   assign \$79  = $signed(pixbase) + $signed({ 1'h0, rows[342:311] });
   assign \$80  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
   assign \$81  = $signed(\$80 ) >= $signed(1'h0);
   assign \$82  = rows[294] & \$81 ;
   assign \$83  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
-  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3193$16 [15:0] });
+  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3226$16 [15:0] });
   assign \$85  = \$82  & \$84 ;
   assign \$86  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
   assign \$87  = $signed(\$86 ) >= $signed(1'h0);
   assign \$88  = \$85  & \$87 ;
   assign \$89  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
-  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3193$16 [31:16] });
+  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3226$16 [31:16] });
   assign \$91  = \$88  & \$90 ;
   assign \$92  = $signed(pixbase) + $signed({ 1'h0, rows[391:360] });
   assign \$93  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
   assign \$94  = $signed(\$93 ) >= $signed(1'h0);
   assign \$95  = rows[343] & \$94 ;
   assign \$96  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
-  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3193$16 [15:0] });
+  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3226$16 [15:0] });
   assign \$98  = \$95  & \$97 ;
   assign \$99  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
   assign \$100  = $signed(\$99 ) >= $signed(1'h0);
   assign \$101  = \$98  & \$100 ;
   assign \$102  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
-  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3193$16 [31:16] });
+  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3226$16 [31:16] });
   assign \$104  = \$101  & \$103 ;
   assign \$263  = s2_lane0 * 4'h8;
   assign \$105  = rp__data >> \$263 ;
@@ -27353,8 +27519,8 @@ module \accel_top.core.feeder (rst, \port$42$0 , \port$43$0 , \port$59$0 , wp__e
     end
   end
   assign tag = { \port$59$0 , \port$43$0 , \port$42$0  };
-  assign H = \port$3193$16 [15:0];
-  assign W = \port$3193$16 [31:16];
+  assign H = \port$3226$16 [15:0];
+  assign W = \port$3226$16 [31:16];
   assign wr_en = wp__en;
   assign wr_addr = wp__addr;
   assign wr_data = wp__data;
@@ -27457,7 +27623,7 @@ module \accel_top.core.feeder (rst, \port$42$0 , \port$43$0 , \port$59$0 , wp__e
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.post (rst, acc_base, rows, out__ready, idle, acc_addr, acc_en, out__valid, param_data, acc_data, start, M, F, \port$3193$272 , \port$3199$258 , band_pixels, out__payload, reads_done, param_addr, clk);
+module \accel_top.core.post (rst, acc_base, rows, out__ready, idle, acc_addr, acc_en, out__valid, param_data, acc_data, start, M, F, \port$3226$272 , \port$3232$258 , band_pixels, out__payload, reads_done, param_addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$70  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
@@ -27723,10 +27889,10 @@ module \accel_top.core.post (rst, acc_base, rows, out__ready, idle, acc_addr, ac
   wire [31:0] \param_data.shift[7] ;
   reg [31:0] pix = 32'd0;
   wire pool;
-  input [24:0] \port$3193$272 ;
-  wire [24:0] \port$3193$272 ;
-  input [31:0] \port$3199$258 ;
-  wire [31:0] \port$3199$258 ;
+  input [24:0] \port$3226$272 ;
+  wire [24:0] \port$3226$272 ;
+  input [31:0] \port$3232$258 ;
+  wire [31:0] \port$3232$258 ;
   wire [1029:0] r_data;
   wire r_en;
   wire r_rdy;
@@ -27806,30 +27972,30 @@ module \accel_top.core.post (rst, acc_base, rows, out__ready, idle, acc_addr, ac
   assign \$53  = running & \$52 ;
   assign \$54  = ! sub;
   assign \$55  = sub == 2'h3;
-  assign \$56  = \port$3193$272 [24] ? \$55  : 1'h1;
+  assign \$56  = \port$3226$272 [24] ? \$55  : 1'h1;
   assign \$57  = level + inflight;
   assign \$58  = \$57  < 3'h4;
   assign \$59  = running & \$58 ;
   assign \$60  = sub == 2'h3;
-  assign \$61  = \port$3193$272 [24] ? \$60  : 1'h1;
+  assign \$61  = \port$3226$272 [24] ? \$60  : 1'h1;
   assign \$62  = ~ \$61 ;
   assign \$63  = sub + 1'h1;
   assign \$64  = tile + 1'h1;
-  assign \$65  = \$64  == \port$3199$258 [31:16];
+  assign \$65  = \$64  == \port$3232$258 [31:16];
   assign \$66  = ~ \$65 ;
   assign \$67  = tile + 1'h1;
   assign \$68  = tile_base + band_pixels;
   assign \$69  = m_left - 4'h8;
   assign \$70  = col + 1'h1;
-  assign \$71  = \$70  == \port$3199$258 [15:0];
+  assign \$71  = \$70  == \port$3232$258 [15:0];
   assign \$72  = ~ \$71 ;
   assign \$73  = col + 1'h1;
-  assign \$74  = \port$3193$272 [24] ? 2'h2 : 2'h1;
+  assign \$74  = \port$3226$272 [24] ? 2'h2 : 2'h1;
   assign \$75  = pix + \$74 ;
   assign \$76  = row + 1'h1;
-  assign \$78  = \port$3193$272 [24] ? \$77  : { 1'h0, F };
+  assign \$78  = \port$3226$272 [24] ? \$77  : { 1'h0, F };
   assign \$79  = row_base + \$78 ;
-  assign \$81  = \port$3193$272 [24] ? \$80  : { 1'h0, F };
+  assign \$81  = \port$3226$272 [24] ? \$80  : { 1'h0, F };
   assign \$82  = row_base + \$81 ;
   assign \$83  = row + 1'h1;
   assign \$84  = \$83  == rows;
@@ -27882,7 +28048,7 @@ module \accel_top.core.post (rst, acc_base, rows, out__ready, idle, acc_addr, ac
     .i__valid(i__valid),
     .o__payload(o__payload),
     .o__ready(o__ready),
-    .\port$3193$272 (\port$3193$272 [23:0]),
+    .\port$3226$272 (\port$3226$272 [23:0]),
     .rst(rst),
     .s1_load(r_en),
     .s9_valid(o__valid)
@@ -28154,15 +28320,15 @@ module \accel_top.core.post (rst, acc_base, rows, out__ready, idle, acc_addr, ac
   assign w_en = inflight;
   assign r_rdy = i__valid;
   assign i__ready = r_en;
-  assign output_zero_point = \port$3193$272 [7:0];
-  assign \output_zero_point$28  = \port$3193$272 [7:0];
-  assign act_min = \port$3193$272 [15:8];
-  assign \act_min$30  = \port$3193$272 [15:8];
-  assign act_max = \port$3193$272 [23:16];
-  assign \act_max$32  = \port$3193$272 [23:16];
-  assign pool = \port$3193$272 [24];
-  assign m_tiles = \port$3199$258 [31:16];
-  assign F_out = \port$3199$258 [15:0];
+  assign output_zero_point = \port$3226$272 [7:0];
+  assign \output_zero_point$28  = \port$3226$272 [7:0];
+  assign act_min = \port$3226$272 [15:8];
+  assign \act_min$30  = \port$3226$272 [15:8];
+  assign act_max = \port$3226$272 [23:16];
+  assign \act_max$32  = \port$3226$272 [23:16];
+  assign pool = \port$3226$272 [24];
+  assign m_tiles = \port$3232$258 [31:16];
+  assign F_out = \port$3232$258 [15:0];
   assign acc_addr = \$11 [10:0];
   assign param_addr = tile[5:0];
   assign \acc_data[0]  = acc_data[31:0];
@@ -28450,7 +28616,7 @@ module \accel_top.core.post.fifo (rst, r_en, r_rdy, r_data, w_port__data, w_en, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$3193$272 , i__payload, o__payload, s9_valid, clk);
+module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$3226$272 , i__payload, o__payload, s9_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$72  = 0;
   wire \$1 ;
   wire [32:0] \$10 ;
@@ -29854,8 +30020,8 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$319
   (* init = 1'h0 *)
   wire o__valid;
   wire [7:0] output_zero_point;
-  input [23:0] \port$3193$272 ;
-  wire [23:0] \port$3193$272 ;
+  input [23:0] \port$3226$272 ;
+  wire [23:0] \port$3226$272 ;
   input rst;
   wire rst;
   output s1_load;
@@ -30017,13 +30183,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$319
   assign \$120  = l0_s5_y[32] ? \$118  : \$119 ;
   assign \$121  = $signed(l0_s5_y) + $signed({ 1'h0, \$120 , \$117 , \$114 , \$111 , \$108 , \$105 , \$102 , \$99 , \$96 , \$93 , \$90 , \$87 , \$84 , \$81 , \$78 , \$75 , \$72 , \$69 , \$66 , \$63 , \$60 , \$57 , \$54 , \$51 , \$48 , \$45 , \$42 , \$39 , \$36 , \$33 , \$30 , \$27  });
   assign \$122  = $signed(l0_s6_t) >>> l0_s6_right;
-  assign \$123  = $signed(l0_s7_z) + $signed(\port$3193$272 [7:0]);
-  assign \$124  = $signed(l0_s8_w) > $signed(\port$3193$272 [23:16]);
-  assign \$125  = $signed(\port$3193$272 [15:8]) > $signed(\port$3193$272 [23:16]);
+  assign \$123  = $signed(l0_s7_z) + $signed(\port$3226$272 [7:0]);
+  assign \$124  = $signed(l0_s8_w) > $signed(\port$3226$272 [23:16]);
+  assign \$125  = $signed(\port$3226$272 [15:8]) > $signed(\port$3226$272 [23:16]);
   assign \$126  = \$124  | \$125 ;
-  assign \$127  = $signed(l0_s8_w) < $signed(\port$3193$272 [15:8]);
-  assign \$128  = \$127  ? { \port$3193$272 [15], \port$3193$272 [15:8] } : { 1'h0, l0_s8_w[7:0] };
-  assign \$129  = \$126  ? { \port$3193$272 [23], \port$3193$272 [23:16] } : \$128 ;
+  assign \$127  = $signed(l0_s8_w) < $signed(\port$3226$272 [15:8]);
+  assign \$128  = \$127  ? { \port$3226$272 [15], \port$3226$272 [15:8] } : { 1'h0, l0_s8_w[7:0] };
+  assign \$129  = \$126  ? { \port$3226$272 [23], \port$3226$272 [23:16] } : \$128 ;
   assign \$130  = $signed(i__payload[63:32]) + $signed(i__payload[319:288]);
   assign \$131  = $signed(i__payload[779:774]) < $signed(1'h0);
   assign \$132  = \$131  ? 5'h00 : i__payload[778:774];
@@ -30136,13 +30302,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$319
   assign \$240  = l1_s5_y[32] ? \$238  : \$239 ;
   assign \$241  = $signed(l1_s5_y) + $signed({ 1'h0, \$240 , \$237 , \$234 , \$231 , \$228 , \$225 , \$222 , \$219 , \$216 , \$213 , \$210 , \$207 , \$204 , \$201 , \$198 , \$195 , \$192 , \$189 , \$186 , \$183 , \$180 , \$177 , \$174 , \$171 , \$168 , \$165 , \$162 , \$159 , \$156 , \$153 , \$150 , \$147  });
   assign \$242  = $signed(l1_s6_t) >>> l1_s6_right;
-  assign \$243  = $signed(l1_s7_z) + $signed(\port$3193$272 [7:0]);
-  assign \$244  = $signed(l1_s8_w) > $signed(\port$3193$272 [23:16]);
-  assign \$245  = $signed(\port$3193$272 [15:8]) > $signed(\port$3193$272 [23:16]);
+  assign \$243  = $signed(l1_s7_z) + $signed(\port$3226$272 [7:0]);
+  assign \$244  = $signed(l1_s8_w) > $signed(\port$3226$272 [23:16]);
+  assign \$245  = $signed(\port$3226$272 [15:8]) > $signed(\port$3226$272 [23:16]);
   assign \$246  = \$244  | \$245 ;
-  assign \$247  = $signed(l1_s8_w) < $signed(\port$3193$272 [15:8]);
-  assign \$248  = \$247  ? { \port$3193$272 [15], \port$3193$272 [15:8] } : { 1'h0, l1_s8_w[7:0] };
-  assign \$249  = \$246  ? { \port$3193$272 [23], \port$3193$272 [23:16] } : \$248 ;
+  assign \$247  = $signed(l1_s8_w) < $signed(\port$3226$272 [15:8]);
+  assign \$248  = \$247  ? { \port$3226$272 [15], \port$3226$272 [15:8] } : { 1'h0, l1_s8_w[7:0] };
+  assign \$249  = \$246  ? { \port$3226$272 [23], \port$3226$272 [23:16] } : \$248 ;
   assign \$250  = $signed(i__payload[95:64]) + $signed(i__payload[351:320]);
   assign \$251  = $signed(i__payload[785:780]) < $signed(1'h0);
   assign \$252  = \$251  ? 5'h00 : i__payload[784:780];
@@ -30255,13 +30421,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$319
   assign \$360  = l2_s5_y[32] ? \$358  : \$359 ;
   assign \$361  = $signed(l2_s5_y) + $signed({ 1'h0, \$360 , \$357 , \$354 , \$351 , \$348 , \$345 , \$342 , \$339 , \$336 , \$333 , \$330 , \$327 , \$324 , \$321 , \$318 , \$315 , \$312 , \$309 , \$306 , \$303 , \$300 , \$297 , \$294 , \$291 , \$288 , \$285 , \$282 , \$279 , \$276 , \$273 , \$270 , \$267  });
   assign \$362  = $signed(l2_s6_t) >>> l2_s6_right;
-  assign \$363  = $signed(l2_s7_z) + $signed(\port$3193$272 [7:0]);
-  assign \$364  = $signed(l2_s8_w) > $signed(\port$3193$272 [23:16]);
-  assign \$365  = $signed(\port$3193$272 [15:8]) > $signed(\port$3193$272 [23:16]);
+  assign \$363  = $signed(l2_s7_z) + $signed(\port$3226$272 [7:0]);
+  assign \$364  = $signed(l2_s8_w) > $signed(\port$3226$272 [23:16]);
+  assign \$365  = $signed(\port$3226$272 [15:8]) > $signed(\port$3226$272 [23:16]);
   assign \$366  = \$364  | \$365 ;
-  assign \$367  = $signed(l2_s8_w) < $signed(\port$3193$272 [15:8]);
-  assign \$368  = \$367  ? { \port$3193$272 [15], \port$3193$272 [15:8] } : { 1'h0, l2_s8_w[7:0] };
-  assign \$369  = \$366  ? { \port$3193$272 [23], \port$3193$272 [23:16] } : \$368 ;
+  assign \$367  = $signed(l2_s8_w) < $signed(\port$3226$272 [15:8]);
+  assign \$368  = \$367  ? { \port$3226$272 [15], \port$3226$272 [15:8] } : { 1'h0, l2_s8_w[7:0] };
+  assign \$369  = \$366  ? { \port$3226$272 [23], \port$3226$272 [23:16] } : \$368 ;
   assign \$370  = $signed(i__payload[127:96]) + $signed(i__payload[383:352]);
   assign \$371  = $signed(i__payload[791:786]) < $signed(1'h0);
   assign \$372  = \$371  ? 5'h00 : i__payload[790:786];
@@ -30374,13 +30540,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$319
   assign \$480  = l3_s5_y[32] ? \$478  : \$479 ;
   assign \$481  = $signed(l3_s5_y) + $signed({ 1'h0, \$480 , \$477 , \$474 , \$471 , \$468 , \$465 , \$462 , \$459 , \$456 , \$453 , \$450 , \$447 , \$444 , \$441 , \$438 , \$435 , \$432 , \$429 , \$426 , \$423 , \$420 , \$417 , \$414 , \$411 , \$408 , \$405 , \$402 , \$399 , \$396 , \$393 , \$390 , \$387  });
   assign \$482  = $signed(l3_s6_t) >>> l3_s6_right;
-  assign \$483  = $signed(l3_s7_z) + $signed(\port$3193$272 [7:0]);
-  assign \$484  = $signed(l3_s8_w) > $signed(\port$3193$272 [23:16]);
-  assign \$485  = $signed(\port$3193$272 [15:8]) > $signed(\port$3193$272 [23:16]);
+  assign \$483  = $signed(l3_s7_z) + $signed(\port$3226$272 [7:0]);
+  assign \$484  = $signed(l3_s8_w) > $signed(\port$3226$272 [23:16]);
+  assign \$485  = $signed(\port$3226$272 [15:8]) > $signed(\port$3226$272 [23:16]);
   assign \$486  = \$484  | \$485 ;
-  assign \$487  = $signed(l3_s8_w) < $signed(\port$3193$272 [15:8]);
-  assign \$488  = \$487  ? { \port$3193$272 [15], \port$3193$272 [15:8] } : { 1'h0, l3_s8_w[7:0] };
-  assign \$489  = \$486  ? { \port$3193$272 [23], \port$3193$272 [23:16] } : \$488 ;
+  assign \$487  = $signed(l3_s8_w) < $signed(\port$3226$272 [15:8]);
+  assign \$488  = \$487  ? { \port$3226$272 [15], \port$3226$272 [15:8] } : { 1'h0, l3_s8_w[7:0] };
+  assign \$489  = \$486  ? { \port$3226$272 [23], \port$3226$272 [23:16] } : \$488 ;
   assign \$490  = $signed(i__payload[159:128]) + $signed(i__payload[415:384]);
   assign \$491  = $signed(i__payload[797:792]) < $signed(1'h0);
   assign \$492  = \$491  ? 5'h00 : i__payload[796:792];
@@ -30493,13 +30659,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$319
   assign \$600  = l4_s5_y[32] ? \$598  : \$599 ;
   assign \$601  = $signed(l4_s5_y) + $signed({ 1'h0, \$600 , \$597 , \$594 , \$591 , \$588 , \$585 , \$582 , \$579 , \$576 , \$573 , \$570 , \$567 , \$564 , \$561 , \$558 , \$555 , \$552 , \$549 , \$546 , \$543 , \$540 , \$537 , \$534 , \$531 , \$528 , \$525 , \$522 , \$519 , \$516 , \$513 , \$510 , \$507  });
   assign \$602  = $signed(l4_s6_t) >>> l4_s6_right;
-  assign \$603  = $signed(l4_s7_z) + $signed(\port$3193$272 [7:0]);
-  assign \$604  = $signed(l4_s8_w) > $signed(\port$3193$272 [23:16]);
-  assign \$605  = $signed(\port$3193$272 [15:8]) > $signed(\port$3193$272 [23:16]);
+  assign \$603  = $signed(l4_s7_z) + $signed(\port$3226$272 [7:0]);
+  assign \$604  = $signed(l4_s8_w) > $signed(\port$3226$272 [23:16]);
+  assign \$605  = $signed(\port$3226$272 [15:8]) > $signed(\port$3226$272 [23:16]);
   assign \$606  = \$604  | \$605 ;
-  assign \$607  = $signed(l4_s8_w) < $signed(\port$3193$272 [15:8]);
-  assign \$608  = \$607  ? { \port$3193$272 [15], \port$3193$272 [15:8] } : { 1'h0, l4_s8_w[7:0] };
-  assign \$609  = \$606  ? { \port$3193$272 [23], \port$3193$272 [23:16] } : \$608 ;
+  assign \$607  = $signed(l4_s8_w) < $signed(\port$3226$272 [15:8]);
+  assign \$608  = \$607  ? { \port$3226$272 [15], \port$3226$272 [15:8] } : { 1'h0, l4_s8_w[7:0] };
+  assign \$609  = \$606  ? { \port$3226$272 [23], \port$3226$272 [23:16] } : \$608 ;
   assign \$610  = $signed(i__payload[191:160]) + $signed(i__payload[447:416]);
   assign \$611  = $signed(i__payload[803:798]) < $signed(1'h0);
   assign \$612  = \$611  ? 5'h00 : i__payload[802:798];
@@ -30612,13 +30778,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$319
   assign \$720  = l5_s5_y[32] ? \$718  : \$719 ;
   assign \$721  = $signed(l5_s5_y) + $signed({ 1'h0, \$720 , \$717 , \$714 , \$711 , \$708 , \$705 , \$702 , \$699 , \$696 , \$693 , \$690 , \$687 , \$684 , \$681 , \$678 , \$675 , \$672 , \$669 , \$666 , \$663 , \$660 , \$657 , \$654 , \$651 , \$648 , \$645 , \$642 , \$639 , \$636 , \$633 , \$630 , \$627  });
   assign \$722  = $signed(l5_s6_t) >>> l5_s6_right;
-  assign \$723  = $signed(l5_s7_z) + $signed(\port$3193$272 [7:0]);
-  assign \$724  = $signed(l5_s8_w) > $signed(\port$3193$272 [23:16]);
-  assign \$725  = $signed(\port$3193$272 [15:8]) > $signed(\port$3193$272 [23:16]);
+  assign \$723  = $signed(l5_s7_z) + $signed(\port$3226$272 [7:0]);
+  assign \$724  = $signed(l5_s8_w) > $signed(\port$3226$272 [23:16]);
+  assign \$725  = $signed(\port$3226$272 [15:8]) > $signed(\port$3226$272 [23:16]);
   assign \$726  = \$724  | \$725 ;
-  assign \$727  = $signed(l5_s8_w) < $signed(\port$3193$272 [15:8]);
-  assign \$728  = \$727  ? { \port$3193$272 [15], \port$3193$272 [15:8] } : { 1'h0, l5_s8_w[7:0] };
-  assign \$729  = \$726  ? { \port$3193$272 [23], \port$3193$272 [23:16] } : \$728 ;
+  assign \$727  = $signed(l5_s8_w) < $signed(\port$3226$272 [15:8]);
+  assign \$728  = \$727  ? { \port$3226$272 [15], \port$3226$272 [15:8] } : { 1'h0, l5_s8_w[7:0] };
+  assign \$729  = \$726  ? { \port$3226$272 [23], \port$3226$272 [23:16] } : \$728 ;
   assign \$730  = $signed(i__payload[223:192]) + $signed(i__payload[479:448]);
   assign \$731  = $signed(i__payload[809:804]) < $signed(1'h0);
   assign \$732  = \$731  ? 5'h00 : i__payload[808:804];
@@ -30731,13 +30897,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$319
   assign \$840  = l6_s5_y[32] ? \$838  : \$839 ;
   assign \$841  = $signed(l6_s5_y) + $signed({ 1'h0, \$840 , \$837 , \$834 , \$831 , \$828 , \$825 , \$822 , \$819 , \$816 , \$813 , \$810 , \$807 , \$804 , \$801 , \$798 , \$795 , \$792 , \$789 , \$786 , \$783 , \$780 , \$777 , \$774 , \$771 , \$768 , \$765 , \$762 , \$759 , \$756 , \$753 , \$750 , \$747  });
   assign \$842  = $signed(l6_s6_t) >>> l6_s6_right;
-  assign \$843  = $signed(l6_s7_z) + $signed(\port$3193$272 [7:0]);
-  assign \$844  = $signed(l6_s8_w) > $signed(\port$3193$272 [23:16]);
-  assign \$845  = $signed(\port$3193$272 [15:8]) > $signed(\port$3193$272 [23:16]);
+  assign \$843  = $signed(l6_s7_z) + $signed(\port$3226$272 [7:0]);
+  assign \$844  = $signed(l6_s8_w) > $signed(\port$3226$272 [23:16]);
+  assign \$845  = $signed(\port$3226$272 [15:8]) > $signed(\port$3226$272 [23:16]);
   assign \$846  = \$844  | \$845 ;
-  assign \$847  = $signed(l6_s8_w) < $signed(\port$3193$272 [15:8]);
-  assign \$848  = \$847  ? { \port$3193$272 [15], \port$3193$272 [15:8] } : { 1'h0, l6_s8_w[7:0] };
-  assign \$849  = \$846  ? { \port$3193$272 [23], \port$3193$272 [23:16] } : \$848 ;
+  assign \$847  = $signed(l6_s8_w) < $signed(\port$3226$272 [15:8]);
+  assign \$848  = \$847  ? { \port$3226$272 [15], \port$3226$272 [15:8] } : { 1'h0, l6_s8_w[7:0] };
+  assign \$849  = \$846  ? { \port$3226$272 [23], \port$3226$272 [23:16] } : \$848 ;
   assign \$850  = $signed(i__payload[255:224]) + $signed(i__payload[511:480]);
   assign \$851  = $signed(i__payload[815:810]) < $signed(1'h0);
   assign \$852  = \$851  ? 5'h00 : i__payload[814:810];
@@ -30850,13 +31016,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$319
   assign \$960  = l7_s5_y[32] ? \$958  : \$959 ;
   assign \$961  = $signed(l7_s5_y) + $signed({ 1'h0, \$960 , \$957 , \$954 , \$951 , \$948 , \$945 , \$942 , \$939 , \$936 , \$933 , \$930 , \$927 , \$924 , \$921 , \$918 , \$915 , \$912 , \$909 , \$906 , \$903 , \$900 , \$897 , \$894 , \$891 , \$888 , \$885 , \$882 , \$879 , \$876 , \$873 , \$870 , \$867  });
   assign \$962  = $signed(l7_s6_t) >>> l7_s6_right;
-  assign \$963  = $signed(l7_s7_z) + $signed(\port$3193$272 [7:0]);
-  assign \$964  = $signed(l7_s8_w) > $signed(\port$3193$272 [23:16]);
-  assign \$965  = $signed(\port$3193$272 [15:8]) > $signed(\port$3193$272 [23:16]);
+  assign \$963  = $signed(l7_s7_z) + $signed(\port$3226$272 [7:0]);
+  assign \$964  = $signed(l7_s8_w) > $signed(\port$3226$272 [23:16]);
+  assign \$965  = $signed(\port$3226$272 [15:8]) > $signed(\port$3226$272 [23:16]);
   assign \$966  = \$964  | \$965 ;
-  assign \$967  = $signed(l7_s8_w) < $signed(\port$3193$272 [15:8]);
-  assign \$968  = \$967  ? { \port$3193$272 [15], \port$3193$272 [15:8] } : { 1'h0, l7_s8_w[7:0] };
-  assign \$969  = \$966  ? { \port$3193$272 [23], \port$3193$272 [23:16] } : \$968 ;
+  assign \$967  = $signed(l7_s8_w) < $signed(\port$3226$272 [15:8]);
+  assign \$968  = \$967  ? { \port$3226$272 [15], \port$3226$272 [15:8] } : { 1'h0, l7_s8_w[7:0] };
+  assign \$969  = \$966  ? { \port$3226$272 [23], \port$3226$272 [23:16] } : \$968 ;
   always @(posedge clk)
     s1_valid <= \$970 ;
   always @(posedge clk)
@@ -33187,9 +33353,9 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$319
   end
   assign i__ready = s1_load;
   assign o__valid = s9_valid;
-  assign output_zero_point = \port$3193$272 [7:0];
-  assign act_max = \port$3193$272 [23:16];
-  assign act_min = \port$3193$272 [15:8];
+  assign output_zero_point = \port$3226$272 [7:0];
+  assign act_max = \port$3226$272 [23:16];
+  assign act_min = \port$3226$272 [15:8];
   assign \o__payload.data  = o__payload[63:0];
   assign \o__payload.data[0]  = o__payload[7:0];
   assign \o__payload.data[1]  = o__payload[15:8];
@@ -33545,8 +33711,8 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, cmd1__valid, c
   assign cmd0__ready = \$11  | \$14 ;
   \accel_top.core.reader.info  info (
     .clk(clk),
-    .\port$3221$0 (sel),
-    .\port$782$0 (\final ),
+    .\port$3256$0 (sel),
+    .\port$805$0 (\final ),
     .r_data(r_data),
     .r_en(r_en),
     .r_rdy(r_rdy),
@@ -33815,7 +33981,7 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, cmd1__valid, c
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.reader.info (rst, \port$782$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3221$0 , clk);
+module \accel_top.core.reader.info (rst, \port$805$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3256$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$74  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -33839,10 +34005,10 @@ module \accel_top.core.reader.info (rst, \port$782$0 , w_en, r_en, w_rdy, r_rdy,
   (* init = 2'h0 *)
   wire [1:0] consume;
   reg [2:0] level = 3'h0;
-  input [1:0] \port$3221$0 ;
-  wire [1:0] \port$3221$0 ;
-  input \port$782$0 ;
-  wire \port$782$0 ;
+  input [1:0] \port$3256$0 ;
+  wire [1:0] \port$3256$0 ;
+  input \port$805$0 ;
+  wire \port$805$0 ;
   (* init = 2'h0 *)
   wire [1:0] produce;
   output [2:0] r_data;
@@ -33876,7 +34042,7 @@ module \accel_top.core.reader.info (rst, \port$782$0 , w_en, r_en, w_rdy, r_rdy,
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$782$0 , \port$3221$0  };
+      storage[w_port__addr] <= { \port$805$0 , \port$3256$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 3'h4;
@@ -33938,83 +34104,88 @@ module \accel_top.core.reader.info (rst, \port$782$0 , w_en, r_en, w_rdy, r_rdy,
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$782$0 , \port$3221$0  };
-  assign w_data = { \port$782$0 , \port$3221$0  };
+  assign w_port__data = { \port$805$0 , \port$3256$0  };
+  assign w_data = { \port$805$0 , \port$3256$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$17 , clk);
+module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$18 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$75  = 0;
   wire [23:0] \$1 ;
   wire [20:0] \$10 ;
-  wire \$100 ;
-  wire [3:0] \$101 ;
-  wire [3:0] \$102 ;
-  wire [3:0] \$103 ;
-  wire [3:0] \$104 ;
+  wire [49:0] \$100 ;
+  wire \$101 ;
+  wire \$102 ;
+  wire \$103 ;
+  wire \$104 ;
   wire [3:0] \$105 ;
   wire [3:0] \$106 ;
   wire [3:0] \$107 ;
   wire [3:0] \$108 ;
-  wire \$109 ;
-  wire [21:0] \$11 ;
-  wire \$110 ;
-  wire \$111 ;
-  wire \$112 ;
+  wire [3:0] \$109 ;
+  wire [16:0] \$11 ;
+  wire [3:0] \$110 ;
+  wire [3:0] \$111 ;
+  wire [3:0] \$112 ;
   wire \$113 ;
   wire \$114 ;
-  reg [2:0] \$115 ;
-  reg [434:0] \$116 ;
-  reg [31:0] \$117 ;
-  reg [31:0] \$118 ;
-  reg [31:0] \$119 ;
-  wire [5:0] \$12 ;
-  reg [17:0] \$120 ;
-  reg [17:0] \$121 ;
+  wire \$115 ;
+  wire \$116 ;
+  wire \$117 ;
+  wire \$118 ;
+  reg [2:0] \$119 ;
+  wire [20:0] \$12 ;
+  reg [498:0] \$120 ;
+  reg [31:0] \$121 ;
   reg [31:0] \$122 ;
-  reg [32:0] \$123 ;
-  reg [47:0] \$124 ;
-  reg [47:0] \$125 ;
-  wire [16:0] \$13 ;
+  reg [31:0] \$123 ;
+  reg [17:0] \$124 ;
+  reg [17:0] \$125 ;
+  reg [31:0] \$126 ;
+  reg [32:0] \$127 ;
+  reg [31:0] \$128 ;
+  reg [47:0] \$129 ;
+  wire [21:0] \$13 ;
+  reg [47:0] \$130 ;
   wire [5:0] \$14 ;
   wire [16:0] \$15 ;
-  wire [16:0] \$16 ;
+  wire [5:0] \$16 ;
   wire [16:0] \$17 ;
-  wire [15:0] \$18 ;
-  wire [15:0] \$19 ;
+  wire [16:0] \$18 ;
+  wire [16:0] \$19 ;
   wire [31:0] \$2 ;
   wire [15:0] \$20 ;
   wire [15:0] \$21 ;
   wire [15:0] \$22 ;
   wire [15:0] \$23 ;
-  wire [39:0] \$24 ;
-  wire [47:0] \$25 ;
-  wire [35:0] \$26 ;
-  wire [32:0] \$27 ;
-  wire [33:0] \$28 ;
-  wire [31:0] \$29 ;
+  wire [15:0] \$24 ;
+  wire [15:0] \$25 ;
+  wire [39:0] \$26 ;
+  wire [47:0] \$27 ;
+  wire [35:0] \$28 ;
+  wire [32:0] \$29 ;
   wire [19:0] \$3 ;
-  wire \$30 ;
+  wire [33:0] \$30 ;
   wire [31:0] \$31 ;
-  wire [63:0] \$32 ;
-  wire [16:0] \$33 ;
-  wire [17:0] \$34 ;
-  wire [17:0] \$35 ;
-  wire [32:0] \$36 ;
-  wire [33:0] \$37 ;
-  wire [33:0] \$38 ;
-  wire [47:0] \$39 ;
+  wire [16:0] \$32 ;
+  wire [20:0] \$33 ;
+  wire \$34 ;
+  wire [31:0] \$35 ;
+  wire [16:0] \$36 ;
+  wire [17:0] \$37 ;
+  wire [17:0] \$38 ;
+  wire [32:0] \$39 ;
   wire [16:0] \$4 ;
-  wire [47:0] \$40 ;
-  wire [32:0] \$41 ;
-  wire [33:0] \$42 ;
-  wire \$43 ;
-  wire \$44 ;
-  wire \$45 ;
+  wire [33:0] \$40 ;
+  wire [33:0] \$41 ;
+  wire [47:0] \$42 ;
+  wire [47:0] \$43 ;
+  wire [32:0] \$44 ;
+  wire [33:0] \$45 ;
   wire \$46 ;
-  wire \$47 ;
+  wire [63:0] \$47 ;
   wire \$48 ;
   wire \$49 ;
   wire [20:0] \$5 ;
@@ -34035,46 +34206,47 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$17 
   wire \$63 ;
   wire \$64 ;
   wire \$65 ;
-  wire [32:0] \$66 ;
+  wire \$66 ;
   wire \$67 ;
-  wire [32:0] \$68 ;
-  wire [33:0] \$69 ;
+  wire \$68 ;
+  wire \$69 ;
   wire [20:0] \$7 ;
-  wire \$70 ;
+  wire [32:0] \$70 ;
   wire \$71 ;
   wire [32:0] \$72 ;
-  wire \$73 ;
+  wire [33:0] \$73 ;
   wire \$74 ;
-  wire [32:0] \$75 ;
-  wire [33:0] \$76 ;
+  wire \$75 ;
+  wire [32:0] \$76 ;
   wire \$77 ;
   wire \$78 ;
-  wire \$79 ;
+  wire [32:0] \$79 ;
   wire [31:0] \$8 ;
-  wire \$80 ;
+  wire [33:0] \$80 ;
   wire \$81 ;
   wire \$82 ;
-  wire [31:0] \$83 ;
+  wire \$83 ;
   wire \$84 ;
-  wire [31:0] \$85 ;
+  wire \$85 ;
   wire \$86 ;
-  wire \$87 ;
+  wire [31:0] \$87 ;
   wire \$88 ;
-  wire \$89 ;
+  wire [31:0] \$89 ;
   wire [16:0] \$9 ;
   wire \$90 ;
   wire \$91 ;
   wire \$92 ;
   wire \$93 ;
   wire \$94 ;
-  wire [48:0] \$95 ;
-  wire [49:0] \$96 ;
+  wire \$95 ;
+  wire \$96 ;
   wire \$97 ;
   wire \$98 ;
-  wire \$99 ;
+  wire [48:0] \$99 ;
   reg [47:0] acc_need = 48'h000000000000;
   reg [47:0] band_bytes = 48'h000000000000;
   reg [31:0] band_in_rows = 32'd0;
+  reg [31:0] band_rows = 32'd0;
   input clk;
   wire clk;
   input [312:0] descriptor;
@@ -34104,12 +34276,12 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$17 
   reg done;
   reg [31:0] e_u = 32'd0;
   reg [7:0] error;
-  output [7:0] \error$17 ;
-  reg [7:0] \error$17 ;
+  output [7:0] \error$18 ;
+  reg [7:0] \error$18 ;
   reg [31:0] f_u = 32'd0;
   reg [2:0] fsm_state = 3'h0;
-  output [434:0] geometry;
-  reg [434:0] geometry = 435'h0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+  output [498:0] geometry;
+  reg [498:0] geometry = 499'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   wire [15:0] \geometry.E_out ;
   wire [15:0] \geometry.E_run ;
   wire [15:0] \geometry.F_out ;
@@ -34121,6 +34293,8 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$17 
   wire [31:0] \geometry.WC ;
   wire [15:0] \geometry.band_out_rows ;
   wire [31:0] \geometry.band_pixels ;
+  wire [31:0] \geometry.band_u ;
+  wire [31:0] \geometry.e_run_u ;
   wire [31:0] \geometry.k_tiles ;
   wire [15:0] \geometry.m_tiles ;
   wire [31:0] \geometry.out_row_bytes ;
@@ -34145,261 +34319,217 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$17 
   assign \$8  = descriptor[312:297] * descriptor[127:112];
   assign \$9  = descriptor[312:297] - 1'h1;
   assign \$10  = $signed(\$9 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$11  = $signed(\$10 ) + $signed({ 1'h0, descriptor[87:80] });
-  assign \$12  = 2'h2 * descriptor[135:132];
-  assign \$13  = descriptor[31:16] + \$12 ;
+  assign \$11  = descriptor[312:297] - 1'h1;
+  assign \$12  = $signed(\$11 ) * $signed({ 1'h0, descriptor[131:128] });
+  assign \$13  = $signed(\$12 ) + $signed({ 1'h0, descriptor[87:80] });
   assign \$14  = 2'h2 * descriptor[135:132];
-  assign \$15  = descriptor[47:32] + \$14 ;
-  assign \$17  = descriptor[296] ? \$16  : { 1'h0, descriptor[111:96] };
-  assign \$19  = descriptor[296] ? \$18  : descriptor[111:96];
-  assign \$21  = descriptor[296] ? \$20  : descriptor[127:112];
-  assign \$23  = descriptor[296] ? \$22  : descriptor[312:297];
-  assign \$24  = descriptor[87:80] * geometry[31:0];
-  assign \$25  = descriptor[31:16] * geometry[63:32];
-  assign \$26  = descriptor[131:128] * geometry[63:32];
-  assign \$27  = geometry[63:32] - geometry[31:0];
-  assign \$28  = $signed(\$27 ) + $signed(2'h1);
-  assign \$29  = geometry[273:258] * descriptor[79:64];
-  assign \$30  = band_in_rows < descriptor[31:16];
-  assign \$31  = \$30  ? band_in_rows : { 16'h0000, descriptor[31:16] };
-  assign \$32  = \$31  * geometry[63:32];
-  assign \$33  = descriptor[79:64] + 4'h8;
-  assign \$34  = \$33  - 1'h1;
-  assign \$36  = geometry[127:96] + 4'h8;
+  assign \$15  = descriptor[31:16] + \$14 ;
+  assign \$16  = 2'h2 * descriptor[135:132];
+  assign \$17  = descriptor[47:32] + \$16 ;
+  assign \$19  = descriptor[296] ? \$18  : { 1'h0, descriptor[111:96] };
+  assign \$21  = descriptor[296] ? \$20  : descriptor[111:96];
+  assign \$23  = descriptor[296] ? \$22  : descriptor[127:112];
+  assign \$25  = descriptor[296] ? \$24  : descriptor[312:297];
+  assign \$26  = descriptor[87:80] * geometry[31:0];
+  assign \$27  = descriptor[31:16] * geometry[63:32];
+  assign \$28  = descriptor[131:128] * geometry[63:32];
+  assign \$29  = geometry[63:32] - geometry[31:0];
+  assign \$30  = $signed(\$29 ) + $signed(2'h1);
+  assign \$31  = geometry[273:258] * descriptor[79:64];
+  assign \$32  = geometry[241:226] - 1'h1;
+  assign \$33  = $signed(\$32 ) * $signed({ 1'h0, descriptor[131:128] });
+  assign \$34  = band_in_rows < descriptor[31:16];
+  assign \$35  = \$34  ? band_in_rows : { 16'h0000, descriptor[31:16] };
+  assign \$36  = descriptor[79:64] + 4'h8;
   assign \$37  = \$36  - 1'h1;
-  assign \$39  = geometry[289:274] * geometry[321:290];
-  assign \$40  = geometry[289:274] * geometry[385:354];
-  assign \$41  = geometry[95:64] + 4'h8;
-  assign \$42  = \$41  - 1'h1;
-  assign \$43  = $signed(\$42 ) <= $signed(15'h2000);
-  assign \$44  = ! descriptor[15:0];
-  assign \$46  = ! descriptor[31:16];
-  assign \$47  = \$45  | \$46 ;
-  assign \$48  = ! descriptor[47:32];
-  assign \$49  = \$47  | \$48 ;
-  assign \$50  = ! descriptor[63:48];
+  assign \$39  = geometry[127:96] + 4'h8;
+  assign \$40  = \$39  - 1'h1;
+  assign \$42  = geometry[289:274] * geometry[321:290];
+  assign \$43  = geometry[289:274] * geometry[385:354];
+  assign \$44  = geometry[95:64] + 4'h8;
+  assign \$45  = \$44  - 1'h1;
+  assign \$46  = $signed(\$45 ) <= $signed(15'h2000);
+  assign \$47  = band_rows * geometry[63:32];
+  assign \$48  = ! descriptor[15:0];
+  assign \$50  = ! descriptor[31:16];
   assign \$51  = \$49  | \$50 ;
-  assign \$52  = ! descriptor[79:64];
+  assign \$52  = ! descriptor[47:32];
   assign \$53  = \$51  | \$52 ;
-  assign \$54  = ! descriptor[87:80];
+  assign \$54  = ! descriptor[63:48];
   assign \$55  = \$53  | \$54 ;
-  assign \$56  = ! descriptor[95:88];
+  assign \$56  = ! descriptor[79:64];
   assign \$57  = \$55  | \$56 ;
-  assign \$58  = ! descriptor[111:96];
+  assign \$58  = ! descriptor[87:80];
   assign \$59  = \$57  | \$58 ;
-  assign \$60  = ! descriptor[127:112];
+  assign \$60  = ! descriptor[95:88];
   assign \$61  = \$59  | \$60 ;
-  assign \$62  = ! descriptor[131:128];
+  assign \$62  = ! descriptor[111:96];
   assign \$63  = \$61  | \$62 ;
-  assign \$64  = ! descriptor[312:297];
+  assign \$64  = ! descriptor[127:112];
   assign \$65  = \$63  | \$64 ;
-  assign \$66  = e_u + descriptor[87:80];
-  assign \$67  = \$66  > padded_h;
-  assign \$68  = e_u + descriptor[131:128];
-  assign \$69  = \$68  + descriptor[87:80];
-  assign \$70  = \$69  <= padded_h;
-  assign \$71  = \$67  | \$70 ;
-  assign \$72  = f_u + descriptor[95:88];
-  assign \$73  = \$72  > padded_w;
-  assign \$74  = \$71  | \$73 ;
-  assign \$75  = f_u + descriptor[131:128];
-  assign \$76  = \$75  + descriptor[95:88];
-  assign \$77  = \$76  <= padded_w;
-  assign \$78  = \$74  | \$77 ;
-  assign \$79  = descriptor[135:132] >= descriptor[87:80];
-  assign \$80  = \$78  | \$79 ;
-  assign \$81  = descriptor[135:132] >= descriptor[95:88];
-  assign \$82  = \$80  | \$81 ;
-  assign \$84  = | \$83 ;
-  assign \$86  = | \$85 ;
-  assign \$87  = \$84  | \$86 ;
-  assign \$88  = $signed(descriptor[287:280]) > $signed(descriptor[295:288]);
-  assign \$89  = descriptor[111:96] < 2'h2;
-  assign \$90  = descriptor[127:112] < 2'h2;
-  assign \$91  = \$89  | \$90 ;
-  assign \$92  = \$91  | descriptor[297];
-  assign \$93  = descriptor[296] & \$92 ;
-  assign \$94  = ~ geometry[434];
-  assign \$95  = band_bytes + 4'h8;
-  assign \$96  = \$95  - 1'h1;
-  assign \$97  = $signed(\$96 ) > $signed(15'h2000);
-  assign \$98  = \$94  & \$97 ;
-  assign \$99  = acc_need > 11'h400;
-  assign \$100  = geometry[289:274] > 7'h40;
-  assign \$101  = \$100  ? 4'h8 : 4'h0;
-  assign \$102  = \$99  ? 4'h7 : \$101 ;
-  assign \$103  = \$98  ? 4'h6 : \$102 ;
-  assign \$104  = \$93  ? 4'h5 : \$103 ;
-  assign \$105  = \$88  ? 4'h4 : \$104 ;
-  assign \$106  = \$87  ? 4'h3 : \$105 ;
-  assign \$107  = \$82  ? 4'h2 : \$106 ;
-  assign \$108  = \$65  ? 4'h1 : \$107 ;
-  assign \$109  = ! fsm_state;
-  assign \$110  = fsm_state == 1'h1;
-  assign \$111  = fsm_state == 2'h2;
-  assign \$112  = fsm_state == 2'h3;
-  assign \$113  = fsm_state == 3'h4;
-  assign \$114  = fsm_state == 3'h5;
+  assign \$66  = ! descriptor[131:128];
+  assign \$67  = \$65  | \$66 ;
+  assign \$68  = ! descriptor[312:297];
+  assign \$69  = \$67  | \$68 ;
+  assign \$70  = e_u + descriptor[87:80];
+  assign \$71  = \$70  > padded_h;
+  assign \$72  = e_u + descriptor[131:128];
+  assign \$73  = \$72  + descriptor[87:80];
+  assign \$74  = \$73  <= padded_h;
+  assign \$75  = \$71  | \$74 ;
+  assign \$76  = f_u + descriptor[95:88];
+  assign \$77  = \$76  > padded_w;
+  assign \$78  = \$75  | \$77 ;
+  assign \$79  = f_u + descriptor[131:128];
+  assign \$80  = \$79  + descriptor[95:88];
+  assign \$81  = \$80  <= padded_w;
+  assign \$82  = \$78  | \$81 ;
+  assign \$83  = descriptor[135:132] >= descriptor[87:80];
+  assign \$84  = \$82  | \$83 ;
+  assign \$85  = descriptor[135:132] >= descriptor[95:88];
+  assign \$86  = \$84  | \$85 ;
+  assign \$88  = | \$87 ;
+  assign \$90  = | \$89 ;
+  assign \$91  = \$88  | \$90 ;
+  assign \$92  = $signed(descriptor[287:280]) > $signed(descriptor[295:288]);
+  assign \$93  = descriptor[111:96] < 2'h2;
+  assign \$94  = descriptor[127:112] < 2'h2;
+  assign \$95  = \$93  | \$94 ;
+  assign \$96  = \$95  | descriptor[297];
+  assign \$97  = descriptor[296] & \$96 ;
+  assign \$98  = ~ geometry[498];
+  assign \$99  = band_bytes + 4'h8;
+  assign \$100  = \$99  - 1'h1;
+  assign \$101  = $signed(\$100 ) > $signed(15'h2000);
+  assign \$102  = \$98  & \$101 ;
+  assign \$103  = acc_need > 11'h400;
+  assign \$104  = geometry[289:274] > 7'h40;
+  assign \$105  = \$104  ? 4'h8 : 4'h0;
+  assign \$106  = \$103  ? 4'h7 : \$105 ;
+  assign \$107  = \$102  ? 4'h6 : \$106 ;
+  assign \$108  = \$97  ? 4'h5 : \$107 ;
+  assign \$109  = \$92  ? 4'h4 : \$108 ;
+  assign \$110  = \$91  ? 4'h3 : \$109 ;
+  assign \$111  = \$86  ? 4'h2 : \$110 ;
+  assign \$112  = \$69  ? 4'h1 : \$111 ;
+  assign \$113  = ! fsm_state;
+  assign \$114  = fsm_state == 1'h1;
+  assign \$115  = fsm_state == 2'h2;
+  assign \$116  = fsm_state == 2'h3;
+  assign \$117  = fsm_state == 3'h4;
+  assign \$118  = fsm_state == 3'h5;
   always @(posedge clk)
-    fsm_state <= \$115 ;
+    fsm_state <= \$119 ;
   always @(posedge clk)
-    geometry <= \$116 ;
+    geometry <= \$120 ;
   always @(posedge clk)
-    e_u <= \$117 ;
+    e_u <= \$121 ;
   always @(posedge clk)
-    f_u <= \$118 ;
+    f_u <= \$122 ;
   always @(posedge clk)
-    band_in_rows <= \$119 ;
+    band_in_rows <= \$123 ;
   always @(posedge clk)
-    padded_h <= \$120 ;
+    padded_h <= \$124 ;
   always @(posedge clk)
-    padded_w <= \$121 ;
+    padded_w <= \$125 ;
   always @(posedge clk)
-    m_acc <= \$122 ;
+    m_acc <= \$126 ;
   always @(posedge clk)
-    k_acc <= \$123 ;
+    k_acc <= \$127 ;
   always @(posedge clk)
-    band_bytes <= \$124 ;
+    band_rows <= \$128 ;
   always @(posedge clk)
-    acc_need <= \$125 ;
+    acc_need <= \$129 ;
+  always @(posedge clk)
+    band_bytes <= \$130 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$75 ) begin end
-    \$115  = fsm_state;
+    \$119  = fsm_state;
     casez (fsm_state)
       3'h0:
           if (start) begin
-            \$115  = 3'h1;
+            \$119  = 3'h1;
           end
       3'h1:
-          \$115  = 3'h2;
+          \$119  = 3'h2;
       3'h2:
-          \$115  = 3'h3;
+          \$119  = 3'h3;
       3'h3:
-          \$115  = 3'h4;
+          \$119  = 3'h4;
       3'h4:
-          \$115  = 3'h5;
+          \$119  = 3'h5;
       3'h5:
-          \$115  = 3'h0;
+          \$119  = 3'h0;
     endcase
     if (rst) begin
-      \$115  = 3'h0;
+      \$119  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$75 ) begin end
-    \$116  = geometry;
+    \$120  = geometry;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
         begin
-          \$116 [31:0] = { 8'h00, \$1  };
-          \$116 [63:32] = \$2 ;
-          \$116 [159:128] = { 12'h000, \$3  };
-          \$116 [385:354] = \$8 ;
-          \$116 [241:226] = \$17 [15:0];
-          \$116 [257:242] = \$19 ;
-          \$116 [273:258] = \$21 ;
-          \$116 [401:386] = \$23 ;
-          \$116 [289:274] = 16'h0000;
-          \$116 [321:290] = 32'd0;
+          \$120 [31:0] = { 8'h00, \$1  };
+          \$120 [63:32] = \$2 ;
+          \$120 [159:128] = { 12'h000, \$3  };
+          \$120 [385:354] = \$8 ;
+          \$120 [465:434] = { \$10 [20], \$10 [20], \$10 [20], \$10 [20], \$10 [20], \$10 [20], \$10 [20], \$10 [20], \$10 [20], \$10 [20], \$10 [20], \$10  };
+          \$120 [241:226] = \$19 [15:0];
+          \$120 [257:242] = \$21 ;
+          \$120 [273:258] = \$23 ;
+          \$120 [401:386] = \$25 ;
+          \$120 [289:274] = 16'h0000;
+          \$120 [321:290] = 32'd0;
         end
       3'h2:
         begin
-          \$116 [127:96] = \$24 [31:0];
-          \$116 [95:64] = \$25 [31:0];
-          \$116 [191:160] = \$26 [31:0];
-          \$116 [225:192] = \$28 ;
-          \$116 [433:402] = \$29 ;
+          \$120 [127:96] = \$26 [31:0];
+          \$120 [95:64] = \$27 [31:0];
+          \$120 [191:160] = \$28 [31:0];
+          \$120 [225:192] = \$30 ;
+          \$120 [433:402] = \$31 ;
+          \$120 [497:466] = { \$33 [20], \$33 [20], \$33 [20], \$33 [20], \$33 [20], \$33 [20], \$33 [20], \$33 [20], \$33 [20], \$33 [20], \$33 [20], \$33  };
         end
       3'h3:
         begin
-          \$116 [289:274] = \$35 [15:0];
-          \$116 [321:290] = \$38 [31:0];
+          \$120 [289:274] = \$38 [15:0];
+          \$120 [321:290] = \$41 [31:0];
         end
       3'h4:
         begin
-          \$116 [353:322] = \$39 [31:0];
-          \$116 [434] = \$43 ;
+          \$120 [353:322] = \$42 [31:0];
+          \$120 [498] = \$46 ;
         end
     endcase
     if (rst) begin
-      \$116  = 435'h0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$120  = 499'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$75 ) begin end
-    \$117  = e_u;
+    \$121  = e_u;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$117  = { \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5  };
+          \$121  = { \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5  };
     endcase
     if (rst) begin
-      \$117  = 32'd0;
+      \$121  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$75 ) begin end
-    \$118  = f_u;
+    \$122  = f_u;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$118  = { \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7  };
-    endcase
-    if (rst) begin
-      \$118  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$75 ) begin end
-    \$119  = band_in_rows;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$119  = { \$11 [21], \$11 [21], \$11 [21], \$11 [21], \$11 [21], \$11 [21], \$11 [21], \$11 [21], \$11 [21], \$11 [21], \$11  };
-    endcase
-    if (rst) begin
-      \$119  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$75 ) begin end
-    \$120  = padded_h;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$120  = { 1'h0, \$13  };
-    endcase
-    if (rst) begin
-      \$120  = 18'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$75 ) begin end
-    \$121  = padded_w;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$121  = { 1'h0, \$15  };
-    endcase
-    if (rst) begin
-      \$121  = 18'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$75 ) begin end
-    \$122  = m_acc;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$122  = 32'd0;
+          \$122  = { \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7  };
     endcase
     if (rst) begin
       \$122  = 32'd0;
@@ -34407,35 +34537,87 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$17 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$75 ) begin end
-    \$123  = k_acc;
+    \$123  = band_in_rows;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$123  = 33'h000000000;
+          \$123  = { \$13 [21], \$13 [21], \$13 [21], \$13 [21], \$13 [21], \$13 [21], \$13 [21], \$13 [21], \$13 [21], \$13 [21], \$13  };
     endcase
     if (rst) begin
-      \$123  = 33'h000000000;
+      \$123  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$75 ) begin end
-    \$124  = band_bytes;
+    \$124  = padded_h;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$124  = { 1'h0, \$15  };
+    endcase
+    if (rst) begin
+      \$124  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$75 ) begin end
+    \$125  = padded_w;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$125  = { 1'h0, \$17  };
+    endcase
+    if (rst) begin
+      \$125  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$75 ) begin end
+    \$126  = m_acc;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$126  = 32'd0;
+    endcase
+    if (rst) begin
+      \$126  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$75 ) begin end
+    \$127  = k_acc;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$127  = 33'h000000000;
+    endcase
+    if (rst) begin
+      \$127  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$75 ) begin end
+    \$128  = band_rows;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$124  = \$32 [47:0];
+          \$128  = \$35 ;
     endcase
     if (rst) begin
-      \$124  = 48'h000000000000;
+      \$128  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$75 ) begin end
-    \$125  = acc_need;
+    \$129  = acc_need;
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -34446,10 +34628,29 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$17 
       3'h3:
           /* empty */;
       3'h4:
-          \$125  = \$40 ;
+          \$129  = \$43 ;
     endcase
     if (rst) begin
-      \$125  = 48'h000000000000;
+      \$129  = 48'h000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$75 ) begin end
+    \$130  = band_bytes;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          \$130  = \$47 [47:0];
+    endcase
+    if (rst) begin
+      \$130  = 48'h000000000000;
     end
   end
   always @* begin
@@ -34467,7 +34668,7 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$17 
       3'h4:
           /* empty */;
       3'h5:
-          error = { 4'h0, \$108  };
+          error = { 4'h0, \$112  };
     endcase
   end
   always @* begin
@@ -34490,7 +34691,7 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$17 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$75 ) begin end
-    \error$17  = 8'h00;
+    \error$18  = 8'h00;
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -34503,7 +34704,7 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$17 
       3'h4:
           /* empty */;
       3'h5:
-          \error$17  = error;
+          \error$18  = error;
     endcase
   end
   assign \geometry.SC  = geometry[31:0];
@@ -34522,7 +34723,9 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$17 
   assign \geometry.band_pixels  = geometry[385:354];
   assign \geometry.band_out_rows  = geometry[401:386];
   assign \geometry.out_row_bytes  = geometry[433:402];
-  assign \geometry.whole  = geometry[434];
+  assign \geometry.band_u  = geometry[465:434];
+  assign \geometry.e_run_u  = geometry[497:466];
+  assign \geometry.whole  = geometry[498];
   assign \descriptor.N  = descriptor[15:0];
   assign \descriptor.H  = descriptor[31:16];
   assign \descriptor.W  = descriptor[47:32];
@@ -34544,22 +34747,22 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$17 
   assign \descriptor.ACT_MAX  = descriptor[295:288];
   assign \descriptor.POOL  = descriptor[296];
   assign \descriptor.BAND  = descriptor[312:297];
-  assign \$16 [0] = 1'h0;
-  assign \$16 [16:1] = { 1'h0, descriptor[111:97] };
-  assign \$18  = { 1'h0, descriptor[111:97] };
-  assign \$20  = { 1'h0, descriptor[127:113] };
-  assign \$22  = { 1'h0, descriptor[312:298] };
-  assign \$35  = { \$34 [17], \$34 [17], \$34 [17], \$34 [17:3] };
-  assign \$38  = { \$37 [33], \$37 [33], \$37 [33], \$37 [33:3] };
-  assign \$45  = \$44 ;
-  assign \$83 [31:3] = 29'h00000000;
-  assign \$83 [2:0] = descriptor[170:168];
-  assign \$85 [31:3] = 29'h00000000;
-  assign \$85 [2:0] = descriptor[202:200];
+  assign \$18 [0] = 1'h0;
+  assign \$18 [16:1] = { 1'h0, descriptor[111:97] };
+  assign \$20  = { 1'h0, descriptor[111:97] };
+  assign \$22  = { 1'h0, descriptor[127:113] };
+  assign \$24  = { 1'h0, descriptor[312:298] };
+  assign \$38  = { \$37 [17], \$37 [17], \$37 [17], \$37 [17:3] };
+  assign \$41  = { \$40 [33], \$40 [33], \$40 [33], \$40 [33:3] };
+  assign \$49  = \$48 ;
+  assign \$87 [31:3] = 29'h00000000;
+  assign \$87 [2:0] = descriptor[170:168];
+  assign \$89 [31:3] = 29'h00000000;
+  assign \$89 [2:0] = descriptor[202:200];
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.walker (rst, \port$1266$0 , last, restart, step, C, S, K, row_step, \port$3396$0 , clk);
+module \accel_top.core.walker (rst, \port$1289$0 , last, restart, step, C, S, K, row_step, \port$3431$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$76  = 0;
   wire \$1 ;
   wire [8:0] \$10 ;
@@ -34596,11 +34799,11 @@ module \accel_top.core.walker (rst, \port$1266$0 , last, restart, step, C, S, K,
   wire [7:0] \params.r ;
   wire [7:0] \params.s ;
   wire \params.valid ;
-  output \port$1266$0 ;
-  wire \port$1266$0 ;
+  output \port$1289$0 ;
+  wire \port$1289$0 ;
   (* init = 48'h000000000000 *)
-  output [47:0] \port$3396$0 ;
-  wire [47:0] \port$3396$0 ;
+  output [47:0] \port$3431$0 ;
+  wire [47:0] \port$3431$0 ;
   input restart;
   wire restart;
   input [33:0] row_step;
@@ -34687,8 +34890,8 @@ module \accel_top.core.walker (rst, \port$1266$0 , last, restart, step, C, S, K,
     end
   end
   assign params = { \$15 , \$1  };
-  assign \port$1266$0  = \$1 ;
-  assign \port$3396$0  = \$15 ;
+  assign \port$1289$0  = \$1 ;
+  assign \port$3431$0  = \$15 ;
   assign \params.valid  = \$1 ;
   assign \params.r  = \$15 [7:0];
   assign \params.s  = \$15 [15:8];
@@ -35124,8 +35327,8 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   );
   \accel_top.core.writer.region  region (
     .clk(clk),
-    .\port$3008$0 (cmd__payload[2:0]),
-    .\port$3008$32 (cmd__payload[55:32]),
+    .\port$3031$0 (cmd__payload[2:0]),
+    .\port$3031$32 (cmd__payload[55:32]),
     .r_data(r_data),
     .r_en(start),
     .r_rdy(r_rdy),
@@ -35472,7 +35675,7 @@ module \accel_top.core.writer.blen (rst, w_en, r_en, r_rdy, r_data, w_port__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$3008$0 , \port$3008$32 , clk);
+module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$3031$0 , \port$3031$32 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$79  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -35496,10 +35699,10 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   (* init = 1'h0 *)
   wire consume;
   reg [1:0] level = 2'h0;
-  input [2:0] \port$3008$0 ;
-  wire [2:0] \port$3008$0 ;
-  input [23:0] \port$3008$32 ;
-  wire [23:0] \port$3008$32 ;
+  input [2:0] \port$3031$0 ;
+  wire [2:0] \port$3031$0 ;
+  input [23:0] \port$3031$32 ;
+  wire [23:0] \port$3031$32 ;
   (* init = 1'h0 *)
   wire produce;
   output [26:0] r_data;
@@ -35531,7 +35734,7 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$3008$32 , \port$3008$0  };
+      storage[w_port__addr] <= { \port$3031$32 , \port$3031$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 2'h2;
@@ -35593,8 +35796,8 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$3008$32 , \port$3008$0  };
-  assign w_data = { \port$3008$32 , \port$3008$0  };
+  assign w_port__data = { \port$3031$32 , \port$3031$0  };
+  assign w_data = { \port$3031$32 , \port$3031$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule

@@ -111,9 +111,13 @@ class Accelerator(wiring.Component):
 
         # ---- band bookkeeping shared by the engines -------------------------------------
         def band_counter(name):
-            """(n, e0, rows, index) of a band walk over the layer; returns helpers."""
+            """(n, e0, e0*U, rows, index) of a band walk over the layer; returns helpers.
+
+            ``e0u`` follows ``e0 * U`` without a multiplier (e0 < E_run < 2**16, U < 16).
+            """
             n = Signal(16, name=f"{name}_n")
             e0 = Signal(16, name=f"{name}_e0")
+            e0u = Signal(20, name=f"{name}_e0u")
             index = Signal(32, name=f"{name}_band")
             remaining = g.E_run - e0
             rows = Mux(remaining < d.BAND, remaining, d.BAND)
@@ -121,16 +125,17 @@ class Accelerator(wiring.Component):
             last = last_in_image & (n + 1 == d.N)
 
             def reset():
-                return [n.eq(0), e0.eq(0), index.eq(0)]
+                return [n.eq(0), e0.eq(0), e0u.eq(0), index.eq(0)]
 
             def advance():
                 return [
                     e0.eq(Mux(last_in_image, 0, e0 + d.BAND)),
+                    e0u.eq(Mux(last_in_image, 0, e0u + g.band_u + d.U)),
                     n.eq(Mux(last_in_image, n + 1, n)),
                     index.eq(index + 1),
                 ]
 
-            return n, e0, rows, index, last, reset, advance
+            return n, e0, e0u, rows, index, last, reset, advance
 
         # ---- parameter loader (client 0) -------------------------------------------------
         param_mem = Memory(shape=param_layout(cfg.cols), depth=cfg.param_depth, init=[])
@@ -186,7 +191,7 @@ class Accelerator(wiring.Component):
         fetch_running = Signal()
         fetch_tile = Signal(32)
         fetch_addr = Signal(32)
-        f_n, f_e0, f_rows, f_band, f_last, f_reset, f_advance = band_counter("fetch")
+        f_n, f_e0, f_e0u, f_rows, f_band, f_last, f_reset, f_advance = band_counter("fetch")
         weight_cmd = reader.cmd[WEIGHT_CLIENT]
         weight_data = reader.data[WEIGHT_CLIENT]
         fetch_request = Signal()
@@ -286,7 +291,7 @@ class Accelerator(wiring.Component):
                 m.d.sync += next_ready.eq(0)
 
         # ---- issuer: input window per band, then the tiles' pixel streams -----------------
-        n, e0, rows, band, last_band, band_reset, band_advance = band_counter("issue")
+        n, e0, e0u, rows, band, last_band, band_reset, band_advance = band_counter("issue")
         acc_free = Signal(2, init=0b11)  # accumulator halves not holding an unread band
         acc_release = Signal(2)
         acc_claim = Signal(2)
@@ -353,7 +358,7 @@ class Accelerator(wiring.Component):
         # When the whole image fits the banks, rows are appended band by band while earlier
         # bands compute and the image is loaded once; otherwise each band's window replaces
         # the previous one once the issuer has finished reading it.
-        l_n, l_e0, l_rows, l_band, l_last, l_reset, l_advance = band_counter("load")
+        l_n, l_e0, l_e0u, l_rows, l_band, l_last, l_reset, l_advance = band_counter("load")
         l_img_off = Signal(32)
         l_hb0 = Signal(COORD_SHAPE)
         l_hlast = Signal(signed(34))
@@ -393,9 +398,13 @@ class Accelerator(wiring.Component):
                     m.d.sync += [l_img_off.eq(0), loaded_bands.eq(0)]
                     m.next = "BAND"
             with m.State("BAND"):
+                # (e0 + rows - 1) * U = min(e0*U + (BAND-1)*U, (E_run-1)*U), as rows =
+                # min(E_run - e0, BAND): no multiplier after the band counter.
+                l_top_u = l_e0u + g.band_u
+                l_last_u = Mux(l_top_u < g.e_run_u, l_top_u, g.e_run_u)
                 m.d.sync += [
-                    l_hb0.eq(l_e0 * d.U - d.P),
-                    l_hlast.eq((l_e0 + l_rows - 1) * d.U - d.P + d.R),
+                    l_hb0.eq(l_e0u - d.P),
+                    l_hlast.eq(l_last_u - d.P + d.R),
                 ]
                 m.next = "RANGE"
             with m.State("RANGE"):
@@ -456,7 +465,7 @@ class Accelerator(wiring.Component):
                 with m.If(acc_free.bit_select(half, 1) & (loaded_bands > band)):
                     m.d.comb += acc_claim.eq(Mux(half, 0b10, 0b01))
                     m.d.sync += [
-                        hb0.eq(e0 * d.U - d.P),
+                        hb0.eq(e0u - d.P),
                         m_tile.eq(0),
                         k_tile.eq(0),
                         m_base.eq(0),
@@ -552,8 +561,12 @@ class Accelerator(wiring.Component):
         m.d.comb += band_done_now.eq(Mux(rmw_valid & rmw_last, Mux(rmw_addr[-1], 0b10, 0b01), 0))
 
         # ---- post-processing and output ---------------------------------------------------
-        p_n, p_e0, p_rows, p_band, p_last, p_reset, p_advance = band_counter("post")
+        p_n, p_e0, p_e0u, p_rows, p_band, p_last, p_reset, p_advance = band_counter("post")
         out_addr = Signal(32)
+        # Bytes of the band's output region, registered: the band counter only changes in RUN
+        # and REGION always follows at least one WAIT_BAND cycle, so in REGION this holds
+        # post.rows * out_row_bytes of the current band.
+        region_len = Signal(32)
         p_half = p_band[0]
         post_start = Signal()
         m.d.comb += [
@@ -575,7 +588,7 @@ class Accelerator(wiring.Component):
             param_rp.addr.eq(post.param_addr),
             post.param_data.eq(param_rp.data),
             writer.cmd.payload.addr.eq(out_addr),
-            writer.cmd.payload.length.eq(post.rows * g.out_row_bytes),
+            writer.cmd.payload.length.eq(region_len),
             acc_release.eq(Mux(post.reads_done, Mux(p_half, 0b10, 0b01), 0)),
         ]
         connect(m, post.out, writer.data)
@@ -591,13 +604,14 @@ class Accelerator(wiring.Component):
                     m.d.sync += out_addr.eq(d.OUT_ADDR)
                     m.next = "WAIT_BAND"
             with m.State("WAIT_BAND"):
+                m.d.sync += region_len.eq(post.rows * g.out_row_bytes)
                 with m.If(band_computed.bit_select(p_half, 1) & params_loaded & post.idle):
                     m.next = "REGION"
             with m.State("REGION"):
                 m.d.comb += writer.cmd.valid.eq(1)
                 with m.If(writer.cmd.ready):
                     m.d.comb += post_start.eq(1)
-                    m.d.sync += out_addr.eq(out_addr + post.rows * g.out_row_bytes)
+                    m.d.sync += out_addr.eq(out_addr + region_len)
                     m.next = "RUN"
             with m.State("RUN"):
                 with m.If(post.reads_done):

@@ -29,6 +29,8 @@ def geometry_layout() -> data.StructLayout:
             "band_pixels": 32,  # BAND*F: accumulator stride of one output-channel tile
             "band_out_rows": 16,  # output rows written per full band
             "out_row_bytes": 32,  # F_out*M
+            "band_u": 32,  # (BAND-1)*U: first input row of a band's last output row, from e0*U
+            "e_run_u": 32,  # (E_run-1)*U: the same for the layer's last computed output row
             "whole": 1,  # the whole input image fits the input banks: load it once
         }
     )
@@ -73,6 +75,7 @@ class LayerSetup(wiring.Component):
         e_u = Signal(32)  # (E-1)*U
         f_u = Signal(32)
         band_in_rows = Signal(32)  # input rows touched by one band
+        band_rows = Signal(32)  # min(band_in_rows, H)
         band_bytes = Signal(48)
         acc_need = Signal(48)
         m_acc = Signal(32)
@@ -99,6 +102,7 @@ class LayerSetup(wiring.Component):
                     e_u.eq((d.E - 1) * d.U),
                     f_u.eq((d.F - 1) * d.U),
                     g.band_pixels.eq(d.BAND * d.F),
+                    g.band_u.eq((d.BAND - 1) * d.U),
                     band_in_rows.eq((d.BAND - 1) * d.U + d.R),
                     padded_h.eq(d.H + 2 * d.P),
                     padded_w.eq(d.W + 2 * d.P),
@@ -119,7 +123,8 @@ class LayerSetup(wiring.Component):
                     g.UWC.eq(d.U * g.WC),
                     g.row_step.eq(g.WC - g.SC + 1),
                     g.out_row_bytes.eq(g.F_out * d.M),
-                    band_bytes.eq(Mux(band_in_rows < d.H, band_in_rows, d.H) * g.WC),
+                    g.e_run_u.eq((g.E_run - 1) * d.U),
+                    band_rows.eq(Mux(band_in_rows < d.H, band_in_rows, d.H)),
                 ]
                 m.next = "COUNT_TILES"
             with m.State("COUNT_TILES"):
@@ -145,6 +150,7 @@ class LayerSetup(wiring.Component):
                     g.tiles.eq(g.m_tiles * g.k_tiles),
                     acc_need.eq(g.m_tiles * g.band_pixels),
                     g.whole.eq(g.HWC + cfg.bus_bytes - 1 <= cfg.in_bytes),
+                    band_bytes.eq(band_rows * g.WC),
                 ]
                 m.next = "CHECK"
             with m.State("CHECK"):
