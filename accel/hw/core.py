@@ -531,20 +531,15 @@ class Accelerator(wiring.Component):
                     m.next = "BAND"
 
         # ---- accumulators: first K tile writes, later ones add ----------------------------
-        acc_mem = Memory(
-            shape=data.ArrayLayout(signed(32), cfg.cols), depth=2 * cfg.acc_depth, init=[]
-        )
-        m.submodules.acc_mem = acc_mem
-        acc_wp = acc_mem.write_port()
-        acc_rp = acc_mem.read_port(transparent_for=(acc_wp,))
-        post_rp = acc_mem.read_port()
+        # One memory per ping-pong half, each with a single read port: a half is owned either
+        # by the accumulation (the band being computed) or by the post-processor (the band
+        # being read out), never both, so the port is switched between them.
         out_tag = array.out_tag
         rmw_valid = Signal()
         rmw_addr = Signal(acc_addr_bits)
         rmw_first = Signal()
         rmw_last = Signal()
         rmw_psum = Signal(data.ArrayLayout(signed(32), cfg.cols))
-        m.d.comb += [acc_rp.addr.eq(out_tag[:acc_addr_bits]), acc_rp.en.eq(array.out_valid)]
         m.d.sync += [
             rmw_valid.eq(array.out_valid),
             rmw_addr.eq(out_tag[:acc_addr_bits]),
@@ -552,10 +547,33 @@ class Accelerator(wiring.Component):
             rmw_last.eq(out_tag[acc_addr_bits + 1]),
             rmw_psum.eq(array.out_data),
         ]
-        m.d.comb += [acc_wp.en.eq(rmw_valid), acc_wp.addr.eq(rmw_addr)]
+        local_bits = acc_addr_bits - 1  # address inside a half; the top bit selects the half
+        post_half_read = Signal()  # half of the post-processor's read in flight
+        m.d.sync += post_half_read.eq(post.acc_addr[-1])
+        acc_write = Signal(data.ArrayLayout(signed(32), cfg.cols))
+        rmw_data, post_data = [], []
+        for h in range(2):
+            half_mem = Memory(
+                shape=data.ArrayLayout(signed(32), cfg.cols), depth=cfg.acc_depth, init=[]
+            )
+            m.submodules[f"acc_half{h}"] = half_mem
+            wp = half_mem.write_port()
+            rp = half_mem.read_port(transparent_for=(wp,))
+            post_here = post.acc_en & (post.acc_addr[-1] == h)
+            rmw_here = array.out_valid & (out_tag[local_bits] == h)
+            m.d.comb += [
+                rp.addr.eq(Mux(post_here, post.acc_addr[:local_bits], out_tag[:local_bits])),
+                rp.en.eq(post_here | rmw_here),
+                wp.en.eq(rmw_valid & (rmw_addr[-1] == h)),
+                wp.addr.eq(rmw_addr[:local_bits]),
+                wp.data.eq(acc_write),
+            ]
+            rmw_data.append(rp.data)
+            post_data.append(rp.data)
         for j in range(cfg.cols):
-            total = Mux(rmw_first, 0, acc_rp.data[j]) + rmw_psum[j]
-            m.d.comb += acc_wp.data[j].eq(total[:32])
+            previous = Mux(rmw_addr[-1], rmw_data[1][j], rmw_data[0][j])
+            total = Mux(rmw_first, 0, previous) + rmw_psum[j]
+            m.d.comb += acc_write[j].eq(total[:32])
         band_computed = Signal(2)  # halves holding a complete, unread band
         band_done_now = Signal(2)
         m.d.comb += band_done_now.eq(Mux(rmw_valid & rmw_last, Mux(rmw_addr[-1], 0b10, 0b01), 0))
@@ -582,9 +600,7 @@ class Accelerator(wiring.Component):
             post.act_min.eq(d.ACT_MIN),
             post.act_max.eq(d.ACT_MAX),
             post.start.eq(post_start),
-            post_rp.addr.eq(post.acc_addr),
-            post_rp.en.eq(post.acc_en),
-            post.acc_data.eq(post_rp.data),
+            post.acc_data.eq(Mux(post_half_read, post_data[1], post_data[0])),
             param_rp.addr.eq(post.param_addr),
             post.param_data.eq(param_rp.data),
             writer.cmd.payload.addr.eq(out_addr),
