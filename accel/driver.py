@@ -136,6 +136,14 @@ class LayerShape:
         outputs = self.N * self.E_out * self.F_out * self.M
         return inputs + self.M * self.K + 12 * self.M + outputs
 
+    def ideal_cycles(self, config: AccelConfig) -> int:
+        """MACs / PEs, rounded up."""
+        return -(-self.macs // (config.rows * config.cols))
+
+    def roofline(self, config: AccelConfig) -> float:
+        """max(MACs / PEs, minimum bytes / bus bytes per cycle), in cycles."""
+        return max(self.macs / (config.rows * config.cols), self.min_bytes / config.bus_bytes)
+
 
 def legal_bands(shape: LayerShape, config: AccelConfig) -> list[int]:
     """Every BAND (output rows per pixel tile) the hardware's descriptor checks accept.

@@ -8,6 +8,7 @@ bit-exactly against :func:`accel.ref.layer.run_layer`.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -23,12 +24,12 @@ LAYER_BACKENDS = ("golden", *HARDWARE_BACKENDS)
 
 def ideal_cycles(shape: LayerShape, config: AccelConfig) -> int:
     """MACs / PEs, rounded up."""
-    return -(-shape.macs // (config.rows * config.cols))
+    return shape.ideal_cycles(config)
 
 
 def roofline_cycles(shape: LayerShape, config: AccelConfig) -> int:
-    """max(MACs / PEs, minimum bytes / bus bytes per cycle)."""
-    return max(ideal_cycles(shape, config), -(-shape.min_bytes // config.bus_bytes))
+    """The roofline bound (:meth:`accel.driver.LayerShape.roofline`), rounded up."""
+    return math.ceil(shape.roofline(config))
 
 
 @dataclass
