@@ -44,10 +44,10 @@ Engines and their timing rules (cycle 0 is the cycle of the START instruction's 
 
 Memory timing (:class:`MemoryTiming`): a fixed-latency memory that accepts a request and
 moves a beat every cycle. cocotbext-axi's ``AxiRam`` behind :class:`accel.hw.axi.AXI4Master`
-(the Verilog under cocotb, :mod:`accel.rtlsim`) has read and write latency 2, the default
+(the Verilog under cocotb, :mod:`accel.verif.rtlsim`) has read and write latency 2, the default
 (:meth:`MemoryTiming.axi_ram`); the Amaranth simulator's
-:class:`accel.hw.testbench.MemoryModel` takes the latencies given to
-:func:`accel.hw.simrun.run_job` (default 2 and 2 as well). Random back-pressure (``seed``)
+:class:`accel.verif.models.MemoryModel` takes the latencies given to
+:func:`accel.verif.amaranth_sim.run_job` (default 2 and 2 as well). Random back-pressure (``seed``)
 is not modelled.
 
 Validated counter for counter (all five counters equal) against the Amaranth simulation and
@@ -59,15 +59,17 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from accel.config import AccelConfig
-from accel.driver import (
+from accel.mapping import (
     LayerJob,
     LayerShape,
     MappingError,
-    choose_band,
     failed_check,
     legal_bands,
+    require_mappable,
+    shape_descriptor,
 )
+from accel.spec import timing
+from accel.spec.config import AccelConfig
 
 __all__ = [
     "PHASES",
@@ -79,15 +81,15 @@ __all__ = [
     "descriptor_for",
 ]
 
-_PAGE_BYTES = 4096
-_FEEDER_LATENCY = 3  # accel.hw.feeder.InputFeeder.LATENCY (bank timers)
-_FEED_TO_ARRAY = 2  # issue -> array input (feeder register stages)
+_PAGE_BYTES = timing.PAGE_BYTES
+_FEEDER_LATENCY = timing.FEEDER_LATENCY  # bank timers
+_FEED_TO_ARRAY = timing.FEED_TO_ARRAY  # issue -> array input (feeder register stages)
 _DRAIN = _FEEDER_LATENCY + 1  # issuer DRAIN counter start
-_POST_FIFO = 4  # accel.hw.postproc.PostProcessor.FIFO_DEPTH
-_REQUANT_STAGES = 9  # accel.hw.requant.Requantizer.LATENCY
-_READ_OUTSTANDING = 4  # ReadDMA default ``outstanding`` (burst-info FIFO depth)
-_WRITE_QUEUE = 4  # accel.hw.writer.BURST_QUEUE_DEPTH
-_REGION_FIFO = 2  # OutputWriter region FIFO depth
+_POST_FIFO = timing.POST_FIFO_DEPTH
+_REQUANT_STAGES = timing.REQUANT_LATENCY
+_READ_OUTSTANDING = timing.READ_OUTSTANDING
+_WRITE_QUEUE = timing.WRITE_BURST_QUEUE
+_REGION_FIFO = timing.WRITE_REGION_FIFO
 _INF = float("inf")
 
 #: Names of :attr:`PerfReport.phases`, in order.
@@ -112,7 +114,7 @@ class MemoryTiming:
     ``read_latency``: cycles from a read request's acceptance to its first beat (≥ 1).
     ``write_latency``: cycles from a write burst's last data beat to its response (≥ 1).
     The default is the timing of cocotbext-axi's ``AxiRam`` (the RTL runs), which is also
-    the default of :func:`accel.hw.simrun.run_job`.
+    the default of :func:`accel.verif.amaranth_sim.run_job`.
     """
 
     read_latency: int = 2
@@ -188,7 +190,7 @@ class PerfReport:
         return "compute" if self.macs / self.pes >= self.roofline_cycles else "memory"
 
     def counters(self) -> dict[str, int]:
-        """The predicted RTL counters, by their :data:`accel.isa.COUNTERS` names."""
+        """The predicted RTL counters, by their :data:`accel.spec.isa.COUNTERS` names."""
         return {
             "CYCLES": self.cycles,
             "MAC_CYCLES": self.mac_cycles,
@@ -209,35 +211,12 @@ def _align(value: int, alignment: int) -> int:
 def descriptor_for(
     shape: LayerShape, config: AccelConfig, band: int | None = None, base: int = 0x1000
 ) -> dict[str, int]:
-    """The descriptor :func:`accel.driver.prepare_layer` builds for ``shape`` (same addresses).
-
-    Zero points and clamp limits do not affect timing and are left at 0 / full range.
-    """
+    """The descriptor :func:`accel.driver.prepare_layer` builds for ``shape`` (same addresses);
+    without ``band``, the best one (:func:`best_band`)."""
     if band is None:
-        band = choose_band(shape, config)
-    m_tiles = _cdiv(shape.M, config.cols)
-    k_tiles = _cdiv(shape.K, config.rows)
-    weight_bytes = m_tiles * k_tiles * config.weight_tile_beats * config.bus_bytes
-    param_bytes = m_tiles * config.param_tile_beats * config.bus_bytes
-    addr = _align(base, 64)
-    w_addr, addr = addr, _align(addr + weight_bytes, 64)
-    p_addr, addr = addr, _align(addr + param_bytes, 64)
-    in_addr, addr = addr, _align(addr + shape.N * shape.H * shape.W * shape.C, 64)
-    out_addr = addr
-    desc = {name: getattr(shape, name) for name in "NHWCMRSEFUP"}
-    desc.update(
-        IN_ADDR=in_addr,
-        W_ADDR=w_addr,
-        PARAM_ADDR=p_addr,
-        OUT_ADDR=out_addr,
-        IN_ZP=0,
-        OUT_ZP=0,
-        ACT_MIN=-128,
-        ACT_MAX=127,
-        POOL=int(shape.pool),
-        BAND=band,
-    )
-    return desc
+        require_mappable(shape, config)
+        band = best_band(shape, config)
+    return shape_descriptor(shape, config, band, base)
 
 
 def _check_descriptor(d: dict, config: AccelConfig) -> None:

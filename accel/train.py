@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .ref import lenet
-from .ref.datasets import DatasetError, load_digits_32, load_mnist_idx
+from accel.ref import lenet
+from accel.ref.datasets import DatasetError, load_digits_32, load_mnist_idx
 
 
 def build_parser() -> argparse.ArgumentParser:

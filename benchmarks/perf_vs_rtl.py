@@ -16,12 +16,13 @@ import time
 
 import numpy as np
 
-from accel.config import AccelConfig
-from accel.driver import MappingError, prepare_layer
-from accel.hw.simrun import run_job
+from accel.driver import prepare_layer
+from accel.mapping import MappingError
 from accel.perf import MemoryTiming, predict
 from accel.ref.layer import random_layer
 from accel.ref.lenet import int8_activations, load_default
+from accel.spec.config import AccelConfig
+from accel.verif.amaranth_sim import run_job
 
 SMALL = AccelConfig(rows=4, cols=4, in_depth=64, acc_depth=128)
 
@@ -92,7 +93,7 @@ def run_amaranth(cases, memory):
 
 
 def run_verilator(cases):
-    from accel.rtlsim import RtlJob, run_jobs
+    from accel.verif.rtlsim import RtlJob, run_jobs
 
     rows = []
     by_config = {}

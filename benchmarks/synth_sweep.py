@@ -1,7 +1,7 @@
 """Area, Fmax and LeNet-5 throughput of several array sizes on an ECP5 (or iCE40).
 
 For each ROWS×COLS (square arrays; the other parameters at their defaults) the script runs the
-flow of ``python -m accel.build --synth`` (:func:`accel.synth.build_report`: Yosys, then
+flow of ``python -m accel.build --synth`` (:func:`accel.build.synth.build_report`: Yosys, then
 nextpnr at 100 MHz with a fixed seed, out of context) and the Amaranth simulation of the five
 LeNet-5 layers (``python -m accel.sim lenet --all --backend amaranth``), and prints::
 
@@ -31,8 +31,8 @@ import sys
 import time
 from pathlib import Path
 
-from accel import synth
-from accel.config import AccelConfig
+from accel.build import synth
+from accel.spec.config import AccelConfig
 
 REPO = Path(__file__).resolve().parent.parent
 

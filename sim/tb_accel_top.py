@@ -1,6 +1,6 @@
 """cocotb testbench of ``accel_top``: runs a list of jobs in one simulator invocation.
 
-The pytest side (:mod:`accel.rtlsim`) writes a job file and names it in the environment
+The pytest side (:mod:`accel.verif.rtlsim`) writes a job file and names it in the environment
 variable ``ACCEL_RTL_JOBS``. Each job is run on a freshly reset accelerator:
 
 1. the AXI memory (:class:`tb_axi_memory.AccelAxiRam`, main memory at address 0) is filled
@@ -33,9 +33,10 @@ from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, SimTimeoutError, with_timeout
 from cocotbext.axi import AxiBus
-from tb_axi_memory import AccelAxiRam, HandshakeMonitor
-from tb_cfu import CfuDriver
-from tb_scoreboard import compare_bytes, compare_outside
+
+from sim.tb_axi_memory import AccelAxiRam, HandshakeMonitor
+from sim.tb_cfu import CfuDriver
+from sim.tb_scoreboard import compare_bytes, compare_outside
 
 CLOCK_NS = 10
 MAX_REPORTED = 8

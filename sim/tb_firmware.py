@@ -1,11 +1,11 @@
 """cocotb co-simulation: the RV32IM ISS runs the LeNet-5 firmware against ``accel_top``.
 
-The ISS (:mod:`accel.riscv`) and the accelerator share one memory: the ISS's memory object
+The ISS (:mod:`accel.firmware.riscv`) and the accelerator share one memory: the ISS's memory object
 wraps the very ``bytearray`` that :class:`tb_axi_memory.AccelAxiRam` serves on the AXI port.
 Every custom-0 instruction the firmware executes becomes one transaction on the CFU
 ``cmd``/``rsp`` port (:class:`tb_cfu.CfuDriver`); the ISS waits for the response like a
 stalled CPU. The job file (``ACCEL_RTL_JOBS``) names the ELF and, per image, the memory
-regions to write (the model image of :mod:`accel.lenet_image`); the results file receives
+regions to write (the model image of :mod:`accel.firmware.image`); the results file receives
 the memory words the host reads back, the CPU instruction counts and the timing.
 """
 
@@ -22,10 +22,10 @@ from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles
 from cocotbext.axi import AxiBus
-from tb_axi_memory import AccelAxiRam
-from tb_cfu import CfuDriver
 
-from accel.riscv.iss import ISS, Memory
+from accel.firmware.riscv.iss import ISS, Memory
+from sim.tb_axi_memory import AccelAxiRam
+from sim.tb_cfu import CfuDriver
 
 CLOCK_NS = 10
 

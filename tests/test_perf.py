@@ -1,7 +1,8 @@
 """accel.perf against the RTL: the predicted counters must equal the Amaranth simulation's.
 
 The golden values are the performance counters of the accelerator itself, read back by
-:func:`accel.hw.simrun.run_job` (Amaranth simulator, :class:`accel.hw.testbench.MemoryModel`).
+:func:`accel.verif.amaranth_sim.run_job` (Amaranth simulator,
+:class:`accel.verif.models.MemoryModel`).
 """
 
 import time
@@ -9,13 +10,14 @@ import time
 import numpy as np
 import pytest
 
-from accel.config import AccelConfig
-from accel.driver import LayerShape, MappingError, choose_band, prepare_layer
-from accel.hw import simrun
-from accel.hw.simrun import run_job
+from accel.driver import choose_band, prepare_layer
+from accel.mapping import LayerShape, MappingError
 from accel.perf import PHASES, MemoryTiming, best_band, descriptor_for, legal_bands, predict
 from accel.ref.layer import random_layer, run_layer
 from accel.ref.lenet import int8_activations, load_default
+from accel.spec.config import AccelConfig
+from accel.verif import amaranth_sim as simrun
+from accel.verif.amaranth_sim import run_job
 
 SMALL = dict(rows=4, cols=4, in_depth=64, acc_depth=128)
 

@@ -10,7 +10,7 @@ from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .pe import ProcessingElement
+from accel.hw.pe import ProcessingElement
 
 __all__ = ["SystolicArray"]
 

@@ -14,7 +14,7 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .memport import ADDR_WIDTH, MAX_BURST_BEATS, MemPortSignature
+from accel.hw.memport import ADDR_WIDTH, MAX_BURST_BEATS, MemPortSignature
 
 __all__ = ["AXI4Master", "axi_signature", "BURST_INCR", "CACHE_MODIFIABLE_BUFFERABLE"]
 

@@ -1,17 +1,17 @@
-"""The custom-instruction control port (CFU interface), generated from :mod:`accel.isa`."""
+"""The custom-instruction control port (CFU interface), generated from :mod:`accel.spec.isa`."""
 
 from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from accel import isa
-from accel.config import AccelConfig
+from accel.spec import isa
+from accel.spec.config import AccelConfig
 
 COUNTER_WIDTH = 32
 
 
 def descriptor_layout() -> data.StructLayout:
-    """The layer descriptor: one field per :data:`accel.isa.REGISTERS` entry."""
+    """The layer descriptor: one field per :data:`accel.spec.isa.REGISTERS` entry."""
     return data.StructLayout(
         {r.name: (signed(r.width) if r.signed else r.width) for r in isa.REGISTERS}
     )
@@ -23,18 +23,6 @@ def command_layout() -> data.StructLayout:
 
 def response_layout() -> data.StructLayout:
     return data.StructLayout({"outputs_0": 32})
-
-
-def info_values(config: AccelConfig) -> dict[str, int]:
-    return {
-        "VERSION": isa.ISA_VERSION,
-        "ROWS": config.rows,
-        "COLS": config.cols,
-        "BUS_BYTES": config.bus_bytes,
-        "IN_BYTES": config.in_bytes,
-        "ACC_DEPTH": config.acc_depth,
-        "PARAM_DEPTH": config.param_depth,
-    }
 
 
 class ControlPort(wiring.Component):
@@ -205,7 +193,7 @@ class ControlPort(wiring.Component):
                             with m.Default():
                                 m.d.sync += err_unknown.eq(1)
                     with m.Case(group["INFO"].funct3):
-                        values = info_values(self.config)
+                        values = isa.info_values(self.config)
                         with m.Switch(funct7):
                             for item in isa.INFO:
                                 with m.Case(item.index):

@@ -21,7 +21,6 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out, connect
 
-from accel.config import AccelConfig
 from accel.hw.array import SystolicArray
 from accel.hw.control import ControlPort, command_layout, response_layout
 from accel.hw.feeder import COORD_SHAPE, PIXBASE_SHAPE, InputFeeder, KWalker, row_params_layout
@@ -30,6 +29,7 @@ from accel.hw.memport import MemPortSignature
 from accel.hw.postproc import PostProcessor, param_layout
 from accel.hw.reader import ReadDMA
 from accel.hw.writer import OutputWriter
+from accel.spec.config import AccelConfig
 
 # Read clients in priority order: the input window gates compute, parameters are needed last.
 INPUT_CLIENT, WEIGHT_CLIENT, PARAM_CLIENT = 0, 1, 2
@@ -38,7 +38,7 @@ INPUT_CLIENT, WEIGHT_CLIENT, PARAM_CLIENT = 0, 1, 2
 class Accelerator(wiring.Component):
     """The whole accelerator with the CFU command port and the internal memory port.
 
-    ``cmd``/``rsp``: the custom-instruction port (see :mod:`accel.isa`).
+    ``cmd``/``rsp``: the custom-instruction port (see :mod:`accel.spec.isa`).
     ``mem``: the internal memory port (:class:`accel.hw.memport.MemPortSignature`).
     ``busy``: a layer is running (for observation; the firmware uses STATUS/WAIT).
     """

@@ -19,7 +19,8 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from accel.config import AccelConfig
+from accel.spec import timing
+from accel.spec.config import AccelConfig
 
 PIXBASE_SHAPE = signed(34)
 COORD_SHAPE = signed(18)
@@ -100,7 +101,7 @@ class InputFeeder(wiring.Component):
     ``rows`` int8 elements exactly :attr:`LATENCY` cycles after ``issue``.
     """
 
-    LATENCY = 3
+    LATENCY = timing.FEEDER_LATENCY
 
     def __init__(self, config: AccelConfig, tag_width: int):
         self.config = config

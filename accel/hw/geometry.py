@@ -4,9 +4,9 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from accel import isa
-from accel.config import AccelConfig
 from accel.hw.control import descriptor_layout
+from accel.spec import isa
+from accel.spec.config import AccelConfig
 
 
 def geometry_layout() -> data.StructLayout:
@@ -50,7 +50,7 @@ class LayerSetup(wiring.Component):
     On ``start`` it works for 5 cycles (for array sizes that are not powers of two the tile
     counts are found by counting: max(M/cols, K/rows) more cycles) and then pulses ``done``
     with ``error`` = 0 and ``geometry`` valid, or ``error`` = the code of the first failed check of
-    :data:`accel.isa.DESCRIPTOR_CHECKS`. ``geometry`` stays valid until the next ``start``.
+    :data:`accel.spec.isa.DESCRIPTOR_CHECKS`. ``geometry`` stays valid until the next ``start``.
     """
 
     def __init__(self, config: AccelConfig):

@@ -4,7 +4,7 @@ Blocks that move data (DMA) talk to main memory through :class:`MemPortSignature
 a set of ``amaranth.lib.stream`` channels that carry the same information as AXI4
 read/write bursts without IDs (responses come back in request order). The top level
 puts an :class:`accel.hw.axi.AXI4Master` behind it; unit tests put a Python memory
-model (:mod:`accel.hw.testbench`) behind it instead.
+model (:mod:`accel.verif.models`) behind it instead.
 
 Channels, from the master's point of view:
 

@@ -14,8 +14,9 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
-from accel.config import AccelConfig
 from accel.hw.requant import Requantizer
+from accel.spec import timing
+from accel.spec.config import AccelConfig
 
 
 def param_layout(cols: int) -> data.StructLayout:
@@ -43,7 +44,7 @@ class PostProcessor(wiring.Component):
     ports (data one cycle after the address). ``out`` carries {bytes, count}.
     """
 
-    FIFO_DEPTH = 4
+    FIFO_DEPTH = timing.POST_FIFO_DEPTH
 
     def __init__(self, config: AccelConfig):
         self.config = config

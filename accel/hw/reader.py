@@ -5,11 +5,12 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
-from .memport import MAX_BURST_BEATS, read_response_layout, request_layout
+from accel.hw.memport import MAX_BURST_BEATS, read_response_layout, request_layout
+from accel.spec import timing
 
 __all__ = ["ReadDMA", "read_command_layout", "read_data_layout"]
 
-PAGE_BYTES = 4096  # a burst never crosses a 4 KiB boundary
+PAGE_BYTES = timing.PAGE_BYTES  # a burst never crosses a 4 KiB boundary
 
 
 def read_command_layout() -> data.StructLayout:
@@ -73,7 +74,11 @@ class ReadDMA(wiring.Component):
     """
 
     def __init__(
-        self, data_width: int = 64, clients: int = 3, max_burst: int = 16, outstanding: int = 4
+        self,
+        data_width: int = 64,
+        clients: int = 3,
+        max_burst: int = 16,
+        outstanding: int = timing.READ_OUTSTANDING,
     ):
         if data_width not in (32, 64, 128, 256):
             raise ValueError(f"data_width must be 32, 64, 128 or 256 bits, not {data_width!r}")

@@ -35,6 +35,8 @@ from amaranth import Cat, Module, Mux, Shape, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from accel.spec import timing
+
 __all__ = ["Requantizer", "input_layout", "output_layout"]
 
 MAX_LANES = 64
@@ -96,7 +98,7 @@ class Requantizer(wiring.Component):
         whole layer).  The clamp is ``min(max(w, act_min), act_max)``, as in TFLite.
     """
 
-    LATENCY = 9
+    LATENCY = timing.REQUANT_LATENCY
 
     def __init__(self, lanes: int, *, tag_width: int = 0):
         if not isinstance(lanes, int) or isinstance(lanes, bool):

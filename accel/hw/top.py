@@ -11,10 +11,10 @@ from amaranth.hdl import ClockDomain, Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from accel import isa
-from accel.config import AccelConfig
 from accel.hw.axi import AXI4Master, axi_signature
 from accel.hw.core import Accelerator
+from accel.spec import isa
+from accel.spec.config import AccelConfig
 
 AXI_ADDR_WIDTH = 32
 AXI_ID_WIDTH = 1

@@ -5,12 +5,18 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
-from .memport import MAX_BURST_BEATS, request_layout, write_data_layout, write_response_layout
+from accel.hw.memport import (
+    MAX_BURST_BEATS,
+    request_layout,
+    write_data_layout,
+    write_response_layout,
+)
+from accel.spec import timing
 
 __all__ = ["OutputWriter", "write_command_layout", "byte_stream_layout"]
 
-PAGE_BYTES = 4096  # a burst never crosses a 4 KiB boundary
-BURST_QUEUE_DEPTH = 4  # bursts requested ahead of their data
+PAGE_BYTES = timing.PAGE_BYTES  # a burst never crosses a 4 KiB boundary
+BURST_QUEUE_DEPTH = timing.WRITE_BURST_QUEUE  # bursts requested ahead of their data
 
 
 def write_command_layout() -> data.StructLayout:
@@ -114,7 +120,7 @@ class OutputWriter(wiring.Component):
         # --- Command acceptance ----------------------------------------------------------------
         # The region goes to the request generator (beat address, beat count) and, through a
         # FIFO, to the packer (start offset within the first beat, length).
-        region = m.submodules.region = SyncFIFO(width=shift + 24, depth=2)
+        region = m.submodules.region = SyncFIFO(width=shift + 24, depth=timing.WRITE_REGION_FIFO)
         blen = m.submodules.blen = SyncFIFO(width=9, depth=BURST_QUEUE_DEPTH)
 
         cmd_offset = self.cmd.p.addr[:shift]

@@ -1,8 +1,15 @@
 """Golden reference model: the convolution loop nest, int8 quantization, quantized layers."""
 
-from .layer import QuantizedLayer, random_layer, run_layer, run_layer_loopnest
-from .loopnest import conv2d, conv2d_loopnest, fully_connected, macs, maxpool2x2, output_size
-from .quant import (
+from accel.ref.layer import QuantizedLayer, random_layer, run_layer, run_layer_loopnest
+from accel.ref.loopnest import (
+    conv2d,
+    conv2d_loopnest,
+    fully_connected,
+    macs,
+    maxpool2x2,
+    output_size,
+)
+from accel.ref.quant import (
     INT32_MAX,
     INT32_MIN,
     choose_activation_qparams,

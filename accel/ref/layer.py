@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import loopnest
-from .quant import INT8_MAX, INT8_MIN, quantize_multiplier, requantize
+from accel.ref import loopnest
+from accel.ref.quant import INT8_MAX, INT8_MIN, quantize_multiplier, requantize
 
 __all__ = ["QuantizedLayer", "run_layer", "run_layer_loopnest", "random_layer"]
 

@@ -42,8 +42,8 @@ from pathlib import Path
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .layer import QuantizedLayer, run_layer
-from .quant import (
+from accel.ref.layer import QuantizedLayer, run_layer
+from accel.ref.quant import (
     INT8_MAX,
     INT8_MIN,
     choose_activation_qparams,

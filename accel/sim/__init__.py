@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..ref import loopnest
-from ..ref.layer import QuantizedLayer
+from accel.ref import loopnest
+from accel.ref.layer import QuantizedLayer
 
 __all__ = ["LAYER_COLUMNS", "layer_rows", "format_table", "format_layer_table"]
 

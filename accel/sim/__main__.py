@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..ref import lenet
-from ..ref.layer import QuantizedLayer
-from . import format_layer_table, format_table, layer_rows
-from .layers import LAYER_BACKENDS
+from accel.ref import lenet
+from accel.ref.layer import QuantizedLayer
+from accel.sim import format_layer_table, format_table, layer_rows
+from accel.sim.layers import LAYER_BACKENDS
 
 
 @dataclass
@@ -124,7 +124,7 @@ def _progress(text: str) -> None:
 
 
 def _config(args: argparse.Namespace):
-    from accel.build import parse_config
+    from accel.build.cli import parse_config
 
     return parse_config(args)
 
@@ -181,7 +181,7 @@ def _lenet_layers(args: argparse.Namespace, model) -> int:
     _progress("")
     code = _print_reports(reports, config, args)
     if args.plot:
-        from accel.report import write_plots
+        from accel.sim.report import write_plots
 
         for path in write_plots(reports, config, args.plot):
             print(f"wrote {path}")
@@ -236,7 +236,7 @@ def cmd_conv(args: argparse.Namespace) -> int:
 
 
 def cmd_firmware(args: argparse.Namespace) -> int:
-    from accel import firmware_run
+    from accel.firmware import run as firmware_run
 
     model = lenet.load_params(args.weights)
     config = _config(args)
@@ -373,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _hardware_arguments(parser: argparse.ArgumentParser) -> None:
-    from accel.build import add_config_arguments
+    from accel.build.cli import add_config_arguments
 
     add_config_arguments(parser)
     parser.add_argument("--json", type=Path, help="write the report as JSON")

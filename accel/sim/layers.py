@@ -1,8 +1,8 @@
 """Run single layers on a backend and report cycles, utilization and traffic.
 
 Backends: ``golden`` (NumPy only), ``perf`` (the analytical model :mod:`accel.perf`),
-``amaranth`` (the Amaranth simulator, :mod:`accel.hw.simrun`) and ``rtl`` (the generated
-Verilog under Verilator + cocotb, :mod:`accel.rtlsim`). Hardware backends check the output
+``amaranth`` (the Amaranth simulator, :mod:`accel.verif.amaranth_sim`) and ``rtl`` (the generated
+Verilog under Verilator + cocotb, :mod:`accel.verif.rtlsim`). Hardware backends check the output
 bit-exactly against :func:`accel.ref.layer.run_layer`.
 """
 
@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from accel.config import AccelConfig
-from accel.driver import LayerJob, LayerShape, prepare_layer
+from accel.driver import prepare_layer
+from accel.mapping import LayerJob, LayerShape
 from accel.ref.layer import QuantizedLayer, run_layer
+from accel.spec.config import AccelConfig
 
 HARDWARE_BACKENDS = ("rtl", "amaranth", "perf")
 LAYER_BACKENDS = ("golden", *HARDWARE_BACKENDS)
@@ -111,7 +112,7 @@ def run_layer_job(
             "STALL_CYCLES": getattr(report, "stall_cycles", None),
         }
     elif backend == "amaranth":
-        from accel.hw.simrun import run_job
+        from accel.verif.amaranth_sim import run_job
 
         result = run_job(job, config, vcd=vcd)
         output, counters, status = result.output, result.counters, result.status
@@ -139,7 +140,7 @@ def _run_rtl(job: LayerJob, expected, config, vcd):
     """Verilator + cocotb; the wall time is that of the layer run (START to WAIT response)."""
     import shutil
 
-    from accel import rtlsim
+    from accel.verif import rtlsim
 
     result = rtlsim.run_layer(job, config, expected, waves=bool(vcd), check=False)
     if vcd and result.waves is not None:

@@ -12,7 +12,7 @@ from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
 from accel.hw.axi import AXI4Master, axi_signature
-from accel.hw.testbench import (
+from accel.verif.models import (
     RESP_DECERR,
     RESP_SLVERR,
     AXIMemoryModel,

@@ -8,12 +8,13 @@ custom-instruction sequence on the CFU port. Every output byte is compared with
 import numpy as np
 import pytest
 
-from accel import isa
-from accel.config import AccelConfig
-from accel.driver import failed_check, prepare_layer
-from accel.hw.simrun import run_command_script, run_job
+from accel.driver import prepare_layer
+from accel.mapping import failed_check
 from accel.ref.layer import random_layer, run_layer
 from accel.ref.lenet import int8_activations, load_default
+from accel.spec import isa
+from accel.spec.config import AccelConfig
+from accel.verif.amaranth_sim import run_command_script, run_job
 
 DONE = 1 << isa.STATUS_BIT["DONE"].bit
 

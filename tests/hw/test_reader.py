@@ -1,5 +1,5 @@
 # amaranth: UnusedElaboratable=no
-"""Tests of accel.hw.reader.ReadDMA against accel.hw.testbench.MemoryModel.
+"""Tests of accel.hw.reader.ReadDMA against accel.verif.models.MemoryModel.
 
 Each client's received beats are compared with the memory contents read directly from the
 host-side copy (a NumPy/bytes golden independent of the DMA). The memory model checks every
@@ -15,7 +15,7 @@ from amaranth.sim import Simulator
 
 from accel.hw.memport import MemPortSignature
 from accel.hw.reader import ReadDMA
-from accel.hw.testbench import MemoryModel, stream_get, stream_put
+from accel.verif.models import MemoryModel, stream_get, stream_put
 
 PAGE = 4096
 

@@ -1,4 +1,4 @@
-"""Tests of the simulation helpers in accel.hw.testbench (stream helpers, MemoryModel)."""
+"""Tests of the simulation helpers in accel.verif.models (stream helpers, MemoryModel)."""
 
 import random
 
@@ -10,7 +10,7 @@ from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.sim import Simulator
 
 from accel.hw.memport import MemPortSignature
-from accel.hw.testbench import (
+from accel.verif.models import (
     RESP_DECERR,
     MemoryModel,
     MemPortBurst,

@@ -1,5 +1,5 @@
 # amaranth: UnusedElaboratable=no
-"""Tests of accel.hw.writer.OutputWriter against accel.hw.testbench.MemoryModel.
+"""Tests of accel.hw.writer.OutputWriter against accel.verif.models.MemoryModel.
 
 The memory is pre-filled with a pattern; after the run it must equal, byte for byte, a golden
 bytearray in which only the regions were overwritten (in command order). The burst list is
@@ -15,8 +15,8 @@ import pytest
 from amaranth.sim import Simulator
 
 from accel.hw.memport import MemPortSignature
-from accel.hw.testbench import MemoryModel, stream_put
 from accel.hw.writer import OutputWriter
+from accel.verif.models import MemoryModel, stream_put
 
 PAGE = 4096
 

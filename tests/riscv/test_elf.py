@@ -4,7 +4,7 @@ import struct
 
 import pytest
 
-from accel.riscv import ISS, ElfError, ISSError, Memory, parse_elf, read_elf
+from accel.firmware.riscv import ISS, ElfError, ISSError, Memory, parse_elf, read_elf
 
 PF_X, PF_W, PF_R = 1, 2, 4
 

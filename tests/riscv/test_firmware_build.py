@@ -10,8 +10,9 @@ from fractions import Fraction
 
 import pytest
 
-from accel import firmware, isa
-from accel.riscv import ISS, read_elf
+from accel.firmware import build as firmware
+from accel.firmware.riscv import ISS, read_elf
+from accel.spec import isa
 
 M32 = 0xFFFF_FFFF
 STATUS_DONE = 1 << isa.STATUS_BIT["DONE"].bit

@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import pytest
 
-from accel.riscv import (
+from accel.firmware.riscv import (
     ISS,
     AccessFault,
     CustomRequest,

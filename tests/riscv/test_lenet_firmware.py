@@ -5,10 +5,11 @@ import re
 import numpy as np
 import pytest
 
-from accel import isa, lenet_image
-from accel.config import AccelConfig
-from accel.firmware_run import lenet_elf, run_functional
+from accel.firmware import image as lenet_image
+from accel.firmware.run import lenet_elf, run_functional
 from accel.ref.lenet import load_default
+from accel.spec import isa
+from accel.spec.config import AccelConfig
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,7 @@ def test_model_image_rejects_a_model_that_does_not_fit(model):
 
 def test_firmware_on_the_rtl_ten_images(model, elf):
     """Co-simulation: the ISS runs lenet.c, custom instructions drive the generated Verilog."""
-    from accel.firmware_run import run_rtl_batch
+    from accel.firmware.run import run_rtl_batch
 
     results = run_rtl_batch(model, list(range(10)), AccelConfig(), elf)
     for result in results:
@@ -76,7 +77,7 @@ def test_firmware_on_the_rtl_ten_images(model, elf):
 
 def test_functional_backend_counters_come_from_the_perf_model(model, elf):
     from accel import perf
-    from accel.driver import LayerShape
+    from accel.mapping import LayerShape
 
     result = run_functional(model, 0, AccelConfig(), elf)
     shape = LayerShape.of(model.layers[1], (1, 14, 14, 6))

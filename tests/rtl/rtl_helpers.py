@@ -10,8 +10,8 @@ import os
 import numpy as np
 import pytest
 
-from accel import isa
-from accel.config import AccelConfig
+from accel.spec import isa
+from accel.spec.config import AccelConfig
 
 #: The default generator configuration (the committed rtl/accel_top.v).
 CONFIG_8X8 = AccelConfig()

@@ -10,11 +10,11 @@ model has AxiRam's timing.
 import pytest
 from rtl_helpers import CONFIG_8X8, assert_layer_ok
 
-from accel import rtlsim
 from accel.driver import prepare_layer
-from accel.hw import simrun
 from accel.ref.layer import run_layer
 from accel.ref.lenet import int8_activations, load_default
+from accel.verif import amaranth_sim as simrun
+from accel.verif import rtlsim
 
 LAYERS = ("conv1", "conv2", "conv3", "fc1", "fc2")
 

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from rtl_helpers import BUSY, CONFIG_4X4, DONE, assert_layer_ok, status_bit
 
-from accel import isa, rtlsim
 from accel.driver import prepare_layer
 from accel.ref.layer import random_layer, run_layer
+from accel.spec import isa
+from accel.verif import rtlsim
 
 CONFIG = CONFIG_4X4
 ERR_DESCRIPTOR = status_bit("ERR_DESCRIPTOR")

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 from rtl_helpers import CONFIG_3X5, CONFIG_4X4, CONFIG_8X8, assert_layer_ok, extra_random_cases
 
-from accel import rtlsim
-from accel.driver import MappingError, prepare_layer
+from accel.driver import prepare_layer
+from accel.mapping import MappingError
 from accel.ref.layer import random_layer, run_layer
+from accel.verif import rtlsim
 
 SEED = 20240
 

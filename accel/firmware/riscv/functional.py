@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import isa
-from ..config import AccelConfig
-from ..driver import LayerShape, failed_check
-from ..ref.loopnest import conv2d, maxpool2x2
-from ..ref.quant import requantize
-from .stub import StubBackend
+from accel.firmware.riscv.stub import StubBackend
+from accel.mapping import LayerShape, failed_check
+from accel.ref.loopnest import conv2d, maxpool2x2
+from accel.ref.quant import requantize
+from accel.spec import isa
+from accel.spec.config import AccelConfig
 
 _DONE = 1 << isa.STATUS_BIT["DONE"].bit
 _ERR_DESCRIPTOR = 1 << isa.STATUS_BIT["ERR_DESCRIPTOR"].bit
@@ -28,7 +28,7 @@ def _tiles(n: int, size: int) -> int:
 
 
 class FunctionalBackend(StubBackend):
-    """:class:`~accel.riscv.stub.StubBackend` whose START really computes the layer."""
+    """:class:`~accel.firmware.riscv.stub.StubBackend` whose START really computes the layer."""
 
     def __init__(self, memory, config: AccelConfig | None = None):
         super().__init__(config)
@@ -97,7 +97,7 @@ class FunctionalBackend(StubBackend):
         return 0
 
     def _count(self, shape: LayerShape, band: int) -> None:
-        from .. import perf
+        from accel import perf
 
         report = perf.predict(shape, self.config, perf.MemoryTiming.axi_ram(), band=band)
         self.counters.update(

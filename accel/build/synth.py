@@ -691,7 +691,7 @@ def build_report(
     json_path: Path | None = None,
     timeout: float | None = None,
 ) -> SynthReport:
-    """Generate the Verilog of ``config`` (an :class:`accel.config.AccelConfig`) and run
+    """Generate the Verilog of ``config`` (an :class:`accel.spec.config.AccelConfig`) and run
     :func:`synthesize` on it; print the result and write it as JSON to ``json_path``.
 
     The Verilog, manifest and header go to ``out_dir`` and the tool files to
@@ -700,7 +700,7 @@ def build_report(
     """
     import tempfile
 
-    from accel import build
+    from accel.build import generate as build
 
     dev = get_device(family, device)
     with tempfile.TemporaryDirectory(prefix="accel-synth-") as tmp:

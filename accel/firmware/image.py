@@ -2,7 +2,7 @@
 
 The image starts at the accelerator arena with a ``lenet_model_t`` header
 (``firmware/lenet_model.h``): magic, layer count, input and logits addresses, result fields
-written by the firmware, and one descriptor per layer in :data:`accel.isa.REGISTERS` order.
+written by the firmware, and one descriptor per layer in :data:`accel.spec.isa.REGISTERS` order.
 The packed weights and parameters of every layer follow, then the input image and one
 output buffer per layer (each layer's output is the next one's input). Intermediate
 activations are *not* written: the accelerator must produce them.
@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accel import isa
-from accel.config import AccelConfig
-from accel.driver import LayerJob, prepare_layer
+from accel.driver import prepare_layer
+from accel.mapping import LayerJob
 from accel.ref.layer import QuantizedLayer
+from accel.spec import isa
+from accel.spec.config import AccelConfig
 
 MAGIC = 0x354E454C  # "LEN5"
 MAX_LAYERS = 8

@@ -1,11 +1,11 @@
-"""A stub accelerator backend: the register file and status protocol of :mod:`accel.isa`,
+"""A stub accelerator backend: the register file and status protocol of :mod:`accel.spec.isa`,
 without any computation. For running firmware on the ISS when only the control flow
-matters (``python -m accel.riscv``, ``python -m accel.firmware --run``)."""
+matters (``python -m accel.firmware.riscv``, ``python -m accel.firmware --run``)."""
 
 from __future__ import annotations
 
-from .. import isa
-from ..config import AccelConfig
+from accel.spec import isa
+from accel.spec.config import AccelConfig
 
 
 class StubBackend:
@@ -27,9 +27,7 @@ class StubBackend:
         self.starts = 0
 
     def _info(self, index: int) -> int | None:
-        from ..hw.control import info_values
-
-        values = info_values(self.config)
+        values = isa.info_values(self.config)
         for item in isa.INFO:
             if item.index == index:
                 return values[item.name]

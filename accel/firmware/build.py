@@ -9,7 +9,7 @@ Command line::
 
     python -m accel.firmware [selftest] [--out DIR] [--run]
 
-``--run`` runs the program on the ISS with a stub accelerator (:mod:`accel.riscv.stub`).
+``--run`` runs the program on the ISS with a stub accelerator (:mod:`accel.firmware.riscv.stub`).
 
 The memory map constants below mirror ``firmware/link.ld`` (a test checks them against the
 symbols of a built ELF).
@@ -23,7 +23,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-FIRMWARE_DIR = Path(__file__).resolve().parent.parent / "firmware"
+FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
 INCLUDE_DIR = FIRMWARE_DIR / "include"
 DEFAULT_OUT_DIR = FIRMWARE_DIR / "build"
 
@@ -167,11 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"{image.elf}\n{image.bin}")
     if args.run:
-        from .riscv.__main__ import run_elf
+        from accel.firmware.riscv.__main__ import run_elf
 
         return run_elf(image.elf)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

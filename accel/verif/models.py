@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from amaranth.hdl import Cat
 
-from .memport import MAX_BURST_BEATS
+from accel.hw.memport import MAX_BURST_BEATS
 
 __all__ = [
     "RESP_OKAY",

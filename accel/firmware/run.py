@@ -2,7 +2,7 @@
 
 Backends: ``functional`` (golden numerics on the shared memory + :mod:`accel.perf` counters,
 milliseconds) and ``rtl`` (the ISS co-simulated with the generated Verilog under cocotb +
-Verilator, :mod:`accel.rtlsim`).
+Verilator, :mod:`accel.verif.rtlsim`).
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from accel import firmware
-from accel.config import AccelConfig
-from accel.lenet_image import build_model_image
+from accel.firmware import build as firmware
+from accel.firmware.image import build_model_image
+from accel.firmware.riscv.iss import ISS, Memory
 from accel.ref import lenet
-from accel.riscv.iss import ISS, Memory
+from accel.spec.config import AccelConfig
 
 
 @dataclass
@@ -58,7 +58,7 @@ def prepare(model, index: int, config: AccelConfig, elf=None):
 
 
 def run_functional(model, index: int, config: AccelConfig, elf=None) -> FirmwareResult:
-    from accel.riscv.functional import FunctionalBackend
+    from accel.firmware.riscv.functional import FunctionalBackend
 
     start = time.perf_counter()
     iss, model_image, expected = prepare(model, index, config, elf)
@@ -84,8 +84,8 @@ def run_functional(model, index: int, config: AccelConfig, elf=None) -> Firmware
 
 def run_rtl_batch(model, indices, config: AccelConfig, elf=None) -> list[FirmwareResult]:
     """Co-simulate the firmware with the generated Verilog for several test images."""
-    from accel import rtlsim
-    from accel.lenet_image import CYCLES_OFFSET, MAX_LAYERS, PREDICTED_OFFSET
+    from accel.firmware.image import CYCLES_OFFSET, MAX_LAYERS, PREDICTED_OFFSET
+    from accel.verif import rtlsim
 
     elf = elf if elf is not None else lenet_elf()
     items, images, expected = [], [], []

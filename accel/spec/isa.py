@@ -180,6 +180,19 @@ INFO_ITEM = {i.name: i for i in INFO}
 ISA_VERSION = 1
 
 
+def info_values(config) -> dict[str, int]:
+    """Values of the INFO items for an :class:`~accel.spec.config.AccelConfig`."""
+    return {
+        "VERSION": ISA_VERSION,
+        "ROWS": config.rows,
+        "COLS": config.cols,
+        "BUS_BYTES": config.bus_bytes,
+        "IN_BYTES": config.in_bytes,
+        "ACC_DEPTH": config.acc_depth,
+        "PARAM_DEPTH": config.param_depth,
+    }
+
+
 def function_id(group: str, funct7: int) -> int:
     """The 10-bit CFU function id ``{funct7, funct3}`` of an instruction."""
     if not 0 <= funct7 < 1 << FUNCT7_BITS:

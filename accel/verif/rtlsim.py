@@ -7,7 +7,7 @@
 
 :func:`run_jobs` runs many jobs in one simulator invocation (each on a freshly reset DUT; the
 cocotb testbench is ``sim/tb_accel_top.py``); :func:`run_layer` and :func:`run_command_script`
-are one-job conveniences mirroring :mod:`accel.hw.simrun`. Main memory is cocotbext-axi's
+are one-job conveniences mirroring :mod:`accel.verif.amaranth_sim`. Main memory is cocotbext-axi's
 ``AxiRam``; the testbench's scoreboard compares the output region with the golden output
 integer for integer and checks that nothing outside it was written.
 
@@ -25,7 +25,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -34,9 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
-from accel import build as accel_build
-from accel.config import AccelConfig
-from accel.driver import LayerJob, counter_commands
+from accel.build import generate as accel_build
+from accel.mapping import LayerJob, counter_commands
+from accel.spec.config import AccelConfig
 
 __all__ = [
     "RtlJob",
@@ -50,9 +49,9 @@ __all__ = [
     "simulator",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SIM_DIR = REPO_ROOT / "sim"
-TB_MODULE = "tb_accel_top"
+TB_MODULE = "sim.tb_accel_top"
 TOP = accel_build.TOP_NAME
 
 #: Verilator options: fast X handling, warnings of the generated code are not errors, and
@@ -225,7 +224,7 @@ def _version(package: str) -> str:
 def _tool_env() -> dict:
     if simulator() != "verilator":
         return {}
-    from accel.tools import verilator_env
+    from accel.verif.tools import verilator_env
 
     env = verilator_env()
     return {"VERILATOR_ROOT": env["VERILATOR_ROOT"], "PATH": env["PATH"]}
@@ -482,7 +481,6 @@ def _simulate(
     prefix = os.environ.get("SIM_CMD_PREFIX", "")
     if shutil.which("timeout"):  # coreutils: kill the simulator when over its wall-clock budget
         prefix = f"timeout --kill-after=10 {max(1, int(wall_timeout))} {prefix}".strip()
-    sys.path.insert(0, str(SIM_DIR))  # the runner passes sys.path on as PYTHONPATH
     started = time.perf_counter()
     try:
         with _environ(SIM_CMD_PREFIX=prefix or None, WAVES=None, **_tool_env()):
@@ -509,8 +507,6 @@ def _simulate(
             ) from None
         if not results_file.exists():
             raise RtlSimError(f"RTL simulation failed ({exc!r})\n{_log_tail(log)}") from None
-    finally:
-        sys.path.remove(str(SIM_DIR))
     if not results_file.exists():
         raise RtlSimError(f"RTL simulation wrote no results\n{_log_tail(log)}")
     return json.loads(results_file.read_text())
@@ -598,7 +594,7 @@ def run_firmware(
             )
         )
         raw = _simulate(
-            build_dir, run_dir, job_file, results_file, waves, wall_timeout, "tb_firmware"
+            build_dir, run_dir, job_file, results_file, waves, wall_timeout, "sim.tb_firmware"
         )
     finally:
         if not waves:

@@ -1,5 +1,5 @@
-"""``python -m accel.riscv PROGRAM.elf``: run an ELF on the ISS with the stub accelerator
-(:class:`accel.riscv.stub.StubBackend`) and print its output, exit code and counters."""
+"""``python -m accel.firmware.riscv PROGRAM.elf``: run an ELF on the ISS with the stub accelerator
+(:class:`accel.firmware.riscv.stub.StubBackend`) and print its output, exit code and counters."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from .elf import ElfError
-from .iss import ISS, ISSError
-from .stub import StubBackend
+from accel.firmware.riscv.elf import ElfError
+from accel.firmware.riscv.iss import ISS, ISSError
+from accel.firmware.riscv.stub import StubBackend
 
 
 def run_elf(path: str | Path, max_instructions: int | None = None) -> int:
@@ -41,7 +41,8 @@ def run_elf(path: str | Path, max_instructions: int | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m accel.riscv", description="Run a RV32IM ELF on the ISS (stub accel)."
+        prog="python -m accel.firmware.riscv",
+        description="Run a RV32IM ELF on the ISS (stub accel).",
     )
     parser.add_argument("elf", type=Path)
     parser.add_argument("--max-instructions", type=int, default=None)

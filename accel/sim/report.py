@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from accel.config import AccelConfig
-from accel.driver import LayerShape, MappingError
+from accel.mapping import LayerShape, MappingError
+from accel.spec.config import AccelConfig
 
 SWEEP_SIZES = (4, 8, 16, 32)
 

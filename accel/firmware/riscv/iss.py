@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from .elf import ElfFile, parse_elf, read_elf
+from accel.firmware.riscv.elf import ElfFile, parse_elf, read_elf
 
 M32 = 0xFFFF_FFFF
 SIGN = 0x8000_0000

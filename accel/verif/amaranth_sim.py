@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 from amaranth.sim import Simulator
 
-from accel.config import AccelConfig
-from accel.driver import LayerJob, counter_commands
 from accel.hw.core import Accelerator
-from accel.hw.testbench import MemoryModel, stream_get, stream_put
+from accel.mapping import LayerJob, counter_commands
+from accel.spec.config import AccelConfig
+from accel.verif.models import MemoryModel, stream_get, stream_put
 
 
 @dataclass
@@ -79,7 +79,7 @@ def run_command_script(
     job: LayerJob, config: AccelConfig, script, *, return_memory: bool = False, **kwargs
 ):
     """Run an arbitrary command sequence with ``job``'s memory image; returns the responses
-    (and the :class:`~accel.hw.testbench.MemoryModel` with ``return_memory``)."""
+    (and the :class:`~accel.verif.models.MemoryModel` with ``return_memory``)."""
     options = dict(
         seed=None,
         read_latency=READ_LATENCY,

@@ -1,0 +1,5 @@
+import sys
+
+from accel.firmware.build import main
+
+sys.exit(main())

@@ -1,0 +1,23 @@
+"""Latencies and queue depths of the hardware engines, defined once.
+
+The Amaranth blocks in :mod:`accel.hw` build their pipelines and FIFOs from these numbers and
+the performance model :mod:`accel.perf` predicts with them, so a change of a pipeline depth
+changes both (the RTL tests then check the model is still exact).
+"""
+
+#: InputFeeder: an im2col vector issued in cycle T reaches the array input in T + this.
+FEEDER_LATENCY = 3
+#: Register stages between the issuer and the array input inside the feeder.
+FEED_TO_ARRAY = 2
+#: Requantizer pipeline stages (accumulator + bias in, int8 out).
+REQUANT_LATENCY = 9
+#: PostProcessor: accumulator vectors buffered ahead of the requantizers.
+POST_FIFO_DEPTH = 4
+#: ReadDMA: bursts in flight (burst-info FIFO depth).
+READ_OUTSTANDING = 4
+#: OutputWriter: bursts requested ahead of their data.
+WRITE_BURST_QUEUE = 4
+#: OutputWriter: output regions queued.
+WRITE_REGION_FIFO = 2
+#: AXI bursts never cross this boundary.
+PAGE_BYTES = 4096
