@@ -333,9 +333,9 @@ def build_table(
     for i, layer in enumerate(layers):
         ws, os_ = scalesim["ws"][i], scalesim["os"][i]
         measured = by_name[layer.name]
-        if measured["MACs"] != layer.macs:
+        if measured["macs"] != layer.macs:
             raise SystemExit(
-                f"error: {layer.name}: accel.sim reports {measured['MACs']} MACs, "
+                f"error: {layer.name}: accel.sim reports {measured['macs']} MACs, "
                 f"the topology given to SCALE-Sim has {layer.macs}"
             )
         ws_cycles, os_cycles = int(ws["Total Cycles"]), int(os_["Total Cycles"])

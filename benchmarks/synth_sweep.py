@@ -46,11 +46,11 @@ def lenet_cycles(rows: int, cols: int, out: Path) -> dict:
         subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
     report = json.loads(path.read_text())
     layers = report["layers"]
-    exact = all(layer.get("exact") == "yes" for layer in layers)
+    exact = all(layer.get("exact") is True for layer in layers)
     return {
         "layers": {layer["layer"]: layer["cycles"] for layer in layers},
         "cycles": sum(layer["cycles"] for layer in layers),
-        "macs": sum(layer["MACs"] for layer in layers),
+        "macs": sum(layer["macs"] for layer in layers),
         "exact": exact,
     }
 

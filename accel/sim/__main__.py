@@ -3,14 +3,16 @@
 Commands:
 
 ``lenet``
-    Run the int8 LeNet-5 on the held-out test images of the shipped model and print the
-    float and int8 accuracy and the per-layer table (N M C H W R S E F U P, pool, MACs)::
+    The int8 LeNet-5 on the held-out test images (float and int8 accuracy, per-layer table),
+    or with ``--layer NAME`` / ``--all`` single layers on a layer backend
+    (:data:`accel.backends.BACKENDS`: golden, perf, amaranth, rtl) with cycles and
+    utilization.
+``conv``
+    One convolution layer from .npy files on a layer backend.
+``firmware``
+    LeNet-5 driven by the RV32IM firmware on the ISS (functional or RTL accelerator).
 
-        python -m accel.sim lenet --backend golden [--images N] [--weights FILE]
-
-Backends are registered in :data:`BACKENDS`: a backend takes the int8 layers and the int8
-NHWC images and returns a :class:`BackendResult` (the int8 logits, plus optional extra
-per-layer table columns such as cycles). Only ``golden`` exists so far.
+``--json FILE`` writes the layer report as numbers (schema: ``docs/reports.md``).
 """
 
 from __future__ import annotations
@@ -25,15 +27,15 @@ from pathlib import Path
 
 import numpy as np
 
+from accel.backends import LAYER_BACKENDS
 from accel.ref import lenet
 from accel.ref.layer import QuantizedLayer
 from accel.sim import format_layer_table, format_table, layer_rows
-from accel.sim.layers import LAYER_BACKENDS
 
 
 @dataclass
 class BackendResult:
-    """What a backend returns for a batch of images.
+    """What a whole-network backend returns for a batch of images.
 
     ``logits``: int8 (N, 10) output of the last layer. ``columns``: names of extra per-layer
     table columns; ``layer_stats[layer name][column]`` their values. ``sum_columns``: which
@@ -51,7 +53,7 @@ def run_golden(layers: Sequence[QuantizedLayer], x_int8: np.ndarray) -> BackendR
     return BackendResult(logits=lenet.forward_int8(layers, x_int8))
 
 
-#: Backend name -> function(layers, int8 NHWC images) -> BackendResult.
+#: Whole-network backend name -> function(layers, int8 NHWC images) -> BackendResult.
 BACKENDS: dict[str, Callable[[Sequence[QuantizedLayer], np.ndarray], BackendResult]] = {
     "golden": run_golden,
 }
@@ -138,10 +140,7 @@ def _print_reports(reports, config, args) -> int:
         payload = {
             "config": config.as_dict(),
             "backend": args.backend,
-            "layers": [
-                {k: (v if not isinstance(v, np.integer) else int(v)) for k, v in row.items()}
-                for row in rows
-            ],
+            "layers": [_plain(report.record(config)) for report in reports],
         }
         Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
         print(f"wrote {args.json}")
@@ -152,8 +151,13 @@ def _print_reports(reports, config, args) -> int:
     return 0
 
 
+def _plain(record: dict) -> dict:
+    """NumPy scalars as Python numbers, for JSON."""
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in record.items()}
+
+
 def _lenet_layers(args: argparse.Namespace, model) -> int:
-    from accel.sim.layers import run_layer_job
+    from accel.backends import run_layer_job
 
     config = _config(args)
     names = [layer.name for layer in model.layers] if args.all else args.layer
@@ -189,9 +193,9 @@ def _lenet_layers(args: argparse.Namespace, model) -> int:
 
 
 def cmd_conv(args: argparse.Namespace) -> int:
+    from accel.backends import run_layer_job
     from accel.ref.layer import QuantizedLayer
     from accel.ref.quant import quantize_multiplier
-    from accel.sim.layers import run_layer_job
 
     def load(path, dtype, what):
         try:

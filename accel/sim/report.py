@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -49,15 +50,13 @@ def sweep(shapes: Sequence[tuple[str, LayerShape]], sizes: Sequence[int] = SWEEP
 
 def write_plots(reports, config: AccelConfig, out_dir: Path) -> list[Path]:
     """Write cycles-per-layer, utilization-per-layer and array-size-sweep PNGs to ``out_dir``."""
-    from accel.sim.layers import ideal_cycles, roofline_cycles
-
     plt = _pyplot()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = [r.name for r in reports]
     cycles = [r.cycles or 0 for r in reports]
-    ideal = [ideal_cycles(r.shape, config) for r in reports]
-    roof = [roofline_cycles(r.shape, config) for r in reports]
+    ideal = [r.shape.ideal_cycles(config) for r in reports]
+    roof = [math.ceil(r.shape.roofline(config)) for r in reports]
     written = []
 
     fig, ax = plt.subplots(figsize=(7, 4))

@@ -17,10 +17,13 @@ def test_lenet_layer_on_amaranth_backend_reports_counters(capsys, tmp_path):
     assert "fc2" in out and "exact" in out
     data = json.loads(report.read_text())
     (row,) = data["layers"]
-    assert row["layer"] == "fc2" and row["exact"] == "yes"
-    assert row["MACs"] == 84 * 10
-    assert row["cycles"] >= row["roofline"] >= row["ideal"] == -(-840 // 64)
-    assert row["DMA wr B"] == 10
+    assert row["layer"] == "fc2" and row["exact"] is True
+    assert row["macs"] == 84 * 10
+    assert row["cycles"] >= row["roofline_cycles"] >= row["ideal_cycles"] == -(-840 // 64)
+    assert row["dma_write_bytes"] == 10
+    assert isinstance(row["utilization"], float) and 0 < row["utilization"] <= 1
+    assert row["utilization"] == pytest.approx(840 / (64 * row["cycles"]))
+    assert isinstance(row["wall_seconds"], float) and isinstance(row["mac_cycles"], int)
 
 
 def test_conv_from_npy_files(capsys, tmp_path):
