@@ -60,9 +60,11 @@ def manifest(config: AccelConfig) -> dict:
         "groups": [vars(g) for g in isa.GROUPS],
         "registers": [vars(r) for r in isa.REGISTERS],
         "control_ops": [vars(op) for op in isa.CONTROL_OPS],
-        "status_bits": [vars(s) for s in isa.STATUS_BITS],
+        "status_bits": [{"name": s.name, "bit": s.bit, "doc": s.doc} for s in isa.STATUS_BITS],
         "error_code_shift": isa.ERR_CODE_SHIFT,
-        "descriptor_checks": [vars(c) for c in isa.DESCRIPTOR_CHECKS],
+        "descriptor_checks": [
+            {"name": c.name, "code": c.code, "doc": c.doc} for c in isa.DESCRIPTOR_CHECKS
+        ],
         "counters": [vars(c) for c in isa.COUNTERS],
         "info": [vars(i) for i in isa.INFO],
         "instructions": isa.instructions(),

@@ -32,6 +32,15 @@ FUNCTION_ID_BITS = FUNCT3_BITS + FUNCT7_BITS
 
 
 @dataclass(frozen=True)
+class Entry:
+    """One row of a table: a name, its number (funct7, bit or code) and its documentation."""
+
+    name: str
+    index: int
+    doc: str
+
+
+@dataclass(frozen=True)
 class Group:
     name: str
     funct3: int
@@ -86,11 +95,8 @@ REGISTERS = (
 REGISTER = {r.name: r for r in REGISTERS}
 
 
-@dataclass(frozen=True)
-class ControlOp:
-    name: str
-    index: int
-    doc: str
+class ControlOp(Entry):
+    pass
 
 
 CONTROL_OPS = (
@@ -102,11 +108,10 @@ CONTROL_OPS = (
 CONTROL_OP = {op.name: op for op in CONTROL_OPS}
 
 
-@dataclass(frozen=True)
-class StatusBit:
-    name: str
-    bit: int
-    doc: str
+class StatusBit(Entry):
+    @property
+    def bit(self) -> int:
+        return self.index
 
 
 STATUS_BITS = (
@@ -122,11 +127,10 @@ ERROR_MASK = sum(1 << s.bit for s in STATUS_BITS if s.name.startswith("ERR_"))
 ERR_CODE_SHIFT = 8  # STATUS[15:8]: code of the first descriptor check that failed
 
 
-@dataclass(frozen=True)
-class DescriptorCheck:
-    name: str
-    code: int
-    doc: str
+class DescriptorCheck(Entry):
+    @property
+    def code(self) -> int:
+        return self.index
 
 
 DESCRIPTOR_CHECKS = (
@@ -142,11 +146,8 @@ DESCRIPTOR_CHECKS = (
 DESCRIPTOR_CHECK = {c.name: c for c in DESCRIPTOR_CHECKS}
 
 
-@dataclass(frozen=True)
-class Counter:
-    name: str
-    index: int
-    doc: str
+class Counter(Entry):
+    pass
 
 
 COUNTERS = (
@@ -159,11 +160,8 @@ COUNTERS = (
 COUNTER = {c.name: c for c in COUNTERS}
 
 
-@dataclass(frozen=True)
-class Info:
-    name: str
-    index: int
-    doc: str
+class Info(Entry):
+    pass
 
 
 INFO = (

@@ -10,6 +10,7 @@ from amaranth.back import verilog
 from amaranth.hdl import ClockDomain, Module
 from amaranth.lib import wiring
 from amaranth.sim import Simulator
+from helpers import apply_write, beat_int, run_simulation, ticks
 
 from accel.hw.axi import AXI4Master, axi_signature
 from accel.verif.models import (
@@ -22,33 +23,6 @@ from accel.verif.models import (
 )
 
 MEM_SIZE = 1 << 17  # 32 pages of 4 KiB
-
-
-async def ticks(ctx, n):
-    for _ in range(n):
-        await ctx.tick()
-
-
-def run(dut, *adders, testbenches=()):
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    for add in adders:
-        add(sim)
-    for tb in testbenches:
-        sim.add_testbench(tb)
-    sim.run()
-
-
-def beat_int(golden, addr, nb):
-    return int.from_bytes(golden[addr : addr + nb].tobytes(), "little")
-
-
-def apply_write(golden, addr, data, strb, nb):
-    for i, (d, s) in enumerate(zip(data, strb, strict=True)):
-        lanes = np.frombuffer(d.to_bytes(nb, "little"), dtype=np.uint8)
-        enable = ((s >> np.arange(nb)) & 1).astype(bool)
-        region = golden[addr + i * nb : addr + (i + 1) * nb]
-        region[enable] = lanes[enable]
 
 
 def random_burst(rng, nb, pages, write):
@@ -101,7 +75,7 @@ def test_random_traffic(data_width):
         async for _clk, _rst, fault in ctx.tick().sample(dut.fault):
             faults.append(fault)
 
-    run(
+    run_simulation(
         dut,
         lambda sim: model.add_to(sim, dut.axi),
         lambda sim: MemPortMaster(bursts, rng=rng, stall_probability=0.3).add_to(sim, dut.bus),
@@ -208,7 +182,7 @@ def test_back_to_back_throughput():
                 result["wr_rsp"] = edge
                 break
 
-    run(dut, lambda sim: model.add_to(sim, dut.axi), testbenches=[reader, writer])
+    run_simulation(dut, lambda sim: model.add_to(sim, dut.axi), testbenches=[reader, writer])
     assert result["first"] - result["req"] == 3
     assert result["last"] - result["first"] == 255
     data = np.frombuffer(bytes(range(256)) * 8, dtype="<u8")
@@ -253,7 +227,7 @@ def test_axi_constant_fields_and_passthrough():
         assert ctx.get(axi.wstrb) == 0x8001
         assert ctx.get(axi.wlast) == 1
 
-    run(dut, testbenches=[tb])
+    run_simulation(dut, testbenches=[tb])
 
 
 def test_valid_does_not_depend_on_ready():
@@ -276,7 +250,7 @@ def test_valid_does_not_depend_on_ready():
                 assert [ctx.get(v) for v in valids] == before == pattern
             await ctx.tick()
 
-    run(dut, testbenches=[tb])
+    run_simulation(dut, testbenches=[tb])
 
 
 @pytest.mark.parametrize(
@@ -307,7 +281,7 @@ def test_fault_flag(addr, beats, addr_width, faults):
             await ticks(ctx, 2)
             seen["after"] = ctx.get(dut.fault)
 
-        run(dut, testbenches=[tb])
+        run_simulation(dut, testbenches=[tb])
         assert seen == {"before": 0, "after": int(faults)}, channel
 
 

@@ -7,7 +7,7 @@ import pytest
 from amaranth.hdl import ClockDomain, Module
 from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
-from amaranth.sim import Simulator
+from helpers import apply_write, beat_int, run_simulation, ticks
 
 from accel.hw.memport import MemPortSignature
 from accel.verif.models import (
@@ -31,34 +31,6 @@ def loopback(data_width):
     m.domains.sync = ClockDomain()
     wiring.connect(m, master, slave)
     return m, master, slave
-
-
-def run(m, *adders, testbenches=()):
-    sim = Simulator(m)
-    sim.add_clock(1e-6)
-    for add in adders:
-        add(sim)
-    for tb in testbenches:
-        sim.add_testbench(tb)
-    sim.run()
-
-
-async def ticks(ctx, n):
-    for _ in range(n):
-        await ctx.tick()
-
-
-def beat_int(golden, addr, nb):
-    return int.from_bytes(golden[addr : addr + nb].tobytes(), "little")
-
-
-def apply_write(golden, addr, data, strb, nb):
-    """NumPy golden of a strobed write burst."""
-    for i, (d, s) in enumerate(zip(data, strb, strict=True)):
-        lanes = np.frombuffer(d.to_bytes(nb, "little"), dtype=np.uint8)
-        enable = ((s >> np.arange(nb)) & 1).astype(bool)
-        region = golden[addr + i * nb : addr + (i + 1) * nb]
-        region[enable] = lanes[enable]
 
 
 def random_bursts(rng, nb, n, pages, max_beats=256, write_ratio=0.5):
@@ -89,7 +61,7 @@ def test_random_bursts(data_width):
     writes = random_bursts(rng, nb, 25, list(range(8, 16)), write_ratio=1.0)
     bursts = [b for pair in zip(reads, writes, strict=True) for b in pair]
     m, master, slave = loopback(data_width)
-    run(
+    run_simulation(
         m,
         lambda sim: model.add_to(sim, slave),
         lambda sim: MemPortMaster(bursts, rng=rng).add_to(sim, master),
@@ -146,7 +118,7 @@ def test_read_latency_and_throughput(latency):
                     break
         assert beats == [int.from_bytes(bytes(range(8 * i, 8 * i + 8)), "little") for i in range(8)]
 
-    run(m, lambda sim: model.add_to(sim, slave), testbenches=[tb])
+    run_simulation(m, lambda sim: model.add_to(sim, slave), testbenches=[tb])
     assert edges["req"] == 1  # ready is high from the first cycle
     assert edges["first"] - edges["req"] == latency
     assert edges["last"] - edges["first"] == 7
@@ -173,7 +145,7 @@ def test_write_latency(latency):
                 assert error == 0
                 break
 
-    run(m, lambda sim: model.add_to(sim, slave), testbenches=[tb])
+    run_simulation(m, lambda sim: model.add_to(sim, slave), testbenches=[tb])
     assert edges["rsp"] == latency
     assert model.read(0x40, 8) == bytes.fromhex("4433221188776655")
 
@@ -185,7 +157,7 @@ def test_strobes():
     data = [0x0102030405060708, 0x1112131415161718, 0x2122232425262728]
     strb = [0b00000001, 0b10100101, 0b00000000]
     bursts = [MemPortBurst(0x10, 3, data=data, strb=strb)]
-    run(
+    run_simulation(
         m,
         lambda sim: model.add_to(sim, slave),
         lambda sim: MemPortMaster(bursts).add_to(sim, master),
@@ -217,7 +189,7 @@ def test_error_injection():
         MemPortBurst(0x3008, 1, data=[7], strb=[0xFF]),  # after the range
     ]
     m, master, slave = loopback(64)
-    run(
+    run_simulation(
         m,
         lambda sim: model.add_to(sim, slave),
         lambda sim: MemPortMaster(bursts, rng=random.Random(6)).add_to(sim, master),
@@ -259,7 +231,7 @@ def test_bad_request_raises(channel, addr, beats, message):
         await ticks(ctx, 4)
 
     with pytest.raises(AssertionError, match=f"{channel}: .*{message}"):
-        run(m, lambda sim: model.add_to(sim, slave), testbenches=[tb])
+        run_simulation(m, lambda sim: model.add_to(sim, slave), testbenches=[tb])
 
 
 class _AlwaysStall:
@@ -280,7 +252,7 @@ def test_handshake_violation_raises():
         await ticks(ctx, 3)
 
     with pytest.raises(AssertionError, match="rd_req: valid dropped or payload changed"):
-        run(m, lambda sim: model.add_to(sim, slave), testbenches=[tb])
+        run_simulation(m, lambda sim: model.add_to(sim, slave), testbenches=[tb])
 
 
 def test_write_data_before_request():
@@ -297,7 +269,7 @@ def test_write_data_before_request():
         await stream_put(ctx, master.wr_req, {"addr": 0x800, "beats": 3})
         result["rsp"] = await stream_get(ctx, master.wr_rsp)
 
-    run(m, lambda sim: model.add_to(sim, slave), testbenches=[tb])
+    run_simulation(m, lambda sim: model.add_to(sim, slave), testbenches=[tb])
     assert result["rsp"].error == 0
     assert model.read(0x800, 12) == bytes.fromhex("efbeadde67452301efcdab89")
 
@@ -318,7 +290,7 @@ def test_write_beat_count_mismatch_raises(data_beats, message):
         await ticks(ctx, 3)
 
     with pytest.raises(AssertionError, match=f"wr_data: burst 0x0 announced 3 beats, {message}"):
-        run(m, lambda sim: model.add_to(sim, slave), testbenches=[tb])
+        run_simulation(m, lambda sim: model.add_to(sim, slave), testbenches=[tb])
 
 
 def test_stream_helpers_through_fifo():
@@ -338,7 +310,7 @@ def test_stream_helpers_through_fifo():
         for value in values[100:]:
             await stream_assert(ctx, fifo.r_stream, value, rng=rng, stall=0.4)
 
-    run(fifo, testbenches=[producer, consumer])
+    run_simulation(fifo, testbenches=[producer, consumer])
     assert received == values[:100]
 
 
@@ -352,7 +324,7 @@ def test_stream_assert_detects_mismatch():
         await stream_assert(ctx, fifo.r_stream, 0x5B)
 
     with pytest.raises(AssertionError, match="90 != 91"):
-        run(fifo, testbenches=[producer, consumer])
+        run_simulation(fifo, testbenches=[producer, consumer])
 
 
 @pytest.mark.parametrize(
