@@ -9,6 +9,9 @@ Commands:
     utilization.
 ``conv``
     One convolution layer from .npy files on a layer backend.
+``network``
+    The conv/FC layers of ResNet-18, VGG-16, AlexNet or MobileNet-v1 on a backend (perf by
+    default) with cycles, utilization and roofline ratio per layer.
 ``firmware``
     LeNet-5 driven by the RV32IM firmware on the ISS (functional or RTL accelerator).
 
@@ -27,10 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-from accel.backends import LAYER_BACKENDS
+from accel.backends import HARDWARE_BACKENDS, LAYER_BACKENDS
 from accel.ref import lenet
 from accel.ref.layer import QuantizedLayer
+from accel.ref.networks import NETWORKS
 from accel.sim import format_layer_table, format_table, layer_rows
+from accel.sim.network import cmd_network
 
 
 @dataclass
@@ -353,6 +358,19 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--output", type=Path, help="write the int8 output (.npy)")
     _hardware_arguments(c)
     c.set_defaults(func=cmd_conv)
+
+    n = commands.add_parser("network", help="the conv/FC layers of a real CNN on the model")
+    n.add_argument("network", choices=NETWORKS, help="built-in layer shapes")
+    n.add_argument("--input", type=int, default=224, help="input height = width (default 224)")
+    n.add_argument(
+        "--backend",
+        choices=HARDWARE_BACKENDS,
+        default="perf",
+        help="perf (default: the exact model, seconds for a whole network), or amaranth/rtl "
+        "(random int8 weights, checked bit-exactly; slow at 224x224)",
+    )
+    _hardware_arguments(n)
+    n.set_defaults(func=cmd_network)
 
     f = commands.add_parser("firmware", help="LeNet-5 driven by RISC-V firmware on the ISS")
     f.add_argument("network", choices=["lenet"], help="the firmware program")
