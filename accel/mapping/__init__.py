@@ -22,7 +22,13 @@ from accel.mapping.job import (
     layout_layer,
     shape_descriptor,
 )
-from accel.mapping.packing import folded_bias, pack_params, pack_weights
+from accel.mapping.packing import (
+    folded_bias,
+    pack_params,
+    pack_weights,
+    unpack_params,
+    unpack_weights,
+)
 from accel.mapping.shape import LayerShape, MappingError, tiles
 
 MEMORY_FORMATS = """\
@@ -52,4 +58,6 @@ __all__ = [
     "require_mappable",
     "shape_descriptor",
     "tiles",
+    "unpack_params",
+    "unpack_weights",
 ]

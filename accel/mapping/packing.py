@@ -45,3 +45,25 @@ def pack_params(layer: QuantizedLayer, config: AccelConfig) -> bytes:
     out = np.zeros((m_tiles, config.param_tile_beats * config.bus_bytes), dtype=np.uint8)
     out[:, : 12 * config.cols] = tiles.astype("<i4").view(np.uint8).reshape(m_tiles, -1)
     return out.tobytes()
+
+
+def unpack_weights(raw: bytes, M: int, R: int, S: int, C: int, config: AccelConfig) -> np.ndarray:
+    """Inverse of :func:`pack_weights`: int8 (M, R, S, C) weights from packed tiles."""
+    K = R * S * C
+    m_tiles, k_tiles = _tiles(M, config.cols), _tiles(K, config.rows)
+    tile_bytes = config.weight_tile_beats * config.bus_bytes
+    flat = np.frombuffer(raw, dtype=np.int8, count=m_tiles * k_tiles * tile_bytes)
+    tiles = flat.reshape(m_tiles, k_tiles, tile_bytes)[:, :, : config.rows * config.cols]
+    tiles = tiles.reshape(m_tiles, k_tiles, config.rows, config.cols)
+    wk = tiles.transpose(0, 3, 1, 2).reshape(m_tiles * config.cols, k_tiles * config.rows)
+    return wk[:M, :K].reshape(M, R, S, C).copy()
+
+
+def unpack_params(raw: bytes, M: int, config: AccelConfig) -> tuple[np.ndarray, ...]:
+    """Inverse of :func:`pack_params`: (folded bias, multiplier, shift), int32 (M,) each."""
+    m_tiles = _tiles(M, config.cols)
+    tile_bytes = config.param_tile_beats * config.bus_bytes
+    flat = np.frombuffer(raw, dtype=np.uint8, count=m_tiles * tile_bytes)
+    words = flat.reshape(m_tiles, tile_bytes)[:, : 12 * config.cols].copy().view("<i4")
+    values = words.reshape(m_tiles, 3, config.cols).transpose(1, 0, 2)
+    return tuple(v.reshape(-1)[:M].astype(np.int32) for v in values)

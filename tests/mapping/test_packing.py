@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from accel.mapping import folded_bias, pack_params, pack_weights
+from accel.mapping import folded_bias, pack_params, pack_weights, unpack_params, unpack_weights
 from accel.ref.layer import random_layer
 from accel.spec.config import AccelConfig
 
@@ -65,3 +65,15 @@ def test_parameter_tiles_are_bias_multiplier_shift_per_m_tile():
             want = (bias[m], layer.multiplier[m], layer.shift[m]) if m < 6 else (0, 0, 0)
             assert tuple(words[:, j]) == tuple(want)
         assert not any(packed[mt * tile_bytes + 48 : (mt + 1) * tile_bytes])
+
+
+@pytest.mark.parametrize("rows, cols, bus_width", [(4, 4, 64), (8, 8, 32), (3, 5, 128)])
+def test_unpacking_inverts_packing(rows, cols, bus_width):
+    config = AccelConfig(rows=rows, cols=cols, bus_width=bus_width)
+    layer = random_layer(np.random.default_rng(9), M=11, C=5, R=2, S=3)
+    w = unpack_weights(pack_weights(layer, config), 11, 2, 3, 5, config)
+    np.testing.assert_array_equal(w, layer.weights)
+    bias, multiplier, shift = unpack_params(pack_params(layer, config), 11, config)
+    np.testing.assert_array_equal(bias, folded_bias(layer))
+    np.testing.assert_array_equal(multiplier, layer.multiplier)
+    np.testing.assert_array_equal(shift, layer.shift)

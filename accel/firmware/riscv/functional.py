@@ -14,6 +14,7 @@ import numpy as np
 
 from accel.firmware.riscv.stub import StubBackend
 from accel.mapping import LayerShape, failed_check
+from accel.mapping.packing import unpack_params, unpack_weights
 from accel.ref.loopnest import conv2d, maxpool2x2
 from accel.ref.quant import requantize
 from accel.spec import isa
@@ -74,17 +75,13 @@ class FunctionalBackend(StubBackend):
         N, H, W, C, M, K = shape.N, shape.H, shape.W, shape.C, shape.M, shape.K
         x = self._read(r["IN_ADDR"], N * H * W * C).reshape(N, H, W, C)
         m_tiles, k_tiles = _tiles(M, cfg.cols), _tiles(K, cfg.rows)
-        tile_bytes = cfg.weight_tile_beats * cfg.bus_bytes
-        raw = self._read(r["W_ADDR"], m_tiles * k_tiles * tile_bytes)
-        tiles = raw.reshape(m_tiles, k_tiles, tile_bytes)[:, :, : cfg.rows * cfg.cols]
-        tiles = tiles.reshape(m_tiles, k_tiles, cfg.rows, cfg.cols)
-        wk = tiles.transpose(0, 3, 1, 2).reshape(m_tiles * cfg.cols, k_tiles * cfg.rows)
-        w = wk[:M, :K].reshape(M, shape.R, shape.S, C)
-        param_bytes = cfg.param_tile_beats * cfg.bus_bytes
-        params = self._read(r["PARAM_ADDR"], m_tiles * param_bytes).view(np.uint8)
-        params = params.reshape(m_tiles, param_bytes)[:, : 12 * cfg.cols].copy()
-        values = params.view("<i4").reshape(m_tiles, 3, cfg.cols).transpose(1, 0, 2)
-        bias, multiplier, shift = (v.reshape(-1)[:M].astype(np.int64) for v in values)
+        weight_bytes = m_tiles * k_tiles * cfg.weight_tile_beats * cfg.bus_bytes
+        w = unpack_weights(
+            self._read(r["W_ADDR"], weight_bytes).tobytes(), M, shape.R, shape.S, C, cfg
+        )
+        param_bytes = m_tiles * cfg.param_tile_beats * cfg.bus_bytes
+        params = unpack_params(self._read(r["PARAM_ADDR"], param_bytes).tobytes(), M, cfg)
+        bias, multiplier, shift = (v.astype(np.int64) for v in params)
         acc = conv2d(x, w, stride=shape.U, padding=shape.P, pad_value=r["IN_ZP"])
         y = requantize(
             acc, bias, multiplier, shift, r["OUT_ZP"], r["ACT_MIN"], r["ACT_MAX"]
