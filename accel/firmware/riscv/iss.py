@@ -335,26 +335,18 @@ class ISS:
         cache = self._cache
         decode = self._decode_at
         pc = self.pc
-        n = 0
+        n = 0  # instructions retired; in the loop, the index of the one executing
         try:
-            if limit is None:
-                while True:
-                    try:
-                        fn = cache[pc]
-                    except KeyError:
-                        fn = decode(pc)
-                    pc = fn()
-                    n += 1
-            else:
-                while n < limit:
-                    try:
-                        fn = cache[pc]
-                    except KeyError:
-                        fn = decode(pc)
-                    pc = fn()
-                    n += 1
+            # one loop for both cases: a range is cheaper than counting by hand
+            for n in range(sys.maxsize if limit is None else limit):  # noqa: B007 (read below)
+                try:
+                    fn = cache[pc]
+                except KeyError:
+                    fn = decode(pc)
+                pc = fn()
+            n += 1  # the budget ran out after instruction n
         except _Halt:
-            n += 1
+            n += 1  # the halting instruction retires
         except _Defer:
             pass
         finally:
