@@ -934,11 +934,8 @@ def test_every_access_width_at_a_nonzero_base():
     regs = {"t0": base, "a1": 0x89ABCDEF, "a2": 0x1234, "a3": 0x99}
     iss = run(words, regs, base=base)
     assert iss.memory.read(base + 0x100, 8) == bytes([0xEF, 0xCD, 0xAB, 0x89, 0x34, 0x12, 0, 0x99])
-    assert iss.reg(14) == 0x99001234
-    assert iss.reg(15) == 0xFFFF89AB
-    assert iss.reg(16) == 0x89AB
-    assert iss.reg(17) == 0xFFFFFF89
-    assert iss.reg(18) == 0x99
+    # a4..a7, x18: lw, lh, lhu, lb, lbu
+    assert iss.regs[14:19] == [0x99001234, 0xFFFF89AB, 0x89AB, 0xFFFFFF89, 0x99]
 
 
 def test_jumps_at_a_nonzero_base():
