@@ -820,3 +820,214 @@ def test_register_access_validation():
     assert "gp ffffffff" in iss.dump() and iss.dump().startswith("pc   00000000")
     with pytest.raises(ValueError, match="0..31"):
         iss.reg(32)
+
+
+# --- decoder coverage: every table entry's edge cases ---------------------------------------
+
+
+@pytest.mark.parametrize("name", list(BRANCHES))
+def test_every_branch_to_a_bad_target_faults_only_when_taken(name):
+    taken_values = {
+        "beq": (3, 3),
+        "bne": (3, 4),
+        "blt": (M32, 1),
+        "bge": (1, M32),
+        "bltu": (1, M32),
+        "bgeu": (M32, 1),
+    }
+    a, b = taken_values[name]
+    # not taken (operands swapped or made equal so the condition is false): falls through
+    not_taken = {"beq": (3, 4), "bne": (3, 3)}.get(name, (b, a))
+    iss = run(
+        [branch(name, "t0", "t1", 2), i_op("addi", "a0", 0, 5)],
+        dict(zip(("t0", "t1"), not_taken, strict=True)),
+    )
+    assert iss.reg(10) == 5 and iss.instret == 3
+    iss = make_iss([NOP, branch(name, "t0", "t1", 2)], {"t0": a, "t1": b})
+    with pytest.raises(MisalignedAccess, match=r"0x00000006.*pc 0x00000004") as info:
+        iss.run()
+    assert info.value.address == 6 and iss.pc == 4 and iss.instret == 1
+    iss = make_iss([NOP, branch(name, "t0", "t1", 0x800)], {"t0": a, "t1": b}, size=0x100)
+    with pytest.raises(AccessFault, match=r"0x00000804.*pc 0x00000004"):
+        iss.run()
+
+
+def test_x0_destination_is_ignored_for_every_format():
+    words = [
+        auipc("zero", 0x12345),
+        jalr("zero", "t1", 0),  # -> 12
+        i_op("addi", "a0", "zero", 1),  # 8: skipped
+        shift_imm("slli", "zero", "t0", 3),
+        shift_imm("srai", "zero", "t0", 1),
+        r_op("mul", "zero", "t0", "t0"),
+        r_op("div", "zero", "t0", "t2"),
+        r_op("sra", "zero", "t0", "t2"),
+        load("lb", "zero", "sp", 0),
+        load("lhu", "zero", "sp", 0),
+        i_op("sltiu", "zero", "t0", 100),
+        i_op("addi", "a0", "zero", 0),
+    ]
+    iss = run(words, {"t0": 9, "t1": 12, "t2": 2, "sp": 0x800})
+    assert iss.reg(0) == 0 and iss.reg(10) == 0
+    assert iss.instret == len(words)  # all but the skipped one, plus EBREAK
+
+
+@pytest.mark.parametrize(
+    "insn,regs,expected",
+    [
+        (r_op("add", "a0", "a0", "a0"), {"a0": 0x80000001}, 2),
+        (r_op("sub", "a0", "a0", "a0"), {"a0": 12345}, 0),
+        (r_op("sll", "a0", "a0", "a0"), {"a0": 0x21}, 0x42),  # 0x21 << 1
+        (r_op("sra", "a0", "a1", "a0"), {"a0": 4, "a1": 0x80000000}, 0xF8000000),
+        (r_op("mulh", "a0", "a0", "a0"), {"a0": u32(-3)}, 0),  # 9 >> 32
+        (r_op("mulhsu", "a0", "a0", "a1"), {"a0": u32(-1), "a1": 2}, 0xFFFFFFFF),
+        (r_op("divu", "a0", "a0", "a0"), {"a0": 0}, 0xFFFFFFFF),
+        (r_op("remu", "a0", "a0", "a0"), {"a0": 0}, 0),
+        (r_op("rem", "a0", "a1", "a0"), {"a0": 0, "a1": 17}, 17),
+        (r_op("slt", "a0", "zero", "a0"), {"a0": 1}, 1),  # SGTZ
+        (r_op("sltu", "a0", "zero", "a0"), {"a0": 7}, 1),  # SNEZ
+        (i_op("xori", "a0", "a0", 0x555), {"a0": 0x00000AAA}, 0xFFF),
+        (i_op("slti", "a0", "a0", 0), {"a0": 0x80000000}, 1),  # SLTZ
+        (shift_imm("srli", "a0", "a0", 0), {"a0": 0xDEADBEEF}, 0xDEADBEEF),
+        (shift_imm("srai", "a0", "a0", 31), {"a0": 0x7FFFFFFF}, 0),
+        (load("lw", "a0", "a0", 0x100), {"a0": 0x700}, 0x04030201),
+        (load("lh", "a0", "a0", 0x102), {"a0": 0x700}, 0x0403),
+        (load("lb", "a0", "a0", -1), {"a0": 0x808}, 0xFFFFFFF8),
+    ],
+)
+def test_destination_equal_to_a_source(insn, regs, expected):
+    iss = make_iss([insn], regs)
+    iss.memory.write(0x800, bytes([1, 2, 3, 4, 0xF5, 0xF6, 0xF7, 0xF8]))
+    iss.run(100)
+    assert iss.halted and iss.reg(10) == expected
+
+
+@pytest.mark.parametrize(
+    "insn,t0,address",
+    [
+        (load("lh", "a0", "t0", 0), 0x1000, 0x1000),
+        (load("lhu", "a0", "t0", 0), 0xFFFFFFFE, 0xFFFFFFFE),
+        (load("lw", "a0", "t0", -4), 0, 0xFFFFFFFC),  # below the base
+        (store("sh", "a0", "t0", 0), 0x1000, 0x1000),
+        (store("sb", "a0", "t0", -1), 0, 0xFFFFFFFF),
+    ],
+)
+def test_out_of_range_halfwords_and_wrapping_offsets(insn, t0, address):
+    iss = make_iss([insn], {"t0": t0})
+    with pytest.raises(AccessFault, match=r"outside memory.*pc 0x00000000") as info:
+        iss.run()
+    assert info.value.address == address and iss.pc == 0 and iss.instret == 0
+
+
+def test_every_access_width_at_a_nonzero_base():
+    base = 0x2000_0000
+    words = [
+        store("sw", "a1", "t0", 0x100),
+        store("sh", "a2", "t0", 0x104),
+        store("sb", "a3", "t0", 0x107),
+        load("lw", "a4", "t0", 0x104),
+        load("lh", "a5", "t0", 0x102),
+        load("lhu", "a6", "t0", 0x102),
+        load("lb", "a7", "t0", 0x103),
+        load("lbu", "x18", "t0", 0x107),
+    ]
+    regs = {"t0": base, "a1": 0x89ABCDEF, "a2": 0x1234, "a3": 0x99}
+    iss = run(words, regs, base=base)
+    assert iss.memory.read(base + 0x100, 8) == bytes([0xEF, 0xCD, 0xAB, 0x89, 0x34, 0x12, 0, 0x99])
+    # a4..a7, x18: lw, lh, lhu, lb, lbu
+    assert iss.regs[14:19] == [0x99001234, 0xFFFF89AB, 0x89AB, 0xFFFFFF89, 0x99]
+
+
+def test_jumps_at_a_nonzero_base():
+    base = 0x1000_0000
+    # JALR to the last word of memory is fine; one word further is outside
+    iss = make_iss([jalr("ra", "t0", -4)], {"t0": base + 0x1000}, base=base)
+    iss.memory.write_u32(base + 0xFFC, EBREAK)
+    iss.run()
+    assert iss.halt_reason == "ebreak" and iss.reg(1) == base + 4 and iss.pc == base + 0xFFC
+    iss = make_iss([jalr("ra", "t0", 0)], {"t0": base + 0x1000}, base=base)
+    with pytest.raises(AccessFault, match=r"0x10001000.*pc 0x10000000"):
+        iss.run()
+    iss = make_iss([jalr("ra", "t0", -4)], {"t0": base}, base=base)
+    with pytest.raises(AccessFault, match=r"0x0ffffffc"):
+        iss.run()
+    iss = run([jal("ra", 8), EBREAK, auipc("a0", 1)], base=base)
+    assert iss.reg(1) == base + 4 and iss.reg(10) == base + 8 + 0x1000
+
+
+def test_lui_and_auipc_wrap_and_keep_the_low_bits_zero():
+    iss = run([lui("a0", 0xFFFFF), auipc("a1", 0x80000), lui("a2", 0)], {"a2": 7})
+    assert iss.reg(10) == 0xFFFFF000
+    assert iss.reg(11) == 0x80000004
+    assert iss.reg(12) == 0
+
+
+def test_fence_variants_and_fence_i_flush_only_the_cache():
+    fence_rw = 0x0330000F  # fence rw, rw
+    fence_tso = 0x8330000F  # fence.tso
+    iss = run([fence_rw, fence_tso, FENCE_I, i_op("addi", "a0", "zero", 3)])
+    assert iss.reg(10) == 3 and iss.instret == 5
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        enc_i(0x03, 7, "a0", "a0", 0),  # load funct3 7
+        enc_s(4, "a0", "a1", 0),  # store funct3 4
+        enc_s(7, "a0", "a1", 0),  # store funct3 7
+        enc_b(3, "a0", "a1", 8),  # branch funct3 3
+        enc_r(0x33, 0, 0x21, "a0", "a0", "a1"),  # OP funct7 0x21 (neither base nor M)
+        enc_r(0x33, 7, 0x20, "a0", "a0", "a1"),  # AND with funct7 0x20
+        enc_r(0x33, 4, 0x40, "a0", "a0", "a1"),  # OP funct7 0x40
+        enc_r(0x13, 1, 0x20, "a0", "a0", 1),  # SLLI with funct7 0x20
+        enc_r(0x13, 5, 0x01, "a0", "a0", 1),  # SRLI with shamt[5] set
+        0x000000F3,  # ECALL with rd = 1
+        0x00108073,  # EBREAK with rs1 = 1
+        0x00200073,  # URET
+        0x10500073,  # WFI
+        enc_i(0x0F, 7, 0, 0, 0),  # MISC-MEM funct3 7
+        enc_r(0x5B, 0, 0, "a0", "a0", "a1"),  # custom-2
+        enc_r(0x07, 2, 0, "a0", "a0", 0),  # FLW (no F extension)
+        0x0000_0002,  # compressed quadrant 2
+        0x0000_0001,  # compressed quadrant 1 (c.nop)
+    ],
+)
+def test_more_illegal_instructions(word):
+    iss = make_iss([word])
+    with pytest.raises(IllegalInstruction) as info:
+        iss.run()
+    assert info.value.pc == 0 and info.value.word == word and iss.instret == 0
+
+
+def test_illegal_messages_name_the_reason():
+    with pytest.raises(IllegalInstruction, match="compressed"):
+        make_iss([0x4501]).run()
+    with pytest.raises(IllegalInstruction, match="only ECALL and EBREAK"):
+        make_iss([0x10500073]).run()
+    with pytest.raises(IllegalInstruction, match=r"^illegal instruction at pc"):
+        make_iss([enc_b(2, "a0", "a1", 8)]).run()
+
+
+def test_custom_instruction_any_funct3_and_fields_bound_at_decode():
+    backend = RecordingBackend()
+    words = [custom0(f3, f3 * 3, "a0", "a1", "a2") for f3 in range(8)]
+    iss = run(words * 2, {"a1": 1, "a2": 2}, backend=backend)  # decoded once, run once each
+    assert [c[0] for c in backend.calls] == [(f3 * 3 << 3) | f3 for f3 in range(8)] * 2
+    assert iss.custom_count == 16 and iss.reg(10) == u32(-16)
+
+
+def test_a_decoded_loop_sums_with_every_alu_family():
+    # sum_{i=1..10} (i*i) ^ (i << 2), computed by a loop that reuses its decoded closures
+    words = [
+        i_op("addi", "t0", "zero", 1),  # 0: i = 1
+        i_op("addi", "t1", "zero", 11),  # 4: limit
+        r_op("mul", "t2", "t0", "t0"),  # 8: i*i
+        shift_imm("slli", "x28", "t0", 2),  # 12: i << 2
+        r_op("xor", "t2", "t2", "x28"),  # 16
+        r_op("add", "a0", "a0", "t2"),  # 20
+        i_op("addi", "t0", "t0", 1),  # 24
+        branch("blt", "t0", "t1", -20),  # 28: -> 8
+    ]
+    iss = run(words)
+    assert iss.reg(10) == sum((i * i) ^ (i << 2) for i in range(1, 11))
+    assert iss.instret == 2 + 10 * 6 + 1
