@@ -31,29 +31,56 @@ def legal_bands(shape: LayerShape, config: AccelConfig) -> list[int]:
     return bands
 
 
+def input_row_slot(desc: dict[str, int], config: AccelConfig) -> tuple[bool, int]:
+    """(row mode, bank bytes per input row): rows contiguous in memory (``IN_ROW_PITCH`` =
+    W*C) fill the banks as they lie; otherwise each row gets whole bus words."""
+    width = desc["W"] * desc["C"]
+    row_mode = desc.get("IN_ROW_PITCH", width) != width
+    slot = -(-width // config.bus_bytes) * config.bus_bytes if row_mode else width
+    return row_mode, slot
+
+
 def failed_check(desc: dict[str, int], config: AccelConfig) -> isa.DescriptorCheck | None:
     """The first of the hardware's descriptor checks (:data:`accel.spec.isa.DESCRIPTOR_CHECKS`,
     in order) that ``desc`` fails on ``config``, or None: a Python mirror of
-    :class:`accel.hw.geometry.LayerSetup`."""
+    :class:`accel.hw.geometry.LayerSetup`. Registers added in ISA v2 default to their v1
+    meaning (``PL`` = ``P``, contiguous pitches, ``ACC`` = 0) when absent."""
     d, bb = desc, config.bus_bytes
     sizes = ("N", "H", "W", "C", "M", "R", "S", "E", "F", "U", "BAND")
+    pl = d.get("PL", d["P"])
     m_tiles = _tiles(d["M"], config.cols) if d["M"] else 0
-    whole = d["H"] * d["W"] * d["C"] + bb - 1 <= config.in_bytes
+    row_mode, slot = input_row_slot(d, config)
+    slack = 0 if row_mode else bb - 1
+    whole = d["H"] * slot + slack <= config.in_bytes
     in_rows = min((d["BAND"] - 1) * d["U"] + d["R"], d["H"])
+    e_run = d["E"] & ~1 if d["POOL"] else d["E"]
+    f_out = d["F"] // 2 if d["POOL"] else d["F"]
+    bottom = (d["E"] - 1) * d["U"] + d["R"] - d["H"] - d["P"]  # implied padding rows
+    right = (d["F"] - 1) * d["U"] + d["S"] - d["W"] - pl
+    in_pitch = d.get("IN_ROW_PITCH", d["W"] * d["C"])
+    out_pix = d.get("OUT_PIX_PITCH", d["M"])
+    out_row = d.get("OUT_ROW_PITCH", f_out * d["M"])
     failures = {
         "ZERO_SIZE": lambda: any(d[name] == 0 for name in sizes),
         "SHAPE": lambda: (
-            (d["H"] + 2 * d["P"] - d["R"]) // d["U"] + 1 != d["E"]
-            or (d["W"] + 2 * d["P"] - d["S"]) // d["U"] + 1 != d["F"]
-            or d["H"] + 2 * d["P"] < d["R"]
-            or d["W"] + 2 * d["P"] < d["S"]
-            or d["P"] >= d["R"]
-            or d["P"] >= d["S"]
+            d["P"] >= d["R"]
+            or pl >= d["S"]
+            or -pl >= d["W"]
+            or not -d["U"] < bottom < d["R"]
+            or not -d["U"] < right < d["S"]
         ),
-        "ALIGN": lambda: d["W_ADDR"] % bb != 0 or d["PARAM_ADDR"] % bb != 0,
+        "ALIGN": lambda: (
+            d["W_ADDR"] % bb != 0
+            or d["PARAM_ADDR"] % bb != 0
+            or (row_mode and (d["IN_ADDR"] % bb != 0 or in_pitch % bb != 0))
+        ),
         "CLAMP": lambda: d["ACT_MIN"] > d["ACT_MAX"],
         "POOL": lambda: bool(d["POOL"]) and (d["E"] < 2 or d["F"] < 2 or d["BAND"] % 2 == 1),
-        "INPUT_BUFFER": lambda: not whole and in_rows * d["W"] * d["C"] + bb - 1 > config.in_bytes,
+        "PITCH": lambda: (
+            in_pitch < d["W"] * d["C"] or out_pix < d["M"] or out_row < f_out * out_pix
+        ),
+        "ACCUMULATE": lambda: d.get("ACC", 0) != 0 and (d["N"] != 1 or d["BAND"] < e_run),
+        "INPUT_BUFFER": lambda: not whole and in_rows * slot + slack > config.in_bytes,
         "ACC_BUFFER": lambda: m_tiles * d["BAND"] * d["F"] > config.acc_depth,
         "PARAM_BUFFER": lambda: m_tiles > config.param_depth,
     }

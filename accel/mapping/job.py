@@ -21,24 +21,42 @@ def _align(value: int, alignment: int) -> int:
 
 @dataclass
 class LayerJob:
-    """Everything needed to run one layer: memory regions, descriptor, expected output."""
+    """Everything needed to run one layer: memory regions, descriptors (one per tile, in
+    order), where the output lands."""
 
     shape: LayerShape
-    descriptor: dict[str, int]
+    descriptors: list[dict[str, int]]
     regions: dict[str, tuple[int, bytes]]  # name -> (address, bytes) to write before START
     output_addr: int
     output_bytes: int
-    band: int
     extra: dict = field(default_factory=dict)
 
+    @property
+    def descriptor(self) -> dict[str, int]:
+        """The descriptor of an untiled layer (the first one of a tiled layer)."""
+        return self.descriptors[0]
+
+    @property
+    def band(self) -> int:
+        return self.descriptors[0]["BAND"]
+
+    @property
+    def tiled(self) -> bool:
+        return len(self.descriptors) > 1
+
     def commands(self) -> list[tuple[int, int, int]]:
-        """(function_id, inputs_0, inputs_1) of the instruction sequence: SETs, START, WAIT."""
-        cmds = []
-        for reg in isa.REGISTERS:
-            value = self.descriptor[reg.name] & 0xFFFFFFFF
-            cmds.append((isa.function_id("SET", reg.index), value, 0))
-        cmds.append((isa.function_id("CTRL", isa.CONTROL_OP["START"].index), 0, 0))
-        cmds.append((isa.function_id("CTRL", isa.CONTROL_OP["WAIT"].index), 0, 0))
+        """(function_id, inputs_0, inputs_1) of the instruction sequence: per descriptor the
+        SETs of the registers that change, then START (the first) or CONTINUE, then WAIT."""
+        cmds, previous = [], {}
+        for i, desc in enumerate(self.descriptors):
+            for reg in isa.REGISTERS:
+                value = desc[reg.name] & 0xFFFFFFFF
+                if previous.get(reg.name) != value:
+                    cmds.append((isa.function_id("SET", reg.index), value, 0))
+                    previous[reg.name] = value
+            op = "CONTINUE" if i else "START"
+            cmds.append((isa.function_id("CTRL", isa.CONTROL_OP[op].index), 0, 0))
+            cmds.append((isa.function_id("CTRL", isa.CONTROL_OP["WAIT"].index), 0, 0))
         return cmds
 
     def decode_output(self, raw: bytes) -> np.ndarray:
@@ -88,6 +106,7 @@ def shape_descriptor(
 
 
 def _descriptor(shape, addresses, band, in_zp, out_zp, act_min, act_max) -> dict[str, int]:
+    """The descriptor of an untiled run: contiguous input and output, symmetric padding."""
     desc = {name: getattr(shape, name) for name in ("N", "H", "W", "C", "M", "R", "S", "E", "F")}
     desc.update(U=shape.U, P=shape.P)
     desc.update({name: addresses[name] for name in ("IN_ADDR", "W_ADDR", "PARAM_ADDR", "OUT_ADDR")})
@@ -98,6 +117,13 @@ def _descriptor(shape, addresses, band, in_zp, out_zp, act_min, act_max) -> dict
         ACT_MAX=act_max,
         POOL=int(shape.pool),
         BAND=band,
+    )
+    desc.update(
+        PL=shape.P,
+        IN_ROW_PITCH=shape.W * shape.C,
+        OUT_ROW_PITCH=shape.F_out * shape.M,
+        OUT_PIX_PITCH=shape.M,
+        ACC=0,
     )
     return desc
 
@@ -135,5 +161,5 @@ def layout_layer(
         raise MappingError(f"BAND={band} is not valid for {shape}: {check.name}: {check.doc}")
     out_bytes = math.prod(shape.output_shape)
     return LayerJob(
-        shape, desc, regions, addresses["OUT_ADDR"], out_bytes, band, {"end": addresses["end"]}
+        shape, [desc], regions, addresses["OUT_ADDR"], out_bytes, {"end": addresses["end"]}
     )

@@ -11,7 +11,12 @@ from accel.spec.config import AccelConfig
 
 def pack_weights(layer: QuantizedLayer, config: AccelConfig) -> bytes:
     """The packed weight tiles of ``layer`` in the order the sequencer consumes them."""
-    w = np.asarray(layer.weights, dtype=np.int8)
+    return pack_weight_array(layer.weights, config)
+
+
+def pack_weight_array(weights: np.ndarray, config: AccelConfig) -> bytes:
+    """Packed weight tiles of int8 ``weights`` (M, R, S, C)."""
+    w = np.asarray(weights, dtype=np.int8)
     M = w.shape[0]
     K = int(np.prod(w.shape[1:]))
     wk = w.reshape(M, K)
@@ -35,12 +40,16 @@ def folded_bias(layer: QuantizedLayer) -> np.ndarray:
 
 def pack_params(layer: QuantizedLayer, config: AccelConfig) -> bytes:
     """Packed per-channel (folded bias, multiplier, shift) tiles."""
-    M = layer.weights.shape[0]
+    return pack_param_values(folded_bias(layer), layer.multiplier, layer.shift, config)
+
+
+def pack_param_values(bias, multiplier, shift, config: AccelConfig) -> bytes:
+    """Parameter tiles of per-channel int32 ``bias`` (already folded), ``multiplier`` and
+    ``shift``: per m-tile ``cols`` of each, zero-padded to whole bus beats."""
+    M = len(bias)
     m_tiles = _tiles(M, config.cols)
     values = np.zeros((3, m_tiles * config.cols), dtype=np.int32)
-    values[0, :M] = folded_bias(layer)
-    values[1, :M] = layer.multiplier
-    values[2, :M] = layer.shift
+    values[0, :M], values[1, :M], values[2, :M] = bias, multiplier, shift
     tiles = values.reshape(3, m_tiles, config.cols).transpose(1, 0, 2).reshape(m_tiles, -1)
     out = np.zeros((m_tiles, config.param_tile_beats * config.bus_bytes), dtype=np.uint8)
     out[:, : 12 * config.cols] = tiles.astype("<i4").view(np.uint8).reshape(m_tiles, -1)

@@ -80,7 +80,7 @@ REGISTERS = (
     Register("E", 7, 16, "output height (before pooling)"),
     Register("F", 8, 16, "output width (before pooling)"),
     Register("U", 9, 4, "stride"),
-    Register("P", 10, 4, "zero padding (all four sides), in input pixels"),
+    Register("P", 10, 4, "top padding rows (bottom padding follows from E)"),
     Register("IN_ADDR", 11, 32, "input activations, int8 NHWC, any byte address"),
     Register("W_ADDR", 12, 32, "packed weight tiles (see docs/architecture.md), bus-aligned"),
     Register("PARAM_ADDR", 13, 32, "packed per-channel bias/multiplier/shift, bus-aligned"),
@@ -91,6 +91,13 @@ REGISTERS = (
     Register("ACT_MAX", 18, 8, "clamp maximum", signed=True),
     Register("POOL", 19, 1, "1: fused 2x2 max-pool (stride 2, floor) after requantization"),
     Register("BAND", 20, 16, "output rows per pixel tile (even when POOL=1)"),
+    Register(
+        "PL", 21, 8, "left padding columns (right padding follows from F); < 0: skip", signed=True
+    ),
+    Register("IN_ROW_PITCH", 22, 32, "bytes between input rows; W*C: rows are contiguous"),
+    Register("OUT_ROW_PITCH", 23, 32, "bytes between output rows (F_out*M: contiguous)"),
+    Register("OUT_PIX_PITCH", 24, 16, "bytes between output pixels (M: contiguous)"),
+    Register("ACC", 25, 2, "bit 0: add to the accumulators; bit 1: keep sums, no output"),
 )
 REGISTER = {r.name: r for r in REGISTERS}
 
@@ -104,6 +111,7 @@ CONTROL_OPS = (
     ControlOp("WAIT", 1, "answer only when the accelerator is idle; returns STATUS"),
     ControlOp("STATUS", 2, "returns STATUS without waiting"),
     ControlOp("CLEAR", 3, "clear error bits and performance counters; returns 0"),
+    ControlOp("CONTINUE", 4, "START the next descriptor of a layer: counters keep counting"),
 )
 CONTROL_OP = {op.name: op for op in CONTROL_OPS}
 
@@ -135,10 +143,16 @@ class DescriptorCheck(Entry):
 
 DESCRIPTOR_CHECKS = (
     DescriptorCheck("ZERO_SIZE", 1, "N, H, W, C, M, R, S, E, F, U or BAND is zero"),
-    DescriptorCheck("SHAPE", 2, "E/F disagree with (H + 2P - R) / U + 1, or P >= R"),
-    DescriptorCheck("ALIGN", 3, "W_ADDR or PARAM_ADDR not aligned to the bus width"),
+    DescriptorCheck(
+        "SHAPE", 2, "a first or last window lies wholly in padding or past a skipped output"
+    ),
+    DescriptorCheck(
+        "ALIGN", 3, "W_ADDR, PARAM_ADDR (or in row mode IN_ADDR, IN_ROW_PITCH) not bus-aligned"
+    ),
     DescriptorCheck("CLAMP", 4, "ACT_MIN > ACT_MAX"),
     DescriptorCheck("POOL", 5, "POOL with E < 2 or F < 2, or odd BAND"),
+    DescriptorCheck("PITCH", 9, "a pitch is smaller than the row or pixel it steps over"),
+    DescriptorCheck("ACCUMULATE", 10, "ACC set with N > 1 or a band shorter than the layer"),
     DescriptorCheck("INPUT_BUFFER", 6, "the input rows of one band do not fit the input buffer"),
     DescriptorCheck("ACC_BUFFER", 7, "BAND*F*ceil(M/COLS) exceeds the accumulator buffer"),
     DescriptorCheck("PARAM_BUFFER", 8, "ceil(M/COLS) exceeds the parameter buffer"),
@@ -175,7 +189,7 @@ INFO = (
 )
 INFO_ITEM = {i.name: i for i in INFO}
 
-ISA_VERSION = 1
+ISA_VERSION = 2
 
 
 def info_values(config) -> dict[str, int]:

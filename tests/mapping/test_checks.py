@@ -33,12 +33,18 @@ def test_valid_descriptor_passes():
     [
         ({"C": 0}, "ZERO_SIZE"),
         ({"BAND": 0}, "ZERO_SIZE"),
-        ({"E": 8}, "SHAPE"),
+        ({"E": 10}, "SHAPE"),
+        ({"PL": 3}, "SHAPE"),
+        ({"F": 10}, "SHAPE"),
+        ({"IN_ROW_PITCH": 24}, "PITCH"),
+        ({"IN_ROW_PITCH": 36}, "ALIGN"),
+        ({"OUT_PIX_PITCH": 4}, "PITCH"),
+        ({"ACC": 2}, "ACCUMULATE"),
         ({"P": 3}, "SHAPE"),
         ({"W_ADDR": 0x1004}, "ALIGN"),
         ({"ACT_MIN": 5, "ACT_MAX": 4}, "CLAMP"),
         ({"POOL": 1, "BAND": 1}, "POOL"),
-        ({"M": 16, "BAND": 7}, "ACC_BUFFER"),
+        ({"M": 16, "BAND": 7, "OUT_PIX_PITCH": 16, "OUT_ROW_PITCH": 112}, "ACC_BUFFER"),
     ],
 )
 def test_each_check_fires(change, name):
