@@ -1,7 +1,7 @@
 /*
  * LeNet-5 inference under firmware control.
  *
- * The host (accel/lenet_image.py) places a lenet_model_t at the start of the accelerator
+ * The host (accel/firmware/image.py) places a lenet_model_t at the start of the accelerator
  * arena: one accel_layer_t descriptor per layer (conv1 .. fc2, pooling fused in hardware),
  * followed by the packed weights, parameters and activation buffers they point to, and the
  * int8 input image. The firmware runs every layer through the custom instructions, checks

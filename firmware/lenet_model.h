@@ -1,6 +1,6 @@
 /*
  * The LeNet-5 model header the host places at the start of the accelerator arena
- * (mirrored by accel/lenet_image.py: keep the two in sync; a test checks it).
+ * (mirrored by accel/firmware/image.py: keep the two in sync; a test checks it).
  */
 #ifndef LENET_MODEL_H
 #define LENET_MODEL_H
@@ -21,7 +21,7 @@ typedef struct lenet_model {
     uint32_t predicted;   /* written by the firmware */
     uint32_t status;      /* written by the firmware: 0 or an ACCEL_E_* code */
     uint32_t cycles[LENET_MAX_LAYERS];         /* written: CYCLES counter per layer */
-    accel_layer_t layers[LENET_MAX_LAYERS];    /* descriptors, in accel.isa register order */
+    accel_layer_t layers[LENET_MAX_LAYERS];    /* descriptors, in accel.spec.isa register order */
 } lenet_model_t;
 
 #endif /* LENET_MODEL_H */

@@ -2,7 +2,7 @@
 
 Each test module runs all its jobs in one simulator invocation (a module-scoped fixture) and
 checks them one test at a time; the Verilator build of each configuration is cached under
-``build/rtlsim`` (see ``accel/rtlsim.py``).
+``build/rtlsim`` (see ``accel/verif/rtlsim.py``).
 """
 
 import os
