@@ -1,0 +1,5 @@
+import sys
+
+from accel.build.cli import main
+
+sys.exit(main())

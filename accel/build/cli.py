@@ -1,0 +1,90 @@
+"""Command line of ``python -m accel.build``: generate the Verilog, manifest, C header and ISA
+document of a configuration, or synthesize it (``--synth``)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from accel.build import synth
+from accel.build.generate import DEFAULT_HEADER, DEFAULT_ISA_DOC, DEFAULT_RTL_DIR, write_outputs
+from accel.spec.config import AccelConfig
+
+
+def parse_config(args: argparse.Namespace) -> AccelConfig:
+    try:
+        return AccelConfig(
+            rows=args.rows,
+            cols=args.cols,
+            bus_width=args.bus_width,
+            in_depth=args.in_depth,
+            acc_depth=args.acc_depth,
+            param_depth=args.param_depth,
+            weight_depth=args.weight_depth,
+            max_burst=args.max_burst,
+        )
+    except ValueError as error:
+        raise SystemExit(f"accel.build: invalid configuration: {error}") from None
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    default = AccelConfig()
+    parser.add_argument("--rows", type=int, default=default.rows, help="MAC array rows")
+    parser.add_argument("--cols", type=int, default=default.cols, help="MAC array columns")
+    parser.add_argument("--bus-width", type=int, default=default.bus_width, help="AXI data bits")
+    parser.add_argument(
+        "--in-depth", type=int, default=default.in_depth, help="words per input bank"
+    )
+    parser.add_argument(
+        "--acc-depth", type=int, default=default.acc_depth, help="accumulator entries per half"
+    )
+    parser.add_argument(
+        "--param-depth", type=int, default=default.param_depth, help="parameter tiles"
+    )
+    parser.add_argument(
+        "--weight-depth", type=int, default=default.weight_depth, help="weight FIFO tiles"
+    )
+    parser.add_argument("--max-burst", type=int, default=default.max_burst, help="AXI burst beats")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m accel.build", description=__doc__)
+    add_config_arguments(parser)
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: rtl/)")
+    parser.add_argument(
+        "--synth",
+        choices=("ecp5", "ice40"),
+        default=None,
+        help="synthesize and place-and-route for this FPGA family and print LUT4/FF/DSP/BRAM/"
+        "Fmax (files go to --out, default: a temporary folder; rtl/ is not written)",
+    )
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="FPGA device for --synth (ecp5: 25k, 45k, 85k [default]; ice40: up5k [default], "
+        "u4k, hx8k, lp8k)",
+    )
+    parser.add_argument("--json", type=Path, default=None, help="write the --synth report here")
+    args = parser.parse_args(argv)
+    config = parse_config(args)
+    if args.synth is None:
+        if args.device is not None or args.json is not None:
+            parser.error("--device and --json need --synth")
+    else:
+        try:
+            synth.get_device(args.synth, args.device)
+            synth.build_report(
+                config, args.synth, args.device, out_dir=args.out, json_path=args.json
+            )
+        except (ValueError, synth.SynthError) as error:
+            raise SystemExit(f"accel.build: {error}") from None
+        return 0
+    default_out = args.out is None
+    out_dir = DEFAULT_RTL_DIR if default_out else args.out
+    # The committed header and ISA doc describe the default build; other builds keep theirs
+    # next to the Verilog.
+    header = DEFAULT_HEADER if default_out else None
+    isa_doc = DEFAULT_ISA_DOC if default_out else None
+    for path in write_outputs(config, out_dir, header, isa_doc):
+        print(f"wrote {path}")
+    return 0
