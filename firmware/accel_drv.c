@@ -27,29 +27,9 @@ int accel_probe(void)
     return ACCEL_OK;
 }
 
-void accel_configure(const accel_layer_t *l)
+void accel_configure(const accel_layer_t *layer)
 {
-    accel_set_n(l->n);
-    accel_set_h(l->h);
-    accel_set_w(l->w);
-    accel_set_c(l->c);
-    accel_set_m(l->m);
-    accel_set_r(l->r);
-    accel_set_s(l->s);
-    accel_set_e(l->e);
-    accel_set_f(l->f);
-    accel_set_u(l->u);
-    accel_set_p(l->p);
-    accel_set_in_addr(l->in_addr);
-    accel_set_w_addr(l->w_addr);
-    accel_set_param_addr(l->param_addr);
-    accel_set_out_addr(l->out_addr);
-    accel_set_in_zp((uint32_t)l->in_zp);
-    accel_set_out_zp((uint32_t)l->out_zp);
-    accel_set_act_min((uint32_t)l->act_min);
-    accel_set_act_max((uint32_t)l->act_max);
-    accel_set_pool(l->pool);
-    accel_set_band(l->band);
+    accel_set_desc(layer);
 }
 
 int accel_start_layer(const accel_layer_t *layer)
@@ -79,6 +59,24 @@ int accel_finish(accel_counters_t *counters)
 int accel_run_layer(const accel_layer_t *layer, accel_counters_t *counters)
 {
     int err = accel_start_layer(layer);
+    if (err)
+        return err;
+    return accel_finish(counters);
+}
+
+int accel_run_tiles(const accel_layer_t *tiles, uint32_t count, accel_counters_t *counters)
+{
+    if (count == 0)
+        return accel_finish(counters);
+    int err = accel_start_layer(&tiles[0]);
+    for (uint32_t i = 1; !err && i < count; i++) {
+        err = accel_finish((accel_counters_t *)0);
+        if (err)
+            break;
+        accel_configure(&tiles[i]);
+        last_status = accel_continue();
+        err = accel_status_error(last_status);
+    }
     if (err)
         return err;
     return accel_finish(counters);

@@ -26,16 +26,13 @@
 #define ACCEL_E_NOT_DONE (-5)   /* WAIT answered without STATUS.DONE */
 #define ACCEL_E_HARDWARE (-6)   /* INFO disagrees with the configuration accel.h was made for */
 
-/* One layer: the descriptor registers of accel.h (ACCEL_REG_*), in Sze et al.'s letters.
- * Shapes N H W C M R S E F, stride U, padding P; byte addresses of the int8 NHWC input and
- * output, the packed weights and parameters; zero points and clamp bounds as signed
- * values; POOL = 1 for the fused 2x2 max-pool; BAND output rows per pixel tile. */
-typedef struct accel_layer {
-    uint32_t n, h, w, c, m, r, s, e, f, u, p;
-    uint32_t in_addr, w_addr, param_addr, out_addr;
-    int32_t in_zp, out_zp, act_min, act_max;
-    uint32_t pool, band;
-} accel_layer_t;
+/* One descriptor: the registers of accel.h (ACCEL_REG_*) as the generated accel_desc_t,
+ * in Sze et al.'s letters: shapes n h w c m r s e f, stride u, top/left padding p and pl;
+ * byte addresses of the input, output, packed weights and parameters with the input and
+ * output pitches; zero points and clamp bounds (two's complement words); pool = 1 for the
+ * fused 2x2 max-pool; band output rows per pixel tile; acc the accumulate mode. A layer is
+ * one descriptor, or several (a tiled layer) run by accel_run_tiles(). */
+typedef accel_desc_t accel_layer_t;
 
 /* The performance counters (accel.h ACCEL_COUNTER_*) of the last layer. */
 typedef struct accel_counters {
@@ -63,6 +60,11 @@ int accel_finish(accel_counters_t *counters);
 
 /* accel_start_layer() then accel_finish(). */
 int accel_run_layer(const accel_layer_t *layer, accel_counters_t *counters);
+
+/* Run the `count` descriptors of one tiled layer in order: the first with START, the others
+ * with CONTINUE (the counters keep counting), each waited for and checked. `counters` (may
+ * be NULL) receives the totals over all of them. */
+int accel_run_tiles(const accel_layer_t *tiles, uint32_t count, accel_counters_t *counters);
 
 /* The driver error for a STATUS word: ACCEL_OK if no error bit is set. Precedence when
  * several are set: BUS, DESCRIPTOR, BUSY, UNKNOWN. */

@@ -142,8 +142,9 @@ static void test_accelerator(void)
     accel_layer_t layer = {
         .n = 1, .h = 14, .w = 14, .c = 6, .m = 16, .r = 5, .s = 5, .e = 10, .f = 10, .u = 1,
         .p = 0, .in_addr = base, .w_addr = base + 0x1000, .param_addr = base + 0x2000,
-        .out_addr = base + 0x3000, .in_zp = -128, .out_zp = -5, .act_min = -5,
-        .act_max = 127, .pool = 1, .band = 10,
+        .out_addr = base + 0x3000, .in_zp = (uint32_t)-128, .out_zp = (uint32_t)-5, .act_min = (uint32_t)-5,
+        .act_max = 127, .pool = 1, .band = 10, .pl = 0, .in_row_pitch = 14 * 6,
+        .out_row_pitch = 5 * 16, .out_pix_pitch = 16, .acc = 0,
     };
     accel_counters_t ctr;
     err = accel_run_layer(&layer, &ctr);
@@ -151,7 +152,7 @@ static void test_accelerator(void)
            ctr.cycles, ctr.mac_cycles, ctr.dma_read_bytes, ctr.dma_write_bytes,
            ctr.stall_cycles);
 
-    layer.e = 11; /* inconsistent with H, R, U, P */
+    layer.e = 15; /* the last window would lie wholly in padding */
     err = accel_run_layer(&layer, &ctr);
     printf("bad layer %d %s check=%u\n", err, accel_strerror(err), accel_last_check());
 }

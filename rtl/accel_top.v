@@ -1226,8 +1226,9 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire data__ready;
   wire data__valid;
   wire [7:0] desc_error;
-  wire [312:0] descriptor;
-  wire [312:0] \descriptor$43 ;
+  wire [402:0] descriptor;
+  wire [402:0] \descriptor$43 ;
+  wire [1:0] \descriptor$43.ACC ;
   wire [7:0] \descriptor$43.ACT_MAX ;
   wire [7:0] \descriptor$43.ACT_MIN ;
   wire [15:0] \descriptor$43.BAND ;
@@ -1236,19 +1237,24 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \descriptor$43.F ;
   wire [15:0] \descriptor$43.H ;
   wire [31:0] \descriptor$43.IN_ADDR ;
+  wire [31:0] \descriptor$43.IN_ROW_PITCH ;
   wire [7:0] \descriptor$43.IN_ZP ;
   wire [15:0] \descriptor$43.M ;
   wire [15:0] \descriptor$43.N ;
   wire [31:0] \descriptor$43.OUT_ADDR ;
+  wire [15:0] \descriptor$43.OUT_PIX_PITCH ;
+  wire [31:0] \descriptor$43.OUT_ROW_PITCH ;
   wire [7:0] \descriptor$43.OUT_ZP ;
   wire [3:0] \descriptor$43.P ;
   wire [31:0] \descriptor$43.PARAM_ADDR ;
+  wire [7:0] \descriptor$43.PL ;
   wire \descriptor$43.POOL ;
   wire [7:0] \descriptor$43.R ;
   wire [7:0] \descriptor$43.S ;
   wire [3:0] \descriptor$43.U ;
   wire [15:0] \descriptor$43.W ;
   wire [31:0] \descriptor$43.W_ADDR ;
+  wire [1:0] \descriptor.ACC ;
   wire [7:0] \descriptor.ACT_MAX ;
   wire [7:0] \descriptor.ACT_MIN ;
   wire [15:0] \descriptor.BAND ;
@@ -1257,13 +1263,17 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \descriptor.F ;
   wire [15:0] \descriptor.H ;
   wire [31:0] \descriptor.IN_ADDR ;
+  wire [31:0] \descriptor.IN_ROW_PITCH ;
   wire [7:0] \descriptor.IN_ZP ;
   wire [15:0] \descriptor.M ;
   wire [15:0] \descriptor.N ;
   wire [31:0] \descriptor.OUT_ADDR ;
+  wire [15:0] \descriptor.OUT_PIX_PITCH ;
+  wire [31:0] \descriptor.OUT_ROW_PITCH ;
   wire [7:0] \descriptor.OUT_ZP ;
   wire [3:0] \descriptor.P ;
   wire [31:0] \descriptor.PARAM_ADDR ;
+  wire [7:0] \descriptor.PL ;
   wire \descriptor.POOL ;
   wire [7:0] \descriptor.R ;
   wire [7:0] \descriptor.S ;
@@ -4609,7 +4619,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .issue(issue),
     .out_data(in_data),
     .pixbase(pixbase),
-    .\port$3259$16 (descriptor[47:16]),
+    .\port$3269$16 (descriptor[47:16]),
     .\port$42$0 (\$23 [10:0]),
     .\port$43$0 (\$24 ),
     .\port$59$0 (\$40 ),
@@ -4639,8 +4649,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .out__valid(data__valid),
     .param_addr(param_rp__addr),
     .param_data(param_data),
-    .\port$3259$272 (descriptor[296:272]),
-    .\port$3265$258 (geometry[289:258]),
+    .\port$3269$272 (descriptor[296:272]),
+    .\port$3275$258 (geometry[289:258]),
     .reads_done(reads_done),
     .rows(\$124 [15:0]),
     .rst(rst),
@@ -4690,8 +4700,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .S(descriptor[95:88]),
     .clk(clk),
     .last(last),
-    .\port$1318$0 (\$487 ),
-    .\port$3464$0 (\$488 ),
+    .\port$1328$0 (\$487 ),
+    .\port$3474$0 (\$488 ),
     .restart(restart),
     .row_step(geometry[225:192]),
     .rst(rst),
@@ -6657,6 +6667,11 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \descriptor.ACT_MAX  = descriptor[295:288];
   assign \descriptor.POOL  = descriptor[296];
   assign \descriptor.BAND  = descriptor[312:297];
+  assign \descriptor.PL  = descriptor[320:313];
+  assign \descriptor.IN_ROW_PITCH  = descriptor[352:321];
+  assign \descriptor.OUT_ROW_PITCH  = descriptor[384:353];
+  assign \descriptor.OUT_PIX_PITCH  = descriptor[400:385];
+  assign \descriptor.ACC  = descriptor[402:401];
   assign \descriptor$43.N  = descriptor[15:0];
   assign \descriptor$43.H  = descriptor[31:16];
   assign \descriptor$43.W  = descriptor[47:32];
@@ -6678,6 +6693,11 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \descriptor$43.ACT_MAX  = descriptor[295:288];
   assign \descriptor$43.POOL  = descriptor[296];
   assign \descriptor$43.BAND  = descriptor[312:297];
+  assign \descriptor$43.PL  = descriptor[320:313];
+  assign \descriptor$43.IN_ROW_PITCH  = descriptor[352:321];
+  assign \descriptor$43.OUT_ROW_PITCH  = descriptor[384:353];
+  assign \descriptor$43.OUT_PIX_PITCH  = descriptor[400:385];
+  assign \descriptor$43.ACC  = descriptor[402:401];
   assign \cmd2__payload.addr  = cmd2__payload[31:0];
   assign \cmd2__payload.beats  = cmd2__payload[55:32];
   assign \geometry.SC  = geometry[31:0];
@@ -17684,7 +17704,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
   reg [31:0] \$25 ;
   reg \$26 ;
   reg \$27 ;
-  reg [312:0] \$28 ;
+  reg [402:0] \$28 ;
   wire \$3 ;
   wire \$4 ;
   wire \$5 ;
@@ -17724,8 +17744,9 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
   reg [31:0] ctr_stall_cycles = 32'd0;
   input [7:0] desc_error;
   wire [7:0] desc_error;
-  output [312:0] descriptor;
-  reg [312:0] descriptor = 313'h0000000000000000000000000000000000000000000000000000000000000000000000000000000;
+  output [402:0] descriptor;
+  reg [402:0] descriptor = 403'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+  wire [1:0] \descriptor.ACC ;
   wire [7:0] \descriptor.ACT_MAX ;
   wire [7:0] \descriptor.ACT_MIN ;
   wire [15:0] \descriptor.BAND ;
@@ -17734,13 +17755,17 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
   wire [15:0] \descriptor.F ;
   wire [15:0] \descriptor.H ;
   wire [31:0] \descriptor.IN_ADDR ;
+  wire [31:0] \descriptor.IN_ROW_PITCH ;
   wire [7:0] \descriptor.IN_ZP ;
   wire [15:0] \descriptor.M ;
   wire [15:0] \descriptor.N ;
   wire [31:0] \descriptor.OUT_ADDR ;
+  wire [15:0] \descriptor.OUT_PIX_PITCH ;
+  wire [31:0] \descriptor.OUT_ROW_PITCH ;
   wire [7:0] \descriptor.OUT_ZP ;
   wire [3:0] \descriptor.P ;
   wire [31:0] \descriptor.PARAM_ADDR ;
+  wire [7:0] \descriptor.PL ;
   wire \descriptor.POOL ;
   wire [7:0] \descriptor.R ;
   wire [7:0] \descriptor.S ;
@@ -17784,7 +17809,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
   assign \$9  = ~ busy;
   assign \$10  = busy_prev & \$9 ;
   assign \$11  = | desc_error;
-  assign \$12  = function_id[9:3] >= 5'h15;
+  assign \$12  = function_id[9:3] >= 5'h1a;
   assign \$13  = ~ busy;
   always @(posedge clk)
     ctr_cycles <= \$14 ;
@@ -18192,6 +18217,16 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
                       \$25  = { 31'h00000000, descriptor[296] };
                   7'h14:
                       \$25  = { 16'h0000, descriptor[312:297] };
+                  7'h15:
+                      \$25  = { descriptor[320], descriptor[320], descriptor[320], descriptor[320], descriptor[320], descriptor[320], descriptor[320], descriptor[320], descriptor[320], descriptor[320], descriptor[320], descriptor[320], descriptor[320], descriptor[320], descriptor[320], descriptor[320], descriptor[320], descriptor[320], descriptor[320], descriptor[320], descriptor[320], descriptor[320], descriptor[320], descriptor[320], descriptor[320:313] };
+                  7'h16:
+                      \$25  = descriptor[352:321];
+                  7'h17:
+                      \$25  = descriptor[384:353];
+                  7'h18:
+                      \$25  = { 16'h0000, descriptor[400:385] };
+                  7'h19:
+                      \$25  = { 30'h00000000, descriptor[402:401] };
                 endcase
             3'h2:
                 /* empty */;
@@ -18211,7 +18246,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
             3'h4:
                 casez (function_id[9:3])
                   7'h00:
-                      \$25  = 32'd1;
+                      \$25  = 32'd2;
                   7'h01:
                       \$25  = 32'd8;
                   7'h02:
@@ -18293,6 +18328,16 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
                   7'h13:
                       /* empty */;
                   7'h14:
+                      /* empty */;
+                  7'h15:
+                      /* empty */;
+                  7'h16:
+                      /* empty */;
+                  7'h17:
+                      /* empty */;
+                  7'h18:
+                      /* empty */;
+                  7'h19:
                       /* empty */;
                   default:
                       \$26  = 1'h1;
@@ -18445,12 +18490,22 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
                         \$28 [296] = operand[0];
                     7'h14:
                         \$28 [312:297] = operand[15:0];
+                    7'h15:
+                        \$28 [320:313] = operand[7:0];
+                    7'h16:
+                        \$28 [352:321] = operand;
+                    7'h17:
+                        \$28 [384:353] = operand;
+                    7'h18:
+                        \$28 [400:385] = operand[15:0];
+                    7'h19:
+                        \$28 [402:401] = operand[1:0];
                   endcase
                 end
           endcase
     endcase
     if (rst) begin
-      \$28  = 313'h0000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$28  = 403'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   assign dma_read_bytes = ctr_dma_read_bytes;
@@ -18481,6 +18536,11 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
   assign \descriptor.ACT_MAX  = descriptor[295:288];
   assign \descriptor.POOL  = descriptor[296];
   assign \descriptor.BAND  = descriptor[312:297];
+  assign \descriptor.PL  = descriptor[320:313];
+  assign \descriptor.IN_ROW_PITCH  = descriptor[352:321];
+  assign \descriptor.OUT_ROW_PITCH  = descriptor[384:353];
+  assign \descriptor.OUT_PIX_PITCH  = descriptor[400:385];
+  assign \descriptor.ACC  = descriptor[402:401];
   assign status[15:8] = err_code;
   assign status[5] = err_bus;
   assign status[4] = err_busy;
@@ -18492,7 +18552,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.feeder (rst, \port$42$0 , \port$43$0 , \port$59$0 , wp__en, issue, rows, wp__addr, bank, hb, wb, pixbase, \port$3259$16 , zero_point, wp__data, s2_valid, s2_bank, s2_tag, out_data, clk);
+module \accel_top.core.feeder (rst, \port$42$0 , \port$43$0 , \port$59$0 , wp__en, issue, rows, wp__addr, bank, hb, wb, pixbase, \port$3269$16 , zero_point, wp__data, s2_valid, s2_bank, s2_tag, out_data, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$69  = 0;
   wire [34:0] \$1 ;
   wire \$10 ;
@@ -18688,8 +18748,8 @@ module \accel_top.core.feeder (rst, \port$42$0 , \port$43$0 , \port$59$0 , wp__e
   wire out_valid;
   input [33:0] pixbase;
   wire [33:0] pixbase;
-  input [31:0] \port$3259$16 ;
-  wire [31:0] \port$3259$16 ;
+  input [31:0] \port$3269$16 ;
+  wire [31:0] \port$3269$16 ;
   input [10:0] \port$42$0 ;
   wire [10:0] \port$42$0 ;
   input \port$43$0 ;
@@ -27157,104 +27217,104 @@ module \accel_top.core.feeder (rst, \port$42$0 , \port$43$0 , \port$59$0 , wp__e
   assign \$3  = $signed(\$2 ) >= $signed(1'h0);
   assign \$4  = rows[0] & \$3 ;
   assign \$5  = $signed(hb) + $signed({ 1'h0, rows[8:1] });
-  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3259$16 [15:0] });
+  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3269$16 [15:0] });
   assign \$7  = \$4  & \$6 ;
   assign \$8  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
   assign \$9  = $signed(\$8 ) >= $signed(1'h0);
   assign \$10  = \$7  & \$9 ;
   assign \$11  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
-  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3259$16 [31:16] });
+  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3269$16 [31:16] });
   assign \$13  = \$10  & \$12 ;
   assign \$14  = $signed(pixbase) + $signed({ 1'h0, rows[97:66] });
   assign \$15  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
   assign \$16  = $signed(\$15 ) >= $signed(1'h0);
   assign \$17  = rows[49] & \$16 ;
   assign \$18  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
-  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3259$16 [15:0] });
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3269$16 [15:0] });
   assign \$20  = \$17  & \$19 ;
   assign \$21  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
   assign \$22  = $signed(\$21 ) >= $signed(1'h0);
   assign \$23  = \$20  & \$22 ;
   assign \$24  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
-  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3259$16 [31:16] });
+  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3269$16 [31:16] });
   assign \$26  = \$23  & \$25 ;
   assign \$27  = $signed(pixbase) + $signed({ 1'h0, rows[146:115] });
   assign \$28  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
   assign \$29  = $signed(\$28 ) >= $signed(1'h0);
   assign \$30  = rows[98] & \$29 ;
   assign \$31  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
-  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3259$16 [15:0] });
+  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3269$16 [15:0] });
   assign \$33  = \$30  & \$32 ;
   assign \$34  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
   assign \$35  = $signed(\$34 ) >= $signed(1'h0);
   assign \$36  = \$33  & \$35 ;
   assign \$37  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
-  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3259$16 [31:16] });
+  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3269$16 [31:16] });
   assign \$39  = \$36  & \$38 ;
   assign \$40  = $signed(pixbase) + $signed({ 1'h0, rows[195:164] });
   assign \$41  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
   assign \$42  = $signed(\$41 ) >= $signed(1'h0);
   assign \$43  = rows[147] & \$42 ;
   assign \$44  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
-  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3259$16 [15:0] });
+  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3269$16 [15:0] });
   assign \$46  = \$43  & \$45 ;
   assign \$47  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
   assign \$48  = $signed(\$47 ) >= $signed(1'h0);
   assign \$49  = \$46  & \$48 ;
   assign \$50  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
-  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3259$16 [31:16] });
+  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3269$16 [31:16] });
   assign \$52  = \$49  & \$51 ;
   assign \$53  = $signed(pixbase) + $signed({ 1'h0, rows[244:213] });
   assign \$54  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
   assign \$55  = $signed(\$54 ) >= $signed(1'h0);
   assign \$56  = rows[196] & \$55 ;
   assign \$57  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
-  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3259$16 [15:0] });
+  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3269$16 [15:0] });
   assign \$59  = \$56  & \$58 ;
   assign \$60  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
   assign \$61  = $signed(\$60 ) >= $signed(1'h0);
   assign \$62  = \$59  & \$61 ;
   assign \$63  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
-  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3259$16 [31:16] });
+  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3269$16 [31:16] });
   assign \$65  = \$62  & \$64 ;
   assign \$66  = $signed(pixbase) + $signed({ 1'h0, rows[293:262] });
   assign \$67  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
   assign \$68  = $signed(\$67 ) >= $signed(1'h0);
   assign \$69  = rows[245] & \$68 ;
   assign \$70  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
-  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3259$16 [15:0] });
+  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3269$16 [15:0] });
   assign \$72  = \$69  & \$71 ;
   assign \$73  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
   assign \$74  = $signed(\$73 ) >= $signed(1'h0);
   assign \$75  = \$72  & \$74 ;
   assign \$76  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
-  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3259$16 [31:16] });
+  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3269$16 [31:16] });
   assign \$78  = \$75  & \$77 ;
   assign \$79  = $signed(pixbase) + $signed({ 1'h0, rows[342:311] });
   assign \$80  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
   assign \$81  = $signed(\$80 ) >= $signed(1'h0);
   assign \$82  = rows[294] & \$81 ;
   assign \$83  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
-  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3259$16 [15:0] });
+  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3269$16 [15:0] });
   assign \$85  = \$82  & \$84 ;
   assign \$86  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
   assign \$87  = $signed(\$86 ) >= $signed(1'h0);
   assign \$88  = \$85  & \$87 ;
   assign \$89  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
-  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3259$16 [31:16] });
+  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3269$16 [31:16] });
   assign \$91  = \$88  & \$90 ;
   assign \$92  = $signed(pixbase) + $signed({ 1'h0, rows[391:360] });
   assign \$93  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
   assign \$94  = $signed(\$93 ) >= $signed(1'h0);
   assign \$95  = rows[343] & \$94 ;
   assign \$96  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
-  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3259$16 [15:0] });
+  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3269$16 [15:0] });
   assign \$98  = \$95  & \$97 ;
   assign \$99  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
   assign \$100  = $signed(\$99 ) >= $signed(1'h0);
   assign \$101  = \$98  & \$100 ;
   assign \$102  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
-  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3259$16 [31:16] });
+  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3269$16 [31:16] });
   assign \$104  = \$101  & \$103 ;
   assign \$263  = s2_lane0 * 4'h8;
   assign \$105  = rp__data >> \$263 ;
@@ -27623,8 +27683,8 @@ module \accel_top.core.feeder (rst, \port$42$0 , \port$43$0 , \port$59$0 , wp__e
     end
   end
   assign tag = { \port$59$0 , \port$43$0 , \port$42$0  };
-  assign H = \port$3259$16 [15:0];
-  assign W = \port$3259$16 [31:16];
+  assign H = \port$3269$16 [15:0];
+  assign W = \port$3269$16 [31:16];
   assign wr_en = wp__en;
   assign wr_addr = wp__addr;
   assign wr_data = wp__data;
@@ -27727,7 +27787,7 @@ module \accel_top.core.feeder (rst, \port$42$0 , \port$43$0 , \port$59$0 , wp__e
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.post (rst, acc_base, rows, acc_data, out__ready, idle, acc_addr, acc_en, out__valid, param_data, start, M, F, \port$3259$272 , \port$3265$258 , band_pixels, out__payload, reads_done, param_addr, clk);
+module \accel_top.core.post (rst, acc_base, rows, acc_data, out__ready, idle, acc_addr, acc_en, out__valid, param_data, start, M, F, \port$3269$272 , \port$3275$258 , band_pixels, out__payload, reads_done, param_addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$70  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
@@ -27993,10 +28053,10 @@ module \accel_top.core.post (rst, acc_base, rows, acc_data, out__ready, idle, ac
   wire [31:0] \param_data.shift[7] ;
   reg [31:0] pix = 32'd0;
   wire pool;
-  input [24:0] \port$3259$272 ;
-  wire [24:0] \port$3259$272 ;
-  input [31:0] \port$3265$258 ;
-  wire [31:0] \port$3265$258 ;
+  input [24:0] \port$3269$272 ;
+  wire [24:0] \port$3269$272 ;
+  input [31:0] \port$3275$258 ;
+  wire [31:0] \port$3275$258 ;
   wire [1029:0] r_data;
   wire r_en;
   wire r_rdy;
@@ -28076,30 +28136,30 @@ module \accel_top.core.post (rst, acc_base, rows, acc_data, out__ready, idle, ac
   assign \$53  = running & \$52 ;
   assign \$54  = ! sub;
   assign \$55  = sub == 2'h3;
-  assign \$56  = \port$3259$272 [24] ? \$55  : 1'h1;
+  assign \$56  = \port$3269$272 [24] ? \$55  : 1'h1;
   assign \$57  = level + inflight;
   assign \$58  = \$57  < 3'h4;
   assign \$59  = running & \$58 ;
   assign \$60  = sub == 2'h3;
-  assign \$61  = \port$3259$272 [24] ? \$60  : 1'h1;
+  assign \$61  = \port$3269$272 [24] ? \$60  : 1'h1;
   assign \$62  = ~ \$61 ;
   assign \$63  = sub + 1'h1;
   assign \$64  = tile + 1'h1;
-  assign \$65  = \$64  == \port$3265$258 [31:16];
+  assign \$65  = \$64  == \port$3275$258 [31:16];
   assign \$66  = ~ \$65 ;
   assign \$67  = tile + 1'h1;
   assign \$68  = tile_base + band_pixels;
   assign \$69  = m_left - 4'h8;
   assign \$70  = col + 1'h1;
-  assign \$71  = \$70  == \port$3265$258 [15:0];
+  assign \$71  = \$70  == \port$3275$258 [15:0];
   assign \$72  = ~ \$71 ;
   assign \$73  = col + 1'h1;
-  assign \$74  = \port$3259$272 [24] ? 2'h2 : 2'h1;
+  assign \$74  = \port$3269$272 [24] ? 2'h2 : 2'h1;
   assign \$75  = pix + \$74 ;
   assign \$76  = row + 1'h1;
-  assign \$78  = \port$3259$272 [24] ? \$77  : { 1'h0, F };
+  assign \$78  = \port$3269$272 [24] ? \$77  : { 1'h0, F };
   assign \$79  = row_base + \$78 ;
-  assign \$81  = \port$3259$272 [24] ? \$80  : { 1'h0, F };
+  assign \$81  = \port$3269$272 [24] ? \$80  : { 1'h0, F };
   assign \$82  = row_base + \$81 ;
   assign \$83  = row + 1'h1;
   assign \$84  = \$83  == rows;
@@ -28152,7 +28212,7 @@ module \accel_top.core.post (rst, acc_base, rows, acc_data, out__ready, idle, ac
     .i__valid(i__valid),
     .o__payload(o__payload),
     .o__ready(o__ready),
-    .\port$3259$272 (\port$3259$272 [23:0]),
+    .\port$3269$272 (\port$3269$272 [23:0]),
     .rst(rst),
     .s1_load(r_en),
     .s9_valid(o__valid)
@@ -28424,15 +28484,15 @@ module \accel_top.core.post (rst, acc_base, rows, acc_data, out__ready, idle, ac
   assign w_en = inflight;
   assign r_rdy = i__valid;
   assign i__ready = r_en;
-  assign output_zero_point = \port$3259$272 [7:0];
-  assign \output_zero_point$28  = \port$3259$272 [7:0];
-  assign act_min = \port$3259$272 [15:8];
-  assign \act_min$30  = \port$3259$272 [15:8];
-  assign act_max = \port$3259$272 [23:16];
-  assign \act_max$32  = \port$3259$272 [23:16];
-  assign pool = \port$3259$272 [24];
-  assign m_tiles = \port$3265$258 [31:16];
-  assign F_out = \port$3265$258 [15:0];
+  assign output_zero_point = \port$3269$272 [7:0];
+  assign \output_zero_point$28  = \port$3269$272 [7:0];
+  assign act_min = \port$3269$272 [15:8];
+  assign \act_min$30  = \port$3269$272 [15:8];
+  assign act_max = \port$3269$272 [23:16];
+  assign \act_max$32  = \port$3269$272 [23:16];
+  assign pool = \port$3269$272 [24];
+  assign m_tiles = \port$3275$258 [31:16];
+  assign F_out = \port$3275$258 [15:0];
   assign acc_addr = \$11 [10:0];
   assign param_addr = tile[5:0];
   assign \acc_data[0]  = acc_data[31:0];
@@ -28720,7 +28780,7 @@ module \accel_top.core.post.fifo (rst, r_en, r_rdy, r_data, w_port__data, w_en, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$3259$272 , i__payload, o__payload, s9_valid, clk);
+module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$3269$272 , i__payload, o__payload, s9_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$72  = 0;
   wire \$1 ;
   wire [32:0] \$10 ;
@@ -30124,8 +30184,8 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$325
   (* init = 1'h0 *)
   wire o__valid;
   wire [7:0] output_zero_point;
-  input [23:0] \port$3259$272 ;
-  wire [23:0] \port$3259$272 ;
+  input [23:0] \port$3269$272 ;
+  wire [23:0] \port$3269$272 ;
   input rst;
   wire rst;
   output s1_load;
@@ -30287,13 +30347,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$325
   assign \$120  = l0_s5_y[32] ? \$118  : \$119 ;
   assign \$121  = $signed(l0_s5_y) + $signed({ 1'h0, \$120 , \$117 , \$114 , \$111 , \$108 , \$105 , \$102 , \$99 , \$96 , \$93 , \$90 , \$87 , \$84 , \$81 , \$78 , \$75 , \$72 , \$69 , \$66 , \$63 , \$60 , \$57 , \$54 , \$51 , \$48 , \$45 , \$42 , \$39 , \$36 , \$33 , \$30 , \$27  });
   assign \$122  = $signed(l0_s6_t) >>> l0_s6_right;
-  assign \$123  = $signed(l0_s7_z) + $signed(\port$3259$272 [7:0]);
-  assign \$124  = $signed(l0_s8_w) > $signed(\port$3259$272 [23:16]);
-  assign \$125  = $signed(\port$3259$272 [15:8]) > $signed(\port$3259$272 [23:16]);
+  assign \$123  = $signed(l0_s7_z) + $signed(\port$3269$272 [7:0]);
+  assign \$124  = $signed(l0_s8_w) > $signed(\port$3269$272 [23:16]);
+  assign \$125  = $signed(\port$3269$272 [15:8]) > $signed(\port$3269$272 [23:16]);
   assign \$126  = \$124  | \$125 ;
-  assign \$127  = $signed(l0_s8_w) < $signed(\port$3259$272 [15:8]);
-  assign \$128  = \$127  ? { \port$3259$272 [15], \port$3259$272 [15:8] } : { 1'h0, l0_s8_w[7:0] };
-  assign \$129  = \$126  ? { \port$3259$272 [23], \port$3259$272 [23:16] } : \$128 ;
+  assign \$127  = $signed(l0_s8_w) < $signed(\port$3269$272 [15:8]);
+  assign \$128  = \$127  ? { \port$3269$272 [15], \port$3269$272 [15:8] } : { 1'h0, l0_s8_w[7:0] };
+  assign \$129  = \$126  ? { \port$3269$272 [23], \port$3269$272 [23:16] } : \$128 ;
   assign \$130  = $signed(i__payload[63:32]) + $signed(i__payload[319:288]);
   assign \$131  = $signed(i__payload[779:774]) < $signed(1'h0);
   assign \$132  = \$131  ? 5'h00 : i__payload[778:774];
@@ -30406,13 +30466,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$325
   assign \$240  = l1_s5_y[32] ? \$238  : \$239 ;
   assign \$241  = $signed(l1_s5_y) + $signed({ 1'h0, \$240 , \$237 , \$234 , \$231 , \$228 , \$225 , \$222 , \$219 , \$216 , \$213 , \$210 , \$207 , \$204 , \$201 , \$198 , \$195 , \$192 , \$189 , \$186 , \$183 , \$180 , \$177 , \$174 , \$171 , \$168 , \$165 , \$162 , \$159 , \$156 , \$153 , \$150 , \$147  });
   assign \$242  = $signed(l1_s6_t) >>> l1_s6_right;
-  assign \$243  = $signed(l1_s7_z) + $signed(\port$3259$272 [7:0]);
-  assign \$244  = $signed(l1_s8_w) > $signed(\port$3259$272 [23:16]);
-  assign \$245  = $signed(\port$3259$272 [15:8]) > $signed(\port$3259$272 [23:16]);
+  assign \$243  = $signed(l1_s7_z) + $signed(\port$3269$272 [7:0]);
+  assign \$244  = $signed(l1_s8_w) > $signed(\port$3269$272 [23:16]);
+  assign \$245  = $signed(\port$3269$272 [15:8]) > $signed(\port$3269$272 [23:16]);
   assign \$246  = \$244  | \$245 ;
-  assign \$247  = $signed(l1_s8_w) < $signed(\port$3259$272 [15:8]);
-  assign \$248  = \$247  ? { \port$3259$272 [15], \port$3259$272 [15:8] } : { 1'h0, l1_s8_w[7:0] };
-  assign \$249  = \$246  ? { \port$3259$272 [23], \port$3259$272 [23:16] } : \$248 ;
+  assign \$247  = $signed(l1_s8_w) < $signed(\port$3269$272 [15:8]);
+  assign \$248  = \$247  ? { \port$3269$272 [15], \port$3269$272 [15:8] } : { 1'h0, l1_s8_w[7:0] };
+  assign \$249  = \$246  ? { \port$3269$272 [23], \port$3269$272 [23:16] } : \$248 ;
   assign \$250  = $signed(i__payload[95:64]) + $signed(i__payload[351:320]);
   assign \$251  = $signed(i__payload[785:780]) < $signed(1'h0);
   assign \$252  = \$251  ? 5'h00 : i__payload[784:780];
@@ -30525,13 +30585,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$325
   assign \$360  = l2_s5_y[32] ? \$358  : \$359 ;
   assign \$361  = $signed(l2_s5_y) + $signed({ 1'h0, \$360 , \$357 , \$354 , \$351 , \$348 , \$345 , \$342 , \$339 , \$336 , \$333 , \$330 , \$327 , \$324 , \$321 , \$318 , \$315 , \$312 , \$309 , \$306 , \$303 , \$300 , \$297 , \$294 , \$291 , \$288 , \$285 , \$282 , \$279 , \$276 , \$273 , \$270 , \$267  });
   assign \$362  = $signed(l2_s6_t) >>> l2_s6_right;
-  assign \$363  = $signed(l2_s7_z) + $signed(\port$3259$272 [7:0]);
-  assign \$364  = $signed(l2_s8_w) > $signed(\port$3259$272 [23:16]);
-  assign \$365  = $signed(\port$3259$272 [15:8]) > $signed(\port$3259$272 [23:16]);
+  assign \$363  = $signed(l2_s7_z) + $signed(\port$3269$272 [7:0]);
+  assign \$364  = $signed(l2_s8_w) > $signed(\port$3269$272 [23:16]);
+  assign \$365  = $signed(\port$3269$272 [15:8]) > $signed(\port$3269$272 [23:16]);
   assign \$366  = \$364  | \$365 ;
-  assign \$367  = $signed(l2_s8_w) < $signed(\port$3259$272 [15:8]);
-  assign \$368  = \$367  ? { \port$3259$272 [15], \port$3259$272 [15:8] } : { 1'h0, l2_s8_w[7:0] };
-  assign \$369  = \$366  ? { \port$3259$272 [23], \port$3259$272 [23:16] } : \$368 ;
+  assign \$367  = $signed(l2_s8_w) < $signed(\port$3269$272 [15:8]);
+  assign \$368  = \$367  ? { \port$3269$272 [15], \port$3269$272 [15:8] } : { 1'h0, l2_s8_w[7:0] };
+  assign \$369  = \$366  ? { \port$3269$272 [23], \port$3269$272 [23:16] } : \$368 ;
   assign \$370  = $signed(i__payload[127:96]) + $signed(i__payload[383:352]);
   assign \$371  = $signed(i__payload[791:786]) < $signed(1'h0);
   assign \$372  = \$371  ? 5'h00 : i__payload[790:786];
@@ -30644,13 +30704,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$325
   assign \$480  = l3_s5_y[32] ? \$478  : \$479 ;
   assign \$481  = $signed(l3_s5_y) + $signed({ 1'h0, \$480 , \$477 , \$474 , \$471 , \$468 , \$465 , \$462 , \$459 , \$456 , \$453 , \$450 , \$447 , \$444 , \$441 , \$438 , \$435 , \$432 , \$429 , \$426 , \$423 , \$420 , \$417 , \$414 , \$411 , \$408 , \$405 , \$402 , \$399 , \$396 , \$393 , \$390 , \$387  });
   assign \$482  = $signed(l3_s6_t) >>> l3_s6_right;
-  assign \$483  = $signed(l3_s7_z) + $signed(\port$3259$272 [7:0]);
-  assign \$484  = $signed(l3_s8_w) > $signed(\port$3259$272 [23:16]);
-  assign \$485  = $signed(\port$3259$272 [15:8]) > $signed(\port$3259$272 [23:16]);
+  assign \$483  = $signed(l3_s7_z) + $signed(\port$3269$272 [7:0]);
+  assign \$484  = $signed(l3_s8_w) > $signed(\port$3269$272 [23:16]);
+  assign \$485  = $signed(\port$3269$272 [15:8]) > $signed(\port$3269$272 [23:16]);
   assign \$486  = \$484  | \$485 ;
-  assign \$487  = $signed(l3_s8_w) < $signed(\port$3259$272 [15:8]);
-  assign \$488  = \$487  ? { \port$3259$272 [15], \port$3259$272 [15:8] } : { 1'h0, l3_s8_w[7:0] };
-  assign \$489  = \$486  ? { \port$3259$272 [23], \port$3259$272 [23:16] } : \$488 ;
+  assign \$487  = $signed(l3_s8_w) < $signed(\port$3269$272 [15:8]);
+  assign \$488  = \$487  ? { \port$3269$272 [15], \port$3269$272 [15:8] } : { 1'h0, l3_s8_w[7:0] };
+  assign \$489  = \$486  ? { \port$3269$272 [23], \port$3269$272 [23:16] } : \$488 ;
   assign \$490  = $signed(i__payload[159:128]) + $signed(i__payload[415:384]);
   assign \$491  = $signed(i__payload[797:792]) < $signed(1'h0);
   assign \$492  = \$491  ? 5'h00 : i__payload[796:792];
@@ -30763,13 +30823,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$325
   assign \$600  = l4_s5_y[32] ? \$598  : \$599 ;
   assign \$601  = $signed(l4_s5_y) + $signed({ 1'h0, \$600 , \$597 , \$594 , \$591 , \$588 , \$585 , \$582 , \$579 , \$576 , \$573 , \$570 , \$567 , \$564 , \$561 , \$558 , \$555 , \$552 , \$549 , \$546 , \$543 , \$540 , \$537 , \$534 , \$531 , \$528 , \$525 , \$522 , \$519 , \$516 , \$513 , \$510 , \$507  });
   assign \$602  = $signed(l4_s6_t) >>> l4_s6_right;
-  assign \$603  = $signed(l4_s7_z) + $signed(\port$3259$272 [7:0]);
-  assign \$604  = $signed(l4_s8_w) > $signed(\port$3259$272 [23:16]);
-  assign \$605  = $signed(\port$3259$272 [15:8]) > $signed(\port$3259$272 [23:16]);
+  assign \$603  = $signed(l4_s7_z) + $signed(\port$3269$272 [7:0]);
+  assign \$604  = $signed(l4_s8_w) > $signed(\port$3269$272 [23:16]);
+  assign \$605  = $signed(\port$3269$272 [15:8]) > $signed(\port$3269$272 [23:16]);
   assign \$606  = \$604  | \$605 ;
-  assign \$607  = $signed(l4_s8_w) < $signed(\port$3259$272 [15:8]);
-  assign \$608  = \$607  ? { \port$3259$272 [15], \port$3259$272 [15:8] } : { 1'h0, l4_s8_w[7:0] };
-  assign \$609  = \$606  ? { \port$3259$272 [23], \port$3259$272 [23:16] } : \$608 ;
+  assign \$607  = $signed(l4_s8_w) < $signed(\port$3269$272 [15:8]);
+  assign \$608  = \$607  ? { \port$3269$272 [15], \port$3269$272 [15:8] } : { 1'h0, l4_s8_w[7:0] };
+  assign \$609  = \$606  ? { \port$3269$272 [23], \port$3269$272 [23:16] } : \$608 ;
   assign \$610  = $signed(i__payload[191:160]) + $signed(i__payload[447:416]);
   assign \$611  = $signed(i__payload[803:798]) < $signed(1'h0);
   assign \$612  = \$611  ? 5'h00 : i__payload[802:798];
@@ -30882,13 +30942,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$325
   assign \$720  = l5_s5_y[32] ? \$718  : \$719 ;
   assign \$721  = $signed(l5_s5_y) + $signed({ 1'h0, \$720 , \$717 , \$714 , \$711 , \$708 , \$705 , \$702 , \$699 , \$696 , \$693 , \$690 , \$687 , \$684 , \$681 , \$678 , \$675 , \$672 , \$669 , \$666 , \$663 , \$660 , \$657 , \$654 , \$651 , \$648 , \$645 , \$642 , \$639 , \$636 , \$633 , \$630 , \$627  });
   assign \$722  = $signed(l5_s6_t) >>> l5_s6_right;
-  assign \$723  = $signed(l5_s7_z) + $signed(\port$3259$272 [7:0]);
-  assign \$724  = $signed(l5_s8_w) > $signed(\port$3259$272 [23:16]);
-  assign \$725  = $signed(\port$3259$272 [15:8]) > $signed(\port$3259$272 [23:16]);
+  assign \$723  = $signed(l5_s7_z) + $signed(\port$3269$272 [7:0]);
+  assign \$724  = $signed(l5_s8_w) > $signed(\port$3269$272 [23:16]);
+  assign \$725  = $signed(\port$3269$272 [15:8]) > $signed(\port$3269$272 [23:16]);
   assign \$726  = \$724  | \$725 ;
-  assign \$727  = $signed(l5_s8_w) < $signed(\port$3259$272 [15:8]);
-  assign \$728  = \$727  ? { \port$3259$272 [15], \port$3259$272 [15:8] } : { 1'h0, l5_s8_w[7:0] };
-  assign \$729  = \$726  ? { \port$3259$272 [23], \port$3259$272 [23:16] } : \$728 ;
+  assign \$727  = $signed(l5_s8_w) < $signed(\port$3269$272 [15:8]);
+  assign \$728  = \$727  ? { \port$3269$272 [15], \port$3269$272 [15:8] } : { 1'h0, l5_s8_w[7:0] };
+  assign \$729  = \$726  ? { \port$3269$272 [23], \port$3269$272 [23:16] } : \$728 ;
   assign \$730  = $signed(i__payload[223:192]) + $signed(i__payload[479:448]);
   assign \$731  = $signed(i__payload[809:804]) < $signed(1'h0);
   assign \$732  = \$731  ? 5'h00 : i__payload[808:804];
@@ -31001,13 +31061,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$325
   assign \$840  = l6_s5_y[32] ? \$838  : \$839 ;
   assign \$841  = $signed(l6_s5_y) + $signed({ 1'h0, \$840 , \$837 , \$834 , \$831 , \$828 , \$825 , \$822 , \$819 , \$816 , \$813 , \$810 , \$807 , \$804 , \$801 , \$798 , \$795 , \$792 , \$789 , \$786 , \$783 , \$780 , \$777 , \$774 , \$771 , \$768 , \$765 , \$762 , \$759 , \$756 , \$753 , \$750 , \$747  });
   assign \$842  = $signed(l6_s6_t) >>> l6_s6_right;
-  assign \$843  = $signed(l6_s7_z) + $signed(\port$3259$272 [7:0]);
-  assign \$844  = $signed(l6_s8_w) > $signed(\port$3259$272 [23:16]);
-  assign \$845  = $signed(\port$3259$272 [15:8]) > $signed(\port$3259$272 [23:16]);
+  assign \$843  = $signed(l6_s7_z) + $signed(\port$3269$272 [7:0]);
+  assign \$844  = $signed(l6_s8_w) > $signed(\port$3269$272 [23:16]);
+  assign \$845  = $signed(\port$3269$272 [15:8]) > $signed(\port$3269$272 [23:16]);
   assign \$846  = \$844  | \$845 ;
-  assign \$847  = $signed(l6_s8_w) < $signed(\port$3259$272 [15:8]);
-  assign \$848  = \$847  ? { \port$3259$272 [15], \port$3259$272 [15:8] } : { 1'h0, l6_s8_w[7:0] };
-  assign \$849  = \$846  ? { \port$3259$272 [23], \port$3259$272 [23:16] } : \$848 ;
+  assign \$847  = $signed(l6_s8_w) < $signed(\port$3269$272 [15:8]);
+  assign \$848  = \$847  ? { \port$3269$272 [15], \port$3269$272 [15:8] } : { 1'h0, l6_s8_w[7:0] };
+  assign \$849  = \$846  ? { \port$3269$272 [23], \port$3269$272 [23:16] } : \$848 ;
   assign \$850  = $signed(i__payload[255:224]) + $signed(i__payload[511:480]);
   assign \$851  = $signed(i__payload[815:810]) < $signed(1'h0);
   assign \$852  = \$851  ? 5'h00 : i__payload[814:810];
@@ -31120,13 +31180,13 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$325
   assign \$960  = l7_s5_y[32] ? \$958  : \$959 ;
   assign \$961  = $signed(l7_s5_y) + $signed({ 1'h0, \$960 , \$957 , \$954 , \$951 , \$948 , \$945 , \$942 , \$939 , \$936 , \$933 , \$930 , \$927 , \$924 , \$921 , \$918 , \$915 , \$912 , \$909 , \$906 , \$903 , \$900 , \$897 , \$894 , \$891 , \$888 , \$885 , \$882 , \$879 , \$876 , \$873 , \$870 , \$867  });
   assign \$962  = $signed(l7_s6_t) >>> l7_s6_right;
-  assign \$963  = $signed(l7_s7_z) + $signed(\port$3259$272 [7:0]);
-  assign \$964  = $signed(l7_s8_w) > $signed(\port$3259$272 [23:16]);
-  assign \$965  = $signed(\port$3259$272 [15:8]) > $signed(\port$3259$272 [23:16]);
+  assign \$963  = $signed(l7_s7_z) + $signed(\port$3269$272 [7:0]);
+  assign \$964  = $signed(l7_s8_w) > $signed(\port$3269$272 [23:16]);
+  assign \$965  = $signed(\port$3269$272 [15:8]) > $signed(\port$3269$272 [23:16]);
   assign \$966  = \$964  | \$965 ;
-  assign \$967  = $signed(l7_s8_w) < $signed(\port$3259$272 [15:8]);
-  assign \$968  = \$967  ? { \port$3259$272 [15], \port$3259$272 [15:8] } : { 1'h0, l7_s8_w[7:0] };
-  assign \$969  = \$966  ? { \port$3259$272 [23], \port$3259$272 [23:16] } : \$968 ;
+  assign \$967  = $signed(l7_s8_w) < $signed(\port$3269$272 [15:8]);
+  assign \$968  = \$967  ? { \port$3269$272 [15], \port$3269$272 [15:8] } : { 1'h0, l7_s8_w[7:0] };
+  assign \$969  = \$966  ? { \port$3269$272 [23], \port$3269$272 [23:16] } : \$968 ;
   always @(posedge clk)
     s1_valid <= \$970 ;
   always @(posedge clk)
@@ -33457,9 +33517,9 @@ module \accel_top.core.post.requant (rst, o__ready, s1_load, i__valid, \port$325
   end
   assign i__ready = s1_load;
   assign o__valid = s9_valid;
-  assign output_zero_point = \port$3259$272 [7:0];
-  assign act_max = \port$3259$272 [23:16];
-  assign act_min = \port$3259$272 [15:8];
+  assign output_zero_point = \port$3269$272 [7:0];
+  assign act_max = \port$3269$272 [23:16];
+  assign act_min = \port$3269$272 [15:8];
   assign \o__payload.data  = o__payload[63:0];
   assign \o__payload.data[0]  = o__payload[7:0];
   assign \o__payload.data[1]  = o__payload[15:8];
@@ -33815,8 +33875,8 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, cmd1__valid, c
   assign cmd0__ready = \$11  | \$14 ;
   \accel_top.core.reader.info  info (
     .clk(clk),
-    .\port$3289$0 (sel),
-    .\port$834$0 (\final ),
+    .\port$3299$0 (sel),
+    .\port$844$0 (\final ),
     .r_data(r_data),
     .r_en(r_en),
     .r_rdy(r_rdy),
@@ -34085,7 +34145,7 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, cmd1__valid, c
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.reader.info (rst, \port$834$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3289$0 , clk);
+module \accel_top.core.reader.info (rst, \port$844$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3299$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$74  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -34109,10 +34169,10 @@ module \accel_top.core.reader.info (rst, \port$834$0 , w_en, r_en, w_rdy, r_rdy,
   (* init = 2'h0 *)
   wire [1:0] consume;
   reg [2:0] level = 3'h0;
-  input [1:0] \port$3289$0 ;
-  wire [1:0] \port$3289$0 ;
-  input \port$834$0 ;
-  wire \port$834$0 ;
+  input [1:0] \port$3299$0 ;
+  wire [1:0] \port$3299$0 ;
+  input \port$844$0 ;
+  wire \port$844$0 ;
   (* init = 2'h0 *)
   wire [1:0] produce;
   output [2:0] r_data;
@@ -34146,7 +34206,7 @@ module \accel_top.core.reader.info (rst, \port$834$0 , w_en, r_en, w_rdy, r_rdy,
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$834$0 , \port$3289$0  };
+      storage[w_port__addr] <= { \port$844$0 , \port$3299$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 3'h4;
@@ -34208,8 +34268,8 @@ module \accel_top.core.reader.info (rst, \port$834$0 , w_en, r_en, w_rdy, r_rdy,
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$834$0 , \port$3289$0  };
-  assign w_data = { \port$834$0 , \port$3289$0  };
+  assign w_port__data = { \port$844$0 , \port$3299$0  };
+  assign w_data = { \port$844$0 , \port$3299$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
@@ -34353,8 +34413,9 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$18 
   reg [31:0] band_rows = 32'd0;
   input clk;
   wire clk;
-  input [312:0] descriptor;
-  wire [312:0] descriptor;
+  input [402:0] descriptor;
+  wire [402:0] descriptor;
+  wire [1:0] \descriptor.ACC ;
   wire [7:0] \descriptor.ACT_MAX ;
   wire [7:0] \descriptor.ACT_MIN ;
   wire [15:0] \descriptor.BAND ;
@@ -34363,13 +34424,17 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$18 
   wire [15:0] \descriptor.F ;
   wire [15:0] \descriptor.H ;
   wire [31:0] \descriptor.IN_ADDR ;
+  wire [31:0] \descriptor.IN_ROW_PITCH ;
   wire [7:0] \descriptor.IN_ZP ;
   wire [15:0] \descriptor.M ;
   wire [15:0] \descriptor.N ;
   wire [31:0] \descriptor.OUT_ADDR ;
+  wire [15:0] \descriptor.OUT_PIX_PITCH ;
+  wire [31:0] \descriptor.OUT_ROW_PITCH ;
   wire [7:0] \descriptor.OUT_ZP ;
   wire [3:0] \descriptor.P ;
   wire [31:0] \descriptor.PARAM_ADDR ;
+  wire [7:0] \descriptor.PL ;
   wire \descriptor.POOL ;
   wire [7:0] \descriptor.R ;
   wire [7:0] \descriptor.S ;
@@ -34851,6 +34916,11 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$18 
   assign \descriptor.ACT_MAX  = descriptor[295:288];
   assign \descriptor.POOL  = descriptor[296];
   assign \descriptor.BAND  = descriptor[312:297];
+  assign \descriptor.PL  = descriptor[320:313];
+  assign \descriptor.IN_ROW_PITCH  = descriptor[352:321];
+  assign \descriptor.OUT_ROW_PITCH  = descriptor[384:353];
+  assign \descriptor.OUT_PIX_PITCH  = descriptor[400:385];
+  assign \descriptor.ACC  = descriptor[402:401];
   assign \$18 [0] = 1'h0;
   assign \$18 [16:1] = { 1'h0, descriptor[111:97] };
   assign \$20  = { 1'h0, descriptor[111:97] };
@@ -34866,7 +34936,7 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$18 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.walker (rst, \port$1318$0 , last, restart, step, C, S, K, row_step, \port$3464$0 , clk);
+module \accel_top.core.walker (rst, \port$1328$0 , last, restart, step, C, S, K, row_step, \port$3474$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$76  = 0;
   wire \$1 ;
   wire [8:0] \$10 ;
@@ -34903,11 +34973,11 @@ module \accel_top.core.walker (rst, \port$1318$0 , last, restart, step, C, S, K,
   wire [7:0] \params.r ;
   wire [7:0] \params.s ;
   wire \params.valid ;
-  output \port$1318$0 ;
-  wire \port$1318$0 ;
+  output \port$1328$0 ;
+  wire \port$1328$0 ;
   (* init = 48'h000000000000 *)
-  output [47:0] \port$3464$0 ;
-  wire [47:0] \port$3464$0 ;
+  output [47:0] \port$3474$0 ;
+  wire [47:0] \port$3474$0 ;
   input restart;
   wire restart;
   input [33:0] row_step;
@@ -34994,8 +35064,8 @@ module \accel_top.core.walker (rst, \port$1318$0 , last, restart, step, C, S, K,
     end
   end
   assign params = { \$15 , \$1  };
-  assign \port$1318$0  = \$1 ;
-  assign \port$3464$0  = \$15 ;
+  assign \port$1328$0  = \$1 ;
+  assign \port$3474$0  = \$15 ;
   assign \params.valid  = \$1 ;
   assign \params.r  = \$15 [7:0];
   assign \params.s  = \$15 [15:8];
@@ -35431,8 +35501,8 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   );
   \accel_top.core.writer.region  region (
     .clk(clk),
-    .\port$3062$0 (cmd__payload[2:0]),
-    .\port$3062$32 (cmd__payload[55:32]),
+    .\port$3072$0 (cmd__payload[2:0]),
+    .\port$3072$32 (cmd__payload[55:32]),
     .r_data(r_data),
     .r_en(start),
     .r_rdy(r_rdy),
@@ -35779,7 +35849,7 @@ module \accel_top.core.writer.blen (rst, w_en, r_en, r_rdy, r_data, w_port__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$3062$0 , \port$3062$32 , clk);
+module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$3072$0 , \port$3072$32 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$79  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -35803,10 +35873,10 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   (* init = 1'h0 *)
   wire consume;
   reg [1:0] level = 2'h0;
-  input [2:0] \port$3062$0 ;
-  wire [2:0] \port$3062$0 ;
-  input [23:0] \port$3062$32 ;
-  wire [23:0] \port$3062$32 ;
+  input [2:0] \port$3072$0 ;
+  wire [2:0] \port$3072$0 ;
+  input [23:0] \port$3072$32 ;
+  wire [23:0] \port$3072$32 ;
   (* init = 1'h0 *)
   wire produce;
   output [26:0] r_data;
@@ -35838,7 +35908,7 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$3062$32 , \port$3062$0  };
+      storage[w_port__addr] <= { \port$3072$32 , \port$3072$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 2'h2;
@@ -35900,8 +35970,8 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$3062$32 , \port$3062$0  };
-  assign w_data = { \port$3062$32 , \port$3062$0  };
+  assign w_port__data = { \port$3072$32 , \port$3072$0  };
+  assign w_data = { \port$3072$32 , \port$3072$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule

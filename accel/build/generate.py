@@ -137,6 +137,23 @@ def c_header(config: AccelConfig) -> str:
             f"static inline uint32_t accel_get_{low}(void) "
             f"{{ return ACCEL_INSN(ACCEL_FUNCT3_GET, ACCEL_REG_{r.name}, 0, 0); }}"
         )
+    lines += [
+        "",
+        "/* One descriptor: every register as a 32-bit word, in ACCEL_REG_* order (the layout",
+        " * of the descriptor tables the host writes; signed fields in two's complement). */",
+        "typedef struct accel_desc {",
+    ]
+    lines += [f"    uint32_t {r.name.lower()};  /* {r.doc} */" for r in isa.REGISTERS]
+    lines += [
+        "} accel_desc_t;",
+        f"#define ACCEL_DESC_WORDS {len(isa.REGISTERS)}u",
+        "",
+        "/* Write every descriptor register of `d` (no START). */",
+        "static inline void accel_set_desc(const accel_desc_t *d)",
+        "{",
+    ]
+    lines += [f"    accel_set_{r.name.lower()}(d->{r.name.lower()});" for r in isa.REGISTERS]
+    lines += ["}", ""]
     for op in isa.CONTROL_OPS:
         lines.append(
             f"static inline uint32_t accel_{op.name.lower()}(void) "

@@ -92,12 +92,18 @@ REGISTERS = (
     Register("POOL", 19, 1, "1: fused 2x2 max-pool (stride 2, floor) after requantization"),
     Register("BAND", 20, 16, "output rows per pixel tile (even when POOL=1)"),
     Register(
-        "PL", 21, 8, "left padding columns (right padding follows from F); < 0: skip", signed=True
+        "PL",
+        21,
+        8,
+        "left padding columns, right padding follows from F (< 0: columns skipped)",
+        signed=True,
     ),
-    Register("IN_ROW_PITCH", 22, 32, "bytes between input rows; W*C: rows are contiguous"),
+    Register("IN_ROW_PITCH", 22, 32, "bytes between input rows (W*C: rows are contiguous)"),
     Register("OUT_ROW_PITCH", 23, 32, "bytes between output rows (F_out*M: contiguous)"),
     Register("OUT_PIX_PITCH", 24, 16, "bytes between output pixels (M: contiguous)"),
-    Register("ACC", 25, 2, "bit 0: add to the accumulators; bit 1: keep sums, no output"),
+    Register(
+        "ACC", 25, 2, "bit 0: add to the sums in the accumulators, bit 1: keep the sums, no output"
+    ),
 )
 REGISTER = {r.name: r for r in REGISTERS}
 

@@ -17,7 +17,7 @@ from accel.spec import isa
 M32 = 0xFFFF_FFFF
 STATUS_DONE = 1 << isa.STATUS_BIT["DONE"].bit
 STATUS_ERR_DESCRIPTOR = 1 << isa.STATUS_BIT["ERR_DESCRIPTOR"].bit
-INFO_VALUES = {"VERSION": 1, "ROWS": 8, "COLS": 8, "BUS_BYTES": 8, "IN_BYTES": 8192,
+INFO_VALUES = {"VERSION": isa.ISA_VERSION, "ROWS": 8, "COLS": 8, "BUS_BYTES": 8, "IN_BYTES": 8192,
                "ACC_DEPTH": 1024, "PARAM_DEPTH": 64}  # fmt: skip
 
 
@@ -164,7 +164,7 @@ def test_selftest_arithmetic_memory_and_printf(selftest_run):
 def test_selftest_accelerator_driver(selftest_run):
     iss, backend = selftest_run
     out = iss.text_output
-    assert "accel version=1 rows=8 cols=8 bus=8 in=8192 acc=1024 param=64\n" in out
+    assert f"accel version={isa.ISA_VERSION} rows=8 cols=8 bus=8 in=8192 acc=1024 param=64\n" in out
     assert "probe 0 ok\n" in out
     counters = " ".join(
         f"{name}={1000 + 7 * c.index}"
@@ -179,10 +179,11 @@ def test_selftest_accelerator_driver(selftest_run):
     assert backend.ops == [*layer, ("WAIT",), *layer]
     arena = firmware.ARENA_BASE
     expected = {
-        "N": 1, "H": 14, "W": 14, "C": 6, "M": 16, "R": 5, "S": 5, "E": 11, "F": 10, "U": 1,
+        "N": 1, "H": 14, "W": 14, "C": 6, "M": 16, "R": 5, "S": 5, "E": 15, "F": 10, "U": 1,
         "P": 0, "IN_ADDR": arena, "W_ADDR": arena + 0x1000, "PARAM_ADDR": arena + 0x2000,
         "OUT_ADDR": arena + 0x3000, "IN_ZP": -128 & M32, "OUT_ZP": -5 & M32,
-        "ACT_MIN": -5 & M32, "ACT_MAX": 127, "POOL": 1, "BAND": 10,
+        "ACT_MIN": -5 & M32, "ACT_MAX": 127, "POOL": 1, "BAND": 10, "PL": 0,
+        "IN_ROW_PITCH": 84, "OUT_ROW_PITCH": 80, "OUT_PIX_PITCH": 16, "ACC": 0,
     }  # fmt: skip
     assert backend.regs == expected  # as left by the second (rejected) layer
     # INFO printed and probed (2 x 7), two layers, one WAIT, five counters read once.
