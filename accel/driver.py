@@ -12,6 +12,8 @@ import numpy as np
 
 from accel import perf
 from accel.mapping import LayerJob, LayerShape, MappingError, layout_layer, require_mappable
+from accel.mapping.tiled_job import layout_plan
+from accel.mapping.tiling import plan_tiles
 from accel.ref.layer import QuantizedLayer
 from accel.spec.config import AccelConfig
 
@@ -35,11 +37,25 @@ def prepare_layer(
     input_addr: int | None = None,
     output_addr: int | None = None,
 ) -> LayerJob:
-    """Lay out ``layer`` and input ``x`` (int8 NHWC) in memory and build its descriptor; the
-    band is chosen by :func:`choose_band` unless given."""
+    """Lay out ``layer`` and input ``x`` (int8 NHWC) in memory and build its descriptors.
+
+    A layer that fits the buffers is one descriptor whose band is chosen by
+    :func:`choose_band` unless given; a larger one is tiled (:func:`accel.mapping.tiling.
+    plan_tiles`) into several descriptors, each with the band the performance model
+    predicts fastest."""
     x = np.asarray(x)
     if x.dtype != np.int8:
         raise MappingError(f"input activations must be int8, not {x.dtype}")
+    shape = LayerShape.of(layer, x.shape)
+    plan = plan_tiles(shape, config)
+    if plan.split or plan.shape != shape:
+        if band is not None:
+            raise MappingError(
+                f"band={band} given for a layer that is tiled ({len(plan.tiles)} tiles)"
+            )
+        return layout_plan(
+            layer, x, config, plan, perf.best_descriptor_band, base, input_addr, output_addr
+        )
     if band is None:
-        band = choose_band(LayerShape.of(layer, x.shape), config)
+        band = choose_band(shape, config)
     return layout_layer(layer, x, config, band, base, input_addr, output_addr)

@@ -50,25 +50,11 @@ class LayerRun:
     status: int | None = None
     wall_seconds: float = 0.0
 
-    @property
-    def cycles(self) -> int | None:
-        return self.counters.get("CYCLES")
-
-    @property
-    def mac_cycles(self) -> int | None:
-        return self.counters.get("MAC_CYCLES")
-
-    @property
-    def stall_cycles(self) -> int | None:
-        return self.counters.get("STALL_CYCLES")
-
-    @property
-    def dma_read_bytes(self) -> int | None:
-        return self.counters.get("DMA_READ_BYTES")
-
-    @property
-    def dma_write_bytes(self) -> int | None:
-        return self.counters.get("DMA_WRITE_BYTES")
+    cycles = property(lambda self: self.counters.get("CYCLES"))
+    mac_cycles = property(lambda self: self.counters.get("MAC_CYCLES"))
+    stall_cycles = property(lambda self: self.counters.get("STALL_CYCLES"))
+    dma_read_bytes = property(lambda self: self.counters.get("DMA_READ_BYTES"))
+    dma_write_bytes = property(lambda self: self.counters.get("DMA_WRITE_BYTES"))
 
     def record(self, config: AccelConfig) -> dict:
         """The run as JSON-ready numbers (schema: ``docs/reports.md``)."""

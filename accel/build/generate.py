@@ -1,18 +1,18 @@
 """``python -m accel.build``: generate the Verilog, manifest, C header and ISA docs.
 
-All outputs are derived from :mod:`accel.spec.isa` and :class:`accel.spec.config.AccelConfig` and are
-byte-for-byte reproducible (no paths, no timestamps).
+All outputs are derived from :mod:`accel.spec.isa` and
+:class:`accel.spec.config.AccelConfig` and are byte-for-byte reproducible (no paths, no
+timestamps).
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
+from accel.mapping import MEMORY_FORMATS
 from accel.spec import isa
 from accel.spec.config import AccelConfig
-from accel.mapping import MEMORY_FORMATS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RTL_DIR = REPO_ROOT / "rtl"

@@ -86,30 +86,10 @@ def _run(cmd: list[str]) -> None:
         raise FirmwareBuildError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{output}")
 
 
-def build(
-    program: str = "selftest",
-    out_dir: str | Path | None = None,
-    *,
-    sources: tuple[str | Path, ...] = (),
-    defines: dict[str, str | int] | None = None,
-    include_dirs: tuple[str | Path, ...] = (),
-    werror: bool = True,
-) -> Path:
-    """Compile and link ``firmware/<program>.c`` (plus extra ``sources``) into
-    ``<out_dir>/<program>.elf`` and ``<program>.bin``; return the ELF's path.
-
-    ``out_dir`` defaults to ``firmware/build``. ``defines`` become ``-D`` options,
-    ``include_dirs`` extra ``-I`` directories (for generated headers such as model data).
-    Raises :class:`FirmwareBuildError` with the compiler's output on failure.
-    """
-    return build_image(
-        program,
-        out_dir,
-        sources=sources,
-        defines=defines,
-        include_dirs=include_dirs,
-        werror=werror,
-    ).elf
+def build(program: str = "selftest", out_dir: str | Path | None = None, **options) -> Path:
+    """Compile and link ``firmware/<program>.c`` into ``<out_dir>/<program>.elf`` and
+    ``<program>.bin``; return the ELF's path. ``options`` as for :func:`build_image`."""
+    return build_image(program, out_dir, **options).elf
 
 
 def build_image(
@@ -121,7 +101,13 @@ def build_image(
     include_dirs: tuple[str | Path, ...] = (),
     werror: bool = True,
 ) -> FirmwareImage:
-    """:func:`build`, returning both the ELF and the raw binary."""
+    """Compile and link ``firmware/<program>.c`` (plus extra ``sources``) into
+    ``<out_dir>/<program>.elf`` and ``<program>.bin``; return both.
+
+    ``out_dir`` defaults to ``firmware/build``. ``defines`` become ``-D`` options,
+    ``include_dirs`` extra ``-I`` directories (for generated headers such as model data).
+    Raises :class:`FirmwareBuildError` with the compiler's output on failure.
+    """
     main_source = FIRMWARE_DIR / f"{program}.c"
     if not main_source.is_file():
         raise FirmwareBuildError(f"no firmware program {program!r}: {main_source} does not exist")

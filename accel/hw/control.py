@@ -36,7 +36,7 @@ class ControlPort(wiring.Component):
         The layer descriptor registers (written by SET, read by the sequencer). SET is
         refused while ``busy`` so the descriptor is stable during a layer.
     ``start``
-        One-cycle pulse on an accepted START while idle.
+        One-cycle pulse on an accepted START or CONTINUE while idle.
     ``busy``
         From the sequencer: a layer is running (including descriptor validation).
     ``desc_error``
@@ -48,7 +48,7 @@ class ControlPort(wiring.Component):
     ``dma_read_bytes`` / ``dma_write_bytes``
         Byte counters of the DMA engines (cleared through ``clear_counters``).
     ``clear_counters``
-        Pulse to the DMA engines: reset their counters (on START and CLEAR).
+        Pulse to the DMA engines: reset their counters (on START and CLEAR, not CONTINUE).
     """
 
     def __init__(self, config: AccelConfig):
@@ -100,7 +100,8 @@ class ControlPort(wiring.Component):
             c.name: Signal(COUNTER_WIDTH, name=f"ctr_{c.name.lower()}") for c in isa.COUNTERS
         }
         clear = Signal()
-        m.d.comb += self.clear_counters.eq(clear | self.start)
+        fresh = Signal()  # START (not CONTINUE): the counters restart
+        m.d.comb += self.clear_counters.eq(clear | fresh)
         with m.If(self.clear_counters):
             m.d.sync += [counters[name].eq(0) for name in ("CYCLES", "MAC_CYCLES", "STALL_CYCLES")]
         with m.Else():
@@ -163,11 +164,12 @@ class ControlPort(wiring.Component):
                     with m.Case(group["CTRL"].funct3):
                         ops = isa.CONTROL_OP
                         with m.Switch(funct7):
-                            with m.Case(ops["START"].index):
+                            with m.Case(ops["START"].index, ops["CONTINUE"].index):
                                 with m.If(self.busy):
                                     m.d.sync += err_busy.eq(1)
                                 with m.Else():
                                     m.d.comb += self.start.eq(1)
+                                    m.d.comb += fresh.eq(funct7 == ops["START"].index)
                                     m.d.sync += done.eq(0)
                                 m.next = "STATUS"
                             with m.Case(ops["WAIT"].index):

@@ -114,8 +114,12 @@ def layout_plan(
     plan: TilePlan,
     choose_band: Callable[[dict, AccelConfig], int] = largest_band,
     base: int = 0x1000,
+    input_addr: int | None = None,
+    output_addr: int | None = None,
 ) -> LayerJob:
-    """Lay out a tiled layer and build one descriptor per tile (bands by ``choose_band``)."""
+    """Lay out a tiled layer and build one descriptor per tile (bands by ``choose_band``).
+    ``input_addr`` / ``output_addr`` place the input (which must then need no row padding)
+    and the output instead of allocating them."""
     bb = config.bus_bytes
     addr = _align(base, 64)
     regions, weight_addr, param_addr = {}, {}, {}
@@ -135,11 +139,24 @@ def layout_plan(
             addr = _align(addr + len(blob), 64)
     s = plan.shape
     pitch = row_slot(s.W * s.C, bb) if plan.row_mode else s.W * s.C
-    in_addr = addr
-    regions["input"] = (in_addr, _input_rows(x, plan, pitch))
-    addr = _align(addr + len(regions["input"][1]), 64)
-    out_addr, out_bytes = addr, math.prod(plan.layer_shape.output_shape)
-    addr = _align(addr + out_bytes, 64)
+    if input_addr is None:
+        in_addr = addr
+        regions["input"] = (in_addr, _input_rows(x, plan, pitch))
+        addr = _align(addr + len(regions["input"][1]), 64)
+    elif pitch != s.W * s.C or (plan.row_mode and input_addr % bb):
+        raise MappingError(
+            f"input at {input_addr:#x}: this tiling reads rows of {s.W * s.C} bytes at a pitch "
+            f"of {pitch} bytes from a {bb}-byte aligned address; lay the input out that way"
+        )
+    else:
+        in_addr = input_addr
+        regions["input"] = (in_addr, _input_rows(x, plan, pitch))
+    out_bytes = math.prod(plan.layer_shape.output_shape)
+    if output_addr is None:
+        out_addr = addr
+        addr = _align(addr + out_bytes, 64)
+    else:
+        out_addr = output_addr
     descriptors = []
     for tile in plan.tiles:
         addresses = {

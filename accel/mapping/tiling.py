@@ -158,7 +158,7 @@ def plan_tiles(layer_shape: LayerShape, config: AccelConfig) -> TilePlan:
         if width:
             count = -(-shape.F // width)  # as few strips as fit, of (nearly) equal width
             step = _step(shape)
-            width = -(-(-(-shape.F // count)) // step) * step
+            width = tiles(tiles(shape.F, count), step) * step
             strips = [(f0, min(f0 + width, shape.F)) for f0 in range(0, shape.F, width)]
             chunks, row_mode = [(0, shape.C)], True
         elif shape.W == shape.R == shape.S == 1 and shape.P == 0:
