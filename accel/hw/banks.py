@@ -30,7 +30,7 @@ class BankLoader(wiring.Component):
         ``run`` and ``busy``.
     tile : ``In(stream.Signature(weight_tile_beats * bus_width))``
         The weight tile FIFO (:class:`~accel.hw.weights.WeightFetcher`); ``ready`` depends on
-        the loader's state only.
+        ``layer.busy`` and the loader's registers only, not on ``valid``.
     events : ``In(tile_events_signature())``
         The issuer's tile starts and vectors.
     load_valid, load_bank, load_weights : ``Out``
