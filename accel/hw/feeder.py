@@ -26,6 +26,20 @@ PIXBASE_SHAPE = signed(34)
 COORD_SHAPE = signed(18)
 
 
+def bank_write_signature(config: AccelConfig) -> wiring.Signature:
+    """Broadcast write of one bus word into every input bank, writer's view.
+
+    ``en``: write ``data`` to word ``addr`` of every bank at the end of this cycle.
+    """
+    return wiring.Signature(
+        {
+            "en": Out(1),
+            "addr": Out((config.in_depth - 1).bit_length()),
+            "data": Out(config.bus_width),
+        }
+    )
+
+
 def row_params_layout() -> data.StructLayout:
     """K-tile constants of one array row."""
     return data.StructLayout({"valid": 1, "r": 8, "s": 8, "offset": 32})
@@ -91,7 +105,7 @@ class KWalker(wiring.Component):
 class InputFeeder(wiring.Component):
     """Input banks plus the per-row address pipeline that feeds the MAC array.
 
-    Write side (DMA, broadcast to every bank): ``wr_en``, ``wr_addr`` (bus word), ``wr_data``.
+    Write side (DMA, broadcast to every bank): ``write`` (:func:`bank_write_signature`).
 
     Issue side, one pixel per cycle when ``issue`` is high: ``hb``, ``wb``, ``pixbase`` for
     the pixel, ``rows`` (per-row K-tile constants), ``bank`` (weight bank of the tile) and an
@@ -110,9 +124,7 @@ class InputFeeder(wiring.Component):
         self.lane_bits = (config.bus_bytes - 1).bit_length()
         super().__init__(
             {
-                "wr_en": In(1),
-                "wr_addr": In(self.word_bits),
-                "wr_data": In(config.bus_width),
+                "write": In(bank_write_signature(config)),
                 "issue": In(1),
                 "hb": In(COORD_SHAPE),
                 "wb": In(COORD_SHAPE),
@@ -160,7 +172,8 @@ class InputFeeder(wiring.Component):
             bank = Memory(shape=cfg.bus_width, depth=cfg.in_depth, init=[])
             m.submodules[f"bank{i}"] = bank
             wp = bank.write_port()
-            m.d.comb += [wp.en.eq(self.wr_en), wp.addr.eq(self.wr_addr), wp.data.eq(self.wr_data)]
+            wr = self.write
+            m.d.comb += [wp.en.eq(wr.en), wp.addr.eq(wr.addr), wp.data.eq(wr.data)]
             rp = bank.read_port()
             word = s1_addr[i][self.lane_bits : self.lane_bits + self.word_bits]
             m.d.comb += [rp.addr.eq(word), rp.en.eq(s1_valid)]

@@ -36,6 +36,34 @@ def geometry_layout() -> data.StructLayout:
     )
 
 
+def layer_signature() -> wiring.Signature:
+    """The running layer as every engine sees it (the driver's view; engines take it ``In``).
+
+    ``descriptor``
+        The descriptor registers (:func:`accel.hw.control.descriptor_layout`); stable while
+        ``busy``.
+    ``geometry``
+        The derived constants (:func:`geometry_layout`); valid from the ``run`` pulse on until
+        the next START.
+    ``run``
+        One-cycle pulse: the descriptor passed validation, every engine starts its layer walk.
+    ``busy``
+        A layer is running: from the cycle after START until the last output byte is
+        acknowledged (or the cycle after a failed validation).
+
+    All members are outputs of the driver, so one driver can fan out to any number of engines
+    with a single :func:`amaranth.lib.wiring.connect`.
+    """
+    return wiring.Signature(
+        {
+            "descriptor": Out(descriptor_layout()),
+            "geometry": Out(geometry_layout()),
+            "run": Out(1),
+            "busy": Out(1),
+        }
+    )
+
+
 def _is_pow2(value: int) -> bool:
     return value & (value - 1) == 0
 

@@ -51,14 +51,14 @@ class ReadDMA(wiring.Component):
         Memory read requests; the payload is registered.
     rd_rsp : ``In(stream.Signature(read_response_layout(data_width)))``
         Memory read data, in request order. Stalled while the destination client is not ready.
-    cmd{i} : ``In(stream.Signature({"addr": 32, "beats": 24}))``
-        Commands of client ``i``. The low ``log2(data_width/8)`` address bits must be zero (they
-        are ignored). A command with ``beats == 0`` is accepted and dropped (no data). A client
-        has one command in progress; the next one is accepted in the cycle its last burst is
-        issued.
-    data{i} : ``Out(stream.Signature({"data": data_width, "last": 1}))``
-        Data of client ``i``; ``last`` marks the final beat of a command. Combinationally
-        forwarded from ``rd_rsp`` (no added latency).
+    cmd : ``In(stream.Signature({"addr": 32, "beats": 24})).array(clients)``
+        ``cmd[i]``: commands of client ``i``. The low ``log2(data_width/8)`` address bits must
+        be zero (they are ignored). A command with ``beats == 0`` is accepted and dropped (no
+        data). A client has one command in progress; the next one is accepted in the cycle its
+        last burst is issued.
+    data : ``Out(stream.Signature({"data": data_width, "last": 1})).array(clients)``
+        ``data[i]``: data of client ``i``; ``last`` marks the final beat of a command.
+        Combinationally forwarded from ``rd_rsp`` (no added latency).
     error : ``Out(1)``
         Sticky: set after a beat with ``error == 1`` was received. Its data is still delivered.
     beats_read : ``Out(32)``
@@ -67,10 +67,8 @@ class ReadDMA(wiring.Component):
         Clears ``error`` and ``beats_read`` at the next clock edge; a beat received in the same
         cycle counts after the clearing.
     idle : ``Out(1)``
-        No command in progress and no burst in flight (commands waiting on ``cmd{i}`` and not yet
+        No command in progress and no burst in flight (commands waiting on ``cmd[i]`` and not yet
         accepted do not count).
-
-    ``cmd[i]`` and ``data[i]`` give list access to the client streams.
     """
 
     def __init__(
@@ -103,18 +101,9 @@ class ReadDMA(wiring.Component):
             "clear": In(1),
             "idle": Out(1),
         }
-        for i in range(clients):
-            members[f"cmd{i}"] = In(stream.Signature(read_command_layout()))
-            members[f"data{i}"] = Out(stream.Signature(read_data_layout(data_width)))
+        members["cmd"] = In(stream.Signature(read_command_layout())).array(clients)
+        members["data"] = Out(stream.Signature(read_data_layout(data_width))).array(clients)
         super().__init__(members)
-
-    @property
-    def cmd(self) -> list:
-        return [getattr(self, f"cmd{i}") for i in range(self.clients)]
-
-    @property
-    def data(self) -> list:
-        return [getattr(self, f"data{i}") for i in range(self.clients)]
 
     def elaborate(self, platform):
         m = Module()

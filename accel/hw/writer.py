@@ -1,5 +1,7 @@
 """Output write DMA: packs a byte stream into bus beats and writes regions of memory."""
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
@@ -108,21 +110,37 @@ class OutputWriter(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-
-        nbytes = self.data_width // 8  # bytes per beat
-        shift = nbytes.bit_length() - 1
-        page_beats = PAGE_BYTES >> shift
-        lanes = self.lanes
-        # Packing buffer: enough room to accept a full transfer while a beat is waiting, so that
-        # a full-rate input never starves the output (see the docstring's throughput claim).
-        cap = -(-(2 * nbytes + lanes - 1) // nbytes) * nbytes
-
-        # --- Command acceptance ----------------------------------------------------------------
-        # The region goes to the request generator (beat address, beat count) and, through a
-        # FIFO, to the packer (start offset within the first beat, length).
+        # Regions go to the request generator (beat address, beat count) and, through the
+        # `region` FIFO, to the packer (start offset within the first beat, length); burst
+        # lengths go from the request generator to the beat output through `blen`.
+        shift = self._shift
         region = m.submodules.region = SyncFIFO(width=shift + 24, depth=timing.WRITE_REGION_FIFO)
         blen = m.submodules.blen = SyncFIFO(width=9, depth=BURST_QUEUE_DEPTH)
+        rg_active = self._requests(m, region, blen)
+        packer = self._packer(m, region)
+        emit = self._beats(m, blen, packer)
+        self._status(m, emit, packer, rg_active, region, blen)
+        return m
 
+    @property
+    def _nbytes(self) -> int:
+        return self.data_width // 8  # bytes per beat
+
+    @property
+    def _shift(self) -> int:
+        return self._nbytes.bit_length() - 1
+
+    @property
+    def _cap(self) -> int:
+        # Packing buffer: enough room to accept a full transfer while a beat is waiting, so that
+        # a full-rate input never starves the output (see the docstring's throughput claim).
+        nbytes = self._nbytes
+        return -(-(2 * nbytes + self.lanes - 1) // nbytes) * nbytes
+
+    def _requests(self, m, region, blen):
+        """Command acceptance and the burst request generator; returns ``rg_active``."""
+        nbytes, shift = self._nbytes, self._shift
+        page_beats = PAGE_BYTES >> shift
         cmd_offset = self.cmd.p.addr[:shift]
         cmd_beats = Signal(25)
         m.d.comb += cmd_beats.eq((cmd_offset + self.cmd.p.length + (nbytes - 1)) >> shift)
@@ -166,6 +184,7 @@ class OutputWriter(wiring.Component):
             blen.w_data.eq(self.wr_req.p.beats),
         ]
 
+        # A new command takes over from the request generator (after its final burst).
         m.d.comb += self.cmd.ready.eq(region.w_rdy & (~rg_active | (load & rg_final)))
         with m.If(self.cmd.valid & self.cmd.ready):
             m.d.sync += [
@@ -177,12 +196,19 @@ class OutputWriter(wiring.Component):
             region.w_en.eq(self.cmd.valid & self.cmd.ready & cmd_nonempty),
             region.w_data.eq(Cat(cmd_offset, self.cmd.p.length)),
         ]
+        return rg_active
 
-        # --- Byte packer -------------------------------------------------------------------------
-        # buf/valid hold byte positions 0..cap-1; position 0 is the next beat's first byte.
-        # level counts occupied positions, including strobe-less padding before an unaligned
-        # start and after an unaligned end (a region's positions always fill whole beats).
-        # Positions >= level are never valid. level may exceed cap by padding only.
+    def _packer(self, m, region) -> SimpleNamespace:
+        """The byte packer: merges the accepted bytes into the packing buffer.
+
+        buf/valid hold byte positions 0..cap-1; position 0 is the next beat's first byte.
+        level counts occupied positions, including strobe-less padding before an unaligned
+        start and after an unaligned end (a region's positions always fill whole beats).
+        Positions >= level are never valid. level may exceed cap by padding only. Returns the
+        registers and their next values before a beat is emitted (``merged``,
+        ``merged_valid``, ``level_start``).
+        """
+        nbytes, shift, cap, lanes = self._nbytes, self._shift, self._cap, self.lanes
         buf = Signal(8 * cap)
         valid = Signal(cap)
         level = Signal(range(cap + nbytes))
@@ -231,7 +257,6 @@ class OutputWriter(wiring.Component):
                 )
             )
         )
-        merged_valid = valid | put_mask
 
         level_in = Signal(range(cap + nbytes))
         m.d.comb += level_in.eq(level + Mux(accept, take, 0))
@@ -242,30 +267,48 @@ class OutputWriter(wiring.Component):
             m.d.comb += level_end.eq(level_in)
         level_start = Signal(range(cap + nbytes))
         m.d.comb += level_start.eq(level_end + Mux(start, head_offset, 0))
+        return SimpleNamespace(
+            buf=buf,
+            valid=valid,
+            level=level,
+            have=have,
+            merged=merged,
+            merged_valid=valid | put_mask,
+            level_start=level_start,
+        )
 
-        # --- Beat output -------------------------------------------------------------------------
+    def _beats(self, m, blen, pk):
+        """Beat output: the packing buffer's first beat to ``wr_data``; returns ``emit``."""
+        nbytes = self._nbytes
         beat_count = Signal(8)
         last = Signal()
         m.d.comb += last.eq(beat_count + 1 == blen.r_data)
         m.d.comb += [
-            self.wr_data.valid.eq((level >= nbytes) & blen.r_rdy),
-            self.wr_data.p.data.eq(buf[: 8 * nbytes]),
-            self.wr_data.p.strb.eq(valid[:nbytes]),
+            self.wr_data.valid.eq((pk.level >= nbytes) & blen.r_rdy),
+            self.wr_data.p.data.eq(pk.buf[: 8 * nbytes]),
+            self.wr_data.p.strb.eq(pk.valid[:nbytes]),
             self.wr_data.p.last.eq(last),
         ]
         emit = self.wr_data.valid & self.wr_data.ready
         m.d.comb += blen.r_en.eq(emit & last)
         with m.If(emit):
             m.d.sync += [
-                buf.eq(merged[8 * nbytes :]),
-                valid.eq(merged_valid[nbytes:]),
-                level.eq(level_start - nbytes),
+                pk.buf.eq(pk.merged[8 * nbytes :]),
+                pk.valid.eq(pk.merged_valid[nbytes:]),
+                pk.level.eq(pk.level_start - nbytes),
                 beat_count.eq(Mux(last, 0, beat_count + 1)),
             ]
         with m.Else():
-            m.d.sync += [buf.eq(merged), valid.eq(merged_valid), level.eq(level_start)]
+            m.d.sync += [
+                pk.buf.eq(pk.merged),
+                pk.valid.eq(pk.merged_valid),
+                pk.level.eq(pk.level_start),
+            ]
+        return emit
 
-        # --- Responses and status ----------------------------------------------------------------
+    def _status(self, m, emit, pk, rg_active, region, blen):
+        """Write responses, the byte and error status, and ``idle``."""
+        nbytes = self._nbytes
         m.d.comb += self.wr_rsp.ready.eq(1)
         pending = Signal(16)  # bursts requested and not answered
         req_taken = self.wr_req.valid & self.wr_req.ready
@@ -273,7 +316,7 @@ class OutputWriter(wiring.Component):
         m.d.sync += pending.eq(pending + req_taken - rsp_taken)
 
         strobes = Signal(range(nbytes + 1))
-        m.d.comb += strobes.eq(sum(valid[k] for k in range(nbytes)))
+        m.d.comb += strobes.eq(sum(pk.valid[k] for k in range(nbytes)))
         # `clear` acts before the events of its own cycle, so none is lost.
         m.d.sync += [
             self.bytes_written.eq(Mux(self.clear, 0, self.bytes_written) + Mux(emit, strobes, 0)),
@@ -284,10 +327,8 @@ class OutputWriter(wiring.Component):
             ~rg_active
             & ~self.wr_req.valid
             & ~region.r_rdy
-            & ~have
-            & (level == 0)
+            & ~pk.have
+            & (pk.level == 0)
             & ~blen.r_rdy
             & (pending == 0)
         )
-
-        return m

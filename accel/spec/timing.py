@@ -9,6 +9,10 @@ changes both (the RTL tests then check the model is still exact).
 FEEDER_LATENCY = 3
 #: Register stages between the issuer and the array input inside the feeder.
 FEED_TO_ARRAY = 2
+#: Issuer: start value of the DRAIN counter after a band's last vector (the issuer stays
+#: ISSUER_DRAIN + 1 cycles in DRAIN, so the feeder has read the input banks before the next
+#: band's window may replace them).
+ISSUER_DRAIN = FEEDER_LATENCY + 1
 #: Requantizer pipeline stages (accumulator + bias in, int8 out).
 REQUANT_LATENCY = 9
 #: PostProcessor: accumulator vectors buffered ahead of the requantizers.

@@ -11,10 +11,12 @@ import random
 from types import SimpleNamespace
 
 import pytest
+from amaranth.lib import stream
+from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
 from accel.hw.memport import MemPortSignature
-from accel.hw.reader import ReadDMA
+from accel.hw.reader import ReadDMA, read_command_layout, read_data_layout
 from accel.verif.models import MemoryModel, stream_get, stream_put
 
 PAGE = 4096
@@ -306,11 +308,22 @@ def test_zero_beat_command_is_dropped():
 
 def test_members():
     dut = ReadDMA(clients=2)
-    assert dut.cmd[1] is dut.cmd1 and dut.data[0] is dut.data0
-    assert set(dut.signature.members) == {
-        "rd_req", "rd_rsp", "error", "beats_read", "clear", "idle",
-        "cmd0", "data0", "cmd1", "data1",
-    }  # fmt: skip
+    members = dut.signature.members
+    assert set(members) == {
+        "rd_req",
+        "rd_rsp",
+        "error",
+        "beats_read",
+        "clear",
+        "idle",
+        "cmd",
+        "data",
+    }
+    assert members["cmd"].dimensions == (2,) and members["cmd"].flow == In
+    assert members["data"].dimensions == (2,) and members["data"].flow == Out
+    assert len(dut.cmd) == 2 and len(dut.data) == 2
+    assert dut.cmd[1].signature == stream.Signature(read_command_layout()).flip()
+    assert dut.data[0].signature == stream.Signature(read_data_layout(64))
 
 
 @pytest.mark.parametrize(

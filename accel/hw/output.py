@@ -1,0 +1,133 @@
+"""Output sequencer: post-processes the completed bands in order and writes their output regions."""
+
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out, connect, flipped
+
+from accel.hw.accum import acc_read_signature
+from accel.hw.bands import BandCounter
+from accel.hw.geometry import layer_signature
+from accel.hw.params import param_read_signature
+from accel.hw.postproc import PostProcessor
+from accel.hw.writer import byte_stream_layout, write_command_layout
+from accel.spec.config import AccelConfig
+
+__all__ = ["OutputSequencer"]
+
+
+class OutputSequencer(wiring.Component):
+    """Runs the :class:`~accel.hw.postproc.PostProcessor` over the bands of a layer.
+
+    Each band's output is one contiguous byte region at ``OUT_ADDR`` + (bytes of the earlier
+    bands): ``rows_out * F_out * M`` bytes, ``rows_out`` the band's output rows after pooling.
+    From ``layer.run`` on, per band: ``WAIT_BAND`` waits until the band's accumulator half
+    holds the complete band (``acc.complete``), the parameters are loaded and the
+    post-processor is idle; ``REGION`` offers the region command (registered length) to the
+    output writer and, in the cycle it is accepted, starts the post-processor and takes the
+    half (``acc.take``); ``RUN`` waits until the post-processor has read the band and releases
+    the half (``acc.release``, the same cycle). After the last band ``FINISH`` waits until the
+    post-processor and the DMA engines are idle and pulses ``finished``.
+
+    Ports
+    -----
+    layer : ``In(layer_signature())``
+        ``run`` and the layer constants.
+    acc : ``Out(acc_read_signature(config))``
+        Reads of the accumulator buffer and band hand-over.
+    params : ``Out(param_read_signature(cols, param_depth))``
+        Reads of the parameter buffer; ``params_loaded`` (``In(1)``): it holds the layer's.
+    region : ``Out(stream.Signature(write_command_layout()))``
+        Output region commands, one per band (to :class:`~accel.hw.writer.OutputWriter`).
+    bytes : ``Out(stream.Signature(byte_stream_layout(cols)))``
+        The regions' bytes (the writer's byte stream).
+    dma_idle : ``In(1)``
+        The read and write DMA engines are idle (every output byte acknowledged).
+    finished : ``Out(1)``
+        One-cycle pulse: the layer is done.
+    """
+
+    def __init__(self, config: AccelConfig):
+        self.config = config
+        super().__init__(
+            {
+                "layer": In(layer_signature()),
+                "acc": Out(acc_read_signature(config)),
+                "params": Out(param_read_signature(config.cols, config.param_depth)),
+                "params_loaded": In(1),
+                "region": Out(stream.Signature(write_command_layout())),
+                "bytes": Out(stream.Signature(byte_stream_layout(config.cols))),
+                "dma_idle": In(1),
+                "finished": Out(1),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg = self.config
+        d, g = self.layer.descriptor, self.layer.geometry
+        m.submodules.post = post = PostProcessor(cfg)
+        m.submodules.band = band = BandCounter()
+        connect(m, flipped(self.layer), band.layer)
+
+        out_addr = Signal(32)
+        # Bytes of the band's output region, registered: the band counter only changes in RUN
+        # and REGION always follows at least one WAIT_BAND cycle, so in REGION this holds
+        # post.rows * out_row_bytes of the current band.
+        region_len = Signal(32)
+        half = band.index[0]
+        half_mask = Mux(half, 0b10, 0b01)
+        start = Signal()
+        m.d.comb += [
+            post.acc_base.eq(Mux(half, cfg.acc_depth, 0)),
+            post.rows.eq(Mux(d.POOL, band.rows >> 1, band.rows)),
+            post.F.eq(d.F),
+            post.F_out.eq(g.F_out),
+            post.band_pixels.eq(g.band_pixels),
+            post.m_tiles.eq(g.m_tiles),
+            post.M.eq(d.M),
+            post.pool.eq(d.POOL),
+            post.output_zero_point.eq(d.OUT_ZP),
+            post.act_min.eq(d.ACT_MIN),
+            post.act_max.eq(d.ACT_MAX),
+            post.start.eq(start),
+            self.acc.en.eq(post.acc_en),
+            self.acc.addr.eq(post.acc_addr),
+            post.acc_data.eq(self.acc.data),
+            self.acc.take.eq(Mux(start, half_mask, 0)),
+            self.acc.release.eq(Mux(post.reads_done, half_mask, 0)),
+            self.params.addr.eq(post.param_addr),
+            post.param_data.eq(self.params.data),
+            self.region.payload.addr.eq(out_addr),
+            self.region.payload.length.eq(region_len),
+        ]
+        connect(m, post.out, flipped(self.bytes))
+
+        with m.FSM(name="output"):
+            with m.State("IDLE"):
+                with m.If(self.layer.run):
+                    m.d.comb += band.restart.eq(1)
+                    m.d.sync += out_addr.eq(d.OUT_ADDR)
+                    m.next = "WAIT_BAND"
+            with m.State("WAIT_BAND"):
+                m.d.sync += region_len.eq(post.rows * g.out_row_bytes)
+                complete = self.acc.complete.bit_select(half, 1)
+                with m.If(complete & self.params_loaded & post.idle):
+                    m.next = "REGION"
+            with m.State("REGION"):
+                m.d.comb += self.region.valid.eq(1)
+                with m.If(self.region.ready):
+                    m.d.comb += start.eq(1)
+                    m.d.sync += out_addr.eq(out_addr + region_len)
+                    m.next = "RUN"
+            with m.State("RUN"):
+                with m.If(post.reads_done):
+                    m.d.comb += band.advance.eq(1)
+                    with m.If(band.last):
+                        m.next = "FINISH"
+                    with m.Else():
+                        m.next = "WAIT_BAND"
+            with m.State("FINISH"):
+                with m.If(post.idle & self.dma_idle):
+                    m.d.comb += self.finished.eq(1)
+                    m.next = "IDLE"
+        return m

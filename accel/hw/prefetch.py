@@ -1,0 +1,157 @@
+"""Input prefetcher: the input rows each band needs, into the input banks ahead of the issuer.
+
+When the whole input image fits the banks (``geometry.whole``), rows are appended band by band
+while earlier bands compute, and each image is loaded once; otherwise each band's window
+replaces the previous one once the issuer has finished reading it.
+"""
+
+from amaranth.hdl import Const, Module, Mux, Signal, signed
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out, connect, flipped
+
+from accel.hw.bands import BandCounter
+from accel.hw.feeder import COORD_SHAPE, bank_write_signature
+from accel.hw.geometry import layer_signature
+from accel.hw.reader import read_command_layout, read_data_layout
+from accel.spec.config import AccelConfig
+
+__all__ = ["InputPrefetcher", "window_signature"]
+
+
+def window_signature() -> wiring.Signature:
+    """Prefetcher ↔ issuer handshake, the prefetcher's view.
+
+    ``loaded_bands`` (out): bands whose input rows are in the banks. ``base`` (out): memory
+    byte address of input bank word 0 (of the current window). ``band`` (in): the issuer's
+    band index; ``at_band`` (in): the issuer waits before that band (it reads no bank).
+    """
+    return wiring.Signature(
+        {"loaded_bands": Out(32), "base": Out(32), "band": In(32), "at_band": In(1)}
+    )
+
+
+class InputPrefetcher(wiring.Component):
+    """Loads the input rows of every band with one read command per band.
+
+    From ``layer.run`` on, for each band (:class:`~accel.hw.bands.BandCounter`): ``BAND`` and
+    ``RANGE`` (a cycle each) compute the input rows ``[load_lo, load_hi)`` the band needs
+    (all rows up to its last one when the whole image fits: those after the rows already
+    loaded for the image), ``WAIT_BANKS`` waits, for a band that starts a new window, until the
+    issuer waits before that band (``window.at_band`` with ``window.band`` equal), and sets the
+    window base; ``ISSUE`` offers the command (bus-aligned start, beats up to the last row's
+    end) and ``LOADING`` writes its beats to consecutive bank words. The band counts as loaded
+    (``window.loaded_bands`` increments) in the cycle after its last beat, or in the cycle
+    after ``ISSUE`` when it needs no new row.
+
+    Ports
+    -----
+    layer : ``In(layer_signature())``
+        ``run`` and the layer constants.
+    cmd : ``Out(stream.Signature(read_command_layout()))``
+        Read DMA command (the reader's input client, highest priority).
+    data : ``In(stream.Signature(read_data_layout(bus_width)))``
+        The command's beats; always ready.
+    write : ``Out(bank_write_signature(config))``
+        Broadcast write of each beat into the input banks
+        (:class:`~accel.hw.feeder.InputFeeder`), in the cycle it arrives.
+    window : ``Out(window_signature())``
+        Progress and window base for the issuer.
+    """
+
+    def __init__(self, config: AccelConfig):
+        self.config = config
+        super().__init__(
+            {
+                "layer": In(layer_signature()),
+                "cmd": Out(stream.Signature(read_command_layout())),
+                "data": In(stream.Signature(read_data_layout(config.bus_width))),
+                "write": Out(bank_write_signature(config)),
+                "window": Out(window_signature()),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        bb = self.config.bus_bytes
+        lane_bits = (bb - 1).bit_length()
+        d, g = self.layer.descriptor, self.layer.geometry
+        win = self.window
+
+        m.submodules.band = band = BandCounter()
+        connect(m, flipped(self.layer), band.layer)
+        img_off = Signal(32)  # n * H*W*C of the band's image
+        hb0 = Signal(COORD_SHAPE)  # first input row of the band's window (may be padding)
+        hlast = Signal(signed(34))  # one past the band's last input row (unclamped)
+        loaded_hi = Signal(16)  # whole mode: rows [0, loaded_hi) of the image are loaded
+        load_lo = Signal(16)
+        load_hi = Signal(16)
+        load_start = Signal(32)
+        load_end = Signal(32)
+        in_beat = Signal(32)  # bank word of the next beat
+        new_window = ~g.whole | (band.e0 == 0)
+        m.d.comb += [
+            self.write.en.eq(self.data.valid),
+            self.write.addr.eq(in_beat),
+            self.write.data.eq(self.data.payload.data),
+            self.data.ready.eq(1),
+            self.cmd.payload.addr.eq(load_start),
+            self.cmd.payload.beats.eq((load_end - load_start + bb - 1) >> lane_bits),
+        ]
+        with m.If(self.data.valid):
+            m.d.sync += in_beat.eq(in_beat + 1)
+
+        def finish_band():
+            m.d.sync += win.loaded_bands.eq(win.loaded_bands + 1)
+            m.d.comb += band.advance.eq(1)
+            m.d.sync += img_off.eq(Mux(band.last_in_image, img_off + g.HWC, img_off))
+            with m.If(band.last):
+                m.next = "IDLE"
+            with m.Else():
+                m.next = "BAND"
+
+        with m.FSM(name="prefetch"):
+            with m.State("IDLE"):
+                with m.If(self.layer.run):
+                    m.d.comb += band.restart.eq(1)
+                    m.d.sync += [img_off.eq(0), win.loaded_bands.eq(0)]
+                    m.next = "BAND"
+            with m.State("BAND"):
+                # (e0 + rows - 1) * U = min(e0*U + (BAND-1)*U, (E_run-1)*U), as rows =
+                # min(E_run - e0, BAND): no multiplier after the band counter.
+                top_u = band.e0u + g.band_u
+                last_u = Mux(top_u < g.e_run_u, top_u, g.e_run_u)
+                m.d.sync += [hb0.eq(band.e0u - d.P), hlast.eq(last_u - d.P + d.R)]
+                m.next = "RANGE"
+            with m.State("RANGE"):
+                top = Mux(hlast > d.H, d.H, hlast)
+                with m.If(g.whole):
+                    m.d.sync += [load_lo.eq(Mux(band.e0 == 0, 0, loaded_hi)), load_hi.eq(top)]
+                with m.Else():
+                    m.d.sync += [load_lo.eq(Mux(hb0 < 0, 0, hb0)), load_hi.eq(top)]
+                m.next = "WAIT_BANKS"
+            with m.State("WAIT_BANKS"):
+                # A new window may only be written once the issuer reached this band.
+                with m.If(~new_window | (win.at_band & (win.band == band.index))):
+                    start = d.IN_ADDR + img_off + load_lo * g.WC
+                    m.d.sync += [
+                        load_start.eq(start & ~Const(bb - 1, 32)),
+                        load_end.eq(d.IN_ADDR + img_off + load_hi * g.WC),
+                    ]
+                    with m.If(new_window):
+                        m.d.sync += win.base.eq(start & ~Const(bb - 1, 32))
+                    m.next = "ISSUE"
+            with m.State("ISSUE"):
+                with m.If(load_hi <= load_lo):
+                    finish_band()
+                with m.Else():
+                    m.d.comb += self.cmd.valid.eq(1)
+                    with m.If(self.cmd.ready):
+                        m.d.sync += [
+                            in_beat.eq((load_start - win.base) >> lane_bits),
+                            loaded_hi.eq(load_hi),
+                        ]
+                        m.next = "LOADING"
+            with m.State("LOADING"):
+                with m.If(self.data.valid & self.data.payload.last):
+                    finish_band()
+        return m
