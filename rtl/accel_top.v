@@ -795,7 +795,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire \events__started_bank$156 ;
   wire \events__started_bank$157 ;
   wire finished;
-  wire [498:0] geometry;
+  wire [501:0] geometry;
   wire [15:0] \geometry.E_out ;
   wire [15:0] \geometry.E_run ;
   wire [15:0] \geometry.F_out ;
@@ -811,7 +811,9 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [31:0] \geometry.e_run_u ;
   wire [31:0] \geometry.k_tiles ;
   wire [15:0] \geometry.m_tiles ;
+  wire [1:0] \geometry.out_mode ;
   wire [31:0] \geometry.out_row_bytes ;
+  wire \geometry.row_mode ;
   wire [33:0] \geometry.row_step ;
   wire [31:0] \geometry.tiles ;
   wire \geometry.whole ;
@@ -1081,8 +1083,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  wire [498:0] layer__geometry;
-  wire [498:0] \layer__geometry$64 ;
+  wire [501:0] layer__geometry;
+  wire [501:0] \layer__geometry$64 ;
   wire [15:0] \layer__geometry$64.E_out ;
   wire [15:0] \layer__geometry$64.E_run ;
   wire [15:0] \layer__geometry$64.F_out ;
@@ -1098,11 +1100,13 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [31:0] \layer__geometry$64.e_run_u ;
   wire [31:0] \layer__geometry$64.k_tiles ;
   wire [15:0] \layer__geometry$64.m_tiles ;
+  wire [1:0] \layer__geometry$64.out_mode ;
   wire [31:0] \layer__geometry$64.out_row_bytes ;
+  wire \layer__geometry$64.row_mode ;
   wire [33:0] \layer__geometry$64.row_step ;
   wire [31:0] \layer__geometry$64.tiles ;
   wire \layer__geometry$64.whole ;
-  wire [498:0] \layer__geometry$65 ;
+  wire [501:0] \layer__geometry$65 ;
   wire [15:0] \layer__geometry$65.E_out ;
   wire [15:0] \layer__geometry$65.E_run ;
   wire [15:0] \layer__geometry$65.F_out ;
@@ -1118,11 +1122,13 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [31:0] \layer__geometry$65.e_run_u ;
   wire [31:0] \layer__geometry$65.k_tiles ;
   wire [15:0] \layer__geometry$65.m_tiles ;
+  wire [1:0] \layer__geometry$65.out_mode ;
   wire [31:0] \layer__geometry$65.out_row_bytes ;
+  wire \layer__geometry$65.row_mode ;
   wire [33:0] \layer__geometry$65.row_step ;
   wire [31:0] \layer__geometry$65.tiles ;
   wire \layer__geometry$65.whole ;
-  wire [498:0] \layer__geometry$66 ;
+  wire [501:0] \layer__geometry$66 ;
   wire [15:0] \layer__geometry$66.E_out ;
   wire [15:0] \layer__geometry$66.E_run ;
   wire [15:0] \layer__geometry$66.F_out ;
@@ -1138,11 +1144,13 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [31:0] \layer__geometry$66.e_run_u ;
   wire [31:0] \layer__geometry$66.k_tiles ;
   wire [15:0] \layer__geometry$66.m_tiles ;
+  wire [1:0] \layer__geometry$66.out_mode ;
   wire [31:0] \layer__geometry$66.out_row_bytes ;
+  wire \layer__geometry$66.row_mode ;
   wire [33:0] \layer__geometry$66.row_step ;
   wire [31:0] \layer__geometry$66.tiles ;
   wire \layer__geometry$66.whole ;
-  wire [498:0] \layer__geometry$67 ;
+  wire [501:0] \layer__geometry$67 ;
   wire [15:0] \layer__geometry$67.E_out ;
   wire [15:0] \layer__geometry$67.E_run ;
   wire [15:0] \layer__geometry$67.F_out ;
@@ -1158,11 +1166,13 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [31:0] \layer__geometry$67.e_run_u ;
   wire [31:0] \layer__geometry$67.k_tiles ;
   wire [15:0] \layer__geometry$67.m_tiles ;
+  wire [1:0] \layer__geometry$67.out_mode ;
   wire [31:0] \layer__geometry$67.out_row_bytes ;
+  wire \layer__geometry$67.row_mode ;
   wire [33:0] \layer__geometry$67.row_step ;
   wire [31:0] \layer__geometry$67.tiles ;
   wire \layer__geometry$67.whole ;
-  wire [498:0] \layer__geometry$78 ;
+  wire [501:0] \layer__geometry$78 ;
   wire [15:0] \layer__geometry$78.E_out ;
   wire [15:0] \layer__geometry$78.E_run ;
   wire [15:0] \layer__geometry$78.F_out ;
@@ -1178,11 +1188,13 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [31:0] \layer__geometry$78.e_run_u ;
   wire [31:0] \layer__geometry$78.k_tiles ;
   wire [15:0] \layer__geometry$78.m_tiles ;
+  wire [1:0] \layer__geometry$78.out_mode ;
   wire [31:0] \layer__geometry$78.out_row_bytes ;
+  wire \layer__geometry$78.row_mode ;
   wire [33:0] \layer__geometry$78.row_step ;
   wire [31:0] \layer__geometry$78.tiles ;
   wire \layer__geometry$78.whole ;
-  wire [498:0] \layer__geometry$79 ;
+  wire [501:0] \layer__geometry$79 ;
   wire [15:0] \layer__geometry$79.E_out ;
   wire [15:0] \layer__geometry$79.E_run ;
   wire [15:0] \layer__geometry$79.F_out ;
@@ -1198,11 +1210,13 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [31:0] \layer__geometry$79.e_run_u ;
   wire [31:0] \layer__geometry$79.k_tiles ;
   wire [15:0] \layer__geometry$79.m_tiles ;
+  wire [1:0] \layer__geometry$79.out_mode ;
   wire [31:0] \layer__geometry$79.out_row_bytes ;
+  wire \layer__geometry$79.row_mode ;
   wire [33:0] \layer__geometry$79.row_step ;
   wire [31:0] \layer__geometry$79.tiles ;
   wire \layer__geometry$79.whole ;
-  wire [498:0] \layer__geometry$80 ;
+  wire [501:0] \layer__geometry$80 ;
   wire [15:0] \layer__geometry$80.E_out ;
   wire [15:0] \layer__geometry$80.E_run ;
   wire [15:0] \layer__geometry$80.F_out ;
@@ -1218,7 +1232,9 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [31:0] \layer__geometry$80.e_run_u ;
   wire [31:0] \layer__geometry$80.k_tiles ;
   wire [15:0] \layer__geometry$80.m_tiles ;
+  wire [1:0] \layer__geometry$80.out_mode ;
   wire [31:0] \layer__geometry$80.out_row_bytes ;
+  wire \layer__geometry$80.row_mode ;
   wire [33:0] \layer__geometry$80.row_step ;
   wire [31:0] \layer__geometry$80.tiles ;
   wire \layer__geometry$80.whole ;
@@ -1237,7 +1253,9 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [31:0] \layer__geometry.e_run_u ;
   wire [31:0] \layer__geometry.k_tiles ;
   wire [15:0] \layer__geometry.m_tiles ;
+  wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
   wire \layer__geometry.whole ;
@@ -1764,7 +1782,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .issue(events__issue),
     .out_data(in_data),
     .pixbase(pixbase),
-    .\port$3086$16 (descriptor[47:16]),
+    .\port$3216$16 (descriptor[47:16]),
     .rows(rows),
     .rst(rst),
     .s2_bank(in_bank),
@@ -1904,7 +1922,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .clk(clk),
     .descriptor(descriptor),
     .done(done),
-    .\error$18 (error),
+    .\error$22 (error),
     .geometry(layer__geometry),
     .rst(rst),
     .start(start)
@@ -2216,41 +2234,45 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \layer__geometry.SC  = layer__geometry[31:0];
   assign \layer__geometry.WC  = layer__geometry[63:32];
   assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.K  = layer__geometry[127:96];
-  assign \layer__geometry.UC  = layer__geometry[159:128];
-  assign \layer__geometry.UWC  = layer__geometry[191:160];
-  assign \layer__geometry.row_step  = layer__geometry[225:192];
-  assign \layer__geometry.E_run  = layer__geometry[241:226];
-  assign \layer__geometry.E_out  = layer__geometry[257:242];
-  assign \layer__geometry.F_out  = layer__geometry[273:258];
-  assign \layer__geometry.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry.tiles  = layer__geometry[353:322];
-  assign \layer__geometry.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry.band_u  = layer__geometry[465:434];
-  assign \layer__geometry.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry.whole  = layer__geometry[498];
+  assign \layer__geometry.row_mode  = layer__geometry[96];
+  assign \layer__geometry.K  = layer__geometry[128:97];
+  assign \layer__geometry.UC  = layer__geometry[160:129];
+  assign \layer__geometry.UWC  = layer__geometry[192:161];
+  assign \layer__geometry.row_step  = layer__geometry[226:193];
+  assign \layer__geometry.E_run  = layer__geometry[242:227];
+  assign \layer__geometry.E_out  = layer__geometry[258:243];
+  assign \layer__geometry.F_out  = layer__geometry[274:259];
+  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry.tiles  = layer__geometry[354:323];
+  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry.band_u  = layer__geometry[468:437];
+  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry.whole  = layer__geometry[501];
   assign \geometry.SC  = layer__geometry[31:0];
   assign \geometry.WC  = layer__geometry[63:32];
   assign \geometry.HWC  = layer__geometry[95:64];
-  assign \geometry.K  = layer__geometry[127:96];
-  assign \geometry.UC  = layer__geometry[159:128];
-  assign \geometry.UWC  = layer__geometry[191:160];
-  assign \geometry.row_step  = layer__geometry[225:192];
-  assign \geometry.E_run  = layer__geometry[241:226];
-  assign \geometry.E_out  = layer__geometry[257:242];
-  assign \geometry.F_out  = layer__geometry[273:258];
-  assign \geometry.m_tiles  = layer__geometry[289:274];
-  assign \geometry.k_tiles  = layer__geometry[321:290];
-  assign \geometry.tiles  = layer__geometry[353:322];
-  assign \geometry.band_pixels  = layer__geometry[385:354];
-  assign \geometry.band_out_rows  = layer__geometry[401:386];
-  assign \geometry.out_row_bytes  = layer__geometry[433:402];
-  assign \geometry.band_u  = layer__geometry[465:434];
-  assign \geometry.e_run_u  = layer__geometry[497:466];
-  assign \geometry.whole  = layer__geometry[498];
+  assign \geometry.row_mode  = layer__geometry[96];
+  assign \geometry.K  = layer__geometry[128:97];
+  assign \geometry.UC  = layer__geometry[160:129];
+  assign \geometry.UWC  = layer__geometry[192:161];
+  assign \geometry.row_step  = layer__geometry[226:193];
+  assign \geometry.E_run  = layer__geometry[242:227];
+  assign \geometry.E_out  = layer__geometry[258:243];
+  assign \geometry.F_out  = layer__geometry[274:259];
+  assign \geometry.m_tiles  = layer__geometry[290:275];
+  assign \geometry.k_tiles  = layer__geometry[322:291];
+  assign \geometry.tiles  = layer__geometry[354:323];
+  assign \geometry.band_pixels  = layer__geometry[386:355];
+  assign \geometry.band_out_rows  = layer__geometry[402:387];
+  assign \geometry.out_row_bytes  = layer__geometry[434:403];
+  assign \geometry.out_mode  = layer__geometry[436:435];
+  assign \geometry.band_u  = layer__geometry[468:437];
+  assign \geometry.e_run_u  = layer__geometry[500:469];
+  assign \geometry.whole  = layer__geometry[501];
   assign \layer__descriptor$60.N  = descriptor[15:0];
   assign \layer__descriptor$60.H  = descriptor[31:16];
   assign \layer__descriptor$60.W  = descriptor[47:32];
@@ -2358,79 +2380,87 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \layer__geometry$64.SC  = layer__geometry[31:0];
   assign \layer__geometry$64.WC  = layer__geometry[63:32];
   assign \layer__geometry$64.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$64.K  = layer__geometry[127:96];
-  assign \layer__geometry$64.UC  = layer__geometry[159:128];
-  assign \layer__geometry$64.UWC  = layer__geometry[191:160];
-  assign \layer__geometry$64.row_step  = layer__geometry[225:192];
-  assign \layer__geometry$64.E_run  = layer__geometry[241:226];
-  assign \layer__geometry$64.E_out  = layer__geometry[257:242];
-  assign \layer__geometry$64.F_out  = layer__geometry[273:258];
-  assign \layer__geometry$64.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry$64.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry$64.tiles  = layer__geometry[353:322];
-  assign \layer__geometry$64.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry$64.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry$64.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry$64.band_u  = layer__geometry[465:434];
-  assign \layer__geometry$64.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry$64.whole  = layer__geometry[498];
+  assign \layer__geometry$64.row_mode  = layer__geometry[96];
+  assign \layer__geometry$64.K  = layer__geometry[128:97];
+  assign \layer__geometry$64.UC  = layer__geometry[160:129];
+  assign \layer__geometry$64.UWC  = layer__geometry[192:161];
+  assign \layer__geometry$64.row_step  = layer__geometry[226:193];
+  assign \layer__geometry$64.E_run  = layer__geometry[242:227];
+  assign \layer__geometry$64.E_out  = layer__geometry[258:243];
+  assign \layer__geometry$64.F_out  = layer__geometry[274:259];
+  assign \layer__geometry$64.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry$64.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry$64.tiles  = layer__geometry[354:323];
+  assign \layer__geometry$64.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry$64.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry$64.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry$64.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry$64.band_u  = layer__geometry[468:437];
+  assign \layer__geometry$64.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry$64.whole  = layer__geometry[501];
   assign \layer__geometry$65.SC  = layer__geometry[31:0];
   assign \layer__geometry$65.WC  = layer__geometry[63:32];
   assign \layer__geometry$65.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$65.K  = layer__geometry[127:96];
-  assign \layer__geometry$65.UC  = layer__geometry[159:128];
-  assign \layer__geometry$65.UWC  = layer__geometry[191:160];
-  assign \layer__geometry$65.row_step  = layer__geometry[225:192];
-  assign \layer__geometry$65.E_run  = layer__geometry[241:226];
-  assign \layer__geometry$65.E_out  = layer__geometry[257:242];
-  assign \layer__geometry$65.F_out  = layer__geometry[273:258];
-  assign \layer__geometry$65.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry$65.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry$65.tiles  = layer__geometry[353:322];
-  assign \layer__geometry$65.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry$65.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry$65.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry$65.band_u  = layer__geometry[465:434];
-  assign \layer__geometry$65.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry$65.whole  = layer__geometry[498];
+  assign \layer__geometry$65.row_mode  = layer__geometry[96];
+  assign \layer__geometry$65.K  = layer__geometry[128:97];
+  assign \layer__geometry$65.UC  = layer__geometry[160:129];
+  assign \layer__geometry$65.UWC  = layer__geometry[192:161];
+  assign \layer__geometry$65.row_step  = layer__geometry[226:193];
+  assign \layer__geometry$65.E_run  = layer__geometry[242:227];
+  assign \layer__geometry$65.E_out  = layer__geometry[258:243];
+  assign \layer__geometry$65.F_out  = layer__geometry[274:259];
+  assign \layer__geometry$65.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry$65.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry$65.tiles  = layer__geometry[354:323];
+  assign \layer__geometry$65.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry$65.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry$65.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry$65.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry$65.band_u  = layer__geometry[468:437];
+  assign \layer__geometry$65.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry$65.whole  = layer__geometry[501];
   assign \layer__geometry$66.SC  = layer__geometry[31:0];
   assign \layer__geometry$66.WC  = layer__geometry[63:32];
   assign \layer__geometry$66.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$66.K  = layer__geometry[127:96];
-  assign \layer__geometry$66.UC  = layer__geometry[159:128];
-  assign \layer__geometry$66.UWC  = layer__geometry[191:160];
-  assign \layer__geometry$66.row_step  = layer__geometry[225:192];
-  assign \layer__geometry$66.E_run  = layer__geometry[241:226];
-  assign \layer__geometry$66.E_out  = layer__geometry[257:242];
-  assign \layer__geometry$66.F_out  = layer__geometry[273:258];
-  assign \layer__geometry$66.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry$66.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry$66.tiles  = layer__geometry[353:322];
-  assign \layer__geometry$66.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry$66.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry$66.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry$66.band_u  = layer__geometry[465:434];
-  assign \layer__geometry$66.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry$66.whole  = layer__geometry[498];
+  assign \layer__geometry$66.row_mode  = layer__geometry[96];
+  assign \layer__geometry$66.K  = layer__geometry[128:97];
+  assign \layer__geometry$66.UC  = layer__geometry[160:129];
+  assign \layer__geometry$66.UWC  = layer__geometry[192:161];
+  assign \layer__geometry$66.row_step  = layer__geometry[226:193];
+  assign \layer__geometry$66.E_run  = layer__geometry[242:227];
+  assign \layer__geometry$66.E_out  = layer__geometry[258:243];
+  assign \layer__geometry$66.F_out  = layer__geometry[274:259];
+  assign \layer__geometry$66.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry$66.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry$66.tiles  = layer__geometry[354:323];
+  assign \layer__geometry$66.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry$66.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry$66.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry$66.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry$66.band_u  = layer__geometry[468:437];
+  assign \layer__geometry$66.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry$66.whole  = layer__geometry[501];
   assign \layer__geometry$67.SC  = layer__geometry[31:0];
   assign \layer__geometry$67.WC  = layer__geometry[63:32];
   assign \layer__geometry$67.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$67.K  = layer__geometry[127:96];
-  assign \layer__geometry$67.UC  = layer__geometry[159:128];
-  assign \layer__geometry$67.UWC  = layer__geometry[191:160];
-  assign \layer__geometry$67.row_step  = layer__geometry[225:192];
-  assign \layer__geometry$67.E_run  = layer__geometry[241:226];
-  assign \layer__geometry$67.E_out  = layer__geometry[257:242];
-  assign \layer__geometry$67.F_out  = layer__geometry[273:258];
-  assign \layer__geometry$67.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry$67.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry$67.tiles  = layer__geometry[353:322];
-  assign \layer__geometry$67.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry$67.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry$67.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry$67.band_u  = layer__geometry[465:434];
-  assign \layer__geometry$67.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry$67.whole  = layer__geometry[498];
+  assign \layer__geometry$67.row_mode  = layer__geometry[96];
+  assign \layer__geometry$67.K  = layer__geometry[128:97];
+  assign \layer__geometry$67.UC  = layer__geometry[160:129];
+  assign \layer__geometry$67.UWC  = layer__geometry[192:161];
+  assign \layer__geometry$67.row_step  = layer__geometry[226:193];
+  assign \layer__geometry$67.E_run  = layer__geometry[242:227];
+  assign \layer__geometry$67.E_out  = layer__geometry[258:243];
+  assign \layer__geometry$67.F_out  = layer__geometry[274:259];
+  assign \layer__geometry$67.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry$67.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry$67.tiles  = layer__geometry[354:323];
+  assign \layer__geometry$67.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry$67.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry$67.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry$67.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry$67.band_u  = layer__geometry[468:437];
+  assign \layer__geometry$67.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry$67.whole  = layer__geometry[501];
   assign \layer__descriptor$75.N  = descriptor[15:0];
   assign \layer__descriptor$75.H  = descriptor[31:16];
   assign \layer__descriptor$75.W  = descriptor[47:32];
@@ -2512,60 +2542,66 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \layer__geometry$78.SC  = layer__geometry[31:0];
   assign \layer__geometry$78.WC  = layer__geometry[63:32];
   assign \layer__geometry$78.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$78.K  = layer__geometry[127:96];
-  assign \layer__geometry$78.UC  = layer__geometry[159:128];
-  assign \layer__geometry$78.UWC  = layer__geometry[191:160];
-  assign \layer__geometry$78.row_step  = layer__geometry[225:192];
-  assign \layer__geometry$78.E_run  = layer__geometry[241:226];
-  assign \layer__geometry$78.E_out  = layer__geometry[257:242];
-  assign \layer__geometry$78.F_out  = layer__geometry[273:258];
-  assign \layer__geometry$78.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry$78.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry$78.tiles  = layer__geometry[353:322];
-  assign \layer__geometry$78.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry$78.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry$78.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry$78.band_u  = layer__geometry[465:434];
-  assign \layer__geometry$78.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry$78.whole  = layer__geometry[498];
+  assign \layer__geometry$78.row_mode  = layer__geometry[96];
+  assign \layer__geometry$78.K  = layer__geometry[128:97];
+  assign \layer__geometry$78.UC  = layer__geometry[160:129];
+  assign \layer__geometry$78.UWC  = layer__geometry[192:161];
+  assign \layer__geometry$78.row_step  = layer__geometry[226:193];
+  assign \layer__geometry$78.E_run  = layer__geometry[242:227];
+  assign \layer__geometry$78.E_out  = layer__geometry[258:243];
+  assign \layer__geometry$78.F_out  = layer__geometry[274:259];
+  assign \layer__geometry$78.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry$78.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry$78.tiles  = layer__geometry[354:323];
+  assign \layer__geometry$78.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry$78.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry$78.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry$78.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry$78.band_u  = layer__geometry[468:437];
+  assign \layer__geometry$78.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry$78.whole  = layer__geometry[501];
   assign \layer__geometry$79.SC  = layer__geometry[31:0];
   assign \layer__geometry$79.WC  = layer__geometry[63:32];
   assign \layer__geometry$79.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$79.K  = layer__geometry[127:96];
-  assign \layer__geometry$79.UC  = layer__geometry[159:128];
-  assign \layer__geometry$79.UWC  = layer__geometry[191:160];
-  assign \layer__geometry$79.row_step  = layer__geometry[225:192];
-  assign \layer__geometry$79.E_run  = layer__geometry[241:226];
-  assign \layer__geometry$79.E_out  = layer__geometry[257:242];
-  assign \layer__geometry$79.F_out  = layer__geometry[273:258];
-  assign \layer__geometry$79.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry$79.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry$79.tiles  = layer__geometry[353:322];
-  assign \layer__geometry$79.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry$79.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry$79.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry$79.band_u  = layer__geometry[465:434];
-  assign \layer__geometry$79.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry$79.whole  = layer__geometry[498];
+  assign \layer__geometry$79.row_mode  = layer__geometry[96];
+  assign \layer__geometry$79.K  = layer__geometry[128:97];
+  assign \layer__geometry$79.UC  = layer__geometry[160:129];
+  assign \layer__geometry$79.UWC  = layer__geometry[192:161];
+  assign \layer__geometry$79.row_step  = layer__geometry[226:193];
+  assign \layer__geometry$79.E_run  = layer__geometry[242:227];
+  assign \layer__geometry$79.E_out  = layer__geometry[258:243];
+  assign \layer__geometry$79.F_out  = layer__geometry[274:259];
+  assign \layer__geometry$79.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry$79.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry$79.tiles  = layer__geometry[354:323];
+  assign \layer__geometry$79.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry$79.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry$79.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry$79.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry$79.band_u  = layer__geometry[468:437];
+  assign \layer__geometry$79.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry$79.whole  = layer__geometry[501];
   assign \layer__geometry$80.SC  = layer__geometry[31:0];
   assign \layer__geometry$80.WC  = layer__geometry[63:32];
   assign \layer__geometry$80.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$80.K  = layer__geometry[127:96];
-  assign \layer__geometry$80.UC  = layer__geometry[159:128];
-  assign \layer__geometry$80.UWC  = layer__geometry[191:160];
-  assign \layer__geometry$80.row_step  = layer__geometry[225:192];
-  assign \layer__geometry$80.E_run  = layer__geometry[241:226];
-  assign \layer__geometry$80.E_out  = layer__geometry[257:242];
-  assign \layer__geometry$80.F_out  = layer__geometry[273:258];
-  assign \layer__geometry$80.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry$80.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry$80.tiles  = layer__geometry[353:322];
-  assign \layer__geometry$80.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry$80.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry$80.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry$80.band_u  = layer__geometry[465:434];
-  assign \layer__geometry$80.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry$80.whole  = layer__geometry[498];
+  assign \layer__geometry$80.row_mode  = layer__geometry[96];
+  assign \layer__geometry$80.K  = layer__geometry[128:97];
+  assign \layer__geometry$80.UC  = layer__geometry[160:129];
+  assign \layer__geometry$80.UWC  = layer__geometry[192:161];
+  assign \layer__geometry$80.row_step  = layer__geometry[226:193];
+  assign \layer__geometry$80.E_run  = layer__geometry[242:227];
+  assign \layer__geometry$80.E_out  = layer__geometry[258:243];
+  assign \layer__geometry$80.F_out  = layer__geometry[274:259];
+  assign \layer__geometry$80.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry$80.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry$80.tiles  = layer__geometry[354:323];
+  assign \layer__geometry$80.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry$80.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry$80.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry$80.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry$80.band_u  = layer__geometry[468:437];
+  assign \layer__geometry$80.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry$80.whole  = layer__geometry[501];
   assign \cmd__0__payload.addr  = cmd__0__payload[31:0];
   assign \cmd__0__payload.beats  = cmd__0__payload[55:32];
   assign \cmd__payload$85.addr  = cmd__0__payload[31:0];
@@ -2934,7 +2970,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.acc (rst, read__data, read__take, read__release, read__addr, read__en, halves__claim, in_tag, in_data, in_valid, read__complete, halves__free, clk);
+module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim, in_tag, in_data, in_valid, read__complete, halves__free, read__take, read__release, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [1:0] \$1 ;
   wire \$10 ;
@@ -17107,7 +17143,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.feeder (rst, wp__en, \port$3086$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
+module \accel_top.core.feeder (rst, wp__en, \port$3216$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$71  = 0;
   wire [34:0] \$1 ;
   wire \$10 ;
@@ -17303,8 +17339,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3086$16 , zero_point, wp__data
   wire out_valid;
   input [33:0] pixbase;
   wire [33:0] pixbase;
-  input [31:0] \port$3086$16 ;
-  wire [31:0] \port$3086$16 ;
+  input [31:0] \port$3216$16 ;
+  wire [31:0] \port$3216$16 ;
   input [391:0] rows;
   wire [391:0] rows;
   wire [48:0] \rows[0] ;
@@ -25767,104 +25803,104 @@ module \accel_top.core.feeder (rst, wp__en, \port$3086$16 , zero_point, wp__data
   assign \$3  = $signed(\$2 ) >= $signed(1'h0);
   assign \$4  = rows[0] & \$3 ;
   assign \$5  = $signed(hb) + $signed({ 1'h0, rows[8:1] });
-  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3086$16 [15:0] });
+  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3216$16 [15:0] });
   assign \$7  = \$4  & \$6 ;
   assign \$8  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
   assign \$9  = $signed(\$8 ) >= $signed(1'h0);
   assign \$10  = \$7  & \$9 ;
   assign \$11  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
-  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3086$16 [31:16] });
+  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3216$16 [31:16] });
   assign \$13  = \$10  & \$12 ;
   assign \$14  = $signed(pixbase) + $signed({ 1'h0, rows[97:66] });
   assign \$15  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
   assign \$16  = $signed(\$15 ) >= $signed(1'h0);
   assign \$17  = rows[49] & \$16 ;
   assign \$18  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
-  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3086$16 [15:0] });
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3216$16 [15:0] });
   assign \$20  = \$17  & \$19 ;
   assign \$21  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
   assign \$22  = $signed(\$21 ) >= $signed(1'h0);
   assign \$23  = \$20  & \$22 ;
   assign \$24  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
-  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3086$16 [31:16] });
+  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3216$16 [31:16] });
   assign \$26  = \$23  & \$25 ;
   assign \$27  = $signed(pixbase) + $signed({ 1'h0, rows[146:115] });
   assign \$28  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
   assign \$29  = $signed(\$28 ) >= $signed(1'h0);
   assign \$30  = rows[98] & \$29 ;
   assign \$31  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
-  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3086$16 [15:0] });
+  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3216$16 [15:0] });
   assign \$33  = \$30  & \$32 ;
   assign \$34  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
   assign \$35  = $signed(\$34 ) >= $signed(1'h0);
   assign \$36  = \$33  & \$35 ;
   assign \$37  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
-  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3086$16 [31:16] });
+  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3216$16 [31:16] });
   assign \$39  = \$36  & \$38 ;
   assign \$40  = $signed(pixbase) + $signed({ 1'h0, rows[195:164] });
   assign \$41  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
   assign \$42  = $signed(\$41 ) >= $signed(1'h0);
   assign \$43  = rows[147] & \$42 ;
   assign \$44  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
-  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3086$16 [15:0] });
+  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3216$16 [15:0] });
   assign \$46  = \$43  & \$45 ;
   assign \$47  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
   assign \$48  = $signed(\$47 ) >= $signed(1'h0);
   assign \$49  = \$46  & \$48 ;
   assign \$50  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
-  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3086$16 [31:16] });
+  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3216$16 [31:16] });
   assign \$52  = \$49  & \$51 ;
   assign \$53  = $signed(pixbase) + $signed({ 1'h0, rows[244:213] });
   assign \$54  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
   assign \$55  = $signed(\$54 ) >= $signed(1'h0);
   assign \$56  = rows[196] & \$55 ;
   assign \$57  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
-  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3086$16 [15:0] });
+  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3216$16 [15:0] });
   assign \$59  = \$56  & \$58 ;
   assign \$60  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
   assign \$61  = $signed(\$60 ) >= $signed(1'h0);
   assign \$62  = \$59  & \$61 ;
   assign \$63  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
-  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3086$16 [31:16] });
+  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3216$16 [31:16] });
   assign \$65  = \$62  & \$64 ;
   assign \$66  = $signed(pixbase) + $signed({ 1'h0, rows[293:262] });
   assign \$67  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
   assign \$68  = $signed(\$67 ) >= $signed(1'h0);
   assign \$69  = rows[245] & \$68 ;
   assign \$70  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
-  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3086$16 [15:0] });
+  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3216$16 [15:0] });
   assign \$72  = \$69  & \$71 ;
   assign \$73  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
   assign \$74  = $signed(\$73 ) >= $signed(1'h0);
   assign \$75  = \$72  & \$74 ;
   assign \$76  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
-  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3086$16 [31:16] });
+  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3216$16 [31:16] });
   assign \$78  = \$75  & \$77 ;
   assign \$79  = $signed(pixbase) + $signed({ 1'h0, rows[342:311] });
   assign \$80  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
   assign \$81  = $signed(\$80 ) >= $signed(1'h0);
   assign \$82  = rows[294] & \$81 ;
   assign \$83  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
-  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3086$16 [15:0] });
+  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3216$16 [15:0] });
   assign \$85  = \$82  & \$84 ;
   assign \$86  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
   assign \$87  = $signed(\$86 ) >= $signed(1'h0);
   assign \$88  = \$85  & \$87 ;
   assign \$89  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
-  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3086$16 [31:16] });
+  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3216$16 [31:16] });
   assign \$91  = \$88  & \$90 ;
   assign \$92  = $signed(pixbase) + $signed({ 1'h0, rows[391:360] });
   assign \$93  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
   assign \$94  = $signed(\$93 ) >= $signed(1'h0);
   assign \$95  = rows[343] & \$94 ;
   assign \$96  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
-  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3086$16 [15:0] });
+  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3216$16 [15:0] });
   assign \$98  = \$95  & \$97 ;
   assign \$99  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
   assign \$100  = $signed(\$99 ) >= $signed(1'h0);
   assign \$101  = \$98  & \$100 ;
   assign \$102  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
-  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3086$16 [31:16] });
+  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3216$16 [31:16] });
   assign \$104  = \$101  & \$103 ;
   assign \$263  = s2_lane0 * 4'h8;
   assign \$105  = rp__data >> \$263 ;
@@ -26232,8 +26268,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3086$16 , zero_point, wp__data
       \$158  = 1'h0;
     end
   end
-  assign H = \port$3086$16 [15:0];
-  assign W = \port$3086$16 [31:16];
+  assign H = \port$3216$16 [15:0];
+  assign W = \port$3216$16 [31:16];
   assign write__en = wp__en;
   assign write__addr = wp__addr;
   assign write__data = wp__data;
@@ -26340,44 +26376,47 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
 , halves__free, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$72  = 0;
   wire [10:0] \$1 ;
-  wire \$10 ;
-  reg [31:0] \$100 ;
-  reg [33:0] \$101 ;
-  reg [15:0] \$102 ;
-  reg [15:0] \$103 ;
-  reg [17:0] \$104 ;
-  reg [17:0] \$105 ;
-  reg [33:0] \$106 ;
-  reg [33:0] \$107 ;
-  reg [31:0] \$108 ;
-  reg [2:0] \$109 ;
-  wire [32:0] \$11 ;
+  wire [16:0] \$10 ;
+  reg [17:0] \$100 ;
+  reg [15:0] \$101 ;
+  reg [31:0] \$102 ;
+  reg [31:0] \$103 ;
+  reg [33:0] \$104 ;
+  reg [15:0] \$105 ;
+  reg [15:0] \$106 ;
+  reg [17:0] \$107 ;
+  reg [17:0] \$108 ;
+  reg [33:0] \$109 ;
+  wire \$11 ;
+  reg [33:0] \$110 ;
+  reg [31:0] \$111 ;
+  reg [2:0] \$112 ;
   wire \$12 ;
-  wire \$13 ;
-  wire [16:0] \$14 ;
+  wire [32:0] \$13 ;
+  wire \$14 ;
   wire \$15 ;
-  wire \$16 ;
+  wire [16:0] \$16 ;
   wire \$17 ;
   wire \$18 ;
   wire \$19 ;
   wire [32:0] \$2 ;
   wire \$20 ;
-  wire [1:0] \$21 ;
+  wire \$21 ;
   wire \$22 ;
-  wire [16:0] \$23 ;
-  wire [17:0] \$24 ;
-  wire \$25 ;
-  wire [16:0] \$26 ;
+  wire [1:0] \$23 ;
+  wire \$24 ;
+  wire [16:0] \$25 ;
+  wire [17:0] \$26 ;
   wire \$27 ;
-  wire \$28 ;
+  wire [16:0] \$28 ;
   wire \$29 ;
   wire [33:0] \$3 ;
   wire \$30 ;
-  wire [32:0] \$31 ;
+  wire \$31 ;
   wire \$32 ;
-  wire [16:0] \$33 ;
+  wire [32:0] \$33 ;
   wire \$34 ;
-  wire \$35 ;
+  wire [16:0] \$35 ;
   wire \$36 ;
   wire \$37 ;
   wire \$38 ;
@@ -26391,63 +26430,63 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   wire \$45 ;
   wire \$46 ;
   wire \$47 ;
-  wire [20:0] \$48 ;
-  wire [32:0] \$49 ;
-  wire [16:0] \$5 ;
-  wire [49:0] \$50 ;
-  wire [50:0] \$51 ;
-  wire [19:0] \$52 ;
-  wire [51:0] \$53 ;
-  wire [52:0] \$54 ;
-  wire \$55 ;
-  wire [4:0] \$56 ;
-  wire [16:0] \$57 ;
-  wire [17:0] \$58 ;
-  wire \$59 ;
-  wire [17:0] \$6 ;
+  wire \$48 ;
+  wire \$49 ;
+  wire \$5 ;
+  wire [20:0] \$50 ;
+  wire [32:0] \$51 ;
+  wire [32:0] \$52 ;
+  wire [49:0] \$53 ;
+  wire [50:0] \$54 ;
+  wire [23:0] \$55 ;
+  wire [51:0] \$56 ;
+  wire [52:0] \$57 ;
+  wire \$58 ;
+  wire [8:0] \$59 ;
+  wire \$6 ;
   wire [16:0] \$60 ;
-  wire \$61 ;
+  wire [17:0] \$61 ;
   wire \$62 ;
-  wire \$63 ;
-  wire [16:0] \$64 ;
+  wire [16:0] \$63 ;
+  wire \$64 ;
   wire \$65 ;
-  wire [16:0] \$66 ;
-  wire [18:0] \$67 ;
-  wire [4:0] \$68 ;
-  wire [34:0] \$69 ;
-  wire \$7 ;
-  wire [34:0] \$70 ;
-  wire [16:0] \$71 ;
-  wire [18:0] \$72 ;
+  wire \$66 ;
+  wire [16:0] \$67 ;
+  wire \$68 ;
+  wire [16:0] \$69 ;
+  wire [16:0] \$7 ;
+  wire [18:0] \$70 ;
+  wire [8:0] \$71 ;
+  wire [34:0] \$72 ;
   wire [34:0] \$73 ;
-  wire [32:0] \$74 ;
-  wire \$75 ;
-  wire [32:0] \$76 ;
-  wire \$77 ;
+  wire [16:0] \$74 ;
+  wire [18:0] \$75 ;
+  wire [34:0] \$76 ;
+  wire [32:0] \$77 ;
   wire \$78 ;
   wire [32:0] \$79 ;
-  wire [16:0] \$8 ;
-  wire [16:0] \$80 ;
-  wire [32:0] \$81 ;
+  wire [17:0] \$8 ;
+  wire \$80 ;
+  wire \$81 ;
   wire [32:0] \$82 ;
-  wire \$83 ;
-  wire [16:0] \$84 ;
-  wire \$85 ;
+  wire [16:0] \$83 ;
+  wire [32:0] \$84 ;
+  wire [32:0] \$85 ;
   wire \$86 ;
-  wire \$87 ;
+  wire [16:0] \$87 ;
   wire \$88 ;
-  wire [4:0] \$89 ;
+  wire \$89 ;
   wire \$9 ;
-  wire [32:0] \$90 ;
-  wire [32:0] \$91 ;
-  wire [3:0] \$92 ;
-  wire \$93 ;
-  reg [31:0] \$94 ;
-  reg \$95 ;
-  reg [2:0] \$96 ;
-  reg [17:0] \$97 ;
-  reg [15:0] \$98 ;
-  reg [31:0] \$99 ;
+  wire \$90 ;
+  wire \$91 ;
+  wire [8:0] \$92 ;
+  wire [32:0] \$93 ;
+  wire [32:0] \$94 ;
+  wire [3:0] \$95 ;
+  wire \$96 ;
+  reg [31:0] \$97 ;
+  reg \$98 ;
+  reg [2:0] \$99 ;
   reg advance;
   reg [33:0] band_pixbase = 34'h000000000;
   input clk;
@@ -26536,9 +26575,9 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  input [498:0] layer__geometry;
-  wire [498:0] layer__geometry;
-  wire [498:0] \layer__geometry$5 ;
+  input [501:0] layer__geometry;
+  wire [501:0] layer__geometry;
+  wire [501:0] \layer__geometry$5 ;
   wire [15:0] \layer__geometry$5.E_out ;
   wire [15:0] \layer__geometry$5.E_run ;
   wire [15:0] \layer__geometry$5.F_out ;
@@ -26554,7 +26593,9 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   wire [31:0] \layer__geometry$5.e_run_u ;
   wire [31:0] \layer__geometry$5.k_tiles ;
   wire [15:0] \layer__geometry$5.m_tiles ;
+  wire [1:0] \layer__geometry$5.out_mode ;
   wire [31:0] \layer__geometry$5.out_row_bytes ;
+  wire \layer__geometry$5.row_mode ;
   wire [33:0] \layer__geometry$5.row_step ;
   wire [31:0] \layer__geometry$5.tiles ;
   wire \layer__geometry$5.whole ;
@@ -26573,7 +26614,9 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   wire [31:0] \layer__geometry.e_run_u ;
   wire [31:0] \layer__geometry.k_tiles ;
   wire [15:0] \layer__geometry.m_tiles ;
+  wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
   wire \layer__geometry.whole ;
@@ -26615,127 +26658,130 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   assign \$2  = \$1  + m_base;
   assign \$3  = \$2  + pixel;
   assign \$4  = ! k_tile;
-  assign \$5  = e + 1'h1;
-  assign \$6  = $signed({ 1'h0, e0 }) + $signed(rows);
-  assign \$7  = \$5  == \$6 ;
-  assign \$8  = f + 1'h1;
-  assign \$9  = \$8  == layer__descriptor[127:112];
-  assign \$10  = \$7  & \$9 ;
-  assign \$11  = k_tile + 1'h1;
-  assign \$12  = \$11  == layer__geometry[321:290];
-  assign \$13  = \$10  & \$12 ;
-  assign \$14  = m_tile + 1'h1;
-  assign \$15  = \$14  == layer__geometry[289:274];
-  assign \$16  = \$13  & \$15 ;
-  assign \$17  = halves__free >> window__band[0];
-  assign \$18  = window__loaded_bands > window__band;
-  assign \$19  = \$17  & \$18 ;
-  assign \$20  = halves__free >> window__band[0];
-  assign \$21  = window__band[0] ? 2'h2 : 2'h1;
-  assign \$22  = weights_ready & rows_ready;
-  assign \$23  = e + 1'h1;
-  assign \$24  = $signed({ 1'h0, e0 }) + $signed(rows);
-  assign \$25  = \$23  == \$24 ;
-  assign \$26  = f + 1'h1;
-  assign \$27  = \$26  == layer__descriptor[127:112];
-  assign \$28  = \$25  & \$27 ;
-  assign \$29  = ~ \$28 ;
-  assign \$30  = ~ events__bank;
-  assign \$31  = k_tile + 1'h1;
-  assign \$32  = \$31  == layer__geometry[321:290];
-  assign \$33  = m_tile + 1'h1;
-  assign \$34  = \$33  == layer__geometry[289:274];
-  assign \$35  = \$32  & \$34 ;
-  assign \$36  = ~ \$35 ;
-  assign \$37  = weights_ready & rows_ready;
-  assign \$38  = ! issuer_state;
-  assign \$39  = issuer_state == 1'h1;
-  assign \$40  = issuer_state == 2'h2;
-  assign \$41  = issuer_state == 2'h3;
-  assign \$42  = issuer_state == 3'h4;
-  assign \$43  = issuer_state == 3'h5;
-  assign \$44  = halves__free >> window__band[0];
-  assign \$45  = window__loaded_bands > window__band;
-  assign \$46  = \$44  & \$45 ;
-  assign \$47  = halves__free >> window__band[0];
-  assign \$48  = e0u - layer__descriptor[135:132];
-  assign \$49  = layer__descriptor[167:136] + img_off;
-  assign \$50  = $signed(hb0) * $signed(layer__geometry[63:32]);
-  assign \$51  = $signed({ 1'h0, \$49  }) + $signed(\$50 );
-  assign \$52  = layer__descriptor[135:132] * layer__descriptor[63:48];
-  assign \$53  = $signed(\$51 ) - $signed({ 1'h0, \$52  });
-  assign \$54  = $signed(\$53 ) - $signed({ 1'h0, window__base });
-  assign \$55  = weights_ready & rows_ready;
-  assign \$56  = - layer__descriptor[135:132];
-  assign \$57  = e + 1'h1;
-  assign \$58  = $signed({ 1'h0, e0 }) + $signed(rows);
-  assign \$59  = \$57  == \$58 ;
-  assign \$60  = f + 1'h1;
-  assign \$61  = \$60  == layer__descriptor[127:112];
-  assign \$62  = \$59  & \$61 ;
-  assign \$63  = ~ \$62 ;
-  assign \$64  = f + 1'h1;
-  assign \$65  = \$64  == layer__descriptor[127:112];
-  assign \$66  = e + 1'h1;
-  assign \$67  = $signed(hb) + $signed({ 1'h0, layer__descriptor[131:128] });
-  assign \$68  = - layer__descriptor[135:132];
-  assign \$69  = $signed(row_pixbase) + $signed({ 1'h0, layer__geometry[191:160] });
-  assign \$70  = $signed(row_pixbase) + $signed({ 1'h0, layer__geometry[191:160] });
-  assign \$71  = f + 1'h1;
-  assign \$72  = $signed(wb) + $signed({ 1'h0, layer__descriptor[131:128] });
-  assign \$73  = $signed(pixbase) + $signed({ 1'h0, layer__geometry[159:128] });
-  assign \$74  = pixel + 1'h1;
-  assign \$75  = ~ events__bank;
-  assign \$76  = k_tile + 1'h1;
-  assign \$77  = \$76  == layer__geometry[321:290];
-  assign \$78  = ~ \$77 ;
+  assign \$5  = ~ layer__descriptor[401];
+  assign \$6  = \$4  & \$5 ;
+  assign \$7  = e + 1'h1;
+  assign \$8  = $signed({ 1'h0, e0 }) + $signed(rows);
+  assign \$9  = \$7  == \$8 ;
+  assign \$10  = f + 1'h1;
+  assign \$11  = \$10  == layer__descriptor[127:112];
+  assign \$12  = \$9  & \$11 ;
+  assign \$13  = k_tile + 1'h1;
+  assign \$14  = \$13  == layer__geometry[322:291];
+  assign \$15  = \$12  & \$14 ;
+  assign \$16  = m_tile + 1'h1;
+  assign \$17  = \$16  == layer__geometry[290:275];
+  assign \$18  = \$15  & \$17 ;
+  assign \$19  = halves__free >> window__band[0];
+  assign \$20  = window__loaded_bands > window__band;
+  assign \$21  = \$19  & \$20 ;
+  assign \$22  = halves__free >> window__band[0];
+  assign \$23  = window__band[0] ? 2'h2 : 2'h1;
+  assign \$24  = weights_ready & rows_ready;
+  assign \$25  = e + 1'h1;
+  assign \$26  = $signed({ 1'h0, e0 }) + $signed(rows);
+  assign \$27  = \$25  == \$26 ;
+  assign \$28  = f + 1'h1;
+  assign \$29  = \$28  == layer__descriptor[127:112];
+  assign \$30  = \$27  & \$29 ;
+  assign \$31  = ~ \$30 ;
+  assign \$32  = ~ events__bank;
+  assign \$33  = k_tile + 1'h1;
+  assign \$34  = \$33  == layer__geometry[322:291];
+  assign \$35  = m_tile + 1'h1;
+  assign \$36  = \$35  == layer__geometry[290:275];
+  assign \$37  = \$34  & \$36 ;
+  assign \$38  = ~ \$37 ;
+  assign \$39  = weights_ready & rows_ready;
+  assign \$40  = ! issuer_state;
+  assign \$41  = issuer_state == 1'h1;
+  assign \$42  = issuer_state == 2'h2;
+  assign \$43  = issuer_state == 2'h3;
+  assign \$44  = issuer_state == 3'h4;
+  assign \$45  = issuer_state == 3'h5;
+  assign \$46  = halves__free >> window__band[0];
+  assign \$47  = window__loaded_bands > window__band;
+  assign \$48  = \$46  & \$47 ;
+  assign \$49  = halves__free >> window__band[0];
+  assign \$50  = e0u - layer__descriptor[135:132];
+  assign \$51  = layer__descriptor[167:136] + img_off;
+  assign \$52  = layer__geometry[96] ? 33'h000000000 : \$51 ;
+  assign \$53  = $signed(hb0) * $signed(layer__geometry[63:32]);
+  assign \$54  = $signed({ 1'h0, \$52  }) + $signed(\$53 );
+  assign \$55  = $signed(layer__descriptor[320:313]) * $signed({ 1'h0, layer__descriptor[63:48] });
+  assign \$56  = $signed(\$54 ) - $signed(\$55 );
+  assign \$57  = $signed(\$56 ) - $signed({ 1'h0, window__base });
+  assign \$58  = weights_ready & rows_ready;
+  assign \$59  = - $signed(layer__descriptor[320:313]);
+  assign \$60  = e + 1'h1;
+  assign \$61  = $signed({ 1'h0, e0 }) + $signed(rows);
+  assign \$62  = \$60  == \$61 ;
+  assign \$63  = f + 1'h1;
+  assign \$64  = \$63  == layer__descriptor[127:112];
+  assign \$65  = \$62  & \$64 ;
+  assign \$66  = ~ \$65 ;
+  assign \$67  = f + 1'h1;
+  assign \$68  = \$67  == layer__descriptor[127:112];
+  assign \$69  = e + 1'h1;
+  assign \$70  = $signed(hb) + $signed({ 1'h0, layer__descriptor[131:128] });
+  assign \$71  = - $signed(layer__descriptor[320:313]);
+  assign \$72  = $signed(row_pixbase) + $signed({ 1'h0, layer__geometry[192:161] });
+  assign \$73  = $signed(row_pixbase) + $signed({ 1'h0, layer__geometry[192:161] });
+  assign \$74  = f + 1'h1;
+  assign \$75  = $signed(wb) + $signed({ 1'h0, layer__descriptor[131:128] });
+  assign \$76  = $signed(pixbase) + $signed({ 1'h0, layer__geometry[160:129] });
+  assign \$77  = pixel + 1'h1;
+  assign \$78  = ~ events__bank;
   assign \$79  = k_tile + 1'h1;
-  assign \$80  = m_tile + 1'h1;
-  assign \$81  = m_base + layer__geometry[385:354];
+  assign \$80  = \$79  == layer__geometry[322:291];
+  assign \$81  = ~ \$80 ;
   assign \$82  = k_tile + 1'h1;
-  assign \$83  = \$82  == layer__geometry[321:290];
-  assign \$84  = m_tile + 1'h1;
-  assign \$85  = \$84  == layer__geometry[289:274];
-  assign \$86  = \$83  & \$85 ;
-  assign \$87  = ~ \$86 ;
-  assign \$88  = weights_ready & rows_ready;
-  assign \$89  = - layer__descriptor[135:132];
-  assign \$90  = img_off + layer__geometry[95:64];
-  assign \$91  = last_in_image ? \$90  : { 1'h0, img_off };
-  assign \$92  = drain - 1'h1;
-  assign \$93  = ! drain;
+  assign \$83  = m_tile + 1'h1;
+  assign \$84  = m_base + layer__geometry[386:355];
+  assign \$85  = k_tile + 1'h1;
+  assign \$86  = \$85  == layer__geometry[322:291];
+  assign \$87  = m_tile + 1'h1;
+  assign \$88  = \$87  == layer__geometry[290:275];
+  assign \$89  = \$86  & \$88 ;
+  assign \$90  = ~ \$89 ;
+  assign \$91  = weights_ready & rows_ready;
+  assign \$92  = - $signed(layer__descriptor[320:313]);
+  assign \$93  = img_off + layer__geometry[95:64];
+  assign \$94  = last_in_image ? \$93  : { 1'h0, img_off };
+  assign \$95  = drain - 1'h1;
+  assign \$96  = ! drain;
   always @(posedge clk)
-    img_off <= \$94 ;
+    img_off <= \$97 ;
   always @(posedge clk)
-    events__bank <= \$95 ;
+    events__bank <= \$98 ;
   always @(posedge clk)
-    issuer_state <= \$96 ;
+    issuer_state <= \$99 ;
   always @(posedge clk)
-    hb0 <= \$97 ;
+    hb0 <= \$100 ;
   always @(posedge clk)
-    m_tile <= \$98 ;
+    m_tile <= \$101 ;
   always @(posedge clk)
-    k_tile <= \$99 ;
+    k_tile <= \$102 ;
   always @(posedge clk)
-    m_base <= \$100 ;
+    m_base <= \$103 ;
   always @(posedge clk)
-    band_pixbase <= \$101 ;
+    band_pixbase <= \$104 ;
   always @(posedge clk)
-    e <= \$102 ;
+    e <= \$105 ;
   always @(posedge clk)
-    f <= \$103 ;
+    f <= \$106 ;
   always @(posedge clk)
-    hb <= \$104 ;
+    hb <= \$107 ;
   always @(posedge clk)
-    wb <= \$105 ;
+    wb <= \$108 ;
   always @(posedge clk)
-    pixbase <= \$106 ;
+    pixbase <= \$109 ;
   always @(posedge clk)
-    row_pixbase <= \$107 ;
+    row_pixbase <= \$110 ;
   always @(posedge clk)
-    pixel <= \$108 ;
+    pixel <= \$111 ;
   always @(posedge clk)
-    drain <= \$109 ;
+    drain <= \$112 ;
   \accel_top.core.issuer.band  band (
     .advance(advance),
     .clk(clk),
@@ -26777,8 +26823,8 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h0:
           /* empty */;
       3'h1:
-          if (\$19 ) begin
-            halves__claim = \$21 ;
+          if (\$21 ) begin
+            halves__claim = \$23 ;
           end
     endcase
   end
@@ -26789,15 +26835,15 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h0:
           /* empty */;
       3'h1:
-          if (\$19 ) begin
-          end else if (\$20 ) begin
+          if (\$21 ) begin
+          end else if (\$22 ) begin
             stall = 1'h1;
           end
       3'h2:
           /* empty */;
       3'h3:
           (* full_case = 32'd1 *)
-          if (\$22 ) begin
+          if (\$24 ) begin
           end else begin
             stall = 1'h1;
           end
@@ -26817,9 +26863,9 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           events__started_bank = events__bank;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$29 ) begin
+          if (\$31 ) begin
           end else begin
-            events__started_bank = \$30 ;
+            events__started_bank = \$32 ;
           end
     endcase
   end
@@ -26834,15 +26880,15 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h2:
           /* empty */;
       3'h3:
-          if (\$22 ) begin
+          if (\$24 ) begin
             events__started = 1'h1;
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$29 ) begin
+          if (\$31 ) begin
           end else begin
-            if (\$36 ) begin
-              if (\$37 ) begin
+            if (\$38 ) begin
+              if (\$39 ) begin
                 events__started = 1'h1;
               end
             end
@@ -26879,10 +26925,10 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$29 ) begin
+          if (\$31 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$36 ) begin
+            if (\$38 ) begin
             end else begin
               advance = 1'h1;
             end
@@ -26891,11 +26937,11 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$94  = img_off;
+    \$97  = img_off;
     casez (issuer_state)
       3'h0:
           if (layer__run) begin
-            \$94  = 32'd0;
+            \$97  = 32'd0;
           end
       3'h1:
           /* empty */;
@@ -26905,26 +26951,26 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$63 ) begin
+          if (\$66 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$87 ) begin
+            if (\$90 ) begin
             end else begin
-              \$94  = \$91 [31:0];
+              \$97  = \$94 [31:0];
             end
           end
     endcase
     if (rst) begin
-      \$94  = 32'd0;
+      \$97  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$95  = events__bank;
+    \$98  = events__bank;
     casez (issuer_state)
       3'h0:
           if (layer__run) begin
-            \$95  = 1'h0;
+            \$98  = 1'h0;
           end
       3'h1:
           /* empty */;
@@ -26934,86 +26980,86 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$63 ) begin
+          if (\$66 ) begin
           end else begin
-            \$95  = \$75 ;
+            \$98  = \$78 ;
           end
     endcase
     if (rst) begin
-      \$95  = 1'h0;
+      \$98  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$96  = issuer_state;
+    \$99  = issuer_state;
     casez (issuer_state)
       3'h0:
           if (layer__run) begin
-            \$96  = 3'h1;
+            \$99  = 3'h1;
           end
       3'h1:
-          if (\$46 ) begin
-            \$96  = 3'h2;
+          if (\$48 ) begin
+            \$99  = 3'h2;
           end
       3'h2:
-          \$96  = 3'h3;
+          \$99  = 3'h3;
       3'h3:
-          if (\$55 ) begin
-            \$96  = 3'h4;
+          if (\$58 ) begin
+            \$99  = 3'h4;
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$63 ) begin
+          if (\$66 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$87 ) begin
+            if (\$90 ) begin
               (* full_case = 32'd1 *)
-              if (\$88 ) begin
+              if (\$91 ) begin
               end else begin
-                \$96  = 3'h3;
+                \$99  = 3'h3;
               end
             end else begin
               (* full_case = 32'd1 *)
               if (last) begin
-                \$96  = 3'h0;
+                \$99  = 3'h0;
               end else begin
-                \$96  = 3'h5;
+                \$99  = 3'h5;
               end
             end
           end
       3'h5:
-          if (\$93 ) begin
-            \$96  = 3'h1;
+          if (\$96 ) begin
+            \$99  = 3'h1;
           end
     endcase
     if (rst) begin
-      \$96  = 3'h0;
+      \$99  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$97  = hb0;
+    \$100  = hb0;
     casez (issuer_state)
       3'h0:
           /* empty */;
       3'h1:
-          if (\$46 ) begin
-            \$97  = \$48 [17:0];
+          if (\$48 ) begin
+            \$100  = \$50 [17:0];
           end
     endcase
     if (rst) begin
-      \$97  = 18'h00000;
+      \$100  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$98  = m_tile;
+    \$101  = m_tile;
     casez (issuer_state)
       3'h0:
           /* empty */;
       3'h1:
-          if (\$46 ) begin
-            \$98  = 16'h0000;
+          if (\$48 ) begin
+            \$101  = 16'h0000;
           end
       3'h2:
           /* empty */;
@@ -27021,28 +27067,28 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$63 ) begin
+          if (\$66 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$78 ) begin
+            if (\$81 ) begin
             end else begin
-              \$98  = \$80 [15:0];
+              \$101  = \$83 [15:0];
             end
           end
     endcase
     if (rst) begin
-      \$98  = 16'h0000;
+      \$101  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$99  = k_tile;
+    \$102  = k_tile;
     casez (issuer_state)
       3'h0:
           /* empty */;
       3'h1:
-          if (\$46 ) begin
-            \$99  = 32'd0;
+          if (\$48 ) begin
+            \$102  = 32'd0;
           end
       3'h2:
           /* empty */;
@@ -27050,29 +27096,29 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$63 ) begin
+          if (\$66 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$78 ) begin
-              \$99  = \$79 [31:0];
+            if (\$81 ) begin
+              \$102  = \$82 [31:0];
             end else begin
-              \$99  = 32'd0;
+              \$102  = 32'd0;
             end
           end
     endcase
     if (rst) begin
-      \$99  = 32'd0;
+      \$102  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$100  = m_base;
+    \$103  = m_base;
     casez (issuer_state)
       3'h0:
           /* empty */;
       3'h1:
-          if (\$46 ) begin
-            \$100  = 32'd0;
+          if (\$48 ) begin
+            \$103  = 32'd0;
           end
       3'h2:
           /* empty */;
@@ -27080,37 +27126,37 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$63 ) begin
+          if (\$66 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$78 ) begin
+            if (\$81 ) begin
             end else begin
-              \$100  = \$81 [31:0];
+              \$103  = \$84 [31:0];
             end
           end
     endcase
     if (rst) begin
-      \$100  = 32'd0;
+      \$103  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$101  = band_pixbase;
+    \$104  = band_pixbase;
     casez (issuer_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$101  = \$54 [33:0];
+          \$104  = \$57 [33:0];
     endcase
     if (rst) begin
-      \$101  = 34'h000000000;
+      \$104  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$102  = e;
+    \$105  = e;
     casez (issuer_state)
       3'h0:
           /* empty */;
@@ -27119,30 +27165,30 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h2:
           /* empty */;
       3'h3:
-          if (\$55 ) begin
-            \$102  = e0;
+          if (\$58 ) begin
+            \$105  = e0;
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$63 ) begin
-            if (\$65 ) begin
-              \$102  = \$66 [15:0];
+          if (\$66 ) begin
+            if (\$68 ) begin
+              \$105  = \$69 [15:0];
             end
           end else begin
-            if (\$87 ) begin
-              if (\$88 ) begin
-                \$102  = e0;
+            if (\$90 ) begin
+              if (\$91 ) begin
+                \$105  = e0;
               end
             end
           end
     endcase
     if (rst) begin
-      \$102  = 16'h0000;
+      \$105  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$103  = f;
+    \$106  = f;
     casez (issuer_state)
       3'h0:
           /* empty */;
@@ -27151,33 +27197,33 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h2:
           /* empty */;
       3'h3:
-          if (\$55 ) begin
-            \$103  = 16'h0000;
+          if (\$58 ) begin
+            \$106  = 16'h0000;
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$63 ) begin
+          if (\$66 ) begin
             (* full_case = 32'd1 *)
-            if (\$65 ) begin
-              \$103  = 16'h0000;
+            if (\$68 ) begin
+              \$106  = 16'h0000;
             end else begin
-              \$103  = \$71 [15:0];
+              \$106  = \$74 [15:0];
             end
           end else begin
-            if (\$87 ) begin
-              if (\$88 ) begin
-                \$103  = 16'h0000;
+            if (\$90 ) begin
+              if (\$91 ) begin
+                \$106  = 16'h0000;
               end
             end
           end
     endcase
     if (rst) begin
-      \$103  = 16'h0000;
+      \$106  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$104  = hb;
+    \$107  = hb;
     casez (issuer_state)
       3'h0:
           /* empty */;
@@ -27186,30 +27232,30 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h2:
           /* empty */;
       3'h3:
-          if (\$55 ) begin
-            \$104  = hb0;
+          if (\$58 ) begin
+            \$107  = hb0;
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$63 ) begin
-            if (\$65 ) begin
-              \$104  = \$67 [17:0];
+          if (\$66 ) begin
+            if (\$68 ) begin
+              \$107  = \$70 [17:0];
             end
           end else begin
-            if (\$87 ) begin
-              if (\$88 ) begin
-                \$104  = hb0;
+            if (\$90 ) begin
+              if (\$91 ) begin
+                \$107  = hb0;
               end
             end
           end
     endcase
     if (rst) begin
-      \$104  = 18'h00000;
+      \$107  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$105  = wb;
+    \$108  = wb;
     casez (issuer_state)
       3'h0:
           /* empty */;
@@ -27218,33 +27264,33 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h2:
           /* empty */;
       3'h3:
-          if (\$55 ) begin
-            \$105  = { \$56 [4], \$56 [4], \$56 [4], \$56 [4], \$56 [4], \$56 [4], \$56 [4], \$56 [4], \$56 [4], \$56 [4], \$56 [4], \$56 [4], \$56 [4], \$56  };
+          if (\$58 ) begin
+            \$108  = { \$59 [8], \$59 [8], \$59 [8], \$59 [8], \$59 [8], \$59 [8], \$59 [8], \$59 [8], \$59 [8], \$59  };
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$63 ) begin
+          if (\$66 ) begin
             (* full_case = 32'd1 *)
-            if (\$65 ) begin
-              \$105  = { \$68 [4], \$68 [4], \$68 [4], \$68 [4], \$68 [4], \$68 [4], \$68 [4], \$68 [4], \$68 [4], \$68 [4], \$68 [4], \$68 [4], \$68 [4], \$68  };
+            if (\$68 ) begin
+              \$108  = { \$71 [8], \$71 [8], \$71 [8], \$71 [8], \$71 [8], \$71 [8], \$71 [8], \$71 [8], \$71 [8], \$71  };
             end else begin
-              \$105  = \$72 [17:0];
+              \$108  = \$75 [17:0];
             end
           end else begin
-            if (\$87 ) begin
-              if (\$88 ) begin
-                \$105  = { \$89 [4], \$89 [4], \$89 [4], \$89 [4], \$89 [4], \$89 [4], \$89 [4], \$89 [4], \$89 [4], \$89 [4], \$89 [4], \$89 [4], \$89 [4], \$89  };
+            if (\$90 ) begin
+              if (\$91 ) begin
+                \$108  = { \$92 [8], \$92 [8], \$92 [8], \$92 [8], \$92 [8], \$92 [8], \$92 [8], \$92 [8], \$92 [8], \$92  };
               end
             end
           end
     endcase
     if (rst) begin
-      \$105  = 18'h00000;
+      \$108  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$106  = pixbase;
+    \$109  = pixbase;
     casez (issuer_state)
       3'h0:
           /* empty */;
@@ -27253,33 +27299,33 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h2:
           /* empty */;
       3'h3:
-          if (\$55 ) begin
-            \$106  = band_pixbase;
+          if (\$58 ) begin
+            \$109  = band_pixbase;
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$63 ) begin
+          if (\$66 ) begin
             (* full_case = 32'd1 *)
-            if (\$65 ) begin
-              \$106  = \$69 [33:0];
+            if (\$68 ) begin
+              \$109  = \$72 [33:0];
             end else begin
-              \$106  = \$73 [33:0];
+              \$109  = \$76 [33:0];
             end
           end else begin
-            if (\$87 ) begin
-              if (\$88 ) begin
-                \$106  = band_pixbase;
+            if (\$90 ) begin
+              if (\$91 ) begin
+                \$109  = band_pixbase;
               end
             end
           end
     endcase
     if (rst) begin
-      \$106  = 34'h000000000;
+      \$109  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$107  = row_pixbase;
+    \$110  = row_pixbase;
     casez (issuer_state)
       3'h0:
           /* empty */;
@@ -27288,30 +27334,30 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h2:
           /* empty */;
       3'h3:
-          if (\$55 ) begin
-            \$107  = band_pixbase;
+          if (\$58 ) begin
+            \$110  = band_pixbase;
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$63 ) begin
-            if (\$65 ) begin
-              \$107  = \$70 [33:0];
+          if (\$66 ) begin
+            if (\$68 ) begin
+              \$110  = \$73 [33:0];
             end
           end else begin
-            if (\$87 ) begin
-              if (\$88 ) begin
-                \$107  = band_pixbase;
+            if (\$90 ) begin
+              if (\$91 ) begin
+                \$110  = band_pixbase;
               end
             end
           end
     endcase
     if (rst) begin
-      \$107  = 34'h000000000;
+      \$110  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$108  = pixel;
+    \$111  = pixel;
     casez (issuer_state)
       3'h0:
           /* empty */;
@@ -27320,28 +27366,28 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h2:
           /* empty */;
       3'h3:
-          if (\$55 ) begin
-            \$108  = 32'd0;
+          if (\$58 ) begin
+            \$111  = 32'd0;
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$63 ) begin
-            \$108  = \$74 [31:0];
+          if (\$66 ) begin
+            \$111  = \$77 [31:0];
           end else begin
-            if (\$87 ) begin
-              if (\$88 ) begin
-                \$108  = 32'd0;
+            if (\$90 ) begin
+              if (\$91 ) begin
+                \$111  = 32'd0;
               end
             end
           end
     endcase
     if (rst) begin
-      \$108  = 32'd0;
+      \$111  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$109  = drain;
+    \$112  = drain;
     casez (issuer_state)
       3'h0:
           /* empty */;
@@ -27353,19 +27399,19 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$63 ) begin
+          if (\$66 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$87 ) begin
+            if (\$90 ) begin
             end else begin
-              \$109  = 3'h4;
+              \$112  = 3'h4;
             end
           end
       3'h5:
-          \$109  = \$92 [2:0];
+          \$112  = \$95 [2:0];
     endcase
     if (rst) begin
-      \$109  = 3'h0;
+      \$112  = 3'h0;
     end
   end
   assign \layer__busy$1  = layer__busy;
@@ -27428,46 +27474,50 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   assign \layer__geometry.SC  = layer__geometry[31:0];
   assign \layer__geometry.WC  = layer__geometry[63:32];
   assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.K  = layer__geometry[127:96];
-  assign \layer__geometry.UC  = layer__geometry[159:128];
-  assign \layer__geometry.UWC  = layer__geometry[191:160];
-  assign \layer__geometry.row_step  = layer__geometry[225:192];
-  assign \layer__geometry.E_run  = layer__geometry[241:226];
-  assign \layer__geometry.E_out  = layer__geometry[257:242];
-  assign \layer__geometry.F_out  = layer__geometry[273:258];
-  assign \layer__geometry.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry.tiles  = layer__geometry[353:322];
-  assign \layer__geometry.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry.band_u  = layer__geometry[465:434];
-  assign \layer__geometry.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry.whole  = layer__geometry[498];
+  assign \layer__geometry.row_mode  = layer__geometry[96];
+  assign \layer__geometry.K  = layer__geometry[128:97];
+  assign \layer__geometry.UC  = layer__geometry[160:129];
+  assign \layer__geometry.UWC  = layer__geometry[192:161];
+  assign \layer__geometry.row_step  = layer__geometry[226:193];
+  assign \layer__geometry.E_run  = layer__geometry[242:227];
+  assign \layer__geometry.E_out  = layer__geometry[258:243];
+  assign \layer__geometry.F_out  = layer__geometry[274:259];
+  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry.tiles  = layer__geometry[354:323];
+  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry.band_u  = layer__geometry[468:437];
+  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry.whole  = layer__geometry[501];
   assign \layer__geometry$5.SC  = layer__geometry[31:0];
   assign \layer__geometry$5.WC  = layer__geometry[63:32];
   assign \layer__geometry$5.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$5.K  = layer__geometry[127:96];
-  assign \layer__geometry$5.UC  = layer__geometry[159:128];
-  assign \layer__geometry$5.UWC  = layer__geometry[191:160];
-  assign \layer__geometry$5.row_step  = layer__geometry[225:192];
-  assign \layer__geometry$5.E_run  = layer__geometry[241:226];
-  assign \layer__geometry$5.E_out  = layer__geometry[257:242];
-  assign \layer__geometry$5.F_out  = layer__geometry[273:258];
-  assign \layer__geometry$5.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry$5.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry$5.tiles  = layer__geometry[353:322];
-  assign \layer__geometry$5.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry$5.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry$5.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry$5.band_u  = layer__geometry[465:434];
-  assign \layer__geometry$5.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry$5.whole  = layer__geometry[498];
+  assign \layer__geometry$5.row_mode  = layer__geometry[96];
+  assign \layer__geometry$5.K  = layer__geometry[128:97];
+  assign \layer__geometry$5.UC  = layer__geometry[160:129];
+  assign \layer__geometry$5.UWC  = layer__geometry[192:161];
+  assign \layer__geometry$5.row_step  = layer__geometry[226:193];
+  assign \layer__geometry$5.E_run  = layer__geometry[242:227];
+  assign \layer__geometry$5.E_out  = layer__geometry[258:243];
+  assign \layer__geometry$5.F_out  = layer__geometry[274:259];
+  assign \layer__geometry$5.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry$5.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry$5.tiles  = layer__geometry[354:323];
+  assign \layer__geometry$5.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry$5.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry$5.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry$5.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry$5.band_u  = layer__geometry[468:437];
+  assign \layer__geometry$5.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry$5.whole  = layer__geometry[501];
   assign \tag.addr  = tag[10:0];
   assign \tag.first  = tag[11];
   assign \tag.last  = tag[12];
-  assign tag[12] = \$16 ;
-  assign tag[11] = \$4 ;
+  assign tag[12] = \$18 ;
+  assign tag[11] = \$6 ;
   assign tag[10:0] = \$3 [10:0];
 endmodule
 
@@ -27534,8 +27584,8 @@ module \accel_top.core.issuer.band (rst, rows, last_in_image, last, layer__descr
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  input [498:0] layer__geometry;
-  wire [498:0] layer__geometry;
+  input [501:0] layer__geometry;
+  wire [501:0] layer__geometry;
   wire [15:0] \layer__geometry.E_out ;
   wire [15:0] \layer__geometry.E_run ;
   wire [15:0] \layer__geometry.F_out ;
@@ -27551,7 +27601,9 @@ module \accel_top.core.issuer.band (rst, rows, last_in_image, last, layer__descr
   wire [31:0] \layer__geometry.e_run_u ;
   wire [31:0] \layer__geometry.k_tiles ;
   wire [15:0] \layer__geometry.m_tiles ;
+  wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
   wire \layer__geometry.whole ;
@@ -27562,18 +27614,18 @@ module \accel_top.core.issuer.band (rst, rows, last_in_image, last, layer__descr
   wire [16:0] rows;
   input rst;
   wire rst;
-  assign \$1  = layer__geometry[241:226] - e0;
+  assign \$1  = layer__geometry[242:227] - e0;
   assign \$2  = $signed(\$1 ) < $signed({ 1'h0, layer__descriptor[312:297] });
-  assign \$3  = layer__geometry[241:226] - e0;
+  assign \$3  = layer__geometry[242:227] - e0;
   assign rows = \$2  ? \$3  : { 1'h0, layer__descriptor[312:297] };
   assign \$4  = e0 + layer__descriptor[312:297];
-  assign last_in_image = \$4  >= layer__geometry[241:226];
+  assign last_in_image = \$4  >= layer__geometry[242:227];
   assign \$5  = n + 1'h1;
   assign \$6  = \$5  == layer__descriptor[15:0];
   assign last = last_in_image & \$6 ;
   assign \$7  = e0 + layer__descriptor[312:297];
   assign \$8  = last_in_image ? 17'h00000 : \$7 ;
-  assign \$9  = e0u + layer__geometry[465:434];
+  assign \$9  = e0u + layer__geometry[468:437];
   assign \$10  = \$9  + layer__descriptor[131:128];
   assign \$11  = last_in_image ? 34'h000000000 : \$10 ;
   assign \$12  = n + 1'h1;
@@ -27638,22 +27690,24 @@ module \accel_top.core.issuer.band (rst, rows, last_in_image, last, layer__descr
   assign \layer__geometry.SC  = layer__geometry[31:0];
   assign \layer__geometry.WC  = layer__geometry[63:32];
   assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.K  = layer__geometry[127:96];
-  assign \layer__geometry.UC  = layer__geometry[159:128];
-  assign \layer__geometry.UWC  = layer__geometry[191:160];
-  assign \layer__geometry.row_step  = layer__geometry[225:192];
-  assign \layer__geometry.E_run  = layer__geometry[241:226];
-  assign \layer__geometry.E_out  = layer__geometry[257:242];
-  assign \layer__geometry.F_out  = layer__geometry[273:258];
-  assign \layer__geometry.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry.tiles  = layer__geometry[353:322];
-  assign \layer__geometry.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry.band_u  = layer__geometry[465:434];
-  assign \layer__geometry.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry.whole  = layer__geometry[498];
+  assign \layer__geometry.row_mode  = layer__geometry[96];
+  assign \layer__geometry.K  = layer__geometry[128:97];
+  assign \layer__geometry.UC  = layer__geometry[160:129];
+  assign \layer__geometry.UWC  = layer__geometry[192:161];
+  assign \layer__geometry.row_step  = layer__geometry[226:193];
+  assign \layer__geometry.E_run  = layer__geometry[242:227];
+  assign \layer__geometry.E_out  = layer__geometry[258:243];
+  assign \layer__geometry.F_out  = layer__geometry[274:259];
+  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry.tiles  = layer__geometry[354:323];
+  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry.band_u  = layer__geometry[468:437];
+  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry.whole  = layer__geometry[501];
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -27740,8 +27794,8 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  input [498:0] layer__geometry;
-  wire [498:0] layer__geometry;
+  input [501:0] layer__geometry;
+  wire [501:0] layer__geometry;
   wire [15:0] \layer__geometry.E_out ;
   wire [15:0] \layer__geometry.E_run ;
   wire [15:0] \layer__geometry.F_out ;
@@ -27757,7 +27811,9 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
   wire [31:0] \layer__geometry.e_run_u ;
   wire [31:0] \layer__geometry.k_tiles ;
   wire [15:0] \layer__geometry.m_tiles ;
+  wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
   wire \layer__geometry.whole ;
@@ -27880,14 +27936,14 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
     rows <= \$15 ;
   \accel_top.core.ktiles.walker  walker (
     .C(layer__descriptor[63:48]),
-    .K(layer__geometry[127:96]),
+    .K(layer__geometry[128:97]),
     .S(layer__descriptor[95:88]),
     .clk(clk),
     .last(last),
-    .\port$3318$0 (\$17 ),
-    .\port$883$0 (\$16 ),
+    .\port$3460$0 (\$17 ),
+    .\port$953$0 (\$16 ),
     .restart(restart),
-    .row_step(layer__geometry[225:192]),
+    .row_step(layer__geometry[226:193]),
     .rst(rst),
     .step(step)
   );
@@ -27989,30 +28045,32 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
       \$15  = 392'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
-  assign K = layer__geometry[127:96];
+  assign K = layer__geometry[128:97];
   assign C = layer__descriptor[63:48];
   assign S = layer__descriptor[95:88];
-  assign row_step = layer__geometry[225:192];
+  assign row_step = layer__geometry[226:193];
   assign params = { \$17 , \$16  };
   assign \layer__geometry.SC  = layer__geometry[31:0];
   assign \layer__geometry.WC  = layer__geometry[63:32];
   assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.K  = layer__geometry[127:96];
-  assign \layer__geometry.UC  = layer__geometry[159:128];
-  assign \layer__geometry.UWC  = layer__geometry[191:160];
-  assign \layer__geometry.row_step  = layer__geometry[225:192];
-  assign \layer__geometry.E_run  = layer__geometry[241:226];
-  assign \layer__geometry.E_out  = layer__geometry[257:242];
-  assign \layer__geometry.F_out  = layer__geometry[273:258];
-  assign \layer__geometry.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry.tiles  = layer__geometry[353:322];
-  assign \layer__geometry.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry.band_u  = layer__geometry[465:434];
-  assign \layer__geometry.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry.whole  = layer__geometry[498];
+  assign \layer__geometry.row_mode  = layer__geometry[96];
+  assign \layer__geometry.K  = layer__geometry[128:97];
+  assign \layer__geometry.UC  = layer__geometry[160:129];
+  assign \layer__geometry.UWC  = layer__geometry[192:161];
+  assign \layer__geometry.row_step  = layer__geometry[226:193];
+  assign \layer__geometry.E_run  = layer__geometry[242:227];
+  assign \layer__geometry.E_out  = layer__geometry[258:243];
+  assign \layer__geometry.F_out  = layer__geometry[274:259];
+  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry.tiles  = layer__geometry[354:323];
+  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry.band_u  = layer__geometry[468:437];
+  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry.whole  = layer__geometry[501];
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -28126,7 +28184,7 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.ktiles.walker (rst, \port$883$0 , last, C, S, K, row_step, restart, step, \port$3318$0 , clk);
+module \accel_top.core.ktiles.walker (rst, \port$953$0 , last, C, S, K, row_step, restart, step, \port$3460$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$75  = 0;
   wire \$1 ;
   wire [8:0] \$10 ;
@@ -28164,10 +28222,10 @@ module \accel_top.core.ktiles.walker (rst, \port$883$0 , last, C, S, K, row_step
   wire [7:0] \params.s ;
   wire \params.valid ;
   (* init = 48'h000000000000 *)
-  output [47:0] \port$3318$0 ;
-  wire [47:0] \port$3318$0 ;
-  output \port$883$0 ;
-  wire \port$883$0 ;
+  output [47:0] \port$3460$0 ;
+  wire [47:0] \port$3460$0 ;
+  output \port$953$0 ;
+  wire \port$953$0 ;
   input restart;
   wire restart;
   input [33:0] row_step;
@@ -28254,8 +28312,8 @@ module \accel_top.core.ktiles.walker (rst, \port$883$0 , last, C, S, K, row_step
     end
   end
   assign params = { \$15 , \$1  };
-  assign \port$883$0  = \$1 ;
-  assign \port$3318$0  = \$15 ;
+  assign \port$953$0  = \$1 ;
+  assign \port$3460$0  = \$15 ;
   assign \params.valid  = \$1 ;
   assign \params.r  = \$15 [7:0];
   assign \params.s  = \$15 [15:8];
@@ -28263,25 +28321,71 @@ module \accel_top.core.ktiles.walker (rst, \port$883$0 , last, C, S, K, row_step
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, acc__take, acc__release, acc__addr, acc__en, bytes__valid, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, region__payload, region__valid, finished, bytes__payload
+module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, acc__addr, acc__en, bytes__valid, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid, finished, bytes__payload
 , params__addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$76  = 0;
   wire [16:0] \$1 ;
   wire \$10 ;
-  wire [47:0] \$11 ;
+  wire \$11 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
-  wire [32:0] \$15 ;
-  wire \$16 ;
-  reg [31:0] \$17 ;
-  reg [2:0] \$18 ;
-  reg [31:0] \$19 ;
+  wire [1:0] \$15 ;
+  wire [1:0] \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire \$19 ;
   wire [16:0] \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire [32:0] \$24 ;
+  wire \$25 ;
+  wire [16:0] \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire [16:0] \$29 ;
   wire [1:0] \$3 ;
+  wire [32:0] \$30 ;
+  wire [32:0] \$31 ;
+  wire [32:0] \$32 ;
+  wire \$33 ;
+  wire \$34 ;
+  wire [47:0] \$35 ;
+  wire [47:0] \$36 ;
+  wire [47:0] \$37 ;
+  wire \$38 ;
+  wire \$39 ;
   wire [1:0] \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire \$44 ;
+  wire \$45 ;
+  wire [32:0] \$46 ;
+  wire \$47 ;
+  wire [31:0] \$48 ;
+  wire [31:0] \$49 ;
+  wire [1:0] \$5 ;
+  wire [32:0] \$50 ;
+  wire \$51 ;
+  wire [16:0] \$52 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire [16:0] \$55 ;
+  wire [32:0] \$56 ;
+  wire [32:0] \$57 ;
+  wire [32:0] \$58 ;
+  wire \$59 ;
+  wire [1:0] \$6 ;
+  reg [31:0] \$60 ;
+  reg [15:0] \$61 ;
+  reg [31:0] \$62 ;
+  reg [31:0] \$63 ;
+  reg [2:0] \$64 ;
+  reg [31:0] \$65 ;
   wire \$7 ;
   wire \$8 ;
   wire \$9 ;
@@ -28304,9 +28408,9 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   output acc__en;
   wire acc__en;
   output [1:0] acc__release;
-  wire [1:0] acc__release;
+  reg [1:0] acc__release;
   output [1:0] acc__take;
-  wire [1:0] acc__take;
+  reg [1:0] acc__take;
   wire [10:0] acc_addr;
   wire [10:0] acc_base;
   input [255:0] acc_data;
@@ -28406,9 +28510,9 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  input [498:0] layer__geometry;
-  wire [498:0] layer__geometry;
-  wire [498:0] \layer__geometry$5 ;
+  input [501:0] layer__geometry;
+  wire [501:0] layer__geometry;
+  wire [501:0] \layer__geometry$5 ;
   wire [15:0] \layer__geometry$5.E_out ;
   wire [15:0] \layer__geometry$5.E_run ;
   wire [15:0] \layer__geometry$5.F_out ;
@@ -28424,7 +28528,9 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire [31:0] \layer__geometry$5.e_run_u ;
   wire [31:0] \layer__geometry$5.k_tiles ;
   wire [15:0] \layer__geometry$5.m_tiles ;
+  wire [1:0] \layer__geometry$5.out_mode ;
   wire [31:0] \layer__geometry$5.out_row_bytes ;
+  wire \layer__geometry$5.row_mode ;
   wire [33:0] \layer__geometry$5.row_step ;
   wire [31:0] \layer__geometry$5.tiles ;
   wire \layer__geometry$5.whole ;
@@ -28443,7 +28549,9 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire [31:0] \layer__geometry.e_run_u ;
   wire [31:0] \layer__geometry.k_tiles ;
   wire [15:0] \layer__geometry.m_tiles ;
+  wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
   wire \layer__geometry.whole ;
@@ -28530,6 +28638,7 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire [31:0] \params__data.shift[7] ;
   input params_loaded;
   wire params_loaded;
+  reg [15:0] pixel_in_row = 16'h0000;
   wire pool;
   wire reads_done;
   output [55:0] region__payload;
@@ -28541,37 +28650,86 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   output region__valid;
   reg region__valid;
   reg [31:0] region_len = 32'd0;
+  reg [31:0] regions_left = 32'd0;
   reg restart;
+  reg [31:0] row_addr = 32'd0;
   wire [15:0] rows;
   wire [16:0] \rows$11 ;
   input rst;
   wire rst;
   reg start;
   wire \start$22 ;
+  assign \$34  = layer__geometry[436:435] == 1'h1;
+  assign \$35  = \$2 [15:0] * layer__geometry[434:403];
+  assign \$36  = \$34  ? { 16'h0000, layer__geometry[434:403] } : \$35 ;
+  assign \$37  = \$33  ? { 32'h00000000, layer__descriptor[79:64] } : \$36 ;
+  assign \$38  = acc__complete >> index[0];
+  assign \$39  = \$38  & layer__descriptor[402];
+  assign \$40  = acc__complete >> index[0];
+  assign \$41  = \$40  & params_loaded;
+  assign \$42  = \$41  & idle;
+  assign \$43  = ! regions_left;
+  assign \$44  = \$42  & \$43 ;
+  assign \$45  = ! layer__geometry[436:435];
+  assign \$46  = out_addr + region_len;
+  assign \$47  = layer__geometry[436:435] == 2'h2;
+  assign \$48  = \$2 [15:0] * layer__geometry[274:259];
+  assign \$49  = \$47  ? \$48  : { 16'h0000, \$2 [15:0] };
+  assign \$50  = \$49  - 1'h1;
+  assign \$51  = layer__geometry[436:435] == 2'h2;
+  assign \$52  = pixel_in_row + 1'h1;
+  assign \$53  = \$52  != layer__geometry[274:259];
+  assign \$54  = \$51  & \$53 ;
+  assign \$55  = pixel_in_row + 1'h1;
+  assign \$56  = out_addr + layer__descriptor[400:385];
+  assign \$57  = row_addr + layer__descriptor[384:353];
+  assign \$58  = row_addr + layer__descriptor[384:353];
+  assign \$59  = idle & dma_idle;
+  always @(posedge clk)
+    regions_left <= \$60 ;
+  always @(posedge clk)
+    pixel_in_row <= \$61 ;
+  always @(posedge clk)
+    out_addr <= \$62 ;
+  always @(posedge clk)
+    row_addr <= \$63 ;
+  always @(posedge clk)
+    output_state <= \$64 ;
+  always @(posedge clk)
+    region_len <= \$65 ;
   assign acc_base = index[0] ? 11'h400 : 11'h000;
   assign \$2  = layer__descriptor[296] ? \$1  : \rows$11 ;
   assign \$3  = index[0] ? 2'h2 : 2'h1;
-  assign acc__take = start ? \$3  : 2'h0;
-  assign \$4  = index[0] ? 2'h2 : 2'h1;
-  assign acc__release = reads_done ? \$4  : 2'h0;
-  assign \$5  = idle & dma_idle;
-  assign \$6  = ! output_state;
-  assign \$7  = output_state == 1'h1;
-  assign \$8  = output_state == 2'h2;
-  assign \$9  = output_state == 2'h3;
-  assign \$10  = output_state == 3'h4;
-  assign \$11  = \$2 [15:0] * layer__geometry[433:402];
-  assign \$12  = acc__complete >> index[0];
-  assign \$13  = \$12  & params_loaded;
-  assign \$14  = \$13  & idle;
-  assign \$15  = out_addr + region_len;
-  assign \$16  = idle & dma_idle;
-  always @(posedge clk)
-    out_addr <= \$17 ;
-  always @(posedge clk)
-    output_state <= \$18 ;
-  always @(posedge clk)
-    region_len <= \$19 ;
+  assign \$4  = start ? \$3  : 2'h0;
+  assign \$5  = index[0] ? 2'h2 : 2'h1;
+  assign \$6  = reads_done ? \$5  : 2'h0;
+  assign \$7  = | regions_left;
+  assign \$8  = acc__complete >> index[0];
+  assign \$9  = \$8  & layer__descriptor[402];
+  assign \$10  = acc__complete >> index[0];
+  assign \$11  = \$10  & params_loaded;
+  assign \$12  = \$11  & idle;
+  assign \$13  = ! regions_left;
+  assign \$14  = \$12  & \$13 ;
+  assign \$15  = index[0] ? 2'h2 : 2'h1;
+  assign \$16  = index[0] ? 2'h2 : 2'h1;
+  assign \$17  = idle & dma_idle;
+  assign \$18  = ! output_state;
+  assign \$19  = output_state == 1'h1;
+  assign \$20  = output_state == 2'h2;
+  assign \$21  = output_state == 2'h3;
+  assign \$22  = output_state == 3'h4;
+  assign \$23  = | regions_left;
+  assign \$24  = regions_left - 1'h1;
+  assign \$25  = layer__geometry[436:435] == 2'h2;
+  assign \$26  = pixel_in_row + 1'h1;
+  assign \$27  = \$26  != layer__geometry[274:259];
+  assign \$28  = \$25  & \$27 ;
+  assign \$29  = pixel_in_row + 1'h1;
+  assign \$30  = out_addr + layer__descriptor[400:385];
+  assign \$31  = row_addr + layer__descriptor[384:353];
+  assign \$32  = row_addr + layer__descriptor[384:353];
+  assign \$33  = layer__geometry[436:435] == 2'h2;
   \accel_top.core.output.band  band (
     .advance(advance),
     .clk(clk),
@@ -28590,7 +28748,7 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
     .acc_base(acc_base),
     .acc_data(acc_data),
     .acc_en(acc__en),
-    .band_pixels(layer__geometry[385:354]),
+    .band_pixels(layer__geometry[386:355]),
     .clk(clk),
     .idle(idle),
     .out__payload(bytes__payload),
@@ -28598,13 +28756,52 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
     .out__valid(bytes__valid),
     .param_addr(params__addr),
     .param_data(param_data),
-    .\port$3086$272 (layer__descriptor[296:272]),
-    .\port$3092$258 (layer__geometry[289:258]),
+    .\port$3216$272 (layer__descriptor[296:272]),
+    .\port$3222$259 (layer__geometry[290:259]),
     .reads_done(reads_done),
     .rows(\$2 [15:0]),
     .rst(rst),
     .start(start)
   );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
+    acc__take = \$4 ;
+    casez (output_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          if (\$9 ) begin
+            acc__take = \$15 ;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
+    acc__release = \$6 ;
+    casez (output_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          if (\$9 ) begin
+            acc__release = \$16 ;
+          end
+    endcase
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
+    region__valid = 1'h0;
+    if (\$7 ) begin
+      region__valid = 1'h1;
+    end
+    casez (output_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h3:
+          region__valid = 1'h1;
+    endcase
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
     restart = 1'h0;
@@ -28617,14 +28814,20 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
-    region__valid = 1'h0;
+    advance = 1'h0;
     casez (output_state)
       3'h0:
           /* empty */;
       3'h1:
+          if (\$9 ) begin
+            advance = 1'h1;
+          end
+      3'h3:
           /* empty */;
-      3'h2:
-          region__valid = 1'h1;
+      3'h4:
+          if (reads_done) begin
+            advance = 1'h1;
+          end
     endcase
   end
   always @* begin
@@ -28635,25 +28838,9 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
           /* empty */;
       3'h1:
           /* empty */;
-      3'h2:
+      3'h3:
           if (region__ready) begin
             start = 1'h1;
-          end
-    endcase
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
-    advance = 1'h0;
-    casez (output_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (reads_done) begin
-            advance = 1'h1;
           end
     endcase
   end
@@ -28665,80 +28852,204 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
           /* empty */;
       3'h1:
           /* empty */;
-      3'h2:
-          /* empty */;
       3'h3:
           /* empty */;
       3'h4:
-          if (\$5 ) begin
+          /* empty */;
+      3'h2:
+          if (\$17 ) begin
             finished = 1'h1;
           end
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
-    \$17  = out_addr;
+    \$60  = regions_left;
+    if (\$23 ) begin
+      if (region__ready) begin
+        \$60  = \$24 [31:0];
+      end
+    end
     casez (output_state)
       3'h0:
           if (layer__run) begin
-            \$17  = layer__descriptor[263:232];
+            \$60  = 32'd0;
           end
       3'h1:
           /* empty */;
-      3'h2:
+      3'h3:
           if (region__ready) begin
-            \$17  = \$15 [31:0];
+            (* full_case = 32'd1 *)
+            if (\$45 ) begin
+            end else begin
+              \$60  = \$50 [31:0];
+            end
           end
     endcase
     if (rst) begin
-      \$17  = 32'd0;
+      \$60  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
-    \$18  = output_state;
+    \$61  = pixel_in_row;
+    if (\$23 ) begin
+      if (region__ready) begin
+        (* full_case = 32'd1 *)
+        if (\$28 ) begin
+          \$61  = \$29 [15:0];
+        end else begin
+          \$61  = 16'h0000;
+        end
+      end
+    end
     casez (output_state)
       3'h0:
           if (layer__run) begin
-            \$18  = 3'h1;
+            \$61  = 16'h0000;
           end
       3'h1:
-          if (\$14 ) begin
-            \$18  = 3'h2;
-          end
-      3'h2:
+          /* empty */;
+      3'h3:
           if (region__ready) begin
-            \$18  = 3'h3;
+            (* full_case = 32'd1 *)
+            if (\$45 ) begin
+            end else begin
+              (* full_case = 32'd1 *)
+              if (\$54 ) begin
+                \$61  = \$55 [15:0];
+              end else begin
+                \$61  = 16'h0000;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$61  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
+    \$62  = out_addr;
+    if (\$23 ) begin
+      if (region__ready) begin
+        (* full_case = 32'd1 *)
+        if (\$28 ) begin
+          \$62  = \$30 [31:0];
+        end else begin
+          \$62  = \$32 [31:0];
+        end
+      end
+    end
+    casez (output_state)
+      3'h0:
+          if (layer__run) begin
+            \$62  = layer__descriptor[263:232];
+          end
+      3'h1:
+          /* empty */;
+      3'h3:
+          if (region__ready) begin
+            (* full_case = 32'd1 *)
+            if (\$45 ) begin
+              \$62  = \$46 [31:0];
+            end else begin
+              (* full_case = 32'd1 *)
+              if (\$54 ) begin
+                \$62  = \$56 [31:0];
+              end else begin
+                \$62  = \$58 [31:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$62  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
+    \$63  = row_addr;
+    if (\$23 ) begin
+      if (region__ready) begin
+        (* full_case = 32'd1 *)
+        if (\$28 ) begin
+        end else begin
+          \$63  = \$31 [31:0];
+        end
+      end
+    end
+    casez (output_state)
+      3'h0:
+          if (layer__run) begin
+            \$63  = layer__descriptor[263:232];
+          end
+      3'h1:
+          /* empty */;
+      3'h3:
+          if (region__ready) begin
+            (* full_case = 32'd1 *)
+            if (\$45 ) begin
+            end else begin
+              (* full_case = 32'd1 *)
+              if (\$54 ) begin
+              end else begin
+                \$63  = \$57 [31:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$63  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
+    \$64  = output_state;
+    casez (output_state)
+      3'h0:
+          if (layer__run) begin
+            \$64  = 3'h1;
+          end
+      3'h1:
+          if (\$39 ) begin
+            \$64  = 3'h2;
+          end else if (\$44 ) begin
+            \$64  = 3'h3;
           end
       3'h3:
+          if (region__ready) begin
+            \$64  = 3'h4;
+          end
+      3'h4:
           if (reads_done) begin
             (* full_case = 32'd1 *)
             if (last) begin
-              \$18  = 3'h4;
+              \$64  = 3'h2;
             end else begin
-              \$18  = 3'h1;
+              \$64  = 3'h1;
             end
           end
-      3'h4:
-          if (\$16 ) begin
-            \$18  = 3'h0;
+      3'h2:
+          if (\$59 ) begin
+            \$64  = 3'h0;
           end
     endcase
     if (rst) begin
-      \$18  = 3'h0;
+      \$64  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
-    \$19  = region_len;
+    \$65  = region_len;
     casez (output_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$19  = \$11 [31:0];
+          \$65  = \$37 [31:0];
     endcase
     if (rst) begin
-      \$19  = 32'd0;
+      \$65  = 32'd0;
     end
   end
   assign \layer__busy$1  = layer__busy;
@@ -28747,9 +29058,9 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   assign \layer__run$7  = layer__run;
   assign rows = \$2 [15:0];
   assign F = layer__descriptor[127:112];
-  assign F_out = layer__geometry[273:258];
-  assign band_pixels = layer__geometry[385:354];
-  assign m_tiles = layer__geometry[289:274];
+  assign F_out = layer__geometry[274:259];
+  assign band_pixels = layer__geometry[386:355];
+  assign m_tiles = layer__geometry[290:275];
   assign M = layer__descriptor[79:64];
   assign pool = layer__descriptor[296];
   assign output_zero_point = layer__descriptor[279:272];
@@ -28819,41 +29130,45 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   assign \layer__geometry.SC  = layer__geometry[31:0];
   assign \layer__geometry.WC  = layer__geometry[63:32];
   assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.K  = layer__geometry[127:96];
-  assign \layer__geometry.UC  = layer__geometry[159:128];
-  assign \layer__geometry.UWC  = layer__geometry[191:160];
-  assign \layer__geometry.row_step  = layer__geometry[225:192];
-  assign \layer__geometry.E_run  = layer__geometry[241:226];
-  assign \layer__geometry.E_out  = layer__geometry[257:242];
-  assign \layer__geometry.F_out  = layer__geometry[273:258];
-  assign \layer__geometry.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry.tiles  = layer__geometry[353:322];
-  assign \layer__geometry.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry.band_u  = layer__geometry[465:434];
-  assign \layer__geometry.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry.whole  = layer__geometry[498];
+  assign \layer__geometry.row_mode  = layer__geometry[96];
+  assign \layer__geometry.K  = layer__geometry[128:97];
+  assign \layer__geometry.UC  = layer__geometry[160:129];
+  assign \layer__geometry.UWC  = layer__geometry[192:161];
+  assign \layer__geometry.row_step  = layer__geometry[226:193];
+  assign \layer__geometry.E_run  = layer__geometry[242:227];
+  assign \layer__geometry.E_out  = layer__geometry[258:243];
+  assign \layer__geometry.F_out  = layer__geometry[274:259];
+  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry.tiles  = layer__geometry[354:323];
+  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry.band_u  = layer__geometry[468:437];
+  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry.whole  = layer__geometry[501];
   assign \layer__geometry$5.SC  = layer__geometry[31:0];
   assign \layer__geometry$5.WC  = layer__geometry[63:32];
   assign \layer__geometry$5.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$5.K  = layer__geometry[127:96];
-  assign \layer__geometry$5.UC  = layer__geometry[159:128];
-  assign \layer__geometry$5.UWC  = layer__geometry[191:160];
-  assign \layer__geometry$5.row_step  = layer__geometry[225:192];
-  assign \layer__geometry$5.E_run  = layer__geometry[241:226];
-  assign \layer__geometry$5.E_out  = layer__geometry[257:242];
-  assign \layer__geometry$5.F_out  = layer__geometry[273:258];
-  assign \layer__geometry$5.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry$5.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry$5.tiles  = layer__geometry[353:322];
-  assign \layer__geometry$5.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry$5.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry$5.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry$5.band_u  = layer__geometry[465:434];
-  assign \layer__geometry$5.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry$5.whole  = layer__geometry[498];
+  assign \layer__geometry$5.row_mode  = layer__geometry[96];
+  assign \layer__geometry$5.K  = layer__geometry[128:97];
+  assign \layer__geometry$5.UC  = layer__geometry[160:129];
+  assign \layer__geometry$5.UWC  = layer__geometry[192:161];
+  assign \layer__geometry$5.row_step  = layer__geometry[226:193];
+  assign \layer__geometry$5.E_run  = layer__geometry[242:227];
+  assign \layer__geometry$5.E_out  = layer__geometry[258:243];
+  assign \layer__geometry$5.F_out  = layer__geometry[274:259];
+  assign \layer__geometry$5.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry$5.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry$5.tiles  = layer__geometry[354:323];
+  assign \layer__geometry$5.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry$5.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry$5.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry$5.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry$5.band_u  = layer__geometry[468:437];
+  assign \layer__geometry$5.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry$5.whole  = layer__geometry[501];
   assign \acc_data[0]  = acc_data[31:0];
   assign \acc_data[1]  = acc_data[63:32];
   assign \acc_data[2]  = acc_data[95:64];
@@ -29011,8 +29326,8 @@ module \accel_top.core.output.band (rst, rows, last, layer__descriptor, layer__g
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  input [498:0] layer__geometry;
-  wire [498:0] layer__geometry;
+  input [501:0] layer__geometry;
+  wire [501:0] layer__geometry;
   wire [15:0] \layer__geometry.E_out ;
   wire [15:0] \layer__geometry.E_run ;
   wire [15:0] \layer__geometry.F_out ;
@@ -29028,7 +29343,9 @@ module \accel_top.core.output.band (rst, rows, last, layer__descriptor, layer__g
   wire [31:0] \layer__geometry.e_run_u ;
   wire [31:0] \layer__geometry.k_tiles ;
   wire [15:0] \layer__geometry.m_tiles ;
+  wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
   wire \layer__geometry.whole ;
@@ -29039,18 +29356,18 @@ module \accel_top.core.output.band (rst, rows, last, layer__descriptor, layer__g
   wire [16:0] rows;
   input rst;
   wire rst;
-  assign \$1  = layer__geometry[241:226] - e0;
+  assign \$1  = layer__geometry[242:227] - e0;
   assign \$2  = $signed(\$1 ) < $signed({ 1'h0, layer__descriptor[312:297] });
-  assign \$3  = layer__geometry[241:226] - e0;
+  assign \$3  = layer__geometry[242:227] - e0;
   assign rows = \$2  ? \$3  : { 1'h0, layer__descriptor[312:297] };
   assign \$4  = e0 + layer__descriptor[312:297];
-  assign last_in_image = \$4  >= layer__geometry[241:226];
+  assign last_in_image = \$4  >= layer__geometry[242:227];
   assign \$5  = n + 1'h1;
   assign \$6  = \$5  == layer__descriptor[15:0];
   assign last = last_in_image & \$6 ;
   assign \$7  = e0 + layer__descriptor[312:297];
   assign \$8  = last_in_image ? 17'h00000 : \$7 ;
-  assign \$9  = e0u + layer__geometry[465:434];
+  assign \$9  = e0u + layer__geometry[468:437];
   assign \$10  = \$9  + layer__descriptor[131:128];
   assign \$11  = last_in_image ? 34'h000000000 : \$10 ;
   assign \$12  = n + 1'h1;
@@ -29115,22 +29432,24 @@ module \accel_top.core.output.band (rst, rows, last, layer__descriptor, layer__g
   assign \layer__geometry.SC  = layer__geometry[31:0];
   assign \layer__geometry.WC  = layer__geometry[63:32];
   assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.K  = layer__geometry[127:96];
-  assign \layer__geometry.UC  = layer__geometry[159:128];
-  assign \layer__geometry.UWC  = layer__geometry[191:160];
-  assign \layer__geometry.row_step  = layer__geometry[225:192];
-  assign \layer__geometry.E_run  = layer__geometry[241:226];
-  assign \layer__geometry.E_out  = layer__geometry[257:242];
-  assign \layer__geometry.F_out  = layer__geometry[273:258];
-  assign \layer__geometry.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry.tiles  = layer__geometry[353:322];
-  assign \layer__geometry.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry.band_u  = layer__geometry[465:434];
-  assign \layer__geometry.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry.whole  = layer__geometry[498];
+  assign \layer__geometry.row_mode  = layer__geometry[96];
+  assign \layer__geometry.K  = layer__geometry[128:97];
+  assign \layer__geometry.UC  = layer__geometry[160:129];
+  assign \layer__geometry.UWC  = layer__geometry[192:161];
+  assign \layer__geometry.row_step  = layer__geometry[226:193];
+  assign \layer__geometry.E_run  = layer__geometry[242:227];
+  assign \layer__geometry.E_out  = layer__geometry[258:243];
+  assign \layer__geometry.F_out  = layer__geometry[274:259];
+  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry.tiles  = layer__geometry[354:323];
+  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry.band_u  = layer__geometry[468:437];
+  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry.whole  = layer__geometry[501];
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -29160,7 +29479,7 @@ module \accel_top.core.output.band (rst, rows, last, layer__descriptor, layer__g
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_base, rows, idle, acc_addr, acc_en, out__valid, M, F, \port$3086$272 , \port$3092$258 , band_pixels, start, out__payload, reads_done, param_addr, clk);
+module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_base, rows, idle, acc_addr, acc_en, out__valid, M, F, \port$3216$272 , \port$3222$259 , band_pixels, start, out__payload, reads_done, param_addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$78  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
@@ -29426,10 +29745,10 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   wire [31:0] \param_data.shift[7] ;
   reg [31:0] pix = 32'd0;
   wire pool;
-  input [24:0] \port$3086$272 ;
-  wire [24:0] \port$3086$272 ;
-  input [31:0] \port$3092$258 ;
-  wire [31:0] \port$3092$258 ;
+  input [24:0] \port$3216$272 ;
+  wire [24:0] \port$3216$272 ;
+  input [31:0] \port$3222$259 ;
+  wire [31:0] \port$3222$259 ;
   wire [1029:0] r_data;
   wire r_en;
   wire r_rdy;
@@ -29509,30 +29828,30 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   assign \$53  = running & \$52 ;
   assign \$54  = ! sub;
   assign \$55  = sub == 2'h3;
-  assign \$56  = \port$3086$272 [24] ? \$55  : 1'h1;
+  assign \$56  = \port$3216$272 [24] ? \$55  : 1'h1;
   assign \$57  = level + inflight;
   assign \$58  = \$57  < 3'h4;
   assign \$59  = running & \$58 ;
   assign \$60  = sub == 2'h3;
-  assign \$61  = \port$3086$272 [24] ? \$60  : 1'h1;
+  assign \$61  = \port$3216$272 [24] ? \$60  : 1'h1;
   assign \$62  = ~ \$61 ;
   assign \$63  = sub + 1'h1;
   assign \$64  = tile + 1'h1;
-  assign \$65  = \$64  == \port$3092$258 [31:16];
+  assign \$65  = \$64  == \port$3222$259 [31:16];
   assign \$66  = ~ \$65 ;
   assign \$67  = tile + 1'h1;
   assign \$68  = tile_base + band_pixels;
   assign \$69  = m_left - 4'h8;
   assign \$70  = col + 1'h1;
-  assign \$71  = \$70  == \port$3092$258 [15:0];
+  assign \$71  = \$70  == \port$3222$259 [15:0];
   assign \$72  = ~ \$71 ;
   assign \$73  = col + 1'h1;
-  assign \$74  = \port$3086$272 [24] ? 2'h2 : 2'h1;
+  assign \$74  = \port$3216$272 [24] ? 2'h2 : 2'h1;
   assign \$75  = pix + \$74 ;
   assign \$76  = row + 1'h1;
-  assign \$78  = \port$3086$272 [24] ? \$77  : { 1'h0, F };
+  assign \$78  = \port$3216$272 [24] ? \$77  : { 1'h0, F };
   assign \$79  = row_base + \$78 ;
-  assign \$81  = \port$3086$272 [24] ? \$80  : { 1'h0, F };
+  assign \$81  = \port$3216$272 [24] ? \$80  : { 1'h0, F };
   assign \$82  = row_base + \$81 ;
   assign \$83  = row + 1'h1;
   assign \$84  = \$83  == rows;
@@ -29585,7 +29904,7 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
     .i__valid(i__valid),
     .o__payload(o__payload),
     .o__ready(o__ready),
-    .\port$3086$272 (\port$3086$272 [23:0]),
+    .\port$3216$272 (\port$3216$272 [23:0]),
     .rst(rst),
     .s1_load(r_en),
     .s9_valid(o__valid)
@@ -29857,15 +30176,15 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   assign w_en = inflight;
   assign r_rdy = i__valid;
   assign i__ready = r_en;
-  assign output_zero_point = \port$3086$272 [7:0];
-  assign \output_zero_point$28  = \port$3086$272 [7:0];
-  assign act_min = \port$3086$272 [15:8];
-  assign \act_min$30  = \port$3086$272 [15:8];
-  assign act_max = \port$3086$272 [23:16];
-  assign \act_max$32  = \port$3086$272 [23:16];
-  assign pool = \port$3086$272 [24];
-  assign m_tiles = \port$3092$258 [31:16];
-  assign F_out = \port$3092$258 [15:0];
+  assign output_zero_point = \port$3216$272 [7:0];
+  assign \output_zero_point$28  = \port$3216$272 [7:0];
+  assign act_min = \port$3216$272 [15:8];
+  assign \act_min$30  = \port$3216$272 [15:8];
+  assign act_max = \port$3216$272 [23:16];
+  assign \act_max$32  = \port$3216$272 [23:16];
+  assign pool = \port$3216$272 [24];
+  assign m_tiles = \port$3222$259 [31:16];
+  assign F_out = \port$3222$259 [15:0];
   assign acc_addr = \$11 [10:0];
   assign param_addr = tile[5:0];
   assign \acc_data[0]  = acc_data[31:0];
@@ -30153,7 +30472,7 @@ module \accel_top.core.output.post.fifo (rst, r_en, r_rdy, r_data, w_port__data,
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \port$3086$272 , i__payload, o__payload, s9_valid, clk);
+module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \port$3216$272 , i__payload, o__payload, s9_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$80  = 0;
   wire \$1 ;
   wire [32:0] \$10 ;
@@ -31557,8 +31876,8 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   (* init = 1'h0 *)
   wire o__valid;
   wire [7:0] output_zero_point;
-  input [23:0] \port$3086$272 ;
-  wire [23:0] \port$3086$272 ;
+  input [23:0] \port$3216$272 ;
+  wire [23:0] \port$3216$272 ;
   input rst;
   wire rst;
   output s1_load;
@@ -31720,13 +32039,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$120  = l0_s5_y[32] ? \$118  : \$119 ;
   assign \$121  = $signed(l0_s5_y) + $signed({ 1'h0, \$120 , \$117 , \$114 , \$111 , \$108 , \$105 , \$102 , \$99 , \$96 , \$93 , \$90 , \$87 , \$84 , \$81 , \$78 , \$75 , \$72 , \$69 , \$66 , \$63 , \$60 , \$57 , \$54 , \$51 , \$48 , \$45 , \$42 , \$39 , \$36 , \$33 , \$30 , \$27  });
   assign \$122  = $signed(l0_s6_t) >>> l0_s6_right;
-  assign \$123  = $signed(l0_s7_z) + $signed(\port$3086$272 [7:0]);
-  assign \$124  = $signed(l0_s8_w) > $signed(\port$3086$272 [23:16]);
-  assign \$125  = $signed(\port$3086$272 [15:8]) > $signed(\port$3086$272 [23:16]);
+  assign \$123  = $signed(l0_s7_z) + $signed(\port$3216$272 [7:0]);
+  assign \$124  = $signed(l0_s8_w) > $signed(\port$3216$272 [23:16]);
+  assign \$125  = $signed(\port$3216$272 [15:8]) > $signed(\port$3216$272 [23:16]);
   assign \$126  = \$124  | \$125 ;
-  assign \$127  = $signed(l0_s8_w) < $signed(\port$3086$272 [15:8]);
-  assign \$128  = \$127  ? { \port$3086$272 [15], \port$3086$272 [15:8] } : { 1'h0, l0_s8_w[7:0] };
-  assign \$129  = \$126  ? { \port$3086$272 [23], \port$3086$272 [23:16] } : \$128 ;
+  assign \$127  = $signed(l0_s8_w) < $signed(\port$3216$272 [15:8]);
+  assign \$128  = \$127  ? { \port$3216$272 [15], \port$3216$272 [15:8] } : { 1'h0, l0_s8_w[7:0] };
+  assign \$129  = \$126  ? { \port$3216$272 [23], \port$3216$272 [23:16] } : \$128 ;
   assign \$130  = $signed(i__payload[63:32]) + $signed(i__payload[319:288]);
   assign \$131  = $signed(i__payload[779:774]) < $signed(1'h0);
   assign \$132  = \$131  ? 5'h00 : i__payload[778:774];
@@ -31839,13 +32158,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$240  = l1_s5_y[32] ? \$238  : \$239 ;
   assign \$241  = $signed(l1_s5_y) + $signed({ 1'h0, \$240 , \$237 , \$234 , \$231 , \$228 , \$225 , \$222 , \$219 , \$216 , \$213 , \$210 , \$207 , \$204 , \$201 , \$198 , \$195 , \$192 , \$189 , \$186 , \$183 , \$180 , \$177 , \$174 , \$171 , \$168 , \$165 , \$162 , \$159 , \$156 , \$153 , \$150 , \$147  });
   assign \$242  = $signed(l1_s6_t) >>> l1_s6_right;
-  assign \$243  = $signed(l1_s7_z) + $signed(\port$3086$272 [7:0]);
-  assign \$244  = $signed(l1_s8_w) > $signed(\port$3086$272 [23:16]);
-  assign \$245  = $signed(\port$3086$272 [15:8]) > $signed(\port$3086$272 [23:16]);
+  assign \$243  = $signed(l1_s7_z) + $signed(\port$3216$272 [7:0]);
+  assign \$244  = $signed(l1_s8_w) > $signed(\port$3216$272 [23:16]);
+  assign \$245  = $signed(\port$3216$272 [15:8]) > $signed(\port$3216$272 [23:16]);
   assign \$246  = \$244  | \$245 ;
-  assign \$247  = $signed(l1_s8_w) < $signed(\port$3086$272 [15:8]);
-  assign \$248  = \$247  ? { \port$3086$272 [15], \port$3086$272 [15:8] } : { 1'h0, l1_s8_w[7:0] };
-  assign \$249  = \$246  ? { \port$3086$272 [23], \port$3086$272 [23:16] } : \$248 ;
+  assign \$247  = $signed(l1_s8_w) < $signed(\port$3216$272 [15:8]);
+  assign \$248  = \$247  ? { \port$3216$272 [15], \port$3216$272 [15:8] } : { 1'h0, l1_s8_w[7:0] };
+  assign \$249  = \$246  ? { \port$3216$272 [23], \port$3216$272 [23:16] } : \$248 ;
   assign \$250  = $signed(i__payload[95:64]) + $signed(i__payload[351:320]);
   assign \$251  = $signed(i__payload[785:780]) < $signed(1'h0);
   assign \$252  = \$251  ? 5'h00 : i__payload[784:780];
@@ -31958,13 +32277,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$360  = l2_s5_y[32] ? \$358  : \$359 ;
   assign \$361  = $signed(l2_s5_y) + $signed({ 1'h0, \$360 , \$357 , \$354 , \$351 , \$348 , \$345 , \$342 , \$339 , \$336 , \$333 , \$330 , \$327 , \$324 , \$321 , \$318 , \$315 , \$312 , \$309 , \$306 , \$303 , \$300 , \$297 , \$294 , \$291 , \$288 , \$285 , \$282 , \$279 , \$276 , \$273 , \$270 , \$267  });
   assign \$362  = $signed(l2_s6_t) >>> l2_s6_right;
-  assign \$363  = $signed(l2_s7_z) + $signed(\port$3086$272 [7:0]);
-  assign \$364  = $signed(l2_s8_w) > $signed(\port$3086$272 [23:16]);
-  assign \$365  = $signed(\port$3086$272 [15:8]) > $signed(\port$3086$272 [23:16]);
+  assign \$363  = $signed(l2_s7_z) + $signed(\port$3216$272 [7:0]);
+  assign \$364  = $signed(l2_s8_w) > $signed(\port$3216$272 [23:16]);
+  assign \$365  = $signed(\port$3216$272 [15:8]) > $signed(\port$3216$272 [23:16]);
   assign \$366  = \$364  | \$365 ;
-  assign \$367  = $signed(l2_s8_w) < $signed(\port$3086$272 [15:8]);
-  assign \$368  = \$367  ? { \port$3086$272 [15], \port$3086$272 [15:8] } : { 1'h0, l2_s8_w[7:0] };
-  assign \$369  = \$366  ? { \port$3086$272 [23], \port$3086$272 [23:16] } : \$368 ;
+  assign \$367  = $signed(l2_s8_w) < $signed(\port$3216$272 [15:8]);
+  assign \$368  = \$367  ? { \port$3216$272 [15], \port$3216$272 [15:8] } : { 1'h0, l2_s8_w[7:0] };
+  assign \$369  = \$366  ? { \port$3216$272 [23], \port$3216$272 [23:16] } : \$368 ;
   assign \$370  = $signed(i__payload[127:96]) + $signed(i__payload[383:352]);
   assign \$371  = $signed(i__payload[791:786]) < $signed(1'h0);
   assign \$372  = \$371  ? 5'h00 : i__payload[790:786];
@@ -32077,13 +32396,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$480  = l3_s5_y[32] ? \$478  : \$479 ;
   assign \$481  = $signed(l3_s5_y) + $signed({ 1'h0, \$480 , \$477 , \$474 , \$471 , \$468 , \$465 , \$462 , \$459 , \$456 , \$453 , \$450 , \$447 , \$444 , \$441 , \$438 , \$435 , \$432 , \$429 , \$426 , \$423 , \$420 , \$417 , \$414 , \$411 , \$408 , \$405 , \$402 , \$399 , \$396 , \$393 , \$390 , \$387  });
   assign \$482  = $signed(l3_s6_t) >>> l3_s6_right;
-  assign \$483  = $signed(l3_s7_z) + $signed(\port$3086$272 [7:0]);
-  assign \$484  = $signed(l3_s8_w) > $signed(\port$3086$272 [23:16]);
-  assign \$485  = $signed(\port$3086$272 [15:8]) > $signed(\port$3086$272 [23:16]);
+  assign \$483  = $signed(l3_s7_z) + $signed(\port$3216$272 [7:0]);
+  assign \$484  = $signed(l3_s8_w) > $signed(\port$3216$272 [23:16]);
+  assign \$485  = $signed(\port$3216$272 [15:8]) > $signed(\port$3216$272 [23:16]);
   assign \$486  = \$484  | \$485 ;
-  assign \$487  = $signed(l3_s8_w) < $signed(\port$3086$272 [15:8]);
-  assign \$488  = \$487  ? { \port$3086$272 [15], \port$3086$272 [15:8] } : { 1'h0, l3_s8_w[7:0] };
-  assign \$489  = \$486  ? { \port$3086$272 [23], \port$3086$272 [23:16] } : \$488 ;
+  assign \$487  = $signed(l3_s8_w) < $signed(\port$3216$272 [15:8]);
+  assign \$488  = \$487  ? { \port$3216$272 [15], \port$3216$272 [15:8] } : { 1'h0, l3_s8_w[7:0] };
+  assign \$489  = \$486  ? { \port$3216$272 [23], \port$3216$272 [23:16] } : \$488 ;
   assign \$490  = $signed(i__payload[159:128]) + $signed(i__payload[415:384]);
   assign \$491  = $signed(i__payload[797:792]) < $signed(1'h0);
   assign \$492  = \$491  ? 5'h00 : i__payload[796:792];
@@ -32196,13 +32515,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$600  = l4_s5_y[32] ? \$598  : \$599 ;
   assign \$601  = $signed(l4_s5_y) + $signed({ 1'h0, \$600 , \$597 , \$594 , \$591 , \$588 , \$585 , \$582 , \$579 , \$576 , \$573 , \$570 , \$567 , \$564 , \$561 , \$558 , \$555 , \$552 , \$549 , \$546 , \$543 , \$540 , \$537 , \$534 , \$531 , \$528 , \$525 , \$522 , \$519 , \$516 , \$513 , \$510 , \$507  });
   assign \$602  = $signed(l4_s6_t) >>> l4_s6_right;
-  assign \$603  = $signed(l4_s7_z) + $signed(\port$3086$272 [7:0]);
-  assign \$604  = $signed(l4_s8_w) > $signed(\port$3086$272 [23:16]);
-  assign \$605  = $signed(\port$3086$272 [15:8]) > $signed(\port$3086$272 [23:16]);
+  assign \$603  = $signed(l4_s7_z) + $signed(\port$3216$272 [7:0]);
+  assign \$604  = $signed(l4_s8_w) > $signed(\port$3216$272 [23:16]);
+  assign \$605  = $signed(\port$3216$272 [15:8]) > $signed(\port$3216$272 [23:16]);
   assign \$606  = \$604  | \$605 ;
-  assign \$607  = $signed(l4_s8_w) < $signed(\port$3086$272 [15:8]);
-  assign \$608  = \$607  ? { \port$3086$272 [15], \port$3086$272 [15:8] } : { 1'h0, l4_s8_w[7:0] };
-  assign \$609  = \$606  ? { \port$3086$272 [23], \port$3086$272 [23:16] } : \$608 ;
+  assign \$607  = $signed(l4_s8_w) < $signed(\port$3216$272 [15:8]);
+  assign \$608  = \$607  ? { \port$3216$272 [15], \port$3216$272 [15:8] } : { 1'h0, l4_s8_w[7:0] };
+  assign \$609  = \$606  ? { \port$3216$272 [23], \port$3216$272 [23:16] } : \$608 ;
   assign \$610  = $signed(i__payload[191:160]) + $signed(i__payload[447:416]);
   assign \$611  = $signed(i__payload[803:798]) < $signed(1'h0);
   assign \$612  = \$611  ? 5'h00 : i__payload[802:798];
@@ -32315,13 +32634,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$720  = l5_s5_y[32] ? \$718  : \$719 ;
   assign \$721  = $signed(l5_s5_y) + $signed({ 1'h0, \$720 , \$717 , \$714 , \$711 , \$708 , \$705 , \$702 , \$699 , \$696 , \$693 , \$690 , \$687 , \$684 , \$681 , \$678 , \$675 , \$672 , \$669 , \$666 , \$663 , \$660 , \$657 , \$654 , \$651 , \$648 , \$645 , \$642 , \$639 , \$636 , \$633 , \$630 , \$627  });
   assign \$722  = $signed(l5_s6_t) >>> l5_s6_right;
-  assign \$723  = $signed(l5_s7_z) + $signed(\port$3086$272 [7:0]);
-  assign \$724  = $signed(l5_s8_w) > $signed(\port$3086$272 [23:16]);
-  assign \$725  = $signed(\port$3086$272 [15:8]) > $signed(\port$3086$272 [23:16]);
+  assign \$723  = $signed(l5_s7_z) + $signed(\port$3216$272 [7:0]);
+  assign \$724  = $signed(l5_s8_w) > $signed(\port$3216$272 [23:16]);
+  assign \$725  = $signed(\port$3216$272 [15:8]) > $signed(\port$3216$272 [23:16]);
   assign \$726  = \$724  | \$725 ;
-  assign \$727  = $signed(l5_s8_w) < $signed(\port$3086$272 [15:8]);
-  assign \$728  = \$727  ? { \port$3086$272 [15], \port$3086$272 [15:8] } : { 1'h0, l5_s8_w[7:0] };
-  assign \$729  = \$726  ? { \port$3086$272 [23], \port$3086$272 [23:16] } : \$728 ;
+  assign \$727  = $signed(l5_s8_w) < $signed(\port$3216$272 [15:8]);
+  assign \$728  = \$727  ? { \port$3216$272 [15], \port$3216$272 [15:8] } : { 1'h0, l5_s8_w[7:0] };
+  assign \$729  = \$726  ? { \port$3216$272 [23], \port$3216$272 [23:16] } : \$728 ;
   assign \$730  = $signed(i__payload[223:192]) + $signed(i__payload[479:448]);
   assign \$731  = $signed(i__payload[809:804]) < $signed(1'h0);
   assign \$732  = \$731  ? 5'h00 : i__payload[808:804];
@@ -32434,13 +32753,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$840  = l6_s5_y[32] ? \$838  : \$839 ;
   assign \$841  = $signed(l6_s5_y) + $signed({ 1'h0, \$840 , \$837 , \$834 , \$831 , \$828 , \$825 , \$822 , \$819 , \$816 , \$813 , \$810 , \$807 , \$804 , \$801 , \$798 , \$795 , \$792 , \$789 , \$786 , \$783 , \$780 , \$777 , \$774 , \$771 , \$768 , \$765 , \$762 , \$759 , \$756 , \$753 , \$750 , \$747  });
   assign \$842  = $signed(l6_s6_t) >>> l6_s6_right;
-  assign \$843  = $signed(l6_s7_z) + $signed(\port$3086$272 [7:0]);
-  assign \$844  = $signed(l6_s8_w) > $signed(\port$3086$272 [23:16]);
-  assign \$845  = $signed(\port$3086$272 [15:8]) > $signed(\port$3086$272 [23:16]);
+  assign \$843  = $signed(l6_s7_z) + $signed(\port$3216$272 [7:0]);
+  assign \$844  = $signed(l6_s8_w) > $signed(\port$3216$272 [23:16]);
+  assign \$845  = $signed(\port$3216$272 [15:8]) > $signed(\port$3216$272 [23:16]);
   assign \$846  = \$844  | \$845 ;
-  assign \$847  = $signed(l6_s8_w) < $signed(\port$3086$272 [15:8]);
-  assign \$848  = \$847  ? { \port$3086$272 [15], \port$3086$272 [15:8] } : { 1'h0, l6_s8_w[7:0] };
-  assign \$849  = \$846  ? { \port$3086$272 [23], \port$3086$272 [23:16] } : \$848 ;
+  assign \$847  = $signed(l6_s8_w) < $signed(\port$3216$272 [15:8]);
+  assign \$848  = \$847  ? { \port$3216$272 [15], \port$3216$272 [15:8] } : { 1'h0, l6_s8_w[7:0] };
+  assign \$849  = \$846  ? { \port$3216$272 [23], \port$3216$272 [23:16] } : \$848 ;
   assign \$850  = $signed(i__payload[255:224]) + $signed(i__payload[511:480]);
   assign \$851  = $signed(i__payload[815:810]) < $signed(1'h0);
   assign \$852  = \$851  ? 5'h00 : i__payload[814:810];
@@ -32553,13 +32872,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$960  = l7_s5_y[32] ? \$958  : \$959 ;
   assign \$961  = $signed(l7_s5_y) + $signed({ 1'h0, \$960 , \$957 , \$954 , \$951 , \$948 , \$945 , \$942 , \$939 , \$936 , \$933 , \$930 , \$927 , \$924 , \$921 , \$918 , \$915 , \$912 , \$909 , \$906 , \$903 , \$900 , \$897 , \$894 , \$891 , \$888 , \$885 , \$882 , \$879 , \$876 , \$873 , \$870 , \$867  });
   assign \$962  = $signed(l7_s6_t) >>> l7_s6_right;
-  assign \$963  = $signed(l7_s7_z) + $signed(\port$3086$272 [7:0]);
-  assign \$964  = $signed(l7_s8_w) > $signed(\port$3086$272 [23:16]);
-  assign \$965  = $signed(\port$3086$272 [15:8]) > $signed(\port$3086$272 [23:16]);
+  assign \$963  = $signed(l7_s7_z) + $signed(\port$3216$272 [7:0]);
+  assign \$964  = $signed(l7_s8_w) > $signed(\port$3216$272 [23:16]);
+  assign \$965  = $signed(\port$3216$272 [15:8]) > $signed(\port$3216$272 [23:16]);
   assign \$966  = \$964  | \$965 ;
-  assign \$967  = $signed(l7_s8_w) < $signed(\port$3086$272 [15:8]);
-  assign \$968  = \$967  ? { \port$3086$272 [15], \port$3086$272 [15:8] } : { 1'h0, l7_s8_w[7:0] };
-  assign \$969  = \$966  ? { \port$3086$272 [23], \port$3086$272 [23:16] } : \$968 ;
+  assign \$967  = $signed(l7_s8_w) < $signed(\port$3216$272 [15:8]);
+  assign \$968  = \$967  ? { \port$3216$272 [15], \port$3216$272 [15:8] } : { 1'h0, l7_s8_w[7:0] };
+  assign \$969  = \$966  ? { \port$3216$272 [23], \port$3216$272 [23:16] } : \$968 ;
   always @(posedge clk)
     s1_valid <= \$970 ;
   always @(posedge clk)
@@ -34890,9 +35209,9 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   assign i__ready = s1_load;
   assign o__valid = s9_valid;
-  assign output_zero_point = \port$3086$272 [7:0];
-  assign act_max = \port$3086$272 [23:16];
-  assign act_min = \port$3086$272 [15:8];
+  assign output_zero_point = \port$3216$272 [7:0];
+  assign act_max = \port$3216$272 [23:16];
+  assign act_min = \port$3216$272 [15:8];
   assign \o__payload.data  = o__payload[63:0];
   assign \o__payload.data[0]  = o__payload[7:0];
   assign \o__payload.data[1]  = o__payload[15:8];
@@ -35026,8 +35345,8 @@ module \accel_top.core.params (rst, layer__run, cmd__ready, data__valid, read__d
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  input [498:0] layer__geometry;
-  wire [498:0] layer__geometry;
+  input [501:0] layer__geometry;
+  wire [501:0] layer__geometry;
   wire [15:0] \layer__geometry.E_out ;
   wire [15:0] \layer__geometry.E_run ;
   wire [15:0] \layer__geometry.F_out ;
@@ -35043,7 +35362,9 @@ module \accel_top.core.params (rst, layer__run, cmd__ready, data__valid, read__d
   wire [31:0] \layer__geometry.e_run_u ;
   wire [31:0] \layer__geometry.k_tiles ;
   wire [15:0] \layer__geometry.m_tiles ;
+  wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
   wire \layer__geometry.whole ;
@@ -35222,7 +35543,7 @@ module \accel_top.core.params (rst, layer__run, cmd__ready, data__valid, read__d
     _0_ <= mem[rp__addr];
   end
   assign read__data = _0_;
-  assign \$1  = layer__geometry[289:274] * 4'hc;
+  assign \$1  = layer__geometry[290:275] * 4'hc;
   assign \$2  = beat + 1'h1;
   assign \$3  = \$2  == 4'hc;
   assign \$4  = ! params_state;
@@ -35455,22 +35776,24 @@ module \accel_top.core.params (rst, layer__run, cmd__ready, data__valid, read__d
   assign \layer__geometry.SC  = layer__geometry[31:0];
   assign \layer__geometry.WC  = layer__geometry[63:32];
   assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.K  = layer__geometry[127:96];
-  assign \layer__geometry.UC  = layer__geometry[159:128];
-  assign \layer__geometry.UWC  = layer__geometry[191:160];
-  assign \layer__geometry.row_step  = layer__geometry[225:192];
-  assign \layer__geometry.E_run  = layer__geometry[241:226];
-  assign \layer__geometry.E_out  = layer__geometry[257:242];
-  assign \layer__geometry.F_out  = layer__geometry[273:258];
-  assign \layer__geometry.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry.tiles  = layer__geometry[353:322];
-  assign \layer__geometry.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry.band_u  = layer__geometry[465:434];
-  assign \layer__geometry.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry.whole  = layer__geometry[498];
+  assign \layer__geometry.row_mode  = layer__geometry[96];
+  assign \layer__geometry.K  = layer__geometry[128:97];
+  assign \layer__geometry.UC  = layer__geometry[160:129];
+  assign \layer__geometry.UWC  = layer__geometry[192:161];
+  assign \layer__geometry.row_step  = layer__geometry[226:193];
+  assign \layer__geometry.E_run  = layer__geometry[242:227];
+  assign \layer__geometry.E_out  = layer__geometry[258:243];
+  assign \layer__geometry.F_out  = layer__geometry[274:259];
+  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry.tiles  = layer__geometry[354:323];
+  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry.band_u  = layer__geometry[468:437];
+  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry.whole  = layer__geometry[501];
   assign \wp__data.bias  = wp__data[255:0];
   assign \wp__data.bias[0]  = wp__data[31:0];
   assign \wp__data.bias[1]  = wp__data[63:32];
@@ -35508,78 +35831,105 @@ endmodule
 module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__busy, layer__descriptor, layer__geometry, data__payload, cmd__payload, cmd__valid, write__addr, window__loaded_bands, window__base, window__at_band, window__band, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$82  = 0;
   wire [32:0] \$1 ;
-  wire \$10 ;
+  wire [16:0] \$10 ;
+  reg [15:0] \$100 ;
   wire \$11 ;
   wire \$12 ;
-  wire [32:0] \$13 ;
-  wire [20:0] \$14 ;
-  wire [32:0] \$15 ;
+  wire \$13 ;
+  wire \$14 ;
+  wire \$15 ;
   wire \$16 ;
-  wire [32:0] \$17 ;
-  wire [32:0] \$18 ;
-  wire [33:0] \$19 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire [32:0] \$19 ;
   wire [33:0] \$2 ;
-  wire [34:0] \$20 ;
-  wire \$21 ;
-  wire [15:0] \$22 ;
-  wire \$23 ;
-  wire [33:0] \$24 ;
-  wire \$25 ;
-  wire [17:0] \$26 ;
+  wire [20:0] \$20 ;
+  wire [32:0] \$21 ;
+  wire \$22 ;
+  wire [32:0] \$23 ;
+  wire [32:0] \$24 ;
+  wire [33:0] \$25 ;
+  wire [34:0] \$26 ;
   wire \$27 ;
-  wire [33:0] \$28 ;
+  wire [15:0] \$28 ;
   wire \$29 ;
   wire [34:0] \$3 ;
-  wire \$30 ;
+  wire [33:0] \$30 ;
   wire \$31 ;
-  wire \$32 ;
+  wire [17:0] \$32 ;
   wire \$33 ;
-  wire \$34 ;
+  wire [33:0] \$34 ;
   wire \$35 ;
-  wire [32:0] \$36 ;
-  wire [47:0] \$37 ;
-  wire [48:0] \$38 ;
-  wire [31:0] \$39 ;
+  wire \$36 ;
+  wire \$37 ;
+  wire \$38 ;
+  wire \$39 ;
   wire [34:0] \$4 ;
-  wire [48:0] \$40 ;
-  wire [32:0] \$41 ;
-  wire [47:0] \$42 ;
-  wire [48:0] \$43 ;
-  wire \$44 ;
-  wire \$45 ;
-  wire \$46 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire [32:0] \$42 ;
+  wire [47:0] \$43 ;
+  wire [48:0] \$44 ;
+  wire [31:0] \$45 ;
+  wire [48:0] \$46 ;
   wire [32:0] \$47 ;
   wire [47:0] \$48 ;
   wire [48:0] \$49 ;
-  wire \$5 ;
-  wire [31:0] \$50 ;
-  wire [48:0] \$51 ;
+  wire [34:0] \$5 ;
+  wire [16:0] \$50 ;
+  wire [16:0] \$51 ;
   wire \$52 ;
-  wire [32:0] \$53 ;
-  wire [32:0] \$54 ;
-  wire [32:0] \$55 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire [47:0] \$55 ;
   wire [32:0] \$56 ;
-  wire [32:0] \$57 ;
-  wire \$58 ;
-  wire [32:0] \$59 ;
+  wire [47:0] \$57 ;
+  wire [48:0] \$58 ;
+  wire [31:0] \$59 ;
   wire \$6 ;
-  wire [32:0] \$60 ;
-  wire [32:0] \$61 ;
-  reg [31:0] \$62 ;
-  reg [31:0] \$63 ;
-  reg [31:0] \$64 ;
-  reg [2:0] \$65 ;
-  reg [17:0] \$66 ;
-  reg [33:0] \$67 ;
-  reg [15:0] \$68 ;
-  reg [15:0] \$69 ;
+  wire [48:0] \$60 ;
+  wire [48:0] \$61 ;
+  wire \$62 ;
+  wire [32:0] \$63 ;
+  wire [32:0] \$64 ;
+  wire [32:0] \$65 ;
+  wire [47:0] \$66 ;
+  wire [47:0] \$67 ;
+  wire [48:0] \$68 ;
+  wire [48:0] \$69 ;
   wire \$7 ;
-  reg [31:0] \$70 ;
-  reg [31:0] \$71 ;
-  reg [31:0] \$72 ;
-  reg [15:0] \$73 ;
+  wire [32:0] \$70 ;
+  wire [16:0] \$71 ;
+  wire \$72 ;
+  wire [32:0] \$73 ;
+  wire [32:0] \$74 ;
+  wire [32:0] \$75 ;
+  wire \$76 ;
+  wire [16:0] \$77 ;
+  wire \$78 ;
+  wire \$79 ;
   wire \$8 ;
+  wire [16:0] \$80 ;
+  wire \$81 ;
+  wire [32:0] \$82 ;
+  wire [16:0] \$83 ;
+  wire [32:0] \$84 ;
+  wire [32:0] \$85 ;
+  wire [32:0] \$86 ;
+  reg [31:0] \$87 ;
+  reg [31:0] \$88 ;
+  reg [31:0] \$89 ;
   wire \$9 ;
+  reg [2:0] \$90 ;
+  reg [17:0] \$91 ;
+  reg [33:0] \$92 ;
+  reg [15:0] \$93 ;
+  reg [15:0] \$94 ;
+  reg [31:0] \$95 ;
+  reg [31:0] \$96 ;
+  reg [15:0] \$97 ;
+  reg [15:0] \$98 ;
+  reg [31:0] \$99 ;
   reg advance;
   input clk;
   wire clk;
@@ -35606,6 +35956,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire [31:0] index;
   wire last;
   wire last_in_image;
+  reg [15:0] lasts_left = 16'h0000;
   input layer__busy;
   wire layer__busy;
   wire \layer__busy$1 ;
@@ -35664,9 +36015,9 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  input [498:0] layer__geometry;
-  wire [498:0] layer__geometry;
-  wire [498:0] \layer__geometry$5 ;
+  input [501:0] layer__geometry;
+  wire [501:0] layer__geometry;
+  wire [501:0] \layer__geometry$5 ;
   wire [15:0] \layer__geometry$5.E_out ;
   wire [15:0] \layer__geometry$5.E_run ;
   wire [15:0] \layer__geometry$5.F_out ;
@@ -35682,7 +36033,9 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire [31:0] \layer__geometry$5.e_run_u ;
   wire [31:0] \layer__geometry$5.k_tiles ;
   wire [15:0] \layer__geometry$5.m_tiles ;
+  wire [1:0] \layer__geometry$5.out_mode ;
   wire [31:0] \layer__geometry$5.out_row_bytes ;
+  wire \layer__geometry$5.row_mode ;
   wire [33:0] \layer__geometry$5.row_step ;
   wire [31:0] \layer__geometry$5.tiles ;
   wire \layer__geometry$5.whole ;
@@ -35701,7 +36054,9 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire [31:0] \layer__geometry.e_run_u ;
   wire [31:0] \layer__geometry.k_tiles ;
   wire [15:0] \layer__geometry.m_tiles ;
+  wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
   wire \layer__geometry.whole ;
@@ -35715,6 +36070,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   reg [15:0] loaded_hi = 16'h0000;
   reg [2:0] prefetch_state = 3'h0;
   reg restart;
+  reg [15:0] rows_left = 16'h0000;
   input rst;
   wire rst;
   input window__at_band;
@@ -35730,85 +36086,114 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire [63:0] write__data;
   input write__en;
   wire write__en;
-  assign \$27  = $signed(hlast) > $signed({ 1'h0, layer__descriptor[31:16] });
-  assign \$28  = \$27  ? { 18'h00000, layer__descriptor[31:16] } : hlast;
-  assign \$29  = ~ layer__geometry[498];
-  assign \$30  = ! e0;
-  assign \$31  = \$29  | \$30 ;
-  assign \$32  = ~ \$31 ;
-  assign \$33  = window__band == index;
-  assign \$34  = window__at_band & \$33 ;
-  assign \$35  = \$32  | \$34 ;
-  assign \$36  = layer__descriptor[167:136] + img_off;
-  assign \$37  = load_lo * layer__geometry[63:32];
-  assign \$38  = \$36  + \$37 ;
-  assign \$41  = layer__descriptor[167:136] + img_off;
-  assign \$42  = load_hi * layer__geometry[63:32];
-  assign \$43  = \$41  + \$42 ;
-  assign \$44  = ~ layer__geometry[498];
-  assign \$45  = ! e0;
-  assign \$46  = \$44  | \$45 ;
-  assign \$47  = layer__descriptor[167:136] + img_off;
-  assign \$48  = load_lo * layer__geometry[63:32];
-  assign \$49  = \$47  + \$48 ;
-  assign \$52  = load_hi <= load_lo;
-  assign \$53  = window__loaded_bands + 1'h1;
-  assign \$54  = img_off + layer__geometry[95:64];
-  assign \$55  = last_in_image ? \$54  : { 1'h0, img_off };
-  assign \$56  = load_start - window__base;
-  assign \$58  = write__en & data__payload[64];
-  assign \$59  = window__loaded_bands + 1'h1;
-  assign \$60  = img_off + layer__geometry[95:64];
-  assign \$61  = last_in_image ? \$60  : { 1'h0, img_off };
-  always @(posedge clk)
-    in_beat <= \$62 ;
-  always @(posedge clk)
-    img_off <= \$63 ;
-  always @(posedge clk)
-    window__loaded_bands <= \$64 ;
-  always @(posedge clk)
-    prefetch_state <= \$65 ;
-  always @(posedge clk)
-    hb0 <= \$66 ;
-  always @(posedge clk)
-    hlast <= \$67 ;
-  always @(posedge clk)
-    load_lo <= \$68 ;
-  always @(posedge clk)
-    load_hi <= \$69 ;
-  always @(posedge clk)
-    load_start <= \$70 ;
-  always @(posedge clk)
-    load_end <= \$71 ;
-  always @(posedge clk)
-    window__base <= \$72 ;
-  always @(posedge clk)
-    loaded_hi <= \$73 ;
   assign \$1  = load_end - load_start;
   assign \$2  = $signed(\$1 ) + $signed(5'h08);
   assign \$3  = $signed(\$2 ) - $signed(2'h1);
-  assign \$5  = load_hi <= load_lo;
-  assign \$6  = write__en & data__payload[64];
-  assign \$7  = ! prefetch_state;
-  assign \$8  = prefetch_state == 1'h1;
-  assign \$9  = prefetch_state == 2'h2;
-  assign \$10  = prefetch_state == 2'h3;
-  assign \$11  = prefetch_state == 3'h4;
-  assign \$12  = prefetch_state == 3'h5;
-  assign \$13  = in_beat + 1'h1;
-  assign \$14  = e0u - layer__descriptor[135:132];
-  assign \$15  = e0u + layer__geometry[465:434];
-  assign \$16  = \$15  < layer__geometry[497:466];
-  assign \$17  = e0u + layer__geometry[465:434];
-  assign \$18  = \$16  ? \$17  : { 1'h0, layer__geometry[497:466] };
-  assign \$19  = \$18  - layer__descriptor[135:132];
-  assign \$20  = $signed(\$19 ) + $signed({ 1'h0, layer__descriptor[87:80] });
-  assign \$21  = ! e0;
-  assign \$22  = \$21  ? 16'h0000 : loaded_hi;
-  assign \$23  = $signed(hlast) > $signed({ 1'h0, layer__descriptor[31:16] });
-  assign \$24  = \$23  ? { 18'h00000, layer__descriptor[31:16] } : hlast;
-  assign \$25  = $signed(hb0) < $signed(1'h0);
-  assign \$26  = \$25  ? 18'h00000 : hb0;
+  assign \$4  = layer__geometry[96] ? { 3'h0, layer__geometry[63:32] } : \$3 ;
+  assign \$6  = load_hi <= load_lo;
+  assign \$7  = write__en & data__payload[64];
+  assign \$8  = | rows_left;
+  assign \$9  = write__en & data__payload[64];
+  assign \$10  = lasts_left - \$9 ;
+  assign \$11  = ! \$10 ;
+  assign \$12  = ! prefetch_state;
+  assign \$13  = prefetch_state == 1'h1;
+  assign \$14  = prefetch_state == 2'h2;
+  assign \$15  = prefetch_state == 2'h3;
+  assign \$16  = prefetch_state == 3'h4;
+  assign \$17  = prefetch_state == 3'h5;
+  assign \$18  = prefetch_state == 3'h6;
+  assign \$19  = in_beat + 1'h1;
+  assign \$20  = e0u - layer__descriptor[135:132];
+  assign \$21  = e0u + layer__geometry[468:437];
+  assign \$22  = \$21  < layer__geometry[500:469];
+  assign \$23  = e0u + layer__geometry[468:437];
+  assign \$24  = \$22  ? \$23  : { 1'h0, layer__geometry[500:469] };
+  assign \$25  = \$24  - layer__descriptor[135:132];
+  assign \$26  = $signed(\$25 ) + $signed({ 1'h0, layer__descriptor[87:80] });
+  assign \$27  = ! e0;
+  assign \$28  = \$27  ? 16'h0000 : loaded_hi;
+  assign \$29  = $signed(hlast) > $signed({ 1'h0, layer__descriptor[31:16] });
+  assign \$30  = \$29  ? { 18'h00000, layer__descriptor[31:16] } : hlast;
+  assign \$31  = $signed(hb0) < $signed(1'h0);
+  assign \$32  = \$31  ? 18'h00000 : hb0;
+  assign \$33  = $signed(hlast) > $signed({ 1'h0, layer__descriptor[31:16] });
+  assign \$34  = \$33  ? { 18'h00000, layer__descriptor[31:16] } : hlast;
+  assign \$35  = ~ layer__geometry[501];
+  assign \$36  = ! e0;
+  assign \$37  = \$35  | \$36 ;
+  assign \$38  = ~ \$37 ;
+  assign \$39  = window__band == index;
+  assign \$40  = window__at_band & \$39 ;
+  assign \$41  = \$38  | \$40 ;
+  assign \$42  = layer__descriptor[167:136] + img_off;
+  assign \$43  = load_lo * layer__descriptor[352:321];
+  assign \$44  = \$42  + \$43 ;
+  assign \$47  = layer__descriptor[167:136] + img_off;
+  assign \$48  = load_hi * layer__descriptor[352:321];
+  assign \$49  = \$47  + \$48 ;
+  assign \$50  = load_hi - load_lo;
+  assign \$51  = load_hi - load_lo;
+  assign \$52  = ~ layer__geometry[501];
+  assign \$53  = ! e0;
+  assign \$54  = \$52  | \$53 ;
+  assign \$55  = load_lo * layer__geometry[63:32];
+  assign \$56  = layer__descriptor[167:136] + img_off;
+  assign \$57  = load_lo * layer__descriptor[352:321];
+  assign \$58  = \$56  + \$57 ;
+  assign \$61  = layer__geometry[96] ? { 1'h0, \$55  } : \$60 ;
+  assign \$62  = load_hi <= load_lo;
+  assign \$63  = window__loaded_bands + 1'h1;
+  assign \$64  = img_off + layer__geometry[95:64];
+  assign \$65  = last_in_image ? \$64  : { 1'h0, img_off };
+  assign \$66  = load_lo * layer__geometry[63:32];
+  assign \$67  = layer__geometry[96] ? \$66  : { 16'h0000, load_start };
+  assign \$68  = \$67  - window__base;
+  assign \$70  = load_start + layer__descriptor[352:321];
+  assign \$71  = rows_left - 1'h1;
+  assign \$72  = write__en & data__payload[64];
+  assign \$73  = window__loaded_bands + 1'h1;
+  assign \$74  = img_off + layer__geometry[95:64];
+  assign \$75  = last_in_image ? \$74  : { 1'h0, img_off };
+  assign \$76  = write__en & data__payload[64];
+  assign \$77  = lasts_left - \$76 ;
+  assign \$78  = | rows_left;
+  assign \$79  = write__en & data__payload[64];
+  assign \$80  = lasts_left - \$79 ;
+  assign \$81  = ! \$80 ;
+  assign \$82  = load_start + layer__descriptor[352:321];
+  assign \$83  = rows_left - 1'h1;
+  assign \$84  = window__loaded_bands + 1'h1;
+  assign \$85  = img_off + layer__geometry[95:64];
+  assign \$86  = last_in_image ? \$85  : { 1'h0, img_off };
+  always @(posedge clk)
+    in_beat <= \$87 ;
+  always @(posedge clk)
+    img_off <= \$88 ;
+  always @(posedge clk)
+    window__loaded_bands <= \$89 ;
+  always @(posedge clk)
+    prefetch_state <= \$90 ;
+  always @(posedge clk)
+    hb0 <= \$91 ;
+  always @(posedge clk)
+    hlast <= \$92 ;
+  always @(posedge clk)
+    load_lo <= \$93 ;
+  always @(posedge clk)
+    load_hi <= \$94 ;
+  always @(posedge clk)
+    load_start <= \$95 ;
+  always @(posedge clk)
+    load_end <= \$96 ;
+  always @(posedge clk)
+    rows_left <= \$97 ;
+  always @(posedge clk)
+    lasts_left <= \$98 ;
+  always @(posedge clk)
+    window__base <= \$99 ;
+  always @(posedge clk)
+    loaded_hi <= \$100 ;
   \accel_top.core.prefetch.band  band (
     .advance(advance),
     .clk(clk),
@@ -35845,11 +36230,16 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h3:
           /* empty */;
       3'h4:
-          if (\$5 ) begin
+          if (\$6 ) begin
+            advance = 1'h1;
+          end
+      3'h6:
+          if (\$7 ) begin
             advance = 1'h1;
           end
       3'h5:
-          if (\$6 ) begin
+          if (\$8 ) begin
+          end else if (\$11 ) begin
             advance = 1'h1;
           end
     endcase
@@ -35868,17 +36258,23 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$5 ) begin
+          if (\$6 ) begin
           end else begin
+            cmd__valid = 1'h1;
+          end
+      3'h6:
+          /* empty */;
+      3'h5:
+          if (\$8 ) begin
             cmd__valid = 1'h1;
           end
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$62  = in_beat;
+    \$87  = in_beat;
     if (write__en) begin
-      \$62  = \$13 [31:0];
+      \$87  = \$19 [31:0];
     end
     casez (prefetch_state)
       3'h0:
@@ -35891,24 +36287,24 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$52 ) begin
+          if (\$62 ) begin
           end else begin
             if (cmd__ready) begin
-              \$62  = \$57 [31:0];
+              \$87  = \$69 [31:0];
             end
           end
     endcase
     if (rst) begin
-      \$62  = 32'd0;
+      \$87  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$63  = img_off;
+    \$88  = img_off;
     casez (prefetch_state)
       3'h0:
           if (layer__run) begin
-            \$63  = 32'd0;
+            \$88  = 32'd0;
           end
       3'h1:
           /* empty */;
@@ -35917,25 +36313,30 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h3:
           /* empty */;
       3'h4:
-          if (\$52 ) begin
-            \$63  = \$55 [31:0];
+          if (\$62 ) begin
+            \$88  = \$65 [31:0];
+          end
+      3'h6:
+          if (\$72 ) begin
+            \$88  = \$75 [31:0];
           end
       3'h5:
-          if (\$58 ) begin
-            \$63  = \$61 [31:0];
+          if (\$78 ) begin
+          end else if (\$81 ) begin
+            \$88  = \$86 [31:0];
           end
     endcase
     if (rst) begin
-      \$63  = 32'd0;
+      \$88  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$64  = window__loaded_bands;
+    \$89  = window__loaded_bands;
     casez (prefetch_state)
       3'h0:
           if (layer__run) begin
-            \$64  = 32'd0;
+            \$89  = 32'd0;
           end
       3'h1:
           /* empty */;
@@ -35944,91 +36345,111 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h3:
           /* empty */;
       3'h4:
-          if (\$52 ) begin
-            \$64  = \$53 [31:0];
+          if (\$62 ) begin
+            \$89  = \$63 [31:0];
+          end
+      3'h6:
+          if (\$72 ) begin
+            \$89  = \$73 [31:0];
           end
       3'h5:
-          if (\$58 ) begin
-            \$64  = \$59 [31:0];
+          if (\$78 ) begin
+          end else if (\$81 ) begin
+            \$89  = \$84 [31:0];
           end
     endcase
     if (rst) begin
-      \$64  = 32'd0;
+      \$89  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$65  = prefetch_state;
+    \$90  = prefetch_state;
     casez (prefetch_state)
       3'h0:
           if (layer__run) begin
-            \$65  = 3'h1;
+            \$90  = 3'h1;
           end
       3'h1:
-          \$65  = 3'h2;
+          \$90  = 3'h2;
       3'h2:
-          \$65  = 3'h3;
+          \$90  = 3'h3;
       3'h3:
-          if (\$35 ) begin
-            \$65  = 3'h4;
+          if (\$41 ) begin
+            \$90  = 3'h4;
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$52 ) begin
+          if (\$62 ) begin
             (* full_case = 32'd1 *)
             if (last) begin
-              \$65  = 3'h0;
+              \$90  = 3'h0;
             end else begin
-              \$65  = 3'h1;
+              \$90  = 3'h1;
             end
           end else begin
             if (cmd__ready) begin
-              \$65  = 3'h5;
+              (* full_case = 32'd1 *)
+              if (layer__geometry[96]) begin
+                \$90  = 3'h5;
+              end else begin
+                \$90  = 3'h6;
+              end
+            end
+          end
+      3'h6:
+          if (\$72 ) begin
+            (* full_case = 32'd1 *)
+            if (last) begin
+              \$90  = 3'h0;
+            end else begin
+              \$90  = 3'h1;
             end
           end
       3'h5:
-          if (\$58 ) begin
+          if (\$78 ) begin
+          end else if (\$81 ) begin
             (* full_case = 32'd1 *)
             if (last) begin
-              \$65  = 3'h0;
+              \$90  = 3'h0;
             end else begin
-              \$65  = 3'h1;
+              \$90  = 3'h1;
             end
           end
     endcase
     if (rst) begin
-      \$65  = 3'h0;
+      \$90  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$66  = hb0;
+    \$91  = hb0;
     casez (prefetch_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$66  = \$14 [17:0];
+          \$91  = \$20 [17:0];
     endcase
     if (rst) begin
-      \$66  = 18'h00000;
+      \$91  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$67  = hlast;
+    \$92  = hlast;
     casez (prefetch_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$67  = \$20 [33:0];
+          \$92  = \$26 [33:0];
     endcase
     if (rst) begin
-      \$67  = 34'h000000000;
+      \$92  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$68  = load_lo;
+    \$93  = load_lo;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -36036,19 +36457,19 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
           /* empty */;
       3'h2:
           (* full_case = 32'd1 *)
-          if (layer__geometry[498]) begin
-            \$68  = \$22 ;
+          if (layer__geometry[501]) begin
+            \$93  = \$28 ;
           end else begin
-            \$68  = \$26 [15:0];
+            \$93  = \$32 [15:0];
           end
     endcase
     if (rst) begin
-      \$68  = 16'h0000;
+      \$93  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$69  = load_hi;
+    \$94  = load_hi;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -36056,19 +36477,19 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
           /* empty */;
       3'h2:
           (* full_case = 32'd1 *)
-          if (layer__geometry[498]) begin
-            \$69  = \$24 [15:0];
+          if (layer__geometry[501]) begin
+            \$94  = \$30 [15:0];
           end else begin
-            \$69  = \$28 [15:0];
+            \$94  = \$34 [15:0];
           end
     endcase
     if (rst) begin
-      \$69  = 16'h0000;
+      \$94  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$70  = load_start;
+    \$95  = load_start;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -36077,57 +36498,137 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          if (\$35 ) begin
-            \$70  = \$40 [31:0];
+          if (\$41 ) begin
+            \$95  = \$46 [31:0];
           end
-    endcase
-    if (rst) begin
-      \$70  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$71  = load_end;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$35 ) begin
-            \$71  = \$43 [31:0];
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$62 ) begin
+          end else begin
+            if (cmd__ready) begin
+              if (layer__geometry[96]) begin
+                \$95  = \$70 [31:0];
+              end
+            end
           end
-    endcase
-    if (rst) begin
-      \$71  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$72  = window__base;
-    casez (prefetch_state)
-      3'h0:
+      3'h6:
           /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$35 ) begin
-            if (\$46 ) begin
-              \$72  = \$51 [31:0];
+      3'h5:
+          if (\$78 ) begin
+            if (cmd__ready) begin
+              \$95  = \$82 [31:0];
             end
           end
     endcase
     if (rst) begin
-      \$72  = 32'd0;
+      \$95  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$73  = loaded_hi;
+    \$96  = load_end;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$41 ) begin
+            \$96  = \$49 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$96  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$97  = rows_left;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$41 ) begin
+            \$97  = \$50 [15:0];
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$62 ) begin
+          end else begin
+            if (cmd__ready) begin
+              if (layer__geometry[96]) begin
+                \$97  = \$71 [15:0];
+              end
+            end
+          end
+      3'h6:
+          /* empty */;
+      3'h5:
+          if (\$78 ) begin
+            if (cmd__ready) begin
+              \$97  = \$83 [15:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$97  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$98  = lasts_left;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$41 ) begin
+            \$98  = \$51 [15:0];
+          end
+      3'h4:
+          /* empty */;
+      3'h6:
+          /* empty */;
+      3'h5:
+          \$98  = \$77 [15:0];
+    endcase
+    if (rst) begin
+      \$98  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$99  = window__base;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$41 ) begin
+            if (\$54 ) begin
+              \$99  = \$61 [31:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$99  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$100  = loaded_hi;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -36139,15 +36640,15 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$52 ) begin
+          if (\$62 ) begin
           end else begin
             if (cmd__ready) begin
-              \$73  = load_hi;
+              \$100  = load_hi;
             end
           end
     endcase
     if (rst) begin
-      \$73  = 16'h0000;
+      \$100  = 16'h0000;
     end
   end
   assign \layer__busy$1  = layer__busy;
@@ -36213,55 +36714,59 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   assign \layer__geometry.SC  = layer__geometry[31:0];
   assign \layer__geometry.WC  = layer__geometry[63:32];
   assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.K  = layer__geometry[127:96];
-  assign \layer__geometry.UC  = layer__geometry[159:128];
-  assign \layer__geometry.UWC  = layer__geometry[191:160];
-  assign \layer__geometry.row_step  = layer__geometry[225:192];
-  assign \layer__geometry.E_run  = layer__geometry[241:226];
-  assign \layer__geometry.E_out  = layer__geometry[257:242];
-  assign \layer__geometry.F_out  = layer__geometry[273:258];
-  assign \layer__geometry.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry.tiles  = layer__geometry[353:322];
-  assign \layer__geometry.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry.band_u  = layer__geometry[465:434];
-  assign \layer__geometry.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry.whole  = layer__geometry[498];
+  assign \layer__geometry.row_mode  = layer__geometry[96];
+  assign \layer__geometry.K  = layer__geometry[128:97];
+  assign \layer__geometry.UC  = layer__geometry[160:129];
+  assign \layer__geometry.UWC  = layer__geometry[192:161];
+  assign \layer__geometry.row_step  = layer__geometry[226:193];
+  assign \layer__geometry.E_run  = layer__geometry[242:227];
+  assign \layer__geometry.E_out  = layer__geometry[258:243];
+  assign \layer__geometry.F_out  = layer__geometry[274:259];
+  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry.tiles  = layer__geometry[354:323];
+  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry.band_u  = layer__geometry[468:437];
+  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry.whole  = layer__geometry[501];
   assign \layer__geometry$5.SC  = layer__geometry[31:0];
   assign \layer__geometry$5.WC  = layer__geometry[63:32];
   assign \layer__geometry$5.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$5.K  = layer__geometry[127:96];
-  assign \layer__geometry$5.UC  = layer__geometry[159:128];
-  assign \layer__geometry$5.UWC  = layer__geometry[191:160];
-  assign \layer__geometry$5.row_step  = layer__geometry[225:192];
-  assign \layer__geometry$5.E_run  = layer__geometry[241:226];
-  assign \layer__geometry$5.E_out  = layer__geometry[257:242];
-  assign \layer__geometry$5.F_out  = layer__geometry[273:258];
-  assign \layer__geometry$5.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry$5.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry$5.tiles  = layer__geometry[353:322];
-  assign \layer__geometry$5.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry$5.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry$5.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry$5.band_u  = layer__geometry[465:434];
-  assign \layer__geometry$5.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry$5.whole  = layer__geometry[498];
+  assign \layer__geometry$5.row_mode  = layer__geometry[96];
+  assign \layer__geometry$5.K  = layer__geometry[128:97];
+  assign \layer__geometry$5.UC  = layer__geometry[160:129];
+  assign \layer__geometry$5.UWC  = layer__geometry[192:161];
+  assign \layer__geometry$5.row_step  = layer__geometry[226:193];
+  assign \layer__geometry$5.E_run  = layer__geometry[242:227];
+  assign \layer__geometry$5.E_out  = layer__geometry[258:243];
+  assign \layer__geometry$5.F_out  = layer__geometry[274:259];
+  assign \layer__geometry$5.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry$5.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry$5.tiles  = layer__geometry[354:323];
+  assign \layer__geometry$5.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry$5.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry$5.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry$5.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry$5.band_u  = layer__geometry[468:437];
+  assign \layer__geometry$5.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry$5.whole  = layer__geometry[501];
   assign \data__payload.data  = data__payload[63:0];
   assign \data__payload.last  = data__payload[64];
   assign \cmd__payload.addr  = cmd__payload[31:0];
   assign \cmd__payload.beats  = cmd__payload[55:32];
-  assign cmd__payload[55:32] = \$4 [23:0];
+  assign cmd__payload[55:32] = \$5 [23:0];
   assign cmd__payload[31:0] = load_start;
-  assign \$4  = { \$3 [34], \$3 [34], \$3 [34], \$3 [34:3] };
-  assign \$39  = 32'd4294967288;
-  assign { \$40 [48:32], \$40 [2:0] } = 20'h00000;
-  assign \$40 [31:3] = \$38 [31:3];
-  assign \$50  = 32'd4294967288;
-  assign { \$51 [48:32], \$51 [2:0] } = 20'h00000;
-  assign \$51 [31:3] = \$49 [31:3];
-  assign \$57  = { \$56 [32], \$56 [32], \$56 [32], \$56 [32:3] };
+  assign \$5  = { \$4 [34], \$4 [34], \$4 [34], \$4 [34:3] };
+  assign \$45  = 32'd4294967288;
+  assign { \$46 [48:32], \$46 [2:0] } = 20'h00000;
+  assign \$46 [31:3] = \$44 [31:3];
+  assign \$59  = 32'd4294967288;
+  assign { \$60 [48:32], \$60 [2:0] } = 20'h00000;
+  assign \$60 [31:3] = \$58 [31:3];
+  assign \$69  = { \$68 [48], \$68 [48], \$68 [48], \$68 [48:3] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -36327,8 +36832,8 @@ module \accel_top.core.prefetch.band (rst, last_in_image, last, layer__descripto
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  input [498:0] layer__geometry;
-  wire [498:0] layer__geometry;
+  input [501:0] layer__geometry;
+  wire [501:0] layer__geometry;
   wire [15:0] \layer__geometry.E_out ;
   wire [15:0] \layer__geometry.E_run ;
   wire [15:0] \layer__geometry.F_out ;
@@ -36344,7 +36849,9 @@ module \accel_top.core.prefetch.band (rst, last_in_image, last, layer__descripto
   wire [31:0] \layer__geometry.e_run_u ;
   wire [31:0] \layer__geometry.k_tiles ;
   wire [15:0] \layer__geometry.m_tiles ;
+  wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
   wire \layer__geometry.whole ;
@@ -36354,18 +36861,18 @@ module \accel_top.core.prefetch.band (rst, last_in_image, last, layer__descripto
   wire [16:0] rows;
   input rst;
   wire rst;
-  assign \$1  = layer__geometry[241:226] - e0;
+  assign \$1  = layer__geometry[242:227] - e0;
   assign \$2  = $signed(\$1 ) < $signed({ 1'h0, layer__descriptor[312:297] });
-  assign \$3  = layer__geometry[241:226] - e0;
+  assign \$3  = layer__geometry[242:227] - e0;
   assign rows = \$2  ? \$3  : { 1'h0, layer__descriptor[312:297] };
   assign \$4  = e0 + layer__descriptor[312:297];
-  assign last_in_image = \$4  >= layer__geometry[241:226];
+  assign last_in_image = \$4  >= layer__geometry[242:227];
   assign \$5  = n + 1'h1;
   assign \$6  = \$5  == layer__descriptor[15:0];
   assign last = last_in_image & \$6 ;
   assign \$7  = e0 + layer__descriptor[312:297];
   assign \$8  = last_in_image ? 17'h00000 : \$7 ;
-  assign \$9  = e0u + layer__geometry[465:434];
+  assign \$9  = e0u + layer__geometry[468:437];
   assign \$10  = \$9  + layer__descriptor[131:128];
   assign \$11  = last_in_image ? 34'h000000000 : \$10 ;
   assign \$12  = n + 1'h1;
@@ -36430,22 +36937,24 @@ module \accel_top.core.prefetch.band (rst, last_in_image, last, layer__descripto
   assign \layer__geometry.SC  = layer__geometry[31:0];
   assign \layer__geometry.WC  = layer__geometry[63:32];
   assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.K  = layer__geometry[127:96];
-  assign \layer__geometry.UC  = layer__geometry[159:128];
-  assign \layer__geometry.UWC  = layer__geometry[191:160];
-  assign \layer__geometry.row_step  = layer__geometry[225:192];
-  assign \layer__geometry.E_run  = layer__geometry[241:226];
-  assign \layer__geometry.E_out  = layer__geometry[257:242];
-  assign \layer__geometry.F_out  = layer__geometry[273:258];
-  assign \layer__geometry.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry.tiles  = layer__geometry[353:322];
-  assign \layer__geometry.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry.band_u  = layer__geometry[465:434];
-  assign \layer__geometry.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry.whole  = layer__geometry[498];
+  assign \layer__geometry.row_mode  = layer__geometry[96];
+  assign \layer__geometry.K  = layer__geometry[128:97];
+  assign \layer__geometry.UC  = layer__geometry[160:129];
+  assign \layer__geometry.UWC  = layer__geometry[192:161];
+  assign \layer__geometry.row_step  = layer__geometry[226:193];
+  assign \layer__geometry.E_run  = layer__geometry[242:227];
+  assign \layer__geometry.E_out  = layer__geometry[258:243];
+  assign \layer__geometry.F_out  = layer__geometry[274:259];
+  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry.tiles  = layer__geometry[354:323];
+  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry.band_u  = layer__geometry[468:437];
+  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry.whole  = layer__geometry[501];
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -36763,8 +37272,8 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   assign cmd__0__ready = \$11  | \$14 ;
   \accel_top.core.reader.info  info (
     .clk(clk),
-    .\port$285$0 (\final ),
-    .\port$3116$0 (sel),
+    .\port$318$0 (\final ),
+    .\port$3254$0 (sel),
     .r_data(r_data),
     .r_en(r_en),
     .r_rdy(r_rdy),
@@ -37033,7 +37542,7 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.reader.info (rst, \port$285$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3116$0 , clk);
+module \accel_top.core.reader.info (rst, \port$318$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3254$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$85  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -37057,10 +37566,10 @@ module \accel_top.core.reader.info (rst, \port$285$0 , w_en, r_en, w_rdy, r_rdy,
   (* init = 2'h0 *)
   wire [1:0] consume;
   reg [2:0] level = 3'h0;
-  input \port$285$0 ;
-  wire \port$285$0 ;
-  input [1:0] \port$3116$0 ;
-  wire [1:0] \port$3116$0 ;
+  input \port$318$0 ;
+  wire \port$318$0 ;
+  input [1:0] \port$3254$0 ;
+  wire [1:0] \port$3254$0 ;
   (* init = 2'h0 *)
   wire [1:0] produce;
   output [2:0] r_data;
@@ -37094,7 +37603,7 @@ module \accel_top.core.reader.info (rst, \port$285$0 , w_en, r_en, w_rdy, r_rdy,
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$285$0 , \port$3116$0  };
+      storage[w_port__addr] <= { \port$318$0 , \port$3254$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 3'h4;
@@ -37156,105 +37665,142 @@ module \accel_top.core.reader.info (rst, \port$285$0 , w_en, r_en, w_rdy, r_rdy,
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$285$0 , \port$3116$0  };
-  assign w_data = { \port$285$0 , \port$3116$0  };
+  assign w_port__data = { \port$318$0 , \port$3254$0  };
+  assign w_data = { \port$318$0 , \port$3254$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$18 , clk);
+module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$86  = 0;
   wire [23:0] \$1 ;
-  wire [20:0] \$10 ;
-  wire [49:0] \$100 ;
+  wire [16:0] \$10 ;
+  wire \$100 ;
   wire \$101 ;
-  wire \$102 ;
+  wire [31:0] \$102 ;
   wire \$103 ;
-  wire \$104 ;
-  wire [3:0] \$105 ;
-  wire [3:0] \$106 ;
-  wire [3:0] \$107 ;
-  wire [3:0] \$108 ;
-  wire [3:0] \$109 ;
-  wire [16:0] \$11 ;
-  wire [3:0] \$110 ;
-  wire [3:0] \$111 ;
-  wire [3:0] \$112 ;
+  wire [31:0] \$104 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire [31:0] \$107 ;
+  wire [31:0] \$108 ;
+  wire \$109 ;
+  wire [20:0] \$11 ;
+  wire \$110 ;
+  wire \$111 ;
+  wire \$112 ;
   wire \$113 ;
   wire \$114 ;
   wire \$115 ;
   wire \$116 ;
   wire \$117 ;
   wire \$118 ;
-  reg [2:0] \$119 ;
-  wire [20:0] \$12 ;
-  reg [498:0] \$120 ;
-  reg [31:0] \$121 ;
-  reg [31:0] \$122 ;
-  reg [31:0] \$123 ;
-  reg [17:0] \$124 ;
-  reg [17:0] \$125 ;
-  reg [31:0] \$126 ;
-  reg [32:0] \$127 ;
-  reg [31:0] \$128 ;
-  reg [47:0] \$129 ;
-  wire [21:0] \$13 ;
-  reg [47:0] \$130 ;
-  wire [5:0] \$14 ;
+  wire \$119 ;
+  wire [16:0] \$12 ;
+  wire \$120 ;
+  wire \$121 ;
+  wire \$122 ;
+  wire \$123 ;
+  wire \$124 ;
+  wire \$125 ;
+  wire \$126 ;
+  wire \$127 ;
+  wire [48:0] \$128 ;
+  wire \$129 ;
+  wire [20:0] \$13 ;
+  wire \$130 ;
+  wire [48:0] \$131 ;
+  wire \$132 ;
+  wire \$133 ;
+  wire \$134 ;
+  wire \$135 ;
+  wire [3:0] \$136 ;
+  wire [3:0] \$137 ;
+  wire [3:0] \$138 ;
+  wire [3:0] \$139 ;
+  wire [21:0] \$14 ;
+  wire [3:0] \$140 ;
+  wire [3:0] \$141 ;
+  wire [3:0] \$142 ;
+  wire [3:0] \$143 ;
+  wire [3:0] \$144 ;
+  wire [3:0] \$145 ;
+  wire \$146 ;
+  wire \$147 ;
+  wire \$148 ;
+  wire \$149 ;
   wire [16:0] \$15 ;
-  wire [5:0] \$16 ;
-  wire [16:0] \$17 ;
-  wire [16:0] \$18 ;
-  wire [16:0] \$19 ;
+  wire \$150 ;
+  wire \$151 ;
+  reg [2:0] \$152 ;
+  reg [501:0] \$153 ;
+  reg [31:0] \$154 ;
+  reg [31:0] \$155 ;
+  reg [31:0] \$156 ;
+  reg [31:0] \$157 ;
+  reg [31:0] \$158 ;
+  reg [32:0] \$159 ;
+  wire [16:0] \$16 ;
+  reg [2:0] \$160 ;
+  reg [33:0] \$161 ;
+  reg [33:0] \$162 ;
+  reg [31:0] \$163 ;
+  reg [31:0] \$164 ;
+  reg [47:0] \$165 ;
+  reg [47:0] \$166 ;
+  reg [47:0] \$167 ;
+  wire [15:0] \$17 ;
+  wire [15:0] \$18 ;
+  wire [15:0] \$19 ;
   wire [31:0] \$2 ;
   wire [15:0] \$20 ;
   wire [15:0] \$21 ;
   wire [15:0] \$22 ;
-  wire [15:0] \$23 ;
-  wire [15:0] \$24 ;
-  wire [15:0] \$25 ;
-  wire [39:0] \$26 ;
-  wire [47:0] \$27 ;
-  wire [35:0] \$28 ;
-  wire [32:0] \$29 ;
-  wire [19:0] \$3 ;
-  wire [33:0] \$30 ;
-  wire [31:0] \$31 ;
-  wire [16:0] \$32 ;
-  wire [20:0] \$33 ;
-  wire \$34 ;
-  wire [31:0] \$35 ;
-  wire [16:0] \$36 ;
-  wire [17:0] \$37 ;
-  wire [17:0] \$38 ;
-  wire [32:0] \$39 ;
-  wire [16:0] \$4 ;
-  wire [33:0] \$40 ;
-  wire [33:0] \$41 ;
-  wire [47:0] \$42 ;
-  wire [47:0] \$43 ;
-  wire [32:0] \$44 ;
-  wire [33:0] \$45 ;
-  wire \$46 ;
-  wire [63:0] \$47 ;
-  wire \$48 ;
-  wire \$49 ;
-  wire [20:0] \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire \$59 ;
-  wire [16:0] \$6 ;
-  wire \$60 ;
-  wire \$61 ;
-  wire \$62 ;
+  wire [39:0] \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire [32:0] \$26 ;
+  wire [33:0] \$27 ;
+  wire [33:0] \$28 ;
+  wire [33:0] \$29 ;
+  wire [47:0] \$3 ;
+  wire \$30 ;
+  wire [2:0] \$31 ;
+  wire [32:0] \$32 ;
+  wire [33:0] \$33 ;
+  wire [34:0] \$34 ;
+  wire [32:0] \$35 ;
+  wire [33:0] \$36 ;
+  wire [34:0] \$37 ;
+  wire [31:0] \$38 ;
+  wire [31:0] \$39 ;
+  wire [19:0] \$4 ;
+  wire \$40 ;
+  wire [31:0] \$41 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire [1:0] \$44 ;
+  wire [16:0] \$45 ;
+  wire [20:0] \$46 ;
+  wire \$47 ;
+  wire [31:0] \$48 ;
+  wire [16:0] \$49 ;
+  wire [16:0] \$5 ;
+  wire [17:0] \$50 ;
+  wire [17:0] \$51 ;
+  wire [32:0] \$52 ;
+  wire [33:0] \$53 ;
+  wire [33:0] \$54 ;
+  wire [47:0] \$55 ;
+  wire [47:0] \$56 ;
+  wire [35:0] \$57 ;
+  wire [32:0] \$58 ;
+  wire [33:0] \$59 ;
+  wire [20:0] \$6 ;
+  wire [47:0] \$60 ;
+  wire [63:0] \$61 ;
+  wire [48:0] \$62 ;
   wire \$63 ;
   wire \$64 ;
   wire \$65 ;
@@ -37262,43 +37808,45 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$18 
   wire \$67 ;
   wire \$68 ;
   wire \$69 ;
-  wire [20:0] \$7 ;
-  wire [32:0] \$70 ;
+  wire [16:0] \$7 ;
+  wire \$70 ;
   wire \$71 ;
-  wire [32:0] \$72 ;
-  wire [33:0] \$73 ;
+  wire \$72 ;
+  wire \$73 ;
   wire \$74 ;
   wire \$75 ;
-  wire [32:0] \$76 ;
+  wire \$76 ;
   wire \$77 ;
   wire \$78 ;
-  wire [32:0] \$79 ;
-  wire [31:0] \$8 ;
-  wire [33:0] \$80 ;
+  wire \$79 ;
+  wire [20:0] \$8 ;
+  wire \$80 ;
   wire \$81 ;
   wire \$82 ;
   wire \$83 ;
   wire \$84 ;
   wire \$85 ;
   wire \$86 ;
-  wire [31:0] \$87 ;
+  wire \$87 ;
   wire \$88 ;
-  wire [31:0] \$89 ;
-  wire [16:0] \$9 ;
+  wire [8:0] \$89 ;
+  wire [31:0] \$9 ;
   wire \$90 ;
   wire \$91 ;
-  wire \$92 ;
+  wire [4:0] \$92 ;
   wire \$93 ;
   wire \$94 ;
   wire \$95 ;
   wire \$96 ;
-  wire \$97 ;
+  wire [4:0] \$97 ;
   wire \$98 ;
-  wire [48:0] \$99 ;
+  wire \$99 ;
   reg [47:0] acc_need = 48'h000000000000;
   reg [47:0] band_bytes = 48'h000000000000;
   reg [31:0] band_in_rows = 32'd0;
   reg [31:0] band_rows = 32'd0;
+  reg [47:0] bank_image = 48'h000000000000;
+  reg [33:0] bottom = 34'h000000000;
   input clk;
   wire clk;
   input [402:0] descriptor;
@@ -37333,12 +37881,12 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$18 
   reg done;
   reg [31:0] e_u = 32'd0;
   reg [7:0] error;
-  output [7:0] \error$18 ;
-  reg [7:0] \error$18 ;
+  output [7:0] \error$22 ;
+  reg [7:0] \error$22 ;
   reg [31:0] f_u = 32'd0;
   reg [2:0] fsm_state = 3'h0;
-  output [498:0] geometry;
-  reg [498:0] geometry = 499'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+  output [501:0] geometry;
+  reg [501:0] geometry = 502'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   wire [15:0] \geometry.E_out ;
   wire [15:0] \geometry.E_run ;
   wire [15:0] \geometry.F_out ;
@@ -37354,327 +37902,420 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$18 
   wire [31:0] \geometry.e_run_u ;
   wire [31:0] \geometry.k_tiles ;
   wire [15:0] \geometry.m_tiles ;
+  wire [1:0] \geometry.out_mode ;
   wire [31:0] \geometry.out_row_bytes ;
+  wire \geometry.row_mode ;
   wire [33:0] \geometry.row_step ;
   wire [31:0] \geometry.tiles ;
   wire \geometry.whole ;
   reg [32:0] k_acc = 33'h000000000;
   reg [31:0] m_acc = 32'd0;
-  reg [17:0] padded_h = 18'h00000;
-  reg [17:0] padded_w = 18'h00000;
+  reg [31:0] out_pix_row = 32'd0;
+  reg [33:0] right = 34'h000000000;
   input rst;
   wire rst;
+  reg [2:0] slack = 3'h0;
   input start;
   wire start;
+  reg [31:0] width = 32'd0;
   assign \$1  = descriptor[95:88] * descriptor[63:48];
   assign \$2  = descriptor[47:32] * descriptor[63:48];
-  assign \$3  = descriptor[131:128] * descriptor[63:48];
-  assign \$4  = descriptor[111:96] - 1'h1;
-  assign \$5  = $signed(\$4 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$6  = descriptor[127:112] - 1'h1;
-  assign \$7  = $signed(\$6 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$8  = descriptor[312:297] * descriptor[127:112];
-  assign \$9  = descriptor[312:297] - 1'h1;
-  assign \$10  = $signed(\$9 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$11  = descriptor[312:297] - 1'h1;
-  assign \$12  = $signed(\$11 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$13  = $signed(\$12 ) + $signed({ 1'h0, descriptor[87:80] });
-  assign \$14  = 2'h2 * descriptor[135:132];
-  assign \$15  = descriptor[31:16] + \$14 ;
-  assign \$16  = 2'h2 * descriptor[135:132];
-  assign \$17  = descriptor[47:32] + \$16 ;
-  assign \$19  = descriptor[296] ? \$18  : { 1'h0, descriptor[111:96] };
-  assign \$21  = descriptor[296] ? \$20  : descriptor[111:96];
-  assign \$23  = descriptor[296] ? \$22  : descriptor[127:112];
-  assign \$25  = descriptor[296] ? \$24  : descriptor[312:297];
-  assign \$26  = descriptor[87:80] * geometry[31:0];
-  assign \$27  = descriptor[31:16] * geometry[63:32];
-  assign \$28  = descriptor[131:128] * geometry[63:32];
-  assign \$29  = geometry[63:32] - geometry[31:0];
-  assign \$30  = $signed(\$29 ) + $signed(2'h1);
-  assign \$31  = geometry[273:258] * descriptor[79:64];
-  assign \$32  = geometry[241:226] - 1'h1;
-  assign \$33  = $signed(\$32 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$34  = band_in_rows < descriptor[31:16];
-  assign \$35  = \$34  ? band_in_rows : { 16'h0000, descriptor[31:16] };
-  assign \$36  = descriptor[79:64] + 4'h8;
-  assign \$37  = \$36  - 1'h1;
-  assign \$39  = geometry[127:96] + 4'h8;
-  assign \$40  = \$39  - 1'h1;
-  assign \$42  = geometry[289:274] * geometry[321:290];
-  assign \$43  = geometry[289:274] * geometry[385:354];
-  assign \$44  = geometry[95:64] + 4'h8;
-  assign \$45  = \$44  - 1'h1;
-  assign \$46  = $signed(\$45 ) <= $signed(15'h2000);
-  assign \$47  = band_rows * geometry[63:32];
-  assign \$48  = ! descriptor[15:0];
-  assign \$50  = ! descriptor[31:16];
-  assign \$51  = \$49  | \$50 ;
-  assign \$52  = ! descriptor[47:32];
-  assign \$53  = \$51  | \$52 ;
-  assign \$54  = ! descriptor[63:48];
-  assign \$55  = \$53  | \$54 ;
-  assign \$56  = ! descriptor[79:64];
-  assign \$57  = \$55  | \$56 ;
-  assign \$58  = ! descriptor[87:80];
-  assign \$59  = \$57  | \$58 ;
-  assign \$60  = ! descriptor[95:88];
-  assign \$61  = \$59  | \$60 ;
-  assign \$62  = ! descriptor[111:96];
-  assign \$63  = \$61  | \$62 ;
-  assign \$64  = ! descriptor[127:112];
-  assign \$65  = \$63  | \$64 ;
-  assign \$66  = ! descriptor[131:128];
+  assign \$3  = descriptor[31:16] * descriptor[352:321];
+  assign \$4  = descriptor[131:128] * descriptor[63:48];
+  assign \$5  = descriptor[111:96] - 1'h1;
+  assign \$6  = $signed(\$5 ) * $signed({ 1'h0, descriptor[131:128] });
+  assign \$7  = descriptor[127:112] - 1'h1;
+  assign \$8  = $signed(\$7 ) * $signed({ 1'h0, descriptor[131:128] });
+  assign \$9  = descriptor[312:297] * descriptor[127:112];
+  assign \$10  = descriptor[312:297] - 1'h1;
+  assign \$11  = $signed(\$10 ) * $signed({ 1'h0, descriptor[131:128] });
+  assign \$12  = descriptor[312:297] - 1'h1;
+  assign \$13  = $signed(\$12 ) * $signed({ 1'h0, descriptor[131:128] });
+  assign \$14  = $signed(\$13 ) + $signed({ 1'h0, descriptor[87:80] });
+  assign \$16  = descriptor[296] ? \$15  : { 1'h0, descriptor[111:96] };
+  assign \$18  = descriptor[296] ? \$17  : descriptor[111:96];
+  assign \$20  = descriptor[296] ? \$19  : descriptor[127:112];
+  assign \$22  = descriptor[296] ? \$21  : descriptor[312:297];
+  assign \$23  = descriptor[87:80] * geometry[31:0];
+  assign \$24  = descriptor[352:321] != width;
+  assign \$25  = descriptor[352:321] != width;
+  assign \$26  = width + 4'h8;
+  assign \$27  = \$26  - 1'h1;
+  assign \$29  = \$25  ? \$28  : { 2'h0, width };
+  assign \$30  = descriptor[352:321] != width;
+  assign \$31  = \$30  ? 3'h0 : 3'h7;
+  assign \$32  = e_u + descriptor[87:80];
+  assign \$33  = \$32  - descriptor[31:16];
+  assign \$34  = $signed(\$33 ) - $signed({ 1'h0, descriptor[135:132] });
+  assign \$35  = f_u + descriptor[95:88];
+  assign \$36  = \$35  - descriptor[47:32];
+  assign \$37  = $signed(\$36 ) - $signed(descriptor[320:313]);
+  assign \$38  = geometry[274:259] * descriptor[400:385];
+  assign \$39  = geometry[274:259] * descriptor[79:64];
+  assign \$40  = descriptor[400:385] != descriptor[79:64];
+  assign \$41  = geometry[274:259] * descriptor[79:64];
+  assign \$42  = descriptor[384:353] != \$41 ;
+  assign \$43  = \$42  ? 1'h1 : 1'h0;
+  assign \$44  = \$40  ? 2'h2 : { 1'h0, \$43  };
+  assign \$45  = geometry[242:227] - 1'h1;
+  assign \$46  = $signed(\$45 ) * $signed({ 1'h0, descriptor[131:128] });
+  assign \$47  = band_in_rows < descriptor[31:16];
+  assign \$48  = \$47  ? band_in_rows : { 16'h0000, descriptor[31:16] };
+  assign \$49  = descriptor[79:64] + 4'h8;
+  assign \$50  = \$49  - 1'h1;
+  assign \$52  = geometry[128:97] + 4'h8;
+  assign \$53  = \$52  - 1'h1;
+  assign \$55  = geometry[290:275] * geometry[322:291];
+  assign \$56  = geometry[290:275] * geometry[386:355];
+  assign \$57  = descriptor[131:128] * geometry[63:32];
+  assign \$58  = geometry[63:32] - geometry[31:0];
+  assign \$59  = $signed(\$58 ) + $signed(2'h1);
+  assign \$60  = descriptor[31:16] * geometry[63:32];
+  assign \$61  = band_rows * geometry[63:32];
+  assign \$62  = bank_image + slack;
+  assign \$63  = \$62  <= 14'h2000;
+  assign \$64  = ! descriptor[15:0];
+  assign \$66  = ! descriptor[31:16];
   assign \$67  = \$65  | \$66 ;
-  assign \$68  = ! descriptor[312:297];
+  assign \$68  = ! descriptor[47:32];
   assign \$69  = \$67  | \$68 ;
-  assign \$70  = e_u + descriptor[87:80];
-  assign \$71  = \$70  > padded_h;
-  assign \$72  = e_u + descriptor[131:128];
-  assign \$73  = \$72  + descriptor[87:80];
-  assign \$74  = \$73  <= padded_h;
-  assign \$75  = \$71  | \$74 ;
-  assign \$76  = f_u + descriptor[95:88];
-  assign \$77  = \$76  > padded_w;
-  assign \$78  = \$75  | \$77 ;
-  assign \$79  = f_u + descriptor[131:128];
-  assign \$80  = \$79  + descriptor[95:88];
-  assign \$81  = \$80  <= padded_w;
-  assign \$82  = \$78  | \$81 ;
-  assign \$83  = descriptor[135:132] >= descriptor[87:80];
-  assign \$84  = \$82  | \$83 ;
-  assign \$85  = descriptor[135:132] >= descriptor[95:88];
-  assign \$86  = \$84  | \$85 ;
-  assign \$88  = | \$87 ;
-  assign \$90  = | \$89 ;
+  assign \$70  = ! descriptor[63:48];
+  assign \$71  = \$69  | \$70 ;
+  assign \$72  = ! descriptor[79:64];
+  assign \$73  = \$71  | \$72 ;
+  assign \$74  = ! descriptor[87:80];
+  assign \$75  = \$73  | \$74 ;
+  assign \$76  = ! descriptor[95:88];
+  assign \$77  = \$75  | \$76 ;
+  assign \$78  = ! descriptor[111:96];
+  assign \$79  = \$77  | \$78 ;
+  assign \$80  = ! descriptor[127:112];
+  assign \$81  = \$79  | \$80 ;
+  assign \$82  = ! descriptor[131:128];
+  assign \$83  = \$81  | \$82 ;
+  assign \$84  = ! descriptor[312:297];
+  assign \$85  = \$83  | \$84 ;
+  assign \$86  = descriptor[135:132] >= descriptor[87:80];
+  assign \$87  = $signed(descriptor[320:313]) >= $signed({ 1'h0, descriptor[95:88] });
+  assign \$88  = \$86  | \$87 ;
+  assign \$89  = - $signed(descriptor[320:313]);
+  assign \$90  = $signed(\$89 ) >= $signed({ 1'h0, descriptor[47:32] });
   assign \$91  = \$88  | \$90 ;
-  assign \$92  = $signed(descriptor[287:280]) > $signed(descriptor[295:288]);
-  assign \$93  = descriptor[111:96] < 2'h2;
-  assign \$94  = descriptor[127:112] < 2'h2;
-  assign \$95  = \$93  | \$94 ;
-  assign \$96  = \$95  | descriptor[297];
-  assign \$97  = descriptor[296] & \$96 ;
-  assign \$98  = ~ geometry[498];
-  assign \$99  = band_bytes + 4'h8;
-  assign \$100  = \$99  - 1'h1;
-  assign \$101  = $signed(\$100 ) > $signed(15'h2000);
-  assign \$102  = \$98  & \$101 ;
-  assign \$103  = acc_need > 11'h400;
-  assign \$104  = geometry[289:274] > 7'h40;
-  assign \$105  = \$104  ? 4'h8 : 4'h0;
-  assign \$106  = \$103  ? 4'h7 : \$105 ;
-  assign \$107  = \$102  ? 4'h6 : \$106 ;
-  assign \$108  = \$97  ? 4'h5 : \$107 ;
-  assign \$109  = \$92  ? 4'h4 : \$108 ;
-  assign \$110  = \$91  ? 4'h3 : \$109 ;
-  assign \$111  = \$86  ? 4'h2 : \$110 ;
-  assign \$112  = \$69  ? 4'h1 : \$111 ;
-  assign \$113  = ! fsm_state;
-  assign \$114  = fsm_state == 1'h1;
-  assign \$115  = fsm_state == 2'h2;
-  assign \$116  = fsm_state == 2'h3;
-  assign \$117  = fsm_state == 3'h4;
-  assign \$118  = fsm_state == 3'h5;
+  assign \$92  = - descriptor[131:128];
+  assign \$93  = $signed(bottom) <= $signed(\$92 );
+  assign \$94  = \$91  | \$93 ;
+  assign \$95  = $signed(bottom) >= $signed({ 1'h0, descriptor[87:80] });
+  assign \$96  = \$94  | \$95 ;
+  assign \$97  = - descriptor[131:128];
+  assign \$98  = $signed(right) <= $signed(\$97 );
+  assign \$99  = \$96  | \$98 ;
+  assign \$100  = $signed(right) >= $signed({ 1'h0, descriptor[95:88] });
+  assign \$101  = \$99  | \$100 ;
+  assign \$103  = | \$102 ;
+  assign \$105  = | \$104 ;
+  assign \$106  = \$103  | \$105 ;
+  assign \$107  = descriptor[167:136] | descriptor[352:321];
+  assign \$109  = | \$108 ;
+  assign \$110  = geometry[96] & \$109 ;
+  assign \$111  = \$106  | \$110 ;
+  assign \$112  = $signed(descriptor[287:280]) > $signed(descriptor[295:288]);
+  assign \$113  = descriptor[111:96] < 2'h2;
+  assign \$114  = descriptor[127:112] < 2'h2;
+  assign \$115  = \$113  | \$114 ;
+  assign \$116  = \$115  | descriptor[297];
+  assign \$117  = descriptor[296] & \$116 ;
+  assign \$118  = descriptor[352:321] < width;
+  assign \$119  = descriptor[400:385] < descriptor[79:64];
+  assign \$120  = \$118  | \$119 ;
+  assign \$121  = descriptor[384:353] < out_pix_row;
+  assign \$122  = \$120  | \$121 ;
+  assign \$123  = | descriptor[402:401];
+  assign \$124  = descriptor[15:0] != 1'h1;
+  assign \$125  = descriptor[312:297] < geometry[242:227];
+  assign \$126  = \$124  | \$125 ;
+  assign \$127  = \$123  & \$126 ;
+  assign \$128  = bank_image + slack;
+  assign \$129  = \$128  <= 14'h2000;
+  assign \$130  = ~ \$129 ;
+  assign \$131  = band_bytes + slack;
+  assign \$132  = \$131  > 14'h2000;
+  assign \$133  = \$130  & \$132 ;
+  assign \$134  = acc_need > 11'h400;
+  assign \$135  = geometry[290:275] > 7'h40;
+  assign \$136  = \$135  ? 4'h8 : 4'h0;
+  assign \$137  = \$134  ? 4'h7 : \$136 ;
+  assign \$138  = \$133  ? 4'h6 : \$137 ;
+  assign \$139  = \$127  ? 4'ha : \$138 ;
+  assign \$140  = \$122  ? 4'h9 : \$139 ;
+  assign \$141  = \$117  ? 4'h5 : \$140 ;
+  assign \$142  = \$112  ? 4'h4 : \$141 ;
+  assign \$143  = \$111  ? 4'h3 : \$142 ;
+  assign \$144  = \$101  ? 4'h2 : \$143 ;
+  assign \$145  = \$85  ? 4'h1 : \$144 ;
+  assign \$146  = ! fsm_state;
+  assign \$147  = fsm_state == 1'h1;
+  assign \$148  = fsm_state == 2'h2;
+  assign \$149  = fsm_state == 2'h3;
+  assign \$150  = fsm_state == 3'h4;
+  assign \$151  = fsm_state == 3'h5;
   always @(posedge clk)
-    fsm_state <= \$119 ;
+    fsm_state <= \$152 ;
   always @(posedge clk)
-    geometry <= \$120 ;
+    geometry <= \$153 ;
   always @(posedge clk)
-    e_u <= \$121 ;
+    width <= \$154 ;
   always @(posedge clk)
-    f_u <= \$122 ;
+    e_u <= \$155 ;
   always @(posedge clk)
-    band_in_rows <= \$123 ;
+    f_u <= \$156 ;
   always @(posedge clk)
-    padded_h <= \$124 ;
+    band_in_rows <= \$157 ;
   always @(posedge clk)
-    padded_w <= \$125 ;
+    m_acc <= \$158 ;
   always @(posedge clk)
-    m_acc <= \$126 ;
+    k_acc <= \$159 ;
   always @(posedge clk)
-    k_acc <= \$127 ;
+    slack <= \$160 ;
   always @(posedge clk)
-    band_rows <= \$128 ;
+    bottom <= \$161 ;
   always @(posedge clk)
-    acc_need <= \$129 ;
+    right <= \$162 ;
   always @(posedge clk)
-    band_bytes <= \$130 ;
+    out_pix_row <= \$163 ;
+  always @(posedge clk)
+    band_rows <= \$164 ;
+  always @(posedge clk)
+    acc_need <= \$165 ;
+  always @(posedge clk)
+    bank_image <= \$166 ;
+  always @(posedge clk)
+    band_bytes <= \$167 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$119  = fsm_state;
+    \$152  = fsm_state;
     casez (fsm_state)
       3'h0:
           if (start) begin
-            \$119  = 3'h1;
+            \$152  = 3'h1;
           end
       3'h1:
-          \$119  = 3'h2;
+          \$152  = 3'h2;
       3'h2:
-          \$119  = 3'h3;
+          \$152  = 3'h3;
       3'h3:
-          \$119  = 3'h4;
+          \$152  = 3'h4;
       3'h4:
-          \$119  = 3'h5;
+          \$152  = 3'h5;
       3'h5:
-          \$119  = 3'h0;
+          \$152  = 3'h0;
     endcase
     if (rst) begin
-      \$119  = 3'h0;
+      \$152  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$120  = geometry;
+    \$153  = geometry;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
         begin
-          \$120 [31:0] = { 8'h00, \$1  };
-          \$120 [63:32] = \$2 ;
-          \$120 [159:128] = { 12'h000, \$3  };
-          \$120 [385:354] = \$8 ;
-          \$120 [465:434] = { \$10 [20], \$10 [20], \$10 [20], \$10 [20], \$10 [20], \$10 [20], \$10 [20], \$10 [20], \$10 [20], \$10 [20], \$10 [20], \$10  };
-          \$120 [241:226] = \$19 [15:0];
-          \$120 [257:242] = \$21 ;
-          \$120 [273:258] = \$23 ;
-          \$120 [401:386] = \$25 ;
-          \$120 [289:274] = 16'h0000;
-          \$120 [321:290] = 32'd0;
+          \$153 [31:0] = { 8'h00, \$1  };
+          \$153 [95:64] = \$3 [31:0];
+          \$153 [160:129] = { 12'h000, \$4  };
+          \$153 [386:355] = \$9 ;
+          \$153 [468:437] = { \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11  };
+          \$153 [242:227] = \$16 [15:0];
+          \$153 [258:243] = \$18 ;
+          \$153 [274:259] = \$20 ;
+          \$153 [402:387] = \$22 ;
+          \$153 [290:275] = 16'h0000;
+          \$153 [322:291] = 32'd0;
         end
       3'h2:
         begin
-          \$120 [127:96] = \$26 [31:0];
-          \$120 [95:64] = \$27 [31:0];
-          \$120 [191:160] = \$28 [31:0];
-          \$120 [225:192] = \$30 ;
-          \$120 [433:402] = \$31 ;
-          \$120 [497:466] = { \$33 [20], \$33 [20], \$33 [20], \$33 [20], \$33 [20], \$33 [20], \$33 [20], \$33 [20], \$33 [20], \$33 [20], \$33 [20], \$33  };
+          \$153 [128:97] = \$23 [31:0];
+          \$153 [96] = \$24 ;
+          \$153 [63:32] = \$29 [31:0];
+          \$153 [434:403] = \$39 ;
+          \$153 [436:435] = \$44 ;
+          \$153 [500:469] = { \$46 [20], \$46 [20], \$46 [20], \$46 [20], \$46 [20], \$46 [20], \$46 [20], \$46 [20], \$46 [20], \$46 [20], \$46 [20], \$46  };
         end
       3'h3:
         begin
-          \$120 [289:274] = \$38 [15:0];
-          \$120 [321:290] = \$41 [31:0];
+          \$153 [290:275] = \$51 [15:0];
+          \$153 [322:291] = \$54 [31:0];
         end
       3'h4:
         begin
-          \$120 [353:322] = \$42 [31:0];
-          \$120 [498] = \$46 ;
+          \$153 [354:323] = \$55 [31:0];
+          \$153 [192:161] = \$57 [31:0];
+          \$153 [226:193] = \$59 ;
         end
+      3'h5:
+          \$153 [501] = \$63 ;
     endcase
     if (rst) begin
-      \$120  = 499'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$153  = 502'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$121  = e_u;
+    \$154  = width;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$121  = { \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5 [20], \$5  };
+          \$154  = \$2 ;
     endcase
     if (rst) begin
-      \$121  = 32'd0;
+      \$154  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$122  = f_u;
+    \$155  = e_u;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$122  = { \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7 [20], \$7  };
+          \$155  = { \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6  };
     endcase
     if (rst) begin
-      \$122  = 32'd0;
+      \$155  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$123  = band_in_rows;
+    \$156  = f_u;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$123  = { \$13 [21], \$13 [21], \$13 [21], \$13 [21], \$13 [21], \$13 [21], \$13 [21], \$13 [21], \$13 [21], \$13 [21], \$13  };
+          \$156  = { \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8  };
     endcase
     if (rst) begin
-      \$123  = 32'd0;
+      \$156  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$124  = padded_h;
+    \$157  = band_in_rows;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$124  = { 1'h0, \$15  };
+          \$157  = { \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14  };
     endcase
     if (rst) begin
-      \$124  = 18'h00000;
+      \$157  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$125  = padded_w;
+    \$158  = m_acc;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$125  = { 1'h0, \$17  };
+          \$158  = 32'd0;
     endcase
     if (rst) begin
-      \$125  = 18'h00000;
+      \$158  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$126  = m_acc;
+    \$159  = k_acc;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$126  = 32'd0;
+          \$159  = 33'h000000000;
     endcase
     if (rst) begin
-      \$126  = 32'd0;
+      \$159  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$127  = k_acc;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$127  = 33'h000000000;
-    endcase
-    if (rst) begin
-      \$127  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$128  = band_rows;
+    \$160  = slack;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$128  = \$35 ;
+          \$160  = \$31 ;
     endcase
     if (rst) begin
-      \$128  = 32'd0;
+      \$160  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$129  = acc_need;
+    \$161  = bottom;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          \$161  = \$34 [33:0];
+    endcase
+    if (rst) begin
+      \$161  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$162  = right;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          \$162  = \$37 [33:0];
+    endcase
+    if (rst) begin
+      \$162  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$163  = out_pix_row;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          \$163  = \$38 ;
+    endcase
+    if (rst) begin
+      \$163  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$164  = band_rows;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          \$164  = \$48 ;
+    endcase
+    if (rst) begin
+      \$164  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$165  = acc_need;
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -37685,15 +38326,15 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$18 
       3'h3:
           /* empty */;
       3'h4:
-          \$129  = \$43 ;
+          \$165  = \$56 ;
     endcase
     if (rst) begin
-      \$129  = 48'h000000000000;
+      \$165  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$130  = band_bytes;
+    \$166  = bank_image;
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -37704,10 +38345,29 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$18 
       3'h3:
           /* empty */;
       3'h4:
-          \$130  = \$47 [47:0];
+          \$166  = \$60 ;
     endcase
     if (rst) begin
-      \$130  = 48'h000000000000;
+      \$166  = 48'h000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$167  = band_bytes;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          \$167  = \$61 [47:0];
+    endcase
+    if (rst) begin
+      \$167  = 48'h000000000000;
     end
   end
   always @* begin
@@ -37725,7 +38385,7 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$18 
       3'h4:
           /* empty */;
       3'h5:
-          error = { 4'h0, \$112  };
+          error = { 4'h0, \$145  };
     endcase
   end
   always @* begin
@@ -37748,7 +38408,7 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$18 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \error$18  = 8'h00;
+    \error$22  = 8'h00;
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -37761,28 +38421,30 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$18 
       3'h4:
           /* empty */;
       3'h5:
-          \error$18  = error;
+          \error$22  = error;
     endcase
   end
   assign \geometry.SC  = geometry[31:0];
   assign \geometry.WC  = geometry[63:32];
   assign \geometry.HWC  = geometry[95:64];
-  assign \geometry.K  = geometry[127:96];
-  assign \geometry.UC  = geometry[159:128];
-  assign \geometry.UWC  = geometry[191:160];
-  assign \geometry.row_step  = geometry[225:192];
-  assign \geometry.E_run  = geometry[241:226];
-  assign \geometry.E_out  = geometry[257:242];
-  assign \geometry.F_out  = geometry[273:258];
-  assign \geometry.m_tiles  = geometry[289:274];
-  assign \geometry.k_tiles  = geometry[321:290];
-  assign \geometry.tiles  = geometry[353:322];
-  assign \geometry.band_pixels  = geometry[385:354];
-  assign \geometry.band_out_rows  = geometry[401:386];
-  assign \geometry.out_row_bytes  = geometry[433:402];
-  assign \geometry.band_u  = geometry[465:434];
-  assign \geometry.e_run_u  = geometry[497:466];
-  assign \geometry.whole  = geometry[498];
+  assign \geometry.row_mode  = geometry[96];
+  assign \geometry.K  = geometry[128:97];
+  assign \geometry.UC  = geometry[160:129];
+  assign \geometry.UWC  = geometry[192:161];
+  assign \geometry.row_step  = geometry[226:193];
+  assign \geometry.E_run  = geometry[242:227];
+  assign \geometry.E_out  = geometry[258:243];
+  assign \geometry.F_out  = geometry[274:259];
+  assign \geometry.m_tiles  = geometry[290:275];
+  assign \geometry.k_tiles  = geometry[322:291];
+  assign \geometry.tiles  = geometry[354:323];
+  assign \geometry.band_pixels  = geometry[386:355];
+  assign \geometry.band_out_rows  = geometry[402:387];
+  assign \geometry.out_row_bytes  = geometry[434:403];
+  assign \geometry.out_mode  = geometry[436:435];
+  assign \geometry.band_u  = geometry[468:437];
+  assign \geometry.e_run_u  = geometry[500:469];
+  assign \geometry.whole  = geometry[501];
   assign \descriptor.N  = descriptor[15:0];
   assign \descriptor.H  = descriptor[31:16];
   assign \descriptor.W  = descriptor[47:32];
@@ -37809,18 +38471,22 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$18 
   assign \descriptor.OUT_ROW_PITCH  = descriptor[384:353];
   assign \descriptor.OUT_PIX_PITCH  = descriptor[400:385];
   assign \descriptor.ACC  = descriptor[402:401];
-  assign \$18 [0] = 1'h0;
-  assign \$18 [16:1] = { 1'h0, descriptor[111:97] };
-  assign \$20  = { 1'h0, descriptor[111:97] };
-  assign \$22  = { 1'h0, descriptor[127:113] };
-  assign \$24  = { 1'h0, descriptor[312:298] };
-  assign \$38  = { \$37 [17], \$37 [17], \$37 [17], \$37 [17:3] };
-  assign \$41  = { \$40 [33], \$40 [33], \$40 [33], \$40 [33:3] };
-  assign \$49  = \$48 ;
-  assign \$87 [31:3] = 29'h00000000;
-  assign \$87 [2:0] = descriptor[170:168];
-  assign \$89 [31:3] = 29'h00000000;
-  assign \$89 [2:0] = descriptor[202:200];
+  assign \$15 [0] = 1'h0;
+  assign \$15 [16:1] = { 1'h0, descriptor[111:97] };
+  assign \$17  = { 1'h0, descriptor[111:97] };
+  assign \$19  = { 1'h0, descriptor[127:113] };
+  assign \$21  = { 1'h0, descriptor[312:298] };
+  assign \$28 [2:0] = 3'h0;
+  assign \$28 [33:3] = \$27 [33:3];
+  assign \$51  = { \$50 [17], \$50 [17], \$50 [17], \$50 [17:3] };
+  assign \$54  = { \$53 [33], \$53 [33], \$53 [33], \$53 [33:3] };
+  assign \$65  = \$64 ;
+  assign \$102 [31:3] = 29'h00000000;
+  assign \$102 [2:0] = descriptor[170:168];
+  assign \$104 [31:3] = 29'h00000000;
+  assign \$104 [2:0] = descriptor[202:200];
+  assign \$108 [31:3] = 29'h00000000;
+  assign \$108 [2:0] = \$107 [2:0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -37943,9 +38609,9 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  input [498:0] layer__geometry;
-  wire [498:0] layer__geometry;
-  wire [498:0] \layer__geometry$5 ;
+  input [501:0] layer__geometry;
+  wire [501:0] layer__geometry;
+  wire [501:0] \layer__geometry$5 ;
   wire [15:0] \layer__geometry$5.E_out ;
   wire [15:0] \layer__geometry$5.E_run ;
   wire [15:0] \layer__geometry$5.F_out ;
@@ -37961,7 +38627,9 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   wire [31:0] \layer__geometry$5.e_run_u ;
   wire [31:0] \layer__geometry$5.k_tiles ;
   wire [15:0] \layer__geometry$5.m_tiles ;
+  wire [1:0] \layer__geometry$5.out_mode ;
   wire [31:0] \layer__geometry$5.out_row_bytes ;
+  wire \layer__geometry$5.row_mode ;
   wire [33:0] \layer__geometry$5.row_step ;
   wire [31:0] \layer__geometry$5.tiles ;
   wire \layer__geometry$5.whole ;
@@ -37980,7 +38648,9 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   wire [31:0] \layer__geometry.e_run_u ;
   wire [31:0] \layer__geometry.k_tiles ;
   wire [15:0] \layer__geometry.m_tiles ;
+  wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
   wire \layer__geometry.whole ;
@@ -38025,7 +38695,7 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   assign pop = tile__valid & tile__ready;
   assign \$1  = reserved < 3'h4;
   assign \$2  = fetch_tile + 1'h1;
-  assign \$3  = \$2  == layer__geometry[353:322];
+  assign \$3  = \$2  == layer__geometry[354:323];
   assign \$4  = beat + 1'h1;
   assign \$5  = \$4  == 4'h8;
   assign tile__valid = | count;
@@ -38035,11 +38705,11 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   assign \$10  = ~ layer__run;
   assign \$11  = \$10  & request;
   assign \$12  = fetch_tile + 1'h1;
-  assign \$13  = \$12  == layer__geometry[353:322];
+  assign \$13  = \$12  == layer__geometry[354:323];
   assign \$14  = \$11  & \$13 ;
   assign \$15  = \$14  & last;
   assign \$16  = fetch_tile + 1'h1;
-  assign \$17  = \$16  == layer__geometry[353:322];
+  assign \$17  = \$16  == layer__geometry[354:323];
   assign \$18  = fetch_tile + 1'h1;
   assign \$19  = fetch_addr + 7'h40;
   assign \$20  = beat + 1'h1;
@@ -38315,41 +38985,45 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   assign \layer__geometry.SC  = layer__geometry[31:0];
   assign \layer__geometry.WC  = layer__geometry[63:32];
   assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.K  = layer__geometry[127:96];
-  assign \layer__geometry.UC  = layer__geometry[159:128];
-  assign \layer__geometry.UWC  = layer__geometry[191:160];
-  assign \layer__geometry.row_step  = layer__geometry[225:192];
-  assign \layer__geometry.E_run  = layer__geometry[241:226];
-  assign \layer__geometry.E_out  = layer__geometry[257:242];
-  assign \layer__geometry.F_out  = layer__geometry[273:258];
-  assign \layer__geometry.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry.tiles  = layer__geometry[353:322];
-  assign \layer__geometry.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry.band_u  = layer__geometry[465:434];
-  assign \layer__geometry.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry.whole  = layer__geometry[498];
+  assign \layer__geometry.row_mode  = layer__geometry[96];
+  assign \layer__geometry.K  = layer__geometry[128:97];
+  assign \layer__geometry.UC  = layer__geometry[160:129];
+  assign \layer__geometry.UWC  = layer__geometry[192:161];
+  assign \layer__geometry.row_step  = layer__geometry[226:193];
+  assign \layer__geometry.E_run  = layer__geometry[242:227];
+  assign \layer__geometry.E_out  = layer__geometry[258:243];
+  assign \layer__geometry.F_out  = layer__geometry[274:259];
+  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry.tiles  = layer__geometry[354:323];
+  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry.band_u  = layer__geometry[468:437];
+  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry.whole  = layer__geometry[501];
   assign \layer__geometry$5.SC  = layer__geometry[31:0];
   assign \layer__geometry$5.WC  = layer__geometry[63:32];
   assign \layer__geometry$5.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$5.K  = layer__geometry[127:96];
-  assign \layer__geometry$5.UC  = layer__geometry[159:128];
-  assign \layer__geometry$5.UWC  = layer__geometry[191:160];
-  assign \layer__geometry$5.row_step  = layer__geometry[225:192];
-  assign \layer__geometry$5.E_run  = layer__geometry[241:226];
-  assign \layer__geometry$5.E_out  = layer__geometry[257:242];
-  assign \layer__geometry$5.F_out  = layer__geometry[273:258];
-  assign \layer__geometry$5.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry$5.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry$5.tiles  = layer__geometry[353:322];
-  assign \layer__geometry$5.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry$5.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry$5.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry$5.band_u  = layer__geometry[465:434];
-  assign \layer__geometry$5.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry$5.whole  = layer__geometry[498];
+  assign \layer__geometry$5.row_mode  = layer__geometry[96];
+  assign \layer__geometry$5.K  = layer__geometry[128:97];
+  assign \layer__geometry$5.UC  = layer__geometry[160:129];
+  assign \layer__geometry$5.UWC  = layer__geometry[192:161];
+  assign \layer__geometry$5.row_step  = layer__geometry[226:193];
+  assign \layer__geometry$5.E_run  = layer__geometry[242:227];
+  assign \layer__geometry$5.E_out  = layer__geometry[258:243];
+  assign \layer__geometry$5.F_out  = layer__geometry[274:259];
+  assign \layer__geometry$5.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry$5.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry$5.tiles  = layer__geometry[354:323];
+  assign \layer__geometry$5.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry$5.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry$5.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry$5.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry$5.band_u  = layer__geometry[468:437];
+  assign \layer__geometry$5.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry$5.whole  = layer__geometry[501];
   assign \cmd__payload.addr  = cmd__payload[31:0];
   assign \cmd__payload.beats  = cmd__payload[55:32];
   assign \data__payload.data  = data__payload[63:0];
@@ -38418,8 +39092,8 @@ module \accel_top.core.weights.band (rst, last, layer__descriptor, layer__geomet
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  input [498:0] layer__geometry;
-  wire [498:0] layer__geometry;
+  input [501:0] layer__geometry;
+  wire [501:0] layer__geometry;
   wire [15:0] \layer__geometry.E_out ;
   wire [15:0] \layer__geometry.E_run ;
   wire [15:0] \layer__geometry.F_out ;
@@ -38435,7 +39109,9 @@ module \accel_top.core.weights.band (rst, last, layer__descriptor, layer__geomet
   wire [31:0] \layer__geometry.e_run_u ;
   wire [31:0] \layer__geometry.k_tiles ;
   wire [15:0] \layer__geometry.m_tiles ;
+  wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
   wire \layer__geometry.whole ;
@@ -38445,18 +39121,18 @@ module \accel_top.core.weights.band (rst, last, layer__descriptor, layer__geomet
   wire [16:0] rows;
   input rst;
   wire rst;
-  assign \$1  = layer__geometry[241:226] - e0;
+  assign \$1  = layer__geometry[242:227] - e0;
   assign \$2  = $signed(\$1 ) < $signed({ 1'h0, layer__descriptor[312:297] });
-  assign \$3  = layer__geometry[241:226] - e0;
+  assign \$3  = layer__geometry[242:227] - e0;
   assign rows = \$2  ? \$3  : { 1'h0, layer__descriptor[312:297] };
   assign \$4  = e0 + layer__descriptor[312:297];
-  assign last_in_image = \$4  >= layer__geometry[241:226];
+  assign last_in_image = \$4  >= layer__geometry[242:227];
   assign \$5  = n + 1'h1;
   assign \$6  = \$5  == layer__descriptor[15:0];
   assign last = last_in_image & \$6 ;
   assign \$7  = e0 + layer__descriptor[312:297];
   assign \$8  = last_in_image ? 17'h00000 : \$7 ;
-  assign \$9  = e0u + layer__geometry[465:434];
+  assign \$9  = e0u + layer__geometry[468:437];
   assign \$10  = \$9  + layer__descriptor[131:128];
   assign \$11  = last_in_image ? 34'h000000000 : \$10 ;
   assign \$12  = n + 1'h1;
@@ -38521,22 +39197,24 @@ module \accel_top.core.weights.band (rst, last, layer__descriptor, layer__geomet
   assign \layer__geometry.SC  = layer__geometry[31:0];
   assign \layer__geometry.WC  = layer__geometry[63:32];
   assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.K  = layer__geometry[127:96];
-  assign \layer__geometry.UC  = layer__geometry[159:128];
-  assign \layer__geometry.UWC  = layer__geometry[191:160];
-  assign \layer__geometry.row_step  = layer__geometry[225:192];
-  assign \layer__geometry.E_run  = layer__geometry[241:226];
-  assign \layer__geometry.E_out  = layer__geometry[257:242];
-  assign \layer__geometry.F_out  = layer__geometry[273:258];
-  assign \layer__geometry.m_tiles  = layer__geometry[289:274];
-  assign \layer__geometry.k_tiles  = layer__geometry[321:290];
-  assign \layer__geometry.tiles  = layer__geometry[353:322];
-  assign \layer__geometry.band_pixels  = layer__geometry[385:354];
-  assign \layer__geometry.band_out_rows  = layer__geometry[401:386];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[433:402];
-  assign \layer__geometry.band_u  = layer__geometry[465:434];
-  assign \layer__geometry.e_run_u  = layer__geometry[497:466];
-  assign \layer__geometry.whole  = layer__geometry[498];
+  assign \layer__geometry.row_mode  = layer__geometry[96];
+  assign \layer__geometry.K  = layer__geometry[128:97];
+  assign \layer__geometry.UC  = layer__geometry[160:129];
+  assign \layer__geometry.UWC  = layer__geometry[192:161];
+  assign \layer__geometry.row_step  = layer__geometry[226:193];
+  assign \layer__geometry.E_run  = layer__geometry[242:227];
+  assign \layer__geometry.E_out  = layer__geometry[258:243];
+  assign \layer__geometry.F_out  = layer__geometry[274:259];
+  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
+  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
+  assign \layer__geometry.tiles  = layer__geometry[354:323];
+  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
+  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
+  assign \layer__geometry.out_mode  = layer__geometry[436:435];
+  assign \layer__geometry.band_u  = layer__geometry[468:437];
+  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
+  assign \layer__geometry.whole  = layer__geometry[501];
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -38994,8 +39672,8 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   );
   \accel_top.core.writer.region  region (
     .clk(clk),
-    .\port$4575$0 (cmd__payload[2:0]),
-    .\port$4575$32 (cmd__payload[55:32]),
+    .\port$4719$0 (cmd__payload[2:0]),
+    .\port$4719$32 (cmd__payload[55:32]),
     .r_data(r_data),
     .r_en(start),
     .r_rdy(r_rdy),
@@ -39342,7 +40020,7 @@ module \accel_top.core.writer.blen (rst, w_en, r_en, r_rdy, r_data, w_port__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$4575$0 , \port$4575$32 , clk);
+module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$4719$0 , \port$4719$32 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$91  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -39366,10 +40044,10 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   (* init = 1'h0 *)
   wire consume;
   reg [1:0] level = 2'h0;
-  input [2:0] \port$4575$0 ;
-  wire [2:0] \port$4575$0 ;
-  input [23:0] \port$4575$32 ;
-  wire [23:0] \port$4575$32 ;
+  input [2:0] \port$4719$0 ;
+  wire [2:0] \port$4719$0 ;
+  input [23:0] \port$4719$32 ;
+  wire [23:0] \port$4719$32 ;
   (* init = 1'h0 *)
   wire produce;
   output [26:0] r_data;
@@ -39401,7 +40079,7 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$4575$32 , \port$4575$0  };
+      storage[w_port__addr] <= { \port$4719$32 , \port$4719$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 2'h2;
@@ -39463,8 +40141,8 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$4575$32 , \port$4575$0  };
-  assign w_data = { \port$4575$32 , \port$4575$0  };
+  assign w_port__data = { \port$4719$32 , \port$4719$0  };
+  assign w_data = { \port$4719$32 , \port$4719$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule

@@ -14,8 +14,9 @@ def geometry_layout() -> data.StructLayout:
     return data.StructLayout(
         {
             "SC": 32,  # S*C
-            "WC": 32,  # W*C: bytes per input row
-            "HWC": 32,  # bytes per input image
+            "WC": 32,  # bank bytes per input row: W*C, in row mode rounded up to bus words
+            "HWC": 32,  # memory bytes per input image: H*IN_ROW_PITCH
+            "row_mode": 1,  # IN_ROW_PITCH != W*C: one read per input row (else per window)
             "K": 32,  # R*S*C: reduction length
             "UC": 32,  # U*C: window step per output column
             "UWC": 32,  # U*W*C: window step per output row
@@ -29,6 +30,7 @@ def geometry_layout() -> data.StructLayout:
             "band_pixels": 32,  # BAND*F: accumulator stride of one output-channel tile
             "band_out_rows": 16,  # output rows written per full band
             "out_row_bytes": 32,  # F_out*M
+            "out_mode": 2,  # output regions: 0 one per band, 1 one per row, 2 one per pixel
             "band_u": 32,  # (BAND-1)*U: first input row of a band's last output row, from e0*U
             "e_run_u": 32,  # (E_run-1)*U: the same for the layer's last computed output row
             "whole": 1,  # the whole input image fits the input banks: load it once
@@ -108,9 +110,14 @@ class LayerSetup(wiring.Component):
         acc_need = Signal(48)
         m_acc = Signal(32)
         k_acc = Signal(33)
-        padded_h = Signal(18)
-        padded_w = Signal(18)
+        width = Signal(32)  # W*C
+        bottom = Signal(signed(34))  # implied bottom padding rows
+        right = Signal(signed(34))  # implied right padding columns
+        bank_image = Signal(48)  # bank bytes of a whole image
+        out_pix_row = Signal(32)  # F_out*OUT_PIX_PITCH
+        slack = Signal(range(cfg.bus_bytes))  # contiguous windows start mid-word
         error = Signal(8)
+        bb = cfg.bus_bytes
 
         def first_failure(checks):
             result = 0
@@ -125,15 +132,14 @@ class LayerSetup(wiring.Component):
             with m.State("PRODUCTS1"):
                 m.d.sync += [
                     g.SC.eq(d.S * d.C),
-                    g.WC.eq(d.W * d.C),
+                    width.eq(d.W * d.C),
+                    g.HWC.eq(d.H * d.IN_ROW_PITCH),
                     g.UC.eq(d.U * d.C),
                     e_u.eq((d.E - 1) * d.U),
                     f_u.eq((d.F - 1) * d.U),
                     g.band_pixels.eq(d.BAND * d.F),
                     g.band_u.eq((d.BAND - 1) * d.U),
                     band_in_rows.eq((d.BAND - 1) * d.U + d.R),
-                    padded_h.eq(d.H + 2 * d.P),
-                    padded_w.eq(d.W + 2 * d.P),
                     g.E_run.eq(Mux(d.POOL, d.E & ~1, d.E)),
                     g.E_out.eq(Mux(d.POOL, d.E >> 1, d.E)),
                     g.F_out.eq(Mux(d.POOL, d.F >> 1, d.F)),
@@ -145,12 +151,19 @@ class LayerSetup(wiring.Component):
                 ]
                 m.next = "PRODUCTS2"
             with m.State("PRODUCTS2"):
+                row_mode = d.IN_ROW_PITCH != width
                 m.d.sync += [
                     g.K.eq(d.R * g.SC),
-                    g.HWC.eq(d.H * g.WC),
-                    g.UWC.eq(d.U * g.WC),
-                    g.row_step.eq(g.WC - g.SC + 1),
+                    g.row_mode.eq(row_mode),
+                    g.WC.eq(Mux(row_mode, (width + bb - 1) & ~(bb - 1), width)),
+                    slack.eq(Mux(row_mode, 0, bb - 1)),
+                    bottom.eq(e_u + d.R - d.H - d.P),
+                    right.eq(f_u + d.S - d.W - d.PL),
+                    out_pix_row.eq(g.F_out * d.OUT_PIX_PITCH),
                     g.out_row_bytes.eq(g.F_out * d.M),
+                    g.out_mode.eq(
+                        Mux(d.OUT_PIX_PITCH != d.M, 2, Mux(d.OUT_ROW_PITCH != g.F_out * d.M, 1, 0))
+                    ),
                     g.e_run_u.eq((g.E_run - 1) * d.U),
                     band_rows.eq(Mux(band_in_rows < d.H, band_in_rows, d.H)),
                 ]
@@ -177,26 +190,38 @@ class LayerSetup(wiring.Component):
                 m.d.sync += [
                     g.tiles.eq(g.m_tiles * g.k_tiles),
                     acc_need.eq(g.m_tiles * g.band_pixels),
-                    g.whole.eq(g.HWC + cfg.bus_bytes - 1 <= cfg.in_bytes),
+                    g.UWC.eq(d.U * g.WC),
+                    g.row_step.eq(g.WC - g.SC + 1),
+                    bank_image.eq(d.H * g.WC),
                     band_bytes.eq(band_rows * g.WC),
                 ]
                 m.next = "CHECK"
             with m.State("CHECK"):
+                whole = bank_image + slack <= cfg.in_bytes
+                m.d.sync += g.whole.eq(whole)
                 zero = 0
                 for name in ("N", "H", "W", "C", "M", "R", "S", "E", "F", "U", "BAND"):
                     zero = zero | (d[name] == 0)
                 bad_shape = (
-                    (e_u + d.R > padded_h)
-                    | (e_u + d.U + d.R <= padded_h)
-                    | (f_u + d.S > padded_w)
-                    | (f_u + d.U + d.S <= padded_w)
-                    | (d.P >= d.R)
-                    | (d.P >= d.S)
+                    (d.P >= d.R)
+                    | (d.PL >= d.S)
+                    | (-d.PL >= d.W)
+                    | (bottom <= -d.U)
+                    | (bottom >= d.R)
+                    | (right <= -d.U)
+                    | (right >= d.S)
                 )
                 align_mask = cfg.bus_bytes - 1
                 misaligned = ((d.W_ADDR & align_mask) != 0) | ((d.PARAM_ADDR & align_mask) != 0)
+                misaligned |= g.row_mode & (((d.IN_ADDR | d.IN_ROW_PITCH) & align_mask) != 0)
                 bad_pool = d.POOL & ((d.E < 2) | (d.F < 2) | d.BAND[0])
-                input_too_big = ~g.whole & (band_bytes + cfg.bus_bytes - 1 > cfg.in_bytes)
+                bad_pitch = (
+                    (d.IN_ROW_PITCH < width)
+                    | (d.OUT_PIX_PITCH < d.M)
+                    | (d.OUT_ROW_PITCH < out_pix_row)
+                )
+                bad_acc = (d.ACC != 0) & ((d.N != 1) | (d.BAND < g.E_run))
+                input_too_big = ~whole & (band_bytes + slack > cfg.in_bytes)
                 m.d.comb += error.eq(
                     first_failure(
                         [
@@ -205,6 +230,8 @@ class LayerSetup(wiring.Component):
                             ("ALIGN", misaligned),
                             ("CLAMP", d.ACT_MIN > d.ACT_MAX),
                             ("POOL", bad_pool),
+                            ("PITCH", bad_pitch),
+                            ("ACCUMULATE", bad_acc),
                             ("INPUT_BUFFER", input_too_big),
                             ("ACC_BUFFER", acc_need > cfg.acc_depth),
                             ("PARAM_BUFFER", g.m_tiles > cfg.param_depth),

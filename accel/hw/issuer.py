@@ -55,7 +55,7 @@ class Issuer(wiring.Component):
         Vector issues and tile starts (``events.issue`` is also the MAC-cycle counter).
     hb, wb, pixbase, tag : ``Out``
         The issued pixel (valid with ``events.issue``) for :class:`~accel.hw.feeder.InputFeeder`:
-        top-left input row and column of its window (``e*U - P``, ``f*U - P``), window byte
+        top-left input row and column of its window (``e*U - P``, ``f*U - PL``), window byte
         offset of element ``(hb, wb, 0)``, and the accumulator tag
         (:func:`~accel.hw.accum.acc_tag_layout`).
     stall : ``Out(1)``
@@ -120,7 +120,7 @@ class Issuer(wiring.Component):
         acc_address = Mux(half, cfg.acc_depth, 0) + m_base + pixel
         m.d.comb += [
             self.tag.addr.eq(acc_address[: acc_addr_bits(cfg)]),
-            self.tag.first.eq(k_tile == 0),
+            self.tag.first.eq((k_tile == 0) & ~d.ACC[0]),  # ACC_IN: add to kept sums
             self.tag.last.eq(last_pixel & last_k & last_m),
         ]
 
@@ -131,7 +131,7 @@ class Issuer(wiring.Component):
                 e.eq(band.e0),
                 f.eq(0),
                 hb.eq(hb0),
-                wb.eq(-d.P),
+                wb.eq(-d.PL),
                 pixbase.eq(band_pixbase),
                 row_pixbase.eq(band_pixbase),
                 pixel.eq(0),
@@ -159,8 +159,11 @@ class Issuer(wiring.Component):
                 with m.Elif(free):
                     m.d.comb += self.stall.eq(1)
             with m.State("BAND_BASE"):
+                # Contiguous mode: bank word 0 is memory byte win.base; row mode: bank row
+                # slots of WC bytes numbered from the image's row 0 (win.base = first slot).
+                origin = Mux(g.row_mode, 0, d.IN_ADDR + img_off)
                 m.d.sync += band_pixbase.eq(
-                    d.IN_ADDR + img_off + hb0 * g.WC.as_signed() - d.P * d.C - win.base
+                    origin + hb0 * g.WC.as_signed() - d.PL * d.C - win.base
                 )
                 m.next = "TILE"
             with m.State("TILE"):
@@ -179,7 +182,7 @@ class Issuer(wiring.Component):
                             e.eq(e + 1),
                             f.eq(0),
                             hb.eq(hb + d.U),
-                            wb.eq(-d.P),
+                            wb.eq(-d.PL),
                             pixbase.eq(next_row),
                             row_pixbase.eq(next_row),
                         ]

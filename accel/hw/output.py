@@ -19,7 +19,12 @@ class OutputSequencer(wiring.Component):
     """Runs the :class:`~accel.hw.postproc.PostProcessor` over the bands of a layer.
 
     Each band's output is one contiguous byte region at ``OUT_ADDR`` + (bytes of the earlier
-    bands): ``rows_out * F_out * M`` bytes, ``rows_out`` the band's output rows after pooling.
+    bands): ``rows_out * F_out * M`` bytes, ``rows_out`` the band's output rows after pooling;
+    when the output has its own pitches (``geometry.out_mode``) one region per output row
+    (``F_out * M`` bytes, rows ``OUT_ROW_PITCH`` apart) or per pixel (``M`` bytes,
+    ``OUT_PIX_PITCH`` apart), the first offered in ``REGION``, the others while the band is
+    post-processed (before the next band's). With ``ACC_OUT`` (``ACC`` bit 1) a complete band
+    is taken and released at once, its sums left in the half: no output.
     From ``layer.run`` on, per band: ``WAIT_BAND`` waits until the band's accumulator half
     holds the complete band (``acc.complete``), the parameters are loaded and the
     post-processor is idle; ``REGION`` offers the region command (registered length) to the
@@ -69,11 +74,17 @@ class OutputSequencer(wiring.Component):
         m.submodules.band = band = BandCounter()
         connect(m, flipped(self.layer), band.layer)
 
-        out_addr = Signal(32)
+        out_addr = Signal(32)  # the next region's address
+        row_addr = Signal(32)  # per-row and per-pixel modes: the current output row's
         # Bytes of the band's output region, registered: the band counter only changes in RUN
         # and REGION always follows at least one WAIT_BAND cycle, so in REGION this holds
-        # post.rows * out_row_bytes of the current band.
+        # post.rows * out_row_bytes of the current band (per-row mode: out_row_bytes, per-pixel
+        # mode: M).
         region_len = Signal(32)
+        regions_left = Signal(32)  # regions of the current band not yet offered
+        pixel_in_row = Signal(16)
+        per_row, per_pixel = g.out_mode == 1, g.out_mode == 2
+        keep = d.ACC[1]  # ACC_OUT: the sums stay in the accumulators, no output
         half = band.index[0]
         half_mask = Mux(half, 0b10, 0b01)
         start = Signal()
@@ -100,24 +111,60 @@ class OutputSequencer(wiring.Component):
             self.region.payload.addr.eq(out_addr),
             self.region.payload.length.eq(region_len),
         ]
+
+        def next_region(left):
+            """The region after the one accepted in this cycle (per-row / per-pixel modes);
+            ``left`` regions of the band remain to be offered after it."""
+            m.d.sync += regions_left.eq(left)
+            with m.If(per_pixel & (pixel_in_row + 1 != g.F_out)):
+                m.d.sync += [
+                    pixel_in_row.eq(pixel_in_row + 1),
+                    out_addr.eq(out_addr + d.OUT_PIX_PITCH),
+                ]
+            with m.Else():
+                m.d.sync += [
+                    pixel_in_row.eq(0),
+                    row_addr.eq(row_addr + d.OUT_ROW_PITCH),
+                    out_addr.eq(row_addr + d.OUT_ROW_PITCH),
+                ]
+
+        with m.If(regions_left != 0):  # the band's later regions, while it is post-processed
+            m.d.comb += self.region.valid.eq(1)
+            with m.If(self.region.ready):
+                next_region(regions_left - 1)
+
         connect(m, post.out, flipped(self.bytes))
 
         with m.FSM(name="output"):
             with m.State("IDLE"):
                 with m.If(self.layer.run):
                     m.d.comb += band.restart.eq(1)
-                    m.d.sync += out_addr.eq(d.OUT_ADDR)
+                    m.d.sync += [out_addr.eq(d.OUT_ADDR), row_addr.eq(d.OUT_ADDR)]
+                    m.d.sync += [regions_left.eq(0), pixel_in_row.eq(0)]
                     m.next = "WAIT_BAND"
             with m.State("WAIT_BAND"):
-                m.d.sync += region_len.eq(post.rows * g.out_row_bytes)
+                m.d.sync += region_len.eq(
+                    Mux(per_pixel, d.M, Mux(per_row, g.out_row_bytes, post.rows * g.out_row_bytes))
+                )
                 complete = self.acc.complete.bit_select(half, 1)
-                with m.If(complete & self.params_loaded & post.idle):
+                with m.If(complete & keep):
+                    m.d.comb += [
+                        self.acc.take.eq(half_mask),
+                        self.acc.release.eq(half_mask),
+                        band.advance.eq(1),
+                    ]
+                    m.next = "FINISH"
+                with m.Elif(complete & self.params_loaded & post.idle & (regions_left == 0)):
                     m.next = "REGION"
             with m.State("REGION"):
                 m.d.comb += self.region.valid.eq(1)
                 with m.If(self.region.ready):
                     m.d.comb += start.eq(1)
-                    m.d.sync += out_addr.eq(out_addr + region_len)
+                    with m.If(g.out_mode == 0):
+                        m.d.sync += out_addr.eq(out_addr + region_len)
+                    with m.Else():
+                        count = Mux(per_pixel, post.rows * g.F_out, post.rows)
+                        next_region(count - 1)
                     m.next = "RUN"
             with m.State("RUN"):
                 with m.If(post.reads_done):

@@ -39,7 +39,10 @@ class InputPrefetcher(wiring.Component):
     loaded for the image), ``WAIT_BANKS`` waits, for a band that starts a new window, until the
     issuer waits before that band (``window.at_band`` with ``window.band`` equal), and sets the
     window base; ``ISSUE`` offers the command (bus-aligned start, beats up to the last row's
-    end) and ``LOADING`` writes its beats to consecutive bank words. The band counts as loaded
+    end) and ``LOADING`` writes its beats to consecutive bank words. In row mode
+    (``geometry.row_mode``: the input rows are ``IN_ROW_PITCH`` apart, not contiguous) there
+    is one command per row of ``WC`` bank bytes, ``ISSUE`` the first and ``ROWS`` the others,
+    and the band is loaded when every row's last beat has arrived. The band counts as loaded
     (``window.loaded_bands`` increments) in the cycle after its last beat, or in the cycle
     after ``ISSUE`` when it needs no new row.
 
@@ -88,6 +91,8 @@ class InputPrefetcher(wiring.Component):
         load_start = Signal(32)
         load_end = Signal(32)
         in_beat = Signal(32)  # bank word of the next beat
+        rows_left = Signal(16)  # row mode: rows still to be requested
+        lasts_left = Signal(16)  # row mode: rows whose last beat has not arrived
         new_window = ~g.whole | (band.e0 == 0)
         m.d.comb += [
             self.write.en.eq(self.data.valid),
@@ -95,10 +100,13 @@ class InputPrefetcher(wiring.Component):
             self.write.data.eq(self.data.payload.data),
             self.data.ready.eq(1),
             self.cmd.payload.addr.eq(load_start),
-            self.cmd.payload.beats.eq((load_end - load_start + bb - 1) >> lane_bits),
+            self.cmd.payload.beats.eq(
+                Mux(g.row_mode, g.WC, load_end - load_start + bb - 1) >> lane_bits
+            ),
         ]
         with m.If(self.data.valid):
             m.d.sync += in_beat.eq(in_beat + 1)
+        row_last = self.data.valid & self.data.payload.last
 
         def finish_band():
             m.d.sync += win.loaded_bands.eq(win.loaded_bands + 1)
@@ -132,13 +140,18 @@ class InputPrefetcher(wiring.Component):
             with m.State("WAIT_BANKS"):
                 # A new window may only be written once the issuer reached this band.
                 with m.If(~new_window | (win.at_band & (win.band == band.index))):
-                    start = d.IN_ADDR + img_off + load_lo * g.WC
+                    start = d.IN_ADDR + img_off + load_lo * d.IN_ROW_PITCH
                     m.d.sync += [
                         load_start.eq(start & ~Const(bb - 1, 32)),
-                        load_end.eq(d.IN_ADDR + img_off + load_hi * g.WC),
+                        load_end.eq(d.IN_ADDR + img_off + load_hi * d.IN_ROW_PITCH),
+                        rows_left.eq(load_hi - load_lo),
+                        lasts_left.eq(load_hi - load_lo),
                     ]
+                    # Row mode: bank rows of WC bytes, numbered from the image's row 0.
                     with m.If(new_window):
-                        m.d.sync += win.base.eq(start & ~Const(bb - 1, 32))
+                        m.d.sync += win.base.eq(
+                            Mux(g.row_mode, load_lo * g.WC, start & ~Const(bb - 1, 32))
+                        )
                     m.next = "ISSUE"
             with m.State("ISSUE"):
                 with m.If(load_hi <= load_lo):
@@ -146,12 +159,33 @@ class InputPrefetcher(wiring.Component):
                 with m.Else():
                     m.d.comb += self.cmd.valid.eq(1)
                     with m.If(self.cmd.ready):
+                        first = Mux(g.row_mode, load_lo * g.WC, load_start)
                         m.d.sync += [
-                            in_beat.eq((load_start - win.base) >> lane_bits),
+                            in_beat.eq((first - win.base) >> lane_bits),
                             loaded_hi.eq(load_hi),
                         ]
-                        m.next = "LOADING"
+                        with m.If(g.row_mode):
+                            m.d.sync += [
+                                load_start.eq(load_start + d.IN_ROW_PITCH),
+                                rows_left.eq(rows_left - 1),
+                            ]
+                            m.next = "ROWS"
+                        with m.Else():
+                            m.next = "LOADING"
             with m.State("LOADING"):
-                with m.If(self.data.valid & self.data.payload.last):
+                with m.If(row_last):
+                    finish_band()
+            with m.State("ROWS"):
+                # Row mode: one command per input row, each row's beats into its bank slot.
+                lasts = lasts_left - row_last
+                m.d.sync += lasts_left.eq(lasts)
+                with m.If(rows_left != 0):
+                    m.d.comb += self.cmd.valid.eq(1)
+                    with m.If(self.cmd.ready):
+                        m.d.sync += [
+                            load_start.eq(load_start + d.IN_ROW_PITCH),
+                            rows_left.eq(rows_left - 1),
+                        ]
+                with m.Elif(lasts == 0):
                     finish_band()
         return m

@@ -108,7 +108,9 @@ def test_invalid_descriptor_reports_code_and_does_not_hang():
     job = _job(config)
     cases = {
         "ZERO_SIZE": [_set("C", 0)],
-        "SHAPE": [_set("E", job.descriptor["E"] + 1)],
+        "SHAPE": [_set("E", job.descriptor["E"] + job.descriptor["R"])],
+        "PITCH": [_set("OUT_PIX_PITCH", job.descriptor["M"] - 1)],
+        "ACCUMULATE": [_set("ACC", 2), _set("BAND", 1)],
         "ALIGN": [_set("W_ADDR", job.descriptor["W_ADDR"] + 4)],
         "CLAMP": [_set("ACT_MIN", 100), _set("ACT_MAX", 5)],
         "POOL": [_set("POOL", 1), _set("BAND", 1)],

@@ -59,7 +59,10 @@ DESCRIPTOR_CASES = {
     "ZERO_SIZE-C": (JOB, [_set("C", 0)]),
     "ZERO_SIZE-N": (JOB, [_set("N", 0)]),
     "ZERO_SIZE-BAND": (JOB, [_set("BAND", 0)]),
-    "SHAPE-E": (JOB, [_set("E", JOB.descriptor["E"] + 1)]),
+    "SHAPE-E": (JOB, [_set("E", JOB.descriptor["E"] + JOB.descriptor["R"])]),
+    "SHAPE-PL": (JOB, [_set("PL", JOB.descriptor["S"])]),
+    "PITCH-IN": (JOB, [_set("IN_ROW_PITCH", 8)]),
+    "ACCUMULATE": (JOB, [_set("ACC", 1), _set("N", 2)]),
     "SHAPE-P": (JOB, [_set("P", 3)]),
     "ALIGN-W_ADDR": (JOB, [_set("W_ADDR", JOB.descriptor["W_ADDR"] + 4)]),
     "ALIGN-PARAM_ADDR": (JOB, [_set("PARAM_ADDR", JOB.descriptor["PARAM_ADDR"] + 1)]),
@@ -67,7 +70,10 @@ DESCRIPTOR_CASES = {
     "POOL": (JOB, [_set("POOL", 1), _set("BAND", 1)]),
     "INPUT_BUFFER": (WIDE_JOB, [_set("BAND", 2)]),
     "ACC_BUFFER": (JOB, [_set("BAND", 1000)]),
-    "PARAM_BUFFER": (FC_JOB, [_set("M", 300)]),
+    "PARAM_BUFFER": (
+        FC_JOB,
+        [_set("M", 300), _set("OUT_PIX_PITCH", 300), _set("OUT_ROW_PITCH", 300)],
+    ),
 }
 
 UNKNOWN_IDS = [
