@@ -26,6 +26,7 @@ from accel.ref.quant import (
     multiply_by_quantized_multiplier,
     quantize_multiplier,
     requantize,
+    round_half_away_from_zero,
     rounding_divide_by_pot,
     saturating_rounding_doubling_high_mul,
     wrap_int32,
@@ -38,6 +39,7 @@ __all__ = [
     "conv_2d",
     "depthwise_conv_2d",
     "fully_connected",
+    "fully_connected_reference",
     "max_pool_2d",
     "average_pool_2d",
     "mean",
@@ -157,6 +159,22 @@ def fully_connected(x, w, bias, multiplier, shift, input_zp, output_zp, act_min,
     return requantize(acc, bias, multiplier, shift, output_zp, act_min, act_max)
 
 
+def fully_connected_reference(
+    x, w, bias, input_zp, output_zp, act_min, act_max, input_scale, weight_scales, output_scale
+):
+    """int8 FULLY_CONNECTED as LiteRT's *reference* kernel computes it
+    (``reference_integer_ops::FullyConnected`` / ``FullyConnectedPerChannel`` with float
+    scales): ``round(double(acc) * (double) in * (double) w[m] / (double) out)``, rounding
+    half away from zero, instead of the fixed-point multiplier."""
+    acc = (x.astype(np.int64) - input_zp) @ w.astype(np.int64).T
+    acc = np.asarray(wrap_int32(acc + bias.astype(np.int64)))
+    scales = np.asarray(weight_scales, dtype=np.float64).reshape(-1)
+    effective = float(input_scale) * scales / float(output_scale)
+    v = acc.astype(np.float64) * effective
+    y = np.asarray(round_half_away_from_zero(v)).astype(np.int64) + output_zp
+    return np.clip(y, act_min, act_max).astype(np.int8)
+
+
 # --- pooling and reductions --------------------------------------------------------------
 
 
@@ -268,7 +286,7 @@ def concatenation(xs, scales, zero_points, axis, out_scale, out_zp):
         scale = _F32(s) * inverse
         bias = _F32(-int(zp)) * scale
         v = x.astype(_F32) * scale + bias
-        r = np.trunc(v + np.copysign(_F32(0.5), v))  # std::round on float
+        r = np.asarray(round_half_away_from_zero(v))  # std::round (exact on float32 values)
         parts.append(np.clip(r.astype(np.int64) + out_zp, INT8_MIN, INT8_MAX).astype(np.int8))
     return np.concatenate(parts, axis=axis)
 
@@ -281,7 +299,7 @@ def quantize(x, scale, zero_point):
     """QUANTIZE float32 -> int8 (``reference_ops::AffineQuantize``):
     ``clamp(round(x / scale) + zero_point)``, the division in double."""
     q = np.asarray(x, dtype=np.float64) / float(scale)
-    r = np.trunc(q + np.copysign(0.5, q))
+    r = np.asarray(round_half_away_from_zero(q))
     r = np.clip(r, -(2.0**31), 2.0**31 - 1).astype(np.int64)
     return np.clip(r + zero_point, INT8_MIN, INT8_MAX).astype(np.int8)
 

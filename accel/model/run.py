@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from accel.mapping import MappingError
+from accel.mapping import LayerShape, MappingError, legal_bands, require_mappable
 from accel.model import host_ops
 from accel.model.graph import Graph, ModelError, Op, Tensor
 from accel.ref.layer import QuantizedLayer, run_layer
@@ -167,8 +167,9 @@ def _layer_step(graph: Graph, op: Op) -> Step:
     return Step("accel", ops, op.inputs[0], ops[-1].outputs[0], layer, prepad, note)
 
 
-def plan(graph: Graph) -> list[Step]:
-    """Placement of every op (see the module docstring)."""
+def plan(graph: Graph, fc_on_host: bool = False) -> list[Step]:
+    """Placement of every op (see the module docstring). ``fc_on_host`` keeps
+    FULLY_CONNECTED on the host with LiteRT's reference rounding (see :func:`run_model`)."""
     steps, fused = [], set()
     for op in graph.ops:
         if op.index in fused:
@@ -176,6 +177,9 @@ def plan(graph: Graph) -> list[Step]:
         if op.type == "CONV_2D" and op.attrs["stride"][0] != op.attrs["stride"][1]:
             sh, sw = op.attrs["stride"]
             note = f"stride {sh}x{sw}: the accelerator needs equal strides"
+            steps.append(Step("host", [op], op.inputs[0], op.outputs[0], note=note))
+        elif op.type == "FULLY_CONNECTED" and fc_on_host:
+            note = "FULLY_CONNECTED with LiteRT reference rounding"
             steps.append(Step("host", [op], op.inputs[0], op.outputs[0], note=note))
         elif op.type in ("CONV_2D", "FULLY_CONNECTED"):
             step = _layer_step(graph, op)
@@ -209,19 +213,20 @@ def _host_conv(graph: Graph, op: Op, values: dict) -> np.ndarray:
 
 def _host_fc(graph: Graph, op: Op, values: dict) -> np.ndarray:
     x = values[op.inputs[0]]
-    w, bias, mult, shift = _weights(graph, op)
+    w, bias, _, _ = _weights(graph, op)
     C = w.shape[3]
     xin, out = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
-    y = host_ops.fully_connected(
+    y = host_ops.fully_connected_reference(
         x.reshape(-1, C),
         w.reshape(w.shape[0], C),
         bias,
-        mult,
-        shift,
         xin.scalar_zero_point,
         out.scalar_zero_point,
         op.attrs["act_min"],
         op.attrs["act_max"],
+        xin.scalar_scale,
+        graph.tensor(op.inputs[1]).scale,
+        out.scalar_scale,
     )
     return _fc_output_shape(op, x, y)
 
@@ -366,7 +371,12 @@ def _run_accel(step: Step, x: np.ndarray, backend: str, config) -> tuple[np.ndar
         x = host_ops.pad(x, pads, step.layer.input_zero_point)
     macs = step.layer.macs(x.shape)
     try:
-        run = run_layer_job(step.layer, x, config, backend)
+        band = None
+        if backend == "golden":  # no counters: skip the performance model's band search
+            shape = LayerShape.of(step.layer, x.shape)
+            require_mappable(shape, config)
+            band = max(legal_bands(shape, config))
+        run = run_layer_job(step.layer, x, config, backend, band=band)
     except MappingError as exc:
         y = run_layer(step.layer, x)
         note = f"not mapped: {exc}; ran on the host golden"
@@ -383,9 +393,17 @@ def _run_accel(step: Step, x: np.ndarray, backend: str, config) -> tuple[np.ndar
     return y, report
 
 
-def run_model(graph: Graph, inputs, backend: str = "golden", config=None) -> ModelRun:
+def run_model(
+    graph: Graph, inputs, backend: str = "golden", config=None, fc_on_host: bool = False
+) -> ModelRun:
     """Run ``graph`` on ``inputs`` (one array per graph input, batch first, in the model's
-    layout and dtype). Accelerator steps run on ``backend``; host steps in NumPy."""
+    layout and dtype). Accelerator steps run on ``backend``; host steps in NumPy.
+
+    A FULLY_CONNECTED layer on the accelerator requantizes in fixed point (TFLite's
+    ``MultiplyByQuantizedMultiplier``, as TFLite's optimized kernels and TFLite Micro do);
+    LiteRT's *reference* FULLY_CONNECTED kernel instead computes ``round(acc * (double)
+    scale)``, which differs by 1 in rare ties. ``fc_on_host=True`` runs FULLY_CONNECTED on
+    the host with the reference rounding instead (bit-exact with LiteRT's reference)."""
     if config is None:
         from accel.spec.config import AccelConfig
 
@@ -395,7 +413,7 @@ def run_model(graph: Graph, inputs, backend: str = "golden", config=None) -> Mod
         if t.is_constant:
             values.setdefault(name, t.data)
     reports = []
-    for step in plan(graph):
+    for step in plan(graph, fc_on_host):
         op = step.ops[0]
         if step.where == "accel":
             y, report = _run_accel(step, values[step.input], backend, config)
