@@ -205,31 +205,20 @@ def average_pool_2d(x, filter_hw, stride, pads, act_min=INT8_MIN, act_max=INT8_M
 
 
 def mean(x, axes, keep_dims, input_scale, input_zp, output_scale, output_zp):
-    """int8 MEAN as TFLite's reference path (``EvalMeanReferenceOps``):
-
-    * 4-D input, axes {1, 2}, ``keep_dims``: ``reference_integer_ops::Mean`` — sum of
-      ``x - input_zp``, times the multiplier of ``input_scale / output_scale``, divided by the
-      count with rounding half away from zero, plus ``output_zp``;
-    * otherwise with equal input and output parameters: ``reference_ops::Mean`` — the raw
-      sum divided by the count, truncated toward zero;
-    * otherwise ``QuantizedMeanOrSum``: the 1/count factor folded into the multiplier.
-    """
+    """int8 MEAN as LiteRT's reference kernel (``reference_ops::QuantizedMeanOrSum``, used
+    for every int8 MEAN): the multiplier of ``input_scale / output_scale`` with the factor
+    1/count folded in (``multiplier << b`` divided by the count, shift lowered by ``b =
+    floor(log2(count))``, at most 32), applied to ``sum(x) - input_zp * count``, plus
+    ``output_zp``, saturated. ``keep_dims`` only changes the output shape."""
     ndim = x.ndim
     axes = tuple(sorted({a + ndim if a < 0 else a for a in axes}))
     count = int(np.prod([x.shape[a] for a in axes]))
     raw_sum = x.astype(np.int64).sum(axis=axes, keepdims=keep_dims)
     multiplier, shift = quantize_multiplier(float(input_scale) / float(output_scale))
-    if keep_dims and ndim == 4 and axes == (1, 2):
-        acc = np.asarray(wrap_int32(raw_sum - input_zp * count))
-        acc = np.asarray(multiply_by_quantized_multiplier(acc, multiplier, shift))
-        y = _c_div_round(acc, count) + output_zp
-    elif input_zp == output_zp and float(input_scale) == float(output_scale):
-        y = np.sign(raw_sum) * (np.abs(raw_sum) // count)
-    else:
-        bits = min(count.bit_length() - 1, 32, 31 + shift)
-        multiplier = (multiplier << bits) // count
-        acc = np.asarray(wrap_int32(raw_sum - input_zp * count))
-        y = np.asarray(multiply_by_quantized_multiplier(acc, multiplier, shift - bits)) + output_zp
+    bits = min(count.bit_length() - 1, 32, 31 + shift)
+    multiplier = (multiplier << bits) // count
+    acc = np.asarray(wrap_int32(raw_sum - input_zp * count))
+    y = np.asarray(multiply_by_quantized_multiplier(acc, multiplier, shift - bits)) + output_zp
     return np.clip(y, INT8_MIN, INT8_MAX).astype(np.int8)
 
 
@@ -410,8 +399,8 @@ def softmax(x, input_scale, beta=1.0):
     v = x.astype(np.int64)
     diff = v - v.max(axis=-1, keepdims=True)
     valid = diff >= diff_min
-    rescaled = _srdhm(diff * (1 << left_shift), multiplier)
-    exp = _exp_on_negative_values(np.where(valid, rescaled, 0))
+    rescaled = _srdhm(np.where(valid, diff, 0) * (1 << left_shift), multiplier)
+    exp = _exp_on_negative_values(rescaled)
     sum_of_exps = np.where(valid, _rdpot(exp, _ACCUM_BITS), 0).sum(axis=-1, keepdims=True)
     sum_of_exps = np.asarray(wrap_int32(sum_of_exps))
     headroom = _clz32(sum_of_exps)
