@@ -66,7 +66,9 @@ def test_unsupported_op():
     x = net.input((1, 4, 4, 2))
     y = net.tensor((1, 4, 4, 2), 1 / 128, 0)
     net.b.op("TANH", [x.index], [y.index])
-    with pytest.raises(ModelError, match=r"operator 0 \(TANH\) is not supported.*supported: CONV_2D"):
+    with pytest.raises(
+        ModelError, match=r"operator 0 \(TANH\) is not supported.*supported: CONV_2D"
+    ):
         load_tflite(net.build([x], [y]))
 
 
