@@ -313,5 +313,7 @@ class Graph:
     def summary(self) -> str:
         lines = [f"graph from {self.source}: inputs {self.inputs}, outputs {self.outputs}"]
         for op in self.ops:
-            lines.append(f"  {op.index:3d} {op.type:<18} {list(op.inputs)} -> {list(op.outputs)}")
+            origin = f"   [{op.origin}]" if op.origin else ""
+            inputs = [n for n in op.inputs if n]
+            lines.append(f"  {op.index:3d} {op.type:<18} {inputs} -> {list(op.outputs)}{origin}")
         return "\n".join(lines)
