@@ -119,6 +119,11 @@ def quantize_dequantize(net):
     return [x], [net.dequantize(c)]
 
 
+def conv_unequal_strides(net):
+    x = net.input((1, 9, 8, 3))
+    return [x], [net.conv(x, 4, 3, stride=(2, 1), padding=SAME, act="RELU")]
+
+
 MODELS = [
     residual,
     depthwise_separable,
@@ -137,6 +142,7 @@ MODELS = [
     softmax_beta,
     fc_per_channel,
     quantize_dequantize,
+    conv_unequal_strides,
 ]
 
 
@@ -179,6 +185,39 @@ def test_placement():
     steps = plan(load_tflite(data))
     assert [s.where for s in steps] == ["host", "accel", "host"]
     assert steps[0].note == DEPTHWISE_NOTE
+
+
+def test_unequal_strides_run_on_the_host():
+    data, _ = _build(conv_unequal_strides)
+    (step,) = plan(load_tflite(data))
+    assert step.where == "host" and "equal strides" in step.note
+
+
+def test_mapping_error_falls_back_to_the_host(monkeypatch):
+    import accel.backends
+    from accel.mapping import MappingError
+
+    def reject(*args, **kwargs):
+        raise MappingError("descriptor field X does not fit")
+
+    monkeypatch.setattr(accel.backends, "run_layer_job", reject)
+    data, x = _build(residual)
+    run = run_model(load_tflite(data), x, "perf")
+    np.testing.assert_array_equal(run.output, run_litert(data, x)[0])
+    assert [r.where for r in run.reports] == ["host", "host", "host"]
+    assert "not mapped: descriptor field X does not fit" in run.reports[0].note
+
+
+def test_amaranth_backend_prepadded_layer():
+    """One small pre-padded (asymmetric SAME) convolution on the Amaranth simulation."""
+    net = Net(5)
+    x = net.input((1, 6, 6, 3))
+    y = net.conv(x, 4, 3, stride=2, padding=SAME, act="RELU")
+    data = net.build([x], [y])
+    xi = net.random_input(x, batch=1)
+    run = run_model(load_tflite(data), xi, "amaranth")
+    assert run.reports[0].where == "accel" and run.reports[0].exact and run.reports[0].cycles > 0
+    np.testing.assert_array_equal(run.output, run_litert(data, xi)[0])
 
 
 def test_asymmetric_same_padding_is_prepadded():
