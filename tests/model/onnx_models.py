@@ -179,6 +179,25 @@ class OnnxNet:
         out = self._act(out, relu, (N, M))
         return self._q(out, (N, M), self._out_scale(x, ws, K), int(self.rng.integers(-30, 30)))
 
+    def qdq_matmul(self, x, M):
+        """MatMul with (K, M) weights quantized per column (DequantizeLinear axis 1)."""
+        N, K = x[1]
+        w = self.rng.integers(-127, 128, (K, M)).astype(np.int8)
+        ws = self.rng.uniform(0.002, 0.02, M).astype(np.float32)
+        out = self._name("matmul")
+        inputs = [self._dq(x), self._dq_weights(w, ws, axis=1)]
+        self.nodes.append(helper.make_node("MatMul", inputs, [out]))
+        return self._q(out, (N, M), self._out_scale(x, ws, K), int(self.rng.integers(-30, 30)))
+
+    def float_input(self, shape, scale=0.03, zp=4):
+        """A float32 graph input quantized by a QuantizeLinear."""
+        self.input_info = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", *shape[1:]])
+        return self._q("x", shape, scale, zp, calibrate=False)
+
+    def dequantize_output(self, x):
+        """A DequantizeLinear graph output (float32); marked by a 1-tuple name for build()."""
+        return ((self._dq(x),), x[1], 1.0, 0)
+
     def qdq_unary(self, x, op, out_shape, scale=None, zp=None, **attrs):
         out = self._name(op.lower())
         self.nodes.append(helper.make_node(op, [self._dq(x)], [out], **attrs))
@@ -202,6 +221,8 @@ class OnnxNet:
     def build(self, outputs, with_floats=False) -> bytes:
         outs = [
             helper.make_tensor_value_info(name, TensorProto.INT8, ["N", *shape[1:]])
+            if isinstance(name, str)
+            else helper.make_tensor_value_info(name[0], TensorProto.FLOAT, ["N", *shape[1:]])
             for name, shape, _, _ in outputs
         ]
         if with_floats:  # the float tensors before each QuantizeLinear, for calibration
@@ -240,4 +261,6 @@ class OnnxNet:
         return net.build(outputs), xi
 
     def random_input(self, x, batch=4):
+        if self.input_info.type.tensor_type.elem_type == TensorProto.FLOAT:
+            return self.rng.uniform(-4, 4, (batch, *x[1][1:])).astype(np.float32)
         return self.rng.integers(-128, 128, (batch, *x[1][1:])).astype(np.int8)
