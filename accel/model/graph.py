@@ -222,6 +222,9 @@ class Graph:
                 raise ModelError(f"tensor {name!r} has unknown dtype {tensor.dtype!r}")
             if tensor.is_constant:
                 defined.add(name)
+            zp = tensor.zero_point
+            if tensor.dtype == "int8" and zp is not None and (zp.min() < -128 or zp.max() > 127):
+                raise ModelError(f"tensor {tensor.describe()}: zero point outside the int8 range")
         for name in self.inputs:
             tensor = self.tensor(name)
             if tensor.dtype not in ACTIVATION_DTYPES:

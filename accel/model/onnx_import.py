@@ -81,7 +81,12 @@ def load_onnx(source: str | Path | bytes, name: str | None = None) -> Graph:
         raise ModelError(f"{label}: not a valid ONNX model (protobuf: {exc})") from None
     if not model.graph.node:
         raise ModelError(f"{label}: not a valid ONNX model (no graph nodes)")
-    return _Importer(model, label).run()
+    try:
+        return _Importer(model, label).run()
+    except ModelError:
+        raise
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, ZeroDivisionError) as exc:
+        raise ModelError(f"{label}: malformed ONNX model ({type(exc).__name__}: {exc})") from None
 
 
 def _attrs(node) -> dict:
@@ -430,7 +435,11 @@ class _Importer:
             name = nchw
         size = int(np.prod(x.shape))
         known = int(np.prod([d for d in shape if d != -1]))
+        if shape.count(-1) > 1 or known <= 0 or any(d < -1 for d in shape):
+            self.fail(f"{where}: invalid target shape {list(shape)}")
         shape = tuple(size // known if d == -1 else d for d in shape)
+        if int(np.prod(shape)) != size:
+            self.fail(f"{where}: cannot reshape {x.describe()} to {list(shape)}")
         if len(shape) == 4:
             mid = self._new(f"{out}/nchw", shape, "int8", scale, zp)
             self._op(index, "RESHAPE", [name], mid, {"shape": shape}, where)

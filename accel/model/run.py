@@ -393,6 +393,16 @@ def _run_accel(step: Step, x: np.ndarray, backend: str, config) -> tuple[np.ndar
     return y, report
 
 
+def _check_shape(graph: Graph, step: Step, y: np.ndarray) -> None:
+    declared = graph.tensor(step.output).shape
+    if y.ndim != len(declared) or y.shape[1:] != declared[1:]:
+        raise ModelError(
+            f"{step.ops[-1].where()}: computed output shape {list(y.shape)} does not match "
+            f"the shape the model declares for {step.output!r}, {list(declared)} "
+            "(batch dimension excepted)"
+        )
+
+
 def run_model(
     graph: Graph, inputs, backend: str = "golden", config=None, fc_on_host: bool = False
 ) -> ModelRun:
@@ -421,6 +431,7 @@ def run_model(
             y = HOST_KERNELS[op.type](graph, op, values)
             macs = _op_macs(graph, op, y)
             report = StepReport(op.index, step.label, "host", y.shape, macs, note=step.note)
+        _check_shape(graph, step, y)
         values[step.output] = y
         reports.append(report)
     return ModelRun([values[name] for name in graph.outputs], reports, backend)

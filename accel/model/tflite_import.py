@@ -54,7 +54,18 @@ SUPPORTED_OPS = (
     "QUANTIZE",
     "DEQUANTIZE",
 )
-_PARSE_ERRORS = (IndexError, struct.error, ValueError, TypeError, UnicodeDecodeError, OverflowError)
+_PARSE_ERRORS = (
+    IndexError,
+    struct.error,
+    ValueError,
+    TypeError,
+    UnicodeDecodeError,
+    OverflowError,
+    ZeroDivisionError,
+    KeyError,
+    AttributeError,
+    MemoryError,
+)
 
 
 def load_tflite(source: str | Path | bytes, name: str | None = None) -> Graph:
@@ -130,6 +141,8 @@ class _Reader:
         shape = tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else ()
         if any(d < 0 for d in shape):
             self.fail(f"tensor {index} ({name!r}) has a dynamic shape {list(shape)}")
+        if any(d == 0 for d in shape):
+            self.fail(f"tensor {index} ({name!r}) has an empty dimension {list(shape)}")
         scale = zero_point = axis = None
         q = t.Quantization()
         if q is not None and q.ScaleLength() > 0:
@@ -141,6 +154,10 @@ class _Reader:
             )
             if zero_point.size != scale.size:
                 self.fail(f"tensor {index} ({name!r}): {scale.size} scales, {zero_point.size} zps")
+            with np.errstate(invalid="ignore"):
+                bad = not np.all(np.isfinite(scale)) or np.any(scale <= 0)
+            if bad:
+                self.fail(f"tensor {index} ({name!r}): scales must be finite and > 0")
             axis = int(q.QuantizedDimension()) if scale.size > 1 else None
         data = self._buffer(t.Buffer(), shape, np_type, name)
         return Tensor(name, shape, dtype, scale, zero_point, axis, data)
@@ -281,6 +298,10 @@ class _OpContext:
 def _padding(ctx: _OpContext, code: int, x: Tensor, kh: int, kw: int, sh: int, sw: int):
     if len(x.shape) != 4:
         ctx.fail(f"input {x.describe()} must be 4-D NHWC")
+    if min(kh, kw, sh, sw) < 1:
+        ctx.fail(f"window {kh}x{kw} and stride {sh}x{sw} must be >= 1")
+    if code == tflite.Padding.VALID and (kh > x.shape[1] or kw > x.shape[2]):
+        ctx.fail(f"window {kh}x{kw} is larger than the input {x.describe()} (VALID padding)")
     if code == tflite.Padding.VALID:
         return (0, 0, 0, 0)
     if code == tflite.Padding.SAME:

@@ -117,3 +117,31 @@ def test_wrong_input_shape_and_dtype(lenet_bytes):
         run_model(graph, np.zeros((2, 28, 28, 1), np.int8))
     with pytest.raises(ModelError, match="must be int8, got float32"):
         run_model(graph, np.zeros((2, 32, 32, 1), np.float32))
+
+
+def _corrupt(data: bytes, rng, count: int, start: int, stop: int) -> bytes:
+    d = bytearray(data)
+    for _ in range(int(rng.integers(1, count + 1))):
+        d[int(rng.integers(start, min(stop, len(d))))] = int(rng.integers(0, 256))
+    return bytes(d)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("fmt", ["tflite", "onnx"])
+def test_corrupted_files_give_model_errors_only(lenet_bytes, fmt):
+    """Random byte corruption: every file either imports and runs, or raises ModelError."""
+    from accel.model.export import lenet_onnx
+    from accel.model.onnx_import import load_onnx
+    from accel.model.run import run_model
+
+    data, load = (lenet_bytes, load_tflite) if fmt == "tflite" else (lenet_onnx(), load_onnx)
+    x = np.zeros((1, 32, 32, 1) if fmt == "tflite" else (1, 1, 32, 32), np.int8)
+    rng = np.random.default_rng(0)
+    outcomes = {"ran": 0, "ModelError": 0}
+    for _ in range(200):
+        try:
+            run_model(load(_corrupt(data, rng, 3, 8 if fmt == "tflite" else 0, 3000)), x)
+            outcomes["ran"] += 1
+        except ModelError:
+            outcomes["ModelError"] += 1
+    assert outcomes["ModelError"] > 0
