@@ -14,6 +14,8 @@ Commands:
     default) with cycles, utilization and roofline ratio per layer.
 ``firmware``
     LeNet-5 driven by the RV32IM firmware on the ISS (functional or RTL accelerator).
+``model``
+    An imported int8 .tflite / .onnx model (:mod:`accel.sim.model_cmd`): per-op table.
 
 ``--json FILE`` writes the layer report as numbers (schema: ``docs/reports.md``).
 """
@@ -35,6 +37,7 @@ from accel.ref import lenet
 from accel.ref.layer import QuantizedLayer
 from accel.ref.networks import NETWORKS
 from accel.sim import format_layer_table, format_table, layer_rows
+from accel.sim.model_cmd import add_model_parser
 from accel.sim.network import cmd_network
 
 
@@ -391,6 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--weights", type=Path, default=lenet.DEFAULT_PATH, metavar="FILE")
     _hardware_arguments(f)
     f.set_defaults(func=cmd_firmware)
+    add_model_parser(commands)
     return parser
 
 
