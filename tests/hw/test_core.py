@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from accel.driver import prepare_layer
-from accel.mapping import failed_check
+from accel.mapping import LayerShape, failed_check
 from accel.ref.layer import random_layer, run_layer
 from accel.ref.lenet import int8_activations, load_default
 from accel.spec import isa
@@ -188,3 +188,36 @@ def test_consecutive_layers_without_reset():
     y2 = job2.decode_output(memory.read(job2.output_addr, job2.output_bytes))
     np.testing.assert_array_equal(y1, run_layer(first, x1))
     np.testing.assert_array_equal(y2, run_layer(second, x2))
+
+
+# Every tiling path of accel.mapping.tiling on small buffers (the same cases as
+# tests/mapping/test_tiling.py, there run on the functional model): bit-exact on the core.
+TILED_CASES = {
+    "strips_pool": (dict(M=4, C=5, R=3, S=3, pool=True), (1, 8, 18, 5), dict(in_depth=32)),
+    "strips_7x7_stride2_pad3": (
+        dict(M=4, C=3, R=7, S=7, stride=2, padding=3), (1, 12, 30, 3), dict(in_depth=64)
+    ),
+    "m_groups": (dict(M=19, C=3, R=1, S=1), (1, 3, 3, 3), {}),
+    "fc_chunks": (dict(M=6, C=300, R=1, S=1), (1, 1, 1, 300), {}),
+    "fc_chunks_groups_batch3": (dict(M=11, C=200, R=1, S=1), (3, 1, 1, 200), {}),
+}
+
+
+@pytest.mark.parametrize("name", TILED_CASES)
+def test_tiled_layer_bit_exact(name):
+    from accel.mapping.tiled_job import layout_plan
+    from accel.mapping.tiling import plan_tiles
+
+    params, nhwc, extra = TILED_CASES[name]
+    tiny = dict(rows=4, cols=4, in_depth=16, acc_depth=32, param_depth=2)
+    config = AccelConfig(**(tiny | extra))
+    rng = np.random.default_rng(len(name))
+    layer = random_layer(rng, **params)
+    x = rng.integers(-128, 128, size=nhwc, dtype=np.int8)
+    plan = plan_tiles(LayerShape.of(layer, x.shape), config)
+    assert len(plan.tiles) > 1
+    job = layout_plan(layer, x, config, plan)
+    result = run_job(job, config)
+    np.testing.assert_array_equal(result.output, run_layer(layer, x))
+    assert result.status & (1 << isa.STATUS_BIT["DONE"].bit)
+    assert not result.status & isa.ERROR_MASK
