@@ -1,11 +1,12 @@
-"""LeNet-5 as a memory image for the firmware (``firmware/lenet.c``).
+"""A chain of int8 layers as a memory image for the firmware (``firmware/model.c``).
 
-The image starts at the accelerator arena with a ``lenet_model_t`` header
-(``firmware/lenet_model.h``): magic, layer count, input and logits addresses, result fields
-written by the firmware, and one descriptor per layer in :data:`accel.spec.isa.REGISTERS` order.
-The packed weights and parameters of every layer follow, then the input image and one
-output buffer per layer (each layer's output is the next one's input). Intermediate
-activations are *not* written: the accelerator must produce them.
+The image starts at the accelerator arena with a ``model_image_t`` header
+(``firmware/model_image.h``): magic, layer and descriptor counts, input and output addresses,
+result fields written by the firmware, per layer the range of its descriptors (one, or
+several for a tiled layer) and its cycle counter, then every descriptor in
+:data:`accel.spec.isa.REGISTERS` order. The packed weights and parameters of every layer
+follow, then the input and one output buffer per layer (each layer's output is the next one's
+input). Intermediate activations are *not* written: the accelerator must produce them.
 """
 
 from __future__ import annotations
@@ -21,14 +22,15 @@ from accel.ref.layer import QuantizedLayer
 from accel.spec import isa
 from accel.spec.config import AccelConfig
 
-MAGIC = 0x354E454C  # "LEN5"
-MAX_LAYERS = 8
-CLASSES = 10
-HEADER_WORDS = 6 + MAX_LAYERS + MAX_LAYERS * len(isa.REGISTERS)
+MAGIC = 0x4D434341  # "ACCM"
+MAX_LAYERS = 32
+FIXED_WORDS = 8  # magic .. status
+HEADER_WORDS = FIXED_WORDS + 3 * MAX_LAYERS
 HEADER_BYTES = 4 * HEADER_WORDS
-PREDICTED_OFFSET = 16
-STATUS_OFFSET = 20
-CYCLES_OFFSET = 24
+DESC_BYTES = 4 * len(isa.REGISTERS)
+PREDICTED_OFFSET = 24
+STATUS_OFFSET = 28
+CYCLES_OFFSET = 4 * (FIXED_WORDS + 2 * MAX_LAYERS)
 
 
 def _align(value: int, alignment: int = 64) -> int:
@@ -43,7 +45,8 @@ class ModelImage:
     regions: list[tuple[int, bytes]]
     jobs: list[LayerJob]
     input_addr: int
-    logits_addr: int
+    output_addr: int
+    output_bytes: int
     end: int
 
     def write_to(self, write) -> None:
@@ -51,51 +54,81 @@ class ModelImage:
         for addr, data in self.regions:
             write(addr, data)
 
+    def read_back(self) -> dict[str, tuple[int, int]]:
+        """The (address, length) of every result the firmware writes."""
+        return {
+            "result": (self.base + PREDICTED_OFFSET, 8),
+            "cycles": (self.base + CYCLES_OFFSET, 4 * MAX_LAYERS),
+            "output": (self.output_addr, self.output_bytes),
+        }
+
     def read_result(self, read) -> dict:
-        """Predicted class, firmware status, per-layer cycles and logits via ``read(addr, n)``."""
+        """Predicted class, firmware status, per-layer cycles and the output bytes via
+        ``read(addr, n)``."""
         predicted, status = struct.unpack("<II", bytes(read(self.base + PREDICTED_OFFSET, 8)))
-        cycles = struct.unpack(f"<{MAX_LAYERS}I", bytes(read(self.base + CYCLES_OFFSET, 32)))
-        logits = np.frombuffer(bytes(read(self.logits_addr, CLASSES)), dtype=np.int8).copy()
+        raw = bytes(read(self.base + CYCLES_OFFSET, 4 * MAX_LAYERS))
+        cycles = struct.unpack(f"<{MAX_LAYERS}I", raw)
+        output = bytes(read(self.output_addr, self.output_bytes))
         return {
             "predicted": predicted,
             "status": status,
             "cycles": list(cycles[: len(self.jobs)]),
-            "logits": logits,
+            "output": np.frombuffer(output, dtype=np.int8).copy(),
         }
 
 
 def build_model_image(
-    layers: list[QuantizedLayer], image: np.ndarray, config: AccelConfig, base: int, limit: int
+    layers: list[QuantizedLayer], x: np.ndarray, config: AccelConfig, base: int, limit: int
 ) -> ModelImage:
-    """Lay out ``layers`` and one int8 NHWC ``image`` (1, 32, 32, 1) from ``base``."""
-    if len(layers) > MAX_LAYERS:
-        raise ValueError(f"at most {MAX_LAYERS} layers fit the model header, got {len(layers)}")
-    image = np.asarray(image)
-    if image.dtype != np.int8 or image.ndim != 4 or image.shape[0] != 1:
-        raise ValueError(f"image must be int8 NHWC with N = 1, got {image.dtype} {image.shape}")
-    addr = _align(base + HEADER_BYTES)
-    shapes = [image.shape]
+    """Lay out the chain ``layers`` and its int8 NHWC input ``x`` from ``base`` (up to
+    ``limit``): descriptors, weights, parameters, activation buffers."""
+    if not 0 < len(layers) <= MAX_LAYERS:
+        raise ValueError(f"a model image holds 1 to {MAX_LAYERS} layers, got {len(layers)}")
+    x = np.asarray(x)
+    if x.dtype != np.int8 or x.ndim != 4:
+        raise ValueError(f"input must be int8 NHWC, got {x.dtype} {x.shape}")
+    shapes = [x.shape]
     for layer in layers:
         shapes.append(layer.output_shape(shapes[-1]))
+    # The descriptors come right after the header: lay the layers out once to count them.
+    jobs = _layout(layers, x, shapes, config, _align(base + HEADER_BYTES))
+    n_descs = sum(len(job.descriptors) for job in jobs)
+    jobs = _layout(layers, x, shapes, config, _align(base + HEADER_BYTES + n_descs * DESC_BYTES))
+    buffers = [jobs[0].descriptor["IN_ADDR"]] + [job.output_addr for job in jobs]
+    end = max(job.extra["end"] for job in jobs)
+    if end > limit:
+        raise ValueError(f"the model needs memory up to {end:#x}, the arena ends at {limit:#x}")
+    out_bytes = int(np.prod(shapes[-1]))
+    words = [MAGIC, len(layers), n_descs, buffers[0], buffers[-1], out_bytes, 0, 0]
+    firsts, counts, descs = [], [], []
+    for job in jobs:
+        firsts.append(len(descs))
+        counts.append(len(job.descriptors))
+        descs += job.descriptors
+    pad = [0] * (MAX_LAYERS - len(jobs))
+    words += firsts + pad + counts + pad + [0] * MAX_LAYERS
+    for desc in descs:
+        words += [desc[reg.name] & 0xFFFF_FFFF for reg in isa.REGISTERS]
+    regions = [(base, struct.pack(f"<{len(words)}I", *words))]
+    regions.append((buffers[0], jobs[0].regions["input"][1]))
+    for job in jobs:
+        regions += [region for name, region in job.regions.items() if name != "input"]
+    return ModelImage(base, regions, jobs, buffers[0], buffers[-1], out_bytes, end)
+
+
+def _layout(layers, x, shapes, config, addr) -> list[LayerJob]:
+    """Every layer laid out from ``addr``: weights and parameters, then the activation
+    buffers (the output of layer i is the input of layer i + 1)."""
     buffers = []
     for shape in shapes:
         buffers.append(addr)
         addr = _align(addr + int(np.prod(shape)))
     jobs = []
-    regions = [(buffers[0], image.tobytes())]
     for i, layer in enumerate(layers):
-        x = image if i == 0 else np.zeros(shapes[i], dtype=np.int8)
+        xi = x if i == 0 else np.zeros(shapes[i], dtype=np.int8)
         job = prepare_layer(
-            layer, x, config, base=addr, input_addr=buffers[i], output_addr=buffers[i + 1]
+            layer, xi, config, base=addr, input_addr=buffers[i], output_addr=buffers[i + 1]
         )
         jobs.append(job)
-        regions += [job.regions["weights"], job.regions["params"]]
         addr = job.extra["end"]
-    if addr > limit:
-        raise ValueError(f"the model needs memory up to {addr:#x}, the arena ends at {limit:#x}")
-    words = [MAGIC, len(layers), buffers[0], buffers[-1], 0, 0] + [0] * MAX_LAYERS
-    for job in jobs:
-        words += [job.descriptor[reg.name] & 0xFFFF_FFFF for reg in isa.REGISTERS]
-    words += [0] * (HEADER_WORDS - len(words))
-    regions.insert(0, (base, struct.pack(f"<{HEADER_WORDS}I", *words)))
-    return ModelImage(base, regions, jobs, buffers[0], buffers[-1], addr)
+    return jobs

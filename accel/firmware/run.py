@@ -1,4 +1,4 @@
-"""Run the LeNet-5 firmware on the RV32IM ISS against an accelerator backend.
+"""Run the model firmware (``firmware/model.c``) on the RV32IM ISS against an accelerator.
 
 Backends: ``functional`` (golden numerics on the shared memory + :mod:`accel.perf` counters,
 milliseconds) and ``rtl`` (the ISS co-simulated with the generated Verilog under cocotb +
@@ -24,8 +24,8 @@ class FirmwareResult:
     image: int
     label: int
     predicted: int
-    logits: np.ndarray
-    expected_logits: np.ndarray
+    logits: np.ndarray  # the model's int8 output as the firmware left it
+    expected_logits: np.ndarray  # the golden model's
     layer_cycles: list[int]
     instructions: int
     custom_instructions: int
@@ -38,16 +38,16 @@ class FirmwareResult:
         return bool(np.array_equal(self.logits, self.expected_logits))
 
 
-def lenet_elf(out_dir=None):
-    """Build (or reuse) ``firmware/lenet.c``."""
-    return firmware.build("lenet", out_dir)
+def model_elf(out_dir=None):
+    """Build ``firmware/model.c``, the firmware that runs any model image."""
+    return firmware.build("model", out_dir)
 
 
 def prepare(model, index: int, config: AccelConfig, elf=None):
     """ISS with the firmware loaded and the model image for test image ``index`` written."""
     memory = Memory(firmware.RAM_SIZE, base=firmware.RAM_BASE)
     iss = ISS(memory)
-    iss.load_elf(elf if elf is not None else lenet_elf())
+    iss.load_elf(elf if elf is not None else model_elf())
     image = model.test_images_int8[index : index + 1]
     model_image = build_model_image(
         list(model.layers), image, config, firmware.ARENA_BASE, firmware.ARENA_END
@@ -72,7 +72,7 @@ def run_functional(model, index: int, config: AccelConfig, elf=None) -> Firmware
         image=index,
         label=int(model.test_labels[index]),
         predicted=result["predicted"],
-        logits=result["logits"],
+        logits=result["output"],
         expected_logits=expected,
         layer_cycles=result["cycles"],
         instructions=iss.instret,
@@ -84,10 +84,9 @@ def run_functional(model, index: int, config: AccelConfig, elf=None) -> Firmware
 
 def run_rtl_batch(model, indices, config: AccelConfig, elf=None) -> list[FirmwareResult]:
     """Co-simulate the firmware with the generated Verilog for several test images."""
-    from accel.firmware.image import CYCLES_OFFSET, MAX_LAYERS, PREDICTED_OFFSET
     from accel.verif import rtlsim
 
-    elf = elf if elf is not None else lenet_elf()
+    elf = elf if elf is not None else model_elf()
     items, images, expected = [], [], []
     for index in indices:
         image = model.test_images_int8[index : index + 1]
@@ -100,20 +99,15 @@ def run_rtl_batch(model, indices, config: AccelConfig, elf=None) -> list[Firmwar
             {
                 "name": f"image{index}",
                 "regions": model_image.regions,
-                "read_back": {
-                    "result": (model_image.base + PREDICTED_OFFSET, 8),
-                    "cycles": (model_image.base + CYCLES_OFFSET, 4 * MAX_LAYERS),
-                    "logits": (model_image.logits_addr, 10),
-                },
+                "read_back": model_image.read_back(),
             }
         )
     raw = rtlsim.run_firmware(elf, items, config, memory_size=firmware.RAM_SIZE)
     results = []
     for index, model_image, want, out in zip(indices, images, expected, raw, strict=True):
         memory = {
-            model_image.base + PREDICTED_OFFSET: out["reads"]["result"],
-            model_image.base + CYCLES_OFFSET: out["reads"]["cycles"],
-            model_image.logits_addr: out["reads"]["logits"],
+            model_image.read_back()[name][0]: out["reads"][name]
+            for name in ("result", "cycles", "output")
         }
         fields = model_image.read_result(lambda addr, n, memory=memory: memory[addr][:n])
         results.append(
@@ -121,7 +115,7 @@ def run_rtl_batch(model, indices, config: AccelConfig, elf=None) -> list[Firmwar
                 image=index,
                 label=int(model.test_labels[index]),
                 predicted=fields["predicted"],
-                logits=fields["logits"],
+                logits=fields["output"],
                 expected_logits=want,
                 layer_cycles=fields["cycles"],
                 instructions=out["instructions"],

@@ -260,7 +260,7 @@ def cmd_firmware(args: argparse.Namespace) -> int:
         print(f"error: --image must be in 0..{len(model.test_labels) - 1}", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    elf = firmware_run.lenet_elf()
+    elf = firmware_run.model_elf()
     if args.backend == "functional":
         results = [firmware_run.run_functional(model, i, config, elf) for i in indices]
     else:  # one simulator process per chunk of images: start-up costs ~1 s

@@ -1,12 +1,12 @@
-"""LeNet-5 under firmware control: firmware/lenet.c on the ISS, functional accelerator."""
+"""Models under firmware control: firmware/model.c on the ISS (LeNet-5 and tiled layers)."""
 
 import re
 
 import numpy as np
 import pytest
 
-from accel.firmware import image as lenet_image
-from accel.firmware.run import lenet_elf, run_functional
+from accel.firmware import image as model_image
+from accel.firmware.run import model_elf, run_functional
 from accel.ref.lenet import load_default
 from accel.spec import isa
 from accel.spec.config import AccelConfig
@@ -19,7 +19,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def elf(tmp_path_factory):
-    return lenet_elf(tmp_path_factory.mktemp("fw"))
+    return model_elf(tmp_path_factory.mktemp("fw"))
 
 
 def test_ten_images_give_the_golden_logits(model, elf):
@@ -45,27 +45,34 @@ def _c_struct_fields(text, name):
 
 
 def test_c_structs_match_the_python_layout():
-    root = lenet_image.__file__.rsplit("/accel/", 1)[0] + "/firmware/"
+    root = model_image.__file__.rsplit("/accel/", 1)[0] + "/firmware/"
     driver = open(root + "accel_drv.h").read()
     assert "typedef accel_desc_t accel_layer_t;" in driver
     generated = open(root + "include/accel.h").read()
     assert _c_struct_fields(generated, "accel_desc") == [r.name.lower() for r in isa.REGISTERS]
-    header = open(root + "lenet_model.h").read()
-    fields = _c_struct_fields(header, "lenet_model")
-    assert fields[:6] == ["magic", "n_layers", "input_addr", "logits_addr", "predicted", "status"]
-    assert fields[6:] == ["cycles[LENET_MAX_LAYERS]", "layers[LENET_MAX_LAYERS]"]
-    assert f"{lenet_image.MAGIC:#010x}u" in header
-    assert f"LENET_MAX_LAYERS {lenet_image.MAX_LAYERS}u" in header
+    header = open(root + "model_image.h").read()
+    fields = _c_struct_fields(header, "model_image")
+    fixed = ["magic", "n_layers", "n_descs", "input_addr", "output_addr", "output_bytes"]
+    assert fields[: model_image.FIXED_WORDS] == [*fixed, "predicted", "status"]
+    assert 4 * fields.index("predicted") == model_image.PREDICTED_OFFSET
+    assert fields[model_image.FIXED_WORDS :] == [
+        "first_desc[MODEL_MAX_LAYERS]",
+        "n_tiles[MODEL_MAX_LAYERS]",
+        "cycles[MODEL_MAX_LAYERS]",
+        "descs[]",
+    ]
+    assert f"{model_image.MAGIC:#010x}u" in header
+    assert f"MODEL_MAX_LAYERS {model_image.MAX_LAYERS}u" in header
 
 
 def test_model_image_rejects_a_model_that_does_not_fit(model):
     image = model.test_images_int8[:1]
     with pytest.raises(ValueError, match="arena ends"):
-        lenet_image.build_model_image(list(model.layers), image, AccelConfig(), 0x10000, 0x12000)
+        model_image.build_model_image(list(model.layers), image, AccelConfig(), 0x10000, 0x12000)
 
 
 def test_firmware_on_the_rtl_ten_images(model, elf):
-    """Co-simulation: the ISS runs lenet.c, custom instructions drive the generated Verilog."""
+    """Co-simulation: the ISS runs model.c, custom instructions drive the generated Verilog."""
     from accel.firmware.run import run_rtl_batch
 
     results = run_rtl_batch(model, list(range(10)), AccelConfig(), elf)
