@@ -1,0 +1,145 @@
+"""The top-level simulation loop: the engines of :mod:`accel.hw.core`, cycle by cycle where
+something happens, skipping the cycles in between.
+
+Each evaluated cycle applies the RTL's rules: every engine's combinational decisions from the
+registers, then the register updates. Afterwards each engine names the next cycle in which it
+can act (:meth:`wake`), and the cycles before the earliest are accounted for in one step.
+The output side (accumulators, post-processing, writer) runs on its own time line and is
+only brought up to date when the issuer waits for an accumulator half and at the end.
+"""
+
+from __future__ import annotations
+
+from accel.perf.accounting import Accounting
+from accel.perf.geometry import INF, Geometry
+from accel.perf.issuer import BAND, DRAIN, IDLE, STREAM, Issuer
+from accel.perf.output import OutputPath
+from accel.perf.params import ParamLoader
+from accel.perf.prefetch import InputPrefetcher
+from accel.perf.reader import ReadDMA
+from accel.perf.report import PHASES, Phase
+from accel.perf.steady import SettledPeriod
+from accel.perf.weights import WeightPath
+from accel.spec.config import AccelConfig
+
+_TAIL = int(Phase.TAIL)
+
+
+class Sequencer:
+    """The engines of one layer run and the loop that drives them."""
+
+    __slots__ = ("geo", "rd", "pl", "wt", "iss", "pf", "out", "acct", "steady", "engines")
+
+    def __init__(self, geo: Geometry):
+        self.geo = geo
+        self.rd = ReadDMA(geo)
+        self.pl = ParamLoader(geo)
+        self.wt = WeightPath(geo)
+        self.iss = Issuer(geo)
+        self.pf = InputPrefetcher(geo)
+        self.out = OutputPath(geo, self.pl, self.iss.log)
+        self.acct = Accounting(geo.t_run)
+        self.steady = SettledPeriod(geo)
+        self.engines = (self.rd, self.wt, self.iss, self.pf, self.acct)
+
+    def run(self) -> int:
+        """Simulate from the run pulse to done; returns the CYCLES counter."""
+        t = self.geo.t_run
+        self.pl.start()
+        self.wt.start()
+        self.iss.start(t)
+        self.pf.start()
+        self.out.start(t)
+        t += 1
+        iss, out, rd = self.iss, self.out, self.rd
+        while True:
+            st = iss.state
+            if st is IDLE:  # every band issued
+                if out.advance(t + 1) <= t and rd.idle(t):
+                    self.acct.phases[_TAIL] += 1
+                    return t
+            elif st is BAND:
+                out.advance(t)
+                iss.acc_free |= out.take_releases(t)
+            t = self._cycle(t)
+            t1 = t + 1
+            nxt = self._next(t1)
+            if nxt > t1:
+                self._skip(t1, nxt)
+            t = nxt
+
+    def _cycle(self, t: int) -> int:
+        """Evaluate cycle ``t``; returns it, or a later cycle after skipped periods."""
+        rd, wt, iss, pf = self.rd, self.wt, self.iss, self.pf
+        end_client = rd.step(t)
+        wt.comb(t)
+        iss.comb(t, wt.load_now, wt.loaded_ahead, pf.loaded_bands)
+        self.acct.cycle(iss, wt)
+        pf.step(t, iss, rd, end_client)
+        self.pl.step(t, rd, end_client)
+        wt.tick(t, rd, end_client, iss)
+        iss.tick(t, self.out)
+        if iss.tile_started and SettledPeriod.settled(self.pl, rd, pf):
+            t = self.steady.tile_start(t, self.engines)
+        return t
+
+    def _next(self, t1: int) -> float:
+        """The first cycle from ``t1`` on in which anything happens."""
+        rd, wt, iss, pf, out = self.rd, self.wt, self.iss, self.pf, self.out
+        st = iss.state
+        if st is BAND:
+            out.advance(t1)
+            iss.acc_free |= out.take_releases(t1)
+        nxt = rd.wake(t1)
+        if nxt > t1 and self.pl.issuing:
+            return t1
+        if nxt > t1:
+            nxt = min(nxt, pf.wake(t1, iss))
+        if nxt > t1:
+            nxt = min(nxt, iss.wake(t1, wt.loaded_ahead, pf.loaded_bands))
+        if nxt > t1:
+            nxt = min(nxt, wt.wake(t1, rd, iss))
+        if nxt > t1:
+            if st is IDLE:
+                done = out.advance(nxt)
+                if done <= t1:
+                    if rd.idle(t1):
+                        nxt = t1
+                elif done < nxt:
+                    nxt = done
+            elif iss.waits_for_accumulator():
+                nxt = min(nxt, out.advance(nxt, stop_at_release=True))
+        if nxt == INF:
+            raise AssertionError(f"performance model deadlocked in cycle {t1 - 1}")
+        return nxt
+
+    def _skip(self, t1: int, nxt: int) -> None:
+        """Cycles ``t1`` .. ``nxt - 1``: nothing changes but time-driven state."""
+        iss = self.iss
+        self.acct.skip(nxt - t1, iss, self.wt)
+        st = iss.state
+        if st is STREAM:
+            self.wt.free_at[iss.tile_parity] = nxt - 1 + self.geo.hold
+        elif st is DRAIN:
+            iss.drain -= nxt - t1
+
+    def result(self, cycles: int) -> dict:
+        return {
+            "CYCLES": cycles,
+            "MAC_CYCLES": self.acct.mac,
+            "STALL_CYCLES": self.acct.stall,
+            "DMA_READ_BYTES": self.rd.beats_read * self.geo.bus_bytes,
+            "DMA_WRITE_BYTES": self.out.writer.bytes_written,
+            "phases": dict(zip(PHASES, self.acct.phases, strict=True)),
+            "bands": [tuple(b) for b in self.iss.log],
+        }
+
+
+def simulate(d: dict, cfg: AccelConfig, read_latency: int, write_latency: int) -> dict:
+    """Event-driven simulation of the sequencer for descriptor ``d``: counters, phases and
+    band times (the values of :class:`~accel.perf.report.PerfReport`)."""
+    sim = Sequencer(Geometry(d, cfg, read_latency, write_latency))
+    return sim.result(sim.run())
+
+
+__all__ = ["Sequencer", "simulate"]
