@@ -15,6 +15,7 @@ from collections import deque
 from enum import IntEnum
 
 from accel.perf.geometry import INF, Geometry
+from accel.perf.output_steady import SettledOutput
 from accel.perf.params import ParamLoader
 from accel.perf.postproc import PostProcessor
 from accel.perf.writer import OutputWriter
@@ -45,7 +46,7 @@ class OutputPath:
     __slots__ = (
         "t", "state", "band", "computed", "pulses", "busy", "releases", "done_at",
         "out_addr", "proc", "writer", "params", "log", "bands", "n_bands", "pool",
-        "F_out", "out_row_bytes",
+        "F_out", "out_row_bytes", "settle",
     )  # fmt: skip
 
     def __init__(self, geo: Geometry, params: ParamLoader, log: list):
@@ -64,6 +65,7 @@ class OutputPath:
         self.log = log
         self.bands, self.n_bands, self.pool = geo.bands, geo.n_bands, geo.pool
         self.F_out, self.out_row_bytes = geo.F_out, geo.out_row_bytes
+        self.settle = SettledOutput(geo)
 
     def start(self, t: int) -> None:
         """START's ``run`` pulse in cycle ``t``."""
@@ -83,6 +85,13 @@ class OutputPath:
             mask |= releases.popleft()[1]
         return mask
 
+    def next_release(self) -> float:
+        """The cycle after the next release not taken yet, simulating up to it if needed
+        (every input up to then must be known)."""
+        if self.releases:
+            return self.releases[0][0] + 1
+        return self.advance(INF, stop_at_release=True)
+
     def advance(self, limit: float, stop_at_release: bool = False) -> float:
         """Simulate the cycles from :attr:`t` up to ``limit`` (excluded).
 
@@ -91,12 +100,16 @@ class OutputPath:
         else INF.
         """
         t = self.t
+        busy_cycle = self._busy_cycle
+        proc, settle = self.proc, self.settle
         while t < limit:
             if self.busy:
-                released = self._busy_cycle(t)
+                released = busy_cycle(t)
                 t += 1
                 if released and stop_at_release:
                     break
+                if proc.read_i >= settle.next_check:
+                    t = self._settle(t, limit)
                 continue
             t = self._next_event(t, limit)
             if t >= limit:
@@ -131,6 +144,15 @@ class OutputPath:
             raise AssertionError(f"performance model deadlocked in cycle {t}")
         return nxt
 
+    def _settle(self, t: int, limit: float) -> int:
+        """Skip repeated periods of the band being read out; the band-complete pulses in the
+        skipped cycles only set their latches."""
+        t_new = self.settle.check(t, limit, self.proc, self.writer)
+        pulses = self.pulses
+        while pulses and pulses[0][0] < t_new:
+            self.computed |= pulses.popleft()[1]
+        return t_new
+
     def _pulse(self, t: int) -> int:
         """The band-complete pulses of cycle ``t`` (a bit mask)."""
         pulses = self.pulses
@@ -142,14 +164,18 @@ class OutputPath:
     def _busy_cycle(self, t: int) -> bool:
         """Cycle ``t`` while the post-processor or the writer works; True on a release."""
         proc, writer = self.proc, self.writer
+        st = self.state
         reads_done = proc.reads_done
-        idle = proc.idle()
+        idle = st is WAIT_BAND and proc.idle()
         out = proc.pipe[-1]
-        data_ready = writer.data_ready()
+        data_ready = writer.have and writer.level + writer.lanes <= writer.cap
         cmd_ready = writer.cycle(t, out, data_ready)
         proc.cycle(out, data_ready)
-        self._sequence(t, self._pulse(t), reads_done, idle, cmd_ready)
-        self.busy = proc.busy() or writer.busy()
+        pulses = self.pulses
+        if st is not RUN or reads_done or (pulses and pulses[0][0] == t):
+            self._sequence(t, self._pulse(t), reads_done, idle, cmd_ready)
+        if not proc.running:  # (a running post-processor is busy)
+            self.busy = proc.busy() or writer.busy()
         return reads_done
 
     def _sequence(self, t: int, done_now: int, reads_done: bool, idle: bool, cmd_ready: bool):
@@ -179,6 +205,7 @@ class OutputPath:
         out_rows = rows >> 1 if self.pool else rows
         length = out_rows * self.out_row_bytes
         self.proc.start(out_rows * self.F_out)
+        self.settle.band_start(self.proc.n_reads)
         self.writer.command(self.out_addr, length)
         self.out_addr += length
         self.busy = True

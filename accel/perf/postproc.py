@@ -38,7 +38,7 @@ class PostProcessor:
         self.inflight = None
         self.reads_done = False
         self.fifo = deque()
-        self.pipe = [None] * _STAGES
+        self.pipe = deque([None] * _STAGES, maxlen=_STAGES)
         self.in_requant = 0  # tags in the pipeline
         self.pattern = geo.pattern
         self.pat_len = len(geo.pattern)
@@ -59,36 +59,49 @@ class PostProcessor:
             or self.reads_done
         )
 
+    def key(self) -> tuple:
+        """The state but the read count (steady-state detection while running)."""
+        return (self.inflight, tuple(self.fifo), tuple(self.pipe), self.in_requant)
+
     def cycle(self, out: tuple | None, out_ready: bool) -> None:
         """One cycle: ``out`` is the tag in the last stage (``pipe[-1]``), ``out_ready`` the
         writer's readiness for data in this cycle."""
         fifo = self.fifo
-        can_read = self.running and len(fifo) + (self.inflight is not None) < _FIFO_DEPTH
-        pipe = self.pipe
+        inflight = self.inflight
+        can_read = self.running and len(fifo) + (inflight is not None) < _FIFO_DEPTH
         head = fifo[0] if fifo else None
         if out is None or out_ready or not out[1]:
-            pipe.pop()
-            pipe.insert(0, head)
-            accepted = head is not None
-            self.in_requant += accepted - (out is not None)
-        else:  # output stalled: the first bubble from the end is squeezed out
-            accepted = False
-            for j in range(_STAGES - 2, -1, -1):
-                if pipe[j] is None:
-                    del pipe[j]
-                    pipe.insert(0, head)
-                    accepted = head is not None
-                    self.in_requant += accepted
-                    break
-        if accepted:
+            self.pipe.appendleft(head)  # every stage moves on, the last one's tag leaves
+            if out is not None:
+                self.in_requant -= 1
+            if head is not None:
+                fifo.popleft()
+                self.in_requant += 1
+        elif self._squeeze(head):
             fifo.popleft()
-        if self.inflight is not None:
-            fifo.append(self.inflight)
-        self.inflight = None
-        self.reads_done = False
+        if inflight is not None:
+            fifo.append(inflight)
+            self.inflight = None
+        if self.reads_done:
+            self.reads_done = False
         if can_read:
-            self.inflight = self.pattern[self.read_i % self.pat_len]
-            self.read_i += 1
-            if self.read_i == self.n_reads:
+            i = self.read_i
+            self.inflight = self.pattern[i % self.pat_len]
+            self.read_i = i = i + 1
+            if i == self.n_reads:
                 self.running = False
                 self.reads_done = True
+
+    def _squeeze(self, head: tuple | None) -> bool:
+        """The output stalls: the stages behind the first bubble from the end move on.
+        Returns whether ``head`` entered the pipeline."""
+        pipe = self.pipe
+        for j in range(_STAGES - 2, -1, -1):
+            if pipe[j] is None:
+                del pipe[j]
+                pipe.appendleft(head)
+                if head is not None:
+                    self.in_requant += 1
+                    return True
+                return False
+        return False

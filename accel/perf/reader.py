@@ -84,13 +84,7 @@ class ReadDMA:
         return end_client
 
     def _issue(self, t: int, sel: int) -> None:
-        addr = self.addr[sel]
-        limit = self.page_beats - ((addr >> self.shift) & self.page_mask)
-        if limit > self.max_burst:
-            limit = self.max_burst
-        remain = self.remain[sel]
-        final = remain <= limit
-        burst = remain if final else limit
+        burst, final = self._burst(sel)
         first = t + 1 + self.latency
         if first < self.mem_free:
             first = self.mem_free
@@ -98,10 +92,49 @@ class ReadDMA:
         self.info.append((first + burst - 1, sel, final))
         self.beats_read += burst
         self.last_load = t
-        self.addr[sel] = addr + (burst << self.shift)
-        self.remain[sel] = remain - burst
+        self.addr[sel] += burst << self.shift
+        self.remain[sel] -= burst
         if final:
             self.active[sel] = False
+
+    def _burst(self, sel: int) -> tuple[int, bool]:
+        """Length of client ``sel``'s next burst and whether it is its command's last."""
+        limit = self.page_beats - ((self.addr[sel] >> self.shift) & self.page_mask)
+        if limit > self.max_burst:
+            limit = self.max_burst
+        remain = self.remain[sel]
+        if remain <= limit:
+            return remain, True
+        return limit, False
+
+    def run_ahead(self, t1: int, limit: float) -> float:
+        """Simulate the cycles from ``t1`` on in which only the reader acts — a burst that is
+        not its command's last is issued or ends — up to ``limit`` (excluded) at most.
+
+        Returns the first cycle in which a client sees something (its command's last burst
+        is issued, or its last beat arrives), which is left to :meth:`step`, or INF.
+        """
+        info, active = self.info, self.active
+        t = t1
+        while t < limit:
+            level = len(info)
+            sel = 0 if active[0] else 1 if active[1] else 2 if active[2] else -1
+            end = level and info[0][0] == t
+            if end and info[0][2]:
+                return t
+            if sel >= 0 and level < _OUTSTANDING:
+                if self._burst(sel)[1]:
+                    return t
+                if end:
+                    info.popleft()
+                self._issue(t, sel)
+            elif end:
+                info.popleft()
+            else:  # nothing before the next burst's end
+                t = info[0][0] if level else INF
+                continue
+            t += 1
+        return INF
 
     def wake(self, t1: int) -> float:
         """The next cycle from ``t1`` on in which the reader acts (after :meth:`step`)."""

@@ -55,11 +55,10 @@ class Sequencer:
         while True:
             st = iss.state
             if st is IDLE:  # every band issued
-                if out.advance(t + 1) <= t and rd.idle(t):
+                if out.done_at <= t and rd.idle(t):
                     self.acct.phases[_TAIL] += 1
                     return t
             elif st is BAND:
-                out.advance(t)
                 iss.acc_free |= out.take_releases(t)
             t = self._cycle(t)
             t1 = t + 1
@@ -84,34 +83,55 @@ class Sequencer:
         return t
 
     def _next(self, t1: int) -> float:
-        """The first cycle from ``t1`` on in which anything happens."""
-        rd, wt, iss, pf, out = self.rd, self.wt, self.iss, self.pf, self.out
+        """The first cycle from ``t1`` on in which anything happens (the reader runs ahead
+        through the cycles in which only it acts)."""
+        wt, iss, pf = self.wt, self.iss, self.pf
         st = iss.state
-        if st is BAND:
-            out.advance(t1)
-            iss.acc_free |= out.take_releases(t1)
-        nxt = rd.wake(t1)
-        if nxt > t1 and self.pl.issuing:
+        release = self._release(t1) if st is BAND else INF
+        if self.pl.issuing:
             return t1
-        if nxt > t1:
-            nxt = min(nxt, pf.wake(t1, iss))
+        nxt = pf.wake(t1, iss)
         if nxt > t1:
             nxt = min(nxt, iss.wake(t1, wt.loaded_ahead, pf.loaded_bands))
         if nxt > t1:
-            nxt = min(nxt, wt.wake(t1, rd, iss))
+            nxt = min(nxt, wt.wake(t1, self.rd, iss))
         if nxt > t1:
             if st is IDLE:
-                done = out.advance(nxt)
-                if done <= t1:
-                    if rd.idle(t1):
-                        nxt = t1
-                elif done < nxt:
-                    nxt = done
-            elif iss.waits_for_accumulator():
-                nxt = min(nxt, out.advance(nxt, stop_at_release=True))
+                nxt = min(nxt, self.rd.wake(t1))
+                if nxt > t1:
+                    nxt = self._done(t1, nxt)
+            else:
+                if release < nxt:
+                    nxt = release
+                nxt = min(nxt, self.rd.run_ahead(t1, nxt))
         if nxt == INF:
             raise AssertionError(f"performance model deadlocked in cycle {t1 - 1}")
         return nxt
+
+    def _release(self, t1: int) -> float:
+        """In BAND: bring the issuer's view of the accumulator halves up to cycle ``t1``;
+        returns the first later cycle in which the half it waits for becomes free.
+
+        The only release the issuer can wait for is the one of the band two before, whose
+        post-processing depends on nothing that is still to come once the parameters are
+        loaded: the output side runs ahead to it (without parameters, no release happens).
+        """
+        iss = self.iss
+        if (iss.acc_free >> (iss.band & 1)) & 1 or not self.pl.loaded:
+            return INF
+        release = self.out.next_release()
+        if release > t1:
+            return release
+        iss.acc_free |= self.out.take_releases(t1)
+        return INF
+
+    def _done(self, t1: int, nxt: float) -> float:
+        """Every band issued: the next cycle to evaluate, the output side's done cycle at
+        the latest (it runs to its end once the parameters are loaded)."""
+        done = self.out.advance(INF if self.pl.loaded else nxt)
+        if done <= t1:
+            return t1 if self.rd.idle(t1) else nxt
+        return min(nxt, done)
 
     def _skip(self, t1: int, nxt: int) -> None:
         """Cycles ``t1`` .. ``nxt - 1``: nothing changes but time-driven state."""

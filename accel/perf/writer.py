@@ -86,17 +86,63 @@ class OutputWriter:
         :meth:`data_ready` before the update. Returns the command channel's ``ready``."""
         blen = self.blen
         requested, beats = self.wr_valid, self.wr_beats
-        emit = self.level >= self.bus_bytes and bool(blen)
-        last = emit and self.beat_count + 1 == blen[0]
-        cmd_ready = self._request(len(blen) + requested < _QUEUE)
+        emit = self.level >= self.bus_bytes and blen
+        if self.rg_active:
+            cmd_ready = self._request(len(blen) + requested < _QUEUE)
+        else:
+            self.wr_valid = False
+            cmd_ready = len(self.region) < _REGION_FIFO
+        if emit:
+            self.level -= self.bus_bytes  # (the packer adds to the level before the beat)
+            if self.beat_count + 1 == blen[0]:
+                self._burst_end(t)
+            else:
+                self.beat_count += 1
         if requested:  # the request of the previous cycle is accepted
             blen.append(beats)
             self.pending += 1
-        self._pack(out[0] if data_ready and out is not None and out[1] else 0)
-        if emit:
-            self._emit(t, last)
-        self.respond(t)
+        if data_ready and out is not None and out[1]:
+            self._pack(out[0])
+        elif self.region and not self.have:
+            self._pack(0)
+        wresp = self.wresp
+        if wresp and wresp[0] == t:
+            wresp.popleft()
+            self.pending -= 1
         return cmd_ready
+
+    def key(self, t: int) -> tuple:
+        """The state relative to cycle ``t`` but the positions (steady-state detection)."""
+        last = self.last_resp - t  # (a response is due t + latency at the earliest)
+        return (
+            tuple(self.region),
+            tuple(self.blen),
+            self.rg_active,
+            self.wr_valid,
+            self.wr_beats if self.wr_valid else 0,
+            self.level,
+            self.have,
+            self.beat_count,
+            self.pending,
+            tuple(resp - t for resp in self.wresp),
+            last if last >= self.latency else self.latency - 1,
+        )
+
+    def position(self) -> tuple:
+        """(bytes written, next burst address, beats to request, bytes of the region to
+        come): what moves on in a steady state."""
+        return (self.bytes_written, self.rg_addr, self.rg_remain, self.in_remain)
+
+    def repeat(self, n: int, before: tuple, dt: int) -> None:
+        """Move on ``n`` times what moved since ``before`` (a :meth:`position`), ``dt``
+        cycles later."""
+        written, addr, remain, left = before
+        self.bytes_written += n * (self.bytes_written - written)
+        self.rg_addr += n * (self.rg_addr - addr)
+        self.rg_remain += n * (self.rg_remain - remain)
+        self.in_remain += n * (self.in_remain - left)
+        self.wresp = deque(resp + dt for resp in self.wresp)
+        self.last_resp += dt
 
     def _request(self, room: bool) -> bool:
         """The request generator: load the next burst if the burst queue has room.
@@ -129,7 +175,7 @@ class OutputWriter:
         if count:
             take = count if count < in_remain else in_remain
             finish = take == in_remain
-        level = self.level + take
+        level = self.level + take  # (before this cycle's beat: see cycle)
         if finish:
             level = cdiv(level, self.bus_bytes) * self.bus_bytes
         if region and (not self.have or finish):
@@ -144,16 +190,12 @@ class OutputWriter:
         self.bytes_written += take
         self.level = level
 
-    def _emit(self, t: int, last: bool) -> None:
-        """A beat leaves the packer; after a burst's last beat its response is due."""
-        self.level -= self.bus_bytes
-        if last:
-            self.beat_count = 0
-            self.blen.popleft()
-            resp = t + self.latency
-            if resp <= self.last_resp:
-                resp = self.last_resp + 1
-            self.last_resp = resp
-            self.wresp.append(resp)
-        else:
-            self.beat_count += 1
+    def _burst_end(self, t: int) -> None:
+        """A burst's last beat leaves the packer: its response is due."""
+        self.beat_count = 0
+        self.blen.popleft()
+        resp = t + self.latency
+        if resp <= self.last_resp:
+            resp = self.last_resp + 1
+        self.last_resp = resp
+        self.wresp.append(resp)
