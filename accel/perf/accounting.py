@@ -45,13 +45,16 @@ class Accounting:
                     ph[_WALKER] += 1
             else:
                 ph[_SWITCH if self.started else _SETUP] += 1
-        elif st is BAND and not iss.acc_claim and (iss.acc_free >> (iss.band & 1)) & 1:
-            self.stall += 1
-            ph[_INPUT if self.started else _SETUP] += 1
+        elif st is BAND:
+            if iss.acc_claim:
+                ph[_SWITCH if self.started else _SETUP] += 1
+            elif (iss.acc_free >> (iss.band & 1)) & 1:
+                self.stall += 1
+                ph[_INPUT if self.started else _SETUP] += 1
+            else:
+                ph[_ACC if self.started else _SETUP] += 1
         elif not self.started:
             ph[_SETUP] += 1
-        elif st is BAND and not iss.acc_claim:
-            ph[_ACC] += 1
         elif st is IDLE:
             ph[_TAIL] += 1
         else:

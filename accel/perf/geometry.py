@@ -85,8 +85,11 @@ class Geometry:
         """Weight tiles (indices in one band's order) whose bytes cross a 4 KiB page: their
         bursts are split differently from the others'."""
         page, size, base = timing.PAGE_BYTES, self.tile_bytes, self.w_addr
+        if page % size == 0 and base % size == 0:
+            return []  # tiles tile the pages
+        end = base + self.tiles * size
         return [
-            i
-            for i in range(self.tiles)
-            if (base + i * size) // page != (base + (i + 1) * size - 1) // page
+            (boundary - base) // size
+            for boundary in range((base // page + 1) * page, end, page)
+            if (boundary - base) % size
         ]

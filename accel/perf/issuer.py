@@ -51,15 +51,15 @@ class Issuer:
     """Issuer FSM, its band and tile counters and the accumulator halves it may claim.
 
     ``acc_free``: bit h set when accumulator half h holds no unread band (claimed here,
-    released by the post-processing, :mod:`accel.perf.output`). ``issue``, ``last_pixel``,
-    ``tile_started``, ``started_bank`` and ``acc_claim`` are the combinational decisions of
-    the current cycle (:meth:`comb`). ``log``: per band [n, e0, rows, first issue cycle,
-    last issue cycle, post-processing start cycle].
+    released by the post-processing, :mod:`accel.perf.output`). ``tile_started``,
+    ``last_pixel`` and ``acc_claim`` are the combinational decisions of the current cycle
+    (:meth:`comb`); in STREAM, the issuer sends a vector (``issue``) every cycle. ``log``:
+    per band [n, e0, rows, first issue cycle, last issue cycle, post-processing start cycle].
     """
 
     __slots__ = (
         "state", "band", "acc_free", "tile_idx", "tile_len", "stream_end", "tile_parity",
-        "drain", "issue", "last_pixel", "tile_started", "started_bank", "acc_claim",
+        "drain", "last_pixel", "tile_started", "acc_claim",
         "walker", "log", "bands", "n_bands", "tiles", "F", "done_delay",
     )  # fmt: skip
 
@@ -72,8 +72,8 @@ class Issuer:
         self.stream_end = 0  # last pixel cycle of the streaming tile
         self.tile_parity = 0
         self.drain = 0
-        self.issue = self.last_pixel = self.tile_started = False
-        self.started_bank = self.acc_claim = 0
+        self.last_pixel = self.tile_started = False
+        self.acc_claim = 0
         self.walker = KWalker(geo)
         self.log = []
         self.bands, self.n_bands, self.tiles = geo.bands, geo.n_bands, geo.tiles
@@ -85,27 +85,33 @@ class Issuer:
 
     def comb(self, t: int, load_now: bool, loaded_ahead: int, loaded_bands: int) -> None:
         """Cycle ``t``'s decisions from the registers, the weight banks' load decision and
-        the input prefetcher's band count."""
+        the input prefetcher's band count (``last_pixel`` is valid in STREAM, ``acc_claim``
+        in BAND)."""
         st = self.state
-        self.issue = st is STREAM
-        self.last_pixel = self.tile_started = False
-        self.started_bank = self.acc_claim = 0
         if st is STREAM:
             if t == self.stream_end:
                 self.last_pixel = True
-                self.started_bank = 1 - self.tile_parity
                 self.tile_started = (
                     self.tile_idx + 1 < self.tiles
                     and (loaded_ahead != 0 or load_now)
                     and t >= self.walker.ready_at
                 )
+            else:
+                self.last_pixel = self.tile_started = False
         elif st is TILE:
-            self.started_bank = self.tile_parity
             self.tile_started = (loaded_ahead != 0 or load_now) and t >= self.walker.ready_at
-        elif st is BAND:
-            half = self.band & 1
-            if (self.acc_free >> half) & 1 and loaded_bands > self.band:
-                self.acc_claim = 1 << half
+        else:
+            self.tile_started = False
+            if st is BAND:
+                half = self.band & 1
+                if (self.acc_free >> half) & 1 and loaded_bands > self.band:
+                    self.acc_claim = 1 << half
+                else:
+                    self.acc_claim = 0
+
+    def started_bank(self) -> int:
+        """The bank of the tile starting in this cycle (``tile_started``)."""
+        return self.tile_parity ^ (self.state is STREAM)
 
     def tick(self, t: int, output) -> None:
         """Cycle ``t``'s register updates; ``output`` receives the band-complete pulses."""

@@ -100,16 +100,11 @@ class OutputPath:
         else INF.
         """
         t = self.t
-        busy_cycle = self._busy_cycle
-        proc, settle = self.proc, self.settle
         while t < limit:
             if self.busy:
-                released = busy_cycle(t)
-                t += 1
+                t, released = self._run_busy(t, limit)
                 if released and stop_at_release:
                     break
-                if proc.read_i >= settle.next_check:
-                    t = self._settle(t, limit)
                 continue
             t = self._next_event(t, limit)
             if t >= limit:
@@ -161,22 +156,33 @@ class OutputPath:
             mask |= pulses.popleft()[1]
         return mask
 
-    def _busy_cycle(self, t: int) -> bool:
-        """Cycle ``t`` while the post-processor or the writer works; True on a release."""
-        proc, writer = self.proc, self.writer
-        st = self.state
-        reads_done = proc.reads_done
-        idle = st is WAIT_BAND and proc.idle()
-        out = proc.pipe[-1]
-        data_ready = writer.have and writer.level + writer.lanes <= writer.cap
-        cmd_ready = writer.cycle(t, out, data_ready)
-        proc.cycle(out, data_ready)
-        pulses = self.pulses
-        if st is not RUN or reads_done or (pulses and pulses[0][0] == t):
-            self._sequence(t, self._pulse(t), reads_done, idle, cmd_ready)
-        if not proc.running:  # (a running post-processor is busy)
-            self.busy = proc.busy() or writer.busy()
-        return reads_done
+    def _run_busy(self, t: int, limit: float) -> tuple[int, bool]:
+        """The cycles from ``t`` on while the post-processor or the writer works, up to
+        ``limit`` at most or until a release (the cycle after it). Returns the next cycle
+        and whether a release ends the run."""
+        proc, writer, settle, pulses = self.proc, self.writer, self.settle, self.pulses
+        pipe, proc_cycle, writer_cycle = proc.pipe, proc.cycle, writer.cycle
+        lanes, cap = writer.lanes, writer.cap
+        while t < limit:
+            st = self.state
+            reads_done = proc.reads_done
+            idle = st is WAIT_BAND and proc.idle()
+            out = pipe[-1]
+            data_ready = writer.have and writer.level + lanes <= cap
+            cmd_ready = writer_cycle(t, out, data_ready)
+            proc_cycle(out, data_ready)
+            if st is not RUN or reads_done or (pulses and pulses[0][0] == t):
+                self._sequence(t, self._pulse(t), reads_done, idle, cmd_ready)
+            t += 1
+            if reads_done:
+                self.busy = proc.busy() or writer.busy()
+                return t, True
+            if not proc.running and not (proc.busy() or writer.busy()):
+                self.busy = False
+                return t, False
+            if proc.read_i >= settle.next_check:
+                t = self._settle(t, limit)
+        return t, False
 
     def _sequence(self, t: int, done_now: int, reads_done: bool, idle: bool, cmd_ready: bool):
         """The post FSM and the band-complete latches in cycle ``t``."""

@@ -28,7 +28,7 @@ class PostProcessor:
 
     __slots__ = (
         "running", "n_reads", "read_i", "inflight", "reads_done", "fifo", "pipe",
-        "in_requant", "pattern", "pat_len",
+        "pattern", "pat_len",
     )  # fmt: skip
 
     def __init__(self, geo: Geometry):
@@ -39,7 +39,6 @@ class PostProcessor:
         self.reads_done = False
         self.fifo = deque()
         self.pipe = deque([None] * _STAGES, maxlen=_STAGES)
-        self.in_requant = 0  # tags in the pipeline
         self.pattern = geo.pattern
         self.pat_len = len(geo.pattern)
 
@@ -49,19 +48,24 @@ class PostProcessor:
         self.n_reads = out_pixels * self.pat_len
         self.read_i = 0
 
+    def in_requant(self) -> int:
+        """Tags in the requantizer pipeline."""
+        return _STAGES - self.pipe.count(None)
+
     def idle(self) -> bool:
         """The PostProcessor's ``idle`` output."""
-        return not self.running and not self.fifo and self.inflight is None and not self.in_requant
+        if self.running or self.fifo or self.inflight is not None:
+            return False
+        return not self.in_requant()
 
     def busy(self) -> bool:
-        return (
-            bool(self.running or self.fifo or self.inflight is not None or self.in_requant)
-            or self.reads_done
-        )
+        if self.running or self.fifo or self.inflight is not None or self.reads_done:
+            return True
+        return bool(self.in_requant())
 
     def key(self) -> tuple:
         """The state but the read count (steady-state detection while running)."""
-        return (self.inflight, tuple(self.fifo), tuple(self.pipe), self.in_requant)
+        return (self.inflight, tuple(self.fifo), tuple(self.pipe))
 
     def cycle(self, out: tuple | None, out_ready: bool) -> None:
         """One cycle: ``out`` is the tag in the last stage (``pipe[-1]``), ``out_ready`` the
@@ -72,11 +76,8 @@ class PostProcessor:
         head = fifo[0] if fifo else None
         if out is None or out_ready or not out[1]:
             self.pipe.appendleft(head)  # every stage moves on, the last one's tag leaves
-            if out is not None:
-                self.in_requant -= 1
             if head is not None:
                 fifo.popleft()
-                self.in_requant += 1
         elif self._squeeze(head):
             fifo.popleft()
         if inflight is not None:
@@ -100,8 +101,5 @@ class PostProcessor:
             if pipe[j] is None:
                 del pipe[j]
                 pipe.appendleft(head)
-                if head is not None:
-                    self.in_requant += 1
-                    return True
-                return False
+                return head is not None
         return False

@@ -107,14 +107,18 @@ class ReadDMA:
             return remain, True
         return limit, False
 
-    def run_ahead(self, t1: int, limit: float) -> float:
-        """Simulate the cycles from ``t1`` on in which only the reader acts — a burst that is
-        not its command's last is issued or ends — up to ``limit`` (excluded) at most.
+    def run_ahead(self, t1: int, limit: float, waiting: int) -> float:
+        """Simulate the cycles from ``t1`` on in which no client sees the reader act, up to
+        ``limit`` (excluded) at most: a burst ends that is not its command's last, a burst
+        is issued that is not its command's last or whose client (bit ``c`` of ``waiting``
+        clear) would not give its next command yet.
 
-        Returns the first cycle in which a client sees something (its command's last burst
-        is issued, or its last beat arrives), which is left to :meth:`step`, or INF.
+        Returns the first cycle in which a client sees something (its last beat arrives,
+        or it may give its next command), which is left to :meth:`step`, or INF.
         """
         info, active = self.info, self.active
+        if not info and not (active[0] or active[1] or active[2]):
+            return INF
         t = t1
         while t < limit:
             level = len(info)
@@ -123,7 +127,7 @@ class ReadDMA:
             if end and info[0][2]:
                 return t
             if sel >= 0 and level < _OUTSTANDING:
-                if self._burst(sel)[1]:
+                if waiting >> sel & 1 and self._burst(sel)[1]:
                     return t
                 if end:
                     info.popleft()

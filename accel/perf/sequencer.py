@@ -15,8 +15,9 @@ from accel.perf.geometry import INF, Geometry
 from accel.perf.issuer import BAND, DRAIN, IDLE, STREAM, Issuer
 from accel.perf.output import OutputPath
 from accel.perf.params import ParamLoader
+from accel.perf.prefetch import IDLE as PF_IDLE
 from accel.perf.prefetch import InputPrefetcher
-from accel.perf.reader import ReadDMA
+from accel.perf.reader import PARAMS, WEIGHTS, ReadDMA
 from accel.perf.report import PHASES, Phase
 from accel.perf.steady import SettledPeriod
 from accel.perf.weights import WeightPath
@@ -51,7 +52,15 @@ class Sequencer:
         self.pf.start()
         self.out.start(t)
         t += 1
-        iss, out, rd = self.iss, self.out, self.rd
+        rd, pl, wt, iss, pf, out = self.rd, self.pl, self.wt, self.iss, self.pf, self.out
+        rd_step, wt_comb, iss_comb, wt_tick, iss_tick = (
+            rd.step,
+            wt.comb,
+            iss.comb,
+            wt.tick,
+            iss.tick,
+        )
+        account, after, settled = self.acct.cycle, self._next, SettledPeriod.settled
         while True:
             st = iss.state
             if st is IDLE:  # every band issued
@@ -60,52 +69,53 @@ class Sequencer:
                     return t
             elif st is BAND:
                 iss.acc_free |= out.take_releases(t)
-            t = self._cycle(t)
-            t1 = t + 1
-            nxt = self._next(t1)
-            if nxt > t1:
-                self._skip(t1, nxt)
-            t = nxt
+            # cycle t: every engine's decisions from the registers, then the updates
+            end_client = rd_step(t)
+            iss_comb(t, wt_comb(t), wt.loaded_ahead, pf.loaded_bands)
+            account(iss, wt)
+            if pf.state is not PF_IDLE:
+                pf.step(t, iss, rd, end_client)
+            if pl.issuing or end_client == PARAMS:
+                pl.step(t, rd, end_client)
+            wt_tick(t, rd, end_client, iss)
+            iss_tick(t, out)
+            if iss.tile_started and settled(pl, rd, pf):
+                t = self.steady.tile_start(t, self.engines)
+            t = after(t + 1)
 
-    def _cycle(self, t: int) -> int:
-        """Evaluate cycle ``t``; returns it, or a later cycle after skipped periods."""
-        rd, wt, iss, pf = self.rd, self.wt, self.iss, self.pf
-        end_client = rd.step(t)
-        wt.comb(t)
-        iss.comb(t, wt.load_now, wt.loaded_ahead, pf.loaded_bands)
-        self.acct.cycle(iss, wt)
-        pf.step(t, iss, rd, end_client)
-        self.pl.step(t, rd, end_client)
-        wt.tick(t, rd, end_client, iss)
-        iss.tick(t, self.out)
-        if iss.tile_started and SettledPeriod.settled(self.pl, rd, pf):
-            t = self.steady.tile_start(t, self.engines)
-        return t
-
-    def _next(self, t1: int) -> float:
-        """The first cycle from ``t1`` on in which anything happens (the reader runs ahead
-        through the cycles in which only it acts)."""
+    def _next(self, t1: int) -> int:
+        """Account for the cycles from ``t1`` on in which nothing happens; returns the first
+        in which something does (the reader runs ahead through the cycles in which only it
+        acts)."""
         wt, iss, pf = self.wt, self.iss, self.pf
         st = iss.state
         release = self._release(t1) if st is BAND else INF
         if self.pl.issuing:
             return t1
-        nxt = pf.wake(t1, iss)
+        nxt = pf.wake(t1, iss) if pf.state is not PF_IDLE else INF
         if nxt > t1:
-            nxt = min(nxt, iss.wake(t1, wt.loaded_ahead, pf.loaded_bands))
+            wake = iss.wake(t1, wt.loaded_ahead, pf.loaded_bands)
+            if wake < nxt:
+                nxt = wake
         if nxt > t1:
-            nxt = min(nxt, wt.wake(t1, self.rd, iss))
+            wake = wt.wake(t1, self.rd, iss)
+            if wake < nxt:
+                nxt = wake
         if nxt > t1:
             if st is IDLE:
-                nxt = min(nxt, self.rd.wake(t1))
-                if nxt > t1:
-                    nxt = self._done(t1, nxt)
+                wake = self.rd.wake(t1)
+                nxt = self._done(t1, nxt if nxt < wake else wake) if wake > t1 else t1
             else:
                 if release < nxt:
                     nxt = release
-                nxt = min(nxt, self.rd.run_ahead(t1, nxt))
-        if nxt == INF:
-            raise AssertionError(f"performance model deadlocked in cycle {t1 - 1}")
+                waiting = 1 << WEIGHTS if wt.running and wt.reserved < wt.depth else 0
+                wake = self.rd.run_ahead(t1, nxt, waiting)
+                if wake < nxt:
+                    nxt = wake
+            if nxt == INF:
+                raise AssertionError(f"performance model deadlocked in cycle {t1 - 1}")
+            if nxt > t1:
+                self._skip(t1, nxt)
         return nxt
 
     def _release(self, t1: int) -> float:

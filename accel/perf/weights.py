@@ -75,11 +75,11 @@ class WeightPath:
             self.loaded_ahead += 1
         if end_client == WEIGHTS:
             self.count += 1
-        if iss.issue:
+        if iss.state is STREAM:  # the streaming tile's bank is in use
             self.free_at[iss.tile_parity] = t + self.hold
-        if iss.tile_started:
+        if iss.tile_started:  # the started tile's bank is in use from its start on
             self.loaded_ahead -= 1
-            self.free_at[iss.started_bank] = t + self.hold
+            self.free_at[iss.started_bank()] = t + self.hold
 
     def _fetch(self, rd: ReadDMA) -> None:
         addr = (self.w_addr + self.tile * self.tile_bytes) & self.lane_mask
