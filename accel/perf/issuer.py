@@ -59,7 +59,7 @@ class Issuer:
 
     __slots__ = (
         "state", "band", "acc_free", "tile_idx", "tile_len", "stream_end", "tile_parity",
-        "drain", "last_pixel", "tile_started", "acc_claim",
+        "drain_end", "last_pixel", "tile_started", "acc_claim",
         "walker", "log", "bands", "n_bands", "tiles", "F", "done_delay",
     )  # fmt: skip
 
@@ -71,7 +71,7 @@ class Issuer:
         self.tile_len = 0
         self.stream_end = 0  # last pixel cycle of the streaming tile
         self.tile_parity = 0
-        self.drain = 0
+        self.drain_end = 0  # DRAIN: the cycle in which the drain counter is 0
         self.last_pixel = self.tile_started = False
         self.acc_claim = 0
         self.walker = KWalker(geo)
@@ -124,7 +124,6 @@ class Issuer:
         elif st is TILE:
             if self.tile_started:
                 self.state = STREAM
-                self.tile_len = self.bands[self.band][2] * self.F
                 self.stream_end = t + self.tile_len
                 if self.tile_idx == 0:
                     self.log.append([*self.bands[self.band], t + 1, -1, -1])
@@ -133,12 +132,12 @@ class Issuer:
                 self.acc_free &= ~self.acc_claim
                 self.state = BAND_BASE
                 self.tile_idx = 0
+                self.tile_len = self.bands[self.band][2] * self.F
         elif st is BAND_BASE:
             self.state = TILE
         elif st is DRAIN:
-            if self.drain == 0:
+            if t == self.drain_end:
                 self.state = BAND
-            self.drain -= 1
 
     def _tile_end(self, t: int, output) -> None:
         self.tile_parity ^= 1
@@ -153,7 +152,7 @@ class Issuer:
         self.log[band][4] = t
         output.band_done(t + self.done_delay, band & 1)
         self.band = band + 1
-        self.drain = _DRAIN_CYCLES
+        self.drain_end = t + 1 + _DRAIN_CYCLES
         self.state = IDLE if self.band == self.n_bands else DRAIN
 
     def wake(self, t1: int, loaded_ahead: int, loaded_bands: int) -> float:
@@ -173,7 +172,7 @@ class Issuer:
         if st is BAND_BASE:
             return t1
         if st is DRAIN:
-            return t1 + self.drain
+            return self.drain_end
         return INF
 
     def waits_for_accumulator(self) -> bool:

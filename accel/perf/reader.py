@@ -151,15 +151,17 @@ class ReadDMA:
     def key(self, t: int) -> tuple | None:
         """The weight client's state relative to cycle ``t`` (steady-state detection); None
         while a burst of another client is in flight."""
-        info = self.info
-        if any(client != WEIGHTS for _end, client, _final in info):
-            return None
-        mem_free = self.mem_free
+        bursts = []
+        for end, client, final in self.info:
+            if client != WEIGHTS:
+                return None
+            bursts.append((end - t, final))
+        mem_free = self.mem_free - t
         return (
             self.active[WEIGHTS],
             self.remain[WEIGHTS],
-            tuple((end - t, client, final) for end, client, final in info),
-            mem_free - t if mem_free > t else 0,
+            tuple(bursts),
+            mem_free if mem_free > 0 else 0,
         )
 
     def shift_time(self, dt: int) -> None:

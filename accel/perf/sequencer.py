@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from accel.perf.accounting import Accounting
 from accel.perf.geometry import INF, Geometry
-from accel.perf.issuer import BAND, DRAIN, IDLE, STREAM, Issuer
+from accel.perf.issuer import BAND, IDLE, Issuer
 from accel.perf.output import OutputPath
 from accel.perf.params import ParamLoader
 from accel.perf.prefetch import IDLE as PF_IDLE
@@ -98,7 +98,7 @@ class Sequencer:
             if wake < nxt:
                 nxt = wake
         if nxt > t1:
-            wake = wt.wake(t1, self.rd, iss)
+            wake = wt.wake(t1, self.rd)
             if wake < nxt:
                 nxt = wake
         if nxt > t1:
@@ -114,8 +114,8 @@ class Sequencer:
                     nxt = wake
             if nxt == INF:
                 raise AssertionError(f"performance model deadlocked in cycle {t1 - 1}")
-            if nxt > t1:
-                self._skip(t1, nxt)
+            if nxt > t1:  # nothing changes but time-driven state
+                self.acct.skip(nxt - t1, iss, wt)
         return nxt
 
     def _release(self, t1: int) -> float:
@@ -142,16 +142,6 @@ class Sequencer:
         if done <= t1:
             return t1 if self.rd.idle(t1) else nxt
         return min(nxt, done)
-
-    def _skip(self, t1: int, nxt: int) -> None:
-        """Cycles ``t1`` .. ``nxt - 1``: nothing changes but time-driven state."""
-        iss = self.iss
-        self.acct.skip(nxt - t1, iss, self.wt)
-        st = iss.state
-        if st is STREAM:
-            self.wt.free_at[iss.tile_parity] = nxt - 1 + self.geo.hold
-        elif st is DRAIN:
-            iss.drain -= nxt - t1
 
     def result(self, cycles: int) -> dict:
         return {

@@ -11,15 +11,16 @@
 from __future__ import annotations
 
 from accel.perf.geometry import INF, Geometry
-from accel.perf.issuer import STREAM, Issuer
+from accel.perf.issuer import Issuer
 from accel.perf.reader import WEIGHTS, ReadDMA
 
 
 class WeightPath:
     """Fetcher position, FIFO levels and bank timers.
 
-    ``free_at[b]``: bank ``b``'s timer is 0 from this cycle on. ``load_now`` is the
-    combinational load of the current cycle (:meth:`comb`).
+    ``free_at[b]``: bank ``b``'s timer is 0 from this cycle on (it restarts in every cycle
+    the bank is used, so it is set once, when a tile starts, for the tile's last vector).
+    ``load_now`` is the combinational load of the current cycle (:meth:`comb`).
     """
 
     __slots__ = (
@@ -75,11 +76,9 @@ class WeightPath:
             self.loaded_ahead += 1
         if end_client == WEIGHTS:
             self.count += 1
-        if iss.state is STREAM:  # the streaming tile's bank is in use
-            self.free_at[iss.tile_parity] = t + self.hold
-        if iss.tile_started:  # the started tile's bank is in use from its start on
+        if iss.tile_started:  # its bank is in use from its start to its last vector
             self.loaded_ahead -= 1
-            self.free_at[iss.started_bank()] = t + self.hold
+            self.free_at[iss.started_bank()] = t + iss.tile_len + self.hold
 
     def _fetch(self, rd: ReadDMA) -> None:
         addr = (self.w_addr + self.tile * self.tile_bytes) & self.lane_mask
@@ -93,17 +92,12 @@ class WeightPath:
         else:
             self.tile += 1
 
-    def wake(self, t1: int, rd: ReadDMA, iss: Issuer) -> float:
+    def wake(self, t1: int, rd: ReadDMA) -> float:
         """The next cycle from ``t1`` on in which a fetch or a load can happen."""
         if self.running and self.reserved < self.depth and not rd.active[WEIGHTS]:
             return t1
-        bank = self.load_bank
-        if (
-            self.count
-            and self.loaded_ahead < 2
-            and not (iss.state is STREAM and iss.tile_parity == bank)
-        ):
-            free = self.free_at[bank]
+        if self.count and self.loaded_ahead < 2:
+            free = self.free_at[self.load_bank]
             return free if free > t1 else t1
         return INF
 
