@@ -9,12 +9,27 @@ micro-architecture (:mod:`accel.hw.core` and the blocks it instantiates), withou
 Every cycle in which some engine changes state in a way the others can see is evaluated with
 the RTL's own rules; the cycles in between (a tile streaming pixels, a DMA burst delivering
 beats, a bank timer or the K walker counting, DMA latency) are skipped in one step, because
-nothing in them depends on anything but time. When the tile stream reaches a steady state
-(the whole machine state, relative to the current cycle, repeats at a tile start while the
-input, parameter and output engines are idle), whole periods are skipped at once up to the
-end of the band. Timing never depends on data values: only the layer shape, the band, the
-buffer addresses (4 KiB burst splits, unaligned output regions) and the memory latencies
-matter.
+nothing in them depends on anything but time. The read DMA runs ahead on its own through the
+bursts no client sees, and the output side (accumulator latches, post-processing, writer),
+which the rest of the machine only sees through the accumulator releases and the done
+condition, runs on its own time line, brought up to date when the issuer waits for an
+accumulator half and at the end. When the tile stream reaches a steady state (the state of
+the weight stream, the issuer and the walker, relative to the current cycle, repeats at a tile
+start while the input and parameter engines are idle), whole periods are skipped at once up
+to the end of the band; so are whole periods of a band's read-out on the output side. Timing
+never depends on data values: only the layer shape, the band, the buffer addresses (4 KiB
+burst splits, unaligned output regions) and the memory latencies matter.
+
+Modules: :mod:`~accel.perf.model` (:func:`predict`, :func:`best_band`,
+:func:`descriptor_for`), :mod:`~accel.perf.report` (:class:`MemoryTiming`,
+:class:`PerfReport`, the phases), :mod:`~accel.perf.geometry` (the quantities derived from the
+descriptor), one module per engine — :mod:`~accel.perf.reader`, :mod:`~accel.perf.params`,
+:mod:`~accel.perf.weights`, :mod:`~accel.perf.issuer` (with the K walker),
+:mod:`~accel.perf.prefetch`, :mod:`~accel.perf.postproc`, :mod:`~accel.perf.writer` and
+:mod:`~accel.perf.output` (accumulators and the post FSM) —, :mod:`~accel.perf.accounting`
+(counters and phases), the two steady-state fast paths :mod:`~accel.perf.steady` and
+:mod:`~accel.perf.output_steady`, and the loop that drives the engines,
+:mod:`~accel.perf.sequencer`.
 
 Engines and their timing rules (cycle 0 is the cycle of the START instruction's pulse):
 
@@ -56,13 +71,12 @@ the Verilator/cocotb run: ``tests/test_perf.py``, ``benchmarks/perf_vs_rtl.py``.
 
 from accel.mapping import legal_bands
 from accel.perf.model import best_band, descriptor_for, predict
-from accel.perf.report import PHASES, MemoryTiming, PerfReport, Phase
+from accel.perf.report import PHASES, MemoryTiming, PerfReport
 
 __all__ = [
     "PHASES",
     "MemoryTiming",
     "PerfReport",
-    "Phase",
     "predict",
     "best_band",
     "legal_bands",
