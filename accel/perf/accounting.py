@@ -7,6 +7,7 @@ from accel.perf.report import Phase
 from accel.perf.weights import WeightPath
 
 _SETUP, _MAC, _WEIGHTS, _BANK, _WALKER, _INPUT, _ACC, _SWITCH, _TAIL = (int(p) for p in Phase)
+_PHASES = len(Phase)
 
 
 class Accounting:
@@ -20,7 +21,7 @@ class Accounting:
     def __init__(self, t_run: int):
         self.mac = 0
         self.stall = 0
-        self.phases = [0] * len(Phase)
+        self.phases = [0] * _PHASES
         self.phases[_SETUP] = t_run  # START to the run pulse, inclusive
         self.started = False
 

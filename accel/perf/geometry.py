@@ -31,8 +31,15 @@ class Geometry:
     )  # fmt: skip
 
     def __init__(self, d: dict, cfg: AccelConfig, read_latency: int, write_latency: int):
-        self.N, self.H, self.W, self.C, self.M, self.R, self.S = (d[k] for k in "NHWCMRS")
-        self.E, self.F, self.U, self.P = (d[k] for k in "EFUP")
+        self.N, self.H, self.W, self.C, self.M = d["N"], d["H"], d["W"], d["C"], d["M"]
+        self.R, self.S, self.E, self.F, self.U, self.P = (
+            d["R"],
+            d["S"],
+            d["E"],
+            d["F"],
+            d["U"],
+            d["P"],
+        )
         self.pool, self.band_rows = bool(d["POOL"]), d["BAND"]
         self.rows, self.cols = cfg.rows, cfg.cols
         bb = self.bus_bytes = cfg.bus_bytes

@@ -37,7 +37,7 @@ class ReadDMA:
     """
 
     __slots__ = (
-        "active", "addr", "remain", "info", "mem_free", "last_load", "beats_read",
+        "active", "addr", "remain", "info", "mem_free", "last_load", "beats_read", "completed",
         "latency", "shift", "page_beats", "page_mask", "max_burst",
     )  # fmt: skip
 
@@ -49,6 +49,7 @@ class ReadDMA:
         self.mem_free = 0  # first cycle in which memory can deliver another beat
         self.last_load = -1  # cycle of the last burst issued
         self.beats_read = 0
+        self.completed = [0, 0, 0]  # commands completed while running ahead, not yet taken
         self.latency = geo.read_latency
         self.shift = geo.shift
         self.page_beats, self.page_mask = geo.page_beats, geo.page_mask
@@ -107,11 +108,12 @@ class ReadDMA:
             return remain, True
         return limit, False
 
-    def run_ahead(self, t1: int, limit: float, waiting: int) -> float:
+    def run_ahead(self, t1: int, limit: float, waiting: int, quiet_end: int) -> float:
         """Simulate the cycles from ``t1`` on in which no client sees the reader act, up to
-        ``limit`` (excluded) at most: a burst ends that is not its command's last, a burst
-        is issued that is not its command's last or whose client (bit ``c`` of ``waiting``
-        clear) would not give its next command yet.
+        ``limit`` (excluded) at most: a burst is issued that is not its command's last, or
+        whose client (bit ``c`` of ``waiting`` clear) would not give its next command yet; a
+        burst ends that is not its command's last, or whose client (bit ``c`` of
+        ``quiet_end`` set) would not react yet — its command is counted in ``completed``.
 
         Returns the first cycle in which a client sees something (its last beat arrives,
         or it may give its next command), which is left to :meth:`step`, or INF.
@@ -124,21 +126,32 @@ class ReadDMA:
             level = len(info)
             sel = 0 if active[0] else 1 if active[1] else 2 if active[2] else -1
             end = level and info[0][0] == t
-            if end and info[0][2]:
+            if end and info[0][2] and not quiet_end >> info[0][1] & 1:
                 return t
             if sel >= 0 and level < _OUTSTANDING:
                 if waiting >> sel & 1 and self._burst(sel)[1]:
                     return t
                 if end:
-                    info.popleft()
+                    self._retire()
                 self._issue(t, sel)
             elif end:
-                info.popleft()
+                self._retire()
             else:  # nothing before the next burst's end
                 t = info[0][0] if level else INF
                 continue
             t += 1
         return INF
+
+    def _retire(self) -> None:
+        _last, client, final = self.info.popleft()
+        if final:
+            self.completed[client] += 1
+
+    def take_completed(self, client: int) -> int:
+        """Commands of ``client`` completed by :meth:`run_ahead` since the last call."""
+        done = self.completed[client]
+        self.completed[client] = 0
+        return done
 
     def wake(self, t1: int) -> float:
         """The next cycle from ``t1`` on in which the reader acts (after :meth:`step`)."""

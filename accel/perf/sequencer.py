@@ -69,6 +69,8 @@ class Sequencer:
                     return t
             elif st is BAND:
                 iss.acc_free |= out.take_releases(t)
+            if rd.completed[WEIGHTS]:  # tiles the reader delivered while running ahead
+                wt.count += rd.take_completed(WEIGHTS)
             # cycle t: every engine's decisions from the registers, then the updates
             end_client = rd_step(t)
             iss_comb(t, wt_comb(t), wt.loaded_ahead, pf.loaded_bands)
@@ -109,7 +111,8 @@ class Sequencer:
                 if release < nxt:
                     nxt = release
                 waiting = 1 << WEIGHTS if wt.running and wt.reserved < wt.depth else 0
-                wake = self.rd.run_ahead(t1, nxt, waiting)
+                quiet = 1 << WEIGHTS if wt.quiet_arrival() else 0
+                wake = self.rd.run_ahead(t1, nxt, waiting, quiet)
                 if wake < nxt:
                     nxt = wake
             if nxt == INF:

@@ -92,6 +92,11 @@ class WeightPath:
         else:
             self.tile += 1
 
+    def quiet_arrival(self) -> bool:
+        """A tile arriving now changes nothing but the FIFO level: the FIFO holds a tile
+        already, or no bank can be loaded before a tile starts."""
+        return self.count != 0 or self.loaded_ahead == 2
+
     def wake(self, t1: int, rd: ReadDMA) -> float:
         """The next cycle from ``t1`` on in which a fetch or a load can happen."""
         if self.running and self.reserved < self.depth and not rd.active[WEIGHTS]:
