@@ -184,7 +184,9 @@ class OutputPath:
                 t = self._settle(t, limit)
         return t, False
 
-    def _sequence(self, t: int, done_now: int, reads_done: bool, idle: bool, cmd_ready: bool):
+    def _sequence(
+        self, t: int, done_now: int, reads_done: bool, idle: bool, cmd_ready: bool
+    ) -> None:
         """The post FSM and the band-complete latches in cycle ``t``."""
         st = self.state
         half = 1 << (self.band & 1)

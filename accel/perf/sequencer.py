@@ -53,14 +53,9 @@ class Sequencer:
         self.out.start(t)
         t += 1
         rd, pl, wt, iss, pf, out = self.rd, self.pl, self.wt, self.iss, self.pf, self.out
-        rd_step, wt_comb, iss_comb, wt_tick, iss_tick = (
-            rd.step,
-            wt.comb,
-            iss.comb,
-            wt.tick,
-            iss.tick,
-        )
-        account, after, settled = self.acct.cycle, self._next, SettledPeriod.settled
+        rd_step, wt_comb, wt_tick = rd.step, wt.comb, wt.tick
+        iss_comb, iss_tick, account = iss.comb, iss.tick, self.acct.cycle
+        after, settled = self._next, SettledPeriod.settled
         while True:
             st = iss.state
             if st is IDLE:  # every band issued
