@@ -1,0 +1,107 @@
+"""The public entry points: :func:`predict`, :func:`best_band` and :func:`descriptor_for`."""
+
+from __future__ import annotations
+
+from accel.mapping import (
+    LayerJob,
+    LayerShape,
+    MappingError,
+    failed_check,
+    legal_bands,
+    require_mappable,
+    shape_descriptor,
+)
+from accel.perf.geometry import cdiv
+from accel.perf.report import MemoryTiming, PerfReport
+from accel.perf.sequencer import simulate
+from accel.spec.config import AccelConfig
+
+_AXI_RAM = MemoryTiming()  # the default memory timing
+
+
+def descriptor_for(
+    shape: LayerShape, config: AccelConfig, band: int | None = None, base: int = 0x1000
+) -> dict[str, int]:
+    """The descriptor :func:`accel.driver.prepare_layer` builds for ``shape`` (same addresses);
+    without ``band``, the best one (:func:`best_band`)."""
+    if band is None:
+        require_mappable(shape, config)
+        band = best_band(shape, config)
+    return shape_descriptor(shape, config, band, base)
+
+
+def _check_descriptor(d: dict, config: AccelConfig) -> None:
+    """An invalid layer never runs: the hardware answers START with ERR_DESCRIPTOR."""
+    check = failed_check(d, config)
+    if check is not None:
+        raise MappingError(f"the accelerator rejects this descriptor: {check.name}: {check.doc}")
+
+
+def _job_inputs(shape_or_job, config: AccelConfig, band: int | None):
+    if isinstance(shape_or_job, LayerJob):
+        if band is not None and band != shape_or_job.band:
+            raise ValueError(f"band={band} given for a job prepared with band={shape_or_job.band}")
+        return shape_or_job.shape, dict(shape_or_job.descriptor)
+    if isinstance(shape_or_job, LayerShape):
+        return shape_or_job, descriptor_for(shape_or_job, config, band)
+    raise TypeError(f"expected a LayerJob or a LayerShape, not {type(shape_or_job).__name__}")
+
+
+def predict(
+    shape_or_job: LayerJob | LayerShape,
+    config: AccelConfig,
+    memory: MemoryTiming = _AXI_RAM,
+    band: int | None = None,
+) -> PerfReport:
+    """Predict the counters of one layer run on ``config`` (exact; a few milliseconds).
+
+    ``shape_or_job``: a :class:`accel.driver.LayerJob` (its descriptor, band and buffer
+    addresses are used as they are) or a :class:`accel.driver.LayerShape` with an optional
+    ``band`` (default: :func:`accel.driver.choose_band`), laid out in memory as
+    :func:`accel.driver.prepare_layer` would. ``memory``: the latencies of main memory.
+    Raises :class:`accel.driver.MappingError` for a layer the accelerator would reject.
+    """
+    if not isinstance(config, AccelConfig):
+        raise TypeError(f"config must be an AccelConfig, not {type(config).__name__}")
+    if not isinstance(memory, MemoryTiming):
+        raise TypeError(f"memory must be a MemoryTiming, not {type(memory).__name__}")
+    shape, desc = _job_inputs(shape_or_job, config, band)
+    _check_descriptor(desc, config)
+    result = simulate(desc, config, memory.read_latency, memory.write_latency)
+    pes = config.rows * config.cols
+    macs = shape.macs
+    m_tiles = cdiv(shape.M, config.cols)
+    k_tiles = cdiv(shape.K, config.rows)
+    pixels = shape.N * shape.E_run * shape.F
+    min_bytes = shape.min_bytes
+    cycles = result["CYCLES"]
+    return PerfReport(
+        cycles=cycles,
+        macs=macs,
+        pes=pes,
+        ideal_cycles=shape.ideal_cycles(config),
+        mapping_cycles=m_tiles * k_tiles * pixels,
+        roofline_cycles=shape.roofline(config),
+        min_bytes=min_bytes,
+        utilization=macs / (pes * cycles),
+        dma_read_bytes=result["DMA_READ_BYTES"],
+        dma_write_bytes=result["DMA_WRITE_BYTES"],
+        mac_cycles=result["MAC_CYCLES"],
+        stall_cycles=result["STALL_CYCLES"],
+        band=desc["BAND"],
+        phases=result["phases"],
+        bands=result["bands"],
+    )
+
+
+def best_band(shape: LayerShape, config: AccelConfig, memory: MemoryTiming = _AXI_RAM) -> int:
+    """The legal BAND with the fewest predicted cycles (the smallest such band on a tie)."""
+    bands = legal_bands(shape, config)
+    if not bands:
+        raise MappingError(f"layer {shape} has no legal band on this configuration")
+    best = None
+    for band in bands:
+        cycles = predict(shape, config, memory, band=band).cycles
+        if best is None or cycles < best[0]:
+            best = (cycles, band)
+    return best[1]

@@ -1,0 +1,125 @@
+"""Input prefetcher (client INPUT): the input rows each band needs, ahead of the issuer.
+
+3 cycles of address arithmetic, then one command per band — per image when the whole image
+fits the input banks, rows being appended band by band; otherwise each band's window replaces
+the previous one once the issuer has reached its band.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from accel.perf.geometry import INF, Geometry
+from accel.perf.issuer import Issuer
+from accel.perf.issuer import IssuerState as _Issuer
+from accel.perf.reader import INPUT, ReadDMA
+
+_ISSUER_BAND = _Issuer.BAND
+
+
+class PrefetchState(IntEnum):
+    """``m.FSM(name="prefetch")`` of :mod:`accel.hw.core`."""
+
+    IDLE = 0
+    BAND = 1
+    RANGE = 2
+    WAIT_BANKS = 3
+    ISSUE = 4
+    LOADING = 5
+
+
+IDLE, BAND, RANGE, WAIT_BANKS, ISSUE, LOADING = PrefetchState
+
+
+class InputPrefetcher:
+    """Prefetch FSM and its band counter; ``loaded_bands``: bands whose rows are loaded."""
+
+    __slots__ = (
+        "state", "band", "loaded_bands", "loaded_hi", "lo", "hi", "start_addr", "end_addr",
+        "hb0", "hlast", "bands", "n_bands", "whole", "U", "P", "R", "H", "WC", "HWC",
+        "in_addr", "lane_mask", "bus_bytes", "shift",
+    )  # fmt: skip
+
+    def __init__(self, geo: Geometry):
+        self.state = IDLE
+        self.band = 0
+        self.loaded_bands = 0
+        self.loaded_hi = 0  # whole image mode: rows [0, loaded_hi) of the image are loaded
+        self.lo = self.hi = 0  # input rows [lo, hi) of the current command
+        self.start_addr = self.end_addr = 0
+        self.hb0 = self.hlast = 0
+        self.bands, self.n_bands, self.whole = geo.bands, geo.n_bands, geo.whole
+        self.U, self.P, self.R, self.H = geo.U, geo.P, geo.R, geo.H
+        self.WC, self.HWC, self.in_addr = geo.WC, geo.HWC, geo.in_addr
+        self.lane_mask, self.bus_bytes, self.shift = geo.lane_mask, geo.bus_bytes, geo.shift
+
+    def start(self) -> None:
+        self.band = 0
+        self.loaded_bands = 0
+        self.state = BAND
+
+    def _go(self, iss: Issuer) -> bool:
+        """WAIT_BANKS may proceed: rows are appended, or the issuer reached this band."""
+        if self.whole and self.bands[self.band][1] != 0:
+            return True
+        return iss.state is _ISSUER_BAND and iss.band == self.band
+
+    def step(self, t: int, iss: Issuer, rd: ReadDMA, end_client: int) -> None:
+        """Cycle ``t``, after the reader's step and before the issuer's update."""
+        st = self.state
+        if st is IDLE:
+            return
+        if st is BAND:
+            _n, e0, rows = self.bands[self.band]
+            self.hb0 = e0 * self.U - self.P
+            self.hlast = (e0 + rows - 1) * self.U - self.P + self.R
+            self.state = RANGE
+        elif st is RANGE:
+            if self.whole:
+                self.lo = 0 if self.bands[self.band][1] == 0 else self.loaded_hi
+            else:
+                self.lo = self.hb0 if self.hb0 > 0 else 0
+            self.hi = self.hlast if self.hlast < self.H else self.H
+            self.state = WAIT_BANKS
+        elif st is WAIT_BANKS:
+            if self._go(iss):
+                img = self.in_addr + self.bands[self.band][0] * self.HWC
+                self.start_addr = (img + self.lo * self.WC) & self.lane_mask
+                self.end_addr = img + self.hi * self.WC
+                self.state = ISSUE
+        elif st is ISSUE:
+            if self.hi <= self.lo:
+                self._finish_band()
+            elif not rd.active[INPUT]:
+                self.loaded_hi = self.hi
+                beats = (self.end_addr - self.start_addr + self.bus_bytes - 1) >> self.shift
+                rd.command(INPUT, self.start_addr & self.lane_mask, beats)
+                self.state = LOADING
+        elif end_client == INPUT:  # LOADING
+            self._finish_band()
+
+    def _finish_band(self) -> None:
+        self.loaded_bands += 1
+        self.band += 1
+        self.state = IDLE if self.band == self.n_bands else BAND
+
+    def wake(self, t1: int, iss: Issuer) -> float:
+        """``t1`` if the prefetcher acts in ``t1`` (it otherwise waits for a reader event)."""
+        st = self.state
+        if st is BAND or st is RANGE or st is ISSUE:
+            return t1
+        if st is WAIT_BANKS and self._go(iss):
+            return t1
+        return INF
+
+    def settled(self) -> bool:
+        """Idle, or waiting for the issuer to reach a later band (a steady tile stream
+        leaves it unchanged)."""
+        st = self.state
+        if st is IDLE:
+            return True
+        return st is WAIT_BANKS and (not self.whole or self.bands[self.band][1] == 0)
+
+    def key(self, band: int) -> tuple:
+        """The state relative to the issuer's ``band`` (steady-state detection)."""
+        return (self.loaded_bands - band, self.state, self.band - band)
