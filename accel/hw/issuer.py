@@ -162,9 +162,7 @@ class Issuer(wiring.Component):
                 # Contiguous mode: bank word 0 is memory byte win.base; row mode: bank row
                 # slots of WC bytes numbered from the image's row 0 (win.base = first slot).
                 origin = Mux(g.row_mode, 0, d.IN_ADDR + img_off)
-                m.d.sync += band_pixbase.eq(
-                    origin + hb0 * g.WC.as_signed() - d.PL * d.C - win.base
-                )
+                m.d.sync += band_pixbase.eq(origin + hb0 * g.WC.as_signed() - d.PL * d.C - win.base)
                 m.next = "TILE"
             with m.State("TILE"):
                 m.d.comb += ev.started_bank.eq(tile_parity)

@@ -70,7 +70,14 @@ the Verilator/cocotb run: ``tests/test_perf.py``, ``benchmarks/perf_vs_rtl.py``.
 """
 
 from accel.mapping import legal_bands
-from accel.perf.model import best_band, descriptor_for, predict
+from accel.perf.model import (
+    best_band,
+    best_descriptor_band,
+    descriptor_for,
+    predict,
+    predict_descriptor,
+    v2_features,
+)
 from accel.perf.report import PHASES, MemoryTiming, PerfReport
 
 __all__ = [
@@ -79,6 +86,9 @@ __all__ = [
     "PerfReport",
     "predict",
     "best_band",
+    "best_descriptor_band",
+    "predict_descriptor",
+    "v2_features",
     "legal_bands",
     "descriptor_for",
 ]

@@ -65,25 +65,30 @@ def predict(
         raise TypeError(f"config must be an AccelConfig, not {type(config).__name__}")
     if not isinstance(memory, MemoryTiming):
         raise TypeError(f"memory must be a MemoryTiming, not {type(memory).__name__}")
+    if isinstance(shape_or_job, LayerJob) and shape_or_job.tiled:
+        if band is not None:
+            raise ValueError("band= cannot be given for a tiled job")
+        return _sum_reports(shape_or_job, config, memory)
     shape, desc = _job_inputs(shape_or_job, config, band)
     _check_descriptor(desc, config)
     result = simulate(desc, config, memory.read_latency, memory.write_latency)
+    return _report(shape, desc, config, result)
+
+
+def _report(shape: LayerShape, desc: dict, config: AccelConfig, result: dict) -> PerfReport:
     pes = config.rows * config.cols
-    macs = shape.macs
     m_tiles = cdiv(shape.M, config.cols)
     k_tiles = cdiv(shape.K, config.rows)
-    pixels = shape.N * shape.E_run * shape.F
-    min_bytes = shape.min_bytes
     cycles = result["CYCLES"]
     return PerfReport(
         cycles=cycles,
-        macs=macs,
+        macs=shape.macs,
         pes=pes,
         ideal_cycles=shape.ideal_cycles(config),
-        mapping_cycles=m_tiles * k_tiles * pixels,
+        mapping_cycles=m_tiles * k_tiles * shape.N * shape.E_run * shape.F,
         roofline_cycles=shape.roofline(config),
-        min_bytes=min_bytes,
-        utilization=macs / (pes * cycles),
+        min_bytes=shape.min_bytes,
+        utilization=shape.macs / (pes * cycles),
         dma_read_bytes=result["DMA_READ_BYTES"],
         dma_write_bytes=result["DMA_WRITE_BYTES"],
         mac_cycles=result["MAC_CYCLES"],
@@ -92,6 +97,82 @@ def predict(
         phases=result["phases"],
         bands=result["bands"],
     )
+
+
+def _sum_reports(job: LayerJob, config: AccelConfig, memory: MemoryTiming) -> PerfReport:
+    """A tiled layer: its descriptors run one after the other from an idle accelerator, so
+    every counter is the sum over them; bounds are the layer's."""
+    parts = [predict_descriptor(desc, config, memory) for desc in job.descriptors]
+    shape, pes = job.shape, config.rows * config.cols
+    cycles = sum(p.cycles for p in parts)
+    phases = {name: sum(p.phases[name] for p in parts) for name in parts[0].phases}
+    return PerfReport(
+        cycles=cycles,
+        macs=shape.macs,
+        pes=pes,
+        ideal_cycles=shape.ideal_cycles(config),
+        mapping_cycles=sum(p.mapping_cycles for p in parts),
+        roofline_cycles=shape.roofline(config),
+        min_bytes=shape.min_bytes,
+        utilization=shape.macs / (pes * cycles),
+        dma_read_bytes=sum(p.dma_read_bytes for p in parts),
+        dma_write_bytes=sum(p.dma_write_bytes for p in parts),
+        mac_cycles=sum(p.mac_cycles for p in parts),
+        stall_cycles=sum(p.stall_cycles for p in parts),
+        band=parts[0].band,
+        phases=phases,
+        bands=[b for p in parts for b in p.bands],
+    )
+
+
+def v2_features(desc: dict) -> list[str]:
+    """The ISA v2 features of ``desc`` the model does not cover yet (empty: exact)."""
+    width = desc["W"] * desc["C"]
+    f_out = desc["F"] // 2 if desc["POOL"] else desc["F"]
+    features = []
+    if desc.get("IN_ROW_PITCH", width) != width:
+        features.append("row-mode input")
+    if desc.get("OUT_PIX_PITCH", desc["M"]) != desc["M"]:
+        features.append("per-pixel output regions")
+    elif desc.get("OUT_ROW_PITCH", f_out * desc["M"]) != f_out * desc["M"]:
+        features.append("per-row output regions")
+    if desc.get("ACC", 0) & 2:
+        features.append("ACC_OUT")
+    return features
+
+
+def predict_descriptor(
+    desc: dict, config: AccelConfig, memory: MemoryTiming = _AXI_RAM
+) -> PerfReport:
+    """Predict the counters of one descriptor run (one tile of a tiled layer)."""
+    missing = v2_features(desc)
+    if missing:
+        raise NotImplementedError(f"accel.perf does not model {', '.join(missing)} yet")
+    shape = LayerShape(
+        *(desc[k] for k in ("N", "H", "W", "C", "M", "R", "S", "E", "F", "U", "P")),
+        pool=bool(desc["POOL"]),
+    )
+    _check_descriptor(desc, config)
+    return _report(
+        shape, desc, config, simulate(desc, config, memory.read_latency, memory.write_latency)
+    )
+
+
+def best_descriptor_band(desc: dict, config: AccelConfig, memory: MemoryTiming = _AXI_RAM) -> int:
+    """The legal BAND of a tile descriptor with the fewest predicted cycles; while the model
+    does not cover the descriptor's v2 features, the largest legal band."""
+    from accel.mapping.tiled_job import largest_band, legal_tile_bands
+
+    if v2_features(desc):
+        return largest_band(desc, config)
+    best = None
+    for band in legal_tile_bands(desc, config):
+        cycles = predict_descriptor(dict(desc, BAND=band), config, memory).cycles
+        if best is None or cycles < best[0]:
+            best = (cycles, band)
+    if best is None:
+        raise MappingError(f"no band fits the tile descriptor {desc}")
+    return best[1]
 
 
 def best_band(shape: LayerShape, config: AccelConfig, memory: MemoryTiming = _AXI_RAM) -> int:
