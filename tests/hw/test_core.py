@@ -195,7 +195,9 @@ def test_consecutive_layers_without_reset():
 TILED_CASES = {
     "strips_pool": (dict(M=4, C=5, R=3, S=3, pool=True), (1, 8, 18, 5), dict(in_depth=32)),
     "strips_7x7_stride2_pad3": (
-        dict(M=4, C=3, R=7, S=7, stride=2, padding=3), (1, 12, 30, 3), dict(in_depth=64)
+        dict(M=4, C=3, R=7, S=7, stride=2, padding=3),
+        (1, 12, 30, 3),
+        dict(in_depth=64),
     ),
     "m_groups": (dict(M=19, C=3, R=1, S=1), (1, 3, 3, 3), {}),
     "fc_chunks": (dict(M=6, C=300, R=1, S=1), (1, 1, 1, 300), {}),
