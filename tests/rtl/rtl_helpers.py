@@ -56,7 +56,11 @@ def assert_layer_ok(spec, result, config: AccelConfig):
     job = spec.job
     counters = result.counters
     assert counters["DMA_WRITE_BYTES"] == job.output_bytes
-    weights_and_params = len(job.regions["weights"][1]) + len(job.regions["params"][1])
+    weights_and_params = sum(
+        len(blob)
+        for name, (_, blob) in job.regions.items()
+        if name.startswith(("weights", "params"))
+    )
     assert counters["DMA_READ_BYTES"] >= weights_and_params
     assert counters["CYCLES"] >= counters["MAC_CYCLES"] > 0
     # The array does at most ROWS x COLS multiply-accumulates per cycle; with pooling, the
