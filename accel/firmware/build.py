@@ -23,6 +23,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from accel.spec.config import AccelConfig
+
 FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
 INCLUDE_DIR = FIRMWARE_DIR / "include"
 DEFAULT_OUT_DIR = FIRMWARE_DIR / "build"
@@ -100,12 +102,16 @@ def build_image(
     defines: dict[str, str | int] | None = None,
     include_dirs: tuple[str | Path, ...] = (),
     werror: bool = True,
+    config=None,
 ) -> FirmwareImage:
     """Compile and link ``firmware/<program>.c`` (plus extra ``sources``) into
     ``<out_dir>/<program>.elf`` and ``<program>.bin``; return both.
 
     ``out_dir`` defaults to ``firmware/build``. ``defines`` become ``-D`` options,
     ``include_dirs`` extra ``-I`` directories (for generated headers such as model data).
+    ``config``: an :class:`~accel.spec.config.AccelConfig` other than the default builds
+    against its own generated ``accel.h`` (written to ``<out_dir>/include``) instead of the
+    committed one.
     Raises :class:`FirmwareBuildError` with the compiler's output on failure.
     """
     main_source = FIRMWARE_DIR / f"{program}.c"
@@ -124,6 +130,13 @@ def build_image(
     cmd = zig_command("cc", "-target", TARGET, f"-mcpu={CPU}", *CFLAGS)
     if werror:
         cmd.append("-Werror")
+    if config is not None and config != AccelConfig():
+        from accel.build.generate import c_header
+
+        header_dir = out / "include"
+        header_dir.mkdir(parents=True, exist_ok=True)
+        (header_dir / "accel.h").write_text(c_header(config))
+        cmd.append(f"-I{header_dir}")
     cmd += [f"-I{FIRMWARE_DIR}", f"-I{INCLUDE_DIR}"]
     cmd += [f"-I{Path(d)}" for d in include_dirs]
     for name, value in (defines or {}).items():

@@ -38,95 +38,104 @@ class FirmwareResult:
         return bool(np.array_equal(self.logits, self.expected_logits))
 
 
-def model_elf(out_dir=None):
-    """Build ``firmware/model.c``, the firmware that runs any model image."""
-    return firmware.build("model", out_dir)
+def model_elf(out_dir=None, config: AccelConfig | None = None):
+    """Build ``firmware/model.c``, the firmware that runs any model image (against the
+    ``accel.h`` of ``config``, default: the committed default configuration's)."""
+    return firmware.build("model", out_dir, config=config)
 
 
-def prepare(model, index: int, config: AccelConfig, elf=None):
-    """ISS with the firmware loaded and the model image for test image ``index`` written."""
+def _iss_with_image(layers, x, config: AccelConfig, elf):
     memory = Memory(firmware.RAM_SIZE, base=firmware.RAM_BASE)
     iss = ISS(memory)
     iss.load_elf(elf if elf is not None else model_elf())
-    image = model.test_images_int8[index : index + 1]
-    model_image = build_model_image(
-        list(model.layers), image, config, firmware.ARENA_BASE, firmware.ARENA_END
-    )
-    model_image.write_to(memory.write)
-    expected = lenet.forward_int8(model.layers, image)[0]
-    return iss, model_image, expected
+    image = build_model_image(list(layers), x, config, firmware.ARENA_BASE, firmware.ARENA_END)
+    image.write_to(memory.write)
+    return iss, image
 
 
-def run_functional(model, index: int, config: AccelConfig, elf=None) -> FirmwareResult:
+def run_chain_functional(layers, x, config: AccelConfig, elf=None) -> dict:
+    """Run the chain ``layers`` on int8 NHWC input ``x`` under firmware on the ISS with the
+    functional accelerator; returns the model image's results (output, cycles, ...) and the
+    ISS counts."""
     from accel.firmware.riscv.functional import FunctionalBackend
 
     start = time.perf_counter()
-    iss, model_image, expected = prepare(model, index, config, elf)
-    backend = FunctionalBackend(iss.memory, config)
-    iss.backend = backend
+    iss, image = _iss_with_image(layers, x, config, elf)
+    iss.backend = FunctionalBackend(iss.memory, config)
     exit_code = iss.run(max_instructions=50_000_000)
     if exit_code != 0:
         raise RuntimeError(f"firmware exited with {exit_code}: {iss.text_output}")
-    result = model_image.read_result(iss.memory.read)
+    result = image.read_result(iss.memory.read)
+    result.update(
+        instructions=iss.instret,
+        custom_instructions=iss.custom_count,
+        console=iss.text_output,
+        wall_seconds=time.perf_counter() - start,
+        image=image,
+    )
+    return result
+
+
+def run_chains_rtl(chains, config: AccelConfig, elf=None) -> list[dict]:
+    """Co-simulate the firmware with the generated Verilog for several (layers, x) chains in
+    one simulator run; returns per chain the model image's results and the ISS counts."""
+    from accel.verif import rtlsim
+
+    elf = elf if elf is not None else model_elf()
+    images, items = [], []
+    for i, (layers, x) in enumerate(chains):
+        image = build_model_image(list(layers), x, config, firmware.ARENA_BASE, firmware.ARENA_END)
+        images.append(image)
+        items.append(
+            {"name": f"chain{i}", "regions": image.regions, "read_back": image.read_back()}
+        )
+    raw = rtlsim.run_firmware(elf, items, config, memory_size=firmware.RAM_SIZE)
+    results = []
+    for image, out in zip(images, raw, strict=True):
+        memory = {image.read_back()[name][0]: out["reads"][name] for name in out["reads"]}
+        result = image.read_result(lambda addr, n, memory=memory: memory[addr][:n])
+        result.update(
+            instructions=out["instructions"],
+            custom_instructions=out["custom_instructions"],
+            console=out["console"],
+            wall_seconds=out["wall_time"],
+            sim_cycles=out["cycles"],
+            image=image,
+        )
+        results.append(result)
+    return results
+
+
+def run_functional(model, index: int, config: AccelConfig, elf=None) -> FirmwareResult:
+    """LeNet-5 test image ``index`` under firmware, functional accelerator."""
+    image = model.test_images_int8[index : index + 1]
+    result = run_chain_functional(model.layers, image, config, elf)
+    return _lenet_result(model, index, result)
+
+
+def run_rtl_batch(model, indices, config: AccelConfig, elf=None) -> list[FirmwareResult]:
+    """LeNet-5 test images ``indices`` under firmware, co-simulated with the Verilog."""
+    chains = [(model.layers, model.test_images_int8[i : i + 1]) for i in indices]
+    raw = run_chains_rtl(chains, config, elf)
+    return [_lenet_result(model, i, r) for i, r in zip(indices, raw, strict=True)]
+
+
+def run_rtl(model, index: int, config: AccelConfig, elf=None) -> FirmwareResult:
+    return run_rtl_batch(model, [index], config, elf)[0]
+
+
+def _lenet_result(model, index: int, result: dict) -> FirmwareResult:
+    image = model.test_images_int8[index : index + 1]
     return FirmwareResult(
         image=index,
         label=int(model.test_labels[index]),
         predicted=result["predicted"],
         logits=result["output"],
-        expected_logits=expected,
+        expected_logits=lenet.forward_int8(model.layers, image)[0],
         layer_cycles=result["cycles"],
-        instructions=iss.instret,
-        custom_instructions=iss.custom_count,
-        wall_seconds=time.perf_counter() - start,
-        console=iss.text_output,
+        instructions=result["instructions"],
+        custom_instructions=result["custom_instructions"],
+        wall_seconds=result["wall_seconds"],
+        console=result["console"],
+        extra={"sim_cycles": result["sim_cycles"]} if "sim_cycles" in result else {},
     )
-
-
-def run_rtl_batch(model, indices, config: AccelConfig, elf=None) -> list[FirmwareResult]:
-    """Co-simulate the firmware with the generated Verilog for several test images."""
-    from accel.verif import rtlsim
-
-    elf = elf if elf is not None else model_elf()
-    items, images, expected = [], [], []
-    for index in indices:
-        image = model.test_images_int8[index : index + 1]
-        model_image = build_model_image(
-            list(model.layers), image, config, firmware.ARENA_BASE, firmware.ARENA_END
-        )
-        images.append(model_image)
-        expected.append(lenet.forward_int8(model.layers, image)[0])
-        items.append(
-            {
-                "name": f"image{index}",
-                "regions": model_image.regions,
-                "read_back": model_image.read_back(),
-            }
-        )
-    raw = rtlsim.run_firmware(elf, items, config, memory_size=firmware.RAM_SIZE)
-    results = []
-    for index, model_image, want, out in zip(indices, images, expected, raw, strict=True):
-        memory = {
-            model_image.read_back()[name][0]: out["reads"][name]
-            for name in ("result", "cycles", "output")
-        }
-        fields = model_image.read_result(lambda addr, n, memory=memory: memory[addr][:n])
-        results.append(
-            FirmwareResult(
-                image=index,
-                label=int(model.test_labels[index]),
-                predicted=fields["predicted"],
-                logits=fields["output"],
-                expected_logits=want,
-                layer_cycles=fields["cycles"],
-                instructions=out["instructions"],
-                custom_instructions=out["custom_instructions"],
-                wall_seconds=out["wall_time"],
-                console=out["console"],
-                extra={"sim_cycles": out["cycles"]},
-            )
-        )
-    return results
-
-
-def run_rtl(model, index: int, config: AccelConfig, elf=None) -> FirmwareResult:
-    return run_rtl_batch(model, [index], config, elf)[0]
