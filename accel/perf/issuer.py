@@ -68,7 +68,7 @@ class Issuer:
         self.band = 0
         self.acc_free = 0b11
         self.tile_idx = 0
-        self.tile_len = 0
+        self.tile_len = 0  # pixels per tile of the current band (its rows × F)
         self.stream_end = 0  # last pixel cycle of the streaming tile
         self.tile_parity = 0
         self.drain_end = 0  # DRAIN: the cycle in which the drain counter is 0

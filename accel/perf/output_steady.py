@@ -16,7 +16,7 @@ from accel.perf.postproc import PostProcessor
 from accel.perf.writer import OutputWriter
 
 #: Bands with fewer reads are not worth recording (a period is at least one pixel's reads).
-_MIN_READS = 256
+_MIN_READS = 128
 
 
 class SettledOutput:

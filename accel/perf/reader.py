@@ -162,17 +162,19 @@ class ReadDMA:
         return info[0][0] if info else INF
 
     def key(self, t: int) -> tuple | None:
-        """The weight client's state relative to cycle ``t`` (steady-state detection); None
-        while a burst of another client is in flight."""
+        """The state of the weight and parameter clients relative to cycle ``t``
+        (steady-state detection) but the parameter command's position; None while an input
+        burst is in flight."""
         bursts = []
         for end, client, final in self.info:
-            if client != WEIGHTS:
+            if client == INPUT:
                 return None
-            bursts.append((end - t, final))
+            bursts.append((end - t, client, final))
         mem_free = self.mem_free - t
         return (
             self.active[WEIGHTS],
             self.remain[WEIGHTS],
+            self.active[PARAMS],
             tuple(bursts),
             mem_free if mem_free > 0 else 0,
         )

@@ -41,7 +41,7 @@ class Sequencer:
         self.out = OutputPath(geo, self.pl, self.iss.log)
         self.acct = Accounting(geo.t_run)
         self.steady = SettledPeriod(geo)
-        self.engines = (self.rd, self.wt, self.iss, self.pf, self.acct)
+        self.engines = (self.rd, self.wt, self.iss, self.pf, self.pl, self.acct)
 
     def run(self) -> int:
         """Simulate from the run pulse to done; returns the CYCLES counter."""
