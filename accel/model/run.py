@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from accel.mapping import LayerShape, MappingError, legal_bands, require_mappable
+from accel.mapping import MappingError
 from accel.model import host_ops
 from accel.model.graph import Graph, ModelError, Op, Tensor
 from accel.ref.layer import QuantizedLayer, run_layer
@@ -371,12 +371,7 @@ def _run_accel(step: Step, x: np.ndarray, backend: str, config) -> tuple[np.ndar
         x = host_ops.pad(x, pads, step.layer.input_zero_point)
     macs = step.layer.macs(x.shape)
     try:
-        band = None
-        if backend == "golden":  # no counters: skip the performance model's band search
-            shape = LayerShape.of(step.layer, x.shape)
-            require_mappable(shape, config)
-            band = max(legal_bands(shape, config))
-        run = run_layer_job(step.layer, x, config, backend, band=band)
+        run = run_layer_job(step.layer, x, config, backend)
     except MappingError as exc:
         y = run_layer(step.layer, x)
         note = f"not mapped: {exc}; ran on the host golden"
