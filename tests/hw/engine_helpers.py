@@ -18,6 +18,13 @@ def descriptor(**fields) -> dict:
     d.update(fields)
     d.setdefault("E", (d["H"] + 2 * d["P"] - d["R"]) // d["U"] + 1)
     d.setdefault("F", (d["W"] + 2 * d["P"] - d["S"]) // d["U"] + 1)
+    f_out = d["F"] >> 1 if d["POOL"] else d["F"]
+    # ISA v2 registers at their v1 meaning: contiguous input and output, symmetric padding
+    d.setdefault("PL", d["P"])
+    d.setdefault("IN_ROW_PITCH", d["W"] * d["C"])
+    d.setdefault("OUT_ROW_PITCH", f_out * d["M"])
+    d.setdefault("OUT_PIX_PITCH", d["M"])
+    d.setdefault("ACC", 0)
     return d
 
 
@@ -28,7 +35,9 @@ def geometry(d: dict, config: AccelConfig) -> dict:
     g = dict(
         SC=d["S"] * d["C"],
         WC=d["W"] * d["C"],
-        HWC=d["H"] * d["W"] * d["C"],
+        HWC=d["H"] * d["IN_ROW_PITCH"],
+        row_mode=0,
+        out_mode=0,
         K=d["R"] * d["S"] * d["C"],
         UC=d["U"] * d["C"],
         UWC=d["U"] * d["W"] * d["C"],
