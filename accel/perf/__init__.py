@@ -76,7 +76,6 @@ from accel.perf.model import (
     descriptor_for,
     predict,
     predict_descriptor,
-    v2_features,
 )
 from accel.perf.report import PHASES, MemoryTiming, PerfReport
 
@@ -88,7 +87,6 @@ __all__ = [
     "best_band",
     "best_descriptor_band",
     "predict_descriptor",
-    "v2_features",
     "legal_bands",
     "descriptor_for",
 ]

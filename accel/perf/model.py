@@ -125,29 +125,11 @@ def _sum_reports(job: LayerJob, config: AccelConfig, memory: MemoryTiming) -> Pe
     )
 
 
-def v2_features(desc: dict) -> list[str]:
-    """The ISA v2 features of ``desc`` the model does not cover yet (empty: exact)."""
-    width = desc["W"] * desc["C"]
-    f_out = desc["F"] // 2 if desc["POOL"] else desc["F"]
-    features = []
-    if desc.get("IN_ROW_PITCH", width) != width:
-        features.append("row-mode input")
-    if desc.get("OUT_PIX_PITCH", desc["M"]) != desc["M"]:
-        features.append("per-pixel output regions")
-    elif desc.get("OUT_ROW_PITCH", f_out * desc["M"]) != f_out * desc["M"]:
-        features.append("per-row output regions")
-    if desc.get("ACC", 0) & 2:
-        features.append("ACC_OUT")
-    return features
-
-
 def predict_descriptor(
     desc: dict, config: AccelConfig, memory: MemoryTiming = _AXI_RAM
 ) -> PerfReport:
-    """Predict the counters of one descriptor run (one tile of a tiled layer)."""
-    missing = v2_features(desc)
-    if missing:
-        raise NotImplementedError(f"accel.perf does not model {', '.join(missing)} yet")
+    """Predict the counters of one descriptor run (one tile of a tiled layer, any ISA v2
+    feature: row-mode input, per-row or per-pixel output regions, ACC_IN / ACC_OUT)."""
     shape = LayerShape(
         *(desc[k] for k in ("N", "H", "W", "C", "M", "R", "S", "E", "F", "U", "P")),
         pool=bool(desc["POOL"]),
@@ -159,12 +141,10 @@ def predict_descriptor(
 
 
 def best_descriptor_band(desc: dict, config: AccelConfig, memory: MemoryTiming = _AXI_RAM) -> int:
-    """The legal BAND of a tile descriptor with the fewest predicted cycles; while the model
-    does not cover the descriptor's v2 features, the largest legal band."""
-    from accel.mapping.tiled_job import largest_band, legal_tile_bands
+    """The legal BAND of a tile descriptor with the fewest predicted cycles (the smallest
+    such band on a tie)."""
+    from accel.mapping.tiled_job import legal_tile_bands
 
-    if v2_features(desc):
-        return largest_band(desc, config)
     best = None
     for band in legal_tile_bands(desc, config):
         cycles = predict_descriptor(dict(desc, BAND=band), config, memory).cycles

@@ -22,16 +22,17 @@ _MIN_READS = 256
 class SettledOutput:
     """History of the pixel starts of the band being read out, and the jump."""
 
-    __slots__ = ("history", "next_check", "step")
+    __slots__ = ("history", "next_check", "step", "enabled")
 
     def __init__(self, geo: Geometry):
         self.history = {}
         self.step = len(geo.pattern)  # reads per output pixel
         self.next_check = INF  # the read count at which the state is recorded next
+        self.enabled = geo.out_mode == 0
 
     def band_start(self, n_reads: int) -> None:
         self.history.clear()
-        self.next_check = self.step if n_reads >= _MIN_READS else INF
+        self.next_check = self.step if n_reads >= _MIN_READS and self.enabled else INF
 
     def check(self, t: int, limit: float, proc: PostProcessor, writer: OutputWriter) -> int:
         """The first read of an output pixel was made before cycle ``t``: record the state or
