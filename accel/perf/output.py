@@ -151,7 +151,7 @@ class OutputPath:
     def _settle(self, t: int, limit: float) -> int:
         """Skip repeated periods of the band being read out; the band-complete pulses in the
         skipped cycles only set their latches."""
-        t_new = self.settle.check(t, limit, self.proc, self.writer)
+        t_new = self.settle.check(t, limit, self.proc, self.writer, self.regions_left)
         pulses = self.pulses
         while pulses and pulses[0][0] < t_new:
             self.computed |= pulses.popleft()[1]
