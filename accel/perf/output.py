@@ -7,6 +7,11 @@ band's last vector), ``params_loaded`` (the parameter loader's ``loaded_at``) an
 answers with two: the accumulator half released at a band's last read (``acc_release``) and
 its part of the done condition. The sequencer therefore runs it lazily, up to a cycle it
 asks for, only when the issuer waits for a half or everything else is finished.
+
+A band is written as one region, or (``OUT_ROW_PITCH`` / ``OUT_PIX_PITCH``) as one region
+per output row or pixel: the first offered in REGION, the others in any later cycle in which
+the writer takes a command, the next band's REGION waiting until all are offered. With
+``ACC_OUT`` the complete band is taken and released in WAIT_BAND (no parameters, no output).
 """
 
 from __future__ import annotations
@@ -40,7 +45,9 @@ class OutputPath:
     ``t``: the next cycle to simulate; ``computed``: bit h set when half h holds a complete,
     unread band; ``pulses``: the scheduled band-complete pulses (cycle, half bit);
     ``releases``: the accumulator releases (cycle, half bit) not yet taken by the issuer;
-    ``done_at``: the first cycle of the output side's part of the done condition.
+    ``done_at``: the first cycle of the output side's part of the done condition;
+    ``regions_left``: regions of the band being read out not offered to the writer yet, the
+    next at ``out_addr`` (``row_addr``: its output row's, ``pixel_in_row``: its column).
     """
 
     __slots__ = (
