@@ -17,19 +17,25 @@ accumulator half and at the end. When the tile stream reaches a steady state (th
 the weight stream, the issuer and the walker, relative to the current cycle, repeats at a tile
 start while the input and parameter engines are idle), whole periods are skipped at once up
 to the end of the band; so are whole periods of a band's read-out on the output side. Timing
-never depends on data values: only the layer shape, the band, the buffer addresses (4 KiB
-burst splits, unaligned output regions) and the memory latencies matter.
+never depends on data values: only the layer shape, the band, the pitches, the buffer
+addresses (4 KiB burst splits, unaligned output regions: only an address's position within
+its page matters, so predictions are remembered by that) and the memory latencies matter.
+
+Every valid descriptor of ISA v2 is modelled: row-mode input (``IN_ROW_PITCH`` ≠ W·C), one
+output region per row or per pixel (``OUT_ROW_PITCH``, ``OUT_PIX_PITCH``), ``ACC_IN`` (no
+timing effect) and ``ACC_OUT``; a tiled layer is the sum of its descriptors (CONTINUE keeps
+counting), :func:`best_descriptor_band` searches a tile's bands with the model.
 
 Modules: :mod:`~accel.perf.model` (:func:`predict`, :func:`best_band`,
-:func:`descriptor_for`), :mod:`~accel.perf.report` (:class:`MemoryTiming`,
-:class:`PerfReport`, the phases), :mod:`~accel.perf.geometry` (the quantities derived from the
-descriptor), one module per engine — :mod:`~accel.perf.reader`, :mod:`~accel.perf.params`,
-:mod:`~accel.perf.weights`, :mod:`~accel.perf.issuer` (with the K walker),
-:mod:`~accel.perf.prefetch`, :mod:`~accel.perf.postproc`, :mod:`~accel.perf.writer` and
-:mod:`~accel.perf.output` (accumulators and the post FSM) —, :mod:`~accel.perf.accounting`
-(counters and phases), the two steady-state fast paths :mod:`~accel.perf.steady` and
-:mod:`~accel.perf.output_steady`, and the loop that drives the engines,
-:mod:`~accel.perf.sequencer`.
+:func:`descriptor_for`, :func:`predict_descriptor`, :func:`best_descriptor_band`),
+:mod:`~accel.perf.report` (:class:`MemoryTiming`, :class:`PerfReport`, the phases),
+:mod:`~accel.perf.geometry` (the quantities derived from the descriptor), one module per
+engine — :mod:`~accel.perf.reader`, :mod:`~accel.perf.params`, :mod:`~accel.perf.weights`,
+:mod:`~accel.perf.issuer` (with the K walker), :mod:`~accel.perf.prefetch`,
+:mod:`~accel.perf.postproc`, :mod:`~accel.perf.writer` and :mod:`~accel.perf.output`
+(accumulators and the post FSM) —, :mod:`~accel.perf.accounting` (counters and phases), the
+two steady-state fast paths :mod:`~accel.perf.steady` and :mod:`~accel.perf.output_steady`,
+and the loop that drives the engines, :mod:`~accel.perf.sequencer`.
 
 Engines and their timing rules (cycle 0 is the cycle of the START instruction's pulse):
 
@@ -50,11 +56,17 @@ Engines and their timing rules (cycle 0 is the cycle of the START instruction's 
   BAND, BAND_BASE and TILE states (a cycle each at least) before the first vector;
 * input prefetcher: 3 cycles of address arithmetic, then one command per band (per image when
   the whole image fits the input banks); a new window waits for the issuer to reach its band;
+  in row mode one command per input row of ⌈W·C / bus bytes⌉ beats, each given as soon as the
+  reader takes it (in the cycle it issues the previous row's last burst), the band loaded
+  when the last row's last beat arrives;
 * accumulators: a band is complete ``rows + cols + 3`` cycles after its last vector;
 * post-processing (:class:`accel.hw.postproc.PostProcessor`): one accumulator read per cycle
   (four per pooled output), a 4-entry FIFO and the 9-stage requantizer with back-pressure from
   the output writer (:class:`accel.hw.writer.OutputWriter`), whose byte packer, burst queue
-  and write responses are modelled beat by beat;
+  and write responses are modelled beat by beat; one write region per band, or per output
+  row / pixel, the first offered with the band's start and the others whenever the writer
+  takes them (the next band waits until all are offered); with ``ACC_OUT`` a complete band
+  is released at once and nothing is written;
 * done: when the last band is post-processed and every write is acknowledged.
 
 Memory timing (:class:`MemoryTiming`): a fixed-latency memory that accepts a request and
@@ -66,7 +78,8 @@ moves a beat every cycle. cocotbext-axi's ``AxiRam`` behind :class:`accel.hw.axi
 is not modelled.
 
 Validated counter for counter (all five counters equal) against the Amaranth simulation and
-the Verilator/cocotb run: ``tests/test_perf.py``, ``benchmarks/perf_vs_rtl.py``.
+the Verilator/cocotb run: ``tests/test_perf.py``, ``tests/perf/`` (ISA v2: tiled layers and
+descriptors with their own pitches), ``benchmarks/perf_vs_rtl.py``.
 """
 
 from accel.mapping import legal_bands
@@ -76,7 +89,6 @@ from accel.perf.model import (
     descriptor_for,
     predict,
     predict_descriptor,
-    v2_features,
 )
 from accel.perf.report import PHASES, MemoryTiming, PerfReport
 
@@ -88,7 +100,6 @@ __all__ = [
     "best_band",
     "best_descriptor_band",
     "predict_descriptor",
-    "v2_features",
     "legal_bands",
     "descriptor_for",
 ]

@@ -27,7 +27,8 @@ class Geometry:
         "WC", "HWC", "K", "E_run", "F_out", "m_tiles", "k_tiles", "tiles", "out_row_bytes",
         "whole", "hold", "done_delay", "read_latency", "write_latency",
         "in_addr", "w_addr", "p_addr", "out_addr", "bands", "n_bands", "t_run",
-        "pattern", "tile_bytes",
+        "pattern", "tile_bytes", "row_mode", "in_pitch", "out_mode", "out_row_pitch",
+        "out_pix_pitch", "acc_out",
     )  # fmt: skip
 
     def __init__(self, d: dict, cfg: AccelConfig, read_latency: int, write_latency: int):
@@ -54,11 +55,21 @@ class Geometry:
         self.read_latency, self.write_latency = read_latency, write_latency
         self.in_addr, self.w_addr = d["IN_ADDR"], d["W_ADDR"]
         self.p_addr, self.out_addr = d["PARAM_ADDR"], d["OUT_ADDR"]
+        # ISA v2 registers (absent: their v1 meaning)
+        self.in_pitch = d.get("IN_ROW_PITCH", self.W * self.C)
+        f_out = self.F // 2 if self.pool else self.F
+        self.out_pix_pitch = d.get("OUT_PIX_PITCH", self.M)
+        self.out_row_pitch = d.get("OUT_ROW_PITCH", f_out * self.M)
+        self.acc_out = bool(d.get("ACC", 0) & 2)
         self._derive(cfg)
 
     def _derive(self, cfg: AccelConfig) -> None:
-        self.WC = self.W * self.C
-        self.HWC = self.H * self.WC
+        width = self.W * self.C
+        bb = self.bus_bytes
+        # row mode: one read per input row into a bank slot of whole bus words
+        self.row_mode = self.in_pitch != width
+        self.WC = cdiv(width, bb) * bb if self.row_mode else width  # bank bytes per row
+        self.HWC = self.H * self.in_pitch  # memory bytes per image
         self.K = self.R * self.S * self.C
         self.E_run = self.E & ~1 if self.pool else self.E
         self.F_out = self.F // 2 if self.pool else self.F
@@ -66,7 +77,13 @@ class Geometry:
         self.k_tiles = cdiv(self.K, self.rows)
         self.tiles = self.m_tiles * self.k_tiles
         self.out_row_bytes = self.F_out * self.M
-        self.whole = self.HWC + self.bus_bytes - 1 <= cfg.in_bytes
+        # output regions: 0 one per band, 1 one per output row, 2 one per output pixel
+        if self.out_pix_pitch != self.M:
+            self.out_mode = 2
+        else:
+            self.out_mode = 1 if self.out_row_pitch != self.out_row_bytes else 0
+        slack = 0 if self.row_mode else bb - 1  # contiguous windows start mid-word
+        self.whole = self.H * self.WC + slack <= cfg.in_bytes
         # bank timer: a bank is free `hold` cycles after its last use
         self.hold = timing.FEEDER_LATENCY + self.rows + self.cols - 1
         # last vector of a band -> its accumulator half's band-complete pulse

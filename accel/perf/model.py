@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from accel.mapping import (
     LayerJob,
     LayerShape,
@@ -14,9 +16,41 @@ from accel.mapping import (
 from accel.perf.geometry import cdiv
 from accel.perf.report import MemoryTiming, PerfReport
 from accel.perf.sequencer import simulate
+from accel.spec import timing
 from accel.spec.config import AccelConfig
 
 _AXI_RAM = MemoryTiming()  # the default memory timing
+
+# Registers that only change values, never timing, and the buffer addresses, of which timing
+# only sees the position within a 4 KiB page (bursts split at page boundaries; bus alignment
+# divides the page size): descriptors equal but for these run in the same cycles.
+_DATA_ONLY = frozenset(("IN_ZP", "OUT_ZP", "ACT_MIN", "ACT_MAX"))
+_ADDRESSES = frozenset(("IN_ADDR", "W_ADDR", "PARAM_ADDR", "OUT_ADDR"))
+
+
+def _timing_key(desc: dict) -> tuple:
+    """What the counters of a (valid) descriptor depend on, hashable."""
+    page = timing.PAGE_BYTES
+    return tuple(
+        sorted(
+            (name, value % page if name in _ADDRESSES else value)
+            for name, value in desc.items()
+            if name not in _DATA_ONLY
+        )
+    )
+
+
+@lru_cache(maxsize=1024)
+def _simulate_key(key: tuple, config: AccelConfig, memory: MemoryTiming) -> dict:
+    return simulate(dict(key), config, memory.read_latency, memory.write_latency)
+
+
+def _simulate(desc: dict, config: AccelConfig, memory: MemoryTiming) -> dict:
+    """:func:`~accel.perf.sequencer.simulate` of a checked descriptor, remembered for the
+    descriptors that run like it (a band search predicts the band it then uses twice; tiles
+    of the same shape at the same page offsets run alike). The result is shared: copy
+    before changing it."""
+    return _simulate_key(_timing_key(desc), config, memory)
 
 
 def descriptor_for(
@@ -71,8 +105,7 @@ def predict(
         return _sum_reports(shape_or_job, config, memory)
     shape, desc = _job_inputs(shape_or_job, config, band)
     _check_descriptor(desc, config)
-    result = simulate(desc, config, memory.read_latency, memory.write_latency)
-    return _report(shape, desc, config, result)
+    return _report(shape, desc, config, _simulate(desc, config, memory))
 
 
 def _report(shape: LayerShape, desc: dict, config: AccelConfig, result: dict) -> PerfReport:
@@ -94,8 +127,8 @@ def _report(shape: LayerShape, desc: dict, config: AccelConfig, result: dict) ->
         mac_cycles=result["MAC_CYCLES"],
         stall_cycles=result["STALL_CYCLES"],
         band=desc["BAND"],
-        phases=result["phases"],
-        bands=result["bands"],
+        phases=dict(result["phases"]),
+        bands=list(result["bands"]),
     )
 
 
@@ -125,46 +158,24 @@ def _sum_reports(job: LayerJob, config: AccelConfig, memory: MemoryTiming) -> Pe
     )
 
 
-def v2_features(desc: dict) -> list[str]:
-    """The ISA v2 features of ``desc`` the model does not cover yet (empty: exact)."""
-    width = desc["W"] * desc["C"]
-    f_out = desc["F"] // 2 if desc["POOL"] else desc["F"]
-    features = []
-    if desc.get("IN_ROW_PITCH", width) != width:
-        features.append("row-mode input")
-    if desc.get("OUT_PIX_PITCH", desc["M"]) != desc["M"]:
-        features.append("per-pixel output regions")
-    elif desc.get("OUT_ROW_PITCH", f_out * desc["M"]) != f_out * desc["M"]:
-        features.append("per-row output regions")
-    if desc.get("ACC", 0) & 2:
-        features.append("ACC_OUT")
-    return features
-
-
 def predict_descriptor(
     desc: dict, config: AccelConfig, memory: MemoryTiming = _AXI_RAM
 ) -> PerfReport:
-    """Predict the counters of one descriptor run (one tile of a tiled layer)."""
-    missing = v2_features(desc)
-    if missing:
-        raise NotImplementedError(f"accel.perf does not model {', '.join(missing)} yet")
+    """Predict the counters of one descriptor run (one tile of a tiled layer, any ISA v2
+    feature: row-mode input, per-row or per-pixel output regions, ACC_IN / ACC_OUT)."""
     shape = LayerShape(
         *(desc[k] for k in ("N", "H", "W", "C", "M", "R", "S", "E", "F", "U", "P")),
         pool=bool(desc["POOL"]),
     )
     _check_descriptor(desc, config)
-    return _report(
-        shape, desc, config, simulate(desc, config, memory.read_latency, memory.write_latency)
-    )
+    return _report(shape, desc, config, _simulate(desc, config, memory))
 
 
 def best_descriptor_band(desc: dict, config: AccelConfig, memory: MemoryTiming = _AXI_RAM) -> int:
-    """The legal BAND of a tile descriptor with the fewest predicted cycles; while the model
-    does not cover the descriptor's v2 features, the largest legal band."""
-    from accel.mapping.tiled_job import largest_band, legal_tile_bands
+    """The legal BAND of a tile descriptor with the fewest predicted cycles (the smallest
+    such band on a tie)."""
+    from accel.mapping.tiled_job import legal_tile_bands
 
-    if v2_features(desc):
-        return largest_band(desc, config)
     best = None
     for band in legal_tile_bands(desc, config):
         cycles = predict_descriptor(dict(desc, BAND=band), config, memory).cycles

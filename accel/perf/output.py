@@ -7,6 +7,11 @@ band's last vector), ``params_loaded`` (the parameter loader's ``loaded_at``) an
 answers with two: the accumulator half released at a band's last read (``acc_release``) and
 its part of the done condition. The sequencer therefore runs it lazily, up to a cycle it
 asks for, only when the issuer waits for a half or everything else is finished.
+
+A band is written as one region, or (``OUT_ROW_PITCH`` / ``OUT_PIX_PITCH``) as one region
+per output row or pixel: the first offered in REGION, the others in any later cycle in which
+the writer takes a command, the next band's REGION waiting until all are offered. With
+``ACC_OUT`` the complete band is taken and released in WAIT_BAND (no parameters, no output).
 """
 
 from __future__ import annotations
@@ -40,13 +45,16 @@ class OutputPath:
     ``t``: the next cycle to simulate; ``computed``: bit h set when half h holds a complete,
     unread band; ``pulses``: the scheduled band-complete pulses (cycle, half bit);
     ``releases``: the accumulator releases (cycle, half bit) not yet taken by the issuer;
-    ``done_at``: the first cycle of the output side's part of the done condition.
+    ``done_at``: the first cycle of the output side's part of the done condition;
+    ``regions_left``: regions of the band being read out not offered to the writer yet, the
+    next at ``out_addr`` (``row_addr``: its output row's, ``pixel_in_row``: its column).
     """
 
     __slots__ = (
         "t", "state", "band", "computed", "pulses", "busy", "releases", "done_at",
         "out_addr", "proc", "writer", "params", "log", "bands", "n_bands", "pool",
-        "F_out", "out_row_bytes", "settle",
+        "F_out", "out_row_bytes", "settle", "out_mode", "row_addr", "pixel_in_row",
+        "regions_left", "region_len", "row_pitch", "pix_pitch", "acc_out",
     )  # fmt: skip
 
     def __init__(self, geo: Geometry, params: ParamLoader, log: list):
@@ -66,6 +74,14 @@ class OutputPath:
         self.bands, self.n_bands, self.pool = geo.bands, geo.n_bands, geo.pool
         self.F_out, self.out_row_bytes = geo.F_out, geo.out_row_bytes
         self.settle = SettledOutput(geo)
+        # per-row / per-pixel output regions (out_mode 1 / 2)
+        self.out_mode = geo.out_mode
+        self.row_addr = geo.out_addr  # the current output row's address
+        self.pixel_in_row = 0
+        self.regions_left = 0  # regions of the current band not yet offered
+        self.region_len = geo.M if geo.out_mode == 2 else geo.out_row_bytes
+        self.row_pitch, self.pix_pitch = geo.out_row_pitch, geo.out_pix_pitch
+        self.acc_out = geo.acc_out  # ACC_OUT: the sums stay in the accumulators, no output
 
     def start(self, t: int) -> None:
         """START's ``run`` pulse in cycle ``t``."""
@@ -129,7 +145,7 @@ class OutputPath:
         nxt = INF
         if st is WAIT_BAND and (self.computed >> (self.band & 1)) & 1:
             loaded_at = self.params.loaded_at
-            nxt = loaded_at if loaded_at > t else t
+            nxt = loaded_at if loaded_at > t and not self.acc_out else t
         if self.pulses and self.pulses[0][0] < nxt:
             nxt = self.pulses[0][0]
         wresp = self.writer.wresp
@@ -142,7 +158,7 @@ class OutputPath:
     def _settle(self, t: int, limit: float) -> int:
         """Skip repeated periods of the band being read out; the band-complete pulses in the
         skipped cycles only set their latches."""
-        t_new = self.settle.check(t, limit, self.proc, self.writer)
+        t_new = self.settle.check(t, limit, self.proc, self.writer, self.regions_left)
         pulses = self.pulses
         while pulses and pulses[0][0] < t_new:
             self.computed |= pulses.popleft()[1]
@@ -166,18 +182,21 @@ class OutputPath:
         while t < limit:
             st = self.state
             reads_done = proc.reads_done
-            idle = st is WAIT_BAND and proc.idle()
+            left = self.regions_left
+            idle = st is WAIT_BAND and not left and proc.idle()
             out = pipe[-1]
             data_ready = writer.have and writer.level + lanes <= cap
             cmd_ready = writer_cycle(t, out, data_ready)
             proc_cycle(out, data_ready)
             if st is not RUN or reads_done or (pulses and pulses[0][0] == t):
                 self._sequence(t, self._pulse(t), reads_done, idle, cmd_ready)
+            if left and cmd_ready:  # the band's next region (per-row / per-pixel modes)
+                self._next_region(left - 1)
             t += 1
             if reads_done:
-                self.busy = proc.busy() or writer.busy()
+                self.busy = proc.busy() or writer.busy() or self.regions_left != 0
                 return t, True
-            if not proc.running and not (proc.busy() or writer.busy()):
+            if not proc.running and not (proc.busy() or writer.busy() or self.regions_left):
                 self.busy = False
                 return t, False
             if proc.read_i >= settle.next_check:
@@ -194,7 +213,14 @@ class OutputPath:
             self.releases.append((t, half))
         started = 0
         if st is WAIT_BAND:
-            if self.computed & half and t >= self.params.loaded_at and idle:
+            if self.computed & half and self.acc_out:
+                # ACC_OUT: the complete band is taken and released at once, no output
+                self.releases.append((t, half))
+                started = half
+                self.log[self.band][5] = t
+                self.band += 1
+                self.state = FINISH
+            elif self.computed & half and t >= self.params.loaded_at and idle:
                 self.state = REGION
         elif st is REGION:
             if cmd_ready:
@@ -214,6 +240,23 @@ class OutputPath:
         length = out_rows * self.out_row_bytes
         self.proc.start(out_rows * self.F_out)
         self.settle.band_start(self.proc.n_reads)
-        self.writer.command(self.out_addr, length)
-        self.out_addr += length
+        mode = self.out_mode
+        if mode == 0:  # one region per band
+            self.writer.command(self.out_addr, length)
+            self.out_addr += length
+        else:
+            self._next_region(out_rows * self.F_out - 1 if mode == 2 else out_rows - 1)
         self.busy = True
+
+    def _next_region(self, left: int) -> None:
+        """Per-row / per-pixel modes: the writer accepts the next region in this cycle;
+        ``left`` regions of the band remain to be offered after it."""
+        self.writer.command(self.out_addr, self.region_len)
+        self.regions_left = left
+        if self.out_mode == 2 and self.pixel_in_row + 1 != self.F_out:
+            self.pixel_in_row += 1
+            self.out_addr += self.pix_pitch
+        else:
+            self.pixel_in_row = 0
+            self.row_addr += self.row_pitch
+            self.out_addr = self.row_addr

@@ -7,6 +7,13 @@ level, beat position, responses due) is recorded after the first read of every o
 When it repeats, the cycles in between repeat too, as long as nothing absolute is reached:
 the band's last read, the end of the region being packed, the region's last burst and the
 end of the 4 KiB page the bursts are in. As many periods as stay clear of those are skipped.
+
+With one region per output row (``out_mode`` 1) the band's regions still to be offered are
+part of the state: a period in which the writer accepted none accepts none when repeated
+(the writer takes a region only after the current one's last burst or when its region FIFO
+frees an entry, at the end of the region being packed — both excluded above). With one
+region per output pixel (``out_mode`` 2) every period holds a region command at a new
+address, and the band is simulated cycle by cycle.
 """
 
 from __future__ import annotations
@@ -22,24 +29,28 @@ _MIN_READS = 128
 class SettledOutput:
     """History of the pixel starts of the band being read out, and the jump."""
 
-    __slots__ = ("history", "next_check", "step")
+    __slots__ = ("history", "next_check", "step", "enabled")
 
     def __init__(self, geo: Geometry):
         self.history = {}
         self.step = len(geo.pattern)  # reads per output pixel
         self.next_check = INF  # the read count at which the state is recorded next
+        self.enabled = geo.out_mode != 2
 
     def band_start(self, n_reads: int) -> None:
         self.history.clear()
-        self.next_check = self.step if n_reads >= _MIN_READS else INF
+        self.next_check = self.step if n_reads >= _MIN_READS and self.enabled else INF
 
-    def check(self, t: int, limit: float, proc: PostProcessor, writer: OutputWriter) -> int:
+    def check(
+        self, t: int, limit: float, proc: PostProcessor, writer: OutputWriter, regions: int
+    ) -> int:
         """The first read of an output pixel was made before cycle ``t``: record the state or
-        skip repeated periods, up to ``limit`` at most. Returns the cycle to continue in."""
+        skip repeated periods, up to ``limit`` at most; ``regions``: the band's regions not
+        offered yet. Returns the cycle to continue in."""
         self.next_check = proc.read_i + self.step
         if not proc.running:
             return t
-        key = (proc.key(), writer.key(t))
+        key = (proc.key(), writer.key(t), regions)
         now = (t, proc.read_i, *writer.position())
         prev = self.history.get(key)
         n = self._periods(prev, now, proc, writer, limit) if prev is not None else 0

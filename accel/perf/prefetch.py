@@ -2,7 +2,10 @@
 
 3 cycles of address arithmetic, then one command per band — per image when the whole image
 fits the input banks, rows being appended band by band; otherwise each band's window replaces
-the previous one once the issuer has reached its band.
+the previous one once the issuer has reached its band. In row mode (``IN_ROW_PITCH`` ≠ W·C)
+one command per input row instead: ``ISSUE`` gives the first, ``ROWS`` the others, each as
+soon as the reader takes it, and the band is loaded in the cycle the last row's last beat
+arrives.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ class PrefetchState(IntEnum):
     WAIT_BANKS = 3
     ISSUE = 4
     LOADING = 5
+    ROWS = 6
 
 
-IDLE, BAND, RANGE, WAIT_BANKS, ISSUE, LOADING = PrefetchState
+IDLE, BAND, RANGE, WAIT_BANKS, ISSUE, LOADING, ROWS = PrefetchState
 
 
 class InputPrefetcher:
@@ -37,10 +41,11 @@ class InputPrefetcher:
     __slots__ = (
         "state", "band", "loaded_bands", "loaded_hi", "lo", "hi", "start_addr", "end_addr",
         "hb0", "hlast", "bands", "n_bands", "whole", "U", "P", "R", "H", "WC", "HWC",
-        "in_addr", "lane_mask", "bus_bytes", "shift",
+        "in_addr", "lane_mask", "bus_bytes", "shift", "row_mode", "pitch", "rows_left",
+        "lasts_left", "rd_active",
     )  # fmt: skip
 
-    def __init__(self, geo: Geometry):
+    def __init__(self, geo: Geometry, rd: ReadDMA):
         self.state = IDLE
         self.band = 0
         self.loaded_bands = 0
@@ -52,6 +57,10 @@ class InputPrefetcher:
         self.U, self.P, self.R, self.H = geo.U, geo.P, geo.R, geo.H
         self.WC, self.HWC, self.in_addr = geo.WC, geo.HWC, geo.in_addr
         self.lane_mask, self.bus_bytes, self.shift = geo.lane_mask, geo.bus_bytes, geo.shift
+        self.row_mode, self.pitch = geo.row_mode, geo.in_pitch
+        self.rows_left = 0  # row mode: rows whose command is still to be given
+        self.lasts_left = 0  # row mode: rows whose last beat has not arrived
+        self.rd_active = rd.active  # the reader's per-client command state (read only)
 
     def start(self) -> None:
         self.band = 0
@@ -84,19 +93,37 @@ class InputPrefetcher:
         elif st is WAIT_BANKS:
             if self._go(iss):
                 img = self.in_addr + self.bands[self.band][0] * self.HWC
-                self.start_addr = (img + self.lo * self.WC) & self.lane_mask
-                self.end_addr = img + self.hi * self.WC
+                self.start_addr = (img + self.lo * self.pitch) & self.lane_mask
+                self.end_addr = img + self.hi * self.pitch
+                self.rows_left = self.lasts_left = self.hi - self.lo
                 self.state = ISSUE
         elif st is ISSUE:
             if self.hi <= self.lo:
                 self._finish_band()
             elif not rd.active[INPUT]:
                 self.loaded_hi = self.hi
-                beats = (self.end_addr - self.start_addr + self.bus_bytes - 1) >> self.shift
-                rd.command(INPUT, self.start_addr & self.lane_mask, beats)
-                self.state = LOADING
-        elif end_client == INPUT:  # LOADING
-            self._finish_band()
+                if self.row_mode:
+                    rd.command(INPUT, self.start_addr, self.WC >> self.shift)
+                    self.start_addr += self.pitch
+                    self.rows_left -= 1
+                    self.state = ROWS
+                else:
+                    beats = (self.end_addr - self.start_addr + self.bus_bytes - 1) >> self.shift
+                    rd.command(INPUT, self.start_addr & self.lane_mask, beats)
+                    self.state = LOADING
+        elif st is LOADING:
+            if end_client == INPUT:
+                self._finish_band()
+        else:  # ROWS
+            if end_client == INPUT:
+                self.lasts_left -= 1
+            if self.rows_left:
+                if not rd.active[INPUT]:
+                    rd.command(INPUT, self.start_addr, self.WC >> self.shift)
+                    self.start_addr += self.pitch
+                    self.rows_left -= 1
+            elif self.lasts_left == 0:
+                self._finish_band()
 
     def _finish_band(self) -> None:
         self.loaded_bands += 1
@@ -110,7 +137,14 @@ class InputPrefetcher:
             return t1
         if st is WAIT_BANKS and self._go(iss):
             return t1
+        if st is ROWS and self.rows_left and not self.rd_active[INPUT]:
+            return t1
         return INF
+
+    def waits_for_reader(self) -> bool:
+        """Row mode: the next row's command waits for the reader to take it (in the cycle
+        the reader issues the current row's last burst)."""
+        return self.state is ROWS and self.rows_left != 0
 
     def settled(self) -> bool:
         """Idle, or waiting for the issuer to reach a later band (a steady tile stream

@@ -17,7 +17,7 @@ from accel.perf.output import OutputPath
 from accel.perf.params import ParamLoader
 from accel.perf.prefetch import IDLE as PF_IDLE
 from accel.perf.prefetch import InputPrefetcher
-from accel.perf.reader import PARAMS, WEIGHTS, ReadDMA
+from accel.perf.reader import INPUT, PARAMS, WEIGHTS, ReadDMA
 from accel.perf.report import PHASES, Phase
 from accel.perf.steady import SettledPeriod
 from accel.perf.weights import WeightPath
@@ -37,7 +37,7 @@ class Sequencer:
         self.pl = ParamLoader(geo)
         self.wt = WeightPath(geo)
         self.iss = Issuer(geo)
-        self.pf = InputPrefetcher(geo)
+        self.pf = InputPrefetcher(geo, self.rd)
         self.out = OutputPath(geo, self.pl, self.iss.log)
         self.acct = Accounting(geo.t_run)
         self.steady = SettledPeriod(geo)
@@ -106,6 +106,8 @@ class Sequencer:
                 if release < nxt:
                     nxt = release
                 waiting = 1 << WEIGHTS if wt.running and wt.reserved < wt.depth else 0
+                if pf.waits_for_reader():
+                    waiting |= 1 << INPUT
                 quiet = 1 << WEIGHTS if wt.quiet_arrival() else 0
                 wake = self.rd.run_ahead(t1, nxt, waiting, quiet)
                 if wake < nxt:

@@ -1,0 +1,144 @@
+"""accel.perf.model on ISA v2 descriptors without the RTL: every valid descriptor is
+predicted, the band search picks the fastest band, remembered predictions are those of the
+descriptor asked for, and tiled networks are predicted in seconds."""
+
+import random
+import time
+
+import numpy as np
+import pytest
+from perf_cases import pitched_job
+from test_perf_output import CASES as OUTPUT_CASES
+from test_perf_prefetch import CASES as PREFETCH_CASES
+from test_perf_tiled import CASES as TILED_CASES
+from test_perf_tiled import case_job
+
+import accel.perf
+from accel.driver import prepare_layer
+from accel.mapping import failed_check
+from accel.mapping.tiled_job import legal_tile_bands
+from accel.perf import MemoryTiming, best_descriptor_band, predict, predict_descriptor
+from accel.perf.model import _simulate_key
+from accel.perf.sequencer import simulate
+from accel.ref.networks import network_layers
+from accel.spec.config import AccelConfig
+
+ADDRESSES = ("IN_ADDR", "W_ADDR", "PARAM_ADDR", "OUT_ADDR")
+
+
+def _descriptors():
+    """(descriptor, configuration) of every tile and pitched case of the RTL tests."""
+    out = []
+    for name in TILED_CASES:
+        _, _, config, job, _ = case_job(name)
+        out += [(d, config) for d in job.descriptors]
+    for case in (*OUTPUT_CASES.values(), *PREFETCH_CASES.values()):
+        _, _, config, job, _ = pitched_job(case)
+        out.append((job.descriptor, config))
+    return out
+
+
+@pytest.fixture(scope="module")
+def descriptors():
+    return _descriptors()
+
+
+def test_v2_features_are_all_modelled():
+    assert not hasattr(accel.perf, "v2_features")
+    assert "v2_features" not in accel.perf.__all__
+
+
+def test_timing_depends_on_addresses_only_within_their_page(descriptors):
+    """What the remembered predictions rely on: moving any buffer by whole 4 KiB pages
+    changes nothing (the uncached simulation, phases and band times included)."""
+    rng = random.Random(7)
+    for desc, config in descriptors:
+        base = simulate(desc, config, 3, 2)
+        moved = dict(desc)
+        for name in ADDRESSES:
+            moved[name] = desc[name] % 4096 + 4096 * rng.randrange(1, 1000)
+        assert simulate(moved, config, 3, 2) == base
+
+
+def test_addresses_within_a_page_do_change_the_timing():
+    """...while output regions moved by a few bytes (unaligned starts and ends) can take
+    more cycles: the key keeps the offsets within the page."""
+    _, _, config, job, _ = pitched_job(OUTPUT_CASES["rows_unaligned_pitch"])
+    desc = job.descriptor
+    cycles = {
+        predict_descriptor(dict(desc, OUT_ADDR=desc["OUT_ADDR"] + k), config).cycles
+        for k in range(8)
+    }
+    assert len(cycles) > 1
+
+
+def test_remembered_predictions_are_not_shared(descriptors):
+    desc, config = descriptors[0]
+    first = predict_descriptor(desc, config)
+    first.phases["mac"] = -1
+    first.bands.clear()
+    again = predict_descriptor(desc, config)
+    assert again.phases["mac"] == again.mac_cycles and again.bands
+    _simulate_key.cache_clear()
+    assert predict_descriptor(desc, config) == again
+
+
+def test_every_valid_v2_descriptor_is_predicted(descriptors):
+    """Random pitches, paddings and accumulate modes around the test descriptors: whatever
+    the accelerator accepts, the model predicts (consistent reports)."""
+    rng = random.Random(3)
+    count = 0
+    for desc, config in descriptors:
+        bb = config.bus_bytes
+        for _ in range(4):
+            d = dict(desc)
+            width = d["W"] * d["C"]
+            f_out = d["F"] // 2 if d["POOL"] else d["F"]
+            d["IN_ADDR"] = d["IN_ADDR"] // bb * bb + rng.choice((0, bb, 4000 // bb * bb))
+            d["IN_ROW_PITCH"] = rng.choice((width, -(-width // bb) * bb + bb * rng.randrange(3)))
+            d["OUT_PIX_PITCH"] = d["M"] + rng.choice((0, 0, 1, 5))
+            d["OUT_ROW_PITCH"] = f_out * d["OUT_PIX_PITCH"] + rng.choice((0, 0, 3, 700))
+            d["OUT_ADDR"] += rng.randrange(8)
+            d["ACC"] = rng.randrange(4)
+            d["BAND"] = rng.choice(legal_tile_bands(d, config) or [d["BAND"]])
+            if failed_check(d, config) is not None:
+                continue
+            report = predict_descriptor(d, config, MemoryTiming(rng.randrange(1, 6), 2))
+            assert sum(report.phases.values()) == report.cycles
+            assert report.mac_cycles == report.mapping_cycles
+            assert (report.dma_write_bytes == 0) == bool(d["ACC"] & 2)
+            count += 1
+    assert count > 100
+
+
+def test_best_descriptor_band_is_the_fastest_legal_band(descriptors):
+    for desc, config in descriptors:
+        bands = legal_tile_bands(desc, config)
+        cycles = {b: predict_descriptor(dict(desc, BAND=b), config).cycles for b in bands}
+        fastest = min(bands, key=lambda b: (cycles[b], b))
+        assert best_descriptor_band(desc, config) == fastest
+        slow = MemoryTiming(9, 7)
+        slow_cycles = {b: predict_descriptor(dict(desc, BAND=b), config, slow) for b in bands}
+        assert best_descriptor_band(desc, config, slow) == min(
+            bands, key=lambda b: (slow_cycles[b].cycles, b)
+        )
+
+
+def test_tiled_network_is_predicted_in_seconds():
+    """Every conv/FC layer of ResNet-18 at 224x224 on the default 8x8 array, tiled by
+    :func:`accel.driver.prepare_layer` with the model's band per tile, then predicted
+    (about 0.5 s; 5 s is the target of ``python -m accel.sim network resnet18``)."""
+    config = AccelConfig()
+    rng = np.random.default_rng(0)
+    _simulate_key.cache_clear()
+    start = time.perf_counter()
+    tiled = 0
+    for layer in network_layers("resnet18", 224):
+        q = layer.random_layer(rng)
+        x = rng.integers(-128, 128, size=(1, layer.H, layer.W, layer.C), dtype=np.int8)
+        job = prepare_layer(q, x, config)
+        tiled += job.tiled
+        report = predict(job, config)
+        assert report.mac_cycles == report.mapping_cycles
+    assert tiled >= 15
+    assert time.perf_counter() - start < 10
