@@ -1,5 +1,5 @@
 import sys
 
-from accel.firmware.build import main
+from accel.firmware.cli import main
 
 sys.exit(main())

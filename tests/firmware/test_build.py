@@ -11,6 +11,7 @@ from fractions import Fraction
 import pytest
 
 from accel.firmware import build as firmware
+from accel.firmware import cli as firmware_cli
 from accel.firmware.riscv import ISS, read_elf
 from accel.spec import isa
 
@@ -216,7 +217,7 @@ def test_arena_sections_are_loaded_and_kept(tmp_path):
 
 
 def test_cli_builds_and_runs_with_the_stub_backend(tmp_path, capsys):
-    assert firmware.main(["selftest", "--out", str(tmp_path), "--run"]) == 0
+    assert firmware_cli.main(["selftest", "--out", str(tmp_path), "--run"]) == 0
     captured = capsys.readouterr()
     assert f"{tmp_path / 'selftest.elf'}\n" in captured.out
     assert "probe 0 ok\n" in captured.out

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from tflite_models import Net
 
-from accel.firmware.build import main
+from accel.firmware.cli import main
 from accel.firmware.from_model import model_layers
 from accel.model import load_model
 from accel.model.export import lenet_tflite
