@@ -95,7 +95,7 @@ def _hardware(model, exported, litert_logits, backend, count):
 
 
 def test_litert_equals_amaranth_backend(model, exported, litert_logits):
-    _hardware(model, exported, litert_logits, "amaranth", 2)
+    _hardware(model, exported, litert_logits, "amaranth", 1)  # the RTL test runs 10
 
 
 @pytest.mark.slow
