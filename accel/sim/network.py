@@ -59,6 +59,12 @@ class NetworkRow:
         return record
 
 
+def network_shape(layer: NetworkLayer, batch: int = 1) -> LayerShape:
+    """The loop-nest bounds of a network layer (batch ``batch``)."""
+    names = ("H", "W", "C", "M", "R", "S", "E", "F", "U", "P", "pool")
+    return LayerShape(batch, *(getattr(layer, name) for name in names))
+
+
 def run_network(
     name: str, config: AccelConfig, backend: str = "perf", input_size: int = 224, seed: int = 0
 ) -> list[NetworkRow]:
@@ -68,20 +74,7 @@ def run_network(
     rng = np.random.default_rng(seed)
     rows = []
     for layer in network_layers(name, input_size):
-        shape = LayerShape(
-            1,
-            layer.H,
-            layer.W,
-            layer.C,
-            layer.M,
-            layer.R,
-            layer.S,
-            layer.E,
-            layer.F,
-            layer.U,
-            layer.P,
-            layer.pool,
-        )
+        shape = network_shape(layer)
         row = NetworkRow(layer, shape)
         rows.append(row)
         if layer.depthwise:

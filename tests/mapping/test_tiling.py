@@ -9,6 +9,7 @@ from accel.mapping.tiled_job import layout_plan
 from accel.mapping.tiling import ACC_IN, ACC_OUT, plan_tiles
 from accel.ref.layer import random_layer, run_layer
 from accel.ref.networks import NETWORKS, network_layers
+from accel.sim.network import network_shape
 from accel.spec.config import AccelConfig
 from accel.verif.descriptor import DescriptorModel
 
@@ -104,20 +105,7 @@ def test_every_layer_of_real_networks_maps_on_the_default_8x8(network):
     for layer in network_layers(network):
         if layer.depthwise:
             continue
-        shape = LayerShape(
-            1,
-            layer.H,
-            layer.W,
-            layer.C,
-            layer.M,
-            layer.R,
-            layer.S,
-            layer.E,
-            layer.F,
-            layer.U,
-            layer.P,
-            layer.pool,
-        )
+        shape = network_shape(layer)
         plan = plan_tiles(shape, config)
         assert plan.tiles, layer.name
 
