@@ -65,20 +65,7 @@ def run_network(
     rng = np.random.default_rng(seed)
     rows = []
     for layer in network_layers(name, input_size):
-        shape = LayerShape(
-            1,
-            layer.H,
-            layer.W,
-            layer.C,
-            layer.M,
-            layer.R,
-            layer.S,
-            layer.E,
-            layer.F,
-            layer.U,
-            layer.P,
-            layer.pool,
-        )
+        shape = LayerShape.of_network_layer(layer)
         row = NetworkRow(layer, shape)
         rows.append(row)
         if layer.depthwise:

@@ -104,21 +104,7 @@ def test_every_layer_of_real_networks_maps_on_the_default_8x8(network):
     for layer in network_layers(network):
         if layer.depthwise:
             continue
-        shape = LayerShape(
-            1,
-            layer.H,
-            layer.W,
-            layer.C,
-            layer.M,
-            layer.R,
-            layer.S,
-            layer.E,
-            layer.F,
-            layer.U,
-            layer.P,
-            layer.pool,
-        )
-        plan = plan_tiles(shape, config)
+        plan = plan_tiles(LayerShape.of_network_layer(layer), config)
         assert plan.tiles, layer.name
 
 
