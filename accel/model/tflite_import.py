@@ -38,22 +38,6 @@ _DTYPES = {
     tflite.TensorType.INT8: ("int8", np.int8),
 }
 _ACTIVATIONS = {v: k for k, v in vars(tflite.ActivationFunctionType).items() if k.isupper()}
-SUPPORTED_OPS = (
-    "CONV_2D",
-    "DEPTHWISE_CONV_2D",
-    "FULLY_CONNECTED",
-    "MAX_POOL_2D",
-    "AVERAGE_POOL_2D",
-    "MEAN",
-    "ADD",
-    "RESHAPE",
-    "PAD",
-    "PADV2",
-    "CONCATENATION",
-    "SOFTMAX",
-    "QUANTIZE",
-    "DEQUANTIZE",
-)
 _PARSE_ERRORS = (
     IndexError,
     struct.error,
@@ -469,3 +453,4 @@ _CONVERTERS = {
     "QUANTIZE": _quantize,
     "DEQUANTIZE": _dequantize,
 }
+SUPPORTED_OPS = tuple(_CONVERTERS)  # the TFLite operators the importer converts
