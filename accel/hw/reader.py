@@ -13,7 +13,7 @@ from accel.hw.memport import (
 )
 from accel.spec import timing
 
-__all__ = ["ReadDMA", "read_command_layout", "read_data_layout"]
+__all__ = ["ReadDMA", "read_command_layout", "read_data_layout", "read_client_members"]
 
 PAGE_BYTES = timing.PAGE_BYTES  # a burst never crosses a 4 KiB boundary
 
@@ -26,6 +26,15 @@ def read_command_layout() -> data.StructLayout:
 def read_data_layout(data_width: int) -> data.StructLayout:
     """Payload of a client data stream: one beat, ``last`` on the final beat of a command."""
     return data.StructLayout({"data": data_width, "last": 1})
+
+
+def read_client_members(data_width: int) -> dict:
+    """Signature members of a block that reads through a :class:`ReadDMA` client: its
+    commands ``cmd`` and the commands' beats ``data``."""
+    return {
+        "cmd": Out(stream.Signature(read_command_layout())),
+        "data": In(stream.Signature(read_data_layout(data_width))),
+    }
 
 
 class ReadDMA(wiring.Component):
