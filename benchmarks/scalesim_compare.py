@@ -30,8 +30,11 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # a layer in the letters of Sze et al. (accel.ref.loopnest)
+    from accel.ref.loopnest import ConvShape as Layer
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_VENV = REPO / ".venv-scalesim"
@@ -54,43 +57,11 @@ print("ok" if ok else "wrong versions: " + repr(v))
 """
 
 
-@dataclass(frozen=True)
-class Layer:
-    """One LeNet-5 layer in the letters of Sze et al. (stride U, padding P)."""
-
-    name: str
-    H: int
-    W: int
-    C: int
-    M: int
-    R: int
-    S: int
-    U: int = 1
-    P: int = 0
-    N: int = 1
-
-    @property
-    def E(self) -> int:
-        return (self.H + 2 * self.P - self.R) // self.U + 1
-
-    @property
-    def F(self) -> int:
-        return (self.W + 2 * self.P - self.S) // self.U + 1
-
-    @property
-    def K(self) -> int:
-        return self.R * self.S * self.C
-
-    @property
-    def macs(self) -> int:
-        return self.N * self.M * self.E * self.F * self.K
-
-
 def lenet_layers() -> list[Layer]:
     """The LeNet-5 layers of :mod:`accel.ref.lenet` (stride 1, no padding, batch 1)."""
     from accel.ref import lenet
 
-    return [Layer(s.name, s.H, s.W, s.C, s.M, s.R, s.S) for s in lenet.LAYER_SPECS]
+    return list(lenet.LAYER_SPECS)
 
 
 # --- SCALE-Sim -------------------------------------------------------------------------------
@@ -258,7 +229,7 @@ def scalesim_model(layer: Layer, dataflow: str, rows: int, cols: int) -> tuple[i
     streams K operands plus ROWS + COLS - 2 cycles of skew. Folds never overlap. The report's
     "Total Cycles" is the index of the last cycle (0-based), hence the final - 1.
     """
-    T, K = layer.N * layer.E * layer.F, layer.K
+    T, K = layer.E * layer.F, layer.K  # batch N = 1
     if dataflow == "ws":
         folds = math.ceil(K / rows) * math.ceil(layer.M / cols)
         per_fold = 2 * rows + cols + T - 2

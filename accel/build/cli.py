@@ -4,6 +4,7 @@ document of a configuration, or synthesize it (``--synth``)."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from accel.build import synth
@@ -12,17 +13,10 @@ from accel.spec.config import AccelConfig
 
 
 def parse_config(args: argparse.Namespace) -> AccelConfig:
+    """The configuration given by the options of :func:`add_config_arguments` (one a field)."""
+    values = {field.name: getattr(args, field.name) for field in dataclasses.fields(AccelConfig)}
     try:
-        return AccelConfig(
-            rows=args.rows,
-            cols=args.cols,
-            bus_width=args.bus_width,
-            in_depth=args.in_depth,
-            acc_depth=args.acc_depth,
-            param_depth=args.param_depth,
-            weight_depth=args.weight_depth,
-            max_burst=args.max_burst,
-        )
+        return AccelConfig(**values)
     except ValueError as error:
         raise SystemExit(f"accel.build: invalid configuration: {error}") from None
 

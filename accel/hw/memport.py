@@ -27,6 +27,19 @@ from amaranth.lib.wiring import In, Out
 
 ADDR_WIDTH = 32
 MAX_BURST_BEATS = 256
+DATA_WIDTHS = (32, 64, 128, 256)
+
+
+def check_data_width(data_width) -> None:
+    """A DMA engine's ``data_width`` must be one of the port's :data:`DATA_WIDTHS`."""
+    if data_width not in DATA_WIDTHS:
+        raise ValueError(f"data_width must be 32, 64, 128 or 256 bits, not {data_width!r}")
+
+
+def check_max_burst(max_burst) -> None:
+    """A DMA engine's ``max_burst`` must be a burst length of the port, 1..256 beats."""
+    if not isinstance(max_burst, int) or not 1 <= max_burst <= MAX_BURST_BEATS:
+        raise ValueError(f"max_burst must be an integer in 1..{MAX_BURST_BEATS}, not {max_burst!r}")
 
 
 def request_layout() -> data.StructLayout:
@@ -49,7 +62,7 @@ class MemPortSignature(wiring.Signature):
     """Master-side signature of the internal memory port (``data_width`` bits/beat)."""
 
     def __init__(self, data_width: int = 64):
-        if data_width not in (32, 64, 128, 256):
+        if data_width not in DATA_WIDTHS:
             raise ValueError(f"memory data width must be 32, 64, 128 or 256 bits, not {data_width}")
         self.data_width = data_width
         super().__init__(

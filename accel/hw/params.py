@@ -1,13 +1,13 @@
 """Parameter loader: the per-channel bias, multiplier and shift tiles into the parameter buffer."""
 
 from amaranth.hdl import Cat, Module, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from accel.hw.geometry import layer_signature
 from accel.hw.postproc import param_layout
-from accel.hw.reader import read_command_layout, read_data_layout
+from accel.hw.reader import read_client_members
 from accel.spec.config import AccelConfig
 
 __all__ = ["ParamLoader", "param_read_signature"]
@@ -50,8 +50,7 @@ class ParamLoader(wiring.Component):
         super().__init__(
             {
                 "layer": In(layer_signature()),
-                "cmd": Out(stream.Signature(read_command_layout())),
-                "data": In(stream.Signature(read_data_layout(config.bus_width))),
+                **read_client_members(config.bus_width),
                 "loaded": Out(1),
                 "read": In(param_read_signature(config.cols, config.param_depth)),
             }

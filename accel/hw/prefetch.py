@@ -6,13 +6,13 @@ replaces the previous one once the issuer has finished reading it.
 """
 
 from amaranth.hdl import Const, Module, Mux, Signal, signed
-from amaranth.lib import stream, wiring
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect, flipped
 
 from accel.hw.bands import BandCounter
 from accel.hw.feeder import COORD_SHAPE, bank_write_signature
 from accel.hw.geometry import layer_signature
-from accel.hw.reader import read_command_layout, read_data_layout
+from accel.hw.reader import read_client_members
 from accel.spec.config import AccelConfig
 
 __all__ = ["InputPrefetcher", "window_signature"]
@@ -66,8 +66,7 @@ class InputPrefetcher(wiring.Component):
         super().__init__(
             {
                 "layer": In(layer_signature()),
-                "cmd": Out(stream.Signature(read_command_layout())),
-                "data": In(stream.Signature(read_data_layout(config.bus_width))),
+                **read_client_members(config.bus_width),
                 "write": Out(bank_write_signature(config)),
                 "window": Out(window_signature()),
             }

@@ -5,10 +5,15 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
-from accel.hw.memport import MAX_BURST_BEATS, read_response_layout, request_layout
+from accel.hw.memport import (
+    check_data_width,
+    check_max_burst,
+    read_response_layout,
+    request_layout,
+)
 from accel.spec import timing
 
-__all__ = ["ReadDMA", "read_command_layout", "read_data_layout"]
+__all__ = ["ReadDMA", "read_command_layout", "read_data_layout", "read_client_members"]
 
 PAGE_BYTES = timing.PAGE_BYTES  # a burst never crosses a 4 KiB boundary
 
@@ -21,6 +26,15 @@ def read_command_layout() -> data.StructLayout:
 def read_data_layout(data_width: int) -> data.StructLayout:
     """Payload of a client data stream: one beat, ``last`` on the final beat of a command."""
     return data.StructLayout({"data": data_width, "last": 1})
+
+
+def read_client_members(data_width: int) -> dict:
+    """Signature members of a block that reads through a :class:`ReadDMA` client: its
+    commands ``cmd`` and the commands' beats ``data``."""
+    return {
+        "cmd": Out(stream.Signature(read_command_layout())),
+        "data": In(stream.Signature(read_data_layout(data_width))),
+    }
 
 
 class ReadDMA(wiring.Component):
@@ -78,14 +92,10 @@ class ReadDMA(wiring.Component):
         max_burst: int = 16,
         outstanding: int = timing.READ_OUTSTANDING,
     ):
-        if data_width not in (32, 64, 128, 256):
-            raise ValueError(f"data_width must be 32, 64, 128 or 256 bits, not {data_width!r}")
+        check_data_width(data_width)
         if not isinstance(clients, int) or clients < 1:
             raise ValueError(f"clients must be a positive integer, not {clients!r}")
-        if not isinstance(max_burst, int) or not 1 <= max_burst <= MAX_BURST_BEATS:
-            raise ValueError(
-                f"max_burst must be an integer in 1..{MAX_BURST_BEATS}, not {max_burst!r}"
-            )
+        check_max_burst(max_burst)
         if not isinstance(outstanding, int) or outstanding < 1:
             raise ValueError(f"outstanding must be a positive integer, not {outstanding!r}")
         self.data_width = data_width

@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out, connect, flipped
 
 from accel.hw.bands import BandCounter
 from accel.hw.geometry import layer_signature
-from accel.hw.reader import read_command_layout, read_data_layout
+from accel.hw.reader import read_client_members
 from accel.spec.config import AccelConfig
 
 __all__ = ["WeightFetcher"]
@@ -44,8 +44,7 @@ class WeightFetcher(wiring.Component):
         super().__init__(
             {
                 "layer": In(layer_signature()),
-                "cmd": Out(stream.Signature(read_command_layout())),
-                "data": In(stream.Signature(read_data_layout(config.bus_width))),
+                **read_client_members(config.bus_width),
                 "tile": Out(stream.Signature(self.tile_bits)),
             }
         )

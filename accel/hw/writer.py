@@ -8,7 +8,8 @@ from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from accel.hw.memport import (
-    MAX_BURST_BEATS,
+    check_data_width,
+    check_max_burst,
     request_layout,
     write_data_layout,
     write_response_layout,
@@ -83,14 +84,10 @@ class OutputWriter(wiring.Component):
     """
 
     def __init__(self, data_width: int = 64, lanes: int = 8, max_burst: int = 16):
-        if data_width not in (32, 64, 128, 256):
-            raise ValueError(f"data_width must be 32, 64, 128 or 256 bits, not {data_width!r}")
+        check_data_width(data_width)
         if not isinstance(lanes, int) or not 1 <= lanes <= 64:
             raise ValueError(f"lanes must be an integer in 1..64, not {lanes!r}")
-        if not isinstance(max_burst, int) or not 1 <= max_burst <= MAX_BURST_BEATS:
-            raise ValueError(
-                f"max_burst must be an integer in 1..{MAX_BURST_BEATS}, not {max_burst!r}"
-            )
+        check_max_burst(max_burst)
         self.data_width = data_width
         self.lanes = lanes
         self.max_burst = max_burst

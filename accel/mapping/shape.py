@@ -1,10 +1,12 @@
-"""The loop-nest bounds of a layer run (letters of Sze et al.) and the mapping error."""
+"""The loop-nest bounds of a layer run (letters of :mod:`accel.ref.loopnest`) and the mapping
+error."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from accel.ref.layer import QuantizedLayer
+from accel.ref.networks import NetworkLayer
 from accel.spec.config import AccelConfig
 
 
@@ -19,7 +21,7 @@ def tiles(n: int, size: int) -> int:
 
 @dataclass(frozen=True)
 class LayerShape:
-    """The loop-nest bounds of one layer run (letters of Sze et al.)."""
+    """The loop-nest bounds of one layer run (letters of :mod:`accel.ref.loopnest`)."""
 
     N: int
     H: int
@@ -48,6 +50,12 @@ class LayerShape:
         E = (H + 2 * P - R) // U + 1
         F = (W + 2 * P - S) // U + 1
         return cls(N, H, W, C, M, R, S, E, F, U, P, bool(layer.pool))
+
+    @classmethod
+    def of_network_layer(cls, layer: NetworkLayer, N: int = 1) -> LayerShape:
+        """The bounds of ``layer`` (of :mod:`accel.ref.networks`) run on a batch of ``N``."""
+        H, W, C, M, R, S = layer.H, layer.W, layer.C, layer.M, layer.R, layer.S
+        return cls(N, H, W, C, M, R, S, layer.E, layer.F, layer.U, layer.P, layer.pool)
 
     @property
     def K(self) -> int:

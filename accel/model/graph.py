@@ -34,6 +34,7 @@ TRANSPOSE           [x] perm
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -96,6 +97,18 @@ class ModelError(ValueError):
 
     The message names the file or the op (type and index) and what would be needed.
     """
+
+
+def read_model_source(source: str | Path | bytes, name: str | None, kind: str) -> tuple[bytes, str]:
+    """``(data, label)`` of a model given as a path or as bytes: its bytes and the name errors
+    call it by (``name``, else the path, else ``<{kind} bytes>``)."""
+    if isinstance(source, bytes | bytearray):
+        return bytes(source), name or f"<{kind} bytes>"
+    label = name or str(source)
+    try:
+        return Path(source).read_bytes(), label
+    except OSError as exc:
+        raise ModelError(f"{label}: cannot read ({exc.strerror or exc})") from None
 
 
 @dataclass(eq=False)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from accel.model.graph import Graph, ModelError, Op, Tensor
+from accel.model.graph import Graph, ModelError, Op, Tensor, read_model_source
 from accel.model.host_ops import activation_range, same_padding
 from accel.ref.quant import INT8_MAX, INT8_MIN, round_half_away_from_zero
 
@@ -67,14 +67,7 @@ def load_onnx(source: str | Path | bytes, name: str | None = None) -> Graph:
     import onnx
     from google.protobuf.message import DecodeError
 
-    if isinstance(source, bytes | bytearray):
-        data, label = bytes(source), name or "<onnx bytes>"
-    else:
-        label = name or str(source)
-        try:
-            data = Path(source).read_bytes()
-        except OSError as exc:
-            raise ModelError(f"{label}: cannot read ({exc.strerror or exc})") from None
+    data, label = read_model_source(source, name, "onnx")
     try:
         model = onnx.load_from_string(data)
     except (DecodeError, ValueError, RuntimeError) as exc:
@@ -308,23 +301,27 @@ class _Importer:
 
     # --- QLinear operators ---------------------------------------------------------------
 
-    def _qlinear_conv(self, index, node, where) -> None:
+    def _qlinear_operands(self, where, node, what: str) -> tuple:
+        """``(x, w, w_scale, w_zp, y_scale, y_zp)`` of a QLinearConv or QLinearMatMul: the
+        activation (input 0), the int8 constant ``what`` (input 3) with its per-axis
+        quantization (inputs 4, 5) and the output quantization (inputs 6, 7)."""
         i = node.input
         x = self._activation(where, i[0])
-        w = self._int8_const(where, i[3], "weights")
+        w = self._int8_const(where, i[3], what)
         w_scale, w_zp = self._qparams(where, i[4], i[5], per_axis=True)
         y_scale, y_zp = self._qparams(where, i[6], i[7])
+        return x, w, w_scale, w_zp, y_scale, y_zp
+
+    def _qlinear_conv(self, index, node, where) -> None:
+        x, w, w_scale, w_zp, y_scale, y_zp = self._qlinear_operands(where, node, "weights")
+        i = node.input
         bias = self.consts.get(i[8]) if len(i) > 8 and i[8] else None
         if bias is not None and bias.dtype != np.int32:
             self.fail(f"{where}: bias {i[8]!r} must be int32, found {bias.dtype}")
         self._conv(index, where, node, x, w, w_scale, w_zp, bias, node.output[0], y_scale, y_zp)
 
     def _qlinear_matmul(self, index, node, where) -> None:
-        i = node.input
-        x = self._activation(where, i[0])
-        b = self._int8_const(where, i[3], "the B matrix")
-        b_scale, b_zp = self._qparams(where, i[4], i[5], per_axis=True)
-        y_scale, y_zp = self._qparams(where, i[6], i[7])
+        x, b, b_scale, b_zp, y_scale, y_zp = self._qlinear_operands(where, node, "the B matrix")
         if b.ndim != 2 or len(x.shape) != 2:
             self.fail(f"{where}: only 2-D (N, K) x (K, M) products are supported")
         self._fc(index, where, x, b.T, b_scale, b_zp, None, node.output[0], y_scale, y_zp)

@@ -22,7 +22,7 @@ import numpy as np
 import tflite
 from tflite.utils import BUILTIN_OPCODE2NAME
 
-from accel.model.graph import Graph, ModelError, Op, Tensor
+from accel.model.graph import Graph, ModelError, Op, Tensor, read_model_source
 from accel.model.host_ops import activation_range, same_padding
 
 __all__ = ["load_tflite", "SUPPORTED_OPS"]
@@ -38,22 +38,6 @@ _DTYPES = {
     tflite.TensorType.INT8: ("int8", np.int8),
 }
 _ACTIVATIONS = {v: k for k, v in vars(tflite.ActivationFunctionType).items() if k.isupper()}
-SUPPORTED_OPS = (
-    "CONV_2D",
-    "DEPTHWISE_CONV_2D",
-    "FULLY_CONNECTED",
-    "MAX_POOL_2D",
-    "AVERAGE_POOL_2D",
-    "MEAN",
-    "ADD",
-    "RESHAPE",
-    "PAD",
-    "PADV2",
-    "CONCATENATION",
-    "SOFTMAX",
-    "QUANTIZE",
-    "DEQUANTIZE",
-)
 _PARSE_ERRORS = (
     IndexError,
     struct.error,
@@ -70,14 +54,7 @@ _PARSE_ERRORS = (
 
 def load_tflite(source: str | Path | bytes, name: str | None = None) -> Graph:
     """Parse a TFLite model (path or bytes) into a validated :class:`Graph`."""
-    if isinstance(source, bytes | bytearray):
-        data, label = bytes(source), name or "<tflite bytes>"
-    else:
-        label = name or str(source)
-        try:
-            data = Path(source).read_bytes()
-        except OSError as exc:
-            raise ModelError(f"{label}: cannot read ({exc.strerror or exc})") from None
+    data, label = read_model_source(source, name, "tflite")
     if len(data) < 8 or data[4:8] != b"TFL3":
         found = data[4:8] if len(data) >= 8 else data
         raise ModelError(
@@ -250,6 +227,17 @@ class _OpContext:
         opts.Init(table.Bytes, table.Pos)
         return opts
 
+    def required_options(self, cls_name: str):
+        """The options table of an operator that cannot do without one."""
+        opts = self.options(cls_name)
+        if opts is None:
+            self.fail(f"missing {cls_name}")
+        return opts
+
+    def with_bias(self) -> list:
+        """The inputs x, w and bias of a convolution or fully connected op (None: no bias)."""
+        return self.inputs[:3] + [None] * (3 - len(self.inputs))
+
     def tensor(self, position: int) -> Tensor:
         if position >= len(self.inputs) or self.inputs[position] is None:
             self.fail(f"input {position} is missing")
@@ -309,54 +297,44 @@ def _padding(ctx: _OpContext, code: int, x: Tensor, kh: int, kw: int, sh: int, s
     ctx.fail(f"padding type {code} is not supported (SAME or VALID)")
 
 
-def _no_dilation(ctx: _OpContext, opts) -> None:
+def _conv_options(ctx: _OpContext, cls_name: str):
+    """The options of a (depthwise) convolution: there, and without dilation."""
+    opts = ctx.required_options(cls_name)
     dh, dw = opts.DilationHFactor(), opts.DilationWFactor()
     if (dh, dw) != (1, 1):
         ctx.fail(
             f"dilation {dh}x{dw} is not supported: it would need dilated convolution in the "
             "golden model and the accelerator's address generators"
         )
+    return opts
+
+
+def _conv_attrs(ctx: _OpContext, opts, x: Tensor, w: Tensor) -> dict:
+    """Stride, explicit paddings and fused activation of a (depthwise) convolution."""
+    sh, sw = opts.StrideH(), opts.StrideW()
+    pads = _padding(ctx, opts.Padding(), x, w.shape[1], w.shape[2], sh, sw)
+    act, lo, hi = ctx.activation(opts.FusedActivationFunction())
+    return dict(stride=(sh, sw), pads=pads, act_min=lo, act_max=hi, activation=act)
 
 
 def _conv(ctx: _OpContext) -> Op:
-    opts = ctx.options("Conv2DOptions")
-    if opts is None:
-        ctx.fail("missing Conv2DOptions")
-    _no_dilation(ctx, opts)
+    opts = _conv_options(ctx, "Conv2DOptions")
     x, w = ctx.tensor(0), ctx.tensor(1)
     if len(w.shape) != 4 or len(x.shape) != 4 or w.shape[3] != x.shape[3]:
         ctx.fail(
             f"weights {w.describe()} must be (M, R, S, C) with C = the input channels of "
             f"{x.describe()} (grouped convolution would need splitting into groups)"
         )
-    sh, sw = opts.StrideH(), opts.StrideW()
-    pads = _padding(ctx, opts.Padding(), x, w.shape[1], w.shape[2], sh, sw)
-    act, lo, hi = ctx.activation(opts.FusedActivationFunction())
-    attrs = dict(stride=(sh, sw), pads=pads, act_min=lo, act_max=hi, activation=act)
-    return ctx.make("CONV_2D", ctx.inputs[:3] + [None] * (3 - len(ctx.inputs)), attrs)
+    return ctx.make("CONV_2D", ctx.with_bias(), _conv_attrs(ctx, opts, x, w))
 
 
 def _depthwise(ctx: _OpContext) -> Op:
-    opts = ctx.options("DepthwiseConv2DOptions")
-    if opts is None:
-        ctx.fail("missing DepthwiseConv2DOptions")
-    _no_dilation(ctx, opts)
+    opts = _conv_options(ctx, "DepthwiseConv2DOptions")
     x, w = ctx.tensor(0), ctx.tensor(1)
     if len(w.shape) != 4 or w.shape[0] != 1 or w.shape[3] % x.shape[3]:
         ctx.fail(f"weights {w.describe()} must be (1, R, S, C * depth_multiplier)")
-    multiplier = w.shape[3] // x.shape[3]
-    sh, sw = opts.StrideH(), opts.StrideW()
-    pads = _padding(ctx, opts.Padding(), x, w.shape[1], w.shape[2], sh, sw)
-    act, lo, hi = ctx.activation(opts.FusedActivationFunction())
-    attrs = dict(
-        stride=(sh, sw),
-        pads=pads,
-        act_min=lo,
-        act_max=hi,
-        activation=act,
-        depth_multiplier=multiplier,
-    )
-    return ctx.make("DEPTHWISE_CONV_2D", ctx.inputs[:3] + [None] * (3 - len(ctx.inputs)), attrs)
+    attrs = _conv_attrs(ctx, opts, x, w) | {"depth_multiplier": w.shape[3] // x.shape[3]}
+    return ctx.make("DEPTHWISE_CONV_2D", ctx.with_bias(), attrs)
 
 
 def _fully_connected(ctx: _OpContext) -> Op:
@@ -369,13 +347,11 @@ def _fully_connected(ctx: _OpContext) -> Op:
     if len(w.shape) != 2 or int(np.prod(x.shape)) % w.shape[1]:
         ctx.fail(f"weights {w.describe()} must be (M, C) with C dividing the input size")
     attrs = dict(act_min=lo, act_max=hi, activation=act, keep_num_dims=keep)
-    return ctx.make("FULLY_CONNECTED", ctx.inputs[:3] + [None] * (3 - len(ctx.inputs)), attrs)
+    return ctx.make("FULLY_CONNECTED", ctx.with_bias(), attrs)
 
 
 def _pool(ctx: _OpContext) -> Op:
-    opts = ctx.options("Pool2DOptions")
-    if opts is None:
-        ctx.fail("missing Pool2DOptions")
+    opts = ctx.required_options("Pool2DOptions")
     x = ctx.tensor(0)
     ctx.same_quant(x, ctx.out())
     fh, fw, sh, sw = opts.FilterHeight(), opts.FilterWidth(), opts.StrideH(), opts.StrideW()
@@ -477,3 +453,4 @@ _CONVERTERS = {
     "QUANTIZE": _quantize,
     "DEQUANTIZE": _dequantize,
 }
+SUPPORTED_OPS = tuple(_CONVERTERS)  # the TFLite operators the importer converts

@@ -36,13 +36,14 @@ from __future__ import annotations
 import zipfile
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from accel.ref.layer import QuantizedLayer, run_layer
+from accel.ref.loopnest import ConvShape
 from accel.ref.quant import (
     INT8_MAX,
     INT8_MIN,
@@ -87,26 +88,13 @@ FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
-class LayerSpec:
-    """Shape of one LeNet-5 layer: input H×W×C, M filters of R×S, stride 1, no padding."""
+class LayerSpec(ConvShape):
+    """Shape of one LeNet-5 layer: input H×W×C, M filters of R×S, stride 1, no padding; a
+    ReLU and a 2×2 max-pool or not."""
 
-    name: str
-    H: int
-    W: int
-    C: int
-    M: int
-    R: int
-    S: int
+    _: KW_ONLY
     relu: bool
     pool: bool
-
-    @property
-    def E(self) -> int:
-        return self.H - self.R + 1
-
-    @property
-    def F(self) -> int:
-        return self.W - self.S + 1
 
     @property
     def weight_shape(self) -> tuple[int, int, int, int]:

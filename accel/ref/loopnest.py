@@ -39,6 +39,7 @@ in int64 (as long as the true result fits in int64); floating-point inputs give 
 """
 
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -50,6 +51,7 @@ __all__ = [
     "fully_connected",
     "maxpool2x2",
     "macs",
+    "ConvShape",
 ]
 
 
@@ -241,3 +243,36 @@ def macs(N: int, M: int, C: int, E: int, F: int, R: int, S: int) -> int:
     for name, value in values.items():
         result *= _check_int(name, value, 0)
     return result
+
+
+@dataclass(frozen=True)
+class ConvShape:
+    """A named convolution layer of batch 1 in the letters above: H×W×C input, M filters of
+    R×S×C, stride U, padding P; E×F output and reduction length K derived."""
+
+    name: str
+    H: int
+    W: int
+    C: int
+    M: int
+    R: int
+    S: int
+    U: int = 1
+    P: int = 0
+
+    @property
+    def E(self) -> int:
+        return (self.H + 2 * self.P - self.R) // self.U + 1
+
+    @property
+    def F(self) -> int:
+        return (self.W + 2 * self.P - self.S) // self.U + 1
+
+    @property
+    def K(self) -> int:
+        """Products summed into one output: R·S·C."""
+        return self.R * self.S * self.C
+
+    @property
+    def macs(self) -> int:
+        return self.M * self.E * self.F * self.K

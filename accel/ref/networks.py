@@ -4,7 +4,7 @@ Only the layers an accelerator runs are listed: convolutions (with a following 2
 fused where the network has one), fully connected layers (as 1×1 convolutions on a 1×1 input)
 and MobileNet's depthwise convolutions (``depthwise=True``, M = C). Host-side layers (3×3
 max-pools, average pools, additions) are left out; their effect on the spatial size is
-applied. Letters of Sze et al.: H×W×C input, M filters of R×S, stride U, padding P.
+applied. Shapes are in the letters of :mod:`accel.ref.loopnest` (Sze et al.).
 """
 
 from __future__ import annotations
@@ -13,42 +13,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from accel.ref.loopnest import ConvShape
+
 NETWORKS = ("resnet18", "vgg16", "alexnet", "mobilenet_v1")
 
 
 @dataclass(frozen=True)
-class NetworkLayer:
+class NetworkLayer(ConvShape):
     """One accelerator layer of a network, batch 1."""
 
-    name: str
-    H: int
-    W: int
-    C: int
-    M: int
-    R: int
-    S: int
-    U: int = 1
-    P: int = 0
     pool: bool = False
     depthwise: bool = False
 
     @property
-    def E(self) -> int:
-        return (self.H + 2 * self.P - self.R) // self.U + 1
-
-    @property
-    def F(self) -> int:
-        return (self.W + 2 * self.P - self.S) // self.U + 1
+    def K(self) -> int:
+        """Products summed into one output: R·S·C, or R·S for a depthwise convolution."""
+        return self.R * self.S * (1 if self.depthwise else self.C)
 
     @property
     def out_size(self) -> int:
         """Output height (= width: every listed network is square) after a fused pool."""
         return self.E // 2 if self.pool else self.E
-
-    @property
-    def macs(self) -> int:
-        per_output = self.R * self.S * (1 if self.depthwise else self.C)
-        return self.E * self.F * self.M * per_output
 
     def random_layer(self, rng: np.random.Generator):
         """A random int8 :class:`~accel.ref.layer.QuantizedLayer` of this shape (weights and

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from accel.driver import prepare_layer
 from accel.mapping import LayerShape, MappingError
 from accel.ref.networks import NetworkLayer, network_layers
 from accel.sim import format_table
@@ -29,7 +28,6 @@ class NetworkRow:
     exact: bool | None = None
     reason: str = ""
     wall_seconds: float = 0.0
-    tiles: int = 1
 
     def record(self, config: AccelConfig) -> dict:
         """JSON-ready numbers (same keys as ``docs/reports.md``'s layer records)."""
@@ -45,7 +43,6 @@ class NetworkRow:
             record["reason"] = self.reason
             return record
         record["mapped"] = True
-        record["tiles"] = self.tiles
         record.update({name.lower(): value for name, value in self.counters.items()})
         cycles = self.counters["CYCLES"]
         record["roofline_ratio"] = cycles / record["roofline_cycles"]
@@ -59,12 +56,6 @@ class NetworkRow:
         return record
 
 
-def network_shape(layer: NetworkLayer, batch: int = 1) -> LayerShape:
-    """The loop-nest bounds of a network layer (batch ``batch``)."""
-    names = ("H", "W", "C", "M", "R", "S", "E", "F", "U", "P", "pool")
-    return LayerShape(batch, *(getattr(layer, name) for name in names))
-
-
 def run_network(
     name: str, config: AccelConfig, backend: str = "perf", input_size: int = 224, seed: int = 0
 ) -> list[NetworkRow]:
@@ -74,7 +65,7 @@ def run_network(
     rng = np.random.default_rng(seed)
     rows = []
     for layer in network_layers(name, input_size):
-        shape = network_shape(layer)
+        shape = LayerShape.of_network_layer(layer)
         row = NetworkRow(layer, shape)
         rows.append(row)
         if layer.depthwise:
@@ -82,15 +73,13 @@ def run_network(
             continue
         start = time.perf_counter()
         try:
-            q = layer.random_layer(rng)
-            x = rng.integers(-128, 128, size=(1, layer.H, layer.W, layer.C), dtype=np.int8)
-            if backend == "perf":  # tiled as the driver tiles it, each tile's band by the model
-                job = prepare_layer(q, x, config)
-                row.counters = perf.predict(job, config).counters()
-                row.tiles = len(job.descriptors)
+            if backend == "perf":
+                row.counters = perf.predict(shape, config).counters()
             else:
                 from accel.backends import run_layer_job
 
+                q = layer.random_layer(rng)
+                x = rng.integers(-128, 128, size=(1, layer.H, layer.W, layer.C), dtype=np.int8)
                 run = run_layer_job(q, x, config, backend)
                 row.counters, row.exact = run.counters, run.exact
         except MappingError as error:
@@ -102,7 +91,6 @@ def run_network(
 def _table_row(record: dict) -> dict:
     row = {k: record[k] for k in ("layer", "H", "C", "M", "R", "U", "E")}
     row["MACs"] = record["macs"]
-    row["tiles"] = record.get("tiles", "")
     if not record["mapped"]:
         reason = record["reason"]
         row["status"] = reason if len(reason) < 60 else reason[:57] + "..."
@@ -136,7 +124,7 @@ def cmd_network(args) -> int:
         f"backend {args.backend}: {len(mapped)}/{len(records)} layers mapped, "
         f"{elapsed:.2f} s"
     )
-    columns = ["layer", "H", "C", "M", "R", "U", "E", "MACs", "tiles", "cycles", "roofline"]
+    columns = ["layer", "H", "C", "M", "R", "U", "E", "MACs", "cycles", "roofline"]
     columns += ["x roofline", "PE util", "bound", "status"]
     total = {"layer": "total (mapped)", "MACs": sum(r["macs"] for r in mapped)}
     cycles = sum(r["cycles"] for r in mapped)

@@ -698,11 +698,13 @@ class MemPortMaster:
         rng, p = self.rng, self.stall_probability
         strb_all = (1 << (len(port.wr_data.payload.data) // 8)) - 1
 
-        async def read_requests(ctx):
-            for burst in reads:
-                await stream_put(
-                    ctx, port.rd_req, {"addr": burst.addr, "beats": burst.beats}, rng=rng, gap=p
-                )
+        def requests(channel, bursts):
+            async def testbench(ctx):
+                for burst in bursts:
+                    payload = {"addr": burst.addr, "beats": burst.beats}
+                    await stream_put(ctx, channel, payload, rng=rng, gap=p)
+
+            return testbench
 
         async def read_responses(ctx):
             for burst in reads:
@@ -716,12 +718,6 @@ class MemPortMaster:
                     burst.rdata.append(beat.data)
                     burst.rerror.append(beat.error)
 
-        async def write_requests(ctx):
-            for burst in writes:
-                await stream_put(
-                    ctx, port.wr_req, {"addr": burst.addr, "beats": burst.beats}, rng=rng, gap=p
-                )
-
         async def write_data(ctx):
             for burst in writes:
                 for i, data in enumerate(burst.data):
@@ -734,9 +730,9 @@ class MemPortMaster:
                 burst.werror = (await stream_get(ctx, port.wr_rsp, rng=rng, stall=p)).error
 
         for testbench in (
-            read_requests,
+            requests(port.rd_req, reads),
             read_responses,
-            write_requests,
+            requests(port.wr_req, writes),
             write_data,
             write_responses,
         ):

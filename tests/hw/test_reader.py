@@ -13,25 +13,10 @@ from types import SimpleNamespace
 import pytest
 from amaranth.lib import stream
 from amaranth.lib.wiring import In, Out
-from amaranth.sim import Simulator
+from helpers import PAGE, finish_dma_trace, memory_port, paged_memory, rejects, run_simulation
 
-from accel.hw.memport import MemPortSignature
 from accel.hw.reader import ReadDMA, read_command_layout, read_data_layout
-from accel.verif.models import MemoryModel, stream_get, stream_put
-
-PAGE = 4096
-
-
-def read_port(dut):
-    """A full memory-port view of the DMA: its read channels, unused write channels."""
-    unused = MemPortSignature(dut.data_width).create()
-    return SimpleNamespace(
-        rd_req=dut.rd_req,
-        rd_rsp=dut.rd_rsp,
-        wr_req=unused.wr_req,
-        wr_data=unused.wr_data,
-        wr_rsp=unused.wr_rsp,
-    )
+from accel.verif.models import stream_get, stream_put
 
 
 def random_commands(rng, n, nbytes, size, max_beats=300):
@@ -84,12 +69,7 @@ def run_reader(
     rng = random.Random(seed)
     gaps = gap if isinstance(gap, list) else [gap] * len(per_client)
     nbytes = dut.data_width // 8
-    model = MemoryModel(
-        len(mem),
-        rng=random.Random(seed + 1) if mem_stall else None,
-        stall_probability=mem_stall,
-        error_ranges=[(p * PAGE, (p + 1) * PAGE) for p in error_pages],
-    )
+    model = paged_memory(len(mem), seed=seed, mem_stall=mem_stall, error_pages=error_pages)
     model.write(0, mem)
     want = [len(expected_beats(mem, nbytes, cmds)) for cmds in per_client]
     received = [[] for _ in per_client]
@@ -153,30 +133,14 @@ def run_reader(
                     trace.cmd[i].append(edge)
                 if dv and dr:
                     trace.data[i].append(edge)
-        ctx.set(dut.clear, 0)
-        for _ in range(2):
-            _, _, idle = await ctx.tick().sample(dut.idle)
-            trace.idle.append(idle)
-        trace.status = {
-            "idle": ctx.get(dut.idle),
-            "error": ctx.get(dut.error),
-            "beats_read": ctx.get(dut.beats_read),
-        }
-        if clear_at_end:
-            ctx.set(dut.clear, 1)
-            await ctx.tick()
-            ctx.set(dut.clear, 0)
-            trace.status["error_after_clear"] = ctx.get(dut.error)
-            trace.status["beats_after_clear"] = ctx.get(dut.beats_read)
+        await finish_dma_trace(ctx, dut, trace, "beats_read", settle=2, clear_at_end=clear_at_end)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    model.add_to(sim, read_port(dut))
-    for i in range(len(per_client)):
-        sim.add_testbench(driver(i), background=True)
-        sim.add_testbench(sink(i), background=True)
-    sim.add_testbench(monitor)
-    sim.run()
+    run_simulation(
+        dut,
+        lambda sim: model.add_to(sim, memory_port(dut)),
+        background=[tb for i in range(len(per_client)) for tb in (driver(i), sink(i))],
+        testbenches=[monitor],
+    )
     assert all(1 <= beats <= dut.max_burst for _, _, beats in trace.req)
     return received, model, trace
 
@@ -326,8 +290,8 @@ def test_members():
     assert dut.data[0].signature == stream.Signature(read_data_layout(64))
 
 
-@pytest.mark.parametrize(
-    "kwargs, message",
+test_parameter_validation = rejects(
+    ReadDMA,
     [
         ({"data_width": 48}, "data_width"),
         ({"clients": 0}, "clients"),
@@ -336,6 +300,3 @@ def test_members():
         ({"outstanding": 0}, "outstanding"),
     ],
 )
-def test_parameter_validation(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        ReadDMA(**kwargs)

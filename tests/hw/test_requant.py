@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from amaranth.hdl import Fragment
 from amaranth.sim import Simulator
+from helpers import run_simulation
 
 from accel.hw.requant import Requantizer
 from accel.ref import quant
@@ -138,6 +139,15 @@ def simulate(dut, layers, *, seed=0, gap=0.0, stall=0.0):
     return received
 
 
+def scalar_outputs(vector, config):
+    """The scalar model's outputs for one input payload and ``config`` (zero_point, act_min,
+    act_max)."""
+    operands = zip(
+        vector["acc"], vector["bias"], vector["multiplier"], vector["shift"], strict=True
+    )
+    return [scalar_requantize(*args, *config) for args in operands]
+
+
 def golden(layers):
     """Expected outputs ``[(data list, tag), ...]`` from both models, checked to agree."""
     expected = []
@@ -152,10 +162,7 @@ def golden(layers):
                 act_min,
                 act_max,
             )[0].tolist()
-            scalar_out = [
-                scalar_requantize(*args, zero_point, act_min, act_max)
-                for args in zip(v["acc"], v["bias"], v["multiplier"], v["shift"], strict=True)
-            ]
+            scalar_out = scalar_outputs(v, (zero_point, act_min, act_max))
             assert numpy_out == scalar_out, (v, zero_point, act_min, act_max)
             expected.append((numpy_out, v["tag"]))
     return expected
@@ -343,6 +350,15 @@ def random_shift(rng, size):
     return np.where(rng.random(size) < 0.5, uniform, typical)
 
 
+def random_vectors(rng, size, shift=None, **tags):
+    """Input payloads of random int32 accumulators and biases, multipliers and (unless given)
+    shifts of ``size`` (N, lanes); ``tags`` as for :func:`make_vectors`."""
+    acc, bias = random_int32(rng, size), random_int32(rng, size)
+    multiplier = random_multiplier(rng, size)
+    shift = random_shift(rng, size) if shift is None else shift
+    return make_vectors(acc, bias, multiplier, shift, **tags)
+
+
 def random_config(rng, kind=None):
     """(zero_point, act_min, act_max): full int8 range, ReLU, or any range."""
     zero_point = int(rng.integers(-128, 127, endpoint=True))
@@ -448,36 +464,21 @@ def test_shift_outside_tflite_range():
     lanes, count = 4, 100
     size = (count, lanes)
     shift = np.where(rng.random(size) < 0.5, -32, 31)
-    vectors = make_vectors(
-        random_int32(rng, size), random_int32(rng, size), random_multiplier(rng, size), shift
-    )
+    vectors = random_vectors(rng, size, shift)
     received = simulate(Requantizer(lanes), [(FULL_RANGE, vectors)], seed=3, gap=0.2, stall=0.2)
     for (data, _), v in zip(received, vectors, strict=True):
-        want = [
-            scalar_requantize(*args, *FULL_RANGE)
-            for args in zip(v["acc"], v["bias"], v["multiplier"], v["shift"], strict=True)
-        ]
-        assert data == want
+        assert data == scalar_outputs(v, FULL_RANGE)
 
 
 def test_inverted_clamp_range():
     """act_min > act_max follows TFLite's min(max(x, act_min), act_max): always act_max."""
     rng = np.random.default_rng(4)
     size = (20, 4)
-    vectors = make_vectors(
-        random_int32(rng, size),
-        random_int32(rng, size),
-        random_multiplier(rng, size),
-        random_shift(rng, size),
-    )
+    vectors = random_vectors(rng, size)
     config = (3, 40, -40)
     received = simulate(Requantizer(4), [(config, vectors)], seed=4, gap=0.2, stall=0.2)
     for (data, _), v in zip(received, vectors, strict=True):
-        want = [
-            scalar_requantize(*args, *config)
-            for args in zip(v["acc"], v["bias"], v["multiplier"], v["shift"], strict=True)
-        ]
-        assert data == want
+        assert data == scalar_outputs(v, config)
 
 
 # --- handshake and timing -----------------------------------------------------------------
@@ -489,18 +490,7 @@ def test_latency_and_throughput():
     dut = Requantizer(lanes, tag_width=8)
     rng = np.random.default_rng(5)
     size = (count, lanes)
-    layers = [
-        (
-            FULL_RANGE,
-            make_vectors(
-                random_int32(rng, size),
-                random_int32(rng, size),
-                random_multiplier(rng, size),
-                random_shift(rng, size),
-                tag_width=8,
-            ),
-        )
-    ]
+    layers = [(FULL_RANGE, random_vectors(rng, size, tag_width=8))]
     expected = golden(layers)
     accepted, seen = [], []
 
@@ -522,10 +512,7 @@ def test_latency_and_throughput():
             if o_valid:
                 seen.append((cycle, ([int(v) for v in payload.data], int(payload.tag))))
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(testbench)
-    sim.run()
+    run_simulation(dut, testbenches=[testbench])
     assert dut.latency == Requantizer.LATENCY
     assert accepted == list(range(count))
     assert [cycle for cycle, _ in seen] == [n + dut.latency for n in range(count)]
@@ -542,18 +529,7 @@ def test_back_pressure_fills_every_stage():
     rng = np.random.default_rng(6)
     count = 3 * Requantizer.LATENCY
     size = (count, lanes)
-    layers = [
-        (
-            FULL_RANGE,
-            make_vectors(
-                random_int32(rng, size),
-                random_int32(rng, size),
-                random_multiplier(rng, size),
-                random_shift(rng, size),
-                tag_width=8,
-            ),
-        )
-    ]
+    layers = [(FULL_RANGE, random_vectors(rng, size, tag_width=8))]
     expected = golden(layers)
     vectors = layers[0][1]
     received = []
@@ -601,8 +577,5 @@ def test_back_pressure_fills_every_stage():
             if o_valid:
                 received.append(([int(v) for v in payload.data], int(payload.tag)))
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(testbench)
-    sim.run()
+    run_simulation(dut, testbenches=[testbench])
     assert received == expected

@@ -12,25 +12,10 @@ import random
 from types import SimpleNamespace
 
 import pytest
-from amaranth.sim import Simulator
+from helpers import PAGE, finish_dma_trace, memory_port, paged_memory, rejects, run_simulation
 
-from accel.hw.memport import MemPortSignature
 from accel.hw.writer import OutputWriter
-from accel.verif.models import MemoryModel, stream_put
-
-PAGE = 4096
-
-
-def write_port(dut):
-    """A full memory-port view of the writer: its write channels, unused read channels."""
-    unused = MemPortSignature(dut.data_width).create()
-    return SimpleNamespace(
-        rd_req=unused.rd_req,
-        rd_rsp=unused.rd_rsp,
-        wr_req=dut.wr_req,
-        wr_data=dut.wr_data,
-        wr_rsp=dut.wr_rsp,
-    )
+from accel.verif.models import stream_put
 
 
 def pattern(size):
@@ -108,12 +93,7 @@ def run_writer(
              for k in range(0, len(p), lanes)]
             for p in payloads
         ]  # fmt: skip
-    model = MemoryModel(
-        size,
-        rng=random.Random(seed + 1) if mem_stall else None,
-        stall_probability=mem_stall,
-        error_ranges=[(p * PAGE, (p + 1) * PAGE) for p in error_pages],
-    )
+    model = paged_memory(size, seed=seed, mem_stall=mem_stall, error_pages=error_pages)
     model.write(0, pattern(size))
     n_bursts = len(golden_bursts(regions, dut.data_width // 8, dut.max_burst))
     trace = SimpleNamespace(
@@ -157,29 +137,16 @@ def run_writer(
                 assert len(trace.beat) <= sum(b for e, _, b in trace.req if e < edge)
             if rv and rr:
                 trace.rsp.append(edge)
-        ctx.set(dut.clear, 0)
-        for _ in range(3):
-            _, _, idle = await ctx.tick().sample(dut.idle)
-            trace.idle.append(idle)
-        trace.status = {
-            "idle": ctx.get(dut.idle),
-            "error": ctx.get(dut.error),
-            "bytes_written": ctx.get(dut.bytes_written),
-        }
-        if clear_at_end:
-            ctx.set(dut.clear, 1)
-            await ctx.tick()
-            ctx.set(dut.clear, 0)
-            trace.status["error_after_clear"] = ctx.get(dut.error)
-            trace.status["bytes_after_clear"] = ctx.get(dut.bytes_written)
+        await finish_dma_trace(
+            ctx, dut, trace, "bytes_written", settle=3, clear_at_end=clear_at_end
+        )
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    model.add_to(sim, write_port(dut))
-    sim.add_testbench(cmd_driver, background=True)
-    sim.add_testbench(data_driver, background=True)
-    sim.add_testbench(monitor)
-    sim.run()
+    run_simulation(
+        dut,
+        lambda sim: model.add_to(sim, memory_port(dut)),
+        background=[cmd_driver, data_driver],
+        testbenches=[monitor],
+    )
     return model, trace
 
 
@@ -314,8 +281,8 @@ def test_zero_length_region_is_dropped():
     assert [(e["addr"], e["beats"]) for e in model.write_log] == [(16, 2), (40, 1)]
 
 
-@pytest.mark.parametrize(
-    "kwargs, message",
+test_parameter_validation = rejects(
+    OutputWriter,
     [
         ({"data_width": 16}, "data_width"),
         ({"lanes": 0}, "lanes"),
@@ -324,9 +291,6 @@ def test_zero_length_region_is_dropped():
         ({"max_burst": 300}, "max_burst"),
     ],
 )
-def test_parameter_validation(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        OutputWriter(**kwargs)
 
 
 def test_request_precedes_data_under_stalls():

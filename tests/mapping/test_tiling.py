@@ -9,7 +9,6 @@ from accel.mapping.tiled_job import layout_plan
 from accel.mapping.tiling import ACC_IN, ACC_OUT, plan_tiles
 from accel.ref.layer import random_layer, run_layer
 from accel.ref.networks import NETWORKS, network_layers
-from accel.sim.network import network_shape
 from accel.spec.config import AccelConfig
 from accel.verif.descriptor import DescriptorModel
 
@@ -105,8 +104,7 @@ def test_every_layer_of_real_networks_maps_on_the_default_8x8(network):
     for layer in network_layers(network):
         if layer.depthwise:
             continue
-        shape = network_shape(layer)
-        plan = plan_tiles(shape, config)
+        plan = plan_tiles(LayerShape.of_network_layer(layer), config)
         assert plan.tiles, layer.name
 
 

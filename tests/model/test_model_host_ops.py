@@ -7,14 +7,10 @@ from accel.model import host_ops
 from accel.ref.layer import random_layer, run_layer
 
 
-@pytest.mark.parametrize("stride, padding", [(1, 0), (1, 1), (2, 0), (2, 2)])
-def test_host_conv_equals_run_layer(stride, padding):
-    rng = np.random.default_rng(stride * 10 + padding)
-    layer = random_layer(rng, M=5, C=3, R=3, S=3, stride=stride, padding=padding)
-    x = rng.integers(-128, 128, (2, 9, 8, 3)).astype(np.int8)
-    got = host_ops.conv_2d(
-        x,
-        layer.weights,
+def requantization(layer):
+    """The arguments of a host kernel after the weights, from a QuantizedLayer: bias,
+    multiplier, shift, input and output zero points, clamp range."""
+    return (
         layer.bias,
         layer.multiplier,
         layer.shift,
@@ -22,8 +18,16 @@ def test_host_conv_equals_run_layer(stride, padding):
         layer.output_zero_point,
         layer.act_min,
         layer.act_max,
-        (stride, stride),
-        (padding,) * 4,
+    )
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 0), (1, 1), (2, 0), (2, 2)])
+def test_host_conv_equals_run_layer(stride, padding):
+    rng = np.random.default_rng(stride * 10 + padding)
+    layer = random_layer(rng, M=5, C=3, R=3, S=3, stride=stride, padding=padding)
+    x = rng.integers(-128, 128, (2, 9, 8, 3)).astype(np.int8)
+    got = host_ops.conv_2d(
+        x, layer.weights, *requantization(layer), (stride, stride), (padding,) * 4
     )
     np.testing.assert_array_equal(got, run_layer(layer, x))
 
@@ -33,15 +37,7 @@ def test_host_fully_connected_equals_run_layer():
     layer = random_layer(rng, M=7, C=20, R=1, S=1)
     x = rng.integers(-128, 128, (6, 1, 1, 20)).astype(np.int8)
     got = host_ops.fully_connected(
-        x.reshape(6, 20),
-        layer.weights.reshape(7, 20),
-        layer.bias,
-        layer.multiplier,
-        layer.shift,
-        layer.input_zero_point,
-        layer.output_zero_point,
-        layer.act_min,
-        layer.act_max,
+        x.reshape(6, 20), layer.weights.reshape(7, 20), *requantization(layer)
     )
     np.testing.assert_array_equal(got, run_layer(layer, x).reshape(6, 7))
 

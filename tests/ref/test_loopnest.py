@@ -5,14 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accel.ref.loopnest import (
-    conv2d,
-    conv2d_loopnest,
-    fully_connected,
-    macs,
-    maxpool2x2,
-    output_size,
-)
+from accel.ref import loopnest
 
 
 def shift_and_add_conv(x, w, stride, padding, pad_value):
@@ -56,8 +49,8 @@ def conv_cases(draw):
 @given(conv_cases())
 def test_loopnest_equals_vectorized(case):
     x, w, bias, U, P, pad_value = case
-    slow = conv2d_loopnest(x, w, bias, stride=U, padding=P, pad_value=pad_value)
-    fast = conv2d(x, w, bias, stride=U, padding=P, pad_value=pad_value)
+    slow = loopnest.conv2d_loopnest(x, w, bias, stride=U, padding=P, pad_value=pad_value)
+    fast = loopnest.conv2d(x, w, bias, stride=U, padding=P, pad_value=pad_value)
     N, H, W, _ = x.shape
     M, R, S, _ = w.shape
     assert slow.dtype == np.int64 and fast.dtype == np.int64
@@ -74,8 +67,8 @@ def test_hand_computed_valid():
     x = np.arange(1, 10).reshape(1, 3, 3, 1)
     w = np.array([[1, 0], [0, -1]]).reshape(1, 2, 2, 1)
     expected = np.full((1, 2, 2, 1), -4)
-    np.testing.assert_array_equal(conv2d_loopnest(x, w), expected)
-    np.testing.assert_array_equal(conv2d(x, w), expected)
+    np.testing.assert_array_equal(loopnest.conv2d_loopnest(x, w), expected)
+    np.testing.assert_array_equal(loopnest.conv2d(x, w), expected)
 
 
 def test_hand_computed_padding_stride_bias_two_channels():
@@ -89,7 +82,7 @@ def test_hand_computed_padding_stride_bias_two_channels():
     w = np.array([[1, -1], [2, 0]]).reshape(2, 1, 1, 2)
     bias = np.array([100, -1])
     expected = np.array([[[[100, 13], [100, 13]], [[100, 13], [64, 7]]]])
-    for conv in (conv2d, conv2d_loopnest):
+    for conv in (loopnest.conv2d, loopnest.conv2d_loopnest):
         got = conv(x, w, bias, stride=2, padding=1, pad_value=7)
         np.testing.assert_array_equal(got, expected)
 
@@ -100,16 +93,16 @@ def test_hand_computed_3x3_same_padding():
     x = np.ones((1, 3, 3, 1), dtype=np.int8)
     w = np.ones((1, 3, 3, 1), dtype=np.int8)
     expected = np.array([[4, 6, 4], [6, 9, 6], [4, 6, 4]]).reshape(1, 3, 3, 1)
-    np.testing.assert_array_equal(conv2d(x, w, padding=1), expected)
-    np.testing.assert_array_equal(conv2d_loopnest(x, w, padding=1), expected)
+    np.testing.assert_array_equal(loopnest.conv2d(x, w, padding=1), expected)
+    np.testing.assert_array_equal(loopnest.conv2d_loopnest(x, w, padding=1), expected)
 
 
 def test_int8_extremes_are_exact():
     # -128 * -128 * K must not wrap: K = 4*4*5 = 80 -> 80 * 16384 = 1310720.
     x = np.full((1, 4, 4, 5), -128, dtype=np.int8)
     w = np.full((3, 4, 4, 5), -128, dtype=np.int8)
-    np.testing.assert_array_equal(conv2d(x, w), np.full((1, 1, 1, 3), 1310720))
-    np.testing.assert_array_equal(conv2d_loopnest(x, w), np.full((1, 1, 1, 3), 1310720))
+    np.testing.assert_array_equal(loopnest.conv2d(x, w), np.full((1, 1, 1, 3), 1310720))
+    np.testing.assert_array_equal(loopnest.conv2d_loopnest(x, w), np.full((1, 1, 1, 3), 1310720))
 
 
 def test_float_inputs():
@@ -117,8 +110,8 @@ def test_float_inputs():
     x = rng.normal(size=(2, 5, 6, 3))
     w = rng.normal(size=(4, 3, 2, 3))
     b = rng.normal(size=4)
-    fast = conv2d(x, w, b, stride=2, padding=1, pad_value=0.5)
-    slow = conv2d_loopnest(x, w, b, stride=2, padding=1, pad_value=0.5)
+    fast = loopnest.conv2d(x, w, b, stride=2, padding=1, pad_value=0.5)
+    slow = loopnest.conv2d_loopnest(x, w, b, stride=2, padding=1, pad_value=0.5)
     assert fast.dtype == np.float64 and slow.dtype == np.float64
     np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-12)
     xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), constant_values=0.5)
@@ -131,10 +124,12 @@ def test_fully_connected_matches_matmul():
     x = rng.integers(-128, 128, size=(3, 17)).astype(np.int8)
     w = rng.integers(-128, 128, size=(5, 17)).astype(np.int8)
     b = rng.integers(-1000, 1000, size=5).astype(np.int32)
-    y = fully_connected(x, w, b)
+    y = loopnest.fully_connected(x, w, b)
     assert y.shape == (3, 5) and y.dtype == np.int64
     np.testing.assert_array_equal(y, x.astype(np.int64) @ w.astype(np.int64).T + b)
-    np.testing.assert_array_equal(fully_connected(x, w), x.astype(np.int64) @ w.T.astype(np.int64))
+    np.testing.assert_array_equal(
+        loopnest.fully_connected(x, w), x.astype(np.int64) @ w.T.astype(np.int64)
+    )
 
 
 def test_maxpool_hand_example():
@@ -144,7 +139,7 @@ def test_maxpool_hand_example():
     img = np.array([[10 * r + c for c in range(5)] for r in range(5)])
     img[3, 3] = -5
     x = np.stack([img, -img], axis=-1)[None].astype(np.int8)  # channel 1 = negated
-    y = maxpool2x2(x)
+    y = loopnest.maxpool2x2(x)
     assert y.shape == (1, 2, 2, 2) and y.dtype == np.int8
     np.testing.assert_array_equal(y[0, :, :, 0], [[11, 13], [31, 32]])
     # channel 1 windows: {0,-1,-10,-11} -> 0, {-2,-3,-12,-13} -> -2,
@@ -153,24 +148,24 @@ def test_maxpool_hand_example():
 
 
 def test_output_size_and_macs():
-    assert output_size(32, 5, 1, 0) == 28
-    assert output_size(28, 5, 1, 2) == 28
-    assert output_size(7, 3, 2, 1) == 4  # (7 + 2 - 3) // 2 + 1
-    assert output_size(4, 6, 1, 1) == 1
-    assert macs(1, 16, 6, 10, 10, 5, 5) == 240000  # LeNet conv2
+    assert loopnest.output_size(32, 5, 1, 0) == 28
+    assert loopnest.output_size(28, 5, 1, 2) == 28
+    assert loopnest.output_size(7, 3, 2, 1) == 4  # (7 + 2 - 3) // 2 + 1
+    assert loopnest.output_size(4, 6, 1, 1) == 1
+    assert loopnest.macs(1, 16, 6, 10, 10, 5, 5) == 240000  # LeNet conv2
     with pytest.raises(ValueError, match="kernel size 7 is larger than the padded input"):
-        output_size(4, 7, 1, 1)
+        loopnest.output_size(4, 7, 1, 1)
     with pytest.raises(ValueError, match="stride U must be >= 1, not 0"):
-        output_size(4, 3, 0, 0)
+        loopnest.output_size(4, 3, 0, 0)
     with pytest.raises(ValueError, match="padding P must be >= 0, not -1"):
-        output_size(4, 3, 1, -1)
+        loopnest.output_size(4, 3, 1, -1)
     with pytest.raises(ValueError, match="must be an integer"):
-        output_size(4.0, 3, 1, 0)
+        loopnest.output_size(4.0, 3, 1, 0)
     with pytest.raises(ValueError, match="M must be >= 0"):
-        macs(1, -1, 1, 1, 1, 1, 1)
+        loopnest.macs(1, -1, 1, 1, 1, 1, 1)
 
 
-@pytest.mark.parametrize("conv", [conv2d, conv2d_loopnest])
+@pytest.mark.parametrize("conv", [loopnest.conv2d, loopnest.conv2d_loopnest])
 def test_conv_errors(conv):
     x = np.zeros((1, 4, 4, 3), dtype=np.int8)
     w = np.zeros((2, 3, 3, 3), dtype=np.int8)
@@ -198,10 +193,10 @@ def test_conv_errors(conv):
 
 def test_fc_and_pool_errors():
     with pytest.raises(ValueError, match="x has C = 4 features, weights w have C = 5"):
-        fully_connected(np.zeros((1, 4)), np.zeros((2, 5)))
+        loopnest.fully_connected(np.zeros((1, 4)), np.zeros((2, 5)))
     with pytest.raises(ValueError, match="must be 2-D"):
-        fully_connected(np.zeros((1, 1, 4)), np.zeros((2, 4)))
+        loopnest.fully_connected(np.zeros((1, 1, 4)), np.zeros((2, 4)))
     with pytest.raises(ValueError, match="needs H >= 2 and W >= 2, got H = 1, W = 4"):
-        maxpool2x2(np.zeros((1, 1, 4, 2), dtype=np.int8))
+        loopnest.maxpool2x2(np.zeros((1, 1, 4, 2), dtype=np.int8))
     with pytest.raises(ValueError, match="must be 4-D NHWC"):
-        maxpool2x2(np.zeros((4, 4, 2), dtype=np.int8))
+        loopnest.maxpool2x2(np.zeros((4, 4, 2), dtype=np.int8))

@@ -7,7 +7,7 @@ import pytest
 from amaranth.hdl import ClockDomain, Module
 from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
-from helpers import apply_write, beat_int, run_simulation, ticks
+from helpers import apply_write, beat_int, rejects, run_simulation, ticks
 
 from accel.hw.memport import MemPortSignature
 from accel.verif.models import (
@@ -327,8 +327,8 @@ def test_stream_assert_detects_mismatch():
         run_simulation(fifo, testbenches=[producer, consumer])
 
 
-@pytest.mark.parametrize(
-    "kwargs, message",
+test_constructor_validation = rejects(
+    MemoryModel,
     [
         ({"size": 0}, "memory size must be a positive integer"),
         ({"size": 64, "read_latency": 0}, "read_latency must be an integer ≥ 1"),
@@ -339,9 +339,6 @@ def test_stream_assert_detects_mismatch():
         ({"size": 64, "error_ranges": [(0, 8, 1)]}, "error response must be SLVERR"),
     ],
 )
-def test_constructor_validation(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        MemoryModel(**kwargs)
 
 
 def test_host_access():

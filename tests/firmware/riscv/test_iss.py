@@ -9,17 +9,7 @@ from fractions import Fraction
 
 import pytest
 
-from accel.firmware.riscv import (
-    ISS,
-    AccessFault,
-    CustomRequest,
-    EnvironmentCallError,
-    IllegalInstruction,
-    ISSError,
-    Memory,
-    MisalignedAccess,
-    NoBackendError,
-)
+from accel.firmware import riscv
 
 M32 = 0xFFFF_FFFF
 INT_MIN = 0x8000_0000
@@ -173,7 +163,7 @@ NOP = 0x00000013
 
 def make_iss(words, regs=None, size=0x1000, base=0, backend=None):
     """An ISS with ``words`` at ``base`` followed by EBREAK, and registers preset."""
-    iss = ISS(Memory(size, base=base), backend=backend)
+    iss = riscv.ISS(riscv.Memory(size, base=base), backend=backend)
     code = b"".join(w.to_bytes(4, "little") for w in [*words, EBREAK])
     iss.memory.write(base, code)
     iss.reset(pc=base)
@@ -554,7 +544,7 @@ def test_ecall_write_appends_to_output():
 
 def test_unsupported_ecall_names_pc():
     iss = make_iss([i_op("addi", "a7", "zero", 57), ECALL])
-    with pytest.raises(EnvironmentCallError, match=r"a7=57.*pc 0x00000004.*0x00000073"):
+    with pytest.raises(riscv.EnvironmentCallError, match=r"a7=57.*pc 0x00000004.*0x00000073"):
         iss.run()
 
 
@@ -592,7 +582,7 @@ def test_custom_instruction_calls_backend_synchronously():
 
 def test_custom_instruction_without_backend_names_pc():
     iss = make_iss([NOP, custom0(4, 1, "a0", "zero", "zero")])
-    with pytest.raises(NoBackendError, match=r"function_id 0x00c.*pc 0x00000004"):
+    with pytest.raises(riscv.NoBackendError, match=r"function_id 0x00c.*pc 0x00000004"):
         iss.run()
     assert iss.pc == 4 and iss.instret == 1
 
@@ -606,12 +596,12 @@ def test_deferred_custom_instructions():
     ]
     iss = make_iss(words, {"t1": 9})
     req = iss.run_until_custom()
-    assert req == CustomRequest(
+    assert req == riscv.CustomRequest(
         pc=4, word=words[1], function_id=(1 << 3) | 2, rs1_value=5, rs2_value=9, rd=10
     )
     assert (req.funct3, req.funct7) == (2, 1)
     assert iss.pc == 4 and iss.instret == 1 and iss.custom_count == 0
-    with pytest.raises(ISSError, match="pending"):
+    with pytest.raises(riscv.ISSError, match="pending"):
         iss.run()
     iss.complete_custom(0x100)
     assert iss.pc == 8 and iss.instret == 2 and iss.custom_count == 1
@@ -620,7 +610,7 @@ def test_deferred_custom_instructions():
     iss.complete_custom(-1)
     assert iss.run_until_custom() is None
     assert iss.halted and iss.reg(12) == 0xFFFFFFFF and iss.instret == 5
-    with pytest.raises(ISSError, match="no pending"):
+    with pytest.raises(riscv.ISSError, match="no pending"):
         iss.complete_custom(0)
 
 
@@ -666,7 +656,7 @@ def test_run_async_awaits_each_custom_instruction():
 )
 def test_illegal_instruction_names_pc_and_word(word):
     iss = make_iss([NOP, NOP, word])
-    with pytest.raises(IllegalInstruction) as info:
+    with pytest.raises(riscv.IllegalInstruction) as info:
         iss.run()
     assert info.value.pc == 8 and info.value.word == word
     assert "pc 0x00000008" in str(info.value) and f"0x{word:08x}" in str(info.value)
@@ -686,7 +676,7 @@ def test_illegal_instruction_names_pc_and_word(word):
 )
 def test_misaligned_access_names_pc(insn, addr):
     iss = make_iss([NOP, insn], {"t0": 0x800})
-    with pytest.raises(MisalignedAccess) as info:
+    with pytest.raises(riscv.MisalignedAccess) as info:
         iss.run()
     assert info.value.pc == 4 and info.value.word == insn and info.value.address == addr
     assert f"0x{addr:08x}" in str(info.value) and "pc 0x00000004" in str(info.value)
@@ -705,7 +695,7 @@ def test_misaligned_access_names_pc(insn, addr):
 )
 def test_out_of_range_access_names_pc(insn, t0):
     iss = make_iss([NOP, insn], {"t0": t0})
-    with pytest.raises(AccessFault, match=r"outside memory.*pc 0x00000004") as info:
+    with pytest.raises(riscv.AccessFault, match=r"outside memory.*pc 0x00000004") as info:
         iss.run()
     assert info.value.word == insn
 
@@ -721,7 +711,7 @@ def test_last_bytes_of_memory_are_accessible():
 def test_access_below_base_with_nonzero_base():
     base = 0x8000_0000
     iss = make_iss([load("lw", "a0", "t0", -4)], {"t0": base}, base=base)
-    with pytest.raises(AccessFault, match=r"0x7ffffffc.*pc 0x80000000"):
+    with pytest.raises(riscv.AccessFault, match=r"0x7ffffffc.*pc 0x80000000"):
         iss.run()
     iss = run([load("lw", "a0", "t0", 0), auipc("a1", 0)], {"t0": base}, base=base)
     assert iss.reg(10) == load("lw", "a0", "t0", 0)  # the instruction reads itself
@@ -730,17 +720,17 @@ def test_access_below_base_with_nonzero_base():
 
 def test_misaligned_and_out_of_range_jumps_name_the_jump():
     iss = make_iss([NOP, jal("zero", 6)])
-    with pytest.raises(MisalignedAccess, match=r"0x0000000a.*pc 0x00000004"):
+    with pytest.raises(riscv.MisalignedAccess, match=r"0x0000000a.*pc 0x00000004"):
         iss.run()
     iss = make_iss([jalr("ra", "t0", 0)], {"t0": 0x102})
-    with pytest.raises(MisalignedAccess, match=r"0x00000102.*pc 0x00000000"):
+    with pytest.raises(riscv.MisalignedAccess, match=r"0x00000102.*pc 0x00000000"):
         iss.run()
     assert iss.reg(1) == 0  # no link on a faulting jump
     iss = make_iss([jalr("ra", "t0", 0)], {"t0": 0x2000})
-    with pytest.raises(AccessFault, match=r"0x00002000.*pc 0x00000000"):
+    with pytest.raises(riscv.AccessFault, match=r"0x00002000.*pc 0x00000000"):
         iss.run()
     iss = make_iss([NOP, jal("zero", -8)])
-    with pytest.raises(AccessFault, match=r"0xfffffffc.*pc 0x00000004"):
+    with pytest.raises(riscv.AccessFault, match=r"0xfffffffc.*pc 0x00000004"):
         iss.run()
 
 
@@ -748,17 +738,17 @@ def test_branch_to_bad_target_faults_only_when_taken():
     iss = run([branch("bne", "t0", "t0", 6)])  # not taken: fine
     assert iss.instret == 2
     iss = make_iss([branch("beq", "t0", "t0", 6)])
-    with pytest.raises(MisalignedAccess, match=r"0x00000006.*pc 0x00000000"):
+    with pytest.raises(riscv.MisalignedAccess, match=r"0x00000006.*pc 0x00000000"):
         iss.run()
     iss = make_iss([branch("bgeu", "t0", "t0", -16)])
-    with pytest.raises(AccessFault, match=r"0xfffffff0.*pc 0x00000000"):
+    with pytest.raises(riscv.AccessFault, match=r"0xfffffff0.*pc 0x00000000"):
         iss.run()
 
 
 def test_fetch_past_end_of_memory():
-    iss = ISS(Memory(16))
+    iss = riscv.ISS(riscv.Memory(16))
     iss.memory.write(0, b"".join(NOP.to_bytes(4, "little") for _ in range(4)))
-    with pytest.raises(AccessFault, match=r"fetch from 0x00000010"):
+    with pytest.raises(riscv.AccessFault, match=r"fetch from 0x00000010"):
         iss.run()
     assert iss.pc == 16 and iss.instret == 4
 
@@ -779,7 +769,7 @@ def test_step_and_instruction_budget():
 
 def test_shared_buffer_memory():
     buffer = bytearray(0x100)
-    iss = ISS(Memory(0x100, buffer=buffer))
+    iss = riscv.ISS(riscv.Memory(0x100, buffer=buffer))
     iss.memory.write(
         0,
         b"".join(
@@ -796,12 +786,12 @@ def test_shared_buffer_memory():
 
 def test_memory_validation():
     with pytest.raises(ValueError, match="multiple of 4"):
-        Memory(10)
+        riscv.Memory(10)
     with pytest.raises(ValueError, match="exactly 64 bytes"):
-        Memory(64, buffer=bytearray(32))
+        riscv.Memory(64, buffer=bytearray(32))
     with pytest.raises(ValueError, match="read-only"):
-        Memory(4, buffer=bytes(4))
-    mem = Memory(64, base=0x100)
+        riscv.Memory(4, buffer=bytes(4))
+    mem = riscv.Memory(64, base=0x100)
     with pytest.raises(ValueError, match="outside memory"):
         mem.read(0xFC, 8)
     with pytest.raises(ValueError, match="outside memory"):
@@ -812,7 +802,7 @@ def test_memory_validation():
 
 
 def test_register_access_validation():
-    iss = ISS(64)
+    iss = riscv.ISS(64)
     iss.set_reg(3, -1)
     assert iss.reg(3) == M32 and iss.regs[3] == M32 and len(iss.regs) == 32
     iss.set_reg(0, 5)
@@ -844,11 +834,11 @@ def test_every_branch_to_a_bad_target_faults_only_when_taken(name):
     )
     assert iss.reg(10) == 5 and iss.instret == 3
     iss = make_iss([NOP, branch(name, "t0", "t1", 2)], {"t0": a, "t1": b})
-    with pytest.raises(MisalignedAccess, match=r"0x00000006.*pc 0x00000004") as info:
+    with pytest.raises(riscv.MisalignedAccess, match=r"0x00000006.*pc 0x00000004") as info:
         iss.run()
     assert info.value.address == 6 and iss.pc == 4 and iss.instret == 1
     iss = make_iss([NOP, branch(name, "t0", "t1", 0x800)], {"t0": a, "t1": b}, size=0x100)
-    with pytest.raises(AccessFault, match=r"0x00000804.*pc 0x00000004"):
+    with pytest.raises(riscv.AccessFault, match=r"0x00000804.*pc 0x00000004"):
         iss.run()
 
 
@@ -914,7 +904,7 @@ def test_destination_equal_to_a_source(insn, regs, expected):
 )
 def test_out_of_range_halfwords_and_wrapping_offsets(insn, t0, address):
     iss = make_iss([insn], {"t0": t0})
-    with pytest.raises(AccessFault, match=r"outside memory.*pc 0x00000000") as info:
+    with pytest.raises(riscv.AccessFault, match=r"outside memory.*pc 0x00000000") as info:
         iss.run()
     assert info.value.address == address and iss.pc == 0 and iss.instret == 0
 
@@ -946,10 +936,10 @@ def test_jumps_at_a_nonzero_base():
     iss.run()
     assert iss.halt_reason == "ebreak" and iss.reg(1) == base + 4 and iss.pc == base + 0xFFC
     iss = make_iss([jalr("ra", "t0", 0)], {"t0": base + 0x1000}, base=base)
-    with pytest.raises(AccessFault, match=r"0x10001000.*pc 0x10000000"):
+    with pytest.raises(riscv.AccessFault, match=r"0x10001000.*pc 0x10000000"):
         iss.run()
     iss = make_iss([jalr("ra", "t0", -4)], {"t0": base}, base=base)
-    with pytest.raises(AccessFault, match=r"0x0ffffffc"):
+    with pytest.raises(riscv.AccessFault, match=r"0x0ffffffc"):
         iss.run()
     iss = run([jal("ra", 8), EBREAK, auipc("a0", 1)], base=base)
     assert iss.reg(1) == base + 4 and iss.reg(10) == base + 8 + 0x1000
@@ -994,17 +984,17 @@ def test_fence_variants_and_fence_i_flush_only_the_cache():
 )
 def test_more_illegal_instructions(word):
     iss = make_iss([word])
-    with pytest.raises(IllegalInstruction) as info:
+    with pytest.raises(riscv.IllegalInstruction) as info:
         iss.run()
     assert info.value.pc == 0 and info.value.word == word and iss.instret == 0
 
 
 def test_illegal_messages_name_the_reason():
-    with pytest.raises(IllegalInstruction, match="compressed"):
+    with pytest.raises(riscv.IllegalInstruction, match="compressed"):
         make_iss([0x4501]).run()
-    with pytest.raises(IllegalInstruction, match="only ECALL and EBREAK"):
+    with pytest.raises(riscv.IllegalInstruction, match="only ECALL and EBREAK"):
         make_iss([0x10500073]).run()
-    with pytest.raises(IllegalInstruction, match=r"^illegal instruction at pc"):
+    with pytest.raises(riscv.IllegalInstruction, match=r"^illegal instruction at pc"):
         make_iss([enc_b(2, "a0", "a1", 8)]).run()
 
 
