@@ -372,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="perf (default: the exact model, seconds for a whole network), or amaranth/rtl "
         "(random int8 weights, checked bit-exactly; slow at 224x224)",
     )
+    n.add_argument("--plot", type=Path, metavar="DIR", help="write a PNG of the table")
     _hardware_arguments(n)
     n.set_defaults(func=cmd_network)
 

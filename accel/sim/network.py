@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from accel.driver import prepare_layer
 from accel.mapping import LayerShape, MappingError
 from accel.ref.networks import NetworkLayer, network_layers
 from accel.sim import format_table
@@ -28,6 +29,7 @@ class NetworkRow:
     exact: bool | None = None
     reason: str = ""
     wall_seconds: float = 0.0
+    tiles: int = 1
 
     def record(self, config: AccelConfig) -> dict:
         """JSON-ready numbers (same keys as ``docs/reports.md``'s layer records)."""
@@ -43,6 +45,7 @@ class NetworkRow:
             record["reason"] = self.reason
             return record
         record["mapped"] = True
+        record["tiles"] = self.tiles
         record.update({name.lower(): value for name, value in self.counters.items()})
         cycles = self.counters["CYCLES"]
         record["roofline_ratio"] = cycles / record["roofline_cycles"]
@@ -73,13 +76,15 @@ def run_network(
             continue
         start = time.perf_counter()
         try:
-            if backend == "perf":
-                row.counters = perf.predict(shape, config).counters()
+            q = layer.random_layer(rng)
+            x = rng.integers(-128, 128, size=(1, layer.H, layer.W, layer.C), dtype=np.int8)
+            if backend == "perf":  # tiled as the driver tiles it, each tile's band by the model
+                job = prepare_layer(q, x, config)
+                row.counters = perf.predict(job, config).counters()
+                row.tiles = len(job.descriptors)
             else:
                 from accel.backends import run_layer_job
 
-                q = layer.random_layer(rng)
-                x = rng.integers(-128, 128, size=(1, layer.H, layer.W, layer.C), dtype=np.int8)
                 run = run_layer_job(q, x, config, backend)
                 row.counters, row.exact = run.counters, run.exact
         except MappingError as error:
@@ -91,6 +96,7 @@ def run_network(
 def _table_row(record: dict) -> dict:
     row = {k: record[k] for k in ("layer", "H", "C", "M", "R", "U", "E")}
     row["MACs"] = record["macs"]
+    row["tiles"] = record.get("tiles", "")
     if not record["mapped"]:
         reason = record["reason"]
         row["status"] = reason if len(reason) < 60 else reason[:57] + "..."
@@ -124,7 +130,7 @@ def cmd_network(args) -> int:
         f"backend {args.backend}: {len(mapped)}/{len(records)} layers mapped, "
         f"{elapsed:.2f} s"
     )
-    columns = ["layer", "H", "C", "M", "R", "U", "E", "MACs", "cycles", "roofline"]
+    columns = ["layer", "H", "C", "M", "R", "U", "E", "MACs", "tiles", "cycles", "roofline"]
     columns += ["x roofline", "PE util", "bound", "status"]
     total = {"layer": "total (mapped)", "MACs": sum(r["macs"] for r in mapped)}
     cycles = sum(r["cycles"] for r in mapped)
@@ -145,6 +151,11 @@ def cmd_network(args) -> int:
         }
         Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
         print(f"wrote {args.json}")
+    if args.plot:
+        from accel.sim.report import write_network_plot
+
+        title = f"{args.network} {args.input}x{args.input} on {config.rows}x{config.cols}"
+        print(f"wrote {write_network_plot(records, title, args.plot)}")
     bad = [r["layer"] for r in records if r.get("exact") is False]
     if bad:
         print(f"error: output differs from the golden model: {', '.join(bad)}", file=sys.stderr)

@@ -104,3 +104,30 @@ def write_plots(reports, config: AccelConfig, out_dir: Path) -> list[Path]:
     fig.savefig(written[-1], dpi=120)
     plt.close(fig)
     return written
+
+
+def write_network_plot(records: Sequence[dict], title: str, out_dir: Path) -> Path:
+    """One PNG of a network table (``accel.sim.network`` records): per mapped layer the
+    cycles against the roofline bound (log scale) and the PE utilization."""
+    plt = _pyplot()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    mapped = [r for r in records if r["mapped"]]
+    names = [r["layer"] for r in mapped]
+    x = range(len(mapped))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(7, 0.45 * len(mapped)), 7), sharex=True)
+    top.bar([i - 0.2 for i in x], [r["roofline_cycles"] for r in mapped], 0.4, label="roofline")
+    top.bar([i + 0.2 for i in x], [r["cycles"] for r in mapped], 0.4, label="cycles (accel.perf)")
+    top.set_yscale("log")
+    top.set_ylabel("cycles")
+    top.set_title(title)
+    top.legend()
+    bottom.bar(list(x), [100 * r["utilization"] for r in mapped], color="tab:green")
+    bottom.set_ylim(0, 105)
+    bottom.set_ylabel("PE utilization (%)")
+    bottom.set_xticks(list(x), names, rotation=90)
+    fig.tight_layout()
+    path = out_dir / f"{title.split()[0]}_layers.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

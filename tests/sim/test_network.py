@@ -1,0 +1,26 @@
+"""``python -m accel.sim network``: every conv/FC layer of a real network, tiled, on perf."""
+
+import json
+
+from accel.sim.__main__ import main
+
+
+def test_alexnet_maps_every_layer_with_tiling(tmp_path, capsys):
+    report = tmp_path / "alexnet.json"
+    assert main(["network", "alexnet", "--json", str(report), "--plot", str(tmp_path)]) == 0
+    assert "8/8 layers mapped" in capsys.readouterr().out
+    data = json.loads(report.read_text())
+    layers = data["layers"]
+    assert all(r["mapped"] for r in layers)
+    assert any(r["tiles"] > 1 for r in layers)  # conv2 in strips, fc6 in chunks and groups
+    fc6 = next(r for r in layers if r["layer"] == "fc6")
+    assert fc6["tiles"] == 16 and fc6["macs"] == 9216 * 4096
+    for r in layers:
+        assert r["cycles"] >= r["ideal_cycles"] and 0 < r["utilization"] <= 1
+    assert (tmp_path / "alexnet_layers.png").stat().st_size > 0
+
+
+def test_depthwise_layers_are_listed_as_not_mapped(capsys):
+    assert main(["network", "mobilenet_v1", "--input", "64"]) == 0
+    out = capsys.readouterr().out
+    assert "depthwise convolution: not yet mapped" in out
