@@ -68,20 +68,32 @@ class _Checks:
         return AxiResp.OKAY
 
 
-class _ErrorRamRead(AxiRamRead):
+class _ErrorInjection:
+    """What the read and the write handler add to cocotbext-axi's: ``checks`` decides each
+    access's response, and one that is not OKAY (``_pending_resp``) goes out in the next beat
+    of the response channel: ``RESPONSE`` names that channel and its response field."""
+
+    RESPONSE: tuple[str, str]
+
     def __init__(self, bus, clock, reset, reset_active_level, mem, checks: _Checks):
         super().__init__(bus, clock, reset, reset_active_level, mem=mem)
         self._checks = checks
         self._pending_resp = None
-        send = self.r_channel.send
+        channel_name, field = self.RESPONSE
+        channel = getattr(self, channel_name)
+        send = channel.send
 
-        async def send_with_resp(r):
+        async def send_with_resp(beat):
             if self._pending_resp is not None:
-                r.rresp = self._pending_resp
+                setattr(beat, field, self._pending_resp)
                 self._pending_resp = None
-            await send(r)
+            await send(beat)
 
-        self.r_channel.send = send_with_resp
+        channel.send = send_with_resp
+
+
+class _ErrorRamRead(_ErrorInjection, AxiRamRead):
+    RESPONSE = ("r_channel", "rresp")
 
     async def _read(self, address, length):
         resp = self._checks.response("read", address, length)
@@ -91,20 +103,8 @@ class _ErrorRamRead(AxiRamRead):
         return self.read(address, length)
 
 
-class _ErrorRamWrite(AxiRamWrite):
-    def __init__(self, bus, clock, reset, reset_active_level, mem, checks: _Checks):
-        super().__init__(bus, clock, reset, reset_active_level, mem=mem)
-        self._checks = checks
-        self._pending_resp = None
-        send = self.b_channel.send
-
-        async def send_with_resp(b):
-            if self._pending_resp is not None:
-                b.bresp = self._pending_resp
-                self._pending_resp = None
-            await send(b)
-
-        self.b_channel.send = send_with_resp
+class _ErrorRamWrite(_ErrorInjection, AxiRamWrite):
+    RESPONSE = ("b_channel", "bresp")
 
     async def _write(self, address, data):
         resp = self._checks.response("write", address, len(data))

@@ -63,6 +63,15 @@ def rejects(factory, cases, error=ValueError):
 
 # --- DMA engines (accel.hw.reader, accel.hw.writer) on a MemoryModel --------------------
 
+#: Bus widths and burst lengths every DMA engine rejects (the checks of accel.hw.memport).
+DMA_PARAMETER_ERRORS = [
+    ({"data_width": 16}, "data_width"),
+    ({"data_width": 48}, "data_width"),
+    ({"max_burst": 0}, "max_burst"),
+    ({"max_burst": 257}, "max_burst"),
+    ({"max_burst": 300}, "max_burst"),
+]
+
 
 def memory_port(dut):
     """A full memory-port view of a DMA engine: the channels ``dut`` has, unused ones (of a
@@ -71,6 +80,17 @@ def memory_port(dut):
     own = dut.signature.members
     return SimpleNamespace(
         **{name: getattr(dut if name in own else unused, name) for name in unused.signature.members}
+    )
+
+
+def run_dma(dut, model, monitor, background):
+    """Simulate the DMA engine ``dut`` on ``model`` (through :func:`memory_port`) with the
+    ``background`` testbenches until ``monitor`` finishes."""
+    run_simulation(
+        dut,
+        lambda sim: model.add_to(sim, memory_port(dut)),
+        background=background,
+        testbenches=[monitor],
     )
 
 

@@ -22,8 +22,11 @@ Channels, from the master's point of view:
     one per write burst; ``error``: SLVERR/DECERR.
 """
 
+from amaranth.hdl import Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
+
+from accel.spec import timing
 
 ADDR_WIDTH = 32
 MAX_BURST_BEATS = 256
@@ -34,6 +37,29 @@ def check_data_width(data_width) -> None:
     """A DMA engine's ``data_width`` must be one of the port's :data:`DATA_WIDTHS`."""
     if data_width not in DATA_WIDTHS:
         raise ValueError(f"data_width must be 32, 64, 128 or 256 bits, not {data_width!r}")
+
+
+def next_burst(m, addr, remain, *, shift: int, max_burst: int, final_name: str):
+    """The length of a DMA engine's next burst from byte address ``addr`` with ``remain``
+    beats to go on a bus of ``1 << shift`` bytes: min(remain, max_burst, beats to the next
+    4 KiB boundary). Returns ``(burst, final)``; ``final`` (a signal named ``final_name``): the
+    burst ends the command."""
+    page_beats = timing.PAGE_BYTES >> shift
+    to_page = Signal(range(page_beats + 1))
+    m.d.comb += to_page.eq(page_beats - addr[shift:12])
+    limit = Signal(range(max(page_beats, max_burst) + 1))
+    m.d.comb += limit.eq(Mux(to_page < max_burst, to_page, max_burst))
+    burst = Signal(range(max(page_beats, max_burst) + 1))
+    m.d.comb += burst.eq(Mux(remain < limit, remain, limit))
+    final = Signal(name=final_name)
+    m.d.comb += final.eq(remain <= limit)
+    return burst, final
+
+
+def dma_status_members(counter: str) -> dict:
+    """Status members of a DMA engine: the sticky ``error`` of its responses, the wrapping
+    32-bit ``counter`` of what it moved, ``clear`` (of both) and ``idle``."""
+    return {"error": Out(1), counter: Out(32), "clear": In(1), "idle": Out(1)}
 
 
 def check_max_burst(max_burst) -> None:

@@ -8,14 +8,14 @@ from amaranth.lib.wiring import In, Out
 from accel.hw.memport import (
     check_data_width,
     check_max_burst,
+    dma_status_members,
+    next_burst,
     read_response_layout,
     request_layout,
 )
 from accel.spec import timing
 
 __all__ = ["ReadDMA", "read_command_layout", "read_data_layout", "read_client_members"]
-
-PAGE_BYTES = timing.PAGE_BYTES  # a burst never crosses a 4 KiB boundary
 
 
 def read_command_layout() -> data.StructLayout:
@@ -106,10 +106,7 @@ class ReadDMA(wiring.Component):
         members = {
             "rd_req": Out(stream.Signature(request_layout())),
             "rd_rsp": In(stream.Signature(read_response_layout(data_width))),
-            "error": Out(1),
-            "beats_read": Out(32),
-            "clear": In(1),
-            "idle": Out(1),
+            **dma_status_members("beats_read"),
         }
         members["cmd"] = In(stream.Signature(read_command_layout())).array(clients)
         members["data"] = Out(stream.Signature(read_data_layout(data_width))).array(clients)
@@ -119,7 +116,6 @@ class ReadDMA(wiring.Component):
         m = Module()
 
         shift = (self.data_width // 8).bit_length() - 1  # log2(bytes per beat)
-        page_beats = PAGE_BYTES >> shift
         n = self.clients
         cmds, datas = self.cmd, self.data
 
@@ -145,15 +141,11 @@ class ReadDMA(wiring.Component):
             with m.If(sel == i):
                 m.d.comb += [sel_addr.eq(addr[i]), sel_remain.eq(remain[i])]
 
-        # Burst length = min(remaining, max_burst, beats to the next 4 KiB boundary).
-        to_page = Signal(range(page_beats + 1))
-        m.d.comb += to_page.eq(page_beats - sel_addr[shift:12])
-        limit = Signal(range(max(page_beats, self.max_burst) + 1))
-        m.d.comb += limit.eq(Mux(to_page < self.max_burst, to_page, self.max_burst))
-        burst = Signal(range(max(page_beats, self.max_burst) + 1))
-        m.d.comb += burst.eq(Mux(sel_remain < limit, sel_remain, limit))
-        final = Signal()  # this burst ends the selected client's command
-        m.d.comb += final.eq(sel_remain <= limit)
+        # Burst length = min(remaining, max_burst, beats to the next 4 KiB boundary); `final`:
+        # this burst ends the selected client's command.
+        burst, final = next_burst(
+            m, sel_addr, sel_remain, shift=shift, max_burst=self.max_burst, final_name="final"
+        )
 
         # Request register: load a new burst when empty or being taken.
         load = Signal()

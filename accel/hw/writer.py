@@ -10,6 +10,8 @@ from amaranth.lib.wiring import In, Out
 from accel.hw.memport import (
     check_data_width,
     check_max_burst,
+    dma_status_members,
+    next_burst,
     request_layout,
     write_data_layout,
     write_response_layout,
@@ -18,7 +20,6 @@ from accel.spec import timing
 
 __all__ = ["OutputWriter", "write_command_layout", "byte_stream_layout"]
 
-PAGE_BYTES = timing.PAGE_BYTES  # a burst never crosses a 4 KiB boundary
 BURST_QUEUE_DEPTH = timing.WRITE_BURST_QUEUE  # bursts requested ahead of their data
 
 
@@ -98,10 +99,7 @@ class OutputWriter(wiring.Component):
                 "wr_rsp": In(stream.Signature(write_response_layout())),
                 "cmd": In(stream.Signature(write_command_layout())),
                 "data": In(stream.Signature(byte_stream_layout(lanes))),
-                "error": Out(1),
-                "bytes_written": Out(32),
-                "clear": In(1),
-                "idle": Out(1),
+                **dma_status_members("bytes_written"),
             }
         )
 
@@ -137,7 +135,6 @@ class OutputWriter(wiring.Component):
     def _requests(self, m, region, blen):
         """Command acceptance and the burst request generator; returns ``rg_active``."""
         nbytes, shift = self._nbytes, self._shift
-        page_beats = PAGE_BYTES >> shift
         cmd_offset = self.cmd.p.addr[:shift]
         cmd_beats = Signal(25)
         m.d.comb += cmd_beats.eq((cmd_offset + self.cmd.p.length + (nbytes - 1)) >> shift)
@@ -147,14 +144,9 @@ class OutputWriter(wiring.Component):
         rg_addr = Signal(32)
         rg_remain = Signal(25)
 
-        to_page = Signal(range(page_beats + 1))
-        m.d.comb += to_page.eq(page_beats - rg_addr[shift:12])
-        limit = Signal(range(max(page_beats, self.max_burst) + 1))
-        m.d.comb += limit.eq(Mux(to_page < self.max_burst, to_page, self.max_burst))
-        burst = Signal(range(max(page_beats, self.max_burst) + 1))
-        m.d.comb += burst.eq(Mux(rg_remain < limit, rg_remain, limit))
-        rg_final = Signal()
-        m.d.comb += rg_final.eq(rg_remain <= limit)
+        burst, rg_final = next_burst(
+            m, rg_addr, rg_remain, shift=shift, max_burst=self.max_burst, final_name="rg_final"
+        )
 
         # A burst's length enters `blen` when its request is accepted, so data never runs ahead
         # of its request; a burst is loaded only if `blen` will have room for it by then.

@@ -92,14 +92,21 @@ def _as_numeric(name: str, a) -> np.ndarray:
     return a
 
 
-def _check_conv_args(x, w, bias, stride, padding, pad_value):
-    """Validate and normalize conv2d arguments; returns arrays in the result dtype."""
+def _as_operands(x, w, ndim: int, x_dims: str, w_dims: str, layer: str = ""):
+    """Input ``x`` and weights ``w`` as numeric arrays of ``ndim`` dimensions (named
+    ``x_dims`` and ``w_dims`` in errors, which start with ``layer``)."""
     x = _as_numeric("input x", x)
     w = _as_numeric("weights w", w)
-    if x.ndim != 4:
-        raise ValueError(f"input x must be 4-D NHWC (N, H, W, C), got shape {x.shape}")
-    if w.ndim != 4:
-        raise ValueError(f"weights w must be 4-D (M, R, S, C), got shape {w.shape}")
+    if x.ndim != ndim:
+        raise ValueError(f"{layer}input x must be {ndim}-D {x_dims}, got shape {x.shape}")
+    if w.ndim != ndim:
+        raise ValueError(f"{layer}weights w must be {ndim}-D {w_dims}, got shape {w.shape}")
+    return x, w
+
+
+def _check_conv_args(x, w, bias, stride, padding, pad_value):
+    """Validate and normalize conv2d arguments; returns arrays in the result dtype."""
+    x, w = _as_operands(x, w, 4, "NHWC (N, H, W, C)", "(M, R, S, C)")
     if 0 in x.shape:
         raise ValueError(f"input x has an empty dimension: shape {x.shape}")
     if 0 in w.shape:
@@ -203,12 +210,7 @@ def fully_connected(x, w, bias=None):
     ``x`` (N, C), ``w`` (M, C), optional ``bias`` (M,) -> (N, M). The input is reshaped to
     NHWC (N, 1, 1, C) and the weights to (M, 1, 1, C) — exactly how the hardware runs it.
     """
-    x = _as_numeric("input x", x)
-    w = _as_numeric("weights w", w)
-    if x.ndim != 2:
-        raise ValueError(f"fully connected input x must be 2-D (N, C), got shape {x.shape}")
-    if w.ndim != 2:
-        raise ValueError(f"fully connected weights w must be 2-D (M, C), got shape {w.shape}")
+    x, w = _as_operands(x, w, 2, "(N, C)", "(M, C)", layer="fully connected ")
     if x.shape[1] != w.shape[1]:
         raise ValueError(
             f"channel mismatch: input x has C = {x.shape[1]} features, "

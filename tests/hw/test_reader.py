@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 from amaranth.lib import stream
 from amaranth.lib.wiring import In, Out
-from helpers import PAGE, finish_dma_trace, memory_port, paged_memory, rejects, run_simulation
+from helpers import DMA_PARAMETER_ERRORS, PAGE, finish_dma_trace, paged_memory, rejects, run_dma
 
 from accel.hw.reader import ReadDMA, read_command_layout, read_data_layout
 from accel.verif.models import stream_get, stream_put
@@ -135,11 +135,8 @@ def run_reader(
                     trace.data[i].append(edge)
         await finish_dma_trace(ctx, dut, trace, "beats_read", settle=2, clear_at_end=clear_at_end)
 
-    run_simulation(
-        dut,
-        lambda sim: model.add_to(sim, memory_port(dut)),
-        background=[tb for i in range(len(per_client)) for tb in (driver(i), sink(i))],
-        testbenches=[monitor],
+    run_dma(
+        dut, model, monitor, [tb for i in range(len(per_client)) for tb in (driver(i), sink(i))]
     )
     assert all(1 <= beats <= dut.max_burst for _, _, beats in trace.req)
     return received, model, trace
@@ -292,11 +289,5 @@ def test_members():
 
 test_parameter_validation = rejects(
     ReadDMA,
-    [
-        ({"data_width": 48}, "data_width"),
-        ({"clients": 0}, "clients"),
-        ({"max_burst": 0}, "max_burst"),
-        ({"max_burst": 257}, "max_burst"),
-        ({"outstanding": 0}, "outstanding"),
-    ],
+    [*DMA_PARAMETER_ERRORS, ({"clients": 0}, "clients"), ({"outstanding": 0}, "outstanding")],
 )

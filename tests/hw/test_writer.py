@@ -12,7 +12,7 @@ import random
 from types import SimpleNamespace
 
 import pytest
-from helpers import PAGE, finish_dma_trace, memory_port, paged_memory, rejects, run_simulation
+from helpers import DMA_PARAMETER_ERRORS, PAGE, finish_dma_trace, paged_memory, rejects, run_dma
 
 from accel.hw.writer import OutputWriter
 from accel.verif.models import stream_put
@@ -141,12 +141,7 @@ def run_writer(
             ctx, dut, trace, "bytes_written", settle=3, clear_at_end=clear_at_end
         )
 
-    run_simulation(
-        dut,
-        lambda sim: model.add_to(sim, memory_port(dut)),
-        background=[cmd_driver, data_driver],
-        testbenches=[monitor],
-    )
+    run_dma(dut, model, monitor, [cmd_driver, data_driver])
     return model, trace
 
 
@@ -282,14 +277,7 @@ def test_zero_length_region_is_dropped():
 
 
 test_parameter_validation = rejects(
-    OutputWriter,
-    [
-        ({"data_width": 16}, "data_width"),
-        ({"lanes": 0}, "lanes"),
-        ({"lanes": 65}, "lanes"),
-        ({"max_burst": 0}, "max_burst"),
-        ({"max_burst": 300}, "max_burst"),
-    ],
+    OutputWriter, [*DMA_PARAMETER_ERRORS, ({"lanes": 0}, "lanes"), ({"lanes": 65}, "lanes")]
 )
 
 
