@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from accel.driver import prepare_layer
-from accel.mapping import LayerJob
+from accel.mapping import LayerJob, LayerShape
+from accel.mapping.tiling import plan_tiles
 from accel.ref.layer import QuantizedLayer
 from accel.spec import isa
 from accel.spec.config import AccelConfig
@@ -90,10 +91,13 @@ def build_model_image(
     shapes = [x.shape]
     for layer in layers:
         shapes.append(layer.output_shape(shapes[-1]))
-    # The descriptors come right after the header: lay the layers out once to count them.
-    jobs = _layout(layers, x, shapes, config, _align(base + HEADER_BYTES))
-    n_descs = sum(len(job.descriptors) for job in jobs)
+    # The descriptors come right after the header; a layer has one per tile of its plan.
+    n_descs = sum(
+        len(plan_tiles(LayerShape.of(layer, shape), config).tiles)
+        for layer, shape in zip(layers, shapes, strict=False)
+    )
     jobs = _layout(layers, x, shapes, config, _align(base + HEADER_BYTES + n_descs * DESC_BYTES))
+    assert sum(len(job.descriptors) for job in jobs) == n_descs
     buffers = [jobs[0].descriptor["IN_ADDR"]] + [job.output_addr for job in jobs]
     end = max(job.extra["end"] for job in jobs)
     if end > limit:

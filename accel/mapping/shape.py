@@ -52,6 +52,12 @@ class LayerShape:
         return cls(N, H, W, C, M, R, S, E, F, U, P, bool(layer.pool))
 
     @classmethod
+    def of_descriptor(cls, desc: dict[str, int]) -> LayerShape:
+        """The bounds a descriptor (registers of :data:`accel.spec.isa.REGISTERS`) runs."""
+        names = ("N", "H", "W", "C", "M", "R", "S", "E", "F", "U", "P")
+        return cls(*(desc[name] for name in names), pool=bool(desc["POOL"]))
+
+    @classmethod
     def of_network_layer(cls, layer: NetworkLayer, N: int = 1) -> LayerShape:
         """The bounds of ``layer`` (of :mod:`accel.ref.networks`) run on a batch of ``N``."""
         H, W, C, M, R, S = layer.H, layer.W, layer.C, layer.M, layer.R, layer.S

@@ -44,18 +44,18 @@ def tile_descriptor(
     addresses: dict[str, int],
     in_pitch: int,
     band: int,
+    config: AccelConfig,
 ) -> dict[str, int]:
     """The descriptor of one tile; ``addresses`` holds the tile's weight and parameter
     addresses and the layer's input and output bases."""
     s = plan.shape
     w_first = tile.f0 * s.U - s.P
     if plan.row_mode:
-        step = column_alignment(s.C, addresses["bus_bytes"])
+        step = column_alignment(s.C, config.bus_bytes)
         w_lo = max(w_first, 0) // step * step
         w_hi = min(s.W, (tile.f1 - 1) * s.U - s.P + s.S)
     else:
         w_lo, w_hi = 0, s.W
-    f_out_full = s.F // 2 if s.pool else s.F
     out_f0 = tile.f0 // 2 if s.pool else tile.f0
     desc = {
         "N": s.N,
@@ -75,7 +75,7 @@ def tile_descriptor(
         "W_ADDR": addresses["W_ADDR"],
         "PARAM_ADDR": addresses["PARAM_ADDR"],
         "OUT_ADDR": addresses["OUT_ADDR"] + out_f0 * s.M + tile.m0,
-        "OUT_ROW_PITCH": f_out_full * s.M,
+        "OUT_ROW_PITCH": s.F_out * s.M,
         "OUT_PIX_PITCH": s.M,
         "IN_ZP": layer.input_zero_point,
         "OUT_ZP": layer.output_zero_point,
@@ -162,11 +162,10 @@ def layout_plan(
         addresses = {
             "IN_ADDR": in_addr,
             "OUT_ADDR": out_addr,
-            "bus_bytes": bb,
             "W_ADDR": weight_addr[(tile.m0, tile.m1, tile.c0, tile.c1)],
             "PARAM_ADDR": param_addr[(tile.m0, tile.m1)],
         }
-        desc = tile_descriptor(layer, plan, tile, addresses, pitch, band=1)
+        desc = tile_descriptor(layer, plan, tile, addresses, pitch, band=1, config=config)
         desc["BAND"] = choose_band(desc, config)
         check_register_ranges(desc)
         check = failed_check(desc, config)

@@ -163,10 +163,7 @@ def predict_descriptor(
 ) -> PerfReport:
     """Predict the counters of one descriptor run (one tile of a tiled layer, any ISA v2
     feature: row-mode input, per-row or per-pixel output regions, ACC_IN / ACC_OUT)."""
-    shape = LayerShape(
-        *(desc[k] for k in ("N", "H", "W", "C", "M", "R", "S", "E", "F", "U", "P")),
-        pool=bool(desc["POOL"]),
-    )
+    shape = LayerShape.of_descriptor(desc)
     _check_descriptor(desc, config)
     return _report(shape, desc, config, _simulate(desc, config, memory))
 

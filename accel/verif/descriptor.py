@@ -64,10 +64,7 @@ class DescriptorModel:
         check = failed_check(d, cfg)
         if check is not None:
             return check.code
-        shape = LayerShape(
-            *(d[k] for k in ("N", "H", "W", "C", "M", "R", "S", "E", "F", "U", "P")),
-            pool=bool(d["POOL"]),
-        )
+        shape = LayerShape.of_descriptor(d)
         N, H, W, C, M = shape.N, shape.H, shape.W, shape.C, shape.M
         row_pitch = d.get("IN_ROW_PITCH", W * C)
         x = np.stack(
