@@ -1782,7 +1782,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .issue(events__issue),
     .out_data(in_data),
     .pixbase(pixbase),
-    .\port$3216$16 (descriptor[47:16]),
+    .\port$3215$16 (descriptor[47:16]),
     .rows(rows),
     .rst(rst),
     .s2_bank(in_bank),
@@ -17143,7 +17143,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.feeder (rst, wp__en, \port$3216$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
+module \accel_top.core.feeder (rst, wp__en, \port$3215$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$71  = 0;
   wire [34:0] \$1 ;
   wire \$10 ;
@@ -17339,8 +17339,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3216$16 , zero_point, wp__data
   wire out_valid;
   input [33:0] pixbase;
   wire [33:0] pixbase;
-  input [31:0] \port$3216$16 ;
-  wire [31:0] \port$3216$16 ;
+  input [31:0] \port$3215$16 ;
+  wire [31:0] \port$3215$16 ;
   input [391:0] rows;
   wire [391:0] rows;
   wire [48:0] \rows[0] ;
@@ -25803,104 +25803,104 @@ module \accel_top.core.feeder (rst, wp__en, \port$3216$16 , zero_point, wp__data
   assign \$3  = $signed(\$2 ) >= $signed(1'h0);
   assign \$4  = rows[0] & \$3 ;
   assign \$5  = $signed(hb) + $signed({ 1'h0, rows[8:1] });
-  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3216$16 [15:0] });
+  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3215$16 [15:0] });
   assign \$7  = \$4  & \$6 ;
   assign \$8  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
   assign \$9  = $signed(\$8 ) >= $signed(1'h0);
   assign \$10  = \$7  & \$9 ;
   assign \$11  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
-  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3216$16 [31:16] });
+  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3215$16 [31:16] });
   assign \$13  = \$10  & \$12 ;
   assign \$14  = $signed(pixbase) + $signed({ 1'h0, rows[97:66] });
   assign \$15  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
   assign \$16  = $signed(\$15 ) >= $signed(1'h0);
   assign \$17  = rows[49] & \$16 ;
   assign \$18  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
-  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3216$16 [15:0] });
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3215$16 [15:0] });
   assign \$20  = \$17  & \$19 ;
   assign \$21  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
   assign \$22  = $signed(\$21 ) >= $signed(1'h0);
   assign \$23  = \$20  & \$22 ;
   assign \$24  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
-  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3216$16 [31:16] });
+  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3215$16 [31:16] });
   assign \$26  = \$23  & \$25 ;
   assign \$27  = $signed(pixbase) + $signed({ 1'h0, rows[146:115] });
   assign \$28  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
   assign \$29  = $signed(\$28 ) >= $signed(1'h0);
   assign \$30  = rows[98] & \$29 ;
   assign \$31  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
-  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3216$16 [15:0] });
+  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3215$16 [15:0] });
   assign \$33  = \$30  & \$32 ;
   assign \$34  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
   assign \$35  = $signed(\$34 ) >= $signed(1'h0);
   assign \$36  = \$33  & \$35 ;
   assign \$37  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
-  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3216$16 [31:16] });
+  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3215$16 [31:16] });
   assign \$39  = \$36  & \$38 ;
   assign \$40  = $signed(pixbase) + $signed({ 1'h0, rows[195:164] });
   assign \$41  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
   assign \$42  = $signed(\$41 ) >= $signed(1'h0);
   assign \$43  = rows[147] & \$42 ;
   assign \$44  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
-  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3216$16 [15:0] });
+  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3215$16 [15:0] });
   assign \$46  = \$43  & \$45 ;
   assign \$47  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
   assign \$48  = $signed(\$47 ) >= $signed(1'h0);
   assign \$49  = \$46  & \$48 ;
   assign \$50  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
-  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3216$16 [31:16] });
+  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3215$16 [31:16] });
   assign \$52  = \$49  & \$51 ;
   assign \$53  = $signed(pixbase) + $signed({ 1'h0, rows[244:213] });
   assign \$54  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
   assign \$55  = $signed(\$54 ) >= $signed(1'h0);
   assign \$56  = rows[196] & \$55 ;
   assign \$57  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
-  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3216$16 [15:0] });
+  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3215$16 [15:0] });
   assign \$59  = \$56  & \$58 ;
   assign \$60  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
   assign \$61  = $signed(\$60 ) >= $signed(1'h0);
   assign \$62  = \$59  & \$61 ;
   assign \$63  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
-  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3216$16 [31:16] });
+  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3215$16 [31:16] });
   assign \$65  = \$62  & \$64 ;
   assign \$66  = $signed(pixbase) + $signed({ 1'h0, rows[293:262] });
   assign \$67  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
   assign \$68  = $signed(\$67 ) >= $signed(1'h0);
   assign \$69  = rows[245] & \$68 ;
   assign \$70  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
-  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3216$16 [15:0] });
+  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3215$16 [15:0] });
   assign \$72  = \$69  & \$71 ;
   assign \$73  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
   assign \$74  = $signed(\$73 ) >= $signed(1'h0);
   assign \$75  = \$72  & \$74 ;
   assign \$76  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
-  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3216$16 [31:16] });
+  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3215$16 [31:16] });
   assign \$78  = \$75  & \$77 ;
   assign \$79  = $signed(pixbase) + $signed({ 1'h0, rows[342:311] });
   assign \$80  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
   assign \$81  = $signed(\$80 ) >= $signed(1'h0);
   assign \$82  = rows[294] & \$81 ;
   assign \$83  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
-  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3216$16 [15:0] });
+  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3215$16 [15:0] });
   assign \$85  = \$82  & \$84 ;
   assign \$86  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
   assign \$87  = $signed(\$86 ) >= $signed(1'h0);
   assign \$88  = \$85  & \$87 ;
   assign \$89  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
-  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3216$16 [31:16] });
+  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3215$16 [31:16] });
   assign \$91  = \$88  & \$90 ;
   assign \$92  = $signed(pixbase) + $signed({ 1'h0, rows[391:360] });
   assign \$93  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
   assign \$94  = $signed(\$93 ) >= $signed(1'h0);
   assign \$95  = rows[343] & \$94 ;
   assign \$96  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
-  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3216$16 [15:0] });
+  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3215$16 [15:0] });
   assign \$98  = \$95  & \$97 ;
   assign \$99  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
   assign \$100  = $signed(\$99 ) >= $signed(1'h0);
   assign \$101  = \$98  & \$100 ;
   assign \$102  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
-  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3216$16 [31:16] });
+  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3215$16 [31:16] });
   assign \$104  = \$101  & \$103 ;
   assign \$263  = s2_lane0 * 4'h8;
   assign \$105  = rp__data >> \$263 ;
@@ -26268,8 +26268,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3216$16 , zero_point, wp__data
       \$158  = 1'h0;
     end
   end
-  assign H = \port$3216$16 [15:0];
-  assign W = \port$3216$16 [31:16];
+  assign H = \port$3215$16 [15:0];
+  assign W = \port$3215$16 [31:16];
   assign write__en = wp__en;
   assign write__addr = wp__addr;
   assign write__data = wp__data;
@@ -27940,8 +27940,8 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
     .S(layer__descriptor[95:88]),
     .clk(clk),
     .last(last),
-    .\port$3460$0 (\$17 ),
-    .\port$953$0 (\$16 ),
+    .\port$3459$0 (\$17 ),
+    .\port$952$0 (\$16 ),
     .restart(restart),
     .row_step(layer__geometry[226:193]),
     .rst(rst),
@@ -28184,7 +28184,7 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.ktiles.walker (rst, \port$953$0 , last, C, S, K, row_step, restart, step, \port$3460$0 , clk);
+module \accel_top.core.ktiles.walker (rst, \port$952$0 , last, C, S, K, row_step, restart, step, \port$3459$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$75  = 0;
   wire \$1 ;
   wire [8:0] \$10 ;
@@ -28222,10 +28222,10 @@ module \accel_top.core.ktiles.walker (rst, \port$953$0 , last, C, S, K, row_step
   wire [7:0] \params.s ;
   wire \params.valid ;
   (* init = 48'h000000000000 *)
-  output [47:0] \port$3460$0 ;
-  wire [47:0] \port$3460$0 ;
-  output \port$953$0 ;
-  wire \port$953$0 ;
+  output [47:0] \port$3459$0 ;
+  wire [47:0] \port$3459$0 ;
+  output \port$952$0 ;
+  wire \port$952$0 ;
   input restart;
   wire restart;
   input [33:0] row_step;
@@ -28312,8 +28312,8 @@ module \accel_top.core.ktiles.walker (rst, \port$953$0 , last, C, S, K, row_step
     end
   end
   assign params = { \$15 , \$1  };
-  assign \port$953$0  = \$1 ;
-  assign \port$3460$0  = \$15 ;
+  assign \port$952$0  = \$1 ;
+  assign \port$3459$0  = \$15 ;
   assign \params.valid  = \$1 ;
   assign \params.r  = \$15 [7:0];
   assign \params.s  = \$15 [15:8];
@@ -28756,8 +28756,8 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
     .out__valid(bytes__valid),
     .param_addr(params__addr),
     .param_data(param_data),
-    .\port$3216$272 (layer__descriptor[296:272]),
-    .\port$3222$259 (layer__geometry[290:259]),
+    .\port$3215$272 (layer__descriptor[296:272]),
+    .\port$3221$259 (layer__geometry[290:259]),
     .reads_done(reads_done),
     .rows(\$2 [15:0]),
     .rst(rst),
@@ -29479,7 +29479,7 @@ module \accel_top.core.output.band (rst, rows, last, layer__descriptor, layer__g
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_base, rows, idle, acc_addr, acc_en, out__valid, M, F, \port$3216$272 , \port$3222$259 , band_pixels, start, out__payload, reads_done, param_addr, clk);
+module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_base, rows, idle, acc_addr, acc_en, out__valid, M, F, \port$3215$272 , \port$3221$259 , band_pixels, start, out__payload, reads_done, param_addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$78  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
@@ -29745,10 +29745,10 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   wire [31:0] \param_data.shift[7] ;
   reg [31:0] pix = 32'd0;
   wire pool;
-  input [24:0] \port$3216$272 ;
-  wire [24:0] \port$3216$272 ;
-  input [31:0] \port$3222$259 ;
-  wire [31:0] \port$3222$259 ;
+  input [24:0] \port$3215$272 ;
+  wire [24:0] \port$3215$272 ;
+  input [31:0] \port$3221$259 ;
+  wire [31:0] \port$3221$259 ;
   wire [1029:0] r_data;
   wire r_en;
   wire r_rdy;
@@ -29828,30 +29828,30 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   assign \$53  = running & \$52 ;
   assign \$54  = ! sub;
   assign \$55  = sub == 2'h3;
-  assign \$56  = \port$3216$272 [24] ? \$55  : 1'h1;
+  assign \$56  = \port$3215$272 [24] ? \$55  : 1'h1;
   assign \$57  = level + inflight;
   assign \$58  = \$57  < 3'h4;
   assign \$59  = running & \$58 ;
   assign \$60  = sub == 2'h3;
-  assign \$61  = \port$3216$272 [24] ? \$60  : 1'h1;
+  assign \$61  = \port$3215$272 [24] ? \$60  : 1'h1;
   assign \$62  = ~ \$61 ;
   assign \$63  = sub + 1'h1;
   assign \$64  = tile + 1'h1;
-  assign \$65  = \$64  == \port$3222$259 [31:16];
+  assign \$65  = \$64  == \port$3221$259 [31:16];
   assign \$66  = ~ \$65 ;
   assign \$67  = tile + 1'h1;
   assign \$68  = tile_base + band_pixels;
   assign \$69  = m_left - 4'h8;
   assign \$70  = col + 1'h1;
-  assign \$71  = \$70  == \port$3222$259 [15:0];
+  assign \$71  = \$70  == \port$3221$259 [15:0];
   assign \$72  = ~ \$71 ;
   assign \$73  = col + 1'h1;
-  assign \$74  = \port$3216$272 [24] ? 2'h2 : 2'h1;
+  assign \$74  = \port$3215$272 [24] ? 2'h2 : 2'h1;
   assign \$75  = pix + \$74 ;
   assign \$76  = row + 1'h1;
-  assign \$78  = \port$3216$272 [24] ? \$77  : { 1'h0, F };
+  assign \$78  = \port$3215$272 [24] ? \$77  : { 1'h0, F };
   assign \$79  = row_base + \$78 ;
-  assign \$81  = \port$3216$272 [24] ? \$80  : { 1'h0, F };
+  assign \$81  = \port$3215$272 [24] ? \$80  : { 1'h0, F };
   assign \$82  = row_base + \$81 ;
   assign \$83  = row + 1'h1;
   assign \$84  = \$83  == rows;
@@ -29904,7 +29904,7 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
     .i__valid(i__valid),
     .o__payload(o__payload),
     .o__ready(o__ready),
-    .\port$3216$272 (\port$3216$272 [23:0]),
+    .\port$3215$272 (\port$3215$272 [23:0]),
     .rst(rst),
     .s1_load(r_en),
     .s9_valid(o__valid)
@@ -30176,15 +30176,15 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   assign w_en = inflight;
   assign r_rdy = i__valid;
   assign i__ready = r_en;
-  assign output_zero_point = \port$3216$272 [7:0];
-  assign \output_zero_point$28  = \port$3216$272 [7:0];
-  assign act_min = \port$3216$272 [15:8];
-  assign \act_min$30  = \port$3216$272 [15:8];
-  assign act_max = \port$3216$272 [23:16];
-  assign \act_max$32  = \port$3216$272 [23:16];
-  assign pool = \port$3216$272 [24];
-  assign m_tiles = \port$3222$259 [31:16];
-  assign F_out = \port$3222$259 [15:0];
+  assign output_zero_point = \port$3215$272 [7:0];
+  assign \output_zero_point$28  = \port$3215$272 [7:0];
+  assign act_min = \port$3215$272 [15:8];
+  assign \act_min$30  = \port$3215$272 [15:8];
+  assign act_max = \port$3215$272 [23:16];
+  assign \act_max$32  = \port$3215$272 [23:16];
+  assign pool = \port$3215$272 [24];
+  assign m_tiles = \port$3221$259 [31:16];
+  assign F_out = \port$3221$259 [15:0];
   assign acc_addr = \$11 [10:0];
   assign param_addr = tile[5:0];
   assign \acc_data[0]  = acc_data[31:0];
@@ -30472,7 +30472,7 @@ module \accel_top.core.output.post.fifo (rst, r_en, r_rdy, r_data, w_port__data,
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \port$3216$272 , i__payload, o__payload, s9_valid, clk);
+module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \port$3215$272 , i__payload, o__payload, s9_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$80  = 0;
   wire \$1 ;
   wire [32:0] \$10 ;
@@ -31876,8 +31876,8 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   (* init = 1'h0 *)
   wire o__valid;
   wire [7:0] output_zero_point;
-  input [23:0] \port$3216$272 ;
-  wire [23:0] \port$3216$272 ;
+  input [23:0] \port$3215$272 ;
+  wire [23:0] \port$3215$272 ;
   input rst;
   wire rst;
   output s1_load;
@@ -32039,13 +32039,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$120  = l0_s5_y[32] ? \$118  : \$119 ;
   assign \$121  = $signed(l0_s5_y) + $signed({ 1'h0, \$120 , \$117 , \$114 , \$111 , \$108 , \$105 , \$102 , \$99 , \$96 , \$93 , \$90 , \$87 , \$84 , \$81 , \$78 , \$75 , \$72 , \$69 , \$66 , \$63 , \$60 , \$57 , \$54 , \$51 , \$48 , \$45 , \$42 , \$39 , \$36 , \$33 , \$30 , \$27  });
   assign \$122  = $signed(l0_s6_t) >>> l0_s6_right;
-  assign \$123  = $signed(l0_s7_z) + $signed(\port$3216$272 [7:0]);
-  assign \$124  = $signed(l0_s8_w) > $signed(\port$3216$272 [23:16]);
-  assign \$125  = $signed(\port$3216$272 [15:8]) > $signed(\port$3216$272 [23:16]);
+  assign \$123  = $signed(l0_s7_z) + $signed(\port$3215$272 [7:0]);
+  assign \$124  = $signed(l0_s8_w) > $signed(\port$3215$272 [23:16]);
+  assign \$125  = $signed(\port$3215$272 [15:8]) > $signed(\port$3215$272 [23:16]);
   assign \$126  = \$124  | \$125 ;
-  assign \$127  = $signed(l0_s8_w) < $signed(\port$3216$272 [15:8]);
-  assign \$128  = \$127  ? { \port$3216$272 [15], \port$3216$272 [15:8] } : { 1'h0, l0_s8_w[7:0] };
-  assign \$129  = \$126  ? { \port$3216$272 [23], \port$3216$272 [23:16] } : \$128 ;
+  assign \$127  = $signed(l0_s8_w) < $signed(\port$3215$272 [15:8]);
+  assign \$128  = \$127  ? { \port$3215$272 [15], \port$3215$272 [15:8] } : { 1'h0, l0_s8_w[7:0] };
+  assign \$129  = \$126  ? { \port$3215$272 [23], \port$3215$272 [23:16] } : \$128 ;
   assign \$130  = $signed(i__payload[63:32]) + $signed(i__payload[319:288]);
   assign \$131  = $signed(i__payload[779:774]) < $signed(1'h0);
   assign \$132  = \$131  ? 5'h00 : i__payload[778:774];
@@ -32158,13 +32158,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$240  = l1_s5_y[32] ? \$238  : \$239 ;
   assign \$241  = $signed(l1_s5_y) + $signed({ 1'h0, \$240 , \$237 , \$234 , \$231 , \$228 , \$225 , \$222 , \$219 , \$216 , \$213 , \$210 , \$207 , \$204 , \$201 , \$198 , \$195 , \$192 , \$189 , \$186 , \$183 , \$180 , \$177 , \$174 , \$171 , \$168 , \$165 , \$162 , \$159 , \$156 , \$153 , \$150 , \$147  });
   assign \$242  = $signed(l1_s6_t) >>> l1_s6_right;
-  assign \$243  = $signed(l1_s7_z) + $signed(\port$3216$272 [7:0]);
-  assign \$244  = $signed(l1_s8_w) > $signed(\port$3216$272 [23:16]);
-  assign \$245  = $signed(\port$3216$272 [15:8]) > $signed(\port$3216$272 [23:16]);
+  assign \$243  = $signed(l1_s7_z) + $signed(\port$3215$272 [7:0]);
+  assign \$244  = $signed(l1_s8_w) > $signed(\port$3215$272 [23:16]);
+  assign \$245  = $signed(\port$3215$272 [15:8]) > $signed(\port$3215$272 [23:16]);
   assign \$246  = \$244  | \$245 ;
-  assign \$247  = $signed(l1_s8_w) < $signed(\port$3216$272 [15:8]);
-  assign \$248  = \$247  ? { \port$3216$272 [15], \port$3216$272 [15:8] } : { 1'h0, l1_s8_w[7:0] };
-  assign \$249  = \$246  ? { \port$3216$272 [23], \port$3216$272 [23:16] } : \$248 ;
+  assign \$247  = $signed(l1_s8_w) < $signed(\port$3215$272 [15:8]);
+  assign \$248  = \$247  ? { \port$3215$272 [15], \port$3215$272 [15:8] } : { 1'h0, l1_s8_w[7:0] };
+  assign \$249  = \$246  ? { \port$3215$272 [23], \port$3215$272 [23:16] } : \$248 ;
   assign \$250  = $signed(i__payload[95:64]) + $signed(i__payload[351:320]);
   assign \$251  = $signed(i__payload[785:780]) < $signed(1'h0);
   assign \$252  = \$251  ? 5'h00 : i__payload[784:780];
@@ -32277,13 +32277,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$360  = l2_s5_y[32] ? \$358  : \$359 ;
   assign \$361  = $signed(l2_s5_y) + $signed({ 1'h0, \$360 , \$357 , \$354 , \$351 , \$348 , \$345 , \$342 , \$339 , \$336 , \$333 , \$330 , \$327 , \$324 , \$321 , \$318 , \$315 , \$312 , \$309 , \$306 , \$303 , \$300 , \$297 , \$294 , \$291 , \$288 , \$285 , \$282 , \$279 , \$276 , \$273 , \$270 , \$267  });
   assign \$362  = $signed(l2_s6_t) >>> l2_s6_right;
-  assign \$363  = $signed(l2_s7_z) + $signed(\port$3216$272 [7:0]);
-  assign \$364  = $signed(l2_s8_w) > $signed(\port$3216$272 [23:16]);
-  assign \$365  = $signed(\port$3216$272 [15:8]) > $signed(\port$3216$272 [23:16]);
+  assign \$363  = $signed(l2_s7_z) + $signed(\port$3215$272 [7:0]);
+  assign \$364  = $signed(l2_s8_w) > $signed(\port$3215$272 [23:16]);
+  assign \$365  = $signed(\port$3215$272 [15:8]) > $signed(\port$3215$272 [23:16]);
   assign \$366  = \$364  | \$365 ;
-  assign \$367  = $signed(l2_s8_w) < $signed(\port$3216$272 [15:8]);
-  assign \$368  = \$367  ? { \port$3216$272 [15], \port$3216$272 [15:8] } : { 1'h0, l2_s8_w[7:0] };
-  assign \$369  = \$366  ? { \port$3216$272 [23], \port$3216$272 [23:16] } : \$368 ;
+  assign \$367  = $signed(l2_s8_w) < $signed(\port$3215$272 [15:8]);
+  assign \$368  = \$367  ? { \port$3215$272 [15], \port$3215$272 [15:8] } : { 1'h0, l2_s8_w[7:0] };
+  assign \$369  = \$366  ? { \port$3215$272 [23], \port$3215$272 [23:16] } : \$368 ;
   assign \$370  = $signed(i__payload[127:96]) + $signed(i__payload[383:352]);
   assign \$371  = $signed(i__payload[791:786]) < $signed(1'h0);
   assign \$372  = \$371  ? 5'h00 : i__payload[790:786];
@@ -32396,13 +32396,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$480  = l3_s5_y[32] ? \$478  : \$479 ;
   assign \$481  = $signed(l3_s5_y) + $signed({ 1'h0, \$480 , \$477 , \$474 , \$471 , \$468 , \$465 , \$462 , \$459 , \$456 , \$453 , \$450 , \$447 , \$444 , \$441 , \$438 , \$435 , \$432 , \$429 , \$426 , \$423 , \$420 , \$417 , \$414 , \$411 , \$408 , \$405 , \$402 , \$399 , \$396 , \$393 , \$390 , \$387  });
   assign \$482  = $signed(l3_s6_t) >>> l3_s6_right;
-  assign \$483  = $signed(l3_s7_z) + $signed(\port$3216$272 [7:0]);
-  assign \$484  = $signed(l3_s8_w) > $signed(\port$3216$272 [23:16]);
-  assign \$485  = $signed(\port$3216$272 [15:8]) > $signed(\port$3216$272 [23:16]);
+  assign \$483  = $signed(l3_s7_z) + $signed(\port$3215$272 [7:0]);
+  assign \$484  = $signed(l3_s8_w) > $signed(\port$3215$272 [23:16]);
+  assign \$485  = $signed(\port$3215$272 [15:8]) > $signed(\port$3215$272 [23:16]);
   assign \$486  = \$484  | \$485 ;
-  assign \$487  = $signed(l3_s8_w) < $signed(\port$3216$272 [15:8]);
-  assign \$488  = \$487  ? { \port$3216$272 [15], \port$3216$272 [15:8] } : { 1'h0, l3_s8_w[7:0] };
-  assign \$489  = \$486  ? { \port$3216$272 [23], \port$3216$272 [23:16] } : \$488 ;
+  assign \$487  = $signed(l3_s8_w) < $signed(\port$3215$272 [15:8]);
+  assign \$488  = \$487  ? { \port$3215$272 [15], \port$3215$272 [15:8] } : { 1'h0, l3_s8_w[7:0] };
+  assign \$489  = \$486  ? { \port$3215$272 [23], \port$3215$272 [23:16] } : \$488 ;
   assign \$490  = $signed(i__payload[159:128]) + $signed(i__payload[415:384]);
   assign \$491  = $signed(i__payload[797:792]) < $signed(1'h0);
   assign \$492  = \$491  ? 5'h00 : i__payload[796:792];
@@ -32515,13 +32515,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$600  = l4_s5_y[32] ? \$598  : \$599 ;
   assign \$601  = $signed(l4_s5_y) + $signed({ 1'h0, \$600 , \$597 , \$594 , \$591 , \$588 , \$585 , \$582 , \$579 , \$576 , \$573 , \$570 , \$567 , \$564 , \$561 , \$558 , \$555 , \$552 , \$549 , \$546 , \$543 , \$540 , \$537 , \$534 , \$531 , \$528 , \$525 , \$522 , \$519 , \$516 , \$513 , \$510 , \$507  });
   assign \$602  = $signed(l4_s6_t) >>> l4_s6_right;
-  assign \$603  = $signed(l4_s7_z) + $signed(\port$3216$272 [7:0]);
-  assign \$604  = $signed(l4_s8_w) > $signed(\port$3216$272 [23:16]);
-  assign \$605  = $signed(\port$3216$272 [15:8]) > $signed(\port$3216$272 [23:16]);
+  assign \$603  = $signed(l4_s7_z) + $signed(\port$3215$272 [7:0]);
+  assign \$604  = $signed(l4_s8_w) > $signed(\port$3215$272 [23:16]);
+  assign \$605  = $signed(\port$3215$272 [15:8]) > $signed(\port$3215$272 [23:16]);
   assign \$606  = \$604  | \$605 ;
-  assign \$607  = $signed(l4_s8_w) < $signed(\port$3216$272 [15:8]);
-  assign \$608  = \$607  ? { \port$3216$272 [15], \port$3216$272 [15:8] } : { 1'h0, l4_s8_w[7:0] };
-  assign \$609  = \$606  ? { \port$3216$272 [23], \port$3216$272 [23:16] } : \$608 ;
+  assign \$607  = $signed(l4_s8_w) < $signed(\port$3215$272 [15:8]);
+  assign \$608  = \$607  ? { \port$3215$272 [15], \port$3215$272 [15:8] } : { 1'h0, l4_s8_w[7:0] };
+  assign \$609  = \$606  ? { \port$3215$272 [23], \port$3215$272 [23:16] } : \$608 ;
   assign \$610  = $signed(i__payload[191:160]) + $signed(i__payload[447:416]);
   assign \$611  = $signed(i__payload[803:798]) < $signed(1'h0);
   assign \$612  = \$611  ? 5'h00 : i__payload[802:798];
@@ -32634,13 +32634,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$720  = l5_s5_y[32] ? \$718  : \$719 ;
   assign \$721  = $signed(l5_s5_y) + $signed({ 1'h0, \$720 , \$717 , \$714 , \$711 , \$708 , \$705 , \$702 , \$699 , \$696 , \$693 , \$690 , \$687 , \$684 , \$681 , \$678 , \$675 , \$672 , \$669 , \$666 , \$663 , \$660 , \$657 , \$654 , \$651 , \$648 , \$645 , \$642 , \$639 , \$636 , \$633 , \$630 , \$627  });
   assign \$722  = $signed(l5_s6_t) >>> l5_s6_right;
-  assign \$723  = $signed(l5_s7_z) + $signed(\port$3216$272 [7:0]);
-  assign \$724  = $signed(l5_s8_w) > $signed(\port$3216$272 [23:16]);
-  assign \$725  = $signed(\port$3216$272 [15:8]) > $signed(\port$3216$272 [23:16]);
+  assign \$723  = $signed(l5_s7_z) + $signed(\port$3215$272 [7:0]);
+  assign \$724  = $signed(l5_s8_w) > $signed(\port$3215$272 [23:16]);
+  assign \$725  = $signed(\port$3215$272 [15:8]) > $signed(\port$3215$272 [23:16]);
   assign \$726  = \$724  | \$725 ;
-  assign \$727  = $signed(l5_s8_w) < $signed(\port$3216$272 [15:8]);
-  assign \$728  = \$727  ? { \port$3216$272 [15], \port$3216$272 [15:8] } : { 1'h0, l5_s8_w[7:0] };
-  assign \$729  = \$726  ? { \port$3216$272 [23], \port$3216$272 [23:16] } : \$728 ;
+  assign \$727  = $signed(l5_s8_w) < $signed(\port$3215$272 [15:8]);
+  assign \$728  = \$727  ? { \port$3215$272 [15], \port$3215$272 [15:8] } : { 1'h0, l5_s8_w[7:0] };
+  assign \$729  = \$726  ? { \port$3215$272 [23], \port$3215$272 [23:16] } : \$728 ;
   assign \$730  = $signed(i__payload[223:192]) + $signed(i__payload[479:448]);
   assign \$731  = $signed(i__payload[809:804]) < $signed(1'h0);
   assign \$732  = \$731  ? 5'h00 : i__payload[808:804];
@@ -32753,13 +32753,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$840  = l6_s5_y[32] ? \$838  : \$839 ;
   assign \$841  = $signed(l6_s5_y) + $signed({ 1'h0, \$840 , \$837 , \$834 , \$831 , \$828 , \$825 , \$822 , \$819 , \$816 , \$813 , \$810 , \$807 , \$804 , \$801 , \$798 , \$795 , \$792 , \$789 , \$786 , \$783 , \$780 , \$777 , \$774 , \$771 , \$768 , \$765 , \$762 , \$759 , \$756 , \$753 , \$750 , \$747  });
   assign \$842  = $signed(l6_s6_t) >>> l6_s6_right;
-  assign \$843  = $signed(l6_s7_z) + $signed(\port$3216$272 [7:0]);
-  assign \$844  = $signed(l6_s8_w) > $signed(\port$3216$272 [23:16]);
-  assign \$845  = $signed(\port$3216$272 [15:8]) > $signed(\port$3216$272 [23:16]);
+  assign \$843  = $signed(l6_s7_z) + $signed(\port$3215$272 [7:0]);
+  assign \$844  = $signed(l6_s8_w) > $signed(\port$3215$272 [23:16]);
+  assign \$845  = $signed(\port$3215$272 [15:8]) > $signed(\port$3215$272 [23:16]);
   assign \$846  = \$844  | \$845 ;
-  assign \$847  = $signed(l6_s8_w) < $signed(\port$3216$272 [15:8]);
-  assign \$848  = \$847  ? { \port$3216$272 [15], \port$3216$272 [15:8] } : { 1'h0, l6_s8_w[7:0] };
-  assign \$849  = \$846  ? { \port$3216$272 [23], \port$3216$272 [23:16] } : \$848 ;
+  assign \$847  = $signed(l6_s8_w) < $signed(\port$3215$272 [15:8]);
+  assign \$848  = \$847  ? { \port$3215$272 [15], \port$3215$272 [15:8] } : { 1'h0, l6_s8_w[7:0] };
+  assign \$849  = \$846  ? { \port$3215$272 [23], \port$3215$272 [23:16] } : \$848 ;
   assign \$850  = $signed(i__payload[255:224]) + $signed(i__payload[511:480]);
   assign \$851  = $signed(i__payload[815:810]) < $signed(1'h0);
   assign \$852  = \$851  ? 5'h00 : i__payload[814:810];
@@ -32872,13 +32872,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$960  = l7_s5_y[32] ? \$958  : \$959 ;
   assign \$961  = $signed(l7_s5_y) + $signed({ 1'h0, \$960 , \$957 , \$954 , \$951 , \$948 , \$945 , \$942 , \$939 , \$936 , \$933 , \$930 , \$927 , \$924 , \$921 , \$918 , \$915 , \$912 , \$909 , \$906 , \$903 , \$900 , \$897 , \$894 , \$891 , \$888 , \$885 , \$882 , \$879 , \$876 , \$873 , \$870 , \$867  });
   assign \$962  = $signed(l7_s6_t) >>> l7_s6_right;
-  assign \$963  = $signed(l7_s7_z) + $signed(\port$3216$272 [7:0]);
-  assign \$964  = $signed(l7_s8_w) > $signed(\port$3216$272 [23:16]);
-  assign \$965  = $signed(\port$3216$272 [15:8]) > $signed(\port$3216$272 [23:16]);
+  assign \$963  = $signed(l7_s7_z) + $signed(\port$3215$272 [7:0]);
+  assign \$964  = $signed(l7_s8_w) > $signed(\port$3215$272 [23:16]);
+  assign \$965  = $signed(\port$3215$272 [15:8]) > $signed(\port$3215$272 [23:16]);
   assign \$966  = \$964  | \$965 ;
-  assign \$967  = $signed(l7_s8_w) < $signed(\port$3216$272 [15:8]);
-  assign \$968  = \$967  ? { \port$3216$272 [15], \port$3216$272 [15:8] } : { 1'h0, l7_s8_w[7:0] };
-  assign \$969  = \$966  ? { \port$3216$272 [23], \port$3216$272 [23:16] } : \$968 ;
+  assign \$967  = $signed(l7_s8_w) < $signed(\port$3215$272 [15:8]);
+  assign \$968  = \$967  ? { \port$3215$272 [15], \port$3215$272 [15:8] } : { 1'h0, l7_s8_w[7:0] };
+  assign \$969  = \$966  ? { \port$3215$272 [23], \port$3215$272 [23:16] } : \$968 ;
   always @(posedge clk)
     s1_valid <= \$970 ;
   always @(posedge clk)
@@ -35209,9 +35209,9 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   assign i__ready = s1_load;
   assign o__valid = s9_valid;
-  assign output_zero_point = \port$3216$272 [7:0];
-  assign act_max = \port$3216$272 [23:16];
-  assign act_min = \port$3216$272 [15:8];
+  assign output_zero_point = \port$3215$272 [7:0];
+  assign act_max = \port$3215$272 [23:16];
+  assign act_min = \port$3215$272 [15:8];
   assign \o__payload.data  = o__payload[63:0];
   assign \o__payload.data[0]  = o__payload[7:0];
   assign \o__payload.data[1]  = o__payload[15:8];
@@ -37272,8 +37272,8 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   assign cmd__0__ready = \$11  | \$14 ;
   \accel_top.core.reader.info  info (
     .clk(clk),
-    .\port$318$0 (\final ),
-    .\port$3254$0 (sel),
+    .\port$317$0 (\final ),
+    .\port$3253$0 (sel),
     .r_data(r_data),
     .r_en(r_en),
     .r_rdy(r_rdy),
@@ -37542,7 +37542,7 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.reader.info (rst, \port$318$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3254$0 , clk);
+module \accel_top.core.reader.info (rst, \port$317$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3253$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$85  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -37566,10 +37566,10 @@ module \accel_top.core.reader.info (rst, \port$318$0 , w_en, r_en, w_rdy, r_rdy,
   (* init = 2'h0 *)
   wire [1:0] consume;
   reg [2:0] level = 3'h0;
-  input \port$318$0 ;
-  wire \port$318$0 ;
-  input [1:0] \port$3254$0 ;
-  wire [1:0] \port$3254$0 ;
+  input \port$317$0 ;
+  wire \port$317$0 ;
+  input [1:0] \port$3253$0 ;
+  wire [1:0] \port$3253$0 ;
   (* init = 2'h0 *)
   wire [1:0] produce;
   output [2:0] r_data;
@@ -37603,7 +37603,7 @@ module \accel_top.core.reader.info (rst, \port$318$0 , w_en, r_en, w_rdy, r_rdy,
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$318$0 , \port$3254$0  };
+      storage[w_port__addr] <= { \port$317$0 , \port$3253$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 3'h4;
@@ -37665,8 +37665,8 @@ module \accel_top.core.reader.info (rst, \port$318$0 , w_en, r_en, w_rdy, r_rdy,
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$318$0 , \port$3254$0  };
-  assign w_data = { \port$318$0 , \port$3254$0  };
+  assign w_port__data = { \port$317$0 , \port$3253$0  };
+  assign w_data = { \port$317$0 , \port$3253$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
@@ -37677,14 +37677,14 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
   wire [23:0] \$1 ;
   wire [16:0] \$10 ;
   wire \$100 ;
-  wire \$101 ;
-  wire [31:0] \$102 ;
-  wire \$103 ;
-  wire [31:0] \$104 ;
+  wire [31:0] \$101 ;
+  wire \$102 ;
+  wire [31:0] \$103 ;
+  wire \$104 ;
   wire \$105 ;
-  wire \$106 ;
+  wire [31:0] \$106 ;
   wire [31:0] \$107 ;
-  wire [31:0] \$108 ;
+  wire \$108 ;
   wire \$109 ;
   wire [20:0] \$11 ;
   wire \$110 ;
@@ -37705,16 +37705,16 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
   wire \$124 ;
   wire \$125 ;
   wire \$126 ;
-  wire \$127 ;
-  wire [48:0] \$128 ;
+  wire [48:0] \$127 ;
+  wire \$128 ;
   wire \$129 ;
   wire [20:0] \$13 ;
-  wire \$130 ;
-  wire [48:0] \$131 ;
+  wire [48:0] \$130 ;
+  wire \$131 ;
   wire \$132 ;
   wire \$133 ;
   wire \$134 ;
-  wire \$135 ;
+  wire [3:0] \$135 ;
   wire [3:0] \$136 ;
   wire [3:0] \$137 ;
   wire [3:0] \$138 ;
@@ -37725,31 +37725,30 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
   wire [3:0] \$142 ;
   wire [3:0] \$143 ;
   wire [3:0] \$144 ;
-  wire [3:0] \$145 ;
+  wire \$145 ;
   wire \$146 ;
   wire \$147 ;
   wire \$148 ;
   wire \$149 ;
   wire [16:0] \$15 ;
   wire \$150 ;
-  wire \$151 ;
-  reg [2:0] \$152 ;
-  reg [501:0] \$153 ;
+  reg [2:0] \$151 ;
+  reg [501:0] \$152 ;
+  reg [31:0] \$153 ;
   reg [31:0] \$154 ;
   reg [31:0] \$155 ;
   reg [31:0] \$156 ;
   reg [31:0] \$157 ;
-  reg [31:0] \$158 ;
-  reg [32:0] \$159 ;
+  reg [32:0] \$158 ;
+  reg [2:0] \$159 ;
   wire [16:0] \$16 ;
-  reg [2:0] \$160 ;
+  reg [33:0] \$160 ;
   reg [33:0] \$161 ;
-  reg [33:0] \$162 ;
+  reg [31:0] \$162 ;
   reg [31:0] \$163 ;
-  reg [31:0] \$164 ;
+  reg [47:0] \$164 ;
   reg [47:0] \$165 ;
   reg [47:0] \$166 ;
-  reg [47:0] \$167 ;
   wire [15:0] \$17 ;
   wire [15:0] \$18 ;
   wire [15:0] \$19 ;
@@ -37776,31 +37775,31 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
   wire [31:0] \$38 ;
   wire [31:0] \$39 ;
   wire [19:0] \$4 ;
-  wire \$40 ;
-  wire [31:0] \$41 ;
+  wire [16:0] \$40 ;
+  wire [20:0] \$41 ;
   wire \$42 ;
-  wire \$43 ;
-  wire [1:0] \$44 ;
-  wire [16:0] \$45 ;
-  wire [20:0] \$46 ;
-  wire \$47 ;
-  wire [31:0] \$48 ;
-  wire [16:0] \$49 ;
+  wire [31:0] \$43 ;
+  wire [16:0] \$44 ;
+  wire [17:0] \$45 ;
+  wire [17:0] \$46 ;
+  wire [32:0] \$47 ;
+  wire [33:0] \$48 ;
+  wire [33:0] \$49 ;
   wire [16:0] \$5 ;
-  wire [17:0] \$50 ;
-  wire [17:0] \$51 ;
-  wire [32:0] \$52 ;
-  wire [33:0] \$53 ;
+  wire [47:0] \$50 ;
+  wire [47:0] \$51 ;
+  wire [35:0] \$52 ;
+  wire [32:0] \$53 ;
   wire [33:0] \$54 ;
-  wire [47:0] \$55 ;
-  wire [47:0] \$56 ;
-  wire [35:0] \$57 ;
-  wire [32:0] \$58 ;
-  wire [33:0] \$59 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire [1:0] \$58 ;
+  wire [47:0] \$59 ;
   wire [20:0] \$6 ;
-  wire [47:0] \$60 ;
-  wire [63:0] \$61 ;
-  wire [48:0] \$62 ;
+  wire [63:0] \$60 ;
+  wire [48:0] \$61 ;
+  wire \$62 ;
   wire \$63 ;
   wire \$64 ;
   wire \$65 ;
@@ -37828,17 +37827,17 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
   wire \$85 ;
   wire \$86 ;
   wire \$87 ;
-  wire \$88 ;
-  wire [8:0] \$89 ;
+  wire [8:0] \$88 ;
+  wire \$89 ;
   wire [31:0] \$9 ;
   wire \$90 ;
-  wire \$91 ;
-  wire [4:0] \$92 ;
+  wire [4:0] \$91 ;
+  wire \$92 ;
   wire \$93 ;
   wire \$94 ;
   wire \$95 ;
-  wire \$96 ;
-  wire [4:0] \$97 ;
+  wire [4:0] \$96 ;
+  wire \$97 ;
   wire \$98 ;
   wire \$99 ;
   reg [47:0] acc_need = 48'h000000000000;
@@ -37952,222 +37951,234 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
   assign \$37  = $signed(\$36 ) - $signed(descriptor[320:313]);
   assign \$38  = geometry[274:259] * descriptor[400:385];
   assign \$39  = geometry[274:259] * descriptor[79:64];
-  assign \$40  = descriptor[400:385] != descriptor[79:64];
-  assign \$41  = geometry[274:259] * descriptor[79:64];
-  assign \$42  = descriptor[384:353] != \$41 ;
-  assign \$43  = \$42  ? 1'h1 : 1'h0;
-  assign \$44  = \$40  ? 2'h2 : { 1'h0, \$43  };
-  assign \$45  = geometry[242:227] - 1'h1;
-  assign \$46  = $signed(\$45 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$47  = band_in_rows < descriptor[31:16];
-  assign \$48  = \$47  ? band_in_rows : { 16'h0000, descriptor[31:16] };
-  assign \$49  = descriptor[79:64] + 4'h8;
-  assign \$50  = \$49  - 1'h1;
-  assign \$52  = geometry[128:97] + 4'h8;
-  assign \$53  = \$52  - 1'h1;
-  assign \$55  = geometry[290:275] * geometry[322:291];
-  assign \$56  = geometry[290:275] * geometry[386:355];
-  assign \$57  = descriptor[131:128] * geometry[63:32];
-  assign \$58  = geometry[63:32] - geometry[31:0];
-  assign \$59  = $signed(\$58 ) + $signed(2'h1);
-  assign \$60  = descriptor[31:16] * geometry[63:32];
-  assign \$61  = band_rows * geometry[63:32];
-  assign \$62  = bank_image + slack;
-  assign \$63  = \$62  <= 14'h2000;
-  assign \$64  = ! descriptor[15:0];
-  assign \$66  = ! descriptor[31:16];
-  assign \$67  = \$65  | \$66 ;
-  assign \$68  = ! descriptor[47:32];
-  assign \$69  = \$67  | \$68 ;
-  assign \$70  = ! descriptor[63:48];
-  assign \$71  = \$69  | \$70 ;
-  assign \$72  = ! descriptor[79:64];
-  assign \$73  = \$71  | \$72 ;
-  assign \$74  = ! descriptor[87:80];
-  assign \$75  = \$73  | \$74 ;
-  assign \$76  = ! descriptor[95:88];
-  assign \$77  = \$75  | \$76 ;
-  assign \$78  = ! descriptor[111:96];
-  assign \$79  = \$77  | \$78 ;
-  assign \$80  = ! descriptor[127:112];
-  assign \$81  = \$79  | \$80 ;
-  assign \$82  = ! descriptor[131:128];
-  assign \$83  = \$81  | \$82 ;
-  assign \$84  = ! descriptor[312:297];
-  assign \$85  = \$83  | \$84 ;
-  assign \$86  = descriptor[135:132] >= descriptor[87:80];
-  assign \$87  = $signed(descriptor[320:313]) >= $signed({ 1'h0, descriptor[95:88] });
-  assign \$88  = \$86  | \$87 ;
-  assign \$89  = - $signed(descriptor[320:313]);
-  assign \$90  = $signed(\$89 ) >= $signed({ 1'h0, descriptor[47:32] });
-  assign \$91  = \$88  | \$90 ;
-  assign \$92  = - descriptor[131:128];
-  assign \$93  = $signed(bottom) <= $signed(\$92 );
-  assign \$94  = \$91  | \$93 ;
-  assign \$95  = $signed(bottom) >= $signed({ 1'h0, descriptor[87:80] });
-  assign \$96  = \$94  | \$95 ;
-  assign \$97  = - descriptor[131:128];
-  assign \$98  = $signed(right) <= $signed(\$97 );
-  assign \$99  = \$96  | \$98 ;
-  assign \$100  = $signed(right) >= $signed({ 1'h0, descriptor[95:88] });
-  assign \$101  = \$99  | \$100 ;
-  assign \$103  = | \$102 ;
-  assign \$105  = | \$104 ;
-  assign \$106  = \$103  | \$105 ;
-  assign \$107  = descriptor[167:136] | descriptor[352:321];
-  assign \$109  = | \$108 ;
-  assign \$110  = geometry[96] & \$109 ;
-  assign \$111  = \$106  | \$110 ;
-  assign \$112  = $signed(descriptor[287:280]) > $signed(descriptor[295:288]);
-  assign \$113  = descriptor[111:96] < 2'h2;
-  assign \$114  = descriptor[127:112] < 2'h2;
-  assign \$115  = \$113  | \$114 ;
-  assign \$116  = \$115  | descriptor[297];
-  assign \$117  = descriptor[296] & \$116 ;
-  assign \$118  = descriptor[352:321] < width;
-  assign \$119  = descriptor[400:385] < descriptor[79:64];
-  assign \$120  = \$118  | \$119 ;
-  assign \$121  = descriptor[384:353] < out_pix_row;
-  assign \$122  = \$120  | \$121 ;
-  assign \$123  = | descriptor[402:401];
-  assign \$124  = descriptor[15:0] != 1'h1;
-  assign \$125  = descriptor[312:297] < geometry[242:227];
-  assign \$126  = \$124  | \$125 ;
-  assign \$127  = \$123  & \$126 ;
-  assign \$128  = bank_image + slack;
-  assign \$129  = \$128  <= 14'h2000;
-  assign \$130  = ~ \$129 ;
-  assign \$131  = band_bytes + slack;
-  assign \$132  = \$131  > 14'h2000;
-  assign \$133  = \$130  & \$132 ;
-  assign \$134  = acc_need > 11'h400;
-  assign \$135  = geometry[290:275] > 7'h40;
-  assign \$136  = \$135  ? 4'h8 : 4'h0;
-  assign \$137  = \$134  ? 4'h7 : \$136 ;
-  assign \$138  = \$133  ? 4'h6 : \$137 ;
-  assign \$139  = \$127  ? 4'ha : \$138 ;
-  assign \$140  = \$122  ? 4'h9 : \$139 ;
-  assign \$141  = \$117  ? 4'h5 : \$140 ;
-  assign \$142  = \$112  ? 4'h4 : \$141 ;
-  assign \$143  = \$111  ? 4'h3 : \$142 ;
-  assign \$144  = \$101  ? 4'h2 : \$143 ;
-  assign \$145  = \$85  ? 4'h1 : \$144 ;
-  assign \$146  = ! fsm_state;
-  assign \$147  = fsm_state == 1'h1;
-  assign \$148  = fsm_state == 2'h2;
-  assign \$149  = fsm_state == 2'h3;
-  assign \$150  = fsm_state == 3'h4;
-  assign \$151  = fsm_state == 3'h5;
+  assign \$40  = geometry[242:227] - 1'h1;
+  assign \$41  = $signed(\$40 ) * $signed({ 1'h0, descriptor[131:128] });
+  assign \$42  = band_in_rows < descriptor[31:16];
+  assign \$43  = \$42  ? band_in_rows : { 16'h0000, descriptor[31:16] };
+  assign \$44  = descriptor[79:64] + 4'h8;
+  assign \$45  = \$44  - 1'h1;
+  assign \$47  = geometry[128:97] + 4'h8;
+  assign \$48  = \$47  - 1'h1;
+  assign \$50  = geometry[290:275] * geometry[322:291];
+  assign \$51  = geometry[290:275] * geometry[386:355];
+  assign \$52  = descriptor[131:128] * geometry[63:32];
+  assign \$53  = geometry[63:32] - geometry[31:0];
+  assign \$54  = $signed(\$53 ) + $signed(2'h1);
+  assign \$55  = descriptor[400:385] != descriptor[79:64];
+  assign \$56  = descriptor[384:353] != geometry[434:403];
+  assign \$57  = \$56  ? 1'h1 : 1'h0;
+  assign \$58  = \$55  ? 2'h2 : { 1'h0, \$57  };
+  assign \$59  = descriptor[31:16] * geometry[63:32];
+  assign \$60  = band_rows * geometry[63:32];
+  assign \$61  = bank_image + slack;
+  assign \$62  = \$61  <= 14'h2000;
+  assign \$63  = ! descriptor[15:0];
+  assign \$65  = ! descriptor[31:16];
+  assign \$66  = \$64  | \$65 ;
+  assign \$67  = ! descriptor[47:32];
+  assign \$68  = \$66  | \$67 ;
+  assign \$69  = ! descriptor[63:48];
+  assign \$70  = \$68  | \$69 ;
+  assign \$71  = ! descriptor[79:64];
+  assign \$72  = \$70  | \$71 ;
+  assign \$73  = ! descriptor[87:80];
+  assign \$74  = \$72  | \$73 ;
+  assign \$75  = ! descriptor[95:88];
+  assign \$76  = \$74  | \$75 ;
+  assign \$77  = ! descriptor[111:96];
+  assign \$78  = \$76  | \$77 ;
+  assign \$79  = ! descriptor[127:112];
+  assign \$80  = \$78  | \$79 ;
+  assign \$81  = ! descriptor[131:128];
+  assign \$82  = \$80  | \$81 ;
+  assign \$83  = ! descriptor[312:297];
+  assign \$84  = \$82  | \$83 ;
+  assign \$85  = descriptor[135:132] >= descriptor[87:80];
+  assign \$86  = $signed(descriptor[320:313]) >= $signed({ 1'h0, descriptor[95:88] });
+  assign \$87  = \$85  | \$86 ;
+  assign \$88  = - $signed(descriptor[320:313]);
+  assign \$89  = $signed(\$88 ) >= $signed({ 1'h0, descriptor[47:32] });
+  assign \$90  = \$87  | \$89 ;
+  assign \$91  = - descriptor[131:128];
+  assign \$92  = $signed(bottom) <= $signed(\$91 );
+  assign \$93  = \$90  | \$92 ;
+  assign \$94  = $signed(bottom) >= $signed({ 1'h0, descriptor[87:80] });
+  assign \$95  = \$93  | \$94 ;
+  assign \$96  = - descriptor[131:128];
+  assign \$97  = $signed(right) <= $signed(\$96 );
+  assign \$98  = \$95  | \$97 ;
+  assign \$99  = $signed(right) >= $signed({ 1'h0, descriptor[95:88] });
+  assign \$100  = \$98  | \$99 ;
+  assign \$102  = | \$101 ;
+  assign \$104  = | \$103 ;
+  assign \$105  = \$102  | \$104 ;
+  assign \$106  = descriptor[167:136] | descriptor[352:321];
+  assign \$108  = | \$107 ;
+  assign \$109  = geometry[96] & \$108 ;
+  assign \$110  = \$105  | \$109 ;
+  assign \$111  = $signed(descriptor[287:280]) > $signed(descriptor[295:288]);
+  assign \$112  = descriptor[111:96] < 2'h2;
+  assign \$113  = descriptor[127:112] < 2'h2;
+  assign \$114  = \$112  | \$113 ;
+  assign \$115  = \$114  | descriptor[297];
+  assign \$116  = descriptor[296] & \$115 ;
+  assign \$117  = descriptor[352:321] < width;
+  assign \$118  = descriptor[400:385] < descriptor[79:64];
+  assign \$119  = \$117  | \$118 ;
+  assign \$120  = descriptor[384:353] < out_pix_row;
+  assign \$121  = \$119  | \$120 ;
+  assign \$122  = | descriptor[402:401];
+  assign \$123  = descriptor[15:0] != 1'h1;
+  assign \$124  = descriptor[312:297] < geometry[242:227];
+  assign \$125  = \$123  | \$124 ;
+  assign \$126  = \$122  & \$125 ;
+  assign \$127  = bank_image + slack;
+  assign \$128  = \$127  <= 14'h2000;
+  assign \$129  = ~ \$128 ;
+  assign \$130  = band_bytes + slack;
+  assign \$131  = \$130  > 14'h2000;
+  assign \$132  = \$129  & \$131 ;
+  assign \$133  = acc_need > 11'h400;
+  assign \$134  = geometry[290:275] > 7'h40;
+  assign \$135  = \$134  ? 4'h8 : 4'h0;
+  assign \$136  = \$133  ? 4'h7 : \$135 ;
+  assign \$137  = \$132  ? 4'h6 : \$136 ;
+  assign \$138  = \$126  ? 4'ha : \$137 ;
+  assign \$139  = \$121  ? 4'h9 : \$138 ;
+  assign \$140  = \$116  ? 4'h5 : \$139 ;
+  assign \$141  = \$111  ? 4'h4 : \$140 ;
+  assign \$142  = \$110  ? 4'h3 : \$141 ;
+  assign \$143  = \$100  ? 4'h2 : \$142 ;
+  assign \$144  = \$84  ? 4'h1 : \$143 ;
+  assign \$145  = ! fsm_state;
+  assign \$146  = fsm_state == 1'h1;
+  assign \$147  = fsm_state == 2'h2;
+  assign \$148  = fsm_state == 2'h3;
+  assign \$149  = fsm_state == 3'h4;
+  assign \$150  = fsm_state == 3'h5;
   always @(posedge clk)
-    fsm_state <= \$152 ;
+    fsm_state <= \$151 ;
   always @(posedge clk)
-    geometry <= \$153 ;
+    geometry <= \$152 ;
   always @(posedge clk)
-    width <= \$154 ;
+    width <= \$153 ;
   always @(posedge clk)
-    e_u <= \$155 ;
+    e_u <= \$154 ;
   always @(posedge clk)
-    f_u <= \$156 ;
+    f_u <= \$155 ;
   always @(posedge clk)
-    band_in_rows <= \$157 ;
+    band_in_rows <= \$156 ;
   always @(posedge clk)
-    m_acc <= \$158 ;
+    m_acc <= \$157 ;
   always @(posedge clk)
-    k_acc <= \$159 ;
+    k_acc <= \$158 ;
   always @(posedge clk)
-    slack <= \$160 ;
+    slack <= \$159 ;
   always @(posedge clk)
-    bottom <= \$161 ;
+    bottom <= \$160 ;
   always @(posedge clk)
-    right <= \$162 ;
+    right <= \$161 ;
   always @(posedge clk)
-    out_pix_row <= \$163 ;
+    out_pix_row <= \$162 ;
   always @(posedge clk)
-    band_rows <= \$164 ;
+    band_rows <= \$163 ;
   always @(posedge clk)
-    acc_need <= \$165 ;
+    acc_need <= \$164 ;
   always @(posedge clk)
-    bank_image <= \$166 ;
+    bank_image <= \$165 ;
   always @(posedge clk)
-    band_bytes <= \$167 ;
+    band_bytes <= \$166 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$152  = fsm_state;
+    \$151  = fsm_state;
     casez (fsm_state)
       3'h0:
           if (start) begin
-            \$152  = 3'h1;
+            \$151  = 3'h1;
           end
       3'h1:
-          \$152  = 3'h2;
+          \$151  = 3'h2;
       3'h2:
-          \$152  = 3'h3;
+          \$151  = 3'h3;
       3'h3:
-          \$152  = 3'h4;
+          \$151  = 3'h4;
       3'h4:
-          \$152  = 3'h5;
+          \$151  = 3'h5;
       3'h5:
-          \$152  = 3'h0;
+          \$151  = 3'h0;
     endcase
     if (rst) begin
-      \$152  = 3'h0;
+      \$151  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$153  = geometry;
+    \$152  = geometry;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
         begin
-          \$153 [31:0] = { 8'h00, \$1  };
-          \$153 [95:64] = \$3 [31:0];
-          \$153 [160:129] = { 12'h000, \$4  };
-          \$153 [386:355] = \$9 ;
-          \$153 [468:437] = { \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11  };
-          \$153 [242:227] = \$16 [15:0];
-          \$153 [258:243] = \$18 ;
-          \$153 [274:259] = \$20 ;
-          \$153 [402:387] = \$22 ;
-          \$153 [290:275] = 16'h0000;
-          \$153 [322:291] = 32'd0;
+          \$152 [31:0] = { 8'h00, \$1  };
+          \$152 [95:64] = \$3 [31:0];
+          \$152 [160:129] = { 12'h000, \$4  };
+          \$152 [386:355] = \$9 ;
+          \$152 [468:437] = { \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11  };
+          \$152 [242:227] = \$16 [15:0];
+          \$152 [258:243] = \$18 ;
+          \$152 [274:259] = \$20 ;
+          \$152 [402:387] = \$22 ;
+          \$152 [290:275] = 16'h0000;
+          \$152 [322:291] = 32'd0;
         end
       3'h2:
         begin
-          \$153 [128:97] = \$23 [31:0];
-          \$153 [96] = \$24 ;
-          \$153 [63:32] = \$29 [31:0];
-          \$153 [434:403] = \$39 ;
-          \$153 [436:435] = \$44 ;
-          \$153 [500:469] = { \$46 [20], \$46 [20], \$46 [20], \$46 [20], \$46 [20], \$46 [20], \$46 [20], \$46 [20], \$46 [20], \$46 [20], \$46 [20], \$46  };
+          \$152 [128:97] = \$23 [31:0];
+          \$152 [96] = \$24 ;
+          \$152 [63:32] = \$29 [31:0];
+          \$152 [434:403] = \$39 ;
+          \$152 [500:469] = { \$41 [20], \$41 [20], \$41 [20], \$41 [20], \$41 [20], \$41 [20], \$41 [20], \$41 [20], \$41 [20], \$41 [20], \$41 [20], \$41  };
         end
       3'h3:
         begin
-          \$153 [290:275] = \$51 [15:0];
-          \$153 [322:291] = \$54 [31:0];
+          \$152 [290:275] = \$46 [15:0];
+          \$152 [322:291] = \$49 [31:0];
         end
       3'h4:
         begin
-          \$153 [354:323] = \$55 [31:0];
-          \$153 [192:161] = \$57 [31:0];
-          \$153 [226:193] = \$59 ;
+          \$152 [354:323] = \$50 [31:0];
+          \$152 [192:161] = \$52 [31:0];
+          \$152 [226:193] = \$54 ;
+          \$152 [436:435] = \$58 ;
         end
       3'h5:
-          \$153 [501] = \$63 ;
+          \$152 [501] = \$62 ;
     endcase
     if (rst) begin
-      \$153  = 502'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$152  = 502'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$154  = width;
+    \$153  = width;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$154  = \$2 ;
+          \$153  = \$2 ;
+    endcase
+    if (rst) begin
+      \$153  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$154  = e_u;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$154  = { \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6  };
     endcase
     if (rst) begin
       \$154  = 32'd0;
@@ -38175,12 +38186,12 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$155  = e_u;
+    \$155  = f_u;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$155  = { \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6  };
+          \$155  = { \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8  };
     endcase
     if (rst) begin
       \$155  = 32'd0;
@@ -38188,12 +38199,12 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$156  = f_u;
+    \$156  = band_in_rows;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$156  = { \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8  };
+          \$156  = { \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14  };
     endcase
     if (rst) begin
       \$156  = 32'd0;
@@ -38201,12 +38212,12 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$157  = band_in_rows;
+    \$157  = m_acc;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$157  = { \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14  };
+          \$157  = 32'd0;
     endcase
     if (rst) begin
       \$157  = 32'd0;
@@ -38214,55 +38225,57 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$158  = m_acc;
+    \$158  = k_acc;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$158  = 32'd0;
+          \$158  = 33'h000000000;
     endcase
     if (rst) begin
-      \$158  = 32'd0;
+      \$158  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$159  = k_acc;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$159  = 33'h000000000;
-    endcase
-    if (rst) begin
-      \$159  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$160  = slack;
+    \$159  = slack;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$160  = \$31 ;
+          \$159  = \$31 ;
     endcase
     if (rst) begin
-      \$160  = 3'h0;
+      \$159  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$161  = bottom;
+    \$160  = bottom;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$161  = \$34 [33:0];
+          \$160  = \$34 [33:0];
+    endcase
+    if (rst) begin
+      \$160  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$161  = right;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          \$161  = \$37 [33:0];
     endcase
     if (rst) begin
       \$161  = 34'h000000000;
@@ -38270,29 +38283,29 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$162  = right;
+    \$162  = out_pix_row;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$162  = \$37 [33:0];
+          \$162  = \$38 ;
     endcase
     if (rst) begin
-      \$162  = 34'h000000000;
+      \$162  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$163  = out_pix_row;
+    \$163  = band_rows;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$163  = \$38 ;
+          \$163  = \$43 ;
     endcase
     if (rst) begin
       \$163  = 32'd0;
@@ -38300,22 +38313,7 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$164  = band_rows;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          \$164  = \$48 ;
-    endcase
-    if (rst) begin
-      \$164  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$165  = acc_need;
+    \$164  = acc_need;
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -38326,7 +38324,26 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
       3'h3:
           /* empty */;
       3'h4:
-          \$165  = \$56 ;
+          \$164  = \$51 ;
+    endcase
+    if (rst) begin
+      \$164  = 48'h000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$165  = bank_image;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          \$165  = \$59 ;
     endcase
     if (rst) begin
       \$165  = 48'h000000000000;
@@ -38334,7 +38351,7 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$166  = bank_image;
+    \$166  = band_bytes;
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -38345,29 +38362,10 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
       3'h3:
           /* empty */;
       3'h4:
-          \$166  = \$60 ;
+          \$166  = \$60 [47:0];
     endcase
     if (rst) begin
       \$166  = 48'h000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$167  = band_bytes;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          \$167  = \$61 [47:0];
-    endcase
-    if (rst) begin
-      \$167  = 48'h000000000000;
     end
   end
   always @* begin
@@ -38385,7 +38383,7 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
       3'h4:
           /* empty */;
       3'h5:
-          error = { 4'h0, \$145  };
+          error = { 4'h0, \$144  };
     endcase
   end
   always @* begin
@@ -38478,15 +38476,15 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
   assign \$21  = { 1'h0, descriptor[312:298] };
   assign \$28 [2:0] = 3'h0;
   assign \$28 [33:3] = \$27 [33:3];
-  assign \$51  = { \$50 [17], \$50 [17], \$50 [17], \$50 [17:3] };
-  assign \$54  = { \$53 [33], \$53 [33], \$53 [33], \$53 [33:3] };
-  assign \$65  = \$64 ;
-  assign \$102 [31:3] = 29'h00000000;
-  assign \$102 [2:0] = descriptor[170:168];
-  assign \$104 [31:3] = 29'h00000000;
-  assign \$104 [2:0] = descriptor[202:200];
-  assign \$108 [31:3] = 29'h00000000;
-  assign \$108 [2:0] = \$107 [2:0];
+  assign \$46  = { \$45 [17], \$45 [17], \$45 [17], \$45 [17:3] };
+  assign \$49  = { \$48 [33], \$48 [33], \$48 [33], \$48 [33:3] };
+  assign \$64  = \$63 ;
+  assign \$101 [31:3] = 29'h00000000;
+  assign \$101 [2:0] = descriptor[170:168];
+  assign \$103 [31:3] = 29'h00000000;
+  assign \$103 [2:0] = descriptor[202:200];
+  assign \$107 [31:3] = 29'h00000000;
+  assign \$107 [2:0] = \$106 [2:0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -39672,8 +39670,8 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   );
   \accel_top.core.writer.region  region (
     .clk(clk),
-    .\port$4719$0 (cmd__payload[2:0]),
-    .\port$4719$32 (cmd__payload[55:32]),
+    .\port$4718$0 (cmd__payload[2:0]),
+    .\port$4718$32 (cmd__payload[55:32]),
     .r_data(r_data),
     .r_en(start),
     .r_rdy(r_rdy),
@@ -40020,7 +40018,7 @@ module \accel_top.core.writer.blen (rst, w_en, r_en, r_rdy, r_data, w_port__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$4719$0 , \port$4719$32 , clk);
+module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$4718$0 , \port$4718$32 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$91  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -40044,10 +40042,10 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   (* init = 1'h0 *)
   wire consume;
   reg [1:0] level = 2'h0;
-  input [2:0] \port$4719$0 ;
-  wire [2:0] \port$4719$0 ;
-  input [23:0] \port$4719$32 ;
-  wire [23:0] \port$4719$32 ;
+  input [2:0] \port$4718$0 ;
+  wire [2:0] \port$4718$0 ;
+  input [23:0] \port$4718$32 ;
+  wire [23:0] \port$4718$32 ;
   (* init = 1'h0 *)
   wire produce;
   output [26:0] r_data;
@@ -40079,7 +40077,7 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$4719$32 , \port$4719$0  };
+      storage[w_port__addr] <= { \port$4718$32 , \port$4718$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 2'h2;
@@ -40141,8 +40139,8 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$4719$32 , \port$4719$0  };
-  assign w_data = { \port$4719$32 , \port$4719$0  };
+  assign w_port__data = { \port$4718$32 , \port$4718$0  };
+  assign w_data = { \port$4718$32 , \port$4718$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule

@@ -161,9 +161,6 @@ class LayerSetup(wiring.Component):
                     right.eq(f_u + d.S - d.W - d.PL),
                     out_pix_row.eq(g.F_out * d.OUT_PIX_PITCH),
                     g.out_row_bytes.eq(g.F_out * d.M),
-                    g.out_mode.eq(
-                        Mux(d.OUT_PIX_PITCH != d.M, 2, Mux(d.OUT_ROW_PITCH != g.F_out * d.M, 1, 0))
-                    ),
                     g.e_run_u.eq((g.E_run - 1) * d.U),
                     band_rows.eq(Mux(band_in_rows < d.H, band_in_rows, d.H)),
                 ]
@@ -192,6 +189,11 @@ class LayerSetup(wiring.Component):
                     acc_need.eq(g.m_tiles * g.band_pixels),
                     g.UWC.eq(d.U * g.WC),
                     g.row_step.eq(g.WC - g.SC + 1),
+                    g.out_mode.eq(
+                        Mux(
+                            d.OUT_PIX_PITCH != d.M, 2, Mux(d.OUT_ROW_PITCH != g.out_row_bytes, 1, 0)
+                        )
+                    ),
                     bank_image.eq(d.H * g.WC),
                     band_bytes.eq(band_rows * g.WC),
                 ]
