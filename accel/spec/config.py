@@ -20,7 +20,7 @@ class AccelConfig:
     rows: int = 8
     cols: int = 8
     bus_width: int = 64
-    in_depth: int = 1024
+    in_depth: int = 2048
     acc_depth: int = 1024
     param_depth: int = 64
     weight_depth: int = 4

@@ -18,7 +18,7 @@ from accel.spec import isa
 M32 = 0xFFFF_FFFF
 STATUS_DONE = 1 << isa.STATUS_BIT["DONE"].bit
 STATUS_ERR_DESCRIPTOR = 1 << isa.STATUS_BIT["ERR_DESCRIPTOR"].bit
-INFO_VALUES = {"VERSION": isa.ISA_VERSION, "ROWS": 8, "COLS": 8, "BUS_BYTES": 8, "IN_BYTES": 8192,
+INFO_VALUES = {"VERSION": isa.ISA_VERSION, "ROWS": 8, "COLS": 8, "BUS_BYTES": 8, "IN_BYTES": 16384,
                "ACC_DEPTH": 1024, "PARAM_DEPTH": 64}  # fmt: skip
 
 
@@ -165,7 +165,7 @@ def test_selftest_arithmetic_memory_and_printf(selftest_run):
 def test_selftest_accelerator_driver(selftest_run):
     iss, backend = selftest_run
     out = iss.text_output
-    assert f"accel version={isa.ISA_VERSION} rows=8 cols=8 bus=8 in=8192 acc=1024 param=64\n" in out
+    assert f"accel version={isa.ISA_VERSION} rows=8 cols=8 bus=8 in=16384 acc=1024 param=64\n" in out
     assert "probe 0 ok\n" in out
     counters = " ".join(
         f"{name}={1000 + 7 * c.index}"
