@@ -295,7 +295,7 @@ _CUSTOM = _factory(
 def compile_instruction(hart, pc: int, word: int) -> Closure:
     """The closure for the instruction ``word`` at ``pc``: it executes the instruction and
     returns the next PC. Raises :class:`IllegalInstruction` for anything but RV32IM,
-    custom-0, FENCE, FENCE.I, ECALL and EBREAK."""
+    custom-0, FENCE, FENCE.I, ECALL, EBREAK and ``csrr`` of the counters."""
     if word & 3 != 3:
         raise _illegal(
             pc, word, "compressed (16-bit) instruction; the ISS implements RV32IM without C"
