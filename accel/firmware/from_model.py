@@ -198,7 +198,10 @@ class _GraphImage:
                 f"{op.where()}: {op.type} runs on the host, and the firmware has no kernel "
                 "for it (host kernels: " + ", ".join(sorted(_HANDLERS)) + ")"
             )
+        count = len(self.b.ops)
         handler(self, op, f"op{op.index} {op.type}")
+        for image_op in self.b.ops[count:]:
+            image_op.elements = math.prod(self.shape(op.outputs[0]))
 
     # -- host ops --------------------------------------------------------------------------
 

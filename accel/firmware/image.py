@@ -57,6 +57,7 @@ class ImageOp:
     job: LayerJob | None = None
     record: HostRecord | None = None
     arg: int = 0  # a host op: the address of its record
+    elements: int = 0  # the number of output elements (for instructions per element)
 
     @property
     def kind(self) -> int:
@@ -125,7 +126,13 @@ class ModelImage:
         for i, op in enumerate(self.ops):
             words = header[FIXED_WORDS + OP_WORDS * i : FIXED_WORDS + OP_WORDS * (i + 1)]
             ops.append(
-                {"label": op.label, "where": op.where, "cycles": words[3], "instructions": words[4]}
+                {
+                    "label": op.label,
+                    "where": op.where,
+                    "cycles": words[3],
+                    "instructions": words[4],
+                    "elements": op.elements,
+                }
             )
         outputs = []
         for i, out in enumerate(self.outputs):

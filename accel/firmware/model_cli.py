@@ -69,18 +69,23 @@ def run_model_file(args) -> int:
 
 
 def format_ops(ops: list[dict]) -> str:
-    """The per-op table: label, where, CPU instructions, accelerator cycles."""
+    """The per-op table: label, where, CPU instructions (per output element of a host op),
+    accelerator cycles."""
     width = max(len("accelerator layers"), *(len(op["label"]) for op in ops))
-    lines = [f"{'op':<{width}}  where  instructions  accel cycles"]
+    lines = [f"{'op':<{width}}  where  instructions  per element  accel cycles"]
     for op in ops:
         cycles = str(op["cycles"]) if op["where"] == "accel" else "-"
+        per = "-"
+        if op["where"] == "host" and op.get("elements"):
+            per = f"{op['instructions'] / op['elements']:.1f}"
         lines.append(
-            f"{op['label']:<{width}}  {op['where']:<5}  {op['instructions']:>12}  {cycles:>12}"
+            f"{op['label']:<{width}}  {op['where']:<5}  {op['instructions']:>12}  {per:>11}"
+            f"  {cycles:>12}"
         )
     host = sum(op["instructions"] for op in ops if op["where"] == "host")
     accel = sum(op["cycles"] for op in ops if op["where"] == "accel")
-    lines.append(f"{'host ops':<{width}}  host   {host:>12}  {'-':>12}")
-    lines.append(f"{'accelerator layers':<{width}}  accel  {'':>12}  {accel:>12}")
+    lines.append(f"{'host ops':<{width}}  host   {host:>12}  {'':>11}  {'-':>12}")
+    lines.append(f"{'accelerator layers':<{width}}  accel  {'':>12}  {'':>11}  {accel:>12}")
     return "\n".join(lines)
 
 
