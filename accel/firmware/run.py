@@ -42,10 +42,7 @@ def model_elf(out_dir=None, config: AccelConfig | None = None):
     """Build ``firmware/model.c`` with the host kernels (``host_ops.c``), the firmware that
     runs any model image (against the ``accel.h`` of ``config``, default: the committed
     default configuration's)."""
-    return firmware.build("model", out_dir, config=config, sources=MODEL_SOURCES)
-
-
-MODEL_SOURCES = (firmware.FIRMWARE_DIR / "host_ops.c",)
+    return firmware.build("model", out_dir, config=config)
 
 
 def chain_image(layers, x, config: AccelConfig) -> ModelImage:
