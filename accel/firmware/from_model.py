@@ -14,6 +14,7 @@ PAD; a layer the accelerator mapping rejects runs as a host CONV (as in
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 
@@ -76,6 +77,9 @@ class _GraphImage:
         self.graph = graph
         self.b = ImageBuilder(config, base, limit)
         self.addr: dict[str, int] = {}
+        self.uses: Counter[str] = Counter()  # steps that read each activation tensor
+        self.refs: dict[int, int] = {}  # activation buffer -> reads still to come
+        self.pinned: set[int] = set()  # buffers of graph outputs (read by the host)
 
     # -- tensors ---------------------------------------------------------------------------
 
@@ -98,19 +102,44 @@ class _GraphImage:
         return self.addr[name]
 
     def dst(self, name: str) -> int:
-        self.addr[name] = self.b.alloc(self.nbytes(name))
-        return self.addr[name]
+        """A new activation buffer for ``name``."""
+        return self._hold(name, self.b.alloc(self.nbytes(name)))
+
+    def _hold(self, name: str, addr: int) -> int:
+        self.addr[name] = addr
+        self.refs[addr] = self.refs.get(addr, 0) + self.uses[name]
+        if name in self.graph.outputs:
+            self.pinned.add(addr)
+        return addr
+
+    def _consumed(self, step: Step) -> set[str]:
+        names = [step.input] if step.where == "accel" else step.ops[0].inputs
+        return {n for n in names if n and not self.graph.tensor(n).is_constant}
+
+    def _release(self, step: Step) -> None:
+        """Free the buffers no later step reads (liveness: buffers are reused)."""
+        touched = {self.addr[n] for n in self._consumed(step)} | {self.addr[step.output]}
+        for name in self._consumed(step):
+            self.refs[self.addr[name]] -= 1
+        for addr in touched:
+            if self.refs.get(addr, 1) == 0 and addr not in self.pinned:
+                del self.refs[addr]
+                self.b.release(addr)
 
     # -- the walk --------------------------------------------------------------------------
 
     def build(self, inputs: list[np.ndarray]) -> ModelImage:
+        steps = plan(self.graph)
+        for step in steps:
+            self.uses.update(self._consumed(step))
         for name, x in zip(self.graph.inputs, inputs, strict=True):
-            self.addr[name] = self.b.data(x.tobytes())
-        for step in plan(self.graph):
+            self._hold(name, self.b.input(x.tobytes()))
+        for step in steps:
             if step.where == "accel":
                 self._accel(step)
             else:
                 self._host(step.ops[0])
+            self._release(step)
         outputs = [
             ImageOutput(n, self.src(n), self.shape(n), self.graph.tensor(n).dtype)
             for n in self.graph.outputs
@@ -146,6 +175,8 @@ class _GraphImage:
         except MappingError as exc:
             self.b.notes.append(f"{label}: not mapped ({exc}); runs as a host CONV")
             self._layer_on_host(layer, x_shape, in_addr, out_addr, label)
+        if step.prepad is not None:
+            self.b.release(in_addr)  # the padded copy
 
     def _layer_on_host(self, layer, x_shape, in_addr, out_addr, label) -> None:
         """A QuantizedLayer the accelerator rejects: host CONV (+ 2x2 max-pool)."""
@@ -168,6 +199,7 @@ class _GraphImage:
                 ),
                 f"{label} (host MAX_POOL_2D)",
             )  # fmt: skip
+            self.b.release(conv_out)
 
     def _conv_record(
         self, w, bias, mult, shift, dims, geometry, zps, act, in_addr, out_addr, label
@@ -212,7 +244,7 @@ class _GraphImage:
     def _reshape(self, op: Op, label: str) -> None:
         if self.nbytes(op.inputs[0]) != self.nbytes(op.outputs[0]):
             raise ModelError(f"{op.where()}: RESHAPE changes the number of elements")
-        self.addr[op.outputs[0]] = self.src(op.inputs[0])  # same bytes: an alias
+        self._hold(op.outputs[0], self.src(op.inputs[0]))  # same bytes: an alias
 
     def _add(self, op: Op, label: str) -> None:
         a, b, out = op.inputs[0], op.inputs[1], op.outputs[0]

@@ -87,7 +87,8 @@ class ModelImage:
     ops: list[ImageOp]
     outputs: list[ImageOutput]
     input_addr: int
-    end: int
+    end: int  # the end of the constants (the activation buffers lie above, up to the limit)
+    activation_bytes: int = 0  # activation buffers live at once, at most
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -149,26 +150,74 @@ class ModelImage:
         }
 
 
+class ActivationPool:
+    """Activation buffers, allocated downward from ``top`` and reused once freed (first
+    fit, 64-byte granules): a block at offset ``o`` of ``size`` bytes is ``[top - o - size,
+    top - o)``. :attr:`peak` is the most bytes in use at once."""
+
+    def __init__(self, top: int):
+        self.top = top
+        self.free_blocks: list[tuple[int, int]] = []  # (offset, size), sorted by offset
+        self.sizes: dict[int, int] = {}
+        self.peak = 0
+
+    def alloc(self, nbytes: int) -> int:
+        size = _align(max(int(nbytes), 1))
+        for i, (offset, free) in enumerate(self.free_blocks):
+            if free >= size:
+                self.free_blocks[i : i + 1] = [(offset + size, free - size)] if free > size else []
+                break
+        else:
+            offset, self.peak = self.peak, self.peak + size
+        addr = self.top - offset - size
+        self.sizes[addr] = size
+        return addr
+
+    def release(self, addr: int) -> None:
+        size = self.sizes.pop(addr)
+        blocks = sorted([*self.free_blocks, (self.top - addr - size, size)])
+        merged = [blocks[0]]
+        for offset, free in blocks[1:]:
+            last_offset, last = merged[-1]
+            if last_offset + last == offset:
+                merged[-1] = (last_offset, last + free)
+            else:
+                merged.append((offset, free))
+        self.free_blocks = merged
+
+
 class ImageBuilder:
-    """Lays out a model image op by op from ``base`` (the arena) up to ``limit``."""
+    """Lays out a model image op by op in the arena ``base`` .. ``limit``: the header, then
+    upward the constants (weights, parameters, records, constant tensors, descriptors), and
+    downward from ``limit`` the activation buffers (:class:`ActivationPool`)."""
 
     def __init__(self, config: AccelConfig, base: int, limit: int):
         self.config = config
         self.base, self.limit = base, limit
         self.cursor = _align(base + HEADER_BYTES)
+        self.pool = ActivationPool(limit - limit % 64)
         self.regions: list[tuple[int, bytes]] = []
         self.ops: list[ImageOp] = []
         self.notes: list[str] = []
 
-    def alloc(self, nbytes: int, alignment: int = 64) -> int:
-        """Reserve ``nbytes`` (not written: an activation the firmware produces)."""
-        addr = _align(self.cursor, alignment)
-        self.cursor = addr + max(int(nbytes), 1)
+    def alloc(self, nbytes: int) -> int:
+        """An activation buffer (not written: the firmware produces it)."""
+        return self.pool.alloc(nbytes)
+
+    def release(self, addr: int) -> None:
+        """The buffer at ``addr`` is dead: later activations may reuse it."""
+        self.pool.release(addr)
+
+    def input(self, payload: bytes) -> int:
+        """An activation buffer the host writes before the firmware starts (a model input)."""
+        addr = self.pool.alloc(len(payload))
+        self.regions.append((addr, bytes(payload)))
         return addr
 
     def data(self, payload: bytes, alignment: int = 64) -> int:
-        """Place ``payload`` (weights, a constant tensor, an input) and return its address."""
-        addr = self.alloc(len(payload), alignment)
+        """Place a constant ``payload`` (weights, a constant tensor, a record) upward."""
+        addr = _align(self.cursor, alignment)
+        self.cursor = addr + max(len(payload), 1)
         self.regions.append((addr, bytes(payload)))
         return addr
 
@@ -201,9 +250,12 @@ class ImageBuilder:
         desc_words = [desc[reg.name] & 0xFFFF_FFFF for desc in descs for reg in isa.REGISTERS]
         descs_addr = self.data(struct.pack(f"<{len(desc_words)}I", *desc_words), 4)
         end = self.cursor
-        if end > self.limit:
+        if end > self.pool.top - self.pool.peak:
+            constants, activations = end - self.base, self.pool.peak
             raise ValueError(
-                f"the model needs memory up to {end:#x}, the arena ends at {self.limit:#x}"
+                f"the model needs memory up to {self.base + constants + activations:#x} "
+                f"({constants} bytes of header, weights, parameters and records, {activations} "
+                f"bytes of activation buffers live at once), the arena ends at {self.limit:#x}"
             )
         first = outputs[0]
         words = [MAGIC, len(self.ops), len(descs), descs_addr, first.addr]
@@ -211,7 +263,14 @@ class ImageBuilder:
         words += op_words + [0] * (OP_WORDS * (MAX_OPS - len(self.ops)))
         header = (self.base, struct.pack(f"<{HEADER_WORDS}I", *words))
         return ModelImage(
-            self.base, [header, *self.regions], self.ops, outputs, input_addr, end, self.notes
+            self.base,
+            [header, *self.regions],
+            self.ops,
+            outputs,
+            input_addr,
+            end,
+            self.pool.peak,
+            self.notes,
         )
 
 
@@ -226,7 +285,7 @@ def build_model_image(
     if x.dtype != np.int8 or x.ndim != 4:
         raise ValueError(f"input must be int8 NHWC, got {x.dtype} {x.shape}")
     builder = ImageBuilder(config, base, limit)
-    addr = input_addr = builder.data(np.ascontiguousarray(x).tobytes())
+    addr = input_addr = builder.input(np.ascontiguousarray(x).tobytes())
     shape = x.shape
     for layer in layers:
         out_shape = layer.output_shape(shape)

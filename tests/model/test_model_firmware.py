@@ -97,6 +97,25 @@ def test_cli_prints_per_op_instructions(tmp_path, capsys):
     assert row.split()[2] == "host" and int(row.split()[3]) > 0
 
 
+def test_activation_buffers_are_reused(elf):
+    """Seven 36 KiB activations (252 KiB) in the 176 KiB arena: dead buffers are reused,
+    the skip connection's input stays live until the ADD."""
+    net = Net(3)
+    x = net.input((1, 48, 48, 16))
+    y = x
+    for _ in range(5):
+        y = net.conv(y, 16, 1, act="RELU")
+    data = net.build([x], [net.add(x, y)])
+    xi = net.random_input(x, batch=1)
+    graph = load_tflite(data)
+    config = AccelConfig()
+    image = graph_image(graph, [xi], config)
+    assert image.activation_bytes == 3 * 48 * 48 * 16
+    result = run_image_functional(image, config, elf)
+    _assert_equal(result["outputs"], run_model(graph, [xi]).outputs)
+    _assert_equal(result["outputs"], run_litert(data, xi))
+
+
 def test_model_too_large_for_the_arena_is_a_clear_error(tmp_path, capsys):
     net = Net(1)
     x = net.input((1, 96, 96, 16))
