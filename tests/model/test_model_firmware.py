@@ -78,6 +78,53 @@ def test_host_ops_under_firmware_on_the_rtl(elf):
         _assert_equal(result["outputs"], run_litert(data, x))
 
 
+def test_onnx_models_under_firmware(elf):
+    """The generated ONNX models (NCHW: TRANSPOSE on the host; QDQ and QLinear ops) and the
+    exported LeNet-5 under firmware equal the golden model run of their import."""
+    from onnx_models import OnnxNet
+    from test_model_onnx import MODELS as ONNX_MODELS  # skips without onnxruntime
+
+    from accel.model.export import lenet_onnx
+    from accel.model.onnx_import import load_onnx
+    from accel.ref import lenet
+
+    config = AccelConfig()
+    cases = [(lenet_onnx(), lenet.load_default().test_images_int8[:1].transpose(0, 3, 1, 2))]
+    for factory in ONNX_MODELS:
+        data, xi = OnnxNet.calibrated(factory, seed=0, batch=1)
+        cases.append((data, xi))
+    for data, xi in cases:
+        graph = load_onnx(data)
+        xi = np.ascontiguousarray(xi)
+        result = run_image_functional(graph_image(graph, [xi], config), config, elf)
+        assert result["status"] == 0
+        _assert_equal(result["outputs"], run_model(graph, [xi]).outputs)
+
+
+def test_malformed_image_stops_the_firmware(elf):
+    """An unknown host op code: model.c stops with status MODEL_E_IMAGE naming the op."""
+    import struct
+
+    from accel.firmware import image as model_image
+    from accel.firmware.riscv.functional import FunctionalBackend
+    from accel.firmware.riscv.iss import ISS, Memory
+
+    data, x = _model(residual, 0)
+    config = AccelConfig()
+    img = graph_image(load_tflite(data), [x], config)
+    memory = Memory(0x40000)
+    iss = ISS(memory)
+    iss.load_elf(elf)
+    img.write_to(memory.write)
+    kind = img.base + 4 * (model_image.FIXED_WORDS + model_image.OP_WORDS * 2)
+    memory.write(kind, struct.pack("<I", 99))  # op 2, the ADD
+    iss.backend = FunctionalBackend(memory, config)
+    assert iss.run(max_instructions=10_000_000) == 2
+    result = img.read_result(memory.read)
+    assert (result["status"], result["failed_op"]) == (model_image.STATUS_BAD_IMAGE, 2)
+    assert "op 2: unknown host op 99" in iss.text_output
+
+
 @pytest.mark.parametrize("image", [0, 7])
 def test_exported_lenet_runs_under_firmware(lenet_file, tmp_path, capsys, image):
     assert main(["--model", str(lenet_file), "--image", str(image), "--out", str(tmp_path)]) == 0
