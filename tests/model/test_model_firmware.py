@@ -5,7 +5,15 @@
 import numpy as np
 import pytest
 from model_judges import run_litert
-from test_model_tflite_ops import MODELS, conv_unequal_strides, depthwise_separable, residual
+from test_model_tflite_ops import (
+    MODELS,
+    conv_fused_pool,
+    conv_unequal_strides,
+    depthwise_separable,
+    fc_per_channel,
+    residual,
+    same_stride2_even,
+)
 from tflite_models import Net
 
 from accel.firmware.cli import main
@@ -186,3 +194,25 @@ def test_bad_input_is_one_line_error(lenet_file, tmp_path, capsys):
     np.save(bad, np.zeros((1, 32, 32, 1), np.float32))
     assert main(["--model", str(lenet_file), "--input", str(bad), "--out", str(tmp_path)]) == 2
     assert "int8" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("factory", [same_stride2_even, conv_fused_pool, fc_per_channel])
+def test_layers_the_mapping_rejects_run_as_host_kernels(monkeypatch, elf, factory):
+    """As the golden model's fallback: CONV_2D (pre-padded), CONV_2D + fused MAX_POOL_2D and
+    FULLY_CONNECTED as host kernels when the accelerator mapping rejects them."""
+    import accel.firmware.image
+    from accel.mapping import MappingError
+
+    def reject(*args, **kwargs):
+        raise MappingError("descriptor field X does not fit")
+
+    data, x = _model(factory, 0)
+    graph = load_tflite(data)
+    expected = run_model(graph, [x]).outputs
+    monkeypatch.setattr(accel.firmware.image, "prepare_layer", reject)
+    config = AccelConfig()
+    image = graph_image(graph, [x], config)
+    assert all(op.where == "host" for op in image.ops)
+    assert "not mapped (descriptor field X does not fit)" in image.notes[0]
+    result = run_image_functional(image, config, elf)
+    _assert_equal(result["outputs"], expected)
