@@ -216,3 +216,17 @@ def test_layers_the_mapping_rejects_run_as_host_kernels(monkeypatch, elf, factor
     assert "not mapped (descriptor field X does not fit)" in image.notes[0]
     result = run_image_functional(image, config, elf)
     _assert_equal(result["outputs"], expected)
+
+
+def test_cli_two_inputs_from_npz(tmp_path, capsys):
+    net = Net(4)
+    a = net.input((1, 5, 5, 6), scale=0.07, zp=3)
+    b = net.input((1, 1, 1, 6), scale=0.02, zp=-100)
+    (tmp_path / "m.tflite").write_bytes(net.build([a, b], [net.add(a, b, act="RELU6")]))
+    rng = np.random.default_rng(0)
+    xa = rng.integers(-128, 128, (1, 5, 5, 6)).astype(np.int8)
+    xb = rng.integers(-128, 128, (1, 1, 1, 6)).astype(np.int8)
+    np.savez(tmp_path / "x.npz", xa, xb)
+    args = ["--model", str(tmp_path / "m.tflite"), "--input", str(tmp_path / "x.npz")]
+    assert main([*args, "--out", str(tmp_path)]) == 0
+    assert "equals the golden model: yes" in capsys.readouterr().out
