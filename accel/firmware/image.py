@@ -16,9 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accel.driver import prepare_layer
+from accel.driver import plan_layer, prepare_layer
 from accel.mapping import LayerJob, LayerShape
-from accel.mapping.tiling import plan_tiles
 from accel.ref.layer import QuantizedLayer
 from accel.spec import isa
 from accel.spec.config import AccelConfig
@@ -93,7 +92,7 @@ def build_model_image(
         shapes.append(layer.output_shape(shapes[-1]))
     # The descriptors come right after the header; a layer has one per tile of its plan.
     n_descs = sum(
-        len(plan_tiles(LayerShape.of(layer, shape), config).tiles)
+        len(plan_layer(LayerShape.of(layer, shape), config).tiles)
         for layer, shape in zip(layers, shapes, strict=False)
     )
     jobs = _layout(layers, x, shapes, config, _align(base + HEADER_BYTES + n_descs * DESC_BYTES))
