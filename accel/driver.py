@@ -38,7 +38,7 @@ _PLAN_QUANT = {"IN_ZP": 0, "OUT_ZP": 0, "ACT_MIN": -128, "ACT_MAX": 127}
 _PLAN_ADDRESSES = dict(IN_ADDR=1 << 24, OUT_ADDR=2 << 24, W_ADDR=3 << 24, PARAM_ADDR=4 << 24)
 
 
-def _plan_cycles(plan: TilePlan, config: AccelConfig) -> int:
+def plan_cycles(plan: TilePlan, config: AccelConfig) -> int:
     """Predicted cycles of ``plan`` with every descriptor at its best band."""
     s = plan.shape
     if not plan.split and s == plan.layer_shape:
@@ -65,7 +65,7 @@ def plan_layer(shape: LayerShape, config: AccelConfig) -> TilePlan:
     best = None
     for size in sizes:  # largest group first; stop once a smaller group is slower
         plan = plan_tiles(shape, config, m_group=size)
-        cycles = _plan_cycles(plan, config)
+        cycles = plan_cycles(plan, config)
         if best is not None and cycles >= best[0]:
             break
         best = (cycles, plan)
