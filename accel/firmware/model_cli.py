@@ -42,11 +42,15 @@ def run_model_file(args) -> int:
     except (ModelError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    elf = run.model_elf(args.out)
-    if args.backend == "rtl":
-        (result,) = run.run_images_rtl([image], config, elf)
-    else:
-        result = run.run_image_functional(image, config, elf)
+    try:
+        elf = run.model_elf(args.out)
+        if args.backend == "rtl":
+            (result,) = run.run_images_rtl([image], config, elf)
+        else:
+            result = run.run_image_functional(image, config, elf)
+    except RuntimeError as exc:  # FirmwareBuildError, RtlSimError, a failed firmware run
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     exact = len(golden) == len(result["outputs"]) and all(
         g.dtype == r.dtype and np.array_equal(g.reshape(r.shape), r)
         for g, r in zip(golden, result["outputs"], strict=True)

@@ -230,3 +230,16 @@ def test_cli_two_inputs_from_npz(tmp_path, capsys):
     args = ["--model", str(tmp_path / "m.tflite"), "--input", str(tmp_path / "x.npz")]
     assert main([*args, "--out", str(tmp_path)]) == 0
     assert "equals the golden model: yes" in capsys.readouterr().out
+
+
+def test_instruction_budget_is_a_one_line_error(monkeypatch, tmp_path, capsys):
+    import accel.firmware.run
+
+    monkeypatch.setattr(accel.firmware.run, "MAX_INSTRUCTIONS", 1000)
+    data, x = _model(residual, 0)
+    (tmp_path / "m.tflite").write_bytes(data)
+    np.save(tmp_path / "x.npy", x)
+    args = ["--model", str(tmp_path / "m.tflite"), "--input", str(tmp_path / "x.npy")]
+    assert main([*args, "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the firmware did not finish within 1000 instructions")
