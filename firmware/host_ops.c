@@ -278,7 +278,8 @@ static void run_conv(const host_conv_t *p)
         for (int32_t e = 0; e < p->e; e++)
             for (int32_t f = 0; f < p->f; f++)
                 for (int32_t m = 0; m < p->m; m++) {
-                    uint32_t acc = 0; /* int32 with wrap-around */
+                    int32_t channel = k ? m / k : 0; /* depthwise: the input channel */
+                    uint32_t acc = 0;                /* int32 with wrap-around */
                     for (int32_t r = 0; r < p->r; r++) {
                         int32_t y = e * p->sh - p->pad_top + r;
                         if (y < 0 || y >= p->h)
@@ -289,7 +290,7 @@ static void run_conv(const host_conv_t *p)
                                 continue;
                             const int8_t *px = in + ((n * p->h + y) * p->w + x) * p->c;
                             if (k) {
-                                acc += (uint32_t)((px[m / k] - p->in_zp) * w[(r * p->s + s) * p->m + m]);
+                                acc += (uint32_t)((px[channel] - p->in_zp) * w[(r * p->s + s) * p->m + m]);
                                 continue;
                             }
                             const int8_t *wm = w + ((m * p->r + r) * p->s + s) * p->c;

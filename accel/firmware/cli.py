@@ -28,7 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         "checked against the golden model",
     )
     parser.add_argument(
-        "--input", type=Path, default=None, help="the model's input (.npy, its dtype), batch 1"
+        "--input",
+        type=Path,
+        default=None,
+        help="the model's input (.npy in its dtype; .npz for several), batch 1",
     )
     parser.add_argument(
         "--image", type=int, default=0, help="else: LeNet-5 test image K (LeNet-shaped input)"

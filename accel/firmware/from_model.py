@@ -7,8 +7,8 @@ the NumPy kernels derive them (the same helper functions), so the C side only do
 integer (or IEEE float) arithmetic. Tensors keep the accelerator's layout: int8 row-major
 (NHWC for activations), batch 1, shapes padded to 4-D with leading 1s. RESHAPE is free: its
 output is its input's buffer. An asymmetric padding before an accelerator layer is a host
-PAD; a layer the accelerator mapping rejects runs as a host CONV (as in
-:func:`accel.model.run.run_model`).
+PAD; a layer the accelerator mapping rejects runs as a host CONV of its graph op (and the
+fused MAX_POOL_2D), as :func:`accel.model.run.run_model` falls back to the host golden.
 """
 
 from __future__ import annotations
@@ -173,32 +173,21 @@ class _GraphImage:
         try:
             self.b.accel(layer, x_shape, in_addr, out_addr, label)
         except MappingError as exc:
-            self.b.notes.append(f"{label}: not mapped ({exc}); runs as a host CONV")
-            self._layer_on_host(layer, x_shape, in_addr, out_addr, label)
+            self.b.notes.append(f"{label}: not mapped ({exc}); runs on the host")
+            if step.prepad is not None:
+                self.b.ops.pop()  # the PAD: the host convolution pads by itself
+            self._step_on_host(step, out_addr, label)
         if step.prepad is not None:
             self.b.release(in_addr)  # the padded copy
 
-    def _layer_on_host(self, layer, x_shape, in_addr, out_addr, label) -> None:
-        """A QuantizedLayer the accelerator rejects: host CONV (+ 2x2 max-pool)."""
-        N, H, W, C = x_shape
-        M, R, S, _ = layer.weights.shape
-        P, U = layer.padding, layer.stride
-        E, F = (H + 2 * P - R) // U + 1, (W + 2 * P - S) // U + 1
-        conv_out = self.b.alloc(N * E * F * M) if layer.pool else out_addr
-        self._conv_record(
-            layer.weights, layer.bias, layer.multiplier, layer.shift, (N, H, W, C, E, F, M),
-            (U, U, P, P, 0), (layer.input_zero_point, layer.output_zero_point),
-            (layer.act_min, layer.act_max), in_addr, conv_out, f"{label} (host CONV)",
-        )  # fmt: skip
-        if layer.pool:
-            self.b.host(
-                pack(
-                    "MAX_POOL", in_addr=conv_out, out_addr=out_addr, n=N, h=E, w=F, c=M,
-                    e=E // 2, f=F // 2, fh=2, fw=2, sh=2, sw=2, pad_top=0, pad_left=0,
-                    act_min=-128, act_max=127,
-                ),
-                f"{label} (host MAX_POOL_2D)",
-            )  # fmt: skip
+    def _step_on_host(self, step: Step, out_addr: int, label: str) -> None:
+        """An accelerator step the mapping rejects, from its graph ops: a host CONV (and the
+        fused MAX_POOL_2D), like the golden model's fallback."""
+        op, pool = step.ops[0], step.ops[1] if len(step.ops) > 1 else None
+        conv_out = self.b.alloc(self.nbytes(op.outputs[0])) if pool else out_addr
+        self._conv_from_graph(op, self.src(op.inputs[0]), conv_out, f"{label} (host)")
+        if pool is not None:
+            self._pool_record(pool, conv_out, out_addr, f"op{pool.index} MAX_POOL_2D (host)")
             self.b.release(conv_out)
 
     def _conv_record(
@@ -265,12 +254,15 @@ class _GraphImage:
         self.b.host(record, label)
 
     def _pool(self, op: Op, label: str) -> None:
+        self._pool_record(op, self.src(op.inputs[0]), self.dst(op.outputs[0]), label)
+
+    def _pool_record(self, op: Op, in_addr: int, out_addr: int, label: str) -> None:
         a = op.attrs
         N, H, W, C = self.shape(op.inputs[0])
         _, E, F, _ = self.shape(op.outputs[0])
         kind = "MAX_POOL" if op.type == "MAX_POOL_2D" else "AVERAGE_POOL"
         record = pack(
-            kind, in_addr=self.src(op.inputs[0]), out_addr=self.dst(op.outputs[0]),
+            kind, in_addr=in_addr, out_addr=out_addr,
             n=N, h=H, w=W, c=C, e=E, f=F, fh=a["filter"][0], fw=a["filter"][1],
             sh=a["stride"][0], sw=a["stride"][1], pad_top=a["pads"][0], pad_left=a["pads"][2],
             act_min=a["act_min"], act_max=a["act_max"],
@@ -381,16 +373,26 @@ class _GraphImage:
         self.b.host(record, label)
 
     def _conv(self, op: Op, label: str) -> None:
+        self._conv_from_graph(op, self.src(op.inputs[0]), self.dst(op.outputs[0]), label)
+
+    def _conv_from_graph(self, op: Op, in_addr: int, out_addr: int, label: str) -> None:
+        """CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED (a 1x1 convolution of the rows)."""
         w, bias, mult, shift = layer_parameters(self.graph, op)
-        N, H, W, C = self.shape(op.inputs[0])
-        _, E, F, M = self.shape(op.outputs[0])
         a = op.attrs
-        k = a["depth_multiplier"] if op.type == "DEPTHWISE_CONV_2D" else 0
+        if op.type == "FULLY_CONNECTED":
+            C, M = w.shape[3], w.shape[0]
+            dims = (math.prod(self.shape(op.inputs[0])) // C, 1, 1, C, 1, 1, M)
+            geometry = (1, 1, 0, 0, 0)
+        else:
+            N, H, W, C = self.shape(op.inputs[0])
+            _, E, F, M = self.shape(op.outputs[0])
+            dims = (N, H, W, C, E, F, M)
+            k = a["depth_multiplier"] if op.type == "DEPTHWISE_CONV_2D" else 0
+            geometry = (a["stride"][0], a["stride"][1], a["pads"][0], a["pads"][2], k)
+        zps = (self._q(op.inputs[0])[1], self._q(op.outputs[0])[1])
         self._conv_record(
-            w, bias, mult, shift, (N, H, W, C, E, F, M),
-            (a["stride"][0], a["stride"][1], a["pads"][0], a["pads"][2], k),
-            (self._q(op.inputs[0])[1], self._q(op.outputs[0])[1]), (a["act_min"], a["act_max"]),
-            self.src(op.inputs[0]), self.dst(op.outputs[0]), label,
+            w, bias, mult, shift, dims, geometry, zps, (a["act_min"], a["act_max"]),
+            in_addr, out_addr, label,
         )  # fmt: skip
 
 

@@ -20,7 +20,8 @@ from accel.spec.config import AccelConfig
 
 
 def run_model_file(args) -> int:
-    """The ``--model`` command: ``args.model``, ``args.input`` / ``args.image``,
+    """The ``--model`` command: ``args.model``, ``args.input`` (``.npy``; ``.npz`` for
+    several inputs) / ``args.image``,
     ``args.backend``, ``args.out``. Returns the exit code (0: equal to the golden model)."""
     from accel.model import load_model
     from accel.model.inputs import lenet_input
@@ -30,21 +31,26 @@ def run_model_file(args) -> int:
     try:
         graph = load_model(args.model)
         if args.input is not None:
-            x = _load_npy(args.input)
+            inputs = _load_inputs(args.input, graph.inputs)
             source = str(args.input)
         else:
             x, label = lenet_input(graph, args.image)
+            inputs = [x]
             source = f"LeNet-5 test image {args.image} (label {label})"
-        image = run.graph_image(graph, [x], config)
-        golden = run_model(graph, [x]).outputs
+        image = run.graph_image(graph, inputs, config)
+        golden = run_model(graph, inputs).outputs
     except (ModelError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    elf = run.model_elf(args.out)
-    if args.backend == "rtl":
-        (result,) = run.run_images_rtl([image], config, elf)
-    else:
-        result = run.run_image_functional(image, config, elf)
+    try:
+        elf = run.model_elf(args.out)
+        if args.backend == "rtl":
+            (result,) = run.run_images_rtl([image], config, elf)
+        else:
+            result = run.run_image_functional(image, config, elf)
+    except RuntimeError as exc:  # FirmwareBuildError, RtlSimError, a failed firmware run
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     exact = len(golden) == len(result["outputs"]) and all(
         g.dtype == r.dtype and np.array_equal(g.reshape(r.shape), r)
         for g, r in zip(golden, result["outputs"], strict=True)
@@ -89,8 +95,15 @@ def format_ops(ops: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _load_npy(path) -> np.ndarray:
+def _load_inputs(path, names: list[str]) -> list[np.ndarray]:
+    """One array (``.npy``), or one per graph input (``.npz``: by input name, else in the
+    order of the file)."""
     try:
-        return np.load(path, allow_pickle=False)
+        data = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot read input file {path}: {exc}") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        return [data]
+    with data:
+        keys = names if set(names) <= set(data.files) else data.files
+        return [data[k] for k in keys]

@@ -38,6 +38,10 @@ class FirmwareResult:
         return bool(np.array_equal(self.logits, self.expected_logits))
 
 
+#: Instruction budget of one model run (the Python ISS retires about 2 M per second).
+MAX_INSTRUCTIONS = 200_000_000
+
+
 def model_elf(out_dir=None, config: AccelConfig | None = None):
     """Build ``firmware/model.c`` with the host kernels (``host_ops.c``), the firmware that
     runs any model image (against the ``accel.h`` of ``config``, default: the committed
@@ -68,7 +72,9 @@ def run_image_functional(image: ModelImage, config: AccelConfig, elf=None) -> di
     iss.load_elf(elf if elf is not None else model_elf())
     image.write_to(memory.write)
     iss.backend = FunctionalBackend(iss.memory, config)
-    exit_code = iss.run(max_instructions=200_000_000)
+    exit_code = iss.run(max_instructions=MAX_INSTRUCTIONS)
+    if not iss.halted:
+        raise RuntimeError(f"the firmware did not finish within {MAX_INSTRUCTIONS} instructions")
     if exit_code != 0:
         raise RuntimeError(f"firmware exited with {exit_code}: {iss.text_output}")
     result = image.read_result(iss.memory.read)
@@ -98,7 +104,7 @@ def run_images_rtl(images: list[ModelImage], config: AccelConfig, elf=None) -> l
         for i, image in enumerate(images)
     ]
     raw = rtlsim.run_firmware(
-        elf, items, config, memory_size=firmware.RAM_SIZE, max_instructions=200_000_000
+        elf, items, config, memory_size=firmware.RAM_SIZE, max_instructions=MAX_INSTRUCTIONS
     )
     results = []
     for image, out in zip(images, raw, strict=True):
