@@ -118,8 +118,10 @@ def write_scalesim_inputs(
     ]
     for layer in layers:
         # The topology has no padding field: a padded layer is the unpadded convolution of the
-        # (H + 2P) x (W + 2P) padded input (same E, F and MACs). LeNet-5 has P = 0.
-        h, w = layer.H + 2 * layer.P, layer.W + 2 * layer.P
+        # part of the padded input its windows use, (E - 1)·U + R rows by (F - 1)·U + S
+        # columns (same E, F and MACs; SCALE-Sim rounds a partial last stride up to one
+        # more output row). LeNet-5 has P = 0 and U = 1.
+        h, w = (layer.E - 1) * layer.U + layer.R, (layer.F - 1) * layer.U + layer.S
         lines.append(
             f"{layer.name}, {h}, {w}, {layer.R}, {layer.S}, {layer.C}, {layer.M}, {layer.U},"
         )

@@ -61,13 +61,18 @@ def scalesim_runs(layers, config: dict, name: str, venv: Path, workdir: Path):
         peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         cycles[df] = [int(row["Total Cycles"]) for row in report]
         costs[df] = (seconds, peak_mib)
-        for layer, got in zip(layers, cycles[df], strict=True):
-            want = scalesim_model(layer, df, config["rows"], config["cols"])[2]
-            if got != want:
-                raise SystemExit(
-                    f"error: SCALE-Sim {df} on {layer.name}: {got} cycles, closed form {want}"
-                )
     return cycles, costs
+
+
+def closed_form_differences(layers, cycles: dict, rows: int, cols: int) -> list[str]:
+    """Layers where SCALE-Sim's run differs from the closed form of its cycle count."""
+    out = []
+    for df in DATAFLOWS:
+        for layer, got in zip(layers, cycles[df], strict=True):
+            want = scalesim_model(layer, df, rows, cols)[2]
+            if got != want:
+                out.append(f"SCALE-Sim {df} on {layer.name}: {got} cycles, closed form {want}")
+    return out
 
 
 def main(argv=None) -> int:
@@ -91,12 +96,13 @@ def main(argv=None) -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         name = f"{args.network}_{args.input}"
         cycles, costs = scalesim_runs(layers, config.as_dict(), name, args.scalesim_venv, workdir)
+        differences = closed_form_differences(layers, cycles, args.rows, args.cols)
     else:
         cycles = {
             df: [scalesim_model(layer, df, args.rows, args.cols)[2] for layer in layers]
             for df in DATAFLOWS
         }
-        costs = None
+        costs, differences = None, []
     pes = args.rows * args.cols
     header = ["layer", "MACs", "SCALE-Sim WS", "WS util", "SCALE-Sim OS", "OS util"]
     header += ["accel.perf", "accel util", "descriptors"]
@@ -121,6 +127,7 @@ def main(argv=None) -> int:
     if costs:
         for df, (seconds, peak) in costs.items():
             lines.append(f"SCALE-Sim {df.upper()}: {seconds:.1f} s, peak {peak:.0f} MiB")
+        lines += differences or ["SCALE-Sim's cycles equal the closed form on every layer"]
     else:
         lines.append("SCALE-Sim: closed form of its cycle count (not run)")
     print(title)
