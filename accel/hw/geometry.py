@@ -13,14 +13,17 @@ def geometry_layout() -> data.StructLayout:
     """Layer constants derived from the descriptor (products computed once per layer)."""
     return data.StructLayout(
         {
-            "SC": 32,  # S*C
-            "WC": 32,  # bank bytes per input row: W*C, in row mode rounded up to bus words
+            "SC": 32,  # S*PC
+            "PC": 17,  # bank bytes per input pixel: C, in pixel mode the pixel's bus words
+            "pix_step": 17,  # PC - C + 1: offset step when k wraps to the next s
+            "WC": 32,  # bank bytes per input row: W*PC, in row mode rounded up to bus words
             "HWC": 32,  # memory bytes per input image: H*IN_ROW_PITCH
-            "row_mode": 1,  # IN_ROW_PITCH != W*C: one read per input row (else per window)
+            "row_mode": 1,  # IN_ROW_PITCH != W*C or pixel mode: one read per input row or pixel
+            "pixel_mode": 1,  # IN_PIX_PITCH not 0 or C: one read per input pixel
             "K": 32,  # R*S*C: reduction length
-            "UC": 32,  # U*C: window step per output column
-            "UWC": 32,  # U*W*C: window step per output row
-            "row_step": signed(34),  # W*C - S*C + 1: offset step when k wraps to the next r
+            "UC": 32,  # U*PC: window step per output column
+            "UWC": 32,  # U*WC: window step per output row
+            "row_step": signed(34),  # WC - (S-1)*PC - C + 1: offset step when k wraps to next r
             "E_run": 16,  # output rows computed (E, or 2*floor(E/2) when pooling)
             "E_out": 16,  # output rows written
             "F_out": 16,  # output columns written
@@ -110,7 +113,9 @@ class LayerSetup(wiring.Component):
         acc_need = Signal(48)
         m_acc = Signal(32)
         k_acc = Signal(33)
-        width = Signal(32)  # W*C
+        width = Signal(32)  # W*IN_PIX_PITCH (W*C when contiguous): memory bytes of a row
+        wpc = Signal(32)  # W*PC
+        sc = Signal(24)  # S*C
         bottom = Signal(signed(34))  # implied bottom padding rows
         right = Signal(signed(34))  # implied right padding columns
         bank_image = Signal(48)  # bank bytes of a whole image
@@ -130,11 +135,20 @@ class LayerSetup(wiring.Component):
                 with m.If(self.start):
                     m.next = "PRODUCTS1"
             with m.State("PRODUCTS1"):
+                # Pixel mode: each pixel's C bytes are read as whole bus words (IN_ADDR's lane
+                # offset first), so a pixel takes PC bank bytes.
+                pixel_mode = (d.IN_PIX_PITCH != 0) & (d.IN_PIX_PITCH != d.C)
+                lane = d.IN_ADDR[: (bb - 1).bit_length()]
+                pc = Mux(pixel_mode, (lane + d.C + bb - 1) & ~(bb - 1), d.C)
                 m.d.sync += [
-                    g.SC.eq(d.S * d.C),
-                    width.eq(d.W * d.C),
+                    g.pixel_mode.eq(pixel_mode),
+                    g.PC.eq(pc),
+                    g.SC.eq(d.S * pc),
+                    sc.eq(d.S * d.C),
+                    width.eq(d.W * Mux(pixel_mode, d.IN_PIX_PITCH, d.C)),
+                    wpc.eq(d.W * pc),
                     g.HWC.eq(d.H * d.IN_ROW_PITCH),
-                    g.UC.eq(d.U * d.C),
+                    g.UC.eq(d.U * pc),
                     e_u.eq((d.E - 1) * d.U),
                     f_u.eq((d.F - 1) * d.U),
                     g.band_pixels.eq(d.BAND * d.F),
@@ -151,11 +165,12 @@ class LayerSetup(wiring.Component):
                 ]
                 m.next = "PRODUCTS2"
             with m.State("PRODUCTS2"):
-                row_mode = d.IN_ROW_PITCH != width
+                row_mode = g.pixel_mode | (d.IN_ROW_PITCH != width)
                 m.d.sync += [
-                    g.K.eq(d.R * g.SC),
+                    g.K.eq(d.R * sc),
                     g.row_mode.eq(row_mode),
-                    g.WC.eq(Mux(row_mode, (width + bb - 1) & ~(bb - 1), width)),
+                    g.WC.eq(Mux(row_mode, (wpc + bb - 1) & ~(bb - 1), wpc)),
+                    g.pix_step.eq(g.PC - d.C + 1),
                     slack.eq(Mux(row_mode, 0, bb - 1)),
                     bottom.eq(e_u + d.R - d.H - d.P),
                     right.eq(f_u + d.S - d.W - d.PL),
@@ -188,7 +203,7 @@ class LayerSetup(wiring.Component):
                     g.tiles.eq(g.m_tiles * g.k_tiles),
                     acc_need.eq(g.m_tiles * g.band_pixels),
                     g.UWC.eq(d.U * g.WC),
-                    g.row_step.eq(g.WC - g.SC + 1),
+                    g.row_step.eq(g.WC - g.SC + g.pix_step),
                     g.out_mode.eq(
                         Mux(
                             d.OUT_PIX_PITCH != d.M, 2, Mux(d.OUT_ROW_PITCH != g.out_row_bytes, 1, 0)
@@ -215,10 +230,12 @@ class LayerSetup(wiring.Component):
                 )
                 align_mask = cfg.bus_bytes - 1
                 misaligned = ((d.W_ADDR & align_mask) != 0) | ((d.PARAM_ADDR & align_mask) != 0)
-                misaligned |= g.row_mode & (((d.IN_ADDR | d.IN_ROW_PITCH) & align_mask) != 0)
+                in_addr = Mux(g.pixel_mode, d.IN_PIX_PITCH, d.IN_ADDR)  # pixel mode: any IN_ADDR
+                misaligned |= g.row_mode & (((in_addr | d.IN_ROW_PITCH) & align_mask) != 0)
                 bad_pool = d.POOL & ((d.E < 2) | (d.F < 2) | d.BAND[0])
                 bad_pitch = (
                     (d.IN_ROW_PITCH < width)
+                    | (g.pixel_mode & (d.IN_PIX_PITCH < d.C))
                     | (d.OUT_PIX_PITCH < d.M)
                     | (d.OUT_ROW_PITCH < out_pix_row)
                 )

@@ -84,6 +84,7 @@ def tile_descriptor(
         "POOL": int(s.pool),
         "BAND": band,
         "ACC": tile.acc,
+        "IN_PIX_PITCH": tile.c1 - tile.c0,
     }
     return desc
 
