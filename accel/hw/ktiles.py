@@ -27,7 +27,8 @@ class KTileRows(wiring.Component):
     Ports
     -----
     layer : ``In(layer_signature())``
-        ``run``, ``busy``, the descriptor's ``C``, ``S`` and the geometry's ``K``, ``pix_step``, ``row_step``.
+        ``run``, ``busy``, the descriptor's ``C``, ``S`` and the geometry's ``K``,
+        ``pix_step``, ``row_step``.
     events : ``In(tile_events_signature())``
         The issuer's tile starts (``started``).
     rows : ``Out(ArrayLayout(row_params_layout(), rows))``
