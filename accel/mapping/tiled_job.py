@@ -23,18 +23,43 @@ from accel.spec.config import AccelConfig
 
 
 def _sub_weights(layer: QuantizedLayer, tile: Tile, config: AccelConfig) -> bytes:
+    """Packed weights of ``tile``: its output channels over its input channels; for a
+    depthwise group the dense block-diagonal filters (filter j only on channel j)."""
+    if layer.depthwise:
+        w = layer.weights[tile.m0 : tile.m1, :, :, 0]
+        dense = np.zeros((len(w), layer.R, layer.S, tile.c1 - tile.c0), dtype=np.int8)
+        dense[np.arange(len(w)), :, :, np.arange(len(w)) + tile.m0 - tile.c0] = w
+        return pack_weight_array(dense, config)
     return pack_weight_array(layer.weights[tile.m0 : tile.m1, :, :, tile.c0 : tile.c1], config)
 
 
 def _input_rows(x: np.ndarray, plan: TilePlan, pitch: int) -> bytes:
-    """The input as the run's rows (N*H of W*C bytes), each padded to ``pitch`` bytes."""
+    """The input as the run's rows (N*H of W*C bytes), each padded to ``pitch`` bytes (pixel
+    mode: each pixel padded to ``plan.in_pix_pitch`` bytes)."""
     s = plan.shape
-    rows = np.ascontiguousarray(x).reshape(s.N * s.H, s.W * s.C)
-    if pitch == s.W * s.C:
+    pix = plan.in_pix_pitch or s.C
+    if pix != s.C:
+        pixels = np.zeros((s.N * s.H, s.W, pix), dtype=np.int8)
+        pixels[:, :, : s.C] = np.asarray(x).reshape(s.N * s.H, s.W, s.C)
+        x = pixels
+    rows = np.ascontiguousarray(x).reshape(s.N * s.H, s.W * pix)
+    if pitch == s.W * pix:
         return rows.tobytes()
     out = np.zeros((s.N * s.H, pitch), dtype=np.int8)
-    out[:, : s.W * s.C] = rows
+    out[:, : s.W * pix] = rows
     return out.tobytes()
+
+
+def _row_window(plan: TilePlan, tile: Tile) -> tuple[int, int, int, int]:
+    """(first input row, input rows, top padding, output rows) of ``tile``'s output rows."""
+    s = plan.shape
+    if tile.e1 is None:  # every row of every image: the image stride stays H rows
+        return 0, s.H, s.P, s.E
+    e1 = tile.e1
+    h_first = tile.e0 * s.U - s.P
+    h_lo = max(h_first, 0)
+    h_hi = min(s.H, (e1 - 1) * s.U - s.P + s.R)
+    return h_lo, h_hi - h_lo, h_lo - h_first, e1 - tile.e0
 
 
 def tile_descriptor(
@@ -49,32 +74,40 @@ def tile_descriptor(
     """The descriptor of one tile; ``addresses`` holds the tile's weight and parameter
     addresses and the layer's input and output bases."""
     s = plan.shape
+    pix = plan.in_pix_pitch or s.C
     w_first = tile.f0 * s.U - s.P
     if plan.row_mode:
-        step = column_alignment(s.C, config.bus_bytes)
+        # rows read as they lie start at a bus word; pixels read one by one start anywhere
+        step = column_alignment(pix, config.bus_bytes) if pix == tile.c1 - tile.c0 else 1
         w_lo = max(w_first, 0) // step * step
         w_hi = min(s.W, (tile.f1 - 1) * s.U - s.P + s.S)
     else:
         w_lo, w_hi = 0, s.W
+    h_lo, rows, top, out_rows = _row_window(plan, tile)
+    n_off = 0 if tile.n is None else tile.n
+    e_out0 = tile.e0 // 2 if s.pool else tile.e0
     out_f0 = tile.f0 // 2 if s.pool else tile.f0
     desc = {
-        "N": s.N,
-        "H": s.H,
+        "N": s.N if tile.n is None else 1,
+        "H": rows,
         "W": w_hi - w_lo,
         "C": tile.c1 - tile.c0,
         "M": tile.m1 - tile.m0,
         "R": s.R,
         "S": s.S,
-        "E": s.E,
+        "E": out_rows,
         "F": tile.f1 - tile.f0,
         "U": s.U,
-        "P": s.P,
+        "P": top,
         "PL": w_lo - w_first,
-        "IN_ADDR": addresses["IN_ADDR"] + w_lo * s.C + tile.c0,
+        "IN_ADDR": addresses["IN_ADDR"] + (n_off * s.H + h_lo) * in_pitch + w_lo * pix + tile.c0,
         "IN_ROW_PITCH": in_pitch if plan.row_mode else (w_hi - w_lo) * s.C,
         "W_ADDR": addresses["W_ADDR"],
         "PARAM_ADDR": addresses["PARAM_ADDR"],
-        "OUT_ADDR": addresses["OUT_ADDR"] + out_f0 * s.M + tile.m0,
+        "OUT_ADDR": addresses["OUT_ADDR"]
+        + (n_off * s.E_out + e_out0) * s.F_out * s.M
+        + out_f0 * s.M
+        + tile.m0,
         "OUT_ROW_PITCH": s.F_out * s.M,
         "OUT_PIX_PITCH": s.M,
         "IN_ZP": layer.input_zero_point,
@@ -84,7 +117,7 @@ def tile_descriptor(
         "POOL": int(s.pool),
         "BAND": band,
         "ACC": tile.acc,
-        "IN_PIX_PITCH": tile.c1 - tile.c0,
+        "IN_PIX_PITCH": plan.in_pix_pitch or tile.c1 - tile.c0,
     }
     return desc
 
@@ -139,15 +172,17 @@ def layout_plan(
             regions[f"params_{len(param_addr) - 1}"] = (addr, blob)
             addr = _align(addr + len(blob), 64)
     s = plan.shape
-    pitch = row_slot(s.W * s.C, bb) if plan.row_mode else s.W * s.C
+    pix = plan.in_pix_pitch or s.C
+    pitch = row_slot(s.W * pix, bb) if plan.row_mode else s.W * s.C
     if input_addr is None:
         in_addr = addr
         regions["input"] = (in_addr, _input_rows(x, plan, pitch))
         addr = _align(addr + len(regions["input"][1]), 64)
-    elif pitch != s.W * s.C or (plan.row_mode and input_addr % bb):
+    elif pix != s.C or pitch != s.W * s.C or (plan.row_mode and input_addr % bb):
         raise MappingError(
             f"input at {input_addr:#x}: this tiling reads rows of {s.W * s.C} bytes at a pitch "
-            f"of {pitch} bytes from a {bb}-byte aligned address; lay the input out that way"
+            f"of {pitch} bytes (pixels {pix} bytes apart) from a {bb}-byte aligned address; "
+            "lay the input out that way"
         )
     else:
         in_addr = input_addr

@@ -49,6 +49,27 @@ CASES = {
     "groups_strips_pool": (
         dict(M=10, C=2, R=2, S=2, pool=True), (1, 6, 20, 2), {}, (2, 2), "best"
     ),
+    # channel chunks of a 3x3 window (pixel mode, ACC_OUT / ACC_IN) with padding
+    "rs_chunks_pad1": (
+        dict(M=6, C=24, R=3, S=3, padding=1), (1, 4, 4, 24), {}, (2, 2), "largest"
+    ),
+    # chunks x strips x groups, stride 2, C not a multiple of the bus width
+    "rs_chunks_strips_groups_stride2": (
+        dict(M=9, C=20, R=3, S=3, stride=2, padding=1), (1, 7, 9, 20), {}, (3, 1), "largest"
+    ),
+    # chunks with pooling and a batch of 2: one image and output-row range per descriptor
+    "rs_chunks_pool_batch2": (
+        dict(M=4, C=17, R=3, S=3, padding=1, pool=True), (2, 4, 5, 17), {}, (1, 2), "largest"
+    ),
+    # depthwise: groups of 4 channels (10 = 4 + 4 + 2), padding, strips, bands by the model
+    "depthwise_pad1": (
+        dict(M=10, C=10, R=3, S=3, padding=1, depthwise=True), (1, 6, 7, 10), {}, (2, 2), "best"
+    ),
+    # depthwise, stride 2, a batch of 2
+    "depthwise_stride2_batch2": (
+        dict(M=12, C=12, R=3, S=3, stride=2, padding=1, depthwise=True), (2, 7, 7, 12), {},
+        (1, 3), "best",
+    ),
 }  # fmt: skip
 
 CHOOSERS = {"largest": largest_band, "best": best_descriptor_band}
