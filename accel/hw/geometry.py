@@ -124,6 +124,8 @@ class LayerSetup(wiring.Component):
         error = Signal(8)
         bb = cfg.bus_bytes
 
+        lane = d.IN_ADDR[: (bb - 1).bit_length()]  # IN_ADDR's byte offset in a bus word
+
         def first_failure(checks):
             result = 0
             for name, failed in reversed(checks):
@@ -138,7 +140,6 @@ class LayerSetup(wiring.Component):
                 # Pixel mode: each pixel's C bytes are read as whole bus words (IN_ADDR's lane
                 # offset first), so a pixel takes PC bank bytes.
                 pixel_mode = (d.IN_PIX_PITCH != 0) & (d.IN_PIX_PITCH != d.C)
-                lane = d.IN_ADDR[: (bb - 1).bit_length()]
                 pc = Mux(pixel_mode, (lane + d.C + bb - 1) & ~(bb - 1), d.C)
                 m.d.sync += [
                     g.pixel_mode.eq(pixel_mode),
@@ -169,7 +170,11 @@ class LayerSetup(wiring.Component):
                 m.d.sync += [
                     g.K.eq(d.R * sc),
                     g.row_mode.eq(row_mode),
-                    g.WC.eq(Mux(row_mode, (wpc + bb - 1) & ~(bb - 1), wpc)),
+                    # row mode: the bus words of a row from IN_ADDR's lane on (pixel mode: whole
+                    # pixel slots already)
+                    g.WC.eq(
+                        Mux(row_mode, (wpc + Mux(g.pixel_mode, 0, lane) + bb - 1) & ~(bb - 1), wpc)
+                    ),
                     g.pix_step.eq(g.PC - d.C + 1),
                     slack.eq(Mux(row_mode, 0, bb - 1)),
                     bottom.eq(e_u + d.R - d.H - d.P),
@@ -230,8 +235,9 @@ class LayerSetup(wiring.Component):
                 )
                 align_mask = cfg.bus_bytes - 1
                 misaligned = ((d.W_ADDR & align_mask) != 0) | ((d.PARAM_ADDR & align_mask) != 0)
-                in_addr = Mux(g.pixel_mode, d.IN_PIX_PITCH, d.IN_ADDR)  # pixel mode: any IN_ADDR
-                misaligned |= g.row_mode & (((in_addr | d.IN_ROW_PITCH) & align_mask) != 0)
+                # row mode: rows (pixel mode: and pixels) a whole number of bus words apart
+                in_pitches = d.IN_ROW_PITCH | Mux(g.pixel_mode, d.IN_PIX_PITCH, 0)
+                misaligned |= g.row_mode & ((in_pitches & align_mask) != 0)
                 bad_pool = d.POOL & ((d.E < 2) | (d.F < 2) | d.BAND[0])
                 bad_pitch = (
                     (d.IN_ROW_PITCH < width)

@@ -48,11 +48,13 @@ def pixel_slot(desc: dict[str, int], config: AccelConfig) -> int:
 
 def input_row_slot(desc: dict[str, int], config: AccelConfig) -> tuple[bool, int]:
     """(row mode, bank bytes per input row): rows contiguous in memory (``IN_ROW_PITCH`` =
-    W*C) fill the banks as they lie; otherwise each row gets whole bus words (pixel mode:
-    W pixel slots)."""
+    W*C) fill the banks as they lie; otherwise each row gets the whole bus words it touches
+    (from ``IN_ADDR``'s offset in a bus word on; pixel mode: W pixel slots)."""
     width = desc["W"] * desc["C"]
     row_mode = pixel_mode(desc) or desc.get("IN_ROW_PITCH", width) != width
     width = desc["W"] * pixel_slot(desc, config)
+    if row_mode and not pixel_mode(desc):
+        width += desc["IN_ADDR"] % config.bus_bytes  # the row's bus words from IN_ADDR's lane
     slot = -(-width // config.bus_bytes) * config.bus_bytes if row_mode else width
     return row_mode, slot
 
@@ -91,7 +93,7 @@ def failed_check(desc: dict[str, int], config: AccelConfig) -> isa.DescriptorChe
         "ALIGN": lambda: (
             d["W_ADDR"] % bb != 0
             or d["PARAM_ADDR"] % bb != 0
-            or (row_mode and ((in_pix if pix else d["IN_ADDR"]) % bb != 0 or in_pitch % bb != 0))
+            or (row_mode and (in_pitch % bb != 0 or (pix and in_pix % bb != 0)))
         ),
         "CLAMP": lambda: d["ACT_MIN"] > d["ACT_MAX"],
         "POOL": lambda: bool(d["POOL"]) and (d["E"] < 2 or d["F"] < 2 or d["BAND"] % 2 == 1),

@@ -78,7 +78,8 @@ def tile_descriptor(
     w_first = tile.f0 * s.U - s.P
     if plan.row_mode:
         # rows read as they lie start at a bus word; pixels read one by one start anywhere
-        step = column_alignment(pix, config.bus_bytes) if pix == tile.c1 - tile.c0 else 1
+        contiguous = pix == tile.c1 - tile.c0 and plan.aligned_columns
+        step = column_alignment(pix, config.bus_bytes) if contiguous else 1
         w_lo = max(w_first, 0) // step * step
         w_hi = min(s.W, (tile.f1 - 1) * s.U - s.P + s.S)
     else:

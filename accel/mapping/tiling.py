@@ -66,6 +66,7 @@ class TilePlan:
     row_mode: bool
     in_row_pitch: int
     in_pix_pitch: int = 0
+    aligned_columns: bool = True  # row mode: strips start at bus-aligned columns
 
     @property
     def split(self) -> bool:
@@ -170,12 +171,16 @@ def _pixel_slot(c0: int, c1: int, bus_bytes: int) -> int:
     return -(-(c0 % bus_bytes + c1 - c0) // bus_bytes) * bus_bytes
 
 
-def _fit_columns(shape: LayerShape, config: AccelConfig, out_rows: int, slot: int) -> int:
-    """Output columns (a multiple of the pooling step, ≤ F) of a pixel-mode window of
-    ``out_rows`` output rows whose input rows fit the banks with ``slot`` bytes per pixel."""
+def _fit_columns(
+    shape: LayerShape, config: AccelConfig, out_rows: int, slot: int, lane: int = 0
+) -> int:
+    """Output columns (a multiple of the pooling step, ≤ F) of a window of ``out_rows``
+    output rows whose input rows fit the banks with ``slot`` bytes per pixel, each row read
+    as whole bus words from byte ``lane`` of the first on."""
     step = _step(shape)
     in_rows = min((out_rows - 1) * shape.U + shape.R, shape.H)
-    in_cols = config.in_bytes // (in_rows * slot)
+    budget = config.in_bytes // in_rows // config.bus_bytes * config.bus_bytes
+    in_cols = (budget - lane) // slot
     if in_cols >= shape.W:
         return shape.F
     if in_cols < shape.S:
@@ -191,12 +196,14 @@ def _even_split(total: int, size: int, step: int) -> list[tuple[int, int]]:
     return [(lo, min(lo + size, total)) for lo in range(0, total, size)]
 
 
-def _strips_of(shape: LayerShape, config: AccelConfig, m_size: int, slot: int) -> list:
-    """Column strips for pixel-mode windows of ``slot`` bytes per pixel, bands chosen later:
-    the widest strip whose minimal band fits."""
+def _strips_of(
+    shape: LayerShape, config: AccelConfig, m_size: int, slot: int, lane: int = 0
+) -> list:
+    """Column strips of ``slot`` bytes per pixel (rows from byte ``lane`` of a bus word on),
+    bands chosen later: the widest strip whose minimal band fits."""
     step = _step(shape)
     by_acc = config.acc_depth // tiles(m_size, config.cols) // step
-    cols = min(_fit_columns(shape, config, step, slot), by_acc)
+    cols = min(_fit_columns(shape, config, step, slot, lane), by_acc)
     cols = cols // step * step if cols < shape.F else shape.F
     if cols < step:
         raise MappingError(
@@ -303,7 +310,14 @@ def plan_tiles(layer_shape: LayerShape, config: AccelConfig) -> TilePlan:
 
 def _chunk_plan(layer_shape, shape, config, m_size, groups) -> TilePlan:
     """Channel chunks of windows wider than one pixel (pixel mode, see the module docstring):
-    per image, output-row range, output-channel group and strip, the chunks in order."""
+    per image, output-row range, output-channel group and strip, the chunks in order. First,
+    strips whose rows start at any byte (no column alignment) may already fit."""
+    bb = config.bus_bytes
+    if _fit_columns(shape, config, _step(shape), shape.C, bb - 1) >= _step(shape):
+        strips = _strips_of(shape, config, m_size, shape.C, bb - 1)
+        out = [Tile(m0, m1, 0, shape.C, f0, f1) for m0, m1 in groups for f0, f1 in strips]
+        pitch = row_slot(shape.W * shape.C, bb)
+        return TilePlan(layer_shape, shape, tuple(out), True, pitch, aligned_columns=False)
     chunks, ranges, strips = _chunked_windows(shape, config, m_size)
     pix = pixel_pitch(shape.C, config.bus_bytes)
     images = range(shape.N) if len(chunks) > 1 else [None]

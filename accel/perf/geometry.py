@@ -74,6 +74,8 @@ class Geometry:
         # row mode: one read per input row into a bank slot of whole bus words
         self.row_mode = self.pixel_mode or self.in_pitch != width
         width = self.W * self.PC
+        if self.row_mode and not self.pixel_mode:
+            width += lane  # the row's bus words from IN_ADDR's lane on
         self.WC = cdiv(width, bb) * bb if self.row_mode else width  # bank bytes per row
         self.HWC = self.H * self.in_pitch  # memory bytes per image
         self.K = self.R * self.S * self.C

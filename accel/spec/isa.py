@@ -161,8 +161,8 @@ DESCRIPTOR_CHECKS = (
     DescriptorCheck(
         "ALIGN",
         3,
-        "W_ADDR, PARAM_ADDR (or in row mode IN_ADDR, IN_ROW_PITCH; in pixel mode "
-        "IN_ROW_PITCH, IN_PIX_PITCH) not bus-aligned",
+        "W_ADDR, PARAM_ADDR (or in row mode IN_ROW_PITCH, in pixel mode also IN_PIX_PITCH) "
+        "not bus-aligned",
     ),
     DescriptorCheck("CLAMP", 4, "ACT_MIN > ACT_MAX"),
     DescriptorCheck("POOL", 5, "POOL with E < 2 or F < 2, or odd BAND"),

@@ -73,7 +73,7 @@
 /* Descriptor check codes (STATUS[15:8] after ERR_DESCRIPTOR). */
 #define ACCEL_CHECK_ZERO_SIZE 1  /* N, H, W, C, M, R, S, E, F, U or BAND is zero */
 #define ACCEL_CHECK_SHAPE 2  /* a first or last window lies wholly in padding or past a skipped output */
-#define ACCEL_CHECK_ALIGN 3  /* W_ADDR, PARAM_ADDR (or in row mode IN_ADDR, IN_ROW_PITCH; in pixel mode IN_ROW_PITCH, IN_PIX_PITCH) not bus-aligned */
+#define ACCEL_CHECK_ALIGN 3  /* W_ADDR, PARAM_ADDR (or in row mode IN_ROW_PITCH, in pixel mode also IN_PIX_PITCH) not bus-aligned */
 #define ACCEL_CHECK_CLAMP 4  /* ACT_MIN > ACT_MAX */
 #define ACCEL_CHECK_POOL 5  /* POOL with E < 2 or F < 2, or odd BAND */
 #define ACCEL_CHECK_PITCH 9  /* a pitch is smaller than the row or pixel it steps over */

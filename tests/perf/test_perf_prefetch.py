@@ -37,6 +37,11 @@ CASES = {
         8, dict(M=5, C=3, R=3, S=3, padding=1), (2, 6, 7, 3), SMALL, 3,
         dict(in_pitch=32, out_row_pitch=40, out_gap=3), (2, 3),
     ),
+    # row mode from an unaligned IN_ADDR: each row's bus words from byte 5 of a word on
+    "rows_unaligned_start": (
+        12, dict(M=3, C=3, R=3, S=3, padding=1), (1, 5, 6, 3), SMALL, 2,
+        dict(in_pitch=40, in_gap=5), (2, 1),
+    ),
     # pixel mode (IN_PIX_PITCH): 5 of 16 channels from byte 3 of each pixel (2 bus words)
     "pixels_lane3_pad1": (
         9, dict(M=5, C=5, R=3, S=3, padding=1), (1, 5, 6, 5), SMALL, 2,

@@ -55,11 +55,15 @@ CASES = {
     ),
     # chunks x strips x groups, stride 2, C not a multiple of the bus width
     "rs_chunks_strips_groups_stride2": (
-        dict(M=9, C=20, R=3, S=3, stride=2, padding=1), (1, 7, 9, 20), {}, (3, 1), "largest"
+        dict(M=9, C=20, R=3, S=3, stride=2, padding=1), (1, 5, 7, 20), {}, (3, 1), "largest"
     ),
     # chunks with pooling and a batch of 2: one image and output-row range per descriptor
     "rs_chunks_pool_batch2": (
         dict(M=4, C=17, R=3, S=3, padding=1, pool=True), (2, 4, 5, 17), {}, (1, 2), "largest"
+    ),
+    # strips whose rows start at any byte (no column alignment): 5x5 windows of 3 channels
+    "strips_any_byte_5x5": (
+        dict(M=4, C=3, R=5, S=5, padding=2), (1, 6, 12, 3), {}, (2, 1), "best"
     ),
     # depthwise: groups of 4 channels (10 = 4 + 4 + 2), padding, strips, bands by the model
     "depthwise_pad1": (
@@ -98,8 +102,9 @@ def test_tiled_layer_counters_equal_rtl(name):
 
 
 def test_cases_cover_every_v2_feature():
-    """Row-mode input, the three output modes, ACC_IN / ACC_OUT and model-chosen bands that
-    are not the largest all occur among the cases."""
+    """Row-mode input (also from an unaligned IN_ADDR), pixel-mode input (chunks accumulated,
+    depthwise groups at unaligned channel offsets), the three output modes, ACC_IN / ACC_OUT
+    and model-chosen bands that are not the largest all occur among the cases."""
     seen = set()
     for name in CASES:
         _, _, config, job, _ = case_job(name)
@@ -116,6 +121,16 @@ def test_cases_cover_every_v2_feature():
             seen.update(flag for bit, flag in ((1, "ACC_IN"), (2, "ACC_OUT")) if d["ACC"] & bit)
             if d["BAND"] != largest_band(d, config):
                 seen.add("smaller band")
+            pixel_mode = d["IN_PIX_PITCH"] not in (0, d["C"])
+            if pixel_mode:
+                seen.add("pixel mode")
+                if d["ACC"]:
+                    seen.add("pixel mode ACC")
+                if d["IN_ADDR"] % config.bus_bytes:
+                    seen.add("pixel mode lane")
+            elif d["IN_ROW_PITCH"] != d["W"] * d["C"] and d["IN_ADDR"] % config.bus_bytes:
+                seen.add("row mode lane")
     assert seen == {
-        "row mode", "per pixel", "per row", "per band", "ACC_IN", "ACC_OUT", "smaller band"
+        "row mode", "per pixel", "per row", "per band", "ACC_IN", "ACC_OUT", "smaller band",
+        "pixel mode", "pixel mode ACC", "pixel mode lane", "row mode lane",
     }  # fmt: skip
