@@ -123,6 +123,9 @@ def tile_descriptor(
     return desc
 
 
+_ADDRESSES = ("IN_ADDR", "W_ADDR", "PARAM_ADDR", "OUT_ADDR")
+
+
 def legal_tile_bands(desc: dict[str, int], config: AccelConfig) -> list[int]:
     """Every BAND the descriptor checks accept for ``desc``."""
     step = 2 if desc["POOL"] else 1
@@ -194,7 +197,7 @@ def layout_plan(
         addr = _align(addr + out_bytes, 64)
     else:
         out_addr = output_addr
-    descriptors = []
+    descriptors, bands = [], {}
     for tile in plan.tiles:
         addresses = {
             "IN_ADDR": in_addr,
@@ -203,7 +206,12 @@ def layout_plan(
             "PARAM_ADDR": param_addr[(tile.m0, tile.m1)],
         }
         desc = tile_descriptor(layer, plan, tile, addresses, pitch, band=1, config=config)
-        desc["BAND"] = choose_band(desc, config)
+        # Tiles that differ only in where their data lies (depthwise groups, chunks) share
+        # the band chosen for the first of them.
+        key = tuple(v for k, v in desc.items() if k not in _ADDRESSES) + (desc["IN_ADDR"] % bb,)
+        if key not in bands:
+            bands[key] = choose_band(desc, config)
+        desc["BAND"] = bands[key]
         check_register_ranges(desc)
         check = failed_check(desc, config)
         if check is not None:
