@@ -221,48 +221,53 @@ class LayerSetup(wiring.Component):
             with m.State("CHECK"):
                 whole = bank_image + slack <= cfg.in_bytes
                 m.d.sync += g.whole.eq(whole)
-                zero = 0
-                for name in ("N", "H", "W", "C", "M", "R", "S", "E", "F", "U", "BAND"):
-                    zero = zero | (d[name] == 0)
-                bad_shape = (
-                    (d.P >= d.R)
-                    | (d.PL >= d.S)
-                    | (-d.PL >= d.W)
-                    | (bottom <= -d.U)
-                    | (bottom >= d.R)
-                    | (right <= -d.U)
-                    | (right >= d.S)
-                )
-                align_mask = cfg.bus_bytes - 1
-                misaligned = ((d.W_ADDR & align_mask) != 0) | ((d.PARAM_ADDR & align_mask) != 0)
-                # row mode: rows (pixel mode: and pixels) a whole number of bus words apart
-                in_pitches = d.IN_ROW_PITCH | Mux(g.pixel_mode, d.IN_PIX_PITCH, 0)
-                misaligned |= g.row_mode & ((in_pitches & align_mask) != 0)
-                bad_pool = d.POOL & ((d.E < 2) | (d.F < 2) | d.BAND[0])
-                bad_pitch = (
-                    (d.IN_ROW_PITCH < width)
-                    | (g.pixel_mode & (d.IN_PIX_PITCH < d.C))
-                    | (d.OUT_PIX_PITCH < d.M)
-                    | (d.OUT_ROW_PITCH < out_pix_row)
-                )
-                bad_acc = (d.ACC != 0) & ((d.N != 1) | (d.BAND < g.E_run))
-                input_too_big = ~whole & (band_bytes + slack > cfg.in_bytes)
-                m.d.comb += error.eq(
-                    first_failure(
-                        [
-                            ("ZERO_SIZE", zero),
-                            ("SHAPE", bad_shape),
-                            ("ALIGN", misaligned),
-                            ("CLAMP", d.ACT_MIN > d.ACT_MAX),
-                            ("POOL", bad_pool),
-                            ("PITCH", bad_pitch),
-                            ("ACCUMULATE", bad_acc),
-                            ("INPUT_BUFFER", input_too_big),
-                            ("ACC_BUFFER", acc_need > cfg.acc_depth),
-                            ("PARAM_BUFFER", g.m_tiles > cfg.param_depth),
-                        ]
-                    )
-                )
+                sizes = dict(bottom=bottom, right=right, width=width, out_pix_row=out_pix_row)
+                sizes.update(whole=whole, band_bytes=band_bytes, slack=slack, acc_need=acc_need)
+                m.d.comb += error.eq(first_failure(_failures(d, g, cfg, **sizes)))
                 m.d.comb += [self.done.eq(1), self.error.eq(error)]
                 m.next = "IDLE"
         return m
+
+
+def _failures(
+    d, g, cfg: AccelConfig, *, bottom, right, width, out_pix_row, whole, band_bytes, slack, acc_need
+) -> list:
+    """(check name, failed) of every descriptor check, in :data:`isa.DESCRIPTOR_CHECKS` order."""
+    zero = 0
+    for name in ("N", "H", "W", "C", "M", "R", "S", "E", "F", "U", "BAND"):
+        zero = zero | (d[name] == 0)
+    bad_shape = (
+        (d.P >= d.R)
+        | (d.PL >= d.S)
+        | (-d.PL >= d.W)
+        | (bottom <= -d.U)
+        | (bottom >= d.R)
+        | (right <= -d.U)
+        | (right >= d.S)
+    )
+    align_mask = cfg.bus_bytes - 1
+    misaligned = ((d.W_ADDR & align_mask) != 0) | ((d.PARAM_ADDR & align_mask) != 0)
+    # row mode: rows (pixel mode: and pixels) a whole number of bus words apart
+    in_pitches = d.IN_ROW_PITCH | Mux(g.pixel_mode, d.IN_PIX_PITCH, 0)
+    misaligned |= g.row_mode & ((in_pitches & align_mask) != 0)
+    bad_pool = d.POOL & ((d.E < 2) | (d.F < 2) | d.BAND[0])
+    bad_pitch = (
+        (d.IN_ROW_PITCH < width)
+        | (g.pixel_mode & (d.IN_PIX_PITCH < d.C))
+        | (d.OUT_PIX_PITCH < d.M)
+        | (d.OUT_ROW_PITCH < out_pix_row)
+    )
+    bad_acc = (d.ACC != 0) & ((d.N != 1) | (d.BAND < g.E_run))
+    input_too_big = ~whole & (band_bytes + slack > cfg.in_bytes)
+    return [
+        ("ZERO_SIZE", zero),
+        ("SHAPE", bad_shape),
+        ("ALIGN", misaligned),
+        ("CLAMP", d.ACT_MIN > d.ACT_MAX),
+        ("POOL", bad_pool),
+        ("PITCH", bad_pitch),
+        ("ACCUMULATE", bad_acc),
+        ("INPUT_BUFFER", input_too_big),
+        ("ACC_BUFFER", acc_need > cfg.acc_depth),
+        ("PARAM_BUFFER", g.m_tiles > cfg.param_depth),
+    ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -30,14 +31,19 @@ def _sub_weights(layer: QuantizedLayer, tile: Tile, config: AccelConfig) -> byte
         dense = np.zeros((len(w), layer.R, layer.S, tile.c1 - tile.c0), dtype=np.int8)
         dense[np.arange(len(w)), :, :, np.arange(len(w)) + tile.m0 - tile.c0] = w
         return pack_weight_array(dense, config)
-    return pack_weight_array(layer.weights[tile.m0 : tile.m1, :, :, tile.c0 : tile.c1], config)
+    r, s = slice(tile.r0, tile.r1), slice(tile.s0, tile.s1)
+    return pack_weight_array(layer.weights[tile.m0 : tile.m1, r, s, tile.c0 : tile.c1], config)
 
 
-def _input_rows(x: np.ndarray, plan: TilePlan, pitch: int) -> bytes:
+def _input_rows(x: np.ndarray, plan: TilePlan, pitch: int, zero_point: int) -> bytes:
     """The input as the run's rows (N*H of W*C bytes), each padded to ``pitch`` bytes (pixel
     mode: each pixel padded to ``plan.in_pix_pitch`` bytes)."""
     s = plan.shape
     pix = plan.in_pix_pitch or s.C
+    if plan.split_window:  # the padding laid out as the input zero point
+        P = s.P
+        x = np.pad(np.asarray(x), ((0, 0), (P, P), (P, P), (0, 0)), constant_values=zero_point)
+        s = replace(s, H=s.H + 2 * P, W=s.W + 2 * P)
     if pix != s.C:
         pixels = np.zeros((s.N * s.H, s.W, pix), dtype=np.int8)
         pixels[:, :, : s.C] = np.asarray(x).reshape(s.N * s.H, s.W, s.C)
@@ -73,6 +79,8 @@ def tile_descriptor(
 ) -> dict[str, int]:
     """The descriptor of one tile; ``addresses`` holds the tile's weight and parameter
     addresses and the layer's input and output bases."""
+    if plan.split_window:
+        return _split_window_descriptor(layer, plan, tile, addresses, in_pitch, config)
     s = plan.shape
     pix = plan.in_pix_pitch or s.C
     w_first = tile.f0 * s.U - s.P
@@ -126,6 +134,34 @@ def tile_descriptor(
 _ADDRESSES = ("IN_ADDR", "W_ADDR", "PARAM_ADDR", "OUT_ADDR")
 
 
+def _split_window_descriptor(layer, plan, tile, addresses, in_pitch, config) -> dict[str, int]:
+    """The descriptor of a filter sub-window ``[r0, r1) × [s0, s1)`` on the input laid out
+    with its padding: the rows and columns its outputs read, no padding of its own."""
+    s = plan.shape
+    R, S = tile.r1 - tile.r0, tile.s1 - tile.s0
+    h_lo, w_lo = tile.e0 * s.U + tile.r0, tile.f0 * s.U + tile.s0
+    plain = replace(plan, split_window=False)
+    desc = tile_descriptor(layer, plain, tile, addresses, in_pitch, 1, config)
+    e_out0 = tile.e0 // 2 if s.pool else tile.e0
+    desc.update(
+        H=(tile.e1 - tile.e0 - 1) * s.U + R,
+        W=(tile.f1 - tile.f0 - 1) * s.U + S,
+        R=R,
+        S=S,
+        P=0,
+        PL=0,
+        IN_ADDR=addresses["IN_ADDR"]
+        + (tile.n * (s.H + 2 * s.P) + h_lo) * in_pitch
+        + w_lo * plan.in_pix_pitch
+        + tile.c0,
+        OUT_ADDR=addresses["OUT_ADDR"]
+        + (tile.n * s.E_out + e_out0) * s.F_out * s.M
+        + (tile.f0 // 2 if s.pool else tile.f0) * s.M
+        + tile.m0,
+    )
+    return desc
+
+
 def legal_tile_bands(desc: dict[str, int], config: AccelConfig) -> list[int]:
     """Every BAND the descriptor checks accept for ``desc``."""
     step = 2 if desc["POOL"] else 1
@@ -163,7 +199,7 @@ def layout_plan(
     regions, weight_addr, param_addr = {}, {}, {}
     bias, mult, shift = folded_bias(layer), layer.multiplier, layer.shift
     for tile in plan.tiles:
-        key = (tile.m0, tile.m1, tile.c0, tile.c1)
+        key = (tile.m0, tile.m1, tile.c0, tile.c1, tile.r0, tile.r1, tile.s0, tile.s1)
         if key not in weight_addr:
             blob = _sub_weights(layer, tile, config)
             weight_addr[key] = addr
@@ -177,10 +213,11 @@ def layout_plan(
             addr = _align(addr + len(blob), 64)
     s = plan.shape
     pix = plan.in_pix_pitch or s.C
-    pitch = row_slot(s.W * pix, bb) if plan.row_mode else s.W * s.C
+    w_mem = s.W + 2 * s.P if plan.split_window else s.W  # input columns in memory
+    pitch = row_slot(w_mem * pix, bb) if plan.row_mode else s.W * s.C
     if input_addr is None:
         in_addr = addr
-        regions["input"] = (in_addr, _input_rows(x, plan, pitch))
+        regions["input"] = (in_addr, _input_rows(x, plan, pitch, layer.input_zero_point))
         addr = _align(addr + len(regions["input"][1]), 64)
     elif pix != s.C or pitch != s.W * s.C or (plan.row_mode and input_addr % bb):
         raise MappingError(
@@ -190,7 +227,7 @@ def layout_plan(
         )
     else:
         in_addr = input_addr
-        regions["input"] = (in_addr, _input_rows(x, plan, pitch))
+        regions["input"] = (in_addr, _input_rows(x, plan, pitch, layer.input_zero_point))
     out_bytes = math.prod(plan.layer_shape.output_shape)
     if output_addr is None:
         out_addr = addr
@@ -202,7 +239,9 @@ def layout_plan(
         addresses = {
             "IN_ADDR": in_addr,
             "OUT_ADDR": out_addr,
-            "W_ADDR": weight_addr[(tile.m0, tile.m1, tile.c0, tile.c1)],
+            "W_ADDR": weight_addr[
+                (tile.m0, tile.m1, tile.c0, tile.c1, tile.r0, tile.r1, tile.s0, tile.s1)
+            ],
             "PARAM_ADDR": param_addr[(tile.m0, tile.m1)],
         }
         desc = tile_descriptor(layer, plan, tile, addresses, pitch, band=1, config=config)

@@ -28,7 +28,7 @@ Each :class:`Tile` is one descriptor; :mod:`accel.mapping.job` lays the tiles ou
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from accel.mapping.shape import LayerShape, MappingError, tiles
 from accel.spec.config import AccelConfig
@@ -50,6 +50,10 @@ class Tile:
     e0: int = 0  # output rows [e0, e1) (before pooling); e1 None: to the layer's last row
     e1: int | None = None
     n: int | None = None  # the one image of this descriptor, or None: every image
+    r0: int = 0  # filter rows [r0, r1) and columns [s0, s1) (None: to R / S)
+    r1: int | None = None
+    s0: int = 0
+    s1: int | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class TilePlan:
     in_row_pitch: int
     in_pix_pitch: int = 0
     aligned_columns: bool = True  # row mode: strips start at bus-aligned columns
+    split_window: bool = False  # filter windows split: input laid out with its padding
 
     @property
     def split(self) -> bool:
@@ -227,11 +232,7 @@ def _chunked_windows(shape: LayerShape, config: AccelConfig, m_size: int):
     in_cols = min((step - 1) * shape.U + shape.S, shape.W)
     per_pixel = config.in_bytes // (in_rows * in_cols) // bb * bb
     if per_pixel < bb:
-        raise MappingError(
-            f"layer {shape}: {in_rows}x{in_cols} input pixels of at least {bb} bytes (one bus "
-            f"word each when reading a channel chunk) do not fit the input banks "
-            f"({config.in_bytes} B each)"
-        )
+        return None
     chunks = _even_split(shape.C, per_pixel, bb)
     slot = chunks[0][1] - chunks[0][0]
     slot = -(-slot // bb) * bb
@@ -318,7 +319,10 @@ def _chunk_plan(layer_shape, shape, config, m_size, groups) -> TilePlan:
         out = [Tile(m0, m1, 0, shape.C, f0, f1) for m0, m1 in groups for f0, f1 in strips]
         pitch = row_slot(shape.W * shape.C, bb)
         return TilePlan(layer_shape, shape, tuple(out), True, pitch, aligned_columns=False)
-    chunks, ranges, strips = _chunked_windows(shape, config, m_size)
+    split = _chunked_windows(shape, config, m_size)
+    if split is None:
+        return _split_window_plan(layer_shape, shape, config, m_size, groups)
+    chunks, ranges, strips = split
     pix = pixel_pitch(shape.C, config.bus_bytes)
     images = range(shape.N) if len(chunks) > 1 else [None]
     if len(chunks) == 1:  # the window fits once pixels are read one by one: bands as usual
@@ -335,3 +339,46 @@ def _chunk_plan(layer_shape, shape, config, m_size, groups) -> TilePlan:
                             acc = (ACC_IN if i else 0) | (ACC_OUT if i + 1 < len(chunks) else 0)
                         out.append(Tile(m0, m1, c0, c1, f0, f1, acc, e0, e1, n))
     return TilePlan(layer_shape, shape, tuple(out), True, shape.W * pix, pix)
+
+
+def _filter_split(shape: LayerShape, config: AccelConfig) -> tuple[list, list]:
+    """Filter rows and columns per descriptor when even one-bus-word pixels of a whole
+    window overflow a bank: the largest R' × S' sub-window whose minimal tile fits."""
+    step, U, words = _step(shape), shape.U, config.in_bytes // config.bus_bytes
+
+    def fits(r: int, s: int) -> bool:
+        return ((step - 1) * U + r) * ((step - 1) * U + s) <= words
+
+    if not fits(1, 1):
+        raise MappingError(
+            f"layer {shape}: {(step - 1) * U + 1}x{(step - 1) * U + 1} input pixels of one "
+            f"bus word each (a pooled output pixel at stride {U}) do not fit the input banks "
+            f"({config.in_bytes} B each)"
+        )
+    rows = max(r for r in range(1, shape.R + 1) if fits(r, 1))
+    cols = max(c for c in range(1, shape.S + 1) if fits(rows, c))
+    return _even_split(shape.R, rows, 1), _even_split(shape.S, cols, 1)
+
+
+def _split_window_plan(layer_shape, shape, config, m_size, groups) -> TilePlan:
+    """Windows split into filter sub-windows, accumulated like channel chunks, for banks
+    smaller than one window of one-bus-word pixels. The input is laid out with its padding
+    (the input zero point), so every sub-window reads real rows (P = PL = 0)."""
+    r_split, s_split = _filter_split(shape, config)
+    rows = max(r1 - r0 for r0, r1 in r_split)
+    cols = max(s1 - s0 for s0, s1 in s_split)
+    P = shape.P
+    window = replace(shape, H=shape.H + 2 * P, W=shape.W + 2 * P, P=0, R=rows, S=cols)
+    chunks, ranges, strips = _chunked_windows(window, config, m_size)
+    pieces = [(r, s, c) for r in r_split for s in s_split for c in chunks]
+    out = []
+    for n in range(shape.N):
+        for e0, e1 in ranges:
+            for m0, m1 in groups:
+                for f0, f1 in strips:
+                    for i, ((r0, r1), (s0, s1), (c0, c1)) in enumerate(pieces):
+                        acc = (ACC_IN if i else 0) | (ACC_OUT if i + 1 < len(pieces) else 0)
+                        out.append(Tile(m0, m1, c0, c1, f0, f1, acc, e0, e1, n, r0, r1, s0, s1))
+    pix = pixel_pitch(shape.C, config.bus_bytes)
+    pitch = (shape.W + 2 * P) * pix
+    return TilePlan(layer_shape, shape, tuple(out), True, pitch, pix, split_window=True)

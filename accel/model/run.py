@@ -4,8 +4,9 @@
 
 * **accel** — a CONV_2D, DEPTHWISE_CONV_2D (depth multiplier 1: a depthwise
   ``QuantizedLayer``, mapped as groups of ``cols`` channels with block-diagonal weights) or
-  FULLY_CONNECTED op (FULLY_CONNECTED as a 1×1 convolution on an (rows, 1, 1, C) tensor), plus a directly following 2×2 / stride-2 MAX_POOL_2D without
-  padding when the convolution's output feeds nothing else: one
+  FULLY_CONNECTED op (FULLY_CONNECTED as a 1×1 convolution on an (rows, 1, 1, C) tensor),
+  plus a directly following 2×2 / stride-2 MAX_POOL_2D without padding when the
+  convolution's output feeds nothing else: one
   :class:`accel.ref.layer.QuantizedLayer`, run by :func:`accel.backends.run_layer_job` on
   the chosen backend (golden | perf | amaranth | rtl), which checks it bit-exactly against
   :func:`accel.ref.layer.run_layer`. ``QuantizedLayer`` pads symmetrically; an asymmetric

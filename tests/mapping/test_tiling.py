@@ -106,6 +106,29 @@ CASES = [
         dict(TINY, acc_depth=16),
         "chunks+strips",
     ),
+    # banks smaller than one window of one-bus-word pixels: filter sub-windows accumulated,
+    # the input laid out with its padding
+    (
+        "split_7x7_stride2_pad3",
+        dict(M=4, C=3, R=7, S=7, stride=2, padding=3),
+        (1, 12, 12, 3),
+        TINY,
+        "chunks+split+strips",
+    ),
+    (
+        "split_11x11_stride4",
+        dict(M=3, C=3, R=11, S=11, stride=4, padding=2),
+        (1, 23, 23, 3),
+        TINY,
+        "chunks+split+strips",
+    ),
+    (
+        "split_5x5_pool_batch2",
+        dict(M=5, C=20, R=5, S=5, padding=2, pool=True),
+        (2, 6, 6, 20),
+        dict(TINY, bus_width=128),
+        "chunks+split+strips",
+    ),
     # depthwise: groups of cols channels, block-diagonal weights
     (
         "dw_pad1",
@@ -151,7 +174,9 @@ def test_tiled_layer_equals_golden(name, params, nhwc, config, kind):
     chunks = {(t.c0, t.c1) for t in plan.tiles if not layer.depthwise}
     assert (len(groups) > 1) == (kind in ("groups", "both") or "groups" in name + kind)
     assert (len(strips) > 1) == (kind in ("strips", "both") or "strips" in kind)
-    assert (len(chunks) > 1) == kind.startswith("chunks")
+    windows = {(t.r0, t.r1, t.s0, t.s1) for t in plan.tiles}
+    assert (len(chunks) > 1 or len(windows) > 1) == kind.startswith("chunks")
+    assert (len(windows) > 1) == ("split" in kind)
     if kind.startswith("chunks"):
         modes = [t.acc for t in plan.tiles]
         assert modes[0] == ACC_OUT and modes[-1] == ACC_IN
@@ -172,22 +197,24 @@ def test_every_layer_of_real_networks_maps_on_the_default_8x8(network):
         assert plan.tiles, layer.name
 
 
-@pytest.mark.parametrize("network", NETWORKS)
+@pytest.mark.parametrize("network", ["resnet18", "alexnet", "mobilenet_v1"])
 def test_every_layer_of_real_networks_maps_on_tiny_buffers(network):
-    """No layer is rejected for its size: 4x4 with 512-byte input banks (a 7x7 window of
-    one-bus-word pixels needs 392), 16 accumulator entries and 2 parameter tiles."""
-    config = AccelConfig(rows=4, cols=4, in_depth=64, acc_depth=16, param_depth=2)
+    """No layer is rejected for its size: 4x4 with the smallest buffers (16-word input banks,
+    16 accumulator entries, 2 parameter tiles). Among them 7x7 and 11x11 windows split into
+    filter pieces, 3x3 windows of 512 channels in chunks, depthwise groups. (VGG-16's layers
+    are of the same kinds; its ~10^5 descriptors per layer take a minute to plan.)"""
+    config = AccelConfig(rows=4, cols=4, in_depth=16, acc_depth=16, param_depth=2)
     for layer in network_layers(network):
         plan = plan_tiles(LayerShape.of_network_layer(layer), config)
         assert plan.tiles, layer.name
 
 
-def test_window_too_big_for_the_banks_is_a_clear_error():
-    """A 7x7 window of one-bus-word pixels (4 bytes) needs 196 bytes: 64-byte banks are a
-    real limit."""
-    layer = random_layer(np.random.default_rng(0), M=2, C=64, R=7, S=7)
-    shape = LayerShape.of(layer, (1, 9, 9, 64))
-    with pytest.raises(MappingError, match=r"7x7 input pixels .* do not fit the input banks"):
+def test_pooled_stride4_pixel_too_big_for_the_banks_is_a_clear_error():
+    """One pooled output pixel at stride 4 reads 5x5 input pixels even for a 1x1 filter
+    piece: 25 bus words, more than 16-word banks hold — a real limit."""
+    layer = random_layer(np.random.default_rng(0), M=2, C=64, R=7, S=7, stride=4, pool=True)
+    shape = LayerShape.of(layer, (1, 19, 19, 64))
+    with pytest.raises(MappingError, match=r"5x5 input pixels .* do not fit the input banks"):
         plan_tiles(shape, AccelConfig(rows=4, cols=4, in_depth=16, bus_width=32))
 
 
