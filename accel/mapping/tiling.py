@@ -17,6 +17,9 @@ A layer is never rejected for its size. :func:`plan_tiles` cuts it, in this orde
   descriptor); a fully connected layer runs its batch as the rows of a 1×1 convolution so
   that every weight tile serves all images.
 
+When even one window of one-bus-word pixels overflows a bank, the **filter window** is cut
+into R′×S′ pieces accumulated like chunks, on the input laid out with its padding.
+
 A **depthwise** convolution runs as groups of ``cols`` channels, each group one descriptor
 (per column strip) of a dense convolution with C = M = the group's channels, read in pixel
 mode at the layer's pixel pitch, with block-diagonal weights (zero off the diagonal), written

@@ -3,7 +3,8 @@ bit-exact against the golden model: column strips with halo (stride 2, pooling, 
 padding 3, batch 2, rows from any byte), output-channel groups, input-channel chunks
 accumulated across descriptors (ACC_OUT / ACC_IN) with batch — of one-pixel windows and, in
 pixel mode (IN_PIX_PITCH), of 3×3 windows with padding, stride 2, output-row ranges, pooling
-— depthwise convolutions as channel groups, and combinations; on small buffers where each
+— filter sub-windows of a 7×7 window larger than the banks, depthwise convolutions as channel
+groups, and combinations; on small buffers where each
 path triggers. The counters equal the Amaranth simulation's and accel.perf's."""
 
 import numpy as np
@@ -71,6 +72,13 @@ CASES = {
         TINY,
         {"chunks", "strips", "images"},
     ),
+    # 128-byte banks below one 7x7 window of one-bus-word pixels: filter pieces accumulated
+    "split-7x7-stride2-pad3": (
+        dict(M=4, C=3, R=7, S=7, stride=2, padding=3),
+        (1, 8, 8, 3),
+        TINY,
+        {"windows", "strips", "rows"},
+    ),
     # rows read from any byte (no column alignment)
     "strips-any-byte-5x5": (dict(M=4, C=3, R=5, S=5, padding=2), (1, 6, 12, 3), TINY, {"strips"}),
     # depthwise: groups of 4 channels (10 = 4 + 4 + 2) in pixel mode, block-diagonal weights
@@ -129,9 +137,11 @@ def test_tiled_layer_bit_exact_on_the_rtl(results, name):
         kinds.add("rows")
     if len({t.n for t in plan.tiles}) > 1:
         kinds.add("images")
+    if len({(t.r0, t.r1, t.s0, t.s1) for t in plan.tiles}) > 1:
+        kinds.add("windows")
     assert kinds == CASES[name][3]
     if not spec.backpressure:  # the same cycles as the Amaranth simulation and accel.perf
-        if name.startswith(("rs-", "depthwise", "strips-any")):  # Amaranth: tests/perf
+        if name.startswith(("rs-", "depthwise", "strips-any", "split")):  # Amaranth: tests/perf
             assert result.counters == predict(job, config).counters()
         else:
             assert result.counters == amaranth_sim.run_job(job, config).counters
