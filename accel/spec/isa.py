@@ -108,7 +108,7 @@ REGISTERS = (
         "IN_PIX_PITCH",
         26,
         16,
-        "bytes between input pixels (0 or C: contiguous; else read C of each pixel's channels)",
+        "bytes between input pixels (0 or C: contiguous, else pixel mode: C of its channels)",
     ),
 )
 REGISTER = {r.name: r for r in REGISTERS}

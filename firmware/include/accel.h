@@ -51,7 +51,7 @@
 #define ACCEL_REG_OUT_ROW_PITCH 23  /* bytes between output rows (F_out*M: contiguous) */
 #define ACCEL_REG_OUT_PIX_PITCH 24  /* bytes between output pixels (M: contiguous) */
 #define ACCEL_REG_ACC 25  /* bit 0: add to the sums in the accumulators, bit 1: keep the sums, no output */
-#define ACCEL_REG_IN_PIX_PITCH 26  /* bytes between input pixels (0 or C: contiguous; else read C of each pixel's channels) */
+#define ACCEL_REG_IN_PIX_PITCH 26  /* bytes between input pixels (0 or C: contiguous, else pixel mode: C of its channels) */
 
 /* Control operations (funct7 of CTRL). */
 #define ACCEL_CTRL_START 0
@@ -191,7 +191,7 @@ typedef struct accel_desc {
     uint32_t out_row_pitch;  /* bytes between output rows (F_out*M: contiguous) */
     uint32_t out_pix_pitch;  /* bytes between output pixels (M: contiguous) */
     uint32_t acc;  /* bit 0: add to the sums in the accumulators, bit 1: keep the sums, no output */
-    uint32_t in_pix_pitch;  /* bytes between input pixels (0 or C: contiguous; else read C of each pixel's channels) */
+    uint32_t in_pix_pitch;  /* bytes between input pixels (0 or C: contiguous, else pixel mode: C of its channels) */
 } accel_desc_t;
 #define ACCEL_DESC_WORDS 27u
 
