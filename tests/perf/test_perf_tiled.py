@@ -63,12 +63,7 @@ CASES = {
     ),
     # strips whose rows start at any byte (no column alignment): 5x5 windows of 3 channels
     "strips_any_byte_5x5": (
-        dict(M=4, C=3, R=5, S=5, padding=2), (1, 6, 12, 3), {}, (2, 1), "best"
-    ),
-    # a 7x7 window larger than the banks: filter pieces accumulated, input laid out padded
-    "split_window_7x7_stride2": (
-        dict(M=4, C=3, R=7, S=7, stride=2, padding=3), (1, 8, 8, 3), dict(in_depth=16), (1, 1),
-        "largest",
+        dict(M=4, C=3, R=5, S=5, padding=2), (1, 6, 10, 3), {}, (2, 1), "largest"
     ),
     # depthwise: groups of 4 channels (10 = 4 + 4 + 2), padding, strips, bands by the model
     "depthwise_pad1": (
