@@ -1819,7 +1819,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .issue(events__issue),
     .out_data(in_data),
     .pixbase(pixbase),
-    .\port$3301$16 (descriptor[47:16]),
+    .\port$3274$16 (descriptor[47:16]),
     .rows(rows),
     .rst(rst),
     .s2_bank(in_bank),
@@ -17225,7 +17225,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.feeder (rst, wp__en, \port$3301$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
+module \accel_top.core.feeder (rst, wp__en, \port$3274$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$71  = 0;
   wire [34:0] \$1 ;
   wire \$10 ;
@@ -17421,8 +17421,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3301$16 , zero_point, wp__data
   wire out_valid;
   input [33:0] pixbase;
   wire [33:0] pixbase;
-  input [31:0] \port$3301$16 ;
-  wire [31:0] \port$3301$16 ;
+  input [31:0] \port$3274$16 ;
+  wire [31:0] \port$3274$16 ;
   input [391:0] rows;
   wire [391:0] rows;
   wire [48:0] \rows[0] ;
@@ -34077,104 +34077,104 @@ module \accel_top.core.feeder (rst, wp__en, \port$3301$16 , zero_point, wp__data
   assign \$3  = $signed(\$2 ) >= $signed(1'h0);
   assign \$4  = rows[0] & \$3 ;
   assign \$5  = $signed(hb) + $signed({ 1'h0, rows[8:1] });
-  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3301$16 [15:0] });
+  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
   assign \$7  = \$4  & \$6 ;
   assign \$8  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
   assign \$9  = $signed(\$8 ) >= $signed(1'h0);
   assign \$10  = \$7  & \$9 ;
   assign \$11  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
-  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3301$16 [31:16] });
+  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
   assign \$13  = \$10  & \$12 ;
   assign \$14  = $signed(pixbase) + $signed({ 1'h0, rows[97:66] });
   assign \$15  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
   assign \$16  = $signed(\$15 ) >= $signed(1'h0);
   assign \$17  = rows[49] & \$16 ;
   assign \$18  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
-  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3301$16 [15:0] });
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
   assign \$20  = \$17  & \$19 ;
   assign \$21  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
   assign \$22  = $signed(\$21 ) >= $signed(1'h0);
   assign \$23  = \$20  & \$22 ;
   assign \$24  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
-  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3301$16 [31:16] });
+  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
   assign \$26  = \$23  & \$25 ;
   assign \$27  = $signed(pixbase) + $signed({ 1'h0, rows[146:115] });
   assign \$28  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
   assign \$29  = $signed(\$28 ) >= $signed(1'h0);
   assign \$30  = rows[98] & \$29 ;
   assign \$31  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
-  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3301$16 [15:0] });
+  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
   assign \$33  = \$30  & \$32 ;
   assign \$34  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
   assign \$35  = $signed(\$34 ) >= $signed(1'h0);
   assign \$36  = \$33  & \$35 ;
   assign \$37  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
-  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3301$16 [31:16] });
+  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
   assign \$39  = \$36  & \$38 ;
   assign \$40  = $signed(pixbase) + $signed({ 1'h0, rows[195:164] });
   assign \$41  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
   assign \$42  = $signed(\$41 ) >= $signed(1'h0);
   assign \$43  = rows[147] & \$42 ;
   assign \$44  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
-  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3301$16 [15:0] });
+  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
   assign \$46  = \$43  & \$45 ;
   assign \$47  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
   assign \$48  = $signed(\$47 ) >= $signed(1'h0);
   assign \$49  = \$46  & \$48 ;
   assign \$50  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
-  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3301$16 [31:16] });
+  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
   assign \$52  = \$49  & \$51 ;
   assign \$53  = $signed(pixbase) + $signed({ 1'h0, rows[244:213] });
   assign \$54  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
   assign \$55  = $signed(\$54 ) >= $signed(1'h0);
   assign \$56  = rows[196] & \$55 ;
   assign \$57  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
-  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3301$16 [15:0] });
+  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
   assign \$59  = \$56  & \$58 ;
   assign \$60  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
   assign \$61  = $signed(\$60 ) >= $signed(1'h0);
   assign \$62  = \$59  & \$61 ;
   assign \$63  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
-  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3301$16 [31:16] });
+  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
   assign \$65  = \$62  & \$64 ;
   assign \$66  = $signed(pixbase) + $signed({ 1'h0, rows[293:262] });
   assign \$67  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
   assign \$68  = $signed(\$67 ) >= $signed(1'h0);
   assign \$69  = rows[245] & \$68 ;
   assign \$70  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
-  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3301$16 [15:0] });
+  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
   assign \$72  = \$69  & \$71 ;
   assign \$73  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
   assign \$74  = $signed(\$73 ) >= $signed(1'h0);
   assign \$75  = \$72  & \$74 ;
   assign \$76  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
-  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3301$16 [31:16] });
+  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
   assign \$78  = \$75  & \$77 ;
   assign \$79  = $signed(pixbase) + $signed({ 1'h0, rows[342:311] });
   assign \$80  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
   assign \$81  = $signed(\$80 ) >= $signed(1'h0);
   assign \$82  = rows[294] & \$81 ;
   assign \$83  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
-  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3301$16 [15:0] });
+  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
   assign \$85  = \$82  & \$84 ;
   assign \$86  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
   assign \$87  = $signed(\$86 ) >= $signed(1'h0);
   assign \$88  = \$85  & \$87 ;
   assign \$89  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
-  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3301$16 [31:16] });
+  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
   assign \$91  = \$88  & \$90 ;
   assign \$92  = $signed(pixbase) + $signed({ 1'h0, rows[391:360] });
   assign \$93  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
   assign \$94  = $signed(\$93 ) >= $signed(1'h0);
   assign \$95  = rows[343] & \$94 ;
   assign \$96  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
-  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3301$16 [15:0] });
+  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
   assign \$98  = \$95  & \$97 ;
   assign \$99  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
   assign \$100  = $signed(\$99 ) >= $signed(1'h0);
   assign \$101  = \$98  & \$100 ;
   assign \$102  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
-  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3301$16 [31:16] });
+  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
   assign \$104  = \$101  & \$103 ;
   assign \$263  = s2_lane0 * 4'h8;
   assign \$105  = rp__data >> \$263 ;
@@ -34542,8 +34542,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3301$16 , zero_point, wp__data
       \$158  = 1'h0;
     end
   end
-  assign H = \port$3301$16 [15:0];
-  assign W = \port$3301$16 [31:16];
+  assign H = \port$3274$16 [15:0];
+  assign W = \port$3274$16 [31:16];
   assign write__en = wp__en;
   assign write__addr = wp__addr;
   assign write__data = wp__data;
@@ -36244,8 +36244,8 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
     .clk(clk),
     .last(last),
     .pix_step(layer__geometry[65:49]),
-    .\port$1038$0 (\$16 ),
-    .\port$3553$0 (\$17 ),
+    .\port$1011$0 (\$16 ),
+    .\port$3526$0 (\$17 ),
     .restart(restart),
     .row_step(layer__geometry[261:228]),
     .rst(rst),
@@ -36493,7 +36493,7 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.ktiles.walker (rst, \port$1038$0 , last, C, S, pix_step, K, row_step, restart, step, \port$3553$0 , clk);
+module \accel_top.core.ktiles.walker (rst, \port$1011$0 , last, C, S, pix_step, K, row_step, restart, step, \port$3526$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$75  = 0;
   wire \$1 ;
   wire [8:0] \$10 ;
@@ -36532,11 +36532,11 @@ module \accel_top.core.ktiles.walker (rst, \port$1038$0 , last, C, S, pix_step, 
   wire \params.valid ;
   input [16:0] pix_step;
   wire [16:0] pix_step;
-  output \port$1038$0 ;
-  wire \port$1038$0 ;
+  output \port$1011$0 ;
+  wire \port$1011$0 ;
   (* init = 48'h000000000000 *)
-  output [47:0] \port$3553$0 ;
-  wire [47:0] \port$3553$0 ;
+  output [47:0] \port$3526$0 ;
+  wire [47:0] \port$3526$0 ;
   input restart;
   wire restart;
   input [33:0] row_step;
@@ -36623,8 +36623,8 @@ module \accel_top.core.ktiles.walker (rst, \port$1038$0 , last, C, S, pix_step, 
     end
   end
   assign params = { \$15 , \$1  };
-  assign \port$1038$0  = \$1 ;
-  assign \port$3553$0  = \$15 ;
+  assign \port$1011$0  = \$1 ;
+  assign \port$3526$0  = \$15 ;
   assign \params.valid  = \$1 ;
   assign \params.r  = \$15 [7:0];
   assign \params.s  = \$15 [15:8];
@@ -37075,8 +37075,8 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
     .out__valid(bytes__valid),
     .param_addr(params__addr),
     .param_data(param_data),
-    .\port$3301$272 (layer__descriptor[296:272]),
-    .\port$3307$294 (layer__geometry[325:294]),
+    .\port$3274$272 (layer__descriptor[296:272]),
+    .\port$3278$294 (layer__geometry[325:294]),
     .reads_done(reads_done),
     .rows(\$2 [15:0]),
     .rst(rst),
@@ -37814,7 +37814,7 @@ module \accel_top.core.output.band (rst, rows, last, layer__descriptor, layer__g
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_base, rows, idle, acc_addr, acc_en, out__valid, M, F, \port$3301$272 , \port$3307$294 , band_pixels, start, out__payload, reads_done, param_addr, clk);
+module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_base, rows, idle, acc_addr, acc_en, out__valid, M, F, \port$3274$272 , \port$3278$294 , band_pixels, start, out__payload, reads_done, param_addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$78  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
@@ -38080,10 +38080,10 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   wire [31:0] \param_data.shift[7] ;
   reg [31:0] pix = 32'd0;
   wire pool;
-  input [24:0] \port$3301$272 ;
-  wire [24:0] \port$3301$272 ;
-  input [31:0] \port$3307$294 ;
-  wire [31:0] \port$3307$294 ;
+  input [24:0] \port$3274$272 ;
+  wire [24:0] \port$3274$272 ;
+  input [31:0] \port$3278$294 ;
+  wire [31:0] \port$3278$294 ;
   wire [1029:0] r_data;
   wire r_en;
   wire r_rdy;
@@ -38163,30 +38163,30 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   assign \$53  = running & \$52 ;
   assign \$54  = ! sub;
   assign \$55  = sub == 2'h3;
-  assign \$56  = \port$3301$272 [24] ? \$55  : 1'h1;
+  assign \$56  = \port$3274$272 [24] ? \$55  : 1'h1;
   assign \$57  = level + inflight;
   assign \$58  = \$57  < 3'h4;
   assign \$59  = running & \$58 ;
   assign \$60  = sub == 2'h3;
-  assign \$61  = \port$3301$272 [24] ? \$60  : 1'h1;
+  assign \$61  = \port$3274$272 [24] ? \$60  : 1'h1;
   assign \$62  = ~ \$61 ;
   assign \$63  = sub + 1'h1;
   assign \$64  = tile + 1'h1;
-  assign \$65  = \$64  == \port$3307$294 [31:16];
+  assign \$65  = \$64  == \port$3278$294 [31:16];
   assign \$66  = ~ \$65 ;
   assign \$67  = tile + 1'h1;
   assign \$68  = tile_base + band_pixels;
   assign \$69  = m_left - 4'h8;
   assign \$70  = col + 1'h1;
-  assign \$71  = \$70  == \port$3307$294 [15:0];
+  assign \$71  = \$70  == \port$3278$294 [15:0];
   assign \$72  = ~ \$71 ;
   assign \$73  = col + 1'h1;
-  assign \$74  = \port$3301$272 [24] ? 2'h2 : 2'h1;
+  assign \$74  = \port$3274$272 [24] ? 2'h2 : 2'h1;
   assign \$75  = pix + \$74 ;
   assign \$76  = row + 1'h1;
-  assign \$78  = \port$3301$272 [24] ? \$77  : { 1'h0, F };
+  assign \$78  = \port$3274$272 [24] ? \$77  : { 1'h0, F };
   assign \$79  = row_base + \$78 ;
-  assign \$81  = \port$3301$272 [24] ? \$80  : { 1'h0, F };
+  assign \$81  = \port$3274$272 [24] ? \$80  : { 1'h0, F };
   assign \$82  = row_base + \$81 ;
   assign \$83  = row + 1'h1;
   assign \$84  = \$83  == rows;
@@ -38239,7 +38239,7 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
     .i__valid(i__valid),
     .o__payload(o__payload),
     .o__ready(o__ready),
-    .\port$3301$272 (\port$3301$272 [23:0]),
+    .\port$3274$272 (\port$3274$272 [23:0]),
     .rst(rst),
     .s1_load(r_en),
     .s9_valid(o__valid)
@@ -38511,15 +38511,15 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   assign w_en = inflight;
   assign r_rdy = i__valid;
   assign i__ready = r_en;
-  assign output_zero_point = \port$3301$272 [7:0];
-  assign \output_zero_point$28  = \port$3301$272 [7:0];
-  assign act_min = \port$3301$272 [15:8];
-  assign \act_min$30  = \port$3301$272 [15:8];
-  assign act_max = \port$3301$272 [23:16];
-  assign \act_max$32  = \port$3301$272 [23:16];
-  assign pool = \port$3301$272 [24];
-  assign m_tiles = \port$3307$294 [31:16];
-  assign F_out = \port$3307$294 [15:0];
+  assign output_zero_point = \port$3274$272 [7:0];
+  assign \output_zero_point$28  = \port$3274$272 [7:0];
+  assign act_min = \port$3274$272 [15:8];
+  assign \act_min$30  = \port$3274$272 [15:8];
+  assign act_max = \port$3274$272 [23:16];
+  assign \act_max$32  = \port$3274$272 [23:16];
+  assign pool = \port$3274$272 [24];
+  assign m_tiles = \port$3278$294 [31:16];
+  assign F_out = \port$3278$294 [15:0];
   assign acc_addr = \$11 [10:0];
   assign param_addr = tile[5:0];
   assign \acc_data[0]  = acc_data[31:0];
@@ -38807,7 +38807,7 @@ module \accel_top.core.output.post.fifo (rst, r_en, r_rdy, r_data, w_port__data,
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \port$3301$272 , i__payload, o__payload, s9_valid, clk);
+module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \port$3274$272 , i__payload, o__payload, s9_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$80  = 0;
   wire \$1 ;
   wire [32:0] \$10 ;
@@ -40211,8 +40211,8 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   (* init = 1'h0 *)
   wire o__valid;
   wire [7:0] output_zero_point;
-  input [23:0] \port$3301$272 ;
-  wire [23:0] \port$3301$272 ;
+  input [23:0] \port$3274$272 ;
+  wire [23:0] \port$3274$272 ;
   input rst;
   wire rst;
   output s1_load;
@@ -40374,13 +40374,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$120  = l0_s5_y[32] ? \$118  : \$119 ;
   assign \$121  = $signed(l0_s5_y) + $signed({ 1'h0, \$120 , \$117 , \$114 , \$111 , \$108 , \$105 , \$102 , \$99 , \$96 , \$93 , \$90 , \$87 , \$84 , \$81 , \$78 , \$75 , \$72 , \$69 , \$66 , \$63 , \$60 , \$57 , \$54 , \$51 , \$48 , \$45 , \$42 , \$39 , \$36 , \$33 , \$30 , \$27  });
   assign \$122  = $signed(l0_s6_t) >>> l0_s6_right;
-  assign \$123  = $signed(l0_s7_z) + $signed(\port$3301$272 [7:0]);
-  assign \$124  = $signed(l0_s8_w) > $signed(\port$3301$272 [23:16]);
-  assign \$125  = $signed(\port$3301$272 [15:8]) > $signed(\port$3301$272 [23:16]);
+  assign \$123  = $signed(l0_s7_z) + $signed(\port$3274$272 [7:0]);
+  assign \$124  = $signed(l0_s8_w) > $signed(\port$3274$272 [23:16]);
+  assign \$125  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
   assign \$126  = \$124  | \$125 ;
-  assign \$127  = $signed(l0_s8_w) < $signed(\port$3301$272 [15:8]);
-  assign \$128  = \$127  ? { \port$3301$272 [15], \port$3301$272 [15:8] } : { 1'h0, l0_s8_w[7:0] };
-  assign \$129  = \$126  ? { \port$3301$272 [23], \port$3301$272 [23:16] } : \$128 ;
+  assign \$127  = $signed(l0_s8_w) < $signed(\port$3274$272 [15:8]);
+  assign \$128  = \$127  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l0_s8_w[7:0] };
+  assign \$129  = \$126  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$128 ;
   assign \$130  = $signed(i__payload[63:32]) + $signed(i__payload[319:288]);
   assign \$131  = $signed(i__payload[779:774]) < $signed(1'h0);
   assign \$132  = \$131  ? 5'h00 : i__payload[778:774];
@@ -40493,13 +40493,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$240  = l1_s5_y[32] ? \$238  : \$239 ;
   assign \$241  = $signed(l1_s5_y) + $signed({ 1'h0, \$240 , \$237 , \$234 , \$231 , \$228 , \$225 , \$222 , \$219 , \$216 , \$213 , \$210 , \$207 , \$204 , \$201 , \$198 , \$195 , \$192 , \$189 , \$186 , \$183 , \$180 , \$177 , \$174 , \$171 , \$168 , \$165 , \$162 , \$159 , \$156 , \$153 , \$150 , \$147  });
   assign \$242  = $signed(l1_s6_t) >>> l1_s6_right;
-  assign \$243  = $signed(l1_s7_z) + $signed(\port$3301$272 [7:0]);
-  assign \$244  = $signed(l1_s8_w) > $signed(\port$3301$272 [23:16]);
-  assign \$245  = $signed(\port$3301$272 [15:8]) > $signed(\port$3301$272 [23:16]);
+  assign \$243  = $signed(l1_s7_z) + $signed(\port$3274$272 [7:0]);
+  assign \$244  = $signed(l1_s8_w) > $signed(\port$3274$272 [23:16]);
+  assign \$245  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
   assign \$246  = \$244  | \$245 ;
-  assign \$247  = $signed(l1_s8_w) < $signed(\port$3301$272 [15:8]);
-  assign \$248  = \$247  ? { \port$3301$272 [15], \port$3301$272 [15:8] } : { 1'h0, l1_s8_w[7:0] };
-  assign \$249  = \$246  ? { \port$3301$272 [23], \port$3301$272 [23:16] } : \$248 ;
+  assign \$247  = $signed(l1_s8_w) < $signed(\port$3274$272 [15:8]);
+  assign \$248  = \$247  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l1_s8_w[7:0] };
+  assign \$249  = \$246  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$248 ;
   assign \$250  = $signed(i__payload[95:64]) + $signed(i__payload[351:320]);
   assign \$251  = $signed(i__payload[785:780]) < $signed(1'h0);
   assign \$252  = \$251  ? 5'h00 : i__payload[784:780];
@@ -40612,13 +40612,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$360  = l2_s5_y[32] ? \$358  : \$359 ;
   assign \$361  = $signed(l2_s5_y) + $signed({ 1'h0, \$360 , \$357 , \$354 , \$351 , \$348 , \$345 , \$342 , \$339 , \$336 , \$333 , \$330 , \$327 , \$324 , \$321 , \$318 , \$315 , \$312 , \$309 , \$306 , \$303 , \$300 , \$297 , \$294 , \$291 , \$288 , \$285 , \$282 , \$279 , \$276 , \$273 , \$270 , \$267  });
   assign \$362  = $signed(l2_s6_t) >>> l2_s6_right;
-  assign \$363  = $signed(l2_s7_z) + $signed(\port$3301$272 [7:0]);
-  assign \$364  = $signed(l2_s8_w) > $signed(\port$3301$272 [23:16]);
-  assign \$365  = $signed(\port$3301$272 [15:8]) > $signed(\port$3301$272 [23:16]);
+  assign \$363  = $signed(l2_s7_z) + $signed(\port$3274$272 [7:0]);
+  assign \$364  = $signed(l2_s8_w) > $signed(\port$3274$272 [23:16]);
+  assign \$365  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
   assign \$366  = \$364  | \$365 ;
-  assign \$367  = $signed(l2_s8_w) < $signed(\port$3301$272 [15:8]);
-  assign \$368  = \$367  ? { \port$3301$272 [15], \port$3301$272 [15:8] } : { 1'h0, l2_s8_w[7:0] };
-  assign \$369  = \$366  ? { \port$3301$272 [23], \port$3301$272 [23:16] } : \$368 ;
+  assign \$367  = $signed(l2_s8_w) < $signed(\port$3274$272 [15:8]);
+  assign \$368  = \$367  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l2_s8_w[7:0] };
+  assign \$369  = \$366  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$368 ;
   assign \$370  = $signed(i__payload[127:96]) + $signed(i__payload[383:352]);
   assign \$371  = $signed(i__payload[791:786]) < $signed(1'h0);
   assign \$372  = \$371  ? 5'h00 : i__payload[790:786];
@@ -40731,13 +40731,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$480  = l3_s5_y[32] ? \$478  : \$479 ;
   assign \$481  = $signed(l3_s5_y) + $signed({ 1'h0, \$480 , \$477 , \$474 , \$471 , \$468 , \$465 , \$462 , \$459 , \$456 , \$453 , \$450 , \$447 , \$444 , \$441 , \$438 , \$435 , \$432 , \$429 , \$426 , \$423 , \$420 , \$417 , \$414 , \$411 , \$408 , \$405 , \$402 , \$399 , \$396 , \$393 , \$390 , \$387  });
   assign \$482  = $signed(l3_s6_t) >>> l3_s6_right;
-  assign \$483  = $signed(l3_s7_z) + $signed(\port$3301$272 [7:0]);
-  assign \$484  = $signed(l3_s8_w) > $signed(\port$3301$272 [23:16]);
-  assign \$485  = $signed(\port$3301$272 [15:8]) > $signed(\port$3301$272 [23:16]);
+  assign \$483  = $signed(l3_s7_z) + $signed(\port$3274$272 [7:0]);
+  assign \$484  = $signed(l3_s8_w) > $signed(\port$3274$272 [23:16]);
+  assign \$485  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
   assign \$486  = \$484  | \$485 ;
-  assign \$487  = $signed(l3_s8_w) < $signed(\port$3301$272 [15:8]);
-  assign \$488  = \$487  ? { \port$3301$272 [15], \port$3301$272 [15:8] } : { 1'h0, l3_s8_w[7:0] };
-  assign \$489  = \$486  ? { \port$3301$272 [23], \port$3301$272 [23:16] } : \$488 ;
+  assign \$487  = $signed(l3_s8_w) < $signed(\port$3274$272 [15:8]);
+  assign \$488  = \$487  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l3_s8_w[7:0] };
+  assign \$489  = \$486  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$488 ;
   assign \$490  = $signed(i__payload[159:128]) + $signed(i__payload[415:384]);
   assign \$491  = $signed(i__payload[797:792]) < $signed(1'h0);
   assign \$492  = \$491  ? 5'h00 : i__payload[796:792];
@@ -40850,13 +40850,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$600  = l4_s5_y[32] ? \$598  : \$599 ;
   assign \$601  = $signed(l4_s5_y) + $signed({ 1'h0, \$600 , \$597 , \$594 , \$591 , \$588 , \$585 , \$582 , \$579 , \$576 , \$573 , \$570 , \$567 , \$564 , \$561 , \$558 , \$555 , \$552 , \$549 , \$546 , \$543 , \$540 , \$537 , \$534 , \$531 , \$528 , \$525 , \$522 , \$519 , \$516 , \$513 , \$510 , \$507  });
   assign \$602  = $signed(l4_s6_t) >>> l4_s6_right;
-  assign \$603  = $signed(l4_s7_z) + $signed(\port$3301$272 [7:0]);
-  assign \$604  = $signed(l4_s8_w) > $signed(\port$3301$272 [23:16]);
-  assign \$605  = $signed(\port$3301$272 [15:8]) > $signed(\port$3301$272 [23:16]);
+  assign \$603  = $signed(l4_s7_z) + $signed(\port$3274$272 [7:0]);
+  assign \$604  = $signed(l4_s8_w) > $signed(\port$3274$272 [23:16]);
+  assign \$605  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
   assign \$606  = \$604  | \$605 ;
-  assign \$607  = $signed(l4_s8_w) < $signed(\port$3301$272 [15:8]);
-  assign \$608  = \$607  ? { \port$3301$272 [15], \port$3301$272 [15:8] } : { 1'h0, l4_s8_w[7:0] };
-  assign \$609  = \$606  ? { \port$3301$272 [23], \port$3301$272 [23:16] } : \$608 ;
+  assign \$607  = $signed(l4_s8_w) < $signed(\port$3274$272 [15:8]);
+  assign \$608  = \$607  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l4_s8_w[7:0] };
+  assign \$609  = \$606  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$608 ;
   assign \$610  = $signed(i__payload[191:160]) + $signed(i__payload[447:416]);
   assign \$611  = $signed(i__payload[803:798]) < $signed(1'h0);
   assign \$612  = \$611  ? 5'h00 : i__payload[802:798];
@@ -40969,13 +40969,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$720  = l5_s5_y[32] ? \$718  : \$719 ;
   assign \$721  = $signed(l5_s5_y) + $signed({ 1'h0, \$720 , \$717 , \$714 , \$711 , \$708 , \$705 , \$702 , \$699 , \$696 , \$693 , \$690 , \$687 , \$684 , \$681 , \$678 , \$675 , \$672 , \$669 , \$666 , \$663 , \$660 , \$657 , \$654 , \$651 , \$648 , \$645 , \$642 , \$639 , \$636 , \$633 , \$630 , \$627  });
   assign \$722  = $signed(l5_s6_t) >>> l5_s6_right;
-  assign \$723  = $signed(l5_s7_z) + $signed(\port$3301$272 [7:0]);
-  assign \$724  = $signed(l5_s8_w) > $signed(\port$3301$272 [23:16]);
-  assign \$725  = $signed(\port$3301$272 [15:8]) > $signed(\port$3301$272 [23:16]);
+  assign \$723  = $signed(l5_s7_z) + $signed(\port$3274$272 [7:0]);
+  assign \$724  = $signed(l5_s8_w) > $signed(\port$3274$272 [23:16]);
+  assign \$725  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
   assign \$726  = \$724  | \$725 ;
-  assign \$727  = $signed(l5_s8_w) < $signed(\port$3301$272 [15:8]);
-  assign \$728  = \$727  ? { \port$3301$272 [15], \port$3301$272 [15:8] } : { 1'h0, l5_s8_w[7:0] };
-  assign \$729  = \$726  ? { \port$3301$272 [23], \port$3301$272 [23:16] } : \$728 ;
+  assign \$727  = $signed(l5_s8_w) < $signed(\port$3274$272 [15:8]);
+  assign \$728  = \$727  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l5_s8_w[7:0] };
+  assign \$729  = \$726  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$728 ;
   assign \$730  = $signed(i__payload[223:192]) + $signed(i__payload[479:448]);
   assign \$731  = $signed(i__payload[809:804]) < $signed(1'h0);
   assign \$732  = \$731  ? 5'h00 : i__payload[808:804];
@@ -41088,13 +41088,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$840  = l6_s5_y[32] ? \$838  : \$839 ;
   assign \$841  = $signed(l6_s5_y) + $signed({ 1'h0, \$840 , \$837 , \$834 , \$831 , \$828 , \$825 , \$822 , \$819 , \$816 , \$813 , \$810 , \$807 , \$804 , \$801 , \$798 , \$795 , \$792 , \$789 , \$786 , \$783 , \$780 , \$777 , \$774 , \$771 , \$768 , \$765 , \$762 , \$759 , \$756 , \$753 , \$750 , \$747  });
   assign \$842  = $signed(l6_s6_t) >>> l6_s6_right;
-  assign \$843  = $signed(l6_s7_z) + $signed(\port$3301$272 [7:0]);
-  assign \$844  = $signed(l6_s8_w) > $signed(\port$3301$272 [23:16]);
-  assign \$845  = $signed(\port$3301$272 [15:8]) > $signed(\port$3301$272 [23:16]);
+  assign \$843  = $signed(l6_s7_z) + $signed(\port$3274$272 [7:0]);
+  assign \$844  = $signed(l6_s8_w) > $signed(\port$3274$272 [23:16]);
+  assign \$845  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
   assign \$846  = \$844  | \$845 ;
-  assign \$847  = $signed(l6_s8_w) < $signed(\port$3301$272 [15:8]);
-  assign \$848  = \$847  ? { \port$3301$272 [15], \port$3301$272 [15:8] } : { 1'h0, l6_s8_w[7:0] };
-  assign \$849  = \$846  ? { \port$3301$272 [23], \port$3301$272 [23:16] } : \$848 ;
+  assign \$847  = $signed(l6_s8_w) < $signed(\port$3274$272 [15:8]);
+  assign \$848  = \$847  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l6_s8_w[7:0] };
+  assign \$849  = \$846  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$848 ;
   assign \$850  = $signed(i__payload[255:224]) + $signed(i__payload[511:480]);
   assign \$851  = $signed(i__payload[815:810]) < $signed(1'h0);
   assign \$852  = \$851  ? 5'h00 : i__payload[814:810];
@@ -41207,13 +41207,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$960  = l7_s5_y[32] ? \$958  : \$959 ;
   assign \$961  = $signed(l7_s5_y) + $signed({ 1'h0, \$960 , \$957 , \$954 , \$951 , \$948 , \$945 , \$942 , \$939 , \$936 , \$933 , \$930 , \$927 , \$924 , \$921 , \$918 , \$915 , \$912 , \$909 , \$906 , \$903 , \$900 , \$897 , \$894 , \$891 , \$888 , \$885 , \$882 , \$879 , \$876 , \$873 , \$870 , \$867  });
   assign \$962  = $signed(l7_s6_t) >>> l7_s6_right;
-  assign \$963  = $signed(l7_s7_z) + $signed(\port$3301$272 [7:0]);
-  assign \$964  = $signed(l7_s8_w) > $signed(\port$3301$272 [23:16]);
-  assign \$965  = $signed(\port$3301$272 [15:8]) > $signed(\port$3301$272 [23:16]);
+  assign \$963  = $signed(l7_s7_z) + $signed(\port$3274$272 [7:0]);
+  assign \$964  = $signed(l7_s8_w) > $signed(\port$3274$272 [23:16]);
+  assign \$965  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
   assign \$966  = \$964  | \$965 ;
-  assign \$967  = $signed(l7_s8_w) < $signed(\port$3301$272 [15:8]);
-  assign \$968  = \$967  ? { \port$3301$272 [15], \port$3301$272 [15:8] } : { 1'h0, l7_s8_w[7:0] };
-  assign \$969  = \$966  ? { \port$3301$272 [23], \port$3301$272 [23:16] } : \$968 ;
+  assign \$967  = $signed(l7_s8_w) < $signed(\port$3274$272 [15:8]);
+  assign \$968  = \$967  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l7_s8_w[7:0] };
+  assign \$969  = \$966  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$968 ;
   always @(posedge clk)
     s1_valid <= \$970 ;
   always @(posedge clk)
@@ -43544,9 +43544,9 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   assign i__ready = s1_load;
   assign o__valid = s9_valid;
-  assign output_zero_point = \port$3301$272 [7:0];
-  assign act_max = \port$3301$272 [23:16];
-  assign act_min = \port$3301$272 [15:8];
+  assign output_zero_point = \port$3274$272 [7:0];
+  assign act_max = \port$3274$272 [23:16];
+  assign act_min = \port$3274$272 [15:8];
   assign \o__payload.data  = o__payload[63:0];
   assign \o__payload.data[0]  = o__payload[7:0];
   assign \o__payload.data[1]  = o__payload[15:8];
@@ -45807,8 +45807,8 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   assign cmd__0__ready = \$11  | \$14 ;
   \accel_top.core.reader.info  info (
     .clk(clk),
-    .\port$3343$0 (sel),
-    .\port$371$0 (\final ),
+    .\port$3316$0 (sel),
+    .\port$344$0 (\final ),
     .r_data(r_data),
     .r_en(r_en),
     .r_rdy(r_rdy),
@@ -46077,7 +46077,7 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.reader.info (rst, \port$371$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3343$0 , clk);
+module \accel_top.core.reader.info (rst, \port$344$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3316$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$85  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -46101,10 +46101,10 @@ module \accel_top.core.reader.info (rst, \port$371$0 , w_en, r_en, w_rdy, r_rdy,
   (* init = 2'h0 *)
   wire [1:0] consume;
   reg [2:0] level = 3'h0;
-  input [1:0] \port$3343$0 ;
-  wire [1:0] \port$3343$0 ;
-  input \port$371$0 ;
-  wire \port$371$0 ;
+  input [1:0] \port$3316$0 ;
+  wire [1:0] \port$3316$0 ;
+  input \port$344$0 ;
+  wire \port$344$0 ;
   (* init = 2'h0 *)
   wire [1:0] produce;
   output [2:0] r_data;
@@ -46138,7 +46138,7 @@ module \accel_top.core.reader.info (rst, \port$371$0 , w_en, r_en, w_rdy, r_rdy,
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$371$0 , \port$3343$0  };
+      storage[w_port__addr] <= { \port$344$0 , \port$3316$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 3'h4;
@@ -46200,8 +46200,8 @@ module \accel_top.core.reader.info (rst, \port$371$0 , w_en, r_en, w_rdy, r_rdy,
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$371$0 , \port$3343$0  };
-  assign w_data = { \port$371$0 , \port$3343$0  };
+  assign w_port__data = { \port$344$0 , \port$3316$0  };
+  assign w_data = { \port$344$0 , \port$3316$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
@@ -46211,224 +46211,197 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   reg \$auto$verilog_backend.cc:2355:dump_module$86  = 0;
   wire \$1 ;
   wire [18:0] \$10 ;
-  wire [35:0] \$100 ;
-  wire [32:0] \$101 ;
-  wire [33:0] \$102 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire \$102 ;
   wire \$103 ;
   wire \$104 ;
   wire \$105 ;
-  wire [1:0] \$106 ;
-  wire [47:0] \$107 ;
-  wire [63:0] \$108 ;
-  wire [48:0] \$109 ;
+  wire \$106 ;
+  wire \$107 ;
+  wire \$108 ;
+  wire [8:0] \$109 ;
   wire [18:0] \$11 ;
   wire \$110 ;
   wire \$111 ;
-  wire \$112 ;
+  wire [4:0] \$112 ;
   wire \$113 ;
   wire \$114 ;
   wire \$115 ;
   wire \$116 ;
-  wire \$117 ;
+  wire [4:0] \$117 ;
   wire \$118 ;
   wire \$119 ;
-  wire \$12 ;
+  wire [24:0] \$12 ;
   wire \$120 ;
   wire \$121 ;
-  wire \$122 ;
+  wire [31:0] \$122 ;
   wire \$123 ;
-  wire \$124 ;
+  wire [31:0] \$124 ;
   wire \$125 ;
   wire \$126 ;
-  wire \$127 ;
-  wire \$128 ;
-  wire \$129 ;
-  wire \$13 ;
+  wire [15:0] \$127 ;
+  wire [31:0] \$128 ;
+  wire [31:0] \$129 ;
+  wire [23:0] \$13 ;
   wire \$130 ;
   wire \$131 ;
   wire \$132 ;
   wire \$133 ;
   wire \$134 ;
   wire \$135 ;
-  wire [8:0] \$136 ;
+  wire \$136 ;
   wire \$137 ;
   wire \$138 ;
-  wire [4:0] \$139 ;
-  wire \$14 ;
+  wire \$139 ;
+  wire [15:0] \$14 ;
   wire \$140 ;
   wire \$141 ;
   wire \$142 ;
   wire \$143 ;
-  wire [4:0] \$144 ;
+  wire \$144 ;
   wire \$145 ;
   wire \$146 ;
   wire \$147 ;
   wire \$148 ;
-  wire [31:0] \$149 ;
-  wire [16:0] \$15 ;
+  wire \$149 ;
+  wire [31:0] \$15 ;
   wire \$150 ;
-  wire [31:0] \$151 ;
-  wire \$152 ;
+  wire \$151 ;
+  wire [48:0] \$152 ;
   wire \$153 ;
-  wire [15:0] \$154 ;
-  wire [31:0] \$155 ;
-  wire [31:0] \$156 ;
+  wire \$154 ;
+  wire [48:0] \$155 ;
+  wire \$156 ;
   wire \$157 ;
   wire \$158 ;
   wire \$159 ;
-  wire [17:0] \$16 ;
-  wire \$160 ;
-  wire \$161 ;
-  wire \$162 ;
-  wire \$163 ;
-  wire \$164 ;
-  wire \$165 ;
-  wire \$166 ;
-  wire \$167 ;
-  wire \$168 ;
-  wire \$169 ;
-  wire [18:0] \$17 ;
+  wire [32:0] \$16 ;
+  wire [3:0] \$160 ;
+  wire [3:0] \$161 ;
+  wire [3:0] \$162 ;
+  wire [3:0] \$163 ;
+  wire [3:0] \$164 ;
+  wire [3:0] \$165 ;
+  wire [3:0] \$166 ;
+  wire [3:0] \$167 ;
+  wire [3:0] \$168 ;
+  wire [3:0] \$169 ;
+  wire [47:0] \$17 ;
   wire \$170 ;
   wire \$171 ;
   wire \$172 ;
   wire \$173 ;
   wire \$174 ;
   wire \$175 ;
-  wire \$176 ;
-  wire \$177 ;
-  wire \$178 ;
-  wire [48:0] \$179 ;
-  wire [18:0] \$18 ;
-  wire \$180 ;
-  wire \$181 ;
-  wire [48:0] \$182 ;
-  wire \$183 ;
-  wire \$184 ;
-  wire \$185 ;
-  wire \$186 ;
-  wire [3:0] \$187 ;
-  wire [3:0] \$188 ;
-  wire [3:0] \$189 ;
-  wire [18:0] \$19 ;
-  wire [3:0] \$190 ;
-  wire [3:0] \$191 ;
-  wire [3:0] \$192 ;
-  wire [3:0] \$193 ;
-  wire [3:0] \$194 ;
-  wire [3:0] \$195 ;
-  wire [3:0] \$196 ;
-  wire \$197 ;
-  wire \$198 ;
-  wire \$199 ;
+  reg [536:0] \$176 ;
+  reg [2:0] \$177 ;
+  reg [23:0] \$178 ;
+  reg [31:0] \$179 ;
+  wire [20:0] \$18 ;
+  reg [31:0] \$180 ;
+  reg [31:0] \$181 ;
+  reg [31:0] \$182 ;
+  reg [31:0] \$183 ;
+  reg [31:0] \$184 ;
+  reg [32:0] \$185 ;
+  reg [2:0] \$186 ;
+  reg [33:0] \$187 ;
+  reg [33:0] \$188 ;
+  reg [31:0] \$189 ;
+  wire [16:0] \$19 ;
+  reg [31:0] \$190 ;
+  reg [47:0] \$191 ;
+  reg [47:0] \$192 ;
+  reg [47:0] \$193 ;
   wire \$2 ;
-  wire [26:0] \$20 ;
-  wire \$200 ;
-  wire \$201 ;
-  wire \$202 ;
-  reg [2:0] \$203 ;
-  reg [536:0] \$204 ;
-  reg [23:0] \$205 ;
-  reg [31:0] \$206 ;
-  reg [31:0] \$207 ;
-  reg [31:0] \$208 ;
-  reg [31:0] \$209 ;
-  wire [23:0] \$21 ;
-  reg [31:0] \$210 ;
-  reg [31:0] \$211 ;
-  reg [32:0] \$212 ;
-  reg [2:0] \$213 ;
-  reg [33:0] \$214 ;
-  reg [33:0] \$215 ;
-  reg [31:0] \$216 ;
-  reg [31:0] \$217 ;
-  reg [47:0] \$218 ;
-  reg [47:0] \$219 ;
-  wire \$22 ;
-  reg [47:0] \$220 ;
-  wire \$23 ;
-  wire \$24 ;
-  wire [15:0] \$25 ;
-  wire [31:0] \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
+  wire [20:0] \$20 ;
+  wire [16:0] \$21 ;
+  wire [20:0] \$22 ;
+  wire [31:0] \$23 ;
+  wire [16:0] \$24 ;
+  wire [20:0] \$25 ;
+  wire [16:0] \$26 ;
+  wire [20:0] \$27 ;
+  wire [21:0] \$28 ;
+  wire [16:0] \$29 ;
   wire \$3 ;
   wire [16:0] \$30 ;
-  wire [17:0] \$31 ;
-  wire [18:0] \$32 ;
-  wire [18:0] \$33 ;
-  wire [18:0] \$34 ;
-  wire [34:0] \$35 ;
-  wire [47:0] \$36 ;
-  wire \$37 ;
+  wire [15:0] \$31 ;
+  wire [15:0] \$32 ;
+  wire [15:0] \$33 ;
+  wire [15:0] \$34 ;
+  wire [15:0] \$35 ;
+  wire [15:0] \$36 ;
+  wire [31:0] \$37 ;
   wire \$38 ;
   wire \$39 ;
   wire \$4 ;
-  wire [16:0] \$40 ;
-  wire [17:0] \$41 ;
-  wire [18:0] \$42 ;
-  wire [18:0] \$43 ;
-  wire [18:0] \$44 ;
-  wire [22:0] \$45 ;
-  wire [16:0] \$46 ;
-  wire [20:0] \$47 ;
-  wire [16:0] \$48 ;
-  wire [20:0] \$49 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire [2:0] \$42 ;
+  wire [32:0] \$43 ;
+  wire [33:0] \$44 ;
+  wire [34:0] \$45 ;
+  wire [34:0] \$46 ;
+  wire [34:0] \$47 ;
+  wire [17:0] \$48 ;
+  wire [18:0] \$49 ;
   wire \$5 ;
-  wire [31:0] \$50 ;
-  wire [16:0] \$51 ;
-  wire [20:0] \$52 ;
-  wire [16:0] \$53 ;
-  wire [20:0] \$54 ;
-  wire [21:0] \$55 ;
-  wire [16:0] \$56 ;
-  wire [16:0] \$57 ;
-  wire [15:0] \$58 ;
-  wire [15:0] \$59 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire [2:0] \$52 ;
+  wire [32:0] \$53 ;
+  wire [33:0] \$54 ;
+  wire [34:0] \$55 ;
+  wire [32:0] \$56 ;
+  wire [33:0] \$57 ;
+  wire [34:0] \$58 ;
+  wire [31:0] \$59 ;
   wire \$6 ;
-  wire [15:0] \$60 ;
-  wire [15:0] \$61 ;
-  wire [15:0] \$62 ;
-  wire [15:0] \$63 ;
+  wire [31:0] \$60 ;
+  wire [16:0] \$61 ;
+  wire [20:0] \$62 ;
+  wire \$63 ;
   wire [31:0] \$64 ;
-  wire \$65 ;
-  wire \$66 ;
-  wire \$67 ;
-  wire \$68 ;
-  wire [2:0] \$69 ;
+  wire [16:0] \$65 ;
+  wire [17:0] \$66 ;
+  wire [17:0] \$67 ;
+  wire [32:0] \$68 ;
+  wire [33:0] \$69 ;
   wire [16:0] \$7 ;
-  wire [32:0] \$70 ;
-  wire [33:0] \$71 ;
-  wire [34:0] \$72 ;
-  wire [34:0] \$73 ;
-  wire [34:0] \$74 ;
-  wire [17:0] \$75 ;
-  wire [18:0] \$76 ;
+  wire [33:0] \$70 ;
+  wire [47:0] \$71 ;
+  wire [47:0] \$72 ;
+  wire [35:0] \$73 ;
+  wire [32:0] \$74 ;
+  wire [33:0] \$75 ;
+  wire \$76 ;
   wire \$77 ;
   wire \$78 ;
-  wire [2:0] \$79 ;
+  wire [1:0] \$79 ;
   wire [17:0] \$8 ;
-  wire [32:0] \$80 ;
-  wire [33:0] \$81 ;
-  wire [34:0] \$82 ;
-  wire [32:0] \$83 ;
-  wire [33:0] \$84 ;
-  wire [34:0] \$85 ;
-  wire [31:0] \$86 ;
-  wire [31:0] \$87 ;
-  wire [16:0] \$88 ;
-  wire [20:0] \$89 ;
+  wire [47:0] \$80 ;
+  wire [63:0] \$81 ;
+  wire [48:0] \$82 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire \$88 ;
+  wire \$89 ;
   wire [18:0] \$9 ;
   wire \$90 ;
-  wire [31:0] \$91 ;
-  wire [16:0] \$92 ;
-  wire [17:0] \$93 ;
-  wire [17:0] \$94 ;
-  wire [32:0] \$95 ;
-  wire [33:0] \$96 ;
-  wire [33:0] \$97 ;
-  wire [47:0] \$98 ;
-  wire [47:0] \$99 ;
+  wire \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire \$96 ;
+  wire \$97 ;
+  wire \$98 ;
+  wire \$99 ;
   reg [47:0] acc_need = 48'h000000000000;
   reg [47:0] band_bytes = 48'h000000000000;
   reg [31:0] band_in_rows = 32'd0;
@@ -46522,474 +46495,451 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   assign \$8  = \$7  + 4'h8;
   assign \$9  = \$8  - 1'h1;
   assign \$11  = \$6  ? \$10  : { 3'h0, descriptor[63:48] };
-  assign \$12  = | descriptor[418:403];
-  assign \$13  = descriptor[418:403] != descriptor[63:48];
-  assign \$14  = \$12  & \$13 ;
-  assign \$15  = descriptor[138:136] + descriptor[63:48];
-  assign \$16  = \$15  + 4'h8;
-  assign \$17  = \$16  - 1'h1;
-  assign \$19  = \$14  ? \$18  : { 3'h0, descriptor[63:48] };
-  assign \$20  = $signed({ 1'h0, descriptor[95:88] }) * $signed(\$19 );
-  assign \$21  = descriptor[95:88] * descriptor[63:48];
-  assign \$22  = | descriptor[418:403];
-  assign \$23  = descriptor[418:403] != descriptor[63:48];
-  assign \$24  = \$22  & \$23 ;
-  assign \$25  = \$24  ? descriptor[418:403] : descriptor[63:48];
-  assign \$26  = descriptor[47:32] * \$25 ;
-  assign \$27  = | descriptor[418:403];
-  assign \$28  = descriptor[418:403] != descriptor[63:48];
-  assign \$29  = \$27  & \$28 ;
-  assign \$30  = descriptor[138:136] + descriptor[63:48];
-  assign \$31  = \$30  + 4'h8;
-  assign \$32  = \$31  - 1'h1;
-  assign \$34  = \$29  ? \$33  : { 3'h0, descriptor[63:48] };
-  assign \$35  = $signed({ 1'h0, descriptor[47:32] }) * $signed(\$34 );
-  assign \$36  = descriptor[31:16] * descriptor[352:321];
-  assign \$37  = | descriptor[418:403];
-  assign \$38  = descriptor[418:403] != descriptor[63:48];
-  assign \$39  = \$37  & \$38 ;
-  assign \$40  = descriptor[138:136] + descriptor[63:48];
-  assign \$41  = \$40  + 4'h8;
-  assign \$42  = \$41  - 1'h1;
-  assign \$44  = \$39  ? \$43  : { 3'h0, descriptor[63:48] };
-  assign \$45  = $signed({ 1'h0, descriptor[131:128] }) * $signed(\$44 );
-  assign \$46  = descriptor[111:96] - 1'h1;
-  assign \$47  = $signed(\$46 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$48  = descriptor[127:112] - 1'h1;
-  assign \$49  = $signed(\$48 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$50  = descriptor[312:297] * descriptor[127:112];
-  assign \$51  = descriptor[312:297] - 1'h1;
-  assign \$52  = $signed(\$51 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$53  = descriptor[312:297] - 1'h1;
-  assign \$54  = $signed(\$53 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$55  = $signed(\$54 ) + $signed({ 1'h0, descriptor[87:80] });
-  assign \$57  = descriptor[296] ? \$56  : { 1'h0, descriptor[111:96] };
-  assign \$59  = descriptor[296] ? \$58  : descriptor[111:96];
-  assign \$61  = descriptor[296] ? \$60  : descriptor[127:112];
-  assign \$63  = descriptor[296] ? \$62  : descriptor[312:297];
-  assign \$64  = descriptor[87:80] * sc;
-  assign \$65  = descriptor[352:321] != width;
-  assign \$66  = geometry[131] | \$65 ;
-  assign \$67  = descriptor[352:321] != width;
-  assign \$68  = geometry[131] | \$67 ;
-  assign \$69  = geometry[131] ? 3'h0 : descriptor[138:136];
-  assign \$70  = wpc + \$69 ;
-  assign \$71  = \$70  + 4'h8;
-  assign \$72  = \$71  - 1'h1;
-  assign \$74  = \$68  ? \$73  : { 3'h0, wpc };
-  assign \$75  = geometry[48:32] - descriptor[63:48];
-  assign \$76  = $signed(\$75 ) + $signed(2'h1);
-  assign \$77  = descriptor[352:321] != width;
-  assign \$78  = geometry[131] | \$77 ;
-  assign \$79  = \$78  ? 3'h0 : 3'h7;
-  assign \$80  = e_u + descriptor[87:80];
-  assign \$81  = \$80  - descriptor[31:16];
-  assign \$82  = $signed(\$81 ) - $signed({ 1'h0, descriptor[135:132] });
-  assign \$83  = f_u + descriptor[95:88];
-  assign \$84  = \$83  - descriptor[47:32];
-  assign \$85  = $signed(\$84 ) - $signed(descriptor[320:313]);
-  assign \$86  = geometry[309:294] * descriptor[400:385];
-  assign \$87  = geometry[309:294] * descriptor[79:64];
-  assign \$88  = geometry[277:262] - 1'h1;
-  assign \$89  = $signed(\$88 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$90  = band_in_rows < descriptor[31:16];
-  assign \$91  = \$90  ? band_in_rows : { 16'h0000, descriptor[31:16] };
-  assign \$92  = descriptor[79:64] + 4'h8;
-  assign \$93  = \$92  - 1'h1;
-  assign \$95  = geometry[163:132] + 4'h8;
-  assign \$96  = \$95  - 1'h1;
-  assign \$98  = geometry[325:310] * geometry[357:326];
-  assign \$99  = geometry[325:310] * geometry[421:390];
-  assign \$100  = descriptor[131:128] * geometry[97:66];
-  assign \$101  = geometry[97:66] - geometry[31:0];
-  assign \$102  = $signed(\$101 ) + $signed({ 1'h0, geometry[65:49] });
-  assign \$103  = descriptor[400:385] != descriptor[79:64];
-  assign \$104  = descriptor[384:353] != geometry[469:438];
-  assign \$105  = \$104  ? 1'h1 : 1'h0;
-  assign \$106  = \$103  ? 2'h2 : { 1'h0, \$105  };
-  assign \$107  = descriptor[31:16] * geometry[97:66];
-  assign \$108  = band_rows * geometry[97:66];
-  assign \$109  = bank_image + slack;
-  assign \$110  = \$109  <= 15'h4000;
-  assign \$111  = ! descriptor[15:0];
-  assign \$113  = ! descriptor[31:16];
-  assign \$114  = \$112  | \$113 ;
-  assign \$115  = ! descriptor[47:32];
+  assign \$12  = descriptor[95:88] * geometry[48:32];
+  assign \$13  = descriptor[95:88] * descriptor[63:48];
+  assign \$14  = geometry[131] ? descriptor[418:403] : descriptor[63:48];
+  assign \$15  = descriptor[47:32] * \$14 ;
+  assign \$16  = descriptor[47:32] * geometry[48:32];
+  assign \$17  = descriptor[31:16] * descriptor[352:321];
+  assign \$18  = descriptor[131:128] * geometry[48:32];
+  assign \$19  = descriptor[111:96] - 1'h1;
+  assign \$20  = $signed(\$19 ) * $signed({ 1'h0, descriptor[131:128] });
+  assign \$21  = descriptor[127:112] - 1'h1;
+  assign \$22  = $signed(\$21 ) * $signed({ 1'h0, descriptor[131:128] });
+  assign \$23  = descriptor[312:297] * descriptor[127:112];
+  assign \$24  = descriptor[312:297] - 1'h1;
+  assign \$25  = $signed(\$24 ) * $signed({ 1'h0, descriptor[131:128] });
+  assign \$26  = descriptor[312:297] - 1'h1;
+  assign \$27  = $signed(\$26 ) * $signed({ 1'h0, descriptor[131:128] });
+  assign \$28  = $signed(\$27 ) + $signed({ 1'h0, descriptor[87:80] });
+  assign \$30  = descriptor[296] ? \$29  : { 1'h0, descriptor[111:96] };
+  assign \$32  = descriptor[296] ? \$31  : descriptor[111:96];
+  assign \$34  = descriptor[296] ? \$33  : descriptor[127:112];
+  assign \$36  = descriptor[296] ? \$35  : descriptor[312:297];
+  assign \$37  = descriptor[87:80] * sc;
+  assign \$38  = descriptor[352:321] != width;
+  assign \$39  = geometry[131] | \$38 ;
+  assign \$40  = descriptor[352:321] != width;
+  assign \$41  = geometry[131] | \$40 ;
+  assign \$42  = geometry[131] ? 3'h0 : descriptor[138:136];
+  assign \$43  = wpc + \$42 ;
+  assign \$44  = \$43  + 4'h8;
+  assign \$45  = \$44  - 1'h1;
+  assign \$47  = \$41  ? \$46  : { 3'h0, wpc };
+  assign \$48  = geometry[48:32] - descriptor[63:48];
+  assign \$49  = $signed(\$48 ) + $signed(2'h1);
+  assign \$50  = descriptor[352:321] != width;
+  assign \$51  = geometry[131] | \$50 ;
+  assign \$52  = \$51  ? 3'h0 : 3'h7;
+  assign \$53  = e_u + descriptor[87:80];
+  assign \$54  = \$53  - descriptor[31:16];
+  assign \$55  = $signed(\$54 ) - $signed({ 1'h0, descriptor[135:132] });
+  assign \$56  = f_u + descriptor[95:88];
+  assign \$57  = \$56  - descriptor[47:32];
+  assign \$58  = $signed(\$57 ) - $signed(descriptor[320:313]);
+  assign \$59  = geometry[309:294] * descriptor[400:385];
+  assign \$60  = geometry[309:294] * descriptor[79:64];
+  assign \$61  = geometry[277:262] - 1'h1;
+  assign \$62  = $signed(\$61 ) * $signed({ 1'h0, descriptor[131:128] });
+  assign \$63  = band_in_rows < descriptor[31:16];
+  assign \$64  = \$63  ? band_in_rows : { 16'h0000, descriptor[31:16] };
+  assign \$65  = descriptor[79:64] + 4'h8;
+  assign \$66  = \$65  - 1'h1;
+  assign \$68  = geometry[163:132] + 4'h8;
+  assign \$69  = \$68  - 1'h1;
+  assign \$71  = geometry[325:310] * geometry[357:326];
+  assign \$72  = geometry[325:310] * geometry[421:390];
+  assign \$73  = descriptor[131:128] * geometry[97:66];
+  assign \$74  = geometry[97:66] - geometry[31:0];
+  assign \$75  = $signed(\$74 ) + $signed({ 1'h0, geometry[65:49] });
+  assign \$76  = descriptor[400:385] != descriptor[79:64];
+  assign \$77  = descriptor[384:353] != geometry[469:438];
+  assign \$78  = \$77  ? 1'h1 : 1'h0;
+  assign \$79  = \$76  ? 2'h2 : { 1'h0, \$78  };
+  assign \$80  = descriptor[31:16] * geometry[97:66];
+  assign \$81  = band_rows * geometry[97:66];
+  assign \$82  = bank_image + slack;
+  assign \$83  = \$82  <= 15'h4000;
+  assign \$84  = ! descriptor[15:0];
+  assign \$86  = ! descriptor[31:16];
+  assign \$87  = \$85  | \$86 ;
+  assign \$88  = ! descriptor[47:32];
+  assign \$89  = \$87  | \$88 ;
+  assign \$90  = ! descriptor[63:48];
+  assign \$91  = \$89  | \$90 ;
+  assign \$92  = ! descriptor[79:64];
+  assign \$93  = \$91  | \$92 ;
+  assign \$94  = ! descriptor[87:80];
+  assign \$95  = \$93  | \$94 ;
+  assign \$96  = ! descriptor[95:88];
+  assign \$97  = \$95  | \$96 ;
+  assign \$98  = ! descriptor[111:96];
+  assign \$99  = \$97  | \$98 ;
+  assign \$100  = ! descriptor[127:112];
+  assign \$101  = \$99  | \$100 ;
+  assign \$102  = ! descriptor[131:128];
+  assign \$103  = \$101  | \$102 ;
+  assign \$104  = ! descriptor[312:297];
+  assign \$105  = \$103  | \$104 ;
+  assign \$106  = descriptor[135:132] >= descriptor[87:80];
+  assign \$107  = $signed(descriptor[320:313]) >= $signed({ 1'h0, descriptor[95:88] });
+  assign \$108  = \$106  | \$107 ;
+  assign \$109  = - $signed(descriptor[320:313]);
+  assign \$110  = $signed(\$109 ) >= $signed({ 1'h0, descriptor[47:32] });
+  assign \$111  = \$108  | \$110 ;
+  assign \$112  = - descriptor[131:128];
+  assign \$113  = $signed(bottom) <= $signed(\$112 );
+  assign \$114  = \$111  | \$113 ;
+  assign \$115  = $signed(bottom) >= $signed({ 1'h0, descriptor[87:80] });
   assign \$116  = \$114  | \$115 ;
-  assign \$117  = ! descriptor[63:48];
-  assign \$118  = \$116  | \$117 ;
-  assign \$119  = ! descriptor[79:64];
-  assign \$120  = \$118  | \$119 ;
-  assign \$121  = ! descriptor[87:80];
-  assign \$122  = \$120  | \$121 ;
-  assign \$123  = ! descriptor[95:88];
-  assign \$124  = \$122  | \$123 ;
-  assign \$125  = ! descriptor[111:96];
-  assign \$126  = \$124  | \$125 ;
-  assign \$127  = ! descriptor[127:112];
-  assign \$128  = \$126  | \$127 ;
-  assign \$129  = ! descriptor[131:128];
-  assign \$130  = \$128  | \$129 ;
-  assign \$131  = ! descriptor[312:297];
-  assign \$132  = \$130  | \$131 ;
-  assign \$133  = descriptor[135:132] >= descriptor[87:80];
-  assign \$134  = $signed(descriptor[320:313]) >= $signed({ 1'h0, descriptor[95:88] });
-  assign \$135  = \$133  | \$134 ;
-  assign \$136  = - $signed(descriptor[320:313]);
-  assign \$137  = $signed(\$136 ) >= $signed({ 1'h0, descriptor[47:32] });
-  assign \$138  = \$135  | \$137 ;
-  assign \$139  = - descriptor[131:128];
-  assign \$140  = $signed(bottom) <= $signed(\$139 );
-  assign \$141  = \$138  | \$140 ;
-  assign \$142  = $signed(bottom) >= $signed({ 1'h0, descriptor[87:80] });
-  assign \$143  = \$141  | \$142 ;
-  assign \$144  = - descriptor[131:128];
-  assign \$145  = $signed(right) <= $signed(\$144 );
-  assign \$146  = \$143  | \$145 ;
-  assign \$147  = $signed(right) >= $signed({ 1'h0, descriptor[95:88] });
-  assign \$148  = \$146  | \$147 ;
-  assign \$150  = | \$149 ;
-  assign \$152  = | \$151 ;
-  assign \$153  = \$150  | \$152 ;
-  assign \$154  = geometry[131] ? descriptor[418:403] : 16'h0000;
-  assign \$155  = descriptor[352:321] | { 16'h0000, \$154  };
-  assign \$157  = | \$156 ;
-  assign \$158  = geometry[130] & \$157 ;
-  assign \$159  = \$153  | \$158 ;
-  assign \$160  = $signed(descriptor[287:280]) > $signed(descriptor[295:288]);
-  assign \$161  = descriptor[111:96] < 2'h2;
-  assign \$162  = descriptor[127:112] < 2'h2;
-  assign \$163  = \$161  | \$162 ;
-  assign \$164  = \$163  | descriptor[297];
-  assign \$165  = descriptor[296] & \$164 ;
-  assign \$166  = descriptor[352:321] < width;
-  assign \$167  = descriptor[418:403] < descriptor[63:48];
-  assign \$168  = geometry[131] & \$167 ;
-  assign \$169  = \$166  | \$168 ;
-  assign \$170  = descriptor[400:385] < descriptor[79:64];
-  assign \$171  = \$169  | \$170 ;
-  assign \$172  = descriptor[384:353] < out_pix_row;
-  assign \$173  = \$171  | \$172 ;
-  assign \$174  = | descriptor[402:401];
-  assign \$175  = descriptor[15:0] != 1'h1;
-  assign \$176  = descriptor[312:297] < geometry[277:262];
-  assign \$177  = \$175  | \$176 ;
-  assign \$178  = \$174  & \$177 ;
-  assign \$179  = bank_image + slack;
-  assign \$180  = \$179  <= 15'h4000;
-  assign \$181  = ~ \$180 ;
-  assign \$182  = band_bytes + slack;
-  assign \$183  = \$182  > 15'h4000;
-  assign \$184  = \$181  & \$183 ;
-  assign \$185  = acc_need > 11'h400;
-  assign \$186  = geometry[325:310] > 7'h40;
-  assign \$187  = \$186  ? 4'h8 : 4'h0;
-  assign \$188  = \$185  ? 4'h7 : \$187 ;
-  assign \$189  = \$184  ? 4'h6 : \$188 ;
-  assign \$190  = \$178  ? 4'ha : \$189 ;
-  assign \$191  = \$173  ? 4'h9 : \$190 ;
-  assign \$192  = \$165  ? 4'h5 : \$191 ;
-  assign \$193  = \$160  ? 4'h4 : \$192 ;
-  assign \$194  = \$159  ? 4'h3 : \$193 ;
-  assign \$195  = \$148  ? 4'h2 : \$194 ;
-  assign \$196  = \$132  ? 4'h1 : \$195 ;
-  assign \$197  = ! fsm_state;
-  assign \$198  = fsm_state == 1'h1;
-  assign \$199  = fsm_state == 2'h2;
-  assign \$200  = fsm_state == 2'h3;
-  assign \$201  = fsm_state == 3'h4;
-  assign \$202  = fsm_state == 3'h5;
+  assign \$117  = - descriptor[131:128];
+  assign \$118  = $signed(right) <= $signed(\$117 );
+  assign \$119  = \$116  | \$118 ;
+  assign \$120  = $signed(right) >= $signed({ 1'h0, descriptor[95:88] });
+  assign \$121  = \$119  | \$120 ;
+  assign \$123  = | \$122 ;
+  assign \$125  = | \$124 ;
+  assign \$126  = \$123  | \$125 ;
+  assign \$127  = geometry[131] ? descriptor[418:403] : 16'h0000;
+  assign \$128  = descriptor[352:321] | { 16'h0000, \$127  };
+  assign \$130  = | \$129 ;
+  assign \$131  = geometry[130] & \$130 ;
+  assign \$132  = \$126  | \$131 ;
+  assign \$133  = $signed(descriptor[287:280]) > $signed(descriptor[295:288]);
+  assign \$134  = descriptor[111:96] < 2'h2;
+  assign \$135  = descriptor[127:112] < 2'h2;
+  assign \$136  = \$134  | \$135 ;
+  assign \$137  = \$136  | descriptor[297];
+  assign \$138  = descriptor[296] & \$137 ;
+  assign \$139  = descriptor[352:321] < width;
+  assign \$140  = descriptor[418:403] < descriptor[63:48];
+  assign \$141  = geometry[131] & \$140 ;
+  assign \$142  = \$139  | \$141 ;
+  assign \$143  = descriptor[400:385] < descriptor[79:64];
+  assign \$144  = \$142  | \$143 ;
+  assign \$145  = descriptor[384:353] < out_pix_row;
+  assign \$146  = \$144  | \$145 ;
+  assign \$147  = | descriptor[402:401];
+  assign \$148  = descriptor[15:0] != 1'h1;
+  assign \$149  = descriptor[312:297] < geometry[277:262];
+  assign \$150  = \$148  | \$149 ;
+  assign \$151  = \$147  & \$150 ;
+  assign \$152  = bank_image + slack;
+  assign \$153  = \$152  <= 15'h4000;
+  assign \$154  = ~ \$153 ;
+  assign \$155  = band_bytes + slack;
+  assign \$156  = \$155  > 15'h4000;
+  assign \$157  = \$154  & \$156 ;
+  assign \$158  = acc_need > 11'h400;
+  assign \$159  = geometry[325:310] > 7'h40;
+  assign \$160  = \$159  ? 4'h8 : 4'h0;
+  assign \$161  = \$158  ? 4'h7 : \$160 ;
+  assign \$162  = \$157  ? 4'h6 : \$161 ;
+  assign \$163  = \$151  ? 4'ha : \$162 ;
+  assign \$164  = \$146  ? 4'h9 : \$163 ;
+  assign \$165  = \$138  ? 4'h5 : \$164 ;
+  assign \$166  = \$133  ? 4'h4 : \$165 ;
+  assign \$167  = \$132  ? 4'h3 : \$166 ;
+  assign \$168  = \$121  ? 4'h2 : \$167 ;
+  assign \$169  = \$105  ? 4'h1 : \$168 ;
+  assign \$170  = ! fsm_state;
+  assign \$171  = fsm_state == 1'h1;
+  assign \$172  = fsm_state == 2'h2;
+  assign \$173  = fsm_state == 2'h3;
+  assign \$174  = fsm_state == 3'h4;
+  assign \$175  = fsm_state == 3'h5;
   always @(posedge clk)
-    fsm_state <= \$203 ;
+    geometry <= \$176 ;
   always @(posedge clk)
-    geometry <= \$204 ;
+    fsm_state <= \$177 ;
   always @(posedge clk)
-    sc <= \$205 ;
+    sc <= \$178 ;
   always @(posedge clk)
-    width <= \$206 ;
+    width <= \$179 ;
   always @(posedge clk)
-    wpc <= \$207 ;
+    wpc <= \$180 ;
   always @(posedge clk)
-    e_u <= \$208 ;
+    e_u <= \$181 ;
   always @(posedge clk)
-    f_u <= \$209 ;
+    f_u <= \$182 ;
   always @(posedge clk)
-    band_in_rows <= \$210 ;
+    band_in_rows <= \$183 ;
   always @(posedge clk)
-    m_acc <= \$211 ;
+    m_acc <= \$184 ;
   always @(posedge clk)
-    k_acc <= \$212 ;
+    k_acc <= \$185 ;
   always @(posedge clk)
-    slack <= \$213 ;
+    slack <= \$186 ;
   always @(posedge clk)
-    bottom <= \$214 ;
+    bottom <= \$187 ;
   always @(posedge clk)
-    right <= \$215 ;
+    right <= \$188 ;
   always @(posedge clk)
-    out_pix_row <= \$216 ;
+    out_pix_row <= \$189 ;
   always @(posedge clk)
-    band_rows <= \$217 ;
+    band_rows <= \$190 ;
   always @(posedge clk)
-    acc_need <= \$218 ;
+    acc_need <= \$191 ;
   always @(posedge clk)
-    bank_image <= \$219 ;
+    bank_image <= \$192 ;
   always @(posedge clk)
-    band_bytes <= \$220 ;
+    band_bytes <= \$193 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$203  = fsm_state;
+    \$176  = geometry;
     casez (fsm_state)
       3'h0:
           if (start) begin
-            \$203  = 3'h1;
+            \$176 [131] = \$3 ;
+            \$176 [48:32] = \$11 [16:0];
           end
       3'h1:
-          \$203  = 3'h2;
-      3'h2:
-          \$203  = 3'h3;
-      3'h3:
-          \$203  = 3'h4;
-      3'h4:
-          \$203  = 3'h5;
-      3'h5:
-          \$203  = 3'h0;
-    endcase
-    if (rst) begin
-      \$203  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$204  = geometry;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
         begin
-          \$204 [131] = \$3 ;
-          \$204 [48:32] = \$11 [16:0];
-          \$204 [31:0] = { \$20 [26], \$20 [26], \$20 [26], \$20 [26], \$20 [26], \$20  };
-          \$204 [129:98] = \$36 [31:0];
-          \$204 [195:164] = { \$45 [22], \$45 [22], \$45 [22], \$45 [22], \$45 [22], \$45 [22], \$45 [22], \$45 [22], \$45 [22], \$45  };
-          \$204 [421:390] = \$50 ;
-          \$204 [503:472] = { \$52 [20], \$52 [20], \$52 [20], \$52 [20], \$52 [20], \$52 [20], \$52 [20], \$52 [20], \$52 [20], \$52 [20], \$52 [20], \$52  };
-          \$204 [277:262] = \$57 [15:0];
-          \$204 [293:278] = \$59 ;
-          \$204 [309:294] = \$61 ;
-          \$204 [437:422] = \$63 ;
-          \$204 [325:310] = 16'h0000;
-          \$204 [357:326] = 32'd0;
+          \$176 [31:0] = { 7'h00, \$12  };
+          \$176 [129:98] = \$17 [31:0];
+          \$176 [195:164] = { 11'h000, \$18  };
+          \$176 [421:390] = \$23 ;
+          \$176 [503:472] = { \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25  };
+          \$176 [277:262] = \$30 [15:0];
+          \$176 [293:278] = \$32 ;
+          \$176 [309:294] = \$34 ;
+          \$176 [437:422] = \$36 ;
+          \$176 [325:310] = 16'h0000;
+          \$176 [357:326] = 32'd0;
         end
       3'h2:
         begin
-          \$204 [163:132] = \$64 ;
-          \$204 [130] = \$66 ;
-          \$204 [97:66] = \$74 [31:0];
-          \$204 [65:49] = \$76 [16:0];
-          \$204 [469:438] = \$87 ;
-          \$204 [535:504] = { \$89 [20], \$89 [20], \$89 [20], \$89 [20], \$89 [20], \$89 [20], \$89 [20], \$89 [20], \$89 [20], \$89 [20], \$89 [20], \$89  };
+          \$176 [163:132] = \$37 ;
+          \$176 [130] = \$39 ;
+          \$176 [97:66] = \$47 [31:0];
+          \$176 [65:49] = \$49 [16:0];
+          \$176 [469:438] = \$60 ;
+          \$176 [535:504] = { \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62  };
         end
       3'h3:
         begin
-          \$204 [325:310] = \$94 [15:0];
-          \$204 [357:326] = \$97 [31:0];
+          \$176 [325:310] = \$67 [15:0];
+          \$176 [357:326] = \$70 [31:0];
         end
       3'h4:
         begin
-          \$204 [389:358] = \$98 [31:0];
-          \$204 [227:196] = \$100 [31:0];
-          \$204 [261:228] = \$102 ;
-          \$204 [471:470] = \$106 ;
+          \$176 [389:358] = \$71 [31:0];
+          \$176 [227:196] = \$73 [31:0];
+          \$176 [261:228] = \$75 ;
+          \$176 [471:470] = \$79 ;
         end
       3'h5:
-          \$204 [536] = \$110 ;
+          \$176 [536] = \$83 ;
     endcase
     if (rst) begin
-      \$204  = 537'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$176  = 537'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$205  = sc;
+    \$177  = fsm_state;
+    casez (fsm_state)
+      3'h0:
+          if (start) begin
+            \$177  = 3'h1;
+          end
+      3'h1:
+          \$177  = 3'h2;
+      3'h2:
+          \$177  = 3'h3;
+      3'h3:
+          \$177  = 3'h4;
+      3'h4:
+          \$177  = 3'h5;
+      3'h5:
+          \$177  = 3'h0;
+    endcase
+    if (rst) begin
+      \$177  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$178  = sc;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$205  = \$21 ;
+          \$178  = \$13 ;
     endcase
     if (rst) begin
-      \$205  = 24'h000000;
+      \$178  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$206  = width;
+    \$179  = width;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$206  = \$26 ;
+          \$179  = \$15 ;
     endcase
     if (rst) begin
-      \$206  = 32'd0;
+      \$179  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$207  = wpc;
+    \$180  = wpc;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$207  = \$35 [31:0];
+          \$180  = \$16 [31:0];
     endcase
     if (rst) begin
-      \$207  = 32'd0;
+      \$180  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$208  = e_u;
+    \$181  = e_u;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$208  = { \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47 [20], \$47  };
+          \$181  = { \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20  };
     endcase
     if (rst) begin
-      \$208  = 32'd0;
+      \$181  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$209  = f_u;
+    \$182  = f_u;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$209  = { \$49 [20], \$49 [20], \$49 [20], \$49 [20], \$49 [20], \$49 [20], \$49 [20], \$49 [20], \$49 [20], \$49 [20], \$49 [20], \$49  };
+          \$182  = { \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22  };
     endcase
     if (rst) begin
-      \$209  = 32'd0;
+      \$182  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$210  = band_in_rows;
+    \$183  = band_in_rows;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$210  = { \$55 [21], \$55 [21], \$55 [21], \$55 [21], \$55 [21], \$55 [21], \$55 [21], \$55 [21], \$55 [21], \$55 [21], \$55  };
+          \$183  = { \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28  };
     endcase
     if (rst) begin
-      \$210  = 32'd0;
+      \$183  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$211  = m_acc;
+    \$184  = m_acc;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$211  = 32'd0;
+          \$184  = 32'd0;
     endcase
     if (rst) begin
-      \$211  = 32'd0;
+      \$184  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$212  = k_acc;
+    \$185  = k_acc;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$212  = 33'h000000000;
+          \$185  = 33'h000000000;
     endcase
     if (rst) begin
-      \$212  = 33'h000000000;
+      \$185  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$213  = slack;
+    \$186  = slack;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$213  = \$79 ;
+          \$186  = \$52 ;
     endcase
     if (rst) begin
-      \$213  = 3'h0;
+      \$186  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$214  = bottom;
+    \$187  = bottom;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$214  = \$82 [33:0];
+          \$187  = \$55 [33:0];
     endcase
     if (rst) begin
-      \$214  = 34'h000000000;
+      \$187  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$215  = right;
+    \$188  = right;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$215  = \$85 [33:0];
+          \$188  = \$58 [33:0];
     endcase
     if (rst) begin
-      \$215  = 34'h000000000;
+      \$188  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$216  = out_pix_row;
+    \$189  = out_pix_row;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$216  = \$86 ;
+          \$189  = \$59 ;
     endcase
     if (rst) begin
-      \$216  = 32'd0;
+      \$189  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$217  = band_rows;
+    \$190  = band_rows;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$217  = \$91 ;
+          \$190  = \$64 ;
     endcase
     if (rst) begin
-      \$217  = 32'd0;
+      \$190  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$218  = acc_need;
+    \$191  = acc_need;
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -47000,15 +46950,15 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
       3'h3:
           /* empty */;
       3'h4:
-          \$218  = \$99 ;
+          \$191  = \$72 ;
     endcase
     if (rst) begin
-      \$218  = 48'h000000000000;
+      \$191  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$219  = bank_image;
+    \$192  = bank_image;
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -47019,15 +46969,15 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
       3'h3:
           /* empty */;
       3'h4:
-          \$219  = \$107 ;
+          \$192  = \$80 ;
     endcase
     if (rst) begin
-      \$219  = 48'h000000000000;
+      \$192  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$220  = band_bytes;
+    \$193  = band_bytes;
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -47038,10 +46988,10 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
       3'h3:
           /* empty */;
       3'h4:
-          \$220  = \$108 [47:0];
+          \$193  = \$81 [47:0];
     endcase
     if (rst) begin
-      \$220  = 48'h000000000000;
+      \$193  = 48'h000000000000;
     end
   end
   always @* begin
@@ -47059,7 +47009,7 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
       3'h4:
           /* empty */;
       3'h5:
-          error = { 4'h0, \$196  };
+          error = { 4'h0, \$169  };
     endcase
   end
   always @* begin
@@ -47151,28 +47101,22 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   assign \descriptor.IN_PIX_PITCH  = descriptor[418:403];
   assign \$10 [2:0] = 3'h0;
   assign \$10 [18:3] = \$9 [18:3];
-  assign \$18 [2:0] = 3'h0;
-  assign \$18 [18:3] = \$17 [18:3];
-  assign \$33 [2:0] = 3'h0;
-  assign \$33 [18:3] = \$32 [18:3];
-  assign \$43 [2:0] = 3'h0;
-  assign \$43 [18:3] = \$42 [18:3];
-  assign \$56 [0] = 1'h0;
-  assign \$56 [16:1] = { 1'h0, descriptor[111:97] };
-  assign \$58  = { 1'h0, descriptor[111:97] };
-  assign \$60  = { 1'h0, descriptor[127:113] };
-  assign \$62  = { 1'h0, descriptor[312:298] };
-  assign \$73 [2:0] = 3'h0;
-  assign \$73 [34:3] = \$72 [34:3];
-  assign \$94  = { \$93 [17], \$93 [17], \$93 [17], \$93 [17:3] };
-  assign \$97  = { \$96 [33], \$96 [33], \$96 [33], \$96 [33:3] };
-  assign \$112  = \$111 ;
-  assign \$149 [31:3] = 29'h00000000;
-  assign \$149 [2:0] = descriptor[170:168];
-  assign \$151 [31:3] = 29'h00000000;
-  assign \$151 [2:0] = descriptor[202:200];
-  assign \$156 [31:3] = 29'h00000000;
-  assign \$156 [2:0] = \$155 [2:0];
+  assign \$29 [0] = 1'h0;
+  assign \$29 [16:1] = { 1'h0, descriptor[111:97] };
+  assign \$31  = { 1'h0, descriptor[111:97] };
+  assign \$33  = { 1'h0, descriptor[127:113] };
+  assign \$35  = { 1'h0, descriptor[312:298] };
+  assign \$46 [2:0] = 3'h0;
+  assign \$46 [34:3] = \$45 [34:3];
+  assign \$67  = { \$66 [17], \$66 [17], \$66 [17], \$66 [17:3] };
+  assign \$70  = { \$69 [33], \$69 [33], \$69 [33], \$69 [33:3] };
+  assign \$85  = \$84 ;
+  assign \$122 [31:3] = 29'h00000000;
+  assign \$122 [2:0] = descriptor[170:168];
+  assign \$124 [31:3] = 29'h00000000;
+  assign \$124 [2:0] = descriptor[202:200];
+  assign \$129 [31:3] = 29'h00000000;
+  assign \$129 [2:0] = \$128 [2:0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -48382,8 +48326,8 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   );
   \accel_top.core.writer.region  region (
     .clk(clk),
-    .\port$4812$0 (cmd__payload[2:0]),
-    .\port$4812$32 (cmd__payload[55:32]),
+    .\port$4785$0 (cmd__payload[2:0]),
+    .\port$4785$32 (cmd__payload[55:32]),
     .r_data(r_data),
     .r_en(start),
     .r_rdy(r_rdy),
@@ -48730,7 +48674,7 @@ module \accel_top.core.writer.blen (rst, w_en, r_en, r_rdy, r_data, w_port__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$4812$0 , \port$4812$32 , clk);
+module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$4785$0 , \port$4785$32 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$91  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -48754,10 +48698,10 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   (* init = 1'h0 *)
   wire consume;
   reg [1:0] level = 2'h0;
-  input [2:0] \port$4812$0 ;
-  wire [2:0] \port$4812$0 ;
-  input [23:0] \port$4812$32 ;
-  wire [23:0] \port$4812$32 ;
+  input [2:0] \port$4785$0 ;
+  wire [2:0] \port$4785$0 ;
+  input [23:0] \port$4785$32 ;
+  wire [23:0] \port$4785$32 ;
   (* init = 1'h0 *)
   wire produce;
   output [26:0] r_data;
@@ -48789,7 +48733,7 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$4812$32 , \port$4812$0  };
+      storage[w_port__addr] <= { \port$4785$32 , \port$4785$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 2'h2;
@@ -48851,8 +48795,8 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$4812$32 , \port$4812$0  };
-  assign w_data = { \port$4812$32 , \port$4812$0  };
+  assign w_port__data = { \port$4785$32 , \port$4785$0  };
+  assign w_data = { \port$4785$32 , \port$4785$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule

@@ -135,18 +135,21 @@ class LayerSetup(wiring.Component):
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.start):
+                    # Pixel mode: each pixel's C bytes are read as whole bus words (IN_ADDR's
+                    # lane offset first), so a pixel takes PC bank bytes. Registered here so
+                    # that the products below multiply registers.
+                    pixel_mode = (d.IN_PIX_PITCH != 0) & (d.IN_PIX_PITCH != d.C)
+                    m.d.sync += [
+                        g.pixel_mode.eq(pixel_mode),
+                        g.PC.eq(Mux(pixel_mode, (lane + d.C + bb - 1) & ~(bb - 1), d.C)),
+                    ]
                     m.next = "PRODUCTS1"
             with m.State("PRODUCTS1"):
-                # Pixel mode: each pixel's C bytes are read as whole bus words (IN_ADDR's lane
-                # offset first), so a pixel takes PC bank bytes.
-                pixel_mode = (d.IN_PIX_PITCH != 0) & (d.IN_PIX_PITCH != d.C)
-                pc = Mux(pixel_mode, (lane + d.C + bb - 1) & ~(bb - 1), d.C)
+                pc = g.PC
                 m.d.sync += [
-                    g.pixel_mode.eq(pixel_mode),
-                    g.PC.eq(pc),
                     g.SC.eq(d.S * pc),
                     sc.eq(d.S * d.C),
-                    width.eq(d.W * Mux(pixel_mode, d.IN_PIX_PITCH, d.C)),
+                    width.eq(d.W * Mux(g.pixel_mode, d.IN_PIX_PITCH, d.C)),
                     wpc.eq(d.W * pc),
                     g.HWC.eq(d.H * d.IN_ROW_PITCH),
                     g.UC.eq(d.U * pc),
