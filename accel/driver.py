@@ -60,6 +60,8 @@ def plan_layer(shape: LayerShape, config: AccelConfig) -> TilePlan:
     accumulator half for bands of more pixels, so each weight tile serves more cycles, at the
     price of reading the input once per group. The search stops at the first smaller group
     that is not faster (the largest group wins ties)."""
+    if shape.depthwise:  # groups of COLS channels, nothing to choose
+        return plan_tiles(shape, config)
     m_tiles = tiles(group_size(run_shape(shape), config), config.cols)
     sizes = dict.fromkeys(tiles(m_tiles, d) * config.cols for d in _GROUP_SPLITS if d <= m_tiles)
     best = None

@@ -721,8 +721,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire \data__valid$118 ;
   wire \data__valid$130 ;
   wire [7:0] desc_error;
-  wire [402:0] descriptor;
-  wire [402:0] \descriptor$43 ;
+  wire [418:0] descriptor;
+  wire [418:0] \descriptor$43 ;
   wire [1:0] \descriptor$43.ACC ;
   wire [7:0] \descriptor$43.ACT_MAX ;
   wire [7:0] \descriptor$43.ACT_MIN ;
@@ -732,6 +732,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \descriptor$43.F ;
   wire [15:0] \descriptor$43.H ;
   wire [31:0] \descriptor$43.IN_ADDR ;
+  wire [15:0] \descriptor$43.IN_PIX_PITCH ;
   wire [31:0] \descriptor$43.IN_ROW_PITCH ;
   wire [7:0] \descriptor$43.IN_ZP ;
   wire [15:0] \descriptor$43.M ;
@@ -758,6 +759,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \descriptor.F ;
   wire [15:0] \descriptor.H ;
   wire [31:0] \descriptor.IN_ADDR ;
+  wire [15:0] \descriptor.IN_PIX_PITCH ;
   wire [31:0] \descriptor.IN_ROW_PITCH ;
   wire [7:0] \descriptor.IN_ZP ;
   wire [15:0] \descriptor.M ;
@@ -795,12 +797,13 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire \events__started_bank$156 ;
   wire \events__started_bank$157 ;
   wire finished;
-  wire [501:0] geometry;
+  wire [536:0] geometry;
   wire [15:0] \geometry.E_out ;
   wire [15:0] \geometry.E_run ;
   wire [15:0] \geometry.F_out ;
   wire [31:0] \geometry.HWC ;
   wire [31:0] \geometry.K ;
+  wire [16:0] \geometry.PC ;
   wire [31:0] \geometry.SC ;
   wire [31:0] \geometry.UC ;
   wire [31:0] \geometry.UWC ;
@@ -813,6 +816,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \geometry.m_tiles ;
   wire [1:0] \geometry.out_mode ;
   wire [31:0] \geometry.out_row_bytes ;
+  wire [16:0] \geometry.pix_step ;
+  wire \geometry.pixel_mode ;
   wire \geometry.row_mode ;
   wire [33:0] \geometry.row_step ;
   wire [31:0] \geometry.tiles ;
@@ -867,8 +872,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire \layer__busy$73 ;
   (* init = 1'h0 *)
   wire \layer__busy$74 ;
-  wire [402:0] layer__descriptor;
-  wire [402:0] \layer__descriptor$60 ;
+  wire [418:0] layer__descriptor;
+  wire [418:0] \layer__descriptor$60 ;
   wire [1:0] \layer__descriptor$60.ACC ;
   wire [7:0] \layer__descriptor$60.ACT_MAX ;
   wire [7:0] \layer__descriptor$60.ACT_MIN ;
@@ -878,6 +883,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \layer__descriptor$60.F ;
   wire [15:0] \layer__descriptor$60.H ;
   wire [31:0] \layer__descriptor$60.IN_ADDR ;
+  wire [15:0] \layer__descriptor$60.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor$60.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor$60.IN_ZP ;
   wire [15:0] \layer__descriptor$60.M ;
@@ -895,7 +901,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [3:0] \layer__descriptor$60.U ;
   wire [15:0] \layer__descriptor$60.W ;
   wire [31:0] \layer__descriptor$60.W_ADDR ;
-  wire [402:0] \layer__descriptor$61 ;
+  wire [418:0] \layer__descriptor$61 ;
   wire [1:0] \layer__descriptor$61.ACC ;
   wire [7:0] \layer__descriptor$61.ACT_MAX ;
   wire [7:0] \layer__descriptor$61.ACT_MIN ;
@@ -905,6 +911,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \layer__descriptor$61.F ;
   wire [15:0] \layer__descriptor$61.H ;
   wire [31:0] \layer__descriptor$61.IN_ADDR ;
+  wire [15:0] \layer__descriptor$61.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor$61.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor$61.IN_ZP ;
   wire [15:0] \layer__descriptor$61.M ;
@@ -922,7 +929,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [3:0] \layer__descriptor$61.U ;
   wire [15:0] \layer__descriptor$61.W ;
   wire [31:0] \layer__descriptor$61.W_ADDR ;
-  wire [402:0] \layer__descriptor$62 ;
+  wire [418:0] \layer__descriptor$62 ;
   wire [1:0] \layer__descriptor$62.ACC ;
   wire [7:0] \layer__descriptor$62.ACT_MAX ;
   wire [7:0] \layer__descriptor$62.ACT_MIN ;
@@ -932,6 +939,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \layer__descriptor$62.F ;
   wire [15:0] \layer__descriptor$62.H ;
   wire [31:0] \layer__descriptor$62.IN_ADDR ;
+  wire [15:0] \layer__descriptor$62.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor$62.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor$62.IN_ZP ;
   wire [15:0] \layer__descriptor$62.M ;
@@ -949,7 +957,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [3:0] \layer__descriptor$62.U ;
   wire [15:0] \layer__descriptor$62.W ;
   wire [31:0] \layer__descriptor$62.W_ADDR ;
-  wire [402:0] \layer__descriptor$63 ;
+  wire [418:0] \layer__descriptor$63 ;
   wire [1:0] \layer__descriptor$63.ACC ;
   wire [7:0] \layer__descriptor$63.ACT_MAX ;
   wire [7:0] \layer__descriptor$63.ACT_MIN ;
@@ -959,6 +967,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \layer__descriptor$63.F ;
   wire [15:0] \layer__descriptor$63.H ;
   wire [31:0] \layer__descriptor$63.IN_ADDR ;
+  wire [15:0] \layer__descriptor$63.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor$63.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor$63.IN_ZP ;
   wire [15:0] \layer__descriptor$63.M ;
@@ -976,7 +985,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [3:0] \layer__descriptor$63.U ;
   wire [15:0] \layer__descriptor$63.W ;
   wire [31:0] \layer__descriptor$63.W_ADDR ;
-  wire [402:0] \layer__descriptor$75 ;
+  wire [418:0] \layer__descriptor$75 ;
   wire [1:0] \layer__descriptor$75.ACC ;
   wire [7:0] \layer__descriptor$75.ACT_MAX ;
   wire [7:0] \layer__descriptor$75.ACT_MIN ;
@@ -986,6 +995,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \layer__descriptor$75.F ;
   wire [15:0] \layer__descriptor$75.H ;
   wire [31:0] \layer__descriptor$75.IN_ADDR ;
+  wire [15:0] \layer__descriptor$75.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor$75.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor$75.IN_ZP ;
   wire [15:0] \layer__descriptor$75.M ;
@@ -1003,7 +1013,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [3:0] \layer__descriptor$75.U ;
   wire [15:0] \layer__descriptor$75.W ;
   wire [31:0] \layer__descriptor$75.W_ADDR ;
-  wire [402:0] \layer__descriptor$76 ;
+  wire [418:0] \layer__descriptor$76 ;
   wire [1:0] \layer__descriptor$76.ACC ;
   wire [7:0] \layer__descriptor$76.ACT_MAX ;
   wire [7:0] \layer__descriptor$76.ACT_MIN ;
@@ -1013,6 +1023,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \layer__descriptor$76.F ;
   wire [15:0] \layer__descriptor$76.H ;
   wire [31:0] \layer__descriptor$76.IN_ADDR ;
+  wire [15:0] \layer__descriptor$76.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor$76.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor$76.IN_ZP ;
   wire [15:0] \layer__descriptor$76.M ;
@@ -1030,7 +1041,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [3:0] \layer__descriptor$76.U ;
   wire [15:0] \layer__descriptor$76.W ;
   wire [31:0] \layer__descriptor$76.W_ADDR ;
-  wire [402:0] \layer__descriptor$77 ;
+  wire [418:0] \layer__descriptor$77 ;
   wire [1:0] \layer__descriptor$77.ACC ;
   wire [7:0] \layer__descriptor$77.ACT_MAX ;
   wire [7:0] \layer__descriptor$77.ACT_MIN ;
@@ -1040,6 +1051,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \layer__descriptor$77.F ;
   wire [15:0] \layer__descriptor$77.H ;
   wire [31:0] \layer__descriptor$77.IN_ADDR ;
+  wire [15:0] \layer__descriptor$77.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor$77.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor$77.IN_ZP ;
   wire [15:0] \layer__descriptor$77.M ;
@@ -1066,6 +1078,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \layer__descriptor.F ;
   wire [15:0] \layer__descriptor.H ;
   wire [31:0] \layer__descriptor.IN_ADDR ;
+  wire [15:0] \layer__descriptor.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor.IN_ZP ;
   wire [15:0] \layer__descriptor.M ;
@@ -1083,13 +1096,14 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  wire [501:0] layer__geometry;
-  wire [501:0] \layer__geometry$64 ;
+  wire [536:0] layer__geometry;
+  wire [536:0] \layer__geometry$64 ;
   wire [15:0] \layer__geometry$64.E_out ;
   wire [15:0] \layer__geometry$64.E_run ;
   wire [15:0] \layer__geometry$64.F_out ;
   wire [31:0] \layer__geometry$64.HWC ;
   wire [31:0] \layer__geometry$64.K ;
+  wire [16:0] \layer__geometry$64.PC ;
   wire [31:0] \layer__geometry$64.SC ;
   wire [31:0] \layer__geometry$64.UC ;
   wire [31:0] \layer__geometry$64.UWC ;
@@ -1102,16 +1116,19 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \layer__geometry$64.m_tiles ;
   wire [1:0] \layer__geometry$64.out_mode ;
   wire [31:0] \layer__geometry$64.out_row_bytes ;
+  wire [16:0] \layer__geometry$64.pix_step ;
+  wire \layer__geometry$64.pixel_mode ;
   wire \layer__geometry$64.row_mode ;
   wire [33:0] \layer__geometry$64.row_step ;
   wire [31:0] \layer__geometry$64.tiles ;
   wire \layer__geometry$64.whole ;
-  wire [501:0] \layer__geometry$65 ;
+  wire [536:0] \layer__geometry$65 ;
   wire [15:0] \layer__geometry$65.E_out ;
   wire [15:0] \layer__geometry$65.E_run ;
   wire [15:0] \layer__geometry$65.F_out ;
   wire [31:0] \layer__geometry$65.HWC ;
   wire [31:0] \layer__geometry$65.K ;
+  wire [16:0] \layer__geometry$65.PC ;
   wire [31:0] \layer__geometry$65.SC ;
   wire [31:0] \layer__geometry$65.UC ;
   wire [31:0] \layer__geometry$65.UWC ;
@@ -1124,16 +1141,19 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \layer__geometry$65.m_tiles ;
   wire [1:0] \layer__geometry$65.out_mode ;
   wire [31:0] \layer__geometry$65.out_row_bytes ;
+  wire [16:0] \layer__geometry$65.pix_step ;
+  wire \layer__geometry$65.pixel_mode ;
   wire \layer__geometry$65.row_mode ;
   wire [33:0] \layer__geometry$65.row_step ;
   wire [31:0] \layer__geometry$65.tiles ;
   wire \layer__geometry$65.whole ;
-  wire [501:0] \layer__geometry$66 ;
+  wire [536:0] \layer__geometry$66 ;
   wire [15:0] \layer__geometry$66.E_out ;
   wire [15:0] \layer__geometry$66.E_run ;
   wire [15:0] \layer__geometry$66.F_out ;
   wire [31:0] \layer__geometry$66.HWC ;
   wire [31:0] \layer__geometry$66.K ;
+  wire [16:0] \layer__geometry$66.PC ;
   wire [31:0] \layer__geometry$66.SC ;
   wire [31:0] \layer__geometry$66.UC ;
   wire [31:0] \layer__geometry$66.UWC ;
@@ -1146,16 +1166,19 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \layer__geometry$66.m_tiles ;
   wire [1:0] \layer__geometry$66.out_mode ;
   wire [31:0] \layer__geometry$66.out_row_bytes ;
+  wire [16:0] \layer__geometry$66.pix_step ;
+  wire \layer__geometry$66.pixel_mode ;
   wire \layer__geometry$66.row_mode ;
   wire [33:0] \layer__geometry$66.row_step ;
   wire [31:0] \layer__geometry$66.tiles ;
   wire \layer__geometry$66.whole ;
-  wire [501:0] \layer__geometry$67 ;
+  wire [536:0] \layer__geometry$67 ;
   wire [15:0] \layer__geometry$67.E_out ;
   wire [15:0] \layer__geometry$67.E_run ;
   wire [15:0] \layer__geometry$67.F_out ;
   wire [31:0] \layer__geometry$67.HWC ;
   wire [31:0] \layer__geometry$67.K ;
+  wire [16:0] \layer__geometry$67.PC ;
   wire [31:0] \layer__geometry$67.SC ;
   wire [31:0] \layer__geometry$67.UC ;
   wire [31:0] \layer__geometry$67.UWC ;
@@ -1168,16 +1191,19 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \layer__geometry$67.m_tiles ;
   wire [1:0] \layer__geometry$67.out_mode ;
   wire [31:0] \layer__geometry$67.out_row_bytes ;
+  wire [16:0] \layer__geometry$67.pix_step ;
+  wire \layer__geometry$67.pixel_mode ;
   wire \layer__geometry$67.row_mode ;
   wire [33:0] \layer__geometry$67.row_step ;
   wire [31:0] \layer__geometry$67.tiles ;
   wire \layer__geometry$67.whole ;
-  wire [501:0] \layer__geometry$78 ;
+  wire [536:0] \layer__geometry$78 ;
   wire [15:0] \layer__geometry$78.E_out ;
   wire [15:0] \layer__geometry$78.E_run ;
   wire [15:0] \layer__geometry$78.F_out ;
   wire [31:0] \layer__geometry$78.HWC ;
   wire [31:0] \layer__geometry$78.K ;
+  wire [16:0] \layer__geometry$78.PC ;
   wire [31:0] \layer__geometry$78.SC ;
   wire [31:0] \layer__geometry$78.UC ;
   wire [31:0] \layer__geometry$78.UWC ;
@@ -1190,16 +1216,19 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \layer__geometry$78.m_tiles ;
   wire [1:0] \layer__geometry$78.out_mode ;
   wire [31:0] \layer__geometry$78.out_row_bytes ;
+  wire [16:0] \layer__geometry$78.pix_step ;
+  wire \layer__geometry$78.pixel_mode ;
   wire \layer__geometry$78.row_mode ;
   wire [33:0] \layer__geometry$78.row_step ;
   wire [31:0] \layer__geometry$78.tiles ;
   wire \layer__geometry$78.whole ;
-  wire [501:0] \layer__geometry$79 ;
+  wire [536:0] \layer__geometry$79 ;
   wire [15:0] \layer__geometry$79.E_out ;
   wire [15:0] \layer__geometry$79.E_run ;
   wire [15:0] \layer__geometry$79.F_out ;
   wire [31:0] \layer__geometry$79.HWC ;
   wire [31:0] \layer__geometry$79.K ;
+  wire [16:0] \layer__geometry$79.PC ;
   wire [31:0] \layer__geometry$79.SC ;
   wire [31:0] \layer__geometry$79.UC ;
   wire [31:0] \layer__geometry$79.UWC ;
@@ -1212,16 +1241,19 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \layer__geometry$79.m_tiles ;
   wire [1:0] \layer__geometry$79.out_mode ;
   wire [31:0] \layer__geometry$79.out_row_bytes ;
+  wire [16:0] \layer__geometry$79.pix_step ;
+  wire \layer__geometry$79.pixel_mode ;
   wire \layer__geometry$79.row_mode ;
   wire [33:0] \layer__geometry$79.row_step ;
   wire [31:0] \layer__geometry$79.tiles ;
   wire \layer__geometry$79.whole ;
-  wire [501:0] \layer__geometry$80 ;
+  wire [536:0] \layer__geometry$80 ;
   wire [15:0] \layer__geometry$80.E_out ;
   wire [15:0] \layer__geometry$80.E_run ;
   wire [15:0] \layer__geometry$80.F_out ;
   wire [31:0] \layer__geometry$80.HWC ;
   wire [31:0] \layer__geometry$80.K ;
+  wire [16:0] \layer__geometry$80.PC ;
   wire [31:0] \layer__geometry$80.SC ;
   wire [31:0] \layer__geometry$80.UC ;
   wire [31:0] \layer__geometry$80.UWC ;
@@ -1234,6 +1266,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \layer__geometry$80.m_tiles ;
   wire [1:0] \layer__geometry$80.out_mode ;
   wire [31:0] \layer__geometry$80.out_row_bytes ;
+  wire [16:0] \layer__geometry$80.pix_step ;
+  wire \layer__geometry$80.pixel_mode ;
   wire \layer__geometry$80.row_mode ;
   wire [33:0] \layer__geometry$80.row_step ;
   wire [31:0] \layer__geometry$80.tiles ;
@@ -1243,6 +1277,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \layer__geometry.F_out ;
   wire [31:0] \layer__geometry.HWC ;
   wire [31:0] \layer__geometry.K ;
+  wire [16:0] \layer__geometry.PC ;
   wire [31:0] \layer__geometry.SC ;
   wire [31:0] \layer__geometry.UC ;
   wire [31:0] \layer__geometry.UWC ;
@@ -1255,6 +1290,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire [15:0] \layer__geometry.m_tiles ;
   wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire [16:0] \layer__geometry.pix_step ;
+  wire \layer__geometry.pixel_mode ;
   wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
@@ -1782,7 +1819,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .issue(events__issue),
     .out_data(in_data),
     .pixbase(pixbase),
-    .\port$3215$16 (descriptor[47:16]),
+    .\port$3274$16 (descriptor[47:16]),
     .rows(rows),
     .rst(rst),
     .s2_bank(in_bank),
@@ -1922,7 +1959,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .clk(clk),
     .descriptor(descriptor),
     .done(done),
-    .\error$22 (error),
+    .\error$24 (error),
     .geometry(layer__geometry),
     .rst(rst),
     .start(start)
@@ -2179,6 +2216,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \descriptor.OUT_ROW_PITCH  = descriptor[384:353];
   assign \descriptor.OUT_PIX_PITCH  = descriptor[400:385];
   assign \descriptor.ACC  = descriptor[402:401];
+  assign \descriptor.IN_PIX_PITCH  = descriptor[418:403];
   assign \descriptor$43.N  = descriptor[15:0];
   assign \descriptor$43.H  = descriptor[31:16];
   assign \descriptor$43.W  = descriptor[47:32];
@@ -2205,6 +2243,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \descriptor$43.OUT_ROW_PITCH  = descriptor[384:353];
   assign \descriptor$43.OUT_PIX_PITCH  = descriptor[400:385];
   assign \descriptor$43.ACC  = descriptor[402:401];
+  assign \descriptor$43.IN_PIX_PITCH  = descriptor[418:403];
   assign \layer__descriptor.N  = descriptor[15:0];
   assign \layer__descriptor.H  = descriptor[31:16];
   assign \layer__descriptor.W  = descriptor[47:32];
@@ -2231,48 +2270,55 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \layer__descriptor.OUT_ROW_PITCH  = descriptor[384:353];
   assign \layer__descriptor.OUT_PIX_PITCH  = descriptor[400:385];
   assign \layer__descriptor.ACC  = descriptor[402:401];
+  assign \layer__descriptor.IN_PIX_PITCH  = descriptor[418:403];
   assign \layer__geometry.SC  = layer__geometry[31:0];
-  assign \layer__geometry.WC  = layer__geometry[63:32];
-  assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.row_mode  = layer__geometry[96];
-  assign \layer__geometry.K  = layer__geometry[128:97];
-  assign \layer__geometry.UC  = layer__geometry[160:129];
-  assign \layer__geometry.UWC  = layer__geometry[192:161];
-  assign \layer__geometry.row_step  = layer__geometry[226:193];
-  assign \layer__geometry.E_run  = layer__geometry[242:227];
-  assign \layer__geometry.E_out  = layer__geometry[258:243];
-  assign \layer__geometry.F_out  = layer__geometry[274:259];
-  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry.tiles  = layer__geometry[354:323];
-  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry.band_u  = layer__geometry[468:437];
-  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry.whole  = layer__geometry[501];
+  assign \layer__geometry.PC  = layer__geometry[48:32];
+  assign \layer__geometry.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry.WC  = layer__geometry[97:66];
+  assign \layer__geometry.HWC  = layer__geometry[129:98];
+  assign \layer__geometry.row_mode  = layer__geometry[130];
+  assign \layer__geometry.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry.K  = layer__geometry[163:132];
+  assign \layer__geometry.UC  = layer__geometry[195:164];
+  assign \layer__geometry.UWC  = layer__geometry[227:196];
+  assign \layer__geometry.row_step  = layer__geometry[261:228];
+  assign \layer__geometry.E_run  = layer__geometry[277:262];
+  assign \layer__geometry.E_out  = layer__geometry[293:278];
+  assign \layer__geometry.F_out  = layer__geometry[309:294];
+  assign \layer__geometry.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry.tiles  = layer__geometry[389:358];
+  assign \layer__geometry.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry.band_u  = layer__geometry[503:472];
+  assign \layer__geometry.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry.whole  = layer__geometry[536];
   assign \geometry.SC  = layer__geometry[31:0];
-  assign \geometry.WC  = layer__geometry[63:32];
-  assign \geometry.HWC  = layer__geometry[95:64];
-  assign \geometry.row_mode  = layer__geometry[96];
-  assign \geometry.K  = layer__geometry[128:97];
-  assign \geometry.UC  = layer__geometry[160:129];
-  assign \geometry.UWC  = layer__geometry[192:161];
-  assign \geometry.row_step  = layer__geometry[226:193];
-  assign \geometry.E_run  = layer__geometry[242:227];
-  assign \geometry.E_out  = layer__geometry[258:243];
-  assign \geometry.F_out  = layer__geometry[274:259];
-  assign \geometry.m_tiles  = layer__geometry[290:275];
-  assign \geometry.k_tiles  = layer__geometry[322:291];
-  assign \geometry.tiles  = layer__geometry[354:323];
-  assign \geometry.band_pixels  = layer__geometry[386:355];
-  assign \geometry.band_out_rows  = layer__geometry[402:387];
-  assign \geometry.out_row_bytes  = layer__geometry[434:403];
-  assign \geometry.out_mode  = layer__geometry[436:435];
-  assign \geometry.band_u  = layer__geometry[468:437];
-  assign \geometry.e_run_u  = layer__geometry[500:469];
-  assign \geometry.whole  = layer__geometry[501];
+  assign \geometry.PC  = layer__geometry[48:32];
+  assign \geometry.pix_step  = layer__geometry[65:49];
+  assign \geometry.WC  = layer__geometry[97:66];
+  assign \geometry.HWC  = layer__geometry[129:98];
+  assign \geometry.row_mode  = layer__geometry[130];
+  assign \geometry.pixel_mode  = layer__geometry[131];
+  assign \geometry.K  = layer__geometry[163:132];
+  assign \geometry.UC  = layer__geometry[195:164];
+  assign \geometry.UWC  = layer__geometry[227:196];
+  assign \geometry.row_step  = layer__geometry[261:228];
+  assign \geometry.E_run  = layer__geometry[277:262];
+  assign \geometry.E_out  = layer__geometry[293:278];
+  assign \geometry.F_out  = layer__geometry[309:294];
+  assign \geometry.m_tiles  = layer__geometry[325:310];
+  assign \geometry.k_tiles  = layer__geometry[357:326];
+  assign \geometry.tiles  = layer__geometry[389:358];
+  assign \geometry.band_pixels  = layer__geometry[421:390];
+  assign \geometry.band_out_rows  = layer__geometry[437:422];
+  assign \geometry.out_row_bytes  = layer__geometry[469:438];
+  assign \geometry.out_mode  = layer__geometry[471:470];
+  assign \geometry.band_u  = layer__geometry[503:472];
+  assign \geometry.e_run_u  = layer__geometry[535:504];
+  assign \geometry.whole  = layer__geometry[536];
   assign \layer__descriptor$60.N  = descriptor[15:0];
   assign \layer__descriptor$60.H  = descriptor[31:16];
   assign \layer__descriptor$60.W  = descriptor[47:32];
@@ -2299,6 +2345,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \layer__descriptor$60.OUT_ROW_PITCH  = descriptor[384:353];
   assign \layer__descriptor$60.OUT_PIX_PITCH  = descriptor[400:385];
   assign \layer__descriptor$60.ACC  = descriptor[402:401];
+  assign \layer__descriptor$60.IN_PIX_PITCH  = descriptor[418:403];
   assign \layer__descriptor$61.N  = descriptor[15:0];
   assign \layer__descriptor$61.H  = descriptor[31:16];
   assign \layer__descriptor$61.W  = descriptor[47:32];
@@ -2325,6 +2372,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \layer__descriptor$61.OUT_ROW_PITCH  = descriptor[384:353];
   assign \layer__descriptor$61.OUT_PIX_PITCH  = descriptor[400:385];
   assign \layer__descriptor$61.ACC  = descriptor[402:401];
+  assign \layer__descriptor$61.IN_PIX_PITCH  = descriptor[418:403];
   assign \layer__descriptor$62.N  = descriptor[15:0];
   assign \layer__descriptor$62.H  = descriptor[31:16];
   assign \layer__descriptor$62.W  = descriptor[47:32];
@@ -2351,6 +2399,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \layer__descriptor$62.OUT_ROW_PITCH  = descriptor[384:353];
   assign \layer__descriptor$62.OUT_PIX_PITCH  = descriptor[400:385];
   assign \layer__descriptor$62.ACC  = descriptor[402:401];
+  assign \layer__descriptor$62.IN_PIX_PITCH  = descriptor[418:403];
   assign \layer__descriptor$63.N  = descriptor[15:0];
   assign \layer__descriptor$63.H  = descriptor[31:16];
   assign \layer__descriptor$63.W  = descriptor[47:32];
@@ -2377,90 +2426,103 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \layer__descriptor$63.OUT_ROW_PITCH  = descriptor[384:353];
   assign \layer__descriptor$63.OUT_PIX_PITCH  = descriptor[400:385];
   assign \layer__descriptor$63.ACC  = descriptor[402:401];
+  assign \layer__descriptor$63.IN_PIX_PITCH  = descriptor[418:403];
   assign \layer__geometry$64.SC  = layer__geometry[31:0];
-  assign \layer__geometry$64.WC  = layer__geometry[63:32];
-  assign \layer__geometry$64.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$64.row_mode  = layer__geometry[96];
-  assign \layer__geometry$64.K  = layer__geometry[128:97];
-  assign \layer__geometry$64.UC  = layer__geometry[160:129];
-  assign \layer__geometry$64.UWC  = layer__geometry[192:161];
-  assign \layer__geometry$64.row_step  = layer__geometry[226:193];
-  assign \layer__geometry$64.E_run  = layer__geometry[242:227];
-  assign \layer__geometry$64.E_out  = layer__geometry[258:243];
-  assign \layer__geometry$64.F_out  = layer__geometry[274:259];
-  assign \layer__geometry$64.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry$64.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry$64.tiles  = layer__geometry[354:323];
-  assign \layer__geometry$64.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry$64.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry$64.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry$64.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry$64.band_u  = layer__geometry[468:437];
-  assign \layer__geometry$64.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry$64.whole  = layer__geometry[501];
+  assign \layer__geometry$64.PC  = layer__geometry[48:32];
+  assign \layer__geometry$64.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry$64.WC  = layer__geometry[97:66];
+  assign \layer__geometry$64.HWC  = layer__geometry[129:98];
+  assign \layer__geometry$64.row_mode  = layer__geometry[130];
+  assign \layer__geometry$64.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry$64.K  = layer__geometry[163:132];
+  assign \layer__geometry$64.UC  = layer__geometry[195:164];
+  assign \layer__geometry$64.UWC  = layer__geometry[227:196];
+  assign \layer__geometry$64.row_step  = layer__geometry[261:228];
+  assign \layer__geometry$64.E_run  = layer__geometry[277:262];
+  assign \layer__geometry$64.E_out  = layer__geometry[293:278];
+  assign \layer__geometry$64.F_out  = layer__geometry[309:294];
+  assign \layer__geometry$64.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry$64.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry$64.tiles  = layer__geometry[389:358];
+  assign \layer__geometry$64.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry$64.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry$64.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry$64.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry$64.band_u  = layer__geometry[503:472];
+  assign \layer__geometry$64.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry$64.whole  = layer__geometry[536];
   assign \layer__geometry$65.SC  = layer__geometry[31:0];
-  assign \layer__geometry$65.WC  = layer__geometry[63:32];
-  assign \layer__geometry$65.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$65.row_mode  = layer__geometry[96];
-  assign \layer__geometry$65.K  = layer__geometry[128:97];
-  assign \layer__geometry$65.UC  = layer__geometry[160:129];
-  assign \layer__geometry$65.UWC  = layer__geometry[192:161];
-  assign \layer__geometry$65.row_step  = layer__geometry[226:193];
-  assign \layer__geometry$65.E_run  = layer__geometry[242:227];
-  assign \layer__geometry$65.E_out  = layer__geometry[258:243];
-  assign \layer__geometry$65.F_out  = layer__geometry[274:259];
-  assign \layer__geometry$65.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry$65.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry$65.tiles  = layer__geometry[354:323];
-  assign \layer__geometry$65.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry$65.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry$65.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry$65.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry$65.band_u  = layer__geometry[468:437];
-  assign \layer__geometry$65.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry$65.whole  = layer__geometry[501];
+  assign \layer__geometry$65.PC  = layer__geometry[48:32];
+  assign \layer__geometry$65.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry$65.WC  = layer__geometry[97:66];
+  assign \layer__geometry$65.HWC  = layer__geometry[129:98];
+  assign \layer__geometry$65.row_mode  = layer__geometry[130];
+  assign \layer__geometry$65.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry$65.K  = layer__geometry[163:132];
+  assign \layer__geometry$65.UC  = layer__geometry[195:164];
+  assign \layer__geometry$65.UWC  = layer__geometry[227:196];
+  assign \layer__geometry$65.row_step  = layer__geometry[261:228];
+  assign \layer__geometry$65.E_run  = layer__geometry[277:262];
+  assign \layer__geometry$65.E_out  = layer__geometry[293:278];
+  assign \layer__geometry$65.F_out  = layer__geometry[309:294];
+  assign \layer__geometry$65.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry$65.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry$65.tiles  = layer__geometry[389:358];
+  assign \layer__geometry$65.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry$65.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry$65.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry$65.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry$65.band_u  = layer__geometry[503:472];
+  assign \layer__geometry$65.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry$65.whole  = layer__geometry[536];
   assign \layer__geometry$66.SC  = layer__geometry[31:0];
-  assign \layer__geometry$66.WC  = layer__geometry[63:32];
-  assign \layer__geometry$66.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$66.row_mode  = layer__geometry[96];
-  assign \layer__geometry$66.K  = layer__geometry[128:97];
-  assign \layer__geometry$66.UC  = layer__geometry[160:129];
-  assign \layer__geometry$66.UWC  = layer__geometry[192:161];
-  assign \layer__geometry$66.row_step  = layer__geometry[226:193];
-  assign \layer__geometry$66.E_run  = layer__geometry[242:227];
-  assign \layer__geometry$66.E_out  = layer__geometry[258:243];
-  assign \layer__geometry$66.F_out  = layer__geometry[274:259];
-  assign \layer__geometry$66.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry$66.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry$66.tiles  = layer__geometry[354:323];
-  assign \layer__geometry$66.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry$66.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry$66.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry$66.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry$66.band_u  = layer__geometry[468:437];
-  assign \layer__geometry$66.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry$66.whole  = layer__geometry[501];
+  assign \layer__geometry$66.PC  = layer__geometry[48:32];
+  assign \layer__geometry$66.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry$66.WC  = layer__geometry[97:66];
+  assign \layer__geometry$66.HWC  = layer__geometry[129:98];
+  assign \layer__geometry$66.row_mode  = layer__geometry[130];
+  assign \layer__geometry$66.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry$66.K  = layer__geometry[163:132];
+  assign \layer__geometry$66.UC  = layer__geometry[195:164];
+  assign \layer__geometry$66.UWC  = layer__geometry[227:196];
+  assign \layer__geometry$66.row_step  = layer__geometry[261:228];
+  assign \layer__geometry$66.E_run  = layer__geometry[277:262];
+  assign \layer__geometry$66.E_out  = layer__geometry[293:278];
+  assign \layer__geometry$66.F_out  = layer__geometry[309:294];
+  assign \layer__geometry$66.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry$66.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry$66.tiles  = layer__geometry[389:358];
+  assign \layer__geometry$66.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry$66.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry$66.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry$66.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry$66.band_u  = layer__geometry[503:472];
+  assign \layer__geometry$66.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry$66.whole  = layer__geometry[536];
   assign \layer__geometry$67.SC  = layer__geometry[31:0];
-  assign \layer__geometry$67.WC  = layer__geometry[63:32];
-  assign \layer__geometry$67.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$67.row_mode  = layer__geometry[96];
-  assign \layer__geometry$67.K  = layer__geometry[128:97];
-  assign \layer__geometry$67.UC  = layer__geometry[160:129];
-  assign \layer__geometry$67.UWC  = layer__geometry[192:161];
-  assign \layer__geometry$67.row_step  = layer__geometry[226:193];
-  assign \layer__geometry$67.E_run  = layer__geometry[242:227];
-  assign \layer__geometry$67.E_out  = layer__geometry[258:243];
-  assign \layer__geometry$67.F_out  = layer__geometry[274:259];
-  assign \layer__geometry$67.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry$67.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry$67.tiles  = layer__geometry[354:323];
-  assign \layer__geometry$67.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry$67.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry$67.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry$67.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry$67.band_u  = layer__geometry[468:437];
-  assign \layer__geometry$67.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry$67.whole  = layer__geometry[501];
+  assign \layer__geometry$67.PC  = layer__geometry[48:32];
+  assign \layer__geometry$67.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry$67.WC  = layer__geometry[97:66];
+  assign \layer__geometry$67.HWC  = layer__geometry[129:98];
+  assign \layer__geometry$67.row_mode  = layer__geometry[130];
+  assign \layer__geometry$67.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry$67.K  = layer__geometry[163:132];
+  assign \layer__geometry$67.UC  = layer__geometry[195:164];
+  assign \layer__geometry$67.UWC  = layer__geometry[227:196];
+  assign \layer__geometry$67.row_step  = layer__geometry[261:228];
+  assign \layer__geometry$67.E_run  = layer__geometry[277:262];
+  assign \layer__geometry$67.E_out  = layer__geometry[293:278];
+  assign \layer__geometry$67.F_out  = layer__geometry[309:294];
+  assign \layer__geometry$67.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry$67.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry$67.tiles  = layer__geometry[389:358];
+  assign \layer__geometry$67.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry$67.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry$67.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry$67.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry$67.band_u  = layer__geometry[503:472];
+  assign \layer__geometry$67.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry$67.whole  = layer__geometry[536];
   assign \layer__descriptor$75.N  = descriptor[15:0];
   assign \layer__descriptor$75.H  = descriptor[31:16];
   assign \layer__descriptor$75.W  = descriptor[47:32];
@@ -2487,6 +2549,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \layer__descriptor$75.OUT_ROW_PITCH  = descriptor[384:353];
   assign \layer__descriptor$75.OUT_PIX_PITCH  = descriptor[400:385];
   assign \layer__descriptor$75.ACC  = descriptor[402:401];
+  assign \layer__descriptor$75.IN_PIX_PITCH  = descriptor[418:403];
   assign \layer__descriptor$76.N  = descriptor[15:0];
   assign \layer__descriptor$76.H  = descriptor[31:16];
   assign \layer__descriptor$76.W  = descriptor[47:32];
@@ -2513,6 +2576,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \layer__descriptor$76.OUT_ROW_PITCH  = descriptor[384:353];
   assign \layer__descriptor$76.OUT_PIX_PITCH  = descriptor[400:385];
   assign \layer__descriptor$76.ACC  = descriptor[402:401];
+  assign \layer__descriptor$76.IN_PIX_PITCH  = descriptor[418:403];
   assign \layer__descriptor$77.N  = descriptor[15:0];
   assign \layer__descriptor$77.H  = descriptor[31:16];
   assign \layer__descriptor$77.W  = descriptor[47:32];
@@ -2539,69 +2603,79 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \layer__descriptor$77.OUT_ROW_PITCH  = descriptor[384:353];
   assign \layer__descriptor$77.OUT_PIX_PITCH  = descriptor[400:385];
   assign \layer__descriptor$77.ACC  = descriptor[402:401];
+  assign \layer__descriptor$77.IN_PIX_PITCH  = descriptor[418:403];
   assign \layer__geometry$78.SC  = layer__geometry[31:0];
-  assign \layer__geometry$78.WC  = layer__geometry[63:32];
-  assign \layer__geometry$78.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$78.row_mode  = layer__geometry[96];
-  assign \layer__geometry$78.K  = layer__geometry[128:97];
-  assign \layer__geometry$78.UC  = layer__geometry[160:129];
-  assign \layer__geometry$78.UWC  = layer__geometry[192:161];
-  assign \layer__geometry$78.row_step  = layer__geometry[226:193];
-  assign \layer__geometry$78.E_run  = layer__geometry[242:227];
-  assign \layer__geometry$78.E_out  = layer__geometry[258:243];
-  assign \layer__geometry$78.F_out  = layer__geometry[274:259];
-  assign \layer__geometry$78.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry$78.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry$78.tiles  = layer__geometry[354:323];
-  assign \layer__geometry$78.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry$78.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry$78.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry$78.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry$78.band_u  = layer__geometry[468:437];
-  assign \layer__geometry$78.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry$78.whole  = layer__geometry[501];
+  assign \layer__geometry$78.PC  = layer__geometry[48:32];
+  assign \layer__geometry$78.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry$78.WC  = layer__geometry[97:66];
+  assign \layer__geometry$78.HWC  = layer__geometry[129:98];
+  assign \layer__geometry$78.row_mode  = layer__geometry[130];
+  assign \layer__geometry$78.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry$78.K  = layer__geometry[163:132];
+  assign \layer__geometry$78.UC  = layer__geometry[195:164];
+  assign \layer__geometry$78.UWC  = layer__geometry[227:196];
+  assign \layer__geometry$78.row_step  = layer__geometry[261:228];
+  assign \layer__geometry$78.E_run  = layer__geometry[277:262];
+  assign \layer__geometry$78.E_out  = layer__geometry[293:278];
+  assign \layer__geometry$78.F_out  = layer__geometry[309:294];
+  assign \layer__geometry$78.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry$78.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry$78.tiles  = layer__geometry[389:358];
+  assign \layer__geometry$78.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry$78.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry$78.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry$78.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry$78.band_u  = layer__geometry[503:472];
+  assign \layer__geometry$78.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry$78.whole  = layer__geometry[536];
   assign \layer__geometry$79.SC  = layer__geometry[31:0];
-  assign \layer__geometry$79.WC  = layer__geometry[63:32];
-  assign \layer__geometry$79.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$79.row_mode  = layer__geometry[96];
-  assign \layer__geometry$79.K  = layer__geometry[128:97];
-  assign \layer__geometry$79.UC  = layer__geometry[160:129];
-  assign \layer__geometry$79.UWC  = layer__geometry[192:161];
-  assign \layer__geometry$79.row_step  = layer__geometry[226:193];
-  assign \layer__geometry$79.E_run  = layer__geometry[242:227];
-  assign \layer__geometry$79.E_out  = layer__geometry[258:243];
-  assign \layer__geometry$79.F_out  = layer__geometry[274:259];
-  assign \layer__geometry$79.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry$79.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry$79.tiles  = layer__geometry[354:323];
-  assign \layer__geometry$79.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry$79.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry$79.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry$79.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry$79.band_u  = layer__geometry[468:437];
-  assign \layer__geometry$79.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry$79.whole  = layer__geometry[501];
+  assign \layer__geometry$79.PC  = layer__geometry[48:32];
+  assign \layer__geometry$79.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry$79.WC  = layer__geometry[97:66];
+  assign \layer__geometry$79.HWC  = layer__geometry[129:98];
+  assign \layer__geometry$79.row_mode  = layer__geometry[130];
+  assign \layer__geometry$79.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry$79.K  = layer__geometry[163:132];
+  assign \layer__geometry$79.UC  = layer__geometry[195:164];
+  assign \layer__geometry$79.UWC  = layer__geometry[227:196];
+  assign \layer__geometry$79.row_step  = layer__geometry[261:228];
+  assign \layer__geometry$79.E_run  = layer__geometry[277:262];
+  assign \layer__geometry$79.E_out  = layer__geometry[293:278];
+  assign \layer__geometry$79.F_out  = layer__geometry[309:294];
+  assign \layer__geometry$79.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry$79.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry$79.tiles  = layer__geometry[389:358];
+  assign \layer__geometry$79.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry$79.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry$79.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry$79.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry$79.band_u  = layer__geometry[503:472];
+  assign \layer__geometry$79.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry$79.whole  = layer__geometry[536];
   assign \layer__geometry$80.SC  = layer__geometry[31:0];
-  assign \layer__geometry$80.WC  = layer__geometry[63:32];
-  assign \layer__geometry$80.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$80.row_mode  = layer__geometry[96];
-  assign \layer__geometry$80.K  = layer__geometry[128:97];
-  assign \layer__geometry$80.UC  = layer__geometry[160:129];
-  assign \layer__geometry$80.UWC  = layer__geometry[192:161];
-  assign \layer__geometry$80.row_step  = layer__geometry[226:193];
-  assign \layer__geometry$80.E_run  = layer__geometry[242:227];
-  assign \layer__geometry$80.E_out  = layer__geometry[258:243];
-  assign \layer__geometry$80.F_out  = layer__geometry[274:259];
-  assign \layer__geometry$80.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry$80.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry$80.tiles  = layer__geometry[354:323];
-  assign \layer__geometry$80.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry$80.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry$80.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry$80.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry$80.band_u  = layer__geometry[468:437];
-  assign \layer__geometry$80.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry$80.whole  = layer__geometry[501];
+  assign \layer__geometry$80.PC  = layer__geometry[48:32];
+  assign \layer__geometry$80.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry$80.WC  = layer__geometry[97:66];
+  assign \layer__geometry$80.HWC  = layer__geometry[129:98];
+  assign \layer__geometry$80.row_mode  = layer__geometry[130];
+  assign \layer__geometry$80.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry$80.K  = layer__geometry[163:132];
+  assign \layer__geometry$80.UC  = layer__geometry[195:164];
+  assign \layer__geometry$80.UWC  = layer__geometry[227:196];
+  assign \layer__geometry$80.row_step  = layer__geometry[261:228];
+  assign \layer__geometry$80.E_run  = layer__geometry[277:262];
+  assign \layer__geometry$80.E_out  = layer__geometry[293:278];
+  assign \layer__geometry$80.F_out  = layer__geometry[309:294];
+  assign \layer__geometry$80.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry$80.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry$80.tiles  = layer__geometry[389:358];
+  assign \layer__geometry$80.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry$80.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry$80.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry$80.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry$80.band_u  = layer__geometry[503:472];
+  assign \layer__geometry$80.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry$80.whole  = layer__geometry[536];
   assign \cmd__0__payload.addr  = cmd__0__payload[31:0];
   assign \cmd__0__payload.beats  = cmd__0__payload[55:32];
   assign \cmd__payload$85.addr  = cmd__0__payload[31:0];
@@ -16269,7 +16343,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
   reg [31:0] \$26 ;
   reg \$27 ;
   reg \$28 ;
-  reg [402:0] \$29 ;
+  reg [418:0] \$29 ;
   wire \$3 ;
   wire \$4 ;
   wire \$5 ;
@@ -16309,8 +16383,8 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
   reg [31:0] ctr_stall_cycles = 32'd0;
   input [7:0] desc_error;
   wire [7:0] desc_error;
-  output [402:0] descriptor;
-  reg [402:0] descriptor = 403'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+  output [418:0] descriptor;
+  reg [418:0] descriptor = 419'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   wire [1:0] \descriptor.ACC ;
   wire [7:0] \descriptor.ACT_MAX ;
   wire [7:0] \descriptor.ACT_MIN ;
@@ -16320,6 +16394,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
   wire [15:0] \descriptor.F ;
   wire [15:0] \descriptor.H ;
   wire [31:0] \descriptor.IN_ADDR ;
+  wire [15:0] \descriptor.IN_PIX_PITCH ;
   wire [31:0] \descriptor.IN_ROW_PITCH ;
   wire [7:0] \descriptor.IN_ZP ;
   wire [15:0] \descriptor.M ;
@@ -16376,7 +16451,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
   assign \$10  = ~ busy;
   assign \$11  = busy_prev & \$10 ;
   assign \$12  = | desc_error;
-  assign \$13  = function_id[9:3] >= 5'h1a;
+  assign \$13  = function_id[9:3] >= 5'h1b;
   assign \$14  = ~ busy;
   always @(posedge clk)
     ctr_cycles <= \$15 ;
@@ -16818,6 +16893,8 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
                       \$26  = { 16'h0000, descriptor[400:385] };
                   7'h19:
                       \$26  = { 30'h00000000, descriptor[402:401] };
+                  7'h1a:
+                      \$26  = { 16'h0000, descriptor[418:403] };
                 endcase
             3'h2:
                 /* empty */;
@@ -16837,7 +16914,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
             3'h4:
                 casez (function_id[9:3])
                   7'h00:
-                      \$26  = 32'd2;
+                      \$26  = 32'd3;
                   7'h01:
                       \$26  = 32'd8;
                   7'h02:
@@ -16929,6 +17006,8 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
                   7'h18:
                       /* empty */;
                   7'h19:
+                      /* empty */;
+                  7'h1a:
                       /* empty */;
                   default:
                       \$27  = 1'h1;
@@ -17091,12 +17170,14 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
                         \$29 [400:385] = operand[15:0];
                     7'h19:
                         \$29 [402:401] = operand[1:0];
+                    7'h1a:
+                        \$29 [418:403] = operand[15:0];
                   endcase
                 end
           endcase
     endcase
     if (rst) begin
-      \$29  = 403'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$29  = 419'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   assign dma_read_bytes = ctr_dma_read_bytes;
@@ -17132,6 +17213,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
   assign \descriptor.OUT_ROW_PITCH  = descriptor[384:353];
   assign \descriptor.OUT_PIX_PITCH  = descriptor[400:385];
   assign \descriptor.ACC  = descriptor[402:401];
+  assign \descriptor.IN_PIX_PITCH  = descriptor[418:403];
   assign status[15:8] = err_code;
   assign status[5] = err_bus;
   assign status[4] = err_busy;
@@ -17143,7 +17225,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.feeder (rst, wp__en, \port$3215$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
+module \accel_top.core.feeder (rst, wp__en, \port$3274$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$71  = 0;
   wire [34:0] \$1 ;
   wire \$10 ;
@@ -17339,8 +17421,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3215$16 , zero_point, wp__data
   wire out_valid;
   input [33:0] pixbase;
   wire [33:0] pixbase;
-  input [31:0] \port$3215$16 ;
-  wire [31:0] \port$3215$16 ;
+  input [31:0] \port$3274$16 ;
+  wire [31:0] \port$3274$16 ;
   input [391:0] rows;
   wire [391:0] rows;
   wire [48:0] \rows[0] ;
@@ -33995,104 +34077,104 @@ module \accel_top.core.feeder (rst, wp__en, \port$3215$16 , zero_point, wp__data
   assign \$3  = $signed(\$2 ) >= $signed(1'h0);
   assign \$4  = rows[0] & \$3 ;
   assign \$5  = $signed(hb) + $signed({ 1'h0, rows[8:1] });
-  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3215$16 [15:0] });
+  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
   assign \$7  = \$4  & \$6 ;
   assign \$8  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
   assign \$9  = $signed(\$8 ) >= $signed(1'h0);
   assign \$10  = \$7  & \$9 ;
   assign \$11  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
-  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3215$16 [31:16] });
+  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
   assign \$13  = \$10  & \$12 ;
   assign \$14  = $signed(pixbase) + $signed({ 1'h0, rows[97:66] });
   assign \$15  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
   assign \$16  = $signed(\$15 ) >= $signed(1'h0);
   assign \$17  = rows[49] & \$16 ;
   assign \$18  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
-  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3215$16 [15:0] });
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
   assign \$20  = \$17  & \$19 ;
   assign \$21  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
   assign \$22  = $signed(\$21 ) >= $signed(1'h0);
   assign \$23  = \$20  & \$22 ;
   assign \$24  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
-  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3215$16 [31:16] });
+  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
   assign \$26  = \$23  & \$25 ;
   assign \$27  = $signed(pixbase) + $signed({ 1'h0, rows[146:115] });
   assign \$28  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
   assign \$29  = $signed(\$28 ) >= $signed(1'h0);
   assign \$30  = rows[98] & \$29 ;
   assign \$31  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
-  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3215$16 [15:0] });
+  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
   assign \$33  = \$30  & \$32 ;
   assign \$34  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
   assign \$35  = $signed(\$34 ) >= $signed(1'h0);
   assign \$36  = \$33  & \$35 ;
   assign \$37  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
-  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3215$16 [31:16] });
+  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
   assign \$39  = \$36  & \$38 ;
   assign \$40  = $signed(pixbase) + $signed({ 1'h0, rows[195:164] });
   assign \$41  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
   assign \$42  = $signed(\$41 ) >= $signed(1'h0);
   assign \$43  = rows[147] & \$42 ;
   assign \$44  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
-  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3215$16 [15:0] });
+  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
   assign \$46  = \$43  & \$45 ;
   assign \$47  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
   assign \$48  = $signed(\$47 ) >= $signed(1'h0);
   assign \$49  = \$46  & \$48 ;
   assign \$50  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
-  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3215$16 [31:16] });
+  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
   assign \$52  = \$49  & \$51 ;
   assign \$53  = $signed(pixbase) + $signed({ 1'h0, rows[244:213] });
   assign \$54  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
   assign \$55  = $signed(\$54 ) >= $signed(1'h0);
   assign \$56  = rows[196] & \$55 ;
   assign \$57  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
-  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3215$16 [15:0] });
+  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
   assign \$59  = \$56  & \$58 ;
   assign \$60  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
   assign \$61  = $signed(\$60 ) >= $signed(1'h0);
   assign \$62  = \$59  & \$61 ;
   assign \$63  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
-  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3215$16 [31:16] });
+  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
   assign \$65  = \$62  & \$64 ;
   assign \$66  = $signed(pixbase) + $signed({ 1'h0, rows[293:262] });
   assign \$67  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
   assign \$68  = $signed(\$67 ) >= $signed(1'h0);
   assign \$69  = rows[245] & \$68 ;
   assign \$70  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
-  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3215$16 [15:0] });
+  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
   assign \$72  = \$69  & \$71 ;
   assign \$73  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
   assign \$74  = $signed(\$73 ) >= $signed(1'h0);
   assign \$75  = \$72  & \$74 ;
   assign \$76  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
-  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3215$16 [31:16] });
+  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
   assign \$78  = \$75  & \$77 ;
   assign \$79  = $signed(pixbase) + $signed({ 1'h0, rows[342:311] });
   assign \$80  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
   assign \$81  = $signed(\$80 ) >= $signed(1'h0);
   assign \$82  = rows[294] & \$81 ;
   assign \$83  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
-  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3215$16 [15:0] });
+  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
   assign \$85  = \$82  & \$84 ;
   assign \$86  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
   assign \$87  = $signed(\$86 ) >= $signed(1'h0);
   assign \$88  = \$85  & \$87 ;
   assign \$89  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
-  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3215$16 [31:16] });
+  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
   assign \$91  = \$88  & \$90 ;
   assign \$92  = $signed(pixbase) + $signed({ 1'h0, rows[391:360] });
   assign \$93  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
   assign \$94  = $signed(\$93 ) >= $signed(1'h0);
   assign \$95  = rows[343] & \$94 ;
   assign \$96  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
-  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3215$16 [15:0] });
+  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
   assign \$98  = \$95  & \$97 ;
   assign \$99  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
   assign \$100  = $signed(\$99 ) >= $signed(1'h0);
   assign \$101  = \$98  & \$100 ;
   assign \$102  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
-  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3215$16 [31:16] });
+  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
   assign \$104  = \$101  & \$103 ;
   assign \$263  = s2_lane0 * 4'h8;
   assign \$105  = rp__data >> \$263 ;
@@ -34460,8 +34542,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3215$16 , zero_point, wp__data
       \$158  = 1'h0;
     end
   end
-  assign H = \port$3215$16 [15:0];
-  assign W = \port$3215$16 [31:16];
+  assign H = \port$3274$16 [15:0];
+  assign W = \port$3274$16 [31:16];
   assign write__en = wp__en;
   assign write__addr = wp__addr;
   assign write__data = wp__data;
@@ -34630,7 +34712,7 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   wire [32:0] \$52 ;
   wire [49:0] \$53 ;
   wire [50:0] \$54 ;
-  wire [23:0] \$55 ;
+  wire [24:0] \$55 ;
   wire [51:0] \$56 ;
   wire [52:0] \$57 ;
   wire \$58 ;
@@ -34712,9 +34794,9 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   input layer__busy;
   wire layer__busy;
   wire \layer__busy$1 ;
-  input [402:0] layer__descriptor;
-  wire [402:0] layer__descriptor;
-  wire [402:0] \layer__descriptor$3 ;
+  input [418:0] layer__descriptor;
+  wire [418:0] layer__descriptor;
+  wire [418:0] \layer__descriptor$3 ;
   wire [1:0] \layer__descriptor$3.ACC ;
   wire [7:0] \layer__descriptor$3.ACT_MAX ;
   wire [7:0] \layer__descriptor$3.ACT_MIN ;
@@ -34724,6 +34806,7 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   wire [15:0] \layer__descriptor$3.F ;
   wire [15:0] \layer__descriptor$3.H ;
   wire [31:0] \layer__descriptor$3.IN_ADDR ;
+  wire [15:0] \layer__descriptor$3.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor$3.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor$3.IN_ZP ;
   wire [15:0] \layer__descriptor$3.M ;
@@ -34750,6 +34833,7 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   wire [15:0] \layer__descriptor.F ;
   wire [15:0] \layer__descriptor.H ;
   wire [31:0] \layer__descriptor.IN_ADDR ;
+  wire [15:0] \layer__descriptor.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor.IN_ZP ;
   wire [15:0] \layer__descriptor.M ;
@@ -34767,14 +34851,15 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  input [501:0] layer__geometry;
-  wire [501:0] layer__geometry;
-  wire [501:0] \layer__geometry$5 ;
+  input [536:0] layer__geometry;
+  wire [536:0] layer__geometry;
+  wire [536:0] \layer__geometry$5 ;
   wire [15:0] \layer__geometry$5.E_out ;
   wire [15:0] \layer__geometry$5.E_run ;
   wire [15:0] \layer__geometry$5.F_out ;
   wire [31:0] \layer__geometry$5.HWC ;
   wire [31:0] \layer__geometry$5.K ;
+  wire [16:0] \layer__geometry$5.PC ;
   wire [31:0] \layer__geometry$5.SC ;
   wire [31:0] \layer__geometry$5.UC ;
   wire [31:0] \layer__geometry$5.UWC ;
@@ -34787,6 +34872,8 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   wire [15:0] \layer__geometry$5.m_tiles ;
   wire [1:0] \layer__geometry$5.out_mode ;
   wire [31:0] \layer__geometry$5.out_row_bytes ;
+  wire [16:0] \layer__geometry$5.pix_step ;
+  wire \layer__geometry$5.pixel_mode ;
   wire \layer__geometry$5.row_mode ;
   wire [33:0] \layer__geometry$5.row_step ;
   wire [31:0] \layer__geometry$5.tiles ;
@@ -34796,6 +34883,7 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   wire [15:0] \layer__geometry.F_out ;
   wire [31:0] \layer__geometry.HWC ;
   wire [31:0] \layer__geometry.K ;
+  wire [16:0] \layer__geometry.PC ;
   wire [31:0] \layer__geometry.SC ;
   wire [31:0] \layer__geometry.UC ;
   wire [31:0] \layer__geometry.UWC ;
@@ -34808,6 +34896,8 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   wire [15:0] \layer__geometry.m_tiles ;
   wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire [16:0] \layer__geometry.pix_step ;
+  wire \layer__geometry.pixel_mode ;
   wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
@@ -34859,10 +34949,10 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   assign \$11  = \$10  == layer__descriptor[127:112];
   assign \$12  = \$9  & \$11 ;
   assign \$13  = k_tile + 1'h1;
-  assign \$14  = \$13  == layer__geometry[322:291];
+  assign \$14  = \$13  == layer__geometry[357:326];
   assign \$15  = \$12  & \$14 ;
   assign \$16  = m_tile + 1'h1;
-  assign \$17  = \$16  == layer__geometry[290:275];
+  assign \$17  = \$16  == layer__geometry[325:310];
   assign \$18  = \$15  & \$17 ;
   assign \$19  = halves__free >> window__band[0];
   assign \$20  = window__loaded_bands > window__band;
@@ -34879,9 +34969,9 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   assign \$31  = ~ \$30 ;
   assign \$32  = ~ events__bank;
   assign \$33  = k_tile + 1'h1;
-  assign \$34  = \$33  == layer__geometry[322:291];
+  assign \$34  = \$33  == layer__geometry[357:326];
   assign \$35  = m_tile + 1'h1;
-  assign \$36  = \$35  == layer__geometry[290:275];
+  assign \$36  = \$35  == layer__geometry[325:310];
   assign \$37  = \$34  & \$36 ;
   assign \$38  = ~ \$37 ;
   assign \$39  = weights_ready & rows_ready;
@@ -34897,10 +34987,10 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   assign \$49  = halves__free >> window__band[0];
   assign \$50  = e0u - layer__descriptor[135:132];
   assign \$51  = layer__descriptor[167:136] + img_off;
-  assign \$52  = layer__geometry[96] ? 33'h000000000 : \$51 ;
-  assign \$53  = $signed(hb0) * $signed(layer__geometry[63:32]);
+  assign \$52  = layer__geometry[130] ? { 30'h00000000, layer__descriptor[138:136] } : \$51 ;
+  assign \$53  = $signed(hb0) * $signed(layer__geometry[97:66]);
   assign \$54  = $signed({ 1'h0, \$52  }) + $signed(\$53 );
-  assign \$55  = $signed(layer__descriptor[320:313]) * $signed({ 1'h0, layer__descriptor[63:48] });
+  assign \$55  = $signed(layer__descriptor[320:313]) * $signed({ 1'h0, layer__geometry[48:32] });
   assign \$56  = $signed(\$54 ) - $signed(\$55 );
   assign \$57  = $signed(\$56 ) - $signed({ 1'h0, window__base });
   assign \$58  = weights_ready & rows_ready;
@@ -34917,28 +35007,28 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   assign \$69  = e + 1'h1;
   assign \$70  = $signed(hb) + $signed({ 1'h0, layer__descriptor[131:128] });
   assign \$71  = - $signed(layer__descriptor[320:313]);
-  assign \$72  = $signed(row_pixbase) + $signed({ 1'h0, layer__geometry[192:161] });
-  assign \$73  = $signed(row_pixbase) + $signed({ 1'h0, layer__geometry[192:161] });
+  assign \$72  = $signed(row_pixbase) + $signed({ 1'h0, layer__geometry[227:196] });
+  assign \$73  = $signed(row_pixbase) + $signed({ 1'h0, layer__geometry[227:196] });
   assign \$74  = f + 1'h1;
   assign \$75  = $signed(wb) + $signed({ 1'h0, layer__descriptor[131:128] });
-  assign \$76  = $signed(pixbase) + $signed({ 1'h0, layer__geometry[160:129] });
+  assign \$76  = $signed(pixbase) + $signed({ 1'h0, layer__geometry[195:164] });
   assign \$77  = pixel + 1'h1;
   assign \$78  = ~ events__bank;
   assign \$79  = k_tile + 1'h1;
-  assign \$80  = \$79  == layer__geometry[322:291];
+  assign \$80  = \$79  == layer__geometry[357:326];
   assign \$81  = ~ \$80 ;
   assign \$82  = k_tile + 1'h1;
   assign \$83  = m_tile + 1'h1;
-  assign \$84  = m_base + layer__geometry[386:355];
+  assign \$84  = m_base + layer__geometry[421:390];
   assign \$85  = k_tile + 1'h1;
-  assign \$86  = \$85  == layer__geometry[322:291];
+  assign \$86  = \$85  == layer__geometry[357:326];
   assign \$87  = m_tile + 1'h1;
-  assign \$88  = \$87  == layer__geometry[290:275];
+  assign \$88  = \$87  == layer__geometry[325:310];
   assign \$89  = \$86  & \$88 ;
   assign \$90  = ~ \$89 ;
   assign \$91  = weights_ready & rows_ready;
   assign \$92  = - $signed(layer__descriptor[320:313]);
-  assign \$93  = img_off + layer__geometry[95:64];
+  assign \$93  = img_off + layer__geometry[129:98];
   assign \$94  = last_in_image ? \$93  : { 1'h0, img_off };
   assign \$95  = drain - 1'h1;
   assign \$96  = ! drain;
@@ -35637,6 +35727,7 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   assign \layer__descriptor.OUT_ROW_PITCH  = layer__descriptor[384:353];
   assign \layer__descriptor.OUT_PIX_PITCH  = layer__descriptor[400:385];
   assign \layer__descriptor.ACC  = layer__descriptor[402:401];
+  assign \layer__descriptor.IN_PIX_PITCH  = layer__descriptor[418:403];
   assign \layer__descriptor$3.N  = layer__descriptor[15:0];
   assign \layer__descriptor$3.H  = layer__descriptor[31:16];
   assign \layer__descriptor$3.W  = layer__descriptor[47:32];
@@ -35663,48 +35754,55 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   assign \layer__descriptor$3.OUT_ROW_PITCH  = layer__descriptor[384:353];
   assign \layer__descriptor$3.OUT_PIX_PITCH  = layer__descriptor[400:385];
   assign \layer__descriptor$3.ACC  = layer__descriptor[402:401];
+  assign \layer__descriptor$3.IN_PIX_PITCH  = layer__descriptor[418:403];
   assign \layer__geometry.SC  = layer__geometry[31:0];
-  assign \layer__geometry.WC  = layer__geometry[63:32];
-  assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.row_mode  = layer__geometry[96];
-  assign \layer__geometry.K  = layer__geometry[128:97];
-  assign \layer__geometry.UC  = layer__geometry[160:129];
-  assign \layer__geometry.UWC  = layer__geometry[192:161];
-  assign \layer__geometry.row_step  = layer__geometry[226:193];
-  assign \layer__geometry.E_run  = layer__geometry[242:227];
-  assign \layer__geometry.E_out  = layer__geometry[258:243];
-  assign \layer__geometry.F_out  = layer__geometry[274:259];
-  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry.tiles  = layer__geometry[354:323];
-  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry.band_u  = layer__geometry[468:437];
-  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry.whole  = layer__geometry[501];
+  assign \layer__geometry.PC  = layer__geometry[48:32];
+  assign \layer__geometry.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry.WC  = layer__geometry[97:66];
+  assign \layer__geometry.HWC  = layer__geometry[129:98];
+  assign \layer__geometry.row_mode  = layer__geometry[130];
+  assign \layer__geometry.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry.K  = layer__geometry[163:132];
+  assign \layer__geometry.UC  = layer__geometry[195:164];
+  assign \layer__geometry.UWC  = layer__geometry[227:196];
+  assign \layer__geometry.row_step  = layer__geometry[261:228];
+  assign \layer__geometry.E_run  = layer__geometry[277:262];
+  assign \layer__geometry.E_out  = layer__geometry[293:278];
+  assign \layer__geometry.F_out  = layer__geometry[309:294];
+  assign \layer__geometry.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry.tiles  = layer__geometry[389:358];
+  assign \layer__geometry.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry.band_u  = layer__geometry[503:472];
+  assign \layer__geometry.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry.whole  = layer__geometry[536];
   assign \layer__geometry$5.SC  = layer__geometry[31:0];
-  assign \layer__geometry$5.WC  = layer__geometry[63:32];
-  assign \layer__geometry$5.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$5.row_mode  = layer__geometry[96];
-  assign \layer__geometry$5.K  = layer__geometry[128:97];
-  assign \layer__geometry$5.UC  = layer__geometry[160:129];
-  assign \layer__geometry$5.UWC  = layer__geometry[192:161];
-  assign \layer__geometry$5.row_step  = layer__geometry[226:193];
-  assign \layer__geometry$5.E_run  = layer__geometry[242:227];
-  assign \layer__geometry$5.E_out  = layer__geometry[258:243];
-  assign \layer__geometry$5.F_out  = layer__geometry[274:259];
-  assign \layer__geometry$5.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry$5.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry$5.tiles  = layer__geometry[354:323];
-  assign \layer__geometry$5.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry$5.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry$5.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry$5.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry$5.band_u  = layer__geometry[468:437];
-  assign \layer__geometry$5.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry$5.whole  = layer__geometry[501];
+  assign \layer__geometry$5.PC  = layer__geometry[48:32];
+  assign \layer__geometry$5.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry$5.WC  = layer__geometry[97:66];
+  assign \layer__geometry$5.HWC  = layer__geometry[129:98];
+  assign \layer__geometry$5.row_mode  = layer__geometry[130];
+  assign \layer__geometry$5.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry$5.K  = layer__geometry[163:132];
+  assign \layer__geometry$5.UC  = layer__geometry[195:164];
+  assign \layer__geometry$5.UWC  = layer__geometry[227:196];
+  assign \layer__geometry$5.row_step  = layer__geometry[261:228];
+  assign \layer__geometry$5.E_run  = layer__geometry[277:262];
+  assign \layer__geometry$5.E_out  = layer__geometry[293:278];
+  assign \layer__geometry$5.F_out  = layer__geometry[309:294];
+  assign \layer__geometry$5.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry$5.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry$5.tiles  = layer__geometry[389:358];
+  assign \layer__geometry$5.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry$5.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry$5.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry$5.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry$5.band_u  = layer__geometry[503:472];
+  assign \layer__geometry$5.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry$5.whole  = layer__geometry[536];
   assign \tag.addr  = tag[10:0];
   assign \tag.first  = tag[11];
   assign \tag.last  = tag[12];
@@ -35748,8 +35846,8 @@ module \accel_top.core.issuer.band (rst, rows, last_in_image, last, layer__descr
   wire last;
   output last_in_image;
   wire last_in_image;
-  input [402:0] layer__descriptor;
-  wire [402:0] layer__descriptor;
+  input [418:0] layer__descriptor;
+  wire [418:0] layer__descriptor;
   wire [1:0] \layer__descriptor.ACC ;
   wire [7:0] \layer__descriptor.ACT_MAX ;
   wire [7:0] \layer__descriptor.ACT_MIN ;
@@ -35759,6 +35857,7 @@ module \accel_top.core.issuer.band (rst, rows, last_in_image, last, layer__descr
   wire [15:0] \layer__descriptor.F ;
   wire [15:0] \layer__descriptor.H ;
   wire [31:0] \layer__descriptor.IN_ADDR ;
+  wire [15:0] \layer__descriptor.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor.IN_ZP ;
   wire [15:0] \layer__descriptor.M ;
@@ -35776,13 +35875,14 @@ module \accel_top.core.issuer.band (rst, rows, last_in_image, last, layer__descr
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  input [501:0] layer__geometry;
-  wire [501:0] layer__geometry;
+  input [536:0] layer__geometry;
+  wire [536:0] layer__geometry;
   wire [15:0] \layer__geometry.E_out ;
   wire [15:0] \layer__geometry.E_run ;
   wire [15:0] \layer__geometry.F_out ;
   wire [31:0] \layer__geometry.HWC ;
   wire [31:0] \layer__geometry.K ;
+  wire [16:0] \layer__geometry.PC ;
   wire [31:0] \layer__geometry.SC ;
   wire [31:0] \layer__geometry.UC ;
   wire [31:0] \layer__geometry.UWC ;
@@ -35795,6 +35895,8 @@ module \accel_top.core.issuer.band (rst, rows, last_in_image, last, layer__descr
   wire [15:0] \layer__geometry.m_tiles ;
   wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire [16:0] \layer__geometry.pix_step ;
+  wire \layer__geometry.pixel_mode ;
   wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
@@ -35806,18 +35908,18 @@ module \accel_top.core.issuer.band (rst, rows, last_in_image, last, layer__descr
   wire [16:0] rows;
   input rst;
   wire rst;
-  assign \$1  = layer__geometry[242:227] - e0;
+  assign \$1  = layer__geometry[277:262] - e0;
   assign \$2  = $signed(\$1 ) < $signed({ 1'h0, layer__descriptor[312:297] });
-  assign \$3  = layer__geometry[242:227] - e0;
+  assign \$3  = layer__geometry[277:262] - e0;
   assign rows = \$2  ? \$3  : { 1'h0, layer__descriptor[312:297] };
   assign \$4  = e0 + layer__descriptor[312:297];
-  assign last_in_image = \$4  >= layer__geometry[242:227];
+  assign last_in_image = \$4  >= layer__geometry[277:262];
   assign \$5  = n + 1'h1;
   assign \$6  = \$5  == layer__descriptor[15:0];
   assign last = last_in_image & \$6 ;
   assign \$7  = e0 + layer__descriptor[312:297];
   assign \$8  = last_in_image ? 17'h00000 : \$7 ;
-  assign \$9  = e0u + layer__geometry[468:437];
+  assign \$9  = e0u + layer__geometry[503:472];
   assign \$10  = \$9  + layer__descriptor[131:128];
   assign \$11  = last_in_image ? 34'h000000000 : \$10 ;
   assign \$12  = n + 1'h1;
@@ -35880,26 +35982,29 @@ module \accel_top.core.issuer.band (rst, rows, last_in_image, last, layer__descr
     end
   end
   assign \layer__geometry.SC  = layer__geometry[31:0];
-  assign \layer__geometry.WC  = layer__geometry[63:32];
-  assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.row_mode  = layer__geometry[96];
-  assign \layer__geometry.K  = layer__geometry[128:97];
-  assign \layer__geometry.UC  = layer__geometry[160:129];
-  assign \layer__geometry.UWC  = layer__geometry[192:161];
-  assign \layer__geometry.row_step  = layer__geometry[226:193];
-  assign \layer__geometry.E_run  = layer__geometry[242:227];
-  assign \layer__geometry.E_out  = layer__geometry[258:243];
-  assign \layer__geometry.F_out  = layer__geometry[274:259];
-  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry.tiles  = layer__geometry[354:323];
-  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry.band_u  = layer__geometry[468:437];
-  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry.whole  = layer__geometry[501];
+  assign \layer__geometry.PC  = layer__geometry[48:32];
+  assign \layer__geometry.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry.WC  = layer__geometry[97:66];
+  assign \layer__geometry.HWC  = layer__geometry[129:98];
+  assign \layer__geometry.row_mode  = layer__geometry[130];
+  assign \layer__geometry.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry.K  = layer__geometry[163:132];
+  assign \layer__geometry.UC  = layer__geometry[195:164];
+  assign \layer__geometry.UWC  = layer__geometry[227:196];
+  assign \layer__geometry.row_step  = layer__geometry[261:228];
+  assign \layer__geometry.E_run  = layer__geometry[277:262];
+  assign \layer__geometry.E_out  = layer__geometry[293:278];
+  assign \layer__geometry.F_out  = layer__geometry[309:294];
+  assign \layer__geometry.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry.tiles  = layer__geometry[389:358];
+  assign \layer__geometry.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry.band_u  = layer__geometry[503:472];
+  assign \layer__geometry.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry.whole  = layer__geometry[536];
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -35926,6 +36031,7 @@ module \accel_top.core.issuer.band (rst, rows, last_in_image, last, layer__descr
   assign \layer__descriptor.OUT_ROW_PITCH  = layer__descriptor[384:353];
   assign \layer__descriptor.OUT_PIX_PITCH  = layer__descriptor[400:385];
   assign \layer__descriptor.ACC  = layer__descriptor[402:401];
+  assign \layer__descriptor.IN_PIX_PITCH  = layer__descriptor[418:403];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -35958,8 +36064,8 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
   wire last;
   input layer__busy;
   wire layer__busy;
-  input [402:0] layer__descriptor;
-  wire [402:0] layer__descriptor;
+  input [418:0] layer__descriptor;
+  wire [418:0] layer__descriptor;
   wire [1:0] \layer__descriptor.ACC ;
   wire [7:0] \layer__descriptor.ACT_MAX ;
   wire [7:0] \layer__descriptor.ACT_MIN ;
@@ -35969,6 +36075,7 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
   wire [15:0] \layer__descriptor.F ;
   wire [15:0] \layer__descriptor.H ;
   wire [31:0] \layer__descriptor.IN_ADDR ;
+  wire [15:0] \layer__descriptor.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor.IN_ZP ;
   wire [15:0] \layer__descriptor.M ;
@@ -35986,13 +36093,14 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  input [501:0] layer__geometry;
-  wire [501:0] layer__geometry;
+  input [536:0] layer__geometry;
+  wire [536:0] layer__geometry;
   wire [15:0] \layer__geometry.E_out ;
   wire [15:0] \layer__geometry.E_run ;
   wire [15:0] \layer__geometry.F_out ;
   wire [31:0] \layer__geometry.HWC ;
   wire [31:0] \layer__geometry.K ;
+  wire [16:0] \layer__geometry.PC ;
   wire [31:0] \layer__geometry.SC ;
   wire [31:0] \layer__geometry.UC ;
   wire [31:0] \layer__geometry.UWC ;
@@ -36005,6 +36113,8 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
   wire [15:0] \layer__geometry.m_tiles ;
   wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire [16:0] \layer__geometry.pix_step ;
+  wire \layer__geometry.pixel_mode ;
   wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
@@ -36057,6 +36167,7 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
   wire [7:0] \params.r ;
   wire [7:0] \params.s ;
   wire \params.valid ;
+  wire [16:0] pix_step;
   output ready;
   reg ready = 1'h0;
   reg restart;
@@ -36128,14 +36239,15 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
     rows <= \$15 ;
   \accel_top.core.ktiles.walker  walker (
     .C(layer__descriptor[63:48]),
-    .K(layer__geometry[128:97]),
+    .K(layer__geometry[163:132]),
     .S(layer__descriptor[95:88]),
     .clk(clk),
     .last(last),
-    .\port$3459$0 (\$17 ),
-    .\port$952$0 (\$16 ),
+    .pix_step(layer__geometry[65:49]),
+    .\port$1011$0 (\$16 ),
+    .\port$3526$0 (\$17 ),
     .restart(restart),
-    .row_step(layer__geometry[226:193]),
+    .row_step(layer__geometry[261:228]),
     .rst(rst),
     .step(step)
   );
@@ -36237,32 +36349,36 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
       \$15  = 392'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
-  assign K = layer__geometry[128:97];
+  assign K = layer__geometry[163:132];
   assign C = layer__descriptor[63:48];
   assign S = layer__descriptor[95:88];
-  assign row_step = layer__geometry[226:193];
+  assign pix_step = layer__geometry[65:49];
+  assign row_step = layer__geometry[261:228];
   assign params = { \$17 , \$16  };
   assign \layer__geometry.SC  = layer__geometry[31:0];
-  assign \layer__geometry.WC  = layer__geometry[63:32];
-  assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.row_mode  = layer__geometry[96];
-  assign \layer__geometry.K  = layer__geometry[128:97];
-  assign \layer__geometry.UC  = layer__geometry[160:129];
-  assign \layer__geometry.UWC  = layer__geometry[192:161];
-  assign \layer__geometry.row_step  = layer__geometry[226:193];
-  assign \layer__geometry.E_run  = layer__geometry[242:227];
-  assign \layer__geometry.E_out  = layer__geometry[258:243];
-  assign \layer__geometry.F_out  = layer__geometry[274:259];
-  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry.tiles  = layer__geometry[354:323];
-  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry.band_u  = layer__geometry[468:437];
-  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry.whole  = layer__geometry[501];
+  assign \layer__geometry.PC  = layer__geometry[48:32];
+  assign \layer__geometry.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry.WC  = layer__geometry[97:66];
+  assign \layer__geometry.HWC  = layer__geometry[129:98];
+  assign \layer__geometry.row_mode  = layer__geometry[130];
+  assign \layer__geometry.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry.K  = layer__geometry[163:132];
+  assign \layer__geometry.UC  = layer__geometry[195:164];
+  assign \layer__geometry.UWC  = layer__geometry[227:196];
+  assign \layer__geometry.row_step  = layer__geometry[261:228];
+  assign \layer__geometry.E_run  = layer__geometry[277:262];
+  assign \layer__geometry.E_out  = layer__geometry[293:278];
+  assign \layer__geometry.F_out  = layer__geometry[309:294];
+  assign \layer__geometry.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry.tiles  = layer__geometry[389:358];
+  assign \layer__geometry.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry.band_u  = layer__geometry[503:472];
+  assign \layer__geometry.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry.whole  = layer__geometry[536];
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -36289,6 +36405,7 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
   assign \layer__descriptor.OUT_ROW_PITCH  = layer__descriptor[384:353];
   assign \layer__descriptor.OUT_PIX_PITCH  = layer__descriptor[400:385];
   assign \layer__descriptor.ACC  = layer__descriptor[402:401];
+  assign \layer__descriptor.IN_PIX_PITCH  = layer__descriptor[418:403];
   assign \next_rows[0]  = next_rows[48:0];
   assign \next_rows[0].valid  = next_rows[0];
   assign \next_rows[0].r  = next_rows[8:1];
@@ -36376,7 +36493,7 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.ktiles.walker (rst, \port$952$0 , last, C, S, K, row_step, restart, step, \port$3459$0 , clk);
+module \accel_top.core.ktiles.walker (rst, \port$1011$0 , last, C, S, pix_step, K, row_step, restart, step, \port$3526$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$75  = 0;
   wire \$1 ;
   wire [8:0] \$10 ;
@@ -36413,11 +36530,13 @@ module \accel_top.core.ktiles.walker (rst, \port$952$0 , last, C, S, K, row_step
   wire [7:0] \params.r ;
   wire [7:0] \params.s ;
   wire \params.valid ;
+  input [16:0] pix_step;
+  wire [16:0] pix_step;
+  output \port$1011$0 ;
+  wire \port$1011$0 ;
   (* init = 48'h000000000000 *)
-  output [47:0] \port$3459$0 ;
-  wire [47:0] \port$3459$0 ;
-  output \port$952$0 ;
-  wire \port$952$0 ;
+  output [47:0] \port$3526$0 ;
+  wire [47:0] \port$3526$0 ;
   input restart;
   wire restart;
   input [33:0] row_step;
@@ -36438,7 +36557,7 @@ module \accel_top.core.ktiles.walker (rst, \port$952$0 , last, C, S, K, row_step
   assign \$8  = \$15 [15:8] + 1'h1;
   assign \$9  = \$8  < S;
   assign \$10  = \$15 [15:8] + 1'h1;
-  assign \$11  = \$15 [47:16] + 1'h1;
+  assign \$11  = \$15 [47:16] + pix_step;
   assign \$12  = \$15 [7:0] + 1'h1;
   assign \$13  = $signed({ 1'h0, \$15 [47:16] }) + $signed(row_step);
   always @(posedge clk)
@@ -36504,8 +36623,8 @@ module \accel_top.core.ktiles.walker (rst, \port$952$0 , last, C, S, K, row_step
     end
   end
   assign params = { \$15 , \$1  };
-  assign \port$952$0  = \$1 ;
-  assign \port$3459$0  = \$15 ;
+  assign \port$1011$0  = \$1 ;
+  assign \port$3526$0  = \$15 ;
   assign \params.valid  = \$1 ;
   assign \params.r  = \$15 [7:0];
   assign \params.s  = \$15 [15:8];
@@ -36647,9 +36766,9 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   input layer__busy;
   wire layer__busy;
   wire \layer__busy$1 ;
-  input [402:0] layer__descriptor;
-  wire [402:0] layer__descriptor;
-  wire [402:0] \layer__descriptor$3 ;
+  input [418:0] layer__descriptor;
+  wire [418:0] layer__descriptor;
+  wire [418:0] \layer__descriptor$3 ;
   wire [1:0] \layer__descriptor$3.ACC ;
   wire [7:0] \layer__descriptor$3.ACT_MAX ;
   wire [7:0] \layer__descriptor$3.ACT_MIN ;
@@ -36659,6 +36778,7 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire [15:0] \layer__descriptor$3.F ;
   wire [15:0] \layer__descriptor$3.H ;
   wire [31:0] \layer__descriptor$3.IN_ADDR ;
+  wire [15:0] \layer__descriptor$3.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor$3.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor$3.IN_ZP ;
   wire [15:0] \layer__descriptor$3.M ;
@@ -36685,6 +36805,7 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire [15:0] \layer__descriptor.F ;
   wire [15:0] \layer__descriptor.H ;
   wire [31:0] \layer__descriptor.IN_ADDR ;
+  wire [15:0] \layer__descriptor.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor.IN_ZP ;
   wire [15:0] \layer__descriptor.M ;
@@ -36702,14 +36823,15 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  input [501:0] layer__geometry;
-  wire [501:0] layer__geometry;
-  wire [501:0] \layer__geometry$5 ;
+  input [536:0] layer__geometry;
+  wire [536:0] layer__geometry;
+  wire [536:0] \layer__geometry$5 ;
   wire [15:0] \layer__geometry$5.E_out ;
   wire [15:0] \layer__geometry$5.E_run ;
   wire [15:0] \layer__geometry$5.F_out ;
   wire [31:0] \layer__geometry$5.HWC ;
   wire [31:0] \layer__geometry$5.K ;
+  wire [16:0] \layer__geometry$5.PC ;
   wire [31:0] \layer__geometry$5.SC ;
   wire [31:0] \layer__geometry$5.UC ;
   wire [31:0] \layer__geometry$5.UWC ;
@@ -36722,6 +36844,8 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire [15:0] \layer__geometry$5.m_tiles ;
   wire [1:0] \layer__geometry$5.out_mode ;
   wire [31:0] \layer__geometry$5.out_row_bytes ;
+  wire [16:0] \layer__geometry$5.pix_step ;
+  wire \layer__geometry$5.pixel_mode ;
   wire \layer__geometry$5.row_mode ;
   wire [33:0] \layer__geometry$5.row_step ;
   wire [31:0] \layer__geometry$5.tiles ;
@@ -36731,6 +36855,7 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire [15:0] \layer__geometry.F_out ;
   wire [31:0] \layer__geometry.HWC ;
   wire [31:0] \layer__geometry.K ;
+  wire [16:0] \layer__geometry.PC ;
   wire [31:0] \layer__geometry.SC ;
   wire [31:0] \layer__geometry.UC ;
   wire [31:0] \layer__geometry.UWC ;
@@ -36743,6 +36868,8 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire [15:0] \layer__geometry.m_tiles ;
   wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire [16:0] \layer__geometry.pix_step ;
+  wire \layer__geometry.pixel_mode ;
   wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
@@ -36851,9 +36978,9 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire rst;
   reg start;
   wire \start$22 ;
-  assign \$34  = layer__geometry[436:435] == 1'h1;
-  assign \$35  = \$2 [15:0] * layer__geometry[434:403];
-  assign \$36  = \$34  ? { 16'h0000, layer__geometry[434:403] } : \$35 ;
+  assign \$34  = layer__geometry[471:470] == 1'h1;
+  assign \$35  = \$2 [15:0] * layer__geometry[469:438];
+  assign \$36  = \$34  ? { 16'h0000, layer__geometry[469:438] } : \$35 ;
   assign \$37  = \$33  ? { 32'h00000000, layer__descriptor[79:64] } : \$36 ;
   assign \$38  = acc__complete >> index[0];
   assign \$39  = \$38  & layer__descriptor[402];
@@ -36862,15 +36989,15 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   assign \$42  = \$41  & idle;
   assign \$43  = ! regions_left;
   assign \$44  = \$42  & \$43 ;
-  assign \$45  = ! layer__geometry[436:435];
+  assign \$45  = ! layer__geometry[471:470];
   assign \$46  = out_addr + region_len;
-  assign \$47  = layer__geometry[436:435] == 2'h2;
-  assign \$48  = \$2 [15:0] * layer__geometry[274:259];
+  assign \$47  = layer__geometry[471:470] == 2'h2;
+  assign \$48  = \$2 [15:0] * layer__geometry[309:294];
   assign \$49  = \$47  ? \$48  : { 16'h0000, \$2 [15:0] };
   assign \$50  = \$49  - 1'h1;
-  assign \$51  = layer__geometry[436:435] == 2'h2;
+  assign \$51  = layer__geometry[471:470] == 2'h2;
   assign \$52  = pixel_in_row + 1'h1;
-  assign \$53  = \$52  != layer__geometry[274:259];
+  assign \$53  = \$52  != layer__geometry[309:294];
   assign \$54  = \$51  & \$53 ;
   assign \$55  = pixel_in_row + 1'h1;
   assign \$56  = out_addr + layer__descriptor[400:385];
@@ -36913,15 +37040,15 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   assign \$22  = output_state == 3'h4;
   assign \$23  = | regions_left;
   assign \$24  = regions_left - 1'h1;
-  assign \$25  = layer__geometry[436:435] == 2'h2;
+  assign \$25  = layer__geometry[471:470] == 2'h2;
   assign \$26  = pixel_in_row + 1'h1;
-  assign \$27  = \$26  != layer__geometry[274:259];
+  assign \$27  = \$26  != layer__geometry[309:294];
   assign \$28  = \$25  & \$27 ;
   assign \$29  = pixel_in_row + 1'h1;
   assign \$30  = out_addr + layer__descriptor[400:385];
   assign \$31  = row_addr + layer__descriptor[384:353];
   assign \$32  = row_addr + layer__descriptor[384:353];
-  assign \$33  = layer__geometry[436:435] == 2'h2;
+  assign \$33  = layer__geometry[471:470] == 2'h2;
   \accel_top.core.output.band  band (
     .advance(advance),
     .clk(clk),
@@ -36940,7 +37067,7 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
     .acc_base(acc_base),
     .acc_data(acc_data),
     .acc_en(acc__en),
-    .band_pixels(layer__geometry[386:355]),
+    .band_pixels(layer__geometry[421:390]),
     .clk(clk),
     .idle(idle),
     .out__payload(bytes__payload),
@@ -36948,8 +37075,8 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
     .out__valid(bytes__valid),
     .param_addr(params__addr),
     .param_data(param_data),
-    .\port$3215$272 (layer__descriptor[296:272]),
-    .\port$3221$259 (layer__geometry[290:259]),
+    .\port$3274$272 (layer__descriptor[296:272]),
+    .\port$3278$294 (layer__geometry[325:294]),
     .reads_done(reads_done),
     .rows(\$2 [15:0]),
     .rst(rst),
@@ -37250,9 +37377,9 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   assign \layer__run$7  = layer__run;
   assign rows = \$2 [15:0];
   assign F = layer__descriptor[127:112];
-  assign F_out = layer__geometry[274:259];
-  assign band_pixels = layer__geometry[386:355];
-  assign m_tiles = layer__geometry[290:275];
+  assign F_out = layer__geometry[309:294];
+  assign band_pixels = layer__geometry[421:390];
+  assign m_tiles = layer__geometry[325:310];
   assign M = layer__descriptor[79:64];
   assign pool = layer__descriptor[296];
   assign output_zero_point = layer__descriptor[279:272];
@@ -37293,6 +37420,7 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   assign \layer__descriptor.OUT_ROW_PITCH  = layer__descriptor[384:353];
   assign \layer__descriptor.OUT_PIX_PITCH  = layer__descriptor[400:385];
   assign \layer__descriptor.ACC  = layer__descriptor[402:401];
+  assign \layer__descriptor.IN_PIX_PITCH  = layer__descriptor[418:403];
   assign \layer__descriptor$3.N  = layer__descriptor[15:0];
   assign \layer__descriptor$3.H  = layer__descriptor[31:16];
   assign \layer__descriptor$3.W  = layer__descriptor[47:32];
@@ -37319,48 +37447,55 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   assign \layer__descriptor$3.OUT_ROW_PITCH  = layer__descriptor[384:353];
   assign \layer__descriptor$3.OUT_PIX_PITCH  = layer__descriptor[400:385];
   assign \layer__descriptor$3.ACC  = layer__descriptor[402:401];
+  assign \layer__descriptor$3.IN_PIX_PITCH  = layer__descriptor[418:403];
   assign \layer__geometry.SC  = layer__geometry[31:0];
-  assign \layer__geometry.WC  = layer__geometry[63:32];
-  assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.row_mode  = layer__geometry[96];
-  assign \layer__geometry.K  = layer__geometry[128:97];
-  assign \layer__geometry.UC  = layer__geometry[160:129];
-  assign \layer__geometry.UWC  = layer__geometry[192:161];
-  assign \layer__geometry.row_step  = layer__geometry[226:193];
-  assign \layer__geometry.E_run  = layer__geometry[242:227];
-  assign \layer__geometry.E_out  = layer__geometry[258:243];
-  assign \layer__geometry.F_out  = layer__geometry[274:259];
-  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry.tiles  = layer__geometry[354:323];
-  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry.band_u  = layer__geometry[468:437];
-  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry.whole  = layer__geometry[501];
+  assign \layer__geometry.PC  = layer__geometry[48:32];
+  assign \layer__geometry.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry.WC  = layer__geometry[97:66];
+  assign \layer__geometry.HWC  = layer__geometry[129:98];
+  assign \layer__geometry.row_mode  = layer__geometry[130];
+  assign \layer__geometry.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry.K  = layer__geometry[163:132];
+  assign \layer__geometry.UC  = layer__geometry[195:164];
+  assign \layer__geometry.UWC  = layer__geometry[227:196];
+  assign \layer__geometry.row_step  = layer__geometry[261:228];
+  assign \layer__geometry.E_run  = layer__geometry[277:262];
+  assign \layer__geometry.E_out  = layer__geometry[293:278];
+  assign \layer__geometry.F_out  = layer__geometry[309:294];
+  assign \layer__geometry.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry.tiles  = layer__geometry[389:358];
+  assign \layer__geometry.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry.band_u  = layer__geometry[503:472];
+  assign \layer__geometry.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry.whole  = layer__geometry[536];
   assign \layer__geometry$5.SC  = layer__geometry[31:0];
-  assign \layer__geometry$5.WC  = layer__geometry[63:32];
-  assign \layer__geometry$5.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$5.row_mode  = layer__geometry[96];
-  assign \layer__geometry$5.K  = layer__geometry[128:97];
-  assign \layer__geometry$5.UC  = layer__geometry[160:129];
-  assign \layer__geometry$5.UWC  = layer__geometry[192:161];
-  assign \layer__geometry$5.row_step  = layer__geometry[226:193];
-  assign \layer__geometry$5.E_run  = layer__geometry[242:227];
-  assign \layer__geometry$5.E_out  = layer__geometry[258:243];
-  assign \layer__geometry$5.F_out  = layer__geometry[274:259];
-  assign \layer__geometry$5.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry$5.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry$5.tiles  = layer__geometry[354:323];
-  assign \layer__geometry$5.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry$5.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry$5.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry$5.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry$5.band_u  = layer__geometry[468:437];
-  assign \layer__geometry$5.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry$5.whole  = layer__geometry[501];
+  assign \layer__geometry$5.PC  = layer__geometry[48:32];
+  assign \layer__geometry$5.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry$5.WC  = layer__geometry[97:66];
+  assign \layer__geometry$5.HWC  = layer__geometry[129:98];
+  assign \layer__geometry$5.row_mode  = layer__geometry[130];
+  assign \layer__geometry$5.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry$5.K  = layer__geometry[163:132];
+  assign \layer__geometry$5.UC  = layer__geometry[195:164];
+  assign \layer__geometry$5.UWC  = layer__geometry[227:196];
+  assign \layer__geometry$5.row_step  = layer__geometry[261:228];
+  assign \layer__geometry$5.E_run  = layer__geometry[277:262];
+  assign \layer__geometry$5.E_out  = layer__geometry[293:278];
+  assign \layer__geometry$5.F_out  = layer__geometry[309:294];
+  assign \layer__geometry$5.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry$5.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry$5.tiles  = layer__geometry[389:358];
+  assign \layer__geometry$5.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry$5.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry$5.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry$5.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry$5.band_u  = layer__geometry[503:472];
+  assign \layer__geometry$5.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry$5.whole  = layer__geometry[536];
   assign \acc_data[0]  = acc_data[31:0];
   assign \acc_data[1]  = acc_data[63:32];
   assign \acc_data[2]  = acc_data[95:64];
@@ -37490,8 +37625,8 @@ module \accel_top.core.output.band (rst, rows, last, layer__descriptor, layer__g
   output last;
   wire last;
   wire last_in_image;
-  input [402:0] layer__descriptor;
-  wire [402:0] layer__descriptor;
+  input [418:0] layer__descriptor;
+  wire [418:0] layer__descriptor;
   wire [1:0] \layer__descriptor.ACC ;
   wire [7:0] \layer__descriptor.ACT_MAX ;
   wire [7:0] \layer__descriptor.ACT_MIN ;
@@ -37501,6 +37636,7 @@ module \accel_top.core.output.band (rst, rows, last, layer__descriptor, layer__g
   wire [15:0] \layer__descriptor.F ;
   wire [15:0] \layer__descriptor.H ;
   wire [31:0] \layer__descriptor.IN_ADDR ;
+  wire [15:0] \layer__descriptor.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor.IN_ZP ;
   wire [15:0] \layer__descriptor.M ;
@@ -37518,13 +37654,14 @@ module \accel_top.core.output.band (rst, rows, last, layer__descriptor, layer__g
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  input [501:0] layer__geometry;
-  wire [501:0] layer__geometry;
+  input [536:0] layer__geometry;
+  wire [536:0] layer__geometry;
   wire [15:0] \layer__geometry.E_out ;
   wire [15:0] \layer__geometry.E_run ;
   wire [15:0] \layer__geometry.F_out ;
   wire [31:0] \layer__geometry.HWC ;
   wire [31:0] \layer__geometry.K ;
+  wire [16:0] \layer__geometry.PC ;
   wire [31:0] \layer__geometry.SC ;
   wire [31:0] \layer__geometry.UC ;
   wire [31:0] \layer__geometry.UWC ;
@@ -37537,6 +37674,8 @@ module \accel_top.core.output.band (rst, rows, last, layer__descriptor, layer__g
   wire [15:0] \layer__geometry.m_tiles ;
   wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire [16:0] \layer__geometry.pix_step ;
+  wire \layer__geometry.pixel_mode ;
   wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
@@ -37548,18 +37687,18 @@ module \accel_top.core.output.band (rst, rows, last, layer__descriptor, layer__g
   wire [16:0] rows;
   input rst;
   wire rst;
-  assign \$1  = layer__geometry[242:227] - e0;
+  assign \$1  = layer__geometry[277:262] - e0;
   assign \$2  = $signed(\$1 ) < $signed({ 1'h0, layer__descriptor[312:297] });
-  assign \$3  = layer__geometry[242:227] - e0;
+  assign \$3  = layer__geometry[277:262] - e0;
   assign rows = \$2  ? \$3  : { 1'h0, layer__descriptor[312:297] };
   assign \$4  = e0 + layer__descriptor[312:297];
-  assign last_in_image = \$4  >= layer__geometry[242:227];
+  assign last_in_image = \$4  >= layer__geometry[277:262];
   assign \$5  = n + 1'h1;
   assign \$6  = \$5  == layer__descriptor[15:0];
   assign last = last_in_image & \$6 ;
   assign \$7  = e0 + layer__descriptor[312:297];
   assign \$8  = last_in_image ? 17'h00000 : \$7 ;
-  assign \$9  = e0u + layer__geometry[468:437];
+  assign \$9  = e0u + layer__geometry[503:472];
   assign \$10  = \$9  + layer__descriptor[131:128];
   assign \$11  = last_in_image ? 34'h000000000 : \$10 ;
   assign \$12  = n + 1'h1;
@@ -37622,26 +37761,29 @@ module \accel_top.core.output.band (rst, rows, last, layer__descriptor, layer__g
     end
   end
   assign \layer__geometry.SC  = layer__geometry[31:0];
-  assign \layer__geometry.WC  = layer__geometry[63:32];
-  assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.row_mode  = layer__geometry[96];
-  assign \layer__geometry.K  = layer__geometry[128:97];
-  assign \layer__geometry.UC  = layer__geometry[160:129];
-  assign \layer__geometry.UWC  = layer__geometry[192:161];
-  assign \layer__geometry.row_step  = layer__geometry[226:193];
-  assign \layer__geometry.E_run  = layer__geometry[242:227];
-  assign \layer__geometry.E_out  = layer__geometry[258:243];
-  assign \layer__geometry.F_out  = layer__geometry[274:259];
-  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry.tiles  = layer__geometry[354:323];
-  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry.band_u  = layer__geometry[468:437];
-  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry.whole  = layer__geometry[501];
+  assign \layer__geometry.PC  = layer__geometry[48:32];
+  assign \layer__geometry.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry.WC  = layer__geometry[97:66];
+  assign \layer__geometry.HWC  = layer__geometry[129:98];
+  assign \layer__geometry.row_mode  = layer__geometry[130];
+  assign \layer__geometry.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry.K  = layer__geometry[163:132];
+  assign \layer__geometry.UC  = layer__geometry[195:164];
+  assign \layer__geometry.UWC  = layer__geometry[227:196];
+  assign \layer__geometry.row_step  = layer__geometry[261:228];
+  assign \layer__geometry.E_run  = layer__geometry[277:262];
+  assign \layer__geometry.E_out  = layer__geometry[293:278];
+  assign \layer__geometry.F_out  = layer__geometry[309:294];
+  assign \layer__geometry.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry.tiles  = layer__geometry[389:358];
+  assign \layer__geometry.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry.band_u  = layer__geometry[503:472];
+  assign \layer__geometry.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry.whole  = layer__geometry[536];
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -37668,10 +37810,11 @@ module \accel_top.core.output.band (rst, rows, last, layer__descriptor, layer__g
   assign \layer__descriptor.OUT_ROW_PITCH  = layer__descriptor[384:353];
   assign \layer__descriptor.OUT_PIX_PITCH  = layer__descriptor[400:385];
   assign \layer__descriptor.ACC  = layer__descriptor[402:401];
+  assign \layer__descriptor.IN_PIX_PITCH  = layer__descriptor[418:403];
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_base, rows, idle, acc_addr, acc_en, out__valid, M, F, \port$3215$272 , \port$3221$259 , band_pixels, start, out__payload, reads_done, param_addr, clk);
+module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_base, rows, idle, acc_addr, acc_en, out__valid, M, F, \port$3274$272 , \port$3278$294 , band_pixels, start, out__payload, reads_done, param_addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$78  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
@@ -37937,10 +38080,10 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   wire [31:0] \param_data.shift[7] ;
   reg [31:0] pix = 32'd0;
   wire pool;
-  input [24:0] \port$3215$272 ;
-  wire [24:0] \port$3215$272 ;
-  input [31:0] \port$3221$259 ;
-  wire [31:0] \port$3221$259 ;
+  input [24:0] \port$3274$272 ;
+  wire [24:0] \port$3274$272 ;
+  input [31:0] \port$3278$294 ;
+  wire [31:0] \port$3278$294 ;
   wire [1029:0] r_data;
   wire r_en;
   wire r_rdy;
@@ -38020,30 +38163,30 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   assign \$53  = running & \$52 ;
   assign \$54  = ! sub;
   assign \$55  = sub == 2'h3;
-  assign \$56  = \port$3215$272 [24] ? \$55  : 1'h1;
+  assign \$56  = \port$3274$272 [24] ? \$55  : 1'h1;
   assign \$57  = level + inflight;
   assign \$58  = \$57  < 3'h4;
   assign \$59  = running & \$58 ;
   assign \$60  = sub == 2'h3;
-  assign \$61  = \port$3215$272 [24] ? \$60  : 1'h1;
+  assign \$61  = \port$3274$272 [24] ? \$60  : 1'h1;
   assign \$62  = ~ \$61 ;
   assign \$63  = sub + 1'h1;
   assign \$64  = tile + 1'h1;
-  assign \$65  = \$64  == \port$3221$259 [31:16];
+  assign \$65  = \$64  == \port$3278$294 [31:16];
   assign \$66  = ~ \$65 ;
   assign \$67  = tile + 1'h1;
   assign \$68  = tile_base + band_pixels;
   assign \$69  = m_left - 4'h8;
   assign \$70  = col + 1'h1;
-  assign \$71  = \$70  == \port$3221$259 [15:0];
+  assign \$71  = \$70  == \port$3278$294 [15:0];
   assign \$72  = ~ \$71 ;
   assign \$73  = col + 1'h1;
-  assign \$74  = \port$3215$272 [24] ? 2'h2 : 2'h1;
+  assign \$74  = \port$3274$272 [24] ? 2'h2 : 2'h1;
   assign \$75  = pix + \$74 ;
   assign \$76  = row + 1'h1;
-  assign \$78  = \port$3215$272 [24] ? \$77  : { 1'h0, F };
+  assign \$78  = \port$3274$272 [24] ? \$77  : { 1'h0, F };
   assign \$79  = row_base + \$78 ;
-  assign \$81  = \port$3215$272 [24] ? \$80  : { 1'h0, F };
+  assign \$81  = \port$3274$272 [24] ? \$80  : { 1'h0, F };
   assign \$82  = row_base + \$81 ;
   assign \$83  = row + 1'h1;
   assign \$84  = \$83  == rows;
@@ -38096,7 +38239,7 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
     .i__valid(i__valid),
     .o__payload(o__payload),
     .o__ready(o__ready),
-    .\port$3215$272 (\port$3215$272 [23:0]),
+    .\port$3274$272 (\port$3274$272 [23:0]),
     .rst(rst),
     .s1_load(r_en),
     .s9_valid(o__valid)
@@ -38368,15 +38511,15 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   assign w_en = inflight;
   assign r_rdy = i__valid;
   assign i__ready = r_en;
-  assign output_zero_point = \port$3215$272 [7:0];
-  assign \output_zero_point$28  = \port$3215$272 [7:0];
-  assign act_min = \port$3215$272 [15:8];
-  assign \act_min$30  = \port$3215$272 [15:8];
-  assign act_max = \port$3215$272 [23:16];
-  assign \act_max$32  = \port$3215$272 [23:16];
-  assign pool = \port$3215$272 [24];
-  assign m_tiles = \port$3221$259 [31:16];
-  assign F_out = \port$3221$259 [15:0];
+  assign output_zero_point = \port$3274$272 [7:0];
+  assign \output_zero_point$28  = \port$3274$272 [7:0];
+  assign act_min = \port$3274$272 [15:8];
+  assign \act_min$30  = \port$3274$272 [15:8];
+  assign act_max = \port$3274$272 [23:16];
+  assign \act_max$32  = \port$3274$272 [23:16];
+  assign pool = \port$3274$272 [24];
+  assign m_tiles = \port$3278$294 [31:16];
+  assign F_out = \port$3278$294 [15:0];
   assign acc_addr = \$11 [10:0];
   assign param_addr = tile[5:0];
   assign \acc_data[0]  = acc_data[31:0];
@@ -38664,7 +38807,7 @@ module \accel_top.core.output.post.fifo (rst, r_en, r_rdy, r_data, w_port__data,
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \port$3215$272 , i__payload, o__payload, s9_valid, clk);
+module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \port$3274$272 , i__payload, o__payload, s9_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$80  = 0;
   wire \$1 ;
   wire [32:0] \$10 ;
@@ -40068,8 +40211,8 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   (* init = 1'h0 *)
   wire o__valid;
   wire [7:0] output_zero_point;
-  input [23:0] \port$3215$272 ;
-  wire [23:0] \port$3215$272 ;
+  input [23:0] \port$3274$272 ;
+  wire [23:0] \port$3274$272 ;
   input rst;
   wire rst;
   output s1_load;
@@ -40231,13 +40374,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$120  = l0_s5_y[32] ? \$118  : \$119 ;
   assign \$121  = $signed(l0_s5_y) + $signed({ 1'h0, \$120 , \$117 , \$114 , \$111 , \$108 , \$105 , \$102 , \$99 , \$96 , \$93 , \$90 , \$87 , \$84 , \$81 , \$78 , \$75 , \$72 , \$69 , \$66 , \$63 , \$60 , \$57 , \$54 , \$51 , \$48 , \$45 , \$42 , \$39 , \$36 , \$33 , \$30 , \$27  });
   assign \$122  = $signed(l0_s6_t) >>> l0_s6_right;
-  assign \$123  = $signed(l0_s7_z) + $signed(\port$3215$272 [7:0]);
-  assign \$124  = $signed(l0_s8_w) > $signed(\port$3215$272 [23:16]);
-  assign \$125  = $signed(\port$3215$272 [15:8]) > $signed(\port$3215$272 [23:16]);
+  assign \$123  = $signed(l0_s7_z) + $signed(\port$3274$272 [7:0]);
+  assign \$124  = $signed(l0_s8_w) > $signed(\port$3274$272 [23:16]);
+  assign \$125  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
   assign \$126  = \$124  | \$125 ;
-  assign \$127  = $signed(l0_s8_w) < $signed(\port$3215$272 [15:8]);
-  assign \$128  = \$127  ? { \port$3215$272 [15], \port$3215$272 [15:8] } : { 1'h0, l0_s8_w[7:0] };
-  assign \$129  = \$126  ? { \port$3215$272 [23], \port$3215$272 [23:16] } : \$128 ;
+  assign \$127  = $signed(l0_s8_w) < $signed(\port$3274$272 [15:8]);
+  assign \$128  = \$127  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l0_s8_w[7:0] };
+  assign \$129  = \$126  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$128 ;
   assign \$130  = $signed(i__payload[63:32]) + $signed(i__payload[319:288]);
   assign \$131  = $signed(i__payload[779:774]) < $signed(1'h0);
   assign \$132  = \$131  ? 5'h00 : i__payload[778:774];
@@ -40350,13 +40493,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$240  = l1_s5_y[32] ? \$238  : \$239 ;
   assign \$241  = $signed(l1_s5_y) + $signed({ 1'h0, \$240 , \$237 , \$234 , \$231 , \$228 , \$225 , \$222 , \$219 , \$216 , \$213 , \$210 , \$207 , \$204 , \$201 , \$198 , \$195 , \$192 , \$189 , \$186 , \$183 , \$180 , \$177 , \$174 , \$171 , \$168 , \$165 , \$162 , \$159 , \$156 , \$153 , \$150 , \$147  });
   assign \$242  = $signed(l1_s6_t) >>> l1_s6_right;
-  assign \$243  = $signed(l1_s7_z) + $signed(\port$3215$272 [7:0]);
-  assign \$244  = $signed(l1_s8_w) > $signed(\port$3215$272 [23:16]);
-  assign \$245  = $signed(\port$3215$272 [15:8]) > $signed(\port$3215$272 [23:16]);
+  assign \$243  = $signed(l1_s7_z) + $signed(\port$3274$272 [7:0]);
+  assign \$244  = $signed(l1_s8_w) > $signed(\port$3274$272 [23:16]);
+  assign \$245  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
   assign \$246  = \$244  | \$245 ;
-  assign \$247  = $signed(l1_s8_w) < $signed(\port$3215$272 [15:8]);
-  assign \$248  = \$247  ? { \port$3215$272 [15], \port$3215$272 [15:8] } : { 1'h0, l1_s8_w[7:0] };
-  assign \$249  = \$246  ? { \port$3215$272 [23], \port$3215$272 [23:16] } : \$248 ;
+  assign \$247  = $signed(l1_s8_w) < $signed(\port$3274$272 [15:8]);
+  assign \$248  = \$247  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l1_s8_w[7:0] };
+  assign \$249  = \$246  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$248 ;
   assign \$250  = $signed(i__payload[95:64]) + $signed(i__payload[351:320]);
   assign \$251  = $signed(i__payload[785:780]) < $signed(1'h0);
   assign \$252  = \$251  ? 5'h00 : i__payload[784:780];
@@ -40469,13 +40612,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$360  = l2_s5_y[32] ? \$358  : \$359 ;
   assign \$361  = $signed(l2_s5_y) + $signed({ 1'h0, \$360 , \$357 , \$354 , \$351 , \$348 , \$345 , \$342 , \$339 , \$336 , \$333 , \$330 , \$327 , \$324 , \$321 , \$318 , \$315 , \$312 , \$309 , \$306 , \$303 , \$300 , \$297 , \$294 , \$291 , \$288 , \$285 , \$282 , \$279 , \$276 , \$273 , \$270 , \$267  });
   assign \$362  = $signed(l2_s6_t) >>> l2_s6_right;
-  assign \$363  = $signed(l2_s7_z) + $signed(\port$3215$272 [7:0]);
-  assign \$364  = $signed(l2_s8_w) > $signed(\port$3215$272 [23:16]);
-  assign \$365  = $signed(\port$3215$272 [15:8]) > $signed(\port$3215$272 [23:16]);
+  assign \$363  = $signed(l2_s7_z) + $signed(\port$3274$272 [7:0]);
+  assign \$364  = $signed(l2_s8_w) > $signed(\port$3274$272 [23:16]);
+  assign \$365  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
   assign \$366  = \$364  | \$365 ;
-  assign \$367  = $signed(l2_s8_w) < $signed(\port$3215$272 [15:8]);
-  assign \$368  = \$367  ? { \port$3215$272 [15], \port$3215$272 [15:8] } : { 1'h0, l2_s8_w[7:0] };
-  assign \$369  = \$366  ? { \port$3215$272 [23], \port$3215$272 [23:16] } : \$368 ;
+  assign \$367  = $signed(l2_s8_w) < $signed(\port$3274$272 [15:8]);
+  assign \$368  = \$367  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l2_s8_w[7:0] };
+  assign \$369  = \$366  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$368 ;
   assign \$370  = $signed(i__payload[127:96]) + $signed(i__payload[383:352]);
   assign \$371  = $signed(i__payload[791:786]) < $signed(1'h0);
   assign \$372  = \$371  ? 5'h00 : i__payload[790:786];
@@ -40588,13 +40731,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$480  = l3_s5_y[32] ? \$478  : \$479 ;
   assign \$481  = $signed(l3_s5_y) + $signed({ 1'h0, \$480 , \$477 , \$474 , \$471 , \$468 , \$465 , \$462 , \$459 , \$456 , \$453 , \$450 , \$447 , \$444 , \$441 , \$438 , \$435 , \$432 , \$429 , \$426 , \$423 , \$420 , \$417 , \$414 , \$411 , \$408 , \$405 , \$402 , \$399 , \$396 , \$393 , \$390 , \$387  });
   assign \$482  = $signed(l3_s6_t) >>> l3_s6_right;
-  assign \$483  = $signed(l3_s7_z) + $signed(\port$3215$272 [7:0]);
-  assign \$484  = $signed(l3_s8_w) > $signed(\port$3215$272 [23:16]);
-  assign \$485  = $signed(\port$3215$272 [15:8]) > $signed(\port$3215$272 [23:16]);
+  assign \$483  = $signed(l3_s7_z) + $signed(\port$3274$272 [7:0]);
+  assign \$484  = $signed(l3_s8_w) > $signed(\port$3274$272 [23:16]);
+  assign \$485  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
   assign \$486  = \$484  | \$485 ;
-  assign \$487  = $signed(l3_s8_w) < $signed(\port$3215$272 [15:8]);
-  assign \$488  = \$487  ? { \port$3215$272 [15], \port$3215$272 [15:8] } : { 1'h0, l3_s8_w[7:0] };
-  assign \$489  = \$486  ? { \port$3215$272 [23], \port$3215$272 [23:16] } : \$488 ;
+  assign \$487  = $signed(l3_s8_w) < $signed(\port$3274$272 [15:8]);
+  assign \$488  = \$487  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l3_s8_w[7:0] };
+  assign \$489  = \$486  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$488 ;
   assign \$490  = $signed(i__payload[159:128]) + $signed(i__payload[415:384]);
   assign \$491  = $signed(i__payload[797:792]) < $signed(1'h0);
   assign \$492  = \$491  ? 5'h00 : i__payload[796:792];
@@ -40707,13 +40850,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$600  = l4_s5_y[32] ? \$598  : \$599 ;
   assign \$601  = $signed(l4_s5_y) + $signed({ 1'h0, \$600 , \$597 , \$594 , \$591 , \$588 , \$585 , \$582 , \$579 , \$576 , \$573 , \$570 , \$567 , \$564 , \$561 , \$558 , \$555 , \$552 , \$549 , \$546 , \$543 , \$540 , \$537 , \$534 , \$531 , \$528 , \$525 , \$522 , \$519 , \$516 , \$513 , \$510 , \$507  });
   assign \$602  = $signed(l4_s6_t) >>> l4_s6_right;
-  assign \$603  = $signed(l4_s7_z) + $signed(\port$3215$272 [7:0]);
-  assign \$604  = $signed(l4_s8_w) > $signed(\port$3215$272 [23:16]);
-  assign \$605  = $signed(\port$3215$272 [15:8]) > $signed(\port$3215$272 [23:16]);
+  assign \$603  = $signed(l4_s7_z) + $signed(\port$3274$272 [7:0]);
+  assign \$604  = $signed(l4_s8_w) > $signed(\port$3274$272 [23:16]);
+  assign \$605  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
   assign \$606  = \$604  | \$605 ;
-  assign \$607  = $signed(l4_s8_w) < $signed(\port$3215$272 [15:8]);
-  assign \$608  = \$607  ? { \port$3215$272 [15], \port$3215$272 [15:8] } : { 1'h0, l4_s8_w[7:0] };
-  assign \$609  = \$606  ? { \port$3215$272 [23], \port$3215$272 [23:16] } : \$608 ;
+  assign \$607  = $signed(l4_s8_w) < $signed(\port$3274$272 [15:8]);
+  assign \$608  = \$607  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l4_s8_w[7:0] };
+  assign \$609  = \$606  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$608 ;
   assign \$610  = $signed(i__payload[191:160]) + $signed(i__payload[447:416]);
   assign \$611  = $signed(i__payload[803:798]) < $signed(1'h0);
   assign \$612  = \$611  ? 5'h00 : i__payload[802:798];
@@ -40826,13 +40969,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$720  = l5_s5_y[32] ? \$718  : \$719 ;
   assign \$721  = $signed(l5_s5_y) + $signed({ 1'h0, \$720 , \$717 , \$714 , \$711 , \$708 , \$705 , \$702 , \$699 , \$696 , \$693 , \$690 , \$687 , \$684 , \$681 , \$678 , \$675 , \$672 , \$669 , \$666 , \$663 , \$660 , \$657 , \$654 , \$651 , \$648 , \$645 , \$642 , \$639 , \$636 , \$633 , \$630 , \$627  });
   assign \$722  = $signed(l5_s6_t) >>> l5_s6_right;
-  assign \$723  = $signed(l5_s7_z) + $signed(\port$3215$272 [7:0]);
-  assign \$724  = $signed(l5_s8_w) > $signed(\port$3215$272 [23:16]);
-  assign \$725  = $signed(\port$3215$272 [15:8]) > $signed(\port$3215$272 [23:16]);
+  assign \$723  = $signed(l5_s7_z) + $signed(\port$3274$272 [7:0]);
+  assign \$724  = $signed(l5_s8_w) > $signed(\port$3274$272 [23:16]);
+  assign \$725  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
   assign \$726  = \$724  | \$725 ;
-  assign \$727  = $signed(l5_s8_w) < $signed(\port$3215$272 [15:8]);
-  assign \$728  = \$727  ? { \port$3215$272 [15], \port$3215$272 [15:8] } : { 1'h0, l5_s8_w[7:0] };
-  assign \$729  = \$726  ? { \port$3215$272 [23], \port$3215$272 [23:16] } : \$728 ;
+  assign \$727  = $signed(l5_s8_w) < $signed(\port$3274$272 [15:8]);
+  assign \$728  = \$727  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l5_s8_w[7:0] };
+  assign \$729  = \$726  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$728 ;
   assign \$730  = $signed(i__payload[223:192]) + $signed(i__payload[479:448]);
   assign \$731  = $signed(i__payload[809:804]) < $signed(1'h0);
   assign \$732  = \$731  ? 5'h00 : i__payload[808:804];
@@ -40945,13 +41088,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$840  = l6_s5_y[32] ? \$838  : \$839 ;
   assign \$841  = $signed(l6_s5_y) + $signed({ 1'h0, \$840 , \$837 , \$834 , \$831 , \$828 , \$825 , \$822 , \$819 , \$816 , \$813 , \$810 , \$807 , \$804 , \$801 , \$798 , \$795 , \$792 , \$789 , \$786 , \$783 , \$780 , \$777 , \$774 , \$771 , \$768 , \$765 , \$762 , \$759 , \$756 , \$753 , \$750 , \$747  });
   assign \$842  = $signed(l6_s6_t) >>> l6_s6_right;
-  assign \$843  = $signed(l6_s7_z) + $signed(\port$3215$272 [7:0]);
-  assign \$844  = $signed(l6_s8_w) > $signed(\port$3215$272 [23:16]);
-  assign \$845  = $signed(\port$3215$272 [15:8]) > $signed(\port$3215$272 [23:16]);
+  assign \$843  = $signed(l6_s7_z) + $signed(\port$3274$272 [7:0]);
+  assign \$844  = $signed(l6_s8_w) > $signed(\port$3274$272 [23:16]);
+  assign \$845  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
   assign \$846  = \$844  | \$845 ;
-  assign \$847  = $signed(l6_s8_w) < $signed(\port$3215$272 [15:8]);
-  assign \$848  = \$847  ? { \port$3215$272 [15], \port$3215$272 [15:8] } : { 1'h0, l6_s8_w[7:0] };
-  assign \$849  = \$846  ? { \port$3215$272 [23], \port$3215$272 [23:16] } : \$848 ;
+  assign \$847  = $signed(l6_s8_w) < $signed(\port$3274$272 [15:8]);
+  assign \$848  = \$847  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l6_s8_w[7:0] };
+  assign \$849  = \$846  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$848 ;
   assign \$850  = $signed(i__payload[255:224]) + $signed(i__payload[511:480]);
   assign \$851  = $signed(i__payload[815:810]) < $signed(1'h0);
   assign \$852  = \$851  ? 5'h00 : i__payload[814:810];
@@ -41064,13 +41207,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$960  = l7_s5_y[32] ? \$958  : \$959 ;
   assign \$961  = $signed(l7_s5_y) + $signed({ 1'h0, \$960 , \$957 , \$954 , \$951 , \$948 , \$945 , \$942 , \$939 , \$936 , \$933 , \$930 , \$927 , \$924 , \$921 , \$918 , \$915 , \$912 , \$909 , \$906 , \$903 , \$900 , \$897 , \$894 , \$891 , \$888 , \$885 , \$882 , \$879 , \$876 , \$873 , \$870 , \$867  });
   assign \$962  = $signed(l7_s6_t) >>> l7_s6_right;
-  assign \$963  = $signed(l7_s7_z) + $signed(\port$3215$272 [7:0]);
-  assign \$964  = $signed(l7_s8_w) > $signed(\port$3215$272 [23:16]);
-  assign \$965  = $signed(\port$3215$272 [15:8]) > $signed(\port$3215$272 [23:16]);
+  assign \$963  = $signed(l7_s7_z) + $signed(\port$3274$272 [7:0]);
+  assign \$964  = $signed(l7_s8_w) > $signed(\port$3274$272 [23:16]);
+  assign \$965  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
   assign \$966  = \$964  | \$965 ;
-  assign \$967  = $signed(l7_s8_w) < $signed(\port$3215$272 [15:8]);
-  assign \$968  = \$967  ? { \port$3215$272 [15], \port$3215$272 [15:8] } : { 1'h0, l7_s8_w[7:0] };
-  assign \$969  = \$966  ? { \port$3215$272 [23], \port$3215$272 [23:16] } : \$968 ;
+  assign \$967  = $signed(l7_s8_w) < $signed(\port$3274$272 [15:8]);
+  assign \$968  = \$967  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l7_s8_w[7:0] };
+  assign \$969  = \$966  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$968 ;
   always @(posedge clk)
     s1_valid <= \$970 ;
   always @(posedge clk)
@@ -43401,9 +43544,9 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   assign i__ready = s1_load;
   assign o__valid = s9_valid;
-  assign output_zero_point = \port$3215$272 [7:0];
-  assign act_max = \port$3215$272 [23:16];
-  assign act_min = \port$3215$272 [15:8];
+  assign output_zero_point = \port$3274$272 [7:0];
+  assign act_max = \port$3274$272 [23:16];
+  assign act_min = \port$3274$272 [15:8];
   assign \o__payload.data  = o__payload[63:0];
   assign \o__payload.data[0]  = o__payload[7:0];
   assign \o__payload.data[1]  = o__payload[15:8];
@@ -43509,8 +43652,8 @@ module \accel_top.core.params (rst, layer__run, cmd__ready, data__valid, read__d
   wire data__ready;
   input data__valid;
   wire data__valid;
-  input [402:0] layer__descriptor;
-  wire [402:0] layer__descriptor;
+  input [418:0] layer__descriptor;
+  wire [418:0] layer__descriptor;
   wire [1:0] \layer__descriptor.ACC ;
   wire [7:0] \layer__descriptor.ACT_MAX ;
   wire [7:0] \layer__descriptor.ACT_MIN ;
@@ -43520,6 +43663,7 @@ module \accel_top.core.params (rst, layer__run, cmd__ready, data__valid, read__d
   wire [15:0] \layer__descriptor.F ;
   wire [15:0] \layer__descriptor.H ;
   wire [31:0] \layer__descriptor.IN_ADDR ;
+  wire [15:0] \layer__descriptor.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor.IN_ZP ;
   wire [15:0] \layer__descriptor.M ;
@@ -43537,13 +43681,14 @@ module \accel_top.core.params (rst, layer__run, cmd__ready, data__valid, read__d
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  input [501:0] layer__geometry;
-  wire [501:0] layer__geometry;
+  input [536:0] layer__geometry;
+  wire [536:0] layer__geometry;
   wire [15:0] \layer__geometry.E_out ;
   wire [15:0] \layer__geometry.E_run ;
   wire [15:0] \layer__geometry.F_out ;
   wire [31:0] \layer__geometry.HWC ;
   wire [31:0] \layer__geometry.K ;
+  wire [16:0] \layer__geometry.PC ;
   wire [31:0] \layer__geometry.SC ;
   wire [31:0] \layer__geometry.UC ;
   wire [31:0] \layer__geometry.UWC ;
@@ -43556,6 +43701,8 @@ module \accel_top.core.params (rst, layer__run, cmd__ready, data__valid, read__d
   wire [15:0] \layer__geometry.m_tiles ;
   wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire [16:0] \layer__geometry.pix_step ;
+  wire \layer__geometry.pixel_mode ;
   wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
@@ -43735,7 +43882,7 @@ module \accel_top.core.params (rst, layer__run, cmd__ready, data__valid, read__d
     _0_ <= mem[rp__addr];
   end
   assign read__data = _0_;
-  assign \$1  = layer__geometry[290:275] * 4'hc;
+  assign \$1  = layer__geometry[325:310] * 4'hc;
   assign \$2  = beat + 1'h1;
   assign \$3  = \$2  == 4'hc;
   assign \$4  = ! params_state;
@@ -43965,27 +44112,31 @@ module \accel_top.core.params (rst, layer__run, cmd__ready, data__valid, read__d
   assign \layer__descriptor.OUT_ROW_PITCH  = layer__descriptor[384:353];
   assign \layer__descriptor.OUT_PIX_PITCH  = layer__descriptor[400:385];
   assign \layer__descriptor.ACC  = layer__descriptor[402:401];
+  assign \layer__descriptor.IN_PIX_PITCH  = layer__descriptor[418:403];
   assign \layer__geometry.SC  = layer__geometry[31:0];
-  assign \layer__geometry.WC  = layer__geometry[63:32];
-  assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.row_mode  = layer__geometry[96];
-  assign \layer__geometry.K  = layer__geometry[128:97];
-  assign \layer__geometry.UC  = layer__geometry[160:129];
-  assign \layer__geometry.UWC  = layer__geometry[192:161];
-  assign \layer__geometry.row_step  = layer__geometry[226:193];
-  assign \layer__geometry.E_run  = layer__geometry[242:227];
-  assign \layer__geometry.E_out  = layer__geometry[258:243];
-  assign \layer__geometry.F_out  = layer__geometry[274:259];
-  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry.tiles  = layer__geometry[354:323];
-  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry.band_u  = layer__geometry[468:437];
-  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry.whole  = layer__geometry[501];
+  assign \layer__geometry.PC  = layer__geometry[48:32];
+  assign \layer__geometry.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry.WC  = layer__geometry[97:66];
+  assign \layer__geometry.HWC  = layer__geometry[129:98];
+  assign \layer__geometry.row_mode  = layer__geometry[130];
+  assign \layer__geometry.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry.K  = layer__geometry[163:132];
+  assign \layer__geometry.UC  = layer__geometry[195:164];
+  assign \layer__geometry.UWC  = layer__geometry[227:196];
+  assign \layer__geometry.row_step  = layer__geometry[261:228];
+  assign \layer__geometry.E_run  = layer__geometry[277:262];
+  assign \layer__geometry.E_out  = layer__geometry[293:278];
+  assign \layer__geometry.F_out  = layer__geometry[309:294];
+  assign \layer__geometry.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry.tiles  = layer__geometry[389:358];
+  assign \layer__geometry.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry.band_u  = layer__geometry[503:472];
+  assign \layer__geometry.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry.whole  = layer__geometry[536];
   assign \wp__data.bias  = wp__data[255:0];
   assign \wp__data.bias[0]  = wp__data[31:0];
   assign \wp__data.bias[1]  = wp__data[63:32];
@@ -44023,35 +44174,63 @@ endmodule
 module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__busy, layer__descriptor, layer__geometry, data__payload, cmd__payload, cmd__valid, write__addr, window__loaded_bands, window__base, window__at_band, window__band, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$82  = 0;
   wire [32:0] \$1 ;
-  wire [16:0] \$10 ;
-  reg [15:0] \$100 ;
-  wire \$11 ;
+  wire \$10 ;
+  wire [32:0] \$100 ;
+  wire \$101 ;
+  wire \$102 ;
+  wire [32:0] \$103 ;
+  wire [32:0] \$104 ;
+  wire [32:0] \$105 ;
+  wire [31:0] \$106 ;
+  wire [32:0] \$107 ;
+  wire [32:0] \$108 ;
+  wire [16:0] \$109 ;
+  wire [32:0] \$11 ;
+  wire [32:0] \$110 ;
+  wire [32:0] \$111 ;
+  wire [32:0] \$112 ;
+  reg [31:0] \$113 ;
+  reg [31:0] \$114 ;
+  reg [31:0] \$115 ;
+  reg [2:0] \$116 ;
+  reg [17:0] \$117 ;
+  reg [33:0] \$118 ;
+  reg [15:0] \$119 ;
   wire \$12 ;
+  reg [15:0] \$120 ;
+  reg [31:0] \$121 ;
+  reg [31:0] \$122 ;
+  reg [31:0] \$123 ;
+  reg [31:0] \$124 ;
+  reg [31:0] \$125 ;
+  reg [15:0] \$126 ;
+  reg [31:0] \$127 ;
+  reg [15:0] \$128 ;
   wire \$13 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
   wire \$17 ;
   wire \$18 ;
-  wire [32:0] \$19 ;
+  wire \$19 ;
   wire [33:0] \$2 ;
-  wire [20:0] \$20 ;
-  wire [32:0] \$21 ;
-  wire \$22 ;
-  wire [32:0] \$23 ;
+  wire [32:0] \$20 ;
+  wire [20:0] \$21 ;
+  wire [32:0] \$22 ;
+  wire \$23 ;
   wire [32:0] \$24 ;
-  wire [33:0] \$25 ;
-  wire [34:0] \$26 ;
-  wire \$27 ;
-  wire [15:0] \$28 ;
-  wire \$29 ;
+  wire [32:0] \$25 ;
+  wire [33:0] \$26 ;
+  wire [34:0] \$27 ;
+  wire \$28 ;
+  wire [15:0] \$29 ;
   wire [34:0] \$3 ;
-  wire [33:0] \$30 ;
-  wire \$31 ;
-  wire [17:0] \$32 ;
-  wire \$33 ;
-  wire [33:0] \$34 ;
-  wire \$35 ;
+  wire \$30 ;
+  wire [33:0] \$31 ;
+  wire \$32 ;
+  wire [17:0] \$33 ;
+  wire \$34 ;
+  wire [33:0] \$35 ;
   wire \$36 ;
   wire \$37 ;
   wire \$38 ;
@@ -44059,69 +44238,69 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire [34:0] \$4 ;
   wire \$40 ;
   wire \$41 ;
-  wire [32:0] \$42 ;
-  wire [47:0] \$43 ;
-  wire [48:0] \$44 ;
-  wire [31:0] \$45 ;
-  wire [48:0] \$46 ;
-  wire [32:0] \$47 ;
-  wire [47:0] \$48 ;
-  wire [48:0] \$49 ;
+  wire \$42 ;
+  wire [32:0] \$43 ;
+  wire [47:0] \$44 ;
+  wire [48:0] \$45 ;
+  wire [31:0] \$46 ;
+  wire [48:0] \$47 ;
+  wire [32:0] \$48 ;
+  wire [47:0] \$49 ;
   wire [34:0] \$5 ;
-  wire [16:0] \$50 ;
+  wire [48:0] \$50 ;
   wire [16:0] \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
-  wire [47:0] \$55 ;
-  wire [32:0] \$56 ;
-  wire [47:0] \$57 ;
-  wire [48:0] \$58 ;
-  wire [31:0] \$59 ;
-  wire \$6 ;
-  wire [48:0] \$60 ;
+  wire [31:0] \$52 ;
+  wire [16:0] \$53 ;
+  wire [31:0] \$54 ;
+  wire [16:0] \$55 ;
+  wire [31:0] \$56 ;
+  wire [16:0] \$57 ;
+  wire [31:0] \$58 ;
+  wire [32:0] \$59 ;
+  wire [34:0] \$6 ;
+  wire [47:0] \$60 ;
   wire [48:0] \$61 ;
   wire \$62 ;
-  wire [32:0] \$63 ;
-  wire [32:0] \$64 ;
-  wire [32:0] \$65 ;
-  wire [47:0] \$66 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire [47:0] \$65 ;
+  wire [32:0] \$66 ;
   wire [47:0] \$67 ;
   wire [48:0] \$68 ;
-  wire [48:0] \$69 ;
+  wire [31:0] \$69 ;
   wire \$7 ;
-  wire [32:0] \$70 ;
-  wire [16:0] \$71 ;
+  wire [48:0] \$70 ;
+  wire [48:0] \$71 ;
   wire \$72 ;
   wire [32:0] \$73 ;
   wire [32:0] \$74 ;
   wire [32:0] \$75 ;
-  wire \$76 ;
-  wire [16:0] \$77 ;
-  wire \$78 ;
-  wire \$79 ;
+  wire [47:0] \$76 ;
+  wire [47:0] \$77 ;
+  wire [48:0] \$78 ;
+  wire [48:0] \$79 ;
   wire \$8 ;
-  wire [16:0] \$80 ;
+  wire [32:0] \$80 ;
   wire \$81 ;
-  wire [32:0] \$82 ;
-  wire [16:0] \$83 ;
+  wire \$82 ;
+  wire [32:0] \$83 ;
   wire [32:0] \$84 ;
   wire [32:0] \$85 ;
-  wire [32:0] \$86 ;
-  reg [31:0] \$87 ;
-  reg [31:0] \$88 ;
-  reg [31:0] \$89 ;
+  wire [31:0] \$86 ;
+  wire [32:0] \$87 ;
+  wire [32:0] \$88 ;
+  wire [16:0] \$89 ;
   wire \$9 ;
-  reg [2:0] \$90 ;
-  reg [17:0] \$91 ;
-  reg [33:0] \$92 ;
-  reg [15:0] \$93 ;
-  reg [15:0] \$94 ;
-  reg [31:0] \$95 ;
-  reg [31:0] \$96 ;
-  reg [15:0] \$97 ;
-  reg [15:0] \$98 ;
-  reg [31:0] \$99 ;
+  wire \$90 ;
+  wire [32:0] \$91 ;
+  wire [32:0] \$92 ;
+  wire [32:0] \$93 ;
+  wire \$94 ;
+  wire [32:0] \$95 ;
+  wire \$96 ;
+  wire \$97 ;
+  wire [32:0] \$98 ;
+  wire \$99 ;
   reg advance;
   input clk;
   wire clk;
@@ -44133,6 +44312,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire cmd__ready;
   output cmd__valid;
   reg cmd__valid;
+  reg [31:0] cmds_left = 32'd0;
   input [64:0] data__payload;
   wire [64:0] data__payload;
   wire [63:0] \data__payload.data ;
@@ -44148,13 +44328,13 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire [31:0] index;
   wire last;
   wire last_in_image;
-  reg [15:0] lasts_left = 16'h0000;
+  reg [31:0] lasts_left = 32'd0;
   input layer__busy;
   wire layer__busy;
   wire \layer__busy$1 ;
-  input [402:0] layer__descriptor;
-  wire [402:0] layer__descriptor;
-  wire [402:0] \layer__descriptor$3 ;
+  input [418:0] layer__descriptor;
+  wire [418:0] layer__descriptor;
+  wire [418:0] \layer__descriptor$3 ;
   wire [1:0] \layer__descriptor$3.ACC ;
   wire [7:0] \layer__descriptor$3.ACT_MAX ;
   wire [7:0] \layer__descriptor$3.ACT_MIN ;
@@ -44164,6 +44344,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire [15:0] \layer__descriptor$3.F ;
   wire [15:0] \layer__descriptor$3.H ;
   wire [31:0] \layer__descriptor$3.IN_ADDR ;
+  wire [15:0] \layer__descriptor$3.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor$3.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor$3.IN_ZP ;
   wire [15:0] \layer__descriptor$3.M ;
@@ -44190,6 +44371,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire [15:0] \layer__descriptor.F ;
   wire [15:0] \layer__descriptor.H ;
   wire [31:0] \layer__descriptor.IN_ADDR ;
+  wire [15:0] \layer__descriptor.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor.IN_ZP ;
   wire [15:0] \layer__descriptor.M ;
@@ -44207,14 +44389,15 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  input [501:0] layer__geometry;
-  wire [501:0] layer__geometry;
-  wire [501:0] \layer__geometry$5 ;
+  input [536:0] layer__geometry;
+  wire [536:0] layer__geometry;
+  wire [536:0] \layer__geometry$5 ;
   wire [15:0] \layer__geometry$5.E_out ;
   wire [15:0] \layer__geometry$5.E_run ;
   wire [15:0] \layer__geometry$5.F_out ;
   wire [31:0] \layer__geometry$5.HWC ;
   wire [31:0] \layer__geometry$5.K ;
+  wire [16:0] \layer__geometry$5.PC ;
   wire [31:0] \layer__geometry$5.SC ;
   wire [31:0] \layer__geometry$5.UC ;
   wire [31:0] \layer__geometry$5.UWC ;
@@ -44227,6 +44410,8 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire [15:0] \layer__geometry$5.m_tiles ;
   wire [1:0] \layer__geometry$5.out_mode ;
   wire [31:0] \layer__geometry$5.out_row_bytes ;
+  wire [16:0] \layer__geometry$5.pix_step ;
+  wire \layer__geometry$5.pixel_mode ;
   wire \layer__geometry$5.row_mode ;
   wire [33:0] \layer__geometry$5.row_step ;
   wire [31:0] \layer__geometry$5.tiles ;
@@ -44236,6 +44421,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire [15:0] \layer__geometry.F_out ;
   wire [31:0] \layer__geometry.HWC ;
   wire [31:0] \layer__geometry.K ;
+  wire [16:0] \layer__geometry.PC ;
   wire [31:0] \layer__geometry.SC ;
   wire [31:0] \layer__geometry.UC ;
   wire [31:0] \layer__geometry.UWC ;
@@ -44248,6 +44434,8 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire [15:0] \layer__geometry.m_tiles ;
   wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire [16:0] \layer__geometry.pix_step ;
+  wire \layer__geometry.pixel_mode ;
   wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
@@ -44260,9 +44448,10 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   reg [15:0] load_lo = 16'h0000;
   reg [31:0] load_start = 32'd0;
   reg [15:0] loaded_hi = 16'h0000;
+  reg [15:0] pix_left = 16'h0000;
   reg [2:0] prefetch_state = 3'h0;
   reg restart;
-  reg [15:0] rows_left = 16'h0000;
+  reg [31:0] row_addr = 32'd0;
   input rst;
   wire rst;
   input window__at_band;
@@ -44281,111 +44470,137 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   assign \$1  = load_end - load_start;
   assign \$2  = $signed(\$1 ) + $signed(5'h08);
   assign \$3  = $signed(\$2 ) - $signed(2'h1);
-  assign \$4  = layer__geometry[96] ? { 3'h0, layer__geometry[63:32] } : \$3 ;
-  assign \$6  = load_hi <= load_lo;
-  assign \$7  = write__en & data__payload[64];
-  assign \$8  = | rows_left;
-  assign \$9  = write__en & data__payload[64];
-  assign \$10  = lasts_left - \$9 ;
-  assign \$11  = ! \$10 ;
-  assign \$12  = ! prefetch_state;
-  assign \$13  = prefetch_state == 1'h1;
-  assign \$14  = prefetch_state == 2'h2;
-  assign \$15  = prefetch_state == 2'h3;
-  assign \$16  = prefetch_state == 3'h4;
-  assign \$17  = prefetch_state == 3'h5;
-  assign \$18  = prefetch_state == 3'h6;
-  assign \$19  = in_beat + 1'h1;
-  assign \$20  = e0u - layer__descriptor[135:132];
-  assign \$21  = e0u + layer__geometry[468:437];
-  assign \$22  = \$21  < layer__geometry[500:469];
-  assign \$23  = e0u + layer__geometry[468:437];
-  assign \$24  = \$22  ? \$23  : { 1'h0, layer__geometry[500:469] };
-  assign \$25  = \$24  - layer__descriptor[135:132];
-  assign \$26  = $signed(\$25 ) + $signed({ 1'h0, layer__descriptor[87:80] });
-  assign \$27  = ! e0;
-  assign \$28  = \$27  ? 16'h0000 : loaded_hi;
-  assign \$29  = $signed(hlast) > $signed({ 1'h0, layer__descriptor[31:16] });
-  assign \$30  = \$29  ? { 18'h00000, layer__descriptor[31:16] } : hlast;
-  assign \$31  = $signed(hb0) < $signed(1'h0);
-  assign \$32  = \$31  ? 18'h00000 : hb0;
-  assign \$33  = $signed(hlast) > $signed({ 1'h0, layer__descriptor[31:16] });
-  assign \$34  = \$33  ? { 18'h00000, layer__descriptor[31:16] } : hlast;
-  assign \$35  = ~ layer__geometry[501];
-  assign \$36  = ! e0;
-  assign \$37  = \$35  | \$36 ;
-  assign \$38  = ~ \$37 ;
-  assign \$39  = window__band == index;
-  assign \$40  = window__at_band & \$39 ;
-  assign \$41  = \$38  | \$40 ;
-  assign \$42  = layer__descriptor[167:136] + img_off;
-  assign \$43  = load_lo * layer__descriptor[352:321];
-  assign \$44  = \$42  + \$43 ;
-  assign \$47  = layer__descriptor[167:136] + img_off;
-  assign \$48  = load_hi * layer__descriptor[352:321];
-  assign \$49  = \$47  + \$48 ;
-  assign \$50  = load_hi - load_lo;
+  assign \$4  = layer__geometry[130] ? { 3'h0, layer__geometry[97:66] } : \$3 ;
+  assign \$5  = layer__geometry[131] ? { 18'h00000, layer__geometry[48:32] } : \$4 ;
+  assign \$7  = load_hi <= load_lo;
+  assign \$8  = write__en & data__payload[64];
+  assign \$9  = | cmds_left;
+  assign \$10  = write__en & data__payload[64];
+  assign \$11  = lasts_left - \$10 ;
+  assign \$12  = ! \$11 ;
+  assign \$13  = ! prefetch_state;
+  assign \$14  = prefetch_state == 1'h1;
+  assign \$15  = prefetch_state == 2'h2;
+  assign \$16  = prefetch_state == 2'h3;
+  assign \$17  = prefetch_state == 3'h4;
+  assign \$18  = prefetch_state == 3'h5;
+  assign \$19  = prefetch_state == 3'h6;
+  assign \$20  = in_beat + 1'h1;
+  assign \$21  = e0u - layer__descriptor[135:132];
+  assign \$22  = e0u + layer__geometry[503:472];
+  assign \$23  = \$22  < layer__geometry[535:504];
+  assign \$24  = e0u + layer__geometry[503:472];
+  assign \$25  = \$23  ? \$24  : { 1'h0, layer__geometry[535:504] };
+  assign \$26  = \$25  - layer__descriptor[135:132];
+  assign \$27  = $signed(\$26 ) + $signed({ 1'h0, layer__descriptor[87:80] });
+  assign \$28  = ! e0;
+  assign \$29  = \$28  ? 16'h0000 : loaded_hi;
+  assign \$30  = $signed(hlast) > $signed({ 1'h0, layer__descriptor[31:16] });
+  assign \$31  = \$30  ? { 18'h00000, layer__descriptor[31:16] } : hlast;
+  assign \$32  = $signed(hb0) < $signed(1'h0);
+  assign \$33  = \$32  ? 18'h00000 : hb0;
+  assign \$34  = $signed(hlast) > $signed({ 1'h0, layer__descriptor[31:16] });
+  assign \$35  = \$34  ? { 18'h00000, layer__descriptor[31:16] } : hlast;
+  assign \$36  = ~ layer__geometry[536];
+  assign \$37  = ! e0;
+  assign \$38  = \$36  | \$37 ;
+  assign \$39  = ~ \$38 ;
+  assign \$40  = window__band == index;
+  assign \$41  = window__at_band & \$40 ;
+  assign \$42  = \$39  | \$41 ;
+  assign \$43  = layer__descriptor[167:136] + img_off;
+  assign \$44  = load_lo * layer__descriptor[352:321];
+  assign \$45  = \$43  + \$44 ;
+  assign \$48  = layer__descriptor[167:136] + img_off;
+  assign \$49  = load_hi * layer__descriptor[352:321];
+  assign \$50  = \$48  + \$49 ;
   assign \$51  = load_hi - load_lo;
-  assign \$52  = ~ layer__geometry[501];
-  assign \$53  = ! e0;
-  assign \$54  = \$52  | \$53 ;
-  assign \$55  = load_lo * layer__geometry[63:32];
-  assign \$56  = layer__descriptor[167:136] + img_off;
-  assign \$57  = load_lo * layer__descriptor[352:321];
-  assign \$58  = \$56  + \$57 ;
-  assign \$61  = layer__geometry[96] ? { 1'h0, \$55  } : \$60 ;
-  assign \$62  = load_hi <= load_lo;
-  assign \$63  = window__loaded_bands + 1'h1;
-  assign \$64  = img_off + layer__geometry[95:64];
-  assign \$65  = last_in_image ? \$64  : { 1'h0, img_off };
-  assign \$66  = load_lo * layer__geometry[63:32];
-  assign \$67  = layer__geometry[96] ? \$66  : { 16'h0000, load_start };
-  assign \$68  = \$67  - window__base;
-  assign \$70  = load_start + layer__descriptor[352:321];
-  assign \$71  = rows_left - 1'h1;
-  assign \$72  = write__en & data__payload[64];
+  assign \$52  = \$51 [15:0] * layer__descriptor[47:32];
+  assign \$53  = load_hi - load_lo;
+  assign \$54  = layer__geometry[131] ? \$52  : { 16'h0000, \$53 [15:0] };
+  assign \$55  = load_hi - load_lo;
+  assign \$56  = \$55 [15:0] * layer__descriptor[47:32];
+  assign \$57  = load_hi - load_lo;
+  assign \$58  = layer__geometry[131] ? \$56  : { 16'h0000, \$57 [15:0] };
+  assign \$59  = layer__descriptor[167:136] + img_off;
+  assign \$60  = load_lo * layer__descriptor[352:321];
+  assign \$61  = \$59  + \$60 ;
+  assign \$62  = ~ layer__geometry[536];
+  assign \$63  = ! e0;
+  assign \$64  = \$62  | \$63 ;
+  assign \$65  = load_lo * layer__geometry[97:66];
+  assign \$66  = layer__descriptor[167:136] + img_off;
+  assign \$67  = load_lo * layer__descriptor[352:321];
+  assign \$68  = \$66  + \$67 ;
+  assign \$71  = layer__geometry[130] ? { 1'h0, \$65  } : \$70 ;
+  assign \$72  = load_hi <= load_lo;
   assign \$73  = window__loaded_bands + 1'h1;
-  assign \$74  = img_off + layer__geometry[95:64];
+  assign \$74  = img_off + layer__geometry[129:98];
   assign \$75  = last_in_image ? \$74  : { 1'h0, img_off };
-  assign \$76  = write__en & data__payload[64];
-  assign \$77  = lasts_left - \$76 ;
-  assign \$78  = | rows_left;
-  assign \$79  = write__en & data__payload[64];
-  assign \$80  = lasts_left - \$79 ;
-  assign \$81  = ! \$80 ;
-  assign \$82  = load_start + layer__descriptor[352:321];
-  assign \$83  = rows_left - 1'h1;
-  assign \$84  = window__loaded_bands + 1'h1;
-  assign \$85  = img_off + layer__geometry[95:64];
-  assign \$86  = last_in_image ? \$85  : { 1'h0, img_off };
+  assign \$76  = load_lo * layer__geometry[97:66];
+  assign \$77  = layer__geometry[130] ? \$76  : { 16'h0000, load_start };
+  assign \$78  = \$77  - window__base;
+  assign \$80  = cmds_left - 1'h1;
+  assign \$81  = ~ layer__geometry[131];
+  assign \$82  = pix_left == 1'h1;
+  assign \$83  = load_start + layer__descriptor[352:321];
+  assign \$84  = row_addr + layer__descriptor[352:321];
+  assign \$85  = row_addr + layer__descriptor[352:321];
+  assign \$88  = load_start + layer__descriptor[418:403];
+  assign \$89  = pix_left - 1'h1;
+  assign \$90  = write__en & data__payload[64];
+  assign \$91  = window__loaded_bands + 1'h1;
+  assign \$92  = img_off + layer__geometry[129:98];
+  assign \$93  = last_in_image ? \$92  : { 1'h0, img_off };
+  assign \$94  = write__en & data__payload[64];
+  assign \$95  = lasts_left - \$94 ;
+  assign \$96  = | cmds_left;
+  assign \$97  = write__en & data__payload[64];
+  assign \$98  = lasts_left - \$97 ;
+  assign \$99  = ! \$98 ;
+  assign \$100  = cmds_left - 1'h1;
+  assign \$101  = ~ layer__geometry[131];
+  assign \$102  = pix_left == 1'h1;
+  assign \$103  = load_start + layer__descriptor[352:321];
+  assign \$104  = row_addr + layer__descriptor[352:321];
+  assign \$105  = row_addr + layer__descriptor[352:321];
+  assign \$108  = load_start + layer__descriptor[418:403];
+  assign \$109  = pix_left - 1'h1;
+  assign \$110  = window__loaded_bands + 1'h1;
+  assign \$111  = img_off + layer__geometry[129:98];
+  assign \$112  = last_in_image ? \$111  : { 1'h0, img_off };
   always @(posedge clk)
-    in_beat <= \$87 ;
+    in_beat <= \$113 ;
   always @(posedge clk)
-    img_off <= \$88 ;
+    img_off <= \$114 ;
   always @(posedge clk)
-    window__loaded_bands <= \$89 ;
+    window__loaded_bands <= \$115 ;
   always @(posedge clk)
-    prefetch_state <= \$90 ;
+    prefetch_state <= \$116 ;
   always @(posedge clk)
-    hb0 <= \$91 ;
+    hb0 <= \$117 ;
   always @(posedge clk)
-    hlast <= \$92 ;
+    hlast <= \$118 ;
   always @(posedge clk)
-    load_lo <= \$93 ;
+    load_lo <= \$119 ;
   always @(posedge clk)
-    load_hi <= \$94 ;
+    load_hi <= \$120 ;
   always @(posedge clk)
-    load_start <= \$95 ;
+    load_start <= \$121 ;
   always @(posedge clk)
-    load_end <= \$96 ;
+    load_end <= \$122 ;
   always @(posedge clk)
-    rows_left <= \$97 ;
+    cmds_left <= \$123 ;
   always @(posedge clk)
-    lasts_left <= \$98 ;
+    lasts_left <= \$124 ;
   always @(posedge clk)
-    window__base <= \$99 ;
+    row_addr <= \$125 ;
   always @(posedge clk)
-    loaded_hi <= \$100 ;
+    pix_left <= \$126 ;
+  always @(posedge clk)
+    window__base <= \$127 ;
+  always @(posedge clk)
+    loaded_hi <= \$128 ;
   \accel_top.core.prefetch.band  band (
     .advance(advance),
     .clk(clk),
@@ -44422,16 +44637,16 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h3:
           /* empty */;
       3'h4:
-          if (\$6 ) begin
-            advance = 1'h1;
-          end
-      3'h6:
           if (\$7 ) begin
             advance = 1'h1;
           end
-      3'h5:
+      3'h6:
           if (\$8 ) begin
-          end else if (\$11 ) begin
+            advance = 1'h1;
+          end
+      3'h5:
+          if (\$9 ) begin
+          end else if (\$12 ) begin
             advance = 1'h1;
           end
     endcase
@@ -44450,23 +44665,23 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$6 ) begin
+          if (\$7 ) begin
           end else begin
             cmd__valid = 1'h1;
           end
       3'h6:
           /* empty */;
       3'h5:
-          if (\$8 ) begin
+          if (\$9 ) begin
             cmd__valid = 1'h1;
           end
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$87  = in_beat;
+    \$113  = in_beat;
     if (write__en) begin
-      \$87  = \$19 [31:0];
+      \$113  = \$20 [31:0];
     end
     casez (prefetch_state)
       3'h0:
@@ -44479,24 +44694,24 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$62 ) begin
+          if (\$72 ) begin
           end else begin
             if (cmd__ready) begin
-              \$87  = \$69 [31:0];
+              \$113  = \$79 [31:0];
             end
           end
     endcase
     if (rst) begin
-      \$87  = 32'd0;
+      \$113  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$88  = img_off;
+    \$114  = img_off;
     casez (prefetch_state)
       3'h0:
           if (layer__run) begin
-            \$88  = 32'd0;
+            \$114  = 32'd0;
           end
       3'h1:
           /* empty */;
@@ -44505,30 +44720,30 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h3:
           /* empty */;
       3'h4:
-          if (\$62 ) begin
-            \$88  = \$65 [31:0];
+          if (\$72 ) begin
+            \$114  = \$75 [31:0];
           end
       3'h6:
-          if (\$72 ) begin
-            \$88  = \$75 [31:0];
+          if (\$90 ) begin
+            \$114  = \$93 [31:0];
           end
       3'h5:
-          if (\$78 ) begin
-          end else if (\$81 ) begin
-            \$88  = \$86 [31:0];
+          if (\$96 ) begin
+          end else if (\$99 ) begin
+            \$114  = \$112 [31:0];
           end
     endcase
     if (rst) begin
-      \$88  = 32'd0;
+      \$114  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$89  = window__loaded_bands;
+    \$115  = window__loaded_bands;
     casez (prefetch_state)
       3'h0:
           if (layer__run) begin
-            \$89  = 32'd0;
+            \$115  = 32'd0;
           end
       3'h1:
           /* empty */;
@@ -44537,188 +44752,202 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h3:
           /* empty */;
       3'h4:
-          if (\$62 ) begin
-            \$89  = \$63 [31:0];
+          if (\$72 ) begin
+            \$115  = \$73 [31:0];
           end
       3'h6:
-          if (\$72 ) begin
-            \$89  = \$73 [31:0];
+          if (\$90 ) begin
+            \$115  = \$91 [31:0];
           end
       3'h5:
-          if (\$78 ) begin
-          end else if (\$81 ) begin
-            \$89  = \$84 [31:0];
+          if (\$96 ) begin
+          end else if (\$99 ) begin
+            \$115  = \$110 [31:0];
           end
     endcase
     if (rst) begin
-      \$89  = 32'd0;
+      \$115  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$90  = prefetch_state;
+    \$116  = prefetch_state;
     casez (prefetch_state)
       3'h0:
           if (layer__run) begin
-            \$90  = 3'h1;
+            \$116  = 3'h1;
           end
       3'h1:
-          \$90  = 3'h2;
+          \$116  = 3'h2;
       3'h2:
-          \$90  = 3'h3;
+          \$116  = 3'h3;
       3'h3:
-          if (\$41 ) begin
-            \$90  = 3'h4;
+          if (\$42 ) begin
+            \$116  = 3'h4;
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$62 ) begin
+          if (\$72 ) begin
             (* full_case = 32'd1 *)
             if (last) begin
-              \$90  = 3'h0;
+              \$116  = 3'h0;
             end else begin
-              \$90  = 3'h1;
+              \$116  = 3'h1;
             end
           end else begin
             if (cmd__ready) begin
               (* full_case = 32'd1 *)
-              if (layer__geometry[96]) begin
-                \$90  = 3'h5;
+              if (layer__geometry[130]) begin
+                \$116  = 3'h5;
               end else begin
-                \$90  = 3'h6;
+                \$116  = 3'h6;
               end
             end
           end
       3'h6:
+          if (\$90 ) begin
+            (* full_case = 32'd1 *)
+            if (last) begin
+              \$116  = 3'h0;
+            end else begin
+              \$116  = 3'h1;
+            end
+          end
+      3'h5:
+          if (\$96 ) begin
+          end else if (\$99 ) begin
+            (* full_case = 32'd1 *)
+            if (last) begin
+              \$116  = 3'h0;
+            end else begin
+              \$116  = 3'h1;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$116  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$117  = hb0;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$117  = \$21 [17:0];
+    endcase
+    if (rst) begin
+      \$117  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$118  = hlast;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$118  = \$27 [33:0];
+    endcase
+    if (rst) begin
+      \$118  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$119  = load_lo;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          (* full_case = 32'd1 *)
+          if (layer__geometry[536]) begin
+            \$119  = \$29 ;
+          end else begin
+            \$119  = \$33 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$119  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$120  = load_hi;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          (* full_case = 32'd1 *)
+          if (layer__geometry[536]) begin
+            \$120  = \$31 [15:0];
+          end else begin
+            \$120  = \$35 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$120  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$121  = load_start;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$42 ) begin
+            \$121  = \$47 [31:0];
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
           if (\$72 ) begin
-            (* full_case = 32'd1 *)
-            if (last) begin
-              \$90  = 3'h0;
-            end else begin
-              \$90  = 3'h1;
-            end
-          end
-      3'h5:
-          if (\$78 ) begin
-          end else if (\$81 ) begin
-            (* full_case = 32'd1 *)
-            if (last) begin
-              \$90  = 3'h0;
-            end else begin
-              \$90  = 3'h1;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$90  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$91  = hb0;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$91  = \$20 [17:0];
-    endcase
-    if (rst) begin
-      \$91  = 18'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$92  = hlast;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$92  = \$26 [33:0];
-    endcase
-    if (rst) begin
-      \$92  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$93  = load_lo;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          (* full_case = 32'd1 *)
-          if (layer__geometry[501]) begin
-            \$93  = \$28 ;
-          end else begin
-            \$93  = \$32 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$93  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$94  = load_hi;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          (* full_case = 32'd1 *)
-          if (layer__geometry[501]) begin
-            \$94  = \$30 [15:0];
-          end else begin
-            \$94  = \$34 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$94  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$95  = load_start;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$41 ) begin
-            \$95  = \$46 [31:0];
-          end
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$62 ) begin
           end else begin
             if (cmd__ready) begin
-              if (layer__geometry[96]) begin
-                \$95  = \$70 [31:0];
+              if (layer__geometry[130]) begin
+                (* full_case = 32'd1 *)
+                if (\$81 ) begin
+                  \$121  = \$83 [31:0];
+                end else if (\$82 ) begin
+                  \$121  = \$87 [31:0];
+                end else begin
+                  \$121  = \$88 [31:0];
+                end
               end
             end
           end
       3'h6:
           /* empty */;
       3'h5:
-          if (\$78 ) begin
+          if (\$96 ) begin
             if (cmd__ready) begin
-              \$95  = \$82 [31:0];
+              (* full_case = 32'd1 *)
+              if (\$101 ) begin
+                \$121  = \$103 [31:0];
+              end else if (\$102 ) begin
+                \$121  = \$107 [31:0];
+              end else begin
+                \$121  = \$108 [31:0];
+              end
             end
           end
     endcase
     if (rst) begin
-      \$95  = 32'd0;
+      \$121  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$96  = load_end;
+    \$122  = load_end;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -44727,17 +44956,17 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          if (\$41 ) begin
-            \$96  = \$49 [31:0];
+          if (\$42 ) begin
+            \$122  = \$50 [31:0];
           end
     endcase
     if (rst) begin
-      \$96  = 32'd0;
+      \$122  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$97  = rows_left;
+    \$123  = cmds_left;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -44746,35 +44975,35 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          if (\$41 ) begin
-            \$97  = \$50 [15:0];
+          if (\$42 ) begin
+            \$123  = \$54 ;
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$62 ) begin
+          if (\$72 ) begin
           end else begin
             if (cmd__ready) begin
-              if (layer__geometry[96]) begin
-                \$97  = \$71 [15:0];
+              if (layer__geometry[130]) begin
+                \$123  = \$80 [31:0];
               end
             end
           end
       3'h6:
           /* empty */;
       3'h5:
-          if (\$78 ) begin
+          if (\$96 ) begin
             if (cmd__ready) begin
-              \$97  = \$83 [15:0];
+              \$123  = \$100 [31:0];
             end
           end
     endcase
     if (rst) begin
-      \$97  = 16'h0000;
+      \$123  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$98  = lasts_left;
+    \$124  = lasts_left;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -44783,23 +45012,23 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          if (\$41 ) begin
-            \$98  = \$51 [15:0];
+          if (\$42 ) begin
+            \$124  = \$58 ;
           end
       3'h4:
           /* empty */;
       3'h6:
           /* empty */;
       3'h5:
-          \$98  = \$77 [15:0];
+          \$124  = \$95 [31:0];
     endcase
     if (rst) begin
-      \$98  = 16'h0000;
+      \$124  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$99  = window__base;
+    \$125  = row_addr;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -44808,19 +45037,111 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          if (\$41 ) begin
-            if (\$54 ) begin
-              \$99  = \$61 [31:0];
+          if (\$42 ) begin
+            \$125  = \$61 [31:0];
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$72 ) begin
+          end else begin
+            if (cmd__ready) begin
+              if (layer__geometry[130]) begin
+                if (\$81 ) begin
+                end else if (\$82 ) begin
+                  \$125  = \$84 [31:0];
+                end
+              end
+            end
+          end
+      3'h6:
+          /* empty */;
+      3'h5:
+          if (\$96 ) begin
+            if (cmd__ready) begin
+              if (\$101 ) begin
+              end else if (\$102 ) begin
+                \$125  = \$104 [31:0];
+              end
             end
           end
     endcase
     if (rst) begin
-      \$99  = 32'd0;
+      \$125  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$100  = loaded_hi;
+    \$126  = pix_left;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$42 ) begin
+            \$126  = layer__descriptor[47:32];
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$72 ) begin
+          end else begin
+            if (cmd__ready) begin
+              if (layer__geometry[130]) begin
+                (* full_case = 32'd1 *)
+                if (\$81 ) begin
+                end else if (\$82 ) begin
+                  \$126  = layer__descriptor[47:32];
+                end else begin
+                  \$126  = \$89 [15:0];
+                end
+              end
+            end
+          end
+      3'h6:
+          /* empty */;
+      3'h5:
+          if (\$96 ) begin
+            if (cmd__ready) begin
+              (* full_case = 32'd1 *)
+              if (\$101 ) begin
+              end else if (\$102 ) begin
+                \$126  = layer__descriptor[47:32];
+              end else begin
+                \$126  = \$109 [15:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$126  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$127  = window__base;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$42 ) begin
+            if (\$64 ) begin
+              \$127  = \$71 [31:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$127  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$128  = loaded_hi;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -44832,15 +45153,15 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$62 ) begin
+          if (\$72 ) begin
           end else begin
             if (cmd__ready) begin
-              \$100  = load_hi;
+              \$128  = load_hi;
             end
           end
     endcase
     if (rst) begin
-      \$100  = 16'h0000;
+      \$128  = 16'h0000;
     end
   end
   assign \layer__busy$1  = layer__busy;
@@ -44877,6 +45198,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   assign \layer__descriptor.OUT_ROW_PITCH  = layer__descriptor[384:353];
   assign \layer__descriptor.OUT_PIX_PITCH  = layer__descriptor[400:385];
   assign \layer__descriptor.ACC  = layer__descriptor[402:401];
+  assign \layer__descriptor.IN_PIX_PITCH  = layer__descriptor[418:403];
   assign \layer__descriptor$3.N  = layer__descriptor[15:0];
   assign \layer__descriptor$3.H  = layer__descriptor[31:16];
   assign \layer__descriptor$3.W  = layer__descriptor[47:32];
@@ -44903,62 +45225,75 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   assign \layer__descriptor$3.OUT_ROW_PITCH  = layer__descriptor[384:353];
   assign \layer__descriptor$3.OUT_PIX_PITCH  = layer__descriptor[400:385];
   assign \layer__descriptor$3.ACC  = layer__descriptor[402:401];
+  assign \layer__descriptor$3.IN_PIX_PITCH  = layer__descriptor[418:403];
   assign \layer__geometry.SC  = layer__geometry[31:0];
-  assign \layer__geometry.WC  = layer__geometry[63:32];
-  assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.row_mode  = layer__geometry[96];
-  assign \layer__geometry.K  = layer__geometry[128:97];
-  assign \layer__geometry.UC  = layer__geometry[160:129];
-  assign \layer__geometry.UWC  = layer__geometry[192:161];
-  assign \layer__geometry.row_step  = layer__geometry[226:193];
-  assign \layer__geometry.E_run  = layer__geometry[242:227];
-  assign \layer__geometry.E_out  = layer__geometry[258:243];
-  assign \layer__geometry.F_out  = layer__geometry[274:259];
-  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry.tiles  = layer__geometry[354:323];
-  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry.band_u  = layer__geometry[468:437];
-  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry.whole  = layer__geometry[501];
+  assign \layer__geometry.PC  = layer__geometry[48:32];
+  assign \layer__geometry.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry.WC  = layer__geometry[97:66];
+  assign \layer__geometry.HWC  = layer__geometry[129:98];
+  assign \layer__geometry.row_mode  = layer__geometry[130];
+  assign \layer__geometry.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry.K  = layer__geometry[163:132];
+  assign \layer__geometry.UC  = layer__geometry[195:164];
+  assign \layer__geometry.UWC  = layer__geometry[227:196];
+  assign \layer__geometry.row_step  = layer__geometry[261:228];
+  assign \layer__geometry.E_run  = layer__geometry[277:262];
+  assign \layer__geometry.E_out  = layer__geometry[293:278];
+  assign \layer__geometry.F_out  = layer__geometry[309:294];
+  assign \layer__geometry.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry.tiles  = layer__geometry[389:358];
+  assign \layer__geometry.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry.band_u  = layer__geometry[503:472];
+  assign \layer__geometry.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry.whole  = layer__geometry[536];
   assign \layer__geometry$5.SC  = layer__geometry[31:0];
-  assign \layer__geometry$5.WC  = layer__geometry[63:32];
-  assign \layer__geometry$5.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$5.row_mode  = layer__geometry[96];
-  assign \layer__geometry$5.K  = layer__geometry[128:97];
-  assign \layer__geometry$5.UC  = layer__geometry[160:129];
-  assign \layer__geometry$5.UWC  = layer__geometry[192:161];
-  assign \layer__geometry$5.row_step  = layer__geometry[226:193];
-  assign \layer__geometry$5.E_run  = layer__geometry[242:227];
-  assign \layer__geometry$5.E_out  = layer__geometry[258:243];
-  assign \layer__geometry$5.F_out  = layer__geometry[274:259];
-  assign \layer__geometry$5.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry$5.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry$5.tiles  = layer__geometry[354:323];
-  assign \layer__geometry$5.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry$5.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry$5.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry$5.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry$5.band_u  = layer__geometry[468:437];
-  assign \layer__geometry$5.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry$5.whole  = layer__geometry[501];
+  assign \layer__geometry$5.PC  = layer__geometry[48:32];
+  assign \layer__geometry$5.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry$5.WC  = layer__geometry[97:66];
+  assign \layer__geometry$5.HWC  = layer__geometry[129:98];
+  assign \layer__geometry$5.row_mode  = layer__geometry[130];
+  assign \layer__geometry$5.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry$5.K  = layer__geometry[163:132];
+  assign \layer__geometry$5.UC  = layer__geometry[195:164];
+  assign \layer__geometry$5.UWC  = layer__geometry[227:196];
+  assign \layer__geometry$5.row_step  = layer__geometry[261:228];
+  assign \layer__geometry$5.E_run  = layer__geometry[277:262];
+  assign \layer__geometry$5.E_out  = layer__geometry[293:278];
+  assign \layer__geometry$5.F_out  = layer__geometry[309:294];
+  assign \layer__geometry$5.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry$5.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry$5.tiles  = layer__geometry[389:358];
+  assign \layer__geometry$5.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry$5.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry$5.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry$5.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry$5.band_u  = layer__geometry[503:472];
+  assign \layer__geometry$5.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry$5.whole  = layer__geometry[536];
   assign \data__payload.data  = data__payload[63:0];
   assign \data__payload.last  = data__payload[64];
   assign \cmd__payload.addr  = cmd__payload[31:0];
   assign \cmd__payload.beats  = cmd__payload[55:32];
-  assign cmd__payload[55:32] = \$5 [23:0];
+  assign cmd__payload[55:32] = \$6 [23:0];
   assign cmd__payload[31:0] = load_start;
-  assign \$5  = { \$4 [34], \$4 [34], \$4 [34], \$4 [34:3] };
-  assign \$45  = 32'd4294967288;
-  assign { \$46 [48:32], \$46 [2:0] } = 20'h00000;
-  assign \$46 [31:3] = \$44 [31:3];
-  assign \$59  = 32'd4294967288;
-  assign { \$60 [48:32], \$60 [2:0] } = 20'h00000;
-  assign \$60 [31:3] = \$58 [31:3];
-  assign \$69  = { \$68 [48], \$68 [48], \$68 [48], \$68 [48:3] };
+  assign \$6  = { \$5 [34], \$5 [34], \$5 [34], \$5 [34:3] };
+  assign \$46  = 32'd4294967288;
+  assign { \$47 [48:32], \$47 [2:0] } = 20'h00000;
+  assign \$47 [31:3] = \$45 [31:3];
+  assign \$69  = 32'd4294967288;
+  assign { \$70 [48:32], \$70 [2:0] } = 20'h00000;
+  assign \$70 [31:3] = \$68 [31:3];
+  assign \$79  = { \$78 [48], \$78 [48], \$78 [48], \$78 [48:3] };
+  assign \$86  = 32'd4294967288;
+  assign { \$87 [32], \$87 [2:0] } = 4'h0;
+  assign \$87 [31:3] = \$85 [31:3];
+  assign \$106  = 32'd4294967288;
+  assign { \$107 [32], \$107 [2:0] } = 4'h0;
+  assign \$107 [31:3] = \$105 [31:3];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -44996,8 +45331,8 @@ module \accel_top.core.prefetch.band (rst, last_in_image, last, layer__descripto
   wire last;
   output last_in_image;
   wire last_in_image;
-  input [402:0] layer__descriptor;
-  wire [402:0] layer__descriptor;
+  input [418:0] layer__descriptor;
+  wire [418:0] layer__descriptor;
   wire [1:0] \layer__descriptor.ACC ;
   wire [7:0] \layer__descriptor.ACT_MAX ;
   wire [7:0] \layer__descriptor.ACT_MIN ;
@@ -45007,6 +45342,7 @@ module \accel_top.core.prefetch.band (rst, last_in_image, last, layer__descripto
   wire [15:0] \layer__descriptor.F ;
   wire [15:0] \layer__descriptor.H ;
   wire [31:0] \layer__descriptor.IN_ADDR ;
+  wire [15:0] \layer__descriptor.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor.IN_ZP ;
   wire [15:0] \layer__descriptor.M ;
@@ -45024,13 +45360,14 @@ module \accel_top.core.prefetch.band (rst, last_in_image, last, layer__descripto
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  input [501:0] layer__geometry;
-  wire [501:0] layer__geometry;
+  input [536:0] layer__geometry;
+  wire [536:0] layer__geometry;
   wire [15:0] \layer__geometry.E_out ;
   wire [15:0] \layer__geometry.E_run ;
   wire [15:0] \layer__geometry.F_out ;
   wire [31:0] \layer__geometry.HWC ;
   wire [31:0] \layer__geometry.K ;
+  wire [16:0] \layer__geometry.PC ;
   wire [31:0] \layer__geometry.SC ;
   wire [31:0] \layer__geometry.UC ;
   wire [31:0] \layer__geometry.UWC ;
@@ -45043,6 +45380,8 @@ module \accel_top.core.prefetch.band (rst, last_in_image, last, layer__descripto
   wire [15:0] \layer__geometry.m_tiles ;
   wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire [16:0] \layer__geometry.pix_step ;
+  wire \layer__geometry.pixel_mode ;
   wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
@@ -45053,18 +45392,18 @@ module \accel_top.core.prefetch.band (rst, last_in_image, last, layer__descripto
   wire [16:0] rows;
   input rst;
   wire rst;
-  assign \$1  = layer__geometry[242:227] - e0;
+  assign \$1  = layer__geometry[277:262] - e0;
   assign \$2  = $signed(\$1 ) < $signed({ 1'h0, layer__descriptor[312:297] });
-  assign \$3  = layer__geometry[242:227] - e0;
+  assign \$3  = layer__geometry[277:262] - e0;
   assign rows = \$2  ? \$3  : { 1'h0, layer__descriptor[312:297] };
   assign \$4  = e0 + layer__descriptor[312:297];
-  assign last_in_image = \$4  >= layer__geometry[242:227];
+  assign last_in_image = \$4  >= layer__geometry[277:262];
   assign \$5  = n + 1'h1;
   assign \$6  = \$5  == layer__descriptor[15:0];
   assign last = last_in_image & \$6 ;
   assign \$7  = e0 + layer__descriptor[312:297];
   assign \$8  = last_in_image ? 17'h00000 : \$7 ;
-  assign \$9  = e0u + layer__geometry[468:437];
+  assign \$9  = e0u + layer__geometry[503:472];
   assign \$10  = \$9  + layer__descriptor[131:128];
   assign \$11  = last_in_image ? 34'h000000000 : \$10 ;
   assign \$12  = n + 1'h1;
@@ -45127,26 +45466,29 @@ module \accel_top.core.prefetch.band (rst, last_in_image, last, layer__descripto
     end
   end
   assign \layer__geometry.SC  = layer__geometry[31:0];
-  assign \layer__geometry.WC  = layer__geometry[63:32];
-  assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.row_mode  = layer__geometry[96];
-  assign \layer__geometry.K  = layer__geometry[128:97];
-  assign \layer__geometry.UC  = layer__geometry[160:129];
-  assign \layer__geometry.UWC  = layer__geometry[192:161];
-  assign \layer__geometry.row_step  = layer__geometry[226:193];
-  assign \layer__geometry.E_run  = layer__geometry[242:227];
-  assign \layer__geometry.E_out  = layer__geometry[258:243];
-  assign \layer__geometry.F_out  = layer__geometry[274:259];
-  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry.tiles  = layer__geometry[354:323];
-  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry.band_u  = layer__geometry[468:437];
-  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry.whole  = layer__geometry[501];
+  assign \layer__geometry.PC  = layer__geometry[48:32];
+  assign \layer__geometry.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry.WC  = layer__geometry[97:66];
+  assign \layer__geometry.HWC  = layer__geometry[129:98];
+  assign \layer__geometry.row_mode  = layer__geometry[130];
+  assign \layer__geometry.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry.K  = layer__geometry[163:132];
+  assign \layer__geometry.UC  = layer__geometry[195:164];
+  assign \layer__geometry.UWC  = layer__geometry[227:196];
+  assign \layer__geometry.row_step  = layer__geometry[261:228];
+  assign \layer__geometry.E_run  = layer__geometry[277:262];
+  assign \layer__geometry.E_out  = layer__geometry[293:278];
+  assign \layer__geometry.F_out  = layer__geometry[309:294];
+  assign \layer__geometry.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry.tiles  = layer__geometry[389:358];
+  assign \layer__geometry.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry.band_u  = layer__geometry[503:472];
+  assign \layer__geometry.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry.whole  = layer__geometry[536];
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -45173,6 +45515,7 @@ module \accel_top.core.prefetch.band (rst, last_in_image, last, layer__descripto
   assign \layer__descriptor.OUT_ROW_PITCH  = layer__descriptor[384:353];
   assign \layer__descriptor.OUT_PIX_PITCH  = layer__descriptor[400:385];
   assign \layer__descriptor.ACC  = layer__descriptor[402:401];
+  assign \layer__descriptor.IN_PIX_PITCH  = layer__descriptor[418:403];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -45464,8 +45807,8 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   assign cmd__0__ready = \$11  | \$14 ;
   \accel_top.core.reader.info  info (
     .clk(clk),
-    .\port$317$0 (\final ),
-    .\port$3253$0 (sel),
+    .\port$3316$0 (sel),
+    .\port$344$0 (\final ),
     .r_data(r_data),
     .r_en(r_en),
     .r_rdy(r_rdy),
@@ -45734,7 +46077,7 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.reader.info (rst, \port$317$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3253$0 , clk);
+module \accel_top.core.reader.info (rst, \port$344$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3316$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$85  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -45758,10 +46101,10 @@ module \accel_top.core.reader.info (rst, \port$317$0 , w_en, r_en, w_rdy, r_rdy,
   (* init = 2'h0 *)
   wire [1:0] consume;
   reg [2:0] level = 3'h0;
-  input \port$317$0 ;
-  wire \port$317$0 ;
-  input [1:0] \port$3253$0 ;
-  wire [1:0] \port$3253$0 ;
+  input [1:0] \port$3316$0 ;
+  wire [1:0] \port$3316$0 ;
+  input \port$344$0 ;
+  wire \port$344$0 ;
   (* init = 2'h0 *)
   wire [1:0] produce;
   output [2:0] r_data;
@@ -45795,7 +46138,7 @@ module \accel_top.core.reader.info (rst, \port$317$0 , w_en, r_en, w_rdy, r_rdy,
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$317$0 , \port$3253$0  };
+      storage[w_port__addr] <= { \port$344$0 , \port$3316$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 3'h4;
@@ -45857,178 +46200,205 @@ module \accel_top.core.reader.info (rst, \port$317$0 , w_en, r_en, w_rdy, r_rdy,
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$317$0 , \port$3253$0  };
-  assign w_data = { \port$317$0 , \port$3253$0  };
+  assign w_port__data = { \port$344$0 , \port$3316$0  };
+  assign w_data = { \port$344$0 , \port$3316$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 , clk);
+module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$86  = 0;
-  wire [23:0] \$1 ;
-  wire [16:0] \$10 ;
+  wire \$1 ;
+  wire [18:0] \$10 ;
   wire \$100 ;
-  wire [31:0] \$101 ;
+  wire \$101 ;
   wire \$102 ;
-  wire [31:0] \$103 ;
+  wire \$103 ;
   wire \$104 ;
   wire \$105 ;
-  wire [31:0] \$106 ;
-  wire [31:0] \$107 ;
+  wire \$106 ;
+  wire \$107 ;
   wire \$108 ;
-  wire \$109 ;
-  wire [20:0] \$11 ;
+  wire [8:0] \$109 ;
+  wire [18:0] \$11 ;
   wire \$110 ;
   wire \$111 ;
-  wire \$112 ;
+  wire [4:0] \$112 ;
   wire \$113 ;
   wire \$114 ;
   wire \$115 ;
   wire \$116 ;
-  wire \$117 ;
+  wire [4:0] \$117 ;
   wire \$118 ;
   wire \$119 ;
-  wire [16:0] \$12 ;
+  wire [24:0] \$12 ;
   wire \$120 ;
   wire \$121 ;
-  wire \$122 ;
+  wire [31:0] \$122 ;
   wire \$123 ;
-  wire \$124 ;
+  wire [31:0] \$124 ;
   wire \$125 ;
   wire \$126 ;
-  wire [48:0] \$127 ;
-  wire \$128 ;
-  wire \$129 ;
-  wire [20:0] \$13 ;
-  wire [48:0] \$130 ;
+  wire [15:0] \$127 ;
+  wire [31:0] \$128 ;
+  wire [31:0] \$129 ;
+  wire [23:0] \$13 ;
+  wire \$130 ;
   wire \$131 ;
   wire \$132 ;
   wire \$133 ;
   wire \$134 ;
-  wire [3:0] \$135 ;
-  wire [3:0] \$136 ;
-  wire [3:0] \$137 ;
-  wire [3:0] \$138 ;
-  wire [3:0] \$139 ;
-  wire [21:0] \$14 ;
-  wire [3:0] \$140 ;
-  wire [3:0] \$141 ;
-  wire [3:0] \$142 ;
-  wire [3:0] \$143 ;
-  wire [3:0] \$144 ;
+  wire \$135 ;
+  wire \$136 ;
+  wire \$137 ;
+  wire \$138 ;
+  wire \$139 ;
+  wire [15:0] \$14 ;
+  wire \$140 ;
+  wire \$141 ;
+  wire \$142 ;
+  wire \$143 ;
+  wire \$144 ;
   wire \$145 ;
   wire \$146 ;
   wire \$147 ;
   wire \$148 ;
   wire \$149 ;
-  wire [16:0] \$15 ;
+  wire [31:0] \$15 ;
   wire \$150 ;
-  reg [2:0] \$151 ;
-  reg [501:0] \$152 ;
-  reg [31:0] \$153 ;
-  reg [31:0] \$154 ;
-  reg [31:0] \$155 ;
-  reg [31:0] \$156 ;
-  reg [31:0] \$157 ;
-  reg [32:0] \$158 ;
-  reg [2:0] \$159 ;
-  wire [16:0] \$16 ;
-  reg [33:0] \$160 ;
-  reg [33:0] \$161 ;
-  reg [31:0] \$162 ;
-  reg [31:0] \$163 ;
-  reg [47:0] \$164 ;
-  reg [47:0] \$165 ;
-  reg [47:0] \$166 ;
-  wire [15:0] \$17 ;
-  wire [15:0] \$18 ;
-  wire [15:0] \$19 ;
-  wire [31:0] \$2 ;
-  wire [15:0] \$20 ;
-  wire [15:0] \$21 ;
-  wire [15:0] \$22 ;
-  wire [39:0] \$23 ;
-  wire \$24 ;
-  wire \$25 ;
-  wire [32:0] \$26 ;
-  wire [33:0] \$27 ;
-  wire [33:0] \$28 ;
-  wire [33:0] \$29 ;
-  wire [47:0] \$3 ;
-  wire \$30 ;
-  wire [2:0] \$31 ;
-  wire [32:0] \$32 ;
-  wire [33:0] \$33 ;
-  wire [34:0] \$34 ;
-  wire [32:0] \$35 ;
-  wire [33:0] \$36 ;
-  wire [34:0] \$37 ;
-  wire [31:0] \$38 ;
-  wire [31:0] \$39 ;
-  wire [19:0] \$4 ;
-  wire [16:0] \$40 ;
-  wire [20:0] \$41 ;
-  wire \$42 ;
-  wire [31:0] \$43 ;
-  wire [16:0] \$44 ;
-  wire [17:0] \$45 ;
-  wire [17:0] \$46 ;
-  wire [32:0] \$47 ;
-  wire [33:0] \$48 ;
-  wire [33:0] \$49 ;
-  wire [16:0] \$5 ;
-  wire [47:0] \$50 ;
-  wire [47:0] \$51 ;
-  wire [35:0] \$52 ;
+  wire \$151 ;
+  wire [48:0] \$152 ;
+  wire \$153 ;
+  wire \$154 ;
+  wire [48:0] \$155 ;
+  wire \$156 ;
+  wire \$157 ;
+  wire \$158 ;
+  wire \$159 ;
+  wire [32:0] \$16 ;
+  wire [3:0] \$160 ;
+  wire [3:0] \$161 ;
+  wire [3:0] \$162 ;
+  wire [3:0] \$163 ;
+  wire [3:0] \$164 ;
+  wire [3:0] \$165 ;
+  wire [3:0] \$166 ;
+  wire [3:0] \$167 ;
+  wire [3:0] \$168 ;
+  wire [3:0] \$169 ;
+  wire [47:0] \$17 ;
+  wire \$170 ;
+  wire \$171 ;
+  wire \$172 ;
+  wire \$173 ;
+  wire \$174 ;
+  wire \$175 ;
+  reg [536:0] \$176 ;
+  reg [2:0] \$177 ;
+  reg [23:0] \$178 ;
+  reg [31:0] \$179 ;
+  wire [20:0] \$18 ;
+  reg [31:0] \$180 ;
+  reg [31:0] \$181 ;
+  reg [31:0] \$182 ;
+  reg [31:0] \$183 ;
+  reg [31:0] \$184 ;
+  reg [32:0] \$185 ;
+  reg [2:0] \$186 ;
+  reg [33:0] \$187 ;
+  reg [33:0] \$188 ;
+  reg [31:0] \$189 ;
+  wire [16:0] \$19 ;
+  reg [31:0] \$190 ;
+  reg [47:0] \$191 ;
+  reg [47:0] \$192 ;
+  reg [47:0] \$193 ;
+  wire \$2 ;
+  wire [20:0] \$20 ;
+  wire [16:0] \$21 ;
+  wire [20:0] \$22 ;
+  wire [31:0] \$23 ;
+  wire [16:0] \$24 ;
+  wire [20:0] \$25 ;
+  wire [16:0] \$26 ;
+  wire [20:0] \$27 ;
+  wire [21:0] \$28 ;
+  wire [16:0] \$29 ;
+  wire \$3 ;
+  wire [16:0] \$30 ;
+  wire [15:0] \$31 ;
+  wire [15:0] \$32 ;
+  wire [15:0] \$33 ;
+  wire [15:0] \$34 ;
+  wire [15:0] \$35 ;
+  wire [15:0] \$36 ;
+  wire [31:0] \$37 ;
+  wire \$38 ;
+  wire \$39 ;
+  wire \$4 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire [2:0] \$42 ;
+  wire [32:0] \$43 ;
+  wire [33:0] \$44 ;
+  wire [34:0] \$45 ;
+  wire [34:0] \$46 ;
+  wire [34:0] \$47 ;
+  wire [17:0] \$48 ;
+  wire [18:0] \$49 ;
+  wire \$5 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire [2:0] \$52 ;
   wire [32:0] \$53 ;
   wire [33:0] \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire [1:0] \$58 ;
-  wire [47:0] \$59 ;
-  wire [20:0] \$6 ;
-  wire [63:0] \$60 ;
-  wire [48:0] \$61 ;
-  wire \$62 ;
+  wire [34:0] \$55 ;
+  wire [32:0] \$56 ;
+  wire [33:0] \$57 ;
+  wire [34:0] \$58 ;
+  wire [31:0] \$59 ;
+  wire \$6 ;
+  wire [31:0] \$60 ;
+  wire [16:0] \$61 ;
+  wire [20:0] \$62 ;
   wire \$63 ;
-  wire \$64 ;
-  wire \$65 ;
-  wire \$66 ;
-  wire \$67 ;
-  wire \$68 ;
-  wire \$69 ;
+  wire [31:0] \$64 ;
+  wire [16:0] \$65 ;
+  wire [17:0] \$66 ;
+  wire [17:0] \$67 ;
+  wire [32:0] \$68 ;
+  wire [33:0] \$69 ;
   wire [16:0] \$7 ;
-  wire \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire \$75 ;
+  wire [33:0] \$70 ;
+  wire [47:0] \$71 ;
+  wire [47:0] \$72 ;
+  wire [35:0] \$73 ;
+  wire [32:0] \$74 ;
+  wire [33:0] \$75 ;
   wire \$76 ;
   wire \$77 ;
   wire \$78 ;
-  wire \$79 ;
-  wire [20:0] \$8 ;
-  wire \$80 ;
-  wire \$81 ;
-  wire \$82 ;
+  wire [1:0] \$79 ;
+  wire [17:0] \$8 ;
+  wire [47:0] \$80 ;
+  wire [63:0] \$81 ;
+  wire [48:0] \$82 ;
   wire \$83 ;
   wire \$84 ;
   wire \$85 ;
   wire \$86 ;
   wire \$87 ;
-  wire [8:0] \$88 ;
+  wire \$88 ;
   wire \$89 ;
-  wire [31:0] \$9 ;
+  wire [18:0] \$9 ;
   wire \$90 ;
-  wire [4:0] \$91 ;
+  wire \$91 ;
   wire \$92 ;
   wire \$93 ;
   wire \$94 ;
   wire \$95 ;
-  wire [4:0] \$96 ;
+  wire \$96 ;
   wire \$97 ;
   wire \$98 ;
   wire \$99 ;
@@ -46040,8 +46410,8 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
   reg [33:0] bottom = 34'h000000000;
   input clk;
   wire clk;
-  input [402:0] descriptor;
-  wire [402:0] descriptor;
+  input [418:0] descriptor;
+  wire [418:0] descriptor;
   wire [1:0] \descriptor.ACC ;
   wire [7:0] \descriptor.ACT_MAX ;
   wire [7:0] \descriptor.ACT_MIN ;
@@ -46051,6 +46421,7 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
   wire [15:0] \descriptor.F ;
   wire [15:0] \descriptor.H ;
   wire [31:0] \descriptor.IN_ADDR ;
+  wire [15:0] \descriptor.IN_PIX_PITCH ;
   wire [31:0] \descriptor.IN_ROW_PITCH ;
   wire [7:0] \descriptor.IN_ZP ;
   wire [15:0] \descriptor.M ;
@@ -46072,17 +46443,18 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
   reg done;
   reg [31:0] e_u = 32'd0;
   reg [7:0] error;
-  output [7:0] \error$22 ;
-  reg [7:0] \error$22 ;
+  output [7:0] \error$24 ;
+  reg [7:0] \error$24 ;
   reg [31:0] f_u = 32'd0;
   reg [2:0] fsm_state = 3'h0;
-  output [501:0] geometry;
-  reg [501:0] geometry = 502'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+  output [536:0] geometry;
+  reg [536:0] geometry = 537'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   wire [15:0] \geometry.E_out ;
   wire [15:0] \geometry.E_run ;
   wire [15:0] \geometry.F_out ;
   wire [31:0] \geometry.HWC ;
   wire [31:0] \geometry.K ;
+  wire [16:0] \geometry.PC ;
   wire [31:0] \geometry.SC ;
   wire [31:0] \geometry.UC ;
   wire [31:0] \geometry.UWC ;
@@ -46095,6 +46467,8 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
   wire [15:0] \geometry.m_tiles ;
   wire [1:0] \geometry.out_mode ;
   wire [31:0] \geometry.out_row_bytes ;
+  wire [16:0] \geometry.pix_step ;
+  wire \geometry.pixel_mode ;
   wire \geometry.row_mode ;
   wire [33:0] \geometry.row_step ;
   wire [31:0] \geometry.tiles ;
@@ -46105,407 +46479,467 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
   reg [33:0] right = 34'h000000000;
   input rst;
   wire rst;
+  reg [23:0] sc = 24'h000000;
   reg [2:0] slack = 3'h0;
   input start;
   wire start;
   reg [31:0] width = 32'd0;
-  assign \$1  = descriptor[95:88] * descriptor[63:48];
-  assign \$2  = descriptor[47:32] * descriptor[63:48];
-  assign \$3  = descriptor[31:16] * descriptor[352:321];
-  assign \$4  = descriptor[131:128] * descriptor[63:48];
-  assign \$5  = descriptor[111:96] - 1'h1;
-  assign \$6  = $signed(\$5 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$7  = descriptor[127:112] - 1'h1;
-  assign \$8  = $signed(\$7 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$9  = descriptor[312:297] * descriptor[127:112];
-  assign \$10  = descriptor[312:297] - 1'h1;
-  assign \$11  = $signed(\$10 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$12  = descriptor[312:297] - 1'h1;
-  assign \$13  = $signed(\$12 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$14  = $signed(\$13 ) + $signed({ 1'h0, descriptor[87:80] });
-  assign \$16  = descriptor[296] ? \$15  : { 1'h0, descriptor[111:96] };
-  assign \$18  = descriptor[296] ? \$17  : descriptor[111:96];
-  assign \$20  = descriptor[296] ? \$19  : descriptor[127:112];
-  assign \$22  = descriptor[296] ? \$21  : descriptor[312:297];
-  assign \$23  = descriptor[87:80] * geometry[31:0];
-  assign \$24  = descriptor[352:321] != width;
-  assign \$25  = descriptor[352:321] != width;
-  assign \$26  = width + 4'h8;
-  assign \$27  = \$26  - 1'h1;
-  assign \$29  = \$25  ? \$28  : { 2'h0, width };
-  assign \$30  = descriptor[352:321] != width;
-  assign \$31  = \$30  ? 3'h0 : 3'h7;
-  assign \$32  = e_u + descriptor[87:80];
-  assign \$33  = \$32  - descriptor[31:16];
-  assign \$34  = $signed(\$33 ) - $signed({ 1'h0, descriptor[135:132] });
-  assign \$35  = f_u + descriptor[95:88];
-  assign \$36  = \$35  - descriptor[47:32];
-  assign \$37  = $signed(\$36 ) - $signed(descriptor[320:313]);
-  assign \$38  = geometry[274:259] * descriptor[400:385];
-  assign \$39  = geometry[274:259] * descriptor[79:64];
-  assign \$40  = geometry[242:227] - 1'h1;
-  assign \$41  = $signed(\$40 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$42  = band_in_rows < descriptor[31:16];
-  assign \$43  = \$42  ? band_in_rows : { 16'h0000, descriptor[31:16] };
-  assign \$44  = descriptor[79:64] + 4'h8;
+  reg [31:0] wpc = 32'd0;
+  assign \$1  = | descriptor[418:403];
+  assign \$2  = descriptor[418:403] != descriptor[63:48];
+  assign \$3  = \$1  & \$2 ;
+  assign \$4  = | descriptor[418:403];
+  assign \$5  = descriptor[418:403] != descriptor[63:48];
+  assign \$6  = \$4  & \$5 ;
+  assign \$7  = descriptor[138:136] + descriptor[63:48];
+  assign \$8  = \$7  + 4'h8;
+  assign \$9  = \$8  - 1'h1;
+  assign \$11  = \$6  ? \$10  : { 3'h0, descriptor[63:48] };
+  assign \$12  = descriptor[95:88] * geometry[48:32];
+  assign \$13  = descriptor[95:88] * descriptor[63:48];
+  assign \$14  = geometry[131] ? descriptor[418:403] : descriptor[63:48];
+  assign \$15  = descriptor[47:32] * \$14 ;
+  assign \$16  = descriptor[47:32] * geometry[48:32];
+  assign \$17  = descriptor[31:16] * descriptor[352:321];
+  assign \$18  = descriptor[131:128] * geometry[48:32];
+  assign \$19  = descriptor[111:96] - 1'h1;
+  assign \$20  = $signed(\$19 ) * $signed({ 1'h0, descriptor[131:128] });
+  assign \$21  = descriptor[127:112] - 1'h1;
+  assign \$22  = $signed(\$21 ) * $signed({ 1'h0, descriptor[131:128] });
+  assign \$23  = descriptor[312:297] * descriptor[127:112];
+  assign \$24  = descriptor[312:297] - 1'h1;
+  assign \$25  = $signed(\$24 ) * $signed({ 1'h0, descriptor[131:128] });
+  assign \$26  = descriptor[312:297] - 1'h1;
+  assign \$27  = $signed(\$26 ) * $signed({ 1'h0, descriptor[131:128] });
+  assign \$28  = $signed(\$27 ) + $signed({ 1'h0, descriptor[87:80] });
+  assign \$30  = descriptor[296] ? \$29  : { 1'h0, descriptor[111:96] };
+  assign \$32  = descriptor[296] ? \$31  : descriptor[111:96];
+  assign \$34  = descriptor[296] ? \$33  : descriptor[127:112];
+  assign \$36  = descriptor[296] ? \$35  : descriptor[312:297];
+  assign \$37  = descriptor[87:80] * sc;
+  assign \$38  = descriptor[352:321] != width;
+  assign \$39  = geometry[131] | \$38 ;
+  assign \$40  = descriptor[352:321] != width;
+  assign \$41  = geometry[131] | \$40 ;
+  assign \$42  = geometry[131] ? 3'h0 : descriptor[138:136];
+  assign \$43  = wpc + \$42 ;
+  assign \$44  = \$43  + 4'h8;
   assign \$45  = \$44  - 1'h1;
-  assign \$47  = geometry[128:97] + 4'h8;
-  assign \$48  = \$47  - 1'h1;
-  assign \$50  = geometry[290:275] * geometry[322:291];
-  assign \$51  = geometry[290:275] * geometry[386:355];
-  assign \$52  = descriptor[131:128] * geometry[63:32];
-  assign \$53  = geometry[63:32] - geometry[31:0];
-  assign \$54  = $signed(\$53 ) + $signed(2'h1);
-  assign \$55  = descriptor[400:385] != descriptor[79:64];
-  assign \$56  = descriptor[384:353] != geometry[434:403];
-  assign \$57  = \$56  ? 1'h1 : 1'h0;
-  assign \$58  = \$55  ? 2'h2 : { 1'h0, \$57  };
-  assign \$59  = descriptor[31:16] * geometry[63:32];
-  assign \$60  = band_rows * geometry[63:32];
-  assign \$61  = bank_image + slack;
-  assign \$62  = \$61  <= 15'h4000;
-  assign \$63  = ! descriptor[15:0];
-  assign \$65  = ! descriptor[31:16];
-  assign \$66  = \$64  | \$65 ;
-  assign \$67  = ! descriptor[47:32];
-  assign \$68  = \$66  | \$67 ;
-  assign \$69  = ! descriptor[63:48];
-  assign \$70  = \$68  | \$69 ;
-  assign \$71  = ! descriptor[79:64];
-  assign \$72  = \$70  | \$71 ;
-  assign \$73  = ! descriptor[87:80];
-  assign \$74  = \$72  | \$73 ;
-  assign \$75  = ! descriptor[95:88];
-  assign \$76  = \$74  | \$75 ;
-  assign \$77  = ! descriptor[111:96];
-  assign \$78  = \$76  | \$77 ;
-  assign \$79  = ! descriptor[127:112];
-  assign \$80  = \$78  | \$79 ;
-  assign \$81  = ! descriptor[131:128];
-  assign \$82  = \$80  | \$81 ;
-  assign \$83  = ! descriptor[312:297];
-  assign \$84  = \$82  | \$83 ;
-  assign \$85  = descriptor[135:132] >= descriptor[87:80];
-  assign \$86  = $signed(descriptor[320:313]) >= $signed({ 1'h0, descriptor[95:88] });
+  assign \$47  = \$41  ? \$46  : { 3'h0, wpc };
+  assign \$48  = geometry[48:32] - descriptor[63:48];
+  assign \$49  = $signed(\$48 ) + $signed(2'h1);
+  assign \$50  = descriptor[352:321] != width;
+  assign \$51  = geometry[131] | \$50 ;
+  assign \$52  = \$51  ? 3'h0 : 3'h7;
+  assign \$53  = e_u + descriptor[87:80];
+  assign \$54  = \$53  - descriptor[31:16];
+  assign \$55  = $signed(\$54 ) - $signed({ 1'h0, descriptor[135:132] });
+  assign \$56  = f_u + descriptor[95:88];
+  assign \$57  = \$56  - descriptor[47:32];
+  assign \$58  = $signed(\$57 ) - $signed(descriptor[320:313]);
+  assign \$59  = geometry[309:294] * descriptor[400:385];
+  assign \$60  = geometry[309:294] * descriptor[79:64];
+  assign \$61  = geometry[277:262] - 1'h1;
+  assign \$62  = $signed(\$61 ) * $signed({ 1'h0, descriptor[131:128] });
+  assign \$63  = band_in_rows < descriptor[31:16];
+  assign \$64  = \$63  ? band_in_rows : { 16'h0000, descriptor[31:16] };
+  assign \$65  = descriptor[79:64] + 4'h8;
+  assign \$66  = \$65  - 1'h1;
+  assign \$68  = geometry[163:132] + 4'h8;
+  assign \$69  = \$68  - 1'h1;
+  assign \$71  = geometry[325:310] * geometry[357:326];
+  assign \$72  = geometry[325:310] * geometry[421:390];
+  assign \$73  = descriptor[131:128] * geometry[97:66];
+  assign \$74  = geometry[97:66] - geometry[31:0];
+  assign \$75  = $signed(\$74 ) + $signed({ 1'h0, geometry[65:49] });
+  assign \$76  = descriptor[400:385] != descriptor[79:64];
+  assign \$77  = descriptor[384:353] != geometry[469:438];
+  assign \$78  = \$77  ? 1'h1 : 1'h0;
+  assign \$79  = \$76  ? 2'h2 : { 1'h0, \$78  };
+  assign \$80  = descriptor[31:16] * geometry[97:66];
+  assign \$81  = band_rows * geometry[97:66];
+  assign \$82  = bank_image + slack;
+  assign \$83  = \$82  <= 15'h4000;
+  assign \$84  = ! descriptor[15:0];
+  assign \$86  = ! descriptor[31:16];
   assign \$87  = \$85  | \$86 ;
-  assign \$88  = - $signed(descriptor[320:313]);
-  assign \$89  = $signed(\$88 ) >= $signed({ 1'h0, descriptor[47:32] });
-  assign \$90  = \$87  | \$89 ;
-  assign \$91  = - descriptor[131:128];
-  assign \$92  = $signed(bottom) <= $signed(\$91 );
-  assign \$93  = \$90  | \$92 ;
-  assign \$94  = $signed(bottom) >= $signed({ 1'h0, descriptor[87:80] });
+  assign \$88  = ! descriptor[47:32];
+  assign \$89  = \$87  | \$88 ;
+  assign \$90  = ! descriptor[63:48];
+  assign \$91  = \$89  | \$90 ;
+  assign \$92  = ! descriptor[79:64];
+  assign \$93  = \$91  | \$92 ;
+  assign \$94  = ! descriptor[87:80];
   assign \$95  = \$93  | \$94 ;
-  assign \$96  = - descriptor[131:128];
-  assign \$97  = $signed(right) <= $signed(\$96 );
-  assign \$98  = \$95  | \$97 ;
-  assign \$99  = $signed(right) >= $signed({ 1'h0, descriptor[95:88] });
-  assign \$100  = \$98  | \$99 ;
-  assign \$102  = | \$101 ;
-  assign \$104  = | \$103 ;
-  assign \$105  = \$102  | \$104 ;
-  assign \$106  = descriptor[167:136] | descriptor[352:321];
-  assign \$108  = | \$107 ;
-  assign \$109  = geometry[96] & \$108 ;
-  assign \$110  = \$105  | \$109 ;
-  assign \$111  = $signed(descriptor[287:280]) > $signed(descriptor[295:288]);
-  assign \$112  = descriptor[111:96] < 2'h2;
-  assign \$113  = descriptor[127:112] < 2'h2;
-  assign \$114  = \$112  | \$113 ;
-  assign \$115  = \$114  | descriptor[297];
-  assign \$116  = descriptor[296] & \$115 ;
-  assign \$117  = descriptor[352:321] < width;
-  assign \$118  = descriptor[400:385] < descriptor[79:64];
-  assign \$119  = \$117  | \$118 ;
-  assign \$120  = descriptor[384:353] < out_pix_row;
+  assign \$96  = ! descriptor[95:88];
+  assign \$97  = \$95  | \$96 ;
+  assign \$98  = ! descriptor[111:96];
+  assign \$99  = \$97  | \$98 ;
+  assign \$100  = ! descriptor[127:112];
+  assign \$101  = \$99  | \$100 ;
+  assign \$102  = ! descriptor[131:128];
+  assign \$103  = \$101  | \$102 ;
+  assign \$104  = ! descriptor[312:297];
+  assign \$105  = \$103  | \$104 ;
+  assign \$106  = descriptor[135:132] >= descriptor[87:80];
+  assign \$107  = $signed(descriptor[320:313]) >= $signed({ 1'h0, descriptor[95:88] });
+  assign \$108  = \$106  | \$107 ;
+  assign \$109  = - $signed(descriptor[320:313]);
+  assign \$110  = $signed(\$109 ) >= $signed({ 1'h0, descriptor[47:32] });
+  assign \$111  = \$108  | \$110 ;
+  assign \$112  = - descriptor[131:128];
+  assign \$113  = $signed(bottom) <= $signed(\$112 );
+  assign \$114  = \$111  | \$113 ;
+  assign \$115  = $signed(bottom) >= $signed({ 1'h0, descriptor[87:80] });
+  assign \$116  = \$114  | \$115 ;
+  assign \$117  = - descriptor[131:128];
+  assign \$118  = $signed(right) <= $signed(\$117 );
+  assign \$119  = \$116  | \$118 ;
+  assign \$120  = $signed(right) >= $signed({ 1'h0, descriptor[95:88] });
   assign \$121  = \$119  | \$120 ;
-  assign \$122  = | descriptor[402:401];
-  assign \$123  = descriptor[15:0] != 1'h1;
-  assign \$124  = descriptor[312:297] < geometry[242:227];
-  assign \$125  = \$123  | \$124 ;
-  assign \$126  = \$122  & \$125 ;
-  assign \$127  = bank_image + slack;
-  assign \$128  = \$127  <= 15'h4000;
-  assign \$129  = ~ \$128 ;
-  assign \$130  = band_bytes + slack;
-  assign \$131  = \$130  > 15'h4000;
-  assign \$132  = \$129  & \$131 ;
-  assign \$133  = acc_need > 11'h400;
-  assign \$134  = geometry[290:275] > 7'h40;
-  assign \$135  = \$134  ? 4'h8 : 4'h0;
-  assign \$136  = \$133  ? 4'h7 : \$135 ;
-  assign \$137  = \$132  ? 4'h6 : \$136 ;
-  assign \$138  = \$126  ? 4'ha : \$137 ;
-  assign \$139  = \$121  ? 4'h9 : \$138 ;
-  assign \$140  = \$116  ? 4'h5 : \$139 ;
-  assign \$141  = \$111  ? 4'h4 : \$140 ;
-  assign \$142  = \$110  ? 4'h3 : \$141 ;
-  assign \$143  = \$100  ? 4'h2 : \$142 ;
-  assign \$144  = \$84  ? 4'h1 : \$143 ;
-  assign \$145  = ! fsm_state;
-  assign \$146  = fsm_state == 1'h1;
-  assign \$147  = fsm_state == 2'h2;
-  assign \$148  = fsm_state == 2'h3;
-  assign \$149  = fsm_state == 3'h4;
-  assign \$150  = fsm_state == 3'h5;
+  assign \$123  = | \$122 ;
+  assign \$125  = | \$124 ;
+  assign \$126  = \$123  | \$125 ;
+  assign \$127  = geometry[131] ? descriptor[418:403] : 16'h0000;
+  assign \$128  = descriptor[352:321] | { 16'h0000, \$127  };
+  assign \$130  = | \$129 ;
+  assign \$131  = geometry[130] & \$130 ;
+  assign \$132  = \$126  | \$131 ;
+  assign \$133  = $signed(descriptor[287:280]) > $signed(descriptor[295:288]);
+  assign \$134  = descriptor[111:96] < 2'h2;
+  assign \$135  = descriptor[127:112] < 2'h2;
+  assign \$136  = \$134  | \$135 ;
+  assign \$137  = \$136  | descriptor[297];
+  assign \$138  = descriptor[296] & \$137 ;
+  assign \$139  = descriptor[352:321] < width;
+  assign \$140  = descriptor[418:403] < descriptor[63:48];
+  assign \$141  = geometry[131] & \$140 ;
+  assign \$142  = \$139  | \$141 ;
+  assign \$143  = descriptor[400:385] < descriptor[79:64];
+  assign \$144  = \$142  | \$143 ;
+  assign \$145  = descriptor[384:353] < out_pix_row;
+  assign \$146  = \$144  | \$145 ;
+  assign \$147  = | descriptor[402:401];
+  assign \$148  = descriptor[15:0] != 1'h1;
+  assign \$149  = descriptor[312:297] < geometry[277:262];
+  assign \$150  = \$148  | \$149 ;
+  assign \$151  = \$147  & \$150 ;
+  assign \$152  = bank_image + slack;
+  assign \$153  = \$152  <= 15'h4000;
+  assign \$154  = ~ \$153 ;
+  assign \$155  = band_bytes + slack;
+  assign \$156  = \$155  > 15'h4000;
+  assign \$157  = \$154  & \$156 ;
+  assign \$158  = acc_need > 11'h400;
+  assign \$159  = geometry[325:310] > 7'h40;
+  assign \$160  = \$159  ? 4'h8 : 4'h0;
+  assign \$161  = \$158  ? 4'h7 : \$160 ;
+  assign \$162  = \$157  ? 4'h6 : \$161 ;
+  assign \$163  = \$151  ? 4'ha : \$162 ;
+  assign \$164  = \$146  ? 4'h9 : \$163 ;
+  assign \$165  = \$138  ? 4'h5 : \$164 ;
+  assign \$166  = \$133  ? 4'h4 : \$165 ;
+  assign \$167  = \$132  ? 4'h3 : \$166 ;
+  assign \$168  = \$121  ? 4'h2 : \$167 ;
+  assign \$169  = \$105  ? 4'h1 : \$168 ;
+  assign \$170  = ! fsm_state;
+  assign \$171  = fsm_state == 1'h1;
+  assign \$172  = fsm_state == 2'h2;
+  assign \$173  = fsm_state == 2'h3;
+  assign \$174  = fsm_state == 3'h4;
+  assign \$175  = fsm_state == 3'h5;
   always @(posedge clk)
-    fsm_state <= \$151 ;
+    geometry <= \$176 ;
   always @(posedge clk)
-    geometry <= \$152 ;
+    fsm_state <= \$177 ;
   always @(posedge clk)
-    width <= \$153 ;
+    sc <= \$178 ;
   always @(posedge clk)
-    e_u <= \$154 ;
+    width <= \$179 ;
   always @(posedge clk)
-    f_u <= \$155 ;
+    wpc <= \$180 ;
   always @(posedge clk)
-    band_in_rows <= \$156 ;
+    e_u <= \$181 ;
   always @(posedge clk)
-    m_acc <= \$157 ;
+    f_u <= \$182 ;
   always @(posedge clk)
-    k_acc <= \$158 ;
+    band_in_rows <= \$183 ;
   always @(posedge clk)
-    slack <= \$159 ;
+    m_acc <= \$184 ;
   always @(posedge clk)
-    bottom <= \$160 ;
+    k_acc <= \$185 ;
   always @(posedge clk)
-    right <= \$161 ;
+    slack <= \$186 ;
   always @(posedge clk)
-    out_pix_row <= \$162 ;
+    bottom <= \$187 ;
   always @(posedge clk)
-    band_rows <= \$163 ;
+    right <= \$188 ;
   always @(posedge clk)
-    acc_need <= \$164 ;
+    out_pix_row <= \$189 ;
   always @(posedge clk)
-    bank_image <= \$165 ;
+    band_rows <= \$190 ;
   always @(posedge clk)
-    band_bytes <= \$166 ;
+    acc_need <= \$191 ;
+  always @(posedge clk)
+    bank_image <= \$192 ;
+  always @(posedge clk)
+    band_bytes <= \$193 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$151  = fsm_state;
+    \$176  = geometry;
     casez (fsm_state)
       3'h0:
           if (start) begin
-            \$151  = 3'h1;
+            \$176 [131] = \$3 ;
+            \$176 [48:32] = \$11 [16:0];
           end
       3'h1:
-          \$151  = 3'h2;
-      3'h2:
-          \$151  = 3'h3;
-      3'h3:
-          \$151  = 3'h4;
-      3'h4:
-          \$151  = 3'h5;
-      3'h5:
-          \$151  = 3'h0;
-    endcase
-    if (rst) begin
-      \$151  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$152  = geometry;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
         begin
-          \$152 [31:0] = { 8'h00, \$1  };
-          \$152 [95:64] = \$3 [31:0];
-          \$152 [160:129] = { 12'h000, \$4  };
-          \$152 [386:355] = \$9 ;
-          \$152 [468:437] = { \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11 [20], \$11  };
-          \$152 [242:227] = \$16 [15:0];
-          \$152 [258:243] = \$18 ;
-          \$152 [274:259] = \$20 ;
-          \$152 [402:387] = \$22 ;
-          \$152 [290:275] = 16'h0000;
-          \$152 [322:291] = 32'd0;
+          \$176 [31:0] = { 7'h00, \$12  };
+          \$176 [129:98] = \$17 [31:0];
+          \$176 [195:164] = { 11'h000, \$18  };
+          \$176 [421:390] = \$23 ;
+          \$176 [503:472] = { \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25  };
+          \$176 [277:262] = \$30 [15:0];
+          \$176 [293:278] = \$32 ;
+          \$176 [309:294] = \$34 ;
+          \$176 [437:422] = \$36 ;
+          \$176 [325:310] = 16'h0000;
+          \$176 [357:326] = 32'd0;
         end
       3'h2:
         begin
-          \$152 [128:97] = \$23 [31:0];
-          \$152 [96] = \$24 ;
-          \$152 [63:32] = \$29 [31:0];
-          \$152 [434:403] = \$39 ;
-          \$152 [500:469] = { \$41 [20], \$41 [20], \$41 [20], \$41 [20], \$41 [20], \$41 [20], \$41 [20], \$41 [20], \$41 [20], \$41 [20], \$41 [20], \$41  };
+          \$176 [163:132] = \$37 ;
+          \$176 [130] = \$39 ;
+          \$176 [97:66] = \$47 [31:0];
+          \$176 [65:49] = \$49 [16:0];
+          \$176 [469:438] = \$60 ;
+          \$176 [535:504] = { \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62  };
         end
       3'h3:
         begin
-          \$152 [290:275] = \$46 [15:0];
-          \$152 [322:291] = \$49 [31:0];
+          \$176 [325:310] = \$67 [15:0];
+          \$176 [357:326] = \$70 [31:0];
         end
       3'h4:
         begin
-          \$152 [354:323] = \$50 [31:0];
-          \$152 [192:161] = \$52 [31:0];
-          \$152 [226:193] = \$54 ;
-          \$152 [436:435] = \$58 ;
+          \$176 [389:358] = \$71 [31:0];
+          \$176 [227:196] = \$73 [31:0];
+          \$176 [261:228] = \$75 ;
+          \$176 [471:470] = \$79 ;
         end
       3'h5:
-          \$152 [501] = \$62 ;
+          \$176 [536] = \$83 ;
     endcase
     if (rst) begin
-      \$152  = 502'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$176  = 537'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$153  = width;
+    \$177  = fsm_state;
+    casez (fsm_state)
+      3'h0:
+          if (start) begin
+            \$177  = 3'h1;
+          end
+      3'h1:
+          \$177  = 3'h2;
+      3'h2:
+          \$177  = 3'h3;
+      3'h3:
+          \$177  = 3'h4;
+      3'h4:
+          \$177  = 3'h5;
+      3'h5:
+          \$177  = 3'h0;
+    endcase
+    if (rst) begin
+      \$177  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$178  = sc;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$153  = \$2 ;
+          \$178  = \$13 ;
     endcase
     if (rst) begin
-      \$153  = 32'd0;
+      \$178  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$154  = e_u;
+    \$179  = width;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$154  = { \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6 [20], \$6  };
+          \$179  = \$15 ;
     endcase
     if (rst) begin
-      \$154  = 32'd0;
+      \$179  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$155  = f_u;
+    \$180  = wpc;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$155  = { \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8 [20], \$8  };
+          \$180  = \$16 [31:0];
     endcase
     if (rst) begin
-      \$155  = 32'd0;
+      \$180  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$156  = band_in_rows;
+    \$181  = e_u;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$156  = { \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14 [21], \$14  };
+          \$181  = { \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20  };
     endcase
     if (rst) begin
-      \$156  = 32'd0;
+      \$181  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$157  = m_acc;
+    \$182  = f_u;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$157  = 32'd0;
+          \$182  = { \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22  };
     endcase
     if (rst) begin
-      \$157  = 32'd0;
+      \$182  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$158  = k_acc;
+    \$183  = band_in_rows;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$158  = 33'h000000000;
+          \$183  = { \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28  };
     endcase
     if (rst) begin
-      \$158  = 33'h000000000;
+      \$183  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$159  = slack;
+    \$184  = m_acc;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$184  = 32'd0;
+    endcase
+    if (rst) begin
+      \$184  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$185  = k_acc;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$185  = 33'h000000000;
+    endcase
+    if (rst) begin
+      \$185  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$186  = slack;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$159  = \$31 ;
+          \$186  = \$52 ;
     endcase
     if (rst) begin
-      \$159  = 3'h0;
+      \$186  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$160  = bottom;
+    \$187  = bottom;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$160  = \$34 [33:0];
+          \$187  = \$55 [33:0];
     endcase
     if (rst) begin
-      \$160  = 34'h000000000;
+      \$187  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$161  = right;
+    \$188  = right;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$161  = \$37 [33:0];
+          \$188  = \$58 [33:0];
     endcase
     if (rst) begin
-      \$161  = 34'h000000000;
+      \$188  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$162  = out_pix_row;
+    \$189  = out_pix_row;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$162  = \$38 ;
+          \$189  = \$59 ;
     endcase
     if (rst) begin
-      \$162  = 32'd0;
+      \$189  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$163  = band_rows;
+    \$190  = band_rows;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$163  = \$43 ;
+          \$190  = \$64 ;
     endcase
     if (rst) begin
-      \$163  = 32'd0;
+      \$190  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$164  = acc_need;
+    \$191  = acc_need;
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -46516,15 +46950,15 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
       3'h3:
           /* empty */;
       3'h4:
-          \$164  = \$51 ;
+          \$191  = \$72 ;
     endcase
     if (rst) begin
-      \$164  = 48'h000000000000;
+      \$191  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$165  = bank_image;
+    \$192  = bank_image;
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -46535,15 +46969,15 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
       3'h3:
           /* empty */;
       3'h4:
-          \$165  = \$59 ;
+          \$192  = \$80 ;
     endcase
     if (rst) begin
-      \$165  = 48'h000000000000;
+      \$192  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$166  = band_bytes;
+    \$193  = band_bytes;
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -46554,10 +46988,10 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
       3'h3:
           /* empty */;
       3'h4:
-          \$166  = \$60 [47:0];
+          \$193  = \$81 [47:0];
     endcase
     if (rst) begin
-      \$166  = 48'h000000000000;
+      \$193  = 48'h000000000000;
     end
   end
   always @* begin
@@ -46575,7 +47009,7 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
       3'h4:
           /* empty */;
       3'h5:
-          error = { 4'h0, \$144  };
+          error = { 4'h0, \$169  };
     endcase
   end
   always @* begin
@@ -46598,7 +47032,7 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \error$22  = 8'h00;
+    \error$24  = 8'h00;
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -46611,30 +47045,33 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
       3'h4:
           /* empty */;
       3'h5:
-          \error$22  = error;
+          \error$24  = error;
     endcase
   end
   assign \geometry.SC  = geometry[31:0];
-  assign \geometry.WC  = geometry[63:32];
-  assign \geometry.HWC  = geometry[95:64];
-  assign \geometry.row_mode  = geometry[96];
-  assign \geometry.K  = geometry[128:97];
-  assign \geometry.UC  = geometry[160:129];
-  assign \geometry.UWC  = geometry[192:161];
-  assign \geometry.row_step  = geometry[226:193];
-  assign \geometry.E_run  = geometry[242:227];
-  assign \geometry.E_out  = geometry[258:243];
-  assign \geometry.F_out  = geometry[274:259];
-  assign \geometry.m_tiles  = geometry[290:275];
-  assign \geometry.k_tiles  = geometry[322:291];
-  assign \geometry.tiles  = geometry[354:323];
-  assign \geometry.band_pixels  = geometry[386:355];
-  assign \geometry.band_out_rows  = geometry[402:387];
-  assign \geometry.out_row_bytes  = geometry[434:403];
-  assign \geometry.out_mode  = geometry[436:435];
-  assign \geometry.band_u  = geometry[468:437];
-  assign \geometry.e_run_u  = geometry[500:469];
-  assign \geometry.whole  = geometry[501];
+  assign \geometry.PC  = geometry[48:32];
+  assign \geometry.pix_step  = geometry[65:49];
+  assign \geometry.WC  = geometry[97:66];
+  assign \geometry.HWC  = geometry[129:98];
+  assign \geometry.row_mode  = geometry[130];
+  assign \geometry.pixel_mode  = geometry[131];
+  assign \geometry.K  = geometry[163:132];
+  assign \geometry.UC  = geometry[195:164];
+  assign \geometry.UWC  = geometry[227:196];
+  assign \geometry.row_step  = geometry[261:228];
+  assign \geometry.E_run  = geometry[277:262];
+  assign \geometry.E_out  = geometry[293:278];
+  assign \geometry.F_out  = geometry[309:294];
+  assign \geometry.m_tiles  = geometry[325:310];
+  assign \geometry.k_tiles  = geometry[357:326];
+  assign \geometry.tiles  = geometry[389:358];
+  assign \geometry.band_pixels  = geometry[421:390];
+  assign \geometry.band_out_rows  = geometry[437:422];
+  assign \geometry.out_row_bytes  = geometry[469:438];
+  assign \geometry.out_mode  = geometry[471:470];
+  assign \geometry.band_u  = geometry[503:472];
+  assign \geometry.e_run_u  = geometry[535:504];
+  assign \geometry.whole  = geometry[536];
   assign \descriptor.N  = descriptor[15:0];
   assign \descriptor.H  = descriptor[31:16];
   assign \descriptor.W  = descriptor[47:32];
@@ -46661,22 +47098,25 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$22 
   assign \descriptor.OUT_ROW_PITCH  = descriptor[384:353];
   assign \descriptor.OUT_PIX_PITCH  = descriptor[400:385];
   assign \descriptor.ACC  = descriptor[402:401];
-  assign \$15 [0] = 1'h0;
-  assign \$15 [16:1] = { 1'h0, descriptor[111:97] };
-  assign \$17  = { 1'h0, descriptor[111:97] };
-  assign \$19  = { 1'h0, descriptor[127:113] };
-  assign \$21  = { 1'h0, descriptor[312:298] };
-  assign \$28 [2:0] = 3'h0;
-  assign \$28 [33:3] = \$27 [33:3];
-  assign \$46  = { \$45 [17], \$45 [17], \$45 [17], \$45 [17:3] };
-  assign \$49  = { \$48 [33], \$48 [33], \$48 [33], \$48 [33:3] };
-  assign \$64  = \$63 ;
-  assign \$101 [31:3] = 29'h00000000;
-  assign \$101 [2:0] = descriptor[170:168];
-  assign \$103 [31:3] = 29'h00000000;
-  assign \$103 [2:0] = descriptor[202:200];
-  assign \$107 [31:3] = 29'h00000000;
-  assign \$107 [2:0] = \$106 [2:0];
+  assign \descriptor.IN_PIX_PITCH  = descriptor[418:403];
+  assign \$10 [2:0] = 3'h0;
+  assign \$10 [18:3] = \$9 [18:3];
+  assign \$29 [0] = 1'h0;
+  assign \$29 [16:1] = { 1'h0, descriptor[111:97] };
+  assign \$31  = { 1'h0, descriptor[111:97] };
+  assign \$33  = { 1'h0, descriptor[127:113] };
+  assign \$35  = { 1'h0, descriptor[312:298] };
+  assign \$46 [2:0] = 3'h0;
+  assign \$46 [34:3] = \$45 [34:3];
+  assign \$67  = { \$66 [17], \$66 [17], \$66 [17], \$66 [17:3] };
+  assign \$70  = { \$69 [33], \$69 [33], \$69 [33], \$69 [33:3] };
+  assign \$85  = \$84 ;
+  assign \$122 [31:3] = 29'h00000000;
+  assign \$122 [2:0] = descriptor[170:168];
+  assign \$124 [31:3] = 29'h00000000;
+  assign \$124 [2:0] = descriptor[202:200];
+  assign \$129 [31:3] = 29'h00000000;
+  assign \$129 [2:0] = \$128 [2:0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -46744,9 +47184,9 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   input layer__busy;
   wire layer__busy;
   wire \layer__busy$1 ;
-  input [402:0] layer__descriptor;
-  wire [402:0] layer__descriptor;
-  wire [402:0] \layer__descriptor$3 ;
+  input [418:0] layer__descriptor;
+  wire [418:0] layer__descriptor;
+  wire [418:0] \layer__descriptor$3 ;
   wire [1:0] \layer__descriptor$3.ACC ;
   wire [7:0] \layer__descriptor$3.ACT_MAX ;
   wire [7:0] \layer__descriptor$3.ACT_MIN ;
@@ -46756,6 +47196,7 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   wire [15:0] \layer__descriptor$3.F ;
   wire [15:0] \layer__descriptor$3.H ;
   wire [31:0] \layer__descriptor$3.IN_ADDR ;
+  wire [15:0] \layer__descriptor$3.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor$3.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor$3.IN_ZP ;
   wire [15:0] \layer__descriptor$3.M ;
@@ -46782,6 +47223,7 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   wire [15:0] \layer__descriptor.F ;
   wire [15:0] \layer__descriptor.H ;
   wire [31:0] \layer__descriptor.IN_ADDR ;
+  wire [15:0] \layer__descriptor.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor.IN_ZP ;
   wire [15:0] \layer__descriptor.M ;
@@ -46799,14 +47241,15 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  input [501:0] layer__geometry;
-  wire [501:0] layer__geometry;
-  wire [501:0] \layer__geometry$5 ;
+  input [536:0] layer__geometry;
+  wire [536:0] layer__geometry;
+  wire [536:0] \layer__geometry$5 ;
   wire [15:0] \layer__geometry$5.E_out ;
   wire [15:0] \layer__geometry$5.E_run ;
   wire [15:0] \layer__geometry$5.F_out ;
   wire [31:0] \layer__geometry$5.HWC ;
   wire [31:0] \layer__geometry$5.K ;
+  wire [16:0] \layer__geometry$5.PC ;
   wire [31:0] \layer__geometry$5.SC ;
   wire [31:0] \layer__geometry$5.UC ;
   wire [31:0] \layer__geometry$5.UWC ;
@@ -46819,6 +47262,8 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   wire [15:0] \layer__geometry$5.m_tiles ;
   wire [1:0] \layer__geometry$5.out_mode ;
   wire [31:0] \layer__geometry$5.out_row_bytes ;
+  wire [16:0] \layer__geometry$5.pix_step ;
+  wire \layer__geometry$5.pixel_mode ;
   wire \layer__geometry$5.row_mode ;
   wire [33:0] \layer__geometry$5.row_step ;
   wire [31:0] \layer__geometry$5.tiles ;
@@ -46828,6 +47273,7 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   wire [15:0] \layer__geometry.F_out ;
   wire [31:0] \layer__geometry.HWC ;
   wire [31:0] \layer__geometry.K ;
+  wire [16:0] \layer__geometry.PC ;
   wire [31:0] \layer__geometry.SC ;
   wire [31:0] \layer__geometry.UC ;
   wire [31:0] \layer__geometry.UWC ;
@@ -46840,6 +47286,8 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   wire [15:0] \layer__geometry.m_tiles ;
   wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire [16:0] \layer__geometry.pix_step ;
+  wire \layer__geometry.pixel_mode ;
   wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
@@ -46885,7 +47333,7 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   assign pop = tile__valid & tile__ready;
   assign \$1  = reserved < 3'h4;
   assign \$2  = fetch_tile + 1'h1;
-  assign \$3  = \$2  == layer__geometry[354:323];
+  assign \$3  = \$2  == layer__geometry[389:358];
   assign \$4  = beat + 1'h1;
   assign \$5  = \$4  == 4'h8;
   assign tile__valid = | count;
@@ -46895,11 +47343,11 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   assign \$10  = ~ layer__run;
   assign \$11  = \$10  & request;
   assign \$12  = fetch_tile + 1'h1;
-  assign \$13  = \$12  == layer__geometry[354:323];
+  assign \$13  = \$12  == layer__geometry[389:358];
   assign \$14  = \$11  & \$13 ;
   assign \$15  = \$14  & last;
   assign \$16  = fetch_tile + 1'h1;
-  assign \$17  = \$16  == layer__geometry[354:323];
+  assign \$17  = \$16  == layer__geometry[389:358];
   assign \$18  = fetch_tile + 1'h1;
   assign \$19  = fetch_addr + 7'h40;
   assign \$20  = beat + 1'h1;
@@ -47146,6 +47594,7 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   assign \layer__descriptor.OUT_ROW_PITCH  = layer__descriptor[384:353];
   assign \layer__descriptor.OUT_PIX_PITCH  = layer__descriptor[400:385];
   assign \layer__descriptor.ACC  = layer__descriptor[402:401];
+  assign \layer__descriptor.IN_PIX_PITCH  = layer__descriptor[418:403];
   assign \layer__descriptor$3.N  = layer__descriptor[15:0];
   assign \layer__descriptor$3.H  = layer__descriptor[31:16];
   assign \layer__descriptor$3.W  = layer__descriptor[47:32];
@@ -47172,48 +47621,55 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   assign \layer__descriptor$3.OUT_ROW_PITCH  = layer__descriptor[384:353];
   assign \layer__descriptor$3.OUT_PIX_PITCH  = layer__descriptor[400:385];
   assign \layer__descriptor$3.ACC  = layer__descriptor[402:401];
+  assign \layer__descriptor$3.IN_PIX_PITCH  = layer__descriptor[418:403];
   assign \layer__geometry.SC  = layer__geometry[31:0];
-  assign \layer__geometry.WC  = layer__geometry[63:32];
-  assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.row_mode  = layer__geometry[96];
-  assign \layer__geometry.K  = layer__geometry[128:97];
-  assign \layer__geometry.UC  = layer__geometry[160:129];
-  assign \layer__geometry.UWC  = layer__geometry[192:161];
-  assign \layer__geometry.row_step  = layer__geometry[226:193];
-  assign \layer__geometry.E_run  = layer__geometry[242:227];
-  assign \layer__geometry.E_out  = layer__geometry[258:243];
-  assign \layer__geometry.F_out  = layer__geometry[274:259];
-  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry.tiles  = layer__geometry[354:323];
-  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry.band_u  = layer__geometry[468:437];
-  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry.whole  = layer__geometry[501];
+  assign \layer__geometry.PC  = layer__geometry[48:32];
+  assign \layer__geometry.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry.WC  = layer__geometry[97:66];
+  assign \layer__geometry.HWC  = layer__geometry[129:98];
+  assign \layer__geometry.row_mode  = layer__geometry[130];
+  assign \layer__geometry.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry.K  = layer__geometry[163:132];
+  assign \layer__geometry.UC  = layer__geometry[195:164];
+  assign \layer__geometry.UWC  = layer__geometry[227:196];
+  assign \layer__geometry.row_step  = layer__geometry[261:228];
+  assign \layer__geometry.E_run  = layer__geometry[277:262];
+  assign \layer__geometry.E_out  = layer__geometry[293:278];
+  assign \layer__geometry.F_out  = layer__geometry[309:294];
+  assign \layer__geometry.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry.tiles  = layer__geometry[389:358];
+  assign \layer__geometry.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry.band_u  = layer__geometry[503:472];
+  assign \layer__geometry.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry.whole  = layer__geometry[536];
   assign \layer__geometry$5.SC  = layer__geometry[31:0];
-  assign \layer__geometry$5.WC  = layer__geometry[63:32];
-  assign \layer__geometry$5.HWC  = layer__geometry[95:64];
-  assign \layer__geometry$5.row_mode  = layer__geometry[96];
-  assign \layer__geometry$5.K  = layer__geometry[128:97];
-  assign \layer__geometry$5.UC  = layer__geometry[160:129];
-  assign \layer__geometry$5.UWC  = layer__geometry[192:161];
-  assign \layer__geometry$5.row_step  = layer__geometry[226:193];
-  assign \layer__geometry$5.E_run  = layer__geometry[242:227];
-  assign \layer__geometry$5.E_out  = layer__geometry[258:243];
-  assign \layer__geometry$5.F_out  = layer__geometry[274:259];
-  assign \layer__geometry$5.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry$5.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry$5.tiles  = layer__geometry[354:323];
-  assign \layer__geometry$5.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry$5.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry$5.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry$5.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry$5.band_u  = layer__geometry[468:437];
-  assign \layer__geometry$5.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry$5.whole  = layer__geometry[501];
+  assign \layer__geometry$5.PC  = layer__geometry[48:32];
+  assign \layer__geometry$5.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry$5.WC  = layer__geometry[97:66];
+  assign \layer__geometry$5.HWC  = layer__geometry[129:98];
+  assign \layer__geometry$5.row_mode  = layer__geometry[130];
+  assign \layer__geometry$5.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry$5.K  = layer__geometry[163:132];
+  assign \layer__geometry$5.UC  = layer__geometry[195:164];
+  assign \layer__geometry$5.UWC  = layer__geometry[227:196];
+  assign \layer__geometry$5.row_step  = layer__geometry[261:228];
+  assign \layer__geometry$5.E_run  = layer__geometry[277:262];
+  assign \layer__geometry$5.E_out  = layer__geometry[293:278];
+  assign \layer__geometry$5.F_out  = layer__geometry[309:294];
+  assign \layer__geometry$5.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry$5.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry$5.tiles  = layer__geometry[389:358];
+  assign \layer__geometry$5.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry$5.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry$5.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry$5.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry$5.band_u  = layer__geometry[503:472];
+  assign \layer__geometry$5.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry$5.whole  = layer__geometry[536];
   assign \cmd__payload.addr  = cmd__payload[31:0];
   assign \cmd__payload.beats  = cmd__payload[55:32];
   assign \data__payload.data  = data__payload[63:0];
@@ -47254,8 +47710,8 @@ module \accel_top.core.weights.band (rst, last, layer__descriptor, layer__geomet
   output last;
   wire last;
   wire last_in_image;
-  input [402:0] layer__descriptor;
-  wire [402:0] layer__descriptor;
+  input [418:0] layer__descriptor;
+  wire [418:0] layer__descriptor;
   wire [1:0] \layer__descriptor.ACC ;
   wire [7:0] \layer__descriptor.ACT_MAX ;
   wire [7:0] \layer__descriptor.ACT_MIN ;
@@ -47265,6 +47721,7 @@ module \accel_top.core.weights.band (rst, last, layer__descriptor, layer__geomet
   wire [15:0] \layer__descriptor.F ;
   wire [15:0] \layer__descriptor.H ;
   wire [31:0] \layer__descriptor.IN_ADDR ;
+  wire [15:0] \layer__descriptor.IN_PIX_PITCH ;
   wire [31:0] \layer__descriptor.IN_ROW_PITCH ;
   wire [7:0] \layer__descriptor.IN_ZP ;
   wire [15:0] \layer__descriptor.M ;
@@ -47282,13 +47739,14 @@ module \accel_top.core.weights.band (rst, last, layer__descriptor, layer__geomet
   wire [3:0] \layer__descriptor.U ;
   wire [15:0] \layer__descriptor.W ;
   wire [31:0] \layer__descriptor.W_ADDR ;
-  input [501:0] layer__geometry;
-  wire [501:0] layer__geometry;
+  input [536:0] layer__geometry;
+  wire [536:0] layer__geometry;
   wire [15:0] \layer__geometry.E_out ;
   wire [15:0] \layer__geometry.E_run ;
   wire [15:0] \layer__geometry.F_out ;
   wire [31:0] \layer__geometry.HWC ;
   wire [31:0] \layer__geometry.K ;
+  wire [16:0] \layer__geometry.PC ;
   wire [31:0] \layer__geometry.SC ;
   wire [31:0] \layer__geometry.UC ;
   wire [31:0] \layer__geometry.UWC ;
@@ -47301,6 +47759,8 @@ module \accel_top.core.weights.band (rst, last, layer__descriptor, layer__geomet
   wire [15:0] \layer__geometry.m_tiles ;
   wire [1:0] \layer__geometry.out_mode ;
   wire [31:0] \layer__geometry.out_row_bytes ;
+  wire [16:0] \layer__geometry.pix_step ;
+  wire \layer__geometry.pixel_mode ;
   wire \layer__geometry.row_mode ;
   wire [33:0] \layer__geometry.row_step ;
   wire [31:0] \layer__geometry.tiles ;
@@ -47311,18 +47771,18 @@ module \accel_top.core.weights.band (rst, last, layer__descriptor, layer__geomet
   wire [16:0] rows;
   input rst;
   wire rst;
-  assign \$1  = layer__geometry[242:227] - e0;
+  assign \$1  = layer__geometry[277:262] - e0;
   assign \$2  = $signed(\$1 ) < $signed({ 1'h0, layer__descriptor[312:297] });
-  assign \$3  = layer__geometry[242:227] - e0;
+  assign \$3  = layer__geometry[277:262] - e0;
   assign rows = \$2  ? \$3  : { 1'h0, layer__descriptor[312:297] };
   assign \$4  = e0 + layer__descriptor[312:297];
-  assign last_in_image = \$4  >= layer__geometry[242:227];
+  assign last_in_image = \$4  >= layer__geometry[277:262];
   assign \$5  = n + 1'h1;
   assign \$6  = \$5  == layer__descriptor[15:0];
   assign last = last_in_image & \$6 ;
   assign \$7  = e0 + layer__descriptor[312:297];
   assign \$8  = last_in_image ? 17'h00000 : \$7 ;
-  assign \$9  = e0u + layer__geometry[468:437];
+  assign \$9  = e0u + layer__geometry[503:472];
   assign \$10  = \$9  + layer__descriptor[131:128];
   assign \$11  = last_in_image ? 34'h000000000 : \$10 ;
   assign \$12  = n + 1'h1;
@@ -47385,26 +47845,29 @@ module \accel_top.core.weights.band (rst, last, layer__descriptor, layer__geomet
     end
   end
   assign \layer__geometry.SC  = layer__geometry[31:0];
-  assign \layer__geometry.WC  = layer__geometry[63:32];
-  assign \layer__geometry.HWC  = layer__geometry[95:64];
-  assign \layer__geometry.row_mode  = layer__geometry[96];
-  assign \layer__geometry.K  = layer__geometry[128:97];
-  assign \layer__geometry.UC  = layer__geometry[160:129];
-  assign \layer__geometry.UWC  = layer__geometry[192:161];
-  assign \layer__geometry.row_step  = layer__geometry[226:193];
-  assign \layer__geometry.E_run  = layer__geometry[242:227];
-  assign \layer__geometry.E_out  = layer__geometry[258:243];
-  assign \layer__geometry.F_out  = layer__geometry[274:259];
-  assign \layer__geometry.m_tiles  = layer__geometry[290:275];
-  assign \layer__geometry.k_tiles  = layer__geometry[322:291];
-  assign \layer__geometry.tiles  = layer__geometry[354:323];
-  assign \layer__geometry.band_pixels  = layer__geometry[386:355];
-  assign \layer__geometry.band_out_rows  = layer__geometry[402:387];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[434:403];
-  assign \layer__geometry.out_mode  = layer__geometry[436:435];
-  assign \layer__geometry.band_u  = layer__geometry[468:437];
-  assign \layer__geometry.e_run_u  = layer__geometry[500:469];
-  assign \layer__geometry.whole  = layer__geometry[501];
+  assign \layer__geometry.PC  = layer__geometry[48:32];
+  assign \layer__geometry.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry.WC  = layer__geometry[97:66];
+  assign \layer__geometry.HWC  = layer__geometry[129:98];
+  assign \layer__geometry.row_mode  = layer__geometry[130];
+  assign \layer__geometry.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry.K  = layer__geometry[163:132];
+  assign \layer__geometry.UC  = layer__geometry[195:164];
+  assign \layer__geometry.UWC  = layer__geometry[227:196];
+  assign \layer__geometry.row_step  = layer__geometry[261:228];
+  assign \layer__geometry.E_run  = layer__geometry[277:262];
+  assign \layer__geometry.E_out  = layer__geometry[293:278];
+  assign \layer__geometry.F_out  = layer__geometry[309:294];
+  assign \layer__geometry.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry.tiles  = layer__geometry[389:358];
+  assign \layer__geometry.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry.band_u  = layer__geometry[503:472];
+  assign \layer__geometry.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry.whole  = layer__geometry[536];
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -47431,6 +47894,7 @@ module \accel_top.core.weights.band (rst, last, layer__descriptor, layer__geomet
   assign \layer__descriptor.OUT_ROW_PITCH  = layer__descriptor[384:353];
   assign \layer__descriptor.OUT_PIX_PITCH  = layer__descriptor[400:385];
   assign \layer__descriptor.ACC  = layer__descriptor[402:401];
+  assign \layer__descriptor.IN_PIX_PITCH  = layer__descriptor[418:403];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -47862,8 +48326,8 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   );
   \accel_top.core.writer.region  region (
     .clk(clk),
-    .\port$4718$0 (cmd__payload[2:0]),
-    .\port$4718$32 (cmd__payload[55:32]),
+    .\port$4785$0 (cmd__payload[2:0]),
+    .\port$4785$32 (cmd__payload[55:32]),
     .r_data(r_data),
     .r_en(start),
     .r_rdy(r_rdy),
@@ -48210,7 +48674,7 @@ module \accel_top.core.writer.blen (rst, w_en, r_en, r_rdy, r_data, w_port__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$4718$0 , \port$4718$32 , clk);
+module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$4785$0 , \port$4785$32 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$91  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -48234,10 +48698,10 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   (* init = 1'h0 *)
   wire consume;
   reg [1:0] level = 2'h0;
-  input [2:0] \port$4718$0 ;
-  wire [2:0] \port$4718$0 ;
-  input [23:0] \port$4718$32 ;
-  wire [23:0] \port$4718$32 ;
+  input [2:0] \port$4785$0 ;
+  wire [2:0] \port$4785$0 ;
+  input [23:0] \port$4785$32 ;
+  wire [23:0] \port$4785$32 ;
   (* init = 1'h0 *)
   wire produce;
   output [26:0] r_data;
@@ -48269,7 +48733,7 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$4718$32 , \port$4718$0  };
+      storage[w_port__addr] <= { \port$4785$32 , \port$4785$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 2'h2;
@@ -48331,8 +48795,8 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$4718$32 , \port$4718$0  };
-  assign w_data = { \port$4718$32 , \port$4718$0  };
+  assign w_port__data = { \port$4785$32 , \port$4785$0  };
+  assign w_data = { \port$4785$32 , \port$4785$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule

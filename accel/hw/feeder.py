@@ -9,7 +9,7 @@ independently: one wide bank per row, one byte selected per row per cycle.
 
 For a pixel the sequencer supplies ``hb = e*U - P``, ``wb = f*U - P`` and ``pixbase``: the
 window byte offset of element ``(hb, wb, 0)``. For each row it supplies the K-tile constants
-``r, s`` and ``offset = r*W*C + s*C + c`` (see :class:`KWalker`). Row i then reads window byte
+``r, s`` and ``offset = r*WC + s*PC + c`` (see :class:`KWalker`). Row i then reads window byte
 ``pixbase + offset_i`` unless ``(hb + r_i, wb + s_i)`` falls into the padding or ``k_i >= K``,
 in which case it produces the input zero point (a real zero).
 """
@@ -51,8 +51,10 @@ class KWalker(wiring.Component):
     ``restart`` (pulse) returns to k = 0. Each ``step`` (pulse) advances to k + 1; ``last``
     says k + 1 >= K (the next step would leave the reduction). ``params``
     are the row constants of the current k: ``valid`` (k < K), ``r``, ``s`` and
-    ``offset = r*W*C + s*C + c``. Without a divider: c counts to C, then s to S, then r.
-    ``WC``, ``row_step = W*C - S*C + 1``, ``C``, ``S``, ``K`` are layer constants.
+    ``offset = r*WC + s*PC + c`` (bank bytes per row and per pixel; ``PC = C`` unless the
+    input is read in pixel mode). Without a divider: c counts to C, then s to S, then r.
+    ``pix_step = PC - C + 1``, ``row_step = WC - (S-1)*PC - C + 1``, ``C``, ``S``, ``K`` are
+    layer constants.
     """
 
     params: Out(row_params_layout())
@@ -63,6 +65,7 @@ class KWalker(wiring.Component):
     K: In(32)
     C: In(16)
     S: In(8)
+    pix_step: In(17)
     row_step: In(signed(34))
 
     def elaborate(self, platform):
@@ -91,7 +94,7 @@ class KWalker(wiring.Component):
                 with m.If(self.params.s + 1 < self.S):
                     m.d.sync += [
                         self.params.s.eq(self.params.s + 1),
-                        self.params.offset.eq(self.params.offset + 1),
+                        self.params.offset.eq(self.params.offset + self.pix_step),
                     ]
                 with m.Else():
                     m.d.sync += [

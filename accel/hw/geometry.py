@@ -13,14 +13,17 @@ def geometry_layout() -> data.StructLayout:
     """Layer constants derived from the descriptor (products computed once per layer)."""
     return data.StructLayout(
         {
-            "SC": 32,  # S*C
-            "WC": 32,  # bank bytes per input row: W*C, in row mode rounded up to bus words
+            "SC": 32,  # S*PC
+            "PC": 17,  # bank bytes per input pixel: C, in pixel mode the pixel's bus words
+            "pix_step": 17,  # PC - C + 1: offset step when k wraps to the next s
+            "WC": 32,  # bank bytes per input row: W*PC, in row mode rounded up to bus words
             "HWC": 32,  # memory bytes per input image: H*IN_ROW_PITCH
-            "row_mode": 1,  # IN_ROW_PITCH != W*C: one read per input row (else per window)
+            "row_mode": 1,  # IN_ROW_PITCH != W*C or pixel mode: one read per input row or pixel
+            "pixel_mode": 1,  # IN_PIX_PITCH not 0 or C: one read per input pixel
             "K": 32,  # R*S*C: reduction length
-            "UC": 32,  # U*C: window step per output column
-            "UWC": 32,  # U*W*C: window step per output row
-            "row_step": signed(34),  # W*C - S*C + 1: offset step when k wraps to the next r
+            "UC": 32,  # U*PC: window step per output column
+            "UWC": 32,  # U*WC: window step per output row
+            "row_step": signed(34),  # WC - (S-1)*PC - C + 1: offset step when k wraps to next r
             "E_run": 16,  # output rows computed (E, or 2*floor(E/2) when pooling)
             "E_out": 16,  # output rows written
             "F_out": 16,  # output columns written
@@ -110,7 +113,9 @@ class LayerSetup(wiring.Component):
         acc_need = Signal(48)
         m_acc = Signal(32)
         k_acc = Signal(33)
-        width = Signal(32)  # W*C
+        width = Signal(32)  # W*IN_PIX_PITCH (W*C when contiguous): memory bytes of a row
+        wpc = Signal(32)  # W*PC
+        sc = Signal(24)  # S*C
         bottom = Signal(signed(34))  # implied bottom padding rows
         right = Signal(signed(34))  # implied right padding columns
         bank_image = Signal(48)  # bank bytes of a whole image
@@ -118,6 +123,8 @@ class LayerSetup(wiring.Component):
         slack = Signal(range(cfg.bus_bytes))  # contiguous windows start mid-word
         error = Signal(8)
         bb = cfg.bus_bytes
+
+        lane = d.IN_ADDR[: (bb - 1).bit_length()]  # IN_ADDR's byte offset in a bus word
 
         def first_failure(checks):
             result = 0
@@ -128,13 +135,24 @@ class LayerSetup(wiring.Component):
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.start):
+                    # Pixel mode: each pixel's C bytes are read as whole bus words (IN_ADDR's
+                    # lane offset first), so a pixel takes PC bank bytes. Registered here so
+                    # that the products below multiply registers.
+                    pixel_mode = (d.IN_PIX_PITCH != 0) & (d.IN_PIX_PITCH != d.C)
+                    m.d.sync += [
+                        g.pixel_mode.eq(pixel_mode),
+                        g.PC.eq(Mux(pixel_mode, (lane + d.C + bb - 1) & ~(bb - 1), d.C)),
+                    ]
                     m.next = "PRODUCTS1"
             with m.State("PRODUCTS1"):
+                pc = g.PC
                 m.d.sync += [
-                    g.SC.eq(d.S * d.C),
-                    width.eq(d.W * d.C),
+                    g.SC.eq(d.S * pc),
+                    sc.eq(d.S * d.C),
+                    width.eq(d.W * Mux(g.pixel_mode, d.IN_PIX_PITCH, d.C)),
+                    wpc.eq(d.W * pc),
                     g.HWC.eq(d.H * d.IN_ROW_PITCH),
-                    g.UC.eq(d.U * d.C),
+                    g.UC.eq(d.U * pc),
                     e_u.eq((d.E - 1) * d.U),
                     f_u.eq((d.F - 1) * d.U),
                     g.band_pixels.eq(d.BAND * d.F),
@@ -151,11 +169,16 @@ class LayerSetup(wiring.Component):
                 ]
                 m.next = "PRODUCTS2"
             with m.State("PRODUCTS2"):
-                row_mode = d.IN_ROW_PITCH != width
+                row_mode = g.pixel_mode | (d.IN_ROW_PITCH != width)
                 m.d.sync += [
-                    g.K.eq(d.R * g.SC),
+                    g.K.eq(d.R * sc),
                     g.row_mode.eq(row_mode),
-                    g.WC.eq(Mux(row_mode, (width + bb - 1) & ~(bb - 1), width)),
+                    # row mode: the bus words of a row from IN_ADDR's lane on (pixel mode: whole
+                    # pixel slots already)
+                    g.WC.eq(
+                        Mux(row_mode, (wpc + Mux(g.pixel_mode, 0, lane) + bb - 1) & ~(bb - 1), wpc)
+                    ),
+                    g.pix_step.eq(g.PC - d.C + 1),
                     slack.eq(Mux(row_mode, 0, bb - 1)),
                     bottom.eq(e_u + d.R - d.H - d.P),
                     right.eq(f_u + d.S - d.W - d.PL),
@@ -188,7 +211,7 @@ class LayerSetup(wiring.Component):
                     g.tiles.eq(g.m_tiles * g.k_tiles),
                     acc_need.eq(g.m_tiles * g.band_pixels),
                     g.UWC.eq(d.U * g.WC),
-                    g.row_step.eq(g.WC - g.SC + 1),
+                    g.row_step.eq(g.WC - g.SC + g.pix_step),
                     g.out_mode.eq(
                         Mux(
                             d.OUT_PIX_PITCH != d.M, 2, Mux(d.OUT_ROW_PITCH != g.out_row_bytes, 1, 0)
@@ -201,45 +224,53 @@ class LayerSetup(wiring.Component):
             with m.State("CHECK"):
                 whole = bank_image + slack <= cfg.in_bytes
                 m.d.sync += g.whole.eq(whole)
-                zero = 0
-                for name in ("N", "H", "W", "C", "M", "R", "S", "E", "F", "U", "BAND"):
-                    zero = zero | (d[name] == 0)
-                bad_shape = (
-                    (d.P >= d.R)
-                    | (d.PL >= d.S)
-                    | (-d.PL >= d.W)
-                    | (bottom <= -d.U)
-                    | (bottom >= d.R)
-                    | (right <= -d.U)
-                    | (right >= d.S)
-                )
-                align_mask = cfg.bus_bytes - 1
-                misaligned = ((d.W_ADDR & align_mask) != 0) | ((d.PARAM_ADDR & align_mask) != 0)
-                misaligned |= g.row_mode & (((d.IN_ADDR | d.IN_ROW_PITCH) & align_mask) != 0)
-                bad_pool = d.POOL & ((d.E < 2) | (d.F < 2) | d.BAND[0])
-                bad_pitch = (
-                    (d.IN_ROW_PITCH < width)
-                    | (d.OUT_PIX_PITCH < d.M)
-                    | (d.OUT_ROW_PITCH < out_pix_row)
-                )
-                bad_acc = (d.ACC != 0) & ((d.N != 1) | (d.BAND < g.E_run))
-                input_too_big = ~whole & (band_bytes + slack > cfg.in_bytes)
-                m.d.comb += error.eq(
-                    first_failure(
-                        [
-                            ("ZERO_SIZE", zero),
-                            ("SHAPE", bad_shape),
-                            ("ALIGN", misaligned),
-                            ("CLAMP", d.ACT_MIN > d.ACT_MAX),
-                            ("POOL", bad_pool),
-                            ("PITCH", bad_pitch),
-                            ("ACCUMULATE", bad_acc),
-                            ("INPUT_BUFFER", input_too_big),
-                            ("ACC_BUFFER", acc_need > cfg.acc_depth),
-                            ("PARAM_BUFFER", g.m_tiles > cfg.param_depth),
-                        ]
-                    )
-                )
+                sizes = dict(bottom=bottom, right=right, width=width, out_pix_row=out_pix_row)
+                sizes.update(whole=whole, band_bytes=band_bytes, slack=slack, acc_need=acc_need)
+                m.d.comb += error.eq(first_failure(_failures(d, g, cfg, **sizes)))
                 m.d.comb += [self.done.eq(1), self.error.eq(error)]
                 m.next = "IDLE"
         return m
+
+
+def _failures(
+    d, g, cfg: AccelConfig, *, bottom, right, width, out_pix_row, whole, band_bytes, slack, acc_need
+) -> list:
+    """(check name, failed) of every descriptor check, in :data:`isa.DESCRIPTOR_CHECKS` order."""
+    zero = 0
+    for name in ("N", "H", "W", "C", "M", "R", "S", "E", "F", "U", "BAND"):
+        zero = zero | (d[name] == 0)
+    bad_shape = (
+        (d.P >= d.R)
+        | (d.PL >= d.S)
+        | (-d.PL >= d.W)
+        | (bottom <= -d.U)
+        | (bottom >= d.R)
+        | (right <= -d.U)
+        | (right >= d.S)
+    )
+    align_mask = cfg.bus_bytes - 1
+    misaligned = ((d.W_ADDR & align_mask) != 0) | ((d.PARAM_ADDR & align_mask) != 0)
+    # row mode: rows (pixel mode: and pixels) a whole number of bus words apart
+    in_pitches = d.IN_ROW_PITCH | Mux(g.pixel_mode, d.IN_PIX_PITCH, 0)
+    misaligned |= g.row_mode & ((in_pitches & align_mask) != 0)
+    bad_pool = d.POOL & ((d.E < 2) | (d.F < 2) | d.BAND[0])
+    bad_pitch = (
+        (d.IN_ROW_PITCH < width)
+        | (g.pixel_mode & (d.IN_PIX_PITCH < d.C))
+        | (d.OUT_PIX_PITCH < d.M)
+        | (d.OUT_ROW_PITCH < out_pix_row)
+    )
+    bad_acc = (d.ACC != 0) & ((d.N != 1) | (d.BAND < g.E_run))
+    input_too_big = ~whole & (band_bytes + slack > cfg.in_bytes)
+    return [
+        ("ZERO_SIZE", zero),
+        ("SHAPE", bad_shape),
+        ("ALIGN", misaligned),
+        ("CLAMP", d.ACT_MIN > d.ACT_MAX),
+        ("POOL", bad_pool),
+        ("PITCH", bad_pitch),
+        ("ACCUMULATE", bad_acc),
+        ("INPUT_BUFFER", input_too_big),
+        ("ACC_BUFFER", acc_need > cfg.acc_depth),
+        ("PARAM_BUFFER", g.m_tiles > cfg.param_depth),
+    ]

@@ -160,9 +160,12 @@ class Issuer(wiring.Component):
                     m.d.comb += self.stall.eq(1)
             with m.State("BAND_BASE"):
                 # Contiguous mode: bank word 0 is memory byte win.base; row mode: bank row
-                # slots of WC bytes numbered from the image's row 0 (win.base = first slot).
-                origin = Mux(g.row_mode, 0, d.IN_ADDR + img_off)
-                m.d.sync += band_pixbase.eq(origin + hb0 * g.WC.as_signed() - d.PL * d.C - win.base)
+                # slots of WC bytes numbered from the image's row 0 (win.base = first slot),
+                # a pixel's bytes from IN_ADDR's lane on (0 unless in pixel mode).
+                lane = d.IN_ADDR[: (self.config.bus_bytes - 1).bit_length()]
+                origin = Mux(g.row_mode, lane, d.IN_ADDR + img_off)
+                pl_bytes = d.PL * g.PC
+                m.d.sync += band_pixbase.eq(origin + hb0 * g.WC.as_signed() - pl_bytes - win.base)
                 m.next = "TILE"
             with m.State("TILE"):
                 m.d.comb += ev.started_bank.eq(tile_parity)

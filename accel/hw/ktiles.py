@@ -27,7 +27,8 @@ class KTileRows(wiring.Component):
     Ports
     -----
     layer : ``In(layer_signature())``
-        ``run``, ``busy``, the descriptor's ``C``, ``S`` and the geometry's ``K``, ``row_step``.
+        ``run``, ``busy``, the descriptor's ``C``, ``S`` and the geometry's ``K``,
+        ``pix_step``, ``row_step``.
     events : ``In(tile_events_signature())``
         The issuer's tile starts (``started``).
     rows : ``Out(ArrayLayout(row_params_layout(), rows))``
@@ -59,6 +60,7 @@ class KTileRows(wiring.Component):
             walker.K.eq(g.K),
             walker.C.eq(d.C),
             walker.S.eq(d.S),
+            walker.pix_step.eq(g.pix_step),
             walker.row_step.eq(g.row_step),
             walker.restart.eq(self.layer.run),
         ]

@@ -42,7 +42,10 @@ class InputPrefetcher(wiring.Component):
     end) and ``LOADING`` writes its beats to consecutive bank words. In row mode
     (``geometry.row_mode``: the input rows are ``IN_ROW_PITCH`` apart, not contiguous) there
     is one command per row of ``WC`` bank bytes, ``ISSUE`` the first and ``ROWS`` the others,
-    and the band is loaded when every row's last beat has arrived. The band counts as loaded
+    and the band is loaded when every row's last beat has arrived. In pixel mode
+    (``geometry.pixel_mode``: ``IN_PIX_PITCH`` is neither 0 nor ``C``) there is one command per
+    input pixel instead, ``PC`` bank bytes from the pixel's address rounded down to a bus word,
+    pixels ``IN_PIX_PITCH`` apart. The band counts as loaded
     (``window.loaded_bands`` increments) in the cycle after its last beat, or in the cycle
     after ``ISSUE`` when it needs no new row.
 
@@ -90,8 +93,10 @@ class InputPrefetcher(wiring.Component):
         load_start = Signal(32)
         load_end = Signal(32)
         in_beat = Signal(32)  # bank word of the next beat
-        rows_left = Signal(16)  # row mode: rows still to be requested
-        lasts_left = Signal(16)  # row mode: rows whose last beat has not arrived
+        cmds_left = Signal(32)  # row mode: row (pixel mode: pixel) commands still to give
+        lasts_left = Signal(32)  # row mode: commands whose last beat has not arrived
+        row_addr = Signal(32)  # pixel mode: memory address of the current row's first pixel
+        pix_left = Signal(16)  # pixel mode: pixels of the current row still to request
         new_window = ~g.whole | (band.e0 == 0)
         m.d.comb += [
             self.write.en.eq(self.data.valid),
@@ -100,12 +105,35 @@ class InputPrefetcher(wiring.Component):
             self.data.ready.eq(1),
             self.cmd.payload.addr.eq(load_start),
             self.cmd.payload.beats.eq(
-                Mux(g.row_mode, g.WC, load_end - load_start + bb - 1) >> lane_bits
+                Mux(
+                    g.pixel_mode,
+                    g.PC,
+                    Mux(g.row_mode, g.WC, load_end - load_start + bb - 1),
+                )
+                >> lane_bits
             ),
         ]
         with m.If(self.data.valid):
             m.d.sync += in_beat.eq(in_beat + 1)
         row_last = self.data.valid & self.data.payload.last
+
+        def next_command():
+            """Row mode: the command was taken; address the next row (or pixel)."""
+            m.d.sync += cmds_left.eq(cmds_left - 1)
+            with m.If(~g.pixel_mode):
+                m.d.sync += load_start.eq(load_start + d.IN_ROW_PITCH)
+            with m.Elif(pix_left == 1):
+                next_row = row_addr + d.IN_ROW_PITCH
+                m.d.sync += [
+                    row_addr.eq(next_row),
+                    load_start.eq(next_row & ~Const(bb - 1, 32)),
+                    pix_left.eq(d.W),
+                ]
+            with m.Else():
+                m.d.sync += [
+                    load_start.eq(load_start + d.IN_PIX_PITCH),
+                    pix_left.eq(pix_left - 1),
+                ]
 
         def finish_band():
             m.d.sync += win.loaded_bands.eq(win.loaded_bands + 1)
@@ -140,11 +168,15 @@ class InputPrefetcher(wiring.Component):
                 # A new window may only be written once the issuer reached this band.
                 with m.If(~new_window | (win.at_band & (win.band == band.index))):
                     start = d.IN_ADDR + img_off + load_lo * d.IN_ROW_PITCH
+                    n_rows = (load_hi - load_lo)[:16]
+                    commands = Mux(g.pixel_mode, n_rows * d.W, n_rows)
                     m.d.sync += [
                         load_start.eq(start & ~Const(bb - 1, 32)),
                         load_end.eq(d.IN_ADDR + img_off + load_hi * d.IN_ROW_PITCH),
-                        rows_left.eq(load_hi - load_lo),
-                        lasts_left.eq(load_hi - load_lo),
+                        cmds_left.eq(commands),
+                        lasts_left.eq(commands),
+                        row_addr.eq(start),
+                        pix_left.eq(d.W),
                     ]
                     # Row mode: bank rows of WC bytes, numbered from the image's row 0.
                     with m.If(new_window):
@@ -164,10 +196,7 @@ class InputPrefetcher(wiring.Component):
                             loaded_hi.eq(load_hi),
                         ]
                         with m.If(g.row_mode):
-                            m.d.sync += [
-                                load_start.eq(load_start + d.IN_ROW_PITCH),
-                                rows_left.eq(rows_left - 1),
-                            ]
+                            next_command()
                             m.next = "ROWS"
                         with m.Else():
                             m.next = "LOADING"
@@ -175,16 +204,14 @@ class InputPrefetcher(wiring.Component):
                 with m.If(row_last):
                     finish_band()
             with m.State("ROWS"):
-                # Row mode: one command per input row, each row's beats into its bank slot.
+                # Row mode: one command per input row (pixel mode: per pixel), the beats into
+                # consecutive bank words (rows of WC bytes, pixels of PC bytes).
                 lasts = lasts_left - row_last
                 m.d.sync += lasts_left.eq(lasts)
-                with m.If(rows_left != 0):
+                with m.If(cmds_left != 0):
                     m.d.comb += self.cmd.valid.eq(1)
                     with m.If(self.cmd.ready):
-                        m.d.sync += [
-                            load_start.eq(load_start + d.IN_ROW_PITCH),
-                            rows_left.eq(rows_left - 1),
-                        ]
+                        next_command()
                 with m.Elif(lasts == 0):
                     finish_band()
         return m

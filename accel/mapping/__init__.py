@@ -35,7 +35,9 @@ MEMORY_FORMATS = """\
 * activations: int8 NHWC, any byte address;
 * weights: the reduction index is ``k = (r*S + s)*C + c``. Tiles of ``rows`` k × ``cols``
   output channels, ordered m-tile major, k-tile minor; inside a tile byte ``i*cols + j`` is
-  ``w[m0 + j, k0 + i]`` (zero beyond K or M); each tile is zero-padded to whole bus beats;
+  ``w[m0 + j, k0 + i]`` (zero beyond K or M); each tile is zero-padded to whole bus beats; a
+  depthwise layer stores, per group of ``cols`` channels, the group's dense block-diagonal
+  filters (``w[j, r, s, c] = 0`` unless ``c = j``) in this format;
 * parameters: per m-tile, ``cols`` int32 folded biases, ``cols`` int32 multipliers, ``cols``
   int32 shifts (little-endian), zero-padded to whole bus beats. The folded bias is
   ``bias - input_zero_point * sum_k w[m, k]`` (the array multiplies raw int8 inputs and pads

@@ -31,11 +31,30 @@ def legal_bands(shape: LayerShape, config: AccelConfig) -> list[int]:
     return bands
 
 
+def pixel_mode(desc: dict[str, int]) -> bool:
+    """Does ``desc`` read a subset of each input pixel's channels (``IN_PIX_PITCH`` not 0 or
+    C): one read per pixel?"""
+    return desc.get("IN_PIX_PITCH", 0) not in (0, desc["C"])
+
+
+def pixel_slot(desc: dict[str, int], config: AccelConfig) -> int:
+    """Bank bytes of one input pixel: C, in pixel mode the whole bus words its C bytes touch
+    (from ``IN_ADDR``'s offset in a bus word on)."""
+    if not pixel_mode(desc):
+        return desc["C"]
+    bb = config.bus_bytes
+    return -(-(desc["IN_ADDR"] % bb + desc["C"]) // bb) * bb
+
+
 def input_row_slot(desc: dict[str, int], config: AccelConfig) -> tuple[bool, int]:
     """(row mode, bank bytes per input row): rows contiguous in memory (``IN_ROW_PITCH`` =
-    W*C) fill the banks as they lie; otherwise each row gets whole bus words."""
+    W*C) fill the banks as they lie; otherwise each row gets the whole bus words it touches
+    (from ``IN_ADDR``'s offset in a bus word on; pixel mode: W pixel slots)."""
     width = desc["W"] * desc["C"]
-    row_mode = desc.get("IN_ROW_PITCH", width) != width
+    row_mode = pixel_mode(desc) or desc.get("IN_ROW_PITCH", width) != width
+    width = desc["W"] * pixel_slot(desc, config)
+    if row_mode and not pixel_mode(desc):
+        width += desc["IN_ADDR"] % config.bus_bytes  # the row's bus words from IN_ADDR's lane
     slot = -(-width // config.bus_bytes) * config.bus_bytes if row_mode else width
     return row_mode, slot
 
@@ -43,7 +62,7 @@ def input_row_slot(desc: dict[str, int], config: AccelConfig) -> tuple[bool, int
 def failed_check(desc: dict[str, int], config: AccelConfig) -> isa.DescriptorCheck | None:
     """The first of the hardware's descriptor checks (:data:`accel.spec.isa.DESCRIPTOR_CHECKS`,
     in order) that ``desc`` fails on ``config``, or None: a Python mirror of
-    :class:`accel.hw.geometry.LayerSetup`. Registers added in ISA v2 default to their v1
+    :class:`accel.hw.geometry.LayerSetup`. Registers added in ISA v2/v3 default to their v1
     meaning (``PL`` = ``P``, contiguous pitches, ``ACC`` = 0) when absent."""
     d, bb = desc, config.bus_bytes
     sizes = ("N", "H", "W", "C", "M", "R", "S", "E", "F", "U", "BAND")
@@ -57,6 +76,8 @@ def failed_check(desc: dict[str, int], config: AccelConfig) -> isa.DescriptorChe
     f_out = d["F"] // 2 if d["POOL"] else d["F"]
     bottom = (d["E"] - 1) * d["U"] + d["R"] - d["H"] - d["P"]  # implied padding rows
     right = (d["F"] - 1) * d["U"] + d["S"] - d["W"] - pl
+    pix = pixel_mode(d)
+    in_pix = d["IN_PIX_PITCH"] if pix else d["C"]
     in_pitch = d.get("IN_ROW_PITCH", d["W"] * d["C"])
     out_pix = d.get("OUT_PIX_PITCH", d["M"])
     out_row = d.get("OUT_ROW_PITCH", f_out * d["M"])
@@ -72,12 +93,15 @@ def failed_check(desc: dict[str, int], config: AccelConfig) -> isa.DescriptorChe
         "ALIGN": lambda: (
             d["W_ADDR"] % bb != 0
             or d["PARAM_ADDR"] % bb != 0
-            or (row_mode and (d["IN_ADDR"] % bb != 0 or in_pitch % bb != 0))
+            or (row_mode and (in_pitch % bb != 0 or (pix and in_pix % bb != 0)))
         ),
         "CLAMP": lambda: d["ACT_MIN"] > d["ACT_MAX"],
         "POOL": lambda: bool(d["POOL"]) and (d["E"] < 2 or d["F"] < 2 or d["BAND"] % 2 == 1),
         "PITCH": lambda: (
-            in_pitch < d["W"] * d["C"] or out_pix < d["M"] or out_row < f_out * out_pix
+            in_pitch < d["W"] * in_pix
+            or in_pix < d["C"]
+            or out_pix < d["M"]
+            or out_row < f_out * out_pix
         ),
         "ACCUMULATE": lambda: d.get("ACC", 0) != 0 and (d["N"] != 1 or d["BAND"] < e_run),
         "INPUT_BUFFER": lambda: not whole and in_rows * slot + slack > config.in_bytes,

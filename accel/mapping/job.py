@@ -124,6 +124,7 @@ def _descriptor(shape, addresses, band, in_zp, out_zp, act_min, act_max) -> dict
         OUT_ROW_PITCH=shape.F_out * shape.M,
         OUT_PIX_PITCH=shape.M,
         ACC=0,
+        IN_PIX_PITCH=shape.C,
     )
     return desc
 

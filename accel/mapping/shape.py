@@ -21,7 +21,8 @@ def tiles(n: int, size: int) -> int:
 
 @dataclass(frozen=True)
 class LayerShape:
-    """The loop-nest bounds of one layer run (letters of :mod:`accel.ref.loopnest`)."""
+    """The loop-nest bounds of one layer run (letters of :mod:`accel.ref.loopnest`);
+    ``depthwise``: output channel m filters input channel m only (M = C, K = R·S)."""
 
     N: int
     H: int
@@ -35,6 +36,7 @@ class LayerShape:
     U: int
     P: int
     pool: bool
+    depthwise: bool = False
 
     @classmethod
     def of(cls, layer: QuantizedLayer, input_shape: tuple[int, ...]) -> LayerShape:
@@ -42,6 +44,8 @@ class LayerShape:
             raise MappingError(f"input must be NHWC (4 dimensions), got shape {input_shape}")
         N, H, W, C = (int(v) for v in input_shape)
         M, R, S, Cw = layer.weights.shape
+        if layer.depthwise:
+            Cw = M
         if C != Cw:
             raise MappingError(f"input has C={C} channels but the weights expect C={Cw}")
         U, P = layer.stride, layer.padding
@@ -49,7 +53,7 @@ class LayerShape:
             raise MappingError(f"filter {R}x{S} larger than the padded input {H}x{W} (P={P})")
         E = (H + 2 * P - R) // U + 1
         F = (W + 2 * P - S) // U + 1
-        return cls(N, H, W, C, M, R, S, E, F, U, P, bool(layer.pool))
+        return cls(N, H, W, C, M, R, S, E, F, U, P, bool(layer.pool), layer.depthwise)
 
     @classmethod
     def of_descriptor(cls, desc: dict[str, int]) -> LayerShape:
@@ -61,11 +65,13 @@ class LayerShape:
     def of_network_layer(cls, layer: NetworkLayer, N: int = 1) -> LayerShape:
         """The bounds of ``layer`` (of :mod:`accel.ref.networks`) run on a batch of ``N``."""
         H, W, C, M, R, S = layer.H, layer.W, layer.C, layer.M, layer.R, layer.S
-        return cls(N, H, W, C, M, R, S, layer.E, layer.F, layer.U, layer.P, layer.pool)
+        E, F, U, P = layer.E, layer.F, layer.U, layer.P
+        return cls(N, H, W, C, M, R, S, E, F, U, P, layer.pool, layer.depthwise)
 
     @property
     def K(self) -> int:
-        return self.R * self.S * self.C
+        """Products summed into one output: R·S·C (depthwise: R·S)."""
+        return self.R * self.S * (1 if self.depthwise else self.C)
 
     @property
     def E_out(self) -> int:
@@ -85,7 +91,7 @@ class LayerShape:
 
     @property
     def macs(self) -> int:
-        return self.N * self.M * self.C * self.E * self.F * self.R * self.S
+        return self.N * self.M * self.E * self.F * self.K
 
     @property
     def min_bytes(self) -> int:

@@ -2,9 +2,11 @@
 
 :func:`plan` splits a :class:`~accel.model.graph.Graph` into steps:
 
-* **accel** — a CONV_2D or FULLY_CONNECTED op (FULLY_CONNECTED as a 1×1 convolution on an
-  (rows, 1, 1, C) tensor), plus a directly following 2×2 / stride-2 MAX_POOL_2D without
-  padding when the convolution's output feeds nothing else: one
+* **accel** — a CONV_2D, DEPTHWISE_CONV_2D (depth multiplier 1: a depthwise
+  ``QuantizedLayer``, mapped as groups of ``cols`` channels with block-diagonal weights) or
+  FULLY_CONNECTED op (FULLY_CONNECTED as a 1×1 convolution on an (rows, 1, 1, C) tensor),
+  plus a directly following 2×2 / stride-2 MAX_POOL_2D without padding when the
+  convolution's output feeds nothing else: one
   :class:`accel.ref.layer.QuantizedLayer`, run by :func:`accel.backends.run_layer_job` on
   the chosen backend (golden | perf | amaranth | rtl), which checks it bit-exactly against
   :func:`accel.ref.layer.run_layer`. ``QuantizedLayer`` pads symmetrically; an asymmetric
@@ -13,8 +15,8 @@
   convolution's implicit padding means — and the layer runs with P = 0. A layer the
   accelerator mapping rejects (:class:`accel.mapping.MappingError`) and a convolution with
   different strides along H and W run on the host golden instead, with a note.
-* **host** — every other op, in :mod:`accel.model.host_ops`; DEPTHWISE_CONV_2D runs there
-  too for now ("host (depthwise: accelerator mapping pending)").
+* **host** — every other op, in :mod:`accel.model.host_ops`, and a DEPTHWISE_CONV_2D with a
+  depth multiplier above 1 (with a note).
 
 :func:`run_model` executes the plan on a batch (any batch size: dimension 0 of every
 activation is the batch) and returns the outputs and one :class:`StepReport` per step.
@@ -31,9 +33,7 @@ from accel.model import host_ops
 from accel.model.graph import Graph, ModelError, Op, Tensor
 from accel.ref.layer import QuantizedLayer, run_layer
 
-__all__ = ["Step", "StepReport", "ModelRun", "plan", "run_model", "DEPTHWISE_NOTE"]
-
-DEPTHWISE_NOTE = "depthwise: accelerator mapping pending"
+__all__ = ["Step", "StepReport", "ModelRun", "plan", "run_model"]
 
 
 @dataclass
@@ -133,13 +133,16 @@ def _fusable_pool(graph: Graph, op: Op) -> Op | None:
 def _layer_step(graph: Graph, op: Op) -> Step:
     x, out = graph.tensor(op.inputs[0]), graph.tensor(op.outputs[0])
     weights, bias, mult, shift = _weights(graph, op)
+    depthwise = op.type == "DEPTHWISE_CONV_2D"
+    if depthwise:  # (1, R, S, C) -> one R×S filter per channel, (C, R, S, 1)
+        weights = np.ascontiguousarray(weights.transpose(3, 1, 2, 0))
     pool = _fusable_pool(graph, op) if op.type == "CONV_2D" else None
     act_min, act_max = op.attrs["act_min"], op.attrs["act_max"]
     if pool is not None:
         act_min = max(act_min, pool.attrs["act_min"])
         act_max = min(act_max, pool.attrs["act_max"])
     stride, padding, prepad = 1, 0, None
-    if op.type == "CONV_2D":
+    if op.type in ("CONV_2D", "DEPTHWISE_CONV_2D"):
         stride = op.attrs["stride"][0]
         pads = tuple(op.attrs["pads"])
         if len(set(pads)) == 1:
@@ -161,6 +164,7 @@ def _layer_step(graph: Graph, op: Op) -> Step:
         pool=pool is not None,
         input_scale=x.scalar_scale,
         output_scale=out.scalar_scale,
+        depthwise=depthwise,
     )
     ops = [op] if pool is None else [op, pool]
     note = "pre-padded on the host (asymmetric SAME padding)" if prepad else ""
@@ -174,19 +178,22 @@ def plan(graph: Graph, fc_on_host: bool = False) -> list[Step]:
     for op in graph.ops:
         if op.index in fused:
             continue
-        if op.type == "CONV_2D" and op.attrs["stride"][0] != op.attrs["stride"][1]:
+        conv = op.type in ("CONV_2D", "DEPTHWISE_CONV_2D")
+        if conv and op.attrs["stride"][0] != op.attrs["stride"][1]:
             sh, sw = op.attrs["stride"]
             note = f"stride {sh}x{sw}: the accelerator needs equal strides"
+            steps.append(Step("host", [op], op.inputs[0], op.outputs[0], note=note))
+        elif op.type == "DEPTHWISE_CONV_2D" and op.attrs["depth_multiplier"] != 1:
+            k = op.attrs["depth_multiplier"]
+            note = f"depth multiplier {k}: the accelerator maps depth multiplier 1"
             steps.append(Step("host", [op], op.inputs[0], op.outputs[0], note=note))
         elif op.type == "FULLY_CONNECTED" and fc_on_host:
             note = "FULLY_CONNECTED with LiteRT reference rounding"
             steps.append(Step("host", [op], op.inputs[0], op.outputs[0], note=note))
-        elif op.type in ("CONV_2D", "FULLY_CONNECTED"):
+        elif op.type in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
             step = _layer_step(graph, op)
             fused.update(o.index for o in step.ops)
             steps.append(step)
-        elif op.type == "DEPTHWISE_CONV_2D":
-            steps.append(Step("host", [op], op.inputs[0], op.outputs[0], note=DEPTHWISE_NOTE))
         else:
             steps.append(Step("host", [op], op.inputs[0] or "", op.outputs[0]))
     return steps

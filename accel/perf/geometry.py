@@ -28,7 +28,7 @@ class Geometry:
         "whole", "hold", "done_delay", "read_latency", "write_latency",
         "in_addr", "w_addr", "p_addr", "out_addr", "bands", "n_bands", "t_run",
         "pattern", "tile_bytes", "row_mode", "in_pitch", "out_mode", "out_row_pitch",
-        "out_pix_pitch", "acc_out",
+        "out_pix_pitch", "acc_out", "pixel_mode", "pix_pitch", "PC",
     )  # fmt: skip
 
     def __init__(self, d: dict, cfg: AccelConfig, read_latency: int, write_latency: int):
@@ -57,6 +57,7 @@ class Geometry:
         self.p_addr, self.out_addr = d["PARAM_ADDR"], d["OUT_ADDR"]
         # ISA v2 registers (absent: their v1 meaning)
         self.in_pitch = d.get("IN_ROW_PITCH", self.W * self.C)
+        self.pix_pitch = d.get("IN_PIX_PITCH", 0)  # ISA v3
         f_out = self.F // 2 if self.pool else self.F
         self.out_pix_pitch = d.get("OUT_PIX_PITCH", self.M)
         self.out_row_pitch = d.get("OUT_ROW_PITCH", f_out * self.M)
@@ -66,8 +67,15 @@ class Geometry:
     def _derive(self, cfg: AccelConfig) -> None:
         width = self.W * self.C
         bb = self.bus_bytes
+        # pixel mode: one read per input pixel, PC bank bytes (the bus words its C bytes touch)
+        self.pixel_mode = self.pix_pitch not in (0, self.C)
+        lane = self.in_addr % bb
+        self.PC = cdiv(lane + self.C, bb) * bb if self.pixel_mode else self.C
         # row mode: one read per input row into a bank slot of whole bus words
-        self.row_mode = self.in_pitch != width
+        self.row_mode = self.pixel_mode or self.in_pitch != width
+        width = self.W * self.PC
+        if self.row_mode and not self.pixel_mode:
+            width += lane  # the row's bus words from IN_ADDR's lane on
         self.WC = cdiv(width, bb) * bb if self.row_mode else width  # bank bytes per row
         self.HWC = self.H * self.in_pitch  # memory bytes per image
         self.K = self.R * self.S * self.C

@@ -3,9 +3,9 @@
 3 cycles of address arithmetic, then one command per band — per image when the whole image
 fits the input banks, rows being appended band by band; otherwise each band's window replaces
 the previous one once the issuer has reached its band. In row mode (``IN_ROW_PITCH`` ≠ W·C)
-one command per input row instead: ``ISSUE`` gives the first, ``ROWS`` the others, each as
-soon as the reader takes it, and the band is loaded in the cycle the last row's last beat
-arrives.
+one command per input row instead (pixel mode, ``IN_PIX_PITCH`` not 0 or C: one per input
+pixel): ``ISSUE`` gives the first, ``ROWS`` the others, each as soon as the reader takes it, and
+the band is loaded in the cycle the last command's last beat arrives.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ class InputPrefetcher:
         "state", "band", "loaded_bands", "loaded_hi", "lo", "hi", "start_addr", "end_addr",
         "hb0", "hlast", "bands", "n_bands", "whole", "U", "P", "R", "H", "WC", "HWC",
         "in_addr", "lane_mask", "bus_bytes", "shift", "row_mode", "pitch", "rows_left",
-        "lasts_left", "rd_active",
+        "lasts_left", "rd_active", "pixel_mode", "pix_pitch", "W", "pix_left", "row_addr",
+        "cmd_beats",
     )  # fmt: skip
 
     def __init__(self, geo: Geometry, rd: ReadDMA):
@@ -58,8 +59,12 @@ class InputPrefetcher:
         self.WC, self.HWC, self.in_addr = geo.WC, geo.HWC, geo.in_addr
         self.lane_mask, self.bus_bytes, self.shift = geo.lane_mask, geo.bus_bytes, geo.shift
         self.row_mode, self.pitch = geo.row_mode, geo.in_pitch
-        self.rows_left = 0  # row mode: rows whose command is still to be given
-        self.lasts_left = 0  # row mode: rows whose last beat has not arrived
+        self.pixel_mode, self.pix_pitch, self.W = geo.pixel_mode, geo.pix_pitch, geo.W
+        self.cmd_beats = (geo.PC if geo.pixel_mode else geo.WC) >> geo.shift
+        self.rows_left = 0  # row mode: commands (rows, or pixels) still to be given
+        self.lasts_left = 0  # row mode: commands whose last beat has not arrived
+        self.pix_left = 0  # pixel mode: pixels of the current row still to request
+        self.row_addr = 0  # pixel mode: address of the current row's first pixel
         self.rd_active = rd.active  # the reader's per-client command state (read only)
 
     def start(self) -> None:
@@ -93,9 +98,14 @@ class InputPrefetcher:
         elif st is WAIT_BANKS:
             if self._go(iss):
                 img = self.in_addr + self.bands[self.band][0] * self.HWC
-                self.start_addr = (img + self.lo * self.pitch) & self.lane_mask
+                self.row_addr = img + self.lo * self.pitch
+                self.start_addr = self.row_addr & self.lane_mask
                 self.end_addr = img + self.hi * self.pitch
-                self.rows_left = self.lasts_left = self.hi - self.lo
+                commands = self.hi - self.lo
+                self.rows_left = self.lasts_left = (
+                    commands * self.W if self.pixel_mode else commands
+                )
+                self.pix_left = self.W
                 self.state = ISSUE
         elif st is ISSUE:
             if self.hi <= self.lo:
@@ -103,9 +113,7 @@ class InputPrefetcher:
             elif not rd.active[INPUT]:
                 self.loaded_hi = self.hi
                 if self.row_mode:
-                    rd.command(INPUT, self.start_addr, self.WC >> self.shift)
-                    self.start_addr += self.pitch
-                    self.rows_left -= 1
+                    self._command(rd)
                     self.state = ROWS
                 else:
                     beats = (self.end_addr - self.start_addr + self.bus_bytes - 1) >> self.shift
@@ -119,11 +127,23 @@ class InputPrefetcher:
                 self.lasts_left -= 1
             if self.rows_left:
                 if not rd.active[INPUT]:
-                    rd.command(INPUT, self.start_addr, self.WC >> self.shift)
-                    self.start_addr += self.pitch
-                    self.rows_left -= 1
+                    self._command(rd)
             elif self.lasts_left == 0:
                 self._finish_band()
+
+    def _command(self, rd: ReadDMA) -> None:
+        """Row mode: give the next row's (pixel mode: pixel's) command."""
+        rd.command(INPUT, self.start_addr, self.cmd_beats)
+        self.rows_left -= 1
+        if not self.pixel_mode:
+            self.start_addr += self.pitch
+        elif self.pix_left == 1:
+            self.row_addr += self.pitch
+            self.start_addr = self.row_addr & self.lane_mask
+            self.pix_left = self.W
+        else:
+            self.start_addr += self.pix_pitch
+            self.pix_left -= 1
 
     def _finish_band(self) -> None:
         self.loaded_bands += 1

@@ -67,6 +67,8 @@ class QuantizedLayer:
     ``act_min``, ``act_max``: output clamp, int8 range; ReLU is ``act_min = output_zero_point``.
     ``stride`` U >= 1, ``padding`` P >= 0 (symmetric, real-zero padding).
     ``pool``        fused 2×2 / stride-2 max-pool after requantization.
+    ``depthwise``   a depthwise convolution: ``weights`` (M, R, S, 1), output channel m
+                    filters input channel m only (M = C, depth multiplier 1).
     ``input_scale``, ``output_scale``: informational only (not used by :func:`run_layer`).
 
     Arrays are validated and stored as read-only copies. Equality is identity
@@ -87,6 +89,7 @@ class QuantizedLayer:
     pool: bool = False
     input_scale: float = 1.0
     output_scale: float = 1.0
+    depthwise: bool = False
 
     def __post_init__(self):
         def store(field: str, value):
@@ -118,6 +121,10 @@ class QuantizedLayer:
             padding = _check_int("padding", self.padding, 0)
             if not isinstance(self.pool, bool | np.bool_):
                 raise ValueError(f"pool must be a bool, not {self.pool!r}")
+            if not isinstance(self.depthwise, bool | np.bool_):
+                raise ValueError(f"depthwise must be a bool, not {self.depthwise!r}")
+            if self.depthwise and weights.shape[3] != 1:
+                raise ValueError(f"depthwise weights must be (M, R, S, 1), got {weights.shape}")
             for field in ("input_scale", "output_scale"):
                 value = getattr(self, field)
                 if (
@@ -142,6 +149,7 @@ class QuantizedLayer:
         store("stride", stride)
         store("padding", padding)
         store("pool", bool(self.pool))
+        store("depthwise", bool(self.depthwise))
 
     @property
     def M(self) -> int:
@@ -160,8 +168,8 @@ class QuantizedLayer:
 
     @property
     def C(self) -> int:
-        """Input channels."""
-        return self.weights.shape[3]
+        """Input channels (M for a depthwise convolution)."""
+        return self.weights.shape[0] if self.depthwise else self.weights.shape[3]
 
     def _conv_output(self, input_shape) -> tuple[int, int, int]:
         shape = tuple(input_shape)
@@ -197,9 +205,10 @@ class QuantizedLayer:
         return N, E, F, self.M
 
     def macs(self, input_shape) -> int:
-        """Multiply-accumulates of the convolution, N·M·C·E·F·R·S (pooling not counted)."""
+        """Multiply-accumulates of the convolution, N·M·C·E·F·R·S (depthwise: N·M·E·F·R·S;
+        pooling not counted)."""
         N, E, F = self._conv_output(input_shape)
-        return loopnest.macs(N, self.M, self.C, E, F, self.R, self.S)
+        return loopnest.macs(N, self.M, self.weights.shape[3], E, F, self.R, self.S)
 
 
 def _check_input(layer: QuantizedLayer, x) -> np.ndarray:
@@ -228,16 +237,20 @@ def _finish(layer: QuantizedLayer, acc: np.ndarray) -> np.ndarray:
 def run_layer(layer: QuantizedLayer, x: np.ndarray) -> np.ndarray:
     """Run ``layer`` on int8 NHWC ``x`` (vectorized); returns int8 ``layer.output_shape``."""
     shifted = _check_input(layer, x)
-    acc = loopnest.conv2d(shifted, layer.weights, stride=layer.stride, padding=layer.padding)
+    conv = loopnest.depthwise_conv2d if layer.depthwise else loopnest.conv2d
+    acc = conv(shifted, layer.weights, stride=layer.stride, padding=layer.padding)
     return _finish(layer, acc)
 
 
 def run_layer_loopnest(layer: QuantizedLayer, x: np.ndarray) -> np.ndarray:
-    """Same as :func:`run_layer` with the literal loop nest (slow: small shapes only)."""
+    """Same as :func:`run_layer` with the literal loop nest (slow: small shapes only); a
+    depthwise layer runs as the dense convolution whose filter m is zero off channel m."""
     shifted = _check_input(layer, x)
-    acc = loopnest.conv2d_loopnest(
-        shifted, layer.weights, stride=layer.stride, padding=layer.padding
-    )
+    weights = layer.weights
+    if layer.depthwise:
+        weights = np.zeros((layer.M, layer.R, layer.S, layer.M), dtype=np.int8)
+        weights[np.arange(layer.M), :, :, np.arange(layer.M)] = layer.weights[:, :, :, 0]
+    acc = loopnest.conv2d_loopnest(shifted, weights, stride=layer.stride, padding=layer.padding)
     return _finish(layer, acc)
 
 
@@ -252,6 +265,7 @@ def random_layer(
     pool: bool = False,
     relu: bool = True,
     name: str = "random",
+    depthwise: bool = False,
 ) -> QuantizedLayer:
     """A valid random :class:`QuantizedLayer` for randomized tests.
 
@@ -261,13 +275,17 @@ def random_layer(
     move), turned into (multiplier, shift) by :func:`quantize_multiplier`; zero points
     uniform in the int8 range (the output zero point in [-128, 63] with ``relu``, so that
     ReLU leaves a useful range). ``relu`` sets ``act_min = output_zero_point``,
-    ``act_max = 127``; otherwise the full int8 range.
+    ``act_max = 127``; otherwise the full int8 range. ``depthwise`` (then M = C): weights
+    (M, R, S, 1), K = R·S.
     """
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng must be a numpy.random.Generator, not {type(rng)}")
     M, C, R, S = (_check_int(letter, v, 1) for letter, v in zip("MCRS", (M, C, R, S), strict=True))
-    K = C * R * S
-    weights = rng.integers(-127, 128, size=(M, R, S, C)).astype(np.int8)
+    if depthwise and M != C:
+        raise ValueError(f"a depthwise layer has M = C, got M = {M}, C = {C}")
+    w_channels = 1 if depthwise else C
+    K = w_channels * R * S
+    weights = rng.integers(-127, 128, size=(M, R, S, w_channels)).astype(np.int8)
     bias_range = K << 9
     bias = rng.integers(-bias_range, bias_range + 1, size=M).astype(np.int32)
     # Spread of the accumulator for uniform inputs and weights: ~74 * 73 * sqrt(K).
@@ -294,4 +312,5 @@ def random_layer(
         stride=stride,
         padding=padding,
         pool=pool,
+        depthwise=depthwise,
     )

@@ -48,6 +48,7 @@ __all__ = [
     "output_size",
     "conv2d_loopnest",
     "conv2d",
+    "depthwise_conv2d",
     "fully_connected",
     "maxpool2x2",
     "macs",
@@ -201,6 +202,34 @@ def conv2d(x, w, bias=None, stride: int = 1, padding: int = 0, pad_value=0):
     y = np.tensordot(windows, w, axes=([3, 4, 5], [3, 1, 2]))  # (N, E, F, M)
     if bias is not None:
         y = y + bias
+    return y
+
+
+def depthwise_conv2d(x, w, stride: int = 1, padding: int = 0, pad_value=0):
+    """Depthwise convolution: output channel m filters input channel m only.
+
+    ``x`` (N, H, W, M), ``w`` (M, R, S, 1); stride U, padding P (padded elements read as
+    ``pad_value``). Returns (N, E, F, M), int64 for integer inputs:
+    ``y[n, e, f, m] = sum_{r, s} x[n, e*U - P + r, f*U - P + s, m] * w[m, r, s, 0]``.
+    """
+    x = _as_numeric("input x", x)
+    w = _as_numeric("weights w", w)
+    if x.ndim != 4 or w.ndim != 4 or w.shape[3] != 1 or w.shape[0] != x.shape[3]:
+        raise ValueError(
+            f"depthwise convolution needs x (N, H, W, M) and w (M, R, S, 1), got {x.shape} "
+            f"and {w.shape}"
+        )
+    dtype = np.int64 if x.dtype.kind in "iub" and w.dtype.kind in "iub" else np.float64
+    N, H, W, M = x.shape
+    _, R, S, _ = w.shape
+    U, P = _check_int("stride", stride, 1), _check_int("padding", padding, 0)
+    E, F = output_size(H, R, U, P), output_size(W, S, U, P)
+    xp = np.pad(x.astype(dtype), ((0, 0), (P, P), (P, P), (0, 0)), constant_values=pad_value)
+    y = np.zeros((N, E, F, M), dtype=dtype)
+    for r in range(R):
+        for s in range(S):
+            window = xp[:, r : r + (E - 1) * U + 1 : U, s : s + (F - 1) * U + 1 : U, :]
+            y += window * w[:, r, s, 0].astype(dtype)
     return y
 
 

@@ -50,6 +50,7 @@ class NetworkLayer(ConvShape):
             padding=self.P,
             pool=self.pool,
             name=self.name,
+            depthwise=self.depthwise,
         )
 
 

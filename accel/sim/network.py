@@ -71,9 +71,6 @@ def run_network(
         shape = LayerShape.of_network_layer(layer)
         row = NetworkRow(layer, shape)
         rows.append(row)
-        if layer.depthwise:
-            row.reason = "depthwise convolution: not yet mapped"
-            continue
         start = time.perf_counter()
         try:
             q = layer.random_layer(rng)

@@ -104,6 +104,12 @@ REGISTERS = (
     Register(
         "ACC", 25, 2, "bit 0: add to the sums in the accumulators, bit 1: keep the sums, no output"
     ),
+    Register(
+        "IN_PIX_PITCH",
+        26,
+        16,
+        "bytes between input pixels (0 or C: contiguous, else pixel mode: C of its channels)",
+    ),
 )
 REGISTER = {r.name: r for r in REGISTERS}
 
@@ -153,7 +159,10 @@ DESCRIPTOR_CHECKS = (
         "SHAPE", 2, "a first or last window lies wholly in padding or past a skipped output"
     ),
     DescriptorCheck(
-        "ALIGN", 3, "W_ADDR, PARAM_ADDR (or in row mode IN_ADDR, IN_ROW_PITCH) not bus-aligned"
+        "ALIGN",
+        3,
+        "W_ADDR, PARAM_ADDR (or in row mode IN_ROW_PITCH, in pixel mode also IN_PIX_PITCH) "
+        "not bus-aligned",
     ),
     DescriptorCheck("CLAMP", 4, "ACT_MIN > ACT_MAX"),
     DescriptorCheck("POOL", 5, "POOL with E < 2 or F < 2, or odd BAND"),
@@ -195,7 +204,7 @@ INFO = (
 )
 INFO_ITEM = {i.name: i for i in INFO}
 
-ISA_VERSION = 2
+ISA_VERSION = 3  # v3: IN_PIX_PITCH (v2: pitches, PL, ACC, CONTINUE)
 
 
 def info_values(config) -> dict[str, int]:

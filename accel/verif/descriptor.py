@@ -8,7 +8,8 @@ RTL does.
 
 Geometry of a run (letters of Sze et al.)::
 
-    input pixel (n, h, w, c)  at IN_ADDR  + (n*H + h) * IN_ROW_PITCH + w*C + c
+    input pixel (n, h, w, c)  at IN_ADDR  + (n*H + h) * IN_ROW_PITCH + w*IN_PIX_PITCH + c
+                              (IN_PIX_PITCH 0: C)
     window of output (e, f)   rows e*U - P + r, columns f*U - PL + s  (outside the input:
                               the input zero point); bottom/right padding follow from E, F
     output pixel (n, eo, fo)  at OUT_ADDR + (n*E_out + eo) * OUT_ROW_PITCH + fo*OUT_PIX_PITCH
@@ -67,9 +68,12 @@ class DescriptorModel:
         shape = LayerShape.of_descriptor(d)
         N, H, W, C, M = shape.N, shape.H, shape.W, shape.C, shape.M
         row_pitch = d.get("IN_ROW_PITCH", W * C)
+        pix_pitch = d.get("IN_PIX_PITCH", 0) or C
         x = np.stack(
             [
-                self._read(d["IN_ADDR"] + row * row_pitch, W * C).reshape(W, C)
+                self._read(d["IN_ADDR"] + row * row_pitch, (W - 1) * pix_pitch + C)[
+                    np.arange(W)[:, None] * pix_pitch + np.arange(C)
+                ]
                 for row in range(N * H)
             ]
         ).reshape(N, H, W, C)

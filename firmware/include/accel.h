@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#define ACCEL_ISA_VERSION 2u
+#define ACCEL_ISA_VERSION 3u
 #define ACCEL_OPCODE 0x0b
 
 /* Configuration this header was generated for. */
@@ -51,6 +51,7 @@
 #define ACCEL_REG_OUT_ROW_PITCH 23  /* bytes between output rows (F_out*M: contiguous) */
 #define ACCEL_REG_OUT_PIX_PITCH 24  /* bytes between output pixels (M: contiguous) */
 #define ACCEL_REG_ACC 25  /* bit 0: add to the sums in the accumulators, bit 1: keep the sums, no output */
+#define ACCEL_REG_IN_PIX_PITCH 26  /* bytes between input pixels (0 or C: contiguous, else pixel mode: C of its channels) */
 
 /* Control operations (funct7 of CTRL). */
 #define ACCEL_CTRL_START 0
@@ -72,7 +73,7 @@
 /* Descriptor check codes (STATUS[15:8] after ERR_DESCRIPTOR). */
 #define ACCEL_CHECK_ZERO_SIZE 1  /* N, H, W, C, M, R, S, E, F, U or BAND is zero */
 #define ACCEL_CHECK_SHAPE 2  /* a first or last window lies wholly in padding or past a skipped output */
-#define ACCEL_CHECK_ALIGN 3  /* W_ADDR, PARAM_ADDR (or in row mode IN_ADDR, IN_ROW_PITCH) not bus-aligned */
+#define ACCEL_CHECK_ALIGN 3  /* W_ADDR, PARAM_ADDR (or in row mode IN_ROW_PITCH, in pixel mode also IN_PIX_PITCH) not bus-aligned */
 #define ACCEL_CHECK_CLAMP 4  /* ACT_MIN > ACT_MAX */
 #define ACCEL_CHECK_POOL 5  /* POOL with E < 2 or F < 2, or odd BAND */
 #define ACCEL_CHECK_PITCH 9  /* a pitch is smaller than the row or pixel it steps over */
@@ -158,6 +159,8 @@ static inline void accel_set_out_pix_pitch(uint32_t value) { (void)ACCEL_INSN(AC
 static inline uint32_t accel_get_out_pix_pitch(void) { return ACCEL_INSN(ACCEL_FUNCT3_GET, ACCEL_REG_OUT_PIX_PITCH, 0, 0); }
 static inline void accel_set_acc(uint32_t value) { (void)ACCEL_INSN(ACCEL_FUNCT3_SET, ACCEL_REG_ACC, value, 0); }
 static inline uint32_t accel_get_acc(void) { return ACCEL_INSN(ACCEL_FUNCT3_GET, ACCEL_REG_ACC, 0, 0); }
+static inline void accel_set_in_pix_pitch(uint32_t value) { (void)ACCEL_INSN(ACCEL_FUNCT3_SET, ACCEL_REG_IN_PIX_PITCH, value, 0); }
+static inline uint32_t accel_get_in_pix_pitch(void) { return ACCEL_INSN(ACCEL_FUNCT3_GET, ACCEL_REG_IN_PIX_PITCH, 0, 0); }
 
 /* One descriptor: every register as a 32-bit word, in ACCEL_REG_* order (the layout
  * of the descriptor tables the host writes; signed fields in two's complement). */
@@ -188,8 +191,9 @@ typedef struct accel_desc {
     uint32_t out_row_pitch;  /* bytes between output rows (F_out*M: contiguous) */
     uint32_t out_pix_pitch;  /* bytes between output pixels (M: contiguous) */
     uint32_t acc;  /* bit 0: add to the sums in the accumulators, bit 1: keep the sums, no output */
+    uint32_t in_pix_pitch;  /* bytes between input pixels (0 or C: contiguous, else pixel mode: C of its channels) */
 } accel_desc_t;
-#define ACCEL_DESC_WORDS 26u
+#define ACCEL_DESC_WORDS 27u
 
 /* Write every descriptor register of `d` (no START). */
 static inline void accel_set_desc(const accel_desc_t *d)
@@ -220,6 +224,7 @@ static inline void accel_set_desc(const accel_desc_t *d)
     accel_set_out_row_pitch(d->out_row_pitch);
     accel_set_out_pix_pitch(d->out_pix_pitch);
     accel_set_acc(d->acc);
+    accel_set_in_pix_pitch(d->in_pix_pitch);
 }
 
 static inline uint32_t accel_start(void) { return ACCEL_INSN(ACCEL_FUNCT3_CTRL, ACCEL_CTRL_START, 0, 0); }

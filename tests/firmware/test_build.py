@@ -187,6 +187,7 @@ def test_selftest_accelerator_driver(selftest_run):
         "OUT_ADDR": arena + 0x3000, "IN_ZP": -128 & M32, "OUT_ZP": -5 & M32,
         "ACT_MIN": -5 & M32, "ACT_MAX": 127, "POOL": 1, "BAND": 10, "PL": 0,
         "IN_ROW_PITCH": 84, "OUT_ROW_PITCH": 80, "OUT_PIX_PITCH": 16, "ACC": 0,
+        "IN_PIX_PITCH": 0,  # not set by selftest.c: 0, contiguous pixels
     }  # fmt: skip
     assert backend.regs == expected  # as left by the second (rejected) layer
     # INFO printed and probed (2 x 7), two layers, one WAIT, five counters read once.

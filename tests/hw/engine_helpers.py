@@ -25,6 +25,7 @@ def descriptor(**fields) -> dict:
     d.setdefault("OUT_ROW_PITCH", f_out * d["M"])
     d.setdefault("OUT_PIX_PITCH", d["M"])
     d.setdefault("ACC", 0)
+    d.setdefault("IN_PIX_PITCH", d["C"])  # ISA v3: contiguous pixels
     return d
 
 
@@ -32,16 +33,24 @@ def geometry(d: dict, config: AccelConfig) -> dict:
     """The derived layer constants of descriptor ``d`` (see ``geometry_layout``)."""
     pool = d.get("POOL", 0)
     e_run = d["E"] & ~1 if pool else d["E"]
+    bb = config.bus_bytes
+    pixel_mode = d["IN_PIX_PITCH"] not in (0, d["C"])
+    # pixel mode: a pixel's C bytes as the whole bus words they touch (from IN_ADDR's lane)
+    pc = ceil_div(d.get("IN_ADDR", 0) % bb + d["C"], bb) * bb if pixel_mode else d["C"]
+    wc = ceil_div(d["W"] * pc, bb) * bb if pixel_mode else d["W"] * d["C"]
     g = dict(
-        SC=d["S"] * d["C"],
-        WC=d["W"] * d["C"],
+        SC=d["S"] * pc,
+        PC=pc,
+        pix_step=pc - d["C"] + 1,
+        pixel_mode=int(pixel_mode),
+        WC=wc,
         HWC=d["H"] * d["IN_ROW_PITCH"],
-        row_mode=0,
+        row_mode=int(pixel_mode),
         out_mode=0,
         K=d["R"] * d["S"] * d["C"],
-        UC=d["U"] * d["C"],
-        UWC=d["U"] * d["W"] * d["C"],
-        row_step=d["W"] * d["C"] - d["S"] * d["C"] + 1,
+        UC=d["U"] * pc,
+        UWC=d["U"] * wc,
+        row_step=wc - d["S"] * pc + pc - d["C"] + 1,
         E_run=e_run,
         E_out=d["E"] >> 1 if pool else d["E"],
         F_out=d["F"] >> 1 if pool else d["F"],

@@ -115,8 +115,12 @@ def test_invalid_descriptor_reports_code_and_does_not_hang():
         "CLAMP": [_set("ACT_MIN", 100), _set("ACT_MAX", 5)],
         "POOL": [_set("POOL", 1), _set("BAND", 1)],
         "ACC_BUFFER": [_set("BAND", 1000)],
+        # pixel mode: rows closer than W pixels, and pixels not a whole number of bus words
+        "PITCH-pixel": [_set("IN_PIX_PITCH", 8), _set("IN_ROW_PITCH", 16)],
+        "ALIGN-pixel": [_set("IN_PIX_PITCH", 12), _set("IN_ROW_PITCH", 64)],
     }
-    for check_name, edits in cases.items():
+    for case, edits in cases.items():
+        check_name = case.split("-")[0]
         script = job.commands()[:-2] + edits + [_ctrl("START"), _ctrl("WAIT")]
         responses = run_command_script(job, config, script)
         status = responses[-1]

@@ -2,8 +2,9 @@
 """Tests of accel.hw.ktiles.KTileRows: row constants of successive K tiles and ``ready`` timing.
 
 Expected constants from the definition: array row ``i`` of K tile ``t`` is reduction index
-``k = t * rows + i`` with ``k = (r * S + s) * C + c``, ``offset = r * W * C + s * C + c`` and
-``valid = k < K``; K tile 0 follows the last one.
+``k = t * rows + i`` with ``k = (r * S + s) * C + c``, ``offset = r * WC + s * PC + c`` (bank
+bytes per row and per pixel: W*C and C unless in pixel mode) and ``valid = k < K``; K tile 0
+follows the last one.
 """
 
 import random
@@ -21,9 +22,8 @@ def expected_rows(t: int, rows: int, d: dict, g: dict) -> list[dict]:
     for i in range(rows):
         k = t * rows + i
         c, s, r = k % d["C"], (k // d["C"]) % d["S"], k // (d["C"] * d["S"])
-        out.append(
-            dict(valid=int(k < g["K"]), r=r, s=s, offset=r * d["W"] * d["C"] + s * d["C"] + c)
-        )
+        offset = r * g["WC"] + s * g["PC"] + c  # bank bytes per row and per pixel
+        out.append(dict(valid=int(k < g["K"]), r=r, s=s, offset=offset))
     return out
 
 
@@ -34,6 +34,8 @@ def expected_rows(t: int, rows: int, d: dict, g: dict) -> list[dict]:
         (3, dict(C=1, S=3, R=3, W=6, H=6)),  # K = 9
         (8, dict(C=5, S=1, R=2, W=3, H=3)),  # K = 10: the second tile is partly padding
         (2, dict(C=7, S=1, R=1, W=1, H=1)),  # fully connected, K = 7
+        # pixel mode: 3 of 10 channels from byte 6, pixel slots of 16 bytes (8-byte bus)
+        (4, dict(C=3, S=3, R=2, W=4, H=4, IN_PIX_PITCH=16, IN_ADDR=6, IN_ROW_PITCH=64)),
     ],
 )
 def test_tiles_in_order(rows, fields):

@@ -12,6 +12,7 @@ from accel.mapping import (
     require_mappable,
     shape_descriptor,
 )
+from accel.mapping.checks import input_row_slot
 from accel.ref.layer import random_layer
 from accel.spec import isa
 from accel.spec.config import AccelConfig
@@ -42,6 +43,11 @@ def test_valid_descriptor_passes():
         ({"ACC": 2}, "ACCUMULATE"),
         ({"P": 3}, "SHAPE"),
         ({"W_ADDR": 0x1004}, "ALIGN"),
+        # pixel mode (IN_PIX_PITCH not 0 or C): pixels and rows whole bus words apart
+        ({"IN_PIX_PITCH": 2}, "ALIGN"),  # below C = 3, but first not whole bus words
+        ({"IN_PIX_PITCH": 8, "IN_ROW_PITCH": 64}, "PITCH"),
+        ({"IN_PIX_PITCH": 12, "IN_ROW_PITCH": 112}, "ALIGN"),
+        ({"IN_PIX_PITCH": 8, "IN_ROW_PITCH": 76}, "ALIGN"),
         ({"ACT_MIN": 5, "ACT_MAX": 4}, "CLAMP"),
         ({"POOL": 1, "BAND": 1}, "POOL"),
         ({"M": 16, "BAND": 7, "OUT_PIX_PITCH": 16, "OUT_ROW_PITCH": 112}, "ACC_BUFFER"),
@@ -51,6 +57,38 @@ def test_each_check_fires(change, name):
     desc = shape_descriptor(_shape(), SMALL, band=1)
     desc.update(change)
     assert failed_check(desc, SMALL) == isa.DESCRIPTOR_CHECK[name]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"IN_PIX_PITCH": 0},  # 0 and C: contiguous pixels
+        {"IN_PIX_PITCH": 8, "IN_ROW_PITCH": 72, "IN_ADDR": 0x2005},  # pixel mode, any IN_ADDR
+        {"IN_ROW_PITCH": 32, "IN_ADDR": 0x2003},  # row mode from any IN_ADDR
+    ],
+)
+def test_valid_input_pitches(change):
+    desc = shape_descriptor(_shape(), SMALL, band=1)
+    desc.update(change)
+    assert failed_check(desc, SMALL) is None
+
+
+def test_pixel_pitch_below_c():
+    shape = _shape(C=16, nhwc=(1, 9, 9, 16))
+    desc = shape_descriptor(shape, SMALL, band=1)
+    desc.update(IN_PIX_PITCH=8, IN_ROW_PITCH=9 * 8)
+    assert failed_check(desc, SMALL) == isa.DESCRIPTOR_CHECK["PITCH"]
+
+
+def test_pixel_mode_bank_slots():
+    """A pixel's C bytes take the bus words they touch from IN_ADDR's lane on: 3 channels
+    from byte 6 take 2 words (from byte 5: one); 5 rows of 9 such pixels overflow 64-word
+    banks (one-word pixels fit)."""
+    desc = shape_descriptor(_shape(), SMALL, band=1)
+    desc.update(IN_PIX_PITCH=8, IN_ROW_PITCH=72, IN_ADDR=0x2006)
+    assert input_row_slot(desc, SMALL) == (True, 9 * 16)
+    assert failed_check(dict(desc, BAND=3), SMALL) == isa.DESCRIPTOR_CHECK["INPUT_BUFFER"]
+    assert failed_check(dict(desc, IN_ADDR=0x2005, BAND=3), SMALL) is None
 
 
 def test_parameter_buffer_check():

@@ -243,3 +243,20 @@ def test_instruction_budget_is_a_one_line_error(monkeypatch, tmp_path, capsys):
     assert main([*args, "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: the firmware did not finish within 1000 instructions")
+
+
+def test_depthwise_model_runs_under_firmware(tmp_path, capsys):
+    """conv → depthwise (16 channels: groups of 8 read in pixel mode) → 1×1 conv, chained in
+    the firmware's activation buffers; the depthwise layer is a range of descriptors."""
+    net = Net(3)
+    x = net.input((1, 7, 7, 3))
+    a = net.conv(x, 16, 3, act="RELU")
+    d = net.depthwise(a, 3, multiplier=1, stride=1, act="RELU6")
+    y = net.conv(d, 8, 1, act="RELU")
+    path = tmp_path / "dw.tflite"
+    path.write_bytes(net.build([x], [y]))
+    xin = tmp_path / "x.npy"
+    np.save(xin, net.random_input(x, batch=1))
+    assert main(["--model", str(path), "--input", str(xin), "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "3 accelerator layers" in out and "equals the golden model: yes" in out

@@ -10,7 +10,7 @@ import pytest
 from model_judges import run_litert
 from tflite_models import SAME, VALID, Net
 
-from accel.model.run import DEPTHWISE_NOTE, plan, run_model
+from accel.model.run import plan, run_model
 from accel.model.tflite_import import load_tflite
 
 
@@ -183,8 +183,28 @@ def test_placement():
     ]
     data, _ = _build(depthwise_separable)
     steps = plan(load_tflite(data))
-    assert [s.where for s in steps] == ["host", "accel", "host"]
-    assert steps[0].note == DEPTHWISE_NOTE
+    assert [s.where for s in steps] == ["accel", "accel", "host"]
+    assert steps[0].layer.depthwise and steps[0].layer.weights.shape == (6, 3, 3, 1)
+    assert "depth multiplier 2" in steps[2].note
+
+
+def depthwise_groups(net):
+    x = net.input((1, 7, 7, 12))
+    return [x], [net.depthwise(x, 3, multiplier=1, stride=1, act="RELU6")]
+
+
+@pytest.mark.parametrize("factory", [depthwise_separable, depthwise_groups])
+def test_depthwise_on_the_accelerator_matches_litert(factory):
+    """The depthwise op runs on the Amaranth simulation of the 8x8 accelerator (12 channels:
+    groups of 8 and 4 read in pixel mode) and equals LiteRT's reference kernel."""
+    net = Net(7)
+    inputs, outputs = factory(net)
+    data = net.build(inputs, outputs)
+    x = net.random_input(inputs[0], batch=1)
+    run = run_model(load_tflite(data), x, "amaranth")
+    dw = run.reports[0]
+    assert dw.ops == "DEPTHWISE_CONV_2D" and dw.where == "accel" and dw.exact and dw.cycles > 0
+    np.testing.assert_array_equal(run.output, run_litert(data, x)[0])
 
 
 def test_unequal_strides_run_on_the_host():

@@ -49,24 +49,30 @@ def restride(
     out_pix_pitch: int | None = None,
     in_gap: int = 0,
     out_gap: int = 0,
+    in_pix_pitch: int | None = None,
+    in_channel: int = 0,
 ) -> LayerJob:
     """``job`` (untiled) with its input rows ``in_pitch`` bytes apart and its output rows and
     pixels ``out_row_pitch`` / ``out_pix_pitch`` apart, input and output moved to the end of
-    memory (``in_gap`` / ``out_gap`` bytes further, the input kept bus-aligned)."""
+    memory (``in_gap`` / ``out_gap`` bytes further, the input kept bus-aligned). With
+    ``in_pix_pitch`` the input's C channels are bytes ``[in_channel, in_channel + C)`` of
+    pixels ``in_pix_pitch`` bytes apart (pixel mode; the other bytes hold junk)."""
     s, desc, bb = job.shape, dict(job.descriptor), config.bus_bytes
-    in_pitch = in_pitch or s.W * s.C
+    pix = in_pix_pitch or s.C
+    in_pitch = in_pitch or s.W * pix
     out_pix = out_pix_pitch or s.M
     out_row = out_row_pitch or s.F_out * out_pix
     end = job.extra["end"]
     in_addr = -(-end // bb) * bb + in_gap
-    rows = np.ascontiguousarray(x).reshape(s.N * s.H, s.W * s.C)
-    image = np.zeros((s.N * s.H, in_pitch), dtype=np.int8)
-    image[:, : s.W * s.C] = rows
+    pixels = np.full((s.N * s.H, s.W, pix), 0x55, dtype=np.int8)
+    pixels[:, :, in_channel : in_channel + s.C] = np.asarray(x).reshape(s.N * s.H, s.W, s.C)
+    image = np.full((s.N * s.H, in_pitch), 0x33, dtype=np.int8)
+    image[:, : s.W * pix] = pixels.reshape(s.N * s.H, s.W * pix)
     out_addr = in_addr + image.size + 64 + out_gap
     e_out = s.E // 2 if s.pool else s.E
     out_end = out_addr + (s.N * e_out - 1) * out_row + (s.F_out - 1) * out_pix + s.M
-    desc.update(IN_ADDR=in_addr, IN_ROW_PITCH=in_pitch, OUT_ADDR=out_addr, OUT_ROW_PITCH=out_row)
-    desc["OUT_PIX_PITCH"] = out_pix
+    desc.update(IN_ADDR=in_addr + in_channel, IN_ROW_PITCH=in_pitch, OUT_ADDR=out_addr)
+    desc.update(OUT_ROW_PITCH=out_row, OUT_PIX_PITCH=out_pix, IN_PIX_PITCH=pix)
     regions = dict(job.regions, input=(in_addr, image.tobytes()))
     extra = dict(job.extra, end=out_end, pitches=(out_row, out_pix))
     return dataclasses.replace(

@@ -1,6 +1,6 @@
 """accel.perf's input prefetcher in row mode (``IN_ROW_PITCH`` ≠ W·C: one read per input
-row into bank slots of whole bus words) against the RTL, on untiled layers whose input rows
-are laid out padded."""
+row into bank slots of whole bus words) and pixel mode (``IN_PIX_PITCH``: one read per input
+pixel) against the RTL, on untiled layers whose input rows (or pixels) are laid out padded."""
 
 import pytest
 from perf_cases import assert_exact, pitched_job
@@ -36,6 +36,26 @@ CASES = {
     "rows_in_and_out_batch2": (
         8, dict(M=5, C=3, R=3, S=3, padding=1), (2, 6, 7, 3), SMALL, 3,
         dict(in_pitch=32, out_row_pitch=40, out_gap=3), (2, 3),
+    ),
+    # row mode from an unaligned IN_ADDR: each row's bus words from byte 5 of a word on
+    "rows_unaligned_start": (
+        12, dict(M=3, C=3, R=3, S=3, padding=1), (1, 5, 6, 3), SMALL, 2,
+        dict(in_pitch=40, in_gap=5), (2, 1),
+    ),
+    # pixel mode (IN_PIX_PITCH): 5 of 16 channels from byte 3 of each pixel (2 bus words)
+    "pixels_lane3_pad1": (
+        9, dict(M=5, C=5, R=3, S=3, padding=1), (1, 5, 6, 5), SMALL, 2,
+        dict(in_pix_pitch=16, in_channel=3), (2, 2),
+    ),
+    # pixel mode, stride 2, a window per band, rows further apart than their pixels
+    "pixels_stride2_windows": (
+        10, dict(M=3, C=8, R=3, S=3, stride=2, padding=1), (1, 9, 9, 8), SMALL, 1,
+        dict(in_pix_pitch=24, in_channel=8, in_pitch=232), (3, 1),
+    ),
+    # pixel mode with a batch: one read per pixel of each image
+    "pixels_batch2": (
+        11, dict(M=4, C=3, R=2, S=2), (2, 4, 5, 3), SMALL, 4,
+        dict(in_pix_pitch=8, in_channel=4), (1, 1),
     ),
 }  # fmt: skip
 

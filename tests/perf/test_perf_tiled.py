@@ -49,6 +49,31 @@ CASES = {
     "groups_strips_pool": (
         dict(M=10, C=2, R=2, S=2, pool=True), (1, 6, 20, 2), {}, (2, 2), "best"
     ),
+    # channel chunks of a 3x3 window (pixel mode, ACC_OUT / ACC_IN) with padding
+    "rs_chunks_pad1": (
+        dict(M=6, C=24, R=3, S=3, padding=1), (1, 4, 4, 24), {}, (2, 2), "largest"
+    ),
+    # chunks x strips x groups, stride 2, C not a multiple of the bus width
+    "rs_chunks_strips_groups_stride2": (
+        dict(M=9, C=20, R=3, S=3, stride=2, padding=1), (1, 5, 7, 20), {}, (3, 1), "largest"
+    ),
+    # chunks with pooling and a batch of 2: one image and output-row range per descriptor
+    "rs_chunks_pool_batch2": (
+        dict(M=4, C=17, R=3, S=3, padding=1, pool=True), (2, 4, 5, 17), {}, (1, 2), "largest"
+    ),
+    # strips whose rows start at any byte (no column alignment): 5x5 windows of 3 channels
+    "strips_any_byte_5x5": (
+        dict(M=4, C=3, R=5, S=5, padding=2), (1, 6, 10, 3), {}, (2, 1), "largest"
+    ),
+    # depthwise: groups of 4 channels (10 = 4 + 4 + 2), padding, strips, bands by the model
+    "depthwise_pad1": (
+        dict(M=10, C=10, R=3, S=3, padding=1, depthwise=True), (1, 6, 7, 10), {}, (2, 2), "best"
+    ),
+    # depthwise, stride 2, a batch of 2
+    "depthwise_stride2_batch2": (
+        dict(M=12, C=12, R=3, S=3, stride=2, padding=1, depthwise=True), (2, 7, 7, 12), {},
+        (1, 3), "best",
+    ),
 }  # fmt: skip
 
 CHOOSERS = {"largest": largest_band, "best": best_descriptor_band}
@@ -77,8 +102,9 @@ def test_tiled_layer_counters_equal_rtl(name):
 
 
 def test_cases_cover_every_v2_feature():
-    """Row-mode input, the three output modes, ACC_IN / ACC_OUT and model-chosen bands that
-    are not the largest all occur among the cases."""
+    """Row-mode input (also from an unaligned IN_ADDR), pixel-mode input (chunks accumulated,
+    depthwise groups at unaligned channel offsets), the three output modes, ACC_IN / ACC_OUT
+    and model-chosen bands that are not the largest all occur among the cases."""
     seen = set()
     for name in CASES:
         _, _, config, job, _ = case_job(name)
@@ -95,6 +121,16 @@ def test_cases_cover_every_v2_feature():
             seen.update(flag for bit, flag in ((1, "ACC_IN"), (2, "ACC_OUT")) if d["ACC"] & bit)
             if d["BAND"] != largest_band(d, config):
                 seen.add("smaller band")
+            pixel_mode = d["IN_PIX_PITCH"] not in (0, d["C"])
+            if pixel_mode:
+                seen.add("pixel mode")
+                if d["ACC"]:
+                    seen.add("pixel mode ACC")
+                if d["IN_ADDR"] % config.bus_bytes:
+                    seen.add("pixel mode lane")
+            elif d["IN_ROW_PITCH"] != d["W"] * d["C"] and d["IN_ADDR"] % config.bus_bytes:
+                seen.add("row mode lane")
     assert seen == {
-        "row mode", "per pixel", "per row", "per band", "ACC_IN", "ACC_OUT", "smaller band"
+        "row mode", "per pixel", "per row", "per band", "ACC_IN", "ACC_OUT", "smaller band",
+        "pixel mode", "pixel mode ACC", "pixel mode lane", "row mode lane",
     }  # fmt: skip

@@ -179,3 +179,37 @@ def test_run_layer_input_errors():
     )
     with pytest.raises(ValueError, match="filter height R = 5 exceeds the padded input height"):
         run_layer(big, np.zeros((1, 4, 9, 1), dtype=np.int8))
+
+
+@pytest.mark.parametrize("stride, padding, pool", [(1, 1, False), (2, 1, False), (1, 0, True)])
+def test_depthwise_layer_equals_its_dense_loopnest(stride, padding, pool):
+    """The vectorized depthwise convolution equals the literal loop nest of the dense
+    convolution whose filter m is zero off channel m."""
+    rng = np.random.default_rng(stride * 10 + padding)
+    layer = random_layer(
+        rng, M=5, C=5, R=3, S=3, stride=stride, padding=padding, pool=pool, depthwise=True
+    )
+    x = rng.integers(-128, 128, size=(2, 7, 6, 5), dtype=np.int8)
+    np.testing.assert_array_equal(run_layer(layer, x), run_layer_loopnest(layer, x))
+    E, F = (7 + 2 * padding - 3) // stride + 1, (6 + 2 * padding - 3) // stride + 1
+    assert layer.C == 5 and layer.macs(x.shape) == 2 * 5 * E * F * 9  # N·M·E·F·R·S
+
+
+def test_depthwise_hand_computed():
+    w = np.zeros((2, 1, 2, 1), np.int8)
+    w[0, 0, :, 0] = (1, 2)
+    w[1, 0, :, 0] = (-1, 3)
+    one = np.ones(2, np.int32)
+    layer = QuantizedLayer("dw", w, np.zeros(2, np.int32), one << 30, one * 0, 0, 0, depthwise=True)
+    x = np.array([[[[1, 10], [2, 20]]]], dtype=np.int8)  # (1, 1, 2, 2)
+    acc = np.array([1 * 1 + 2 * 2, -1 * 10 + 3 * 20])  # channel m only
+    np.testing.assert_array_equal(run_layer(layer, x).reshape(2), (acc + 1) // 2)
+    with pytest.raises(ValueError, match=r"depthwise weights must be \(M, R, S, 1\)"):
+        QuantizedLayer(
+            "dw",
+            np.zeros((2, 1, 1, 2), np.int8),
+            *[np.zeros(2, np.int32)] * 3,
+            0,
+            0,
+            depthwise=True,
+        )

@@ -1,9 +1,12 @@
 """Every tiling path on the generated Verilog (cocotb + Verilator, AxiRam with back-pressure),
 bit-exact against the golden model: column strips with halo (stride 2, pooling, 7×7 with
-padding 3, batch 2), output-channel groups, input-channel chunks accumulated across
-descriptors (ACC_OUT / ACC_IN) with batch, and combinations; on small buffers where each path
-triggers. The counters equal the Amaranth simulation's. Plus the planner's output-channel
-groups (chosen by the performance model), whose counters equal accel.perf's."""
+padding 3, batch 2, rows from any byte), output-channel groups, input-channel chunks
+accumulated across descriptors (ACC_OUT / ACC_IN) with batch — of one-pixel windows and, in
+pixel mode (IN_PIX_PITCH), of 3×3 windows with padding, stride 2, output-row ranges, pooling
+— filter sub-windows of a 7×7 window larger than the banks, depthwise convolutions as channel
+groups, and combinations; on small buffers where each
+path triggers. The counters equal the Amaranth simulation's and accel.perf's. Plus the planner's
+output-channel groups (chosen by the performance model)."""
 
 import numpy as np
 import pytest
@@ -14,6 +17,7 @@ from accel.driver import choose_band, prepare_layer
 from accel.mapping import LayerShape
 from accel.mapping.tiled_job import layout_plan
 from accel.mapping.tiling import plan_tiles
+from accel.perf import predict
 from accel.ref.layer import random_layer, run_layer
 from accel.spec.config import AccelConfig
 from accel.verif import amaranth_sim, rtlsim
@@ -50,6 +54,48 @@ CASES = {
         (3, 1, 1, 200),
         TINY,
         {"chunks", "groups"},
+    ),
+    # channel chunks of 3x3 windows, read in pixel mode (IN_PIX_PITCH), ACC_OUT / ACC_IN
+    "rs-chunks-pad1": (dict(M=6, C=24, R=3, S=3, padding=1), (1, 4, 4, 24), TINY, {"chunks"}),
+    "rs-chunks-row-ranges": (
+        dict(M=4, C=16, R=3, S=3, padding=1),
+        (1, 10, 4, 16),
+        TINY,
+        {"chunks", "rows"},
+    ),
+    "rs-chunks-strips-groups-stride2": (
+        dict(M=9, C=20, R=3, S=3, stride=2, padding=1),
+        (1, 5, 7, 20),
+        TINY,
+        {"chunks", "strips", "groups"},
+    ),
+    "rs-chunks-pool-batch2": (
+        dict(M=4, C=17, R=3, S=3, padding=1, pool=True),
+        (2, 4, 5, 17),
+        TINY,
+        {"chunks", "strips", "images"},
+    ),
+    # 128-byte banks below one 7x7 window of one-bus-word pixels: filter pieces accumulated
+    "split-7x7-stride2-pad3": (
+        dict(M=4, C=3, R=7, S=7, stride=2, padding=3),
+        (1, 8, 8, 3),
+        TINY,
+        {"windows", "strips", "rows"},
+    ),
+    # rows read from any byte (no column alignment)
+    "strips-any-byte-5x5": (dict(M=4, C=3, R=5, S=5, padding=2), (1, 6, 12, 3), TINY, {"strips"}),
+    # depthwise: groups of 4 channels (10 = 4 + 4 + 2) in pixel mode, block-diagonal weights
+    "depthwise-pad1": (
+        dict(M=10, C=10, R=3, S=3, padding=1, depthwise=True),
+        (1, 6, 7, 10),
+        TINY,
+        {"groups", "strips"},
+    ),
+    "depthwise-stride2-batch2": (
+        dict(M=12, C=12, R=3, S=3, stride=2, padding=1, depthwise=True),
+        (2, 7, 7, 12),
+        TINY,
+        {"groups", "strips"},
     ),
 }
 
@@ -88,11 +134,20 @@ def test_tiled_layer_bit_exact_on_the_rtl(results, name):
         kinds.add("groups")
     if len({(t.f0, t.f1) for t in plan.tiles}) > 1:
         kinds.add("strips")
-    if len({(t.c0, t.c1) for t in plan.tiles}) > 1:
+    if len({(t.c0, t.c1) for t in plan.tiles}) > 1 and not plan.shape.depthwise:
         kinds.add("chunks")
+    if len({(t.e0, t.e1) for t in plan.tiles}) > 1:
+        kinds.add("rows")
+    if len({t.n for t in plan.tiles}) > 1:
+        kinds.add("images")
+    if len({(t.r0, t.r1, t.s0, t.s1) for t in plan.tiles}) > 1:
+        kinds.add("windows")
     assert kinds == CASES[name][3]
-    if not spec.backpressure:  # the same cycles as the Amaranth simulation of the core
-        assert result.counters == amaranth_sim.run_job(job, config).counters
+    if not spec.backpressure:  # the same cycles as the Amaranth simulation and accel.perf
+        if name.startswith(("rs-", "depthwise", "strips-any", "split")):  # Amaranth: tests/perf
+            assert result.counters == predict(job, config).counters()
+        else:
+            assert result.counters == amaranth_sim.run_job(job, config).counters
 
 
 # The planner (accel.driver.plan_layer) trades output-channel groups for bands of more
