@@ -1,0 +1,66 @@
+"""Firmware on the VexRiscv SoC: RAM images from a program and a model image, batch runs.
+
+The same ``firmware/model.c`` ELF as on the ISS (:mod:`accel.firmware.run`): its raw image
+(``.bin``, from address 0) and the model image (:func:`accel.firmware.image.build_model_image`)
+make the RAM contents; :func:`accel.soc.sim.run_images` runs them, and the results are read
+back from the RAM at exit exactly as from the ISS memory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from accel.firmware import build as firmware
+from accel.firmware.image import build_model_image
+from accel.soc import sim
+from accel.soc.top import DEFAULT_RAM_BYTES
+from accel.spec.config import AccelConfig
+
+
+def program_image(elf: str | Path) -> bytes:
+    """The raw image of a built program (``<program>.bin`` next to its ELF)."""
+    binary = Path(elf).with_suffix(".bin")
+    if not binary.is_file():
+        raise FileNotFoundError(f"{binary} is missing: build the program with accel.firmware")
+    return binary.read_bytes()
+
+
+def ram_image(program: bytes, regions=(), ram_bytes: int = DEFAULT_RAM_BYTES) -> bytes:
+    """``program`` at address 0 plus ``regions`` (``(addr, bytes)`` pairs) in a RAM image."""
+    ram = bytearray(ram_bytes)
+    ram[: len(program)] = program
+    for addr, blob in regions:
+        if addr < 0 or addr + len(blob) > ram_bytes:
+            raise ValueError(f"{len(blob)} bytes at 0x{addr:x} do not fit {ram_bytes} of RAM")
+        ram[addr : addr + len(blob)] = blob
+    return bytes(ram)
+
+
+def run_chains_soc(chains, config: AccelConfig, elf=None, **options) -> list[dict]:
+    """Run ``model.c`` for several ``(layers, x)`` chains on the SoC (one simulator process);
+    per chain the model image's results (output, cycles, predicted, status) plus the SoC's
+    ``cpu_cycles``, ``instructions`` (minstret), ``console``, ``wall_seconds``, ``exit_code``."""
+    if firmware.RAM_SIZE > options.get("ram_bytes", DEFAULT_RAM_BYTES):
+        raise ValueError(f"the firmware needs {firmware.RAM_SIZE} bytes of RAM")
+    elf = elf if elf is not None else firmware.build("model", config=config)
+    program = program_image(elf)
+    images, rams = [], []
+    for layers, x in chains:
+        image = build_model_image(list(layers), x, config, firmware.ARENA_BASE, firmware.ARENA_END)
+        images.append(image)
+        rams.append(ram_image(program, image.regions, options.get("ram_bytes", DEFAULT_RAM_BYTES)))
+    runs = sim.run_images(config, rams, **options)
+    results = []
+    for image, run in zip(images, runs, strict=True):
+        result = image.read_result(run.read)
+        result.update(
+            cpu_cycles=run.cycles,
+            instructions=run.instret,
+            console=run.console,
+            wall_seconds=run.seconds,
+            exit_code=run.exit_code,
+            trap=run.trap,
+            image=image,
+        )
+        results.append(result)
+    return results
