@@ -16,6 +16,7 @@
 
 #include "Vaccel_soc.h"
 #include "Vaccel_soc___024root.h"
+#include "Vaccel_soc_accel_soc.h"
 #include "verilated.h"
 
 #ifndef RAM_WORDS
@@ -36,7 +37,7 @@ static void tick() {
 
 // The RAM is the public array accel_soc.ram (public.vlt), RAM_WORDS words of WORD_BYTES
 // bytes: 4 or 8 bytes fit a C integer, 16 bytes are a VlWide of four 32-bit words.
-#define RAM (top->rootp->accel_soc__DOT__ram)
+#define RAM (top->rootp->accel_soc->ram)
 
 static void set_word(uint32_t index, const uint8_t *bytes) {
 #if WORD_BYTES <= 8

@@ -28,13 +28,12 @@ The accelerator is the Verilog module ``accel_top`` generated from
 from amaranth.hdl import ClockDomain, Instance, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
-from amaranth.lib.wiring import In, Out
+from amaranth.lib.wiring import In
 
 from accel.soc import vexriscv
-from accel.soc.memory_map import MMIO_BASE, MMIO_BYTES, RAM_BASE
+from accel.soc.interconnect import MMIO_OUTPUTS, SoCInterconnect
+from accel.soc.memory_map import RAM_BASE
 from accel.soc.mmio import MMIO
-from accel.soc.ram_ports import AXI4RAMPort, WishboneRAMPort
-from accel.soc.wishbone import WishboneArbiter, WishboneDecoder
 from accel.spec.config import AccelConfig
 
 DEFAULT_RAM_BYTES = 256 * 1024
@@ -67,23 +66,10 @@ class SoC(wiring.Component):
         self.word_bytes = config.bus_bytes
         self.depth = ram_bytes // self.word_bytes
         self.init = ram_words(init, self.word_bytes, self.depth)
-        super().__init__(
-            {
-                "clk": In(1),
-                "reset": In(1),
-                "exit_valid": Out(1),
-                "exit_code": Out(32),
-                "char_valid": Out(1),
-                "char_data": Out(8),
-                "trap_valid": Out(1),
-                "instret_lo": Out(32),
-                "instret_hi": Out(32),
-                "trap_cause": Out(32),
-                "trap_pc": Out(32),
-                "trap_val": Out(32),
-                "cycles": Out(64),
-            }
-        )
+        mmio = MMIO().signature.members
+        members = {"clk": In(1), "reset": In(1)}
+        members.update({name: mmio[name] for name in MMIO_OUTPUTS})
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
@@ -102,25 +88,13 @@ class SoC(wiring.Component):
         dma_rd, dma_wr = ram.read_port(), ram.write_port(granularity=8)
         cpu_rd, cpu_wr = ram.read_port(), ram.write_port(granularity=8)
 
-        m.submodules.dma_port = dma = AXI4RAMPort(width, self.depth)
-        wiring.connect(m, dma.rd, dma_rd)
-        wiring.connect(m, dma.wr, dma_wr)
-
-        m.submodules.arbiter = arbiter = WishboneArbiter(2)
-        m.submodules.decoder = decoder = WishboneDecoder(
-            [(RAM_BASE, self.ram_bytes), (MMIO_BASE, MMIO_BYTES)]
-        )
-        m.submodules.cpu_port = cpu = WishboneRAMPort(width, self.depth)
-        m.submodules.mmio = mmio = MMIO()
-        wiring.connect(m, arbiter.bus, decoder.bus)
-        wiring.connect(m, decoder.slaves[0], cpu.bus)
-        wiring.connect(m, decoder.slaves[1], mmio.bus)
-        wiring.connect(m, cpu.rd, cpu_rd)
-        wiring.connect(m, cpu.wr, cpu_wr)
-        for name in ("exit_valid", "exit_code", "char_valid", "char_data", "trap_valid"):
-            m.d.comb += getattr(self, name).eq(getattr(mmio, name))
-        for name in ("instret_lo", "instret_hi", "trap_cause", "trap_pc", "trap_val", "cycles"):
-            m.d.comb += getattr(self, name).eq(getattr(mmio, name))
+        m.submodules.interconnect = bus = SoCInterconnect(width, self.ram_bytes)
+        wiring.connect(m, bus.dma_rd, dma_rd)
+        wiring.connect(m, bus.dma_wr, dma_wr)
+        wiring.connect(m, bus.cpu_rd, cpu_rd)
+        wiring.connect(m, bus.cpu_wr, cpu_wr)
+        for name in MMIO_OUTPUTS:
+            m.d.comb += getattr(self, name).eq(getattr(bus, name))
 
         cfu = {
             name: Signal(width, name=f"cfu_{name}")
@@ -135,11 +109,11 @@ class SoC(wiring.Component):
                 ("rsp_payload_outputs_0", 32),
             )
         }
-        m.submodules.cpu = self._core(arbiter, cfu)
-        m.submodules.accel = self._accelerator(dma, cfu)
+        m.submodules.cpu = self._core(bus, cfu)
+        m.submodules.accel = self._accelerator(bus, cfu)
         return m
 
-    def _core(self, arbiter, cfu):
+    def _core(self, bus, cfu):
         ports = {
             "i_clk": self.clk,
             "i_reset": self._reset,
@@ -148,7 +122,7 @@ class SoC(wiring.Component):
             "i_softwareInterrupt": 0,
             "i_externalInterruptArray": 0,
         }
-        for bus, master in (("iBus", arbiter.masters[0]), ("dBus", arbiter.masters[1])):
+        for name, master in (("iBus", bus.ibus), ("dBus", bus.dbus)):
             for port, field in (
                 ("CYC", "cyc"),
                 ("STB", "stb"),
@@ -159,9 +133,9 @@ class SoC(wiring.Component):
                 ("CTI", "cti"),
                 ("BTE", "bte"),
             ):
-                ports[f"o_{bus}Wishbone_{port}"] = getattr(master, field)
+                ports[f"o_{name}Wishbone_{port}"] = getattr(master, field)
             for port, field in (("ACK", "ack"), ("DAT_MISO", "dat_r"), ("ERR", "err")):
-                ports[f"i_{bus}Wishbone_{port}"] = getattr(master, field)
+                ports[f"i_{name}Wishbone_{port}"] = getattr(master, field)
         for name, signal in cfu.items():
             direction = (
                 "o" if name in ("cmd_valid", "rsp_ready") or name.startswith("cmd_p") else "i"
@@ -170,7 +144,7 @@ class SoC(wiring.Component):
         assert {key[2:] for key in ports} == set(vexriscv.PORTS), "VexRiscv port list"
         return Instance(vexriscv.MODULE, **ports)
 
-    def _accelerator(self, dma, cfu):
+    def _accelerator(self, bus, cfu):
         from accel.hw.top import top_signature
 
         ports = {"i_clk": self.clk, "i_reset": self._reset}
@@ -182,5 +156,5 @@ class SoC(wiring.Component):
         for name, member in top_signature(self.config).members.items():
             if name.startswith("m_axi_"):
                 direction = "o" if member.flow == wiring.Out else "i"
-                ports[f"{direction}_{name}"] = getattr(dma.axi, name[len("m_axi_") :])
+                ports[f"{direction}_{name}"] = getattr(bus.dma, name[len("m_axi_") :])
         return Instance(ACCEL_MODULE, **ports)
