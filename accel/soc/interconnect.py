@@ -15,18 +15,13 @@ The MMIO block's outputs are the component's outputs of the same names.
 from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.memory import ReadPort, WritePort
-from amaranth.lib.wiring import In
+from amaranth.lib.wiring import In, Out
 
 from accel.hw.axi import axi_signature
 from accel.soc.memory_map import MMIO_BASE, MMIO_BYTES, RAM_BASE
-from accel.soc.mmio import MMIO
+from accel.soc.mmio import MMIO, OUTPUTS
 from accel.soc.ram_ports import AXI4RAMPort, WishboneRAMPort
 from accel.soc.wishbone import WishboneArbiter, WishboneDecoder, wishbone_signature
-
-MMIO_OUTPUTS = (
-    "exit_valid", "exit_code", "char_valid", "char_data", "trap_valid", "instret_lo",
-    "instret_hi", "trap_cause", "trap_pc", "trap_val", "cycles",
-)  # fmt: skip
 
 
 class SoCInterconnect(wiring.Component):
@@ -47,9 +42,7 @@ class SoCInterconnect(wiring.Component):
             "cpu_rd": rd,
             "cpu_wr": wr,
         }
-        self._mmio_members = MMIO().signature.members
-        for name in MMIO_OUTPUTS:
-            members[name] = self._mmio_members[name]
+        members.update({name: Out(width) for name, width in OUTPUTS.items()})
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -73,6 +66,6 @@ class SoCInterconnect(wiring.Component):
         wiring.connect(m, decoder.slaves[1], mmio.bus)
         wiring.connect(m, cpu.rd, wiring.flipped(self.cpu_rd))
         wiring.connect(m, cpu.wr, wiring.flipped(self.cpu_wr))
-        for name in MMIO_OUTPUTS:
+        for name in OUTPUTS:
             m.d.comb += getattr(self, name).eq(getattr(mmio, name))
         return m

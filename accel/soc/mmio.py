@@ -19,21 +19,24 @@ from accel.soc.wishbone import wishbone_signature
 
 _REPORTS = ("INSTRET_LO", "INSTRET_HI", "TRAP_CAUSE", "TRAP_PC", "TRAP_VAL")
 
+#: The block's outputs (name: width), the same names on the interconnect and the SoC top.
+OUTPUTS = {
+    "exit_valid": 1,
+    "exit_code": 32,
+    "char_valid": 1,
+    "char_data": 8,
+    "trap_valid": 1,
+    "cycles": 64,
+    **{name.lower(): 32 for name in _REPORTS},
+}
+
 
 class MMIO(wiring.Component):
     """Wishbone slave with the registers above (it decodes address bits 11..2)."""
 
     def __init__(self):
-        members = {
-            "bus": In(wishbone_signature()),
-            "exit_valid": Out(1),
-            "exit_code": Out(32),
-            "char_valid": Out(1),
-            "char_data": Out(8),
-            "trap_valid": Out(1),
-            "cycles": Out(64),
-        }
-        members.update({name.lower(): Out(32) for name in _REPORTS})
+        members = {"bus": In(wishbone_signature())}
+        members.update({name: Out(width) for name, width in OUTPUTS.items()})
         super().__init__(members)
 
     def elaborate(self, platform):

@@ -28,12 +28,12 @@ The accelerator is the Verilog module ``accel_top`` generated from
 from amaranth.hdl import ClockDomain, Instance, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
-from amaranth.lib.wiring import In
+from amaranth.lib.wiring import In, Out
 
 from accel.soc import vexriscv
-from accel.soc.interconnect import MMIO_OUTPUTS, SoCInterconnect
+from accel.soc.interconnect import SoCInterconnect
 from accel.soc.memory_map import RAM_BASE
-from accel.soc.mmio import MMIO
+from accel.soc.mmio import OUTPUTS
 from accel.spec.config import AccelConfig
 
 DEFAULT_RAM_BYTES = 256 * 1024
@@ -66,9 +66,8 @@ class SoC(wiring.Component):
         self.word_bytes = config.bus_bytes
         self.depth = ram_bytes // self.word_bytes
         self.init = ram_words(init, self.word_bytes, self.depth)
-        mmio = MMIO().signature.members
         members = {"clk": In(1), "reset": In(1)}
-        members.update({name: mmio[name] for name in MMIO_OUTPUTS})
+        members.update({name: Out(width) for name, width in OUTPUTS.items()})
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -93,7 +92,7 @@ class SoC(wiring.Component):
         wiring.connect(m, bus.dma_wr, dma_wr)
         wiring.connect(m, bus.cpu_rd, cpu_rd)
         wiring.connect(m, bus.cpu_wr, cpu_wr)
-        for name in MMIO_OUTPUTS:
+        for name in OUTPUTS:
             m.d.comb += getattr(self, name).eq(getattr(bus, name))
 
         cfu = {
