@@ -42,10 +42,11 @@ class WishboneArbiter(wiring.Component):
 
     Ports: ``masters`` (``In(wishbone_signature()).array(n)``, the masters connect here) and
     ``bus`` (``Out(wishbone_signature())``, to the slave). The granted master's signals are
-    wired through; ``ack``, ``err`` and ``dat_r`` reach only it. The grant is held while the
-    granted master keeps ``cyc`` high; when it drops ``cyc`` the next requesting master in
-    round-robin order is granted at the following clock edge, so every master waits at most
-    one bus cycle per other master and none starves.
+    wired through; ``ack``, ``err`` and ``dat_r`` reach only it. The grant is held for a bus
+    cycle: until the granted master drops ``cyc``, or until the acknowledge of a classic
+    transfer (``cti`` 0) or of a burst's last beat (``cti`` 7). Then the next requesting
+    master in round-robin order is granted at that clock edge, so every master waits at most
+    one bus cycle per other master and none starves, even one that never drops ``cyc``.
     """
 
     def __init__(self, n: int = 2):
@@ -67,7 +68,12 @@ class WishboneArbiter(wiring.Component):
                 m.d.comb += [master.ack.eq(self.bus.ack), master.err.eq(self.bus.err)]
             m.d.comb += master.dat_r.eq(self.bus.dat_r)
         requests = Array(master.cyc for master in self.masters)
-        with m.If(~requests[grant]):
+        # A bus cycle ends when the granted master drops cyc, or with the acknowledge of a
+        # classic transfer (cti 0) or of a burst's last beat (cti 7): a master that keeps
+        # cyc high from one transfer to the next cannot lock the others out.
+        bus = self.bus
+        done = (bus.ack | bus.err) & ((bus.cti == 0) | (bus.cti == 7))
+        with m.If(~requests[grant] | done):
             for i in range(n):
                 with m.If(grant == i):
                     # the nearest requesting master after i wins (later statements win)
