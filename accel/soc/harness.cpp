@@ -7,7 +7,10 @@
 // exit register (or MAX_CYCLES pass), then dump the whole RAM to OUT.ram and the console to
 // OUT.console, and print one line:
 //   job K exit=E cycles=C instret=I trap=T cause=X pc=P val=V timeout=0|1 seconds=S
+//   cpu_seconds=U
+// (S: wall time of the clock loop, U: the process's CPU time in it).
 #include <chrono>
+#include <ctime>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -107,6 +110,7 @@ int main(int argc, char **argv) {
         for (uint32_t a = 0; a < RAM_WORDS; a++) set_word(a, &ram[(size_t)a * WORD_BYTES]);
         top->reset = 0;
         auto started = std::chrono::steady_clock::now();
+        std::clock_t cpu_started = std::clock();
         std::string console;
         uint64_t cycles = 0;
         while (!top->exit_valid && cycles < max_cycles) {
@@ -116,13 +120,14 @@ int main(int argc, char **argv) {
         }
         double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        double cpu_seconds = (double)(std::clock() - cpu_started) / CLOCKS_PER_SEC;
         bool timeout = !top->exit_valid;
         uint64_t instret = ((uint64_t)top->instret_hi << 32) | top->instret_lo;
         std::printf("job %d exit=%d cycles=%llu instret=%llu trap=%d cause=0x%x pc=0x%x "
-                    "val=0x%x timeout=%d seconds=%.6f\n",
+                    "val=0x%x timeout=%d seconds=%.6f cpu_seconds=%.6f\n",
                     job, (int)top->exit_code, (unsigned long long)cycles,
                     (unsigned long long)instret, (int)top->trap_valid, top->trap_cause,
-                    top->trap_pc, top->trap_val, (int)timeout, seconds);
+                    top->trap_pc, top->trap_val, (int)timeout, seconds, cpu_seconds);
         std::fflush(stdout);
         for (uint32_t a = 0; a < RAM_WORDS; a++) get_word(a, &ram[(size_t)a * WORD_BYTES]);
         if (!save(out + ".ram", ram.data(), ram.size()) ||

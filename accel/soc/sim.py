@@ -45,9 +45,10 @@ class SocSimError(RuntimeError):
 @dataclass
 class SocRun:
     """One image run: ``exit_code`` (None on timeout), ``cycles`` from reset release to the
-    exit write, ``instret`` (VexRiscv's minstret at exit), ``trap`` (mcause, mepc, mtval of an
-    unexpected trap, else None), ``console`` (the MMIO character output), ``ram`` (its bytes
-    at exit), ``seconds`` (wall time of the clock loop)."""
+        exit write, ``instret`` (VexRiscv's minstret at exit), ``trap`` (mcause, mepc, mtval of an
+        unexpected trap, else None), ``console`` (the MMIO character output), ``ram`` (its bytes
+        at exit), ``seconds`` (wall time of the clock loop) and ``cpu_seconds`` (its CPU time: the
+    same on an idle machine, the fair speed measure on a busy one)."""
 
     exit_code: int | None
     cycles: int
@@ -56,6 +57,7 @@ class SocRun:
     console: str
     ram: bytes
     seconds: float
+    cpu_seconds: float
 
     def read(self, address: int, length: int) -> bytes:
         if address < 0 or address + length > len(self.ram):
@@ -154,7 +156,7 @@ def _digest(config: AccelConfig, ram_bytes: int, extra: list[str]) -> str:
 
 _LINE = re.compile(
     r"job (\d+) exit=(-?\d+) cycles=(\d+) instret=(\d+) trap=(\d) cause=0x([0-9a-f]+) "
-    r"pc=0x([0-9a-f]+) val=0x([0-9a-f]+) timeout=(\d) seconds=([0-9.]+)"
+    r"pc=0x([0-9a-f]+) val=0x([0-9a-f]+) timeout=(\d) seconds=([0-9.]+) cpu_seconds=([0-9.]+)"
 )
 
 
@@ -200,6 +202,7 @@ def run_images(
                     console=out.with_suffix(".console").read_bytes().decode("utf-8", "replace"),
                     ram=out.with_suffix(".ram").read_bytes(),
                     seconds=float(match.group(10)),
+                    cpu_seconds=float(match.group(11)),
                 )
             )
     if len(runs) != len(images):
