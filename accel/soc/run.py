@@ -39,7 +39,8 @@ def ram_image(program: bytes, regions=(), ram_bytes: int = DEFAULT_RAM_BYTES) ->
 def run_chains_soc(chains, config: AccelConfig, elf=None, **options) -> list[dict]:
     """Run ``model.c`` for several ``(layers, x)`` chains on the SoC (one simulator process);
     per chain the model image's results (output, cycles, predicted, status) plus the SoC's
-    ``cpu_cycles``, ``instructions`` (minstret), ``console``, ``wall_seconds``, ``exit_code``."""
+    ``cpu_cycles``, ``instructions`` (minstret), ``console``, ``wall_seconds``, ``cpu_seconds``,
+    ``exit_code`` and ``trap``."""
     if firmware.RAM_SIZE > options.get("ram_bytes", DEFAULT_RAM_BYTES):
         raise ValueError(f"the firmware needs {firmware.RAM_SIZE} bytes of RAM")
     elf = elf if elf is not None else firmware.build("model", config=config)
@@ -58,9 +59,44 @@ def run_chains_soc(chains, config: AccelConfig, elf=None, **options) -> list[dic
             instructions=run.instret,
             console=run.console,
             wall_seconds=run.seconds,
+            cpu_seconds=run.cpu_seconds,
             exit_code=run.exit_code,
             trap=run.trap,
             image=image,
         )
         results.append(result)
+    return results
+
+
+def run_lenet(model, indices, config: AccelConfig, elf=None, **options) -> list:
+    """LeNet-5 test images ``indices`` under ``firmware/model.c`` on the SoC (one simulator
+    run); a :class:`accel.firmware.run.FirmwareResult` each, with ``extra``: ``cpu_cycles``,
+    ``cpu_seconds``, ``exit_code``."""
+    from accel.firmware.run import FirmwareResult
+    from accel.ref import lenet
+
+    chains = [(model.layers, model.test_images_int8[i : i + 1]) for i in indices]
+    results = []
+    for index, raw in zip(indices, run_chains_soc(chains, config, elf, **options), strict=True):
+        image = model.test_images_int8[index : index + 1]
+        results.append(
+            FirmwareResult(
+                image=index,
+                label=int(model.test_labels[index]),
+                predicted=raw["predicted"],
+                logits=raw["output"],
+                expected_logits=lenet.forward_int8(model.layers, image)[0],
+                layer_cycles=raw["cycles"],
+                instructions=raw["instructions"],
+                custom_instructions=0,  # not counted by the core
+                wall_seconds=raw["wall_seconds"],
+                console=raw["console"],
+                extra={
+                    "cpu_cycles": raw["cpu_cycles"],
+                    "cpu_seconds": raw["cpu_seconds"],
+                    "exit_code": raw["exit_code"],
+                    "status": raw["status"],
+                },
+            )
+        )
     return results
