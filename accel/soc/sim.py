@@ -137,7 +137,17 @@ def build(config: AccelConfig, ram_bytes: int = DEFAULT_RAM_BYTES) -> Path:
 
 
 #: The packages whose Python source determines the SoC's Verilog.
-VERILOG_SOURCES = ("accel/hw", "accel/soc", "accel/spec", "accel/build/generate.py")
+VERILOG_SOURCES = (
+    "accel/hw",
+    "accel/spec",
+    "accel/build/generate.py",
+    *(
+        f"accel/soc/{name}.py"
+        for name in ("build", "interconnect", "memory_map", "mmio", "ram_ports", "top")
+    ),
+    "accel/soc/vexriscv.py",
+    "accel/soc/wishbone.py",
+)
 
 
 def _digest(config: AccelConfig, ram_bytes: int, extra: list[str]) -> str:
