@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 
-from accel.sim.report import format_table
+from accel.sim import format_table
 
 
 def cmd_firmware_soc(args, model, config, indices) -> int:
