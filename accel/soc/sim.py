@@ -34,8 +34,9 @@ EXECUTABLE = "soc_sim"
 VERILATOR_ARGS = ("--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal", "-Wno-lint")
 #: The harness loads and dumps the RAM array directly.
 VERILATOR_PUBLIC = f'`verilator_config\npublic_flat_rw -module "{TOP_NAME}" -var "ram"\n'
-#: C++ optimisation of the model and the harness.
+#: C++ optimisation of the model and the harness, and further compiler flags.
 CXX_OPT = "-O2"
+CXX_FLAGS: tuple[str, ...] = ()
 
 
 class SocSimError(RuntimeError):
@@ -116,7 +117,7 @@ def build(config: AccelConfig, ram_bytes: int = DEFAULT_RAM_BYTES) -> Path:
         source.write_text(soc_verilog(config, ram_bytes))
         public = out / "public.vlt"
         public.write_text(VERILATOR_PUBLIC)
-        cflags = " ".join([CXX_OPT, *defines])
+        cflags = " ".join([CXX_OPT, *CXX_FLAGS, *defines])
         cmd = [
             verilator_binary(), "--cc", "--exe", "--build", "-j", "2", *VERILATOR_ARGS,
             "--top-module", TOP_NAME, "-Mdir", str(out / "obj"), "-o", EXECUTABLE,
