@@ -32,12 +32,18 @@ def cmd_firmware_soc(args, model, config, indices) -> int:
         return 2
     total = time.perf_counter() - started
     for result in results:
-        if result.extra["exit_code"] != 0:
-            print(
-                f"error: image {result.image}: the firmware exited with "
-                f"{result.extra['exit_code']}: {result.console[-300:]}",
-                file=sys.stderr,
-            )
+        extra = result.extra
+        if extra["exit_code"] != 0:
+            if extra["bus_error"] is not None:
+                why = f"accessed the unmapped address 0x{extra['bus_error']:08x}"
+            elif extra["trap"] is not None:
+                why = "trapped (mcause {:#x}, mepc {:#x}, mtval {:#x})".format(*extra["trap"])
+            elif extra["exit_code"] is None:
+                why = "did not exit (cycle limit)"
+            else:
+                why = f"exited with {extra['exit_code']}"
+            print(f"error: image {result.image}: the firmware {why}", file=sys.stderr)
+            print(result.console[-300:], file=sys.stderr)
             return 1
     if len(results) == 1:
         (result,) = results

@@ -3,11 +3,11 @@
 //   soc_sim MAX_CYCLES IN1.bin OUT1 [IN2.bin OUT2 ...]
 //
 // For every job: hold reset for 8 cycles, load IN.bin (a raw RAM image from address 0; the
-// rest of the RAM is zeroed) into the RAM array, release reset, run until the firmware writes the MMIO
-// exit register (or MAX_CYCLES pass), then dump the whole RAM to OUT.ram and the console to
-// OUT.console, and print one line:
-//   job K exit=E cycles=C instret=I trap=T cause=X pc=P val=V timeout=0|1 seconds=S
-//   cpu_seconds=U
+// rest of the RAM is zeroed) into the RAM array, release reset, run until the firmware writes
+// the MMIO exit register, the CPU touches an unmapped address or MAX_CYCLES pass, then dump
+// the whole RAM to OUT.ram and the console to OUT.console, and print one line:
+//   job K exit=E cycles=C instret=I trap=T cause=X pc=P val=V bus_error=B addr=A timeout=0|1
+//   seconds=S cpu_seconds=U
 // (S: wall time of the clock loop, U: the process's CPU time in it).
 #include <chrono>
 #include <ctime>
@@ -113,7 +113,7 @@ int main(int argc, char **argv) {
         std::clock_t cpu_started = std::clock();
         std::string console;
         uint64_t cycles = 0;
-        while (!top->exit_valid && cycles < max_cycles) {
+        while (!top->exit_valid && !top->bus_error && cycles < max_cycles) {
             tick();
             cycles++;
             if (top->char_valid) console.push_back((char)top->char_data);
@@ -121,13 +121,14 @@ int main(int argc, char **argv) {
         double seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         double cpu_seconds = (double)(std::clock() - cpu_started) / CLOCKS_PER_SEC;
-        bool timeout = !top->exit_valid;
+        bool timeout = !top->exit_valid && !top->bus_error;
         uint64_t instret = ((uint64_t)top->instret_hi << 32) | top->instret_lo;
         std::printf("job %d exit=%d cycles=%llu instret=%llu trap=%d cause=0x%x pc=0x%x "
-                    "val=0x%x timeout=%d seconds=%.6f cpu_seconds=%.6f\n",
+                    "val=0x%x bus_error=%d addr=0x%x timeout=%d seconds=%.6f cpu_seconds=%.6f\n",
                     job, (int)top->exit_code, (unsigned long long)cycles,
                     (unsigned long long)instret, (int)top->trap_valid, top->trap_cause,
-                    top->trap_pc, top->trap_val, (int)timeout, seconds, cpu_seconds);
+                    top->trap_pc, top->trap_val, (int)top->bus_error, top->bus_error_addr, (int)timeout,
+                    seconds, cpu_seconds);
         std::fflush(stdout);
         for (uint32_t a = 0; a < RAM_WORDS; a++) get_word(a, &ram[(size_t)a * WORD_BYTES]);
         if (!save(out + ".ram", ram.data(), ram.size()) ||

@@ -9,7 +9,8 @@ accelerator's AXI4 master (``dma``) and drives the four ports of one RAM (``dma_
     dbus ─┘    (round robin)                    └─ MMIO window ─ MMIO (exit, console, cycles)
     dma ──────────────────────────────────────────────────────── AXI4RAMPort ──── dma_rd, dma_wr
 
-The MMIO block's outputs are the component's outputs of the same names.
+The MMIO block's outputs are the component's outputs of the same names; ``bus_error`` and
+``bus_error_addr`` (byte address) flag the first CPU access to an unmapped address.
 """
 
 from amaranth.hdl import Module
@@ -19,7 +20,7 @@ from amaranth.lib.wiring import In, Out
 
 from accel.hw.axi import axi_signature
 from accel.soc.memory_map import MMIO_BASE, MMIO_BYTES, RAM_BASE
-from accel.soc.mmio import MMIO, OUTPUTS
+from accel.soc.mmio import BUS_ERROR_OUTPUTS, MMIO, OUTPUTS
 from accel.soc.ram_ports import AXI4RAMPort, WishboneRAMPort
 from accel.soc.wishbone import WishboneArbiter, WishboneDecoder, wishbone_signature
 
@@ -43,6 +44,7 @@ class SoCInterconnect(wiring.Component):
             "cpu_wr": wr,
         }
         members.update({name: Out(width) for name, width in OUTPUTS.items()})
+        members.update({name: Out(width) for name, width in BUS_ERROR_OUTPUTS.items()})
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -68,4 +70,8 @@ class SoCInterconnect(wiring.Component):
         wiring.connect(m, cpu.wr, wiring.flipped(self.cpu_wr))
         for name in OUTPUTS:
             m.d.comb += getattr(self, name).eq(getattr(mmio, name))
+        m.d.comb += [
+            self.bus_error.eq(decoder.unmapped),
+            self.bus_error_addr.eq(decoder.unmapped_adr << 2),
+        ]
         return m

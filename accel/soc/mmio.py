@@ -30,6 +30,9 @@ OUTPUTS = {
     **{name.lower(): 32 for name in _REPORTS},
 }
 
+#: The interconnect's (and the SoC's) further outputs: the decoder's unmapped-access flag.
+BUS_ERROR_OUTPUTS = {"bus_error": 1, "bus_error_addr": 32}
+
 
 class MMIO(wiring.Component):
     """Wishbone slave with the registers above (it decodes address bits 11..2)."""

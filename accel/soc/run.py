@@ -40,7 +40,7 @@ def run_chains_soc(chains, config: AccelConfig, elf=None, **options) -> list[dic
     """Run ``model.c`` for several ``(layers, x)`` chains on the SoC (one simulator process);
     per chain the model image's results (output, cycles, predicted, status) plus the SoC's
     ``cpu_cycles``, ``instructions`` (minstret), ``console``, ``wall_seconds``, ``cpu_seconds``,
-    ``exit_code`` and ``trap``."""
+    ``exit_code``, ``trap`` and ``bus_error``."""
     if firmware.RAM_SIZE > options.get("ram_bytes", DEFAULT_RAM_BYTES):
         raise ValueError(f"the firmware needs {firmware.RAM_SIZE} bytes of RAM")
     elf = elf if elf is not None else firmware.build("model", config=config)
@@ -62,6 +62,7 @@ def run_chains_soc(chains, config: AccelConfig, elf=None, **options) -> list[dic
             cpu_seconds=run.cpu_seconds,
             exit_code=run.exit_code,
             trap=run.trap,
+            bus_error=run.bus_error,
             image=image,
         )
         results.append(result)
@@ -95,6 +96,8 @@ def run_lenet(model, indices, config: AccelConfig, elf=None, **options) -> list:
                     "cpu_cycles": raw["cpu_cycles"],
                     "cpu_seconds": raw["cpu_seconds"],
                     "exit_code": raw["exit_code"],
+                    "trap": raw["trap"],
+                    "bus_error": raw["bus_error"],
                     "status": raw["status"],
                 },
             )

@@ -55,6 +55,7 @@ class SocRun:
     cycles: int
     instret: int
     trap: tuple[int, int, int] | None
+    bus_error: int | None
     console: str
     ram: bytes
     seconds: float
@@ -167,7 +168,8 @@ def _digest(config: AccelConfig, ram_bytes: int, extra: list[str]) -> str:
 
 _LINE = re.compile(
     r"job (\d+) exit=(-?\d+) cycles=(\d+) instret=(\d+) trap=(\d) cause=0x([0-9a-f]+) "
-    r"pc=0x([0-9a-f]+) val=0x([0-9a-f]+) timeout=(\d) seconds=([0-9.]+) cpu_seconds=([0-9.]+)"
+    r"pc=0x([0-9a-f]+) val=0x([0-9a-f]+) bus_error=(\d) addr=0x([0-9a-f]+) timeout=(\d) "
+    r"seconds=([0-9.]+) cpu_seconds=([0-9.]+)"
 )
 
 
@@ -204,16 +206,18 @@ def run_images(
             i = int(match.group(1))
             trap = tuple(int(match.group(k), 16) for k in (6, 7, 8))
             out = Path(tmp) / f"out{i}"
+            exited = match.group(9) == "0" and match.group(11) == "0"
             runs.append(
                 SocRun(
-                    exit_code=None if match.group(9) == "1" else int(match.group(2)),
+                    exit_code=int(match.group(2)) if exited else None,
                     cycles=int(match.group(3)),
                     instret=int(match.group(4)),
                     trap=trap if match.group(5) == "1" else None,
+                    bus_error=int(match.group(10), 16) if match.group(9) == "1" else None,
                     console=out.with_suffix(".console").read_bytes().decode("utf-8", "replace"),
                     ram=out.with_suffix(".ram").read_bytes(),
-                    seconds=float(match.group(10)),
-                    cpu_seconds=float(match.group(11)),
+                    seconds=float(match.group(12)),
+                    cpu_seconds=float(match.group(13)),
                 )
             )
     if len(runs) != len(images):

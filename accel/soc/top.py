@@ -17,7 +17,8 @@ firmware image; the rest is 0); the simulation harness loads and reads it direct
 (active high, synchronous) takes effect one clock edge late: it is registered before it
 reaches the core, the accelerator and the SoC logic. The MMIO block's outputs
 (``exit_valid``, ``exit_code``, ``char_valid``, ``char_data``, ``trap_valid``,
-``instret_lo``/``hi``, ``trap_cause``/``pc``/``val``, ``cycles``) are ports.
+``instret_lo``/``hi``, ``trap_cause``/``pc``/``val``, ``cycles``) and the interconnect's
+``bus_error``/``bus_error_addr`` are ports.
 
 The accelerator is the Verilog module ``accel_top`` generated from
 :class:`accel.hw.top.AcceleratorTop` and the core is the module ``VexRiscv`` of the wheel's
@@ -33,7 +34,7 @@ from amaranth.lib.wiring import In, Out
 from accel.soc import vexriscv
 from accel.soc.interconnect import SoCInterconnect
 from accel.soc.memory_map import RAM_BASE
-from accel.soc.mmio import OUTPUTS
+from accel.soc.mmio import BUS_ERROR_OUTPUTS, OUTPUTS
 from accel.spec.config import AccelConfig
 
 DEFAULT_RAM_BYTES = 256 * 1024
@@ -68,6 +69,7 @@ class SoC(wiring.Component):
         self.init = ram_words(init, self.word_bytes, self.depth)
         members = {"clk": In(1), "reset": In(1)}
         members.update({name: Out(width) for name, width in OUTPUTS.items()})
+        members.update({name: Out(width) for name, width in BUS_ERROR_OUTPUTS.items()})
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -92,7 +94,7 @@ class SoC(wiring.Component):
         wiring.connect(m, bus.dma_wr, dma_wr)
         wiring.connect(m, bus.cpu_rd, cpu_rd)
         wiring.connect(m, bus.cpu_wr, cpu_wr)
-        for name in OUTPUTS:
+        for name in [*OUTPUTS, *BUS_ERROR_OUTPUTS]:
             m.d.comb += getattr(self, name).eq(getattr(bus, name))
 
         cfu = {

@@ -90,8 +90,11 @@ class WishboneDecoder(wiring.Component):
     of it, not overlapping). Ports: ``bus`` (``In(wishbone_signature())``, from the master)
     and ``slaves`` (``Out(wishbone_signature()).array(len(windows))``); slave ``i`` sees the
     full address (it decodes its own offset) and ``cyc``/``stb`` only when the address is in
-    window ``i``. An address in no window is answered by the decoder itself with ``err`` one
-    cycle after ``stb`` (the master takes a bus-error trap instead of hanging).
+    window ``i``. An address in no window is answered by the decoder itself one cycle after
+    ``stb``: with ``ack`` (reads return 0) and the sticky outputs ``unmapped`` (high from the
+    first such access until reset) and ``unmapped_adr`` (its word address) — not with
+    ``err``, because VexRiscv_FullCfu leaves its Wishbone ``ERR`` inputs unconnected and
+    would wait for an ``ack`` forever; the simulation harness stops on ``unmapped``.
     """
 
     def __init__(self, windows):
@@ -111,6 +114,8 @@ class WishboneDecoder(wiring.Component):
             {
                 "bus": In(wishbone_signature()),
                 "slaves": Out(wishbone_signature()).array(len(windows)),
+                "unmapped": Out(1),
+                "unmapped_adr": Out(ADDR_WIDTH),
             }
         )
 
@@ -134,10 +139,12 @@ class WishboneDecoder(wiring.Component):
                 ]
         miss = Signal()
         m.d.comb += miss.eq(bus.cyc & bus.stb & ~any_of(hits))
-        miss_err = Signal()
-        m.d.sync += miss_err.eq(miss & ~miss_err)
-        with m.If(miss_err):
-            m.d.comb += bus.err.eq(1)
+        miss_ack = Signal()
+        m.d.sync += miss_ack.eq(miss & ~miss_ack)
+        with m.If(miss_ack):
+            m.d.comb += bus.ack.eq(1)
+        with m.If(miss & ~self.unmapped):
+            m.d.sync += [self.unmapped.eq(1), self.unmapped_adr.eq(bus.adr)]
         return m
 
 
