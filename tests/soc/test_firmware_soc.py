@@ -114,9 +114,10 @@ def test_firmware_header_mirrors_the_memory_map():
 
 
 def test_exit_codes_and_trap_reports(elf):
-    """model.c without a model image exits with 2 (printed on the MMIO console); a load from
-    an unmapped address stops the run with the bus-error flag (VexRiscv ignores Wishbone
-    ERR, so there is no access-fault trap to take)."""
+    """model.c without a model image exits with 2 (printed on the MMIO console); an illegal
+    instruction traps and start.S's handler reports mcause and mepc; a load from an unmapped
+    address stops the run with the bus-error flag (VexRiscv ignores Wishbone ERR, so there is
+    no access-fault trap to take)."""
     from accel.firmware.riscv import read_elf
 
     program = bytearray(program_image(elf))
@@ -124,8 +125,15 @@ def test_exit_codes_and_trap_reports(elf):
     fault = [0x10000537, 0x00052503]  # lui a0, 0x10000; lw a0, 0(a0)
     for i, word in enumerate(fault):
         program[main + 4 * i : main + 4 * i + 4] = word.to_bytes(4, "little")
-    no_model, faulting = run_images(CONFIG, [ram_image(program_image(elf)), ram_image(program)])
+    illegal = bytearray(program_image(elf))
+    illegal[main : main + 4] = bytes(4)  # the all-zero word is an illegal instruction
+    no_model, faulting, trapping = run_images(
+        CONFIG, [ram_image(program_image(elf)), ram_image(program), ram_image(illegal)]
+    )
     assert no_model.exit_code == 2 and no_model.trap is None
     assert no_model.console.startswith("model: no model image at 0x10000")
     assert faulting.exit_code is None and faulting.trap is None
     assert faulting.bus_error == 0x1000_0000  # the cached load's line refill
+    illegal_instruction = 2
+    assert trapping.exit_code == memory_map.EXIT_TRAP | illegal_instruction
+    assert trapping.trap[:2] == (illegal_instruction, main)
