@@ -19,8 +19,10 @@ from amaranth.lib.memory import Memory
 from helpers import run_simulation
 
 from accel.hw.axi import AXI4Master
+from accel.perf import MemoryTiming
 from accel.soc.interconnect import SoCInterconnect
 from accel.soc.memory_map import MMIO_BASE, MMIO_REGISTERS
+from accel.soc.ram_ports import READ_LATENCY, WRITE_LATENCY
 from accel.verif.models import MemPortBurst, MemPortMaster
 
 WIDTH = 64
@@ -277,13 +279,15 @@ def test_dma_port_latencies():
                 log["b"].append(edge)
 
     run_simulation(dut, testbenches=[driver])
+    timing = MemoryTiming()
+    assert (READ_LATENCY, WRITE_LATENCY) == (timing.read_latency, timing.write_latency)
     t0, t1 = log["ar"]
     assert t1 == t0 + 1  # one request a cycle
     edges = [e for e, _d, _l in log["r"]]
-    assert edges == list(range(t0 + 2, t0 + 2 + 6))  # 4 + 2 beats back to back
+    assert edges == list(range(t0 + READ_LATENCY, t0 + READ_LATENCY + 6))  # 4 + 2 beats
     assert [d for _e, d, _l in log["r"]] == [0x20, 0x21, 0x22, 0x23, 0x40, 0x41]
     assert [lst for _e, _d, lst in log["r"]] == [0, 0, 0, 1, 0, 1]
-    assert log["b"] == [log["w_last"][0] + 2]
+    assert log["b"] == [log["w_last"][0] + WRITE_LATENCY]
 
 
 def test_out_of_range_dma_bursts_answer_slverr():
