@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from accel.soc import memory_map, vexriscv
-from accel.soc.top import DEFAULT_RAM_BYTES, SoC
+from accel.soc.top import DEFAULT_RAM_BYTES, SoC, check_ram_bytes
 from accel.spec.config import AccelConfig
 
 TOP_NAME = "accel_soc"
@@ -24,6 +24,7 @@ def soc_verilog(config: AccelConfig, ram_bytes: int = DEFAULT_RAM_BYTES, init=b"
 
     from accel.build.generate import generate_verilog
 
+    check_ram_bytes(ram_bytes)  # before the component exists (no unused-elaboratable warning)
     soc = verilog.convert(SoC(config, ram_bytes, init), name=TOP_NAME, emit_src=False)
     return soc + "\n" + generate_verilog(config)
 

@@ -6,8 +6,8 @@ and two write ports: the accelerator's AXI read and write channels each own one
 the DMA always sees the same fixed-latency memory, whatever the CPU does — the timing
 :class:`accel.perf.MemoryTiming` models by default (read and write latency 2), which makes the
 accelerator's counters in the SoC equal to those of the cocotb runs and the ISS. A CPU and a
-DMA write to the same byte in the same cycle is a race the firmware must avoid (the DMA's
-port wins).
+DMA write to the same byte in the same cycle is a race the firmware must avoid (which one
+lands is not specified).
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal
