@@ -137,3 +137,19 @@ def test_exit_codes_and_trap_reports(elf):
     illegal_instruction = 2
     assert trapping.exit_code == memory_map.EXIT_TRAP | illegal_instruction
     assert trapping.trap[:2] == (illegal_instruction, main)
+
+
+def test_sim_command_line_on_vexriscv(model, elf, capsys):
+    from accel.sim.__main__ import main
+
+    assert main(["firmware", "lenet", "--cpu", "vexriscv", "--image", "3"]) == 0
+    out = capsys.readouterr().out
+    golden = lenet.forward_int8(model.layers, model.test_images_int8[3:4])[0]
+    assert "logits: " + " ".join(str(int(v)) for v in golden) + "\n" in out
+    assert f"predicted class {int(np.argmax(golden))}\n" in out
+    assert "golden logits match: yes" in out
+    assert re.search(r"CPU cycles: \d+; instructions retired \(minstret\): \d+", out)
+    expected = sum(run_functional(model, 3, CONFIG, elf).layer_cycles)  # accel.perf's
+    assert re.search(rf"total\s+{expected}\n", out)
+    assert main(["firmware", "lenet", "--cpu", "vexriscv", "--images", "2"]) == 0
+    assert "logits identical to the golden model for 2/2" in capsys.readouterr().out
