@@ -8,12 +8,15 @@ the performance model: the pixel-tile size (band).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from accel import perf
 from accel.mapping import LayerJob, LayerShape, MappingError, layout_layer, require_mappable
-from accel.mapping.tiled_job import layout_plan
-from accel.mapping.tiling import plan_tiles
+from accel.mapping.shape import tiles
+from accel.mapping.tiled_job import layout_plan, tile_descriptor
+from accel.mapping.tiling import TilePlan, group_size, plan_tiles, row_slot, run_shape
 from accel.ref.layer import QuantizedLayer
 from accel.spec.config import AccelConfig
 
@@ -28,6 +31,47 @@ def choose_band(shape: LayerShape, config: AccelConfig) -> int:
     return perf.best_band(shape, config)
 
 
+# Output-channel group counts the planner tries (each group re-reads the input once).
+_GROUP_SPLITS = (1, 2, 3, 4, 6, 8, 12, 16)
+# Placeholder quantization and 4 KiB-aligned buffers for comparing plans before layout.
+_PLAN_QUANT = {"IN_ZP": 0, "OUT_ZP": 0, "ACT_MIN": -128, "ACT_MAX": 127}
+_PLAN_ADDRESSES = dict(IN_ADDR=1 << 24, OUT_ADDR=2 << 24, W_ADDR=3 << 24, PARAM_ADDR=4 << 24)
+
+
+def plan_cycles(plan: TilePlan, config: AccelConfig) -> int:
+    """Predicted cycles of ``plan`` with every descriptor at its best band."""
+    s = plan.shape
+    if not plan.split and s == plan.layer_shape:
+        return perf.predict(s, config, band=perf.best_band(s, config)).cycles
+    pitch = row_slot(s.W * s.C, config.bus_bytes) if plan.row_mode else s.W * s.C
+    total = 0
+    for tile in plan.tiles:
+        desc = tile_descriptor(_PLAN_QUANT, plan, tile, _PLAN_ADDRESSES, pitch, 1, config)
+        desc["BAND"] = perf.best_descriptor_band(desc, config)
+        total += perf.predict_descriptor(desc, config).cycles
+    return total
+
+
+@lru_cache(maxsize=1024)
+def plan_layer(shape: LayerShape, config: AccelConfig) -> TilePlan:
+    """The tile plan of ``shape`` with the fewest predicted cycles.
+
+    Candidates differ in the output-channel group size: a smaller group leaves room in the
+    accumulator half for bands of more pixels, so each weight tile serves more cycles, at the
+    price of reading the input once per group. The search stops at the first smaller group
+    that is not faster (the largest group wins ties)."""
+    m_tiles = tiles(group_size(run_shape(shape), config), config.cols)
+    sizes = dict.fromkeys(tiles(m_tiles, d) * config.cols for d in _GROUP_SPLITS if d <= m_tiles)
+    best = None
+    for size in sizes:  # largest group first; stop once a smaller group is slower
+        plan = plan_tiles(shape, config, m_group=size)
+        cycles = plan_cycles(plan, config)
+        if best is not None and cycles >= best[0]:
+            break
+        best = (cycles, plan)
+    return best[1]
+
+
 def prepare_layer(
     layer: QuantizedLayer,
     x: np.ndarray,
@@ -39,15 +83,15 @@ def prepare_layer(
 ) -> LayerJob:
     """Lay out ``layer`` and input ``x`` (int8 NHWC) in memory and build its descriptors.
 
-    A layer that fits the buffers is one descriptor whose band is chosen by
-    :func:`choose_band` unless given; a larger one is tiled (:func:`accel.mapping.tiling.
-    plan_tiles`) into several descriptors, each with the band the performance model
-    predicts fastest."""
+    The tile plan is :func:`plan_layer`'s (the fastest predicted); a layer that runs as one
+    descriptor gets the band of :func:`choose_band` unless ``band`` is given (then the plan
+    is the largest-group one, which must be a single descriptor), a tiled layer one
+    descriptor per tile, each with the band the performance model predicts fastest."""
     x = np.asarray(x)
     if x.dtype != np.int8:
         raise MappingError(f"input activations must be int8, not {x.dtype}")
     shape = LayerShape.of(layer, x.shape)
-    plan = plan_tiles(shape, config)
+    plan = plan_layer(shape, config) if band is None else plan_tiles(shape, config)
     if plan.split or plan.shape != shape:
         if band is not None:
             raise MappingError(

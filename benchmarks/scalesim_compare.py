@@ -107,18 +107,21 @@ def scalesim_memory_kb(config: dict) -> tuple[int, int, int]:
 
 
 def write_scalesim_inputs(
-    workdir: Path, layers: list[Layer], config: dict
+    workdir: Path, layers: list[Layer], config: dict, name: str = "lenet5"
 ) -> tuple[Path, Path, dict[str, Path]]:
-    """Write the topology CSV, an (unused) layout CSV and one config per dataflow."""
-    topology = workdir / "lenet5.csv"
+    """Write the topology CSV, an (unused) layout CSV and one config per dataflow (run names
+    ``{name}_{dataflow}``)."""
+    topology = workdir / f"{name}.csv"
     lines = [
         "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
         "Num Filter, Strides,"
     ]
     for layer in layers:
         # The topology has no padding field: a padded layer is the unpadded convolution of the
-        # (H + 2P) x (W + 2P) padded input (same E, F and MACs). LeNet-5 has P = 0.
-        h, w = layer.H + 2 * layer.P, layer.W + 2 * layer.P
+        # part of the padded input its windows use, (E - 1)·U + R rows by (F - 1)·U + S
+        # columns (same E, F and MACs; SCALE-Sim rounds a partial last stride up to one
+        # more output row). LeNet-5 has P = 0 and U = 1.
+        h, w = (layer.E - 1) * layer.U + layer.R, (layer.F - 1) * layer.U + layer.S
         lines.append(
             f"{layer.name}, {h}, {w}, {layer.R}, {layer.S}, {layer.C}, {layer.M}, {layer.U},"
         )
@@ -134,7 +137,7 @@ def write_scalesim_inputs(
         path = workdir / f"scale_{df}.cfg"
         path.write_text(
             f"""[general]
-run_name = lenet5_{df}
+run_name = {name}_{df}
 
 [run_presets]
 InterfaceBandwidth = CALC
@@ -185,7 +188,13 @@ def parse_compute_report(path: Path) -> list[dict[str, float]]:
 
 
 def run_scalesim(
-    python: Path, workdir: Path, topology: Path, layout: Path, config: Path, dataflow: str
+    python: Path,
+    workdir: Path,
+    topology: Path,
+    layout: Path,
+    config: Path,
+    dataflow: str,
+    name: str = "lenet5",
 ) -> list[dict[str, float]]:
     """Run SCALE-Sim's command line on one config; return its compute report rows."""
     log = workdir / f"scalesim_{dataflow}.log"
@@ -211,7 +220,7 @@ def run_scalesim(
             stderr=subprocess.STDOUT,
             check=False,
         )
-    report = workdir / "results" / f"lenet5_{dataflow}" / "COMPUTE_REPORT.csv"
+    report = workdir / "results" / f"{name}_{dataflow}" / "COMPUTE_REPORT.csv"
     if result.returncode != 0 or not report.exists():
         tail = log.read_text(errors="replace")[-2000:]
         raise SystemExit(f"error: SCALE-Sim ({dataflow}) failed, see {log}:\n{tail}")

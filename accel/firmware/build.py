@@ -3,7 +3,8 @@
 No system toolchain is needed: ``python -m ziglang cc`` is clang + lld for
 ``riscv32-freestanding-none``. A program is ``firmware/<name>.c`` linked with the startup
 code (``start.S``), the runtime (``runtime.c``: memcpy & co., environment calls, printf),
-the accelerator driver (``accel_drv.c``) and the linker script ``link.ld``.
+the accelerator driver (``accel_drv.c``) and the linker script ``link.ld``; ``model.c`` also
+with the host kernels ``host_ops.c`` (:data:`PROGRAM_SOURCES`).
 
 Command line::
 
@@ -40,6 +41,8 @@ TARGET = "riscv32-freestanding-none"
 CPU = "generic_rv32+m"
 # Library sources linked into every program.
 RUNTIME_SOURCES = ("start.S", "runtime.c", "accel_drv.c")
+# Further sources of some programs: the model runner's host kernels.
+PROGRAM_SOURCES = {"model": ("host_ops.c",)}
 
 CFLAGS = (
     "-O2",
@@ -124,7 +127,8 @@ def build_image(
     out.mkdir(parents=True, exist_ok=True)
     elf = out / f"{program}.elf"
     binary = out / f"{program}.bin"
-    all_sources = [FIRMWARE_DIR / s for s in RUNTIME_SOURCES] + [main_source]
+    all_sources = [FIRMWARE_DIR / s for s in RUNTIME_SOURCES + PROGRAM_SOURCES.get(program, ())]
+    all_sources.append(main_source)
     all_sources += [Path(s) for s in sources]
     cmd = zig_command("cc", "-target", TARGET, f"-mcpu={CPU}", *CFLAGS)
     if werror:

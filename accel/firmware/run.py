@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from accel.firmware import build as firmware
-from accel.firmware.image import build_model_image
+from accel.firmware.image import ModelImage, build_model_image
 from accel.firmware.riscv.iss import ISS, Memory
 from accel.ref import lenet
 from accel.spec.config import AccelConfig
@@ -38,31 +38,43 @@ class FirmwareResult:
         return bool(np.array_equal(self.logits, self.expected_logits))
 
 
+#: Instruction budget of one model run (the Python ISS retires about 2 M per second).
+MAX_INSTRUCTIONS = 200_000_000
+
+
 def model_elf(out_dir=None, config: AccelConfig | None = None):
-    """Build ``firmware/model.c``, the firmware that runs any model image (against the
-    ``accel.h`` of ``config``, default: the committed default configuration's)."""
+    """Build ``firmware/model.c`` with the host kernels (``host_ops.c``), the firmware that
+    runs any model image (against the ``accel.h`` of ``config``, default: the committed
+    default configuration's)."""
     return firmware.build("model", out_dir, config=config)
 
 
-def _iss_with_image(layers, x, config: AccelConfig, elf):
-    memory = Memory(firmware.RAM_SIZE, base=firmware.RAM_BASE)
-    iss = ISS(memory)
-    iss.load_elf(elf if elf is not None else model_elf())
-    image = build_model_image(list(layers), x, config, firmware.ARENA_BASE, firmware.ARENA_END)
-    image.write_to(memory.write)
-    return iss, image
+def chain_image(layers, x, config: AccelConfig) -> ModelImage:
+    """The model image of a chain of accelerator layers on int8 NHWC input ``x``."""
+    return build_model_image(list(layers), x, config, firmware.ARENA_BASE, firmware.ARENA_END)
 
 
-def run_chain_functional(layers, x, config: AccelConfig, elf=None) -> dict:
-    """Run the chain ``layers`` on int8 NHWC input ``x`` under firmware on the ISS with the
-    functional accelerator; returns the model image's results (output, cycles, ...) and the
-    ISS counts."""
+def graph_image(graph, inputs, config: AccelConfig) -> ModelImage:
+    """The model image of an imported graph on one sample ``inputs``."""
+    from accel.firmware.from_model import build_graph_image
+
+    return build_graph_image(graph, inputs, config, firmware.ARENA_BASE, firmware.ARENA_END)
+
+
+def run_image_functional(image: ModelImage, config: AccelConfig, elf=None) -> dict:
+    """Run ``image`` under firmware on the ISS with the functional accelerator; returns the
+    image's results (outputs, per-op counters, ...) and the ISS counts."""
     from accel.firmware.riscv.functional import FunctionalBackend
 
     start = time.perf_counter()
-    iss, image = _iss_with_image(layers, x, config, elf)
+    memory = Memory(firmware.RAM_SIZE, base=firmware.RAM_BASE)
+    iss = ISS(memory)
+    iss.load_elf(elf if elf is not None else model_elf())
+    image.write_to(memory.write)
     iss.backend = FunctionalBackend(iss.memory, config)
-    exit_code = iss.run(max_instructions=50_000_000)
+    exit_code = iss.run(max_instructions=MAX_INSTRUCTIONS)
+    if not iss.halted:
+        raise RuntimeError(f"the firmware did not finish within {MAX_INSTRUCTIONS} instructions")
     if exit_code != 0:
         raise RuntimeError(f"firmware exited with {exit_code}: {iss.text_output}")
     result = image.read_result(iss.memory.read)
@@ -76,22 +88,28 @@ def run_chain_functional(layers, x, config: AccelConfig, elf=None) -> dict:
     return result
 
 
-def run_chains_rtl(chains, config: AccelConfig, elf=None) -> list[dict]:
-    """Co-simulate the firmware with the generated Verilog for several (layers, x) chains in
-    one simulator run; returns per chain the model image's results and the ISS counts."""
+def run_chain_functional(layers, x, config: AccelConfig, elf=None) -> dict:
+    """The chain ``layers`` on int8 NHWC input ``x`` under firmware, functional accelerator."""
+    return run_image_functional(chain_image(layers, x, config), config, elf)
+
+
+def run_images_rtl(images: list[ModelImage], config: AccelConfig, elf=None) -> list[dict]:
+    """Co-simulate the firmware with the generated Verilog for several model images in one
+    simulator run; returns per image its results and the ISS counts."""
     from accel.verif import rtlsim
 
     elf = elf if elf is not None else model_elf()
-    images, items = [], []
-    for i, (layers, x) in enumerate(chains):
-        image = build_model_image(list(layers), x, config, firmware.ARENA_BASE, firmware.ARENA_END)
-        images.append(image)
-        items.append(
-            {"name": f"chain{i}", "regions": image.regions, "read_back": image.read_back()}
-        )
-    raw = rtlsim.run_firmware(elf, items, config, memory_size=firmware.RAM_SIZE)
+    items = [
+        {"name": f"image{i}", "regions": image.regions, "read_back": image.read_back()}
+        for i, image in enumerate(images)
+    ]
+    raw = rtlsim.run_firmware(
+        elf, items, config, memory_size=firmware.RAM_SIZE, max_instructions=MAX_INSTRUCTIONS
+    )
     results = []
     for image, out in zip(images, raw, strict=True):
+        if out["exit_code"] != 0:
+            raise RuntimeError(f"firmware exited with {out['exit_code']}: {out['console']}")
         memory = {image.read_back()[name][0]: out["reads"][name] for name in out["reads"]}
         result = image.read_result(lambda addr, n, memory=memory: memory[addr][:n])
         result.update(
@@ -104,6 +122,11 @@ def run_chains_rtl(chains, config: AccelConfig, elf=None) -> list[dict]:
         )
         results.append(result)
     return results
+
+
+def run_chains_rtl(chains, config: AccelConfig, elf=None) -> list[dict]:
+    """Co-simulate the firmware with the generated Verilog for several (layers, x) chains."""
+    return run_images_rtl([chain_image(layers, x, config) for layers, x in chains], config, elf)
 
 
 def run_functional(model, index: int, config: AccelConfig, elf=None) -> FirmwareResult:

@@ -37,8 +37,18 @@ def _input_rows(x: np.ndarray, plan: TilePlan, pitch: int) -> bytes:
     return out.tobytes()
 
 
+def quant_fields(layer: QuantizedLayer) -> dict[str, int]:
+    """The descriptor fields of a layer's quantization (no effect on timing)."""
+    return {
+        "IN_ZP": layer.input_zero_point,
+        "OUT_ZP": layer.output_zero_point,
+        "ACT_MIN": layer.act_min,
+        "ACT_MAX": layer.act_max,
+    }
+
+
 def tile_descriptor(
-    layer: QuantizedLayer,
+    quant: dict[str, int],
     plan: TilePlan,
     tile: Tile,
     addresses: dict[str, int],
@@ -46,8 +56,8 @@ def tile_descriptor(
     band: int,
     config: AccelConfig,
 ) -> dict[str, int]:
-    """The descriptor of one tile; ``addresses`` holds the tile's weight and parameter
-    addresses and the layer's input and output bases."""
+    """The descriptor of one tile; ``quant`` holds the :func:`quant_fields`, ``addresses``
+    the tile's weight and parameter addresses and the layer's input and output bases."""
     s = plan.shape
     w_first = tile.f0 * s.U - s.P
     if plan.row_mode:
@@ -77,10 +87,7 @@ def tile_descriptor(
         "OUT_ADDR": addresses["OUT_ADDR"] + out_f0 * s.M + tile.m0,
         "OUT_ROW_PITCH": s.F_out * s.M,
         "OUT_PIX_PITCH": s.M,
-        "IN_ZP": layer.input_zero_point,
-        "OUT_ZP": layer.output_zero_point,
-        "ACT_MIN": layer.act_min,
-        "ACT_MAX": layer.act_max,
+        **quant,
         "POOL": int(s.pool),
         "BAND": band,
         "ACC": tile.acc,
@@ -157,7 +164,7 @@ def layout_plan(
         addr = _align(addr + out_bytes, 64)
     else:
         out_addr = output_addr
-    descriptors = []
+    descriptors, quant = [], quant_fields(layer)
     for tile in plan.tiles:
         addresses = {
             "IN_ADDR": in_addr,
@@ -165,7 +172,7 @@ def layout_plan(
             "W_ADDR": weight_addr[(tile.m0, tile.m1, tile.c0, tile.c1)],
             "PARAM_ADDR": param_addr[(tile.m0, tile.m1)],
         }
-        desc = tile_descriptor(layer, plan, tile, addresses, pitch, band=1, config=config)
+        desc = tile_descriptor(quant, plan, tile, addresses, pitch, band=1, config=config)
         desc["BAND"] = choose_band(desc, config)
         check_register_ranges(desc)
         check = failed_check(desc, config)

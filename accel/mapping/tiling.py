@@ -82,13 +82,14 @@ def _step(shape: LayerShape) -> int:
     return 2 if shape.pool else 1
 
 
-def _group_size(shape: LayerShape, config: AccelConfig) -> int:
-    """Output channels per group: the parameter buffer, and one minimal band in the
-    accumulator half."""
+def group_size(shape: LayerShape, config: AccelConfig, m_group: int | None = None) -> int:
+    """Output channels per group: the parameter buffer, one minimal band in the accumulator
+    half, and ``m_group`` (a planner's choice: smaller groups give bands of more pixels, so
+    every weight tile serves more cycles)."""
     step = _step(shape)
     by_params = config.param_depth * config.cols
     by_acc = (config.acc_depth // (step * step)) * config.cols
-    size = min(shape.M, by_params, by_acc)
+    size = min(shape.M, by_params, by_acc, m_group or shape.M)
     if size < 1:
         raise MappingError(f"accumulator half of {config.acc_depth} entries is too small")
     return size
@@ -145,10 +146,15 @@ def _chunk_size(shape: LayerShape, config: AccelConfig, m_size: int) -> int:
     return per_row
 
 
-def plan_tiles(layer_shape: LayerShape, config: AccelConfig) -> TilePlan:
-    """Cut ``layer_shape`` into descriptors that fit ``config`` (see the module docstring)."""
+def plan_tiles(
+    layer_shape: LayerShape, config: AccelConfig, m_group: int | None = None
+) -> TilePlan:
+    """Cut ``layer_shape`` into descriptors that fit ``config`` (see the module docstring),
+    with output-channel groups of at most ``m_group`` channels if given."""
+    if m_group is not None and m_group < 1:
+        raise ValueError(f"m_group must be positive, not {m_group}")
     shape = run_shape(layer_shape)
-    m_size = _group_size(shape, config)
+    m_size = group_size(shape, config, m_group)
     groups = [(m0, min(m0 + m_size, shape.M)) for m0 in range(0, shape.M, m_size)]
     pitch = shape.W * shape.C
     if _whole_rows_fit(shape, config, m_size):

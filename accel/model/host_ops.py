@@ -48,6 +48,10 @@ __all__ = [
     "reshape",
     "concatenation",
     "softmax",
+    "softmax_params",
+    "add_params",
+    "mean_params",
+    "concat_rescale",
     "quantize",
     "requantize_int8",
     "dequantize",
@@ -214,12 +218,17 @@ def mean(x, axes, keep_dims, input_scale, input_zp, output_scale, output_zp):
     axes = tuple(sorted({a + ndim if a < 0 else a for a in axes}))
     count = int(np.prod([x.shape[a] for a in axes]))
     raw_sum = x.astype(np.int64).sum(axis=axes, keepdims=keep_dims)
+    multiplier, shift = mean_params(input_scale, output_scale, count)
+    acc = np.asarray(wrap_int32(raw_sum - input_zp * count))
+    y = np.asarray(multiply_by_quantized_multiplier(acc, multiplier, shift)) + output_zp
+    return np.clip(y, INT8_MIN, INT8_MAX).astype(np.int8)
+
+
+def mean_params(input_scale: float, output_scale: float, count: int) -> tuple[int, int]:
+    """(multiplier, shift) of :func:`mean` over ``count`` elements, 1/count folded in."""
     multiplier, shift = quantize_multiplier(float(input_scale) / float(output_scale))
     bits = min(count.bit_length() - 1, 32, 31 + shift)
-    multiplier = (multiplier << bits) // count
-    acc = np.asarray(wrap_int32(raw_sum - input_zp * count))
-    y = np.asarray(multiply_by_quantized_multiplier(acc, multiplier, shift - bits)) + output_zp
-    return np.clip(y, INT8_MIN, INT8_MAX).astype(np.int8)
+    return (multiplier << bits) // count, shift - bits
 
 
 # --- elementwise and data movement -------------------------------------------------------
@@ -237,17 +246,26 @@ def add(a, b, a_scale, a_zp, b_scale, b_zp, out_scale, out_zp, act_min=-128, act
     left by 20, scaled by ``scale_i / (2 max scale)``, summed, scaled by
     ``2 max scale / (2**20 out_scale)``; every multiplier as TFLite's ``Prepare`` computes it
     in double from the float32 scales."""
-    left_shift = 20
-    twice_max = 2.0 * max(float(a_scale), float(b_scale))
-    m1, s1 = _smaller_than_one(float(a_scale) / twice_max)
-    m2, s2 = _smaller_than_one(float(b_scale) / twice_max)
-    mo, so = _smaller_than_one(twice_max / ((1 << left_shift) * float(out_scale)))
-    va = (a.astype(np.int64) - a_zp) << left_shift
-    vb = (b.astype(np.int64) - b_zp) << left_shift
+    m1, s1, m2, s2, mo, so = add_params(a_scale, b_scale, out_scale)
+    va = (a.astype(np.int64) - a_zp) << ADD_LEFT_SHIFT
+    vb = (b.astype(np.int64) - b_zp) << ADD_LEFT_SHIFT
     sa = np.asarray(multiply_by_quantized_multiplier(va, m1, s1))
     sb = np.asarray(multiply_by_quantized_multiplier(vb, m2, s2))
     raw = np.asarray(multiply_by_quantized_multiplier(sa + sb, mo, so)) + out_zp
     return np.clip(raw, act_min, act_max).astype(np.int8)
+
+
+ADD_LEFT_SHIFT = 20
+
+
+def add_params(a_scale: float, b_scale: float, out_scale: float) -> tuple[int, ...]:
+    """(a multiplier, a shift, b multiplier, b shift, out multiplier, out shift) of
+    :func:`add`, as TFLite's ``Prepare`` computes them in double from the float32 scales."""
+    twice_max = 2.0 * max(float(a_scale), float(b_scale))
+    m1, s1 = _smaller_than_one(float(a_scale) / twice_max)
+    m2, s2 = _smaller_than_one(float(b_scale) / twice_max)
+    mo, so = _smaller_than_one(twice_max / ((1 << ADD_LEFT_SHIFT) * float(out_scale)))
+    return m1, s1, m2, s2, mo, so
 
 
 def pad(x, pads, value):
@@ -267,17 +285,22 @@ def concatenation(xs, scales, zero_points, axis, out_scale, out_zp):
     ``round(q * (s_i / s_out) - zp_i * (s_i / s_out)) + zp_out``, clamped). (TFLite's int8
     kernel itself requires equal parameters; the scaling is its uint8 formula.)"""
     parts = []
-    inverse = _F32(1.0) / _F32(out_scale)
     for x, s, zp in zip(xs, scales, zero_points, strict=True):
         if float(s) == float(out_scale) and int(zp) == int(out_zp):
             parts.append(x)
             continue
-        scale = _F32(s) * inverse
-        bias = _F32(-int(zp)) * scale
+        scale, bias = concat_rescale(s, zp, out_scale)
         v = x.astype(_F32) * scale + bias
         r = np.asarray(round_half_away_from_zero(v))  # std::round (exact on float32 values)
         parts.append(np.clip(r.astype(np.int64) + out_zp, INT8_MIN, INT8_MAX).astype(np.int8))
     return np.concatenate(parts, axis=axis)
+
+
+def concat_rescale(scale: float, zero_point: int, out_scale: float):
+    """float32 (scale, bias) with which :func:`concatenation` rescales an input:
+    ``q * scale + bias``."""
+    scale = _F32(scale) * (_F32(1.0) / _F32(out_scale))
+    return scale, _F32(-int(zero_point)) * scale
 
 
 def transpose(x, perm):

@@ -430,3 +430,10 @@ def run_model(
         values[step.output] = y
         reports.append(report)
     return ModelRun([values[name] for name in graph.outputs], reports, backend)
+
+
+def layer_parameters(graph: Graph, op: Op):
+    """(weights int8, bias int32, multiplier, shift) of a CONV_2D, DEPTHWISE_CONV_2D or
+    FULLY_CONNECTED op as every executor uses them: weights (M,R,S,C), depthwise (1,R,S,M),
+    fully connected (M,1,1,C); per-channel fixed-point multipliers as TFLite derives them."""
+    return _weights(graph, op)

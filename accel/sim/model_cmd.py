@@ -51,24 +51,9 @@ def _fail(message: str, code: int = 1) -> int:
 
 def _lenet_input(graph: Graph, index: int):
     """The shipped test image ``index`` in the layout and dtype of ``graph``'s input."""
-    from accel.ref import lenet
+    from accel.model.inputs import lenet_input
 
-    t = graph.tensor(graph.inputs[0])
-    nhwc = (*lenet.INPUT_SHAPE,)
-    nchw = (nhwc[2], nhwc[0], nhwc[1])
-    if len(graph.inputs) != 1 or t.shape[1:] not in (nhwc, nchw):
-        raise ModelError(
-            f"--image needs a LeNet-shaped input (N, 32, 32, 1) or (N, 1, 32, 32); this model's "
-            f"input is {t.describe()}: give --input x.npy"
-        )
-    model = lenet.load_default()
-    if not 0 <= index < len(model.test_labels):
-        raise ModelError(f"--image must be in 0..{len(model.test_labels) - 1}, got {index}")
-    images = model.test_images if t.dtype == "float32" else model.test_images_int8
-    x = images[index : index + 1]
-    if t.shape[1:] == nchw:
-        x = x.transpose(0, 3, 1, 2)
-    return np.ascontiguousarray(x.astype(np.dtype(t.dtype))), int(model.test_labels[index])
+    return lenet_input(graph, index)
 
 
 def _load_input(path: Path) -> np.ndarray:

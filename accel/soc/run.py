@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from accel.firmware import build as firmware
-from accel.firmware.image import build_model_image
+from accel.firmware.run import chain_image
 from accel.soc import sim
 from accel.soc.top import DEFAULT_RAM_BYTES
 from accel.spec.config import AccelConfig

@@ -2,12 +2,15 @@
 bit-exact against the golden model: column strips with halo (stride 2, pooling, 7×7 with
 padding 3, batch 2), output-channel groups, input-channel chunks accumulated across
 descriptors (ACC_OUT / ACC_IN) with batch, and combinations; on small buffers where each path
-triggers. The counters equal the Amaranth simulation's."""
+triggers. The counters equal the Amaranth simulation's. Plus the planner's output-channel
+groups (chosen by the performance model), whose counters equal accel.perf's."""
 
 import numpy as np
 import pytest
-from rtl_helpers import assert_layer_ok
+from rtl_helpers import CONFIG_4X4, assert_layer_ok
 
+from accel import perf
+from accel.driver import choose_band, prepare_layer
 from accel.mapping import LayerShape
 from accel.mapping.tiled_job import layout_plan
 from accel.mapping.tiling import plan_tiles
@@ -90,3 +93,43 @@ def test_tiled_layer_bit_exact_on_the_rtl(results, name):
     assert kinds == CASES[name][3]
     if not spec.backpressure:  # the same cycles as the Amaranth simulation of the core
         assert result.counters == amaranth_sim.run_job(job, config).counters
+
+
+# The planner (accel.driver.plan_layer) trades output-channel groups for bands of more
+# pixels where the performance model predicts it faster: name -> (layer, input NHWC).
+PLANNED = {
+    "planned-groups-3x3": (dict(M=128, C=8, R=3, S=3, padding=1), (1, 4, 4, 8)),
+    "planned-groups-1x1-stride2": (dict(M=256, C=8, R=1, S=1, stride=2), (1, 4, 4, 8)),
+}
+
+
+def _planned_inputs(name):
+    params, nhwc = PLANNED[name]
+    rng = np.random.default_rng(sum(map(ord, name)))
+    layer = random_layer(rng, **params)
+    return layer, rng.integers(-128, 128, size=nhwc, dtype=np.int8)
+
+
+@pytest.fixture(scope="module")
+def planned():
+    specs = []
+    for i, name in enumerate(PLANNED):
+        layer, x = _planned_inputs(name)
+        job = prepare_layer(layer, x, CONFIG_4X4)
+        specs.append(rtlsim.RtlJob(job, run_layer(layer, x), name=name, seed=i))
+    results = rtlsim.run_jobs(specs, CONFIG_4X4, check=False)
+    return dict(zip(PLANNED, zip(specs, results, strict=True), strict=True))
+
+
+@pytest.mark.parametrize("name", PLANNED)
+def test_planner_groups_are_bit_exact_and_predicted(planned, name):
+    spec, result = planned[name]
+    assert_layer_ok(spec, result, CONFIG_4X4)
+    assert result.counters == perf.predict(spec.job, CONFIG_4X4).counters()
+    # one group would have been a single descriptor; the planner split it in two, and the
+    # hardware ran faster than one group at its best band is predicted to
+    layer, x = _planned_inputs(name)
+    shape = spec.job.shape
+    assert len(plan_tiles(shape, CONFIG_4X4).tiles) == 1 and len(spec.job.descriptors) == 2
+    one_group = prepare_layer(layer, x, CONFIG_4X4, band=choose_band(shape, CONFIG_4X4))
+    assert result.counters["CYCLES"] < perf.predict(one_group, CONFIG_4X4).cycles

@@ -16,7 +16,8 @@ one unsigned comparison with ``size`` catches addresses below the base and beyon
 
 What the decoder needs from the hart (an :class:`~accel.firmware.riscv.iss.ISS`):
 ``_regs``, ``memory``, ``_cache`` (cleared by ``FENCE.I``), and the handlers ``_ecall(pc,
-word)``, ``_ebreak()`` and ``_custom(pc, word, function_id, rs1_value, rs2_value, rd)``.
+word)``, ``_ebreak()``, ``_counter(rd, csr, nxt)`` (``csrr`` of a counter) and ``_custom(pc,
+word, function_id, rs1_value, rs2_value, rd)``.
 """
 
 from __future__ import annotations
@@ -298,6 +299,7 @@ _CSR = _factory(
     return nxt
     """,
 )
+_COUNTER = _factory("counter", "on_counter, rd, csr, nxt", "on_counter(rd, csr, nxt)\nreturn nxt")
 _CUSTOM = _factory(
     "accel",
     "regs, rd, rs1, rs2, custom, pc, word, fid, rd_index, nxt",
@@ -311,8 +313,8 @@ _CUSTOM = _factory(
 def compile_instruction(hart, pc: int, word: int) -> Closure:
     """The closure for the instruction ``word`` at ``pc``: it executes the instruction and
     returns the next PC. Raises :class:`IllegalInstruction` for anything but RV32IM,
-    custom-0, FENCE, FENCE.I, VexRiscv's data-cache flush (a no-op), the Zicsr instructions
-    (on :attr:`ISS.csrs`), ECALL and EBREAK."""
+    custom-0, FENCE, FENCE.I, VexRiscv's data-cache flush (a no-op), ``csrr`` of the
+    counters, the other Zicsr instructions (on :attr:`ISS.csrs`), ECALL and EBREAK."""
     if word & 3 != 3:
         raise _illegal(
             pc, word, "compressed (16-bit) instruction; the ISS implements RV32IM without C"
@@ -431,19 +433,31 @@ def _compile_misc_mem(hart, pc: int, word: int) -> Closure:
     raise _illegal(pc, word)
 
 
+#: The read-only user counters (Zicntr) ``csrr rd, <csr>`` reads: cycle, time, instret and
+#: their upper halves. On the ISS all three count retired instructions.
+COUNTER_CSRS = {0xC00: "cycle", 0xC01: "time", 0xC02: "instret"}
+COUNTER_CSRS.update({csr | 0x80: f"{name}h" for csr, name in list(COUNTER_CSRS.items())})
+
+
 def _compile_system(hart, pc: int, word: int) -> Closure:
     if word == ECALL:
         return _ECALL(hart._ecall, pc, word, (pc + 4) & M32)
     if word == EBREAK:
         return _EBREAK(hart._ebreak, (pc + 4) & M32)
-    funct3 = (word >> 12) & 7
+    csr, rs1, funct3 = word >> 20, (word >> 15) & 31, (word >> 12) & 7
+    if funct3 == 2 and rs1 == 0 and csr in COUNTER_CSRS:  # CSRRS rd, csr, x0: csrr
+        return _COUNTER(hart._counter, (word >> 7) & 31 or 32, csr, (pc + 4) & M32)
     if funct3 & 3:  # CSRRW CSRRS CSRRC, and their immediate forms (funct3 5..7)
-        rd, rs1 = (word >> 7) & 31 or 32, (word >> 15) & 31
-        csrs, csr, op = hart.csrs, word >> 20, funct3 & 3
-        if csr & 0xF60 in (0xB00, 0xC00):  # [m]cycle, time, [m]instret, hpmcounters (+h)
-            raise _illegal(pc, word, "the ISS has no counter CSRs (cycle, time, instret)")
-        return _CSR(hart._regs, rd, csrs, csr, op, rs1, funct3 < 4, (pc + 4) & M32)
-    raise _illegal(pc, word, "unsupported SYSTEM instruction (only ECALL and EBREAK, and CSRs)")
+        if csr in COUNTER_CSRS or csr & 0xF60 == 0xB00:  # writes; mcycle, minstret, mhpm*
+            raise _illegal(pc, word, "counter CSRs are read-only (csrr of cycle, time, instret)")
+        rd, op = (word >> 7) & 31 or 32, funct3 & 3
+        return _CSR(hart._regs, rd, hart.csrs, csr, op, rs1, funct3 < 4, (pc + 4) & M32)
+    raise _illegal(
+        pc,
+        word,
+        "unsupported SYSTEM instruction (only ECALL, EBREAK and csrr of a counter, "
+        "and the other CSR instructions)",
+    )
 
 
 def _compile_custom(hart, pc: int, word: int) -> Closure:

@@ -21,15 +21,18 @@ Custom-0 (opcode ``0x0B``) R-type instructions go to the accelerator: ``function
   transaction on the RTL) with :meth:`ISS.complete_custom`. :meth:`ISS.run_async` is that
   loop for an ``async`` execute function.
 
-CSRs (Zicsr) are plain storage in :attr:`ISS.csrs` (CSR number -> value): the ISS has no
-traps, interrupts or caches, so the start-up code's ``mtvec`` and CFU-enable writes
-(``firmware/start.S``, for VexRiscv) are recorded and have no effect, and VexRiscv's
-data-cache flush is a no-op. The counter CSRs (``cycle``, ``time``, ``instret``, the machine
-performance counters) are not implemented: reading them is an illegal instruction.
+CSRs (Zicsr) other than the counters are plain storage in :attr:`ISS.csrs` (CSR number ->
+value): the ISS has no traps, interrupts or caches, so the start-up code's ``mtvec`` and
+CFU-enable writes (``firmware/start.S``, for VexRiscv) are recorded and have no effect, and
+VexRiscv's data-cache flush is a no-op. The counters are read-only (see ``csrr`` below);
+writing one, or any access to the machine counters (``mcycle``, ``minstret``, ``mhpm*``), is
+an illegal instruction.
 
 Environment calls: ``a7 = 93`` (exit) halts with exit code ``a0``; ``a7 = 64``
 (``write(fd, buf, len)``, fd 1 or 2) appends ``len`` bytes at ``buf`` to :attr:`ISS.output`
-and returns ``len``. ``EBREAK`` halts (:attr:`ISS.halt_reason` ``"ebreak"``). Illegal
+and returns ``len``. ``csrr`` reads the counters ``cycle``, ``time`` and ``instret`` (and
+their upper halves): all three are the number of instructions retired before it (the ISS
+has no clock). ``EBREAK`` halts (:attr:`ISS.halt_reason` ``"ebreak"``). Illegal
 instructions, misaligned or out-of-range loads, stores, jumps and fetches raise an
 :class:`ISSError` subclass naming the PC and the instruction word; the simulator state is
 left at the faulting instruction.
@@ -173,6 +176,14 @@ class _Halt(Exception):
 
 class _Defer(Exception):
     pass
+
+
+class _CounterRead(Exception):
+    """A ``csrr`` of a counter: :meth:`ISS._run` answers it, as it alone knows how many
+    instructions of the current run have retired."""
+
+    def __init__(self, rd: int, csr: int, nxt: int):
+        self.rd, self.csr, self.nxt = rd, csr, nxt
 
 
 # --- the simulator --------------------------------------------------------------------------
@@ -340,13 +351,30 @@ class ISS:
         if limit is not None and limit <= 0:
             return
         self._defer = defer
+        remaining = sys.maxsize if limit is None else limit
+        while remaining > 0:
+            read, retired = self._run_block(remaining)
+            remaining -= retired
+            if read is None:
+                return
+            # the csrr retires here: its value counts the instructions before it
+            value = self.instret >> 32 if read.csr & 0x80 else self.instret
+            self._regs[read.rd] = value & M32
+            self.pc = read.nxt
+            self.instret += 1
+            remaining -= 1
+
+    def _run_block(self, limit: int) -> tuple[_CounterRead | None, int]:
+        """Run up to ``limit`` instructions; stop at a counter read (returned, not retired),
+        a halt or a deferred custom instruction. Returns (read, instructions retired)."""
         cache = self._cache
         decode = self._decode_at
         pc = self.pc
         n = 0  # instructions retired; in the loop, the index of the one executing
+        read = None
         try:
             # one loop for both cases: a range is cheaper than counting by hand
-            for n in range(sys.maxsize if limit is None else limit):  # noqa: B007 (read below)
+            for n in range(limit):  # noqa: B007 (read below)
                 try:
                     fn = cache[pc]
                 except KeyError:
@@ -357,9 +385,15 @@ class ISS:
             n += 1  # the halting instruction retires
         except _Defer:
             pass
+        except _CounterRead as exc:
+            read = exc
         finally:
             self.pc = pc
             self.instret += n
+        return read, n
+
+    def _counter(self, rd: int, csr: int, nxt: int) -> None:
+        raise _CounterRead(rd, csr, nxt)
 
     # -- environment and accelerator --------------------------------------------------------
 

@@ -649,7 +649,8 @@ def test_run_async_awaits_each_custom_instruction():
         enc_b(2, "a0", "a1", 8),  # branch funct3 2
         enc_i(0x67, 1, "a0", "a0", 0),  # JALR funct3 1
         0x30200073,  # MRET
-        0xC0002573,  # RDCYCLE (Zicsr)
+        0xC0003573,  # CSRRC a0, cycle, x0 (only CSRRS reads the counters)
+        0xC0051073,  # CSRW cycle, a0 (the counters are read-only)
         enc_r(0x2B, 0, 0, "a0", "a0", "a1"),  # custom-1
         enc_i(0x0F, 2, 0, 0, 0),  # MISC-MEM funct3 2
     ],
@@ -992,10 +993,26 @@ def test_more_illegal_instructions(word):
 def test_illegal_messages_name_the_reason():
     with pytest.raises(riscv.IllegalInstruction, match="compressed"):
         make_iss([0x4501]).run()
-    with pytest.raises(riscv.IllegalInstruction, match="only ECALL and EBREAK"):
+    with pytest.raises(riscv.IllegalInstruction, match="only ECALL, EBREAK and csrr"):
         make_iss([0x10500073]).run()
     with pytest.raises(riscv.IllegalInstruction, match=r"^illegal instruction at pc"):
         make_iss([enc_b(2, "a0", "a1", 8)]).run()
+
+
+def _csrr(rd: int, csr: int) -> int:
+    return (csr << 20) | (2 << 12) | (rd << 7) | 0x73
+
+
+def test_counter_csrs_count_the_instructions_before_them():
+    """rdinstret / rdcycle / rdtime (the firmware's per-op counts): instructions retired
+    before the read, across run() calls and deferred runs; upper halves 0."""
+    words = [NOP, NOP, _csrr(10, 0xC02), _csrr(11, 0xC00), _csrr(12, 0xC01), _csrr(13, 0xC82)]
+    iss = make_iss([*words, _csrr(14, 0xC02), EBREAK])
+    iss.run(max_instructions=4)
+    assert iss.instret == 4 and iss.reg(10) == 2 and iss.reg(11) == 3
+    assert iss.run_until_custom() is None
+    assert [iss.reg(r) for r in (12, 13, 14)] == [4, 0, 6]
+    assert iss.halted and iss.instret == 8
 
 
 def test_custom_instruction_any_funct3_and_fields_bound_at_decode():
@@ -1049,10 +1066,14 @@ def test_csr_instructions_are_plain_storage():
     assert iss.csrs == {}
 
 
-@pytest.mark.parametrize("number", [0xC00, 0xC02, 0xC80, 0xB00, 0xB02, 0xB82, 0xC01])
-def test_counter_csrs_are_illegal(number):
-    with pytest.raises(riscv.IllegalInstruction, match="no counter CSRs"):
-        run([csr(2, "a0", 0, number)])
+@pytest.mark.parametrize(
+    "word",
+    [csr(2, "a0", 0, n) for n in (0xB00, 0xB02, 0xB82, 0xB03)]  # csrr of machine counters
+    + [csr(1, 0, "a0", 0xC02), csr(6, "a0", 1, 0xC00), csr(2, "a0", "a1", 0xC81)],  # writes
+)
+def test_machine_counters_and_counter_writes_are_illegal(word):
+    with pytest.raises(riscv.IllegalInstruction, match="counter CSRs are read-only"):
+        run([word])
 
 
 def test_vexriscv_dcache_flush_is_a_no_op():
