@@ -47,7 +47,7 @@ def run_chains_soc(chains, config: AccelConfig, elf=None, **options) -> list[dic
     program = program_image(elf)
     images, rams = [], []
     for layers, x in chains:
-        image = build_model_image(list(layers), x, config, firmware.ARENA_BASE, firmware.ARENA_END)
+        image = chain_image(layers, x, config)
         images.append(image)
         rams.append(ram_image(program, image.regions, options.get("ram_bytes", DEFAULT_RAM_BYTES)))
     runs = sim.run_images(config, rams, **options)
