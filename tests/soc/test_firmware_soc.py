@@ -153,3 +153,34 @@ def test_sim_command_line_on_vexriscv(model, elf, capsys):
     assert re.search(rf"total\s+{expected}\n", out)
     assert main(["firmware", "lenet", "--cpu", "vexriscv", "--images", "2"]) == 0
     assert "logits identical to the golden model for 2/2" in capsys.readouterr().out
+
+
+def _checksum(data: bytes) -> int:
+    value = 0
+    for byte in data:
+        value = (value * 31 + byte) & 0xFFFF_FFFF
+    return value
+
+
+def test_the_data_cache_needs_the_flush_after_wait(tmp_path):
+    """firmware/soc_coherence.c: the CPU caches the output region, the DMA overwrites it. Read
+    without a flush, VexRiscv sees its stale lines; after the driver's WAIT (which flushes)
+    it sees the RAM. The ISS (no cache) sees the RAM both times."""
+    elf = firmware.build("soc_coherence", tmp_path)
+    iss = ISS()
+    iss.load_elf(elf)
+    iss.backend = FunctionalBackend(iss.memory, CONFIG)
+    assert iss.run(max_instructions=10_000_000) == 0, iss.text_output
+    (soc,) = run_images(CONFIG, [ram_image(program_image(elf))])
+    assert soc.exit_code == 0, soc.console
+    out = soc.read(firmware.ARENA_BASE + 0x3000, 5 * 5 * 16)
+    assert out == iss.memory.read(firmware.ARENA_BASE + 0x3000, len(out)) == bytes([0xFB]) * 400
+    ram = f"{_checksum(out):x}"
+    stale = f"{_checksum(bytes([0xA5]) * 400):x}"
+    done = f"{1 << isa.STATUS_BIT['DONE'].bit:x}"
+    assert iss.text_output.splitlines()[1:] == [f"raw {ram} status {done}", f"driver {ram} err 0"]
+    assert soc.console.splitlines() == [
+        f"before {stale}",
+        f"raw {stale} status {done}",  # the stale cache lines
+        f"driver {ram} err 0",
+    ]
