@@ -37,11 +37,11 @@ class Fixture(wiring.Component):
     """SoCInterconnect + a RAM + the accelerator's AXI4Master in front of the DMA port (or
     nothing: ``adapter=False``, a testbench drives the AXI signals)."""
 
-    def __init__(self, init=(), adapter=True):
+    def __init__(self, init=(), adapter=True, width=WIDTH):
         self.adapter = adapter
-        self.bus = SoCInterconnect(WIDTH, RAM_BYTES)
-        self.axi = AXI4Master(WIDTH, 32, 1)
-        self.ram = Memory(shape=WIDTH, depth=RAM_BYTES // NB, init=list(init))
+        self.bus = SoCInterconnect(width, RAM_BYTES)
+        self.axi = AXI4Master(width, 32, 1)
+        self.ram = Memory(shape=width, depth=RAM_BYTES // (width // 8), init=list(init))
         self.ports = [self.ram.read_port(), self.ram.write_port(granularity=8)]
         self.ports += [self.ram.read_port(), self.ram.write_port(granularity=8)]
         super().__init__({})
@@ -93,42 +93,44 @@ def _word(memory, addr):
     return int.from_bytes(memory[addr : addr + 4], "little")
 
 
-def _dma_bursts(rng):
+def _dma_bursts(rng, nb):
     bursts = []
+    full = (1 << nb) - 1
     for _ in range(24):
         if rng.random() < 0.5:  # writes overlap each other: their order matters
             beats = rng.randint(1, 16)
-            addr = rng.randrange(DMA_WRITE[0], DMA_WRITE[1] - beats * NB, NB)
-            data = [rng.getrandbits(WIDTH) for _ in range(beats)]
-            strb = [rng.choice([0xFF, rng.getrandbits(NB)]) for _ in range(beats)]
+            addr = rng.randrange(DMA_WRITE[0], DMA_WRITE[1] - beats * nb, nb)
+            data = [rng.getrandbits(8 * nb) for _ in range(beats)]
+            strb = [rng.choice([full, rng.getrandbits(nb)]) for _ in range(beats)]
             bursts.append(MemPortBurst(addr, beats, data, strb))
         else:
             beats = rng.randint(1, 32)
-            addr = rng.randrange(SHARED_READ[0], SHARED_READ[1] - beats * NB, NB)
+            addr = rng.randrange(SHARED_READ[0], SHARED_READ[1] - beats * nb, nb)
             bursts.append(MemPortBurst(addr, beats))
     return bursts
 
 
-def _apply_writes(memory, bursts):
+def _apply_writes(memory, bursts, nb):
     for burst in bursts:
         if burst.is_write:
             for i, (value, strb) in enumerate(zip(burst.data, burst.strb, strict=True)):
-                raw = value.to_bytes(NB, "little")
-                for k in range(NB):
+                raw = value.to_bytes(nb, "little")
+                for k in range(nb):
                     if strb >> k & 1:
-                        memory[burst.addr + i * NB + k] = raw[k]
+                        memory[burst.addr + i * nb + k] = raw[k]
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_concurrent_cpu_and_dma_traffic(seed):
+@pytest.mark.parametrize("seed, width", [(1, 64), (2, 64), (3, 64), (4, 32), (5, 128)])
+def test_concurrent_cpu_and_dma_traffic(seed, width):
     rng = random.Random(seed)
+    nb = width // 8
     initial = bytearray(rng.getrandbits(8) for _ in range(RAM_BYTES))
-    words = [int.from_bytes(initial[i : i + NB], "little") for i in range(0, RAM_BYTES, NB)]
-    dut = Fixture(words)
-    bursts = _dma_bursts(rng)
+    words = [int.from_bytes(initial[i : i + nb], "little") for i in range(0, RAM_BYTES, nb)]
+    dut = Fixture(words, width=width)
+    bursts = _dma_bursts(rng, nb)
     dma = MemPortMaster(bursts, rng=random.Random(seed + 100), stall_probability=0.3)
     expected = bytearray(initial)
-    _apply_writes(expected, bursts)
+    _apply_writes(expected, bursts, nb)
     cpu_model = bytearray(initial)  # what the data bus's own writes leave in its region
     progress = {"ibus": [], "dbus": []}
 
@@ -171,8 +173,8 @@ def test_concurrent_cpu_and_dma_traffic(seed):
     async def read_back(ctx):
         while not finished():
             await ctx.tick()
-        for i in range(RAM_BYTES // NB):
-            final.extend(ctx.get(dut.ram.data[i]).to_bytes(NB, "little"))
+        for i in range(RAM_BYTES // nb):
+            final.extend(ctx.get(dut.ram.data[i]).to_bytes(nb, "little"))
 
     run_simulation(
         dut,
@@ -185,7 +187,7 @@ def test_concurrent_cpu_and_dma_traffic(seed):
         else:
             assert burst.rerror == [0] * burst.beats
             assert burst.rdata == [
-                int.from_bytes(initial[burst.addr + i * NB : burst.addr + (i + 1) * NB], "little")
+                int.from_bytes(initial[burst.addr + i * nb : burst.addr + (i + 1) * nb], "little")
                 for i in range(burst.beats)
             ]
     # the RAM at the end: the DMA's writes in its order, the CPU's in its order
