@@ -36,20 +36,18 @@ def ram_image(program: bytes, regions=(), ram_bytes: int = DEFAULT_RAM_BYTES) ->
     return bytes(ram)
 
 
-def run_chains_soc(chains, config: AccelConfig, elf=None, **options) -> list[dict]:
-    """Run ``model.c`` for several ``(layers, x)`` chains on the SoC (one simulator process);
-    per chain the model image's results (output, cycles, predicted, status) plus the SoC's
+def run_model_images(images, config: AccelConfig, elf=None, **options) -> list[dict]:
+    """Run ``model.c`` on several model images (:class:`accel.firmware.image.ModelImage`: a
+    chain of layers, or an imported graph with host ops) on the SoC, one simulator process;
+    per image its results (outputs, per-op counters, predicted, status) plus the SoC's
     ``cpu_cycles``, ``instructions`` (minstret), ``console``, ``wall_seconds``, ``cpu_seconds``,
     ``exit_code``, ``trap`` and ``bus_error``."""
-    if firmware.RAM_SIZE > options.get("ram_bytes", DEFAULT_RAM_BYTES):
+    ram_bytes = options.get("ram_bytes", DEFAULT_RAM_BYTES)
+    if firmware.RAM_SIZE > ram_bytes:
         raise ValueError(f"the firmware needs {firmware.RAM_SIZE} bytes of RAM")
     elf = elf if elf is not None else firmware.build("model", config=config)
     program = program_image(elf)
-    images, rams = [], []
-    for layers, x in chains:
-        image = chain_image(layers, x, config)
-        images.append(image)
-        rams.append(ram_image(program, image.regions, options.get("ram_bytes", DEFAULT_RAM_BYTES)))
+    rams = [ram_image(program, image.regions, ram_bytes) for image in images]
     runs = sim.run_images(config, rams, **options)
     results = []
     for image, run in zip(images, runs, strict=True):
@@ -67,6 +65,12 @@ def run_chains_soc(chains, config: AccelConfig, elf=None, **options) -> list[dic
         )
         results.append(result)
     return results
+
+
+def run_chains_soc(chains, config: AccelConfig, elf=None, **options) -> list[dict]:
+    """:func:`run_model_images` for ``(layers, x)`` chains of accelerator layers."""
+    images = [chain_image(layers, x, config) for layers, x in chains]
+    return run_model_images(images, config, elf, **options)
 
 
 def run_lenet(model, indices, config: AccelConfig, elf=None, **options) -> list:

@@ -184,3 +184,25 @@ def test_the_data_cache_needs_the_flush_after_wait(tmp_path):
         f"raw {stale} status {done}",  # the stale cache lines
         f"driver {ram} err 0",
     ]
+
+
+def test_an_imported_model_on_vexriscv(model, elf):
+    """The exported LeNet-5 .tflite, imported (a graph image: fused conv+pool ops, FC as 1x1
+    convolutions, RESHAPE as a buffer alias), under firmware on the SoC equals the graph's
+    golden model and the same image on the ISS."""
+    from accel.firmware.run import graph_image, run_image_functional
+    from accel.model.export import lenet_tflite
+    from accel.model.run import run_model
+    from accel.model.tflite_import import load_tflite
+    from accel.soc.run import run_model_images
+
+    graph = load_tflite(lenet_tflite(model))
+    x = model.test_images_int8[5:6]
+    image = graph_image(graph, [x], CONFIG)
+    (soc,) = run_model_images([image], CONFIG, elf)
+    assert soc["exit_code"] == 0 and soc["status"] == 0, soc["console"]
+    golden = run_model(graph, [x]).outputs
+    np.testing.assert_array_equal(soc["outputs"][0].reshape(golden[0].shape), golden[0])
+    iss = run_image_functional(graph_image(graph, [x], CONFIG), CONFIG, elf)
+    assert soc["cycles"] == iss["cycles"]
+    assert [op["where"] for op in soc["ops"]] == [op["where"] for op in iss["ops"]]
