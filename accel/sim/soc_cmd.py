@@ -12,6 +12,8 @@ from __future__ import annotations
 import sys
 import time
 
+import numpy as np
+
 from accel.sim import format_table
 
 
@@ -55,6 +57,16 @@ def cmd_firmware_soc(args, model, config, indices) -> int:
         print("logits:", " ".join(str(int(v)) for v in result.logits))
         print(f"golden logits match: {'yes' if result.exact else 'NO'}")
         print(f"CPU cycles: {cycles}; instructions retired (minstret): {result.instructions}")
+        from accel.firmware.run import run_functional
+
+        iss = run_functional(model, result.image, config, elf)
+        agree = (
+            np.array_equal(iss.logits, result.logits) and iss.layer_cycles == result.layer_cycles
+        )
+        print(
+            f"the ISS (functional accelerator): {iss.instructions} instructions; logits and "
+            f"accelerator cycles equal to VexRiscv's: {'yes' if agree else 'NO'}"
+        )
         rows = [
             {"layer": layer.name, "accelerator cycles": c}
             for layer, c in zip(model.layers, result.layer_cycles, strict=True)
@@ -66,6 +78,8 @@ def cmd_firmware_soc(args, model, config, indices) -> int:
             f"wall time: {result.wall_seconds:.3f} s simulating ({speed:,.0f} cycles/s; CPU "
             f"time {result.extra['cpu_seconds']:.3f} s), {total:.2f} s in all"
         )
+        if not agree:
+            return 1
     else:
         exact = sum(r.exact for r in results)
         correct = sum(r.predicted == r.label for r in results)

@@ -149,6 +149,7 @@ def test_sim_command_line_on_vexriscv(model, elf, capsys):
     assert f"predicted class {int(np.argmax(golden))}\n" in out
     assert "golden logits match: yes" in out
     assert re.search(r"CPU cycles: \d+; instructions retired \(minstret\): \d+", out)
+    assert re.search(r"the ISS \(functional accelerator\): \d+ instructions; .*: yes\n", out)
     expected = sum(run_functional(model, 3, CONFIG, elf).layer_cycles)  # accel.perf's
     assert re.search(rf"total\s+{expected}\n", out)
     assert main(["firmware", "lenet", "--cpu", "vexriscv", "--images", "2"]) == 0
