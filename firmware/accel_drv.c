@@ -1,5 +1,6 @@
 /* Accelerator driver: see accel_drv.h. */
 #include "accel_drv.h"
+#include "soc.h"
 
 static uint32_t last_status;
 
@@ -46,6 +47,7 @@ int accel_start_layer(const accel_layer_t *layer)
 int accel_finish(accel_counters_t *counters)
 {
     last_status = accel_wait();
+    soc_dcache_invalidate(); /* the DMA wrote memory behind the data cache (docs/soc.md) */
     if (counters)
         accel_read_counters(counters);
     int err = accel_status_error(last_status);

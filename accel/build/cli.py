@@ -59,8 +59,25 @@ def main(argv: list[str] | None = None) -> int:
         "u4k, hx8k, lp8k)",
     )
     parser.add_argument("--json", type=Path, default=None, help="write the --synth report here")
+    parser.add_argument(
+        "--soc",
+        action="store_true",
+        help="write the VexRiscv SoC instead (accel_soc.v: the accelerator on the CFU port of "
+        "VexRiscv_FullCfu from pythondata-cpu-vexriscv, shared RAM, MMIO; docs/soc.md); needs "
+        "--out",
+    )
+    parser.add_argument(
+        "--ram-kib", type=int, default=256, help="SoC RAM in KiB (a power of two; default 256)"
+    )
+    parser.add_argument(
+        "--firmware", type=Path, default=None, help="SoC: raw image (.bin) to initialise the RAM"
+    )
     args = parser.parse_args(argv)
     config = parse_config(args)
+    if args.soc:
+        return _write_soc(parser, args, config)
+    if args.firmware is not None or args.ram_kib != 256:
+        parser.error("--firmware and --ram-kib need --soc")
     if args.synth is None:
         if args.device is not None or args.json is not None:
             parser.error("--device and --json need --synth")
@@ -81,4 +98,26 @@ def main(argv: list[str] | None = None) -> int:
     isa_doc = DEFAULT_ISA_DOC if default_out else None
     for path in write_outputs(config, out_dir, header, isa_doc):
         print(f"wrote {path}")
+    return 0
+
+
+def _write_soc(parser: argparse.ArgumentParser, args: argparse.Namespace, config) -> int:
+    from accel.soc.build import write_soc
+    from accel.soc.vexriscv import VexRiscvMissing
+
+    if args.synth is not None:
+        parser.error("--soc --synth is not implemented (synthesize the accelerator alone)")
+    if args.out is None:
+        parser.error("--soc needs --out DIR (rtl/ holds the accelerator alone)")
+    if args.firmware is not None and not args.firmware.is_file():
+        parser.error(f"--firmware {args.firmware}: no such file")
+    try:
+        paths = write_soc(config, args.out, args.ram_kib * 1024, args.firmware)
+    except (ValueError, VexRiscvMissing) as error:
+        raise SystemExit(f"accel.build: {error}") from None
+    for path in paths:
+        print(f"wrote {path}")
+    from accel.soc.vexriscv import verilog_path
+
+    print(f"the core: {verilog_path()} (module VexRiscv; pass it to the simulator/synthesis)")
     return 0

@@ -13,7 +13,8 @@ Commands:
     The conv/FC layers of ResNet-18, VGG-16, AlexNet or MobileNet-v1 on a backend (perf by
     default) with cycles, utilization and roofline ratio per layer.
 ``firmware``
-    LeNet-5 driven by the RV32IM firmware on the ISS (functional or RTL accelerator).
+    LeNet-5 driven by the RV32IM firmware on the ISS (functional or RTL accelerator), or
+    with ``--cpu vexriscv`` on the VexRiscv SoC in Verilator (:mod:`accel.sim.soc_cmd`).
 ``model``
     An imported int8 .tflite / .onnx model (:mod:`accel.sim.model_cmd`): per-op table.
 
@@ -259,6 +260,10 @@ def cmd_firmware(args: argparse.Namespace) -> int:
     if not 0 <= indices[0] < len(model.test_labels) or not indices:
         print(f"error: --image must be in 0..{len(model.test_labels) - 1}", file=sys.stderr)
         return 2
+    if args.cpu == "vexriscv":
+        from accel.sim.soc_cmd import cmd_firmware_soc
+
+        return cmd_firmware_soc(args, model, config, indices)
     started = time.perf_counter()
     elf = firmware_run.model_elf()
     if args.backend == "functional":
@@ -390,7 +395,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend",
         choices=["functional", "rtl"],
         default="rtl",
-        help="accelerator: rtl (co-simulated Verilog) or functional (fast)",
+        help="accelerator: rtl (co-simulated Verilog) or functional (fast); ISS only",
+    )
+    f.add_argument(
+        "--cpu",
+        choices=["iss", "vexriscv"],
+        default="iss",
+        help="iss (the Python RV32IM simulator, default) or vexriscv (the SoC in Verilator: "
+        "the real core, the accelerator on its CFU port, shared RAM; docs/soc.md)",
     )
     f.add_argument("--weights", type=Path, default=lenet.DEFAULT_PATH, metavar="FILE")
     _hardware_arguments(f)

@@ -36,6 +36,8 @@ Closure = Callable[[], int]
 
 ECALL = 0x00000073
 EBREAK = 0x00100073
+#: VexRiscv's data-cache flush (MISC-MEM, funct3 5, rs2 = 0; ``firmware/soc.h``).
+DCACHE_FLUSH = 0x0000500F
 
 
 # --- faults: built at decode time or when a closure faults ----------------------------------
@@ -281,6 +283,22 @@ _FENCE = _factory("fence", "nxt", "return nxt")
 _FENCE_I = _factory("fence_i", "cache, nxt", "cache.clear()\nreturn nxt")
 _ECALL = _factory("ecall", "on_ecall, pc, word, nxt", "on_ecall(pc, word)\nreturn nxt")
 _EBREAK = _factory("ebreak", "on_ebreak, nxt", "on_ebreak()\nreturn nxt")
+_CSR = _factory(
+    "csr_access",
+    "regs, rd, csrs, csr, op, operand, from_reg, nxt",
+    """
+    old = csrs.get(csr, 0)
+    value = regs[operand] if from_reg else operand
+    if op == 1:
+        csrs[csr] = value
+    elif op == 2:
+        csrs[csr] = old | value
+    else:
+        csrs[csr] = old & ~value & M32
+    regs[rd] = old
+    return nxt
+    """,
+)
 _COUNTER = _factory("counter", "on_counter, rd, csr, nxt", "on_counter(rd, csr, nxt)\nreturn nxt")
 _CUSTOM = _factory(
     "accel",
@@ -295,7 +313,8 @@ _CUSTOM = _factory(
 def compile_instruction(hart, pc: int, word: int) -> Closure:
     """The closure for the instruction ``word`` at ``pc``: it executes the instruction and
     returns the next PC. Raises :class:`IllegalInstruction` for anything but RV32IM,
-    custom-0, FENCE, FENCE.I, ECALL, EBREAK and ``csrr`` of the counters."""
+    custom-0, FENCE, FENCE.I, VexRiscv's data-cache flush (a no-op), ``csrr`` of the
+    counters, the other Zicsr instructions (on :attr:`ISS.csrs`), ECALL and EBREAK."""
     if word & 3 != 3:
         raise _illegal(
             pc, word, "compressed (16-bit) instruction; the ISS implements RV32IM without C"
@@ -409,6 +428,8 @@ def _compile_misc_mem(hart, pc: int, word: int) -> Closure:
         return _FENCE((pc + 4) & M32)
     if funct3 == 1:  # FENCE.I: code may have changed, decode again
         return _FENCE_I(hart._cache, (pc + 4) & M32)
+    if word & 0x01F0707F == DCACHE_FLUSH:  # VexRiscv's data-cache flush: the ISS has no cache
+        return _FENCE((pc + 4) & M32)
     raise _illegal(pc, word)
 
 
@@ -426,8 +447,16 @@ def _compile_system(hart, pc: int, word: int) -> Closure:
     csr, rs1, funct3 = word >> 20, (word >> 15) & 31, (word >> 12) & 7
     if funct3 == 2 and rs1 == 0 and csr in COUNTER_CSRS:  # CSRRS rd, csr, x0: csrr
         return _COUNTER(hart._counter, (word >> 7) & 31 or 32, csr, (pc + 4) & M32)
+    if funct3 & 3:  # CSRRW CSRRS CSRRC, and their immediate forms (funct3 5..7)
+        if csr in COUNTER_CSRS or csr & 0xF60 == 0xB00:  # writes; mcycle, minstret, mhpm*
+            raise _illegal(pc, word, "counter CSRs are read-only (csrr of cycle, time, instret)")
+        rd, op = (word >> 7) & 31 or 32, funct3 & 3
+        return _CSR(hart._regs, rd, hart.csrs, csr, op, rs1, funct3 < 4, (pc + 4) & M32)
     raise _illegal(
-        pc, word, "unsupported SYSTEM instruction (only ECALL, EBREAK and csrr of a counter)"
+        pc,
+        word,
+        "unsupported SYSTEM instruction (only ECALL, EBREAK and csrr of a counter, "
+        "and the other CSR instructions)",
     )
 
 

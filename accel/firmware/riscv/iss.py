@@ -21,6 +21,13 @@ Custom-0 (opcode ``0x0B``) R-type instructions go to the accelerator: ``function
   transaction on the RTL) with :meth:`ISS.complete_custom`. :meth:`ISS.run_async` is that
   loop for an ``async`` execute function.
 
+CSRs (Zicsr) other than the counters are plain storage in :attr:`ISS.csrs` (CSR number ->
+value): the ISS has no traps, interrupts or caches, so the start-up code's ``mtvec`` and
+CFU-enable writes (``firmware/start.S``, for VexRiscv) are recorded and have no effect, and
+VexRiscv's data-cache flush is a no-op. The counters are read-only (see ``csrr`` below);
+writing one, or any access to the machine counters (``mcycle``, ``minstret``, ``mhpm*``), is
+an illegal instruction.
+
 Environment calls: ``a7 = 93`` (exit) halts with exit code ``a0``; ``a7 = 64``
 (``write(fd, buf, len)``, fd 1 or 2) appends ``len`` bytes at ``buf`` to :attr:`ISS.output`
 and returns ``len``. ``csrr`` reads the counters ``cycle``, ``time`` and ``instret`` (and
@@ -203,6 +210,7 @@ class ISS:
         self.backend = backend
         self._regs = [0] * 33  # x0..x31, then a scratch slot that absorbs writes to x0
         self._cache: dict[int, Callable[[], int]] = {}
+        self.csrs: dict[int, int] = {}
         self._defer = False
         self.elf: ElfFile | None = None
         self.reset()
@@ -223,6 +231,7 @@ class ISS:
         self.instret = 0
         self.custom_count = 0
         self.pending: CustomRequest | None = None
+        self.csrs.clear()
 
     def reg(self, index: int) -> int:
         """Register ``x<index>`` as an unsigned 32-bit value."""

@@ -649,8 +649,8 @@ def test_run_async_awaits_each_custom_instruction():
         enc_b(2, "a0", "a1", 8),  # branch funct3 2
         enc_i(0x67, 1, "a0", "a0", 0),  # JALR funct3 1
         0x30200073,  # MRET
-        0x34051073,  # CSRW mscratch, a0 (only reads of the counters are implemented)
         0xC0003573,  # CSRRC a0, cycle, x0 (only CSRRS reads the counters)
+        0xC0051073,  # CSRW cycle, a0 (the counters are read-only)
         enc_r(0x2B, 0, 0, "a0", "a0", "a1"),  # custom-1
         enc_i(0x0F, 2, 0, 0, 0),  # MISC-MEM funct3 2
     ],
@@ -1038,3 +1038,44 @@ def test_a_decoded_loop_sums_with_every_alu_family():
     iss = run(words)
     assert iss.reg(10) == sum((i * i) ^ (i << 2) for i in range(1, 11))
     assert iss.instret == 2 + 10 * 6 + 1
+
+
+# --- CSRs and VexRiscv's cache flush (the SoC start-up code) --------------------------------
+
+
+def csr(funct3, rd, rs1_or_zimm, number):
+    return enc_i(0x73, funct3, rd, rs1_or_zimm, 0) | (number << 20)
+
+
+def test_csr_instructions_are_plain_storage():
+    """CSRRW/S/C and the immediate forms on CSR 0xBC0 (VexRiscv's CFU enable) and mtvec:
+    old value to rd, then write / set / clear; x0 as rd still writes the CSR."""
+    words = [
+        csr(1, 0, "a0", 0x305),  # csrw mtvec, a0
+        csr(2, "a2", "a1", 0xBC0),  # csrrs a2, 0xbc0, a1 (old 0)
+        csr(2, "a3", 0, 0xBC0),  # csrr a3, 0xbc0
+        csr(7, "a4", 3, 0xBC0),  # csrrci a4, 0xbc0, 3
+        csr(5, "a5", 9, 0x340),  # csrrwi a5, mscratch, 9
+        csr(3, "a6", "a1", 0xBC0),  # csrrc a6, 0xbc0, a1
+        csr(6, "a7", 16, 0x340),  # csrrsi a7, mscratch, 16
+    ]
+    iss = run(words, {"a0": 0x1234, "a1": 0x8000_0007})
+    assert iss.csrs == {0x305: 0x1234, 0xBC0: 0, 0x340: 25}
+    assert [iss.reg(r) for r in range(12, 18)] == [0, 0x8000_0007, 0x8000_0007, 0, 0x8000_0004, 9]
+    iss.reset()
+    assert iss.csrs == {}
+
+
+@pytest.mark.parametrize(
+    "word",
+    [csr(2, "a0", 0, n) for n in (0xB00, 0xB02, 0xB82, 0xB03)]  # csrr of machine counters
+    + [csr(1, 0, "a0", 0xC02), csr(6, "a0", 1, 0xC00), csr(2, "a0", "a1", 0xC81)],  # writes
+)
+def test_machine_counters_and_counter_writes_are_illegal(word):
+    with pytest.raises(riscv.IllegalInstruction, match="counter CSRs are read-only"):
+        run([word])
+
+
+def test_vexriscv_dcache_flush_is_a_no_op():
+    iss = run([0x0000500F, enc_i(0x0F, 5, "a1", "a2", 0), NOP])  # rs1/rd fields ignored
+    assert iss.instret == 4 and iss.pc == 12  # stopped at the EBREAK

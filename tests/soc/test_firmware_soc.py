@@ -1,0 +1,209 @@
+"""The firmware on the VexRiscv SoC in Verilator (one cached model build, a few seconds of
+simulation): LeNet-5 bit-exact on held-out images, the self-test, ISS == VexRiscv."""
+
+import re
+
+import numpy as np
+import pytest
+
+from accel import perf
+from accel.firmware import build as firmware
+from accel.firmware.riscv import ISS
+from accel.firmware.riscv.functional import FunctionalBackend
+from accel.firmware.run import model_elf, run_functional
+from accel.ref import lenet
+from accel.soc import memory_map
+from accel.soc.run import program_image, ram_image, run_lenet
+from accel.soc.sim import run_images
+from accel.spec import isa
+from accel.spec.config import AccelConfig
+
+CONFIG = AccelConfig()
+#: Held-out images run in the default test (one simulator process); the benchmark runs all.
+IMAGES = list(range(12))
+
+
+@pytest.fixture(scope="module")
+def model():
+    return lenet.load_default()
+
+
+@pytest.fixture(scope="module")
+def elf(tmp_path_factory):
+    return model_elf(tmp_path_factory.mktemp("fw"))
+
+
+@pytest.fixture(scope="module")
+def soc_results(model, elf):
+    return run_lenet(model, IMAGES, CONFIG, elf)
+
+
+def test_lenet_on_vexriscv_equals_the_golden_model(model, soc_results):
+    for index, result in zip(IMAGES, soc_results, strict=True):
+        golden = lenet.forward_int8(model.layers, model.test_images_int8[index : index + 1])[0]
+        assert result.extra["exit_code"] == 0 and result.extra["status"] == 0, result.console
+        np.testing.assert_array_equal(result.logits, golden)
+        assert result.predicted == int(np.argmax(golden))
+        assert f"class {result.predicted}\n" in result.console
+        assert result.instructions > 1000 and result.extra["cpu_cycles"] > result.instructions
+
+
+def test_iss_and_vexriscv_agree_on_outputs_and_accelerator_cycles(model, elf, soc_results):
+    for index, soc in zip(IMAGES, soc_results, strict=True):
+        iss = run_functional(model, index, CONFIG, elf)
+        np.testing.assert_array_equal(soc.logits, iss.logits)
+        assert soc.predicted == iss.predicted
+        # the ISS's counters come from accel.perf; the SoC's are the RTL's own
+        assert soc.layer_cycles == iss.layer_cycles
+        assert soc.console == iss.console
+
+
+def _selftest_runs(tmp_path):
+    elf = firmware.build("selftest", tmp_path)
+    iss = ISS()
+    iss.load_elf(elf)
+    iss.backend = FunctionalBackend(iss.memory, CONFIG)
+    assert iss.run(max_instructions=10_000_000) == 0, iss.text_output[-500:]
+    (soc,) = run_images(CONFIG, [ram_image(program_image(elf))])
+    return iss, soc
+
+
+def test_selftest_passes_on_vexriscv(tmp_path):
+    """Every line of the self-test (M extension, compiler-rt, memory, printf, the driver and
+    the accelerator) is the same on VexRiscv as on the ISS (whose output
+    tests/firmware/test_build.py checks against independent goldens); the accelerator's
+    counters of its layer equal accel.perf's prediction."""
+    iss, soc = _selftest_runs(tmp_path)
+    assert soc.exit_code == 0 and soc.trap is None, soc.console[-500:]
+    assert soc.console == iss.text_output
+    assert soc.console.endswith("selftest done, 0 failures\n")
+    assert "probe 0 ok\n" in soc.console
+    base = firmware.ARENA_BASE
+    desc = {
+        "N": 1, "H": 14, "W": 14, "C": 6, "M": 16, "R": 5, "S": 5, "E": 10, "F": 10, "U": 1,
+        "P": 0, "IN_ADDR": base, "W_ADDR": base + 0x1000, "PARAM_ADDR": base + 0x2000,
+        "OUT_ADDR": base + 0x3000, "IN_ZP": -128, "OUT_ZP": -5, "ACT_MIN": -5, "ACT_MAX": 127,
+        "POOL": 1, "BAND": 10, "PL": 0, "IN_ROW_PITCH": 84, "OUT_ROW_PITCH": 80,
+        "OUT_PIX_PITCH": 16, "ACC": 0,
+    }  # fmt: skip
+    desc = {reg.name: desc.get(reg.name, 0) for reg in isa.REGISTERS}
+    c = perf.predict_descriptor(desc, CONFIG, perf.MemoryTiming()).counters()
+    line = re.search(r"^layer 0 ok (.*)$", soc.console, re.M).group(1)
+    assert line == (
+        f"cycles={c['CYCLES']} mac={c['MAC_CYCLES']} rd={c['DMA_READ_BYTES']} "
+        f"wr={c['DMA_WRITE_BYTES']} stall={c['STALL_CYCLES']}"
+    )
+    check = isa.DESCRIPTOR_CHECK["SHAPE"].code
+    assert f"bad layer -2 invalid descriptor check={check}\n" in soc.console
+    assert soc.instret > 100_000
+
+
+def test_firmware_header_mirrors_the_memory_map():
+    text = (firmware.FIRMWARE_DIR / "soc.h").read_text()
+    defines = {
+        name: int(value, 16)
+        for name, value in re.findall(r"#define (SOC_\w+) (0x[0-9a-fA-F]+)", text)
+    }
+    assert defines["SOC_MMIO_BASE"] == memory_map.MMIO_BASE
+    for name, offset in memory_map.MMIO_REGISTERS.items():
+        assert defines[f"SOC_MMIO_{name}"] == offset
+    assert defines["SOC_EXIT_TRAP"] == memory_map.EXIT_TRAP
+    assert defines["SOC_CSR_CFU"] == memory_map.CSR_CFU
+    assert defines["SOC_CFU_ENABLE"] == memory_map.CFU_ENABLE
+    assert defines["SOC_DCACHE_FLUSH_WORD"] == memory_map.DCACHE_FLUSH_WORD
+
+
+def test_exit_codes_and_trap_reports(elf):
+    """model.c without a model image exits with 2 (printed on the MMIO console); an illegal
+    instruction traps and start.S's handler reports mcause and mepc; a load from an unmapped
+    address stops the run with the bus-error flag (VexRiscv ignores Wishbone ERR, so there is
+    no access-fault trap to take)."""
+    from accel.firmware.riscv import read_elf
+
+    program = bytearray(program_image(elf))
+    main = read_elf(elf).symbol("main")
+    fault = [0x10000537, 0x00052503]  # lui a0, 0x10000; lw a0, 0(a0)
+    for i, word in enumerate(fault):
+        program[main + 4 * i : main + 4 * i + 4] = word.to_bytes(4, "little")
+    illegal = bytearray(program_image(elf))
+    illegal[main : main + 4] = bytes(4)  # the all-zero word is an illegal instruction
+    no_model, faulting, trapping = run_images(
+        CONFIG, [ram_image(program_image(elf)), ram_image(program), ram_image(illegal)]
+    )
+    assert no_model.exit_code == 2 and no_model.trap is None
+    assert no_model.console.startswith("model: no model image at 0x10000")
+    assert faulting.exit_code is None and faulting.trap is None
+    assert faulting.bus_error == 0x1000_0000  # the cached load's line refill
+    illegal_instruction = 2
+    assert trapping.exit_code == memory_map.EXIT_TRAP | illegal_instruction
+    assert trapping.trap[:2] == (illegal_instruction, main)
+
+
+def test_sim_command_line_on_vexriscv(model, elf, capsys):
+    from accel.sim.__main__ import main
+
+    assert main(["firmware", "lenet", "--cpu", "vexriscv", "--image", "3"]) == 0
+    out = capsys.readouterr().out
+    golden = lenet.forward_int8(model.layers, model.test_images_int8[3:4])[0]
+    assert "logits: " + " ".join(str(int(v)) for v in golden) + "\n" in out
+    assert f"predicted class {int(np.argmax(golden))}\n" in out
+    assert "golden logits match: yes" in out
+    assert re.search(r"CPU cycles: \d+; instructions retired \(minstret\): \d+", out)
+    assert re.search(r"the ISS \(functional accelerator\): \d+ instructions; .*: yes\n", out)
+    expected = sum(run_functional(model, 3, CONFIG, elf).layer_cycles)  # accel.perf's
+    assert re.search(rf"total\s+{expected}\n", out)
+    assert main(["firmware", "lenet", "--cpu", "vexriscv", "--images", "2"]) == 0
+    assert "logits identical to the golden model for 2/2" in capsys.readouterr().out
+
+
+def _checksum(data: bytes) -> int:
+    value = 0
+    for byte in data:
+        value = (value * 31 + byte) & 0xFFFF_FFFF
+    return value
+
+
+def test_the_data_cache_needs_the_flush_after_wait(tmp_path):
+    """firmware/soc_coherence.c: the CPU caches the output region, the DMA overwrites it. Read
+    without a flush, VexRiscv sees its stale lines; after the driver's WAIT (which flushes)
+    it sees the RAM. The ISS (no cache) sees the RAM both times."""
+    elf = firmware.build("soc_coherence", tmp_path)
+    iss = ISS()
+    iss.load_elf(elf)
+    iss.backend = FunctionalBackend(iss.memory, CONFIG)
+    assert iss.run(max_instructions=10_000_000) == 0, iss.text_output
+    (soc,) = run_images(CONFIG, [ram_image(program_image(elf))])
+    assert soc.exit_code == 0, soc.console
+    out = soc.read(firmware.ARENA_BASE + 0x3000, 5 * 5 * 16)
+    assert out == iss.memory.read(firmware.ARENA_BASE + 0x3000, len(out)) == bytes([0xFB]) * 400
+    ram = f"{_checksum(out):x}"
+    stale = f"{_checksum(bytes([0xA5]) * 400):x}"
+    done = f"{1 << isa.STATUS_BIT['DONE'].bit:x}"
+    assert iss.text_output.splitlines()[1:] == [f"raw {ram} status {done}", f"driver {ram} err 0"]
+    assert soc.console.splitlines() == [
+        f"before {stale}",
+        f"raw {stale} status {done}",  # the stale cache lines
+        f"driver {ram} err 0",
+    ]
+
+
+def test_an_imported_model_on_vexriscv(model, elf):
+    """The exported LeNet-5 .tflite, imported (a graph image: fused conv+pool ops, FC as 1x1
+    convolutions, RESHAPE as a buffer alias), under firmware on the SoC equals the graph's
+    golden model and the same image on the ISS."""
+    from accel.firmware.run import graph_image, run_image_functional
+    from accel.model.export import lenet_tflite
+    from accel.model.run import run_model
+    from accel.model.tflite_import import load_tflite
+    from accel.soc.run import run_model_images
+
+    graph = load_tflite(lenet_tflite(model))
+    x = model.test_images_int8[5:6]
+    image = graph_image(graph, [x], CONFIG)
+    (soc,) = run_model_images([image], CONFIG, elf)
+    assert soc["exit_code"] == 0 and soc["status"] == 0, soc["console"]
+    golden = run_model(graph, [x]).outputs
+    np.testing.assert_array_equal(soc["outputs"][0].reshape(golden[0].shape), golden[0])
+    iss = run_image_functional(graph_image(graph, [x], CONFIG), CONFIG, elf)
+    assert soc["cycles"] == iss["cycles"]
+    assert [op["where"] for op in soc["ops"]] == [op["where"] for op in iss["ops"]]
