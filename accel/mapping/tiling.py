@@ -227,7 +227,9 @@ def _f_run(shape: LayerShape) -> int:
     return shape.F & ~1 if shape.pool else shape.F
 
 
-def _chunked_windows(shape: LayerShape, config: AccelConfig, m_size: int):
+def _chunked_windows(
+    shape: LayerShape, config: AccelConfig, m_size: int, max_chunk: int | None = None
+):
     """(chunks, output-row ranges, strips) for windows wider than one pixel whose channels
     overflow the banks: chunk sizes multiples of the bus width, then the (rows × columns)
     window per chunk, one band each, with the fewest descriptors."""
@@ -235,6 +237,8 @@ def _chunked_windows(shape: LayerShape, config: AccelConfig, m_size: int):
     in_rows = min((step - 1) * shape.U + shape.R, shape.H)
     in_cols = min((step - 1) * shape.U + shape.S, shape.W)
     per_pixel = config.in_bytes // (in_rows * in_cols) // bb * bb
+    if max_chunk is not None:
+        per_pixel = min(per_pixel, max_chunk)
     if per_pixel < bb:
         return None
     chunks = _even_split(shape.C, per_pixel, bb)
@@ -279,17 +283,29 @@ def _depthwise_plan(shape: LayerShape, config: AccelConfig) -> TilePlan:
 
 
 def plan_tiles(
-    layer_shape: LayerShape, config: AccelConfig, m_group: int | None = None
+    layer_shape: LayerShape,
+    config: AccelConfig,
+    m_group: int | None = None,
+    max_chunk: int | None = None,
 ) -> TilePlan:
     """Cut ``layer_shape`` into descriptors that fit ``config`` (see the module docstring),
-    with output-channel groups of at most ``m_group`` channels if given (not depthwise)."""
+    with output-channel groups of at most ``m_group`` channels if given (not depthwise), and,
+    if ``max_chunk`` is given (a multiple of the bus width), input-channel chunks of at most
+    that many channels even where the whole window would fit: a planner's choice that trades
+    partial-sum passes for bands of more pixels."""
     if m_group is not None and m_group < 1:
         raise ValueError(f"m_group must be positive, not {m_group}")
+    if max_chunk is not None and (max_chunk < config.bus_bytes or max_chunk % config.bus_bytes):
+        raise ValueError(f"max_chunk must be a multiple of {config.bus_bytes}, not {max_chunk}")
     if layer_shape.depthwise:
         return _depthwise_plan(layer_shape, config)
     shape = run_shape(layer_shape)
     m_size = group_size(shape, config, m_group)
     groups = [(m0, min(m0 + m_size, shape.M)) for m0 in range(0, shape.M, m_size)]
+    if max_chunk is not None:
+        if shape.H == shape.W == shape.R == shape.S == 1:
+            raise ValueError("max_chunk is for convolutions; fully connected layers chunk anyway")
+        return _chunk_plan(layer_shape, shape, config, m_size, groups, max_chunk)
     pitch = shape.W * shape.C
     if _whole_rows_fit(shape, config, m_size):
         strips, chunks, row_mode = [(0, shape.F)], [(0, shape.C)], False
@@ -318,17 +334,18 @@ def plan_tiles(
     return TilePlan(layer_shape, shape, tuple(out), row_mode, pitch)
 
 
-def _chunk_plan(layer_shape, shape, config, m_size, groups) -> TilePlan:
+def _chunk_plan(layer_shape, shape, config, m_size, groups, max_chunk=None) -> TilePlan:
     """Channel chunks of windows wider than one pixel (pixel mode, see the module docstring):
     per image, output-row range, output-channel group and strip, the chunks in order. First,
     strips whose rows start at any byte (no column alignment) may already fit."""
     bb = config.bus_bytes
-    if _fit_columns(shape, config, _step(shape), shape.C, bb - 1) >= _step(shape):
+    any_byte = _fit_columns(shape, config, _step(shape), shape.C, bb - 1) >= _step(shape)
+    if max_chunk is None and any_byte:
         strips = _strips_of(shape, config, m_size, shape.C, bb - 1)
         out = [Tile(m0, m1, 0, shape.C, f0, f1) for m0, m1 in groups for f0, f1 in strips]
         pitch = row_slot(shape.W * shape.C, bb)
         return TilePlan(layer_shape, shape, tuple(out), True, pitch, aligned_columns=False)
-    split = _chunked_windows(shape, config, m_size)
+    split = _chunked_windows(shape, config, m_size, max_chunk)
     if split is None:
         return _split_window_plan(layer_shape, shape, config, m_size, groups)
     chunks, ranges, strips = split

@@ -13,10 +13,10 @@ import pytest
 from rtl_helpers import CONFIG_4X4, assert_layer_ok
 
 from accel import perf
-from accel.driver import choose_band, prepare_layer
+from accel.driver import plan_cycles, prepare_layer
 from accel.mapping import LayerShape
 from accel.mapping.tiled_job import layout_plan
-from accel.mapping.tiling import plan_tiles
+from accel.mapping.tiling import ACC_IN, ACC_OUT, plan_tiles
 from accel.perf import predict
 from accel.ref.layer import random_layer, run_layer
 from accel.spec.config import AccelConfig
@@ -150,16 +150,23 @@ def test_tiled_layer_bit_exact_on_the_rtl(results, name):
             assert result.counters == amaranth_sim.run_job(job, config).counters
 
 
-# The planner (accel.driver.plan_layer) trades output-channel groups for bands of more
-# pixels where the performance model predicts it faster: name -> (layer, input NHWC).
+# The planner (accel.driver.plan_layer) trades output-channel groups and input-channel chunks
+# for bands of more pixels where the performance model predicts it faster:
+# name -> (layer, input NHWC, what the plan must show).
 PLANNED = {
-    "planned-groups-3x3": (dict(M=128, C=8, R=3, S=3, padding=1), (1, 4, 4, 8)),
-    "planned-groups-1x1-stride2": (dict(M=256, C=8, R=1, S=1, stride=2), (1, 4, 4, 8)),
+    "planned-groups-3x3": (dict(M=128, C=8, R=3, S=3, padding=1), (1, 4, 4, 8), "groups"),
+    "planned-groups-1x1-stride2": (dict(M=256, C=8, R=1, S=1, stride=2), (1, 4, 4, 8), "groups"),
+    "planned-chunks-3x3-stride2": (
+        dict(M=32, C=16, R=3, S=3, stride=2, padding=1),
+        (1, 6, 6, 16),
+        "chunks",
+    ),
+    "planned-chunks-1x1-stride2": (dict(M=16, C=32, R=1, S=1, stride=2), (1, 6, 6, 32), "chunks"),
 }
 
 
 def _planned_inputs(name):
-    params, nhwc = PLANNED[name]
+    params, nhwc, _ = PLANNED[name]
     rng = np.random.default_rng(sum(map(ord, name)))
     layer = random_layer(rng, **params)
     return layer, rng.integers(-128, 128, size=nhwc, dtype=np.int8)
@@ -177,14 +184,15 @@ def planned():
 
 
 @pytest.mark.parametrize("name", PLANNED)
-def test_planner_groups_are_bit_exact_and_predicted(planned, name):
+def test_planner_choices_are_bit_exact_and_predicted(planned, name):
     spec, result = planned[name]
     assert_layer_ok(spec, result, CONFIG_4X4)
     assert result.counters == perf.predict(spec.job, CONFIG_4X4).counters()
-    # one group would have been a single descriptor; the planner split it in two, and the
-    # hardware ran faster than one group at its best band is predicted to
-    layer, x = _planned_inputs(name)
-    shape = spec.job.shape
-    assert len(plan_tiles(shape, CONFIG_4X4).tiles) == 1 and len(spec.job.descriptors) == 2
-    one_group = prepare_layer(layer, x, CONFIG_4X4, band=choose_band(shape, CONFIG_4X4))
-    assert result.counters["CYCLES"] < perf.predict(one_group, CONFIG_4X4).cycles
+    descs = spec.job.descriptors
+    if PLANNED[name][2] == "groups":
+        assert len({d["OUT_ADDR"] for d in descs}) > 1 and not any(d["ACC"] for d in descs)
+    else:
+        assert [d["ACC"] for d in descs][:2] == [ACC_OUT, ACC_IN]
+    # faster on the hardware than the plan without the choice is predicted to be
+    default = plan_tiles(spec.job.shape, CONFIG_4X4)
+    assert result.counters["CYCLES"] < 0.9 * plan_cycles(default, CONFIG_4X4)
