@@ -233,7 +233,8 @@ def _conv_weights(g, shape, channels):
 
 
 def test_host_convolutions(elf):
-    """CONV_2D with unequal strides and DEPTHWISE_CONV_2D run on the host (C kernel)."""
+    """CONV_2D with unequal strides and DEPTHWISE_CONV_2D with a depth multiplier > 1 run on
+    the host (C kernel); multiplier 1 runs on the accelerator."""
     g = G(9)
     x = g.input((1, 9, 8, 4))
     w, b = _conv_weights(g, (5, 3, 3, 4), 5)
@@ -242,7 +243,7 @@ def test_host_convolutions(elf):
         "CONV_2D", [x, w, b], g.tensor((1, 5, 8, 5), scale=0.3), stride=(2, 1), pads=pads, **g.act()
     )
     outs = [conv]
-    for multiplier, stride in [(1, 1), (2, 2)]:
+    for multiplier, stride in [(2, 1), (3, 2)]:
         M = 4 * multiplier
         w, b = _conv_weights(g, (1, 3, 3, M), M)
         pads = (*host_ops.same_padding(9, 3, stride), *host_ops.same_padding(8, 3, stride))
