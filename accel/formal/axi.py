@@ -22,7 +22,9 @@ The master's properties:
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Signal
+from types import SimpleNamespace
+
+from amaranth.hdl import Array, Cat, Signal
 
 from accel.formal.props import Properties
 from accel.hw.axi import BURST_INCR
@@ -77,8 +79,10 @@ def _burst_rules(m, props, ch, bus, bus_bytes, max_burst):
 def check_axi_read(
     m, props: Properties, bus, *, bus_bytes, max_burst, reads_outstanding, ready_bound=None
 ):
-    """Read channels: master properties and slave assumptions (see the module docstring)."""
-    ar_payload = bus.araddr.as_value().cat(bus.arlen, bus.arsize, bus.arburst, bus.arid)
+    """Read channels: master properties and slave assumptions (see the module docstring).
+
+    Returns the monitor's ``taken`` (an R beat taken) and ``outstanding`` (bursts)."""
+    ar_payload = Cat(bus.araddr, bus.arlen, bus.arsize, bus.arburst, bus.arid)
     _held(m, props, "axi.ar.valid_held", bus.arvalid, bus.arready, ar_payload,
           "ARVALID stays high with a stable payload until ARREADY")
     _burst_rules(m, props, "ar", bus, bus_bytes, max_burst)
@@ -109,21 +113,24 @@ def check_axi_read(
     props.assume(m, "slave.r_only_for_a_burst", ~bus.rvalid | (count != 0))
     props.assume(m, "slave.r_last_on_last_beat", ~bus.rvalid | (bus.rlast == (beat == lens[head])))
     props.assume(m, "slave.r_id", bus.rid == 0)
-    r_payload = bus.rdata.as_value().cat(bus.rresp, bus.rlast, bus.rid)
+    r_payload = Cat(bus.rdata, bus.rresp, bus.rlast, bus.rid)
     _slave_held(m, props, "slave.r_held", bus.rvalid, bus.rready, r_payload)
     if ready_bound is not None:
         _ready_bound(m, props, "axi.r.taken", bus.rvalid, bus.rready, ready_bound)
-    return r_taken
+    return SimpleNamespace(taken=r_taken, outstanding=count)
 
 
 def check_axi_write(
     m, props: Properties, bus, *, bus_bytes, max_burst, writes_ahead, ready_bound=None
 ):
-    """Write channels: master properties and slave assumptions (see the module docstring)."""
-    aw_payload = bus.awaddr.as_value().cat(bus.awlen, bus.awsize, bus.awburst, bus.awid)
+    """Write channels: master properties and slave assumptions (see the module docstring).
+
+    Returns the monitor's ``taken`` (a B response taken), ``ahead`` (bursts accepted before
+    their last W beat), ``unanswered`` (bursts waiting for B) and ``beat`` (W beat index)."""
+    aw_payload = Cat(bus.awaddr, bus.awlen, bus.awsize, bus.awburst, bus.awid)
     _held(m, props, "axi.aw.valid_held", bus.awvalid, bus.awready, aw_payload,
           "AWVALID stays high with a stable payload until AWREADY")
-    w_payload = bus.wdata.as_value().cat(bus.wstrb, bus.wlast)
+    w_payload = Cat(bus.wdata, bus.wstrb, bus.wlast)
     _held(m, props, "axi.w.valid_held", bus.wvalid, bus.wready, w_payload,
           "WVALID stays high with stable WDATA, WSTRB, WLAST until WREADY")
     _burst_rules(m, props, "aw", bus, bus_bytes, max_burst)
@@ -169,10 +176,10 @@ def check_axi_write(
     )
     props.assume(m, "slave.b_after_last_w", ~bus.bvalid | (unanswered != 0))
     props.assume(m, "slave.b_id", bus.bid == 0)
-    _slave_held(m, props, "slave.b_held", bus.bvalid, bus.bready, bus.bresp.as_value().cat(bus.bid))
+    _slave_held(m, props, "slave.b_held", bus.bvalid, bus.bready, Cat(bus.bresp, bus.bid))
     if ready_bound is not None:
         _ready_bound(m, props, "axi.b.taken", bus.bvalid, bus.bready, ready_bound)
-    return b_taken
+    return SimpleNamespace(taken=b_taken, ahead=ahead, unanswered=unanswered, beat=beat)
 
 
 def _ready_bound(m, props, name, valid, ready, bound):

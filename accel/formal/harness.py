@@ -34,10 +34,11 @@ WAIT_BOUND = 3
 
 
 def free_inputs(m, component, ports: list, skip=()) -> None:
-    """Drive every ``In`` member of ``component`` from a new top-level port (a free input)."""
+    """Drive every ``In`` member of ``component`` from a new top-level port (a free input),
+    except the members under the top-level names in ``skip``."""
     for path, member, value in component.signature.flatten(component):
         name = "__".join(str(p) for p in path)
-        if member.flow != wiring.In or name in skip:
+        if member.flow != wiring.In or str(path[0]) in skip:
             continue
         port = Signal(len(Value.cast(value)), name=name)
         m.d.comb += value.eq(port)
@@ -70,15 +71,46 @@ def elaborate_with_invariants(m, props, name, component, platform):
             walk(sub, f"{path}.{sub_name}")
 
     walk(fragment, name)
-    return component
+    return fragment
+
+
+def driven_signals(fragment) -> dict:
+    """``{name: signal}`` of the signals a fragment (not its subfragments) drives."""
+    found = {}
+    for statements in fragment.statements.values():
+        for stmt in statements:
+            for signal in stmt._lhs_signals():
+                found[signal.name] = signal
+    return found
+
+
+def _subfragment(fragment, name):
+    for sub, sub_name, _ in fragment.subfragments:
+        if sub_name == name:
+            return sub
+    raise LookupError(f"no subfragment {name!r}")
+
+
+def fifo_invariants(m, props, name, fifo, depth):
+    """A :class:`~amaranth.lib.fifo.SyncFIFO`'s (its driven signals ``fifo``) level is at most
+    its depth and its write and read pointers lie ``level`` entries apart."""
+    level, produce, consume = fifo["level"], fifo["produce"], fifo["consume"]
+    props.check(m, f"{name}_level", level <= depth, "FIFO level within its depth")
+    props.check(
+        m,
+        f"{name}_pointers",
+        (consume + level) % depth == produce,
+        "FIFO pointers lie level entries apart",
+    )
 
 
 def _stream_rules(m, props, name, stream):
     """Environment of a stream input: ``valid`` held with a stable payload until ``ready``."""
     stall = Signal(name=f"{name}_stall")
-    past = Signal(len(stream.payload.as_value()), name=f"{name}_past")
-    m.d.sync += [stall.eq(stream.valid & ~stream.ready), past.eq(stream.payload)]
-    props.assume(m, f"env.{name}_held", ~stall | (stream.valid & (stream.payload == past)))
+    payload = Value.cast(stream.payload)
+    past = Signal(len(payload), name=f"{name}_past")
+    m.d.sync += [stall.eq(stream.valid & ~stream.ready), past.eq(payload)]
+    props.assume(m, f"env.{name}_held", ~stall | (stream.valid & (payload == past)))
 
 
 class _Harness(Elaboratable):
@@ -155,7 +187,6 @@ class _DmaHarness(_Harness):
         for name in ("rd_rsp", "wr_rsp"):
             if not hasattr(dma, name):
                 m.d.comb += getattr(bus, name).ready.eq(0)
-        free_inputs(m, axi, self.ports, skip={"bus"})
         for path, member, value in axi.signature.flatten(axi):
             if path[0] == "axi" and member.flow == wiring.In:
                 port = Signal(len(value), name="m_axi_" + path[1])
@@ -177,9 +208,10 @@ class ReadHarness(_DmaHarness):
         m = Module()
         cfg = self.config
         self._sync_domain(m)
-        m.submodules.dma = dma = ReadDMA(cfg.bus_width, clients=3, max_burst=cfg.max_burst)
+        dma = ReadDMA(cfg.bus_width, clients=3, max_burst=cfg.max_burst)
+        fragment = elaborate_with_invariants(m, self.props, "dma", dma, platform)
         axi = self._master(m, dma, self.factory)
-        free_inputs(m, dma, self.ports, skip={"rd_rsp"} | {f"cmd__{i}" for i in range(3)})
+        free_inputs(m, dma, self.ports, skip={"rd_req", "rd_rsp", "cmd"})
         for i in range(3):
             cmd = dma.cmd[i]
             for value, name in ((cmd.valid, "valid"), (cmd.payload.as_value(), "payload")):
@@ -187,7 +219,7 @@ class ReadHarness(_DmaHarness):
                 m.d.comb += value.eq(port)
                 self.ports.append(port)
             _stream_rules(m, self.props, f"cmd{i}", cmd)
-        check_axi_read(
+        monitor = check_axi_read(
             m,
             self.props,
             axi.axi,
@@ -195,7 +227,34 @@ class ReadHarness(_DmaHarness):
             max_burst=cfg.max_burst,
             reads_outstanding=timing.READ_OUTSTANDING,
         )
+        self._invariants(m, fragment, monitor)
         return m
+
+    def _invariants(self, m, fragment, monitor):
+        """The engine's hidden state that induction needs: each client's next burst address
+        stays bus-aligned, an active client has beats left, and the burst-info FIFO holds one
+        entry per burst requested or outstanding."""
+        sig = driven_signals(fragment)
+        info = driven_signals(_subfragment(fragment, "info"))
+        self.props.check(
+            m,
+            "inv.dma.info_level",
+            info["level"] == monitor.outstanding + sig["rd_req__valid"],
+            "one burst-info entry per burst requested or outstanding",
+        )
+        fifo_invariants(m, self.props, "inv.dma.info", info, timing.READ_OUTSTANDING)
+        shift = self.config.bus_bytes.bit_length() - 1
+        for i in range(3):
+            addr, active, remain = sig[f"addr{i}"], sig[f"active{i}"], sig[f"remain{i}"]
+            self.props.check(
+                m, f"inv.dma.addr{i}_aligned", addr[:shift] == 0, "next burst address aligned"
+            )
+            self.props.check(
+                m,
+                f"inv.dma.remain{i}_while_active",
+                ~active | (remain != 0),
+                "an active client has beats to request",
+            )
 
 
 class WriteHarness(_DmaHarness):
@@ -212,7 +271,7 @@ class WriteHarness(_DmaHarness):
         self._sync_domain(m)
         m.submodules.dma = dma = OutputWriter(cfg.bus_width, cfg.cols, cfg.max_burst)
         axi = self._master(m, dma, self.factory)
-        free_inputs(m, dma, self.ports, skip={"wr_rsp"})
+        free_inputs(m, dma, self.ports, skip={"wr_req", "wr_data", "wr_rsp"})
         _stream_rules(m, self.props, "cmd", dma.cmd)
         _stream_rules(m, self.props, "data", dma.data)
         check_axi_write(
