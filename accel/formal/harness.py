@@ -116,9 +116,9 @@ def _stream_rules(m, props, name, stream):
 class _Harness(Elaboratable):
     """Common part: the properties, the top-level ports, the method and depth of the proof."""
 
-    def __init__(self, config: AccelConfig):
+    def __init__(self, config: AccelConfig, only=None, exclude=()):
         self.config = config
-        self.props = Properties()
+        self.props = Properties(only=only, exclude=exclude)
         self.ports: list = []
 
     def _sync_domain(self, m):
@@ -259,22 +259,36 @@ class ReadHarness(_DmaHarness):
 
 class WriteHarness(_DmaHarness):
     """:class:`~accel.hw.writer.OutputWriter` behind :class:`~accel.hw.axi.AXI4Master`;
-    region commands and bytes are free (stream rules assumed), the AXI slave is free."""
+    region commands and bytes are free (stream rules assumed), the AXI slave is free.
 
-    def __init__(self, config: AccelConfig, factory=AXI4Master):
-        super().__init__(config)
+    ``bursts=False``: the AW and B channels and the burst accounting, by k-induction;
+    ``bursts=True``: the W channel (VALID held with stable data, WLAST on the last beat, no
+    beat before its AW), by BMC: their induction would need the contents of the writer's
+    burst-length FIFO and the packer's invariants.
+    """
+
+    #: Proven by BMC only.
+    BMC_ONLY = ("axi.w.valid_held", "axi.w.wlast_on_last_beat", "axi.w.after_its_aw")
+
+    def __init__(self, config: AccelConfig, factory=AXI4Master, bursts: bool = False):
+        if bursts:
+            super().__init__(config, only=self.BMC_ONLY)
+            self.mode, self.depth = "bmc", 24
+        else:
+            super().__init__(config, exclude=self.BMC_ONLY)
         self.factory = factory
 
     def elaborate(self, platform):
         m = Module()
         cfg = self.config
         self._sync_domain(m)
-        m.submodules.dma = dma = OutputWriter(cfg.bus_width, cfg.cols, cfg.max_burst)
+        dma = OutputWriter(cfg.bus_width, cfg.cols, cfg.max_burst)
+        fragment = elaborate_with_invariants(m, self.props, "dma", dma, platform)
         axi = self._master(m, dma, self.factory)
         free_inputs(m, dma, self.ports, skip={"wr_req", "wr_data", "wr_rsp"})
         _stream_rules(m, self.props, "cmd", dma.cmd)
         _stream_rules(m, self.props, "data", dma.data)
-        check_axi_write(
+        monitor = check_axi_write(
             m,
             self.props,
             axi.axi,
@@ -283,7 +297,46 @@ class WriteHarness(_DmaHarness):
             writes_ahead=timing.WRITE_BURST_QUEUE,
             ready_bound=1,
         )
+        self._invariants(m, fragment, monitor)
         return m
+
+    def _invariants(self, m, fragment, monitor):
+        """The writer's hidden state that induction needs: the request generator's address
+        stays aligned and has beats left while active; the burst-length FIFO holds the bursts
+        requested ahead of their data; beat and pending-response counts agree with the bus."""
+        sig = driven_signals(fragment)
+        shift = self.config.bus_bytes.bit_length() - 1
+        check = self.props.check
+        check(m, "inv.writer.addr_aligned", sig["rg_addr"][:shift] == 0, "burst address aligned")
+        check(
+            m,
+            "inv.writer.remain_while_active",
+            ~sig["rg_active"] | (sig["rg_remain"] != 0),
+            "an active region has beats to request",
+        )
+        blen = driven_signals(_subfragment(fragment, "blen"))
+        region = driven_signals(_subfragment(fragment, "region"))
+        fifo_invariants(m, self.props, "inv.writer.blen", blen, timing.WRITE_BURST_QUEUE)
+        fifo_invariants(m, self.props, "inv.writer.region", region, timing.WRITE_REGION_FIFO)
+        check(
+            m,
+            "inv.writer.blen_level",
+            blen["level"] == monitor.ahead,
+            "one burst-length entry per burst requested ahead of its data",
+        )
+        check(
+            m,
+            "inv.writer.blen_room",
+            blen["level"] + sig["wr_req__valid"] <= timing.WRITE_BURST_QUEUE,
+            "a request on AW always has room in the burst-length FIFO",
+        )
+        check(m, "inv.writer.beat", sig["beat_count"] == monitor.beat, "beat index agrees")
+        check(
+            m,
+            "inv.writer.pending",
+            sig["pending"] == (monitor.ahead + monitor.unanswered)[:16],
+            "pending responses agree",
+        )
 
 
 class TopHarness(_Harness):

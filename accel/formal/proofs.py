@@ -72,12 +72,14 @@ def proofs(config: AccelConfig, depth: int = 40, factories: dict | None = None) 
     status = ControlHarness(config, status=True, **kw("control"))
     read = ReadHarness(config, **kw("read"))
     write = WriteHarness(config, **kw("write"))
+    wlast = WriteHarness(config, bursts=True, **kw("write"))
     top = TopHarness(config, depth=depth, **kw("top"))
     return [
         Proof("control", control, control.mode, control.depth),
         Proof("control_status", status, status.mode, status.depth),
         Proof("axi_read", read, read.mode, read.depth),
         Proof("axi_write", write, write.mode, write.depth),
+        Proof("axi_write_wlast", wlast, wlast.mode, wlast.depth),
         Proof("top", top, "bmc", depth),
     ]
 

@@ -21,8 +21,10 @@ class Properties:
     means (for the report).
     """
 
-    def __init__(self, domain: str = "sync"):
+    def __init__(self, domain: str = "sync", only=None, exclude=()):
         self.domain = domain
+        self.only = None if only is None else set(only)
+        self.exclude = set(exclude)
         self.asserts: list[str] = []
         self.covers: list[str] = []
         self.assumes: list[str] = []
@@ -35,7 +37,14 @@ class Properties:
             m.d.comb += prop
         self.notes.setdefault(name, note)
 
+    def selected(self, name: str) -> bool:
+        """Assertions and covers can be selected by name (``only``, ``exclude``), so one
+        harness can be proven in parts with different methods; assumptions always apply."""
+        return name not in self.exclude and (self.only is None or name in self.only)
+
     def check(self, m, name: str, expr, note: str = "") -> None:
+        if not self.selected(name):
+            return
         if name not in self.asserts:
             self.asserts.append(name)
         self._add(m, Assert, name, expr, note)
@@ -46,6 +55,8 @@ class Properties:
         self._add(m, Assume, name, expr, note)
 
     def cover(self, m, name: str, expr, note: str = "") -> None:
+        if not self.selected(name):
+            return
         if name not in self.covers:
             self.covers.append(name)
         self._add(m, Cover, name, expr, note)
