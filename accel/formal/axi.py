@@ -83,8 +83,15 @@ def check_axi_read(
 
     Returns the monitor's ``taken`` (an R beat taken) and ``outstanding`` (bursts)."""
     ar_payload = Cat(bus.araddr, bus.arlen, bus.arsize, bus.arburst, bus.arid)
-    _held(m, props, "axi.ar.valid_held", bus.arvalid, bus.arready, ar_payload,
-          "ARVALID stays high with a stable payload until ARREADY")
+    _held(
+        m,
+        props,
+        "axi.ar.valid_held",
+        bus.arvalid,
+        bus.arready,
+        ar_payload,
+        "ARVALID stays high with a stable payload until ARREADY",
+    )
     _burst_rules(m, props, "ar", bus, bus_bytes, max_burst)
 
     # The outstanding bursts' lengths, oldest first; the slave answers them in order.
@@ -128,11 +135,25 @@ def check_axi_write(
     Returns the monitor's ``taken`` (a B response taken), ``ahead`` (bursts accepted before
     their last W beat), ``unanswered`` (bursts waiting for B) and ``beat`` (W beat index)."""
     aw_payload = Cat(bus.awaddr, bus.awlen, bus.awsize, bus.awburst, bus.awid)
-    _held(m, props, "axi.aw.valid_held", bus.awvalid, bus.awready, aw_payload,
-          "AWVALID stays high with a stable payload until AWREADY")
+    _held(
+        m,
+        props,
+        "axi.aw.valid_held",
+        bus.awvalid,
+        bus.awready,
+        aw_payload,
+        "AWVALID stays high with a stable payload until AWREADY",
+    )
     w_payload = Cat(bus.wdata, bus.wstrb, bus.wlast)
-    _held(m, props, "axi.w.valid_held", bus.wvalid, bus.wready, w_payload,
-          "WVALID stays high with stable WDATA, WSTRB, WLAST until WREADY")
+    _held(
+        m,
+        props,
+        "axi.w.valid_held",
+        bus.wvalid,
+        bus.wready,
+        w_payload,
+        "WVALID stays high with stable WDATA, WSTRB, WLAST until WREADY",
+    )
     _burst_rules(m, props, "aw", bus, bus_bytes, max_burst)
 
     # Bursts whose AW was taken and whose W beats are not all taken, oldest first.

@@ -139,7 +139,6 @@ class ControlHarness(_Harness):
         super().__init__(config)
         self.factory = factory
         self.status = status
-        self.mode, self.depth = ("bmc", 24) if status else ("prove", 8)
 
     def elaborate(self, platform):
         m = Module()
@@ -171,8 +170,6 @@ class ControlHarness(_Harness):
 
 
 class _DmaHarness(_Harness):
-    mode, depth = "prove", 12
-
     def _master(self, m, dma, factory):
         cfg = self.config
         m.submodules.axi = axi = factory(cfg.bus_width)
@@ -273,7 +270,6 @@ class WriteHarness(_DmaHarness):
     def __init__(self, config: AccelConfig, factory=AXI4Master, bursts: bool = False):
         if bursts:
             super().__init__(config, only=self.BMC_ONLY)
-            self.mode, self.depth = "bmc", 24
         else:
             super().__init__(config, exclude=self.BMC_ONLY)
         self.factory = factory
@@ -345,11 +341,8 @@ class TopHarness(_Harness):
     model check: the control-port and AXI properties to the depth, an error response shows in
     STATUS, and covers that a layer completes (with OKAY and with error responses)."""
 
-    mode = "bmc"
-
-    def __init__(self, config: AccelConfig, depth: int = 40, factory=AcceleratorTop):
+    def __init__(self, config: AccelConfig, factory=AcceleratorTop):
         super().__init__(config)
-        self.depth = depth
         self.factory = factory
 
     def elaborate(self, platform):
@@ -365,7 +358,7 @@ class TopHarness(_Harness):
             }
         )
         # The top defines the `sync` domain from its clk/reset ports; the monitors use it.
-        r_taken = check_axi_read(
+        reads = check_axi_read(
             m,
             self.props,
             bus,
@@ -373,7 +366,7 @@ class TopHarness(_Harness):
             max_burst=cfg.max_burst,
             reads_outstanding=timing.READ_OUTSTANDING,
         )
-        b_taken = check_axi_write(
+        writes = check_axi_write(
             m,
             self.props,
             bus,
@@ -382,6 +375,7 @@ class TopHarness(_Harness):
             writes_ahead=timing.WRITE_BURST_QUEUE,
             ready_bound=1,
         )
+        r_taken, b_taken = reads.taken, writes.taken
         bus_error = (r_taken & bus.rresp[1]) | (b_taken & bus.bresp[1])
         delayed = Signal()  # the DMA engines register the error before the control port
         m.d.sync += delayed.eq(bus_error)

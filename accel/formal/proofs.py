@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,10 +44,11 @@ class PropertyResult:
 
 @dataclass
 class Proof:
-    """A harness and how to check it: ``prove`` (k-induction, ``depth`` = k) or ``bmc``."""
+    """A harness (built by ``make``) and how to check it: ``prove`` (k-induction of depth k)
+    or ``bmc`` (bounded model check to ``depth`` cycles from reset)."""
 
     name: str
-    harness: object
+    make: Callable[[], object]
     mode: str
     depth: int
     timeout: float = 1800.0
@@ -57,30 +59,30 @@ class Proof:
         return f"BMC depth {self.depth}"
 
 
-def proofs(config: AccelConfig, depth: int = 40, factories: dict | None = None) -> list[Proof]:
-    """The proof list for ``config``; ``depth`` is the BMC depth of the whole-accelerator proof.
+def proofs(config: AccelConfig, depth: int = 12, factories: dict | None = None) -> list[Proof]:
+    """The proof list for ``config``; ``depth`` is the BMC depth of the whole-accelerator proof
+    (``top``).
 
-    ``factories`` may replace the component of a harness (``{"control": cls}``, ``"read"``,
-    ``"write"``, ``"top"``), e.g. with a mutated design.
+    ``factories`` may replace the component under proof (``{"control": cls}``, ``"axi"`` for
+    the AXI4 master of the DMA proofs, ``"top"``), e.g. with a mutated design.
     """
     f = factories or {}
 
     def kw(name):
         return {"factory": f[name]} if name in f else {}
 
-    control = ControlHarness(config, **kw("control"))
-    status = ControlHarness(config, status=True, **kw("control"))
-    read = ReadHarness(config, **kw("read"))
-    write = WriteHarness(config, **kw("write"))
-    wlast = WriteHarness(config, bursts=True, **kw("write"))
-    top = TopHarness(config, depth=depth, **kw("top"))
     return [
-        Proof("control", control, control.mode, control.depth),
-        Proof("control_status", status, status.mode, status.depth),
-        Proof("axi_read", read, read.mode, read.depth),
-        Proof("axi_write", write, write.mode, write.depth),
-        Proof("axi_write_wlast", wlast, wlast.mode, wlast.depth),
-        Proof("top", top, "bmc", depth),
+        Proof("control", lambda: ControlHarness(config, **kw("control")), "prove", 8),
+        Proof(
+            "control_status",
+            lambda: ControlHarness(config, status=True, **kw("control")),
+            "bmc",
+            24,
+        ),
+        Proof("axi_read", lambda: ReadHarness(config, **kw("axi")), "prove", 12),
+        Proof("axi_write", lambda: WriteHarness(config, **kw("axi")), "prove", 12),
+        Proof("axi_write_wlast", lambda: WriteHarness(config, bursts=True, **kw("axi")), "bmc", 10),
+        Proof("top", lambda: TopHarness(config, **kw("top")), "bmc", depth),
     ]
 
 
@@ -90,7 +92,7 @@ def _sby_options(mode: str, depth: int) -> str:
 
 def run_proof(proof: Proof, workdir: Path | None = None, covers: bool = True):
     """Run one proof (and its covers); returns the list of :class:`PropertyResult`."""
-    harness = proof.harness
+    harness = proof.make()
     text = rtlil.convert(harness, ports=harness.ports)  # elaborates: fills harness.props
     props = harness.props
     with tempfile.TemporaryDirectory(prefix=f"accel-formal-{proof.name}-") as tmp:

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from accel.backends import HARDWARE_BACKENDS, LAYER_BACKENDS
+from accel.cli import entry_point
 from accel.ref import lenet
 from accel.ref.layer import QuantizedLayer
 from accel.ref.networks import NETWORKS
@@ -220,8 +221,21 @@ def cmd_conv(args: argparse.Namespace) -> int:
     w = load(args.weights, np.int8, "weights")
     if w.ndim != 4:
         raise SystemExit(f"error: weights must be (M, R, S, C), got shape {w.shape}")
-    M = w.shape[0]
+    M, R, S, C = w.shape
+    if x.ndim != 4 or x.shape[3] != C:
+        raise SystemExit(
+            f"error: input must be (N, H, W, C) with C = {C} like the weights, got {x.shape}"
+        )
+    if not np.isfinite(args.scale) or args.scale <= 0:
+        raise SystemExit(f"error: --scale must be a positive finite number, got {args.scale}")
+    if not 0 <= args.padding < min(R, S):
+        raise SystemExit(
+            f"error: --padding must be in 0..{min(R, S) - 1} for a {R}x{S} kernel "
+            f"(a larger one puts whole windows in padding), got {args.padding}"
+        )
     bias = load(args.bias, np.int32, "bias") if args.bias else np.zeros(M, np.int32)
+    if bias.shape != (M,):
+        raise SystemExit(f"error: bias must be ({M},) for {M} filters, got {bias.shape}")
     multiplier, shift = quantize_multiplier(args.scale)
     try:
         layer = QuantizedLayer(
@@ -407,8 +421,11 @@ def _hardware_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vcd", type=str, help="write a waveform (amaranth: VCD; rtl: see sim/)")
 
 
+@entry_point("accel.sim")
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if hasattr(args, "rows"):
+        _config(args)  # a bad configuration is an error even where it goes unused
     if args.command == "lenet" and args.backend is None:
         args.backend = "rtl" if (args.layer or args.all) else "golden"
     return args.func(args)
