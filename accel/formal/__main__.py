@@ -11,9 +11,11 @@ import sys
 import time
 from pathlib import Path
 
+from accel.build.cli import parse_config
 from accel.cli import entry_point
 from accel.formal.proofs import formal_config, proofs, run_proof
 from accel.formal.toolchain import ToolchainError, warm_up
+from accel.spec.config import AccelConfig
 
 
 def _positive(text: str) -> int:
@@ -41,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also run the whole-accelerator BMC (slow: seconds per step at 2x2)",
     )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="the default configuration's bus width, burst length and buffers (64-bit bus, "
+        "16-beat bursts) instead of the smallest ones",
+    )
     parser.add_argument("--only", action="append", metavar="PROOF", help="run only this proof")
     parser.add_argument("--workdir", type=Path, help="keep the sby files and traces here")
     return parser
@@ -49,7 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
 @entry_point("accel.formal")
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    config = formal_config(args.rows, args.cols)
+    if args.full:
+        config = parse_config(
+            argparse.Namespace(
+                **{**vars(AccelConfig()).copy(), "rows": args.rows, "cols": args.cols}
+            )
+        )
+    else:
+        config = formal_config(args.rows, args.cols)
     selected = [p for p in proofs(config, depth=args.depth) if args.top or p.name != "top"]
     if args.only:
         names = {p.name for p in proofs(config, depth=args.depth)}
