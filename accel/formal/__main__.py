@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the default configuration's bus width, burst length and buffers (64-bit bus, "
         "16-beat bursts) instead of the smallest ones",
     )
+    parser.add_argument(
+        "--covers",
+        action="store_true",
+        help="also run the covers (the whole-layer covers of --top need a depth beyond ~80)",
+    )
     parser.add_argument("--only", action="append", metavar="PROOF", help="run only this proof")
     parser.add_argument("--workdir", type=Path, help="keep the sby files and traces here")
     return parser
@@ -82,7 +87,7 @@ def main(argv=None) -> int:
     for proof in selected:
         begin = time.monotonic()
         workdir = args.workdir / proof.name if args.workdir else None
-        results, sby = run_proof(proof, workdir)
+        results, sby = run_proof(proof, workdir, covers=args.covers)
         seconds = time.monotonic() - begin
         print(f"\n{proof.name}: {proof.method()}, sby {sby.status}, {seconds:.1f} s")
         for r in results:

@@ -90,8 +90,9 @@ def _sby_options(mode: str, depth: int) -> str:
     return f"mode {mode}\ndepth {depth}\nmulticlock off"
 
 
-def run_proof(proof: Proof, workdir: Path | None = None, covers: bool = True):
-    """Run one proof (and its covers); returns the list of :class:`PropertyResult`."""
+def run_proof(proof: Proof, workdir: Path | None = None, covers: bool = False):
+    """Run one proof (and, with ``covers``, its covers in sby's cover mode to the same depth);
+    returns the list of :class:`PropertyResult` and the assertion run's :class:`SbyResult`."""
     harness = proof.make()
     text = rtlil.convert(harness, ports=harness.ports)  # elaborates: fills harness.props
     props = harness.props
