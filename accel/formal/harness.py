@@ -170,6 +170,8 @@ class ControlHarness(_Harness):
 
 
 class _DmaHarness(_Harness):
+    """A DMA engine on the internal port of an AXI4 master whose AXI inputs are free ports."""
+
     def _master(self, m, dma, factory):
         cfg = self.config
         m.submodules.axi = axi = factory(cfg.bus_width)
@@ -406,6 +408,24 @@ class TopHarness(_Harness):
         status = port.outputs
         done = status[isa.STATUS_BIT["DONE"].bit]
         err_bus = status[isa.STATUS_BIT["ERR_BUS"].bit]
+        code = status[isa.ERR_CODE_SHIFT : isa.ERR_CODE_SHIFT + 8]
+        err_desc = status[isa.STATUS_BIT["ERR_DESCRIPTOR"].bit]
+        documented = code == 0
+        for check in isa.DESCRIPTOR_CHECKS:
+            documented = documented | (code == check.code)
+        self.props.check(
+            m,
+            "ctrl.err_code_documented",
+            ~answer | (documented & (~err_desc | (code != 0))),
+            "WAIT's STATUS carries a documented ERR_CODE, non-zero with ERR_DESCRIPTOR",
+        )
+        self.props.cover(
+            m,
+            "cover.invalid_descriptor_answered",
+            answer & done & err_desc & (code == isa.DESCRIPTOR_CHECK["ZERO_SIZE"].code),
+            "START of the reset (all-zero) descriptor: WAIT answers DONE, ERR_DESCRIPTOR, "
+            "ERR_CODE = ZERO_SIZE",
+        )
         self.props.cover(
             m,
             "cover.layer_done",

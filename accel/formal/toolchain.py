@@ -10,10 +10,12 @@ and prints "Preparing to run ..." on stdout, which smtbmc would read as solver o
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,9 +96,6 @@ def run_sby(
     workdir: Path, name: str, rtlil: str, options: str, engine: str, timeout: float
 ) -> SbyResult:
     """Write ``name.il`` and ``name.sby`` in ``workdir`` and run sby on them."""
-    import re
-    import time
-
     warm_up()
     (workdir / f"{name}.il").write_text(rtlil)
     (workdir / f"{name}.sby").write_text(
