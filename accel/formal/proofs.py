@@ -32,7 +32,8 @@ def formal_config(rows: int = 2, cols: int = 2) -> AccelConfig:
 
 @dataclass(frozen=True)
 class PropertyResult:
-    """One named property: ``status`` PASS/FAIL/UNKNOWN (covers: PASS = reached)."""
+    """One named property: ``status`` PASS/FAIL/UNKNOWN (covers: PASS = reached within the
+    depth, else UNREACHED)."""
 
     proof: str
     name: str
@@ -146,6 +147,9 @@ def _cover_results(proof: Proof, props, result: SbyResult) -> list[PropertyResul
     method = f"cover depth {proof.depth}"
     out = []
     for name in props.covers:
-        status = "FAIL" if name in unreached or result.status == "ERROR" else "PASS"
+        if result.status in ("ERROR", "TIMEOUT"):
+            status = result.status
+        else:
+            status = "UNREACHED" if name in unreached else "PASS"
         out.append(PropertyResult(proof.name, name, "cover", status, method, props.notes[name]))
     return out

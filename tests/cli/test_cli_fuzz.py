@@ -74,6 +74,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
     (d / "text.elf").write_text("hello\n")
     (d / "x86.elf").write_bytes(Path(sys.executable).resolve().read_bytes()[:4096])
     (d / "a_file").write_text("a file, not a folder\n")
+    out["never_written.npz"] = d / "never_written.npz"
     for name in (
         "empty.npy garbage.npy good_x.npy good_w.npy w_c2.npy w_3d.npy float_x.npy x_3d.npy "
         "bias_bad.npy bias_i8.npy object.npy truncated.npy garbage.npz wrong.npz truncated.npz "
@@ -196,7 +197,8 @@ def bad_invocations(f) -> list[tuple[str, list[str]]]:
             ["nosuch"],
         ],
     )
-    # accel.train
+    # accel.train (every case names a scratch --out: a bad case must never reach the default)
+    train_out = ["--out", str(f["dir"] / "never_written.npz")]
     for opt in ("--epochs", "--batch-size", "--max-test", "--train-limit", "--max-shift"):
         add(
             "accel.train",
@@ -206,6 +208,7 @@ def bad_invocations(f) -> list[tuple[str, list[str]]]:
     add("accel.train", [["--seed", v] for v in ["-1", "x"]])
     add("accel.train", [["--mnist-dir", str(f[k])] for k in ("missing", "a_file", "dir")])
     add("accel.train", [["--out", str(f["a_file"]) + "/sub/x.npz", "--epochs", "0"]])
+    cases = [(cli, train_out + argv if cli == "accel.train" else argv) for cli, argv in cases]
     return cases
 
 
@@ -247,6 +250,7 @@ def test_every_bad_input_fails_cleanly(files, lenet_tflite, capsys):
             failures.append(str(exc)[:400])
     print(f"CLI fuzz: {len(cases)} bad invocations tried", file=sys.__stderr__)
     assert len(cases) >= 300
+    assert not files["never_written.npz"].exists(), "a bad accel.train case trained a model"
     assert not failures, f"{len(failures)} of {len(cases)} failed:\n" + "\n".join(failures)
 
 
@@ -277,7 +281,7 @@ def test_every_bad_input_fails_cleanly(files, lenet_tflite, capsys):
         ["accel.model", "show", "{garbage.tflite}"],
         ["accel.firmware.riscv", "{x86.elf}"],
         ["accel.build", "--rows", "0"],
-        ["accel.train", "--lr", "-1"],
+        ["accel.train", "--lr", "-1", "--out", "{never_written.npz}"],
     ],
 )
 def test_real_entry_points(files, argv):

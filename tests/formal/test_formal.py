@@ -6,7 +6,7 @@ from accel.formal.mutants import DroppedStatusResponse, ValidDroppedBeforeReady
 from accel.formal.proofs import formal_config, proofs, run_proof
 
 CONFIG = formal_config(2, 2)
-#: The whole-accelerator BMC is minutes per dozen steps: python -m accel.formal --top.
+#: The whole-accelerator BMC runs in its own test below (depth 12).
 CI_PROOFS = [p.name for p in proofs(CONFIG) if p.name != "top"]
 
 
@@ -21,6 +21,18 @@ def test_proof_passes(name):
     assert sby.status == "PASS", sby.log[-3000:]
     assert results, "the proof has no properties"
     assert all(r.status == "PASS" for r in results), [r for r in results if r.status != "PASS"]
+
+
+def test_whole_accelerator_bmc_and_invalid_descriptor_cover():
+    """AcceleratorTop with a free CPU and AXI slave: every property to depth 12, and START of
+    the all-zero reset descriptor ends with WAIT answering ERR_DESCRIPTOR / ZERO_SIZE."""
+    (proof,) = [p for p in proofs(CONFIG, depth=12) if p.name == "top"]
+    results, sby = run_proof(proof, covers=True)
+    assert sby.status == "PASS", sby.log[-3000:]
+    asserts = [r for r in results if r.kind == "assert"]
+    assert asserts and all(r.status == "PASS" for r in asserts)
+    covers = {r.name: r.status for r in results if r.kind == "cover"}
+    assert covers["cover.invalid_descriptor_answered"] == "PASS"
 
 
 @pytest.mark.parametrize(
