@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from amaranth.hdl import ClockDomain, Elaboratable, Fragment, Module, Signal, Value
+from amaranth.hdl import (
+    ClockDomain,
+    DomainRenamer,
+    Elaboratable,
+    Fragment,
+    Module,
+    Signal,
+    Value,
+)
 from amaranth.hdl._dsl import FSM
 from amaranth.lib import wiring
 
@@ -348,10 +356,21 @@ class TopHarness(_Harness):
         self.factory = factory
 
     def elaborate(self, platform):
+        # AcceleratorTop defines its own `sync` domain from its clk/reset ports; the monitors
+        # run in a `formal` domain of the harness that drives those ports.
+        outer = Module()
+        outer.domains.formal = cd = ClockDomain("formal")
+        self.ports += [cd.clk, cd.rst]
+        outer.submodules.dut = top = self.factory(self.config)
+        outer.d.comb += [top.clk.eq(cd.clk), top.reset.eq(cd.rst)]
+        free_inputs(outer, top, self.ports, skip={"clk", "reset"})
         m = Module()
+        self._monitors(m, top)
+        outer.submodules.monitors = DomainRenamer("formal")(m)
+        return outer
+
+    def _monitors(self, m, top):
         cfg = self.config
-        m.submodules.dut = top = self.factory(cfg)
-        free_inputs(m, top, self.ports)
         bus = SimpleNamespace(
             **{
                 name[len("m_axi_") :]: getattr(top, name)
@@ -359,7 +378,6 @@ class TopHarness(_Harness):
                 if name.startswith("m_axi_")
             }
         )
-        # The top defines the `sync` domain from its clk/reset ports; the monitors use it.
         reads = check_axi_read(
             m,
             self.props,
@@ -393,7 +411,6 @@ class TopHarness(_Harness):
             m, self.props, port, bound=RESPONSE_BOUND, wait_bound=WAIT_BOUND, bus_event=delayed
         )
         self._covers(m, port, fid, bus, b_taken)
-        return m
 
     def _covers(self, m, port, fid, bus, b_taken):
         """A layer runs to its end (WAIT answers DONE), with OKAY and with error responses."""
