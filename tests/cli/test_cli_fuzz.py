@@ -17,6 +17,7 @@ import pytest
 from accel.build.cli import main as build_main
 from accel.firmware.cli import main as firmware_main
 from accel.firmware.riscv.__main__ import main as riscv_main
+from accel.formal.__main__ import main as formal_main
 from accel.model.__main__ import main as model_main
 from accel.sim.__main__ import main as sim_main
 from accel.train import main as train_main
@@ -28,6 +29,7 @@ MAINS = {
     "accel.firmware.riscv": riscv_main,
     "accel.model": model_main,
     "accel.train": train_main,
+    "accel.formal": formal_main,
 }
 
 #: Bad values of every integer option of the accelerator configuration.
@@ -208,6 +210,21 @@ def bad_invocations(f) -> list[tuple[str, list[str]]]:
     add("accel.train", [["--seed", v] for v in ["-1", "x"]])
     add("accel.train", [["--mnist-dir", str(f[k])] for k in ("missing", "a_file", "dir")])
     add("accel.train", [["--out", str(f["a_file"]) + "/sub/x.npz", "--epochs", "0"]])
+    # accel.formal (all rejected before any proof runs)
+    add(
+        "accel.formal",
+        [[opt, v] for opt in ("--rows", "--cols", "--depth") for v in ["0", "-1", "x"]],
+    )
+    add(
+        "accel.formal",
+        [
+            ["--rows", "1"],
+            ["--cols", "65"],
+            ["--rows", "65", "--full"],
+            ["--only", "nosuch"],
+            ["--nosuch"],
+        ],
+    )
     cases = [(cli, train_out + argv if cli == "accel.train" else argv) for cli, argv in cases]
     return cases
 
