@@ -67,7 +67,7 @@ def _run_model(args) -> int:
             raw = lenet.load_default().test_images_int8[args.image : args.image + 1]
         x = model_input(graph, raw)
         golden = run_model(graph, [raw]).outputs[0]
-    except (ModelError, OSError, ValueError) as exc:
+    except (ModelError, OSError, ValueError, EOFError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     config = AccelConfig()

@@ -209,7 +209,7 @@ def cmd_conv(args: argparse.Namespace) -> int:
     def load(path, dtype, what):
         try:
             array = np.load(path)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, EOFError) as exc:
             raise SystemExit(f"error: cannot read {what} file {path}: {exc}") from None
         if array.dtype != dtype:
             raise SystemExit(
@@ -264,6 +264,9 @@ def cmd_conv(args: argparse.Namespace) -> int:
 def cmd_firmware(args: argparse.Namespace) -> int:
     from accel.firmware import run as firmware_run
 
+    if args.images is not None and args.images < 0:
+        print("error: --images must be >= 0 (0: the whole test set)", file=sys.stderr)
+        return 2
     model = lenet.load_params(args.weights)
     config = _config(args)
     count = len(model.test_labels) if args.images == 0 else args.images

@@ -231,6 +231,7 @@ def bad_invocations(f) -> list[tuple[str, list[str]]]:
 
 def _check(cli, argv, code, err):
     assert "Traceback" not in err, (cli, argv, err)
+    assert "internal error" not in err, (cli, argv, err)
     assert code not in (0, None), (cli, argv, code, err)
     message = [line for line in err.splitlines() if line.strip() and not _usage(line)]
     assert len(message) == 1, (cli, argv, err)
