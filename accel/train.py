@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from accel.cli import entry_point
 from accel.ref import lenet
 from accel.ref.datasets import DatasetError, load_digits_32, load_mnist_idx
 
@@ -59,12 +60,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@entry_point("accel.train")
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    for name in ("epochs", "batch_size", "max_test"):
-        if getattr(args, name) < 1:
+    for name in ("epochs", "batch_size", "max_test", "train_limit"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
             print(f"error: --{name.replace('_', '-')} must be >= 1", file=sys.stderr)
             return 2
+    if args.max_shift < 0 or args.seed < 0:
+        print("error: --max-shift and --seed must be >= 0", file=sys.stderr)
+        return 2
+    if not np.isfinite(args.lr) or args.lr <= 0:
+        print(f"error: --lr must be a positive finite number, got {args.lr}", file=sys.stderr)
+        return 2
     try:
         data = load_mnist_idx(args.mnist_dir) if args.mnist_dir else load_digits_32()
     except DatasetError as exc:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from accel.build import synth
 from accel.build.generate import DEFAULT_HEADER, DEFAULT_ISA_DOC, DEFAULT_RTL_DIR, write_outputs
+from accel.cli import entry_point
 from accel.spec.config import AccelConfig
 
 
@@ -41,6 +42,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-burst", type=int, default=default.max_burst, help="AXI burst beats")
 
 
+@entry_point("accel.build")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m accel.build", description=__doc__)
     add_config_arguments(parser)

@@ -7,9 +7,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from accel.cli import entry_point
 from accel.firmware.build import FirmwareBuildError, build_image
 
 
+@entry_point("accel.firmware")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m accel.firmware", description="Build (and run) RV32IM firmware."

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from accel.cli import entry_point
+
 
 def _export(args: argparse.Namespace) -> int:
     from accel.model.export import FORMATS
@@ -61,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@entry_point("accel.model")
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return args.func(args)

@@ -146,12 +146,18 @@ _BUILDERS = {
 }
 
 
+#: Largest square input accepted (4096x4096x3 int8 is 48 MiB; larger sizes only exhaust memory).
+MAX_INPUT_SIZE = 4096
+
+
 def network_layers(name: str, input_size: int = 224) -> list[NetworkLayer]:
     """The accelerator layers of network ``name`` for a square RGB input of ``input_size``."""
     if name not in _BUILDERS:
         raise ValueError(f"unknown network {name!r}; choose from {', '.join(NETWORKS)}")
-    if not isinstance(input_size, int) or input_size < 32:
-        raise ValueError(f"input size must be an integer >= 32, not {input_size!r}")
+    if not isinstance(input_size, int) or not 32 <= input_size <= MAX_INPUT_SIZE:
+        raise ValueError(
+            f"input size must be an integer in 32..{MAX_INPUT_SIZE}, not {input_size!r}"
+        )
     builder = _Builder(input_size)
     _BUILDERS[name](builder)
     return builder.layers

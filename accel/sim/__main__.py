@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from accel.backends import HARDWARE_BACKENDS, LAYER_BACKENDS
+from accel.cli import entry_point
 from accel.ref import lenet
 from accel.ref.layer import QuantizedLayer
 from accel.ref.networks import NETWORKS
@@ -209,7 +210,7 @@ def cmd_conv(args: argparse.Namespace) -> int:
     def load(path, dtype, what):
         try:
             array = np.load(path)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, EOFError) as exc:
             raise SystemExit(f"error: cannot read {what} file {path}: {exc}") from None
         if array.dtype != dtype:
             raise SystemExit(
@@ -221,8 +222,21 @@ def cmd_conv(args: argparse.Namespace) -> int:
     w = load(args.weights, np.int8, "weights")
     if w.ndim != 4:
         raise SystemExit(f"error: weights must be (M, R, S, C), got shape {w.shape}")
-    M = w.shape[0]
+    M, R, S, C = w.shape
+    if x.ndim != 4 or x.shape[3] != C:
+        raise SystemExit(
+            f"error: input must be (N, H, W, C) with C = {C} like the weights, got {x.shape}"
+        )
+    if not np.isfinite(args.scale) or args.scale <= 0:
+        raise SystemExit(f"error: --scale must be a positive finite number, got {args.scale}")
+    if not 0 <= args.padding < min(R, S):
+        raise SystemExit(
+            f"error: --padding must be in 0..{min(R, S) - 1} for a {R}x{S} kernel "
+            f"(a larger one puts whole windows in padding), got {args.padding}"
+        )
     bias = load(args.bias, np.int32, "bias") if args.bias else np.zeros(M, np.int32)
+    if bias.shape != (M,):
+        raise SystemExit(f"error: bias must be ({M},) for {M} filters, got {bias.shape}")
     multiplier, shift = quantize_multiplier(args.scale)
     try:
         layer = QuantizedLayer(
@@ -251,6 +265,9 @@ def cmd_conv(args: argparse.Namespace) -> int:
 def cmd_firmware(args: argparse.Namespace) -> int:
     from accel.firmware import run as firmware_run
 
+    if args.images is not None and args.images < 0:
+        print("error: --images must be >= 0 (0: the whole test set)", file=sys.stderr)
+        return 2
     model = lenet.load_params(args.weights)
     config = _config(args)
     count = len(model.test_labels) if args.images == 0 else args.images
@@ -419,8 +436,11 @@ def _hardware_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vcd", type=str, help="write a waveform (amaranth: VCD; rtl: see sim/)")
 
 
+@entry_point("accel.sim")
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if hasattr(args, "rows"):
+        _config(args)  # a bad configuration is an error even where it goes unused
     if args.command == "lenet" and args.backend is None:
         args.backend = "rtl" if (args.layer or args.all) else "golden"
     return args.func(args)

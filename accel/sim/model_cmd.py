@@ -59,7 +59,7 @@ def _lenet_input(graph: Graph, index: int):
 def _load_input(path: Path) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:
         raise ModelError(f"cannot read input file {path}: {exc}") from None
 
 

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from accel.cli import entry_point
 from accel.firmware.riscv.elf import ElfError
 from accel.firmware.riscv.iss import ISS, ISSError
 from accel.firmware.riscv.stub import StubBackend
@@ -39,6 +40,7 @@ def run_elf(path: str | Path, max_instructions: int | None = None) -> int:
     return iss.exit_code & 0xFF if iss.exit_code is not None else 0
 
 
+@entry_point("accel.firmware.riscv")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m accel.firmware.riscv",

@@ -1,0 +1,103 @@
+"""``python -m accel.formal [--rows R --cols C] [--depth N] [--top] [--only NAME]``.
+
+Runs the proofs of :func:`accel.formal.proofs.proofs` and prints every property with its
+result and method; exits 0 only if every property passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from accel.build.cli import parse_config
+from accel.cli import entry_point
+from accel.formal.proofs import formal_config, proofs, run_proof
+from accel.formal.toolchain import ToolchainError, warm_up
+from accel.spec.config import AccelConfig
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m accel.formal", description=__doc__)
+    parser.add_argument("--rows", type=_positive, default=2, help="MAC array rows (default 2)")
+    parser.add_argument("--cols", type=_positive, default=2, help="MAC array columns (default 2)")
+    parser.add_argument(
+        "--depth",
+        type=_positive,
+        default=12,
+        help="BMC depth of the whole-accelerator proof (--top; default 12)",
+    )
+    parser.add_argument(
+        "--top",
+        action="store_true",
+        help="also run the whole-accelerator BMC (slow: seconds per step at 2x2)",
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="the default configuration's bus width, burst length and buffers (64-bit bus, "
+        "16-beat bursts) instead of the smallest ones",
+    )
+    parser.add_argument(
+        "--covers",
+        action="store_true",
+        help="also run the covers (the whole-layer covers of --top need a depth beyond ~80)",
+    )
+    parser.add_argument("--only", action="append", metavar="PROOF", help="run only this proof")
+    parser.add_argument("--workdir", type=Path, help="keep the sby files and traces here")
+    return parser
+
+
+@entry_point("accel.formal")
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.full:
+        config = parse_config(
+            argparse.Namespace(
+                **{**vars(AccelConfig()).copy(), "rows": args.rows, "cols": args.cols}
+            )
+        )
+    else:
+        config = formal_config(args.rows, args.cols)
+    selected = [p for p in proofs(config, depth=args.depth) if args.top or p.name != "top"]
+    if args.only:
+        names = {p.name for p in proofs(config, depth=args.depth)}
+        unknown = sorted(set(args.only) - names)
+        if unknown:
+            raise ValueError(f"unknown proof {unknown[0]!r}; proofs: {', '.join(sorted(names))}")
+        selected = [p for p in proofs(config, depth=args.depth) if p.name in args.only]
+    try:
+        warm_up()
+    except ToolchainError as exc:
+        print(f"accel.formal: {exc}", file=sys.stderr)
+        return 2
+    print(f"accel.formal: {config.rows}x{config.cols} array, {config.bus_width}-bit bus")
+    failed = 0
+    for proof in selected:
+        begin = time.monotonic()
+        workdir = args.workdir / proof.name if args.workdir else None
+        results, sby = run_proof(proof, workdir, covers=args.covers)
+        seconds = time.monotonic() - begin
+        print(f"\n{proof.name}: {proof.method()}, sby {sby.status}, {seconds:.1f} s")
+        for r in results:
+            print(f"  {r.status:<7} {r.kind:<6} {r.name:<40} {r.method}")
+            failed += r.status != "PASS"
+        if sby.status not in ("PASS", "FAIL") and not results:
+            failed += 1
+    print(f"\n{'all properties passed' if not failed else f'{failed} properties not proven'}")
+    return 0 if not failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

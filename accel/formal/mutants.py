@@ -1,0 +1,72 @@
+"""Deliberately broken variants of real components: the proofs must catch them.
+
+Each mutant wraps the real component, forwards every port unchanged except the one it
+breaks, and is handed to a harness through its ``factory`` (see
+:func:`accel.formal.proofs.proofs`), so the very proof that passes on the real design is
+expected to fail on the mutant.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Signal, Value
+from amaranth.lib import wiring
+
+from accel.hw.axi import AXI4Master
+from accel.hw.control import ControlPort
+from accel.spec import isa
+
+__all__ = ["DroppedStatusResponse", "ValidDroppedBeforeReady"]
+
+
+def _forward(m, outer, inner, override: dict) -> None:
+    """Connect every port of ``outer`` to the same port of ``inner``, except those in
+    ``override`` (path -> value driving the outer output)."""
+    inner_ports = {path: value for path, _, value in inner.signature.flatten(inner)}
+    for path, member, value in outer.signature.flatten(outer):
+        if path in override:
+            m.d.comb += value.eq(override[path])
+        elif member.flow == wiring.Out:
+            m.d.comb += Value.cast(value).eq(inner_ports[path])
+        else:
+            m.d.comb += Value.cast(inner_ports[path]).eq(value)
+
+
+class DroppedStatusResponse(wiring.Component):
+    """A control port that never answers STATUS while a layer is running (the CPU hangs)."""
+
+    def __init__(self, config):
+        self.config = config
+        self._inner = ControlPort(config)
+        super().__init__(dict(self._inner.signature.members))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.inner = inner = self._inner
+        fid = Signal(isa.FUNCTION_ID_BITS)
+        with m.If(self.cmd.valid & self.cmd.ready):
+            m.d.sync += fid.eq(self.cmd.payload.function_id)
+        status = isa.function_id("CTRL", isa.CONTROL_OP["STATUS"].index)
+        dropped = inner.rsp.valid & ~((fid == status) & self.busy)
+        _forward(m, self, inner, {("rsp", "valid"): dropped})
+        return m
+
+
+class ValidDroppedBeforeReady(wiring.Component):
+    """An AXI4 master that lowers ARVALID/AWVALID after one cycle without READY."""
+
+    def __init__(self, data_width=64, addr_width=32, id_width=1):
+        self._inner = AXI4Master(data_width, addr_width, id_width)
+        super().__init__(dict(self._inner.signature.members))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.inner = inner = self._inner
+        override = {}
+        for ch in ("ar", "aw"):
+            valid = getattr(inner.axi, f"{ch}valid")
+            ready = getattr(self.axi, f"{ch}ready")
+            waited = Signal(name=f"{ch}_waited")
+            m.d.sync += waited.eq(valid & ~ready)
+            override[("axi", f"{ch}valid")] = valid & ~waited
+        _forward(m, self, inner, override)
+        return m
