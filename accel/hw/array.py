@@ -11,6 +11,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from accel.hw.pe import ProcessingElement
+from accel.spec import timing
 
 __all__ = ["SystolicArray"]
 
@@ -45,7 +46,8 @@ class SystolicArray(wiring.Component):
     Attributes
     ----------
     latency : int
-        ``rows + cols``. A vector accepted in cycle ``t`` (``in_valid`` high) has its result on
+        ``rows + cols + PE_MUL_STAGES`` (:func:`accel.spec.timing.array_latency`: the
+        systolic skew plus the PE's multiplier pipeline). A vector accepted in cycle ``t`` (``in_valid`` high) has its result on
         ``out_data`` with ``out_valid`` high in cycle ``t + latency``.
     bank_reuse_delay : int
         ``rows + cols - 1``. If the last vector issued with bank ``b`` is accepted in cycle
@@ -96,8 +98,8 @@ class SystolicArray(wiring.Component):
         self.rows = rows
         self.cols = cols
         self.tag_width = tag_width
-        self.latency = rows + cols
-        self.bank_reuse_delay = rows + cols - 1
+        self.latency = timing.array_latency(rows, cols)
+        self.bank_reuse_delay = timing.bank_reuse_delay(rows, cols)
         self.load_to_use_delay = 0
 
         members = {
@@ -169,8 +171,14 @@ class SystolicArray(wiring.Component):
                 m.d.sync += stage.eq(value)
                 value = stage
             m.d.comb += self.out_data[j].eq(value)
-        # The last PE's valid has been delayed exactly rows + cols cycles.
-        m.d.comb += self.out_valid.eq(pes[rows - 1][cols - 1].valid_out)
+        # The last PE's valid has been delayed rows + cols cycles; its sum comes
+        # PE_MUL_STAGES cycles after it.
+        valid = pes[rows - 1][cols - 1].valid_out
+        for s in range(self.latency - rows - cols):
+            stage = Signal(name=f"out_valid_{s}")
+            m.d.sync += stage.eq(valid)
+            valid = stage
+        m.d.comb += self.out_valid.eq(valid)
 
         if self.tag_width > 0:
             value = self.in_tag

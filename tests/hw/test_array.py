@@ -12,6 +12,7 @@ from accel.hw.array import SystolicArray
 
 SHAPES = [(1, 1), (3, 5), (4, 4), (8, 8)]
 TAG_WIDTH = 7
+MUL_STAGES = 2  # the PE's documented multiplier pipeline, independent of accel.spec.timing
 
 
 def wrap32(values: np.ndarray) -> np.ndarray:
@@ -120,9 +121,9 @@ def test_random_stream_with_gaps(rows, cols):
         cycle += 1
     # The observed delay must be the documented latency; expected_outputs uses an independent
     # constant so that a wrong dut.latency fails the comparison below.
-    assert dut.latency == rows + cols
+    assert dut.latency == rows + cols + MUL_STAGES
     outputs = simulate(dut, sched, seed=rows + cols)
-    expected = expected_outputs(dut, sched, latency=rows + cols)
+    expected = expected_outputs(dut, sched, latency=rows + cols + MUL_STAGES)
     assert len(outputs) == n_vectors
     assert outputs == expected
     first_in = min(sched.vectors)
@@ -196,7 +197,7 @@ def test_back_to_back_tile_switching(rows, cols, gaps):
     sizes = [1, 1, 1, 3, 1, 2 * (rows + cols), 1, 1, 5, 1, 1, 1, rows + cols - 1, 2, 1, 1]
     sched = tile_sequence(dut, sizes, rng, gaps)
     outputs = simulate(dut, sched, seed=3)
-    assert outputs == expected_outputs(dut, sched, latency=rows + cols)
+    assert outputs == expected_outputs(dut, sched, latency=rows + cols + MUL_STAGES)
     assert len(outputs) == sum(sizes)
 
 
@@ -278,7 +279,7 @@ def test_constructor_errors(args, message):
 
 def test_ports_and_verilog():
     dut = SystolicArray(2, 3, tag_width=5)
-    assert (dut.latency, dut.bank_reuse_delay, dut.load_to_use_delay) == (5, 4, 0)
+    assert (dut.latency, dut.bank_reuse_delay, dut.load_to_use_delay) == (5 + MUL_STAGES, 4, 0)
     text = verilog.convert(dut, name="systolic_array")
     top = text[text.index("module systolic_array(") :]
     top = top[: top.index("endmodule")]
