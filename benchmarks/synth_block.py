@@ -26,8 +26,8 @@ from accel.spec.config import AccelConfig
 def make_block(name: str, cfg: AccelConfig):
     """The Amaranth component called ``name`` for configuration ``cfg``."""
     if name == "array":
-        from accel.hw.array import SystolicArray
         from accel.hw.accum import acc_tag_layout
+        from accel.hw.array import SystolicArray
 
         return SystolicArray(cfg.rows, cfg.cols, tag_width=acc_tag_layout(cfg).size)
     if name == "pe":
@@ -59,8 +59,8 @@ def make_block(name: str, cfg: AccelConfig):
 
         return Issuer(cfg)
     if name == "feeder":
-        from accel.hw.feeder import InputFeeder
         from accel.hw.accum import acc_tag_layout
+        from accel.hw.feeder import InputFeeder
 
         return InputFeeder(cfg, acc_tag_layout(cfg).size)
     if name == "accum":

@@ -47,8 +47,9 @@ class SystolicArray(wiring.Component):
     ----------
     latency : int
         ``rows + cols + PE_MUL_STAGES`` (:func:`accel.spec.timing.array_latency`: the
-        systolic skew plus the PE's multiplier pipeline). A vector accepted in cycle ``t`` (``in_valid`` high) has its result on
-        ``out_data`` with ``out_valid`` high in cycle ``t + latency``.
+        systolic skew plus the PE's multiplier pipeline). A vector accepted in cycle ``t``
+        (``in_valid`` high) has its result on ``out_data`` with ``out_valid`` high in cycle
+        ``t + latency``.
     bank_reuse_delay : int
         ``rows + cols - 1``. If the last vector issued with bank ``b`` is accepted in cycle
         ``t``, bank ``b`` may be reloaded in cycle ``t + bank_reuse_delay`` or later without
