@@ -34,6 +34,10 @@ def make_block(name: str, cfg: AccelConfig):
         from accel.hw.pe import ProcessingElement
 
         return ProcessingElement()
+    if name == "pe_lut":
+        from accel.hw.pe import ProcessingElement
+
+        return ProcessingElement(dsp=False)
     if name == "requant":
         from accel.hw.requant import Requantizer
 

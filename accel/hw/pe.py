@@ -9,6 +9,7 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from accel.hw.lutmul import booth_product
 from accel.spec import timing
 
 __all__ = ["ProcessingElement"]
@@ -44,6 +45,9 @@ class ProcessingElement(wiring.Component):
         was valid, else ``psum_in`` unchanged (pass-through), delayed by one cycle. The sum
         wraps modulo 2**32 (two's complement).
 
+    ``dsp`` (constructor): multiply with a ``*`` that synthesis maps to a DSP block (default),
+    or with :func:`accel.hw.lutmul.booth_product` in logic; the results are identical.
+
     Weight ports:
 
     ``load`` : ``In(1)``, ``load_bank`` : ``In(1)``, ``load_weight`` : ``In(signed(8))``
@@ -65,6 +69,10 @@ class ProcessingElement(wiring.Component):
     load: In(1)
     load_bank: In(1)
     load_weight: In(signed(8))
+
+    def __init__(self, dsp: bool = True):
+        self.dsp = dsp
+        super().__init__()
 
     def elaborate(self, platform):
         m = Module()
@@ -90,7 +98,7 @@ class ProcessingElement(wiring.Component):
             x_op.eq(Mux(self.x_valid, self.x_in, 0)),
             w_op.eq(Mux(self.bank_in, w1, w0)),
         ]
-        product = x_op * w_op
+        product = x_op * w_op if self.dsp else booth_product(x_op, w_op)
         for stage in range(timing.PE_MUL_STAGES - 1):
             registered = Signal(signed(16), name=f"product_{stage}")
             m.d.sync += registered.eq(product)

@@ -19,7 +19,7 @@ ISSUER_DRAIN = FEEDER_LATENCY + 1
 #: this and nothing else changes.
 PE_MUL_STAGES = 2
 #: Requantizer pipeline stages (accumulator + bias in, int8 out).
-REQUANT_LATENCY = 9
+REQUANT_LATENCY = 10
 #: PostProcessor: accumulator vectors buffered ahead of the requantizers.
 POST_FIFO_DEPTH = 4
 #: ReadDMA: bursts in flight (burst-info FIFO depth).

@@ -2,6 +2,8 @@
 
 import random
 
+import pytest
+
 from amaranth.sim import Simulator
 
 from accel.hw.pe import ProcessingElement
@@ -54,9 +56,9 @@ IDLE = {
 }
 
 
-def run(cycles: list[dict]) -> list[dict]:
+def run(cycles: list[dict], dsp: bool = True) -> list[dict]:
     """Drive one input dict per cycle; return the outputs seen in the following cycle."""
-    dut = ProcessingElement()
+    dut = ProcessingElement(dsp=dsp)
     seen = []
 
     async def testbench(ctx):
@@ -131,7 +133,8 @@ def test_int32_wraps():
     assert sums == [-(2**31), 2**31 - 1, -(2**31) + 28]
 
 
-def test_random_sequence_matches_model():
+@pytest.mark.parametrize("dsp", [True, False], ids=["dsp", "logic"])
+def test_random_sequence_matches_model(dsp):
     rng = random.Random(1234)
     cycles = []
     for _ in range(400):
@@ -147,7 +150,7 @@ def test_random_sequence_matches_model():
                 "load_weight": rng.randrange(-128, 128),
             }
         )
-    outs = run(cycles)
+    outs = run(cycles, dsp)
     model = PEModel()
     for n, inp in enumerate(cycles):
         model.step(inp)
