@@ -3,7 +3,6 @@
 import random
 
 import pytest
-
 from amaranth.sim import Simulator
 
 from accel.hw.pe import ProcessingElement
