@@ -8,7 +8,7 @@ negation adder: five operands, three levels of adders. Yosys sees additions only
 so the product is never mapped to a DSP.
 """
 
-from amaranth.hdl import Cat, Const, Mux, Value, signed
+from amaranth.hdl import Cat, Const, Mux, Value
 
 __all__ = ["booth_product"]
 
@@ -31,7 +31,3 @@ def booth_product(x: Value, w: Value) -> Value:
     correction = Cat(*(Cat(bit, Const(0, 1)) for bit in ones))  # bit 2i: digit i negative
     total = (terms[0] + terms[1]) + (terms[2] + (terms[3] + correction))
     return total.as_signed()[:16].as_signed()
-
-
-def product_shape():
-    return signed(16)
