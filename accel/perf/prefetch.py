@@ -1,6 +1,6 @@
 """Input prefetcher (client INPUT): the input rows each band needs, ahead of the issuer.
 
-3 cycles of address arithmetic, then one command per band — per image when the whole image
+3 + ``PREFETCH_PRODUCT_CYCLES`` cycles of address arithmetic, then one command per band — per image when the whole image
 fits the input banks, rows being appended band by band; otherwise each band's window replaces
 the previous one once the issuer has reached its band. In row mode (``IN_ROW_PITCH`` ≠ W·C)
 one command per input row instead: ``ISSUE`` gives the first, ``ROWS`` the others, each as
@@ -16,6 +16,7 @@ from accel.perf.geometry import INF, Geometry
 from accel.perf.issuer import Issuer
 from accel.perf.issuer import IssuerState as _Issuer
 from accel.perf.reader import INPUT, ReadDMA
+from accel.spec import timing
 
 _ISSUER_BAND = _Issuer.BAND
 
@@ -30,9 +31,11 @@ class PrefetchState(IntEnum):
     ISSUE = 4
     LOADING = 5
     ROWS = 6
+    PRODUCTS = 7
 
 
-IDLE, BAND, RANGE, WAIT_BANKS, ISSUE, LOADING, ROWS = PrefetchState
+IDLE, BAND, RANGE, WAIT_BANKS, ISSUE, LOADING, ROWS, PRODUCTS = PrefetchState
+_PRODUCT_CYCLES = timing.PREFETCH_PRODUCT_CYCLES
 
 
 class InputPrefetcher:
@@ -42,7 +45,7 @@ class InputPrefetcher:
         "state", "band", "loaded_bands", "loaded_hi", "lo", "hi", "start_addr", "end_addr",
         "hb0", "hlast", "bands", "n_bands", "whole", "U", "P", "R", "H", "WC", "HWC",
         "in_addr", "lane_mask", "bus_bytes", "shift", "row_mode", "pitch", "rows_left",
-        "lasts_left", "rd_active",
+        "lasts_left", "rd_active", "products_left",
     )  # fmt: skip
 
     def __init__(self, geo: Geometry, rd: ReadDMA):
@@ -61,6 +64,7 @@ class InputPrefetcher:
         self.rows_left = 0  # row mode: rows whose command is still to be given
         self.lasts_left = 0  # row mode: rows whose last beat has not arrived
         self.rd_active = rd.active  # the reader's per-client command state (read only)
+        self.products_left = 0  # PRODUCTS: its cycles still to come
 
     def start(self) -> None:
         self.band = 0
@@ -89,7 +93,12 @@ class InputPrefetcher:
             else:
                 self.lo = self.hb0 if self.hb0 > 0 else 0
             self.hi = self.hlast if self.hlast < self.H else self.H
-            self.state = WAIT_BANKS
+            self.state = PRODUCTS
+            self.products_left = _PRODUCT_CYCLES
+        elif st is PRODUCTS:
+            self.products_left -= 1
+            if not self.products_left:
+                self.state = WAIT_BANKS
         elif st is WAIT_BANKS:
             if self._go(iss):
                 img = self.in_addr + self.bands[self.band][0] * self.HWC
@@ -133,7 +142,7 @@ class InputPrefetcher:
     def wake(self, t1: int, iss: Issuer) -> float:
         """``t1`` if the prefetcher acts in ``t1`` (it otherwise waits for a reader event)."""
         st = self.state
-        if st is BAND or st is RANGE or st is ISSUE:
+        if st is BAND or st is RANGE or st is PRODUCTS or st is ISSUE:
             return t1
         if st is WAIT_BANKS and self._go(iss):
             return t1

@@ -18,6 +18,8 @@ ISSUER_DRAIN = FEEDER_LATENCY + 1
 #: register of the multiplier). The systolic alignment is kept, so the array's latency grows by
 #: this and nothing else changes.
 PE_MUL_STAGES = 2
+#: InputPrefetcher: cycles in PRODUCTS (the band's row addresses: partial products, sums).
+PREFETCH_PRODUCT_CYCLES = 2
 #: Issuer: cycles in BAND_BASE (the band's window offset, a multiply and three adds).
 ISSUER_BASE_CYCLES = 3
 #: Requantizer pipeline stages (accumulator + bias in, int8 out).
