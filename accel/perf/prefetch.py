@@ -2,8 +2,9 @@
 
 3 + ``PREFETCH_PRODUCT_CYCLES`` cycles of address arithmetic, then one command per band — per
 image when the whole image fits the input banks, rows being appended band by band; otherwise
-each band's window replaces the previous one once the issuer has reached its band. In row mode (``IN_ROW_PITCH`` ≠ W·C)
-one command per input row instead: ``ISSUE`` gives the first, ``ROWS`` the others, each as
+each band's window replaces the previous one once the issuer has reached its band. In row
+mode (``IN_ROW_PITCH`` ≠ W·C) one command per input row instead: ``ISSUE`` gives the first,
+``ROWS`` the others, each as
 soon as the reader takes it, and the band is loaded in the cycle the last row's last beat
 arrives.
 """
