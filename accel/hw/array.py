@@ -42,6 +42,9 @@ class SystolicArray(wiring.Component):
         Number of columns (output channels ``M`` of one tile), 1..64.
     tag_width : int
         Width of the opaque tag carried alongside each vector (0: no tag ports).
+    logic_mul_cols : int
+        The last ``logic_mul_cols`` columns multiply in logic
+        (:func:`accel.hw.lutmul.booth_product`), the others with DSP blocks.
 
     Attributes
     ----------
@@ -91,7 +94,7 @@ class SystolicArray(wiring.Component):
         Only if ``tag_width > 0``: ``in_tag`` of the vector, delayed by ``latency``.
     """
 
-    def __init__(self, rows: int, cols: int, tag_width: int = 0):
+    def __init__(self, rows: int, cols: int, tag_width: int = 0, logic_mul_cols: int = 0):
         _check_dim("rows", rows)
         _check_dim("cols", cols)
         if not isinstance(tag_width, int) or isinstance(tag_width, bool) or tag_width < 0:
@@ -99,6 +102,11 @@ class SystolicArray(wiring.Component):
         self.rows = rows
         self.cols = cols
         self.tag_width = tag_width
+        if not isinstance(logic_mul_cols, int) or not 0 <= logic_mul_cols <= cols:
+            raise ValueError(
+                f"Logic multiplier columns must be in 0..{cols}, not {logic_mul_cols!r}"
+            )
+        self.logic_mul_cols = logic_mul_cols
         self.latency = timing.array_latency(rows, cols)
         self.bank_reuse_delay = timing.bank_reuse_delay(rows, cols)
         self.load_to_use_delay = 0
@@ -139,7 +147,8 @@ class SystolicArray(wiring.Component):
             row_x.append(stages[-1])
 
         # PE grid: x/valid/bank move right, partial sums move down.
-        pes = [[ProcessingElement() for _ in range(cols)] for _ in range(rows)]
+        dsp_cols = cols - self.logic_mul_cols
+        pes = [[ProcessingElement(dsp=j < dsp_cols) for j in range(cols)] for _ in range(rows)]
         for i in range(rows):
             for j in range(cols):
                 pe = pes[i][j]
