@@ -3,8 +3,8 @@
 * issuer: ``band rows × F`` cycles per tile, tiles back to back; a band starts when its input
   rows are loaded and its accumulator half is free; between bands ``FEEDER_LATENCY + 2``
   drain cycles, then the BAND and TILE states (a cycle each at least) and BAND_BASE
-  (``ISSUER_BASE_CYCLES``) before the
-  first vector; a band is complete ``rows + cols + 3`` cycles after its last vector;
+  (``ISSUER_BASE_CYCLES``) before the first vector; a band is complete ``rows + cols + 5``
+  cycles after its last vector;
 * K walker: the row constants of the next K tile take ``rows`` cycles after each tile start.
 """
 
