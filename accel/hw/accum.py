@@ -70,10 +70,12 @@ class Accumulators(wiring.Component):
     """The two accumulator halves with their read-modify-write pipeline and band bookkeeping.
 
     Timing: an array result (``in_valid`` with ``in_tag`` and ``in_data``) reads its entry in
-    the same cycle and writes ``(0 if first else old) + in_data`` (int32, wrapping) in the next
-    (the read port is transparent, so back-to-back updates of an entry see each other). The
-    write of a result with ``in_tag.last`` sets the half's ``complete`` bit one cycle later,
-    i.e. ``complete`` rises two cycles after that result was presented. A read on ``read``
+    the same cycle, registers the read data in the next and writes ``(0 if first else old) +
+    in_data`` (int32, wrapping) in the one after (``ACC_RMW_STAGES`` = 2 cycles after the
+    result; the read port is transparent and the previous cycle's write is forwarded, so
+    back-to-back updates of an entry see each other). The write of a result with
+    ``in_tag.last`` sets the half's ``complete`` bit one cycle later, i.e. ``complete`` rises
+    three cycles after that result was presented. A read on ``read``
     with ``en`` returns ``data`` in the next cycle; reads take the port of their half, so the
     post-processor must only read a half no result is written to (the issuer's claim protocol
     guarantees it).
@@ -109,19 +111,39 @@ class Accumulators(wiring.Component):
         local_bits = addr_bits - 1  # address inside a half; the top bit selects the half
         tag, read = self.in_tag, self.read
 
-        # Stage 1 registers: the result whose entry is being read.
+        # Stage 1: the result whose entry is being read (the memory's read data comes in
+        # this cycle and is registered with it).
+        s1_valid = Signal()
+        s1_addr = Signal(addr_bits)
+        s1_first = Signal()
+        s1_last = Signal()
+        s1_psum = Signal(vector)
+        m.d.sync += [
+            s1_valid.eq(self.in_valid),
+            s1_addr.eq(tag.addr),
+            s1_first.eq(tag.first),
+            s1_last.eq(tag.last),
+            s1_psum.eq(self.in_data),
+        ]
+        # Stage 2: the sum is computed and written. The entry was read two cycles before the
+        # write: a write in the cycle in between (the previous result's) is forwarded; older
+        # writes were seen by the transparent read port.
         rmw_valid = Signal()
         rmw_addr = Signal(addr_bits)
         rmw_first = Signal()
         rmw_last = Signal()
         rmw_psum = Signal(vector)
+        rmw_old = Signal(vector)
         m.d.sync += [
-            rmw_valid.eq(self.in_valid),
-            rmw_addr.eq(tag.addr),
-            rmw_first.eq(tag.first),
-            rmw_last.eq(tag.last),
-            rmw_psum.eq(self.in_data),
+            rmw_valid.eq(s1_valid),
+            rmw_addr.eq(s1_addr),
+            rmw_first.eq(s1_first),
+            rmw_last.eq(s1_last),
+            rmw_psum.eq(s1_psum),
         ]
+        prev_valid = Signal()  # the write of the previous cycle
+        prev_addr = Signal(addr_bits)
+        prev_data = Signal(vector)
         read_half = Signal()  # half of the post-processor's read in flight
         m.d.sync += read_half.eq(read.addr[-1])
         acc_write = Signal(vector)
@@ -141,8 +163,11 @@ class Accumulators(wiring.Component):
                 wp.data.eq(acc_write),
             ]
             half_data.append(rp.data)
+        m.d.sync += rmw_old.eq(Mux(s1_addr[-1], half_data[1], half_data[0]))
+        m.d.sync += [prev_valid.eq(rmw_valid), prev_addr.eq(rmw_addr), prev_data.eq(acc_write)]
+        forward = prev_valid & (prev_addr == rmw_addr)
         for j in range(cfg.cols):
-            previous = Mux(rmw_addr[-1], half_data[1][j], half_data[0][j])
+            previous = Mux(forward, prev_data[j], rmw_old[j])
             total = Mux(rmw_first, 0, previous) + rmw_psum[j]
             m.d.comb += acc_write[j].eq(total[:32])
         m.d.comb += read.data.eq(Mux(read_half, half_data[1], half_data[0]))
