@@ -581,6 +581,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire \$3 ;
   wire \$4 ;
   reg \$5 ;
+  wire \$6 ;
+  wire [9:0] \$7 ;
   wire [15:0] H;
   wire [15:0] W;
   wire [10:0] acc__addr;
@@ -1701,6 +1703,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire write__en;
   wire \write__en$192 ;
   wire [7:0] zero_point;
+  assign dma_idle = idle & \idle$186 ;
+  assign desc_error = done ? error : 8'h00;
   assign bus_error = \error$230  | \error$231 ;
   assign \$3  = | error;
   assign \$4  = done & \$3 ;
@@ -1708,8 +1712,6 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     layer__busy <= \$5 ;
   assign \$1  = ! error;
   assign layer__run = done & \$1 ;
-  assign dma_idle = idle & \idle$186 ;
-  assign desc_error = done ? error : 8'h00;
   \accel_top.core.acc  acc (
     .clk(clk),
     .halves__claim(halves__claim),
@@ -1717,7 +1719,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .in_data(\in_data$226 ),
     .in_tag(\in_tag$224 ),
     .in_valid(\in_valid$222 ),
-    .read__addr(read__addr),
+    .\port$1944$10 (\$6 ),
+    .\port$2049$0 (\$7 ),
     .read__complete(acc__complete),
     .read__data(acc__data),
     .read__en(read__en),
@@ -1782,7 +1785,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .issue(events__issue),
     .out_data(in_data),
     .pixbase(pixbase),
-    .\port$3292$16 (descriptor[47:16]),
+    .\port$3312$16 (descriptor[47:16]),
     .rows(rows),
     .rst(rst),
     .s2_bank(in_bank),
@@ -1832,7 +1835,6 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .rst(rst)
   );
   \accel_top.core.output  \output  (
-    .acc__addr(read__addr),
     .acc__complete(acc__complete),
     .acc__en(read__en),
     .acc__release(read__release),
@@ -1851,6 +1853,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .param_data(params__data),
     .params__addr(\read__addr$174 ),
     .params_loaded(params_loaded),
+    .\port$1944$10 (\$6 ),
+    .\port$2049$0 (\$7 ),
     .region__payload(\cmd__payload$120 ),
     .region__ready(region__ready),
     .region__valid(\cmd__valid$124 ),
@@ -2080,7 +2084,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \events__started_bank$157  = events__started_bank;
   assign \halves__claim$159  = halves__claim;
   assign \halves__free$161  = halves__free;
-  assign acc__addr = read__addr;
+  assign read__addr = { \$6 , \$7  };
+  assign acc__addr = { \$6 , \$7  };
   assign read__complete = acc__complete;
   assign read__data = acc__data;
   assign acc__en = read__en;
@@ -2970,9 +2975,9 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim, in_valid, in_tag, in_data, read__complete, halves__free, read__take, read__release, clk);
+module \accel_top.core.acc (rst, read__data, \port$1944$10 , \port$2049$0 , read__en, halves__claim, in_valid, in_tag, in_data, read__complete, halves__free, read__take, read__release, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire [1:0] \$1 ;
+  wire [255:0] \$1 ;
   wire \$10 ;
   wire \$11 ;
   wire \$12 ;
@@ -2985,46 +2990,72 @@ module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim
   wire \$19 ;
   wire [1:0] \$2 ;
   wire \$20 ;
-  wire [31:0] \$21 ;
-  wire [31:0] \$22 ;
-  wire [32:0] \$23 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
   wire [31:0] \$24 ;
   wire [31:0] \$25 ;
   wire [32:0] \$26 ;
-  wire [31:0] \$27 ;
-  wire [31:0] \$28 ;
-  wire [32:0] \$29 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire [31:0] \$29 ;
   wire [1:0] \$3 ;
   wire [31:0] \$30 ;
-  wire [31:0] \$31 ;
-  wire [32:0] \$32 ;
-  wire [31:0] \$33 ;
+  wire [32:0] \$31 ;
+  wire \$32 ;
+  wire \$33 ;
   wire [31:0] \$34 ;
-  wire [32:0] \$35 ;
-  wire [31:0] \$36 ;
-  wire [31:0] \$37 ;
-  wire [32:0] \$38 ;
+  wire [31:0] \$35 ;
+  wire [32:0] \$36 ;
+  wire \$37 ;
+  wire \$38 ;
   wire [31:0] \$39 ;
   wire [1:0] \$4 ;
   wire [31:0] \$40 ;
   wire [32:0] \$41 ;
-  wire [31:0] \$42 ;
-  wire [31:0] \$43 ;
-  wire [32:0] \$44 ;
-  wire \$45 ;
-  wire [1:0] \$46 ;
-  reg \$47 ;
-  reg [10:0] \$48 ;
-  reg \$49 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire [31:0] \$44 ;
+  wire [31:0] \$45 ;
+  wire [32:0] \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire [31:0] \$49 ;
   wire [1:0] \$5 ;
-  reg \$50 ;
-  reg [255:0] \$51 ;
-  reg \$52 ;
-  reg [1:0] \$53 ;
-  reg [1:0] \$54 ;
+  wire [31:0] \$50 ;
+  wire [32:0] \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire [31:0] \$54 ;
+  wire [31:0] \$55 ;
+  wire [32:0] \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire [31:0] \$59 ;
   wire [1:0] \$6 ;
-  wire \$7 ;
+  wire [31:0] \$60 ;
+  wire [32:0] \$61 ;
+  wire \$62 ;
+  wire [1:0] \$63 ;
+  reg \$64 ;
+  reg [10:0] \$65 ;
+  reg \$66 ;
+  reg \$67 ;
+  reg [255:0] \$68 ;
+  reg \$69 ;
+  wire [1:0] \$7 ;
+  reg [10:0] \$70 ;
+  reg \$71 ;
+  reg \$72 ;
+  reg [255:0] \$73 ;
+  reg \$74 ;
+  reg [255:0] \$75 ;
+  reg \$76 ;
+  reg [10:0] \$77 ;
+  reg [255:0] \$78 ;
+  reg [1:0] \$79 ;
   wire \$8 ;
+  reg [1:0] \$80 ;
   wire \$9 ;
   wire [255:0] acc_write;
   wire [31:0] \acc_write[0] ;
@@ -3059,7 +3090,21 @@ module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim
   wire \in_tag.last ;
   input in_valid;
   wire in_valid;
-  input [10:0] read__addr;
+  input \port$1944$10 ;
+  wire \port$1944$10 ;
+  input [9:0] \port$2049$0 ;
+  wire [9:0] \port$2049$0 ;
+  reg [10:0] prev_addr = 11'h000;
+  reg [255:0] prev_data = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+  wire [31:0] \prev_data[0] ;
+  wire [31:0] \prev_data[1] ;
+  wire [31:0] \prev_data[2] ;
+  wire [31:0] \prev_data[3] ;
+  wire [31:0] \prev_data[4] ;
+  wire [31:0] \prev_data[5] ;
+  wire [31:0] \prev_data[6] ;
+  wire [31:0] \prev_data[7] ;
+  reg prev_valid = 1'h0;
   wire [10:0] read__addr;
   output [1:0] read__complete;
   reg [1:0] read__complete = 2'h0;
@@ -3083,6 +3128,15 @@ module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim
   reg [10:0] rmw_addr = 11'h000;
   reg rmw_first = 1'h0;
   reg rmw_last = 1'h0;
+  reg [255:0] rmw_old = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+  wire [31:0] \rmw_old[0] ;
+  wire [31:0] \rmw_old[1] ;
+  wire [31:0] \rmw_old[2] ;
+  wire [31:0] \rmw_old[3] ;
+  wire [31:0] \rmw_old[4] ;
+  wire [31:0] \rmw_old[5] ;
+  wire [31:0] \rmw_old[6] ;
+  wire [31:0] \rmw_old[7] ;
   reg [255:0] rmw_psum = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   wire [31:0] \rmw_psum[0] ;
   wire [31:0] \rmw_psum[1] ;
@@ -3094,17 +3148,17 @@ module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim
   wire [31:0] \rmw_psum[7] ;
   reg rmw_valid = 1'h0;
   wire [9:0] rp__addr;
-  wire [9:0] \rp__addr$25 ;
+  wire [9:0] \rp__addr$36 ;
   wire [255:0] rp__data;
-  wire [255:0] \rp__data$31 ;
-  wire [31:0] \rp__data$31[0] ;
-  wire [31:0] \rp__data$31[1] ;
-  wire [31:0] \rp__data$31[2] ;
-  wire [31:0] \rp__data$31[3] ;
-  wire [31:0] \rp__data$31[4] ;
-  wire [31:0] \rp__data$31[5] ;
-  wire [31:0] \rp__data$31[6] ;
-  wire [31:0] \rp__data$31[7] ;
+  wire [255:0] \rp__data$19 ;
+  wire [31:0] \rp__data$19[0] ;
+  wire [31:0] \rp__data$19[1] ;
+  wire [31:0] \rp__data$19[2] ;
+  wire [31:0] \rp__data$19[3] ;
+  wire [31:0] \rp__data$19[4] ;
+  wire [31:0] \rp__data$19[5] ;
+  wire [31:0] \rp__data$19[6] ;
+  wire [31:0] \rp__data$19[7] ;
   wire [31:0] \rp__data[0] ;
   wire [31:0] \rp__data[1] ;
   wire [31:0] \rp__data[2] ;
@@ -3114,21 +3168,34 @@ module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim
   wire [31:0] \rp__data[6] ;
   wire [31:0] \rp__data[7] ;
   wire rp__en;
-  wire \rp__en$26 ;
+  wire \rp__en$37 ;
   input rst;
   wire rst;
+  reg [10:0] s1_addr = 11'h000;
+  reg s1_first = 1'h0;
+  reg s1_last = 1'h0;
+  reg [255:0] s1_psum = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+  wire [31:0] \s1_psum[0] ;
+  wire [31:0] \s1_psum[1] ;
+  wire [31:0] \s1_psum[2] ;
+  wire [31:0] \s1_psum[3] ;
+  wire [31:0] \s1_psum[4] ;
+  wire [31:0] \s1_psum[5] ;
+  wire [31:0] \s1_psum[6] ;
+  wire [31:0] \s1_psum[7] ;
+  reg s1_valid = 1'h0;
   wire [9:0] wp__addr;
-  wire [9:0] \wp__addr$28 ;
+  wire [9:0] \wp__addr$39 ;
   wire [255:0] wp__data;
-  wire [255:0] \wp__data$29 ;
-  wire [31:0] \wp__data$29[0] ;
-  wire [31:0] \wp__data$29[1] ;
-  wire [31:0] \wp__data$29[2] ;
-  wire [31:0] \wp__data$29[3] ;
-  wire [31:0] \wp__data$29[4] ;
-  wire [31:0] \wp__data$29[5] ;
-  wire [31:0] \wp__data$29[6] ;
-  wire [31:0] \wp__data$29[7] ;
+  wire [255:0] \wp__data$40 ;
+  wire [31:0] \wp__data$40[0] ;
+  wire [31:0] \wp__data$40[1] ;
+  wire [31:0] \wp__data$40[2] ;
+  wire [31:0] \wp__data$40[3] ;
+  wire [31:0] \wp__data$40[4] ;
+  wire [31:0] \wp__data$40[5] ;
+  wire [31:0] \wp__data$40[6] ;
+  wire [31:0] \wp__data$40[7] ;
   wire [31:0] \wp__data[0] ;
   wire [31:0] \wp__data[1] ;
   wire [31:0] \wp__data[2] ;
@@ -3138,7 +3205,7 @@ module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim
   wire [31:0] \wp__data[6] ;
   wire [31:0] \wp__data[7] ;
   wire wp__en;
-  wire \wp__en$27 ;
+  wire \wp__en$38 ;
   reg [255:0] half0 [1023:0];
   initial begin
     half0[0] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
@@ -4168,14 +4235,14 @@ module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim
   end
   always @(posedge clk) begin
     if (wp__en)
-      half0[rmw_addr[9:0]] <= wp__data;
+      half0[rmw_addr[9:0]] <= acc_write;
   end
   reg [255:0] _0_;
   always @(posedge clk) begin
     if (rp__en) begin
       _0_ <= half0[rp__addr];
       if (wp__en && rp__addr == rmw_addr[9:0])
-        _0_ <= wp__data;
+        _0_ <= acc_write;
     end
   end
   assign rp__data = _0_;
@@ -5207,155 +5274,254 @@ module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim
     half1[1023] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   end
   always @(posedge clk) begin
-    if (\wp__en$27 )
-      half1[rmw_addr[9:0]] <= wp__data;
+    if (\wp__en$38 )
+      half1[rmw_addr[9:0]] <= acc_write;
   end
   reg [255:0] _1_;
   always @(posedge clk) begin
-    if (\rp__en$26 ) begin
-      _1_ <= half1[\rp__addr$25 ];
-      if (\wp__en$27  && \rp__addr$25  == rmw_addr[9:0])
-        _1_ <= wp__data;
+    if (\rp__en$37 ) begin
+      _1_ <= half1[\rp__addr$36 ];
+      if (\wp__en$38  && \rp__addr$36  == rmw_addr[9:0])
+        _1_ <= acc_write;
     end
   end
-  assign \rp__data$31  = _1_;
-  assign \$40  = rmw_first ? 32'd0 : \$39 ;
-  assign \$41  = $signed(\$40 ) + $signed(rmw_psum[223:192]);
-  assign \$42  = rmw_addr[10] ? \rp__data$31 [255:224] : rp__data[255:224];
-  assign \$43  = rmw_first ? 32'd0 : \$42 ;
-  assign \$44  = $signed(\$43 ) + $signed(rmw_psum[255:224]);
-  assign read__data = read_half ? \rp__data$31  : rp__data;
-  assign \$45  = rmw_valid & rmw_last;
-  assign \$46  = rmw_addr[10] ? 2'h2 : 2'h1;
-  assign done_now = \$45  ? \$46  : 2'h0;
-  always @(posedge clk)
-    rmw_valid <= \$47 ;
-  always @(posedge clk)
-    rmw_addr <= \$48 ;
-  always @(posedge clk)
-    rmw_first <= \$49 ;
-  always @(posedge clk)
-    rmw_last <= \$50 ;
-  always @(posedge clk)
-    rmw_psum <= \$51 ;
-  always @(posedge clk)
-    read_half <= \$52 ;
-  always @(posedge clk)
-    read__complete <= \$53 ;
-  always @(posedge clk)
-    halves__free <= \$54 ;
-  assign \$1  = read__complete | done_now;
-  assign \$2  = ~ read__take;
-  assign \$3  = \$1  & \$2 ;
-  assign \$4  = halves__free | read__release;
-  assign \$5  = ~ halves__claim;
-  assign \$6  = \$4  & \$5 ;
-  assign \$7  = ! read__addr[10];
-  assign \$8  = read__en & \$7 ;
-  assign rp__addr = \$8  ? read__addr[9:0] : in_tag[9:0];
-  assign \$9  = ! read__addr[10];
-  assign \$10  = read__en & \$9 ;
-  assign \$11  = ! in_tag[10];
-  assign \$12  = in_valid & \$11 ;
-  assign rp__en = \$10  | \$12 ;
-  assign \$13  = ! rmw_addr[10];
-  assign wp__en = rmw_valid & \$13 ;
-  assign \$15  = read__en & \$14 ;
-  assign \rp__addr$25  = \$15  ? read__addr[9:0] : in_tag[9:0];
-  assign \$17  = read__en & \$16 ;
-  assign \$19  = in_valid & \$18 ;
-  assign \rp__en$26  = \$17  | \$19 ;
-  assign \wp__en$27  = rmw_valid & \$20 ;
-  assign \$21  = rmw_addr[10] ? \rp__data$31 [31:0] : rp__data[31:0];
-  assign \$22  = rmw_first ? 32'd0 : \$21 ;
-  assign \$23  = $signed(\$22 ) + $signed(rmw_psum[31:0]);
-  assign \$24  = rmw_addr[10] ? \rp__data$31 [63:32] : rp__data[63:32];
+  assign \rp__data$19  = _1_;
+  assign \rp__addr$36  = \$16  ? \port$2049$0  : in_tag[9:0];
+  assign \$18  = read__en & \$17 ;
+  assign \$20  = in_valid & \$19 ;
+  assign \rp__en$37  = \$18  | \$20 ;
+  assign \wp__en$38  = rmw_valid & \$21 ;
+  assign \$22  = prev_addr == rmw_addr;
+  assign \$23  = prev_valid & \$22 ;
+  assign \$24  = \$23  ? prev_data[31:0] : rmw_old[31:0];
   assign \$25  = rmw_first ? 32'd0 : \$24 ;
-  assign \$26  = $signed(\$25 ) + $signed(rmw_psum[63:32]);
-  assign \$27  = rmw_addr[10] ? \rp__data$31 [95:64] : rp__data[95:64];
-  assign \$28  = rmw_first ? 32'd0 : \$27 ;
-  assign \$29  = $signed(\$28 ) + $signed(rmw_psum[95:64]);
-  assign \$30  = rmw_addr[10] ? \rp__data$31 [127:96] : rp__data[127:96];
-  assign \$31  = rmw_first ? 32'd0 : \$30 ;
-  assign \$32  = $signed(\$31 ) + $signed(rmw_psum[127:96]);
-  assign \$33  = rmw_addr[10] ? \rp__data$31 [159:128] : rp__data[159:128];
-  assign \$34  = rmw_first ? 32'd0 : \$33 ;
-  assign \$35  = $signed(\$34 ) + $signed(rmw_psum[159:128]);
-  assign \$36  = rmw_addr[10] ? \rp__data$31 [191:160] : rp__data[191:160];
-  assign \$37  = rmw_first ? 32'd0 : \$36 ;
-  assign \$38  = $signed(\$37 ) + $signed(rmw_psum[191:160]);
-  assign \$39  = rmw_addr[10] ? \rp__data$31 [223:192] : rp__data[223:192];
+  assign \$26  = $signed(\$25 ) + $signed(rmw_psum[31:0]);
+  assign \$27  = prev_addr == rmw_addr;
+  assign \$28  = prev_valid & \$27 ;
+  assign \$29  = \$28  ? prev_data[63:32] : rmw_old[63:32];
+  assign \$30  = rmw_first ? 32'd0 : \$29 ;
+  assign \$31  = $signed(\$30 ) + $signed(rmw_psum[63:32]);
+  assign \$32  = prev_addr == rmw_addr;
+  assign \$33  = prev_valid & \$32 ;
+  assign \$34  = \$33  ? prev_data[95:64] : rmw_old[95:64];
+  assign \$35  = rmw_first ? 32'd0 : \$34 ;
+  assign \$36  = $signed(\$35 ) + $signed(rmw_psum[95:64]);
+  assign \$37  = prev_addr == rmw_addr;
+  assign \$38  = prev_valid & \$37 ;
+  assign \$39  = \$38  ? prev_data[127:96] : rmw_old[127:96];
+  assign \$40  = rmw_first ? 32'd0 : \$39 ;
+  assign \$41  = $signed(\$40 ) + $signed(rmw_psum[127:96]);
+  assign \$42  = prev_addr == rmw_addr;
+  assign \$43  = prev_valid & \$42 ;
+  assign \$44  = \$43  ? prev_data[159:128] : rmw_old[159:128];
+  assign \$45  = rmw_first ? 32'd0 : \$44 ;
+  assign \$46  = $signed(\$45 ) + $signed(rmw_psum[159:128]);
+  assign \$47  = prev_addr == rmw_addr;
+  assign \$48  = prev_valid & \$47 ;
+  assign \$49  = \$48  ? prev_data[191:160] : rmw_old[191:160];
+  assign \$50  = rmw_first ? 32'd0 : \$49 ;
+  assign \$51  = $signed(\$50 ) + $signed(rmw_psum[191:160]);
+  assign \$52  = prev_addr == rmw_addr;
+  assign \$53  = prev_valid & \$52 ;
+  assign \$54  = \$53  ? prev_data[223:192] : rmw_old[223:192];
+  assign \$55  = rmw_first ? 32'd0 : \$54 ;
+  assign \$56  = $signed(\$55 ) + $signed(rmw_psum[223:192]);
+  assign \$57  = prev_addr == rmw_addr;
+  assign \$58  = prev_valid & \$57 ;
+  assign \$59  = \$58  ? prev_data[255:224] : rmw_old[255:224];
+  assign \$60  = rmw_first ? 32'd0 : \$59 ;
+  assign \$61  = $signed(\$60 ) + $signed(rmw_psum[255:224]);
+  assign read__data = read_half ? \rp__data$19  : rp__data;
+  assign \$62  = rmw_valid & rmw_last;
+  assign \$63  = rmw_addr[10] ? 2'h2 : 2'h1;
+  assign done_now = \$62  ? \$63  : 2'h0;
+  always @(posedge clk)
+    s1_valid <= \$64 ;
+  always @(posedge clk)
+    s1_addr <= \$65 ;
+  always @(posedge clk)
+    s1_first <= \$66 ;
+  always @(posedge clk)
+    s1_last <= \$67 ;
+  always @(posedge clk)
+    s1_psum <= \$68 ;
+  always @(posedge clk)
+    rmw_valid <= \$69 ;
+  always @(posedge clk)
+    rmw_addr <= \$70 ;
+  always @(posedge clk)
+    rmw_first <= \$71 ;
+  always @(posedge clk)
+    rmw_last <= \$72 ;
+  always @(posedge clk)
+    rmw_psum <= \$73 ;
+  always @(posedge clk)
+    read_half <= \$74 ;
+  always @(posedge clk)
+    rmw_old <= \$75 ;
+  always @(posedge clk)
+    prev_valid <= \$76 ;
+  always @(posedge clk)
+    prev_addr <= \$77 ;
+  always @(posedge clk)
+    prev_data <= \$78 ;
+  always @(posedge clk)
+    read__complete <= \$79 ;
+  always @(posedge clk)
+    halves__free <= \$80 ;
+  assign \$1  = s1_addr[10] ? \rp__data$19  : rp__data;
+  assign \$2  = read__complete | done_now;
+  assign \$3  = ~ read__take;
+  assign \$4  = \$2  & \$3 ;
+  assign \$5  = halves__free | read__release;
+  assign \$6  = ~ halves__claim;
+  assign \$7  = \$5  & \$6 ;
+  assign \$8  = ! \port$1944$10 ;
+  assign \$9  = read__en & \$8 ;
+  assign rp__addr = \$9  ? \port$2049$0  : in_tag[9:0];
+  assign \$10  = ! \port$1944$10 ;
+  assign \$11  = read__en & \$10 ;
+  assign \$12  = ! in_tag[10];
+  assign \$13  = in_valid & \$12 ;
+  assign rp__en = \$11  | \$13 ;
+  assign \$14  = ! rmw_addr[10];
+  assign wp__en = rmw_valid & \$14 ;
+  assign \$16  = read__en & \$15 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$47  = in_valid;
+    \$64  = in_valid;
     if (rst) begin
-      \$47  = 1'h0;
+      \$64  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$48  = in_tag[10:0];
+    \$65  = in_tag[10:0];
     if (rst) begin
-      \$48  = 11'h000;
+      \$65  = 11'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$49  = in_tag[11];
+    \$66  = in_tag[11];
     if (rst) begin
-      \$49  = 1'h0;
+      \$66  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$50  = in_tag[12];
+    \$67  = in_tag[12];
     if (rst) begin
-      \$50  = 1'h0;
+      \$67  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$51  = in_data;
+    \$68  = in_data;
     if (rst) begin
-      \$51  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+      \$68  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$52  = read__addr[10];
+    \$69  = s1_valid;
     if (rst) begin
-      \$52  = 1'h0;
+      \$69  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$53  = \$3 ;
+    \$70  = s1_addr;
     if (rst) begin
-      \$53  = 2'h0;
+      \$70  = 11'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$54  = \$6 ;
+    \$71  = s1_first;
     if (rst) begin
-      \$54  = 2'h3;
+      \$71  = 1'h0;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$72  = s1_last;
+    if (rst) begin
+      \$72  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$73  = s1_psum;
+    if (rst) begin
+      \$73  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$74  = \port$1944$10 ;
+    if (rst) begin
+      \$74  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$75  = \$1 ;
+    if (rst) begin
+      \$75  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$76  = rmw_valid;
+    if (rst) begin
+      \$76  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$77  = rmw_addr;
+    if (rst) begin
+      \$77  = 11'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$78  = acc_write;
+    if (rst) begin
+      \$78  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$79  = \$4 ;
+    if (rst) begin
+      \$79  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$80  = \$7 ;
+    if (rst) begin
+      \$80  = 2'h3;
+    end
+  end
+  assign read__addr = { \port$1944$10 , \port$2049$0  };
   assign wp__addr = rmw_addr[9:0];
-  assign acc_write = wp__data;
-  assign \wp__addr$28  = rmw_addr[9:0];
-  assign \wp__data$29  = wp__data;
+  assign wp__data = acc_write;
+  assign \wp__addr$39  = rmw_addr[9:0];
+  assign \wp__data$40  = acc_write;
   assign \in_tag.addr  = in_tag[10:0];
   assign \in_tag.first  = in_tag[11];
   assign \in_tag.last  = in_tag[12];
-  assign \rmw_psum[0]  = rmw_psum[31:0];
-  assign \rmw_psum[1]  = rmw_psum[63:32];
-  assign \rmw_psum[2]  = rmw_psum[95:64];
-  assign \rmw_psum[3]  = rmw_psum[127:96];
-  assign \rmw_psum[4]  = rmw_psum[159:128];
-  assign \rmw_psum[5]  = rmw_psum[191:160];
-  assign \rmw_psum[6]  = rmw_psum[223:192];
-  assign \rmw_psum[7]  = rmw_psum[255:224];
+  assign \s1_psum[0]  = s1_psum[31:0];
+  assign \s1_psum[1]  = s1_psum[63:32];
+  assign \s1_psum[2]  = s1_psum[95:64];
+  assign \s1_psum[3]  = s1_psum[127:96];
+  assign \s1_psum[4]  = s1_psum[159:128];
+  assign \s1_psum[5]  = s1_psum[191:160];
+  assign \s1_psum[6]  = s1_psum[223:192];
+  assign \s1_psum[7]  = s1_psum[255:224];
   assign \in_data[0]  = in_data[31:0];
   assign \in_data[1]  = in_data[63:32];
   assign \in_data[2]  = in_data[95:64];
@@ -5364,30 +5530,22 @@ module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim
   assign \in_data[5]  = in_data[191:160];
   assign \in_data[6]  = in_data[223:192];
   assign \in_data[7]  = in_data[255:224];
-  assign \wp__data[0]  = wp__data[31:0];
-  assign \wp__data[1]  = wp__data[63:32];
-  assign \wp__data[2]  = wp__data[95:64];
-  assign \wp__data[3]  = wp__data[127:96];
-  assign \wp__data[4]  = wp__data[159:128];
-  assign \wp__data[5]  = wp__data[191:160];
-  assign \wp__data[6]  = wp__data[223:192];
-  assign \wp__data[7]  = wp__data[255:224];
-  assign \acc_write[0]  = wp__data[31:0];
-  assign \acc_write[1]  = wp__data[63:32];
-  assign \acc_write[2]  = wp__data[95:64];
-  assign \acc_write[3]  = wp__data[127:96];
-  assign \acc_write[4]  = wp__data[159:128];
-  assign \acc_write[5]  = wp__data[191:160];
-  assign \acc_write[6]  = wp__data[223:192];
-  assign \acc_write[7]  = wp__data[255:224];
-  assign \wp__data$29[0]  = wp__data[31:0];
-  assign \wp__data$29[1]  = wp__data[63:32];
-  assign \wp__data$29[2]  = wp__data[95:64];
-  assign \wp__data$29[3]  = wp__data[127:96];
-  assign \wp__data$29[4]  = wp__data[159:128];
-  assign \wp__data$29[5]  = wp__data[191:160];
-  assign \wp__data$29[6]  = wp__data[223:192];
-  assign \wp__data$29[7]  = wp__data[255:224];
+  assign \rmw_psum[0]  = rmw_psum[31:0];
+  assign \rmw_psum[1]  = rmw_psum[63:32];
+  assign \rmw_psum[2]  = rmw_psum[95:64];
+  assign \rmw_psum[3]  = rmw_psum[127:96];
+  assign \rmw_psum[4]  = rmw_psum[159:128];
+  assign \rmw_psum[5]  = rmw_psum[191:160];
+  assign \rmw_psum[6]  = rmw_psum[223:192];
+  assign \rmw_psum[7]  = rmw_psum[255:224];
+  assign \rmw_old[0]  = rmw_old[31:0];
+  assign \rmw_old[1]  = rmw_old[63:32];
+  assign \rmw_old[2]  = rmw_old[95:64];
+  assign \rmw_old[3]  = rmw_old[127:96];
+  assign \rmw_old[4]  = rmw_old[159:128];
+  assign \rmw_old[5]  = rmw_old[191:160];
+  assign \rmw_old[6]  = rmw_old[223:192];
+  assign \rmw_old[7]  = rmw_old[255:224];
   assign \rp__data[0]  = rp__data[31:0];
   assign \rp__data[1]  = rp__data[63:32];
   assign \rp__data[2]  = rp__data[95:64];
@@ -5396,14 +5554,46 @@ module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim
   assign \rp__data[5]  = rp__data[191:160];
   assign \rp__data[6]  = rp__data[223:192];
   assign \rp__data[7]  = rp__data[255:224];
-  assign \rp__data$31[0]  = \rp__data$31 [31:0];
-  assign \rp__data$31[1]  = \rp__data$31 [63:32];
-  assign \rp__data$31[2]  = \rp__data$31 [95:64];
-  assign \rp__data$31[3]  = \rp__data$31 [127:96];
-  assign \rp__data$31[4]  = \rp__data$31 [159:128];
-  assign \rp__data$31[5]  = \rp__data$31 [191:160];
-  assign \rp__data$31[6]  = \rp__data$31 [223:192];
-  assign \rp__data$31[7]  = \rp__data$31 [255:224];
+  assign \rp__data$19[0]  = \rp__data$19 [31:0];
+  assign \rp__data$19[1]  = \rp__data$19 [63:32];
+  assign \rp__data$19[2]  = \rp__data$19 [95:64];
+  assign \rp__data$19[3]  = \rp__data$19 [127:96];
+  assign \rp__data$19[4]  = \rp__data$19 [159:128];
+  assign \rp__data$19[5]  = \rp__data$19 [191:160];
+  assign \rp__data$19[6]  = \rp__data$19 [223:192];
+  assign \rp__data$19[7]  = \rp__data$19 [255:224];
+  assign \prev_data[0]  = prev_data[31:0];
+  assign \prev_data[1]  = prev_data[63:32];
+  assign \prev_data[2]  = prev_data[95:64];
+  assign \prev_data[3]  = prev_data[127:96];
+  assign \prev_data[4]  = prev_data[159:128];
+  assign \prev_data[5]  = prev_data[191:160];
+  assign \prev_data[6]  = prev_data[223:192];
+  assign \prev_data[7]  = prev_data[255:224];
+  assign \acc_write[0]  = acc_write[31:0];
+  assign \acc_write[1]  = acc_write[63:32];
+  assign \acc_write[2]  = acc_write[95:64];
+  assign \acc_write[3]  = acc_write[127:96];
+  assign \acc_write[4]  = acc_write[159:128];
+  assign \acc_write[5]  = acc_write[191:160];
+  assign \acc_write[6]  = acc_write[223:192];
+  assign \acc_write[7]  = acc_write[255:224];
+  assign \wp__data[0]  = acc_write[31:0];
+  assign \wp__data[1]  = acc_write[63:32];
+  assign \wp__data[2]  = acc_write[95:64];
+  assign \wp__data[3]  = acc_write[127:96];
+  assign \wp__data[4]  = acc_write[159:128];
+  assign \wp__data[5]  = acc_write[191:160];
+  assign \wp__data[6]  = acc_write[223:192];
+  assign \wp__data[7]  = acc_write[255:224];
+  assign \wp__data$40[0]  = acc_write[31:0];
+  assign \wp__data$40[1]  = acc_write[63:32];
+  assign \wp__data$40[2]  = acc_write[95:64];
+  assign \wp__data$40[3]  = acc_write[127:96];
+  assign \wp__data$40[4]  = acc_write[159:128];
+  assign \wp__data$40[5]  = acc_write[191:160];
+  assign \wp__data$40[6]  = acc_write[223:192];
+  assign \wp__data$40[7]  = acc_write[255:224];
   assign \read__data[0]  = read__data[31:0];
   assign \read__data[1]  = read__data[63:32];
   assign \read__data[2]  = read__data[95:64];
@@ -5412,18 +5602,18 @@ module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim
   assign \read__data[5]  = read__data[191:160];
   assign \read__data[6]  = read__data[223:192];
   assign \read__data[7]  = read__data[255:224];
-  assign wp__data[255:224] = \$44 [31:0];
-  assign wp__data[223:192] = \$41 [31:0];
-  assign wp__data[191:160] = \$38 [31:0];
-  assign wp__data[159:128] = \$35 [31:0];
-  assign wp__data[127:96] = \$32 [31:0];
-  assign wp__data[95:64] = \$29 [31:0];
-  assign wp__data[63:32] = \$26 [31:0];
-  assign wp__data[31:0] = \$23 [31:0];
-  assign \$14  = read__addr[10];
-  assign \$16  = read__addr[10];
-  assign \$18  = in_tag[10];
-  assign \$20  = rmw_addr[10];
+  assign acc_write[255:224] = \$61 [31:0];
+  assign acc_write[223:192] = \$56 [31:0];
+  assign acc_write[191:160] = \$51 [31:0];
+  assign acc_write[159:128] = \$46 [31:0];
+  assign acc_write[127:96] = \$41 [31:0];
+  assign acc_write[95:64] = \$36 [31:0];
+  assign acc_write[63:32] = \$31 [31:0];
+  assign acc_write[31:0] = \$26 [31:0];
+  assign \$15  = \port$1944$10 ;
+  assign \$17  = \port$1944$10 ;
+  assign \$19  = in_tag[10];
+  assign \$21  = rmw_addr[10];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -19300,7 +19490,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.feeder (rst, wp__en, \port$3292$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
+module \accel_top.core.feeder (rst, wp__en, \port$3312$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$71  = 0;
   wire [34:0] \$1 ;
   wire \$10 ;
@@ -19496,8 +19686,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3292$16 , zero_point, wp__data
   wire out_valid;
   input [33:0] pixbase;
   wire [33:0] pixbase;
-  input [31:0] \port$3292$16 ;
-  wire [31:0] \port$3292$16 ;
+  input [31:0] \port$3312$16 ;
+  wire [31:0] \port$3312$16 ;
   input [391:0] rows;
   wire [391:0] rows;
   wire [48:0] \rows[0] ;
@@ -36152,104 +36342,104 @@ module \accel_top.core.feeder (rst, wp__en, \port$3292$16 , zero_point, wp__data
   assign \$3  = $signed(\$2 ) >= $signed(1'h0);
   assign \$4  = rows[0] & \$3 ;
   assign \$5  = $signed(hb) + $signed({ 1'h0, rows[8:1] });
-  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3292$16 [15:0] });
+  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3312$16 [15:0] });
   assign \$7  = \$4  & \$6 ;
   assign \$8  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
   assign \$9  = $signed(\$8 ) >= $signed(1'h0);
   assign \$10  = \$7  & \$9 ;
   assign \$11  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
-  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3292$16 [31:16] });
+  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3312$16 [31:16] });
   assign \$13  = \$10  & \$12 ;
   assign \$14  = $signed(pixbase) + $signed({ 1'h0, rows[97:66] });
   assign \$15  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
   assign \$16  = $signed(\$15 ) >= $signed(1'h0);
   assign \$17  = rows[49] & \$16 ;
   assign \$18  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
-  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3292$16 [15:0] });
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3312$16 [15:0] });
   assign \$20  = \$17  & \$19 ;
   assign \$21  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
   assign \$22  = $signed(\$21 ) >= $signed(1'h0);
   assign \$23  = \$20  & \$22 ;
   assign \$24  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
-  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3292$16 [31:16] });
+  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3312$16 [31:16] });
   assign \$26  = \$23  & \$25 ;
   assign \$27  = $signed(pixbase) + $signed({ 1'h0, rows[146:115] });
   assign \$28  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
   assign \$29  = $signed(\$28 ) >= $signed(1'h0);
   assign \$30  = rows[98] & \$29 ;
   assign \$31  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
-  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3292$16 [15:0] });
+  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3312$16 [15:0] });
   assign \$33  = \$30  & \$32 ;
   assign \$34  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
   assign \$35  = $signed(\$34 ) >= $signed(1'h0);
   assign \$36  = \$33  & \$35 ;
   assign \$37  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
-  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3292$16 [31:16] });
+  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3312$16 [31:16] });
   assign \$39  = \$36  & \$38 ;
   assign \$40  = $signed(pixbase) + $signed({ 1'h0, rows[195:164] });
   assign \$41  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
   assign \$42  = $signed(\$41 ) >= $signed(1'h0);
   assign \$43  = rows[147] & \$42 ;
   assign \$44  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
-  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3292$16 [15:0] });
+  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3312$16 [15:0] });
   assign \$46  = \$43  & \$45 ;
   assign \$47  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
   assign \$48  = $signed(\$47 ) >= $signed(1'h0);
   assign \$49  = \$46  & \$48 ;
   assign \$50  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
-  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3292$16 [31:16] });
+  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3312$16 [31:16] });
   assign \$52  = \$49  & \$51 ;
   assign \$53  = $signed(pixbase) + $signed({ 1'h0, rows[244:213] });
   assign \$54  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
   assign \$55  = $signed(\$54 ) >= $signed(1'h0);
   assign \$56  = rows[196] & \$55 ;
   assign \$57  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
-  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3292$16 [15:0] });
+  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3312$16 [15:0] });
   assign \$59  = \$56  & \$58 ;
   assign \$60  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
   assign \$61  = $signed(\$60 ) >= $signed(1'h0);
   assign \$62  = \$59  & \$61 ;
   assign \$63  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
-  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3292$16 [31:16] });
+  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3312$16 [31:16] });
   assign \$65  = \$62  & \$64 ;
   assign \$66  = $signed(pixbase) + $signed({ 1'h0, rows[293:262] });
   assign \$67  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
   assign \$68  = $signed(\$67 ) >= $signed(1'h0);
   assign \$69  = rows[245] & \$68 ;
   assign \$70  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
-  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3292$16 [15:0] });
+  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3312$16 [15:0] });
   assign \$72  = \$69  & \$71 ;
   assign \$73  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
   assign \$74  = $signed(\$73 ) >= $signed(1'h0);
   assign \$75  = \$72  & \$74 ;
   assign \$76  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
-  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3292$16 [31:16] });
+  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3312$16 [31:16] });
   assign \$78  = \$75  & \$77 ;
   assign \$79  = $signed(pixbase) + $signed({ 1'h0, rows[342:311] });
   assign \$80  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
   assign \$81  = $signed(\$80 ) >= $signed(1'h0);
   assign \$82  = rows[294] & \$81 ;
   assign \$83  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
-  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3292$16 [15:0] });
+  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3312$16 [15:0] });
   assign \$85  = \$82  & \$84 ;
   assign \$86  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
   assign \$87  = $signed(\$86 ) >= $signed(1'h0);
   assign \$88  = \$85  & \$87 ;
   assign \$89  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
-  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3292$16 [31:16] });
+  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3312$16 [31:16] });
   assign \$91  = \$88  & \$90 ;
   assign \$92  = $signed(pixbase) + $signed({ 1'h0, rows[391:360] });
   assign \$93  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
   assign \$94  = $signed(\$93 ) >= $signed(1'h0);
   assign \$95  = rows[343] & \$94 ;
   assign \$96  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
-  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3292$16 [15:0] });
+  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3312$16 [15:0] });
   assign \$98  = \$95  & \$97 ;
   assign \$99  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
   assign \$100  = $signed(\$99 ) >= $signed(1'h0);
   assign \$101  = \$98  & \$100 ;
   assign \$102  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
-  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3292$16 [31:16] });
+  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3312$16 [31:16] });
   assign \$104  = \$101  & \$103 ;
   assign \$263  = s2_lane0 * 4'h8;
   assign \$105  = rp__data >> \$263 ;
@@ -36617,8 +36807,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3292$16 , zero_point, wp__data
       \$158  = 1'h0;
     end
   end
-  assign H = \port$3292$16 [15:0];
-  assign W = \port$3292$16 [31:16];
+  assign H = \port$3312$16 [15:0];
+  assign W = \port$3312$16 [31:16];
   assign write__en = wp__en;
   assign write__addr = wp__addr;
   assign write__data = wp__data;
@@ -38518,7 +38708,7 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
     .S(layer__descriptor[95:88]),
     .clk(clk),
     .last(last),
-    .\port$3572$0 (\$17 ),
+    .\port$3592$0 (\$17 ),
     .\port$981$0 (\$16 ),
     .restart(restart),
     .row_step(layer__geometry[226:193]),
@@ -38762,7 +38952,7 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.ktiles.walker (rst, \port$981$0 , last, C, S, K, row_step, restart, step, \port$3572$0 , clk);
+module \accel_top.core.ktiles.walker (rst, \port$981$0 , last, C, S, K, row_step, restart, step, \port$3592$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$75  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
@@ -38805,8 +38995,8 @@ module \accel_top.core.ktiles.walker (rst, \port$981$0 , last, C, S, K, row_step
   wire [7:0] \params.s ;
   wire \params.valid ;
   (* init = 48'h000000000000 *)
-  output [47:0] \port$3572$0 ;
-  wire [47:0] \port$3572$0 ;
+  output [47:0] \port$3592$0 ;
+  wire [47:0] \port$3592$0 ;
   output \port$981$0 ;
   wire \port$981$0 ;
   input restart;
@@ -38924,7 +39114,7 @@ module \accel_top.core.ktiles.walker (rst, \port$981$0 , last, C, S, K, row_step
   assign params = { \$19 , \$1  };
   assign at_end = k_left[32];
   assign \port$981$0  = \$1 ;
-  assign \port$3572$0  = \$19 ;
+  assign \port$3592$0  = \$19 ;
   assign \params.valid  = \$1 ;
   assign \params.r  = \$19 [7:0];
   assign \params.s  = \$19 [15:8];
@@ -38932,8 +39122,8 @@ module \accel_top.core.ktiles.walker (rst, \port$981$0 , last, C, S, K, row_step
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, acc__addr, acc__en, bytes__valid, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid, finished, bytes__payload
-, params__addr, clk);
+module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, \port$1944$10 , \port$2049$0 , acc__en, bytes__valid, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid, finished
+, bytes__payload, params__addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$76  = 0;
   wire [62:0] \$1 ;
   wire [1:0] \$10 ;
@@ -39004,12 +39194,12 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire [16:0] \$7 ;
   reg [31:0] \$70 ;
   reg [2:0] \$71 ;
+  wire [9:0] \$72 ;
   wire [1:0] \$8 ;
   wire [1:0] \$9 ;
   wire [15:0] F;
   wire [15:0] F_out;
   wire [15:0] M;
-  output [10:0] acc__addr;
   wire [10:0] acc__addr;
   input [1:0] acc__complete;
   wire [1:0] acc__complete;
@@ -39258,6 +39448,10 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire params_loaded;
   reg [15:0] pixel_in_row = 16'h0000;
   wire pool;
+  output \port$1944$10 ;
+  wire \port$1944$10 ;
+  output [9:0] \port$2049$0 ;
+  wire [9:0] \port$2049$0 ;
   reg [31:0] product_hi = 32'd0;
   reg [31:0] product_lo = 32'd0;
   wire reads_done;
@@ -39279,6 +39473,7 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire rst;
   reg start;
   wire \start$26 ;
+  assign \$26  = output_state == 2'h3;
   assign \$27  = output_state == 3'h4;
   assign \$28  = layer__geometry[436:435] == 2'h2;
   assign \$29  = \$28  ? { 16'h0000, layer__geometry[274:259] } : layer__geometry[434:403];
@@ -39356,7 +39551,6 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   assign \$23  = ! output_state;
   assign \$24  = output_state == 1'h1;
   assign \$25  = output_state == 2'h2;
-  assign \$26  = output_state == 2'h3;
   \accel_top.core.output.band  band (
     .advance(advance),
     .clk(clk),
@@ -39371,7 +39565,6 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   \accel_top.core.output.post  post (
     .F(layer__descriptor[127:112]),
     .M(layer__descriptor[79:64]),
-    .acc_addr(acc__addr),
     .acc_base(acc_base),
     .acc_data(acc_data),
     .acc_en(acc__en),
@@ -39383,8 +39576,9 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
     .out__valid(bytes__valid),
     .param_addr(params__addr),
     .param_data(param_data),
-    .\port$3292$272 (layer__descriptor[296:272]),
-    .\port$3298$259 (layer__geometry[290:259]),
+    .\port$2049$0 (\$72 ),
+    .\port$3312$272 (layer__descriptor[296:272]),
+    .\port$3318$259 (layer__geometry[290:259]),
     .reads_done(reads_done),
     .rows(\$7 [15:0]),
     .rst(rst),
@@ -39697,13 +39891,16 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   assign act_max = layer__descriptor[295:288];
   assign \start$26  = start;
   assign acc_en = acc__en;
-  assign acc_addr = acc__addr;
+  assign acc__addr = { acc_base[10], \$72  };
+  assign acc_addr = { acc_base[10], \$72  };
   assign acc__data = acc_data;
   assign param_addr = params__addr;
   assign params__data = param_data;
   assign out__payload = bytes__payload;
   assign bytes__ready = out__ready;
   assign out__valid = bytes__valid;
+  assign \port$1944$10  = acc_base[10];
+  assign \port$2049$0  = \$72 ;
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -40176,117 +40373,119 @@ module \accel_top.core.output.band (rst, last, layer__descriptor, layer__geometr
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_base, rows, idle, acc_addr, acc_en, out__valid, M, F, \port$3292$272 , \port$3298$259 , band_pixels, start, out__payload, reads_done, param_addr, clk);
+module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_base, rows, idle, \port$2049$0 , acc_en, out__valid, M, F, \port$3312$272 , \port$3318$259 , band_pixels, start, out__payload, reads_done, param_addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$78  = 0;
   wire \$1 ;
-  wire [16:0] \$10 ;
-  reg [31:0] \$100 ;
-  reg [15:0] \$101 ;
-  reg [7:0] \$102 ;
-  reg [63:0] \$103 ;
-  wire [34:0] \$11 ;
-  wire [3:0] \$12 ;
-  wire \$13 ;
+  wire [3:0] \$10 ;
+  reg [1:0] \$100 ;
+  reg [31:0] \$101 ;
+  reg [31:0] \$102 ;
+  reg [31:0] \$103 ;
+  reg [15:0] \$104 ;
+  reg [7:0] \$105 ;
+  reg [63:0] \$106 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire [15:0] \$13 ;
   wire \$14 ;
-  wire [15:0] \$15 ;
+  wire \$15 ;
   wire \$16 ;
-  wire \$17 ;
+  wire [8:0] \$17 ;
   wire \$18 ;
-  wire [8:0] \$19 ;
+  wire \$19 ;
   wire \$2 ;
   wire \$20 ;
-  wire \$21 ;
+  wire [8:0] \$21 ;
   wire \$22 ;
-  wire [8:0] \$23 ;
+  wire \$23 ;
   wire \$24 ;
-  wire \$25 ;
+  wire [8:0] \$25 ;
   wire \$26 ;
-  wire [8:0] \$27 ;
+  wire \$27 ;
   wire \$28 ;
-  wire \$29 ;
+  wire [8:0] \$29 ;
   wire \$3 ;
   wire \$30 ;
-  wire [8:0] \$31 ;
+  wire \$31 ;
   wire \$32 ;
-  wire \$33 ;
+  wire [8:0] \$33 ;
   wire \$34 ;
-  wire [8:0] \$35 ;
+  wire \$35 ;
   wire \$36 ;
-  wire \$37 ;
+  wire [8:0] \$37 ;
   wire \$38 ;
-  wire [8:0] \$39 ;
+  wire \$39 ;
   wire \$4 ;
   wire \$40 ;
-  wire \$41 ;
+  wire [8:0] \$41 ;
   wire \$42 ;
-  wire [8:0] \$43 ;
+  wire \$43 ;
   wire \$44 ;
-  wire \$45 ;
-  wire \$46 ;
-  wire [8:0] \$47 ;
-  wire [3:0] \$48 ;
-  wire \$49 ;
+  wire [8:0] \$45 ;
+  wire [3:0] \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire [3:0] \$49 ;
   wire \$5 ;
   wire \$50 ;
-  wire [3:0] \$51 ;
+  wire \$51 ;
   wire \$52 ;
   wire \$53 ;
   wire \$54 ;
-  wire \$55 ;
+  wire [3:0] \$55 ;
   wire \$56 ;
-  wire [3:0] \$57 ;
+  wire \$57 ;
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
   wire \$60 ;
-  wire \$61 ;
-  wire \$62 ;
-  wire [2:0] \$63 ;
-  wire [16:0] \$64 ;
-  wire \$65 ;
-  wire \$66 ;
+  wire [2:0] \$61 ;
+  wire [16:0] \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire [16:0] \$65 ;
+  wire [32:0] \$66 ;
   wire [16:0] \$67 ;
-  wire [32:0] \$68 ;
-  wire [16:0] \$69 ;
-  wire [32:0] \$7 ;
-  wire [16:0] \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire [16:0] \$73 ;
+  wire [16:0] \$68 ;
+  wire \$69 ;
+  wire [15:0] \$7 ;
+  wire \$70 ;
+  wire [16:0] \$71 ;
+  wire [1:0] \$72 ;
+  wire [32:0] \$73 ;
   wire [1:0] \$74 ;
   wire [32:0] \$75 ;
   wire [16:0] \$76 ;
   wire [16:0] \$77 ;
   wire [16:0] \$78 ;
   wire [32:0] \$79 ;
-  wire [33:0] \$8 ;
+  wire [16:0] \$8 ;
   wire [16:0] \$80 ;
   wire [16:0] \$81 ;
   wire [32:0] \$82 ;
   wire [16:0] \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire [8:0] \$86 ;
+  wire [16:0] \$84 ;
+  wire [32:0] \$85 ;
+  wire [16:0] \$86 ;
   wire \$87 ;
-  wire [9:0] \$88 ;
-  wire \$89 ;
-  wire [15:0] \$9 ;
-  reg \$90 ;
-  reg \$91 ;
-  reg [5:0] \$92 ;
+  wire \$88 ;
+  wire [8:0] \$89 ;
+  wire [32:0] \$9 ;
+  wire \$90 ;
+  wire [9:0] \$91 ;
+  wire \$92 ;
   reg \$93 ;
-  reg [15:0] \$94 ;
-  reg [15:0] \$95 ;
-  reg [15:0] \$96 ;
-  reg [1:0] \$97 ;
-  reg [31:0] \$98 ;
-  reg [31:0] \$99 ;
+  reg \$94 ;
+  reg [5:0] \$95 ;
+  reg \$96 ;
+  reg [15:0] \$97 ;
+  reg [15:0] \$98 ;
+  reg [15:0] \$99 ;
   input [15:0] F;
   wire [15:0] F;
   wire [15:0] F_out;
   input [15:0] M;
   wire [15:0] M;
-  output [10:0] acc_addr;
   wire [10:0] acc_addr;
   input [10:0] acc_base;
   wire [10:0] acc_base;
@@ -40303,9 +40502,9 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   output acc_en;
   wire acc_en;
   wire [7:0] act_max;
-  wire [7:0] \act_max$32 ;
+  wire [7:0] \act_max$31 ;
   wire [7:0] act_min;
-  wire [7:0] \act_min$30 ;
+  wire [7:0] \act_min$29 ;
   input [31:0] band_pixels;
   wire [31:0] band_pixels;
   reg [63:0] best = 64'h0000000000000000;
@@ -40408,7 +40607,7 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   output out__valid;
   wire out__valid;
   wire [7:0] output_zero_point;
-  wire [7:0] \output_zero_point$28 ;
+  wire [7:0] \output_zero_point$27 ;
   output [5:0] param_addr;
   wire [5:0] param_addr;
   input [767:0] param_data;
@@ -40442,10 +40641,12 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   wire [31:0] \param_data.shift[7] ;
   reg [31:0] pix = 32'd0;
   wire pool;
-  input [24:0] \port$3292$272 ;
-  wire [24:0] \port$3292$272 ;
-  input [31:0] \port$3298$259 ;
-  wire [31:0] \port$3298$259 ;
+  output [9:0] \port$2049$0 ;
+  wire [9:0] \port$2049$0 ;
+  input [24:0] \port$3312$272 ;
+  wire [24:0] \port$3312$272 ;
+  input [31:0] \port$3318$259 ;
+  wire [31:0] \port$3318$259 ;
   wire [1029:0] r_data;
   wire r_en;
   wire r_rdy;
@@ -40462,7 +40663,7 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   wire start;
   reg [1:0] sub = 2'h0;
   reg [15:0] tile = 16'h0000;
-  reg [31:0] tile_base = 32'd0;
+  reg [31:0] tile_pix = 32'd0;
   wire [1029:0] w_data;
   (* init = 1'h0 *)
   wire w_en;
@@ -40473,118 +40674,120 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   assign \$5  = \$3  & \$4 ;
   assign \$6  = ! in_requant;
   assign idle = \$5  & \$6 ;
-  assign \$7  = acc_base + tile_base;
-  assign \$8  = \$7  + pix;
-  assign \$9  = sub[1] ? F : 16'h0000;
-  assign \$10  = \$9  + sub[0];
-  assign \$11  = \$8  + \$10 ;
-  assign \$12  = level + inflight;
-  assign \$13  = \$12  < 3'h4;
-  assign acc_en = running & \$13 ;
-  assign \$14  = m_left < 4'h8;
-  assign \$15  = \$14  ? m_left : 16'h0008;
-  assign \$16  = ~ o__payload[68];
-  assign \$17  = $signed(best[7:0]) > $signed(o__payload[7:0]);
-  assign \$18  = \$16  & \$17 ;
-  assign \$19  = \$18  ? { 1'h0, best[7:0] } : { o__payload[7], o__payload[7:0] };
-  assign \$20  = ~ o__payload[68];
-  assign \$21  = $signed(best[15:8]) > $signed(o__payload[15:8]);
-  assign \$22  = \$20  & \$21 ;
-  assign \$23  = \$22  ? { 1'h0, best[15:8] } : { o__payload[15], o__payload[15:8] };
-  assign \$24  = ~ o__payload[68];
-  assign \$25  = $signed(best[23:16]) > $signed(o__payload[23:16]);
-  assign \$26  = \$24  & \$25 ;
-  assign \$27  = \$26  ? { 1'h0, best[23:16] } : { o__payload[23], o__payload[23:16] };
-  assign \$28  = ~ o__payload[68];
-  assign \$29  = $signed(best[31:24]) > $signed(o__payload[31:24]);
-  assign \$30  = \$28  & \$29 ;
-  assign \$31  = \$30  ? { 1'h0, best[31:24] } : { o__payload[31], o__payload[31:24] };
-  assign \$32  = ~ o__payload[68];
-  assign \$33  = $signed(best[39:32]) > $signed(o__payload[39:32]);
-  assign \$34  = \$32  & \$33 ;
-  assign \$35  = \$34  ? { 1'h0, best[39:32] } : { o__payload[39], o__payload[39:32] };
-  assign \$36  = ~ o__payload[68];
-  assign \$37  = $signed(best[47:40]) > $signed(o__payload[47:40]);
-  assign \$38  = \$36  & \$37 ;
-  assign \$39  = \$38  ? { 1'h0, best[47:40] } : { o__payload[47], o__payload[47:40] };
-  assign \$40  = ~ o__payload[68];
-  assign \$41  = $signed(best[55:48]) > $signed(o__payload[55:48]);
-  assign \$42  = \$40  & \$41 ;
-  assign \$43  = \$42  ? { 1'h0, best[55:48] } : { o__payload[55], o__payload[55:48] };
-  assign \$44  = ~ o__payload[68];
-  assign \$45  = $signed(best[63:56]) > $signed(o__payload[63:56]);
-  assign \$46  = \$44  & \$45 ;
-  assign \$47  = \$46  ? { 1'h0, best[63:56] } : { o__payload[63], o__payload[63:56] };
+  assign \$7  = sub[1] ? F : 16'h0000;
+  assign \$8  = \$7  + sub[0];
+  assign \$9  = tile_pix + \$8 ;
+  assign \$10  = level + inflight;
+  assign \$11  = \$10  < 3'h4;
+  assign acc_en = running & \$11 ;
+  assign \$12  = m_left < 4'h8;
+  assign \$13  = \$12  ? m_left : 16'h0008;
+  assign \$14  = ~ o__payload[68];
+  assign \$15  = $signed(best[7:0]) > $signed(o__payload[7:0]);
+  assign \$16  = \$14  & \$15 ;
+  assign \$17  = \$16  ? { 1'h0, best[7:0] } : { o__payload[7], o__payload[7:0] };
+  assign \$18  = ~ o__payload[68];
+  assign \$19  = $signed(best[15:8]) > $signed(o__payload[15:8]);
+  assign \$20  = \$18  & \$19 ;
+  assign \$21  = \$20  ? { 1'h0, best[15:8] } : { o__payload[15], o__payload[15:8] };
+  assign \$22  = ~ o__payload[68];
+  assign \$23  = $signed(best[23:16]) > $signed(o__payload[23:16]);
+  assign \$24  = \$22  & \$23 ;
+  assign \$25  = \$24  ? { 1'h0, best[23:16] } : { o__payload[23], o__payload[23:16] };
+  assign \$26  = ~ o__payload[68];
+  assign \$27  = $signed(best[31:24]) > $signed(o__payload[31:24]);
+  assign \$28  = \$26  & \$27 ;
+  assign \$29  = \$28  ? { 1'h0, best[31:24] } : { o__payload[31], o__payload[31:24] };
+  assign \$30  = ~ o__payload[68];
+  assign \$31  = $signed(best[39:32]) > $signed(o__payload[39:32]);
+  assign \$32  = \$30  & \$31 ;
+  assign \$33  = \$32  ? { 1'h0, best[39:32] } : { o__payload[39], o__payload[39:32] };
+  assign \$34  = ~ o__payload[68];
+  assign \$35  = $signed(best[47:40]) > $signed(o__payload[47:40]);
+  assign \$36  = \$34  & \$35 ;
+  assign \$37  = \$36  ? { 1'h0, best[47:40] } : { o__payload[47], o__payload[47:40] };
+  assign \$38  = ~ o__payload[68];
+  assign \$39  = $signed(best[55:48]) > $signed(o__payload[55:48]);
+  assign \$40  = \$38  & \$39 ;
+  assign \$41  = \$40  ? { 1'h0, best[55:48] } : { o__payload[55], o__payload[55:48] };
+  assign \$42  = ~ o__payload[68];
+  assign \$43  = $signed(best[63:56]) > $signed(o__payload[63:56]);
+  assign \$44  = \$42  & \$43 ;
+  assign \$45  = \$44  ? { 1'h0, best[63:56] } : { o__payload[63], o__payload[63:56] };
   assign out__valid = o__valid & o__payload[69];
   assign o__ready = o__payload[69] ? out__ready : 1'h1;
-  assign \$48  = level + inflight;
-  assign \$49  = \$48  < 3'h4;
-  assign \$50  = running & \$49 ;
-  assign \$51  = level + inflight;
-  assign \$52  = \$51  < 3'h4;
-  assign \$53  = running & \$52 ;
-  assign \$54  = ! sub;
-  assign \$55  = sub == 2'h3;
-  assign \$56  = \port$3292$272 [24] ? \$55  : 1'h1;
-  assign \$57  = level + inflight;
-  assign \$58  = \$57  < 3'h4;
-  assign \$59  = running & \$58 ;
-  assign \$60  = sub == 2'h3;
-  assign \$61  = \port$3292$272 [24] ? \$60  : 1'h1;
-  assign \$62  = ~ \$61 ;
-  assign \$63  = sub + 1'h1;
-  assign \$64  = tile + 1'h1;
-  assign \$65  = \$64  == \port$3298$259 [31:16];
-  assign \$66  = ~ \$65 ;
-  assign \$67  = tile + 1'h1;
-  assign \$68  = tile_base + band_pixels;
-  assign \$69  = m_left - 4'h8;
-  assign \$70  = col + 1'h1;
-  assign \$71  = \$70  == \port$3298$259 [15:0];
-  assign \$72  = ~ \$71 ;
-  assign \$73  = col + 1'h1;
-  assign \$74  = \port$3292$272 [24] ? 2'h2 : 2'h1;
+  assign \$46  = level + inflight;
+  assign \$47  = \$46  < 3'h4;
+  assign \$48  = running & \$47 ;
+  assign \$49  = level + inflight;
+  assign \$50  = \$49  < 3'h4;
+  assign \$51  = running & \$50 ;
+  assign \$52  = ! sub;
+  assign \$53  = sub == 2'h3;
+  assign \$54  = \port$3312$272 [24] ? \$53  : 1'h1;
+  assign \$55  = level + inflight;
+  assign \$56  = \$55  < 3'h4;
+  assign \$57  = running & \$56 ;
+  assign \$58  = sub == 2'h3;
+  assign \$59  = \port$3312$272 [24] ? \$58  : 1'h1;
+  assign \$60  = ~ \$59 ;
+  assign \$61  = sub + 1'h1;
+  assign \$62  = tile + 1'h1;
+  assign \$63  = \$62  == \port$3318$259 [31:16];
+  assign \$64  = ~ \$63 ;
+  assign \$65  = tile + 1'h1;
+  assign \$66  = tile_pix + band_pixels;
+  assign \$67  = m_left - 4'h8;
+  assign \$68  = col + 1'h1;
+  assign \$69  = \$68  == \port$3318$259 [15:0];
+  assign \$70  = ~ \$69 ;
+  assign \$71  = col + 1'h1;
+  assign \$72  = \port$3312$272 [24] ? 2'h2 : 2'h1;
+  assign \$73  = pix + \$72 ;
+  assign \$74  = \port$3312$272 [24] ? 2'h2 : 2'h1;
   assign \$75  = pix + \$74 ;
   assign \$76  = row + 1'h1;
-  assign \$78  = \port$3292$272 [24] ? \$77  : { 1'h0, F };
+  assign \$78  = \port$3312$272 [24] ? \$77  : { 1'h0, F };
   assign \$79  = row_base + \$78 ;
-  assign \$81  = \port$3292$272 [24] ? \$80  : { 1'h0, F };
+  assign \$81  = \port$3312$272 [24] ? \$80  : { 1'h0, F };
   assign \$82  = row_base + \$81 ;
-  assign \$83  = row + 1'h1;
-  assign \$84  = \$83  == rows;
-  assign \$85  = i__valid & r_en;
-  assign \$86  = in_requant + \$85 ;
-  assign \$87  = o__valid & o__ready;
-  assign \$88  = \$86  - \$87 ;
-  assign \$89  = o__valid & o__ready;
+  assign \$84  = \port$3312$272 [24] ? \$83  : { 1'h0, F };
+  assign \$85  = row_base + \$84 ;
+  assign \$86  = row + 1'h1;
+  assign \$87  = \$86  == rows;
+  assign \$88  = i__valid & r_en;
+  assign \$89  = in_requant + \$88 ;
+  assign \$90  = o__valid & o__ready;
+  assign \$91  = \$89  - \$90 ;
+  assign \$92  = o__valid & o__ready;
   always @(posedge clk)
-    inflight <= \$90 ;
+    inflight <= \$93 ;
   always @(posedge clk)
-    reads_done <= \$91 ;
+    reads_done <= \$94 ;
   always @(posedge clk)
-    inflight_tag <= \$92 ;
+    inflight_tag <= \$95 ;
   always @(posedge clk)
-    running <= \$93 ;
+    running <= \$96 ;
   always @(posedge clk)
-    row <= \$94 ;
+    row <= \$97 ;
   always @(posedge clk)
-    col <= \$95 ;
+    col <= \$98 ;
   always @(posedge clk)
-    tile <= \$96 ;
+    tile <= \$99 ;
   always @(posedge clk)
-    sub <= \$97 ;
+    sub <= \$100 ;
   always @(posedge clk)
-    row_base <= \$98 ;
+    row_base <= \$101 ;
   always @(posedge clk)
-    pix <= \$99 ;
+    pix <= \$102 ;
   always @(posedge clk)
-    tile_base <= \$100 ;
+    tile_pix <= \$103 ;
   always @(posedge clk)
-    m_left <= \$101 ;
+    m_left <= \$104 ;
   always @(posedge clk)
-    in_requant <= \$102 ;
+    in_requant <= \$105 ;
   always @(posedge clk)
-    best <= \$103 ;
+    best <= \$106 ;
   \accel_top.core.output.post.fifo  fifo (
     .clk(clk),
     .level(level),
@@ -40601,288 +40804,294 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
     .i__valid(i__valid),
     .o__payload(o__payload),
     .o__ready(o__ready),
-    .\port$3292$272 (\port$3292$272 [23:0]),
+    .\port$3312$272 (\port$3312$272 [23:0]),
     .rst(rst),
     .s10_valid(o__valid),
     .s1_load(r_en)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$90  = \$50 ;
-    if (rst) begin
-      \$90  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$91  = 1'h0;
-    if (start) begin
-    end else if (\$59 ) begin
-      (* full_case = 32'd1 *)
-      if (\$62 ) begin
-      end else begin
-        (* full_case = 32'd1 *)
-        if (\$66 ) begin
-        end else begin
-          (* full_case = 32'd1 *)
-          if (\$72 ) begin
-          end else begin
-            if (\$84 ) begin
-              \$91  = 1'h1;
-            end
-          end
-        end
-      end
-    end
-    if (rst) begin
-      \$91  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$92  = inflight_tag;
-    if (\$53 ) begin
-      \$92  = { \$56 , \$54 , \$15 [3:0] };
-    end
-    if (rst) begin
-      \$92  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$93  = running;
-    if (start) begin
-      \$93  = 1'h1;
-    end else if (\$59 ) begin
-      (* full_case = 32'd1 *)
-      if (\$62 ) begin
-      end else begin
-        (* full_case = 32'd1 *)
-        if (\$66 ) begin
-        end else begin
-          (* full_case = 32'd1 *)
-          if (\$72 ) begin
-          end else begin
-            if (\$84 ) begin
-              \$93  = 1'h0;
-            end
-          end
-        end
-      end
-    end
+    \$93  = \$48 ;
     if (rst) begin
       \$93  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$94  = row;
+    \$94  = 1'h0;
     if (start) begin
-      \$94  = 16'h0000;
-    end else if (\$59 ) begin
+    end else if (\$57 ) begin
       (* full_case = 32'd1 *)
-      if (\$62 ) begin
+      if (\$60 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$64 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$72 ) begin
+          if (\$70 ) begin
           end else begin
-            \$94  = \$76 [15:0];
+            if (\$87 ) begin
+              \$94  = 1'h1;
+            end
           end
         end
       end
     end
     if (rst) begin
-      \$94  = 16'h0000;
+      \$94  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$95  = col;
+    \$95  = inflight_tag;
+    if (\$51 ) begin
+      \$95  = { \$54 , \$52 , \$13 [3:0] };
+    end
+    if (rst) begin
+      \$95  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$96  = running;
     if (start) begin
-      \$95  = 16'h0000;
-    end else if (\$59 ) begin
+      \$96  = 1'h1;
+    end else if (\$57 ) begin
       (* full_case = 32'd1 *)
-      if (\$62 ) begin
+      if (\$60 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$64 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$72 ) begin
-            \$95  = \$73 [15:0];
+          if (\$70 ) begin
           end else begin
-            \$95  = 16'h0000;
+            if (\$87 ) begin
+              \$96  = 1'h0;
+            end
           end
         end
       end
     end
     if (rst) begin
-      \$95  = 16'h0000;
+      \$96  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$96  = tile;
+    \$97  = row;
     if (start) begin
-      \$96  = 16'h0000;
-    end else if (\$59 ) begin
+      \$97  = 16'h0000;
+    end else if (\$57 ) begin
       (* full_case = 32'd1 *)
-      if (\$62 ) begin
+      if (\$60 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
-          \$96  = \$67 [15:0];
-        end else begin
-          \$96  = 16'h0000;
-        end
-      end
-    end
-    if (rst) begin
-      \$96  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$97  = sub;
-    if (start) begin
-      \$97  = 2'h0;
-    end else if (\$59 ) begin
-      (* full_case = 32'd1 *)
-      if (\$62 ) begin
-        \$97  = \$63 [1:0];
-      end else begin
-        \$97  = 2'h0;
-      end
-    end
-    if (rst) begin
-      \$97  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$98  = row_base;
-    if (start) begin
-      \$98  = 32'd0;
-    end else if (\$59 ) begin
-      (* full_case = 32'd1 *)
-      if (\$62 ) begin
-      end else begin
-        (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$64 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$72 ) begin
+          if (\$70 ) begin
           end else begin
-            \$98  = \$79 [31:0];
+            \$97  = \$76 [15:0];
           end
         end
       end
     end
     if (rst) begin
-      \$98  = 32'd0;
+      \$97  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$99  = pix;
+    \$98  = col;
     if (start) begin
-      \$99  = 32'd0;
-    end else if (\$59 ) begin
+      \$98  = 16'h0000;
+    end else if (\$57 ) begin
       (* full_case = 32'd1 *)
-      if (\$62 ) begin
+      if (\$60 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$64 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$72 ) begin
-            \$99  = \$75 [31:0];
+          if (\$70 ) begin
+            \$98  = \$71 [15:0];
           end else begin
-            \$99  = \$82 [31:0];
+            \$98  = 16'h0000;
           end
         end
       end
     end
     if (rst) begin
-      \$99  = 32'd0;
+      \$98  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$100  = tile_base;
+    \$99  = tile;
     if (start) begin
-      \$100  = 32'd0;
-    end else if (\$59 ) begin
+      \$99  = 16'h0000;
+    end else if (\$57 ) begin
       (* full_case = 32'd1 *)
-      if (\$62 ) begin
+      if (\$60 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
-          \$100  = \$68 [31:0];
+        if (\$64 ) begin
+          \$99  = \$65 [15:0];
         end else begin
-          \$100  = 32'd0;
+          \$99  = 16'h0000;
         end
       end
     end
     if (rst) begin
-      \$100  = 32'd0;
+      \$99  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$101  = m_left;
+    \$100  = sub;
     if (start) begin
-      \$101  = M;
-    end else if (\$59 ) begin
+      \$100  = 2'h0;
+    end else if (\$57 ) begin
       (* full_case = 32'd1 *)
-      if (\$62 ) begin
+      if (\$60 ) begin
+        \$100  = \$61 [1:0];
+      end else begin
+        \$100  = 2'h0;
+      end
+    end
+    if (rst) begin
+      \$100  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$101  = row_base;
+    if (start) begin
+      \$101  = 32'd0;
+    end else if (\$57 ) begin
+      (* full_case = 32'd1 *)
+      if (\$60 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
-          \$101  = \$69 [15:0];
+        if (\$64 ) begin
         end else begin
-          \$101  = M;
+          (* full_case = 32'd1 *)
+          if (\$70 ) begin
+          end else begin
+            \$101  = \$79 [31:0];
+          end
         end
       end
     end
     if (rst) begin
-      \$101  = 16'h0000;
+      \$101  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$102  = \$88 [7:0];
+    \$102  = pix;
+    if (start) begin
+      \$102  = 32'd0;
+    end else if (\$57 ) begin
+      (* full_case = 32'd1 *)
+      if (\$60 ) begin
+      end else begin
+        (* full_case = 32'd1 *)
+        if (\$64 ) begin
+        end else begin
+          (* full_case = 32'd1 *)
+          if (\$70 ) begin
+            \$102  = \$73 [31:0];
+          end else begin
+            \$102  = \$82 [31:0];
+          end
+        end
+      end
+    end
     if (rst) begin
-      \$102  = 8'h00;
+      \$102  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$103  = best;
-    if (\$89 ) begin
-      \$103  = merged;
+    \$103  = tile_pix;
+    if (start) begin
+      \$103  = 32'd0;
+    end else if (\$57 ) begin
+      (* full_case = 32'd1 *)
+      if (\$60 ) begin
+      end else begin
+        (* full_case = 32'd1 *)
+        if (\$64 ) begin
+          \$103  = \$66 [31:0];
+        end else begin
+          (* full_case = 32'd1 *)
+          if (\$70 ) begin
+            \$103  = \$75 [31:0];
+          end else begin
+            \$103  = \$85 [31:0];
+          end
+        end
+      end
     end
     if (rst) begin
-      \$103  = 64'h0000000000000000;
+      \$103  = 32'd0;
     end
   end
-  assign count = \$15 [3:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$104  = m_left;
+    if (start) begin
+      \$104  = M;
+    end else if (\$57 ) begin
+      (* full_case = 32'd1 *)
+      if (\$60 ) begin
+      end else begin
+        (* full_case = 32'd1 *)
+        if (\$64 ) begin
+          \$104  = \$67 [15:0];
+        end else begin
+          \$104  = M;
+        end
+      end
+    end
+    if (rst) begin
+      \$104  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$105  = \$91 [7:0];
+    if (rst) begin
+      \$105  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$106  = best;
+    if (\$92 ) begin
+      \$106  = merged;
+    end
+    if (rst) begin
+      \$106  = 64'h0000000000000000;
+    end
+  end
+  assign acc_addr = { acc_base[10], \$9 [9:0] };
+  assign count = \$13 [3:0];
   assign w_en = inflight;
   assign r_rdy = i__valid;
   assign i__ready = r_en;
-  assign output_zero_point = \port$3292$272 [7:0];
-  assign \output_zero_point$28  = \port$3292$272 [7:0];
-  assign act_min = \port$3292$272 [15:8];
-  assign \act_min$30  = \port$3292$272 [15:8];
-  assign act_max = \port$3292$272 [23:16];
-  assign \act_max$32  = \port$3292$272 [23:16];
-  assign pool = \port$3292$272 [24];
-  assign m_tiles = \port$3298$259 [31:16];
-  assign F_out = \port$3298$259 [15:0];
-  assign acc_addr = \$11 [10:0];
+  assign output_zero_point = \port$3312$272 [7:0];
+  assign \output_zero_point$27  = \port$3312$272 [7:0];
+  assign act_min = \port$3312$272 [15:8];
+  assign \act_min$29  = \port$3312$272 [15:8];
+  assign act_max = \port$3312$272 [23:16];
+  assign \act_max$31  = \port$3312$272 [23:16];
+  assign pool = \port$3312$272 [24];
+  assign m_tiles = \port$3318$259 [31:16];
+  assign F_out = \port$3318$259 [15:0];
+  assign \port$2049$0  = \$9 [9:0];
   assign param_addr = tile[5:0];
   assign \acc_data[0]  = acc_data[31:0];
   assign \acc_data[1]  = acc_data[63:32];
@@ -40994,14 +41203,14 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   assign \out__payload.count  = out__payload[67:64];
   assign out__payload[67:64] = o__payload[67:64];
   assign out__payload[63:0] = merged;
-  assign merged[63:56] = \$47 [7:0];
-  assign merged[55:48] = \$43 [7:0];
-  assign merged[47:40] = \$39 [7:0];
-  assign merged[39:32] = \$35 [7:0];
-  assign merged[31:24] = \$31 [7:0];
-  assign merged[23:16] = \$27 [7:0];
-  assign merged[15:8] = \$23 [7:0];
-  assign merged[7:0] = \$19 [7:0];
+  assign merged[63:56] = \$45 [7:0];
+  assign merged[55:48] = \$41 [7:0];
+  assign merged[47:40] = \$37 [7:0];
+  assign merged[39:32] = \$33 [7:0];
+  assign merged[31:24] = \$29 [7:0];
+  assign merged[23:16] = \$25 [7:0];
+  assign merged[15:8] = \$21 [7:0];
+  assign merged[7:0] = \$17 [7:0];
   assign i__payload[821:816] = r_data[1029:1024];
   assign i__payload[815:810] = r_data[997:992];
   assign i__payload[767:736] = r_data[767:736];
@@ -41040,6 +41249,7 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   assign w_data[255:0] = acc_data;
   assign \$77  = { F, 1'h0 };
   assign \$80  = { F, 1'h0 };
+  assign \$83  = { F, 1'h0 };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -41169,7 +41379,7 @@ module \accel_top.core.output.post.fifo (rst, r_en, r_rdy, r_data, w_port__data,
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \port$3292$272 , i__payload, o__payload, s10_valid, clk);
+module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \port$3312$272 , i__payload, o__payload, s10_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$80  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -42688,8 +42898,8 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   (* init = 1'h0 *)
   wire o__valid;
   wire [7:0] output_zero_point;
-  input [23:0] \port$3292$272 ;
-  wire [23:0] \port$3292$272 ;
+  input [23:0] \port$3312$272 ;
+  wire [23:0] \port$3312$272 ;
   input rst;
   wire rst;
   wire s10_load;
@@ -42858,13 +43068,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$123  = l0_s6_y[32] ? \$121  : \$122 ;
   assign \$124  = $signed(l0_s6_y) + $signed({ 1'h0, \$123 , \$120 , \$117 , \$114 , \$111 , \$108 , \$105 , \$102 , \$99 , \$96 , \$93 , \$90 , \$87 , \$84 , \$81 , \$78 , \$75 , \$72 , \$69 , \$66 , \$63 , \$60 , \$57 , \$54 , \$51 , \$48 , \$45 , \$42 , \$39 , \$36 , \$33 , \$30  });
   assign \$125  = $signed(l0_s7_t) >>> l0_s7_right;
-  assign \$126  = $signed(l0_s8_z) + $signed(\port$3292$272 [7:0]);
-  assign \$127  = $signed(l0_s9_w) > $signed(\port$3292$272 [23:16]);
-  assign \$128  = $signed(\port$3292$272 [15:8]) > $signed(\port$3292$272 [23:16]);
+  assign \$126  = $signed(l0_s8_z) + $signed(\port$3312$272 [7:0]);
+  assign \$127  = $signed(l0_s9_w) > $signed(\port$3312$272 [23:16]);
+  assign \$128  = $signed(\port$3312$272 [15:8]) > $signed(\port$3312$272 [23:16]);
   assign \$129  = \$127  | \$128 ;
-  assign \$130  = $signed(l0_s9_w) < $signed(\port$3292$272 [15:8]);
-  assign \$131  = \$130  ? { \port$3292$272 [15], \port$3292$272 [15:8] } : { 1'h0, l0_s9_w[7:0] };
-  assign \$132  = \$129  ? { \port$3292$272 [23], \port$3292$272 [23:16] } : \$131 ;
+  assign \$130  = $signed(l0_s9_w) < $signed(\port$3312$272 [15:8]);
+  assign \$131  = \$130  ? { \port$3312$272 [15], \port$3312$272 [15:8] } : { 1'h0, l0_s9_w[7:0] };
+  assign \$132  = \$129  ? { \port$3312$272 [23], \port$3312$272 [23:16] } : \$131 ;
   assign \$133  = $signed(i__payload[63:32]) + $signed(i__payload[319:288]);
   assign \$134  = $signed(i__payload[779:774]) < $signed(1'h0);
   assign \$135  = \$134  ? 5'h00 : i__payload[778:774];
@@ -42979,13 +43189,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$245  = l1_s6_y[32] ? \$243  : \$244 ;
   assign \$246  = $signed(l1_s6_y) + $signed({ 1'h0, \$245 , \$242 , \$239 , \$236 , \$233 , \$230 , \$227 , \$224 , \$221 , \$218 , \$215 , \$212 , \$209 , \$206 , \$203 , \$200 , \$197 , \$194 , \$191 , \$188 , \$185 , \$182 , \$179 , \$176 , \$173 , \$170 , \$167 , \$164 , \$161 , \$158 , \$155 , \$152  });
   assign \$247  = $signed(l1_s7_t) >>> l1_s7_right;
-  assign \$248  = $signed(l1_s8_z) + $signed(\port$3292$272 [7:0]);
-  assign \$249  = $signed(l1_s9_w) > $signed(\port$3292$272 [23:16]);
-  assign \$250  = $signed(\port$3292$272 [15:8]) > $signed(\port$3292$272 [23:16]);
+  assign \$248  = $signed(l1_s8_z) + $signed(\port$3312$272 [7:0]);
+  assign \$249  = $signed(l1_s9_w) > $signed(\port$3312$272 [23:16]);
+  assign \$250  = $signed(\port$3312$272 [15:8]) > $signed(\port$3312$272 [23:16]);
   assign \$251  = \$249  | \$250 ;
-  assign \$252  = $signed(l1_s9_w) < $signed(\port$3292$272 [15:8]);
-  assign \$253  = \$252  ? { \port$3292$272 [15], \port$3292$272 [15:8] } : { 1'h0, l1_s9_w[7:0] };
-  assign \$254  = \$251  ? { \port$3292$272 [23], \port$3292$272 [23:16] } : \$253 ;
+  assign \$252  = $signed(l1_s9_w) < $signed(\port$3312$272 [15:8]);
+  assign \$253  = \$252  ? { \port$3312$272 [15], \port$3312$272 [15:8] } : { 1'h0, l1_s9_w[7:0] };
+  assign \$254  = \$251  ? { \port$3312$272 [23], \port$3312$272 [23:16] } : \$253 ;
   assign \$255  = $signed(i__payload[95:64]) + $signed(i__payload[351:320]);
   assign \$256  = $signed(i__payload[785:780]) < $signed(1'h0);
   assign \$257  = \$256  ? 5'h00 : i__payload[784:780];
@@ -43100,13 +43310,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$367  = l2_s6_y[32] ? \$365  : \$366 ;
   assign \$368  = $signed(l2_s6_y) + $signed({ 1'h0, \$367 , \$364 , \$361 , \$358 , \$355 , \$352 , \$349 , \$346 , \$343 , \$340 , \$337 , \$334 , \$331 , \$328 , \$325 , \$322 , \$319 , \$316 , \$313 , \$310 , \$307 , \$304 , \$301 , \$298 , \$295 , \$292 , \$289 , \$286 , \$283 , \$280 , \$277 , \$274  });
   assign \$369  = $signed(l2_s7_t) >>> l2_s7_right;
-  assign \$370  = $signed(l2_s8_z) + $signed(\port$3292$272 [7:0]);
-  assign \$371  = $signed(l2_s9_w) > $signed(\port$3292$272 [23:16]);
-  assign \$372  = $signed(\port$3292$272 [15:8]) > $signed(\port$3292$272 [23:16]);
+  assign \$370  = $signed(l2_s8_z) + $signed(\port$3312$272 [7:0]);
+  assign \$371  = $signed(l2_s9_w) > $signed(\port$3312$272 [23:16]);
+  assign \$372  = $signed(\port$3312$272 [15:8]) > $signed(\port$3312$272 [23:16]);
   assign \$373  = \$371  | \$372 ;
-  assign \$374  = $signed(l2_s9_w) < $signed(\port$3292$272 [15:8]);
-  assign \$375  = \$374  ? { \port$3292$272 [15], \port$3292$272 [15:8] } : { 1'h0, l2_s9_w[7:0] };
-  assign \$376  = \$373  ? { \port$3292$272 [23], \port$3292$272 [23:16] } : \$375 ;
+  assign \$374  = $signed(l2_s9_w) < $signed(\port$3312$272 [15:8]);
+  assign \$375  = \$374  ? { \port$3312$272 [15], \port$3312$272 [15:8] } : { 1'h0, l2_s9_w[7:0] };
+  assign \$376  = \$373  ? { \port$3312$272 [23], \port$3312$272 [23:16] } : \$375 ;
   assign \$377  = $signed(i__payload[127:96]) + $signed(i__payload[383:352]);
   assign \$378  = $signed(i__payload[791:786]) < $signed(1'h0);
   assign \$379  = \$378  ? 5'h00 : i__payload[790:786];
@@ -43221,13 +43431,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$489  = l3_s6_y[32] ? \$487  : \$488 ;
   assign \$490  = $signed(l3_s6_y) + $signed({ 1'h0, \$489 , \$486 , \$483 , \$480 , \$477 , \$474 , \$471 , \$468 , \$465 , \$462 , \$459 , \$456 , \$453 , \$450 , \$447 , \$444 , \$441 , \$438 , \$435 , \$432 , \$429 , \$426 , \$423 , \$420 , \$417 , \$414 , \$411 , \$408 , \$405 , \$402 , \$399 , \$396  });
   assign \$491  = $signed(l3_s7_t) >>> l3_s7_right;
-  assign \$492  = $signed(l3_s8_z) + $signed(\port$3292$272 [7:0]);
-  assign \$493  = $signed(l3_s9_w) > $signed(\port$3292$272 [23:16]);
-  assign \$494  = $signed(\port$3292$272 [15:8]) > $signed(\port$3292$272 [23:16]);
+  assign \$492  = $signed(l3_s8_z) + $signed(\port$3312$272 [7:0]);
+  assign \$493  = $signed(l3_s9_w) > $signed(\port$3312$272 [23:16]);
+  assign \$494  = $signed(\port$3312$272 [15:8]) > $signed(\port$3312$272 [23:16]);
   assign \$495  = \$493  | \$494 ;
-  assign \$496  = $signed(l3_s9_w) < $signed(\port$3292$272 [15:8]);
-  assign \$497  = \$496  ? { \port$3292$272 [15], \port$3292$272 [15:8] } : { 1'h0, l3_s9_w[7:0] };
-  assign \$498  = \$495  ? { \port$3292$272 [23], \port$3292$272 [23:16] } : \$497 ;
+  assign \$496  = $signed(l3_s9_w) < $signed(\port$3312$272 [15:8]);
+  assign \$497  = \$496  ? { \port$3312$272 [15], \port$3312$272 [15:8] } : { 1'h0, l3_s9_w[7:0] };
+  assign \$498  = \$495  ? { \port$3312$272 [23], \port$3312$272 [23:16] } : \$497 ;
   assign \$499  = $signed(i__payload[159:128]) + $signed(i__payload[415:384]);
   assign \$500  = $signed(i__payload[797:792]) < $signed(1'h0);
   assign \$501  = \$500  ? 5'h00 : i__payload[796:792];
@@ -43342,13 +43552,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$611  = l4_s6_y[32] ? \$609  : \$610 ;
   assign \$612  = $signed(l4_s6_y) + $signed({ 1'h0, \$611 , \$608 , \$605 , \$602 , \$599 , \$596 , \$593 , \$590 , \$587 , \$584 , \$581 , \$578 , \$575 , \$572 , \$569 , \$566 , \$563 , \$560 , \$557 , \$554 , \$551 , \$548 , \$545 , \$542 , \$539 , \$536 , \$533 , \$530 , \$527 , \$524 , \$521 , \$518  });
   assign \$613  = $signed(l4_s7_t) >>> l4_s7_right;
-  assign \$614  = $signed(l4_s8_z) + $signed(\port$3292$272 [7:0]);
-  assign \$615  = $signed(l4_s9_w) > $signed(\port$3292$272 [23:16]);
-  assign \$616  = $signed(\port$3292$272 [15:8]) > $signed(\port$3292$272 [23:16]);
+  assign \$614  = $signed(l4_s8_z) + $signed(\port$3312$272 [7:0]);
+  assign \$615  = $signed(l4_s9_w) > $signed(\port$3312$272 [23:16]);
+  assign \$616  = $signed(\port$3312$272 [15:8]) > $signed(\port$3312$272 [23:16]);
   assign \$617  = \$615  | \$616 ;
-  assign \$618  = $signed(l4_s9_w) < $signed(\port$3292$272 [15:8]);
-  assign \$619  = \$618  ? { \port$3292$272 [15], \port$3292$272 [15:8] } : { 1'h0, l4_s9_w[7:0] };
-  assign \$620  = \$617  ? { \port$3292$272 [23], \port$3292$272 [23:16] } : \$619 ;
+  assign \$618  = $signed(l4_s9_w) < $signed(\port$3312$272 [15:8]);
+  assign \$619  = \$618  ? { \port$3312$272 [15], \port$3312$272 [15:8] } : { 1'h0, l4_s9_w[7:0] };
+  assign \$620  = \$617  ? { \port$3312$272 [23], \port$3312$272 [23:16] } : \$619 ;
   assign \$621  = $signed(i__payload[191:160]) + $signed(i__payload[447:416]);
   assign \$622  = $signed(i__payload[803:798]) < $signed(1'h0);
   assign \$623  = \$622  ? 5'h00 : i__payload[802:798];
@@ -43463,13 +43673,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$733  = l5_s6_y[32] ? \$731  : \$732 ;
   assign \$734  = $signed(l5_s6_y) + $signed({ 1'h0, \$733 , \$730 , \$727 , \$724 , \$721 , \$718 , \$715 , \$712 , \$709 , \$706 , \$703 , \$700 , \$697 , \$694 , \$691 , \$688 , \$685 , \$682 , \$679 , \$676 , \$673 , \$670 , \$667 , \$664 , \$661 , \$658 , \$655 , \$652 , \$649 , \$646 , \$643 , \$640  });
   assign \$735  = $signed(l5_s7_t) >>> l5_s7_right;
-  assign \$736  = $signed(l5_s8_z) + $signed(\port$3292$272 [7:0]);
-  assign \$737  = $signed(l5_s9_w) > $signed(\port$3292$272 [23:16]);
-  assign \$738  = $signed(\port$3292$272 [15:8]) > $signed(\port$3292$272 [23:16]);
+  assign \$736  = $signed(l5_s8_z) + $signed(\port$3312$272 [7:0]);
+  assign \$737  = $signed(l5_s9_w) > $signed(\port$3312$272 [23:16]);
+  assign \$738  = $signed(\port$3312$272 [15:8]) > $signed(\port$3312$272 [23:16]);
   assign \$739  = \$737  | \$738 ;
-  assign \$740  = $signed(l5_s9_w) < $signed(\port$3292$272 [15:8]);
-  assign \$741  = \$740  ? { \port$3292$272 [15], \port$3292$272 [15:8] } : { 1'h0, l5_s9_w[7:0] };
-  assign \$742  = \$739  ? { \port$3292$272 [23], \port$3292$272 [23:16] } : \$741 ;
+  assign \$740  = $signed(l5_s9_w) < $signed(\port$3312$272 [15:8]);
+  assign \$741  = \$740  ? { \port$3312$272 [15], \port$3312$272 [15:8] } : { 1'h0, l5_s9_w[7:0] };
+  assign \$742  = \$739  ? { \port$3312$272 [23], \port$3312$272 [23:16] } : \$741 ;
   assign \$743  = $signed(i__payload[223:192]) + $signed(i__payload[479:448]);
   assign \$744  = $signed(i__payload[809:804]) < $signed(1'h0);
   assign \$745  = \$744  ? 5'h00 : i__payload[808:804];
@@ -43584,13 +43794,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$855  = l6_s6_y[32] ? \$853  : \$854 ;
   assign \$856  = $signed(l6_s6_y) + $signed({ 1'h0, \$855 , \$852 , \$849 , \$846 , \$843 , \$840 , \$837 , \$834 , \$831 , \$828 , \$825 , \$822 , \$819 , \$816 , \$813 , \$810 , \$807 , \$804 , \$801 , \$798 , \$795 , \$792 , \$789 , \$786 , \$783 , \$780 , \$777 , \$774 , \$771 , \$768 , \$765 , \$762  });
   assign \$857  = $signed(l6_s7_t) >>> l6_s7_right;
-  assign \$858  = $signed(l6_s8_z) + $signed(\port$3292$272 [7:0]);
-  assign \$859  = $signed(l6_s9_w) > $signed(\port$3292$272 [23:16]);
-  assign \$860  = $signed(\port$3292$272 [15:8]) > $signed(\port$3292$272 [23:16]);
+  assign \$858  = $signed(l6_s8_z) + $signed(\port$3312$272 [7:0]);
+  assign \$859  = $signed(l6_s9_w) > $signed(\port$3312$272 [23:16]);
+  assign \$860  = $signed(\port$3312$272 [15:8]) > $signed(\port$3312$272 [23:16]);
   assign \$861  = \$859  | \$860 ;
-  assign \$862  = $signed(l6_s9_w) < $signed(\port$3292$272 [15:8]);
-  assign \$863  = \$862  ? { \port$3292$272 [15], \port$3292$272 [15:8] } : { 1'h0, l6_s9_w[7:0] };
-  assign \$864  = \$861  ? { \port$3292$272 [23], \port$3292$272 [23:16] } : \$863 ;
+  assign \$862  = $signed(l6_s9_w) < $signed(\port$3312$272 [15:8]);
+  assign \$863  = \$862  ? { \port$3312$272 [15], \port$3312$272 [15:8] } : { 1'h0, l6_s9_w[7:0] };
+  assign \$864  = \$861  ? { \port$3312$272 [23], \port$3312$272 [23:16] } : \$863 ;
   assign \$865  = $signed(i__payload[255:224]) + $signed(i__payload[511:480]);
   assign \$866  = $signed(i__payload[815:810]) < $signed(1'h0);
   assign \$867  = \$866  ? 5'h00 : i__payload[814:810];
@@ -43705,13 +43915,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$977  = l7_s6_y[32] ? \$975  : \$976 ;
   assign \$978  = $signed(l7_s6_y) + $signed({ 1'h0, \$977 , \$974 , \$971 , \$968 , \$965 , \$962 , \$959 , \$956 , \$953 , \$950 , \$947 , \$944 , \$941 , \$938 , \$935 , \$932 , \$929 , \$926 , \$923 , \$920 , \$917 , \$914 , \$911 , \$908 , \$905 , \$902 , \$899 , \$896 , \$893 , \$890 , \$887 , \$884  });
   assign \$979  = $signed(l7_s7_t) >>> l7_s7_right;
-  assign \$980  = $signed(l7_s8_z) + $signed(\port$3292$272 [7:0]);
-  assign \$981  = $signed(l7_s9_w) > $signed(\port$3292$272 [23:16]);
-  assign \$982  = $signed(\port$3292$272 [15:8]) > $signed(\port$3292$272 [23:16]);
+  assign \$980  = $signed(l7_s8_z) + $signed(\port$3312$272 [7:0]);
+  assign \$981  = $signed(l7_s9_w) > $signed(\port$3312$272 [23:16]);
+  assign \$982  = $signed(\port$3312$272 [15:8]) > $signed(\port$3312$272 [23:16]);
   assign \$983  = \$981  | \$982 ;
-  assign \$984  = $signed(l7_s9_w) < $signed(\port$3292$272 [15:8]);
-  assign \$985  = \$984  ? { \port$3292$272 [15], \port$3292$272 [15:8] } : { 1'h0, l7_s9_w[7:0] };
-  assign \$986  = \$983  ? { \port$3292$272 [23], \port$3292$272 [23:16] } : \$985 ;
+  assign \$984  = $signed(l7_s9_w) < $signed(\port$3312$272 [15:8]);
+  assign \$985  = \$984  ? { \port$3312$272 [15], \port$3312$272 [15:8] } : { 1'h0, l7_s9_w[7:0] };
+  assign \$986  = \$983  ? { \port$3312$272 [23], \port$3312$272 [23:16] } : \$985 ;
   always @(posedge clk)
     s1_valid <= \$987 ;
   always @(posedge clk)
@@ -46642,9 +46852,9 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   assign i__ready = s1_load;
   assign o__valid = s10_valid;
-  assign output_zero_point = \port$3292$272 [7:0];
-  assign act_max = \port$3292$272 [23:16];
-  assign act_min = \port$3292$272 [15:8];
+  assign output_zero_point = \port$3312$272 [7:0];
+  assign act_max = \port$3312$272 [23:16];
+  assign act_min = \port$3312$272 [15:8];
   assign \o__payload.data  = o__payload[63:0];
   assign \o__payload.data[0]  = o__payload[7:0];
   assign \o__payload.data[1]  = o__payload[15:8];
@@ -49088,7 +49298,7 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   \accel_top.core.reader.info  info (
     .clk(clk),
     .\port$317$0 (\final ),
-    .\port$3330$0 (sel),
+    .\port$3350$0 (sel),
     .r_data(r_data),
     .r_en(r_en),
     .r_rdy(r_rdy),
@@ -49357,7 +49567,7 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.reader.info (rst, \port$317$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3330$0 , clk);
+module \accel_top.core.reader.info (rst, \port$317$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3350$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$85  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -49383,8 +49593,8 @@ module \accel_top.core.reader.info (rst, \port$317$0 , w_en, r_en, w_rdy, r_rdy,
   reg [2:0] level = 3'h0;
   input \port$317$0 ;
   wire \port$317$0 ;
-  input [1:0] \port$3330$0 ;
-  wire [1:0] \port$3330$0 ;
+  input [1:0] \port$3350$0 ;
+  wire [1:0] \port$3350$0 ;
   (* init = 2'h0 *)
   wire [1:0] produce;
   output [2:0] r_data;
@@ -49418,7 +49628,7 @@ module \accel_top.core.reader.info (rst, \port$317$0 , w_en, r_en, w_rdy, r_rdy,
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$317$0 , \port$3330$0  };
+      storage[w_port__addr] <= { \port$317$0 , \port$3350$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 3'h4;
@@ -49480,8 +49690,8 @@ module \accel_top.core.reader.info (rst, \port$317$0 , w_en, r_en, w_rdy, r_rdy,
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$317$0 , \port$3330$0  };
-  assign w_data = { \port$317$0 , \port$3330$0  };
+  assign w_port__data = { \port$317$0 , \port$3350$0  };
+  assign w_data = { \port$317$0 , \port$3350$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
@@ -51552,8 +51762,8 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   );
   \accel_top.core.writer.region  region (
     .clk(clk),
-    .\port$5247$0 (cmd__payload[2:0]),
-    .\port$5247$32 (cmd__payload[55:32]),
+    .\port$5285$0 (cmd__payload[2:0]),
+    .\port$5285$32 (cmd__payload[55:32]),
     .r_data(r_data),
     .r_en(start),
     .r_rdy(r_rdy),
@@ -51900,7 +52110,7 @@ module \accel_top.core.writer.blen (rst, w_en, r_en, r_rdy, r_data, w_port__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$5247$0 , \port$5247$32 , clk);
+module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$5285$0 , \port$5285$32 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$91  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -51924,10 +52134,10 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   (* init = 1'h0 *)
   wire consume;
   reg [1:0] level = 2'h0;
-  input [2:0] \port$5247$0 ;
-  wire [2:0] \port$5247$0 ;
-  input [23:0] \port$5247$32 ;
-  wire [23:0] \port$5247$32 ;
+  input [2:0] \port$5285$0 ;
+  wire [2:0] \port$5285$0 ;
+  input [23:0] \port$5285$32 ;
+  wire [23:0] \port$5285$32 ;
   (* init = 1'h0 *)
   wire produce;
   output [26:0] r_data;
@@ -51959,7 +52169,7 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$5247$32 , \port$5247$0  };
+      storage[w_port__addr] <= { \port$5285$32 , \port$5285$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 2'h2;
@@ -52021,8 +52231,8 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$5247$32 , \port$5247$0  };
-  assign w_data = { \port$5247$32 , \port$5247$0  };
+  assign w_port__data = { \port$5285$32 , \port$5285$0  };
+  assign w_data = { \port$5285$32 , \port$5285$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
