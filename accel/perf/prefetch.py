@@ -94,8 +94,8 @@ class InputPrefetcher:
             else:
                 self.lo = self.hb0 if self.hb0 > 0 else 0
             self.hi = self.hlast if self.hlast < self.H else self.H
-            self.state = PRODUCTS
             self.products_left = _PRODUCT_CYCLES
+            self.state = PRODUCTS if _PRODUCT_CYCLES else WAIT_BANKS
         elif st is PRODUCTS:
             self.products_left -= 1
             if not self.products_left:
