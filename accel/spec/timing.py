@@ -22,9 +22,9 @@ PE_MUL_STAGES = 2
 PREFETCH_PRODUCT_CYCLES = 2
 #: Issuer: cycles in BAND_BASE (the band's window offset, a multiply and three adds).
 ISSUER_BASE_CYCLES = 3
-#: Accumulators: cycles from an array result to the write of its sum (the read, then the
-#: registered read data and the add).
-ACC_RMW_STAGES = 2
+#: Accumulators: cycles from an array result to the write of its sum (the read, the
+#: registered read data, the registered sum).
+ACC_RMW_STAGES = 3
 #: Requantizer pipeline stages (accumulator + bias in, int8 out).
 REQUANT_LATENCY = 10
 #: PostProcessor: accumulator vectors buffered ahead of the requantizers.
