@@ -29,7 +29,9 @@ def make_block(name: str, cfg: AccelConfig):
         from accel.hw.accum import acc_tag_layout
         from accel.hw.array import SystolicArray
 
-        return SystolicArray(cfg.rows, cfg.cols, tag_width=acc_tag_layout(cfg).size)
+        return SystolicArray(
+            cfg.rows, cfg.cols, acc_tag_layout(cfg).size, logic_mul_cols=cfg.logic_mul_cols
+        )
     if name == "pe":
         from accel.hw.pe import ProcessingElement
 
