@@ -170,8 +170,14 @@ class Accumulators(wiring.Component):
             half_data.append(rp.data)
         m.d.sync += s2_old.eq(Mux(s1_addr[-1], half_data[1], half_data[0]))
         m.d.sync += [prev_valid.eq(rmw_valid), prev_addr.eq(rmw_addr), prev_data.eq(acc_write)]
-        newer = rmw_valid & (rmw_addr == s2_addr)
-        older = prev_valid & (prev_addr == s2_addr)
+        # The forwarding selects, registered: compared one stage early (the result in stage 1
+        # against the ones that will be in the write stage and just written).
+        newer = Signal()
+        older = Signal()
+        m.d.sync += [
+            newer.eq(s2_valid & (s2_addr == s1_addr)),
+            older.eq(rmw_valid & (rmw_addr == s1_addr)),
+        ]
         total = Signal(vector)
         for j in range(cfg.cols):
             previous = Mux(newer, acc_write[j], Mux(older, prev_data[j], s2_old[j]))
