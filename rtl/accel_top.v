@@ -1719,8 +1719,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .in_data(\in_data$226 ),
     .in_tag(\in_tag$224 ),
     .in_valid(\in_valid$222 ),
-    .\port$1968$10 (\$6 ),
-    .\port$2073$0 (\$7 ),
+    .\port$1940$10 (\$6 ),
+    .\port$2045$0 (\$7 ),
     .read__complete(acc__complete),
     .read__data(acc__data),
     .read__en(read__en),
@@ -1785,7 +1785,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .issue(events__issue),
     .out_data(in_data),
     .pixbase(pixbase),
-    .\port$3336$16 (descriptor[47:16]),
+    .\port$3308$16 (descriptor[47:16]),
     .rows(rows),
     .rst(rst),
     .s2_bank(in_bank),
@@ -1853,8 +1853,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .param_data(params__data),
     .params__addr(\read__addr$174 ),
     .params_loaded(params_loaded),
-    .\port$1968$10 (\$6 ),
-    .\port$2073$0 (\$7 ),
+    .\port$1940$10 (\$6 ),
+    .\port$2045$0 (\$7 ),
     .region__payload(\cmd__payload$120 ),
     .region__ready(region__ready),
     .region__valid(\cmd__valid$124 ),
@@ -2975,20 +2975,11 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.acc (rst, read__data, \port$1968$10 , \port$2073$0 , read__en, halves__claim, in_valid, in_tag, in_data, read__complete, halves__free, read__take, read__release, clk);
+module \accel_top.core.acc (rst, read__data, \port$1940$10 , \port$2045$0 , read__en, halves__claim, in_valid, in_tag, in_data, read__complete, halves__free, read__take, read__release, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire [255:0] \$1 ;
-  wire \$10 ;
-  reg \$100 ;
-  reg [10:0] \$101 ;
-  reg [255:0] \$102 ;
-  reg \$103 ;
-  reg [10:0] \$104 ;
-  reg \$105 ;
-  reg [255:0] \$106 ;
-  reg [1:0] \$107 ;
-  reg [1:0] \$108 ;
-  wire \$11 ;
+  wire [1:0] \$10 ;
+  wire [1:0] \$11 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
@@ -2997,7 +2988,7 @@ module \accel_top.core.acc (rst, read__data, \port$1968$10 , \port$2073$0 , read
   wire \$17 ;
   wire \$18 ;
   wire \$19 ;
-  wire [1:0] \$2 ;
+  wire \$2 ;
   wire \$20 ;
   wire \$21 ;
   wire \$22 ;
@@ -3008,83 +2999,66 @@ module \accel_top.core.acc (rst, read__data, \port$1968$10 , \port$2073$0 , read
   wire [31:0] \$27 ;
   wire [31:0] \$28 ;
   wire [32:0] \$29 ;
-  wire [1:0] \$3 ;
-  wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
+  wire \$3 ;
+  wire [31:0] \$30 ;
+  wire [31:0] \$31 ;
+  wire [31:0] \$32 ;
+  wire [32:0] \$33 ;
   wire [31:0] \$34 ;
   wire [31:0] \$35 ;
   wire [31:0] \$36 ;
   wire [32:0] \$37 ;
-  wire \$38 ;
-  wire \$39 ;
-  wire [1:0] \$4 ;
-  wire \$40 ;
-  wire \$41 ;
+  wire [31:0] \$38 ;
+  wire [31:0] \$39 ;
+  wire \$4 ;
+  wire [31:0] \$40 ;
+  wire [32:0] \$41 ;
   wire [31:0] \$42 ;
   wire [31:0] \$43 ;
   wire [31:0] \$44 ;
   wire [32:0] \$45 ;
-  wire \$46 ;
-  wire \$47 ;
-  wire \$48 ;
-  wire \$49 ;
-  wire [1:0] \$5 ;
+  wire [31:0] \$46 ;
+  wire [31:0] \$47 ;
+  wire [31:0] \$48 ;
+  wire [32:0] \$49 ;
+  wire \$5 ;
   wire [31:0] \$50 ;
   wire [31:0] \$51 ;
   wire [31:0] \$52 ;
   wire [32:0] \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire [31:0] \$58 ;
-  wire [31:0] \$59 ;
+  wire [31:0] \$54 ;
+  wire [31:0] \$55 ;
+  wire [31:0] \$56 ;
+  wire [32:0] \$57 ;
+  wire \$58 ;
+  wire [1:0] \$59 ;
   wire [1:0] \$6 ;
-  wire [31:0] \$60 ;
-  wire [32:0] \$61 ;
-  wire \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire \$65 ;
-  wire [31:0] \$66 ;
-  wire [31:0] \$67 ;
-  wire [31:0] \$68 ;
-  wire [32:0] \$69 ;
+  reg \$60 ;
+  reg [10:0] \$61 ;
+  reg \$62 ;
+  reg \$63 ;
+  reg [255:0] \$64 ;
+  reg \$65 ;
+  reg [10:0] \$66 ;
+  reg \$67 ;
+  reg \$68 ;
+  reg [255:0] \$69 ;
   wire [1:0] \$7 ;
-  wire \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire \$73 ;
-  wire [31:0] \$74 ;
-  wire [31:0] \$75 ;
-  wire [31:0] \$76 ;
-  wire [32:0] \$77 ;
-  wire \$78 ;
-  wire \$79 ;
-  wire \$8 ;
-  wire \$80 ;
-  wire \$81 ;
-  wire [31:0] \$82 ;
-  wire [31:0] \$83 ;
-  wire [31:0] \$84 ;
-  wire [32:0] \$85 ;
-  wire \$86 ;
-  wire [1:0] \$87 ;
-  reg \$88 ;
-  reg [10:0] \$89 ;
-  wire \$9 ;
-  reg \$90 ;
-  reg \$91 ;
-  reg [255:0] \$92 ;
-  reg \$93 ;
-  reg [10:0] \$94 ;
-  reg \$95 ;
-  reg \$96 ;
-  reg [255:0] \$97 ;
-  reg \$98 ;
-  reg [255:0] \$99 ;
+  reg \$70 ;
+  reg [255:0] \$71 ;
+  reg \$72 ;
+  reg [10:0] \$73 ;
+  reg [255:0] \$74 ;
+  reg \$75 ;
+  reg \$76 ;
+  reg \$77 ;
+  reg [10:0] \$78 ;
+  reg \$79 ;
+  wire [1:0] \$8 ;
+  reg [255:0] \$80 ;
+  reg [1:0] \$81 ;
+  reg [1:0] \$82 ;
+  wire [1:0] \$9 ;
   reg [255:0] acc_write = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   wire [31:0] \acc_write[0] ;
   wire [31:0] \acc_write[1] ;
@@ -3118,10 +3092,12 @@ module \accel_top.core.acc (rst, read__data, \port$1968$10 , \port$2073$0 , read
   wire \in_tag.last ;
   input in_valid;
   wire in_valid;
-  input \port$1968$10 ;
-  wire \port$1968$10 ;
-  input [9:0] \port$2073$0 ;
-  wire [9:0] \port$2073$0 ;
+  reg newer = 1'h0;
+  reg older = 1'h0;
+  input \port$1940$10 ;
+  wire \port$1940$10 ;
+  input [9:0] \port$2045$0 ;
+  wire [9:0] \port$2045$0 ;
   reg [10:0] prev_addr = 11'h000;
   reg [255:0] prev_data = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   wire [31:0] \prev_data[0] ;
@@ -3157,7 +3133,7 @@ module \accel_top.core.acc (rst, read__data, \port$1968$10 , \port$2073$0 , read
   reg rmw_last = 1'h0;
   reg rmw_valid = 1'h0;
   wire [9:0] rp__addr;
-  wire [9:0] \rp__addr$40 ;
+  wire [9:0] \rp__addr$42 ;
   wire [255:0] rp__data;
   wire [255:0] \rp__data$19 ;
   wire [31:0] \rp__data$19[0] ;
@@ -3177,7 +3153,7 @@ module \accel_top.core.acc (rst, read__data, \port$1968$10 , \port$2073$0 , read
   wire [31:0] \rp__data[6] ;
   wire [31:0] \rp__data[7] ;
   wire rp__en;
-  wire \rp__en$41 ;
+  wire \rp__en$43 ;
   input rst;
   wire rst;
   reg [10:0] s1_addr = 11'h000;
@@ -3225,19 +3201,19 @@ module \accel_top.core.acc (rst, read__data, \port$1968$10 , \port$2073$0 , read
   wire [31:0] \total[6] ;
   wire [31:0] \total[7] ;
   wire [9:0] wp__addr;
-  wire [9:0] \wp__addr$43 ;
+  wire [9:0] \wp__addr$45 ;
   (* init = 256'h0000000000000000000000000000000000000000000000000000000000000000 *)
   wire [255:0] wp__data;
   (* init = 256'h0000000000000000000000000000000000000000000000000000000000000000 *)
-  wire [255:0] \wp__data$44 ;
-  wire [31:0] \wp__data$44[0] ;
-  wire [31:0] \wp__data$44[1] ;
-  wire [31:0] \wp__data$44[2] ;
-  wire [31:0] \wp__data$44[3] ;
-  wire [31:0] \wp__data$44[4] ;
-  wire [31:0] \wp__data$44[5] ;
-  wire [31:0] \wp__data$44[6] ;
-  wire [31:0] \wp__data$44[7] ;
+  wire [255:0] \wp__data$46 ;
+  wire [31:0] \wp__data$46[0] ;
+  wire [31:0] \wp__data$46[1] ;
+  wire [31:0] \wp__data$46[2] ;
+  wire [31:0] \wp__data$46[3] ;
+  wire [31:0] \wp__data$46[4] ;
+  wire [31:0] \wp__data$46[5] ;
+  wire [31:0] \wp__data$46[6] ;
+  wire [31:0] \wp__data$46[7] ;
   wire [31:0] \wp__data[0] ;
   wire [31:0] \wp__data[1] ;
   wire [31:0] \wp__data[2] ;
@@ -3247,7 +3223,7 @@ module \accel_top.core.acc (rst, read__data, \port$1968$10 , \port$2073$0 , read
   wire [31:0] \wp__data[6] ;
   wire [31:0] \wp__data[7] ;
   wire wp__en;
-  wire \wp__en$42 ;
+  wire \wp__en$44 ;
   reg [255:0] half0 [1023:0];
   initial begin
     half0[0] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
@@ -5316,303 +5292,293 @@ module \accel_top.core.acc (rst, read__data, \port$1968$10 , \port$2073$0 , read
     half1[1023] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   end
   always @(posedge clk) begin
-    if (\wp__en$42 )
+    if (\wp__en$44 )
       half1[rmw_addr[9:0]] <= acc_write;
   end
   reg [255:0] _1_;
   always @(posedge clk) begin
-    if (\rp__en$41 ) begin
-      _1_ <= half1[\rp__addr$40 ];
-      if (\wp__en$42  && \rp__addr$40  == rmw_addr[9:0])
+    if (\rp__en$43 ) begin
+      _1_ <= half1[\rp__addr$42 ];
+      if (\wp__en$44  && \rp__addr$42  == rmw_addr[9:0])
         _1_ <= acc_write;
     end
   end
   assign \rp__data$19  = _1_;
-  assign \$1  = s1_addr[10] ? \rp__data$19  : rp__data;
-  assign \$2  = read__complete | done_now;
-  assign \$3  = ~ read__take;
-  assign \$4  = \$2  & \$3 ;
-  assign \$5  = halves__free | read__release;
-  assign \$6  = ~ halves__claim;
-  assign \$7  = \$5  & \$6 ;
-  assign \$8  = ! \port$1968$10 ;
-  assign \$9  = read__en & \$8 ;
-  assign rp__addr = \$9  ? \port$2073$0  : in_tag[9:0];
-  assign \$10  = ! \port$1968$10 ;
-  assign \$11  = read__en & \$10 ;
-  assign \$12  = ! in_tag[10];
-  assign \$13  = in_valid & \$12 ;
-  assign rp__en = \$11  | \$13 ;
-  assign \$14  = ! rmw_addr[10];
-  assign wp__en = rmw_valid & \$14 ;
-  assign \$16  = read__en & \$15 ;
-  assign \rp__addr$40  = \$16  ? \port$2073$0  : in_tag[9:0];
-  assign \$18  = read__en & \$17 ;
-  assign \$20  = in_valid & \$19 ;
-  assign \rp__en$41  = \$18  | \$20 ;
-  assign \wp__en$42  = rmw_valid & \$21 ;
-  assign \$22  = rmw_addr == s2_addr;
-  assign \$23  = rmw_valid & \$22 ;
-  assign \$24  = prev_addr == s2_addr;
-  assign \$25  = prev_valid & \$24 ;
-  assign \$26  = \$25  ? prev_data[31:0] : s2_old[31:0];
-  assign \$27  = \$23  ? acc_write[31:0] : \$26 ;
+  assign \$17  = in_valid & \$16 ;
+  assign rp__en = \$15  | \$17 ;
+  assign \$18  = ! rmw_addr[10];
+  assign wp__en = rmw_valid & \$18 ;
+  assign \$20  = read__en & \$19 ;
+  assign \rp__addr$42  = \$20  ? \port$2045$0  : in_tag[9:0];
+  assign \$22  = read__en & \$21 ;
+  assign \$24  = in_valid & \$23 ;
+  assign \rp__en$43  = \$22  | \$24 ;
+  assign \wp__en$44  = rmw_valid & \$25 ;
+  assign \$26  = older ? prev_data[31:0] : s2_old[31:0];
+  assign \$27  = newer ? acc_write[31:0] : \$26 ;
   assign \$28  = s2_first ? 32'd0 : \$27 ;
   assign \$29  = $signed(\$28 ) + $signed(s2_psum[31:0]);
-  assign \$30  = rmw_addr == s2_addr;
-  assign \$31  = rmw_valid & \$30 ;
-  assign \$32  = prev_addr == s2_addr;
-  assign \$33  = prev_valid & \$32 ;
-  assign \$34  = \$33  ? prev_data[63:32] : s2_old[63:32];
-  assign \$35  = \$31  ? acc_write[63:32] : \$34 ;
+  assign \$30  = older ? prev_data[63:32] : s2_old[63:32];
+  assign \$31  = newer ? acc_write[63:32] : \$30 ;
+  assign \$32  = s2_first ? 32'd0 : \$31 ;
+  assign \$33  = $signed(\$32 ) + $signed(s2_psum[63:32]);
+  assign \$34  = older ? prev_data[95:64] : s2_old[95:64];
+  assign \$35  = newer ? acc_write[95:64] : \$34 ;
   assign \$36  = s2_first ? 32'd0 : \$35 ;
-  assign \$37  = $signed(\$36 ) + $signed(s2_psum[63:32]);
-  assign \$38  = rmw_addr == s2_addr;
-  assign \$39  = rmw_valid & \$38 ;
-  assign \$40  = prev_addr == s2_addr;
-  assign \$41  = prev_valid & \$40 ;
-  assign \$42  = \$41  ? prev_data[95:64] : s2_old[95:64];
-  assign \$43  = \$39  ? acc_write[95:64] : \$42 ;
+  assign \$37  = $signed(\$36 ) + $signed(s2_psum[95:64]);
+  assign \$38  = older ? prev_data[127:96] : s2_old[127:96];
+  assign \$39  = newer ? acc_write[127:96] : \$38 ;
+  assign \$40  = s2_first ? 32'd0 : \$39 ;
+  assign \$41  = $signed(\$40 ) + $signed(s2_psum[127:96]);
+  assign \$42  = older ? prev_data[159:128] : s2_old[159:128];
+  assign \$43  = newer ? acc_write[159:128] : \$42 ;
   assign \$44  = s2_first ? 32'd0 : \$43 ;
-  assign \$45  = $signed(\$44 ) + $signed(s2_psum[95:64]);
-  assign \$46  = rmw_addr == s2_addr;
-  assign \$47  = rmw_valid & \$46 ;
-  assign \$48  = prev_addr == s2_addr;
-  assign \$49  = prev_valid & \$48 ;
-  assign \$50  = \$49  ? prev_data[127:96] : s2_old[127:96];
-  assign \$51  = \$47  ? acc_write[127:96] : \$50 ;
+  assign \$45  = $signed(\$44 ) + $signed(s2_psum[159:128]);
+  assign \$46  = older ? prev_data[191:160] : s2_old[191:160];
+  assign \$47  = newer ? acc_write[191:160] : \$46 ;
+  assign \$48  = s2_first ? 32'd0 : \$47 ;
+  assign \$49  = $signed(\$48 ) + $signed(s2_psum[191:160]);
+  assign \$50  = older ? prev_data[223:192] : s2_old[223:192];
+  assign \$51  = newer ? acc_write[223:192] : \$50 ;
   assign \$52  = s2_first ? 32'd0 : \$51 ;
-  assign \$53  = $signed(\$52 ) + $signed(s2_psum[127:96]);
-  assign \$54  = rmw_addr == s2_addr;
-  assign \$55  = rmw_valid & \$54 ;
-  assign \$56  = prev_addr == s2_addr;
-  assign \$57  = prev_valid & \$56 ;
-  assign \$58  = \$57  ? prev_data[159:128] : s2_old[159:128];
-  assign \$59  = \$55  ? acc_write[159:128] : \$58 ;
-  assign \$60  = s2_first ? 32'd0 : \$59 ;
-  assign \$61  = $signed(\$60 ) + $signed(s2_psum[159:128]);
-  assign \$62  = rmw_addr == s2_addr;
-  assign \$63  = rmw_valid & \$62 ;
-  assign \$64  = prev_addr == s2_addr;
-  assign \$65  = prev_valid & \$64 ;
-  assign \$66  = \$65  ? prev_data[191:160] : s2_old[191:160];
-  assign \$67  = \$63  ? acc_write[191:160] : \$66 ;
-  assign \$68  = s2_first ? 32'd0 : \$67 ;
-  assign \$69  = $signed(\$68 ) + $signed(s2_psum[191:160]);
-  assign \$70  = rmw_addr == s2_addr;
-  assign \$71  = rmw_valid & \$70 ;
-  assign \$72  = prev_addr == s2_addr;
-  assign \$73  = prev_valid & \$72 ;
-  assign \$74  = \$73  ? prev_data[223:192] : s2_old[223:192];
-  assign \$75  = \$71  ? acc_write[223:192] : \$74 ;
-  assign \$76  = s2_first ? 32'd0 : \$75 ;
-  assign \$77  = $signed(\$76 ) + $signed(s2_psum[223:192]);
-  assign \$78  = rmw_addr == s2_addr;
-  assign \$79  = rmw_valid & \$78 ;
-  assign \$80  = prev_addr == s2_addr;
-  assign \$81  = prev_valid & \$80 ;
-  assign \$82  = \$81  ? prev_data[255:224] : s2_old[255:224];
-  assign \$83  = \$79  ? acc_write[255:224] : \$82 ;
-  assign \$84  = s2_first ? 32'd0 : \$83 ;
-  assign \$85  = $signed(\$84 ) + $signed(s2_psum[255:224]);
+  assign \$53  = $signed(\$52 ) + $signed(s2_psum[223:192]);
+  assign \$54  = older ? prev_data[255:224] : s2_old[255:224];
+  assign \$55  = newer ? acc_write[255:224] : \$54 ;
+  assign \$56  = s2_first ? 32'd0 : \$55 ;
+  assign \$57  = $signed(\$56 ) + $signed(s2_psum[255:224]);
   assign read__data = read_half ? \rp__data$19  : rp__data;
-  assign \$86  = rmw_valid & rmw_last;
-  assign \$87  = rmw_addr[10] ? 2'h2 : 2'h1;
-  assign done_now = \$86  ? \$87  : 2'h0;
+  assign \$58  = rmw_valid & rmw_last;
+  assign \$59  = rmw_addr[10] ? 2'h2 : 2'h1;
+  assign done_now = \$58  ? \$59  : 2'h0;
   always @(posedge clk)
-    s1_valid <= \$88 ;
+    s1_valid <= \$60 ;
   always @(posedge clk)
-    s1_addr <= \$89 ;
+    s1_addr <= \$61 ;
   always @(posedge clk)
-    s1_first <= \$90 ;
+    s1_first <= \$62 ;
   always @(posedge clk)
-    s1_last <= \$91 ;
+    s1_last <= \$63 ;
   always @(posedge clk)
-    s1_psum <= \$92 ;
+    s1_psum <= \$64 ;
   always @(posedge clk)
-    s2_valid <= \$93 ;
+    s2_valid <= \$65 ;
   always @(posedge clk)
-    s2_addr <= \$94 ;
+    s2_addr <= \$66 ;
   always @(posedge clk)
-    s2_first <= \$95 ;
+    s2_first <= \$67 ;
   always @(posedge clk)
-    s2_last <= \$96 ;
+    s2_last <= \$68 ;
   always @(posedge clk)
-    s2_psum <= \$97 ;
+    s2_psum <= \$69 ;
   always @(posedge clk)
-    read_half <= \$98 ;
+    read_half <= \$70 ;
   always @(posedge clk)
-    s2_old <= \$99 ;
+    s2_old <= \$71 ;
   always @(posedge clk)
-    prev_valid <= \$100 ;
+    prev_valid <= \$72 ;
   always @(posedge clk)
-    prev_addr <= \$101 ;
+    prev_addr <= \$73 ;
   always @(posedge clk)
-    prev_data <= \$102 ;
+    prev_data <= \$74 ;
   always @(posedge clk)
-    rmw_valid <= \$103 ;
+    newer <= \$75 ;
   always @(posedge clk)
-    rmw_addr <= \$104 ;
+    older <= \$76 ;
   always @(posedge clk)
-    rmw_last <= \$105 ;
+    rmw_valid <= \$77 ;
   always @(posedge clk)
-    acc_write <= \$106 ;
+    rmw_addr <= \$78 ;
   always @(posedge clk)
-    read__complete <= \$107 ;
+    rmw_last <= \$79 ;
   always @(posedge clk)
-    halves__free <= \$108 ;
+    acc_write <= \$80 ;
+  always @(posedge clk)
+    read__complete <= \$81 ;
+  always @(posedge clk)
+    halves__free <= \$82 ;
+  assign \$1  = s1_addr[10] ? \rp__data$19  : rp__data;
+  assign \$2  = s2_addr == s1_addr;
+  assign \$3  = s2_valid & \$2 ;
+  assign \$4  = rmw_addr == s1_addr;
+  assign \$5  = rmw_valid & \$4 ;
+  assign \$6  = read__complete | done_now;
+  assign \$7  = ~ read__take;
+  assign \$8  = \$6  & \$7 ;
+  assign \$9  = halves__free | read__release;
+  assign \$10  = ~ halves__claim;
+  assign \$11  = \$9  & \$10 ;
+  assign \$12  = ! \port$1940$10 ;
+  assign \$13  = read__en & \$12 ;
+  assign rp__addr = \$13  ? \port$2045$0  : in_tag[9:0];
+  assign \$14  = ! \port$1940$10 ;
+  assign \$15  = read__en & \$14 ;
+  assign \$16  = ! in_tag[10];
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$88  = in_valid;
+    \$60  = in_valid;
     if (rst) begin
-      \$88  = 1'h0;
+      \$60  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$89  = in_tag[10:0];
+    \$61  = in_tag[10:0];
     if (rst) begin
-      \$89  = 11'h000;
+      \$61  = 11'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$90  = in_tag[11];
+    \$62  = in_tag[11];
     if (rst) begin
-      \$90  = 1'h0;
+      \$62  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$91  = in_tag[12];
+    \$63  = in_tag[12];
     if (rst) begin
-      \$91  = 1'h0;
+      \$63  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$92  = in_data;
+    \$64  = in_data;
     if (rst) begin
-      \$92  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+      \$64  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$93  = s1_valid;
+    \$65  = s1_valid;
     if (rst) begin
-      \$93  = 1'h0;
+      \$65  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$94  = s1_addr;
+    \$66  = s1_addr;
     if (rst) begin
-      \$94  = 11'h000;
+      \$66  = 11'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$95  = s1_first;
+    \$67  = s1_first;
     if (rst) begin
-      \$95  = 1'h0;
+      \$67  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$96  = s1_last;
+    \$68  = s1_last;
     if (rst) begin
-      \$96  = 1'h0;
+      \$68  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$97  = s1_psum;
+    \$69  = s1_psum;
     if (rst) begin
-      \$97  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+      \$69  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$98  = \port$1968$10 ;
+    \$70  = \port$1940$10 ;
     if (rst) begin
-      \$98  = 1'h0;
+      \$70  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$99  = \$1 ;
+    \$71  = \$1 ;
     if (rst) begin
-      \$99  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+      \$71  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$100  = rmw_valid;
+    \$72  = rmw_valid;
     if (rst) begin
-      \$100  = 1'h0;
+      \$72  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$101  = rmw_addr;
+    \$73  = rmw_addr;
     if (rst) begin
-      \$101  = 11'h000;
+      \$73  = 11'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$102  = acc_write;
+    \$74  = acc_write;
     if (rst) begin
-      \$102  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+      \$74  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$103  = s2_valid;
+    \$75  = \$3 ;
     if (rst) begin
-      \$103  = 1'h0;
+      \$75  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$104  = s2_addr;
+    \$76  = \$5 ;
     if (rst) begin
-      \$104  = 11'h000;
+      \$76  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$105  = s2_last;
+    \$77  = s2_valid;
     if (rst) begin
-      \$105  = 1'h0;
+      \$77  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$106  = total;
+    \$78  = s2_addr;
     if (rst) begin
-      \$106  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+      \$78  = 11'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$107  = \$4 ;
+    \$79  = s2_last;
     if (rst) begin
-      \$107  = 2'h0;
+      \$79  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$108  = \$7 ;
+    \$80  = total;
     if (rst) begin
-      \$108  = 2'h3;
+      \$80  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end
   end
-  assign read__addr = { \port$1968$10 , \port$2073$0  };
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$81  = \$8 ;
+    if (rst) begin
+      \$81  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$82  = \$11 ;
+    if (rst) begin
+      \$82  = 2'h3;
+    end
+  end
+  assign read__addr = { \port$1940$10 , \port$2045$0  };
   assign wp__addr = rmw_addr[9:0];
   assign wp__data = acc_write;
-  assign \wp__addr$43  = rmw_addr[9:0];
-  assign \wp__data$44  = acc_write;
+  assign \wp__addr$45  = rmw_addr[9:0];
+  assign \wp__data$46  = acc_write;
   assign \in_tag.addr  = in_tag[10:0];
   assign \in_tag.first  = in_tag[11];
   assign \in_tag.last  = in_tag[12];
@@ -5696,14 +5662,14 @@ module \accel_top.core.acc (rst, read__data, \port$1968$10 , \port$2073$0 , read
   assign \wp__data[5]  = acc_write[191:160];
   assign \wp__data[6]  = acc_write[223:192];
   assign \wp__data[7]  = acc_write[255:224];
-  assign \wp__data$44[0]  = acc_write[31:0];
-  assign \wp__data$44[1]  = acc_write[63:32];
-  assign \wp__data$44[2]  = acc_write[95:64];
-  assign \wp__data$44[3]  = acc_write[127:96];
-  assign \wp__data$44[4]  = acc_write[159:128];
-  assign \wp__data$44[5]  = acc_write[191:160];
-  assign \wp__data$44[6]  = acc_write[223:192];
-  assign \wp__data$44[7]  = acc_write[255:224];
+  assign \wp__data$46[0]  = acc_write[31:0];
+  assign \wp__data$46[1]  = acc_write[63:32];
+  assign \wp__data$46[2]  = acc_write[95:64];
+  assign \wp__data$46[3]  = acc_write[127:96];
+  assign \wp__data$46[4]  = acc_write[159:128];
+  assign \wp__data$46[5]  = acc_write[191:160];
+  assign \wp__data$46[6]  = acc_write[223:192];
+  assign \wp__data$46[7]  = acc_write[255:224];
   assign \read__data[0]  = read__data[31:0];
   assign \read__data[1]  = read__data[63:32];
   assign \read__data[2]  = read__data[95:64];
@@ -5712,18 +5678,18 @@ module \accel_top.core.acc (rst, read__data, \port$1968$10 , \port$2073$0 , read
   assign \read__data[5]  = read__data[191:160];
   assign \read__data[6]  = read__data[223:192];
   assign \read__data[7]  = read__data[255:224];
-  assign total[255:224] = \$85 [31:0];
-  assign total[223:192] = \$77 [31:0];
-  assign total[191:160] = \$69 [31:0];
-  assign total[159:128] = \$61 [31:0];
-  assign total[127:96] = \$53 [31:0];
-  assign total[95:64] = \$45 [31:0];
-  assign total[63:32] = \$37 [31:0];
+  assign total[255:224] = \$57 [31:0];
+  assign total[223:192] = \$53 [31:0];
+  assign total[191:160] = \$49 [31:0];
+  assign total[159:128] = \$45 [31:0];
+  assign total[127:96] = \$41 [31:0];
+  assign total[95:64] = \$37 [31:0];
+  assign total[63:32] = \$33 [31:0];
   assign total[31:0] = \$29 [31:0];
-  assign \$15  = \port$1968$10 ;
-  assign \$17  = \port$1968$10 ;
-  assign \$19  = in_tag[10];
-  assign \$21  = rmw_addr[10];
+  assign \$19  = \port$1940$10 ;
+  assign \$21  = \port$1940$10 ;
+  assign \$23  = in_tag[10];
+  assign \$25  = rmw_addr[10];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -19600,7 +19566,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.feeder (rst, wp__en, \port$3336$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
+module \accel_top.core.feeder (rst, wp__en, \port$3308$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$71  = 0;
   wire [34:0] \$1 ;
   wire \$10 ;
@@ -19796,8 +19762,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3336$16 , zero_point, wp__data
   wire out_valid;
   input [33:0] pixbase;
   wire [33:0] pixbase;
-  input [31:0] \port$3336$16 ;
-  wire [31:0] \port$3336$16 ;
+  input [31:0] \port$3308$16 ;
+  wire [31:0] \port$3308$16 ;
   input [391:0] rows;
   wire [391:0] rows;
   wire [48:0] \rows[0] ;
@@ -36452,104 +36418,104 @@ module \accel_top.core.feeder (rst, wp__en, \port$3336$16 , zero_point, wp__data
   assign \$3  = $signed(\$2 ) >= $signed(1'h0);
   assign \$4  = rows[0] & \$3 ;
   assign \$5  = $signed(hb) + $signed({ 1'h0, rows[8:1] });
-  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3336$16 [15:0] });
+  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3308$16 [15:0] });
   assign \$7  = \$4  & \$6 ;
   assign \$8  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
   assign \$9  = $signed(\$8 ) >= $signed(1'h0);
   assign \$10  = \$7  & \$9 ;
   assign \$11  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
-  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3336$16 [31:16] });
+  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3308$16 [31:16] });
   assign \$13  = \$10  & \$12 ;
   assign \$14  = $signed(pixbase) + $signed({ 1'h0, rows[97:66] });
   assign \$15  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
   assign \$16  = $signed(\$15 ) >= $signed(1'h0);
   assign \$17  = rows[49] & \$16 ;
   assign \$18  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
-  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3336$16 [15:0] });
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3308$16 [15:0] });
   assign \$20  = \$17  & \$19 ;
   assign \$21  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
   assign \$22  = $signed(\$21 ) >= $signed(1'h0);
   assign \$23  = \$20  & \$22 ;
   assign \$24  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
-  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3336$16 [31:16] });
+  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3308$16 [31:16] });
   assign \$26  = \$23  & \$25 ;
   assign \$27  = $signed(pixbase) + $signed({ 1'h0, rows[146:115] });
   assign \$28  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
   assign \$29  = $signed(\$28 ) >= $signed(1'h0);
   assign \$30  = rows[98] & \$29 ;
   assign \$31  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
-  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3336$16 [15:0] });
+  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3308$16 [15:0] });
   assign \$33  = \$30  & \$32 ;
   assign \$34  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
   assign \$35  = $signed(\$34 ) >= $signed(1'h0);
   assign \$36  = \$33  & \$35 ;
   assign \$37  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
-  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3336$16 [31:16] });
+  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3308$16 [31:16] });
   assign \$39  = \$36  & \$38 ;
   assign \$40  = $signed(pixbase) + $signed({ 1'h0, rows[195:164] });
   assign \$41  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
   assign \$42  = $signed(\$41 ) >= $signed(1'h0);
   assign \$43  = rows[147] & \$42 ;
   assign \$44  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
-  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3336$16 [15:0] });
+  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3308$16 [15:0] });
   assign \$46  = \$43  & \$45 ;
   assign \$47  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
   assign \$48  = $signed(\$47 ) >= $signed(1'h0);
   assign \$49  = \$46  & \$48 ;
   assign \$50  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
-  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3336$16 [31:16] });
+  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3308$16 [31:16] });
   assign \$52  = \$49  & \$51 ;
   assign \$53  = $signed(pixbase) + $signed({ 1'h0, rows[244:213] });
   assign \$54  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
   assign \$55  = $signed(\$54 ) >= $signed(1'h0);
   assign \$56  = rows[196] & \$55 ;
   assign \$57  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
-  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3336$16 [15:0] });
+  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3308$16 [15:0] });
   assign \$59  = \$56  & \$58 ;
   assign \$60  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
   assign \$61  = $signed(\$60 ) >= $signed(1'h0);
   assign \$62  = \$59  & \$61 ;
   assign \$63  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
-  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3336$16 [31:16] });
+  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3308$16 [31:16] });
   assign \$65  = \$62  & \$64 ;
   assign \$66  = $signed(pixbase) + $signed({ 1'h0, rows[293:262] });
   assign \$67  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
   assign \$68  = $signed(\$67 ) >= $signed(1'h0);
   assign \$69  = rows[245] & \$68 ;
   assign \$70  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
-  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3336$16 [15:0] });
+  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3308$16 [15:0] });
   assign \$72  = \$69  & \$71 ;
   assign \$73  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
   assign \$74  = $signed(\$73 ) >= $signed(1'h0);
   assign \$75  = \$72  & \$74 ;
   assign \$76  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
-  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3336$16 [31:16] });
+  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3308$16 [31:16] });
   assign \$78  = \$75  & \$77 ;
   assign \$79  = $signed(pixbase) + $signed({ 1'h0, rows[342:311] });
   assign \$80  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
   assign \$81  = $signed(\$80 ) >= $signed(1'h0);
   assign \$82  = rows[294] & \$81 ;
   assign \$83  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
-  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3336$16 [15:0] });
+  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3308$16 [15:0] });
   assign \$85  = \$82  & \$84 ;
   assign \$86  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
   assign \$87  = $signed(\$86 ) >= $signed(1'h0);
   assign \$88  = \$85  & \$87 ;
   assign \$89  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
-  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3336$16 [31:16] });
+  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3308$16 [31:16] });
   assign \$91  = \$88  & \$90 ;
   assign \$92  = $signed(pixbase) + $signed({ 1'h0, rows[391:360] });
   assign \$93  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
   assign \$94  = $signed(\$93 ) >= $signed(1'h0);
   assign \$95  = rows[343] & \$94 ;
   assign \$96  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
-  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3336$16 [15:0] });
+  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3308$16 [15:0] });
   assign \$98  = \$95  & \$97 ;
   assign \$99  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
   assign \$100  = $signed(\$99 ) >= $signed(1'h0);
   assign \$101  = \$98  & \$100 ;
   assign \$102  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
-  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3336$16 [31:16] });
+  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3308$16 [31:16] });
   assign \$104  = \$101  & \$103 ;
   assign \$263  = s2_lane0 * 4'h8;
   assign \$105  = rp__data >> \$263 ;
@@ -36917,8 +36883,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3336$16 , zero_point, wp__data
       \$158  = 1'h0;
     end
   end
-  assign H = \port$3336$16 [15:0];
-  assign W = \port$3336$16 [31:16];
+  assign H = \port$3308$16 [15:0];
+  assign W = \port$3308$16 [31:16];
   assign write__en = wp__en;
   assign write__addr = wp__addr;
   assign write__data = wp__data;
@@ -38818,7 +38784,7 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
     .S(layer__descriptor[95:88]),
     .clk(clk),
     .last(last),
-    .\port$3616$0 (\$17 ),
+    .\port$3588$0 (\$17 ),
     .\port$981$0 (\$16 ),
     .restart(restart),
     .row_step(layer__geometry[226:193]),
@@ -39062,7 +39028,7 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.ktiles.walker (rst, \port$981$0 , last, C, S, K, row_step, restart, step, \port$3616$0 , clk);
+module \accel_top.core.ktiles.walker (rst, \port$981$0 , last, C, S, K, row_step, restart, step, \port$3588$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$75  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
@@ -39105,8 +39071,8 @@ module \accel_top.core.ktiles.walker (rst, \port$981$0 , last, C, S, K, row_step
   wire [7:0] \params.s ;
   wire \params.valid ;
   (* init = 48'h000000000000 *)
-  output [47:0] \port$3616$0 ;
-  wire [47:0] \port$3616$0 ;
+  output [47:0] \port$3588$0 ;
+  wire [47:0] \port$3588$0 ;
   output \port$981$0 ;
   wire \port$981$0 ;
   input restart;
@@ -39224,7 +39190,7 @@ module \accel_top.core.ktiles.walker (rst, \port$981$0 , last, C, S, K, row_step
   assign params = { \$19 , \$1  };
   assign at_end = k_left[32];
   assign \port$981$0  = \$1 ;
-  assign \port$3616$0  = \$19 ;
+  assign \port$3588$0  = \$19 ;
   assign \params.valid  = \$1 ;
   assign \params.r  = \$19 [7:0];
   assign \params.s  = \$19 [15:8];
@@ -39232,7 +39198,7 @@ module \accel_top.core.ktiles.walker (rst, \port$981$0 , last, C, S, K, row_step
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, \port$1968$10 , \port$2073$0 , acc__en, bytes__valid, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid, finished
+module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, \port$1940$10 , \port$2045$0 , acc__en, bytes__valid, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid, finished
 , bytes__payload, params__addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$76  = 0;
   wire [62:0] \$1 ;
@@ -39558,10 +39524,10 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire params_loaded;
   reg [15:0] pixel_in_row = 16'h0000;
   wire pool;
-  output \port$1968$10 ;
-  wire \port$1968$10 ;
-  output [9:0] \port$2073$0 ;
-  wire [9:0] \port$2073$0 ;
+  output \port$1940$10 ;
+  wire \port$1940$10 ;
+  output [9:0] \port$2045$0 ;
+  wire [9:0] \port$2045$0 ;
   reg [31:0] product_hi = 32'd0;
   reg [31:0] product_lo = 32'd0;
   wire reads_done;
@@ -39686,9 +39652,9 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
     .out__valid(bytes__valid),
     .param_addr(params__addr),
     .param_data(param_data),
-    .\port$2073$0 (\$72 ),
-    .\port$3336$272 (layer__descriptor[296:272]),
-    .\port$3342$259 (layer__geometry[290:259]),
+    .\port$2045$0 (\$72 ),
+    .\port$3308$272 (layer__descriptor[296:272]),
+    .\port$3314$259 (layer__geometry[290:259]),
     .reads_done(reads_done),
     .rows(\$7 [15:0]),
     .rst(rst),
@@ -40009,8 +39975,8 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   assign out__payload = bytes__payload;
   assign bytes__ready = out__ready;
   assign out__valid = bytes__valid;
-  assign \port$1968$10  = acc_base[10];
-  assign \port$2073$0  = \$72 ;
+  assign \port$1940$10  = acc_base[10];
+  assign \port$2045$0  = \$72 ;
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -40483,7 +40449,7 @@ module \accel_top.core.output.band (rst, last, layer__descriptor, layer__geometr
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_base, rows, idle, \port$2073$0 , acc_en, out__valid, M, F, \port$3336$272 , \port$3342$259 , band_pixels, start, out__payload, reads_done, param_addr, clk);
+module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_base, rows, idle, \port$2045$0 , acc_en, out__valid, M, F, \port$3308$272 , \port$3314$259 , band_pixels, start, out__payload, reads_done, param_addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$78  = 0;
   wire \$1 ;
   wire [3:0] \$10 ;
@@ -40751,12 +40717,12 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   wire [31:0] \param_data.shift[7] ;
   reg [31:0] pix = 32'd0;
   wire pool;
-  output [9:0] \port$2073$0 ;
-  wire [9:0] \port$2073$0 ;
-  input [24:0] \port$3336$272 ;
-  wire [24:0] \port$3336$272 ;
-  input [31:0] \port$3342$259 ;
-  wire [31:0] \port$3342$259 ;
+  output [9:0] \port$2045$0 ;
+  wire [9:0] \port$2045$0 ;
+  input [24:0] \port$3308$272 ;
+  wire [24:0] \port$3308$272 ;
+  input [31:0] \port$3314$259 ;
+  wire [31:0] \port$3314$259 ;
   wire [1029:0] r_data;
   wire r_en;
   wire r_rdy;
@@ -40834,34 +40800,34 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   assign \$51  = running & \$50 ;
   assign \$52  = ! sub;
   assign \$53  = sub == 2'h3;
-  assign \$54  = \port$3336$272 [24] ? \$53  : 1'h1;
+  assign \$54  = \port$3308$272 [24] ? \$53  : 1'h1;
   assign \$55  = level + inflight;
   assign \$56  = \$55  < 3'h4;
   assign \$57  = running & \$56 ;
   assign \$58  = sub == 2'h3;
-  assign \$59  = \port$3336$272 [24] ? \$58  : 1'h1;
+  assign \$59  = \port$3308$272 [24] ? \$58  : 1'h1;
   assign \$60  = ~ \$59 ;
   assign \$61  = sub + 1'h1;
   assign \$62  = tile + 1'h1;
-  assign \$63  = \$62  == \port$3342$259 [31:16];
+  assign \$63  = \$62  == \port$3314$259 [31:16];
   assign \$64  = ~ \$63 ;
   assign \$65  = tile + 1'h1;
   assign \$66  = tile_pix + band_pixels;
   assign \$67  = m_left - 4'h8;
   assign \$68  = col + 1'h1;
-  assign \$69  = \$68  == \port$3342$259 [15:0];
+  assign \$69  = \$68  == \port$3314$259 [15:0];
   assign \$70  = ~ \$69 ;
   assign \$71  = col + 1'h1;
-  assign \$72  = \port$3336$272 [24] ? 2'h2 : 2'h1;
+  assign \$72  = \port$3308$272 [24] ? 2'h2 : 2'h1;
   assign \$73  = pix + \$72 ;
-  assign \$74  = \port$3336$272 [24] ? 2'h2 : 2'h1;
+  assign \$74  = \port$3308$272 [24] ? 2'h2 : 2'h1;
   assign \$75  = pix + \$74 ;
   assign \$76  = row + 1'h1;
-  assign \$78  = \port$3336$272 [24] ? \$77  : { 1'h0, F };
+  assign \$78  = \port$3308$272 [24] ? \$77  : { 1'h0, F };
   assign \$79  = row_base + \$78 ;
-  assign \$81  = \port$3336$272 [24] ? \$80  : { 1'h0, F };
+  assign \$81  = \port$3308$272 [24] ? \$80  : { 1'h0, F };
   assign \$82  = row_base + \$81 ;
-  assign \$84  = \port$3336$272 [24] ? \$83  : { 1'h0, F };
+  assign \$84  = \port$3308$272 [24] ? \$83  : { 1'h0, F };
   assign \$85  = row_base + \$84 ;
   assign \$86  = row + 1'h1;
   assign \$87  = \$86  == rows;
@@ -40914,7 +40880,7 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
     .i__valid(i__valid),
     .o__payload(o__payload),
     .o__ready(o__ready),
-    .\port$3336$272 (\port$3336$272 [23:0]),
+    .\port$3308$272 (\port$3308$272 [23:0]),
     .rst(rst),
     .s10_valid(o__valid),
     .s1_load(r_en)
@@ -41192,16 +41158,16 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   assign w_en = inflight;
   assign r_rdy = i__valid;
   assign i__ready = r_en;
-  assign output_zero_point = \port$3336$272 [7:0];
-  assign \output_zero_point$27  = \port$3336$272 [7:0];
-  assign act_min = \port$3336$272 [15:8];
-  assign \act_min$29  = \port$3336$272 [15:8];
-  assign act_max = \port$3336$272 [23:16];
-  assign \act_max$31  = \port$3336$272 [23:16];
-  assign pool = \port$3336$272 [24];
-  assign m_tiles = \port$3342$259 [31:16];
-  assign F_out = \port$3342$259 [15:0];
-  assign \port$2073$0  = \$9 [9:0];
+  assign output_zero_point = \port$3308$272 [7:0];
+  assign \output_zero_point$27  = \port$3308$272 [7:0];
+  assign act_min = \port$3308$272 [15:8];
+  assign \act_min$29  = \port$3308$272 [15:8];
+  assign act_max = \port$3308$272 [23:16];
+  assign \act_max$31  = \port$3308$272 [23:16];
+  assign pool = \port$3308$272 [24];
+  assign m_tiles = \port$3314$259 [31:16];
+  assign F_out = \port$3314$259 [15:0];
+  assign \port$2045$0  = \$9 [9:0];
   assign param_addr = tile[5:0];
   assign \acc_data[0]  = acc_data[31:0];
   assign \acc_data[1]  = acc_data[63:32];
@@ -41489,7 +41455,7 @@ module \accel_top.core.output.post.fifo (rst, r_en, r_rdy, r_data, w_port__data,
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \port$3336$272 , i__payload, o__payload, s10_valid, clk);
+module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \port$3308$272 , i__payload, o__payload, s10_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$80  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -43008,8 +42974,8 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   (* init = 1'h0 *)
   wire o__valid;
   wire [7:0] output_zero_point;
-  input [23:0] \port$3336$272 ;
-  wire [23:0] \port$3336$272 ;
+  input [23:0] \port$3308$272 ;
+  wire [23:0] \port$3308$272 ;
   input rst;
   wire rst;
   wire s10_load;
@@ -43178,13 +43144,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$123  = l0_s6_y[32] ? \$121  : \$122 ;
   assign \$124  = $signed(l0_s6_y) + $signed({ 1'h0, \$123 , \$120 , \$117 , \$114 , \$111 , \$108 , \$105 , \$102 , \$99 , \$96 , \$93 , \$90 , \$87 , \$84 , \$81 , \$78 , \$75 , \$72 , \$69 , \$66 , \$63 , \$60 , \$57 , \$54 , \$51 , \$48 , \$45 , \$42 , \$39 , \$36 , \$33 , \$30  });
   assign \$125  = $signed(l0_s7_t) >>> l0_s7_right;
-  assign \$126  = $signed(l0_s8_z) + $signed(\port$3336$272 [7:0]);
-  assign \$127  = $signed(l0_s9_w) > $signed(\port$3336$272 [23:16]);
-  assign \$128  = $signed(\port$3336$272 [15:8]) > $signed(\port$3336$272 [23:16]);
+  assign \$126  = $signed(l0_s8_z) + $signed(\port$3308$272 [7:0]);
+  assign \$127  = $signed(l0_s9_w) > $signed(\port$3308$272 [23:16]);
+  assign \$128  = $signed(\port$3308$272 [15:8]) > $signed(\port$3308$272 [23:16]);
   assign \$129  = \$127  | \$128 ;
-  assign \$130  = $signed(l0_s9_w) < $signed(\port$3336$272 [15:8]);
-  assign \$131  = \$130  ? { \port$3336$272 [15], \port$3336$272 [15:8] } : { 1'h0, l0_s9_w[7:0] };
-  assign \$132  = \$129  ? { \port$3336$272 [23], \port$3336$272 [23:16] } : \$131 ;
+  assign \$130  = $signed(l0_s9_w) < $signed(\port$3308$272 [15:8]);
+  assign \$131  = \$130  ? { \port$3308$272 [15], \port$3308$272 [15:8] } : { 1'h0, l0_s9_w[7:0] };
+  assign \$132  = \$129  ? { \port$3308$272 [23], \port$3308$272 [23:16] } : \$131 ;
   assign \$133  = $signed(i__payload[63:32]) + $signed(i__payload[319:288]);
   assign \$134  = $signed(i__payload[779:774]) < $signed(1'h0);
   assign \$135  = \$134  ? 5'h00 : i__payload[778:774];
@@ -43299,13 +43265,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$245  = l1_s6_y[32] ? \$243  : \$244 ;
   assign \$246  = $signed(l1_s6_y) + $signed({ 1'h0, \$245 , \$242 , \$239 , \$236 , \$233 , \$230 , \$227 , \$224 , \$221 , \$218 , \$215 , \$212 , \$209 , \$206 , \$203 , \$200 , \$197 , \$194 , \$191 , \$188 , \$185 , \$182 , \$179 , \$176 , \$173 , \$170 , \$167 , \$164 , \$161 , \$158 , \$155 , \$152  });
   assign \$247  = $signed(l1_s7_t) >>> l1_s7_right;
-  assign \$248  = $signed(l1_s8_z) + $signed(\port$3336$272 [7:0]);
-  assign \$249  = $signed(l1_s9_w) > $signed(\port$3336$272 [23:16]);
-  assign \$250  = $signed(\port$3336$272 [15:8]) > $signed(\port$3336$272 [23:16]);
+  assign \$248  = $signed(l1_s8_z) + $signed(\port$3308$272 [7:0]);
+  assign \$249  = $signed(l1_s9_w) > $signed(\port$3308$272 [23:16]);
+  assign \$250  = $signed(\port$3308$272 [15:8]) > $signed(\port$3308$272 [23:16]);
   assign \$251  = \$249  | \$250 ;
-  assign \$252  = $signed(l1_s9_w) < $signed(\port$3336$272 [15:8]);
-  assign \$253  = \$252  ? { \port$3336$272 [15], \port$3336$272 [15:8] } : { 1'h0, l1_s9_w[7:0] };
-  assign \$254  = \$251  ? { \port$3336$272 [23], \port$3336$272 [23:16] } : \$253 ;
+  assign \$252  = $signed(l1_s9_w) < $signed(\port$3308$272 [15:8]);
+  assign \$253  = \$252  ? { \port$3308$272 [15], \port$3308$272 [15:8] } : { 1'h0, l1_s9_w[7:0] };
+  assign \$254  = \$251  ? { \port$3308$272 [23], \port$3308$272 [23:16] } : \$253 ;
   assign \$255  = $signed(i__payload[95:64]) + $signed(i__payload[351:320]);
   assign \$256  = $signed(i__payload[785:780]) < $signed(1'h0);
   assign \$257  = \$256  ? 5'h00 : i__payload[784:780];
@@ -43420,13 +43386,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$367  = l2_s6_y[32] ? \$365  : \$366 ;
   assign \$368  = $signed(l2_s6_y) + $signed({ 1'h0, \$367 , \$364 , \$361 , \$358 , \$355 , \$352 , \$349 , \$346 , \$343 , \$340 , \$337 , \$334 , \$331 , \$328 , \$325 , \$322 , \$319 , \$316 , \$313 , \$310 , \$307 , \$304 , \$301 , \$298 , \$295 , \$292 , \$289 , \$286 , \$283 , \$280 , \$277 , \$274  });
   assign \$369  = $signed(l2_s7_t) >>> l2_s7_right;
-  assign \$370  = $signed(l2_s8_z) + $signed(\port$3336$272 [7:0]);
-  assign \$371  = $signed(l2_s9_w) > $signed(\port$3336$272 [23:16]);
-  assign \$372  = $signed(\port$3336$272 [15:8]) > $signed(\port$3336$272 [23:16]);
+  assign \$370  = $signed(l2_s8_z) + $signed(\port$3308$272 [7:0]);
+  assign \$371  = $signed(l2_s9_w) > $signed(\port$3308$272 [23:16]);
+  assign \$372  = $signed(\port$3308$272 [15:8]) > $signed(\port$3308$272 [23:16]);
   assign \$373  = \$371  | \$372 ;
-  assign \$374  = $signed(l2_s9_w) < $signed(\port$3336$272 [15:8]);
-  assign \$375  = \$374  ? { \port$3336$272 [15], \port$3336$272 [15:8] } : { 1'h0, l2_s9_w[7:0] };
-  assign \$376  = \$373  ? { \port$3336$272 [23], \port$3336$272 [23:16] } : \$375 ;
+  assign \$374  = $signed(l2_s9_w) < $signed(\port$3308$272 [15:8]);
+  assign \$375  = \$374  ? { \port$3308$272 [15], \port$3308$272 [15:8] } : { 1'h0, l2_s9_w[7:0] };
+  assign \$376  = \$373  ? { \port$3308$272 [23], \port$3308$272 [23:16] } : \$375 ;
   assign \$377  = $signed(i__payload[127:96]) + $signed(i__payload[383:352]);
   assign \$378  = $signed(i__payload[791:786]) < $signed(1'h0);
   assign \$379  = \$378  ? 5'h00 : i__payload[790:786];
@@ -43541,13 +43507,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$489  = l3_s6_y[32] ? \$487  : \$488 ;
   assign \$490  = $signed(l3_s6_y) + $signed({ 1'h0, \$489 , \$486 , \$483 , \$480 , \$477 , \$474 , \$471 , \$468 , \$465 , \$462 , \$459 , \$456 , \$453 , \$450 , \$447 , \$444 , \$441 , \$438 , \$435 , \$432 , \$429 , \$426 , \$423 , \$420 , \$417 , \$414 , \$411 , \$408 , \$405 , \$402 , \$399 , \$396  });
   assign \$491  = $signed(l3_s7_t) >>> l3_s7_right;
-  assign \$492  = $signed(l3_s8_z) + $signed(\port$3336$272 [7:0]);
-  assign \$493  = $signed(l3_s9_w) > $signed(\port$3336$272 [23:16]);
-  assign \$494  = $signed(\port$3336$272 [15:8]) > $signed(\port$3336$272 [23:16]);
+  assign \$492  = $signed(l3_s8_z) + $signed(\port$3308$272 [7:0]);
+  assign \$493  = $signed(l3_s9_w) > $signed(\port$3308$272 [23:16]);
+  assign \$494  = $signed(\port$3308$272 [15:8]) > $signed(\port$3308$272 [23:16]);
   assign \$495  = \$493  | \$494 ;
-  assign \$496  = $signed(l3_s9_w) < $signed(\port$3336$272 [15:8]);
-  assign \$497  = \$496  ? { \port$3336$272 [15], \port$3336$272 [15:8] } : { 1'h0, l3_s9_w[7:0] };
-  assign \$498  = \$495  ? { \port$3336$272 [23], \port$3336$272 [23:16] } : \$497 ;
+  assign \$496  = $signed(l3_s9_w) < $signed(\port$3308$272 [15:8]);
+  assign \$497  = \$496  ? { \port$3308$272 [15], \port$3308$272 [15:8] } : { 1'h0, l3_s9_w[7:0] };
+  assign \$498  = \$495  ? { \port$3308$272 [23], \port$3308$272 [23:16] } : \$497 ;
   assign \$499  = $signed(i__payload[159:128]) + $signed(i__payload[415:384]);
   assign \$500  = $signed(i__payload[797:792]) < $signed(1'h0);
   assign \$501  = \$500  ? 5'h00 : i__payload[796:792];
@@ -43662,13 +43628,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$611  = l4_s6_y[32] ? \$609  : \$610 ;
   assign \$612  = $signed(l4_s6_y) + $signed({ 1'h0, \$611 , \$608 , \$605 , \$602 , \$599 , \$596 , \$593 , \$590 , \$587 , \$584 , \$581 , \$578 , \$575 , \$572 , \$569 , \$566 , \$563 , \$560 , \$557 , \$554 , \$551 , \$548 , \$545 , \$542 , \$539 , \$536 , \$533 , \$530 , \$527 , \$524 , \$521 , \$518  });
   assign \$613  = $signed(l4_s7_t) >>> l4_s7_right;
-  assign \$614  = $signed(l4_s8_z) + $signed(\port$3336$272 [7:0]);
-  assign \$615  = $signed(l4_s9_w) > $signed(\port$3336$272 [23:16]);
-  assign \$616  = $signed(\port$3336$272 [15:8]) > $signed(\port$3336$272 [23:16]);
+  assign \$614  = $signed(l4_s8_z) + $signed(\port$3308$272 [7:0]);
+  assign \$615  = $signed(l4_s9_w) > $signed(\port$3308$272 [23:16]);
+  assign \$616  = $signed(\port$3308$272 [15:8]) > $signed(\port$3308$272 [23:16]);
   assign \$617  = \$615  | \$616 ;
-  assign \$618  = $signed(l4_s9_w) < $signed(\port$3336$272 [15:8]);
-  assign \$619  = \$618  ? { \port$3336$272 [15], \port$3336$272 [15:8] } : { 1'h0, l4_s9_w[7:0] };
-  assign \$620  = \$617  ? { \port$3336$272 [23], \port$3336$272 [23:16] } : \$619 ;
+  assign \$618  = $signed(l4_s9_w) < $signed(\port$3308$272 [15:8]);
+  assign \$619  = \$618  ? { \port$3308$272 [15], \port$3308$272 [15:8] } : { 1'h0, l4_s9_w[7:0] };
+  assign \$620  = \$617  ? { \port$3308$272 [23], \port$3308$272 [23:16] } : \$619 ;
   assign \$621  = $signed(i__payload[191:160]) + $signed(i__payload[447:416]);
   assign \$622  = $signed(i__payload[803:798]) < $signed(1'h0);
   assign \$623  = \$622  ? 5'h00 : i__payload[802:798];
@@ -43783,13 +43749,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$733  = l5_s6_y[32] ? \$731  : \$732 ;
   assign \$734  = $signed(l5_s6_y) + $signed({ 1'h0, \$733 , \$730 , \$727 , \$724 , \$721 , \$718 , \$715 , \$712 , \$709 , \$706 , \$703 , \$700 , \$697 , \$694 , \$691 , \$688 , \$685 , \$682 , \$679 , \$676 , \$673 , \$670 , \$667 , \$664 , \$661 , \$658 , \$655 , \$652 , \$649 , \$646 , \$643 , \$640  });
   assign \$735  = $signed(l5_s7_t) >>> l5_s7_right;
-  assign \$736  = $signed(l5_s8_z) + $signed(\port$3336$272 [7:0]);
-  assign \$737  = $signed(l5_s9_w) > $signed(\port$3336$272 [23:16]);
-  assign \$738  = $signed(\port$3336$272 [15:8]) > $signed(\port$3336$272 [23:16]);
+  assign \$736  = $signed(l5_s8_z) + $signed(\port$3308$272 [7:0]);
+  assign \$737  = $signed(l5_s9_w) > $signed(\port$3308$272 [23:16]);
+  assign \$738  = $signed(\port$3308$272 [15:8]) > $signed(\port$3308$272 [23:16]);
   assign \$739  = \$737  | \$738 ;
-  assign \$740  = $signed(l5_s9_w) < $signed(\port$3336$272 [15:8]);
-  assign \$741  = \$740  ? { \port$3336$272 [15], \port$3336$272 [15:8] } : { 1'h0, l5_s9_w[7:0] };
-  assign \$742  = \$739  ? { \port$3336$272 [23], \port$3336$272 [23:16] } : \$741 ;
+  assign \$740  = $signed(l5_s9_w) < $signed(\port$3308$272 [15:8]);
+  assign \$741  = \$740  ? { \port$3308$272 [15], \port$3308$272 [15:8] } : { 1'h0, l5_s9_w[7:0] };
+  assign \$742  = \$739  ? { \port$3308$272 [23], \port$3308$272 [23:16] } : \$741 ;
   assign \$743  = $signed(i__payload[223:192]) + $signed(i__payload[479:448]);
   assign \$744  = $signed(i__payload[809:804]) < $signed(1'h0);
   assign \$745  = \$744  ? 5'h00 : i__payload[808:804];
@@ -43904,13 +43870,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$855  = l6_s6_y[32] ? \$853  : \$854 ;
   assign \$856  = $signed(l6_s6_y) + $signed({ 1'h0, \$855 , \$852 , \$849 , \$846 , \$843 , \$840 , \$837 , \$834 , \$831 , \$828 , \$825 , \$822 , \$819 , \$816 , \$813 , \$810 , \$807 , \$804 , \$801 , \$798 , \$795 , \$792 , \$789 , \$786 , \$783 , \$780 , \$777 , \$774 , \$771 , \$768 , \$765 , \$762  });
   assign \$857  = $signed(l6_s7_t) >>> l6_s7_right;
-  assign \$858  = $signed(l6_s8_z) + $signed(\port$3336$272 [7:0]);
-  assign \$859  = $signed(l6_s9_w) > $signed(\port$3336$272 [23:16]);
-  assign \$860  = $signed(\port$3336$272 [15:8]) > $signed(\port$3336$272 [23:16]);
+  assign \$858  = $signed(l6_s8_z) + $signed(\port$3308$272 [7:0]);
+  assign \$859  = $signed(l6_s9_w) > $signed(\port$3308$272 [23:16]);
+  assign \$860  = $signed(\port$3308$272 [15:8]) > $signed(\port$3308$272 [23:16]);
   assign \$861  = \$859  | \$860 ;
-  assign \$862  = $signed(l6_s9_w) < $signed(\port$3336$272 [15:8]);
-  assign \$863  = \$862  ? { \port$3336$272 [15], \port$3336$272 [15:8] } : { 1'h0, l6_s9_w[7:0] };
-  assign \$864  = \$861  ? { \port$3336$272 [23], \port$3336$272 [23:16] } : \$863 ;
+  assign \$862  = $signed(l6_s9_w) < $signed(\port$3308$272 [15:8]);
+  assign \$863  = \$862  ? { \port$3308$272 [15], \port$3308$272 [15:8] } : { 1'h0, l6_s9_w[7:0] };
+  assign \$864  = \$861  ? { \port$3308$272 [23], \port$3308$272 [23:16] } : \$863 ;
   assign \$865  = $signed(i__payload[255:224]) + $signed(i__payload[511:480]);
   assign \$866  = $signed(i__payload[815:810]) < $signed(1'h0);
   assign \$867  = \$866  ? 5'h00 : i__payload[814:810];
@@ -44025,13 +43991,13 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \$977  = l7_s6_y[32] ? \$975  : \$976 ;
   assign \$978  = $signed(l7_s6_y) + $signed({ 1'h0, \$977 , \$974 , \$971 , \$968 , \$965 , \$962 , \$959 , \$956 , \$953 , \$950 , \$947 , \$944 , \$941 , \$938 , \$935 , \$932 , \$929 , \$926 , \$923 , \$920 , \$917 , \$914 , \$911 , \$908 , \$905 , \$902 , \$899 , \$896 , \$893 , \$890 , \$887 , \$884  });
   assign \$979  = $signed(l7_s7_t) >>> l7_s7_right;
-  assign \$980  = $signed(l7_s8_z) + $signed(\port$3336$272 [7:0]);
-  assign \$981  = $signed(l7_s9_w) > $signed(\port$3336$272 [23:16]);
-  assign \$982  = $signed(\port$3336$272 [15:8]) > $signed(\port$3336$272 [23:16]);
+  assign \$980  = $signed(l7_s8_z) + $signed(\port$3308$272 [7:0]);
+  assign \$981  = $signed(l7_s9_w) > $signed(\port$3308$272 [23:16]);
+  assign \$982  = $signed(\port$3308$272 [15:8]) > $signed(\port$3308$272 [23:16]);
   assign \$983  = \$981  | \$982 ;
-  assign \$984  = $signed(l7_s9_w) < $signed(\port$3336$272 [15:8]);
-  assign \$985  = \$984  ? { \port$3336$272 [15], \port$3336$272 [15:8] } : { 1'h0, l7_s9_w[7:0] };
-  assign \$986  = \$983  ? { \port$3336$272 [23], \port$3336$272 [23:16] } : \$985 ;
+  assign \$984  = $signed(l7_s9_w) < $signed(\port$3308$272 [15:8]);
+  assign \$985  = \$984  ? { \port$3308$272 [15], \port$3308$272 [15:8] } : { 1'h0, l7_s9_w[7:0] };
+  assign \$986  = \$983  ? { \port$3308$272 [23], \port$3308$272 [23:16] } : \$985 ;
   always @(posedge clk)
     s1_valid <= \$987 ;
   always @(posedge clk)
@@ -46962,9 +46928,9 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   assign i__ready = s1_load;
   assign o__valid = s10_valid;
-  assign output_zero_point = \port$3336$272 [7:0];
-  assign act_max = \port$3336$272 [23:16];
-  assign act_min = \port$3336$272 [15:8];
+  assign output_zero_point = \port$3308$272 [7:0];
+  assign act_max = \port$3308$272 [23:16];
+  assign act_min = \port$3308$272 [15:8];
   assign \o__payload.data  = o__payload[63:0];
   assign \o__payload.data[0]  = o__payload[7:0];
   assign \o__payload.data[1]  = o__payload[15:8];
@@ -49408,7 +49374,7 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   \accel_top.core.reader.info  info (
     .clk(clk),
     .\port$317$0 (\final ),
-    .\port$3374$0 (sel),
+    .\port$3346$0 (sel),
     .r_data(r_data),
     .r_en(r_en),
     .r_rdy(r_rdy),
@@ -49677,7 +49643,7 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.reader.info (rst, \port$317$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3374$0 , clk);
+module \accel_top.core.reader.info (rst, \port$317$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3346$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$85  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -49703,8 +49669,8 @@ module \accel_top.core.reader.info (rst, \port$317$0 , w_en, r_en, w_rdy, r_rdy,
   reg [2:0] level = 3'h0;
   input \port$317$0 ;
   wire \port$317$0 ;
-  input [1:0] \port$3374$0 ;
-  wire [1:0] \port$3374$0 ;
+  input [1:0] \port$3346$0 ;
+  wire [1:0] \port$3346$0 ;
   (* init = 2'h0 *)
   wire [1:0] produce;
   output [2:0] r_data;
@@ -49738,7 +49704,7 @@ module \accel_top.core.reader.info (rst, \port$317$0 , w_en, r_en, w_rdy, r_rdy,
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$317$0 , \port$3374$0  };
+      storage[w_port__addr] <= { \port$317$0 , \port$3346$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 3'h4;
@@ -49800,8 +49766,8 @@ module \accel_top.core.reader.info (rst, \port$317$0 , w_en, r_en, w_rdy, r_rdy,
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$317$0 , \port$3374$0  };
-  assign w_data = { \port$317$0 , \port$3374$0  };
+  assign w_port__data = { \port$317$0 , \port$3346$0  };
+  assign w_data = { \port$317$0 , \port$3346$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
@@ -51872,8 +51838,8 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   );
   \accel_top.core.writer.region  region (
     .clk(clk),
-    .\port$5317$0 (cmd__payload[2:0]),
-    .\port$5317$32 (cmd__payload[55:32]),
+    .\port$5293$0 (cmd__payload[2:0]),
+    .\port$5293$32 (cmd__payload[55:32]),
     .r_data(r_data),
     .r_en(start),
     .r_rdy(r_rdy),
@@ -52220,7 +52186,7 @@ module \accel_top.core.writer.blen (rst, w_en, r_en, r_rdy, r_data, w_port__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$5317$0 , \port$5317$32 , clk);
+module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$5293$0 , \port$5293$32 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$91  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -52244,10 +52210,10 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   (* init = 1'h0 *)
   wire consume;
   reg [1:0] level = 2'h0;
-  input [2:0] \port$5317$0 ;
-  wire [2:0] \port$5317$0 ;
-  input [23:0] \port$5317$32 ;
-  wire [23:0] \port$5317$32 ;
+  input [2:0] \port$5293$0 ;
+  wire [2:0] \port$5293$0 ;
+  input [23:0] \port$5293$32 ;
+  wire [23:0] \port$5293$32 ;
   (* init = 1'h0 *)
   wire produce;
   output [26:0] r_data;
@@ -52279,7 +52245,7 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$5317$32 , \port$5317$0  };
+      storage[w_port__addr] <= { \port$5293$32 , \port$5293$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 2'h2;
@@ -52341,8 +52307,8 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$5317$32 , \port$5317$0  };
-  assign w_data = { \port$5317$32 , \port$5317$0  };
+  assign w_port__data = { \port$5293$32 , \port$5293$0  };
+  assign w_data = { \port$5293$32 , \port$5293$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
