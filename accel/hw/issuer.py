@@ -130,17 +130,7 @@ class Issuer(wiring.Component):
             self.tag.last.eq(last_pixel & last_k & last_m),
         ]
 
-        # Band base, over ISSUER_BASE_CYCLES cycles of BAND_BASE: origin + hb0 * WC - PL * C
-        # - window base, one multiply or add per register stage.
-        base_step = Signal(range(timing.ISSUER_BASE_CYCLES))
-        pl_c = Signal(32)  # PL * C: descriptor constants, stable while a layer runs
-        m.d.sync += pl_c.eq(d.PL * d.C)
-        wc = g.WC.as_signed()
-        prod_lo = Signal(signed(36))  # hb0 * WC[:17]
-        prod_hi = Signal(signed(36))  # hb0 * WC[17:32]
-        offset = Signal(signed(34))  # origin - PL * C - window base
-        hb_wc = Signal(signed(34))
-        band_offset = Signal(signed(34))
+        base_step, band_base_step = self._band_base(m, hb0, img_off, band_pixbase)
 
         def start_tile():
             """Begin the pixel stream of the next tile (weights loaded, rows ready)."""
@@ -179,21 +169,7 @@ class Issuer(wiring.Component):
                 with m.Elif(free):
                     m.d.comb += self.stall.eq(1)
             with m.State("BAND_BASE"):
-                # Contiguous mode: bank word 0 is memory byte win.base; row mode: bank row
-                # slots of WC bytes numbered from the image's row 0 (win.base = first slot).
-                m.d.sync += base_step.eq(base_step + 1)
-                with m.If(base_step == 0):
-                    origin = Mux(g.row_mode, 0, d.IN_ADDR + img_off)
-                    m.d.sync += [
-                        prod_lo.eq(hb0 * wc[:17]),
-                        prod_hi.eq(hb0 * wc[17:32].as_signed()),
-                        offset.eq(origin - pl_c - win.base),
-                    ]
-                with m.If(base_step == 1):
-                    m.d.sync += [hb_wc.eq(prod_lo + (prod_hi << 17)), band_offset.eq(offset)]
-                with m.If(base_step == timing.ISSUER_BASE_CYCLES - 1):
-                    m.d.sync += band_pixbase.eq(hb_wc + band_offset)
-                    m.next = "TILE"
+                band_base_step()
             with m.State("TILE"):
                 m.d.comb += ev.started_bank.eq(tile_parity)
                 with m.If(can_start):
@@ -248,3 +224,37 @@ class Issuer(wiring.Component):
                 with m.If(drain == 0):
                     m.next = "BAND"
         return m
+
+    def _band_base(self, m, hb0, img_off, band_pixbase):
+        """The band base ``origin + hb0 * WC - PL * C - window base`` over
+        ``ISSUER_BASE_CYCLES`` cycles of ``BAND_BASE``, one multiply or add per register stage.
+        Returns the step counter (cleared on entering BAND_BASE) and the state's body."""
+        d, g, win = self.layer.descriptor, self.layer.geometry, self.window
+        base_step = Signal(range(timing.ISSUER_BASE_CYCLES))
+        pl_c = Signal(32)  # PL * C: descriptor constants, stable while a layer runs
+        m.d.sync += pl_c.eq(d.PL * d.C)
+        wc = g.WC.as_signed()
+        prod_lo = Signal(signed(36))  # hb0 * WC[:17]
+        prod_hi = Signal(signed(36))  # hb0 * WC[17:32]
+        offset = Signal(signed(34))  # origin - PL * C - window base
+        hb_wc = Signal(signed(34))
+        band_offset = Signal(signed(34))
+
+        def step():
+            # Contiguous mode: bank word 0 is memory byte win.base; row mode: bank row slots
+            # of WC bytes numbered from the image's row 0 (win.base = first slot).
+            m.d.sync += base_step.eq(base_step + 1)
+            with m.If(base_step == 0):
+                origin = Mux(g.row_mode, 0, d.IN_ADDR + img_off)
+                m.d.sync += [
+                    prod_lo.eq(hb0 * wc[:17]),
+                    prod_hi.eq(hb0 * wc[17:32].as_signed()),
+                    offset.eq(origin - pl_c - win.base),
+                ]
+            with m.If(base_step == 1):
+                m.d.sync += [hb_wc.eq(prod_lo + (prod_hi << 17)), band_offset.eq(offset)]
+            with m.If(base_step == timing.ISSUER_BASE_CYCLES - 1):
+                m.d.sync += band_pixbase.eq(hb_wc + band_offset)
+                m.next = "TILE"
+
+        return base_step, step
