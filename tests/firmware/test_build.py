@@ -165,9 +165,7 @@ def test_selftest_arithmetic_memory_and_printf(selftest_run):
 def test_selftest_accelerator_driver(selftest_run):
     iss, backend = selftest_run
     out = iss.text_output
-    assert (
-        f"accel version={isa.ISA_VERSION} rows=8 cols=8 bus=8 in=16384 acc=1024 param=64\n" in out
-    )
+    assert f"accel version={isa.ISA_VERSION} rows=8 cols=8 bus=8 in=16384 acc=1024 param=64\n" in out
     assert "probe 0 ok\n" in out
     counters = " ".join(
         f"{name}={1000 + 7 * c.index}"
