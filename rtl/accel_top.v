@@ -581,6 +581,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire \$3 ;
   wire \$4 ;
   reg \$5 ;
+  wire \$6 ;
+  wire [9:0] \$7 ;
   wire [15:0] H;
   wire [15:0] W;
   wire [10:0] acc__addr;
@@ -1738,6 +1740,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire write__en;
   wire \write__en$192 ;
   wire [7:0] zero_point;
+  assign dma_idle = idle & \idle$186 ;
+  assign desc_error = done ? error : 8'h00;
   assign bus_error = \error$230  | \error$231 ;
   assign \$3  = | error;
   assign \$4  = done & \$3 ;
@@ -1745,8 +1749,6 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     layer__busy <= \$5 ;
   assign \$1  = ! error;
   assign layer__run = done & \$1 ;
-  assign dma_idle = idle & \idle$186 ;
-  assign desc_error = done ? error : 8'h00;
   \accel_top.core.acc  acc (
     .clk(clk),
     .halves__claim(halves__claim),
@@ -1754,7 +1756,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .in_data(\in_data$226 ),
     .in_tag(\in_tag$224 ),
     .in_valid(\in_valid$222 ),
-    .read__addr(read__addr),
+    .\port$1996$10 (\$6 ),
+    .\port$2101$0 (\$7 ),
     .read__complete(acc__complete),
     .read__data(acc__data),
     .read__en(read__en),
@@ -1772,9 +1775,9 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .load_bank(load_bank),
     .load_weights(tile__payload),
     .out_data(\in_data$226 ),
-    .out_valid(\in_valid$222 ),
+    .out_valid_1(\in_valid$222 ),
     .rst(rst),
-    .tag_15(\in_tag$224 )
+    .tag_17(\in_tag$224 )
   );
   \accel_top.core.banks  banks (
     .clk(clk),
@@ -1819,7 +1822,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .issue(events__issue),
     .out_data(in_data),
     .pixbase(pixbase),
-    .\port$3274$16 (descriptor[47:16]),
+    .\port$3364$16 (descriptor[47:16]),
     .rows(rows),
     .rst(rst),
     .s2_bank(in_bank),
@@ -1869,7 +1872,6 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .rst(rst)
   );
   \accel_top.core.output  \output  (
-    .acc__addr(read__addr),
     .acc__complete(acc__complete),
     .acc__en(read__en),
     .acc__release(read__release),
@@ -1888,6 +1890,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .param_data(params__data),
     .params__addr(\read__addr$174 ),
     .params_loaded(params_loaded),
+    .\port$1996$10 (\$6 ),
+    .\port$2101$0 (\$7 ),
     .region__payload(\cmd__payload$120 ),
     .region__ready(region__ready),
     .region__valid(\cmd__valid$124 ),
@@ -2117,7 +2121,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \events__started_bank$157  = events__started_bank;
   assign \halves__claim$159  = halves__claim;
   assign \halves__free$161  = halves__free;
-  assign acc__addr = read__addr;
+  assign read__addr = { \$6 , \$7  };
+  assign acc__addr = { \$6 , \$7  };
   assign read__complete = acc__complete;
   assign read__data = acc__data;
   assign acc__en = read__en;
@@ -3044,11 +3049,11 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim, in_tag, in_data, in_valid, read__complete, halves__free, read__take, read__release, clk);
+module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2101$0 , read__en, halves__claim, in_valid, in_tag, in_data, read__complete, halves__free, read__take, read__release, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire [1:0] \$1 ;
-  wire \$10 ;
-  wire \$11 ;
+  wire [255:0] \$1 ;
+  wire [1:0] \$10 ;
+  wire [1:0] \$11 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
@@ -3057,50 +3062,78 @@ module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim
   wire \$17 ;
   wire \$18 ;
   wire \$19 ;
-  wire [1:0] \$2 ;
+  wire \$2 ;
   wire \$20 ;
-  wire [31:0] \$21 ;
-  wire [31:0] \$22 ;
-  wire [32:0] \$23 ;
-  wire [31:0] \$24 ;
-  wire [31:0] \$25 ;
-  wire [32:0] \$26 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire [31:0] \$26 ;
   wire [31:0] \$27 ;
   wire [31:0] \$28 ;
   wire [32:0] \$29 ;
-  wire [1:0] \$3 ;
+  wire \$3 ;
   wire [31:0] \$30 ;
   wire [31:0] \$31 ;
-  wire [32:0] \$32 ;
-  wire [31:0] \$33 ;
+  wire [31:0] \$32 ;
+  wire [32:0] \$33 ;
   wire [31:0] \$34 ;
-  wire [32:0] \$35 ;
+  wire [31:0] \$35 ;
   wire [31:0] \$36 ;
-  wire [31:0] \$37 ;
-  wire [32:0] \$38 ;
+  wire [32:0] \$37 ;
+  wire [31:0] \$38 ;
   wire [31:0] \$39 ;
-  wire [1:0] \$4 ;
+  wire \$4 ;
   wire [31:0] \$40 ;
   wire [32:0] \$41 ;
   wire [31:0] \$42 ;
   wire [31:0] \$43 ;
-  wire [32:0] \$44 ;
-  wire \$45 ;
-  wire [1:0] \$46 ;
-  reg \$47 ;
-  reg [10:0] \$48 ;
-  reg \$49 ;
-  wire [1:0] \$5 ;
-  reg \$50 ;
-  reg [255:0] \$51 ;
-  reg \$52 ;
-  reg [1:0] \$53 ;
-  reg [1:0] \$54 ;
+  wire [31:0] \$44 ;
+  wire [32:0] \$45 ;
+  wire [31:0] \$46 ;
+  wire [31:0] \$47 ;
+  wire [31:0] \$48 ;
+  wire [32:0] \$49 ;
+  wire \$5 ;
+  wire [31:0] \$50 ;
+  wire [31:0] \$51 ;
+  wire [31:0] \$52 ;
+  wire [32:0] \$53 ;
+  wire [31:0] \$54 ;
+  wire [31:0] \$55 ;
+  wire [31:0] \$56 ;
+  wire [32:0] \$57 ;
+  wire \$58 ;
+  wire [1:0] \$59 ;
   wire [1:0] \$6 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
-  wire [255:0] acc_write;
+  reg \$60 ;
+  reg [10:0] \$61 ;
+  reg \$62 ;
+  reg \$63 ;
+  reg [255:0] \$64 ;
+  reg \$65 ;
+  reg [10:0] \$66 ;
+  reg \$67 ;
+  reg \$68 ;
+  reg [255:0] \$69 ;
+  wire [1:0] \$7 ;
+  reg \$70 ;
+  reg [255:0] \$71 ;
+  reg \$72 ;
+  reg [10:0] \$73 ;
+  reg [255:0] \$74 ;
+  reg \$75 ;
+  reg \$76 ;
+  reg \$77 ;
+  reg [10:0] \$78 ;
+  reg \$79 ;
+  wire [1:0] \$8 ;
+  reg [255:0] \$80 ;
+  reg [1:0] \$81 ;
+  reg [1:0] \$82 ;
+  wire [1:0] \$9 ;
+  reg [255:0] acc_write = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   wire [31:0] \acc_write[0] ;
   wire [31:0] \acc_write[1] ;
   wire [31:0] \acc_write[2] ;
@@ -3133,7 +3166,23 @@ module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim
   wire \in_tag.last ;
   input in_valid;
   wire in_valid;
-  input [10:0] read__addr;
+  reg newer = 1'h0;
+  reg older = 1'h0;
+  input \port$1996$10 ;
+  wire \port$1996$10 ;
+  input [9:0] \port$2101$0 ;
+  wire [9:0] \port$2101$0 ;
+  reg [10:0] prev_addr = 11'h000;
+  reg [255:0] prev_data = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+  wire [31:0] \prev_data[0] ;
+  wire [31:0] \prev_data[1] ;
+  wire [31:0] \prev_data[2] ;
+  wire [31:0] \prev_data[3] ;
+  wire [31:0] \prev_data[4] ;
+  wire [31:0] \prev_data[5] ;
+  wire [31:0] \prev_data[6] ;
+  wire [31:0] \prev_data[7] ;
+  reg prev_valid = 1'h0;
   wire [10:0] read__addr;
   output [1:0] read__complete;
   reg [1:0] read__complete = 2'h0;
@@ -3155,30 +3204,20 @@ module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim
   wire [1:0] read__take;
   reg read_half = 1'h0;
   reg [10:0] rmw_addr = 11'h000;
-  reg rmw_first = 1'h0;
   reg rmw_last = 1'h0;
-  reg [255:0] rmw_psum = 256'h0000000000000000000000000000000000000000000000000000000000000000;
-  wire [31:0] \rmw_psum[0] ;
-  wire [31:0] \rmw_psum[1] ;
-  wire [31:0] \rmw_psum[2] ;
-  wire [31:0] \rmw_psum[3] ;
-  wire [31:0] \rmw_psum[4] ;
-  wire [31:0] \rmw_psum[5] ;
-  wire [31:0] \rmw_psum[6] ;
-  wire [31:0] \rmw_psum[7] ;
   reg rmw_valid = 1'h0;
   wire [9:0] rp__addr;
-  wire [9:0] \rp__addr$25 ;
+  wire [9:0] \rp__addr$42 ;
   wire [255:0] rp__data;
-  wire [255:0] \rp__data$31 ;
-  wire [31:0] \rp__data$31[0] ;
-  wire [31:0] \rp__data$31[1] ;
-  wire [31:0] \rp__data$31[2] ;
-  wire [31:0] \rp__data$31[3] ;
-  wire [31:0] \rp__data$31[4] ;
-  wire [31:0] \rp__data$31[5] ;
-  wire [31:0] \rp__data$31[6] ;
-  wire [31:0] \rp__data$31[7] ;
+  wire [255:0] \rp__data$19 ;
+  wire [31:0] \rp__data$19[0] ;
+  wire [31:0] \rp__data$19[1] ;
+  wire [31:0] \rp__data$19[2] ;
+  wire [31:0] \rp__data$19[3] ;
+  wire [31:0] \rp__data$19[4] ;
+  wire [31:0] \rp__data$19[5] ;
+  wire [31:0] \rp__data$19[6] ;
+  wire [31:0] \rp__data$19[7] ;
   wire [31:0] \rp__data[0] ;
   wire [31:0] \rp__data[1] ;
   wire [31:0] \rp__data[2] ;
@@ -3188,21 +3227,67 @@ module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim
   wire [31:0] \rp__data[6] ;
   wire [31:0] \rp__data[7] ;
   wire rp__en;
-  wire \rp__en$26 ;
+  wire \rp__en$43 ;
   input rst;
   wire rst;
+  reg [10:0] s1_addr = 11'h000;
+  reg s1_first = 1'h0;
+  reg s1_last = 1'h0;
+  reg [255:0] s1_psum = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+  wire [31:0] \s1_psum[0] ;
+  wire [31:0] \s1_psum[1] ;
+  wire [31:0] \s1_psum[2] ;
+  wire [31:0] \s1_psum[3] ;
+  wire [31:0] \s1_psum[4] ;
+  wire [31:0] \s1_psum[5] ;
+  wire [31:0] \s1_psum[6] ;
+  wire [31:0] \s1_psum[7] ;
+  reg s1_valid = 1'h0;
+  reg [10:0] s2_addr = 11'h000;
+  reg s2_first = 1'h0;
+  reg s2_last = 1'h0;
+  reg [255:0] s2_old = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+  wire [31:0] \s2_old[0] ;
+  wire [31:0] \s2_old[1] ;
+  wire [31:0] \s2_old[2] ;
+  wire [31:0] \s2_old[3] ;
+  wire [31:0] \s2_old[4] ;
+  wire [31:0] \s2_old[5] ;
+  wire [31:0] \s2_old[6] ;
+  wire [31:0] \s2_old[7] ;
+  reg [255:0] s2_psum = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+  wire [31:0] \s2_psum[0] ;
+  wire [31:0] \s2_psum[1] ;
+  wire [31:0] \s2_psum[2] ;
+  wire [31:0] \s2_psum[3] ;
+  wire [31:0] \s2_psum[4] ;
+  wire [31:0] \s2_psum[5] ;
+  wire [31:0] \s2_psum[6] ;
+  wire [31:0] \s2_psum[7] ;
+  reg s2_valid = 1'h0;
+  wire [255:0] total;
+  wire [31:0] \total[0] ;
+  wire [31:0] \total[1] ;
+  wire [31:0] \total[2] ;
+  wire [31:0] \total[3] ;
+  wire [31:0] \total[4] ;
+  wire [31:0] \total[5] ;
+  wire [31:0] \total[6] ;
+  wire [31:0] \total[7] ;
   wire [9:0] wp__addr;
-  wire [9:0] \wp__addr$28 ;
+  wire [9:0] \wp__addr$45 ;
+  (* init = 256'h0000000000000000000000000000000000000000000000000000000000000000 *)
   wire [255:0] wp__data;
-  wire [255:0] \wp__data$29 ;
-  wire [31:0] \wp__data$29[0] ;
-  wire [31:0] \wp__data$29[1] ;
-  wire [31:0] \wp__data$29[2] ;
-  wire [31:0] \wp__data$29[3] ;
-  wire [31:0] \wp__data$29[4] ;
-  wire [31:0] \wp__data$29[5] ;
-  wire [31:0] \wp__data$29[6] ;
-  wire [31:0] \wp__data$29[7] ;
+  (* init = 256'h0000000000000000000000000000000000000000000000000000000000000000 *)
+  wire [255:0] \wp__data$46 ;
+  wire [31:0] \wp__data$46[0] ;
+  wire [31:0] \wp__data$46[1] ;
+  wire [31:0] \wp__data$46[2] ;
+  wire [31:0] \wp__data$46[3] ;
+  wire [31:0] \wp__data$46[4] ;
+  wire [31:0] \wp__data$46[5] ;
+  wire [31:0] \wp__data$46[6] ;
+  wire [31:0] \wp__data$46[7] ;
   wire [31:0] \wp__data[0] ;
   wire [31:0] \wp__data[1] ;
   wire [31:0] \wp__data[2] ;
@@ -3212,7 +3297,7 @@ module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim
   wire [31:0] \wp__data[6] ;
   wire [31:0] \wp__data[7] ;
   wire wp__en;
-  wire \wp__en$27 ;
+  wire \wp__en$44 ;
   reg [255:0] half0 [1023:0];
   initial begin
     half0[0] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
@@ -4242,14 +4327,14 @@ module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim
   end
   always @(posedge clk) begin
     if (wp__en)
-      half0[rmw_addr[9:0]] <= wp__data;
+      half0[rmw_addr[9:0]] <= acc_write;
   end
   reg [255:0] _0_;
   always @(posedge clk) begin
     if (rp__en) begin
       _0_ <= half0[rp__addr];
       if (wp__en && rp__addr == rmw_addr[9:0])
-        _0_ <= wp__data;
+        _0_ <= acc_write;
     end
   end
   assign rp__data = _0_;
@@ -5281,155 +5366,304 @@ module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim
     half1[1023] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   end
   always @(posedge clk) begin
-    if (\wp__en$27 )
-      half1[rmw_addr[9:0]] <= wp__data;
+    if (\wp__en$44 )
+      half1[rmw_addr[9:0]] <= acc_write;
   end
   reg [255:0] _1_;
   always @(posedge clk) begin
-    if (\rp__en$26 ) begin
-      _1_ <= half1[\rp__addr$25 ];
-      if (\wp__en$27  && \rp__addr$25  == rmw_addr[9:0])
-        _1_ <= wp__data;
+    if (\rp__en$43 ) begin
+      _1_ <= half1[\rp__addr$42 ];
+      if (\wp__en$44  && \rp__addr$42  == rmw_addr[9:0])
+        _1_ <= acc_write;
     end
   end
-  assign \rp__data$31  = _1_;
-  assign \$40  = rmw_first ? 32'd0 : \$39 ;
-  assign \$41  = $signed(\$40 ) + $signed(rmw_psum[223:192]);
-  assign \$42  = rmw_addr[10] ? \rp__data$31 [255:224] : rp__data[255:224];
-  assign \$43  = rmw_first ? 32'd0 : \$42 ;
-  assign \$44  = $signed(\$43 ) + $signed(rmw_psum[255:224]);
-  assign read__data = read_half ? \rp__data$31  : rp__data;
-  assign \$45  = rmw_valid & rmw_last;
-  assign \$46  = rmw_addr[10] ? 2'h2 : 2'h1;
-  assign done_now = \$45  ? \$46  : 2'h0;
+  assign \rp__data$19  = _1_;
+  assign \$17  = in_valid & \$16 ;
+  assign rp__en = \$15  | \$17 ;
+  assign \$18  = ! rmw_addr[10];
+  assign wp__en = rmw_valid & \$18 ;
+  assign \$20  = read__en & \$19 ;
+  assign \rp__addr$42  = \$20  ? \port$2101$0  : in_tag[9:0];
+  assign \$22  = read__en & \$21 ;
+  assign \$24  = in_valid & \$23 ;
+  assign \rp__en$43  = \$22  | \$24 ;
+  assign \wp__en$44  = rmw_valid & \$25 ;
+  assign \$26  = older ? prev_data[31:0] : s2_old[31:0];
+  assign \$27  = newer ? acc_write[31:0] : \$26 ;
+  assign \$28  = s2_first ? 32'd0 : \$27 ;
+  assign \$29  = $signed(\$28 ) + $signed(s2_psum[31:0]);
+  assign \$30  = older ? prev_data[63:32] : s2_old[63:32];
+  assign \$31  = newer ? acc_write[63:32] : \$30 ;
+  assign \$32  = s2_first ? 32'd0 : \$31 ;
+  assign \$33  = $signed(\$32 ) + $signed(s2_psum[63:32]);
+  assign \$34  = older ? prev_data[95:64] : s2_old[95:64];
+  assign \$35  = newer ? acc_write[95:64] : \$34 ;
+  assign \$36  = s2_first ? 32'd0 : \$35 ;
+  assign \$37  = $signed(\$36 ) + $signed(s2_psum[95:64]);
+  assign \$38  = older ? prev_data[127:96] : s2_old[127:96];
+  assign \$39  = newer ? acc_write[127:96] : \$38 ;
+  assign \$40  = s2_first ? 32'd0 : \$39 ;
+  assign \$41  = $signed(\$40 ) + $signed(s2_psum[127:96]);
+  assign \$42  = older ? prev_data[159:128] : s2_old[159:128];
+  assign \$43  = newer ? acc_write[159:128] : \$42 ;
+  assign \$44  = s2_first ? 32'd0 : \$43 ;
+  assign \$45  = $signed(\$44 ) + $signed(s2_psum[159:128]);
+  assign \$46  = older ? prev_data[191:160] : s2_old[191:160];
+  assign \$47  = newer ? acc_write[191:160] : \$46 ;
+  assign \$48  = s2_first ? 32'd0 : \$47 ;
+  assign \$49  = $signed(\$48 ) + $signed(s2_psum[191:160]);
+  assign \$50  = older ? prev_data[223:192] : s2_old[223:192];
+  assign \$51  = newer ? acc_write[223:192] : \$50 ;
+  assign \$52  = s2_first ? 32'd0 : \$51 ;
+  assign \$53  = $signed(\$52 ) + $signed(s2_psum[223:192]);
+  assign \$54  = older ? prev_data[255:224] : s2_old[255:224];
+  assign \$55  = newer ? acc_write[255:224] : \$54 ;
+  assign \$56  = s2_first ? 32'd0 : \$55 ;
+  assign \$57  = $signed(\$56 ) + $signed(s2_psum[255:224]);
+  assign read__data = read_half ? \rp__data$19  : rp__data;
+  assign \$58  = rmw_valid & rmw_last;
+  assign \$59  = rmw_addr[10] ? 2'h2 : 2'h1;
+  assign done_now = \$58  ? \$59  : 2'h0;
   always @(posedge clk)
-    rmw_valid <= \$47 ;
+    s1_valid <= \$60 ;
   always @(posedge clk)
-    rmw_addr <= \$48 ;
+    s1_addr <= \$61 ;
   always @(posedge clk)
-    rmw_first <= \$49 ;
+    s1_first <= \$62 ;
   always @(posedge clk)
-    rmw_last <= \$50 ;
+    s1_last <= \$63 ;
   always @(posedge clk)
-    rmw_psum <= \$51 ;
+    s1_psum <= \$64 ;
   always @(posedge clk)
-    read_half <= \$52 ;
+    s2_valid <= \$65 ;
   always @(posedge clk)
-    read__complete <= \$53 ;
+    s2_addr <= \$66 ;
   always @(posedge clk)
-    halves__free <= \$54 ;
-  assign \$1  = read__complete | done_now;
-  assign \$2  = ~ read__take;
-  assign \$3  = \$1  & \$2 ;
-  assign \$4  = halves__free | read__release;
-  assign \$5  = ~ halves__claim;
-  assign \$6  = \$4  & \$5 ;
-  assign \$7  = ! read__addr[10];
-  assign \$8  = read__en & \$7 ;
-  assign rp__addr = \$8  ? read__addr[9:0] : in_tag[9:0];
-  assign \$9  = ! read__addr[10];
-  assign \$10  = read__en & \$9 ;
-  assign \$11  = ! in_tag[10];
-  assign \$12  = in_valid & \$11 ;
-  assign rp__en = \$10  | \$12 ;
-  assign \$13  = ! rmw_addr[10];
-  assign wp__en = rmw_valid & \$13 ;
+    s2_first <= \$67 ;
+  always @(posedge clk)
+    s2_last <= \$68 ;
+  always @(posedge clk)
+    s2_psum <= \$69 ;
+  always @(posedge clk)
+    read_half <= \$70 ;
+  always @(posedge clk)
+    s2_old <= \$71 ;
+  always @(posedge clk)
+    prev_valid <= \$72 ;
+  always @(posedge clk)
+    prev_addr <= \$73 ;
+  always @(posedge clk)
+    prev_data <= \$74 ;
+  always @(posedge clk)
+    newer <= \$75 ;
+  always @(posedge clk)
+    older <= \$76 ;
+  always @(posedge clk)
+    rmw_valid <= \$77 ;
+  always @(posedge clk)
+    rmw_addr <= \$78 ;
+  always @(posedge clk)
+    rmw_last <= \$79 ;
+  always @(posedge clk)
+    acc_write <= \$80 ;
+  always @(posedge clk)
+    read__complete <= \$81 ;
+  always @(posedge clk)
+    halves__free <= \$82 ;
+  assign \$1  = s1_addr[10] ? \rp__data$19  : rp__data;
+  assign \$2  = s2_addr == s1_addr;
+  assign \$3  = s2_valid & \$2 ;
+  assign \$4  = rmw_addr == s1_addr;
+  assign \$5  = rmw_valid & \$4 ;
+  assign \$6  = read__complete | done_now;
+  assign \$7  = ~ read__take;
+  assign \$8  = \$6  & \$7 ;
+  assign \$9  = halves__free | read__release;
+  assign \$10  = ~ halves__claim;
+  assign \$11  = \$9  & \$10 ;
+  assign \$12  = ! \port$1996$10 ;
+  assign \$13  = read__en & \$12 ;
+  assign rp__addr = \$13  ? \port$2101$0  : in_tag[9:0];
+  assign \$14  = ! \port$1996$10 ;
   assign \$15  = read__en & \$14 ;
-  assign \rp__addr$25  = \$15  ? read__addr[9:0] : in_tag[9:0];
-  assign \$17  = read__en & \$16 ;
-  assign \$19  = in_valid & \$18 ;
-  assign \rp__en$26  = \$17  | \$19 ;
-  assign \wp__en$27  = rmw_valid & \$20 ;
-  assign \$21  = rmw_addr[10] ? \rp__data$31 [31:0] : rp__data[31:0];
-  assign \$22  = rmw_first ? 32'd0 : \$21 ;
-  assign \$23  = $signed(\$22 ) + $signed(rmw_psum[31:0]);
-  assign \$24  = rmw_addr[10] ? \rp__data$31 [63:32] : rp__data[63:32];
-  assign \$25  = rmw_first ? 32'd0 : \$24 ;
-  assign \$26  = $signed(\$25 ) + $signed(rmw_psum[63:32]);
-  assign \$27  = rmw_addr[10] ? \rp__data$31 [95:64] : rp__data[95:64];
-  assign \$28  = rmw_first ? 32'd0 : \$27 ;
-  assign \$29  = $signed(\$28 ) + $signed(rmw_psum[95:64]);
-  assign \$30  = rmw_addr[10] ? \rp__data$31 [127:96] : rp__data[127:96];
-  assign \$31  = rmw_first ? 32'd0 : \$30 ;
-  assign \$32  = $signed(\$31 ) + $signed(rmw_psum[127:96]);
-  assign \$33  = rmw_addr[10] ? \rp__data$31 [159:128] : rp__data[159:128];
-  assign \$34  = rmw_first ? 32'd0 : \$33 ;
-  assign \$35  = $signed(\$34 ) + $signed(rmw_psum[159:128]);
-  assign \$36  = rmw_addr[10] ? \rp__data$31 [191:160] : rp__data[191:160];
-  assign \$37  = rmw_first ? 32'd0 : \$36 ;
-  assign \$38  = $signed(\$37 ) + $signed(rmw_psum[191:160]);
-  assign \$39  = rmw_addr[10] ? \rp__data$31 [223:192] : rp__data[223:192];
+  assign \$16  = ! in_tag[10];
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$47  = in_valid;
+    \$60  = in_valid;
     if (rst) begin
-      \$47  = 1'h0;
+      \$60  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$48  = in_tag[10:0];
+    \$61  = in_tag[10:0];
     if (rst) begin
-      \$48  = 11'h000;
+      \$61  = 11'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$49  = in_tag[11];
+    \$62  = in_tag[11];
     if (rst) begin
-      \$49  = 1'h0;
+      \$62  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$50  = in_tag[12];
+    \$63  = in_tag[12];
     if (rst) begin
-      \$50  = 1'h0;
+      \$63  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$51  = in_data;
+    \$64  = in_data;
     if (rst) begin
-      \$51  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+      \$64  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$52  = read__addr[10];
+    \$65  = s1_valid;
     if (rst) begin
-      \$52  = 1'h0;
+      \$65  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$53  = \$3 ;
+    \$66  = s1_addr;
     if (rst) begin
-      \$53  = 2'h0;
+      \$66  = 11'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$54  = \$6 ;
+    \$67  = s1_first;
     if (rst) begin
-      \$54  = 2'h3;
+      \$67  = 1'h0;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$68  = s1_last;
+    if (rst) begin
+      \$68  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$69  = s1_psum;
+    if (rst) begin
+      \$69  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$70  = \port$1996$10 ;
+    if (rst) begin
+      \$70  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$71  = \$1 ;
+    if (rst) begin
+      \$71  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$72  = rmw_valid;
+    if (rst) begin
+      \$72  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$73  = rmw_addr;
+    if (rst) begin
+      \$73  = 11'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$74  = acc_write;
+    if (rst) begin
+      \$74  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$75  = \$3 ;
+    if (rst) begin
+      \$75  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$76  = \$5 ;
+    if (rst) begin
+      \$76  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$77  = s2_valid;
+    if (rst) begin
+      \$77  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$78  = s2_addr;
+    if (rst) begin
+      \$78  = 11'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$79  = s2_last;
+    if (rst) begin
+      \$79  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$80  = total;
+    if (rst) begin
+      \$80  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$81  = \$8 ;
+    if (rst) begin
+      \$81  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$82  = \$11 ;
+    if (rst) begin
+      \$82  = 2'h3;
+    end
+  end
+  assign read__addr = { \port$1996$10 , \port$2101$0  };
   assign wp__addr = rmw_addr[9:0];
-  assign acc_write = wp__data;
-  assign \wp__addr$28  = rmw_addr[9:0];
-  assign \wp__data$29  = wp__data;
+  assign wp__data = acc_write;
+  assign \wp__addr$45  = rmw_addr[9:0];
+  assign \wp__data$46  = acc_write;
   assign \in_tag.addr  = in_tag[10:0];
   assign \in_tag.first  = in_tag[11];
   assign \in_tag.last  = in_tag[12];
-  assign \rmw_psum[0]  = rmw_psum[31:0];
-  assign \rmw_psum[1]  = rmw_psum[63:32];
-  assign \rmw_psum[2]  = rmw_psum[95:64];
-  assign \rmw_psum[3]  = rmw_psum[127:96];
-  assign \rmw_psum[4]  = rmw_psum[159:128];
-  assign \rmw_psum[5]  = rmw_psum[191:160];
-  assign \rmw_psum[6]  = rmw_psum[223:192];
-  assign \rmw_psum[7]  = rmw_psum[255:224];
+  assign \s1_psum[0]  = s1_psum[31:0];
+  assign \s1_psum[1]  = s1_psum[63:32];
+  assign \s1_psum[2]  = s1_psum[95:64];
+  assign \s1_psum[3]  = s1_psum[127:96];
+  assign \s1_psum[4]  = s1_psum[159:128];
+  assign \s1_psum[5]  = s1_psum[191:160];
+  assign \s1_psum[6]  = s1_psum[223:192];
+  assign \s1_psum[7]  = s1_psum[255:224];
   assign \in_data[0]  = in_data[31:0];
   assign \in_data[1]  = in_data[63:32];
   assign \in_data[2]  = in_data[95:64];
@@ -5438,30 +5672,22 @@ module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim
   assign \in_data[5]  = in_data[191:160];
   assign \in_data[6]  = in_data[223:192];
   assign \in_data[7]  = in_data[255:224];
-  assign \wp__data[0]  = wp__data[31:0];
-  assign \wp__data[1]  = wp__data[63:32];
-  assign \wp__data[2]  = wp__data[95:64];
-  assign \wp__data[3]  = wp__data[127:96];
-  assign \wp__data[4]  = wp__data[159:128];
-  assign \wp__data[5]  = wp__data[191:160];
-  assign \wp__data[6]  = wp__data[223:192];
-  assign \wp__data[7]  = wp__data[255:224];
-  assign \acc_write[0]  = wp__data[31:0];
-  assign \acc_write[1]  = wp__data[63:32];
-  assign \acc_write[2]  = wp__data[95:64];
-  assign \acc_write[3]  = wp__data[127:96];
-  assign \acc_write[4]  = wp__data[159:128];
-  assign \acc_write[5]  = wp__data[191:160];
-  assign \acc_write[6]  = wp__data[223:192];
-  assign \acc_write[7]  = wp__data[255:224];
-  assign \wp__data$29[0]  = wp__data[31:0];
-  assign \wp__data$29[1]  = wp__data[63:32];
-  assign \wp__data$29[2]  = wp__data[95:64];
-  assign \wp__data$29[3]  = wp__data[127:96];
-  assign \wp__data$29[4]  = wp__data[159:128];
-  assign \wp__data$29[5]  = wp__data[191:160];
-  assign \wp__data$29[6]  = wp__data[223:192];
-  assign \wp__data$29[7]  = wp__data[255:224];
+  assign \s2_psum[0]  = s2_psum[31:0];
+  assign \s2_psum[1]  = s2_psum[63:32];
+  assign \s2_psum[2]  = s2_psum[95:64];
+  assign \s2_psum[3]  = s2_psum[127:96];
+  assign \s2_psum[4]  = s2_psum[159:128];
+  assign \s2_psum[5]  = s2_psum[191:160];
+  assign \s2_psum[6]  = s2_psum[223:192];
+  assign \s2_psum[7]  = s2_psum[255:224];
+  assign \s2_old[0]  = s2_old[31:0];
+  assign \s2_old[1]  = s2_old[63:32];
+  assign \s2_old[2]  = s2_old[95:64];
+  assign \s2_old[3]  = s2_old[127:96];
+  assign \s2_old[4]  = s2_old[159:128];
+  assign \s2_old[5]  = s2_old[191:160];
+  assign \s2_old[6]  = s2_old[223:192];
+  assign \s2_old[7]  = s2_old[255:224];
   assign \rp__data[0]  = rp__data[31:0];
   assign \rp__data[1]  = rp__data[63:32];
   assign \rp__data[2]  = rp__data[95:64];
@@ -5470,14 +5696,54 @@ module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim
   assign \rp__data[5]  = rp__data[191:160];
   assign \rp__data[6]  = rp__data[223:192];
   assign \rp__data[7]  = rp__data[255:224];
-  assign \rp__data$31[0]  = \rp__data$31 [31:0];
-  assign \rp__data$31[1]  = \rp__data$31 [63:32];
-  assign \rp__data$31[2]  = \rp__data$31 [95:64];
-  assign \rp__data$31[3]  = \rp__data$31 [127:96];
-  assign \rp__data$31[4]  = \rp__data$31 [159:128];
-  assign \rp__data$31[5]  = \rp__data$31 [191:160];
-  assign \rp__data$31[6]  = \rp__data$31 [223:192];
-  assign \rp__data$31[7]  = \rp__data$31 [255:224];
+  assign \rp__data$19[0]  = \rp__data$19 [31:0];
+  assign \rp__data$19[1]  = \rp__data$19 [63:32];
+  assign \rp__data$19[2]  = \rp__data$19 [95:64];
+  assign \rp__data$19[3]  = \rp__data$19 [127:96];
+  assign \rp__data$19[4]  = \rp__data$19 [159:128];
+  assign \rp__data$19[5]  = \rp__data$19 [191:160];
+  assign \rp__data$19[6]  = \rp__data$19 [223:192];
+  assign \rp__data$19[7]  = \rp__data$19 [255:224];
+  assign \prev_data[0]  = prev_data[31:0];
+  assign \prev_data[1]  = prev_data[63:32];
+  assign \prev_data[2]  = prev_data[95:64];
+  assign \prev_data[3]  = prev_data[127:96];
+  assign \prev_data[4]  = prev_data[159:128];
+  assign \prev_data[5]  = prev_data[191:160];
+  assign \prev_data[6]  = prev_data[223:192];
+  assign \prev_data[7]  = prev_data[255:224];
+  assign \acc_write[0]  = acc_write[31:0];
+  assign \acc_write[1]  = acc_write[63:32];
+  assign \acc_write[2]  = acc_write[95:64];
+  assign \acc_write[3]  = acc_write[127:96];
+  assign \acc_write[4]  = acc_write[159:128];
+  assign \acc_write[5]  = acc_write[191:160];
+  assign \acc_write[6]  = acc_write[223:192];
+  assign \acc_write[7]  = acc_write[255:224];
+  assign \total[0]  = total[31:0];
+  assign \total[1]  = total[63:32];
+  assign \total[2]  = total[95:64];
+  assign \total[3]  = total[127:96];
+  assign \total[4]  = total[159:128];
+  assign \total[5]  = total[191:160];
+  assign \total[6]  = total[223:192];
+  assign \total[7]  = total[255:224];
+  assign \wp__data[0]  = acc_write[31:0];
+  assign \wp__data[1]  = acc_write[63:32];
+  assign \wp__data[2]  = acc_write[95:64];
+  assign \wp__data[3]  = acc_write[127:96];
+  assign \wp__data[4]  = acc_write[159:128];
+  assign \wp__data[5]  = acc_write[191:160];
+  assign \wp__data[6]  = acc_write[223:192];
+  assign \wp__data[7]  = acc_write[255:224];
+  assign \wp__data$46[0]  = acc_write[31:0];
+  assign \wp__data$46[1]  = acc_write[63:32];
+  assign \wp__data$46[2]  = acc_write[95:64];
+  assign \wp__data$46[3]  = acc_write[127:96];
+  assign \wp__data$46[4]  = acc_write[159:128];
+  assign \wp__data$46[5]  = acc_write[191:160];
+  assign \wp__data$46[6]  = acc_write[223:192];
+  assign \wp__data$46[7]  = acc_write[255:224];
   assign \read__data[0]  = read__data[31:0];
   assign \read__data[1]  = read__data[63:32];
   assign \read__data[2]  = read__data[95:64];
@@ -5486,25 +5752,26 @@ module \accel_top.core.acc (rst, read__data, read__addr, read__en, halves__claim
   assign \read__data[5]  = read__data[191:160];
   assign \read__data[6]  = read__data[223:192];
   assign \read__data[7]  = read__data[255:224];
-  assign wp__data[255:224] = \$44 [31:0];
-  assign wp__data[223:192] = \$41 [31:0];
-  assign wp__data[191:160] = \$38 [31:0];
-  assign wp__data[159:128] = \$35 [31:0];
-  assign wp__data[127:96] = \$32 [31:0];
-  assign wp__data[95:64] = \$29 [31:0];
-  assign wp__data[63:32] = \$26 [31:0];
-  assign wp__data[31:0] = \$23 [31:0];
-  assign \$14  = read__addr[10];
-  assign \$16  = read__addr[10];
-  assign \$18  = in_tag[10];
-  assign \$20  = rmw_addr[10];
+  assign total[255:224] = \$57 [31:0];
+  assign total[223:192] = \$53 [31:0];
+  assign total[191:160] = \$49 [31:0];
+  assign total[159:128] = \$45 [31:0];
+  assign total[127:96] = \$41 [31:0];
+  assign total[95:64] = \$37 [31:0];
+  assign total[63:32] = \$33 [31:0];
+  assign total[31:0] = \$29 [31:0];
+  assign \$19  = \port$1996$10 ;
+  assign \$21  = \port$1996$10 ;
+  assign \$23  = in_tag[10];
+  assign \$25  = rmw_addr[10];
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array (rst, load_weights, load, in_valid, in_bank, in_tag, in_data, tag_15, out_data, out_valid, load_bank, clk);
+module \accel_top.core.array (rst, load_weights, load, in_valid, in_bank, in_tag, in_data, out_valid_1, tag_17, out_data, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   reg \$1 ;
   reg \$10 ;
+  reg [12:0] \$100 ;
   reg \$11 ;
   reg \$12 ;
   reg \$13 ;
@@ -5582,8 +5849,8 @@ module \accel_top.core.array (rst, load_weights, load, in_valid, in_bank, in_tag
   reg [31:0] \$79 ;
   reg \$8 ;
   reg [31:0] \$80 ;
-  reg [12:0] \$81 ;
-  reg [12:0] \$82 ;
+  reg \$81 ;
+  reg \$82 ;
   reg [12:0] \$83 ;
   reg [12:0] \$84 ;
   reg [12:0] \$85 ;
@@ -5599,134 +5866,137 @@ module \accel_top.core.array (rst, load_weights, load, in_valid, in_bank, in_tag
   reg [12:0] \$94 ;
   reg [12:0] \$95 ;
   reg [12:0] \$96 ;
+  reg [12:0] \$97 ;
+  reg [12:0] \$98 ;
+  reg [12:0] \$99 ;
   (* init = 1'h0 *)
   wire bank_in;
-  wire \bank_in$123 ;
-  wire \bank_in$133 ;
-  wire \bank_in$143 ;
-  wire \bank_in$153 ;
-  wire \bank_in$163 ;
-  wire \bank_in$173 ;
-  wire \bank_in$183 ;
+  wire \bank_in$128 ;
+  wire \bank_in$138 ;
+  wire \bank_in$148 ;
+  wire \bank_in$158 ;
+  wire \bank_in$168 ;
+  wire \bank_in$178 ;
+  wire \bank_in$188 ;
   (* init = 1'h0 *)
-  wire \bank_in$191 ;
-  wire \bank_in$201 ;
-  wire \bank_in$212 ;
-  wire \bank_in$223 ;
-  wire \bank_in$234 ;
-  wire \bank_in$245 ;
-  wire \bank_in$256 ;
-  wire \bank_in$267 ;
+  wire \bank_in$196 ;
+  wire \bank_in$206 ;
+  wire \bank_in$217 ;
+  wire \bank_in$228 ;
+  wire \bank_in$239 ;
+  wire \bank_in$250 ;
+  wire \bank_in$261 ;
+  wire \bank_in$272 ;
   (* init = 1'h0 *)
-  wire \bank_in$276 ;
-  wire \bank_in$286 ;
-  wire \bank_in$297 ;
-  wire \bank_in$308 ;
-  wire \bank_in$319 ;
-  wire \bank_in$330 ;
-  wire \bank_in$341 ;
-  wire \bank_in$352 ;
+  wire \bank_in$281 ;
+  wire \bank_in$291 ;
+  wire \bank_in$302 ;
+  wire \bank_in$313 ;
+  wire \bank_in$324 ;
+  wire \bank_in$335 ;
+  wire \bank_in$346 ;
+  wire \bank_in$357 ;
   (* init = 1'h0 *)
-  wire \bank_in$361 ;
-  wire \bank_in$371 ;
-  wire \bank_in$382 ;
-  wire \bank_in$393 ;
-  wire \bank_in$404 ;
-  wire \bank_in$415 ;
-  wire \bank_in$426 ;
-  wire \bank_in$437 ;
+  wire \bank_in$366 ;
+  wire \bank_in$376 ;
+  wire \bank_in$387 ;
+  wire \bank_in$398 ;
+  wire \bank_in$409 ;
+  wire \bank_in$420 ;
+  wire \bank_in$431 ;
+  wire \bank_in$442 ;
   (* init = 1'h0 *)
-  wire \bank_in$446 ;
-  wire \bank_in$456 ;
-  wire \bank_in$467 ;
-  wire \bank_in$478 ;
-  wire \bank_in$489 ;
-  wire \bank_in$500 ;
-  wire \bank_in$511 ;
-  wire \bank_in$522 ;
+  wire \bank_in$451 ;
+  wire \bank_in$461 ;
+  wire \bank_in$472 ;
+  wire \bank_in$483 ;
+  wire \bank_in$494 ;
+  wire \bank_in$505 ;
+  wire \bank_in$516 ;
+  wire \bank_in$527 ;
   (* init = 1'h0 *)
-  wire \bank_in$531 ;
-  wire \bank_in$541 ;
-  wire \bank_in$552 ;
-  wire \bank_in$563 ;
-  wire \bank_in$574 ;
-  wire \bank_in$585 ;
-  wire \bank_in$596 ;
-  wire \bank_in$607 ;
+  wire \bank_in$536 ;
+  wire \bank_in$546 ;
+  wire \bank_in$557 ;
+  wire \bank_in$568 ;
+  wire \bank_in$579 ;
+  wire \bank_in$590 ;
+  wire \bank_in$601 ;
+  wire \bank_in$612 ;
   (* init = 1'h0 *)
-  wire \bank_in$616 ;
-  wire \bank_in$626 ;
-  wire \bank_in$637 ;
-  wire \bank_in$648 ;
-  wire \bank_in$659 ;
-  wire \bank_in$670 ;
-  wire \bank_in$681 ;
-  wire \bank_in$692 ;
+  wire \bank_in$621 ;
+  wire \bank_in$631 ;
+  wire \bank_in$642 ;
+  wire \bank_in$653 ;
+  wire \bank_in$664 ;
+  wire \bank_in$675 ;
+  wire \bank_in$686 ;
+  wire \bank_in$697 ;
   (* init = 1'h0 *)
-  wire \bank_in$701 ;
-  wire \bank_in$711 ;
-  wire \bank_in$722 ;
-  wire \bank_in$733 ;
-  wire \bank_in$744 ;
-  wire \bank_in$755 ;
-  wire \bank_in$766 ;
-  wire \bank_in$777 ;
+  wire \bank_in$706 ;
+  wire \bank_in$716 ;
+  wire \bank_in$727 ;
+  wire \bank_in$738 ;
+  wire \bank_in$749 ;
+  wire \bank_in$760 ;
+  wire \bank_in$771 ;
+  wire \bank_in$782 ;
   wire bank_out;
-  wire \bank_out$134 ;
-  wire \bank_out$144 ;
-  wire \bank_out$154 ;
-  wire \bank_out$164 ;
-  wire \bank_out$174 ;
-  wire \bank_out$184 ;
-  wire \bank_out$202 ;
-  wire \bank_out$213 ;
-  wire \bank_out$224 ;
-  wire \bank_out$235 ;
-  wire \bank_out$246 ;
-  wire \bank_out$257 ;
-  wire \bank_out$268 ;
-  wire \bank_out$287 ;
-  wire \bank_out$298 ;
-  wire \bank_out$309 ;
-  wire \bank_out$320 ;
-  wire \bank_out$331 ;
-  wire \bank_out$342 ;
-  wire \bank_out$353 ;
-  wire \bank_out$372 ;
-  wire \bank_out$383 ;
-  wire \bank_out$394 ;
-  wire \bank_out$405 ;
-  wire \bank_out$416 ;
-  wire \bank_out$427 ;
-  wire \bank_out$438 ;
-  wire \bank_out$457 ;
-  wire \bank_out$468 ;
-  wire \bank_out$479 ;
-  wire \bank_out$490 ;
-  wire \bank_out$501 ;
-  wire \bank_out$512 ;
-  wire \bank_out$523 ;
-  wire \bank_out$542 ;
-  wire \bank_out$553 ;
-  wire \bank_out$564 ;
-  wire \bank_out$575 ;
-  wire \bank_out$586 ;
-  wire \bank_out$597 ;
-  wire \bank_out$608 ;
-  wire \bank_out$627 ;
-  wire \bank_out$638 ;
-  wire \bank_out$649 ;
-  wire \bank_out$660 ;
-  wire \bank_out$671 ;
-  wire \bank_out$682 ;
-  wire \bank_out$693 ;
-  wire \bank_out$712 ;
-  wire \bank_out$723 ;
-  wire \bank_out$734 ;
-  wire \bank_out$745 ;
-  wire \bank_out$756 ;
-  wire \bank_out$767 ;
-  wire \bank_out$778 ;
+  wire \bank_out$139 ;
+  wire \bank_out$149 ;
+  wire \bank_out$159 ;
+  wire \bank_out$169 ;
+  wire \bank_out$179 ;
+  wire \bank_out$189 ;
+  wire \bank_out$207 ;
+  wire \bank_out$218 ;
+  wire \bank_out$229 ;
+  wire \bank_out$240 ;
+  wire \bank_out$251 ;
+  wire \bank_out$262 ;
+  wire \bank_out$273 ;
+  wire \bank_out$292 ;
+  wire \bank_out$303 ;
+  wire \bank_out$314 ;
+  wire \bank_out$325 ;
+  wire \bank_out$336 ;
+  wire \bank_out$347 ;
+  wire \bank_out$358 ;
+  wire \bank_out$377 ;
+  wire \bank_out$388 ;
+  wire \bank_out$399 ;
+  wire \bank_out$410 ;
+  wire \bank_out$421 ;
+  wire \bank_out$432 ;
+  wire \bank_out$443 ;
+  wire \bank_out$462 ;
+  wire \bank_out$473 ;
+  wire \bank_out$484 ;
+  wire \bank_out$495 ;
+  wire \bank_out$506 ;
+  wire \bank_out$517 ;
+  wire \bank_out$528 ;
+  wire \bank_out$547 ;
+  wire \bank_out$558 ;
+  wire \bank_out$569 ;
+  wire \bank_out$580 ;
+  wire \bank_out$591 ;
+  wire \bank_out$602 ;
+  wire \bank_out$613 ;
+  wire \bank_out$632 ;
+  wire \bank_out$643 ;
+  wire \bank_out$654 ;
+  wire \bank_out$665 ;
+  wire \bank_out$676 ;
+  wire \bank_out$687 ;
+  wire \bank_out$698 ;
+  wire \bank_out$717 ;
+  wire \bank_out$728 ;
+  wire \bank_out$739 ;
+  wire \bank_out$750 ;
+  wire \bank_out$761 ;
+  wire \bank_out$772 ;
+  wire \bank_out$783 ;
   input clk;
   wire clk;
   reg [31:0] deskew_0_0 = 32'd0;
@@ -5775,200 +6045,200 @@ module \accel_top.core.array (rst, load_weights, load, in_valid, in_bank, in_tag
   wire in_valid;
   input load;
   wire load;
-  wire \load$126 ;
-  wire \load$136 ;
-  wire \load$146 ;
-  wire \load$156 ;
-  wire \load$166 ;
-  wire \load$176 ;
-  wire \load$186 ;
-  wire \load$194 ;
-  wire \load$205 ;
-  wire \load$216 ;
-  wire \load$227 ;
-  wire \load$238 ;
-  wire \load$249 ;
-  wire \load$260 ;
-  wire \load$271 ;
-  wire \load$279 ;
-  wire \load$290 ;
-  wire \load$301 ;
-  wire \load$312 ;
-  wire \load$323 ;
-  wire \load$334 ;
-  wire \load$345 ;
-  wire \load$356 ;
-  wire \load$364 ;
-  wire \load$375 ;
-  wire \load$386 ;
-  wire \load$397 ;
-  wire \load$408 ;
-  wire \load$419 ;
-  wire \load$430 ;
-  wire \load$441 ;
-  wire \load$449 ;
-  wire \load$460 ;
-  wire \load$471 ;
-  wire \load$482 ;
-  wire \load$493 ;
-  wire \load$504 ;
-  wire \load$515 ;
-  wire \load$526 ;
-  wire \load$534 ;
-  wire \load$545 ;
-  wire \load$556 ;
-  wire \load$567 ;
-  wire \load$578 ;
-  wire \load$589 ;
-  wire \load$600 ;
-  wire \load$611 ;
-  wire \load$619 ;
-  wire \load$630 ;
-  wire \load$641 ;
-  wire \load$652 ;
-  wire \load$663 ;
-  wire \load$674 ;
-  wire \load$685 ;
-  wire \load$696 ;
-  wire \load$704 ;
-  wire \load$715 ;
-  wire \load$726 ;
-  wire \load$737 ;
-  wire \load$748 ;
-  wire \load$759 ;
-  wire \load$770 ;
-  wire \load$781 ;
+  wire \load$131 ;
+  wire \load$141 ;
+  wire \load$151 ;
+  wire \load$161 ;
+  wire \load$171 ;
+  wire \load$181 ;
+  wire \load$191 ;
+  wire \load$199 ;
+  wire \load$210 ;
+  wire \load$221 ;
+  wire \load$232 ;
+  wire \load$243 ;
+  wire \load$254 ;
+  wire \load$265 ;
+  wire \load$276 ;
+  wire \load$284 ;
+  wire \load$295 ;
+  wire \load$306 ;
+  wire \load$317 ;
+  wire \load$328 ;
+  wire \load$339 ;
+  wire \load$350 ;
+  wire \load$361 ;
+  wire \load$369 ;
+  wire \load$380 ;
+  wire \load$391 ;
+  wire \load$402 ;
+  wire \load$413 ;
+  wire \load$424 ;
+  wire \load$435 ;
+  wire \load$446 ;
+  wire \load$454 ;
+  wire \load$465 ;
+  wire \load$476 ;
+  wire \load$487 ;
+  wire \load$498 ;
+  wire \load$509 ;
+  wire \load$520 ;
+  wire \load$531 ;
+  wire \load$539 ;
+  wire \load$550 ;
+  wire \load$561 ;
+  wire \load$572 ;
+  wire \load$583 ;
+  wire \load$594 ;
+  wire \load$605 ;
+  wire \load$616 ;
+  wire \load$624 ;
+  wire \load$635 ;
+  wire \load$646 ;
+  wire \load$657 ;
+  wire \load$668 ;
+  wire \load$679 ;
+  wire \load$690 ;
+  wire \load$701 ;
+  wire \load$709 ;
+  wire \load$720 ;
+  wire \load$731 ;
+  wire \load$742 ;
+  wire \load$753 ;
+  wire \load$764 ;
+  wire \load$775 ;
+  wire \load$786 ;
   input load_bank;
   wire load_bank;
-  wire \load_bank$116 ;
-  wire \load_bank$127 ;
-  wire \load_bank$137 ;
-  wire \load_bank$147 ;
-  wire \load_bank$157 ;
-  wire \load_bank$167 ;
-  wire \load_bank$177 ;
-  wire \load_bank$187 ;
-  wire \load_bank$195 ;
-  wire \load_bank$206 ;
-  wire \load_bank$217 ;
-  wire \load_bank$228 ;
-  wire \load_bank$239 ;
-  wire \load_bank$250 ;
-  wire \load_bank$261 ;
-  wire \load_bank$272 ;
-  wire \load_bank$280 ;
-  wire \load_bank$291 ;
-  wire \load_bank$302 ;
-  wire \load_bank$313 ;
-  wire \load_bank$324 ;
-  wire \load_bank$335 ;
-  wire \load_bank$346 ;
-  wire \load_bank$357 ;
-  wire \load_bank$365 ;
-  wire \load_bank$376 ;
-  wire \load_bank$387 ;
-  wire \load_bank$398 ;
-  wire \load_bank$409 ;
-  wire \load_bank$420 ;
-  wire \load_bank$431 ;
-  wire \load_bank$442 ;
-  wire \load_bank$450 ;
-  wire \load_bank$461 ;
-  wire \load_bank$472 ;
-  wire \load_bank$483 ;
-  wire \load_bank$494 ;
-  wire \load_bank$505 ;
-  wire \load_bank$516 ;
-  wire \load_bank$527 ;
-  wire \load_bank$535 ;
-  wire \load_bank$546 ;
-  wire \load_bank$557 ;
-  wire \load_bank$568 ;
-  wire \load_bank$579 ;
-  wire \load_bank$590 ;
-  wire \load_bank$601 ;
-  wire \load_bank$612 ;
-  wire \load_bank$620 ;
-  wire \load_bank$631 ;
-  wire \load_bank$642 ;
-  wire \load_bank$653 ;
-  wire \load_bank$664 ;
-  wire \load_bank$675 ;
-  wire \load_bank$686 ;
-  wire \load_bank$697 ;
-  wire \load_bank$705 ;
-  wire \load_bank$716 ;
-  wire \load_bank$727 ;
-  wire \load_bank$738 ;
-  wire \load_bank$749 ;
-  wire \load_bank$760 ;
-  wire \load_bank$771 ;
-  wire \load_bank$782 ;
+  wire \load_bank$121 ;
+  wire \load_bank$132 ;
+  wire \load_bank$142 ;
+  wire \load_bank$152 ;
+  wire \load_bank$162 ;
+  wire \load_bank$172 ;
+  wire \load_bank$182 ;
+  wire \load_bank$192 ;
+  wire \load_bank$200 ;
+  wire \load_bank$211 ;
+  wire \load_bank$222 ;
+  wire \load_bank$233 ;
+  wire \load_bank$244 ;
+  wire \load_bank$255 ;
+  wire \load_bank$266 ;
+  wire \load_bank$277 ;
+  wire \load_bank$285 ;
+  wire \load_bank$296 ;
+  wire \load_bank$307 ;
+  wire \load_bank$318 ;
+  wire \load_bank$329 ;
+  wire \load_bank$340 ;
+  wire \load_bank$351 ;
+  wire \load_bank$362 ;
+  wire \load_bank$370 ;
+  wire \load_bank$381 ;
+  wire \load_bank$392 ;
+  wire \load_bank$403 ;
+  wire \load_bank$414 ;
+  wire \load_bank$425 ;
+  wire \load_bank$436 ;
+  wire \load_bank$447 ;
+  wire \load_bank$455 ;
+  wire \load_bank$466 ;
+  wire \load_bank$477 ;
+  wire \load_bank$488 ;
+  wire \load_bank$499 ;
+  wire \load_bank$510 ;
+  wire \load_bank$521 ;
+  wire \load_bank$532 ;
+  wire \load_bank$540 ;
+  wire \load_bank$551 ;
+  wire \load_bank$562 ;
+  wire \load_bank$573 ;
+  wire \load_bank$584 ;
+  wire \load_bank$595 ;
+  wire \load_bank$606 ;
+  wire \load_bank$617 ;
+  wire \load_bank$625 ;
+  wire \load_bank$636 ;
+  wire \load_bank$647 ;
+  wire \load_bank$658 ;
+  wire \load_bank$669 ;
+  wire \load_bank$680 ;
+  wire \load_bank$691 ;
+  wire \load_bank$702 ;
+  wire \load_bank$710 ;
+  wire \load_bank$721 ;
+  wire \load_bank$732 ;
+  wire \load_bank$743 ;
+  wire \load_bank$754 ;
+  wire \load_bank$765 ;
+  wire \load_bank$776 ;
+  wire \load_bank$787 ;
   wire load_valid;
   wire [7:0] load_weight;
-  wire [7:0] \load_weight$128 ;
-  wire [7:0] \load_weight$138 ;
-  wire [7:0] \load_weight$148 ;
-  wire [7:0] \load_weight$158 ;
-  wire [7:0] \load_weight$168 ;
-  wire [7:0] \load_weight$178 ;
-  wire [7:0] \load_weight$188 ;
-  wire [7:0] \load_weight$196 ;
-  wire [7:0] \load_weight$207 ;
-  wire [7:0] \load_weight$218 ;
-  wire [7:0] \load_weight$229 ;
-  wire [7:0] \load_weight$240 ;
-  wire [7:0] \load_weight$251 ;
-  wire [7:0] \load_weight$262 ;
-  wire [7:0] \load_weight$273 ;
-  wire [7:0] \load_weight$281 ;
-  wire [7:0] \load_weight$292 ;
-  wire [7:0] \load_weight$303 ;
-  wire [7:0] \load_weight$314 ;
-  wire [7:0] \load_weight$325 ;
-  wire [7:0] \load_weight$336 ;
-  wire [7:0] \load_weight$347 ;
-  wire [7:0] \load_weight$358 ;
-  wire [7:0] \load_weight$366 ;
-  wire [7:0] \load_weight$377 ;
-  wire [7:0] \load_weight$388 ;
-  wire [7:0] \load_weight$399 ;
-  wire [7:0] \load_weight$410 ;
-  wire [7:0] \load_weight$421 ;
-  wire [7:0] \load_weight$432 ;
-  wire [7:0] \load_weight$443 ;
-  wire [7:0] \load_weight$451 ;
-  wire [7:0] \load_weight$462 ;
-  wire [7:0] \load_weight$473 ;
-  wire [7:0] \load_weight$484 ;
-  wire [7:0] \load_weight$495 ;
-  wire [7:0] \load_weight$506 ;
-  wire [7:0] \load_weight$517 ;
-  wire [7:0] \load_weight$528 ;
-  wire [7:0] \load_weight$536 ;
-  wire [7:0] \load_weight$547 ;
-  wire [7:0] \load_weight$558 ;
-  wire [7:0] \load_weight$569 ;
-  wire [7:0] \load_weight$580 ;
-  wire [7:0] \load_weight$591 ;
-  wire [7:0] \load_weight$602 ;
-  wire [7:0] \load_weight$613 ;
-  wire [7:0] \load_weight$621 ;
-  wire [7:0] \load_weight$632 ;
-  wire [7:0] \load_weight$643 ;
-  wire [7:0] \load_weight$654 ;
-  wire [7:0] \load_weight$665 ;
-  wire [7:0] \load_weight$676 ;
-  wire [7:0] \load_weight$687 ;
-  wire [7:0] \load_weight$698 ;
-  wire [7:0] \load_weight$706 ;
-  wire [7:0] \load_weight$717 ;
-  wire [7:0] \load_weight$728 ;
-  wire [7:0] \load_weight$739 ;
-  wire [7:0] \load_weight$750 ;
-  wire [7:0] \load_weight$761 ;
-  wire [7:0] \load_weight$772 ;
-  wire [7:0] \load_weight$783 ;
+  wire [7:0] \load_weight$133 ;
+  wire [7:0] \load_weight$143 ;
+  wire [7:0] \load_weight$153 ;
+  wire [7:0] \load_weight$163 ;
+  wire [7:0] \load_weight$173 ;
+  wire [7:0] \load_weight$183 ;
+  wire [7:0] \load_weight$193 ;
+  wire [7:0] \load_weight$201 ;
+  wire [7:0] \load_weight$212 ;
+  wire [7:0] \load_weight$223 ;
+  wire [7:0] \load_weight$234 ;
+  wire [7:0] \load_weight$245 ;
+  wire [7:0] \load_weight$256 ;
+  wire [7:0] \load_weight$267 ;
+  wire [7:0] \load_weight$278 ;
+  wire [7:0] \load_weight$286 ;
+  wire [7:0] \load_weight$297 ;
+  wire [7:0] \load_weight$308 ;
+  wire [7:0] \load_weight$319 ;
+  wire [7:0] \load_weight$330 ;
+  wire [7:0] \load_weight$341 ;
+  wire [7:0] \load_weight$352 ;
+  wire [7:0] \load_weight$363 ;
+  wire [7:0] \load_weight$371 ;
+  wire [7:0] \load_weight$382 ;
+  wire [7:0] \load_weight$393 ;
+  wire [7:0] \load_weight$404 ;
+  wire [7:0] \load_weight$415 ;
+  wire [7:0] \load_weight$426 ;
+  wire [7:0] \load_weight$437 ;
+  wire [7:0] \load_weight$448 ;
+  wire [7:0] \load_weight$456 ;
+  wire [7:0] \load_weight$467 ;
+  wire [7:0] \load_weight$478 ;
+  wire [7:0] \load_weight$489 ;
+  wire [7:0] \load_weight$500 ;
+  wire [7:0] \load_weight$511 ;
+  wire [7:0] \load_weight$522 ;
+  wire [7:0] \load_weight$533 ;
+  wire [7:0] \load_weight$541 ;
+  wire [7:0] \load_weight$552 ;
+  wire [7:0] \load_weight$563 ;
+  wire [7:0] \load_weight$574 ;
+  wire [7:0] \load_weight$585 ;
+  wire [7:0] \load_weight$596 ;
+  wire [7:0] \load_weight$607 ;
+  wire [7:0] \load_weight$618 ;
+  wire [7:0] \load_weight$626 ;
+  wire [7:0] \load_weight$637 ;
+  wire [7:0] \load_weight$648 ;
+  wire [7:0] \load_weight$659 ;
+  wire [7:0] \load_weight$670 ;
+  wire [7:0] \load_weight$681 ;
+  wire [7:0] \load_weight$692 ;
+  wire [7:0] \load_weight$703 ;
+  wire [7:0] \load_weight$711 ;
+  wire [7:0] \load_weight$722 ;
+  wire [7:0] \load_weight$733 ;
+  wire [7:0] \load_weight$744 ;
+  wire [7:0] \load_weight$755 ;
+  wire [7:0] \load_weight$766 ;
+  wire [7:0] \load_weight$777 ;
+  wire [7:0] \load_weight$788 ;
   input [511:0] load_weights;
   wire [511:0] load_weights;
   wire [7:0] \load_weights[0] ;
@@ -6047,133 +6317,136 @@ module \accel_top.core.array (rst, load_weights, load, in_valid, in_bank, in_tag
   wire [31:0] \out_data[7] ;
   (* init = 13'h0000 *)
   wire [12:0] out_tag;
-  output out_valid;
+  (* init = 1'h0 *)
   wire out_valid;
+  reg out_valid_0 = 1'h0;
+  output out_valid_1;
+  reg out_valid_1 = 1'h0;
   wire [31:0] psum_in;
-  wire [31:0] \psum_in$125 ;
-  wire [31:0] \psum_in$135 ;
-  wire [31:0] \psum_in$145 ;
-  wire [31:0] \psum_in$155 ;
-  wire [31:0] \psum_in$165 ;
-  wire [31:0] \psum_in$175 ;
-  wire [31:0] \psum_in$185 ;
-  wire [31:0] \psum_in$192 ;
-  wire [31:0] \psum_in$203 ;
-  wire [31:0] \psum_in$214 ;
-  wire [31:0] \psum_in$225 ;
-  wire [31:0] \psum_in$236 ;
-  wire [31:0] \psum_in$247 ;
-  wire [31:0] \psum_in$258 ;
-  wire [31:0] \psum_in$269 ;
-  wire [31:0] \psum_in$277 ;
-  wire [31:0] \psum_in$288 ;
-  wire [31:0] \psum_in$299 ;
-  wire [31:0] \psum_in$310 ;
-  wire [31:0] \psum_in$321 ;
-  wire [31:0] \psum_in$332 ;
-  wire [31:0] \psum_in$343 ;
-  wire [31:0] \psum_in$354 ;
-  wire [31:0] \psum_in$362 ;
-  wire [31:0] \psum_in$373 ;
-  wire [31:0] \psum_in$384 ;
-  wire [31:0] \psum_in$395 ;
-  wire [31:0] \psum_in$406 ;
-  wire [31:0] \psum_in$417 ;
-  wire [31:0] \psum_in$428 ;
-  wire [31:0] \psum_in$439 ;
-  wire [31:0] \psum_in$447 ;
-  wire [31:0] \psum_in$458 ;
-  wire [31:0] \psum_in$469 ;
-  wire [31:0] \psum_in$480 ;
-  wire [31:0] \psum_in$491 ;
-  wire [31:0] \psum_in$502 ;
-  wire [31:0] \psum_in$513 ;
-  wire [31:0] \psum_in$524 ;
-  wire [31:0] \psum_in$532 ;
-  wire [31:0] \psum_in$543 ;
-  wire [31:0] \psum_in$554 ;
-  wire [31:0] \psum_in$565 ;
-  wire [31:0] \psum_in$576 ;
-  wire [31:0] \psum_in$587 ;
-  wire [31:0] \psum_in$598 ;
-  wire [31:0] \psum_in$609 ;
-  wire [31:0] \psum_in$617 ;
-  wire [31:0] \psum_in$628 ;
-  wire [31:0] \psum_in$639 ;
-  wire [31:0] \psum_in$650 ;
-  wire [31:0] \psum_in$661 ;
-  wire [31:0] \psum_in$672 ;
-  wire [31:0] \psum_in$683 ;
-  wire [31:0] \psum_in$694 ;
-  wire [31:0] \psum_in$702 ;
-  wire [31:0] \psum_in$713 ;
-  wire [31:0] \psum_in$724 ;
-  wire [31:0] \psum_in$735 ;
-  wire [31:0] \psum_in$746 ;
-  wire [31:0] \psum_in$757 ;
-  wire [31:0] \psum_in$768 ;
-  wire [31:0] \psum_in$779 ;
+  wire [31:0] \psum_in$130 ;
+  wire [31:0] \psum_in$140 ;
+  wire [31:0] \psum_in$150 ;
+  wire [31:0] \psum_in$160 ;
+  wire [31:0] \psum_in$170 ;
+  wire [31:0] \psum_in$180 ;
+  wire [31:0] \psum_in$190 ;
+  wire [31:0] \psum_in$197 ;
+  wire [31:0] \psum_in$208 ;
+  wire [31:0] \psum_in$219 ;
+  wire [31:0] \psum_in$230 ;
+  wire [31:0] \psum_in$241 ;
+  wire [31:0] \psum_in$252 ;
+  wire [31:0] \psum_in$263 ;
+  wire [31:0] \psum_in$274 ;
+  wire [31:0] \psum_in$282 ;
+  wire [31:0] \psum_in$293 ;
+  wire [31:0] \psum_in$304 ;
+  wire [31:0] \psum_in$315 ;
+  wire [31:0] \psum_in$326 ;
+  wire [31:0] \psum_in$337 ;
+  wire [31:0] \psum_in$348 ;
+  wire [31:0] \psum_in$359 ;
+  wire [31:0] \psum_in$367 ;
+  wire [31:0] \psum_in$378 ;
+  wire [31:0] \psum_in$389 ;
+  wire [31:0] \psum_in$400 ;
+  wire [31:0] \psum_in$411 ;
+  wire [31:0] \psum_in$422 ;
+  wire [31:0] \psum_in$433 ;
+  wire [31:0] \psum_in$444 ;
+  wire [31:0] \psum_in$452 ;
+  wire [31:0] \psum_in$463 ;
+  wire [31:0] \psum_in$474 ;
+  wire [31:0] \psum_in$485 ;
+  wire [31:0] \psum_in$496 ;
+  wire [31:0] \psum_in$507 ;
+  wire [31:0] \psum_in$518 ;
+  wire [31:0] \psum_in$529 ;
+  wire [31:0] \psum_in$537 ;
+  wire [31:0] \psum_in$548 ;
+  wire [31:0] \psum_in$559 ;
+  wire [31:0] \psum_in$570 ;
+  wire [31:0] \psum_in$581 ;
+  wire [31:0] \psum_in$592 ;
+  wire [31:0] \psum_in$603 ;
+  wire [31:0] \psum_in$614 ;
+  wire [31:0] \psum_in$622 ;
+  wire [31:0] \psum_in$633 ;
+  wire [31:0] \psum_in$644 ;
+  wire [31:0] \psum_in$655 ;
+  wire [31:0] \psum_in$666 ;
+  wire [31:0] \psum_in$677 ;
+  wire [31:0] \psum_in$688 ;
+  wire [31:0] \psum_in$699 ;
+  wire [31:0] \psum_in$707 ;
+  wire [31:0] \psum_in$718 ;
+  wire [31:0] \psum_in$729 ;
+  wire [31:0] \psum_in$740 ;
+  wire [31:0] \psum_in$751 ;
+  wire [31:0] \psum_in$762 ;
+  wire [31:0] \psum_in$773 ;
+  wire [31:0] \psum_in$784 ;
   wire [31:0] psum_out;
-  wire [31:0] \psum_out$193 ;
-  wire [31:0] \psum_out$204 ;
-  wire [31:0] \psum_out$215 ;
-  wire [31:0] \psum_out$226 ;
-  wire [31:0] \psum_out$237 ;
-  wire [31:0] \psum_out$248 ;
-  wire [31:0] \psum_out$259 ;
-  wire [31:0] \psum_out$270 ;
-  wire [31:0] \psum_out$278 ;
-  wire [31:0] \psum_out$289 ;
-  wire [31:0] \psum_out$300 ;
-  wire [31:0] \psum_out$311 ;
-  wire [31:0] \psum_out$322 ;
-  wire [31:0] \psum_out$333 ;
-  wire [31:0] \psum_out$344 ;
-  wire [31:0] \psum_out$355 ;
-  wire [31:0] \psum_out$363 ;
-  wire [31:0] \psum_out$374 ;
-  wire [31:0] \psum_out$385 ;
-  wire [31:0] \psum_out$396 ;
-  wire [31:0] \psum_out$407 ;
-  wire [31:0] \psum_out$418 ;
-  wire [31:0] \psum_out$429 ;
-  wire [31:0] \psum_out$440 ;
-  wire [31:0] \psum_out$448 ;
-  wire [31:0] \psum_out$459 ;
-  wire [31:0] \psum_out$470 ;
-  wire [31:0] \psum_out$481 ;
-  wire [31:0] \psum_out$492 ;
-  wire [31:0] \psum_out$503 ;
-  wire [31:0] \psum_out$514 ;
-  wire [31:0] \psum_out$525 ;
-  wire [31:0] \psum_out$533 ;
-  wire [31:0] \psum_out$544 ;
-  wire [31:0] \psum_out$555 ;
-  wire [31:0] \psum_out$566 ;
-  wire [31:0] \psum_out$577 ;
-  wire [31:0] \psum_out$588 ;
-  wire [31:0] \psum_out$599 ;
-  wire [31:0] \psum_out$610 ;
-  wire [31:0] \psum_out$618 ;
-  wire [31:0] \psum_out$629 ;
-  wire [31:0] \psum_out$640 ;
-  wire [31:0] \psum_out$651 ;
+  wire [31:0] \psum_out$198 ;
+  wire [31:0] \psum_out$209 ;
+  wire [31:0] \psum_out$220 ;
+  wire [31:0] \psum_out$231 ;
+  wire [31:0] \psum_out$242 ;
+  wire [31:0] \psum_out$253 ;
+  wire [31:0] \psum_out$264 ;
+  wire [31:0] \psum_out$275 ;
+  wire [31:0] \psum_out$283 ;
+  wire [31:0] \psum_out$294 ;
+  wire [31:0] \psum_out$305 ;
+  wire [31:0] \psum_out$316 ;
+  wire [31:0] \psum_out$327 ;
+  wire [31:0] \psum_out$338 ;
+  wire [31:0] \psum_out$349 ;
+  wire [31:0] \psum_out$360 ;
+  wire [31:0] \psum_out$368 ;
+  wire [31:0] \psum_out$379 ;
+  wire [31:0] \psum_out$390 ;
+  wire [31:0] \psum_out$401 ;
+  wire [31:0] \psum_out$412 ;
+  wire [31:0] \psum_out$423 ;
+  wire [31:0] \psum_out$434 ;
+  wire [31:0] \psum_out$445 ;
+  wire [31:0] \psum_out$453 ;
+  wire [31:0] \psum_out$464 ;
+  wire [31:0] \psum_out$475 ;
+  wire [31:0] \psum_out$486 ;
+  wire [31:0] \psum_out$497 ;
+  wire [31:0] \psum_out$508 ;
+  wire [31:0] \psum_out$519 ;
+  wire [31:0] \psum_out$530 ;
+  wire [31:0] \psum_out$538 ;
+  wire [31:0] \psum_out$549 ;
+  wire [31:0] \psum_out$560 ;
+  wire [31:0] \psum_out$571 ;
+  wire [31:0] \psum_out$582 ;
+  wire [31:0] \psum_out$593 ;
+  wire [31:0] \psum_out$604 ;
+  wire [31:0] \psum_out$615 ;
+  wire [31:0] \psum_out$623 ;
+  wire [31:0] \psum_out$634 ;
+  wire [31:0] \psum_out$645 ;
+  wire [31:0] \psum_out$656 ;
   wire [31:0] \psum_out$66 ;
-  wire [31:0] \psum_out$662 ;
-  wire [31:0] \psum_out$673 ;
-  wire [31:0] \psum_out$684 ;
-  wire [31:0] \psum_out$695 ;
-  wire [31:0] \psum_out$703 ;
-  wire [31:0] \psum_out$714 ;
-  wire [31:0] \psum_out$725 ;
+  wire [31:0] \psum_out$667 ;
+  wire [31:0] \psum_out$678 ;
+  wire [31:0] \psum_out$689 ;
+  wire [31:0] \psum_out$700 ;
+  wire [31:0] \psum_out$708 ;
+  wire [31:0] \psum_out$719 ;
   wire [31:0] \psum_out$73 ;
-  wire [31:0] \psum_out$736 ;
-  wire [31:0] \psum_out$747 ;
-  wire [31:0] \psum_out$758 ;
-  wire [31:0] \psum_out$769 ;
-  wire [31:0] \psum_out$780 ;
+  wire [31:0] \psum_out$730 ;
+  wire [31:0] \psum_out$741 ;
+  wire [31:0] \psum_out$752 ;
+  wire [31:0] \psum_out$763 ;
+  wire [31:0] \psum_out$774 ;
   wire [31:0] \psum_out$785 ;
   wire [31:0] \psum_out$79 ;
+  wire [31:0] \psum_out$790 ;
   wire [31:0] \psum_out$84 ;
   wire [31:0] \psum_out$88 ;
   wire [31:0] \psum_out$91 ;
@@ -6238,8 +6511,10 @@ module \accel_top.core.array (rst, load_weights, load, in_valid, in_bank, in_tag
   reg [12:0] tag_12 = 13'h0000;
   reg [12:0] tag_13 = 13'h0000;
   reg [12:0] tag_14 = 13'h0000;
-  output [12:0] tag_15;
   reg [12:0] tag_15 = 13'h0000;
+  reg [12:0] tag_16 = 13'h0000;
+  output [12:0] tag_17;
+  reg [12:0] tag_17 = 13'h0000;
   reg [12:0] tag_2 = 13'h0000;
   reg [12:0] tag_3 = 13'h0000;
   reg [12:0] tag_4 = 13'h0000;
@@ -6249,262 +6524,264 @@ module \accel_top.core.array (rst, load_weights, load, in_valid, in_bank, in_tag
   reg [12:0] tag_8 = 13'h0000;
   reg [12:0] tag_9 = 13'h0000;
   wire valid_out;
-  wire \valid_out$132 ;
-  wire \valid_out$142 ;
-  wire \valid_out$152 ;
-  wire \valid_out$162 ;
-  wire \valid_out$172 ;
-  wire \valid_out$182 ;
-  wire \valid_out$200 ;
-  wire \valid_out$211 ;
-  wire \valid_out$222 ;
-  wire \valid_out$233 ;
-  wire \valid_out$244 ;
-  wire \valid_out$255 ;
-  wire \valid_out$266 ;
-  wire \valid_out$285 ;
-  wire \valid_out$296 ;
-  wire \valid_out$307 ;
-  wire \valid_out$318 ;
-  wire \valid_out$329 ;
-  wire \valid_out$340 ;
-  wire \valid_out$351 ;
-  wire \valid_out$370 ;
-  wire \valid_out$381 ;
-  wire \valid_out$392 ;
-  wire \valid_out$403 ;
-  wire \valid_out$414 ;
-  wire \valid_out$425 ;
-  wire \valid_out$436 ;
-  wire \valid_out$455 ;
-  wire \valid_out$466 ;
-  wire \valid_out$477 ;
-  wire \valid_out$488 ;
-  wire \valid_out$499 ;
-  wire \valid_out$510 ;
-  wire \valid_out$521 ;
-  wire \valid_out$540 ;
-  wire \valid_out$551 ;
-  wire \valid_out$562 ;
-  wire \valid_out$573 ;
-  wire \valid_out$584 ;
-  wire \valid_out$595 ;
-  wire \valid_out$606 ;
-  wire \valid_out$625 ;
-  wire \valid_out$636 ;
-  wire \valid_out$647 ;
-  wire \valid_out$658 ;
-  wire \valid_out$669 ;
-  wire \valid_out$680 ;
-  wire \valid_out$691 ;
-  wire \valid_out$710 ;
-  wire \valid_out$721 ;
-  wire \valid_out$732 ;
-  wire \valid_out$743 ;
-  wire \valid_out$754 ;
-  wire \valid_out$765 ;
-  wire \valid_out$776 ;
-  wire \valid_out$787 ;
+  wire \valid_out$127 ;
+  wire \valid_out$137 ;
+  wire \valid_out$147 ;
+  wire \valid_out$157 ;
+  wire \valid_out$167 ;
+  wire \valid_out$177 ;
+  wire \valid_out$187 ;
+  wire \valid_out$205 ;
+  wire \valid_out$216 ;
+  wire \valid_out$227 ;
+  wire \valid_out$238 ;
+  wire \valid_out$249 ;
+  wire \valid_out$260 ;
+  wire \valid_out$271 ;
+  wire \valid_out$290 ;
+  wire \valid_out$301 ;
+  wire \valid_out$312 ;
+  wire \valid_out$323 ;
+  wire \valid_out$334 ;
+  wire \valid_out$345 ;
+  wire \valid_out$356 ;
+  wire \valid_out$375 ;
+  wire \valid_out$386 ;
+  wire \valid_out$397 ;
+  wire \valid_out$408 ;
+  wire \valid_out$419 ;
+  wire \valid_out$430 ;
+  wire \valid_out$441 ;
+  wire \valid_out$460 ;
+  wire \valid_out$471 ;
+  wire \valid_out$482 ;
+  wire \valid_out$493 ;
+  wire \valid_out$504 ;
+  wire \valid_out$515 ;
+  wire \valid_out$526 ;
+  wire \valid_out$545 ;
+  wire \valid_out$556 ;
+  wire \valid_out$567 ;
+  wire \valid_out$578 ;
+  wire \valid_out$589 ;
+  wire \valid_out$600 ;
+  wire \valid_out$611 ;
+  wire \valid_out$630 ;
+  wire \valid_out$641 ;
+  wire \valid_out$652 ;
+  wire \valid_out$663 ;
+  wire \valid_out$674 ;
+  wire \valid_out$685 ;
+  wire \valid_out$696 ;
+  wire \valid_out$715 ;
+  wire \valid_out$726 ;
+  wire \valid_out$737 ;
+  wire \valid_out$748 ;
+  wire \valid_out$759 ;
+  wire \valid_out$770 ;
+  wire \valid_out$781 ;
   (* init = 8'h00 *)
   wire [7:0] x_in;
-  wire [7:0] \x_in$119 ;
-  wire [7:0] \x_in$129 ;
-  wire [7:0] \x_in$139 ;
-  wire [7:0] \x_in$149 ;
-  wire [7:0] \x_in$159 ;
-  wire [7:0] \x_in$169 ;
-  wire [7:0] \x_in$179 ;
+  wire [7:0] \x_in$124 ;
+  wire [7:0] \x_in$134 ;
+  wire [7:0] \x_in$144 ;
+  wire [7:0] \x_in$154 ;
+  wire [7:0] \x_in$164 ;
+  wire [7:0] \x_in$174 ;
+  wire [7:0] \x_in$184 ;
   (* init = 8'h00 *)
-  wire [7:0] \x_in$189 ;
-  wire [7:0] \x_in$197 ;
-  wire [7:0] \x_in$208 ;
-  wire [7:0] \x_in$219 ;
-  wire [7:0] \x_in$230 ;
-  wire [7:0] \x_in$241 ;
-  wire [7:0] \x_in$252 ;
-  wire [7:0] \x_in$263 ;
+  wire [7:0] \x_in$194 ;
+  wire [7:0] \x_in$202 ;
+  wire [7:0] \x_in$213 ;
+  wire [7:0] \x_in$224 ;
+  wire [7:0] \x_in$235 ;
+  wire [7:0] \x_in$246 ;
+  wire [7:0] \x_in$257 ;
+  wire [7:0] \x_in$268 ;
   (* init = 8'h00 *)
-  wire [7:0] \x_in$274 ;
-  wire [7:0] \x_in$282 ;
-  wire [7:0] \x_in$293 ;
-  wire [7:0] \x_in$304 ;
-  wire [7:0] \x_in$315 ;
-  wire [7:0] \x_in$326 ;
-  wire [7:0] \x_in$337 ;
-  wire [7:0] \x_in$348 ;
+  wire [7:0] \x_in$279 ;
+  wire [7:0] \x_in$287 ;
+  wire [7:0] \x_in$298 ;
+  wire [7:0] \x_in$309 ;
+  wire [7:0] \x_in$320 ;
+  wire [7:0] \x_in$331 ;
+  wire [7:0] \x_in$342 ;
+  wire [7:0] \x_in$353 ;
   (* init = 8'h00 *)
-  wire [7:0] \x_in$359 ;
-  wire [7:0] \x_in$367 ;
-  wire [7:0] \x_in$378 ;
-  wire [7:0] \x_in$389 ;
-  wire [7:0] \x_in$400 ;
-  wire [7:0] \x_in$411 ;
-  wire [7:0] \x_in$422 ;
-  wire [7:0] \x_in$433 ;
+  wire [7:0] \x_in$364 ;
+  wire [7:0] \x_in$372 ;
+  wire [7:0] \x_in$383 ;
+  wire [7:0] \x_in$394 ;
+  wire [7:0] \x_in$405 ;
+  wire [7:0] \x_in$416 ;
+  wire [7:0] \x_in$427 ;
+  wire [7:0] \x_in$438 ;
   (* init = 8'h00 *)
-  wire [7:0] \x_in$444 ;
-  wire [7:0] \x_in$452 ;
-  wire [7:0] \x_in$463 ;
-  wire [7:0] \x_in$474 ;
-  wire [7:0] \x_in$485 ;
-  wire [7:0] \x_in$496 ;
-  wire [7:0] \x_in$507 ;
-  wire [7:0] \x_in$518 ;
+  wire [7:0] \x_in$449 ;
+  wire [7:0] \x_in$457 ;
+  wire [7:0] \x_in$468 ;
+  wire [7:0] \x_in$479 ;
+  wire [7:0] \x_in$490 ;
+  wire [7:0] \x_in$501 ;
+  wire [7:0] \x_in$512 ;
+  wire [7:0] \x_in$523 ;
   (* init = 8'h00 *)
-  wire [7:0] \x_in$529 ;
-  wire [7:0] \x_in$537 ;
-  wire [7:0] \x_in$548 ;
-  wire [7:0] \x_in$559 ;
-  wire [7:0] \x_in$570 ;
-  wire [7:0] \x_in$581 ;
-  wire [7:0] \x_in$592 ;
-  wire [7:0] \x_in$603 ;
+  wire [7:0] \x_in$534 ;
+  wire [7:0] \x_in$542 ;
+  wire [7:0] \x_in$553 ;
+  wire [7:0] \x_in$564 ;
+  wire [7:0] \x_in$575 ;
+  wire [7:0] \x_in$586 ;
+  wire [7:0] \x_in$597 ;
+  wire [7:0] \x_in$608 ;
   (* init = 8'h00 *)
-  wire [7:0] \x_in$614 ;
-  wire [7:0] \x_in$622 ;
-  wire [7:0] \x_in$633 ;
-  wire [7:0] \x_in$644 ;
-  wire [7:0] \x_in$655 ;
-  wire [7:0] \x_in$666 ;
-  wire [7:0] \x_in$677 ;
-  wire [7:0] \x_in$688 ;
+  wire [7:0] \x_in$619 ;
+  wire [7:0] \x_in$627 ;
+  wire [7:0] \x_in$638 ;
+  wire [7:0] \x_in$649 ;
+  wire [7:0] \x_in$660 ;
+  wire [7:0] \x_in$671 ;
+  wire [7:0] \x_in$682 ;
+  wire [7:0] \x_in$693 ;
   (* init = 8'h00 *)
-  wire [7:0] \x_in$699 ;
-  wire [7:0] \x_in$707 ;
-  wire [7:0] \x_in$718 ;
-  wire [7:0] \x_in$729 ;
-  wire [7:0] \x_in$740 ;
-  wire [7:0] \x_in$751 ;
-  wire [7:0] \x_in$762 ;
-  wire [7:0] \x_in$773 ;
+  wire [7:0] \x_in$704 ;
+  wire [7:0] \x_in$712 ;
+  wire [7:0] \x_in$723 ;
+  wire [7:0] \x_in$734 ;
+  wire [7:0] \x_in$745 ;
+  wire [7:0] \x_in$756 ;
+  wire [7:0] \x_in$767 ;
+  wire [7:0] \x_in$778 ;
   wire [7:0] x_out;
-  wire [7:0] \x_out$130 ;
-  wire [7:0] \x_out$140 ;
-  wire [7:0] \x_out$150 ;
-  wire [7:0] \x_out$160 ;
-  wire [7:0] \x_out$170 ;
-  wire [7:0] \x_out$180 ;
-  wire [7:0] \x_out$198 ;
-  wire [7:0] \x_out$209 ;
-  wire [7:0] \x_out$220 ;
-  wire [7:0] \x_out$231 ;
-  wire [7:0] \x_out$242 ;
-  wire [7:0] \x_out$253 ;
-  wire [7:0] \x_out$264 ;
-  wire [7:0] \x_out$283 ;
-  wire [7:0] \x_out$294 ;
-  wire [7:0] \x_out$305 ;
-  wire [7:0] \x_out$316 ;
-  wire [7:0] \x_out$327 ;
-  wire [7:0] \x_out$338 ;
-  wire [7:0] \x_out$349 ;
-  wire [7:0] \x_out$368 ;
-  wire [7:0] \x_out$379 ;
-  wire [7:0] \x_out$390 ;
-  wire [7:0] \x_out$401 ;
-  wire [7:0] \x_out$412 ;
-  wire [7:0] \x_out$423 ;
-  wire [7:0] \x_out$434 ;
-  wire [7:0] \x_out$453 ;
-  wire [7:0] \x_out$464 ;
-  wire [7:0] \x_out$475 ;
-  wire [7:0] \x_out$486 ;
-  wire [7:0] \x_out$497 ;
-  wire [7:0] \x_out$508 ;
-  wire [7:0] \x_out$519 ;
-  wire [7:0] \x_out$538 ;
-  wire [7:0] \x_out$549 ;
-  wire [7:0] \x_out$560 ;
-  wire [7:0] \x_out$571 ;
-  wire [7:0] \x_out$582 ;
-  wire [7:0] \x_out$593 ;
-  wire [7:0] \x_out$604 ;
-  wire [7:0] \x_out$623 ;
-  wire [7:0] \x_out$634 ;
-  wire [7:0] \x_out$645 ;
-  wire [7:0] \x_out$656 ;
-  wire [7:0] \x_out$667 ;
-  wire [7:0] \x_out$678 ;
-  wire [7:0] \x_out$689 ;
-  wire [7:0] \x_out$708 ;
-  wire [7:0] \x_out$719 ;
-  wire [7:0] \x_out$730 ;
-  wire [7:0] \x_out$741 ;
-  wire [7:0] \x_out$752 ;
-  wire [7:0] \x_out$763 ;
-  wire [7:0] \x_out$774 ;
+  wire [7:0] \x_out$135 ;
+  wire [7:0] \x_out$145 ;
+  wire [7:0] \x_out$155 ;
+  wire [7:0] \x_out$165 ;
+  wire [7:0] \x_out$175 ;
+  wire [7:0] \x_out$185 ;
+  wire [7:0] \x_out$203 ;
+  wire [7:0] \x_out$214 ;
+  wire [7:0] \x_out$225 ;
+  wire [7:0] \x_out$236 ;
+  wire [7:0] \x_out$247 ;
+  wire [7:0] \x_out$258 ;
+  wire [7:0] \x_out$269 ;
+  wire [7:0] \x_out$288 ;
+  wire [7:0] \x_out$299 ;
+  wire [7:0] \x_out$310 ;
+  wire [7:0] \x_out$321 ;
+  wire [7:0] \x_out$332 ;
+  wire [7:0] \x_out$343 ;
+  wire [7:0] \x_out$354 ;
+  wire [7:0] \x_out$373 ;
+  wire [7:0] \x_out$384 ;
+  wire [7:0] \x_out$395 ;
+  wire [7:0] \x_out$406 ;
+  wire [7:0] \x_out$417 ;
+  wire [7:0] \x_out$428 ;
+  wire [7:0] \x_out$439 ;
+  wire [7:0] \x_out$458 ;
+  wire [7:0] \x_out$469 ;
+  wire [7:0] \x_out$480 ;
+  wire [7:0] \x_out$491 ;
+  wire [7:0] \x_out$502 ;
+  wire [7:0] \x_out$513 ;
+  wire [7:0] \x_out$524 ;
+  wire [7:0] \x_out$543 ;
+  wire [7:0] \x_out$554 ;
+  wire [7:0] \x_out$565 ;
+  wire [7:0] \x_out$576 ;
+  wire [7:0] \x_out$587 ;
+  wire [7:0] \x_out$598 ;
+  wire [7:0] \x_out$609 ;
+  wire [7:0] \x_out$628 ;
+  wire [7:0] \x_out$639 ;
+  wire [7:0] \x_out$650 ;
+  wire [7:0] \x_out$661 ;
+  wire [7:0] \x_out$672 ;
+  wire [7:0] \x_out$683 ;
+  wire [7:0] \x_out$694 ;
+  wire [7:0] \x_out$713 ;
+  wire [7:0] \x_out$724 ;
+  wire [7:0] \x_out$735 ;
+  wire [7:0] \x_out$746 ;
+  wire [7:0] \x_out$757 ;
+  wire [7:0] \x_out$768 ;
+  wire [7:0] \x_out$779 ;
   (* init = 1'h0 *)
   wire x_valid;
-  wire \x_valid$121 ;
-  wire \x_valid$131 ;
-  wire \x_valid$141 ;
-  wire \x_valid$151 ;
-  wire \x_valid$161 ;
-  wire \x_valid$171 ;
-  wire \x_valid$181 ;
+  wire \x_valid$126 ;
+  wire \x_valid$136 ;
+  wire \x_valid$146 ;
+  wire \x_valid$156 ;
+  wire \x_valid$166 ;
+  wire \x_valid$176 ;
+  wire \x_valid$186 ;
   (* init = 1'h0 *)
-  wire \x_valid$190 ;
-  wire \x_valid$199 ;
-  wire \x_valid$210 ;
-  wire \x_valid$221 ;
-  wire \x_valid$232 ;
-  wire \x_valid$243 ;
-  wire \x_valid$254 ;
-  wire \x_valid$265 ;
+  wire \x_valid$195 ;
+  wire \x_valid$204 ;
+  wire \x_valid$215 ;
+  wire \x_valid$226 ;
+  wire \x_valid$237 ;
+  wire \x_valid$248 ;
+  wire \x_valid$259 ;
+  wire \x_valid$270 ;
   (* init = 1'h0 *)
-  wire \x_valid$275 ;
-  wire \x_valid$284 ;
-  wire \x_valid$295 ;
-  wire \x_valid$306 ;
-  wire \x_valid$317 ;
-  wire \x_valid$328 ;
-  wire \x_valid$339 ;
-  wire \x_valid$350 ;
+  wire \x_valid$280 ;
+  wire \x_valid$289 ;
+  wire \x_valid$300 ;
+  wire \x_valid$311 ;
+  wire \x_valid$322 ;
+  wire \x_valid$333 ;
+  wire \x_valid$344 ;
+  wire \x_valid$355 ;
   (* init = 1'h0 *)
-  wire \x_valid$360 ;
-  wire \x_valid$369 ;
-  wire \x_valid$380 ;
-  wire \x_valid$391 ;
-  wire \x_valid$402 ;
-  wire \x_valid$413 ;
-  wire \x_valid$424 ;
-  wire \x_valid$435 ;
+  wire \x_valid$365 ;
+  wire \x_valid$374 ;
+  wire \x_valid$385 ;
+  wire \x_valid$396 ;
+  wire \x_valid$407 ;
+  wire \x_valid$418 ;
+  wire \x_valid$429 ;
+  wire \x_valid$440 ;
   (* init = 1'h0 *)
-  wire \x_valid$445 ;
-  wire \x_valid$454 ;
-  wire \x_valid$465 ;
-  wire \x_valid$476 ;
-  wire \x_valid$487 ;
-  wire \x_valid$498 ;
-  wire \x_valid$509 ;
-  wire \x_valid$520 ;
+  wire \x_valid$450 ;
+  wire \x_valid$459 ;
+  wire \x_valid$470 ;
+  wire \x_valid$481 ;
+  wire \x_valid$492 ;
+  wire \x_valid$503 ;
+  wire \x_valid$514 ;
+  wire \x_valid$525 ;
   (* init = 1'h0 *)
-  wire \x_valid$530 ;
-  wire \x_valid$539 ;
-  wire \x_valid$550 ;
-  wire \x_valid$561 ;
-  wire \x_valid$572 ;
-  wire \x_valid$583 ;
-  wire \x_valid$594 ;
-  wire \x_valid$605 ;
+  wire \x_valid$535 ;
+  wire \x_valid$544 ;
+  wire \x_valid$555 ;
+  wire \x_valid$566 ;
+  wire \x_valid$577 ;
+  wire \x_valid$588 ;
+  wire \x_valid$599 ;
+  wire \x_valid$610 ;
   (* init = 1'h0 *)
-  wire \x_valid$615 ;
-  wire \x_valid$624 ;
-  wire \x_valid$635 ;
-  wire \x_valid$646 ;
-  wire \x_valid$657 ;
-  wire \x_valid$668 ;
-  wire \x_valid$679 ;
-  wire \x_valid$690 ;
+  wire \x_valid$620 ;
+  wire \x_valid$629 ;
+  wire \x_valid$640 ;
+  wire \x_valid$651 ;
+  wire \x_valid$662 ;
+  wire \x_valid$673 ;
+  wire \x_valid$684 ;
+  wire \x_valid$695 ;
   (* init = 1'h0 *)
-  wire \x_valid$700 ;
-  wire \x_valid$709 ;
-  wire \x_valid$720 ;
-  wire \x_valid$731 ;
-  wire \x_valid$742 ;
-  wire \x_valid$753 ;
-  wire \x_valid$764 ;
-  wire \x_valid$775 ;
+  wire \x_valid$705 ;
+  wire \x_valid$714 ;
+  wire \x_valid$725 ;
+  wire \x_valid$736 ;
+  wire \x_valid$747 ;
+  wire \x_valid$758 ;
+  wire \x_valid$769 ;
+  wire \x_valid$780 ;
+  always @(posedge clk)
+    skew_valid_0 <= \$1 ;
   always @(posedge clk)
     skew_bank_0 <= \$2 ;
   always @(posedge clk)
@@ -6664,968 +6941,988 @@ module \accel_top.core.array (rst, load_weights, load, in_valid, in_bank, in_tag
   always @(posedge clk)
     deskew_6_0 <= \$80 ;
   always @(posedge clk)
-    tag_0 <= \$81 ;
+    out_valid_0 <= \$81 ;
   always @(posedge clk)
-    tag_1 <= \$82 ;
+    out_valid_1 <= \$82 ;
   always @(posedge clk)
-    tag_2 <= \$83 ;
+    tag_0 <= \$83 ;
   always @(posedge clk)
-    tag_3 <= \$84 ;
+    tag_1 <= \$84 ;
   always @(posedge clk)
-    tag_4 <= \$85 ;
+    tag_2 <= \$85 ;
   always @(posedge clk)
-    tag_5 <= \$86 ;
+    tag_3 <= \$86 ;
   always @(posedge clk)
-    tag_6 <= \$87 ;
+    tag_4 <= \$87 ;
   always @(posedge clk)
-    tag_7 <= \$88 ;
+    tag_5 <= \$88 ;
   always @(posedge clk)
-    tag_8 <= \$89 ;
+    tag_6 <= \$89 ;
   always @(posedge clk)
-    tag_9 <= \$90 ;
+    tag_7 <= \$90 ;
   always @(posedge clk)
-    tag_10 <= \$91 ;
+    tag_8 <= \$91 ;
   always @(posedge clk)
-    tag_11 <= \$92 ;
+    tag_9 <= \$92 ;
   always @(posedge clk)
-    tag_12 <= \$93 ;
+    tag_10 <= \$93 ;
   always @(posedge clk)
-    tag_13 <= \$94 ;
+    tag_11 <= \$94 ;
   always @(posedge clk)
-    tag_14 <= \$95 ;
+    tag_12 <= \$95 ;
   always @(posedge clk)
-    tag_15 <= \$96 ;
+    tag_13 <= \$96 ;
   always @(posedge clk)
-    skew_valid_0 <= \$1 ;
+    tag_14 <= \$97 ;
+  always @(posedge clk)
+    tag_15 <= \$98 ;
+  always @(posedge clk)
+    tag_16 <= \$99 ;
+  always @(posedge clk)
+    tag_17 <= \$100 ;
   \accel_top.core.array.pe_0_0  pe_0_0 (
     .bank_in(skew_bank_0),
-    .bank_out(\bank_in$123 ),
+    .bank_out(\bank_in$128 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[7:0]),
-    .psum_out(\psum_in$192 ),
+    .psum_out(\psum_in$197 ),
     .rst(rst),
-    .valid_out(\x_valid$121 ),
+    .valid_out(\x_valid$126 ),
     .x_in(skew_x_0_0),
-    .x_out(\x_in$119 ),
+    .x_out(\x_in$124 ),
     .x_valid(skew_valid_0)
   );
   \accel_top.core.array.pe_0_1  pe_0_1 (
-    .bank_in(\bank_in$123 ),
-    .bank_out(\bank_in$133 ),
+    .bank_in(\bank_in$128 ),
+    .bank_out(\bank_in$138 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[15:8]),
-    .psum_out(\psum_in$203 ),
+    .psum_out(\psum_in$208 ),
     .rst(rst),
-    .valid_out(\x_valid$131 ),
-    .x_in(\x_in$119 ),
-    .x_out(\x_in$129 ),
-    .x_valid(\x_valid$121 )
+    .valid_out(\x_valid$136 ),
+    .x_in(\x_in$124 ),
+    .x_out(\x_in$134 ),
+    .x_valid(\x_valid$126 )
   );
   \accel_top.core.array.pe_0_2  pe_0_2 (
-    .bank_in(\bank_in$133 ),
-    .bank_out(\bank_in$143 ),
+    .bank_in(\bank_in$138 ),
+    .bank_out(\bank_in$148 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[23:16]),
-    .psum_out(\psum_in$214 ),
+    .psum_out(\psum_in$219 ),
     .rst(rst),
-    .valid_out(\x_valid$141 ),
-    .x_in(\x_in$129 ),
-    .x_out(\x_in$139 ),
-    .x_valid(\x_valid$131 )
+    .valid_out(\x_valid$146 ),
+    .x_in(\x_in$134 ),
+    .x_out(\x_in$144 ),
+    .x_valid(\x_valid$136 )
   );
   \accel_top.core.array.pe_0_3  pe_0_3 (
-    .bank_in(\bank_in$143 ),
-    .bank_out(\bank_in$153 ),
+    .bank_in(\bank_in$148 ),
+    .bank_out(\bank_in$158 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[31:24]),
-    .psum_out(\psum_in$225 ),
+    .psum_out(\psum_in$230 ),
     .rst(rst),
-    .valid_out(\x_valid$151 ),
-    .x_in(\x_in$139 ),
-    .x_out(\x_in$149 ),
-    .x_valid(\x_valid$141 )
+    .valid_out(\x_valid$156 ),
+    .x_in(\x_in$144 ),
+    .x_out(\x_in$154 ),
+    .x_valid(\x_valid$146 )
   );
   \accel_top.core.array.pe_0_4  pe_0_4 (
-    .bank_in(\bank_in$153 ),
-    .bank_out(\bank_in$163 ),
+    .bank_in(\bank_in$158 ),
+    .bank_out(\bank_in$168 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[39:32]),
-    .psum_out(\psum_in$236 ),
+    .psum_out(\psum_in$241 ),
     .rst(rst),
-    .valid_out(\x_valid$161 ),
-    .x_in(\x_in$149 ),
-    .x_out(\x_in$159 ),
-    .x_valid(\x_valid$151 )
+    .valid_out(\x_valid$166 ),
+    .x_in(\x_in$154 ),
+    .x_out(\x_in$164 ),
+    .x_valid(\x_valid$156 )
   );
   \accel_top.core.array.pe_0_5  pe_0_5 (
-    .bank_in(\bank_in$163 ),
-    .bank_out(\bank_in$173 ),
+    .bank_in(\bank_in$168 ),
+    .bank_out(\bank_in$178 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[47:40]),
-    .psum_out(\psum_in$247 ),
+    .psum_out(\psum_in$252 ),
     .rst(rst),
-    .valid_out(\x_valid$171 ),
-    .x_in(\x_in$159 ),
-    .x_out(\x_in$169 ),
-    .x_valid(\x_valid$161 )
+    .valid_out(\x_valid$176 ),
+    .x_in(\x_in$164 ),
+    .x_out(\x_in$174 ),
+    .x_valid(\x_valid$166 )
   );
   \accel_top.core.array.pe_0_6  pe_0_6 (
-    .bank_in(\bank_in$173 ),
-    .bank_out(\bank_in$183 ),
+    .bank_in(\bank_in$178 ),
+    .bank_out(\bank_in$188 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[55:48]),
-    .psum_out(\psum_in$258 ),
+    .psum_out(\psum_in$263 ),
     .rst(rst),
-    .valid_out(\x_valid$181 ),
-    .x_in(\x_in$169 ),
-    .x_out(\x_in$179 ),
-    .x_valid(\x_valid$171 )
+    .valid_out(\x_valid$186 ),
+    .x_in(\x_in$174 ),
+    .x_out(\x_in$184 ),
+    .x_valid(\x_valid$176 )
   );
   \accel_top.core.array.pe_0_7  pe_0_7 (
-    .bank_in(\bank_in$183 ),
+    .bank_in(\bank_in$188 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[63:56]),
-    .psum_out(\psum_in$269 ),
+    .psum_out(\psum_in$274 ),
     .rst(rst),
-    .x_in(\x_in$179 ),
-    .x_valid(\x_valid$181 )
+    .x_in(\x_in$184 ),
+    .x_valid(\x_valid$186 )
   );
   \accel_top.core.array.pe_1_0  pe_1_0 (
     .bank_in(skew_bank_1),
-    .bank_out(\bank_in$201 ),
+    .bank_out(\bank_in$206 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[71:64]),
-    .psum_in(\psum_in$192 ),
-    .psum_out(\psum_in$277 ),
+    .psum_in(\psum_in$197 ),
+    .psum_out(\psum_in$282 ),
     .rst(rst),
-    .valid_out(\x_valid$199 ),
+    .valid_out(\x_valid$204 ),
     .x_in(skew_x_1_1),
-    .x_out(\x_in$197 ),
+    .x_out(\x_in$202 ),
     .x_valid(skew_valid_1)
   );
   \accel_top.core.array.pe_1_1  pe_1_1 (
-    .bank_in(\bank_in$201 ),
-    .bank_out(\bank_in$212 ),
+    .bank_in(\bank_in$206 ),
+    .bank_out(\bank_in$217 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[79:72]),
-    .psum_in(\psum_in$203 ),
-    .psum_out(\psum_in$288 ),
+    .psum_in(\psum_in$208 ),
+    .psum_out(\psum_in$293 ),
     .rst(rst),
-    .valid_out(\x_valid$210 ),
-    .x_in(\x_in$197 ),
-    .x_out(\x_in$208 ),
-    .x_valid(\x_valid$199 )
+    .valid_out(\x_valid$215 ),
+    .x_in(\x_in$202 ),
+    .x_out(\x_in$213 ),
+    .x_valid(\x_valid$204 )
   );
   \accel_top.core.array.pe_1_2  pe_1_2 (
-    .bank_in(\bank_in$212 ),
-    .bank_out(\bank_in$223 ),
+    .bank_in(\bank_in$217 ),
+    .bank_out(\bank_in$228 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[87:80]),
-    .psum_in(\psum_in$214 ),
-    .psum_out(\psum_in$299 ),
+    .psum_in(\psum_in$219 ),
+    .psum_out(\psum_in$304 ),
     .rst(rst),
-    .valid_out(\x_valid$221 ),
-    .x_in(\x_in$208 ),
-    .x_out(\x_in$219 ),
-    .x_valid(\x_valid$210 )
+    .valid_out(\x_valid$226 ),
+    .x_in(\x_in$213 ),
+    .x_out(\x_in$224 ),
+    .x_valid(\x_valid$215 )
   );
   \accel_top.core.array.pe_1_3  pe_1_3 (
-    .bank_in(\bank_in$223 ),
-    .bank_out(\bank_in$234 ),
+    .bank_in(\bank_in$228 ),
+    .bank_out(\bank_in$239 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[95:88]),
-    .psum_in(\psum_in$225 ),
-    .psum_out(\psum_in$310 ),
+    .psum_in(\psum_in$230 ),
+    .psum_out(\psum_in$315 ),
     .rst(rst),
-    .valid_out(\x_valid$232 ),
-    .x_in(\x_in$219 ),
-    .x_out(\x_in$230 ),
-    .x_valid(\x_valid$221 )
+    .valid_out(\x_valid$237 ),
+    .x_in(\x_in$224 ),
+    .x_out(\x_in$235 ),
+    .x_valid(\x_valid$226 )
   );
   \accel_top.core.array.pe_1_4  pe_1_4 (
-    .bank_in(\bank_in$234 ),
-    .bank_out(\bank_in$245 ),
+    .bank_in(\bank_in$239 ),
+    .bank_out(\bank_in$250 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[103:96]),
-    .psum_in(\psum_in$236 ),
-    .psum_out(\psum_in$321 ),
+    .psum_in(\psum_in$241 ),
+    .psum_out(\psum_in$326 ),
     .rst(rst),
-    .valid_out(\x_valid$243 ),
-    .x_in(\x_in$230 ),
-    .x_out(\x_in$241 ),
-    .x_valid(\x_valid$232 )
+    .valid_out(\x_valid$248 ),
+    .x_in(\x_in$235 ),
+    .x_out(\x_in$246 ),
+    .x_valid(\x_valid$237 )
   );
   \accel_top.core.array.pe_1_5  pe_1_5 (
-    .bank_in(\bank_in$245 ),
-    .bank_out(\bank_in$256 ),
+    .bank_in(\bank_in$250 ),
+    .bank_out(\bank_in$261 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[111:104]),
-    .psum_in(\psum_in$247 ),
-    .psum_out(\psum_in$332 ),
+    .psum_in(\psum_in$252 ),
+    .psum_out(\psum_in$337 ),
     .rst(rst),
-    .valid_out(\x_valid$254 ),
-    .x_in(\x_in$241 ),
-    .x_out(\x_in$252 ),
-    .x_valid(\x_valid$243 )
+    .valid_out(\x_valid$259 ),
+    .x_in(\x_in$246 ),
+    .x_out(\x_in$257 ),
+    .x_valid(\x_valid$248 )
   );
   \accel_top.core.array.pe_1_6  pe_1_6 (
-    .bank_in(\bank_in$256 ),
-    .bank_out(\bank_in$267 ),
+    .bank_in(\bank_in$261 ),
+    .bank_out(\bank_in$272 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[119:112]),
-    .psum_in(\psum_in$258 ),
-    .psum_out(\psum_in$343 ),
+    .psum_in(\psum_in$263 ),
+    .psum_out(\psum_in$348 ),
     .rst(rst),
-    .valid_out(\x_valid$265 ),
-    .x_in(\x_in$252 ),
-    .x_out(\x_in$263 ),
-    .x_valid(\x_valid$254 )
+    .valid_out(\x_valid$270 ),
+    .x_in(\x_in$257 ),
+    .x_out(\x_in$268 ),
+    .x_valid(\x_valid$259 )
   );
   \accel_top.core.array.pe_1_7  pe_1_7 (
-    .bank_in(\bank_in$267 ),
+    .bank_in(\bank_in$272 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[127:120]),
-    .psum_in(\psum_in$269 ),
-    .psum_out(\psum_in$354 ),
+    .psum_in(\psum_in$274 ),
+    .psum_out(\psum_in$359 ),
     .rst(rst),
-    .x_in(\x_in$263 ),
-    .x_valid(\x_valid$265 )
+    .x_in(\x_in$268 ),
+    .x_valid(\x_valid$270 )
   );
   \accel_top.core.array.pe_2_0  pe_2_0 (
     .bank_in(skew_bank_2),
-    .bank_out(\bank_in$286 ),
+    .bank_out(\bank_in$291 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[135:128]),
-    .psum_in(\psum_in$277 ),
-    .psum_out(\psum_in$362 ),
+    .psum_in(\psum_in$282 ),
+    .psum_out(\psum_in$367 ),
     .rst(rst),
-    .valid_out(\x_valid$284 ),
+    .valid_out(\x_valid$289 ),
     .x_in(skew_x_2_2),
-    .x_out(\x_in$282 ),
+    .x_out(\x_in$287 ),
     .x_valid(skew_valid_2)
   );
   \accel_top.core.array.pe_2_1  pe_2_1 (
-    .bank_in(\bank_in$286 ),
-    .bank_out(\bank_in$297 ),
+    .bank_in(\bank_in$291 ),
+    .bank_out(\bank_in$302 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[143:136]),
-    .psum_in(\psum_in$288 ),
-    .psum_out(\psum_in$373 ),
+    .psum_in(\psum_in$293 ),
+    .psum_out(\psum_in$378 ),
     .rst(rst),
-    .valid_out(\x_valid$295 ),
-    .x_in(\x_in$282 ),
-    .x_out(\x_in$293 ),
-    .x_valid(\x_valid$284 )
+    .valid_out(\x_valid$300 ),
+    .x_in(\x_in$287 ),
+    .x_out(\x_in$298 ),
+    .x_valid(\x_valid$289 )
   );
   \accel_top.core.array.pe_2_2  pe_2_2 (
-    .bank_in(\bank_in$297 ),
-    .bank_out(\bank_in$308 ),
+    .bank_in(\bank_in$302 ),
+    .bank_out(\bank_in$313 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[151:144]),
-    .psum_in(\psum_in$299 ),
-    .psum_out(\psum_in$384 ),
+    .psum_in(\psum_in$304 ),
+    .psum_out(\psum_in$389 ),
     .rst(rst),
-    .valid_out(\x_valid$306 ),
-    .x_in(\x_in$293 ),
-    .x_out(\x_in$304 ),
-    .x_valid(\x_valid$295 )
+    .valid_out(\x_valid$311 ),
+    .x_in(\x_in$298 ),
+    .x_out(\x_in$309 ),
+    .x_valid(\x_valid$300 )
   );
   \accel_top.core.array.pe_2_3  pe_2_3 (
-    .bank_in(\bank_in$308 ),
-    .bank_out(\bank_in$319 ),
+    .bank_in(\bank_in$313 ),
+    .bank_out(\bank_in$324 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[159:152]),
-    .psum_in(\psum_in$310 ),
-    .psum_out(\psum_in$395 ),
+    .psum_in(\psum_in$315 ),
+    .psum_out(\psum_in$400 ),
     .rst(rst),
-    .valid_out(\x_valid$317 ),
-    .x_in(\x_in$304 ),
-    .x_out(\x_in$315 ),
-    .x_valid(\x_valid$306 )
+    .valid_out(\x_valid$322 ),
+    .x_in(\x_in$309 ),
+    .x_out(\x_in$320 ),
+    .x_valid(\x_valid$311 )
   );
   \accel_top.core.array.pe_2_4  pe_2_4 (
-    .bank_in(\bank_in$319 ),
-    .bank_out(\bank_in$330 ),
+    .bank_in(\bank_in$324 ),
+    .bank_out(\bank_in$335 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[167:160]),
-    .psum_in(\psum_in$321 ),
-    .psum_out(\psum_in$406 ),
+    .psum_in(\psum_in$326 ),
+    .psum_out(\psum_in$411 ),
     .rst(rst),
-    .valid_out(\x_valid$328 ),
-    .x_in(\x_in$315 ),
-    .x_out(\x_in$326 ),
-    .x_valid(\x_valid$317 )
+    .valid_out(\x_valid$333 ),
+    .x_in(\x_in$320 ),
+    .x_out(\x_in$331 ),
+    .x_valid(\x_valid$322 )
   );
   \accel_top.core.array.pe_2_5  pe_2_5 (
-    .bank_in(\bank_in$330 ),
-    .bank_out(\bank_in$341 ),
+    .bank_in(\bank_in$335 ),
+    .bank_out(\bank_in$346 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[175:168]),
-    .psum_in(\psum_in$332 ),
-    .psum_out(\psum_in$417 ),
+    .psum_in(\psum_in$337 ),
+    .psum_out(\psum_in$422 ),
     .rst(rst),
-    .valid_out(\x_valid$339 ),
-    .x_in(\x_in$326 ),
-    .x_out(\x_in$337 ),
-    .x_valid(\x_valid$328 )
+    .valid_out(\x_valid$344 ),
+    .x_in(\x_in$331 ),
+    .x_out(\x_in$342 ),
+    .x_valid(\x_valid$333 )
   );
   \accel_top.core.array.pe_2_6  pe_2_6 (
-    .bank_in(\bank_in$341 ),
-    .bank_out(\bank_in$352 ),
+    .bank_in(\bank_in$346 ),
+    .bank_out(\bank_in$357 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[183:176]),
-    .psum_in(\psum_in$343 ),
-    .psum_out(\psum_in$428 ),
+    .psum_in(\psum_in$348 ),
+    .psum_out(\psum_in$433 ),
     .rst(rst),
-    .valid_out(\x_valid$350 ),
-    .x_in(\x_in$337 ),
-    .x_out(\x_in$348 ),
-    .x_valid(\x_valid$339 )
+    .valid_out(\x_valid$355 ),
+    .x_in(\x_in$342 ),
+    .x_out(\x_in$353 ),
+    .x_valid(\x_valid$344 )
   );
   \accel_top.core.array.pe_2_7  pe_2_7 (
-    .bank_in(\bank_in$352 ),
+    .bank_in(\bank_in$357 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[191:184]),
-    .psum_in(\psum_in$354 ),
-    .psum_out(\psum_in$439 ),
+    .psum_in(\psum_in$359 ),
+    .psum_out(\psum_in$444 ),
     .rst(rst),
-    .x_in(\x_in$348 ),
-    .x_valid(\x_valid$350 )
+    .x_in(\x_in$353 ),
+    .x_valid(\x_valid$355 )
   );
   \accel_top.core.array.pe_3_0  pe_3_0 (
     .bank_in(skew_bank_3),
-    .bank_out(\bank_in$371 ),
+    .bank_out(\bank_in$376 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[199:192]),
-    .psum_in(\psum_in$362 ),
-    .psum_out(\psum_in$447 ),
+    .psum_in(\psum_in$367 ),
+    .psum_out(\psum_in$452 ),
     .rst(rst),
-    .valid_out(\x_valid$369 ),
+    .valid_out(\x_valid$374 ),
     .x_in(skew_x_3_3),
-    .x_out(\x_in$367 ),
+    .x_out(\x_in$372 ),
     .x_valid(skew_valid_3)
   );
   \accel_top.core.array.pe_3_1  pe_3_1 (
-    .bank_in(\bank_in$371 ),
-    .bank_out(\bank_in$382 ),
+    .bank_in(\bank_in$376 ),
+    .bank_out(\bank_in$387 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[207:200]),
-    .psum_in(\psum_in$373 ),
-    .psum_out(\psum_in$458 ),
+    .psum_in(\psum_in$378 ),
+    .psum_out(\psum_in$463 ),
     .rst(rst),
-    .valid_out(\x_valid$380 ),
-    .x_in(\x_in$367 ),
-    .x_out(\x_in$378 ),
-    .x_valid(\x_valid$369 )
+    .valid_out(\x_valid$385 ),
+    .x_in(\x_in$372 ),
+    .x_out(\x_in$383 ),
+    .x_valid(\x_valid$374 )
   );
   \accel_top.core.array.pe_3_2  pe_3_2 (
-    .bank_in(\bank_in$382 ),
-    .bank_out(\bank_in$393 ),
+    .bank_in(\bank_in$387 ),
+    .bank_out(\bank_in$398 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[215:208]),
-    .psum_in(\psum_in$384 ),
-    .psum_out(\psum_in$469 ),
+    .psum_in(\psum_in$389 ),
+    .psum_out(\psum_in$474 ),
     .rst(rst),
-    .valid_out(\x_valid$391 ),
-    .x_in(\x_in$378 ),
-    .x_out(\x_in$389 ),
-    .x_valid(\x_valid$380 )
+    .valid_out(\x_valid$396 ),
+    .x_in(\x_in$383 ),
+    .x_out(\x_in$394 ),
+    .x_valid(\x_valid$385 )
   );
   \accel_top.core.array.pe_3_3  pe_3_3 (
-    .bank_in(\bank_in$393 ),
-    .bank_out(\bank_in$404 ),
+    .bank_in(\bank_in$398 ),
+    .bank_out(\bank_in$409 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[223:216]),
-    .psum_in(\psum_in$395 ),
-    .psum_out(\psum_in$480 ),
+    .psum_in(\psum_in$400 ),
+    .psum_out(\psum_in$485 ),
     .rst(rst),
-    .valid_out(\x_valid$402 ),
-    .x_in(\x_in$389 ),
-    .x_out(\x_in$400 ),
-    .x_valid(\x_valid$391 )
+    .valid_out(\x_valid$407 ),
+    .x_in(\x_in$394 ),
+    .x_out(\x_in$405 ),
+    .x_valid(\x_valid$396 )
   );
   \accel_top.core.array.pe_3_4  pe_3_4 (
-    .bank_in(\bank_in$404 ),
-    .bank_out(\bank_in$415 ),
+    .bank_in(\bank_in$409 ),
+    .bank_out(\bank_in$420 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[231:224]),
-    .psum_in(\psum_in$406 ),
-    .psum_out(\psum_in$491 ),
+    .psum_in(\psum_in$411 ),
+    .psum_out(\psum_in$496 ),
     .rst(rst),
-    .valid_out(\x_valid$413 ),
-    .x_in(\x_in$400 ),
-    .x_out(\x_in$411 ),
-    .x_valid(\x_valid$402 )
+    .valid_out(\x_valid$418 ),
+    .x_in(\x_in$405 ),
+    .x_out(\x_in$416 ),
+    .x_valid(\x_valid$407 )
   );
   \accel_top.core.array.pe_3_5  pe_3_5 (
-    .bank_in(\bank_in$415 ),
-    .bank_out(\bank_in$426 ),
+    .bank_in(\bank_in$420 ),
+    .bank_out(\bank_in$431 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[239:232]),
-    .psum_in(\psum_in$417 ),
-    .psum_out(\psum_in$502 ),
+    .psum_in(\psum_in$422 ),
+    .psum_out(\psum_in$507 ),
     .rst(rst),
-    .valid_out(\x_valid$424 ),
-    .x_in(\x_in$411 ),
-    .x_out(\x_in$422 ),
-    .x_valid(\x_valid$413 )
+    .valid_out(\x_valid$429 ),
+    .x_in(\x_in$416 ),
+    .x_out(\x_in$427 ),
+    .x_valid(\x_valid$418 )
   );
   \accel_top.core.array.pe_3_6  pe_3_6 (
-    .bank_in(\bank_in$426 ),
-    .bank_out(\bank_in$437 ),
+    .bank_in(\bank_in$431 ),
+    .bank_out(\bank_in$442 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[247:240]),
-    .psum_in(\psum_in$428 ),
-    .psum_out(\psum_in$513 ),
+    .psum_in(\psum_in$433 ),
+    .psum_out(\psum_in$518 ),
     .rst(rst),
-    .valid_out(\x_valid$435 ),
-    .x_in(\x_in$422 ),
-    .x_out(\x_in$433 ),
-    .x_valid(\x_valid$424 )
+    .valid_out(\x_valid$440 ),
+    .x_in(\x_in$427 ),
+    .x_out(\x_in$438 ),
+    .x_valid(\x_valid$429 )
   );
   \accel_top.core.array.pe_3_7  pe_3_7 (
-    .bank_in(\bank_in$437 ),
+    .bank_in(\bank_in$442 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[255:248]),
-    .psum_in(\psum_in$439 ),
-    .psum_out(\psum_in$524 ),
+    .psum_in(\psum_in$444 ),
+    .psum_out(\psum_in$529 ),
     .rst(rst),
-    .x_in(\x_in$433 ),
-    .x_valid(\x_valid$435 )
+    .x_in(\x_in$438 ),
+    .x_valid(\x_valid$440 )
   );
   \accel_top.core.array.pe_4_0  pe_4_0 (
     .bank_in(skew_bank_4),
-    .bank_out(\bank_in$456 ),
+    .bank_out(\bank_in$461 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[263:256]),
-    .psum_in(\psum_in$447 ),
-    .psum_out(\psum_in$532 ),
+    .psum_in(\psum_in$452 ),
+    .psum_out(\psum_in$537 ),
     .rst(rst),
-    .valid_out(\x_valid$454 ),
+    .valid_out(\x_valid$459 ),
     .x_in(skew_x_4_4),
-    .x_out(\x_in$452 ),
+    .x_out(\x_in$457 ),
     .x_valid(skew_valid_4)
   );
   \accel_top.core.array.pe_4_1  pe_4_1 (
-    .bank_in(\bank_in$456 ),
-    .bank_out(\bank_in$467 ),
+    .bank_in(\bank_in$461 ),
+    .bank_out(\bank_in$472 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[271:264]),
-    .psum_in(\psum_in$458 ),
-    .psum_out(\psum_in$543 ),
+    .psum_in(\psum_in$463 ),
+    .psum_out(\psum_in$548 ),
     .rst(rst),
-    .valid_out(\x_valid$465 ),
-    .x_in(\x_in$452 ),
-    .x_out(\x_in$463 ),
-    .x_valid(\x_valid$454 )
+    .valid_out(\x_valid$470 ),
+    .x_in(\x_in$457 ),
+    .x_out(\x_in$468 ),
+    .x_valid(\x_valid$459 )
   );
   \accel_top.core.array.pe_4_2  pe_4_2 (
-    .bank_in(\bank_in$467 ),
-    .bank_out(\bank_in$478 ),
+    .bank_in(\bank_in$472 ),
+    .bank_out(\bank_in$483 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[279:272]),
-    .psum_in(\psum_in$469 ),
-    .psum_out(\psum_in$554 ),
+    .psum_in(\psum_in$474 ),
+    .psum_out(\psum_in$559 ),
     .rst(rst),
-    .valid_out(\x_valid$476 ),
-    .x_in(\x_in$463 ),
-    .x_out(\x_in$474 ),
-    .x_valid(\x_valid$465 )
+    .valid_out(\x_valid$481 ),
+    .x_in(\x_in$468 ),
+    .x_out(\x_in$479 ),
+    .x_valid(\x_valid$470 )
   );
   \accel_top.core.array.pe_4_3  pe_4_3 (
-    .bank_in(\bank_in$478 ),
-    .bank_out(\bank_in$489 ),
+    .bank_in(\bank_in$483 ),
+    .bank_out(\bank_in$494 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[287:280]),
-    .psum_in(\psum_in$480 ),
-    .psum_out(\psum_in$565 ),
+    .psum_in(\psum_in$485 ),
+    .psum_out(\psum_in$570 ),
     .rst(rst),
-    .valid_out(\x_valid$487 ),
-    .x_in(\x_in$474 ),
-    .x_out(\x_in$485 ),
-    .x_valid(\x_valid$476 )
+    .valid_out(\x_valid$492 ),
+    .x_in(\x_in$479 ),
+    .x_out(\x_in$490 ),
+    .x_valid(\x_valid$481 )
   );
   \accel_top.core.array.pe_4_4  pe_4_4 (
-    .bank_in(\bank_in$489 ),
-    .bank_out(\bank_in$500 ),
+    .bank_in(\bank_in$494 ),
+    .bank_out(\bank_in$505 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[295:288]),
-    .psum_in(\psum_in$491 ),
-    .psum_out(\psum_in$576 ),
+    .psum_in(\psum_in$496 ),
+    .psum_out(\psum_in$581 ),
     .rst(rst),
-    .valid_out(\x_valid$498 ),
-    .x_in(\x_in$485 ),
-    .x_out(\x_in$496 ),
-    .x_valid(\x_valid$487 )
+    .valid_out(\x_valid$503 ),
+    .x_in(\x_in$490 ),
+    .x_out(\x_in$501 ),
+    .x_valid(\x_valid$492 )
   );
   \accel_top.core.array.pe_4_5  pe_4_5 (
-    .bank_in(\bank_in$500 ),
-    .bank_out(\bank_in$511 ),
+    .bank_in(\bank_in$505 ),
+    .bank_out(\bank_in$516 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[303:296]),
-    .psum_in(\psum_in$502 ),
-    .psum_out(\psum_in$587 ),
+    .psum_in(\psum_in$507 ),
+    .psum_out(\psum_in$592 ),
     .rst(rst),
-    .valid_out(\x_valid$509 ),
-    .x_in(\x_in$496 ),
-    .x_out(\x_in$507 ),
-    .x_valid(\x_valid$498 )
+    .valid_out(\x_valid$514 ),
+    .x_in(\x_in$501 ),
+    .x_out(\x_in$512 ),
+    .x_valid(\x_valid$503 )
   );
   \accel_top.core.array.pe_4_6  pe_4_6 (
-    .bank_in(\bank_in$511 ),
-    .bank_out(\bank_in$522 ),
+    .bank_in(\bank_in$516 ),
+    .bank_out(\bank_in$527 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[311:304]),
-    .psum_in(\psum_in$513 ),
-    .psum_out(\psum_in$598 ),
+    .psum_in(\psum_in$518 ),
+    .psum_out(\psum_in$603 ),
     .rst(rst),
-    .valid_out(\x_valid$520 ),
-    .x_in(\x_in$507 ),
-    .x_out(\x_in$518 ),
-    .x_valid(\x_valid$509 )
+    .valid_out(\x_valid$525 ),
+    .x_in(\x_in$512 ),
+    .x_out(\x_in$523 ),
+    .x_valid(\x_valid$514 )
   );
   \accel_top.core.array.pe_4_7  pe_4_7 (
-    .bank_in(\bank_in$522 ),
+    .bank_in(\bank_in$527 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[319:312]),
-    .psum_in(\psum_in$524 ),
-    .psum_out(\psum_in$609 ),
+    .psum_in(\psum_in$529 ),
+    .psum_out(\psum_in$614 ),
     .rst(rst),
-    .x_in(\x_in$518 ),
-    .x_valid(\x_valid$520 )
+    .x_in(\x_in$523 ),
+    .x_valid(\x_valid$525 )
   );
   \accel_top.core.array.pe_5_0  pe_5_0 (
     .bank_in(skew_bank_5),
-    .bank_out(\bank_in$541 ),
+    .bank_out(\bank_in$546 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[327:320]),
-    .psum_in(\psum_in$532 ),
-    .psum_out(\psum_in$617 ),
+    .psum_in(\psum_in$537 ),
+    .psum_out(\psum_in$622 ),
     .rst(rst),
-    .valid_out(\x_valid$539 ),
+    .valid_out(\x_valid$544 ),
     .x_in(skew_x_5_5),
-    .x_out(\x_in$537 ),
+    .x_out(\x_in$542 ),
     .x_valid(skew_valid_5)
   );
   \accel_top.core.array.pe_5_1  pe_5_1 (
-    .bank_in(\bank_in$541 ),
-    .bank_out(\bank_in$552 ),
+    .bank_in(\bank_in$546 ),
+    .bank_out(\bank_in$557 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[335:328]),
-    .psum_in(\psum_in$543 ),
-    .psum_out(\psum_in$628 ),
+    .psum_in(\psum_in$548 ),
+    .psum_out(\psum_in$633 ),
     .rst(rst),
-    .valid_out(\x_valid$550 ),
-    .x_in(\x_in$537 ),
-    .x_out(\x_in$548 ),
-    .x_valid(\x_valid$539 )
+    .valid_out(\x_valid$555 ),
+    .x_in(\x_in$542 ),
+    .x_out(\x_in$553 ),
+    .x_valid(\x_valid$544 )
   );
   \accel_top.core.array.pe_5_2  pe_5_2 (
-    .bank_in(\bank_in$552 ),
-    .bank_out(\bank_in$563 ),
+    .bank_in(\bank_in$557 ),
+    .bank_out(\bank_in$568 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[343:336]),
-    .psum_in(\psum_in$554 ),
-    .psum_out(\psum_in$639 ),
+    .psum_in(\psum_in$559 ),
+    .psum_out(\psum_in$644 ),
     .rst(rst),
-    .valid_out(\x_valid$561 ),
-    .x_in(\x_in$548 ),
-    .x_out(\x_in$559 ),
-    .x_valid(\x_valid$550 )
+    .valid_out(\x_valid$566 ),
+    .x_in(\x_in$553 ),
+    .x_out(\x_in$564 ),
+    .x_valid(\x_valid$555 )
   );
   \accel_top.core.array.pe_5_3  pe_5_3 (
-    .bank_in(\bank_in$563 ),
-    .bank_out(\bank_in$574 ),
+    .bank_in(\bank_in$568 ),
+    .bank_out(\bank_in$579 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[351:344]),
-    .psum_in(\psum_in$565 ),
-    .psum_out(\psum_in$650 ),
+    .psum_in(\psum_in$570 ),
+    .psum_out(\psum_in$655 ),
     .rst(rst),
-    .valid_out(\x_valid$572 ),
-    .x_in(\x_in$559 ),
-    .x_out(\x_in$570 ),
-    .x_valid(\x_valid$561 )
+    .valid_out(\x_valid$577 ),
+    .x_in(\x_in$564 ),
+    .x_out(\x_in$575 ),
+    .x_valid(\x_valid$566 )
   );
   \accel_top.core.array.pe_5_4  pe_5_4 (
-    .bank_in(\bank_in$574 ),
-    .bank_out(\bank_in$585 ),
+    .bank_in(\bank_in$579 ),
+    .bank_out(\bank_in$590 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[359:352]),
-    .psum_in(\psum_in$576 ),
-    .psum_out(\psum_in$661 ),
+    .psum_in(\psum_in$581 ),
+    .psum_out(\psum_in$666 ),
     .rst(rst),
-    .valid_out(\x_valid$583 ),
-    .x_in(\x_in$570 ),
-    .x_out(\x_in$581 ),
-    .x_valid(\x_valid$572 )
+    .valid_out(\x_valid$588 ),
+    .x_in(\x_in$575 ),
+    .x_out(\x_in$586 ),
+    .x_valid(\x_valid$577 )
   );
   \accel_top.core.array.pe_5_5  pe_5_5 (
-    .bank_in(\bank_in$585 ),
-    .bank_out(\bank_in$596 ),
+    .bank_in(\bank_in$590 ),
+    .bank_out(\bank_in$601 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[367:360]),
-    .psum_in(\psum_in$587 ),
-    .psum_out(\psum_in$672 ),
+    .psum_in(\psum_in$592 ),
+    .psum_out(\psum_in$677 ),
     .rst(rst),
-    .valid_out(\x_valid$594 ),
-    .x_in(\x_in$581 ),
-    .x_out(\x_in$592 ),
-    .x_valid(\x_valid$583 )
+    .valid_out(\x_valid$599 ),
+    .x_in(\x_in$586 ),
+    .x_out(\x_in$597 ),
+    .x_valid(\x_valid$588 )
   );
   \accel_top.core.array.pe_5_6  pe_5_6 (
-    .bank_in(\bank_in$596 ),
-    .bank_out(\bank_in$607 ),
+    .bank_in(\bank_in$601 ),
+    .bank_out(\bank_in$612 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[375:368]),
-    .psum_in(\psum_in$598 ),
-    .psum_out(\psum_in$683 ),
+    .psum_in(\psum_in$603 ),
+    .psum_out(\psum_in$688 ),
     .rst(rst),
-    .valid_out(\x_valid$605 ),
-    .x_in(\x_in$592 ),
-    .x_out(\x_in$603 ),
-    .x_valid(\x_valid$594 )
+    .valid_out(\x_valid$610 ),
+    .x_in(\x_in$597 ),
+    .x_out(\x_in$608 ),
+    .x_valid(\x_valid$599 )
   );
   \accel_top.core.array.pe_5_7  pe_5_7 (
-    .bank_in(\bank_in$607 ),
+    .bank_in(\bank_in$612 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[383:376]),
-    .psum_in(\psum_in$609 ),
-    .psum_out(\psum_in$694 ),
+    .psum_in(\psum_in$614 ),
+    .psum_out(\psum_in$699 ),
     .rst(rst),
-    .x_in(\x_in$603 ),
-    .x_valid(\x_valid$605 )
+    .x_in(\x_in$608 ),
+    .x_valid(\x_valid$610 )
   );
   \accel_top.core.array.pe_6_0  pe_6_0 (
     .bank_in(skew_bank_6),
-    .bank_out(\bank_in$626 ),
+    .bank_out(\bank_in$631 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[391:384]),
-    .psum_in(\psum_in$617 ),
-    .psum_out(\psum_in$702 ),
+    .psum_in(\psum_in$622 ),
+    .psum_out(\psum_in$707 ),
     .rst(rst),
-    .valid_out(\x_valid$624 ),
+    .valid_out(\x_valid$629 ),
     .x_in(skew_x_6_6),
-    .x_out(\x_in$622 ),
+    .x_out(\x_in$627 ),
     .x_valid(skew_valid_6)
   );
   \accel_top.core.array.pe_6_1  pe_6_1 (
-    .bank_in(\bank_in$626 ),
-    .bank_out(\bank_in$637 ),
+    .bank_in(\bank_in$631 ),
+    .bank_out(\bank_in$642 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[399:392]),
-    .psum_in(\psum_in$628 ),
-    .psum_out(\psum_in$713 ),
+    .psum_in(\psum_in$633 ),
+    .psum_out(\psum_in$718 ),
     .rst(rst),
-    .valid_out(\x_valid$635 ),
-    .x_in(\x_in$622 ),
-    .x_out(\x_in$633 ),
-    .x_valid(\x_valid$624 )
+    .valid_out(\x_valid$640 ),
+    .x_in(\x_in$627 ),
+    .x_out(\x_in$638 ),
+    .x_valid(\x_valid$629 )
   );
   \accel_top.core.array.pe_6_2  pe_6_2 (
-    .bank_in(\bank_in$637 ),
-    .bank_out(\bank_in$648 ),
+    .bank_in(\bank_in$642 ),
+    .bank_out(\bank_in$653 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[407:400]),
-    .psum_in(\psum_in$639 ),
-    .psum_out(\psum_in$724 ),
+    .psum_in(\psum_in$644 ),
+    .psum_out(\psum_in$729 ),
     .rst(rst),
-    .valid_out(\x_valid$646 ),
-    .x_in(\x_in$633 ),
-    .x_out(\x_in$644 ),
-    .x_valid(\x_valid$635 )
+    .valid_out(\x_valid$651 ),
+    .x_in(\x_in$638 ),
+    .x_out(\x_in$649 ),
+    .x_valid(\x_valid$640 )
   );
   \accel_top.core.array.pe_6_3  pe_6_3 (
-    .bank_in(\bank_in$648 ),
-    .bank_out(\bank_in$659 ),
+    .bank_in(\bank_in$653 ),
+    .bank_out(\bank_in$664 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[415:408]),
-    .psum_in(\psum_in$650 ),
-    .psum_out(\psum_in$735 ),
+    .psum_in(\psum_in$655 ),
+    .psum_out(\psum_in$740 ),
     .rst(rst),
-    .valid_out(\x_valid$657 ),
-    .x_in(\x_in$644 ),
-    .x_out(\x_in$655 ),
-    .x_valid(\x_valid$646 )
+    .valid_out(\x_valid$662 ),
+    .x_in(\x_in$649 ),
+    .x_out(\x_in$660 ),
+    .x_valid(\x_valid$651 )
   );
   \accel_top.core.array.pe_6_4  pe_6_4 (
-    .bank_in(\bank_in$659 ),
-    .bank_out(\bank_in$670 ),
+    .bank_in(\bank_in$664 ),
+    .bank_out(\bank_in$675 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[423:416]),
-    .psum_in(\psum_in$661 ),
-    .psum_out(\psum_in$746 ),
+    .psum_in(\psum_in$666 ),
+    .psum_out(\psum_in$751 ),
     .rst(rst),
-    .valid_out(\x_valid$668 ),
-    .x_in(\x_in$655 ),
-    .x_out(\x_in$666 ),
-    .x_valid(\x_valid$657 )
+    .valid_out(\x_valid$673 ),
+    .x_in(\x_in$660 ),
+    .x_out(\x_in$671 ),
+    .x_valid(\x_valid$662 )
   );
   \accel_top.core.array.pe_6_5  pe_6_5 (
-    .bank_in(\bank_in$670 ),
-    .bank_out(\bank_in$681 ),
+    .bank_in(\bank_in$675 ),
+    .bank_out(\bank_in$686 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[431:424]),
-    .psum_in(\psum_in$672 ),
-    .psum_out(\psum_in$757 ),
+    .psum_in(\psum_in$677 ),
+    .psum_out(\psum_in$762 ),
     .rst(rst),
-    .valid_out(\x_valid$679 ),
-    .x_in(\x_in$666 ),
-    .x_out(\x_in$677 ),
-    .x_valid(\x_valid$668 )
+    .valid_out(\x_valid$684 ),
+    .x_in(\x_in$671 ),
+    .x_out(\x_in$682 ),
+    .x_valid(\x_valid$673 )
   );
   \accel_top.core.array.pe_6_6  pe_6_6 (
-    .bank_in(\bank_in$681 ),
-    .bank_out(\bank_in$692 ),
+    .bank_in(\bank_in$686 ),
+    .bank_out(\bank_in$697 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[439:432]),
-    .psum_in(\psum_in$683 ),
-    .psum_out(\psum_in$768 ),
+    .psum_in(\psum_in$688 ),
+    .psum_out(\psum_in$773 ),
     .rst(rst),
-    .valid_out(\x_valid$690 ),
-    .x_in(\x_in$677 ),
-    .x_out(\x_in$688 ),
-    .x_valid(\x_valid$679 )
+    .valid_out(\x_valid$695 ),
+    .x_in(\x_in$682 ),
+    .x_out(\x_in$693 ),
+    .x_valid(\x_valid$684 )
   );
   \accel_top.core.array.pe_6_7  pe_6_7 (
-    .bank_in(\bank_in$692 ),
+    .bank_in(\bank_in$697 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[447:440]),
-    .psum_in(\psum_in$694 ),
-    .psum_out(\psum_in$779 ),
+    .psum_in(\psum_in$699 ),
+    .psum_out(\psum_in$784 ),
     .rst(rst),
-    .x_in(\x_in$688 ),
-    .x_valid(\x_valid$690 )
+    .x_in(\x_in$693 ),
+    .x_valid(\x_valid$695 )
   );
   \accel_top.core.array.pe_7_0  pe_7_0 (
     .bank_in(skew_bank_7),
-    .bank_out(\bank_in$711 ),
+    .bank_out(\bank_in$716 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[455:448]),
-    .psum_in(\psum_in$702 ),
+    .psum_in(\psum_in$707 ),
     .psum_out(psum_out),
     .rst(rst),
-    .valid_out(\x_valid$709 ),
+    .valid_out(\x_valid$714 ),
     .x_in(skew_x_7_7),
-    .x_out(\x_in$707 ),
+    .x_out(\x_in$712 ),
     .x_valid(skew_valid_7)
   );
   \accel_top.core.array.pe_7_1  pe_7_1 (
-    .bank_in(\bank_in$711 ),
-    .bank_out(\bank_in$722 ),
+    .bank_in(\bank_in$716 ),
+    .bank_out(\bank_in$727 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[463:456]),
-    .psum_in(\psum_in$713 ),
+    .psum_in(\psum_in$718 ),
     .psum_out(\psum_out$66 ),
     .rst(rst),
-    .valid_out(\x_valid$720 ),
-    .x_in(\x_in$707 ),
-    .x_out(\x_in$718 ),
-    .x_valid(\x_valid$709 )
+    .valid_out(\x_valid$725 ),
+    .x_in(\x_in$712 ),
+    .x_out(\x_in$723 ),
+    .x_valid(\x_valid$714 )
   );
   \accel_top.core.array.pe_7_2  pe_7_2 (
-    .bank_in(\bank_in$722 ),
-    .bank_out(\bank_in$733 ),
+    .bank_in(\bank_in$727 ),
+    .bank_out(\bank_in$738 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[471:464]),
-    .psum_in(\psum_in$724 ),
+    .psum_in(\psum_in$729 ),
     .psum_out(\psum_out$73 ),
     .rst(rst),
-    .valid_out(\x_valid$731 ),
-    .x_in(\x_in$718 ),
-    .x_out(\x_in$729 ),
-    .x_valid(\x_valid$720 )
+    .valid_out(\x_valid$736 ),
+    .x_in(\x_in$723 ),
+    .x_out(\x_in$734 ),
+    .x_valid(\x_valid$725 )
   );
   \accel_top.core.array.pe_7_3  pe_7_3 (
-    .bank_in(\bank_in$733 ),
-    .bank_out(\bank_in$744 ),
+    .bank_in(\bank_in$738 ),
+    .bank_out(\bank_in$749 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[479:472]),
-    .psum_in(\psum_in$735 ),
+    .psum_in(\psum_in$740 ),
     .psum_out(\psum_out$79 ),
     .rst(rst),
-    .valid_out(\x_valid$742 ),
-    .x_in(\x_in$729 ),
-    .x_out(\x_in$740 ),
-    .x_valid(\x_valid$731 )
+    .valid_out(\x_valid$747 ),
+    .x_in(\x_in$734 ),
+    .x_out(\x_in$745 ),
+    .x_valid(\x_valid$736 )
   );
   \accel_top.core.array.pe_7_4  pe_7_4 (
-    .bank_in(\bank_in$744 ),
-    .bank_out(\bank_in$755 ),
+    .bank_in(\bank_in$749 ),
+    .bank_out(\bank_in$760 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[487:480]),
-    .psum_in(\psum_in$746 ),
+    .psum_in(\psum_in$751 ),
     .psum_out(\psum_out$84 ),
     .rst(rst),
-    .valid_out(\x_valid$753 ),
-    .x_in(\x_in$740 ),
-    .x_out(\x_in$751 ),
-    .x_valid(\x_valid$742 )
+    .valid_out(\x_valid$758 ),
+    .x_in(\x_in$745 ),
+    .x_out(\x_in$756 ),
+    .x_valid(\x_valid$747 )
   );
   \accel_top.core.array.pe_7_5  pe_7_5 (
-    .bank_in(\bank_in$755 ),
-    .bank_out(\bank_in$766 ),
+    .bank_in(\bank_in$760 ),
+    .bank_out(\bank_in$771 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[495:488]),
-    .psum_in(\psum_in$757 ),
+    .psum_in(\psum_in$762 ),
     .psum_out(\psum_out$88 ),
     .rst(rst),
-    .valid_out(\x_valid$764 ),
-    .x_in(\x_in$751 ),
-    .x_out(\x_in$762 ),
-    .x_valid(\x_valid$753 )
+    .valid_out(\x_valid$769 ),
+    .x_in(\x_in$756 ),
+    .x_out(\x_in$767 ),
+    .x_valid(\x_valid$758 )
   );
   \accel_top.core.array.pe_7_6  pe_7_6 (
-    .bank_in(\bank_in$766 ),
-    .bank_out(\bank_in$777 ),
+    .bank_in(\bank_in$771 ),
+    .bank_out(\bank_in$782 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[503:496]),
-    .psum_in(\psum_in$768 ),
+    .psum_in(\psum_in$773 ),
     .psum_out(\psum_out$91 ),
     .rst(rst),
-    .valid_out(\x_valid$775 ),
-    .x_in(\x_in$762 ),
-    .x_out(\x_in$773 ),
-    .x_valid(\x_valid$764 )
+    .valid_out(\x_valid$780 ),
+    .x_in(\x_in$767 ),
+    .x_out(\x_in$778 ),
+    .x_valid(\x_valid$769 )
   );
   \accel_top.core.array.pe_7_7  pe_7_7 (
-    .bank_in(\bank_in$777 ),
+    .bank_in(\bank_in$782 ),
     .clk(clk),
     .load(load),
     .load_bank(load_bank),
     .load_weight(load_weights[511:504]),
-    .psum_in(\psum_in$779 ),
-    .psum_out(\psum_out$785 ),
+    .psum_in(\psum_in$784 ),
+    .psum_out(\psum_out$790 ),
     .rst(rst),
-    .valid_out(out_valid),
-    .x_in(\x_in$773 ),
-    .x_valid(\x_valid$775 )
+    .valid_out(valid_out),
+    .x_in(\x_in$778 ),
+    .x_valid(\x_valid$780 )
   );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$1  = in_valid;
+    if (rst) begin
+      \$1  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$2  = in_bank;
+    if (rst) begin
+      \$2  = 1'h0;
+    end
+  end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
     \$3  = skew_valid_0;
@@ -8174,128 +8471,142 @@ module \accel_top.core.array (rst, load_weights, load, in_valid, in_bank, in_tag
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$81  = in_tag;
+    \$81  = valid_out;
     if (rst) begin
-      \$81  = 13'h0000;
+      \$81  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$82  = tag_0;
+    \$82  = out_valid_0;
     if (rst) begin
-      \$82  = 13'h0000;
+      \$82  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$83  = tag_1;
+    \$83  = in_tag;
     if (rst) begin
       \$83  = 13'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$84  = tag_2;
+    \$84  = tag_0;
     if (rst) begin
       \$84  = 13'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$85  = tag_3;
+    \$85  = tag_1;
     if (rst) begin
       \$85  = 13'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$86  = tag_4;
+    \$86  = tag_2;
     if (rst) begin
       \$86  = 13'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$87  = tag_5;
+    \$87  = tag_3;
     if (rst) begin
       \$87  = 13'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$88  = tag_6;
+    \$88  = tag_4;
     if (rst) begin
       \$88  = 13'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$89  = tag_7;
+    \$89  = tag_5;
     if (rst) begin
       \$89  = 13'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$90  = tag_8;
+    \$90  = tag_6;
     if (rst) begin
       \$90  = 13'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$91  = tag_9;
+    \$91  = tag_7;
     if (rst) begin
       \$91  = 13'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$92  = tag_10;
+    \$92  = tag_8;
     if (rst) begin
       \$92  = 13'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$93  = tag_11;
+    \$93  = tag_9;
     if (rst) begin
       \$93  = 13'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$94  = tag_12;
+    \$94  = tag_10;
     if (rst) begin
       \$94  = 13'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$95  = tag_13;
+    \$95  = tag_11;
     if (rst) begin
       \$95  = 13'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$96  = tag_14;
+    \$96  = tag_12;
     if (rst) begin
       \$96  = 13'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$1  = in_valid;
+    \$97  = tag_13;
     if (rst) begin
-      \$1  = 1'h0;
+      \$97  = 13'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$2  = in_bank;
+    \$98  = tag_14;
     if (rst) begin
-      \$2  = 1'h0;
+      \$98  = 13'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$99  = tag_15;
+    if (rst) begin
+      \$99  = 13'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$100  = tag_16;
+    if (rst) begin
+      \$100  = 13'h0000;
     end
   end
   assign x_in = skew_x_0_0;
@@ -8303,451 +8614,451 @@ module \accel_top.core.array (rst, load_weights, load, in_valid, in_bank, in_tag
   assign bank_in = skew_bank_0;
   assign psum_in = 32'd0;
   assign load_valid = load;
-  assign \load_bank$116  = load_bank;
+  assign \load_bank$121  = load_bank;
   assign load_weight = load_weights[7:0];
-  assign x_out = \x_in$119 ;
-  assign valid_out = \x_valid$121 ;
-  assign bank_out = \bank_in$123 ;
-  assign \psum_in$125  = 32'd0;
-  assign \load$126  = load;
-  assign \load_bank$127  = load_bank;
-  assign \load_weight$128  = load_weights[15:8];
-  assign \x_out$130  = \x_in$129 ;
-  assign \valid_out$132  = \x_valid$131 ;
-  assign \bank_out$134  = \bank_in$133 ;
-  assign \psum_in$135  = 32'd0;
-  assign \load$136  = load;
-  assign \load_bank$137  = load_bank;
-  assign \load_weight$138  = load_weights[23:16];
-  assign \x_out$140  = \x_in$139 ;
-  assign \valid_out$142  = \x_valid$141 ;
-  assign \bank_out$144  = \bank_in$143 ;
-  assign \psum_in$145  = 32'd0;
-  assign \load$146  = load;
-  assign \load_bank$147  = load_bank;
-  assign \load_weight$148  = load_weights[31:24];
-  assign \x_out$150  = \x_in$149 ;
-  assign \valid_out$152  = \x_valid$151 ;
-  assign \bank_out$154  = \bank_in$153 ;
-  assign \psum_in$155  = 32'd0;
-  assign \load$156  = load;
-  assign \load_bank$157  = load_bank;
-  assign \load_weight$158  = load_weights[39:32];
-  assign \x_out$160  = \x_in$159 ;
-  assign \valid_out$162  = \x_valid$161 ;
-  assign \bank_out$164  = \bank_in$163 ;
-  assign \psum_in$165  = 32'd0;
-  assign \load$166  = load;
-  assign \load_bank$167  = load_bank;
-  assign \load_weight$168  = load_weights[47:40];
-  assign \x_out$170  = \x_in$169 ;
-  assign \valid_out$172  = \x_valid$171 ;
-  assign \bank_out$174  = \bank_in$173 ;
-  assign \psum_in$175  = 32'd0;
-  assign \load$176  = load;
-  assign \load_bank$177  = load_bank;
-  assign \load_weight$178  = load_weights[55:48];
-  assign \x_out$180  = \x_in$179 ;
-  assign \valid_out$182  = \x_valid$181 ;
-  assign \bank_out$184  = \bank_in$183 ;
-  assign \psum_in$185  = 32'd0;
-  assign \load$186  = load;
-  assign \load_bank$187  = load_bank;
-  assign \load_weight$188  = load_weights[63:56];
-  assign \x_in$189  = skew_x_1_1;
-  assign \x_valid$190  = skew_valid_1;
-  assign \bank_in$191  = skew_bank_1;
-  assign \psum_out$193  = \psum_in$192 ;
-  assign \load$194  = load;
-  assign \load_bank$195  = load_bank;
-  assign \load_weight$196  = load_weights[71:64];
-  assign \x_out$198  = \x_in$197 ;
-  assign \valid_out$200  = \x_valid$199 ;
-  assign \bank_out$202  = \bank_in$201 ;
-  assign \psum_out$204  = \psum_in$203 ;
-  assign \load$205  = load;
-  assign \load_bank$206  = load_bank;
-  assign \load_weight$207  = load_weights[79:72];
-  assign \x_out$209  = \x_in$208 ;
-  assign \valid_out$211  = \x_valid$210 ;
-  assign \bank_out$213  = \bank_in$212 ;
-  assign \psum_out$215  = \psum_in$214 ;
-  assign \load$216  = load;
-  assign \load_bank$217  = load_bank;
-  assign \load_weight$218  = load_weights[87:80];
-  assign \x_out$220  = \x_in$219 ;
-  assign \valid_out$222  = \x_valid$221 ;
-  assign \bank_out$224  = \bank_in$223 ;
-  assign \psum_out$226  = \psum_in$225 ;
-  assign \load$227  = load;
-  assign \load_bank$228  = load_bank;
-  assign \load_weight$229  = load_weights[95:88];
-  assign \x_out$231  = \x_in$230 ;
-  assign \valid_out$233  = \x_valid$232 ;
-  assign \bank_out$235  = \bank_in$234 ;
-  assign \psum_out$237  = \psum_in$236 ;
-  assign \load$238  = load;
-  assign \load_bank$239  = load_bank;
-  assign \load_weight$240  = load_weights[103:96];
-  assign \x_out$242  = \x_in$241 ;
-  assign \valid_out$244  = \x_valid$243 ;
-  assign \bank_out$246  = \bank_in$245 ;
-  assign \psum_out$248  = \psum_in$247 ;
-  assign \load$249  = load;
-  assign \load_bank$250  = load_bank;
-  assign \load_weight$251  = load_weights[111:104];
-  assign \x_out$253  = \x_in$252 ;
-  assign \valid_out$255  = \x_valid$254 ;
-  assign \bank_out$257  = \bank_in$256 ;
-  assign \psum_out$259  = \psum_in$258 ;
-  assign \load$260  = load;
-  assign \load_bank$261  = load_bank;
-  assign \load_weight$262  = load_weights[119:112];
-  assign \x_out$264  = \x_in$263 ;
-  assign \valid_out$266  = \x_valid$265 ;
-  assign \bank_out$268  = \bank_in$267 ;
-  assign \psum_out$270  = \psum_in$269 ;
-  assign \load$271  = load;
-  assign \load_bank$272  = load_bank;
-  assign \load_weight$273  = load_weights[127:120];
-  assign \x_in$274  = skew_x_2_2;
-  assign \x_valid$275  = skew_valid_2;
-  assign \bank_in$276  = skew_bank_2;
-  assign \psum_out$278  = \psum_in$277 ;
-  assign \load$279  = load;
-  assign \load_bank$280  = load_bank;
-  assign \load_weight$281  = load_weights[135:128];
-  assign \x_out$283  = \x_in$282 ;
-  assign \valid_out$285  = \x_valid$284 ;
-  assign \bank_out$287  = \bank_in$286 ;
-  assign \psum_out$289  = \psum_in$288 ;
-  assign \load$290  = load;
-  assign \load_bank$291  = load_bank;
-  assign \load_weight$292  = load_weights[143:136];
-  assign \x_out$294  = \x_in$293 ;
-  assign \valid_out$296  = \x_valid$295 ;
-  assign \bank_out$298  = \bank_in$297 ;
-  assign \psum_out$300  = \psum_in$299 ;
-  assign \load$301  = load;
-  assign \load_bank$302  = load_bank;
-  assign \load_weight$303  = load_weights[151:144];
-  assign \x_out$305  = \x_in$304 ;
-  assign \valid_out$307  = \x_valid$306 ;
-  assign \bank_out$309  = \bank_in$308 ;
-  assign \psum_out$311  = \psum_in$310 ;
-  assign \load$312  = load;
-  assign \load_bank$313  = load_bank;
-  assign \load_weight$314  = load_weights[159:152];
-  assign \x_out$316  = \x_in$315 ;
-  assign \valid_out$318  = \x_valid$317 ;
-  assign \bank_out$320  = \bank_in$319 ;
-  assign \psum_out$322  = \psum_in$321 ;
-  assign \load$323  = load;
-  assign \load_bank$324  = load_bank;
-  assign \load_weight$325  = load_weights[167:160];
-  assign \x_out$327  = \x_in$326 ;
-  assign \valid_out$329  = \x_valid$328 ;
-  assign \bank_out$331  = \bank_in$330 ;
-  assign \psum_out$333  = \psum_in$332 ;
-  assign \load$334  = load;
-  assign \load_bank$335  = load_bank;
-  assign \load_weight$336  = load_weights[175:168];
-  assign \x_out$338  = \x_in$337 ;
-  assign \valid_out$340  = \x_valid$339 ;
-  assign \bank_out$342  = \bank_in$341 ;
-  assign \psum_out$344  = \psum_in$343 ;
-  assign \load$345  = load;
-  assign \load_bank$346  = load_bank;
-  assign \load_weight$347  = load_weights[183:176];
-  assign \x_out$349  = \x_in$348 ;
-  assign \valid_out$351  = \x_valid$350 ;
-  assign \bank_out$353  = \bank_in$352 ;
-  assign \psum_out$355  = \psum_in$354 ;
-  assign \load$356  = load;
-  assign \load_bank$357  = load_bank;
-  assign \load_weight$358  = load_weights[191:184];
-  assign \x_in$359  = skew_x_3_3;
-  assign \x_valid$360  = skew_valid_3;
-  assign \bank_in$361  = skew_bank_3;
-  assign \psum_out$363  = \psum_in$362 ;
-  assign \load$364  = load;
-  assign \load_bank$365  = load_bank;
-  assign \load_weight$366  = load_weights[199:192];
-  assign \x_out$368  = \x_in$367 ;
-  assign \valid_out$370  = \x_valid$369 ;
-  assign \bank_out$372  = \bank_in$371 ;
-  assign \psum_out$374  = \psum_in$373 ;
-  assign \load$375  = load;
-  assign \load_bank$376  = load_bank;
-  assign \load_weight$377  = load_weights[207:200];
-  assign \x_out$379  = \x_in$378 ;
-  assign \valid_out$381  = \x_valid$380 ;
-  assign \bank_out$383  = \bank_in$382 ;
-  assign \psum_out$385  = \psum_in$384 ;
-  assign \load$386  = load;
-  assign \load_bank$387  = load_bank;
-  assign \load_weight$388  = load_weights[215:208];
-  assign \x_out$390  = \x_in$389 ;
-  assign \valid_out$392  = \x_valid$391 ;
-  assign \bank_out$394  = \bank_in$393 ;
-  assign \psum_out$396  = \psum_in$395 ;
-  assign \load$397  = load;
-  assign \load_bank$398  = load_bank;
-  assign \load_weight$399  = load_weights[223:216];
-  assign \x_out$401  = \x_in$400 ;
-  assign \valid_out$403  = \x_valid$402 ;
-  assign \bank_out$405  = \bank_in$404 ;
-  assign \psum_out$407  = \psum_in$406 ;
-  assign \load$408  = load;
-  assign \load_bank$409  = load_bank;
-  assign \load_weight$410  = load_weights[231:224];
-  assign \x_out$412  = \x_in$411 ;
-  assign \valid_out$414  = \x_valid$413 ;
-  assign \bank_out$416  = \bank_in$415 ;
-  assign \psum_out$418  = \psum_in$417 ;
-  assign \load$419  = load;
-  assign \load_bank$420  = load_bank;
-  assign \load_weight$421  = load_weights[239:232];
-  assign \x_out$423  = \x_in$422 ;
-  assign \valid_out$425  = \x_valid$424 ;
-  assign \bank_out$427  = \bank_in$426 ;
-  assign \psum_out$429  = \psum_in$428 ;
-  assign \load$430  = load;
-  assign \load_bank$431  = load_bank;
-  assign \load_weight$432  = load_weights[247:240];
-  assign \x_out$434  = \x_in$433 ;
-  assign \valid_out$436  = \x_valid$435 ;
-  assign \bank_out$438  = \bank_in$437 ;
-  assign \psum_out$440  = \psum_in$439 ;
-  assign \load$441  = load;
-  assign \load_bank$442  = load_bank;
-  assign \load_weight$443  = load_weights[255:248];
-  assign \x_in$444  = skew_x_4_4;
-  assign \x_valid$445  = skew_valid_4;
-  assign \bank_in$446  = skew_bank_4;
-  assign \psum_out$448  = \psum_in$447 ;
-  assign \load$449  = load;
-  assign \load_bank$450  = load_bank;
-  assign \load_weight$451  = load_weights[263:256];
-  assign \x_out$453  = \x_in$452 ;
-  assign \valid_out$455  = \x_valid$454 ;
-  assign \bank_out$457  = \bank_in$456 ;
-  assign \psum_out$459  = \psum_in$458 ;
-  assign \load$460  = load;
-  assign \load_bank$461  = load_bank;
-  assign \load_weight$462  = load_weights[271:264];
-  assign \x_out$464  = \x_in$463 ;
-  assign \valid_out$466  = \x_valid$465 ;
-  assign \bank_out$468  = \bank_in$467 ;
-  assign \psum_out$470  = \psum_in$469 ;
-  assign \load$471  = load;
-  assign \load_bank$472  = load_bank;
-  assign \load_weight$473  = load_weights[279:272];
-  assign \x_out$475  = \x_in$474 ;
-  assign \valid_out$477  = \x_valid$476 ;
-  assign \bank_out$479  = \bank_in$478 ;
-  assign \psum_out$481  = \psum_in$480 ;
-  assign \load$482  = load;
-  assign \load_bank$483  = load_bank;
-  assign \load_weight$484  = load_weights[287:280];
-  assign \x_out$486  = \x_in$485 ;
-  assign \valid_out$488  = \x_valid$487 ;
-  assign \bank_out$490  = \bank_in$489 ;
-  assign \psum_out$492  = \psum_in$491 ;
-  assign \load$493  = load;
-  assign \load_bank$494  = load_bank;
-  assign \load_weight$495  = load_weights[295:288];
-  assign \x_out$497  = \x_in$496 ;
-  assign \valid_out$499  = \x_valid$498 ;
-  assign \bank_out$501  = \bank_in$500 ;
-  assign \psum_out$503  = \psum_in$502 ;
-  assign \load$504  = load;
-  assign \load_bank$505  = load_bank;
-  assign \load_weight$506  = load_weights[303:296];
-  assign \x_out$508  = \x_in$507 ;
-  assign \valid_out$510  = \x_valid$509 ;
-  assign \bank_out$512  = \bank_in$511 ;
-  assign \psum_out$514  = \psum_in$513 ;
-  assign \load$515  = load;
-  assign \load_bank$516  = load_bank;
-  assign \load_weight$517  = load_weights[311:304];
-  assign \x_out$519  = \x_in$518 ;
-  assign \valid_out$521  = \x_valid$520 ;
-  assign \bank_out$523  = \bank_in$522 ;
-  assign \psum_out$525  = \psum_in$524 ;
-  assign \load$526  = load;
-  assign \load_bank$527  = load_bank;
-  assign \load_weight$528  = load_weights[319:312];
-  assign \x_in$529  = skew_x_5_5;
-  assign \x_valid$530  = skew_valid_5;
-  assign \bank_in$531  = skew_bank_5;
-  assign \psum_out$533  = \psum_in$532 ;
-  assign \load$534  = load;
-  assign \load_bank$535  = load_bank;
-  assign \load_weight$536  = load_weights[327:320];
-  assign \x_out$538  = \x_in$537 ;
-  assign \valid_out$540  = \x_valid$539 ;
-  assign \bank_out$542  = \bank_in$541 ;
-  assign \psum_out$544  = \psum_in$543 ;
-  assign \load$545  = load;
-  assign \load_bank$546  = load_bank;
-  assign \load_weight$547  = load_weights[335:328];
-  assign \x_out$549  = \x_in$548 ;
-  assign \valid_out$551  = \x_valid$550 ;
-  assign \bank_out$553  = \bank_in$552 ;
-  assign \psum_out$555  = \psum_in$554 ;
-  assign \load$556  = load;
-  assign \load_bank$557  = load_bank;
-  assign \load_weight$558  = load_weights[343:336];
-  assign \x_out$560  = \x_in$559 ;
-  assign \valid_out$562  = \x_valid$561 ;
-  assign \bank_out$564  = \bank_in$563 ;
-  assign \psum_out$566  = \psum_in$565 ;
-  assign \load$567  = load;
-  assign \load_bank$568  = load_bank;
-  assign \load_weight$569  = load_weights[351:344];
-  assign \x_out$571  = \x_in$570 ;
-  assign \valid_out$573  = \x_valid$572 ;
-  assign \bank_out$575  = \bank_in$574 ;
-  assign \psum_out$577  = \psum_in$576 ;
-  assign \load$578  = load;
-  assign \load_bank$579  = load_bank;
-  assign \load_weight$580  = load_weights[359:352];
-  assign \x_out$582  = \x_in$581 ;
-  assign \valid_out$584  = \x_valid$583 ;
-  assign \bank_out$586  = \bank_in$585 ;
-  assign \psum_out$588  = \psum_in$587 ;
-  assign \load$589  = load;
-  assign \load_bank$590  = load_bank;
-  assign \load_weight$591  = load_weights[367:360];
-  assign \x_out$593  = \x_in$592 ;
-  assign \valid_out$595  = \x_valid$594 ;
-  assign \bank_out$597  = \bank_in$596 ;
-  assign \psum_out$599  = \psum_in$598 ;
-  assign \load$600  = load;
-  assign \load_bank$601  = load_bank;
-  assign \load_weight$602  = load_weights[375:368];
-  assign \x_out$604  = \x_in$603 ;
-  assign \valid_out$606  = \x_valid$605 ;
-  assign \bank_out$608  = \bank_in$607 ;
-  assign \psum_out$610  = \psum_in$609 ;
-  assign \load$611  = load;
-  assign \load_bank$612  = load_bank;
-  assign \load_weight$613  = load_weights[383:376];
-  assign \x_in$614  = skew_x_6_6;
-  assign \x_valid$615  = skew_valid_6;
-  assign \bank_in$616  = skew_bank_6;
-  assign \psum_out$618  = \psum_in$617 ;
-  assign \load$619  = load;
-  assign \load_bank$620  = load_bank;
-  assign \load_weight$621  = load_weights[391:384];
-  assign \x_out$623  = \x_in$622 ;
-  assign \valid_out$625  = \x_valid$624 ;
-  assign \bank_out$627  = \bank_in$626 ;
-  assign \psum_out$629  = \psum_in$628 ;
-  assign \load$630  = load;
-  assign \load_bank$631  = load_bank;
-  assign \load_weight$632  = load_weights[399:392];
-  assign \x_out$634  = \x_in$633 ;
-  assign \valid_out$636  = \x_valid$635 ;
-  assign \bank_out$638  = \bank_in$637 ;
-  assign \psum_out$640  = \psum_in$639 ;
-  assign \load$641  = load;
-  assign \load_bank$642  = load_bank;
-  assign \load_weight$643  = load_weights[407:400];
-  assign \x_out$645  = \x_in$644 ;
-  assign \valid_out$647  = \x_valid$646 ;
-  assign \bank_out$649  = \bank_in$648 ;
-  assign \psum_out$651  = \psum_in$650 ;
-  assign \load$652  = load;
-  assign \load_bank$653  = load_bank;
-  assign \load_weight$654  = load_weights[415:408];
-  assign \x_out$656  = \x_in$655 ;
-  assign \valid_out$658  = \x_valid$657 ;
-  assign \bank_out$660  = \bank_in$659 ;
-  assign \psum_out$662  = \psum_in$661 ;
-  assign \load$663  = load;
-  assign \load_bank$664  = load_bank;
-  assign \load_weight$665  = load_weights[423:416];
-  assign \x_out$667  = \x_in$666 ;
-  assign \valid_out$669  = \x_valid$668 ;
-  assign \bank_out$671  = \bank_in$670 ;
-  assign \psum_out$673  = \psum_in$672 ;
-  assign \load$674  = load;
-  assign \load_bank$675  = load_bank;
-  assign \load_weight$676  = load_weights[431:424];
-  assign \x_out$678  = \x_in$677 ;
-  assign \valid_out$680  = \x_valid$679 ;
-  assign \bank_out$682  = \bank_in$681 ;
-  assign \psum_out$684  = \psum_in$683 ;
-  assign \load$685  = load;
-  assign \load_bank$686  = load_bank;
-  assign \load_weight$687  = load_weights[439:432];
-  assign \x_out$689  = \x_in$688 ;
-  assign \valid_out$691  = \x_valid$690 ;
-  assign \bank_out$693  = \bank_in$692 ;
-  assign \psum_out$695  = \psum_in$694 ;
-  assign \load$696  = load;
-  assign \load_bank$697  = load_bank;
-  assign \load_weight$698  = load_weights[447:440];
-  assign \x_in$699  = skew_x_7_7;
-  assign \x_valid$700  = skew_valid_7;
-  assign \bank_in$701  = skew_bank_7;
-  assign \psum_out$703  = \psum_in$702 ;
-  assign \load$704  = load;
-  assign \load_bank$705  = load_bank;
-  assign \load_weight$706  = load_weights[455:448];
-  assign \x_out$708  = \x_in$707 ;
-  assign \valid_out$710  = \x_valid$709 ;
-  assign \bank_out$712  = \bank_in$711 ;
-  assign \psum_out$714  = \psum_in$713 ;
-  assign \load$715  = load;
-  assign \load_bank$716  = load_bank;
-  assign \load_weight$717  = load_weights[463:456];
-  assign \x_out$719  = \x_in$718 ;
-  assign \valid_out$721  = \x_valid$720 ;
-  assign \bank_out$723  = \bank_in$722 ;
-  assign \psum_out$725  = \psum_in$724 ;
-  assign \load$726  = load;
-  assign \load_bank$727  = load_bank;
-  assign \load_weight$728  = load_weights[471:464];
-  assign \x_out$730  = \x_in$729 ;
-  assign \valid_out$732  = \x_valid$731 ;
-  assign \bank_out$734  = \bank_in$733 ;
-  assign \psum_out$736  = \psum_in$735 ;
-  assign \load$737  = load;
-  assign \load_bank$738  = load_bank;
-  assign \load_weight$739  = load_weights[479:472];
-  assign \x_out$741  = \x_in$740 ;
-  assign \valid_out$743  = \x_valid$742 ;
-  assign \bank_out$745  = \bank_in$744 ;
-  assign \psum_out$747  = \psum_in$746 ;
-  assign \load$748  = load;
-  assign \load_bank$749  = load_bank;
-  assign \load_weight$750  = load_weights[487:480];
-  assign \x_out$752  = \x_in$751 ;
-  assign \valid_out$754  = \x_valid$753 ;
-  assign \bank_out$756  = \bank_in$755 ;
-  assign \psum_out$758  = \psum_in$757 ;
-  assign \load$759  = load;
-  assign \load_bank$760  = load_bank;
-  assign \load_weight$761  = load_weights[495:488];
-  assign \x_out$763  = \x_in$762 ;
-  assign \valid_out$765  = \x_valid$764 ;
-  assign \bank_out$767  = \bank_in$766 ;
-  assign \psum_out$769  = \psum_in$768 ;
-  assign \load$770  = load;
-  assign \load_bank$771  = load_bank;
-  assign \load_weight$772  = load_weights[503:496];
-  assign \x_out$774  = \x_in$773 ;
-  assign \valid_out$776  = \x_valid$775 ;
-  assign \bank_out$778  = \bank_in$777 ;
-  assign \psum_out$780  = \psum_in$779 ;
-  assign \load$781  = load;
-  assign \load_bank$782  = load_bank;
-  assign \load_weight$783  = load_weights[511:504];
-  assign \valid_out$787  = out_valid;
-  assign out_tag = tag_15;
+  assign x_out = \x_in$124 ;
+  assign \valid_out$127  = \x_valid$126 ;
+  assign bank_out = \bank_in$128 ;
+  assign \psum_in$130  = 32'd0;
+  assign \load$131  = load;
+  assign \load_bank$132  = load_bank;
+  assign \load_weight$133  = load_weights[15:8];
+  assign \x_out$135  = \x_in$134 ;
+  assign \valid_out$137  = \x_valid$136 ;
+  assign \bank_out$139  = \bank_in$138 ;
+  assign \psum_in$140  = 32'd0;
+  assign \load$141  = load;
+  assign \load_bank$142  = load_bank;
+  assign \load_weight$143  = load_weights[23:16];
+  assign \x_out$145  = \x_in$144 ;
+  assign \valid_out$147  = \x_valid$146 ;
+  assign \bank_out$149  = \bank_in$148 ;
+  assign \psum_in$150  = 32'd0;
+  assign \load$151  = load;
+  assign \load_bank$152  = load_bank;
+  assign \load_weight$153  = load_weights[31:24];
+  assign \x_out$155  = \x_in$154 ;
+  assign \valid_out$157  = \x_valid$156 ;
+  assign \bank_out$159  = \bank_in$158 ;
+  assign \psum_in$160  = 32'd0;
+  assign \load$161  = load;
+  assign \load_bank$162  = load_bank;
+  assign \load_weight$163  = load_weights[39:32];
+  assign \x_out$165  = \x_in$164 ;
+  assign \valid_out$167  = \x_valid$166 ;
+  assign \bank_out$169  = \bank_in$168 ;
+  assign \psum_in$170  = 32'd0;
+  assign \load$171  = load;
+  assign \load_bank$172  = load_bank;
+  assign \load_weight$173  = load_weights[47:40];
+  assign \x_out$175  = \x_in$174 ;
+  assign \valid_out$177  = \x_valid$176 ;
+  assign \bank_out$179  = \bank_in$178 ;
+  assign \psum_in$180  = 32'd0;
+  assign \load$181  = load;
+  assign \load_bank$182  = load_bank;
+  assign \load_weight$183  = load_weights[55:48];
+  assign \x_out$185  = \x_in$184 ;
+  assign \valid_out$187  = \x_valid$186 ;
+  assign \bank_out$189  = \bank_in$188 ;
+  assign \psum_in$190  = 32'd0;
+  assign \load$191  = load;
+  assign \load_bank$192  = load_bank;
+  assign \load_weight$193  = load_weights[63:56];
+  assign \x_in$194  = skew_x_1_1;
+  assign \x_valid$195  = skew_valid_1;
+  assign \bank_in$196  = skew_bank_1;
+  assign \psum_out$198  = \psum_in$197 ;
+  assign \load$199  = load;
+  assign \load_bank$200  = load_bank;
+  assign \load_weight$201  = load_weights[71:64];
+  assign \x_out$203  = \x_in$202 ;
+  assign \valid_out$205  = \x_valid$204 ;
+  assign \bank_out$207  = \bank_in$206 ;
+  assign \psum_out$209  = \psum_in$208 ;
+  assign \load$210  = load;
+  assign \load_bank$211  = load_bank;
+  assign \load_weight$212  = load_weights[79:72];
+  assign \x_out$214  = \x_in$213 ;
+  assign \valid_out$216  = \x_valid$215 ;
+  assign \bank_out$218  = \bank_in$217 ;
+  assign \psum_out$220  = \psum_in$219 ;
+  assign \load$221  = load;
+  assign \load_bank$222  = load_bank;
+  assign \load_weight$223  = load_weights[87:80];
+  assign \x_out$225  = \x_in$224 ;
+  assign \valid_out$227  = \x_valid$226 ;
+  assign \bank_out$229  = \bank_in$228 ;
+  assign \psum_out$231  = \psum_in$230 ;
+  assign \load$232  = load;
+  assign \load_bank$233  = load_bank;
+  assign \load_weight$234  = load_weights[95:88];
+  assign \x_out$236  = \x_in$235 ;
+  assign \valid_out$238  = \x_valid$237 ;
+  assign \bank_out$240  = \bank_in$239 ;
+  assign \psum_out$242  = \psum_in$241 ;
+  assign \load$243  = load;
+  assign \load_bank$244  = load_bank;
+  assign \load_weight$245  = load_weights[103:96];
+  assign \x_out$247  = \x_in$246 ;
+  assign \valid_out$249  = \x_valid$248 ;
+  assign \bank_out$251  = \bank_in$250 ;
+  assign \psum_out$253  = \psum_in$252 ;
+  assign \load$254  = load;
+  assign \load_bank$255  = load_bank;
+  assign \load_weight$256  = load_weights[111:104];
+  assign \x_out$258  = \x_in$257 ;
+  assign \valid_out$260  = \x_valid$259 ;
+  assign \bank_out$262  = \bank_in$261 ;
+  assign \psum_out$264  = \psum_in$263 ;
+  assign \load$265  = load;
+  assign \load_bank$266  = load_bank;
+  assign \load_weight$267  = load_weights[119:112];
+  assign \x_out$269  = \x_in$268 ;
+  assign \valid_out$271  = \x_valid$270 ;
+  assign \bank_out$273  = \bank_in$272 ;
+  assign \psum_out$275  = \psum_in$274 ;
+  assign \load$276  = load;
+  assign \load_bank$277  = load_bank;
+  assign \load_weight$278  = load_weights[127:120];
+  assign \x_in$279  = skew_x_2_2;
+  assign \x_valid$280  = skew_valid_2;
+  assign \bank_in$281  = skew_bank_2;
+  assign \psum_out$283  = \psum_in$282 ;
+  assign \load$284  = load;
+  assign \load_bank$285  = load_bank;
+  assign \load_weight$286  = load_weights[135:128];
+  assign \x_out$288  = \x_in$287 ;
+  assign \valid_out$290  = \x_valid$289 ;
+  assign \bank_out$292  = \bank_in$291 ;
+  assign \psum_out$294  = \psum_in$293 ;
+  assign \load$295  = load;
+  assign \load_bank$296  = load_bank;
+  assign \load_weight$297  = load_weights[143:136];
+  assign \x_out$299  = \x_in$298 ;
+  assign \valid_out$301  = \x_valid$300 ;
+  assign \bank_out$303  = \bank_in$302 ;
+  assign \psum_out$305  = \psum_in$304 ;
+  assign \load$306  = load;
+  assign \load_bank$307  = load_bank;
+  assign \load_weight$308  = load_weights[151:144];
+  assign \x_out$310  = \x_in$309 ;
+  assign \valid_out$312  = \x_valid$311 ;
+  assign \bank_out$314  = \bank_in$313 ;
+  assign \psum_out$316  = \psum_in$315 ;
+  assign \load$317  = load;
+  assign \load_bank$318  = load_bank;
+  assign \load_weight$319  = load_weights[159:152];
+  assign \x_out$321  = \x_in$320 ;
+  assign \valid_out$323  = \x_valid$322 ;
+  assign \bank_out$325  = \bank_in$324 ;
+  assign \psum_out$327  = \psum_in$326 ;
+  assign \load$328  = load;
+  assign \load_bank$329  = load_bank;
+  assign \load_weight$330  = load_weights[167:160];
+  assign \x_out$332  = \x_in$331 ;
+  assign \valid_out$334  = \x_valid$333 ;
+  assign \bank_out$336  = \bank_in$335 ;
+  assign \psum_out$338  = \psum_in$337 ;
+  assign \load$339  = load;
+  assign \load_bank$340  = load_bank;
+  assign \load_weight$341  = load_weights[175:168];
+  assign \x_out$343  = \x_in$342 ;
+  assign \valid_out$345  = \x_valid$344 ;
+  assign \bank_out$347  = \bank_in$346 ;
+  assign \psum_out$349  = \psum_in$348 ;
+  assign \load$350  = load;
+  assign \load_bank$351  = load_bank;
+  assign \load_weight$352  = load_weights[183:176];
+  assign \x_out$354  = \x_in$353 ;
+  assign \valid_out$356  = \x_valid$355 ;
+  assign \bank_out$358  = \bank_in$357 ;
+  assign \psum_out$360  = \psum_in$359 ;
+  assign \load$361  = load;
+  assign \load_bank$362  = load_bank;
+  assign \load_weight$363  = load_weights[191:184];
+  assign \x_in$364  = skew_x_3_3;
+  assign \x_valid$365  = skew_valid_3;
+  assign \bank_in$366  = skew_bank_3;
+  assign \psum_out$368  = \psum_in$367 ;
+  assign \load$369  = load;
+  assign \load_bank$370  = load_bank;
+  assign \load_weight$371  = load_weights[199:192];
+  assign \x_out$373  = \x_in$372 ;
+  assign \valid_out$375  = \x_valid$374 ;
+  assign \bank_out$377  = \bank_in$376 ;
+  assign \psum_out$379  = \psum_in$378 ;
+  assign \load$380  = load;
+  assign \load_bank$381  = load_bank;
+  assign \load_weight$382  = load_weights[207:200];
+  assign \x_out$384  = \x_in$383 ;
+  assign \valid_out$386  = \x_valid$385 ;
+  assign \bank_out$388  = \bank_in$387 ;
+  assign \psum_out$390  = \psum_in$389 ;
+  assign \load$391  = load;
+  assign \load_bank$392  = load_bank;
+  assign \load_weight$393  = load_weights[215:208];
+  assign \x_out$395  = \x_in$394 ;
+  assign \valid_out$397  = \x_valid$396 ;
+  assign \bank_out$399  = \bank_in$398 ;
+  assign \psum_out$401  = \psum_in$400 ;
+  assign \load$402  = load;
+  assign \load_bank$403  = load_bank;
+  assign \load_weight$404  = load_weights[223:216];
+  assign \x_out$406  = \x_in$405 ;
+  assign \valid_out$408  = \x_valid$407 ;
+  assign \bank_out$410  = \bank_in$409 ;
+  assign \psum_out$412  = \psum_in$411 ;
+  assign \load$413  = load;
+  assign \load_bank$414  = load_bank;
+  assign \load_weight$415  = load_weights[231:224];
+  assign \x_out$417  = \x_in$416 ;
+  assign \valid_out$419  = \x_valid$418 ;
+  assign \bank_out$421  = \bank_in$420 ;
+  assign \psum_out$423  = \psum_in$422 ;
+  assign \load$424  = load;
+  assign \load_bank$425  = load_bank;
+  assign \load_weight$426  = load_weights[239:232];
+  assign \x_out$428  = \x_in$427 ;
+  assign \valid_out$430  = \x_valid$429 ;
+  assign \bank_out$432  = \bank_in$431 ;
+  assign \psum_out$434  = \psum_in$433 ;
+  assign \load$435  = load;
+  assign \load_bank$436  = load_bank;
+  assign \load_weight$437  = load_weights[247:240];
+  assign \x_out$439  = \x_in$438 ;
+  assign \valid_out$441  = \x_valid$440 ;
+  assign \bank_out$443  = \bank_in$442 ;
+  assign \psum_out$445  = \psum_in$444 ;
+  assign \load$446  = load;
+  assign \load_bank$447  = load_bank;
+  assign \load_weight$448  = load_weights[255:248];
+  assign \x_in$449  = skew_x_4_4;
+  assign \x_valid$450  = skew_valid_4;
+  assign \bank_in$451  = skew_bank_4;
+  assign \psum_out$453  = \psum_in$452 ;
+  assign \load$454  = load;
+  assign \load_bank$455  = load_bank;
+  assign \load_weight$456  = load_weights[263:256];
+  assign \x_out$458  = \x_in$457 ;
+  assign \valid_out$460  = \x_valid$459 ;
+  assign \bank_out$462  = \bank_in$461 ;
+  assign \psum_out$464  = \psum_in$463 ;
+  assign \load$465  = load;
+  assign \load_bank$466  = load_bank;
+  assign \load_weight$467  = load_weights[271:264];
+  assign \x_out$469  = \x_in$468 ;
+  assign \valid_out$471  = \x_valid$470 ;
+  assign \bank_out$473  = \bank_in$472 ;
+  assign \psum_out$475  = \psum_in$474 ;
+  assign \load$476  = load;
+  assign \load_bank$477  = load_bank;
+  assign \load_weight$478  = load_weights[279:272];
+  assign \x_out$480  = \x_in$479 ;
+  assign \valid_out$482  = \x_valid$481 ;
+  assign \bank_out$484  = \bank_in$483 ;
+  assign \psum_out$486  = \psum_in$485 ;
+  assign \load$487  = load;
+  assign \load_bank$488  = load_bank;
+  assign \load_weight$489  = load_weights[287:280];
+  assign \x_out$491  = \x_in$490 ;
+  assign \valid_out$493  = \x_valid$492 ;
+  assign \bank_out$495  = \bank_in$494 ;
+  assign \psum_out$497  = \psum_in$496 ;
+  assign \load$498  = load;
+  assign \load_bank$499  = load_bank;
+  assign \load_weight$500  = load_weights[295:288];
+  assign \x_out$502  = \x_in$501 ;
+  assign \valid_out$504  = \x_valid$503 ;
+  assign \bank_out$506  = \bank_in$505 ;
+  assign \psum_out$508  = \psum_in$507 ;
+  assign \load$509  = load;
+  assign \load_bank$510  = load_bank;
+  assign \load_weight$511  = load_weights[303:296];
+  assign \x_out$513  = \x_in$512 ;
+  assign \valid_out$515  = \x_valid$514 ;
+  assign \bank_out$517  = \bank_in$516 ;
+  assign \psum_out$519  = \psum_in$518 ;
+  assign \load$520  = load;
+  assign \load_bank$521  = load_bank;
+  assign \load_weight$522  = load_weights[311:304];
+  assign \x_out$524  = \x_in$523 ;
+  assign \valid_out$526  = \x_valid$525 ;
+  assign \bank_out$528  = \bank_in$527 ;
+  assign \psum_out$530  = \psum_in$529 ;
+  assign \load$531  = load;
+  assign \load_bank$532  = load_bank;
+  assign \load_weight$533  = load_weights[319:312];
+  assign \x_in$534  = skew_x_5_5;
+  assign \x_valid$535  = skew_valid_5;
+  assign \bank_in$536  = skew_bank_5;
+  assign \psum_out$538  = \psum_in$537 ;
+  assign \load$539  = load;
+  assign \load_bank$540  = load_bank;
+  assign \load_weight$541  = load_weights[327:320];
+  assign \x_out$543  = \x_in$542 ;
+  assign \valid_out$545  = \x_valid$544 ;
+  assign \bank_out$547  = \bank_in$546 ;
+  assign \psum_out$549  = \psum_in$548 ;
+  assign \load$550  = load;
+  assign \load_bank$551  = load_bank;
+  assign \load_weight$552  = load_weights[335:328];
+  assign \x_out$554  = \x_in$553 ;
+  assign \valid_out$556  = \x_valid$555 ;
+  assign \bank_out$558  = \bank_in$557 ;
+  assign \psum_out$560  = \psum_in$559 ;
+  assign \load$561  = load;
+  assign \load_bank$562  = load_bank;
+  assign \load_weight$563  = load_weights[343:336];
+  assign \x_out$565  = \x_in$564 ;
+  assign \valid_out$567  = \x_valid$566 ;
+  assign \bank_out$569  = \bank_in$568 ;
+  assign \psum_out$571  = \psum_in$570 ;
+  assign \load$572  = load;
+  assign \load_bank$573  = load_bank;
+  assign \load_weight$574  = load_weights[351:344];
+  assign \x_out$576  = \x_in$575 ;
+  assign \valid_out$578  = \x_valid$577 ;
+  assign \bank_out$580  = \bank_in$579 ;
+  assign \psum_out$582  = \psum_in$581 ;
+  assign \load$583  = load;
+  assign \load_bank$584  = load_bank;
+  assign \load_weight$585  = load_weights[359:352];
+  assign \x_out$587  = \x_in$586 ;
+  assign \valid_out$589  = \x_valid$588 ;
+  assign \bank_out$591  = \bank_in$590 ;
+  assign \psum_out$593  = \psum_in$592 ;
+  assign \load$594  = load;
+  assign \load_bank$595  = load_bank;
+  assign \load_weight$596  = load_weights[367:360];
+  assign \x_out$598  = \x_in$597 ;
+  assign \valid_out$600  = \x_valid$599 ;
+  assign \bank_out$602  = \bank_in$601 ;
+  assign \psum_out$604  = \psum_in$603 ;
+  assign \load$605  = load;
+  assign \load_bank$606  = load_bank;
+  assign \load_weight$607  = load_weights[375:368];
+  assign \x_out$609  = \x_in$608 ;
+  assign \valid_out$611  = \x_valid$610 ;
+  assign \bank_out$613  = \bank_in$612 ;
+  assign \psum_out$615  = \psum_in$614 ;
+  assign \load$616  = load;
+  assign \load_bank$617  = load_bank;
+  assign \load_weight$618  = load_weights[383:376];
+  assign \x_in$619  = skew_x_6_6;
+  assign \x_valid$620  = skew_valid_6;
+  assign \bank_in$621  = skew_bank_6;
+  assign \psum_out$623  = \psum_in$622 ;
+  assign \load$624  = load;
+  assign \load_bank$625  = load_bank;
+  assign \load_weight$626  = load_weights[391:384];
+  assign \x_out$628  = \x_in$627 ;
+  assign \valid_out$630  = \x_valid$629 ;
+  assign \bank_out$632  = \bank_in$631 ;
+  assign \psum_out$634  = \psum_in$633 ;
+  assign \load$635  = load;
+  assign \load_bank$636  = load_bank;
+  assign \load_weight$637  = load_weights[399:392];
+  assign \x_out$639  = \x_in$638 ;
+  assign \valid_out$641  = \x_valid$640 ;
+  assign \bank_out$643  = \bank_in$642 ;
+  assign \psum_out$645  = \psum_in$644 ;
+  assign \load$646  = load;
+  assign \load_bank$647  = load_bank;
+  assign \load_weight$648  = load_weights[407:400];
+  assign \x_out$650  = \x_in$649 ;
+  assign \valid_out$652  = \x_valid$651 ;
+  assign \bank_out$654  = \bank_in$653 ;
+  assign \psum_out$656  = \psum_in$655 ;
+  assign \load$657  = load;
+  assign \load_bank$658  = load_bank;
+  assign \load_weight$659  = load_weights[415:408];
+  assign \x_out$661  = \x_in$660 ;
+  assign \valid_out$663  = \x_valid$662 ;
+  assign \bank_out$665  = \bank_in$664 ;
+  assign \psum_out$667  = \psum_in$666 ;
+  assign \load$668  = load;
+  assign \load_bank$669  = load_bank;
+  assign \load_weight$670  = load_weights[423:416];
+  assign \x_out$672  = \x_in$671 ;
+  assign \valid_out$674  = \x_valid$673 ;
+  assign \bank_out$676  = \bank_in$675 ;
+  assign \psum_out$678  = \psum_in$677 ;
+  assign \load$679  = load;
+  assign \load_bank$680  = load_bank;
+  assign \load_weight$681  = load_weights[431:424];
+  assign \x_out$683  = \x_in$682 ;
+  assign \valid_out$685  = \x_valid$684 ;
+  assign \bank_out$687  = \bank_in$686 ;
+  assign \psum_out$689  = \psum_in$688 ;
+  assign \load$690  = load;
+  assign \load_bank$691  = load_bank;
+  assign \load_weight$692  = load_weights[439:432];
+  assign \x_out$694  = \x_in$693 ;
+  assign \valid_out$696  = \x_valid$695 ;
+  assign \bank_out$698  = \bank_in$697 ;
+  assign \psum_out$700  = \psum_in$699 ;
+  assign \load$701  = load;
+  assign \load_bank$702  = load_bank;
+  assign \load_weight$703  = load_weights[447:440];
+  assign \x_in$704  = skew_x_7_7;
+  assign \x_valid$705  = skew_valid_7;
+  assign \bank_in$706  = skew_bank_7;
+  assign \psum_out$708  = \psum_in$707 ;
+  assign \load$709  = load;
+  assign \load_bank$710  = load_bank;
+  assign \load_weight$711  = load_weights[455:448];
+  assign \x_out$713  = \x_in$712 ;
+  assign \valid_out$715  = \x_valid$714 ;
+  assign \bank_out$717  = \bank_in$716 ;
+  assign \psum_out$719  = \psum_in$718 ;
+  assign \load$720  = load;
+  assign \load_bank$721  = load_bank;
+  assign \load_weight$722  = load_weights[463:456];
+  assign \x_out$724  = \x_in$723 ;
+  assign \valid_out$726  = \x_valid$725 ;
+  assign \bank_out$728  = \bank_in$727 ;
+  assign \psum_out$730  = \psum_in$729 ;
+  assign \load$731  = load;
+  assign \load_bank$732  = load_bank;
+  assign \load_weight$733  = load_weights[471:464];
+  assign \x_out$735  = \x_in$734 ;
+  assign \valid_out$737  = \x_valid$736 ;
+  assign \bank_out$739  = \bank_in$738 ;
+  assign \psum_out$741  = \psum_in$740 ;
+  assign \load$742  = load;
+  assign \load_bank$743  = load_bank;
+  assign \load_weight$744  = load_weights[479:472];
+  assign \x_out$746  = \x_in$745 ;
+  assign \valid_out$748  = \x_valid$747 ;
+  assign \bank_out$750  = \bank_in$749 ;
+  assign \psum_out$752  = \psum_in$751 ;
+  assign \load$753  = load;
+  assign \load_bank$754  = load_bank;
+  assign \load_weight$755  = load_weights[487:480];
+  assign \x_out$757  = \x_in$756 ;
+  assign \valid_out$759  = \x_valid$758 ;
+  assign \bank_out$761  = \bank_in$760 ;
+  assign \psum_out$763  = \psum_in$762 ;
+  assign \load$764  = load;
+  assign \load_bank$765  = load_bank;
+  assign \load_weight$766  = load_weights[495:488];
+  assign \x_out$768  = \x_in$767 ;
+  assign \valid_out$770  = \x_valid$769 ;
+  assign \bank_out$772  = \bank_in$771 ;
+  assign \psum_out$774  = \psum_in$773 ;
+  assign \load$775  = load;
+  assign \load_bank$776  = load_bank;
+  assign \load_weight$777  = load_weights[503:496];
+  assign \x_out$779  = \x_in$778 ;
+  assign \valid_out$781  = \x_valid$780 ;
+  assign \bank_out$783  = \bank_in$782 ;
+  assign \psum_out$785  = \psum_in$784 ;
+  assign \load$786  = load;
+  assign \load_bank$787  = load_bank;
+  assign \load_weight$788  = load_weights[511:504];
+  assign out_valid = out_valid_1;
+  assign out_tag = tag_17;
   assign \in_data[0]  = in_data[7:0];
   assign \in_data[1]  = in_data[15:8];
   assign \in_data[2]  = in_data[23:16];
@@ -8828,7 +9139,7 @@ module \accel_top.core.array (rst, load_weights, load, in_valid, in_bank, in_tag
   assign \out_data[5]  = out_data[191:160];
   assign \out_data[6]  = out_data[223:192];
   assign \out_data[7]  = out_data[255:224];
-  assign out_data[255:224] = \psum_out$785 ;
+  assign out_data[255:224] = \psum_out$790 ;
   assign out_data[223:192] = deskew_6_0;
   assign out_data[191:160] = deskew_5_1;
   assign out_data[159:128] = deskew_4_2;
@@ -8842,8 +9153,11 @@ endmodule
 module \accel_top.core.array.pe_0_0 (rst, load_weight, load, x_valid, bank_in, x_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -8863,6 +9177,7 @@ module \accel_top.core.array.pe_0_0 (rst, load_weight, load, x_valid, bank_in, x
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
@@ -8872,16 +9187,18 @@ module \accel_top.core.array.pe_0_0 (rst, load_weight, load, x_valid, bank_in, x
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(1'h0) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(1'h0) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -8893,7 +9210,13 @@ module \accel_top.core.array.pe_0_0 (rst, load_weight, load, x_valid, bank_in, x
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
     \$5  = w1;
@@ -8943,9 +9266,30 @@ module \accel_top.core.array.pe_0_0 (rst, load_weight, load, x_valid, bank_in, x
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
   assign psum_in = 32'd0;
@@ -8955,8 +9299,11 @@ endmodule
 module \accel_top.core.array.pe_0_1 (rst, load_weight, load, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -8976,6 +9323,7 @@ module \accel_top.core.array.pe_0_1 (rst, load_weight, load, x_in, bank_in, x_va
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
@@ -8985,16 +9333,18 @@ module \accel_top.core.array.pe_0_1 (rst, load_weight, load, x_in, bank_in, x_va
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(1'h0) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(1'h0) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -9006,7 +9356,13 @@ module \accel_top.core.array.pe_0_1 (rst, load_weight, load, x_in, bank_in, x_va
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
     \$5  = w1;
@@ -9056,9 +9412,30 @@ module \accel_top.core.array.pe_0_1 (rst, load_weight, load, x_in, bank_in, x_va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$6 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
   assign psum_in = 32'd0;
@@ -9068,8 +9445,11 @@ endmodule
 module \accel_top.core.array.pe_0_2 (rst, load_weight, load, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -9089,6 +9469,7 @@ module \accel_top.core.array.pe_0_2 (rst, load_weight, load, x_in, bank_in, x_va
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
@@ -9098,16 +9479,18 @@ module \accel_top.core.array.pe_0_2 (rst, load_weight, load, x_in, bank_in, x_va
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(1'h0) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(1'h0) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -9119,7 +9502,13 @@ module \accel_top.core.array.pe_0_2 (rst, load_weight, load, x_in, bank_in, x_va
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
     \$5  = w1;
@@ -9169,9 +9558,30 @@ module \accel_top.core.array.pe_0_2 (rst, load_weight, load, x_in, bank_in, x_va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$7 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
   assign psum_in = 32'd0;
@@ -9181,8 +9591,11 @@ endmodule
 module \accel_top.core.array.pe_0_3 (rst, load_weight, load, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -9202,6 +9615,7 @@ module \accel_top.core.array.pe_0_3 (rst, load_weight, load, x_in, bank_in, x_va
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
@@ -9211,16 +9625,18 @@ module \accel_top.core.array.pe_0_3 (rst, load_weight, load, x_in, bank_in, x_va
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(1'h0) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(1'h0) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -9232,7 +9648,13 @@ module \accel_top.core.array.pe_0_3 (rst, load_weight, load, x_in, bank_in, x_va
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
     \$5  = w1;
@@ -9282,9 +9704,30 @@ module \accel_top.core.array.pe_0_3 (rst, load_weight, load, x_in, bank_in, x_va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$8 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
   assign psum_in = 32'd0;
@@ -9294,8 +9737,11 @@ endmodule
 module \accel_top.core.array.pe_0_4 (rst, load_weight, load, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -9315,6 +9761,7 @@ module \accel_top.core.array.pe_0_4 (rst, load_weight, load, x_in, bank_in, x_va
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
@@ -9324,16 +9771,18 @@ module \accel_top.core.array.pe_0_4 (rst, load_weight, load, x_in, bank_in, x_va
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(1'h0) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(1'h0) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -9345,7 +9794,13 @@ module \accel_top.core.array.pe_0_4 (rst, load_weight, load, x_in, bank_in, x_va
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
     \$5  = w1;
@@ -9395,9 +9850,30 @@ module \accel_top.core.array.pe_0_4 (rst, load_weight, load, x_in, bank_in, x_va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$9 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
   assign psum_in = 32'd0;
@@ -9407,8 +9883,11 @@ endmodule
 module \accel_top.core.array.pe_0_5 (rst, load_weight, load, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -9428,6 +9907,7 @@ module \accel_top.core.array.pe_0_5 (rst, load_weight, load, x_in, bank_in, x_va
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
@@ -9437,16 +9917,18 @@ module \accel_top.core.array.pe_0_5 (rst, load_weight, load, x_in, bank_in, x_va
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(1'h0) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(1'h0) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -9458,7 +9940,13 @@ module \accel_top.core.array.pe_0_5 (rst, load_weight, load, x_in, bank_in, x_va
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
     \$5  = w1;
@@ -9508,9 +9996,30 @@ module \accel_top.core.array.pe_0_5 (rst, load_weight, load, x_in, bank_in, x_va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$10 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
   assign psum_in = 32'd0;
@@ -9520,8 +10029,11 @@ endmodule
 module \accel_top.core.array.pe_0_6 (rst, load_weight, load, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -9541,6 +10053,7 @@ module \accel_top.core.array.pe_0_6 (rst, load_weight, load, x_in, bank_in, x_va
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
@@ -9550,16 +10063,18 @@ module \accel_top.core.array.pe_0_6 (rst, load_weight, load, x_in, bank_in, x_va
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(1'h0) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(1'h0) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -9571,7 +10086,13 @@ module \accel_top.core.array.pe_0_6 (rst, load_weight, load, x_in, bank_in, x_va
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
     \$5  = w1;
@@ -9621,9 +10142,30 @@ module \accel_top.core.array.pe_0_6 (rst, load_weight, load, x_in, bank_in, x_va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$11 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
   assign psum_in = 32'd0;
@@ -9633,8 +10175,11 @@ endmodule
 module \accel_top.core.array.pe_0_7 (rst, load_weight, load, x_in, bank_in, x_valid, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -9653,6 +10198,7 @@ module \accel_top.core.array.pe_0_7 (rst, load_weight, load, x_in, bank_in, x_va
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   wire [31:0] psum_in;
   output [31:0] psum_out;
   reg [31:0] psum_out = 32'd0;
@@ -9661,15 +10207,17 @@ module \accel_top.core.array.pe_0_7 (rst, load_weight, load, x_in, bank_in, x_va
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(1'h0) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(1'h0) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -9681,7 +10229,13 @@ module \accel_top.core.array.pe_0_7 (rst, load_weight, load, x_in, bank_in, x_va
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
     \$5  = w1;
@@ -9731,9 +10285,30 @@ module \accel_top.core.array.pe_0_7 (rst, load_weight, load, x_in, bank_in, x_va
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$12 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
   assign psum_in = 32'd0;
@@ -9743,8 +10318,11 @@ endmodule
 module \accel_top.core.array.pe_1_0 (rst, load_weight, load, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -9764,6 +10342,7 @@ module \accel_top.core.array.pe_1_0 (rst, load_weight, load, x_valid, bank_in, x
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -9774,16 +10353,18 @@ module \accel_top.core.array.pe_1_0 (rst, load_weight, load, x_valid, bank_in, x
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -9795,7 +10376,13 @@ module \accel_top.core.array.pe_1_0 (rst, load_weight, load, x_valid, bank_in, x
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
     \$5  = w1;
@@ -9845,9 +10432,30 @@ module \accel_top.core.array.pe_1_0 (rst, load_weight, load, x_valid, bank_in, x
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$13 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -9856,8 +10464,11 @@ endmodule
 module \accel_top.core.array.pe_1_1 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -9877,6 +10488,7 @@ module \accel_top.core.array.pe_1_1 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -9887,16 +10499,18 @@ module \accel_top.core.array.pe_1_1 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -9908,7 +10522,13 @@ module \accel_top.core.array.pe_1_1 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
     \$5  = w1;
@@ -9958,9 +10578,30 @@ module \accel_top.core.array.pe_1_1 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$14 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -9969,8 +10610,11 @@ endmodule
 module \accel_top.core.array.pe_1_2 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -9990,6 +10634,7 @@ module \accel_top.core.array.pe_1_2 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -10000,16 +10645,18 @@ module \accel_top.core.array.pe_1_2 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -10021,7 +10668,13 @@ module \accel_top.core.array.pe_1_2 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
     \$5  = w1;
@@ -10071,9 +10724,30 @@ module \accel_top.core.array.pe_1_2 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$15 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -10082,8 +10756,11 @@ endmodule
 module \accel_top.core.array.pe_1_3 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -10103,6 +10780,7 @@ module \accel_top.core.array.pe_1_3 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -10113,16 +10791,18 @@ module \accel_top.core.array.pe_1_3 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -10134,7 +10814,13 @@ module \accel_top.core.array.pe_1_3 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
     \$5  = w1;
@@ -10184,9 +10870,30 @@ module \accel_top.core.array.pe_1_3 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$16 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -10195,8 +10902,11 @@ endmodule
 module \accel_top.core.array.pe_1_4 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -10216,6 +10926,7 @@ module \accel_top.core.array.pe_1_4 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -10226,16 +10937,18 @@ module \accel_top.core.array.pe_1_4 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -10247,7 +10960,13 @@ module \accel_top.core.array.pe_1_4 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
     \$5  = w1;
@@ -10297,9 +11016,30 @@ module \accel_top.core.array.pe_1_4 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$17 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -10308,8 +11048,11 @@ endmodule
 module \accel_top.core.array.pe_1_5 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -10329,6 +11072,7 @@ module \accel_top.core.array.pe_1_5 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -10339,16 +11083,18 @@ module \accel_top.core.array.pe_1_5 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -10360,7 +11106,13 @@ module \accel_top.core.array.pe_1_5 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
     \$5  = w1;
@@ -10410,9 +11162,30 @@ module \accel_top.core.array.pe_1_5 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$18 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -10421,8 +11194,11 @@ endmodule
 module \accel_top.core.array.pe_1_6 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -10442,6 +11218,7 @@ module \accel_top.core.array.pe_1_6 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -10452,16 +11229,18 @@ module \accel_top.core.array.pe_1_6 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -10473,7 +11252,13 @@ module \accel_top.core.array.pe_1_6 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
     \$5  = w1;
@@ -10523,9 +11308,30 @@ module \accel_top.core.array.pe_1_6 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$19 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -10534,8 +11340,11 @@ endmodule
 module \accel_top.core.array.pe_1_7 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -10554,6 +11363,7 @@ module \accel_top.core.array.pe_1_7 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -10563,15 +11373,17 @@ module \accel_top.core.array.pe_1_7 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -10583,7 +11395,13 @@ module \accel_top.core.array.pe_1_7 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
     \$5  = w1;
@@ -10633,9 +11451,30 @@ module \accel_top.core.array.pe_1_7 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$20 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -10644,8 +11483,11 @@ endmodule
 module \accel_top.core.array.pe_2_0 (rst, load_weight, load, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -10665,6 +11507,7 @@ module \accel_top.core.array.pe_2_0 (rst, load_weight, load, x_valid, bank_in, x
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -10675,16 +11518,18 @@ module \accel_top.core.array.pe_2_0 (rst, load_weight, load, x_valid, bank_in, x
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -10696,7 +11541,13 @@ module \accel_top.core.array.pe_2_0 (rst, load_weight, load, x_valid, bank_in, x
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
     \$5  = w1;
@@ -10746,9 +11597,30 @@ module \accel_top.core.array.pe_2_0 (rst, load_weight, load, x_valid, bank_in, x
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$21 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -10757,8 +11629,11 @@ endmodule
 module \accel_top.core.array.pe_2_1 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -10778,6 +11653,7 @@ module \accel_top.core.array.pe_2_1 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -10788,16 +11664,18 @@ module \accel_top.core.array.pe_2_1 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -10809,7 +11687,13 @@ module \accel_top.core.array.pe_2_1 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
     \$5  = w1;
@@ -10859,9 +11743,30 @@ module \accel_top.core.array.pe_2_1 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$22 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -10870,8 +11775,11 @@ endmodule
 module \accel_top.core.array.pe_2_2 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -10891,6 +11799,7 @@ module \accel_top.core.array.pe_2_2 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -10901,16 +11810,18 @@ module \accel_top.core.array.pe_2_2 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -10922,7 +11833,13 @@ module \accel_top.core.array.pe_2_2 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
     \$5  = w1;
@@ -10972,9 +11889,30 @@ module \accel_top.core.array.pe_2_2 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$23 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -10983,8 +11921,11 @@ endmodule
 module \accel_top.core.array.pe_2_3 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -11004,6 +11945,7 @@ module \accel_top.core.array.pe_2_3 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -11014,16 +11956,18 @@ module \accel_top.core.array.pe_2_3 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -11035,7 +11979,13 @@ module \accel_top.core.array.pe_2_3 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
     \$5  = w1;
@@ -11085,9 +12035,30 @@ module \accel_top.core.array.pe_2_3 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$24 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -11096,8 +12067,11 @@ endmodule
 module \accel_top.core.array.pe_2_4 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -11117,6 +12091,7 @@ module \accel_top.core.array.pe_2_4 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -11127,16 +12102,18 @@ module \accel_top.core.array.pe_2_4 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -11148,7 +12125,13 @@ module \accel_top.core.array.pe_2_4 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
     \$5  = w1;
@@ -11198,9 +12181,30 @@ module \accel_top.core.array.pe_2_4 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$25 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -11209,8 +12213,11 @@ endmodule
 module \accel_top.core.array.pe_2_5 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -11230,6 +12237,7 @@ module \accel_top.core.array.pe_2_5 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -11240,16 +12248,18 @@ module \accel_top.core.array.pe_2_5 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -11261,7 +12271,13 @@ module \accel_top.core.array.pe_2_5 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
     \$5  = w1;
@@ -11311,9 +12327,30 @@ module \accel_top.core.array.pe_2_5 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$26 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -11322,8 +12359,11 @@ endmodule
 module \accel_top.core.array.pe_2_6 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -11343,6 +12383,7 @@ module \accel_top.core.array.pe_2_6 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -11353,16 +12394,18 @@ module \accel_top.core.array.pe_2_6 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -11374,7 +12417,13 @@ module \accel_top.core.array.pe_2_6 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
     \$5  = w1;
@@ -11424,9 +12473,30 @@ module \accel_top.core.array.pe_2_6 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$27 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -11435,8 +12505,11 @@ endmodule
 module \accel_top.core.array.pe_2_7 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -11455,6 +12528,7 @@ module \accel_top.core.array.pe_2_7 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -11464,15 +12538,17 @@ module \accel_top.core.array.pe_2_7 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -11484,7 +12560,13 @@ module \accel_top.core.array.pe_2_7 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
     \$5  = w1;
@@ -11534,9 +12616,30 @@ module \accel_top.core.array.pe_2_7 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$28 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -11545,8 +12648,11 @@ endmodule
 module \accel_top.core.array.pe_3_0 (rst, load_weight, load, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -11566,6 +12672,7 @@ module \accel_top.core.array.pe_3_0 (rst, load_weight, load, x_valid, bank_in, x
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -11576,16 +12683,18 @@ module \accel_top.core.array.pe_3_0 (rst, load_weight, load, x_valid, bank_in, x
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -11597,7 +12706,13 @@ module \accel_top.core.array.pe_3_0 (rst, load_weight, load, x_valid, bank_in, x
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
     \$5  = w1;
@@ -11647,9 +12762,30 @@ module \accel_top.core.array.pe_3_0 (rst, load_weight, load, x_valid, bank_in, x
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$29 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -11658,8 +12794,11 @@ endmodule
 module \accel_top.core.array.pe_3_1 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -11679,6 +12818,7 @@ module \accel_top.core.array.pe_3_1 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -11689,16 +12829,18 @@ module \accel_top.core.array.pe_3_1 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -11710,7 +12852,13 @@ module \accel_top.core.array.pe_3_1 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
     \$5  = w1;
@@ -11760,9 +12908,30 @@ module \accel_top.core.array.pe_3_1 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$30 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -11771,8 +12940,11 @@ endmodule
 module \accel_top.core.array.pe_3_2 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -11792,6 +12964,7 @@ module \accel_top.core.array.pe_3_2 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -11802,16 +12975,18 @@ module \accel_top.core.array.pe_3_2 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -11823,7 +12998,13 @@ module \accel_top.core.array.pe_3_2 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
     \$5  = w1;
@@ -11873,9 +13054,30 @@ module \accel_top.core.array.pe_3_2 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$31 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -11884,8 +13086,11 @@ endmodule
 module \accel_top.core.array.pe_3_3 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -11905,6 +13110,7 @@ module \accel_top.core.array.pe_3_3 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -11915,16 +13121,18 @@ module \accel_top.core.array.pe_3_3 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -11936,7 +13144,13 @@ module \accel_top.core.array.pe_3_3 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
     \$5  = w1;
@@ -11986,9 +13200,30 @@ module \accel_top.core.array.pe_3_3 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$32 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -11997,8 +13232,11 @@ endmodule
 module \accel_top.core.array.pe_3_4 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -12018,6 +13256,7 @@ module \accel_top.core.array.pe_3_4 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -12028,16 +13267,18 @@ module \accel_top.core.array.pe_3_4 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -12049,7 +13290,13 @@ module \accel_top.core.array.pe_3_4 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
     \$5  = w1;
@@ -12099,9 +13346,30 @@ module \accel_top.core.array.pe_3_4 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$33 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -12110,8 +13378,11 @@ endmodule
 module \accel_top.core.array.pe_3_5 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -12131,6 +13402,7 @@ module \accel_top.core.array.pe_3_5 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -12141,16 +13413,18 @@ module \accel_top.core.array.pe_3_5 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -12162,7 +13436,13 @@ module \accel_top.core.array.pe_3_5 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
     \$5  = w1;
@@ -12212,9 +13492,30 @@ module \accel_top.core.array.pe_3_5 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$34 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -12223,8 +13524,11 @@ endmodule
 module \accel_top.core.array.pe_3_6 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -12244,6 +13548,7 @@ module \accel_top.core.array.pe_3_6 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -12254,16 +13559,18 @@ module \accel_top.core.array.pe_3_6 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -12275,7 +13582,13 @@ module \accel_top.core.array.pe_3_6 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
     \$5  = w1;
@@ -12325,9 +13638,30 @@ module \accel_top.core.array.pe_3_6 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$35 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -12336,8 +13670,11 @@ endmodule
 module \accel_top.core.array.pe_3_7 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -12356,6 +13693,7 @@ module \accel_top.core.array.pe_3_7 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -12365,15 +13703,17 @@ module \accel_top.core.array.pe_3_7 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -12385,7 +13725,13 @@ module \accel_top.core.array.pe_3_7 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
     \$5  = w1;
@@ -12435,9 +13781,30 @@ module \accel_top.core.array.pe_3_7 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$36 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -12446,8 +13813,11 @@ endmodule
 module \accel_top.core.array.pe_4_0 (rst, load_weight, load, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -12467,6 +13837,7 @@ module \accel_top.core.array.pe_4_0 (rst, load_weight, load, x_valid, bank_in, x
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -12477,16 +13848,18 @@ module \accel_top.core.array.pe_4_0 (rst, load_weight, load, x_valid, bank_in, x
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -12498,7 +13871,13 @@ module \accel_top.core.array.pe_4_0 (rst, load_weight, load, x_valid, bank_in, x
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
     \$5  = w1;
@@ -12548,9 +13927,30 @@ module \accel_top.core.array.pe_4_0 (rst, load_weight, load, x_valid, bank_in, x
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$37 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -12559,8 +13959,11 @@ endmodule
 module \accel_top.core.array.pe_4_1 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -12580,6 +13983,7 @@ module \accel_top.core.array.pe_4_1 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -12590,16 +13994,18 @@ module \accel_top.core.array.pe_4_1 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -12611,7 +14017,13 @@ module \accel_top.core.array.pe_4_1 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
     \$5  = w1;
@@ -12661,9 +14073,30 @@ module \accel_top.core.array.pe_4_1 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$38 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -12672,8 +14105,11 @@ endmodule
 module \accel_top.core.array.pe_4_2 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -12693,6 +14129,7 @@ module \accel_top.core.array.pe_4_2 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -12703,16 +14140,18 @@ module \accel_top.core.array.pe_4_2 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -12724,7 +14163,13 @@ module \accel_top.core.array.pe_4_2 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
     \$5  = w1;
@@ -12774,9 +14219,30 @@ module \accel_top.core.array.pe_4_2 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$39 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -12785,8 +14251,11 @@ endmodule
 module \accel_top.core.array.pe_4_3 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -12806,6 +14275,7 @@ module \accel_top.core.array.pe_4_3 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -12816,16 +14286,18 @@ module \accel_top.core.array.pe_4_3 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -12837,7 +14309,13 @@ module \accel_top.core.array.pe_4_3 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
     \$5  = w1;
@@ -12887,9 +14365,30 @@ module \accel_top.core.array.pe_4_3 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$40 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -12898,8 +14397,11 @@ endmodule
 module \accel_top.core.array.pe_4_4 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -12919,6 +14421,7 @@ module \accel_top.core.array.pe_4_4 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -12929,16 +14432,18 @@ module \accel_top.core.array.pe_4_4 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -12950,7 +14455,13 @@ module \accel_top.core.array.pe_4_4 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
     \$5  = w1;
@@ -13000,9 +14511,30 @@ module \accel_top.core.array.pe_4_4 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$41 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -13011,8 +14543,11 @@ endmodule
 module \accel_top.core.array.pe_4_5 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$42  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -13032,6 +14567,7 @@ module \accel_top.core.array.pe_4_5 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -13042,16 +14578,18 @@ module \accel_top.core.array.pe_4_5 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -13063,7 +14601,13 @@ module \accel_top.core.array.pe_4_5 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
     \$5  = w1;
@@ -13113,9 +14657,30 @@ module \accel_top.core.array.pe_4_5 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$42 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -13124,8 +14689,11 @@ endmodule
 module \accel_top.core.array.pe_4_6 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$43  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -13145,6 +14713,7 @@ module \accel_top.core.array.pe_4_6 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -13155,16 +14724,18 @@ module \accel_top.core.array.pe_4_6 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -13176,7 +14747,13 @@ module \accel_top.core.array.pe_4_6 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
     \$5  = w1;
@@ -13226,9 +14803,30 @@ module \accel_top.core.array.pe_4_6 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$43 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -13237,8 +14835,11 @@ endmodule
 module \accel_top.core.array.pe_4_7 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$44  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -13257,6 +14858,7 @@ module \accel_top.core.array.pe_4_7 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -13266,15 +14868,17 @@ module \accel_top.core.array.pe_4_7 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -13286,7 +14890,13 @@ module \accel_top.core.array.pe_4_7 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
     \$5  = w1;
@@ -13336,9 +14946,30 @@ module \accel_top.core.array.pe_4_7 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$44 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -13347,8 +14978,11 @@ endmodule
 module \accel_top.core.array.pe_5_0 (rst, load_weight, load, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -13368,6 +15002,7 @@ module \accel_top.core.array.pe_5_0 (rst, load_weight, load, x_valid, bank_in, x
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -13378,16 +15013,18 @@ module \accel_top.core.array.pe_5_0 (rst, load_weight, load, x_valid, bank_in, x
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -13399,7 +15036,13 @@ module \accel_top.core.array.pe_5_0 (rst, load_weight, load, x_valid, bank_in, x
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
     \$5  = w1;
@@ -13449,9 +15092,30 @@ module \accel_top.core.array.pe_5_0 (rst, load_weight, load, x_valid, bank_in, x
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$45 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -13460,8 +15124,11 @@ endmodule
 module \accel_top.core.array.pe_5_1 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$46  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -13481,6 +15148,7 @@ module \accel_top.core.array.pe_5_1 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -13491,16 +15159,18 @@ module \accel_top.core.array.pe_5_1 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -13512,7 +15182,13 @@ module \accel_top.core.array.pe_5_1 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
     \$5  = w1;
@@ -13562,9 +15238,30 @@ module \accel_top.core.array.pe_5_1 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$46 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -13573,8 +15270,11 @@ endmodule
 module \accel_top.core.array.pe_5_2 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$47  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -13594,6 +15294,7 @@ module \accel_top.core.array.pe_5_2 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -13604,16 +15305,18 @@ module \accel_top.core.array.pe_5_2 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -13625,7 +15328,13 @@ module \accel_top.core.array.pe_5_2 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
     \$5  = w1;
@@ -13675,9 +15384,30 @@ module \accel_top.core.array.pe_5_2 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$47 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -13686,8 +15416,11 @@ endmodule
 module \accel_top.core.array.pe_5_3 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$48  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -13707,6 +15440,7 @@ module \accel_top.core.array.pe_5_3 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -13717,16 +15451,18 @@ module \accel_top.core.array.pe_5_3 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -13738,7 +15474,13 @@ module \accel_top.core.array.pe_5_3 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
     \$5  = w1;
@@ -13788,9 +15530,30 @@ module \accel_top.core.array.pe_5_3 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$48 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -13799,8 +15562,11 @@ endmodule
 module \accel_top.core.array.pe_5_4 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$49  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -13820,6 +15586,7 @@ module \accel_top.core.array.pe_5_4 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -13830,16 +15597,18 @@ module \accel_top.core.array.pe_5_4 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -13851,7 +15620,13 @@ module \accel_top.core.array.pe_5_4 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
     \$5  = w1;
@@ -13901,9 +15676,30 @@ module \accel_top.core.array.pe_5_4 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$49 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -13912,8 +15708,11 @@ endmodule
 module \accel_top.core.array.pe_5_5 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -13933,6 +15732,7 @@ module \accel_top.core.array.pe_5_5 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -13943,16 +15743,18 @@ module \accel_top.core.array.pe_5_5 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -13964,7 +15766,13 @@ module \accel_top.core.array.pe_5_5 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
     \$5  = w1;
@@ -14014,9 +15822,30 @@ module \accel_top.core.array.pe_5_5 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$50 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -14025,8 +15854,11 @@ endmodule
 module \accel_top.core.array.pe_5_6 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$51  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -14046,6 +15878,7 @@ module \accel_top.core.array.pe_5_6 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -14056,16 +15889,18 @@ module \accel_top.core.array.pe_5_6 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -14077,7 +15912,13 @@ module \accel_top.core.array.pe_5_6 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
     \$5  = w1;
@@ -14127,9 +15968,30 @@ module \accel_top.core.array.pe_5_6 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$51 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -14138,8 +16000,11 @@ endmodule
 module \accel_top.core.array.pe_5_7 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$52  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -14158,6 +16023,7 @@ module \accel_top.core.array.pe_5_7 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -14167,15 +16033,17 @@ module \accel_top.core.array.pe_5_7 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -14187,7 +16055,13 @@ module \accel_top.core.array.pe_5_7 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
     \$5  = w1;
@@ -14237,9 +16111,30 @@ module \accel_top.core.array.pe_5_7 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$52 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -14248,8 +16143,11 @@ endmodule
 module \accel_top.core.array.pe_6_0 (rst, load_weight, load, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$53  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -14269,6 +16167,7 @@ module \accel_top.core.array.pe_6_0 (rst, load_weight, load, x_valid, bank_in, x
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -14279,16 +16178,18 @@ module \accel_top.core.array.pe_6_0 (rst, load_weight, load, x_valid, bank_in, x
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -14300,7 +16201,13 @@ module \accel_top.core.array.pe_6_0 (rst, load_weight, load, x_valid, bank_in, x
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
     \$5  = w1;
@@ -14350,9 +16257,30 @@ module \accel_top.core.array.pe_6_0 (rst, load_weight, load, x_valid, bank_in, x
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$53 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -14361,8 +16289,11 @@ endmodule
 module \accel_top.core.array.pe_6_1 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$54  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -14382,6 +16313,7 @@ module \accel_top.core.array.pe_6_1 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -14392,16 +16324,18 @@ module \accel_top.core.array.pe_6_1 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -14413,7 +16347,13 @@ module \accel_top.core.array.pe_6_1 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
     \$5  = w1;
@@ -14463,9 +16403,30 @@ module \accel_top.core.array.pe_6_1 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$54 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -14474,8 +16435,11 @@ endmodule
 module \accel_top.core.array.pe_6_2 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$55  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -14495,6 +16459,7 @@ module \accel_top.core.array.pe_6_2 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -14505,16 +16470,18 @@ module \accel_top.core.array.pe_6_2 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -14526,7 +16493,13 @@ module \accel_top.core.array.pe_6_2 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
     \$5  = w1;
@@ -14576,9 +16549,30 @@ module \accel_top.core.array.pe_6_2 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$55 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -14587,8 +16581,11 @@ endmodule
 module \accel_top.core.array.pe_6_3 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$56  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -14608,6 +16605,7 @@ module \accel_top.core.array.pe_6_3 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -14618,16 +16616,18 @@ module \accel_top.core.array.pe_6_3 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -14639,7 +16639,13 @@ module \accel_top.core.array.pe_6_3 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
     \$5  = w1;
@@ -14689,9 +16695,30 @@ module \accel_top.core.array.pe_6_3 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$56 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -14700,8 +16727,11 @@ endmodule
 module \accel_top.core.array.pe_6_4 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$57  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -14721,6 +16751,7 @@ module \accel_top.core.array.pe_6_4 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -14731,16 +16762,18 @@ module \accel_top.core.array.pe_6_4 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -14752,7 +16785,13 @@ module \accel_top.core.array.pe_6_4 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
     \$5  = w1;
@@ -14802,9 +16841,30 @@ module \accel_top.core.array.pe_6_4 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$57 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -14813,8 +16873,11 @@ endmodule
 module \accel_top.core.array.pe_6_5 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$58  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -14834,6 +16897,7 @@ module \accel_top.core.array.pe_6_5 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -14844,16 +16908,18 @@ module \accel_top.core.array.pe_6_5 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -14865,7 +16931,13 @@ module \accel_top.core.array.pe_6_5 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
     \$5  = w1;
@@ -14915,9 +16987,30 @@ module \accel_top.core.array.pe_6_5 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$58 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -14926,8 +17019,11 @@ endmodule
 module \accel_top.core.array.pe_6_6 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$59  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -14947,6 +17043,7 @@ module \accel_top.core.array.pe_6_6 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -14957,16 +17054,18 @@ module \accel_top.core.array.pe_6_6 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -14978,7 +17077,13 @@ module \accel_top.core.array.pe_6_6 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
     \$5  = w1;
@@ -15028,9 +17133,30 @@ module \accel_top.core.array.pe_6_6 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$59 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -15039,8 +17165,11 @@ endmodule
 module \accel_top.core.array.pe_6_7 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$60  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -15059,6 +17188,7 @@ module \accel_top.core.array.pe_6_7 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -15068,15 +17198,17 @@ module \accel_top.core.array.pe_6_7 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -15088,7 +17220,13 @@ module \accel_top.core.array.pe_6_7 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
     \$5  = w1;
@@ -15138,9 +17276,30 @@ module \accel_top.core.array.pe_6_7 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$60 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -15149,8 +17308,11 @@ endmodule
 module \accel_top.core.array.pe_7_0 (rst, load_weight, load, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$61  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -15170,6 +17332,7 @@ module \accel_top.core.array.pe_7_0 (rst, load_weight, load, x_valid, bank_in, x
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -15180,16 +17343,18 @@ module \accel_top.core.array.pe_7_0 (rst, load_weight, load, x_valid, bank_in, x
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -15201,7 +17366,13 @@ module \accel_top.core.array.pe_7_0 (rst, load_weight, load, x_valid, bank_in, x
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
     \$5  = w1;
@@ -15251,9 +17422,30 @@ module \accel_top.core.array.pe_7_0 (rst, load_weight, load, x_valid, bank_in, x
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$61 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -15262,8 +17454,11 @@ endmodule
 module \accel_top.core.array.pe_7_1 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -15283,6 +17478,7 @@ module \accel_top.core.array.pe_7_1 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -15293,16 +17489,18 @@ module \accel_top.core.array.pe_7_1 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -15314,7 +17512,13 @@ module \accel_top.core.array.pe_7_1 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
     \$5  = w1;
@@ -15364,9 +17568,30 @@ module \accel_top.core.array.pe_7_1 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$62 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -15375,8 +17600,11 @@ endmodule
 module \accel_top.core.array.pe_7_2 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$63  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -15396,6 +17624,7 @@ module \accel_top.core.array.pe_7_2 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -15406,16 +17635,18 @@ module \accel_top.core.array.pe_7_2 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -15427,7 +17658,13 @@ module \accel_top.core.array.pe_7_2 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
     \$5  = w1;
@@ -15477,9 +17714,30 @@ module \accel_top.core.array.pe_7_2 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$63 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -15488,8 +17746,11 @@ endmodule
 module \accel_top.core.array.pe_7_3 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$64  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -15509,6 +17770,7 @@ module \accel_top.core.array.pe_7_3 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -15519,16 +17781,18 @@ module \accel_top.core.array.pe_7_3 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -15540,7 +17804,13 @@ module \accel_top.core.array.pe_7_3 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
     \$5  = w1;
@@ -15590,9 +17860,30 @@ module \accel_top.core.array.pe_7_3 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$64 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -15601,8 +17892,11 @@ endmodule
 module \accel_top.core.array.pe_7_4 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$65  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -15622,6 +17916,7 @@ module \accel_top.core.array.pe_7_4 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -15632,16 +17927,18 @@ module \accel_top.core.array.pe_7_4 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -15653,7 +17950,13 @@ module \accel_top.core.array.pe_7_4 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
     \$5  = w1;
@@ -15703,9 +18006,30 @@ module \accel_top.core.array.pe_7_4 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$65 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -15714,8 +18038,11 @@ endmodule
 module \accel_top.core.array.pe_7_5 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$66  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -15735,6 +18062,7 @@ module \accel_top.core.array.pe_7_5 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -15745,16 +18073,18 @@ module \accel_top.core.array.pe_7_5 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -15766,7 +18096,13 @@ module \accel_top.core.array.pe_7_5 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
     \$5  = w1;
@@ -15816,9 +18152,30 @@ module \accel_top.core.array.pe_7_5 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$66 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -15827,8 +18184,11 @@ endmodule
 module \accel_top.core.array.pe_7_6 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$67  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -15848,6 +18208,7 @@ module \accel_top.core.array.pe_7_6 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -15858,16 +18219,18 @@ module \accel_top.core.array.pe_7_6 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   output [7:0] x_out;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -15879,7 +18242,13 @@ module \accel_top.core.array.pe_7_6 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
     \$5  = w1;
@@ -15929,9 +18298,30 @@ module \accel_top.core.array.pe_7_6 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$67 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -15940,8 +18330,11 @@ endmodule
 module \accel_top.core.array.pe_7_7 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, valid_out, psum_out, load_bank, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$68  = 0;
   wire [7:0] \$1 ;
-  reg [31:0] \$10 ;
-  wire [15:0] \$2 ;
+  reg [7:0] \$10 ;
+  reg [7:0] \$11 ;
+  reg [15:0] \$12 ;
+  reg [31:0] \$13 ;
+  wire [7:0] \$2 ;
   wire [15:0] \$3 ;
   wire [32:0] \$4 ;
   reg [7:0] \$5 ;
@@ -15960,6 +18353,7 @@ module \accel_top.core.array.pe_7_7 (rst, load_weight, load, psum_in, x_in, bank
   wire load_bank;
   input [7:0] load_weight;
   wire [7:0] load_weight;
+  reg [15:0] product_0 = 16'h0000;
   input [31:0] psum_in;
   wire [31:0] psum_in;
   output [31:0] psum_out;
@@ -15970,15 +18364,17 @@ module \accel_top.core.array.pe_7_7 (rst, load_weight, load, psum_in, x_in, bank
   reg valid_out = 1'h0;
   reg [7:0] w0 = 8'h00;
   reg [7:0] w1 = 8'h00;
+  reg [7:0] w_op = 8'h00;
   input [7:0] x_in;
   wire [7:0] x_in;
+  reg [7:0] x_op = 8'h00;
   reg [7:0] x_out = 8'h00;
   input x_valid;
   wire x_valid;
-  assign \$1  = bank_in ? w1 : w0;
-  assign \$2  = $signed(x_in) * $signed(\$1 );
-  assign \$3  = x_valid ? \$2  : 16'h0000;
-  assign \$4  = $signed(psum_in) + $signed(\$3 );
+  assign \$1  = x_valid ? x_in : 8'h00;
+  assign \$2  = bank_in ? w1 : w0;
+  assign \$3  = $signed(x_op) * $signed(w_op);
+  assign \$4  = $signed(psum_in) + $signed(product_0);
   always @(posedge clk)
     w1 <= \$5 ;
   always @(posedge clk)
@@ -15990,7 +18386,13 @@ module \accel_top.core.array.pe_7_7 (rst, load_weight, load, psum_in, x_in, bank
   always @(posedge clk)
     valid_out <= \$9 ;
   always @(posedge clk)
-    psum_out <= \$10 ;
+    x_op <= \$10 ;
+  always @(posedge clk)
+    w_op <= \$11 ;
+  always @(posedge clk)
+    product_0 <= \$12 ;
+  always @(posedge clk)
+    psum_out <= \$13 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
     \$5  = w1;
@@ -16040,9 +18442,30 @@ module \accel_top.core.array.pe_7_7 (rst, load_weight, load, psum_in, x_in, bank
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
-    \$10  = \$4 [31:0];
+    \$10  = \$1 ;
     if (rst) begin
-      \$10  = 32'd0;
+      \$10  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$11  = \$2 ;
+    if (rst) begin
+      \$11  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$12  = \$3 ;
+    if (rst) begin
+      \$12  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$68 ) begin end
+    \$13  = \$4 [31:0];
+    if (rst) begin
+      \$13  = 32'd0;
     end
   end
 endmodule
@@ -17225,7 +19648,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.feeder (rst, wp__en, \port$3274$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
+module \accel_top.core.feeder (rst, wp__en, \port$3364$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$71  = 0;
   wire [34:0] \$1 ;
   wire \$10 ;
@@ -17421,8 +19844,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3274$16 , zero_point, wp__data
   wire out_valid;
   input [33:0] pixbase;
   wire [33:0] pixbase;
-  input [31:0] \port$3274$16 ;
-  wire [31:0] \port$3274$16 ;
+  input [31:0] \port$3364$16 ;
+  wire [31:0] \port$3364$16 ;
   input [391:0] rows;
   wire [391:0] rows;
   wire [48:0] \rows[0] ;
@@ -34077,104 +36500,104 @@ module \accel_top.core.feeder (rst, wp__en, \port$3274$16 , zero_point, wp__data
   assign \$3  = $signed(\$2 ) >= $signed(1'h0);
   assign \$4  = rows[0] & \$3 ;
   assign \$5  = $signed(hb) + $signed({ 1'h0, rows[8:1] });
-  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
+  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3364$16 [15:0] });
   assign \$7  = \$4  & \$6 ;
   assign \$8  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
   assign \$9  = $signed(\$8 ) >= $signed(1'h0);
   assign \$10  = \$7  & \$9 ;
   assign \$11  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
-  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
+  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3364$16 [31:16] });
   assign \$13  = \$10  & \$12 ;
   assign \$14  = $signed(pixbase) + $signed({ 1'h0, rows[97:66] });
   assign \$15  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
   assign \$16  = $signed(\$15 ) >= $signed(1'h0);
   assign \$17  = rows[49] & \$16 ;
   assign \$18  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
-  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3364$16 [15:0] });
   assign \$20  = \$17  & \$19 ;
   assign \$21  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
   assign \$22  = $signed(\$21 ) >= $signed(1'h0);
   assign \$23  = \$20  & \$22 ;
   assign \$24  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
-  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
+  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3364$16 [31:16] });
   assign \$26  = \$23  & \$25 ;
   assign \$27  = $signed(pixbase) + $signed({ 1'h0, rows[146:115] });
   assign \$28  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
   assign \$29  = $signed(\$28 ) >= $signed(1'h0);
   assign \$30  = rows[98] & \$29 ;
   assign \$31  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
-  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
+  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3364$16 [15:0] });
   assign \$33  = \$30  & \$32 ;
   assign \$34  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
   assign \$35  = $signed(\$34 ) >= $signed(1'h0);
   assign \$36  = \$33  & \$35 ;
   assign \$37  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
-  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
+  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3364$16 [31:16] });
   assign \$39  = \$36  & \$38 ;
   assign \$40  = $signed(pixbase) + $signed({ 1'h0, rows[195:164] });
   assign \$41  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
   assign \$42  = $signed(\$41 ) >= $signed(1'h0);
   assign \$43  = rows[147] & \$42 ;
   assign \$44  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
-  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
+  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3364$16 [15:0] });
   assign \$46  = \$43  & \$45 ;
   assign \$47  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
   assign \$48  = $signed(\$47 ) >= $signed(1'h0);
   assign \$49  = \$46  & \$48 ;
   assign \$50  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
-  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
+  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3364$16 [31:16] });
   assign \$52  = \$49  & \$51 ;
   assign \$53  = $signed(pixbase) + $signed({ 1'h0, rows[244:213] });
   assign \$54  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
   assign \$55  = $signed(\$54 ) >= $signed(1'h0);
   assign \$56  = rows[196] & \$55 ;
   assign \$57  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
-  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
+  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3364$16 [15:0] });
   assign \$59  = \$56  & \$58 ;
   assign \$60  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
   assign \$61  = $signed(\$60 ) >= $signed(1'h0);
   assign \$62  = \$59  & \$61 ;
   assign \$63  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
-  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
+  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3364$16 [31:16] });
   assign \$65  = \$62  & \$64 ;
   assign \$66  = $signed(pixbase) + $signed({ 1'h0, rows[293:262] });
   assign \$67  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
   assign \$68  = $signed(\$67 ) >= $signed(1'h0);
   assign \$69  = rows[245] & \$68 ;
   assign \$70  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
-  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
+  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3364$16 [15:0] });
   assign \$72  = \$69  & \$71 ;
   assign \$73  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
   assign \$74  = $signed(\$73 ) >= $signed(1'h0);
   assign \$75  = \$72  & \$74 ;
   assign \$76  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
-  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
+  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3364$16 [31:16] });
   assign \$78  = \$75  & \$77 ;
   assign \$79  = $signed(pixbase) + $signed({ 1'h0, rows[342:311] });
   assign \$80  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
   assign \$81  = $signed(\$80 ) >= $signed(1'h0);
   assign \$82  = rows[294] & \$81 ;
   assign \$83  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
-  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
+  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3364$16 [15:0] });
   assign \$85  = \$82  & \$84 ;
   assign \$86  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
   assign \$87  = $signed(\$86 ) >= $signed(1'h0);
   assign \$88  = \$85  & \$87 ;
   assign \$89  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
-  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
+  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3364$16 [31:16] });
   assign \$91  = \$88  & \$90 ;
   assign \$92  = $signed(pixbase) + $signed({ 1'h0, rows[391:360] });
   assign \$93  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
   assign \$94  = $signed(\$93 ) >= $signed(1'h0);
   assign \$95  = rows[343] & \$94 ;
   assign \$96  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
-  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3274$16 [15:0] });
+  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3364$16 [15:0] });
   assign \$98  = \$95  & \$97 ;
   assign \$99  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
   assign \$100  = $signed(\$99 ) >= $signed(1'h0);
   assign \$101  = \$98  & \$100 ;
   assign \$102  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
-  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3274$16 [31:16] });
+  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3364$16 [31:16] });
   assign \$104  = \$101  & \$103 ;
   assign \$263  = s2_lane0 * 4'h8;
   assign \$105  = rp__data >> \$263 ;
@@ -34542,8 +36965,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3274$16 , zero_point, wp__data
       \$158  = 1'h0;
     end
   end
-  assign H = \port$3274$16 [15:0];
-  assign W = \port$3274$16 [31:16];
+  assign H = \port$3364$16 [15:0];
+  assign W = \port$3364$16 [31:16];
   assign write__en = wp__en;
   assign write__addr = wp__addr;
   assign write__data = wp__data;
@@ -34649,126 +37072,130 @@ endmodule
 module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, layer__descriptor, layer__geometry, window__loaded_bands, window__base, rows_ready, tag, window__at_band, halves__claim, stall, events__started_bank, events__started, events__issue, events__bank, hb, wb, pixbase, window__band
 , halves__free, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$72  = 0;
-  wire [10:0] \$1 ;
-  wire [16:0] \$10 ;
-  reg [17:0] \$100 ;
-  reg [15:0] \$101 ;
-  reg [31:0] \$102 ;
-  reg [31:0] \$103 ;
+  wire [32:0] \$1 ;
+  wire \$10 ;
+  reg [31:0] \$100 ;
+  reg [1:0] \$101 ;
+  reg [35:0] \$102 ;
+  reg [35:0] \$103 ;
   reg [33:0] \$104 ;
-  reg [15:0] \$105 ;
-  reg [15:0] \$106 ;
-  reg [17:0] \$107 ;
-  reg [17:0] \$108 ;
-  reg [33:0] \$109 ;
+  reg [33:0] \$105 ;
+  reg [33:0] \$106 ;
+  reg [33:0] \$107 ;
+  reg [15:0] \$108 ;
+  reg [15:0] \$109 ;
   wire \$11 ;
-  reg [33:0] \$110 ;
-  reg [31:0] \$111 ;
-  reg [2:0] \$112 ;
+  reg [17:0] \$110 ;
+  reg [17:0] \$111 ;
+  reg [33:0] \$112 ;
+  reg [33:0] \$113 ;
+  reg [31:0] \$114 ;
+  reg [2:0] \$115 ;
   wire \$12 ;
-  wire [32:0] \$13 ;
+  wire \$13 ;
   wire \$14 ;
-  wire \$15 ;
-  wire [16:0] \$16 ;
+  wire [1:0] \$15 ;
+  wire \$16 ;
   wire \$17 ;
   wire \$18 ;
   wire \$19 ;
-  wire [32:0] \$2 ;
+  wire \$2 ;
   wire \$20 ;
   wire \$21 ;
   wire \$22 ;
-  wire [1:0] \$23 ;
+  wire \$23 ;
   wire \$24 ;
-  wire [16:0] \$25 ;
-  wire [17:0] \$26 ;
+  wire \$25 ;
+  wire \$26 ;
   wire \$27 ;
-  wire [16:0] \$28 ;
+  wire \$28 ;
   wire \$29 ;
-  wire [33:0] \$3 ;
+  wire \$3 ;
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire [32:0] \$33 ;
+  wire [24:0] \$33 ;
   wire \$34 ;
-  wire [16:0] \$35 ;
+  wire \$35 ;
   wire \$36 ;
   wire \$37 ;
-  wire \$38 ;
-  wire \$39 ;
+  wire [20:0] \$38 ;
+  wire [16:0] \$39 ;
   wire \$4 ;
-  wire \$40 ;
-  wire \$41 ;
+  wire [32:0] \$40 ;
+  wire [2:0] \$41 ;
   wire \$42 ;
-  wire \$43 ;
-  wire \$44 ;
-  wire \$45 ;
-  wire \$46 ;
-  wire \$47 ;
-  wire \$48 ;
+  wire [34:0] \$43 ;
+  wire [32:0] \$44 ;
+  wire [32:0] \$45 ;
+  wire [32:0] \$46 ;
+  wire [34:0] \$47 ;
+  wire [35:0] \$48 ;
   wire \$49 ;
   wire \$5 ;
-  wire [20:0] \$50 ;
-  wire [32:0] \$51 ;
-  wire [32:0] \$52 ;
-  wire [49:0] \$53 ;
-  wire [50:0] \$54 ;
-  wire [24:0] \$55 ;
-  wire [51:0] \$56 ;
-  wire [52:0] \$57 ;
+  wire [66:0] \$50 ;
+  wire [67:0] \$51 ;
+  wire \$52 ;
+  wire [34:0] \$53 ;
+  wire \$54 ;
+  wire [17:0] \$55 ;
+  wire [16:0] \$56 ;
+  wire [8:0] \$57 ;
   wire \$58 ;
-  wire [8:0] \$59 ;
+  wire \$59 ;
   wire \$6 ;
-  wire [16:0] \$60 ;
-  wire [17:0] \$61 ;
+  wire \$60 ;
+  wire \$61 ;
   wire \$62 ;
   wire [16:0] \$63 ;
-  wire \$64 ;
-  wire \$65 ;
-  wire \$66 ;
-  wire [16:0] \$67 ;
-  wire \$68 ;
+  wire [16:0] \$64 ;
+  wire [18:0] \$65 ;
+  wire [8:0] \$66 ;
+  wire [34:0] \$67 ;
+  wire [34:0] \$68 ;
   wire [16:0] \$69 ;
-  wire [16:0] \$7 ;
+  wire \$7 ;
   wire [18:0] \$70 ;
-  wire [8:0] \$71 ;
-  wire [34:0] \$72 ;
-  wire [34:0] \$73 ;
-  wire [16:0] \$74 ;
-  wire [18:0] \$75 ;
-  wire [34:0] \$76 ;
+  wire [34:0] \$71 ;
+  wire [32:0] \$72 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire [32:0] \$76 ;
   wire [32:0] \$77 ;
-  wire \$78 ;
+  wire [16:0] \$78 ;
   wire [32:0] \$79 ;
-  wire [17:0] \$8 ;
+  wire \$8 ;
   wire \$80 ;
   wire \$81 ;
-  wire [32:0] \$82 ;
-  wire [16:0] \$83 ;
-  wire [32:0] \$84 ;
-  wire [32:0] \$85 ;
-  wire \$86 ;
-  wire [16:0] \$87 ;
-  wire \$88 ;
-  wire \$89 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire [17:0] \$85 ;
+  wire [16:0] \$86 ;
+  wire [8:0] \$87 ;
+  wire [32:0] \$88 ;
+  wire [32:0] \$89 ;
   wire \$9 ;
-  wire \$90 ;
+  wire [3:0] \$90 ;
   wire \$91 ;
-  wire [8:0] \$92 ;
-  wire [32:0] \$93 ;
-  wire [32:0] \$94 ;
-  wire [3:0] \$95 ;
-  wire \$96 ;
-  reg [31:0] \$97 ;
-  reg \$98 ;
-  reg [2:0] \$99 ;
+  reg [33:0] \$92 ;
+  reg [31:0] \$93 ;
+  reg \$94 ;
+  reg [2:0] \$95 ;
+  reg [17:0] \$96 ;
+  reg [15:0] \$97 ;
+  reg [31:0] \$98 ;
+  reg \$99 ;
   reg advance;
+  reg [33:0] band_offset = 34'h000000000;
   reg [33:0] band_pixbase = 34'h000000000;
+  reg [1:0] base_step = 2'h0;
   input clk;
   wire clk;
   reg [2:0] drain = 3'h0;
-  reg [15:0] e = 16'h0000;
-  wire [15:0] e0;
   wire [19:0] e0u;
+  reg [15:0] e_left = 16'h0000;
   output events__bank;
   reg events__bank = 1'h0;
   output events__issue;
@@ -34777,7 +37204,8 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   reg events__started;
   output events__started_bank;
   reg events__started_bank;
-  reg [15:0] f = 16'h0000;
+  reg [15:0] f_left = 16'h0000;
+  reg first_k = 1'h0;
   output [1:0] halves__claim;
   reg [1:0] halves__claim;
   input [1:0] halves__free;
@@ -34785,10 +37213,11 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   output [17:0] hb;
   reg [17:0] hb = 18'h00000;
   reg [17:0] hb0 = 18'h00000;
+  reg [33:0] hb_wc = 34'h000000000;
   reg [31:0] img_off = 32'd0;
   wire [31:0] index;
   reg [2:0] issuer_state = 3'h0;
-  reg [31:0] k_tile = 32'd0;
+  reg [31:0] k_left = 32'd0;
   wire last;
   wire last_in_image;
   input layer__busy;
@@ -34906,10 +37335,14 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   wire layer__run;
   wire \layer__run$7 ;
   reg [31:0] m_base = 32'd0;
-  reg [15:0] m_tile = 16'h0000;
+  reg [15:0] m_left = 16'h0000;
+  reg [33:0] offset = 34'h000000000;
   output [33:0] pixbase;
   reg [33:0] pixbase = 34'h000000000;
   reg [31:0] pixel = 32'd0;
+  reg [33:0] pl_c = 34'h000000000;
+  reg [35:0] prod_hi = 36'h000000000;
+  reg [35:0] prod_lo = 36'h000000000;
   reg restart;
   reg [33:0] row_pixbase = 34'h000000000;
   wire [16:0] rows;
@@ -34936,138 +37369,147 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   wire [31:0] window__base;
   input [31:0] window__loaded_bands;
   wire [31:0] window__loaded_bands;
-  assign \$1  = window__band[0] ? 11'h400 : 11'h000;
-  assign \$2  = \$1  + m_base;
-  assign \$3  = \$2  + pixel;
-  assign \$4  = ! k_tile;
-  assign \$5  = ~ layer__descriptor[401];
+  assign \$1  = m_base + pixel;
+  assign \$2  = ~ layer__descriptor[401];
+  assign \$3  = first_k & \$2 ;
+  assign \$4  = ! e_left;
+  assign \$5  = ! f_left;
   assign \$6  = \$4  & \$5 ;
-  assign \$7  = e + 1'h1;
-  assign \$8  = $signed({ 1'h0, e0 }) + $signed(rows);
-  assign \$9  = \$7  == \$8 ;
-  assign \$10  = f + 1'h1;
-  assign \$11  = \$10  == layer__descriptor[127:112];
-  assign \$12  = \$9  & \$11 ;
-  assign \$13  = k_tile + 1'h1;
-  assign \$14  = \$13  == layer__geometry[357:326];
-  assign \$15  = \$12  & \$14 ;
-  assign \$16  = m_tile + 1'h1;
-  assign \$17  = \$16  == layer__geometry[325:310];
-  assign \$18  = \$15  & \$17 ;
-  assign \$19  = halves__free >> window__band[0];
-  assign \$20  = window__loaded_bands > window__band;
-  assign \$21  = \$19  & \$20 ;
-  assign \$22  = halves__free >> window__band[0];
-  assign \$23  = window__band[0] ? 2'h2 : 2'h1;
-  assign \$24  = weights_ready & rows_ready;
-  assign \$25  = e + 1'h1;
-  assign \$26  = $signed({ 1'h0, e0 }) + $signed(rows);
-  assign \$27  = \$25  == \$26 ;
-  assign \$28  = f + 1'h1;
-  assign \$29  = \$28  == layer__descriptor[127:112];
-  assign \$30  = \$27  & \$29 ;
-  assign \$31  = ~ \$30 ;
-  assign \$32  = ~ events__bank;
-  assign \$33  = k_tile + 1'h1;
-  assign \$34  = \$33  == layer__geometry[357:326];
-  assign \$35  = m_tile + 1'h1;
-  assign \$36  = \$35  == layer__geometry[325:310];
-  assign \$37  = \$34  & \$36 ;
-  assign \$38  = ~ \$37 ;
-  assign \$39  = weights_ready & rows_ready;
-  assign \$40  = ! issuer_state;
-  assign \$41  = issuer_state == 1'h1;
-  assign \$42  = issuer_state == 2'h2;
-  assign \$43  = issuer_state == 2'h3;
-  assign \$44  = issuer_state == 3'h4;
-  assign \$45  = issuer_state == 3'h5;
-  assign \$46  = halves__free >> window__band[0];
-  assign \$47  = window__loaded_bands > window__band;
-  assign \$48  = \$46  & \$47 ;
-  assign \$49  = halves__free >> window__band[0];
-  assign \$50  = e0u - layer__descriptor[135:132];
-  assign \$51  = layer__descriptor[167:136] + img_off;
-  assign \$52  = layer__geometry[130] ? { 30'h00000000, layer__descriptor[138:136] } : \$51 ;
-  assign \$53  = $signed(hb0) * $signed(layer__geometry[97:66]);
-  assign \$54  = $signed({ 1'h0, \$52  }) + $signed(\$53 );
-  assign \$55  = $signed(layer__descriptor[320:313]) * $signed({ 1'h0, layer__geometry[48:32] });
-  assign \$56  = $signed(\$54 ) - $signed(\$55 );
-  assign \$57  = $signed(\$56 ) - $signed({ 1'h0, window__base });
-  assign \$58  = weights_ready & rows_ready;
-  assign \$59  = - $signed(layer__descriptor[320:313]);
-  assign \$60  = e + 1'h1;
-  assign \$61  = $signed({ 1'h0, e0 }) + $signed(rows);
-  assign \$62  = \$60  == \$61 ;
-  assign \$63  = f + 1'h1;
-  assign \$64  = \$63  == layer__descriptor[127:112];
-  assign \$65  = \$62  & \$64 ;
-  assign \$66  = ~ \$65 ;
-  assign \$67  = f + 1'h1;
-  assign \$68  = \$67  == layer__descriptor[127:112];
-  assign \$69  = e + 1'h1;
-  assign \$70  = $signed(hb) + $signed({ 1'h0, layer__descriptor[131:128] });
-  assign \$71  = - $signed(layer__descriptor[320:313]);
-  assign \$72  = $signed(row_pixbase) + $signed({ 1'h0, layer__geometry[227:196] });
-  assign \$73  = $signed(row_pixbase) + $signed({ 1'h0, layer__geometry[227:196] });
-  assign \$74  = f + 1'h1;
-  assign \$75  = $signed(wb) + $signed({ 1'h0, layer__descriptor[131:128] });
-  assign \$76  = $signed(pixbase) + $signed({ 1'h0, layer__geometry[195:164] });
-  assign \$77  = pixel + 1'h1;
-  assign \$78  = ~ events__bank;
-  assign \$79  = k_tile + 1'h1;
-  assign \$80  = \$79  == layer__geometry[357:326];
-  assign \$81  = ~ \$80 ;
-  assign \$82  = k_tile + 1'h1;
-  assign \$83  = m_tile + 1'h1;
-  assign \$84  = m_base + layer__geometry[421:390];
-  assign \$85  = k_tile + 1'h1;
-  assign \$86  = \$85  == layer__geometry[357:326];
-  assign \$87  = m_tile + 1'h1;
-  assign \$88  = \$87  == layer__geometry[325:310];
-  assign \$89  = \$86  & \$88 ;
-  assign \$90  = ~ \$89 ;
-  assign \$91  = weights_ready & rows_ready;
-  assign \$92  = - $signed(layer__descriptor[320:313]);
-  assign \$93  = img_off + layer__geometry[129:98];
-  assign \$94  = last_in_image ? \$93  : { 1'h0, img_off };
-  assign \$95  = drain - 1'h1;
-  assign \$96  = ! drain;
+  assign \$7  = ! k_left;
+  assign \$8  = \$6  & \$7 ;
+  assign \$9  = ! m_left;
+  assign \$10  = \$8  & \$9 ;
+  assign \$11  = halves__free >> window__band[0];
+  assign \$12  = window__loaded_bands > window__band;
+  assign \$13  = \$11  & \$12 ;
+  assign \$14  = halves__free >> window__band[0];
+  assign \$15  = window__band[0] ? 2'h2 : 2'h1;
+  assign \$16  = weights_ready & rows_ready;
+  assign \$17  = ! e_left;
+  assign \$18  = ! f_left;
+  assign \$19  = \$17  & \$18 ;
+  assign \$20  = ~ \$19 ;
+  assign \$21  = ~ events__bank;
+  assign \$22  = ! k_left;
+  assign \$23  = ! m_left;
+  assign \$24  = \$22  & \$23 ;
+  assign \$25  = ~ \$24 ;
+  assign \$26  = weights_ready & rows_ready;
+  assign \$27  = ! issuer_state;
+  assign \$28  = issuer_state == 1'h1;
+  assign \$29  = issuer_state == 2'h2;
+  assign \$30  = issuer_state == 2'h3;
+  assign \$31  = issuer_state == 3'h4;
+  assign \$32  = issuer_state == 3'h5;
+  assign \$33  = $signed(layer__descriptor[320:313]) * $signed({ 1'h0, layer__geometry[48:32] });
+  assign \$34  = halves__free >> window__band[0];
+  assign \$35  = window__loaded_bands > window__band;
+  assign \$36  = \$34  & \$35 ;
+  assign \$37  = halves__free >> window__band[0];
+  assign \$38  = e0u - layer__descriptor[135:132];
+  assign \$39  = layer__geometry[325:310] - 1'h1;
+  assign \$40  = layer__geometry[357:326] - 1'h1;
+  assign \$41  = base_step + 1'h1;
+  assign \$42  = ! base_step;
+  assign \$43  = $signed(hb0) * $signed({ 1'h0, layer__geometry[82:66] });
+  assign \$44  = $signed(hb0) * $signed(layer__geometry[97:83]);
+  assign \$45  = layer__descriptor[167:136] + img_off;
+  assign \$46  = layer__geometry[130] ? { 30'h00000000, layer__descriptor[138:136] } : \$45 ;
+  assign \$47  = $signed({ 1'h0, \$46  }) - $signed(pl_c);
+  assign \$48  = $signed(\$47 ) - $signed({ 1'h0, window__base });
+  assign \$49  = base_step == 1'h1;
+  assign \$51  = $signed(prod_lo) + $signed(\$50 );
+  assign \$52  = base_step == 2'h2;
+  assign \$53  = $signed(hb_wc) + $signed(band_offset);
+  assign \$54  = weights_ready & rows_ready;
+  assign \$55  = $signed(rows) - $signed(2'h1);
+  assign \$56  = layer__descriptor[127:112] - 1'h1;
+  assign \$57  = - $signed(layer__descriptor[320:313]);
+  assign \$58  = ! e_left;
+  assign \$59  = ! f_left;
+  assign \$60  = \$58  & \$59 ;
+  assign \$61  = ~ \$60 ;
+  assign \$62  = ! f_left;
+  assign \$63  = e_left - 1'h1;
+  assign \$64  = layer__descriptor[127:112] - 1'h1;
+  assign \$65  = $signed(hb) + $signed({ 1'h0, layer__descriptor[131:128] });
+  assign \$66  = - $signed(layer__descriptor[320:313]);
+  assign \$67  = $signed(row_pixbase) + $signed({ 1'h0, layer__geometry[227:196] });
+  assign \$68  = $signed(row_pixbase) + $signed({ 1'h0, layer__geometry[227:196] });
+  assign \$69  = f_left - 1'h1;
+  assign \$70  = $signed(wb) + $signed({ 1'h0, layer__descriptor[131:128] });
+  assign \$71  = $signed(pixbase) + $signed({ 1'h0, layer__geometry[195:164] });
+  assign \$72  = pixel + 1'h1;
+  assign \$73  = ~ events__bank;
+  assign \$74  = ! k_left;
+  assign \$75  = ~ \$74 ;
+  assign \$76  = k_left - 1'h1;
+  assign \$77  = layer__geometry[357:326] - 1'h1;
+  assign \$78  = m_left - 1'h1;
+  assign \$79  = m_base + layer__geometry[421:390];
+  assign \$80  = ! k_left;
+  assign \$81  = ! m_left;
+  assign \$82  = \$80  & \$81 ;
+  assign \$83  = ~ \$82 ;
+  assign \$84  = weights_ready & rows_ready;
+  assign \$85  = $signed(rows) - $signed(2'h1);
+  assign \$86  = layer__descriptor[127:112] - 1'h1;
+  assign \$87  = - $signed(layer__descriptor[320:313]);
+  assign \$88  = img_off + layer__geometry[129:98];
+  assign \$89  = last_in_image ? \$88  : { 1'h0, img_off };
+  assign \$90  = drain - 1'h1;
+  assign \$91  = ! drain;
   always @(posedge clk)
-    img_off <= \$97 ;
+    pl_c <= \$92 ;
   always @(posedge clk)
-    events__bank <= \$98 ;
+    img_off <= \$93 ;
   always @(posedge clk)
-    issuer_state <= \$99 ;
+    events__bank <= \$94 ;
   always @(posedge clk)
-    hb0 <= \$100 ;
+    issuer_state <= \$95 ;
   always @(posedge clk)
-    m_tile <= \$101 ;
+    hb0 <= \$96 ;
   always @(posedge clk)
-    k_tile <= \$102 ;
+    m_left <= \$97 ;
   always @(posedge clk)
-    m_base <= \$103 ;
+    k_left <= \$98 ;
   always @(posedge clk)
-    band_pixbase <= \$104 ;
+    first_k <= \$99 ;
   always @(posedge clk)
-    e <= \$105 ;
+    m_base <= \$100 ;
   always @(posedge clk)
-    f <= \$106 ;
+    base_step <= \$101 ;
   always @(posedge clk)
-    hb <= \$107 ;
+    prod_lo <= \$102 ;
   always @(posedge clk)
-    wb <= \$108 ;
+    prod_hi <= \$103 ;
   always @(posedge clk)
-    pixbase <= \$109 ;
+    offset <= \$104 ;
   always @(posedge clk)
-    row_pixbase <= \$110 ;
+    hb_wc <= \$105 ;
   always @(posedge clk)
-    pixel <= \$111 ;
+    band_offset <= \$106 ;
   always @(posedge clk)
-    drain <= \$112 ;
+    band_pixbase <= \$107 ;
+  always @(posedge clk)
+    e_left <= \$108 ;
+  always @(posedge clk)
+    f_left <= \$109 ;
+  always @(posedge clk)
+    hb <= \$110 ;
+  always @(posedge clk)
+    wb <= \$111 ;
+  always @(posedge clk)
+    pixbase <= \$112 ;
+  always @(posedge clk)
+    row_pixbase <= \$113 ;
+  always @(posedge clk)
+    pixel <= \$114 ;
+  always @(posedge clk)
+    drain <= \$115 ;
   \accel_top.core.issuer.band  band (
     .advance(advance),
     .clk(clk),
-    .e0(e0),
     .e0u(e0u),
     .index(window__band),
     .last(last),
@@ -35105,8 +37547,8 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h0:
           /* empty */;
       3'h1:
-          if (\$21 ) begin
-            halves__claim = \$23 ;
+          if (\$13 ) begin
+            halves__claim = \$15 ;
           end
     endcase
   end
@@ -35117,15 +37559,15 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h0:
           /* empty */;
       3'h1:
-          if (\$21 ) begin
-          end else if (\$22 ) begin
+          if (\$13 ) begin
+          end else if (\$14 ) begin
             stall = 1'h1;
           end
       3'h2:
           /* empty */;
       3'h3:
           (* full_case = 32'd1 *)
-          if (\$24 ) begin
+          if (\$16 ) begin
           end else begin
             stall = 1'h1;
           end
@@ -35145,9 +37587,9 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           events__started_bank = events__bank;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$31 ) begin
+          if (\$20 ) begin
           end else begin
-            events__started_bank = \$32 ;
+            events__started_bank = \$21 ;
           end
     endcase
   end
@@ -35162,15 +37604,15 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h2:
           /* empty */;
       3'h3:
-          if (\$24 ) begin
+          if (\$16 ) begin
             events__started = 1'h1;
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$31 ) begin
+          if (\$20 ) begin
           end else begin
-            if (\$38 ) begin
-              if (\$39 ) begin
+            if (\$25 ) begin
+              if (\$26 ) begin
                 events__started = 1'h1;
               end
             end
@@ -35207,10 +37649,10 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$31 ) begin
+          if (\$20 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$38 ) begin
+            if (\$25 ) begin
             end else begin
               advance = 1'h1;
             end
@@ -35219,11 +37661,18 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$97  = img_off;
+    \$92  = { \$33 [24], \$33 [24], \$33 [24], \$33 [24], \$33 [24], \$33 [24], \$33 [24], \$33 [24], \$33 [24], \$33  };
+    if (rst) begin
+      \$92  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$93  = img_off;
     casez (issuer_state)
       3'h0:
           if (layer__run) begin
-            \$97  = 32'd0;
+            \$93  = 32'd0;
           end
       3'h1:
           /* empty */;
@@ -35233,26 +37682,26 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$66 ) begin
+          if (\$61 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$90 ) begin
+            if (\$83 ) begin
             end else begin
-              \$97  = \$94 [31:0];
+              \$93  = \$89 [31:0];
             end
           end
     endcase
     if (rst) begin
-      \$97  = 32'd0;
+      \$93  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$98  = events__bank;
+    \$94  = events__bank;
     casez (issuer_state)
       3'h0:
           if (layer__run) begin
-            \$98  = 1'h0;
+            \$94  = 1'h0;
           end
       3'h1:
           /* empty */;
@@ -35262,86 +37711,88 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$66 ) begin
+          if (\$61 ) begin
           end else begin
-            \$98  = \$78 ;
+            \$94  = \$73 ;
           end
     endcase
     if (rst) begin
-      \$98  = 1'h0;
+      \$94  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$99  = issuer_state;
+    \$95  = issuer_state;
     casez (issuer_state)
       3'h0:
           if (layer__run) begin
-            \$99  = 3'h1;
+            \$95  = 3'h1;
           end
       3'h1:
-          if (\$48 ) begin
-            \$99  = 3'h2;
+          if (\$36 ) begin
+            \$95  = 3'h2;
           end
       3'h2:
-          \$99  = 3'h3;
+          if (\$52 ) begin
+            \$95  = 3'h3;
+          end
       3'h3:
-          if (\$58 ) begin
-            \$99  = 3'h4;
+          if (\$54 ) begin
+            \$95  = 3'h4;
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$66 ) begin
+          if (\$61 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$90 ) begin
+            if (\$83 ) begin
               (* full_case = 32'd1 *)
-              if (\$91 ) begin
+              if (\$84 ) begin
               end else begin
-                \$99  = 3'h3;
+                \$95  = 3'h3;
               end
             end else begin
               (* full_case = 32'd1 *)
               if (last) begin
-                \$99  = 3'h0;
+                \$95  = 3'h0;
               end else begin
-                \$99  = 3'h5;
+                \$95  = 3'h5;
               end
             end
           end
       3'h5:
-          if (\$96 ) begin
-            \$99  = 3'h1;
+          if (\$91 ) begin
+            \$95  = 3'h1;
           end
     endcase
     if (rst) begin
-      \$99  = 3'h0;
+      \$95  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$100  = hb0;
+    \$96  = hb0;
     casez (issuer_state)
       3'h0:
           /* empty */;
       3'h1:
-          if (\$48 ) begin
-            \$100  = \$50 [17:0];
+          if (\$36 ) begin
+            \$96  = \$38 [17:0];
           end
     endcase
     if (rst) begin
-      \$100  = 18'h00000;
+      \$96  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$101  = m_tile;
+    \$97  = m_left;
     casez (issuer_state)
       3'h0:
           /* empty */;
       3'h1:
-          if (\$48 ) begin
-            \$101  = 16'h0000;
+          if (\$36 ) begin
+            \$97  = \$39 [15:0];
           end
       3'h2:
           /* empty */;
@@ -35349,28 +37800,28 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$66 ) begin
+          if (\$61 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$81 ) begin
+            if (\$75 ) begin
             end else begin
-              \$101  = \$83 [15:0];
+              \$97  = \$78 [15:0];
             end
           end
     endcase
     if (rst) begin
-      \$101  = 16'h0000;
+      \$97  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$102  = k_tile;
+    \$98  = k_left;
     casez (issuer_state)
       3'h0:
           /* empty */;
       3'h1:
-          if (\$48 ) begin
-            \$102  = 32'd0;
+          if (\$36 ) begin
+            \$98  = \$40 [31:0];
           end
       3'h2:
           /* empty */;
@@ -35378,29 +37829,29 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$66 ) begin
+          if (\$61 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$81 ) begin
-              \$102  = \$82 [31:0];
+            if (\$75 ) begin
+              \$98  = \$76 [31:0];
             end else begin
-              \$102  = 32'd0;
+              \$98  = \$77 [31:0];
             end
           end
     endcase
     if (rst) begin
-      \$102  = 32'd0;
+      \$98  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$103  = m_base;
+    \$99  = first_k;
     casez (issuer_state)
       3'h0:
           /* empty */;
       3'h1:
-          if (\$48 ) begin
-            \$103  = 32'd0;
+          if (\$36 ) begin
+            \$99  = 1'h1;
           end
       3'h2:
           /* empty */;
@@ -35408,29 +37859,112 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$66 ) begin
+          if (\$61 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$81 ) begin
+            if (\$75 ) begin
+              \$99  = 1'h0;
             end else begin
-              \$103  = \$84 [31:0];
+              \$99  = 1'h1;
             end
           end
     endcase
     if (rst) begin
-      \$103  = 32'd0;
+      \$99  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$104  = band_pixbase;
+    \$100  = m_base;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          if (\$36 ) begin
+            \$100  = 32'd0;
+          end
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$61 ) begin
+          end else begin
+            (* full_case = 32'd1 *)
+            if (\$75 ) begin
+            end else begin
+              \$100  = \$79 [31:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$100  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$101  = base_step;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          if (\$36 ) begin
+            \$101  = 2'h0;
+          end
+      3'h2:
+          \$101  = \$41 [1:0];
+    endcase
+    if (rst) begin
+      \$101  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$102  = prod_lo;
     casez (issuer_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$104  = \$57 [33:0];
+          if (\$42 ) begin
+            \$102  = { \$43 [34], \$43  };
+          end
+    endcase
+    if (rst) begin
+      \$102  = 36'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$103  = prod_hi;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          if (\$42 ) begin
+            \$103  = { \$44 [32], \$44 [32], \$44 [32], \$44  };
+          end
+    endcase
+    if (rst) begin
+      \$103  = 36'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$104  = offset;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          if (\$42 ) begin
+            \$104  = \$48 [33:0];
+          end
     endcase
     if (rst) begin
       \$104  = 34'h000000000;
@@ -35438,7 +37972,58 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$105  = e;
+    \$105  = hb_wc;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          if (\$49 ) begin
+            \$105  = \$51 [33:0];
+          end
+    endcase
+    if (rst) begin
+      \$105  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$106  = band_offset;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          if (\$49 ) begin
+            \$106  = offset;
+          end
+    endcase
+    if (rst) begin
+      \$106  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$107  = band_pixbase;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          if (\$52 ) begin
+            \$107  = \$53 [33:0];
+          end
+    endcase
+    if (rst) begin
+      \$107  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$108  = e_left;
     casez (issuer_state)
       3'h0:
           /* empty */;
@@ -35447,30 +38032,30 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h2:
           /* empty */;
       3'h3:
-          if (\$58 ) begin
-            \$105  = e0;
+          if (\$54 ) begin
+            \$108  = \$55 [15:0];
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$66 ) begin
-            if (\$68 ) begin
-              \$105  = \$69 [15:0];
+          if (\$61 ) begin
+            if (\$62 ) begin
+              \$108  = \$63 [15:0];
             end
           end else begin
-            if (\$90 ) begin
-              if (\$91 ) begin
-                \$105  = e0;
+            if (\$83 ) begin
+              if (\$84 ) begin
+                \$108  = \$85 [15:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$105  = 16'h0000;
+      \$108  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$106  = f;
+    \$109  = f_left;
     casez (issuer_state)
       3'h0:
           /* empty */;
@@ -35479,33 +38064,33 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h2:
           /* empty */;
       3'h3:
-          if (\$58 ) begin
-            \$106  = 16'h0000;
+          if (\$54 ) begin
+            \$109  = \$56 [15:0];
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$66 ) begin
+          if (\$61 ) begin
             (* full_case = 32'd1 *)
-            if (\$68 ) begin
-              \$106  = 16'h0000;
+            if (\$62 ) begin
+              \$109  = \$64 [15:0];
             end else begin
-              \$106  = \$74 [15:0];
+              \$109  = \$69 [15:0];
             end
           end else begin
-            if (\$90 ) begin
-              if (\$91 ) begin
-                \$106  = 16'h0000;
+            if (\$83 ) begin
+              if (\$84 ) begin
+                \$109  = \$86 [15:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$106  = 16'h0000;
+      \$109  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$107  = hb;
+    \$110  = hb;
     casez (issuer_state)
       3'h0:
           /* empty */;
@@ -35514,30 +38099,30 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h2:
           /* empty */;
       3'h3:
-          if (\$58 ) begin
-            \$107  = hb0;
+          if (\$54 ) begin
+            \$110  = hb0;
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$66 ) begin
-            if (\$68 ) begin
-              \$107  = \$70 [17:0];
+          if (\$61 ) begin
+            if (\$62 ) begin
+              \$110  = \$65 [17:0];
             end
           end else begin
-            if (\$90 ) begin
-              if (\$91 ) begin
-                \$107  = hb0;
+            if (\$83 ) begin
+              if (\$84 ) begin
+                \$110  = hb0;
               end
             end
           end
     endcase
     if (rst) begin
-      \$107  = 18'h00000;
+      \$110  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$108  = wb;
+    \$111  = wb;
     casez (issuer_state)
       3'h0:
           /* empty */;
@@ -35546,33 +38131,33 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h2:
           /* empty */;
       3'h3:
-          if (\$58 ) begin
-            \$108  = { \$59 [8], \$59 [8], \$59 [8], \$59 [8], \$59 [8], \$59 [8], \$59 [8], \$59 [8], \$59 [8], \$59  };
+          if (\$54 ) begin
+            \$111  = { \$57 [8], \$57 [8], \$57 [8], \$57 [8], \$57 [8], \$57 [8], \$57 [8], \$57 [8], \$57 [8], \$57  };
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$66 ) begin
+          if (\$61 ) begin
             (* full_case = 32'd1 *)
-            if (\$68 ) begin
-              \$108  = { \$71 [8], \$71 [8], \$71 [8], \$71 [8], \$71 [8], \$71 [8], \$71 [8], \$71 [8], \$71 [8], \$71  };
+            if (\$62 ) begin
+              \$111  = { \$66 [8], \$66 [8], \$66 [8], \$66 [8], \$66 [8], \$66 [8], \$66 [8], \$66 [8], \$66 [8], \$66  };
             end else begin
-              \$108  = \$75 [17:0];
+              \$111  = \$70 [17:0];
             end
           end else begin
-            if (\$90 ) begin
-              if (\$91 ) begin
-                \$108  = { \$92 [8], \$92 [8], \$92 [8], \$92 [8], \$92 [8], \$92 [8], \$92 [8], \$92 [8], \$92 [8], \$92  };
+            if (\$83 ) begin
+              if (\$84 ) begin
+                \$111  = { \$87 [8], \$87 [8], \$87 [8], \$87 [8], \$87 [8], \$87 [8], \$87 [8], \$87 [8], \$87 [8], \$87  };
               end
             end
           end
     endcase
     if (rst) begin
-      \$108  = 18'h00000;
+      \$111  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$109  = pixbase;
+    \$112  = pixbase;
     casez (issuer_state)
       3'h0:
           /* empty */;
@@ -35581,33 +38166,33 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h2:
           /* empty */;
       3'h3:
-          if (\$58 ) begin
-            \$109  = band_pixbase;
+          if (\$54 ) begin
+            \$112  = band_pixbase;
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$66 ) begin
+          if (\$61 ) begin
             (* full_case = 32'd1 *)
-            if (\$68 ) begin
-              \$109  = \$72 [33:0];
+            if (\$62 ) begin
+              \$112  = \$67 [33:0];
             end else begin
-              \$109  = \$76 [33:0];
+              \$112  = \$71 [33:0];
             end
           end else begin
-            if (\$90 ) begin
-              if (\$91 ) begin
-                \$109  = band_pixbase;
+            if (\$83 ) begin
+              if (\$84 ) begin
+                \$112  = band_pixbase;
               end
             end
           end
     endcase
     if (rst) begin
-      \$109  = 34'h000000000;
+      \$112  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$110  = row_pixbase;
+    \$113  = row_pixbase;
     casez (issuer_state)
       3'h0:
           /* empty */;
@@ -35616,30 +38201,30 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h2:
           /* empty */;
       3'h3:
-          if (\$58 ) begin
-            \$110  = band_pixbase;
+          if (\$54 ) begin
+            \$113  = band_pixbase;
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$66 ) begin
-            if (\$68 ) begin
-              \$110  = \$73 [33:0];
+          if (\$61 ) begin
+            if (\$62 ) begin
+              \$113  = \$68 [33:0];
             end
           end else begin
-            if (\$90 ) begin
-              if (\$91 ) begin
-                \$110  = band_pixbase;
+            if (\$83 ) begin
+              if (\$84 ) begin
+                \$113  = band_pixbase;
               end
             end
           end
     endcase
     if (rst) begin
-      \$110  = 34'h000000000;
+      \$113  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$111  = pixel;
+    \$114  = pixel;
     casez (issuer_state)
       3'h0:
           /* empty */;
@@ -35648,28 +38233,28 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h2:
           /* empty */;
       3'h3:
-          if (\$58 ) begin
-            \$111  = 32'd0;
+          if (\$54 ) begin
+            \$114  = 32'd0;
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$66 ) begin
-            \$111  = \$77 [31:0];
+          if (\$61 ) begin
+            \$114  = \$72 [31:0];
           end else begin
-            if (\$90 ) begin
-              if (\$91 ) begin
-                \$111  = 32'd0;
+            if (\$83 ) begin
+              if (\$84 ) begin
+                \$114  = 32'd0;
               end
             end
           end
     endcase
     if (rst) begin
-      \$111  = 32'd0;
+      \$114  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$112  = drain;
+    \$115  = drain;
     casez (issuer_state)
       3'h0:
           /* empty */;
@@ -35681,19 +38266,19 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$66 ) begin
+          if (\$61 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$90 ) begin
+            if (\$83 ) begin
             end else begin
-              \$112  = 3'h4;
+              \$115  = 3'h4;
             end
           end
       3'h5:
-          \$112  = \$95 [2:0];
+          \$115  = \$90 [2:0];
     endcase
     if (rst) begin
-      \$112  = 3'h0;
+      \$115  = 3'h0;
     end
   end
   assign \layer__busy$1  = layer__busy;
@@ -35806,37 +38391,50 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   assign \tag.addr  = tag[10:0];
   assign \tag.first  = tag[11];
   assign \tag.last  = tag[12];
-  assign tag[12] = \$18 ;
-  assign tag[11] = \$6 ;
-  assign tag[10:0] = \$3 [10:0];
+  assign tag[12] = \$10 ;
+  assign tag[11] = \$3 ;
+  assign tag[10:0] = { window__band[0], \$1 [9:0] };
+  assign \$50  = { prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi, 17'h00000 };
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.issuer.band (rst, rows, last_in_image, last, layer__descriptor, layer__geometry, restart, advance, e0, e0u, index, clk);
+module \accel_top.core.issuer.band (rst, last, layer__descriptor, layer__geometry, restart, advance, e0u, index, rows, last_in_image, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$73  = 0;
   wire [16:0] \$1 ;
   wire [33:0] \$10 ;
-  wire [33:0] \$11 ;
+  wire [16:0] \$11 ;
   wire [16:0] \$12 ;
-  wire [16:0] \$13 ;
-  wire [32:0] \$14 ;
-  reg [15:0] \$15 ;
-  reg [15:0] \$16 ;
-  reg [19:0] \$17 ;
-  reg [31:0] \$18 ;
+  wire [32:0] \$13 ;
+  wire [16:0] \$14 ;
+  wire [16:0] \$15 ;
+  wire [16:0] \$16 ;
+  wire [16:0] \$17 ;
+  wire \$18 ;
+  wire [16:0] \$19 ;
   wire \$2 ;
-  wire [16:0] \$3 ;
-  wire [16:0] \$4 ;
-  wire [16:0] \$5 ;
-  wire \$6 ;
+  wire [16:0] \$20 ;
+  wire [16:0] \$21 ;
+  wire [16:0] \$22 ;
+  wire [16:0] \$23 ;
+  wire \$24 ;
+  reg [15:0] \$25 ;
+  reg [15:0] \$26 ;
+  reg [19:0] \$27 ;
+  reg [31:0] \$28 ;
+  reg [15:0] \$29 ;
+  wire \$3 ;
+  reg [16:0] \$30 ;
+  reg \$31 ;
+  wire [15:0] \$4 ;
+  wire \$5 ;
+  wire [16:0] \$6 ;
   wire [16:0] \$7 ;
-  wire [16:0] \$8 ;
-  wire [32:0] \$9 ;
+  wire [32:0] \$8 ;
+  wire [33:0] \$9 ;
   input advance;
   wire advance;
   input clk;
   wire clk;
-  output [15:0] e0;
   reg [15:0] e0 = 16'h0000;
   output [19:0] e0u;
   reg [19:0] e0u = 20'h00000;
@@ -35845,7 +38443,9 @@ module \accel_top.core.issuer.band (rst, rows, last_in_image, last, layer__descr
   output last;
   wire last;
   output last_in_image;
-  wire last_in_image;
+  reg last_in_image = 1'h0;
+  (* init = 1'h0 *)
+  wire \last_in_image$1 ;
   input [418:0] layer__descriptor;
   wire [418:0] layer__descriptor;
   wire [1:0] \layer__descriptor.ACC ;
@@ -35902,109 +38502,137 @@ module \accel_top.core.issuer.band (rst, rows, last_in_image, last, layer__descr
   wire [31:0] \layer__geometry.tiles ;
   wire \layer__geometry.whole ;
   reg [15:0] n = 16'h0000;
+  reg [15:0] remaining = 16'h0000;
   input restart;
   wire restart;
   output [16:0] rows;
-  wire [16:0] rows;
+  reg [16:0] rows = 17'h00000;
   input rst;
   wire rst;
-  assign \$1  = layer__geometry[277:262] - e0;
-  assign \$2  = $signed(\$1 ) < $signed({ 1'h0, layer__descriptor[312:297] });
-  assign \$3  = layer__geometry[277:262] - e0;
-  assign rows = \$2  ? \$3  : { 1'h0, layer__descriptor[312:297] };
-  assign \$4  = e0 + layer__descriptor[312:297];
-  assign last_in_image = \$4  >= layer__geometry[277:262];
-  assign \$5  = n + 1'h1;
-  assign \$6  = \$5  == layer__descriptor[15:0];
-  assign last = last_in_image & \$6 ;
-  assign \$7  = e0 + layer__descriptor[312:297];
-  assign \$8  = last_in_image ? 17'h00000 : \$7 ;
-  assign \$9  = e0u + layer__geometry[503:472];
-  assign \$10  = \$9  + layer__descriptor[131:128];
-  assign \$11  = last_in_image ? 34'h000000000 : \$10 ;
-  assign \$12  = n + 1'h1;
-  assign \$13  = last_in_image ? \$12  : { 1'h0, n };
-  assign \$14  = index + 1'h1;
+  assign \$1  = n + 1'h1;
+  assign \$2  = \$1  == layer__descriptor[15:0];
+  assign last = last_in_image & \$2 ;
+  assign \$3  = layer__geometry[277:262] < layer__descriptor[312:297];
+  assign \$4  = \$3  ? layer__geometry[277:262] : layer__descriptor[312:297];
+  assign \$5  = layer__geometry[277:262] <= layer__descriptor[312:297];
+  assign \$6  = e0 + layer__descriptor[312:297];
+  assign \$7  = last_in_image ? 17'h00000 : \$6 ;
+  assign \$8  = e0u + layer__geometry[503:472];
+  assign \$9  = \$8  + layer__descriptor[131:128];
+  assign \$10  = last_in_image ? 34'h000000000 : \$9 ;
+  assign \$11  = n + 1'h1;
+  assign \$12  = last_in_image ? \$11  : { 1'h0, n };
+  assign \$13  = index + 1'h1;
+  assign \$14  = remaining - layer__descriptor[312:297];
+  assign \$15  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$14 ;
+  assign \$16  = remaining - layer__descriptor[312:297];
+  assign \$17  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$16 ;
+  assign \$18  = $signed(\$17 ) < $signed({ 1'h0, layer__descriptor[312:297] });
+  assign \$19  = remaining - layer__descriptor[312:297];
+  assign \$20  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$19 ;
+  assign \$21  = \$18  ? \$20  : { 1'h0, layer__descriptor[312:297] };
+  assign \$22  = remaining - layer__descriptor[312:297];
+  assign \$23  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$22 ;
+  assign \$24  = $signed(\$23 ) <= $signed({ 1'h0, layer__descriptor[312:297] });
   always @(posedge clk)
-    n <= \$15 ;
+    n <= \$25 ;
   always @(posedge clk)
-    e0 <= \$16 ;
+    e0 <= \$26 ;
   always @(posedge clk)
-    e0u <= \$17 ;
+    e0u <= \$27 ;
   always @(posedge clk)
-    index <= \$18 ;
+    index <= \$28 ;
+  always @(posedge clk)
+    remaining <= \$29 ;
+  always @(posedge clk)
+    rows <= \$30 ;
+  always @(posedge clk)
+    last_in_image <= \$31 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$15  = n;
+    \$25  = n;
     if (restart) begin
-      \$15  = 16'h0000;
+      \$25  = 16'h0000;
     end else if (advance) begin
-      \$15  = \$13 [15:0];
+      \$25  = \$12 [15:0];
     end
     if (rst) begin
-      \$15  = 16'h0000;
+      \$25  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$16  = e0;
+    \$26  = e0;
     if (restart) begin
-      \$16  = 16'h0000;
+      \$26  = 16'h0000;
     end else if (advance) begin
-      \$16  = \$8 [15:0];
+      \$26  = \$7 [15:0];
     end
     if (rst) begin
-      \$16  = 16'h0000;
+      \$26  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$17  = e0u;
+    \$27  = e0u;
     if (restart) begin
-      \$17  = 20'h00000;
+      \$27  = 20'h00000;
     end else if (advance) begin
-      \$17  = \$11 [19:0];
+      \$27  = \$10 [19:0];
     end
     if (rst) begin
-      \$17  = 20'h00000;
+      \$27  = 20'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$18  = index;
+    \$28  = index;
     if (restart) begin
-      \$18  = 32'd0;
+      \$28  = 32'd0;
     end else if (advance) begin
-      \$18  = \$14 [31:0];
+      \$28  = \$13 [31:0];
     end
     if (rst) begin
-      \$18  = 32'd0;
+      \$28  = 32'd0;
     end
   end
-  assign \layer__geometry.SC  = layer__geometry[31:0];
-  assign \layer__geometry.PC  = layer__geometry[48:32];
-  assign \layer__geometry.pix_step  = layer__geometry[65:49];
-  assign \layer__geometry.WC  = layer__geometry[97:66];
-  assign \layer__geometry.HWC  = layer__geometry[129:98];
-  assign \layer__geometry.row_mode  = layer__geometry[130];
-  assign \layer__geometry.pixel_mode  = layer__geometry[131];
-  assign \layer__geometry.K  = layer__geometry[163:132];
-  assign \layer__geometry.UC  = layer__geometry[195:164];
-  assign \layer__geometry.UWC  = layer__geometry[227:196];
-  assign \layer__geometry.row_step  = layer__geometry[261:228];
-  assign \layer__geometry.E_run  = layer__geometry[277:262];
-  assign \layer__geometry.E_out  = layer__geometry[293:278];
-  assign \layer__geometry.F_out  = layer__geometry[309:294];
-  assign \layer__geometry.m_tiles  = layer__geometry[325:310];
-  assign \layer__geometry.k_tiles  = layer__geometry[357:326];
-  assign \layer__geometry.tiles  = layer__geometry[389:358];
-  assign \layer__geometry.band_pixels  = layer__geometry[421:390];
-  assign \layer__geometry.band_out_rows  = layer__geometry[437:422];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[469:438];
-  assign \layer__geometry.out_mode  = layer__geometry[471:470];
-  assign \layer__geometry.band_u  = layer__geometry[503:472];
-  assign \layer__geometry.e_run_u  = layer__geometry[535:504];
-  assign \layer__geometry.whole  = layer__geometry[536];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
+    \$29  = remaining;
+    if (restart) begin
+      \$29  = layer__geometry[277:262];
+    end else if (advance) begin
+      \$29  = \$15 [15:0];
+    end
+    if (rst) begin
+      \$29  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
+    \$30  = rows;
+    if (restart) begin
+      \$30  = { 1'h0, \$4  };
+    end else if (advance) begin
+      \$30  = \$21 ;
+    end
+    if (rst) begin
+      \$30  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
+    \$31  = last_in_image;
+    if (restart) begin
+      \$31  = \$5 ;
+    end else if (advance) begin
+      \$31  = \$24 ;
+    end
+    if (rst) begin
+      \$31  = 1'h0;
+    end
+  end
+  assign \last_in_image$1  = last_in_image;
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -36032,6 +38660,30 @@ module \accel_top.core.issuer.band (rst, rows, last_in_image, last, layer__descr
   assign \layer__descriptor.OUT_PIX_PITCH  = layer__descriptor[400:385];
   assign \layer__descriptor.ACC  = layer__descriptor[402:401];
   assign \layer__descriptor.IN_PIX_PITCH  = layer__descriptor[418:403];
+  assign \layer__geometry.SC  = layer__geometry[31:0];
+  assign \layer__geometry.PC  = layer__geometry[48:32];
+  assign \layer__geometry.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry.WC  = layer__geometry[97:66];
+  assign \layer__geometry.HWC  = layer__geometry[129:98];
+  assign \layer__geometry.row_mode  = layer__geometry[130];
+  assign \layer__geometry.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry.K  = layer__geometry[163:132];
+  assign \layer__geometry.UC  = layer__geometry[195:164];
+  assign \layer__geometry.UWC  = layer__geometry[227:196];
+  assign \layer__geometry.row_step  = layer__geometry[261:228];
+  assign \layer__geometry.E_run  = layer__geometry[277:262];
+  assign \layer__geometry.E_out  = layer__geometry[293:278];
+  assign \layer__geometry.F_out  = layer__geometry[309:294];
+  assign \layer__geometry.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry.tiles  = layer__geometry[389:358];
+  assign \layer__geometry.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry.band_u  = layer__geometry[503:472];
+  assign \layer__geometry.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry.whole  = layer__geometry[536];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -36244,8 +38896,8 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
     .clk(clk),
     .last(last),
     .pix_step(layer__geometry[65:49]),
-    .\port$1011$0 (\$16 ),
-    .\port$3526$0 (\$17 ),
+    .\port$1037$0 (\$16 ),
+    .\port$3652$0 (\$17 ),
     .restart(restart),
     .row_step(layer__geometry[261:228]),
     .rst(rst),
@@ -36493,25 +39145,30 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.ktiles.walker (rst, \port$1011$0 , last, C, S, pix_step, K, row_step, restart, step, \port$3526$0 , clk);
+module \accel_top.core.ktiles.walker (rst, \port$1037$0 , last, C, S, pix_step, K, row_step, restart, step, \port$3652$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$75  = 0;
   wire \$1 ;
-  wire [8:0] \$10 ;
-  wire [32:0] \$11 ;
+  wire [16:0] \$10 ;
+  wire \$11 ;
   wire [8:0] \$12 ;
-  wire [34:0] \$13 ;
-  reg [47:0] \$14 ;
-  reg [47:0] \$15  = 48'h000000000000;
-  reg [31:0] \$16 ;
-  reg [15:0] \$17 ;
-  wire [32:0] \$2 ;
+  wire [8:0] \$13 ;
+  wire [32:0] \$14 ;
+  wire [8:0] \$15 ;
+  wire [8:0] \$16 ;
+  wire [34:0] \$17 ;
+  reg [47:0] \$18 ;
+  reg [47:0] \$19  = 48'h000000000000;
+  wire \$2 ;
+  reg [32:0] \$20 ;
+  reg [15:0] \$21 ;
+  reg [7:0] \$22 ;
   wire [32:0] \$3 ;
   wire [16:0] \$4 ;
-  wire \$5 ;
-  wire [16:0] \$6 ;
-  wire [32:0] \$7 ;
-  wire [8:0] \$8 ;
-  wire \$9 ;
+  wire [8:0] \$5 ;
+  wire [33:0] \$6 ;
+  wire \$7 ;
+  wire [16:0] \$8 ;
+  wire [32:0] \$9 ;
   input [15:0] C;
   wire [15:0] C;
   input [31:0] K;
@@ -36519,10 +39176,10 @@ module \accel_top.core.ktiles.walker (rst, \port$1011$0 , last, C, S, pix_step, 
   input [7:0] S;
   wire [7:0] S;
   wire at_end;
-  reg [15:0] c = 16'h0000;
+  reg [15:0] c_left = 16'h0000;
   input clk;
   wire clk;
-  reg [31:0] k = 32'd0;
+  reg [32:0] k_left = 33'h000000000;
   output last;
   wire last;
   wire [48:0] params;
@@ -36532,178 +39189,212 @@ module \accel_top.core.ktiles.walker (rst, \port$1011$0 , last, C, S, pix_step, 
   wire \params.valid ;
   input [16:0] pix_step;
   wire [16:0] pix_step;
-  output \port$1011$0 ;
-  wire \port$1011$0 ;
+  output \port$1037$0 ;
+  wire \port$1037$0 ;
   (* init = 48'h000000000000 *)
-  output [47:0] \port$3526$0 ;
-  wire [47:0] \port$3526$0 ;
+  output [47:0] \port$3652$0 ;
+  wire [47:0] \port$3652$0 ;
   input restart;
   wire restart;
   input [33:0] row_step;
   wire [33:0] row_step;
   input rst;
   wire rst;
+  reg [7:0] s_left = 8'h00;
   input step;
   wire step;
-  assign \$1  = k < K;
-  assign at_end = k >= K;
-  assign \$2  = k + 1'h1;
-  assign last = \$2  >= K;
-  assign \$3  = k + 1'h1;
-  assign \$4  = c + 1'h1;
-  assign \$5  = \$4  < C;
-  assign \$6  = c + 1'h1;
-  assign \$7  = \$15 [47:16] + 1'h1;
-  assign \$8  = \$15 [15:8] + 1'h1;
-  assign \$9  = \$8  < S;
-  assign \$10  = \$15 [15:8] + 1'h1;
-  assign \$11  = \$15 [47:16] + pix_step;
-  assign \$12  = \$15 [7:0] + 1'h1;
-  assign \$13  = $signed({ 1'h0, \$15 [47:16] }) + $signed(row_step);
+  assign \$1  = ~ k_left[32];
+  assign \$2  = ! k_left;
+  assign last = k_left[32] | \$2 ;
+  assign \$3  = K - 1'h1;
+  assign \$4  = C - 1'h1;
+  assign \$5  = S - 1'h1;
+  assign \$6  = $signed(k_left) - $signed(2'h1);
+  assign \$7  = | c_left;
+  assign \$8  = c_left - 1'h1;
+  assign \$9  = \$19 [47:16] + 1'h1;
+  assign \$10  = C - 1'h1;
+  assign \$11  = | s_left;
+  assign \$12  = s_left - 1'h1;
+  assign \$13  = \$19 [15:8] + 1'h1;
+  assign \$14  = \$19 [47:16] + pix_step;
+  assign \$15  = S - 1'h1;
+  assign \$16  = \$19 [7:0] + 1'h1;
+  assign \$17  = $signed({ 1'h0, \$19 [47:16] }) + $signed(row_step);
   always @(posedge clk)
-    \$15  <= \$14 ;
+    \$19  <= \$18 ;
   always @(posedge clk)
-    k <= \$16 ;
+    k_left <= \$20 ;
   always @(posedge clk)
-    c <= \$17 ;
+    c_left <= \$21 ;
+  always @(posedge clk)
+    s_left <= \$22 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$75 ) begin end
-    \$14  = \$15 ;
+    \$18  = \$19 ;
     if (restart) begin
-      \$14 [7:0] = 8'h00;
-      \$14 [15:8] = 8'h00;
-      \$14 [47:16] = 32'd0;
+      \$18 [7:0] = 8'h00;
+      \$18 [15:8] = 8'h00;
+      \$18 [47:16] = 32'd0;
     end else if (step) begin
       (* full_case = 32'd1 *)
-      if (\$5 ) begin
-        \$14 [47:16] = \$7 [31:0];
+      if (\$7 ) begin
+        \$18 [47:16] = \$9 [31:0];
       end else begin
         (* full_case = 32'd1 *)
-        if (\$9 ) begin
-          \$14 [15:8] = \$10 [7:0];
-          \$14 [47:16] = \$11 [31:0];
+        if (\$11 ) begin
+          \$18 [15:8] = \$13 [7:0];
+          \$18 [47:16] = \$14 [31:0];
         end else begin
-          \$14 [15:8] = 8'h00;
-          \$14 [7:0] = \$12 [7:0];
-          \$14 [47:16] = \$13 [31:0];
+          \$18 [15:8] = 8'h00;
+          \$18 [7:0] = \$16 [7:0];
+          \$18 [47:16] = \$17 [31:0];
         end
       end
     end
     if (rst) begin
-      \$14  = 48'h000000000000;
+      \$18  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$75 ) begin end
-    \$16  = k;
+    \$20  = k_left;
     if (restart) begin
-      \$16  = 32'd0;
+      \$20  = \$3 ;
     end else if (step) begin
-      \$16  = \$3 [31:0];
+      \$20  = \$6 [32:0];
     end
     if (rst) begin
-      \$16  = 32'd0;
+      \$20  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$75 ) begin end
-    \$17  = c;
+    \$21  = c_left;
     if (restart) begin
-      \$17  = 16'h0000;
+      \$21  = \$4 [15:0];
     end else if (step) begin
       (* full_case = 32'd1 *)
-      if (\$5 ) begin
-        \$17  = \$6 [15:0];
+      if (\$7 ) begin
+        \$21  = \$8 [15:0];
       end else begin
-        \$17  = 16'h0000;
+        \$21  = \$10 [15:0];
       end
     end
     if (rst) begin
-      \$17  = 16'h0000;
+      \$21  = 16'h0000;
     end
   end
-  assign params = { \$15 , \$1  };
-  assign \port$1011$0  = \$1 ;
-  assign \port$3526$0  = \$15 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$75 ) begin end
+    \$22  = s_left;
+    if (restart) begin
+      \$22  = \$5 [7:0];
+    end else if (step) begin
+      (* full_case = 32'd1 *)
+      if (\$7 ) begin
+      end else begin
+        (* full_case = 32'd1 *)
+        if (\$11 ) begin
+          \$22  = \$12 [7:0];
+        end else begin
+          \$22  = \$15 [7:0];
+        end
+      end
+    end
+    if (rst) begin
+      \$22  = 8'h00;
+    end
+  end
+  assign params = { \$19 , \$1  };
+  assign at_end = k_left[32];
+  assign \port$1037$0  = \$1 ;
+  assign \port$3652$0  = \$19 ;
   assign \params.valid  = \$1 ;
-  assign \params.r  = \$15 [7:0];
-  assign \params.s  = \$15 [15:8];
-  assign \params.offset  = \$15 [47:16];
+  assign \params.r  = \$19 [7:0];
+  assign \params.s  = \$19 [15:8];
+  assign \params.offset  = \$19 [47:16];
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, acc__addr, acc__en, bytes__valid, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid, finished, bytes__payload
-, params__addr, clk);
+module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, \port$1996$10 , \port$2101$0 , acc__en, bytes__valid, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid, finished
+, bytes__payload, params__addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$76  = 0;
-  wire [16:0] \$1 ;
-  wire \$10 ;
-  wire \$11 ;
+  wire [62:0] \$1 ;
+  wire [1:0] \$10 ;
+  wire [1:0] \$11 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
-  wire [1:0] \$15 ;
-  wire [1:0] \$16 ;
+  wire \$15 ;
+  wire \$16 ;
   wire \$17 ;
   wire \$18 ;
   wire \$19 ;
-  wire [16:0] \$2 ;
-  wire \$20 ;
-  wire \$21 ;
+  wire [63:0] \$2 ;
+  wire [1:0] \$20 ;
+  wire [1:0] \$21 ;
   wire \$22 ;
   wire \$23 ;
-  wire [32:0] \$24 ;
+  wire \$24 ;
   wire \$25 ;
-  wire [16:0] \$26 ;
+  wire \$26 ;
   wire \$27 ;
   wire \$28 ;
-  wire [16:0] \$29 ;
-  wire [1:0] \$3 ;
-  wire [32:0] \$30 ;
-  wire [32:0] \$31 ;
-  wire [32:0] \$32 ;
-  wire \$33 ;
+  wire [31:0] \$29 ;
+  wire \$3 ;
+  wire [33:0] \$30 ;
+  wire \$31 ;
+  wire [31:0] \$32 ;
+  wire [29:0] \$33 ;
   wire \$34 ;
-  wire [47:0] \$35 ;
-  wire [47:0] \$36 ;
-  wire [47:0] \$37 ;
+  wire [32:0] \$35 ;
+  wire \$36 ;
+  wire [16:0] \$37 ;
   wire \$38 ;
   wire \$39 ;
-  wire [1:0] \$4 ;
-  wire \$40 ;
-  wire \$41 ;
-  wire \$42 ;
-  wire \$43 ;
+  wire \$4 ;
+  wire [16:0] \$40 ;
+  wire [32:0] \$41 ;
+  wire [32:0] \$42 ;
+  wire [32:0] \$43 ;
   wire \$44 ;
   wire \$45 ;
-  wire [32:0] \$46 ;
+  wire \$46 ;
   wire \$47 ;
-  wire [31:0] \$48 ;
-  wire [31:0] \$49 ;
-  wire [1:0] \$5 ;
-  wire [32:0] \$50 ;
+  wire \$48 ;
+  wire \$49 ;
+  wire [31:0] \$5 ;
+  wire \$50 ;
   wire \$51 ;
-  wire [16:0] \$52 ;
+  wire [32:0] \$52 ;
   wire \$53 ;
-  wire \$54 ;
-  wire [16:0] \$55 ;
-  wire [32:0] \$56 ;
-  wire [32:0] \$57 ;
-  wire [32:0] \$58 ;
+  wire [31:0] \$54 ;
+  wire [32:0] \$55 ;
+  wire \$56 ;
+  wire [16:0] \$57 ;
+  wire \$58 ;
   wire \$59 ;
-  wire [1:0] \$6 ;
-  reg [31:0] \$60 ;
-  reg [15:0] \$61 ;
-  reg [31:0] \$62 ;
-  reg [31:0] \$63 ;
-  reg [2:0] \$64 ;
+  wire [16:0] \$6 ;
+  wire [16:0] \$60 ;
+  wire [32:0] \$61 ;
+  wire [32:0] \$62 ;
+  wire [32:0] \$63 ;
+  wire \$64 ;
   reg [31:0] \$65 ;
-  wire \$7 ;
-  wire \$8 ;
-  wire \$9 ;
+  reg [31:0] \$66 ;
+  reg [31:0] \$67 ;
+  reg [15:0] \$68 ;
+  reg [31:0] \$69 ;
+  wire [16:0] \$7 ;
+  reg [31:0] \$70 ;
+  reg [2:0] \$71 ;
+  wire [9:0] \$72 ;
+  wire [1:0] \$8 ;
+  wire [1:0] \$9 ;
   wire [15:0] F;
   wire [15:0] F_out;
   wire [15:0] M;
-  output [10:0] acc__addr;
   wire [10:0] acc__addr;
   input [1:0] acc__complete;
   wire [1:0] acc__complete;
@@ -36739,6 +39430,7 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire [7:0] act_min;
   reg advance;
   wire [31:0] band_pixels;
+  wire [31:0] band_product;
   output [67:0] bytes__payload;
   wire [67:0] bytes__payload;
   wire [63:0] \bytes__payload.bytes ;
@@ -36959,6 +39651,12 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire params_loaded;
   reg [15:0] pixel_in_row = 16'h0000;
   wire pool;
+  output \port$1996$10 ;
+  wire \port$1996$10 ;
+  output [9:0] \port$2101$0 ;
+  wire [9:0] \port$2101$0 ;
+  reg [31:0] product_hi = 32'd0;
+  reg [31:0] product_lo = 32'd0;
   wire reads_done;
   output [55:0] region__payload;
   wire [55:0] region__payload;
@@ -36968,87 +39666,94 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire region__ready;
   output region__valid;
   reg region__valid;
-  reg [31:0] region_len = 32'd0;
+  wire [31:0] region_len;
   reg [31:0] regions_left = 32'd0;
   reg restart;
   reg [31:0] row_addr = 32'd0;
   wire [15:0] rows;
-  wire [16:0] \rows$11 ;
+  wire [16:0] \rows$15 ;
   input rst;
   wire rst;
   reg start;
-  wire \start$22 ;
-  assign \$34  = layer__geometry[471:470] == 1'h1;
-  assign \$35  = \$2 [15:0] * layer__geometry[469:438];
-  assign \$36  = \$34  ? { 16'h0000, layer__geometry[469:438] } : \$35 ;
-  assign \$37  = \$33  ? { 32'h00000000, layer__descriptor[79:64] } : \$36 ;
-  assign \$38  = acc__complete >> index[0];
-  assign \$39  = \$38  & layer__descriptor[402];
-  assign \$40  = acc__complete >> index[0];
-  assign \$41  = \$40  & params_loaded;
-  assign \$42  = \$41  & idle;
-  assign \$43  = ! regions_left;
-  assign \$44  = \$42  & \$43 ;
-  assign \$45  = ! layer__geometry[471:470];
-  assign \$46  = out_addr + region_len;
-  assign \$47  = layer__geometry[471:470] == 2'h2;
-  assign \$48  = \$2 [15:0] * layer__geometry[309:294];
-  assign \$49  = \$47  ? \$48  : { 16'h0000, \$2 [15:0] };
-  assign \$50  = \$49  - 1'h1;
-  assign \$51  = layer__geometry[471:470] == 2'h2;
-  assign \$52  = pixel_in_row + 1'h1;
-  assign \$53  = \$52  != layer__geometry[309:294];
-  assign \$54  = \$51  & \$53 ;
-  assign \$55  = pixel_in_row + 1'h1;
-  assign \$56  = out_addr + layer__descriptor[400:385];
-  assign \$57  = row_addr + layer__descriptor[384:353];
-  assign \$58  = row_addr + layer__descriptor[384:353];
-  assign \$59  = idle & dma_idle;
+  wire \start$26 ;
+  assign \$26  = output_state == 2'h3;
+  assign \$27  = output_state == 3'h4;
+  assign \$28  = layer__geometry[471:470] == 2'h2;
+  assign \$29  = \$28  ? { 16'h0000, layer__geometry[309:294] } : layer__geometry[469:438];
+  assign \$30  = \$7 [15:0] * \$29 [17:0];
+  assign \$31  = layer__geometry[471:470] == 2'h2;
+  assign \$32  = \$31  ? { 16'h0000, layer__geometry[309:294] } : layer__geometry[469:438];
+  assign \$33  = \$7 [15:0] * \$32 [31:18];
+  assign \$34  = | regions_left;
+  assign \$35  = regions_left - 1'h1;
+  assign \$36  = layer__geometry[471:470] == 2'h2;
+  assign \$37  = pixel_in_row + 1'h1;
+  assign \$38  = \$37  != layer__geometry[309:294];
+  assign \$39  = \$36  & \$38 ;
+  assign \$40  = pixel_in_row + 1'h1;
+  assign \$41  = out_addr + layer__descriptor[400:385];
+  assign \$42  = row_addr + layer__descriptor[384:353];
+  assign \$43  = row_addr + layer__descriptor[384:353];
+  assign \$44  = acc__complete >> index[0];
+  assign \$45  = \$44  & layer__descriptor[402];
+  assign \$46  = acc__complete >> index[0];
+  assign \$47  = \$46  & params_loaded;
+  assign \$48  = \$47  & idle;
+  assign \$49  = ! regions_left;
+  assign \$50  = \$48  & \$49 ;
+  assign \$51  = ! layer__geometry[471:470];
+  assign \$52  = out_addr + region_len;
+  assign \$53  = layer__geometry[471:470] == 2'h2;
+  assign \$54  = \$53  ? \$2 [31:0] : { 16'h0000, \$7 [15:0] };
+  assign \$55  = \$54  - 1'h1;
+  assign \$56  = layer__geometry[471:470] == 2'h2;
+  assign \$57  = pixel_in_row + 1'h1;
+  assign \$58  = \$57  != layer__geometry[309:294];
+  assign \$59  = \$56  & \$58 ;
+  assign \$60  = pixel_in_row + 1'h1;
+  assign \$61  = out_addr + layer__descriptor[400:385];
+  assign \$62  = row_addr + layer__descriptor[384:353];
+  assign \$63  = row_addr + layer__descriptor[384:353];
+  assign \$64  = idle & dma_idle;
   always @(posedge clk)
-    regions_left <= \$60 ;
+    product_lo <= \$65 ;
   always @(posedge clk)
-    pixel_in_row <= \$61 ;
+    product_hi <= \$66 ;
   always @(posedge clk)
-    out_addr <= \$62 ;
+    regions_left <= \$67 ;
   always @(posedge clk)
-    row_addr <= \$63 ;
+    pixel_in_row <= \$68 ;
   always @(posedge clk)
-    output_state <= \$64 ;
+    out_addr <= \$69 ;
   always @(posedge clk)
-    region_len <= \$65 ;
+    row_addr <= \$70 ;
+  always @(posedge clk)
+    output_state <= \$71 ;
+  assign \$2  = product_lo + \$1 ;
+  assign \$3  = layer__geometry[471:470] == 2'h2;
+  assign \$4  = layer__geometry[471:470] == 1'h1;
+  assign \$5  = \$4  ? layer__geometry[469:438] : \$2 [31:0];
+  assign region_len = \$3  ? { 16'h0000, layer__descriptor[79:64] } : \$5 ;
   assign acc_base = index[0] ? 11'h400 : 11'h000;
-  assign \$2  = layer__descriptor[296] ? \$1  : \rows$11 ;
-  assign \$3  = index[0] ? 2'h2 : 2'h1;
-  assign \$4  = start ? \$3  : 2'h0;
-  assign \$5  = index[0] ? 2'h2 : 2'h1;
-  assign \$6  = reads_done ? \$5  : 2'h0;
-  assign \$7  = | regions_left;
-  assign \$8  = acc__complete >> index[0];
-  assign \$9  = \$8  & layer__descriptor[402];
-  assign \$10  = acc__complete >> index[0];
-  assign \$11  = \$10  & params_loaded;
-  assign \$12  = \$11  & idle;
-  assign \$13  = ! regions_left;
-  assign \$14  = \$12  & \$13 ;
-  assign \$15  = index[0] ? 2'h2 : 2'h1;
-  assign \$16  = index[0] ? 2'h2 : 2'h1;
-  assign \$17  = idle & dma_idle;
-  assign \$18  = ! output_state;
-  assign \$19  = output_state == 1'h1;
-  assign \$20  = output_state == 2'h2;
-  assign \$21  = output_state == 2'h3;
-  assign \$22  = output_state == 3'h4;
-  assign \$23  = | regions_left;
-  assign \$24  = regions_left - 1'h1;
-  assign \$25  = layer__geometry[471:470] == 2'h2;
-  assign \$26  = pixel_in_row + 1'h1;
-  assign \$27  = \$26  != layer__geometry[309:294];
-  assign \$28  = \$25  & \$27 ;
-  assign \$29  = pixel_in_row + 1'h1;
-  assign \$30  = out_addr + layer__descriptor[400:385];
-  assign \$31  = row_addr + layer__descriptor[384:353];
-  assign \$32  = row_addr + layer__descriptor[384:353];
-  assign \$33  = layer__geometry[471:470] == 2'h2;
+  assign \$7  = layer__descriptor[296] ? \$6  : \rows$15 ;
+  assign \$8  = index[0] ? 2'h2 : 2'h1;
+  assign \$9  = start ? \$8  : 2'h0;
+  assign \$10  = index[0] ? 2'h2 : 2'h1;
+  assign \$11  = reads_done ? \$10  : 2'h0;
+  assign \$12  = | regions_left;
+  assign \$13  = acc__complete >> index[0];
+  assign \$14  = \$13  & layer__descriptor[402];
+  assign \$15  = acc__complete >> index[0];
+  assign \$16  = \$15  & params_loaded;
+  assign \$17  = \$16  & idle;
+  assign \$18  = ! regions_left;
+  assign \$19  = \$17  & \$18 ;
+  assign \$20  = index[0] ? 2'h2 : 2'h1;
+  assign \$21  = index[0] ? 2'h2 : 2'h1;
+  assign \$22  = idle & dma_idle;
+  assign \$23  = ! output_state;
+  assign \$24  = output_state == 1'h1;
+  assign \$25  = output_state == 2'h2;
   \accel_top.core.output.band  band (
     .advance(advance),
     .clk(clk),
@@ -37057,13 +39762,12 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
     .layer__descriptor(layer__descriptor),
     .layer__geometry(layer__geometry),
     .restart(restart),
-    .rows(\rows$11 ),
+    .rows(\rows$15 ),
     .rst(rst)
   );
   \accel_top.core.output.post  post (
     .F(layer__descriptor[127:112]),
     .M(layer__descriptor[79:64]),
-    .acc_addr(acc__addr),
     .acc_base(acc_base),
     .acc_data(acc_data),
     .acc_en(acc__en),
@@ -37075,41 +39779,42 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
     .out__valid(bytes__valid),
     .param_addr(params__addr),
     .param_data(param_data),
-    .\port$3274$272 (layer__descriptor[296:272]),
-    .\port$3278$294 (layer__geometry[325:294]),
+    .\port$2101$0 (\$72 ),
+    .\port$3364$272 (layer__descriptor[296:272]),
+    .\port$3368$294 (layer__geometry[325:294]),
     .reads_done(reads_done),
-    .rows(\$2 [15:0]),
+    .rows(\$7 [15:0]),
     .rst(rst),
     .start(start)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
-    acc__take = \$4 ;
+    acc__take = \$9 ;
     casez (output_state)
       3'h0:
           /* empty */;
       3'h1:
-          if (\$9 ) begin
-            acc__take = \$15 ;
+          if (\$14 ) begin
+            acc__take = \$20 ;
           end
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
-    acc__release = \$6 ;
+    acc__release = \$11 ;
     casez (output_state)
       3'h0:
           /* empty */;
       3'h1:
-          if (\$9 ) begin
-            acc__release = \$16 ;
+          if (\$14 ) begin
+            acc__release = \$21 ;
           end
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
     region__valid = 1'h0;
-    if (\$7 ) begin
+    if (\$12 ) begin
       region__valid = 1'h1;
     end
     casez (output_state)
@@ -37138,7 +39843,7 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
       3'h0:
           /* empty */;
       3'h1:
-          if (\$9 ) begin
+          if (\$14 ) begin
             advance = 1'h1;
           end
       3'h3:
@@ -37176,206 +39881,208 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
       3'h4:
           /* empty */;
       3'h2:
-          if (\$17 ) begin
+          if (\$22 ) begin
             finished = 1'h1;
           end
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
-    \$60  = regions_left;
-    if (\$23 ) begin
+    \$65  = \$30 [31:0];
+    if (rst) begin
+      \$65  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
+    \$66  = { 2'h0, \$33  };
+    if (rst) begin
+      \$66  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
+    \$67  = regions_left;
+    if (\$34 ) begin
       if (region__ready) begin
-        \$60  = \$24 [31:0];
+        \$67  = \$35 [31:0];
       end
     end
     casez (output_state)
       3'h0:
           if (layer__run) begin
-            \$60  = 32'd0;
+            \$67  = 32'd0;
           end
       3'h1:
           /* empty */;
       3'h3:
           if (region__ready) begin
             (* full_case = 32'd1 *)
-            if (\$45 ) begin
+            if (\$51 ) begin
             end else begin
-              \$60  = \$50 [31:0];
+              \$67  = \$55 [31:0];
             end
           end
     endcase
     if (rst) begin
-      \$60  = 32'd0;
+      \$67  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
-    \$61  = pixel_in_row;
-    if (\$23 ) begin
+    \$68  = pixel_in_row;
+    if (\$34 ) begin
       if (region__ready) begin
         (* full_case = 32'd1 *)
-        if (\$28 ) begin
-          \$61  = \$29 [15:0];
+        if (\$39 ) begin
+          \$68  = \$40 [15:0];
         end else begin
-          \$61  = 16'h0000;
+          \$68  = 16'h0000;
         end
       end
     end
     casez (output_state)
       3'h0:
           if (layer__run) begin
-            \$61  = 16'h0000;
+            \$68  = 16'h0000;
           end
       3'h1:
           /* empty */;
       3'h3:
           if (region__ready) begin
             (* full_case = 32'd1 *)
-            if (\$45 ) begin
+            if (\$51 ) begin
             end else begin
               (* full_case = 32'd1 *)
-              if (\$54 ) begin
-                \$61  = \$55 [15:0];
+              if (\$59 ) begin
+                \$68  = \$60 [15:0];
               end else begin
-                \$61  = 16'h0000;
+                \$68  = 16'h0000;
               end
             end
           end
     endcase
     if (rst) begin
-      \$61  = 16'h0000;
+      \$68  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
-    \$62  = out_addr;
-    if (\$23 ) begin
+    \$69  = out_addr;
+    if (\$34 ) begin
       if (region__ready) begin
         (* full_case = 32'd1 *)
-        if (\$28 ) begin
-          \$62  = \$30 [31:0];
+        if (\$39 ) begin
+          \$69  = \$41 [31:0];
         end else begin
-          \$62  = \$32 [31:0];
+          \$69  = \$43 [31:0];
         end
       end
     end
     casez (output_state)
       3'h0:
           if (layer__run) begin
-            \$62  = layer__descriptor[263:232];
+            \$69  = layer__descriptor[263:232];
           end
       3'h1:
           /* empty */;
       3'h3:
           if (region__ready) begin
             (* full_case = 32'd1 *)
-            if (\$45 ) begin
-              \$62  = \$46 [31:0];
+            if (\$51 ) begin
+              \$69  = \$52 [31:0];
             end else begin
               (* full_case = 32'd1 *)
-              if (\$54 ) begin
-                \$62  = \$56 [31:0];
+              if (\$59 ) begin
+                \$69  = \$61 [31:0];
               end else begin
-                \$62  = \$58 [31:0];
+                \$69  = \$63 [31:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$62  = 32'd0;
+      \$69  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
-    \$63  = row_addr;
-    if (\$23 ) begin
+    \$70  = row_addr;
+    if (\$34 ) begin
       if (region__ready) begin
         (* full_case = 32'd1 *)
-        if (\$28 ) begin
+        if (\$39 ) begin
         end else begin
-          \$63  = \$31 [31:0];
+          \$70  = \$42 [31:0];
         end
       end
     end
     casez (output_state)
       3'h0:
           if (layer__run) begin
-            \$63  = layer__descriptor[263:232];
+            \$70  = layer__descriptor[263:232];
           end
       3'h1:
           /* empty */;
       3'h3:
           if (region__ready) begin
             (* full_case = 32'd1 *)
-            if (\$45 ) begin
+            if (\$51 ) begin
             end else begin
               (* full_case = 32'd1 *)
-              if (\$54 ) begin
+              if (\$59 ) begin
               end else begin
-                \$63  = \$57 [31:0];
+                \$70  = \$62 [31:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$63  = 32'd0;
+      \$70  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
-    \$64  = output_state;
+    \$71  = output_state;
     casez (output_state)
       3'h0:
           if (layer__run) begin
-            \$64  = 3'h1;
+            \$71  = 3'h1;
           end
       3'h1:
-          if (\$39 ) begin
-            \$64  = 3'h2;
-          end else if (\$44 ) begin
-            \$64  = 3'h3;
+          if (\$45 ) begin
+            \$71  = 3'h2;
+          end else if (\$50 ) begin
+            \$71  = 3'h3;
           end
       3'h3:
           if (region__ready) begin
-            \$64  = 3'h4;
+            \$71  = 3'h4;
           end
       3'h4:
           if (reads_done) begin
             (* full_case = 32'd1 *)
             if (last) begin
-              \$64  = 3'h2;
+              \$71  = 3'h2;
             end else begin
-              \$64  = 3'h1;
+              \$71  = 3'h1;
             end
           end
       3'h2:
-          if (\$59 ) begin
-            \$64  = 3'h0;
+          if (\$64 ) begin
+            \$71  = 3'h0;
           end
     endcase
     if (rst) begin
-      \$64  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$76 ) begin end
-    \$65  = region_len;
-    casez (output_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$65  = \$37 [31:0];
-    endcase
-    if (rst) begin
-      \$65  = 32'd0;
+      \$71  = 3'h0;
     end
   end
   assign \layer__busy$1  = layer__busy;
   assign \layer__descriptor$3  = layer__descriptor;
   assign \layer__geometry$5  = layer__geometry;
   assign \layer__run$7  = layer__run;
-  assign rows = \$2 [15:0];
+  assign band_product = \$2 [31:0];
+  assign rows = \$7 [15:0];
   assign F = layer__descriptor[127:112];
   assign F_out = layer__geometry[309:294];
   assign band_pixels = layer__geometry[421:390];
@@ -37385,15 +40092,18 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   assign output_zero_point = layer__descriptor[279:272];
   assign act_min = layer__descriptor[287:280];
   assign act_max = layer__descriptor[295:288];
-  assign \start$22  = start;
+  assign \start$26  = start;
   assign acc_en = acc__en;
-  assign acc_addr = acc__addr;
+  assign acc__addr = { acc_base[10], \$72  };
+  assign acc_addr = { acc_base[10], \$72  };
   assign acc__data = acc_data;
   assign param_addr = params__addr;
   assign params__data = param_data;
   assign out__payload = bytes__payload;
   assign bytes__ready = out__ready;
   assign out__valid = bytes__valid;
+  assign \port$1996$10  = acc_base[10];
+  assign \port$2101$0  = \$72 ;
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -37590,30 +40300,44 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   assign \out__payload.count  = bytes__payload[67:64];
   assign region__payload[55:32] = region_len[23:0];
   assign region__payload[31:0] = out_addr;
-  assign \$1  = { \rows$11 [16], \rows$11 [16:1] };
+  assign \$1  = { 13'h0000, product_hi, 18'h00000 };
+  assign \$6  = { \rows$15 [16], \rows$15 [16:1] };
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.band (rst, rows, last, layer__descriptor, layer__geometry, restart, advance, index, clk);
+module \accel_top.core.output.band (rst, last, layer__descriptor, layer__geometry, restart, advance, index, rows, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$77  = 0;
   wire [16:0] \$1 ;
   wire [33:0] \$10 ;
-  wire [33:0] \$11 ;
+  wire [16:0] \$11 ;
   wire [16:0] \$12 ;
-  wire [16:0] \$13 ;
-  wire [32:0] \$14 ;
-  reg [15:0] \$15 ;
-  reg [15:0] \$16 ;
-  reg [19:0] \$17 ;
-  reg [31:0] \$18 ;
+  wire [32:0] \$13 ;
+  wire [16:0] \$14 ;
+  wire [16:0] \$15 ;
+  wire [16:0] \$16 ;
+  wire [16:0] \$17 ;
+  wire \$18 ;
+  wire [16:0] \$19 ;
   wire \$2 ;
-  wire [16:0] \$3 ;
-  wire [16:0] \$4 ;
-  wire [16:0] \$5 ;
-  wire \$6 ;
+  wire [16:0] \$20 ;
+  wire [16:0] \$21 ;
+  wire [16:0] \$22 ;
+  wire [16:0] \$23 ;
+  wire \$24 ;
+  reg [15:0] \$25 ;
+  reg [15:0] \$26 ;
+  reg [19:0] \$27 ;
+  reg [31:0] \$28 ;
+  reg [15:0] \$29 ;
+  wire \$3 ;
+  reg [16:0] \$30 ;
+  reg \$31 ;
+  wire [15:0] \$4 ;
+  wire \$5 ;
+  wire [16:0] \$6 ;
   wire [16:0] \$7 ;
-  wire [16:0] \$8 ;
-  wire [32:0] \$9 ;
+  wire [32:0] \$8 ;
+  wire [33:0] \$9 ;
   input advance;
   wire advance;
   input clk;
@@ -37624,7 +40348,9 @@ module \accel_top.core.output.band (rst, rows, last, layer__descriptor, layer__g
   reg [31:0] index = 32'd0;
   output last;
   wire last;
-  wire last_in_image;
+  reg last_in_image = 1'h0;
+  (* init = 1'h0 *)
+  wire \last_in_image$1 ;
   input [418:0] layer__descriptor;
   wire [418:0] layer__descriptor;
   wire [1:0] \layer__descriptor.ACC ;
@@ -37681,109 +40407,137 @@ module \accel_top.core.output.band (rst, rows, last, layer__descriptor, layer__g
   wire [31:0] \layer__geometry.tiles ;
   wire \layer__geometry.whole ;
   reg [15:0] n = 16'h0000;
+  reg [15:0] remaining = 16'h0000;
   input restart;
   wire restart;
   output [16:0] rows;
-  wire [16:0] rows;
+  reg [16:0] rows = 17'h00000;
   input rst;
   wire rst;
-  assign \$1  = layer__geometry[277:262] - e0;
-  assign \$2  = $signed(\$1 ) < $signed({ 1'h0, layer__descriptor[312:297] });
-  assign \$3  = layer__geometry[277:262] - e0;
-  assign rows = \$2  ? \$3  : { 1'h0, layer__descriptor[312:297] };
-  assign \$4  = e0 + layer__descriptor[312:297];
-  assign last_in_image = \$4  >= layer__geometry[277:262];
-  assign \$5  = n + 1'h1;
-  assign \$6  = \$5  == layer__descriptor[15:0];
-  assign last = last_in_image & \$6 ;
-  assign \$7  = e0 + layer__descriptor[312:297];
-  assign \$8  = last_in_image ? 17'h00000 : \$7 ;
-  assign \$9  = e0u + layer__geometry[503:472];
-  assign \$10  = \$9  + layer__descriptor[131:128];
-  assign \$11  = last_in_image ? 34'h000000000 : \$10 ;
-  assign \$12  = n + 1'h1;
-  assign \$13  = last_in_image ? \$12  : { 1'h0, n };
-  assign \$14  = index + 1'h1;
+  assign \$1  = n + 1'h1;
+  assign \$2  = \$1  == layer__descriptor[15:0];
+  assign last = last_in_image & \$2 ;
+  assign \$3  = layer__geometry[277:262] < layer__descriptor[312:297];
+  assign \$4  = \$3  ? layer__geometry[277:262] : layer__descriptor[312:297];
+  assign \$5  = layer__geometry[277:262] <= layer__descriptor[312:297];
+  assign \$6  = e0 + layer__descriptor[312:297];
+  assign \$7  = last_in_image ? 17'h00000 : \$6 ;
+  assign \$8  = e0u + layer__geometry[503:472];
+  assign \$9  = \$8  + layer__descriptor[131:128];
+  assign \$10  = last_in_image ? 34'h000000000 : \$9 ;
+  assign \$11  = n + 1'h1;
+  assign \$12  = last_in_image ? \$11  : { 1'h0, n };
+  assign \$13  = index + 1'h1;
+  assign \$14  = remaining - layer__descriptor[312:297];
+  assign \$15  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$14 ;
+  assign \$16  = remaining - layer__descriptor[312:297];
+  assign \$17  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$16 ;
+  assign \$18  = $signed(\$17 ) < $signed({ 1'h0, layer__descriptor[312:297] });
+  assign \$19  = remaining - layer__descriptor[312:297];
+  assign \$20  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$19 ;
+  assign \$21  = \$18  ? \$20  : { 1'h0, layer__descriptor[312:297] };
+  assign \$22  = remaining - layer__descriptor[312:297];
+  assign \$23  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$22 ;
+  assign \$24  = $signed(\$23 ) <= $signed({ 1'h0, layer__descriptor[312:297] });
   always @(posedge clk)
-    n <= \$15 ;
+    n <= \$25 ;
   always @(posedge clk)
-    e0 <= \$16 ;
+    e0 <= \$26 ;
   always @(posedge clk)
-    e0u <= \$17 ;
+    e0u <= \$27 ;
   always @(posedge clk)
-    index <= \$18 ;
+    index <= \$28 ;
+  always @(posedge clk)
+    remaining <= \$29 ;
+  always @(posedge clk)
+    rows <= \$30 ;
+  always @(posedge clk)
+    last_in_image <= \$31 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$15  = n;
+    \$25  = n;
     if (restart) begin
-      \$15  = 16'h0000;
+      \$25  = 16'h0000;
     end else if (advance) begin
-      \$15  = \$13 [15:0];
+      \$25  = \$12 [15:0];
     end
     if (rst) begin
-      \$15  = 16'h0000;
+      \$25  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$16  = e0;
+    \$26  = e0;
     if (restart) begin
-      \$16  = 16'h0000;
+      \$26  = 16'h0000;
     end else if (advance) begin
-      \$16  = \$8 [15:0];
+      \$26  = \$7 [15:0];
     end
     if (rst) begin
-      \$16  = 16'h0000;
+      \$26  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$17  = e0u;
+    \$27  = e0u;
     if (restart) begin
-      \$17  = 20'h00000;
+      \$27  = 20'h00000;
     end else if (advance) begin
-      \$17  = \$11 [19:0];
+      \$27  = \$10 [19:0];
     end
     if (rst) begin
-      \$17  = 20'h00000;
+      \$27  = 20'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$18  = index;
+    \$28  = index;
     if (restart) begin
-      \$18  = 32'd0;
+      \$28  = 32'd0;
     end else if (advance) begin
-      \$18  = \$14 [31:0];
+      \$28  = \$13 [31:0];
     end
     if (rst) begin
-      \$18  = 32'd0;
+      \$28  = 32'd0;
     end
   end
-  assign \layer__geometry.SC  = layer__geometry[31:0];
-  assign \layer__geometry.PC  = layer__geometry[48:32];
-  assign \layer__geometry.pix_step  = layer__geometry[65:49];
-  assign \layer__geometry.WC  = layer__geometry[97:66];
-  assign \layer__geometry.HWC  = layer__geometry[129:98];
-  assign \layer__geometry.row_mode  = layer__geometry[130];
-  assign \layer__geometry.pixel_mode  = layer__geometry[131];
-  assign \layer__geometry.K  = layer__geometry[163:132];
-  assign \layer__geometry.UC  = layer__geometry[195:164];
-  assign \layer__geometry.UWC  = layer__geometry[227:196];
-  assign \layer__geometry.row_step  = layer__geometry[261:228];
-  assign \layer__geometry.E_run  = layer__geometry[277:262];
-  assign \layer__geometry.E_out  = layer__geometry[293:278];
-  assign \layer__geometry.F_out  = layer__geometry[309:294];
-  assign \layer__geometry.m_tiles  = layer__geometry[325:310];
-  assign \layer__geometry.k_tiles  = layer__geometry[357:326];
-  assign \layer__geometry.tiles  = layer__geometry[389:358];
-  assign \layer__geometry.band_pixels  = layer__geometry[421:390];
-  assign \layer__geometry.band_out_rows  = layer__geometry[437:422];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[469:438];
-  assign \layer__geometry.out_mode  = layer__geometry[471:470];
-  assign \layer__geometry.band_u  = layer__geometry[503:472];
-  assign \layer__geometry.e_run_u  = layer__geometry[535:504];
-  assign \layer__geometry.whole  = layer__geometry[536];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
+    \$29  = remaining;
+    if (restart) begin
+      \$29  = layer__geometry[277:262];
+    end else if (advance) begin
+      \$29  = \$15 [15:0];
+    end
+    if (rst) begin
+      \$29  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
+    \$30  = rows;
+    if (restart) begin
+      \$30  = { 1'h0, \$4  };
+    end else if (advance) begin
+      \$30  = \$21 ;
+    end
+    if (rst) begin
+      \$30  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
+    \$31  = last_in_image;
+    if (restart) begin
+      \$31  = \$5 ;
+    end else if (advance) begin
+      \$31  = \$24 ;
+    end
+    if (rst) begin
+      \$31  = 1'h0;
+    end
+  end
+  assign \last_in_image$1  = last_in_image;
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -37811,120 +40565,146 @@ module \accel_top.core.output.band (rst, rows, last, layer__descriptor, layer__g
   assign \layer__descriptor.OUT_PIX_PITCH  = layer__descriptor[400:385];
   assign \layer__descriptor.ACC  = layer__descriptor[402:401];
   assign \layer__descriptor.IN_PIX_PITCH  = layer__descriptor[418:403];
+  assign \layer__geometry.SC  = layer__geometry[31:0];
+  assign \layer__geometry.PC  = layer__geometry[48:32];
+  assign \layer__geometry.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry.WC  = layer__geometry[97:66];
+  assign \layer__geometry.HWC  = layer__geometry[129:98];
+  assign \layer__geometry.row_mode  = layer__geometry[130];
+  assign \layer__geometry.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry.K  = layer__geometry[163:132];
+  assign \layer__geometry.UC  = layer__geometry[195:164];
+  assign \layer__geometry.UWC  = layer__geometry[227:196];
+  assign \layer__geometry.row_step  = layer__geometry[261:228];
+  assign \layer__geometry.E_run  = layer__geometry[277:262];
+  assign \layer__geometry.E_out  = layer__geometry[293:278];
+  assign \layer__geometry.F_out  = layer__geometry[309:294];
+  assign \layer__geometry.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry.tiles  = layer__geometry[389:358];
+  assign \layer__geometry.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry.band_u  = layer__geometry[503:472];
+  assign \layer__geometry.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry.whole  = layer__geometry[536];
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_base, rows, idle, acc_addr, acc_en, out__valid, M, F, \port$3274$272 , \port$3278$294 , band_pixels, start, out__payload, reads_done, param_addr, clk);
+module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_base, rows, idle, \port$2101$0 , acc_en, out__valid, M, F, \port$3364$272 , \port$3368$294 , band_pixels, start, out__payload, reads_done, param_addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$78  = 0;
   wire \$1 ;
-  wire [16:0] \$10 ;
-  reg [31:0] \$100 ;
-  reg [15:0] \$101 ;
-  reg [7:0] \$102 ;
-  reg [63:0] \$103 ;
-  wire [34:0] \$11 ;
-  wire [3:0] \$12 ;
-  wire \$13 ;
+  wire [3:0] \$10 ;
+  reg [1:0] \$100 ;
+  reg [31:0] \$101 ;
+  reg [31:0] \$102 ;
+  reg [31:0] \$103 ;
+  reg [15:0] \$104 ;
+  reg [7:0] \$105 ;
+  reg [63:0] \$106 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire [15:0] \$13 ;
   wire \$14 ;
-  wire [15:0] \$15 ;
+  wire \$15 ;
   wire \$16 ;
-  wire \$17 ;
+  wire [8:0] \$17 ;
   wire \$18 ;
-  wire [8:0] \$19 ;
+  wire \$19 ;
   wire \$2 ;
   wire \$20 ;
-  wire \$21 ;
+  wire [8:0] \$21 ;
   wire \$22 ;
-  wire [8:0] \$23 ;
+  wire \$23 ;
   wire \$24 ;
-  wire \$25 ;
+  wire [8:0] \$25 ;
   wire \$26 ;
-  wire [8:0] \$27 ;
+  wire \$27 ;
   wire \$28 ;
-  wire \$29 ;
+  wire [8:0] \$29 ;
   wire \$3 ;
   wire \$30 ;
-  wire [8:0] \$31 ;
+  wire \$31 ;
   wire \$32 ;
-  wire \$33 ;
+  wire [8:0] \$33 ;
   wire \$34 ;
-  wire [8:0] \$35 ;
+  wire \$35 ;
   wire \$36 ;
-  wire \$37 ;
+  wire [8:0] \$37 ;
   wire \$38 ;
-  wire [8:0] \$39 ;
+  wire \$39 ;
   wire \$4 ;
   wire \$40 ;
-  wire \$41 ;
+  wire [8:0] \$41 ;
   wire \$42 ;
-  wire [8:0] \$43 ;
+  wire \$43 ;
   wire \$44 ;
-  wire \$45 ;
-  wire \$46 ;
-  wire [8:0] \$47 ;
-  wire [3:0] \$48 ;
-  wire \$49 ;
+  wire [8:0] \$45 ;
+  wire [3:0] \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire [3:0] \$49 ;
   wire \$5 ;
   wire \$50 ;
-  wire [3:0] \$51 ;
+  wire \$51 ;
   wire \$52 ;
   wire \$53 ;
   wire \$54 ;
-  wire \$55 ;
+  wire [3:0] \$55 ;
   wire \$56 ;
-  wire [3:0] \$57 ;
+  wire \$57 ;
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
   wire \$60 ;
-  wire \$61 ;
-  wire \$62 ;
-  wire [2:0] \$63 ;
-  wire [16:0] \$64 ;
-  wire \$65 ;
-  wire \$66 ;
+  wire [2:0] \$61 ;
+  wire [16:0] \$62 ;
+  wire \$63 ;
+  wire \$64 ;
+  wire [16:0] \$65 ;
+  wire [32:0] \$66 ;
   wire [16:0] \$67 ;
-  wire [32:0] \$68 ;
-  wire [16:0] \$69 ;
-  wire [32:0] \$7 ;
-  wire [16:0] \$70 ;
-  wire \$71 ;
-  wire \$72 ;
-  wire [16:0] \$73 ;
+  wire [16:0] \$68 ;
+  wire \$69 ;
+  wire [15:0] \$7 ;
+  wire \$70 ;
+  wire [16:0] \$71 ;
+  wire [1:0] \$72 ;
+  wire [32:0] \$73 ;
   wire [1:0] \$74 ;
   wire [32:0] \$75 ;
   wire [16:0] \$76 ;
   wire [16:0] \$77 ;
   wire [16:0] \$78 ;
   wire [32:0] \$79 ;
-  wire [33:0] \$8 ;
+  wire [16:0] \$8 ;
   wire [16:0] \$80 ;
   wire [16:0] \$81 ;
   wire [32:0] \$82 ;
   wire [16:0] \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire [8:0] \$86 ;
+  wire [16:0] \$84 ;
+  wire [32:0] \$85 ;
+  wire [16:0] \$86 ;
   wire \$87 ;
-  wire [9:0] \$88 ;
-  wire \$89 ;
-  wire [15:0] \$9 ;
-  reg \$90 ;
-  reg \$91 ;
-  reg [5:0] \$92 ;
+  wire \$88 ;
+  wire [8:0] \$89 ;
+  wire [32:0] \$9 ;
+  wire \$90 ;
+  wire [9:0] \$91 ;
+  wire \$92 ;
   reg \$93 ;
-  reg [15:0] \$94 ;
-  reg [15:0] \$95 ;
-  reg [15:0] \$96 ;
-  reg [1:0] \$97 ;
-  reg [31:0] \$98 ;
-  reg [31:0] \$99 ;
+  reg \$94 ;
+  reg [5:0] \$95 ;
+  reg \$96 ;
+  reg [15:0] \$97 ;
+  reg [15:0] \$98 ;
+  reg [15:0] \$99 ;
   input [15:0] F;
   wire [15:0] F;
   wire [15:0] F_out;
   input [15:0] M;
   wire [15:0] M;
-  output [10:0] acc_addr;
   wire [10:0] acc_addr;
   input [10:0] acc_base;
   wire [10:0] acc_base;
@@ -37941,9 +40721,9 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   output acc_en;
   wire acc_en;
   wire [7:0] act_max;
-  wire [7:0] \act_max$32 ;
+  wire [7:0] \act_max$31 ;
   wire [7:0] act_min;
-  wire [7:0] \act_min$30 ;
+  wire [7:0] \act_min$29 ;
   input [31:0] band_pixels;
   wire [31:0] band_pixels;
   reg [63:0] best = 64'h0000000000000000;
@@ -38046,7 +40826,7 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   output out__valid;
   wire out__valid;
   wire [7:0] output_zero_point;
-  wire [7:0] \output_zero_point$28 ;
+  wire [7:0] \output_zero_point$27 ;
   output [5:0] param_addr;
   wire [5:0] param_addr;
   input [767:0] param_data;
@@ -38080,10 +40860,12 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   wire [31:0] \param_data.shift[7] ;
   reg [31:0] pix = 32'd0;
   wire pool;
-  input [24:0] \port$3274$272 ;
-  wire [24:0] \port$3274$272 ;
-  input [31:0] \port$3278$294 ;
-  wire [31:0] \port$3278$294 ;
+  output [9:0] \port$2101$0 ;
+  wire [9:0] \port$2101$0 ;
+  input [24:0] \port$3364$272 ;
+  wire [24:0] \port$3364$272 ;
+  input [31:0] \port$3368$294 ;
+  wire [31:0] \port$3368$294 ;
   wire [1029:0] r_data;
   wire r_en;
   wire r_rdy;
@@ -38100,7 +40882,7 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   wire start;
   reg [1:0] sub = 2'h0;
   reg [15:0] tile = 16'h0000;
-  reg [31:0] tile_base = 32'd0;
+  reg [31:0] tile_pix = 32'd0;
   wire [1029:0] w_data;
   (* init = 1'h0 *)
   wire w_en;
@@ -38111,118 +40893,120 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   assign \$5  = \$3  & \$4 ;
   assign \$6  = ! in_requant;
   assign idle = \$5  & \$6 ;
-  assign \$7  = acc_base + tile_base;
-  assign \$8  = \$7  + pix;
-  assign \$9  = sub[1] ? F : 16'h0000;
-  assign \$10  = \$9  + sub[0];
-  assign \$11  = \$8  + \$10 ;
-  assign \$12  = level + inflight;
-  assign \$13  = \$12  < 3'h4;
-  assign acc_en = running & \$13 ;
-  assign \$14  = m_left < 4'h8;
-  assign \$15  = \$14  ? m_left : 16'h0008;
-  assign \$16  = ~ o__payload[68];
-  assign \$17  = $signed(best[7:0]) > $signed(o__payload[7:0]);
-  assign \$18  = \$16  & \$17 ;
-  assign \$19  = \$18  ? { 1'h0, best[7:0] } : { o__payload[7], o__payload[7:0] };
-  assign \$20  = ~ o__payload[68];
-  assign \$21  = $signed(best[15:8]) > $signed(o__payload[15:8]);
-  assign \$22  = \$20  & \$21 ;
-  assign \$23  = \$22  ? { 1'h0, best[15:8] } : { o__payload[15], o__payload[15:8] };
-  assign \$24  = ~ o__payload[68];
-  assign \$25  = $signed(best[23:16]) > $signed(o__payload[23:16]);
-  assign \$26  = \$24  & \$25 ;
-  assign \$27  = \$26  ? { 1'h0, best[23:16] } : { o__payload[23], o__payload[23:16] };
-  assign \$28  = ~ o__payload[68];
-  assign \$29  = $signed(best[31:24]) > $signed(o__payload[31:24]);
-  assign \$30  = \$28  & \$29 ;
-  assign \$31  = \$30  ? { 1'h0, best[31:24] } : { o__payload[31], o__payload[31:24] };
-  assign \$32  = ~ o__payload[68];
-  assign \$33  = $signed(best[39:32]) > $signed(o__payload[39:32]);
-  assign \$34  = \$32  & \$33 ;
-  assign \$35  = \$34  ? { 1'h0, best[39:32] } : { o__payload[39], o__payload[39:32] };
-  assign \$36  = ~ o__payload[68];
-  assign \$37  = $signed(best[47:40]) > $signed(o__payload[47:40]);
-  assign \$38  = \$36  & \$37 ;
-  assign \$39  = \$38  ? { 1'h0, best[47:40] } : { o__payload[47], o__payload[47:40] };
-  assign \$40  = ~ o__payload[68];
-  assign \$41  = $signed(best[55:48]) > $signed(o__payload[55:48]);
-  assign \$42  = \$40  & \$41 ;
-  assign \$43  = \$42  ? { 1'h0, best[55:48] } : { o__payload[55], o__payload[55:48] };
-  assign \$44  = ~ o__payload[68];
-  assign \$45  = $signed(best[63:56]) > $signed(o__payload[63:56]);
-  assign \$46  = \$44  & \$45 ;
-  assign \$47  = \$46  ? { 1'h0, best[63:56] } : { o__payload[63], o__payload[63:56] };
+  assign \$7  = sub[1] ? F : 16'h0000;
+  assign \$8  = \$7  + sub[0];
+  assign \$9  = tile_pix + \$8 ;
+  assign \$10  = level + inflight;
+  assign \$11  = \$10  < 3'h4;
+  assign acc_en = running & \$11 ;
+  assign \$12  = m_left < 4'h8;
+  assign \$13  = \$12  ? m_left : 16'h0008;
+  assign \$14  = ~ o__payload[68];
+  assign \$15  = $signed(best[7:0]) > $signed(o__payload[7:0]);
+  assign \$16  = \$14  & \$15 ;
+  assign \$17  = \$16  ? { 1'h0, best[7:0] } : { o__payload[7], o__payload[7:0] };
+  assign \$18  = ~ o__payload[68];
+  assign \$19  = $signed(best[15:8]) > $signed(o__payload[15:8]);
+  assign \$20  = \$18  & \$19 ;
+  assign \$21  = \$20  ? { 1'h0, best[15:8] } : { o__payload[15], o__payload[15:8] };
+  assign \$22  = ~ o__payload[68];
+  assign \$23  = $signed(best[23:16]) > $signed(o__payload[23:16]);
+  assign \$24  = \$22  & \$23 ;
+  assign \$25  = \$24  ? { 1'h0, best[23:16] } : { o__payload[23], o__payload[23:16] };
+  assign \$26  = ~ o__payload[68];
+  assign \$27  = $signed(best[31:24]) > $signed(o__payload[31:24]);
+  assign \$28  = \$26  & \$27 ;
+  assign \$29  = \$28  ? { 1'h0, best[31:24] } : { o__payload[31], o__payload[31:24] };
+  assign \$30  = ~ o__payload[68];
+  assign \$31  = $signed(best[39:32]) > $signed(o__payload[39:32]);
+  assign \$32  = \$30  & \$31 ;
+  assign \$33  = \$32  ? { 1'h0, best[39:32] } : { o__payload[39], o__payload[39:32] };
+  assign \$34  = ~ o__payload[68];
+  assign \$35  = $signed(best[47:40]) > $signed(o__payload[47:40]);
+  assign \$36  = \$34  & \$35 ;
+  assign \$37  = \$36  ? { 1'h0, best[47:40] } : { o__payload[47], o__payload[47:40] };
+  assign \$38  = ~ o__payload[68];
+  assign \$39  = $signed(best[55:48]) > $signed(o__payload[55:48]);
+  assign \$40  = \$38  & \$39 ;
+  assign \$41  = \$40  ? { 1'h0, best[55:48] } : { o__payload[55], o__payload[55:48] };
+  assign \$42  = ~ o__payload[68];
+  assign \$43  = $signed(best[63:56]) > $signed(o__payload[63:56]);
+  assign \$44  = \$42  & \$43 ;
+  assign \$45  = \$44  ? { 1'h0, best[63:56] } : { o__payload[63], o__payload[63:56] };
   assign out__valid = o__valid & o__payload[69];
   assign o__ready = o__payload[69] ? out__ready : 1'h1;
-  assign \$48  = level + inflight;
-  assign \$49  = \$48  < 3'h4;
-  assign \$50  = running & \$49 ;
-  assign \$51  = level + inflight;
-  assign \$52  = \$51  < 3'h4;
-  assign \$53  = running & \$52 ;
-  assign \$54  = ! sub;
-  assign \$55  = sub == 2'h3;
-  assign \$56  = \port$3274$272 [24] ? \$55  : 1'h1;
-  assign \$57  = level + inflight;
-  assign \$58  = \$57  < 3'h4;
-  assign \$59  = running & \$58 ;
-  assign \$60  = sub == 2'h3;
-  assign \$61  = \port$3274$272 [24] ? \$60  : 1'h1;
-  assign \$62  = ~ \$61 ;
-  assign \$63  = sub + 1'h1;
-  assign \$64  = tile + 1'h1;
-  assign \$65  = \$64  == \port$3278$294 [31:16];
-  assign \$66  = ~ \$65 ;
-  assign \$67  = tile + 1'h1;
-  assign \$68  = tile_base + band_pixels;
-  assign \$69  = m_left - 4'h8;
-  assign \$70  = col + 1'h1;
-  assign \$71  = \$70  == \port$3278$294 [15:0];
-  assign \$72  = ~ \$71 ;
-  assign \$73  = col + 1'h1;
-  assign \$74  = \port$3274$272 [24] ? 2'h2 : 2'h1;
+  assign \$46  = level + inflight;
+  assign \$47  = \$46  < 3'h4;
+  assign \$48  = running & \$47 ;
+  assign \$49  = level + inflight;
+  assign \$50  = \$49  < 3'h4;
+  assign \$51  = running & \$50 ;
+  assign \$52  = ! sub;
+  assign \$53  = sub == 2'h3;
+  assign \$54  = \port$3364$272 [24] ? \$53  : 1'h1;
+  assign \$55  = level + inflight;
+  assign \$56  = \$55  < 3'h4;
+  assign \$57  = running & \$56 ;
+  assign \$58  = sub == 2'h3;
+  assign \$59  = \port$3364$272 [24] ? \$58  : 1'h1;
+  assign \$60  = ~ \$59 ;
+  assign \$61  = sub + 1'h1;
+  assign \$62  = tile + 1'h1;
+  assign \$63  = \$62  == \port$3368$294 [31:16];
+  assign \$64  = ~ \$63 ;
+  assign \$65  = tile + 1'h1;
+  assign \$66  = tile_pix + band_pixels;
+  assign \$67  = m_left - 4'h8;
+  assign \$68  = col + 1'h1;
+  assign \$69  = \$68  == \port$3368$294 [15:0];
+  assign \$70  = ~ \$69 ;
+  assign \$71  = col + 1'h1;
+  assign \$72  = \port$3364$272 [24] ? 2'h2 : 2'h1;
+  assign \$73  = pix + \$72 ;
+  assign \$74  = \port$3364$272 [24] ? 2'h2 : 2'h1;
   assign \$75  = pix + \$74 ;
   assign \$76  = row + 1'h1;
-  assign \$78  = \port$3274$272 [24] ? \$77  : { 1'h0, F };
+  assign \$78  = \port$3364$272 [24] ? \$77  : { 1'h0, F };
   assign \$79  = row_base + \$78 ;
-  assign \$81  = \port$3274$272 [24] ? \$80  : { 1'h0, F };
+  assign \$81  = \port$3364$272 [24] ? \$80  : { 1'h0, F };
   assign \$82  = row_base + \$81 ;
-  assign \$83  = row + 1'h1;
-  assign \$84  = \$83  == rows;
-  assign \$85  = i__valid & r_en;
-  assign \$86  = in_requant + \$85 ;
-  assign \$87  = o__valid & o__ready;
-  assign \$88  = \$86  - \$87 ;
-  assign \$89  = o__valid & o__ready;
+  assign \$84  = \port$3364$272 [24] ? \$83  : { 1'h0, F };
+  assign \$85  = row_base + \$84 ;
+  assign \$86  = row + 1'h1;
+  assign \$87  = \$86  == rows;
+  assign \$88  = i__valid & r_en;
+  assign \$89  = in_requant + \$88 ;
+  assign \$90  = o__valid & o__ready;
+  assign \$91  = \$89  - \$90 ;
+  assign \$92  = o__valid & o__ready;
   always @(posedge clk)
-    inflight <= \$90 ;
+    inflight <= \$93 ;
   always @(posedge clk)
-    reads_done <= \$91 ;
+    reads_done <= \$94 ;
   always @(posedge clk)
-    inflight_tag <= \$92 ;
+    inflight_tag <= \$95 ;
   always @(posedge clk)
-    running <= \$93 ;
+    running <= \$96 ;
   always @(posedge clk)
-    row <= \$94 ;
+    row <= \$97 ;
   always @(posedge clk)
-    col <= \$95 ;
+    col <= \$98 ;
   always @(posedge clk)
-    tile <= \$96 ;
+    tile <= \$99 ;
   always @(posedge clk)
-    sub <= \$97 ;
+    sub <= \$100 ;
   always @(posedge clk)
-    row_base <= \$98 ;
+    row_base <= \$101 ;
   always @(posedge clk)
-    pix <= \$99 ;
+    pix <= \$102 ;
   always @(posedge clk)
-    tile_base <= \$100 ;
+    tile_pix <= \$103 ;
   always @(posedge clk)
-    m_left <= \$101 ;
+    m_left <= \$104 ;
   always @(posedge clk)
-    in_requant <= \$102 ;
+    in_requant <= \$105 ;
   always @(posedge clk)
-    best <= \$103 ;
+    best <= \$106 ;
   \accel_top.core.output.post.fifo  fifo (
     .clk(clk),
     .level(level),
@@ -38239,288 +41023,294 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
     .i__valid(i__valid),
     .o__payload(o__payload),
     .o__ready(o__ready),
-    .\port$3274$272 (\port$3274$272 [23:0]),
+    .\port$3364$272 (\port$3364$272 [23:0]),
     .rst(rst),
-    .s1_load(r_en),
-    .s9_valid(o__valid)
+    .s10_valid(o__valid),
+    .s1_load(r_en)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$90  = \$50 ;
-    if (rst) begin
-      \$90  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$91  = 1'h0;
-    if (start) begin
-    end else if (\$59 ) begin
-      (* full_case = 32'd1 *)
-      if (\$62 ) begin
-      end else begin
-        (* full_case = 32'd1 *)
-        if (\$66 ) begin
-        end else begin
-          (* full_case = 32'd1 *)
-          if (\$72 ) begin
-          end else begin
-            if (\$84 ) begin
-              \$91  = 1'h1;
-            end
-          end
-        end
-      end
-    end
-    if (rst) begin
-      \$91  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$92  = inflight_tag;
-    if (\$53 ) begin
-      \$92  = { \$56 , \$54 , \$15 [3:0] };
-    end
-    if (rst) begin
-      \$92  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$93  = running;
-    if (start) begin
-      \$93  = 1'h1;
-    end else if (\$59 ) begin
-      (* full_case = 32'd1 *)
-      if (\$62 ) begin
-      end else begin
-        (* full_case = 32'd1 *)
-        if (\$66 ) begin
-        end else begin
-          (* full_case = 32'd1 *)
-          if (\$72 ) begin
-          end else begin
-            if (\$84 ) begin
-              \$93  = 1'h0;
-            end
-          end
-        end
-      end
-    end
+    \$93  = \$48 ;
     if (rst) begin
       \$93  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$94  = row;
+    \$94  = 1'h0;
     if (start) begin
-      \$94  = 16'h0000;
-    end else if (\$59 ) begin
+    end else if (\$57 ) begin
       (* full_case = 32'd1 *)
-      if (\$62 ) begin
+      if (\$60 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$64 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$72 ) begin
+          if (\$70 ) begin
           end else begin
-            \$94  = \$76 [15:0];
+            if (\$87 ) begin
+              \$94  = 1'h1;
+            end
           end
         end
       end
     end
     if (rst) begin
-      \$94  = 16'h0000;
+      \$94  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$95  = col;
+    \$95  = inflight_tag;
+    if (\$51 ) begin
+      \$95  = { \$54 , \$52 , \$13 [3:0] };
+    end
+    if (rst) begin
+      \$95  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$96  = running;
     if (start) begin
-      \$95  = 16'h0000;
-    end else if (\$59 ) begin
+      \$96  = 1'h1;
+    end else if (\$57 ) begin
       (* full_case = 32'd1 *)
-      if (\$62 ) begin
+      if (\$60 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$64 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$72 ) begin
-            \$95  = \$73 [15:0];
+          if (\$70 ) begin
           end else begin
-            \$95  = 16'h0000;
+            if (\$87 ) begin
+              \$96  = 1'h0;
+            end
           end
         end
       end
     end
     if (rst) begin
-      \$95  = 16'h0000;
+      \$96  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$96  = tile;
+    \$97  = row;
     if (start) begin
-      \$96  = 16'h0000;
-    end else if (\$59 ) begin
+      \$97  = 16'h0000;
+    end else if (\$57 ) begin
       (* full_case = 32'd1 *)
-      if (\$62 ) begin
+      if (\$60 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
-          \$96  = \$67 [15:0];
-        end else begin
-          \$96  = 16'h0000;
-        end
-      end
-    end
-    if (rst) begin
-      \$96  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$97  = sub;
-    if (start) begin
-      \$97  = 2'h0;
-    end else if (\$59 ) begin
-      (* full_case = 32'd1 *)
-      if (\$62 ) begin
-        \$97  = \$63 [1:0];
-      end else begin
-        \$97  = 2'h0;
-      end
-    end
-    if (rst) begin
-      \$97  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$98  = row_base;
-    if (start) begin
-      \$98  = 32'd0;
-    end else if (\$59 ) begin
-      (* full_case = 32'd1 *)
-      if (\$62 ) begin
-      end else begin
-        (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$64 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$72 ) begin
+          if (\$70 ) begin
           end else begin
-            \$98  = \$79 [31:0];
+            \$97  = \$76 [15:0];
           end
         end
       end
     end
     if (rst) begin
-      \$98  = 32'd0;
+      \$97  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$99  = pix;
+    \$98  = col;
     if (start) begin
-      \$99  = 32'd0;
-    end else if (\$59 ) begin
+      \$98  = 16'h0000;
+    end else if (\$57 ) begin
       (* full_case = 32'd1 *)
-      if (\$62 ) begin
+      if (\$60 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
+        if (\$64 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$72 ) begin
-            \$99  = \$75 [31:0];
+          if (\$70 ) begin
+            \$98  = \$71 [15:0];
           end else begin
-            \$99  = \$82 [31:0];
+            \$98  = 16'h0000;
           end
         end
       end
     end
     if (rst) begin
-      \$99  = 32'd0;
+      \$98  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$100  = tile_base;
+    \$99  = tile;
     if (start) begin
-      \$100  = 32'd0;
-    end else if (\$59 ) begin
+      \$99  = 16'h0000;
+    end else if (\$57 ) begin
       (* full_case = 32'd1 *)
-      if (\$62 ) begin
+      if (\$60 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
-          \$100  = \$68 [31:0];
+        if (\$64 ) begin
+          \$99  = \$65 [15:0];
         end else begin
-          \$100  = 32'd0;
+          \$99  = 16'h0000;
         end
       end
     end
     if (rst) begin
-      \$100  = 32'd0;
+      \$99  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$101  = m_left;
+    \$100  = sub;
     if (start) begin
-      \$101  = M;
-    end else if (\$59 ) begin
+      \$100  = 2'h0;
+    end else if (\$57 ) begin
       (* full_case = 32'd1 *)
-      if (\$62 ) begin
+      if (\$60 ) begin
+        \$100  = \$61 [1:0];
+      end else begin
+        \$100  = 2'h0;
+      end
+    end
+    if (rst) begin
+      \$100  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$101  = row_base;
+    if (start) begin
+      \$101  = 32'd0;
+    end else if (\$57 ) begin
+      (* full_case = 32'd1 *)
+      if (\$60 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$66 ) begin
-          \$101  = \$69 [15:0];
+        if (\$64 ) begin
         end else begin
-          \$101  = M;
+          (* full_case = 32'd1 *)
+          if (\$70 ) begin
+          end else begin
+            \$101  = \$79 [31:0];
+          end
         end
       end
     end
     if (rst) begin
-      \$101  = 16'h0000;
+      \$101  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$102  = \$88 [7:0];
+    \$102  = pix;
+    if (start) begin
+      \$102  = 32'd0;
+    end else if (\$57 ) begin
+      (* full_case = 32'd1 *)
+      if (\$60 ) begin
+      end else begin
+        (* full_case = 32'd1 *)
+        if (\$64 ) begin
+        end else begin
+          (* full_case = 32'd1 *)
+          if (\$70 ) begin
+            \$102  = \$73 [31:0];
+          end else begin
+            \$102  = \$82 [31:0];
+          end
+        end
+      end
+    end
     if (rst) begin
-      \$102  = 8'h00;
+      \$102  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$103  = best;
-    if (\$89 ) begin
-      \$103  = merged;
+    \$103  = tile_pix;
+    if (start) begin
+      \$103  = 32'd0;
+    end else if (\$57 ) begin
+      (* full_case = 32'd1 *)
+      if (\$60 ) begin
+      end else begin
+        (* full_case = 32'd1 *)
+        if (\$64 ) begin
+          \$103  = \$66 [31:0];
+        end else begin
+          (* full_case = 32'd1 *)
+          if (\$70 ) begin
+            \$103  = \$75 [31:0];
+          end else begin
+            \$103  = \$85 [31:0];
+          end
+        end
+      end
     end
     if (rst) begin
-      \$103  = 64'h0000000000000000;
+      \$103  = 32'd0;
     end
   end
-  assign count = \$15 [3:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$104  = m_left;
+    if (start) begin
+      \$104  = M;
+    end else if (\$57 ) begin
+      (* full_case = 32'd1 *)
+      if (\$60 ) begin
+      end else begin
+        (* full_case = 32'd1 *)
+        if (\$64 ) begin
+          \$104  = \$67 [15:0];
+        end else begin
+          \$104  = M;
+        end
+      end
+    end
+    if (rst) begin
+      \$104  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$105  = \$91 [7:0];
+    if (rst) begin
+      \$105  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$106  = best;
+    if (\$92 ) begin
+      \$106  = merged;
+    end
+    if (rst) begin
+      \$106  = 64'h0000000000000000;
+    end
+  end
+  assign acc_addr = { acc_base[10], \$9 [9:0] };
+  assign count = \$13 [3:0];
   assign w_en = inflight;
   assign r_rdy = i__valid;
   assign i__ready = r_en;
-  assign output_zero_point = \port$3274$272 [7:0];
-  assign \output_zero_point$28  = \port$3274$272 [7:0];
-  assign act_min = \port$3274$272 [15:8];
-  assign \act_min$30  = \port$3274$272 [15:8];
-  assign act_max = \port$3274$272 [23:16];
-  assign \act_max$32  = \port$3274$272 [23:16];
-  assign pool = \port$3274$272 [24];
-  assign m_tiles = \port$3278$294 [31:16];
-  assign F_out = \port$3278$294 [15:0];
-  assign acc_addr = \$11 [10:0];
+  assign output_zero_point = \port$3364$272 [7:0];
+  assign \output_zero_point$27  = \port$3364$272 [7:0];
+  assign act_min = \port$3364$272 [15:8];
+  assign \act_min$29  = \port$3364$272 [15:8];
+  assign act_max = \port$3364$272 [23:16];
+  assign \act_max$31  = \port$3364$272 [23:16];
+  assign pool = \port$3364$272 [24];
+  assign m_tiles = \port$3368$294 [31:16];
+  assign F_out = \port$3368$294 [15:0];
+  assign \port$2101$0  = \$9 [9:0];
   assign param_addr = tile[5:0];
   assign \acc_data[0]  = acc_data[31:0];
   assign \acc_data[1]  = acc_data[63:32];
@@ -38632,14 +41422,14 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   assign \out__payload.count  = out__payload[67:64];
   assign out__payload[67:64] = o__payload[67:64];
   assign out__payload[63:0] = merged;
-  assign merged[63:56] = \$47 [7:0];
-  assign merged[55:48] = \$43 [7:0];
-  assign merged[47:40] = \$39 [7:0];
-  assign merged[39:32] = \$35 [7:0];
-  assign merged[31:24] = \$31 [7:0];
-  assign merged[23:16] = \$27 [7:0];
-  assign merged[15:8] = \$23 [7:0];
-  assign merged[7:0] = \$19 [7:0];
+  assign merged[63:56] = \$45 [7:0];
+  assign merged[55:48] = \$41 [7:0];
+  assign merged[47:40] = \$37 [7:0];
+  assign merged[39:32] = \$33 [7:0];
+  assign merged[31:24] = \$29 [7:0];
+  assign merged[23:16] = \$25 [7:0];
+  assign merged[15:8] = \$21 [7:0];
+  assign merged[7:0] = \$17 [7:0];
   assign i__payload[821:816] = r_data[1029:1024];
   assign i__payload[815:810] = r_data[997:992];
   assign i__payload[767:736] = r_data[767:736];
@@ -38676,6 +41466,7 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   assign w_data[1029:1024] = inflight_tag;
   assign w_data[1023:256] = param_data;
   assign w_data[255:0] = acc_data;
+  assign \$83  = { F, 1'h0 };
   assign \$77  = { F, 1'h0 };
   assign \$80  = { F, 1'h0 };
 endmodule
@@ -38807,228 +41598,295 @@ module \accel_top.core.output.post.fifo (rst, r_en, r_rdy, r_data, w_port__data,
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \port$3274$272 , i__payload, o__payload, s9_valid, clk);
+module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \port$3364$272 , i__payload, o__payload, s10_valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$80  = 0;
   wire \$1 ;
-  wire [32:0] \$10 ;
+  wire \$10 ;
   wire \$100 ;
-  reg [47:0] \$1000 ;
-  reg [32:0] \$1001 ;
+  reg [5:0] \$1000 ;
+  reg [5:0] \$1001 ;
   reg [5:0] \$1002 ;
-  reg [32:0] \$1003 ;
+  reg [5:0] \$1003 ;
   reg [5:0] \$1004 ;
-  reg [33:0] \$1005 ;
+  reg [5:0] \$1005 ;
   reg [5:0] \$1006 ;
-  reg [33:0] \$1007 ;
-  reg [34:0] \$1008 ;
-  reg [7:0] \$1009 ;
+  reg [31:0] \$1007 ;
+  reg [4:0] \$1008 ;
+  reg [5:0] \$1009 ;
   wire \$101 ;
   reg [31:0] \$1010 ;
-  reg [4:0] \$1011 ;
+  reg [31:0] \$1011 ;
   reg [5:0] \$1012 ;
-  reg [31:0] \$1013 ;
+  reg [17:0] \$1013 ;
   reg [31:0] \$1014 ;
-  reg [5:0] \$1015 ;
-  reg [31:0] \$1016 ;
-  reg [31:0] \$1017 ;
-  reg [31:0] \$1018 ;
+  reg [17:0] \$1015 ;
+  reg [15:0] \$1016 ;
+  reg [15:0] \$1017 ;
+  reg [17:0] \$1018 ;
   reg [31:0] \$1019 ;
   wire \$102 ;
-  reg [31:0] \$1020 ;
-  reg [5:0] \$1021 ;
-  reg [47:0] \$1022 ;
-  reg [32:0] \$1023 ;
+  reg [5:0] \$1020 ;
+  reg [31:0] \$1021 ;
+  reg [31:0] \$1022 ;
+  reg [35:0] \$1023 ;
   reg [5:0] \$1024 ;
-  reg [32:0] \$1025 ;
-  reg [5:0] \$1026 ;
-  reg [33:0] \$1027 ;
-  reg [5:0] \$1028 ;
-  reg [33:0] \$1029 ;
+  reg [47:0] \$1025 ;
+  reg [32:0] \$1026 ;
+  reg [5:0] \$1027 ;
+  reg [32:0] \$1028 ;
+  reg [5:0] \$1029 ;
   wire \$103 ;
-  reg [34:0] \$1030 ;
-  reg [7:0] \$1031 ;
-  reg [31:0] \$1032 ;
-  reg [4:0] \$1033 ;
-  reg [5:0] \$1034 ;
+  reg [33:0] \$1030 ;
+  reg [5:0] \$1031 ;
+  reg [33:0] \$1032 ;
+  reg [34:0] \$1033 ;
+  reg [7:0] \$1034 ;
   reg [31:0] \$1035 ;
-  reg [31:0] \$1036 ;
+  reg [4:0] \$1036 ;
   reg [5:0] \$1037 ;
   reg [31:0] \$1038 ;
   reg [31:0] \$1039 ;
   wire \$104 ;
-  reg [31:0] \$1040 ;
-  reg [31:0] \$1041 ;
+  reg [5:0] \$1040 ;
+  reg [17:0] \$1041 ;
   reg [31:0] \$1042 ;
-  reg [5:0] \$1043 ;
-  reg [47:0] \$1044 ;
-  reg [32:0] \$1045 ;
-  reg [5:0] \$1046 ;
-  reg [32:0] \$1047 ;
+  reg [17:0] \$1043 ;
+  reg [15:0] \$1044 ;
+  reg [15:0] \$1045 ;
+  reg [17:0] \$1046 ;
+  reg [31:0] \$1047 ;
   reg [5:0] \$1048 ;
-  reg [33:0] \$1049 ;
+  reg [31:0] \$1049 ;
   wire \$105 ;
-  reg [5:0] \$1050 ;
-  reg [33:0] \$1051 ;
-  reg [34:0] \$1052 ;
-  reg [7:0] \$1053 ;
-  reg [31:0] \$1054 ;
-  reg [4:0] \$1055 ;
-  reg [5:0] \$1056 ;
-  reg [31:0] \$1057 ;
-  reg [31:0] \$1058 ;
+  reg [31:0] \$1050 ;
+  reg [35:0] \$1051 ;
+  reg [5:0] \$1052 ;
+  reg [47:0] \$1053 ;
+  reg [32:0] \$1054 ;
+  reg [5:0] \$1055 ;
+  reg [32:0] \$1056 ;
+  reg [5:0] \$1057 ;
+  reg [33:0] \$1058 ;
   reg [5:0] \$1059 ;
   wire \$106 ;
-  reg [31:0] \$1060 ;
-  reg [31:0] \$1061 ;
-  reg [31:0] \$1062 ;
+  reg [33:0] \$1060 ;
+  reg [34:0] \$1061 ;
+  reg [7:0] \$1062 ;
   reg [31:0] \$1063 ;
-  reg [31:0] \$1064 ;
+  reg [4:0] \$1064 ;
   reg [5:0] \$1065 ;
-  reg [47:0] \$1066 ;
-  reg [32:0] \$1067 ;
+  reg [31:0] \$1066 ;
+  reg [31:0] \$1067 ;
   reg [5:0] \$1068 ;
-  reg [32:0] \$1069 ;
+  reg [17:0] \$1069 ;
   wire \$107 ;
-  reg [5:0] \$1070 ;
-  reg [33:0] \$1071 ;
-  reg [5:0] \$1072 ;
-  reg [33:0] \$1073 ;
-  reg [34:0] \$1074 ;
-  reg [7:0] \$1075 ;
-  reg [31:0] \$1076 ;
-  reg [4:0] \$1077 ;
-  reg [5:0] \$1078 ;
-  reg [31:0] \$1079 ;
+  reg [31:0] \$1070 ;
+  reg [17:0] \$1071 ;
+  reg [15:0] \$1072 ;
+  reg [15:0] \$1073 ;
+  reg [17:0] \$1074 ;
+  reg [31:0] \$1075 ;
+  reg [5:0] \$1076 ;
+  reg [31:0] \$1077 ;
+  reg [31:0] \$1078 ;
+  reg [35:0] \$1079 ;
   wire \$108 ;
-  reg [31:0] \$1080 ;
-  reg [5:0] \$1081 ;
-  reg [31:0] \$1082 ;
-  reg [31:0] \$1083 ;
-  reg [31:0] \$1084 ;
-  reg [31:0] \$1085 ;
-  reg [31:0] \$1086 ;
+  reg [5:0] \$1080 ;
+  reg [47:0] \$1081 ;
+  reg [32:0] \$1082 ;
+  reg [5:0] \$1083 ;
+  reg [32:0] \$1084 ;
+  reg [5:0] \$1085 ;
+  reg [33:0] \$1086 ;
   reg [5:0] \$1087 ;
-  reg [47:0] \$1088 ;
-  reg [32:0] \$1089 ;
+  reg [33:0] \$1088 ;
+  reg [34:0] \$1089 ;
   wire \$109 ;
-  reg [5:0] \$1090 ;
-  reg [32:0] \$1091 ;
-  reg [5:0] \$1092 ;
-  reg [33:0] \$1093 ;
-  reg [5:0] \$1094 ;
-  reg [33:0] \$1095 ;
-  reg [34:0] \$1096 ;
-  reg [7:0] \$1097 ;
+  reg [7:0] \$1090 ;
+  reg [31:0] \$1091 ;
+  reg [4:0] \$1092 ;
+  reg [5:0] \$1093 ;
+  reg [31:0] \$1094 ;
+  reg [31:0] \$1095 ;
+  reg [5:0] \$1096 ;
+  reg [17:0] \$1097 ;
   reg [31:0] \$1098 ;
-  reg [4:0] \$1099 ;
-  wire \$11 ;
+  reg [17:0] \$1099 ;
+  wire [32:0] \$11 ;
   wire \$110 ;
-  reg [5:0] \$1100 ;
-  reg [31:0] \$1101 ;
-  reg [31:0] \$1102 ;
-  reg [5:0] \$1103 ;
-  reg [31:0] \$1104 ;
+  reg [15:0] \$1100 ;
+  reg [15:0] \$1101 ;
+  reg [17:0] \$1102 ;
+  reg [31:0] \$1103 ;
+  reg [5:0] \$1104 ;
   reg [31:0] \$1105 ;
   reg [31:0] \$1106 ;
-  reg [31:0] \$1107 ;
-  reg [31:0] \$1108 ;
-  reg [5:0] \$1109 ;
+  reg [35:0] \$1107 ;
+  reg [5:0] \$1108 ;
+  reg [47:0] \$1109 ;
   wire \$111 ;
-  reg [47:0] \$1110 ;
-  reg [32:0] \$1111 ;
-  reg [5:0] \$1112 ;
-  reg [32:0] \$1113 ;
-  reg [5:0] \$1114 ;
-  reg [33:0] \$1115 ;
-  reg [5:0] \$1116 ;
-  reg [33:0] \$1117 ;
-  reg [34:0] \$1118 ;
-  reg [7:0] \$1119 ;
+  reg [32:0] \$1110 ;
+  reg [5:0] \$1111 ;
+  reg [32:0] \$1112 ;
+  reg [5:0] \$1113 ;
+  reg [33:0] \$1114 ;
+  reg [5:0] \$1115 ;
+  reg [33:0] \$1116 ;
+  reg [34:0] \$1117 ;
+  reg [7:0] \$1118 ;
+  reg [31:0] \$1119 ;
   wire \$112 ;
-  reg [31:0] \$1120 ;
-  reg [4:0] \$1121 ;
-  reg [5:0] \$1122 ;
+  reg [4:0] \$1120 ;
+  reg [5:0] \$1121 ;
+  reg [31:0] \$1122 ;
   reg [31:0] \$1123 ;
-  reg [31:0] \$1124 ;
-  reg [5:0] \$1125 ;
+  reg [5:0] \$1124 ;
+  reg [17:0] \$1125 ;
   reg [31:0] \$1126 ;
-  reg [31:0] \$1127 ;
-  reg [31:0] \$1128 ;
-  reg [31:0] \$1129 ;
+  reg [17:0] \$1127 ;
+  reg [15:0] \$1128 ;
+  reg [15:0] \$1129 ;
   wire \$113 ;
-  reg [31:0] \$1130 ;
-  reg [5:0] \$1131 ;
-  reg [47:0] \$1132 ;
-  reg [32:0] \$1133 ;
-  reg [5:0] \$1134 ;
-  reg [32:0] \$1135 ;
+  reg [17:0] \$1130 ;
+  reg [31:0] \$1131 ;
+  reg [5:0] \$1132 ;
+  reg [31:0] \$1133 ;
+  reg [31:0] \$1134 ;
+  reg [35:0] \$1135 ;
   reg [5:0] \$1136 ;
-  reg [33:0] \$1137 ;
-  reg [5:0] \$1138 ;
-  reg [33:0] \$1139 ;
+  reg [47:0] \$1137 ;
+  reg [32:0] \$1138 ;
+  reg [5:0] \$1139 ;
   wire \$114 ;
-  reg [34:0] \$1140 ;
-  reg [7:0] \$1141 ;
-  reg [31:0] \$1142 ;
-  reg [4:0] \$1143 ;
-  reg [5:0] \$1144 ;
-  reg [31:0] \$1145 ;
-  reg [31:0] \$1146 ;
-  reg [5:0] \$1147 ;
-  reg [31:0] \$1148 ;
-  reg [31:0] \$1149 ;
+  reg [32:0] \$1140 ;
+  reg [5:0] \$1141 ;
+  reg [33:0] \$1142 ;
+  reg [5:0] \$1143 ;
+  reg [33:0] \$1144 ;
+  reg [34:0] \$1145 ;
+  reg [7:0] \$1146 ;
+  reg [31:0] \$1147 ;
+  reg [4:0] \$1148 ;
+  reg [5:0] \$1149 ;
   wire \$115 ;
   reg [31:0] \$1150 ;
   reg [31:0] \$1151 ;
-  reg [31:0] \$1152 ;
-  reg [5:0] \$1153 ;
-  reg [47:0] \$1154 ;
-  reg [32:0] \$1155 ;
-  reg [5:0] \$1156 ;
-  reg [32:0] \$1157 ;
-  reg [5:0] \$1158 ;
-  reg [33:0] \$1159 ;
+  reg [5:0] \$1152 ;
+  reg [17:0] \$1153 ;
+  reg [31:0] \$1154 ;
+  reg [17:0] \$1155 ;
+  reg [15:0] \$1156 ;
+  reg [15:0] \$1157 ;
+  reg [17:0] \$1158 ;
+  reg [31:0] \$1159 ;
   wire \$116 ;
   reg [5:0] \$1160 ;
-  reg [33:0] \$1161 ;
-  reg [34:0] \$1162 ;
-  reg [7:0] \$1163 ;
+  reg [31:0] \$1161 ;
+  reg [31:0] \$1162 ;
+  reg [35:0] \$1163 ;
+  reg [5:0] \$1164 ;
+  reg [47:0] \$1165 ;
+  reg [32:0] \$1166 ;
+  reg [5:0] \$1167 ;
+  reg [32:0] \$1168 ;
+  reg [5:0] \$1169 ;
   wire \$117 ;
+  reg [33:0] \$1170 ;
+  reg [5:0] \$1171 ;
+  reg [33:0] \$1172 ;
+  reg [34:0] \$1173 ;
+  reg [7:0] \$1174 ;
+  reg [31:0] \$1175 ;
+  reg [4:0] \$1176 ;
+  reg [5:0] \$1177 ;
+  reg [31:0] \$1178 ;
+  reg [31:0] \$1179 ;
   wire \$118 ;
+  reg [5:0] \$1180 ;
+  reg [17:0] \$1181 ;
+  reg [31:0] \$1182 ;
+  reg [17:0] \$1183 ;
+  reg [15:0] \$1184 ;
+  reg [15:0] \$1185 ;
+  reg [17:0] \$1186 ;
+  reg [31:0] \$1187 ;
+  reg [5:0] \$1188 ;
+  reg [31:0] \$1189 ;
   wire \$119 ;
-  wire [4:0] \$12 ;
+  reg [31:0] \$1190 ;
+  reg [35:0] \$1191 ;
+  reg [5:0] \$1192 ;
+  reg [47:0] \$1193 ;
+  reg [32:0] \$1194 ;
+  reg [5:0] \$1195 ;
+  reg [32:0] \$1196 ;
+  reg [5:0] \$1197 ;
+  reg [33:0] \$1198 ;
+  reg [5:0] \$1199 ;
+  wire \$12 ;
   wire \$120 ;
-  wire [33:0] \$121 ;
-  wire [33:0] \$122 ;
-  wire [34:0] \$123 ;
-  wire \$124 ;
-  wire \$125 ;
-  wire \$126 ;
+  reg [33:0] \$1200 ;
+  reg [34:0] \$1201 ;
+  reg [7:0] \$1202 ;
+  reg [31:0] \$1203 ;
+  reg [4:0] \$1204 ;
+  reg [5:0] \$1205 ;
+  reg [31:0] \$1206 ;
+  reg [31:0] \$1207 ;
+  reg [5:0] \$1208 ;
+  reg [17:0] \$1209 ;
+  wire \$121 ;
+  reg [31:0] \$1210 ;
+  reg [17:0] \$1211 ;
+  reg [15:0] \$1212 ;
+  reg [15:0] \$1213 ;
+  reg [17:0] \$1214 ;
+  reg [31:0] \$1215 ;
+  reg [5:0] \$1216 ;
+  reg [31:0] \$1217 ;
+  reg [31:0] \$1218 ;
+  reg [35:0] \$1219 ;
+  wire \$122 ;
+  reg [5:0] \$1220 ;
+  reg [47:0] \$1221 ;
+  reg [32:0] \$1222 ;
+  reg [5:0] \$1223 ;
+  reg [32:0] \$1224 ;
+  reg [5:0] \$1225 ;
+  reg [33:0] \$1226 ;
+  reg [5:0] \$1227 ;
+  reg [33:0] \$1228 ;
+  reg [34:0] \$1229 ;
+  wire \$123 ;
+  reg [7:0] \$1230 ;
+  wire [33:0] \$124 ;
+  wire [33:0] \$125 ;
+  wire [34:0] \$126 ;
   wire \$127 ;
-  wire [8:0] \$128 ;
-  wire [8:0] \$129 ;
-  wire \$13 ;
-  wire [32:0] \$130 ;
-  wire \$131 ;
-  wire [4:0] \$132 ;
-  wire \$133 ;
-  wire [6:0] \$134 ;
-  wire [6:0] \$135 ;
-  wire [62:0] \$136 ;
-  wire [31:0] \$137 ;
-  wire [31:0] \$138 ;
-  wire [31:0] \$139 ;
-  wire [6:0] \$14 ;
-  wire [31:0] \$140 ;
-  wire [48:0] \$141 ;
-  wire [32:0] \$142 ;
-  wire [48:0] \$143 ;
-  wire [48:0] \$144 ;
-  wire \$145 ;
-  wire \$146 ;
-  wire \$147 ;
-  wire \$148 ;
-  wire \$149 ;
+  wire \$128 ;
+  wire \$129 ;
+  wire [4:0] \$13 ;
+  wire \$130 ;
+  wire [8:0] \$131 ;
+  wire [8:0] \$132 ;
+  wire [32:0] \$133 ;
+  wire \$134 ;
+  wire [4:0] \$135 ;
+  wire \$136 ;
+  wire [6:0] \$137 ;
+  wire [6:0] \$138 ;
+  wire [62:0] \$139 ;
+  wire \$14 ;
+  wire [17:0] \$140 ;
+  wire [17:0] \$141 ;
+  wire [31:0] \$142 ;
+  wire [31:0] \$143 ;
+  wire [35:0] \$144 ;
+  wire [48:0] \$145 ;
+  wire [36:0] \$146 ;
+  wire [37:0] \$147 ;
+  wire [48:0] \$148 ;
+  wire [48:0] \$149 ;
   wire [6:0] \$15 ;
   wire \$150 ;
   wire \$151 ;
@@ -39040,7 +41898,7 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$157 ;
   wire \$158 ;
   wire \$159 ;
-  wire [62:0] \$16 ;
+  wire [6:0] \$16 ;
   wire \$160 ;
   wire \$161 ;
   wire \$162 ;
@@ -39051,7 +41909,7 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$167 ;
   wire \$168 ;
   wire \$169 ;
-  wire [31:0] \$17 ;
+  wire [62:0] \$17 ;
   wire \$170 ;
   wire \$171 ;
   wire \$172 ;
@@ -39062,7 +41920,7 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$177 ;
   wire \$178 ;
   wire \$179 ;
-  wire [31:0] \$18 ;
+  wire [17:0] \$18 ;
   wire \$180 ;
   wire \$181 ;
   wire \$182 ;
@@ -39073,7 +41931,7 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$187 ;
   wire \$188 ;
   wire \$189 ;
-  wire [31:0] \$19 ;
+  wire [17:0] \$19 ;
   wire \$190 ;
   wire \$191 ;
   wire \$192 ;
@@ -39096,7 +41954,7 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$207 ;
   wire \$208 ;
   wire \$209 ;
-  wire [48:0] \$21 ;
+  wire [31:0] \$21 ;
   wire \$210 ;
   wire \$211 ;
   wire \$212 ;
@@ -39107,7 +41965,7 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$217 ;
   wire \$218 ;
   wire \$219 ;
-  wire [32:0] \$22 ;
+  wire [35:0] \$22 ;
   wire \$220 ;
   wire \$221 ;
   wire \$222 ;
@@ -39129,42 +41987,42 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$237 ;
   wire \$238 ;
   wire \$239 ;
-  wire [48:0] \$24 ;
+  wire [36:0] \$24 ;
   wire \$240 ;
-  wire [33:0] \$241 ;
-  wire [33:0] \$242 ;
-  wire [34:0] \$243 ;
+  wire \$241 ;
+  wire \$242 ;
+  wire \$243 ;
   wire \$244 ;
   wire \$245 ;
-  wire \$246 ;
-  wire \$247 ;
-  wire [8:0] \$248 ;
-  wire [8:0] \$249 ;
-  wire \$25 ;
-  wire [32:0] \$250 ;
+  wire [33:0] \$246 ;
+  wire [33:0] \$247 ;
+  wire [34:0] \$248 ;
+  wire \$249 ;
+  wire [37:0] \$25 ;
+  wire \$250 ;
   wire \$251 ;
-  wire [4:0] \$252 ;
-  wire \$253 ;
-  wire [6:0] \$254 ;
-  wire [6:0] \$255 ;
-  wire [62:0] \$256 ;
-  wire [31:0] \$257 ;
-  wire [31:0] \$258 ;
-  wire [31:0] \$259 ;
-  wire \$26 ;
-  wire [31:0] \$260 ;
-  wire [48:0] \$261 ;
-  wire [32:0] \$262 ;
-  wire [48:0] \$263 ;
-  wire [48:0] \$264 ;
-  wire \$265 ;
-  wire \$266 ;
-  wire \$267 ;
-  wire \$268 ;
-  wire \$269 ;
-  wire \$27 ;
-  wire \$270 ;
-  wire \$271 ;
+  wire \$252 ;
+  wire [8:0] \$253 ;
+  wire [8:0] \$254 ;
+  wire [32:0] \$255 ;
+  wire \$256 ;
+  wire [4:0] \$257 ;
+  wire \$258 ;
+  wire [6:0] \$259 ;
+  wire [48:0] \$26 ;
+  wire [6:0] \$260 ;
+  wire [62:0] \$261 ;
+  wire [17:0] \$262 ;
+  wire [17:0] \$263 ;
+  wire [31:0] \$264 ;
+  wire [31:0] \$265 ;
+  wire [35:0] \$266 ;
+  wire [48:0] \$267 ;
+  wire [36:0] \$268 ;
+  wire [37:0] \$269 ;
+  wire [48:0] \$27 ;
+  wire [48:0] \$270 ;
+  wire [48:0] \$271 ;
   wire \$272 ;
   wire \$273 ;
   wire \$274 ;
@@ -39264,42 +42122,42 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$359 ;
   wire \$36 ;
   wire \$360 ;
-  wire [33:0] \$361 ;
-  wire [33:0] \$362 ;
-  wire [34:0] \$363 ;
+  wire \$361 ;
+  wire \$362 ;
+  wire \$363 ;
   wire \$364 ;
   wire \$365 ;
   wire \$366 ;
   wire \$367 ;
-  wire [8:0] \$368 ;
-  wire [8:0] \$369 ;
+  wire [33:0] \$368 ;
+  wire [33:0] \$369 ;
   wire \$37 ;
-  wire [32:0] \$370 ;
+  wire [34:0] \$370 ;
   wire \$371 ;
-  wire [4:0] \$372 ;
+  wire \$372 ;
   wire \$373 ;
-  wire [6:0] \$374 ;
-  wire [6:0] \$375 ;
-  wire [62:0] \$376 ;
-  wire [31:0] \$377 ;
-  wire [31:0] \$378 ;
-  wire [31:0] \$379 ;
+  wire \$374 ;
+  wire [8:0] \$375 ;
+  wire [8:0] \$376 ;
+  wire [32:0] \$377 ;
+  wire \$378 ;
+  wire [4:0] \$379 ;
   wire \$38 ;
-  wire [31:0] \$380 ;
-  wire [48:0] \$381 ;
-  wire [32:0] \$382 ;
-  wire [48:0] \$383 ;
-  wire [48:0] \$384 ;
-  wire \$385 ;
-  wire \$386 ;
-  wire \$387 ;
-  wire \$388 ;
-  wire \$389 ;
+  wire \$380 ;
+  wire [6:0] \$381 ;
+  wire [6:0] \$382 ;
+  wire [62:0] \$383 ;
+  wire [17:0] \$384 ;
+  wire [17:0] \$385 ;
+  wire [31:0] \$386 ;
+  wire [31:0] \$387 ;
+  wire [35:0] \$388 ;
+  wire [48:0] \$389 ;
   wire \$39 ;
-  wire \$390 ;
-  wire \$391 ;
-  wire \$392 ;
-  wire \$393 ;
+  wire [36:0] \$390 ;
+  wire [37:0] \$391 ;
+  wire [48:0] \$392 ;
+  wire [48:0] \$393 ;
   wire \$394 ;
   wire \$395 ;
   wire \$396 ;
@@ -39397,45 +42255,45 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$479 ;
   wire \$48 ;
   wire \$480 ;
-  wire [33:0] \$481 ;
-  wire [33:0] \$482 ;
-  wire [34:0] \$483 ;
+  wire \$481 ;
+  wire \$482 ;
+  wire \$483 ;
   wire \$484 ;
   wire \$485 ;
   wire \$486 ;
   wire \$487 ;
-  wire [8:0] \$488 ;
-  wire [8:0] \$489 ;
+  wire \$488 ;
+  wire \$489 ;
   wire \$49 ;
-  wire [32:0] \$490 ;
-  wire \$491 ;
-  wire [4:0] \$492 ;
+  wire [33:0] \$490 ;
+  wire [33:0] \$491 ;
+  wire [34:0] \$492 ;
   wire \$493 ;
-  wire [6:0] \$494 ;
-  wire [6:0] \$495 ;
-  wire [62:0] \$496 ;
-  wire [31:0] \$497 ;
-  wire [31:0] \$498 ;
-  wire [31:0] \$499 ;
+  wire \$494 ;
+  wire \$495 ;
+  wire \$496 ;
+  wire [8:0] \$497 ;
+  wire [8:0] \$498 ;
+  wire [32:0] \$499 ;
   wire \$5 ;
   wire \$50 ;
-  wire [31:0] \$500 ;
-  wire [48:0] \$501 ;
-  wire [32:0] \$502 ;
-  wire [48:0] \$503 ;
-  wire [48:0] \$504 ;
-  wire \$505 ;
-  wire \$506 ;
-  wire \$507 ;
-  wire \$508 ;
-  wire \$509 ;
+  wire \$500 ;
+  wire [4:0] \$501 ;
+  wire \$502 ;
+  wire [6:0] \$503 ;
+  wire [6:0] \$504 ;
+  wire [62:0] \$505 ;
+  wire [17:0] \$506 ;
+  wire [17:0] \$507 ;
+  wire [31:0] \$508 ;
+  wire [31:0] \$509 ;
   wire \$51 ;
-  wire \$510 ;
-  wire \$511 ;
-  wire \$512 ;
-  wire \$513 ;
-  wire \$514 ;
-  wire \$515 ;
+  wire [35:0] \$510 ;
+  wire [48:0] \$511 ;
+  wire [36:0] \$512 ;
+  wire [37:0] \$513 ;
+  wire [48:0] \$514 ;
+  wire [48:0] \$515 ;
   wire \$516 ;
   wire \$517 ;
   wire \$518 ;
@@ -39531,46 +42389,46 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$6 ;
   wire \$60 ;
   wire \$600 ;
-  wire [33:0] \$601 ;
-  wire [33:0] \$602 ;
-  wire [34:0] \$603 ;
+  wire \$601 ;
+  wire \$602 ;
+  wire \$603 ;
   wire \$604 ;
   wire \$605 ;
   wire \$606 ;
   wire \$607 ;
-  wire [8:0] \$608 ;
-  wire [8:0] \$609 ;
+  wire \$608 ;
+  wire \$609 ;
   wire \$61 ;
-  wire [32:0] \$610 ;
+  wire \$610 ;
   wire \$611 ;
-  wire [4:0] \$612 ;
-  wire \$613 ;
-  wire [6:0] \$614 ;
-  wire [6:0] \$615 ;
-  wire [62:0] \$616 ;
-  wire [31:0] \$617 ;
-  wire [31:0] \$618 ;
-  wire [31:0] \$619 ;
+  wire [33:0] \$612 ;
+  wire [33:0] \$613 ;
+  wire [34:0] \$614 ;
+  wire \$615 ;
+  wire \$616 ;
+  wire \$617 ;
+  wire \$618 ;
+  wire [8:0] \$619 ;
   wire \$62 ;
-  wire [31:0] \$620 ;
-  wire [48:0] \$621 ;
-  wire [32:0] \$622 ;
-  wire [48:0] \$623 ;
-  wire [48:0] \$624 ;
-  wire \$625 ;
-  wire \$626 ;
-  wire \$627 ;
-  wire \$628 ;
-  wire \$629 ;
+  wire [8:0] \$620 ;
+  wire [32:0] \$621 ;
+  wire \$622 ;
+  wire [4:0] \$623 ;
+  wire \$624 ;
+  wire [6:0] \$625 ;
+  wire [6:0] \$626 ;
+  wire [62:0] \$627 ;
+  wire [17:0] \$628 ;
+  wire [17:0] \$629 ;
   wire \$63 ;
-  wire \$630 ;
-  wire \$631 ;
-  wire \$632 ;
-  wire \$633 ;
-  wire \$634 ;
-  wire \$635 ;
-  wire \$636 ;
-  wire \$637 ;
+  wire [31:0] \$630 ;
+  wire [31:0] \$631 ;
+  wire [35:0] \$632 ;
+  wire [48:0] \$633 ;
+  wire [36:0] \$634 ;
+  wire [37:0] \$635 ;
+  wire [48:0] \$636 ;
+  wire [48:0] \$637 ;
   wire \$638 ;
   wire \$639 ;
   wire \$64 ;
@@ -39664,48 +42522,48 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$719 ;
   wire \$72 ;
   wire \$720 ;
-  wire [33:0] \$721 ;
-  wire [33:0] \$722 ;
-  wire [34:0] \$723 ;
+  wire \$721 ;
+  wire \$722 ;
+  wire \$723 ;
   wire \$724 ;
   wire \$725 ;
   wire \$726 ;
   wire \$727 ;
-  wire [8:0] \$728 ;
-  wire [8:0] \$729 ;
+  wire \$728 ;
+  wire \$729 ;
   wire \$73 ;
-  wire [32:0] \$730 ;
+  wire \$730 ;
   wire \$731 ;
-  wire [4:0] \$732 ;
+  wire \$732 ;
   wire \$733 ;
-  wire [6:0] \$734 ;
-  wire [6:0] \$735 ;
-  wire [62:0] \$736 ;
-  wire [31:0] \$737 ;
-  wire [31:0] \$738 ;
-  wire [31:0] \$739 ;
+  wire [33:0] \$734 ;
+  wire [33:0] \$735 ;
+  wire [34:0] \$736 ;
+  wire \$737 ;
+  wire \$738 ;
+  wire \$739 ;
   wire \$74 ;
-  wire [31:0] \$740 ;
-  wire [48:0] \$741 ;
-  wire [32:0] \$742 ;
-  wire [48:0] \$743 ;
-  wire [48:0] \$744 ;
-  wire \$745 ;
+  wire \$740 ;
+  wire [8:0] \$741 ;
+  wire [8:0] \$742 ;
+  wire [32:0] \$743 ;
+  wire \$744 ;
+  wire [4:0] \$745 ;
   wire \$746 ;
-  wire \$747 ;
-  wire \$748 ;
-  wire \$749 ;
+  wire [6:0] \$747 ;
+  wire [6:0] \$748 ;
+  wire [62:0] \$749 ;
   wire \$75 ;
-  wire \$750 ;
-  wire \$751 ;
-  wire \$752 ;
-  wire \$753 ;
-  wire \$754 ;
-  wire \$755 ;
-  wire \$756 ;
-  wire \$757 ;
-  wire \$758 ;
-  wire \$759 ;
+  wire [17:0] \$750 ;
+  wire [17:0] \$751 ;
+  wire [31:0] \$752 ;
+  wire [31:0] \$753 ;
+  wire [35:0] \$754 ;
+  wire [48:0] \$755 ;
+  wire [36:0] \$756 ;
+  wire [37:0] \$757 ;
+  wire [48:0] \$758 ;
+  wire [48:0] \$759 ;
   wire \$76 ;
   wire \$760 ;
   wire \$761 ;
@@ -39797,51 +42655,51 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$839 ;
   wire \$84 ;
   wire \$840 ;
-  wire [33:0] \$841 ;
-  wire [33:0] \$842 ;
-  wire [34:0] \$843 ;
+  wire \$841 ;
+  wire \$842 ;
+  wire \$843 ;
   wire \$844 ;
   wire \$845 ;
   wire \$846 ;
   wire \$847 ;
-  wire [8:0] \$848 ;
-  wire [8:0] \$849 ;
+  wire \$848 ;
+  wire \$849 ;
   wire \$85 ;
-  wire [32:0] \$850 ;
+  wire \$850 ;
   wire \$851 ;
-  wire [4:0] \$852 ;
+  wire \$852 ;
   wire \$853 ;
-  wire [6:0] \$854 ;
-  wire [6:0] \$855 ;
-  wire [62:0] \$856 ;
-  wire [31:0] \$857 ;
-  wire [31:0] \$858 ;
-  wire [31:0] \$859 ;
+  wire \$854 ;
+  wire \$855 ;
+  wire [33:0] \$856 ;
+  wire [33:0] \$857 ;
+  wire [34:0] \$858 ;
+  wire \$859 ;
   wire \$86 ;
-  wire [31:0] \$860 ;
-  wire [48:0] \$861 ;
-  wire [32:0] \$862 ;
-  wire [48:0] \$863 ;
-  wire [48:0] \$864 ;
-  wire \$865 ;
+  wire \$860 ;
+  wire \$861 ;
+  wire \$862 ;
+  wire [8:0] \$863 ;
+  wire [8:0] \$864 ;
+  wire [32:0] \$865 ;
   wire \$866 ;
-  wire \$867 ;
+  wire [4:0] \$867 ;
   wire \$868 ;
-  wire \$869 ;
+  wire [6:0] \$869 ;
   wire \$87 ;
-  wire \$870 ;
-  wire \$871 ;
-  wire \$872 ;
-  wire \$873 ;
-  wire \$874 ;
-  wire \$875 ;
-  wire \$876 ;
-  wire \$877 ;
-  wire \$878 ;
-  wire \$879 ;
+  wire [6:0] \$870 ;
+  wire [62:0] \$871 ;
+  wire [17:0] \$872 ;
+  wire [17:0] \$873 ;
+  wire [31:0] \$874 ;
+  wire [31:0] \$875 ;
+  wire [35:0] \$876 ;
+  wire [48:0] \$877 ;
+  wire [36:0] \$878 ;
+  wire [37:0] \$879 ;
   wire \$88 ;
-  wire \$880 ;
-  wire \$881 ;
+  wire [48:0] \$880 ;
+  wire [48:0] \$881 ;
   wire \$882 ;
   wire \$883 ;
   wire \$884 ;
@@ -39930,47 +42788,47 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$959 ;
   wire \$96 ;
   wire \$960 ;
-  wire [33:0] \$961 ;
-  wire [33:0] \$962 ;
-  wire [34:0] \$963 ;
+  wire \$961 ;
+  wire \$962 ;
+  wire \$963 ;
   wire \$964 ;
   wire \$965 ;
   wire \$966 ;
   wire \$967 ;
-  wire [8:0] \$968 ;
-  wire [8:0] \$969 ;
+  wire \$968 ;
+  wire \$969 ;
   wire \$97 ;
-  reg \$970 ;
-  reg \$971 ;
-  reg \$972 ;
-  reg \$973 ;
-  reg \$974 ;
-  reg \$975 ;
-  reg \$976 ;
-  reg \$977 ;
-  reg \$978 ;
-  reg [5:0] \$979 ;
+  wire \$970 ;
+  wire \$971 ;
+  wire \$972 ;
+  wire \$973 ;
+  wire \$974 ;
+  wire \$975 ;
+  wire \$976 ;
+  wire \$977 ;
+  wire [33:0] \$978 ;
+  wire [33:0] \$979 ;
   wire \$98 ;
-  reg [5:0] \$980 ;
-  reg [5:0] \$981 ;
-  reg [5:0] \$982 ;
-  reg [5:0] \$983 ;
-  reg [5:0] \$984 ;
-  reg [5:0] \$985 ;
-  reg [5:0] \$986 ;
-  reg [5:0] \$987 ;
-  reg [31:0] \$988 ;
-  reg [4:0] \$989 ;
+  wire [34:0] \$980 ;
+  wire \$981 ;
+  wire \$982 ;
+  wire \$983 ;
+  wire \$984 ;
+  wire [8:0] \$985 ;
+  wire [8:0] \$986 ;
+  reg \$987 ;
+  reg \$988 ;
+  reg \$989 ;
   wire \$99 ;
-  reg [5:0] \$990 ;
-  reg [31:0] \$991 ;
-  reg [31:0] \$992 ;
-  reg [5:0] \$993 ;
-  reg [31:0] \$994 ;
-  reg [31:0] \$995 ;
-  reg [31:0] \$996 ;
-  reg [31:0] \$997 ;
-  reg [31:0] \$998 ;
+  reg \$990 ;
+  reg \$991 ;
+  reg \$992 ;
+  reg \$993 ;
+  reg \$994 ;
+  reg \$995 ;
+  reg \$996 ;
+  reg [5:0] \$997 ;
+  reg [5:0] \$998 ;
   reg [5:0] \$999 ;
   wire [7:0] act_max;
   wire [7:0] act_min;
@@ -40018,182 +42876,230 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire i__ready;
   input i__valid;
   wire i__valid;
+  reg [7:0] l0_s10_out = 8'h00;
   reg [4:0] l0_s1_left = 5'h00;
   reg [31:0] l0_s1_mult = 32'd0;
   reg [5:0] l0_s1_right = 6'h00;
   reg [31:0] l0_s1_x = 32'd0;
+  reg [17:0] l0_s2_m_sum = 18'h00000;
   reg [31:0] l0_s2_mult = 32'd0;
   reg [5:0] l0_s2_right = 6'h00;
   reg [31:0] l0_s2_x = 32'd0;
-  reg [31:0] l0_s3_hh = 32'd0;
-  reg [31:0] l0_s3_hl = 32'd0;
-  reg [31:0] l0_s3_lh = 32'd0;
-  reg [31:0] l0_s3_ll = 32'd0;
+  reg [17:0] l0_s3_m_sum = 18'h00000;
+  reg [31:0] l0_s3_mult = 32'd0;
   reg [5:0] l0_s3_right = 6'h00;
-  reg [47:0] l0_s4_base = 48'h000000000000;
-  reg [32:0] l0_s4_mid = 33'h000000000;
+  reg [15:0] l0_s3_x_hi = 16'h0000;
+  reg [15:0] l0_s3_x_lo = 16'h0000;
+  reg [17:0] l0_s3_x_sum = 18'h00000;
+  reg [35:0] l0_s4_cross = 36'h000000000;
+  reg [31:0] l0_s4_hh = 32'd0;
+  reg [31:0] l0_s4_ll = 32'd0;
   reg [5:0] l0_s4_right = 6'h00;
+  reg [47:0] l0_s5_base = 48'h000000000000;
+  reg [32:0] l0_s5_mid = 33'h000000000;
   reg [5:0] l0_s5_right = 6'h00;
-  reg [32:0] l0_s5_y = 33'h000000000;
   reg [5:0] l0_s6_right = 6'h00;
-  reg [33:0] l0_s6_t = 34'h000000000;
-  reg [33:0] l0_s7_z = 34'h000000000;
-  reg [34:0] l0_s8_w = 35'h000000000;
-  reg [7:0] l0_s9_out = 8'h00;
+  reg [32:0] l0_s6_y = 33'h000000000;
+  reg [5:0] l0_s7_right = 6'h00;
+  reg [33:0] l0_s7_t = 34'h000000000;
+  reg [33:0] l0_s8_z = 34'h000000000;
+  reg [34:0] l0_s9_w = 35'h000000000;
+  reg [7:0] l1_s10_out = 8'h00;
   reg [4:0] l1_s1_left = 5'h00;
   reg [31:0] l1_s1_mult = 32'd0;
   reg [5:0] l1_s1_right = 6'h00;
   reg [31:0] l1_s1_x = 32'd0;
+  reg [17:0] l1_s2_m_sum = 18'h00000;
   reg [31:0] l1_s2_mult = 32'd0;
   reg [5:0] l1_s2_right = 6'h00;
   reg [31:0] l1_s2_x = 32'd0;
-  reg [31:0] l1_s3_hh = 32'd0;
-  reg [31:0] l1_s3_hl = 32'd0;
-  reg [31:0] l1_s3_lh = 32'd0;
-  reg [31:0] l1_s3_ll = 32'd0;
+  reg [17:0] l1_s3_m_sum = 18'h00000;
+  reg [31:0] l1_s3_mult = 32'd0;
   reg [5:0] l1_s3_right = 6'h00;
-  reg [47:0] l1_s4_base = 48'h000000000000;
-  reg [32:0] l1_s4_mid = 33'h000000000;
+  reg [15:0] l1_s3_x_hi = 16'h0000;
+  reg [15:0] l1_s3_x_lo = 16'h0000;
+  reg [17:0] l1_s3_x_sum = 18'h00000;
+  reg [35:0] l1_s4_cross = 36'h000000000;
+  reg [31:0] l1_s4_hh = 32'd0;
+  reg [31:0] l1_s4_ll = 32'd0;
   reg [5:0] l1_s4_right = 6'h00;
+  reg [47:0] l1_s5_base = 48'h000000000000;
+  reg [32:0] l1_s5_mid = 33'h000000000;
   reg [5:0] l1_s5_right = 6'h00;
-  reg [32:0] l1_s5_y = 33'h000000000;
   reg [5:0] l1_s6_right = 6'h00;
-  reg [33:0] l1_s6_t = 34'h000000000;
-  reg [33:0] l1_s7_z = 34'h000000000;
-  reg [34:0] l1_s8_w = 35'h000000000;
-  reg [7:0] l1_s9_out = 8'h00;
+  reg [32:0] l1_s6_y = 33'h000000000;
+  reg [5:0] l1_s7_right = 6'h00;
+  reg [33:0] l1_s7_t = 34'h000000000;
+  reg [33:0] l1_s8_z = 34'h000000000;
+  reg [34:0] l1_s9_w = 35'h000000000;
+  reg [7:0] l2_s10_out = 8'h00;
   reg [4:0] l2_s1_left = 5'h00;
   reg [31:0] l2_s1_mult = 32'd0;
   reg [5:0] l2_s1_right = 6'h00;
   reg [31:0] l2_s1_x = 32'd0;
+  reg [17:0] l2_s2_m_sum = 18'h00000;
   reg [31:0] l2_s2_mult = 32'd0;
   reg [5:0] l2_s2_right = 6'h00;
   reg [31:0] l2_s2_x = 32'd0;
-  reg [31:0] l2_s3_hh = 32'd0;
-  reg [31:0] l2_s3_hl = 32'd0;
-  reg [31:0] l2_s3_lh = 32'd0;
-  reg [31:0] l2_s3_ll = 32'd0;
+  reg [17:0] l2_s3_m_sum = 18'h00000;
+  reg [31:0] l2_s3_mult = 32'd0;
   reg [5:0] l2_s3_right = 6'h00;
-  reg [47:0] l2_s4_base = 48'h000000000000;
-  reg [32:0] l2_s4_mid = 33'h000000000;
+  reg [15:0] l2_s3_x_hi = 16'h0000;
+  reg [15:0] l2_s3_x_lo = 16'h0000;
+  reg [17:0] l2_s3_x_sum = 18'h00000;
+  reg [35:0] l2_s4_cross = 36'h000000000;
+  reg [31:0] l2_s4_hh = 32'd0;
+  reg [31:0] l2_s4_ll = 32'd0;
   reg [5:0] l2_s4_right = 6'h00;
+  reg [47:0] l2_s5_base = 48'h000000000000;
+  reg [32:0] l2_s5_mid = 33'h000000000;
   reg [5:0] l2_s5_right = 6'h00;
-  reg [32:0] l2_s5_y = 33'h000000000;
   reg [5:0] l2_s6_right = 6'h00;
-  reg [33:0] l2_s6_t = 34'h000000000;
-  reg [33:0] l2_s7_z = 34'h000000000;
-  reg [34:0] l2_s8_w = 35'h000000000;
-  reg [7:0] l2_s9_out = 8'h00;
+  reg [32:0] l2_s6_y = 33'h000000000;
+  reg [5:0] l2_s7_right = 6'h00;
+  reg [33:0] l2_s7_t = 34'h000000000;
+  reg [33:0] l2_s8_z = 34'h000000000;
+  reg [34:0] l2_s9_w = 35'h000000000;
+  reg [7:0] l3_s10_out = 8'h00;
   reg [4:0] l3_s1_left = 5'h00;
   reg [31:0] l3_s1_mult = 32'd0;
   reg [5:0] l3_s1_right = 6'h00;
   reg [31:0] l3_s1_x = 32'd0;
+  reg [17:0] l3_s2_m_sum = 18'h00000;
   reg [31:0] l3_s2_mult = 32'd0;
   reg [5:0] l3_s2_right = 6'h00;
   reg [31:0] l3_s2_x = 32'd0;
-  reg [31:0] l3_s3_hh = 32'd0;
-  reg [31:0] l3_s3_hl = 32'd0;
-  reg [31:0] l3_s3_lh = 32'd0;
-  reg [31:0] l3_s3_ll = 32'd0;
+  reg [17:0] l3_s3_m_sum = 18'h00000;
+  reg [31:0] l3_s3_mult = 32'd0;
   reg [5:0] l3_s3_right = 6'h00;
-  reg [47:0] l3_s4_base = 48'h000000000000;
-  reg [32:0] l3_s4_mid = 33'h000000000;
+  reg [15:0] l3_s3_x_hi = 16'h0000;
+  reg [15:0] l3_s3_x_lo = 16'h0000;
+  reg [17:0] l3_s3_x_sum = 18'h00000;
+  reg [35:0] l3_s4_cross = 36'h000000000;
+  reg [31:0] l3_s4_hh = 32'd0;
+  reg [31:0] l3_s4_ll = 32'd0;
   reg [5:0] l3_s4_right = 6'h00;
+  reg [47:0] l3_s5_base = 48'h000000000000;
+  reg [32:0] l3_s5_mid = 33'h000000000;
   reg [5:0] l3_s5_right = 6'h00;
-  reg [32:0] l3_s5_y = 33'h000000000;
   reg [5:0] l3_s6_right = 6'h00;
-  reg [33:0] l3_s6_t = 34'h000000000;
-  reg [33:0] l3_s7_z = 34'h000000000;
-  reg [34:0] l3_s8_w = 35'h000000000;
-  reg [7:0] l3_s9_out = 8'h00;
+  reg [32:0] l3_s6_y = 33'h000000000;
+  reg [5:0] l3_s7_right = 6'h00;
+  reg [33:0] l3_s7_t = 34'h000000000;
+  reg [33:0] l3_s8_z = 34'h000000000;
+  reg [34:0] l3_s9_w = 35'h000000000;
+  reg [7:0] l4_s10_out = 8'h00;
   reg [4:0] l4_s1_left = 5'h00;
   reg [31:0] l4_s1_mult = 32'd0;
   reg [5:0] l4_s1_right = 6'h00;
   reg [31:0] l4_s1_x = 32'd0;
+  reg [17:0] l4_s2_m_sum = 18'h00000;
   reg [31:0] l4_s2_mult = 32'd0;
   reg [5:0] l4_s2_right = 6'h00;
   reg [31:0] l4_s2_x = 32'd0;
-  reg [31:0] l4_s3_hh = 32'd0;
-  reg [31:0] l4_s3_hl = 32'd0;
-  reg [31:0] l4_s3_lh = 32'd0;
-  reg [31:0] l4_s3_ll = 32'd0;
+  reg [17:0] l4_s3_m_sum = 18'h00000;
+  reg [31:0] l4_s3_mult = 32'd0;
   reg [5:0] l4_s3_right = 6'h00;
-  reg [47:0] l4_s4_base = 48'h000000000000;
-  reg [32:0] l4_s4_mid = 33'h000000000;
+  reg [15:0] l4_s3_x_hi = 16'h0000;
+  reg [15:0] l4_s3_x_lo = 16'h0000;
+  reg [17:0] l4_s3_x_sum = 18'h00000;
+  reg [35:0] l4_s4_cross = 36'h000000000;
+  reg [31:0] l4_s4_hh = 32'd0;
+  reg [31:0] l4_s4_ll = 32'd0;
   reg [5:0] l4_s4_right = 6'h00;
+  reg [47:0] l4_s5_base = 48'h000000000000;
+  reg [32:0] l4_s5_mid = 33'h000000000;
   reg [5:0] l4_s5_right = 6'h00;
-  reg [32:0] l4_s5_y = 33'h000000000;
   reg [5:0] l4_s6_right = 6'h00;
-  reg [33:0] l4_s6_t = 34'h000000000;
-  reg [33:0] l4_s7_z = 34'h000000000;
-  reg [34:0] l4_s8_w = 35'h000000000;
-  reg [7:0] l4_s9_out = 8'h00;
+  reg [32:0] l4_s6_y = 33'h000000000;
+  reg [5:0] l4_s7_right = 6'h00;
+  reg [33:0] l4_s7_t = 34'h000000000;
+  reg [33:0] l4_s8_z = 34'h000000000;
+  reg [34:0] l4_s9_w = 35'h000000000;
+  reg [7:0] l5_s10_out = 8'h00;
   reg [4:0] l5_s1_left = 5'h00;
   reg [31:0] l5_s1_mult = 32'd0;
   reg [5:0] l5_s1_right = 6'h00;
   reg [31:0] l5_s1_x = 32'd0;
+  reg [17:0] l5_s2_m_sum = 18'h00000;
   reg [31:0] l5_s2_mult = 32'd0;
   reg [5:0] l5_s2_right = 6'h00;
   reg [31:0] l5_s2_x = 32'd0;
-  reg [31:0] l5_s3_hh = 32'd0;
-  reg [31:0] l5_s3_hl = 32'd0;
-  reg [31:0] l5_s3_lh = 32'd0;
-  reg [31:0] l5_s3_ll = 32'd0;
+  reg [17:0] l5_s3_m_sum = 18'h00000;
+  reg [31:0] l5_s3_mult = 32'd0;
   reg [5:0] l5_s3_right = 6'h00;
-  reg [47:0] l5_s4_base = 48'h000000000000;
-  reg [32:0] l5_s4_mid = 33'h000000000;
+  reg [15:0] l5_s3_x_hi = 16'h0000;
+  reg [15:0] l5_s3_x_lo = 16'h0000;
+  reg [17:0] l5_s3_x_sum = 18'h00000;
+  reg [35:0] l5_s4_cross = 36'h000000000;
+  reg [31:0] l5_s4_hh = 32'd0;
+  reg [31:0] l5_s4_ll = 32'd0;
   reg [5:0] l5_s4_right = 6'h00;
+  reg [47:0] l5_s5_base = 48'h000000000000;
+  reg [32:0] l5_s5_mid = 33'h000000000;
   reg [5:0] l5_s5_right = 6'h00;
-  reg [32:0] l5_s5_y = 33'h000000000;
   reg [5:0] l5_s6_right = 6'h00;
-  reg [33:0] l5_s6_t = 34'h000000000;
-  reg [33:0] l5_s7_z = 34'h000000000;
-  reg [34:0] l5_s8_w = 35'h000000000;
-  reg [7:0] l5_s9_out = 8'h00;
+  reg [32:0] l5_s6_y = 33'h000000000;
+  reg [5:0] l5_s7_right = 6'h00;
+  reg [33:0] l5_s7_t = 34'h000000000;
+  reg [33:0] l5_s8_z = 34'h000000000;
+  reg [34:0] l5_s9_w = 35'h000000000;
+  reg [7:0] l6_s10_out = 8'h00;
   reg [4:0] l6_s1_left = 5'h00;
   reg [31:0] l6_s1_mult = 32'd0;
   reg [5:0] l6_s1_right = 6'h00;
   reg [31:0] l6_s1_x = 32'd0;
+  reg [17:0] l6_s2_m_sum = 18'h00000;
   reg [31:0] l6_s2_mult = 32'd0;
   reg [5:0] l6_s2_right = 6'h00;
   reg [31:0] l6_s2_x = 32'd0;
-  reg [31:0] l6_s3_hh = 32'd0;
-  reg [31:0] l6_s3_hl = 32'd0;
-  reg [31:0] l6_s3_lh = 32'd0;
-  reg [31:0] l6_s3_ll = 32'd0;
+  reg [17:0] l6_s3_m_sum = 18'h00000;
+  reg [31:0] l6_s3_mult = 32'd0;
   reg [5:0] l6_s3_right = 6'h00;
-  reg [47:0] l6_s4_base = 48'h000000000000;
-  reg [32:0] l6_s4_mid = 33'h000000000;
+  reg [15:0] l6_s3_x_hi = 16'h0000;
+  reg [15:0] l6_s3_x_lo = 16'h0000;
+  reg [17:0] l6_s3_x_sum = 18'h00000;
+  reg [35:0] l6_s4_cross = 36'h000000000;
+  reg [31:0] l6_s4_hh = 32'd0;
+  reg [31:0] l6_s4_ll = 32'd0;
   reg [5:0] l6_s4_right = 6'h00;
+  reg [47:0] l6_s5_base = 48'h000000000000;
+  reg [32:0] l6_s5_mid = 33'h000000000;
   reg [5:0] l6_s5_right = 6'h00;
-  reg [32:0] l6_s5_y = 33'h000000000;
   reg [5:0] l6_s6_right = 6'h00;
-  reg [33:0] l6_s6_t = 34'h000000000;
-  reg [33:0] l6_s7_z = 34'h000000000;
-  reg [34:0] l6_s8_w = 35'h000000000;
-  reg [7:0] l6_s9_out = 8'h00;
+  reg [32:0] l6_s6_y = 33'h000000000;
+  reg [5:0] l6_s7_right = 6'h00;
+  reg [33:0] l6_s7_t = 34'h000000000;
+  reg [33:0] l6_s8_z = 34'h000000000;
+  reg [34:0] l6_s9_w = 35'h000000000;
+  reg [7:0] l7_s10_out = 8'h00;
   reg [4:0] l7_s1_left = 5'h00;
   reg [31:0] l7_s1_mult = 32'd0;
   reg [5:0] l7_s1_right = 6'h00;
   reg [31:0] l7_s1_x = 32'd0;
+  reg [17:0] l7_s2_m_sum = 18'h00000;
   reg [31:0] l7_s2_mult = 32'd0;
   reg [5:0] l7_s2_right = 6'h00;
   reg [31:0] l7_s2_x = 32'd0;
-  reg [31:0] l7_s3_hh = 32'd0;
-  reg [31:0] l7_s3_hl = 32'd0;
-  reg [31:0] l7_s3_lh = 32'd0;
-  reg [31:0] l7_s3_ll = 32'd0;
+  reg [17:0] l7_s3_m_sum = 18'h00000;
+  reg [31:0] l7_s3_mult = 32'd0;
   reg [5:0] l7_s3_right = 6'h00;
-  reg [47:0] l7_s4_base = 48'h000000000000;
-  reg [32:0] l7_s4_mid = 33'h000000000;
+  reg [15:0] l7_s3_x_hi = 16'h0000;
+  reg [15:0] l7_s3_x_lo = 16'h0000;
+  reg [17:0] l7_s3_x_sum = 18'h00000;
+  reg [35:0] l7_s4_cross = 36'h000000000;
+  reg [31:0] l7_s4_hh = 32'd0;
+  reg [31:0] l7_s4_ll = 32'd0;
   reg [5:0] l7_s4_right = 6'h00;
+  reg [47:0] l7_s5_base = 48'h000000000000;
+  reg [32:0] l7_s5_mid = 33'h000000000;
   reg [5:0] l7_s5_right = 6'h00;
-  reg [32:0] l7_s5_y = 33'h000000000;
   reg [5:0] l7_s6_right = 6'h00;
-  reg [33:0] l7_s6_t = 34'h000000000;
-  reg [33:0] l7_s7_z = 34'h000000000;
-  reg [34:0] l7_s8_w = 35'h000000000;
-  reg [7:0] l7_s9_out = 8'h00;
+  reg [32:0] l7_s6_y = 33'h000000000;
+  reg [5:0] l7_s7_right = 6'h00;
+  reg [33:0] l7_s7_t = 34'h000000000;
+  reg [33:0] l7_s8_z = 34'h000000000;
+  reg [34:0] l7_s9_w = 35'h000000000;
   output [69:0] o__payload;
   wire [69:0] o__payload;
   wire [63:0] \o__payload.data ;
@@ -40211,10 +43117,14 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   (* init = 1'h0 *)
   wire o__valid;
   wire [7:0] output_zero_point;
-  input [23:0] \port$3274$272 ;
-  wire [23:0] \port$3274$272 ;
+  input [23:0] \port$3364$272 ;
+  wire [23:0] \port$3364$272 ;
   input rst;
   wire rst;
+  wire s10_load;
+  reg [5:0] s10_tag = 6'h00;
+  output s10_valid;
+  reg s10_valid = 1'h0;
   output s1_load;
   wire s1_load;
   reg [5:0] s1_tag = 6'h00;
@@ -40242,1661 +43152,1608 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   reg s8_valid = 1'h0;
   wire s9_load;
   reg [5:0] s9_tag = 6'h00;
-  output s9_valid;
   reg s9_valid = 1'h0;
-  assign \$1  = ~ s9_valid;
-  assign s9_load = \$1  | o__ready;
-  assign \$2  = ~ s8_valid;
-  assign s8_load = \$2  | s9_load;
-  assign \$3  = ~ s7_valid;
-  assign s7_load = \$3  | s8_load;
-  assign \$4  = ~ s6_valid;
-  assign s6_load = \$4  | s7_load;
-  assign \$5  = ~ s5_valid;
-  assign s5_load = \$5  | s6_load;
-  assign \$6  = ~ s4_valid;
-  assign s4_load = \$6  | s5_load;
-  assign \$7  = ~ s3_valid;
-  assign s3_load = \$7  | s4_load;
-  assign \$8  = ~ s2_valid;
-  assign s2_load = \$8  | s3_load;
-  assign \$9  = ~ s1_valid;
-  assign s1_load = \$9  | s2_load;
-  assign \$10  = $signed(i__payload[31:0]) + $signed(i__payload[287:256]);
-  assign \$11  = $signed(i__payload[773:768]) < $signed(1'h0);
-  assign \$12  = \$11  ? 5'h00 : i__payload[772:768];
-  assign \$13  = $signed(i__payload[773:768]) < $signed(1'h0);
-  assign \$14  = - $signed(i__payload[773:768]);
-  assign \$15  = \$13  ? \$14  : 7'h00;
-  assign \$16  = $signed(l0_s1_x) << l0_s1_left;
-  assign \$17  = $signed(l0_s2_x[31:16]) * $signed(l0_s2_mult[31:16]);
-  assign \$18  = $signed(l0_s2_x[31:16]) * $signed({ 1'h0, l0_s2_mult[15:0] });
-  assign \$19  = $signed({ 1'h0, l0_s2_x[15:0] }) * $signed(l0_s2_mult[31:16]);
-  assign \$20  = l0_s2_x[15:0] * l0_s2_mult[15:0];
-  assign \$21  = $signed({ l0_s3_hh, l0_s3_ll[31:16] }) + $signed(16'h4000);
-  assign \$22  = $signed(l0_s3_hl) + $signed(l0_s3_lh);
-  assign \$23  = $signed(l0_s4_base) + $signed(l0_s4_mid);
-  assign \$25  = l0_s5_right > 1'h1;
-  assign \$26  = l0_s5_right == 1'h1;
-  assign \$27  = l0_s5_y[32] ? \$25  : \$26 ;
-  assign \$28  = l0_s5_right > 2'h2;
-  assign \$29  = l0_s5_right == 2'h2;
-  assign \$30  = l0_s5_y[32] ? \$28  : \$29 ;
-  assign \$31  = l0_s5_right > 2'h3;
-  assign \$32  = l0_s5_right == 2'h3;
-  assign \$33  = l0_s5_y[32] ? \$31  : \$32 ;
-  assign \$34  = l0_s5_right > 3'h4;
-  assign \$35  = l0_s5_right == 3'h4;
-  assign \$36  = l0_s5_y[32] ? \$34  : \$35 ;
-  assign \$37  = l0_s5_right > 3'h5;
-  assign \$38  = l0_s5_right == 3'h5;
-  assign \$39  = l0_s5_y[32] ? \$37  : \$38 ;
-  assign \$40  = l0_s5_right > 3'h6;
-  assign \$41  = l0_s5_right == 3'h6;
-  assign \$42  = l0_s5_y[32] ? \$40  : \$41 ;
-  assign \$43  = l0_s5_right > 3'h7;
-  assign \$44  = l0_s5_right == 3'h7;
-  assign \$45  = l0_s5_y[32] ? \$43  : \$44 ;
-  assign \$46  = l0_s5_right > 4'h8;
-  assign \$47  = l0_s5_right == 4'h8;
-  assign \$48  = l0_s5_y[32] ? \$46  : \$47 ;
-  assign \$49  = l0_s5_right > 4'h9;
-  assign \$50  = l0_s5_right == 4'h9;
-  assign \$51  = l0_s5_y[32] ? \$49  : \$50 ;
-  assign \$52  = l0_s5_right > 4'ha;
-  assign \$53  = l0_s5_right == 4'ha;
-  assign \$54  = l0_s5_y[32] ? \$52  : \$53 ;
-  assign \$55  = l0_s5_right > 4'hb;
-  assign \$56  = l0_s5_right == 4'hb;
-  assign \$57  = l0_s5_y[32] ? \$55  : \$56 ;
-  assign \$58  = l0_s5_right > 4'hc;
-  assign \$59  = l0_s5_right == 4'hc;
-  assign \$60  = l0_s5_y[32] ? \$58  : \$59 ;
-  assign \$61  = l0_s5_right > 4'hd;
-  assign \$62  = l0_s5_right == 4'hd;
-  assign \$63  = l0_s5_y[32] ? \$61  : \$62 ;
-  assign \$64  = l0_s5_right > 4'he;
-  assign \$65  = l0_s5_right == 4'he;
-  assign \$66  = l0_s5_y[32] ? \$64  : \$65 ;
-  assign \$67  = l0_s5_right > 4'hf;
-  assign \$68  = l0_s5_right == 4'hf;
-  assign \$69  = l0_s5_y[32] ? \$67  : \$68 ;
-  assign \$70  = l0_s5_right > 5'h10;
-  assign \$71  = l0_s5_right == 5'h10;
-  assign \$72  = l0_s5_y[32] ? \$70  : \$71 ;
-  assign \$73  = l0_s5_right > 5'h11;
-  assign \$74  = l0_s5_right == 5'h11;
-  assign \$75  = l0_s5_y[32] ? \$73  : \$74 ;
-  assign \$76  = l0_s5_right > 5'h12;
-  assign \$77  = l0_s5_right == 5'h12;
-  assign \$78  = l0_s5_y[32] ? \$76  : \$77 ;
-  assign \$79  = l0_s5_right > 5'h13;
-  assign \$80  = l0_s5_right == 5'h13;
-  assign \$81  = l0_s5_y[32] ? \$79  : \$80 ;
-  assign \$82  = l0_s5_right > 5'h14;
-  assign \$83  = l0_s5_right == 5'h14;
-  assign \$84  = l0_s5_y[32] ? \$82  : \$83 ;
-  assign \$85  = l0_s5_right > 5'h15;
-  assign \$86  = l0_s5_right == 5'h15;
-  assign \$87  = l0_s5_y[32] ? \$85  : \$86 ;
-  assign \$88  = l0_s5_right > 5'h16;
-  assign \$89  = l0_s5_right == 5'h16;
-  assign \$90  = l0_s5_y[32] ? \$88  : \$89 ;
-  assign \$91  = l0_s5_right > 5'h17;
-  assign \$92  = l0_s5_right == 5'h17;
-  assign \$93  = l0_s5_y[32] ? \$91  : \$92 ;
-  assign \$94  = l0_s5_right > 5'h18;
-  assign \$95  = l0_s5_right == 5'h18;
-  assign \$96  = l0_s5_y[32] ? \$94  : \$95 ;
-  assign \$97  = l0_s5_right > 5'h19;
-  assign \$98  = l0_s5_right == 5'h19;
-  assign \$99  = l0_s5_y[32] ? \$97  : \$98 ;
-  assign \$100  = l0_s5_right > 5'h1a;
-  assign \$101  = l0_s5_right == 5'h1a;
-  assign \$102  = l0_s5_y[32] ? \$100  : \$101 ;
-  assign \$103  = l0_s5_right > 5'h1b;
-  assign \$104  = l0_s5_right == 5'h1b;
-  assign \$105  = l0_s5_y[32] ? \$103  : \$104 ;
-  assign \$106  = l0_s5_right > 5'h1c;
-  assign \$107  = l0_s5_right == 5'h1c;
-  assign \$108  = l0_s5_y[32] ? \$106  : \$107 ;
-  assign \$109  = l0_s5_right > 5'h1d;
-  assign \$110  = l0_s5_right == 5'h1d;
-  assign \$111  = l0_s5_y[32] ? \$109  : \$110 ;
-  assign \$112  = l0_s5_right > 5'h1e;
-  assign \$113  = l0_s5_right == 5'h1e;
-  assign \$114  = l0_s5_y[32] ? \$112  : \$113 ;
-  assign \$115  = l0_s5_right > 5'h1f;
-  assign \$116  = l0_s5_right == 5'h1f;
-  assign \$117  = l0_s5_y[32] ? \$115  : \$116 ;
-  assign \$118  = l0_s5_right > 6'h20;
-  assign \$119  = l0_s5_right == 6'h20;
-  assign \$120  = l0_s5_y[32] ? \$118  : \$119 ;
-  assign \$121  = $signed(l0_s5_y) + $signed({ 1'h0, \$120 , \$117 , \$114 , \$111 , \$108 , \$105 , \$102 , \$99 , \$96 , \$93 , \$90 , \$87 , \$84 , \$81 , \$78 , \$75 , \$72 , \$69 , \$66 , \$63 , \$60 , \$57 , \$54 , \$51 , \$48 , \$45 , \$42 , \$39 , \$36 , \$33 , \$30 , \$27  });
-  assign \$122  = $signed(l0_s6_t) >>> l0_s6_right;
-  assign \$123  = $signed(l0_s7_z) + $signed(\port$3274$272 [7:0]);
-  assign \$124  = $signed(l0_s8_w) > $signed(\port$3274$272 [23:16]);
-  assign \$125  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
-  assign \$126  = \$124  | \$125 ;
-  assign \$127  = $signed(l0_s8_w) < $signed(\port$3274$272 [15:8]);
-  assign \$128  = \$127  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l0_s8_w[7:0] };
-  assign \$129  = \$126  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$128 ;
-  assign \$130  = $signed(i__payload[63:32]) + $signed(i__payload[319:288]);
-  assign \$131  = $signed(i__payload[779:774]) < $signed(1'h0);
-  assign \$132  = \$131  ? 5'h00 : i__payload[778:774];
-  assign \$133  = $signed(i__payload[779:774]) < $signed(1'h0);
-  assign \$134  = - $signed(i__payload[779:774]);
-  assign \$135  = \$133  ? \$134  : 7'h00;
-  assign \$136  = $signed(l1_s1_x) << l1_s1_left;
-  assign \$137  = $signed(l1_s2_x[31:16]) * $signed(l1_s2_mult[31:16]);
-  assign \$138  = $signed(l1_s2_x[31:16]) * $signed({ 1'h0, l1_s2_mult[15:0] });
-  assign \$139  = $signed({ 1'h0, l1_s2_x[15:0] }) * $signed(l1_s2_mult[31:16]);
-  assign \$140  = l1_s2_x[15:0] * l1_s2_mult[15:0];
-  assign \$141  = $signed({ l1_s3_hh, l1_s3_ll[31:16] }) + $signed(16'h4000);
-  assign \$142  = $signed(l1_s3_hl) + $signed(l1_s3_lh);
-  assign \$143  = $signed(l1_s4_base) + $signed(l1_s4_mid);
-  assign \$145  = l1_s5_right > 1'h1;
-  assign \$146  = l1_s5_right == 1'h1;
-  assign \$147  = l1_s5_y[32] ? \$145  : \$146 ;
-  assign \$148  = l1_s5_right > 2'h2;
-  assign \$149  = l1_s5_right == 2'h2;
-  assign \$150  = l1_s5_y[32] ? \$148  : \$149 ;
-  assign \$151  = l1_s5_right > 2'h3;
-  assign \$152  = l1_s5_right == 2'h3;
-  assign \$153  = l1_s5_y[32] ? \$151  : \$152 ;
-  assign \$154  = l1_s5_right > 3'h4;
-  assign \$155  = l1_s5_right == 3'h4;
-  assign \$156  = l1_s5_y[32] ? \$154  : \$155 ;
-  assign \$157  = l1_s5_right > 3'h5;
-  assign \$158  = l1_s5_right == 3'h5;
-  assign \$159  = l1_s5_y[32] ? \$157  : \$158 ;
-  assign \$160  = l1_s5_right > 3'h6;
-  assign \$161  = l1_s5_right == 3'h6;
-  assign \$162  = l1_s5_y[32] ? \$160  : \$161 ;
-  assign \$163  = l1_s5_right > 3'h7;
-  assign \$164  = l1_s5_right == 3'h7;
-  assign \$165  = l1_s5_y[32] ? \$163  : \$164 ;
-  assign \$166  = l1_s5_right > 4'h8;
-  assign \$167  = l1_s5_right == 4'h8;
-  assign \$168  = l1_s5_y[32] ? \$166  : \$167 ;
-  assign \$169  = l1_s5_right > 4'h9;
-  assign \$170  = l1_s5_right == 4'h9;
-  assign \$171  = l1_s5_y[32] ? \$169  : \$170 ;
-  assign \$172  = l1_s5_right > 4'ha;
-  assign \$173  = l1_s5_right == 4'ha;
-  assign \$174  = l1_s5_y[32] ? \$172  : \$173 ;
-  assign \$175  = l1_s5_right > 4'hb;
-  assign \$176  = l1_s5_right == 4'hb;
-  assign \$177  = l1_s5_y[32] ? \$175  : \$176 ;
-  assign \$178  = l1_s5_right > 4'hc;
-  assign \$179  = l1_s5_right == 4'hc;
-  assign \$180  = l1_s5_y[32] ? \$178  : \$179 ;
-  assign \$181  = l1_s5_right > 4'hd;
-  assign \$182  = l1_s5_right == 4'hd;
-  assign \$183  = l1_s5_y[32] ? \$181  : \$182 ;
-  assign \$184  = l1_s5_right > 4'he;
-  assign \$185  = l1_s5_right == 4'he;
-  assign \$186  = l1_s5_y[32] ? \$184  : \$185 ;
-  assign \$187  = l1_s5_right > 4'hf;
-  assign \$188  = l1_s5_right == 4'hf;
-  assign \$189  = l1_s5_y[32] ? \$187  : \$188 ;
-  assign \$190  = l1_s5_right > 5'h10;
-  assign \$191  = l1_s5_right == 5'h10;
-  assign \$192  = l1_s5_y[32] ? \$190  : \$191 ;
-  assign \$193  = l1_s5_right > 5'h11;
-  assign \$194  = l1_s5_right == 5'h11;
-  assign \$195  = l1_s5_y[32] ? \$193  : \$194 ;
-  assign \$196  = l1_s5_right > 5'h12;
-  assign \$197  = l1_s5_right == 5'h12;
-  assign \$198  = l1_s5_y[32] ? \$196  : \$197 ;
-  assign \$199  = l1_s5_right > 5'h13;
-  assign \$200  = l1_s5_right == 5'h13;
-  assign \$201  = l1_s5_y[32] ? \$199  : \$200 ;
-  assign \$202  = l1_s5_right > 5'h14;
-  assign \$203  = l1_s5_right == 5'h14;
-  assign \$204  = l1_s5_y[32] ? \$202  : \$203 ;
-  assign \$205  = l1_s5_right > 5'h15;
-  assign \$206  = l1_s5_right == 5'h15;
-  assign \$207  = l1_s5_y[32] ? \$205  : \$206 ;
-  assign \$208  = l1_s5_right > 5'h16;
-  assign \$209  = l1_s5_right == 5'h16;
-  assign \$210  = l1_s5_y[32] ? \$208  : \$209 ;
-  assign \$211  = l1_s5_right > 5'h17;
-  assign \$212  = l1_s5_right == 5'h17;
-  assign \$213  = l1_s5_y[32] ? \$211  : \$212 ;
-  assign \$214  = l1_s5_right > 5'h18;
-  assign \$215  = l1_s5_right == 5'h18;
-  assign \$216  = l1_s5_y[32] ? \$214  : \$215 ;
-  assign \$217  = l1_s5_right > 5'h19;
-  assign \$218  = l1_s5_right == 5'h19;
-  assign \$219  = l1_s5_y[32] ? \$217  : \$218 ;
-  assign \$220  = l1_s5_right > 5'h1a;
-  assign \$221  = l1_s5_right == 5'h1a;
-  assign \$222  = l1_s5_y[32] ? \$220  : \$221 ;
-  assign \$223  = l1_s5_right > 5'h1b;
-  assign \$224  = l1_s5_right == 5'h1b;
-  assign \$225  = l1_s5_y[32] ? \$223  : \$224 ;
-  assign \$226  = l1_s5_right > 5'h1c;
-  assign \$227  = l1_s5_right == 5'h1c;
-  assign \$228  = l1_s5_y[32] ? \$226  : \$227 ;
-  assign \$229  = l1_s5_right > 5'h1d;
-  assign \$230  = l1_s5_right == 5'h1d;
-  assign \$231  = l1_s5_y[32] ? \$229  : \$230 ;
-  assign \$232  = l1_s5_right > 5'h1e;
-  assign \$233  = l1_s5_right == 5'h1e;
-  assign \$234  = l1_s5_y[32] ? \$232  : \$233 ;
-  assign \$235  = l1_s5_right > 5'h1f;
-  assign \$236  = l1_s5_right == 5'h1f;
-  assign \$237  = l1_s5_y[32] ? \$235  : \$236 ;
-  assign \$238  = l1_s5_right > 6'h20;
-  assign \$239  = l1_s5_right == 6'h20;
-  assign \$240  = l1_s5_y[32] ? \$238  : \$239 ;
-  assign \$241  = $signed(l1_s5_y) + $signed({ 1'h0, \$240 , \$237 , \$234 , \$231 , \$228 , \$225 , \$222 , \$219 , \$216 , \$213 , \$210 , \$207 , \$204 , \$201 , \$198 , \$195 , \$192 , \$189 , \$186 , \$183 , \$180 , \$177 , \$174 , \$171 , \$168 , \$165 , \$162 , \$159 , \$156 , \$153 , \$150 , \$147  });
-  assign \$242  = $signed(l1_s6_t) >>> l1_s6_right;
-  assign \$243  = $signed(l1_s7_z) + $signed(\port$3274$272 [7:0]);
-  assign \$244  = $signed(l1_s8_w) > $signed(\port$3274$272 [23:16]);
-  assign \$245  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
-  assign \$246  = \$244  | \$245 ;
-  assign \$247  = $signed(l1_s8_w) < $signed(\port$3274$272 [15:8]);
-  assign \$248  = \$247  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l1_s8_w[7:0] };
-  assign \$249  = \$246  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$248 ;
-  assign \$250  = $signed(i__payload[95:64]) + $signed(i__payload[351:320]);
-  assign \$251  = $signed(i__payload[785:780]) < $signed(1'h0);
-  assign \$252  = \$251  ? 5'h00 : i__payload[784:780];
-  assign \$253  = $signed(i__payload[785:780]) < $signed(1'h0);
-  assign \$254  = - $signed(i__payload[785:780]);
-  assign \$255  = \$253  ? \$254  : 7'h00;
-  assign \$256  = $signed(l2_s1_x) << l2_s1_left;
-  assign \$257  = $signed(l2_s2_x[31:16]) * $signed(l2_s2_mult[31:16]);
-  assign \$258  = $signed(l2_s2_x[31:16]) * $signed({ 1'h0, l2_s2_mult[15:0] });
-  assign \$259  = $signed({ 1'h0, l2_s2_x[15:0] }) * $signed(l2_s2_mult[31:16]);
-  assign \$260  = l2_s2_x[15:0] * l2_s2_mult[15:0];
-  assign \$261  = $signed({ l2_s3_hh, l2_s3_ll[31:16] }) + $signed(16'h4000);
-  assign \$262  = $signed(l2_s3_hl) + $signed(l2_s3_lh);
-  assign \$263  = $signed(l2_s4_base) + $signed(l2_s4_mid);
-  assign \$265  = l2_s5_right > 1'h1;
-  assign \$266  = l2_s5_right == 1'h1;
-  assign \$267  = l2_s5_y[32] ? \$265  : \$266 ;
-  assign \$268  = l2_s5_right > 2'h2;
-  assign \$269  = l2_s5_right == 2'h2;
-  assign \$270  = l2_s5_y[32] ? \$268  : \$269 ;
-  assign \$271  = l2_s5_right > 2'h3;
-  assign \$272  = l2_s5_right == 2'h3;
-  assign \$273  = l2_s5_y[32] ? \$271  : \$272 ;
-  assign \$274  = l2_s5_right > 3'h4;
-  assign \$275  = l2_s5_right == 3'h4;
-  assign \$276  = l2_s5_y[32] ? \$274  : \$275 ;
-  assign \$277  = l2_s5_right > 3'h5;
-  assign \$278  = l2_s5_right == 3'h5;
-  assign \$279  = l2_s5_y[32] ? \$277  : \$278 ;
-  assign \$280  = l2_s5_right > 3'h6;
-  assign \$281  = l2_s5_right == 3'h6;
-  assign \$282  = l2_s5_y[32] ? \$280  : \$281 ;
-  assign \$283  = l2_s5_right > 3'h7;
-  assign \$284  = l2_s5_right == 3'h7;
-  assign \$285  = l2_s5_y[32] ? \$283  : \$284 ;
-  assign \$286  = l2_s5_right > 4'h8;
-  assign \$287  = l2_s5_right == 4'h8;
-  assign \$288  = l2_s5_y[32] ? \$286  : \$287 ;
-  assign \$289  = l2_s5_right > 4'h9;
-  assign \$290  = l2_s5_right == 4'h9;
-  assign \$291  = l2_s5_y[32] ? \$289  : \$290 ;
-  assign \$292  = l2_s5_right > 4'ha;
-  assign \$293  = l2_s5_right == 4'ha;
-  assign \$294  = l2_s5_y[32] ? \$292  : \$293 ;
-  assign \$295  = l2_s5_right > 4'hb;
-  assign \$296  = l2_s5_right == 4'hb;
-  assign \$297  = l2_s5_y[32] ? \$295  : \$296 ;
-  assign \$298  = l2_s5_right > 4'hc;
-  assign \$299  = l2_s5_right == 4'hc;
-  assign \$300  = l2_s5_y[32] ? \$298  : \$299 ;
-  assign \$301  = l2_s5_right > 4'hd;
-  assign \$302  = l2_s5_right == 4'hd;
-  assign \$303  = l2_s5_y[32] ? \$301  : \$302 ;
-  assign \$304  = l2_s5_right > 4'he;
-  assign \$305  = l2_s5_right == 4'he;
-  assign \$306  = l2_s5_y[32] ? \$304  : \$305 ;
-  assign \$307  = l2_s5_right > 4'hf;
-  assign \$308  = l2_s5_right == 4'hf;
-  assign \$309  = l2_s5_y[32] ? \$307  : \$308 ;
-  assign \$310  = l2_s5_right > 5'h10;
-  assign \$311  = l2_s5_right == 5'h10;
-  assign \$312  = l2_s5_y[32] ? \$310  : \$311 ;
-  assign \$313  = l2_s5_right > 5'h11;
-  assign \$314  = l2_s5_right == 5'h11;
-  assign \$315  = l2_s5_y[32] ? \$313  : \$314 ;
-  assign \$316  = l2_s5_right > 5'h12;
-  assign \$317  = l2_s5_right == 5'h12;
-  assign \$318  = l2_s5_y[32] ? \$316  : \$317 ;
-  assign \$319  = l2_s5_right > 5'h13;
-  assign \$320  = l2_s5_right == 5'h13;
-  assign \$321  = l2_s5_y[32] ? \$319  : \$320 ;
-  assign \$322  = l2_s5_right > 5'h14;
-  assign \$323  = l2_s5_right == 5'h14;
-  assign \$324  = l2_s5_y[32] ? \$322  : \$323 ;
-  assign \$325  = l2_s5_right > 5'h15;
-  assign \$326  = l2_s5_right == 5'h15;
-  assign \$327  = l2_s5_y[32] ? \$325  : \$326 ;
-  assign \$328  = l2_s5_right > 5'h16;
-  assign \$329  = l2_s5_right == 5'h16;
-  assign \$330  = l2_s5_y[32] ? \$328  : \$329 ;
-  assign \$331  = l2_s5_right > 5'h17;
-  assign \$332  = l2_s5_right == 5'h17;
-  assign \$333  = l2_s5_y[32] ? \$331  : \$332 ;
-  assign \$334  = l2_s5_right > 5'h18;
-  assign \$335  = l2_s5_right == 5'h18;
-  assign \$336  = l2_s5_y[32] ? \$334  : \$335 ;
-  assign \$337  = l2_s5_right > 5'h19;
-  assign \$338  = l2_s5_right == 5'h19;
-  assign \$339  = l2_s5_y[32] ? \$337  : \$338 ;
-  assign \$340  = l2_s5_right > 5'h1a;
-  assign \$341  = l2_s5_right == 5'h1a;
-  assign \$342  = l2_s5_y[32] ? \$340  : \$341 ;
-  assign \$343  = l2_s5_right > 5'h1b;
-  assign \$344  = l2_s5_right == 5'h1b;
-  assign \$345  = l2_s5_y[32] ? \$343  : \$344 ;
-  assign \$346  = l2_s5_right > 5'h1c;
-  assign \$347  = l2_s5_right == 5'h1c;
-  assign \$348  = l2_s5_y[32] ? \$346  : \$347 ;
-  assign \$349  = l2_s5_right > 5'h1d;
-  assign \$350  = l2_s5_right == 5'h1d;
-  assign \$351  = l2_s5_y[32] ? \$349  : \$350 ;
-  assign \$352  = l2_s5_right > 5'h1e;
-  assign \$353  = l2_s5_right == 5'h1e;
-  assign \$354  = l2_s5_y[32] ? \$352  : \$353 ;
-  assign \$355  = l2_s5_right > 5'h1f;
-  assign \$356  = l2_s5_right == 5'h1f;
-  assign \$357  = l2_s5_y[32] ? \$355  : \$356 ;
-  assign \$358  = l2_s5_right > 6'h20;
-  assign \$359  = l2_s5_right == 6'h20;
-  assign \$360  = l2_s5_y[32] ? \$358  : \$359 ;
-  assign \$361  = $signed(l2_s5_y) + $signed({ 1'h0, \$360 , \$357 , \$354 , \$351 , \$348 , \$345 , \$342 , \$339 , \$336 , \$333 , \$330 , \$327 , \$324 , \$321 , \$318 , \$315 , \$312 , \$309 , \$306 , \$303 , \$300 , \$297 , \$294 , \$291 , \$288 , \$285 , \$282 , \$279 , \$276 , \$273 , \$270 , \$267  });
-  assign \$362  = $signed(l2_s6_t) >>> l2_s6_right;
-  assign \$363  = $signed(l2_s7_z) + $signed(\port$3274$272 [7:0]);
-  assign \$364  = $signed(l2_s8_w) > $signed(\port$3274$272 [23:16]);
-  assign \$365  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
-  assign \$366  = \$364  | \$365 ;
-  assign \$367  = $signed(l2_s8_w) < $signed(\port$3274$272 [15:8]);
-  assign \$368  = \$367  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l2_s8_w[7:0] };
-  assign \$369  = \$366  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$368 ;
-  assign \$370  = $signed(i__payload[127:96]) + $signed(i__payload[383:352]);
-  assign \$371  = $signed(i__payload[791:786]) < $signed(1'h0);
-  assign \$372  = \$371  ? 5'h00 : i__payload[790:786];
-  assign \$373  = $signed(i__payload[791:786]) < $signed(1'h0);
-  assign \$374  = - $signed(i__payload[791:786]);
-  assign \$375  = \$373  ? \$374  : 7'h00;
-  assign \$376  = $signed(l3_s1_x) << l3_s1_left;
-  assign \$377  = $signed(l3_s2_x[31:16]) * $signed(l3_s2_mult[31:16]);
-  assign \$378  = $signed(l3_s2_x[31:16]) * $signed({ 1'h0, l3_s2_mult[15:0] });
-  assign \$379  = $signed({ 1'h0, l3_s2_x[15:0] }) * $signed(l3_s2_mult[31:16]);
-  assign \$380  = l3_s2_x[15:0] * l3_s2_mult[15:0];
-  assign \$381  = $signed({ l3_s3_hh, l3_s3_ll[31:16] }) + $signed(16'h4000);
-  assign \$382  = $signed(l3_s3_hl) + $signed(l3_s3_lh);
-  assign \$383  = $signed(l3_s4_base) + $signed(l3_s4_mid);
-  assign \$385  = l3_s5_right > 1'h1;
-  assign \$386  = l3_s5_right == 1'h1;
-  assign \$387  = l3_s5_y[32] ? \$385  : \$386 ;
-  assign \$388  = l3_s5_right > 2'h2;
-  assign \$389  = l3_s5_right == 2'h2;
-  assign \$390  = l3_s5_y[32] ? \$388  : \$389 ;
-  assign \$391  = l3_s5_right > 2'h3;
-  assign \$392  = l3_s5_right == 2'h3;
-  assign \$393  = l3_s5_y[32] ? \$391  : \$392 ;
-  assign \$394  = l3_s5_right > 3'h4;
-  assign \$395  = l3_s5_right == 3'h4;
-  assign \$396  = l3_s5_y[32] ? \$394  : \$395 ;
-  assign \$397  = l3_s5_right > 3'h5;
-  assign \$398  = l3_s5_right == 3'h5;
-  assign \$399  = l3_s5_y[32] ? \$397  : \$398 ;
-  assign \$400  = l3_s5_right > 3'h6;
-  assign \$401  = l3_s5_right == 3'h6;
-  assign \$402  = l3_s5_y[32] ? \$400  : \$401 ;
-  assign \$403  = l3_s5_right > 3'h7;
-  assign \$404  = l3_s5_right == 3'h7;
-  assign \$405  = l3_s5_y[32] ? \$403  : \$404 ;
-  assign \$406  = l3_s5_right > 4'h8;
-  assign \$407  = l3_s5_right == 4'h8;
-  assign \$408  = l3_s5_y[32] ? \$406  : \$407 ;
-  assign \$409  = l3_s5_right > 4'h9;
-  assign \$410  = l3_s5_right == 4'h9;
-  assign \$411  = l3_s5_y[32] ? \$409  : \$410 ;
-  assign \$412  = l3_s5_right > 4'ha;
-  assign \$413  = l3_s5_right == 4'ha;
-  assign \$414  = l3_s5_y[32] ? \$412  : \$413 ;
-  assign \$415  = l3_s5_right > 4'hb;
-  assign \$416  = l3_s5_right == 4'hb;
-  assign \$417  = l3_s5_y[32] ? \$415  : \$416 ;
-  assign \$418  = l3_s5_right > 4'hc;
-  assign \$419  = l3_s5_right == 4'hc;
-  assign \$420  = l3_s5_y[32] ? \$418  : \$419 ;
-  assign \$421  = l3_s5_right > 4'hd;
-  assign \$422  = l3_s5_right == 4'hd;
-  assign \$423  = l3_s5_y[32] ? \$421  : \$422 ;
-  assign \$424  = l3_s5_right > 4'he;
-  assign \$425  = l3_s5_right == 4'he;
-  assign \$426  = l3_s5_y[32] ? \$424  : \$425 ;
-  assign \$427  = l3_s5_right > 4'hf;
-  assign \$428  = l3_s5_right == 4'hf;
-  assign \$429  = l3_s5_y[32] ? \$427  : \$428 ;
-  assign \$430  = l3_s5_right > 5'h10;
-  assign \$431  = l3_s5_right == 5'h10;
-  assign \$432  = l3_s5_y[32] ? \$430  : \$431 ;
-  assign \$433  = l3_s5_right > 5'h11;
-  assign \$434  = l3_s5_right == 5'h11;
-  assign \$435  = l3_s5_y[32] ? \$433  : \$434 ;
-  assign \$436  = l3_s5_right > 5'h12;
-  assign \$437  = l3_s5_right == 5'h12;
-  assign \$438  = l3_s5_y[32] ? \$436  : \$437 ;
-  assign \$439  = l3_s5_right > 5'h13;
-  assign \$440  = l3_s5_right == 5'h13;
-  assign \$441  = l3_s5_y[32] ? \$439  : \$440 ;
-  assign \$442  = l3_s5_right > 5'h14;
-  assign \$443  = l3_s5_right == 5'h14;
-  assign \$444  = l3_s5_y[32] ? \$442  : \$443 ;
-  assign \$445  = l3_s5_right > 5'h15;
-  assign \$446  = l3_s5_right == 5'h15;
-  assign \$447  = l3_s5_y[32] ? \$445  : \$446 ;
-  assign \$448  = l3_s5_right > 5'h16;
-  assign \$449  = l3_s5_right == 5'h16;
-  assign \$450  = l3_s5_y[32] ? \$448  : \$449 ;
-  assign \$451  = l3_s5_right > 5'h17;
-  assign \$452  = l3_s5_right == 5'h17;
-  assign \$453  = l3_s5_y[32] ? \$451  : \$452 ;
-  assign \$454  = l3_s5_right > 5'h18;
-  assign \$455  = l3_s5_right == 5'h18;
-  assign \$456  = l3_s5_y[32] ? \$454  : \$455 ;
-  assign \$457  = l3_s5_right > 5'h19;
-  assign \$458  = l3_s5_right == 5'h19;
-  assign \$459  = l3_s5_y[32] ? \$457  : \$458 ;
-  assign \$460  = l3_s5_right > 5'h1a;
-  assign \$461  = l3_s5_right == 5'h1a;
-  assign \$462  = l3_s5_y[32] ? \$460  : \$461 ;
-  assign \$463  = l3_s5_right > 5'h1b;
-  assign \$464  = l3_s5_right == 5'h1b;
-  assign \$465  = l3_s5_y[32] ? \$463  : \$464 ;
-  assign \$466  = l3_s5_right > 5'h1c;
-  assign \$467  = l3_s5_right == 5'h1c;
-  assign \$468  = l3_s5_y[32] ? \$466  : \$467 ;
-  assign \$469  = l3_s5_right > 5'h1d;
-  assign \$470  = l3_s5_right == 5'h1d;
-  assign \$471  = l3_s5_y[32] ? \$469  : \$470 ;
-  assign \$472  = l3_s5_right > 5'h1e;
-  assign \$473  = l3_s5_right == 5'h1e;
-  assign \$474  = l3_s5_y[32] ? \$472  : \$473 ;
-  assign \$475  = l3_s5_right > 5'h1f;
-  assign \$476  = l3_s5_right == 5'h1f;
-  assign \$477  = l3_s5_y[32] ? \$475  : \$476 ;
-  assign \$478  = l3_s5_right > 6'h20;
-  assign \$479  = l3_s5_right == 6'h20;
-  assign \$480  = l3_s5_y[32] ? \$478  : \$479 ;
-  assign \$481  = $signed(l3_s5_y) + $signed({ 1'h0, \$480 , \$477 , \$474 , \$471 , \$468 , \$465 , \$462 , \$459 , \$456 , \$453 , \$450 , \$447 , \$444 , \$441 , \$438 , \$435 , \$432 , \$429 , \$426 , \$423 , \$420 , \$417 , \$414 , \$411 , \$408 , \$405 , \$402 , \$399 , \$396 , \$393 , \$390 , \$387  });
-  assign \$482  = $signed(l3_s6_t) >>> l3_s6_right;
-  assign \$483  = $signed(l3_s7_z) + $signed(\port$3274$272 [7:0]);
-  assign \$484  = $signed(l3_s8_w) > $signed(\port$3274$272 [23:16]);
-  assign \$485  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
-  assign \$486  = \$484  | \$485 ;
-  assign \$487  = $signed(l3_s8_w) < $signed(\port$3274$272 [15:8]);
-  assign \$488  = \$487  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l3_s8_w[7:0] };
-  assign \$489  = \$486  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$488 ;
-  assign \$490  = $signed(i__payload[159:128]) + $signed(i__payload[415:384]);
-  assign \$491  = $signed(i__payload[797:792]) < $signed(1'h0);
-  assign \$492  = \$491  ? 5'h00 : i__payload[796:792];
-  assign \$493  = $signed(i__payload[797:792]) < $signed(1'h0);
-  assign \$494  = - $signed(i__payload[797:792]);
-  assign \$495  = \$493  ? \$494  : 7'h00;
-  assign \$496  = $signed(l4_s1_x) << l4_s1_left;
-  assign \$497  = $signed(l4_s2_x[31:16]) * $signed(l4_s2_mult[31:16]);
-  assign \$498  = $signed(l4_s2_x[31:16]) * $signed({ 1'h0, l4_s2_mult[15:0] });
-  assign \$499  = $signed({ 1'h0, l4_s2_x[15:0] }) * $signed(l4_s2_mult[31:16]);
-  assign \$500  = l4_s2_x[15:0] * l4_s2_mult[15:0];
-  assign \$501  = $signed({ l4_s3_hh, l4_s3_ll[31:16] }) + $signed(16'h4000);
-  assign \$502  = $signed(l4_s3_hl) + $signed(l4_s3_lh);
-  assign \$503  = $signed(l4_s4_base) + $signed(l4_s4_mid);
-  assign \$505  = l4_s5_right > 1'h1;
-  assign \$506  = l4_s5_right == 1'h1;
-  assign \$507  = l4_s5_y[32] ? \$505  : \$506 ;
-  assign \$508  = l4_s5_right > 2'h2;
-  assign \$509  = l4_s5_right == 2'h2;
-  assign \$510  = l4_s5_y[32] ? \$508  : \$509 ;
-  assign \$511  = l4_s5_right > 2'h3;
-  assign \$512  = l4_s5_right == 2'h3;
-  assign \$513  = l4_s5_y[32] ? \$511  : \$512 ;
-  assign \$514  = l4_s5_right > 3'h4;
-  assign \$515  = l4_s5_right == 3'h4;
-  assign \$516  = l4_s5_y[32] ? \$514  : \$515 ;
-  assign \$517  = l4_s5_right > 3'h5;
-  assign \$518  = l4_s5_right == 3'h5;
-  assign \$519  = l4_s5_y[32] ? \$517  : \$518 ;
-  assign \$520  = l4_s5_right > 3'h6;
-  assign \$521  = l4_s5_right == 3'h6;
-  assign \$522  = l4_s5_y[32] ? \$520  : \$521 ;
-  assign \$523  = l4_s5_right > 3'h7;
-  assign \$524  = l4_s5_right == 3'h7;
-  assign \$525  = l4_s5_y[32] ? \$523  : \$524 ;
-  assign \$526  = l4_s5_right > 4'h8;
-  assign \$527  = l4_s5_right == 4'h8;
-  assign \$528  = l4_s5_y[32] ? \$526  : \$527 ;
-  assign \$529  = l4_s5_right > 4'h9;
-  assign \$530  = l4_s5_right == 4'h9;
-  assign \$531  = l4_s5_y[32] ? \$529  : \$530 ;
-  assign \$532  = l4_s5_right > 4'ha;
-  assign \$533  = l4_s5_right == 4'ha;
-  assign \$534  = l4_s5_y[32] ? \$532  : \$533 ;
-  assign \$535  = l4_s5_right > 4'hb;
-  assign \$536  = l4_s5_right == 4'hb;
-  assign \$537  = l4_s5_y[32] ? \$535  : \$536 ;
-  assign \$538  = l4_s5_right > 4'hc;
-  assign \$539  = l4_s5_right == 4'hc;
-  assign \$540  = l4_s5_y[32] ? \$538  : \$539 ;
-  assign \$541  = l4_s5_right > 4'hd;
-  assign \$542  = l4_s5_right == 4'hd;
-  assign \$543  = l4_s5_y[32] ? \$541  : \$542 ;
-  assign \$544  = l4_s5_right > 4'he;
-  assign \$545  = l4_s5_right == 4'he;
-  assign \$546  = l4_s5_y[32] ? \$544  : \$545 ;
-  assign \$547  = l4_s5_right > 4'hf;
-  assign \$548  = l4_s5_right == 4'hf;
-  assign \$549  = l4_s5_y[32] ? \$547  : \$548 ;
-  assign \$550  = l4_s5_right > 5'h10;
-  assign \$551  = l4_s5_right == 5'h10;
-  assign \$552  = l4_s5_y[32] ? \$550  : \$551 ;
-  assign \$553  = l4_s5_right > 5'h11;
-  assign \$554  = l4_s5_right == 5'h11;
-  assign \$555  = l4_s5_y[32] ? \$553  : \$554 ;
-  assign \$556  = l4_s5_right > 5'h12;
-  assign \$557  = l4_s5_right == 5'h12;
-  assign \$558  = l4_s5_y[32] ? \$556  : \$557 ;
-  assign \$559  = l4_s5_right > 5'h13;
-  assign \$560  = l4_s5_right == 5'h13;
-  assign \$561  = l4_s5_y[32] ? \$559  : \$560 ;
-  assign \$562  = l4_s5_right > 5'h14;
-  assign \$563  = l4_s5_right == 5'h14;
-  assign \$564  = l4_s5_y[32] ? \$562  : \$563 ;
-  assign \$565  = l4_s5_right > 5'h15;
-  assign \$566  = l4_s5_right == 5'h15;
-  assign \$567  = l4_s5_y[32] ? \$565  : \$566 ;
-  assign \$568  = l4_s5_right > 5'h16;
-  assign \$569  = l4_s5_right == 5'h16;
-  assign \$570  = l4_s5_y[32] ? \$568  : \$569 ;
-  assign \$571  = l4_s5_right > 5'h17;
-  assign \$572  = l4_s5_right == 5'h17;
-  assign \$573  = l4_s5_y[32] ? \$571  : \$572 ;
-  assign \$574  = l4_s5_right > 5'h18;
-  assign \$575  = l4_s5_right == 5'h18;
-  assign \$576  = l4_s5_y[32] ? \$574  : \$575 ;
-  assign \$577  = l4_s5_right > 5'h19;
-  assign \$578  = l4_s5_right == 5'h19;
-  assign \$579  = l4_s5_y[32] ? \$577  : \$578 ;
-  assign \$580  = l4_s5_right > 5'h1a;
-  assign \$581  = l4_s5_right == 5'h1a;
-  assign \$582  = l4_s5_y[32] ? \$580  : \$581 ;
-  assign \$583  = l4_s5_right > 5'h1b;
-  assign \$584  = l4_s5_right == 5'h1b;
-  assign \$585  = l4_s5_y[32] ? \$583  : \$584 ;
-  assign \$586  = l4_s5_right > 5'h1c;
-  assign \$587  = l4_s5_right == 5'h1c;
-  assign \$588  = l4_s5_y[32] ? \$586  : \$587 ;
-  assign \$589  = l4_s5_right > 5'h1d;
-  assign \$590  = l4_s5_right == 5'h1d;
-  assign \$591  = l4_s5_y[32] ? \$589  : \$590 ;
-  assign \$592  = l4_s5_right > 5'h1e;
-  assign \$593  = l4_s5_right == 5'h1e;
-  assign \$594  = l4_s5_y[32] ? \$592  : \$593 ;
-  assign \$595  = l4_s5_right > 5'h1f;
-  assign \$596  = l4_s5_right == 5'h1f;
-  assign \$597  = l4_s5_y[32] ? \$595  : \$596 ;
-  assign \$598  = l4_s5_right > 6'h20;
-  assign \$599  = l4_s5_right == 6'h20;
-  assign \$600  = l4_s5_y[32] ? \$598  : \$599 ;
-  assign \$601  = $signed(l4_s5_y) + $signed({ 1'h0, \$600 , \$597 , \$594 , \$591 , \$588 , \$585 , \$582 , \$579 , \$576 , \$573 , \$570 , \$567 , \$564 , \$561 , \$558 , \$555 , \$552 , \$549 , \$546 , \$543 , \$540 , \$537 , \$534 , \$531 , \$528 , \$525 , \$522 , \$519 , \$516 , \$513 , \$510 , \$507  });
-  assign \$602  = $signed(l4_s6_t) >>> l4_s6_right;
-  assign \$603  = $signed(l4_s7_z) + $signed(\port$3274$272 [7:0]);
-  assign \$604  = $signed(l4_s8_w) > $signed(\port$3274$272 [23:16]);
-  assign \$605  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
-  assign \$606  = \$604  | \$605 ;
-  assign \$607  = $signed(l4_s8_w) < $signed(\port$3274$272 [15:8]);
-  assign \$608  = \$607  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l4_s8_w[7:0] };
-  assign \$609  = \$606  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$608 ;
-  assign \$610  = $signed(i__payload[191:160]) + $signed(i__payload[447:416]);
-  assign \$611  = $signed(i__payload[803:798]) < $signed(1'h0);
-  assign \$612  = \$611  ? 5'h00 : i__payload[802:798];
-  assign \$613  = $signed(i__payload[803:798]) < $signed(1'h0);
-  assign \$614  = - $signed(i__payload[803:798]);
-  assign \$615  = \$613  ? \$614  : 7'h00;
-  assign \$616  = $signed(l5_s1_x) << l5_s1_left;
-  assign \$617  = $signed(l5_s2_x[31:16]) * $signed(l5_s2_mult[31:16]);
-  assign \$618  = $signed(l5_s2_x[31:16]) * $signed({ 1'h0, l5_s2_mult[15:0] });
-  assign \$619  = $signed({ 1'h0, l5_s2_x[15:0] }) * $signed(l5_s2_mult[31:16]);
-  assign \$620  = l5_s2_x[15:0] * l5_s2_mult[15:0];
-  assign \$621  = $signed({ l5_s3_hh, l5_s3_ll[31:16] }) + $signed(16'h4000);
-  assign \$622  = $signed(l5_s3_hl) + $signed(l5_s3_lh);
-  assign \$623  = $signed(l5_s4_base) + $signed(l5_s4_mid);
-  assign \$625  = l5_s5_right > 1'h1;
-  assign \$626  = l5_s5_right == 1'h1;
-  assign \$627  = l5_s5_y[32] ? \$625  : \$626 ;
-  assign \$628  = l5_s5_right > 2'h2;
-  assign \$629  = l5_s5_right == 2'h2;
-  assign \$630  = l5_s5_y[32] ? \$628  : \$629 ;
-  assign \$631  = l5_s5_right > 2'h3;
-  assign \$632  = l5_s5_right == 2'h3;
-  assign \$633  = l5_s5_y[32] ? \$631  : \$632 ;
-  assign \$634  = l5_s5_right > 3'h4;
-  assign \$635  = l5_s5_right == 3'h4;
-  assign \$636  = l5_s5_y[32] ? \$634  : \$635 ;
-  assign \$637  = l5_s5_right > 3'h5;
-  assign \$638  = l5_s5_right == 3'h5;
-  assign \$639  = l5_s5_y[32] ? \$637  : \$638 ;
-  assign \$640  = l5_s5_right > 3'h6;
-  assign \$641  = l5_s5_right == 3'h6;
-  assign \$642  = l5_s5_y[32] ? \$640  : \$641 ;
-  assign \$643  = l5_s5_right > 3'h7;
-  assign \$644  = l5_s5_right == 3'h7;
-  assign \$645  = l5_s5_y[32] ? \$643  : \$644 ;
-  assign \$646  = l5_s5_right > 4'h8;
-  assign \$647  = l5_s5_right == 4'h8;
-  assign \$648  = l5_s5_y[32] ? \$646  : \$647 ;
-  assign \$649  = l5_s5_right > 4'h9;
-  assign \$650  = l5_s5_right == 4'h9;
-  assign \$651  = l5_s5_y[32] ? \$649  : \$650 ;
-  assign \$652  = l5_s5_right > 4'ha;
-  assign \$653  = l5_s5_right == 4'ha;
-  assign \$654  = l5_s5_y[32] ? \$652  : \$653 ;
-  assign \$655  = l5_s5_right > 4'hb;
-  assign \$656  = l5_s5_right == 4'hb;
-  assign \$657  = l5_s5_y[32] ? \$655  : \$656 ;
-  assign \$658  = l5_s5_right > 4'hc;
-  assign \$659  = l5_s5_right == 4'hc;
-  assign \$660  = l5_s5_y[32] ? \$658  : \$659 ;
-  assign \$661  = l5_s5_right > 4'hd;
-  assign \$662  = l5_s5_right == 4'hd;
-  assign \$663  = l5_s5_y[32] ? \$661  : \$662 ;
-  assign \$664  = l5_s5_right > 4'he;
-  assign \$665  = l5_s5_right == 4'he;
-  assign \$666  = l5_s5_y[32] ? \$664  : \$665 ;
-  assign \$667  = l5_s5_right > 4'hf;
-  assign \$668  = l5_s5_right == 4'hf;
-  assign \$669  = l5_s5_y[32] ? \$667  : \$668 ;
-  assign \$670  = l5_s5_right > 5'h10;
-  assign \$671  = l5_s5_right == 5'h10;
-  assign \$672  = l5_s5_y[32] ? \$670  : \$671 ;
-  assign \$673  = l5_s5_right > 5'h11;
-  assign \$674  = l5_s5_right == 5'h11;
-  assign \$675  = l5_s5_y[32] ? \$673  : \$674 ;
-  assign \$676  = l5_s5_right > 5'h12;
-  assign \$677  = l5_s5_right == 5'h12;
-  assign \$678  = l5_s5_y[32] ? \$676  : \$677 ;
-  assign \$679  = l5_s5_right > 5'h13;
-  assign \$680  = l5_s5_right == 5'h13;
-  assign \$681  = l5_s5_y[32] ? \$679  : \$680 ;
-  assign \$682  = l5_s5_right > 5'h14;
-  assign \$683  = l5_s5_right == 5'h14;
-  assign \$684  = l5_s5_y[32] ? \$682  : \$683 ;
-  assign \$685  = l5_s5_right > 5'h15;
-  assign \$686  = l5_s5_right == 5'h15;
-  assign \$687  = l5_s5_y[32] ? \$685  : \$686 ;
-  assign \$688  = l5_s5_right > 5'h16;
-  assign \$689  = l5_s5_right == 5'h16;
-  assign \$690  = l5_s5_y[32] ? \$688  : \$689 ;
-  assign \$691  = l5_s5_right > 5'h17;
-  assign \$692  = l5_s5_right == 5'h17;
-  assign \$693  = l5_s5_y[32] ? \$691  : \$692 ;
-  assign \$694  = l5_s5_right > 5'h18;
-  assign \$695  = l5_s5_right == 5'h18;
-  assign \$696  = l5_s5_y[32] ? \$694  : \$695 ;
-  assign \$697  = l5_s5_right > 5'h19;
-  assign \$698  = l5_s5_right == 5'h19;
-  assign \$699  = l5_s5_y[32] ? \$697  : \$698 ;
-  assign \$700  = l5_s5_right > 5'h1a;
-  assign \$701  = l5_s5_right == 5'h1a;
-  assign \$702  = l5_s5_y[32] ? \$700  : \$701 ;
-  assign \$703  = l5_s5_right > 5'h1b;
-  assign \$704  = l5_s5_right == 5'h1b;
-  assign \$705  = l5_s5_y[32] ? \$703  : \$704 ;
-  assign \$706  = l5_s5_right > 5'h1c;
-  assign \$707  = l5_s5_right == 5'h1c;
-  assign \$708  = l5_s5_y[32] ? \$706  : \$707 ;
-  assign \$709  = l5_s5_right > 5'h1d;
-  assign \$710  = l5_s5_right == 5'h1d;
-  assign \$711  = l5_s5_y[32] ? \$709  : \$710 ;
-  assign \$712  = l5_s5_right > 5'h1e;
-  assign \$713  = l5_s5_right == 5'h1e;
-  assign \$714  = l5_s5_y[32] ? \$712  : \$713 ;
-  assign \$715  = l5_s5_right > 5'h1f;
-  assign \$716  = l5_s5_right == 5'h1f;
-  assign \$717  = l5_s5_y[32] ? \$715  : \$716 ;
-  assign \$718  = l5_s5_right > 6'h20;
-  assign \$719  = l5_s5_right == 6'h20;
-  assign \$720  = l5_s5_y[32] ? \$718  : \$719 ;
-  assign \$721  = $signed(l5_s5_y) + $signed({ 1'h0, \$720 , \$717 , \$714 , \$711 , \$708 , \$705 , \$702 , \$699 , \$696 , \$693 , \$690 , \$687 , \$684 , \$681 , \$678 , \$675 , \$672 , \$669 , \$666 , \$663 , \$660 , \$657 , \$654 , \$651 , \$648 , \$645 , \$642 , \$639 , \$636 , \$633 , \$630 , \$627  });
-  assign \$722  = $signed(l5_s6_t) >>> l5_s6_right;
-  assign \$723  = $signed(l5_s7_z) + $signed(\port$3274$272 [7:0]);
-  assign \$724  = $signed(l5_s8_w) > $signed(\port$3274$272 [23:16]);
-  assign \$725  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
-  assign \$726  = \$724  | \$725 ;
-  assign \$727  = $signed(l5_s8_w) < $signed(\port$3274$272 [15:8]);
-  assign \$728  = \$727  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l5_s8_w[7:0] };
-  assign \$729  = \$726  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$728 ;
-  assign \$730  = $signed(i__payload[223:192]) + $signed(i__payload[479:448]);
-  assign \$731  = $signed(i__payload[809:804]) < $signed(1'h0);
-  assign \$732  = \$731  ? 5'h00 : i__payload[808:804];
-  assign \$733  = $signed(i__payload[809:804]) < $signed(1'h0);
-  assign \$734  = - $signed(i__payload[809:804]);
-  assign \$735  = \$733  ? \$734  : 7'h00;
-  assign \$736  = $signed(l6_s1_x) << l6_s1_left;
-  assign \$737  = $signed(l6_s2_x[31:16]) * $signed(l6_s2_mult[31:16]);
-  assign \$738  = $signed(l6_s2_x[31:16]) * $signed({ 1'h0, l6_s2_mult[15:0] });
-  assign \$739  = $signed({ 1'h0, l6_s2_x[15:0] }) * $signed(l6_s2_mult[31:16]);
-  assign \$740  = l6_s2_x[15:0] * l6_s2_mult[15:0];
-  assign \$741  = $signed({ l6_s3_hh, l6_s3_ll[31:16] }) + $signed(16'h4000);
-  assign \$742  = $signed(l6_s3_hl) + $signed(l6_s3_lh);
-  assign \$743  = $signed(l6_s4_base) + $signed(l6_s4_mid);
-  assign \$745  = l6_s5_right > 1'h1;
-  assign \$746  = l6_s5_right == 1'h1;
-  assign \$747  = l6_s5_y[32] ? \$745  : \$746 ;
-  assign \$748  = l6_s5_right > 2'h2;
-  assign \$749  = l6_s5_right == 2'h2;
-  assign \$750  = l6_s5_y[32] ? \$748  : \$749 ;
-  assign \$751  = l6_s5_right > 2'h3;
-  assign \$752  = l6_s5_right == 2'h3;
-  assign \$753  = l6_s5_y[32] ? \$751  : \$752 ;
-  assign \$754  = l6_s5_right > 3'h4;
-  assign \$755  = l6_s5_right == 3'h4;
-  assign \$756  = l6_s5_y[32] ? \$754  : \$755 ;
-  assign \$757  = l6_s5_right > 3'h5;
-  assign \$758  = l6_s5_right == 3'h5;
-  assign \$759  = l6_s5_y[32] ? \$757  : \$758 ;
-  assign \$760  = l6_s5_right > 3'h6;
-  assign \$761  = l6_s5_right == 3'h6;
-  assign \$762  = l6_s5_y[32] ? \$760  : \$761 ;
-  assign \$763  = l6_s5_right > 3'h7;
-  assign \$764  = l6_s5_right == 3'h7;
-  assign \$765  = l6_s5_y[32] ? \$763  : \$764 ;
-  assign \$766  = l6_s5_right > 4'h8;
-  assign \$767  = l6_s5_right == 4'h8;
-  assign \$768  = l6_s5_y[32] ? \$766  : \$767 ;
-  assign \$769  = l6_s5_right > 4'h9;
-  assign \$770  = l6_s5_right == 4'h9;
-  assign \$771  = l6_s5_y[32] ? \$769  : \$770 ;
-  assign \$772  = l6_s5_right > 4'ha;
-  assign \$773  = l6_s5_right == 4'ha;
-  assign \$774  = l6_s5_y[32] ? \$772  : \$773 ;
-  assign \$775  = l6_s5_right > 4'hb;
-  assign \$776  = l6_s5_right == 4'hb;
-  assign \$777  = l6_s5_y[32] ? \$775  : \$776 ;
-  assign \$778  = l6_s5_right > 4'hc;
-  assign \$779  = l6_s5_right == 4'hc;
-  assign \$780  = l6_s5_y[32] ? \$778  : \$779 ;
-  assign \$781  = l6_s5_right > 4'hd;
-  assign \$782  = l6_s5_right == 4'hd;
-  assign \$783  = l6_s5_y[32] ? \$781  : \$782 ;
-  assign \$784  = l6_s5_right > 4'he;
-  assign \$785  = l6_s5_right == 4'he;
-  assign \$786  = l6_s5_y[32] ? \$784  : \$785 ;
-  assign \$787  = l6_s5_right > 4'hf;
-  assign \$788  = l6_s5_right == 4'hf;
-  assign \$789  = l6_s5_y[32] ? \$787  : \$788 ;
-  assign \$790  = l6_s5_right > 5'h10;
-  assign \$791  = l6_s5_right == 5'h10;
-  assign \$792  = l6_s5_y[32] ? \$790  : \$791 ;
-  assign \$793  = l6_s5_right > 5'h11;
-  assign \$794  = l6_s5_right == 5'h11;
-  assign \$795  = l6_s5_y[32] ? \$793  : \$794 ;
-  assign \$796  = l6_s5_right > 5'h12;
-  assign \$797  = l6_s5_right == 5'h12;
-  assign \$798  = l6_s5_y[32] ? \$796  : \$797 ;
-  assign \$799  = l6_s5_right > 5'h13;
-  assign \$800  = l6_s5_right == 5'h13;
-  assign \$801  = l6_s5_y[32] ? \$799  : \$800 ;
-  assign \$802  = l6_s5_right > 5'h14;
-  assign \$803  = l6_s5_right == 5'h14;
-  assign \$804  = l6_s5_y[32] ? \$802  : \$803 ;
-  assign \$805  = l6_s5_right > 5'h15;
-  assign \$806  = l6_s5_right == 5'h15;
-  assign \$807  = l6_s5_y[32] ? \$805  : \$806 ;
-  assign \$808  = l6_s5_right > 5'h16;
-  assign \$809  = l6_s5_right == 5'h16;
-  assign \$810  = l6_s5_y[32] ? \$808  : \$809 ;
-  assign \$811  = l6_s5_right > 5'h17;
-  assign \$812  = l6_s5_right == 5'h17;
-  assign \$813  = l6_s5_y[32] ? \$811  : \$812 ;
-  assign \$814  = l6_s5_right > 5'h18;
-  assign \$815  = l6_s5_right == 5'h18;
-  assign \$816  = l6_s5_y[32] ? \$814  : \$815 ;
-  assign \$817  = l6_s5_right > 5'h19;
-  assign \$818  = l6_s5_right == 5'h19;
-  assign \$819  = l6_s5_y[32] ? \$817  : \$818 ;
-  assign \$820  = l6_s5_right > 5'h1a;
-  assign \$821  = l6_s5_right == 5'h1a;
-  assign \$822  = l6_s5_y[32] ? \$820  : \$821 ;
-  assign \$823  = l6_s5_right > 5'h1b;
-  assign \$824  = l6_s5_right == 5'h1b;
-  assign \$825  = l6_s5_y[32] ? \$823  : \$824 ;
-  assign \$826  = l6_s5_right > 5'h1c;
-  assign \$827  = l6_s5_right == 5'h1c;
-  assign \$828  = l6_s5_y[32] ? \$826  : \$827 ;
-  assign \$829  = l6_s5_right > 5'h1d;
-  assign \$830  = l6_s5_right == 5'h1d;
-  assign \$831  = l6_s5_y[32] ? \$829  : \$830 ;
-  assign \$832  = l6_s5_right > 5'h1e;
-  assign \$833  = l6_s5_right == 5'h1e;
-  assign \$834  = l6_s5_y[32] ? \$832  : \$833 ;
-  assign \$835  = l6_s5_right > 5'h1f;
-  assign \$836  = l6_s5_right == 5'h1f;
-  assign \$837  = l6_s5_y[32] ? \$835  : \$836 ;
-  assign \$838  = l6_s5_right > 6'h20;
-  assign \$839  = l6_s5_right == 6'h20;
-  assign \$840  = l6_s5_y[32] ? \$838  : \$839 ;
-  assign \$841  = $signed(l6_s5_y) + $signed({ 1'h0, \$840 , \$837 , \$834 , \$831 , \$828 , \$825 , \$822 , \$819 , \$816 , \$813 , \$810 , \$807 , \$804 , \$801 , \$798 , \$795 , \$792 , \$789 , \$786 , \$783 , \$780 , \$777 , \$774 , \$771 , \$768 , \$765 , \$762 , \$759 , \$756 , \$753 , \$750 , \$747  });
-  assign \$842  = $signed(l6_s6_t) >>> l6_s6_right;
-  assign \$843  = $signed(l6_s7_z) + $signed(\port$3274$272 [7:0]);
-  assign \$844  = $signed(l6_s8_w) > $signed(\port$3274$272 [23:16]);
-  assign \$845  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
-  assign \$846  = \$844  | \$845 ;
-  assign \$847  = $signed(l6_s8_w) < $signed(\port$3274$272 [15:8]);
-  assign \$848  = \$847  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l6_s8_w[7:0] };
-  assign \$849  = \$846  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$848 ;
-  assign \$850  = $signed(i__payload[255:224]) + $signed(i__payload[511:480]);
-  assign \$851  = $signed(i__payload[815:810]) < $signed(1'h0);
-  assign \$852  = \$851  ? 5'h00 : i__payload[814:810];
-  assign \$853  = $signed(i__payload[815:810]) < $signed(1'h0);
-  assign \$854  = - $signed(i__payload[815:810]);
-  assign \$855  = \$853  ? \$854  : 7'h00;
-  assign \$856  = $signed(l7_s1_x) << l7_s1_left;
-  assign \$857  = $signed(l7_s2_x[31:16]) * $signed(l7_s2_mult[31:16]);
-  assign \$858  = $signed(l7_s2_x[31:16]) * $signed({ 1'h0, l7_s2_mult[15:0] });
-  assign \$859  = $signed({ 1'h0, l7_s2_x[15:0] }) * $signed(l7_s2_mult[31:16]);
-  assign \$860  = l7_s2_x[15:0] * l7_s2_mult[15:0];
-  assign \$861  = $signed({ l7_s3_hh, l7_s3_ll[31:16] }) + $signed(16'h4000);
-  assign \$862  = $signed(l7_s3_hl) + $signed(l7_s3_lh);
-  assign \$863  = $signed(l7_s4_base) + $signed(l7_s4_mid);
-  assign \$865  = l7_s5_right > 1'h1;
-  assign \$866  = l7_s5_right == 1'h1;
-  assign \$867  = l7_s5_y[32] ? \$865  : \$866 ;
-  assign \$868  = l7_s5_right > 2'h2;
-  assign \$869  = l7_s5_right == 2'h2;
-  assign \$870  = l7_s5_y[32] ? \$868  : \$869 ;
-  assign \$871  = l7_s5_right > 2'h3;
-  assign \$872  = l7_s5_right == 2'h3;
-  assign \$873  = l7_s5_y[32] ? \$871  : \$872 ;
-  assign \$874  = l7_s5_right > 3'h4;
-  assign \$875  = l7_s5_right == 3'h4;
-  assign \$876  = l7_s5_y[32] ? \$874  : \$875 ;
-  assign \$877  = l7_s5_right > 3'h5;
-  assign \$878  = l7_s5_right == 3'h5;
-  assign \$879  = l7_s5_y[32] ? \$877  : \$878 ;
-  assign \$880  = l7_s5_right > 3'h6;
-  assign \$881  = l7_s5_right == 3'h6;
-  assign \$882  = l7_s5_y[32] ? \$880  : \$881 ;
-  assign \$883  = l7_s5_right > 3'h7;
-  assign \$884  = l7_s5_right == 3'h7;
-  assign \$885  = l7_s5_y[32] ? \$883  : \$884 ;
-  assign \$886  = l7_s5_right > 4'h8;
-  assign \$887  = l7_s5_right == 4'h8;
-  assign \$888  = l7_s5_y[32] ? \$886  : \$887 ;
-  assign \$889  = l7_s5_right > 4'h9;
-  assign \$890  = l7_s5_right == 4'h9;
-  assign \$891  = l7_s5_y[32] ? \$889  : \$890 ;
-  assign \$892  = l7_s5_right > 4'ha;
-  assign \$893  = l7_s5_right == 4'ha;
-  assign \$894  = l7_s5_y[32] ? \$892  : \$893 ;
-  assign \$895  = l7_s5_right > 4'hb;
-  assign \$896  = l7_s5_right == 4'hb;
-  assign \$897  = l7_s5_y[32] ? \$895  : \$896 ;
-  assign \$898  = l7_s5_right > 4'hc;
-  assign \$899  = l7_s5_right == 4'hc;
-  assign \$900  = l7_s5_y[32] ? \$898  : \$899 ;
-  assign \$901  = l7_s5_right > 4'hd;
-  assign \$902  = l7_s5_right == 4'hd;
-  assign \$903  = l7_s5_y[32] ? \$901  : \$902 ;
-  assign \$904  = l7_s5_right > 4'he;
-  assign \$905  = l7_s5_right == 4'he;
-  assign \$906  = l7_s5_y[32] ? \$904  : \$905 ;
-  assign \$907  = l7_s5_right > 4'hf;
-  assign \$908  = l7_s5_right == 4'hf;
-  assign \$909  = l7_s5_y[32] ? \$907  : \$908 ;
-  assign \$910  = l7_s5_right > 5'h10;
-  assign \$911  = l7_s5_right == 5'h10;
-  assign \$912  = l7_s5_y[32] ? \$910  : \$911 ;
-  assign \$913  = l7_s5_right > 5'h11;
-  assign \$914  = l7_s5_right == 5'h11;
-  assign \$915  = l7_s5_y[32] ? \$913  : \$914 ;
-  assign \$916  = l7_s5_right > 5'h12;
-  assign \$917  = l7_s5_right == 5'h12;
-  assign \$918  = l7_s5_y[32] ? \$916  : \$917 ;
-  assign \$919  = l7_s5_right > 5'h13;
-  assign \$920  = l7_s5_right == 5'h13;
-  assign \$921  = l7_s5_y[32] ? \$919  : \$920 ;
-  assign \$922  = l7_s5_right > 5'h14;
-  assign \$923  = l7_s5_right == 5'h14;
-  assign \$924  = l7_s5_y[32] ? \$922  : \$923 ;
-  assign \$925  = l7_s5_right > 5'h15;
-  assign \$926  = l7_s5_right == 5'h15;
-  assign \$927  = l7_s5_y[32] ? \$925  : \$926 ;
-  assign \$928  = l7_s5_right > 5'h16;
-  assign \$929  = l7_s5_right == 5'h16;
-  assign \$930  = l7_s5_y[32] ? \$928  : \$929 ;
-  assign \$931  = l7_s5_right > 5'h17;
-  assign \$932  = l7_s5_right == 5'h17;
-  assign \$933  = l7_s5_y[32] ? \$931  : \$932 ;
-  assign \$934  = l7_s5_right > 5'h18;
-  assign \$935  = l7_s5_right == 5'h18;
-  assign \$936  = l7_s5_y[32] ? \$934  : \$935 ;
-  assign \$937  = l7_s5_right > 5'h19;
-  assign \$938  = l7_s5_right == 5'h19;
-  assign \$939  = l7_s5_y[32] ? \$937  : \$938 ;
-  assign \$940  = l7_s5_right > 5'h1a;
-  assign \$941  = l7_s5_right == 5'h1a;
-  assign \$942  = l7_s5_y[32] ? \$940  : \$941 ;
-  assign \$943  = l7_s5_right > 5'h1b;
-  assign \$944  = l7_s5_right == 5'h1b;
-  assign \$945  = l7_s5_y[32] ? \$943  : \$944 ;
-  assign \$946  = l7_s5_right > 5'h1c;
-  assign \$947  = l7_s5_right == 5'h1c;
-  assign \$948  = l7_s5_y[32] ? \$946  : \$947 ;
-  assign \$949  = l7_s5_right > 5'h1d;
-  assign \$950  = l7_s5_right == 5'h1d;
-  assign \$951  = l7_s5_y[32] ? \$949  : \$950 ;
-  assign \$952  = l7_s5_right > 5'h1e;
-  assign \$953  = l7_s5_right == 5'h1e;
-  assign \$954  = l7_s5_y[32] ? \$952  : \$953 ;
-  assign \$955  = l7_s5_right > 5'h1f;
-  assign \$956  = l7_s5_right == 5'h1f;
-  assign \$957  = l7_s5_y[32] ? \$955  : \$956 ;
-  assign \$958  = l7_s5_right > 6'h20;
-  assign \$959  = l7_s5_right == 6'h20;
-  assign \$960  = l7_s5_y[32] ? \$958  : \$959 ;
-  assign \$961  = $signed(l7_s5_y) + $signed({ 1'h0, \$960 , \$957 , \$954 , \$951 , \$948 , \$945 , \$942 , \$939 , \$936 , \$933 , \$930 , \$927 , \$924 , \$921 , \$918 , \$915 , \$912 , \$909 , \$906 , \$903 , \$900 , \$897 , \$894 , \$891 , \$888 , \$885 , \$882 , \$879 , \$876 , \$873 , \$870 , \$867  });
-  assign \$962  = $signed(l7_s6_t) >>> l7_s6_right;
-  assign \$963  = $signed(l7_s7_z) + $signed(\port$3274$272 [7:0]);
-  assign \$964  = $signed(l7_s8_w) > $signed(\port$3274$272 [23:16]);
-  assign \$965  = $signed(\port$3274$272 [15:8]) > $signed(\port$3274$272 [23:16]);
-  assign \$966  = \$964  | \$965 ;
-  assign \$967  = $signed(l7_s8_w) < $signed(\port$3274$272 [15:8]);
-  assign \$968  = \$967  ? { \port$3274$272 [15], \port$3274$272 [15:8] } : { 1'h0, l7_s8_w[7:0] };
-  assign \$969  = \$966  ? { \port$3274$272 [23], \port$3274$272 [23:16] } : \$968 ;
-  always @(posedge clk)
-    s1_valid <= \$970 ;
-  always @(posedge clk)
-    s2_valid <= \$971 ;
-  always @(posedge clk)
-    s3_valid <= \$972 ;
-  always @(posedge clk)
-    s4_valid <= \$973 ;
-  always @(posedge clk)
-    s5_valid <= \$974 ;
-  always @(posedge clk)
-    s6_valid <= \$975 ;
-  always @(posedge clk)
-    s7_valid <= \$976 ;
-  always @(posedge clk)
-    s8_valid <= \$977 ;
-  always @(posedge clk)
-    s9_valid <= \$978 ;
-  always @(posedge clk)
-    s1_tag <= \$979 ;
-  always @(posedge clk)
-    s2_tag <= \$980 ;
-  always @(posedge clk)
-    s3_tag <= \$981 ;
-  always @(posedge clk)
-    s4_tag <= \$982 ;
-  always @(posedge clk)
-    s5_tag <= \$983 ;
-  always @(posedge clk)
-    s6_tag <= \$984 ;
-  always @(posedge clk)
-    s7_tag <= \$985 ;
-  always @(posedge clk)
-    s8_tag <= \$986 ;
-  always @(posedge clk)
-    s9_tag <= \$987 ;
-  always @(posedge clk)
-    l0_s1_x <= \$988 ;
-  always @(posedge clk)
-    l0_s1_left <= \$989 ;
-  always @(posedge clk)
-    l0_s1_right <= \$990 ;
-  always @(posedge clk)
-    l0_s1_mult <= \$991 ;
-  always @(posedge clk)
-    l0_s2_x <= \$992 ;
-  always @(posedge clk)
-    l0_s2_right <= \$993 ;
-  always @(posedge clk)
-    l0_s2_mult <= \$994 ;
-  always @(posedge clk)
-    l0_s3_hh <= \$995 ;
-  always @(posedge clk)
-    l0_s3_hl <= \$996 ;
-  always @(posedge clk)
-    l0_s3_lh <= \$997 ;
-  always @(posedge clk)
-    l0_s3_ll <= \$998 ;
-  always @(posedge clk)
-    l0_s3_right <= \$999 ;
-  always @(posedge clk)
-    l0_s4_base <= \$1000 ;
-  always @(posedge clk)
-    l0_s4_mid <= \$1001 ;
-  always @(posedge clk)
-    l0_s4_right <= \$1002 ;
-  always @(posedge clk)
-    l0_s5_y <= \$1003 ;
-  always @(posedge clk)
-    l0_s5_right <= \$1004 ;
-  always @(posedge clk)
-    l0_s6_t <= \$1005 ;
-  always @(posedge clk)
-    l0_s6_right <= \$1006 ;
-  always @(posedge clk)
-    l0_s7_z <= \$1007 ;
-  always @(posedge clk)
-    l0_s8_w <= \$1008 ;
-  always @(posedge clk)
-    l0_s9_out <= \$1009 ;
-  always @(posedge clk)
-    l1_s1_x <= \$1010 ;
-  always @(posedge clk)
-    l1_s1_left <= \$1011 ;
-  always @(posedge clk)
-    l1_s1_right <= \$1012 ;
-  always @(posedge clk)
-    l1_s1_mult <= \$1013 ;
-  always @(posedge clk)
-    l1_s2_x <= \$1014 ;
-  always @(posedge clk)
-    l1_s2_right <= \$1015 ;
-  always @(posedge clk)
-    l1_s2_mult <= \$1016 ;
-  always @(posedge clk)
-    l1_s3_hh <= \$1017 ;
-  always @(posedge clk)
-    l1_s3_hl <= \$1018 ;
-  always @(posedge clk)
-    l1_s3_lh <= \$1019 ;
-  always @(posedge clk)
-    l1_s3_ll <= \$1020 ;
-  always @(posedge clk)
-    l1_s3_right <= \$1021 ;
-  always @(posedge clk)
-    l1_s4_base <= \$1022 ;
-  always @(posedge clk)
-    l1_s4_mid <= \$1023 ;
-  always @(posedge clk)
-    l1_s4_right <= \$1024 ;
-  always @(posedge clk)
-    l1_s5_y <= \$1025 ;
-  always @(posedge clk)
-    l1_s5_right <= \$1026 ;
-  always @(posedge clk)
-    l1_s6_t <= \$1027 ;
-  always @(posedge clk)
-    l1_s6_right <= \$1028 ;
-  always @(posedge clk)
-    l1_s7_z <= \$1029 ;
-  always @(posedge clk)
-    l1_s8_w <= \$1030 ;
-  always @(posedge clk)
-    l1_s9_out <= \$1031 ;
-  always @(posedge clk)
-    l2_s1_x <= \$1032 ;
-  always @(posedge clk)
-    l2_s1_left <= \$1033 ;
-  always @(posedge clk)
-    l2_s1_right <= \$1034 ;
-  always @(posedge clk)
-    l2_s1_mult <= \$1035 ;
-  always @(posedge clk)
-    l2_s2_x <= \$1036 ;
-  always @(posedge clk)
-    l2_s2_right <= \$1037 ;
-  always @(posedge clk)
-    l2_s2_mult <= \$1038 ;
-  always @(posedge clk)
-    l2_s3_hh <= \$1039 ;
-  always @(posedge clk)
-    l2_s3_hl <= \$1040 ;
-  always @(posedge clk)
-    l2_s3_lh <= \$1041 ;
-  always @(posedge clk)
-    l2_s3_ll <= \$1042 ;
-  always @(posedge clk)
-    l2_s3_right <= \$1043 ;
-  always @(posedge clk)
-    l2_s4_base <= \$1044 ;
-  always @(posedge clk)
-    l2_s4_mid <= \$1045 ;
-  always @(posedge clk)
-    l2_s4_right <= \$1046 ;
-  always @(posedge clk)
-    l2_s5_y <= \$1047 ;
-  always @(posedge clk)
-    l2_s5_right <= \$1048 ;
-  always @(posedge clk)
-    l2_s6_t <= \$1049 ;
-  always @(posedge clk)
-    l2_s6_right <= \$1050 ;
-  always @(posedge clk)
-    l2_s7_z <= \$1051 ;
-  always @(posedge clk)
-    l2_s8_w <= \$1052 ;
-  always @(posedge clk)
-    l2_s9_out <= \$1053 ;
-  always @(posedge clk)
-    l3_s1_x <= \$1054 ;
-  always @(posedge clk)
-    l3_s1_left <= \$1055 ;
-  always @(posedge clk)
-    l3_s1_right <= \$1056 ;
-  always @(posedge clk)
-    l3_s1_mult <= \$1057 ;
-  always @(posedge clk)
-    l3_s2_x <= \$1058 ;
-  always @(posedge clk)
-    l3_s2_right <= \$1059 ;
-  always @(posedge clk)
-    l3_s2_mult <= \$1060 ;
-  always @(posedge clk)
-    l3_s3_hh <= \$1061 ;
-  always @(posedge clk)
-    l3_s3_hl <= \$1062 ;
-  always @(posedge clk)
-    l3_s3_lh <= \$1063 ;
-  always @(posedge clk)
-    l3_s3_ll <= \$1064 ;
-  always @(posedge clk)
-    l3_s3_right <= \$1065 ;
-  always @(posedge clk)
-    l3_s4_base <= \$1066 ;
-  always @(posedge clk)
-    l3_s4_mid <= \$1067 ;
-  always @(posedge clk)
-    l3_s4_right <= \$1068 ;
-  always @(posedge clk)
-    l3_s5_y <= \$1069 ;
-  always @(posedge clk)
-    l3_s5_right <= \$1070 ;
-  always @(posedge clk)
-    l3_s6_t <= \$1071 ;
-  always @(posedge clk)
-    l3_s6_right <= \$1072 ;
-  always @(posedge clk)
-    l3_s7_z <= \$1073 ;
-  always @(posedge clk)
-    l3_s8_w <= \$1074 ;
-  always @(posedge clk)
-    l3_s9_out <= \$1075 ;
-  always @(posedge clk)
-    l4_s1_x <= \$1076 ;
-  always @(posedge clk)
-    l4_s1_left <= \$1077 ;
-  always @(posedge clk)
-    l4_s1_right <= \$1078 ;
-  always @(posedge clk)
-    l4_s1_mult <= \$1079 ;
-  always @(posedge clk)
-    l4_s2_x <= \$1080 ;
-  always @(posedge clk)
-    l4_s2_right <= \$1081 ;
-  always @(posedge clk)
-    l4_s2_mult <= \$1082 ;
-  always @(posedge clk)
-    l4_s3_hh <= \$1083 ;
-  always @(posedge clk)
-    l4_s3_hl <= \$1084 ;
-  always @(posedge clk)
-    l4_s3_lh <= \$1085 ;
-  always @(posedge clk)
-    l4_s3_ll <= \$1086 ;
-  always @(posedge clk)
-    l4_s3_right <= \$1087 ;
-  always @(posedge clk)
-    l4_s4_base <= \$1088 ;
-  always @(posedge clk)
-    l4_s4_mid <= \$1089 ;
-  always @(posedge clk)
-    l4_s4_right <= \$1090 ;
-  always @(posedge clk)
-    l4_s5_y <= \$1091 ;
-  always @(posedge clk)
-    l4_s5_right <= \$1092 ;
-  always @(posedge clk)
-    l4_s6_t <= \$1093 ;
-  always @(posedge clk)
-    l4_s6_right <= \$1094 ;
-  always @(posedge clk)
-    l4_s7_z <= \$1095 ;
-  always @(posedge clk)
-    l4_s8_w <= \$1096 ;
-  always @(posedge clk)
-    l4_s9_out <= \$1097 ;
-  always @(posedge clk)
-    l5_s1_x <= \$1098 ;
-  always @(posedge clk)
-    l5_s1_left <= \$1099 ;
-  always @(posedge clk)
-    l5_s1_right <= \$1100 ;
-  always @(posedge clk)
-    l5_s1_mult <= \$1101 ;
-  always @(posedge clk)
-    l5_s2_x <= \$1102 ;
-  always @(posedge clk)
-    l5_s2_right <= \$1103 ;
-  always @(posedge clk)
-    l5_s2_mult <= \$1104 ;
-  always @(posedge clk)
-    l5_s3_hh <= \$1105 ;
-  always @(posedge clk)
-    l5_s3_hl <= \$1106 ;
-  always @(posedge clk)
-    l5_s3_lh <= \$1107 ;
-  always @(posedge clk)
-    l5_s3_ll <= \$1108 ;
-  always @(posedge clk)
-    l5_s3_right <= \$1109 ;
-  always @(posedge clk)
-    l5_s4_base <= \$1110 ;
-  always @(posedge clk)
-    l5_s4_mid <= \$1111 ;
-  always @(posedge clk)
-    l5_s4_right <= \$1112 ;
-  always @(posedge clk)
-    l5_s5_y <= \$1113 ;
-  always @(posedge clk)
-    l5_s5_right <= \$1114 ;
-  always @(posedge clk)
-    l5_s6_t <= \$1115 ;
-  always @(posedge clk)
-    l5_s6_right <= \$1116 ;
-  always @(posedge clk)
-    l5_s7_z <= \$1117 ;
-  always @(posedge clk)
-    l5_s8_w <= \$1118 ;
-  always @(posedge clk)
-    l5_s9_out <= \$1119 ;
-  always @(posedge clk)
-    l6_s1_x <= \$1120 ;
-  always @(posedge clk)
-    l6_s1_left <= \$1121 ;
-  always @(posedge clk)
-    l6_s1_right <= \$1122 ;
-  always @(posedge clk)
-    l6_s1_mult <= \$1123 ;
-  always @(posedge clk)
-    l6_s2_x <= \$1124 ;
-  always @(posedge clk)
-    l6_s2_right <= \$1125 ;
-  always @(posedge clk)
-    l6_s2_mult <= \$1126 ;
-  always @(posedge clk)
-    l6_s3_hh <= \$1127 ;
-  always @(posedge clk)
-    l6_s3_hl <= \$1128 ;
-  always @(posedge clk)
-    l6_s3_lh <= \$1129 ;
-  always @(posedge clk)
-    l6_s3_ll <= \$1130 ;
-  always @(posedge clk)
-    l6_s3_right <= \$1131 ;
-  always @(posedge clk)
-    l6_s4_base <= \$1132 ;
-  always @(posedge clk)
-    l6_s4_mid <= \$1133 ;
-  always @(posedge clk)
-    l6_s4_right <= \$1134 ;
-  always @(posedge clk)
-    l6_s5_y <= \$1135 ;
-  always @(posedge clk)
-    l6_s5_right <= \$1136 ;
-  always @(posedge clk)
-    l6_s6_t <= \$1137 ;
-  always @(posedge clk)
-    l6_s6_right <= \$1138 ;
-  always @(posedge clk)
-    l6_s7_z <= \$1139 ;
-  always @(posedge clk)
-    l6_s8_w <= \$1140 ;
-  always @(posedge clk)
-    l6_s9_out <= \$1141 ;
-  always @(posedge clk)
-    l7_s1_x <= \$1142 ;
-  always @(posedge clk)
-    l7_s1_left <= \$1143 ;
-  always @(posedge clk)
-    l7_s1_right <= \$1144 ;
-  always @(posedge clk)
-    l7_s1_mult <= \$1145 ;
-  always @(posedge clk)
-    l7_s2_x <= \$1146 ;
-  always @(posedge clk)
-    l7_s2_right <= \$1147 ;
-  always @(posedge clk)
-    l7_s2_mult <= \$1148 ;
-  always @(posedge clk)
-    l7_s3_hh <= \$1149 ;
-  always @(posedge clk)
-    l7_s3_hl <= \$1150 ;
-  always @(posedge clk)
-    l7_s3_lh <= \$1151 ;
-  always @(posedge clk)
-    l7_s3_ll <= \$1152 ;
-  always @(posedge clk)
-    l7_s3_right <= \$1153 ;
-  always @(posedge clk)
-    l7_s4_base <= \$1154 ;
-  always @(posedge clk)
-    l7_s4_mid <= \$1155 ;
-  always @(posedge clk)
-    l7_s4_right <= \$1156 ;
-  always @(posedge clk)
-    l7_s5_y <= \$1157 ;
-  always @(posedge clk)
-    l7_s5_right <= \$1158 ;
-  always @(posedge clk)
-    l7_s6_t <= \$1159 ;
-  always @(posedge clk)
-    l7_s6_right <= \$1160 ;
-  always @(posedge clk)
-    l7_s7_z <= \$1161 ;
-  always @(posedge clk)
-    l7_s8_w <= \$1162 ;
-  always @(posedge clk)
-    l7_s9_out <= \$1163 ;
+  assign \$1  = ~ s10_valid;
+  assign s10_load = \$1  | o__ready;
+  assign \$2  = ~ s9_valid;
+  assign s9_load = \$2  | s10_load;
+  assign \$3  = ~ s8_valid;
+  assign s8_load = \$3  | s9_load;
+  assign \$4  = ~ s7_valid;
+  assign s7_load = \$4  | s8_load;
+  assign \$5  = ~ s6_valid;
+  assign s6_load = \$5  | s7_load;
+  assign \$6  = ~ s5_valid;
+  assign s5_load = \$6  | s6_load;
+  assign \$7  = ~ s4_valid;
+  assign s4_load = \$7  | s5_load;
+  assign \$8  = ~ s3_valid;
+  assign s3_load = \$8  | s4_load;
+  assign \$9  = ~ s2_valid;
+  assign s2_load = \$9  | s3_load;
+  assign \$10  = ~ s1_valid;
+  assign s1_load = \$10  | s2_load;
+  assign \$11  = $signed(i__payload[31:0]) + $signed(i__payload[287:256]);
+  assign \$12  = $signed(i__payload[773:768]) < $signed(1'h0);
+  assign \$13  = \$12  ? 5'h00 : i__payload[772:768];
+  assign \$14  = $signed(i__payload[773:768]) < $signed(1'h0);
+  assign \$15  = - $signed(i__payload[773:768]);
+  assign \$16  = \$14  ? \$15  : 7'h00;
+  assign \$17  = $signed(l0_s1_x) << l0_s1_left;
+  assign \$18  = $signed(l0_s1_mult[31:16]) + $signed({ 1'h0, l0_s1_mult[15:0] });
+  assign \$19  = $signed(l0_s2_x[31:16]) + $signed({ 1'h0, l0_s2_x[15:0] });
+  assign \$20  = $signed(l0_s3_x_hi) * $signed(l0_s3_mult[31:16]);
+  assign \$21  = l0_s3_x_lo * l0_s3_mult[15:0];
+  assign \$22  = $signed(l0_s3_x_sum) * $signed(l0_s3_m_sum);
+  assign \$23  = $signed({ l0_s4_hh, l0_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$24  = $signed(l0_s4_cross) - $signed(l0_s4_hh);
+  assign \$25  = $signed(\$24 ) - $signed({ 1'h0, l0_s4_ll });
+  assign \$26  = $signed(l0_s5_base) + $signed(l0_s5_mid);
+  assign \$28  = l0_s6_right > 1'h1;
+  assign \$29  = l0_s6_right == 1'h1;
+  assign \$30  = l0_s6_y[32] ? \$28  : \$29 ;
+  assign \$31  = l0_s6_right > 2'h2;
+  assign \$32  = l0_s6_right == 2'h2;
+  assign \$33  = l0_s6_y[32] ? \$31  : \$32 ;
+  assign \$34  = l0_s6_right > 2'h3;
+  assign \$35  = l0_s6_right == 2'h3;
+  assign \$36  = l0_s6_y[32] ? \$34  : \$35 ;
+  assign \$37  = l0_s6_right > 3'h4;
+  assign \$38  = l0_s6_right == 3'h4;
+  assign \$39  = l0_s6_y[32] ? \$37  : \$38 ;
+  assign \$40  = l0_s6_right > 3'h5;
+  assign \$41  = l0_s6_right == 3'h5;
+  assign \$42  = l0_s6_y[32] ? \$40  : \$41 ;
+  assign \$43  = l0_s6_right > 3'h6;
+  assign \$44  = l0_s6_right == 3'h6;
+  assign \$45  = l0_s6_y[32] ? \$43  : \$44 ;
+  assign \$46  = l0_s6_right > 3'h7;
+  assign \$47  = l0_s6_right == 3'h7;
+  assign \$48  = l0_s6_y[32] ? \$46  : \$47 ;
+  assign \$49  = l0_s6_right > 4'h8;
+  assign \$50  = l0_s6_right == 4'h8;
+  assign \$51  = l0_s6_y[32] ? \$49  : \$50 ;
+  assign \$52  = l0_s6_right > 4'h9;
+  assign \$53  = l0_s6_right == 4'h9;
+  assign \$54  = l0_s6_y[32] ? \$52  : \$53 ;
+  assign \$55  = l0_s6_right > 4'ha;
+  assign \$56  = l0_s6_right == 4'ha;
+  assign \$57  = l0_s6_y[32] ? \$55  : \$56 ;
+  assign \$58  = l0_s6_right > 4'hb;
+  assign \$59  = l0_s6_right == 4'hb;
+  assign \$60  = l0_s6_y[32] ? \$58  : \$59 ;
+  assign \$61  = l0_s6_right > 4'hc;
+  assign \$62  = l0_s6_right == 4'hc;
+  assign \$63  = l0_s6_y[32] ? \$61  : \$62 ;
+  assign \$64  = l0_s6_right > 4'hd;
+  assign \$65  = l0_s6_right == 4'hd;
+  assign \$66  = l0_s6_y[32] ? \$64  : \$65 ;
+  assign \$67  = l0_s6_right > 4'he;
+  assign \$68  = l0_s6_right == 4'he;
+  assign \$69  = l0_s6_y[32] ? \$67  : \$68 ;
+  assign \$70  = l0_s6_right > 4'hf;
+  assign \$71  = l0_s6_right == 4'hf;
+  assign \$72  = l0_s6_y[32] ? \$70  : \$71 ;
+  assign \$73  = l0_s6_right > 5'h10;
+  assign \$74  = l0_s6_right == 5'h10;
+  assign \$75  = l0_s6_y[32] ? \$73  : \$74 ;
+  assign \$76  = l0_s6_right > 5'h11;
+  assign \$77  = l0_s6_right == 5'h11;
+  assign \$78  = l0_s6_y[32] ? \$76  : \$77 ;
+  assign \$79  = l0_s6_right > 5'h12;
+  assign \$80  = l0_s6_right == 5'h12;
+  assign \$81  = l0_s6_y[32] ? \$79  : \$80 ;
+  assign \$82  = l0_s6_right > 5'h13;
+  assign \$83  = l0_s6_right == 5'h13;
+  assign \$84  = l0_s6_y[32] ? \$82  : \$83 ;
+  assign \$85  = l0_s6_right > 5'h14;
+  assign \$86  = l0_s6_right == 5'h14;
+  assign \$87  = l0_s6_y[32] ? \$85  : \$86 ;
+  assign \$88  = l0_s6_right > 5'h15;
+  assign \$89  = l0_s6_right == 5'h15;
+  assign \$90  = l0_s6_y[32] ? \$88  : \$89 ;
+  assign \$91  = l0_s6_right > 5'h16;
+  assign \$92  = l0_s6_right == 5'h16;
+  assign \$93  = l0_s6_y[32] ? \$91  : \$92 ;
+  assign \$94  = l0_s6_right > 5'h17;
+  assign \$95  = l0_s6_right == 5'h17;
+  assign \$96  = l0_s6_y[32] ? \$94  : \$95 ;
+  assign \$97  = l0_s6_right > 5'h18;
+  assign \$98  = l0_s6_right == 5'h18;
+  assign \$99  = l0_s6_y[32] ? \$97  : \$98 ;
+  assign \$100  = l0_s6_right > 5'h19;
+  assign \$101  = l0_s6_right == 5'h19;
+  assign \$102  = l0_s6_y[32] ? \$100  : \$101 ;
+  assign \$103  = l0_s6_right > 5'h1a;
+  assign \$104  = l0_s6_right == 5'h1a;
+  assign \$105  = l0_s6_y[32] ? \$103  : \$104 ;
+  assign \$106  = l0_s6_right > 5'h1b;
+  assign \$107  = l0_s6_right == 5'h1b;
+  assign \$108  = l0_s6_y[32] ? \$106  : \$107 ;
+  assign \$109  = l0_s6_right > 5'h1c;
+  assign \$110  = l0_s6_right == 5'h1c;
+  assign \$111  = l0_s6_y[32] ? \$109  : \$110 ;
+  assign \$112  = l0_s6_right > 5'h1d;
+  assign \$113  = l0_s6_right == 5'h1d;
+  assign \$114  = l0_s6_y[32] ? \$112  : \$113 ;
+  assign \$115  = l0_s6_right > 5'h1e;
+  assign \$116  = l0_s6_right == 5'h1e;
+  assign \$117  = l0_s6_y[32] ? \$115  : \$116 ;
+  assign \$118  = l0_s6_right > 5'h1f;
+  assign \$119  = l0_s6_right == 5'h1f;
+  assign \$120  = l0_s6_y[32] ? \$118  : \$119 ;
+  assign \$121  = l0_s6_right > 6'h20;
+  assign \$122  = l0_s6_right == 6'h20;
+  assign \$123  = l0_s6_y[32] ? \$121  : \$122 ;
+  assign \$124  = $signed(l0_s6_y) + $signed({ 1'h0, \$123 , \$120 , \$117 , \$114 , \$111 , \$108 , \$105 , \$102 , \$99 , \$96 , \$93 , \$90 , \$87 , \$84 , \$81 , \$78 , \$75 , \$72 , \$69 , \$66 , \$63 , \$60 , \$57 , \$54 , \$51 , \$48 , \$45 , \$42 , \$39 , \$36 , \$33 , \$30  });
+  assign \$125  = $signed(l0_s7_t) >>> l0_s7_right;
+  assign \$126  = $signed(l0_s8_z) + $signed(\port$3364$272 [7:0]);
+  assign \$127  = $signed(l0_s9_w) > $signed(\port$3364$272 [23:16]);
+  assign \$128  = $signed(\port$3364$272 [15:8]) > $signed(\port$3364$272 [23:16]);
+  assign \$129  = \$127  | \$128 ;
+  assign \$130  = $signed(l0_s9_w) < $signed(\port$3364$272 [15:8]);
+  assign \$131  = \$130  ? { \port$3364$272 [15], \port$3364$272 [15:8] } : { 1'h0, l0_s9_w[7:0] };
+  assign \$132  = \$129  ? { \port$3364$272 [23], \port$3364$272 [23:16] } : \$131 ;
+  assign \$133  = $signed(i__payload[63:32]) + $signed(i__payload[319:288]);
+  assign \$134  = $signed(i__payload[779:774]) < $signed(1'h0);
+  assign \$135  = \$134  ? 5'h00 : i__payload[778:774];
+  assign \$136  = $signed(i__payload[779:774]) < $signed(1'h0);
+  assign \$137  = - $signed(i__payload[779:774]);
+  assign \$138  = \$136  ? \$137  : 7'h00;
+  assign \$139  = $signed(l1_s1_x) << l1_s1_left;
+  assign \$140  = $signed(l1_s1_mult[31:16]) + $signed({ 1'h0, l1_s1_mult[15:0] });
+  assign \$141  = $signed(l1_s2_x[31:16]) + $signed({ 1'h0, l1_s2_x[15:0] });
+  assign \$142  = $signed(l1_s3_x_hi) * $signed(l1_s3_mult[31:16]);
+  assign \$143  = l1_s3_x_lo * l1_s3_mult[15:0];
+  assign \$144  = $signed(l1_s3_x_sum) * $signed(l1_s3_m_sum);
+  assign \$145  = $signed({ l1_s4_hh, l1_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$146  = $signed(l1_s4_cross) - $signed(l1_s4_hh);
+  assign \$147  = $signed(\$146 ) - $signed({ 1'h0, l1_s4_ll });
+  assign \$148  = $signed(l1_s5_base) + $signed(l1_s5_mid);
+  assign \$150  = l1_s6_right > 1'h1;
+  assign \$151  = l1_s6_right == 1'h1;
+  assign \$152  = l1_s6_y[32] ? \$150  : \$151 ;
+  assign \$153  = l1_s6_right > 2'h2;
+  assign \$154  = l1_s6_right == 2'h2;
+  assign \$155  = l1_s6_y[32] ? \$153  : \$154 ;
+  assign \$156  = l1_s6_right > 2'h3;
+  assign \$157  = l1_s6_right == 2'h3;
+  assign \$158  = l1_s6_y[32] ? \$156  : \$157 ;
+  assign \$159  = l1_s6_right > 3'h4;
+  assign \$160  = l1_s6_right == 3'h4;
+  assign \$161  = l1_s6_y[32] ? \$159  : \$160 ;
+  assign \$162  = l1_s6_right > 3'h5;
+  assign \$163  = l1_s6_right == 3'h5;
+  assign \$164  = l1_s6_y[32] ? \$162  : \$163 ;
+  assign \$165  = l1_s6_right > 3'h6;
+  assign \$166  = l1_s6_right == 3'h6;
+  assign \$167  = l1_s6_y[32] ? \$165  : \$166 ;
+  assign \$168  = l1_s6_right > 3'h7;
+  assign \$169  = l1_s6_right == 3'h7;
+  assign \$170  = l1_s6_y[32] ? \$168  : \$169 ;
+  assign \$171  = l1_s6_right > 4'h8;
+  assign \$172  = l1_s6_right == 4'h8;
+  assign \$173  = l1_s6_y[32] ? \$171  : \$172 ;
+  assign \$174  = l1_s6_right > 4'h9;
+  assign \$175  = l1_s6_right == 4'h9;
+  assign \$176  = l1_s6_y[32] ? \$174  : \$175 ;
+  assign \$177  = l1_s6_right > 4'ha;
+  assign \$178  = l1_s6_right == 4'ha;
+  assign \$179  = l1_s6_y[32] ? \$177  : \$178 ;
+  assign \$180  = l1_s6_right > 4'hb;
+  assign \$181  = l1_s6_right == 4'hb;
+  assign \$182  = l1_s6_y[32] ? \$180  : \$181 ;
+  assign \$183  = l1_s6_right > 4'hc;
+  assign \$184  = l1_s6_right == 4'hc;
+  assign \$185  = l1_s6_y[32] ? \$183  : \$184 ;
+  assign \$186  = l1_s6_right > 4'hd;
+  assign \$187  = l1_s6_right == 4'hd;
+  assign \$188  = l1_s6_y[32] ? \$186  : \$187 ;
+  assign \$189  = l1_s6_right > 4'he;
+  assign \$190  = l1_s6_right == 4'he;
+  assign \$191  = l1_s6_y[32] ? \$189  : \$190 ;
+  assign \$192  = l1_s6_right > 4'hf;
+  assign \$193  = l1_s6_right == 4'hf;
+  assign \$194  = l1_s6_y[32] ? \$192  : \$193 ;
+  assign \$195  = l1_s6_right > 5'h10;
+  assign \$196  = l1_s6_right == 5'h10;
+  assign \$197  = l1_s6_y[32] ? \$195  : \$196 ;
+  assign \$198  = l1_s6_right > 5'h11;
+  assign \$199  = l1_s6_right == 5'h11;
+  assign \$200  = l1_s6_y[32] ? \$198  : \$199 ;
+  assign \$201  = l1_s6_right > 5'h12;
+  assign \$202  = l1_s6_right == 5'h12;
+  assign \$203  = l1_s6_y[32] ? \$201  : \$202 ;
+  assign \$204  = l1_s6_right > 5'h13;
+  assign \$205  = l1_s6_right == 5'h13;
+  assign \$206  = l1_s6_y[32] ? \$204  : \$205 ;
+  assign \$207  = l1_s6_right > 5'h14;
+  assign \$208  = l1_s6_right == 5'h14;
+  assign \$209  = l1_s6_y[32] ? \$207  : \$208 ;
+  assign \$210  = l1_s6_right > 5'h15;
+  assign \$211  = l1_s6_right == 5'h15;
+  assign \$212  = l1_s6_y[32] ? \$210  : \$211 ;
+  assign \$213  = l1_s6_right > 5'h16;
+  assign \$214  = l1_s6_right == 5'h16;
+  assign \$215  = l1_s6_y[32] ? \$213  : \$214 ;
+  assign \$216  = l1_s6_right > 5'h17;
+  assign \$217  = l1_s6_right == 5'h17;
+  assign \$218  = l1_s6_y[32] ? \$216  : \$217 ;
+  assign \$219  = l1_s6_right > 5'h18;
+  assign \$220  = l1_s6_right == 5'h18;
+  assign \$221  = l1_s6_y[32] ? \$219  : \$220 ;
+  assign \$222  = l1_s6_right > 5'h19;
+  assign \$223  = l1_s6_right == 5'h19;
+  assign \$224  = l1_s6_y[32] ? \$222  : \$223 ;
+  assign \$225  = l1_s6_right > 5'h1a;
+  assign \$226  = l1_s6_right == 5'h1a;
+  assign \$227  = l1_s6_y[32] ? \$225  : \$226 ;
+  assign \$228  = l1_s6_right > 5'h1b;
+  assign \$229  = l1_s6_right == 5'h1b;
+  assign \$230  = l1_s6_y[32] ? \$228  : \$229 ;
+  assign \$231  = l1_s6_right > 5'h1c;
+  assign \$232  = l1_s6_right == 5'h1c;
+  assign \$233  = l1_s6_y[32] ? \$231  : \$232 ;
+  assign \$234  = l1_s6_right > 5'h1d;
+  assign \$235  = l1_s6_right == 5'h1d;
+  assign \$236  = l1_s6_y[32] ? \$234  : \$235 ;
+  assign \$237  = l1_s6_right > 5'h1e;
+  assign \$238  = l1_s6_right == 5'h1e;
+  assign \$239  = l1_s6_y[32] ? \$237  : \$238 ;
+  assign \$240  = l1_s6_right > 5'h1f;
+  assign \$241  = l1_s6_right == 5'h1f;
+  assign \$242  = l1_s6_y[32] ? \$240  : \$241 ;
+  assign \$243  = l1_s6_right > 6'h20;
+  assign \$244  = l1_s6_right == 6'h20;
+  assign \$245  = l1_s6_y[32] ? \$243  : \$244 ;
+  assign \$246  = $signed(l1_s6_y) + $signed({ 1'h0, \$245 , \$242 , \$239 , \$236 , \$233 , \$230 , \$227 , \$224 , \$221 , \$218 , \$215 , \$212 , \$209 , \$206 , \$203 , \$200 , \$197 , \$194 , \$191 , \$188 , \$185 , \$182 , \$179 , \$176 , \$173 , \$170 , \$167 , \$164 , \$161 , \$158 , \$155 , \$152  });
+  assign \$247  = $signed(l1_s7_t) >>> l1_s7_right;
+  assign \$248  = $signed(l1_s8_z) + $signed(\port$3364$272 [7:0]);
+  assign \$249  = $signed(l1_s9_w) > $signed(\port$3364$272 [23:16]);
+  assign \$250  = $signed(\port$3364$272 [15:8]) > $signed(\port$3364$272 [23:16]);
+  assign \$251  = \$249  | \$250 ;
+  assign \$252  = $signed(l1_s9_w) < $signed(\port$3364$272 [15:8]);
+  assign \$253  = \$252  ? { \port$3364$272 [15], \port$3364$272 [15:8] } : { 1'h0, l1_s9_w[7:0] };
+  assign \$254  = \$251  ? { \port$3364$272 [23], \port$3364$272 [23:16] } : \$253 ;
+  assign \$255  = $signed(i__payload[95:64]) + $signed(i__payload[351:320]);
+  assign \$256  = $signed(i__payload[785:780]) < $signed(1'h0);
+  assign \$257  = \$256  ? 5'h00 : i__payload[784:780];
+  assign \$258  = $signed(i__payload[785:780]) < $signed(1'h0);
+  assign \$259  = - $signed(i__payload[785:780]);
+  assign \$260  = \$258  ? \$259  : 7'h00;
+  assign \$261  = $signed(l2_s1_x) << l2_s1_left;
+  assign \$262  = $signed(l2_s1_mult[31:16]) + $signed({ 1'h0, l2_s1_mult[15:0] });
+  assign \$263  = $signed(l2_s2_x[31:16]) + $signed({ 1'h0, l2_s2_x[15:0] });
+  assign \$264  = $signed(l2_s3_x_hi) * $signed(l2_s3_mult[31:16]);
+  assign \$265  = l2_s3_x_lo * l2_s3_mult[15:0];
+  assign \$266  = $signed(l2_s3_x_sum) * $signed(l2_s3_m_sum);
+  assign \$267  = $signed({ l2_s4_hh, l2_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$268  = $signed(l2_s4_cross) - $signed(l2_s4_hh);
+  assign \$269  = $signed(\$268 ) - $signed({ 1'h0, l2_s4_ll });
+  assign \$270  = $signed(l2_s5_base) + $signed(l2_s5_mid);
+  assign \$272  = l2_s6_right > 1'h1;
+  assign \$273  = l2_s6_right == 1'h1;
+  assign \$274  = l2_s6_y[32] ? \$272  : \$273 ;
+  assign \$275  = l2_s6_right > 2'h2;
+  assign \$276  = l2_s6_right == 2'h2;
+  assign \$277  = l2_s6_y[32] ? \$275  : \$276 ;
+  assign \$278  = l2_s6_right > 2'h3;
+  assign \$279  = l2_s6_right == 2'h3;
+  assign \$280  = l2_s6_y[32] ? \$278  : \$279 ;
+  assign \$281  = l2_s6_right > 3'h4;
+  assign \$282  = l2_s6_right == 3'h4;
+  assign \$283  = l2_s6_y[32] ? \$281  : \$282 ;
+  assign \$284  = l2_s6_right > 3'h5;
+  assign \$285  = l2_s6_right == 3'h5;
+  assign \$286  = l2_s6_y[32] ? \$284  : \$285 ;
+  assign \$287  = l2_s6_right > 3'h6;
+  assign \$288  = l2_s6_right == 3'h6;
+  assign \$289  = l2_s6_y[32] ? \$287  : \$288 ;
+  assign \$290  = l2_s6_right > 3'h7;
+  assign \$291  = l2_s6_right == 3'h7;
+  assign \$292  = l2_s6_y[32] ? \$290  : \$291 ;
+  assign \$293  = l2_s6_right > 4'h8;
+  assign \$294  = l2_s6_right == 4'h8;
+  assign \$295  = l2_s6_y[32] ? \$293  : \$294 ;
+  assign \$296  = l2_s6_right > 4'h9;
+  assign \$297  = l2_s6_right == 4'h9;
+  assign \$298  = l2_s6_y[32] ? \$296  : \$297 ;
+  assign \$299  = l2_s6_right > 4'ha;
+  assign \$300  = l2_s6_right == 4'ha;
+  assign \$301  = l2_s6_y[32] ? \$299  : \$300 ;
+  assign \$302  = l2_s6_right > 4'hb;
+  assign \$303  = l2_s6_right == 4'hb;
+  assign \$304  = l2_s6_y[32] ? \$302  : \$303 ;
+  assign \$305  = l2_s6_right > 4'hc;
+  assign \$306  = l2_s6_right == 4'hc;
+  assign \$307  = l2_s6_y[32] ? \$305  : \$306 ;
+  assign \$308  = l2_s6_right > 4'hd;
+  assign \$309  = l2_s6_right == 4'hd;
+  assign \$310  = l2_s6_y[32] ? \$308  : \$309 ;
+  assign \$311  = l2_s6_right > 4'he;
+  assign \$312  = l2_s6_right == 4'he;
+  assign \$313  = l2_s6_y[32] ? \$311  : \$312 ;
+  assign \$314  = l2_s6_right > 4'hf;
+  assign \$315  = l2_s6_right == 4'hf;
+  assign \$316  = l2_s6_y[32] ? \$314  : \$315 ;
+  assign \$317  = l2_s6_right > 5'h10;
+  assign \$318  = l2_s6_right == 5'h10;
+  assign \$319  = l2_s6_y[32] ? \$317  : \$318 ;
+  assign \$320  = l2_s6_right > 5'h11;
+  assign \$321  = l2_s6_right == 5'h11;
+  assign \$322  = l2_s6_y[32] ? \$320  : \$321 ;
+  assign \$323  = l2_s6_right > 5'h12;
+  assign \$324  = l2_s6_right == 5'h12;
+  assign \$325  = l2_s6_y[32] ? \$323  : \$324 ;
+  assign \$326  = l2_s6_right > 5'h13;
+  assign \$327  = l2_s6_right == 5'h13;
+  assign \$328  = l2_s6_y[32] ? \$326  : \$327 ;
+  assign \$329  = l2_s6_right > 5'h14;
+  assign \$330  = l2_s6_right == 5'h14;
+  assign \$331  = l2_s6_y[32] ? \$329  : \$330 ;
+  assign \$332  = l2_s6_right > 5'h15;
+  assign \$333  = l2_s6_right == 5'h15;
+  assign \$334  = l2_s6_y[32] ? \$332  : \$333 ;
+  assign \$335  = l2_s6_right > 5'h16;
+  assign \$336  = l2_s6_right == 5'h16;
+  assign \$337  = l2_s6_y[32] ? \$335  : \$336 ;
+  assign \$338  = l2_s6_right > 5'h17;
+  assign \$339  = l2_s6_right == 5'h17;
+  assign \$340  = l2_s6_y[32] ? \$338  : \$339 ;
+  assign \$341  = l2_s6_right > 5'h18;
+  assign \$342  = l2_s6_right == 5'h18;
+  assign \$343  = l2_s6_y[32] ? \$341  : \$342 ;
+  assign \$344  = l2_s6_right > 5'h19;
+  assign \$345  = l2_s6_right == 5'h19;
+  assign \$346  = l2_s6_y[32] ? \$344  : \$345 ;
+  assign \$347  = l2_s6_right > 5'h1a;
+  assign \$348  = l2_s6_right == 5'h1a;
+  assign \$349  = l2_s6_y[32] ? \$347  : \$348 ;
+  assign \$350  = l2_s6_right > 5'h1b;
+  assign \$351  = l2_s6_right == 5'h1b;
+  assign \$352  = l2_s6_y[32] ? \$350  : \$351 ;
+  assign \$353  = l2_s6_right > 5'h1c;
+  assign \$354  = l2_s6_right == 5'h1c;
+  assign \$355  = l2_s6_y[32] ? \$353  : \$354 ;
+  assign \$356  = l2_s6_right > 5'h1d;
+  assign \$357  = l2_s6_right == 5'h1d;
+  assign \$358  = l2_s6_y[32] ? \$356  : \$357 ;
+  assign \$359  = l2_s6_right > 5'h1e;
+  assign \$360  = l2_s6_right == 5'h1e;
+  assign \$361  = l2_s6_y[32] ? \$359  : \$360 ;
+  assign \$362  = l2_s6_right > 5'h1f;
+  assign \$363  = l2_s6_right == 5'h1f;
+  assign \$364  = l2_s6_y[32] ? \$362  : \$363 ;
+  assign \$365  = l2_s6_right > 6'h20;
+  assign \$366  = l2_s6_right == 6'h20;
+  assign \$367  = l2_s6_y[32] ? \$365  : \$366 ;
+  assign \$368  = $signed(l2_s6_y) + $signed({ 1'h0, \$367 , \$364 , \$361 , \$358 , \$355 , \$352 , \$349 , \$346 , \$343 , \$340 , \$337 , \$334 , \$331 , \$328 , \$325 , \$322 , \$319 , \$316 , \$313 , \$310 , \$307 , \$304 , \$301 , \$298 , \$295 , \$292 , \$289 , \$286 , \$283 , \$280 , \$277 , \$274  });
+  assign \$369  = $signed(l2_s7_t) >>> l2_s7_right;
+  assign \$370  = $signed(l2_s8_z) + $signed(\port$3364$272 [7:0]);
+  assign \$371  = $signed(l2_s9_w) > $signed(\port$3364$272 [23:16]);
+  assign \$372  = $signed(\port$3364$272 [15:8]) > $signed(\port$3364$272 [23:16]);
+  assign \$373  = \$371  | \$372 ;
+  assign \$374  = $signed(l2_s9_w) < $signed(\port$3364$272 [15:8]);
+  assign \$375  = \$374  ? { \port$3364$272 [15], \port$3364$272 [15:8] } : { 1'h0, l2_s9_w[7:0] };
+  assign \$376  = \$373  ? { \port$3364$272 [23], \port$3364$272 [23:16] } : \$375 ;
+  assign \$377  = $signed(i__payload[127:96]) + $signed(i__payload[383:352]);
+  assign \$378  = $signed(i__payload[791:786]) < $signed(1'h0);
+  assign \$379  = \$378  ? 5'h00 : i__payload[790:786];
+  assign \$380  = $signed(i__payload[791:786]) < $signed(1'h0);
+  assign \$381  = - $signed(i__payload[791:786]);
+  assign \$382  = \$380  ? \$381  : 7'h00;
+  assign \$383  = $signed(l3_s1_x) << l3_s1_left;
+  assign \$384  = $signed(l3_s1_mult[31:16]) + $signed({ 1'h0, l3_s1_mult[15:0] });
+  assign \$385  = $signed(l3_s2_x[31:16]) + $signed({ 1'h0, l3_s2_x[15:0] });
+  assign \$386  = $signed(l3_s3_x_hi) * $signed(l3_s3_mult[31:16]);
+  assign \$387  = l3_s3_x_lo * l3_s3_mult[15:0];
+  assign \$388  = $signed(l3_s3_x_sum) * $signed(l3_s3_m_sum);
+  assign \$389  = $signed({ l3_s4_hh, l3_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$390  = $signed(l3_s4_cross) - $signed(l3_s4_hh);
+  assign \$391  = $signed(\$390 ) - $signed({ 1'h0, l3_s4_ll });
+  assign \$392  = $signed(l3_s5_base) + $signed(l3_s5_mid);
+  assign \$394  = l3_s6_right > 1'h1;
+  assign \$395  = l3_s6_right == 1'h1;
+  assign \$396  = l3_s6_y[32] ? \$394  : \$395 ;
+  assign \$397  = l3_s6_right > 2'h2;
+  assign \$398  = l3_s6_right == 2'h2;
+  assign \$399  = l3_s6_y[32] ? \$397  : \$398 ;
+  assign \$400  = l3_s6_right > 2'h3;
+  assign \$401  = l3_s6_right == 2'h3;
+  assign \$402  = l3_s6_y[32] ? \$400  : \$401 ;
+  assign \$403  = l3_s6_right > 3'h4;
+  assign \$404  = l3_s6_right == 3'h4;
+  assign \$405  = l3_s6_y[32] ? \$403  : \$404 ;
+  assign \$406  = l3_s6_right > 3'h5;
+  assign \$407  = l3_s6_right == 3'h5;
+  assign \$408  = l3_s6_y[32] ? \$406  : \$407 ;
+  assign \$409  = l3_s6_right > 3'h6;
+  assign \$410  = l3_s6_right == 3'h6;
+  assign \$411  = l3_s6_y[32] ? \$409  : \$410 ;
+  assign \$412  = l3_s6_right > 3'h7;
+  assign \$413  = l3_s6_right == 3'h7;
+  assign \$414  = l3_s6_y[32] ? \$412  : \$413 ;
+  assign \$415  = l3_s6_right > 4'h8;
+  assign \$416  = l3_s6_right == 4'h8;
+  assign \$417  = l3_s6_y[32] ? \$415  : \$416 ;
+  assign \$418  = l3_s6_right > 4'h9;
+  assign \$419  = l3_s6_right == 4'h9;
+  assign \$420  = l3_s6_y[32] ? \$418  : \$419 ;
+  assign \$421  = l3_s6_right > 4'ha;
+  assign \$422  = l3_s6_right == 4'ha;
+  assign \$423  = l3_s6_y[32] ? \$421  : \$422 ;
+  assign \$424  = l3_s6_right > 4'hb;
+  assign \$425  = l3_s6_right == 4'hb;
+  assign \$426  = l3_s6_y[32] ? \$424  : \$425 ;
+  assign \$427  = l3_s6_right > 4'hc;
+  assign \$428  = l3_s6_right == 4'hc;
+  assign \$429  = l3_s6_y[32] ? \$427  : \$428 ;
+  assign \$430  = l3_s6_right > 4'hd;
+  assign \$431  = l3_s6_right == 4'hd;
+  assign \$432  = l3_s6_y[32] ? \$430  : \$431 ;
+  assign \$433  = l3_s6_right > 4'he;
+  assign \$434  = l3_s6_right == 4'he;
+  assign \$435  = l3_s6_y[32] ? \$433  : \$434 ;
+  assign \$436  = l3_s6_right > 4'hf;
+  assign \$437  = l3_s6_right == 4'hf;
+  assign \$438  = l3_s6_y[32] ? \$436  : \$437 ;
+  assign \$439  = l3_s6_right > 5'h10;
+  assign \$440  = l3_s6_right == 5'h10;
+  assign \$441  = l3_s6_y[32] ? \$439  : \$440 ;
+  assign \$442  = l3_s6_right > 5'h11;
+  assign \$443  = l3_s6_right == 5'h11;
+  assign \$444  = l3_s6_y[32] ? \$442  : \$443 ;
+  assign \$445  = l3_s6_right > 5'h12;
+  assign \$446  = l3_s6_right == 5'h12;
+  assign \$447  = l3_s6_y[32] ? \$445  : \$446 ;
+  assign \$448  = l3_s6_right > 5'h13;
+  assign \$449  = l3_s6_right == 5'h13;
+  assign \$450  = l3_s6_y[32] ? \$448  : \$449 ;
+  assign \$451  = l3_s6_right > 5'h14;
+  assign \$452  = l3_s6_right == 5'h14;
+  assign \$453  = l3_s6_y[32] ? \$451  : \$452 ;
+  assign \$454  = l3_s6_right > 5'h15;
+  assign \$455  = l3_s6_right == 5'h15;
+  assign \$456  = l3_s6_y[32] ? \$454  : \$455 ;
+  assign \$457  = l3_s6_right > 5'h16;
+  assign \$458  = l3_s6_right == 5'h16;
+  assign \$459  = l3_s6_y[32] ? \$457  : \$458 ;
+  assign \$460  = l3_s6_right > 5'h17;
+  assign \$461  = l3_s6_right == 5'h17;
+  assign \$462  = l3_s6_y[32] ? \$460  : \$461 ;
+  assign \$463  = l3_s6_right > 5'h18;
+  assign \$464  = l3_s6_right == 5'h18;
+  assign \$465  = l3_s6_y[32] ? \$463  : \$464 ;
+  assign \$466  = l3_s6_right > 5'h19;
+  assign \$467  = l3_s6_right == 5'h19;
+  assign \$468  = l3_s6_y[32] ? \$466  : \$467 ;
+  assign \$469  = l3_s6_right > 5'h1a;
+  assign \$470  = l3_s6_right == 5'h1a;
+  assign \$471  = l3_s6_y[32] ? \$469  : \$470 ;
+  assign \$472  = l3_s6_right > 5'h1b;
+  assign \$473  = l3_s6_right == 5'h1b;
+  assign \$474  = l3_s6_y[32] ? \$472  : \$473 ;
+  assign \$475  = l3_s6_right > 5'h1c;
+  assign \$476  = l3_s6_right == 5'h1c;
+  assign \$477  = l3_s6_y[32] ? \$475  : \$476 ;
+  assign \$478  = l3_s6_right > 5'h1d;
+  assign \$479  = l3_s6_right == 5'h1d;
+  assign \$480  = l3_s6_y[32] ? \$478  : \$479 ;
+  assign \$481  = l3_s6_right > 5'h1e;
+  assign \$482  = l3_s6_right == 5'h1e;
+  assign \$483  = l3_s6_y[32] ? \$481  : \$482 ;
+  assign \$484  = l3_s6_right > 5'h1f;
+  assign \$485  = l3_s6_right == 5'h1f;
+  assign \$486  = l3_s6_y[32] ? \$484  : \$485 ;
+  assign \$487  = l3_s6_right > 6'h20;
+  assign \$488  = l3_s6_right == 6'h20;
+  assign \$489  = l3_s6_y[32] ? \$487  : \$488 ;
+  assign \$490  = $signed(l3_s6_y) + $signed({ 1'h0, \$489 , \$486 , \$483 , \$480 , \$477 , \$474 , \$471 , \$468 , \$465 , \$462 , \$459 , \$456 , \$453 , \$450 , \$447 , \$444 , \$441 , \$438 , \$435 , \$432 , \$429 , \$426 , \$423 , \$420 , \$417 , \$414 , \$411 , \$408 , \$405 , \$402 , \$399 , \$396  });
+  assign \$491  = $signed(l3_s7_t) >>> l3_s7_right;
+  assign \$492  = $signed(l3_s8_z) + $signed(\port$3364$272 [7:0]);
+  assign \$493  = $signed(l3_s9_w) > $signed(\port$3364$272 [23:16]);
+  assign \$494  = $signed(\port$3364$272 [15:8]) > $signed(\port$3364$272 [23:16]);
+  assign \$495  = \$493  | \$494 ;
+  assign \$496  = $signed(l3_s9_w) < $signed(\port$3364$272 [15:8]);
+  assign \$497  = \$496  ? { \port$3364$272 [15], \port$3364$272 [15:8] } : { 1'h0, l3_s9_w[7:0] };
+  assign \$498  = \$495  ? { \port$3364$272 [23], \port$3364$272 [23:16] } : \$497 ;
+  assign \$499  = $signed(i__payload[159:128]) + $signed(i__payload[415:384]);
+  assign \$500  = $signed(i__payload[797:792]) < $signed(1'h0);
+  assign \$501  = \$500  ? 5'h00 : i__payload[796:792];
+  assign \$502  = $signed(i__payload[797:792]) < $signed(1'h0);
+  assign \$503  = - $signed(i__payload[797:792]);
+  assign \$504  = \$502  ? \$503  : 7'h00;
+  assign \$505  = $signed(l4_s1_x) << l4_s1_left;
+  assign \$506  = $signed(l4_s1_mult[31:16]) + $signed({ 1'h0, l4_s1_mult[15:0] });
+  assign \$507  = $signed(l4_s2_x[31:16]) + $signed({ 1'h0, l4_s2_x[15:0] });
+  assign \$508  = $signed(l4_s3_x_hi) * $signed(l4_s3_mult[31:16]);
+  assign \$509  = l4_s3_x_lo * l4_s3_mult[15:0];
+  assign \$510  = $signed(l4_s3_x_sum) * $signed(l4_s3_m_sum);
+  assign \$511  = $signed({ l4_s4_hh, l4_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$512  = $signed(l4_s4_cross) - $signed(l4_s4_hh);
+  assign \$513  = $signed(\$512 ) - $signed({ 1'h0, l4_s4_ll });
+  assign \$514  = $signed(l4_s5_base) + $signed(l4_s5_mid);
+  assign \$516  = l4_s6_right > 1'h1;
+  assign \$517  = l4_s6_right == 1'h1;
+  assign \$518  = l4_s6_y[32] ? \$516  : \$517 ;
+  assign \$519  = l4_s6_right > 2'h2;
+  assign \$520  = l4_s6_right == 2'h2;
+  assign \$521  = l4_s6_y[32] ? \$519  : \$520 ;
+  assign \$522  = l4_s6_right > 2'h3;
+  assign \$523  = l4_s6_right == 2'h3;
+  assign \$524  = l4_s6_y[32] ? \$522  : \$523 ;
+  assign \$525  = l4_s6_right > 3'h4;
+  assign \$526  = l4_s6_right == 3'h4;
+  assign \$527  = l4_s6_y[32] ? \$525  : \$526 ;
+  assign \$528  = l4_s6_right > 3'h5;
+  assign \$529  = l4_s6_right == 3'h5;
+  assign \$530  = l4_s6_y[32] ? \$528  : \$529 ;
+  assign \$531  = l4_s6_right > 3'h6;
+  assign \$532  = l4_s6_right == 3'h6;
+  assign \$533  = l4_s6_y[32] ? \$531  : \$532 ;
+  assign \$534  = l4_s6_right > 3'h7;
+  assign \$535  = l4_s6_right == 3'h7;
+  assign \$536  = l4_s6_y[32] ? \$534  : \$535 ;
+  assign \$537  = l4_s6_right > 4'h8;
+  assign \$538  = l4_s6_right == 4'h8;
+  assign \$539  = l4_s6_y[32] ? \$537  : \$538 ;
+  assign \$540  = l4_s6_right > 4'h9;
+  assign \$541  = l4_s6_right == 4'h9;
+  assign \$542  = l4_s6_y[32] ? \$540  : \$541 ;
+  assign \$543  = l4_s6_right > 4'ha;
+  assign \$544  = l4_s6_right == 4'ha;
+  assign \$545  = l4_s6_y[32] ? \$543  : \$544 ;
+  assign \$546  = l4_s6_right > 4'hb;
+  assign \$547  = l4_s6_right == 4'hb;
+  assign \$548  = l4_s6_y[32] ? \$546  : \$547 ;
+  assign \$549  = l4_s6_right > 4'hc;
+  assign \$550  = l4_s6_right == 4'hc;
+  assign \$551  = l4_s6_y[32] ? \$549  : \$550 ;
+  assign \$552  = l4_s6_right > 4'hd;
+  assign \$553  = l4_s6_right == 4'hd;
+  assign \$554  = l4_s6_y[32] ? \$552  : \$553 ;
+  assign \$555  = l4_s6_right > 4'he;
+  assign \$556  = l4_s6_right == 4'he;
+  assign \$557  = l4_s6_y[32] ? \$555  : \$556 ;
+  assign \$558  = l4_s6_right > 4'hf;
+  assign \$559  = l4_s6_right == 4'hf;
+  assign \$560  = l4_s6_y[32] ? \$558  : \$559 ;
+  assign \$561  = l4_s6_right > 5'h10;
+  assign \$562  = l4_s6_right == 5'h10;
+  assign \$563  = l4_s6_y[32] ? \$561  : \$562 ;
+  assign \$564  = l4_s6_right > 5'h11;
+  assign \$565  = l4_s6_right == 5'h11;
+  assign \$566  = l4_s6_y[32] ? \$564  : \$565 ;
+  assign \$567  = l4_s6_right > 5'h12;
+  assign \$568  = l4_s6_right == 5'h12;
+  assign \$569  = l4_s6_y[32] ? \$567  : \$568 ;
+  assign \$570  = l4_s6_right > 5'h13;
+  assign \$571  = l4_s6_right == 5'h13;
+  assign \$572  = l4_s6_y[32] ? \$570  : \$571 ;
+  assign \$573  = l4_s6_right > 5'h14;
+  assign \$574  = l4_s6_right == 5'h14;
+  assign \$575  = l4_s6_y[32] ? \$573  : \$574 ;
+  assign \$576  = l4_s6_right > 5'h15;
+  assign \$577  = l4_s6_right == 5'h15;
+  assign \$578  = l4_s6_y[32] ? \$576  : \$577 ;
+  assign \$579  = l4_s6_right > 5'h16;
+  assign \$580  = l4_s6_right == 5'h16;
+  assign \$581  = l4_s6_y[32] ? \$579  : \$580 ;
+  assign \$582  = l4_s6_right > 5'h17;
+  assign \$583  = l4_s6_right == 5'h17;
+  assign \$584  = l4_s6_y[32] ? \$582  : \$583 ;
+  assign \$585  = l4_s6_right > 5'h18;
+  assign \$586  = l4_s6_right == 5'h18;
+  assign \$587  = l4_s6_y[32] ? \$585  : \$586 ;
+  assign \$588  = l4_s6_right > 5'h19;
+  assign \$589  = l4_s6_right == 5'h19;
+  assign \$590  = l4_s6_y[32] ? \$588  : \$589 ;
+  assign \$591  = l4_s6_right > 5'h1a;
+  assign \$592  = l4_s6_right == 5'h1a;
+  assign \$593  = l4_s6_y[32] ? \$591  : \$592 ;
+  assign \$594  = l4_s6_right > 5'h1b;
+  assign \$595  = l4_s6_right == 5'h1b;
+  assign \$596  = l4_s6_y[32] ? \$594  : \$595 ;
+  assign \$597  = l4_s6_right > 5'h1c;
+  assign \$598  = l4_s6_right == 5'h1c;
+  assign \$599  = l4_s6_y[32] ? \$597  : \$598 ;
+  assign \$600  = l4_s6_right > 5'h1d;
+  assign \$601  = l4_s6_right == 5'h1d;
+  assign \$602  = l4_s6_y[32] ? \$600  : \$601 ;
+  assign \$603  = l4_s6_right > 5'h1e;
+  assign \$604  = l4_s6_right == 5'h1e;
+  assign \$605  = l4_s6_y[32] ? \$603  : \$604 ;
+  assign \$606  = l4_s6_right > 5'h1f;
+  assign \$607  = l4_s6_right == 5'h1f;
+  assign \$608  = l4_s6_y[32] ? \$606  : \$607 ;
+  assign \$609  = l4_s6_right > 6'h20;
+  assign \$610  = l4_s6_right == 6'h20;
+  assign \$611  = l4_s6_y[32] ? \$609  : \$610 ;
+  assign \$612  = $signed(l4_s6_y) + $signed({ 1'h0, \$611 , \$608 , \$605 , \$602 , \$599 , \$596 , \$593 , \$590 , \$587 , \$584 , \$581 , \$578 , \$575 , \$572 , \$569 , \$566 , \$563 , \$560 , \$557 , \$554 , \$551 , \$548 , \$545 , \$542 , \$539 , \$536 , \$533 , \$530 , \$527 , \$524 , \$521 , \$518  });
+  assign \$613  = $signed(l4_s7_t) >>> l4_s7_right;
+  assign \$614  = $signed(l4_s8_z) + $signed(\port$3364$272 [7:0]);
+  assign \$615  = $signed(l4_s9_w) > $signed(\port$3364$272 [23:16]);
+  assign \$616  = $signed(\port$3364$272 [15:8]) > $signed(\port$3364$272 [23:16]);
+  assign \$617  = \$615  | \$616 ;
+  assign \$618  = $signed(l4_s9_w) < $signed(\port$3364$272 [15:8]);
+  assign \$619  = \$618  ? { \port$3364$272 [15], \port$3364$272 [15:8] } : { 1'h0, l4_s9_w[7:0] };
+  assign \$620  = \$617  ? { \port$3364$272 [23], \port$3364$272 [23:16] } : \$619 ;
+  assign \$621  = $signed(i__payload[191:160]) + $signed(i__payload[447:416]);
+  assign \$622  = $signed(i__payload[803:798]) < $signed(1'h0);
+  assign \$623  = \$622  ? 5'h00 : i__payload[802:798];
+  assign \$624  = $signed(i__payload[803:798]) < $signed(1'h0);
+  assign \$625  = - $signed(i__payload[803:798]);
+  assign \$626  = \$624  ? \$625  : 7'h00;
+  assign \$627  = $signed(l5_s1_x) << l5_s1_left;
+  assign \$628  = $signed(l5_s1_mult[31:16]) + $signed({ 1'h0, l5_s1_mult[15:0] });
+  assign \$629  = $signed(l5_s2_x[31:16]) + $signed({ 1'h0, l5_s2_x[15:0] });
+  assign \$630  = $signed(l5_s3_x_hi) * $signed(l5_s3_mult[31:16]);
+  assign \$631  = l5_s3_x_lo * l5_s3_mult[15:0];
+  assign \$632  = $signed(l5_s3_x_sum) * $signed(l5_s3_m_sum);
+  assign \$633  = $signed({ l5_s4_hh, l5_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$634  = $signed(l5_s4_cross) - $signed(l5_s4_hh);
+  assign \$635  = $signed(\$634 ) - $signed({ 1'h0, l5_s4_ll });
+  assign \$636  = $signed(l5_s5_base) + $signed(l5_s5_mid);
+  assign \$638  = l5_s6_right > 1'h1;
+  assign \$639  = l5_s6_right == 1'h1;
+  assign \$640  = l5_s6_y[32] ? \$638  : \$639 ;
+  assign \$641  = l5_s6_right > 2'h2;
+  assign \$642  = l5_s6_right == 2'h2;
+  assign \$643  = l5_s6_y[32] ? \$641  : \$642 ;
+  assign \$644  = l5_s6_right > 2'h3;
+  assign \$645  = l5_s6_right == 2'h3;
+  assign \$646  = l5_s6_y[32] ? \$644  : \$645 ;
+  assign \$647  = l5_s6_right > 3'h4;
+  assign \$648  = l5_s6_right == 3'h4;
+  assign \$649  = l5_s6_y[32] ? \$647  : \$648 ;
+  assign \$650  = l5_s6_right > 3'h5;
+  assign \$651  = l5_s6_right == 3'h5;
+  assign \$652  = l5_s6_y[32] ? \$650  : \$651 ;
+  assign \$653  = l5_s6_right > 3'h6;
+  assign \$654  = l5_s6_right == 3'h6;
+  assign \$655  = l5_s6_y[32] ? \$653  : \$654 ;
+  assign \$656  = l5_s6_right > 3'h7;
+  assign \$657  = l5_s6_right == 3'h7;
+  assign \$658  = l5_s6_y[32] ? \$656  : \$657 ;
+  assign \$659  = l5_s6_right > 4'h8;
+  assign \$660  = l5_s6_right == 4'h8;
+  assign \$661  = l5_s6_y[32] ? \$659  : \$660 ;
+  assign \$662  = l5_s6_right > 4'h9;
+  assign \$663  = l5_s6_right == 4'h9;
+  assign \$664  = l5_s6_y[32] ? \$662  : \$663 ;
+  assign \$665  = l5_s6_right > 4'ha;
+  assign \$666  = l5_s6_right == 4'ha;
+  assign \$667  = l5_s6_y[32] ? \$665  : \$666 ;
+  assign \$668  = l5_s6_right > 4'hb;
+  assign \$669  = l5_s6_right == 4'hb;
+  assign \$670  = l5_s6_y[32] ? \$668  : \$669 ;
+  assign \$671  = l5_s6_right > 4'hc;
+  assign \$672  = l5_s6_right == 4'hc;
+  assign \$673  = l5_s6_y[32] ? \$671  : \$672 ;
+  assign \$674  = l5_s6_right > 4'hd;
+  assign \$675  = l5_s6_right == 4'hd;
+  assign \$676  = l5_s6_y[32] ? \$674  : \$675 ;
+  assign \$677  = l5_s6_right > 4'he;
+  assign \$678  = l5_s6_right == 4'he;
+  assign \$679  = l5_s6_y[32] ? \$677  : \$678 ;
+  assign \$680  = l5_s6_right > 4'hf;
+  assign \$681  = l5_s6_right == 4'hf;
+  assign \$682  = l5_s6_y[32] ? \$680  : \$681 ;
+  assign \$683  = l5_s6_right > 5'h10;
+  assign \$684  = l5_s6_right == 5'h10;
+  assign \$685  = l5_s6_y[32] ? \$683  : \$684 ;
+  assign \$686  = l5_s6_right > 5'h11;
+  assign \$687  = l5_s6_right == 5'h11;
+  assign \$688  = l5_s6_y[32] ? \$686  : \$687 ;
+  assign \$689  = l5_s6_right > 5'h12;
+  assign \$690  = l5_s6_right == 5'h12;
+  assign \$691  = l5_s6_y[32] ? \$689  : \$690 ;
+  assign \$692  = l5_s6_right > 5'h13;
+  assign \$693  = l5_s6_right == 5'h13;
+  assign \$694  = l5_s6_y[32] ? \$692  : \$693 ;
+  assign \$695  = l5_s6_right > 5'h14;
+  assign \$696  = l5_s6_right == 5'h14;
+  assign \$697  = l5_s6_y[32] ? \$695  : \$696 ;
+  assign \$698  = l5_s6_right > 5'h15;
+  assign \$699  = l5_s6_right == 5'h15;
+  assign \$700  = l5_s6_y[32] ? \$698  : \$699 ;
+  assign \$701  = l5_s6_right > 5'h16;
+  assign \$702  = l5_s6_right == 5'h16;
+  assign \$703  = l5_s6_y[32] ? \$701  : \$702 ;
+  assign \$704  = l5_s6_right > 5'h17;
+  assign \$705  = l5_s6_right == 5'h17;
+  assign \$706  = l5_s6_y[32] ? \$704  : \$705 ;
+  assign \$707  = l5_s6_right > 5'h18;
+  assign \$708  = l5_s6_right == 5'h18;
+  assign \$709  = l5_s6_y[32] ? \$707  : \$708 ;
+  assign \$710  = l5_s6_right > 5'h19;
+  assign \$711  = l5_s6_right == 5'h19;
+  assign \$712  = l5_s6_y[32] ? \$710  : \$711 ;
+  assign \$713  = l5_s6_right > 5'h1a;
+  assign \$714  = l5_s6_right == 5'h1a;
+  assign \$715  = l5_s6_y[32] ? \$713  : \$714 ;
+  assign \$716  = l5_s6_right > 5'h1b;
+  assign \$717  = l5_s6_right == 5'h1b;
+  assign \$718  = l5_s6_y[32] ? \$716  : \$717 ;
+  assign \$719  = l5_s6_right > 5'h1c;
+  assign \$720  = l5_s6_right == 5'h1c;
+  assign \$721  = l5_s6_y[32] ? \$719  : \$720 ;
+  assign \$722  = l5_s6_right > 5'h1d;
+  assign \$723  = l5_s6_right == 5'h1d;
+  assign \$724  = l5_s6_y[32] ? \$722  : \$723 ;
+  assign \$725  = l5_s6_right > 5'h1e;
+  assign \$726  = l5_s6_right == 5'h1e;
+  assign \$727  = l5_s6_y[32] ? \$725  : \$726 ;
+  assign \$728  = l5_s6_right > 5'h1f;
+  assign \$729  = l5_s6_right == 5'h1f;
+  assign \$730  = l5_s6_y[32] ? \$728  : \$729 ;
+  assign \$731  = l5_s6_right > 6'h20;
+  assign \$732  = l5_s6_right == 6'h20;
+  assign \$733  = l5_s6_y[32] ? \$731  : \$732 ;
+  assign \$734  = $signed(l5_s6_y) + $signed({ 1'h0, \$733 , \$730 , \$727 , \$724 , \$721 , \$718 , \$715 , \$712 , \$709 , \$706 , \$703 , \$700 , \$697 , \$694 , \$691 , \$688 , \$685 , \$682 , \$679 , \$676 , \$673 , \$670 , \$667 , \$664 , \$661 , \$658 , \$655 , \$652 , \$649 , \$646 , \$643 , \$640  });
+  assign \$735  = $signed(l5_s7_t) >>> l5_s7_right;
+  assign \$736  = $signed(l5_s8_z) + $signed(\port$3364$272 [7:0]);
+  assign \$737  = $signed(l5_s9_w) > $signed(\port$3364$272 [23:16]);
+  assign \$738  = $signed(\port$3364$272 [15:8]) > $signed(\port$3364$272 [23:16]);
+  assign \$739  = \$737  | \$738 ;
+  assign \$740  = $signed(l5_s9_w) < $signed(\port$3364$272 [15:8]);
+  assign \$741  = \$740  ? { \port$3364$272 [15], \port$3364$272 [15:8] } : { 1'h0, l5_s9_w[7:0] };
+  assign \$742  = \$739  ? { \port$3364$272 [23], \port$3364$272 [23:16] } : \$741 ;
+  assign \$743  = $signed(i__payload[223:192]) + $signed(i__payload[479:448]);
+  assign \$744  = $signed(i__payload[809:804]) < $signed(1'h0);
+  assign \$745  = \$744  ? 5'h00 : i__payload[808:804];
+  assign \$746  = $signed(i__payload[809:804]) < $signed(1'h0);
+  assign \$747  = - $signed(i__payload[809:804]);
+  assign \$748  = \$746  ? \$747  : 7'h00;
+  assign \$749  = $signed(l6_s1_x) << l6_s1_left;
+  assign \$750  = $signed(l6_s1_mult[31:16]) + $signed({ 1'h0, l6_s1_mult[15:0] });
+  assign \$751  = $signed(l6_s2_x[31:16]) + $signed({ 1'h0, l6_s2_x[15:0] });
+  assign \$752  = $signed(l6_s3_x_hi) * $signed(l6_s3_mult[31:16]);
+  assign \$753  = l6_s3_x_lo * l6_s3_mult[15:0];
+  assign \$754  = $signed(l6_s3_x_sum) * $signed(l6_s3_m_sum);
+  assign \$755  = $signed({ l6_s4_hh, l6_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$756  = $signed(l6_s4_cross) - $signed(l6_s4_hh);
+  assign \$757  = $signed(\$756 ) - $signed({ 1'h0, l6_s4_ll });
+  assign \$758  = $signed(l6_s5_base) + $signed(l6_s5_mid);
+  assign \$760  = l6_s6_right > 1'h1;
+  assign \$761  = l6_s6_right == 1'h1;
+  assign \$762  = l6_s6_y[32] ? \$760  : \$761 ;
+  assign \$763  = l6_s6_right > 2'h2;
+  assign \$764  = l6_s6_right == 2'h2;
+  assign \$765  = l6_s6_y[32] ? \$763  : \$764 ;
+  assign \$766  = l6_s6_right > 2'h3;
+  assign \$767  = l6_s6_right == 2'h3;
+  assign \$768  = l6_s6_y[32] ? \$766  : \$767 ;
+  assign \$769  = l6_s6_right > 3'h4;
+  assign \$770  = l6_s6_right == 3'h4;
+  assign \$771  = l6_s6_y[32] ? \$769  : \$770 ;
+  assign \$772  = l6_s6_right > 3'h5;
+  assign \$773  = l6_s6_right == 3'h5;
+  assign \$774  = l6_s6_y[32] ? \$772  : \$773 ;
+  assign \$775  = l6_s6_right > 3'h6;
+  assign \$776  = l6_s6_right == 3'h6;
+  assign \$777  = l6_s6_y[32] ? \$775  : \$776 ;
+  assign \$778  = l6_s6_right > 3'h7;
+  assign \$779  = l6_s6_right == 3'h7;
+  assign \$780  = l6_s6_y[32] ? \$778  : \$779 ;
+  assign \$781  = l6_s6_right > 4'h8;
+  assign \$782  = l6_s6_right == 4'h8;
+  assign \$783  = l6_s6_y[32] ? \$781  : \$782 ;
+  assign \$784  = l6_s6_right > 4'h9;
+  assign \$785  = l6_s6_right == 4'h9;
+  assign \$786  = l6_s6_y[32] ? \$784  : \$785 ;
+  assign \$787  = l6_s6_right > 4'ha;
+  assign \$788  = l6_s6_right == 4'ha;
+  assign \$789  = l6_s6_y[32] ? \$787  : \$788 ;
+  assign \$790  = l6_s6_right > 4'hb;
+  assign \$791  = l6_s6_right == 4'hb;
+  assign \$792  = l6_s6_y[32] ? \$790  : \$791 ;
+  assign \$793  = l6_s6_right > 4'hc;
+  assign \$794  = l6_s6_right == 4'hc;
+  assign \$795  = l6_s6_y[32] ? \$793  : \$794 ;
+  assign \$796  = l6_s6_right > 4'hd;
+  assign \$797  = l6_s6_right == 4'hd;
+  assign \$798  = l6_s6_y[32] ? \$796  : \$797 ;
+  assign \$799  = l6_s6_right > 4'he;
+  assign \$800  = l6_s6_right == 4'he;
+  assign \$801  = l6_s6_y[32] ? \$799  : \$800 ;
+  assign \$802  = l6_s6_right > 4'hf;
+  assign \$803  = l6_s6_right == 4'hf;
+  assign \$804  = l6_s6_y[32] ? \$802  : \$803 ;
+  assign \$805  = l6_s6_right > 5'h10;
+  assign \$806  = l6_s6_right == 5'h10;
+  assign \$807  = l6_s6_y[32] ? \$805  : \$806 ;
+  assign \$808  = l6_s6_right > 5'h11;
+  assign \$809  = l6_s6_right == 5'h11;
+  assign \$810  = l6_s6_y[32] ? \$808  : \$809 ;
+  assign \$811  = l6_s6_right > 5'h12;
+  assign \$812  = l6_s6_right == 5'h12;
+  assign \$813  = l6_s6_y[32] ? \$811  : \$812 ;
+  assign \$814  = l6_s6_right > 5'h13;
+  assign \$815  = l6_s6_right == 5'h13;
+  assign \$816  = l6_s6_y[32] ? \$814  : \$815 ;
+  assign \$817  = l6_s6_right > 5'h14;
+  assign \$818  = l6_s6_right == 5'h14;
+  assign \$819  = l6_s6_y[32] ? \$817  : \$818 ;
+  assign \$820  = l6_s6_right > 5'h15;
+  assign \$821  = l6_s6_right == 5'h15;
+  assign \$822  = l6_s6_y[32] ? \$820  : \$821 ;
+  assign \$823  = l6_s6_right > 5'h16;
+  assign \$824  = l6_s6_right == 5'h16;
+  assign \$825  = l6_s6_y[32] ? \$823  : \$824 ;
+  assign \$826  = l6_s6_right > 5'h17;
+  assign \$827  = l6_s6_right == 5'h17;
+  assign \$828  = l6_s6_y[32] ? \$826  : \$827 ;
+  assign \$829  = l6_s6_right > 5'h18;
+  assign \$830  = l6_s6_right == 5'h18;
+  assign \$831  = l6_s6_y[32] ? \$829  : \$830 ;
+  assign \$832  = l6_s6_right > 5'h19;
+  assign \$833  = l6_s6_right == 5'h19;
+  assign \$834  = l6_s6_y[32] ? \$832  : \$833 ;
+  assign \$835  = l6_s6_right > 5'h1a;
+  assign \$836  = l6_s6_right == 5'h1a;
+  assign \$837  = l6_s6_y[32] ? \$835  : \$836 ;
+  assign \$838  = l6_s6_right > 5'h1b;
+  assign \$839  = l6_s6_right == 5'h1b;
+  assign \$840  = l6_s6_y[32] ? \$838  : \$839 ;
+  assign \$841  = l6_s6_right > 5'h1c;
+  assign \$842  = l6_s6_right == 5'h1c;
+  assign \$843  = l6_s6_y[32] ? \$841  : \$842 ;
+  assign \$844  = l6_s6_right > 5'h1d;
+  assign \$845  = l6_s6_right == 5'h1d;
+  assign \$846  = l6_s6_y[32] ? \$844  : \$845 ;
+  assign \$847  = l6_s6_right > 5'h1e;
+  assign \$848  = l6_s6_right == 5'h1e;
+  assign \$849  = l6_s6_y[32] ? \$847  : \$848 ;
+  assign \$850  = l6_s6_right > 5'h1f;
+  assign \$851  = l6_s6_right == 5'h1f;
+  assign \$852  = l6_s6_y[32] ? \$850  : \$851 ;
+  assign \$853  = l6_s6_right > 6'h20;
+  assign \$854  = l6_s6_right == 6'h20;
+  assign \$855  = l6_s6_y[32] ? \$853  : \$854 ;
+  assign \$856  = $signed(l6_s6_y) + $signed({ 1'h0, \$855 , \$852 , \$849 , \$846 , \$843 , \$840 , \$837 , \$834 , \$831 , \$828 , \$825 , \$822 , \$819 , \$816 , \$813 , \$810 , \$807 , \$804 , \$801 , \$798 , \$795 , \$792 , \$789 , \$786 , \$783 , \$780 , \$777 , \$774 , \$771 , \$768 , \$765 , \$762  });
+  assign \$857  = $signed(l6_s7_t) >>> l6_s7_right;
+  assign \$858  = $signed(l6_s8_z) + $signed(\port$3364$272 [7:0]);
+  assign \$859  = $signed(l6_s9_w) > $signed(\port$3364$272 [23:16]);
+  assign \$860  = $signed(\port$3364$272 [15:8]) > $signed(\port$3364$272 [23:16]);
+  assign \$861  = \$859  | \$860 ;
+  assign \$862  = $signed(l6_s9_w) < $signed(\port$3364$272 [15:8]);
+  assign \$863  = \$862  ? { \port$3364$272 [15], \port$3364$272 [15:8] } : { 1'h0, l6_s9_w[7:0] };
+  assign \$864  = \$861  ? { \port$3364$272 [23], \port$3364$272 [23:16] } : \$863 ;
+  assign \$865  = $signed(i__payload[255:224]) + $signed(i__payload[511:480]);
+  assign \$866  = $signed(i__payload[815:810]) < $signed(1'h0);
+  assign \$867  = \$866  ? 5'h00 : i__payload[814:810];
+  assign \$868  = $signed(i__payload[815:810]) < $signed(1'h0);
+  assign \$869  = - $signed(i__payload[815:810]);
+  assign \$870  = \$868  ? \$869  : 7'h00;
+  assign \$871  = $signed(l7_s1_x) << l7_s1_left;
+  assign \$872  = $signed(l7_s1_mult[31:16]) + $signed({ 1'h0, l7_s1_mult[15:0] });
+  assign \$873  = $signed(l7_s2_x[31:16]) + $signed({ 1'h0, l7_s2_x[15:0] });
+  assign \$874  = $signed(l7_s3_x_hi) * $signed(l7_s3_mult[31:16]);
+  assign \$875  = l7_s3_x_lo * l7_s3_mult[15:0];
+  assign \$876  = $signed(l7_s3_x_sum) * $signed(l7_s3_m_sum);
+  assign \$877  = $signed({ l7_s4_hh, l7_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$878  = $signed(l7_s4_cross) - $signed(l7_s4_hh);
+  assign \$879  = $signed(\$878 ) - $signed({ 1'h0, l7_s4_ll });
+  assign \$880  = $signed(l7_s5_base) + $signed(l7_s5_mid);
+  assign \$882  = l7_s6_right > 1'h1;
+  assign \$883  = l7_s6_right == 1'h1;
+  assign \$884  = l7_s6_y[32] ? \$882  : \$883 ;
+  assign \$885  = l7_s6_right > 2'h2;
+  assign \$886  = l7_s6_right == 2'h2;
+  assign \$887  = l7_s6_y[32] ? \$885  : \$886 ;
+  assign \$888  = l7_s6_right > 2'h3;
+  assign \$889  = l7_s6_right == 2'h3;
+  assign \$890  = l7_s6_y[32] ? \$888  : \$889 ;
+  assign \$891  = l7_s6_right > 3'h4;
+  assign \$892  = l7_s6_right == 3'h4;
+  assign \$893  = l7_s6_y[32] ? \$891  : \$892 ;
+  assign \$894  = l7_s6_right > 3'h5;
+  assign \$895  = l7_s6_right == 3'h5;
+  assign \$896  = l7_s6_y[32] ? \$894  : \$895 ;
+  assign \$897  = l7_s6_right > 3'h6;
+  assign \$898  = l7_s6_right == 3'h6;
+  assign \$899  = l7_s6_y[32] ? \$897  : \$898 ;
+  assign \$900  = l7_s6_right > 3'h7;
+  assign \$901  = l7_s6_right == 3'h7;
+  assign \$902  = l7_s6_y[32] ? \$900  : \$901 ;
+  assign \$903  = l7_s6_right > 4'h8;
+  assign \$904  = l7_s6_right == 4'h8;
+  assign \$905  = l7_s6_y[32] ? \$903  : \$904 ;
+  assign \$906  = l7_s6_right > 4'h9;
+  assign \$907  = l7_s6_right == 4'h9;
+  assign \$908  = l7_s6_y[32] ? \$906  : \$907 ;
+  assign \$909  = l7_s6_right > 4'ha;
+  assign \$910  = l7_s6_right == 4'ha;
+  assign \$911  = l7_s6_y[32] ? \$909  : \$910 ;
+  assign \$912  = l7_s6_right > 4'hb;
+  assign \$913  = l7_s6_right == 4'hb;
+  assign \$914  = l7_s6_y[32] ? \$912  : \$913 ;
+  assign \$915  = l7_s6_right > 4'hc;
+  assign \$916  = l7_s6_right == 4'hc;
+  assign \$917  = l7_s6_y[32] ? \$915  : \$916 ;
+  assign \$918  = l7_s6_right > 4'hd;
+  assign \$919  = l7_s6_right == 4'hd;
+  assign \$920  = l7_s6_y[32] ? \$918  : \$919 ;
+  assign \$921  = l7_s6_right > 4'he;
+  assign \$922  = l7_s6_right == 4'he;
+  assign \$923  = l7_s6_y[32] ? \$921  : \$922 ;
+  assign \$924  = l7_s6_right > 4'hf;
+  assign \$925  = l7_s6_right == 4'hf;
+  assign \$926  = l7_s6_y[32] ? \$924  : \$925 ;
+  assign \$927  = l7_s6_right > 5'h10;
+  assign \$928  = l7_s6_right == 5'h10;
+  assign \$929  = l7_s6_y[32] ? \$927  : \$928 ;
+  assign \$930  = l7_s6_right > 5'h11;
+  assign \$931  = l7_s6_right == 5'h11;
+  assign \$932  = l7_s6_y[32] ? \$930  : \$931 ;
+  assign \$933  = l7_s6_right > 5'h12;
+  assign \$934  = l7_s6_right == 5'h12;
+  assign \$935  = l7_s6_y[32] ? \$933  : \$934 ;
+  assign \$936  = l7_s6_right > 5'h13;
+  assign \$937  = l7_s6_right == 5'h13;
+  assign \$938  = l7_s6_y[32] ? \$936  : \$937 ;
+  assign \$939  = l7_s6_right > 5'h14;
+  assign \$940  = l7_s6_right == 5'h14;
+  assign \$941  = l7_s6_y[32] ? \$939  : \$940 ;
+  assign \$942  = l7_s6_right > 5'h15;
+  assign \$943  = l7_s6_right == 5'h15;
+  assign \$944  = l7_s6_y[32] ? \$942  : \$943 ;
+  assign \$945  = l7_s6_right > 5'h16;
+  assign \$946  = l7_s6_right == 5'h16;
+  assign \$947  = l7_s6_y[32] ? \$945  : \$946 ;
+  assign \$948  = l7_s6_right > 5'h17;
+  assign \$949  = l7_s6_right == 5'h17;
+  assign \$950  = l7_s6_y[32] ? \$948  : \$949 ;
+  assign \$951  = l7_s6_right > 5'h18;
+  assign \$952  = l7_s6_right == 5'h18;
+  assign \$953  = l7_s6_y[32] ? \$951  : \$952 ;
+  assign \$954  = l7_s6_right > 5'h19;
+  assign \$955  = l7_s6_right == 5'h19;
+  assign \$956  = l7_s6_y[32] ? \$954  : \$955 ;
+  assign \$957  = l7_s6_right > 5'h1a;
+  assign \$958  = l7_s6_right == 5'h1a;
+  assign \$959  = l7_s6_y[32] ? \$957  : \$958 ;
+  assign \$960  = l7_s6_right > 5'h1b;
+  assign \$961  = l7_s6_right == 5'h1b;
+  assign \$962  = l7_s6_y[32] ? \$960  : \$961 ;
+  assign \$963  = l7_s6_right > 5'h1c;
+  assign \$964  = l7_s6_right == 5'h1c;
+  assign \$965  = l7_s6_y[32] ? \$963  : \$964 ;
+  assign \$966  = l7_s6_right > 5'h1d;
+  assign \$967  = l7_s6_right == 5'h1d;
+  assign \$968  = l7_s6_y[32] ? \$966  : \$967 ;
+  assign \$969  = l7_s6_right > 5'h1e;
+  assign \$970  = l7_s6_right == 5'h1e;
+  assign \$971  = l7_s6_y[32] ? \$969  : \$970 ;
+  assign \$972  = l7_s6_right > 5'h1f;
+  assign \$973  = l7_s6_right == 5'h1f;
+  assign \$974  = l7_s6_y[32] ? \$972  : \$973 ;
+  assign \$975  = l7_s6_right > 6'h20;
+  assign \$976  = l7_s6_right == 6'h20;
+  assign \$977  = l7_s6_y[32] ? \$975  : \$976 ;
+  assign \$978  = $signed(l7_s6_y) + $signed({ 1'h0, \$977 , \$974 , \$971 , \$968 , \$965 , \$962 , \$959 , \$956 , \$953 , \$950 , \$947 , \$944 , \$941 , \$938 , \$935 , \$932 , \$929 , \$926 , \$923 , \$920 , \$917 , \$914 , \$911 , \$908 , \$905 , \$902 , \$899 , \$896 , \$893 , \$890 , \$887 , \$884  });
+  assign \$979  = $signed(l7_s7_t) >>> l7_s7_right;
+  assign \$980  = $signed(l7_s8_z) + $signed(\port$3364$272 [7:0]);
+  assign \$981  = $signed(l7_s9_w) > $signed(\port$3364$272 [23:16]);
+  assign \$982  = $signed(\port$3364$272 [15:8]) > $signed(\port$3364$272 [23:16]);
+  assign \$983  = \$981  | \$982 ;
+  assign \$984  = $signed(l7_s9_w) < $signed(\port$3364$272 [15:8]);
+  assign \$985  = \$984  ? { \port$3364$272 [15], \port$3364$272 [15:8] } : { 1'h0, l7_s9_w[7:0] };
+  assign \$986  = \$983  ? { \port$3364$272 [23], \port$3364$272 [23:16] } : \$985 ;
+  always @(posedge clk)
+    s1_valid <= \$987 ;
+  always @(posedge clk)
+    s2_valid <= \$988 ;
+  always @(posedge clk)
+    s3_valid <= \$989 ;
+  always @(posedge clk)
+    s4_valid <= \$990 ;
+  always @(posedge clk)
+    s5_valid <= \$991 ;
+  always @(posedge clk)
+    s6_valid <= \$992 ;
+  always @(posedge clk)
+    s7_valid <= \$993 ;
+  always @(posedge clk)
+    s8_valid <= \$994 ;
+  always @(posedge clk)
+    s9_valid <= \$995 ;
+  always @(posedge clk)
+    s10_valid <= \$996 ;
+  always @(posedge clk)
+    s1_tag <= \$997 ;
+  always @(posedge clk)
+    s2_tag <= \$998 ;
+  always @(posedge clk)
+    s3_tag <= \$999 ;
+  always @(posedge clk)
+    s4_tag <= \$1000 ;
+  always @(posedge clk)
+    s5_tag <= \$1001 ;
+  always @(posedge clk)
+    s6_tag <= \$1002 ;
+  always @(posedge clk)
+    s7_tag <= \$1003 ;
+  always @(posedge clk)
+    s8_tag <= \$1004 ;
+  always @(posedge clk)
+    s9_tag <= \$1005 ;
+  always @(posedge clk)
+    s10_tag <= \$1006 ;
+  always @(posedge clk)
+    l0_s1_x <= \$1007 ;
+  always @(posedge clk)
+    l0_s1_left <= \$1008 ;
+  always @(posedge clk)
+    l0_s1_right <= \$1009 ;
+  always @(posedge clk)
+    l0_s1_mult <= \$1010 ;
+  always @(posedge clk)
+    l0_s2_x <= \$1011 ;
+  always @(posedge clk)
+    l0_s2_right <= \$1012 ;
+  always @(posedge clk)
+    l0_s2_m_sum <= \$1013 ;
+  always @(posedge clk)
+    l0_s2_mult <= \$1014 ;
+  always @(posedge clk)
+    l0_s3_x_sum <= \$1015 ;
+  always @(posedge clk)
+    l0_s3_x_hi <= \$1016 ;
+  always @(posedge clk)
+    l0_s3_x_lo <= \$1017 ;
+  always @(posedge clk)
+    l0_s3_m_sum <= \$1018 ;
+  always @(posedge clk)
+    l0_s3_mult <= \$1019 ;
+  always @(posedge clk)
+    l0_s3_right <= \$1020 ;
+  always @(posedge clk)
+    l0_s4_hh <= \$1021 ;
+  always @(posedge clk)
+    l0_s4_ll <= \$1022 ;
+  always @(posedge clk)
+    l0_s4_cross <= \$1023 ;
+  always @(posedge clk)
+    l0_s4_right <= \$1024 ;
+  always @(posedge clk)
+    l0_s5_base <= \$1025 ;
+  always @(posedge clk)
+    l0_s5_mid <= \$1026 ;
+  always @(posedge clk)
+    l0_s5_right <= \$1027 ;
+  always @(posedge clk)
+    l0_s6_y <= \$1028 ;
+  always @(posedge clk)
+    l0_s6_right <= \$1029 ;
+  always @(posedge clk)
+    l0_s7_t <= \$1030 ;
+  always @(posedge clk)
+    l0_s7_right <= \$1031 ;
+  always @(posedge clk)
+    l0_s8_z <= \$1032 ;
+  always @(posedge clk)
+    l0_s9_w <= \$1033 ;
+  always @(posedge clk)
+    l0_s10_out <= \$1034 ;
+  always @(posedge clk)
+    l1_s1_x <= \$1035 ;
+  always @(posedge clk)
+    l1_s1_left <= \$1036 ;
+  always @(posedge clk)
+    l1_s1_right <= \$1037 ;
+  always @(posedge clk)
+    l1_s1_mult <= \$1038 ;
+  always @(posedge clk)
+    l1_s2_x <= \$1039 ;
+  always @(posedge clk)
+    l1_s2_right <= \$1040 ;
+  always @(posedge clk)
+    l1_s2_m_sum <= \$1041 ;
+  always @(posedge clk)
+    l1_s2_mult <= \$1042 ;
+  always @(posedge clk)
+    l1_s3_x_sum <= \$1043 ;
+  always @(posedge clk)
+    l1_s3_x_hi <= \$1044 ;
+  always @(posedge clk)
+    l1_s3_x_lo <= \$1045 ;
+  always @(posedge clk)
+    l1_s3_m_sum <= \$1046 ;
+  always @(posedge clk)
+    l1_s3_mult <= \$1047 ;
+  always @(posedge clk)
+    l1_s3_right <= \$1048 ;
+  always @(posedge clk)
+    l1_s4_hh <= \$1049 ;
+  always @(posedge clk)
+    l1_s4_ll <= \$1050 ;
+  always @(posedge clk)
+    l1_s4_cross <= \$1051 ;
+  always @(posedge clk)
+    l1_s4_right <= \$1052 ;
+  always @(posedge clk)
+    l1_s5_base <= \$1053 ;
+  always @(posedge clk)
+    l1_s5_mid <= \$1054 ;
+  always @(posedge clk)
+    l1_s5_right <= \$1055 ;
+  always @(posedge clk)
+    l1_s6_y <= \$1056 ;
+  always @(posedge clk)
+    l1_s6_right <= \$1057 ;
+  always @(posedge clk)
+    l1_s7_t <= \$1058 ;
+  always @(posedge clk)
+    l1_s7_right <= \$1059 ;
+  always @(posedge clk)
+    l1_s8_z <= \$1060 ;
+  always @(posedge clk)
+    l1_s9_w <= \$1061 ;
+  always @(posedge clk)
+    l1_s10_out <= \$1062 ;
+  always @(posedge clk)
+    l2_s1_x <= \$1063 ;
+  always @(posedge clk)
+    l2_s1_left <= \$1064 ;
+  always @(posedge clk)
+    l2_s1_right <= \$1065 ;
+  always @(posedge clk)
+    l2_s1_mult <= \$1066 ;
+  always @(posedge clk)
+    l2_s2_x <= \$1067 ;
+  always @(posedge clk)
+    l2_s2_right <= \$1068 ;
+  always @(posedge clk)
+    l2_s2_m_sum <= \$1069 ;
+  always @(posedge clk)
+    l2_s2_mult <= \$1070 ;
+  always @(posedge clk)
+    l2_s3_x_sum <= \$1071 ;
+  always @(posedge clk)
+    l2_s3_x_hi <= \$1072 ;
+  always @(posedge clk)
+    l2_s3_x_lo <= \$1073 ;
+  always @(posedge clk)
+    l2_s3_m_sum <= \$1074 ;
+  always @(posedge clk)
+    l2_s3_mult <= \$1075 ;
+  always @(posedge clk)
+    l2_s3_right <= \$1076 ;
+  always @(posedge clk)
+    l2_s4_hh <= \$1077 ;
+  always @(posedge clk)
+    l2_s4_ll <= \$1078 ;
+  always @(posedge clk)
+    l2_s4_cross <= \$1079 ;
+  always @(posedge clk)
+    l2_s4_right <= \$1080 ;
+  always @(posedge clk)
+    l2_s5_base <= \$1081 ;
+  always @(posedge clk)
+    l2_s5_mid <= \$1082 ;
+  always @(posedge clk)
+    l2_s5_right <= \$1083 ;
+  always @(posedge clk)
+    l2_s6_y <= \$1084 ;
+  always @(posedge clk)
+    l2_s6_right <= \$1085 ;
+  always @(posedge clk)
+    l2_s7_t <= \$1086 ;
+  always @(posedge clk)
+    l2_s7_right <= \$1087 ;
+  always @(posedge clk)
+    l2_s8_z <= \$1088 ;
+  always @(posedge clk)
+    l2_s9_w <= \$1089 ;
+  always @(posedge clk)
+    l2_s10_out <= \$1090 ;
+  always @(posedge clk)
+    l3_s1_x <= \$1091 ;
+  always @(posedge clk)
+    l3_s1_left <= \$1092 ;
+  always @(posedge clk)
+    l3_s1_right <= \$1093 ;
+  always @(posedge clk)
+    l3_s1_mult <= \$1094 ;
+  always @(posedge clk)
+    l3_s2_x <= \$1095 ;
+  always @(posedge clk)
+    l3_s2_right <= \$1096 ;
+  always @(posedge clk)
+    l3_s2_m_sum <= \$1097 ;
+  always @(posedge clk)
+    l3_s2_mult <= \$1098 ;
+  always @(posedge clk)
+    l3_s3_x_sum <= \$1099 ;
+  always @(posedge clk)
+    l3_s3_x_hi <= \$1100 ;
+  always @(posedge clk)
+    l3_s3_x_lo <= \$1101 ;
+  always @(posedge clk)
+    l3_s3_m_sum <= \$1102 ;
+  always @(posedge clk)
+    l3_s3_mult <= \$1103 ;
+  always @(posedge clk)
+    l3_s3_right <= \$1104 ;
+  always @(posedge clk)
+    l3_s4_hh <= \$1105 ;
+  always @(posedge clk)
+    l3_s4_ll <= \$1106 ;
+  always @(posedge clk)
+    l3_s4_cross <= \$1107 ;
+  always @(posedge clk)
+    l3_s4_right <= \$1108 ;
+  always @(posedge clk)
+    l3_s5_base <= \$1109 ;
+  always @(posedge clk)
+    l3_s5_mid <= \$1110 ;
+  always @(posedge clk)
+    l3_s5_right <= \$1111 ;
+  always @(posedge clk)
+    l3_s6_y <= \$1112 ;
+  always @(posedge clk)
+    l3_s6_right <= \$1113 ;
+  always @(posedge clk)
+    l3_s7_t <= \$1114 ;
+  always @(posedge clk)
+    l3_s7_right <= \$1115 ;
+  always @(posedge clk)
+    l3_s8_z <= \$1116 ;
+  always @(posedge clk)
+    l3_s9_w <= \$1117 ;
+  always @(posedge clk)
+    l3_s10_out <= \$1118 ;
+  always @(posedge clk)
+    l4_s1_x <= \$1119 ;
+  always @(posedge clk)
+    l4_s1_left <= \$1120 ;
+  always @(posedge clk)
+    l4_s1_right <= \$1121 ;
+  always @(posedge clk)
+    l4_s1_mult <= \$1122 ;
+  always @(posedge clk)
+    l4_s2_x <= \$1123 ;
+  always @(posedge clk)
+    l4_s2_right <= \$1124 ;
+  always @(posedge clk)
+    l4_s2_m_sum <= \$1125 ;
+  always @(posedge clk)
+    l4_s2_mult <= \$1126 ;
+  always @(posedge clk)
+    l4_s3_x_sum <= \$1127 ;
+  always @(posedge clk)
+    l4_s3_x_hi <= \$1128 ;
+  always @(posedge clk)
+    l4_s3_x_lo <= \$1129 ;
+  always @(posedge clk)
+    l4_s3_m_sum <= \$1130 ;
+  always @(posedge clk)
+    l4_s3_mult <= \$1131 ;
+  always @(posedge clk)
+    l4_s3_right <= \$1132 ;
+  always @(posedge clk)
+    l4_s4_hh <= \$1133 ;
+  always @(posedge clk)
+    l4_s4_ll <= \$1134 ;
+  always @(posedge clk)
+    l4_s4_cross <= \$1135 ;
+  always @(posedge clk)
+    l4_s4_right <= \$1136 ;
+  always @(posedge clk)
+    l4_s5_base <= \$1137 ;
+  always @(posedge clk)
+    l4_s5_mid <= \$1138 ;
+  always @(posedge clk)
+    l4_s5_right <= \$1139 ;
+  always @(posedge clk)
+    l4_s6_y <= \$1140 ;
+  always @(posedge clk)
+    l4_s6_right <= \$1141 ;
+  always @(posedge clk)
+    l4_s7_t <= \$1142 ;
+  always @(posedge clk)
+    l4_s7_right <= \$1143 ;
+  always @(posedge clk)
+    l4_s8_z <= \$1144 ;
+  always @(posedge clk)
+    l4_s9_w <= \$1145 ;
+  always @(posedge clk)
+    l4_s10_out <= \$1146 ;
+  always @(posedge clk)
+    l5_s1_x <= \$1147 ;
+  always @(posedge clk)
+    l5_s1_left <= \$1148 ;
+  always @(posedge clk)
+    l5_s1_right <= \$1149 ;
+  always @(posedge clk)
+    l5_s1_mult <= \$1150 ;
+  always @(posedge clk)
+    l5_s2_x <= \$1151 ;
+  always @(posedge clk)
+    l5_s2_right <= \$1152 ;
+  always @(posedge clk)
+    l5_s2_m_sum <= \$1153 ;
+  always @(posedge clk)
+    l5_s2_mult <= \$1154 ;
+  always @(posedge clk)
+    l5_s3_x_sum <= \$1155 ;
+  always @(posedge clk)
+    l5_s3_x_hi <= \$1156 ;
+  always @(posedge clk)
+    l5_s3_x_lo <= \$1157 ;
+  always @(posedge clk)
+    l5_s3_m_sum <= \$1158 ;
+  always @(posedge clk)
+    l5_s3_mult <= \$1159 ;
+  always @(posedge clk)
+    l5_s3_right <= \$1160 ;
+  always @(posedge clk)
+    l5_s4_hh <= \$1161 ;
+  always @(posedge clk)
+    l5_s4_ll <= \$1162 ;
+  always @(posedge clk)
+    l5_s4_cross <= \$1163 ;
+  always @(posedge clk)
+    l5_s4_right <= \$1164 ;
+  always @(posedge clk)
+    l5_s5_base <= \$1165 ;
+  always @(posedge clk)
+    l5_s5_mid <= \$1166 ;
+  always @(posedge clk)
+    l5_s5_right <= \$1167 ;
+  always @(posedge clk)
+    l5_s6_y <= \$1168 ;
+  always @(posedge clk)
+    l5_s6_right <= \$1169 ;
+  always @(posedge clk)
+    l5_s7_t <= \$1170 ;
+  always @(posedge clk)
+    l5_s7_right <= \$1171 ;
+  always @(posedge clk)
+    l5_s8_z <= \$1172 ;
+  always @(posedge clk)
+    l5_s9_w <= \$1173 ;
+  always @(posedge clk)
+    l5_s10_out <= \$1174 ;
+  always @(posedge clk)
+    l6_s1_x <= \$1175 ;
+  always @(posedge clk)
+    l6_s1_left <= \$1176 ;
+  always @(posedge clk)
+    l6_s1_right <= \$1177 ;
+  always @(posedge clk)
+    l6_s1_mult <= \$1178 ;
+  always @(posedge clk)
+    l6_s2_x <= \$1179 ;
+  always @(posedge clk)
+    l6_s2_right <= \$1180 ;
+  always @(posedge clk)
+    l6_s2_m_sum <= \$1181 ;
+  always @(posedge clk)
+    l6_s2_mult <= \$1182 ;
+  always @(posedge clk)
+    l6_s3_x_sum <= \$1183 ;
+  always @(posedge clk)
+    l6_s3_x_hi <= \$1184 ;
+  always @(posedge clk)
+    l6_s3_x_lo <= \$1185 ;
+  always @(posedge clk)
+    l6_s3_m_sum <= \$1186 ;
+  always @(posedge clk)
+    l6_s3_mult <= \$1187 ;
+  always @(posedge clk)
+    l6_s3_right <= \$1188 ;
+  always @(posedge clk)
+    l6_s4_hh <= \$1189 ;
+  always @(posedge clk)
+    l6_s4_ll <= \$1190 ;
+  always @(posedge clk)
+    l6_s4_cross <= \$1191 ;
+  always @(posedge clk)
+    l6_s4_right <= \$1192 ;
+  always @(posedge clk)
+    l6_s5_base <= \$1193 ;
+  always @(posedge clk)
+    l6_s5_mid <= \$1194 ;
+  always @(posedge clk)
+    l6_s5_right <= \$1195 ;
+  always @(posedge clk)
+    l6_s6_y <= \$1196 ;
+  always @(posedge clk)
+    l6_s6_right <= \$1197 ;
+  always @(posedge clk)
+    l6_s7_t <= \$1198 ;
+  always @(posedge clk)
+    l6_s7_right <= \$1199 ;
+  always @(posedge clk)
+    l6_s8_z <= \$1200 ;
+  always @(posedge clk)
+    l6_s9_w <= \$1201 ;
+  always @(posedge clk)
+    l6_s10_out <= \$1202 ;
+  always @(posedge clk)
+    l7_s1_x <= \$1203 ;
+  always @(posedge clk)
+    l7_s1_left <= \$1204 ;
+  always @(posedge clk)
+    l7_s1_right <= \$1205 ;
+  always @(posedge clk)
+    l7_s1_mult <= \$1206 ;
+  always @(posedge clk)
+    l7_s2_x <= \$1207 ;
+  always @(posedge clk)
+    l7_s2_right <= \$1208 ;
+  always @(posedge clk)
+    l7_s2_m_sum <= \$1209 ;
+  always @(posedge clk)
+    l7_s2_mult <= \$1210 ;
+  always @(posedge clk)
+    l7_s3_x_sum <= \$1211 ;
+  always @(posedge clk)
+    l7_s3_x_hi <= \$1212 ;
+  always @(posedge clk)
+    l7_s3_x_lo <= \$1213 ;
+  always @(posedge clk)
+    l7_s3_m_sum <= \$1214 ;
+  always @(posedge clk)
+    l7_s3_mult <= \$1215 ;
+  always @(posedge clk)
+    l7_s3_right <= \$1216 ;
+  always @(posedge clk)
+    l7_s4_hh <= \$1217 ;
+  always @(posedge clk)
+    l7_s4_ll <= \$1218 ;
+  always @(posedge clk)
+    l7_s4_cross <= \$1219 ;
+  always @(posedge clk)
+    l7_s4_right <= \$1220 ;
+  always @(posedge clk)
+    l7_s5_base <= \$1221 ;
+  always @(posedge clk)
+    l7_s5_mid <= \$1222 ;
+  always @(posedge clk)
+    l7_s5_right <= \$1223 ;
+  always @(posedge clk)
+    l7_s6_y <= \$1224 ;
+  always @(posedge clk)
+    l7_s6_right <= \$1225 ;
+  always @(posedge clk)
+    l7_s7_t <= \$1226 ;
+  always @(posedge clk)
+    l7_s7_right <= \$1227 ;
+  always @(posedge clk)
+    l7_s8_z <= \$1228 ;
+  always @(posedge clk)
+    l7_s9_w <= \$1229 ;
+  always @(posedge clk)
+    l7_s10_out <= \$1230 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$970  = s1_valid;
+    \$987  = s1_valid;
     if (s1_load) begin
-      \$970  = i__valid;
+      \$987  = i__valid;
     end
     if (rst) begin
-      \$970  = 1'h0;
+      \$987  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$971  = s2_valid;
+    \$988  = s2_valid;
     if (s2_load) begin
-      \$971  = s1_valid;
+      \$988  = s1_valid;
     end
     if (rst) begin
-      \$971  = 1'h0;
+      \$988  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$972  = s3_valid;
+    \$989  = s3_valid;
     if (s3_load) begin
-      \$972  = s2_valid;
+      \$989  = s2_valid;
     end
     if (rst) begin
-      \$972  = 1'h0;
+      \$989  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$973  = s4_valid;
+    \$990  = s4_valid;
     if (s4_load) begin
-      \$973  = s3_valid;
+      \$990  = s3_valid;
     end
     if (rst) begin
-      \$973  = 1'h0;
+      \$990  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$974  = s5_valid;
+    \$991  = s5_valid;
     if (s5_load) begin
-      \$974  = s4_valid;
+      \$991  = s4_valid;
     end
     if (rst) begin
-      \$974  = 1'h0;
+      \$991  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$975  = s6_valid;
+    \$992  = s6_valid;
     if (s6_load) begin
-      \$975  = s5_valid;
+      \$992  = s5_valid;
     end
     if (rst) begin
-      \$975  = 1'h0;
+      \$992  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$976  = s7_valid;
+    \$993  = s7_valid;
     if (s7_load) begin
-      \$976  = s6_valid;
+      \$993  = s6_valid;
     end
     if (rst) begin
-      \$976  = 1'h0;
+      \$993  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$977  = s8_valid;
+    \$994  = s8_valid;
     if (s8_load) begin
-      \$977  = s7_valid;
+      \$994  = s7_valid;
     end
     if (rst) begin
-      \$977  = 1'h0;
+      \$994  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$978  = s9_valid;
+    \$995  = s9_valid;
     if (s9_load) begin
-      \$978  = s8_valid;
+      \$995  = s8_valid;
     end
     if (rst) begin
-      \$978  = 1'h0;
+      \$995  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$979  = s1_tag;
+    \$996  = s10_valid;
+    if (s10_load) begin
+      \$996  = s9_valid;
+    end
+    if (rst) begin
+      \$996  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$997  = s1_tag;
     if (s1_load) begin
-      \$979  = i__payload[821:816];
+      \$997  = i__payload[821:816];
     end
     if (rst) begin
-      \$979  = 6'h00;
+      \$997  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$980  = s2_tag;
+    \$998  = s2_tag;
     if (s2_load) begin
-      \$980  = s1_tag;
+      \$998  = s1_tag;
     end
     if (rst) begin
-      \$980  = 6'h00;
+      \$998  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$981  = s3_tag;
+    \$999  = s3_tag;
     if (s3_load) begin
-      \$981  = s2_tag;
-    end
-    if (rst) begin
-      \$981  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$982  = s4_tag;
-    if (s4_load) begin
-      \$982  = s3_tag;
-    end
-    if (rst) begin
-      \$982  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$983  = s5_tag;
-    if (s5_load) begin
-      \$983  = s4_tag;
-    end
-    if (rst) begin
-      \$983  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$984  = s6_tag;
-    if (s6_load) begin
-      \$984  = s5_tag;
-    end
-    if (rst) begin
-      \$984  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$985  = s7_tag;
-    if (s7_load) begin
-      \$985  = s6_tag;
-    end
-    if (rst) begin
-      \$985  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$986  = s8_tag;
-    if (s8_load) begin
-      \$986  = s7_tag;
-    end
-    if (rst) begin
-      \$986  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$987  = s9_tag;
-    if (s9_load) begin
-      \$987  = s8_tag;
-    end
-    if (rst) begin
-      \$987  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$988  = l0_s1_x;
-    if (s1_load) begin
-      \$988  = \$10 [31:0];
-    end
-    if (rst) begin
-      \$988  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$989  = l0_s1_left;
-    if (s1_load) begin
-      \$989  = \$12 ;
-    end
-    if (rst) begin
-      \$989  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$990  = l0_s1_right;
-    if (s1_load) begin
-      \$990  = \$15 [5:0];
-    end
-    if (rst) begin
-      \$990  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$991  = l0_s1_mult;
-    if (s1_load) begin
-      \$991  = i__payload[543:512];
-    end
-    if (rst) begin
-      \$991  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$992  = l0_s2_x;
-    if (s2_load) begin
-      \$992  = \$16 [31:0];
-    end
-    if (rst) begin
-      \$992  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$993  = l0_s2_right;
-    if (s2_load) begin
-      \$993  = l0_s1_right;
-    end
-    if (rst) begin
-      \$993  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$994  = l0_s2_mult;
-    if (s2_load) begin
-      \$994  = l0_s1_mult;
-    end
-    if (rst) begin
-      \$994  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$995  = l0_s3_hh;
-    if (s3_load) begin
-      \$995  = \$17 ;
-    end
-    if (rst) begin
-      \$995  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$996  = l0_s3_hl;
-    if (s3_load) begin
-      \$996  = \$18 ;
-    end
-    if (rst) begin
-      \$996  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$997  = l0_s3_lh;
-    if (s3_load) begin
-      \$997  = \$19 ;
-    end
-    if (rst) begin
-      \$997  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$998  = l0_s3_ll;
-    if (s3_load) begin
-      \$998  = \$20 ;
-    end
-    if (rst) begin
-      \$998  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$999  = l0_s3_right;
-    if (s3_load) begin
-      \$999  = l0_s2_right;
+      \$999  = s2_tag;
     end
     if (rst) begin
       \$999  = 6'h00;
@@ -41904,29 +44761,29 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1000  = l0_s4_base;
+    \$1000  = s4_tag;
     if (s4_load) begin
-      \$1000  = \$21 [47:0];
+      \$1000  = s3_tag;
     end
     if (rst) begin
-      \$1000  = 48'h000000000000;
+      \$1000  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1001  = l0_s4_mid;
-    if (s4_load) begin
-      \$1001  = \$22 ;
+    \$1001  = s5_tag;
+    if (s5_load) begin
+      \$1001  = s4_tag;
     end
     if (rst) begin
-      \$1001  = 33'h000000000;
+      \$1001  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1002  = l0_s4_right;
-    if (s4_load) begin
-      \$1002  = l0_s3_right;
+    \$1002  = s6_tag;
+    if (s6_load) begin
+      \$1002  = s5_tag;
     end
     if (rst) begin
       \$1002  = 6'h00;
@@ -41934,19 +44791,19 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1003  = l0_s5_y;
-    if (s5_load) begin
-      \$1003  = \$24 [32:0];
+    \$1003  = s7_tag;
+    if (s7_load) begin
+      \$1003  = s6_tag;
     end
     if (rst) begin
-      \$1003  = 33'h000000000;
+      \$1003  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1004  = l0_s5_right;
-    if (s5_load) begin
-      \$1004  = l0_s4_right;
+    \$1004  = s8_tag;
+    if (s8_load) begin
+      \$1004  = s7_tag;
     end
     if (rst) begin
       \$1004  = 6'h00;
@@ -41954,19 +44811,19 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1005  = l0_s6_t;
-    if (s6_load) begin
-      \$1005  = \$121 ;
+    \$1005  = s9_tag;
+    if (s9_load) begin
+      \$1005  = s8_tag;
     end
     if (rst) begin
-      \$1005  = 34'h000000000;
+      \$1005  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1006  = l0_s6_right;
-    if (s6_load) begin
-      \$1006  = l0_s5_right;
+    \$1006  = s10_tag;
+    if (s10_load) begin
+      \$1006  = s9_tag;
     end
     if (rst) begin
       \$1006  = 6'h00;
@@ -41974,39 +44831,39 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1007  = l0_s7_z;
-    if (s7_load) begin
-      \$1007  = \$122 ;
-    end
-    if (rst) begin
-      \$1007  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1008  = l0_s8_w;
-    if (s8_load) begin
-      \$1008  = \$123 ;
-    end
-    if (rst) begin
-      \$1008  = 35'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1009  = l0_s9_out;
-    if (s9_load) begin
-      \$1009  = \$129 [7:0];
-    end
-    if (rst) begin
-      \$1009  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1010  = l1_s1_x;
+    \$1007  = l0_s1_x;
     if (s1_load) begin
-      \$1010  = \$130 [31:0];
+      \$1007  = \$11 [31:0];
+    end
+    if (rst) begin
+      \$1007  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1008  = l0_s1_left;
+    if (s1_load) begin
+      \$1008  = \$13 ;
+    end
+    if (rst) begin
+      \$1008  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1009  = l0_s1_right;
+    if (s1_load) begin
+      \$1009  = \$16 [5:0];
+    end
+    if (rst) begin
+      \$1009  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1010  = l0_s1_mult;
+    if (s1_load) begin
+      \$1010  = i__payload[543:512];
     end
     if (rst) begin
       \$1010  = 32'd0;
@@ -42014,19 +44871,19 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1011  = l1_s1_left;
-    if (s1_load) begin
-      \$1011  = \$132 ;
+    \$1011  = l0_s2_x;
+    if (s2_load) begin
+      \$1011  = \$17 [31:0];
     end
     if (rst) begin
-      \$1011  = 5'h00;
+      \$1011  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1012  = l1_s1_right;
-    if (s1_load) begin
-      \$1012  = \$135 [5:0];
+    \$1012  = l0_s2_right;
+    if (s2_load) begin
+      \$1012  = l0_s1_right;
     end
     if (rst) begin
       \$1012  = 6'h00;
@@ -42034,19 +44891,19 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1013  = l1_s1_mult;
-    if (s1_load) begin
-      \$1013  = i__payload[575:544];
+    \$1013  = l0_s2_m_sum;
+    if (s2_load) begin
+      \$1013  = \$18 ;
     end
     if (rst) begin
-      \$1013  = 32'd0;
+      \$1013  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1014  = l1_s2_x;
+    \$1014  = l0_s2_mult;
     if (s2_load) begin
-      \$1014  = \$136 [31:0];
+      \$1014  = l0_s1_mult;
     end
     if (rst) begin
       \$1014  = 32'd0;
@@ -42054,49 +44911,49 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1015  = l1_s2_right;
-    if (s2_load) begin
-      \$1015  = l1_s1_right;
-    end
-    if (rst) begin
-      \$1015  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1016  = l1_s2_mult;
-    if (s2_load) begin
-      \$1016  = l1_s1_mult;
-    end
-    if (rst) begin
-      \$1016  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1017  = l1_s3_hh;
+    \$1015  = l0_s3_x_sum;
     if (s3_load) begin
-      \$1017  = \$137 ;
+      \$1015  = \$19 ;
     end
     if (rst) begin
-      \$1017  = 32'd0;
+      \$1015  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1018  = l1_s3_hl;
+    \$1016  = l0_s3_x_hi;
     if (s3_load) begin
-      \$1018  = \$138 ;
+      \$1016  = l0_s2_x[31:16];
     end
     if (rst) begin
-      \$1018  = 32'd0;
+      \$1016  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1019  = l1_s3_lh;
+    \$1017  = l0_s3_x_lo;
     if (s3_load) begin
-      \$1019  = \$139 ;
+      \$1017  = l0_s2_x[15:0];
+    end
+    if (rst) begin
+      \$1017  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1018  = l0_s3_m_sum;
+    if (s3_load) begin
+      \$1018  = l0_s2_m_sum;
+    end
+    if (rst) begin
+      \$1018  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1019  = l0_s3_mult;
+    if (s3_load) begin
+      \$1019  = l0_s2_mult;
     end
     if (rst) begin
       \$1019  = 32'd0;
@@ -42104,49 +44961,49 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1020  = l1_s3_ll;
+    \$1020  = l0_s3_right;
     if (s3_load) begin
-      \$1020  = \$140 ;
+      \$1020  = l0_s2_right;
     end
     if (rst) begin
-      \$1020  = 32'd0;
+      \$1020  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1021  = l1_s3_right;
-    if (s3_load) begin
-      \$1021  = l1_s2_right;
-    end
-    if (rst) begin
-      \$1021  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1022  = l1_s4_base;
+    \$1021  = l0_s4_hh;
     if (s4_load) begin
-      \$1022  = \$141 [47:0];
+      \$1021  = \$20 ;
     end
     if (rst) begin
-      \$1022  = 48'h000000000000;
+      \$1021  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1023  = l1_s4_mid;
+    \$1022  = l0_s4_ll;
     if (s4_load) begin
-      \$1023  = \$142 ;
+      \$1022  = \$21 ;
     end
     if (rst) begin
-      \$1023  = 33'h000000000;
+      \$1022  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1024  = l1_s4_right;
+    \$1023  = l0_s4_cross;
     if (s4_load) begin
-      \$1024  = l1_s3_right;
+      \$1023  = \$22 ;
+    end
+    if (rst) begin
+      \$1023  = 36'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1024  = l0_s4_right;
+    if (s4_load) begin
+      \$1024  = l0_s3_right;
     end
     if (rst) begin
       \$1024  = 6'h00;
@@ -42154,109 +45011,109 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1025  = l1_s5_y;
+    \$1025  = l0_s5_base;
     if (s5_load) begin
-      \$1025  = \$144 [32:0];
+      \$1025  = \$23 [47:0];
     end
     if (rst) begin
-      \$1025  = 33'h000000000;
+      \$1025  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1026  = l1_s5_right;
+    \$1026  = l0_s5_mid;
     if (s5_load) begin
-      \$1026  = l1_s4_right;
+      \$1026  = \$25 [32:0];
     end
     if (rst) begin
-      \$1026  = 6'h00;
+      \$1026  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1027  = l1_s6_t;
+    \$1027  = l0_s5_right;
+    if (s5_load) begin
+      \$1027  = l0_s4_right;
+    end
+    if (rst) begin
+      \$1027  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1028  = l0_s6_y;
     if (s6_load) begin
-      \$1027  = \$241 ;
+      \$1028  = \$27 [32:0];
     end
     if (rst) begin
-      \$1027  = 34'h000000000;
+      \$1028  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1028  = l1_s6_right;
+    \$1029  = l0_s6_right;
     if (s6_load) begin
-      \$1028  = l1_s5_right;
+      \$1029  = l0_s5_right;
     end
     if (rst) begin
-      \$1028  = 6'h00;
+      \$1029  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1029  = l1_s7_z;
+    \$1030  = l0_s7_t;
     if (s7_load) begin
-      \$1029  = \$242 ;
+      \$1030  = \$124 ;
     end
     if (rst) begin
-      \$1029  = 34'h000000000;
+      \$1030  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1030  = l1_s8_w;
+    \$1031  = l0_s7_right;
+    if (s7_load) begin
+      \$1031  = l0_s6_right;
+    end
+    if (rst) begin
+      \$1031  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1032  = l0_s8_z;
     if (s8_load) begin
-      \$1030  = \$243 ;
+      \$1032  = \$125 ;
     end
     if (rst) begin
-      \$1030  = 35'h000000000;
+      \$1032  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1031  = l1_s9_out;
+    \$1033  = l0_s9_w;
     if (s9_load) begin
-      \$1031  = \$249 [7:0];
+      \$1033  = \$126 ;
     end
     if (rst) begin
-      \$1031  = 8'h00;
+      \$1033  = 35'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1032  = l2_s1_x;
-    if (s1_load) begin
-      \$1032  = \$250 [31:0];
+    \$1034  = l0_s10_out;
+    if (s10_load) begin
+      \$1034  = \$132 [7:0];
     end
     if (rst) begin
-      \$1032  = 32'd0;
+      \$1034  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1033  = l2_s1_left;
+    \$1035  = l1_s1_x;
     if (s1_load) begin
-      \$1033  = \$252 ;
-    end
-    if (rst) begin
-      \$1033  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1034  = l2_s1_right;
-    if (s1_load) begin
-      \$1034  = \$255 [5:0];
-    end
-    if (rst) begin
-      \$1034  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1035  = l2_s1_mult;
-    if (s1_load) begin
-      \$1035  = i__payload[607:576];
+      \$1035  = \$133 [31:0];
     end
     if (rst) begin
       \$1035  = 32'd0;
@@ -42264,19 +45121,19 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1036  = l2_s2_x;
-    if (s2_load) begin
-      \$1036  = \$256 [31:0];
+    \$1036  = l1_s1_left;
+    if (s1_load) begin
+      \$1036  = \$135 ;
     end
     if (rst) begin
-      \$1036  = 32'd0;
+      \$1036  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1037  = l2_s2_right;
-    if (s2_load) begin
-      \$1037  = l2_s1_right;
+    \$1037  = l1_s1_right;
+    if (s1_load) begin
+      \$1037  = \$138 [5:0];
     end
     if (rst) begin
       \$1037  = 6'h00;
@@ -42284,9 +45141,9 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1038  = l2_s2_mult;
-    if (s2_load) begin
-      \$1038  = l2_s1_mult;
+    \$1038  = l1_s1_mult;
+    if (s1_load) begin
+      \$1038  = i__payload[575:544];
     end
     if (rst) begin
       \$1038  = 32'd0;
@@ -42294,9 +45151,9 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1039  = l2_s3_hh;
-    if (s3_load) begin
-      \$1039  = \$257 ;
+    \$1039  = l1_s2_x;
+    if (s2_load) begin
+      \$1039  = \$139 [31:0];
     end
     if (rst) begin
       \$1039  = 32'd0;
@@ -42304,29 +45161,29 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1040  = l2_s3_hl;
-    if (s3_load) begin
-      \$1040  = \$258 ;
+    \$1040  = l1_s2_right;
+    if (s2_load) begin
+      \$1040  = l1_s1_right;
     end
     if (rst) begin
-      \$1040  = 32'd0;
+      \$1040  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1041  = l2_s3_lh;
-    if (s3_load) begin
-      \$1041  = \$259 ;
+    \$1041  = l1_s2_m_sum;
+    if (s2_load) begin
+      \$1041  = \$140 ;
     end
     if (rst) begin
-      \$1041  = 32'd0;
+      \$1041  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1042  = l2_s3_ll;
-    if (s3_load) begin
-      \$1042  = \$260 ;
+    \$1042  = l1_s2_mult;
+    if (s2_load) begin
+      \$1042  = l1_s1_mult;
     end
     if (rst) begin
       \$1042  = 32'd0;
@@ -42334,59 +45191,59 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1043  = l2_s3_right;
+    \$1043  = l1_s3_x_sum;
     if (s3_load) begin
-      \$1043  = l2_s2_right;
+      \$1043  = \$141 ;
     end
     if (rst) begin
-      \$1043  = 6'h00;
+      \$1043  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1044  = l2_s4_base;
-    if (s4_load) begin
-      \$1044  = \$261 [47:0];
+    \$1044  = l1_s3_x_hi;
+    if (s3_load) begin
+      \$1044  = l1_s2_x[31:16];
     end
     if (rst) begin
-      \$1044  = 48'h000000000000;
+      \$1044  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1045  = l2_s4_mid;
-    if (s4_load) begin
-      \$1045  = \$262 ;
+    \$1045  = l1_s3_x_lo;
+    if (s3_load) begin
+      \$1045  = l1_s2_x[15:0];
     end
     if (rst) begin
-      \$1045  = 33'h000000000;
+      \$1045  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1046  = l2_s4_right;
-    if (s4_load) begin
-      \$1046  = l2_s3_right;
+    \$1046  = l1_s3_m_sum;
+    if (s3_load) begin
+      \$1046  = l1_s2_m_sum;
     end
     if (rst) begin
-      \$1046  = 6'h00;
+      \$1046  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1047  = l2_s5_y;
-    if (s5_load) begin
-      \$1047  = \$264 [32:0];
+    \$1047  = l1_s3_mult;
+    if (s3_load) begin
+      \$1047  = l1_s2_mult;
     end
     if (rst) begin
-      \$1047  = 33'h000000000;
+      \$1047  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1048  = l2_s5_right;
-    if (s5_load) begin
-      \$1048  = l2_s4_right;
+    \$1048  = l1_s3_right;
+    if (s3_load) begin
+      \$1048  = l1_s2_right;
     end
     if (rst) begin
       \$1048  = 6'h00;
@@ -42394,109 +45251,109 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1049  = l2_s6_t;
-    if (s6_load) begin
-      \$1049  = \$361 ;
+    \$1049  = l1_s4_hh;
+    if (s4_load) begin
+      \$1049  = \$142 ;
     end
     if (rst) begin
-      \$1049  = 34'h000000000;
+      \$1049  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1050  = l2_s6_right;
-    if (s6_load) begin
-      \$1050  = l2_s5_right;
+    \$1050  = l1_s4_ll;
+    if (s4_load) begin
+      \$1050  = \$143 ;
     end
     if (rst) begin
-      \$1050  = 6'h00;
+      \$1050  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1051  = l2_s7_z;
+    \$1051  = l1_s4_cross;
+    if (s4_load) begin
+      \$1051  = \$144 ;
+    end
+    if (rst) begin
+      \$1051  = 36'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1052  = l1_s4_right;
+    if (s4_load) begin
+      \$1052  = l1_s3_right;
+    end
+    if (rst) begin
+      \$1052  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1053  = l1_s5_base;
+    if (s5_load) begin
+      \$1053  = \$145 [47:0];
+    end
+    if (rst) begin
+      \$1053  = 48'h000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1054  = l1_s5_mid;
+    if (s5_load) begin
+      \$1054  = \$147 [32:0];
+    end
+    if (rst) begin
+      \$1054  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1055  = l1_s5_right;
+    if (s5_load) begin
+      \$1055  = l1_s4_right;
+    end
+    if (rst) begin
+      \$1055  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1056  = l1_s6_y;
+    if (s6_load) begin
+      \$1056  = \$149 [32:0];
+    end
+    if (rst) begin
+      \$1056  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1057  = l1_s6_right;
+    if (s6_load) begin
+      \$1057  = l1_s5_right;
+    end
+    if (rst) begin
+      \$1057  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1058  = l1_s7_t;
     if (s7_load) begin
-      \$1051  = \$362 ;
+      \$1058  = \$246 ;
     end
     if (rst) begin
-      \$1051  = 34'h000000000;
+      \$1058  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1052  = l2_s8_w;
-    if (s8_load) begin
-      \$1052  = \$363 ;
-    end
-    if (rst) begin
-      \$1052  = 35'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1053  = l2_s9_out;
-    if (s9_load) begin
-      \$1053  = \$369 [7:0];
-    end
-    if (rst) begin
-      \$1053  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1054  = l3_s1_x;
-    if (s1_load) begin
-      \$1054  = \$370 [31:0];
-    end
-    if (rst) begin
-      \$1054  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1055  = l3_s1_left;
-    if (s1_load) begin
-      \$1055  = \$372 ;
-    end
-    if (rst) begin
-      \$1055  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1056  = l3_s1_right;
-    if (s1_load) begin
-      \$1056  = \$375 [5:0];
-    end
-    if (rst) begin
-      \$1056  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1057  = l3_s1_mult;
-    if (s1_load) begin
-      \$1057  = i__payload[639:608];
-    end
-    if (rst) begin
-      \$1057  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1058  = l3_s2_x;
-    if (s2_load) begin
-      \$1058  = \$376 [31:0];
-    end
-    if (rst) begin
-      \$1058  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1059  = l3_s2_right;
-    if (s2_load) begin
-      \$1059  = l3_s1_right;
+    \$1059  = l1_s7_right;
+    if (s7_load) begin
+      \$1059  = l1_s6_right;
     end
     if (rst) begin
       \$1059  = 6'h00;
@@ -42504,39 +45361,39 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1060  = l3_s2_mult;
-    if (s2_load) begin
-      \$1060  = l3_s1_mult;
+    \$1060  = l1_s8_z;
+    if (s8_load) begin
+      \$1060  = \$247 ;
     end
     if (rst) begin
-      \$1060  = 32'd0;
+      \$1060  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1061  = l3_s3_hh;
-    if (s3_load) begin
-      \$1061  = \$377 ;
+    \$1061  = l1_s9_w;
+    if (s9_load) begin
+      \$1061  = \$248 ;
     end
     if (rst) begin
-      \$1061  = 32'd0;
+      \$1061  = 35'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1062  = l3_s3_hl;
-    if (s3_load) begin
-      \$1062  = \$378 ;
+    \$1062  = l1_s10_out;
+    if (s10_load) begin
+      \$1062  = \$254 [7:0];
     end
     if (rst) begin
-      \$1062  = 32'd0;
+      \$1062  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1063  = l3_s3_lh;
-    if (s3_load) begin
-      \$1063  = \$379 ;
+    \$1063  = l2_s1_x;
+    if (s1_load) begin
+      \$1063  = \$255 [31:0];
     end
     if (rst) begin
       \$1063  = 32'd0;
@@ -42544,19 +45401,19 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1064  = l3_s3_ll;
-    if (s3_load) begin
-      \$1064  = \$380 ;
+    \$1064  = l2_s1_left;
+    if (s1_load) begin
+      \$1064  = \$257 ;
     end
     if (rst) begin
-      \$1064  = 32'd0;
+      \$1064  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1065  = l3_s3_right;
-    if (s3_load) begin
-      \$1065  = l3_s2_right;
+    \$1065  = l2_s1_right;
+    if (s1_load) begin
+      \$1065  = \$260 [5:0];
     end
     if (rst) begin
       \$1065  = 6'h00;
@@ -42564,29 +45421,29 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1066  = l3_s4_base;
-    if (s4_load) begin
-      \$1066  = \$381 [47:0];
+    \$1066  = l2_s1_mult;
+    if (s1_load) begin
+      \$1066  = i__payload[607:576];
     end
     if (rst) begin
-      \$1066  = 48'h000000000000;
+      \$1066  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1067  = l3_s4_mid;
-    if (s4_load) begin
-      \$1067  = \$382 ;
+    \$1067  = l2_s2_x;
+    if (s2_load) begin
+      \$1067  = \$261 [31:0];
     end
     if (rst) begin
-      \$1067  = 33'h000000000;
+      \$1067  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1068  = l3_s4_right;
-    if (s4_load) begin
-      \$1068  = l3_s3_right;
+    \$1068  = l2_s2_right;
+    if (s2_load) begin
+      \$1068  = l2_s1_right;
     end
     if (rst) begin
       \$1068  = 6'h00;
@@ -42594,189 +45451,189 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1069  = l3_s5_y;
+    \$1069  = l2_s2_m_sum;
+    if (s2_load) begin
+      \$1069  = \$262 ;
+    end
+    if (rst) begin
+      \$1069  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1070  = l2_s2_mult;
+    if (s2_load) begin
+      \$1070  = l2_s1_mult;
+    end
+    if (rst) begin
+      \$1070  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1071  = l2_s3_x_sum;
+    if (s3_load) begin
+      \$1071  = \$263 ;
+    end
+    if (rst) begin
+      \$1071  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1072  = l2_s3_x_hi;
+    if (s3_load) begin
+      \$1072  = l2_s2_x[31:16];
+    end
+    if (rst) begin
+      \$1072  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1073  = l2_s3_x_lo;
+    if (s3_load) begin
+      \$1073  = l2_s2_x[15:0];
+    end
+    if (rst) begin
+      \$1073  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1074  = l2_s3_m_sum;
+    if (s3_load) begin
+      \$1074  = l2_s2_m_sum;
+    end
+    if (rst) begin
+      \$1074  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1075  = l2_s3_mult;
+    if (s3_load) begin
+      \$1075  = l2_s2_mult;
+    end
+    if (rst) begin
+      \$1075  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1076  = l2_s3_right;
+    if (s3_load) begin
+      \$1076  = l2_s2_right;
+    end
+    if (rst) begin
+      \$1076  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1077  = l2_s4_hh;
+    if (s4_load) begin
+      \$1077  = \$264 ;
+    end
+    if (rst) begin
+      \$1077  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1078  = l2_s4_ll;
+    if (s4_load) begin
+      \$1078  = \$265 ;
+    end
+    if (rst) begin
+      \$1078  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1079  = l2_s4_cross;
+    if (s4_load) begin
+      \$1079  = \$266 ;
+    end
+    if (rst) begin
+      \$1079  = 36'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1080  = l2_s4_right;
+    if (s4_load) begin
+      \$1080  = l2_s3_right;
+    end
+    if (rst) begin
+      \$1080  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1081  = l2_s5_base;
     if (s5_load) begin
-      \$1069  = \$384 [32:0];
+      \$1081  = \$267 [47:0];
     end
     if (rst) begin
-      \$1069  = 33'h000000000;
+      \$1081  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1070  = l3_s5_right;
+    \$1082  = l2_s5_mid;
     if (s5_load) begin
-      \$1070  = l3_s4_right;
+      \$1082  = \$269 [32:0];
     end
     if (rst) begin
-      \$1070  = 6'h00;
+      \$1082  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1071  = l3_s6_t;
+    \$1083  = l2_s5_right;
+    if (s5_load) begin
+      \$1083  = l2_s4_right;
+    end
+    if (rst) begin
+      \$1083  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1084  = l2_s6_y;
     if (s6_load) begin
-      \$1071  = \$481 ;
+      \$1084  = \$271 [32:0];
     end
     if (rst) begin
-      \$1071  = 34'h000000000;
+      \$1084  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1072  = l3_s6_right;
+    \$1085  = l2_s6_right;
     if (s6_load) begin
-      \$1072  = l3_s5_right;
+      \$1085  = l2_s5_right;
     end
     if (rst) begin
-      \$1072  = 6'h00;
+      \$1085  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1073  = l3_s7_z;
+    \$1086  = l2_s7_t;
     if (s7_load) begin
-      \$1073  = \$482 ;
+      \$1086  = \$368 ;
     end
     if (rst) begin
-      \$1073  = 34'h000000000;
+      \$1086  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1074  = l3_s8_w;
-    if (s8_load) begin
-      \$1074  = \$483 ;
-    end
-    if (rst) begin
-      \$1074  = 35'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1075  = l3_s9_out;
-    if (s9_load) begin
-      \$1075  = \$489 [7:0];
-    end
-    if (rst) begin
-      \$1075  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1076  = l4_s1_x;
-    if (s1_load) begin
-      \$1076  = \$490 [31:0];
-    end
-    if (rst) begin
-      \$1076  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1077  = l4_s1_left;
-    if (s1_load) begin
-      \$1077  = \$492 ;
-    end
-    if (rst) begin
-      \$1077  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1078  = l4_s1_right;
-    if (s1_load) begin
-      \$1078  = \$495 [5:0];
-    end
-    if (rst) begin
-      \$1078  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1079  = l4_s1_mult;
-    if (s1_load) begin
-      \$1079  = i__payload[671:640];
-    end
-    if (rst) begin
-      \$1079  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1080  = l4_s2_x;
-    if (s2_load) begin
-      \$1080  = \$496 [31:0];
-    end
-    if (rst) begin
-      \$1080  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1081  = l4_s2_right;
-    if (s2_load) begin
-      \$1081  = l4_s1_right;
-    end
-    if (rst) begin
-      \$1081  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1082  = l4_s2_mult;
-    if (s2_load) begin
-      \$1082  = l4_s1_mult;
-    end
-    if (rst) begin
-      \$1082  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1083  = l4_s3_hh;
-    if (s3_load) begin
-      \$1083  = \$497 ;
-    end
-    if (rst) begin
-      \$1083  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1084  = l4_s3_hl;
-    if (s3_load) begin
-      \$1084  = \$498 ;
-    end
-    if (rst) begin
-      \$1084  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1085  = l4_s3_lh;
-    if (s3_load) begin
-      \$1085  = \$499 ;
-    end
-    if (rst) begin
-      \$1085  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1086  = l4_s3_ll;
-    if (s3_load) begin
-      \$1086  = \$500 ;
-    end
-    if (rst) begin
-      \$1086  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1087  = l4_s3_right;
-    if (s3_load) begin
-      \$1087  = l4_s2_right;
+    \$1087  = l2_s7_right;
+    if (s7_load) begin
+      \$1087  = l2_s6_right;
     end
     if (rst) begin
       \$1087  = 6'h00;
@@ -42784,109 +45641,109 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1088  = l4_s4_base;
-    if (s4_load) begin
-      \$1088  = \$501 [47:0];
-    end
-    if (rst) begin
-      \$1088  = 48'h000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1089  = l4_s4_mid;
-    if (s4_load) begin
-      \$1089  = \$502 ;
-    end
-    if (rst) begin
-      \$1089  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1090  = l4_s4_right;
-    if (s4_load) begin
-      \$1090  = l4_s3_right;
-    end
-    if (rst) begin
-      \$1090  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1091  = l4_s5_y;
-    if (s5_load) begin
-      \$1091  = \$504 [32:0];
-    end
-    if (rst) begin
-      \$1091  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1092  = l4_s5_right;
-    if (s5_load) begin
-      \$1092  = l4_s4_right;
-    end
-    if (rst) begin
-      \$1092  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1093  = l4_s6_t;
-    if (s6_load) begin
-      \$1093  = \$601 ;
-    end
-    if (rst) begin
-      \$1093  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1094  = l4_s6_right;
-    if (s6_load) begin
-      \$1094  = l4_s5_right;
-    end
-    if (rst) begin
-      \$1094  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1095  = l4_s7_z;
-    if (s7_load) begin
-      \$1095  = \$602 ;
-    end
-    if (rst) begin
-      \$1095  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1096  = l4_s8_w;
+    \$1088  = l2_s8_z;
     if (s8_load) begin
-      \$1096  = \$603 ;
+      \$1088  = \$369 ;
     end
     if (rst) begin
-      \$1096  = 35'h000000000;
+      \$1088  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1097  = l4_s9_out;
+    \$1089  = l2_s9_w;
     if (s9_load) begin
-      \$1097  = \$609 [7:0];
+      \$1089  = \$370 ;
     end
     if (rst) begin
-      \$1097  = 8'h00;
+      \$1089  = 35'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1098  = l5_s1_x;
+    \$1090  = l2_s10_out;
+    if (s10_load) begin
+      \$1090  = \$376 [7:0];
+    end
+    if (rst) begin
+      \$1090  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1091  = l3_s1_x;
     if (s1_load) begin
-      \$1098  = \$610 [31:0];
+      \$1091  = \$377 [31:0];
+    end
+    if (rst) begin
+      \$1091  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1092  = l3_s1_left;
+    if (s1_load) begin
+      \$1092  = \$379 ;
+    end
+    if (rst) begin
+      \$1092  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1093  = l3_s1_right;
+    if (s1_load) begin
+      \$1093  = \$382 [5:0];
+    end
+    if (rst) begin
+      \$1093  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1094  = l3_s1_mult;
+    if (s1_load) begin
+      \$1094  = i__payload[639:608];
+    end
+    if (rst) begin
+      \$1094  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1095  = l3_s2_x;
+    if (s2_load) begin
+      \$1095  = \$383 [31:0];
+    end
+    if (rst) begin
+      \$1095  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1096  = l3_s2_right;
+    if (s2_load) begin
+      \$1096  = l3_s1_right;
+    end
+    if (rst) begin
+      \$1096  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1097  = l3_s2_m_sum;
+    if (s2_load) begin
+      \$1097  = \$384 ;
+    end
+    if (rst) begin
+      \$1097  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1098  = l3_s2_mult;
+    if (s2_load) begin
+      \$1098  = l3_s1_mult;
     end
     if (rst) begin
       \$1098  = 32'd0;
@@ -42894,69 +45751,69 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1099  = l5_s1_left;
-    if (s1_load) begin
-      \$1099  = \$612 ;
-    end
-    if (rst) begin
-      \$1099  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1100  = l5_s1_right;
-    if (s1_load) begin
-      \$1100  = \$615 [5:0];
-    end
-    if (rst) begin
-      \$1100  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1101  = l5_s1_mult;
-    if (s1_load) begin
-      \$1101  = i__payload[703:672];
-    end
-    if (rst) begin
-      \$1101  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1102  = l5_s2_x;
-    if (s2_load) begin
-      \$1102  = \$616 [31:0];
-    end
-    if (rst) begin
-      \$1102  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1103  = l5_s2_right;
-    if (s2_load) begin
-      \$1103  = l5_s1_right;
-    end
-    if (rst) begin
-      \$1103  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1104  = l5_s2_mult;
-    if (s2_load) begin
-      \$1104  = l5_s1_mult;
-    end
-    if (rst) begin
-      \$1104  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1105  = l5_s3_hh;
+    \$1099  = l3_s3_x_sum;
     if (s3_load) begin
-      \$1105  = \$617 ;
+      \$1099  = \$385 ;
+    end
+    if (rst) begin
+      \$1099  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1100  = l3_s3_x_hi;
+    if (s3_load) begin
+      \$1100  = l3_s2_x[31:16];
+    end
+    if (rst) begin
+      \$1100  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1101  = l3_s3_x_lo;
+    if (s3_load) begin
+      \$1101  = l3_s2_x[15:0];
+    end
+    if (rst) begin
+      \$1101  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1102  = l3_s3_m_sum;
+    if (s3_load) begin
+      \$1102  = l3_s2_m_sum;
+    end
+    if (rst) begin
+      \$1102  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1103  = l3_s3_mult;
+    if (s3_load) begin
+      \$1103  = l3_s2_mult;
+    end
+    if (rst) begin
+      \$1103  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1104  = l3_s3_right;
+    if (s3_load) begin
+      \$1104  = l3_s2_right;
+    end
+    if (rst) begin
+      \$1104  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1105  = l3_s4_hh;
+    if (s4_load) begin
+      \$1105  = \$386 ;
     end
     if (rst) begin
       \$1105  = 32'd0;
@@ -42964,9 +45821,9 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1106  = l5_s3_hl;
-    if (s3_load) begin
-      \$1106  = \$618 ;
+    \$1106  = l3_s4_ll;
+    if (s4_load) begin
+      \$1106  = \$387 ;
     end
     if (rst) begin
       \$1106  = 32'd0;
@@ -42974,169 +45831,169 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1107  = l5_s3_lh;
-    if (s3_load) begin
-      \$1107  = \$619 ;
-    end
-    if (rst) begin
-      \$1107  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1108  = l5_s3_ll;
-    if (s3_load) begin
-      \$1108  = \$620 ;
-    end
-    if (rst) begin
-      \$1108  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1109  = l5_s3_right;
-    if (s3_load) begin
-      \$1109  = l5_s2_right;
-    end
-    if (rst) begin
-      \$1109  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1110  = l5_s4_base;
+    \$1107  = l3_s4_cross;
     if (s4_load) begin
-      \$1110  = \$621 [47:0];
+      \$1107  = \$388 ;
     end
     if (rst) begin
-      \$1110  = 48'h000000000000;
+      \$1107  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1111  = l5_s4_mid;
+    \$1108  = l3_s4_right;
     if (s4_load) begin
-      \$1111  = \$622 ;
+      \$1108  = l3_s3_right;
     end
     if (rst) begin
-      \$1111  = 33'h000000000;
+      \$1108  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1112  = l5_s4_right;
-    if (s4_load) begin
-      \$1112  = l5_s3_right;
-    end
-    if (rst) begin
-      \$1112  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1113  = l5_s5_y;
+    \$1109  = l3_s5_base;
     if (s5_load) begin
-      \$1113  = \$624 [32:0];
+      \$1109  = \$389 [47:0];
     end
     if (rst) begin
-      \$1113  = 33'h000000000;
+      \$1109  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1114  = l5_s5_right;
+    \$1110  = l3_s5_mid;
     if (s5_load) begin
-      \$1114  = l5_s4_right;
+      \$1110  = \$391 [32:0];
     end
     if (rst) begin
-      \$1114  = 6'h00;
+      \$1110  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1115  = l5_s6_t;
+    \$1111  = l3_s5_right;
+    if (s5_load) begin
+      \$1111  = l3_s4_right;
+    end
+    if (rst) begin
+      \$1111  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1112  = l3_s6_y;
     if (s6_load) begin
-      \$1115  = \$721 ;
+      \$1112  = \$393 [32:0];
     end
     if (rst) begin
-      \$1115  = 34'h000000000;
+      \$1112  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1116  = l5_s6_right;
+    \$1113  = l3_s6_right;
     if (s6_load) begin
-      \$1116  = l5_s5_right;
+      \$1113  = l3_s5_right;
     end
     if (rst) begin
-      \$1116  = 6'h00;
+      \$1113  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1117  = l5_s7_z;
+    \$1114  = l3_s7_t;
     if (s7_load) begin
-      \$1117  = \$722 ;
+      \$1114  = \$490 ;
     end
     if (rst) begin
-      \$1117  = 34'h000000000;
+      \$1114  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1118  = l5_s8_w;
+    \$1115  = l3_s7_right;
+    if (s7_load) begin
+      \$1115  = l3_s6_right;
+    end
+    if (rst) begin
+      \$1115  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1116  = l3_s8_z;
     if (s8_load) begin
-      \$1118  = \$723 ;
+      \$1116  = \$491 ;
     end
     if (rst) begin
-      \$1118  = 35'h000000000;
+      \$1116  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1119  = l5_s9_out;
+    \$1117  = l3_s9_w;
     if (s9_load) begin
-      \$1119  = \$729 [7:0];
+      \$1117  = \$492 ;
     end
     if (rst) begin
-      \$1119  = 8'h00;
+      \$1117  = 35'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1120  = l6_s1_x;
-    if (s1_load) begin
-      \$1120  = \$730 [31:0];
+    \$1118  = l3_s10_out;
+    if (s10_load) begin
+      \$1118  = \$498 [7:0];
     end
     if (rst) begin
-      \$1120  = 32'd0;
+      \$1118  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1121  = l6_s1_left;
+    \$1119  = l4_s1_x;
     if (s1_load) begin
-      \$1121  = \$732 ;
+      \$1119  = \$499 [31:0];
     end
     if (rst) begin
-      \$1121  = 5'h00;
+      \$1119  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1122  = l6_s1_right;
+    \$1120  = l4_s1_left;
     if (s1_load) begin
-      \$1122  = \$735 [5:0];
+      \$1120  = \$501 ;
     end
     if (rst) begin
-      \$1122  = 6'h00;
+      \$1120  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1123  = l6_s1_mult;
+    \$1121  = l4_s1_right;
     if (s1_load) begin
-      \$1123  = i__payload[735:704];
+      \$1121  = \$504 [5:0];
+    end
+    if (rst) begin
+      \$1121  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1122  = l4_s1_mult;
+    if (s1_load) begin
+      \$1122  = i__payload[671:640];
+    end
+    if (rst) begin
+      \$1122  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1123  = l4_s2_x;
+    if (s2_load) begin
+      \$1123  = \$505 [31:0];
     end
     if (rst) begin
       \$1123  = 32'd0;
@@ -43144,29 +46001,29 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1124  = l6_s2_x;
+    \$1124  = l4_s2_right;
     if (s2_load) begin
-      \$1124  = \$736 [31:0];
+      \$1124  = l4_s1_right;
     end
     if (rst) begin
-      \$1124  = 32'd0;
+      \$1124  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1125  = l6_s2_right;
+    \$1125  = l4_s2_m_sum;
     if (s2_load) begin
-      \$1125  = l6_s1_right;
+      \$1125  = \$506 ;
     end
     if (rst) begin
-      \$1125  = 6'h00;
+      \$1125  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1126  = l6_s2_mult;
+    \$1126  = l4_s2_mult;
     if (s2_load) begin
-      \$1126  = l6_s1_mult;
+      \$1126  = l4_s1_mult;
     end
     if (rst) begin
       \$1126  = 32'd0;
@@ -43174,99 +46031,99 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1127  = l6_s3_hh;
+    \$1127  = l4_s3_x_sum;
     if (s3_load) begin
-      \$1127  = \$737 ;
+      \$1127  = \$507 ;
     end
     if (rst) begin
-      \$1127  = 32'd0;
+      \$1127  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1128  = l6_s3_hl;
+    \$1128  = l4_s3_x_hi;
     if (s3_load) begin
-      \$1128  = \$738 ;
+      \$1128  = l4_s2_x[31:16];
     end
     if (rst) begin
-      \$1128  = 32'd0;
+      \$1128  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1129  = l6_s3_lh;
+    \$1129  = l4_s3_x_lo;
     if (s3_load) begin
-      \$1129  = \$739 ;
+      \$1129  = l4_s2_x[15:0];
     end
     if (rst) begin
-      \$1129  = 32'd0;
+      \$1129  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1130  = l6_s3_ll;
+    \$1130  = l4_s3_m_sum;
     if (s3_load) begin
-      \$1130  = \$740 ;
+      \$1130  = l4_s2_m_sum;
     end
     if (rst) begin
-      \$1130  = 32'd0;
+      \$1130  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1131  = l6_s3_right;
+    \$1131  = l4_s3_mult;
     if (s3_load) begin
-      \$1131  = l6_s2_right;
+      \$1131  = l4_s2_mult;
     end
     if (rst) begin
-      \$1131  = 6'h00;
+      \$1131  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1132  = l6_s4_base;
+    \$1132  = l4_s3_right;
+    if (s3_load) begin
+      \$1132  = l4_s2_right;
+    end
+    if (rst) begin
+      \$1132  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1133  = l4_s4_hh;
     if (s4_load) begin
-      \$1132  = \$741 [47:0];
+      \$1133  = \$508 ;
     end
     if (rst) begin
-      \$1132  = 48'h000000000000;
+      \$1133  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1133  = l6_s4_mid;
+    \$1134  = l4_s4_ll;
     if (s4_load) begin
-      \$1133  = \$742 ;
+      \$1134  = \$509 ;
     end
     if (rst) begin
-      \$1133  = 33'h000000000;
+      \$1134  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1134  = l6_s4_right;
+    \$1135  = l4_s4_cross;
     if (s4_load) begin
-      \$1134  = l6_s3_right;
+      \$1135  = \$510 ;
     end
     if (rst) begin
-      \$1134  = 6'h00;
+      \$1135  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1135  = l6_s5_y;
-    if (s5_load) begin
-      \$1135  = \$744 [32:0];
-    end
-    if (rst) begin
-      \$1135  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1136  = l6_s5_right;
-    if (s5_load) begin
-      \$1136  = l6_s4_right;
+    \$1136  = l4_s4_right;
+    if (s4_load) begin
+      \$1136  = l4_s3_right;
     end
     if (rst) begin
       \$1136  = 6'h00;
@@ -43274,139 +46131,139 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1137  = l6_s6_t;
-    if (s6_load) begin
-      \$1137  = \$841 ;
+    \$1137  = l4_s5_base;
+    if (s5_load) begin
+      \$1137  = \$511 [47:0];
     end
     if (rst) begin
-      \$1137  = 34'h000000000;
+      \$1137  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1138  = l6_s6_right;
-    if (s6_load) begin
-      \$1138  = l6_s5_right;
+    \$1138  = l4_s5_mid;
+    if (s5_load) begin
+      \$1138  = \$513 [32:0];
     end
     if (rst) begin
-      \$1138  = 6'h00;
+      \$1138  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1139  = l6_s7_z;
+    \$1139  = l4_s5_right;
+    if (s5_load) begin
+      \$1139  = l4_s4_right;
+    end
+    if (rst) begin
+      \$1139  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1140  = l4_s6_y;
+    if (s6_load) begin
+      \$1140  = \$515 [32:0];
+    end
+    if (rst) begin
+      \$1140  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1141  = l4_s6_right;
+    if (s6_load) begin
+      \$1141  = l4_s5_right;
+    end
+    if (rst) begin
+      \$1141  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1142  = l4_s7_t;
     if (s7_load) begin
-      \$1139  = \$842 ;
+      \$1142  = \$612 ;
     end
     if (rst) begin
-      \$1139  = 34'h000000000;
+      \$1142  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1140  = l6_s8_w;
+    \$1143  = l4_s7_right;
+    if (s7_load) begin
+      \$1143  = l4_s6_right;
+    end
+    if (rst) begin
+      \$1143  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1144  = l4_s8_z;
     if (s8_load) begin
-      \$1140  = \$843 ;
+      \$1144  = \$613 ;
     end
     if (rst) begin
-      \$1140  = 35'h000000000;
+      \$1144  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1141  = l6_s9_out;
+    \$1145  = l4_s9_w;
     if (s9_load) begin
-      \$1141  = \$849 [7:0];
+      \$1145  = \$614 ;
     end
     if (rst) begin
-      \$1141  = 8'h00;
+      \$1145  = 35'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1142  = l7_s1_x;
+    \$1146  = l4_s10_out;
+    if (s10_load) begin
+      \$1146  = \$620 [7:0];
+    end
+    if (rst) begin
+      \$1146  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1147  = l5_s1_x;
     if (s1_load) begin
-      \$1142  = \$850 [31:0];
+      \$1147  = \$621 [31:0];
     end
     if (rst) begin
-      \$1142  = 32'd0;
+      \$1147  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1143  = l7_s1_left;
+    \$1148  = l5_s1_left;
     if (s1_load) begin
-      \$1143  = \$852 ;
+      \$1148  = \$623 ;
     end
     if (rst) begin
-      \$1143  = 5'h00;
+      \$1148  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1144  = l7_s1_right;
+    \$1149  = l5_s1_right;
     if (s1_load) begin
-      \$1144  = \$855 [5:0];
+      \$1149  = \$626 [5:0];
     end
     if (rst) begin
-      \$1144  = 6'h00;
+      \$1149  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1145  = l7_s1_mult;
+    \$1150  = l5_s1_mult;
     if (s1_load) begin
-      \$1145  = i__payload[767:736];
-    end
-    if (rst) begin
-      \$1145  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1146  = l7_s2_x;
-    if (s2_load) begin
-      \$1146  = \$856 [31:0];
-    end
-    if (rst) begin
-      \$1146  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1147  = l7_s2_right;
-    if (s2_load) begin
-      \$1147  = l7_s1_right;
-    end
-    if (rst) begin
-      \$1147  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1148  = l7_s2_mult;
-    if (s2_load) begin
-      \$1148  = l7_s1_mult;
-    end
-    if (rst) begin
-      \$1148  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1149  = l7_s3_hh;
-    if (s3_load) begin
-      \$1149  = \$857 ;
-    end
-    if (rst) begin
-      \$1149  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1150  = l7_s3_hl;
-    if (s3_load) begin
-      \$1150  = \$858 ;
+      \$1150  = i__payload[703:672];
     end
     if (rst) begin
       \$1150  = 32'd0;
@@ -43414,9 +46271,9 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1151  = l7_s3_lh;
-    if (s3_load) begin
-      \$1151  = \$859 ;
+    \$1151  = l5_s2_x;
+    if (s2_load) begin
+      \$1151  = \$627 [31:0];
     end
     if (rst) begin
       \$1151  = 32'd0;
@@ -43424,89 +46281,89 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1152  = l7_s3_ll;
+    \$1152  = l5_s2_right;
+    if (s2_load) begin
+      \$1152  = l5_s1_right;
+    end
+    if (rst) begin
+      \$1152  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1153  = l5_s2_m_sum;
+    if (s2_load) begin
+      \$1153  = \$628 ;
+    end
+    if (rst) begin
+      \$1153  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1154  = l5_s2_mult;
+    if (s2_load) begin
+      \$1154  = l5_s1_mult;
+    end
+    if (rst) begin
+      \$1154  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1155  = l5_s3_x_sum;
     if (s3_load) begin
-      \$1152  = \$860 ;
+      \$1155  = \$629 ;
     end
     if (rst) begin
-      \$1152  = 32'd0;
+      \$1155  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1153  = l7_s3_right;
+    \$1156  = l5_s3_x_hi;
     if (s3_load) begin
-      \$1153  = l7_s2_right;
+      \$1156  = l5_s2_x[31:16];
     end
     if (rst) begin
-      \$1153  = 6'h00;
+      \$1156  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1154  = l7_s4_base;
-    if (s4_load) begin
-      \$1154  = \$861 [47:0];
+    \$1157  = l5_s3_x_lo;
+    if (s3_load) begin
+      \$1157  = l5_s2_x[15:0];
     end
     if (rst) begin
-      \$1154  = 48'h000000000000;
+      \$1157  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1155  = l7_s4_mid;
-    if (s4_load) begin
-      \$1155  = \$862 ;
+    \$1158  = l5_s3_m_sum;
+    if (s3_load) begin
+      \$1158  = l5_s2_m_sum;
     end
     if (rst) begin
-      \$1155  = 33'h000000000;
+      \$1158  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1156  = l7_s4_right;
-    if (s4_load) begin
-      \$1156  = l7_s3_right;
+    \$1159  = l5_s3_mult;
+    if (s3_load) begin
+      \$1159  = l5_s2_mult;
     end
     if (rst) begin
-      \$1156  = 6'h00;
+      \$1159  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1157  = l7_s5_y;
-    if (s5_load) begin
-      \$1157  = \$864 [32:0];
-    end
-    if (rst) begin
-      \$1157  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1158  = l7_s5_right;
-    if (s5_load) begin
-      \$1158  = l7_s4_right;
-    end
-    if (rst) begin
-      \$1158  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1159  = l7_s6_t;
-    if (s6_load) begin
-      \$1159  = \$961 ;
-    end
-    if (rst) begin
-      \$1159  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1160  = l7_s6_right;
-    if (s6_load) begin
-      \$1160  = l7_s5_right;
+    \$1160  = l5_s3_right;
+    if (s3_load) begin
+      \$1160  = l5_s2_right;
     end
     if (rst) begin
       \$1160  = 6'h00;
@@ -43514,39 +46371,709 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1161  = l7_s7_z;
+    \$1161  = l5_s4_hh;
+    if (s4_load) begin
+      \$1161  = \$630 ;
+    end
+    if (rst) begin
+      \$1161  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1162  = l5_s4_ll;
+    if (s4_load) begin
+      \$1162  = \$631 ;
+    end
+    if (rst) begin
+      \$1162  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1163  = l5_s4_cross;
+    if (s4_load) begin
+      \$1163  = \$632 ;
+    end
+    if (rst) begin
+      \$1163  = 36'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1164  = l5_s4_right;
+    if (s4_load) begin
+      \$1164  = l5_s3_right;
+    end
+    if (rst) begin
+      \$1164  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1165  = l5_s5_base;
+    if (s5_load) begin
+      \$1165  = \$633 [47:0];
+    end
+    if (rst) begin
+      \$1165  = 48'h000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1166  = l5_s5_mid;
+    if (s5_load) begin
+      \$1166  = \$635 [32:0];
+    end
+    if (rst) begin
+      \$1166  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1167  = l5_s5_right;
+    if (s5_load) begin
+      \$1167  = l5_s4_right;
+    end
+    if (rst) begin
+      \$1167  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1168  = l5_s6_y;
+    if (s6_load) begin
+      \$1168  = \$637 [32:0];
+    end
+    if (rst) begin
+      \$1168  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1169  = l5_s6_right;
+    if (s6_load) begin
+      \$1169  = l5_s5_right;
+    end
+    if (rst) begin
+      \$1169  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1170  = l5_s7_t;
     if (s7_load) begin
-      \$1161  = \$962 ;
+      \$1170  = \$734 ;
     end
     if (rst) begin
-      \$1161  = 34'h000000000;
+      \$1170  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1162  = l7_s8_w;
+    \$1171  = l5_s7_right;
+    if (s7_load) begin
+      \$1171  = l5_s6_right;
+    end
+    if (rst) begin
+      \$1171  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1172  = l5_s8_z;
     if (s8_load) begin
-      \$1162  = \$963 ;
+      \$1172  = \$735 ;
     end
     if (rst) begin
-      \$1162  = 35'h000000000;
+      \$1172  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1163  = l7_s9_out;
+    \$1173  = l5_s9_w;
     if (s9_load) begin
-      \$1163  = \$969 [7:0];
+      \$1173  = \$736 ;
     end
     if (rst) begin
-      \$1163  = 8'h00;
+      \$1173  = 35'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1174  = l5_s10_out;
+    if (s10_load) begin
+      \$1174  = \$742 [7:0];
+    end
+    if (rst) begin
+      \$1174  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1175  = l6_s1_x;
+    if (s1_load) begin
+      \$1175  = \$743 [31:0];
+    end
+    if (rst) begin
+      \$1175  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1176  = l6_s1_left;
+    if (s1_load) begin
+      \$1176  = \$745 ;
+    end
+    if (rst) begin
+      \$1176  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1177  = l6_s1_right;
+    if (s1_load) begin
+      \$1177  = \$748 [5:0];
+    end
+    if (rst) begin
+      \$1177  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1178  = l6_s1_mult;
+    if (s1_load) begin
+      \$1178  = i__payload[735:704];
+    end
+    if (rst) begin
+      \$1178  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1179  = l6_s2_x;
+    if (s2_load) begin
+      \$1179  = \$749 [31:0];
+    end
+    if (rst) begin
+      \$1179  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1180  = l6_s2_right;
+    if (s2_load) begin
+      \$1180  = l6_s1_right;
+    end
+    if (rst) begin
+      \$1180  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1181  = l6_s2_m_sum;
+    if (s2_load) begin
+      \$1181  = \$750 ;
+    end
+    if (rst) begin
+      \$1181  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1182  = l6_s2_mult;
+    if (s2_load) begin
+      \$1182  = l6_s1_mult;
+    end
+    if (rst) begin
+      \$1182  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1183  = l6_s3_x_sum;
+    if (s3_load) begin
+      \$1183  = \$751 ;
+    end
+    if (rst) begin
+      \$1183  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1184  = l6_s3_x_hi;
+    if (s3_load) begin
+      \$1184  = l6_s2_x[31:16];
+    end
+    if (rst) begin
+      \$1184  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1185  = l6_s3_x_lo;
+    if (s3_load) begin
+      \$1185  = l6_s2_x[15:0];
+    end
+    if (rst) begin
+      \$1185  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1186  = l6_s3_m_sum;
+    if (s3_load) begin
+      \$1186  = l6_s2_m_sum;
+    end
+    if (rst) begin
+      \$1186  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1187  = l6_s3_mult;
+    if (s3_load) begin
+      \$1187  = l6_s2_mult;
+    end
+    if (rst) begin
+      \$1187  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1188  = l6_s3_right;
+    if (s3_load) begin
+      \$1188  = l6_s2_right;
+    end
+    if (rst) begin
+      \$1188  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1189  = l6_s4_hh;
+    if (s4_load) begin
+      \$1189  = \$752 ;
+    end
+    if (rst) begin
+      \$1189  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1190  = l6_s4_ll;
+    if (s4_load) begin
+      \$1190  = \$753 ;
+    end
+    if (rst) begin
+      \$1190  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1191  = l6_s4_cross;
+    if (s4_load) begin
+      \$1191  = \$754 ;
+    end
+    if (rst) begin
+      \$1191  = 36'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1192  = l6_s4_right;
+    if (s4_load) begin
+      \$1192  = l6_s3_right;
+    end
+    if (rst) begin
+      \$1192  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1193  = l6_s5_base;
+    if (s5_load) begin
+      \$1193  = \$755 [47:0];
+    end
+    if (rst) begin
+      \$1193  = 48'h000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1194  = l6_s5_mid;
+    if (s5_load) begin
+      \$1194  = \$757 [32:0];
+    end
+    if (rst) begin
+      \$1194  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1195  = l6_s5_right;
+    if (s5_load) begin
+      \$1195  = l6_s4_right;
+    end
+    if (rst) begin
+      \$1195  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1196  = l6_s6_y;
+    if (s6_load) begin
+      \$1196  = \$759 [32:0];
+    end
+    if (rst) begin
+      \$1196  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1197  = l6_s6_right;
+    if (s6_load) begin
+      \$1197  = l6_s5_right;
+    end
+    if (rst) begin
+      \$1197  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1198  = l6_s7_t;
+    if (s7_load) begin
+      \$1198  = \$856 ;
+    end
+    if (rst) begin
+      \$1198  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1199  = l6_s7_right;
+    if (s7_load) begin
+      \$1199  = l6_s6_right;
+    end
+    if (rst) begin
+      \$1199  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1200  = l6_s8_z;
+    if (s8_load) begin
+      \$1200  = \$857 ;
+    end
+    if (rst) begin
+      \$1200  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1201  = l6_s9_w;
+    if (s9_load) begin
+      \$1201  = \$858 ;
+    end
+    if (rst) begin
+      \$1201  = 35'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1202  = l6_s10_out;
+    if (s10_load) begin
+      \$1202  = \$864 [7:0];
+    end
+    if (rst) begin
+      \$1202  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1203  = l7_s1_x;
+    if (s1_load) begin
+      \$1203  = \$865 [31:0];
+    end
+    if (rst) begin
+      \$1203  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1204  = l7_s1_left;
+    if (s1_load) begin
+      \$1204  = \$867 ;
+    end
+    if (rst) begin
+      \$1204  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1205  = l7_s1_right;
+    if (s1_load) begin
+      \$1205  = \$870 [5:0];
+    end
+    if (rst) begin
+      \$1205  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1206  = l7_s1_mult;
+    if (s1_load) begin
+      \$1206  = i__payload[767:736];
+    end
+    if (rst) begin
+      \$1206  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1207  = l7_s2_x;
+    if (s2_load) begin
+      \$1207  = \$871 [31:0];
+    end
+    if (rst) begin
+      \$1207  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1208  = l7_s2_right;
+    if (s2_load) begin
+      \$1208  = l7_s1_right;
+    end
+    if (rst) begin
+      \$1208  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1209  = l7_s2_m_sum;
+    if (s2_load) begin
+      \$1209  = \$872 ;
+    end
+    if (rst) begin
+      \$1209  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1210  = l7_s2_mult;
+    if (s2_load) begin
+      \$1210  = l7_s1_mult;
+    end
+    if (rst) begin
+      \$1210  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1211  = l7_s3_x_sum;
+    if (s3_load) begin
+      \$1211  = \$873 ;
+    end
+    if (rst) begin
+      \$1211  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1212  = l7_s3_x_hi;
+    if (s3_load) begin
+      \$1212  = l7_s2_x[31:16];
+    end
+    if (rst) begin
+      \$1212  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1213  = l7_s3_x_lo;
+    if (s3_load) begin
+      \$1213  = l7_s2_x[15:0];
+    end
+    if (rst) begin
+      \$1213  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1214  = l7_s3_m_sum;
+    if (s3_load) begin
+      \$1214  = l7_s2_m_sum;
+    end
+    if (rst) begin
+      \$1214  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1215  = l7_s3_mult;
+    if (s3_load) begin
+      \$1215  = l7_s2_mult;
+    end
+    if (rst) begin
+      \$1215  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1216  = l7_s3_right;
+    if (s3_load) begin
+      \$1216  = l7_s2_right;
+    end
+    if (rst) begin
+      \$1216  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1217  = l7_s4_hh;
+    if (s4_load) begin
+      \$1217  = \$874 ;
+    end
+    if (rst) begin
+      \$1217  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1218  = l7_s4_ll;
+    if (s4_load) begin
+      \$1218  = \$875 ;
+    end
+    if (rst) begin
+      \$1218  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1219  = l7_s4_cross;
+    if (s4_load) begin
+      \$1219  = \$876 ;
+    end
+    if (rst) begin
+      \$1219  = 36'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1220  = l7_s4_right;
+    if (s4_load) begin
+      \$1220  = l7_s3_right;
+    end
+    if (rst) begin
+      \$1220  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1221  = l7_s5_base;
+    if (s5_load) begin
+      \$1221  = \$877 [47:0];
+    end
+    if (rst) begin
+      \$1221  = 48'h000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1222  = l7_s5_mid;
+    if (s5_load) begin
+      \$1222  = \$879 [32:0];
+    end
+    if (rst) begin
+      \$1222  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1223  = l7_s5_right;
+    if (s5_load) begin
+      \$1223  = l7_s4_right;
+    end
+    if (rst) begin
+      \$1223  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1224  = l7_s6_y;
+    if (s6_load) begin
+      \$1224  = \$881 [32:0];
+    end
+    if (rst) begin
+      \$1224  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1225  = l7_s6_right;
+    if (s6_load) begin
+      \$1225  = l7_s5_right;
+    end
+    if (rst) begin
+      \$1225  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1226  = l7_s7_t;
+    if (s7_load) begin
+      \$1226  = \$978 ;
+    end
+    if (rst) begin
+      \$1226  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1227  = l7_s7_right;
+    if (s7_load) begin
+      \$1227  = l7_s6_right;
+    end
+    if (rst) begin
+      \$1227  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1228  = l7_s8_z;
+    if (s8_load) begin
+      \$1228  = \$979 ;
+    end
+    if (rst) begin
+      \$1228  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1229  = l7_s9_w;
+    if (s9_load) begin
+      \$1229  = \$980 ;
+    end
+    if (rst) begin
+      \$1229  = 35'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$1230  = l7_s10_out;
+    if (s10_load) begin
+      \$1230  = \$986 [7:0];
+    end
+    if (rst) begin
+      \$1230  = 8'h00;
     end
   end
   assign i__ready = s1_load;
-  assign o__valid = s9_valid;
-  assign output_zero_point = \port$3274$272 [7:0];
-  assign act_max = \port$3274$272 [23:16];
-  assign act_min = \port$3274$272 [15:8];
+  assign o__valid = s10_valid;
+  assign output_zero_point = \port$3364$272 [7:0];
+  assign act_max = \port$3364$272 [23:16];
+  assign act_min = \port$3364$272 [15:8];
   assign \o__payload.data  = o__payload[63:0];
   assign \o__payload.data[0]  = o__payload[7:0];
   assign \o__payload.data[1]  = o__payload[15:8];
@@ -43594,29 +47121,29 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \i__payload.shift[6]  = i__payload[809:804];
   assign \i__payload.shift[7]  = i__payload[815:810];
   assign \i__payload.tag  = i__payload[821:816];
-  assign o__payload[63:56] = l7_s9_out;
-  assign o__payload[55:48] = l6_s9_out;
-  assign o__payload[47:40] = l5_s9_out;
-  assign o__payload[39:32] = l4_s9_out;
-  assign o__payload[31:24] = l3_s9_out;
-  assign o__payload[23:16] = l2_s9_out;
-  assign o__payload[15:8] = l1_s9_out;
-  assign o__payload[7:0] = l0_s9_out;
-  assign o__payload[69:64] = s9_tag;
-  assign \$24  = { \$23 [48], \$23 [48], \$23 [48], \$23 [48], \$23 [48], \$23 [48], \$23 [48], \$23 [48], \$23 [48], \$23 [48], \$23 [48], \$23 [48], \$23 [48], \$23 [48], \$23 [48], \$23 [48:15] };
-  assign \$144  = { \$143 [48], \$143 [48], \$143 [48], \$143 [48], \$143 [48], \$143 [48], \$143 [48], \$143 [48], \$143 [48], \$143 [48], \$143 [48], \$143 [48], \$143 [48], \$143 [48], \$143 [48], \$143 [48:15] };
-  assign \$264  = { \$263 [48], \$263 [48], \$263 [48], \$263 [48], \$263 [48], \$263 [48], \$263 [48], \$263 [48], \$263 [48], \$263 [48], \$263 [48], \$263 [48], \$263 [48], \$263 [48], \$263 [48], \$263 [48:15] };
-  assign \$384  = { \$383 [48], \$383 [48], \$383 [48], \$383 [48], \$383 [48], \$383 [48], \$383 [48], \$383 [48], \$383 [48], \$383 [48], \$383 [48], \$383 [48], \$383 [48], \$383 [48], \$383 [48], \$383 [48:15] };
-  assign \$504  = { \$503 [48], \$503 [48], \$503 [48], \$503 [48], \$503 [48], \$503 [48], \$503 [48], \$503 [48], \$503 [48], \$503 [48], \$503 [48], \$503 [48], \$503 [48], \$503 [48], \$503 [48], \$503 [48:15] };
-  assign \$624  = { \$623 [48], \$623 [48], \$623 [48], \$623 [48], \$623 [48], \$623 [48], \$623 [48], \$623 [48], \$623 [48], \$623 [48], \$623 [48], \$623 [48], \$623 [48], \$623 [48], \$623 [48], \$623 [48:15] };
-  assign \$744  = { \$743 [48], \$743 [48], \$743 [48], \$743 [48], \$743 [48], \$743 [48], \$743 [48], \$743 [48], \$743 [48], \$743 [48], \$743 [48], \$743 [48], \$743 [48], \$743 [48], \$743 [48], \$743 [48:15] };
-  assign \$864  = { \$863 [48], \$863 [48], \$863 [48], \$863 [48], \$863 [48], \$863 [48], \$863 [48], \$863 [48], \$863 [48], \$863 [48], \$863 [48], \$863 [48], \$863 [48], \$863 [48], \$863 [48], \$863 [48:15] };
+  assign o__payload[63:56] = l7_s10_out;
+  assign o__payload[55:48] = l6_s10_out;
+  assign o__payload[47:40] = l5_s10_out;
+  assign o__payload[39:32] = l4_s10_out;
+  assign o__payload[31:24] = l3_s10_out;
+  assign o__payload[23:16] = l2_s10_out;
+  assign o__payload[15:8] = l1_s10_out;
+  assign o__payload[7:0] = l0_s10_out;
+  assign o__payload[69:64] = s10_tag;
+  assign \$27  = { \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48:15] };
+  assign \$149  = { \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48:15] };
+  assign \$271  = { \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48:15] };
+  assign \$393  = { \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48:15] };
+  assign \$515  = { \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48:15] };
+  assign \$637  = { \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48:15] };
+  assign \$759  = { \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48:15] };
+  assign \$881  = { \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48:15] };
 endmodule
 
 (* generator = "Amaranth" *)
 module \accel_top.core.params (rst, layer__run, cmd__ready, data__valid, read__data, layer__descriptor, layer__geometry, data__payload, cmd__payload, cmd__valid, loaded, rp__addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$81  = 0;
-  wire [19:0] \$1 ;
+  wire [4:0] \$1 ;
   wire [16:0] \$10 ;
   wire [4:0] \$11 ;
   wire \$12 ;
@@ -43624,14 +47151,15 @@ module \accel_top.core.params (rst, layer__run, cmd__ready, data__valid, read__d
   wire \$14 ;
   reg [3:0] \$15 ;
   reg [15:0] \$16 ;
-  reg [767:0] \$17 ;
-  reg [1:0] \$18 ;
-  wire [4:0] \$2 ;
+  reg [31:0] \$17 ;
+  reg [767:0] \$18 ;
+  reg [1:0] \$19 ;
+  wire \$2 ;
   wire \$3 ;
   wire \$4 ;
   wire \$5 ;
   wire \$6 ;
-  wire \$7 ;
+  wire [19:0] \$7 ;
   wire [4:0] \$8 ;
   wire \$9 ;
   reg [3:0] beat = 4'h0;
@@ -43776,6 +47304,7 @@ module \accel_top.core.params (rst, layer__run, cmd__ready, data__valid, read__d
   wire rst;
   reg [767:0] shift = 768'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   reg [15:0] tile = 16'h0000;
+  reg [31:0] total = 32'd0;
   reg [5:0] wp__addr;
   reg [767:0] wp__data;
   wire [255:0] \wp__data.bias ;
@@ -43882,13 +47411,13 @@ module \accel_top.core.params (rst, layer__run, cmd__ready, data__valid, read__d
     _0_ <= mem[rp__addr];
   end
   assign read__data = _0_;
-  assign \$1  = layer__geometry[325:310] * 4'hc;
-  assign \$2  = beat + 1'h1;
-  assign \$3  = \$2  == 4'hc;
-  assign \$4  = ! params_state;
-  assign \$5  = params_state == 1'h1;
-  assign \$6  = params_state == 2'h2;
-  assign \$7  = params_state == 2'h3;
+  assign \$1  = beat + 1'h1;
+  assign \$2  = \$1  == 4'hc;
+  assign \$3  = ! params_state;
+  assign \$4  = params_state == 1'h1;
+  assign \$5  = params_state == 2'h2;
+  assign \$6  = params_state == 2'h3;
+  assign \$7  = layer__geometry[325:310] * 4'hc;
   assign \$8  = beat + 1'h1;
   assign \$9  = \$8  == 4'hc;
   assign \$10  = tile + 1'h1;
@@ -43901,14 +47430,16 @@ module \accel_top.core.params (rst, layer__run, cmd__ready, data__valid, read__d
   always @(posedge clk)
     tile <= \$16 ;
   always @(posedge clk)
-    shift <= \$17 ;
+    total <= \$17 ;
   always @(posedge clk)
-    params_state <= \$18 ;
+    shift <= \$18 ;
+  always @(posedge clk)
+    params_state <= \$19 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$81 ) begin end
     wp__en = 1'h0;
     if (data__valid) begin
-      if (\$3 ) begin
+      if (\$2 ) begin
         wp__en = 1'h1;
       end
     end
@@ -43917,7 +47448,7 @@ module \accel_top.core.params (rst, layer__run, cmd__ready, data__valid, read__d
     if (\$auto$verilog_backend.cc:2355:dump_module$81 ) begin end
     wp__addr = 6'h00;
     if (data__valid) begin
-      if (\$3 ) begin
+      if (\$2 ) begin
         wp__addr = tile[5:0];
       end
     end
@@ -43926,7 +47457,7 @@ module \accel_top.core.params (rst, layer__run, cmd__ready, data__valid, read__d
     if (\$auto$verilog_backend.cc:2355:dump_module$81 ) begin end
     wp__data = 768'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     if (data__valid) begin
-      if (\$3 ) begin
+      if (\$2 ) begin
         wp__data = { data__payload[63:0], shift[767:64] };
       end
     end
@@ -43991,40 +47522,50 @@ module \accel_top.core.params (rst, layer__run, cmd__ready, data__valid, read__d
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$81 ) begin end
-    \$17  = shift;
-    if (data__valid) begin
-      \$17  = { data__payload[63:0], shift[767:64] };
+    \$17  = total;
+    if (layer__run) begin
+      \$17  = { 12'h000, \$7  };
     end
     if (rst) begin
-      \$17  = 768'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$17  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$81 ) begin end
-    \$18  = params_state;
+    \$18  = shift;
+    if (data__valid) begin
+      \$18  = { data__payload[63:0], shift[767:64] };
+    end
+    if (rst) begin
+      \$18  = 768'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$81 ) begin end
+    \$19  = params_state;
     (* full_case = 32'd1 *)
     casez (params_state)
       2'h0:
           if (layer__run) begin
-            \$18  = 2'h1;
+            \$19  = 2'h1;
           end
       2'h1:
           if (\$13 ) begin
-            \$18  = 2'h2;
+            \$19  = 2'h2;
           end
       2'h2:
           if (layer__run) begin
-            \$18  = 2'h1;
+            \$19  = 2'h1;
           end else if (\$14 ) begin
-            \$18  = 2'h3;
+            \$19  = 2'h3;
           end
       2'h3:
           if (layer__run) begin
-            \$18  = 2'h1;
+            \$19  = 2'h1;
           end
     endcase
     if (rst) begin
-      \$18  = 2'h0;
+      \$19  = 2'h0;
     end
   end
   assign read__addr = rp__addr;
@@ -44113,30 +47654,6 @@ module \accel_top.core.params (rst, layer__run, cmd__ready, data__valid, read__d
   assign \layer__descriptor.OUT_PIX_PITCH  = layer__descriptor[400:385];
   assign \layer__descriptor.ACC  = layer__descriptor[402:401];
   assign \layer__descriptor.IN_PIX_PITCH  = layer__descriptor[418:403];
-  assign \layer__geometry.SC  = layer__geometry[31:0];
-  assign \layer__geometry.PC  = layer__geometry[48:32];
-  assign \layer__geometry.pix_step  = layer__geometry[65:49];
-  assign \layer__geometry.WC  = layer__geometry[97:66];
-  assign \layer__geometry.HWC  = layer__geometry[129:98];
-  assign \layer__geometry.row_mode  = layer__geometry[130];
-  assign \layer__geometry.pixel_mode  = layer__geometry[131];
-  assign \layer__geometry.K  = layer__geometry[163:132];
-  assign \layer__geometry.UC  = layer__geometry[195:164];
-  assign \layer__geometry.UWC  = layer__geometry[227:196];
-  assign \layer__geometry.row_step  = layer__geometry[261:228];
-  assign \layer__geometry.E_run  = layer__geometry[277:262];
-  assign \layer__geometry.E_out  = layer__geometry[293:278];
-  assign \layer__geometry.F_out  = layer__geometry[309:294];
-  assign \layer__geometry.m_tiles  = layer__geometry[325:310];
-  assign \layer__geometry.k_tiles  = layer__geometry[357:326];
-  assign \layer__geometry.tiles  = layer__geometry[389:358];
-  assign \layer__geometry.band_pixels  = layer__geometry[421:390];
-  assign \layer__geometry.band_out_rows  = layer__geometry[437:422];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[469:438];
-  assign \layer__geometry.out_mode  = layer__geometry[471:470];
-  assign \layer__geometry.band_u  = layer__geometry[503:472];
-  assign \layer__geometry.e_run_u  = layer__geometry[535:504];
-  assign \layer__geometry.whole  = layer__geometry[536];
   assign \wp__data.bias  = wp__data[255:0];
   assign \wp__data.bias[0]  = wp__data[31:0];
   assign \wp__data.bias[1]  = wp__data[63:32];
@@ -44166,7 +47683,31 @@ module \accel_top.core.params (rst, layer__run, cmd__ready, data__valid, read__d
   assign \wp__data.shift[7]  = wp__data[767:736];
   assign \data__payload.data  = data__payload[63:0];
   assign \data__payload.last  = data__payload[64];
-  assign cmd__payload[55:32] = { 4'h0, \$1  };
+  assign \layer__geometry.SC  = layer__geometry[31:0];
+  assign \layer__geometry.PC  = layer__geometry[48:32];
+  assign \layer__geometry.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry.WC  = layer__geometry[97:66];
+  assign \layer__geometry.HWC  = layer__geometry[129:98];
+  assign \layer__geometry.row_mode  = layer__geometry[130];
+  assign \layer__geometry.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry.K  = layer__geometry[163:132];
+  assign \layer__geometry.UC  = layer__geometry[195:164];
+  assign \layer__geometry.UWC  = layer__geometry[227:196];
+  assign \layer__geometry.row_step  = layer__geometry[261:228];
+  assign \layer__geometry.E_run  = layer__geometry[277:262];
+  assign \layer__geometry.E_out  = layer__geometry[293:278];
+  assign \layer__geometry.F_out  = layer__geometry[309:294];
+  assign \layer__geometry.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry.tiles  = layer__geometry[389:358];
+  assign \layer__geometry.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry.band_u  = layer__geometry[503:472];
+  assign \layer__geometry.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry.whole  = layer__geometry[536];
+  assign cmd__payload[55:32] = total[23:0];
   assign cmd__payload[31:0] = layer__descriptor[231:200];
 endmodule
 
@@ -44179,126 +47720,142 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire \$101 ;
   wire \$102 ;
   wire [32:0] \$103 ;
-  wire [32:0] \$104 ;
+  wire \$104 ;
   wire [32:0] \$105 ;
-  wire [31:0] \$106 ;
-  wire [32:0] \$107 ;
+  wire \$106 ;
+  wire \$107 ;
   wire [32:0] \$108 ;
-  wire [16:0] \$109 ;
+  wire [32:0] \$109 ;
   wire [32:0] \$11 ;
   wire [32:0] \$110 ;
-  wire [32:0] \$111 ;
+  wire [31:0] \$111 ;
   wire [32:0] \$112 ;
-  reg [31:0] \$113 ;
-  reg [31:0] \$114 ;
-  reg [31:0] \$115 ;
-  reg [2:0] \$116 ;
-  reg [17:0] \$117 ;
-  reg [33:0] \$118 ;
-  reg [15:0] \$119 ;
+  wire [32:0] \$113 ;
+  wire [16:0] \$114 ;
+  wire [32:0] \$115 ;
+  wire [32:0] \$116 ;
+  wire [32:0] \$117 ;
+  reg [31:0] \$118 ;
+  reg [31:0] \$119 ;
   wire \$12 ;
-  reg [15:0] \$120 ;
-  reg [31:0] \$121 ;
-  reg [31:0] \$122 ;
-  reg [31:0] \$123 ;
-  reg [31:0] \$124 ;
-  reg [31:0] \$125 ;
-  reg [15:0] \$126 ;
+  reg [31:0] \$120 ;
+  reg [2:0] \$121 ;
+  reg [17:0] \$122 ;
+  reg [33:0] \$123 ;
+  reg [15:0] \$124 ;
+  reg [15:0] \$125 ;
+  reg \$126 ;
   reg [31:0] \$127 ;
-  reg [15:0] \$128 ;
+  reg [31:0] \$128 ;
+  reg [31:0] \$129 ;
   wire \$13 ;
+  reg [31:0] \$130 ;
+  reg [31:0] \$131 ;
+  reg [31:0] \$132 ;
+  reg [31:0] \$133 ;
+  reg [31:0] \$134 ;
+  reg [31:0] \$135 ;
+  reg [31:0] \$136 ;
+  reg [31:0] \$137 ;
+  reg [31:0] \$138 ;
+  reg [31:0] \$139 ;
   wire \$14 ;
+  reg [31:0] \$140 ;
+  reg [31:0] \$141 ;
+  reg [15:0] \$142 ;
+  reg [31:0] \$143 ;
+  reg [15:0] \$144 ;
   wire \$15 ;
   wire \$16 ;
   wire \$17 ;
   wire \$18 ;
   wire \$19 ;
   wire [33:0] \$2 ;
-  wire [32:0] \$20 ;
-  wire [20:0] \$21 ;
-  wire [32:0] \$22 ;
-  wire \$23 ;
-  wire [32:0] \$24 ;
+  wire \$20 ;
+  wire [32:0] \$21 ;
+  wire [20:0] \$22 ;
+  wire [32:0] \$23 ;
+  wire \$24 ;
   wire [32:0] \$25 ;
-  wire [33:0] \$26 ;
-  wire [34:0] \$27 ;
-  wire \$28 ;
-  wire [15:0] \$29 ;
+  wire [32:0] \$26 ;
+  wire [33:0] \$27 ;
+  wire [34:0] \$28 ;
+  wire \$29 ;
   wire [34:0] \$3 ;
-  wire \$30 ;
-  wire [33:0] \$31 ;
-  wire \$32 ;
-  wire [17:0] \$33 ;
-  wire \$34 ;
-  wire [33:0] \$35 ;
-  wire \$36 ;
-  wire \$37 ;
+  wire [15:0] \$30 ;
+  wire \$31 ;
+  wire [33:0] \$32 ;
+  wire \$33 ;
+  wire [17:0] \$34 ;
+  wire \$35 ;
+  wire [33:0] \$36 ;
+  wire [1:0] \$37 ;
   wire \$38 ;
-  wire \$39 ;
+  wire [33:0] \$39 ;
   wire [34:0] \$4 ;
-  wire \$40 ;
-  wire \$41 ;
-  wire \$42 ;
-  wire [32:0] \$43 ;
-  wire [47:0] \$44 ;
-  wire [48:0] \$45 ;
-  wire [31:0] \$46 ;
-  wire [48:0] \$47 ;
-  wire [32:0] \$48 ;
-  wire [47:0] \$49 ;
+  wire [29:0] \$40 ;
+  wire [33:0] \$41 ;
+  wire [29:0] \$42 ;
+  wire [33:0] \$43 ;
+  wire [29:0] \$44 ;
+  wire [32:0] \$45 ;
+  wire \$46 ;
+  wire [32:0] \$47 ;
+  wire [62:0] \$48 ;
+  wire [63:0] \$49 ;
   wire [34:0] \$5 ;
-  wire [48:0] \$50 ;
-  wire [16:0] \$51 ;
-  wire [31:0] \$52 ;
-  wire [16:0] \$53 ;
-  wire [31:0] \$54 ;
-  wire [16:0] \$55 ;
-  wire [31:0] \$56 ;
-  wire [16:0] \$57 ;
-  wire [31:0] \$58 ;
-  wire [32:0] \$59 ;
+  wire [32:0] \$50 ;
+  wire [62:0] \$51 ;
+  wire [63:0] \$52 ;
+  wire [62:0] \$53 ;
+  wire [63:0] \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
   wire [34:0] \$6 ;
-  wire [47:0] \$60 ;
-  wire [48:0] \$61 ;
-  wire \$62 ;
-  wire \$63 ;
-  wire \$64 ;
-  wire [47:0] \$65 ;
-  wire [32:0] \$66 ;
-  wire [47:0] \$67 ;
-  wire [48:0] \$68 ;
+  wire \$60 ;
+  wire \$61 ;
+  wire [31:0] \$62 ;
+  wire [31:0] \$63 ;
+  wire [16:0] \$64 ;
+  wire [31:0] \$65 ;
+  wire [16:0] \$66 ;
+  wire [31:0] \$67 ;
+  wire [16:0] \$68 ;
   wire [31:0] \$69 ;
   wire \$7 ;
-  wire [48:0] \$70 ;
-  wire [48:0] \$71 ;
+  wire [16:0] \$70 ;
+  wire [31:0] \$71 ;
   wire \$72 ;
-  wire [32:0] \$73 ;
-  wire [32:0] \$74 ;
-  wire [32:0] \$75 ;
-  wire [47:0] \$76 ;
-  wire [47:0] \$77 ;
-  wire [48:0] \$78 ;
-  wire [48:0] \$79 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire [31:0] \$75 ;
+  wire [31:0] \$76 ;
+  wire [31:0] \$77 ;
+  wire \$78 ;
+  wire [32:0] \$79 ;
   wire \$8 ;
   wire [32:0] \$80 ;
-  wire \$81 ;
-  wire \$82 ;
+  wire [32:0] \$81 ;
+  wire [31:0] \$82 ;
   wire [32:0] \$83 ;
   wire [32:0] \$84 ;
   wire [32:0] \$85 ;
-  wire [31:0] \$86 ;
-  wire [32:0] \$87 ;
+  wire \$86 ;
+  wire \$87 ;
   wire [32:0] \$88 ;
-  wire [16:0] \$89 ;
+  wire [32:0] \$89 ;
   wire \$9 ;
-  wire \$90 ;
-  wire [32:0] \$91 ;
+  wire [32:0] \$90 ;
+  wire [31:0] \$91 ;
   wire [32:0] \$92 ;
   wire [32:0] \$93 ;
-  wire \$94 ;
-  wire [32:0] \$95 ;
-  wire \$96 ;
-  wire \$97 ;
+  wire [16:0] \$94 ;
+  wire \$95 ;
+  wire [32:0] \$96 ;
+  wire [32:0] \$97 ;
   wire [32:0] \$98 ;
   wire \$99 ;
   reg advance;
@@ -44322,7 +47879,11 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire [15:0] e0;
   wire [19:0] e0u;
   reg [17:0] hb0 = 18'h00000;
+  reg [31:0] hi_end = 32'd0;
+  reg [31:0] hi_pitch0 = 32'd0;
+  reg [31:0] hi_pitch1 = 32'd0;
   reg [33:0] hlast = 34'h000000000;
+  reg [31:0] img_addr = 32'd0;
   reg [31:0] img_off = 32'd0;
   reg [31:0] in_beat = 32'd0;
   wire [31:0] index;
@@ -44443,6 +48004,12 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   input layer__run;
   wire layer__run;
   wire \layer__run$7 ;
+  reg [31:0] lo_pitch0 = 32'd0;
+  reg [31:0] lo_pitch1 = 32'd0;
+  reg [31:0] lo_slot = 32'd0;
+  reg [31:0] lo_start = 32'd0;
+  reg [31:0] lo_wc0 = 32'd0;
+  reg [31:0] lo_wc1 = 32'd0;
   reg [31:0] load_end = 32'd0;
   reg [15:0] load_hi = 16'h0000;
   reg [15:0] load_lo = 16'h0000;
@@ -44450,6 +48017,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   reg [15:0] loaded_hi = 16'h0000;
   reg [15:0] pix_left = 16'h0000;
   reg [2:0] prefetch_state = 3'h0;
+  reg product_step = 1'h0;
   reg restart;
   reg [31:0] row_addr = 32'd0;
   input rst;
@@ -44485,122 +48053,145 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   assign \$17  = prefetch_state == 3'h4;
   assign \$18  = prefetch_state == 3'h5;
   assign \$19  = prefetch_state == 3'h6;
-  assign \$20  = in_beat + 1'h1;
-  assign \$21  = e0u - layer__descriptor[135:132];
-  assign \$22  = e0u + layer__geometry[503:472];
-  assign \$23  = \$22  < layer__geometry[535:504];
-  assign \$24  = e0u + layer__geometry[503:472];
-  assign \$25  = \$23  ? \$24  : { 1'h0, layer__geometry[535:504] };
-  assign \$26  = \$25  - layer__descriptor[135:132];
-  assign \$27  = $signed(\$26 ) + $signed({ 1'h0, layer__descriptor[87:80] });
-  assign \$28  = ! e0;
-  assign \$29  = \$28  ? 16'h0000 : loaded_hi;
-  assign \$30  = $signed(hlast) > $signed({ 1'h0, layer__descriptor[31:16] });
-  assign \$31  = \$30  ? { 18'h00000, layer__descriptor[31:16] } : hlast;
-  assign \$32  = $signed(hb0) < $signed(1'h0);
-  assign \$33  = \$32  ? 18'h00000 : hb0;
-  assign \$34  = $signed(hlast) > $signed({ 1'h0, layer__descriptor[31:16] });
-  assign \$35  = \$34  ? { 18'h00000, layer__descriptor[31:16] } : hlast;
-  assign \$36  = ~ layer__geometry[536];
-  assign \$37  = ! e0;
-  assign \$38  = \$36  | \$37 ;
-  assign \$39  = ~ \$38 ;
-  assign \$40  = window__band == index;
-  assign \$41  = window__at_band & \$40 ;
-  assign \$42  = \$39  | \$41 ;
-  assign \$43  = layer__descriptor[167:136] + img_off;
-  assign \$44  = load_lo * layer__descriptor[352:321];
-  assign \$45  = \$43  + \$44 ;
-  assign \$48  = layer__descriptor[167:136] + img_off;
-  assign \$49  = load_hi * layer__descriptor[352:321];
-  assign \$50  = \$48  + \$49 ;
-  assign \$51  = load_hi - load_lo;
-  assign \$52  = \$51 [15:0] * layer__descriptor[47:32];
-  assign \$53  = load_hi - load_lo;
-  assign \$54  = layer__geometry[131] ? \$52  : { 16'h0000, \$53 [15:0] };
-  assign \$55  = load_hi - load_lo;
-  assign \$56  = \$55 [15:0] * layer__descriptor[47:32];
-  assign \$57  = load_hi - load_lo;
-  assign \$58  = layer__geometry[131] ? \$56  : { 16'h0000, \$57 [15:0] };
-  assign \$59  = layer__descriptor[167:136] + img_off;
-  assign \$60  = load_lo * layer__descriptor[352:321];
-  assign \$61  = \$59  + \$60 ;
-  assign \$62  = ~ layer__geometry[536];
-  assign \$63  = ! e0;
-  assign \$64  = \$62  | \$63 ;
-  assign \$65  = load_lo * layer__geometry[97:66];
-  assign \$66  = layer__descriptor[167:136] + img_off;
-  assign \$67  = load_lo * layer__descriptor[352:321];
-  assign \$68  = \$66  + \$67 ;
-  assign \$71  = layer__geometry[130] ? { 1'h0, \$65  } : \$70 ;
-  assign \$72  = load_hi <= load_lo;
-  assign \$73  = window__loaded_bands + 1'h1;
-  assign \$74  = img_off + layer__geometry[129:98];
-  assign \$75  = last_in_image ? \$74  : { 1'h0, img_off };
-  assign \$76  = load_lo * layer__geometry[97:66];
-  assign \$77  = layer__geometry[130] ? \$76  : { 16'h0000, load_start };
-  assign \$78  = \$77  - window__base;
-  assign \$80  = cmds_left - 1'h1;
-  assign \$81  = ~ layer__geometry[131];
-  assign \$82  = pix_left == 1'h1;
-  assign \$83  = load_start + layer__descriptor[352:321];
-  assign \$84  = row_addr + layer__descriptor[352:321];
-  assign \$85  = row_addr + layer__descriptor[352:321];
-  assign \$88  = load_start + layer__descriptor[418:403];
-  assign \$89  = pix_left - 1'h1;
-  assign \$90  = write__en & data__payload[64];
-  assign \$91  = window__loaded_bands + 1'h1;
-  assign \$92  = img_off + layer__geometry[129:98];
-  assign \$93  = last_in_image ? \$92  : { 1'h0, img_off };
-  assign \$94  = write__en & data__payload[64];
-  assign \$95  = lasts_left - \$94 ;
-  assign \$96  = | cmds_left;
-  assign \$97  = write__en & data__payload[64];
-  assign \$98  = lasts_left - \$97 ;
-  assign \$99  = ! \$98 ;
-  assign \$100  = cmds_left - 1'h1;
-  assign \$101  = ~ layer__geometry[131];
-  assign \$102  = pix_left == 1'h1;
-  assign \$103  = load_start + layer__descriptor[352:321];
-  assign \$104  = row_addr + layer__descriptor[352:321];
-  assign \$105  = row_addr + layer__descriptor[352:321];
-  assign \$108  = load_start + layer__descriptor[418:403];
-  assign \$109  = pix_left - 1'h1;
-  assign \$110  = window__loaded_bands + 1'h1;
-  assign \$111  = img_off + layer__geometry[129:98];
-  assign \$112  = last_in_image ? \$111  : { 1'h0, img_off };
+  assign \$20  = prefetch_state == 3'h7;
+  assign \$21  = in_beat + 1'h1;
+  assign \$22  = e0u - layer__descriptor[135:132];
+  assign \$23  = e0u + layer__geometry[503:472];
+  assign \$24  = \$23  < layer__geometry[535:504];
+  assign \$25  = e0u + layer__geometry[503:472];
+  assign \$26  = \$24  ? \$25  : { 1'h0, layer__geometry[535:504] };
+  assign \$27  = \$26  - layer__descriptor[135:132];
+  assign \$28  = $signed(\$27 ) + $signed({ 1'h0, layer__descriptor[87:80] });
+  assign \$29  = ! e0;
+  assign \$30  = \$29  ? 16'h0000 : loaded_hi;
+  assign \$31  = $signed(hlast) > $signed({ 1'h0, layer__descriptor[31:16] });
+  assign \$32  = \$31  ? { 18'h00000, layer__descriptor[31:16] } : hlast;
+  assign \$33  = $signed(hb0) < $signed(1'h0);
+  assign \$34  = \$33  ? 18'h00000 : hb0;
+  assign \$35  = $signed(hlast) > $signed({ 1'h0, layer__descriptor[31:16] });
+  assign \$36  = \$35  ? { 18'h00000, layer__descriptor[31:16] } : hlast;
+  assign \$37  = product_step + 1'h1;
+  assign \$38  = ! product_step;
+  assign \$39  = load_lo * layer__descriptor[338:321];
+  assign \$40  = load_lo * layer__descriptor[352:339];
+  assign \$41  = load_hi * layer__descriptor[338:321];
+  assign \$42  = load_hi * layer__descriptor[352:339];
+  assign \$43  = load_lo * layer__geometry[83:66];
+  assign \$44  = load_lo * layer__geometry[97:84];
+  assign \$45  = layer__descriptor[167:136] + img_off;
+  assign \$47  = img_addr + lo_pitch0;
+  assign \$49  = \$47  + \$48 ;
+  assign \$50  = img_addr + hi_pitch0;
+  assign \$52  = \$50  + \$51 ;
+  assign \$54  = lo_wc0 + \$53 ;
+  assign \$55  = ~ layer__geometry[536];
+  assign \$56  = ! e0;
+  assign \$57  = \$55  | \$56 ;
+  assign \$58  = ~ \$57 ;
+  assign \$59  = window__band == index;
+  assign \$60  = window__at_band & \$59 ;
+  assign \$61  = \$58  | \$60 ;
+  assign \$64  = load_hi - load_lo;
+  assign \$65  = \$64 [15:0] * layer__descriptor[47:32];
+  assign \$66  = load_hi - load_lo;
+  assign \$67  = layer__geometry[131] ? \$65  : { 16'h0000, \$66 [15:0] };
+  assign \$68  = load_hi - load_lo;
+  assign \$69  = \$68 [15:0] * layer__descriptor[47:32];
+  assign \$70  = load_hi - load_lo;
+  assign \$71  = layer__geometry[131] ? \$69  : { 16'h0000, \$70 [15:0] };
+  assign \$72  = ~ layer__geometry[536];
+  assign \$73  = ! e0;
+  assign \$74  = \$72  | \$73 ;
+  assign \$77  = layer__geometry[130] ? lo_slot : \$76 ;
+  assign \$78  = load_hi <= load_lo;
+  assign \$79  = window__loaded_bands + 1'h1;
+  assign \$80  = img_off + layer__geometry[129:98];
+  assign \$81  = last_in_image ? \$80  : { 1'h0, img_off };
+  assign \$82  = layer__geometry[130] ? lo_slot : load_start;
+  assign \$83  = \$82  - window__base;
+  assign \$85  = cmds_left - 1'h1;
+  assign \$86  = ~ layer__geometry[131];
+  assign \$87  = pix_left == 1'h1;
+  assign \$88  = load_start + layer__descriptor[352:321];
+  assign \$89  = row_addr + layer__descriptor[352:321];
+  assign \$90  = row_addr + layer__descriptor[352:321];
+  assign \$93  = load_start + layer__descriptor[418:403];
+  assign \$94  = pix_left - 1'h1;
+  assign \$95  = write__en & data__payload[64];
+  assign \$96  = window__loaded_bands + 1'h1;
+  assign \$97  = img_off + layer__geometry[129:98];
+  assign \$98  = last_in_image ? \$97  : { 1'h0, img_off };
+  assign \$99  = write__en & data__payload[64];
+  assign \$100  = lasts_left - \$99 ;
+  assign \$101  = | cmds_left;
+  assign \$102  = write__en & data__payload[64];
+  assign \$103  = lasts_left - \$102 ;
+  assign \$104  = ! \$103 ;
+  assign \$105  = cmds_left - 1'h1;
+  assign \$106  = ~ layer__geometry[131];
+  assign \$107  = pix_left == 1'h1;
+  assign \$108  = load_start + layer__descriptor[352:321];
+  assign \$109  = row_addr + layer__descriptor[352:321];
+  assign \$110  = row_addr + layer__descriptor[352:321];
+  assign \$113  = load_start + layer__descriptor[418:403];
+  assign \$114  = pix_left - 1'h1;
+  assign \$115  = window__loaded_bands + 1'h1;
+  assign \$116  = img_off + layer__geometry[129:98];
+  assign \$117  = last_in_image ? \$116  : { 1'h0, img_off };
   always @(posedge clk)
-    in_beat <= \$113 ;
+    in_beat <= \$118 ;
   always @(posedge clk)
-    img_off <= \$114 ;
+    img_off <= \$119 ;
   always @(posedge clk)
-    window__loaded_bands <= \$115 ;
+    window__loaded_bands <= \$120 ;
   always @(posedge clk)
-    prefetch_state <= \$116 ;
+    prefetch_state <= \$121 ;
   always @(posedge clk)
-    hb0 <= \$117 ;
+    hb0 <= \$122 ;
   always @(posedge clk)
-    hlast <= \$118 ;
+    hlast <= \$123 ;
   always @(posedge clk)
-    load_lo <= \$119 ;
+    load_lo <= \$124 ;
   always @(posedge clk)
-    load_hi <= \$120 ;
+    load_hi <= \$125 ;
   always @(posedge clk)
-    load_start <= \$121 ;
+    product_step <= \$126 ;
   always @(posedge clk)
-    load_end <= \$122 ;
+    lo_pitch0 <= \$127 ;
   always @(posedge clk)
-    cmds_left <= \$123 ;
+    lo_pitch1 <= \$128 ;
   always @(posedge clk)
-    lasts_left <= \$124 ;
+    hi_pitch0 <= \$129 ;
   always @(posedge clk)
-    row_addr <= \$125 ;
+    hi_pitch1 <= \$130 ;
   always @(posedge clk)
-    pix_left <= \$126 ;
+    lo_wc0 <= \$131 ;
   always @(posedge clk)
-    window__base <= \$127 ;
+    lo_wc1 <= \$132 ;
   always @(posedge clk)
-    loaded_hi <= \$128 ;
+    img_addr <= \$133 ;
+  always @(posedge clk)
+    lo_start <= \$134 ;
+  always @(posedge clk)
+    hi_end <= \$135 ;
+  always @(posedge clk)
+    lo_slot <= \$136 ;
+  always @(posedge clk)
+    load_start <= \$137 ;
+  always @(posedge clk)
+    load_end <= \$138 ;
+  always @(posedge clk)
+    cmds_left <= \$139 ;
+  always @(posedge clk)
+    lasts_left <= \$140 ;
+  always @(posedge clk)
+    row_addr <= \$141 ;
+  always @(posedge clk)
+    pix_left <= \$142 ;
+  always @(posedge clk)
+    window__base <= \$143 ;
+  always @(posedge clk)
+    loaded_hi <= \$144 ;
   \accel_top.core.prefetch.band  band (
     .advance(advance),
     .clk(clk),
@@ -44627,6 +48218,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
     advance = 1'h0;
+    (* full_case = 32'd1 *)
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -44637,14 +48229,16 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h3:
           /* empty */;
       3'h4:
+          /* empty */;
+      3'h5:
           if (\$7 ) begin
             advance = 1'h1;
           end
-      3'h6:
+      3'h7:
           if (\$8 ) begin
             advance = 1'h1;
           end
-      3'h5:
+      3'h6:
           if (\$9 ) begin
           end else if (\$12 ) begin
             advance = 1'h1;
@@ -44654,6 +48248,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
     cmd__valid = 1'h0;
+    (* full_case = 32'd1 *)
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -44664,14 +48259,16 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h3:
           /* empty */;
       3'h4:
+          /* empty */;
+      3'h5:
           (* full_case = 32'd1 *)
           if (\$7 ) begin
           end else begin
             cmd__valid = 1'h1;
           end
-      3'h6:
+      3'h7:
           /* empty */;
-      3'h5:
+      3'h6:
           if (\$9 ) begin
             cmd__valid = 1'h1;
           end
@@ -44679,9 +48276,9 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$113  = in_beat;
+    \$118  = in_beat;
     if (write__en) begin
-      \$113  = \$20 [31:0];
+      \$118  = \$21 [31:0];
     end
     casez (prefetch_state)
       3'h0:
@@ -44693,25 +48290,28 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h3:
           /* empty */;
       3'h4:
+          /* empty */;
+      3'h5:
           (* full_case = 32'd1 *)
-          if (\$72 ) begin
+          if (\$78 ) begin
           end else begin
             if (cmd__ready) begin
-              \$113  = \$79 [31:0];
+              \$118  = \$84 [31:0];
             end
           end
     endcase
     if (rst) begin
-      \$113  = 32'd0;
+      \$118  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$114  = img_off;
+    \$119  = img_off;
+    (* full_case = 32'd1 *)
     casez (prefetch_state)
       3'h0:
           if (layer__run) begin
-            \$114  = 32'd0;
+            \$119  = 32'd0;
           end
       3'h1:
           /* empty */;
@@ -44720,30 +48320,33 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h3:
           /* empty */;
       3'h4:
-          if (\$72 ) begin
-            \$114  = \$75 [31:0];
+          /* empty */;
+      3'h5:
+          if (\$78 ) begin
+            \$119  = \$81 [31:0];
+          end
+      3'h7:
+          if (\$95 ) begin
+            \$119  = \$98 [31:0];
           end
       3'h6:
-          if (\$90 ) begin
-            \$114  = \$93 [31:0];
-          end
-      3'h5:
-          if (\$96 ) begin
-          end else if (\$99 ) begin
-            \$114  = \$112 [31:0];
+          if (\$101 ) begin
+          end else if (\$104 ) begin
+            \$119  = \$117 [31:0];
           end
     endcase
     if (rst) begin
-      \$114  = 32'd0;
+      \$119  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$115  = window__loaded_bands;
+    \$120  = window__loaded_bands;
+    (* full_case = 32'd1 *)
     casez (prefetch_state)
       3'h0:
           if (layer__run) begin
-            \$115  = 32'd0;
+            \$120  = 32'd0;
           end
       3'h1:
           /* empty */;
@@ -44752,111 +48355,118 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h3:
           /* empty */;
       3'h4:
-          if (\$72 ) begin
-            \$115  = \$73 [31:0];
+          /* empty */;
+      3'h5:
+          if (\$78 ) begin
+            \$120  = \$79 [31:0];
+          end
+      3'h7:
+          if (\$95 ) begin
+            \$120  = \$96 [31:0];
           end
       3'h6:
-          if (\$90 ) begin
-            \$115  = \$91 [31:0];
-          end
-      3'h5:
-          if (\$96 ) begin
-          end else if (\$99 ) begin
-            \$115  = \$110 [31:0];
+          if (\$101 ) begin
+          end else if (\$104 ) begin
+            \$120  = \$115 [31:0];
           end
     endcase
     if (rst) begin
-      \$115  = 32'd0;
+      \$120  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$116  = prefetch_state;
+    \$121  = prefetch_state;
+    (* full_case = 32'd1 *)
     casez (prefetch_state)
       3'h0:
           if (layer__run) begin
-            \$116  = 3'h1;
+            \$121  = 3'h1;
           end
       3'h1:
-          \$116  = 3'h2;
+          \$121  = 3'h2;
       3'h2:
-          \$116  = 3'h3;
+          \$121  = 3'h3;
       3'h3:
-          if (\$42 ) begin
-            \$116  = 3'h4;
+          if (\$46 ) begin
+            \$121  = 3'h4;
           end
       3'h4:
+          if (\$61 ) begin
+            \$121  = 3'h5;
+          end
+      3'h5:
           (* full_case = 32'd1 *)
-          if (\$72 ) begin
+          if (\$78 ) begin
             (* full_case = 32'd1 *)
             if (last) begin
-              \$116  = 3'h0;
+              \$121  = 3'h0;
             end else begin
-              \$116  = 3'h1;
+              \$121  = 3'h1;
             end
           end else begin
             if (cmd__ready) begin
               (* full_case = 32'd1 *)
               if (layer__geometry[130]) begin
-                \$116  = 3'h5;
+                \$121  = 3'h6;
               end else begin
-                \$116  = 3'h6;
+                \$121  = 3'h7;
               end
             end
           end
+      3'h7:
+          if (\$95 ) begin
+            (* full_case = 32'd1 *)
+            if (last) begin
+              \$121  = 3'h0;
+            end else begin
+              \$121  = 3'h1;
+            end
+          end
       3'h6:
-          if (\$90 ) begin
+          if (\$101 ) begin
+          end else if (\$104 ) begin
             (* full_case = 32'd1 *)
             if (last) begin
-              \$116  = 3'h0;
+              \$121  = 3'h0;
             end else begin
-              \$116  = 3'h1;
-            end
-          end
-      3'h5:
-          if (\$96 ) begin
-          end else if (\$99 ) begin
-            (* full_case = 32'd1 *)
-            if (last) begin
-              \$116  = 3'h0;
-            end else begin
-              \$116  = 3'h1;
+              \$121  = 3'h1;
             end
           end
     endcase
     if (rst) begin
-      \$116  = 3'h0;
+      \$121  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$117  = hb0;
+    \$122  = hb0;
     casez (prefetch_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$117  = \$21 [17:0];
+          \$122  = \$22 [17:0];
     endcase
     if (rst) begin
-      \$117  = 18'h00000;
+      \$122  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$118  = hlast;
+    \$123  = hlast;
     casez (prefetch_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$118  = \$27 [33:0];
+          \$123  = \$28 [33:0];
     endcase
     if (rst) begin
-      \$118  = 34'h000000000;
+      \$123  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$119  = load_lo;
+    \$124  = load_lo;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -44865,18 +48475,18 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           (* full_case = 32'd1 *)
           if (layer__geometry[536]) begin
-            \$119  = \$29 ;
+            \$124  = \$30 ;
           end else begin
-            \$119  = \$33 [15:0];
+            \$124  = \$34 [15:0];
           end
     endcase
     if (rst) begin
-      \$119  = 16'h0000;
+      \$124  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$120  = load_hi;
+    \$125  = load_hi;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -44885,18 +48495,35 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           (* full_case = 32'd1 *)
           if (layer__geometry[536]) begin
-            \$120  = \$31 [15:0];
+            \$125  = \$32 [15:0];
           end else begin
-            \$120  = \$35 [15:0];
+            \$125  = \$36 [15:0];
           end
     endcase
     if (rst) begin
-      \$120  = 16'h0000;
+      \$125  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$121  = load_start;
+    \$126  = product_step;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          \$126  = 1'h0;
+      3'h3:
+          \$126  = \$37 [0];
+    endcase
+    if (rst) begin
+      \$126  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$127  = lo_pitch0;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -44905,234 +48532,8 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          if (\$42 ) begin
-            \$121  = \$47 [31:0];
-          end
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$72 ) begin
-          end else begin
-            if (cmd__ready) begin
-              if (layer__geometry[130]) begin
-                (* full_case = 32'd1 *)
-                if (\$81 ) begin
-                  \$121  = \$83 [31:0];
-                end else if (\$82 ) begin
-                  \$121  = \$87 [31:0];
-                end else begin
-                  \$121  = \$88 [31:0];
-                end
-              end
-            end
-          end
-      3'h6:
-          /* empty */;
-      3'h5:
-          if (\$96 ) begin
-            if (cmd__ready) begin
-              (* full_case = 32'd1 *)
-              if (\$101 ) begin
-                \$121  = \$103 [31:0];
-              end else if (\$102 ) begin
-                \$121  = \$107 [31:0];
-              end else begin
-                \$121  = \$108 [31:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$121  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$122  = load_end;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$42 ) begin
-            \$122  = \$50 [31:0];
-          end
-    endcase
-    if (rst) begin
-      \$122  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$123  = cmds_left;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$42 ) begin
-            \$123  = \$54 ;
-          end
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$72 ) begin
-          end else begin
-            if (cmd__ready) begin
-              if (layer__geometry[130]) begin
-                \$123  = \$80 [31:0];
-              end
-            end
-          end
-      3'h6:
-          /* empty */;
-      3'h5:
-          if (\$96 ) begin
-            if (cmd__ready) begin
-              \$123  = \$100 [31:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$123  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$124  = lasts_left;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$42 ) begin
-            \$124  = \$58 ;
-          end
-      3'h4:
-          /* empty */;
-      3'h6:
-          /* empty */;
-      3'h5:
-          \$124  = \$95 [31:0];
-    endcase
-    if (rst) begin
-      \$124  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$125  = row_addr;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$42 ) begin
-            \$125  = \$61 [31:0];
-          end
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$72 ) begin
-          end else begin
-            if (cmd__ready) begin
-              if (layer__geometry[130]) begin
-                if (\$81 ) begin
-                end else if (\$82 ) begin
-                  \$125  = \$84 [31:0];
-                end
-              end
-            end
-          end
-      3'h6:
-          /* empty */;
-      3'h5:
-          if (\$96 ) begin
-            if (cmd__ready) begin
-              if (\$101 ) begin
-              end else if (\$102 ) begin
-                \$125  = \$104 [31:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$125  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$126  = pix_left;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$42 ) begin
-            \$126  = layer__descriptor[47:32];
-          end
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$72 ) begin
-          end else begin
-            if (cmd__ready) begin
-              if (layer__geometry[130]) begin
-                (* full_case = 32'd1 *)
-                if (\$81 ) begin
-                end else if (\$82 ) begin
-                  \$126  = layer__descriptor[47:32];
-                end else begin
-                  \$126  = \$89 [15:0];
-                end
-              end
-            end
-          end
-      3'h6:
-          /* empty */;
-      3'h5:
-          if (\$96 ) begin
-            if (cmd__ready) begin
-              (* full_case = 32'd1 *)
-              if (\$101 ) begin
-              end else if (\$102 ) begin
-                \$126  = layer__descriptor[47:32];
-              end else begin
-                \$126  = \$109 [15:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$126  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$127  = window__base;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$42 ) begin
-            if (\$64 ) begin
-              \$127  = \$71 [31:0];
-            end
+          if (\$38 ) begin
+            \$127  = \$39 [31:0];
           end
     endcase
     if (rst) begin
@@ -45141,7 +48542,179 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$128  = loaded_hi;
+    \$128  = lo_pitch1;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$38 ) begin
+            \$128  = { 2'h0, \$40  };
+          end
+    endcase
+    if (rst) begin
+      \$128  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$129  = hi_pitch0;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$38 ) begin
+            \$129  = \$41 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$129  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$130  = hi_pitch1;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$38 ) begin
+            \$130  = { 2'h0, \$42  };
+          end
+    endcase
+    if (rst) begin
+      \$130  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$131  = lo_wc0;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$38 ) begin
+            \$131  = \$43 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$131  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$132  = lo_wc1;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$38 ) begin
+            \$132  = { 2'h0, \$44  };
+          end
+    endcase
+    if (rst) begin
+      \$132  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$133  = img_addr;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$38 ) begin
+            \$133  = \$45 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$133  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$134  = lo_start;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$46 ) begin
+            \$134  = \$49 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$134  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$135  = hi_end;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$46 ) begin
+            \$135  = \$52 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$135  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$136  = lo_slot;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$46 ) begin
+            \$136  = \$54 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$136  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$137  = load_start;
+    (* full_case = 32'd1 *)
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -45152,16 +48725,281 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h3:
           /* empty */;
       3'h4:
+          if (\$61 ) begin
+            \$137  = \$63 ;
+          end
+      3'h5:
           (* full_case = 32'd1 *)
-          if (\$72 ) begin
+          if (\$78 ) begin
           end else begin
             if (cmd__ready) begin
-              \$128  = load_hi;
+              if (layer__geometry[130]) begin
+                (* full_case = 32'd1 *)
+                if (\$86 ) begin
+                  \$137  = \$88 [31:0];
+                end else if (\$87 ) begin
+                  \$137  = \$92 [31:0];
+                end else begin
+                  \$137  = \$93 [31:0];
+                end
+              end
+            end
+          end
+      3'h7:
+          /* empty */;
+      3'h6:
+          if (\$101 ) begin
+            if (cmd__ready) begin
+              (* full_case = 32'd1 *)
+              if (\$106 ) begin
+                \$137  = \$108 [31:0];
+              end else if (\$107 ) begin
+                \$137  = \$112 [31:0];
+              end else begin
+                \$137  = \$113 [31:0];
+              end
             end
           end
     endcase
     if (rst) begin
-      \$128  = 16'h0000;
+      \$137  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$138  = load_end;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$61 ) begin
+            \$138  = hi_end;
+          end
+    endcase
+    if (rst) begin
+      \$138  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$139  = cmds_left;
+    (* full_case = 32'd1 *)
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$61 ) begin
+            \$139  = \$67 ;
+          end
+      3'h5:
+          (* full_case = 32'd1 *)
+          if (\$78 ) begin
+          end else begin
+            if (cmd__ready) begin
+              if (layer__geometry[130]) begin
+                \$139  = \$85 [31:0];
+              end
+            end
+          end
+      3'h7:
+          /* empty */;
+      3'h6:
+          if (\$101 ) begin
+            if (cmd__ready) begin
+              \$139  = \$105 [31:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$139  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$140  = lasts_left;
+    (* full_case = 32'd1 *)
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$61 ) begin
+            \$140  = \$71 ;
+          end
+      3'h5:
+          /* empty */;
+      3'h7:
+          /* empty */;
+      3'h6:
+          \$140  = \$100 [31:0];
+    endcase
+    if (rst) begin
+      \$140  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$141  = row_addr;
+    (* full_case = 32'd1 *)
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$61 ) begin
+            \$141  = lo_start;
+          end
+      3'h5:
+          (* full_case = 32'd1 *)
+          if (\$78 ) begin
+          end else begin
+            if (cmd__ready) begin
+              if (layer__geometry[130]) begin
+                if (\$86 ) begin
+                end else if (\$87 ) begin
+                  \$141  = \$89 [31:0];
+                end
+              end
+            end
+          end
+      3'h7:
+          /* empty */;
+      3'h6:
+          if (\$101 ) begin
+            if (cmd__ready) begin
+              if (\$106 ) begin
+              end else if (\$107 ) begin
+                \$141  = \$109 [31:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$141  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$142  = pix_left;
+    (* full_case = 32'd1 *)
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$61 ) begin
+            \$142  = layer__descriptor[47:32];
+          end
+      3'h5:
+          (* full_case = 32'd1 *)
+          if (\$78 ) begin
+          end else begin
+            if (cmd__ready) begin
+              if (layer__geometry[130]) begin
+                (* full_case = 32'd1 *)
+                if (\$86 ) begin
+                end else if (\$87 ) begin
+                  \$142  = layer__descriptor[47:32];
+                end else begin
+                  \$142  = \$94 [15:0];
+                end
+              end
+            end
+          end
+      3'h7:
+          /* empty */;
+      3'h6:
+          if (\$101 ) begin
+            if (cmd__ready) begin
+              (* full_case = 32'd1 *)
+              if (\$106 ) begin
+              end else if (\$107 ) begin
+                \$142  = layer__descriptor[47:32];
+              end else begin
+                \$142  = \$114 [15:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$142  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$143  = window__base;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$61 ) begin
+            if (\$74 ) begin
+              \$143  = \$77 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$143  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$144  = loaded_hi;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h5:
+          (* full_case = 32'd1 *)
+          if (\$78 ) begin
+          end else begin
+            if (cmd__ready) begin
+              \$144  = load_hi;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$144  = 16'h0000;
     end
   end
   assign \layer__busy$1  = layer__busy;
@@ -45281,42 +49119,59 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   assign cmd__payload[55:32] = \$6 [23:0];
   assign cmd__payload[31:0] = load_start;
   assign \$6  = { \$5 [34], \$5 [34], \$5 [34], \$5 [34:3] };
-  assign \$46  = 32'd4294967288;
-  assign { \$47 [48:32], \$47 [2:0] } = 20'h00000;
-  assign \$47 [31:3] = \$45 [31:3];
-  assign \$69  = 32'd4294967288;
-  assign { \$70 [48:32], \$70 [2:0] } = 20'h00000;
-  assign \$70 [31:3] = \$68 [31:3];
-  assign \$79  = { \$78 [48], \$78 [48], \$78 [48], \$78 [48:3] };
-  assign \$86  = 32'd4294967288;
-  assign { \$87 [32], \$87 [2:0] } = 4'h0;
-  assign \$87 [31:3] = \$85 [31:3];
-  assign \$106  = 32'd4294967288;
-  assign { \$107 [32], \$107 [2:0] } = 4'h0;
-  assign \$107 [31:3] = \$105 [31:3];
+  assign \$46  = product_step;
+  assign \$48  = { 13'h0000, lo_pitch1, 18'h00000 };
+  assign \$51  = { 13'h0000, hi_pitch1, 18'h00000 };
+  assign \$53  = { 13'h0000, lo_wc1, 18'h00000 };
+  assign \$62  = 32'd4294967288;
+  assign \$63 [2:0] = 3'h0;
+  assign \$63 [31:3] = lo_start[31:3];
+  assign \$75  = 32'd4294967288;
+  assign \$76 [2:0] = 3'h0;
+  assign \$76 [31:3] = lo_start[31:3];
+  assign \$84  = { \$83 [32], \$83 [32], \$83 [32], \$83 [32:3] };
+  assign \$91  = 32'd4294967288;
+  assign { \$92 [32], \$92 [2:0] } = 4'h0;
+  assign \$92 [31:3] = \$90 [31:3];
+  assign \$111  = 32'd4294967288;
+  assign { \$112 [32], \$112 [2:0] } = 4'h0;
+  assign \$112 [31:3] = \$110 [31:3];
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.prefetch.band (rst, last_in_image, last, layer__descriptor, layer__geometry, restart, advance, e0, e0u, index, clk);
+module \accel_top.core.prefetch.band (rst, last, layer__descriptor, layer__geometry, restart, advance, e0, e0u, index, last_in_image, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$83  = 0;
   wire [16:0] \$1 ;
   wire [33:0] \$10 ;
-  wire [33:0] \$11 ;
+  wire [16:0] \$11 ;
   wire [16:0] \$12 ;
-  wire [16:0] \$13 ;
-  wire [32:0] \$14 ;
-  reg [15:0] \$15 ;
-  reg [15:0] \$16 ;
-  reg [19:0] \$17 ;
-  reg [31:0] \$18 ;
+  wire [32:0] \$13 ;
+  wire [16:0] \$14 ;
+  wire [16:0] \$15 ;
+  wire [16:0] \$16 ;
+  wire [16:0] \$17 ;
+  wire \$18 ;
+  wire [16:0] \$19 ;
   wire \$2 ;
-  wire [16:0] \$3 ;
-  wire [16:0] \$4 ;
-  wire [16:0] \$5 ;
-  wire \$6 ;
+  wire [16:0] \$20 ;
+  wire [16:0] \$21 ;
+  wire [16:0] \$22 ;
+  wire [16:0] \$23 ;
+  wire \$24 ;
+  reg [15:0] \$25 ;
+  reg [15:0] \$26 ;
+  reg [19:0] \$27 ;
+  reg [31:0] \$28 ;
+  reg [15:0] \$29 ;
+  wire \$3 ;
+  reg [16:0] \$30 ;
+  reg \$31 ;
+  wire [15:0] \$4 ;
+  wire \$5 ;
+  wire [16:0] \$6 ;
   wire [16:0] \$7 ;
-  wire [16:0] \$8 ;
-  wire [32:0] \$9 ;
+  wire [32:0] \$8 ;
+  wire [33:0] \$9 ;
   input advance;
   wire advance;
   input clk;
@@ -45330,7 +49185,9 @@ module \accel_top.core.prefetch.band (rst, last_in_image, last, layer__descripto
   output last;
   wire last;
   output last_in_image;
-  wire last_in_image;
+  reg last_in_image = 1'h0;
+  (* init = 1'h0 *)
+  wire \last_in_image$1 ;
   input [418:0] layer__descriptor;
   wire [418:0] layer__descriptor;
   wire [1:0] \layer__descriptor.ACC ;
@@ -45387,108 +49244,136 @@ module \accel_top.core.prefetch.band (rst, last_in_image, last, layer__descripto
   wire [31:0] \layer__geometry.tiles ;
   wire \layer__geometry.whole ;
   reg [15:0] n = 16'h0000;
+  reg [15:0] remaining = 16'h0000;
   input restart;
   wire restart;
-  wire [16:0] rows;
+  reg [16:0] rows = 17'h00000;
   input rst;
   wire rst;
-  assign \$1  = layer__geometry[277:262] - e0;
-  assign \$2  = $signed(\$1 ) < $signed({ 1'h0, layer__descriptor[312:297] });
-  assign \$3  = layer__geometry[277:262] - e0;
-  assign rows = \$2  ? \$3  : { 1'h0, layer__descriptor[312:297] };
-  assign \$4  = e0 + layer__descriptor[312:297];
-  assign last_in_image = \$4  >= layer__geometry[277:262];
-  assign \$5  = n + 1'h1;
-  assign \$6  = \$5  == layer__descriptor[15:0];
-  assign last = last_in_image & \$6 ;
-  assign \$7  = e0 + layer__descriptor[312:297];
-  assign \$8  = last_in_image ? 17'h00000 : \$7 ;
-  assign \$9  = e0u + layer__geometry[503:472];
-  assign \$10  = \$9  + layer__descriptor[131:128];
-  assign \$11  = last_in_image ? 34'h000000000 : \$10 ;
-  assign \$12  = n + 1'h1;
-  assign \$13  = last_in_image ? \$12  : { 1'h0, n };
-  assign \$14  = index + 1'h1;
+  assign \$1  = n + 1'h1;
+  assign \$2  = \$1  == layer__descriptor[15:0];
+  assign last = last_in_image & \$2 ;
+  assign \$3  = layer__geometry[277:262] < layer__descriptor[312:297];
+  assign \$4  = \$3  ? layer__geometry[277:262] : layer__descriptor[312:297];
+  assign \$5  = layer__geometry[277:262] <= layer__descriptor[312:297];
+  assign \$6  = e0 + layer__descriptor[312:297];
+  assign \$7  = last_in_image ? 17'h00000 : \$6 ;
+  assign \$8  = e0u + layer__geometry[503:472];
+  assign \$9  = \$8  + layer__descriptor[131:128];
+  assign \$10  = last_in_image ? 34'h000000000 : \$9 ;
+  assign \$11  = n + 1'h1;
+  assign \$12  = last_in_image ? \$11  : { 1'h0, n };
+  assign \$13  = index + 1'h1;
+  assign \$14  = remaining - layer__descriptor[312:297];
+  assign \$15  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$14 ;
+  assign \$16  = remaining - layer__descriptor[312:297];
+  assign \$17  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$16 ;
+  assign \$18  = $signed(\$17 ) < $signed({ 1'h0, layer__descriptor[312:297] });
+  assign \$19  = remaining - layer__descriptor[312:297];
+  assign \$20  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$19 ;
+  assign \$21  = \$18  ? \$20  : { 1'h0, layer__descriptor[312:297] };
+  assign \$22  = remaining - layer__descriptor[312:297];
+  assign \$23  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$22 ;
+  assign \$24  = $signed(\$23 ) <= $signed({ 1'h0, layer__descriptor[312:297] });
   always @(posedge clk)
-    n <= \$15 ;
+    n <= \$25 ;
   always @(posedge clk)
-    e0 <= \$16 ;
+    e0 <= \$26 ;
   always @(posedge clk)
-    e0u <= \$17 ;
+    e0u <= \$27 ;
   always @(posedge clk)
-    index <= \$18 ;
+    index <= \$28 ;
+  always @(posedge clk)
+    remaining <= \$29 ;
+  always @(posedge clk)
+    rows <= \$30 ;
+  always @(posedge clk)
+    last_in_image <= \$31 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$83 ) begin end
-    \$15  = n;
+    \$25  = n;
     if (restart) begin
-      \$15  = 16'h0000;
+      \$25  = 16'h0000;
     end else if (advance) begin
-      \$15  = \$13 [15:0];
+      \$25  = \$12 [15:0];
     end
     if (rst) begin
-      \$15  = 16'h0000;
+      \$25  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$83 ) begin end
-    \$16  = e0;
+    \$26  = e0;
     if (restart) begin
-      \$16  = 16'h0000;
+      \$26  = 16'h0000;
     end else if (advance) begin
-      \$16  = \$8 [15:0];
+      \$26  = \$7 [15:0];
     end
     if (rst) begin
-      \$16  = 16'h0000;
+      \$26  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$83 ) begin end
-    \$17  = e0u;
+    \$27  = e0u;
     if (restart) begin
-      \$17  = 20'h00000;
+      \$27  = 20'h00000;
     end else if (advance) begin
-      \$17  = \$11 [19:0];
+      \$27  = \$10 [19:0];
     end
     if (rst) begin
-      \$17  = 20'h00000;
+      \$27  = 20'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$83 ) begin end
-    \$18  = index;
+    \$28  = index;
     if (restart) begin
-      \$18  = 32'd0;
+      \$28  = 32'd0;
     end else if (advance) begin
-      \$18  = \$14 [31:0];
+      \$28  = \$13 [31:0];
     end
     if (rst) begin
-      \$18  = 32'd0;
+      \$28  = 32'd0;
     end
   end
-  assign \layer__geometry.SC  = layer__geometry[31:0];
-  assign \layer__geometry.PC  = layer__geometry[48:32];
-  assign \layer__geometry.pix_step  = layer__geometry[65:49];
-  assign \layer__geometry.WC  = layer__geometry[97:66];
-  assign \layer__geometry.HWC  = layer__geometry[129:98];
-  assign \layer__geometry.row_mode  = layer__geometry[130];
-  assign \layer__geometry.pixel_mode  = layer__geometry[131];
-  assign \layer__geometry.K  = layer__geometry[163:132];
-  assign \layer__geometry.UC  = layer__geometry[195:164];
-  assign \layer__geometry.UWC  = layer__geometry[227:196];
-  assign \layer__geometry.row_step  = layer__geometry[261:228];
-  assign \layer__geometry.E_run  = layer__geometry[277:262];
-  assign \layer__geometry.E_out  = layer__geometry[293:278];
-  assign \layer__geometry.F_out  = layer__geometry[309:294];
-  assign \layer__geometry.m_tiles  = layer__geometry[325:310];
-  assign \layer__geometry.k_tiles  = layer__geometry[357:326];
-  assign \layer__geometry.tiles  = layer__geometry[389:358];
-  assign \layer__geometry.band_pixels  = layer__geometry[421:390];
-  assign \layer__geometry.band_out_rows  = layer__geometry[437:422];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[469:438];
-  assign \layer__geometry.out_mode  = layer__geometry[471:470];
-  assign \layer__geometry.band_u  = layer__geometry[503:472];
-  assign \layer__geometry.e_run_u  = layer__geometry[535:504];
-  assign \layer__geometry.whole  = layer__geometry[536];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$83 ) begin end
+    \$29  = remaining;
+    if (restart) begin
+      \$29  = layer__geometry[277:262];
+    end else if (advance) begin
+      \$29  = \$15 [15:0];
+    end
+    if (rst) begin
+      \$29  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$83 ) begin end
+    \$30  = rows;
+    if (restart) begin
+      \$30  = { 1'h0, \$4  };
+    end else if (advance) begin
+      \$30  = \$21 ;
+    end
+    if (rst) begin
+      \$30  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$83 ) begin end
+    \$31  = last_in_image;
+    if (restart) begin
+      \$31  = \$5 ;
+    end else if (advance) begin
+      \$31  = \$24 ;
+    end
+    if (rst) begin
+      \$31  = 1'h0;
+    end
+  end
+  assign \last_in_image$1  = last_in_image;
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -45516,6 +49401,30 @@ module \accel_top.core.prefetch.band (rst, last_in_image, last, layer__descripto
   assign \layer__descriptor.OUT_PIX_PITCH  = layer__descriptor[400:385];
   assign \layer__descriptor.ACC  = layer__descriptor[402:401];
   assign \layer__descriptor.IN_PIX_PITCH  = layer__descriptor[418:403];
+  assign \layer__geometry.SC  = layer__geometry[31:0];
+  assign \layer__geometry.PC  = layer__geometry[48:32];
+  assign \layer__geometry.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry.WC  = layer__geometry[97:66];
+  assign \layer__geometry.HWC  = layer__geometry[129:98];
+  assign \layer__geometry.row_mode  = layer__geometry[130];
+  assign \layer__geometry.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry.K  = layer__geometry[163:132];
+  assign \layer__geometry.UC  = layer__geometry[195:164];
+  assign \layer__geometry.UWC  = layer__geometry[227:196];
+  assign \layer__geometry.row_step  = layer__geometry[261:228];
+  assign \layer__geometry.E_run  = layer__geometry[277:262];
+  assign \layer__geometry.E_out  = layer__geometry[293:278];
+  assign \layer__geometry.F_out  = layer__geometry[309:294];
+  assign \layer__geometry.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry.tiles  = layer__geometry[389:358];
+  assign \layer__geometry.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry.band_u  = layer__geometry[503:472];
+  assign \layer__geometry.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry.whole  = layer__geometry[536];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -45807,7 +49716,7 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   assign cmd__0__ready = \$11  | \$14 ;
   \accel_top.core.reader.info  info (
     .clk(clk),
-    .\port$3316$0 (sel),
+    .\port$3406$0 (sel),
     .\port$344$0 (\final ),
     .r_data(r_data),
     .r_en(r_en),
@@ -46077,7 +49986,7 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.reader.info (rst, \port$344$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3316$0 , clk);
+module \accel_top.core.reader.info (rst, \port$344$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3406$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$85  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -46101,8 +50010,8 @@ module \accel_top.core.reader.info (rst, \port$344$0 , w_en, r_en, w_rdy, r_rdy,
   (* init = 2'h0 *)
   wire [1:0] consume;
   reg [2:0] level = 3'h0;
-  input [1:0] \port$3316$0 ;
-  wire [1:0] \port$3316$0 ;
+  input [1:0] \port$3406$0 ;
+  wire [1:0] \port$3406$0 ;
   input \port$344$0 ;
   wire \port$344$0 ;
   (* init = 2'h0 *)
@@ -46138,7 +50047,7 @@ module \accel_top.core.reader.info (rst, \port$344$0 , w_en, r_en, w_rdy, r_rdy,
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$344$0 , \port$3316$0  };
+      storage[w_port__addr] <= { \port$344$0 , \port$3406$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 3'h4;
@@ -46200,8 +50109,8 @@ module \accel_top.core.reader.info (rst, \port$344$0 , w_en, r_en, w_rdy, r_rdy,
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$344$0 , \port$3316$0  };
-  assign w_data = { \port$344$0 , \port$3316$0  };
+  assign w_port__data = { \port$344$0 , \port$3406$0  };
+  assign w_data = { \port$344$0 , \port$3406$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
@@ -47684,22 +51593,35 @@ module \accel_top.core.weights.band (rst, last, layer__descriptor, layer__geomet
   reg \$auto$verilog_backend.cc:2355:dump_module$88  = 0;
   wire [16:0] \$1 ;
   wire [33:0] \$10 ;
-  wire [33:0] \$11 ;
+  wire [16:0] \$11 ;
   wire [16:0] \$12 ;
-  wire [16:0] \$13 ;
-  wire [32:0] \$14 ;
-  reg [15:0] \$15 ;
-  reg [15:0] \$16 ;
-  reg [19:0] \$17 ;
-  reg [31:0] \$18 ;
+  wire [32:0] \$13 ;
+  wire [16:0] \$14 ;
+  wire [16:0] \$15 ;
+  wire [16:0] \$16 ;
+  wire [16:0] \$17 ;
+  wire \$18 ;
+  wire [16:0] \$19 ;
   wire \$2 ;
-  wire [16:0] \$3 ;
-  wire [16:0] \$4 ;
-  wire [16:0] \$5 ;
-  wire \$6 ;
+  wire [16:0] \$20 ;
+  wire [16:0] \$21 ;
+  wire [16:0] \$22 ;
+  wire [16:0] \$23 ;
+  wire \$24 ;
+  reg [15:0] \$25 ;
+  reg [15:0] \$26 ;
+  reg [19:0] \$27 ;
+  reg [31:0] \$28 ;
+  reg [15:0] \$29 ;
+  wire \$3 ;
+  reg [16:0] \$30 ;
+  reg \$31 ;
+  wire [15:0] \$4 ;
+  wire \$5 ;
+  wire [16:0] \$6 ;
   wire [16:0] \$7 ;
-  wire [16:0] \$8 ;
-  wire [32:0] \$9 ;
+  wire [32:0] \$8 ;
+  wire [33:0] \$9 ;
   input advance;
   wire advance;
   input clk;
@@ -47709,7 +51631,9 @@ module \accel_top.core.weights.band (rst, last, layer__descriptor, layer__geomet
   reg [31:0] index = 32'd0;
   output last;
   wire last;
-  wire last_in_image;
+  reg last_in_image = 1'h0;
+  (* init = 1'h0 *)
+  wire \last_in_image$1 ;
   input [418:0] layer__descriptor;
   wire [418:0] layer__descriptor;
   wire [1:0] \layer__descriptor.ACC ;
@@ -47766,108 +51690,136 @@ module \accel_top.core.weights.band (rst, last, layer__descriptor, layer__geomet
   wire [31:0] \layer__geometry.tiles ;
   wire \layer__geometry.whole ;
   reg [15:0] n = 16'h0000;
+  reg [15:0] remaining = 16'h0000;
   input restart;
   wire restart;
-  wire [16:0] rows;
+  reg [16:0] rows = 17'h00000;
   input rst;
   wire rst;
-  assign \$1  = layer__geometry[277:262] - e0;
-  assign \$2  = $signed(\$1 ) < $signed({ 1'h0, layer__descriptor[312:297] });
-  assign \$3  = layer__geometry[277:262] - e0;
-  assign rows = \$2  ? \$3  : { 1'h0, layer__descriptor[312:297] };
-  assign \$4  = e0 + layer__descriptor[312:297];
-  assign last_in_image = \$4  >= layer__geometry[277:262];
-  assign \$5  = n + 1'h1;
-  assign \$6  = \$5  == layer__descriptor[15:0];
-  assign last = last_in_image & \$6 ;
-  assign \$7  = e0 + layer__descriptor[312:297];
-  assign \$8  = last_in_image ? 17'h00000 : \$7 ;
-  assign \$9  = e0u + layer__geometry[503:472];
-  assign \$10  = \$9  + layer__descriptor[131:128];
-  assign \$11  = last_in_image ? 34'h000000000 : \$10 ;
-  assign \$12  = n + 1'h1;
-  assign \$13  = last_in_image ? \$12  : { 1'h0, n };
-  assign \$14  = index + 1'h1;
+  assign \$1  = n + 1'h1;
+  assign \$2  = \$1  == layer__descriptor[15:0];
+  assign last = last_in_image & \$2 ;
+  assign \$3  = layer__geometry[277:262] < layer__descriptor[312:297];
+  assign \$4  = \$3  ? layer__geometry[277:262] : layer__descriptor[312:297];
+  assign \$5  = layer__geometry[277:262] <= layer__descriptor[312:297];
+  assign \$6  = e0 + layer__descriptor[312:297];
+  assign \$7  = last_in_image ? 17'h00000 : \$6 ;
+  assign \$8  = e0u + layer__geometry[503:472];
+  assign \$9  = \$8  + layer__descriptor[131:128];
+  assign \$10  = last_in_image ? 34'h000000000 : \$9 ;
+  assign \$11  = n + 1'h1;
+  assign \$12  = last_in_image ? \$11  : { 1'h0, n };
+  assign \$13  = index + 1'h1;
+  assign \$14  = remaining - layer__descriptor[312:297];
+  assign \$15  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$14 ;
+  assign \$16  = remaining - layer__descriptor[312:297];
+  assign \$17  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$16 ;
+  assign \$18  = $signed(\$17 ) < $signed({ 1'h0, layer__descriptor[312:297] });
+  assign \$19  = remaining - layer__descriptor[312:297];
+  assign \$20  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$19 ;
+  assign \$21  = \$18  ? \$20  : { 1'h0, layer__descriptor[312:297] };
+  assign \$22  = remaining - layer__descriptor[312:297];
+  assign \$23  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$22 ;
+  assign \$24  = $signed(\$23 ) <= $signed({ 1'h0, layer__descriptor[312:297] });
   always @(posedge clk)
-    n <= \$15 ;
+    n <= \$25 ;
   always @(posedge clk)
-    e0 <= \$16 ;
+    e0 <= \$26 ;
   always @(posedge clk)
-    e0u <= \$17 ;
+    e0u <= \$27 ;
   always @(posedge clk)
-    index <= \$18 ;
+    index <= \$28 ;
+  always @(posedge clk)
+    remaining <= \$29 ;
+  always @(posedge clk)
+    rows <= \$30 ;
+  always @(posedge clk)
+    last_in_image <= \$31 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$88 ) begin end
-    \$15  = n;
+    \$25  = n;
     if (restart) begin
-      \$15  = 16'h0000;
+      \$25  = 16'h0000;
     end else if (advance) begin
-      \$15  = \$13 [15:0];
+      \$25  = \$12 [15:0];
     end
     if (rst) begin
-      \$15  = 16'h0000;
+      \$25  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$88 ) begin end
-    \$16  = e0;
+    \$26  = e0;
     if (restart) begin
-      \$16  = 16'h0000;
+      \$26  = 16'h0000;
     end else if (advance) begin
-      \$16  = \$8 [15:0];
+      \$26  = \$7 [15:0];
     end
     if (rst) begin
-      \$16  = 16'h0000;
+      \$26  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$88 ) begin end
-    \$17  = e0u;
+    \$27  = e0u;
     if (restart) begin
-      \$17  = 20'h00000;
+      \$27  = 20'h00000;
     end else if (advance) begin
-      \$17  = \$11 [19:0];
+      \$27  = \$10 [19:0];
     end
     if (rst) begin
-      \$17  = 20'h00000;
+      \$27  = 20'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$88 ) begin end
-    \$18  = index;
+    \$28  = index;
     if (restart) begin
-      \$18  = 32'd0;
+      \$28  = 32'd0;
     end else if (advance) begin
-      \$18  = \$14 [31:0];
+      \$28  = \$13 [31:0];
     end
     if (rst) begin
-      \$18  = 32'd0;
+      \$28  = 32'd0;
     end
   end
-  assign \layer__geometry.SC  = layer__geometry[31:0];
-  assign \layer__geometry.PC  = layer__geometry[48:32];
-  assign \layer__geometry.pix_step  = layer__geometry[65:49];
-  assign \layer__geometry.WC  = layer__geometry[97:66];
-  assign \layer__geometry.HWC  = layer__geometry[129:98];
-  assign \layer__geometry.row_mode  = layer__geometry[130];
-  assign \layer__geometry.pixel_mode  = layer__geometry[131];
-  assign \layer__geometry.K  = layer__geometry[163:132];
-  assign \layer__geometry.UC  = layer__geometry[195:164];
-  assign \layer__geometry.UWC  = layer__geometry[227:196];
-  assign \layer__geometry.row_step  = layer__geometry[261:228];
-  assign \layer__geometry.E_run  = layer__geometry[277:262];
-  assign \layer__geometry.E_out  = layer__geometry[293:278];
-  assign \layer__geometry.F_out  = layer__geometry[309:294];
-  assign \layer__geometry.m_tiles  = layer__geometry[325:310];
-  assign \layer__geometry.k_tiles  = layer__geometry[357:326];
-  assign \layer__geometry.tiles  = layer__geometry[389:358];
-  assign \layer__geometry.band_pixels  = layer__geometry[421:390];
-  assign \layer__geometry.band_out_rows  = layer__geometry[437:422];
-  assign \layer__geometry.out_row_bytes  = layer__geometry[469:438];
-  assign \layer__geometry.out_mode  = layer__geometry[471:470];
-  assign \layer__geometry.band_u  = layer__geometry[503:472];
-  assign \layer__geometry.e_run_u  = layer__geometry[535:504];
-  assign \layer__geometry.whole  = layer__geometry[536];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$88 ) begin end
+    \$29  = remaining;
+    if (restart) begin
+      \$29  = layer__geometry[277:262];
+    end else if (advance) begin
+      \$29  = \$15 [15:0];
+    end
+    if (rst) begin
+      \$29  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$88 ) begin end
+    \$30  = rows;
+    if (restart) begin
+      \$30  = { 1'h0, \$4  };
+    end else if (advance) begin
+      \$30  = \$21 ;
+    end
+    if (rst) begin
+      \$30  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$88 ) begin end
+    \$31  = last_in_image;
+    if (restart) begin
+      \$31  = \$5 ;
+    end else if (advance) begin
+      \$31  = \$24 ;
+    end
+    if (rst) begin
+      \$31  = 1'h0;
+    end
+  end
+  assign \last_in_image$1  = last_in_image;
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -47895,6 +51847,30 @@ module \accel_top.core.weights.band (rst, last, layer__descriptor, layer__geomet
   assign \layer__descriptor.OUT_PIX_PITCH  = layer__descriptor[400:385];
   assign \layer__descriptor.ACC  = layer__descriptor[402:401];
   assign \layer__descriptor.IN_PIX_PITCH  = layer__descriptor[418:403];
+  assign \layer__geometry.SC  = layer__geometry[31:0];
+  assign \layer__geometry.PC  = layer__geometry[48:32];
+  assign \layer__geometry.pix_step  = layer__geometry[65:49];
+  assign \layer__geometry.WC  = layer__geometry[97:66];
+  assign \layer__geometry.HWC  = layer__geometry[129:98];
+  assign \layer__geometry.row_mode  = layer__geometry[130];
+  assign \layer__geometry.pixel_mode  = layer__geometry[131];
+  assign \layer__geometry.K  = layer__geometry[163:132];
+  assign \layer__geometry.UC  = layer__geometry[195:164];
+  assign \layer__geometry.UWC  = layer__geometry[227:196];
+  assign \layer__geometry.row_step  = layer__geometry[261:228];
+  assign \layer__geometry.E_run  = layer__geometry[277:262];
+  assign \layer__geometry.E_out  = layer__geometry[293:278];
+  assign \layer__geometry.F_out  = layer__geometry[309:294];
+  assign \layer__geometry.m_tiles  = layer__geometry[325:310];
+  assign \layer__geometry.k_tiles  = layer__geometry[357:326];
+  assign \layer__geometry.tiles  = layer__geometry[389:358];
+  assign \layer__geometry.band_pixels  = layer__geometry[421:390];
+  assign \layer__geometry.band_out_rows  = layer__geometry[437:422];
+  assign \layer__geometry.out_row_bytes  = layer__geometry[469:438];
+  assign \layer__geometry.out_mode  = layer__geometry[471:470];
+  assign \layer__geometry.band_u  = layer__geometry[503:472];
+  assign \layer__geometry.e_run_u  = layer__geometry[535:504];
+  assign \layer__geometry.whole  = layer__geometry[536];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -48326,8 +52302,8 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   );
   \accel_top.core.writer.region  region (
     .clk(clk),
-    .\port$4785$0 (cmd__payload[2:0]),
-    .\port$4785$32 (cmd__payload[55:32]),
+    .\port$5357$0 (cmd__payload[2:0]),
+    .\port$5357$32 (cmd__payload[55:32]),
     .r_data(r_data),
     .r_en(start),
     .r_rdy(r_rdy),
@@ -48674,7 +52650,7 @@ module \accel_top.core.writer.blen (rst, w_en, r_en, r_rdy, r_data, w_port__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$4785$0 , \port$4785$32 , clk);
+module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$5357$0 , \port$5357$32 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$91  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -48698,10 +52674,10 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   (* init = 1'h0 *)
   wire consume;
   reg [1:0] level = 2'h0;
-  input [2:0] \port$4785$0 ;
-  wire [2:0] \port$4785$0 ;
-  input [23:0] \port$4785$32 ;
-  wire [23:0] \port$4785$32 ;
+  input [2:0] \port$5357$0 ;
+  wire [2:0] \port$5357$0 ;
+  input [23:0] \port$5357$32 ;
+  wire [23:0] \port$5357$32 ;
   (* init = 1'h0 *)
   wire produce;
   output [26:0] r_data;
@@ -48733,7 +52709,7 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$4785$32 , \port$4785$0  };
+      storage[w_port__addr] <= { \port$5357$32 , \port$5357$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 2'h2;
@@ -48795,8 +52771,8 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$4785$32 , \port$4785$0  };
-  assign w_data = { \port$4785$32 , \port$4785$0  };
+  assign w_port__data = { \port$5357$32 , \port$5357$0  };
+  assign w_data = { \port$5357$32 , \port$5357$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule

@@ -40,6 +40,12 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
         "--weight-depth", type=int, default=default.weight_depth, help="weight FIFO tiles"
     )
     parser.add_argument("--max-burst", type=int, default=default.max_burst, help="AXI burst beats")
+    parser.add_argument(
+        "--logic-mul-cols",
+        type=int,
+        default=default.logic_mul_cols,
+        help="array columns whose PEs multiply in logic, not in DSP blocks",
+    )
 
 
 @entry_point("accel.build")

@@ -57,6 +57,7 @@ __all__ = [
     "memory_mapping",
     "parse_nextpnr_report",
     "parse_yosys_stat",
+    "tool_versions",
     "resources",
     "run_nextpnr",
     "run_yosys",
@@ -154,6 +155,28 @@ def find_tool(name: str) -> str:
         f"{name} not found: install it with `pip install yowasp-{name}` (or put a native "
         f"{name} on PATH)"
     )
+
+
+def tool_versions(family: str) -> dict[str, str]:
+    """Version strings of the synthesis and place-and-route tools, for the report: the tool's
+    own ``-V``/``--version`` line and, for the yowasp wheels, the PyPI package version."""
+    from importlib import metadata
+
+    versions = {}
+    for name, flag in (("yosys", "-V"), (f"nextpnr-{family}", "--version")):
+        try:
+            out = subprocess.run(
+                [find_tool(name), flag], capture_output=True, text=True, timeout=300, check=False
+            )
+            text = (out.stdout or out.stderr).strip().splitlines()
+            versions[name] = text[0] if text else "unknown"
+        except (SynthError, OSError, subprocess.TimeoutExpired):
+            versions[name] = "unknown"
+        try:
+            versions[f"yowasp-{name}"] = metadata.version(f"yowasp-{name}")
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
 
 
 def _run(cmd: list[str], cwd: Path, log: Path, timeout: float | None) -> float:
@@ -534,6 +557,7 @@ class SynthReport:
     slow_endpoints: list[dict] = field(default_factory=list)
     yosys_seconds: float = 0.0
     nextpnr_seconds: float | None = None
+    tools: dict[str, str] = field(default_factory=dict)
 
     @property
     def timing_met(self) -> bool | None:
@@ -587,6 +611,7 @@ def synthesize(
         dsp_by_block=block_counts(netlist, _DSP_CELLS[family], top),
         bram_by_block=block_counts(netlist, _BRAM_CELLS[family], top),
         yosys_seconds=round(ys.seconds, 1),
+        tools=tool_versions(family),
     )
     del netlist
     report.over = check_fit(dev, res, io_bits if family == "ice40" else None)

@@ -70,10 +70,13 @@ class Accumulators(wiring.Component):
     """The two accumulator halves with their read-modify-write pipeline and band bookkeeping.
 
     Timing: an array result (``in_valid`` with ``in_tag`` and ``in_data``) reads its entry in
-    the same cycle and writes ``(0 if first else old) + in_data`` (int32, wrapping) in the next
-    (the read port is transparent, so back-to-back updates of an entry see each other). The
-    write of a result with ``in_tag.last`` sets the half's ``complete`` bit one cycle later,
-    i.e. ``complete`` rises two cycles after that result was presented. A read on ``read``
+    the same cycle, registers the read data in the next, computes ``(0 if first else old) +
+    in_data`` (int32, wrapping) in the one after and writes it in the fourth cycle
+    (``ACC_RMW_STAGES`` = 3 cycles after the result; the read port is transparent and the
+    writes of the two cycles between an entry's read and its sum are forwarded, so back-to-back
+    updates of an entry see each other). The write of a result with ``in_tag.last`` sets the
+    half's ``complete`` bit one cycle later, i.e. ``complete`` rises four cycles after that
+    result was presented. A read on ``read``
     with ``en`` returns ``data`` in the next cycle; reads take the port of their half, so the
     post-processor must only read a half no result is written to (the issuer's claim protocol
     guarantees it).
@@ -109,22 +112,46 @@ class Accumulators(wiring.Component):
         local_bits = addr_bits - 1  # address inside a half; the top bit selects the half
         tag, read = self.in_tag, self.read
 
-        # Stage 1 registers: the result whose entry is being read.
-        rmw_valid = Signal()
-        rmw_addr = Signal(addr_bits)
-        rmw_first = Signal()
-        rmw_last = Signal()
-        rmw_psum = Signal(vector)
+        # Stage 1: the result whose entry is being read (the memory's read data comes in
+        # this cycle and is registered with it).
+        s1_valid = Signal()
+        s1_addr = Signal(addr_bits)
+        s1_first = Signal()
+        s1_last = Signal()
+        s1_psum = Signal(vector)
         m.d.sync += [
-            rmw_valid.eq(self.in_valid),
-            rmw_addr.eq(tag.addr),
-            rmw_first.eq(tag.first),
-            rmw_last.eq(tag.last),
-            rmw_psum.eq(self.in_data),
+            s1_valid.eq(self.in_valid),
+            s1_addr.eq(tag.addr),
+            s1_first.eq(tag.first),
+            s1_last.eq(tag.last),
+            s1_psum.eq(self.in_data),
         ]
+        # Stage 2: the sum is computed into a register; stage 3 writes it (the route to the
+        # block RAMs is a cycle of its own). The entry was read three cycles before its
+        # write: the writes of the two cycles in between (the two previous results') are
+        # forwarded, the newer first; older writes were seen by the transparent read port.
+        s2_valid = Signal()
+        s2_addr = Signal(addr_bits)
+        s2_first = Signal()
+        s2_last = Signal()
+        s2_psum = Signal(vector)
+        s2_old = Signal(vector)
+        m.d.sync += [
+            s2_valid.eq(s1_valid),
+            s2_addr.eq(s1_addr),
+            s2_first.eq(s1_first),
+            s2_last.eq(s1_last),
+            s2_psum.eq(s1_psum),
+        ]
+        rmw_valid = Signal()  # stage 3: the write
+        rmw_addr = Signal(addr_bits)
+        rmw_last = Signal()
+        acc_write = Signal(vector)
+        prev_valid = Signal()  # the write of the previous cycle
+        prev_addr = Signal(addr_bits)
+        prev_data = Signal(vector)
         read_half = Signal()  # half of the post-processor's read in flight
         m.d.sync += read_half.eq(read.addr[-1])
-        acc_write = Signal(vector)
         half_data = []
         for h in range(2):
             mem = Memory(shape=vector, depth=cfg.acc_depth, init=[])
@@ -141,10 +168,26 @@ class Accumulators(wiring.Component):
                 wp.data.eq(acc_write),
             ]
             half_data.append(rp.data)
+        m.d.sync += s2_old.eq(Mux(s1_addr[-1], half_data[1], half_data[0]))
+        m.d.sync += [prev_valid.eq(rmw_valid), prev_addr.eq(rmw_addr), prev_data.eq(acc_write)]
+        # The forwarding selects, registered: compared one stage early (the result in stage 1
+        # against the ones that will be in the write stage and just written).
+        newer = Signal()
+        older = Signal()
+        m.d.sync += [
+            newer.eq(s2_valid & (s2_addr == s1_addr)),
+            older.eq(rmw_valid & (rmw_addr == s1_addr)),
+        ]
+        total = Signal(vector)
         for j in range(cfg.cols):
-            previous = Mux(rmw_addr[-1], half_data[1][j], half_data[0][j])
-            total = Mux(rmw_first, 0, previous) + rmw_psum[j]
-            m.d.comb += acc_write[j].eq(total[:32])
+            previous = Mux(newer, acc_write[j], Mux(older, prev_data[j], s2_old[j]))
+            m.d.comb += total[j].eq((Mux(s2_first, 0, previous) + s2_psum[j])[:32])
+        m.d.sync += [
+            rmw_valid.eq(s2_valid),
+            rmw_addr.eq(s2_addr),
+            rmw_last.eq(s2_last),
+            acc_write.eq(total),
+        ]
         m.d.comb += read.data.eq(Mux(read_half, half_data[1], half_data[0]))
 
         # Band bookkeeping of the halves.

@@ -11,6 +11,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from accel.hw.pe import ProcessingElement
+from accel.spec import timing
 
 __all__ = ["SystolicArray"]
 
@@ -41,12 +42,17 @@ class SystolicArray(wiring.Component):
         Number of columns (output channels ``M`` of one tile), 1..64.
     tag_width : int
         Width of the opaque tag carried alongside each vector (0: no tag ports).
+    logic_mul_cols : int
+        The last ``logic_mul_cols`` columns multiply in logic
+        (:func:`accel.hw.lutmul.booth_product`), the others with DSP blocks.
 
     Attributes
     ----------
     latency : int
-        ``rows + cols``. A vector accepted in cycle ``t`` (``in_valid`` high) has its result on
-        ``out_data`` with ``out_valid`` high in cycle ``t + latency``.
+        ``rows + cols + PE_MUL_STAGES`` (:func:`accel.spec.timing.array_latency`: the
+        systolic skew plus the PE's multiplier pipeline). A vector accepted in cycle ``t``
+        (``in_valid`` high) has its result on ``out_data`` with ``out_valid`` high in cycle
+        ``t + latency``.
     bank_reuse_delay : int
         ``rows + cols - 1``. If the last vector issued with bank ``b`` is accepted in cycle
         ``t``, bank ``b`` may be reloaded in cycle ``t + bank_reuse_delay`` or later without
@@ -88,7 +94,7 @@ class SystolicArray(wiring.Component):
         Only if ``tag_width > 0``: ``in_tag`` of the vector, delayed by ``latency``.
     """
 
-    def __init__(self, rows: int, cols: int, tag_width: int = 0):
+    def __init__(self, rows: int, cols: int, tag_width: int = 0, logic_mul_cols: int = 0):
         _check_dim("rows", rows)
         _check_dim("cols", cols)
         if not isinstance(tag_width, int) or isinstance(tag_width, bool) or tag_width < 0:
@@ -96,8 +102,13 @@ class SystolicArray(wiring.Component):
         self.rows = rows
         self.cols = cols
         self.tag_width = tag_width
-        self.latency = rows + cols
-        self.bank_reuse_delay = rows + cols - 1
+        if not isinstance(logic_mul_cols, int) or not 0 <= logic_mul_cols <= cols:
+            raise ValueError(
+                f"Logic multiplier columns must be in 0..{cols}, not {logic_mul_cols!r}"
+            )
+        self.logic_mul_cols = logic_mul_cols
+        self.latency = timing.array_latency(rows, cols)
+        self.bank_reuse_delay = timing.bank_reuse_delay(rows, cols)
         self.load_to_use_delay = 0
 
         members = {
@@ -136,7 +147,8 @@ class SystolicArray(wiring.Component):
             row_x.append(stages[-1])
 
         # PE grid: x/valid/bank move right, partial sums move down.
-        pes = [[ProcessingElement() for _ in range(cols)] for _ in range(rows)]
+        dsp_cols = cols - self.logic_mul_cols
+        pes = [[ProcessingElement(dsp=j < dsp_cols) for j in range(cols)] for _ in range(rows)]
         for i in range(rows):
             for j in range(cols):
                 pe = pes[i][j]
@@ -169,8 +181,14 @@ class SystolicArray(wiring.Component):
                 m.d.sync += stage.eq(value)
                 value = stage
             m.d.comb += self.out_data[j].eq(value)
-        # The last PE's valid has been delayed exactly rows + cols cycles.
-        m.d.comb += self.out_valid.eq(pes[rows - 1][cols - 1].valid_out)
+        # The last PE's valid has been delayed rows + cols cycles; its sum comes
+        # PE_MUL_STAGES cycles after it.
+        valid = pes[rows - 1][cols - 1].valid_out
+        for s in range(self.latency - rows - cols):
+            stage = Signal(name=f"out_valid_{s}")
+            m.d.sync += stage.eq(valid)
+            valid = stage
+        m.d.comb += self.out_valid.eq(valid)
 
         if self.tag_width > 0:
             value = self.in_tag

@@ -42,9 +42,9 @@ class BandCounter(wiring.Component):
     index : ``Out(32)``
         Bands walked since ``restart`` (register); bit 0 selects the accumulator half.
     rows : ``Out(ROWS_SHAPE)``
-        Output rows of the band, ``min(E_run - e0, BAND)`` (combinational).
+        Output rows of the band, ``min(E_run - e0, BAND)`` (register).
     last_in_image : ``Out(1)``
-        ``e0 + BAND >= E_run``: the band is the last of its image (combinational).
+        ``e0 + BAND >= E_run``: the band is the last of its image (register).
     last : ``Out(1)``
         The band is the last of the layer (combinational).
     """
@@ -63,19 +63,32 @@ class BandCounter(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         d, g = self.layer.descriptor, self.layer.geometry
-        remaining = g.E_run - self.e0
+        # Registered E_run - e0 (and the rows / last-band flag derived from it): the same
+        # values as computing them from e0 every cycle, since E_run and BAND are layer constants
+        # from ``layer.run`` (the only restart) on, without an adder in front of the users.
+        remaining = Signal(16)
+        last_in_image = Signal()
+
+        def enter(rest):
+            m.d.sync += [
+                remaining.eq(rest),
+                self.rows.eq(Mux(rest < d.BAND, rest, d.BAND)),
+                last_in_image.eq(rest <= d.BAND),
+            ]
+
         m.d.comb += [
-            self.rows.eq(Mux(remaining < d.BAND, remaining, d.BAND)),
-            self.last_in_image.eq(self.e0 + d.BAND >= g.E_run),
-            self.last.eq(self.last_in_image & (self.n + 1 == d.N)),
+            self.last_in_image.eq(last_in_image),
+            self.last.eq(last_in_image & (self.n + 1 == d.N)),
         ]
         with m.If(self.restart):
             m.d.sync += [self.n.eq(0), self.e0.eq(0), self.e0u.eq(0), self.index.eq(0)]
+            enter(g.E_run)
         with m.Elif(self.advance):
             m.d.sync += [
-                self.e0.eq(Mux(self.last_in_image, 0, self.e0 + d.BAND)),
-                self.e0u.eq(Mux(self.last_in_image, 0, self.e0u + g.band_u + d.U)),
-                self.n.eq(Mux(self.last_in_image, self.n + 1, self.n)),
+                self.e0.eq(Mux(last_in_image, 0, self.e0 + d.BAND)),
+                self.e0u.eq(Mux(last_in_image, 0, self.e0u + g.band_u + d.U)),
+                self.n.eq(Mux(last_in_image, self.n + 1, self.n)),
                 self.index.eq(self.index + 1),
             ]
+            enter(Mux(last_in_image, g.E_run, remaining - d.BAND))
         return m

@@ -94,7 +94,9 @@ class Accelerator(wiring.Component):
         m.submodules.ktiles = ktiles = KTileRows(cfg)
         m.submodules.issuer = issuer = Issuer(cfg)
         m.submodules.feeder = feeder = InputFeeder(cfg, tag_width)
-        m.submodules.array = array = SystolicArray(cfg.rows, cfg.cols, tag_width=tag_width)
+        m.submodules.array = array = SystolicArray(
+            cfg.rows, cfg.cols, tag_width=tag_width, logic_mul_cols=cfg.logic_mul_cols
+        )
         # A vector issued in cycle T enters the array in T + LATENCY; its bank may be reloaded
         # from T + LATENCY + bank_reuse_delay on.
         bank_hold = InputFeeder.LATENCY + array.bank_reuse_delay

@@ -70,34 +70,40 @@ class KWalker(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        k = Signal(32)
-        c = Signal(16)
+        # Down counters (K-1-k, C-1-c, S-1-s) instead of k, c, s: the tests that steer the
+        # walk are then a sign or zero test of a register, not an add and a compare.
+        k_left = Signal(signed(33))
+        c_left = Signal(16)
+        s_left = Signal(8)
         m.d.comb += [
-            self.params.valid.eq(k < self.K),
-            self.at_end.eq(k >= self.K),
-            self.last.eq(k + 1 >= self.K),
+            self.params.valid.eq(~k_left[-1]),
+            self.at_end.eq(k_left[-1]),
+            self.last.eq(k_left[-1] | (k_left == 0)),
         ]
         with m.If(self.restart):
             m.d.sync += [
-                k.eq(0),
-                c.eq(0),
+                k_left.eq(self.K - 1),
+                c_left.eq(self.C - 1),
+                s_left.eq(self.S - 1),
                 self.params.r.eq(0),
                 self.params.s.eq(0),
                 self.params.offset.eq(0),
             ]
         with m.Elif(self.step):
-            m.d.sync += k.eq(k + 1)
-            with m.If(c + 1 < self.C):
-                m.d.sync += [c.eq(c + 1), self.params.offset.eq(self.params.offset + 1)]
+            m.d.sync += k_left.eq(k_left - 1)
+            with m.If(c_left != 0):
+                m.d.sync += [c_left.eq(c_left - 1), self.params.offset.eq(self.params.offset + 1)]
             with m.Else():
-                m.d.sync += c.eq(0)
-                with m.If(self.params.s + 1 < self.S):
+                m.d.sync += c_left.eq(self.C - 1)
+                with m.If(s_left != 0):
                     m.d.sync += [
+                        s_left.eq(s_left - 1),
                         self.params.s.eq(self.params.s + 1),
                         self.params.offset.eq(self.params.offset + self.pix_step),
                     ]
                 with m.Else():
                     m.d.sync += [
+                        s_left.eq(self.S - 1),
                         self.params.s.eq(0),
                         self.params.r.eq(self.params.r + 1),
                         self.params.offset.eq(self.params.offset + self.row_step),

@@ -6,7 +6,7 @@ band`` with one pixel (one input vector of the array) per cycle. Tiles follow ea
 without a gap when the next tile's weights and row constants are ready.
 """
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect, flipped
 
@@ -38,7 +38,8 @@ class Issuer(wiring.Component):
 
     Per band: state ``BAND`` waits until the band's accumulator half is free (``halves.free``)
     and its input rows are loaded (``window.loaded_bands`` > band index), claims the half
-    (``halves.claim``), ``BAND_BASE`` computes the band's window offset, ``TILE`` waits until
+    (``halves.claim``), ``BAND_BASE`` computes the band's window offset (in
+    ``ISSUER_BASE_CYCLES`` cycles, a multiply or an add per cycle), ``TILE`` waits until
     the next tile can start (``weights_ready & rows_ready``), ``STREAM`` issues the tile's
     ``rows * F`` pixels, one per cycle, and starts the next tile in the cycle after its last
     pixel if it can (else it goes back to ``TILE``). After the band's last tile the issuer
@@ -103,33 +104,40 @@ class Issuer(wiring.Component):
         band_pixbase = Signal(PIXBASE_SHAPE)
         drain = Signal(range(timing.ISSUER_DRAIN + 1))
 
-        m_tile = Signal(16)
-        k_tile = Signal(32)
+        # Down counters: the last-pixel / last-tile tests are zero tests of registers.
+        m_left = Signal(16)  # m_tiles - 1 - m_tile
+        k_left = Signal(32)  # k_tiles - 1 - k_tile
+        first_k = Signal()  # k_tile == 0
         m_base = Signal(32)  # m_tile * band_pixels
-        e = Signal(16)
-        f = Signal(16)
+        e_left = Signal(16)  # rows of the band after the current one
+        f_left = Signal(16)  # pixels of the row after the current one
         row_pixbase = Signal(PIXBASE_SHAPE)
         pixel = Signal(32)
         tile_parity = ev.bank
         hb, wb, pixbase = self.hb, self.wb, self.pixbase
 
-        last_pixel = (e + 1 == band.e0 + band.rows) & (f + 1 == d.F)
-        last_k = k_tile + 1 == g.k_tiles
-        last_m = m_tile + 1 == g.m_tiles
+        last_in_row = f_left == 0
+        last_pixel = (e_left == 0) & last_in_row
+        last_k = k_left == 0
+        last_m = m_left == 0
         can_start = self.weights_ready & self.rows_ready
-        acc_address = Mux(half, cfg.acc_depth, 0) + m_base + pixel
+        local_bits = acc_addr_bits(cfg) - 1
+        # m_base + pixel < acc_depth (descriptor check ACC_BUFFER): the half is the top bit.
+        acc_address = Cat((m_base + pixel)[:local_bits], half)
         m.d.comb += [
-            self.tag.addr.eq(acc_address[: acc_addr_bits(cfg)]),
-            self.tag.first.eq((k_tile == 0) & ~d.ACC[0]),  # ACC_IN: add to kept sums
+            self.tag.addr.eq(acc_address),
+            self.tag.first.eq(first_k & ~d.ACC[0]),  # ACC_IN: add to kept sums
             self.tag.last.eq(last_pixel & last_k & last_m),
         ]
+
+        base_step, band_base_step = self._band_base(m, hb0, img_off, band_pixbase)
 
         def start_tile():
             """Begin the pixel stream of the next tile (weights loaded, rows ready)."""
             m.d.comb += ev.started.eq(1)
             m.d.sync += [
-                e.eq(band.e0),
-                f.eq(0),
+                e_left.eq(band.rows - 1),
+                f_left.eq(d.F - 1),
                 hb.eq(hb0),
                 wb.eq(-d.PL),
                 pixbase.eq(band_pixbase),
@@ -151,22 +159,17 @@ class Issuer(wiring.Component):
                     m.d.comb += self.halves.claim.eq(Mux(half, 0b10, 0b01))
                     m.d.sync += [
                         hb0.eq(band.e0u - d.P),
-                        m_tile.eq(0),
-                        k_tile.eq(0),
+                        m_left.eq(g.m_tiles - 1),
+                        k_left.eq(g.k_tiles - 1),
+                        first_k.eq(1),
                         m_base.eq(0),
+                        base_step.eq(0),
                     ]
                     m.next = "BAND_BASE"
                 with m.Elif(free):
                     m.d.comb += self.stall.eq(1)
             with m.State("BAND_BASE"):
-                # Contiguous mode: bank word 0 is memory byte win.base; row mode: bank row
-                # slots of WC bytes numbered from the image's row 0 (win.base = first slot),
-                # a pixel's bytes from IN_ADDR's lane on (0 unless in pixel mode).
-                lane = d.IN_ADDR[: (self.config.bus_bytes - 1).bit_length()]
-                origin = Mux(g.row_mode, lane, d.IN_ADDR + img_off)
-                pl_bytes = d.PL * g.PC
-                m.d.sync += band_pixbase.eq(origin + hb0 * g.WC.as_signed() - pl_bytes - win.base)
-                m.next = "TILE"
+                band_base_step()
             with m.State("TILE"):
                 m.d.comb += ev.started_bank.eq(tile_parity)
                 with m.If(can_start):
@@ -177,27 +180,31 @@ class Issuer(wiring.Component):
             with m.State("STREAM"):
                 m.d.comb += ev.issue.eq(1)
                 with m.If(~last_pixel):
-                    with m.If(f + 1 == d.F):
+                    with m.If(last_in_row):
                         next_row = row_pixbase + g.UWC
                         m.d.sync += [
-                            e.eq(e + 1),
-                            f.eq(0),
+                            e_left.eq(e_left - 1),
+                            f_left.eq(d.F - 1),
                             hb.eq(hb + d.U),
                             wb.eq(-d.PL),
                             pixbase.eq(next_row),
                             row_pixbase.eq(next_row),
                         ]
                     with m.Else():
-                        m.d.sync += [f.eq(f + 1), wb.eq(wb + d.U), pixbase.eq(pixbase + g.UC)]
+                        m.d.sync += [
+                            f_left.eq(f_left - 1),
+                            wb.eq(wb + d.U),
+                            pixbase.eq(pixbase + g.UC),
+                        ]
                     m.d.sync += pixel.eq(pixel + 1)
                 with m.Else():
                     m.d.comb += ev.started_bank.eq(~tile_parity)
                     m.d.sync += tile_parity.eq(~tile_parity)
                     with m.If(~last_k):
-                        m.d.sync += k_tile.eq(k_tile + 1)
+                        m.d.sync += [k_left.eq(k_left - 1), first_k.eq(0)]
                     with m.Else():
-                        m.d.sync += [k_tile.eq(0), m_tile.eq(m_tile + 1)]
-                        m.d.sync += m_base.eq(m_base + g.band_pixels)
+                        m.d.sync += [k_left.eq(g.k_tiles - 1), first_k.eq(1)]
+                        m.d.sync += [m_left.eq(m_left - 1), m_base.eq(m_base + g.band_pixels)]
                     with m.If(~(last_k & last_m)):
                         with m.If(can_start):
                             start_tile()
@@ -217,3 +224,39 @@ class Issuer(wiring.Component):
                 with m.If(drain == 0):
                     m.next = "BAND"
         return m
+
+    def _band_base(self, m, hb0, img_off, band_pixbase):
+        """The band base ``origin + hb0 * WC - PL * PC - window base`` over
+        ``ISSUER_BASE_CYCLES`` cycles of ``BAND_BASE``, one multiply or add per register stage.
+        Returns the step counter (cleared on entering BAND_BASE) and the state's body."""
+        d, g, win = self.layer.descriptor, self.layer.geometry, self.window
+        base_step = Signal(range(timing.ISSUER_BASE_CYCLES))
+        pl_c = Signal(signed(34))  # PL * PC: layer constants, stable while a layer runs
+        m.d.sync += pl_c.eq(d.PL * g.PC)
+        wc = g.WC.as_signed()
+        prod_lo = Signal(signed(36))  # hb0 * WC[:17]
+        prod_hi = Signal(signed(36))  # hb0 * WC[17:32]
+        offset = Signal(signed(34))  # origin - PL * PC - window base
+        hb_wc = Signal(signed(34))
+        band_offset = Signal(signed(34))
+
+        def step():
+            # Contiguous mode: bank word 0 is memory byte win.base; row mode: bank row slots
+            # of WC bytes numbered from the image's row 0 (win.base = first slot), a pixel's
+            # bytes from IN_ADDR's lane on (0 unless in pixel mode).
+            m.d.sync += base_step.eq(base_step + 1)
+            with m.If(base_step == 0):
+                lane = d.IN_ADDR[: (self.config.bus_bytes - 1).bit_length()]
+                origin = Mux(g.row_mode, lane, d.IN_ADDR + img_off)
+                m.d.sync += [
+                    prod_lo.eq(hb0 * wc[:17]),
+                    prod_hi.eq(hb0 * wc[17:32].as_signed()),
+                    offset.eq(origin - pl_c - win.base),
+                ]
+            with m.If(base_step == 1):
+                m.d.sync += [hb_wc.eq(prod_lo + (prod_hi << 17)), band_offset.eq(offset)]
+            with m.If(base_step == timing.ISSUER_BASE_CYCLES - 1):
+                m.d.sync += band_pixbase.eq(hb_wc + band_offset)
+                m.next = "TILE"
+
+        return base_step, step

@@ -76,14 +76,25 @@ class OutputSequencer(wiring.Component):
 
         out_addr = Signal(32)  # the next region's address
         row_addr = Signal(32)  # per-row and per-pixel modes: the current output row's
-        # Bytes of the band's output region, registered: the band counter only changes in RUN
-        # and REGION always follows at least one WAIT_BAND cycle, so in REGION this holds
-        # post.rows * out_row_bytes of the current band (per-row mode: out_row_bytes, per-pixel
-        # mode: M).
-        region_len = Signal(32)
+        per_row, per_pixel = g.out_mode == 1, g.out_mode == 2
+        # band_product = post.rows * (F_out if per-pixel else out_row_bytes): the band's region
+        # length (one region per band) or its region count (per-pixel mode). Two registered
+        # partial products (a DSP each) of the band counter's registered rows: the band only
+        # changes in IDLE and RUN and REGION follows at least one WAIT_BAND cycle, so in
+        # REGION they belong to the current band.
+        factor = Mux(per_pixel, g.F_out, g.out_row_bytes)
+        product_lo = Signal(32)
+        product_hi = Signal(32)
+        m.d.sync += [
+            product_lo.eq(post.rows * factor[:18]),
+            product_hi.eq(post.rows * factor[18:32]),
+        ]
+        band_product = Signal(32)
+        m.d.comb += band_product.eq(product_lo + (product_hi << 18))
+        region_len = Signal(32)  # per-row mode: out_row_bytes, per-pixel mode: M
+        m.d.comb += region_len.eq(Mux(per_pixel, d.M, Mux(per_row, g.out_row_bytes, band_product)))
         regions_left = Signal(32)  # regions of the current band not yet offered
         pixel_in_row = Signal(16)
-        per_row, per_pixel = g.out_mode == 1, g.out_mode == 2
         keep = d.ACC[1]  # ACC_OUT: the sums stay in the accumulators, no output
         half = band.index[0]
         half_mask = Mux(half, 0b10, 0b01)
@@ -143,9 +154,6 @@ class OutputSequencer(wiring.Component):
                     m.d.sync += [regions_left.eq(0), pixel_in_row.eq(0)]
                     m.next = "WAIT_BAND"
             with m.State("WAIT_BAND"):
-                m.d.sync += region_len.eq(
-                    Mux(per_pixel, d.M, Mux(per_row, g.out_row_bytes, post.rows * g.out_row_bytes))
-                )
                 complete = self.acc.complete.bit_select(half, 1)
                 with m.If(complete & keep):
                     m.d.comb += [
@@ -163,7 +171,7 @@ class OutputSequencer(wiring.Component):
                     with m.If(g.out_mode == 0):
                         m.d.sync += out_addr.eq(out_addr + region_len)
                     with m.Else():
-                        count = Mux(per_pixel, post.rows * g.F_out, post.rows)
+                        count = Mux(per_pixel, band_product, post.rows)
                         next_region(count - 1)
                     m.next = "RUN"
             with m.State("RUN"):

@@ -72,13 +72,14 @@ class ParamLoader(wiring.Component):
         shift = Signal(beats * cfg.bus_width)  # the tile's beats, newest at the top
         beat = Signal(range(beats + 1))
         tile = Signal(16)
+        total = Signal(32)  # m_tiles * beats, registered on run (the command follows it)
         m.d.comb += [
             self.cmd.payload.addr.eq(d.PARAM_ADDR),
-            self.cmd.payload.beats.eq(g.m_tiles * beats),
+            self.cmd.payload.beats.eq(total),
             self.data.ready.eq(1),
         ]
         with m.If(self.layer.run):
-            m.d.sync += [beat.eq(0), tile.eq(0)]
+            m.d.sync += [beat.eq(0), tile.eq(0), total.eq(g.m_tiles * beats)]
         assembled = Cat(shift[cfg.bus_width :], self.data.payload.data)
         with m.If(self.data.valid):
             m.d.sync += shift.eq(assembled)

@@ -93,7 +93,6 @@ class PostProcessor(wiring.Component):
         sub = Signal(2)
         row_base = Signal(32)  # accumulator pixel of the window's top-left corner, row start
         pix = Signal(32)  # same for the current column
-        tile_base = Signal(32)  # tile * band_pixels
         count = Signal(range(cols + 1))
         m_left = Signal(16)  # output channels from this tile on
         running = Signal()
@@ -117,9 +116,13 @@ class PostProcessor(wiring.Component):
         offset = Mux(sub[1], self.F, 0) + sub[0]
         can_read = running & (fifo.level + inflight < self.FIFO_DEPTH)
 
+        # tile * band_pixels + pix, a register updated with them (one add before the memory)
+        tile_pix = Signal(32)
         m.d.comb += [
             self.idle.eq(~running & (fifo.level == 0) & ~inflight & (in_requant == 0)),
-            self.acc_addr.eq(self.acc_base + tile_base + pix + offset),
+            # acc_base is the first entry of a half (0 or acc_depth) and tile_pix + offset <
+            # acc_depth (descriptor check ACC_BUFFER): the half is the top address bit.
+            self.acc_addr.eq(Cat((tile_pix + offset)[: self.acc_addr_bits - 1], self.acc_base[-1])),
             self.acc_en.eq(can_read),
             self.param_addr.eq(tile),
             count.eq(Mux(m_left < cols, m_left, cols)),
@@ -137,7 +140,7 @@ class PostProcessor(wiring.Component):
                 sub.eq(0),
                 row_base.eq(0),
                 pix.eq(0),
-                tile_base.eq(0),
+                tile_pix.eq(0),
                 m_left.eq(self.M),
             ]
         with m.Elif(can_read):
@@ -148,18 +151,18 @@ class PostProcessor(wiring.Component):
                 with m.If(~last_tile):
                     m.d.sync += [
                         tile.eq(tile + 1),
-                        tile_base.eq(tile_base + self.band_pixels),
+                        tile_pix.eq(tile_pix + self.band_pixels),
                         m_left.eq(m_left - cols),
                     ]
                 with m.Else():
-                    m.d.sync += [tile.eq(0), tile_base.eq(0), m_left.eq(self.M)]
+                    m.d.sync += [tile.eq(0), m_left.eq(self.M)]
                     step = Mux(self.pool, 2, 1)
                     with m.If(~last_col):
-                        m.d.sync += [col.eq(col + 1), pix.eq(pix + step)]
+                        m.d.sync += [col.eq(col + 1), pix.eq(pix + step), tile_pix.eq(pix + step)]
                     with m.Else():
                         next_row = row_base + Mux(self.pool, self.F << 1, self.F)
                         m.d.sync += [col.eq(0), row.eq(row + 1), row_base.eq(next_row)]
-                        m.d.sync += pix.eq(next_row)
+                        m.d.sync += [pix.eq(next_row), tile_pix.eq(next_row)]
                         with m.If(last_row):
                             m.d.sync += [running.eq(0), self.reads_done.eq(1)]
 

@@ -13,6 +13,7 @@ from accel.hw.bands import BandCounter
 from accel.hw.feeder import COORD_SHAPE, bank_write_signature
 from accel.hw.geometry import layer_signature
 from accel.hw.reader import read_client_members
+from accel.spec import timing
 from accel.spec.config import AccelConfig
 
 __all__ = ["InputPrefetcher", "window_signature"]
@@ -36,7 +37,8 @@ class InputPrefetcher(wiring.Component):
     From ``layer.run`` on, for each band (:class:`~accel.hw.bands.BandCounter`): ``BAND`` and
     ``RANGE`` (a cycle each) compute the input rows ``[load_lo, load_hi)`` the band needs
     (all rows up to its last one when the whole image fits: those after the rows already
-    loaded for the image), ``WAIT_BANKS`` waits, for a band that starts a new window, until the
+    loaded for the image), ``PRODUCTS`` (``PREFETCH_PRODUCT_CYCLES``) their byte addresses,
+    ``WAIT_BANKS`` waits, for a band that starts a new window, until the
     issuer waits before that band (``window.at_band`` with ``window.band`` equal), and sets the
     window base; ``ISSUE`` offers the command (bus-aligned start, beats up to the last row's
     end) and ``LOADING`` writes its beats to consecutive bank words. In row mode
@@ -98,6 +100,16 @@ class InputPrefetcher(wiring.Component):
         row_addr = Signal(32)  # pixel mode: memory address of the current row's first pixel
         pix_left = Signal(16)  # pixel mode: pixels of the current row still to request
         new_window = ~g.whole | (band.e0 == 0)
+        # PRODUCTS: load_lo * IN_ROW_PITCH, load_hi * IN_ROW_PITCH, load_lo * WC (two partial
+        # products each, then the sums with the image address).
+        product_step = Signal(range(timing.PREFETCH_PRODUCT_CYCLES))
+        lo_pitch = [Signal(32, name=f"lo_pitch{i}") for i in range(2)]
+        hi_pitch = [Signal(32, name=f"hi_pitch{i}") for i in range(2)]
+        lo_wc = [Signal(32, name=f"lo_wc{i}") for i in range(2)]
+        img_addr = Signal(32)
+        lo_start = Signal(32)  # IN_ADDR + img_off + load_lo * IN_ROW_PITCH
+        hi_end = Signal(32)  # IN_ADDR + img_off + load_hi * IN_ROW_PITCH
+        lo_slot = Signal(32)  # load_lo * WC
         m.d.comb += [
             self.write.en.eq(self.data.valid),
             self.write.addr.eq(in_beat),
@@ -163,16 +175,37 @@ class InputPrefetcher(wiring.Component):
                     m.d.sync += [load_lo.eq(Mux(band.e0 == 0, 0, loaded_hi)), load_hi.eq(top)]
                 with m.Else():
                     m.d.sync += [load_lo.eq(Mux(hb0 < 0, 0, hb0)), load_hi.eq(top)]
-                m.next = "WAIT_BANKS"
+                m.d.sync += product_step.eq(0)
+                m.next = "PRODUCTS"
+            with m.State("PRODUCTS"):
+                # PREFETCH_PRODUCT_CYCLES cycles: partial products (a DSP each), then sums.
+                m.d.sync += product_step.eq(product_step + 1)
+                with m.If(product_step == 0):
+                    m.d.sync += [
+                        lo_pitch[0].eq(load_lo * d.IN_ROW_PITCH[:18]),
+                        lo_pitch[1].eq(load_lo * d.IN_ROW_PITCH[18:32]),
+                        hi_pitch[0].eq(load_hi * d.IN_ROW_PITCH[:18]),
+                        hi_pitch[1].eq(load_hi * d.IN_ROW_PITCH[18:32]),
+                        lo_wc[0].eq(load_lo * g.WC[:18]),
+                        lo_wc[1].eq(load_lo * g.WC[18:32]),
+                        img_addr.eq(d.IN_ADDR + img_off),
+                    ]
+                with m.If(product_step == timing.PREFETCH_PRODUCT_CYCLES - 1):
+                    m.d.sync += [
+                        lo_start.eq(img_addr + lo_pitch[0] + (lo_pitch[1] << 18)),
+                        hi_end.eq(img_addr + hi_pitch[0] + (hi_pitch[1] << 18)),
+                        lo_slot.eq(lo_wc[0] + (lo_wc[1] << 18)),
+                    ]
+                    m.next = "WAIT_BANKS"
             with m.State("WAIT_BANKS"):
                 # A new window may only be written once the issuer reached this band.
                 with m.If(~new_window | (win.at_band & (win.band == band.index))):
-                    start = d.IN_ADDR + img_off + load_lo * d.IN_ROW_PITCH
+                    start = lo_start
                     n_rows = (load_hi - load_lo)[:16]
                     commands = Mux(g.pixel_mode, n_rows * d.W, n_rows)
                     m.d.sync += [
                         load_start.eq(start & ~Const(bb - 1, 32)),
-                        load_end.eq(d.IN_ADDR + img_off + load_hi * d.IN_ROW_PITCH),
+                        load_end.eq(hi_end),
                         cmds_left.eq(commands),
                         lasts_left.eq(commands),
                         row_addr.eq(start),
@@ -181,7 +214,7 @@ class InputPrefetcher(wiring.Component):
                     # Row mode: bank rows of WC bytes, numbered from the image's row 0.
                     with m.If(new_window):
                         m.d.sync += win.base.eq(
-                            Mux(g.row_mode, load_lo * g.WC, start & ~Const(bb - 1, 32))
+                            Mux(g.row_mode, lo_slot, start & ~Const(bb - 1, 32))
                         )
                     m.next = "ISSUE"
             with m.State("ISSUE"):
@@ -190,7 +223,7 @@ class InputPrefetcher(wiring.Component):
                 with m.Else():
                     m.d.comb += self.cmd.valid.eq(1)
                     with m.If(self.cmd.ready):
-                        first = Mux(g.row_mode, load_lo * g.WC, load_start)
+                        first = Mux(g.row_mode, lo_slot, load_start)
                         m.d.sync += [
                             in_beat.eq((first - win.base) >> lane_bits),
                             loaded_hi.eq(load_hi),

@@ -13,17 +13,19 @@ Pipeline (one register stage per step, each one adder, one multiplier or one mux
 so that the unit maps onto ECP5 DSPs and carry chains at about 100 MHz):
 
 1. ``x = acc + bias`` (32-bit wrap); split ``shift`` into left and right amounts.
-2. ``x <<= left`` (32-bit wrap, barrel shifter).
-3. ``x * multiplier`` as four 16×16 partial products (one 18×18 DSP each).
-4. Partial-product adds: ``base = hh·2¹⁶ + ll>>16 + 2¹⁴`` (the rounding nudge) and
-   ``mid = hl + lh``.
-5. ``y = (base + mid) >> 15``, i.e. ``floor((x·multiplier + 2³⁰) / 2³¹)``.  This equals
+2. ``x <<= left`` (32-bit wrap, barrel shifter); ``m_hi + m_lo`` of the multiplier's halves.
+3. ``x_hi + x_lo`` (Karatsuba: the product from three multiplies instead of four).
+4. ``hh = x_hi·m_hi``, ``ll = x_lo·m_lo`` and ``cross = (x_hi + x_lo)(m_hi + m_lo)``, each at
+   most 18×18 bits signed (one DSP each).
+5. ``base = hh·2¹⁶ + ll>>16 + 2¹⁴`` (the rounding nudge) and
+   ``mid = cross - hh - ll = x_hi·m_lo + x_lo·m_hi``.
+6. ``y = (base + mid) >> 15``, i.e. ``floor((x·multiplier + 2³⁰) / 2³¹)``.  This equals
    gemmlowp's nudge-then-truncate for *both* signs of the product (for a negative product
    ``trunc((ab + 1 - 2³⁰) / 2³¹) == floor((ab + 2³⁰) / 2³¹)``).
-6. ``t = y + round`` with ``round = 2^(right-1) - (y < 0)`` (0 when ``right == 0``).
-7. ``z = t >> right`` (arithmetic).
-8. ``w = z + output_zero_point``.
-9. ``out = clamp(w, act_min, act_max)``.
+7. ``t = y + round`` with ``round = 2^(right-1) - (y < 0)`` (0 when ``right == 0``).
+8. ``z = t >> right`` (arithmetic).
+9. ``w = z + output_zero_point``.
+10. ``out = clamp(w, act_min, act_max)``.
 
 Saturation needs no logic: the only saturating case, ``x == multiplier == -2³¹``, yields
 ``y = 2³¹`` here instead of ``2³¹ - 1``; the datapath is wide enough to hold it, and both
@@ -80,7 +82,7 @@ class Requantizer(wiring.Component):
     ----------
     latency : int
         Cycles from a transfer on ``i`` to the corresponding ``o.valid`` when ``o`` is not
-        back-pressured (:data:`Requantizer.LATENCY`, 9).
+        back-pressured (:data:`Requantizer.LATENCY`, 10).
 
     Members
     -------
@@ -178,46 +180,57 @@ class Requantizer(wiring.Component):
             # 2. x = wrap32(x << left).
             x = lreg(2, "x", x << left, signed(32))
             right = lreg(2, "right", right)
+            m_hi, m_lo = mult[16:].as_signed(), mult[:16]
+            m_sum = lreg(2, "m_sum", m_hi + m_lo, signed(18))
             mult = lreg(2, "mult", mult)
 
-            # 3. Partial products of x * mult, each at most 17×17 bits signed.
+            # 3. Karatsuba operands: x * mult from three products (hh, ll and the cross
+            # product of the half sums), each at most 18×18 bits signed: three DSPs, not four.
             x_hi, x_lo = x[16:].as_signed(), x[:16]
-            m_hi, m_lo = mult[16:].as_signed(), mult[:16]
-            hh = lreg(3, "hh", x_hi * m_hi, signed(32))
-            hl = lreg(3, "hl", x_hi * m_lo, signed(32))
-            lh = lreg(3, "lh", x_lo * m_hi, signed(32))
-            ll = lreg(3, "ll", x_lo * m_lo, unsigned(32))
+            x_sum = lreg(3, "x_sum", x_hi + x_lo, signed(18))
+            x_hi = lreg(3, "x_hi", x_hi)
+            x_lo = lreg(3, "x_lo", x_lo)
+            m_sum = lreg(3, "m_sum", m_sum)
+            mult = lreg(3, "mult", mult)
             right = lreg(3, "right", right)
 
-            # 4. x * mult + 2**30 == (base + mid) * 2**16 + ll[:16]; |base| < 2**47.
-            base = lreg(4, "base", Cat(ll[16:], hh).as_signed() + (1 << 14), signed(48))
-            mid = lreg(4, "mid", hl + lh, signed(33))
+            # 4. The three products.
+            m_hi, m_lo = mult[16:].as_signed(), mult[:16]
+            hh = lreg(4, "hh", x_hi * m_hi, signed(32))
+            ll = lreg(4, "ll", x_lo * m_lo, unsigned(32))
+            cross = lreg(4, "cross", x_sum * m_sum, signed(36))
             right = lreg(4, "right", right)
 
-            # 5. y = floor((x * mult + 2**30) / 2**31), in [-2**31 + 1, 2**31].
-            y = lreg(5, "y", (base + mid) >> 15, signed(33))
+            # 5. x * mult + 2**30 == (base + mid) * 2**16 + ll[:16]; |base| < 2**47;
+            # mid = x_hi * m_lo + x_lo * m_hi (fits 33 bits signed).
+            base = lreg(5, "base", Cat(ll[16:], hh).as_signed() + (1 << 14), signed(48))
+            mid = lreg(5, "mid", cross - hh - ll, signed(33))
             right = lreg(5, "right", right)
 
-            # 6. t = y + 2**(right-1) - (y < 0), or y when right == 0.
+            # 6. y = floor((x * mult + 2**30) / 2**31), in [-2**31 + 1, 2**31].
+            y = lreg(6, "y", (base + mid) >> 15, signed(33))
+            right = lreg(6, "right", right)
+
+            # 7. t = y + 2**(right-1) - (y < 0), or y when right == 0.
             negative = y[-1]
             round_bits = Cat(
                 *(Mux(negative, right > bit + 1, right == bit + 1) for bit in range(32))
             )
-            t = lreg(6, "t", y + round_bits, signed(34))
-            right = lreg(6, "right", right)
+            t = lreg(7, "t", y + round_bits, signed(34))
+            right = lreg(7, "right", right)
 
-            # 7. z = t >> right (arithmetic): RoundingDivideByPOT(y, right).
-            z = lreg(7, "z", t >> right, signed(34))
+            # 8. z = t >> right (arithmetic): RoundingDivideByPOT(y, right).
+            z = lreg(8, "z", t >> right, signed(34))
 
-            # 8. w = z + output_zero_point.
-            w = lreg(8, "w", z + zero_point, signed(35))
+            # 9. w = z + output_zero_point.
+            w = lreg(9, "w", z + zero_point, signed(35))
 
-            # 9. out = min(max(w, act_min), act_max).
+            # 10. out = min(max(w, act_min), act_max).
             out = Mux(
                 (w > act_max) | (act_min > act_max),
                 act_max,
                 Mux(w < act_min, act_min, w[:8]),
             )
-            m.d.comb += self.o.p.data[lane].eq(lreg(9, "out", out, signed(8)))
+            m.d.comb += self.o.p.data[lane].eq(lreg(10, "out", out, signed(8)))
 
         return m

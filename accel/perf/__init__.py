@@ -53,15 +53,17 @@ Engines and their timing rules (cycle 0 is the cycle of the START instruction's 
 * K walker: the row constants of the next K tile take ``rows`` cycles after each tile start;
 * issuer: ``band rows × F`` cycles per tile, tiles back to back; a band starts when its input
   rows are loaded and its accumulator half is free; between bands 5 drain cycles, then the
-  BAND, BAND_BASE and TILE states (a cycle each at least) before the first vector;
-* input prefetcher: 3 cycles of address arithmetic, then one command per band (per image when
+  BAND and TILE states (a cycle each at least) and the 3 cycles of BAND_BASE before the first
+  vector;
+* input prefetcher: 5 cycles of address arithmetic, then one command per band (per image when
   the whole image fits the input banks); a new window waits for the issuer to reach its band;
   in row mode one command per input row of ⌈W·C / bus bytes⌉ beats, each given as soon as the
   reader takes it (in the cycle it issues the previous row's last burst), the band loaded
   when the last row's last beat arrives;
-* accumulators: a band is complete ``rows + cols + 3`` cycles after its last vector;
+* accumulators: a band is complete ``rows + cols + 5`` cycles after its last vector (the
+  feeder, the array with its two PE multiplier stages, the read-modify-write);
 * post-processing (:class:`accel.hw.postproc.PostProcessor`): one accumulator read per cycle
-  (four per pooled output), a 4-entry FIFO and the 9-stage requantizer with back-pressure from
+  (four per pooled output), a 4-entry FIFO and the 10-stage requantizer with back-pressure from
   the output writer (:class:`accel.hw.writer.OutputWriter`), whose byte packer, burst queue
   and write responses are modelled beat by beat; one write region per band, or per output
   row / pixel, the first offered with the band's start and the others whenever the writer

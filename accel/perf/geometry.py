@@ -93,9 +93,10 @@ class Geometry:
         slack = 0 if self.row_mode else bb - 1  # contiguous windows start mid-word
         self.whole = self.H * self.WC + slack <= cfg.in_bytes
         # bank timer: a bank is free `hold` cycles after its last use
-        self.hold = timing.FEEDER_LATENCY + self.rows + self.cols - 1
+        self.hold = timing.FEEDER_LATENCY + timing.bank_reuse_delay(self.rows, self.cols)
         # last vector of a band -> its accumulator half's band-complete pulse
-        self.done_delay = timing.FEED_TO_ARRAY + self.rows + self.cols + 1
+        array = timing.array_latency(self.rows, self.cols)
+        self.done_delay = timing.FEED_TO_ARRAY + array + timing.ACC_RMW_STAGES
         band, e_run = self.band_rows, self.E_run
         self.bands = [
             (n, e0, min(e_run - e0, band)) for n in range(self.N) for e0 in range(0, e_run, band)

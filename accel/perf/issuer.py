@@ -2,8 +2,9 @@
 
 * issuer: ``band rows × F`` cycles per tile, tiles back to back; a band starts when its input
   rows are loaded and its accumulator half is free; between bands ``FEEDER_LATENCY + 2``
-  drain cycles, then the BAND, BAND_BASE and TILE states (a cycle each at least) before the
-  first vector; a band is complete ``rows + cols + 3`` cycles after its last vector;
+  drain cycles, then the BAND and TILE states (a cycle each at least) and BAND_BASE
+  (``ISSUER_BASE_CYCLES``) before the first vector; a band is complete ``rows + cols + 5``
+  cycles after its last vector;
 * K walker: the row constants of the next K tile take ``rows`` cycles after each tile start.
 """
 
@@ -28,6 +29,7 @@ class IssuerState(IntEnum):
 
 IDLE, BAND, BAND_BASE, TILE, STREAM, DRAIN = IssuerState
 _DRAIN_CYCLES = timing.FEEDER_LATENCY + 1  # the DRAIN counter's start value
+_BASE_CYCLES = timing.ISSUER_BASE_CYCLES
 
 
 class KWalker:
@@ -59,7 +61,7 @@ class Issuer:
 
     __slots__ = (
         "state", "band", "acc_free", "tile_idx", "tile_len", "stream_end", "tile_parity",
-        "drain_end", "last_pixel", "tile_started", "acc_claim",
+        "drain_end", "base_end", "last_pixel", "tile_started", "acc_claim",
         "walker", "log", "bands", "n_bands", "tiles", "F", "done_delay",
     )  # fmt: skip
 
@@ -72,6 +74,7 @@ class Issuer:
         self.stream_end = 0  # last pixel cycle of the streaming tile
         self.tile_parity = 0
         self.drain_end = 0  # DRAIN: the cycle in which the drain counter is 0
+        self.base_end = 0  # BAND_BASE: its last cycle
         self.last_pixel = self.tile_started = False
         self.acc_claim = 0
         self.walker = KWalker(geo)
@@ -131,10 +134,12 @@ class Issuer:
             if self.acc_claim:
                 self.acc_free &= ~self.acc_claim
                 self.state = BAND_BASE
+                self.base_end = t + _BASE_CYCLES
                 self.tile_idx = 0
                 self.tile_len = self.bands[self.band][2] * self.F
         elif st is BAND_BASE:
-            self.state = TILE
+            if t == self.base_end:
+                self.state = TILE
         elif st is DRAIN:
             if t == self.drain_end:
                 self.state = BAND
@@ -170,7 +175,7 @@ class Issuer:
                 return t1
             return INF
         if st is BAND_BASE:
-            return t1
+            return self.base_end if self.base_end > t1 else t1
         if st is DRAIN:
             return self.drain_end
         return INF

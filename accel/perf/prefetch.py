@@ -1,11 +1,12 @@
 """Input prefetcher (client INPUT): the input rows each band needs, ahead of the issuer.
 
-3 cycles of address arithmetic, then one command per band — per image when the whole image
-fits the input banks, rows being appended band by band; otherwise each band's window replaces
-the previous one once the issuer has reached its band. In row mode (``IN_ROW_PITCH`` ≠ W·C)
-one command per input row instead (pixel mode, ``IN_PIX_PITCH`` not 0 or C: one per input
-pixel): ``ISSUE`` gives the first, ``ROWS`` the others, each as soon as the reader takes it, and
-the band is loaded in the cycle the last command's last beat arrives.
+3 + ``PREFETCH_PRODUCT_CYCLES`` cycles of address arithmetic, then one command per band — per
+image when the whole image fits the input banks, rows being appended band by band; otherwise
+each band's window replaces the previous one once the issuer has reached its band. In row
+mode (``IN_ROW_PITCH`` ≠ W·C) one command per input row instead (pixel mode, ``IN_PIX_PITCH``
+not 0 or C: one per input pixel): ``ISSUE`` gives the first, ``ROWS`` the others, each as soon
+as the reader takes it, and the band is loaded in the cycle the last command's last beat
+arrives.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from accel.perf.geometry import INF, Geometry
 from accel.perf.issuer import Issuer
 from accel.perf.issuer import IssuerState as _Issuer
 from accel.perf.reader import INPUT, ReadDMA
+from accel.spec import timing
 
 _ISSUER_BAND = _Issuer.BAND
 
@@ -30,9 +32,11 @@ class PrefetchState(IntEnum):
     ISSUE = 4
     LOADING = 5
     ROWS = 6
+    PRODUCTS = 7
 
 
-IDLE, BAND, RANGE, WAIT_BANKS, ISSUE, LOADING, ROWS = PrefetchState
+IDLE, BAND, RANGE, WAIT_BANKS, ISSUE, LOADING, ROWS, PRODUCTS = PrefetchState
+_PRODUCT_CYCLES = timing.PREFETCH_PRODUCT_CYCLES
 
 
 class InputPrefetcher:
@@ -43,7 +47,7 @@ class InputPrefetcher:
         "hb0", "hlast", "bands", "n_bands", "whole", "U", "P", "R", "H", "WC", "HWC",
         "in_addr", "lane_mask", "bus_bytes", "shift", "row_mode", "pitch", "rows_left",
         "lasts_left", "rd_active", "pixel_mode", "pix_pitch", "W", "pix_left", "row_addr",
-        "cmd_beats",
+        "cmd_beats", "products_left",
     )  # fmt: skip
 
     def __init__(self, geo: Geometry, rd: ReadDMA):
@@ -66,6 +70,7 @@ class InputPrefetcher:
         self.pix_left = 0  # pixel mode: pixels of the current row still to request
         self.row_addr = 0  # pixel mode: address of the current row's first pixel
         self.rd_active = rd.active  # the reader's per-client command state (read only)
+        self.products_left = 0  # PRODUCTS: its cycles still to come
 
     def start(self) -> None:
         self.band = 0
@@ -94,7 +99,12 @@ class InputPrefetcher:
             else:
                 self.lo = self.hb0 if self.hb0 > 0 else 0
             self.hi = self.hlast if self.hlast < self.H else self.H
-            self.state = WAIT_BANKS
+            self.products_left = _PRODUCT_CYCLES
+            self.state = PRODUCTS if _PRODUCT_CYCLES else WAIT_BANKS
+        elif st is PRODUCTS:
+            self.products_left -= 1
+            if not self.products_left:
+                self.state = WAIT_BANKS
         elif st is WAIT_BANKS:
             if self._go(iss):
                 img = self.in_addr + self.bands[self.band][0] * self.HWC
@@ -153,7 +163,7 @@ class InputPrefetcher:
     def wake(self, t1: int, iss: Issuer) -> float:
         """``t1`` if the prefetcher acts in ``t1`` (it otherwise waits for a reader event)."""
         st = self.state
-        if st is BAND or st is RANGE or st is ISSUE:
+        if st is BAND or st is RANGE or st is PRODUCTS or st is ISSUE:
             return t1
         if st is WAIT_BANKS and self._go(iss):
             return t1

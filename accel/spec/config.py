@@ -14,7 +14,8 @@ class AccelConfig:
     array row); ``acc_depth`` accumulator entries (``cols`` int32 each) per half of the
     ping-pong accumulator buffer; ``param_depth`` output-channel tiles of bias/requantization
     parameters; ``weight_depth`` weight tiles in the weight FIFO; ``max_burst`` beats per AXI
-    burst.
+    burst; ``logic_mul_cols``: the last that many array columns multiply in logic instead of DSP
+    blocks (same results and timing; for devices with fewer DSPs than PEs).
     """
 
     rows: int = 8
@@ -25,6 +26,7 @@ class AccelConfig:
     param_depth: int = 64
     weight_depth: int = 4
     max_burst: int = 16
+    logic_mul_cols: int = 0
 
     def __post_init__(self):
         def check(name, low, high):
@@ -41,6 +43,7 @@ class AccelConfig:
         check("param_depth", 1, 4096)
         check("weight_depth", 2, 64)
         check("max_burst", 1, 256)
+        check("logic_mul_cols", 0, self.cols)
         if self.bus_width not in (32, 64, 128):
             raise ValueError(f"bus_width must be 32, 64 or 128 bits, not {self.bus_width}")
         for name in ("in_depth", "acc_depth", "weight_depth", "max_burst"):

@@ -13,8 +13,20 @@ FEED_TO_ARRAY = 2
 #: ISSUER_DRAIN + 1 cycles in DRAIN, so the feeder has read the input banks before the next
 #: band's window may replace them).
 ISSUER_DRAIN = FEEDER_LATENCY + 1
+#: ProcessingElement: register stages between an activation's arrival at a PE and the
+#: partial-sum adder (the operand registers with the bank-selected weight, then the product
+#: register of the multiplier). The systolic alignment is kept, so the array's latency grows by
+#: this and nothing else changes.
+PE_MUL_STAGES = 2
+#: InputPrefetcher: cycles in PRODUCTS (the band's row addresses: partial products, sums).
+PREFETCH_PRODUCT_CYCLES = 2
+#: Issuer: cycles in BAND_BASE (the band's window offset, a multiply and three adds).
+ISSUER_BASE_CYCLES = 3
+#: Accumulators: cycles from an array result to the write of its sum (the read, the
+#: registered read data, the registered sum).
+ACC_RMW_STAGES = 3
 #: Requantizer pipeline stages (accumulator + bias in, int8 out).
-REQUANT_LATENCY = 9
+REQUANT_LATENCY = 10
 #: PostProcessor: accumulator vectors buffered ahead of the requantizers.
 POST_FIFO_DEPTH = 4
 #: ReadDMA: bursts in flight (burst-info FIFO depth).
@@ -25,3 +37,15 @@ WRITE_BURST_QUEUE = 4
 WRITE_REGION_FIFO = 2
 #: AXI bursts never cross this boundary.
 PAGE_BYTES = 4096
+
+
+def array_latency(rows: int, cols: int) -> int:
+    """SystolicArray: cycles from accepting an input vector to presenting its result."""
+    return rows + cols + PE_MUL_STAGES
+
+
+def bank_reuse_delay(rows: int, cols: int) -> int:
+    """SystolicArray: cycles after the last vector of a weight bank (accepted at the array
+    input) from which that bank may be reloaded (the last PE selects its weight ``rows + cols
+    - 1`` cycles after the vector was accepted; the multiplier stages come after the select)."""
+    return rows + cols - 1

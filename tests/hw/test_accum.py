@@ -63,6 +63,8 @@ def test_read_modify_write_and_concurrent_reads():
             if rng.random() < 0.2:
                 await ctx.tick()  # and with gaps
         await ctx.tick()
+        await ctx.tick()
+        await ctx.tick()
         apply(phase1)
         half1 = {addr: list(v) for addr, v in model.items()}
         reads = list(half1) * 20
@@ -100,9 +102,13 @@ def test_half_bookkeeping():
         assert ctx.get(halves.free) == 0b10
         await present(ctx, dut, 4, True, [1, 2, 3])
         await present(ctx, dut, 5, True, [4, 5, 6], last=True)  # the band's last result
+        assert ctx.get(read.complete) == 0b00  # its read data is registered in this cycle
+        await ctx.tick()
+        assert ctx.get(read.complete) == 0b00  # its sum is computed in this cycle
+        await ctx.tick()
         assert ctx.get(read.complete) == 0b00  # being written in this cycle
         await ctx.tick()
-        assert ctx.get(read.complete) == 0b01  # two cycles after the result
+        assert ctx.get(read.complete) == 0b01  # four cycles after the result
         ctx.set(halves.claim, 0b10)  # the next band takes half 1
         ctx.set(read.take, 0b01)  # post-processing starts reading half 0
         await ctx.tick()
@@ -115,6 +121,8 @@ def test_half_bookkeeping():
         ctx.set(read.release, 0)
         assert ctx.get(halves.free) == 0b01
         await present(ctx, dut, DEPTH + 2, True, [7, 8, 9], last=True)
+        await ctx.tick()
+        await ctx.tick()
         await ctx.tick()
         assert ctx.get(read.complete) == 0b10
 

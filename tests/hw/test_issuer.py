@@ -128,9 +128,10 @@ def test_stream_and_timing_when_always_ready(fields):
         if nxt["band"] == prev["band"]:
             assert b == a + 1  # tiles and pixels back to back
         else:
-            # DRAIN (ISSUER_DRAIN + 1 cycles), BAND, BAND_BASE and TILE between the bands
-            assert b == a + timing.ISSUER_DRAIN + 5
-    assert cycles[0] == 4  # run, then BAND, BAND_BASE, TILE
+            # DRAIN (ISSUER_DRAIN + 1 cycles), BAND, BAND_BASE (ISSUER_BASE_CYCLES) and
+            # TILE between the bands
+            assert b == a + timing.ISSUER_DRAIN + timing.ISSUER_BASE_CYCLES + 4
+    assert cycles[0] == 3 + timing.ISSUER_BASE_CYCLES  # run, then BAND, BAND_BASE, TILE
     assert trace["stalls"] == 0
     # One start per tile; its bank is the bank of the tile's vectors.
     starts = trace["starts"]
