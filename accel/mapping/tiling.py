@@ -84,6 +84,12 @@ class TilePlan:
 ACC_IN, ACC_OUT = 1, 2
 
 
+def accumulate(i: int, count: int) -> int:
+    """ACC bits of piece ``i`` of ``count`` accumulated in turn: ACC_OUT keeps the sums of all
+    but the last, ACC_IN adds to them in all but the first (0 for a single piece)."""
+    return (ACC_IN if i else 0) | (ACC_OUT if i + 1 < count else 0)
+
+
 def run_shape(shape: LayerShape) -> LayerShape:
     """The loop nest the hardware runs: a fully connected layer's batch as rows of pixels."""
     fc = shape.H == shape.W == shape.R == shape.S == 1 and shape.P == 0 and not shape.pool
@@ -327,10 +333,7 @@ def plan_tiles(
     for m0, m1 in groups:
         for f0, f1 in strips:
             for i, (c0, c1) in enumerate(chunks):
-                acc = 0
-                if len(chunks) > 1:
-                    acc = (ACC_IN if i else 0) | (ACC_OUT if i + 1 < len(chunks) else 0)
-                out.append(Tile(m0, m1, c0, c1, f0, f1, acc))
+                out.append(Tile(m0, m1, c0, c1, f0, f1, accumulate(i, len(chunks))))
     return TilePlan(layer_shape, shape, tuple(out), row_mode, pitch)
 
 
@@ -360,9 +363,7 @@ def _chunk_plan(layer_shape, shape, config, m_size, groups, max_chunk=None) -> T
             for m0, m1 in groups:
                 for f0, f1 in strips:
                     for i, (c0, c1) in enumerate(chunks):
-                        acc = 0
-                        if len(chunks) > 1:
-                            acc = (ACC_IN if i else 0) | (ACC_OUT if i + 1 < len(chunks) else 0)
+                        acc = accumulate(i, len(chunks))
                         out.append(Tile(m0, m1, c0, c1, f0, f1, acc, e0, e1, n))
     return TilePlan(layer_shape, shape, tuple(out), True, shape.W * pix, pix)
 
@@ -403,7 +404,7 @@ def _split_window_plan(layer_shape, shape, config, m_size, groups) -> TilePlan:
             for m0, m1 in groups:
                 for f0, f1 in strips:
                     for i, ((r0, r1), (s0, s1), (c0, c1)) in enumerate(pieces):
-                        acc = (ACC_IN if i else 0) | (ACC_OUT if i + 1 < len(pieces) else 0)
+                        acc = accumulate(i, len(pieces))
                         out.append(Tile(m0, m1, c0, c1, f0, f1, acc, e0, e1, n, r0, r1, s0, s1))
     pix = pixel_pitch(shape.C, config.bus_bytes)
     pitch = (shape.W + 2 * P) * pix
