@@ -100,16 +100,9 @@ class InputPrefetcher(wiring.Component):
         row_addr = Signal(32)  # pixel mode: memory address of the current row's first pixel
         pix_left = Signal(16)  # pixel mode: pixels of the current row still to request
         new_window = ~g.whole | (band.e0 == 0)
-        # PRODUCTS: load_lo * IN_ROW_PITCH, load_hi * IN_ROW_PITCH, load_lo * WC (two partial
-        # products each, then the sums with the image address).
-        product_step = Signal(range(timing.PREFETCH_PRODUCT_CYCLES))
-        lo_pitch = [Signal(32, name=f"lo_pitch{i}") for i in range(2)]
-        hi_pitch = [Signal(32, name=f"hi_pitch{i}") for i in range(2)]
-        lo_wc = [Signal(32, name=f"lo_wc{i}") for i in range(2)]
-        img_addr = Signal(32)
-        lo_start = Signal(32)  # IN_ADDR + img_off + load_lo * IN_ROW_PITCH
-        hi_end = Signal(32)  # IN_ADDR + img_off + load_hi * IN_ROW_PITCH
-        lo_slot = Signal(32)  # load_lo * WC
+        product_step, products, (lo_start, hi_end, lo_slot) = self._row_addresses(
+            m, load_lo, load_hi, img_off
+        )
         m.d.comb += [
             self.write.en.eq(self.data.valid),
             self.write.addr.eq(in_beat),
@@ -178,25 +171,7 @@ class InputPrefetcher(wiring.Component):
                 m.d.sync += product_step.eq(0)
                 m.next = "PRODUCTS"
             with m.State("PRODUCTS"):
-                # PREFETCH_PRODUCT_CYCLES cycles: partial products (a DSP each), then sums.
-                m.d.sync += product_step.eq(product_step + 1)
-                with m.If(product_step == 0):
-                    m.d.sync += [
-                        lo_pitch[0].eq(load_lo * d.IN_ROW_PITCH[:18]),
-                        lo_pitch[1].eq(load_lo * d.IN_ROW_PITCH[18:32]),
-                        hi_pitch[0].eq(load_hi * d.IN_ROW_PITCH[:18]),
-                        hi_pitch[1].eq(load_hi * d.IN_ROW_PITCH[18:32]),
-                        lo_wc[0].eq(load_lo * g.WC[:18]),
-                        lo_wc[1].eq(load_lo * g.WC[18:32]),
-                        img_addr.eq(d.IN_ADDR + img_off),
-                    ]
-                with m.If(product_step == timing.PREFETCH_PRODUCT_CYCLES - 1):
-                    m.d.sync += [
-                        lo_start.eq(img_addr + lo_pitch[0] + (lo_pitch[1] << 18)),
-                        hi_end.eq(img_addr + hi_pitch[0] + (hi_pitch[1] << 18)),
-                        lo_slot.eq(lo_wc[0] + (lo_wc[1] << 18)),
-                    ]
-                    m.next = "WAIT_BANKS"
+                products()
             with m.State("WAIT_BANKS"):
                 # A new window may only be written once the issuer reached this band.
                 with m.If(~new_window | (win.at_band & (win.band == band.index))):
@@ -248,3 +223,42 @@ class InputPrefetcher(wiring.Component):
                 with m.Elif(lasts == 0):
                     finish_band()
         return m
+
+    def _row_addresses(self, m, load_lo, load_hi, img_off):
+        """The band's row addresses over ``PREFETCH_PRODUCT_CYCLES`` cycles of ``PRODUCTS``:
+        load_lo * IN_ROW_PITCH, load_hi * IN_ROW_PITCH and load_lo * WC as two partial products
+        each (a DSP each), then the sums with the image address. Returns the step counter
+        (cleared on entering PRODUCTS), the state's body and the registers (the first row's
+        address, the end address, the first row's bank slot)."""
+        d, g = self.layer.descriptor, self.layer.geometry
+        product_step = Signal(range(timing.PREFETCH_PRODUCT_CYCLES))
+        lo_pitch = [Signal(32, name=f"lo_pitch{i}") for i in range(2)]
+        hi_pitch = [Signal(32, name=f"hi_pitch{i}") for i in range(2)]
+        lo_wc = [Signal(32, name=f"lo_wc{i}") for i in range(2)]
+        img_addr = Signal(32)
+        lo_start = Signal(32)  # IN_ADDR + img_off + load_lo * IN_ROW_PITCH
+        hi_end = Signal(32)  # IN_ADDR + img_off + load_hi * IN_ROW_PITCH
+        lo_slot = Signal(32)  # load_lo * WC
+
+        def step():
+            # PREFETCH_PRODUCT_CYCLES cycles: partial products (a DSP each), then sums.
+            m.d.sync += product_step.eq(product_step + 1)
+            with m.If(product_step == 0):
+                m.d.sync += [
+                    lo_pitch[0].eq(load_lo * d.IN_ROW_PITCH[:18]),
+                    lo_pitch[1].eq(load_lo * d.IN_ROW_PITCH[18:32]),
+                    hi_pitch[0].eq(load_hi * d.IN_ROW_PITCH[:18]),
+                    hi_pitch[1].eq(load_hi * d.IN_ROW_PITCH[18:32]),
+                    lo_wc[0].eq(load_lo * g.WC[:18]),
+                    lo_wc[1].eq(load_lo * g.WC[18:32]),
+                    img_addr.eq(d.IN_ADDR + img_off),
+                ]
+            with m.If(product_step == timing.PREFETCH_PRODUCT_CYCLES - 1):
+                m.d.sync += [
+                    lo_start.eq(img_addr + lo_pitch[0] + (lo_pitch[1] << 18)),
+                    hi_end.eq(img_addr + hi_pitch[0] + (hi_pitch[1] << 18)),
+                    lo_slot.eq(lo_wc[0] + (lo_wc[1] << 18)),
+                ]
+                m.next = "WAIT_BANKS"
+
+        return product_step, step, (lo_start, hi_end, lo_slot)
