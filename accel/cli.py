@@ -33,6 +33,15 @@ def one_line(exc: BaseException) -> str:
     return text
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (captured)
+        pass
+
+
 def entry_point(prog: str) -> Callable:
     """Decorator for a command line's ``main``: one-line errors, never a traceback."""
 
@@ -40,12 +49,17 @@ def entry_point(prog: str) -> Callable:
         @functools.wraps(main)
         def run(argv=None) -> int:
             try:
-                return main(argv)
+                status = main(argv)
+                sys.stdout.flush()  # a closed pipe fails here, inside the handlers below
+                return status
             except SystemExit:
                 raise
             except KeyboardInterrupt:
                 print(f"{prog}: interrupted", file=sys.stderr)
                 return 130
+            except BrokenPipeError:  # the reader left (``| head``): stop quietly
+                _silence_stdout()
+                return USER_ERROR
             except Exception as exc:
                 if os.environ.get("ACCEL_TRACEBACK"):
                     raise

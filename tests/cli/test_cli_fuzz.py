@@ -312,3 +312,15 @@ def test_real_entry_points(files, argv):
         stdin=subprocess.DEVNULL,
     )
     _check(args[0], args[1:], proc.returncode, proc.stderr)
+
+
+def test_closed_output_pipe_is_quiet():
+    """``python -m accel.sim network ... | head -0``: the reader leaves before the table is
+    written; the command stops with status 1 and prints nothing (no traceback, no
+    "Exception ignored" at interpreter exit)."""
+    cmd = [sys.executable, "-m", "accel.sim", "network", "resnet18", "--input", "32"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert err == b""
