@@ -15,8 +15,8 @@ import numpy as np
 from accel import perf
 from accel.mapping import LayerJob, LayerShape, MappingError, layout_layer, require_mappable
 from accel.mapping.shape import tiles
-from accel.mapping.tiled_job import layout_plan, tile_descriptor
-from accel.mapping.tiling import TilePlan, group_size, plan_tiles, row_slot, run_shape
+from accel.mapping.tiled_job import input_row_pitch, layout_plan, tile_descriptor
+from accel.mapping.tiling import TilePlan, group_size, plan_tiles, run_shape
 from accel.ref.layer import QuantizedLayer
 from accel.spec.config import AccelConfig
 
@@ -45,7 +45,7 @@ def plan_cycles(plan: TilePlan, config: AccelConfig) -> int:
     s = plan.shape
     if not plan.split and s == plan.layer_shape:
         return perf.predict(s, config, band=perf.best_band(s, config)).cycles
-    pitch = row_slot(s.W * s.C, config.bus_bytes) if plan.row_mode else s.W * s.C
+    pitch = input_row_pitch(plan, config.bus_bytes)
     total = 0
     for tile in plan.tiles:
         desc = tile_descriptor(_PLAN_QUANT, plan, tile, _PLAN_ADDRESSES, pitch, 1, config)

@@ -169,6 +169,16 @@ def _split_window_descriptor(quant, plan, tile, addresses, in_pitch, config) -> 
     return desc
 
 
+def input_row_pitch(plan: TilePlan, bus_bytes: int) -> int:
+    """Bytes between input rows in the plan's memory layout (row mode: whole bus words of the
+    row's pixels, padding columns included when the filter window is split)."""
+    s = plan.shape
+    if not plan.row_mode:
+        return s.W * s.C
+    w_mem = s.W + 2 * s.P if plan.split_window else s.W  # input columns in memory
+    return row_slot(w_mem * (plan.in_pix_pitch or s.C), bus_bytes)
+
+
 def legal_tile_bands(desc: dict[str, int], config: AccelConfig) -> list[int]:
     """Every BAND the descriptor checks accept for ``desc``."""
     step = 2 if desc["POOL"] else 1
@@ -220,8 +230,7 @@ def layout_plan(
             addr = _align(addr + len(blob), 64)
     s = plan.shape
     pix = plan.in_pix_pitch or s.C
-    w_mem = s.W + 2 * s.P if plan.split_window else s.W  # input columns in memory
-    pitch = row_slot(w_mem * pix, bb) if plan.row_mode else s.W * s.C
+    pitch = input_row_pitch(plan, bb)
     if input_addr is None:
         in_addr = addr
         regions["input"] = (in_addr, _input_rows(x, plan, pitch, layer.input_zero_point))
