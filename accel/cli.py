@@ -9,17 +9,29 @@ derived from them or from ``RuntimeError``) exit with 1; anything else is an int
 
 from __future__ import annotations
 
+import argparse
 import functools
 import os
 import sys
 from collections.abc import Callable
 
-__all__ = ["entry_point", "one_line"]
+__all__ = ["entry_point", "one_line", "positive_int"]
 
 #: Exit status of an error in the user's input and of an internal error.
 USER_ERROR, INTERNAL_ERROR = 1, 3
 
 _USER_ERRORS = (ValueError, OSError, RuntimeError, EOFError, KeyError, IndexError)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1, with a one-line message otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
 
 
 def one_line(exc: BaseException) -> str:

@@ -12,29 +12,21 @@ import time
 from pathlib import Path
 
 from accel.build.cli import parse_config
-from accel.cli import entry_point
+from accel.cli import entry_point, positive_int
 from accel.formal.proofs import formal_config, proofs, run_proof
 from accel.formal.toolchain import ToolchainError, warm_up
 from accel.spec.config import AccelConfig
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m accel.formal", description=__doc__)
-    parser.add_argument("--rows", type=_positive, default=2, help="MAC array rows (default 2)")
-    parser.add_argument("--cols", type=_positive, default=2, help="MAC array columns (default 2)")
+    parser.add_argument("--rows", type=positive_int, default=2, help="MAC array rows (default 2)")
+    parser.add_argument(
+        "--cols", type=positive_int, default=2, help="MAC array columns (default 2)"
+    )
     parser.add_argument(
         "--depth",
-        type=_positive,
+        type=positive_int,
         default=12,
         help="BMC depth of the whole-accelerator proof (--top; default 12)",
     )

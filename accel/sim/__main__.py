@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from accel.backends import HARDWARE_BACKENDS, LAYER_BACKENDS
-from accel.cli import entry_point
+from accel.cli import entry_point, positive_int
 from accel.ref import lenet
 from accel.ref.layer import QuantizedLayer
 from accel.ref.networks import NETWORKS
@@ -67,16 +67,6 @@ def run_golden(layers: Sequence[QuantizedLayer], x_int8: np.ndarray) -> BackendR
 BACKENDS: dict[str, Callable[[Sequence[QuantizedLayer], np.ndarray], BackendResult]] = {
     "golden": run_golden,
 }
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def _accuracy_line(label: str, predictions: np.ndarray, labels: np.ndarray) -> str:
@@ -354,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     _hardware_arguments(p)
     p.add_argument(
         "--images",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="number of test images (default: all in the model file)",
