@@ -9,9 +9,14 @@ For each of ``lanes`` output channels the unit computes, exactly as
     z = RoundingDivideByPOT(y, max(-shift, 0))
     out = min(max(z + output_zero_point, act_min), act_max)
 
-Pipeline (one register stage per step, each one adder, one multiplier or one mux network,
-so that the unit maps onto ECP5 DSPs and carry chains at about 100 MHz):
+The pipeline runs freely: every stage moves on in every cycle, so no register has a clock
+enable and nothing depends on the consumer (the consumer takes every output; the
+post-processor guarantees room with credits, see :class:`accel.hw.postproc.PostProcessor`).
+One register stage per step, each one adder, one multiplier or one mux network, so that the
+unit maps onto ECP5 DSPs and carry chains at 100 MHz and more:
 
+0. The operands, registered (they come straight from block-RAM read ports, whose
+   clock-to-output delay leaves no time for an adder in the same cycle).
 1. ``x = acc + bias`` (32-bit wrap); split ``shift`` into left and right amounts.
 2. ``x <<= left`` (32-bit wrap, barrel shifter); ``m_hi + m_lo`` of the multiplier's halves.
 3. ``x_hi + x_lo`` (Karatsuba: the product from three multiplies instead of four).
@@ -81,19 +86,19 @@ class Requantizer(wiring.Component):
     Attributes
     ----------
     latency : int
-        Cycles from a transfer on ``i`` to the corresponding ``o.valid`` when ``o`` is not
-        back-pressured (:data:`Requantizer.LATENCY`, 10).
+        Cycles from a transfer on ``i`` to the corresponding ``o.valid``
+        (:data:`Requantizer.LATENCY`, 11).
 
     Members
     -------
-    i : ``In(stream.Signature(input_layout(lanes, tag_width)))``
+    i : ``In(stream.Signature(input_layout(lanes, tag_width), always_ready=True))``
         One vector per transfer: per lane ``acc``, ``bias``, ``multiplier`` (int32, any value;
         Q0.31 from ``quantize_multiplier`` in practice) and ``shift`` (signed(6); TFLite's range
         is -31..30, every representable value is handled exactly), plus ``tag``.
-        ``i.ready`` does not depend combinationally on ``i.valid``.
-    o : ``Out(stream.Signature(output_layout(lanes, tag_width)))``
-        Per lane the int8 result ``data``, and the ``tag`` of the input vector it came from.
-        Vectors come out in input order; bubbles are squeezed out while ``o`` is stalled.
+        Every vector offered is taken.
+    o : ``Out(stream.Signature(output_layout(lanes, tag_width), always_ready=True))``
+        Per lane the int8 result ``data``, and the ``tag`` of the input vector it came from,
+        exactly ``latency`` cycles after the input; the consumer must take it.
     output_zero_point, act_min, act_max : ``In(signed(8))``
         Per-layer configuration shared by all lanes.  They are sampled in the last two
         pipeline stages, so they must be held constant while vectors are in flight (for a
@@ -115,8 +120,8 @@ class Requantizer(wiring.Component):
         self.tag_width = tag_width
         super().__init__(
             {
-                "i": In(stream.Signature(input_layout(lanes, tag_width))),
-                "o": Out(stream.Signature(output_layout(lanes, tag_width))),
+                "i": In(stream.Signature(input_layout(lanes, tag_width), always_ready=True)),
+                "o": Out(stream.Signature(output_layout(lanes, tag_width), always_ready=True)),
                 "output_zero_point": In(signed(8)),
                 "act_min": In(signed(8)),
                 "act_max": In(signed(8)),
@@ -131,27 +136,18 @@ class Requantizer(wiring.Component):
         m = Module()
         stages = self.LATENCY
 
-        # Handshake: stage k loads when it is empty or when its content moves on, so bubbles
-        # are squeezed out under back-pressure.  `load` ripples from o.ready towards i.ready
-        # and never looks at i.valid.
-        valid = [Signal(name=f"s{k + 1}_valid") for k in range(stages)]
-        load = [Signal(name=f"s{k + 1}_load") for k in range(stages)]
-        m.d.comb += load[-1].eq(~valid[-1] | self.o.ready)
-        for k in reversed(range(stages - 1)):
-            m.d.comb += load[k].eq(~valid[k] | load[k + 1])
-        for k in range(stages):
-            with m.If(load[k]):
-                m.d.sync += valid[k].eq(valid[k - 1] if k else self.i.valid)
-        m.d.comb += [
-            self.i.ready.eq(load[0]),
-            self.o.valid.eq(valid[-1]),
-        ]
+        # Free-running: a valid bit per stage, shifted every cycle.
+        valid = self.i.valid
+        for k in range(1, stages + 1):
+            valid_k = Signal(name=f"s{k}_valid")
+            m.d.sync += valid_k.eq(valid)
+            valid = valid_k
+        m.d.comb += self.o.valid.eq(valid)
 
         def reg(stage: int, name: str, value, shape=None):
             """A pipeline register of ``stage`` (1-based), loaded with ``value``."""
             sig = Signal(Shape.cast(shape) if shape is not None else value.shape(), name=name)
-            with m.If(load[stage - 1]):
-                m.d.sync += sig.eq(value)
+            m.d.sync += sig.eq(value)
             return sig
 
         tag = self.i.p.tag
@@ -166,64 +162,65 @@ class Requantizer(wiring.Component):
             def lreg(stage, name, value, shape=None, lane=lane):
                 return reg(stage, f"l{lane}_s{stage}_{name}", value, shape)
 
-            acc = self.i.p.acc[lane]
-            bias = self.i.p.bias[lane]
-            mult = self.i.p.multiplier[lane]
-            shift = self.i.p.shift[lane]
+            # 0. Operand registers.
+            acc = lreg(1, "acc", self.i.p.acc[lane])
+            bias = lreg(1, "bias", self.i.p.bias[lane])
+            mult = lreg(1, "mult_in", self.i.p.multiplier[lane])
+            shift = lreg(1, "shift", self.i.p.shift[lane])
 
             # 1. x = wrap32(acc + bias); left = max(shift, 0); right = max(-shift, 0).
-            x = lreg(1, "x", acc + bias, signed(32))
-            left = lreg(1, "left", Mux(shift < 0, 0, shift[:5]), unsigned(5))
-            right = lreg(1, "right", Mux(shift < 0, -shift, 0), unsigned(6))
-            mult = lreg(1, "mult", mult)
+            x = lreg(2, "x", acc + bias, signed(32))
+            left = lreg(2, "left", Mux(shift < 0, 0, shift[:5]), unsigned(5))
+            right = lreg(2, "right", Mux(shift < 0, -shift, 0), unsigned(6))
+            mult = lreg(2, "mult", mult)
 
             # 2. x = wrap32(x << left).
-            x = lreg(2, "x", x << left, signed(32))
-            right = lreg(2, "right", right)
+            x = lreg(3, "x", x << left, signed(32))
+            right = lreg(3, "right", right)
             m_hi, m_lo = mult[16:].as_signed(), mult[:16]
-            m_sum = lreg(2, "m_sum", m_hi + m_lo, signed(18))
-            mult = lreg(2, "mult", mult)
+            m_sum = lreg(3, "m_sum", m_hi + m_lo, signed(18))
+            mult = lreg(3, "mult", mult)
 
             # 3. Karatsuba operands: x * mult from three products (hh, ll and the cross
             # product of the half sums), each at most 18×18 bits signed: three DSPs, not four.
             x_hi, x_lo = x[16:].as_signed(), x[:16]
-            x_sum = lreg(3, "x_sum", x_hi + x_lo, signed(18))
-            x_hi = lreg(3, "x_hi", x_hi)
-            x_lo = lreg(3, "x_lo", x_lo)
-            m_sum = lreg(3, "m_sum", m_sum)
-            mult = lreg(3, "mult", mult)
-            right = lreg(3, "right", right)
+            x_sum = lreg(4, "x_sum", x_hi + x_lo, signed(18))
+            x_hi = lreg(4, "x_hi", x_hi)
+            x_lo = lreg(4, "x_lo", x_lo)
+            m_sum = lreg(4, "m_sum", m_sum)
+            mult = lreg(4, "mult", mult)
+            right = lreg(4, "right", right)
 
             # 4. The three products.
             m_hi, m_lo = mult[16:].as_signed(), mult[:16]
-            hh = lreg(4, "hh", x_hi * m_hi, signed(32))
-            ll = lreg(4, "ll", x_lo * m_lo, unsigned(32))
-            cross = lreg(4, "cross", x_sum * m_sum, signed(36))
-            right = lreg(4, "right", right)
+            hh = lreg(5, "hh", x_hi * m_hi, signed(32))
+            ll = lreg(5, "ll", x_lo * m_lo, unsigned(32))
+            cross = lreg(5, "cross", x_sum * m_sum, signed(36))
+            right = lreg(5, "right", right)
 
             # 5. x * mult + 2**30 == (base + mid) * 2**16 + ll[:16]; |base| < 2**47;
             # mid = x_hi * m_lo + x_lo * m_hi (fits 33 bits signed).
-            base = lreg(5, "base", Cat(ll[16:], hh).as_signed() + (1 << 14), signed(48))
-            mid = lreg(5, "mid", cross - hh - ll, signed(33))
-            right = lreg(5, "right", right)
+            base = lreg(6, "base", Cat(ll[16:], hh).as_signed() + (1 << 14), signed(48))
+            mid = lreg(6, "mid", cross - hh - ll, signed(33))
+            right = lreg(6, "right", right)
 
             # 6. y = floor((x * mult + 2**30) / 2**31), in [-2**31 + 1, 2**31].
-            y = lreg(6, "y", (base + mid) >> 15, signed(33))
-            right = lreg(6, "right", right)
+            y = lreg(7, "y", (base + mid) >> 15, signed(33))
+            right = lreg(7, "right", right)
 
             # 7. t = y + 2**(right-1) - (y < 0), or y when right == 0.
             negative = y[-1]
             round_bits = Cat(
                 *(Mux(negative, right > bit + 1, right == bit + 1) for bit in range(32))
             )
-            t = lreg(7, "t", y + round_bits, signed(34))
-            right = lreg(7, "right", right)
+            t = lreg(8, "t", y + round_bits, signed(34))
+            right = lreg(8, "right", right)
 
             # 8. z = t >> right (arithmetic): RoundingDivideByPOT(y, right).
-            z = lreg(8, "z", t >> right, signed(34))
+            z = lreg(9, "z", t >> right, signed(34))
 
             # 9. w = z + output_zero_point.
-            w = lreg(9, "w", z + zero_point, signed(35))
+            w = lreg(10, "w", z + zero_point, signed(35))
 
             # 10. out = min(max(w, act_min), act_max).
             out = Mux(
@@ -231,6 +228,6 @@ class Requantizer(wiring.Component):
                 act_max,
                 Mux(w < act_min, act_min, w[:8]),
             )
-            m.d.comb += self.o.p.data[lane].eq(lreg(10, "out", out, signed(8)))
+            m.d.comb += self.o.p.data[lane].eq(lreg(11, "out", out, signed(8)))
 
         return m
