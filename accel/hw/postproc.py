@@ -45,8 +45,10 @@ class PostProcessor(wiring.Component):
     accumulator entry of the band has been read (the half may be reused); ``idle`` is high when
     the band is completely handed to ``out``.
 
-    ``acc_addr``/``acc_data`` and ``param_addr``/``param_data`` connect to synchronous read
-    ports (data one cycle after the address). ``out`` carries {bytes, count}.
+    ``acc_addr``/``acc_data`` connect to the accumulators' read port (data two cycles after
+    the address, :data:`~accel.spec.timing.ACC_READ_LATENCY`), ``param_addr``/``param_data``
+    to a synchronous read port (data one cycle after the address; registered here once more
+    to arrive with the accumulators'). ``out`` carries {bytes, count}.
     """
 
     FIFO_DEPTH = timing.POST_FIFO_DEPTH
@@ -105,8 +107,12 @@ class PostProcessor(wiring.Component):
         out_layout = self.out.payload.shape()
         m.submodules.fifo = fifo = SyncFIFO(width=out_layout.size, depth=depth)
         credits_used = Signal(range(depth + 1))  # output vectors in the requantizer or FIFO
-        inflight = Signal()
-        inflight_tag = Signal(_TAG_WIDTH(cols))
+        # The reads in flight: the block-RAM read, then the accumulators' registered read data.
+        inflight = [Signal(name=f"inflight{k}") for k in range(timing.ACC_READ_LATENCY)]
+        inflight_tag = [
+            Signal(_TAG_WIDTH(cols), name=f"inflight{k}_tag") for k in range(len(inflight))
+        ]
+        params = Signal(param_layout(cols))  # the parameter read data, registered alike
 
         last_sub = Mux(self.pool, sub == 3, 1)
         last_tile = tile + 1 == self.m_tiles
@@ -128,9 +134,10 @@ class PostProcessor(wiring.Component):
             self.param_addr.eq(tile),
             count.eq(Mux(m_left < cols, m_left, cols)),
         ]
-        m.d.sync += [inflight.eq(can_read), self.reads_done.eq(0)]
-        with m.If(can_read):
-            m.d.sync += inflight_tag.eq(_tag(count, sub == 0, last_sub))
+        m.d.sync += [inflight[0].eq(can_read), self.reads_done.eq(0), params.eq(self.param_data)]
+        m.d.sync += inflight_tag[0].eq(_tag(count, sub == 0, last_sub))
+        for k in range(1, len(inflight)):
+            m.d.sync += [inflight[k].eq(inflight[k - 1]), inflight_tag[k].eq(inflight_tag[k - 1])]
 
         with m.If(self.start):
             m.d.sync += [
@@ -167,17 +174,17 @@ class PostProcessor(wiring.Component):
                         with m.If(last_row):
                             m.d.sync += [running.eq(0), self.reads_done.eq(1)]
 
-        # Read data (one cycle later) with the tile's parameters → requantizer.
+        # Read data (two cycles later) with the tile's parameters → requantizer.
         for lane in range(cols):
             m.d.comb += [
                 requant.i.payload.acc[lane].eq(self.acc_data[lane]),
-                requant.i.payload.bias[lane].eq(self.param_data.bias[lane]),
-                requant.i.payload.multiplier[lane].eq(self.param_data.multiplier[lane]),
-                requant.i.payload.shift[lane].eq(self.param_data.shift[lane]),
+                requant.i.payload.bias[lane].eq(params.bias[lane]),
+                requant.i.payload.multiplier[lane].eq(params.multiplier[lane]),
+                requant.i.payload.shift[lane].eq(params.shift[lane]),
             ]
         m.d.comb += [
-            requant.i.payload.tag.eq(inflight_tag),
-            requant.i.valid.eq(inflight),
+            requant.i.payload.tag.eq(inflight_tag[-1]),
+            requant.i.valid.eq(inflight[-1]),
             requant.output_zero_point.eq(self.output_zero_point),
             requant.act_min.eq(self.act_min),
             requant.act_max.eq(self.act_max),

@@ -15,8 +15,9 @@ post-processor guarantees room with credits, see :class:`accel.hw.postproc.PostP
 One register stage per step, each one adder, one multiplier or one mux network, so that the
 unit maps onto ECP5 DSPs and carry chains at 100 MHz and more:
 
-0. The operands, registered (they come straight from block-RAM read ports, whose
-   clock-to-output delay leaves no time for an adder in the same cycle).
+The first stage adds ``acc`` and ``bias``: drive them from registers (not straight from a
+block RAM's read port, whose clock-to-output delay leaves no time for the adder).
+
 1. ``x = acc + bias`` (32-bit wrap); split ``shift`` into left and right amounts.
 2. ``x <<= left`` (32-bit wrap, barrel shifter); ``m_hi + m_lo`` of the multiplier's halves.
 3. ``x_hi + x_lo`` (Karatsuba: the product from three multiplies instead of four).
@@ -87,7 +88,7 @@ class Requantizer(wiring.Component):
     ----------
     latency : int
         Cycles from a transfer on ``i`` to the corresponding ``o.valid``
-        (:data:`Requantizer.LATENCY`, 11).
+        (:data:`Requantizer.LATENCY`, 10).
 
     Members
     -------
@@ -162,65 +163,64 @@ class Requantizer(wiring.Component):
             def lreg(stage, name, value, shape=None, lane=lane):
                 return reg(stage, f"l{lane}_s{stage}_{name}", value, shape)
 
-            # 0. Operand registers.
-            acc = lreg(1, "acc", self.i.p.acc[lane])
-            bias = lreg(1, "bias", self.i.p.bias[lane])
-            mult = lreg(1, "mult_in", self.i.p.multiplier[lane])
-            shift = lreg(1, "shift", self.i.p.shift[lane])
+            acc = self.i.p.acc[lane]
+            bias = self.i.p.bias[lane]
+            mult = self.i.p.multiplier[lane]
+            shift = self.i.p.shift[lane]
 
             # 1. x = wrap32(acc + bias); left = max(shift, 0); right = max(-shift, 0).
-            x = lreg(2, "x", acc + bias, signed(32))
-            left = lreg(2, "left", Mux(shift < 0, 0, shift[:5]), unsigned(5))
-            right = lreg(2, "right", Mux(shift < 0, -shift, 0), unsigned(6))
-            mult = lreg(2, "mult", mult)
+            x = lreg(1, "x", acc + bias, signed(32))
+            left = lreg(1, "left", Mux(shift < 0, 0, shift[:5]), unsigned(5))
+            right = lreg(1, "right", Mux(shift < 0, -shift, 0), unsigned(6))
+            mult = lreg(1, "mult", mult)
 
             # 2. x = wrap32(x << left).
-            x = lreg(3, "x", x << left, signed(32))
-            right = lreg(3, "right", right)
+            x = lreg(2, "x", x << left, signed(32))
+            right = lreg(2, "right", right)
             m_hi, m_lo = mult[16:].as_signed(), mult[:16]
-            m_sum = lreg(3, "m_sum", m_hi + m_lo, signed(18))
-            mult = lreg(3, "mult", mult)
+            m_sum = lreg(2, "m_sum", m_hi + m_lo, signed(18))
+            mult = lreg(2, "mult", mult)
 
             # 3. Karatsuba operands: x * mult from three products (hh, ll and the cross
             # product of the half sums), each at most 18×18 bits signed: three DSPs, not four.
             x_hi, x_lo = x[16:].as_signed(), x[:16]
-            x_sum = lreg(4, "x_sum", x_hi + x_lo, signed(18))
-            x_hi = lreg(4, "x_hi", x_hi)
-            x_lo = lreg(4, "x_lo", x_lo)
-            m_sum = lreg(4, "m_sum", m_sum)
-            mult = lreg(4, "mult", mult)
-            right = lreg(4, "right", right)
+            x_sum = lreg(3, "x_sum", x_hi + x_lo, signed(18))
+            x_hi = lreg(3, "x_hi", x_hi)
+            x_lo = lreg(3, "x_lo", x_lo)
+            m_sum = lreg(3, "m_sum", m_sum)
+            mult = lreg(3, "mult", mult)
+            right = lreg(3, "right", right)
 
             # 4. The three products.
             m_hi, m_lo = mult[16:].as_signed(), mult[:16]
-            hh = lreg(5, "hh", x_hi * m_hi, signed(32))
-            ll = lreg(5, "ll", x_lo * m_lo, unsigned(32))
-            cross = lreg(5, "cross", x_sum * m_sum, signed(36))
-            right = lreg(5, "right", right)
+            hh = lreg(4, "hh", x_hi * m_hi, signed(32))
+            ll = lreg(4, "ll", x_lo * m_lo, unsigned(32))
+            cross = lreg(4, "cross", x_sum * m_sum, signed(36))
+            right = lreg(4, "right", right)
 
             # 5. x * mult + 2**30 == (base + mid) * 2**16 + ll[:16]; |base| < 2**47;
             # mid = x_hi * m_lo + x_lo * m_hi (fits 33 bits signed).
-            base = lreg(6, "base", Cat(ll[16:], hh).as_signed() + (1 << 14), signed(48))
-            mid = lreg(6, "mid", cross - hh - ll, signed(33))
-            right = lreg(6, "right", right)
+            base = lreg(5, "base", Cat(ll[16:], hh).as_signed() + (1 << 14), signed(48))
+            mid = lreg(5, "mid", cross - hh - ll, signed(33))
+            right = lreg(5, "right", right)
 
             # 6. y = floor((x * mult + 2**30) / 2**31), in [-2**31 + 1, 2**31].
-            y = lreg(7, "y", (base + mid) >> 15, signed(33))
-            right = lreg(7, "right", right)
+            y = lreg(6, "y", (base + mid) >> 15, signed(33))
+            right = lreg(6, "right", right)
 
             # 7. t = y + 2**(right-1) - (y < 0), or y when right == 0.
             negative = y[-1]
             round_bits = Cat(
                 *(Mux(negative, right > bit + 1, right == bit + 1) for bit in range(32))
             )
-            t = lreg(8, "t", y + round_bits, signed(34))
-            right = lreg(8, "right", right)
+            t = lreg(7, "t", y + round_bits, signed(34))
+            right = lreg(7, "right", right)
 
             # 8. z = t >> right (arithmetic): RoundingDivideByPOT(y, right).
-            z = lreg(9, "z", t >> right, signed(34))
+            z = lreg(8, "z", t >> right, signed(34))
 
             # 9. w = z + output_zero_point.
-            w = lreg(10, "w", z + zero_point, signed(35))
+            w = lreg(9, "w", z + zero_point, signed(35))
 
             # 10. out = min(max(w, act_min), act_max).
             out = Mux(
@@ -228,6 +228,6 @@ class Requantizer(wiring.Component):
                 act_max,
                 Mux(w < act_min, act_min, w[:8]),
             )
-            m.d.comb += self.o.p.data[lane].eq(lreg(11, "out", out, signed(8)))
+            m.d.comb += self.o.p.data[lane].eq(lreg(10, "out", out, signed(8)))
 
         return m

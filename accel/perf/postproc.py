@@ -15,14 +15,14 @@ from accel.perf.geometry import Geometry
 from accel.spec import timing
 
 _CREDITS = timing.POST_FIFO_DEPTH
-#: The read in flight (block-RAM read data) and the requantizer's stages.
-_STAGES = 1 + timing.REQUANT_LATENCY
+#: The read in flight (block-RAM read, registered read data) and the requantizer's stages.
+_STAGES = timing.ACC_READ_LATENCY + timing.REQUANT_LATENCY
 
 
 class PostProcessor:
     """Read walker, requantizer pipeline and output FIFO of one band at a time.
 
-    ``pipe``: the read in flight then the requantizer stages (a tag, or None for a bubble);
+    ``pipe``: the reads in flight then the requantizer stages (a tag, or None for a bubble);
     ``fifo``: the output vectors waiting for the writer; ``used``: the credits taken (output
     vectors in ``pipe`` and ``fifo``); ``reads_done`` pulses (for a cycle) after the band's
     last read.

@@ -498,7 +498,7 @@ def test_latency_and_throughput():
                 seen.append((cycle, ([int(v) for v in payload.data], int(payload.tag))))
 
     run_simulation(dut, testbenches=[testbench])
-    assert dut.latency == Requantizer.LATENCY == 11
+    assert dut.latency == Requantizer.LATENCY == 10
     assert [cycle for cycle, _ in seen] == [n + dut.latency for n in range(count)]
     assert [out for _, out in seen] == expected
 
