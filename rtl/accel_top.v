@@ -1756,8 +1756,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .in_data(\in_data$226 ),
     .in_tag(\in_tag$224 ),
     .in_valid(\in_valid$222 ),
-    .\port$1996$10 (\$6 ),
-    .\port$2175$0 (\$7 ),
+    .\port$2003$10 (\$6 ),
+    .\port$2174$0 (\$7 ),
     .read__complete(acc__complete),
     .read__data(acc__data),
     .read__en(read__en),
@@ -1773,7 +1773,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .in_valid(in_valid),
     .load(load_valid),
     .load_bank(load_bank),
-    .load_weights(tile__payload),
+    .load_weights(load_weights),
     .out_data(\in_data$226 ),
     .out_valid_1(\in_valid$222 ),
     .rst(rst),
@@ -1788,9 +1788,10 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .layer__busy(layer__busy),
     .layer__run(layer__run),
     .load_bank(load_bank),
-    .load_now(load_valid),
-    .load_weights(tile__payload),
+    .load_valid(load_valid),
+    .load_weights(load_weights),
     .rst(rst),
+    .tile__payload(tile__payload),
     .tile__ready(tile__ready),
     .tile__valid(tile__valid),
     .weights_ready(weights_ready)
@@ -1822,7 +1823,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .issue(events__issue),
     .out_data(in_data),
     .pixbase(pixbase),
-    .\port$3318$16 (descriptor[47:16]),
+    .\port$3317$16 (descriptor[47:16]),
     .rows(rows),
     .rst(rst),
     .s2_bank(in_bank),
@@ -1890,8 +1891,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .param_data(params__data),
     .params__addr(\read__addr$174 ),
     .params_loaded(params_loaded),
-    .\port$1996$10 (\$6 ),
-    .\port$2175$0 (\$7 ),
+    .\port$2003$10 (\$6 ),
+    .\port$2174$0 (\$7 ),
     .region__payload(\cmd__payload$120 ),
     .region__ready(region__ready),
     .region__valid(\cmd__valid$124 ),
@@ -2150,8 +2151,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign zero_point = descriptor[271:264];
   assign \load_valid$209  = load_valid;
   assign \load_bank$211  = load_bank;
-  assign load_weights = tile__payload;
-  assign \load_weights$213  = tile__payload;
+  assign \load_weights$213  = load_weights;
   assign out_valid = in_valid;
   assign out_bank = in_bank;
   assign out_data = in_data;
@@ -2882,134 +2882,134 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \rows$204[7].r  = rows[351:344];
   assign \rows$204[7].s  = rows[359:352];
   assign \rows$204[7].offset  = rows[391:360];
-  assign \load_weights[0]  = tile__payload[7:0];
-  assign \load_weights[1]  = tile__payload[15:8];
-  assign \load_weights[2]  = tile__payload[23:16];
-  assign \load_weights[3]  = tile__payload[31:24];
-  assign \load_weights[4]  = tile__payload[39:32];
-  assign \load_weights[5]  = tile__payload[47:40];
-  assign \load_weights[6]  = tile__payload[55:48];
-  assign \load_weights[7]  = tile__payload[63:56];
-  assign \load_weights[8]  = tile__payload[71:64];
-  assign \load_weights[9]  = tile__payload[79:72];
-  assign \load_weights[10]  = tile__payload[87:80];
-  assign \load_weights[11]  = tile__payload[95:88];
-  assign \load_weights[12]  = tile__payload[103:96];
-  assign \load_weights[13]  = tile__payload[111:104];
-  assign \load_weights[14]  = tile__payload[119:112];
-  assign \load_weights[15]  = tile__payload[127:120];
-  assign \load_weights[16]  = tile__payload[135:128];
-  assign \load_weights[17]  = tile__payload[143:136];
-  assign \load_weights[18]  = tile__payload[151:144];
-  assign \load_weights[19]  = tile__payload[159:152];
-  assign \load_weights[20]  = tile__payload[167:160];
-  assign \load_weights[21]  = tile__payload[175:168];
-  assign \load_weights[22]  = tile__payload[183:176];
-  assign \load_weights[23]  = tile__payload[191:184];
-  assign \load_weights[24]  = tile__payload[199:192];
-  assign \load_weights[25]  = tile__payload[207:200];
-  assign \load_weights[26]  = tile__payload[215:208];
-  assign \load_weights[27]  = tile__payload[223:216];
-  assign \load_weights[28]  = tile__payload[231:224];
-  assign \load_weights[29]  = tile__payload[239:232];
-  assign \load_weights[30]  = tile__payload[247:240];
-  assign \load_weights[31]  = tile__payload[255:248];
-  assign \load_weights[32]  = tile__payload[263:256];
-  assign \load_weights[33]  = tile__payload[271:264];
-  assign \load_weights[34]  = tile__payload[279:272];
-  assign \load_weights[35]  = tile__payload[287:280];
-  assign \load_weights[36]  = tile__payload[295:288];
-  assign \load_weights[37]  = tile__payload[303:296];
-  assign \load_weights[38]  = tile__payload[311:304];
-  assign \load_weights[39]  = tile__payload[319:312];
-  assign \load_weights[40]  = tile__payload[327:320];
-  assign \load_weights[41]  = tile__payload[335:328];
-  assign \load_weights[42]  = tile__payload[343:336];
-  assign \load_weights[43]  = tile__payload[351:344];
-  assign \load_weights[44]  = tile__payload[359:352];
-  assign \load_weights[45]  = tile__payload[367:360];
-  assign \load_weights[46]  = tile__payload[375:368];
-  assign \load_weights[47]  = tile__payload[383:376];
-  assign \load_weights[48]  = tile__payload[391:384];
-  assign \load_weights[49]  = tile__payload[399:392];
-  assign \load_weights[50]  = tile__payload[407:400];
-  assign \load_weights[51]  = tile__payload[415:408];
-  assign \load_weights[52]  = tile__payload[423:416];
-  assign \load_weights[53]  = tile__payload[431:424];
-  assign \load_weights[54]  = tile__payload[439:432];
-  assign \load_weights[55]  = tile__payload[447:440];
-  assign \load_weights[56]  = tile__payload[455:448];
-  assign \load_weights[57]  = tile__payload[463:456];
-  assign \load_weights[58]  = tile__payload[471:464];
-  assign \load_weights[59]  = tile__payload[479:472];
-  assign \load_weights[60]  = tile__payload[487:480];
-  assign \load_weights[61]  = tile__payload[495:488];
-  assign \load_weights[62]  = tile__payload[503:496];
-  assign \load_weights[63]  = tile__payload[511:504];
-  assign \load_weights$213[0]  = tile__payload[7:0];
-  assign \load_weights$213[1]  = tile__payload[15:8];
-  assign \load_weights$213[2]  = tile__payload[23:16];
-  assign \load_weights$213[3]  = tile__payload[31:24];
-  assign \load_weights$213[4]  = tile__payload[39:32];
-  assign \load_weights$213[5]  = tile__payload[47:40];
-  assign \load_weights$213[6]  = tile__payload[55:48];
-  assign \load_weights$213[7]  = tile__payload[63:56];
-  assign \load_weights$213[8]  = tile__payload[71:64];
-  assign \load_weights$213[9]  = tile__payload[79:72];
-  assign \load_weights$213[10]  = tile__payload[87:80];
-  assign \load_weights$213[11]  = tile__payload[95:88];
-  assign \load_weights$213[12]  = tile__payload[103:96];
-  assign \load_weights$213[13]  = tile__payload[111:104];
-  assign \load_weights$213[14]  = tile__payload[119:112];
-  assign \load_weights$213[15]  = tile__payload[127:120];
-  assign \load_weights$213[16]  = tile__payload[135:128];
-  assign \load_weights$213[17]  = tile__payload[143:136];
-  assign \load_weights$213[18]  = tile__payload[151:144];
-  assign \load_weights$213[19]  = tile__payload[159:152];
-  assign \load_weights$213[20]  = tile__payload[167:160];
-  assign \load_weights$213[21]  = tile__payload[175:168];
-  assign \load_weights$213[22]  = tile__payload[183:176];
-  assign \load_weights$213[23]  = tile__payload[191:184];
-  assign \load_weights$213[24]  = tile__payload[199:192];
-  assign \load_weights$213[25]  = tile__payload[207:200];
-  assign \load_weights$213[26]  = tile__payload[215:208];
-  assign \load_weights$213[27]  = tile__payload[223:216];
-  assign \load_weights$213[28]  = tile__payload[231:224];
-  assign \load_weights$213[29]  = tile__payload[239:232];
-  assign \load_weights$213[30]  = tile__payload[247:240];
-  assign \load_weights$213[31]  = tile__payload[255:248];
-  assign \load_weights$213[32]  = tile__payload[263:256];
-  assign \load_weights$213[33]  = tile__payload[271:264];
-  assign \load_weights$213[34]  = tile__payload[279:272];
-  assign \load_weights$213[35]  = tile__payload[287:280];
-  assign \load_weights$213[36]  = tile__payload[295:288];
-  assign \load_weights$213[37]  = tile__payload[303:296];
-  assign \load_weights$213[38]  = tile__payload[311:304];
-  assign \load_weights$213[39]  = tile__payload[319:312];
-  assign \load_weights$213[40]  = tile__payload[327:320];
-  assign \load_weights$213[41]  = tile__payload[335:328];
-  assign \load_weights$213[42]  = tile__payload[343:336];
-  assign \load_weights$213[43]  = tile__payload[351:344];
-  assign \load_weights$213[44]  = tile__payload[359:352];
-  assign \load_weights$213[45]  = tile__payload[367:360];
-  assign \load_weights$213[46]  = tile__payload[375:368];
-  assign \load_weights$213[47]  = tile__payload[383:376];
-  assign \load_weights$213[48]  = tile__payload[391:384];
-  assign \load_weights$213[49]  = tile__payload[399:392];
-  assign \load_weights$213[50]  = tile__payload[407:400];
-  assign \load_weights$213[51]  = tile__payload[415:408];
-  assign \load_weights$213[52]  = tile__payload[423:416];
-  assign \load_weights$213[53]  = tile__payload[431:424];
-  assign \load_weights$213[54]  = tile__payload[439:432];
-  assign \load_weights$213[55]  = tile__payload[447:440];
-  assign \load_weights$213[56]  = tile__payload[455:448];
-  assign \load_weights$213[57]  = tile__payload[463:456];
-  assign \load_weights$213[58]  = tile__payload[471:464];
-  assign \load_weights$213[59]  = tile__payload[479:472];
-  assign \load_weights$213[60]  = tile__payload[487:480];
-  assign \load_weights$213[61]  = tile__payload[495:488];
-  assign \load_weights$213[62]  = tile__payload[503:496];
-  assign \load_weights$213[63]  = tile__payload[511:504];
+  assign \load_weights[0]  = load_weights[7:0];
+  assign \load_weights[1]  = load_weights[15:8];
+  assign \load_weights[2]  = load_weights[23:16];
+  assign \load_weights[3]  = load_weights[31:24];
+  assign \load_weights[4]  = load_weights[39:32];
+  assign \load_weights[5]  = load_weights[47:40];
+  assign \load_weights[6]  = load_weights[55:48];
+  assign \load_weights[7]  = load_weights[63:56];
+  assign \load_weights[8]  = load_weights[71:64];
+  assign \load_weights[9]  = load_weights[79:72];
+  assign \load_weights[10]  = load_weights[87:80];
+  assign \load_weights[11]  = load_weights[95:88];
+  assign \load_weights[12]  = load_weights[103:96];
+  assign \load_weights[13]  = load_weights[111:104];
+  assign \load_weights[14]  = load_weights[119:112];
+  assign \load_weights[15]  = load_weights[127:120];
+  assign \load_weights[16]  = load_weights[135:128];
+  assign \load_weights[17]  = load_weights[143:136];
+  assign \load_weights[18]  = load_weights[151:144];
+  assign \load_weights[19]  = load_weights[159:152];
+  assign \load_weights[20]  = load_weights[167:160];
+  assign \load_weights[21]  = load_weights[175:168];
+  assign \load_weights[22]  = load_weights[183:176];
+  assign \load_weights[23]  = load_weights[191:184];
+  assign \load_weights[24]  = load_weights[199:192];
+  assign \load_weights[25]  = load_weights[207:200];
+  assign \load_weights[26]  = load_weights[215:208];
+  assign \load_weights[27]  = load_weights[223:216];
+  assign \load_weights[28]  = load_weights[231:224];
+  assign \load_weights[29]  = load_weights[239:232];
+  assign \load_weights[30]  = load_weights[247:240];
+  assign \load_weights[31]  = load_weights[255:248];
+  assign \load_weights[32]  = load_weights[263:256];
+  assign \load_weights[33]  = load_weights[271:264];
+  assign \load_weights[34]  = load_weights[279:272];
+  assign \load_weights[35]  = load_weights[287:280];
+  assign \load_weights[36]  = load_weights[295:288];
+  assign \load_weights[37]  = load_weights[303:296];
+  assign \load_weights[38]  = load_weights[311:304];
+  assign \load_weights[39]  = load_weights[319:312];
+  assign \load_weights[40]  = load_weights[327:320];
+  assign \load_weights[41]  = load_weights[335:328];
+  assign \load_weights[42]  = load_weights[343:336];
+  assign \load_weights[43]  = load_weights[351:344];
+  assign \load_weights[44]  = load_weights[359:352];
+  assign \load_weights[45]  = load_weights[367:360];
+  assign \load_weights[46]  = load_weights[375:368];
+  assign \load_weights[47]  = load_weights[383:376];
+  assign \load_weights[48]  = load_weights[391:384];
+  assign \load_weights[49]  = load_weights[399:392];
+  assign \load_weights[50]  = load_weights[407:400];
+  assign \load_weights[51]  = load_weights[415:408];
+  assign \load_weights[52]  = load_weights[423:416];
+  assign \load_weights[53]  = load_weights[431:424];
+  assign \load_weights[54]  = load_weights[439:432];
+  assign \load_weights[55]  = load_weights[447:440];
+  assign \load_weights[56]  = load_weights[455:448];
+  assign \load_weights[57]  = load_weights[463:456];
+  assign \load_weights[58]  = load_weights[471:464];
+  assign \load_weights[59]  = load_weights[479:472];
+  assign \load_weights[60]  = load_weights[487:480];
+  assign \load_weights[61]  = load_weights[495:488];
+  assign \load_weights[62]  = load_weights[503:496];
+  assign \load_weights[63]  = load_weights[511:504];
+  assign \load_weights$213[0]  = load_weights[7:0];
+  assign \load_weights$213[1]  = load_weights[15:8];
+  assign \load_weights$213[2]  = load_weights[23:16];
+  assign \load_weights$213[3]  = load_weights[31:24];
+  assign \load_weights$213[4]  = load_weights[39:32];
+  assign \load_weights$213[5]  = load_weights[47:40];
+  assign \load_weights$213[6]  = load_weights[55:48];
+  assign \load_weights$213[7]  = load_weights[63:56];
+  assign \load_weights$213[8]  = load_weights[71:64];
+  assign \load_weights$213[9]  = load_weights[79:72];
+  assign \load_weights$213[10]  = load_weights[87:80];
+  assign \load_weights$213[11]  = load_weights[95:88];
+  assign \load_weights$213[12]  = load_weights[103:96];
+  assign \load_weights$213[13]  = load_weights[111:104];
+  assign \load_weights$213[14]  = load_weights[119:112];
+  assign \load_weights$213[15]  = load_weights[127:120];
+  assign \load_weights$213[16]  = load_weights[135:128];
+  assign \load_weights$213[17]  = load_weights[143:136];
+  assign \load_weights$213[18]  = load_weights[151:144];
+  assign \load_weights$213[19]  = load_weights[159:152];
+  assign \load_weights$213[20]  = load_weights[167:160];
+  assign \load_weights$213[21]  = load_weights[175:168];
+  assign \load_weights$213[22]  = load_weights[183:176];
+  assign \load_weights$213[23]  = load_weights[191:184];
+  assign \load_weights$213[24]  = load_weights[199:192];
+  assign \load_weights$213[25]  = load_weights[207:200];
+  assign \load_weights$213[26]  = load_weights[215:208];
+  assign \load_weights$213[27]  = load_weights[223:216];
+  assign \load_weights$213[28]  = load_weights[231:224];
+  assign \load_weights$213[29]  = load_weights[239:232];
+  assign \load_weights$213[30]  = load_weights[247:240];
+  assign \load_weights$213[31]  = load_weights[255:248];
+  assign \load_weights$213[32]  = load_weights[263:256];
+  assign \load_weights$213[33]  = load_weights[271:264];
+  assign \load_weights$213[34]  = load_weights[279:272];
+  assign \load_weights$213[35]  = load_weights[287:280];
+  assign \load_weights$213[36]  = load_weights[295:288];
+  assign \load_weights$213[37]  = load_weights[303:296];
+  assign \load_weights$213[38]  = load_weights[311:304];
+  assign \load_weights$213[39]  = load_weights[319:312];
+  assign \load_weights$213[40]  = load_weights[327:320];
+  assign \load_weights$213[41]  = load_weights[335:328];
+  assign \load_weights$213[42]  = load_weights[343:336];
+  assign \load_weights$213[43]  = load_weights[351:344];
+  assign \load_weights$213[44]  = load_weights[359:352];
+  assign \load_weights$213[45]  = load_weights[367:360];
+  assign \load_weights$213[46]  = load_weights[375:368];
+  assign \load_weights$213[47]  = load_weights[383:376];
+  assign \load_weights$213[48]  = load_weights[391:384];
+  assign \load_weights$213[49]  = load_weights[399:392];
+  assign \load_weights$213[50]  = load_weights[407:400];
+  assign \load_weights$213[51]  = load_weights[415:408];
+  assign \load_weights$213[52]  = load_weights[423:416];
+  assign \load_weights$213[53]  = load_weights[431:424];
+  assign \load_weights$213[54]  = load_weights[439:432];
+  assign \load_weights$213[55]  = load_weights[447:440];
+  assign \load_weights$213[56]  = load_weights[455:448];
+  assign \load_weights$213[57]  = load_weights[463:456];
+  assign \load_weights$213[58]  = load_weights[471:464];
+  assign \load_weights$213[59]  = load_weights[479:472];
+  assign \load_weights$213[60]  = load_weights[487:480];
+  assign \load_weights$213[61]  = load_weights[495:488];
+  assign \load_weights$213[62]  = load_weights[503:496];
+  assign \load_weights$213[63]  = load_weights[511:504];
   assign \in_data[0]  = in_data[7:0];
   assign \in_data[1]  = in_data[15:8];
   assign \in_data[2]  = in_data[23:16];
@@ -3049,11 +3049,11 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2175$0 , read__en, halves__claim, in_valid, in_tag, in_data, read__complete, halves__free, read__take, read__release, clk);
+module \accel_top.core.acc (rst, read__data, \port$2003$10 , \port$2174$0 , read__en, halves__claim, in_valid, in_tag, in_data, read__complete, halves__free, read__take, read__release, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire [255:0] \$1 ;
+  wire \$1 ;
   wire [1:0] \$10 ;
-  wire [1:0] \$11 ;
+  wire \$11 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
@@ -3068,7 +3068,7 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2175$0 , read
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
-  wire \$25 ;
+  wire [31:0] \$25 ;
   wire [31:0] \$26 ;
   wire [31:0] \$27 ;
   wire [31:0] \$28 ;
@@ -3077,62 +3077,72 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2175$0 , read
   wire [31:0] \$30 ;
   wire [31:0] \$31 ;
   wire [31:0] \$32 ;
-  wire [32:0] \$33 ;
-  wire [31:0] \$34 ;
+  wire [31:0] \$33 ;
+  wire [32:0] \$34 ;
   wire [31:0] \$35 ;
   wire [31:0] \$36 ;
-  wire [32:0] \$37 ;
+  wire [31:0] \$37 ;
   wire [31:0] \$38 ;
-  wire [31:0] \$39 ;
+  wire [32:0] \$39 ;
   wire \$4 ;
   wire [31:0] \$40 ;
-  wire [32:0] \$41 ;
+  wire [31:0] \$41 ;
   wire [31:0] \$42 ;
   wire [31:0] \$43 ;
-  wire [31:0] \$44 ;
-  wire [32:0] \$45 ;
+  wire [32:0] \$44 ;
+  wire [31:0] \$45 ;
   wire [31:0] \$46 ;
   wire [31:0] \$47 ;
   wire [31:0] \$48 ;
   wire [32:0] \$49 ;
-  wire \$5 ;
+  wire [1:0] \$5 ;
   wire [31:0] \$50 ;
   wire [31:0] \$51 ;
   wire [31:0] \$52 ;
-  wire [32:0] \$53 ;
-  wire [31:0] \$54 ;
+  wire [31:0] \$53 ;
+  wire [32:0] \$54 ;
   wire [31:0] \$55 ;
   wire [31:0] \$56 ;
-  wire [32:0] \$57 ;
-  wire \$58 ;
-  wire [1:0] \$59 ;
+  wire [31:0] \$57 ;
+  wire [31:0] \$58 ;
+  wire [32:0] \$59 ;
   wire [1:0] \$6 ;
-  reg \$60 ;
-  reg [10:0] \$61 ;
-  reg \$62 ;
-  reg \$63 ;
-  reg [255:0] \$64 ;
-  reg \$65 ;
-  reg [10:0] \$66 ;
+  wire [31:0] \$60 ;
+  wire [31:0] \$61 ;
+  wire [31:0] \$62 ;
+  wire [31:0] \$63 ;
+  wire [32:0] \$64 ;
+  wire \$65 ;
+  wire [1:0] \$66 ;
   reg \$67 ;
-  reg \$68 ;
-  reg [255:0] \$69 ;
+  reg [10:0] \$68 ;
+  reg \$69 ;
   wire [1:0] \$7 ;
   reg \$70 ;
   reg [255:0] \$71 ;
   reg \$72 ;
   reg [10:0] \$73 ;
-  reg [255:0] \$74 ;
+  reg \$74 ;
   reg \$75 ;
-  reg \$76 ;
+  reg [255:0] \$76 ;
   reg \$77 ;
-  reg [10:0] \$78 ;
+  reg \$78 ;
   reg \$79 ;
   wire [1:0] \$8 ;
   reg [255:0] \$80 ;
-  reg [1:0] \$81 ;
-  reg [1:0] \$82 ;
+  reg [255:0] \$81 ;
+  reg \$82 ;
+  reg [10:0] \$83 ;
+  reg [255:0] \$84 ;
+  reg \$85 ;
+  reg \$86 ;
+  reg \$87 ;
+  reg [10:0] \$88 ;
+  reg \$89 ;
   wire [1:0] \$9 ;
+  reg [255:0] \$90 ;
+  reg [1:0] \$91 ;
+  reg [1:0] \$92 ;
   reg [255:0] acc_write = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   wire [31:0] \acc_write[0] ;
   wire [31:0] \acc_write[1] ;
@@ -3168,10 +3178,10 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2175$0 , read
   wire in_valid;
   reg newer = 1'h0;
   reg older = 1'h0;
-  input \port$1996$10 ;
-  wire \port$1996$10 ;
-  input [9:0] \port$2175$0 ;
-  wire [9:0] \port$2175$0 ;
+  input \port$2003$10 ;
+  wire \port$2003$10 ;
+  input [9:0] \port$2174$0 ;
+  wire [9:0] \port$2174$0 ;
   reg [10:0] prev_addr = 11'h000;
   reg [255:0] prev_data = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   wire [31:0] \prev_data[0] ;
@@ -3202,22 +3212,23 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2175$0 , read
   wire [1:0] read__release;
   input [1:0] read__take;
   wire [1:0] read__take;
-  reg read_half = 1'h0;
+  reg read_half0 = 1'h0;
+  reg read_half1 = 1'h0;
   reg [10:0] rmw_addr = 11'h000;
   reg rmw_last = 1'h0;
   reg rmw_valid = 1'h0;
   wire [9:0] rp__addr;
-  wire [9:0] \rp__addr$42 ;
+  wire [9:0] \rp__addr$45 ;
   wire [255:0] rp__data;
-  wire [255:0] \rp__data$19 ;
-  wire [31:0] \rp__data$19[0] ;
-  wire [31:0] \rp__data$19[1] ;
-  wire [31:0] \rp__data$19[2] ;
-  wire [31:0] \rp__data$19[3] ;
-  wire [31:0] \rp__data$19[4] ;
-  wire [31:0] \rp__data$19[5] ;
-  wire [31:0] \rp__data$19[6] ;
-  wire [31:0] \rp__data$19[7] ;
+  wire [255:0] \rp__data$22 ;
+  wire [31:0] \rp__data$22[0] ;
+  wire [31:0] \rp__data$22[1] ;
+  wire [31:0] \rp__data$22[2] ;
+  wire [31:0] \rp__data$22[3] ;
+  wire [31:0] \rp__data$22[4] ;
+  wire [31:0] \rp__data$22[5] ;
+  wire [31:0] \rp__data$22[6] ;
+  wire [31:0] \rp__data$22[7] ;
   wire [31:0] \rp__data[0] ;
   wire [31:0] \rp__data[1] ;
   wire [31:0] \rp__data[2] ;
@@ -3227,7 +3238,7 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2175$0 , read
   wire [31:0] \rp__data[6] ;
   wire [31:0] \rp__data[7] ;
   wire rp__en;
-  wire \rp__en$43 ;
+  wire \rp__en$46 ;
   input rst;
   wire rst;
   reg [10:0] s1_addr = 11'h000;
@@ -3245,16 +3256,26 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2175$0 , read
   reg s1_valid = 1'h0;
   reg [10:0] s2_addr = 11'h000;
   reg s2_first = 1'h0;
+  reg s2_half = 1'h0;
   reg s2_last = 1'h0;
-  reg [255:0] s2_old = 256'h0000000000000000000000000000000000000000000000000000000000000000;
-  wire [31:0] \s2_old[0] ;
-  wire [31:0] \s2_old[1] ;
-  wire [31:0] \s2_old[2] ;
-  wire [31:0] \s2_old[3] ;
-  wire [31:0] \s2_old[4] ;
-  wire [31:0] \s2_old[5] ;
-  wire [31:0] \s2_old[6] ;
-  wire [31:0] \s2_old[7] ;
+  reg [255:0] s2_old0 = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+  wire [31:0] \s2_old0[0] ;
+  wire [31:0] \s2_old0[1] ;
+  wire [31:0] \s2_old0[2] ;
+  wire [31:0] \s2_old0[3] ;
+  wire [31:0] \s2_old0[4] ;
+  wire [31:0] \s2_old0[5] ;
+  wire [31:0] \s2_old0[6] ;
+  wire [31:0] \s2_old0[7] ;
+  reg [255:0] s2_old1 = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+  wire [31:0] \s2_old1[0] ;
+  wire [31:0] \s2_old1[1] ;
+  wire [31:0] \s2_old1[2] ;
+  wire [31:0] \s2_old1[3] ;
+  wire [31:0] \s2_old1[4] ;
+  wire [31:0] \s2_old1[5] ;
+  wire [31:0] \s2_old1[6] ;
+  wire [31:0] \s2_old1[7] ;
   reg [255:0] s2_psum = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   wire [31:0] \s2_psum[0] ;
   wire [31:0] \s2_psum[1] ;
@@ -3275,19 +3296,19 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2175$0 , read
   wire [31:0] \total[6] ;
   wire [31:0] \total[7] ;
   wire [9:0] wp__addr;
-  wire [9:0] \wp__addr$45 ;
+  wire [9:0] \wp__addr$48 ;
   (* init = 256'h0000000000000000000000000000000000000000000000000000000000000000 *)
   wire [255:0] wp__data;
   (* init = 256'h0000000000000000000000000000000000000000000000000000000000000000 *)
-  wire [255:0] \wp__data$46 ;
-  wire [31:0] \wp__data$46[0] ;
-  wire [31:0] \wp__data$46[1] ;
-  wire [31:0] \wp__data$46[2] ;
-  wire [31:0] \wp__data$46[3] ;
-  wire [31:0] \wp__data$46[4] ;
-  wire [31:0] \wp__data$46[5] ;
-  wire [31:0] \wp__data$46[6] ;
-  wire [31:0] \wp__data$46[7] ;
+  wire [255:0] \wp__data$49 ;
+  wire [31:0] \wp__data$49[0] ;
+  wire [31:0] \wp__data$49[1] ;
+  wire [31:0] \wp__data$49[2] ;
+  wire [31:0] \wp__data$49[3] ;
+  wire [31:0] \wp__data$49[4] ;
+  wire [31:0] \wp__data$49[5] ;
+  wire [31:0] \wp__data$49[6] ;
+  wire [31:0] \wp__data$49[7] ;
   wire [31:0] \wp__data[0] ;
   wire [31:0] \wp__data[1] ;
   wire [31:0] \wp__data[2] ;
@@ -3297,7 +3318,7 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2175$0 , read
   wire [31:0] \wp__data[6] ;
   wire [31:0] \wp__data[7] ;
   wire wp__en;
-  wire \wp__en$44 ;
+  wire \wp__en$47 ;
   reg [255:0] half0 [1023:0];
   initial begin
     half0[0] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
@@ -5366,293 +5387,327 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2175$0 , read
     half1[1023] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   end
   always @(posedge clk) begin
-    if (\wp__en$44 )
+    if (\wp__en$47 )
       half1[rmw_addr[9:0]] <= acc_write;
   end
   reg [255:0] _1_;
   always @(posedge clk) begin
-    if (\rp__en$43 ) begin
-      _1_ <= half1[\rp__addr$42 ];
-      if (\wp__en$44  && \rp__addr$42  == rmw_addr[9:0])
+    if (\rp__en$46 ) begin
+      _1_ <= half1[\rp__addr$45 ];
+      if (\wp__en$47  && \rp__addr$45  == rmw_addr[9:0])
         _1_ <= acc_write;
     end
   end
-  assign \rp__data$19  = _1_;
-  assign \$17  = in_valid & \$16 ;
-  assign rp__en = \$15  | \$17 ;
-  assign \$18  = ! rmw_addr[10];
-  assign wp__en = rmw_valid & \$18 ;
-  assign \$20  = read__en & \$19 ;
-  assign \rp__addr$42  = \$20  ? \port$2175$0  : in_tag[9:0];
-  assign \$22  = read__en & \$21 ;
-  assign \$24  = in_valid & \$23 ;
-  assign \rp__en$43  = \$22  | \$24 ;
-  assign \wp__en$44  = rmw_valid & \$25 ;
-  assign \$26  = older ? prev_data[31:0] : s2_old[31:0];
+  assign \rp__data$22  = _1_;
+  assign \$8  = halves__free | read__release;
+  assign \$9  = ~ halves__claim;
+  assign \$10  = \$8  & \$9 ;
+  assign \$11  = ! \port$2003$10 ;
+  assign \$12  = read__en & \$11 ;
+  assign rp__addr = \$12  ? \port$2174$0  : in_tag[9:0];
+  assign \$13  = ! \port$2003$10 ;
+  assign \$14  = read__en & \$13 ;
+  assign \$15  = ! in_tag[10];
+  assign \$16  = in_valid & \$15 ;
+  assign rp__en = \$14  | \$16 ;
+  assign \$17  = ! rmw_addr[10];
+  assign wp__en = rmw_valid & \$17 ;
+  assign \$19  = read__en & \$18 ;
+  assign \rp__addr$45  = \$19  ? \port$2174$0  : in_tag[9:0];
+  assign \$21  = read__en & \$20 ;
+  assign \$23  = in_valid & \$22 ;
+  assign \rp__en$46  = \$21  | \$23 ;
+  assign \wp__en$47  = rmw_valid & \$24 ;
+  assign \$25  = s2_half ? s2_old1[31:0] : s2_old0[31:0];
+  assign \$26  = older ? prev_data[31:0] : \$25 ;
   assign \$27  = newer ? acc_write[31:0] : \$26 ;
   assign \$28  = s2_first ? 32'd0 : \$27 ;
   assign \$29  = $signed(\$28 ) + $signed(s2_psum[31:0]);
-  assign \$30  = older ? prev_data[63:32] : s2_old[63:32];
-  assign \$31  = newer ? acc_write[63:32] : \$30 ;
-  assign \$32  = s2_first ? 32'd0 : \$31 ;
-  assign \$33  = $signed(\$32 ) + $signed(s2_psum[63:32]);
-  assign \$34  = older ? prev_data[95:64] : s2_old[95:64];
-  assign \$35  = newer ? acc_write[95:64] : \$34 ;
-  assign \$36  = s2_first ? 32'd0 : \$35 ;
-  assign \$37  = $signed(\$36 ) + $signed(s2_psum[95:64]);
-  assign \$38  = older ? prev_data[127:96] : s2_old[127:96];
-  assign \$39  = newer ? acc_write[127:96] : \$38 ;
-  assign \$40  = s2_first ? 32'd0 : \$39 ;
-  assign \$41  = $signed(\$40 ) + $signed(s2_psum[127:96]);
-  assign \$42  = older ? prev_data[159:128] : s2_old[159:128];
-  assign \$43  = newer ? acc_write[159:128] : \$42 ;
-  assign \$44  = s2_first ? 32'd0 : \$43 ;
-  assign \$45  = $signed(\$44 ) + $signed(s2_psum[159:128]);
-  assign \$46  = older ? prev_data[191:160] : s2_old[191:160];
-  assign \$47  = newer ? acc_write[191:160] : \$46 ;
+  assign \$30  = s2_half ? s2_old1[63:32] : s2_old0[63:32];
+  assign \$31  = older ? prev_data[63:32] : \$30 ;
+  assign \$32  = newer ? acc_write[63:32] : \$31 ;
+  assign \$33  = s2_first ? 32'd0 : \$32 ;
+  assign \$34  = $signed(\$33 ) + $signed(s2_psum[63:32]);
+  assign \$35  = s2_half ? s2_old1[95:64] : s2_old0[95:64];
+  assign \$36  = older ? prev_data[95:64] : \$35 ;
+  assign \$37  = newer ? acc_write[95:64] : \$36 ;
+  assign \$38  = s2_first ? 32'd0 : \$37 ;
+  assign \$39  = $signed(\$38 ) + $signed(s2_psum[95:64]);
+  assign \$40  = s2_half ? s2_old1[127:96] : s2_old0[127:96];
+  assign \$41  = older ? prev_data[127:96] : \$40 ;
+  assign \$42  = newer ? acc_write[127:96] : \$41 ;
+  assign \$43  = s2_first ? 32'd0 : \$42 ;
+  assign \$44  = $signed(\$43 ) + $signed(s2_psum[127:96]);
+  assign \$45  = s2_half ? s2_old1[159:128] : s2_old0[159:128];
+  assign \$46  = older ? prev_data[159:128] : \$45 ;
+  assign \$47  = newer ? acc_write[159:128] : \$46 ;
   assign \$48  = s2_first ? 32'd0 : \$47 ;
-  assign \$49  = $signed(\$48 ) + $signed(s2_psum[191:160]);
-  assign \$50  = older ? prev_data[223:192] : s2_old[223:192];
-  assign \$51  = newer ? acc_write[223:192] : \$50 ;
-  assign \$52  = s2_first ? 32'd0 : \$51 ;
-  assign \$53  = $signed(\$52 ) + $signed(s2_psum[223:192]);
-  assign \$54  = older ? prev_data[255:224] : s2_old[255:224];
-  assign \$55  = newer ? acc_write[255:224] : \$54 ;
-  assign \$56  = s2_first ? 32'd0 : \$55 ;
-  assign \$57  = $signed(\$56 ) + $signed(s2_psum[255:224]);
-  assign read__data = read_half ? \rp__data$19  : rp__data;
-  assign \$58  = rmw_valid & rmw_last;
-  assign \$59  = rmw_addr[10] ? 2'h2 : 2'h1;
-  assign done_now = \$58  ? \$59  : 2'h0;
+  assign \$49  = $signed(\$48 ) + $signed(s2_psum[159:128]);
+  assign \$50  = s2_half ? s2_old1[191:160] : s2_old0[191:160];
+  assign \$51  = older ? prev_data[191:160] : \$50 ;
+  assign \$52  = newer ? acc_write[191:160] : \$51 ;
+  assign \$53  = s2_first ? 32'd0 : \$52 ;
+  assign \$54  = $signed(\$53 ) + $signed(s2_psum[191:160]);
+  assign \$55  = s2_half ? s2_old1[223:192] : s2_old0[223:192];
+  assign \$56  = older ? prev_data[223:192] : \$55 ;
+  assign \$57  = newer ? acc_write[223:192] : \$56 ;
+  assign \$58  = s2_first ? 32'd0 : \$57 ;
+  assign \$59  = $signed(\$58 ) + $signed(s2_psum[223:192]);
+  assign \$60  = s2_half ? s2_old1[255:224] : s2_old0[255:224];
+  assign \$61  = older ? prev_data[255:224] : \$60 ;
+  assign \$62  = newer ? acc_write[255:224] : \$61 ;
+  assign \$63  = s2_first ? 32'd0 : \$62 ;
+  assign \$64  = $signed(\$63 ) + $signed(s2_psum[255:224]);
+  assign read__data = read_half1 ? s2_old1 : s2_old0;
+  assign \$65  = rmw_valid & rmw_last;
+  assign \$66  = rmw_addr[10] ? 2'h2 : 2'h1;
+  assign done_now = \$65  ? \$66  : 2'h0;
   always @(posedge clk)
-    s1_valid <= \$60 ;
+    s1_valid <= \$67 ;
   always @(posedge clk)
-    s1_addr <= \$61 ;
+    s1_addr <= \$68 ;
   always @(posedge clk)
-    s1_first <= \$62 ;
+    s1_first <= \$69 ;
   always @(posedge clk)
-    s1_last <= \$63 ;
+    s1_last <= \$70 ;
   always @(posedge clk)
-    s1_psum <= \$64 ;
+    s1_psum <= \$71 ;
   always @(posedge clk)
-    s2_valid <= \$65 ;
+    s2_valid <= \$72 ;
   always @(posedge clk)
-    s2_addr <= \$66 ;
+    s2_addr <= \$73 ;
   always @(posedge clk)
-    s2_first <= \$67 ;
+    s2_first <= \$74 ;
   always @(posedge clk)
-    s2_last <= \$68 ;
+    s2_last <= \$75 ;
   always @(posedge clk)
-    s2_psum <= \$69 ;
+    s2_psum <= \$76 ;
   always @(posedge clk)
-    read_half <= \$70 ;
+    s2_half <= \$77 ;
   always @(posedge clk)
-    s2_old <= \$71 ;
+    read_half0 <= \$78 ;
   always @(posedge clk)
-    prev_valid <= \$72 ;
+    read_half1 <= \$79 ;
   always @(posedge clk)
-    prev_addr <= \$73 ;
+    s2_old0 <= \$80 ;
   always @(posedge clk)
-    prev_data <= \$74 ;
+    s2_old1 <= \$81 ;
   always @(posedge clk)
-    newer <= \$75 ;
+    prev_valid <= \$82 ;
   always @(posedge clk)
-    older <= \$76 ;
+    prev_addr <= \$83 ;
   always @(posedge clk)
-    rmw_valid <= \$77 ;
+    prev_data <= \$84 ;
   always @(posedge clk)
-    rmw_addr <= \$78 ;
+    newer <= \$85 ;
   always @(posedge clk)
-    rmw_last <= \$79 ;
+    older <= \$86 ;
   always @(posedge clk)
-    acc_write <= \$80 ;
+    rmw_valid <= \$87 ;
   always @(posedge clk)
-    read__complete <= \$81 ;
+    rmw_addr <= \$88 ;
   always @(posedge clk)
-    halves__free <= \$82 ;
-  assign \$1  = s1_addr[10] ? \rp__data$19  : rp__data;
-  assign \$2  = s2_addr == s1_addr;
-  assign \$3  = s2_valid & \$2 ;
-  assign \$4  = rmw_addr == s1_addr;
-  assign \$5  = rmw_valid & \$4 ;
-  assign \$6  = read__complete | done_now;
-  assign \$7  = ~ read__take;
-  assign \$8  = \$6  & \$7 ;
-  assign \$9  = halves__free | read__release;
-  assign \$10  = ~ halves__claim;
-  assign \$11  = \$9  & \$10 ;
-  assign \$12  = ! \port$1996$10 ;
-  assign \$13  = read__en & \$12 ;
-  assign rp__addr = \$13  ? \port$2175$0  : in_tag[9:0];
-  assign \$14  = ! \port$1996$10 ;
-  assign \$15  = read__en & \$14 ;
-  assign \$16  = ! in_tag[10];
+    rmw_last <= \$89 ;
+  always @(posedge clk)
+    acc_write <= \$90 ;
+  always @(posedge clk)
+    read__complete <= \$91 ;
+  always @(posedge clk)
+    halves__free <= \$92 ;
+  assign \$1  = s2_addr == s1_addr;
+  assign \$2  = s2_valid & \$1 ;
+  assign \$3  = rmw_addr == s1_addr;
+  assign \$4  = rmw_valid & \$3 ;
+  assign \$5  = read__complete | done_now;
+  assign \$6  = ~ read__take;
+  assign \$7  = \$5  & \$6 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$60  = in_valid;
-    if (rst) begin
-      \$60  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$61  = in_tag[10:0];
-    if (rst) begin
-      \$61  = 11'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$62  = in_tag[11];
-    if (rst) begin
-      \$62  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$63  = in_tag[12];
-    if (rst) begin
-      \$63  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$64  = in_data;
-    if (rst) begin
-      \$64  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$65  = s1_valid;
-    if (rst) begin
-      \$65  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$66  = s1_addr;
-    if (rst) begin
-      \$66  = 11'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$67  = s1_first;
+    \$67  = in_valid;
     if (rst) begin
       \$67  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$68  = s1_last;
+    \$68  = in_tag[10:0];
     if (rst) begin
-      \$68  = 1'h0;
+      \$68  = 11'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$69  = s1_psum;
+    \$69  = in_tag[11];
     if (rst) begin
-      \$69  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+      \$69  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$70  = \port$1996$10 ;
+    \$70  = in_tag[12];
     if (rst) begin
       \$70  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$71  = \$1 ;
+    \$71  = in_data;
     if (rst) begin
       \$71  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$72  = rmw_valid;
+    \$72  = s1_valid;
     if (rst) begin
       \$72  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$73  = rmw_addr;
+    \$73  = s1_addr;
     if (rst) begin
       \$73  = 11'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$74  = acc_write;
+    \$74  = s1_first;
     if (rst) begin
-      \$74  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+      \$74  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$75  = \$3 ;
+    \$75  = s1_last;
     if (rst) begin
       \$75  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$76  = \$5 ;
+    \$76  = s1_psum;
     if (rst) begin
-      \$76  = 1'h0;
+      \$76  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$77  = s2_valid;
+    \$77  = s1_addr[10];
     if (rst) begin
       \$77  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$78  = s2_addr;
+    \$78  = \port$2003$10 ;
     if (rst) begin
-      \$78  = 11'h000;
+      \$78  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$79  = s2_last;
+    \$79  = read_half0;
     if (rst) begin
       \$79  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$80  = total;
+    \$80  = rp__data;
     if (rst) begin
       \$80  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$81  = \$8 ;
+    \$81  = \rp__data$22 ;
     if (rst) begin
-      \$81  = 2'h0;
+      \$81  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$82  = \$11 ;
+    \$82  = rmw_valid;
     if (rst) begin
-      \$82  = 2'h3;
+      \$82  = 1'h0;
     end
   end
-  assign read__addr = { \port$1996$10 , \port$2175$0  };
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$83  = rmw_addr;
+    if (rst) begin
+      \$83  = 11'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$84  = acc_write;
+    if (rst) begin
+      \$84  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$85  = \$2 ;
+    if (rst) begin
+      \$85  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$86  = \$4 ;
+    if (rst) begin
+      \$86  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$87  = s2_valid;
+    if (rst) begin
+      \$87  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$88  = s2_addr;
+    if (rst) begin
+      \$88  = 11'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$89  = s2_last;
+    if (rst) begin
+      \$89  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$90  = total;
+    if (rst) begin
+      \$90  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$91  = \$7 ;
+    if (rst) begin
+      \$91  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$92  = \$10 ;
+    if (rst) begin
+      \$92  = 2'h3;
+    end
+  end
+  assign read__addr = { \port$2003$10 , \port$2174$0  };
   assign wp__addr = rmw_addr[9:0];
   assign wp__data = acc_write;
-  assign \wp__addr$45  = rmw_addr[9:0];
-  assign \wp__data$46  = acc_write;
+  assign \wp__addr$48  = rmw_addr[9:0];
+  assign \wp__data$49  = acc_write;
   assign \in_tag.addr  = in_tag[10:0];
   assign \in_tag.first  = in_tag[11];
   assign \in_tag.last  = in_tag[12];
@@ -5680,14 +5735,14 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2175$0 , read
   assign \s2_psum[5]  = s2_psum[191:160];
   assign \s2_psum[6]  = s2_psum[223:192];
   assign \s2_psum[7]  = s2_psum[255:224];
-  assign \s2_old[0]  = s2_old[31:0];
-  assign \s2_old[1]  = s2_old[63:32];
-  assign \s2_old[2]  = s2_old[95:64];
-  assign \s2_old[3]  = s2_old[127:96];
-  assign \s2_old[4]  = s2_old[159:128];
-  assign \s2_old[5]  = s2_old[191:160];
-  assign \s2_old[6]  = s2_old[223:192];
-  assign \s2_old[7]  = s2_old[255:224];
+  assign \s2_old0[0]  = s2_old0[31:0];
+  assign \s2_old0[1]  = s2_old0[63:32];
+  assign \s2_old0[2]  = s2_old0[95:64];
+  assign \s2_old0[3]  = s2_old0[127:96];
+  assign \s2_old0[4]  = s2_old0[159:128];
+  assign \s2_old0[5]  = s2_old0[191:160];
+  assign \s2_old0[6]  = s2_old0[223:192];
+  assign \s2_old0[7]  = s2_old0[255:224];
   assign \rp__data[0]  = rp__data[31:0];
   assign \rp__data[1]  = rp__data[63:32];
   assign \rp__data[2]  = rp__data[95:64];
@@ -5696,14 +5751,22 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2175$0 , read
   assign \rp__data[5]  = rp__data[191:160];
   assign \rp__data[6]  = rp__data[223:192];
   assign \rp__data[7]  = rp__data[255:224];
-  assign \rp__data$19[0]  = \rp__data$19 [31:0];
-  assign \rp__data$19[1]  = \rp__data$19 [63:32];
-  assign \rp__data$19[2]  = \rp__data$19 [95:64];
-  assign \rp__data$19[3]  = \rp__data$19 [127:96];
-  assign \rp__data$19[4]  = \rp__data$19 [159:128];
-  assign \rp__data$19[5]  = \rp__data$19 [191:160];
-  assign \rp__data$19[6]  = \rp__data$19 [223:192];
-  assign \rp__data$19[7]  = \rp__data$19 [255:224];
+  assign \s2_old1[0]  = s2_old1[31:0];
+  assign \s2_old1[1]  = s2_old1[63:32];
+  assign \s2_old1[2]  = s2_old1[95:64];
+  assign \s2_old1[3]  = s2_old1[127:96];
+  assign \s2_old1[4]  = s2_old1[159:128];
+  assign \s2_old1[5]  = s2_old1[191:160];
+  assign \s2_old1[6]  = s2_old1[223:192];
+  assign \s2_old1[7]  = s2_old1[255:224];
+  assign \rp__data$22[0]  = \rp__data$22 [31:0];
+  assign \rp__data$22[1]  = \rp__data$22 [63:32];
+  assign \rp__data$22[2]  = \rp__data$22 [95:64];
+  assign \rp__data$22[3]  = \rp__data$22 [127:96];
+  assign \rp__data$22[4]  = \rp__data$22 [159:128];
+  assign \rp__data$22[5]  = \rp__data$22 [191:160];
+  assign \rp__data$22[6]  = \rp__data$22 [223:192];
+  assign \rp__data$22[7]  = \rp__data$22 [255:224];
   assign \prev_data[0]  = prev_data[31:0];
   assign \prev_data[1]  = prev_data[63:32];
   assign \prev_data[2]  = prev_data[95:64];
@@ -5736,14 +5799,14 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2175$0 , read
   assign \wp__data[5]  = acc_write[191:160];
   assign \wp__data[6]  = acc_write[223:192];
   assign \wp__data[7]  = acc_write[255:224];
-  assign \wp__data$46[0]  = acc_write[31:0];
-  assign \wp__data$46[1]  = acc_write[63:32];
-  assign \wp__data$46[2]  = acc_write[95:64];
-  assign \wp__data$46[3]  = acc_write[127:96];
-  assign \wp__data$46[4]  = acc_write[159:128];
-  assign \wp__data$46[5]  = acc_write[191:160];
-  assign \wp__data$46[6]  = acc_write[223:192];
-  assign \wp__data$46[7]  = acc_write[255:224];
+  assign \wp__data$49[0]  = acc_write[31:0];
+  assign \wp__data$49[1]  = acc_write[63:32];
+  assign \wp__data$49[2]  = acc_write[95:64];
+  assign \wp__data$49[3]  = acc_write[127:96];
+  assign \wp__data$49[4]  = acc_write[159:128];
+  assign \wp__data$49[5]  = acc_write[191:160];
+  assign \wp__data$49[6]  = acc_write[223:192];
+  assign \wp__data$49[7]  = acc_write[255:224];
   assign \read__data[0]  = read__data[31:0];
   assign \read__data[1]  = read__data[63:32];
   assign \read__data[2]  = read__data[95:64];
@@ -5752,22 +5815,22 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2175$0 , read
   assign \read__data[5]  = read__data[191:160];
   assign \read__data[6]  = read__data[223:192];
   assign \read__data[7]  = read__data[255:224];
-  assign total[255:224] = \$57 [31:0];
-  assign total[223:192] = \$53 [31:0];
-  assign total[191:160] = \$49 [31:0];
-  assign total[159:128] = \$45 [31:0];
-  assign total[127:96] = \$41 [31:0];
-  assign total[95:64] = \$37 [31:0];
-  assign total[63:32] = \$33 [31:0];
+  assign total[255:224] = \$64 [31:0];
+  assign total[223:192] = \$59 [31:0];
+  assign total[191:160] = \$54 [31:0];
+  assign total[159:128] = \$49 [31:0];
+  assign total[127:96] = \$44 [31:0];
+  assign total[95:64] = \$39 [31:0];
+  assign total[63:32] = \$34 [31:0];
   assign total[31:0] = \$29 [31:0];
-  assign \$19  = \port$1996$10 ;
-  assign \$21  = \port$1996$10 ;
-  assign \$23  = in_tag[10];
-  assign \$25  = rmw_addr[10];
+  assign \$18  = \port$2003$10 ;
+  assign \$20  = \port$2003$10 ;
+  assign \$22  = in_tag[10];
+  assign \$24  = rmw_addr[10];
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array (rst, load_weights, load, in_valid, in_bank, in_tag, in_data, out_valid_1, tag_17, out_data, load_bank, clk);
+module \accel_top.core.array (rst, in_valid, in_bank, in_tag, in_data, out_valid_1, tag_17, out_data, load, load_bank, load_weights, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   reg \$1 ;
   reg \$10 ;
@@ -9150,7 +9213,7 @@ module \accel_top.core.array (rst, load_weights, load, in_valid, in_bank, in_tag
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_0_0 (rst, load_weight, load, x_valid, bank_in, x_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_0_0 (rst, x_valid, bank_in, x_in, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -9296,7 +9359,7 @@ module \accel_top.core.array.pe_0_0 (rst, load_weight, load, x_valid, bank_in, x
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_0_1 (rst, load_weight, load, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_0_1 (rst, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -9442,7 +9505,7 @@ module \accel_top.core.array.pe_0_1 (rst, load_weight, load, x_in, bank_in, x_va
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_0_2 (rst, load_weight, load, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_0_2 (rst, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -9588,7 +9651,7 @@ module \accel_top.core.array.pe_0_2 (rst, load_weight, load, x_in, bank_in, x_va
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_0_3 (rst, load_weight, load, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_0_3 (rst, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -9734,7 +9797,7 @@ module \accel_top.core.array.pe_0_3 (rst, load_weight, load, x_in, bank_in, x_va
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_0_4 (rst, load_weight, load, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_0_4 (rst, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -9880,7 +9943,7 @@ module \accel_top.core.array.pe_0_4 (rst, load_weight, load, x_in, bank_in, x_va
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_0_5 (rst, load_weight, load, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_0_5 (rst, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -10026,7 +10089,7 @@ module \accel_top.core.array.pe_0_5 (rst, load_weight, load, x_in, bank_in, x_va
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_0_6 (rst, load_weight, load, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_0_6 (rst, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -10172,7 +10235,7 @@ module \accel_top.core.array.pe_0_6 (rst, load_weight, load, x_in, bank_in, x_va
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_0_7 (rst, load_weight, load, x_in, bank_in, x_valid, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_0_7 (rst, x_in, bank_in, x_valid, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -10315,7 +10378,7 @@ module \accel_top.core.array.pe_0_7 (rst, load_weight, load, x_in, bank_in, x_va
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_1_0 (rst, load_weight, load, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_1_0 (rst, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -10461,7 +10524,7 @@ module \accel_top.core.array.pe_1_0 (rst, load_weight, load, x_valid, bank_in, x
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_1_1 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_1_1 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -10607,7 +10670,7 @@ module \accel_top.core.array.pe_1_1 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_1_2 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_1_2 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -10753,7 +10816,7 @@ module \accel_top.core.array.pe_1_2 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_1_3 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_1_3 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -10899,7 +10962,7 @@ module \accel_top.core.array.pe_1_3 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_1_4 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_1_4 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -11045,7 +11108,7 @@ module \accel_top.core.array.pe_1_4 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_1_5 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_1_5 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -11191,7 +11254,7 @@ module \accel_top.core.array.pe_1_5 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_1_6 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_1_6 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -11337,7 +11400,7 @@ module \accel_top.core.array.pe_1_6 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_1_7 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_1_7 (rst, psum_in, x_in, bank_in, x_valid, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -11480,7 +11543,7 @@ module \accel_top.core.array.pe_1_7 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_2_0 (rst, load_weight, load, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_2_0 (rst, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -11626,7 +11689,7 @@ module \accel_top.core.array.pe_2_0 (rst, load_weight, load, x_valid, bank_in, x
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_2_1 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_2_1 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -11772,7 +11835,7 @@ module \accel_top.core.array.pe_2_1 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_2_2 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_2_2 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -11918,7 +11981,7 @@ module \accel_top.core.array.pe_2_2 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_2_3 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_2_3 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -12064,7 +12127,7 @@ module \accel_top.core.array.pe_2_3 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_2_4 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_2_4 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -12210,7 +12273,7 @@ module \accel_top.core.array.pe_2_4 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_2_5 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_2_5 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -12356,7 +12419,7 @@ module \accel_top.core.array.pe_2_5 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_2_6 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_2_6 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -12502,7 +12565,7 @@ module \accel_top.core.array.pe_2_6 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_2_7 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_2_7 (rst, psum_in, x_in, bank_in, x_valid, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -12645,7 +12708,7 @@ module \accel_top.core.array.pe_2_7 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_3_0 (rst, load_weight, load, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_3_0 (rst, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -12791,7 +12854,7 @@ module \accel_top.core.array.pe_3_0 (rst, load_weight, load, x_valid, bank_in, x
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_3_1 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_3_1 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -12937,7 +13000,7 @@ module \accel_top.core.array.pe_3_1 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_3_2 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_3_2 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -13083,7 +13146,7 @@ module \accel_top.core.array.pe_3_2 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_3_3 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_3_3 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -13229,7 +13292,7 @@ module \accel_top.core.array.pe_3_3 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_3_4 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_3_4 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -13375,7 +13438,7 @@ module \accel_top.core.array.pe_3_4 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_3_5 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_3_5 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -13521,7 +13584,7 @@ module \accel_top.core.array.pe_3_5 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_3_6 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_3_6 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -13667,7 +13730,7 @@ module \accel_top.core.array.pe_3_6 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_3_7 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_3_7 (rst, psum_in, x_in, bank_in, x_valid, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -13810,7 +13873,7 @@ module \accel_top.core.array.pe_3_7 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_4_0 (rst, load_weight, load, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_4_0 (rst, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -13956,7 +14019,7 @@ module \accel_top.core.array.pe_4_0 (rst, load_weight, load, x_valid, bank_in, x
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_4_1 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_4_1 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -14102,7 +14165,7 @@ module \accel_top.core.array.pe_4_1 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_4_2 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_4_2 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -14248,7 +14311,7 @@ module \accel_top.core.array.pe_4_2 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_4_3 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_4_3 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -14394,7 +14457,7 @@ module \accel_top.core.array.pe_4_3 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_4_4 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_4_4 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -14540,7 +14603,7 @@ module \accel_top.core.array.pe_4_4 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_4_5 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_4_5 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$42  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -14686,7 +14749,7 @@ module \accel_top.core.array.pe_4_5 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_4_6 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_4_6 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$43  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -14832,7 +14895,7 @@ module \accel_top.core.array.pe_4_6 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_4_7 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_4_7 (rst, psum_in, x_in, bank_in, x_valid, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$44  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -14975,7 +15038,7 @@ module \accel_top.core.array.pe_4_7 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_5_0 (rst, load_weight, load, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_5_0 (rst, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -15121,7 +15184,7 @@ module \accel_top.core.array.pe_5_0 (rst, load_weight, load, x_valid, bank_in, x
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_5_1 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_5_1 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$46  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -15267,7 +15330,7 @@ module \accel_top.core.array.pe_5_1 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_5_2 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_5_2 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$47  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -15413,7 +15476,7 @@ module \accel_top.core.array.pe_5_2 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_5_3 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_5_3 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$48  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -15559,7 +15622,7 @@ module \accel_top.core.array.pe_5_3 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_5_4 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_5_4 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$49  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -15705,7 +15768,7 @@ module \accel_top.core.array.pe_5_4 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_5_5 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_5_5 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -15851,7 +15914,7 @@ module \accel_top.core.array.pe_5_5 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_5_6 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_5_6 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$51  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -15997,7 +16060,7 @@ module \accel_top.core.array.pe_5_6 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_5_7 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_5_7 (rst, psum_in, x_in, bank_in, x_valid, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$52  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -16140,7 +16203,7 @@ module \accel_top.core.array.pe_5_7 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_6_0 (rst, load_weight, load, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_6_0 (rst, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$53  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -16286,7 +16349,7 @@ module \accel_top.core.array.pe_6_0 (rst, load_weight, load, x_valid, bank_in, x
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_6_1 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_6_1 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$54  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -16432,7 +16495,7 @@ module \accel_top.core.array.pe_6_1 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_6_2 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_6_2 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$55  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -16578,7 +16641,7 @@ module \accel_top.core.array.pe_6_2 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_6_3 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_6_3 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$56  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -16724,7 +16787,7 @@ module \accel_top.core.array.pe_6_3 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_6_4 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_6_4 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$57  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -16870,7 +16933,7 @@ module \accel_top.core.array.pe_6_4 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_6_5 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_6_5 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$58  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -17016,7 +17079,7 @@ module \accel_top.core.array.pe_6_5 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_6_6 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_6_6 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$59  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -17162,7 +17225,7 @@ module \accel_top.core.array.pe_6_6 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_6_7 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_6_7 (rst, psum_in, x_in, bank_in, x_valid, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$60  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -17305,7 +17368,7 @@ module \accel_top.core.array.pe_6_7 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_7_0 (rst, load_weight, load, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_7_0 (rst, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$61  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -17451,7 +17514,7 @@ module \accel_top.core.array.pe_7_0 (rst, load_weight, load, x_valid, bank_in, x
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_7_1 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_7_1 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -17597,7 +17660,7 @@ module \accel_top.core.array.pe_7_1 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_7_2 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_7_2 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$63  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -17743,7 +17806,7 @@ module \accel_top.core.array.pe_7_2 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_7_3 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_7_3 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$64  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -17889,7 +17952,7 @@ module \accel_top.core.array.pe_7_3 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_7_4 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_7_4 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$65  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -18035,7 +18098,7 @@ module \accel_top.core.array.pe_7_4 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_7_5 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_7_5 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$66  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -18181,7 +18244,7 @@ module \accel_top.core.array.pe_7_5 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_7_6 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_7_6 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$67  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -18327,7 +18390,7 @@ module \accel_top.core.array.pe_7_6 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_7_7 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_7_7 (rst, psum_in, x_in, bank_in, x_valid, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$68  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -18471,7 +18534,7 @@ module \accel_top.core.array.pe_7_7 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.banks (rst, layer__run, tile__valid, load_weights, tile__ready, load_now, weights_ready, layer__busy, events__started_bank, events__started, events__issue, events__bank, load_bank, clk);
+module \accel_top.core.banks (rst, layer__run, tile__valid, tile__payload, tile__ready, weights_ready, layer__busy, events__started_bank, events__started, events__issue, events__bank, load_valid, load_bank, load_weights, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$69  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -18490,16 +18553,20 @@ module \accel_top.core.banks (rst, layer__run, tile__valid, load_weights, tile__
   wire \$22 ;
   wire [5:0] \$23 ;
   reg \$24 ;
-  reg [1:0] \$25 ;
-  reg [4:0] \$26 ;
-  reg [4:0] \$27 ;
+  reg \$25 ;
+  reg [511:0] \$26 ;
+  reg \$27 ;
+  reg [1:0] \$28 ;
+  reg [4:0] \$29 ;
   wire \$3 ;
+  reg [4:0] \$30 ;
   wire \$4 ;
   wire \$5 ;
   wire \$6 ;
   wire \$7 ;
   wire [2:0] \$8 ;
   wire [3:0] \$9 ;
+  reg bank = 1'h0;
   reg [4:0] bank0_timer = 5'h00;
   reg [4:0] bank1_timer = 5'h00;
   input clk;
@@ -18518,11 +18585,11 @@ module \accel_top.core.banks (rst, layer__run, tile__valid, load_weights, tile__
   wire layer__run;
   output load_bank;
   reg load_bank = 1'h0;
-  output load_now;
   wire load_now;
-  wire load_valid;
-  input [511:0] load_weights;
-  wire [511:0] load_weights;
+  output load_valid;
+  reg load_valid = 1'h0;
+  output [511:0] load_weights;
+  reg [511:0] load_weights = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   wire [7:0] \load_weights[0] ;
   wire [7:0] \load_weights[10] ;
   wire [7:0] \load_weights[11] ;
@@ -18590,6 +18657,7 @@ module \accel_top.core.banks (rst, layer__run, tile__valid, load_weights, tile__
   reg [1:0] loaded_ahead = 2'h0;
   input rst;
   wire rst;
+  input [511:0] tile__payload;
   wire [511:0] tile__payload;
   output tile__ready;
   wire tile__ready;
@@ -18601,12 +18669,12 @@ module \accel_top.core.banks (rst, layer__run, tile__valid, load_weights, tile__
   assign \$2  = layer__busy & \$1 ;
   assign \$3  = ! bank1_timer;
   assign \$4  = ! bank0_timer;
-  assign \$5  = load_bank ? \$3  : \$4 ;
+  assign \$5  = bank ? \$3  : \$4 ;
   assign tile__ready = \$2  & \$5 ;
   assign load_now = tile__valid & tile__ready;
   assign \$6  = | loaded_ahead;
   assign weights_ready = \$6  | load_now;
-  assign \$7  = ~ load_bank;
+  assign \$7  = ~ bank;
   assign \$8  = loaded_ahead + load_now;
   assign \$9  = \$8  - events__started;
   assign \$10  = ! events__bank;
@@ -18622,58 +18690,83 @@ module \accel_top.core.banks (rst, layer__run, tile__valid, load_weights, tile__
   assign \$22  = | bank1_timer;
   assign \$23  = bank1_timer - 1'h1;
   always @(posedge clk)
-    load_bank <= \$24 ;
+    load_valid <= \$24 ;
   always @(posedge clk)
-    loaded_ahead <= \$25 ;
+    load_bank <= \$25 ;
   always @(posedge clk)
-    bank0_timer <= \$26 ;
+    load_weights <= \$26 ;
   always @(posedge clk)
-    bank1_timer <= \$27 ;
+    bank <= \$27 ;
+  always @(posedge clk)
+    loaded_ahead <= \$28 ;
+  always @(posedge clk)
+    bank0_timer <= \$29 ;
+  always @(posedge clk)
+    bank1_timer <= \$30 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
-    \$24  = load_bank;
+    \$24  = load_now;
+    if (rst) begin
+      \$24  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    \$25  = bank;
+    if (rst) begin
+      \$25  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    \$26  = tile__payload;
+    if (rst) begin
+      \$26  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    \$27  = bank;
     if (layer__run) begin
-      \$24  = 1'h0;
+      \$27  = 1'h0;
     end else if (load_now) begin
-      \$24  = \$7 ;
+      \$27  = \$7 ;
     end
     if (rst) begin
-      \$24  = 1'h0;
+      \$27  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
-    \$25  = \$9 [1:0];
+    \$28  = \$9 [1:0];
     if (rst) begin
-      \$25  = 2'h0;
+      \$28  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
-    \$26  = bank0_timer;
+    \$29  = bank0_timer;
     if (\$14 ) begin
-      \$26  = 5'h11;
+      \$29  = 5'h11;
     end else if (\$15 ) begin
-      \$26  = \$16 [4:0];
+      \$29  = \$16 [4:0];
     end
     if (rst) begin
-      \$26  = 5'h00;
+      \$29  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
-    \$27  = bank1_timer;
+    \$30  = bank1_timer;
     if (\$21 ) begin
-      \$27  = 5'h11;
+      \$30  = 5'h11;
     end else if (\$22 ) begin
-      \$27  = \$23 [4:0];
+      \$30  = \$23 [4:0];
     end
     if (rst) begin
-      \$27  = 5'h00;
+      \$30  = 5'h00;
     end
   end
-  assign load_valid = load_now;
-  assign tile__payload = load_weights;
   assign \load_weights[0]  = load_weights[7:0];
   assign \load_weights[1]  = load_weights[15:8];
   assign \load_weights[2]  = load_weights[23:16];
@@ -19648,7 +19741,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.feeder (rst, wp__en, \port$3318$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
+module \accel_top.core.feeder (rst, wp__en, \port$3317$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$71  = 0;
   wire [34:0] \$1 ;
   wire \$10 ;
@@ -19844,8 +19937,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3318$16 , zero_point, wp__data
   wire out_valid;
   input [33:0] pixbase;
   wire [33:0] pixbase;
-  input [31:0] \port$3318$16 ;
-  wire [31:0] \port$3318$16 ;
+  input [31:0] \port$3317$16 ;
+  wire [31:0] \port$3317$16 ;
   input [391:0] rows;
   wire [391:0] rows;
   wire [48:0] \rows[0] ;
@@ -36500,104 +36593,104 @@ module \accel_top.core.feeder (rst, wp__en, \port$3318$16 , zero_point, wp__data
   assign \$3  = $signed(\$2 ) >= $signed(1'h0);
   assign \$4  = rows[0] & \$3 ;
   assign \$5  = $signed(hb) + $signed({ 1'h0, rows[8:1] });
-  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3318$16 [15:0] });
+  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3317$16 [15:0] });
   assign \$7  = \$4  & \$6 ;
   assign \$8  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
   assign \$9  = $signed(\$8 ) >= $signed(1'h0);
   assign \$10  = \$7  & \$9 ;
   assign \$11  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
-  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3318$16 [31:16] });
+  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3317$16 [31:16] });
   assign \$13  = \$10  & \$12 ;
   assign \$14  = $signed(pixbase) + $signed({ 1'h0, rows[97:66] });
   assign \$15  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
   assign \$16  = $signed(\$15 ) >= $signed(1'h0);
   assign \$17  = rows[49] & \$16 ;
   assign \$18  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
-  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3318$16 [15:0] });
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3317$16 [15:0] });
   assign \$20  = \$17  & \$19 ;
   assign \$21  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
   assign \$22  = $signed(\$21 ) >= $signed(1'h0);
   assign \$23  = \$20  & \$22 ;
   assign \$24  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
-  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3318$16 [31:16] });
+  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3317$16 [31:16] });
   assign \$26  = \$23  & \$25 ;
   assign \$27  = $signed(pixbase) + $signed({ 1'h0, rows[146:115] });
   assign \$28  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
   assign \$29  = $signed(\$28 ) >= $signed(1'h0);
   assign \$30  = rows[98] & \$29 ;
   assign \$31  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
-  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3318$16 [15:0] });
+  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3317$16 [15:0] });
   assign \$33  = \$30  & \$32 ;
   assign \$34  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
   assign \$35  = $signed(\$34 ) >= $signed(1'h0);
   assign \$36  = \$33  & \$35 ;
   assign \$37  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
-  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3318$16 [31:16] });
+  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3317$16 [31:16] });
   assign \$39  = \$36  & \$38 ;
   assign \$40  = $signed(pixbase) + $signed({ 1'h0, rows[195:164] });
   assign \$41  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
   assign \$42  = $signed(\$41 ) >= $signed(1'h0);
   assign \$43  = rows[147] & \$42 ;
   assign \$44  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
-  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3318$16 [15:0] });
+  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3317$16 [15:0] });
   assign \$46  = \$43  & \$45 ;
   assign \$47  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
   assign \$48  = $signed(\$47 ) >= $signed(1'h0);
   assign \$49  = \$46  & \$48 ;
   assign \$50  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
-  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3318$16 [31:16] });
+  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3317$16 [31:16] });
   assign \$52  = \$49  & \$51 ;
   assign \$53  = $signed(pixbase) + $signed({ 1'h0, rows[244:213] });
   assign \$54  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
   assign \$55  = $signed(\$54 ) >= $signed(1'h0);
   assign \$56  = rows[196] & \$55 ;
   assign \$57  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
-  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3318$16 [15:0] });
+  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3317$16 [15:0] });
   assign \$59  = \$56  & \$58 ;
   assign \$60  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
   assign \$61  = $signed(\$60 ) >= $signed(1'h0);
   assign \$62  = \$59  & \$61 ;
   assign \$63  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
-  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3318$16 [31:16] });
+  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3317$16 [31:16] });
   assign \$65  = \$62  & \$64 ;
   assign \$66  = $signed(pixbase) + $signed({ 1'h0, rows[293:262] });
   assign \$67  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
   assign \$68  = $signed(\$67 ) >= $signed(1'h0);
   assign \$69  = rows[245] & \$68 ;
   assign \$70  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
-  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3318$16 [15:0] });
+  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3317$16 [15:0] });
   assign \$72  = \$69  & \$71 ;
   assign \$73  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
   assign \$74  = $signed(\$73 ) >= $signed(1'h0);
   assign \$75  = \$72  & \$74 ;
   assign \$76  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
-  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3318$16 [31:16] });
+  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3317$16 [31:16] });
   assign \$78  = \$75  & \$77 ;
   assign \$79  = $signed(pixbase) + $signed({ 1'h0, rows[342:311] });
   assign \$80  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
   assign \$81  = $signed(\$80 ) >= $signed(1'h0);
   assign \$82  = rows[294] & \$81 ;
   assign \$83  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
-  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3318$16 [15:0] });
+  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3317$16 [15:0] });
   assign \$85  = \$82  & \$84 ;
   assign \$86  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
   assign \$87  = $signed(\$86 ) >= $signed(1'h0);
   assign \$88  = \$85  & \$87 ;
   assign \$89  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
-  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3318$16 [31:16] });
+  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3317$16 [31:16] });
   assign \$91  = \$88  & \$90 ;
   assign \$92  = $signed(pixbase) + $signed({ 1'h0, rows[391:360] });
   assign \$93  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
   assign \$94  = $signed(\$93 ) >= $signed(1'h0);
   assign \$95  = rows[343] & \$94 ;
   assign \$96  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
-  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3318$16 [15:0] });
+  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3317$16 [15:0] });
   assign \$98  = \$95  & \$97 ;
   assign \$99  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
   assign \$100  = $signed(\$99 ) >= $signed(1'h0);
   assign \$101  = \$98  & \$100 ;
   assign \$102  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
-  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3318$16 [31:16] });
+  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3317$16 [31:16] });
   assign \$104  = \$101  & \$103 ;
   assign \$263  = s2_lane0 * 4'h8;
   assign \$105  = rp__data >> \$263 ;
@@ -36965,8 +37058,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3318$16 , zero_point, wp__data
       \$158  = 1'h0;
     end
   end
-  assign H = \port$3318$16 [15:0];
-  assign W = \port$3318$16 [31:16];
+  assign H = \port$3317$16 [15:0];
+  assign W = \port$3317$16 [31:16];
   assign write__en = wp__en;
   assign write__addr = wp__addr;
   assign write__data = wp__data;
@@ -38897,7 +38990,7 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
     .last(last),
     .pix_step(layer__geometry[65:49]),
     .\port$1037$0 (\$16 ),
-    .\port$3606$0 (\$17 ),
+    .\port$3605$0 (\$17 ),
     .restart(restart),
     .row_step(layer__geometry[261:228]),
     .rst(rst),
@@ -39145,7 +39238,7 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.ktiles.walker (rst, \port$1037$0 , last, C, S, pix_step, K, row_step, restart, step, \port$3606$0 , clk);
+module \accel_top.core.ktiles.walker (rst, \port$1037$0 , last, C, S, pix_step, K, row_step, restart, step, \port$3605$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$75  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
@@ -39192,8 +39285,8 @@ module \accel_top.core.ktiles.walker (rst, \port$1037$0 , last, C, S, pix_step, 
   output \port$1037$0 ;
   wire \port$1037$0 ;
   (* init = 48'h000000000000 *)
-  output [47:0] \port$3606$0 ;
-  wire [47:0] \port$3606$0 ;
+  output [47:0] \port$3605$0 ;
+  wire [47:0] \port$3605$0 ;
   input restart;
   wire restart;
   input [33:0] row_step;
@@ -39309,7 +39402,7 @@ module \accel_top.core.ktiles.walker (rst, \port$1037$0 , last, C, S, pix_step, 
   assign params = { \$19 , \$1  };
   assign at_end = k_left[32];
   assign \port$1037$0  = \$1 ;
-  assign \port$3606$0  = \$19 ;
+  assign \port$3605$0  = \$19 ;
   assign \params.valid  = \$1 ;
   assign \params.r  = \$19 [7:0];
   assign \params.s  = \$19 [15:8];
@@ -39317,7 +39410,7 @@ module \accel_top.core.ktiles.walker (rst, \port$1037$0 , last, C, S, pix_step, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, \port$1996$10 , \port$2175$0 , acc__en, bytes__valid, bytes__payload, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid
+module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, \port$2003$10 , \port$2174$0 , acc__en, bytes__valid, bytes__payload, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid
 , finished, params__addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$76  = 0;
   wire [62:0] \$1 ;
@@ -39651,10 +39744,10 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire params_loaded;
   reg [15:0] pixel_in_row = 16'h0000;
   wire pool;
-  output \port$1996$10 ;
-  wire \port$1996$10 ;
-  output [9:0] \port$2175$0 ;
-  wire [9:0] \port$2175$0 ;
+  output \port$2003$10 ;
+  wire \port$2003$10 ;
+  output [9:0] \port$2174$0 ;
+  wire [9:0] \port$2174$0 ;
   reg [31:0] product_hi = 32'd0;
   reg [31:0] product_lo = 32'd0;
   wire reads_done;
@@ -39777,9 +39870,9 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
     .out__payload(bytes__payload),
     .param_addr(params__addr),
     .param_data(param_data),
-    .\port$2175$0 (\$72 ),
-    .\port$3318$272 (layer__descriptor[296:272]),
-    .\port$3322$294 (layer__geometry[325:294]),
+    .\port$2174$0 (\$72 ),
+    .\port$3317$272 (layer__descriptor[296:272]),
+    .\port$3321$294 (layer__geometry[325:294]),
     .r_en(out__ready),
     .r_rdy(bytes__valid),
     .reads_done(reads_done),
@@ -40102,8 +40195,8 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   assign out__payload = bytes__payload;
   assign bytes__ready = out__ready;
   assign out__valid = bytes__valid;
-  assign \port$1996$10  = acc_base[10];
-  assign \port$2175$0  = \$72 ;
+  assign \port$2003$10  = acc_base[10];
+  assign \port$2174$0  = \$72 ;
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -40592,34 +40685,31 @@ module \accel_top.core.output.band (rst, last, layer__descriptor, layer__geometr
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, rows, idle, \port$2175$0 , acc_en, r_rdy, out__payload, M, F, \port$3318$272 , \port$3322$294 , band_pixels, start, reads_done, param_addr, clk);
+module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, rows, idle, \port$2174$0 , acc_en, r_rdy, out__payload, M, F, \port$3317$272 , \port$3321$294 , band_pixels, start, reads_done, param_addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$78  = 0;
   wire \$1 ;
   wire [5:0] \$10 ;
   wire \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire [8:0] \$103 ;
-  wire \$104 ;
-  wire \$105 ;
-  wire \$106 ;
-  wire [8:0] \$107 ;
-  reg [4:0] \$108 ;
+  wire [8:0] \$101 ;
+  reg [4:0] \$102 ;
+  reg \$103 ;
+  reg \$104 ;
+  reg [767:0] \$105 ;
+  reg [5:0] \$106 ;
+  reg \$107 ;
+  reg [5:0] \$108 ;
   reg \$109 ;
   wire \$11 ;
-  reg \$110 ;
-  reg [5:0] \$111 ;
-  reg \$112 ;
-  reg [15:0] \$113 ;
-  reg [15:0] \$114 ;
-  reg [15:0] \$115 ;
-  reg [1:0] \$116 ;
-  reg [31:0] \$117 ;
-  reg [31:0] \$118 ;
-  reg [31:0] \$119 ;
+  reg [15:0] \$110 ;
+  reg [15:0] \$111 ;
+  reg [15:0] \$112 ;
+  reg [1:0] \$113 ;
+  reg [31:0] \$114 ;
+  reg [31:0] \$115 ;
+  reg [31:0] \$116 ;
+  reg [15:0] \$117 ;
+  reg [63:0] \$118 ;
   wire [6:0] \$12 ;
-  reg [15:0] \$120 ;
-  reg [63:0] \$121 ;
   wire \$13 ;
   wire \$14 ;
   wire \$15 ;
@@ -40640,81 +40730,81 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   wire \$29 ;
   wire \$3 ;
   wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
+  wire [2:0] \$31 ;
+  wire [16:0] \$32 ;
   wire \$33 ;
   wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire [2:0] \$37 ;
+  wire [16:0] \$35 ;
+  wire [32:0] \$36 ;
+  wire [16:0] \$37 ;
   wire [16:0] \$38 ;
   wire \$39 ;
   wire \$4 ;
   wire \$40 ;
   wire [16:0] \$41 ;
-  wire [32:0] \$42 ;
-  wire [16:0] \$43 ;
-  wire [16:0] \$44 ;
-  wire \$45 ;
-  wire \$46 ;
+  wire [1:0] \$42 ;
+  wire [32:0] \$43 ;
+  wire [1:0] \$44 ;
+  wire [32:0] \$45 ;
+  wire [16:0] \$46 ;
   wire [16:0] \$47 ;
-  wire [1:0] \$48 ;
+  wire [16:0] \$48 ;
   wire [32:0] \$49 ;
   wire \$5 ;
-  wire [1:0] \$50 ;
-  wire [32:0] \$51 ;
-  wire [16:0] \$52 ;
+  wire [16:0] \$50 ;
+  wire [16:0] \$51 ;
+  wire [32:0] \$52 ;
   wire [16:0] \$53 ;
   wire [16:0] \$54 ;
   wire [32:0] \$55 ;
   wire [16:0] \$56 ;
-  wire [16:0] \$57 ;
-  wire [32:0] \$58 ;
-  wire [16:0] \$59 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  wire [16:0] \$60 ;
-  wire [32:0] \$61 ;
-  wire [16:0] \$62 ;
+  wire [15:0] \$60 ;
+  wire [16:0] \$61 ;
+  wire [32:0] \$62 ;
   wire \$63 ;
   wire \$64 ;
   wire \$65 ;
-  wire [15:0] \$66 ;
-  wire [16:0] \$67 ;
-  wire [32:0] \$68 ;
-  wire \$69 ;
+  wire \$66 ;
+  wire \$67 ;
+  wire \$68 ;
+  wire [15:0] \$69 ;
   wire \$7 ;
   wire \$70 ;
   wire \$71 ;
   wire \$72 ;
-  wire \$73 ;
+  wire [8:0] \$73 ;
   wire \$74 ;
-  wire [15:0] \$75 ;
+  wire \$75 ;
   wire \$76 ;
-  wire \$77 ;
+  wire [8:0] \$77 ;
   wire \$78 ;
-  wire [8:0] \$79 ;
+  wire \$79 ;
   wire \$8 ;
   wire \$80 ;
-  wire \$81 ;
+  wire [8:0] \$81 ;
   wire \$82 ;
-  wire [8:0] \$83 ;
+  wire \$83 ;
   wire \$84 ;
-  wire \$85 ;
+  wire [8:0] \$85 ;
   wire \$86 ;
-  wire [8:0] \$87 ;
+  wire \$87 ;
   wire \$88 ;
-  wire \$89 ;
+  wire [8:0] \$89 ;
   wire \$9 ;
   wire \$90 ;
-  wire [8:0] \$91 ;
+  wire \$91 ;
   wire \$92 ;
-  wire \$93 ;
+  wire [8:0] \$93 ;
   wire \$94 ;
-  wire [8:0] \$95 ;
+  wire \$95 ;
   wire \$96 ;
-  wire \$97 ;
+  wire [8:0] \$97 ;
   wire \$98 ;
-  wire [8:0] \$99 ;
+  wire \$99 ;
   input [15:0] F;
   wire [15:0] F;
   wire [15:0] F_out;
@@ -40736,9 +40826,9 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   output acc_en;
   wire acc_en;
   wire [7:0] act_max;
-  wire [7:0] \act_max$43 ;
+  wire [7:0] \act_max$46 ;
   wire [7:0] act_min;
-  wire [7:0] \act_min$41 ;
+  wire [7:0] \act_min$44 ;
   input [31:0] band_pixels;
   wire [31:0] band_pixels;
   reg [63:0] best = 64'h0000000000000000;
@@ -40797,8 +40887,10 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   wire i__valid;
   output idle;
   wire idle;
-  reg inflight = 1'h0;
-  reg [5:0] inflight_tag = 6'h00;
+  reg inflight0 = 1'h0;
+  reg [5:0] inflight0_tag = 6'h00;
+  reg inflight1 = 1'h0;
+  reg [5:0] inflight1_tag = 6'h00;
   reg [15:0] m_left = 16'h0000;
   wire [15:0] m_tiles;
   wire [63:0] merged;
@@ -40837,7 +40929,7 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   wire out__ready;
   wire out__valid;
   wire [7:0] output_zero_point;
-  wire [7:0] \output_zero_point$39 ;
+  wire [7:0] \output_zero_point$42 ;
   output [5:0] param_addr;
   wire [5:0] param_addr;
   input [767:0] param_data;
@@ -40869,14 +40961,42 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   wire [31:0] \param_data.shift[5] ;
   wire [31:0] \param_data.shift[6] ;
   wire [31:0] \param_data.shift[7] ;
+  reg [767:0] params = 768'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+  wire [255:0] \params.bias ;
+  wire [31:0] \params.bias[0] ;
+  wire [31:0] \params.bias[1] ;
+  wire [31:0] \params.bias[2] ;
+  wire [31:0] \params.bias[3] ;
+  wire [31:0] \params.bias[4] ;
+  wire [31:0] \params.bias[5] ;
+  wire [31:0] \params.bias[6] ;
+  wire [31:0] \params.bias[7] ;
+  wire [255:0] \params.multiplier ;
+  wire [31:0] \params.multiplier[0] ;
+  wire [31:0] \params.multiplier[1] ;
+  wire [31:0] \params.multiplier[2] ;
+  wire [31:0] \params.multiplier[3] ;
+  wire [31:0] \params.multiplier[4] ;
+  wire [31:0] \params.multiplier[5] ;
+  wire [31:0] \params.multiplier[6] ;
+  wire [31:0] \params.multiplier[7] ;
+  wire [255:0] \params.shift ;
+  wire [31:0] \params.shift[0] ;
+  wire [31:0] \params.shift[1] ;
+  wire [31:0] \params.shift[2] ;
+  wire [31:0] \params.shift[3] ;
+  wire [31:0] \params.shift[4] ;
+  wire [31:0] \params.shift[5] ;
+  wire [31:0] \params.shift[6] ;
+  wire [31:0] \params.shift[7] ;
   reg [31:0] pix = 32'd0;
   wire pool;
-  output [9:0] \port$2175$0 ;
-  wire [9:0] \port$2175$0 ;
-  input [24:0] \port$3318$272 ;
-  wire [24:0] \port$3318$272 ;
-  input [31:0] \port$3322$294 ;
-  wire [31:0] \port$3322$294 ;
+  output [9:0] \port$2174$0 ;
+  wire [9:0] \port$2174$0 ;
+  input [24:0] \port$3317$272 ;
+  wire [24:0] \port$3317$272 ;
+  input [31:0] \port$3321$294 ;
+  wire [31:0] \port$3321$294 ;
   wire [67:0] r_data;
   input r_en;
   wire r_en;
@@ -40899,140 +41019,140 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   wire [67:0] w_data;
   wire w_en;
   assign \$1  = sub == 2'h3;
-  assign \$2  = \port$3318$272 [24] ? \$1  : 1'h1;
+  assign \$2  = \port$3317$272 [24] ? \$1  : 1'h1;
   assign \$3  = ~ \$2 ;
   assign \$4  = credits_used != 5'h10;
   assign \$5  = \$3  | \$4 ;
   assign \$6  = running & \$5 ;
   assign \$7  = sub == 2'h3;
-  assign \$8  = \port$3318$272 [24] ? \$7  : 1'h1;
+  assign \$8  = \port$3317$272 [24] ? \$7  : 1'h1;
   assign \$9  = \$6  & \$8 ;
   assign \$10  = credits_used + \$9 ;
   assign \$11  = r_rdy & r_en;
   assign \$12  = \$10  - \$11 ;
   assign \$13  = sub == 2'h3;
-  assign \$14  = \port$3318$272 [24] ? \$13  : 1'h1;
+  assign \$14  = \port$3317$272 [24] ? \$13  : 1'h1;
   assign \$15  = ~ \$14 ;
   assign \$16  = credits_used != 5'h10;
   assign \$17  = \$15  | \$16 ;
   assign \$18  = running & \$17 ;
-  assign \$19  = sub == 2'h3;
-  assign \$20  = \port$3318$272 [24] ? \$19  : 1'h1;
-  assign \$21  = ~ \$20 ;
-  assign \$22  = credits_used != 5'h10;
-  assign \$23  = \$21  | \$22 ;
-  assign \$24  = running & \$23 ;
-  assign \$25  = ! sub;
-  assign \$26  = sub == 2'h3;
-  assign \$27  = \port$3318$272 [24] ? \$26  : 1'h1;
+  assign \$19  = ! sub;
+  assign \$20  = sub == 2'h3;
+  assign \$21  = \port$3317$272 [24] ? \$20  : 1'h1;
+  assign \$22  = sub == 2'h3;
+  assign \$23  = \port$3317$272 [24] ? \$22  : 1'h1;
+  assign \$24  = ~ \$23 ;
+  assign \$25  = credits_used != 5'h10;
+  assign \$26  = \$24  | \$25 ;
+  assign \$27  = running & \$26 ;
   assign \$28  = sub == 2'h3;
-  assign \$29  = \port$3318$272 [24] ? \$28  : 1'h1;
+  assign \$29  = \port$3317$272 [24] ? \$28  : 1'h1;
   assign \$30  = ~ \$29 ;
-  assign \$31  = credits_used != 5'h10;
-  assign \$32  = \$30  | \$31 ;
-  assign \$33  = running & \$32 ;
-  assign \$34  = sub == 2'h3;
-  assign \$35  = \port$3318$272 [24] ? \$34  : 1'h1;
-  assign \$36  = ~ \$35 ;
-  assign \$37  = sub + 1'h1;
-  assign \$38  = tile + 1'h1;
-  assign \$39  = \$38  == \port$3322$294 [31:16];
+  assign \$31  = sub + 1'h1;
+  assign \$32  = tile + 1'h1;
+  assign \$33  = \$32  == \port$3321$294 [31:16];
+  assign \$34  = ~ \$33 ;
+  assign \$35  = tile + 1'h1;
+  assign \$36  = tile_pix + band_pixels;
+  assign \$37  = m_left - 4'h8;
+  assign \$38  = col + 1'h1;
+  assign \$39  = \$38  == \port$3321$294 [15:0];
   assign \$40  = ~ \$39 ;
-  assign \$41  = tile + 1'h1;
-  assign \$42  = tile_pix + band_pixels;
-  assign \$43  = m_left - 4'h8;
-  assign \$44  = col + 1'h1;
-  assign \$45  = \$44  == \port$3322$294 [15:0];
-  assign \$46  = ~ \$45 ;
-  assign \$47  = col + 1'h1;
-  assign \$48  = \port$3318$272 [24] ? 2'h2 : 2'h1;
-  assign \$49  = pix + \$48 ;
-  assign \$50  = \port$3318$272 [24] ? 2'h2 : 2'h1;
-  assign \$51  = pix + \$50 ;
-  assign \$52  = row + 1'h1;
-  assign \$54  = \port$3318$272 [24] ? \$53  : { 1'h0, F };
+  assign \$41  = col + 1'h1;
+  assign \$42  = \port$3317$272 [24] ? 2'h2 : 2'h1;
+  assign \$43  = pix + \$42 ;
+  assign \$44  = \port$3317$272 [24] ? 2'h2 : 2'h1;
+  assign \$45  = pix + \$44 ;
+  assign \$46  = row + 1'h1;
+  assign \$48  = \port$3317$272 [24] ? \$47  : { 1'h0, F };
+  assign \$49  = row_base + \$48 ;
+  assign \$51  = \port$3317$272 [24] ? \$50  : { 1'h0, F };
+  assign \$52  = row_base + \$51 ;
+  assign \$54  = \port$3317$272 [24] ? \$53  : { 1'h0, F };
   assign \$55  = row_base + \$54 ;
-  assign \$57  = \port$3318$272 [24] ? \$56  : { 1'h0, F };
-  assign \$58  = row_base + \$57 ;
-  assign \$60  = \port$3318$272 [24] ? \$59  : { 1'h0, F };
-  assign \$61  = row_base + \$60 ;
-  assign \$62  = row + 1'h1;
-  assign \$63  = \$62  == rows;
-  assign \$64  = ~ running;
-  assign \$65  = ! credits_used;
-  assign idle = \$64  & \$65 ;
-  assign \$66  = sub[1] ? F : 16'h0000;
-  assign \$67  = \$66  + sub[0];
-  assign \$68  = tile_pix + \$67 ;
-  assign \$69  = sub == 2'h3;
-  assign \$70  = \port$3318$272 [24] ? \$69  : 1'h1;
-  assign \$71  = ~ \$70 ;
-  assign \$72  = credits_used != 5'h10;
-  assign \$73  = \$71  | \$72 ;
-  assign acc_en = running & \$73 ;
-  assign \$74  = m_left < 4'h8;
-  assign \$75  = \$74  ? m_left : 16'h0008;
-  assign \$76  = ~ o__payload[68];
-  assign \$77  = $signed(best[7:0]) > $signed(o__payload[7:0]);
-  assign \$78  = \$76  & \$77 ;
-  assign \$79  = \$78  ? { 1'h0, best[7:0] } : { o__payload[7], o__payload[7:0] };
-  assign \$80  = ~ o__payload[68];
-  assign \$81  = $signed(best[15:8]) > $signed(o__payload[15:8]);
-  assign \$82  = \$80  & \$81 ;
-  assign \$83  = \$82  ? { 1'h0, best[15:8] } : { o__payload[15], o__payload[15:8] };
-  assign \$84  = ~ o__payload[68];
-  assign \$85  = $signed(best[23:16]) > $signed(o__payload[23:16]);
-  assign \$86  = \$84  & \$85 ;
-  assign \$87  = \$86  ? { 1'h0, best[23:16] } : { o__payload[23], o__payload[23:16] };
-  assign \$88  = ~ o__payload[68];
-  assign \$89  = $signed(best[31:24]) > $signed(o__payload[31:24]);
-  assign \$90  = \$88  & \$89 ;
-  assign \$91  = \$90  ? { 1'h0, best[31:24] } : { o__payload[31], o__payload[31:24] };
-  assign \$92  = ~ o__payload[68];
-  assign \$93  = $signed(best[39:32]) > $signed(o__payload[39:32]);
-  assign \$94  = \$92  & \$93 ;
-  assign \$95  = \$94  ? { 1'h0, best[39:32] } : { o__payload[39], o__payload[39:32] };
-  assign \$96  = ~ o__payload[68];
-  assign \$97  = $signed(best[47:40]) > $signed(o__payload[47:40]);
-  assign \$98  = \$96  & \$97 ;
-  assign \$99  = \$98  ? { 1'h0, best[47:40] } : { o__payload[47], o__payload[47:40] };
-  assign \$100  = ~ o__payload[68];
-  assign \$101  = $signed(best[55:48]) > $signed(o__payload[55:48]);
-  assign \$102  = \$100  & \$101 ;
-  assign \$103  = \$102  ? { 1'h0, best[55:48] } : { o__payload[55], o__payload[55:48] };
-  assign \$104  = ~ o__payload[68];
-  assign \$105  = $signed(best[63:56]) > $signed(o__payload[63:56]);
-  assign \$106  = \$104  & \$105 ;
-  assign \$107  = \$106  ? { 1'h0, best[63:56] } : { o__payload[63], o__payload[63:56] };
+  assign \$56  = row + 1'h1;
+  assign \$57  = \$56  == rows;
+  assign \$58  = ~ running;
+  assign \$59  = ! credits_used;
+  assign idle = \$58  & \$59 ;
+  assign \$60  = sub[1] ? F : 16'h0000;
+  assign \$61  = \$60  + sub[0];
+  assign \$62  = tile_pix + \$61 ;
+  assign \$63  = sub == 2'h3;
+  assign \$64  = \port$3317$272 [24] ? \$63  : 1'h1;
+  assign \$65  = ~ \$64 ;
+  assign \$66  = credits_used != 5'h10;
+  assign \$67  = \$65  | \$66 ;
+  assign acc_en = running & \$67 ;
+  assign \$68  = m_left < 4'h8;
+  assign \$69  = \$68  ? m_left : 16'h0008;
+  assign \$70  = ~ o__payload[68];
+  assign \$71  = $signed(best[7:0]) > $signed(o__payload[7:0]);
+  assign \$72  = \$70  & \$71 ;
+  assign \$73  = \$72  ? { 1'h0, best[7:0] } : { o__payload[7], o__payload[7:0] };
+  assign \$74  = ~ o__payload[68];
+  assign \$75  = $signed(best[15:8]) > $signed(o__payload[15:8]);
+  assign \$76  = \$74  & \$75 ;
+  assign \$77  = \$76  ? { 1'h0, best[15:8] } : { o__payload[15], o__payload[15:8] };
+  assign \$78  = ~ o__payload[68];
+  assign \$79  = $signed(best[23:16]) > $signed(o__payload[23:16]);
+  assign \$80  = \$78  & \$79 ;
+  assign \$81  = \$80  ? { 1'h0, best[23:16] } : { o__payload[23], o__payload[23:16] };
+  assign \$82  = ~ o__payload[68];
+  assign \$83  = $signed(best[31:24]) > $signed(o__payload[31:24]);
+  assign \$84  = \$82  & \$83 ;
+  assign \$85  = \$84  ? { 1'h0, best[31:24] } : { o__payload[31], o__payload[31:24] };
+  assign \$86  = ~ o__payload[68];
+  assign \$87  = $signed(best[39:32]) > $signed(o__payload[39:32]);
+  assign \$88  = \$86  & \$87 ;
+  assign \$89  = \$88  ? { 1'h0, best[39:32] } : { o__payload[39], o__payload[39:32] };
+  assign \$90  = ~ o__payload[68];
+  assign \$91  = $signed(best[47:40]) > $signed(o__payload[47:40]);
+  assign \$92  = \$90  & \$91 ;
+  assign \$93  = \$92  ? { 1'h0, best[47:40] } : { o__payload[47], o__payload[47:40] };
+  assign \$94  = ~ o__payload[68];
+  assign \$95  = $signed(best[55:48]) > $signed(o__payload[55:48]);
+  assign \$96  = \$94  & \$95 ;
+  assign \$97  = \$96  ? { 1'h0, best[55:48] } : { o__payload[55], o__payload[55:48] };
+  assign \$98  = ~ o__payload[68];
+  assign \$99  = $signed(best[63:56]) > $signed(o__payload[63:56]);
+  assign \$100  = \$98  & \$99 ;
+  assign \$101  = \$100  ? { 1'h0, best[63:56] } : { o__payload[63], o__payload[63:56] };
   assign w_en = o__valid & o__payload[69];
   always @(posedge clk)
-    credits_used <= \$108 ;
+    credits_used <= \$102 ;
   always @(posedge clk)
-    inflight <= \$109 ;
+    inflight0 <= \$103 ;
   always @(posedge clk)
-    reads_done <= \$110 ;
+    reads_done <= \$104 ;
   always @(posedge clk)
-    inflight_tag <= \$111 ;
+    params <= \$105 ;
   always @(posedge clk)
-    running <= \$112 ;
+    inflight0_tag <= \$106 ;
   always @(posedge clk)
-    row <= \$113 ;
+    inflight1 <= \$107 ;
   always @(posedge clk)
-    col <= \$114 ;
+    inflight1_tag <= \$108 ;
   always @(posedge clk)
-    tile <= \$115 ;
+    running <= \$109 ;
   always @(posedge clk)
-    sub <= \$116 ;
+    row <= \$110 ;
   always @(posedge clk)
-    row_base <= \$117 ;
+    col <= \$111 ;
   always @(posedge clk)
-    pix <= \$118 ;
+    tile <= \$112 ;
   always @(posedge clk)
-    tile_pix <= \$119 ;
+    sub <= \$113 ;
   always @(posedge clk)
-    m_left <= \$120 ;
+    row_base <= \$114 ;
   always @(posedge clk)
-    best <= \$121 ;
+    pix <= \$115 ;
+  always @(posedge clk)
+    tile_pix <= \$116 ;
+  always @(posedge clk)
+    m_left <= \$117 ;
+  always @(posedge clk)
+    best <= \$118 ;
   \accel_top.core.output.post.fifo  fifo (
     .clk(clk),
     .r_data(out__payload),
@@ -41045,297 +41165,369 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   \accel_top.core.output.post.requant  requant (
     .clk(clk),
     .i__payload(i__payload),
-    .i__valid(inflight),
+    .i__valid(inflight1),
     .o__payload(o__payload),
-    .\port$3318$272 (\port$3318$272 [23:0]),
+    .\port$3317$272 (\port$3317$272 [23:0]),
     .rst(rst),
-    .s11_valid(o__valid)
+    .s10_valid(o__valid)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$108  = \$12 [4:0];
+    \$102  = \$12 [4:0];
     if (rst) begin
-      \$108  = 5'h00;
+      \$102  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$109  = \$18 ;
+    \$103  = \$18 ;
+    if (rst) begin
+      \$103  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$104  = 1'h0;
+    if (start) begin
+    end else if (\$27 ) begin
+      (* full_case = 32'd1 *)
+      if (\$30 ) begin
+      end else begin
+        (* full_case = 32'd1 *)
+        if (\$34 ) begin
+        end else begin
+          (* full_case = 32'd1 *)
+          if (\$40 ) begin
+          end else begin
+            if (\$57 ) begin
+              \$104  = 1'h1;
+            end
+          end
+        end
+      end
+    end
+    if (rst) begin
+      \$104  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$105  = param_data;
+    if (rst) begin
+      \$105  = 768'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$106  = { \$21 , \$19 , \$69 [3:0] };
+    if (rst) begin
+      \$106  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$107  = inflight0;
+    if (rst) begin
+      \$107  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$108  = inflight0_tag;
+    if (rst) begin
+      \$108  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$109  = running;
+    if (start) begin
+      \$109  = 1'h1;
+    end else if (\$27 ) begin
+      (* full_case = 32'd1 *)
+      if (\$30 ) begin
+      end else begin
+        (* full_case = 32'd1 *)
+        if (\$34 ) begin
+        end else begin
+          (* full_case = 32'd1 *)
+          if (\$40 ) begin
+          end else begin
+            if (\$57 ) begin
+              \$109  = 1'h0;
+            end
+          end
+        end
+      end
+    end
     if (rst) begin
       \$109  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$110  = 1'h0;
+    \$110  = row;
     if (start) begin
-    end else if (\$33 ) begin
+      \$110  = 16'h0000;
+    end else if (\$27 ) begin
       (* full_case = 32'd1 *)
-      if (\$36 ) begin
+      if (\$30 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$40 ) begin
+        if (\$34 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$46 ) begin
+          if (\$40 ) begin
           end else begin
-            if (\$63 ) begin
-              \$110  = 1'h1;
-            end
+            \$110  = \$46 [15:0];
           end
         end
       end
     end
     if (rst) begin
-      \$110  = 1'h0;
+      \$110  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$111  = inflight_tag;
-    if (\$24 ) begin
-      \$111  = { \$27 , \$25 , \$75 [3:0] };
-    end
-    if (rst) begin
-      \$111  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$112  = running;
+    \$111  = col;
     if (start) begin
-      \$112  = 1'h1;
-    end else if (\$33 ) begin
+      \$111  = 16'h0000;
+    end else if (\$27 ) begin
       (* full_case = 32'd1 *)
-      if (\$36 ) begin
+      if (\$30 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$40 ) begin
+        if (\$34 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$46 ) begin
+          if (\$40 ) begin
+            \$111  = \$41 [15:0];
           end else begin
-            if (\$63 ) begin
-              \$112  = 1'h0;
-            end
+            \$111  = 16'h0000;
           end
         end
       end
     end
     if (rst) begin
-      \$112  = 1'h0;
+      \$111  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$113  = row;
+    \$112  = tile;
     if (start) begin
-      \$113  = 16'h0000;
-    end else if (\$33 ) begin
+      \$112  = 16'h0000;
+    end else if (\$27 ) begin
       (* full_case = 32'd1 *)
-      if (\$36 ) begin
+      if (\$30 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$40 ) begin
+        if (\$34 ) begin
+          \$112  = \$35 [15:0];
+        end else begin
+          \$112  = 16'h0000;
+        end
+      end
+    end
+    if (rst) begin
+      \$112  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$113  = sub;
+    if (start) begin
+      \$113  = 2'h0;
+    end else if (\$27 ) begin
+      (* full_case = 32'd1 *)
+      if (\$30 ) begin
+        \$113  = \$31 [1:0];
+      end else begin
+        \$113  = 2'h0;
+      end
+    end
+    if (rst) begin
+      \$113  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$114  = row_base;
+    if (start) begin
+      \$114  = 32'd0;
+    end else if (\$27 ) begin
+      (* full_case = 32'd1 *)
+      if (\$30 ) begin
+      end else begin
+        (* full_case = 32'd1 *)
+        if (\$34 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$46 ) begin
+          if (\$40 ) begin
           end else begin
-            \$113  = \$52 [15:0];
+            \$114  = \$49 [31:0];
           end
         end
       end
     end
     if (rst) begin
-      \$113  = 16'h0000;
+      \$114  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$114  = col;
+    \$115  = pix;
     if (start) begin
-      \$114  = 16'h0000;
-    end else if (\$33 ) begin
+      \$115  = 32'd0;
+    end else if (\$27 ) begin
       (* full_case = 32'd1 *)
-      if (\$36 ) begin
+      if (\$30 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$40 ) begin
+        if (\$34 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$46 ) begin
-            \$114  = \$47 [15:0];
+          if (\$40 ) begin
+            \$115  = \$43 [31:0];
           end else begin
-            \$114  = 16'h0000;
+            \$115  = \$52 [31:0];
           end
         end
       end
     end
     if (rst) begin
-      \$114  = 16'h0000;
+      \$115  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$115  = tile;
+    \$116  = tile_pix;
     if (start) begin
-      \$115  = 16'h0000;
-    end else if (\$33 ) begin
+      \$116  = 32'd0;
+    end else if (\$27 ) begin
       (* full_case = 32'd1 *)
-      if (\$36 ) begin
+      if (\$30 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$40 ) begin
-          \$115  = \$41 [15:0];
-        end else begin
-          \$115  = 16'h0000;
-        end
-      end
-    end
-    if (rst) begin
-      \$115  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$116  = sub;
-    if (start) begin
-      \$116  = 2'h0;
-    end else if (\$33 ) begin
-      (* full_case = 32'd1 *)
-      if (\$36 ) begin
-        \$116  = \$37 [1:0];
-      end else begin
-        \$116  = 2'h0;
-      end
-    end
-    if (rst) begin
-      \$116  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$117  = row_base;
-    if (start) begin
-      \$117  = 32'd0;
-    end else if (\$33 ) begin
-      (* full_case = 32'd1 *)
-      if (\$36 ) begin
-      end else begin
-        (* full_case = 32'd1 *)
-        if (\$40 ) begin
+        if (\$34 ) begin
+          \$116  = \$36 [31:0];
         end else begin
           (* full_case = 32'd1 *)
-          if (\$46 ) begin
+          if (\$40 ) begin
+            \$116  = \$45 [31:0];
           end else begin
-            \$117  = \$55 [31:0];
+            \$116  = \$55 [31:0];
           end
         end
       end
     end
     if (rst) begin
-      \$117  = 32'd0;
+      \$116  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$118  = pix;
+    \$117  = m_left;
     if (start) begin
-      \$118  = 32'd0;
-    end else if (\$33 ) begin
+      \$117  = M;
+    end else if (\$27 ) begin
       (* full_case = 32'd1 *)
-      if (\$36 ) begin
+      if (\$30 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$40 ) begin
+        if (\$34 ) begin
+          \$117  = \$37 [15:0];
         end else begin
-          (* full_case = 32'd1 *)
-          if (\$46 ) begin
-            \$118  = \$49 [31:0];
-          end else begin
-            \$118  = \$58 [31:0];
-          end
+          \$117  = M;
         end
       end
     end
     if (rst) begin
-      \$118  = 32'd0;
+      \$117  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$119  = tile_pix;
-    if (start) begin
-      \$119  = 32'd0;
-    end else if (\$33 ) begin
-      (* full_case = 32'd1 *)
-      if (\$36 ) begin
-      end else begin
-        (* full_case = 32'd1 *)
-        if (\$40 ) begin
-          \$119  = \$42 [31:0];
-        end else begin
-          (* full_case = 32'd1 *)
-          if (\$46 ) begin
-            \$119  = \$51 [31:0];
-          end else begin
-            \$119  = \$61 [31:0];
-          end
-        end
-      end
-    end
-    if (rst) begin
-      \$119  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$120  = m_left;
-    if (start) begin
-      \$120  = M;
-    end else if (\$33 ) begin
-      (* full_case = 32'd1 *)
-      if (\$36 ) begin
-      end else begin
-        (* full_case = 32'd1 *)
-        if (\$40 ) begin
-          \$120  = \$43 [15:0];
-        end else begin
-          \$120  = M;
-        end
-      end
-    end
-    if (rst) begin
-      \$120  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$121  = best;
+    \$118  = best;
     if (o__valid) begin
-      \$121  = merged;
+      \$118  = merged;
     end
     if (rst) begin
-      \$121  = 64'h0000000000000000;
+      \$118  = 64'h0000000000000000;
     end
   end
-  assign pool = \port$3318$272 [24];
-  assign count = \$75 [3:0];
-  assign m_tiles = \port$3322$294 [31:16];
-  assign F_out = \port$3322$294 [15:0];
-  assign acc_addr = { acc_base[10], \$68 [9:0] };
-  assign i__valid = inflight;
-  assign output_zero_point = \port$3318$272 [7:0];
-  assign \output_zero_point$39  = \port$3318$272 [7:0];
-  assign act_min = \port$3318$272 [15:8];
-  assign \act_min$41  = \port$3318$272 [15:8];
-  assign act_max = \port$3318$272 [23:16];
-  assign \act_max$43  = \port$3318$272 [23:16];
+  assign pool = \port$3317$272 [24];
+  assign count = \$69 [3:0];
+  assign m_tiles = \port$3321$294 [31:16];
+  assign F_out = \port$3321$294 [15:0];
+  assign acc_addr = { acc_base[10], \$62 [9:0] };
+  assign i__valid = inflight1;
+  assign output_zero_point = \port$3317$272 [7:0];
+  assign \output_zero_point$42  = \port$3317$272 [7:0];
+  assign act_min = \port$3317$272 [15:8];
+  assign \act_min$44  = \port$3317$272 [15:8];
+  assign act_max = \port$3317$272 [23:16];
+  assign \act_max$46  = \port$3317$272 [23:16];
   assign r_data = out__payload;
   assign out__valid = r_rdy;
   assign out__ready = r_en;
-  assign \port$2175$0  = \$68 [9:0];
+  assign \port$2174$0  = \$62 [9:0];
   assign param_addr = tile[5:0];
+  assign \params.bias  = params[255:0];
+  assign \params.bias[0]  = params[31:0];
+  assign \params.bias[1]  = params[63:32];
+  assign \params.bias[2]  = params[95:64];
+  assign \params.bias[3]  = params[127:96];
+  assign \params.bias[4]  = params[159:128];
+  assign \params.bias[5]  = params[191:160];
+  assign \params.bias[6]  = params[223:192];
+  assign \params.bias[7]  = params[255:224];
+  assign \params.multiplier  = params[511:256];
+  assign \params.multiplier[0]  = params[287:256];
+  assign \params.multiplier[1]  = params[319:288];
+  assign \params.multiplier[2]  = params[351:320];
+  assign \params.multiplier[3]  = params[383:352];
+  assign \params.multiplier[4]  = params[415:384];
+  assign \params.multiplier[5]  = params[447:416];
+  assign \params.multiplier[6]  = params[479:448];
+  assign \params.multiplier[7]  = params[511:480];
+  assign \params.shift  = params[767:512];
+  assign \params.shift[0]  = params[543:512];
+  assign \params.shift[1]  = params[575:544];
+  assign \params.shift[2]  = params[607:576];
+  assign \params.shift[3]  = params[639:608];
+  assign \params.shift[4]  = params[671:640];
+  assign \params.shift[5]  = params[703:672];
+  assign \params.shift[6]  = params[735:704];
+  assign \params.shift[7]  = params[767:736];
+  assign \param_data.bias  = param_data[255:0];
+  assign \param_data.bias[0]  = param_data[31:0];
+  assign \param_data.bias[1]  = param_data[63:32];
+  assign \param_data.bias[2]  = param_data[95:64];
+  assign \param_data.bias[3]  = param_data[127:96];
+  assign \param_data.bias[4]  = param_data[159:128];
+  assign \param_data.bias[5]  = param_data[191:160];
+  assign \param_data.bias[6]  = param_data[223:192];
+  assign \param_data.bias[7]  = param_data[255:224];
+  assign \param_data.multiplier  = param_data[511:256];
+  assign \param_data.multiplier[0]  = param_data[287:256];
+  assign \param_data.multiplier[1]  = param_data[319:288];
+  assign \param_data.multiplier[2]  = param_data[351:320];
+  assign \param_data.multiplier[3]  = param_data[383:352];
+  assign \param_data.multiplier[4]  = param_data[415:384];
+  assign \param_data.multiplier[5]  = param_data[447:416];
+  assign \param_data.multiplier[6]  = param_data[479:448];
+  assign \param_data.multiplier[7]  = param_data[511:480];
+  assign \param_data.shift  = param_data[767:512];
+  assign \param_data.shift[0]  = param_data[543:512];
+  assign \param_data.shift[1]  = param_data[575:544];
+  assign \param_data.shift[2]  = param_data[607:576];
+  assign \param_data.shift[3]  = param_data[639:608];
+  assign \param_data.shift[4]  = param_data[671:640];
+  assign \param_data.shift[5]  = param_data[703:672];
+  assign \param_data.shift[6]  = param_data[735:704];
+  assign \param_data.shift[7]  = param_data[767:736];
   assign \best[0]  = best[7:0];
   assign \best[1]  = best[15:8];
   assign \best[2]  = best[23:16];
@@ -41397,33 +41589,6 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   assign \acc_data[5]  = acc_data[191:160];
   assign \acc_data[6]  = acc_data[223:192];
   assign \acc_data[7]  = acc_data[255:224];
-  assign \param_data.bias  = param_data[255:0];
-  assign \param_data.bias[0]  = param_data[31:0];
-  assign \param_data.bias[1]  = param_data[63:32];
-  assign \param_data.bias[2]  = param_data[95:64];
-  assign \param_data.bias[3]  = param_data[127:96];
-  assign \param_data.bias[4]  = param_data[159:128];
-  assign \param_data.bias[5]  = param_data[191:160];
-  assign \param_data.bias[6]  = param_data[223:192];
-  assign \param_data.bias[7]  = param_data[255:224];
-  assign \param_data.multiplier  = param_data[511:256];
-  assign \param_data.multiplier[0]  = param_data[287:256];
-  assign \param_data.multiplier[1]  = param_data[319:288];
-  assign \param_data.multiplier[2]  = param_data[351:320];
-  assign \param_data.multiplier[3]  = param_data[383:352];
-  assign \param_data.multiplier[4]  = param_data[415:384];
-  assign \param_data.multiplier[5]  = param_data[447:416];
-  assign \param_data.multiplier[6]  = param_data[479:448];
-  assign \param_data.multiplier[7]  = param_data[511:480];
-  assign \param_data.shift  = param_data[767:512];
-  assign \param_data.shift[0]  = param_data[543:512];
-  assign \param_data.shift[1]  = param_data[575:544];
-  assign \param_data.shift[2]  = param_data[607:576];
-  assign \param_data.shift[3]  = param_data[639:608];
-  assign \param_data.shift[4]  = param_data[671:640];
-  assign \param_data.shift[5]  = param_data[703:672];
-  assign \param_data.shift[6]  = param_data[735:704];
-  assign \param_data.shift[7]  = param_data[767:736];
   assign \o__payload.data  = o__payload[63:0];
   assign \o__payload.data[0]  = o__payload[7:0];
   assign \o__payload.data[1]  = o__payload[15:8];
@@ -41446,50 +41611,50 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   assign \out__payload.count  = out__payload[67:64];
   assign w_data[67:64] = o__payload[67:64];
   assign w_data[63:0] = merged;
-  assign merged[63:56] = \$107 [7:0];
-  assign merged[55:48] = \$103 [7:0];
-  assign merged[47:40] = \$99 [7:0];
-  assign merged[39:32] = \$95 [7:0];
-  assign merged[31:24] = \$91 [7:0];
-  assign merged[23:16] = \$87 [7:0];
-  assign merged[15:8] = \$83 [7:0];
-  assign merged[7:0] = \$79 [7:0];
-  assign i__payload[821:816] = inflight_tag;
-  assign i__payload[815:810] = param_data[741:736];
-  assign i__payload[767:736] = param_data[511:480];
-  assign i__payload[511:480] = param_data[255:224];
+  assign merged[63:56] = \$101 [7:0];
+  assign merged[55:48] = \$97 [7:0];
+  assign merged[47:40] = \$93 [7:0];
+  assign merged[39:32] = \$89 [7:0];
+  assign merged[31:24] = \$85 [7:0];
+  assign merged[23:16] = \$81 [7:0];
+  assign merged[15:8] = \$77 [7:0];
+  assign merged[7:0] = \$73 [7:0];
+  assign i__payload[821:816] = inflight1_tag;
+  assign i__payload[815:810] = params[741:736];
+  assign i__payload[767:736] = params[511:480];
+  assign i__payload[511:480] = params[255:224];
   assign i__payload[255:224] = acc_data[255:224];
-  assign i__payload[809:804] = param_data[709:704];
-  assign i__payload[735:704] = param_data[479:448];
-  assign i__payload[479:448] = param_data[223:192];
+  assign i__payload[809:804] = params[709:704];
+  assign i__payload[735:704] = params[479:448];
+  assign i__payload[479:448] = params[223:192];
   assign i__payload[223:192] = acc_data[223:192];
-  assign i__payload[803:798] = param_data[677:672];
-  assign i__payload[703:672] = param_data[447:416];
-  assign i__payload[447:416] = param_data[191:160];
+  assign i__payload[803:798] = params[677:672];
+  assign i__payload[703:672] = params[447:416];
+  assign i__payload[447:416] = params[191:160];
   assign i__payload[191:160] = acc_data[191:160];
-  assign i__payload[797:792] = param_data[645:640];
-  assign i__payload[671:640] = param_data[415:384];
-  assign i__payload[415:384] = param_data[159:128];
+  assign i__payload[797:792] = params[645:640];
+  assign i__payload[671:640] = params[415:384];
+  assign i__payload[415:384] = params[159:128];
   assign i__payload[159:128] = acc_data[159:128];
-  assign i__payload[791:786] = param_data[613:608];
-  assign i__payload[639:608] = param_data[383:352];
-  assign i__payload[383:352] = param_data[127:96];
+  assign i__payload[791:786] = params[613:608];
+  assign i__payload[639:608] = params[383:352];
+  assign i__payload[383:352] = params[127:96];
   assign i__payload[127:96] = acc_data[127:96];
-  assign i__payload[785:780] = param_data[581:576];
-  assign i__payload[607:576] = param_data[351:320];
-  assign i__payload[351:320] = param_data[95:64];
+  assign i__payload[785:780] = params[581:576];
+  assign i__payload[607:576] = params[351:320];
+  assign i__payload[351:320] = params[95:64];
   assign i__payload[95:64] = acc_data[95:64];
-  assign i__payload[779:774] = param_data[549:544];
-  assign i__payload[575:544] = param_data[319:288];
-  assign i__payload[319:288] = param_data[63:32];
+  assign i__payload[779:774] = params[549:544];
+  assign i__payload[575:544] = params[319:288];
+  assign i__payload[319:288] = params[63:32];
   assign i__payload[63:32] = acc_data[63:32];
-  assign i__payload[773:768] = param_data[517:512];
-  assign i__payload[543:512] = param_data[287:256];
-  assign i__payload[287:256] = param_data[31:0];
+  assign i__payload[773:768] = params[517:512];
+  assign i__payload[543:512] = params[287:256];
+  assign i__payload[287:256] = params[31:0];
   assign i__payload[31:0] = acc_data[31:0];
+  assign \$47  = { F, 1'h0 };
+  assign \$50  = { F, 1'h0 };
   assign \$53  = { F, 1'h0 };
-  assign \$56  = { F, 1'h0 };
-  assign \$59  = { F, 1'h0 };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -41630,7 +41795,7 @@ module \accel_top.core.output.post.fifo (rst, r_en, w_en, r_rdy, r_data, w_port_
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post.requant (rst, \port$3318$272 , i__valid, i__payload, s11_valid, o__payload, clk);
+module \accel_top.core.output.post.requant (rst, \port$3317$272 , i__valid, i__payload, s10_valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$80  = 0;
   wire [32:0] \$1 ;
   wire [31:0] \$10 ;
@@ -41638,285 +41803,251 @@ module \accel_top.core.output.post.requant (rst, \port$3318$272 , i__valid, i__p
   reg [31:0] \$1000 ;
   reg [31:0] \$1001 ;
   reg [5:0] \$1002 ;
-  reg [31:0] \$1003 ;
-  reg [4:0] \$1004 ;
-  reg [5:0] \$1005 ;
-  reg [31:0] \$1006 ;
-  reg [31:0] \$1007 ;
-  reg [5:0] \$1008 ;
-  reg [17:0] \$1009 ;
+  reg [17:0] \$1003 ;
+  reg [31:0] \$1004 ;
+  reg [17:0] \$1005 ;
+  reg [15:0] \$1006 ;
+  reg [15:0] \$1007 ;
+  reg [17:0] \$1008 ;
+  reg [31:0] \$1009 ;
   wire \$101 ;
-  reg [31:0] \$1010 ;
-  reg [17:0] \$1011 ;
-  reg [15:0] \$1012 ;
-  reg [15:0] \$1013 ;
-  reg [17:0] \$1014 ;
-  reg [31:0] \$1015 ;
-  reg [5:0] \$1016 ;
-  reg [31:0] \$1017 ;
-  reg [31:0] \$1018 ;
-  reg [35:0] \$1019 ;
+  reg [5:0] \$1010 ;
+  reg [31:0] \$1011 ;
+  reg [31:0] \$1012 ;
+  reg [35:0] \$1013 ;
+  reg [5:0] \$1014 ;
+  reg [47:0] \$1015 ;
+  reg [32:0] \$1016 ;
+  reg [5:0] \$1017 ;
+  reg [32:0] \$1018 ;
+  reg [5:0] \$1019 ;
   wire \$102 ;
-  reg [5:0] \$1020 ;
-  reg [47:0] \$1021 ;
-  reg [32:0] \$1022 ;
-  reg [5:0] \$1023 ;
-  reg [32:0] \$1024 ;
-  reg [5:0] \$1025 ;
-  reg [33:0] \$1026 ;
+  reg [33:0] \$1020 ;
+  reg [5:0] \$1021 ;
+  reg [33:0] \$1022 ;
+  reg [34:0] \$1023 ;
+  reg [7:0] \$1024 ;
+  reg [31:0] \$1025 ;
+  reg [4:0] \$1026 ;
   reg [5:0] \$1027 ;
-  reg [33:0] \$1028 ;
-  reg [34:0] \$1029 ;
+  reg [31:0] \$1028 ;
+  reg [31:0] \$1029 ;
   wire \$103 ;
-  reg [7:0] \$1030 ;
-  reg [31:0] \$1031 ;
+  reg [5:0] \$1030 ;
+  reg [17:0] \$1031 ;
   reg [31:0] \$1032 ;
-  reg [31:0] \$1033 ;
-  reg [5:0] \$1034 ;
-  reg [31:0] \$1035 ;
-  reg [4:0] \$1036 ;
-  reg [5:0] \$1037 ;
-  reg [31:0] \$1038 ;
+  reg [17:0] \$1033 ;
+  reg [15:0] \$1034 ;
+  reg [15:0] \$1035 ;
+  reg [17:0] \$1036 ;
+  reg [31:0] \$1037 ;
+  reg [5:0] \$1038 ;
   reg [31:0] \$1039 ;
   wire \$104 ;
-  reg [5:0] \$1040 ;
-  reg [17:0] \$1041 ;
-  reg [31:0] \$1042 ;
-  reg [17:0] \$1043 ;
-  reg [15:0] \$1044 ;
-  reg [15:0] \$1045 ;
-  reg [17:0] \$1046 ;
-  reg [31:0] \$1047 ;
-  reg [5:0] \$1048 ;
-  reg [31:0] \$1049 ;
+  reg [31:0] \$1040 ;
+  reg [35:0] \$1041 ;
+  reg [5:0] \$1042 ;
+  reg [47:0] \$1043 ;
+  reg [32:0] \$1044 ;
+  reg [5:0] \$1045 ;
+  reg [32:0] \$1046 ;
+  reg [5:0] \$1047 ;
+  reg [33:0] \$1048 ;
+  reg [5:0] \$1049 ;
   wire \$105 ;
-  reg [31:0] \$1050 ;
-  reg [35:0] \$1051 ;
-  reg [5:0] \$1052 ;
-  reg [47:0] \$1053 ;
-  reg [32:0] \$1054 ;
+  reg [33:0] \$1050 ;
+  reg [34:0] \$1051 ;
+  reg [7:0] \$1052 ;
+  reg [31:0] \$1053 ;
+  reg [4:0] \$1054 ;
   reg [5:0] \$1055 ;
-  reg [32:0] \$1056 ;
-  reg [5:0] \$1057 ;
-  reg [33:0] \$1058 ;
-  reg [5:0] \$1059 ;
+  reg [31:0] \$1056 ;
+  reg [31:0] \$1057 ;
+  reg [5:0] \$1058 ;
+  reg [17:0] \$1059 ;
   wire \$106 ;
-  reg [33:0] \$1060 ;
-  reg [34:0] \$1061 ;
-  reg [7:0] \$1062 ;
-  reg [31:0] \$1063 ;
-  reg [31:0] \$1064 ;
+  reg [31:0] \$1060 ;
+  reg [17:0] \$1061 ;
+  reg [15:0] \$1062 ;
+  reg [15:0] \$1063 ;
+  reg [17:0] \$1064 ;
   reg [31:0] \$1065 ;
   reg [5:0] \$1066 ;
   reg [31:0] \$1067 ;
-  reg [4:0] \$1068 ;
-  reg [5:0] \$1069 ;
+  reg [31:0] \$1068 ;
+  reg [35:0] \$1069 ;
   wire \$107 ;
-  reg [31:0] \$1070 ;
-  reg [31:0] \$1071 ;
-  reg [5:0] \$1072 ;
-  reg [17:0] \$1073 ;
-  reg [31:0] \$1074 ;
-  reg [17:0] \$1075 ;
-  reg [15:0] \$1076 ;
-  reg [15:0] \$1077 ;
-  reg [17:0] \$1078 ;
-  reg [31:0] \$1079 ;
+  reg [5:0] \$1070 ;
+  reg [47:0] \$1071 ;
+  reg [32:0] \$1072 ;
+  reg [5:0] \$1073 ;
+  reg [32:0] \$1074 ;
+  reg [5:0] \$1075 ;
+  reg [33:0] \$1076 ;
+  reg [5:0] \$1077 ;
+  reg [33:0] \$1078 ;
+  reg [34:0] \$1079 ;
   wire \$108 ;
-  reg [5:0] \$1080 ;
+  reg [7:0] \$1080 ;
   reg [31:0] \$1081 ;
-  reg [31:0] \$1082 ;
-  reg [35:0] \$1083 ;
-  reg [5:0] \$1084 ;
-  reg [47:0] \$1085 ;
-  reg [32:0] \$1086 ;
-  reg [5:0] \$1087 ;
-  reg [32:0] \$1088 ;
-  reg [5:0] \$1089 ;
+  reg [4:0] \$1082 ;
+  reg [5:0] \$1083 ;
+  reg [31:0] \$1084 ;
+  reg [31:0] \$1085 ;
+  reg [5:0] \$1086 ;
+  reg [17:0] \$1087 ;
+  reg [31:0] \$1088 ;
+  reg [17:0] \$1089 ;
   wire \$109 ;
-  reg [33:0] \$1090 ;
-  reg [5:0] \$1091 ;
-  reg [33:0] \$1092 ;
-  reg [34:0] \$1093 ;
-  reg [7:0] \$1094 ;
+  reg [15:0] \$1090 ;
+  reg [15:0] \$1091 ;
+  reg [17:0] \$1092 ;
+  reg [31:0] \$1093 ;
+  reg [5:0] \$1094 ;
   reg [31:0] \$1095 ;
   reg [31:0] \$1096 ;
-  reg [31:0] \$1097 ;
+  reg [35:0] \$1097 ;
   reg [5:0] \$1098 ;
-  reg [31:0] \$1099 ;
+  reg [47:0] \$1099 ;
   wire [31:0] \$11 ;
   wire \$110 ;
-  reg [4:0] \$1100 ;
+  reg [32:0] \$1100 ;
   reg [5:0] \$1101 ;
-  reg [31:0] \$1102 ;
-  reg [31:0] \$1103 ;
-  reg [5:0] \$1104 ;
-  reg [17:0] \$1105 ;
-  reg [31:0] \$1106 ;
-  reg [17:0] \$1107 ;
-  reg [15:0] \$1108 ;
-  reg [15:0] \$1109 ;
+  reg [32:0] \$1102 ;
+  reg [5:0] \$1103 ;
+  reg [33:0] \$1104 ;
+  reg [5:0] \$1105 ;
+  reg [33:0] \$1106 ;
+  reg [34:0] \$1107 ;
+  reg [7:0] \$1108 ;
+  reg [31:0] \$1109 ;
   wire \$111 ;
-  reg [17:0] \$1110 ;
-  reg [31:0] \$1111 ;
-  reg [5:0] \$1112 ;
+  reg [4:0] \$1110 ;
+  reg [5:0] \$1111 ;
+  reg [31:0] \$1112 ;
   reg [31:0] \$1113 ;
-  reg [31:0] \$1114 ;
-  reg [35:0] \$1115 ;
-  reg [5:0] \$1116 ;
-  reg [47:0] \$1117 ;
-  reg [32:0] \$1118 ;
-  reg [5:0] \$1119 ;
+  reg [5:0] \$1114 ;
+  reg [17:0] \$1115 ;
+  reg [31:0] \$1116 ;
+  reg [17:0] \$1117 ;
+  reg [15:0] \$1118 ;
+  reg [15:0] \$1119 ;
   wire \$112 ;
-  reg [32:0] \$1120 ;
-  reg [5:0] \$1121 ;
-  reg [33:0] \$1122 ;
-  reg [5:0] \$1123 ;
-  reg [33:0] \$1124 ;
-  reg [34:0] \$1125 ;
-  reg [7:0] \$1126 ;
-  reg [31:0] \$1127 ;
-  reg [31:0] \$1128 ;
-  reg [31:0] \$1129 ;
+  reg [17:0] \$1120 ;
+  reg [31:0] \$1121 ;
+  reg [5:0] \$1122 ;
+  reg [31:0] \$1123 ;
+  reg [31:0] \$1124 ;
+  reg [35:0] \$1125 ;
+  reg [5:0] \$1126 ;
+  reg [47:0] \$1127 ;
+  reg [32:0] \$1128 ;
+  reg [5:0] \$1129 ;
   wire \$113 ;
-  reg [5:0] \$1130 ;
-  reg [31:0] \$1131 ;
-  reg [4:0] \$1132 ;
+  reg [32:0] \$1130 ;
+  reg [5:0] \$1131 ;
+  reg [33:0] \$1132 ;
   reg [5:0] \$1133 ;
-  reg [31:0] \$1134 ;
-  reg [31:0] \$1135 ;
-  reg [5:0] \$1136 ;
-  reg [17:0] \$1137 ;
-  reg [31:0] \$1138 ;
-  reg [17:0] \$1139 ;
+  reg [33:0] \$1134 ;
+  reg [34:0] \$1135 ;
+  reg [7:0] \$1136 ;
+  reg [31:0] \$1137 ;
+  reg [4:0] \$1138 ;
+  reg [5:0] \$1139 ;
   wire [33:0] \$114 ;
-  reg [15:0] \$1140 ;
-  reg [15:0] \$1141 ;
-  reg [17:0] \$1142 ;
-  reg [31:0] \$1143 ;
-  reg [5:0] \$1144 ;
-  reg [31:0] \$1145 ;
-  reg [31:0] \$1146 ;
-  reg [35:0] \$1147 ;
-  reg [5:0] \$1148 ;
-  reg [47:0] \$1149 ;
+  reg [31:0] \$1140 ;
+  reg [31:0] \$1141 ;
+  reg [5:0] \$1142 ;
+  reg [17:0] \$1143 ;
+  reg [31:0] \$1144 ;
+  reg [17:0] \$1145 ;
+  reg [15:0] \$1146 ;
+  reg [15:0] \$1147 ;
+  reg [17:0] \$1148 ;
+  reg [31:0] \$1149 ;
   wire [33:0] \$115 ;
-  reg [32:0] \$1150 ;
-  reg [5:0] \$1151 ;
-  reg [32:0] \$1152 ;
-  reg [5:0] \$1153 ;
-  reg [33:0] \$1154 ;
-  reg [5:0] \$1155 ;
-  reg [33:0] \$1156 ;
-  reg [34:0] \$1157 ;
-  reg [7:0] \$1158 ;
-  reg [31:0] \$1159 ;
+  reg [5:0] \$1150 ;
+  reg [31:0] \$1151 ;
+  reg [31:0] \$1152 ;
+  reg [35:0] \$1153 ;
+  reg [5:0] \$1154 ;
+  reg [47:0] \$1155 ;
+  reg [32:0] \$1156 ;
+  reg [5:0] \$1157 ;
+  reg [32:0] \$1158 ;
+  reg [5:0] \$1159 ;
   wire [34:0] \$116 ;
-  reg [31:0] \$1160 ;
-  reg [31:0] \$1161 ;
-  reg [5:0] \$1162 ;
-  reg [31:0] \$1163 ;
-  reg [4:0] \$1164 ;
-  reg [5:0] \$1165 ;
-  reg [31:0] \$1166 ;
-  reg [31:0] \$1167 ;
-  reg [5:0] \$1168 ;
-  reg [17:0] \$1169 ;
+  reg [33:0] \$1160 ;
+  reg [5:0] \$1161 ;
+  reg [33:0] \$1162 ;
+  reg [34:0] \$1163 ;
+  reg [7:0] \$1164 ;
+  reg [31:0] \$1165 ;
+  reg [4:0] \$1166 ;
+  reg [5:0] \$1167 ;
+  reg [31:0] \$1168 ;
+  reg [31:0] \$1169 ;
   wire \$117 ;
-  reg [31:0] \$1170 ;
+  reg [5:0] \$1170 ;
   reg [17:0] \$1171 ;
-  reg [15:0] \$1172 ;
-  reg [15:0] \$1173 ;
-  reg [17:0] \$1174 ;
-  reg [31:0] \$1175 ;
-  reg [5:0] \$1176 ;
+  reg [31:0] \$1172 ;
+  reg [17:0] \$1173 ;
+  reg [15:0] \$1174 ;
+  reg [15:0] \$1175 ;
+  reg [17:0] \$1176 ;
   reg [31:0] \$1177 ;
-  reg [31:0] \$1178 ;
-  reg [35:0] \$1179 ;
+  reg [5:0] \$1178 ;
+  reg [31:0] \$1179 ;
   wire \$118 ;
-  reg [5:0] \$1180 ;
-  reg [47:0] \$1181 ;
-  reg [32:0] \$1182 ;
-  reg [5:0] \$1183 ;
+  reg [31:0] \$1180 ;
+  reg [35:0] \$1181 ;
+  reg [5:0] \$1182 ;
+  reg [47:0] \$1183 ;
   reg [32:0] \$1184 ;
   reg [5:0] \$1185 ;
-  reg [33:0] \$1186 ;
+  reg [32:0] \$1186 ;
   reg [5:0] \$1187 ;
   reg [33:0] \$1188 ;
-  reg [34:0] \$1189 ;
+  reg [5:0] \$1189 ;
   wire \$119 ;
-  reg [7:0] \$1190 ;
-  reg [31:0] \$1191 ;
-  reg [31:0] \$1192 ;
+  reg [33:0] \$1190 ;
+  reg [34:0] \$1191 ;
+  reg [7:0] \$1192 ;
   reg [31:0] \$1193 ;
-  reg [5:0] \$1194 ;
-  reg [31:0] \$1195 ;
-  reg [4:0] \$1196 ;
-  reg [5:0] \$1197 ;
-  reg [31:0] \$1198 ;
-  reg [31:0] \$1199 ;
+  reg [4:0] \$1194 ;
+  reg [5:0] \$1195 ;
+  reg [31:0] \$1196 ;
+  reg [31:0] \$1197 ;
+  reg [5:0] \$1198 ;
+  reg [17:0] \$1199 ;
   wire [35:0] \$12 ;
   wire \$120 ;
-  reg [5:0] \$1200 ;
+  reg [31:0] \$1200 ;
   reg [17:0] \$1201 ;
-  reg [31:0] \$1202 ;
-  reg [17:0] \$1203 ;
-  reg [15:0] \$1204 ;
-  reg [15:0] \$1205 ;
-  reg [17:0] \$1206 ;
+  reg [15:0] \$1202 ;
+  reg [15:0] \$1203 ;
+  reg [17:0] \$1204 ;
+  reg [31:0] \$1205 ;
+  reg [5:0] \$1206 ;
   reg [31:0] \$1207 ;
-  reg [5:0] \$1208 ;
-  reg [31:0] \$1209 ;
+  reg [31:0] \$1208 ;
+  reg [35:0] \$1209 ;
   wire [8:0] \$121 ;
-  reg [31:0] \$1210 ;
-  reg [35:0] \$1211 ;
-  reg [5:0] \$1212 ;
-  reg [47:0] \$1213 ;
+  reg [5:0] \$1210 ;
+  reg [47:0] \$1211 ;
+  reg [32:0] \$1212 ;
+  reg [5:0] \$1213 ;
   reg [32:0] \$1214 ;
   reg [5:0] \$1215 ;
-  reg [32:0] \$1216 ;
+  reg [33:0] \$1216 ;
   reg [5:0] \$1217 ;
   reg [33:0] \$1218 ;
-  reg [5:0] \$1219 ;
+  reg [34:0] \$1219 ;
   wire [8:0] \$122 ;
-  reg [33:0] \$1220 ;
-  reg [34:0] \$1221 ;
-  reg [7:0] \$1222 ;
-  reg [31:0] \$1223 ;
-  reg [31:0] \$1224 ;
-  reg [31:0] \$1225 ;
-  reg [5:0] \$1226 ;
-  reg [31:0] \$1227 ;
-  reg [4:0] \$1228 ;
-  reg [5:0] \$1229 ;
+  reg [7:0] \$1220 ;
   wire [32:0] \$123 ;
-  reg [31:0] \$1230 ;
-  reg [31:0] \$1231 ;
-  reg [5:0] \$1232 ;
-  reg [17:0] \$1233 ;
-  reg [31:0] \$1234 ;
-  reg [17:0] \$1235 ;
-  reg [15:0] \$1236 ;
-  reg [15:0] \$1237 ;
-  reg [17:0] \$1238 ;
-  reg [31:0] \$1239 ;
   wire \$124 ;
-  reg [5:0] \$1240 ;
-  reg [31:0] \$1241 ;
-  reg [31:0] \$1242 ;
-  reg [35:0] \$1243 ;
-  reg [5:0] \$1244 ;
-  reg [47:0] \$1245 ;
-  reg [32:0] \$1246 ;
-  reg [5:0] \$1247 ;
-  reg [32:0] \$1248 ;
-  reg [5:0] \$1249 ;
   wire [4:0] \$125 ;
-  reg [33:0] \$1250 ;
-  reg [5:0] \$1251 ;
-  reg [33:0] \$1252 ;
-  reg [34:0] \$1253 ;
-  reg [7:0] \$1254 ;
   wire \$126 ;
   wire [6:0] \$127 ;
   wire [6:0] \$128 ;
@@ -42872,7 +43003,7 @@ module \accel_top.core.output.post.requant (rst, \port$3318$272 , i__valid, i__p
   reg \$984 ;
   reg \$985 ;
   reg \$986 ;
-  reg \$987 ;
+  reg [5:0] \$987 ;
   reg [5:0] \$988 ;
   reg [5:0] \$989 ;
   wire \$99 ;
@@ -42883,9 +43014,9 @@ module \accel_top.core.output.post.requant (rst, \port$3318$272 , i__valid, i__p
   reg [5:0] \$994 ;
   reg [5:0] \$995 ;
   reg [5:0] \$996 ;
-  reg [5:0] \$997 ;
-  reg [5:0] \$998 ;
-  reg [31:0] \$999 ;
+  reg [31:0] \$997 ;
+  reg [4:0] \$998 ;
+  reg [5:0] \$999 ;
   wire [7:0] act_max;
   wire [7:0] act_min;
   input clk;
@@ -42931,262 +43062,230 @@ module \accel_top.core.output.post.requant (rst, \port$3318$272 , i__valid, i__p
   wire [5:0] \i__payload.tag ;
   input i__valid;
   wire i__valid;
-  reg [34:0] l0_s10_w = 35'h000000000;
-  reg [7:0] l0_s11_out = 8'h00;
-  reg [31:0] l0_s1_acc = 32'd0;
-  reg [31:0] l0_s1_bias = 32'd0;
-  reg [31:0] l0_s1_mult_in = 32'd0;
-  reg [5:0] l0_s1_shift = 6'h00;
-  reg [4:0] l0_s2_left = 5'h00;
+  reg [7:0] l0_s10_out = 8'h00;
+  reg [4:0] l0_s1_left = 5'h00;
+  reg [31:0] l0_s1_mult = 32'd0;
+  reg [5:0] l0_s1_right = 6'h00;
+  reg [31:0] l0_s1_x = 32'd0;
+  reg [17:0] l0_s2_m_sum = 18'h00000;
   reg [31:0] l0_s2_mult = 32'd0;
   reg [5:0] l0_s2_right = 6'h00;
   reg [31:0] l0_s2_x = 32'd0;
   reg [17:0] l0_s3_m_sum = 18'h00000;
   reg [31:0] l0_s3_mult = 32'd0;
   reg [5:0] l0_s3_right = 6'h00;
-  reg [31:0] l0_s3_x = 32'd0;
-  reg [17:0] l0_s4_m_sum = 18'h00000;
-  reg [31:0] l0_s4_mult = 32'd0;
+  reg [15:0] l0_s3_x_hi = 16'h0000;
+  reg [15:0] l0_s3_x_lo = 16'h0000;
+  reg [17:0] l0_s3_x_sum = 18'h00000;
+  reg [35:0] l0_s4_cross = 36'h000000000;
+  reg [31:0] l0_s4_hh = 32'd0;
+  reg [31:0] l0_s4_ll = 32'd0;
   reg [5:0] l0_s4_right = 6'h00;
-  reg [15:0] l0_s4_x_hi = 16'h0000;
-  reg [15:0] l0_s4_x_lo = 16'h0000;
-  reg [17:0] l0_s4_x_sum = 18'h00000;
-  reg [35:0] l0_s5_cross = 36'h000000000;
-  reg [31:0] l0_s5_hh = 32'd0;
-  reg [31:0] l0_s5_ll = 32'd0;
+  reg [47:0] l0_s5_base = 48'h000000000000;
+  reg [32:0] l0_s5_mid = 33'h000000000;
   reg [5:0] l0_s5_right = 6'h00;
-  reg [47:0] l0_s6_base = 48'h000000000000;
-  reg [32:0] l0_s6_mid = 33'h000000000;
   reg [5:0] l0_s6_right = 6'h00;
+  reg [32:0] l0_s6_y = 33'h000000000;
   reg [5:0] l0_s7_right = 6'h00;
-  reg [32:0] l0_s7_y = 33'h000000000;
-  reg [5:0] l0_s8_right = 6'h00;
-  reg [33:0] l0_s8_t = 34'h000000000;
-  reg [33:0] l0_s9_z = 34'h000000000;
-  reg [34:0] l1_s10_w = 35'h000000000;
-  reg [7:0] l1_s11_out = 8'h00;
-  reg [31:0] l1_s1_acc = 32'd0;
-  reg [31:0] l1_s1_bias = 32'd0;
-  reg [31:0] l1_s1_mult_in = 32'd0;
-  reg [5:0] l1_s1_shift = 6'h00;
-  reg [4:0] l1_s2_left = 5'h00;
+  reg [33:0] l0_s7_t = 34'h000000000;
+  reg [33:0] l0_s8_z = 34'h000000000;
+  reg [34:0] l0_s9_w = 35'h000000000;
+  reg [7:0] l1_s10_out = 8'h00;
+  reg [4:0] l1_s1_left = 5'h00;
+  reg [31:0] l1_s1_mult = 32'd0;
+  reg [5:0] l1_s1_right = 6'h00;
+  reg [31:0] l1_s1_x = 32'd0;
+  reg [17:0] l1_s2_m_sum = 18'h00000;
   reg [31:0] l1_s2_mult = 32'd0;
   reg [5:0] l1_s2_right = 6'h00;
   reg [31:0] l1_s2_x = 32'd0;
   reg [17:0] l1_s3_m_sum = 18'h00000;
   reg [31:0] l1_s3_mult = 32'd0;
   reg [5:0] l1_s3_right = 6'h00;
-  reg [31:0] l1_s3_x = 32'd0;
-  reg [17:0] l1_s4_m_sum = 18'h00000;
-  reg [31:0] l1_s4_mult = 32'd0;
+  reg [15:0] l1_s3_x_hi = 16'h0000;
+  reg [15:0] l1_s3_x_lo = 16'h0000;
+  reg [17:0] l1_s3_x_sum = 18'h00000;
+  reg [35:0] l1_s4_cross = 36'h000000000;
+  reg [31:0] l1_s4_hh = 32'd0;
+  reg [31:0] l1_s4_ll = 32'd0;
   reg [5:0] l1_s4_right = 6'h00;
-  reg [15:0] l1_s4_x_hi = 16'h0000;
-  reg [15:0] l1_s4_x_lo = 16'h0000;
-  reg [17:0] l1_s4_x_sum = 18'h00000;
-  reg [35:0] l1_s5_cross = 36'h000000000;
-  reg [31:0] l1_s5_hh = 32'd0;
-  reg [31:0] l1_s5_ll = 32'd0;
+  reg [47:0] l1_s5_base = 48'h000000000000;
+  reg [32:0] l1_s5_mid = 33'h000000000;
   reg [5:0] l1_s5_right = 6'h00;
-  reg [47:0] l1_s6_base = 48'h000000000000;
-  reg [32:0] l1_s6_mid = 33'h000000000;
   reg [5:0] l1_s6_right = 6'h00;
+  reg [32:0] l1_s6_y = 33'h000000000;
   reg [5:0] l1_s7_right = 6'h00;
-  reg [32:0] l1_s7_y = 33'h000000000;
-  reg [5:0] l1_s8_right = 6'h00;
-  reg [33:0] l1_s8_t = 34'h000000000;
-  reg [33:0] l1_s9_z = 34'h000000000;
-  reg [34:0] l2_s10_w = 35'h000000000;
-  reg [7:0] l2_s11_out = 8'h00;
-  reg [31:0] l2_s1_acc = 32'd0;
-  reg [31:0] l2_s1_bias = 32'd0;
-  reg [31:0] l2_s1_mult_in = 32'd0;
-  reg [5:0] l2_s1_shift = 6'h00;
-  reg [4:0] l2_s2_left = 5'h00;
+  reg [33:0] l1_s7_t = 34'h000000000;
+  reg [33:0] l1_s8_z = 34'h000000000;
+  reg [34:0] l1_s9_w = 35'h000000000;
+  reg [7:0] l2_s10_out = 8'h00;
+  reg [4:0] l2_s1_left = 5'h00;
+  reg [31:0] l2_s1_mult = 32'd0;
+  reg [5:0] l2_s1_right = 6'h00;
+  reg [31:0] l2_s1_x = 32'd0;
+  reg [17:0] l2_s2_m_sum = 18'h00000;
   reg [31:0] l2_s2_mult = 32'd0;
   reg [5:0] l2_s2_right = 6'h00;
   reg [31:0] l2_s2_x = 32'd0;
   reg [17:0] l2_s3_m_sum = 18'h00000;
   reg [31:0] l2_s3_mult = 32'd0;
   reg [5:0] l2_s3_right = 6'h00;
-  reg [31:0] l2_s3_x = 32'd0;
-  reg [17:0] l2_s4_m_sum = 18'h00000;
-  reg [31:0] l2_s4_mult = 32'd0;
+  reg [15:0] l2_s3_x_hi = 16'h0000;
+  reg [15:0] l2_s3_x_lo = 16'h0000;
+  reg [17:0] l2_s3_x_sum = 18'h00000;
+  reg [35:0] l2_s4_cross = 36'h000000000;
+  reg [31:0] l2_s4_hh = 32'd0;
+  reg [31:0] l2_s4_ll = 32'd0;
   reg [5:0] l2_s4_right = 6'h00;
-  reg [15:0] l2_s4_x_hi = 16'h0000;
-  reg [15:0] l2_s4_x_lo = 16'h0000;
-  reg [17:0] l2_s4_x_sum = 18'h00000;
-  reg [35:0] l2_s5_cross = 36'h000000000;
-  reg [31:0] l2_s5_hh = 32'd0;
-  reg [31:0] l2_s5_ll = 32'd0;
+  reg [47:0] l2_s5_base = 48'h000000000000;
+  reg [32:0] l2_s5_mid = 33'h000000000;
   reg [5:0] l2_s5_right = 6'h00;
-  reg [47:0] l2_s6_base = 48'h000000000000;
-  reg [32:0] l2_s6_mid = 33'h000000000;
   reg [5:0] l2_s6_right = 6'h00;
+  reg [32:0] l2_s6_y = 33'h000000000;
   reg [5:0] l2_s7_right = 6'h00;
-  reg [32:0] l2_s7_y = 33'h000000000;
-  reg [5:0] l2_s8_right = 6'h00;
-  reg [33:0] l2_s8_t = 34'h000000000;
-  reg [33:0] l2_s9_z = 34'h000000000;
-  reg [34:0] l3_s10_w = 35'h000000000;
-  reg [7:0] l3_s11_out = 8'h00;
-  reg [31:0] l3_s1_acc = 32'd0;
-  reg [31:0] l3_s1_bias = 32'd0;
-  reg [31:0] l3_s1_mult_in = 32'd0;
-  reg [5:0] l3_s1_shift = 6'h00;
-  reg [4:0] l3_s2_left = 5'h00;
+  reg [33:0] l2_s7_t = 34'h000000000;
+  reg [33:0] l2_s8_z = 34'h000000000;
+  reg [34:0] l2_s9_w = 35'h000000000;
+  reg [7:0] l3_s10_out = 8'h00;
+  reg [4:0] l3_s1_left = 5'h00;
+  reg [31:0] l3_s1_mult = 32'd0;
+  reg [5:0] l3_s1_right = 6'h00;
+  reg [31:0] l3_s1_x = 32'd0;
+  reg [17:0] l3_s2_m_sum = 18'h00000;
   reg [31:0] l3_s2_mult = 32'd0;
   reg [5:0] l3_s2_right = 6'h00;
   reg [31:0] l3_s2_x = 32'd0;
   reg [17:0] l3_s3_m_sum = 18'h00000;
   reg [31:0] l3_s3_mult = 32'd0;
   reg [5:0] l3_s3_right = 6'h00;
-  reg [31:0] l3_s3_x = 32'd0;
-  reg [17:0] l3_s4_m_sum = 18'h00000;
-  reg [31:0] l3_s4_mult = 32'd0;
+  reg [15:0] l3_s3_x_hi = 16'h0000;
+  reg [15:0] l3_s3_x_lo = 16'h0000;
+  reg [17:0] l3_s3_x_sum = 18'h00000;
+  reg [35:0] l3_s4_cross = 36'h000000000;
+  reg [31:0] l3_s4_hh = 32'd0;
+  reg [31:0] l3_s4_ll = 32'd0;
   reg [5:0] l3_s4_right = 6'h00;
-  reg [15:0] l3_s4_x_hi = 16'h0000;
-  reg [15:0] l3_s4_x_lo = 16'h0000;
-  reg [17:0] l3_s4_x_sum = 18'h00000;
-  reg [35:0] l3_s5_cross = 36'h000000000;
-  reg [31:0] l3_s5_hh = 32'd0;
-  reg [31:0] l3_s5_ll = 32'd0;
+  reg [47:0] l3_s5_base = 48'h000000000000;
+  reg [32:0] l3_s5_mid = 33'h000000000;
   reg [5:0] l3_s5_right = 6'h00;
-  reg [47:0] l3_s6_base = 48'h000000000000;
-  reg [32:0] l3_s6_mid = 33'h000000000;
   reg [5:0] l3_s6_right = 6'h00;
+  reg [32:0] l3_s6_y = 33'h000000000;
   reg [5:0] l3_s7_right = 6'h00;
-  reg [32:0] l3_s7_y = 33'h000000000;
-  reg [5:0] l3_s8_right = 6'h00;
-  reg [33:0] l3_s8_t = 34'h000000000;
-  reg [33:0] l3_s9_z = 34'h000000000;
-  reg [34:0] l4_s10_w = 35'h000000000;
-  reg [7:0] l4_s11_out = 8'h00;
-  reg [31:0] l4_s1_acc = 32'd0;
-  reg [31:0] l4_s1_bias = 32'd0;
-  reg [31:0] l4_s1_mult_in = 32'd0;
-  reg [5:0] l4_s1_shift = 6'h00;
-  reg [4:0] l4_s2_left = 5'h00;
+  reg [33:0] l3_s7_t = 34'h000000000;
+  reg [33:0] l3_s8_z = 34'h000000000;
+  reg [34:0] l3_s9_w = 35'h000000000;
+  reg [7:0] l4_s10_out = 8'h00;
+  reg [4:0] l4_s1_left = 5'h00;
+  reg [31:0] l4_s1_mult = 32'd0;
+  reg [5:0] l4_s1_right = 6'h00;
+  reg [31:0] l4_s1_x = 32'd0;
+  reg [17:0] l4_s2_m_sum = 18'h00000;
   reg [31:0] l4_s2_mult = 32'd0;
   reg [5:0] l4_s2_right = 6'h00;
   reg [31:0] l4_s2_x = 32'd0;
   reg [17:0] l4_s3_m_sum = 18'h00000;
   reg [31:0] l4_s3_mult = 32'd0;
   reg [5:0] l4_s3_right = 6'h00;
-  reg [31:0] l4_s3_x = 32'd0;
-  reg [17:0] l4_s4_m_sum = 18'h00000;
-  reg [31:0] l4_s4_mult = 32'd0;
+  reg [15:0] l4_s3_x_hi = 16'h0000;
+  reg [15:0] l4_s3_x_lo = 16'h0000;
+  reg [17:0] l4_s3_x_sum = 18'h00000;
+  reg [35:0] l4_s4_cross = 36'h000000000;
+  reg [31:0] l4_s4_hh = 32'd0;
+  reg [31:0] l4_s4_ll = 32'd0;
   reg [5:0] l4_s4_right = 6'h00;
-  reg [15:0] l4_s4_x_hi = 16'h0000;
-  reg [15:0] l4_s4_x_lo = 16'h0000;
-  reg [17:0] l4_s4_x_sum = 18'h00000;
-  reg [35:0] l4_s5_cross = 36'h000000000;
-  reg [31:0] l4_s5_hh = 32'd0;
-  reg [31:0] l4_s5_ll = 32'd0;
+  reg [47:0] l4_s5_base = 48'h000000000000;
+  reg [32:0] l4_s5_mid = 33'h000000000;
   reg [5:0] l4_s5_right = 6'h00;
-  reg [47:0] l4_s6_base = 48'h000000000000;
-  reg [32:0] l4_s6_mid = 33'h000000000;
   reg [5:0] l4_s6_right = 6'h00;
+  reg [32:0] l4_s6_y = 33'h000000000;
   reg [5:0] l4_s7_right = 6'h00;
-  reg [32:0] l4_s7_y = 33'h000000000;
-  reg [5:0] l4_s8_right = 6'h00;
-  reg [33:0] l4_s8_t = 34'h000000000;
-  reg [33:0] l4_s9_z = 34'h000000000;
-  reg [34:0] l5_s10_w = 35'h000000000;
-  reg [7:0] l5_s11_out = 8'h00;
-  reg [31:0] l5_s1_acc = 32'd0;
-  reg [31:0] l5_s1_bias = 32'd0;
-  reg [31:0] l5_s1_mult_in = 32'd0;
-  reg [5:0] l5_s1_shift = 6'h00;
-  reg [4:0] l5_s2_left = 5'h00;
+  reg [33:0] l4_s7_t = 34'h000000000;
+  reg [33:0] l4_s8_z = 34'h000000000;
+  reg [34:0] l4_s9_w = 35'h000000000;
+  reg [7:0] l5_s10_out = 8'h00;
+  reg [4:0] l5_s1_left = 5'h00;
+  reg [31:0] l5_s1_mult = 32'd0;
+  reg [5:0] l5_s1_right = 6'h00;
+  reg [31:0] l5_s1_x = 32'd0;
+  reg [17:0] l5_s2_m_sum = 18'h00000;
   reg [31:0] l5_s2_mult = 32'd0;
   reg [5:0] l5_s2_right = 6'h00;
   reg [31:0] l5_s2_x = 32'd0;
   reg [17:0] l5_s3_m_sum = 18'h00000;
   reg [31:0] l5_s3_mult = 32'd0;
   reg [5:0] l5_s3_right = 6'h00;
-  reg [31:0] l5_s3_x = 32'd0;
-  reg [17:0] l5_s4_m_sum = 18'h00000;
-  reg [31:0] l5_s4_mult = 32'd0;
+  reg [15:0] l5_s3_x_hi = 16'h0000;
+  reg [15:0] l5_s3_x_lo = 16'h0000;
+  reg [17:0] l5_s3_x_sum = 18'h00000;
+  reg [35:0] l5_s4_cross = 36'h000000000;
+  reg [31:0] l5_s4_hh = 32'd0;
+  reg [31:0] l5_s4_ll = 32'd0;
   reg [5:0] l5_s4_right = 6'h00;
-  reg [15:0] l5_s4_x_hi = 16'h0000;
-  reg [15:0] l5_s4_x_lo = 16'h0000;
-  reg [17:0] l5_s4_x_sum = 18'h00000;
-  reg [35:0] l5_s5_cross = 36'h000000000;
-  reg [31:0] l5_s5_hh = 32'd0;
-  reg [31:0] l5_s5_ll = 32'd0;
+  reg [47:0] l5_s5_base = 48'h000000000000;
+  reg [32:0] l5_s5_mid = 33'h000000000;
   reg [5:0] l5_s5_right = 6'h00;
-  reg [47:0] l5_s6_base = 48'h000000000000;
-  reg [32:0] l5_s6_mid = 33'h000000000;
   reg [5:0] l5_s6_right = 6'h00;
+  reg [32:0] l5_s6_y = 33'h000000000;
   reg [5:0] l5_s7_right = 6'h00;
-  reg [32:0] l5_s7_y = 33'h000000000;
-  reg [5:0] l5_s8_right = 6'h00;
-  reg [33:0] l5_s8_t = 34'h000000000;
-  reg [33:0] l5_s9_z = 34'h000000000;
-  reg [34:0] l6_s10_w = 35'h000000000;
-  reg [7:0] l6_s11_out = 8'h00;
-  reg [31:0] l6_s1_acc = 32'd0;
-  reg [31:0] l6_s1_bias = 32'd0;
-  reg [31:0] l6_s1_mult_in = 32'd0;
-  reg [5:0] l6_s1_shift = 6'h00;
-  reg [4:0] l6_s2_left = 5'h00;
+  reg [33:0] l5_s7_t = 34'h000000000;
+  reg [33:0] l5_s8_z = 34'h000000000;
+  reg [34:0] l5_s9_w = 35'h000000000;
+  reg [7:0] l6_s10_out = 8'h00;
+  reg [4:0] l6_s1_left = 5'h00;
+  reg [31:0] l6_s1_mult = 32'd0;
+  reg [5:0] l6_s1_right = 6'h00;
+  reg [31:0] l6_s1_x = 32'd0;
+  reg [17:0] l6_s2_m_sum = 18'h00000;
   reg [31:0] l6_s2_mult = 32'd0;
   reg [5:0] l6_s2_right = 6'h00;
   reg [31:0] l6_s2_x = 32'd0;
   reg [17:0] l6_s3_m_sum = 18'h00000;
   reg [31:0] l6_s3_mult = 32'd0;
   reg [5:0] l6_s3_right = 6'h00;
-  reg [31:0] l6_s3_x = 32'd0;
-  reg [17:0] l6_s4_m_sum = 18'h00000;
-  reg [31:0] l6_s4_mult = 32'd0;
+  reg [15:0] l6_s3_x_hi = 16'h0000;
+  reg [15:0] l6_s3_x_lo = 16'h0000;
+  reg [17:0] l6_s3_x_sum = 18'h00000;
+  reg [35:0] l6_s4_cross = 36'h000000000;
+  reg [31:0] l6_s4_hh = 32'd0;
+  reg [31:0] l6_s4_ll = 32'd0;
   reg [5:0] l6_s4_right = 6'h00;
-  reg [15:0] l6_s4_x_hi = 16'h0000;
-  reg [15:0] l6_s4_x_lo = 16'h0000;
-  reg [17:0] l6_s4_x_sum = 18'h00000;
-  reg [35:0] l6_s5_cross = 36'h000000000;
-  reg [31:0] l6_s5_hh = 32'd0;
-  reg [31:0] l6_s5_ll = 32'd0;
+  reg [47:0] l6_s5_base = 48'h000000000000;
+  reg [32:0] l6_s5_mid = 33'h000000000;
   reg [5:0] l6_s5_right = 6'h00;
-  reg [47:0] l6_s6_base = 48'h000000000000;
-  reg [32:0] l6_s6_mid = 33'h000000000;
   reg [5:0] l6_s6_right = 6'h00;
+  reg [32:0] l6_s6_y = 33'h000000000;
   reg [5:0] l6_s7_right = 6'h00;
-  reg [32:0] l6_s7_y = 33'h000000000;
-  reg [5:0] l6_s8_right = 6'h00;
-  reg [33:0] l6_s8_t = 34'h000000000;
-  reg [33:0] l6_s9_z = 34'h000000000;
-  reg [34:0] l7_s10_w = 35'h000000000;
-  reg [7:0] l7_s11_out = 8'h00;
-  reg [31:0] l7_s1_acc = 32'd0;
-  reg [31:0] l7_s1_bias = 32'd0;
-  reg [31:0] l7_s1_mult_in = 32'd0;
-  reg [5:0] l7_s1_shift = 6'h00;
-  reg [4:0] l7_s2_left = 5'h00;
+  reg [33:0] l6_s7_t = 34'h000000000;
+  reg [33:0] l6_s8_z = 34'h000000000;
+  reg [34:0] l6_s9_w = 35'h000000000;
+  reg [7:0] l7_s10_out = 8'h00;
+  reg [4:0] l7_s1_left = 5'h00;
+  reg [31:0] l7_s1_mult = 32'd0;
+  reg [5:0] l7_s1_right = 6'h00;
+  reg [31:0] l7_s1_x = 32'd0;
+  reg [17:0] l7_s2_m_sum = 18'h00000;
   reg [31:0] l7_s2_mult = 32'd0;
   reg [5:0] l7_s2_right = 6'h00;
   reg [31:0] l7_s2_x = 32'd0;
   reg [17:0] l7_s3_m_sum = 18'h00000;
   reg [31:0] l7_s3_mult = 32'd0;
   reg [5:0] l7_s3_right = 6'h00;
-  reg [31:0] l7_s3_x = 32'd0;
-  reg [17:0] l7_s4_m_sum = 18'h00000;
-  reg [31:0] l7_s4_mult = 32'd0;
+  reg [15:0] l7_s3_x_hi = 16'h0000;
+  reg [15:0] l7_s3_x_lo = 16'h0000;
+  reg [17:0] l7_s3_x_sum = 18'h00000;
+  reg [35:0] l7_s4_cross = 36'h000000000;
+  reg [31:0] l7_s4_hh = 32'd0;
+  reg [31:0] l7_s4_ll = 32'd0;
   reg [5:0] l7_s4_right = 6'h00;
-  reg [15:0] l7_s4_x_hi = 16'h0000;
-  reg [15:0] l7_s4_x_lo = 16'h0000;
-  reg [17:0] l7_s4_x_sum = 18'h00000;
-  reg [35:0] l7_s5_cross = 36'h000000000;
-  reg [31:0] l7_s5_hh = 32'd0;
-  reg [31:0] l7_s5_ll = 32'd0;
+  reg [47:0] l7_s5_base = 48'h000000000000;
+  reg [32:0] l7_s5_mid = 33'h000000000;
   reg [5:0] l7_s5_right = 6'h00;
-  reg [47:0] l7_s6_base = 48'h000000000000;
-  reg [32:0] l7_s6_mid = 33'h000000000;
   reg [5:0] l7_s6_right = 6'h00;
+  reg [32:0] l7_s6_y = 33'h000000000;
   reg [5:0] l7_s7_right = 6'h00;
-  reg [32:0] l7_s7_y = 33'h000000000;
-  reg [5:0] l7_s8_right = 6'h00;
-  reg [33:0] l7_s8_t = 34'h000000000;
-  reg [33:0] l7_s9_z = 34'h000000000;
+  reg [33:0] l7_s7_t = 34'h000000000;
+  reg [33:0] l7_s8_z = 34'h000000000;
+  reg [34:0] l7_s9_w = 35'h000000000;
   output [69:0] o__payload;
   wire [69:0] o__payload;
   wire [63:0] \o__payload.data ;
@@ -43202,15 +43301,13 @@ module \accel_top.core.output.post.requant (rst, \port$3318$272 , i__valid, i__p
   (* init = 1'h0 *)
   wire o__valid;
   wire [7:0] output_zero_point;
-  input [23:0] \port$3318$272 ;
-  wire [23:0] \port$3318$272 ;
+  input [23:0] \port$3317$272 ;
+  wire [23:0] \port$3317$272 ;
   input rst;
   wire rst;
   reg [5:0] s10_tag = 6'h00;
+  output s10_valid;
   reg s10_valid = 1'h0;
-  reg [5:0] s11_tag = 6'h00;
-  output s11_valid;
-  reg s11_valid = 1'h0;
   reg [5:0] s1_tag = 6'h00;
   reg s1_valid = 1'h0;
   reg [5:0] s2_tag = 6'h00;
@@ -43229,974 +43326,974 @@ module \accel_top.core.output.post.requant (rst, \port$3318$272 , i__valid, i__p
   reg s8_valid = 1'h0;
   reg [5:0] s9_tag = 6'h00;
   reg s9_valid = 1'h0;
-  assign \$1  = $signed(l0_s1_acc) + $signed(l0_s1_bias);
-  assign \$2  = $signed(l0_s1_shift) < $signed(1'h0);
-  assign \$3  = \$2  ? 5'h00 : l0_s1_shift[4:0];
-  assign \$4  = $signed(l0_s1_shift) < $signed(1'h0);
-  assign \$5  = - $signed(l0_s1_shift);
+  assign \$1  = $signed(i__payload[31:0]) + $signed(i__payload[287:256]);
+  assign \$2  = $signed(i__payload[773:768]) < $signed(1'h0);
+  assign \$3  = \$2  ? 5'h00 : i__payload[772:768];
+  assign \$4  = $signed(i__payload[773:768]) < $signed(1'h0);
+  assign \$5  = - $signed(i__payload[773:768]);
   assign \$6  = \$4  ? \$5  : 7'h00;
-  assign \$7  = $signed(l0_s2_x) << l0_s2_left;
-  assign \$8  = $signed(l0_s2_mult[31:16]) + $signed({ 1'h0, l0_s2_mult[15:0] });
-  assign \$9  = $signed(l0_s3_x[31:16]) + $signed({ 1'h0, l0_s3_x[15:0] });
-  assign \$10  = $signed(l0_s4_x_hi) * $signed(l0_s4_mult[31:16]);
-  assign \$11  = l0_s4_x_lo * l0_s4_mult[15:0];
-  assign \$12  = $signed(l0_s4_x_sum) * $signed(l0_s4_m_sum);
-  assign \$13  = $signed({ l0_s5_hh, l0_s5_ll[31:16] }) + $signed(16'h4000);
-  assign \$14  = $signed(l0_s5_cross) - $signed(l0_s5_hh);
-  assign \$15  = $signed(\$14 ) - $signed({ 1'h0, l0_s5_ll });
-  assign \$16  = $signed(l0_s6_base) + $signed(l0_s6_mid);
-  assign \$18  = l0_s7_right > 1'h1;
-  assign \$19  = l0_s7_right == 1'h1;
-  assign \$20  = l0_s7_y[32] ? \$18  : \$19 ;
-  assign \$21  = l0_s7_right > 2'h2;
-  assign \$22  = l0_s7_right == 2'h2;
-  assign \$23  = l0_s7_y[32] ? \$21  : \$22 ;
-  assign \$24  = l0_s7_right > 2'h3;
-  assign \$25  = l0_s7_right == 2'h3;
-  assign \$26  = l0_s7_y[32] ? \$24  : \$25 ;
-  assign \$27  = l0_s7_right > 3'h4;
-  assign \$28  = l0_s7_right == 3'h4;
-  assign \$29  = l0_s7_y[32] ? \$27  : \$28 ;
-  assign \$30  = l0_s7_right > 3'h5;
-  assign \$31  = l0_s7_right == 3'h5;
-  assign \$32  = l0_s7_y[32] ? \$30  : \$31 ;
-  assign \$33  = l0_s7_right > 3'h6;
-  assign \$34  = l0_s7_right == 3'h6;
-  assign \$35  = l0_s7_y[32] ? \$33  : \$34 ;
-  assign \$36  = l0_s7_right > 3'h7;
-  assign \$37  = l0_s7_right == 3'h7;
-  assign \$38  = l0_s7_y[32] ? \$36  : \$37 ;
-  assign \$39  = l0_s7_right > 4'h8;
-  assign \$40  = l0_s7_right == 4'h8;
-  assign \$41  = l0_s7_y[32] ? \$39  : \$40 ;
-  assign \$42  = l0_s7_right > 4'h9;
-  assign \$43  = l0_s7_right == 4'h9;
-  assign \$44  = l0_s7_y[32] ? \$42  : \$43 ;
-  assign \$45  = l0_s7_right > 4'ha;
-  assign \$46  = l0_s7_right == 4'ha;
-  assign \$47  = l0_s7_y[32] ? \$45  : \$46 ;
-  assign \$48  = l0_s7_right > 4'hb;
-  assign \$49  = l0_s7_right == 4'hb;
-  assign \$50  = l0_s7_y[32] ? \$48  : \$49 ;
-  assign \$51  = l0_s7_right > 4'hc;
-  assign \$52  = l0_s7_right == 4'hc;
-  assign \$53  = l0_s7_y[32] ? \$51  : \$52 ;
-  assign \$54  = l0_s7_right > 4'hd;
-  assign \$55  = l0_s7_right == 4'hd;
-  assign \$56  = l0_s7_y[32] ? \$54  : \$55 ;
-  assign \$57  = l0_s7_right > 4'he;
-  assign \$58  = l0_s7_right == 4'he;
-  assign \$59  = l0_s7_y[32] ? \$57  : \$58 ;
-  assign \$60  = l0_s7_right > 4'hf;
-  assign \$61  = l0_s7_right == 4'hf;
-  assign \$62  = l0_s7_y[32] ? \$60  : \$61 ;
-  assign \$63  = l0_s7_right > 5'h10;
-  assign \$64  = l0_s7_right == 5'h10;
-  assign \$65  = l0_s7_y[32] ? \$63  : \$64 ;
-  assign \$66  = l0_s7_right > 5'h11;
-  assign \$67  = l0_s7_right == 5'h11;
-  assign \$68  = l0_s7_y[32] ? \$66  : \$67 ;
-  assign \$69  = l0_s7_right > 5'h12;
-  assign \$70  = l0_s7_right == 5'h12;
-  assign \$71  = l0_s7_y[32] ? \$69  : \$70 ;
-  assign \$72  = l0_s7_right > 5'h13;
-  assign \$73  = l0_s7_right == 5'h13;
-  assign \$74  = l0_s7_y[32] ? \$72  : \$73 ;
-  assign \$75  = l0_s7_right > 5'h14;
-  assign \$76  = l0_s7_right == 5'h14;
-  assign \$77  = l0_s7_y[32] ? \$75  : \$76 ;
-  assign \$78  = l0_s7_right > 5'h15;
-  assign \$79  = l0_s7_right == 5'h15;
-  assign \$80  = l0_s7_y[32] ? \$78  : \$79 ;
-  assign \$81  = l0_s7_right > 5'h16;
-  assign \$82  = l0_s7_right == 5'h16;
-  assign \$83  = l0_s7_y[32] ? \$81  : \$82 ;
-  assign \$84  = l0_s7_right > 5'h17;
-  assign \$85  = l0_s7_right == 5'h17;
-  assign \$86  = l0_s7_y[32] ? \$84  : \$85 ;
-  assign \$87  = l0_s7_right > 5'h18;
-  assign \$88  = l0_s7_right == 5'h18;
-  assign \$89  = l0_s7_y[32] ? \$87  : \$88 ;
-  assign \$90  = l0_s7_right > 5'h19;
-  assign \$91  = l0_s7_right == 5'h19;
-  assign \$92  = l0_s7_y[32] ? \$90  : \$91 ;
-  assign \$93  = l0_s7_right > 5'h1a;
-  assign \$94  = l0_s7_right == 5'h1a;
-  assign \$95  = l0_s7_y[32] ? \$93  : \$94 ;
-  assign \$96  = l0_s7_right > 5'h1b;
-  assign \$97  = l0_s7_right == 5'h1b;
-  assign \$98  = l0_s7_y[32] ? \$96  : \$97 ;
-  assign \$99  = l0_s7_right > 5'h1c;
-  assign \$100  = l0_s7_right == 5'h1c;
-  assign \$101  = l0_s7_y[32] ? \$99  : \$100 ;
-  assign \$102  = l0_s7_right > 5'h1d;
-  assign \$103  = l0_s7_right == 5'h1d;
-  assign \$104  = l0_s7_y[32] ? \$102  : \$103 ;
-  assign \$105  = l0_s7_right > 5'h1e;
-  assign \$106  = l0_s7_right == 5'h1e;
-  assign \$107  = l0_s7_y[32] ? \$105  : \$106 ;
-  assign \$108  = l0_s7_right > 5'h1f;
-  assign \$109  = l0_s7_right == 5'h1f;
-  assign \$110  = l0_s7_y[32] ? \$108  : \$109 ;
-  assign \$111  = l0_s7_right > 6'h20;
-  assign \$112  = l0_s7_right == 6'h20;
-  assign \$113  = l0_s7_y[32] ? \$111  : \$112 ;
-  assign \$114  = $signed(l0_s7_y) + $signed({ 1'h0, \$113 , \$110 , \$107 , \$104 , \$101 , \$98 , \$95 , \$92 , \$89 , \$86 , \$83 , \$80 , \$77 , \$74 , \$71 , \$68 , \$65 , \$62 , \$59 , \$56 , \$53 , \$50 , \$47 , \$44 , \$41 , \$38 , \$35 , \$32 , \$29 , \$26 , \$23 , \$20  });
-  assign \$115  = $signed(l0_s8_t) >>> l0_s8_right;
-  assign \$116  = $signed(l0_s9_z) + $signed(\port$3318$272 [7:0]);
-  assign \$117  = $signed(l0_s10_w) > $signed(\port$3318$272 [23:16]);
-  assign \$118  = $signed(\port$3318$272 [15:8]) > $signed(\port$3318$272 [23:16]);
+  assign \$7  = $signed(l0_s1_x) << l0_s1_left;
+  assign \$8  = $signed(l0_s1_mult[31:16]) + $signed({ 1'h0, l0_s1_mult[15:0] });
+  assign \$9  = $signed(l0_s2_x[31:16]) + $signed({ 1'h0, l0_s2_x[15:0] });
+  assign \$10  = $signed(l0_s3_x_hi) * $signed(l0_s3_mult[31:16]);
+  assign \$11  = l0_s3_x_lo * l0_s3_mult[15:0];
+  assign \$12  = $signed(l0_s3_x_sum) * $signed(l0_s3_m_sum);
+  assign \$13  = $signed({ l0_s4_hh, l0_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$14  = $signed(l0_s4_cross) - $signed(l0_s4_hh);
+  assign \$15  = $signed(\$14 ) - $signed({ 1'h0, l0_s4_ll });
+  assign \$16  = $signed(l0_s5_base) + $signed(l0_s5_mid);
+  assign \$18  = l0_s6_right > 1'h1;
+  assign \$19  = l0_s6_right == 1'h1;
+  assign \$20  = l0_s6_y[32] ? \$18  : \$19 ;
+  assign \$21  = l0_s6_right > 2'h2;
+  assign \$22  = l0_s6_right == 2'h2;
+  assign \$23  = l0_s6_y[32] ? \$21  : \$22 ;
+  assign \$24  = l0_s6_right > 2'h3;
+  assign \$25  = l0_s6_right == 2'h3;
+  assign \$26  = l0_s6_y[32] ? \$24  : \$25 ;
+  assign \$27  = l0_s6_right > 3'h4;
+  assign \$28  = l0_s6_right == 3'h4;
+  assign \$29  = l0_s6_y[32] ? \$27  : \$28 ;
+  assign \$30  = l0_s6_right > 3'h5;
+  assign \$31  = l0_s6_right == 3'h5;
+  assign \$32  = l0_s6_y[32] ? \$30  : \$31 ;
+  assign \$33  = l0_s6_right > 3'h6;
+  assign \$34  = l0_s6_right == 3'h6;
+  assign \$35  = l0_s6_y[32] ? \$33  : \$34 ;
+  assign \$36  = l0_s6_right > 3'h7;
+  assign \$37  = l0_s6_right == 3'h7;
+  assign \$38  = l0_s6_y[32] ? \$36  : \$37 ;
+  assign \$39  = l0_s6_right > 4'h8;
+  assign \$40  = l0_s6_right == 4'h8;
+  assign \$41  = l0_s6_y[32] ? \$39  : \$40 ;
+  assign \$42  = l0_s6_right > 4'h9;
+  assign \$43  = l0_s6_right == 4'h9;
+  assign \$44  = l0_s6_y[32] ? \$42  : \$43 ;
+  assign \$45  = l0_s6_right > 4'ha;
+  assign \$46  = l0_s6_right == 4'ha;
+  assign \$47  = l0_s6_y[32] ? \$45  : \$46 ;
+  assign \$48  = l0_s6_right > 4'hb;
+  assign \$49  = l0_s6_right == 4'hb;
+  assign \$50  = l0_s6_y[32] ? \$48  : \$49 ;
+  assign \$51  = l0_s6_right > 4'hc;
+  assign \$52  = l0_s6_right == 4'hc;
+  assign \$53  = l0_s6_y[32] ? \$51  : \$52 ;
+  assign \$54  = l0_s6_right > 4'hd;
+  assign \$55  = l0_s6_right == 4'hd;
+  assign \$56  = l0_s6_y[32] ? \$54  : \$55 ;
+  assign \$57  = l0_s6_right > 4'he;
+  assign \$58  = l0_s6_right == 4'he;
+  assign \$59  = l0_s6_y[32] ? \$57  : \$58 ;
+  assign \$60  = l0_s6_right > 4'hf;
+  assign \$61  = l0_s6_right == 4'hf;
+  assign \$62  = l0_s6_y[32] ? \$60  : \$61 ;
+  assign \$63  = l0_s6_right > 5'h10;
+  assign \$64  = l0_s6_right == 5'h10;
+  assign \$65  = l0_s6_y[32] ? \$63  : \$64 ;
+  assign \$66  = l0_s6_right > 5'h11;
+  assign \$67  = l0_s6_right == 5'h11;
+  assign \$68  = l0_s6_y[32] ? \$66  : \$67 ;
+  assign \$69  = l0_s6_right > 5'h12;
+  assign \$70  = l0_s6_right == 5'h12;
+  assign \$71  = l0_s6_y[32] ? \$69  : \$70 ;
+  assign \$72  = l0_s6_right > 5'h13;
+  assign \$73  = l0_s6_right == 5'h13;
+  assign \$74  = l0_s6_y[32] ? \$72  : \$73 ;
+  assign \$75  = l0_s6_right > 5'h14;
+  assign \$76  = l0_s6_right == 5'h14;
+  assign \$77  = l0_s6_y[32] ? \$75  : \$76 ;
+  assign \$78  = l0_s6_right > 5'h15;
+  assign \$79  = l0_s6_right == 5'h15;
+  assign \$80  = l0_s6_y[32] ? \$78  : \$79 ;
+  assign \$81  = l0_s6_right > 5'h16;
+  assign \$82  = l0_s6_right == 5'h16;
+  assign \$83  = l0_s6_y[32] ? \$81  : \$82 ;
+  assign \$84  = l0_s6_right > 5'h17;
+  assign \$85  = l0_s6_right == 5'h17;
+  assign \$86  = l0_s6_y[32] ? \$84  : \$85 ;
+  assign \$87  = l0_s6_right > 5'h18;
+  assign \$88  = l0_s6_right == 5'h18;
+  assign \$89  = l0_s6_y[32] ? \$87  : \$88 ;
+  assign \$90  = l0_s6_right > 5'h19;
+  assign \$91  = l0_s6_right == 5'h19;
+  assign \$92  = l0_s6_y[32] ? \$90  : \$91 ;
+  assign \$93  = l0_s6_right > 5'h1a;
+  assign \$94  = l0_s6_right == 5'h1a;
+  assign \$95  = l0_s6_y[32] ? \$93  : \$94 ;
+  assign \$96  = l0_s6_right > 5'h1b;
+  assign \$97  = l0_s6_right == 5'h1b;
+  assign \$98  = l0_s6_y[32] ? \$96  : \$97 ;
+  assign \$99  = l0_s6_right > 5'h1c;
+  assign \$100  = l0_s6_right == 5'h1c;
+  assign \$101  = l0_s6_y[32] ? \$99  : \$100 ;
+  assign \$102  = l0_s6_right > 5'h1d;
+  assign \$103  = l0_s6_right == 5'h1d;
+  assign \$104  = l0_s6_y[32] ? \$102  : \$103 ;
+  assign \$105  = l0_s6_right > 5'h1e;
+  assign \$106  = l0_s6_right == 5'h1e;
+  assign \$107  = l0_s6_y[32] ? \$105  : \$106 ;
+  assign \$108  = l0_s6_right > 5'h1f;
+  assign \$109  = l0_s6_right == 5'h1f;
+  assign \$110  = l0_s6_y[32] ? \$108  : \$109 ;
+  assign \$111  = l0_s6_right > 6'h20;
+  assign \$112  = l0_s6_right == 6'h20;
+  assign \$113  = l0_s6_y[32] ? \$111  : \$112 ;
+  assign \$114  = $signed(l0_s6_y) + $signed({ 1'h0, \$113 , \$110 , \$107 , \$104 , \$101 , \$98 , \$95 , \$92 , \$89 , \$86 , \$83 , \$80 , \$77 , \$74 , \$71 , \$68 , \$65 , \$62 , \$59 , \$56 , \$53 , \$50 , \$47 , \$44 , \$41 , \$38 , \$35 , \$32 , \$29 , \$26 , \$23 , \$20  });
+  assign \$115  = $signed(l0_s7_t) >>> l0_s7_right;
+  assign \$116  = $signed(l0_s8_z) + $signed(\port$3317$272 [7:0]);
+  assign \$117  = $signed(l0_s9_w) > $signed(\port$3317$272 [23:16]);
+  assign \$118  = $signed(\port$3317$272 [15:8]) > $signed(\port$3317$272 [23:16]);
   assign \$119  = \$117  | \$118 ;
-  assign \$120  = $signed(l0_s10_w) < $signed(\port$3318$272 [15:8]);
-  assign \$121  = \$120  ? { \port$3318$272 [15], \port$3318$272 [15:8] } : { 1'h0, l0_s10_w[7:0] };
-  assign \$122  = \$119  ? { \port$3318$272 [23], \port$3318$272 [23:16] } : \$121 ;
-  assign \$123  = $signed(l1_s1_acc) + $signed(l1_s1_bias);
-  assign \$124  = $signed(l1_s1_shift) < $signed(1'h0);
-  assign \$125  = \$124  ? 5'h00 : l1_s1_shift[4:0];
-  assign \$126  = $signed(l1_s1_shift) < $signed(1'h0);
-  assign \$127  = - $signed(l1_s1_shift);
+  assign \$120  = $signed(l0_s9_w) < $signed(\port$3317$272 [15:8]);
+  assign \$121  = \$120  ? { \port$3317$272 [15], \port$3317$272 [15:8] } : { 1'h0, l0_s9_w[7:0] };
+  assign \$122  = \$119  ? { \port$3317$272 [23], \port$3317$272 [23:16] } : \$121 ;
+  assign \$123  = $signed(i__payload[63:32]) + $signed(i__payload[319:288]);
+  assign \$124  = $signed(i__payload[779:774]) < $signed(1'h0);
+  assign \$125  = \$124  ? 5'h00 : i__payload[778:774];
+  assign \$126  = $signed(i__payload[779:774]) < $signed(1'h0);
+  assign \$127  = - $signed(i__payload[779:774]);
   assign \$128  = \$126  ? \$127  : 7'h00;
-  assign \$129  = $signed(l1_s2_x) << l1_s2_left;
-  assign \$130  = $signed(l1_s2_mult[31:16]) + $signed({ 1'h0, l1_s2_mult[15:0] });
-  assign \$131  = $signed(l1_s3_x[31:16]) + $signed({ 1'h0, l1_s3_x[15:0] });
-  assign \$132  = $signed(l1_s4_x_hi) * $signed(l1_s4_mult[31:16]);
-  assign \$133  = l1_s4_x_lo * l1_s4_mult[15:0];
-  assign \$134  = $signed(l1_s4_x_sum) * $signed(l1_s4_m_sum);
-  assign \$135  = $signed({ l1_s5_hh, l1_s5_ll[31:16] }) + $signed(16'h4000);
-  assign \$136  = $signed(l1_s5_cross) - $signed(l1_s5_hh);
-  assign \$137  = $signed(\$136 ) - $signed({ 1'h0, l1_s5_ll });
-  assign \$138  = $signed(l1_s6_base) + $signed(l1_s6_mid);
-  assign \$140  = l1_s7_right > 1'h1;
-  assign \$141  = l1_s7_right == 1'h1;
-  assign \$142  = l1_s7_y[32] ? \$140  : \$141 ;
-  assign \$143  = l1_s7_right > 2'h2;
-  assign \$144  = l1_s7_right == 2'h2;
-  assign \$145  = l1_s7_y[32] ? \$143  : \$144 ;
-  assign \$146  = l1_s7_right > 2'h3;
-  assign \$147  = l1_s7_right == 2'h3;
-  assign \$148  = l1_s7_y[32] ? \$146  : \$147 ;
-  assign \$149  = l1_s7_right > 3'h4;
-  assign \$150  = l1_s7_right == 3'h4;
-  assign \$151  = l1_s7_y[32] ? \$149  : \$150 ;
-  assign \$152  = l1_s7_right > 3'h5;
-  assign \$153  = l1_s7_right == 3'h5;
-  assign \$154  = l1_s7_y[32] ? \$152  : \$153 ;
-  assign \$155  = l1_s7_right > 3'h6;
-  assign \$156  = l1_s7_right == 3'h6;
-  assign \$157  = l1_s7_y[32] ? \$155  : \$156 ;
-  assign \$158  = l1_s7_right > 3'h7;
-  assign \$159  = l1_s7_right == 3'h7;
-  assign \$160  = l1_s7_y[32] ? \$158  : \$159 ;
-  assign \$161  = l1_s7_right > 4'h8;
-  assign \$162  = l1_s7_right == 4'h8;
-  assign \$163  = l1_s7_y[32] ? \$161  : \$162 ;
-  assign \$164  = l1_s7_right > 4'h9;
-  assign \$165  = l1_s7_right == 4'h9;
-  assign \$166  = l1_s7_y[32] ? \$164  : \$165 ;
-  assign \$167  = l1_s7_right > 4'ha;
-  assign \$168  = l1_s7_right == 4'ha;
-  assign \$169  = l1_s7_y[32] ? \$167  : \$168 ;
-  assign \$170  = l1_s7_right > 4'hb;
-  assign \$171  = l1_s7_right == 4'hb;
-  assign \$172  = l1_s7_y[32] ? \$170  : \$171 ;
-  assign \$173  = l1_s7_right > 4'hc;
-  assign \$174  = l1_s7_right == 4'hc;
-  assign \$175  = l1_s7_y[32] ? \$173  : \$174 ;
-  assign \$176  = l1_s7_right > 4'hd;
-  assign \$177  = l1_s7_right == 4'hd;
-  assign \$178  = l1_s7_y[32] ? \$176  : \$177 ;
-  assign \$179  = l1_s7_right > 4'he;
-  assign \$180  = l1_s7_right == 4'he;
-  assign \$181  = l1_s7_y[32] ? \$179  : \$180 ;
-  assign \$182  = l1_s7_right > 4'hf;
-  assign \$183  = l1_s7_right == 4'hf;
-  assign \$184  = l1_s7_y[32] ? \$182  : \$183 ;
-  assign \$185  = l1_s7_right > 5'h10;
-  assign \$186  = l1_s7_right == 5'h10;
-  assign \$187  = l1_s7_y[32] ? \$185  : \$186 ;
-  assign \$188  = l1_s7_right > 5'h11;
-  assign \$189  = l1_s7_right == 5'h11;
-  assign \$190  = l1_s7_y[32] ? \$188  : \$189 ;
-  assign \$191  = l1_s7_right > 5'h12;
-  assign \$192  = l1_s7_right == 5'h12;
-  assign \$193  = l1_s7_y[32] ? \$191  : \$192 ;
-  assign \$194  = l1_s7_right > 5'h13;
-  assign \$195  = l1_s7_right == 5'h13;
-  assign \$196  = l1_s7_y[32] ? \$194  : \$195 ;
-  assign \$197  = l1_s7_right > 5'h14;
-  assign \$198  = l1_s7_right == 5'h14;
-  assign \$199  = l1_s7_y[32] ? \$197  : \$198 ;
-  assign \$200  = l1_s7_right > 5'h15;
-  assign \$201  = l1_s7_right == 5'h15;
-  assign \$202  = l1_s7_y[32] ? \$200  : \$201 ;
-  assign \$203  = l1_s7_right > 5'h16;
-  assign \$204  = l1_s7_right == 5'h16;
-  assign \$205  = l1_s7_y[32] ? \$203  : \$204 ;
-  assign \$206  = l1_s7_right > 5'h17;
-  assign \$207  = l1_s7_right == 5'h17;
-  assign \$208  = l1_s7_y[32] ? \$206  : \$207 ;
-  assign \$209  = l1_s7_right > 5'h18;
-  assign \$210  = l1_s7_right == 5'h18;
-  assign \$211  = l1_s7_y[32] ? \$209  : \$210 ;
-  assign \$212  = l1_s7_right > 5'h19;
-  assign \$213  = l1_s7_right == 5'h19;
-  assign \$214  = l1_s7_y[32] ? \$212  : \$213 ;
-  assign \$215  = l1_s7_right > 5'h1a;
-  assign \$216  = l1_s7_right == 5'h1a;
-  assign \$217  = l1_s7_y[32] ? \$215  : \$216 ;
-  assign \$218  = l1_s7_right > 5'h1b;
-  assign \$219  = l1_s7_right == 5'h1b;
-  assign \$220  = l1_s7_y[32] ? \$218  : \$219 ;
-  assign \$221  = l1_s7_right > 5'h1c;
-  assign \$222  = l1_s7_right == 5'h1c;
-  assign \$223  = l1_s7_y[32] ? \$221  : \$222 ;
-  assign \$224  = l1_s7_right > 5'h1d;
-  assign \$225  = l1_s7_right == 5'h1d;
-  assign \$226  = l1_s7_y[32] ? \$224  : \$225 ;
-  assign \$227  = l1_s7_right > 5'h1e;
-  assign \$228  = l1_s7_right == 5'h1e;
-  assign \$229  = l1_s7_y[32] ? \$227  : \$228 ;
-  assign \$230  = l1_s7_right > 5'h1f;
-  assign \$231  = l1_s7_right == 5'h1f;
-  assign \$232  = l1_s7_y[32] ? \$230  : \$231 ;
-  assign \$233  = l1_s7_right > 6'h20;
-  assign \$234  = l1_s7_right == 6'h20;
-  assign \$235  = l1_s7_y[32] ? \$233  : \$234 ;
-  assign \$236  = $signed(l1_s7_y) + $signed({ 1'h0, \$235 , \$232 , \$229 , \$226 , \$223 , \$220 , \$217 , \$214 , \$211 , \$208 , \$205 , \$202 , \$199 , \$196 , \$193 , \$190 , \$187 , \$184 , \$181 , \$178 , \$175 , \$172 , \$169 , \$166 , \$163 , \$160 , \$157 , \$154 , \$151 , \$148 , \$145 , \$142  });
-  assign \$237  = $signed(l1_s8_t) >>> l1_s8_right;
-  assign \$238  = $signed(l1_s9_z) + $signed(\port$3318$272 [7:0]);
-  assign \$239  = $signed(l1_s10_w) > $signed(\port$3318$272 [23:16]);
-  assign \$240  = $signed(\port$3318$272 [15:8]) > $signed(\port$3318$272 [23:16]);
+  assign \$129  = $signed(l1_s1_x) << l1_s1_left;
+  assign \$130  = $signed(l1_s1_mult[31:16]) + $signed({ 1'h0, l1_s1_mult[15:0] });
+  assign \$131  = $signed(l1_s2_x[31:16]) + $signed({ 1'h0, l1_s2_x[15:0] });
+  assign \$132  = $signed(l1_s3_x_hi) * $signed(l1_s3_mult[31:16]);
+  assign \$133  = l1_s3_x_lo * l1_s3_mult[15:0];
+  assign \$134  = $signed(l1_s3_x_sum) * $signed(l1_s3_m_sum);
+  assign \$135  = $signed({ l1_s4_hh, l1_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$136  = $signed(l1_s4_cross) - $signed(l1_s4_hh);
+  assign \$137  = $signed(\$136 ) - $signed({ 1'h0, l1_s4_ll });
+  assign \$138  = $signed(l1_s5_base) + $signed(l1_s5_mid);
+  assign \$140  = l1_s6_right > 1'h1;
+  assign \$141  = l1_s6_right == 1'h1;
+  assign \$142  = l1_s6_y[32] ? \$140  : \$141 ;
+  assign \$143  = l1_s6_right > 2'h2;
+  assign \$144  = l1_s6_right == 2'h2;
+  assign \$145  = l1_s6_y[32] ? \$143  : \$144 ;
+  assign \$146  = l1_s6_right > 2'h3;
+  assign \$147  = l1_s6_right == 2'h3;
+  assign \$148  = l1_s6_y[32] ? \$146  : \$147 ;
+  assign \$149  = l1_s6_right > 3'h4;
+  assign \$150  = l1_s6_right == 3'h4;
+  assign \$151  = l1_s6_y[32] ? \$149  : \$150 ;
+  assign \$152  = l1_s6_right > 3'h5;
+  assign \$153  = l1_s6_right == 3'h5;
+  assign \$154  = l1_s6_y[32] ? \$152  : \$153 ;
+  assign \$155  = l1_s6_right > 3'h6;
+  assign \$156  = l1_s6_right == 3'h6;
+  assign \$157  = l1_s6_y[32] ? \$155  : \$156 ;
+  assign \$158  = l1_s6_right > 3'h7;
+  assign \$159  = l1_s6_right == 3'h7;
+  assign \$160  = l1_s6_y[32] ? \$158  : \$159 ;
+  assign \$161  = l1_s6_right > 4'h8;
+  assign \$162  = l1_s6_right == 4'h8;
+  assign \$163  = l1_s6_y[32] ? \$161  : \$162 ;
+  assign \$164  = l1_s6_right > 4'h9;
+  assign \$165  = l1_s6_right == 4'h9;
+  assign \$166  = l1_s6_y[32] ? \$164  : \$165 ;
+  assign \$167  = l1_s6_right > 4'ha;
+  assign \$168  = l1_s6_right == 4'ha;
+  assign \$169  = l1_s6_y[32] ? \$167  : \$168 ;
+  assign \$170  = l1_s6_right > 4'hb;
+  assign \$171  = l1_s6_right == 4'hb;
+  assign \$172  = l1_s6_y[32] ? \$170  : \$171 ;
+  assign \$173  = l1_s6_right > 4'hc;
+  assign \$174  = l1_s6_right == 4'hc;
+  assign \$175  = l1_s6_y[32] ? \$173  : \$174 ;
+  assign \$176  = l1_s6_right > 4'hd;
+  assign \$177  = l1_s6_right == 4'hd;
+  assign \$178  = l1_s6_y[32] ? \$176  : \$177 ;
+  assign \$179  = l1_s6_right > 4'he;
+  assign \$180  = l1_s6_right == 4'he;
+  assign \$181  = l1_s6_y[32] ? \$179  : \$180 ;
+  assign \$182  = l1_s6_right > 4'hf;
+  assign \$183  = l1_s6_right == 4'hf;
+  assign \$184  = l1_s6_y[32] ? \$182  : \$183 ;
+  assign \$185  = l1_s6_right > 5'h10;
+  assign \$186  = l1_s6_right == 5'h10;
+  assign \$187  = l1_s6_y[32] ? \$185  : \$186 ;
+  assign \$188  = l1_s6_right > 5'h11;
+  assign \$189  = l1_s6_right == 5'h11;
+  assign \$190  = l1_s6_y[32] ? \$188  : \$189 ;
+  assign \$191  = l1_s6_right > 5'h12;
+  assign \$192  = l1_s6_right == 5'h12;
+  assign \$193  = l1_s6_y[32] ? \$191  : \$192 ;
+  assign \$194  = l1_s6_right > 5'h13;
+  assign \$195  = l1_s6_right == 5'h13;
+  assign \$196  = l1_s6_y[32] ? \$194  : \$195 ;
+  assign \$197  = l1_s6_right > 5'h14;
+  assign \$198  = l1_s6_right == 5'h14;
+  assign \$199  = l1_s6_y[32] ? \$197  : \$198 ;
+  assign \$200  = l1_s6_right > 5'h15;
+  assign \$201  = l1_s6_right == 5'h15;
+  assign \$202  = l1_s6_y[32] ? \$200  : \$201 ;
+  assign \$203  = l1_s6_right > 5'h16;
+  assign \$204  = l1_s6_right == 5'h16;
+  assign \$205  = l1_s6_y[32] ? \$203  : \$204 ;
+  assign \$206  = l1_s6_right > 5'h17;
+  assign \$207  = l1_s6_right == 5'h17;
+  assign \$208  = l1_s6_y[32] ? \$206  : \$207 ;
+  assign \$209  = l1_s6_right > 5'h18;
+  assign \$210  = l1_s6_right == 5'h18;
+  assign \$211  = l1_s6_y[32] ? \$209  : \$210 ;
+  assign \$212  = l1_s6_right > 5'h19;
+  assign \$213  = l1_s6_right == 5'h19;
+  assign \$214  = l1_s6_y[32] ? \$212  : \$213 ;
+  assign \$215  = l1_s6_right > 5'h1a;
+  assign \$216  = l1_s6_right == 5'h1a;
+  assign \$217  = l1_s6_y[32] ? \$215  : \$216 ;
+  assign \$218  = l1_s6_right > 5'h1b;
+  assign \$219  = l1_s6_right == 5'h1b;
+  assign \$220  = l1_s6_y[32] ? \$218  : \$219 ;
+  assign \$221  = l1_s6_right > 5'h1c;
+  assign \$222  = l1_s6_right == 5'h1c;
+  assign \$223  = l1_s6_y[32] ? \$221  : \$222 ;
+  assign \$224  = l1_s6_right > 5'h1d;
+  assign \$225  = l1_s6_right == 5'h1d;
+  assign \$226  = l1_s6_y[32] ? \$224  : \$225 ;
+  assign \$227  = l1_s6_right > 5'h1e;
+  assign \$228  = l1_s6_right == 5'h1e;
+  assign \$229  = l1_s6_y[32] ? \$227  : \$228 ;
+  assign \$230  = l1_s6_right > 5'h1f;
+  assign \$231  = l1_s6_right == 5'h1f;
+  assign \$232  = l1_s6_y[32] ? \$230  : \$231 ;
+  assign \$233  = l1_s6_right > 6'h20;
+  assign \$234  = l1_s6_right == 6'h20;
+  assign \$235  = l1_s6_y[32] ? \$233  : \$234 ;
+  assign \$236  = $signed(l1_s6_y) + $signed({ 1'h0, \$235 , \$232 , \$229 , \$226 , \$223 , \$220 , \$217 , \$214 , \$211 , \$208 , \$205 , \$202 , \$199 , \$196 , \$193 , \$190 , \$187 , \$184 , \$181 , \$178 , \$175 , \$172 , \$169 , \$166 , \$163 , \$160 , \$157 , \$154 , \$151 , \$148 , \$145 , \$142  });
+  assign \$237  = $signed(l1_s7_t) >>> l1_s7_right;
+  assign \$238  = $signed(l1_s8_z) + $signed(\port$3317$272 [7:0]);
+  assign \$239  = $signed(l1_s9_w) > $signed(\port$3317$272 [23:16]);
+  assign \$240  = $signed(\port$3317$272 [15:8]) > $signed(\port$3317$272 [23:16]);
   assign \$241  = \$239  | \$240 ;
-  assign \$242  = $signed(l1_s10_w) < $signed(\port$3318$272 [15:8]);
-  assign \$243  = \$242  ? { \port$3318$272 [15], \port$3318$272 [15:8] } : { 1'h0, l1_s10_w[7:0] };
-  assign \$244  = \$241  ? { \port$3318$272 [23], \port$3318$272 [23:16] } : \$243 ;
-  assign \$245  = $signed(l2_s1_acc) + $signed(l2_s1_bias);
-  assign \$246  = $signed(l2_s1_shift) < $signed(1'h0);
-  assign \$247  = \$246  ? 5'h00 : l2_s1_shift[4:0];
-  assign \$248  = $signed(l2_s1_shift) < $signed(1'h0);
-  assign \$249  = - $signed(l2_s1_shift);
+  assign \$242  = $signed(l1_s9_w) < $signed(\port$3317$272 [15:8]);
+  assign \$243  = \$242  ? { \port$3317$272 [15], \port$3317$272 [15:8] } : { 1'h0, l1_s9_w[7:0] };
+  assign \$244  = \$241  ? { \port$3317$272 [23], \port$3317$272 [23:16] } : \$243 ;
+  assign \$245  = $signed(i__payload[95:64]) + $signed(i__payload[351:320]);
+  assign \$246  = $signed(i__payload[785:780]) < $signed(1'h0);
+  assign \$247  = \$246  ? 5'h00 : i__payload[784:780];
+  assign \$248  = $signed(i__payload[785:780]) < $signed(1'h0);
+  assign \$249  = - $signed(i__payload[785:780]);
   assign \$250  = \$248  ? \$249  : 7'h00;
-  assign \$251  = $signed(l2_s2_x) << l2_s2_left;
-  assign \$252  = $signed(l2_s2_mult[31:16]) + $signed({ 1'h0, l2_s2_mult[15:0] });
-  assign \$253  = $signed(l2_s3_x[31:16]) + $signed({ 1'h0, l2_s3_x[15:0] });
-  assign \$254  = $signed(l2_s4_x_hi) * $signed(l2_s4_mult[31:16]);
-  assign \$255  = l2_s4_x_lo * l2_s4_mult[15:0];
-  assign \$256  = $signed(l2_s4_x_sum) * $signed(l2_s4_m_sum);
-  assign \$257  = $signed({ l2_s5_hh, l2_s5_ll[31:16] }) + $signed(16'h4000);
-  assign \$258  = $signed(l2_s5_cross) - $signed(l2_s5_hh);
-  assign \$259  = $signed(\$258 ) - $signed({ 1'h0, l2_s5_ll });
-  assign \$260  = $signed(l2_s6_base) + $signed(l2_s6_mid);
-  assign \$262  = l2_s7_right > 1'h1;
-  assign \$263  = l2_s7_right == 1'h1;
-  assign \$264  = l2_s7_y[32] ? \$262  : \$263 ;
-  assign \$265  = l2_s7_right > 2'h2;
-  assign \$266  = l2_s7_right == 2'h2;
-  assign \$267  = l2_s7_y[32] ? \$265  : \$266 ;
-  assign \$268  = l2_s7_right > 2'h3;
-  assign \$269  = l2_s7_right == 2'h3;
-  assign \$270  = l2_s7_y[32] ? \$268  : \$269 ;
-  assign \$271  = l2_s7_right > 3'h4;
-  assign \$272  = l2_s7_right == 3'h4;
-  assign \$273  = l2_s7_y[32] ? \$271  : \$272 ;
-  assign \$274  = l2_s7_right > 3'h5;
-  assign \$275  = l2_s7_right == 3'h5;
-  assign \$276  = l2_s7_y[32] ? \$274  : \$275 ;
-  assign \$277  = l2_s7_right > 3'h6;
-  assign \$278  = l2_s7_right == 3'h6;
-  assign \$279  = l2_s7_y[32] ? \$277  : \$278 ;
-  assign \$280  = l2_s7_right > 3'h7;
-  assign \$281  = l2_s7_right == 3'h7;
-  assign \$282  = l2_s7_y[32] ? \$280  : \$281 ;
-  assign \$283  = l2_s7_right > 4'h8;
-  assign \$284  = l2_s7_right == 4'h8;
-  assign \$285  = l2_s7_y[32] ? \$283  : \$284 ;
-  assign \$286  = l2_s7_right > 4'h9;
-  assign \$287  = l2_s7_right == 4'h9;
-  assign \$288  = l2_s7_y[32] ? \$286  : \$287 ;
-  assign \$289  = l2_s7_right > 4'ha;
-  assign \$290  = l2_s7_right == 4'ha;
-  assign \$291  = l2_s7_y[32] ? \$289  : \$290 ;
-  assign \$292  = l2_s7_right > 4'hb;
-  assign \$293  = l2_s7_right == 4'hb;
-  assign \$294  = l2_s7_y[32] ? \$292  : \$293 ;
-  assign \$295  = l2_s7_right > 4'hc;
-  assign \$296  = l2_s7_right == 4'hc;
-  assign \$297  = l2_s7_y[32] ? \$295  : \$296 ;
-  assign \$298  = l2_s7_right > 4'hd;
-  assign \$299  = l2_s7_right == 4'hd;
-  assign \$300  = l2_s7_y[32] ? \$298  : \$299 ;
-  assign \$301  = l2_s7_right > 4'he;
-  assign \$302  = l2_s7_right == 4'he;
-  assign \$303  = l2_s7_y[32] ? \$301  : \$302 ;
-  assign \$304  = l2_s7_right > 4'hf;
-  assign \$305  = l2_s7_right == 4'hf;
-  assign \$306  = l2_s7_y[32] ? \$304  : \$305 ;
-  assign \$307  = l2_s7_right > 5'h10;
-  assign \$308  = l2_s7_right == 5'h10;
-  assign \$309  = l2_s7_y[32] ? \$307  : \$308 ;
-  assign \$310  = l2_s7_right > 5'h11;
-  assign \$311  = l2_s7_right == 5'h11;
-  assign \$312  = l2_s7_y[32] ? \$310  : \$311 ;
-  assign \$313  = l2_s7_right > 5'h12;
-  assign \$314  = l2_s7_right == 5'h12;
-  assign \$315  = l2_s7_y[32] ? \$313  : \$314 ;
-  assign \$316  = l2_s7_right > 5'h13;
-  assign \$317  = l2_s7_right == 5'h13;
-  assign \$318  = l2_s7_y[32] ? \$316  : \$317 ;
-  assign \$319  = l2_s7_right > 5'h14;
-  assign \$320  = l2_s7_right == 5'h14;
-  assign \$321  = l2_s7_y[32] ? \$319  : \$320 ;
-  assign \$322  = l2_s7_right > 5'h15;
-  assign \$323  = l2_s7_right == 5'h15;
-  assign \$324  = l2_s7_y[32] ? \$322  : \$323 ;
-  assign \$325  = l2_s7_right > 5'h16;
-  assign \$326  = l2_s7_right == 5'h16;
-  assign \$327  = l2_s7_y[32] ? \$325  : \$326 ;
-  assign \$328  = l2_s7_right > 5'h17;
-  assign \$329  = l2_s7_right == 5'h17;
-  assign \$330  = l2_s7_y[32] ? \$328  : \$329 ;
-  assign \$331  = l2_s7_right > 5'h18;
-  assign \$332  = l2_s7_right == 5'h18;
-  assign \$333  = l2_s7_y[32] ? \$331  : \$332 ;
-  assign \$334  = l2_s7_right > 5'h19;
-  assign \$335  = l2_s7_right == 5'h19;
-  assign \$336  = l2_s7_y[32] ? \$334  : \$335 ;
-  assign \$337  = l2_s7_right > 5'h1a;
-  assign \$338  = l2_s7_right == 5'h1a;
-  assign \$339  = l2_s7_y[32] ? \$337  : \$338 ;
-  assign \$340  = l2_s7_right > 5'h1b;
-  assign \$341  = l2_s7_right == 5'h1b;
-  assign \$342  = l2_s7_y[32] ? \$340  : \$341 ;
-  assign \$343  = l2_s7_right > 5'h1c;
-  assign \$344  = l2_s7_right == 5'h1c;
-  assign \$345  = l2_s7_y[32] ? \$343  : \$344 ;
-  assign \$346  = l2_s7_right > 5'h1d;
-  assign \$347  = l2_s7_right == 5'h1d;
-  assign \$348  = l2_s7_y[32] ? \$346  : \$347 ;
-  assign \$349  = l2_s7_right > 5'h1e;
-  assign \$350  = l2_s7_right == 5'h1e;
-  assign \$351  = l2_s7_y[32] ? \$349  : \$350 ;
-  assign \$352  = l2_s7_right > 5'h1f;
-  assign \$353  = l2_s7_right == 5'h1f;
-  assign \$354  = l2_s7_y[32] ? \$352  : \$353 ;
-  assign \$355  = l2_s7_right > 6'h20;
-  assign \$356  = l2_s7_right == 6'h20;
-  assign \$357  = l2_s7_y[32] ? \$355  : \$356 ;
-  assign \$358  = $signed(l2_s7_y) + $signed({ 1'h0, \$357 , \$354 , \$351 , \$348 , \$345 , \$342 , \$339 , \$336 , \$333 , \$330 , \$327 , \$324 , \$321 , \$318 , \$315 , \$312 , \$309 , \$306 , \$303 , \$300 , \$297 , \$294 , \$291 , \$288 , \$285 , \$282 , \$279 , \$276 , \$273 , \$270 , \$267 , \$264  });
-  assign \$359  = $signed(l2_s8_t) >>> l2_s8_right;
-  assign \$360  = $signed(l2_s9_z) + $signed(\port$3318$272 [7:0]);
-  assign \$361  = $signed(l2_s10_w) > $signed(\port$3318$272 [23:16]);
-  assign \$362  = $signed(\port$3318$272 [15:8]) > $signed(\port$3318$272 [23:16]);
+  assign \$251  = $signed(l2_s1_x) << l2_s1_left;
+  assign \$252  = $signed(l2_s1_mult[31:16]) + $signed({ 1'h0, l2_s1_mult[15:0] });
+  assign \$253  = $signed(l2_s2_x[31:16]) + $signed({ 1'h0, l2_s2_x[15:0] });
+  assign \$254  = $signed(l2_s3_x_hi) * $signed(l2_s3_mult[31:16]);
+  assign \$255  = l2_s3_x_lo * l2_s3_mult[15:0];
+  assign \$256  = $signed(l2_s3_x_sum) * $signed(l2_s3_m_sum);
+  assign \$257  = $signed({ l2_s4_hh, l2_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$258  = $signed(l2_s4_cross) - $signed(l2_s4_hh);
+  assign \$259  = $signed(\$258 ) - $signed({ 1'h0, l2_s4_ll });
+  assign \$260  = $signed(l2_s5_base) + $signed(l2_s5_mid);
+  assign \$262  = l2_s6_right > 1'h1;
+  assign \$263  = l2_s6_right == 1'h1;
+  assign \$264  = l2_s6_y[32] ? \$262  : \$263 ;
+  assign \$265  = l2_s6_right > 2'h2;
+  assign \$266  = l2_s6_right == 2'h2;
+  assign \$267  = l2_s6_y[32] ? \$265  : \$266 ;
+  assign \$268  = l2_s6_right > 2'h3;
+  assign \$269  = l2_s6_right == 2'h3;
+  assign \$270  = l2_s6_y[32] ? \$268  : \$269 ;
+  assign \$271  = l2_s6_right > 3'h4;
+  assign \$272  = l2_s6_right == 3'h4;
+  assign \$273  = l2_s6_y[32] ? \$271  : \$272 ;
+  assign \$274  = l2_s6_right > 3'h5;
+  assign \$275  = l2_s6_right == 3'h5;
+  assign \$276  = l2_s6_y[32] ? \$274  : \$275 ;
+  assign \$277  = l2_s6_right > 3'h6;
+  assign \$278  = l2_s6_right == 3'h6;
+  assign \$279  = l2_s6_y[32] ? \$277  : \$278 ;
+  assign \$280  = l2_s6_right > 3'h7;
+  assign \$281  = l2_s6_right == 3'h7;
+  assign \$282  = l2_s6_y[32] ? \$280  : \$281 ;
+  assign \$283  = l2_s6_right > 4'h8;
+  assign \$284  = l2_s6_right == 4'h8;
+  assign \$285  = l2_s6_y[32] ? \$283  : \$284 ;
+  assign \$286  = l2_s6_right > 4'h9;
+  assign \$287  = l2_s6_right == 4'h9;
+  assign \$288  = l2_s6_y[32] ? \$286  : \$287 ;
+  assign \$289  = l2_s6_right > 4'ha;
+  assign \$290  = l2_s6_right == 4'ha;
+  assign \$291  = l2_s6_y[32] ? \$289  : \$290 ;
+  assign \$292  = l2_s6_right > 4'hb;
+  assign \$293  = l2_s6_right == 4'hb;
+  assign \$294  = l2_s6_y[32] ? \$292  : \$293 ;
+  assign \$295  = l2_s6_right > 4'hc;
+  assign \$296  = l2_s6_right == 4'hc;
+  assign \$297  = l2_s6_y[32] ? \$295  : \$296 ;
+  assign \$298  = l2_s6_right > 4'hd;
+  assign \$299  = l2_s6_right == 4'hd;
+  assign \$300  = l2_s6_y[32] ? \$298  : \$299 ;
+  assign \$301  = l2_s6_right > 4'he;
+  assign \$302  = l2_s6_right == 4'he;
+  assign \$303  = l2_s6_y[32] ? \$301  : \$302 ;
+  assign \$304  = l2_s6_right > 4'hf;
+  assign \$305  = l2_s6_right == 4'hf;
+  assign \$306  = l2_s6_y[32] ? \$304  : \$305 ;
+  assign \$307  = l2_s6_right > 5'h10;
+  assign \$308  = l2_s6_right == 5'h10;
+  assign \$309  = l2_s6_y[32] ? \$307  : \$308 ;
+  assign \$310  = l2_s6_right > 5'h11;
+  assign \$311  = l2_s6_right == 5'h11;
+  assign \$312  = l2_s6_y[32] ? \$310  : \$311 ;
+  assign \$313  = l2_s6_right > 5'h12;
+  assign \$314  = l2_s6_right == 5'h12;
+  assign \$315  = l2_s6_y[32] ? \$313  : \$314 ;
+  assign \$316  = l2_s6_right > 5'h13;
+  assign \$317  = l2_s6_right == 5'h13;
+  assign \$318  = l2_s6_y[32] ? \$316  : \$317 ;
+  assign \$319  = l2_s6_right > 5'h14;
+  assign \$320  = l2_s6_right == 5'h14;
+  assign \$321  = l2_s6_y[32] ? \$319  : \$320 ;
+  assign \$322  = l2_s6_right > 5'h15;
+  assign \$323  = l2_s6_right == 5'h15;
+  assign \$324  = l2_s6_y[32] ? \$322  : \$323 ;
+  assign \$325  = l2_s6_right > 5'h16;
+  assign \$326  = l2_s6_right == 5'h16;
+  assign \$327  = l2_s6_y[32] ? \$325  : \$326 ;
+  assign \$328  = l2_s6_right > 5'h17;
+  assign \$329  = l2_s6_right == 5'h17;
+  assign \$330  = l2_s6_y[32] ? \$328  : \$329 ;
+  assign \$331  = l2_s6_right > 5'h18;
+  assign \$332  = l2_s6_right == 5'h18;
+  assign \$333  = l2_s6_y[32] ? \$331  : \$332 ;
+  assign \$334  = l2_s6_right > 5'h19;
+  assign \$335  = l2_s6_right == 5'h19;
+  assign \$336  = l2_s6_y[32] ? \$334  : \$335 ;
+  assign \$337  = l2_s6_right > 5'h1a;
+  assign \$338  = l2_s6_right == 5'h1a;
+  assign \$339  = l2_s6_y[32] ? \$337  : \$338 ;
+  assign \$340  = l2_s6_right > 5'h1b;
+  assign \$341  = l2_s6_right == 5'h1b;
+  assign \$342  = l2_s6_y[32] ? \$340  : \$341 ;
+  assign \$343  = l2_s6_right > 5'h1c;
+  assign \$344  = l2_s6_right == 5'h1c;
+  assign \$345  = l2_s6_y[32] ? \$343  : \$344 ;
+  assign \$346  = l2_s6_right > 5'h1d;
+  assign \$347  = l2_s6_right == 5'h1d;
+  assign \$348  = l2_s6_y[32] ? \$346  : \$347 ;
+  assign \$349  = l2_s6_right > 5'h1e;
+  assign \$350  = l2_s6_right == 5'h1e;
+  assign \$351  = l2_s6_y[32] ? \$349  : \$350 ;
+  assign \$352  = l2_s6_right > 5'h1f;
+  assign \$353  = l2_s6_right == 5'h1f;
+  assign \$354  = l2_s6_y[32] ? \$352  : \$353 ;
+  assign \$355  = l2_s6_right > 6'h20;
+  assign \$356  = l2_s6_right == 6'h20;
+  assign \$357  = l2_s6_y[32] ? \$355  : \$356 ;
+  assign \$358  = $signed(l2_s6_y) + $signed({ 1'h0, \$357 , \$354 , \$351 , \$348 , \$345 , \$342 , \$339 , \$336 , \$333 , \$330 , \$327 , \$324 , \$321 , \$318 , \$315 , \$312 , \$309 , \$306 , \$303 , \$300 , \$297 , \$294 , \$291 , \$288 , \$285 , \$282 , \$279 , \$276 , \$273 , \$270 , \$267 , \$264  });
+  assign \$359  = $signed(l2_s7_t) >>> l2_s7_right;
+  assign \$360  = $signed(l2_s8_z) + $signed(\port$3317$272 [7:0]);
+  assign \$361  = $signed(l2_s9_w) > $signed(\port$3317$272 [23:16]);
+  assign \$362  = $signed(\port$3317$272 [15:8]) > $signed(\port$3317$272 [23:16]);
   assign \$363  = \$361  | \$362 ;
-  assign \$364  = $signed(l2_s10_w) < $signed(\port$3318$272 [15:8]);
-  assign \$365  = \$364  ? { \port$3318$272 [15], \port$3318$272 [15:8] } : { 1'h0, l2_s10_w[7:0] };
-  assign \$366  = \$363  ? { \port$3318$272 [23], \port$3318$272 [23:16] } : \$365 ;
-  assign \$367  = $signed(l3_s1_acc) + $signed(l3_s1_bias);
-  assign \$368  = $signed(l3_s1_shift) < $signed(1'h0);
-  assign \$369  = \$368  ? 5'h00 : l3_s1_shift[4:0];
-  assign \$370  = $signed(l3_s1_shift) < $signed(1'h0);
-  assign \$371  = - $signed(l3_s1_shift);
+  assign \$364  = $signed(l2_s9_w) < $signed(\port$3317$272 [15:8]);
+  assign \$365  = \$364  ? { \port$3317$272 [15], \port$3317$272 [15:8] } : { 1'h0, l2_s9_w[7:0] };
+  assign \$366  = \$363  ? { \port$3317$272 [23], \port$3317$272 [23:16] } : \$365 ;
+  assign \$367  = $signed(i__payload[127:96]) + $signed(i__payload[383:352]);
+  assign \$368  = $signed(i__payload[791:786]) < $signed(1'h0);
+  assign \$369  = \$368  ? 5'h00 : i__payload[790:786];
+  assign \$370  = $signed(i__payload[791:786]) < $signed(1'h0);
+  assign \$371  = - $signed(i__payload[791:786]);
   assign \$372  = \$370  ? \$371  : 7'h00;
-  assign \$373  = $signed(l3_s2_x) << l3_s2_left;
-  assign \$374  = $signed(l3_s2_mult[31:16]) + $signed({ 1'h0, l3_s2_mult[15:0] });
-  assign \$375  = $signed(l3_s3_x[31:16]) + $signed({ 1'h0, l3_s3_x[15:0] });
-  assign \$376  = $signed(l3_s4_x_hi) * $signed(l3_s4_mult[31:16]);
-  assign \$377  = l3_s4_x_lo * l3_s4_mult[15:0];
-  assign \$378  = $signed(l3_s4_x_sum) * $signed(l3_s4_m_sum);
-  assign \$379  = $signed({ l3_s5_hh, l3_s5_ll[31:16] }) + $signed(16'h4000);
-  assign \$380  = $signed(l3_s5_cross) - $signed(l3_s5_hh);
-  assign \$381  = $signed(\$380 ) - $signed({ 1'h0, l3_s5_ll });
-  assign \$382  = $signed(l3_s6_base) + $signed(l3_s6_mid);
-  assign \$384  = l3_s7_right > 1'h1;
-  assign \$385  = l3_s7_right == 1'h1;
-  assign \$386  = l3_s7_y[32] ? \$384  : \$385 ;
-  assign \$387  = l3_s7_right > 2'h2;
-  assign \$388  = l3_s7_right == 2'h2;
-  assign \$389  = l3_s7_y[32] ? \$387  : \$388 ;
-  assign \$390  = l3_s7_right > 2'h3;
-  assign \$391  = l3_s7_right == 2'h3;
-  assign \$392  = l3_s7_y[32] ? \$390  : \$391 ;
-  assign \$393  = l3_s7_right > 3'h4;
-  assign \$394  = l3_s7_right == 3'h4;
-  assign \$395  = l3_s7_y[32] ? \$393  : \$394 ;
-  assign \$396  = l3_s7_right > 3'h5;
-  assign \$397  = l3_s7_right == 3'h5;
-  assign \$398  = l3_s7_y[32] ? \$396  : \$397 ;
-  assign \$399  = l3_s7_right > 3'h6;
-  assign \$400  = l3_s7_right == 3'h6;
-  assign \$401  = l3_s7_y[32] ? \$399  : \$400 ;
-  assign \$402  = l3_s7_right > 3'h7;
-  assign \$403  = l3_s7_right == 3'h7;
-  assign \$404  = l3_s7_y[32] ? \$402  : \$403 ;
-  assign \$405  = l3_s7_right > 4'h8;
-  assign \$406  = l3_s7_right == 4'h8;
-  assign \$407  = l3_s7_y[32] ? \$405  : \$406 ;
-  assign \$408  = l3_s7_right > 4'h9;
-  assign \$409  = l3_s7_right == 4'h9;
-  assign \$410  = l3_s7_y[32] ? \$408  : \$409 ;
-  assign \$411  = l3_s7_right > 4'ha;
-  assign \$412  = l3_s7_right == 4'ha;
-  assign \$413  = l3_s7_y[32] ? \$411  : \$412 ;
-  assign \$414  = l3_s7_right > 4'hb;
-  assign \$415  = l3_s7_right == 4'hb;
-  assign \$416  = l3_s7_y[32] ? \$414  : \$415 ;
-  assign \$417  = l3_s7_right > 4'hc;
-  assign \$418  = l3_s7_right == 4'hc;
-  assign \$419  = l3_s7_y[32] ? \$417  : \$418 ;
-  assign \$420  = l3_s7_right > 4'hd;
-  assign \$421  = l3_s7_right == 4'hd;
-  assign \$422  = l3_s7_y[32] ? \$420  : \$421 ;
-  assign \$423  = l3_s7_right > 4'he;
-  assign \$424  = l3_s7_right == 4'he;
-  assign \$425  = l3_s7_y[32] ? \$423  : \$424 ;
-  assign \$426  = l3_s7_right > 4'hf;
-  assign \$427  = l3_s7_right == 4'hf;
-  assign \$428  = l3_s7_y[32] ? \$426  : \$427 ;
-  assign \$429  = l3_s7_right > 5'h10;
-  assign \$430  = l3_s7_right == 5'h10;
-  assign \$431  = l3_s7_y[32] ? \$429  : \$430 ;
-  assign \$432  = l3_s7_right > 5'h11;
-  assign \$433  = l3_s7_right == 5'h11;
-  assign \$434  = l3_s7_y[32] ? \$432  : \$433 ;
-  assign \$435  = l3_s7_right > 5'h12;
-  assign \$436  = l3_s7_right == 5'h12;
-  assign \$437  = l3_s7_y[32] ? \$435  : \$436 ;
-  assign \$438  = l3_s7_right > 5'h13;
-  assign \$439  = l3_s7_right == 5'h13;
-  assign \$440  = l3_s7_y[32] ? \$438  : \$439 ;
-  assign \$441  = l3_s7_right > 5'h14;
-  assign \$442  = l3_s7_right == 5'h14;
-  assign \$443  = l3_s7_y[32] ? \$441  : \$442 ;
-  assign \$444  = l3_s7_right > 5'h15;
-  assign \$445  = l3_s7_right == 5'h15;
-  assign \$446  = l3_s7_y[32] ? \$444  : \$445 ;
-  assign \$447  = l3_s7_right > 5'h16;
-  assign \$448  = l3_s7_right == 5'h16;
-  assign \$449  = l3_s7_y[32] ? \$447  : \$448 ;
-  assign \$450  = l3_s7_right > 5'h17;
-  assign \$451  = l3_s7_right == 5'h17;
-  assign \$452  = l3_s7_y[32] ? \$450  : \$451 ;
-  assign \$453  = l3_s7_right > 5'h18;
-  assign \$454  = l3_s7_right == 5'h18;
-  assign \$455  = l3_s7_y[32] ? \$453  : \$454 ;
-  assign \$456  = l3_s7_right > 5'h19;
-  assign \$457  = l3_s7_right == 5'h19;
-  assign \$458  = l3_s7_y[32] ? \$456  : \$457 ;
-  assign \$459  = l3_s7_right > 5'h1a;
-  assign \$460  = l3_s7_right == 5'h1a;
-  assign \$461  = l3_s7_y[32] ? \$459  : \$460 ;
-  assign \$462  = l3_s7_right > 5'h1b;
-  assign \$463  = l3_s7_right == 5'h1b;
-  assign \$464  = l3_s7_y[32] ? \$462  : \$463 ;
-  assign \$465  = l3_s7_right > 5'h1c;
-  assign \$466  = l3_s7_right == 5'h1c;
-  assign \$467  = l3_s7_y[32] ? \$465  : \$466 ;
-  assign \$468  = l3_s7_right > 5'h1d;
-  assign \$469  = l3_s7_right == 5'h1d;
-  assign \$470  = l3_s7_y[32] ? \$468  : \$469 ;
-  assign \$471  = l3_s7_right > 5'h1e;
-  assign \$472  = l3_s7_right == 5'h1e;
-  assign \$473  = l3_s7_y[32] ? \$471  : \$472 ;
-  assign \$474  = l3_s7_right > 5'h1f;
-  assign \$475  = l3_s7_right == 5'h1f;
-  assign \$476  = l3_s7_y[32] ? \$474  : \$475 ;
-  assign \$477  = l3_s7_right > 6'h20;
-  assign \$478  = l3_s7_right == 6'h20;
-  assign \$479  = l3_s7_y[32] ? \$477  : \$478 ;
-  assign \$480  = $signed(l3_s7_y) + $signed({ 1'h0, \$479 , \$476 , \$473 , \$470 , \$467 , \$464 , \$461 , \$458 , \$455 , \$452 , \$449 , \$446 , \$443 , \$440 , \$437 , \$434 , \$431 , \$428 , \$425 , \$422 , \$419 , \$416 , \$413 , \$410 , \$407 , \$404 , \$401 , \$398 , \$395 , \$392 , \$389 , \$386  });
-  assign \$481  = $signed(l3_s8_t) >>> l3_s8_right;
-  assign \$482  = $signed(l3_s9_z) + $signed(\port$3318$272 [7:0]);
-  assign \$483  = $signed(l3_s10_w) > $signed(\port$3318$272 [23:16]);
-  assign \$484  = $signed(\port$3318$272 [15:8]) > $signed(\port$3318$272 [23:16]);
+  assign \$373  = $signed(l3_s1_x) << l3_s1_left;
+  assign \$374  = $signed(l3_s1_mult[31:16]) + $signed({ 1'h0, l3_s1_mult[15:0] });
+  assign \$375  = $signed(l3_s2_x[31:16]) + $signed({ 1'h0, l3_s2_x[15:0] });
+  assign \$376  = $signed(l3_s3_x_hi) * $signed(l3_s3_mult[31:16]);
+  assign \$377  = l3_s3_x_lo * l3_s3_mult[15:0];
+  assign \$378  = $signed(l3_s3_x_sum) * $signed(l3_s3_m_sum);
+  assign \$379  = $signed({ l3_s4_hh, l3_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$380  = $signed(l3_s4_cross) - $signed(l3_s4_hh);
+  assign \$381  = $signed(\$380 ) - $signed({ 1'h0, l3_s4_ll });
+  assign \$382  = $signed(l3_s5_base) + $signed(l3_s5_mid);
+  assign \$384  = l3_s6_right > 1'h1;
+  assign \$385  = l3_s6_right == 1'h1;
+  assign \$386  = l3_s6_y[32] ? \$384  : \$385 ;
+  assign \$387  = l3_s6_right > 2'h2;
+  assign \$388  = l3_s6_right == 2'h2;
+  assign \$389  = l3_s6_y[32] ? \$387  : \$388 ;
+  assign \$390  = l3_s6_right > 2'h3;
+  assign \$391  = l3_s6_right == 2'h3;
+  assign \$392  = l3_s6_y[32] ? \$390  : \$391 ;
+  assign \$393  = l3_s6_right > 3'h4;
+  assign \$394  = l3_s6_right == 3'h4;
+  assign \$395  = l3_s6_y[32] ? \$393  : \$394 ;
+  assign \$396  = l3_s6_right > 3'h5;
+  assign \$397  = l3_s6_right == 3'h5;
+  assign \$398  = l3_s6_y[32] ? \$396  : \$397 ;
+  assign \$399  = l3_s6_right > 3'h6;
+  assign \$400  = l3_s6_right == 3'h6;
+  assign \$401  = l3_s6_y[32] ? \$399  : \$400 ;
+  assign \$402  = l3_s6_right > 3'h7;
+  assign \$403  = l3_s6_right == 3'h7;
+  assign \$404  = l3_s6_y[32] ? \$402  : \$403 ;
+  assign \$405  = l3_s6_right > 4'h8;
+  assign \$406  = l3_s6_right == 4'h8;
+  assign \$407  = l3_s6_y[32] ? \$405  : \$406 ;
+  assign \$408  = l3_s6_right > 4'h9;
+  assign \$409  = l3_s6_right == 4'h9;
+  assign \$410  = l3_s6_y[32] ? \$408  : \$409 ;
+  assign \$411  = l3_s6_right > 4'ha;
+  assign \$412  = l3_s6_right == 4'ha;
+  assign \$413  = l3_s6_y[32] ? \$411  : \$412 ;
+  assign \$414  = l3_s6_right > 4'hb;
+  assign \$415  = l3_s6_right == 4'hb;
+  assign \$416  = l3_s6_y[32] ? \$414  : \$415 ;
+  assign \$417  = l3_s6_right > 4'hc;
+  assign \$418  = l3_s6_right == 4'hc;
+  assign \$419  = l3_s6_y[32] ? \$417  : \$418 ;
+  assign \$420  = l3_s6_right > 4'hd;
+  assign \$421  = l3_s6_right == 4'hd;
+  assign \$422  = l3_s6_y[32] ? \$420  : \$421 ;
+  assign \$423  = l3_s6_right > 4'he;
+  assign \$424  = l3_s6_right == 4'he;
+  assign \$425  = l3_s6_y[32] ? \$423  : \$424 ;
+  assign \$426  = l3_s6_right > 4'hf;
+  assign \$427  = l3_s6_right == 4'hf;
+  assign \$428  = l3_s6_y[32] ? \$426  : \$427 ;
+  assign \$429  = l3_s6_right > 5'h10;
+  assign \$430  = l3_s6_right == 5'h10;
+  assign \$431  = l3_s6_y[32] ? \$429  : \$430 ;
+  assign \$432  = l3_s6_right > 5'h11;
+  assign \$433  = l3_s6_right == 5'h11;
+  assign \$434  = l3_s6_y[32] ? \$432  : \$433 ;
+  assign \$435  = l3_s6_right > 5'h12;
+  assign \$436  = l3_s6_right == 5'h12;
+  assign \$437  = l3_s6_y[32] ? \$435  : \$436 ;
+  assign \$438  = l3_s6_right > 5'h13;
+  assign \$439  = l3_s6_right == 5'h13;
+  assign \$440  = l3_s6_y[32] ? \$438  : \$439 ;
+  assign \$441  = l3_s6_right > 5'h14;
+  assign \$442  = l3_s6_right == 5'h14;
+  assign \$443  = l3_s6_y[32] ? \$441  : \$442 ;
+  assign \$444  = l3_s6_right > 5'h15;
+  assign \$445  = l3_s6_right == 5'h15;
+  assign \$446  = l3_s6_y[32] ? \$444  : \$445 ;
+  assign \$447  = l3_s6_right > 5'h16;
+  assign \$448  = l3_s6_right == 5'h16;
+  assign \$449  = l3_s6_y[32] ? \$447  : \$448 ;
+  assign \$450  = l3_s6_right > 5'h17;
+  assign \$451  = l3_s6_right == 5'h17;
+  assign \$452  = l3_s6_y[32] ? \$450  : \$451 ;
+  assign \$453  = l3_s6_right > 5'h18;
+  assign \$454  = l3_s6_right == 5'h18;
+  assign \$455  = l3_s6_y[32] ? \$453  : \$454 ;
+  assign \$456  = l3_s6_right > 5'h19;
+  assign \$457  = l3_s6_right == 5'h19;
+  assign \$458  = l3_s6_y[32] ? \$456  : \$457 ;
+  assign \$459  = l3_s6_right > 5'h1a;
+  assign \$460  = l3_s6_right == 5'h1a;
+  assign \$461  = l3_s6_y[32] ? \$459  : \$460 ;
+  assign \$462  = l3_s6_right > 5'h1b;
+  assign \$463  = l3_s6_right == 5'h1b;
+  assign \$464  = l3_s6_y[32] ? \$462  : \$463 ;
+  assign \$465  = l3_s6_right > 5'h1c;
+  assign \$466  = l3_s6_right == 5'h1c;
+  assign \$467  = l3_s6_y[32] ? \$465  : \$466 ;
+  assign \$468  = l3_s6_right > 5'h1d;
+  assign \$469  = l3_s6_right == 5'h1d;
+  assign \$470  = l3_s6_y[32] ? \$468  : \$469 ;
+  assign \$471  = l3_s6_right > 5'h1e;
+  assign \$472  = l3_s6_right == 5'h1e;
+  assign \$473  = l3_s6_y[32] ? \$471  : \$472 ;
+  assign \$474  = l3_s6_right > 5'h1f;
+  assign \$475  = l3_s6_right == 5'h1f;
+  assign \$476  = l3_s6_y[32] ? \$474  : \$475 ;
+  assign \$477  = l3_s6_right > 6'h20;
+  assign \$478  = l3_s6_right == 6'h20;
+  assign \$479  = l3_s6_y[32] ? \$477  : \$478 ;
+  assign \$480  = $signed(l3_s6_y) + $signed({ 1'h0, \$479 , \$476 , \$473 , \$470 , \$467 , \$464 , \$461 , \$458 , \$455 , \$452 , \$449 , \$446 , \$443 , \$440 , \$437 , \$434 , \$431 , \$428 , \$425 , \$422 , \$419 , \$416 , \$413 , \$410 , \$407 , \$404 , \$401 , \$398 , \$395 , \$392 , \$389 , \$386  });
+  assign \$481  = $signed(l3_s7_t) >>> l3_s7_right;
+  assign \$482  = $signed(l3_s8_z) + $signed(\port$3317$272 [7:0]);
+  assign \$483  = $signed(l3_s9_w) > $signed(\port$3317$272 [23:16]);
+  assign \$484  = $signed(\port$3317$272 [15:8]) > $signed(\port$3317$272 [23:16]);
   assign \$485  = \$483  | \$484 ;
-  assign \$486  = $signed(l3_s10_w) < $signed(\port$3318$272 [15:8]);
-  assign \$487  = \$486  ? { \port$3318$272 [15], \port$3318$272 [15:8] } : { 1'h0, l3_s10_w[7:0] };
-  assign \$488  = \$485  ? { \port$3318$272 [23], \port$3318$272 [23:16] } : \$487 ;
-  assign \$489  = $signed(l4_s1_acc) + $signed(l4_s1_bias);
-  assign \$490  = $signed(l4_s1_shift) < $signed(1'h0);
-  assign \$491  = \$490  ? 5'h00 : l4_s1_shift[4:0];
-  assign \$492  = $signed(l4_s1_shift) < $signed(1'h0);
-  assign \$493  = - $signed(l4_s1_shift);
+  assign \$486  = $signed(l3_s9_w) < $signed(\port$3317$272 [15:8]);
+  assign \$487  = \$486  ? { \port$3317$272 [15], \port$3317$272 [15:8] } : { 1'h0, l3_s9_w[7:0] };
+  assign \$488  = \$485  ? { \port$3317$272 [23], \port$3317$272 [23:16] } : \$487 ;
+  assign \$489  = $signed(i__payload[159:128]) + $signed(i__payload[415:384]);
+  assign \$490  = $signed(i__payload[797:792]) < $signed(1'h0);
+  assign \$491  = \$490  ? 5'h00 : i__payload[796:792];
+  assign \$492  = $signed(i__payload[797:792]) < $signed(1'h0);
+  assign \$493  = - $signed(i__payload[797:792]);
   assign \$494  = \$492  ? \$493  : 7'h00;
-  assign \$495  = $signed(l4_s2_x) << l4_s2_left;
-  assign \$496  = $signed(l4_s2_mult[31:16]) + $signed({ 1'h0, l4_s2_mult[15:0] });
-  assign \$497  = $signed(l4_s3_x[31:16]) + $signed({ 1'h0, l4_s3_x[15:0] });
-  assign \$498  = $signed(l4_s4_x_hi) * $signed(l4_s4_mult[31:16]);
-  assign \$499  = l4_s4_x_lo * l4_s4_mult[15:0];
-  assign \$500  = $signed(l4_s4_x_sum) * $signed(l4_s4_m_sum);
-  assign \$501  = $signed({ l4_s5_hh, l4_s5_ll[31:16] }) + $signed(16'h4000);
-  assign \$502  = $signed(l4_s5_cross) - $signed(l4_s5_hh);
-  assign \$503  = $signed(\$502 ) - $signed({ 1'h0, l4_s5_ll });
-  assign \$504  = $signed(l4_s6_base) + $signed(l4_s6_mid);
-  assign \$506  = l4_s7_right > 1'h1;
-  assign \$507  = l4_s7_right == 1'h1;
-  assign \$508  = l4_s7_y[32] ? \$506  : \$507 ;
-  assign \$509  = l4_s7_right > 2'h2;
-  assign \$510  = l4_s7_right == 2'h2;
-  assign \$511  = l4_s7_y[32] ? \$509  : \$510 ;
-  assign \$512  = l4_s7_right > 2'h3;
-  assign \$513  = l4_s7_right == 2'h3;
-  assign \$514  = l4_s7_y[32] ? \$512  : \$513 ;
-  assign \$515  = l4_s7_right > 3'h4;
-  assign \$516  = l4_s7_right == 3'h4;
-  assign \$517  = l4_s7_y[32] ? \$515  : \$516 ;
-  assign \$518  = l4_s7_right > 3'h5;
-  assign \$519  = l4_s7_right == 3'h5;
-  assign \$520  = l4_s7_y[32] ? \$518  : \$519 ;
-  assign \$521  = l4_s7_right > 3'h6;
-  assign \$522  = l4_s7_right == 3'h6;
-  assign \$523  = l4_s7_y[32] ? \$521  : \$522 ;
-  assign \$524  = l4_s7_right > 3'h7;
-  assign \$525  = l4_s7_right == 3'h7;
-  assign \$526  = l4_s7_y[32] ? \$524  : \$525 ;
-  assign \$527  = l4_s7_right > 4'h8;
-  assign \$528  = l4_s7_right == 4'h8;
-  assign \$529  = l4_s7_y[32] ? \$527  : \$528 ;
-  assign \$530  = l4_s7_right > 4'h9;
-  assign \$531  = l4_s7_right == 4'h9;
-  assign \$532  = l4_s7_y[32] ? \$530  : \$531 ;
-  assign \$533  = l4_s7_right > 4'ha;
-  assign \$534  = l4_s7_right == 4'ha;
-  assign \$535  = l4_s7_y[32] ? \$533  : \$534 ;
-  assign \$536  = l4_s7_right > 4'hb;
-  assign \$537  = l4_s7_right == 4'hb;
-  assign \$538  = l4_s7_y[32] ? \$536  : \$537 ;
-  assign \$539  = l4_s7_right > 4'hc;
-  assign \$540  = l4_s7_right == 4'hc;
-  assign \$541  = l4_s7_y[32] ? \$539  : \$540 ;
-  assign \$542  = l4_s7_right > 4'hd;
-  assign \$543  = l4_s7_right == 4'hd;
-  assign \$544  = l4_s7_y[32] ? \$542  : \$543 ;
-  assign \$545  = l4_s7_right > 4'he;
-  assign \$546  = l4_s7_right == 4'he;
-  assign \$547  = l4_s7_y[32] ? \$545  : \$546 ;
-  assign \$548  = l4_s7_right > 4'hf;
-  assign \$549  = l4_s7_right == 4'hf;
-  assign \$550  = l4_s7_y[32] ? \$548  : \$549 ;
-  assign \$551  = l4_s7_right > 5'h10;
-  assign \$552  = l4_s7_right == 5'h10;
-  assign \$553  = l4_s7_y[32] ? \$551  : \$552 ;
-  assign \$554  = l4_s7_right > 5'h11;
-  assign \$555  = l4_s7_right == 5'h11;
-  assign \$556  = l4_s7_y[32] ? \$554  : \$555 ;
-  assign \$557  = l4_s7_right > 5'h12;
-  assign \$558  = l4_s7_right == 5'h12;
-  assign \$559  = l4_s7_y[32] ? \$557  : \$558 ;
-  assign \$560  = l4_s7_right > 5'h13;
-  assign \$561  = l4_s7_right == 5'h13;
-  assign \$562  = l4_s7_y[32] ? \$560  : \$561 ;
-  assign \$563  = l4_s7_right > 5'h14;
-  assign \$564  = l4_s7_right == 5'h14;
-  assign \$565  = l4_s7_y[32] ? \$563  : \$564 ;
-  assign \$566  = l4_s7_right > 5'h15;
-  assign \$567  = l4_s7_right == 5'h15;
-  assign \$568  = l4_s7_y[32] ? \$566  : \$567 ;
-  assign \$569  = l4_s7_right > 5'h16;
-  assign \$570  = l4_s7_right == 5'h16;
-  assign \$571  = l4_s7_y[32] ? \$569  : \$570 ;
-  assign \$572  = l4_s7_right > 5'h17;
-  assign \$573  = l4_s7_right == 5'h17;
-  assign \$574  = l4_s7_y[32] ? \$572  : \$573 ;
-  assign \$575  = l4_s7_right > 5'h18;
-  assign \$576  = l4_s7_right == 5'h18;
-  assign \$577  = l4_s7_y[32] ? \$575  : \$576 ;
-  assign \$578  = l4_s7_right > 5'h19;
-  assign \$579  = l4_s7_right == 5'h19;
-  assign \$580  = l4_s7_y[32] ? \$578  : \$579 ;
-  assign \$581  = l4_s7_right > 5'h1a;
-  assign \$582  = l4_s7_right == 5'h1a;
-  assign \$583  = l4_s7_y[32] ? \$581  : \$582 ;
-  assign \$584  = l4_s7_right > 5'h1b;
-  assign \$585  = l4_s7_right == 5'h1b;
-  assign \$586  = l4_s7_y[32] ? \$584  : \$585 ;
-  assign \$587  = l4_s7_right > 5'h1c;
-  assign \$588  = l4_s7_right == 5'h1c;
-  assign \$589  = l4_s7_y[32] ? \$587  : \$588 ;
-  assign \$590  = l4_s7_right > 5'h1d;
-  assign \$591  = l4_s7_right == 5'h1d;
-  assign \$592  = l4_s7_y[32] ? \$590  : \$591 ;
-  assign \$593  = l4_s7_right > 5'h1e;
-  assign \$594  = l4_s7_right == 5'h1e;
-  assign \$595  = l4_s7_y[32] ? \$593  : \$594 ;
-  assign \$596  = l4_s7_right > 5'h1f;
-  assign \$597  = l4_s7_right == 5'h1f;
-  assign \$598  = l4_s7_y[32] ? \$596  : \$597 ;
-  assign \$599  = l4_s7_right > 6'h20;
-  assign \$600  = l4_s7_right == 6'h20;
-  assign \$601  = l4_s7_y[32] ? \$599  : \$600 ;
-  assign \$602  = $signed(l4_s7_y) + $signed({ 1'h0, \$601 , \$598 , \$595 , \$592 , \$589 , \$586 , \$583 , \$580 , \$577 , \$574 , \$571 , \$568 , \$565 , \$562 , \$559 , \$556 , \$553 , \$550 , \$547 , \$544 , \$541 , \$538 , \$535 , \$532 , \$529 , \$526 , \$523 , \$520 , \$517 , \$514 , \$511 , \$508  });
-  assign \$603  = $signed(l4_s8_t) >>> l4_s8_right;
-  assign \$604  = $signed(l4_s9_z) + $signed(\port$3318$272 [7:0]);
-  assign \$605  = $signed(l4_s10_w) > $signed(\port$3318$272 [23:16]);
-  assign \$606  = $signed(\port$3318$272 [15:8]) > $signed(\port$3318$272 [23:16]);
+  assign \$495  = $signed(l4_s1_x) << l4_s1_left;
+  assign \$496  = $signed(l4_s1_mult[31:16]) + $signed({ 1'h0, l4_s1_mult[15:0] });
+  assign \$497  = $signed(l4_s2_x[31:16]) + $signed({ 1'h0, l4_s2_x[15:0] });
+  assign \$498  = $signed(l4_s3_x_hi) * $signed(l4_s3_mult[31:16]);
+  assign \$499  = l4_s3_x_lo * l4_s3_mult[15:0];
+  assign \$500  = $signed(l4_s3_x_sum) * $signed(l4_s3_m_sum);
+  assign \$501  = $signed({ l4_s4_hh, l4_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$502  = $signed(l4_s4_cross) - $signed(l4_s4_hh);
+  assign \$503  = $signed(\$502 ) - $signed({ 1'h0, l4_s4_ll });
+  assign \$504  = $signed(l4_s5_base) + $signed(l4_s5_mid);
+  assign \$506  = l4_s6_right > 1'h1;
+  assign \$507  = l4_s6_right == 1'h1;
+  assign \$508  = l4_s6_y[32] ? \$506  : \$507 ;
+  assign \$509  = l4_s6_right > 2'h2;
+  assign \$510  = l4_s6_right == 2'h2;
+  assign \$511  = l4_s6_y[32] ? \$509  : \$510 ;
+  assign \$512  = l4_s6_right > 2'h3;
+  assign \$513  = l4_s6_right == 2'h3;
+  assign \$514  = l4_s6_y[32] ? \$512  : \$513 ;
+  assign \$515  = l4_s6_right > 3'h4;
+  assign \$516  = l4_s6_right == 3'h4;
+  assign \$517  = l4_s6_y[32] ? \$515  : \$516 ;
+  assign \$518  = l4_s6_right > 3'h5;
+  assign \$519  = l4_s6_right == 3'h5;
+  assign \$520  = l4_s6_y[32] ? \$518  : \$519 ;
+  assign \$521  = l4_s6_right > 3'h6;
+  assign \$522  = l4_s6_right == 3'h6;
+  assign \$523  = l4_s6_y[32] ? \$521  : \$522 ;
+  assign \$524  = l4_s6_right > 3'h7;
+  assign \$525  = l4_s6_right == 3'h7;
+  assign \$526  = l4_s6_y[32] ? \$524  : \$525 ;
+  assign \$527  = l4_s6_right > 4'h8;
+  assign \$528  = l4_s6_right == 4'h8;
+  assign \$529  = l4_s6_y[32] ? \$527  : \$528 ;
+  assign \$530  = l4_s6_right > 4'h9;
+  assign \$531  = l4_s6_right == 4'h9;
+  assign \$532  = l4_s6_y[32] ? \$530  : \$531 ;
+  assign \$533  = l4_s6_right > 4'ha;
+  assign \$534  = l4_s6_right == 4'ha;
+  assign \$535  = l4_s6_y[32] ? \$533  : \$534 ;
+  assign \$536  = l4_s6_right > 4'hb;
+  assign \$537  = l4_s6_right == 4'hb;
+  assign \$538  = l4_s6_y[32] ? \$536  : \$537 ;
+  assign \$539  = l4_s6_right > 4'hc;
+  assign \$540  = l4_s6_right == 4'hc;
+  assign \$541  = l4_s6_y[32] ? \$539  : \$540 ;
+  assign \$542  = l4_s6_right > 4'hd;
+  assign \$543  = l4_s6_right == 4'hd;
+  assign \$544  = l4_s6_y[32] ? \$542  : \$543 ;
+  assign \$545  = l4_s6_right > 4'he;
+  assign \$546  = l4_s6_right == 4'he;
+  assign \$547  = l4_s6_y[32] ? \$545  : \$546 ;
+  assign \$548  = l4_s6_right > 4'hf;
+  assign \$549  = l4_s6_right == 4'hf;
+  assign \$550  = l4_s6_y[32] ? \$548  : \$549 ;
+  assign \$551  = l4_s6_right > 5'h10;
+  assign \$552  = l4_s6_right == 5'h10;
+  assign \$553  = l4_s6_y[32] ? \$551  : \$552 ;
+  assign \$554  = l4_s6_right > 5'h11;
+  assign \$555  = l4_s6_right == 5'h11;
+  assign \$556  = l4_s6_y[32] ? \$554  : \$555 ;
+  assign \$557  = l4_s6_right > 5'h12;
+  assign \$558  = l4_s6_right == 5'h12;
+  assign \$559  = l4_s6_y[32] ? \$557  : \$558 ;
+  assign \$560  = l4_s6_right > 5'h13;
+  assign \$561  = l4_s6_right == 5'h13;
+  assign \$562  = l4_s6_y[32] ? \$560  : \$561 ;
+  assign \$563  = l4_s6_right > 5'h14;
+  assign \$564  = l4_s6_right == 5'h14;
+  assign \$565  = l4_s6_y[32] ? \$563  : \$564 ;
+  assign \$566  = l4_s6_right > 5'h15;
+  assign \$567  = l4_s6_right == 5'h15;
+  assign \$568  = l4_s6_y[32] ? \$566  : \$567 ;
+  assign \$569  = l4_s6_right > 5'h16;
+  assign \$570  = l4_s6_right == 5'h16;
+  assign \$571  = l4_s6_y[32] ? \$569  : \$570 ;
+  assign \$572  = l4_s6_right > 5'h17;
+  assign \$573  = l4_s6_right == 5'h17;
+  assign \$574  = l4_s6_y[32] ? \$572  : \$573 ;
+  assign \$575  = l4_s6_right > 5'h18;
+  assign \$576  = l4_s6_right == 5'h18;
+  assign \$577  = l4_s6_y[32] ? \$575  : \$576 ;
+  assign \$578  = l4_s6_right > 5'h19;
+  assign \$579  = l4_s6_right == 5'h19;
+  assign \$580  = l4_s6_y[32] ? \$578  : \$579 ;
+  assign \$581  = l4_s6_right > 5'h1a;
+  assign \$582  = l4_s6_right == 5'h1a;
+  assign \$583  = l4_s6_y[32] ? \$581  : \$582 ;
+  assign \$584  = l4_s6_right > 5'h1b;
+  assign \$585  = l4_s6_right == 5'h1b;
+  assign \$586  = l4_s6_y[32] ? \$584  : \$585 ;
+  assign \$587  = l4_s6_right > 5'h1c;
+  assign \$588  = l4_s6_right == 5'h1c;
+  assign \$589  = l4_s6_y[32] ? \$587  : \$588 ;
+  assign \$590  = l4_s6_right > 5'h1d;
+  assign \$591  = l4_s6_right == 5'h1d;
+  assign \$592  = l4_s6_y[32] ? \$590  : \$591 ;
+  assign \$593  = l4_s6_right > 5'h1e;
+  assign \$594  = l4_s6_right == 5'h1e;
+  assign \$595  = l4_s6_y[32] ? \$593  : \$594 ;
+  assign \$596  = l4_s6_right > 5'h1f;
+  assign \$597  = l4_s6_right == 5'h1f;
+  assign \$598  = l4_s6_y[32] ? \$596  : \$597 ;
+  assign \$599  = l4_s6_right > 6'h20;
+  assign \$600  = l4_s6_right == 6'h20;
+  assign \$601  = l4_s6_y[32] ? \$599  : \$600 ;
+  assign \$602  = $signed(l4_s6_y) + $signed({ 1'h0, \$601 , \$598 , \$595 , \$592 , \$589 , \$586 , \$583 , \$580 , \$577 , \$574 , \$571 , \$568 , \$565 , \$562 , \$559 , \$556 , \$553 , \$550 , \$547 , \$544 , \$541 , \$538 , \$535 , \$532 , \$529 , \$526 , \$523 , \$520 , \$517 , \$514 , \$511 , \$508  });
+  assign \$603  = $signed(l4_s7_t) >>> l4_s7_right;
+  assign \$604  = $signed(l4_s8_z) + $signed(\port$3317$272 [7:0]);
+  assign \$605  = $signed(l4_s9_w) > $signed(\port$3317$272 [23:16]);
+  assign \$606  = $signed(\port$3317$272 [15:8]) > $signed(\port$3317$272 [23:16]);
   assign \$607  = \$605  | \$606 ;
-  assign \$608  = $signed(l4_s10_w) < $signed(\port$3318$272 [15:8]);
-  assign \$609  = \$608  ? { \port$3318$272 [15], \port$3318$272 [15:8] } : { 1'h0, l4_s10_w[7:0] };
-  assign \$610  = \$607  ? { \port$3318$272 [23], \port$3318$272 [23:16] } : \$609 ;
-  assign \$611  = $signed(l5_s1_acc) + $signed(l5_s1_bias);
-  assign \$612  = $signed(l5_s1_shift) < $signed(1'h0);
-  assign \$613  = \$612  ? 5'h00 : l5_s1_shift[4:0];
-  assign \$614  = $signed(l5_s1_shift) < $signed(1'h0);
-  assign \$615  = - $signed(l5_s1_shift);
+  assign \$608  = $signed(l4_s9_w) < $signed(\port$3317$272 [15:8]);
+  assign \$609  = \$608  ? { \port$3317$272 [15], \port$3317$272 [15:8] } : { 1'h0, l4_s9_w[7:0] };
+  assign \$610  = \$607  ? { \port$3317$272 [23], \port$3317$272 [23:16] } : \$609 ;
+  assign \$611  = $signed(i__payload[191:160]) + $signed(i__payload[447:416]);
+  assign \$612  = $signed(i__payload[803:798]) < $signed(1'h0);
+  assign \$613  = \$612  ? 5'h00 : i__payload[802:798];
+  assign \$614  = $signed(i__payload[803:798]) < $signed(1'h0);
+  assign \$615  = - $signed(i__payload[803:798]);
   assign \$616  = \$614  ? \$615  : 7'h00;
-  assign \$617  = $signed(l5_s2_x) << l5_s2_left;
-  assign \$618  = $signed(l5_s2_mult[31:16]) + $signed({ 1'h0, l5_s2_mult[15:0] });
-  assign \$619  = $signed(l5_s3_x[31:16]) + $signed({ 1'h0, l5_s3_x[15:0] });
-  assign \$620  = $signed(l5_s4_x_hi) * $signed(l5_s4_mult[31:16]);
-  assign \$621  = l5_s4_x_lo * l5_s4_mult[15:0];
-  assign \$622  = $signed(l5_s4_x_sum) * $signed(l5_s4_m_sum);
-  assign \$623  = $signed({ l5_s5_hh, l5_s5_ll[31:16] }) + $signed(16'h4000);
-  assign \$624  = $signed(l5_s5_cross) - $signed(l5_s5_hh);
-  assign \$625  = $signed(\$624 ) - $signed({ 1'h0, l5_s5_ll });
-  assign \$626  = $signed(l5_s6_base) + $signed(l5_s6_mid);
-  assign \$628  = l5_s7_right > 1'h1;
-  assign \$629  = l5_s7_right == 1'h1;
-  assign \$630  = l5_s7_y[32] ? \$628  : \$629 ;
-  assign \$631  = l5_s7_right > 2'h2;
-  assign \$632  = l5_s7_right == 2'h2;
-  assign \$633  = l5_s7_y[32] ? \$631  : \$632 ;
-  assign \$634  = l5_s7_right > 2'h3;
-  assign \$635  = l5_s7_right == 2'h3;
-  assign \$636  = l5_s7_y[32] ? \$634  : \$635 ;
-  assign \$637  = l5_s7_right > 3'h4;
-  assign \$638  = l5_s7_right == 3'h4;
-  assign \$639  = l5_s7_y[32] ? \$637  : \$638 ;
-  assign \$640  = l5_s7_right > 3'h5;
-  assign \$641  = l5_s7_right == 3'h5;
-  assign \$642  = l5_s7_y[32] ? \$640  : \$641 ;
-  assign \$643  = l5_s7_right > 3'h6;
-  assign \$644  = l5_s7_right == 3'h6;
-  assign \$645  = l5_s7_y[32] ? \$643  : \$644 ;
-  assign \$646  = l5_s7_right > 3'h7;
-  assign \$647  = l5_s7_right == 3'h7;
-  assign \$648  = l5_s7_y[32] ? \$646  : \$647 ;
-  assign \$649  = l5_s7_right > 4'h8;
-  assign \$650  = l5_s7_right == 4'h8;
-  assign \$651  = l5_s7_y[32] ? \$649  : \$650 ;
-  assign \$652  = l5_s7_right > 4'h9;
-  assign \$653  = l5_s7_right == 4'h9;
-  assign \$654  = l5_s7_y[32] ? \$652  : \$653 ;
-  assign \$655  = l5_s7_right > 4'ha;
-  assign \$656  = l5_s7_right == 4'ha;
-  assign \$657  = l5_s7_y[32] ? \$655  : \$656 ;
-  assign \$658  = l5_s7_right > 4'hb;
-  assign \$659  = l5_s7_right == 4'hb;
-  assign \$660  = l5_s7_y[32] ? \$658  : \$659 ;
-  assign \$661  = l5_s7_right > 4'hc;
-  assign \$662  = l5_s7_right == 4'hc;
-  assign \$663  = l5_s7_y[32] ? \$661  : \$662 ;
-  assign \$664  = l5_s7_right > 4'hd;
-  assign \$665  = l5_s7_right == 4'hd;
-  assign \$666  = l5_s7_y[32] ? \$664  : \$665 ;
-  assign \$667  = l5_s7_right > 4'he;
-  assign \$668  = l5_s7_right == 4'he;
-  assign \$669  = l5_s7_y[32] ? \$667  : \$668 ;
-  assign \$670  = l5_s7_right > 4'hf;
-  assign \$671  = l5_s7_right == 4'hf;
-  assign \$672  = l5_s7_y[32] ? \$670  : \$671 ;
-  assign \$673  = l5_s7_right > 5'h10;
-  assign \$674  = l5_s7_right == 5'h10;
-  assign \$675  = l5_s7_y[32] ? \$673  : \$674 ;
-  assign \$676  = l5_s7_right > 5'h11;
-  assign \$677  = l5_s7_right == 5'h11;
-  assign \$678  = l5_s7_y[32] ? \$676  : \$677 ;
-  assign \$679  = l5_s7_right > 5'h12;
-  assign \$680  = l5_s7_right == 5'h12;
-  assign \$681  = l5_s7_y[32] ? \$679  : \$680 ;
-  assign \$682  = l5_s7_right > 5'h13;
-  assign \$683  = l5_s7_right == 5'h13;
-  assign \$684  = l5_s7_y[32] ? \$682  : \$683 ;
-  assign \$685  = l5_s7_right > 5'h14;
-  assign \$686  = l5_s7_right == 5'h14;
-  assign \$687  = l5_s7_y[32] ? \$685  : \$686 ;
-  assign \$688  = l5_s7_right > 5'h15;
-  assign \$689  = l5_s7_right == 5'h15;
-  assign \$690  = l5_s7_y[32] ? \$688  : \$689 ;
-  assign \$691  = l5_s7_right > 5'h16;
-  assign \$692  = l5_s7_right == 5'h16;
-  assign \$693  = l5_s7_y[32] ? \$691  : \$692 ;
-  assign \$694  = l5_s7_right > 5'h17;
-  assign \$695  = l5_s7_right == 5'h17;
-  assign \$696  = l5_s7_y[32] ? \$694  : \$695 ;
-  assign \$697  = l5_s7_right > 5'h18;
-  assign \$698  = l5_s7_right == 5'h18;
-  assign \$699  = l5_s7_y[32] ? \$697  : \$698 ;
-  assign \$700  = l5_s7_right > 5'h19;
-  assign \$701  = l5_s7_right == 5'h19;
-  assign \$702  = l5_s7_y[32] ? \$700  : \$701 ;
-  assign \$703  = l5_s7_right > 5'h1a;
-  assign \$704  = l5_s7_right == 5'h1a;
-  assign \$705  = l5_s7_y[32] ? \$703  : \$704 ;
-  assign \$706  = l5_s7_right > 5'h1b;
-  assign \$707  = l5_s7_right == 5'h1b;
-  assign \$708  = l5_s7_y[32] ? \$706  : \$707 ;
-  assign \$709  = l5_s7_right > 5'h1c;
-  assign \$710  = l5_s7_right == 5'h1c;
-  assign \$711  = l5_s7_y[32] ? \$709  : \$710 ;
-  assign \$712  = l5_s7_right > 5'h1d;
-  assign \$713  = l5_s7_right == 5'h1d;
-  assign \$714  = l5_s7_y[32] ? \$712  : \$713 ;
-  assign \$715  = l5_s7_right > 5'h1e;
-  assign \$716  = l5_s7_right == 5'h1e;
-  assign \$717  = l5_s7_y[32] ? \$715  : \$716 ;
-  assign \$718  = l5_s7_right > 5'h1f;
-  assign \$719  = l5_s7_right == 5'h1f;
-  assign \$720  = l5_s7_y[32] ? \$718  : \$719 ;
-  assign \$721  = l5_s7_right > 6'h20;
-  assign \$722  = l5_s7_right == 6'h20;
-  assign \$723  = l5_s7_y[32] ? \$721  : \$722 ;
-  assign \$724  = $signed(l5_s7_y) + $signed({ 1'h0, \$723 , \$720 , \$717 , \$714 , \$711 , \$708 , \$705 , \$702 , \$699 , \$696 , \$693 , \$690 , \$687 , \$684 , \$681 , \$678 , \$675 , \$672 , \$669 , \$666 , \$663 , \$660 , \$657 , \$654 , \$651 , \$648 , \$645 , \$642 , \$639 , \$636 , \$633 , \$630  });
-  assign \$725  = $signed(l5_s8_t) >>> l5_s8_right;
-  assign \$726  = $signed(l5_s9_z) + $signed(\port$3318$272 [7:0]);
-  assign \$727  = $signed(l5_s10_w) > $signed(\port$3318$272 [23:16]);
-  assign \$728  = $signed(\port$3318$272 [15:8]) > $signed(\port$3318$272 [23:16]);
+  assign \$617  = $signed(l5_s1_x) << l5_s1_left;
+  assign \$618  = $signed(l5_s1_mult[31:16]) + $signed({ 1'h0, l5_s1_mult[15:0] });
+  assign \$619  = $signed(l5_s2_x[31:16]) + $signed({ 1'h0, l5_s2_x[15:0] });
+  assign \$620  = $signed(l5_s3_x_hi) * $signed(l5_s3_mult[31:16]);
+  assign \$621  = l5_s3_x_lo * l5_s3_mult[15:0];
+  assign \$622  = $signed(l5_s3_x_sum) * $signed(l5_s3_m_sum);
+  assign \$623  = $signed({ l5_s4_hh, l5_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$624  = $signed(l5_s4_cross) - $signed(l5_s4_hh);
+  assign \$625  = $signed(\$624 ) - $signed({ 1'h0, l5_s4_ll });
+  assign \$626  = $signed(l5_s5_base) + $signed(l5_s5_mid);
+  assign \$628  = l5_s6_right > 1'h1;
+  assign \$629  = l5_s6_right == 1'h1;
+  assign \$630  = l5_s6_y[32] ? \$628  : \$629 ;
+  assign \$631  = l5_s6_right > 2'h2;
+  assign \$632  = l5_s6_right == 2'h2;
+  assign \$633  = l5_s6_y[32] ? \$631  : \$632 ;
+  assign \$634  = l5_s6_right > 2'h3;
+  assign \$635  = l5_s6_right == 2'h3;
+  assign \$636  = l5_s6_y[32] ? \$634  : \$635 ;
+  assign \$637  = l5_s6_right > 3'h4;
+  assign \$638  = l5_s6_right == 3'h4;
+  assign \$639  = l5_s6_y[32] ? \$637  : \$638 ;
+  assign \$640  = l5_s6_right > 3'h5;
+  assign \$641  = l5_s6_right == 3'h5;
+  assign \$642  = l5_s6_y[32] ? \$640  : \$641 ;
+  assign \$643  = l5_s6_right > 3'h6;
+  assign \$644  = l5_s6_right == 3'h6;
+  assign \$645  = l5_s6_y[32] ? \$643  : \$644 ;
+  assign \$646  = l5_s6_right > 3'h7;
+  assign \$647  = l5_s6_right == 3'h7;
+  assign \$648  = l5_s6_y[32] ? \$646  : \$647 ;
+  assign \$649  = l5_s6_right > 4'h8;
+  assign \$650  = l5_s6_right == 4'h8;
+  assign \$651  = l5_s6_y[32] ? \$649  : \$650 ;
+  assign \$652  = l5_s6_right > 4'h9;
+  assign \$653  = l5_s6_right == 4'h9;
+  assign \$654  = l5_s6_y[32] ? \$652  : \$653 ;
+  assign \$655  = l5_s6_right > 4'ha;
+  assign \$656  = l5_s6_right == 4'ha;
+  assign \$657  = l5_s6_y[32] ? \$655  : \$656 ;
+  assign \$658  = l5_s6_right > 4'hb;
+  assign \$659  = l5_s6_right == 4'hb;
+  assign \$660  = l5_s6_y[32] ? \$658  : \$659 ;
+  assign \$661  = l5_s6_right > 4'hc;
+  assign \$662  = l5_s6_right == 4'hc;
+  assign \$663  = l5_s6_y[32] ? \$661  : \$662 ;
+  assign \$664  = l5_s6_right > 4'hd;
+  assign \$665  = l5_s6_right == 4'hd;
+  assign \$666  = l5_s6_y[32] ? \$664  : \$665 ;
+  assign \$667  = l5_s6_right > 4'he;
+  assign \$668  = l5_s6_right == 4'he;
+  assign \$669  = l5_s6_y[32] ? \$667  : \$668 ;
+  assign \$670  = l5_s6_right > 4'hf;
+  assign \$671  = l5_s6_right == 4'hf;
+  assign \$672  = l5_s6_y[32] ? \$670  : \$671 ;
+  assign \$673  = l5_s6_right > 5'h10;
+  assign \$674  = l5_s6_right == 5'h10;
+  assign \$675  = l5_s6_y[32] ? \$673  : \$674 ;
+  assign \$676  = l5_s6_right > 5'h11;
+  assign \$677  = l5_s6_right == 5'h11;
+  assign \$678  = l5_s6_y[32] ? \$676  : \$677 ;
+  assign \$679  = l5_s6_right > 5'h12;
+  assign \$680  = l5_s6_right == 5'h12;
+  assign \$681  = l5_s6_y[32] ? \$679  : \$680 ;
+  assign \$682  = l5_s6_right > 5'h13;
+  assign \$683  = l5_s6_right == 5'h13;
+  assign \$684  = l5_s6_y[32] ? \$682  : \$683 ;
+  assign \$685  = l5_s6_right > 5'h14;
+  assign \$686  = l5_s6_right == 5'h14;
+  assign \$687  = l5_s6_y[32] ? \$685  : \$686 ;
+  assign \$688  = l5_s6_right > 5'h15;
+  assign \$689  = l5_s6_right == 5'h15;
+  assign \$690  = l5_s6_y[32] ? \$688  : \$689 ;
+  assign \$691  = l5_s6_right > 5'h16;
+  assign \$692  = l5_s6_right == 5'h16;
+  assign \$693  = l5_s6_y[32] ? \$691  : \$692 ;
+  assign \$694  = l5_s6_right > 5'h17;
+  assign \$695  = l5_s6_right == 5'h17;
+  assign \$696  = l5_s6_y[32] ? \$694  : \$695 ;
+  assign \$697  = l5_s6_right > 5'h18;
+  assign \$698  = l5_s6_right == 5'h18;
+  assign \$699  = l5_s6_y[32] ? \$697  : \$698 ;
+  assign \$700  = l5_s6_right > 5'h19;
+  assign \$701  = l5_s6_right == 5'h19;
+  assign \$702  = l5_s6_y[32] ? \$700  : \$701 ;
+  assign \$703  = l5_s6_right > 5'h1a;
+  assign \$704  = l5_s6_right == 5'h1a;
+  assign \$705  = l5_s6_y[32] ? \$703  : \$704 ;
+  assign \$706  = l5_s6_right > 5'h1b;
+  assign \$707  = l5_s6_right == 5'h1b;
+  assign \$708  = l5_s6_y[32] ? \$706  : \$707 ;
+  assign \$709  = l5_s6_right > 5'h1c;
+  assign \$710  = l5_s6_right == 5'h1c;
+  assign \$711  = l5_s6_y[32] ? \$709  : \$710 ;
+  assign \$712  = l5_s6_right > 5'h1d;
+  assign \$713  = l5_s6_right == 5'h1d;
+  assign \$714  = l5_s6_y[32] ? \$712  : \$713 ;
+  assign \$715  = l5_s6_right > 5'h1e;
+  assign \$716  = l5_s6_right == 5'h1e;
+  assign \$717  = l5_s6_y[32] ? \$715  : \$716 ;
+  assign \$718  = l5_s6_right > 5'h1f;
+  assign \$719  = l5_s6_right == 5'h1f;
+  assign \$720  = l5_s6_y[32] ? \$718  : \$719 ;
+  assign \$721  = l5_s6_right > 6'h20;
+  assign \$722  = l5_s6_right == 6'h20;
+  assign \$723  = l5_s6_y[32] ? \$721  : \$722 ;
+  assign \$724  = $signed(l5_s6_y) + $signed({ 1'h0, \$723 , \$720 , \$717 , \$714 , \$711 , \$708 , \$705 , \$702 , \$699 , \$696 , \$693 , \$690 , \$687 , \$684 , \$681 , \$678 , \$675 , \$672 , \$669 , \$666 , \$663 , \$660 , \$657 , \$654 , \$651 , \$648 , \$645 , \$642 , \$639 , \$636 , \$633 , \$630  });
+  assign \$725  = $signed(l5_s7_t) >>> l5_s7_right;
+  assign \$726  = $signed(l5_s8_z) + $signed(\port$3317$272 [7:0]);
+  assign \$727  = $signed(l5_s9_w) > $signed(\port$3317$272 [23:16]);
+  assign \$728  = $signed(\port$3317$272 [15:8]) > $signed(\port$3317$272 [23:16]);
   assign \$729  = \$727  | \$728 ;
-  assign \$730  = $signed(l5_s10_w) < $signed(\port$3318$272 [15:8]);
-  assign \$731  = \$730  ? { \port$3318$272 [15], \port$3318$272 [15:8] } : { 1'h0, l5_s10_w[7:0] };
-  assign \$732  = \$729  ? { \port$3318$272 [23], \port$3318$272 [23:16] } : \$731 ;
-  assign \$733  = $signed(l6_s1_acc) + $signed(l6_s1_bias);
-  assign \$734  = $signed(l6_s1_shift) < $signed(1'h0);
-  assign \$735  = \$734  ? 5'h00 : l6_s1_shift[4:0];
-  assign \$736  = $signed(l6_s1_shift) < $signed(1'h0);
-  assign \$737  = - $signed(l6_s1_shift);
+  assign \$730  = $signed(l5_s9_w) < $signed(\port$3317$272 [15:8]);
+  assign \$731  = \$730  ? { \port$3317$272 [15], \port$3317$272 [15:8] } : { 1'h0, l5_s9_w[7:0] };
+  assign \$732  = \$729  ? { \port$3317$272 [23], \port$3317$272 [23:16] } : \$731 ;
+  assign \$733  = $signed(i__payload[223:192]) + $signed(i__payload[479:448]);
+  assign \$734  = $signed(i__payload[809:804]) < $signed(1'h0);
+  assign \$735  = \$734  ? 5'h00 : i__payload[808:804];
+  assign \$736  = $signed(i__payload[809:804]) < $signed(1'h0);
+  assign \$737  = - $signed(i__payload[809:804]);
   assign \$738  = \$736  ? \$737  : 7'h00;
-  assign \$739  = $signed(l6_s2_x) << l6_s2_left;
-  assign \$740  = $signed(l6_s2_mult[31:16]) + $signed({ 1'h0, l6_s2_mult[15:0] });
-  assign \$741  = $signed(l6_s3_x[31:16]) + $signed({ 1'h0, l6_s3_x[15:0] });
-  assign \$742  = $signed(l6_s4_x_hi) * $signed(l6_s4_mult[31:16]);
-  assign \$743  = l6_s4_x_lo * l6_s4_mult[15:0];
-  assign \$744  = $signed(l6_s4_x_sum) * $signed(l6_s4_m_sum);
-  assign \$745  = $signed({ l6_s5_hh, l6_s5_ll[31:16] }) + $signed(16'h4000);
-  assign \$746  = $signed(l6_s5_cross) - $signed(l6_s5_hh);
-  assign \$747  = $signed(\$746 ) - $signed({ 1'h0, l6_s5_ll });
-  assign \$748  = $signed(l6_s6_base) + $signed(l6_s6_mid);
-  assign \$750  = l6_s7_right > 1'h1;
-  assign \$751  = l6_s7_right == 1'h1;
-  assign \$752  = l6_s7_y[32] ? \$750  : \$751 ;
-  assign \$753  = l6_s7_right > 2'h2;
-  assign \$754  = l6_s7_right == 2'h2;
-  assign \$755  = l6_s7_y[32] ? \$753  : \$754 ;
-  assign \$756  = l6_s7_right > 2'h3;
-  assign \$757  = l6_s7_right == 2'h3;
-  assign \$758  = l6_s7_y[32] ? \$756  : \$757 ;
-  assign \$759  = l6_s7_right > 3'h4;
-  assign \$760  = l6_s7_right == 3'h4;
-  assign \$761  = l6_s7_y[32] ? \$759  : \$760 ;
-  assign \$762  = l6_s7_right > 3'h5;
-  assign \$763  = l6_s7_right == 3'h5;
-  assign \$764  = l6_s7_y[32] ? \$762  : \$763 ;
-  assign \$765  = l6_s7_right > 3'h6;
-  assign \$766  = l6_s7_right == 3'h6;
-  assign \$767  = l6_s7_y[32] ? \$765  : \$766 ;
-  assign \$768  = l6_s7_right > 3'h7;
-  assign \$769  = l6_s7_right == 3'h7;
-  assign \$770  = l6_s7_y[32] ? \$768  : \$769 ;
-  assign \$771  = l6_s7_right > 4'h8;
-  assign \$772  = l6_s7_right == 4'h8;
-  assign \$773  = l6_s7_y[32] ? \$771  : \$772 ;
-  assign \$774  = l6_s7_right > 4'h9;
-  assign \$775  = l6_s7_right == 4'h9;
-  assign \$776  = l6_s7_y[32] ? \$774  : \$775 ;
-  assign \$777  = l6_s7_right > 4'ha;
-  assign \$778  = l6_s7_right == 4'ha;
-  assign \$779  = l6_s7_y[32] ? \$777  : \$778 ;
-  assign \$780  = l6_s7_right > 4'hb;
-  assign \$781  = l6_s7_right == 4'hb;
-  assign \$782  = l6_s7_y[32] ? \$780  : \$781 ;
-  assign \$783  = l6_s7_right > 4'hc;
-  assign \$784  = l6_s7_right == 4'hc;
-  assign \$785  = l6_s7_y[32] ? \$783  : \$784 ;
-  assign \$786  = l6_s7_right > 4'hd;
-  assign \$787  = l6_s7_right == 4'hd;
-  assign \$788  = l6_s7_y[32] ? \$786  : \$787 ;
-  assign \$789  = l6_s7_right > 4'he;
-  assign \$790  = l6_s7_right == 4'he;
-  assign \$791  = l6_s7_y[32] ? \$789  : \$790 ;
-  assign \$792  = l6_s7_right > 4'hf;
-  assign \$793  = l6_s7_right == 4'hf;
-  assign \$794  = l6_s7_y[32] ? \$792  : \$793 ;
-  assign \$795  = l6_s7_right > 5'h10;
-  assign \$796  = l6_s7_right == 5'h10;
-  assign \$797  = l6_s7_y[32] ? \$795  : \$796 ;
-  assign \$798  = l6_s7_right > 5'h11;
-  assign \$799  = l6_s7_right == 5'h11;
-  assign \$800  = l6_s7_y[32] ? \$798  : \$799 ;
-  assign \$801  = l6_s7_right > 5'h12;
-  assign \$802  = l6_s7_right == 5'h12;
-  assign \$803  = l6_s7_y[32] ? \$801  : \$802 ;
-  assign \$804  = l6_s7_right > 5'h13;
-  assign \$805  = l6_s7_right == 5'h13;
-  assign \$806  = l6_s7_y[32] ? \$804  : \$805 ;
-  assign \$807  = l6_s7_right > 5'h14;
-  assign \$808  = l6_s7_right == 5'h14;
-  assign \$809  = l6_s7_y[32] ? \$807  : \$808 ;
-  assign \$810  = l6_s7_right > 5'h15;
-  assign \$811  = l6_s7_right == 5'h15;
-  assign \$812  = l6_s7_y[32] ? \$810  : \$811 ;
-  assign \$813  = l6_s7_right > 5'h16;
-  assign \$814  = l6_s7_right == 5'h16;
-  assign \$815  = l6_s7_y[32] ? \$813  : \$814 ;
-  assign \$816  = l6_s7_right > 5'h17;
-  assign \$817  = l6_s7_right == 5'h17;
-  assign \$818  = l6_s7_y[32] ? \$816  : \$817 ;
-  assign \$819  = l6_s7_right > 5'h18;
-  assign \$820  = l6_s7_right == 5'h18;
-  assign \$821  = l6_s7_y[32] ? \$819  : \$820 ;
-  assign \$822  = l6_s7_right > 5'h19;
-  assign \$823  = l6_s7_right == 5'h19;
-  assign \$824  = l6_s7_y[32] ? \$822  : \$823 ;
-  assign \$825  = l6_s7_right > 5'h1a;
-  assign \$826  = l6_s7_right == 5'h1a;
-  assign \$827  = l6_s7_y[32] ? \$825  : \$826 ;
-  assign \$828  = l6_s7_right > 5'h1b;
-  assign \$829  = l6_s7_right == 5'h1b;
-  assign \$830  = l6_s7_y[32] ? \$828  : \$829 ;
-  assign \$831  = l6_s7_right > 5'h1c;
-  assign \$832  = l6_s7_right == 5'h1c;
-  assign \$833  = l6_s7_y[32] ? \$831  : \$832 ;
-  assign \$834  = l6_s7_right > 5'h1d;
-  assign \$835  = l6_s7_right == 5'h1d;
-  assign \$836  = l6_s7_y[32] ? \$834  : \$835 ;
-  assign \$837  = l6_s7_right > 5'h1e;
-  assign \$838  = l6_s7_right == 5'h1e;
-  assign \$839  = l6_s7_y[32] ? \$837  : \$838 ;
-  assign \$840  = l6_s7_right > 5'h1f;
-  assign \$841  = l6_s7_right == 5'h1f;
-  assign \$842  = l6_s7_y[32] ? \$840  : \$841 ;
-  assign \$843  = l6_s7_right > 6'h20;
-  assign \$844  = l6_s7_right == 6'h20;
-  assign \$845  = l6_s7_y[32] ? \$843  : \$844 ;
-  assign \$846  = $signed(l6_s7_y) + $signed({ 1'h0, \$845 , \$842 , \$839 , \$836 , \$833 , \$830 , \$827 , \$824 , \$821 , \$818 , \$815 , \$812 , \$809 , \$806 , \$803 , \$800 , \$797 , \$794 , \$791 , \$788 , \$785 , \$782 , \$779 , \$776 , \$773 , \$770 , \$767 , \$764 , \$761 , \$758 , \$755 , \$752  });
-  assign \$847  = $signed(l6_s8_t) >>> l6_s8_right;
-  assign \$848  = $signed(l6_s9_z) + $signed(\port$3318$272 [7:0]);
-  assign \$849  = $signed(l6_s10_w) > $signed(\port$3318$272 [23:16]);
-  assign \$850  = $signed(\port$3318$272 [15:8]) > $signed(\port$3318$272 [23:16]);
+  assign \$739  = $signed(l6_s1_x) << l6_s1_left;
+  assign \$740  = $signed(l6_s1_mult[31:16]) + $signed({ 1'h0, l6_s1_mult[15:0] });
+  assign \$741  = $signed(l6_s2_x[31:16]) + $signed({ 1'h0, l6_s2_x[15:0] });
+  assign \$742  = $signed(l6_s3_x_hi) * $signed(l6_s3_mult[31:16]);
+  assign \$743  = l6_s3_x_lo * l6_s3_mult[15:0];
+  assign \$744  = $signed(l6_s3_x_sum) * $signed(l6_s3_m_sum);
+  assign \$745  = $signed({ l6_s4_hh, l6_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$746  = $signed(l6_s4_cross) - $signed(l6_s4_hh);
+  assign \$747  = $signed(\$746 ) - $signed({ 1'h0, l6_s4_ll });
+  assign \$748  = $signed(l6_s5_base) + $signed(l6_s5_mid);
+  assign \$750  = l6_s6_right > 1'h1;
+  assign \$751  = l6_s6_right == 1'h1;
+  assign \$752  = l6_s6_y[32] ? \$750  : \$751 ;
+  assign \$753  = l6_s6_right > 2'h2;
+  assign \$754  = l6_s6_right == 2'h2;
+  assign \$755  = l6_s6_y[32] ? \$753  : \$754 ;
+  assign \$756  = l6_s6_right > 2'h3;
+  assign \$757  = l6_s6_right == 2'h3;
+  assign \$758  = l6_s6_y[32] ? \$756  : \$757 ;
+  assign \$759  = l6_s6_right > 3'h4;
+  assign \$760  = l6_s6_right == 3'h4;
+  assign \$761  = l6_s6_y[32] ? \$759  : \$760 ;
+  assign \$762  = l6_s6_right > 3'h5;
+  assign \$763  = l6_s6_right == 3'h5;
+  assign \$764  = l6_s6_y[32] ? \$762  : \$763 ;
+  assign \$765  = l6_s6_right > 3'h6;
+  assign \$766  = l6_s6_right == 3'h6;
+  assign \$767  = l6_s6_y[32] ? \$765  : \$766 ;
+  assign \$768  = l6_s6_right > 3'h7;
+  assign \$769  = l6_s6_right == 3'h7;
+  assign \$770  = l6_s6_y[32] ? \$768  : \$769 ;
+  assign \$771  = l6_s6_right > 4'h8;
+  assign \$772  = l6_s6_right == 4'h8;
+  assign \$773  = l6_s6_y[32] ? \$771  : \$772 ;
+  assign \$774  = l6_s6_right > 4'h9;
+  assign \$775  = l6_s6_right == 4'h9;
+  assign \$776  = l6_s6_y[32] ? \$774  : \$775 ;
+  assign \$777  = l6_s6_right > 4'ha;
+  assign \$778  = l6_s6_right == 4'ha;
+  assign \$779  = l6_s6_y[32] ? \$777  : \$778 ;
+  assign \$780  = l6_s6_right > 4'hb;
+  assign \$781  = l6_s6_right == 4'hb;
+  assign \$782  = l6_s6_y[32] ? \$780  : \$781 ;
+  assign \$783  = l6_s6_right > 4'hc;
+  assign \$784  = l6_s6_right == 4'hc;
+  assign \$785  = l6_s6_y[32] ? \$783  : \$784 ;
+  assign \$786  = l6_s6_right > 4'hd;
+  assign \$787  = l6_s6_right == 4'hd;
+  assign \$788  = l6_s6_y[32] ? \$786  : \$787 ;
+  assign \$789  = l6_s6_right > 4'he;
+  assign \$790  = l6_s6_right == 4'he;
+  assign \$791  = l6_s6_y[32] ? \$789  : \$790 ;
+  assign \$792  = l6_s6_right > 4'hf;
+  assign \$793  = l6_s6_right == 4'hf;
+  assign \$794  = l6_s6_y[32] ? \$792  : \$793 ;
+  assign \$795  = l6_s6_right > 5'h10;
+  assign \$796  = l6_s6_right == 5'h10;
+  assign \$797  = l6_s6_y[32] ? \$795  : \$796 ;
+  assign \$798  = l6_s6_right > 5'h11;
+  assign \$799  = l6_s6_right == 5'h11;
+  assign \$800  = l6_s6_y[32] ? \$798  : \$799 ;
+  assign \$801  = l6_s6_right > 5'h12;
+  assign \$802  = l6_s6_right == 5'h12;
+  assign \$803  = l6_s6_y[32] ? \$801  : \$802 ;
+  assign \$804  = l6_s6_right > 5'h13;
+  assign \$805  = l6_s6_right == 5'h13;
+  assign \$806  = l6_s6_y[32] ? \$804  : \$805 ;
+  assign \$807  = l6_s6_right > 5'h14;
+  assign \$808  = l6_s6_right == 5'h14;
+  assign \$809  = l6_s6_y[32] ? \$807  : \$808 ;
+  assign \$810  = l6_s6_right > 5'h15;
+  assign \$811  = l6_s6_right == 5'h15;
+  assign \$812  = l6_s6_y[32] ? \$810  : \$811 ;
+  assign \$813  = l6_s6_right > 5'h16;
+  assign \$814  = l6_s6_right == 5'h16;
+  assign \$815  = l6_s6_y[32] ? \$813  : \$814 ;
+  assign \$816  = l6_s6_right > 5'h17;
+  assign \$817  = l6_s6_right == 5'h17;
+  assign \$818  = l6_s6_y[32] ? \$816  : \$817 ;
+  assign \$819  = l6_s6_right > 5'h18;
+  assign \$820  = l6_s6_right == 5'h18;
+  assign \$821  = l6_s6_y[32] ? \$819  : \$820 ;
+  assign \$822  = l6_s6_right > 5'h19;
+  assign \$823  = l6_s6_right == 5'h19;
+  assign \$824  = l6_s6_y[32] ? \$822  : \$823 ;
+  assign \$825  = l6_s6_right > 5'h1a;
+  assign \$826  = l6_s6_right == 5'h1a;
+  assign \$827  = l6_s6_y[32] ? \$825  : \$826 ;
+  assign \$828  = l6_s6_right > 5'h1b;
+  assign \$829  = l6_s6_right == 5'h1b;
+  assign \$830  = l6_s6_y[32] ? \$828  : \$829 ;
+  assign \$831  = l6_s6_right > 5'h1c;
+  assign \$832  = l6_s6_right == 5'h1c;
+  assign \$833  = l6_s6_y[32] ? \$831  : \$832 ;
+  assign \$834  = l6_s6_right > 5'h1d;
+  assign \$835  = l6_s6_right == 5'h1d;
+  assign \$836  = l6_s6_y[32] ? \$834  : \$835 ;
+  assign \$837  = l6_s6_right > 5'h1e;
+  assign \$838  = l6_s6_right == 5'h1e;
+  assign \$839  = l6_s6_y[32] ? \$837  : \$838 ;
+  assign \$840  = l6_s6_right > 5'h1f;
+  assign \$841  = l6_s6_right == 5'h1f;
+  assign \$842  = l6_s6_y[32] ? \$840  : \$841 ;
+  assign \$843  = l6_s6_right > 6'h20;
+  assign \$844  = l6_s6_right == 6'h20;
+  assign \$845  = l6_s6_y[32] ? \$843  : \$844 ;
+  assign \$846  = $signed(l6_s6_y) + $signed({ 1'h0, \$845 , \$842 , \$839 , \$836 , \$833 , \$830 , \$827 , \$824 , \$821 , \$818 , \$815 , \$812 , \$809 , \$806 , \$803 , \$800 , \$797 , \$794 , \$791 , \$788 , \$785 , \$782 , \$779 , \$776 , \$773 , \$770 , \$767 , \$764 , \$761 , \$758 , \$755 , \$752  });
+  assign \$847  = $signed(l6_s7_t) >>> l6_s7_right;
+  assign \$848  = $signed(l6_s8_z) + $signed(\port$3317$272 [7:0]);
+  assign \$849  = $signed(l6_s9_w) > $signed(\port$3317$272 [23:16]);
+  assign \$850  = $signed(\port$3317$272 [15:8]) > $signed(\port$3317$272 [23:16]);
   assign \$851  = \$849  | \$850 ;
-  assign \$852  = $signed(l6_s10_w) < $signed(\port$3318$272 [15:8]);
-  assign \$853  = \$852  ? { \port$3318$272 [15], \port$3318$272 [15:8] } : { 1'h0, l6_s10_w[7:0] };
-  assign \$854  = \$851  ? { \port$3318$272 [23], \port$3318$272 [23:16] } : \$853 ;
-  assign \$855  = $signed(l7_s1_acc) + $signed(l7_s1_bias);
-  assign \$856  = $signed(l7_s1_shift) < $signed(1'h0);
-  assign \$857  = \$856  ? 5'h00 : l7_s1_shift[4:0];
-  assign \$858  = $signed(l7_s1_shift) < $signed(1'h0);
-  assign \$859  = - $signed(l7_s1_shift);
+  assign \$852  = $signed(l6_s9_w) < $signed(\port$3317$272 [15:8]);
+  assign \$853  = \$852  ? { \port$3317$272 [15], \port$3317$272 [15:8] } : { 1'h0, l6_s9_w[7:0] };
+  assign \$854  = \$851  ? { \port$3317$272 [23], \port$3317$272 [23:16] } : \$853 ;
+  assign \$855  = $signed(i__payload[255:224]) + $signed(i__payload[511:480]);
+  assign \$856  = $signed(i__payload[815:810]) < $signed(1'h0);
+  assign \$857  = \$856  ? 5'h00 : i__payload[814:810];
+  assign \$858  = $signed(i__payload[815:810]) < $signed(1'h0);
+  assign \$859  = - $signed(i__payload[815:810]);
   assign \$860  = \$858  ? \$859  : 7'h00;
-  assign \$861  = $signed(l7_s2_x) << l7_s2_left;
-  assign \$862  = $signed(l7_s2_mult[31:16]) + $signed({ 1'h0, l7_s2_mult[15:0] });
-  assign \$863  = $signed(l7_s3_x[31:16]) + $signed({ 1'h0, l7_s3_x[15:0] });
-  assign \$864  = $signed(l7_s4_x_hi) * $signed(l7_s4_mult[31:16]);
-  assign \$865  = l7_s4_x_lo * l7_s4_mult[15:0];
-  assign \$866  = $signed(l7_s4_x_sum) * $signed(l7_s4_m_sum);
-  assign \$867  = $signed({ l7_s5_hh, l7_s5_ll[31:16] }) + $signed(16'h4000);
-  assign \$868  = $signed(l7_s5_cross) - $signed(l7_s5_hh);
-  assign \$869  = $signed(\$868 ) - $signed({ 1'h0, l7_s5_ll });
-  assign \$870  = $signed(l7_s6_base) + $signed(l7_s6_mid);
-  assign \$872  = l7_s7_right > 1'h1;
-  assign \$873  = l7_s7_right == 1'h1;
-  assign \$874  = l7_s7_y[32] ? \$872  : \$873 ;
-  assign \$875  = l7_s7_right > 2'h2;
-  assign \$876  = l7_s7_right == 2'h2;
-  assign \$877  = l7_s7_y[32] ? \$875  : \$876 ;
-  assign \$878  = l7_s7_right > 2'h3;
-  assign \$879  = l7_s7_right == 2'h3;
-  assign \$880  = l7_s7_y[32] ? \$878  : \$879 ;
-  assign \$881  = l7_s7_right > 3'h4;
-  assign \$882  = l7_s7_right == 3'h4;
-  assign \$883  = l7_s7_y[32] ? \$881  : \$882 ;
-  assign \$884  = l7_s7_right > 3'h5;
-  assign \$885  = l7_s7_right == 3'h5;
-  assign \$886  = l7_s7_y[32] ? \$884  : \$885 ;
-  assign \$887  = l7_s7_right > 3'h6;
-  assign \$888  = l7_s7_right == 3'h6;
-  assign \$889  = l7_s7_y[32] ? \$887  : \$888 ;
-  assign \$890  = l7_s7_right > 3'h7;
-  assign \$891  = l7_s7_right == 3'h7;
-  assign \$892  = l7_s7_y[32] ? \$890  : \$891 ;
-  assign \$893  = l7_s7_right > 4'h8;
-  assign \$894  = l7_s7_right == 4'h8;
-  assign \$895  = l7_s7_y[32] ? \$893  : \$894 ;
-  assign \$896  = l7_s7_right > 4'h9;
-  assign \$897  = l7_s7_right == 4'h9;
-  assign \$898  = l7_s7_y[32] ? \$896  : \$897 ;
-  assign \$899  = l7_s7_right > 4'ha;
-  assign \$900  = l7_s7_right == 4'ha;
-  assign \$901  = l7_s7_y[32] ? \$899  : \$900 ;
-  assign \$902  = l7_s7_right > 4'hb;
-  assign \$903  = l7_s7_right == 4'hb;
-  assign \$904  = l7_s7_y[32] ? \$902  : \$903 ;
-  assign \$905  = l7_s7_right > 4'hc;
-  assign \$906  = l7_s7_right == 4'hc;
-  assign \$907  = l7_s7_y[32] ? \$905  : \$906 ;
-  assign \$908  = l7_s7_right > 4'hd;
-  assign \$909  = l7_s7_right == 4'hd;
-  assign \$910  = l7_s7_y[32] ? \$908  : \$909 ;
-  assign \$911  = l7_s7_right > 4'he;
-  assign \$912  = l7_s7_right == 4'he;
-  assign \$913  = l7_s7_y[32] ? \$911  : \$912 ;
-  assign \$914  = l7_s7_right > 4'hf;
-  assign \$915  = l7_s7_right == 4'hf;
-  assign \$916  = l7_s7_y[32] ? \$914  : \$915 ;
-  assign \$917  = l7_s7_right > 5'h10;
-  assign \$918  = l7_s7_right == 5'h10;
-  assign \$919  = l7_s7_y[32] ? \$917  : \$918 ;
-  assign \$920  = l7_s7_right > 5'h11;
-  assign \$921  = l7_s7_right == 5'h11;
-  assign \$922  = l7_s7_y[32] ? \$920  : \$921 ;
-  assign \$923  = l7_s7_right > 5'h12;
-  assign \$924  = l7_s7_right == 5'h12;
-  assign \$925  = l7_s7_y[32] ? \$923  : \$924 ;
-  assign \$926  = l7_s7_right > 5'h13;
-  assign \$927  = l7_s7_right == 5'h13;
-  assign \$928  = l7_s7_y[32] ? \$926  : \$927 ;
-  assign \$929  = l7_s7_right > 5'h14;
-  assign \$930  = l7_s7_right == 5'h14;
-  assign \$931  = l7_s7_y[32] ? \$929  : \$930 ;
-  assign \$932  = l7_s7_right > 5'h15;
-  assign \$933  = l7_s7_right == 5'h15;
-  assign \$934  = l7_s7_y[32] ? \$932  : \$933 ;
-  assign \$935  = l7_s7_right > 5'h16;
-  assign \$936  = l7_s7_right == 5'h16;
-  assign \$937  = l7_s7_y[32] ? \$935  : \$936 ;
-  assign \$938  = l7_s7_right > 5'h17;
-  assign \$939  = l7_s7_right == 5'h17;
-  assign \$940  = l7_s7_y[32] ? \$938  : \$939 ;
-  assign \$941  = l7_s7_right > 5'h18;
-  assign \$942  = l7_s7_right == 5'h18;
-  assign \$943  = l7_s7_y[32] ? \$941  : \$942 ;
-  assign \$944  = l7_s7_right > 5'h19;
-  assign \$945  = l7_s7_right == 5'h19;
-  assign \$946  = l7_s7_y[32] ? \$944  : \$945 ;
-  assign \$947  = l7_s7_right > 5'h1a;
-  assign \$948  = l7_s7_right == 5'h1a;
-  assign \$949  = l7_s7_y[32] ? \$947  : \$948 ;
-  assign \$950  = l7_s7_right > 5'h1b;
-  assign \$951  = l7_s7_right == 5'h1b;
-  assign \$952  = l7_s7_y[32] ? \$950  : \$951 ;
-  assign \$953  = l7_s7_right > 5'h1c;
-  assign \$954  = l7_s7_right == 5'h1c;
-  assign \$955  = l7_s7_y[32] ? \$953  : \$954 ;
-  assign \$956  = l7_s7_right > 5'h1d;
-  assign \$957  = l7_s7_right == 5'h1d;
-  assign \$958  = l7_s7_y[32] ? \$956  : \$957 ;
-  assign \$959  = l7_s7_right > 5'h1e;
-  assign \$960  = l7_s7_right == 5'h1e;
-  assign \$961  = l7_s7_y[32] ? \$959  : \$960 ;
-  assign \$962  = l7_s7_right > 5'h1f;
-  assign \$963  = l7_s7_right == 5'h1f;
-  assign \$964  = l7_s7_y[32] ? \$962  : \$963 ;
-  assign \$965  = l7_s7_right > 6'h20;
-  assign \$966  = l7_s7_right == 6'h20;
-  assign \$967  = l7_s7_y[32] ? \$965  : \$966 ;
-  assign \$968  = $signed(l7_s7_y) + $signed({ 1'h0, \$967 , \$964 , \$961 , \$958 , \$955 , \$952 , \$949 , \$946 , \$943 , \$940 , \$937 , \$934 , \$931 , \$928 , \$925 , \$922 , \$919 , \$916 , \$913 , \$910 , \$907 , \$904 , \$901 , \$898 , \$895 , \$892 , \$889 , \$886 , \$883 , \$880 , \$877 , \$874  });
-  assign \$969  = $signed(l7_s8_t) >>> l7_s8_right;
-  assign \$970  = $signed(l7_s9_z) + $signed(\port$3318$272 [7:0]);
-  assign \$971  = $signed(l7_s10_w) > $signed(\port$3318$272 [23:16]);
-  assign \$972  = $signed(\port$3318$272 [15:8]) > $signed(\port$3318$272 [23:16]);
+  assign \$861  = $signed(l7_s1_x) << l7_s1_left;
+  assign \$862  = $signed(l7_s1_mult[31:16]) + $signed({ 1'h0, l7_s1_mult[15:0] });
+  assign \$863  = $signed(l7_s2_x[31:16]) + $signed({ 1'h0, l7_s2_x[15:0] });
+  assign \$864  = $signed(l7_s3_x_hi) * $signed(l7_s3_mult[31:16]);
+  assign \$865  = l7_s3_x_lo * l7_s3_mult[15:0];
+  assign \$866  = $signed(l7_s3_x_sum) * $signed(l7_s3_m_sum);
+  assign \$867  = $signed({ l7_s4_hh, l7_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$868  = $signed(l7_s4_cross) - $signed(l7_s4_hh);
+  assign \$869  = $signed(\$868 ) - $signed({ 1'h0, l7_s4_ll });
+  assign \$870  = $signed(l7_s5_base) + $signed(l7_s5_mid);
+  assign \$872  = l7_s6_right > 1'h1;
+  assign \$873  = l7_s6_right == 1'h1;
+  assign \$874  = l7_s6_y[32] ? \$872  : \$873 ;
+  assign \$875  = l7_s6_right > 2'h2;
+  assign \$876  = l7_s6_right == 2'h2;
+  assign \$877  = l7_s6_y[32] ? \$875  : \$876 ;
+  assign \$878  = l7_s6_right > 2'h3;
+  assign \$879  = l7_s6_right == 2'h3;
+  assign \$880  = l7_s6_y[32] ? \$878  : \$879 ;
+  assign \$881  = l7_s6_right > 3'h4;
+  assign \$882  = l7_s6_right == 3'h4;
+  assign \$883  = l7_s6_y[32] ? \$881  : \$882 ;
+  assign \$884  = l7_s6_right > 3'h5;
+  assign \$885  = l7_s6_right == 3'h5;
+  assign \$886  = l7_s6_y[32] ? \$884  : \$885 ;
+  assign \$887  = l7_s6_right > 3'h6;
+  assign \$888  = l7_s6_right == 3'h6;
+  assign \$889  = l7_s6_y[32] ? \$887  : \$888 ;
+  assign \$890  = l7_s6_right > 3'h7;
+  assign \$891  = l7_s6_right == 3'h7;
+  assign \$892  = l7_s6_y[32] ? \$890  : \$891 ;
+  assign \$893  = l7_s6_right > 4'h8;
+  assign \$894  = l7_s6_right == 4'h8;
+  assign \$895  = l7_s6_y[32] ? \$893  : \$894 ;
+  assign \$896  = l7_s6_right > 4'h9;
+  assign \$897  = l7_s6_right == 4'h9;
+  assign \$898  = l7_s6_y[32] ? \$896  : \$897 ;
+  assign \$899  = l7_s6_right > 4'ha;
+  assign \$900  = l7_s6_right == 4'ha;
+  assign \$901  = l7_s6_y[32] ? \$899  : \$900 ;
+  assign \$902  = l7_s6_right > 4'hb;
+  assign \$903  = l7_s6_right == 4'hb;
+  assign \$904  = l7_s6_y[32] ? \$902  : \$903 ;
+  assign \$905  = l7_s6_right > 4'hc;
+  assign \$906  = l7_s6_right == 4'hc;
+  assign \$907  = l7_s6_y[32] ? \$905  : \$906 ;
+  assign \$908  = l7_s6_right > 4'hd;
+  assign \$909  = l7_s6_right == 4'hd;
+  assign \$910  = l7_s6_y[32] ? \$908  : \$909 ;
+  assign \$911  = l7_s6_right > 4'he;
+  assign \$912  = l7_s6_right == 4'he;
+  assign \$913  = l7_s6_y[32] ? \$911  : \$912 ;
+  assign \$914  = l7_s6_right > 4'hf;
+  assign \$915  = l7_s6_right == 4'hf;
+  assign \$916  = l7_s6_y[32] ? \$914  : \$915 ;
+  assign \$917  = l7_s6_right > 5'h10;
+  assign \$918  = l7_s6_right == 5'h10;
+  assign \$919  = l7_s6_y[32] ? \$917  : \$918 ;
+  assign \$920  = l7_s6_right > 5'h11;
+  assign \$921  = l7_s6_right == 5'h11;
+  assign \$922  = l7_s6_y[32] ? \$920  : \$921 ;
+  assign \$923  = l7_s6_right > 5'h12;
+  assign \$924  = l7_s6_right == 5'h12;
+  assign \$925  = l7_s6_y[32] ? \$923  : \$924 ;
+  assign \$926  = l7_s6_right > 5'h13;
+  assign \$927  = l7_s6_right == 5'h13;
+  assign \$928  = l7_s6_y[32] ? \$926  : \$927 ;
+  assign \$929  = l7_s6_right > 5'h14;
+  assign \$930  = l7_s6_right == 5'h14;
+  assign \$931  = l7_s6_y[32] ? \$929  : \$930 ;
+  assign \$932  = l7_s6_right > 5'h15;
+  assign \$933  = l7_s6_right == 5'h15;
+  assign \$934  = l7_s6_y[32] ? \$932  : \$933 ;
+  assign \$935  = l7_s6_right > 5'h16;
+  assign \$936  = l7_s6_right == 5'h16;
+  assign \$937  = l7_s6_y[32] ? \$935  : \$936 ;
+  assign \$938  = l7_s6_right > 5'h17;
+  assign \$939  = l7_s6_right == 5'h17;
+  assign \$940  = l7_s6_y[32] ? \$938  : \$939 ;
+  assign \$941  = l7_s6_right > 5'h18;
+  assign \$942  = l7_s6_right == 5'h18;
+  assign \$943  = l7_s6_y[32] ? \$941  : \$942 ;
+  assign \$944  = l7_s6_right > 5'h19;
+  assign \$945  = l7_s6_right == 5'h19;
+  assign \$946  = l7_s6_y[32] ? \$944  : \$945 ;
+  assign \$947  = l7_s6_right > 5'h1a;
+  assign \$948  = l7_s6_right == 5'h1a;
+  assign \$949  = l7_s6_y[32] ? \$947  : \$948 ;
+  assign \$950  = l7_s6_right > 5'h1b;
+  assign \$951  = l7_s6_right == 5'h1b;
+  assign \$952  = l7_s6_y[32] ? \$950  : \$951 ;
+  assign \$953  = l7_s6_right > 5'h1c;
+  assign \$954  = l7_s6_right == 5'h1c;
+  assign \$955  = l7_s6_y[32] ? \$953  : \$954 ;
+  assign \$956  = l7_s6_right > 5'h1d;
+  assign \$957  = l7_s6_right == 5'h1d;
+  assign \$958  = l7_s6_y[32] ? \$956  : \$957 ;
+  assign \$959  = l7_s6_right > 5'h1e;
+  assign \$960  = l7_s6_right == 5'h1e;
+  assign \$961  = l7_s6_y[32] ? \$959  : \$960 ;
+  assign \$962  = l7_s6_right > 5'h1f;
+  assign \$963  = l7_s6_right == 5'h1f;
+  assign \$964  = l7_s6_y[32] ? \$962  : \$963 ;
+  assign \$965  = l7_s6_right > 6'h20;
+  assign \$966  = l7_s6_right == 6'h20;
+  assign \$967  = l7_s6_y[32] ? \$965  : \$966 ;
+  assign \$968  = $signed(l7_s6_y) + $signed({ 1'h0, \$967 , \$964 , \$961 , \$958 , \$955 , \$952 , \$949 , \$946 , \$943 , \$940 , \$937 , \$934 , \$931 , \$928 , \$925 , \$922 , \$919 , \$916 , \$913 , \$910 , \$907 , \$904 , \$901 , \$898 , \$895 , \$892 , \$889 , \$886 , \$883 , \$880 , \$877 , \$874  });
+  assign \$969  = $signed(l7_s7_t) >>> l7_s7_right;
+  assign \$970  = $signed(l7_s8_z) + $signed(\port$3317$272 [7:0]);
+  assign \$971  = $signed(l7_s9_w) > $signed(\port$3317$272 [23:16]);
+  assign \$972  = $signed(\port$3317$272 [15:8]) > $signed(\port$3317$272 [23:16]);
   assign \$973  = \$971  | \$972 ;
-  assign \$974  = $signed(l7_s10_w) < $signed(\port$3318$272 [15:8]);
-  assign \$975  = \$974  ? { \port$3318$272 [15], \port$3318$272 [15:8] } : { 1'h0, l7_s10_w[7:0] };
-  assign \$976  = \$973  ? { \port$3318$272 [23], \port$3318$272 [23:16] } : \$975 ;
+  assign \$974  = $signed(l7_s9_w) < $signed(\port$3317$272 [15:8]);
+  assign \$975  = \$974  ? { \port$3317$272 [15], \port$3317$272 [15:8] } : { 1'h0, l7_s9_w[7:0] };
+  assign \$976  = \$973  ? { \port$3317$272 [23], \port$3317$272 [23:16] } : \$975 ;
   always @(posedge clk)
     s1_valid <= \$977 ;
   always @(posedge clk)
@@ -44218,541 +44315,473 @@ module \accel_top.core.output.post.requant (rst, \port$3318$272 , i__valid, i__p
   always @(posedge clk)
     s10_valid <= \$986 ;
   always @(posedge clk)
-    s11_valid <= \$987 ;
+    s1_tag <= \$987 ;
   always @(posedge clk)
-    s1_tag <= \$988 ;
+    s2_tag <= \$988 ;
   always @(posedge clk)
-    s2_tag <= \$989 ;
+    s3_tag <= \$989 ;
   always @(posedge clk)
-    s3_tag <= \$990 ;
+    s4_tag <= \$990 ;
   always @(posedge clk)
-    s4_tag <= \$991 ;
+    s5_tag <= \$991 ;
   always @(posedge clk)
-    s5_tag <= \$992 ;
+    s6_tag <= \$992 ;
   always @(posedge clk)
-    s6_tag <= \$993 ;
+    s7_tag <= \$993 ;
   always @(posedge clk)
-    s7_tag <= \$994 ;
+    s8_tag <= \$994 ;
   always @(posedge clk)
-    s8_tag <= \$995 ;
+    s9_tag <= \$995 ;
   always @(posedge clk)
-    s9_tag <= \$996 ;
+    s10_tag <= \$996 ;
   always @(posedge clk)
-    s10_tag <= \$997 ;
+    l0_s1_x <= \$997 ;
   always @(posedge clk)
-    s11_tag <= \$998 ;
+    l0_s1_left <= \$998 ;
   always @(posedge clk)
-    l0_s1_acc <= \$999 ;
+    l0_s1_right <= \$999 ;
   always @(posedge clk)
-    l0_s1_bias <= \$1000 ;
+    l0_s1_mult <= \$1000 ;
   always @(posedge clk)
-    l0_s1_mult_in <= \$1001 ;
+    l0_s2_x <= \$1001 ;
   always @(posedge clk)
-    l0_s1_shift <= \$1002 ;
+    l0_s2_right <= \$1002 ;
   always @(posedge clk)
-    l0_s2_x <= \$1003 ;
+    l0_s2_m_sum <= \$1003 ;
   always @(posedge clk)
-    l0_s2_left <= \$1004 ;
+    l0_s2_mult <= \$1004 ;
   always @(posedge clk)
-    l0_s2_right <= \$1005 ;
+    l0_s3_x_sum <= \$1005 ;
   always @(posedge clk)
-    l0_s2_mult <= \$1006 ;
+    l0_s3_x_hi <= \$1006 ;
   always @(posedge clk)
-    l0_s3_x <= \$1007 ;
+    l0_s3_x_lo <= \$1007 ;
   always @(posedge clk)
-    l0_s3_right <= \$1008 ;
+    l0_s3_m_sum <= \$1008 ;
   always @(posedge clk)
-    l0_s3_m_sum <= \$1009 ;
+    l0_s3_mult <= \$1009 ;
   always @(posedge clk)
-    l0_s3_mult <= \$1010 ;
+    l0_s3_right <= \$1010 ;
   always @(posedge clk)
-    l0_s4_x_sum <= \$1011 ;
+    l0_s4_hh <= \$1011 ;
   always @(posedge clk)
-    l0_s4_x_hi <= \$1012 ;
+    l0_s4_ll <= \$1012 ;
   always @(posedge clk)
-    l0_s4_x_lo <= \$1013 ;
+    l0_s4_cross <= \$1013 ;
   always @(posedge clk)
-    l0_s4_m_sum <= \$1014 ;
+    l0_s4_right <= \$1014 ;
   always @(posedge clk)
-    l0_s4_mult <= \$1015 ;
+    l0_s5_base <= \$1015 ;
   always @(posedge clk)
-    l0_s4_right <= \$1016 ;
+    l0_s5_mid <= \$1016 ;
   always @(posedge clk)
-    l0_s5_hh <= \$1017 ;
+    l0_s5_right <= \$1017 ;
   always @(posedge clk)
-    l0_s5_ll <= \$1018 ;
+    l0_s6_y <= \$1018 ;
   always @(posedge clk)
-    l0_s5_cross <= \$1019 ;
+    l0_s6_right <= \$1019 ;
   always @(posedge clk)
-    l0_s5_right <= \$1020 ;
+    l0_s7_t <= \$1020 ;
   always @(posedge clk)
-    l0_s6_base <= \$1021 ;
+    l0_s7_right <= \$1021 ;
   always @(posedge clk)
-    l0_s6_mid <= \$1022 ;
+    l0_s8_z <= \$1022 ;
   always @(posedge clk)
-    l0_s6_right <= \$1023 ;
+    l0_s9_w <= \$1023 ;
   always @(posedge clk)
-    l0_s7_y <= \$1024 ;
+    l0_s10_out <= \$1024 ;
   always @(posedge clk)
-    l0_s7_right <= \$1025 ;
+    l1_s1_x <= \$1025 ;
   always @(posedge clk)
-    l0_s8_t <= \$1026 ;
+    l1_s1_left <= \$1026 ;
   always @(posedge clk)
-    l0_s8_right <= \$1027 ;
+    l1_s1_right <= \$1027 ;
   always @(posedge clk)
-    l0_s9_z <= \$1028 ;
+    l1_s1_mult <= \$1028 ;
   always @(posedge clk)
-    l0_s10_w <= \$1029 ;
+    l1_s2_x <= \$1029 ;
   always @(posedge clk)
-    l0_s11_out <= \$1030 ;
+    l1_s2_right <= \$1030 ;
   always @(posedge clk)
-    l1_s1_acc <= \$1031 ;
+    l1_s2_m_sum <= \$1031 ;
   always @(posedge clk)
-    l1_s1_bias <= \$1032 ;
+    l1_s2_mult <= \$1032 ;
   always @(posedge clk)
-    l1_s1_mult_in <= \$1033 ;
+    l1_s3_x_sum <= \$1033 ;
   always @(posedge clk)
-    l1_s1_shift <= \$1034 ;
+    l1_s3_x_hi <= \$1034 ;
   always @(posedge clk)
-    l1_s2_x <= \$1035 ;
+    l1_s3_x_lo <= \$1035 ;
   always @(posedge clk)
-    l1_s2_left <= \$1036 ;
+    l1_s3_m_sum <= \$1036 ;
   always @(posedge clk)
-    l1_s2_right <= \$1037 ;
+    l1_s3_mult <= \$1037 ;
   always @(posedge clk)
-    l1_s2_mult <= \$1038 ;
+    l1_s3_right <= \$1038 ;
   always @(posedge clk)
-    l1_s3_x <= \$1039 ;
+    l1_s4_hh <= \$1039 ;
   always @(posedge clk)
-    l1_s3_right <= \$1040 ;
+    l1_s4_ll <= \$1040 ;
   always @(posedge clk)
-    l1_s3_m_sum <= \$1041 ;
+    l1_s4_cross <= \$1041 ;
   always @(posedge clk)
-    l1_s3_mult <= \$1042 ;
+    l1_s4_right <= \$1042 ;
   always @(posedge clk)
-    l1_s4_x_sum <= \$1043 ;
+    l1_s5_base <= \$1043 ;
   always @(posedge clk)
-    l1_s4_x_hi <= \$1044 ;
+    l1_s5_mid <= \$1044 ;
   always @(posedge clk)
-    l1_s4_x_lo <= \$1045 ;
+    l1_s5_right <= \$1045 ;
   always @(posedge clk)
-    l1_s4_m_sum <= \$1046 ;
+    l1_s6_y <= \$1046 ;
   always @(posedge clk)
-    l1_s4_mult <= \$1047 ;
+    l1_s6_right <= \$1047 ;
   always @(posedge clk)
-    l1_s4_right <= \$1048 ;
+    l1_s7_t <= \$1048 ;
   always @(posedge clk)
-    l1_s5_hh <= \$1049 ;
+    l1_s7_right <= \$1049 ;
   always @(posedge clk)
-    l1_s5_ll <= \$1050 ;
+    l1_s8_z <= \$1050 ;
   always @(posedge clk)
-    l1_s5_cross <= \$1051 ;
+    l1_s9_w <= \$1051 ;
   always @(posedge clk)
-    l1_s5_right <= \$1052 ;
+    l1_s10_out <= \$1052 ;
   always @(posedge clk)
-    l1_s6_base <= \$1053 ;
+    l2_s1_x <= \$1053 ;
   always @(posedge clk)
-    l1_s6_mid <= \$1054 ;
+    l2_s1_left <= \$1054 ;
   always @(posedge clk)
-    l1_s6_right <= \$1055 ;
+    l2_s1_right <= \$1055 ;
   always @(posedge clk)
-    l1_s7_y <= \$1056 ;
+    l2_s1_mult <= \$1056 ;
   always @(posedge clk)
-    l1_s7_right <= \$1057 ;
+    l2_s2_x <= \$1057 ;
   always @(posedge clk)
-    l1_s8_t <= \$1058 ;
+    l2_s2_right <= \$1058 ;
   always @(posedge clk)
-    l1_s8_right <= \$1059 ;
+    l2_s2_m_sum <= \$1059 ;
   always @(posedge clk)
-    l1_s9_z <= \$1060 ;
+    l2_s2_mult <= \$1060 ;
   always @(posedge clk)
-    l1_s10_w <= \$1061 ;
+    l2_s3_x_sum <= \$1061 ;
   always @(posedge clk)
-    l1_s11_out <= \$1062 ;
+    l2_s3_x_hi <= \$1062 ;
   always @(posedge clk)
-    l2_s1_acc <= \$1063 ;
+    l2_s3_x_lo <= \$1063 ;
   always @(posedge clk)
-    l2_s1_bias <= \$1064 ;
+    l2_s3_m_sum <= \$1064 ;
   always @(posedge clk)
-    l2_s1_mult_in <= \$1065 ;
+    l2_s3_mult <= \$1065 ;
   always @(posedge clk)
-    l2_s1_shift <= \$1066 ;
+    l2_s3_right <= \$1066 ;
   always @(posedge clk)
-    l2_s2_x <= \$1067 ;
+    l2_s4_hh <= \$1067 ;
   always @(posedge clk)
-    l2_s2_left <= \$1068 ;
+    l2_s4_ll <= \$1068 ;
   always @(posedge clk)
-    l2_s2_right <= \$1069 ;
+    l2_s4_cross <= \$1069 ;
   always @(posedge clk)
-    l2_s2_mult <= \$1070 ;
+    l2_s4_right <= \$1070 ;
   always @(posedge clk)
-    l2_s3_x <= \$1071 ;
+    l2_s5_base <= \$1071 ;
   always @(posedge clk)
-    l2_s3_right <= \$1072 ;
+    l2_s5_mid <= \$1072 ;
   always @(posedge clk)
-    l2_s3_m_sum <= \$1073 ;
+    l2_s5_right <= \$1073 ;
   always @(posedge clk)
-    l2_s3_mult <= \$1074 ;
+    l2_s6_y <= \$1074 ;
   always @(posedge clk)
-    l2_s4_x_sum <= \$1075 ;
+    l2_s6_right <= \$1075 ;
   always @(posedge clk)
-    l2_s4_x_hi <= \$1076 ;
+    l2_s7_t <= \$1076 ;
   always @(posedge clk)
-    l2_s4_x_lo <= \$1077 ;
+    l2_s7_right <= \$1077 ;
   always @(posedge clk)
-    l2_s4_m_sum <= \$1078 ;
+    l2_s8_z <= \$1078 ;
   always @(posedge clk)
-    l2_s4_mult <= \$1079 ;
+    l2_s9_w <= \$1079 ;
   always @(posedge clk)
-    l2_s4_right <= \$1080 ;
+    l2_s10_out <= \$1080 ;
   always @(posedge clk)
-    l2_s5_hh <= \$1081 ;
+    l3_s1_x <= \$1081 ;
   always @(posedge clk)
-    l2_s5_ll <= \$1082 ;
+    l3_s1_left <= \$1082 ;
   always @(posedge clk)
-    l2_s5_cross <= \$1083 ;
+    l3_s1_right <= \$1083 ;
   always @(posedge clk)
-    l2_s5_right <= \$1084 ;
+    l3_s1_mult <= \$1084 ;
   always @(posedge clk)
-    l2_s6_base <= \$1085 ;
+    l3_s2_x <= \$1085 ;
   always @(posedge clk)
-    l2_s6_mid <= \$1086 ;
+    l3_s2_right <= \$1086 ;
   always @(posedge clk)
-    l2_s6_right <= \$1087 ;
+    l3_s2_m_sum <= \$1087 ;
   always @(posedge clk)
-    l2_s7_y <= \$1088 ;
+    l3_s2_mult <= \$1088 ;
   always @(posedge clk)
-    l2_s7_right <= \$1089 ;
+    l3_s3_x_sum <= \$1089 ;
   always @(posedge clk)
-    l2_s8_t <= \$1090 ;
+    l3_s3_x_hi <= \$1090 ;
   always @(posedge clk)
-    l2_s8_right <= \$1091 ;
+    l3_s3_x_lo <= \$1091 ;
   always @(posedge clk)
-    l2_s9_z <= \$1092 ;
+    l3_s3_m_sum <= \$1092 ;
   always @(posedge clk)
-    l2_s10_w <= \$1093 ;
+    l3_s3_mult <= \$1093 ;
   always @(posedge clk)
-    l2_s11_out <= \$1094 ;
+    l3_s3_right <= \$1094 ;
   always @(posedge clk)
-    l3_s1_acc <= \$1095 ;
+    l3_s4_hh <= \$1095 ;
   always @(posedge clk)
-    l3_s1_bias <= \$1096 ;
+    l3_s4_ll <= \$1096 ;
   always @(posedge clk)
-    l3_s1_mult_in <= \$1097 ;
+    l3_s4_cross <= \$1097 ;
   always @(posedge clk)
-    l3_s1_shift <= \$1098 ;
+    l3_s4_right <= \$1098 ;
   always @(posedge clk)
-    l3_s2_x <= \$1099 ;
+    l3_s5_base <= \$1099 ;
   always @(posedge clk)
-    l3_s2_left <= \$1100 ;
+    l3_s5_mid <= \$1100 ;
   always @(posedge clk)
-    l3_s2_right <= \$1101 ;
+    l3_s5_right <= \$1101 ;
   always @(posedge clk)
-    l3_s2_mult <= \$1102 ;
+    l3_s6_y <= \$1102 ;
   always @(posedge clk)
-    l3_s3_x <= \$1103 ;
+    l3_s6_right <= \$1103 ;
   always @(posedge clk)
-    l3_s3_right <= \$1104 ;
+    l3_s7_t <= \$1104 ;
   always @(posedge clk)
-    l3_s3_m_sum <= \$1105 ;
+    l3_s7_right <= \$1105 ;
   always @(posedge clk)
-    l3_s3_mult <= \$1106 ;
+    l3_s8_z <= \$1106 ;
   always @(posedge clk)
-    l3_s4_x_sum <= \$1107 ;
+    l3_s9_w <= \$1107 ;
   always @(posedge clk)
-    l3_s4_x_hi <= \$1108 ;
+    l3_s10_out <= \$1108 ;
   always @(posedge clk)
-    l3_s4_x_lo <= \$1109 ;
+    l4_s1_x <= \$1109 ;
   always @(posedge clk)
-    l3_s4_m_sum <= \$1110 ;
+    l4_s1_left <= \$1110 ;
   always @(posedge clk)
-    l3_s4_mult <= \$1111 ;
+    l4_s1_right <= \$1111 ;
   always @(posedge clk)
-    l3_s4_right <= \$1112 ;
+    l4_s1_mult <= \$1112 ;
   always @(posedge clk)
-    l3_s5_hh <= \$1113 ;
+    l4_s2_x <= \$1113 ;
   always @(posedge clk)
-    l3_s5_ll <= \$1114 ;
+    l4_s2_right <= \$1114 ;
   always @(posedge clk)
-    l3_s5_cross <= \$1115 ;
+    l4_s2_m_sum <= \$1115 ;
   always @(posedge clk)
-    l3_s5_right <= \$1116 ;
+    l4_s2_mult <= \$1116 ;
   always @(posedge clk)
-    l3_s6_base <= \$1117 ;
+    l4_s3_x_sum <= \$1117 ;
   always @(posedge clk)
-    l3_s6_mid <= \$1118 ;
+    l4_s3_x_hi <= \$1118 ;
   always @(posedge clk)
-    l3_s6_right <= \$1119 ;
+    l4_s3_x_lo <= \$1119 ;
   always @(posedge clk)
-    l3_s7_y <= \$1120 ;
+    l4_s3_m_sum <= \$1120 ;
   always @(posedge clk)
-    l3_s7_right <= \$1121 ;
+    l4_s3_mult <= \$1121 ;
   always @(posedge clk)
-    l3_s8_t <= \$1122 ;
+    l4_s3_right <= \$1122 ;
   always @(posedge clk)
-    l3_s8_right <= \$1123 ;
+    l4_s4_hh <= \$1123 ;
   always @(posedge clk)
-    l3_s9_z <= \$1124 ;
+    l4_s4_ll <= \$1124 ;
   always @(posedge clk)
-    l3_s10_w <= \$1125 ;
+    l4_s4_cross <= \$1125 ;
   always @(posedge clk)
-    l3_s11_out <= \$1126 ;
+    l4_s4_right <= \$1126 ;
   always @(posedge clk)
-    l4_s1_acc <= \$1127 ;
+    l4_s5_base <= \$1127 ;
   always @(posedge clk)
-    l4_s1_bias <= \$1128 ;
+    l4_s5_mid <= \$1128 ;
   always @(posedge clk)
-    l4_s1_mult_in <= \$1129 ;
+    l4_s5_right <= \$1129 ;
   always @(posedge clk)
-    l4_s1_shift <= \$1130 ;
+    l4_s6_y <= \$1130 ;
   always @(posedge clk)
-    l4_s2_x <= \$1131 ;
+    l4_s6_right <= \$1131 ;
   always @(posedge clk)
-    l4_s2_left <= \$1132 ;
+    l4_s7_t <= \$1132 ;
   always @(posedge clk)
-    l4_s2_right <= \$1133 ;
+    l4_s7_right <= \$1133 ;
   always @(posedge clk)
-    l4_s2_mult <= \$1134 ;
+    l4_s8_z <= \$1134 ;
   always @(posedge clk)
-    l4_s3_x <= \$1135 ;
+    l4_s9_w <= \$1135 ;
   always @(posedge clk)
-    l4_s3_right <= \$1136 ;
+    l4_s10_out <= \$1136 ;
   always @(posedge clk)
-    l4_s3_m_sum <= \$1137 ;
+    l5_s1_x <= \$1137 ;
   always @(posedge clk)
-    l4_s3_mult <= \$1138 ;
+    l5_s1_left <= \$1138 ;
   always @(posedge clk)
-    l4_s4_x_sum <= \$1139 ;
+    l5_s1_right <= \$1139 ;
   always @(posedge clk)
-    l4_s4_x_hi <= \$1140 ;
+    l5_s1_mult <= \$1140 ;
   always @(posedge clk)
-    l4_s4_x_lo <= \$1141 ;
+    l5_s2_x <= \$1141 ;
   always @(posedge clk)
-    l4_s4_m_sum <= \$1142 ;
+    l5_s2_right <= \$1142 ;
   always @(posedge clk)
-    l4_s4_mult <= \$1143 ;
+    l5_s2_m_sum <= \$1143 ;
   always @(posedge clk)
-    l4_s4_right <= \$1144 ;
+    l5_s2_mult <= \$1144 ;
   always @(posedge clk)
-    l4_s5_hh <= \$1145 ;
+    l5_s3_x_sum <= \$1145 ;
   always @(posedge clk)
-    l4_s5_ll <= \$1146 ;
+    l5_s3_x_hi <= \$1146 ;
   always @(posedge clk)
-    l4_s5_cross <= \$1147 ;
+    l5_s3_x_lo <= \$1147 ;
   always @(posedge clk)
-    l4_s5_right <= \$1148 ;
+    l5_s3_m_sum <= \$1148 ;
   always @(posedge clk)
-    l4_s6_base <= \$1149 ;
+    l5_s3_mult <= \$1149 ;
   always @(posedge clk)
-    l4_s6_mid <= \$1150 ;
+    l5_s3_right <= \$1150 ;
   always @(posedge clk)
-    l4_s6_right <= \$1151 ;
+    l5_s4_hh <= \$1151 ;
   always @(posedge clk)
-    l4_s7_y <= \$1152 ;
+    l5_s4_ll <= \$1152 ;
   always @(posedge clk)
-    l4_s7_right <= \$1153 ;
+    l5_s4_cross <= \$1153 ;
   always @(posedge clk)
-    l4_s8_t <= \$1154 ;
+    l5_s4_right <= \$1154 ;
   always @(posedge clk)
-    l4_s8_right <= \$1155 ;
+    l5_s5_base <= \$1155 ;
   always @(posedge clk)
-    l4_s9_z <= \$1156 ;
+    l5_s5_mid <= \$1156 ;
   always @(posedge clk)
-    l4_s10_w <= \$1157 ;
+    l5_s5_right <= \$1157 ;
   always @(posedge clk)
-    l4_s11_out <= \$1158 ;
+    l5_s6_y <= \$1158 ;
   always @(posedge clk)
-    l5_s1_acc <= \$1159 ;
+    l5_s6_right <= \$1159 ;
   always @(posedge clk)
-    l5_s1_bias <= \$1160 ;
+    l5_s7_t <= \$1160 ;
   always @(posedge clk)
-    l5_s1_mult_in <= \$1161 ;
+    l5_s7_right <= \$1161 ;
   always @(posedge clk)
-    l5_s1_shift <= \$1162 ;
+    l5_s8_z <= \$1162 ;
   always @(posedge clk)
-    l5_s2_x <= \$1163 ;
+    l5_s9_w <= \$1163 ;
   always @(posedge clk)
-    l5_s2_left <= \$1164 ;
+    l5_s10_out <= \$1164 ;
   always @(posedge clk)
-    l5_s2_right <= \$1165 ;
+    l6_s1_x <= \$1165 ;
   always @(posedge clk)
-    l5_s2_mult <= \$1166 ;
+    l6_s1_left <= \$1166 ;
   always @(posedge clk)
-    l5_s3_x <= \$1167 ;
+    l6_s1_right <= \$1167 ;
   always @(posedge clk)
-    l5_s3_right <= \$1168 ;
+    l6_s1_mult <= \$1168 ;
   always @(posedge clk)
-    l5_s3_m_sum <= \$1169 ;
+    l6_s2_x <= \$1169 ;
   always @(posedge clk)
-    l5_s3_mult <= \$1170 ;
+    l6_s2_right <= \$1170 ;
   always @(posedge clk)
-    l5_s4_x_sum <= \$1171 ;
+    l6_s2_m_sum <= \$1171 ;
   always @(posedge clk)
-    l5_s4_x_hi <= \$1172 ;
+    l6_s2_mult <= \$1172 ;
   always @(posedge clk)
-    l5_s4_x_lo <= \$1173 ;
+    l6_s3_x_sum <= \$1173 ;
   always @(posedge clk)
-    l5_s4_m_sum <= \$1174 ;
+    l6_s3_x_hi <= \$1174 ;
   always @(posedge clk)
-    l5_s4_mult <= \$1175 ;
+    l6_s3_x_lo <= \$1175 ;
   always @(posedge clk)
-    l5_s4_right <= \$1176 ;
+    l6_s3_m_sum <= \$1176 ;
   always @(posedge clk)
-    l5_s5_hh <= \$1177 ;
+    l6_s3_mult <= \$1177 ;
   always @(posedge clk)
-    l5_s5_ll <= \$1178 ;
+    l6_s3_right <= \$1178 ;
   always @(posedge clk)
-    l5_s5_cross <= \$1179 ;
+    l6_s4_hh <= \$1179 ;
   always @(posedge clk)
-    l5_s5_right <= \$1180 ;
+    l6_s4_ll <= \$1180 ;
   always @(posedge clk)
-    l5_s6_base <= \$1181 ;
+    l6_s4_cross <= \$1181 ;
   always @(posedge clk)
-    l5_s6_mid <= \$1182 ;
+    l6_s4_right <= \$1182 ;
   always @(posedge clk)
-    l5_s6_right <= \$1183 ;
+    l6_s5_base <= \$1183 ;
   always @(posedge clk)
-    l5_s7_y <= \$1184 ;
+    l6_s5_mid <= \$1184 ;
   always @(posedge clk)
-    l5_s7_right <= \$1185 ;
+    l6_s5_right <= \$1185 ;
   always @(posedge clk)
-    l5_s8_t <= \$1186 ;
+    l6_s6_y <= \$1186 ;
   always @(posedge clk)
-    l5_s8_right <= \$1187 ;
+    l6_s6_right <= \$1187 ;
   always @(posedge clk)
-    l5_s9_z <= \$1188 ;
+    l6_s7_t <= \$1188 ;
   always @(posedge clk)
-    l5_s10_w <= \$1189 ;
+    l6_s7_right <= \$1189 ;
   always @(posedge clk)
-    l5_s11_out <= \$1190 ;
+    l6_s8_z <= \$1190 ;
   always @(posedge clk)
-    l6_s1_acc <= \$1191 ;
+    l6_s9_w <= \$1191 ;
   always @(posedge clk)
-    l6_s1_bias <= \$1192 ;
+    l6_s10_out <= \$1192 ;
   always @(posedge clk)
-    l6_s1_mult_in <= \$1193 ;
+    l7_s1_x <= \$1193 ;
   always @(posedge clk)
-    l6_s1_shift <= \$1194 ;
+    l7_s1_left <= \$1194 ;
   always @(posedge clk)
-    l6_s2_x <= \$1195 ;
+    l7_s1_right <= \$1195 ;
   always @(posedge clk)
-    l6_s2_left <= \$1196 ;
+    l7_s1_mult <= \$1196 ;
   always @(posedge clk)
-    l6_s2_right <= \$1197 ;
+    l7_s2_x <= \$1197 ;
   always @(posedge clk)
-    l6_s2_mult <= \$1198 ;
+    l7_s2_right <= \$1198 ;
   always @(posedge clk)
-    l6_s3_x <= \$1199 ;
+    l7_s2_m_sum <= \$1199 ;
   always @(posedge clk)
-    l6_s3_right <= \$1200 ;
+    l7_s2_mult <= \$1200 ;
   always @(posedge clk)
-    l6_s3_m_sum <= \$1201 ;
+    l7_s3_x_sum <= \$1201 ;
   always @(posedge clk)
-    l6_s3_mult <= \$1202 ;
+    l7_s3_x_hi <= \$1202 ;
   always @(posedge clk)
-    l6_s4_x_sum <= \$1203 ;
+    l7_s3_x_lo <= \$1203 ;
   always @(posedge clk)
-    l6_s4_x_hi <= \$1204 ;
+    l7_s3_m_sum <= \$1204 ;
   always @(posedge clk)
-    l6_s4_x_lo <= \$1205 ;
+    l7_s3_mult <= \$1205 ;
   always @(posedge clk)
-    l6_s4_m_sum <= \$1206 ;
+    l7_s3_right <= \$1206 ;
   always @(posedge clk)
-    l6_s4_mult <= \$1207 ;
+    l7_s4_hh <= \$1207 ;
   always @(posedge clk)
-    l6_s4_right <= \$1208 ;
+    l7_s4_ll <= \$1208 ;
   always @(posedge clk)
-    l6_s5_hh <= \$1209 ;
+    l7_s4_cross <= \$1209 ;
   always @(posedge clk)
-    l6_s5_ll <= \$1210 ;
+    l7_s4_right <= \$1210 ;
   always @(posedge clk)
-    l6_s5_cross <= \$1211 ;
+    l7_s5_base <= \$1211 ;
   always @(posedge clk)
-    l6_s5_right <= \$1212 ;
+    l7_s5_mid <= \$1212 ;
   always @(posedge clk)
-    l6_s6_base <= \$1213 ;
+    l7_s5_right <= \$1213 ;
   always @(posedge clk)
-    l6_s6_mid <= \$1214 ;
+    l7_s6_y <= \$1214 ;
   always @(posedge clk)
-    l6_s6_right <= \$1215 ;
+    l7_s6_right <= \$1215 ;
   always @(posedge clk)
-    l6_s7_y <= \$1216 ;
+    l7_s7_t <= \$1216 ;
   always @(posedge clk)
-    l6_s7_right <= \$1217 ;
+    l7_s7_right <= \$1217 ;
   always @(posedge clk)
-    l6_s8_t <= \$1218 ;
+    l7_s8_z <= \$1218 ;
   always @(posedge clk)
-    l6_s8_right <= \$1219 ;
+    l7_s9_w <= \$1219 ;
   always @(posedge clk)
-    l6_s9_z <= \$1220 ;
-  always @(posedge clk)
-    l6_s10_w <= \$1221 ;
-  always @(posedge clk)
-    l6_s11_out <= \$1222 ;
-  always @(posedge clk)
-    l7_s1_acc <= \$1223 ;
-  always @(posedge clk)
-    l7_s1_bias <= \$1224 ;
-  always @(posedge clk)
-    l7_s1_mult_in <= \$1225 ;
-  always @(posedge clk)
-    l7_s1_shift <= \$1226 ;
-  always @(posedge clk)
-    l7_s2_x <= \$1227 ;
-  always @(posedge clk)
-    l7_s2_left <= \$1228 ;
-  always @(posedge clk)
-    l7_s2_right <= \$1229 ;
-  always @(posedge clk)
-    l7_s2_mult <= \$1230 ;
-  always @(posedge clk)
-    l7_s3_x <= \$1231 ;
-  always @(posedge clk)
-    l7_s3_right <= \$1232 ;
-  always @(posedge clk)
-    l7_s3_m_sum <= \$1233 ;
-  always @(posedge clk)
-    l7_s3_mult <= \$1234 ;
-  always @(posedge clk)
-    l7_s4_x_sum <= \$1235 ;
-  always @(posedge clk)
-    l7_s4_x_hi <= \$1236 ;
-  always @(posedge clk)
-    l7_s4_x_lo <= \$1237 ;
-  always @(posedge clk)
-    l7_s4_m_sum <= \$1238 ;
-  always @(posedge clk)
-    l7_s4_mult <= \$1239 ;
-  always @(posedge clk)
-    l7_s4_right <= \$1240 ;
-  always @(posedge clk)
-    l7_s5_hh <= \$1241 ;
-  always @(posedge clk)
-    l7_s5_ll <= \$1242 ;
-  always @(posedge clk)
-    l7_s5_cross <= \$1243 ;
-  always @(posedge clk)
-    l7_s5_right <= \$1244 ;
-  always @(posedge clk)
-    l7_s6_base <= \$1245 ;
-  always @(posedge clk)
-    l7_s6_mid <= \$1246 ;
-  always @(posedge clk)
-    l7_s6_right <= \$1247 ;
-  always @(posedge clk)
-    l7_s7_y <= \$1248 ;
-  always @(posedge clk)
-    l7_s7_right <= \$1249 ;
-  always @(posedge clk)
-    l7_s8_t <= \$1250 ;
-  always @(posedge clk)
-    l7_s8_right <= \$1251 ;
-  always @(posedge clk)
-    l7_s9_z <= \$1252 ;
-  always @(posedge clk)
-    l7_s10_w <= \$1253 ;
-  always @(posedge clk)
-    l7_s11_out <= \$1254 ;
+    l7_s10_out <= \$1220 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
     \$977  = i__valid;
@@ -44825,1884 +44854,1646 @@ module \accel_top.core.output.post.requant (rst, \port$3318$272 , i__valid, i__p
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$987  = s10_valid;
+    \$987  = i__payload[821:816];
     if (rst) begin
-      \$987  = 1'h0;
+      \$987  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$988  = i__payload[821:816];
+    \$988  = s1_tag;
     if (rst) begin
       \$988  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$989  = s1_tag;
+    \$989  = s2_tag;
     if (rst) begin
       \$989  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$990  = s2_tag;
+    \$990  = s3_tag;
     if (rst) begin
       \$990  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$991  = s3_tag;
+    \$991  = s4_tag;
     if (rst) begin
       \$991  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$992  = s4_tag;
+    \$992  = s5_tag;
     if (rst) begin
       \$992  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$993  = s5_tag;
+    \$993  = s6_tag;
     if (rst) begin
       \$993  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$994  = s6_tag;
+    \$994  = s7_tag;
     if (rst) begin
       \$994  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$995  = s7_tag;
+    \$995  = s8_tag;
     if (rst) begin
       \$995  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$996  = s8_tag;
+    \$996  = s9_tag;
     if (rst) begin
       \$996  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$997  = s9_tag;
+    \$997  = \$1 [31:0];
     if (rst) begin
-      \$997  = 6'h00;
+      \$997  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$998  = s10_tag;
+    \$998  = \$3 ;
     if (rst) begin
-      \$998  = 6'h00;
+      \$998  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$999  = i__payload[31:0];
+    \$999  = \$6 [5:0];
     if (rst) begin
-      \$999  = 32'd0;
+      \$999  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1000  = i__payload[287:256];
+    \$1000  = i__payload[543:512];
     if (rst) begin
       \$1000  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1001  = i__payload[543:512];
+    \$1001  = \$7 [31:0];
     if (rst) begin
       \$1001  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1002  = i__payload[773:768];
+    \$1002  = l0_s1_right;
     if (rst) begin
       \$1002  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1003  = \$1 [31:0];
+    \$1003  = \$8 ;
     if (rst) begin
-      \$1003  = 32'd0;
+      \$1003  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1004  = \$3 ;
+    \$1004  = l0_s1_mult;
     if (rst) begin
-      \$1004  = 5'h00;
+      \$1004  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1005  = \$6 [5:0];
+    \$1005  = \$9 ;
     if (rst) begin
-      \$1005  = 6'h00;
+      \$1005  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1006  = l0_s1_mult_in;
+    \$1006  = l0_s2_x[31:16];
     if (rst) begin
-      \$1006  = 32'd0;
+      \$1006  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1007  = \$7 [31:0];
+    \$1007  = l0_s2_x[15:0];
     if (rst) begin
-      \$1007  = 32'd0;
+      \$1007  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1008  = l0_s2_right;
+    \$1008  = l0_s2_m_sum;
     if (rst) begin
-      \$1008  = 6'h00;
+      \$1008  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1009  = \$8 ;
+    \$1009  = l0_s2_mult;
     if (rst) begin
-      \$1009  = 18'h00000;
+      \$1009  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1010  = l0_s2_mult;
+    \$1010  = l0_s2_right;
     if (rst) begin
-      \$1010  = 32'd0;
+      \$1010  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1011  = \$9 ;
+    \$1011  = \$10 ;
     if (rst) begin
-      \$1011  = 18'h00000;
+      \$1011  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1012  = l0_s3_x[31:16];
+    \$1012  = \$11 ;
     if (rst) begin
-      \$1012  = 16'h0000;
+      \$1012  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1013  = l0_s3_x[15:0];
+    \$1013  = \$12 ;
     if (rst) begin
-      \$1013  = 16'h0000;
+      \$1013  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1014  = l0_s3_m_sum;
+    \$1014  = l0_s3_right;
     if (rst) begin
-      \$1014  = 18'h00000;
+      \$1014  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1015  = l0_s3_mult;
+    \$1015  = \$13 [47:0];
     if (rst) begin
-      \$1015  = 32'd0;
+      \$1015  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1016  = l0_s3_right;
+    \$1016  = \$15 [32:0];
     if (rst) begin
-      \$1016  = 6'h00;
+      \$1016  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1017  = \$10 ;
+    \$1017  = l0_s4_right;
     if (rst) begin
-      \$1017  = 32'd0;
+      \$1017  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1018  = \$11 ;
+    \$1018  = \$17 [32:0];
     if (rst) begin
-      \$1018  = 32'd0;
+      \$1018  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1019  = \$12 ;
+    \$1019  = l0_s5_right;
     if (rst) begin
-      \$1019  = 36'h000000000;
+      \$1019  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1020  = l0_s4_right;
+    \$1020  = \$114 ;
     if (rst) begin
-      \$1020  = 6'h00;
+      \$1020  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1021  = \$13 [47:0];
+    \$1021  = l0_s6_right;
     if (rst) begin
-      \$1021  = 48'h000000000000;
+      \$1021  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1022  = \$15 [32:0];
+    \$1022  = \$115 ;
     if (rst) begin
-      \$1022  = 33'h000000000;
+      \$1022  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1023  = l0_s5_right;
+    \$1023  = \$116 ;
     if (rst) begin
-      \$1023  = 6'h00;
+      \$1023  = 35'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1024  = \$17 [32:0];
+    \$1024  = \$122 [7:0];
     if (rst) begin
-      \$1024  = 33'h000000000;
+      \$1024  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1025  = l0_s6_right;
+    \$1025  = \$123 [31:0];
     if (rst) begin
-      \$1025  = 6'h00;
+      \$1025  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1026  = \$114 ;
+    \$1026  = \$125 ;
     if (rst) begin
-      \$1026  = 34'h000000000;
+      \$1026  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1027  = l0_s7_right;
+    \$1027  = \$128 [5:0];
     if (rst) begin
       \$1027  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1028  = \$115 ;
+    \$1028  = i__payload[575:544];
     if (rst) begin
-      \$1028  = 34'h000000000;
+      \$1028  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1029  = \$116 ;
+    \$1029  = \$129 [31:0];
     if (rst) begin
-      \$1029  = 35'h000000000;
+      \$1029  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1030  = \$122 [7:0];
+    \$1030  = l1_s1_right;
     if (rst) begin
-      \$1030  = 8'h00;
+      \$1030  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1031  = i__payload[63:32];
+    \$1031  = \$130 ;
     if (rst) begin
-      \$1031  = 32'd0;
+      \$1031  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1032  = i__payload[319:288];
+    \$1032  = l1_s1_mult;
     if (rst) begin
       \$1032  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1033  = i__payload[575:544];
+    \$1033  = \$131 ;
     if (rst) begin
-      \$1033  = 32'd0;
+      \$1033  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1034  = i__payload[779:774];
+    \$1034  = l1_s2_x[31:16];
     if (rst) begin
-      \$1034  = 6'h00;
+      \$1034  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1035  = \$123 [31:0];
+    \$1035  = l1_s2_x[15:0];
     if (rst) begin
-      \$1035  = 32'd0;
+      \$1035  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1036  = \$125 ;
+    \$1036  = l1_s2_m_sum;
     if (rst) begin
-      \$1036  = 5'h00;
+      \$1036  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1037  = \$128 [5:0];
+    \$1037  = l1_s2_mult;
     if (rst) begin
-      \$1037  = 6'h00;
+      \$1037  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1038  = l1_s1_mult_in;
+    \$1038  = l1_s2_right;
     if (rst) begin
-      \$1038  = 32'd0;
+      \$1038  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1039  = \$129 [31:0];
+    \$1039  = \$132 ;
     if (rst) begin
       \$1039  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1040  = l1_s2_right;
+    \$1040  = \$133 ;
     if (rst) begin
-      \$1040  = 6'h00;
+      \$1040  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1041  = \$130 ;
+    \$1041  = \$134 ;
     if (rst) begin
-      \$1041  = 18'h00000;
+      \$1041  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1042  = l1_s2_mult;
+    \$1042  = l1_s3_right;
     if (rst) begin
-      \$1042  = 32'd0;
+      \$1042  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1043  = \$131 ;
+    \$1043  = \$135 [47:0];
     if (rst) begin
-      \$1043  = 18'h00000;
+      \$1043  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1044  = l1_s3_x[31:16];
+    \$1044  = \$137 [32:0];
     if (rst) begin
-      \$1044  = 16'h0000;
+      \$1044  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1045  = l1_s3_x[15:0];
+    \$1045  = l1_s4_right;
     if (rst) begin
-      \$1045  = 16'h0000;
+      \$1045  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1046  = l1_s3_m_sum;
+    \$1046  = \$139 [32:0];
     if (rst) begin
-      \$1046  = 18'h00000;
+      \$1046  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1047  = l1_s3_mult;
+    \$1047  = l1_s5_right;
     if (rst) begin
-      \$1047  = 32'd0;
+      \$1047  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1048  = l1_s3_right;
+    \$1048  = \$236 ;
     if (rst) begin
-      \$1048  = 6'h00;
+      \$1048  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1049  = \$132 ;
+    \$1049  = l1_s6_right;
     if (rst) begin
-      \$1049  = 32'd0;
+      \$1049  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1050  = \$133 ;
+    \$1050  = \$237 ;
     if (rst) begin
-      \$1050  = 32'd0;
+      \$1050  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1051  = \$134 ;
+    \$1051  = \$238 ;
     if (rst) begin
-      \$1051  = 36'h000000000;
+      \$1051  = 35'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1052  = l1_s4_right;
+    \$1052  = \$244 [7:0];
     if (rst) begin
-      \$1052  = 6'h00;
+      \$1052  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1053  = \$135 [47:0];
+    \$1053  = \$245 [31:0];
     if (rst) begin
-      \$1053  = 48'h000000000000;
+      \$1053  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1054  = \$137 [32:0];
+    \$1054  = \$247 ;
     if (rst) begin
-      \$1054  = 33'h000000000;
+      \$1054  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1055  = l1_s5_right;
+    \$1055  = \$250 [5:0];
     if (rst) begin
       \$1055  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1056  = \$139 [32:0];
+    \$1056  = i__payload[607:576];
     if (rst) begin
-      \$1056  = 33'h000000000;
+      \$1056  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1057  = l1_s6_right;
+    \$1057  = \$251 [31:0];
     if (rst) begin
-      \$1057  = 6'h00;
+      \$1057  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1058  = \$236 ;
+    \$1058  = l2_s1_right;
     if (rst) begin
-      \$1058  = 34'h000000000;
+      \$1058  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1059  = l1_s7_right;
+    \$1059  = \$252 ;
     if (rst) begin
-      \$1059  = 6'h00;
+      \$1059  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1060  = \$237 ;
+    \$1060  = l2_s1_mult;
     if (rst) begin
-      \$1060  = 34'h000000000;
+      \$1060  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1061  = \$238 ;
+    \$1061  = \$253 ;
     if (rst) begin
-      \$1061  = 35'h000000000;
+      \$1061  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1062  = \$244 [7:0];
+    \$1062  = l2_s2_x[31:16];
     if (rst) begin
-      \$1062  = 8'h00;
+      \$1062  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1063  = i__payload[95:64];
+    \$1063  = l2_s2_x[15:0];
     if (rst) begin
-      \$1063  = 32'd0;
+      \$1063  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1064  = i__payload[351:320];
+    \$1064  = l2_s2_m_sum;
     if (rst) begin
-      \$1064  = 32'd0;
+      \$1064  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1065  = i__payload[607:576];
+    \$1065  = l2_s2_mult;
     if (rst) begin
       \$1065  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1066  = i__payload[785:780];
+    \$1066  = l2_s2_right;
     if (rst) begin
       \$1066  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1067  = \$245 [31:0];
+    \$1067  = \$254 ;
     if (rst) begin
       \$1067  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1068  = \$247 ;
+    \$1068  = \$255 ;
     if (rst) begin
-      \$1068  = 5'h00;
+      \$1068  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1069  = \$250 [5:0];
+    \$1069  = \$256 ;
     if (rst) begin
-      \$1069  = 6'h00;
+      \$1069  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1070  = l2_s1_mult_in;
+    \$1070  = l2_s3_right;
     if (rst) begin
-      \$1070  = 32'd0;
+      \$1070  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1071  = \$251 [31:0];
+    \$1071  = \$257 [47:0];
     if (rst) begin
-      \$1071  = 32'd0;
+      \$1071  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1072  = l2_s2_right;
+    \$1072  = \$259 [32:0];
     if (rst) begin
-      \$1072  = 6'h00;
+      \$1072  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1073  = \$252 ;
+    \$1073  = l2_s4_right;
     if (rst) begin
-      \$1073  = 18'h00000;
+      \$1073  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1074  = l2_s2_mult;
+    \$1074  = \$261 [32:0];
     if (rst) begin
-      \$1074  = 32'd0;
+      \$1074  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1075  = \$253 ;
+    \$1075  = l2_s5_right;
     if (rst) begin
-      \$1075  = 18'h00000;
+      \$1075  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1076  = l2_s3_x[31:16];
+    \$1076  = \$358 ;
     if (rst) begin
-      \$1076  = 16'h0000;
+      \$1076  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1077  = l2_s3_x[15:0];
+    \$1077  = l2_s6_right;
     if (rst) begin
-      \$1077  = 16'h0000;
+      \$1077  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1078  = l2_s3_m_sum;
+    \$1078  = \$359 ;
     if (rst) begin
-      \$1078  = 18'h00000;
+      \$1078  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1079  = l2_s3_mult;
+    \$1079  = \$360 ;
     if (rst) begin
-      \$1079  = 32'd0;
+      \$1079  = 35'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1080  = l2_s3_right;
+    \$1080  = \$366 [7:0];
     if (rst) begin
-      \$1080  = 6'h00;
+      \$1080  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1081  = \$254 ;
+    \$1081  = \$367 [31:0];
     if (rst) begin
       \$1081  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1082  = \$255 ;
+    \$1082  = \$369 ;
     if (rst) begin
-      \$1082  = 32'd0;
+      \$1082  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1083  = \$256 ;
+    \$1083  = \$372 [5:0];
     if (rst) begin
-      \$1083  = 36'h000000000;
+      \$1083  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1084  = l2_s4_right;
+    \$1084  = i__payload[639:608];
     if (rst) begin
-      \$1084  = 6'h00;
+      \$1084  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1085  = \$257 [47:0];
+    \$1085  = \$373 [31:0];
     if (rst) begin
-      \$1085  = 48'h000000000000;
+      \$1085  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1086  = \$259 [32:0];
+    \$1086  = l3_s1_right;
     if (rst) begin
-      \$1086  = 33'h000000000;
+      \$1086  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1087  = l2_s5_right;
+    \$1087  = \$374 ;
     if (rst) begin
-      \$1087  = 6'h00;
+      \$1087  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1088  = \$261 [32:0];
+    \$1088  = l3_s1_mult;
     if (rst) begin
-      \$1088  = 33'h000000000;
+      \$1088  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1089  = l2_s6_right;
+    \$1089  = \$375 ;
     if (rst) begin
-      \$1089  = 6'h00;
+      \$1089  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1090  = \$358 ;
+    \$1090  = l3_s2_x[31:16];
     if (rst) begin
-      \$1090  = 34'h000000000;
+      \$1090  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1091  = l2_s7_right;
+    \$1091  = l3_s2_x[15:0];
     if (rst) begin
-      \$1091  = 6'h00;
+      \$1091  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1092  = \$359 ;
+    \$1092  = l3_s2_m_sum;
     if (rst) begin
-      \$1092  = 34'h000000000;
+      \$1092  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1093  = \$360 ;
+    \$1093  = l3_s2_mult;
     if (rst) begin
-      \$1093  = 35'h000000000;
+      \$1093  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1094  = \$366 [7:0];
+    \$1094  = l3_s2_right;
     if (rst) begin
-      \$1094  = 8'h00;
+      \$1094  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1095  = i__payload[127:96];
+    \$1095  = \$376 ;
     if (rst) begin
       \$1095  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1096  = i__payload[383:352];
+    \$1096  = \$377 ;
     if (rst) begin
       \$1096  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1097  = i__payload[639:608];
+    \$1097  = \$378 ;
     if (rst) begin
-      \$1097  = 32'd0;
+      \$1097  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1098  = i__payload[791:786];
+    \$1098  = l3_s3_right;
     if (rst) begin
       \$1098  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1099  = \$367 [31:0];
+    \$1099  = \$379 [47:0];
     if (rst) begin
-      \$1099  = 32'd0;
+      \$1099  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1100  = \$369 ;
+    \$1100  = \$381 [32:0];
     if (rst) begin
-      \$1100  = 5'h00;
+      \$1100  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1101  = \$372 [5:0];
+    \$1101  = l3_s4_right;
     if (rst) begin
       \$1101  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1102  = l3_s1_mult_in;
+    \$1102  = \$383 [32:0];
     if (rst) begin
-      \$1102  = 32'd0;
+      \$1102  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1103  = \$373 [31:0];
+    \$1103  = l3_s5_right;
     if (rst) begin
-      \$1103  = 32'd0;
+      \$1103  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1104  = l3_s2_right;
+    \$1104  = \$480 ;
     if (rst) begin
-      \$1104  = 6'h00;
+      \$1104  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1105  = \$374 ;
+    \$1105  = l3_s6_right;
     if (rst) begin
-      \$1105  = 18'h00000;
+      \$1105  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1106  = l3_s2_mult;
+    \$1106  = \$481 ;
     if (rst) begin
-      \$1106  = 32'd0;
+      \$1106  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1107  = \$375 ;
+    \$1107  = \$482 ;
     if (rst) begin
-      \$1107  = 18'h00000;
+      \$1107  = 35'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1108  = l3_s3_x[31:16];
+    \$1108  = \$488 [7:0];
     if (rst) begin
-      \$1108  = 16'h0000;
+      \$1108  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1109  = l3_s3_x[15:0];
+    \$1109  = \$489 [31:0];
     if (rst) begin
-      \$1109  = 16'h0000;
+      \$1109  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1110  = l3_s3_m_sum;
+    \$1110  = \$491 ;
     if (rst) begin
-      \$1110  = 18'h00000;
+      \$1110  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1111  = l3_s3_mult;
+    \$1111  = \$494 [5:0];
     if (rst) begin
-      \$1111  = 32'd0;
+      \$1111  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1112  = l3_s3_right;
+    \$1112  = i__payload[671:640];
     if (rst) begin
-      \$1112  = 6'h00;
+      \$1112  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1113  = \$376 ;
+    \$1113  = \$495 [31:0];
     if (rst) begin
       \$1113  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1114  = \$377 ;
+    \$1114  = l4_s1_right;
     if (rst) begin
-      \$1114  = 32'd0;
+      \$1114  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1115  = \$378 ;
+    \$1115  = \$496 ;
     if (rst) begin
-      \$1115  = 36'h000000000;
+      \$1115  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1116  = l3_s4_right;
+    \$1116  = l4_s1_mult;
     if (rst) begin
-      \$1116  = 6'h00;
+      \$1116  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1117  = \$379 [47:0];
+    \$1117  = \$497 ;
     if (rst) begin
-      \$1117  = 48'h000000000000;
+      \$1117  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1118  = \$381 [32:0];
+    \$1118  = l4_s2_x[31:16];
     if (rst) begin
-      \$1118  = 33'h000000000;
+      \$1118  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1119  = l3_s5_right;
+    \$1119  = l4_s2_x[15:0];
     if (rst) begin
-      \$1119  = 6'h00;
+      \$1119  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1120  = \$383 [32:0];
+    \$1120  = l4_s2_m_sum;
     if (rst) begin
-      \$1120  = 33'h000000000;
+      \$1120  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1121  = l3_s6_right;
+    \$1121  = l4_s2_mult;
     if (rst) begin
-      \$1121  = 6'h00;
+      \$1121  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1122  = \$480 ;
+    \$1122  = l4_s2_right;
     if (rst) begin
-      \$1122  = 34'h000000000;
+      \$1122  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1123  = l3_s7_right;
+    \$1123  = \$498 ;
     if (rst) begin
-      \$1123  = 6'h00;
+      \$1123  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1124  = \$481 ;
+    \$1124  = \$499 ;
     if (rst) begin
-      \$1124  = 34'h000000000;
+      \$1124  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1125  = \$482 ;
+    \$1125  = \$500 ;
     if (rst) begin
-      \$1125  = 35'h000000000;
+      \$1125  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1126  = \$488 [7:0];
+    \$1126  = l4_s3_right;
     if (rst) begin
-      \$1126  = 8'h00;
+      \$1126  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1127  = i__payload[159:128];
+    \$1127  = \$501 [47:0];
     if (rst) begin
-      \$1127  = 32'd0;
+      \$1127  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1128  = i__payload[415:384];
+    \$1128  = \$503 [32:0];
     if (rst) begin
-      \$1128  = 32'd0;
+      \$1128  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1129  = i__payload[671:640];
+    \$1129  = l4_s4_right;
     if (rst) begin
-      \$1129  = 32'd0;
+      \$1129  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1130  = i__payload[797:792];
+    \$1130  = \$505 [32:0];
     if (rst) begin
-      \$1130  = 6'h00;
+      \$1130  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1131  = \$489 [31:0];
+    \$1131  = l4_s5_right;
     if (rst) begin
-      \$1131  = 32'd0;
+      \$1131  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1132  = \$491 ;
+    \$1132  = \$602 ;
     if (rst) begin
-      \$1132  = 5'h00;
+      \$1132  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1133  = \$494 [5:0];
+    \$1133  = l4_s6_right;
     if (rst) begin
       \$1133  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1134  = l4_s1_mult_in;
+    \$1134  = \$603 ;
     if (rst) begin
-      \$1134  = 32'd0;
+      \$1134  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1135  = \$495 [31:0];
+    \$1135  = \$604 ;
     if (rst) begin
-      \$1135  = 32'd0;
+      \$1135  = 35'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1136  = l4_s2_right;
+    \$1136  = \$610 [7:0];
     if (rst) begin
-      \$1136  = 6'h00;
+      \$1136  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1137  = \$496 ;
+    \$1137  = \$611 [31:0];
     if (rst) begin
-      \$1137  = 18'h00000;
+      \$1137  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1138  = l4_s2_mult;
+    \$1138  = \$613 ;
     if (rst) begin
-      \$1138  = 32'd0;
+      \$1138  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1139  = \$497 ;
+    \$1139  = \$616 [5:0];
     if (rst) begin
-      \$1139  = 18'h00000;
+      \$1139  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1140  = l4_s3_x[31:16];
+    \$1140  = i__payload[703:672];
     if (rst) begin
-      \$1140  = 16'h0000;
+      \$1140  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1141  = l4_s3_x[15:0];
+    \$1141  = \$617 [31:0];
     if (rst) begin
-      \$1141  = 16'h0000;
+      \$1141  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1142  = l4_s3_m_sum;
+    \$1142  = l5_s1_right;
     if (rst) begin
-      \$1142  = 18'h00000;
+      \$1142  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1143  = l4_s3_mult;
+    \$1143  = \$618 ;
     if (rst) begin
-      \$1143  = 32'd0;
+      \$1143  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1144  = l4_s3_right;
+    \$1144  = l5_s1_mult;
     if (rst) begin
-      \$1144  = 6'h00;
+      \$1144  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1145  = \$498 ;
+    \$1145  = \$619 ;
     if (rst) begin
-      \$1145  = 32'd0;
+      \$1145  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1146  = \$499 ;
+    \$1146  = l5_s2_x[31:16];
     if (rst) begin
-      \$1146  = 32'd0;
+      \$1146  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1147  = \$500 ;
+    \$1147  = l5_s2_x[15:0];
     if (rst) begin
-      \$1147  = 36'h000000000;
+      \$1147  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1148  = l4_s4_right;
+    \$1148  = l5_s2_m_sum;
     if (rst) begin
-      \$1148  = 6'h00;
+      \$1148  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1149  = \$501 [47:0];
+    \$1149  = l5_s2_mult;
     if (rst) begin
-      \$1149  = 48'h000000000000;
+      \$1149  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1150  = \$503 [32:0];
+    \$1150  = l5_s2_right;
     if (rst) begin
-      \$1150  = 33'h000000000;
+      \$1150  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1151  = l4_s5_right;
+    \$1151  = \$620 ;
     if (rst) begin
-      \$1151  = 6'h00;
+      \$1151  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1152  = \$505 [32:0];
+    \$1152  = \$621 ;
     if (rst) begin
-      \$1152  = 33'h000000000;
+      \$1152  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1153  = l4_s6_right;
+    \$1153  = \$622 ;
     if (rst) begin
-      \$1153  = 6'h00;
+      \$1153  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1154  = \$602 ;
+    \$1154  = l5_s3_right;
     if (rst) begin
-      \$1154  = 34'h000000000;
+      \$1154  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1155  = l4_s7_right;
+    \$1155  = \$623 [47:0];
     if (rst) begin
-      \$1155  = 6'h00;
+      \$1155  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1156  = \$603 ;
+    \$1156  = \$625 [32:0];
     if (rst) begin
-      \$1156  = 34'h000000000;
+      \$1156  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1157  = \$604 ;
+    \$1157  = l5_s4_right;
     if (rst) begin
-      \$1157  = 35'h000000000;
+      \$1157  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1158  = \$610 [7:0];
+    \$1158  = \$627 [32:0];
     if (rst) begin
-      \$1158  = 8'h00;
+      \$1158  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1159  = i__payload[191:160];
+    \$1159  = l5_s5_right;
     if (rst) begin
-      \$1159  = 32'd0;
+      \$1159  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1160  = i__payload[447:416];
+    \$1160  = \$724 ;
     if (rst) begin
-      \$1160  = 32'd0;
+      \$1160  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1161  = i__payload[703:672];
+    \$1161  = l5_s6_right;
     if (rst) begin
-      \$1161  = 32'd0;
+      \$1161  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1162  = i__payload[803:798];
+    \$1162  = \$725 ;
     if (rst) begin
-      \$1162  = 6'h00;
+      \$1162  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1163  = \$611 [31:0];
+    \$1163  = \$726 ;
     if (rst) begin
-      \$1163  = 32'd0;
+      \$1163  = 35'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1164  = \$613 ;
+    \$1164  = \$732 [7:0];
     if (rst) begin
-      \$1164  = 5'h00;
+      \$1164  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1165  = \$616 [5:0];
+    \$1165  = \$733 [31:0];
     if (rst) begin
-      \$1165  = 6'h00;
+      \$1165  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1166  = l5_s1_mult_in;
+    \$1166  = \$735 ;
     if (rst) begin
-      \$1166  = 32'd0;
+      \$1166  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1167  = \$617 [31:0];
+    \$1167  = \$738 [5:0];
     if (rst) begin
-      \$1167  = 32'd0;
+      \$1167  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1168  = l5_s2_right;
+    \$1168  = i__payload[735:704];
     if (rst) begin
-      \$1168  = 6'h00;
+      \$1168  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1169  = \$618 ;
+    \$1169  = \$739 [31:0];
     if (rst) begin
-      \$1169  = 18'h00000;
+      \$1169  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1170  = l5_s2_mult;
+    \$1170  = l6_s1_right;
     if (rst) begin
-      \$1170  = 32'd0;
+      \$1170  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1171  = \$619 ;
+    \$1171  = \$740 ;
     if (rst) begin
       \$1171  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1172  = l5_s3_x[31:16];
+    \$1172  = l6_s1_mult;
     if (rst) begin
-      \$1172  = 16'h0000;
+      \$1172  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1173  = l5_s3_x[15:0];
+    \$1173  = \$741 ;
     if (rst) begin
-      \$1173  = 16'h0000;
+      \$1173  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1174  = l5_s3_m_sum;
+    \$1174  = l6_s2_x[31:16];
     if (rst) begin
-      \$1174  = 18'h00000;
+      \$1174  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1175  = l5_s3_mult;
+    \$1175  = l6_s2_x[15:0];
     if (rst) begin
-      \$1175  = 32'd0;
+      \$1175  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1176  = l5_s3_right;
+    \$1176  = l6_s2_m_sum;
     if (rst) begin
-      \$1176  = 6'h00;
+      \$1176  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1177  = \$620 ;
+    \$1177  = l6_s2_mult;
     if (rst) begin
       \$1177  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1178  = \$621 ;
+    \$1178  = l6_s2_right;
     if (rst) begin
-      \$1178  = 32'd0;
+      \$1178  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1179  = \$622 ;
+    \$1179  = \$742 ;
     if (rst) begin
-      \$1179  = 36'h000000000;
+      \$1179  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1180  = l5_s4_right;
+    \$1180  = \$743 ;
     if (rst) begin
-      \$1180  = 6'h00;
+      \$1180  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1181  = \$623 [47:0];
+    \$1181  = \$744 ;
     if (rst) begin
-      \$1181  = 48'h000000000000;
+      \$1181  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1182  = \$625 [32:0];
+    \$1182  = l6_s3_right;
     if (rst) begin
-      \$1182  = 33'h000000000;
+      \$1182  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1183  = l5_s5_right;
+    \$1183  = \$745 [47:0];
     if (rst) begin
-      \$1183  = 6'h00;
+      \$1183  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1184  = \$627 [32:0];
+    \$1184  = \$747 [32:0];
     if (rst) begin
       \$1184  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1185  = l5_s6_right;
+    \$1185  = l6_s4_right;
     if (rst) begin
       \$1185  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1186  = \$724 ;
+    \$1186  = \$749 [32:0];
     if (rst) begin
-      \$1186  = 34'h000000000;
+      \$1186  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1187  = l5_s7_right;
+    \$1187  = l6_s5_right;
     if (rst) begin
       \$1187  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1188  = \$725 ;
+    \$1188  = \$846 ;
     if (rst) begin
       \$1188  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1189  = \$726 ;
+    \$1189  = l6_s6_right;
     if (rst) begin
-      \$1189  = 35'h000000000;
+      \$1189  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1190  = \$732 [7:0];
+    \$1190  = \$847 ;
     if (rst) begin
-      \$1190  = 8'h00;
+      \$1190  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1191  = i__payload[223:192];
+    \$1191  = \$848 ;
     if (rst) begin
-      \$1191  = 32'd0;
+      \$1191  = 35'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1192  = i__payload[479:448];
+    \$1192  = \$854 [7:0];
     if (rst) begin
-      \$1192  = 32'd0;
+      \$1192  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1193  = i__payload[735:704];
+    \$1193  = \$855 [31:0];
     if (rst) begin
       \$1193  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1194  = i__payload[809:804];
+    \$1194  = \$857 ;
     if (rst) begin
-      \$1194  = 6'h00;
+      \$1194  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1195  = \$733 [31:0];
+    \$1195  = \$860 [5:0];
     if (rst) begin
-      \$1195  = 32'd0;
+      \$1195  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1196  = \$735 ;
+    \$1196  = i__payload[767:736];
     if (rst) begin
-      \$1196  = 5'h00;
+      \$1196  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1197  = \$738 [5:0];
+    \$1197  = \$861 [31:0];
     if (rst) begin
-      \$1197  = 6'h00;
+      \$1197  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1198  = l6_s1_mult_in;
+    \$1198  = l7_s1_right;
     if (rst) begin
-      \$1198  = 32'd0;
+      \$1198  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1199  = \$739 [31:0];
+    \$1199  = \$862 ;
     if (rst) begin
-      \$1199  = 32'd0;
+      \$1199  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1200  = l6_s2_right;
+    \$1200  = l7_s1_mult;
     if (rst) begin
-      \$1200  = 6'h00;
+      \$1200  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1201  = \$740 ;
+    \$1201  = \$863 ;
     if (rst) begin
       \$1201  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1202  = l6_s2_mult;
+    \$1202  = l7_s2_x[31:16];
     if (rst) begin
-      \$1202  = 32'd0;
+      \$1202  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1203  = \$741 ;
+    \$1203  = l7_s2_x[15:0];
     if (rst) begin
-      \$1203  = 18'h00000;
+      \$1203  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1204  = l6_s3_x[31:16];
+    \$1204  = l7_s2_m_sum;
     if (rst) begin
-      \$1204  = 16'h0000;
+      \$1204  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1205  = l6_s3_x[15:0];
+    \$1205  = l7_s2_mult;
     if (rst) begin
-      \$1205  = 16'h0000;
+      \$1205  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1206  = l6_s3_m_sum;
+    \$1206  = l7_s2_right;
     if (rst) begin
-      \$1206  = 18'h00000;
+      \$1206  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1207  = l6_s3_mult;
+    \$1207  = \$864 ;
     if (rst) begin
       \$1207  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1208  = l6_s3_right;
+    \$1208  = \$865 ;
     if (rst) begin
-      \$1208  = 6'h00;
+      \$1208  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1209  = \$742 ;
+    \$1209  = \$866 ;
     if (rst) begin
-      \$1209  = 32'd0;
+      \$1209  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1210  = \$743 ;
+    \$1210  = l7_s3_right;
     if (rst) begin
-      \$1210  = 32'd0;
+      \$1210  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1211  = \$744 ;
+    \$1211  = \$867 [47:0];
     if (rst) begin
-      \$1211  = 36'h000000000;
+      \$1211  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1212  = l6_s4_right;
+    \$1212  = \$869 [32:0];
     if (rst) begin
-      \$1212  = 6'h00;
+      \$1212  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1213  = \$745 [47:0];
+    \$1213  = l7_s4_right;
     if (rst) begin
-      \$1213  = 48'h000000000000;
+      \$1213  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1214  = \$747 [32:0];
+    \$1214  = \$871 [32:0];
     if (rst) begin
       \$1214  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1215  = l6_s5_right;
+    \$1215  = l7_s5_right;
     if (rst) begin
       \$1215  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1216  = \$749 [32:0];
+    \$1216  = \$968 ;
     if (rst) begin
-      \$1216  = 33'h000000000;
+      \$1216  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1217  = l6_s6_right;
+    \$1217  = l7_s6_right;
     if (rst) begin
       \$1217  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1218  = \$846 ;
+    \$1218  = \$969 ;
     if (rst) begin
       \$1218  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1219  = l6_s7_right;
+    \$1219  = \$970 ;
     if (rst) begin
-      \$1219  = 6'h00;
+      \$1219  = 35'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1220  = \$847 ;
+    \$1220  = \$976 [7:0];
     if (rst) begin
-      \$1220  = 34'h000000000;
+      \$1220  = 8'h00;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1221  = \$848 ;
-    if (rst) begin
-      \$1221  = 35'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1222  = \$854 [7:0];
-    if (rst) begin
-      \$1222  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1223  = i__payload[255:224];
-    if (rst) begin
-      \$1223  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1224  = i__payload[511:480];
-    if (rst) begin
-      \$1224  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1225  = i__payload[767:736];
-    if (rst) begin
-      \$1225  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1226  = i__payload[815:810];
-    if (rst) begin
-      \$1226  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1227  = \$855 [31:0];
-    if (rst) begin
-      \$1227  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1228  = \$857 ;
-    if (rst) begin
-      \$1228  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1229  = \$860 [5:0];
-    if (rst) begin
-      \$1229  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1230  = l7_s1_mult_in;
-    if (rst) begin
-      \$1230  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1231  = \$861 [31:0];
-    if (rst) begin
-      \$1231  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1232  = l7_s2_right;
-    if (rst) begin
-      \$1232  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1233  = \$862 ;
-    if (rst) begin
-      \$1233  = 18'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1234  = l7_s2_mult;
-    if (rst) begin
-      \$1234  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1235  = \$863 ;
-    if (rst) begin
-      \$1235  = 18'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1236  = l7_s3_x[31:16];
-    if (rst) begin
-      \$1236  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1237  = l7_s3_x[15:0];
-    if (rst) begin
-      \$1237  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1238  = l7_s3_m_sum;
-    if (rst) begin
-      \$1238  = 18'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1239  = l7_s3_mult;
-    if (rst) begin
-      \$1239  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1240  = l7_s3_right;
-    if (rst) begin
-      \$1240  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1241  = \$864 ;
-    if (rst) begin
-      \$1241  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1242  = \$865 ;
-    if (rst) begin
-      \$1242  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1243  = \$866 ;
-    if (rst) begin
-      \$1243  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1244  = l7_s4_right;
-    if (rst) begin
-      \$1244  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1245  = \$867 [47:0];
-    if (rst) begin
-      \$1245  = 48'h000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1246  = \$869 [32:0];
-    if (rst) begin
-      \$1246  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1247  = l7_s5_right;
-    if (rst) begin
-      \$1247  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1248  = \$871 [32:0];
-    if (rst) begin
-      \$1248  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1249  = l7_s6_right;
-    if (rst) begin
-      \$1249  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1250  = \$968 ;
-    if (rst) begin
-      \$1250  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1251  = l7_s7_right;
-    if (rst) begin
-      \$1251  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1252  = \$969 ;
-    if (rst) begin
-      \$1252  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1253  = \$970 ;
-    if (rst) begin
-      \$1253  = 35'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1254  = \$976 [7:0];
-    if (rst) begin
-      \$1254  = 8'h00;
-    end
-  end
-  assign output_zero_point = \port$3318$272 [7:0];
-  assign act_max = \port$3318$272 [23:16];
-  assign act_min = \port$3318$272 [15:8];
-  assign o__valid = s11_valid;
+  assign output_zero_point = \port$3317$272 [7:0];
+  assign act_max = \port$3317$272 [23:16];
+  assign act_min = \port$3317$272 [15:8];
+  assign o__valid = s10_valid;
   assign \i__payload.acc  = i__payload[255:0];
   assign \i__payload.acc[0]  = i__payload[31:0];
   assign \i__payload.acc[1]  = i__payload[63:32];
@@ -46750,15 +46541,15 @@ module \accel_top.core.output.post.requant (rst, \port$3318$272 , i__valid, i__p
   assign \o__payload.data[6]  = o__payload[55:48];
   assign \o__payload.data[7]  = o__payload[63:56];
   assign \o__payload.tag  = o__payload[69:64];
-  assign o__payload[63:56] = l7_s11_out;
-  assign o__payload[55:48] = l6_s11_out;
-  assign o__payload[47:40] = l5_s11_out;
-  assign o__payload[39:32] = l4_s11_out;
-  assign o__payload[31:24] = l3_s11_out;
-  assign o__payload[23:16] = l2_s11_out;
-  assign o__payload[15:8] = l1_s11_out;
-  assign o__payload[7:0] = l0_s11_out;
-  assign o__payload[69:64] = s11_tag;
+  assign o__payload[63:56] = l7_s10_out;
+  assign o__payload[55:48] = l6_s10_out;
+  assign o__payload[47:40] = l5_s10_out;
+  assign o__payload[39:32] = l4_s10_out;
+  assign o__payload[31:24] = l3_s10_out;
+  assign o__payload[23:16] = l2_s10_out;
+  assign o__payload[15:8] = l1_s10_out;
+  assign o__payload[7:0] = l0_s10_out;
+  assign o__payload[69:64] = s10_tag;
   assign \$17  = { \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48:15] };
   assign \$139  = { \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48:15] };
   assign \$261  = { \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48:15] };
@@ -49345,7 +49136,7 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   assign cmd__0__ready = \$11  | \$14 ;
   \accel_top.core.reader.info  info (
     .clk(clk),
-    .\port$3360$0 (sel),
+    .\port$3359$0 (sel),
     .\port$344$0 (\final ),
     .r_data(r_data),
     .r_en(r_en),
@@ -49615,7 +49406,7 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.reader.info (rst, \port$344$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3360$0 , clk);
+module \accel_top.core.reader.info (rst, \port$344$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3359$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$85  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -49639,8 +49430,8 @@ module \accel_top.core.reader.info (rst, \port$344$0 , w_en, r_en, w_rdy, r_rdy,
   (* init = 2'h0 *)
   wire [1:0] consume;
   reg [2:0] level = 3'h0;
-  input [1:0] \port$3360$0 ;
-  wire [1:0] \port$3360$0 ;
+  input [1:0] \port$3359$0 ;
+  wire [1:0] \port$3359$0 ;
   input \port$344$0 ;
   wire \port$344$0 ;
   (* init = 2'h0 *)
@@ -49676,7 +49467,7 @@ module \accel_top.core.reader.info (rst, \port$344$0 , w_en, r_en, w_rdy, r_rdy,
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$344$0 , \port$3360$0  };
+      storage[w_port__addr] <= { \port$344$0 , \port$3359$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 3'h4;
@@ -49738,8 +49529,8 @@ module \accel_top.core.reader.info (rst, \port$344$0 , w_en, r_en, w_rdy, r_rdy,
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$344$0 , \port$3360$0  };
-  assign w_data = { \port$344$0 , \port$3360$0  };
+  assign w_port__data = { \port$344$0 , \port$3359$0  };
+  assign w_data = { \port$344$0 , \port$3359$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
@@ -51931,8 +51722,8 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   );
   \accel_top.core.writer.region  region (
     .clk(clk),
-    .\port$5311$0 (cmd__payload[2:0]),
-    .\port$5311$32 (cmd__payload[55:32]),
+    .\port$5322$0 (cmd__payload[2:0]),
+    .\port$5322$32 (cmd__payload[55:32]),
     .r_data(r_data),
     .r_en(start),
     .r_rdy(r_rdy),
@@ -52279,7 +52070,7 @@ module \accel_top.core.writer.blen (rst, w_en, r_en, r_rdy, r_data, w_port__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$5311$0 , \port$5311$32 , clk);
+module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$5322$0 , \port$5322$32 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$91  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -52303,10 +52094,10 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   (* init = 1'h0 *)
   wire consume;
   reg [1:0] level = 2'h0;
-  input [2:0] \port$5311$0 ;
-  wire [2:0] \port$5311$0 ;
-  input [23:0] \port$5311$32 ;
-  wire [23:0] \port$5311$32 ;
+  input [2:0] \port$5322$0 ;
+  wire [2:0] \port$5322$0 ;
+  input [23:0] \port$5322$32 ;
+  wire [23:0] \port$5322$32 ;
   (* init = 1'h0 *)
   wire produce;
   output [26:0] r_data;
@@ -52338,7 +52129,7 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$5311$32 , \port$5311$0  };
+      storage[w_port__addr] <= { \port$5322$32 , \port$5322$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 2'h2;
@@ -52400,8 +52191,8 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$5311$32 , \port$5311$0  };
-  assign w_data = { \port$5311$32 , \port$5311$0  };
+  assign w_port__data = { \port$5322$32 , \port$5322$0  };
+  assign w_data = { \port$5322$32 , \port$5322$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
