@@ -1756,8 +1756,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .in_data(\in_data$226 ),
     .in_tag(\in_tag$224 ),
     .in_valid(\in_valid$222 ),
-    .\port$2003$10 (\$6 ),
-    .\port$2174$0 (\$7 ),
+    .\port$2049$10 (\$6 ),
+    .\port$2220$0 (\$7 ),
     .read__complete(acc__complete),
     .read__data(acc__data),
     .read__en(read__en),
@@ -1823,7 +1823,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .issue(events__issue),
     .out_data(in_data),
     .pixbase(pixbase),
-    .\port$3317$16 (descriptor[47:16]),
+    .\port$3363$16 (descriptor[47:16]),
     .rows(rows),
     .rst(rst),
     .s2_bank(in_bank),
@@ -1891,8 +1891,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .param_data(params__data),
     .params__addr(\read__addr$174 ),
     .params_loaded(params_loaded),
-    .\port$2003$10 (\$6 ),
-    .\port$2174$0 (\$7 ),
+    .\port$2049$10 (\$6 ),
+    .\port$2220$0 (\$7 ),
     .region__payload(\cmd__payload$120 ),
     .region__ready(region__ready),
     .region__valid(\cmd__valid$124 ),
@@ -3049,7 +3049,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.acc (rst, read__data, \port$2003$10 , \port$2174$0 , read__en, halves__claim, in_valid, in_tag, in_data, read__complete, halves__free, read__take, read__release, clk);
+module \accel_top.core.acc (rst, read__data, \port$2049$10 , \port$2220$0 , read__en, halves__claim, in_valid, in_tag, in_data, read__complete, halves__free, read__take, read__release, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
   wire [1:0] \$10 ;
@@ -3178,10 +3178,10 @@ module \accel_top.core.acc (rst, read__data, \port$2003$10 , \port$2174$0 , read
   wire in_valid;
   reg newer = 1'h0;
   reg older = 1'h0;
-  input \port$2003$10 ;
-  wire \port$2003$10 ;
-  input [9:0] \port$2174$0 ;
-  wire [9:0] \port$2174$0 ;
+  input \port$2049$10 ;
+  wire \port$2049$10 ;
+  input [9:0] \port$2220$0 ;
+  wire [9:0] \port$2220$0 ;
   reg [10:0] prev_addr = 11'h000;
   reg [255:0] prev_data = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   wire [31:0] \prev_data[0] ;
@@ -5402,10 +5402,10 @@ module \accel_top.core.acc (rst, read__data, \port$2003$10 , \port$2174$0 , read
   assign \$8  = halves__free | read__release;
   assign \$9  = ~ halves__claim;
   assign \$10  = \$8  & \$9 ;
-  assign \$11  = ! \port$2003$10 ;
+  assign \$11  = ! \port$2049$10 ;
   assign \$12  = read__en & \$11 ;
-  assign rp__addr = \$12  ? \port$2174$0  : in_tag[9:0];
-  assign \$13  = ! \port$2003$10 ;
+  assign rp__addr = \$12  ? \port$2220$0  : in_tag[9:0];
+  assign \$13  = ! \port$2049$10 ;
   assign \$14  = read__en & \$13 ;
   assign \$15  = ! in_tag[10];
   assign \$16  = in_valid & \$15 ;
@@ -5413,7 +5413,7 @@ module \accel_top.core.acc (rst, read__data, \port$2003$10 , \port$2174$0 , read
   assign \$17  = ! rmw_addr[10];
   assign wp__en = rmw_valid & \$17 ;
   assign \$19  = read__en & \$18 ;
-  assign \rp__addr$45  = \$19  ? \port$2174$0  : in_tag[9:0];
+  assign \rp__addr$45  = \$19  ? \port$2220$0  : in_tag[9:0];
   assign \$21  = read__en & \$20 ;
   assign \$23  = in_valid & \$22 ;
   assign \rp__en$46  = \$21  | \$23 ;
@@ -5600,7 +5600,7 @@ module \accel_top.core.acc (rst, read__data, \port$2003$10 , \port$2174$0 , read
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$78  = \port$2003$10 ;
+    \$78  = \port$2049$10 ;
     if (rst) begin
       \$78  = 1'h0;
     end
@@ -5703,7 +5703,7 @@ module \accel_top.core.acc (rst, read__data, \port$2003$10 , \port$2174$0 , read
       \$92  = 2'h3;
     end
   end
-  assign read__addr = { \port$2003$10 , \port$2174$0  };
+  assign read__addr = { \port$2049$10 , \port$2220$0  };
   assign wp__addr = rmw_addr[9:0];
   assign wp__data = acc_write;
   assign \wp__addr$48  = rmw_addr[9:0];
@@ -5823,8 +5823,8 @@ module \accel_top.core.acc (rst, read__data, \port$2003$10 , \port$2174$0 , read
   assign total[95:64] = \$39 [31:0];
   assign total[63:32] = \$34 [31:0];
   assign total[31:0] = \$29 [31:0];
-  assign \$18  = \port$2003$10 ;
-  assign \$20  = \port$2003$10 ;
+  assign \$18  = \port$2049$10 ;
+  assign \$20  = \port$2049$10 ;
   assign \$22  = in_tag[10];
   assign \$24  = rmw_addr[10];
 endmodule
@@ -19741,7 +19741,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.feeder (rst, wp__en, \port$3317$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
+module \accel_top.core.feeder (rst, wp__en, \port$3363$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$71  = 0;
   wire [34:0] \$1 ;
   wire \$10 ;
@@ -19937,8 +19937,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3317$16 , zero_point, wp__data
   wire out_valid;
   input [33:0] pixbase;
   wire [33:0] pixbase;
-  input [31:0] \port$3317$16 ;
-  wire [31:0] \port$3317$16 ;
+  input [31:0] \port$3363$16 ;
+  wire [31:0] \port$3363$16 ;
   input [391:0] rows;
   wire [391:0] rows;
   wire [48:0] \rows[0] ;
@@ -36593,104 +36593,104 @@ module \accel_top.core.feeder (rst, wp__en, \port$3317$16 , zero_point, wp__data
   assign \$3  = $signed(\$2 ) >= $signed(1'h0);
   assign \$4  = rows[0] & \$3 ;
   assign \$5  = $signed(hb) + $signed({ 1'h0, rows[8:1] });
-  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3317$16 [15:0] });
+  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
   assign \$7  = \$4  & \$6 ;
   assign \$8  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
   assign \$9  = $signed(\$8 ) >= $signed(1'h0);
   assign \$10  = \$7  & \$9 ;
   assign \$11  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
-  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3317$16 [31:16] });
+  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
   assign \$13  = \$10  & \$12 ;
   assign \$14  = $signed(pixbase) + $signed({ 1'h0, rows[97:66] });
   assign \$15  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
   assign \$16  = $signed(\$15 ) >= $signed(1'h0);
   assign \$17  = rows[49] & \$16 ;
   assign \$18  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
-  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3317$16 [15:0] });
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
   assign \$20  = \$17  & \$19 ;
   assign \$21  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
   assign \$22  = $signed(\$21 ) >= $signed(1'h0);
   assign \$23  = \$20  & \$22 ;
   assign \$24  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
-  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3317$16 [31:16] });
+  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
   assign \$26  = \$23  & \$25 ;
   assign \$27  = $signed(pixbase) + $signed({ 1'h0, rows[146:115] });
   assign \$28  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
   assign \$29  = $signed(\$28 ) >= $signed(1'h0);
   assign \$30  = rows[98] & \$29 ;
   assign \$31  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
-  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3317$16 [15:0] });
+  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
   assign \$33  = \$30  & \$32 ;
   assign \$34  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
   assign \$35  = $signed(\$34 ) >= $signed(1'h0);
   assign \$36  = \$33  & \$35 ;
   assign \$37  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
-  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3317$16 [31:16] });
+  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
   assign \$39  = \$36  & \$38 ;
   assign \$40  = $signed(pixbase) + $signed({ 1'h0, rows[195:164] });
   assign \$41  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
   assign \$42  = $signed(\$41 ) >= $signed(1'h0);
   assign \$43  = rows[147] & \$42 ;
   assign \$44  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
-  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3317$16 [15:0] });
+  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
   assign \$46  = \$43  & \$45 ;
   assign \$47  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
   assign \$48  = $signed(\$47 ) >= $signed(1'h0);
   assign \$49  = \$46  & \$48 ;
   assign \$50  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
-  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3317$16 [31:16] });
+  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
   assign \$52  = \$49  & \$51 ;
   assign \$53  = $signed(pixbase) + $signed({ 1'h0, rows[244:213] });
   assign \$54  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
   assign \$55  = $signed(\$54 ) >= $signed(1'h0);
   assign \$56  = rows[196] & \$55 ;
   assign \$57  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
-  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3317$16 [15:0] });
+  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
   assign \$59  = \$56  & \$58 ;
   assign \$60  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
   assign \$61  = $signed(\$60 ) >= $signed(1'h0);
   assign \$62  = \$59  & \$61 ;
   assign \$63  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
-  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3317$16 [31:16] });
+  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
   assign \$65  = \$62  & \$64 ;
   assign \$66  = $signed(pixbase) + $signed({ 1'h0, rows[293:262] });
   assign \$67  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
   assign \$68  = $signed(\$67 ) >= $signed(1'h0);
   assign \$69  = rows[245] & \$68 ;
   assign \$70  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
-  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3317$16 [15:0] });
+  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
   assign \$72  = \$69  & \$71 ;
   assign \$73  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
   assign \$74  = $signed(\$73 ) >= $signed(1'h0);
   assign \$75  = \$72  & \$74 ;
   assign \$76  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
-  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3317$16 [31:16] });
+  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
   assign \$78  = \$75  & \$77 ;
   assign \$79  = $signed(pixbase) + $signed({ 1'h0, rows[342:311] });
   assign \$80  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
   assign \$81  = $signed(\$80 ) >= $signed(1'h0);
   assign \$82  = rows[294] & \$81 ;
   assign \$83  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
-  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3317$16 [15:0] });
+  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
   assign \$85  = \$82  & \$84 ;
   assign \$86  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
   assign \$87  = $signed(\$86 ) >= $signed(1'h0);
   assign \$88  = \$85  & \$87 ;
   assign \$89  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
-  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3317$16 [31:16] });
+  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
   assign \$91  = \$88  & \$90 ;
   assign \$92  = $signed(pixbase) + $signed({ 1'h0, rows[391:360] });
   assign \$93  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
   assign \$94  = $signed(\$93 ) >= $signed(1'h0);
   assign \$95  = rows[343] & \$94 ;
   assign \$96  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
-  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3317$16 [15:0] });
+  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
   assign \$98  = \$95  & \$97 ;
   assign \$99  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
   assign \$100  = $signed(\$99 ) >= $signed(1'h0);
   assign \$101  = \$98  & \$100 ;
   assign \$102  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
-  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3317$16 [31:16] });
+  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
   assign \$104  = \$101  & \$103 ;
   assign \$263  = s2_lane0 * 4'h8;
   assign \$105  = rp__data >> \$263 ;
@@ -37058,8 +37058,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3317$16 , zero_point, wp__data
       \$158  = 1'h0;
     end
   end
-  assign H = \port$3317$16 [15:0];
-  assign W = \port$3317$16 [31:16];
+  assign H = \port$3363$16 [15:0];
+  assign W = \port$3363$16 [31:16];
   assign write__en = wp__en;
   assign write__addr = wp__addr;
   assign write__data = wp__data;
@@ -38989,8 +38989,8 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
     .clk(clk),
     .last(last),
     .pix_step(layer__geometry[65:49]),
-    .\port$1037$0 (\$16 ),
-    .\port$3605$0 (\$17 ),
+    .\port$1083$0 (\$16 ),
+    .\port$3668$0 (\$17 ),
     .restart(restart),
     .row_step(layer__geometry[261:228]),
     .rst(rst),
@@ -39238,7 +39238,7 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.ktiles.walker (rst, \port$1037$0 , last, C, S, pix_step, K, row_step, restart, step, \port$3605$0 , clk);
+module \accel_top.core.ktiles.walker (rst, \port$1083$0 , last, C, S, pix_step, K, row_step, restart, step, \port$3668$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$75  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
@@ -39282,11 +39282,11 @@ module \accel_top.core.ktiles.walker (rst, \port$1037$0 , last, C, S, pix_step, 
   wire \params.valid ;
   input [16:0] pix_step;
   wire [16:0] pix_step;
-  output \port$1037$0 ;
-  wire \port$1037$0 ;
+  output \port$1083$0 ;
+  wire \port$1083$0 ;
   (* init = 48'h000000000000 *)
-  output [47:0] \port$3605$0 ;
-  wire [47:0] \port$3605$0 ;
+  output [47:0] \port$3668$0 ;
+  wire [47:0] \port$3668$0 ;
   input restart;
   wire restart;
   input [33:0] row_step;
@@ -39401,8 +39401,8 @@ module \accel_top.core.ktiles.walker (rst, \port$1037$0 , last, C, S, pix_step, 
   end
   assign params = { \$19 , \$1  };
   assign at_end = k_left[32];
-  assign \port$1037$0  = \$1 ;
-  assign \port$3605$0  = \$19 ;
+  assign \port$1083$0  = \$1 ;
+  assign \port$3668$0  = \$19 ;
   assign \params.valid  = \$1 ;
   assign \params.r  = \$19 [7:0];
   assign \params.s  = \$19 [15:8];
@@ -39410,7 +39410,7 @@ module \accel_top.core.ktiles.walker (rst, \port$1037$0 , last, C, S, pix_step, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, \port$2003$10 , \port$2174$0 , acc__en, bytes__valid, bytes__payload, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid
+module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, \port$2049$10 , \port$2220$0 , acc__en, bytes__valid, bytes__payload, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid
 , finished, params__addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$76  = 0;
   wire [62:0] \$1 ;
@@ -39744,10 +39744,10 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire params_loaded;
   reg [15:0] pixel_in_row = 16'h0000;
   wire pool;
-  output \port$2003$10 ;
-  wire \port$2003$10 ;
-  output [9:0] \port$2174$0 ;
-  wire [9:0] \port$2174$0 ;
+  output \port$2049$10 ;
+  wire \port$2049$10 ;
+  output [9:0] \port$2220$0 ;
+  wire [9:0] \port$2220$0 ;
   reg [31:0] product_hi = 32'd0;
   reg [31:0] product_lo = 32'd0;
   wire reads_done;
@@ -39870,9 +39870,9 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
     .out__payload(bytes__payload),
     .param_addr(params__addr),
     .param_data(param_data),
-    .\port$2174$0 (\$72 ),
-    .\port$3317$272 (layer__descriptor[296:272]),
-    .\port$3321$294 (layer__geometry[325:294]),
+    .\port$2220$0 (\$72 ),
+    .\port$3363$272 (layer__descriptor[296:272]),
+    .\port$3367$294 (layer__geometry[325:294]),
     .r_en(out__ready),
     .r_rdy(bytes__valid),
     .reads_done(reads_done),
@@ -40195,8 +40195,8 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   assign out__payload = bytes__payload;
   assign bytes__ready = out__ready;
   assign out__valid = bytes__valid;
-  assign \port$2003$10  = acc_base[10];
-  assign \port$2174$0  = \$72 ;
+  assign \port$2049$10  = acc_base[10];
+  assign \port$2220$0  = \$72 ;
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -40685,7 +40685,7 @@ module \accel_top.core.output.band (rst, last, layer__descriptor, layer__geometr
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, rows, idle, \port$2174$0 , acc_en, r_rdy, out__payload, M, F, \port$3317$272 , \port$3321$294 , band_pixels, start, reads_done, param_addr, clk);
+module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, rows, idle, \port$2220$0 , acc_en, r_rdy, out__payload, M, F, \port$3363$272 , \port$3367$294 , band_pixels, start, reads_done, param_addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$78  = 0;
   wire \$1 ;
   wire [5:0] \$10 ;
@@ -40991,12 +40991,12 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   wire [31:0] \params.shift[7] ;
   reg [31:0] pix = 32'd0;
   wire pool;
-  output [9:0] \port$2174$0 ;
-  wire [9:0] \port$2174$0 ;
-  input [24:0] \port$3317$272 ;
-  wire [24:0] \port$3317$272 ;
-  input [31:0] \port$3321$294 ;
-  wire [31:0] \port$3321$294 ;
+  output [9:0] \port$2220$0 ;
+  wire [9:0] \port$2220$0 ;
+  input [24:0] \port$3363$272 ;
+  wire [24:0] \port$3363$272 ;
+  input [31:0] \port$3367$294 ;
+  wire [31:0] \port$3367$294 ;
   wire [67:0] r_data;
   input r_en;
   wire r_en;
@@ -41019,56 +41019,56 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   wire [67:0] w_data;
   wire w_en;
   assign \$1  = sub == 2'h3;
-  assign \$2  = \port$3317$272 [24] ? \$1  : 1'h1;
+  assign \$2  = \port$3363$272 [24] ? \$1  : 1'h1;
   assign \$3  = ~ \$2 ;
   assign \$4  = credits_used != 5'h10;
   assign \$5  = \$3  | \$4 ;
   assign \$6  = running & \$5 ;
   assign \$7  = sub == 2'h3;
-  assign \$8  = \port$3317$272 [24] ? \$7  : 1'h1;
+  assign \$8  = \port$3363$272 [24] ? \$7  : 1'h1;
   assign \$9  = \$6  & \$8 ;
   assign \$10  = credits_used + \$9 ;
   assign \$11  = r_rdy & r_en;
   assign \$12  = \$10  - \$11 ;
   assign \$13  = sub == 2'h3;
-  assign \$14  = \port$3317$272 [24] ? \$13  : 1'h1;
+  assign \$14  = \port$3363$272 [24] ? \$13  : 1'h1;
   assign \$15  = ~ \$14 ;
   assign \$16  = credits_used != 5'h10;
   assign \$17  = \$15  | \$16 ;
   assign \$18  = running & \$17 ;
   assign \$19  = ! sub;
   assign \$20  = sub == 2'h3;
-  assign \$21  = \port$3317$272 [24] ? \$20  : 1'h1;
+  assign \$21  = \port$3363$272 [24] ? \$20  : 1'h1;
   assign \$22  = sub == 2'h3;
-  assign \$23  = \port$3317$272 [24] ? \$22  : 1'h1;
+  assign \$23  = \port$3363$272 [24] ? \$22  : 1'h1;
   assign \$24  = ~ \$23 ;
   assign \$25  = credits_used != 5'h10;
   assign \$26  = \$24  | \$25 ;
   assign \$27  = running & \$26 ;
   assign \$28  = sub == 2'h3;
-  assign \$29  = \port$3317$272 [24] ? \$28  : 1'h1;
+  assign \$29  = \port$3363$272 [24] ? \$28  : 1'h1;
   assign \$30  = ~ \$29 ;
   assign \$31  = sub + 1'h1;
   assign \$32  = tile + 1'h1;
-  assign \$33  = \$32  == \port$3321$294 [31:16];
+  assign \$33  = \$32  == \port$3367$294 [31:16];
   assign \$34  = ~ \$33 ;
   assign \$35  = tile + 1'h1;
   assign \$36  = tile_pix + band_pixels;
   assign \$37  = m_left - 4'h8;
   assign \$38  = col + 1'h1;
-  assign \$39  = \$38  == \port$3321$294 [15:0];
+  assign \$39  = \$38  == \port$3367$294 [15:0];
   assign \$40  = ~ \$39 ;
   assign \$41  = col + 1'h1;
-  assign \$42  = \port$3317$272 [24] ? 2'h2 : 2'h1;
+  assign \$42  = \port$3363$272 [24] ? 2'h2 : 2'h1;
   assign \$43  = pix + \$42 ;
-  assign \$44  = \port$3317$272 [24] ? 2'h2 : 2'h1;
+  assign \$44  = \port$3363$272 [24] ? 2'h2 : 2'h1;
   assign \$45  = pix + \$44 ;
   assign \$46  = row + 1'h1;
-  assign \$48  = \port$3317$272 [24] ? \$47  : { 1'h0, F };
+  assign \$48  = \port$3363$272 [24] ? \$47  : { 1'h0, F };
   assign \$49  = row_base + \$48 ;
-  assign \$51  = \port$3317$272 [24] ? \$50  : { 1'h0, F };
+  assign \$51  = \port$3363$272 [24] ? \$50  : { 1'h0, F };
   assign \$52  = row_base + \$51 ;
-  assign \$54  = \port$3317$272 [24] ? \$53  : { 1'h0, F };
+  assign \$54  = \port$3363$272 [24] ? \$53  : { 1'h0, F };
   assign \$55  = row_base + \$54 ;
   assign \$56  = row + 1'h1;
   assign \$57  = \$56  == rows;
@@ -41079,7 +41079,7 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   assign \$61  = \$60  + sub[0];
   assign \$62  = tile_pix + \$61 ;
   assign \$63  = sub == 2'h3;
-  assign \$64  = \port$3317$272 [24] ? \$63  : 1'h1;
+  assign \$64  = \port$3363$272 [24] ? \$63  : 1'h1;
   assign \$65  = ~ \$64 ;
   assign \$66  = credits_used != 5'h10;
   assign \$67  = \$65  | \$66 ;
@@ -41167,7 +41167,7 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
     .i__payload(i__payload),
     .i__valid(inflight1),
     .o__payload(o__payload),
-    .\port$3317$272 (\port$3317$272 [23:0]),
+    .\port$3363$272 (\port$3363$272 [23:0]),
     .rst(rst),
     .s10_valid(o__valid)
   );
@@ -41457,22 +41457,22 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
       \$118  = 64'h0000000000000000;
     end
   end
-  assign pool = \port$3317$272 [24];
+  assign pool = \port$3363$272 [24];
   assign count = \$69 [3:0];
-  assign m_tiles = \port$3321$294 [31:16];
-  assign F_out = \port$3321$294 [15:0];
+  assign m_tiles = \port$3367$294 [31:16];
+  assign F_out = \port$3367$294 [15:0];
   assign acc_addr = { acc_base[10], \$62 [9:0] };
   assign i__valid = inflight1;
-  assign output_zero_point = \port$3317$272 [7:0];
-  assign \output_zero_point$42  = \port$3317$272 [7:0];
-  assign act_min = \port$3317$272 [15:8];
-  assign \act_min$44  = \port$3317$272 [15:8];
-  assign act_max = \port$3317$272 [23:16];
-  assign \act_max$46  = \port$3317$272 [23:16];
+  assign output_zero_point = \port$3363$272 [7:0];
+  assign \output_zero_point$42  = \port$3363$272 [7:0];
+  assign act_min = \port$3363$272 [15:8];
+  assign \act_min$44  = \port$3363$272 [15:8];
+  assign act_max = \port$3363$272 [23:16];
+  assign \act_max$46  = \port$3363$272 [23:16];
   assign r_data = out__payload;
   assign out__valid = r_rdy;
   assign out__ready = r_en;
-  assign \port$2174$0  = \$62 [9:0];
+  assign \port$2220$0  = \$62 [9:0];
   assign param_addr = tile[5:0];
   assign \params.bias  = params[255:0];
   assign \params.bias[0]  = params[31:0];
@@ -41795,7 +41795,7 @@ module \accel_top.core.output.post.fifo (rst, r_en, w_en, r_rdy, r_data, w_port_
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post.requant (rst, \port$3317$272 , i__valid, i__payload, s10_valid, o__payload, clk);
+module \accel_top.core.output.post.requant (rst, \port$3363$272 , i__valid, i__payload, s10_valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$80  = 0;
   wire [32:0] \$1 ;
   wire [31:0] \$10 ;
@@ -43301,8 +43301,8 @@ module \accel_top.core.output.post.requant (rst, \port$3317$272 , i__valid, i__p
   (* init = 1'h0 *)
   wire o__valid;
   wire [7:0] output_zero_point;
-  input [23:0] \port$3317$272 ;
-  wire [23:0] \port$3317$272 ;
+  input [23:0] \port$3363$272 ;
+  wire [23:0] \port$3363$272 ;
   input rst;
   wire rst;
   reg [5:0] s10_tag = 6'h00;
@@ -43440,13 +43440,13 @@ module \accel_top.core.output.post.requant (rst, \port$3317$272 , i__valid, i__p
   assign \$113  = l0_s6_y[32] ? \$111  : \$112 ;
   assign \$114  = $signed(l0_s6_y) + $signed({ 1'h0, \$113 , \$110 , \$107 , \$104 , \$101 , \$98 , \$95 , \$92 , \$89 , \$86 , \$83 , \$80 , \$77 , \$74 , \$71 , \$68 , \$65 , \$62 , \$59 , \$56 , \$53 , \$50 , \$47 , \$44 , \$41 , \$38 , \$35 , \$32 , \$29 , \$26 , \$23 , \$20  });
   assign \$115  = $signed(l0_s7_t) >>> l0_s7_right;
-  assign \$116  = $signed(l0_s8_z) + $signed(\port$3317$272 [7:0]);
-  assign \$117  = $signed(l0_s9_w) > $signed(\port$3317$272 [23:16]);
-  assign \$118  = $signed(\port$3317$272 [15:8]) > $signed(\port$3317$272 [23:16]);
+  assign \$116  = $signed(l0_s8_z) + $signed(\port$3363$272 [7:0]);
+  assign \$117  = $signed(l0_s9_w) > $signed(\port$3363$272 [23:16]);
+  assign \$118  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
   assign \$119  = \$117  | \$118 ;
-  assign \$120  = $signed(l0_s9_w) < $signed(\port$3317$272 [15:8]);
-  assign \$121  = \$120  ? { \port$3317$272 [15], \port$3317$272 [15:8] } : { 1'h0, l0_s9_w[7:0] };
-  assign \$122  = \$119  ? { \port$3317$272 [23], \port$3317$272 [23:16] } : \$121 ;
+  assign \$120  = $signed(l0_s9_w) < $signed(\port$3363$272 [15:8]);
+  assign \$121  = \$120  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l0_s9_w[7:0] };
+  assign \$122  = \$119  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$121 ;
   assign \$123  = $signed(i__payload[63:32]) + $signed(i__payload[319:288]);
   assign \$124  = $signed(i__payload[779:774]) < $signed(1'h0);
   assign \$125  = \$124  ? 5'h00 : i__payload[778:774];
@@ -43561,13 +43561,13 @@ module \accel_top.core.output.post.requant (rst, \port$3317$272 , i__valid, i__p
   assign \$235  = l1_s6_y[32] ? \$233  : \$234 ;
   assign \$236  = $signed(l1_s6_y) + $signed({ 1'h0, \$235 , \$232 , \$229 , \$226 , \$223 , \$220 , \$217 , \$214 , \$211 , \$208 , \$205 , \$202 , \$199 , \$196 , \$193 , \$190 , \$187 , \$184 , \$181 , \$178 , \$175 , \$172 , \$169 , \$166 , \$163 , \$160 , \$157 , \$154 , \$151 , \$148 , \$145 , \$142  });
   assign \$237  = $signed(l1_s7_t) >>> l1_s7_right;
-  assign \$238  = $signed(l1_s8_z) + $signed(\port$3317$272 [7:0]);
-  assign \$239  = $signed(l1_s9_w) > $signed(\port$3317$272 [23:16]);
-  assign \$240  = $signed(\port$3317$272 [15:8]) > $signed(\port$3317$272 [23:16]);
+  assign \$238  = $signed(l1_s8_z) + $signed(\port$3363$272 [7:0]);
+  assign \$239  = $signed(l1_s9_w) > $signed(\port$3363$272 [23:16]);
+  assign \$240  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
   assign \$241  = \$239  | \$240 ;
-  assign \$242  = $signed(l1_s9_w) < $signed(\port$3317$272 [15:8]);
-  assign \$243  = \$242  ? { \port$3317$272 [15], \port$3317$272 [15:8] } : { 1'h0, l1_s9_w[7:0] };
-  assign \$244  = \$241  ? { \port$3317$272 [23], \port$3317$272 [23:16] } : \$243 ;
+  assign \$242  = $signed(l1_s9_w) < $signed(\port$3363$272 [15:8]);
+  assign \$243  = \$242  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l1_s9_w[7:0] };
+  assign \$244  = \$241  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$243 ;
   assign \$245  = $signed(i__payload[95:64]) + $signed(i__payload[351:320]);
   assign \$246  = $signed(i__payload[785:780]) < $signed(1'h0);
   assign \$247  = \$246  ? 5'h00 : i__payload[784:780];
@@ -43682,13 +43682,13 @@ module \accel_top.core.output.post.requant (rst, \port$3317$272 , i__valid, i__p
   assign \$357  = l2_s6_y[32] ? \$355  : \$356 ;
   assign \$358  = $signed(l2_s6_y) + $signed({ 1'h0, \$357 , \$354 , \$351 , \$348 , \$345 , \$342 , \$339 , \$336 , \$333 , \$330 , \$327 , \$324 , \$321 , \$318 , \$315 , \$312 , \$309 , \$306 , \$303 , \$300 , \$297 , \$294 , \$291 , \$288 , \$285 , \$282 , \$279 , \$276 , \$273 , \$270 , \$267 , \$264  });
   assign \$359  = $signed(l2_s7_t) >>> l2_s7_right;
-  assign \$360  = $signed(l2_s8_z) + $signed(\port$3317$272 [7:0]);
-  assign \$361  = $signed(l2_s9_w) > $signed(\port$3317$272 [23:16]);
-  assign \$362  = $signed(\port$3317$272 [15:8]) > $signed(\port$3317$272 [23:16]);
+  assign \$360  = $signed(l2_s8_z) + $signed(\port$3363$272 [7:0]);
+  assign \$361  = $signed(l2_s9_w) > $signed(\port$3363$272 [23:16]);
+  assign \$362  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
   assign \$363  = \$361  | \$362 ;
-  assign \$364  = $signed(l2_s9_w) < $signed(\port$3317$272 [15:8]);
-  assign \$365  = \$364  ? { \port$3317$272 [15], \port$3317$272 [15:8] } : { 1'h0, l2_s9_w[7:0] };
-  assign \$366  = \$363  ? { \port$3317$272 [23], \port$3317$272 [23:16] } : \$365 ;
+  assign \$364  = $signed(l2_s9_w) < $signed(\port$3363$272 [15:8]);
+  assign \$365  = \$364  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l2_s9_w[7:0] };
+  assign \$366  = \$363  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$365 ;
   assign \$367  = $signed(i__payload[127:96]) + $signed(i__payload[383:352]);
   assign \$368  = $signed(i__payload[791:786]) < $signed(1'h0);
   assign \$369  = \$368  ? 5'h00 : i__payload[790:786];
@@ -43803,13 +43803,13 @@ module \accel_top.core.output.post.requant (rst, \port$3317$272 , i__valid, i__p
   assign \$479  = l3_s6_y[32] ? \$477  : \$478 ;
   assign \$480  = $signed(l3_s6_y) + $signed({ 1'h0, \$479 , \$476 , \$473 , \$470 , \$467 , \$464 , \$461 , \$458 , \$455 , \$452 , \$449 , \$446 , \$443 , \$440 , \$437 , \$434 , \$431 , \$428 , \$425 , \$422 , \$419 , \$416 , \$413 , \$410 , \$407 , \$404 , \$401 , \$398 , \$395 , \$392 , \$389 , \$386  });
   assign \$481  = $signed(l3_s7_t) >>> l3_s7_right;
-  assign \$482  = $signed(l3_s8_z) + $signed(\port$3317$272 [7:0]);
-  assign \$483  = $signed(l3_s9_w) > $signed(\port$3317$272 [23:16]);
-  assign \$484  = $signed(\port$3317$272 [15:8]) > $signed(\port$3317$272 [23:16]);
+  assign \$482  = $signed(l3_s8_z) + $signed(\port$3363$272 [7:0]);
+  assign \$483  = $signed(l3_s9_w) > $signed(\port$3363$272 [23:16]);
+  assign \$484  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
   assign \$485  = \$483  | \$484 ;
-  assign \$486  = $signed(l3_s9_w) < $signed(\port$3317$272 [15:8]);
-  assign \$487  = \$486  ? { \port$3317$272 [15], \port$3317$272 [15:8] } : { 1'h0, l3_s9_w[7:0] };
-  assign \$488  = \$485  ? { \port$3317$272 [23], \port$3317$272 [23:16] } : \$487 ;
+  assign \$486  = $signed(l3_s9_w) < $signed(\port$3363$272 [15:8]);
+  assign \$487  = \$486  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l3_s9_w[7:0] };
+  assign \$488  = \$485  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$487 ;
   assign \$489  = $signed(i__payload[159:128]) + $signed(i__payload[415:384]);
   assign \$490  = $signed(i__payload[797:792]) < $signed(1'h0);
   assign \$491  = \$490  ? 5'h00 : i__payload[796:792];
@@ -43924,13 +43924,13 @@ module \accel_top.core.output.post.requant (rst, \port$3317$272 , i__valid, i__p
   assign \$601  = l4_s6_y[32] ? \$599  : \$600 ;
   assign \$602  = $signed(l4_s6_y) + $signed({ 1'h0, \$601 , \$598 , \$595 , \$592 , \$589 , \$586 , \$583 , \$580 , \$577 , \$574 , \$571 , \$568 , \$565 , \$562 , \$559 , \$556 , \$553 , \$550 , \$547 , \$544 , \$541 , \$538 , \$535 , \$532 , \$529 , \$526 , \$523 , \$520 , \$517 , \$514 , \$511 , \$508  });
   assign \$603  = $signed(l4_s7_t) >>> l4_s7_right;
-  assign \$604  = $signed(l4_s8_z) + $signed(\port$3317$272 [7:0]);
-  assign \$605  = $signed(l4_s9_w) > $signed(\port$3317$272 [23:16]);
-  assign \$606  = $signed(\port$3317$272 [15:8]) > $signed(\port$3317$272 [23:16]);
+  assign \$604  = $signed(l4_s8_z) + $signed(\port$3363$272 [7:0]);
+  assign \$605  = $signed(l4_s9_w) > $signed(\port$3363$272 [23:16]);
+  assign \$606  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
   assign \$607  = \$605  | \$606 ;
-  assign \$608  = $signed(l4_s9_w) < $signed(\port$3317$272 [15:8]);
-  assign \$609  = \$608  ? { \port$3317$272 [15], \port$3317$272 [15:8] } : { 1'h0, l4_s9_w[7:0] };
-  assign \$610  = \$607  ? { \port$3317$272 [23], \port$3317$272 [23:16] } : \$609 ;
+  assign \$608  = $signed(l4_s9_w) < $signed(\port$3363$272 [15:8]);
+  assign \$609  = \$608  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l4_s9_w[7:0] };
+  assign \$610  = \$607  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$609 ;
   assign \$611  = $signed(i__payload[191:160]) + $signed(i__payload[447:416]);
   assign \$612  = $signed(i__payload[803:798]) < $signed(1'h0);
   assign \$613  = \$612  ? 5'h00 : i__payload[802:798];
@@ -44045,13 +44045,13 @@ module \accel_top.core.output.post.requant (rst, \port$3317$272 , i__valid, i__p
   assign \$723  = l5_s6_y[32] ? \$721  : \$722 ;
   assign \$724  = $signed(l5_s6_y) + $signed({ 1'h0, \$723 , \$720 , \$717 , \$714 , \$711 , \$708 , \$705 , \$702 , \$699 , \$696 , \$693 , \$690 , \$687 , \$684 , \$681 , \$678 , \$675 , \$672 , \$669 , \$666 , \$663 , \$660 , \$657 , \$654 , \$651 , \$648 , \$645 , \$642 , \$639 , \$636 , \$633 , \$630  });
   assign \$725  = $signed(l5_s7_t) >>> l5_s7_right;
-  assign \$726  = $signed(l5_s8_z) + $signed(\port$3317$272 [7:0]);
-  assign \$727  = $signed(l5_s9_w) > $signed(\port$3317$272 [23:16]);
-  assign \$728  = $signed(\port$3317$272 [15:8]) > $signed(\port$3317$272 [23:16]);
+  assign \$726  = $signed(l5_s8_z) + $signed(\port$3363$272 [7:0]);
+  assign \$727  = $signed(l5_s9_w) > $signed(\port$3363$272 [23:16]);
+  assign \$728  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
   assign \$729  = \$727  | \$728 ;
-  assign \$730  = $signed(l5_s9_w) < $signed(\port$3317$272 [15:8]);
-  assign \$731  = \$730  ? { \port$3317$272 [15], \port$3317$272 [15:8] } : { 1'h0, l5_s9_w[7:0] };
-  assign \$732  = \$729  ? { \port$3317$272 [23], \port$3317$272 [23:16] } : \$731 ;
+  assign \$730  = $signed(l5_s9_w) < $signed(\port$3363$272 [15:8]);
+  assign \$731  = \$730  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l5_s9_w[7:0] };
+  assign \$732  = \$729  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$731 ;
   assign \$733  = $signed(i__payload[223:192]) + $signed(i__payload[479:448]);
   assign \$734  = $signed(i__payload[809:804]) < $signed(1'h0);
   assign \$735  = \$734  ? 5'h00 : i__payload[808:804];
@@ -44166,13 +44166,13 @@ module \accel_top.core.output.post.requant (rst, \port$3317$272 , i__valid, i__p
   assign \$845  = l6_s6_y[32] ? \$843  : \$844 ;
   assign \$846  = $signed(l6_s6_y) + $signed({ 1'h0, \$845 , \$842 , \$839 , \$836 , \$833 , \$830 , \$827 , \$824 , \$821 , \$818 , \$815 , \$812 , \$809 , \$806 , \$803 , \$800 , \$797 , \$794 , \$791 , \$788 , \$785 , \$782 , \$779 , \$776 , \$773 , \$770 , \$767 , \$764 , \$761 , \$758 , \$755 , \$752  });
   assign \$847  = $signed(l6_s7_t) >>> l6_s7_right;
-  assign \$848  = $signed(l6_s8_z) + $signed(\port$3317$272 [7:0]);
-  assign \$849  = $signed(l6_s9_w) > $signed(\port$3317$272 [23:16]);
-  assign \$850  = $signed(\port$3317$272 [15:8]) > $signed(\port$3317$272 [23:16]);
+  assign \$848  = $signed(l6_s8_z) + $signed(\port$3363$272 [7:0]);
+  assign \$849  = $signed(l6_s9_w) > $signed(\port$3363$272 [23:16]);
+  assign \$850  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
   assign \$851  = \$849  | \$850 ;
-  assign \$852  = $signed(l6_s9_w) < $signed(\port$3317$272 [15:8]);
-  assign \$853  = \$852  ? { \port$3317$272 [15], \port$3317$272 [15:8] } : { 1'h0, l6_s9_w[7:0] };
-  assign \$854  = \$851  ? { \port$3317$272 [23], \port$3317$272 [23:16] } : \$853 ;
+  assign \$852  = $signed(l6_s9_w) < $signed(\port$3363$272 [15:8]);
+  assign \$853  = \$852  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l6_s9_w[7:0] };
+  assign \$854  = \$851  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$853 ;
   assign \$855  = $signed(i__payload[255:224]) + $signed(i__payload[511:480]);
   assign \$856  = $signed(i__payload[815:810]) < $signed(1'h0);
   assign \$857  = \$856  ? 5'h00 : i__payload[814:810];
@@ -44287,13 +44287,13 @@ module \accel_top.core.output.post.requant (rst, \port$3317$272 , i__valid, i__p
   assign \$967  = l7_s6_y[32] ? \$965  : \$966 ;
   assign \$968  = $signed(l7_s6_y) + $signed({ 1'h0, \$967 , \$964 , \$961 , \$958 , \$955 , \$952 , \$949 , \$946 , \$943 , \$940 , \$937 , \$934 , \$931 , \$928 , \$925 , \$922 , \$919 , \$916 , \$913 , \$910 , \$907 , \$904 , \$901 , \$898 , \$895 , \$892 , \$889 , \$886 , \$883 , \$880 , \$877 , \$874  });
   assign \$969  = $signed(l7_s7_t) >>> l7_s7_right;
-  assign \$970  = $signed(l7_s8_z) + $signed(\port$3317$272 [7:0]);
-  assign \$971  = $signed(l7_s9_w) > $signed(\port$3317$272 [23:16]);
-  assign \$972  = $signed(\port$3317$272 [15:8]) > $signed(\port$3317$272 [23:16]);
+  assign \$970  = $signed(l7_s8_z) + $signed(\port$3363$272 [7:0]);
+  assign \$971  = $signed(l7_s9_w) > $signed(\port$3363$272 [23:16]);
+  assign \$972  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
   assign \$973  = \$971  | \$972 ;
-  assign \$974  = $signed(l7_s9_w) < $signed(\port$3317$272 [15:8]);
-  assign \$975  = \$974  ? { \port$3317$272 [15], \port$3317$272 [15:8] } : { 1'h0, l7_s9_w[7:0] };
-  assign \$976  = \$973  ? { \port$3317$272 [23], \port$3317$272 [23:16] } : \$975 ;
+  assign \$974  = $signed(l7_s9_w) < $signed(\port$3363$272 [15:8]);
+  assign \$975  = \$974  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l7_s9_w[7:0] };
+  assign \$976  = \$973  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$975 ;
   always @(posedge clk)
     s1_valid <= \$977 ;
   always @(posedge clk)
@@ -46490,9 +46490,9 @@ module \accel_top.core.output.post.requant (rst, \port$3317$272 , i__valid, i__p
       \$1220  = 8'h00;
     end
   end
-  assign output_zero_point = \port$3317$272 [7:0];
-  assign act_max = \port$3317$272 [23:16];
-  assign act_min = \port$3317$272 [15:8];
+  assign output_zero_point = \port$3363$272 [7:0];
+  assign act_max = \port$3363$272 [23:16];
+  assign act_min = \port$3363$272 [15:8];
   assign o__valid = s10_valid;
   assign \i__payload.acc  = i__payload[255:0];
   assign \i__payload.acc[0]  = i__payload[31:0];
@@ -48853,85 +48853,126 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   reg \$auto$verilog_backend.cc:2355:dump_module$84  = 0;
   wire \$1 ;
   wire \$10 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire \$102 ;
+  wire \$103 ;
+  reg \$104 ;
+  reg [40:0] \$105 ;
+  reg [31:0] \$106 ;
+  reg [23:0] \$107 ;
+  reg [4:0] \$108 ;
+  reg \$109 ;
   wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
+  reg \$110 ;
+  reg [31:0] \$111 ;
+  reg [23:0] \$112 ;
+  reg [4:0] \$113 ;
+  reg \$114 ;
+  reg \$115 ;
+  reg [31:0] \$116 ;
+  reg [23:0] \$117 ;
+  reg [4:0] \$118 ;
+  reg \$119 ;
+  wire [7:0] \$12 ;
+  reg \$120 ;
+  reg [31:0] \$121 ;
+  reg \$122 ;
+  wire [32:0] \$13 ;
+  wire [32:0] \$14 ;
   wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
+  wire [24:0] \$16 ;
+  wire [24:0] \$17 ;
+  wire [10:0] \$18 ;
   wire \$19 ;
   wire \$2 ;
   wire \$20 ;
-  wire \$21 ;
+  wire [23:0] \$21 ;
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
   wire \$25 ;
   wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
+  wire [7:0] \$27 ;
+  wire [32:0] \$28 ;
+  wire [32:0] \$29 ;
   wire \$3 ;
   wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
+  wire [24:0] \$31 ;
+  wire [24:0] \$32 ;
+  wire [10:0] \$33 ;
   wire \$34 ;
   wire \$35 ;
-  wire \$36 ;
+  wire [23:0] \$36 ;
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
-  wire [10:0] \$4 ;
+  wire \$4 ;
   wire \$40 ;
   wire \$41 ;
-  wire [12:0] \$42 ;
+  wire [7:0] \$42 ;
   wire [32:0] \$43 ;
-  wire [24:0] \$44 ;
+  wire [32:0] \$44 ;
   wire \$45 ;
-  wire \$46 ;
-  wire \$47 ;
-  wire \$48 ;
-  wire [12:0] \$49 ;
+  wire [24:0] \$46 ;
+  wire [24:0] \$47 ;
+  wire [10:0] \$48 ;
+  wire \$49 ;
   wire \$5 ;
-  wire [32:0] \$50 ;
-  wire [24:0] \$51 ;
+  wire \$50 ;
+  wire [23:0] \$51 ;
   wire \$52 ;
   wire \$53 ;
   wire \$54 ;
   wire \$55 ;
-  wire [12:0] \$56 ;
-  wire [32:0] \$57 ;
-  wire [24:0] \$58 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
   wire \$59 ;
   wire \$6 ;
   wire \$60 ;
-  wire [31:0] \$61 ;
+  wire \$61 ;
   wire \$62 ;
-  wire [32:0] \$63 ;
+  wire \$63 ;
   wire \$64 ;
   wire \$65 ;
   wire \$66 ;
   wire \$67 ;
   wire \$68 ;
-  reg \$69 ;
-  wire [23:0] \$7 ;
-  reg [40:0] \$70 ;
-  reg [31:0] \$71 ;
-  reg [23:0] \$72 ;
-  reg \$73 ;
-  reg [31:0] \$74 ;
-  reg [23:0] \$75 ;
-  reg \$76 ;
-  reg [31:0] \$77 ;
-  reg [23:0] \$78 ;
-  reg \$79 ;
+  wire \$69 ;
+  wire \$7 ;
+  wire \$70 ;
+  wire \$71 ;
+  wire \$72 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire \$78 ;
+  wire \$79 ;
   wire \$8 ;
-  reg [31:0] \$80 ;
-  reg \$81 ;
+  wire \$80 ;
+  wire \$81 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire \$88 ;
+  wire \$89 ;
   wire \$9 ;
+  wire \$90 ;
+  wire \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire [31:0] \$96 ;
+  wire \$97 ;
+  wire [32:0] \$98 ;
+  wire \$99 ;
   reg active0 = 1'h0;
   reg active1 = 1'h0;
   reg active2 = 1'h0;
@@ -48942,6 +48983,11 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   output [31:0] beats_read;
   reg [31:0] beats_read = 32'd0;
   wire [9:0] burst;
+  wire [9:0] \burst$41 ;
+  wire [9:0] \burst$51 ;
+  reg [4:0] burst0 = 5'h00;
+  reg [4:0] burst1 = 5'h00;
+  reg [4:0] burst2 = 5'h00;
   input clear;
   wire clear;
   input clk;
@@ -48994,11 +49040,24 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   reg dest_ready;
   output error;
   reg error = 1'h0;
-  wire \final ;
+  reg final0 = 1'h0;
+  reg final1 = 1'h0;
+  reg final2 = 1'h0;
   output idle;
   wire idle;
   wire [9:0] limit;
+  wire [9:0] \limit$40 ;
+  wire [9:0] \limit$50 ;
   wire load;
+  wire [31:0] next_addr0;
+  wire [31:0] next_addr1;
+  wire [31:0] next_addr2;
+  wire next_final0;
+  wire next_final1;
+  wire next_final2;
+  wire [23:0] next_remain0;
+  wire [23:0] next_remain1;
+  wire [23:0] next_remain2;
   wire [2:0] r_data;
   wire r_en;
   wire r_rdy;
@@ -49026,118 +49085,172 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   wire rst;
   reg [1:0] sel;
   reg [31:0] sel_addr;
-  reg [23:0] sel_remain;
+  reg [4:0] sel_burst;
+  reg sel_final;
   wire [9:0] to_page;
+  wire [9:0] \to_page$39 ;
+  wire [9:0] \to_page$49 ;
   wire [2:0] w_data;
   wire w_en;
   wire w_rdy;
-  assign \$15  = ~ active1;
-  assign \$16  = sel == 1'h1;
-  assign \$17  = load & \$16 ;
-  assign \$18  = \$17  & \final ;
-  assign cmd__1__ready = \$15  | \$18 ;
-  assign \$19  = ~ active2;
-  assign \$20  = sel == 2'h2;
-  assign \$21  = load & \$20 ;
-  assign \$22  = \$21  & \final ;
-  assign cmd__2__ready = \$19  | \$22 ;
-  assign \$23  = rd_rsp__valid & r_rdy;
-  assign \$24  = ! r_data[1:0];
-  assign data__0__valid = \$23  & \$24 ;
-  assign \$25  = rd_rsp__payload[64] & r_data[2];
-  assign \$26  = ! r_data[1:0];
-  assign \$27  = rd_rsp__valid & r_rdy;
-  assign \$28  = r_data[1:0] == 1'h1;
-  assign data__1__valid = \$27  & \$28 ;
-  assign \$29  = rd_rsp__payload[64] & r_data[2];
-  assign \$30  = r_data[1:0] == 1'h1;
-  assign \$31  = rd_rsp__valid & r_rdy;
-  assign \$32  = r_data[1:0] == 2'h2;
-  assign data__2__valid = \$31  & \$32 ;
-  assign \$33  = rd_rsp__payload[64] & r_data[2];
-  assign \$34  = r_data[1:0] == 2'h2;
-  assign rd_rsp__ready = r_rdy & dest_ready;
-  assign \$35  = rd_rsp__valid & rd_rsp__ready;
-  assign r_en = \$35  & rd_rsp__payload[64];
-  assign \$36  = ~ any_active;
-  assign \$37  = ~ rd_req__valid;
-  assign \$38  = \$36  & \$37 ;
-  assign \$39  = ~ r_rdy;
-  assign idle = \$38  & \$39 ;
-  assign \$40  = ! sel;
-  assign \$41  = load & \$40 ;
-  assign \$43  = addr0 + \$42 ;
-  assign \$44  = remain0 - \$7 [9:0];
-  assign \$45  = cmd__0__valid & cmd__0__ready;
-  assign \$46  = | cmd__0__payload[55:32];
-  assign \$47  = sel == 1'h1;
-  assign \$48  = load & \$47 ;
-  assign \$50  = addr1 + \$49 ;
-  assign \$51  = remain1 - \$7 [9:0];
-  assign \$52  = cmd__1__valid & cmd__1__ready;
-  assign \$53  = | cmd__1__payload[55:32];
-  assign \$54  = sel == 2'h2;
-  assign \$55  = load & \$54 ;
-  assign \$57  = addr2 + \$56 ;
-  assign \$58  = remain2 - \$7 [9:0];
-  assign \$59  = cmd__2__valid & cmd__2__ready;
-  assign \$60  = | cmd__2__payload[55:32];
-  assign \$61  = clear ? 32'd0 : beats_read;
-  assign \$62  = rd_rsp__valid & rd_rsp__ready;
-  assign \$63  = \$61  + \$62 ;
-  assign \$64  = ~ clear;
-  assign \$65  = error & \$64 ;
-  assign \$66  = rd_rsp__valid & rd_rsp__ready;
-  assign \$67  = \$66  & rd_rsp__payload[65];
-  assign \$68  = \$65  | \$67 ;
-  always @(posedge clk)
-    rd_req__valid <= \$69 ;
-  always @(posedge clk)
-    rd_req__payload <= \$70 ;
-  always @(posedge clk)
-    addr0 <= \$71 ;
-  always @(posedge clk)
-    remain0 <= \$72 ;
-  always @(posedge clk)
-    active0 <= \$73 ;
-  always @(posedge clk)
-    addr1 <= \$74 ;
-  always @(posedge clk)
-    remain1 <= \$75 ;
-  always @(posedge clk)
-    active1 <= \$76 ;
-  always @(posedge clk)
-    addr2 <= \$77 ;
-  always @(posedge clk)
-    remain2 <= \$78 ;
-  always @(posedge clk)
-    active2 <= \$79 ;
-  always @(posedge clk)
-    beats_read <= \$80 ;
-  always @(posedge clk)
-    error <= \$81 ;
   assign \$1  = ! sel;
   assign \$2  = sel == 1'h1;
   assign \$3  = sel == 2'h2;
-  assign \$4  = 10'h200 - sel_addr[11:3];
-  assign \$5  = \$4 [9:0] < 5'h10;
-  assign limit = \$5  ? \$4 [9:0] : 10'h010;
-  assign \$6  = sel_remain < limit;
-  assign \$7  = \$6  ? sel_remain : { 14'h0000, limit };
-  assign \final  = sel_remain <= limit;
-  assign \$8  = ~ rd_req__valid;
-  assign \$9  = \$8  | rd_req__ready;
-  assign \$10  = \$9  & any_active;
-  assign load = \$10  & w_rdy;
-  assign \$11  = ~ active0;
-  assign \$12  = ! sel;
-  assign \$13  = load & \$12 ;
-  assign \$14  = \$13  & \final ;
-  assign cmd__0__ready = \$11  | \$14 ;
+  assign \$4  = ~ rd_req__valid;
+  assign \$5  = \$4  | rd_req__ready;
+  assign \$6  = \$5  & any_active;
+  assign load = \$6  & w_rdy;
+  assign \$7  = ~ active0;
+  assign \$8  = ! sel;
+  assign \$9  = load & \$8 ;
+  assign \$10  = \$9  & final0;
+  assign cmd__0__ready = \$7  | \$10 ;
+  assign \$11  = cmd__0__valid & cmd__0__ready;
+  assign \$13  = addr0 + \$12 ;
+  assign \$14  = \$11  ? { 1'h0, cmd__0__payload[31:3], 3'h0 } : \$13 ;
+  assign \$15  = cmd__0__valid & cmd__0__ready;
+  assign \$16  = remain0 - burst0;
+  assign \$17  = \$15  ? { 1'h0, cmd__0__payload[55:32] } : \$16 ;
+  assign \$18  = 10'h200 - \$14 [11:3];
+  assign \$19  = \$18 [9:0] < 5'h10;
+  assign limit = \$19  ? \$18 [9:0] : 10'h010;
+  assign \$20  = \$17 [23:0] < limit;
+  assign \$21  = \$20  ? \$17 [23:0] : { 14'h0000, limit };
+  assign next_final0 = \$17 [23:0] <= limit;
+  assign \$22  = ~ active1;
+  assign \$23  = sel == 1'h1;
+  assign \$24  = load & \$23 ;
+  assign \$25  = \$24  & final1;
+  assign cmd__1__ready = \$22  | \$25 ;
+  assign \$26  = cmd__1__valid & cmd__1__ready;
+  assign \$28  = addr1 + \$27 ;
+  assign \$29  = \$26  ? { 1'h0, cmd__1__payload[31:3], 3'h0 } : \$28 ;
+  assign \$30  = cmd__1__valid & cmd__1__ready;
+  assign \$31  = remain1 - burst1;
+  assign \$32  = \$30  ? { 1'h0, cmd__1__payload[55:32] } : \$31 ;
+  assign \$33  = 10'h200 - \$29 [11:3];
+  assign \$34  = \$33 [9:0] < 5'h10;
+  assign \limit$40  = \$34  ? \$33 [9:0] : 10'h010;
+  assign \$35  = \$32 [23:0] < \limit$40 ;
+  assign \$36  = \$35  ? \$32 [23:0] : { 14'h0000, \limit$40  };
+  assign next_final1 = \$32 [23:0] <= \limit$40 ;
+  assign \$37  = ~ active2;
+  assign \$38  = sel == 2'h2;
+  assign \$39  = load & \$38 ;
+  assign \$40  = \$39  & final2;
+  assign cmd__2__ready = \$37  | \$40 ;
+  assign \$41  = cmd__2__valid & cmd__2__ready;
+  assign \$43  = addr2 + \$42 ;
+  assign \$44  = \$41  ? { 1'h0, cmd__2__payload[31:3], 3'h0 } : \$43 ;
+  assign \$45  = cmd__2__valid & cmd__2__ready;
+  assign \$46  = remain2 - burst2;
+  assign \$47  = \$45  ? { 1'h0, cmd__2__payload[55:32] } : \$46 ;
+  assign \$48  = 10'h200 - \$44 [11:3];
+  assign \$49  = \$48 [9:0] < 5'h10;
+  assign \limit$50  = \$49  ? \$48 [9:0] : 10'h010;
+  assign \$50  = \$47 [23:0] < \limit$50 ;
+  assign \$51  = \$50  ? \$47 [23:0] : { 14'h0000, \limit$50  };
+  assign next_final2 = \$47 [23:0] <= \limit$50 ;
+  assign \$52  = rd_rsp__valid & r_rdy;
+  assign \$53  = ! r_data[1:0];
+  assign data__0__valid = \$52  & \$53 ;
+  assign \$54  = rd_rsp__payload[64] & r_data[2];
+  assign \$55  = ! r_data[1:0];
+  assign \$56  = rd_rsp__valid & r_rdy;
+  assign \$57  = r_data[1:0] == 1'h1;
+  assign data__1__valid = \$56  & \$57 ;
+  assign \$58  = rd_rsp__payload[64] & r_data[2];
+  assign \$59  = r_data[1:0] == 1'h1;
+  assign \$60  = rd_rsp__valid & r_rdy;
+  assign \$61  = r_data[1:0] == 2'h2;
+  assign data__2__valid = \$60  & \$61 ;
+  assign \$62  = rd_rsp__payload[64] & r_data[2];
+  assign \$63  = r_data[1:0] == 2'h2;
+  assign rd_rsp__ready = r_rdy & dest_ready;
+  assign \$64  = rd_rsp__valid & rd_rsp__ready;
+  assign r_en = \$64  & rd_rsp__payload[64];
+  assign \$65  = ~ any_active;
+  assign \$66  = ~ rd_req__valid;
+  assign \$67  = \$65  & \$66 ;
+  assign \$68  = ~ r_rdy;
+  assign idle = \$67  & \$68 ;
+  assign \$69  = cmd__0__valid & cmd__0__ready;
+  assign \$70  = ! sel;
+  assign \$71  = load & \$70 ;
+  assign \$72  = \$69  | \$71 ;
+  assign \$73  = cmd__0__valid & cmd__0__ready;
+  assign \$74  = ! sel;
+  assign \$75  = load & \$74 ;
+  assign \$76  = \$75  & final0;
+  assign \$77  = | cmd__0__payload[55:32];
+  assign \$78  = cmd__1__valid & cmd__1__ready;
+  assign \$79  = sel == 1'h1;
+  assign \$80  = load & \$79 ;
+  assign \$81  = \$78  | \$80 ;
+  assign \$82  = cmd__1__valid & cmd__1__ready;
+  assign \$83  = sel == 1'h1;
+  assign \$84  = load & \$83 ;
+  assign \$85  = \$84  & final1;
+  assign \$86  = | cmd__1__payload[55:32];
+  assign \$87  = cmd__2__valid & cmd__2__ready;
+  assign \$88  = sel == 2'h2;
+  assign \$89  = load & \$88 ;
+  assign \$90  = \$87  | \$89 ;
+  assign \$91  = cmd__2__valid & cmd__2__ready;
+  assign \$92  = sel == 2'h2;
+  assign \$93  = load & \$92 ;
+  assign \$94  = \$93  & final2;
+  assign \$95  = | cmd__2__payload[55:32];
+  assign \$96  = clear ? 32'd0 : beats_read;
+  assign \$97  = rd_rsp__valid & rd_rsp__ready;
+  assign \$98  = \$96  + \$97 ;
+  assign \$99  = ~ clear;
+  assign \$100  = error & \$99 ;
+  assign \$101  = rd_rsp__valid & rd_rsp__ready;
+  assign \$102  = \$101  & rd_rsp__payload[65];
+  assign \$103  = \$100  | \$102 ;
+  always @(posedge clk)
+    rd_req__valid <= \$104 ;
+  always @(posedge clk)
+    rd_req__payload <= \$105 ;
+  always @(posedge clk)
+    addr0 <= \$106 ;
+  always @(posedge clk)
+    remain0 <= \$107 ;
+  always @(posedge clk)
+    burst0 <= \$108 ;
+  always @(posedge clk)
+    final0 <= \$109 ;
+  always @(posedge clk)
+    active0 <= \$110 ;
+  always @(posedge clk)
+    addr1 <= \$111 ;
+  always @(posedge clk)
+    remain1 <= \$112 ;
+  always @(posedge clk)
+    burst1 <= \$113 ;
+  always @(posedge clk)
+    final1 <= \$114 ;
+  always @(posedge clk)
+    active1 <= \$115 ;
+  always @(posedge clk)
+    addr2 <= \$116 ;
+  always @(posedge clk)
+    remain2 <= \$117 ;
+  always @(posedge clk)
+    burst2 <= \$118 ;
+  always @(posedge clk)
+    final2 <= \$119 ;
+  always @(posedge clk)
+    active2 <= \$120 ;
+  always @(posedge clk)
+    beats_read <= \$121 ;
+  always @(posedge clk)
+    error <= \$122 ;
   \accel_top.core.reader.info  info (
     .clk(clk),
-    .\port$3359$0 (sel),
-    .\port$344$0 (\final ),
+    .\port$3405$0 (sel),
+    .\port$3409$0 (sel_final),
     .r_data(r_data),
     .r_en(r_en),
     .r_rdy(r_rdy),
@@ -49186,197 +49299,259 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    sel_remain = 24'h000000;
+    sel_burst = 5'h00;
     if (\$1 ) begin
-      sel_remain = remain0;
+      sel_burst = burst0;
     end
     if (\$2 ) begin
-      sel_remain = remain1;
+      sel_burst = burst1;
     end
     if (\$3 ) begin
-      sel_remain = remain2;
+      sel_burst = burst2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    sel_final = 1'h0;
+    if (\$1 ) begin
+      sel_final = final0;
+    end
+    if (\$2 ) begin
+      sel_final = final1;
+    end
+    if (\$3 ) begin
+      sel_final = final2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
     dest_ready = 1'h0;
-    if (\$26 ) begin
+    if (\$55 ) begin
       dest_ready = 1'h1;
     end
-    if (\$30 ) begin
+    if (\$59 ) begin
       dest_ready = 1'h1;
     end
-    if (\$34 ) begin
+    if (\$63 ) begin
       dest_ready = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$69  = rd_req__valid;
+    \$104  = rd_req__valid;
     if (load) begin
-      \$69  = 1'h1;
+      \$104  = 1'h1;
     end else if (rd_req__ready) begin
-      \$69  = 1'h0;
+      \$104  = 1'h0;
     end
     if (rst) begin
-      \$69  = 1'h0;
+      \$104  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$70  = rd_req__payload;
+    \$105  = rd_req__payload;
     if (load) begin
-      \$70 [31:0] = sel_addr;
-      \$70 [40:32] = \$7 [8:0];
+      \$105 [31:0] = sel_addr;
+      \$105 [40:32] = { 4'h0, sel_burst };
     end
     if (rst) begin
-      \$70  = 41'h00000000000;
+      \$105  = 41'h00000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$71  = addr0;
-    if (\$41 ) begin
-      \$71  = \$43 [31:0];
-    end
-    if (\$45 ) begin
-      \$71  = { cmd__0__payload[31:3], 3'h0 };
+    \$106  = addr0;
+    if (\$72 ) begin
+      \$106  = \$14 [31:0];
     end
     if (rst) begin
-      \$71  = 32'd0;
+      \$106  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$72  = remain0;
-    if (\$41 ) begin
-      \$72  = \$44 [23:0];
-    end
-    if (\$45 ) begin
-      \$72  = cmd__0__payload[55:32];
+    \$107  = remain0;
+    if (\$72 ) begin
+      \$107  = \$17 [23:0];
     end
     if (rst) begin
-      \$72  = 24'h000000;
+      \$107  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$73  = active0;
-    if (\$41 ) begin
-      if (\final ) begin
-        \$73  = 1'h0;
-      end
-    end
-    if (\$45 ) begin
-      \$73  = \$46 ;
+    \$108  = burst0;
+    if (\$72 ) begin
+      \$108  = \$21 [4:0];
     end
     if (rst) begin
-      \$73  = 1'h0;
+      \$108  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$74  = addr1;
-    if (\$48 ) begin
-      \$74  = \$50 [31:0];
-    end
-    if (\$52 ) begin
-      \$74  = { cmd__1__payload[31:3], 3'h0 };
+    \$109  = final0;
+    if (\$72 ) begin
+      \$109  = next_final0;
     end
     if (rst) begin
-      \$74  = 32'd0;
+      \$109  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$75  = remain1;
-    if (\$48 ) begin
-      \$75  = \$51 [23:0];
-    end
-    if (\$52 ) begin
-      \$75  = cmd__1__payload[55:32];
+    \$110  = active0;
+    if (\$73 ) begin
+      \$110  = \$77 ;
+    end else if (\$76 ) begin
+      \$110  = 1'h0;
     end
     if (rst) begin
-      \$75  = 24'h000000;
+      \$110  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$76  = active1;
-    if (\$48 ) begin
-      if (\final ) begin
-        \$76  = 1'h0;
-      end
-    end
-    if (\$52 ) begin
-      \$76  = \$53 ;
+    \$111  = addr1;
+    if (\$81 ) begin
+      \$111  = \$29 [31:0];
     end
     if (rst) begin
-      \$76  = 1'h0;
+      \$111  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$77  = addr2;
-    if (\$55 ) begin
-      \$77  = \$57 [31:0];
-    end
-    if (\$59 ) begin
-      \$77  = { cmd__2__payload[31:3], 3'h0 };
+    \$112  = remain1;
+    if (\$81 ) begin
+      \$112  = \$32 [23:0];
     end
     if (rst) begin
-      \$77  = 32'd0;
+      \$112  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$78  = remain2;
-    if (\$55 ) begin
-      \$78  = \$58 [23:0];
-    end
-    if (\$59 ) begin
-      \$78  = cmd__2__payload[55:32];
+    \$113  = burst1;
+    if (\$81 ) begin
+      \$113  = \$36 [4:0];
     end
     if (rst) begin
-      \$78  = 24'h000000;
+      \$113  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$79  = active2;
-    if (\$55 ) begin
-      if (\final ) begin
-        \$79  = 1'h0;
-      end
-    end
-    if (\$59 ) begin
-      \$79  = \$60 ;
+    \$114  = final1;
+    if (\$81 ) begin
+      \$114  = next_final1;
     end
     if (rst) begin
-      \$79  = 1'h0;
+      \$114  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$80  = \$63 [31:0];
+    \$115  = active1;
+    if (\$82 ) begin
+      \$115  = \$86 ;
+    end else if (\$85 ) begin
+      \$115  = 1'h0;
+    end
     if (rst) begin
-      \$80  = 32'd0;
+      \$115  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$81  = \$68 ;
+    \$116  = addr2;
+    if (\$90 ) begin
+      \$116  = \$44 [31:0];
+    end
     if (rst) begin
-      \$81  = 1'h0;
+      \$116  = 32'd0;
     end
   end
-  assign to_page = \$4 [9:0];
-  assign burst = \$7 [9:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$117  = remain2;
+    if (\$90 ) begin
+      \$117  = \$47 [23:0];
+    end
+    if (rst) begin
+      \$117  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$118  = burst2;
+    if (\$90 ) begin
+      \$118  = \$51 [4:0];
+    end
+    if (rst) begin
+      \$118  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$119  = final2;
+    if (\$90 ) begin
+      \$119  = next_final2;
+    end
+    if (rst) begin
+      \$119  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$120  = active2;
+    if (\$91 ) begin
+      \$120  = \$95 ;
+    end else if (\$94 ) begin
+      \$120  = 1'h0;
+    end
+    if (rst) begin
+      \$120  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$121  = \$98 [31:0];
+    if (rst) begin
+      \$121  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$122  = \$103 ;
+    if (rst) begin
+      \$122  = 1'h0;
+    end
+  end
   assign w_en = load;
-  assign w_data = { \final , sel };
+  assign w_data = { sel_final, sel };
+  assign next_addr0 = \$14 [31:0];
+  assign next_remain0 = \$17 [23:0];
+  assign to_page = \$18 [9:0];
+  assign burst = \$21 [9:0];
+  assign next_addr1 = \$29 [31:0];
+  assign next_remain1 = \$32 [23:0];
+  assign \to_page$39  = \$33 [9:0];
+  assign \burst$41  = \$36 [9:0];
+  assign next_addr2 = \$44 [31:0];
+  assign next_remain2 = \$47 [23:0];
+  assign \to_page$49  = \$48 [9:0];
+  assign \burst$51  = \$51 [9:0];
   assign data__0__ready = 1'h1;
   assign data__1__ready = 1'h1;
   assign data__2__ready = 1'h1;
+  assign \cmd__0__payload.addr  = cmd__0__payload[31:0];
+  assign \cmd__0__payload.beats  = cmd__0__payload[55:32];
+  assign \cmd__1__payload.addr  = cmd__1__payload[31:0];
+  assign \cmd__1__payload.beats  = cmd__1__payload[55:32];
+  assign \cmd__2__payload.addr  = cmd__2__payload[31:0];
+  assign \cmd__2__payload.beats  = cmd__2__payload[55:32];
   assign \data__0__payload.data  = data__0__payload[63:0];
   assign \data__0__payload.last  = data__0__payload[64];
   assign \rd_rsp__payload.data  = rd_rsp__payload[63:0];
@@ -49388,25 +49563,19 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   assign \data__2__payload.last  = data__2__payload[64];
   assign \rd_req__payload.addr  = rd_req__payload[31:0];
   assign \rd_req__payload.beats  = rd_req__payload[40:32];
-  assign \cmd__0__payload.addr  = cmd__0__payload[31:0];
-  assign \cmd__0__payload.beats  = cmd__0__payload[55:32];
-  assign \cmd__1__payload.addr  = cmd__1__payload[31:0];
-  assign \cmd__1__payload.beats  = cmd__1__payload[55:32];
-  assign \cmd__2__payload.addr  = cmd__2__payload[31:0];
-  assign \cmd__2__payload.beats  = cmd__2__payload[55:32];
-  assign data__2__payload[64] = \$33 ;
+  assign data__2__payload[64] = \$62 ;
   assign data__2__payload[63:0] = rd_rsp__payload[63:0];
-  assign data__1__payload[64] = \$29 ;
+  assign data__1__payload[64] = \$58 ;
   assign data__1__payload[63:0] = rd_rsp__payload[63:0];
-  assign data__0__payload[64] = \$25 ;
+  assign data__0__payload[64] = \$54 ;
   assign data__0__payload[63:0] = rd_rsp__payload[63:0];
-  assign \$42  = { \$7 [9:0], 3'h0 };
-  assign \$49  = { \$7 [9:0], 3'h0 };
-  assign \$56  = { \$7 [9:0], 3'h0 };
+  assign \$12  = { burst0, 3'h0 };
+  assign \$27  = { burst1, 3'h0 };
+  assign \$42  = { burst2, 3'h0 };
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.reader.info (rst, \port$344$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3359$0 , clk);
+module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$3405$0 , \port$3409$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$85  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -49430,10 +49599,10 @@ module \accel_top.core.reader.info (rst, \port$344$0 , w_en, r_en, w_rdy, r_rdy,
   (* init = 2'h0 *)
   wire [1:0] consume;
   reg [2:0] level = 3'h0;
-  input [1:0] \port$3359$0 ;
-  wire [1:0] \port$3359$0 ;
-  input \port$344$0 ;
-  wire \port$344$0 ;
+  input [1:0] \port$3405$0 ;
+  wire [1:0] \port$3405$0 ;
+  input \port$3409$0 ;
+  wire \port$3409$0 ;
   (* init = 2'h0 *)
   wire [1:0] produce;
   output [2:0] r_data;
@@ -49467,7 +49636,7 @@ module \accel_top.core.reader.info (rst, \port$344$0 , w_en, r_en, w_rdy, r_rdy,
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$344$0 , \port$3359$0  };
+      storage[w_port__addr] <= { \port$3409$0 , \port$3405$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 3'h4;
@@ -49529,8 +49698,8 @@ module \accel_top.core.reader.info (rst, \port$344$0 , w_en, r_en, w_rdy, r_rdy,
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$344$0 , \port$3359$0  };
-  assign w_data = { \port$344$0 , \port$3359$0  };
+  assign w_port__data = { \port$3409$0 , \port$3405$0  };
+  assign w_data = { \port$3409$0 , \port$3405$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
@@ -51298,70 +51467,79 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   reg \$auto$verilog_backend.cc:2355:dump_module$89  = 0;
   wire [24:0] \$1 ;
   wire \$10 ;
-  wire \$100 ;
-  wire \$101 ;
+  wire [7:0] \$100 ;
+  wire [8:0] \$101 ;
   wire \$102 ;
   wire \$103 ;
   wire \$104 ;
   wire \$105 ;
   wire \$106 ;
-  wire [12:0] \$107 ;
-  wire [32:0] \$108 ;
-  wire [25:0] \$109 ;
-  wire [3:0] \$11 ;
+  wire \$107 ;
+  wire \$108 ;
+  wire \$109 ;
+  wire \$11 ;
   wire \$110 ;
   wire \$111 ;
   wire \$112 ;
-  wire [24:0] \$113 ;
+  wire \$113 ;
   wire \$114 ;
-  wire [23:0] \$115 ;
-  wire [5:0] \$116 ;
-  wire [8:0] \$117 ;
-  wire [8:0] \$118 ;
-  wire [23:0] \$119 ;
+  wire \$115 ;
+  wire \$116 ;
+  wire \$117 ;
+  wire \$118 ;
+  wire \$119 ;
   wire \$12 ;
-  wire \$120 ;
-  wire [16:0] \$121 ;
-  wire [17:0] \$122 ;
-  wire [31:0] \$123 ;
-  wire \$124 ;
-  wire [3:0] \$125 ;
-  wire [32:0] \$126 ;
+  wire [24:0] \$120 ;
+  wire \$121 ;
+  wire [23:0] \$122 ;
+  wire [5:0] \$123 ;
+  wire [8:0] \$124 ;
+  wire [8:0] \$125 ;
+  wire [23:0] \$126 ;
   wire \$127 ;
-  wire \$128 ;
-  wire \$129 ;
-  wire \$13 ;
-  wire \$130 ;
-  reg \$131 ;
-  reg [40:0] \$132 ;
-  reg [31:0] \$133 ;
-  reg [24:0] \$134 ;
-  reg \$135 ;
-  reg \$136 ;
-  reg [23:0] \$137 ;
-  reg [191:0] \$138 ;
-  reg [23:0] \$139 ;
-  wire \$14 ;
-  reg [4:0] \$140 ;
-  reg [7:0] \$141 ;
-  reg [15:0] \$142 ;
-  reg [31:0] \$143 ;
+  wire [16:0] \$128 ;
+  wire [17:0] \$129 ;
+  wire [7:0] \$13 ;
+  wire [31:0] \$130 ;
+  wire \$131 ;
+  wire [3:0] \$132 ;
+  wire [32:0] \$133 ;
+  wire \$134 ;
+  wire \$135 ;
+  wire \$136 ;
+  wire \$137 ;
+  reg \$138 ;
+  reg [40:0] \$139 ;
+  wire [32:0] \$14 ;
+  reg [31:0] \$140 ;
+  reg [24:0] \$141 ;
+  reg [4:0] \$142 ;
+  reg \$143 ;
   reg \$144 ;
-  wire \$15 ;
+  reg \$145 ;
+  reg [23:0] \$146 ;
+  reg [191:0] \$147 ;
+  reg [23:0] \$148 ;
+  reg [4:0] \$149 ;
+  wire [32:0] \$15 ;
+  reg [7:0] \$150 ;
+  reg [15:0] \$151 ;
+  reg [31:0] \$152 ;
+  reg \$153 ;
   wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
+  wire [25:0] \$17 ;
+  wire [25:0] \$18 ;
+  wire [10:0] \$19 ;
   wire [25:0] \$2 ;
-  wire [23:0] \$20 ;
-  wire [5:0] \$21 ;
-  wire \$22 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire [24:0] \$22 ;
   wire \$23 ;
   wire \$24 ;
   wire \$25 ;
   wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
+  wire [23:0] \$27 ;
+  wire [5:0] \$28 ;
   wire \$29 ;
   wire [25:0] \$3 ;
   wire \$30 ;
@@ -51374,7 +51552,7 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
-  wire [10:0] \$4 ;
+  wire \$4 ;
   wire \$40 ;
   wire \$41 ;
   wire \$42 ;
@@ -51387,15 +51565,15 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire \$49 ;
   wire \$5 ;
   wire \$50 ;
-  wire [38:0] \$51 ;
-  wire [318:0] \$52 ;
-  wire [7:0] \$53 ;
-  wire [7:0] \$54 ;
-  wire [7:0] \$55 ;
-  wire [7:0] \$56 ;
-  wire [7:0] \$57 ;
-  wire [7:0] \$58 ;
-  wire [7:0] \$59 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire [38:0] \$58 ;
+  wire [318:0] \$59 ;
   wire \$6 ;
   wire [7:0] \$60 ;
   wire [7:0] \$61 ;
@@ -51407,7 +51585,7 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire [7:0] \$67 ;
   wire [7:0] \$68 ;
   wire [7:0] \$69 ;
-  wire [24:0] \$7 ;
+  wire [3:0] \$7 ;
   wire [7:0] \$70 ;
   wire [7:0] \$71 ;
   wire [7:0] \$72 ;
@@ -51415,31 +51593,31 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire [7:0] \$74 ;
   wire [7:0] \$75 ;
   wire [7:0] \$76 ;
-  wire \$77 ;
-  wire [3:0] \$78 ;
-  wire [5:0] \$79 ;
+  wire [7:0] \$77 ;
+  wire [7:0] \$78 ;
+  wire [7:0] \$79 ;
   wire \$8 ;
-  wire [5:0] \$80 ;
-  wire [6:0] \$81 ;
-  wire [2:0] \$82 ;
-  wire [5:0] \$83 ;
-  wire [8:0] \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire [1:0] \$87 ;
-  wire [2:0] \$88 ;
-  wire [3:0] \$89 ;
+  wire [7:0] \$80 ;
+  wire [7:0] \$81 ;
+  wire [7:0] \$82 ;
+  wire [7:0] \$83 ;
+  wire \$84 ;
+  wire [3:0] \$85 ;
+  wire [5:0] \$86 ;
+  wire [5:0] \$87 ;
+  wire [6:0] \$88 ;
+  wire [2:0] \$89 ;
   wire \$9 ;
-  wire [4:0] \$90 ;
-  wire [5:0] \$91 ;
-  wire [6:0] \$92 ;
-  wire [7:0] \$93 ;
-  wire [8:0] \$94 ;
-  wire \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire \$98 ;
-  wire \$99 ;
+  wire [5:0] \$90 ;
+  wire [8:0] \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire [1:0] \$94 ;
+  wire [2:0] \$95 ;
+  wire [3:0] \$96 ;
+  wire [4:0] \$97 ;
+  wire [5:0] \$98 ;
+  wire [6:0] \$99 ;
   reg [7:0] beat_count = 8'h00;
   reg [191:0] \buf  = 192'h000000000000000000000000000000000000000000000000;
   wire [9:0] burst;
@@ -51477,6 +51655,7 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire data__valid;
   output error;
   reg error = 1'h0;
+  wire \final ;
   wire finish;
   reg have = 1'h0;
   output idle;
@@ -51491,18 +51670,21 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire [9:0] limit;
   wire load;
   wire [191:0] merged;
+  wire [31:0] next_addr;
+  wire [24:0] next_remain;
   reg [15:0] pending = 16'h0000;
   wire [191:0] put_data;
   wire [23:0] put_mask;
   wire [26:0] r_data;
-  wire [8:0] \r_data$44 ;
+  wire [8:0] \r_data$48 ;
   wire r_en;
-  wire \r_en$49 ;
+  wire \r_en$53 ;
   wire r_rdy;
-  wire \r_rdy$46 ;
+  wire \r_rdy$50 ;
   reg rg_active = 1'h0;
   reg [31:0] rg_addr = 32'd0;
-  wire rg_final;
+  reg [4:0] rg_burst = 5'h00;
+  reg rg_final = 1'h0;
   reg [24:0] rg_remain = 25'h0000000;
   input rst;
   wire rst;
@@ -51512,9 +51694,9 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire [9:0] to_page;
   reg [23:0] valid = 24'h000000;
   wire [8:0] w_data;
-  wire [26:0] \w_data$20 ;
+  wire [26:0] \w_data$24 ;
   wire w_en;
-  wire \w_en$18 ;
+  wire \w_en$23 ;
   wire [2:0] w_level;
   wire w_rdy;
   output [72:0] wr_data__payload;
@@ -51542,374 +51724,398 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire wr_rsp__valid;
   assign \$1  = cmd__payload[2:0] + cmd__payload[55:32];
   assign \$2  = \$1  + 3'h7;
-  assign \$4  = 10'h200 - rg_addr[11:3];
-  assign \$5  = \$4 [9:0] < 5'h10;
-  assign limit = \$5  ? \$4 [9:0] : 10'h010;
-  assign \$6  = rg_remain < limit;
-  assign \$7  = \$6  ? rg_remain : { 15'h0000, limit };
-  assign rg_final = rg_remain <= limit;
-  assign \$8  = ~ wr_req__valid;
-  assign \$9  = \$8  | wr_req__ready;
-  assign \$10  = \$9  & rg_active;
-  assign \$11  = w_level + wr_req__valid;
-  assign \$12  = \$11  < 3'h4;
-  assign load = \$10  & \$12 ;
+  assign \$4  = ~ wr_req__valid;
+  assign \$5  = \$4  | wr_req__ready;
+  assign \$6  = \$5  & rg_active;
+  assign \$7  = w_level + wr_req__valid;
+  assign \$8  = \$7  < 3'h4;
+  assign load = \$6  & \$8 ;
   assign w_en = wr_req__valid & wr_req__ready;
-  assign \$13  = ~ rg_active;
-  assign \$14  = load & rg_final;
-  assign \$15  = \$13  | \$14 ;
-  assign cmd__ready = w_rdy & \$15 ;
+  assign \$9  = ~ rg_active;
+  assign \$10  = load & rg_final;
+  assign \$11  = \$9  | \$10 ;
+  assign cmd__ready = w_rdy & \$11 ;
+  assign \$12  = cmd__valid & cmd__ready;
+  assign \$14  = rg_addr + \$13 ;
+  assign \$15  = \$12  ? { 1'h0, cmd__payload[31:3], 3'h0 } : \$14 ;
   assign \$16  = cmd__valid & cmd__ready;
-  assign \$17  = | cmd__payload[55:32];
-  assign \w_en$18  = \$16  & \$17 ;
-  assign \$18  = data__payload[67:64] > 4'h8;
-  assign count = \$18  ? 4'h8 : data__payload[67:64];
-  assign \$19  = count > in_remain;
-  assign \$20  = \$19  ? in_remain : { 20'h00000, count };
-  assign \$21  = level + 4'h8;
-  assign \$22  = \$21  <= 5'h18;
-  assign data__ready = have & \$22 ;
-  assign \$23  = data__valid & data__ready;
-  assign \$24  = \$20 [3:0] == in_remain;
-  assign finish = \$23  & \$24 ;
-  assign \$25  = ~ have;
-  assign \$26  = \$25  | finish;
-  assign start = r_rdy & \$26 ;
-  assign \$27  = data__valid & data__ready;
-  assign \$28  = \$20 [3:0] > 1'h0;
-  assign \$29  = \$27  & \$28 ;
+  assign \$17  = rg_remain - rg_burst;
+  assign \$18  = \$16  ? { 1'h0, \$3 [24:0] } : \$17 ;
+  assign \$19  = 10'h200 - \$15 [11:3];
+  assign \$20  = \$19 [9:0] < 5'h10;
+  assign limit = \$20  ? \$19 [9:0] : 10'h010;
+  assign \$21  = \$18 [24:0] < limit;
+  assign \$22  = \$21  ? \$18 [24:0] : { 15'h0000, limit };
+  assign \final  = \$18 [24:0] <= limit;
+  assign \$23  = cmd__valid & cmd__ready;
+  assign \$24  = | cmd__payload[55:32];
+  assign \w_en$23  = \$23  & \$24 ;
+  assign \$25  = data__payload[67:64] > 4'h8;
+  assign count = \$25  ? 4'h8 : data__payload[67:64];
+  assign \$26  = count > in_remain;
+  assign \$27  = \$26  ? in_remain : { 20'h00000, count };
+  assign \$28  = level + 4'h8;
+  assign \$29  = \$28  <= 5'h18;
+  assign data__ready = have & \$29 ;
   assign \$30  = data__valid & data__ready;
-  assign \$31  = \$20 [3:0] > 1'h1;
-  assign \$32  = \$30  & \$31 ;
-  assign \$33  = data__valid & data__ready;
-  assign \$34  = \$20 [3:0] > 2'h2;
-  assign \$35  = \$33  & \$34 ;
-  assign \$36  = data__valid & data__ready;
-  assign \$37  = \$20 [3:0] > 2'h3;
-  assign \$38  = \$36  & \$37 ;
-  assign \$39  = data__valid & data__ready;
-  assign \$40  = \$20 [3:0] > 3'h4;
-  assign \$41  = \$39  & \$40 ;
-  assign \$42  = data__valid & data__ready;
-  assign \$43  = \$20 [3:0] > 3'h5;
-  assign \$44  = \$42  & \$43 ;
-  assign \$45  = data__valid & data__ready;
-  assign \$46  = \$20 [3:0] > 3'h6;
-  assign \$47  = \$45  & \$46 ;
-  assign \$48  = data__valid & data__ready;
-  assign \$49  = \$20 [3:0] > 3'h7;
-  assign \$50  = \$48  & \$49 ;
-  assign \$51  = in_mask << level;
-  assign \$52  = data__payload[63:0] << { level, 3'h0 };
-  assign \$53  = \$51 [0] ? \$52 [7:0] : \buf [7:0];
-  assign \$54  = \$51 [1] ? \$52 [15:8] : \buf [15:8];
-  assign \$55  = \$51 [2] ? \$52 [23:16] : \buf [23:16];
-  assign \$56  = \$51 [3] ? \$52 [31:24] : \buf [31:24];
-  assign \$57  = \$51 [4] ? \$52 [39:32] : \buf [39:32];
-  assign \$58  = \$51 [5] ? \$52 [47:40] : \buf [47:40];
-  assign \$59  = \$51 [6] ? \$52 [55:48] : \buf [55:48];
-  assign \$60  = \$51 [7] ? \$52 [63:56] : \buf [63:56];
-  assign \$61  = \$51 [8] ? \$52 [71:64] : \buf [71:64];
-  assign \$62  = \$51 [9] ? \$52 [79:72] : \buf [79:72];
-  assign \$63  = \$51 [10] ? \$52 [87:80] : \buf [87:80];
-  assign \$64  = \$51 [11] ? \$52 [95:88] : \buf [95:88];
-  assign \$65  = \$51 [12] ? \$52 [103:96] : \buf [103:96];
-  assign \$66  = \$51 [13] ? \$52 [111:104] : \buf [111:104];
-  assign \$67  = \$51 [14] ? \$52 [119:112] : \buf [119:112];
-  assign \$68  = \$51 [15] ? \$52 [127:120] : \buf [127:120];
-  assign \$69  = \$51 [16] ? \$52 [135:128] : \buf [135:128];
-  assign \$70  = \$51 [17] ? \$52 [143:136] : \buf [143:136];
-  assign \$71  = \$51 [18] ? \$52 [151:144] : \buf [151:144];
-  assign \$72  = \$51 [19] ? \$52 [159:152] : \buf [159:152];
-  assign \$73  = \$51 [20] ? \$52 [167:160] : \buf [167:160];
-  assign \$74  = \$51 [21] ? \$52 [175:168] : \buf [175:168];
-  assign \$75  = \$51 [22] ? \$52 [183:176] : \buf [183:176];
-  assign \$76  = \$51 [23] ? \$52 [191:184] : \buf [191:184];
-  assign \$77  = data__valid & data__ready;
-  assign \$78  = \$77  ? \$20 [3:0] : 4'h0;
-  assign \$79  = level + \$78 ;
-  assign \$80  = \$79 [4:0] + 4'h8;
-  assign \$81  = \$80  - 1'h1;
-  assign \$82  = start ? r_data[2:0] : 3'h0;
-  assign \$83  = level_end + \$82 ;
-  assign \$84  = beat_count + 1'h1;
-  assign last = \$84  == \r_data$44 ;
-  assign \$85  = level >= 4'h8;
-  assign wr_data__valid = \$85  & \r_rdy$46 ;
-  assign \$86  = wr_data__valid & wr_data__ready;
-  assign \r_en$49  = \$86  & last;
-  assign \$87  = 1'h0 + valid[0];
-  assign \$88  = \$87  + valid[1];
-  assign \$89  = \$88  + valid[2];
-  assign \$90  = \$89  + valid[3];
-  assign \$91  = \$90  + valid[4];
-  assign \$92  = \$91  + valid[5];
-  assign \$93  = \$92  + valid[6];
-  assign \$94  = \$93  + valid[7];
-  assign \$95  = ~ rg_active;
-  assign \$96  = ~ wr_req__valid;
-  assign \$97  = \$95  & \$96 ;
-  assign \$98  = ~ r_rdy;
-  assign \$99  = \$97  & \$98 ;
-  assign \$100  = ~ have;
-  assign \$101  = \$99  & \$100 ;
-  assign \$102  = ! level;
-  assign \$103  = \$101  & \$102 ;
-  assign \$104  = ~ \r_rdy$46 ;
-  assign \$105  = \$103  & \$104 ;
-  assign \$106  = ! pending;
-  assign idle = \$105  & \$106 ;
-  assign \$108  = rg_addr + \$107 ;
-  assign \$109  = rg_remain - \$7 [9:0];
-  assign \$110  = cmd__valid & cmd__ready;
-  assign \$111  = | cmd__payload[55:32];
-  assign \$112  = data__valid & data__ready;
-  assign \$113  = in_remain - \$20 [3:0];
-  assign \$114  = wr_data__valid & wr_data__ready;
-  assign \$115  = valid | \$51 [23:0];
-  assign \$116  = \$83 [4:0] - 4'h8;
-  assign \$117  = beat_count + 1'h1;
-  assign \$118  = last ? 9'h000 : \$117 ;
-  assign \$119  = valid | \$51 [23:0];
-  assign \$120  = wr_req__valid & wr_req__ready;
-  assign \$121  = pending + \$120 ;
-  assign \$122  = \$121  - wr_rsp__valid;
-  assign \$123  = clear ? 32'd0 : bytes_written;
-  assign \$124  = wr_data__valid & wr_data__ready;
-  assign \$125  = \$124  ? \$94 [3:0] : 4'h0;
-  assign \$126  = \$123  + \$125 ;
-  assign \$127  = ~ clear;
-  assign \$128  = error & \$127 ;
-  assign \$129  = wr_rsp__valid & wr_rsp__payload;
-  assign \$130  = \$128  | \$129 ;
+  assign \$31  = \$27 [3:0] == in_remain;
+  assign finish = \$30  & \$31 ;
+  assign \$32  = ~ have;
+  assign \$33  = \$32  | finish;
+  assign start = r_rdy & \$33 ;
+  assign \$34  = data__valid & data__ready;
+  assign \$35  = \$27 [3:0] > 1'h0;
+  assign \$36  = \$34  & \$35 ;
+  assign \$37  = data__valid & data__ready;
+  assign \$38  = \$27 [3:0] > 1'h1;
+  assign \$39  = \$37  & \$38 ;
+  assign \$40  = data__valid & data__ready;
+  assign \$41  = \$27 [3:0] > 2'h2;
+  assign \$42  = \$40  & \$41 ;
+  assign \$43  = data__valid & data__ready;
+  assign \$44  = \$27 [3:0] > 2'h3;
+  assign \$45  = \$43  & \$44 ;
+  assign \$46  = data__valid & data__ready;
+  assign \$47  = \$27 [3:0] > 3'h4;
+  assign \$48  = \$46  & \$47 ;
+  assign \$49  = data__valid & data__ready;
+  assign \$50  = \$27 [3:0] > 3'h5;
+  assign \$51  = \$49  & \$50 ;
+  assign \$52  = data__valid & data__ready;
+  assign \$53  = \$27 [3:0] > 3'h6;
+  assign \$54  = \$52  & \$53 ;
+  assign \$55  = data__valid & data__ready;
+  assign \$56  = \$27 [3:0] > 3'h7;
+  assign \$57  = \$55  & \$56 ;
+  assign \$58  = in_mask << level;
+  assign \$59  = data__payload[63:0] << { level, 3'h0 };
+  assign \$60  = \$58 [0] ? \$59 [7:0] : \buf [7:0];
+  assign \$61  = \$58 [1] ? \$59 [15:8] : \buf [15:8];
+  assign \$62  = \$58 [2] ? \$59 [23:16] : \buf [23:16];
+  assign \$63  = \$58 [3] ? \$59 [31:24] : \buf [31:24];
+  assign \$64  = \$58 [4] ? \$59 [39:32] : \buf [39:32];
+  assign \$65  = \$58 [5] ? \$59 [47:40] : \buf [47:40];
+  assign \$66  = \$58 [6] ? \$59 [55:48] : \buf [55:48];
+  assign \$67  = \$58 [7] ? \$59 [63:56] : \buf [63:56];
+  assign \$68  = \$58 [8] ? \$59 [71:64] : \buf [71:64];
+  assign \$69  = \$58 [9] ? \$59 [79:72] : \buf [79:72];
+  assign \$70  = \$58 [10] ? \$59 [87:80] : \buf [87:80];
+  assign \$71  = \$58 [11] ? \$59 [95:88] : \buf [95:88];
+  assign \$72  = \$58 [12] ? \$59 [103:96] : \buf [103:96];
+  assign \$73  = \$58 [13] ? \$59 [111:104] : \buf [111:104];
+  assign \$74  = \$58 [14] ? \$59 [119:112] : \buf [119:112];
+  assign \$75  = \$58 [15] ? \$59 [127:120] : \buf [127:120];
+  assign \$76  = \$58 [16] ? \$59 [135:128] : \buf [135:128];
+  assign \$77  = \$58 [17] ? \$59 [143:136] : \buf [143:136];
+  assign \$78  = \$58 [18] ? \$59 [151:144] : \buf [151:144];
+  assign \$79  = \$58 [19] ? \$59 [159:152] : \buf [159:152];
+  assign \$80  = \$58 [20] ? \$59 [167:160] : \buf [167:160];
+  assign \$81  = \$58 [21] ? \$59 [175:168] : \buf [175:168];
+  assign \$82  = \$58 [22] ? \$59 [183:176] : \buf [183:176];
+  assign \$83  = \$58 [23] ? \$59 [191:184] : \buf [191:184];
+  assign \$84  = data__valid & data__ready;
+  assign \$85  = \$84  ? \$27 [3:0] : 4'h0;
+  assign \$86  = level + \$85 ;
+  assign \$87  = \$86 [4:0] + 4'h8;
+  assign \$88  = \$87  - 1'h1;
+  assign \$89  = start ? r_data[2:0] : 3'h0;
+  assign \$90  = level_end + \$89 ;
+  assign \$91  = beat_count + 1'h1;
+  assign last = \$91  == \r_data$48 ;
+  assign \$92  = level >= 4'h8;
+  assign wr_data__valid = \$92  & \r_rdy$50 ;
+  assign \$93  = wr_data__valid & wr_data__ready;
+  assign \r_en$53  = \$93  & last;
+  assign \$94  = 1'h0 + valid[0];
+  assign \$95  = \$94  + valid[1];
+  assign \$96  = \$95  + valid[2];
+  assign \$97  = \$96  + valid[3];
+  assign \$98  = \$97  + valid[4];
+  assign \$99  = \$98  + valid[5];
+  assign \$100  = \$99  + valid[6];
+  assign \$101  = \$100  + valid[7];
+  assign \$102  = ~ rg_active;
+  assign \$103  = ~ wr_req__valid;
+  assign \$104  = \$102  & \$103 ;
+  assign \$105  = ~ r_rdy;
+  assign \$106  = \$104  & \$105 ;
+  assign \$107  = ~ have;
+  assign \$108  = \$106  & \$107 ;
+  assign \$109  = ! level;
+  assign \$110  = \$108  & \$109 ;
+  assign \$111  = ~ \r_rdy$50 ;
+  assign \$112  = \$110  & \$111 ;
+  assign \$113  = ! pending;
+  assign idle = \$112  & \$113 ;
+  assign \$114  = cmd__valid & cmd__ready;
+  assign \$115  = \$114  | load;
+  assign \$116  = cmd__valid & cmd__ready;
+  assign \$117  = load & rg_final;
+  assign \$118  = | cmd__payload[55:32];
+  assign \$119  = data__valid & data__ready;
+  assign \$120  = in_remain - \$27 [3:0];
+  assign \$121  = wr_data__valid & wr_data__ready;
+  assign \$122  = valid | \$58 [23:0];
+  assign \$123  = \$90 [4:0] - 4'h8;
+  assign \$124  = beat_count + 1'h1;
+  assign \$125  = last ? 9'h000 : \$124 ;
+  assign \$126  = valid | \$58 [23:0];
+  assign \$127  = wr_req__valid & wr_req__ready;
+  assign \$128  = pending + \$127 ;
+  assign \$129  = \$128  - wr_rsp__valid;
+  assign \$130  = clear ? 32'd0 : bytes_written;
+  assign \$131  = wr_data__valid & wr_data__ready;
+  assign \$132  = \$131  ? \$101 [3:0] : 4'h0;
+  assign \$133  = \$130  + \$132 ;
+  assign \$134  = ~ clear;
+  assign \$135  = error & \$134 ;
+  assign \$136  = wr_rsp__valid & wr_rsp__payload;
+  assign \$137  = \$135  | \$136 ;
   always @(posedge clk)
-    wr_req__valid <= \$131 ;
+    wr_req__valid <= \$138 ;
   always @(posedge clk)
-    wr_req__payload <= \$132 ;
+    wr_req__payload <= \$139 ;
   always @(posedge clk)
-    rg_addr <= \$133 ;
+    rg_addr <= \$140 ;
   always @(posedge clk)
-    rg_remain <= \$134 ;
+    rg_remain <= \$141 ;
   always @(posedge clk)
-    rg_active <= \$135 ;
+    rg_burst <= \$142 ;
   always @(posedge clk)
-    have <= \$136 ;
+    rg_final <= \$143 ;
   always @(posedge clk)
-    in_remain <= \$137 ;
+    rg_active <= \$144 ;
   always @(posedge clk)
-    \buf  <= \$138 ;
+    have <= \$145 ;
   always @(posedge clk)
-    valid <= \$139 ;
+    in_remain <= \$146 ;
   always @(posedge clk)
-    level <= \$140 ;
+    \buf  <= \$147 ;
   always @(posedge clk)
-    beat_count <= \$141 ;
+    valid <= \$148 ;
   always @(posedge clk)
-    pending <= \$142 ;
+    level <= \$149 ;
   always @(posedge clk)
-    bytes_written <= \$143 ;
+    beat_count <= \$150 ;
   always @(posedge clk)
-    error <= \$144 ;
+    pending <= \$151 ;
+  always @(posedge clk)
+    bytes_written <= \$152 ;
+  always @(posedge clk)
+    error <= \$153 ;
   \accel_top.core.writer.blen  blen (
     .clk(clk),
     .level(w_level),
-    .r_data(\r_data$44 ),
-    .r_en(\r_en$49 ),
-    .r_rdy(\r_rdy$46 ),
+    .r_data(\r_data$48 ),
+    .r_en(\r_en$53 ),
+    .r_rdy(\r_rdy$50 ),
     .rst(rst),
     .w_en(w_en),
     .w_port__data(wr_req__payload[40:32])
   );
   \accel_top.core.writer.region  region (
     .clk(clk),
-    .\port$5322$0 (cmd__payload[2:0]),
-    .\port$5322$32 (cmd__payload[55:32]),
+    .\port$5385$0 (cmd__payload[2:0]),
+    .\port$5385$32 (cmd__payload[55:32]),
     .r_data(r_data),
     .r_en(start),
     .r_rdy(r_rdy),
     .rst(rst),
-    .w_en(\w_en$18 ),
+    .w_en(\w_en$23 ),
     .w_rdy(w_rdy)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
     (* full_case = 32'd1 *)
     if (finish) begin
-      level_end = { \$81 [4:3], 3'h0 };
+      level_end = { \$88 [4:3], 3'h0 };
     end else begin
-      level_end = \$79 [4:0];
+      level_end = \$86 [4:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$131  = wr_req__valid;
+    \$138  = wr_req__valid;
     if (load) begin
-      \$131  = 1'h1;
+      \$138  = 1'h1;
     end else if (wr_req__ready) begin
-      \$131  = 1'h0;
+      \$138  = 1'h0;
     end
     if (rst) begin
-      \$131  = 1'h0;
+      \$138  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$132  = wr_req__payload;
+    \$139  = wr_req__payload;
     if (load) begin
-      \$132 [31:0] = rg_addr;
-      \$132 [40:32] = \$7 [8:0];
+      \$139 [31:0] = rg_addr;
+      \$139 [40:32] = { 4'h0, rg_burst };
     end
     if (rst) begin
-      \$132  = 41'h00000000000;
+      \$139  = 41'h00000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$133  = rg_addr;
-    if (load) begin
-      \$133  = \$108 [31:0];
-    end
-    if (\$110 ) begin
-      \$133  = { cmd__payload[31:3], 3'h0 };
+    \$140  = rg_addr;
+    if (\$115 ) begin
+      \$140  = \$15 [31:0];
     end
     if (rst) begin
-      \$133  = 32'd0;
+      \$140  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$134  = rg_remain;
-    if (load) begin
-      \$134  = \$109 [24:0];
-    end
-    if (\$110 ) begin
-      \$134  = \$3 [24:0];
+    \$141  = rg_remain;
+    if (\$115 ) begin
+      \$141  = \$18 [24:0];
     end
     if (rst) begin
-      \$134  = 25'h0000000;
+      \$141  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$135  = rg_active;
-    if (load) begin
-      if (rg_final) begin
-        \$135  = 1'h0;
-      end
-    end
-    if (\$110 ) begin
-      \$135  = \$111 ;
+    \$142  = rg_burst;
+    if (\$115 ) begin
+      \$142  = \$22 [4:0];
     end
     if (rst) begin
-      \$135  = 1'h0;
+      \$142  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$136  = have;
-    if (start) begin
-      \$136  = 1'h1;
-    end else if (finish) begin
-      \$136  = 1'h0;
+    \$143  = rg_final;
+    if (\$115 ) begin
+      \$143  = \final ;
     end
     if (rst) begin
-      \$136  = 1'h0;
+      \$143  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$137  = in_remain;
-    if (start) begin
-      \$137  = r_data[26:3];
-    end else if (finish) begin
-    end else if (\$112 ) begin
-      \$137  = \$113 [23:0];
+    \$144  = rg_active;
+    if (\$116 ) begin
+      \$144  = \$118 ;
+    end else if (\$117 ) begin
+      \$144  = 1'h0;
     end
-    if (rst) begin
-      \$137  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$114 ) begin
-      \$138  = { 64'h0000000000000000, \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61  };
-    end else begin
-      \$138  = { \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53  };
-    end
-    if (rst) begin
-      \$138  = 192'h000000000000000000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$114 ) begin
-      \$139  = { 8'h00, \$115 [23:8] };
-    end else begin
-      \$139  = \$119 ;
-    end
-    if (rst) begin
-      \$139  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$114 ) begin
-      \$140  = \$116 [4:0];
-    end else begin
-      \$140  = \$83 [4:0];
-    end
-    if (rst) begin
-      \$140  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$141  = beat_count;
-    if (\$114 ) begin
-      \$141  = \$118 [7:0];
-    end
-    if (rst) begin
-      \$141  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$142  = \$122 [15:0];
-    if (rst) begin
-      \$142  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$143  = \$126 [31:0];
-    if (rst) begin
-      \$143  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$144  = \$130 ;
     if (rst) begin
       \$144  = 1'h0;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    \$145  = have;
+    if (start) begin
+      \$145  = 1'h1;
+    end else if (finish) begin
+      \$145  = 1'h0;
+    end
+    if (rst) begin
+      \$145  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    \$146  = in_remain;
+    if (start) begin
+      \$146  = r_data[26:3];
+    end else if (finish) begin
+    end else if (\$119 ) begin
+      \$146  = \$120 [23:0];
+    end
+    if (rst) begin
+      \$146  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$121 ) begin
+      \$147  = { 64'h0000000000000000, \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68  };
+    end else begin
+      \$147  = { \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60  };
+    end
+    if (rst) begin
+      \$147  = 192'h000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$121 ) begin
+      \$148  = { 8'h00, \$122 [23:8] };
+    end else begin
+      \$148  = \$126 ;
+    end
+    if (rst) begin
+      \$148  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$121 ) begin
+      \$149  = \$123 [4:0];
+    end else begin
+      \$149  = \$90 [4:0];
+    end
+    if (rst) begin
+      \$149  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    \$150  = beat_count;
+    if (\$121 ) begin
+      \$150  = \$125 [7:0];
+    end
+    if (rst) begin
+      \$150  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    \$151  = \$129 [15:0];
+    if (rst) begin
+      \$151  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    \$152  = \$133 [31:0];
+    if (rst) begin
+      \$152  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    \$153  = \$137 ;
+    if (rst) begin
+      \$153  = 1'h0;
+    end
+  end
   assign cmd_beats = \$3 [24:0];
-  assign to_page = \$4 [9:0];
-  assign burst = \$7 [9:0];
   assign w_data = wr_req__payload[40:32];
-  assign \w_data$20  = { cmd__payload[55:32], cmd__payload[2:0] };
-  assign take = \$20 [3:0];
+  assign next_addr = \$15 [31:0];
+  assign next_remain = \$18 [24:0];
+  assign to_page = \$19 [9:0];
+  assign burst = \$22 [9:0];
+  assign \w_data$24  = { cmd__payload[55:32], cmd__payload[2:0] };
+  assign take = \$27 [3:0];
   assign r_en = start;
-  assign put_mask = \$51 [23:0];
-  assign put_data = \$52 [191:0];
-  assign merged = { \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53  };
-  assign level_in = \$79 [4:0];
-  assign level_start = \$83 [4:0];
+  assign put_mask = \$58 [23:0];
+  assign put_data = \$59 [191:0];
+  assign merged = { \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60  };
+  assign level_in = \$86 [4:0];
+  assign level_start = \$90 [4:0];
   assign wr_rsp__ready = 1'h1;
-  assign strobes = \$94 [3:0];
+  assign strobes = \$101 [3:0];
   assign \cmd__payload.addr  = cmd__payload[31:0];
   assign \cmd__payload.length  = cmd__payload[55:32];
   assign \wr_req__payload.addr  = wr_req__payload[31:0];
@@ -51931,16 +52137,16 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   assign wr_data__payload[72] = last;
   assign wr_data__payload[71:64] = valid[7:0];
   assign wr_data__payload[63:0] = \buf [63:0];
-  assign in_mask[7] = \$50 ;
-  assign in_mask[6] = \$47 ;
-  assign in_mask[5] = \$44 ;
-  assign in_mask[4] = \$41 ;
-  assign in_mask[3] = \$38 ;
-  assign in_mask[2] = \$35 ;
-  assign in_mask[1] = \$32 ;
-  assign in_mask[0] = \$29 ;
+  assign in_mask[7] = \$57 ;
+  assign in_mask[6] = \$54 ;
+  assign in_mask[5] = \$51 ;
+  assign in_mask[4] = \$48 ;
+  assign in_mask[3] = \$45 ;
+  assign in_mask[2] = \$42 ;
+  assign in_mask[1] = \$39 ;
+  assign in_mask[0] = \$36 ;
   assign \$3  = { 3'h0, \$2 [25:3] };
-  assign \$107  = { \$7 [9:0], 3'h0 };
+  assign \$13  = { rg_burst, 3'h0 };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -52070,7 +52276,7 @@ module \accel_top.core.writer.blen (rst, w_en, r_en, r_rdy, r_data, w_port__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$5322$0 , \port$5322$32 , clk);
+module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$5385$0 , \port$5385$32 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$91  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -52094,10 +52300,10 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   (* init = 1'h0 *)
   wire consume;
   reg [1:0] level = 2'h0;
-  input [2:0] \port$5322$0 ;
-  wire [2:0] \port$5322$0 ;
-  input [23:0] \port$5322$32 ;
-  wire [23:0] \port$5322$32 ;
+  input [2:0] \port$5385$0 ;
+  wire [2:0] \port$5385$0 ;
+  input [23:0] \port$5385$32 ;
+  wire [23:0] \port$5385$32 ;
   (* init = 1'h0 *)
   wire produce;
   output [26:0] r_data;
@@ -52129,7 +52335,7 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$5322$32 , \port$5322$0  };
+      storage[w_port__addr] <= { \port$5385$32 , \port$5385$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 2'h2;
@@ -52191,8 +52397,8 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$5322$32 , \port$5322$0  };
-  assign w_data = { \port$5322$32 , \port$5322$0  };
+  assign w_port__data = { \port$5385$32 , \port$5385$0  };
+  assign w_data = { \port$5385$32 , \port$5385$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
