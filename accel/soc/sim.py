@@ -23,7 +23,8 @@ from pathlib import Path
 
 from accel.soc import vexriscv
 from accel.soc.build import TOP_NAME, soc_verilog
-from accel.soc.top import DEFAULT_RAM_BYTES, check_ram_bytes
+from accel.soc.ram_ports import check_ram_ports
+from accel.soc.top import DEFAULT_RAM_BYTES, DEFAULT_RAM_PORTS, check_ram_bytes
 from accel.spec.config import AccelConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -89,11 +90,15 @@ def _version(package: str) -> str:
         return "none"
 
 
-def build(config: AccelConfig, ram_bytes: int = DEFAULT_RAM_BYTES) -> Path:
-    """Compile the SoC model for ``config`` and ``ram_bytes``; return the executable (cached)."""
+def build(
+    config: AccelConfig, ram_bytes: int = DEFAULT_RAM_BYTES, ram_ports: int = DEFAULT_RAM_PORTS
+) -> Path:
+    """Compile the SoC model for ``config``, ``ram_bytes`` and ``ram_ports``
+    (:data:`accel.soc.ram_ports.RAM_PORTS`); return the executable (cached)."""
     from accel.verif.tools import verilator_binary, verilator_env
 
     check_ram_bytes(ram_bytes)
+    check_ram_ports(ram_ports)
     core = vexriscv.verilog_path()
     defines = [f"-DRAM_WORDS={ram_bytes // config.bus_bytes}u", f"-DWORD_BYTES={config.bus_bytes}"]
     flags = [
@@ -104,8 +109,10 @@ def build(config: AccelConfig, ram_bytes: int = DEFAULT_RAM_BYTES) -> Path:
         *defines,
         f"verilator={_version('verilator')}",
     ]
-    digest = _digest(config, ram_bytes, [core.read_text(), HARNESS.read_text(), *flags])
-    out = cache_root() / f"{config.name}-{ram_bytes // 1024}k-{digest}"
+    extra = [f"ram_ports={ram_ports}", core.read_text(), HARNESS.read_text(), *flags]
+    digest = _digest(config, ram_bytes, extra)
+    ports = "" if ram_ports == DEFAULT_RAM_PORTS else f"-{ram_ports}p"
+    out = cache_root() / f"{config.name}-{ram_bytes // 1024}k{ports}-{digest}"
     exe = out / "obj" / EXECUTABLE
     stamp = out / "built"
     if stamp.exists():
@@ -116,7 +123,7 @@ def build(config: AccelConfig, ram_bytes: int = DEFAULT_RAM_BYTES) -> Path:
         if stamp.exists():
             return exe
         source = out / f"{TOP_NAME}.v"
-        source.write_text(soc_verilog(config, ram_bytes))
+        source.write_text(soc_verilog(config, ram_bytes, ram_ports=ram_ports))
         public = out / "public.vlt"
         public.write_text(VERILATOR_PUBLIC)
         cflags = " ".join([CXX_OPT, *CXX_FLAGS, *defines])
@@ -179,17 +186,19 @@ def run_images(
     images: list[bytes],
     *,
     ram_bytes: int = DEFAULT_RAM_BYTES,
+    ram_ports: int = DEFAULT_RAM_PORTS,
     max_cycles: int = 50_000_000,
     timeout: float | None = None,
 ) -> list[SocRun]:
     """Run every RAM image (bytes from address 0, at most ``ram_bytes``) from reset until the
-    firmware exits or ``max_cycles`` pass; one simulator process for all of them."""
+    firmware exits or ``max_cycles`` pass; one simulator process for all of them (the model of
+    :func:`build` for ``config``, ``ram_bytes``, ``ram_ports``)."""
     if not images:
         return []
     for image in images:
         if len(image) > ram_bytes:
             raise ValueError(f"an image of {len(image)} bytes does not fit {ram_bytes} of RAM")
-    exe = build(config, ram_bytes)
+    exe = build(config, ram_bytes, ram_ports)
     with tempfile.TemporaryDirectory(prefix="socsim-") as tmp:
         args = [str(exe), str(max_cycles)]
         for i, image in enumerate(images):
