@@ -14,19 +14,29 @@ and two write ports, in one of two organisations (:data:`RAM_PORTS`):
   is then that of :class:`accel.perf.MemoryTiming` only while the two channels do not meet.
 
 A CPU and a DMA write to the same byte in the same cycle is a race the firmware must avoid
-(which one lands is not specified).
+(which one lands is not specified); so is a read of a word the other master writes in the same
+cycle: with 4 ports the read returns the old word, with 2 the new one (a block RAM's
+cross-port read-during-write is undefined, so :func:`soc_ram` makes each read port transparent
+for the other master's write port, which Yosys builds with a bypass in logic).
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFO
-from amaranth.lib.memory import ReadPort, WritePort
+from amaranth.lib.memory import Memory, ReadPort, WritePort
 from amaranth.lib.wiring import In
 
 from accel.hw.axi import axi_signature
 from accel.soc.wishbone import DATA_WIDTH, wishbone_signature
 
-__all__ = ["AXI4RAMPort", "WishboneRAMPort", "RAM_PORTS", "READ_LATENCY", "WRITE_LATENCY"]
+__all__ = [
+    "AXI4RAMPort",
+    "WishboneRAMPort",
+    "RAM_PORTS",
+    "READ_LATENCY",
+    "WRITE_LATENCY",
+    "soc_ram",
+]
 
 #: The RAM organisations: 4 ports (AXI read, AXI write, CPU read, CPU write) or 2 read-write
 #: ports (CPU; the DMA's read and write channels time-multiplexed, write beats first).
@@ -50,6 +60,22 @@ def _check_width(data_width):
 def check_ram_ports(ram_ports):
     if ram_ports not in RAM_PORTS:
         raise ValueError(f"ram_ports must be 4 or 2, not {ram_ports!r}")
+
+
+def soc_ram(data_width: int, depth: int, init=(), ram_ports: int = 4):
+    """The SoC RAM: a :class:`Memory` and its ports ``{"dma_rd", "dma_wr", "cpu_rd",
+    "cpu_wr": port}`` for :class:`accel.soc.interconnect.SoCInterconnect`'s members of the
+    same names (byte-granular write ports). With ``ram_ports`` 2 each read port is transparent
+    for the other master's write port (see the module docstring)."""
+    check_ram_ports(ram_ports)
+    ram = Memory(shape=data_width, depth=depth, init=init)
+    dma_wr, cpu_wr = ram.write_port(granularity=8), ram.write_port(granularity=8)
+    if ram_ports == 2:
+        dma_rd = ram.read_port(transparent_for=(cpu_wr,))
+        cpu_rd = ram.read_port(transparent_for=(dma_wr,))
+    else:
+        dma_rd, cpu_rd = ram.read_port(), ram.read_port()
+    return ram, {"dma_rd": dma_rd, "dma_wr": dma_wr, "cpu_rd": cpu_rd, "cpu_wr": cpu_wr}
 
 
 def _check_depth(depth):

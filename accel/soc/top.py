@@ -31,14 +31,13 @@ The accelerator is the Verilog module ``accel_top`` generated from
 
 from amaranth.hdl import ClockDomain, Instance, Module, Signal
 from amaranth.lib import wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from accel.soc import vexriscv
 from accel.soc.interconnect import SoCInterconnect
 from accel.soc.memory_map import RAM_BASE
 from accel.soc.mmio import BUS_ERROR_OUTPUTS, OUTPUTS
-from accel.soc.ram_ports import check_ram_ports
+from accel.soc.ram_ports import check_ram_ports, soc_ram
 from accel.spec.config import AccelConfig
 
 DEFAULT_RAM_BYTES = 256 * 1024
@@ -98,15 +97,10 @@ class SoC(wiring.Component):
         self._reset = reset
         width = self.config.bus_width
 
-        m.submodules.ram = ram = Memory(shape=width, depth=self.depth, init=self.init)
-        dma_rd, dma_wr = ram.read_port(), ram.write_port(granularity=8)
-        cpu_rd, cpu_wr = ram.read_port(), ram.write_port(granularity=8)
-
+        m.submodules.ram, ports = soc_ram(width, self.depth, self.init, self.ram_ports)
         m.submodules.interconnect = bus = SoCInterconnect(width, self.ram_bytes, self.ram_ports)
-        wiring.connect(m, bus.dma_rd, dma_rd)
-        wiring.connect(m, bus.dma_wr, dma_wr)
-        wiring.connect(m, bus.cpu_rd, cpu_rd)
-        wiring.connect(m, bus.cpu_wr, cpu_wr)
+        for name, port in ports.items():
+            wiring.connect(m, getattr(bus, name), port)
         for name in [*OUTPUTS, *BUS_ERROR_OUTPUTS]:
             m.d.comb += getattr(self, name).eq(getattr(bus, name))
 

@@ -17,14 +17,13 @@ import random
 import pytest
 from amaranth.hdl import Module
 from amaranth.lib import wiring
-from amaranth.lib.memory import Memory
 from helpers import run_simulation
 
 from accel.hw.axi import AXI4Master
 from accel.perf import MemoryTiming
 from accel.soc.interconnect import SoCInterconnect
 from accel.soc.memory_map import MMIO_BASE, MMIO_REGISTERS
-from accel.soc.ram_ports import READ_LATENCY, WRITE_LATENCY
+from accel.soc.ram_ports import READ_LATENCY, WRITE_LATENCY, soc_ram
 from accel.verif.models import MemPortBurst, MemPortMaster
 
 WIDTH = 64
@@ -43,9 +42,7 @@ class Fixture(wiring.Component):
         self.adapter = adapter
         self.bus = SoCInterconnect(width, RAM_BYTES, ram_ports)
         self.axi = AXI4Master(width, 32, 1)
-        self.ram = Memory(shape=width, depth=RAM_BYTES // (width // 8), init=list(init))
-        self.ports = [self.ram.read_port(), self.ram.write_port(granularity=8)]
-        self.ports += [self.ram.read_port(), self.ram.write_port(granularity=8)]
+        self.ram, self.ports = soc_ram(width, RAM_BYTES // (width // 8), list(init), ram_ports)
         super().__init__({})
 
     def elaborate(self, platform):
@@ -53,7 +50,7 @@ class Fixture(wiring.Component):
         m.submodules.bus, m.submodules.axi, m.submodules.ram = self.bus, self.axi, self.ram
         if self.adapter:
             wiring.connect(m, self.axi.axi, self.bus.dma)
-        for name, port in zip(("dma_rd", "dma_wr", "cpu_rd", "cpu_wr"), self.ports, strict=True):
+        for name, port in self.ports.items():
             wiring.connect(m, getattr(self.bus, name), port)
         return m
 
