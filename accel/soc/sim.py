@@ -35,7 +35,10 @@ EXECUTABLE = "soc_sim"
 VERILATOR_ARGS = ("--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal", "-Wno-lint")
 #: The harness loads and dumps the RAM array directly.
 VERILATOR_PUBLIC = f'`verilator_config\npublic_flat_rw -module "{TOP_NAME}" -var "ram"\n'
-#: C++ optimisation of the model and the harness, and further compiler flags.
+#: C++ optimisation of the model's per-cycle code and the harness (Verilator's OPT_FAST and
+#: OPT_GLOBAL; its run-once code — constructors, initial values — compiles at -O0: OPT_SLOW),
+#: and further compiler flags for everything. Measured alternatives (docs/performance.md):
+#: Verilator -O3, --inline-mult, gcc profile-guided optimisation, --threads 2.
 CXX_OPT = "-O2"
 CXX_FLAGS: tuple[str, ...] = ()
 
@@ -101,12 +104,14 @@ def build(
     check_ram_ports(ram_ports)
     core = vexriscv.verilog_path()
     defines = [f"-DRAM_WORDS={ram_bytes // config.bus_bytes}u", f"-DWORD_BYTES={config.bus_bytes}"]
+    # CXX_OPT only through the make variables: in -CFLAGS it would come after OPT_SLOW and
+    # compile the large run-once code optimised too (a slower build, no faster run).
+    cflags = " ".join([*CXX_FLAGS, *defines])
     flags = [
         *VERILATOR_ARGS,
         VERILATOR_PUBLIC,
-        CXX_OPT,
-        *CXX_FLAGS,
-        *defines,
+        f"cflags={cflags}",
+        *_makeflags(),
         f"verilator={_version('verilator')}",
     ]
     extra = [f"ram_ports={ram_ports}", core.read_text(), HARNESS.read_text(), *flags]
@@ -126,7 +131,6 @@ def build(
         source.write_text(soc_verilog(config, ram_bytes, ram_ports=ram_ports))
         public = out / "public.vlt"
         public.write_text(VERILATOR_PUBLIC)
-        cflags = " ".join([CXX_OPT, *CXX_FLAGS, *defines])
         cmd = [
             verilator_binary(), "--cc", "--exe", "--build", "-j", "2", *VERILATOR_ARGS,
             "--top-module", TOP_NAME, "-Mdir", str(out / "obj"), "-o", EXECUTABLE,
