@@ -237,3 +237,19 @@ def test_lenet_and_the_selftest_on_the_two_port_ram(model, elf, tmp_path):
 
     assert without_counters(soc.console) == without_counters(iss.text_output)
     assert soc.console.endswith("selftest done, 0 failures\n")
+
+
+@pytest.mark.slow  # the 2-port SoC model (built once, shared with the test above)
+def test_two_port_sim_command_line(model, capsys):
+    """``accel.sim firmware --ram-ports 2`` (the model of the slow test above, cached) reports
+    the 2-port RAM and both cycle counts; ``--ram-ports`` without ``--cpu vexriscv`` is an
+    error."""
+    from accel.sim.__main__ import main
+
+    assert main(["firmware", "lenet", "--ram-ports", "2", "--backend", "functional"]) == 2
+    assert "--ram-ports needs --cpu vexriscv" in capsys.readouterr().err
+    args = ["firmware", "lenet", "--cpu", "vexriscv", "--ram-ports", "2", "--image", "4"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "(Verilator, 2-port RAM)" in out and "golden logits match: yes" in out
+    assert re.search(r"accelerator cycles \d+ on the ISS \(accel\.perf\), \d+ with the 2-port", out)
