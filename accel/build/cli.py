@@ -99,12 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     config = parse_config(args)
+    if args.no_pnr and args.synth is None:
+        parser.error("--no-pnr needs --synth")
     if args.soc:
         return _write_soc(parser, args, config)
     if args.firmware is not None or args.ram_kib is not None or args.ram_ports is not None:
         parser.error("--firmware, --ram-kib and --ram-ports need --soc")
-    if args.no_pnr and args.synth is None:
-        parser.error("--no-pnr needs --synth")
     if args.synth is None:
         if args.device is not None or args.json is not None:
             parser.error("--device and --json need --synth")

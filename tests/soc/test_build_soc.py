@@ -63,6 +63,7 @@ def test_build_soc_writes_the_verilog_and_manifest(tmp_path, capsys):
         (["--soc", "--synth", "ecp5", "--ram-ports", "4"], "--synth needs --ram-ports 2"),
         (["--soc", "--ram-ports", "3", "--out", "x"], "invalid choice"),
         (["--no-pnr"], "--no-pnr needs --synth"),
+        (["--soc", "--no-pnr", "--out", "x"], "--no-pnr needs --synth"),
         (["--soc", "--json", "x.json", "--out", "x"], "--device and --json need --synth"),
         (["--soc", "--firmware", "/nonexistent.bin", "--out", "x"], "no such file"),
     ],
