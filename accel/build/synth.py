@@ -722,6 +722,7 @@ def build_report(
     out_dir: Path | None = None,
     json_path: Path | None = None,
     timeout: float | None = None,
+    pnr: bool = True,
 ) -> SynthReport:
     """Generate the Verilog of ``config`` (an :class:`accel.spec.config.AccelConfig`) and run
     :func:`synthesize` on it; print the result and write it as JSON to ``json_path``.
@@ -747,6 +748,7 @@ def build_report(
             name=config.name,
             top=build.TOP_NAME,
             io_bits=io_bits,
+            pnr=pnr,
             timeout=timeout,
         )
     print(describe(report))
