@@ -3,9 +3,10 @@
 accumulator half hand-over and the end of the layer.
 
 A Python accumulator buffer and parameter buffer serve the read ports (accumulator data two
-cycles after the address, parameters one); bands become complete in order as their halves are released. The expected
-bytes of a band are :func:`accel.ref.quant.requantize` of its accumulators (and the 2x2
-maximum when pooling) in NHWC order; the regions are consecutive from ``OUT_ADDR``.
+cycles after the address, parameters one); bands become complete in order as their halves
+are released. The expected bytes of a band are :func:`accel.ref.quant.requantize` of its
+accumulators (and the 2x2 maximum when pooling) in NHWC order; the regions are consecutive
+from ``OUT_ADDR``.
 """
 
 import random
