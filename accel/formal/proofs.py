@@ -156,7 +156,9 @@ def layer_bound(latency: int) -> int:
 
 def _sby_options(mode: str, depth: int, skip: int = 0) -> str:
     skip_line = f"\nskip {skip}" if skip else ""
-    return f"mode {mode}\ndepth {depth}\nmulticlock off{skip_line}"
+    # vcd_sim: the traces are made by yosys sim from the witness (smtbmc writing the VCD
+    # itself queries the solver for every signal: minutes for the whole accelerator).
+    return f"mode {mode}\ndepth {depth}\nmulticlock off\nvcd_sim on{skip_line}"
 
 
 def run_proof(proof: Proof, workdir: Path | None = None, covers: bool = False):
