@@ -134,6 +134,6 @@ MUTANTS = {
         "top",
         WaitHangsAfterBusError,
         "layer",
-        "layer.ends_within_{bound}_of_bus_error",
+        "layer.wait_answered_within_{bound}",
     ),
 }

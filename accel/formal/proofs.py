@@ -11,7 +11,7 @@ from amaranth.back import rtlil
 
 from accel.formal.descriptor import SetupHarness
 from accel.formal.harness import ControlHarness, ReadHarness, TopHarness, WriteHarness
-from accel.formal.layer import LayerHarness
+from accel.formal.layer import LayerHarness, start_step, tiny_layer_commands
 from accel.formal.toolchain import SbyResult, run_sby
 from accel.spec.config import AccelConfig
 
@@ -22,8 +22,6 @@ __all__ = ["PropertyResult", "Proof", "proofs", "run_proof", "formal_config"]
 LAYER_COVERS = ("cover.layer_done", "cover.layer_done_after_bus_error")
 #: Slave latency bound (cycles) of the ``layer`` proof's fairness assumption.
 LAYER_LATENCY = 1
-#: Cycles of the tiny layer's command sequence until START is accepted (25 commands).
-LAYER_START = 72
 
 
 #: The bound at latency 1 and its growth per cycle of slave latency (measured, with margin).
@@ -69,6 +67,10 @@ class Proof:
     timeout: float = 1800.0
     #: sby ``skip``: assertions are not checked in the first that many steps.
     skip: int = 0
+    #: write VCD traces (smtbmc asks the solver for every signal of every step: minutes for
+    #: the whole accelerator at depth 150; without, the trace is the ``.yw`` witness and the
+    #: Verilog testbench ``trace_tb.v``).
+    vcd: bool = True
 
     def method(self) -> str:
         if self.mode == "prove":
@@ -129,7 +131,8 @@ def layer_proofs(config: AccelConfig, latency: int, factory=None) -> list[Proof]
     SLVERR/DECERR allowed) and ``layer_covers`` (a clean and a failed-bus layer complete)."""
     kw = {"factory": factory} if factory else {}
     bound = layer_bound(latency)
-    depth = LAYER_START + bound + 2
+    start = start_step(tiny_layer_commands(config))
+    depth = start + bound + 2  # the bound's assertion fails in step start + bound at the latest
     return [
         Proof(
             "layer",
@@ -137,7 +140,8 @@ def layer_proofs(config: AccelConfig, latency: int, factory=None) -> list[Proof]
             "bmc",
             depth,
             timeout=7200.0,
-            skip=LAYER_START,
+            skip=start,
+            vcd=False,
         ),
         Proof(
             "layer_covers",
@@ -145,6 +149,7 @@ def layer_proofs(config: AccelConfig, latency: int, factory=None) -> list[Proof]
             "cover",
             depth,
             timeout=7200.0,
+            vcd=False,
         ),
     ]
 
@@ -154,11 +159,11 @@ def layer_bound(latency: int) -> int:
     return LAYER_BASE + LAYER_PER_LATENCY * (latency - 1)
 
 
-def _sby_options(mode: str, depth: int, skip: int = 0) -> str:
-    skip_line = f"\nskip {skip}" if skip else ""
-    # vcd_sim: the traces are made by yosys sim from the witness (smtbmc writing the VCD
-    # itself queries the solver for every signal: minutes for the whole accelerator).
-    return f"mode {mode}\ndepth {depth}\nmulticlock off\nvcd_sim on{skip_line}"
+def _sby_options(proof: Proof, mode: str) -> str:
+    extra = f"\nskip {proof.skip}" if proof.skip and mode == "bmc" else ""
+    if not proof.vcd:
+        extra += "\nvcd off"
+    return f"mode {mode}\ndepth {proof.depth}\nmulticlock off{extra}"
 
 
 def run_proof(proof: Proof, workdir: Path | None = None, covers: bool = False):
@@ -174,7 +179,7 @@ def run_proof(proof: Proof, workdir: Path | None = None, covers: bool = False):
             work,
             proof.name,
             text,
-            _sby_options(proof.mode, proof.depth, proof.skip),
+            _sby_options(proof, proof.mode),
             "smtbmc boolector",
             proof.timeout,
         )
@@ -186,7 +191,7 @@ def run_proof(proof: Proof, workdir: Path | None = None, covers: bool = False):
                 work,
                 proof.name + "_cover",
                 text,
-                _sby_options("cover", proof.depth),
+                _sby_options(proof, "cover"),
                 "smtbmc boolector",
                 proof.timeout,
             )
