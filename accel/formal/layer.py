@@ -6,12 +6,9 @@ With a free CPU a layer needs more SET commands than a BMC of the whole design c
 for a tiny layer, SET, START, WAIT, one command after the other with ``rsp_ready`` high. The
 AXI slave stays free within the protocol assumptions of :mod:`accel.formal.axi` (any data, any
 latency, any response); memory contents are the solver's choice, so the proof holds for every
-input, weight and parameter value. Two optional restrictions of the slave:
-
-* ``latency``: the slave is fair: a VALID of the master is taken within ``latency`` cycles,
-  an outstanding read burst gets its next beat and a completed write burst its response within
-  ``latency`` cycles of waiting;
-* ``errors=False``: every response is OKAY (the cover of a clean layer).
+input, weight and parameter value. ``latency`` makes the slave fair: a VALID of the master
+is taken within ``latency`` cycles, an outstanding read burst gets its next beat and a
+completed write burst its response within ``latency`` cycles of waiting.
 
 Properties: the layer ends (``busy`` falls) within a bound after START and after any
 SLVERR/DECERR response, and WAIT then answers DONE with ERR_BUS exactly when an error
@@ -25,6 +22,7 @@ from types import SimpleNamespace
 
 import numpy as np
 from amaranth.hdl import Array, ClockDomain, Const, DomainRenamer, Elaboratable, Module, Signal
+from amaranth.lib import wiring
 
 from accel.formal.axi import AXI_OKAY, check_axi_read, check_axi_write
 from accel.formal.cfu import CfuPort, check_cfu
@@ -77,15 +75,14 @@ def _ctrl(name: str) -> int:
 class LayerHarness(Elaboratable):
     """:class:`~accel.hw.top.AcceleratorTop` running the tiny layer of
     :func:`tiny_layer_commands` against a free (protocol-legal) AXI slave, reset in the first
-    cycle only. ``latency``: bound of the slave's waits (None: unbounded); ``errors``: allow
-    SLVERR/DECERR responses; ``bound``: cycles from START until WAIT is answered."""
+    cycle only. ``latency``: bound of the slave's waits (None: unbounded); ``bound``: cycles
+    from START until WAIT is answered (``error_bound``: after the first error response)."""
 
     def __init__(
         self,
         config: AccelConfig,
         factory=AcceleratorTop,
         latency: int | None = 1,
-        errors: bool = True,
         bound: int = LAYER_BOUND,
         error_bound: int | None = None,
         only=None,
@@ -93,7 +90,6 @@ class LayerHarness(Elaboratable):
         self.config = config
         self.factory = factory
         self.latency = latency
-        self.errors = errors
         self.bound = bound
         self.error_bound = bound - ERROR_MARGIN if error_bound is None else error_bound
         self.commands = tiny_layer_commands(config)
@@ -120,7 +116,7 @@ class LayerHarness(Elaboratable):
             }
         )
         for name, member in top.signature.members.items():
-            if name.startswith("m_axi_") and member.flow.name == "In":
+            if name.startswith("m_axi_") and member.flow == wiring.In:
                 port = Signal(len(getattr(top, name)), name=name)
                 outer.d.comb += getattr(top, name).eq(port)
                 self.ports.append(port)
@@ -169,9 +165,6 @@ class LayerHarness(Elaboratable):
             writes_ahead=timing.WRITE_BURST_QUEUE,
             ready_bound=1,
         )
-        if not self.errors:
-            self.props.assume(m, "slave.r_okay", ~bus.rvalid | (bus.rresp == AXI_OKAY))
-            self.props.assume(m, "slave.b_okay", ~bus.bvalid | (bus.bresp == AXI_OKAY))
         if self.latency is None:
             return
         waits = {
