@@ -14,7 +14,14 @@ from pathlib import Path
 from accel.build.cli import parse_config
 from accel.cli import entry_point, positive_int
 from accel.formal.mutants import MUTANTS
-from accel.formal.proofs import LAYER_LATENCY, formal_config, layer_bound, proofs, run_proof
+from accel.formal.proofs import (
+    DESCRIPTOR_BITS,
+    LAYER_LATENCY,
+    formal_config,
+    layer_bound,
+    proofs,
+    run_proof,
+)
 from accel.formal.toolchain import ToolchainError, warm_up
 from accel.spec.config import AccelConfig
 
@@ -49,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"the AXI slave's latency bound in the layer proofs (default {LAYER_LATENCY})",
     )
     parser.add_argument(
+        "--bits",
+        type=positive_int,
+        default=DESCRIPTOR_BITS,
+        help="the descriptor proof's product factors (H, W, C, M, ...) range over 0..2**BITS-1 "
+        f"(default {DESCRIPTOR_BITS}; every other register is free)",
+    )
+    parser.add_argument(
         "--full",
         action="store_true",
         help="the default configuration's bus width, burst length and buffers (64-bit bus, "
@@ -73,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
 @entry_point("accel.formal")
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.bits > 16:
+        raise ValueError(f"--bits must be in 1..16 (the registers are 16 bits), not {args.bits}")
     if args.full:
         config = parse_config(
             argparse.Namespace(
@@ -86,7 +102,13 @@ def main(argv=None) -> int:
         key, factory, proof_name, caught = MUTANTS[args.mutant]
         factories = {key: factory}
         args.only = [proof_name]
-    every = proofs(config, depth=args.depth, factories=factories, layer_latency=args.latency)
+    every = proofs(
+        config,
+        depth=args.depth,
+        factories=factories,
+        layer_latency=args.latency,
+        descriptor_bits=args.bits,
+    )
     optional = {"top": args.top, "layer": args.layer, "layer_covers": args.layer}
     selected = [p for p in every if optional.get(p.name, True)]
     if args.only:

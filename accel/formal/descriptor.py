@@ -103,6 +103,8 @@ class SetupHarness(_Harness):
     """
 
     def __init__(self, config: AccelConfig, factory=LayerSetup, bits: int = 4):
+        if not 1 <= bits <= 16:
+            raise ValueError(f"bits must be in 1..16, not {bits}")
         if config.rows & (config.rows - 1) or config.cols & (config.cols - 1):
             raise ValueError(
                 f"the descriptor proof needs power-of-two array sizes, not "

@@ -20,6 +20,8 @@ __all__ = ["PropertyResult", "Proof", "proofs", "run_proof", "formal_config"]
 
 #: The covers of the ``layer_covers`` proof (sby cover mode, no assertions).
 LAYER_COVERS = ("cover.layer_done", "cover.layer_done_after_bus_error")
+#: The descriptor proof's factor registers are below 2**DESCRIPTOR_BITS.
+DESCRIPTOR_BITS = 4
 #: Slave latency bound (cycles) of the ``layer`` proof's fairness assumption.
 LAYER_LATENCY = 1
 
@@ -86,13 +88,15 @@ def proofs(
     depth: int = 12,
     factories: dict | None = None,
     layer_latency: int = LAYER_LATENCY,
+    descriptor_bits: int = DESCRIPTOR_BITS,
 ) -> list[Proof]:
     """The proof list for ``config``; ``depth`` is the BMC depth of the whole-accelerator proof
     (``top``).
 
     ``factories`` may replace the component under proof (``{"control": cls}``, ``"axi"`` for
     the AXI4 master of the DMA proofs, ``"top"`` for ``top`` and the ``layer`` proofs,
-    ``"setup"`` for the descriptor proof), e.g. with a mutated design. ``layer_latency``: the
+    ``"setup"`` for the descriptor proof), e.g. with a mutated design. ``descriptor_bits``: the
+    bound of the descriptor proof's factor registers (below ``2**bits``). ``layer_latency``: the
     slave's latency bound of the ``layer`` proof.
     """
     f = factories or {}
@@ -113,7 +117,14 @@ def proofs(
         Proof("axi_write_wlast", lambda: WriteHarness(config, bursts=True, **kw("axi")), "bmc", 10),
         Proof("top", lambda: TopHarness(config, **kw("top")), "bmc", depth),
         *(
-            [Proof("descriptor", lambda: SetupHarness(config, **kw("setup")), "prove", 6)]
+            [
+                Proof(
+                    "descriptor",
+                    lambda: SetupHarness(config, bits=descriptor_bits, **kw("setup")),
+                    "prove",
+                    6,
+                )
+            ]
             if _pow2(config.rows) and _pow2(config.cols)
             else []
         ),

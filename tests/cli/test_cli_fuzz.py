@@ -215,7 +215,7 @@ def bad_invocations(f) -> list[tuple[str, list[str]]]:
         "accel.formal",
         [
             [opt, v]
-            for opt in ("--rows", "--cols", "--depth", "--latency")
+            for opt in ("--rows", "--cols", "--depth", "--latency", "--bits")
             for v in ["0", "-1", "x"]
         ],
     )
@@ -227,6 +227,7 @@ def bad_invocations(f) -> list[tuple[str, list[str]]]:
             ["--rows", "65", "--full"],
             ["--only", "nosuch"],
             ["--mutant", "nosuch"],
+            ["--bits", "17"],
             ["--nosuch"],
         ],
     )
