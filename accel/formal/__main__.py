@@ -13,6 +13,7 @@ from pathlib import Path
 
 from accel.build.cli import parse_config
 from accel.cli import entry_point, positive_int
+from accel.formal.layer import ERROR_MARGIN
 from accel.formal.mutants import MUTANTS
 from accel.formal.proofs import (
     DESCRIPTOR_BITS,
@@ -140,7 +141,8 @@ def main(argv=None) -> int:
         if sby.status not in ("PASS", "FAIL") and not results:
             failed += 1
     if caught is not None:
-        caught = caught.format(bound=layer_bound(args.latency))
+        bound = layer_bound(args.latency)
+        caught = caught.format(bound=bound, error_bound=bound - ERROR_MARGIN)
         verdict = "caught" if caught in names else "NOT caught"
         print(f"\nmutant {args.mutant}: {verdict} by {caught}")
         return 0 if caught in names else 1

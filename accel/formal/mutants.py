@@ -28,10 +28,12 @@ __all__ = [
 
 def _forward(m, outer, inner, override: dict) -> None:
     """Connect every port of ``outer`` to the same port of ``inner``, except those in
-    ``override`` (path -> value driving the outer output)."""
+    ``override`` (path -> value driving the outer output, or for an input the inner one)."""
     inner_ports = {path: value for path, _, value in inner.signature.flatten(inner)}
     for path, member, value in outer.signature.flatten(outer):
-        if path in override:
+        if path in override and member.flow == wiring.In:
+            m.d.comb += Value.cast(inner_ports[path]).eq(override[path])
+        elif path in override:
             m.d.comb += value.eq(override[path])
         elif member.flow == wiring.Out:
             m.d.comb += Value.cast(value).eq(inner_ports[path])
@@ -99,7 +101,9 @@ class PoolCheckIgnored(wiring.Component):
 
 class WaitHangsAfterBusError(wiring.Component):
     """An :class:`~accel.hw.top.AcceleratorTop` that never answers WAIT once the AXI slave has
-    answered SLVERR/DECERR, as if the sequencer never finished after a bus error."""
+    answered SLVERR/DECERR, as if the sequencer never finished after a bus error: the response
+    is hidden from the CPU and the CPU's ``rsp_ready`` from the control port, which therefore
+    keeps offering it (and takes no new command)."""
 
     def __init__(self, config):
         self.config = config
@@ -120,7 +124,13 @@ class WaitHangsAfterBusError(wiring.Component):
         with m.If(self.cmd_valid & self.cmd_ready):
             m.d.sync += fid.eq(self.cmd_payload_function_id)
         wait = isa.function_id("CTRL", isa.CONTROL_OP["WAIT"].index)
-        _forward(m, self, inner, {("rsp_valid",): inner.rsp_valid & ~(erred & (fid == wait))})
+        hang = erred & (fid == wait)
+        _forward(
+            m,
+            self,
+            inner,
+            {("rsp_valid",): inner.rsp_valid & ~hang, ("rsp_ready",): self.rsp_ready & ~hang},
+        )
         return m
 
 
@@ -134,6 +144,6 @@ MUTANTS = {
         "top",
         WaitHangsAfterBusError,
         "layer",
-        "layer.wait_answered_within_{bound}",
+        "layer.ends_within_{error_bound}_of_bus_error",
     ),
 }
