@@ -1756,8 +1756,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .in_data(\in_data$226 ),
     .in_tag(\in_tag$224 ),
     .in_valid(\in_valid$222 ),
-    .\port$1996$10 (\$6 ),
-    .\port$2101$0 (\$7 ),
+    .\port$2049$10 (\$6 ),
+    .\port$2220$0 (\$7 ),
     .read__complete(acc__complete),
     .read__data(acc__data),
     .read__en(read__en),
@@ -1773,7 +1773,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .in_valid(in_valid),
     .load(load_valid),
     .load_bank(load_bank),
-    .load_weights(tile__payload),
+    .load_weights(load_weights),
     .out_data(\in_data$226 ),
     .out_valid_1(\in_valid$222 ),
     .rst(rst),
@@ -1788,9 +1788,10 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .layer__busy(layer__busy),
     .layer__run(layer__run),
     .load_bank(load_bank),
-    .load_now(load_valid),
-    .load_weights(tile__payload),
+    .load_valid(load_valid),
+    .load_weights(load_weights),
     .rst(rst),
+    .tile__payload(tile__payload),
     .tile__ready(tile__ready),
     .tile__valid(tile__valid),
     .weights_ready(weights_ready)
@@ -1822,7 +1823,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .issue(events__issue),
     .out_data(in_data),
     .pixbase(pixbase),
-    .\port$3364$16 (descriptor[47:16]),
+    .\port$3363$16 (descriptor[47:16]),
     .rows(rows),
     .rst(rst),
     .s2_bank(in_bank),
@@ -1890,8 +1891,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .param_data(params__data),
     .params__addr(\read__addr$174 ),
     .params_loaded(params_loaded),
-    .\port$1996$10 (\$6 ),
-    .\port$2101$0 (\$7 ),
+    .\port$2049$10 (\$6 ),
+    .\port$2220$0 (\$7 ),
     .region__payload(\cmd__payload$120 ),
     .region__ready(region__ready),
     .region__valid(\cmd__valid$124 ),
@@ -2150,8 +2151,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign zero_point = descriptor[271:264];
   assign \load_valid$209  = load_valid;
   assign \load_bank$211  = load_bank;
-  assign load_weights = tile__payload;
-  assign \load_weights$213  = tile__payload;
+  assign \load_weights$213  = load_weights;
   assign out_valid = in_valid;
   assign out_bank = in_bank;
   assign out_data = in_data;
@@ -2882,134 +2882,134 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   assign \rows$204[7].r  = rows[351:344];
   assign \rows$204[7].s  = rows[359:352];
   assign \rows$204[7].offset  = rows[391:360];
-  assign \load_weights[0]  = tile__payload[7:0];
-  assign \load_weights[1]  = tile__payload[15:8];
-  assign \load_weights[2]  = tile__payload[23:16];
-  assign \load_weights[3]  = tile__payload[31:24];
-  assign \load_weights[4]  = tile__payload[39:32];
-  assign \load_weights[5]  = tile__payload[47:40];
-  assign \load_weights[6]  = tile__payload[55:48];
-  assign \load_weights[7]  = tile__payload[63:56];
-  assign \load_weights[8]  = tile__payload[71:64];
-  assign \load_weights[9]  = tile__payload[79:72];
-  assign \load_weights[10]  = tile__payload[87:80];
-  assign \load_weights[11]  = tile__payload[95:88];
-  assign \load_weights[12]  = tile__payload[103:96];
-  assign \load_weights[13]  = tile__payload[111:104];
-  assign \load_weights[14]  = tile__payload[119:112];
-  assign \load_weights[15]  = tile__payload[127:120];
-  assign \load_weights[16]  = tile__payload[135:128];
-  assign \load_weights[17]  = tile__payload[143:136];
-  assign \load_weights[18]  = tile__payload[151:144];
-  assign \load_weights[19]  = tile__payload[159:152];
-  assign \load_weights[20]  = tile__payload[167:160];
-  assign \load_weights[21]  = tile__payload[175:168];
-  assign \load_weights[22]  = tile__payload[183:176];
-  assign \load_weights[23]  = tile__payload[191:184];
-  assign \load_weights[24]  = tile__payload[199:192];
-  assign \load_weights[25]  = tile__payload[207:200];
-  assign \load_weights[26]  = tile__payload[215:208];
-  assign \load_weights[27]  = tile__payload[223:216];
-  assign \load_weights[28]  = tile__payload[231:224];
-  assign \load_weights[29]  = tile__payload[239:232];
-  assign \load_weights[30]  = tile__payload[247:240];
-  assign \load_weights[31]  = tile__payload[255:248];
-  assign \load_weights[32]  = tile__payload[263:256];
-  assign \load_weights[33]  = tile__payload[271:264];
-  assign \load_weights[34]  = tile__payload[279:272];
-  assign \load_weights[35]  = tile__payload[287:280];
-  assign \load_weights[36]  = tile__payload[295:288];
-  assign \load_weights[37]  = tile__payload[303:296];
-  assign \load_weights[38]  = tile__payload[311:304];
-  assign \load_weights[39]  = tile__payload[319:312];
-  assign \load_weights[40]  = tile__payload[327:320];
-  assign \load_weights[41]  = tile__payload[335:328];
-  assign \load_weights[42]  = tile__payload[343:336];
-  assign \load_weights[43]  = tile__payload[351:344];
-  assign \load_weights[44]  = tile__payload[359:352];
-  assign \load_weights[45]  = tile__payload[367:360];
-  assign \load_weights[46]  = tile__payload[375:368];
-  assign \load_weights[47]  = tile__payload[383:376];
-  assign \load_weights[48]  = tile__payload[391:384];
-  assign \load_weights[49]  = tile__payload[399:392];
-  assign \load_weights[50]  = tile__payload[407:400];
-  assign \load_weights[51]  = tile__payload[415:408];
-  assign \load_weights[52]  = tile__payload[423:416];
-  assign \load_weights[53]  = tile__payload[431:424];
-  assign \load_weights[54]  = tile__payload[439:432];
-  assign \load_weights[55]  = tile__payload[447:440];
-  assign \load_weights[56]  = tile__payload[455:448];
-  assign \load_weights[57]  = tile__payload[463:456];
-  assign \load_weights[58]  = tile__payload[471:464];
-  assign \load_weights[59]  = tile__payload[479:472];
-  assign \load_weights[60]  = tile__payload[487:480];
-  assign \load_weights[61]  = tile__payload[495:488];
-  assign \load_weights[62]  = tile__payload[503:496];
-  assign \load_weights[63]  = tile__payload[511:504];
-  assign \load_weights$213[0]  = tile__payload[7:0];
-  assign \load_weights$213[1]  = tile__payload[15:8];
-  assign \load_weights$213[2]  = tile__payload[23:16];
-  assign \load_weights$213[3]  = tile__payload[31:24];
-  assign \load_weights$213[4]  = tile__payload[39:32];
-  assign \load_weights$213[5]  = tile__payload[47:40];
-  assign \load_weights$213[6]  = tile__payload[55:48];
-  assign \load_weights$213[7]  = tile__payload[63:56];
-  assign \load_weights$213[8]  = tile__payload[71:64];
-  assign \load_weights$213[9]  = tile__payload[79:72];
-  assign \load_weights$213[10]  = tile__payload[87:80];
-  assign \load_weights$213[11]  = tile__payload[95:88];
-  assign \load_weights$213[12]  = tile__payload[103:96];
-  assign \load_weights$213[13]  = tile__payload[111:104];
-  assign \load_weights$213[14]  = tile__payload[119:112];
-  assign \load_weights$213[15]  = tile__payload[127:120];
-  assign \load_weights$213[16]  = tile__payload[135:128];
-  assign \load_weights$213[17]  = tile__payload[143:136];
-  assign \load_weights$213[18]  = tile__payload[151:144];
-  assign \load_weights$213[19]  = tile__payload[159:152];
-  assign \load_weights$213[20]  = tile__payload[167:160];
-  assign \load_weights$213[21]  = tile__payload[175:168];
-  assign \load_weights$213[22]  = tile__payload[183:176];
-  assign \load_weights$213[23]  = tile__payload[191:184];
-  assign \load_weights$213[24]  = tile__payload[199:192];
-  assign \load_weights$213[25]  = tile__payload[207:200];
-  assign \load_weights$213[26]  = tile__payload[215:208];
-  assign \load_weights$213[27]  = tile__payload[223:216];
-  assign \load_weights$213[28]  = tile__payload[231:224];
-  assign \load_weights$213[29]  = tile__payload[239:232];
-  assign \load_weights$213[30]  = tile__payload[247:240];
-  assign \load_weights$213[31]  = tile__payload[255:248];
-  assign \load_weights$213[32]  = tile__payload[263:256];
-  assign \load_weights$213[33]  = tile__payload[271:264];
-  assign \load_weights$213[34]  = tile__payload[279:272];
-  assign \load_weights$213[35]  = tile__payload[287:280];
-  assign \load_weights$213[36]  = tile__payload[295:288];
-  assign \load_weights$213[37]  = tile__payload[303:296];
-  assign \load_weights$213[38]  = tile__payload[311:304];
-  assign \load_weights$213[39]  = tile__payload[319:312];
-  assign \load_weights$213[40]  = tile__payload[327:320];
-  assign \load_weights$213[41]  = tile__payload[335:328];
-  assign \load_weights$213[42]  = tile__payload[343:336];
-  assign \load_weights$213[43]  = tile__payload[351:344];
-  assign \load_weights$213[44]  = tile__payload[359:352];
-  assign \load_weights$213[45]  = tile__payload[367:360];
-  assign \load_weights$213[46]  = tile__payload[375:368];
-  assign \load_weights$213[47]  = tile__payload[383:376];
-  assign \load_weights$213[48]  = tile__payload[391:384];
-  assign \load_weights$213[49]  = tile__payload[399:392];
-  assign \load_weights$213[50]  = tile__payload[407:400];
-  assign \load_weights$213[51]  = tile__payload[415:408];
-  assign \load_weights$213[52]  = tile__payload[423:416];
-  assign \load_weights$213[53]  = tile__payload[431:424];
-  assign \load_weights$213[54]  = tile__payload[439:432];
-  assign \load_weights$213[55]  = tile__payload[447:440];
-  assign \load_weights$213[56]  = tile__payload[455:448];
-  assign \load_weights$213[57]  = tile__payload[463:456];
-  assign \load_weights$213[58]  = tile__payload[471:464];
-  assign \load_weights$213[59]  = tile__payload[479:472];
-  assign \load_weights$213[60]  = tile__payload[487:480];
-  assign \load_weights$213[61]  = tile__payload[495:488];
-  assign \load_weights$213[62]  = tile__payload[503:496];
-  assign \load_weights$213[63]  = tile__payload[511:504];
+  assign \load_weights[0]  = load_weights[7:0];
+  assign \load_weights[1]  = load_weights[15:8];
+  assign \load_weights[2]  = load_weights[23:16];
+  assign \load_weights[3]  = load_weights[31:24];
+  assign \load_weights[4]  = load_weights[39:32];
+  assign \load_weights[5]  = load_weights[47:40];
+  assign \load_weights[6]  = load_weights[55:48];
+  assign \load_weights[7]  = load_weights[63:56];
+  assign \load_weights[8]  = load_weights[71:64];
+  assign \load_weights[9]  = load_weights[79:72];
+  assign \load_weights[10]  = load_weights[87:80];
+  assign \load_weights[11]  = load_weights[95:88];
+  assign \load_weights[12]  = load_weights[103:96];
+  assign \load_weights[13]  = load_weights[111:104];
+  assign \load_weights[14]  = load_weights[119:112];
+  assign \load_weights[15]  = load_weights[127:120];
+  assign \load_weights[16]  = load_weights[135:128];
+  assign \load_weights[17]  = load_weights[143:136];
+  assign \load_weights[18]  = load_weights[151:144];
+  assign \load_weights[19]  = load_weights[159:152];
+  assign \load_weights[20]  = load_weights[167:160];
+  assign \load_weights[21]  = load_weights[175:168];
+  assign \load_weights[22]  = load_weights[183:176];
+  assign \load_weights[23]  = load_weights[191:184];
+  assign \load_weights[24]  = load_weights[199:192];
+  assign \load_weights[25]  = load_weights[207:200];
+  assign \load_weights[26]  = load_weights[215:208];
+  assign \load_weights[27]  = load_weights[223:216];
+  assign \load_weights[28]  = load_weights[231:224];
+  assign \load_weights[29]  = load_weights[239:232];
+  assign \load_weights[30]  = load_weights[247:240];
+  assign \load_weights[31]  = load_weights[255:248];
+  assign \load_weights[32]  = load_weights[263:256];
+  assign \load_weights[33]  = load_weights[271:264];
+  assign \load_weights[34]  = load_weights[279:272];
+  assign \load_weights[35]  = load_weights[287:280];
+  assign \load_weights[36]  = load_weights[295:288];
+  assign \load_weights[37]  = load_weights[303:296];
+  assign \load_weights[38]  = load_weights[311:304];
+  assign \load_weights[39]  = load_weights[319:312];
+  assign \load_weights[40]  = load_weights[327:320];
+  assign \load_weights[41]  = load_weights[335:328];
+  assign \load_weights[42]  = load_weights[343:336];
+  assign \load_weights[43]  = load_weights[351:344];
+  assign \load_weights[44]  = load_weights[359:352];
+  assign \load_weights[45]  = load_weights[367:360];
+  assign \load_weights[46]  = load_weights[375:368];
+  assign \load_weights[47]  = load_weights[383:376];
+  assign \load_weights[48]  = load_weights[391:384];
+  assign \load_weights[49]  = load_weights[399:392];
+  assign \load_weights[50]  = load_weights[407:400];
+  assign \load_weights[51]  = load_weights[415:408];
+  assign \load_weights[52]  = load_weights[423:416];
+  assign \load_weights[53]  = load_weights[431:424];
+  assign \load_weights[54]  = load_weights[439:432];
+  assign \load_weights[55]  = load_weights[447:440];
+  assign \load_weights[56]  = load_weights[455:448];
+  assign \load_weights[57]  = load_weights[463:456];
+  assign \load_weights[58]  = load_weights[471:464];
+  assign \load_weights[59]  = load_weights[479:472];
+  assign \load_weights[60]  = load_weights[487:480];
+  assign \load_weights[61]  = load_weights[495:488];
+  assign \load_weights[62]  = load_weights[503:496];
+  assign \load_weights[63]  = load_weights[511:504];
+  assign \load_weights$213[0]  = load_weights[7:0];
+  assign \load_weights$213[1]  = load_weights[15:8];
+  assign \load_weights$213[2]  = load_weights[23:16];
+  assign \load_weights$213[3]  = load_weights[31:24];
+  assign \load_weights$213[4]  = load_weights[39:32];
+  assign \load_weights$213[5]  = load_weights[47:40];
+  assign \load_weights$213[6]  = load_weights[55:48];
+  assign \load_weights$213[7]  = load_weights[63:56];
+  assign \load_weights$213[8]  = load_weights[71:64];
+  assign \load_weights$213[9]  = load_weights[79:72];
+  assign \load_weights$213[10]  = load_weights[87:80];
+  assign \load_weights$213[11]  = load_weights[95:88];
+  assign \load_weights$213[12]  = load_weights[103:96];
+  assign \load_weights$213[13]  = load_weights[111:104];
+  assign \load_weights$213[14]  = load_weights[119:112];
+  assign \load_weights$213[15]  = load_weights[127:120];
+  assign \load_weights$213[16]  = load_weights[135:128];
+  assign \load_weights$213[17]  = load_weights[143:136];
+  assign \load_weights$213[18]  = load_weights[151:144];
+  assign \load_weights$213[19]  = load_weights[159:152];
+  assign \load_weights$213[20]  = load_weights[167:160];
+  assign \load_weights$213[21]  = load_weights[175:168];
+  assign \load_weights$213[22]  = load_weights[183:176];
+  assign \load_weights$213[23]  = load_weights[191:184];
+  assign \load_weights$213[24]  = load_weights[199:192];
+  assign \load_weights$213[25]  = load_weights[207:200];
+  assign \load_weights$213[26]  = load_weights[215:208];
+  assign \load_weights$213[27]  = load_weights[223:216];
+  assign \load_weights$213[28]  = load_weights[231:224];
+  assign \load_weights$213[29]  = load_weights[239:232];
+  assign \load_weights$213[30]  = load_weights[247:240];
+  assign \load_weights$213[31]  = load_weights[255:248];
+  assign \load_weights$213[32]  = load_weights[263:256];
+  assign \load_weights$213[33]  = load_weights[271:264];
+  assign \load_weights$213[34]  = load_weights[279:272];
+  assign \load_weights$213[35]  = load_weights[287:280];
+  assign \load_weights$213[36]  = load_weights[295:288];
+  assign \load_weights$213[37]  = load_weights[303:296];
+  assign \load_weights$213[38]  = load_weights[311:304];
+  assign \load_weights$213[39]  = load_weights[319:312];
+  assign \load_weights$213[40]  = load_weights[327:320];
+  assign \load_weights$213[41]  = load_weights[335:328];
+  assign \load_weights$213[42]  = load_weights[343:336];
+  assign \load_weights$213[43]  = load_weights[351:344];
+  assign \load_weights$213[44]  = load_weights[359:352];
+  assign \load_weights$213[45]  = load_weights[367:360];
+  assign \load_weights$213[46]  = load_weights[375:368];
+  assign \load_weights$213[47]  = load_weights[383:376];
+  assign \load_weights$213[48]  = load_weights[391:384];
+  assign \load_weights$213[49]  = load_weights[399:392];
+  assign \load_weights$213[50]  = load_weights[407:400];
+  assign \load_weights$213[51]  = load_weights[415:408];
+  assign \load_weights$213[52]  = load_weights[423:416];
+  assign \load_weights$213[53]  = load_weights[431:424];
+  assign \load_weights$213[54]  = load_weights[439:432];
+  assign \load_weights$213[55]  = load_weights[447:440];
+  assign \load_weights$213[56]  = load_weights[455:448];
+  assign \load_weights$213[57]  = load_weights[463:456];
+  assign \load_weights$213[58]  = load_weights[471:464];
+  assign \load_weights$213[59]  = load_weights[479:472];
+  assign \load_weights$213[60]  = load_weights[487:480];
+  assign \load_weights$213[61]  = load_weights[495:488];
+  assign \load_weights$213[62]  = load_weights[503:496];
+  assign \load_weights$213[63]  = load_weights[511:504];
   assign \in_data[0]  = in_data[7:0];
   assign \in_data[1]  = in_data[15:8];
   assign \in_data[2]  = in_data[23:16];
@@ -3049,11 +3049,11 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2101$0 , read__en, halves__claim, in_valid, in_tag, in_data, read__complete, halves__free, read__take, read__release, clk);
+module \accel_top.core.acc (rst, read__data, \port$2049$10 , \port$2220$0 , read__en, halves__claim, in_valid, in_tag, in_data, read__complete, halves__free, read__take, read__release, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
-  wire [255:0] \$1 ;
+  wire \$1 ;
   wire [1:0] \$10 ;
-  wire [1:0] \$11 ;
+  wire \$11 ;
   wire \$12 ;
   wire \$13 ;
   wire \$14 ;
@@ -3068,7 +3068,7 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2101$0 , read
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
-  wire \$25 ;
+  wire [31:0] \$25 ;
   wire [31:0] \$26 ;
   wire [31:0] \$27 ;
   wire [31:0] \$28 ;
@@ -3077,62 +3077,72 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2101$0 , read
   wire [31:0] \$30 ;
   wire [31:0] \$31 ;
   wire [31:0] \$32 ;
-  wire [32:0] \$33 ;
-  wire [31:0] \$34 ;
+  wire [31:0] \$33 ;
+  wire [32:0] \$34 ;
   wire [31:0] \$35 ;
   wire [31:0] \$36 ;
-  wire [32:0] \$37 ;
+  wire [31:0] \$37 ;
   wire [31:0] \$38 ;
-  wire [31:0] \$39 ;
+  wire [32:0] \$39 ;
   wire \$4 ;
   wire [31:0] \$40 ;
-  wire [32:0] \$41 ;
+  wire [31:0] \$41 ;
   wire [31:0] \$42 ;
   wire [31:0] \$43 ;
-  wire [31:0] \$44 ;
-  wire [32:0] \$45 ;
+  wire [32:0] \$44 ;
+  wire [31:0] \$45 ;
   wire [31:0] \$46 ;
   wire [31:0] \$47 ;
   wire [31:0] \$48 ;
   wire [32:0] \$49 ;
-  wire \$5 ;
+  wire [1:0] \$5 ;
   wire [31:0] \$50 ;
   wire [31:0] \$51 ;
   wire [31:0] \$52 ;
-  wire [32:0] \$53 ;
-  wire [31:0] \$54 ;
+  wire [31:0] \$53 ;
+  wire [32:0] \$54 ;
   wire [31:0] \$55 ;
   wire [31:0] \$56 ;
-  wire [32:0] \$57 ;
-  wire \$58 ;
-  wire [1:0] \$59 ;
+  wire [31:0] \$57 ;
+  wire [31:0] \$58 ;
+  wire [32:0] \$59 ;
   wire [1:0] \$6 ;
-  reg \$60 ;
-  reg [10:0] \$61 ;
-  reg \$62 ;
-  reg \$63 ;
-  reg [255:0] \$64 ;
-  reg \$65 ;
-  reg [10:0] \$66 ;
+  wire [31:0] \$60 ;
+  wire [31:0] \$61 ;
+  wire [31:0] \$62 ;
+  wire [31:0] \$63 ;
+  wire [32:0] \$64 ;
+  wire \$65 ;
+  wire [1:0] \$66 ;
   reg \$67 ;
-  reg \$68 ;
-  reg [255:0] \$69 ;
+  reg [10:0] \$68 ;
+  reg \$69 ;
   wire [1:0] \$7 ;
   reg \$70 ;
   reg [255:0] \$71 ;
   reg \$72 ;
   reg [10:0] \$73 ;
-  reg [255:0] \$74 ;
+  reg \$74 ;
   reg \$75 ;
-  reg \$76 ;
+  reg [255:0] \$76 ;
   reg \$77 ;
-  reg [10:0] \$78 ;
+  reg \$78 ;
   reg \$79 ;
   wire [1:0] \$8 ;
   reg [255:0] \$80 ;
-  reg [1:0] \$81 ;
-  reg [1:0] \$82 ;
+  reg [255:0] \$81 ;
+  reg \$82 ;
+  reg [10:0] \$83 ;
+  reg [255:0] \$84 ;
+  reg \$85 ;
+  reg \$86 ;
+  reg \$87 ;
+  reg [10:0] \$88 ;
+  reg \$89 ;
   wire [1:0] \$9 ;
+  reg [255:0] \$90 ;
+  reg [1:0] \$91 ;
+  reg [1:0] \$92 ;
   reg [255:0] acc_write = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   wire [31:0] \acc_write[0] ;
   wire [31:0] \acc_write[1] ;
@@ -3168,10 +3178,10 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2101$0 , read
   wire in_valid;
   reg newer = 1'h0;
   reg older = 1'h0;
-  input \port$1996$10 ;
-  wire \port$1996$10 ;
-  input [9:0] \port$2101$0 ;
-  wire [9:0] \port$2101$0 ;
+  input \port$2049$10 ;
+  wire \port$2049$10 ;
+  input [9:0] \port$2220$0 ;
+  wire [9:0] \port$2220$0 ;
   reg [10:0] prev_addr = 11'h000;
   reg [255:0] prev_data = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   wire [31:0] \prev_data[0] ;
@@ -3202,22 +3212,23 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2101$0 , read
   wire [1:0] read__release;
   input [1:0] read__take;
   wire [1:0] read__take;
-  reg read_half = 1'h0;
+  reg read_half0 = 1'h0;
+  reg read_half1 = 1'h0;
   reg [10:0] rmw_addr = 11'h000;
   reg rmw_last = 1'h0;
   reg rmw_valid = 1'h0;
   wire [9:0] rp__addr;
-  wire [9:0] \rp__addr$42 ;
+  wire [9:0] \rp__addr$45 ;
   wire [255:0] rp__data;
-  wire [255:0] \rp__data$19 ;
-  wire [31:0] \rp__data$19[0] ;
-  wire [31:0] \rp__data$19[1] ;
-  wire [31:0] \rp__data$19[2] ;
-  wire [31:0] \rp__data$19[3] ;
-  wire [31:0] \rp__data$19[4] ;
-  wire [31:0] \rp__data$19[5] ;
-  wire [31:0] \rp__data$19[6] ;
-  wire [31:0] \rp__data$19[7] ;
+  wire [255:0] \rp__data$22 ;
+  wire [31:0] \rp__data$22[0] ;
+  wire [31:0] \rp__data$22[1] ;
+  wire [31:0] \rp__data$22[2] ;
+  wire [31:0] \rp__data$22[3] ;
+  wire [31:0] \rp__data$22[4] ;
+  wire [31:0] \rp__data$22[5] ;
+  wire [31:0] \rp__data$22[6] ;
+  wire [31:0] \rp__data$22[7] ;
   wire [31:0] \rp__data[0] ;
   wire [31:0] \rp__data[1] ;
   wire [31:0] \rp__data[2] ;
@@ -3227,7 +3238,7 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2101$0 , read
   wire [31:0] \rp__data[6] ;
   wire [31:0] \rp__data[7] ;
   wire rp__en;
-  wire \rp__en$43 ;
+  wire \rp__en$46 ;
   input rst;
   wire rst;
   reg [10:0] s1_addr = 11'h000;
@@ -3245,16 +3256,26 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2101$0 , read
   reg s1_valid = 1'h0;
   reg [10:0] s2_addr = 11'h000;
   reg s2_first = 1'h0;
+  reg s2_half = 1'h0;
   reg s2_last = 1'h0;
-  reg [255:0] s2_old = 256'h0000000000000000000000000000000000000000000000000000000000000000;
-  wire [31:0] \s2_old[0] ;
-  wire [31:0] \s2_old[1] ;
-  wire [31:0] \s2_old[2] ;
-  wire [31:0] \s2_old[3] ;
-  wire [31:0] \s2_old[4] ;
-  wire [31:0] \s2_old[5] ;
-  wire [31:0] \s2_old[6] ;
-  wire [31:0] \s2_old[7] ;
+  reg [255:0] s2_old0 = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+  wire [31:0] \s2_old0[0] ;
+  wire [31:0] \s2_old0[1] ;
+  wire [31:0] \s2_old0[2] ;
+  wire [31:0] \s2_old0[3] ;
+  wire [31:0] \s2_old0[4] ;
+  wire [31:0] \s2_old0[5] ;
+  wire [31:0] \s2_old0[6] ;
+  wire [31:0] \s2_old0[7] ;
+  reg [255:0] s2_old1 = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+  wire [31:0] \s2_old1[0] ;
+  wire [31:0] \s2_old1[1] ;
+  wire [31:0] \s2_old1[2] ;
+  wire [31:0] \s2_old1[3] ;
+  wire [31:0] \s2_old1[4] ;
+  wire [31:0] \s2_old1[5] ;
+  wire [31:0] \s2_old1[6] ;
+  wire [31:0] \s2_old1[7] ;
   reg [255:0] s2_psum = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   wire [31:0] \s2_psum[0] ;
   wire [31:0] \s2_psum[1] ;
@@ -3275,19 +3296,19 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2101$0 , read
   wire [31:0] \total[6] ;
   wire [31:0] \total[7] ;
   wire [9:0] wp__addr;
-  wire [9:0] \wp__addr$45 ;
+  wire [9:0] \wp__addr$48 ;
   (* init = 256'h0000000000000000000000000000000000000000000000000000000000000000 *)
   wire [255:0] wp__data;
   (* init = 256'h0000000000000000000000000000000000000000000000000000000000000000 *)
-  wire [255:0] \wp__data$46 ;
-  wire [31:0] \wp__data$46[0] ;
-  wire [31:0] \wp__data$46[1] ;
-  wire [31:0] \wp__data$46[2] ;
-  wire [31:0] \wp__data$46[3] ;
-  wire [31:0] \wp__data$46[4] ;
-  wire [31:0] \wp__data$46[5] ;
-  wire [31:0] \wp__data$46[6] ;
-  wire [31:0] \wp__data$46[7] ;
+  wire [255:0] \wp__data$49 ;
+  wire [31:0] \wp__data$49[0] ;
+  wire [31:0] \wp__data$49[1] ;
+  wire [31:0] \wp__data$49[2] ;
+  wire [31:0] \wp__data$49[3] ;
+  wire [31:0] \wp__data$49[4] ;
+  wire [31:0] \wp__data$49[5] ;
+  wire [31:0] \wp__data$49[6] ;
+  wire [31:0] \wp__data$49[7] ;
   wire [31:0] \wp__data[0] ;
   wire [31:0] \wp__data[1] ;
   wire [31:0] \wp__data[2] ;
@@ -3297,7 +3318,7 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2101$0 , read
   wire [31:0] \wp__data[6] ;
   wire [31:0] \wp__data[7] ;
   wire wp__en;
-  wire \wp__en$44 ;
+  wire \wp__en$47 ;
   reg [255:0] half0 [1023:0];
   initial begin
     half0[0] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
@@ -5366,293 +5387,327 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2101$0 , read
     half1[1023] = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   end
   always @(posedge clk) begin
-    if (\wp__en$44 )
+    if (\wp__en$47 )
       half1[rmw_addr[9:0]] <= acc_write;
   end
   reg [255:0] _1_;
   always @(posedge clk) begin
-    if (\rp__en$43 ) begin
-      _1_ <= half1[\rp__addr$42 ];
-      if (\wp__en$44  && \rp__addr$42  == rmw_addr[9:0])
+    if (\rp__en$46 ) begin
+      _1_ <= half1[\rp__addr$45 ];
+      if (\wp__en$47  && \rp__addr$45  == rmw_addr[9:0])
         _1_ <= acc_write;
     end
   end
-  assign \rp__data$19  = _1_;
-  assign \$17  = in_valid & \$16 ;
-  assign rp__en = \$15  | \$17 ;
-  assign \$18  = ! rmw_addr[10];
-  assign wp__en = rmw_valid & \$18 ;
-  assign \$20  = read__en & \$19 ;
-  assign \rp__addr$42  = \$20  ? \port$2101$0  : in_tag[9:0];
-  assign \$22  = read__en & \$21 ;
-  assign \$24  = in_valid & \$23 ;
-  assign \rp__en$43  = \$22  | \$24 ;
-  assign \wp__en$44  = rmw_valid & \$25 ;
-  assign \$26  = older ? prev_data[31:0] : s2_old[31:0];
+  assign \rp__data$22  = _1_;
+  assign \$8  = halves__free | read__release;
+  assign \$9  = ~ halves__claim;
+  assign \$10  = \$8  & \$9 ;
+  assign \$11  = ! \port$2049$10 ;
+  assign \$12  = read__en & \$11 ;
+  assign rp__addr = \$12  ? \port$2220$0  : in_tag[9:0];
+  assign \$13  = ! \port$2049$10 ;
+  assign \$14  = read__en & \$13 ;
+  assign \$15  = ! in_tag[10];
+  assign \$16  = in_valid & \$15 ;
+  assign rp__en = \$14  | \$16 ;
+  assign \$17  = ! rmw_addr[10];
+  assign wp__en = rmw_valid & \$17 ;
+  assign \$19  = read__en & \$18 ;
+  assign \rp__addr$45  = \$19  ? \port$2220$0  : in_tag[9:0];
+  assign \$21  = read__en & \$20 ;
+  assign \$23  = in_valid & \$22 ;
+  assign \rp__en$46  = \$21  | \$23 ;
+  assign \wp__en$47  = rmw_valid & \$24 ;
+  assign \$25  = s2_half ? s2_old1[31:0] : s2_old0[31:0];
+  assign \$26  = older ? prev_data[31:0] : \$25 ;
   assign \$27  = newer ? acc_write[31:0] : \$26 ;
   assign \$28  = s2_first ? 32'd0 : \$27 ;
   assign \$29  = $signed(\$28 ) + $signed(s2_psum[31:0]);
-  assign \$30  = older ? prev_data[63:32] : s2_old[63:32];
-  assign \$31  = newer ? acc_write[63:32] : \$30 ;
-  assign \$32  = s2_first ? 32'd0 : \$31 ;
-  assign \$33  = $signed(\$32 ) + $signed(s2_psum[63:32]);
-  assign \$34  = older ? prev_data[95:64] : s2_old[95:64];
-  assign \$35  = newer ? acc_write[95:64] : \$34 ;
-  assign \$36  = s2_first ? 32'd0 : \$35 ;
-  assign \$37  = $signed(\$36 ) + $signed(s2_psum[95:64]);
-  assign \$38  = older ? prev_data[127:96] : s2_old[127:96];
-  assign \$39  = newer ? acc_write[127:96] : \$38 ;
-  assign \$40  = s2_first ? 32'd0 : \$39 ;
-  assign \$41  = $signed(\$40 ) + $signed(s2_psum[127:96]);
-  assign \$42  = older ? prev_data[159:128] : s2_old[159:128];
-  assign \$43  = newer ? acc_write[159:128] : \$42 ;
-  assign \$44  = s2_first ? 32'd0 : \$43 ;
-  assign \$45  = $signed(\$44 ) + $signed(s2_psum[159:128]);
-  assign \$46  = older ? prev_data[191:160] : s2_old[191:160];
-  assign \$47  = newer ? acc_write[191:160] : \$46 ;
+  assign \$30  = s2_half ? s2_old1[63:32] : s2_old0[63:32];
+  assign \$31  = older ? prev_data[63:32] : \$30 ;
+  assign \$32  = newer ? acc_write[63:32] : \$31 ;
+  assign \$33  = s2_first ? 32'd0 : \$32 ;
+  assign \$34  = $signed(\$33 ) + $signed(s2_psum[63:32]);
+  assign \$35  = s2_half ? s2_old1[95:64] : s2_old0[95:64];
+  assign \$36  = older ? prev_data[95:64] : \$35 ;
+  assign \$37  = newer ? acc_write[95:64] : \$36 ;
+  assign \$38  = s2_first ? 32'd0 : \$37 ;
+  assign \$39  = $signed(\$38 ) + $signed(s2_psum[95:64]);
+  assign \$40  = s2_half ? s2_old1[127:96] : s2_old0[127:96];
+  assign \$41  = older ? prev_data[127:96] : \$40 ;
+  assign \$42  = newer ? acc_write[127:96] : \$41 ;
+  assign \$43  = s2_first ? 32'd0 : \$42 ;
+  assign \$44  = $signed(\$43 ) + $signed(s2_psum[127:96]);
+  assign \$45  = s2_half ? s2_old1[159:128] : s2_old0[159:128];
+  assign \$46  = older ? prev_data[159:128] : \$45 ;
+  assign \$47  = newer ? acc_write[159:128] : \$46 ;
   assign \$48  = s2_first ? 32'd0 : \$47 ;
-  assign \$49  = $signed(\$48 ) + $signed(s2_psum[191:160]);
-  assign \$50  = older ? prev_data[223:192] : s2_old[223:192];
-  assign \$51  = newer ? acc_write[223:192] : \$50 ;
-  assign \$52  = s2_first ? 32'd0 : \$51 ;
-  assign \$53  = $signed(\$52 ) + $signed(s2_psum[223:192]);
-  assign \$54  = older ? prev_data[255:224] : s2_old[255:224];
-  assign \$55  = newer ? acc_write[255:224] : \$54 ;
-  assign \$56  = s2_first ? 32'd0 : \$55 ;
-  assign \$57  = $signed(\$56 ) + $signed(s2_psum[255:224]);
-  assign read__data = read_half ? \rp__data$19  : rp__data;
-  assign \$58  = rmw_valid & rmw_last;
-  assign \$59  = rmw_addr[10] ? 2'h2 : 2'h1;
-  assign done_now = \$58  ? \$59  : 2'h0;
+  assign \$49  = $signed(\$48 ) + $signed(s2_psum[159:128]);
+  assign \$50  = s2_half ? s2_old1[191:160] : s2_old0[191:160];
+  assign \$51  = older ? prev_data[191:160] : \$50 ;
+  assign \$52  = newer ? acc_write[191:160] : \$51 ;
+  assign \$53  = s2_first ? 32'd0 : \$52 ;
+  assign \$54  = $signed(\$53 ) + $signed(s2_psum[191:160]);
+  assign \$55  = s2_half ? s2_old1[223:192] : s2_old0[223:192];
+  assign \$56  = older ? prev_data[223:192] : \$55 ;
+  assign \$57  = newer ? acc_write[223:192] : \$56 ;
+  assign \$58  = s2_first ? 32'd0 : \$57 ;
+  assign \$59  = $signed(\$58 ) + $signed(s2_psum[223:192]);
+  assign \$60  = s2_half ? s2_old1[255:224] : s2_old0[255:224];
+  assign \$61  = older ? prev_data[255:224] : \$60 ;
+  assign \$62  = newer ? acc_write[255:224] : \$61 ;
+  assign \$63  = s2_first ? 32'd0 : \$62 ;
+  assign \$64  = $signed(\$63 ) + $signed(s2_psum[255:224]);
+  assign read__data = read_half1 ? s2_old1 : s2_old0;
+  assign \$65  = rmw_valid & rmw_last;
+  assign \$66  = rmw_addr[10] ? 2'h2 : 2'h1;
+  assign done_now = \$65  ? \$66  : 2'h0;
   always @(posedge clk)
-    s1_valid <= \$60 ;
+    s1_valid <= \$67 ;
   always @(posedge clk)
-    s1_addr <= \$61 ;
+    s1_addr <= \$68 ;
   always @(posedge clk)
-    s1_first <= \$62 ;
+    s1_first <= \$69 ;
   always @(posedge clk)
-    s1_last <= \$63 ;
+    s1_last <= \$70 ;
   always @(posedge clk)
-    s1_psum <= \$64 ;
+    s1_psum <= \$71 ;
   always @(posedge clk)
-    s2_valid <= \$65 ;
+    s2_valid <= \$72 ;
   always @(posedge clk)
-    s2_addr <= \$66 ;
+    s2_addr <= \$73 ;
   always @(posedge clk)
-    s2_first <= \$67 ;
+    s2_first <= \$74 ;
   always @(posedge clk)
-    s2_last <= \$68 ;
+    s2_last <= \$75 ;
   always @(posedge clk)
-    s2_psum <= \$69 ;
+    s2_psum <= \$76 ;
   always @(posedge clk)
-    read_half <= \$70 ;
+    s2_half <= \$77 ;
   always @(posedge clk)
-    s2_old <= \$71 ;
+    read_half0 <= \$78 ;
   always @(posedge clk)
-    prev_valid <= \$72 ;
+    read_half1 <= \$79 ;
   always @(posedge clk)
-    prev_addr <= \$73 ;
+    s2_old0 <= \$80 ;
   always @(posedge clk)
-    prev_data <= \$74 ;
+    s2_old1 <= \$81 ;
   always @(posedge clk)
-    newer <= \$75 ;
+    prev_valid <= \$82 ;
   always @(posedge clk)
-    older <= \$76 ;
+    prev_addr <= \$83 ;
   always @(posedge clk)
-    rmw_valid <= \$77 ;
+    prev_data <= \$84 ;
   always @(posedge clk)
-    rmw_addr <= \$78 ;
+    newer <= \$85 ;
   always @(posedge clk)
-    rmw_last <= \$79 ;
+    older <= \$86 ;
   always @(posedge clk)
-    acc_write <= \$80 ;
+    rmw_valid <= \$87 ;
   always @(posedge clk)
-    read__complete <= \$81 ;
+    rmw_addr <= \$88 ;
   always @(posedge clk)
-    halves__free <= \$82 ;
-  assign \$1  = s1_addr[10] ? \rp__data$19  : rp__data;
-  assign \$2  = s2_addr == s1_addr;
-  assign \$3  = s2_valid & \$2 ;
-  assign \$4  = rmw_addr == s1_addr;
-  assign \$5  = rmw_valid & \$4 ;
-  assign \$6  = read__complete | done_now;
-  assign \$7  = ~ read__take;
-  assign \$8  = \$6  & \$7 ;
-  assign \$9  = halves__free | read__release;
-  assign \$10  = ~ halves__claim;
-  assign \$11  = \$9  & \$10 ;
-  assign \$12  = ! \port$1996$10 ;
-  assign \$13  = read__en & \$12 ;
-  assign rp__addr = \$13  ? \port$2101$0  : in_tag[9:0];
-  assign \$14  = ! \port$1996$10 ;
-  assign \$15  = read__en & \$14 ;
-  assign \$16  = ! in_tag[10];
+    rmw_last <= \$89 ;
+  always @(posedge clk)
+    acc_write <= \$90 ;
+  always @(posedge clk)
+    read__complete <= \$91 ;
+  always @(posedge clk)
+    halves__free <= \$92 ;
+  assign \$1  = s2_addr == s1_addr;
+  assign \$2  = s2_valid & \$1 ;
+  assign \$3  = rmw_addr == s1_addr;
+  assign \$4  = rmw_valid & \$3 ;
+  assign \$5  = read__complete | done_now;
+  assign \$6  = ~ read__take;
+  assign \$7  = \$5  & \$6 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$60  = in_valid;
-    if (rst) begin
-      \$60  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$61  = in_tag[10:0];
-    if (rst) begin
-      \$61  = 11'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$62  = in_tag[11];
-    if (rst) begin
-      \$62  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$63  = in_tag[12];
-    if (rst) begin
-      \$63  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$64  = in_data;
-    if (rst) begin
-      \$64  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$65  = s1_valid;
-    if (rst) begin
-      \$65  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$66  = s1_addr;
-    if (rst) begin
-      \$66  = 11'h000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$67  = s1_first;
+    \$67  = in_valid;
     if (rst) begin
       \$67  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$68  = s1_last;
+    \$68  = in_tag[10:0];
     if (rst) begin
-      \$68  = 1'h0;
+      \$68  = 11'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$69  = s1_psum;
+    \$69  = in_tag[11];
     if (rst) begin
-      \$69  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+      \$69  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$70  = \port$1996$10 ;
+    \$70  = in_tag[12];
     if (rst) begin
       \$70  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$71  = \$1 ;
+    \$71  = in_data;
     if (rst) begin
       \$71  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$72  = rmw_valid;
+    \$72  = s1_valid;
     if (rst) begin
       \$72  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$73  = rmw_addr;
+    \$73  = s1_addr;
     if (rst) begin
       \$73  = 11'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$74  = acc_write;
+    \$74  = s1_first;
     if (rst) begin
-      \$74  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+      \$74  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$75  = \$3 ;
+    \$75  = s1_last;
     if (rst) begin
       \$75  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$76  = \$5 ;
+    \$76  = s1_psum;
     if (rst) begin
-      \$76  = 1'h0;
+      \$76  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$77  = s2_valid;
+    \$77  = s1_addr[10];
     if (rst) begin
       \$77  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$78  = s2_addr;
+    \$78  = \port$2049$10 ;
     if (rst) begin
-      \$78  = 11'h000;
+      \$78  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$79  = s2_last;
+    \$79  = read_half0;
     if (rst) begin
       \$79  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$80  = total;
+    \$80  = rp__data;
     if (rst) begin
       \$80  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$81  = \$8 ;
+    \$81  = \rp__data$22 ;
     if (rst) begin
-      \$81  = 2'h0;
+      \$81  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$82  = \$11 ;
+    \$82  = rmw_valid;
     if (rst) begin
-      \$82  = 2'h3;
+      \$82  = 1'h0;
     end
   end
-  assign read__addr = { \port$1996$10 , \port$2101$0  };
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$83  = rmw_addr;
+    if (rst) begin
+      \$83  = 11'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$84  = acc_write;
+    if (rst) begin
+      \$84  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$85  = \$2 ;
+    if (rst) begin
+      \$85  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$86  = \$4 ;
+    if (rst) begin
+      \$86  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$87  = s2_valid;
+    if (rst) begin
+      \$87  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$88  = s2_addr;
+    if (rst) begin
+      \$88  = 11'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$89  = s2_last;
+    if (rst) begin
+      \$89  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$90  = total;
+    if (rst) begin
+      \$90  = 256'h0000000000000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$91  = \$7 ;
+    if (rst) begin
+      \$91  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
+    \$92  = \$10 ;
+    if (rst) begin
+      \$92  = 2'h3;
+    end
+  end
+  assign read__addr = { \port$2049$10 , \port$2220$0  };
   assign wp__addr = rmw_addr[9:0];
   assign wp__data = acc_write;
-  assign \wp__addr$45  = rmw_addr[9:0];
-  assign \wp__data$46  = acc_write;
+  assign \wp__addr$48  = rmw_addr[9:0];
+  assign \wp__data$49  = acc_write;
   assign \in_tag.addr  = in_tag[10:0];
   assign \in_tag.first  = in_tag[11];
   assign \in_tag.last  = in_tag[12];
@@ -5680,14 +5735,14 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2101$0 , read
   assign \s2_psum[5]  = s2_psum[191:160];
   assign \s2_psum[6]  = s2_psum[223:192];
   assign \s2_psum[7]  = s2_psum[255:224];
-  assign \s2_old[0]  = s2_old[31:0];
-  assign \s2_old[1]  = s2_old[63:32];
-  assign \s2_old[2]  = s2_old[95:64];
-  assign \s2_old[3]  = s2_old[127:96];
-  assign \s2_old[4]  = s2_old[159:128];
-  assign \s2_old[5]  = s2_old[191:160];
-  assign \s2_old[6]  = s2_old[223:192];
-  assign \s2_old[7]  = s2_old[255:224];
+  assign \s2_old0[0]  = s2_old0[31:0];
+  assign \s2_old0[1]  = s2_old0[63:32];
+  assign \s2_old0[2]  = s2_old0[95:64];
+  assign \s2_old0[3]  = s2_old0[127:96];
+  assign \s2_old0[4]  = s2_old0[159:128];
+  assign \s2_old0[5]  = s2_old0[191:160];
+  assign \s2_old0[6]  = s2_old0[223:192];
+  assign \s2_old0[7]  = s2_old0[255:224];
   assign \rp__data[0]  = rp__data[31:0];
   assign \rp__data[1]  = rp__data[63:32];
   assign \rp__data[2]  = rp__data[95:64];
@@ -5696,14 +5751,22 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2101$0 , read
   assign \rp__data[5]  = rp__data[191:160];
   assign \rp__data[6]  = rp__data[223:192];
   assign \rp__data[7]  = rp__data[255:224];
-  assign \rp__data$19[0]  = \rp__data$19 [31:0];
-  assign \rp__data$19[1]  = \rp__data$19 [63:32];
-  assign \rp__data$19[2]  = \rp__data$19 [95:64];
-  assign \rp__data$19[3]  = \rp__data$19 [127:96];
-  assign \rp__data$19[4]  = \rp__data$19 [159:128];
-  assign \rp__data$19[5]  = \rp__data$19 [191:160];
-  assign \rp__data$19[6]  = \rp__data$19 [223:192];
-  assign \rp__data$19[7]  = \rp__data$19 [255:224];
+  assign \s2_old1[0]  = s2_old1[31:0];
+  assign \s2_old1[1]  = s2_old1[63:32];
+  assign \s2_old1[2]  = s2_old1[95:64];
+  assign \s2_old1[3]  = s2_old1[127:96];
+  assign \s2_old1[4]  = s2_old1[159:128];
+  assign \s2_old1[5]  = s2_old1[191:160];
+  assign \s2_old1[6]  = s2_old1[223:192];
+  assign \s2_old1[7]  = s2_old1[255:224];
+  assign \rp__data$22[0]  = \rp__data$22 [31:0];
+  assign \rp__data$22[1]  = \rp__data$22 [63:32];
+  assign \rp__data$22[2]  = \rp__data$22 [95:64];
+  assign \rp__data$22[3]  = \rp__data$22 [127:96];
+  assign \rp__data$22[4]  = \rp__data$22 [159:128];
+  assign \rp__data$22[5]  = \rp__data$22 [191:160];
+  assign \rp__data$22[6]  = \rp__data$22 [223:192];
+  assign \rp__data$22[7]  = \rp__data$22 [255:224];
   assign \prev_data[0]  = prev_data[31:0];
   assign \prev_data[1]  = prev_data[63:32];
   assign \prev_data[2]  = prev_data[95:64];
@@ -5736,14 +5799,14 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2101$0 , read
   assign \wp__data[5]  = acc_write[191:160];
   assign \wp__data[6]  = acc_write[223:192];
   assign \wp__data[7]  = acc_write[255:224];
-  assign \wp__data$46[0]  = acc_write[31:0];
-  assign \wp__data$46[1]  = acc_write[63:32];
-  assign \wp__data$46[2]  = acc_write[95:64];
-  assign \wp__data$46[3]  = acc_write[127:96];
-  assign \wp__data$46[4]  = acc_write[159:128];
-  assign \wp__data$46[5]  = acc_write[191:160];
-  assign \wp__data$46[6]  = acc_write[223:192];
-  assign \wp__data$46[7]  = acc_write[255:224];
+  assign \wp__data$49[0]  = acc_write[31:0];
+  assign \wp__data$49[1]  = acc_write[63:32];
+  assign \wp__data$49[2]  = acc_write[95:64];
+  assign \wp__data$49[3]  = acc_write[127:96];
+  assign \wp__data$49[4]  = acc_write[159:128];
+  assign \wp__data$49[5]  = acc_write[191:160];
+  assign \wp__data$49[6]  = acc_write[223:192];
+  assign \wp__data$49[7]  = acc_write[255:224];
   assign \read__data[0]  = read__data[31:0];
   assign \read__data[1]  = read__data[63:32];
   assign \read__data[2]  = read__data[95:64];
@@ -5752,22 +5815,22 @@ module \accel_top.core.acc (rst, read__data, \port$1996$10 , \port$2101$0 , read
   assign \read__data[5]  = read__data[191:160];
   assign \read__data[6]  = read__data[223:192];
   assign \read__data[7]  = read__data[255:224];
-  assign total[255:224] = \$57 [31:0];
-  assign total[223:192] = \$53 [31:0];
-  assign total[191:160] = \$49 [31:0];
-  assign total[159:128] = \$45 [31:0];
-  assign total[127:96] = \$41 [31:0];
-  assign total[95:64] = \$37 [31:0];
-  assign total[63:32] = \$33 [31:0];
+  assign total[255:224] = \$64 [31:0];
+  assign total[223:192] = \$59 [31:0];
+  assign total[191:160] = \$54 [31:0];
+  assign total[159:128] = \$49 [31:0];
+  assign total[127:96] = \$44 [31:0];
+  assign total[95:64] = \$39 [31:0];
+  assign total[63:32] = \$34 [31:0];
   assign total[31:0] = \$29 [31:0];
-  assign \$19  = \port$1996$10 ;
-  assign \$21  = \port$1996$10 ;
-  assign \$23  = in_tag[10];
-  assign \$25  = rmw_addr[10];
+  assign \$18  = \port$2049$10 ;
+  assign \$20  = \port$2049$10 ;
+  assign \$22  = in_tag[10];
+  assign \$24  = rmw_addr[10];
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array (rst, load_weights, load, in_valid, in_bank, in_tag, in_data, out_valid_1, tag_17, out_data, load_bank, clk);
+module \accel_top.core.array (rst, in_valid, in_bank, in_tag, in_data, out_valid_1, tag_17, out_data, load, load_bank, load_weights, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   reg \$1 ;
   reg \$10 ;
@@ -9150,7 +9213,7 @@ module \accel_top.core.array (rst, load_weights, load, in_valid, in_bank, in_tag
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_0_0 (rst, load_weight, load, x_valid, bank_in, x_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_0_0 (rst, x_valid, bank_in, x_in, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -9296,7 +9359,7 @@ module \accel_top.core.array.pe_0_0 (rst, load_weight, load, x_valid, bank_in, x
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_0_1 (rst, load_weight, load, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_0_1 (rst, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$6  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -9442,7 +9505,7 @@ module \accel_top.core.array.pe_0_1 (rst, load_weight, load, x_in, bank_in, x_va
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_0_2 (rst, load_weight, load, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_0_2 (rst, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$7  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -9588,7 +9651,7 @@ module \accel_top.core.array.pe_0_2 (rst, load_weight, load, x_in, bank_in, x_va
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_0_3 (rst, load_weight, load, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_0_3 (rst, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$8  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -9734,7 +9797,7 @@ module \accel_top.core.array.pe_0_3 (rst, load_weight, load, x_in, bank_in, x_va
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_0_4 (rst, load_weight, load, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_0_4 (rst, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$9  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -9880,7 +9943,7 @@ module \accel_top.core.array.pe_0_4 (rst, load_weight, load, x_in, bank_in, x_va
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_0_5 (rst, load_weight, load, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_0_5 (rst, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$10  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -10026,7 +10089,7 @@ module \accel_top.core.array.pe_0_5 (rst, load_weight, load, x_in, bank_in, x_va
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_0_6 (rst, load_weight, load, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_0_6 (rst, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$11  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -10172,7 +10235,7 @@ module \accel_top.core.array.pe_0_6 (rst, load_weight, load, x_in, bank_in, x_va
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_0_7 (rst, load_weight, load, x_in, bank_in, x_valid, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_0_7 (rst, x_in, bank_in, x_valid, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$12  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -10315,7 +10378,7 @@ module \accel_top.core.array.pe_0_7 (rst, load_weight, load, x_in, bank_in, x_va
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_1_0 (rst, load_weight, load, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_1_0 (rst, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$13  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -10461,7 +10524,7 @@ module \accel_top.core.array.pe_1_0 (rst, load_weight, load, x_valid, bank_in, x
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_1_1 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_1_1 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$14  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -10607,7 +10670,7 @@ module \accel_top.core.array.pe_1_1 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_1_2 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_1_2 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$15  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -10753,7 +10816,7 @@ module \accel_top.core.array.pe_1_2 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_1_3 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_1_3 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$16  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -10899,7 +10962,7 @@ module \accel_top.core.array.pe_1_3 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_1_4 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_1_4 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$17  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -11045,7 +11108,7 @@ module \accel_top.core.array.pe_1_4 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_1_5 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_1_5 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$18  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -11191,7 +11254,7 @@ module \accel_top.core.array.pe_1_5 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_1_6 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_1_6 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$19  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -11337,7 +11400,7 @@ module \accel_top.core.array.pe_1_6 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_1_7 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_1_7 (rst, psum_in, x_in, bank_in, x_valid, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$20  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -11480,7 +11543,7 @@ module \accel_top.core.array.pe_1_7 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_2_0 (rst, load_weight, load, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_2_0 (rst, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$21  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -11626,7 +11689,7 @@ module \accel_top.core.array.pe_2_0 (rst, load_weight, load, x_valid, bank_in, x
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_2_1 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_2_1 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$22  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -11772,7 +11835,7 @@ module \accel_top.core.array.pe_2_1 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_2_2 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_2_2 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$23  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -11918,7 +11981,7 @@ module \accel_top.core.array.pe_2_2 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_2_3 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_2_3 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$24  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -12064,7 +12127,7 @@ module \accel_top.core.array.pe_2_3 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_2_4 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_2_4 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$25  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -12210,7 +12273,7 @@ module \accel_top.core.array.pe_2_4 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_2_5 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_2_5 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$26  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -12356,7 +12419,7 @@ module \accel_top.core.array.pe_2_5 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_2_6 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_2_6 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$27  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -12502,7 +12565,7 @@ module \accel_top.core.array.pe_2_6 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_2_7 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_2_7 (rst, psum_in, x_in, bank_in, x_valid, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$28  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -12645,7 +12708,7 @@ module \accel_top.core.array.pe_2_7 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_3_0 (rst, load_weight, load, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_3_0 (rst, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$29  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -12791,7 +12854,7 @@ module \accel_top.core.array.pe_3_0 (rst, load_weight, load, x_valid, bank_in, x
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_3_1 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_3_1 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$30  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -12937,7 +13000,7 @@ module \accel_top.core.array.pe_3_1 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_3_2 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_3_2 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$31  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -13083,7 +13146,7 @@ module \accel_top.core.array.pe_3_2 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_3_3 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_3_3 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$32  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -13229,7 +13292,7 @@ module \accel_top.core.array.pe_3_3 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_3_4 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_3_4 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$33  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -13375,7 +13438,7 @@ module \accel_top.core.array.pe_3_4 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_3_5 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_3_5 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$34  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -13521,7 +13584,7 @@ module \accel_top.core.array.pe_3_5 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_3_6 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_3_6 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$35  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -13667,7 +13730,7 @@ module \accel_top.core.array.pe_3_6 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_3_7 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_3_7 (rst, psum_in, x_in, bank_in, x_valid, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$36  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -13810,7 +13873,7 @@ module \accel_top.core.array.pe_3_7 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_4_0 (rst, load_weight, load, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_4_0 (rst, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$37  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -13956,7 +14019,7 @@ module \accel_top.core.array.pe_4_0 (rst, load_weight, load, x_valid, bank_in, x
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_4_1 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_4_1 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$38  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -14102,7 +14165,7 @@ module \accel_top.core.array.pe_4_1 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_4_2 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_4_2 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$39  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -14248,7 +14311,7 @@ module \accel_top.core.array.pe_4_2 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_4_3 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_4_3 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$40  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -14394,7 +14457,7 @@ module \accel_top.core.array.pe_4_3 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_4_4 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_4_4 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$41  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -14540,7 +14603,7 @@ module \accel_top.core.array.pe_4_4 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_4_5 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_4_5 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$42  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -14686,7 +14749,7 @@ module \accel_top.core.array.pe_4_5 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_4_6 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_4_6 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$43  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -14832,7 +14895,7 @@ module \accel_top.core.array.pe_4_6 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_4_7 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_4_7 (rst, psum_in, x_in, bank_in, x_valid, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$44  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -14975,7 +15038,7 @@ module \accel_top.core.array.pe_4_7 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_5_0 (rst, load_weight, load, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_5_0 (rst, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$45  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -15121,7 +15184,7 @@ module \accel_top.core.array.pe_5_0 (rst, load_weight, load, x_valid, bank_in, x
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_5_1 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_5_1 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$46  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -15267,7 +15330,7 @@ module \accel_top.core.array.pe_5_1 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_5_2 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_5_2 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$47  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -15413,7 +15476,7 @@ module \accel_top.core.array.pe_5_2 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_5_3 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_5_3 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$48  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -15559,7 +15622,7 @@ module \accel_top.core.array.pe_5_3 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_5_4 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_5_4 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$49  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -15705,7 +15768,7 @@ module \accel_top.core.array.pe_5_4 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_5_5 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_5_5 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$50  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -15851,7 +15914,7 @@ module \accel_top.core.array.pe_5_5 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_5_6 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_5_6 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$51  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -15997,7 +16060,7 @@ module \accel_top.core.array.pe_5_6 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_5_7 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_5_7 (rst, psum_in, x_in, bank_in, x_valid, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$52  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -16140,7 +16203,7 @@ module \accel_top.core.array.pe_5_7 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_6_0 (rst, load_weight, load, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_6_0 (rst, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$53  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -16286,7 +16349,7 @@ module \accel_top.core.array.pe_6_0 (rst, load_weight, load, x_valid, bank_in, x
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_6_1 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_6_1 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$54  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -16432,7 +16495,7 @@ module \accel_top.core.array.pe_6_1 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_6_2 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_6_2 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$55  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -16578,7 +16641,7 @@ module \accel_top.core.array.pe_6_2 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_6_3 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_6_3 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$56  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -16724,7 +16787,7 @@ module \accel_top.core.array.pe_6_3 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_6_4 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_6_4 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$57  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -16870,7 +16933,7 @@ module \accel_top.core.array.pe_6_4 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_6_5 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_6_5 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$58  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -17016,7 +17079,7 @@ module \accel_top.core.array.pe_6_5 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_6_6 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_6_6 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$59  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -17162,7 +17225,7 @@ module \accel_top.core.array.pe_6_6 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_6_7 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_6_7 (rst, psum_in, x_in, bank_in, x_valid, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$60  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -17305,7 +17368,7 @@ module \accel_top.core.array.pe_6_7 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_7_0 (rst, load_weight, load, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_7_0 (rst, x_valid, bank_in, x_in, psum_in, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$61  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -17451,7 +17514,7 @@ module \accel_top.core.array.pe_7_0 (rst, load_weight, load, x_valid, bank_in, x
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_7_1 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_7_1 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$62  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -17597,7 +17660,7 @@ module \accel_top.core.array.pe_7_1 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_7_2 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_7_2 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$63  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -17743,7 +17806,7 @@ module \accel_top.core.array.pe_7_2 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_7_3 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_7_3 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$64  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -17889,7 +17952,7 @@ module \accel_top.core.array.pe_7_3 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_7_4 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_7_4 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$65  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -18035,7 +18098,7 @@ module \accel_top.core.array.pe_7_4 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_7_5 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_7_5 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$66  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -18181,7 +18244,7 @@ module \accel_top.core.array.pe_7_5 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_7_6 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_7_6 (rst, psum_in, x_in, bank_in, x_valid, x_out, bank_out, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$67  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -18327,7 +18390,7 @@ module \accel_top.core.array.pe_7_6 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.array.pe_7_7 (rst, load_weight, load, psum_in, x_in, bank_in, x_valid, valid_out, psum_out, load_bank, clk);
+module \accel_top.core.array.pe_7_7 (rst, psum_in, x_in, bank_in, x_valid, valid_out, psum_out, load, load_bank, load_weight, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$68  = 0;
   wire [7:0] \$1 ;
   reg [7:0] \$10 ;
@@ -18471,7 +18534,7 @@ module \accel_top.core.array.pe_7_7 (rst, load_weight, load, psum_in, x_in, bank
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.banks (rst, layer__run, tile__valid, load_weights, tile__ready, load_now, weights_ready, layer__busy, events__started_bank, events__started, events__issue, events__bank, load_bank, clk);
+module \accel_top.core.banks (rst, layer__run, tile__valid, tile__payload, tile__ready, weights_ready, layer__busy, events__started_bank, events__started, events__issue, events__bank, load_valid, load_bank, load_weights, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$69  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -18490,16 +18553,20 @@ module \accel_top.core.banks (rst, layer__run, tile__valid, load_weights, tile__
   wire \$22 ;
   wire [5:0] \$23 ;
   reg \$24 ;
-  reg [1:0] \$25 ;
-  reg [4:0] \$26 ;
-  reg [4:0] \$27 ;
+  reg \$25 ;
+  reg [511:0] \$26 ;
+  reg \$27 ;
+  reg [1:0] \$28 ;
+  reg [4:0] \$29 ;
   wire \$3 ;
+  reg [4:0] \$30 ;
   wire \$4 ;
   wire \$5 ;
   wire \$6 ;
   wire \$7 ;
   wire [2:0] \$8 ;
   wire [3:0] \$9 ;
+  reg bank = 1'h0;
   reg [4:0] bank0_timer = 5'h00;
   reg [4:0] bank1_timer = 5'h00;
   input clk;
@@ -18518,11 +18585,11 @@ module \accel_top.core.banks (rst, layer__run, tile__valid, load_weights, tile__
   wire layer__run;
   output load_bank;
   reg load_bank = 1'h0;
-  output load_now;
   wire load_now;
-  wire load_valid;
-  input [511:0] load_weights;
-  wire [511:0] load_weights;
+  output load_valid;
+  reg load_valid = 1'h0;
+  output [511:0] load_weights;
+  reg [511:0] load_weights = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
   wire [7:0] \load_weights[0] ;
   wire [7:0] \load_weights[10] ;
   wire [7:0] \load_weights[11] ;
@@ -18590,6 +18657,7 @@ module \accel_top.core.banks (rst, layer__run, tile__valid, load_weights, tile__
   reg [1:0] loaded_ahead = 2'h0;
   input rst;
   wire rst;
+  input [511:0] tile__payload;
   wire [511:0] tile__payload;
   output tile__ready;
   wire tile__ready;
@@ -18601,12 +18669,12 @@ module \accel_top.core.banks (rst, layer__run, tile__valid, load_weights, tile__
   assign \$2  = layer__busy & \$1 ;
   assign \$3  = ! bank1_timer;
   assign \$4  = ! bank0_timer;
-  assign \$5  = load_bank ? \$3  : \$4 ;
+  assign \$5  = bank ? \$3  : \$4 ;
   assign tile__ready = \$2  & \$5 ;
   assign load_now = tile__valid & tile__ready;
   assign \$6  = | loaded_ahead;
   assign weights_ready = \$6  | load_now;
-  assign \$7  = ~ load_bank;
+  assign \$7  = ~ bank;
   assign \$8  = loaded_ahead + load_now;
   assign \$9  = \$8  - events__started;
   assign \$10  = ! events__bank;
@@ -18622,58 +18690,83 @@ module \accel_top.core.banks (rst, layer__run, tile__valid, load_weights, tile__
   assign \$22  = | bank1_timer;
   assign \$23  = bank1_timer - 1'h1;
   always @(posedge clk)
-    load_bank <= \$24 ;
+    load_valid <= \$24 ;
   always @(posedge clk)
-    loaded_ahead <= \$25 ;
+    load_bank <= \$25 ;
   always @(posedge clk)
-    bank0_timer <= \$26 ;
+    load_weights <= \$26 ;
   always @(posedge clk)
-    bank1_timer <= \$27 ;
+    bank <= \$27 ;
+  always @(posedge clk)
+    loaded_ahead <= \$28 ;
+  always @(posedge clk)
+    bank0_timer <= \$29 ;
+  always @(posedge clk)
+    bank1_timer <= \$30 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
-    \$24  = load_bank;
+    \$24  = load_now;
+    if (rst) begin
+      \$24  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    \$25  = bank;
+    if (rst) begin
+      \$25  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    \$26  = tile__payload;
+    if (rst) begin
+      \$26  = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
+    \$27  = bank;
     if (layer__run) begin
-      \$24  = 1'h0;
+      \$27  = 1'h0;
     end else if (load_now) begin
-      \$24  = \$7 ;
+      \$27  = \$7 ;
     end
     if (rst) begin
-      \$24  = 1'h0;
+      \$27  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
-    \$25  = \$9 [1:0];
+    \$28  = \$9 [1:0];
     if (rst) begin
-      \$25  = 2'h0;
+      \$28  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
-    \$26  = bank0_timer;
+    \$29  = bank0_timer;
     if (\$14 ) begin
-      \$26  = 5'h11;
+      \$29  = 5'h11;
     end else if (\$15 ) begin
-      \$26  = \$16 [4:0];
+      \$29  = \$16 [4:0];
     end
     if (rst) begin
-      \$26  = 5'h00;
+      \$29  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$69 ) begin end
-    \$27  = bank1_timer;
+    \$30  = bank1_timer;
     if (\$21 ) begin
-      \$27  = 5'h11;
+      \$30  = 5'h11;
     end else if (\$22 ) begin
-      \$27  = \$23 [4:0];
+      \$30  = \$23 [4:0];
     end
     if (rst) begin
-      \$27  = 5'h00;
+      \$30  = 5'h00;
     end
   end
-  assign load_valid = load_now;
-  assign tile__payload = load_weights;
   assign \load_weights[0]  = load_weights[7:0];
   assign \load_weights[1]  = load_weights[15:8];
   assign \load_weights[2]  = load_weights[23:16];
@@ -19648,7 +19741,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.feeder (rst, wp__en, \port$3364$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
+module \accel_top.core.feeder (rst, wp__en, \port$3363$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$71  = 0;
   wire [34:0] \$1 ;
   wire \$10 ;
@@ -19844,8 +19937,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3364$16 , zero_point, wp__data
   wire out_valid;
   input [33:0] pixbase;
   wire [33:0] pixbase;
-  input [31:0] \port$3364$16 ;
-  wire [31:0] \port$3364$16 ;
+  input [31:0] \port$3363$16 ;
+  wire [31:0] \port$3363$16 ;
   input [391:0] rows;
   wire [391:0] rows;
   wire [48:0] \rows[0] ;
@@ -36500,104 +36593,104 @@ module \accel_top.core.feeder (rst, wp__en, \port$3364$16 , zero_point, wp__data
   assign \$3  = $signed(\$2 ) >= $signed(1'h0);
   assign \$4  = rows[0] & \$3 ;
   assign \$5  = $signed(hb) + $signed({ 1'h0, rows[8:1] });
-  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3364$16 [15:0] });
+  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
   assign \$7  = \$4  & \$6 ;
   assign \$8  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
   assign \$9  = $signed(\$8 ) >= $signed(1'h0);
   assign \$10  = \$7  & \$9 ;
   assign \$11  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
-  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3364$16 [31:16] });
+  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
   assign \$13  = \$10  & \$12 ;
   assign \$14  = $signed(pixbase) + $signed({ 1'h0, rows[97:66] });
   assign \$15  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
   assign \$16  = $signed(\$15 ) >= $signed(1'h0);
   assign \$17  = rows[49] & \$16 ;
   assign \$18  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
-  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3364$16 [15:0] });
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
   assign \$20  = \$17  & \$19 ;
   assign \$21  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
   assign \$22  = $signed(\$21 ) >= $signed(1'h0);
   assign \$23  = \$20  & \$22 ;
   assign \$24  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
-  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3364$16 [31:16] });
+  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
   assign \$26  = \$23  & \$25 ;
   assign \$27  = $signed(pixbase) + $signed({ 1'h0, rows[146:115] });
   assign \$28  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
   assign \$29  = $signed(\$28 ) >= $signed(1'h0);
   assign \$30  = rows[98] & \$29 ;
   assign \$31  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
-  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3364$16 [15:0] });
+  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
   assign \$33  = \$30  & \$32 ;
   assign \$34  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
   assign \$35  = $signed(\$34 ) >= $signed(1'h0);
   assign \$36  = \$33  & \$35 ;
   assign \$37  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
-  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3364$16 [31:16] });
+  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
   assign \$39  = \$36  & \$38 ;
   assign \$40  = $signed(pixbase) + $signed({ 1'h0, rows[195:164] });
   assign \$41  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
   assign \$42  = $signed(\$41 ) >= $signed(1'h0);
   assign \$43  = rows[147] & \$42 ;
   assign \$44  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
-  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3364$16 [15:0] });
+  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
   assign \$46  = \$43  & \$45 ;
   assign \$47  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
   assign \$48  = $signed(\$47 ) >= $signed(1'h0);
   assign \$49  = \$46  & \$48 ;
   assign \$50  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
-  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3364$16 [31:16] });
+  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
   assign \$52  = \$49  & \$51 ;
   assign \$53  = $signed(pixbase) + $signed({ 1'h0, rows[244:213] });
   assign \$54  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
   assign \$55  = $signed(\$54 ) >= $signed(1'h0);
   assign \$56  = rows[196] & \$55 ;
   assign \$57  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
-  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3364$16 [15:0] });
+  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
   assign \$59  = \$56  & \$58 ;
   assign \$60  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
   assign \$61  = $signed(\$60 ) >= $signed(1'h0);
   assign \$62  = \$59  & \$61 ;
   assign \$63  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
-  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3364$16 [31:16] });
+  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
   assign \$65  = \$62  & \$64 ;
   assign \$66  = $signed(pixbase) + $signed({ 1'h0, rows[293:262] });
   assign \$67  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
   assign \$68  = $signed(\$67 ) >= $signed(1'h0);
   assign \$69  = rows[245] & \$68 ;
   assign \$70  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
-  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3364$16 [15:0] });
+  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
   assign \$72  = \$69  & \$71 ;
   assign \$73  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
   assign \$74  = $signed(\$73 ) >= $signed(1'h0);
   assign \$75  = \$72  & \$74 ;
   assign \$76  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
-  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3364$16 [31:16] });
+  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
   assign \$78  = \$75  & \$77 ;
   assign \$79  = $signed(pixbase) + $signed({ 1'h0, rows[342:311] });
   assign \$80  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
   assign \$81  = $signed(\$80 ) >= $signed(1'h0);
   assign \$82  = rows[294] & \$81 ;
   assign \$83  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
-  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3364$16 [15:0] });
+  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
   assign \$85  = \$82  & \$84 ;
   assign \$86  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
   assign \$87  = $signed(\$86 ) >= $signed(1'h0);
   assign \$88  = \$85  & \$87 ;
   assign \$89  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
-  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3364$16 [31:16] });
+  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
   assign \$91  = \$88  & \$90 ;
   assign \$92  = $signed(pixbase) + $signed({ 1'h0, rows[391:360] });
   assign \$93  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
   assign \$94  = $signed(\$93 ) >= $signed(1'h0);
   assign \$95  = rows[343] & \$94 ;
   assign \$96  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
-  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3364$16 [15:0] });
+  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
   assign \$98  = \$95  & \$97 ;
   assign \$99  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
   assign \$100  = $signed(\$99 ) >= $signed(1'h0);
   assign \$101  = \$98  & \$100 ;
   assign \$102  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
-  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3364$16 [31:16] });
+  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
   assign \$104  = \$101  & \$103 ;
   assign \$263  = s2_lane0 * 4'h8;
   assign \$105  = rp__data >> \$263 ;
@@ -36965,8 +37058,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3364$16 , zero_point, wp__data
       \$158  = 1'h0;
     end
   end
-  assign H = \port$3364$16 [15:0];
-  assign W = \port$3364$16 [31:16];
+  assign H = \port$3363$16 [15:0];
+  assign W = \port$3363$16 [31:16];
   assign write__en = wp__en;
   assign write__addr = wp__addr;
   assign write__data = wp__data;
@@ -38896,8 +38989,8 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
     .clk(clk),
     .last(last),
     .pix_step(layer__geometry[65:49]),
-    .\port$1037$0 (\$16 ),
-    .\port$3652$0 (\$17 ),
+    .\port$1083$0 (\$16 ),
+    .\port$3668$0 (\$17 ),
     .restart(restart),
     .row_step(layer__geometry[261:228]),
     .rst(rst),
@@ -39145,7 +39238,7 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.ktiles.walker (rst, \port$1037$0 , last, C, S, pix_step, K, row_step, restart, step, \port$3652$0 , clk);
+module \accel_top.core.ktiles.walker (rst, \port$1083$0 , last, C, S, pix_step, K, row_step, restart, step, \port$3668$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$75  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
@@ -39189,11 +39282,11 @@ module \accel_top.core.ktiles.walker (rst, \port$1037$0 , last, C, S, pix_step, 
   wire \params.valid ;
   input [16:0] pix_step;
   wire [16:0] pix_step;
-  output \port$1037$0 ;
-  wire \port$1037$0 ;
+  output \port$1083$0 ;
+  wire \port$1083$0 ;
   (* init = 48'h000000000000 *)
-  output [47:0] \port$3652$0 ;
-  wire [47:0] \port$3652$0 ;
+  output [47:0] \port$3668$0 ;
+  wire [47:0] \port$3668$0 ;
   input restart;
   wire restart;
   input [33:0] row_step;
@@ -39308,8 +39401,8 @@ module \accel_top.core.ktiles.walker (rst, \port$1037$0 , last, C, S, pix_step, 
   end
   assign params = { \$19 , \$1  };
   assign at_end = k_left[32];
-  assign \port$1037$0  = \$1 ;
-  assign \port$3652$0  = \$19 ;
+  assign \port$1083$0  = \$1 ;
+  assign \port$3668$0  = \$19 ;
   assign \params.valid  = \$1 ;
   assign \params.r  = \$19 [7:0];
   assign \params.s  = \$19 [15:8];
@@ -39317,8 +39410,8 @@ module \accel_top.core.ktiles.walker (rst, \port$1037$0 , last, C, S, pix_step, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, \port$1996$10 , \port$2101$0 , acc__en, bytes__valid, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid, finished
-, bytes__payload, params__addr, clk);
+module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, \port$2049$10 , \port$2220$0 , acc__en, bytes__valid, bytes__payload, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid
+, finished, params__addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$76  = 0;
   wire [62:0] \$1 ;
   wire [1:0] \$10 ;
@@ -39651,10 +39744,10 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire params_loaded;
   reg [15:0] pixel_in_row = 16'h0000;
   wire pool;
-  output \port$1996$10 ;
-  wire \port$1996$10 ;
-  output [9:0] \port$2101$0 ;
-  wire [9:0] \port$2101$0 ;
+  output \port$2049$10 ;
+  wire \port$2049$10 ;
+  output [9:0] \port$2220$0 ;
+  wire [9:0] \port$2220$0 ;
   reg [31:0] product_hi = 32'd0;
   reg [31:0] product_lo = 32'd0;
   wire reads_done;
@@ -39775,13 +39868,13 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
     .clk(clk),
     .idle(idle),
     .out__payload(bytes__payload),
-    .out__ready(out__ready),
-    .out__valid(bytes__valid),
     .param_addr(params__addr),
     .param_data(param_data),
-    .\port$2101$0 (\$72 ),
-    .\port$3364$272 (layer__descriptor[296:272]),
-    .\port$3368$294 (layer__geometry[325:294]),
+    .\port$2220$0 (\$72 ),
+    .\port$3363$272 (layer__descriptor[296:272]),
+    .\port$3367$294 (layer__geometry[325:294]),
+    .r_en(out__ready),
+    .r_rdy(bytes__valid),
     .reads_done(reads_done),
     .rows(\$7 [15:0]),
     .rst(rst),
@@ -40102,8 +40195,8 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   assign out__payload = bytes__payload;
   assign bytes__ready = out__ready;
   assign out__valid = bytes__valid;
-  assign \port$1996$10  = acc_base[10];
-  assign \port$2101$0  = \$72 ;
+  assign \port$2049$10  = acc_base[10];
+  assign \port$2220$0  = \$72 ;
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -40592,114 +40685,126 @@ module \accel_top.core.output.band (rst, last, layer__descriptor, layer__geometr
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_base, rows, idle, \port$2101$0 , acc_en, out__valid, M, F, \port$3364$272 , \port$3368$294 , band_pixels, start, out__payload, reads_done, param_addr, clk);
+module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, rows, idle, \port$2220$0 , acc_en, r_rdy, out__payload, M, F, \port$3363$272 , \port$3367$294 , band_pixels, start, reads_done, param_addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$78  = 0;
   wire \$1 ;
-  wire [3:0] \$10 ;
-  reg [1:0] \$100 ;
-  reg [31:0] \$101 ;
-  reg [31:0] \$102 ;
-  reg [31:0] \$103 ;
-  reg [15:0] \$104 ;
-  reg [7:0] \$105 ;
-  reg [63:0] \$106 ;
+  wire [5:0] \$10 ;
+  wire \$100 ;
+  wire [8:0] \$101 ;
+  reg [4:0] \$102 ;
+  reg \$103 ;
+  reg \$104 ;
+  reg [767:0] \$105 ;
+  reg [5:0] \$106 ;
+  reg \$107 ;
+  reg [5:0] \$108 ;
+  reg \$109 ;
   wire \$11 ;
-  wire \$12 ;
-  wire [15:0] \$13 ;
+  reg [15:0] \$110 ;
+  reg [15:0] \$111 ;
+  reg [15:0] \$112 ;
+  reg [1:0] \$113 ;
+  reg [31:0] \$114 ;
+  reg [31:0] \$115 ;
+  reg [31:0] \$116 ;
+  reg [15:0] \$117 ;
+  reg [63:0] \$118 ;
+  wire [6:0] \$12 ;
+  wire \$13 ;
   wire \$14 ;
   wire \$15 ;
   wire \$16 ;
-  wire [8:0] \$17 ;
+  wire \$17 ;
   wire \$18 ;
   wire \$19 ;
   wire \$2 ;
   wire \$20 ;
-  wire [8:0] \$21 ;
+  wire \$21 ;
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
-  wire [8:0] \$25 ;
+  wire \$25 ;
   wire \$26 ;
   wire \$27 ;
   wire \$28 ;
-  wire [8:0] \$29 ;
+  wire \$29 ;
   wire \$3 ;
   wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire [8:0] \$33 ;
+  wire [2:0] \$31 ;
+  wire [16:0] \$32 ;
+  wire \$33 ;
   wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire [8:0] \$37 ;
-  wire \$38 ;
+  wire [16:0] \$35 ;
+  wire [32:0] \$36 ;
+  wire [16:0] \$37 ;
+  wire [16:0] \$38 ;
   wire \$39 ;
   wire \$4 ;
   wire \$40 ;
-  wire [8:0] \$41 ;
-  wire \$42 ;
-  wire \$43 ;
-  wire \$44 ;
-  wire [8:0] \$45 ;
-  wire [3:0] \$46 ;
-  wire \$47 ;
-  wire \$48 ;
-  wire [3:0] \$49 ;
+  wire [16:0] \$41 ;
+  wire [1:0] \$42 ;
+  wire [32:0] \$43 ;
+  wire [1:0] \$44 ;
+  wire [32:0] \$45 ;
+  wire [16:0] \$46 ;
+  wire [16:0] \$47 ;
+  wire [16:0] \$48 ;
+  wire [32:0] \$49 ;
   wire \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
-  wire [3:0] \$55 ;
-  wire \$56 ;
+  wire [16:0] \$50 ;
+  wire [16:0] \$51 ;
+  wire [32:0] \$52 ;
+  wire [16:0] \$53 ;
+  wire [16:0] \$54 ;
+  wire [32:0] \$55 ;
+  wire [16:0] \$56 ;
   wire \$57 ;
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  wire [2:0] \$61 ;
-  wire [16:0] \$62 ;
+  wire [15:0] \$60 ;
+  wire [16:0] \$61 ;
+  wire [32:0] \$62 ;
   wire \$63 ;
   wire \$64 ;
-  wire [16:0] \$65 ;
-  wire [32:0] \$66 ;
-  wire [16:0] \$67 ;
-  wire [16:0] \$68 ;
-  wire \$69 ;
-  wire [15:0] \$7 ;
+  wire \$65 ;
+  wire \$66 ;
+  wire \$67 ;
+  wire \$68 ;
+  wire [15:0] \$69 ;
+  wire \$7 ;
   wire \$70 ;
-  wire [16:0] \$71 ;
-  wire [1:0] \$72 ;
-  wire [32:0] \$73 ;
-  wire [1:0] \$74 ;
-  wire [32:0] \$75 ;
-  wire [16:0] \$76 ;
-  wire [16:0] \$77 ;
-  wire [16:0] \$78 ;
-  wire [32:0] \$79 ;
-  wire [16:0] \$8 ;
-  wire [16:0] \$80 ;
-  wire [16:0] \$81 ;
-  wire [32:0] \$82 ;
-  wire [16:0] \$83 ;
-  wire [16:0] \$84 ;
-  wire [32:0] \$85 ;
-  wire [16:0] \$86 ;
+  wire \$71 ;
+  wire \$72 ;
+  wire [8:0] \$73 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire [8:0] \$77 ;
+  wire \$78 ;
+  wire \$79 ;
+  wire \$8 ;
+  wire \$80 ;
+  wire [8:0] \$81 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire [8:0] \$85 ;
+  wire \$86 ;
   wire \$87 ;
   wire \$88 ;
   wire [8:0] \$89 ;
-  wire [32:0] \$9 ;
+  wire \$9 ;
   wire \$90 ;
-  wire [9:0] \$91 ;
+  wire \$91 ;
   wire \$92 ;
-  reg \$93 ;
-  reg \$94 ;
-  reg [5:0] \$95 ;
-  reg \$96 ;
-  reg [15:0] \$97 ;
-  reg [15:0] \$98 ;
-  reg [15:0] \$99 ;
+  wire [8:0] \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire \$96 ;
+  wire [8:0] \$97 ;
+  wire \$98 ;
+  wire \$99 ;
   input [15:0] F;
   wire [15:0] F;
   wire [15:0] F_out;
@@ -40721,9 +40826,9 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   output acc_en;
   wire acc_en;
   wire [7:0] act_max;
-  wire [7:0] \act_max$31 ;
+  wire [7:0] \act_max$46 ;
   wire [7:0] act_min;
-  wire [7:0] \act_min$29 ;
+  wire [7:0] \act_min$44 ;
   input [31:0] band_pixels;
   wire [31:0] band_pixels;
   reg [63:0] best = 64'h0000000000000000;
@@ -40739,6 +40844,7 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   wire clk;
   reg [15:0] col = 16'h0000;
   wire [3:0] count;
+  reg [4:0] credits_used = 5'h00;
   wire [821:0] i__payload;
   wire [255:0] \i__payload.acc ;
   wire [31:0] \i__payload.acc[0] ;
@@ -40777,14 +40883,14 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   wire [5:0] \i__payload.shift[6] ;
   wire [5:0] \i__payload.shift[7] ;
   wire [5:0] \i__payload.tag ;
-  wire i__ready;
+  (* init = 1'h0 *)
   wire i__valid;
   output idle;
   wire idle;
-  reg [7:0] in_requant = 8'h00;
-  reg inflight = 1'h0;
-  reg [5:0] inflight_tag = 6'h00;
-  wire [2:0] level;
+  reg inflight0 = 1'h0;
+  reg [5:0] inflight0_tag = 6'h00;
+  reg inflight1 = 1'h0;
+  reg [5:0] inflight1_tag = 6'h00;
   reg [15:0] m_left = 16'h0000;
   wire [15:0] m_tiles;
   wire [63:0] merged;
@@ -40807,7 +40913,6 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   wire [7:0] \o__payload.data[6] ;
   wire [7:0] \o__payload.data[7] ;
   wire [5:0] \o__payload.tag ;
-  wire o__ready;
   wire o__valid;
   output [67:0] out__payload;
   wire [67:0] out__payload;
@@ -40821,12 +40926,10 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   wire [7:0] \out__payload.bytes[6] ;
   wire [7:0] \out__payload.bytes[7] ;
   wire [3:0] \out__payload.count ;
-  input out__ready;
   wire out__ready;
-  output out__valid;
   wire out__valid;
   wire [7:0] output_zero_point;
-  wire [7:0] \output_zero_point$27 ;
+  wire [7:0] \output_zero_point$42 ;
   output [5:0] param_addr;
   wire [5:0] param_addr;
   input [767:0] param_data;
@@ -40858,16 +40961,46 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   wire [31:0] \param_data.shift[5] ;
   wire [31:0] \param_data.shift[6] ;
   wire [31:0] \param_data.shift[7] ;
+  reg [767:0] params = 768'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+  wire [255:0] \params.bias ;
+  wire [31:0] \params.bias[0] ;
+  wire [31:0] \params.bias[1] ;
+  wire [31:0] \params.bias[2] ;
+  wire [31:0] \params.bias[3] ;
+  wire [31:0] \params.bias[4] ;
+  wire [31:0] \params.bias[5] ;
+  wire [31:0] \params.bias[6] ;
+  wire [31:0] \params.bias[7] ;
+  wire [255:0] \params.multiplier ;
+  wire [31:0] \params.multiplier[0] ;
+  wire [31:0] \params.multiplier[1] ;
+  wire [31:0] \params.multiplier[2] ;
+  wire [31:0] \params.multiplier[3] ;
+  wire [31:0] \params.multiplier[4] ;
+  wire [31:0] \params.multiplier[5] ;
+  wire [31:0] \params.multiplier[6] ;
+  wire [31:0] \params.multiplier[7] ;
+  wire [255:0] \params.shift ;
+  wire [31:0] \params.shift[0] ;
+  wire [31:0] \params.shift[1] ;
+  wire [31:0] \params.shift[2] ;
+  wire [31:0] \params.shift[3] ;
+  wire [31:0] \params.shift[4] ;
+  wire [31:0] \params.shift[5] ;
+  wire [31:0] \params.shift[6] ;
+  wire [31:0] \params.shift[7] ;
   reg [31:0] pix = 32'd0;
   wire pool;
-  output [9:0] \port$2101$0 ;
-  wire [9:0] \port$2101$0 ;
-  input [24:0] \port$3364$272 ;
-  wire [24:0] \port$3364$272 ;
-  input [31:0] \port$3368$294 ;
-  wire [31:0] \port$3368$294 ;
-  wire [1029:0] r_data;
+  output [9:0] \port$2220$0 ;
+  wire [9:0] \port$2220$0 ;
+  input [24:0] \port$3363$272 ;
+  wire [24:0] \port$3363$272 ;
+  input [31:0] \port$3367$294 ;
+  wire [31:0] \port$3367$294 ;
+  wire [67:0] r_data;
+  input r_en;
   wire r_en;
+  output r_rdy;
   wire r_rdy;
   output reads_done;
   reg reads_done = 1'h0;
@@ -40883,443 +41016,491 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   reg [1:0] sub = 2'h0;
   reg [15:0] tile = 16'h0000;
   reg [31:0] tile_pix = 32'd0;
-  wire [1029:0] w_data;
-  (* init = 1'h0 *)
+  wire [67:0] w_data;
   wire w_en;
-  assign \$1  = ~ running;
-  assign \$2  = ! level;
-  assign \$3  = \$1  & \$2 ;
-  assign \$4  = ~ inflight;
-  assign \$5  = \$3  & \$4 ;
-  assign \$6  = ! in_requant;
-  assign idle = \$5  & \$6 ;
-  assign \$7  = sub[1] ? F : 16'h0000;
-  assign \$8  = \$7  + sub[0];
-  assign \$9  = tile_pix + \$8 ;
-  assign \$10  = level + inflight;
-  assign \$11  = \$10  < 3'h4;
-  assign acc_en = running & \$11 ;
-  assign \$12  = m_left < 4'h8;
-  assign \$13  = \$12  ? m_left : 16'h0008;
-  assign \$14  = ~ o__payload[68];
-  assign \$15  = $signed(best[7:0]) > $signed(o__payload[7:0]);
-  assign \$16  = \$14  & \$15 ;
-  assign \$17  = \$16  ? { 1'h0, best[7:0] } : { o__payload[7], o__payload[7:0] };
-  assign \$18  = ~ o__payload[68];
-  assign \$19  = $signed(best[15:8]) > $signed(o__payload[15:8]);
-  assign \$20  = \$18  & \$19 ;
-  assign \$21  = \$20  ? { 1'h0, best[15:8] } : { o__payload[15], o__payload[15:8] };
-  assign \$22  = ~ o__payload[68];
-  assign \$23  = $signed(best[23:16]) > $signed(o__payload[23:16]);
-  assign \$24  = \$22  & \$23 ;
-  assign \$25  = \$24  ? { 1'h0, best[23:16] } : { o__payload[23], o__payload[23:16] };
-  assign \$26  = ~ o__payload[68];
-  assign \$27  = $signed(best[31:24]) > $signed(o__payload[31:24]);
-  assign \$28  = \$26  & \$27 ;
-  assign \$29  = \$28  ? { 1'h0, best[31:24] } : { o__payload[31], o__payload[31:24] };
-  assign \$30  = ~ o__payload[68];
-  assign \$31  = $signed(best[39:32]) > $signed(o__payload[39:32]);
-  assign \$32  = \$30  & \$31 ;
-  assign \$33  = \$32  ? { 1'h0, best[39:32] } : { o__payload[39], o__payload[39:32] };
-  assign \$34  = ~ o__payload[68];
-  assign \$35  = $signed(best[47:40]) > $signed(o__payload[47:40]);
-  assign \$36  = \$34  & \$35 ;
-  assign \$37  = \$36  ? { 1'h0, best[47:40] } : { o__payload[47], o__payload[47:40] };
-  assign \$38  = ~ o__payload[68];
-  assign \$39  = $signed(best[55:48]) > $signed(o__payload[55:48]);
-  assign \$40  = \$38  & \$39 ;
-  assign \$41  = \$40  ? { 1'h0, best[55:48] } : { o__payload[55], o__payload[55:48] };
-  assign \$42  = ~ o__payload[68];
-  assign \$43  = $signed(best[63:56]) > $signed(o__payload[63:56]);
-  assign \$44  = \$42  & \$43 ;
-  assign \$45  = \$44  ? { 1'h0, best[63:56] } : { o__payload[63], o__payload[63:56] };
-  assign out__valid = o__valid & o__payload[69];
-  assign o__ready = o__payload[69] ? out__ready : 1'h1;
-  assign \$46  = level + inflight;
-  assign \$47  = \$46  < 3'h4;
-  assign \$48  = running & \$47 ;
-  assign \$49  = level + inflight;
-  assign \$50  = \$49  < 3'h4;
-  assign \$51  = running & \$50 ;
-  assign \$52  = ! sub;
-  assign \$53  = sub == 2'h3;
-  assign \$54  = \port$3364$272 [24] ? \$53  : 1'h1;
-  assign \$55  = level + inflight;
-  assign \$56  = \$55  < 3'h4;
-  assign \$57  = running & \$56 ;
-  assign \$58  = sub == 2'h3;
-  assign \$59  = \port$3364$272 [24] ? \$58  : 1'h1;
-  assign \$60  = ~ \$59 ;
-  assign \$61  = sub + 1'h1;
-  assign \$62  = tile + 1'h1;
-  assign \$63  = \$62  == \port$3368$294 [31:16];
-  assign \$64  = ~ \$63 ;
-  assign \$65  = tile + 1'h1;
-  assign \$66  = tile_pix + band_pixels;
-  assign \$67  = m_left - 4'h8;
-  assign \$68  = col + 1'h1;
-  assign \$69  = \$68  == \port$3368$294 [15:0];
-  assign \$70  = ~ \$69 ;
-  assign \$71  = col + 1'h1;
-  assign \$72  = \port$3364$272 [24] ? 2'h2 : 2'h1;
-  assign \$73  = pix + \$72 ;
-  assign \$74  = \port$3364$272 [24] ? 2'h2 : 2'h1;
-  assign \$75  = pix + \$74 ;
-  assign \$76  = row + 1'h1;
-  assign \$78  = \port$3364$272 [24] ? \$77  : { 1'h0, F };
-  assign \$79  = row_base + \$78 ;
-  assign \$81  = \port$3364$272 [24] ? \$80  : { 1'h0, F };
-  assign \$82  = row_base + \$81 ;
-  assign \$84  = \port$3364$272 [24] ? \$83  : { 1'h0, F };
-  assign \$85  = row_base + \$84 ;
-  assign \$86  = row + 1'h1;
-  assign \$87  = \$86  == rows;
-  assign \$88  = i__valid & r_en;
-  assign \$89  = in_requant + \$88 ;
-  assign \$90  = o__valid & o__ready;
-  assign \$91  = \$89  - \$90 ;
-  assign \$92  = o__valid & o__ready;
+  assign \$1  = sub == 2'h3;
+  assign \$2  = \port$3363$272 [24] ? \$1  : 1'h1;
+  assign \$3  = ~ \$2 ;
+  assign \$4  = credits_used != 5'h10;
+  assign \$5  = \$3  | \$4 ;
+  assign \$6  = running & \$5 ;
+  assign \$7  = sub == 2'h3;
+  assign \$8  = \port$3363$272 [24] ? \$7  : 1'h1;
+  assign \$9  = \$6  & \$8 ;
+  assign \$10  = credits_used + \$9 ;
+  assign \$11  = r_rdy & r_en;
+  assign \$12  = \$10  - \$11 ;
+  assign \$13  = sub == 2'h3;
+  assign \$14  = \port$3363$272 [24] ? \$13  : 1'h1;
+  assign \$15  = ~ \$14 ;
+  assign \$16  = credits_used != 5'h10;
+  assign \$17  = \$15  | \$16 ;
+  assign \$18  = running & \$17 ;
+  assign \$19  = ! sub;
+  assign \$20  = sub == 2'h3;
+  assign \$21  = \port$3363$272 [24] ? \$20  : 1'h1;
+  assign \$22  = sub == 2'h3;
+  assign \$23  = \port$3363$272 [24] ? \$22  : 1'h1;
+  assign \$24  = ~ \$23 ;
+  assign \$25  = credits_used != 5'h10;
+  assign \$26  = \$24  | \$25 ;
+  assign \$27  = running & \$26 ;
+  assign \$28  = sub == 2'h3;
+  assign \$29  = \port$3363$272 [24] ? \$28  : 1'h1;
+  assign \$30  = ~ \$29 ;
+  assign \$31  = sub + 1'h1;
+  assign \$32  = tile + 1'h1;
+  assign \$33  = \$32  == \port$3367$294 [31:16];
+  assign \$34  = ~ \$33 ;
+  assign \$35  = tile + 1'h1;
+  assign \$36  = tile_pix + band_pixels;
+  assign \$37  = m_left - 4'h8;
+  assign \$38  = col + 1'h1;
+  assign \$39  = \$38  == \port$3367$294 [15:0];
+  assign \$40  = ~ \$39 ;
+  assign \$41  = col + 1'h1;
+  assign \$42  = \port$3363$272 [24] ? 2'h2 : 2'h1;
+  assign \$43  = pix + \$42 ;
+  assign \$44  = \port$3363$272 [24] ? 2'h2 : 2'h1;
+  assign \$45  = pix + \$44 ;
+  assign \$46  = row + 1'h1;
+  assign \$48  = \port$3363$272 [24] ? \$47  : { 1'h0, F };
+  assign \$49  = row_base + \$48 ;
+  assign \$51  = \port$3363$272 [24] ? \$50  : { 1'h0, F };
+  assign \$52  = row_base + \$51 ;
+  assign \$54  = \port$3363$272 [24] ? \$53  : { 1'h0, F };
+  assign \$55  = row_base + \$54 ;
+  assign \$56  = row + 1'h1;
+  assign \$57  = \$56  == rows;
+  assign \$58  = ~ running;
+  assign \$59  = ! credits_used;
+  assign idle = \$58  & \$59 ;
+  assign \$60  = sub[1] ? F : 16'h0000;
+  assign \$61  = \$60  + sub[0];
+  assign \$62  = tile_pix + \$61 ;
+  assign \$63  = sub == 2'h3;
+  assign \$64  = \port$3363$272 [24] ? \$63  : 1'h1;
+  assign \$65  = ~ \$64 ;
+  assign \$66  = credits_used != 5'h10;
+  assign \$67  = \$65  | \$66 ;
+  assign acc_en = running & \$67 ;
+  assign \$68  = m_left < 4'h8;
+  assign \$69  = \$68  ? m_left : 16'h0008;
+  assign \$70  = ~ o__payload[68];
+  assign \$71  = $signed(best[7:0]) > $signed(o__payload[7:0]);
+  assign \$72  = \$70  & \$71 ;
+  assign \$73  = \$72  ? { 1'h0, best[7:0] } : { o__payload[7], o__payload[7:0] };
+  assign \$74  = ~ o__payload[68];
+  assign \$75  = $signed(best[15:8]) > $signed(o__payload[15:8]);
+  assign \$76  = \$74  & \$75 ;
+  assign \$77  = \$76  ? { 1'h0, best[15:8] } : { o__payload[15], o__payload[15:8] };
+  assign \$78  = ~ o__payload[68];
+  assign \$79  = $signed(best[23:16]) > $signed(o__payload[23:16]);
+  assign \$80  = \$78  & \$79 ;
+  assign \$81  = \$80  ? { 1'h0, best[23:16] } : { o__payload[23], o__payload[23:16] };
+  assign \$82  = ~ o__payload[68];
+  assign \$83  = $signed(best[31:24]) > $signed(o__payload[31:24]);
+  assign \$84  = \$82  & \$83 ;
+  assign \$85  = \$84  ? { 1'h0, best[31:24] } : { o__payload[31], o__payload[31:24] };
+  assign \$86  = ~ o__payload[68];
+  assign \$87  = $signed(best[39:32]) > $signed(o__payload[39:32]);
+  assign \$88  = \$86  & \$87 ;
+  assign \$89  = \$88  ? { 1'h0, best[39:32] } : { o__payload[39], o__payload[39:32] };
+  assign \$90  = ~ o__payload[68];
+  assign \$91  = $signed(best[47:40]) > $signed(o__payload[47:40]);
+  assign \$92  = \$90  & \$91 ;
+  assign \$93  = \$92  ? { 1'h0, best[47:40] } : { o__payload[47], o__payload[47:40] };
+  assign \$94  = ~ o__payload[68];
+  assign \$95  = $signed(best[55:48]) > $signed(o__payload[55:48]);
+  assign \$96  = \$94  & \$95 ;
+  assign \$97  = \$96  ? { 1'h0, best[55:48] } : { o__payload[55], o__payload[55:48] };
+  assign \$98  = ~ o__payload[68];
+  assign \$99  = $signed(best[63:56]) > $signed(o__payload[63:56]);
+  assign \$100  = \$98  & \$99 ;
+  assign \$101  = \$100  ? { 1'h0, best[63:56] } : { o__payload[63], o__payload[63:56] };
+  assign w_en = o__valid & o__payload[69];
   always @(posedge clk)
-    inflight <= \$93 ;
+    credits_used <= \$102 ;
   always @(posedge clk)
-    reads_done <= \$94 ;
+    inflight0 <= \$103 ;
   always @(posedge clk)
-    inflight_tag <= \$95 ;
+    reads_done <= \$104 ;
   always @(posedge clk)
-    running <= \$96 ;
+    params <= \$105 ;
   always @(posedge clk)
-    row <= \$97 ;
+    inflight0_tag <= \$106 ;
   always @(posedge clk)
-    col <= \$98 ;
+    inflight1 <= \$107 ;
   always @(posedge clk)
-    tile <= \$99 ;
+    inflight1_tag <= \$108 ;
   always @(posedge clk)
-    sub <= \$100 ;
+    running <= \$109 ;
   always @(posedge clk)
-    row_base <= \$101 ;
+    row <= \$110 ;
   always @(posedge clk)
-    pix <= \$102 ;
+    col <= \$111 ;
   always @(posedge clk)
-    tile_pix <= \$103 ;
+    tile <= \$112 ;
   always @(posedge clk)
-    m_left <= \$104 ;
+    sub <= \$113 ;
   always @(posedge clk)
-    in_requant <= \$105 ;
+    row_base <= \$114 ;
   always @(posedge clk)
-    best <= \$106 ;
+    pix <= \$115 ;
+  always @(posedge clk)
+    tile_pix <= \$116 ;
+  always @(posedge clk)
+    m_left <= \$117 ;
+  always @(posedge clk)
+    best <= \$118 ;
   \accel_top.core.output.post.fifo  fifo (
     .clk(clk),
-    .level(level),
-    .r_data(r_data),
+    .r_data(out__payload),
     .r_en(r_en),
-    .r_rdy(i__valid),
+    .r_rdy(r_rdy),
     .rst(rst),
-    .w_en(inflight),
+    .w_en(w_en),
     .w_port__data(w_data)
   );
   \accel_top.core.output.post.requant  requant (
     .clk(clk),
     .i__payload(i__payload),
-    .i__valid(i__valid),
+    .i__valid(inflight1),
     .o__payload(o__payload),
-    .o__ready(o__ready),
-    .\port$3364$272 (\port$3364$272 [23:0]),
+    .\port$3363$272 (\port$3363$272 [23:0]),
     .rst(rst),
-    .s10_valid(o__valid),
-    .s1_load(r_en)
+    .s10_valid(o__valid)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$93  = \$48 ;
+    \$102  = \$12 [4:0];
     if (rst) begin
-      \$93  = 1'h0;
+      \$102  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$94  = 1'h0;
+    \$103  = \$18 ;
+    if (rst) begin
+      \$103  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$104  = 1'h0;
     if (start) begin
-    end else if (\$57 ) begin
+    end else if (\$27 ) begin
       (* full_case = 32'd1 *)
-      if (\$60 ) begin
+      if (\$30 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$64 ) begin
+        if (\$34 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$70 ) begin
+          if (\$40 ) begin
           end else begin
-            if (\$87 ) begin
-              \$94  = 1'h1;
+            if (\$57 ) begin
+              \$104  = 1'h1;
             end
           end
         end
       end
     end
     if (rst) begin
-      \$94  = 1'h0;
+      \$104  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$95  = inflight_tag;
-    if (\$51 ) begin
-      \$95  = { \$54 , \$52 , \$13 [3:0] };
-    end
+    \$105  = param_data;
     if (rst) begin
-      \$95  = 6'h00;
+      \$105  = 768'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$96  = running;
+    \$106  = { \$21 , \$19 , \$69 [3:0] };
+    if (rst) begin
+      \$106  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$107  = inflight0;
+    if (rst) begin
+      \$107  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$108  = inflight0_tag;
+    if (rst) begin
+      \$108  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
+    \$109  = running;
     if (start) begin
-      \$96  = 1'h1;
-    end else if (\$57 ) begin
+      \$109  = 1'h1;
+    end else if (\$27 ) begin
       (* full_case = 32'd1 *)
-      if (\$60 ) begin
+      if (\$30 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$64 ) begin
+        if (\$34 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$70 ) begin
+          if (\$40 ) begin
           end else begin
-            if (\$87 ) begin
-              \$96  = 1'h0;
+            if (\$57 ) begin
+              \$109  = 1'h0;
             end
           end
         end
       end
     end
     if (rst) begin
-      \$96  = 1'h0;
+      \$109  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$97  = row;
+    \$110  = row;
     if (start) begin
-      \$97  = 16'h0000;
-    end else if (\$57 ) begin
+      \$110  = 16'h0000;
+    end else if (\$27 ) begin
       (* full_case = 32'd1 *)
-      if (\$60 ) begin
+      if (\$30 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$64 ) begin
+        if (\$34 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$70 ) begin
+          if (\$40 ) begin
           end else begin
-            \$97  = \$76 [15:0];
+            \$110  = \$46 [15:0];
           end
         end
       end
     end
     if (rst) begin
-      \$97  = 16'h0000;
+      \$110  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$98  = col;
+    \$111  = col;
     if (start) begin
-      \$98  = 16'h0000;
-    end else if (\$57 ) begin
+      \$111  = 16'h0000;
+    end else if (\$27 ) begin
       (* full_case = 32'd1 *)
-      if (\$60 ) begin
+      if (\$30 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$64 ) begin
+        if (\$34 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$70 ) begin
-            \$98  = \$71 [15:0];
+          if (\$40 ) begin
+            \$111  = \$41 [15:0];
           end else begin
-            \$98  = 16'h0000;
+            \$111  = 16'h0000;
           end
         end
       end
     end
     if (rst) begin
-      \$98  = 16'h0000;
+      \$111  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$99  = tile;
+    \$112  = tile;
     if (start) begin
-      \$99  = 16'h0000;
-    end else if (\$57 ) begin
+      \$112  = 16'h0000;
+    end else if (\$27 ) begin
       (* full_case = 32'd1 *)
-      if (\$60 ) begin
+      if (\$30 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$64 ) begin
-          \$99  = \$65 [15:0];
+        if (\$34 ) begin
+          \$112  = \$35 [15:0];
         end else begin
-          \$99  = 16'h0000;
+          \$112  = 16'h0000;
         end
       end
     end
     if (rst) begin
-      \$99  = 16'h0000;
+      \$112  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$100  = sub;
+    \$113  = sub;
     if (start) begin
-      \$100  = 2'h0;
-    end else if (\$57 ) begin
+      \$113  = 2'h0;
+    end else if (\$27 ) begin
       (* full_case = 32'd1 *)
-      if (\$60 ) begin
-        \$100  = \$61 [1:0];
+      if (\$30 ) begin
+        \$113  = \$31 [1:0];
       end else begin
-        \$100  = 2'h0;
+        \$113  = 2'h0;
       end
     end
     if (rst) begin
-      \$100  = 2'h0;
+      \$113  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$101  = row_base;
+    \$114  = row_base;
     if (start) begin
-      \$101  = 32'd0;
-    end else if (\$57 ) begin
+      \$114  = 32'd0;
+    end else if (\$27 ) begin
       (* full_case = 32'd1 *)
-      if (\$60 ) begin
+      if (\$30 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$64 ) begin
+        if (\$34 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$70 ) begin
+          if (\$40 ) begin
           end else begin
-            \$101  = \$79 [31:0];
+            \$114  = \$49 [31:0];
           end
         end
       end
     end
     if (rst) begin
-      \$101  = 32'd0;
+      \$114  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$102  = pix;
+    \$115  = pix;
     if (start) begin
-      \$102  = 32'd0;
-    end else if (\$57 ) begin
+      \$115  = 32'd0;
+    end else if (\$27 ) begin
       (* full_case = 32'd1 *)
-      if (\$60 ) begin
+      if (\$30 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$64 ) begin
+        if (\$34 ) begin
         end else begin
           (* full_case = 32'd1 *)
-          if (\$70 ) begin
-            \$102  = \$73 [31:0];
+          if (\$40 ) begin
+            \$115  = \$43 [31:0];
           end else begin
-            \$102  = \$82 [31:0];
+            \$115  = \$52 [31:0];
           end
         end
       end
     end
     if (rst) begin
-      \$102  = 32'd0;
+      \$115  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$103  = tile_pix;
+    \$116  = tile_pix;
     if (start) begin
-      \$103  = 32'd0;
-    end else if (\$57 ) begin
+      \$116  = 32'd0;
+    end else if (\$27 ) begin
       (* full_case = 32'd1 *)
-      if (\$60 ) begin
+      if (\$30 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$64 ) begin
-          \$103  = \$66 [31:0];
+        if (\$34 ) begin
+          \$116  = \$36 [31:0];
         end else begin
           (* full_case = 32'd1 *)
-          if (\$70 ) begin
-            \$103  = \$75 [31:0];
+          if (\$40 ) begin
+            \$116  = \$45 [31:0];
           end else begin
-            \$103  = \$85 [31:0];
+            \$116  = \$55 [31:0];
           end
         end
       end
     end
     if (rst) begin
-      \$103  = 32'd0;
+      \$116  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$104  = m_left;
+    \$117  = m_left;
     if (start) begin
-      \$104  = M;
-    end else if (\$57 ) begin
+      \$117  = M;
+    end else if (\$27 ) begin
       (* full_case = 32'd1 *)
-      if (\$60 ) begin
+      if (\$30 ) begin
       end else begin
         (* full_case = 32'd1 *)
-        if (\$64 ) begin
-          \$104  = \$67 [15:0];
+        if (\$34 ) begin
+          \$117  = \$37 [15:0];
         end else begin
-          \$104  = M;
+          \$117  = M;
         end
       end
     end
     if (rst) begin
-      \$104  = 16'h0000;
+      \$117  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$105  = \$91 [7:0];
-    if (rst) begin
-      \$105  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$78 ) begin end
-    \$106  = best;
-    if (\$92 ) begin
-      \$106  = merged;
+    \$118  = best;
+    if (o__valid) begin
+      \$118  = merged;
     end
     if (rst) begin
-      \$106  = 64'h0000000000000000;
+      \$118  = 64'h0000000000000000;
     end
   end
-  assign acc_addr = { acc_base[10], \$9 [9:0] };
-  assign count = \$13 [3:0];
-  assign w_en = inflight;
-  assign r_rdy = i__valid;
-  assign i__ready = r_en;
-  assign output_zero_point = \port$3364$272 [7:0];
-  assign \output_zero_point$27  = \port$3364$272 [7:0];
-  assign act_min = \port$3364$272 [15:8];
-  assign \act_min$29  = \port$3364$272 [15:8];
-  assign act_max = \port$3364$272 [23:16];
-  assign \act_max$31  = \port$3364$272 [23:16];
-  assign pool = \port$3364$272 [24];
-  assign m_tiles = \port$3368$294 [31:16];
-  assign F_out = \port$3368$294 [15:0];
-  assign \port$2101$0  = \$9 [9:0];
+  assign pool = \port$3363$272 [24];
+  assign count = \$69 [3:0];
+  assign m_tiles = \port$3367$294 [31:16];
+  assign F_out = \port$3367$294 [15:0];
+  assign acc_addr = { acc_base[10], \$62 [9:0] };
+  assign i__valid = inflight1;
+  assign output_zero_point = \port$3363$272 [7:0];
+  assign \output_zero_point$42  = \port$3363$272 [7:0];
+  assign act_min = \port$3363$272 [15:8];
+  assign \act_min$44  = \port$3363$272 [15:8];
+  assign act_max = \port$3363$272 [23:16];
+  assign \act_max$46  = \port$3363$272 [23:16];
+  assign r_data = out__payload;
+  assign out__valid = r_rdy;
+  assign out__ready = r_en;
+  assign \port$2220$0  = \$62 [9:0];
   assign param_addr = tile[5:0];
-  assign \acc_data[0]  = acc_data[31:0];
-  assign \acc_data[1]  = acc_data[63:32];
-  assign \acc_data[2]  = acc_data[95:64];
-  assign \acc_data[3]  = acc_data[127:96];
-  assign \acc_data[4]  = acc_data[159:128];
-  assign \acc_data[5]  = acc_data[191:160];
-  assign \acc_data[6]  = acc_data[223:192];
-  assign \acc_data[7]  = acc_data[255:224];
+  assign \params.bias  = params[255:0];
+  assign \params.bias[0]  = params[31:0];
+  assign \params.bias[1]  = params[63:32];
+  assign \params.bias[2]  = params[95:64];
+  assign \params.bias[3]  = params[127:96];
+  assign \params.bias[4]  = params[159:128];
+  assign \params.bias[5]  = params[191:160];
+  assign \params.bias[6]  = params[223:192];
+  assign \params.bias[7]  = params[255:224];
+  assign \params.multiplier  = params[511:256];
+  assign \params.multiplier[0]  = params[287:256];
+  assign \params.multiplier[1]  = params[319:288];
+  assign \params.multiplier[2]  = params[351:320];
+  assign \params.multiplier[3]  = params[383:352];
+  assign \params.multiplier[4]  = params[415:384];
+  assign \params.multiplier[5]  = params[447:416];
+  assign \params.multiplier[6]  = params[479:448];
+  assign \params.multiplier[7]  = params[511:480];
+  assign \params.shift  = params[767:512];
+  assign \params.shift[0]  = params[543:512];
+  assign \params.shift[1]  = params[575:544];
+  assign \params.shift[2]  = params[607:576];
+  assign \params.shift[3]  = params[639:608];
+  assign \params.shift[4]  = params[671:640];
+  assign \params.shift[5]  = params[703:672];
+  assign \params.shift[6]  = params[735:704];
+  assign \params.shift[7]  = params[767:736];
   assign \param_data.bias  = param_data[255:0];
   assign \param_data.bias[0]  = param_data[31:0];
   assign \param_data.bias[1]  = param_data[63:32];
@@ -41347,6 +41528,22 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   assign \param_data.shift[5]  = param_data[703:672];
   assign \param_data.shift[6]  = param_data[735:704];
   assign \param_data.shift[7]  = param_data[767:736];
+  assign \best[0]  = best[7:0];
+  assign \best[1]  = best[15:8];
+  assign \best[2]  = best[23:16];
+  assign \best[3]  = best[31:24];
+  assign \best[4]  = best[39:32];
+  assign \best[5]  = best[47:40];
+  assign \best[6]  = best[55:48];
+  assign \best[7]  = best[63:56];
+  assign \merged[0]  = merged[7:0];
+  assign \merged[1]  = merged[15:8];
+  assign \merged[2]  = merged[23:16];
+  assign \merged[3]  = merged[31:24];
+  assign \merged[4]  = merged[39:32];
+  assign \merged[5]  = merged[47:40];
+  assign \merged[6]  = merged[55:48];
+  assign \merged[7]  = merged[63:56];
   assign \i__payload.acc  = i__payload[255:0];
   assign \i__payload.acc[0]  = i__payload[31:0];
   assign \i__payload.acc[1]  = i__payload[63:32];
@@ -41384,14 +41581,14 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   assign \i__payload.shift[6]  = i__payload[809:804];
   assign \i__payload.shift[7]  = i__payload[815:810];
   assign \i__payload.tag  = i__payload[821:816];
-  assign \merged[0]  = merged[7:0];
-  assign \merged[1]  = merged[15:8];
-  assign \merged[2]  = merged[23:16];
-  assign \merged[3]  = merged[31:24];
-  assign \merged[4]  = merged[39:32];
-  assign \merged[5]  = merged[47:40];
-  assign \merged[6]  = merged[55:48];
-  assign \merged[7]  = merged[63:56];
+  assign \acc_data[0]  = acc_data[31:0];
+  assign \acc_data[1]  = acc_data[63:32];
+  assign \acc_data[2]  = acc_data[95:64];
+  assign \acc_data[3]  = acc_data[127:96];
+  assign \acc_data[4]  = acc_data[159:128];
+  assign \acc_data[5]  = acc_data[191:160];
+  assign \acc_data[6]  = acc_data[223:192];
+  assign \acc_data[7]  = acc_data[255:224];
   assign \o__payload.data  = o__payload[63:0];
   assign \o__payload.data[0]  = o__payload[7:0];
   assign \o__payload.data[1]  = o__payload[15:8];
@@ -41402,14 +41599,6 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   assign \o__payload.data[6]  = o__payload[55:48];
   assign \o__payload.data[7]  = o__payload[63:56];
   assign \o__payload.tag  = o__payload[69:64];
-  assign \best[0]  = best[7:0];
-  assign \best[1]  = best[15:8];
-  assign \best[2]  = best[23:16];
-  assign \best[3]  = best[31:24];
-  assign \best[4]  = best[39:32];
-  assign \best[5]  = best[47:40];
-  assign \best[6]  = best[55:48];
-  assign \best[7]  = best[63:56];
   assign \out__payload.bytes  = out__payload[63:0];
   assign \out__payload.bytes[0]  = out__payload[7:0];
   assign \out__payload.bytes[1]  = out__payload[15:8];
@@ -41420,120 +41609,128 @@ module \accel_top.core.output.post (rst, out__ready, param_data, acc_data, acc_b
   assign \out__payload.bytes[6]  = out__payload[55:48];
   assign \out__payload.bytes[7]  = out__payload[63:56];
   assign \out__payload.count  = out__payload[67:64];
-  assign out__payload[67:64] = o__payload[67:64];
-  assign out__payload[63:0] = merged;
-  assign merged[63:56] = \$45 [7:0];
-  assign merged[55:48] = \$41 [7:0];
-  assign merged[47:40] = \$37 [7:0];
-  assign merged[39:32] = \$33 [7:0];
-  assign merged[31:24] = \$29 [7:0];
-  assign merged[23:16] = \$25 [7:0];
-  assign merged[15:8] = \$21 [7:0];
-  assign merged[7:0] = \$17 [7:0];
-  assign i__payload[821:816] = r_data[1029:1024];
-  assign i__payload[815:810] = r_data[997:992];
-  assign i__payload[767:736] = r_data[767:736];
-  assign i__payload[511:480] = r_data[511:480];
-  assign i__payload[255:224] = r_data[255:224];
-  assign i__payload[809:804] = r_data[965:960];
-  assign i__payload[735:704] = r_data[735:704];
-  assign i__payload[479:448] = r_data[479:448];
-  assign i__payload[223:192] = r_data[223:192];
-  assign i__payload[803:798] = r_data[933:928];
-  assign i__payload[703:672] = r_data[703:672];
-  assign i__payload[447:416] = r_data[447:416];
-  assign i__payload[191:160] = r_data[191:160];
-  assign i__payload[797:792] = r_data[901:896];
-  assign i__payload[671:640] = r_data[671:640];
-  assign i__payload[415:384] = r_data[415:384];
-  assign i__payload[159:128] = r_data[159:128];
-  assign i__payload[791:786] = r_data[869:864];
-  assign i__payload[639:608] = r_data[639:608];
-  assign i__payload[383:352] = r_data[383:352];
-  assign i__payload[127:96] = r_data[127:96];
-  assign i__payload[785:780] = r_data[837:832];
-  assign i__payload[607:576] = r_data[607:576];
-  assign i__payload[351:320] = r_data[351:320];
-  assign i__payload[95:64] = r_data[95:64];
-  assign i__payload[779:774] = r_data[805:800];
-  assign i__payload[575:544] = r_data[575:544];
-  assign i__payload[319:288] = r_data[319:288];
-  assign i__payload[63:32] = r_data[63:32];
-  assign i__payload[773:768] = r_data[773:768];
-  assign i__payload[543:512] = r_data[543:512];
-  assign i__payload[287:256] = r_data[287:256];
-  assign i__payload[31:0] = r_data[31:0];
-  assign w_data[1029:1024] = inflight_tag;
-  assign w_data[1023:256] = param_data;
-  assign w_data[255:0] = acc_data;
-  assign \$83  = { F, 1'h0 };
-  assign \$77  = { F, 1'h0 };
-  assign \$80  = { F, 1'h0 };
+  assign w_data[67:64] = o__payload[67:64];
+  assign w_data[63:0] = merged;
+  assign merged[63:56] = \$101 [7:0];
+  assign merged[55:48] = \$97 [7:0];
+  assign merged[47:40] = \$93 [7:0];
+  assign merged[39:32] = \$89 [7:0];
+  assign merged[31:24] = \$85 [7:0];
+  assign merged[23:16] = \$81 [7:0];
+  assign merged[15:8] = \$77 [7:0];
+  assign merged[7:0] = \$73 [7:0];
+  assign i__payload[821:816] = inflight1_tag;
+  assign i__payload[815:810] = params[741:736];
+  assign i__payload[767:736] = params[511:480];
+  assign i__payload[511:480] = params[255:224];
+  assign i__payload[255:224] = acc_data[255:224];
+  assign i__payload[809:804] = params[709:704];
+  assign i__payload[735:704] = params[479:448];
+  assign i__payload[479:448] = params[223:192];
+  assign i__payload[223:192] = acc_data[223:192];
+  assign i__payload[803:798] = params[677:672];
+  assign i__payload[703:672] = params[447:416];
+  assign i__payload[447:416] = params[191:160];
+  assign i__payload[191:160] = acc_data[191:160];
+  assign i__payload[797:792] = params[645:640];
+  assign i__payload[671:640] = params[415:384];
+  assign i__payload[415:384] = params[159:128];
+  assign i__payload[159:128] = acc_data[159:128];
+  assign i__payload[791:786] = params[613:608];
+  assign i__payload[639:608] = params[383:352];
+  assign i__payload[383:352] = params[127:96];
+  assign i__payload[127:96] = acc_data[127:96];
+  assign i__payload[785:780] = params[581:576];
+  assign i__payload[607:576] = params[351:320];
+  assign i__payload[351:320] = params[95:64];
+  assign i__payload[95:64] = acc_data[95:64];
+  assign i__payload[779:774] = params[549:544];
+  assign i__payload[575:544] = params[319:288];
+  assign i__payload[319:288] = params[63:32];
+  assign i__payload[63:32] = acc_data[63:32];
+  assign i__payload[773:768] = params[517:512];
+  assign i__payload[543:512] = params[287:256];
+  assign i__payload[287:256] = params[31:0];
+  assign i__payload[31:0] = acc_data[31:0];
+  assign \$47  = { F, 1'h0 };
+  assign \$50  = { F, 1'h0 };
+  assign \$53  = { F, 1'h0 };
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post.fifo (rst, r_en, r_rdy, r_data, w_port__data, w_en, level, clk);
+module \accel_top.core.output.post.fifo (rst, r_en, w_en, r_rdy, r_data, w_port__data, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$79  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
   wire \$12 ;
   wire \$13 ;
-  wire [3:0] \$14 ;
-  reg [1:0] \$15 ;
-  reg [1:0] \$16 ;
-  reg [2:0] \$17 ;
-  wire [2:0] \$2 ;
+  wire [5:0] \$14 ;
+  reg [3:0] \$15 ;
+  reg [3:0] \$16 ;
+  reg [4:0] \$17 ;
+  wire [4:0] \$2 ;
   wire \$3 ;
-  wire [2:0] \$4 ;
+  wire [4:0] \$4 ;
   wire \$5 ;
   wire \$6 ;
   wire \$7 ;
   wire \$8 ;
-  wire [3:0] \$9 ;
+  wire [5:0] \$9 ;
   input clk;
   wire clk;
-  (* init = 2'h0 *)
-  wire [1:0] consume;
-  output [2:0] level;
-  reg [2:0] level = 3'h0;
-  (* init = 2'h0 *)
-  wire [1:0] produce;
-  output [1029:0] r_data;
-  wire [1029:0] r_data;
+  (* init = 4'h0 *)
+  wire [3:0] consume;
+  reg [4:0] level = 5'h00;
+  (* init = 4'h0 *)
+  wire [3:0] produce;
+  output [67:0] r_data;
+  wire [67:0] r_data;
   input r_en;
   wire r_en;
-  (* init = 3'h0 *)
-  wire [2:0] r_level;
-  reg [1:0] r_port__addr = 2'h0;
-  wire [1029:0] r_port__data;
+  (* init = 5'h00 *)
+  wire [4:0] r_level;
+  reg [3:0] r_port__addr = 4'h0;
+  wire [67:0] r_port__data;
   output r_rdy;
   wire r_rdy;
   input rst;
   wire rst;
-  wire [1029:0] w_data;
+  wire [67:0] w_data;
   input w_en;
   wire w_en;
-  (* init = 3'h0 *)
-  wire [2:0] w_level;
-  reg [1:0] w_port__addr = 2'h0;
-  input [1029:0] w_port__data;
-  wire [1029:0] w_port__data;
+  (* init = 5'h00 *)
+  wire [4:0] w_level;
+  reg [3:0] w_port__addr = 4'h0;
+  input [67:0] w_port__data;
+  wire [67:0] w_port__data;
   wire w_port__en;
   wire w_rdy;
-  reg [1029:0] storage [3:0];
+  reg [67:0] storage [15:0];
   initial begin
-    storage[0] = 1030'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    storage[1] = 1030'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    storage[2] = 1030'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    storage[3] = 1030'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+    storage[0] = 68'h00000000000000000;
+    storage[1] = 68'h00000000000000000;
+    storage[2] = 68'h00000000000000000;
+    storage[3] = 68'h00000000000000000;
+    storage[4] = 68'h00000000000000000;
+    storage[5] = 68'h00000000000000000;
+    storage[6] = 68'h00000000000000000;
+    storage[7] = 68'h00000000000000000;
+    storage[8] = 68'h00000000000000000;
+    storage[9] = 68'h00000000000000000;
+    storage[10] = 68'h00000000000000000;
+    storage[11] = 68'h00000000000000000;
+    storage[12] = 68'h00000000000000000;
+    storage[13] = 68'h00000000000000000;
+    storage[14] = 68'h00000000000000000;
+    storage[15] = 68'h00000000000000000;
   end
   always @(posedge clk) begin
     if (w_port__en)
       storage[w_port__addr] <= w_port__data;
   end
   assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 3'h4;
+  assign w_rdy = level != 5'h10;
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
   assign \$1  = w_rdy & w_en;
@@ -41560,33 +41757,33 @@ module \accel_top.core.output.post.fifo (rst, r_en, r_rdy, r_data, w_port__data,
     if (\$auto$verilog_backend.cc:2355:dump_module$79 ) begin end
     \$15  = w_port__addr;
     if (\$1 ) begin
-      \$15  = \$2 [1:0];
+      \$15  = \$2 [3:0];
     end
     if (rst) begin
-      \$15  = 2'h0;
+      \$15  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$79 ) begin end
     \$16  = r_port__addr;
     if (\$3 ) begin
-      \$16  = \$4 [1:0];
+      \$16  = \$4 [3:0];
     end
     if (rst) begin
-      \$16  = 2'h0;
+      \$16  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$79 ) begin end
     \$17  = level;
     if (\$8 ) begin
-      \$17  = \$9 [2:0];
+      \$17  = \$9 [4:0];
     end
     if (\$13 ) begin
-      \$17  = \$14 [2:0];
+      \$17  = \$14 [4:0];
     end
     if (rst) begin
-      \$17  = 3'h0;
+      \$17  = 5'h00;
     end
   end
   assign w_level = level;
@@ -41598,296 +41795,286 @@ module \accel_top.core.output.post.fifo (rst, r_en, r_rdy, r_data, w_port__data,
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \port$3364$272 , i__payload, o__payload, s10_valid, clk);
+module \accel_top.core.output.post.requant (rst, \port$3363$272 , i__valid, i__payload, s10_valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$80  = 0;
-  wire \$1 ;
-  wire \$10 ;
+  wire [32:0] \$1 ;
+  wire [31:0] \$10 ;
   wire \$100 ;
-  reg [5:0] \$1000 ;
-  reg [5:0] \$1001 ;
+  reg [31:0] \$1000 ;
+  reg [31:0] \$1001 ;
   reg [5:0] \$1002 ;
-  reg [5:0] \$1003 ;
-  reg [5:0] \$1004 ;
-  reg [5:0] \$1005 ;
-  reg [5:0] \$1006 ;
-  reg [31:0] \$1007 ;
-  reg [4:0] \$1008 ;
-  reg [5:0] \$1009 ;
+  reg [17:0] \$1003 ;
+  reg [31:0] \$1004 ;
+  reg [17:0] \$1005 ;
+  reg [15:0] \$1006 ;
+  reg [15:0] \$1007 ;
+  reg [17:0] \$1008 ;
+  reg [31:0] \$1009 ;
   wire \$101 ;
-  reg [31:0] \$1010 ;
+  reg [5:0] \$1010 ;
   reg [31:0] \$1011 ;
-  reg [5:0] \$1012 ;
-  reg [17:0] \$1013 ;
-  reg [31:0] \$1014 ;
-  reg [17:0] \$1015 ;
-  reg [15:0] \$1016 ;
-  reg [15:0] \$1017 ;
-  reg [17:0] \$1018 ;
-  reg [31:0] \$1019 ;
+  reg [31:0] \$1012 ;
+  reg [35:0] \$1013 ;
+  reg [5:0] \$1014 ;
+  reg [47:0] \$1015 ;
+  reg [32:0] \$1016 ;
+  reg [5:0] \$1017 ;
+  reg [32:0] \$1018 ;
+  reg [5:0] \$1019 ;
   wire \$102 ;
-  reg [5:0] \$1020 ;
-  reg [31:0] \$1021 ;
-  reg [31:0] \$1022 ;
-  reg [35:0] \$1023 ;
-  reg [5:0] \$1024 ;
-  reg [47:0] \$1025 ;
-  reg [32:0] \$1026 ;
+  reg [33:0] \$1020 ;
+  reg [5:0] \$1021 ;
+  reg [33:0] \$1022 ;
+  reg [34:0] \$1023 ;
+  reg [7:0] \$1024 ;
+  reg [31:0] \$1025 ;
+  reg [4:0] \$1026 ;
   reg [5:0] \$1027 ;
-  reg [32:0] \$1028 ;
-  reg [5:0] \$1029 ;
+  reg [31:0] \$1028 ;
+  reg [31:0] \$1029 ;
   wire \$103 ;
-  reg [33:0] \$1030 ;
-  reg [5:0] \$1031 ;
-  reg [33:0] \$1032 ;
-  reg [34:0] \$1033 ;
-  reg [7:0] \$1034 ;
-  reg [31:0] \$1035 ;
-  reg [4:0] \$1036 ;
-  reg [5:0] \$1037 ;
-  reg [31:0] \$1038 ;
+  reg [5:0] \$1030 ;
+  reg [17:0] \$1031 ;
+  reg [31:0] \$1032 ;
+  reg [17:0] \$1033 ;
+  reg [15:0] \$1034 ;
+  reg [15:0] \$1035 ;
+  reg [17:0] \$1036 ;
+  reg [31:0] \$1037 ;
+  reg [5:0] \$1038 ;
   reg [31:0] \$1039 ;
   wire \$104 ;
-  reg [5:0] \$1040 ;
-  reg [17:0] \$1041 ;
-  reg [31:0] \$1042 ;
-  reg [17:0] \$1043 ;
-  reg [15:0] \$1044 ;
-  reg [15:0] \$1045 ;
-  reg [17:0] \$1046 ;
-  reg [31:0] \$1047 ;
-  reg [5:0] \$1048 ;
-  reg [31:0] \$1049 ;
+  reg [31:0] \$1040 ;
+  reg [35:0] \$1041 ;
+  reg [5:0] \$1042 ;
+  reg [47:0] \$1043 ;
+  reg [32:0] \$1044 ;
+  reg [5:0] \$1045 ;
+  reg [32:0] \$1046 ;
+  reg [5:0] \$1047 ;
+  reg [33:0] \$1048 ;
+  reg [5:0] \$1049 ;
   wire \$105 ;
-  reg [31:0] \$1050 ;
-  reg [35:0] \$1051 ;
-  reg [5:0] \$1052 ;
-  reg [47:0] \$1053 ;
-  reg [32:0] \$1054 ;
+  reg [33:0] \$1050 ;
+  reg [34:0] \$1051 ;
+  reg [7:0] \$1052 ;
+  reg [31:0] \$1053 ;
+  reg [4:0] \$1054 ;
   reg [5:0] \$1055 ;
-  reg [32:0] \$1056 ;
-  reg [5:0] \$1057 ;
-  reg [33:0] \$1058 ;
-  reg [5:0] \$1059 ;
+  reg [31:0] \$1056 ;
+  reg [31:0] \$1057 ;
+  reg [5:0] \$1058 ;
+  reg [17:0] \$1059 ;
   wire \$106 ;
-  reg [33:0] \$1060 ;
-  reg [34:0] \$1061 ;
-  reg [7:0] \$1062 ;
-  reg [31:0] \$1063 ;
-  reg [4:0] \$1064 ;
-  reg [5:0] \$1065 ;
-  reg [31:0] \$1066 ;
+  reg [31:0] \$1060 ;
+  reg [17:0] \$1061 ;
+  reg [15:0] \$1062 ;
+  reg [15:0] \$1063 ;
+  reg [17:0] \$1064 ;
+  reg [31:0] \$1065 ;
+  reg [5:0] \$1066 ;
   reg [31:0] \$1067 ;
-  reg [5:0] \$1068 ;
-  reg [17:0] \$1069 ;
+  reg [31:0] \$1068 ;
+  reg [35:0] \$1069 ;
   wire \$107 ;
-  reg [31:0] \$1070 ;
-  reg [17:0] \$1071 ;
-  reg [15:0] \$1072 ;
-  reg [15:0] \$1073 ;
-  reg [17:0] \$1074 ;
-  reg [31:0] \$1075 ;
-  reg [5:0] \$1076 ;
-  reg [31:0] \$1077 ;
-  reg [31:0] \$1078 ;
-  reg [35:0] \$1079 ;
+  reg [5:0] \$1070 ;
+  reg [47:0] \$1071 ;
+  reg [32:0] \$1072 ;
+  reg [5:0] \$1073 ;
+  reg [32:0] \$1074 ;
+  reg [5:0] \$1075 ;
+  reg [33:0] \$1076 ;
+  reg [5:0] \$1077 ;
+  reg [33:0] \$1078 ;
+  reg [34:0] \$1079 ;
   wire \$108 ;
-  reg [5:0] \$1080 ;
-  reg [47:0] \$1081 ;
-  reg [32:0] \$1082 ;
+  reg [7:0] \$1080 ;
+  reg [31:0] \$1081 ;
+  reg [4:0] \$1082 ;
   reg [5:0] \$1083 ;
-  reg [32:0] \$1084 ;
-  reg [5:0] \$1085 ;
-  reg [33:0] \$1086 ;
-  reg [5:0] \$1087 ;
-  reg [33:0] \$1088 ;
-  reg [34:0] \$1089 ;
+  reg [31:0] \$1084 ;
+  reg [31:0] \$1085 ;
+  reg [5:0] \$1086 ;
+  reg [17:0] \$1087 ;
+  reg [31:0] \$1088 ;
+  reg [17:0] \$1089 ;
   wire \$109 ;
-  reg [7:0] \$1090 ;
-  reg [31:0] \$1091 ;
-  reg [4:0] \$1092 ;
-  reg [5:0] \$1093 ;
-  reg [31:0] \$1094 ;
+  reg [15:0] \$1090 ;
+  reg [15:0] \$1091 ;
+  reg [17:0] \$1092 ;
+  reg [31:0] \$1093 ;
+  reg [5:0] \$1094 ;
   reg [31:0] \$1095 ;
-  reg [5:0] \$1096 ;
-  reg [17:0] \$1097 ;
-  reg [31:0] \$1098 ;
-  reg [17:0] \$1099 ;
-  wire [32:0] \$11 ;
+  reg [31:0] \$1096 ;
+  reg [35:0] \$1097 ;
+  reg [5:0] \$1098 ;
+  reg [47:0] \$1099 ;
+  wire [31:0] \$11 ;
   wire \$110 ;
-  reg [15:0] \$1100 ;
-  reg [15:0] \$1101 ;
-  reg [17:0] \$1102 ;
-  reg [31:0] \$1103 ;
-  reg [5:0] \$1104 ;
-  reg [31:0] \$1105 ;
-  reg [31:0] \$1106 ;
-  reg [35:0] \$1107 ;
-  reg [5:0] \$1108 ;
-  reg [47:0] \$1109 ;
+  reg [32:0] \$1100 ;
+  reg [5:0] \$1101 ;
+  reg [32:0] \$1102 ;
+  reg [5:0] \$1103 ;
+  reg [33:0] \$1104 ;
+  reg [5:0] \$1105 ;
+  reg [33:0] \$1106 ;
+  reg [34:0] \$1107 ;
+  reg [7:0] \$1108 ;
+  reg [31:0] \$1109 ;
   wire \$111 ;
-  reg [32:0] \$1110 ;
+  reg [4:0] \$1110 ;
   reg [5:0] \$1111 ;
-  reg [32:0] \$1112 ;
-  reg [5:0] \$1113 ;
-  reg [33:0] \$1114 ;
-  reg [5:0] \$1115 ;
-  reg [33:0] \$1116 ;
-  reg [34:0] \$1117 ;
-  reg [7:0] \$1118 ;
-  reg [31:0] \$1119 ;
+  reg [31:0] \$1112 ;
+  reg [31:0] \$1113 ;
+  reg [5:0] \$1114 ;
+  reg [17:0] \$1115 ;
+  reg [31:0] \$1116 ;
+  reg [17:0] \$1117 ;
+  reg [15:0] \$1118 ;
+  reg [15:0] \$1119 ;
   wire \$112 ;
-  reg [4:0] \$1120 ;
-  reg [5:0] \$1121 ;
-  reg [31:0] \$1122 ;
+  reg [17:0] \$1120 ;
+  reg [31:0] \$1121 ;
+  reg [5:0] \$1122 ;
   reg [31:0] \$1123 ;
-  reg [5:0] \$1124 ;
-  reg [17:0] \$1125 ;
-  reg [31:0] \$1126 ;
-  reg [17:0] \$1127 ;
-  reg [15:0] \$1128 ;
-  reg [15:0] \$1129 ;
+  reg [31:0] \$1124 ;
+  reg [35:0] \$1125 ;
+  reg [5:0] \$1126 ;
+  reg [47:0] \$1127 ;
+  reg [32:0] \$1128 ;
+  reg [5:0] \$1129 ;
   wire \$113 ;
-  reg [17:0] \$1130 ;
-  reg [31:0] \$1131 ;
-  reg [5:0] \$1132 ;
-  reg [31:0] \$1133 ;
-  reg [31:0] \$1134 ;
-  reg [35:0] \$1135 ;
-  reg [5:0] \$1136 ;
-  reg [47:0] \$1137 ;
-  reg [32:0] \$1138 ;
+  reg [32:0] \$1130 ;
+  reg [5:0] \$1131 ;
+  reg [33:0] \$1132 ;
+  reg [5:0] \$1133 ;
+  reg [33:0] \$1134 ;
+  reg [34:0] \$1135 ;
+  reg [7:0] \$1136 ;
+  reg [31:0] \$1137 ;
+  reg [4:0] \$1138 ;
   reg [5:0] \$1139 ;
-  wire \$114 ;
-  reg [32:0] \$1140 ;
-  reg [5:0] \$1141 ;
-  reg [33:0] \$1142 ;
-  reg [5:0] \$1143 ;
-  reg [33:0] \$1144 ;
-  reg [34:0] \$1145 ;
-  reg [7:0] \$1146 ;
-  reg [31:0] \$1147 ;
-  reg [4:0] \$1148 ;
-  reg [5:0] \$1149 ;
-  wire \$115 ;
-  reg [31:0] \$1150 ;
+  wire [33:0] \$114 ;
+  reg [31:0] \$1140 ;
+  reg [31:0] \$1141 ;
+  reg [5:0] \$1142 ;
+  reg [17:0] \$1143 ;
+  reg [31:0] \$1144 ;
+  reg [17:0] \$1145 ;
+  reg [15:0] \$1146 ;
+  reg [15:0] \$1147 ;
+  reg [17:0] \$1148 ;
+  reg [31:0] \$1149 ;
+  wire [33:0] \$115 ;
+  reg [5:0] \$1150 ;
   reg [31:0] \$1151 ;
-  reg [5:0] \$1152 ;
-  reg [17:0] \$1153 ;
-  reg [31:0] \$1154 ;
-  reg [17:0] \$1155 ;
-  reg [15:0] \$1156 ;
-  reg [15:0] \$1157 ;
-  reg [17:0] \$1158 ;
-  reg [31:0] \$1159 ;
-  wire \$116 ;
-  reg [5:0] \$1160 ;
-  reg [31:0] \$1161 ;
-  reg [31:0] \$1162 ;
-  reg [35:0] \$1163 ;
-  reg [5:0] \$1164 ;
-  reg [47:0] \$1165 ;
-  reg [32:0] \$1166 ;
+  reg [31:0] \$1152 ;
+  reg [35:0] \$1153 ;
+  reg [5:0] \$1154 ;
+  reg [47:0] \$1155 ;
+  reg [32:0] \$1156 ;
+  reg [5:0] \$1157 ;
+  reg [32:0] \$1158 ;
+  reg [5:0] \$1159 ;
+  wire [34:0] \$116 ;
+  reg [33:0] \$1160 ;
+  reg [5:0] \$1161 ;
+  reg [33:0] \$1162 ;
+  reg [34:0] \$1163 ;
+  reg [7:0] \$1164 ;
+  reg [31:0] \$1165 ;
+  reg [4:0] \$1166 ;
   reg [5:0] \$1167 ;
-  reg [32:0] \$1168 ;
-  reg [5:0] \$1169 ;
+  reg [31:0] \$1168 ;
+  reg [31:0] \$1169 ;
   wire \$117 ;
-  reg [33:0] \$1170 ;
-  reg [5:0] \$1171 ;
-  reg [33:0] \$1172 ;
-  reg [34:0] \$1173 ;
-  reg [7:0] \$1174 ;
-  reg [31:0] \$1175 ;
-  reg [4:0] \$1176 ;
-  reg [5:0] \$1177 ;
-  reg [31:0] \$1178 ;
+  reg [5:0] \$1170 ;
+  reg [17:0] \$1171 ;
+  reg [31:0] \$1172 ;
+  reg [17:0] \$1173 ;
+  reg [15:0] \$1174 ;
+  reg [15:0] \$1175 ;
+  reg [17:0] \$1176 ;
+  reg [31:0] \$1177 ;
+  reg [5:0] \$1178 ;
   reg [31:0] \$1179 ;
   wire \$118 ;
-  reg [5:0] \$1180 ;
-  reg [17:0] \$1181 ;
-  reg [31:0] \$1182 ;
-  reg [17:0] \$1183 ;
-  reg [15:0] \$1184 ;
-  reg [15:0] \$1185 ;
-  reg [17:0] \$1186 ;
-  reg [31:0] \$1187 ;
-  reg [5:0] \$1188 ;
-  reg [31:0] \$1189 ;
+  reg [31:0] \$1180 ;
+  reg [35:0] \$1181 ;
+  reg [5:0] \$1182 ;
+  reg [47:0] \$1183 ;
+  reg [32:0] \$1184 ;
+  reg [5:0] \$1185 ;
+  reg [32:0] \$1186 ;
+  reg [5:0] \$1187 ;
+  reg [33:0] \$1188 ;
+  reg [5:0] \$1189 ;
   wire \$119 ;
-  reg [31:0] \$1190 ;
-  reg [35:0] \$1191 ;
-  reg [5:0] \$1192 ;
-  reg [47:0] \$1193 ;
-  reg [32:0] \$1194 ;
+  reg [33:0] \$1190 ;
+  reg [34:0] \$1191 ;
+  reg [7:0] \$1192 ;
+  reg [31:0] \$1193 ;
+  reg [4:0] \$1194 ;
   reg [5:0] \$1195 ;
-  reg [32:0] \$1196 ;
-  reg [5:0] \$1197 ;
-  reg [33:0] \$1198 ;
-  reg [5:0] \$1199 ;
-  wire \$12 ;
+  reg [31:0] \$1196 ;
+  reg [31:0] \$1197 ;
+  reg [5:0] \$1198 ;
+  reg [17:0] \$1199 ;
+  wire [35:0] \$12 ;
   wire \$120 ;
-  reg [33:0] \$1200 ;
-  reg [34:0] \$1201 ;
-  reg [7:0] \$1202 ;
-  reg [31:0] \$1203 ;
-  reg [4:0] \$1204 ;
-  reg [5:0] \$1205 ;
-  reg [31:0] \$1206 ;
+  reg [31:0] \$1200 ;
+  reg [17:0] \$1201 ;
+  reg [15:0] \$1202 ;
+  reg [15:0] \$1203 ;
+  reg [17:0] \$1204 ;
+  reg [31:0] \$1205 ;
+  reg [5:0] \$1206 ;
   reg [31:0] \$1207 ;
-  reg [5:0] \$1208 ;
-  reg [17:0] \$1209 ;
-  wire \$121 ;
-  reg [31:0] \$1210 ;
-  reg [17:0] \$1211 ;
-  reg [15:0] \$1212 ;
-  reg [15:0] \$1213 ;
-  reg [17:0] \$1214 ;
-  reg [31:0] \$1215 ;
-  reg [5:0] \$1216 ;
-  reg [31:0] \$1217 ;
-  reg [31:0] \$1218 ;
-  reg [35:0] \$1219 ;
-  wire \$122 ;
-  reg [5:0] \$1220 ;
-  reg [47:0] \$1221 ;
-  reg [32:0] \$1222 ;
-  reg [5:0] \$1223 ;
-  reg [32:0] \$1224 ;
-  reg [5:0] \$1225 ;
-  reg [33:0] \$1226 ;
-  reg [5:0] \$1227 ;
-  reg [33:0] \$1228 ;
-  reg [34:0] \$1229 ;
-  wire \$123 ;
-  reg [7:0] \$1230 ;
-  wire [33:0] \$124 ;
-  wire [33:0] \$125 ;
-  wire [34:0] \$126 ;
-  wire \$127 ;
-  wire \$128 ;
-  wire \$129 ;
-  wire [4:0] \$13 ;
-  wire \$130 ;
-  wire [8:0] \$131 ;
-  wire [8:0] \$132 ;
-  wire [32:0] \$133 ;
-  wire \$134 ;
-  wire [4:0] \$135 ;
-  wire \$136 ;
-  wire [6:0] \$137 ;
-  wire [6:0] \$138 ;
-  wire [62:0] \$139 ;
-  wire \$14 ;
-  wire [17:0] \$140 ;
-  wire [17:0] \$141 ;
-  wire [31:0] \$142 ;
-  wire [31:0] \$143 ;
-  wire [35:0] \$144 ;
-  wire [48:0] \$145 ;
-  wire [36:0] \$146 ;
-  wire [37:0] \$147 ;
-  wire [48:0] \$148 ;
-  wire [48:0] \$149 ;
-  wire [6:0] \$15 ;
+  reg [31:0] \$1208 ;
+  reg [35:0] \$1209 ;
+  wire [8:0] \$121 ;
+  reg [5:0] \$1210 ;
+  reg [47:0] \$1211 ;
+  reg [32:0] \$1212 ;
+  reg [5:0] \$1213 ;
+  reg [32:0] \$1214 ;
+  reg [5:0] \$1215 ;
+  reg [33:0] \$1216 ;
+  reg [5:0] \$1217 ;
+  reg [33:0] \$1218 ;
+  reg [34:0] \$1219 ;
+  wire [8:0] \$122 ;
+  reg [7:0] \$1220 ;
+  wire [32:0] \$123 ;
+  wire \$124 ;
+  wire [4:0] \$125 ;
+  wire \$126 ;
+  wire [6:0] \$127 ;
+  wire [6:0] \$128 ;
+  wire [62:0] \$129 ;
+  wire [48:0] \$13 ;
+  wire [17:0] \$130 ;
+  wire [17:0] \$131 ;
+  wire [31:0] \$132 ;
+  wire [31:0] \$133 ;
+  wire [35:0] \$134 ;
+  wire [48:0] \$135 ;
+  wire [36:0] \$136 ;
+  wire [37:0] \$137 ;
+  wire [48:0] \$138 ;
+  wire [48:0] \$139 ;
+  wire [36:0] \$14 ;
+  wire \$140 ;
+  wire \$141 ;
+  wire \$142 ;
+  wire \$143 ;
+  wire \$144 ;
+  wire \$145 ;
+  wire \$146 ;
+  wire \$147 ;
+  wire \$148 ;
+  wire \$149 ;
+  wire [37:0] \$15 ;
   wire \$150 ;
   wire \$151 ;
   wire \$152 ;
@@ -41898,7 +42085,7 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$157 ;
   wire \$158 ;
   wire \$159 ;
-  wire [6:0] \$16 ;
+  wire [48:0] \$16 ;
   wire \$160 ;
   wire \$161 ;
   wire \$162 ;
@@ -41909,7 +42096,7 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$167 ;
   wire \$168 ;
   wire \$169 ;
-  wire [62:0] \$17 ;
+  wire [48:0] \$17 ;
   wire \$170 ;
   wire \$171 ;
   wire \$172 ;
@@ -41920,7 +42107,7 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$177 ;
   wire \$178 ;
   wire \$179 ;
-  wire [17:0] \$18 ;
+  wire \$18 ;
   wire \$180 ;
   wire \$181 ;
   wire \$182 ;
@@ -41931,7 +42118,7 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$187 ;
   wire \$188 ;
   wire \$189 ;
-  wire [17:0] \$19 ;
+  wire \$19 ;
   wire \$190 ;
   wire \$191 ;
   wire \$192 ;
@@ -41943,7 +42130,7 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$198 ;
   wire \$199 ;
   wire \$2 ;
-  wire [31:0] \$20 ;
+  wire \$20 ;
   wire \$200 ;
   wire \$201 ;
   wire \$202 ;
@@ -41954,7 +42141,7 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$207 ;
   wire \$208 ;
   wire \$209 ;
-  wire [31:0] \$21 ;
+  wire \$21 ;
   wire \$210 ;
   wire \$211 ;
   wire \$212 ;
@@ -41965,7 +42152,7 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$217 ;
   wire \$218 ;
   wire \$219 ;
-  wire [35:0] \$22 ;
+  wire \$22 ;
   wire \$220 ;
   wire \$221 ;
   wire \$222 ;
@@ -41976,53 +42163,53 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$227 ;
   wire \$228 ;
   wire \$229 ;
-  wire [48:0] \$23 ;
+  wire \$23 ;
   wire \$230 ;
   wire \$231 ;
   wire \$232 ;
   wire \$233 ;
   wire \$234 ;
   wire \$235 ;
-  wire \$236 ;
-  wire \$237 ;
-  wire \$238 ;
+  wire [33:0] \$236 ;
+  wire [33:0] \$237 ;
+  wire [34:0] \$238 ;
   wire \$239 ;
-  wire [36:0] \$24 ;
+  wire \$24 ;
   wire \$240 ;
   wire \$241 ;
   wire \$242 ;
-  wire \$243 ;
-  wire \$244 ;
-  wire \$245 ;
-  wire [33:0] \$246 ;
-  wire [33:0] \$247 ;
-  wire [34:0] \$248 ;
-  wire \$249 ;
-  wire [37:0] \$25 ;
-  wire \$250 ;
-  wire \$251 ;
-  wire \$252 ;
-  wire [8:0] \$253 ;
-  wire [8:0] \$254 ;
-  wire [32:0] \$255 ;
-  wire \$256 ;
-  wire [4:0] \$257 ;
-  wire \$258 ;
-  wire [6:0] \$259 ;
-  wire [48:0] \$26 ;
-  wire [6:0] \$260 ;
-  wire [62:0] \$261 ;
-  wire [17:0] \$262 ;
-  wire [17:0] \$263 ;
-  wire [31:0] \$264 ;
-  wire [31:0] \$265 ;
-  wire [35:0] \$266 ;
-  wire [48:0] \$267 ;
-  wire [36:0] \$268 ;
-  wire [37:0] \$269 ;
-  wire [48:0] \$27 ;
-  wire [48:0] \$270 ;
-  wire [48:0] \$271 ;
+  wire [8:0] \$243 ;
+  wire [8:0] \$244 ;
+  wire [32:0] \$245 ;
+  wire \$246 ;
+  wire [4:0] \$247 ;
+  wire \$248 ;
+  wire [6:0] \$249 ;
+  wire \$25 ;
+  wire [6:0] \$250 ;
+  wire [62:0] \$251 ;
+  wire [17:0] \$252 ;
+  wire [17:0] \$253 ;
+  wire [31:0] \$254 ;
+  wire [31:0] \$255 ;
+  wire [35:0] \$256 ;
+  wire [48:0] \$257 ;
+  wire [36:0] \$258 ;
+  wire [37:0] \$259 ;
+  wire \$26 ;
+  wire [48:0] \$260 ;
+  wire [48:0] \$261 ;
+  wire \$262 ;
+  wire \$263 ;
+  wire \$264 ;
+  wire \$265 ;
+  wire \$266 ;
+  wire \$267 ;
+  wire \$268 ;
+  wire \$269 ;
+  wire \$27 ;
+  wire \$270 ;
+  wire \$271 ;
   wire \$272 ;
   wire \$273 ;
   wire \$274 ;
@@ -42053,7 +42240,7 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$297 ;
   wire \$298 ;
   wire \$299 ;
-  wire \$3 ;
+  wire [4:0] \$3 ;
   wire \$30 ;
   wire \$300 ;
   wire \$301 ;
@@ -42118,46 +42305,46 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$355 ;
   wire \$356 ;
   wire \$357 ;
-  wire \$358 ;
-  wire \$359 ;
+  wire [33:0] \$358 ;
+  wire [33:0] \$359 ;
   wire \$36 ;
-  wire \$360 ;
+  wire [34:0] \$360 ;
   wire \$361 ;
   wire \$362 ;
   wire \$363 ;
   wire \$364 ;
-  wire \$365 ;
-  wire \$366 ;
-  wire \$367 ;
-  wire [33:0] \$368 ;
-  wire [33:0] \$369 ;
+  wire [8:0] \$365 ;
+  wire [8:0] \$366 ;
+  wire [32:0] \$367 ;
+  wire \$368 ;
+  wire [4:0] \$369 ;
   wire \$37 ;
-  wire [34:0] \$370 ;
-  wire \$371 ;
-  wire \$372 ;
-  wire \$373 ;
-  wire \$374 ;
-  wire [8:0] \$375 ;
-  wire [8:0] \$376 ;
-  wire [32:0] \$377 ;
-  wire \$378 ;
-  wire [4:0] \$379 ;
+  wire \$370 ;
+  wire [6:0] \$371 ;
+  wire [6:0] \$372 ;
+  wire [62:0] \$373 ;
+  wire [17:0] \$374 ;
+  wire [17:0] \$375 ;
+  wire [31:0] \$376 ;
+  wire [31:0] \$377 ;
+  wire [35:0] \$378 ;
+  wire [48:0] \$379 ;
   wire \$38 ;
-  wire \$380 ;
-  wire [6:0] \$381 ;
-  wire [6:0] \$382 ;
-  wire [62:0] \$383 ;
-  wire [17:0] \$384 ;
-  wire [17:0] \$385 ;
-  wire [31:0] \$386 ;
-  wire [31:0] \$387 ;
-  wire [35:0] \$388 ;
-  wire [48:0] \$389 ;
+  wire [36:0] \$380 ;
+  wire [37:0] \$381 ;
+  wire [48:0] \$382 ;
+  wire [48:0] \$383 ;
+  wire \$384 ;
+  wire \$385 ;
+  wire \$386 ;
+  wire \$387 ;
+  wire \$388 ;
+  wire \$389 ;
   wire \$39 ;
-  wire [36:0] \$390 ;
-  wire [37:0] \$391 ;
-  wire [48:0] \$392 ;
-  wire [48:0] \$393 ;
+  wire \$390 ;
+  wire \$391 ;
+  wire \$392 ;
+  wire \$393 ;
   wire \$394 ;
   wire \$395 ;
   wire \$396 ;
@@ -42254,46 +42441,46 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$478 ;
   wire \$479 ;
   wire \$48 ;
-  wire \$480 ;
-  wire \$481 ;
-  wire \$482 ;
+  wire [33:0] \$480 ;
+  wire [33:0] \$481 ;
+  wire [34:0] \$482 ;
   wire \$483 ;
   wire \$484 ;
   wire \$485 ;
   wire \$486 ;
-  wire \$487 ;
-  wire \$488 ;
-  wire \$489 ;
+  wire [8:0] \$487 ;
+  wire [8:0] \$488 ;
+  wire [32:0] \$489 ;
   wire \$49 ;
-  wire [33:0] \$490 ;
-  wire [33:0] \$491 ;
-  wire [34:0] \$492 ;
-  wire \$493 ;
-  wire \$494 ;
-  wire \$495 ;
-  wire \$496 ;
-  wire [8:0] \$497 ;
-  wire [8:0] \$498 ;
-  wire [32:0] \$499 ;
-  wire \$5 ;
+  wire \$490 ;
+  wire [4:0] \$491 ;
+  wire \$492 ;
+  wire [6:0] \$493 ;
+  wire [6:0] \$494 ;
+  wire [62:0] \$495 ;
+  wire [17:0] \$496 ;
+  wire [17:0] \$497 ;
+  wire [31:0] \$498 ;
+  wire [31:0] \$499 ;
+  wire [6:0] \$5 ;
   wire \$50 ;
-  wire \$500 ;
-  wire [4:0] \$501 ;
-  wire \$502 ;
-  wire [6:0] \$503 ;
-  wire [6:0] \$504 ;
-  wire [62:0] \$505 ;
-  wire [17:0] \$506 ;
-  wire [17:0] \$507 ;
-  wire [31:0] \$508 ;
-  wire [31:0] \$509 ;
+  wire [35:0] \$500 ;
+  wire [48:0] \$501 ;
+  wire [36:0] \$502 ;
+  wire [37:0] \$503 ;
+  wire [48:0] \$504 ;
+  wire [48:0] \$505 ;
+  wire \$506 ;
+  wire \$507 ;
+  wire \$508 ;
+  wire \$509 ;
   wire \$51 ;
-  wire [35:0] \$510 ;
-  wire [48:0] \$511 ;
-  wire [36:0] \$512 ;
-  wire [37:0] \$513 ;
-  wire [48:0] \$514 ;
-  wire [48:0] \$515 ;
+  wire \$510 ;
+  wire \$511 ;
+  wire \$512 ;
+  wire \$513 ;
+  wire \$514 ;
+  wire \$515 ;
   wire \$516 ;
   wire \$517 ;
   wire \$518 ;
@@ -42386,49 +42573,49 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$597 ;
   wire \$598 ;
   wire \$599 ;
-  wire \$6 ;
+  wire [6:0] \$6 ;
   wire \$60 ;
   wire \$600 ;
   wire \$601 ;
-  wire \$602 ;
-  wire \$603 ;
-  wire \$604 ;
+  wire [33:0] \$602 ;
+  wire [33:0] \$603 ;
+  wire [34:0] \$604 ;
   wire \$605 ;
   wire \$606 ;
   wire \$607 ;
   wire \$608 ;
-  wire \$609 ;
+  wire [8:0] \$609 ;
   wire \$61 ;
-  wire \$610 ;
-  wire \$611 ;
-  wire [33:0] \$612 ;
-  wire [33:0] \$613 ;
-  wire [34:0] \$614 ;
-  wire \$615 ;
-  wire \$616 ;
-  wire \$617 ;
-  wire \$618 ;
-  wire [8:0] \$619 ;
+  wire [8:0] \$610 ;
+  wire [32:0] \$611 ;
+  wire \$612 ;
+  wire [4:0] \$613 ;
+  wire \$614 ;
+  wire [6:0] \$615 ;
+  wire [6:0] \$616 ;
+  wire [62:0] \$617 ;
+  wire [17:0] \$618 ;
+  wire [17:0] \$619 ;
   wire \$62 ;
-  wire [8:0] \$620 ;
-  wire [32:0] \$621 ;
-  wire \$622 ;
-  wire [4:0] \$623 ;
-  wire \$624 ;
-  wire [6:0] \$625 ;
-  wire [6:0] \$626 ;
-  wire [62:0] \$627 ;
-  wire [17:0] \$628 ;
-  wire [17:0] \$629 ;
+  wire [31:0] \$620 ;
+  wire [31:0] \$621 ;
+  wire [35:0] \$622 ;
+  wire [48:0] \$623 ;
+  wire [36:0] \$624 ;
+  wire [37:0] \$625 ;
+  wire [48:0] \$626 ;
+  wire [48:0] \$627 ;
+  wire \$628 ;
+  wire \$629 ;
   wire \$63 ;
-  wire [31:0] \$630 ;
-  wire [31:0] \$631 ;
-  wire [35:0] \$632 ;
-  wire [48:0] \$633 ;
-  wire [36:0] \$634 ;
-  wire [37:0] \$635 ;
-  wire [48:0] \$636 ;
-  wire [48:0] \$637 ;
+  wire \$630 ;
+  wire \$631 ;
+  wire \$632 ;
+  wire \$633 ;
+  wire \$634 ;
+  wire \$635 ;
+  wire \$636 ;
+  wire \$637 ;
   wire \$638 ;
   wire \$639 ;
   wire \$64 ;
@@ -42497,7 +42684,7 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$697 ;
   wire \$698 ;
   wire \$699 ;
-  wire \$7 ;
+  wire [62:0] \$7 ;
   wire \$70 ;
   wire \$700 ;
   wire \$701 ;
@@ -42525,45 +42712,45 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$721 ;
   wire \$722 ;
   wire \$723 ;
-  wire \$724 ;
-  wire \$725 ;
-  wire \$726 ;
+  wire [33:0] \$724 ;
+  wire [33:0] \$725 ;
+  wire [34:0] \$726 ;
   wire \$727 ;
   wire \$728 ;
   wire \$729 ;
   wire \$73 ;
   wire \$730 ;
-  wire \$731 ;
-  wire \$732 ;
-  wire \$733 ;
-  wire [33:0] \$734 ;
-  wire [33:0] \$735 ;
-  wire [34:0] \$736 ;
-  wire \$737 ;
-  wire \$738 ;
-  wire \$739 ;
+  wire [8:0] \$731 ;
+  wire [8:0] \$732 ;
+  wire [32:0] \$733 ;
+  wire \$734 ;
+  wire [4:0] \$735 ;
+  wire \$736 ;
+  wire [6:0] \$737 ;
+  wire [6:0] \$738 ;
+  wire [62:0] \$739 ;
   wire \$74 ;
-  wire \$740 ;
-  wire [8:0] \$741 ;
-  wire [8:0] \$742 ;
-  wire [32:0] \$743 ;
-  wire \$744 ;
-  wire [4:0] \$745 ;
-  wire \$746 ;
-  wire [6:0] \$747 ;
-  wire [6:0] \$748 ;
-  wire [62:0] \$749 ;
+  wire [17:0] \$740 ;
+  wire [17:0] \$741 ;
+  wire [31:0] \$742 ;
+  wire [31:0] \$743 ;
+  wire [35:0] \$744 ;
+  wire [48:0] \$745 ;
+  wire [36:0] \$746 ;
+  wire [37:0] \$747 ;
+  wire [48:0] \$748 ;
+  wire [48:0] \$749 ;
   wire \$75 ;
-  wire [17:0] \$750 ;
-  wire [17:0] \$751 ;
-  wire [31:0] \$752 ;
-  wire [31:0] \$753 ;
-  wire [35:0] \$754 ;
-  wire [48:0] \$755 ;
-  wire [36:0] \$756 ;
-  wire [37:0] \$757 ;
-  wire [48:0] \$758 ;
-  wire [48:0] \$759 ;
+  wire \$750 ;
+  wire \$751 ;
+  wire \$752 ;
+  wire \$753 ;
+  wire \$754 ;
+  wire \$755 ;
+  wire \$756 ;
+  wire \$757 ;
+  wire \$758 ;
+  wire \$759 ;
   wire \$76 ;
   wire \$760 ;
   wire \$761 ;
@@ -42608,7 +42795,7 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$797 ;
   wire \$798 ;
   wire \$799 ;
-  wire \$8 ;
+  wire [17:0] \$8 ;
   wire \$80 ;
   wire \$800 ;
   wire \$801 ;
@@ -42660,46 +42847,46 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$843 ;
   wire \$844 ;
   wire \$845 ;
-  wire \$846 ;
-  wire \$847 ;
-  wire \$848 ;
+  wire [33:0] \$846 ;
+  wire [33:0] \$847 ;
+  wire [34:0] \$848 ;
   wire \$849 ;
   wire \$85 ;
   wire \$850 ;
   wire \$851 ;
   wire \$852 ;
-  wire \$853 ;
-  wire \$854 ;
-  wire \$855 ;
-  wire [33:0] \$856 ;
-  wire [33:0] \$857 ;
-  wire [34:0] \$858 ;
-  wire \$859 ;
+  wire [8:0] \$853 ;
+  wire [8:0] \$854 ;
+  wire [32:0] \$855 ;
+  wire \$856 ;
+  wire [4:0] \$857 ;
+  wire \$858 ;
+  wire [6:0] \$859 ;
   wire \$86 ;
-  wire \$860 ;
-  wire \$861 ;
-  wire \$862 ;
-  wire [8:0] \$863 ;
-  wire [8:0] \$864 ;
-  wire [32:0] \$865 ;
-  wire \$866 ;
-  wire [4:0] \$867 ;
-  wire \$868 ;
-  wire [6:0] \$869 ;
+  wire [6:0] \$860 ;
+  wire [62:0] \$861 ;
+  wire [17:0] \$862 ;
+  wire [17:0] \$863 ;
+  wire [31:0] \$864 ;
+  wire [31:0] \$865 ;
+  wire [35:0] \$866 ;
+  wire [48:0] \$867 ;
+  wire [36:0] \$868 ;
+  wire [37:0] \$869 ;
   wire \$87 ;
-  wire [6:0] \$870 ;
-  wire [62:0] \$871 ;
-  wire [17:0] \$872 ;
-  wire [17:0] \$873 ;
-  wire [31:0] \$874 ;
-  wire [31:0] \$875 ;
-  wire [35:0] \$876 ;
-  wire [48:0] \$877 ;
-  wire [36:0] \$878 ;
-  wire [37:0] \$879 ;
+  wire [48:0] \$870 ;
+  wire [48:0] \$871 ;
+  wire \$872 ;
+  wire \$873 ;
+  wire \$874 ;
+  wire \$875 ;
+  wire \$876 ;
+  wire \$877 ;
+  wire \$878 ;
+  wire \$879 ;
   wire \$88 ;
-  wire [48:0] \$880 ;
-  wire [48:0] \$881 ;
+  wire \$880 ;
+  wire \$881 ;
   wire \$882 ;
   wire \$883 ;
   wire \$884 ;
@@ -42719,7 +42906,7 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$897 ;
   wire \$898 ;
   wire \$899 ;
-  wire \$9 ;
+  wire [17:0] \$9 ;
   wire \$90 ;
   wire \$900 ;
   wire \$901 ;
@@ -42795,40 +42982,40 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire \$965 ;
   wire \$966 ;
   wire \$967 ;
-  wire \$968 ;
-  wire \$969 ;
+  wire [33:0] \$968 ;
+  wire [33:0] \$969 ;
   wire \$97 ;
-  wire \$970 ;
+  wire [34:0] \$970 ;
   wire \$971 ;
   wire \$972 ;
   wire \$973 ;
   wire \$974 ;
-  wire \$975 ;
-  wire \$976 ;
-  wire \$977 ;
-  wire [33:0] \$978 ;
-  wire [33:0] \$979 ;
+  wire [8:0] \$975 ;
+  wire [8:0] \$976 ;
+  reg \$977 ;
+  reg \$978 ;
+  reg \$979 ;
   wire \$98 ;
-  wire [34:0] \$980 ;
-  wire \$981 ;
-  wire \$982 ;
-  wire \$983 ;
-  wire \$984 ;
-  wire [8:0] \$985 ;
-  wire [8:0] \$986 ;
-  reg \$987 ;
-  reg \$988 ;
-  reg \$989 ;
+  reg \$980 ;
+  reg \$981 ;
+  reg \$982 ;
+  reg \$983 ;
+  reg \$984 ;
+  reg \$985 ;
+  reg \$986 ;
+  reg [5:0] \$987 ;
+  reg [5:0] \$988 ;
+  reg [5:0] \$989 ;
   wire \$99 ;
-  reg \$990 ;
-  reg \$991 ;
-  reg \$992 ;
-  reg \$993 ;
-  reg \$994 ;
-  reg \$995 ;
-  reg \$996 ;
-  reg [5:0] \$997 ;
-  reg [5:0] \$998 ;
+  reg [5:0] \$990 ;
+  reg [5:0] \$991 ;
+  reg [5:0] \$992 ;
+  reg [5:0] \$993 ;
+  reg [5:0] \$994 ;
+  reg [5:0] \$995 ;
+  reg [5:0] \$996 ;
+  reg [31:0] \$997 ;
+  reg [4:0] \$998 ;
   reg [5:0] \$999 ;
   wire [7:0] act_max;
   wire [7:0] act_min;
@@ -42873,7 +43060,6 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire [5:0] \i__payload.shift[6] ;
   wire [5:0] \i__payload.shift[7] ;
   wire [5:0] \i__payload.tag ;
-  wire i__ready;
   input i__valid;
   wire i__valid;
   reg [7:0] l0_s10_out = 8'h00;
@@ -43112,3978 +43298,3202 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   wire [7:0] \o__payload.data[6] ;
   wire [7:0] \o__payload.data[7] ;
   wire [5:0] \o__payload.tag ;
-  input o__ready;
-  wire o__ready;
   (* init = 1'h0 *)
   wire o__valid;
   wire [7:0] output_zero_point;
-  input [23:0] \port$3364$272 ;
-  wire [23:0] \port$3364$272 ;
+  input [23:0] \port$3363$272 ;
+  wire [23:0] \port$3363$272 ;
   input rst;
   wire rst;
-  wire s10_load;
   reg [5:0] s10_tag = 6'h00;
   output s10_valid;
   reg s10_valid = 1'h0;
-  output s1_load;
-  wire s1_load;
   reg [5:0] s1_tag = 6'h00;
   reg s1_valid = 1'h0;
-  wire s2_load;
   reg [5:0] s2_tag = 6'h00;
   reg s2_valid = 1'h0;
-  wire s3_load;
   reg [5:0] s3_tag = 6'h00;
   reg s3_valid = 1'h0;
-  wire s4_load;
   reg [5:0] s4_tag = 6'h00;
   reg s4_valid = 1'h0;
-  wire s5_load;
   reg [5:0] s5_tag = 6'h00;
   reg s5_valid = 1'h0;
-  wire s6_load;
   reg [5:0] s6_tag = 6'h00;
   reg s6_valid = 1'h0;
-  wire s7_load;
   reg [5:0] s7_tag = 6'h00;
   reg s7_valid = 1'h0;
-  wire s8_load;
   reg [5:0] s8_tag = 6'h00;
   reg s8_valid = 1'h0;
-  wire s9_load;
   reg [5:0] s9_tag = 6'h00;
   reg s9_valid = 1'h0;
-  assign \$1  = ~ s10_valid;
-  assign s10_load = \$1  | o__ready;
-  assign \$2  = ~ s9_valid;
-  assign s9_load = \$2  | s10_load;
-  assign \$3  = ~ s8_valid;
-  assign s8_load = \$3  | s9_load;
-  assign \$4  = ~ s7_valid;
-  assign s7_load = \$4  | s8_load;
-  assign \$5  = ~ s6_valid;
-  assign s6_load = \$5  | s7_load;
-  assign \$6  = ~ s5_valid;
-  assign s5_load = \$6  | s6_load;
-  assign \$7  = ~ s4_valid;
-  assign s4_load = \$7  | s5_load;
-  assign \$8  = ~ s3_valid;
-  assign s3_load = \$8  | s4_load;
-  assign \$9  = ~ s2_valid;
-  assign s2_load = \$9  | s3_load;
-  assign \$10  = ~ s1_valid;
-  assign s1_load = \$10  | s2_load;
-  assign \$11  = $signed(i__payload[31:0]) + $signed(i__payload[287:256]);
-  assign \$12  = $signed(i__payload[773:768]) < $signed(1'h0);
-  assign \$13  = \$12  ? 5'h00 : i__payload[772:768];
-  assign \$14  = $signed(i__payload[773:768]) < $signed(1'h0);
-  assign \$15  = - $signed(i__payload[773:768]);
-  assign \$16  = \$14  ? \$15  : 7'h00;
-  assign \$17  = $signed(l0_s1_x) << l0_s1_left;
-  assign \$18  = $signed(l0_s1_mult[31:16]) + $signed({ 1'h0, l0_s1_mult[15:0] });
-  assign \$19  = $signed(l0_s2_x[31:16]) + $signed({ 1'h0, l0_s2_x[15:0] });
-  assign \$20  = $signed(l0_s3_x_hi) * $signed(l0_s3_mult[31:16]);
-  assign \$21  = l0_s3_x_lo * l0_s3_mult[15:0];
-  assign \$22  = $signed(l0_s3_x_sum) * $signed(l0_s3_m_sum);
-  assign \$23  = $signed({ l0_s4_hh, l0_s4_ll[31:16] }) + $signed(16'h4000);
-  assign \$24  = $signed(l0_s4_cross) - $signed(l0_s4_hh);
-  assign \$25  = $signed(\$24 ) - $signed({ 1'h0, l0_s4_ll });
-  assign \$26  = $signed(l0_s5_base) + $signed(l0_s5_mid);
-  assign \$28  = l0_s6_right > 1'h1;
-  assign \$29  = l0_s6_right == 1'h1;
-  assign \$30  = l0_s6_y[32] ? \$28  : \$29 ;
-  assign \$31  = l0_s6_right > 2'h2;
-  assign \$32  = l0_s6_right == 2'h2;
-  assign \$33  = l0_s6_y[32] ? \$31  : \$32 ;
-  assign \$34  = l0_s6_right > 2'h3;
-  assign \$35  = l0_s6_right == 2'h3;
-  assign \$36  = l0_s6_y[32] ? \$34  : \$35 ;
-  assign \$37  = l0_s6_right > 3'h4;
-  assign \$38  = l0_s6_right == 3'h4;
-  assign \$39  = l0_s6_y[32] ? \$37  : \$38 ;
-  assign \$40  = l0_s6_right > 3'h5;
-  assign \$41  = l0_s6_right == 3'h5;
-  assign \$42  = l0_s6_y[32] ? \$40  : \$41 ;
-  assign \$43  = l0_s6_right > 3'h6;
-  assign \$44  = l0_s6_right == 3'h6;
-  assign \$45  = l0_s6_y[32] ? \$43  : \$44 ;
-  assign \$46  = l0_s6_right > 3'h7;
-  assign \$47  = l0_s6_right == 3'h7;
-  assign \$48  = l0_s6_y[32] ? \$46  : \$47 ;
-  assign \$49  = l0_s6_right > 4'h8;
-  assign \$50  = l0_s6_right == 4'h8;
-  assign \$51  = l0_s6_y[32] ? \$49  : \$50 ;
-  assign \$52  = l0_s6_right > 4'h9;
-  assign \$53  = l0_s6_right == 4'h9;
-  assign \$54  = l0_s6_y[32] ? \$52  : \$53 ;
-  assign \$55  = l0_s6_right > 4'ha;
-  assign \$56  = l0_s6_right == 4'ha;
-  assign \$57  = l0_s6_y[32] ? \$55  : \$56 ;
-  assign \$58  = l0_s6_right > 4'hb;
-  assign \$59  = l0_s6_right == 4'hb;
-  assign \$60  = l0_s6_y[32] ? \$58  : \$59 ;
-  assign \$61  = l0_s6_right > 4'hc;
-  assign \$62  = l0_s6_right == 4'hc;
-  assign \$63  = l0_s6_y[32] ? \$61  : \$62 ;
-  assign \$64  = l0_s6_right > 4'hd;
-  assign \$65  = l0_s6_right == 4'hd;
-  assign \$66  = l0_s6_y[32] ? \$64  : \$65 ;
-  assign \$67  = l0_s6_right > 4'he;
-  assign \$68  = l0_s6_right == 4'he;
-  assign \$69  = l0_s6_y[32] ? \$67  : \$68 ;
-  assign \$70  = l0_s6_right > 4'hf;
-  assign \$71  = l0_s6_right == 4'hf;
-  assign \$72  = l0_s6_y[32] ? \$70  : \$71 ;
-  assign \$73  = l0_s6_right > 5'h10;
-  assign \$74  = l0_s6_right == 5'h10;
-  assign \$75  = l0_s6_y[32] ? \$73  : \$74 ;
-  assign \$76  = l0_s6_right > 5'h11;
-  assign \$77  = l0_s6_right == 5'h11;
-  assign \$78  = l0_s6_y[32] ? \$76  : \$77 ;
-  assign \$79  = l0_s6_right > 5'h12;
-  assign \$80  = l0_s6_right == 5'h12;
-  assign \$81  = l0_s6_y[32] ? \$79  : \$80 ;
-  assign \$82  = l0_s6_right > 5'h13;
-  assign \$83  = l0_s6_right == 5'h13;
-  assign \$84  = l0_s6_y[32] ? \$82  : \$83 ;
-  assign \$85  = l0_s6_right > 5'h14;
-  assign \$86  = l0_s6_right == 5'h14;
-  assign \$87  = l0_s6_y[32] ? \$85  : \$86 ;
-  assign \$88  = l0_s6_right > 5'h15;
-  assign \$89  = l0_s6_right == 5'h15;
-  assign \$90  = l0_s6_y[32] ? \$88  : \$89 ;
-  assign \$91  = l0_s6_right > 5'h16;
-  assign \$92  = l0_s6_right == 5'h16;
-  assign \$93  = l0_s6_y[32] ? \$91  : \$92 ;
-  assign \$94  = l0_s6_right > 5'h17;
-  assign \$95  = l0_s6_right == 5'h17;
-  assign \$96  = l0_s6_y[32] ? \$94  : \$95 ;
-  assign \$97  = l0_s6_right > 5'h18;
-  assign \$98  = l0_s6_right == 5'h18;
-  assign \$99  = l0_s6_y[32] ? \$97  : \$98 ;
-  assign \$100  = l0_s6_right > 5'h19;
-  assign \$101  = l0_s6_right == 5'h19;
-  assign \$102  = l0_s6_y[32] ? \$100  : \$101 ;
-  assign \$103  = l0_s6_right > 5'h1a;
-  assign \$104  = l0_s6_right == 5'h1a;
-  assign \$105  = l0_s6_y[32] ? \$103  : \$104 ;
-  assign \$106  = l0_s6_right > 5'h1b;
-  assign \$107  = l0_s6_right == 5'h1b;
-  assign \$108  = l0_s6_y[32] ? \$106  : \$107 ;
-  assign \$109  = l0_s6_right > 5'h1c;
-  assign \$110  = l0_s6_right == 5'h1c;
-  assign \$111  = l0_s6_y[32] ? \$109  : \$110 ;
-  assign \$112  = l0_s6_right > 5'h1d;
-  assign \$113  = l0_s6_right == 5'h1d;
-  assign \$114  = l0_s6_y[32] ? \$112  : \$113 ;
-  assign \$115  = l0_s6_right > 5'h1e;
-  assign \$116  = l0_s6_right == 5'h1e;
-  assign \$117  = l0_s6_y[32] ? \$115  : \$116 ;
-  assign \$118  = l0_s6_right > 5'h1f;
-  assign \$119  = l0_s6_right == 5'h1f;
-  assign \$120  = l0_s6_y[32] ? \$118  : \$119 ;
-  assign \$121  = l0_s6_right > 6'h20;
-  assign \$122  = l0_s6_right == 6'h20;
-  assign \$123  = l0_s6_y[32] ? \$121  : \$122 ;
-  assign \$124  = $signed(l0_s6_y) + $signed({ 1'h0, \$123 , \$120 , \$117 , \$114 , \$111 , \$108 , \$105 , \$102 , \$99 , \$96 , \$93 , \$90 , \$87 , \$84 , \$81 , \$78 , \$75 , \$72 , \$69 , \$66 , \$63 , \$60 , \$57 , \$54 , \$51 , \$48 , \$45 , \$42 , \$39 , \$36 , \$33 , \$30  });
-  assign \$125  = $signed(l0_s7_t) >>> l0_s7_right;
-  assign \$126  = $signed(l0_s8_z) + $signed(\port$3364$272 [7:0]);
-  assign \$127  = $signed(l0_s9_w) > $signed(\port$3364$272 [23:16]);
-  assign \$128  = $signed(\port$3364$272 [15:8]) > $signed(\port$3364$272 [23:16]);
-  assign \$129  = \$127  | \$128 ;
-  assign \$130  = $signed(l0_s9_w) < $signed(\port$3364$272 [15:8]);
-  assign \$131  = \$130  ? { \port$3364$272 [15], \port$3364$272 [15:8] } : { 1'h0, l0_s9_w[7:0] };
-  assign \$132  = \$129  ? { \port$3364$272 [23], \port$3364$272 [23:16] } : \$131 ;
-  assign \$133  = $signed(i__payload[63:32]) + $signed(i__payload[319:288]);
-  assign \$134  = $signed(i__payload[779:774]) < $signed(1'h0);
-  assign \$135  = \$134  ? 5'h00 : i__payload[778:774];
-  assign \$136  = $signed(i__payload[779:774]) < $signed(1'h0);
-  assign \$137  = - $signed(i__payload[779:774]);
-  assign \$138  = \$136  ? \$137  : 7'h00;
-  assign \$139  = $signed(l1_s1_x) << l1_s1_left;
-  assign \$140  = $signed(l1_s1_mult[31:16]) + $signed({ 1'h0, l1_s1_mult[15:0] });
-  assign \$141  = $signed(l1_s2_x[31:16]) + $signed({ 1'h0, l1_s2_x[15:0] });
-  assign \$142  = $signed(l1_s3_x_hi) * $signed(l1_s3_mult[31:16]);
-  assign \$143  = l1_s3_x_lo * l1_s3_mult[15:0];
-  assign \$144  = $signed(l1_s3_x_sum) * $signed(l1_s3_m_sum);
-  assign \$145  = $signed({ l1_s4_hh, l1_s4_ll[31:16] }) + $signed(16'h4000);
-  assign \$146  = $signed(l1_s4_cross) - $signed(l1_s4_hh);
-  assign \$147  = $signed(\$146 ) - $signed({ 1'h0, l1_s4_ll });
-  assign \$148  = $signed(l1_s5_base) + $signed(l1_s5_mid);
-  assign \$150  = l1_s6_right > 1'h1;
-  assign \$151  = l1_s6_right == 1'h1;
-  assign \$152  = l1_s6_y[32] ? \$150  : \$151 ;
-  assign \$153  = l1_s6_right > 2'h2;
-  assign \$154  = l1_s6_right == 2'h2;
-  assign \$155  = l1_s6_y[32] ? \$153  : \$154 ;
-  assign \$156  = l1_s6_right > 2'h3;
-  assign \$157  = l1_s6_right == 2'h3;
-  assign \$158  = l1_s6_y[32] ? \$156  : \$157 ;
-  assign \$159  = l1_s6_right > 3'h4;
-  assign \$160  = l1_s6_right == 3'h4;
-  assign \$161  = l1_s6_y[32] ? \$159  : \$160 ;
-  assign \$162  = l1_s6_right > 3'h5;
-  assign \$163  = l1_s6_right == 3'h5;
-  assign \$164  = l1_s6_y[32] ? \$162  : \$163 ;
-  assign \$165  = l1_s6_right > 3'h6;
-  assign \$166  = l1_s6_right == 3'h6;
-  assign \$167  = l1_s6_y[32] ? \$165  : \$166 ;
-  assign \$168  = l1_s6_right > 3'h7;
-  assign \$169  = l1_s6_right == 3'h7;
-  assign \$170  = l1_s6_y[32] ? \$168  : \$169 ;
-  assign \$171  = l1_s6_right > 4'h8;
-  assign \$172  = l1_s6_right == 4'h8;
-  assign \$173  = l1_s6_y[32] ? \$171  : \$172 ;
-  assign \$174  = l1_s6_right > 4'h9;
-  assign \$175  = l1_s6_right == 4'h9;
-  assign \$176  = l1_s6_y[32] ? \$174  : \$175 ;
-  assign \$177  = l1_s6_right > 4'ha;
-  assign \$178  = l1_s6_right == 4'ha;
-  assign \$179  = l1_s6_y[32] ? \$177  : \$178 ;
-  assign \$180  = l1_s6_right > 4'hb;
-  assign \$181  = l1_s6_right == 4'hb;
-  assign \$182  = l1_s6_y[32] ? \$180  : \$181 ;
-  assign \$183  = l1_s6_right > 4'hc;
-  assign \$184  = l1_s6_right == 4'hc;
-  assign \$185  = l1_s6_y[32] ? \$183  : \$184 ;
-  assign \$186  = l1_s6_right > 4'hd;
-  assign \$187  = l1_s6_right == 4'hd;
-  assign \$188  = l1_s6_y[32] ? \$186  : \$187 ;
-  assign \$189  = l1_s6_right > 4'he;
-  assign \$190  = l1_s6_right == 4'he;
-  assign \$191  = l1_s6_y[32] ? \$189  : \$190 ;
-  assign \$192  = l1_s6_right > 4'hf;
-  assign \$193  = l1_s6_right == 4'hf;
-  assign \$194  = l1_s6_y[32] ? \$192  : \$193 ;
-  assign \$195  = l1_s6_right > 5'h10;
-  assign \$196  = l1_s6_right == 5'h10;
-  assign \$197  = l1_s6_y[32] ? \$195  : \$196 ;
-  assign \$198  = l1_s6_right > 5'h11;
-  assign \$199  = l1_s6_right == 5'h11;
-  assign \$200  = l1_s6_y[32] ? \$198  : \$199 ;
-  assign \$201  = l1_s6_right > 5'h12;
-  assign \$202  = l1_s6_right == 5'h12;
-  assign \$203  = l1_s6_y[32] ? \$201  : \$202 ;
-  assign \$204  = l1_s6_right > 5'h13;
-  assign \$205  = l1_s6_right == 5'h13;
-  assign \$206  = l1_s6_y[32] ? \$204  : \$205 ;
-  assign \$207  = l1_s6_right > 5'h14;
-  assign \$208  = l1_s6_right == 5'h14;
-  assign \$209  = l1_s6_y[32] ? \$207  : \$208 ;
-  assign \$210  = l1_s6_right > 5'h15;
-  assign \$211  = l1_s6_right == 5'h15;
-  assign \$212  = l1_s6_y[32] ? \$210  : \$211 ;
-  assign \$213  = l1_s6_right > 5'h16;
-  assign \$214  = l1_s6_right == 5'h16;
-  assign \$215  = l1_s6_y[32] ? \$213  : \$214 ;
-  assign \$216  = l1_s6_right > 5'h17;
-  assign \$217  = l1_s6_right == 5'h17;
-  assign \$218  = l1_s6_y[32] ? \$216  : \$217 ;
-  assign \$219  = l1_s6_right > 5'h18;
-  assign \$220  = l1_s6_right == 5'h18;
-  assign \$221  = l1_s6_y[32] ? \$219  : \$220 ;
-  assign \$222  = l1_s6_right > 5'h19;
-  assign \$223  = l1_s6_right == 5'h19;
-  assign \$224  = l1_s6_y[32] ? \$222  : \$223 ;
-  assign \$225  = l1_s6_right > 5'h1a;
-  assign \$226  = l1_s6_right == 5'h1a;
-  assign \$227  = l1_s6_y[32] ? \$225  : \$226 ;
-  assign \$228  = l1_s6_right > 5'h1b;
-  assign \$229  = l1_s6_right == 5'h1b;
-  assign \$230  = l1_s6_y[32] ? \$228  : \$229 ;
-  assign \$231  = l1_s6_right > 5'h1c;
-  assign \$232  = l1_s6_right == 5'h1c;
-  assign \$233  = l1_s6_y[32] ? \$231  : \$232 ;
-  assign \$234  = l1_s6_right > 5'h1d;
-  assign \$235  = l1_s6_right == 5'h1d;
-  assign \$236  = l1_s6_y[32] ? \$234  : \$235 ;
-  assign \$237  = l1_s6_right > 5'h1e;
-  assign \$238  = l1_s6_right == 5'h1e;
-  assign \$239  = l1_s6_y[32] ? \$237  : \$238 ;
-  assign \$240  = l1_s6_right > 5'h1f;
-  assign \$241  = l1_s6_right == 5'h1f;
-  assign \$242  = l1_s6_y[32] ? \$240  : \$241 ;
-  assign \$243  = l1_s6_right > 6'h20;
-  assign \$244  = l1_s6_right == 6'h20;
-  assign \$245  = l1_s6_y[32] ? \$243  : \$244 ;
-  assign \$246  = $signed(l1_s6_y) + $signed({ 1'h0, \$245 , \$242 , \$239 , \$236 , \$233 , \$230 , \$227 , \$224 , \$221 , \$218 , \$215 , \$212 , \$209 , \$206 , \$203 , \$200 , \$197 , \$194 , \$191 , \$188 , \$185 , \$182 , \$179 , \$176 , \$173 , \$170 , \$167 , \$164 , \$161 , \$158 , \$155 , \$152  });
-  assign \$247  = $signed(l1_s7_t) >>> l1_s7_right;
-  assign \$248  = $signed(l1_s8_z) + $signed(\port$3364$272 [7:0]);
-  assign \$249  = $signed(l1_s9_w) > $signed(\port$3364$272 [23:16]);
-  assign \$250  = $signed(\port$3364$272 [15:8]) > $signed(\port$3364$272 [23:16]);
-  assign \$251  = \$249  | \$250 ;
-  assign \$252  = $signed(l1_s9_w) < $signed(\port$3364$272 [15:8]);
-  assign \$253  = \$252  ? { \port$3364$272 [15], \port$3364$272 [15:8] } : { 1'h0, l1_s9_w[7:0] };
-  assign \$254  = \$251  ? { \port$3364$272 [23], \port$3364$272 [23:16] } : \$253 ;
-  assign \$255  = $signed(i__payload[95:64]) + $signed(i__payload[351:320]);
-  assign \$256  = $signed(i__payload[785:780]) < $signed(1'h0);
-  assign \$257  = \$256  ? 5'h00 : i__payload[784:780];
-  assign \$258  = $signed(i__payload[785:780]) < $signed(1'h0);
-  assign \$259  = - $signed(i__payload[785:780]);
-  assign \$260  = \$258  ? \$259  : 7'h00;
-  assign \$261  = $signed(l2_s1_x) << l2_s1_left;
-  assign \$262  = $signed(l2_s1_mult[31:16]) + $signed({ 1'h0, l2_s1_mult[15:0] });
-  assign \$263  = $signed(l2_s2_x[31:16]) + $signed({ 1'h0, l2_s2_x[15:0] });
-  assign \$264  = $signed(l2_s3_x_hi) * $signed(l2_s3_mult[31:16]);
-  assign \$265  = l2_s3_x_lo * l2_s3_mult[15:0];
-  assign \$266  = $signed(l2_s3_x_sum) * $signed(l2_s3_m_sum);
-  assign \$267  = $signed({ l2_s4_hh, l2_s4_ll[31:16] }) + $signed(16'h4000);
-  assign \$268  = $signed(l2_s4_cross) - $signed(l2_s4_hh);
-  assign \$269  = $signed(\$268 ) - $signed({ 1'h0, l2_s4_ll });
-  assign \$270  = $signed(l2_s5_base) + $signed(l2_s5_mid);
-  assign \$272  = l2_s6_right > 1'h1;
-  assign \$273  = l2_s6_right == 1'h1;
-  assign \$274  = l2_s6_y[32] ? \$272  : \$273 ;
-  assign \$275  = l2_s6_right > 2'h2;
-  assign \$276  = l2_s6_right == 2'h2;
-  assign \$277  = l2_s6_y[32] ? \$275  : \$276 ;
-  assign \$278  = l2_s6_right > 2'h3;
-  assign \$279  = l2_s6_right == 2'h3;
-  assign \$280  = l2_s6_y[32] ? \$278  : \$279 ;
-  assign \$281  = l2_s6_right > 3'h4;
-  assign \$282  = l2_s6_right == 3'h4;
-  assign \$283  = l2_s6_y[32] ? \$281  : \$282 ;
-  assign \$284  = l2_s6_right > 3'h5;
-  assign \$285  = l2_s6_right == 3'h5;
-  assign \$286  = l2_s6_y[32] ? \$284  : \$285 ;
-  assign \$287  = l2_s6_right > 3'h6;
-  assign \$288  = l2_s6_right == 3'h6;
-  assign \$289  = l2_s6_y[32] ? \$287  : \$288 ;
-  assign \$290  = l2_s6_right > 3'h7;
-  assign \$291  = l2_s6_right == 3'h7;
-  assign \$292  = l2_s6_y[32] ? \$290  : \$291 ;
-  assign \$293  = l2_s6_right > 4'h8;
-  assign \$294  = l2_s6_right == 4'h8;
-  assign \$295  = l2_s6_y[32] ? \$293  : \$294 ;
-  assign \$296  = l2_s6_right > 4'h9;
-  assign \$297  = l2_s6_right == 4'h9;
-  assign \$298  = l2_s6_y[32] ? \$296  : \$297 ;
-  assign \$299  = l2_s6_right > 4'ha;
-  assign \$300  = l2_s6_right == 4'ha;
-  assign \$301  = l2_s6_y[32] ? \$299  : \$300 ;
-  assign \$302  = l2_s6_right > 4'hb;
-  assign \$303  = l2_s6_right == 4'hb;
-  assign \$304  = l2_s6_y[32] ? \$302  : \$303 ;
-  assign \$305  = l2_s6_right > 4'hc;
-  assign \$306  = l2_s6_right == 4'hc;
-  assign \$307  = l2_s6_y[32] ? \$305  : \$306 ;
-  assign \$308  = l2_s6_right > 4'hd;
-  assign \$309  = l2_s6_right == 4'hd;
-  assign \$310  = l2_s6_y[32] ? \$308  : \$309 ;
-  assign \$311  = l2_s6_right > 4'he;
-  assign \$312  = l2_s6_right == 4'he;
-  assign \$313  = l2_s6_y[32] ? \$311  : \$312 ;
-  assign \$314  = l2_s6_right > 4'hf;
-  assign \$315  = l2_s6_right == 4'hf;
-  assign \$316  = l2_s6_y[32] ? \$314  : \$315 ;
-  assign \$317  = l2_s6_right > 5'h10;
-  assign \$318  = l2_s6_right == 5'h10;
-  assign \$319  = l2_s6_y[32] ? \$317  : \$318 ;
-  assign \$320  = l2_s6_right > 5'h11;
-  assign \$321  = l2_s6_right == 5'h11;
-  assign \$322  = l2_s6_y[32] ? \$320  : \$321 ;
-  assign \$323  = l2_s6_right > 5'h12;
-  assign \$324  = l2_s6_right == 5'h12;
-  assign \$325  = l2_s6_y[32] ? \$323  : \$324 ;
-  assign \$326  = l2_s6_right > 5'h13;
-  assign \$327  = l2_s6_right == 5'h13;
-  assign \$328  = l2_s6_y[32] ? \$326  : \$327 ;
-  assign \$329  = l2_s6_right > 5'h14;
-  assign \$330  = l2_s6_right == 5'h14;
-  assign \$331  = l2_s6_y[32] ? \$329  : \$330 ;
-  assign \$332  = l2_s6_right > 5'h15;
-  assign \$333  = l2_s6_right == 5'h15;
-  assign \$334  = l2_s6_y[32] ? \$332  : \$333 ;
-  assign \$335  = l2_s6_right > 5'h16;
-  assign \$336  = l2_s6_right == 5'h16;
-  assign \$337  = l2_s6_y[32] ? \$335  : \$336 ;
-  assign \$338  = l2_s6_right > 5'h17;
-  assign \$339  = l2_s6_right == 5'h17;
-  assign \$340  = l2_s6_y[32] ? \$338  : \$339 ;
-  assign \$341  = l2_s6_right > 5'h18;
-  assign \$342  = l2_s6_right == 5'h18;
-  assign \$343  = l2_s6_y[32] ? \$341  : \$342 ;
-  assign \$344  = l2_s6_right > 5'h19;
-  assign \$345  = l2_s6_right == 5'h19;
-  assign \$346  = l2_s6_y[32] ? \$344  : \$345 ;
-  assign \$347  = l2_s6_right > 5'h1a;
-  assign \$348  = l2_s6_right == 5'h1a;
-  assign \$349  = l2_s6_y[32] ? \$347  : \$348 ;
-  assign \$350  = l2_s6_right > 5'h1b;
-  assign \$351  = l2_s6_right == 5'h1b;
-  assign \$352  = l2_s6_y[32] ? \$350  : \$351 ;
-  assign \$353  = l2_s6_right > 5'h1c;
-  assign \$354  = l2_s6_right == 5'h1c;
-  assign \$355  = l2_s6_y[32] ? \$353  : \$354 ;
-  assign \$356  = l2_s6_right > 5'h1d;
-  assign \$357  = l2_s6_right == 5'h1d;
-  assign \$358  = l2_s6_y[32] ? \$356  : \$357 ;
-  assign \$359  = l2_s6_right > 5'h1e;
-  assign \$360  = l2_s6_right == 5'h1e;
-  assign \$361  = l2_s6_y[32] ? \$359  : \$360 ;
-  assign \$362  = l2_s6_right > 5'h1f;
-  assign \$363  = l2_s6_right == 5'h1f;
-  assign \$364  = l2_s6_y[32] ? \$362  : \$363 ;
-  assign \$365  = l2_s6_right > 6'h20;
-  assign \$366  = l2_s6_right == 6'h20;
-  assign \$367  = l2_s6_y[32] ? \$365  : \$366 ;
-  assign \$368  = $signed(l2_s6_y) + $signed({ 1'h0, \$367 , \$364 , \$361 , \$358 , \$355 , \$352 , \$349 , \$346 , \$343 , \$340 , \$337 , \$334 , \$331 , \$328 , \$325 , \$322 , \$319 , \$316 , \$313 , \$310 , \$307 , \$304 , \$301 , \$298 , \$295 , \$292 , \$289 , \$286 , \$283 , \$280 , \$277 , \$274  });
-  assign \$369  = $signed(l2_s7_t) >>> l2_s7_right;
-  assign \$370  = $signed(l2_s8_z) + $signed(\port$3364$272 [7:0]);
-  assign \$371  = $signed(l2_s9_w) > $signed(\port$3364$272 [23:16]);
-  assign \$372  = $signed(\port$3364$272 [15:8]) > $signed(\port$3364$272 [23:16]);
-  assign \$373  = \$371  | \$372 ;
-  assign \$374  = $signed(l2_s9_w) < $signed(\port$3364$272 [15:8]);
-  assign \$375  = \$374  ? { \port$3364$272 [15], \port$3364$272 [15:8] } : { 1'h0, l2_s9_w[7:0] };
-  assign \$376  = \$373  ? { \port$3364$272 [23], \port$3364$272 [23:16] } : \$375 ;
-  assign \$377  = $signed(i__payload[127:96]) + $signed(i__payload[383:352]);
-  assign \$378  = $signed(i__payload[791:786]) < $signed(1'h0);
-  assign \$379  = \$378  ? 5'h00 : i__payload[790:786];
-  assign \$380  = $signed(i__payload[791:786]) < $signed(1'h0);
-  assign \$381  = - $signed(i__payload[791:786]);
-  assign \$382  = \$380  ? \$381  : 7'h00;
-  assign \$383  = $signed(l3_s1_x) << l3_s1_left;
-  assign \$384  = $signed(l3_s1_mult[31:16]) + $signed({ 1'h0, l3_s1_mult[15:0] });
-  assign \$385  = $signed(l3_s2_x[31:16]) + $signed({ 1'h0, l3_s2_x[15:0] });
-  assign \$386  = $signed(l3_s3_x_hi) * $signed(l3_s3_mult[31:16]);
-  assign \$387  = l3_s3_x_lo * l3_s3_mult[15:0];
-  assign \$388  = $signed(l3_s3_x_sum) * $signed(l3_s3_m_sum);
-  assign \$389  = $signed({ l3_s4_hh, l3_s4_ll[31:16] }) + $signed(16'h4000);
-  assign \$390  = $signed(l3_s4_cross) - $signed(l3_s4_hh);
-  assign \$391  = $signed(\$390 ) - $signed({ 1'h0, l3_s4_ll });
-  assign \$392  = $signed(l3_s5_base) + $signed(l3_s5_mid);
-  assign \$394  = l3_s6_right > 1'h1;
-  assign \$395  = l3_s6_right == 1'h1;
-  assign \$396  = l3_s6_y[32] ? \$394  : \$395 ;
-  assign \$397  = l3_s6_right > 2'h2;
-  assign \$398  = l3_s6_right == 2'h2;
-  assign \$399  = l3_s6_y[32] ? \$397  : \$398 ;
-  assign \$400  = l3_s6_right > 2'h3;
-  assign \$401  = l3_s6_right == 2'h3;
-  assign \$402  = l3_s6_y[32] ? \$400  : \$401 ;
-  assign \$403  = l3_s6_right > 3'h4;
-  assign \$404  = l3_s6_right == 3'h4;
-  assign \$405  = l3_s6_y[32] ? \$403  : \$404 ;
-  assign \$406  = l3_s6_right > 3'h5;
-  assign \$407  = l3_s6_right == 3'h5;
-  assign \$408  = l3_s6_y[32] ? \$406  : \$407 ;
-  assign \$409  = l3_s6_right > 3'h6;
-  assign \$410  = l3_s6_right == 3'h6;
-  assign \$411  = l3_s6_y[32] ? \$409  : \$410 ;
-  assign \$412  = l3_s6_right > 3'h7;
-  assign \$413  = l3_s6_right == 3'h7;
-  assign \$414  = l3_s6_y[32] ? \$412  : \$413 ;
-  assign \$415  = l3_s6_right > 4'h8;
-  assign \$416  = l3_s6_right == 4'h8;
-  assign \$417  = l3_s6_y[32] ? \$415  : \$416 ;
-  assign \$418  = l3_s6_right > 4'h9;
-  assign \$419  = l3_s6_right == 4'h9;
-  assign \$420  = l3_s6_y[32] ? \$418  : \$419 ;
-  assign \$421  = l3_s6_right > 4'ha;
-  assign \$422  = l3_s6_right == 4'ha;
-  assign \$423  = l3_s6_y[32] ? \$421  : \$422 ;
-  assign \$424  = l3_s6_right > 4'hb;
-  assign \$425  = l3_s6_right == 4'hb;
-  assign \$426  = l3_s6_y[32] ? \$424  : \$425 ;
-  assign \$427  = l3_s6_right > 4'hc;
-  assign \$428  = l3_s6_right == 4'hc;
-  assign \$429  = l3_s6_y[32] ? \$427  : \$428 ;
-  assign \$430  = l3_s6_right > 4'hd;
-  assign \$431  = l3_s6_right == 4'hd;
-  assign \$432  = l3_s6_y[32] ? \$430  : \$431 ;
-  assign \$433  = l3_s6_right > 4'he;
-  assign \$434  = l3_s6_right == 4'he;
-  assign \$435  = l3_s6_y[32] ? \$433  : \$434 ;
-  assign \$436  = l3_s6_right > 4'hf;
-  assign \$437  = l3_s6_right == 4'hf;
-  assign \$438  = l3_s6_y[32] ? \$436  : \$437 ;
-  assign \$439  = l3_s6_right > 5'h10;
-  assign \$440  = l3_s6_right == 5'h10;
-  assign \$441  = l3_s6_y[32] ? \$439  : \$440 ;
-  assign \$442  = l3_s6_right > 5'h11;
-  assign \$443  = l3_s6_right == 5'h11;
-  assign \$444  = l3_s6_y[32] ? \$442  : \$443 ;
-  assign \$445  = l3_s6_right > 5'h12;
-  assign \$446  = l3_s6_right == 5'h12;
-  assign \$447  = l3_s6_y[32] ? \$445  : \$446 ;
-  assign \$448  = l3_s6_right > 5'h13;
-  assign \$449  = l3_s6_right == 5'h13;
-  assign \$450  = l3_s6_y[32] ? \$448  : \$449 ;
-  assign \$451  = l3_s6_right > 5'h14;
-  assign \$452  = l3_s6_right == 5'h14;
-  assign \$453  = l3_s6_y[32] ? \$451  : \$452 ;
-  assign \$454  = l3_s6_right > 5'h15;
-  assign \$455  = l3_s6_right == 5'h15;
-  assign \$456  = l3_s6_y[32] ? \$454  : \$455 ;
-  assign \$457  = l3_s6_right > 5'h16;
-  assign \$458  = l3_s6_right == 5'h16;
-  assign \$459  = l3_s6_y[32] ? \$457  : \$458 ;
-  assign \$460  = l3_s6_right > 5'h17;
-  assign \$461  = l3_s6_right == 5'h17;
-  assign \$462  = l3_s6_y[32] ? \$460  : \$461 ;
-  assign \$463  = l3_s6_right > 5'h18;
-  assign \$464  = l3_s6_right == 5'h18;
-  assign \$465  = l3_s6_y[32] ? \$463  : \$464 ;
-  assign \$466  = l3_s6_right > 5'h19;
-  assign \$467  = l3_s6_right == 5'h19;
-  assign \$468  = l3_s6_y[32] ? \$466  : \$467 ;
-  assign \$469  = l3_s6_right > 5'h1a;
-  assign \$470  = l3_s6_right == 5'h1a;
-  assign \$471  = l3_s6_y[32] ? \$469  : \$470 ;
-  assign \$472  = l3_s6_right > 5'h1b;
-  assign \$473  = l3_s6_right == 5'h1b;
-  assign \$474  = l3_s6_y[32] ? \$472  : \$473 ;
-  assign \$475  = l3_s6_right > 5'h1c;
-  assign \$476  = l3_s6_right == 5'h1c;
-  assign \$477  = l3_s6_y[32] ? \$475  : \$476 ;
-  assign \$478  = l3_s6_right > 5'h1d;
-  assign \$479  = l3_s6_right == 5'h1d;
-  assign \$480  = l3_s6_y[32] ? \$478  : \$479 ;
-  assign \$481  = l3_s6_right > 5'h1e;
-  assign \$482  = l3_s6_right == 5'h1e;
-  assign \$483  = l3_s6_y[32] ? \$481  : \$482 ;
-  assign \$484  = l3_s6_right > 5'h1f;
-  assign \$485  = l3_s6_right == 5'h1f;
-  assign \$486  = l3_s6_y[32] ? \$484  : \$485 ;
-  assign \$487  = l3_s6_right > 6'h20;
-  assign \$488  = l3_s6_right == 6'h20;
-  assign \$489  = l3_s6_y[32] ? \$487  : \$488 ;
-  assign \$490  = $signed(l3_s6_y) + $signed({ 1'h0, \$489 , \$486 , \$483 , \$480 , \$477 , \$474 , \$471 , \$468 , \$465 , \$462 , \$459 , \$456 , \$453 , \$450 , \$447 , \$444 , \$441 , \$438 , \$435 , \$432 , \$429 , \$426 , \$423 , \$420 , \$417 , \$414 , \$411 , \$408 , \$405 , \$402 , \$399 , \$396  });
-  assign \$491  = $signed(l3_s7_t) >>> l3_s7_right;
-  assign \$492  = $signed(l3_s8_z) + $signed(\port$3364$272 [7:0]);
-  assign \$493  = $signed(l3_s9_w) > $signed(\port$3364$272 [23:16]);
-  assign \$494  = $signed(\port$3364$272 [15:8]) > $signed(\port$3364$272 [23:16]);
-  assign \$495  = \$493  | \$494 ;
-  assign \$496  = $signed(l3_s9_w) < $signed(\port$3364$272 [15:8]);
-  assign \$497  = \$496  ? { \port$3364$272 [15], \port$3364$272 [15:8] } : { 1'h0, l3_s9_w[7:0] };
-  assign \$498  = \$495  ? { \port$3364$272 [23], \port$3364$272 [23:16] } : \$497 ;
-  assign \$499  = $signed(i__payload[159:128]) + $signed(i__payload[415:384]);
-  assign \$500  = $signed(i__payload[797:792]) < $signed(1'h0);
-  assign \$501  = \$500  ? 5'h00 : i__payload[796:792];
-  assign \$502  = $signed(i__payload[797:792]) < $signed(1'h0);
-  assign \$503  = - $signed(i__payload[797:792]);
-  assign \$504  = \$502  ? \$503  : 7'h00;
-  assign \$505  = $signed(l4_s1_x) << l4_s1_left;
-  assign \$506  = $signed(l4_s1_mult[31:16]) + $signed({ 1'h0, l4_s1_mult[15:0] });
-  assign \$507  = $signed(l4_s2_x[31:16]) + $signed({ 1'h0, l4_s2_x[15:0] });
-  assign \$508  = $signed(l4_s3_x_hi) * $signed(l4_s3_mult[31:16]);
-  assign \$509  = l4_s3_x_lo * l4_s3_mult[15:0];
-  assign \$510  = $signed(l4_s3_x_sum) * $signed(l4_s3_m_sum);
-  assign \$511  = $signed({ l4_s4_hh, l4_s4_ll[31:16] }) + $signed(16'h4000);
-  assign \$512  = $signed(l4_s4_cross) - $signed(l4_s4_hh);
-  assign \$513  = $signed(\$512 ) - $signed({ 1'h0, l4_s4_ll });
-  assign \$514  = $signed(l4_s5_base) + $signed(l4_s5_mid);
-  assign \$516  = l4_s6_right > 1'h1;
-  assign \$517  = l4_s6_right == 1'h1;
-  assign \$518  = l4_s6_y[32] ? \$516  : \$517 ;
-  assign \$519  = l4_s6_right > 2'h2;
-  assign \$520  = l4_s6_right == 2'h2;
-  assign \$521  = l4_s6_y[32] ? \$519  : \$520 ;
-  assign \$522  = l4_s6_right > 2'h3;
-  assign \$523  = l4_s6_right == 2'h3;
-  assign \$524  = l4_s6_y[32] ? \$522  : \$523 ;
-  assign \$525  = l4_s6_right > 3'h4;
-  assign \$526  = l4_s6_right == 3'h4;
-  assign \$527  = l4_s6_y[32] ? \$525  : \$526 ;
-  assign \$528  = l4_s6_right > 3'h5;
-  assign \$529  = l4_s6_right == 3'h5;
-  assign \$530  = l4_s6_y[32] ? \$528  : \$529 ;
-  assign \$531  = l4_s6_right > 3'h6;
-  assign \$532  = l4_s6_right == 3'h6;
-  assign \$533  = l4_s6_y[32] ? \$531  : \$532 ;
-  assign \$534  = l4_s6_right > 3'h7;
-  assign \$535  = l4_s6_right == 3'h7;
-  assign \$536  = l4_s6_y[32] ? \$534  : \$535 ;
-  assign \$537  = l4_s6_right > 4'h8;
-  assign \$538  = l4_s6_right == 4'h8;
-  assign \$539  = l4_s6_y[32] ? \$537  : \$538 ;
-  assign \$540  = l4_s6_right > 4'h9;
-  assign \$541  = l4_s6_right == 4'h9;
-  assign \$542  = l4_s6_y[32] ? \$540  : \$541 ;
-  assign \$543  = l4_s6_right > 4'ha;
-  assign \$544  = l4_s6_right == 4'ha;
-  assign \$545  = l4_s6_y[32] ? \$543  : \$544 ;
-  assign \$546  = l4_s6_right > 4'hb;
-  assign \$547  = l4_s6_right == 4'hb;
-  assign \$548  = l4_s6_y[32] ? \$546  : \$547 ;
-  assign \$549  = l4_s6_right > 4'hc;
-  assign \$550  = l4_s6_right == 4'hc;
-  assign \$551  = l4_s6_y[32] ? \$549  : \$550 ;
-  assign \$552  = l4_s6_right > 4'hd;
-  assign \$553  = l4_s6_right == 4'hd;
-  assign \$554  = l4_s6_y[32] ? \$552  : \$553 ;
-  assign \$555  = l4_s6_right > 4'he;
-  assign \$556  = l4_s6_right == 4'he;
-  assign \$557  = l4_s6_y[32] ? \$555  : \$556 ;
-  assign \$558  = l4_s6_right > 4'hf;
-  assign \$559  = l4_s6_right == 4'hf;
-  assign \$560  = l4_s6_y[32] ? \$558  : \$559 ;
-  assign \$561  = l4_s6_right > 5'h10;
-  assign \$562  = l4_s6_right == 5'h10;
-  assign \$563  = l4_s6_y[32] ? \$561  : \$562 ;
-  assign \$564  = l4_s6_right > 5'h11;
-  assign \$565  = l4_s6_right == 5'h11;
-  assign \$566  = l4_s6_y[32] ? \$564  : \$565 ;
-  assign \$567  = l4_s6_right > 5'h12;
-  assign \$568  = l4_s6_right == 5'h12;
-  assign \$569  = l4_s6_y[32] ? \$567  : \$568 ;
-  assign \$570  = l4_s6_right > 5'h13;
-  assign \$571  = l4_s6_right == 5'h13;
-  assign \$572  = l4_s6_y[32] ? \$570  : \$571 ;
-  assign \$573  = l4_s6_right > 5'h14;
-  assign \$574  = l4_s6_right == 5'h14;
-  assign \$575  = l4_s6_y[32] ? \$573  : \$574 ;
-  assign \$576  = l4_s6_right > 5'h15;
-  assign \$577  = l4_s6_right == 5'h15;
-  assign \$578  = l4_s6_y[32] ? \$576  : \$577 ;
-  assign \$579  = l4_s6_right > 5'h16;
-  assign \$580  = l4_s6_right == 5'h16;
-  assign \$581  = l4_s6_y[32] ? \$579  : \$580 ;
-  assign \$582  = l4_s6_right > 5'h17;
-  assign \$583  = l4_s6_right == 5'h17;
-  assign \$584  = l4_s6_y[32] ? \$582  : \$583 ;
-  assign \$585  = l4_s6_right > 5'h18;
-  assign \$586  = l4_s6_right == 5'h18;
-  assign \$587  = l4_s6_y[32] ? \$585  : \$586 ;
-  assign \$588  = l4_s6_right > 5'h19;
-  assign \$589  = l4_s6_right == 5'h19;
-  assign \$590  = l4_s6_y[32] ? \$588  : \$589 ;
-  assign \$591  = l4_s6_right > 5'h1a;
-  assign \$592  = l4_s6_right == 5'h1a;
-  assign \$593  = l4_s6_y[32] ? \$591  : \$592 ;
-  assign \$594  = l4_s6_right > 5'h1b;
-  assign \$595  = l4_s6_right == 5'h1b;
-  assign \$596  = l4_s6_y[32] ? \$594  : \$595 ;
-  assign \$597  = l4_s6_right > 5'h1c;
-  assign \$598  = l4_s6_right == 5'h1c;
-  assign \$599  = l4_s6_y[32] ? \$597  : \$598 ;
-  assign \$600  = l4_s6_right > 5'h1d;
-  assign \$601  = l4_s6_right == 5'h1d;
-  assign \$602  = l4_s6_y[32] ? \$600  : \$601 ;
-  assign \$603  = l4_s6_right > 5'h1e;
-  assign \$604  = l4_s6_right == 5'h1e;
-  assign \$605  = l4_s6_y[32] ? \$603  : \$604 ;
-  assign \$606  = l4_s6_right > 5'h1f;
-  assign \$607  = l4_s6_right == 5'h1f;
-  assign \$608  = l4_s6_y[32] ? \$606  : \$607 ;
-  assign \$609  = l4_s6_right > 6'h20;
-  assign \$610  = l4_s6_right == 6'h20;
-  assign \$611  = l4_s6_y[32] ? \$609  : \$610 ;
-  assign \$612  = $signed(l4_s6_y) + $signed({ 1'h0, \$611 , \$608 , \$605 , \$602 , \$599 , \$596 , \$593 , \$590 , \$587 , \$584 , \$581 , \$578 , \$575 , \$572 , \$569 , \$566 , \$563 , \$560 , \$557 , \$554 , \$551 , \$548 , \$545 , \$542 , \$539 , \$536 , \$533 , \$530 , \$527 , \$524 , \$521 , \$518  });
-  assign \$613  = $signed(l4_s7_t) >>> l4_s7_right;
-  assign \$614  = $signed(l4_s8_z) + $signed(\port$3364$272 [7:0]);
-  assign \$615  = $signed(l4_s9_w) > $signed(\port$3364$272 [23:16]);
-  assign \$616  = $signed(\port$3364$272 [15:8]) > $signed(\port$3364$272 [23:16]);
-  assign \$617  = \$615  | \$616 ;
-  assign \$618  = $signed(l4_s9_w) < $signed(\port$3364$272 [15:8]);
-  assign \$619  = \$618  ? { \port$3364$272 [15], \port$3364$272 [15:8] } : { 1'h0, l4_s9_w[7:0] };
-  assign \$620  = \$617  ? { \port$3364$272 [23], \port$3364$272 [23:16] } : \$619 ;
-  assign \$621  = $signed(i__payload[191:160]) + $signed(i__payload[447:416]);
-  assign \$622  = $signed(i__payload[803:798]) < $signed(1'h0);
-  assign \$623  = \$622  ? 5'h00 : i__payload[802:798];
-  assign \$624  = $signed(i__payload[803:798]) < $signed(1'h0);
-  assign \$625  = - $signed(i__payload[803:798]);
-  assign \$626  = \$624  ? \$625  : 7'h00;
-  assign \$627  = $signed(l5_s1_x) << l5_s1_left;
-  assign \$628  = $signed(l5_s1_mult[31:16]) + $signed({ 1'h0, l5_s1_mult[15:0] });
-  assign \$629  = $signed(l5_s2_x[31:16]) + $signed({ 1'h0, l5_s2_x[15:0] });
-  assign \$630  = $signed(l5_s3_x_hi) * $signed(l5_s3_mult[31:16]);
-  assign \$631  = l5_s3_x_lo * l5_s3_mult[15:0];
-  assign \$632  = $signed(l5_s3_x_sum) * $signed(l5_s3_m_sum);
-  assign \$633  = $signed({ l5_s4_hh, l5_s4_ll[31:16] }) + $signed(16'h4000);
-  assign \$634  = $signed(l5_s4_cross) - $signed(l5_s4_hh);
-  assign \$635  = $signed(\$634 ) - $signed({ 1'h0, l5_s4_ll });
-  assign \$636  = $signed(l5_s5_base) + $signed(l5_s5_mid);
-  assign \$638  = l5_s6_right > 1'h1;
-  assign \$639  = l5_s6_right == 1'h1;
-  assign \$640  = l5_s6_y[32] ? \$638  : \$639 ;
-  assign \$641  = l5_s6_right > 2'h2;
-  assign \$642  = l5_s6_right == 2'h2;
-  assign \$643  = l5_s6_y[32] ? \$641  : \$642 ;
-  assign \$644  = l5_s6_right > 2'h3;
-  assign \$645  = l5_s6_right == 2'h3;
-  assign \$646  = l5_s6_y[32] ? \$644  : \$645 ;
-  assign \$647  = l5_s6_right > 3'h4;
-  assign \$648  = l5_s6_right == 3'h4;
-  assign \$649  = l5_s6_y[32] ? \$647  : \$648 ;
-  assign \$650  = l5_s6_right > 3'h5;
-  assign \$651  = l5_s6_right == 3'h5;
-  assign \$652  = l5_s6_y[32] ? \$650  : \$651 ;
-  assign \$653  = l5_s6_right > 3'h6;
-  assign \$654  = l5_s6_right == 3'h6;
-  assign \$655  = l5_s6_y[32] ? \$653  : \$654 ;
-  assign \$656  = l5_s6_right > 3'h7;
-  assign \$657  = l5_s6_right == 3'h7;
-  assign \$658  = l5_s6_y[32] ? \$656  : \$657 ;
-  assign \$659  = l5_s6_right > 4'h8;
-  assign \$660  = l5_s6_right == 4'h8;
-  assign \$661  = l5_s6_y[32] ? \$659  : \$660 ;
-  assign \$662  = l5_s6_right > 4'h9;
-  assign \$663  = l5_s6_right == 4'h9;
-  assign \$664  = l5_s6_y[32] ? \$662  : \$663 ;
-  assign \$665  = l5_s6_right > 4'ha;
-  assign \$666  = l5_s6_right == 4'ha;
-  assign \$667  = l5_s6_y[32] ? \$665  : \$666 ;
-  assign \$668  = l5_s6_right > 4'hb;
-  assign \$669  = l5_s6_right == 4'hb;
-  assign \$670  = l5_s6_y[32] ? \$668  : \$669 ;
-  assign \$671  = l5_s6_right > 4'hc;
-  assign \$672  = l5_s6_right == 4'hc;
-  assign \$673  = l5_s6_y[32] ? \$671  : \$672 ;
-  assign \$674  = l5_s6_right > 4'hd;
-  assign \$675  = l5_s6_right == 4'hd;
-  assign \$676  = l5_s6_y[32] ? \$674  : \$675 ;
-  assign \$677  = l5_s6_right > 4'he;
-  assign \$678  = l5_s6_right == 4'he;
-  assign \$679  = l5_s6_y[32] ? \$677  : \$678 ;
-  assign \$680  = l5_s6_right > 4'hf;
-  assign \$681  = l5_s6_right == 4'hf;
-  assign \$682  = l5_s6_y[32] ? \$680  : \$681 ;
-  assign \$683  = l5_s6_right > 5'h10;
-  assign \$684  = l5_s6_right == 5'h10;
-  assign \$685  = l5_s6_y[32] ? \$683  : \$684 ;
-  assign \$686  = l5_s6_right > 5'h11;
-  assign \$687  = l5_s6_right == 5'h11;
-  assign \$688  = l5_s6_y[32] ? \$686  : \$687 ;
-  assign \$689  = l5_s6_right > 5'h12;
-  assign \$690  = l5_s6_right == 5'h12;
-  assign \$691  = l5_s6_y[32] ? \$689  : \$690 ;
-  assign \$692  = l5_s6_right > 5'h13;
-  assign \$693  = l5_s6_right == 5'h13;
-  assign \$694  = l5_s6_y[32] ? \$692  : \$693 ;
-  assign \$695  = l5_s6_right > 5'h14;
-  assign \$696  = l5_s6_right == 5'h14;
-  assign \$697  = l5_s6_y[32] ? \$695  : \$696 ;
-  assign \$698  = l5_s6_right > 5'h15;
-  assign \$699  = l5_s6_right == 5'h15;
-  assign \$700  = l5_s6_y[32] ? \$698  : \$699 ;
-  assign \$701  = l5_s6_right > 5'h16;
-  assign \$702  = l5_s6_right == 5'h16;
-  assign \$703  = l5_s6_y[32] ? \$701  : \$702 ;
-  assign \$704  = l5_s6_right > 5'h17;
-  assign \$705  = l5_s6_right == 5'h17;
-  assign \$706  = l5_s6_y[32] ? \$704  : \$705 ;
-  assign \$707  = l5_s6_right > 5'h18;
-  assign \$708  = l5_s6_right == 5'h18;
-  assign \$709  = l5_s6_y[32] ? \$707  : \$708 ;
-  assign \$710  = l5_s6_right > 5'h19;
-  assign \$711  = l5_s6_right == 5'h19;
-  assign \$712  = l5_s6_y[32] ? \$710  : \$711 ;
-  assign \$713  = l5_s6_right > 5'h1a;
-  assign \$714  = l5_s6_right == 5'h1a;
-  assign \$715  = l5_s6_y[32] ? \$713  : \$714 ;
-  assign \$716  = l5_s6_right > 5'h1b;
-  assign \$717  = l5_s6_right == 5'h1b;
-  assign \$718  = l5_s6_y[32] ? \$716  : \$717 ;
-  assign \$719  = l5_s6_right > 5'h1c;
-  assign \$720  = l5_s6_right == 5'h1c;
-  assign \$721  = l5_s6_y[32] ? \$719  : \$720 ;
-  assign \$722  = l5_s6_right > 5'h1d;
-  assign \$723  = l5_s6_right == 5'h1d;
-  assign \$724  = l5_s6_y[32] ? \$722  : \$723 ;
-  assign \$725  = l5_s6_right > 5'h1e;
-  assign \$726  = l5_s6_right == 5'h1e;
-  assign \$727  = l5_s6_y[32] ? \$725  : \$726 ;
-  assign \$728  = l5_s6_right > 5'h1f;
-  assign \$729  = l5_s6_right == 5'h1f;
-  assign \$730  = l5_s6_y[32] ? \$728  : \$729 ;
-  assign \$731  = l5_s6_right > 6'h20;
-  assign \$732  = l5_s6_right == 6'h20;
-  assign \$733  = l5_s6_y[32] ? \$731  : \$732 ;
-  assign \$734  = $signed(l5_s6_y) + $signed({ 1'h0, \$733 , \$730 , \$727 , \$724 , \$721 , \$718 , \$715 , \$712 , \$709 , \$706 , \$703 , \$700 , \$697 , \$694 , \$691 , \$688 , \$685 , \$682 , \$679 , \$676 , \$673 , \$670 , \$667 , \$664 , \$661 , \$658 , \$655 , \$652 , \$649 , \$646 , \$643 , \$640  });
-  assign \$735  = $signed(l5_s7_t) >>> l5_s7_right;
-  assign \$736  = $signed(l5_s8_z) + $signed(\port$3364$272 [7:0]);
-  assign \$737  = $signed(l5_s9_w) > $signed(\port$3364$272 [23:16]);
-  assign \$738  = $signed(\port$3364$272 [15:8]) > $signed(\port$3364$272 [23:16]);
-  assign \$739  = \$737  | \$738 ;
-  assign \$740  = $signed(l5_s9_w) < $signed(\port$3364$272 [15:8]);
-  assign \$741  = \$740  ? { \port$3364$272 [15], \port$3364$272 [15:8] } : { 1'h0, l5_s9_w[7:0] };
-  assign \$742  = \$739  ? { \port$3364$272 [23], \port$3364$272 [23:16] } : \$741 ;
-  assign \$743  = $signed(i__payload[223:192]) + $signed(i__payload[479:448]);
-  assign \$744  = $signed(i__payload[809:804]) < $signed(1'h0);
-  assign \$745  = \$744  ? 5'h00 : i__payload[808:804];
-  assign \$746  = $signed(i__payload[809:804]) < $signed(1'h0);
-  assign \$747  = - $signed(i__payload[809:804]);
-  assign \$748  = \$746  ? \$747  : 7'h00;
-  assign \$749  = $signed(l6_s1_x) << l6_s1_left;
-  assign \$750  = $signed(l6_s1_mult[31:16]) + $signed({ 1'h0, l6_s1_mult[15:0] });
-  assign \$751  = $signed(l6_s2_x[31:16]) + $signed({ 1'h0, l6_s2_x[15:0] });
-  assign \$752  = $signed(l6_s3_x_hi) * $signed(l6_s3_mult[31:16]);
-  assign \$753  = l6_s3_x_lo * l6_s3_mult[15:0];
-  assign \$754  = $signed(l6_s3_x_sum) * $signed(l6_s3_m_sum);
-  assign \$755  = $signed({ l6_s4_hh, l6_s4_ll[31:16] }) + $signed(16'h4000);
-  assign \$756  = $signed(l6_s4_cross) - $signed(l6_s4_hh);
-  assign \$757  = $signed(\$756 ) - $signed({ 1'h0, l6_s4_ll });
-  assign \$758  = $signed(l6_s5_base) + $signed(l6_s5_mid);
-  assign \$760  = l6_s6_right > 1'h1;
-  assign \$761  = l6_s6_right == 1'h1;
-  assign \$762  = l6_s6_y[32] ? \$760  : \$761 ;
-  assign \$763  = l6_s6_right > 2'h2;
-  assign \$764  = l6_s6_right == 2'h2;
-  assign \$765  = l6_s6_y[32] ? \$763  : \$764 ;
-  assign \$766  = l6_s6_right > 2'h3;
-  assign \$767  = l6_s6_right == 2'h3;
-  assign \$768  = l6_s6_y[32] ? \$766  : \$767 ;
-  assign \$769  = l6_s6_right > 3'h4;
-  assign \$770  = l6_s6_right == 3'h4;
-  assign \$771  = l6_s6_y[32] ? \$769  : \$770 ;
-  assign \$772  = l6_s6_right > 3'h5;
-  assign \$773  = l6_s6_right == 3'h5;
-  assign \$774  = l6_s6_y[32] ? \$772  : \$773 ;
-  assign \$775  = l6_s6_right > 3'h6;
-  assign \$776  = l6_s6_right == 3'h6;
-  assign \$777  = l6_s6_y[32] ? \$775  : \$776 ;
-  assign \$778  = l6_s6_right > 3'h7;
-  assign \$779  = l6_s6_right == 3'h7;
-  assign \$780  = l6_s6_y[32] ? \$778  : \$779 ;
-  assign \$781  = l6_s6_right > 4'h8;
-  assign \$782  = l6_s6_right == 4'h8;
-  assign \$783  = l6_s6_y[32] ? \$781  : \$782 ;
-  assign \$784  = l6_s6_right > 4'h9;
-  assign \$785  = l6_s6_right == 4'h9;
-  assign \$786  = l6_s6_y[32] ? \$784  : \$785 ;
-  assign \$787  = l6_s6_right > 4'ha;
-  assign \$788  = l6_s6_right == 4'ha;
-  assign \$789  = l6_s6_y[32] ? \$787  : \$788 ;
-  assign \$790  = l6_s6_right > 4'hb;
-  assign \$791  = l6_s6_right == 4'hb;
-  assign \$792  = l6_s6_y[32] ? \$790  : \$791 ;
-  assign \$793  = l6_s6_right > 4'hc;
-  assign \$794  = l6_s6_right == 4'hc;
-  assign \$795  = l6_s6_y[32] ? \$793  : \$794 ;
-  assign \$796  = l6_s6_right > 4'hd;
-  assign \$797  = l6_s6_right == 4'hd;
-  assign \$798  = l6_s6_y[32] ? \$796  : \$797 ;
-  assign \$799  = l6_s6_right > 4'he;
-  assign \$800  = l6_s6_right == 4'he;
-  assign \$801  = l6_s6_y[32] ? \$799  : \$800 ;
-  assign \$802  = l6_s6_right > 4'hf;
-  assign \$803  = l6_s6_right == 4'hf;
-  assign \$804  = l6_s6_y[32] ? \$802  : \$803 ;
-  assign \$805  = l6_s6_right > 5'h10;
-  assign \$806  = l6_s6_right == 5'h10;
-  assign \$807  = l6_s6_y[32] ? \$805  : \$806 ;
-  assign \$808  = l6_s6_right > 5'h11;
-  assign \$809  = l6_s6_right == 5'h11;
-  assign \$810  = l6_s6_y[32] ? \$808  : \$809 ;
-  assign \$811  = l6_s6_right > 5'h12;
-  assign \$812  = l6_s6_right == 5'h12;
-  assign \$813  = l6_s6_y[32] ? \$811  : \$812 ;
-  assign \$814  = l6_s6_right > 5'h13;
-  assign \$815  = l6_s6_right == 5'h13;
-  assign \$816  = l6_s6_y[32] ? \$814  : \$815 ;
-  assign \$817  = l6_s6_right > 5'h14;
-  assign \$818  = l6_s6_right == 5'h14;
-  assign \$819  = l6_s6_y[32] ? \$817  : \$818 ;
-  assign \$820  = l6_s6_right > 5'h15;
-  assign \$821  = l6_s6_right == 5'h15;
-  assign \$822  = l6_s6_y[32] ? \$820  : \$821 ;
-  assign \$823  = l6_s6_right > 5'h16;
-  assign \$824  = l6_s6_right == 5'h16;
-  assign \$825  = l6_s6_y[32] ? \$823  : \$824 ;
-  assign \$826  = l6_s6_right > 5'h17;
-  assign \$827  = l6_s6_right == 5'h17;
-  assign \$828  = l6_s6_y[32] ? \$826  : \$827 ;
-  assign \$829  = l6_s6_right > 5'h18;
-  assign \$830  = l6_s6_right == 5'h18;
-  assign \$831  = l6_s6_y[32] ? \$829  : \$830 ;
-  assign \$832  = l6_s6_right > 5'h19;
-  assign \$833  = l6_s6_right == 5'h19;
-  assign \$834  = l6_s6_y[32] ? \$832  : \$833 ;
-  assign \$835  = l6_s6_right > 5'h1a;
-  assign \$836  = l6_s6_right == 5'h1a;
-  assign \$837  = l6_s6_y[32] ? \$835  : \$836 ;
-  assign \$838  = l6_s6_right > 5'h1b;
-  assign \$839  = l6_s6_right == 5'h1b;
-  assign \$840  = l6_s6_y[32] ? \$838  : \$839 ;
-  assign \$841  = l6_s6_right > 5'h1c;
-  assign \$842  = l6_s6_right == 5'h1c;
-  assign \$843  = l6_s6_y[32] ? \$841  : \$842 ;
-  assign \$844  = l6_s6_right > 5'h1d;
-  assign \$845  = l6_s6_right == 5'h1d;
-  assign \$846  = l6_s6_y[32] ? \$844  : \$845 ;
-  assign \$847  = l6_s6_right > 5'h1e;
-  assign \$848  = l6_s6_right == 5'h1e;
-  assign \$849  = l6_s6_y[32] ? \$847  : \$848 ;
-  assign \$850  = l6_s6_right > 5'h1f;
-  assign \$851  = l6_s6_right == 5'h1f;
-  assign \$852  = l6_s6_y[32] ? \$850  : \$851 ;
-  assign \$853  = l6_s6_right > 6'h20;
-  assign \$854  = l6_s6_right == 6'h20;
-  assign \$855  = l6_s6_y[32] ? \$853  : \$854 ;
-  assign \$856  = $signed(l6_s6_y) + $signed({ 1'h0, \$855 , \$852 , \$849 , \$846 , \$843 , \$840 , \$837 , \$834 , \$831 , \$828 , \$825 , \$822 , \$819 , \$816 , \$813 , \$810 , \$807 , \$804 , \$801 , \$798 , \$795 , \$792 , \$789 , \$786 , \$783 , \$780 , \$777 , \$774 , \$771 , \$768 , \$765 , \$762  });
-  assign \$857  = $signed(l6_s7_t) >>> l6_s7_right;
-  assign \$858  = $signed(l6_s8_z) + $signed(\port$3364$272 [7:0]);
-  assign \$859  = $signed(l6_s9_w) > $signed(\port$3364$272 [23:16]);
-  assign \$860  = $signed(\port$3364$272 [15:8]) > $signed(\port$3364$272 [23:16]);
-  assign \$861  = \$859  | \$860 ;
-  assign \$862  = $signed(l6_s9_w) < $signed(\port$3364$272 [15:8]);
-  assign \$863  = \$862  ? { \port$3364$272 [15], \port$3364$272 [15:8] } : { 1'h0, l6_s9_w[7:0] };
-  assign \$864  = \$861  ? { \port$3364$272 [23], \port$3364$272 [23:16] } : \$863 ;
-  assign \$865  = $signed(i__payload[255:224]) + $signed(i__payload[511:480]);
-  assign \$866  = $signed(i__payload[815:810]) < $signed(1'h0);
-  assign \$867  = \$866  ? 5'h00 : i__payload[814:810];
-  assign \$868  = $signed(i__payload[815:810]) < $signed(1'h0);
-  assign \$869  = - $signed(i__payload[815:810]);
-  assign \$870  = \$868  ? \$869  : 7'h00;
-  assign \$871  = $signed(l7_s1_x) << l7_s1_left;
-  assign \$872  = $signed(l7_s1_mult[31:16]) + $signed({ 1'h0, l7_s1_mult[15:0] });
-  assign \$873  = $signed(l7_s2_x[31:16]) + $signed({ 1'h0, l7_s2_x[15:0] });
-  assign \$874  = $signed(l7_s3_x_hi) * $signed(l7_s3_mult[31:16]);
-  assign \$875  = l7_s3_x_lo * l7_s3_mult[15:0];
-  assign \$876  = $signed(l7_s3_x_sum) * $signed(l7_s3_m_sum);
-  assign \$877  = $signed({ l7_s4_hh, l7_s4_ll[31:16] }) + $signed(16'h4000);
-  assign \$878  = $signed(l7_s4_cross) - $signed(l7_s4_hh);
-  assign \$879  = $signed(\$878 ) - $signed({ 1'h0, l7_s4_ll });
-  assign \$880  = $signed(l7_s5_base) + $signed(l7_s5_mid);
-  assign \$882  = l7_s6_right > 1'h1;
-  assign \$883  = l7_s6_right == 1'h1;
-  assign \$884  = l7_s6_y[32] ? \$882  : \$883 ;
-  assign \$885  = l7_s6_right > 2'h2;
-  assign \$886  = l7_s6_right == 2'h2;
-  assign \$887  = l7_s6_y[32] ? \$885  : \$886 ;
-  assign \$888  = l7_s6_right > 2'h3;
-  assign \$889  = l7_s6_right == 2'h3;
-  assign \$890  = l7_s6_y[32] ? \$888  : \$889 ;
-  assign \$891  = l7_s6_right > 3'h4;
-  assign \$892  = l7_s6_right == 3'h4;
-  assign \$893  = l7_s6_y[32] ? \$891  : \$892 ;
-  assign \$894  = l7_s6_right > 3'h5;
-  assign \$895  = l7_s6_right == 3'h5;
-  assign \$896  = l7_s6_y[32] ? \$894  : \$895 ;
-  assign \$897  = l7_s6_right > 3'h6;
-  assign \$898  = l7_s6_right == 3'h6;
-  assign \$899  = l7_s6_y[32] ? \$897  : \$898 ;
-  assign \$900  = l7_s6_right > 3'h7;
-  assign \$901  = l7_s6_right == 3'h7;
-  assign \$902  = l7_s6_y[32] ? \$900  : \$901 ;
-  assign \$903  = l7_s6_right > 4'h8;
-  assign \$904  = l7_s6_right == 4'h8;
-  assign \$905  = l7_s6_y[32] ? \$903  : \$904 ;
-  assign \$906  = l7_s6_right > 4'h9;
-  assign \$907  = l7_s6_right == 4'h9;
-  assign \$908  = l7_s6_y[32] ? \$906  : \$907 ;
-  assign \$909  = l7_s6_right > 4'ha;
-  assign \$910  = l7_s6_right == 4'ha;
-  assign \$911  = l7_s6_y[32] ? \$909  : \$910 ;
-  assign \$912  = l7_s6_right > 4'hb;
-  assign \$913  = l7_s6_right == 4'hb;
-  assign \$914  = l7_s6_y[32] ? \$912  : \$913 ;
-  assign \$915  = l7_s6_right > 4'hc;
-  assign \$916  = l7_s6_right == 4'hc;
-  assign \$917  = l7_s6_y[32] ? \$915  : \$916 ;
-  assign \$918  = l7_s6_right > 4'hd;
-  assign \$919  = l7_s6_right == 4'hd;
-  assign \$920  = l7_s6_y[32] ? \$918  : \$919 ;
-  assign \$921  = l7_s6_right > 4'he;
-  assign \$922  = l7_s6_right == 4'he;
-  assign \$923  = l7_s6_y[32] ? \$921  : \$922 ;
-  assign \$924  = l7_s6_right > 4'hf;
-  assign \$925  = l7_s6_right == 4'hf;
-  assign \$926  = l7_s6_y[32] ? \$924  : \$925 ;
-  assign \$927  = l7_s6_right > 5'h10;
-  assign \$928  = l7_s6_right == 5'h10;
-  assign \$929  = l7_s6_y[32] ? \$927  : \$928 ;
-  assign \$930  = l7_s6_right > 5'h11;
-  assign \$931  = l7_s6_right == 5'h11;
-  assign \$932  = l7_s6_y[32] ? \$930  : \$931 ;
-  assign \$933  = l7_s6_right > 5'h12;
-  assign \$934  = l7_s6_right == 5'h12;
-  assign \$935  = l7_s6_y[32] ? \$933  : \$934 ;
-  assign \$936  = l7_s6_right > 5'h13;
-  assign \$937  = l7_s6_right == 5'h13;
-  assign \$938  = l7_s6_y[32] ? \$936  : \$937 ;
-  assign \$939  = l7_s6_right > 5'h14;
-  assign \$940  = l7_s6_right == 5'h14;
-  assign \$941  = l7_s6_y[32] ? \$939  : \$940 ;
-  assign \$942  = l7_s6_right > 5'h15;
-  assign \$943  = l7_s6_right == 5'h15;
-  assign \$944  = l7_s6_y[32] ? \$942  : \$943 ;
-  assign \$945  = l7_s6_right > 5'h16;
-  assign \$946  = l7_s6_right == 5'h16;
-  assign \$947  = l7_s6_y[32] ? \$945  : \$946 ;
-  assign \$948  = l7_s6_right > 5'h17;
-  assign \$949  = l7_s6_right == 5'h17;
-  assign \$950  = l7_s6_y[32] ? \$948  : \$949 ;
-  assign \$951  = l7_s6_right > 5'h18;
-  assign \$952  = l7_s6_right == 5'h18;
-  assign \$953  = l7_s6_y[32] ? \$951  : \$952 ;
-  assign \$954  = l7_s6_right > 5'h19;
-  assign \$955  = l7_s6_right == 5'h19;
-  assign \$956  = l7_s6_y[32] ? \$954  : \$955 ;
-  assign \$957  = l7_s6_right > 5'h1a;
-  assign \$958  = l7_s6_right == 5'h1a;
-  assign \$959  = l7_s6_y[32] ? \$957  : \$958 ;
-  assign \$960  = l7_s6_right > 5'h1b;
-  assign \$961  = l7_s6_right == 5'h1b;
-  assign \$962  = l7_s6_y[32] ? \$960  : \$961 ;
-  assign \$963  = l7_s6_right > 5'h1c;
-  assign \$964  = l7_s6_right == 5'h1c;
-  assign \$965  = l7_s6_y[32] ? \$963  : \$964 ;
-  assign \$966  = l7_s6_right > 5'h1d;
-  assign \$967  = l7_s6_right == 5'h1d;
-  assign \$968  = l7_s6_y[32] ? \$966  : \$967 ;
-  assign \$969  = l7_s6_right > 5'h1e;
-  assign \$970  = l7_s6_right == 5'h1e;
-  assign \$971  = l7_s6_y[32] ? \$969  : \$970 ;
-  assign \$972  = l7_s6_right > 5'h1f;
-  assign \$973  = l7_s6_right == 5'h1f;
-  assign \$974  = l7_s6_y[32] ? \$972  : \$973 ;
-  assign \$975  = l7_s6_right > 6'h20;
-  assign \$976  = l7_s6_right == 6'h20;
-  assign \$977  = l7_s6_y[32] ? \$975  : \$976 ;
-  assign \$978  = $signed(l7_s6_y) + $signed({ 1'h0, \$977 , \$974 , \$971 , \$968 , \$965 , \$962 , \$959 , \$956 , \$953 , \$950 , \$947 , \$944 , \$941 , \$938 , \$935 , \$932 , \$929 , \$926 , \$923 , \$920 , \$917 , \$914 , \$911 , \$908 , \$905 , \$902 , \$899 , \$896 , \$893 , \$890 , \$887 , \$884  });
-  assign \$979  = $signed(l7_s7_t) >>> l7_s7_right;
-  assign \$980  = $signed(l7_s8_z) + $signed(\port$3364$272 [7:0]);
-  assign \$981  = $signed(l7_s9_w) > $signed(\port$3364$272 [23:16]);
-  assign \$982  = $signed(\port$3364$272 [15:8]) > $signed(\port$3364$272 [23:16]);
-  assign \$983  = \$981  | \$982 ;
-  assign \$984  = $signed(l7_s9_w) < $signed(\port$3364$272 [15:8]);
-  assign \$985  = \$984  ? { \port$3364$272 [15], \port$3364$272 [15:8] } : { 1'h0, l7_s9_w[7:0] };
-  assign \$986  = \$983  ? { \port$3364$272 [23], \port$3364$272 [23:16] } : \$985 ;
-  always @(posedge clk)
-    s1_valid <= \$987 ;
-  always @(posedge clk)
-    s2_valid <= \$988 ;
-  always @(posedge clk)
-    s3_valid <= \$989 ;
-  always @(posedge clk)
-    s4_valid <= \$990 ;
-  always @(posedge clk)
-    s5_valid <= \$991 ;
-  always @(posedge clk)
-    s6_valid <= \$992 ;
-  always @(posedge clk)
-    s7_valid <= \$993 ;
-  always @(posedge clk)
-    s8_valid <= \$994 ;
-  always @(posedge clk)
-    s9_valid <= \$995 ;
-  always @(posedge clk)
-    s10_valid <= \$996 ;
-  always @(posedge clk)
-    s1_tag <= \$997 ;
-  always @(posedge clk)
-    s2_tag <= \$998 ;
-  always @(posedge clk)
-    s3_tag <= \$999 ;
-  always @(posedge clk)
-    s4_tag <= \$1000 ;
-  always @(posedge clk)
-    s5_tag <= \$1001 ;
-  always @(posedge clk)
-    s6_tag <= \$1002 ;
-  always @(posedge clk)
-    s7_tag <= \$1003 ;
-  always @(posedge clk)
-    s8_tag <= \$1004 ;
-  always @(posedge clk)
-    s9_tag <= \$1005 ;
-  always @(posedge clk)
-    s10_tag <= \$1006 ;
-  always @(posedge clk)
-    l0_s1_x <= \$1007 ;
-  always @(posedge clk)
-    l0_s1_left <= \$1008 ;
-  always @(posedge clk)
-    l0_s1_right <= \$1009 ;
-  always @(posedge clk)
-    l0_s1_mult <= \$1010 ;
-  always @(posedge clk)
-    l0_s2_x <= \$1011 ;
-  always @(posedge clk)
-    l0_s2_right <= \$1012 ;
-  always @(posedge clk)
-    l0_s2_m_sum <= \$1013 ;
-  always @(posedge clk)
-    l0_s2_mult <= \$1014 ;
-  always @(posedge clk)
-    l0_s3_x_sum <= \$1015 ;
-  always @(posedge clk)
-    l0_s3_x_hi <= \$1016 ;
-  always @(posedge clk)
-    l0_s3_x_lo <= \$1017 ;
-  always @(posedge clk)
-    l0_s3_m_sum <= \$1018 ;
-  always @(posedge clk)
-    l0_s3_mult <= \$1019 ;
-  always @(posedge clk)
-    l0_s3_right <= \$1020 ;
-  always @(posedge clk)
-    l0_s4_hh <= \$1021 ;
-  always @(posedge clk)
-    l0_s4_ll <= \$1022 ;
-  always @(posedge clk)
-    l0_s4_cross <= \$1023 ;
-  always @(posedge clk)
-    l0_s4_right <= \$1024 ;
-  always @(posedge clk)
-    l0_s5_base <= \$1025 ;
-  always @(posedge clk)
-    l0_s5_mid <= \$1026 ;
-  always @(posedge clk)
-    l0_s5_right <= \$1027 ;
-  always @(posedge clk)
-    l0_s6_y <= \$1028 ;
-  always @(posedge clk)
-    l0_s6_right <= \$1029 ;
-  always @(posedge clk)
-    l0_s7_t <= \$1030 ;
-  always @(posedge clk)
-    l0_s7_right <= \$1031 ;
-  always @(posedge clk)
-    l0_s8_z <= \$1032 ;
-  always @(posedge clk)
-    l0_s9_w <= \$1033 ;
-  always @(posedge clk)
-    l0_s10_out <= \$1034 ;
-  always @(posedge clk)
-    l1_s1_x <= \$1035 ;
-  always @(posedge clk)
-    l1_s1_left <= \$1036 ;
-  always @(posedge clk)
-    l1_s1_right <= \$1037 ;
-  always @(posedge clk)
-    l1_s1_mult <= \$1038 ;
-  always @(posedge clk)
-    l1_s2_x <= \$1039 ;
-  always @(posedge clk)
-    l1_s2_right <= \$1040 ;
-  always @(posedge clk)
-    l1_s2_m_sum <= \$1041 ;
-  always @(posedge clk)
-    l1_s2_mult <= \$1042 ;
-  always @(posedge clk)
-    l1_s3_x_sum <= \$1043 ;
-  always @(posedge clk)
-    l1_s3_x_hi <= \$1044 ;
-  always @(posedge clk)
-    l1_s3_x_lo <= \$1045 ;
-  always @(posedge clk)
-    l1_s3_m_sum <= \$1046 ;
-  always @(posedge clk)
-    l1_s3_mult <= \$1047 ;
-  always @(posedge clk)
-    l1_s3_right <= \$1048 ;
-  always @(posedge clk)
-    l1_s4_hh <= \$1049 ;
-  always @(posedge clk)
-    l1_s4_ll <= \$1050 ;
-  always @(posedge clk)
-    l1_s4_cross <= \$1051 ;
-  always @(posedge clk)
-    l1_s4_right <= \$1052 ;
-  always @(posedge clk)
-    l1_s5_base <= \$1053 ;
-  always @(posedge clk)
-    l1_s5_mid <= \$1054 ;
-  always @(posedge clk)
-    l1_s5_right <= \$1055 ;
-  always @(posedge clk)
-    l1_s6_y <= \$1056 ;
-  always @(posedge clk)
-    l1_s6_right <= \$1057 ;
-  always @(posedge clk)
-    l1_s7_t <= \$1058 ;
-  always @(posedge clk)
-    l1_s7_right <= \$1059 ;
-  always @(posedge clk)
-    l1_s8_z <= \$1060 ;
-  always @(posedge clk)
-    l1_s9_w <= \$1061 ;
-  always @(posedge clk)
-    l1_s10_out <= \$1062 ;
-  always @(posedge clk)
-    l2_s1_x <= \$1063 ;
-  always @(posedge clk)
-    l2_s1_left <= \$1064 ;
-  always @(posedge clk)
-    l2_s1_right <= \$1065 ;
-  always @(posedge clk)
-    l2_s1_mult <= \$1066 ;
-  always @(posedge clk)
-    l2_s2_x <= \$1067 ;
-  always @(posedge clk)
-    l2_s2_right <= \$1068 ;
-  always @(posedge clk)
-    l2_s2_m_sum <= \$1069 ;
-  always @(posedge clk)
-    l2_s2_mult <= \$1070 ;
-  always @(posedge clk)
-    l2_s3_x_sum <= \$1071 ;
-  always @(posedge clk)
-    l2_s3_x_hi <= \$1072 ;
-  always @(posedge clk)
-    l2_s3_x_lo <= \$1073 ;
-  always @(posedge clk)
-    l2_s3_m_sum <= \$1074 ;
-  always @(posedge clk)
-    l2_s3_mult <= \$1075 ;
-  always @(posedge clk)
-    l2_s3_right <= \$1076 ;
-  always @(posedge clk)
-    l2_s4_hh <= \$1077 ;
-  always @(posedge clk)
-    l2_s4_ll <= \$1078 ;
-  always @(posedge clk)
-    l2_s4_cross <= \$1079 ;
-  always @(posedge clk)
-    l2_s4_right <= \$1080 ;
-  always @(posedge clk)
-    l2_s5_base <= \$1081 ;
-  always @(posedge clk)
-    l2_s5_mid <= \$1082 ;
-  always @(posedge clk)
-    l2_s5_right <= \$1083 ;
-  always @(posedge clk)
-    l2_s6_y <= \$1084 ;
-  always @(posedge clk)
-    l2_s6_right <= \$1085 ;
-  always @(posedge clk)
-    l2_s7_t <= \$1086 ;
-  always @(posedge clk)
-    l2_s7_right <= \$1087 ;
-  always @(posedge clk)
-    l2_s8_z <= \$1088 ;
-  always @(posedge clk)
-    l2_s9_w <= \$1089 ;
-  always @(posedge clk)
-    l2_s10_out <= \$1090 ;
-  always @(posedge clk)
-    l3_s1_x <= \$1091 ;
-  always @(posedge clk)
-    l3_s1_left <= \$1092 ;
-  always @(posedge clk)
-    l3_s1_right <= \$1093 ;
-  always @(posedge clk)
-    l3_s1_mult <= \$1094 ;
-  always @(posedge clk)
-    l3_s2_x <= \$1095 ;
-  always @(posedge clk)
-    l3_s2_right <= \$1096 ;
-  always @(posedge clk)
-    l3_s2_m_sum <= \$1097 ;
-  always @(posedge clk)
-    l3_s2_mult <= \$1098 ;
-  always @(posedge clk)
-    l3_s3_x_sum <= \$1099 ;
-  always @(posedge clk)
-    l3_s3_x_hi <= \$1100 ;
-  always @(posedge clk)
-    l3_s3_x_lo <= \$1101 ;
-  always @(posedge clk)
-    l3_s3_m_sum <= \$1102 ;
-  always @(posedge clk)
-    l3_s3_mult <= \$1103 ;
-  always @(posedge clk)
-    l3_s3_right <= \$1104 ;
-  always @(posedge clk)
-    l3_s4_hh <= \$1105 ;
-  always @(posedge clk)
-    l3_s4_ll <= \$1106 ;
-  always @(posedge clk)
-    l3_s4_cross <= \$1107 ;
-  always @(posedge clk)
-    l3_s4_right <= \$1108 ;
-  always @(posedge clk)
-    l3_s5_base <= \$1109 ;
-  always @(posedge clk)
-    l3_s5_mid <= \$1110 ;
-  always @(posedge clk)
-    l3_s5_right <= \$1111 ;
-  always @(posedge clk)
-    l3_s6_y <= \$1112 ;
-  always @(posedge clk)
-    l3_s6_right <= \$1113 ;
-  always @(posedge clk)
-    l3_s7_t <= \$1114 ;
-  always @(posedge clk)
-    l3_s7_right <= \$1115 ;
-  always @(posedge clk)
-    l3_s8_z <= \$1116 ;
-  always @(posedge clk)
-    l3_s9_w <= \$1117 ;
-  always @(posedge clk)
-    l3_s10_out <= \$1118 ;
-  always @(posedge clk)
-    l4_s1_x <= \$1119 ;
-  always @(posedge clk)
-    l4_s1_left <= \$1120 ;
-  always @(posedge clk)
-    l4_s1_right <= \$1121 ;
-  always @(posedge clk)
-    l4_s1_mult <= \$1122 ;
-  always @(posedge clk)
-    l4_s2_x <= \$1123 ;
-  always @(posedge clk)
-    l4_s2_right <= \$1124 ;
-  always @(posedge clk)
-    l4_s2_m_sum <= \$1125 ;
-  always @(posedge clk)
-    l4_s2_mult <= \$1126 ;
-  always @(posedge clk)
-    l4_s3_x_sum <= \$1127 ;
-  always @(posedge clk)
-    l4_s3_x_hi <= \$1128 ;
-  always @(posedge clk)
-    l4_s3_x_lo <= \$1129 ;
-  always @(posedge clk)
-    l4_s3_m_sum <= \$1130 ;
-  always @(posedge clk)
-    l4_s3_mult <= \$1131 ;
-  always @(posedge clk)
-    l4_s3_right <= \$1132 ;
-  always @(posedge clk)
-    l4_s4_hh <= \$1133 ;
-  always @(posedge clk)
-    l4_s4_ll <= \$1134 ;
-  always @(posedge clk)
-    l4_s4_cross <= \$1135 ;
-  always @(posedge clk)
-    l4_s4_right <= \$1136 ;
-  always @(posedge clk)
-    l4_s5_base <= \$1137 ;
-  always @(posedge clk)
-    l4_s5_mid <= \$1138 ;
-  always @(posedge clk)
-    l4_s5_right <= \$1139 ;
-  always @(posedge clk)
-    l4_s6_y <= \$1140 ;
-  always @(posedge clk)
-    l4_s6_right <= \$1141 ;
-  always @(posedge clk)
-    l4_s7_t <= \$1142 ;
-  always @(posedge clk)
-    l4_s7_right <= \$1143 ;
-  always @(posedge clk)
-    l4_s8_z <= \$1144 ;
-  always @(posedge clk)
-    l4_s9_w <= \$1145 ;
-  always @(posedge clk)
-    l4_s10_out <= \$1146 ;
-  always @(posedge clk)
-    l5_s1_x <= \$1147 ;
-  always @(posedge clk)
-    l5_s1_left <= \$1148 ;
-  always @(posedge clk)
-    l5_s1_right <= \$1149 ;
-  always @(posedge clk)
-    l5_s1_mult <= \$1150 ;
-  always @(posedge clk)
-    l5_s2_x <= \$1151 ;
-  always @(posedge clk)
-    l5_s2_right <= \$1152 ;
-  always @(posedge clk)
-    l5_s2_m_sum <= \$1153 ;
-  always @(posedge clk)
-    l5_s2_mult <= \$1154 ;
-  always @(posedge clk)
-    l5_s3_x_sum <= \$1155 ;
-  always @(posedge clk)
-    l5_s3_x_hi <= \$1156 ;
-  always @(posedge clk)
-    l5_s3_x_lo <= \$1157 ;
-  always @(posedge clk)
-    l5_s3_m_sum <= \$1158 ;
-  always @(posedge clk)
-    l5_s3_mult <= \$1159 ;
-  always @(posedge clk)
-    l5_s3_right <= \$1160 ;
-  always @(posedge clk)
-    l5_s4_hh <= \$1161 ;
-  always @(posedge clk)
-    l5_s4_ll <= \$1162 ;
-  always @(posedge clk)
-    l5_s4_cross <= \$1163 ;
-  always @(posedge clk)
-    l5_s4_right <= \$1164 ;
-  always @(posedge clk)
-    l5_s5_base <= \$1165 ;
-  always @(posedge clk)
-    l5_s5_mid <= \$1166 ;
-  always @(posedge clk)
-    l5_s5_right <= \$1167 ;
-  always @(posedge clk)
-    l5_s6_y <= \$1168 ;
-  always @(posedge clk)
-    l5_s6_right <= \$1169 ;
-  always @(posedge clk)
-    l5_s7_t <= \$1170 ;
-  always @(posedge clk)
-    l5_s7_right <= \$1171 ;
-  always @(posedge clk)
-    l5_s8_z <= \$1172 ;
-  always @(posedge clk)
-    l5_s9_w <= \$1173 ;
-  always @(posedge clk)
-    l5_s10_out <= \$1174 ;
-  always @(posedge clk)
-    l6_s1_x <= \$1175 ;
-  always @(posedge clk)
-    l6_s1_left <= \$1176 ;
-  always @(posedge clk)
-    l6_s1_right <= \$1177 ;
-  always @(posedge clk)
-    l6_s1_mult <= \$1178 ;
-  always @(posedge clk)
-    l6_s2_x <= \$1179 ;
-  always @(posedge clk)
-    l6_s2_right <= \$1180 ;
-  always @(posedge clk)
-    l6_s2_m_sum <= \$1181 ;
-  always @(posedge clk)
-    l6_s2_mult <= \$1182 ;
-  always @(posedge clk)
-    l6_s3_x_sum <= \$1183 ;
-  always @(posedge clk)
-    l6_s3_x_hi <= \$1184 ;
-  always @(posedge clk)
-    l6_s3_x_lo <= \$1185 ;
-  always @(posedge clk)
-    l6_s3_m_sum <= \$1186 ;
-  always @(posedge clk)
-    l6_s3_mult <= \$1187 ;
-  always @(posedge clk)
-    l6_s3_right <= \$1188 ;
-  always @(posedge clk)
-    l6_s4_hh <= \$1189 ;
-  always @(posedge clk)
-    l6_s4_ll <= \$1190 ;
-  always @(posedge clk)
-    l6_s4_cross <= \$1191 ;
-  always @(posedge clk)
-    l6_s4_right <= \$1192 ;
-  always @(posedge clk)
-    l6_s5_base <= \$1193 ;
-  always @(posedge clk)
-    l6_s5_mid <= \$1194 ;
-  always @(posedge clk)
-    l6_s5_right <= \$1195 ;
-  always @(posedge clk)
-    l6_s6_y <= \$1196 ;
-  always @(posedge clk)
-    l6_s6_right <= \$1197 ;
-  always @(posedge clk)
-    l6_s7_t <= \$1198 ;
-  always @(posedge clk)
-    l6_s7_right <= \$1199 ;
-  always @(posedge clk)
-    l6_s8_z <= \$1200 ;
-  always @(posedge clk)
-    l6_s9_w <= \$1201 ;
-  always @(posedge clk)
-    l6_s10_out <= \$1202 ;
-  always @(posedge clk)
-    l7_s1_x <= \$1203 ;
-  always @(posedge clk)
-    l7_s1_left <= \$1204 ;
-  always @(posedge clk)
-    l7_s1_right <= \$1205 ;
-  always @(posedge clk)
-    l7_s1_mult <= \$1206 ;
-  always @(posedge clk)
-    l7_s2_x <= \$1207 ;
-  always @(posedge clk)
-    l7_s2_right <= \$1208 ;
-  always @(posedge clk)
-    l7_s2_m_sum <= \$1209 ;
-  always @(posedge clk)
-    l7_s2_mult <= \$1210 ;
-  always @(posedge clk)
-    l7_s3_x_sum <= \$1211 ;
-  always @(posedge clk)
-    l7_s3_x_hi <= \$1212 ;
-  always @(posedge clk)
-    l7_s3_x_lo <= \$1213 ;
-  always @(posedge clk)
-    l7_s3_m_sum <= \$1214 ;
-  always @(posedge clk)
-    l7_s3_mult <= \$1215 ;
-  always @(posedge clk)
-    l7_s3_right <= \$1216 ;
-  always @(posedge clk)
-    l7_s4_hh <= \$1217 ;
-  always @(posedge clk)
-    l7_s4_ll <= \$1218 ;
-  always @(posedge clk)
-    l7_s4_cross <= \$1219 ;
-  always @(posedge clk)
-    l7_s4_right <= \$1220 ;
-  always @(posedge clk)
-    l7_s5_base <= \$1221 ;
-  always @(posedge clk)
-    l7_s5_mid <= \$1222 ;
-  always @(posedge clk)
-    l7_s5_right <= \$1223 ;
-  always @(posedge clk)
-    l7_s6_y <= \$1224 ;
-  always @(posedge clk)
-    l7_s6_right <= \$1225 ;
-  always @(posedge clk)
-    l7_s7_t <= \$1226 ;
-  always @(posedge clk)
-    l7_s7_right <= \$1227 ;
-  always @(posedge clk)
-    l7_s8_z <= \$1228 ;
-  always @(posedge clk)
-    l7_s9_w <= \$1229 ;
-  always @(posedge clk)
-    l7_s10_out <= \$1230 ;
+  assign \$1  = $signed(i__payload[31:0]) + $signed(i__payload[287:256]);
+  assign \$2  = $signed(i__payload[773:768]) < $signed(1'h0);
+  assign \$3  = \$2  ? 5'h00 : i__payload[772:768];
+  assign \$4  = $signed(i__payload[773:768]) < $signed(1'h0);
+  assign \$5  = - $signed(i__payload[773:768]);
+  assign \$6  = \$4  ? \$5  : 7'h00;
+  assign \$7  = $signed(l0_s1_x) << l0_s1_left;
+  assign \$8  = $signed(l0_s1_mult[31:16]) + $signed({ 1'h0, l0_s1_mult[15:0] });
+  assign \$9  = $signed(l0_s2_x[31:16]) + $signed({ 1'h0, l0_s2_x[15:0] });
+  assign \$10  = $signed(l0_s3_x_hi) * $signed(l0_s3_mult[31:16]);
+  assign \$11  = l0_s3_x_lo * l0_s3_mult[15:0];
+  assign \$12  = $signed(l0_s3_x_sum) * $signed(l0_s3_m_sum);
+  assign \$13  = $signed({ l0_s4_hh, l0_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$14  = $signed(l0_s4_cross) - $signed(l0_s4_hh);
+  assign \$15  = $signed(\$14 ) - $signed({ 1'h0, l0_s4_ll });
+  assign \$16  = $signed(l0_s5_base) + $signed(l0_s5_mid);
+  assign \$18  = l0_s6_right > 1'h1;
+  assign \$19  = l0_s6_right == 1'h1;
+  assign \$20  = l0_s6_y[32] ? \$18  : \$19 ;
+  assign \$21  = l0_s6_right > 2'h2;
+  assign \$22  = l0_s6_right == 2'h2;
+  assign \$23  = l0_s6_y[32] ? \$21  : \$22 ;
+  assign \$24  = l0_s6_right > 2'h3;
+  assign \$25  = l0_s6_right == 2'h3;
+  assign \$26  = l0_s6_y[32] ? \$24  : \$25 ;
+  assign \$27  = l0_s6_right > 3'h4;
+  assign \$28  = l0_s6_right == 3'h4;
+  assign \$29  = l0_s6_y[32] ? \$27  : \$28 ;
+  assign \$30  = l0_s6_right > 3'h5;
+  assign \$31  = l0_s6_right == 3'h5;
+  assign \$32  = l0_s6_y[32] ? \$30  : \$31 ;
+  assign \$33  = l0_s6_right > 3'h6;
+  assign \$34  = l0_s6_right == 3'h6;
+  assign \$35  = l0_s6_y[32] ? \$33  : \$34 ;
+  assign \$36  = l0_s6_right > 3'h7;
+  assign \$37  = l0_s6_right == 3'h7;
+  assign \$38  = l0_s6_y[32] ? \$36  : \$37 ;
+  assign \$39  = l0_s6_right > 4'h8;
+  assign \$40  = l0_s6_right == 4'h8;
+  assign \$41  = l0_s6_y[32] ? \$39  : \$40 ;
+  assign \$42  = l0_s6_right > 4'h9;
+  assign \$43  = l0_s6_right == 4'h9;
+  assign \$44  = l0_s6_y[32] ? \$42  : \$43 ;
+  assign \$45  = l0_s6_right > 4'ha;
+  assign \$46  = l0_s6_right == 4'ha;
+  assign \$47  = l0_s6_y[32] ? \$45  : \$46 ;
+  assign \$48  = l0_s6_right > 4'hb;
+  assign \$49  = l0_s6_right == 4'hb;
+  assign \$50  = l0_s6_y[32] ? \$48  : \$49 ;
+  assign \$51  = l0_s6_right > 4'hc;
+  assign \$52  = l0_s6_right == 4'hc;
+  assign \$53  = l0_s6_y[32] ? \$51  : \$52 ;
+  assign \$54  = l0_s6_right > 4'hd;
+  assign \$55  = l0_s6_right == 4'hd;
+  assign \$56  = l0_s6_y[32] ? \$54  : \$55 ;
+  assign \$57  = l0_s6_right > 4'he;
+  assign \$58  = l0_s6_right == 4'he;
+  assign \$59  = l0_s6_y[32] ? \$57  : \$58 ;
+  assign \$60  = l0_s6_right > 4'hf;
+  assign \$61  = l0_s6_right == 4'hf;
+  assign \$62  = l0_s6_y[32] ? \$60  : \$61 ;
+  assign \$63  = l0_s6_right > 5'h10;
+  assign \$64  = l0_s6_right == 5'h10;
+  assign \$65  = l0_s6_y[32] ? \$63  : \$64 ;
+  assign \$66  = l0_s6_right > 5'h11;
+  assign \$67  = l0_s6_right == 5'h11;
+  assign \$68  = l0_s6_y[32] ? \$66  : \$67 ;
+  assign \$69  = l0_s6_right > 5'h12;
+  assign \$70  = l0_s6_right == 5'h12;
+  assign \$71  = l0_s6_y[32] ? \$69  : \$70 ;
+  assign \$72  = l0_s6_right > 5'h13;
+  assign \$73  = l0_s6_right == 5'h13;
+  assign \$74  = l0_s6_y[32] ? \$72  : \$73 ;
+  assign \$75  = l0_s6_right > 5'h14;
+  assign \$76  = l0_s6_right == 5'h14;
+  assign \$77  = l0_s6_y[32] ? \$75  : \$76 ;
+  assign \$78  = l0_s6_right > 5'h15;
+  assign \$79  = l0_s6_right == 5'h15;
+  assign \$80  = l0_s6_y[32] ? \$78  : \$79 ;
+  assign \$81  = l0_s6_right > 5'h16;
+  assign \$82  = l0_s6_right == 5'h16;
+  assign \$83  = l0_s6_y[32] ? \$81  : \$82 ;
+  assign \$84  = l0_s6_right > 5'h17;
+  assign \$85  = l0_s6_right == 5'h17;
+  assign \$86  = l0_s6_y[32] ? \$84  : \$85 ;
+  assign \$87  = l0_s6_right > 5'h18;
+  assign \$88  = l0_s6_right == 5'h18;
+  assign \$89  = l0_s6_y[32] ? \$87  : \$88 ;
+  assign \$90  = l0_s6_right > 5'h19;
+  assign \$91  = l0_s6_right == 5'h19;
+  assign \$92  = l0_s6_y[32] ? \$90  : \$91 ;
+  assign \$93  = l0_s6_right > 5'h1a;
+  assign \$94  = l0_s6_right == 5'h1a;
+  assign \$95  = l0_s6_y[32] ? \$93  : \$94 ;
+  assign \$96  = l0_s6_right > 5'h1b;
+  assign \$97  = l0_s6_right == 5'h1b;
+  assign \$98  = l0_s6_y[32] ? \$96  : \$97 ;
+  assign \$99  = l0_s6_right > 5'h1c;
+  assign \$100  = l0_s6_right == 5'h1c;
+  assign \$101  = l0_s6_y[32] ? \$99  : \$100 ;
+  assign \$102  = l0_s6_right > 5'h1d;
+  assign \$103  = l0_s6_right == 5'h1d;
+  assign \$104  = l0_s6_y[32] ? \$102  : \$103 ;
+  assign \$105  = l0_s6_right > 5'h1e;
+  assign \$106  = l0_s6_right == 5'h1e;
+  assign \$107  = l0_s6_y[32] ? \$105  : \$106 ;
+  assign \$108  = l0_s6_right > 5'h1f;
+  assign \$109  = l0_s6_right == 5'h1f;
+  assign \$110  = l0_s6_y[32] ? \$108  : \$109 ;
+  assign \$111  = l0_s6_right > 6'h20;
+  assign \$112  = l0_s6_right == 6'h20;
+  assign \$113  = l0_s6_y[32] ? \$111  : \$112 ;
+  assign \$114  = $signed(l0_s6_y) + $signed({ 1'h0, \$113 , \$110 , \$107 , \$104 , \$101 , \$98 , \$95 , \$92 , \$89 , \$86 , \$83 , \$80 , \$77 , \$74 , \$71 , \$68 , \$65 , \$62 , \$59 , \$56 , \$53 , \$50 , \$47 , \$44 , \$41 , \$38 , \$35 , \$32 , \$29 , \$26 , \$23 , \$20  });
+  assign \$115  = $signed(l0_s7_t) >>> l0_s7_right;
+  assign \$116  = $signed(l0_s8_z) + $signed(\port$3363$272 [7:0]);
+  assign \$117  = $signed(l0_s9_w) > $signed(\port$3363$272 [23:16]);
+  assign \$118  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
+  assign \$119  = \$117  | \$118 ;
+  assign \$120  = $signed(l0_s9_w) < $signed(\port$3363$272 [15:8]);
+  assign \$121  = \$120  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l0_s9_w[7:0] };
+  assign \$122  = \$119  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$121 ;
+  assign \$123  = $signed(i__payload[63:32]) + $signed(i__payload[319:288]);
+  assign \$124  = $signed(i__payload[779:774]) < $signed(1'h0);
+  assign \$125  = \$124  ? 5'h00 : i__payload[778:774];
+  assign \$126  = $signed(i__payload[779:774]) < $signed(1'h0);
+  assign \$127  = - $signed(i__payload[779:774]);
+  assign \$128  = \$126  ? \$127  : 7'h00;
+  assign \$129  = $signed(l1_s1_x) << l1_s1_left;
+  assign \$130  = $signed(l1_s1_mult[31:16]) + $signed({ 1'h0, l1_s1_mult[15:0] });
+  assign \$131  = $signed(l1_s2_x[31:16]) + $signed({ 1'h0, l1_s2_x[15:0] });
+  assign \$132  = $signed(l1_s3_x_hi) * $signed(l1_s3_mult[31:16]);
+  assign \$133  = l1_s3_x_lo * l1_s3_mult[15:0];
+  assign \$134  = $signed(l1_s3_x_sum) * $signed(l1_s3_m_sum);
+  assign \$135  = $signed({ l1_s4_hh, l1_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$136  = $signed(l1_s4_cross) - $signed(l1_s4_hh);
+  assign \$137  = $signed(\$136 ) - $signed({ 1'h0, l1_s4_ll });
+  assign \$138  = $signed(l1_s5_base) + $signed(l1_s5_mid);
+  assign \$140  = l1_s6_right > 1'h1;
+  assign \$141  = l1_s6_right == 1'h1;
+  assign \$142  = l1_s6_y[32] ? \$140  : \$141 ;
+  assign \$143  = l1_s6_right > 2'h2;
+  assign \$144  = l1_s6_right == 2'h2;
+  assign \$145  = l1_s6_y[32] ? \$143  : \$144 ;
+  assign \$146  = l1_s6_right > 2'h3;
+  assign \$147  = l1_s6_right == 2'h3;
+  assign \$148  = l1_s6_y[32] ? \$146  : \$147 ;
+  assign \$149  = l1_s6_right > 3'h4;
+  assign \$150  = l1_s6_right == 3'h4;
+  assign \$151  = l1_s6_y[32] ? \$149  : \$150 ;
+  assign \$152  = l1_s6_right > 3'h5;
+  assign \$153  = l1_s6_right == 3'h5;
+  assign \$154  = l1_s6_y[32] ? \$152  : \$153 ;
+  assign \$155  = l1_s6_right > 3'h6;
+  assign \$156  = l1_s6_right == 3'h6;
+  assign \$157  = l1_s6_y[32] ? \$155  : \$156 ;
+  assign \$158  = l1_s6_right > 3'h7;
+  assign \$159  = l1_s6_right == 3'h7;
+  assign \$160  = l1_s6_y[32] ? \$158  : \$159 ;
+  assign \$161  = l1_s6_right > 4'h8;
+  assign \$162  = l1_s6_right == 4'h8;
+  assign \$163  = l1_s6_y[32] ? \$161  : \$162 ;
+  assign \$164  = l1_s6_right > 4'h9;
+  assign \$165  = l1_s6_right == 4'h9;
+  assign \$166  = l1_s6_y[32] ? \$164  : \$165 ;
+  assign \$167  = l1_s6_right > 4'ha;
+  assign \$168  = l1_s6_right == 4'ha;
+  assign \$169  = l1_s6_y[32] ? \$167  : \$168 ;
+  assign \$170  = l1_s6_right > 4'hb;
+  assign \$171  = l1_s6_right == 4'hb;
+  assign \$172  = l1_s6_y[32] ? \$170  : \$171 ;
+  assign \$173  = l1_s6_right > 4'hc;
+  assign \$174  = l1_s6_right == 4'hc;
+  assign \$175  = l1_s6_y[32] ? \$173  : \$174 ;
+  assign \$176  = l1_s6_right > 4'hd;
+  assign \$177  = l1_s6_right == 4'hd;
+  assign \$178  = l1_s6_y[32] ? \$176  : \$177 ;
+  assign \$179  = l1_s6_right > 4'he;
+  assign \$180  = l1_s6_right == 4'he;
+  assign \$181  = l1_s6_y[32] ? \$179  : \$180 ;
+  assign \$182  = l1_s6_right > 4'hf;
+  assign \$183  = l1_s6_right == 4'hf;
+  assign \$184  = l1_s6_y[32] ? \$182  : \$183 ;
+  assign \$185  = l1_s6_right > 5'h10;
+  assign \$186  = l1_s6_right == 5'h10;
+  assign \$187  = l1_s6_y[32] ? \$185  : \$186 ;
+  assign \$188  = l1_s6_right > 5'h11;
+  assign \$189  = l1_s6_right == 5'h11;
+  assign \$190  = l1_s6_y[32] ? \$188  : \$189 ;
+  assign \$191  = l1_s6_right > 5'h12;
+  assign \$192  = l1_s6_right == 5'h12;
+  assign \$193  = l1_s6_y[32] ? \$191  : \$192 ;
+  assign \$194  = l1_s6_right > 5'h13;
+  assign \$195  = l1_s6_right == 5'h13;
+  assign \$196  = l1_s6_y[32] ? \$194  : \$195 ;
+  assign \$197  = l1_s6_right > 5'h14;
+  assign \$198  = l1_s6_right == 5'h14;
+  assign \$199  = l1_s6_y[32] ? \$197  : \$198 ;
+  assign \$200  = l1_s6_right > 5'h15;
+  assign \$201  = l1_s6_right == 5'h15;
+  assign \$202  = l1_s6_y[32] ? \$200  : \$201 ;
+  assign \$203  = l1_s6_right > 5'h16;
+  assign \$204  = l1_s6_right == 5'h16;
+  assign \$205  = l1_s6_y[32] ? \$203  : \$204 ;
+  assign \$206  = l1_s6_right > 5'h17;
+  assign \$207  = l1_s6_right == 5'h17;
+  assign \$208  = l1_s6_y[32] ? \$206  : \$207 ;
+  assign \$209  = l1_s6_right > 5'h18;
+  assign \$210  = l1_s6_right == 5'h18;
+  assign \$211  = l1_s6_y[32] ? \$209  : \$210 ;
+  assign \$212  = l1_s6_right > 5'h19;
+  assign \$213  = l1_s6_right == 5'h19;
+  assign \$214  = l1_s6_y[32] ? \$212  : \$213 ;
+  assign \$215  = l1_s6_right > 5'h1a;
+  assign \$216  = l1_s6_right == 5'h1a;
+  assign \$217  = l1_s6_y[32] ? \$215  : \$216 ;
+  assign \$218  = l1_s6_right > 5'h1b;
+  assign \$219  = l1_s6_right == 5'h1b;
+  assign \$220  = l1_s6_y[32] ? \$218  : \$219 ;
+  assign \$221  = l1_s6_right > 5'h1c;
+  assign \$222  = l1_s6_right == 5'h1c;
+  assign \$223  = l1_s6_y[32] ? \$221  : \$222 ;
+  assign \$224  = l1_s6_right > 5'h1d;
+  assign \$225  = l1_s6_right == 5'h1d;
+  assign \$226  = l1_s6_y[32] ? \$224  : \$225 ;
+  assign \$227  = l1_s6_right > 5'h1e;
+  assign \$228  = l1_s6_right == 5'h1e;
+  assign \$229  = l1_s6_y[32] ? \$227  : \$228 ;
+  assign \$230  = l1_s6_right > 5'h1f;
+  assign \$231  = l1_s6_right == 5'h1f;
+  assign \$232  = l1_s6_y[32] ? \$230  : \$231 ;
+  assign \$233  = l1_s6_right > 6'h20;
+  assign \$234  = l1_s6_right == 6'h20;
+  assign \$235  = l1_s6_y[32] ? \$233  : \$234 ;
+  assign \$236  = $signed(l1_s6_y) + $signed({ 1'h0, \$235 , \$232 , \$229 , \$226 , \$223 , \$220 , \$217 , \$214 , \$211 , \$208 , \$205 , \$202 , \$199 , \$196 , \$193 , \$190 , \$187 , \$184 , \$181 , \$178 , \$175 , \$172 , \$169 , \$166 , \$163 , \$160 , \$157 , \$154 , \$151 , \$148 , \$145 , \$142  });
+  assign \$237  = $signed(l1_s7_t) >>> l1_s7_right;
+  assign \$238  = $signed(l1_s8_z) + $signed(\port$3363$272 [7:0]);
+  assign \$239  = $signed(l1_s9_w) > $signed(\port$3363$272 [23:16]);
+  assign \$240  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
+  assign \$241  = \$239  | \$240 ;
+  assign \$242  = $signed(l1_s9_w) < $signed(\port$3363$272 [15:8]);
+  assign \$243  = \$242  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l1_s9_w[7:0] };
+  assign \$244  = \$241  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$243 ;
+  assign \$245  = $signed(i__payload[95:64]) + $signed(i__payload[351:320]);
+  assign \$246  = $signed(i__payload[785:780]) < $signed(1'h0);
+  assign \$247  = \$246  ? 5'h00 : i__payload[784:780];
+  assign \$248  = $signed(i__payload[785:780]) < $signed(1'h0);
+  assign \$249  = - $signed(i__payload[785:780]);
+  assign \$250  = \$248  ? \$249  : 7'h00;
+  assign \$251  = $signed(l2_s1_x) << l2_s1_left;
+  assign \$252  = $signed(l2_s1_mult[31:16]) + $signed({ 1'h0, l2_s1_mult[15:0] });
+  assign \$253  = $signed(l2_s2_x[31:16]) + $signed({ 1'h0, l2_s2_x[15:0] });
+  assign \$254  = $signed(l2_s3_x_hi) * $signed(l2_s3_mult[31:16]);
+  assign \$255  = l2_s3_x_lo * l2_s3_mult[15:0];
+  assign \$256  = $signed(l2_s3_x_sum) * $signed(l2_s3_m_sum);
+  assign \$257  = $signed({ l2_s4_hh, l2_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$258  = $signed(l2_s4_cross) - $signed(l2_s4_hh);
+  assign \$259  = $signed(\$258 ) - $signed({ 1'h0, l2_s4_ll });
+  assign \$260  = $signed(l2_s5_base) + $signed(l2_s5_mid);
+  assign \$262  = l2_s6_right > 1'h1;
+  assign \$263  = l2_s6_right == 1'h1;
+  assign \$264  = l2_s6_y[32] ? \$262  : \$263 ;
+  assign \$265  = l2_s6_right > 2'h2;
+  assign \$266  = l2_s6_right == 2'h2;
+  assign \$267  = l2_s6_y[32] ? \$265  : \$266 ;
+  assign \$268  = l2_s6_right > 2'h3;
+  assign \$269  = l2_s6_right == 2'h3;
+  assign \$270  = l2_s6_y[32] ? \$268  : \$269 ;
+  assign \$271  = l2_s6_right > 3'h4;
+  assign \$272  = l2_s6_right == 3'h4;
+  assign \$273  = l2_s6_y[32] ? \$271  : \$272 ;
+  assign \$274  = l2_s6_right > 3'h5;
+  assign \$275  = l2_s6_right == 3'h5;
+  assign \$276  = l2_s6_y[32] ? \$274  : \$275 ;
+  assign \$277  = l2_s6_right > 3'h6;
+  assign \$278  = l2_s6_right == 3'h6;
+  assign \$279  = l2_s6_y[32] ? \$277  : \$278 ;
+  assign \$280  = l2_s6_right > 3'h7;
+  assign \$281  = l2_s6_right == 3'h7;
+  assign \$282  = l2_s6_y[32] ? \$280  : \$281 ;
+  assign \$283  = l2_s6_right > 4'h8;
+  assign \$284  = l2_s6_right == 4'h8;
+  assign \$285  = l2_s6_y[32] ? \$283  : \$284 ;
+  assign \$286  = l2_s6_right > 4'h9;
+  assign \$287  = l2_s6_right == 4'h9;
+  assign \$288  = l2_s6_y[32] ? \$286  : \$287 ;
+  assign \$289  = l2_s6_right > 4'ha;
+  assign \$290  = l2_s6_right == 4'ha;
+  assign \$291  = l2_s6_y[32] ? \$289  : \$290 ;
+  assign \$292  = l2_s6_right > 4'hb;
+  assign \$293  = l2_s6_right == 4'hb;
+  assign \$294  = l2_s6_y[32] ? \$292  : \$293 ;
+  assign \$295  = l2_s6_right > 4'hc;
+  assign \$296  = l2_s6_right == 4'hc;
+  assign \$297  = l2_s6_y[32] ? \$295  : \$296 ;
+  assign \$298  = l2_s6_right > 4'hd;
+  assign \$299  = l2_s6_right == 4'hd;
+  assign \$300  = l2_s6_y[32] ? \$298  : \$299 ;
+  assign \$301  = l2_s6_right > 4'he;
+  assign \$302  = l2_s6_right == 4'he;
+  assign \$303  = l2_s6_y[32] ? \$301  : \$302 ;
+  assign \$304  = l2_s6_right > 4'hf;
+  assign \$305  = l2_s6_right == 4'hf;
+  assign \$306  = l2_s6_y[32] ? \$304  : \$305 ;
+  assign \$307  = l2_s6_right > 5'h10;
+  assign \$308  = l2_s6_right == 5'h10;
+  assign \$309  = l2_s6_y[32] ? \$307  : \$308 ;
+  assign \$310  = l2_s6_right > 5'h11;
+  assign \$311  = l2_s6_right == 5'h11;
+  assign \$312  = l2_s6_y[32] ? \$310  : \$311 ;
+  assign \$313  = l2_s6_right > 5'h12;
+  assign \$314  = l2_s6_right == 5'h12;
+  assign \$315  = l2_s6_y[32] ? \$313  : \$314 ;
+  assign \$316  = l2_s6_right > 5'h13;
+  assign \$317  = l2_s6_right == 5'h13;
+  assign \$318  = l2_s6_y[32] ? \$316  : \$317 ;
+  assign \$319  = l2_s6_right > 5'h14;
+  assign \$320  = l2_s6_right == 5'h14;
+  assign \$321  = l2_s6_y[32] ? \$319  : \$320 ;
+  assign \$322  = l2_s6_right > 5'h15;
+  assign \$323  = l2_s6_right == 5'h15;
+  assign \$324  = l2_s6_y[32] ? \$322  : \$323 ;
+  assign \$325  = l2_s6_right > 5'h16;
+  assign \$326  = l2_s6_right == 5'h16;
+  assign \$327  = l2_s6_y[32] ? \$325  : \$326 ;
+  assign \$328  = l2_s6_right > 5'h17;
+  assign \$329  = l2_s6_right == 5'h17;
+  assign \$330  = l2_s6_y[32] ? \$328  : \$329 ;
+  assign \$331  = l2_s6_right > 5'h18;
+  assign \$332  = l2_s6_right == 5'h18;
+  assign \$333  = l2_s6_y[32] ? \$331  : \$332 ;
+  assign \$334  = l2_s6_right > 5'h19;
+  assign \$335  = l2_s6_right == 5'h19;
+  assign \$336  = l2_s6_y[32] ? \$334  : \$335 ;
+  assign \$337  = l2_s6_right > 5'h1a;
+  assign \$338  = l2_s6_right == 5'h1a;
+  assign \$339  = l2_s6_y[32] ? \$337  : \$338 ;
+  assign \$340  = l2_s6_right > 5'h1b;
+  assign \$341  = l2_s6_right == 5'h1b;
+  assign \$342  = l2_s6_y[32] ? \$340  : \$341 ;
+  assign \$343  = l2_s6_right > 5'h1c;
+  assign \$344  = l2_s6_right == 5'h1c;
+  assign \$345  = l2_s6_y[32] ? \$343  : \$344 ;
+  assign \$346  = l2_s6_right > 5'h1d;
+  assign \$347  = l2_s6_right == 5'h1d;
+  assign \$348  = l2_s6_y[32] ? \$346  : \$347 ;
+  assign \$349  = l2_s6_right > 5'h1e;
+  assign \$350  = l2_s6_right == 5'h1e;
+  assign \$351  = l2_s6_y[32] ? \$349  : \$350 ;
+  assign \$352  = l2_s6_right > 5'h1f;
+  assign \$353  = l2_s6_right == 5'h1f;
+  assign \$354  = l2_s6_y[32] ? \$352  : \$353 ;
+  assign \$355  = l2_s6_right > 6'h20;
+  assign \$356  = l2_s6_right == 6'h20;
+  assign \$357  = l2_s6_y[32] ? \$355  : \$356 ;
+  assign \$358  = $signed(l2_s6_y) + $signed({ 1'h0, \$357 , \$354 , \$351 , \$348 , \$345 , \$342 , \$339 , \$336 , \$333 , \$330 , \$327 , \$324 , \$321 , \$318 , \$315 , \$312 , \$309 , \$306 , \$303 , \$300 , \$297 , \$294 , \$291 , \$288 , \$285 , \$282 , \$279 , \$276 , \$273 , \$270 , \$267 , \$264  });
+  assign \$359  = $signed(l2_s7_t) >>> l2_s7_right;
+  assign \$360  = $signed(l2_s8_z) + $signed(\port$3363$272 [7:0]);
+  assign \$361  = $signed(l2_s9_w) > $signed(\port$3363$272 [23:16]);
+  assign \$362  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
+  assign \$363  = \$361  | \$362 ;
+  assign \$364  = $signed(l2_s9_w) < $signed(\port$3363$272 [15:8]);
+  assign \$365  = \$364  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l2_s9_w[7:0] };
+  assign \$366  = \$363  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$365 ;
+  assign \$367  = $signed(i__payload[127:96]) + $signed(i__payload[383:352]);
+  assign \$368  = $signed(i__payload[791:786]) < $signed(1'h0);
+  assign \$369  = \$368  ? 5'h00 : i__payload[790:786];
+  assign \$370  = $signed(i__payload[791:786]) < $signed(1'h0);
+  assign \$371  = - $signed(i__payload[791:786]);
+  assign \$372  = \$370  ? \$371  : 7'h00;
+  assign \$373  = $signed(l3_s1_x) << l3_s1_left;
+  assign \$374  = $signed(l3_s1_mult[31:16]) + $signed({ 1'h0, l3_s1_mult[15:0] });
+  assign \$375  = $signed(l3_s2_x[31:16]) + $signed({ 1'h0, l3_s2_x[15:0] });
+  assign \$376  = $signed(l3_s3_x_hi) * $signed(l3_s3_mult[31:16]);
+  assign \$377  = l3_s3_x_lo * l3_s3_mult[15:0];
+  assign \$378  = $signed(l3_s3_x_sum) * $signed(l3_s3_m_sum);
+  assign \$379  = $signed({ l3_s4_hh, l3_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$380  = $signed(l3_s4_cross) - $signed(l3_s4_hh);
+  assign \$381  = $signed(\$380 ) - $signed({ 1'h0, l3_s4_ll });
+  assign \$382  = $signed(l3_s5_base) + $signed(l3_s5_mid);
+  assign \$384  = l3_s6_right > 1'h1;
+  assign \$385  = l3_s6_right == 1'h1;
+  assign \$386  = l3_s6_y[32] ? \$384  : \$385 ;
+  assign \$387  = l3_s6_right > 2'h2;
+  assign \$388  = l3_s6_right == 2'h2;
+  assign \$389  = l3_s6_y[32] ? \$387  : \$388 ;
+  assign \$390  = l3_s6_right > 2'h3;
+  assign \$391  = l3_s6_right == 2'h3;
+  assign \$392  = l3_s6_y[32] ? \$390  : \$391 ;
+  assign \$393  = l3_s6_right > 3'h4;
+  assign \$394  = l3_s6_right == 3'h4;
+  assign \$395  = l3_s6_y[32] ? \$393  : \$394 ;
+  assign \$396  = l3_s6_right > 3'h5;
+  assign \$397  = l3_s6_right == 3'h5;
+  assign \$398  = l3_s6_y[32] ? \$396  : \$397 ;
+  assign \$399  = l3_s6_right > 3'h6;
+  assign \$400  = l3_s6_right == 3'h6;
+  assign \$401  = l3_s6_y[32] ? \$399  : \$400 ;
+  assign \$402  = l3_s6_right > 3'h7;
+  assign \$403  = l3_s6_right == 3'h7;
+  assign \$404  = l3_s6_y[32] ? \$402  : \$403 ;
+  assign \$405  = l3_s6_right > 4'h8;
+  assign \$406  = l3_s6_right == 4'h8;
+  assign \$407  = l3_s6_y[32] ? \$405  : \$406 ;
+  assign \$408  = l3_s6_right > 4'h9;
+  assign \$409  = l3_s6_right == 4'h9;
+  assign \$410  = l3_s6_y[32] ? \$408  : \$409 ;
+  assign \$411  = l3_s6_right > 4'ha;
+  assign \$412  = l3_s6_right == 4'ha;
+  assign \$413  = l3_s6_y[32] ? \$411  : \$412 ;
+  assign \$414  = l3_s6_right > 4'hb;
+  assign \$415  = l3_s6_right == 4'hb;
+  assign \$416  = l3_s6_y[32] ? \$414  : \$415 ;
+  assign \$417  = l3_s6_right > 4'hc;
+  assign \$418  = l3_s6_right == 4'hc;
+  assign \$419  = l3_s6_y[32] ? \$417  : \$418 ;
+  assign \$420  = l3_s6_right > 4'hd;
+  assign \$421  = l3_s6_right == 4'hd;
+  assign \$422  = l3_s6_y[32] ? \$420  : \$421 ;
+  assign \$423  = l3_s6_right > 4'he;
+  assign \$424  = l3_s6_right == 4'he;
+  assign \$425  = l3_s6_y[32] ? \$423  : \$424 ;
+  assign \$426  = l3_s6_right > 4'hf;
+  assign \$427  = l3_s6_right == 4'hf;
+  assign \$428  = l3_s6_y[32] ? \$426  : \$427 ;
+  assign \$429  = l3_s6_right > 5'h10;
+  assign \$430  = l3_s6_right == 5'h10;
+  assign \$431  = l3_s6_y[32] ? \$429  : \$430 ;
+  assign \$432  = l3_s6_right > 5'h11;
+  assign \$433  = l3_s6_right == 5'h11;
+  assign \$434  = l3_s6_y[32] ? \$432  : \$433 ;
+  assign \$435  = l3_s6_right > 5'h12;
+  assign \$436  = l3_s6_right == 5'h12;
+  assign \$437  = l3_s6_y[32] ? \$435  : \$436 ;
+  assign \$438  = l3_s6_right > 5'h13;
+  assign \$439  = l3_s6_right == 5'h13;
+  assign \$440  = l3_s6_y[32] ? \$438  : \$439 ;
+  assign \$441  = l3_s6_right > 5'h14;
+  assign \$442  = l3_s6_right == 5'h14;
+  assign \$443  = l3_s6_y[32] ? \$441  : \$442 ;
+  assign \$444  = l3_s6_right > 5'h15;
+  assign \$445  = l3_s6_right == 5'h15;
+  assign \$446  = l3_s6_y[32] ? \$444  : \$445 ;
+  assign \$447  = l3_s6_right > 5'h16;
+  assign \$448  = l3_s6_right == 5'h16;
+  assign \$449  = l3_s6_y[32] ? \$447  : \$448 ;
+  assign \$450  = l3_s6_right > 5'h17;
+  assign \$451  = l3_s6_right == 5'h17;
+  assign \$452  = l3_s6_y[32] ? \$450  : \$451 ;
+  assign \$453  = l3_s6_right > 5'h18;
+  assign \$454  = l3_s6_right == 5'h18;
+  assign \$455  = l3_s6_y[32] ? \$453  : \$454 ;
+  assign \$456  = l3_s6_right > 5'h19;
+  assign \$457  = l3_s6_right == 5'h19;
+  assign \$458  = l3_s6_y[32] ? \$456  : \$457 ;
+  assign \$459  = l3_s6_right > 5'h1a;
+  assign \$460  = l3_s6_right == 5'h1a;
+  assign \$461  = l3_s6_y[32] ? \$459  : \$460 ;
+  assign \$462  = l3_s6_right > 5'h1b;
+  assign \$463  = l3_s6_right == 5'h1b;
+  assign \$464  = l3_s6_y[32] ? \$462  : \$463 ;
+  assign \$465  = l3_s6_right > 5'h1c;
+  assign \$466  = l3_s6_right == 5'h1c;
+  assign \$467  = l3_s6_y[32] ? \$465  : \$466 ;
+  assign \$468  = l3_s6_right > 5'h1d;
+  assign \$469  = l3_s6_right == 5'h1d;
+  assign \$470  = l3_s6_y[32] ? \$468  : \$469 ;
+  assign \$471  = l3_s6_right > 5'h1e;
+  assign \$472  = l3_s6_right == 5'h1e;
+  assign \$473  = l3_s6_y[32] ? \$471  : \$472 ;
+  assign \$474  = l3_s6_right > 5'h1f;
+  assign \$475  = l3_s6_right == 5'h1f;
+  assign \$476  = l3_s6_y[32] ? \$474  : \$475 ;
+  assign \$477  = l3_s6_right > 6'h20;
+  assign \$478  = l3_s6_right == 6'h20;
+  assign \$479  = l3_s6_y[32] ? \$477  : \$478 ;
+  assign \$480  = $signed(l3_s6_y) + $signed({ 1'h0, \$479 , \$476 , \$473 , \$470 , \$467 , \$464 , \$461 , \$458 , \$455 , \$452 , \$449 , \$446 , \$443 , \$440 , \$437 , \$434 , \$431 , \$428 , \$425 , \$422 , \$419 , \$416 , \$413 , \$410 , \$407 , \$404 , \$401 , \$398 , \$395 , \$392 , \$389 , \$386  });
+  assign \$481  = $signed(l3_s7_t) >>> l3_s7_right;
+  assign \$482  = $signed(l3_s8_z) + $signed(\port$3363$272 [7:0]);
+  assign \$483  = $signed(l3_s9_w) > $signed(\port$3363$272 [23:16]);
+  assign \$484  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
+  assign \$485  = \$483  | \$484 ;
+  assign \$486  = $signed(l3_s9_w) < $signed(\port$3363$272 [15:8]);
+  assign \$487  = \$486  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l3_s9_w[7:0] };
+  assign \$488  = \$485  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$487 ;
+  assign \$489  = $signed(i__payload[159:128]) + $signed(i__payload[415:384]);
+  assign \$490  = $signed(i__payload[797:792]) < $signed(1'h0);
+  assign \$491  = \$490  ? 5'h00 : i__payload[796:792];
+  assign \$492  = $signed(i__payload[797:792]) < $signed(1'h0);
+  assign \$493  = - $signed(i__payload[797:792]);
+  assign \$494  = \$492  ? \$493  : 7'h00;
+  assign \$495  = $signed(l4_s1_x) << l4_s1_left;
+  assign \$496  = $signed(l4_s1_mult[31:16]) + $signed({ 1'h0, l4_s1_mult[15:0] });
+  assign \$497  = $signed(l4_s2_x[31:16]) + $signed({ 1'h0, l4_s2_x[15:0] });
+  assign \$498  = $signed(l4_s3_x_hi) * $signed(l4_s3_mult[31:16]);
+  assign \$499  = l4_s3_x_lo * l4_s3_mult[15:0];
+  assign \$500  = $signed(l4_s3_x_sum) * $signed(l4_s3_m_sum);
+  assign \$501  = $signed({ l4_s4_hh, l4_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$502  = $signed(l4_s4_cross) - $signed(l4_s4_hh);
+  assign \$503  = $signed(\$502 ) - $signed({ 1'h0, l4_s4_ll });
+  assign \$504  = $signed(l4_s5_base) + $signed(l4_s5_mid);
+  assign \$506  = l4_s6_right > 1'h1;
+  assign \$507  = l4_s6_right == 1'h1;
+  assign \$508  = l4_s6_y[32] ? \$506  : \$507 ;
+  assign \$509  = l4_s6_right > 2'h2;
+  assign \$510  = l4_s6_right == 2'h2;
+  assign \$511  = l4_s6_y[32] ? \$509  : \$510 ;
+  assign \$512  = l4_s6_right > 2'h3;
+  assign \$513  = l4_s6_right == 2'h3;
+  assign \$514  = l4_s6_y[32] ? \$512  : \$513 ;
+  assign \$515  = l4_s6_right > 3'h4;
+  assign \$516  = l4_s6_right == 3'h4;
+  assign \$517  = l4_s6_y[32] ? \$515  : \$516 ;
+  assign \$518  = l4_s6_right > 3'h5;
+  assign \$519  = l4_s6_right == 3'h5;
+  assign \$520  = l4_s6_y[32] ? \$518  : \$519 ;
+  assign \$521  = l4_s6_right > 3'h6;
+  assign \$522  = l4_s6_right == 3'h6;
+  assign \$523  = l4_s6_y[32] ? \$521  : \$522 ;
+  assign \$524  = l4_s6_right > 3'h7;
+  assign \$525  = l4_s6_right == 3'h7;
+  assign \$526  = l4_s6_y[32] ? \$524  : \$525 ;
+  assign \$527  = l4_s6_right > 4'h8;
+  assign \$528  = l4_s6_right == 4'h8;
+  assign \$529  = l4_s6_y[32] ? \$527  : \$528 ;
+  assign \$530  = l4_s6_right > 4'h9;
+  assign \$531  = l4_s6_right == 4'h9;
+  assign \$532  = l4_s6_y[32] ? \$530  : \$531 ;
+  assign \$533  = l4_s6_right > 4'ha;
+  assign \$534  = l4_s6_right == 4'ha;
+  assign \$535  = l4_s6_y[32] ? \$533  : \$534 ;
+  assign \$536  = l4_s6_right > 4'hb;
+  assign \$537  = l4_s6_right == 4'hb;
+  assign \$538  = l4_s6_y[32] ? \$536  : \$537 ;
+  assign \$539  = l4_s6_right > 4'hc;
+  assign \$540  = l4_s6_right == 4'hc;
+  assign \$541  = l4_s6_y[32] ? \$539  : \$540 ;
+  assign \$542  = l4_s6_right > 4'hd;
+  assign \$543  = l4_s6_right == 4'hd;
+  assign \$544  = l4_s6_y[32] ? \$542  : \$543 ;
+  assign \$545  = l4_s6_right > 4'he;
+  assign \$546  = l4_s6_right == 4'he;
+  assign \$547  = l4_s6_y[32] ? \$545  : \$546 ;
+  assign \$548  = l4_s6_right > 4'hf;
+  assign \$549  = l4_s6_right == 4'hf;
+  assign \$550  = l4_s6_y[32] ? \$548  : \$549 ;
+  assign \$551  = l4_s6_right > 5'h10;
+  assign \$552  = l4_s6_right == 5'h10;
+  assign \$553  = l4_s6_y[32] ? \$551  : \$552 ;
+  assign \$554  = l4_s6_right > 5'h11;
+  assign \$555  = l4_s6_right == 5'h11;
+  assign \$556  = l4_s6_y[32] ? \$554  : \$555 ;
+  assign \$557  = l4_s6_right > 5'h12;
+  assign \$558  = l4_s6_right == 5'h12;
+  assign \$559  = l4_s6_y[32] ? \$557  : \$558 ;
+  assign \$560  = l4_s6_right > 5'h13;
+  assign \$561  = l4_s6_right == 5'h13;
+  assign \$562  = l4_s6_y[32] ? \$560  : \$561 ;
+  assign \$563  = l4_s6_right > 5'h14;
+  assign \$564  = l4_s6_right == 5'h14;
+  assign \$565  = l4_s6_y[32] ? \$563  : \$564 ;
+  assign \$566  = l4_s6_right > 5'h15;
+  assign \$567  = l4_s6_right == 5'h15;
+  assign \$568  = l4_s6_y[32] ? \$566  : \$567 ;
+  assign \$569  = l4_s6_right > 5'h16;
+  assign \$570  = l4_s6_right == 5'h16;
+  assign \$571  = l4_s6_y[32] ? \$569  : \$570 ;
+  assign \$572  = l4_s6_right > 5'h17;
+  assign \$573  = l4_s6_right == 5'h17;
+  assign \$574  = l4_s6_y[32] ? \$572  : \$573 ;
+  assign \$575  = l4_s6_right > 5'h18;
+  assign \$576  = l4_s6_right == 5'h18;
+  assign \$577  = l4_s6_y[32] ? \$575  : \$576 ;
+  assign \$578  = l4_s6_right > 5'h19;
+  assign \$579  = l4_s6_right == 5'h19;
+  assign \$580  = l4_s6_y[32] ? \$578  : \$579 ;
+  assign \$581  = l4_s6_right > 5'h1a;
+  assign \$582  = l4_s6_right == 5'h1a;
+  assign \$583  = l4_s6_y[32] ? \$581  : \$582 ;
+  assign \$584  = l4_s6_right > 5'h1b;
+  assign \$585  = l4_s6_right == 5'h1b;
+  assign \$586  = l4_s6_y[32] ? \$584  : \$585 ;
+  assign \$587  = l4_s6_right > 5'h1c;
+  assign \$588  = l4_s6_right == 5'h1c;
+  assign \$589  = l4_s6_y[32] ? \$587  : \$588 ;
+  assign \$590  = l4_s6_right > 5'h1d;
+  assign \$591  = l4_s6_right == 5'h1d;
+  assign \$592  = l4_s6_y[32] ? \$590  : \$591 ;
+  assign \$593  = l4_s6_right > 5'h1e;
+  assign \$594  = l4_s6_right == 5'h1e;
+  assign \$595  = l4_s6_y[32] ? \$593  : \$594 ;
+  assign \$596  = l4_s6_right > 5'h1f;
+  assign \$597  = l4_s6_right == 5'h1f;
+  assign \$598  = l4_s6_y[32] ? \$596  : \$597 ;
+  assign \$599  = l4_s6_right > 6'h20;
+  assign \$600  = l4_s6_right == 6'h20;
+  assign \$601  = l4_s6_y[32] ? \$599  : \$600 ;
+  assign \$602  = $signed(l4_s6_y) + $signed({ 1'h0, \$601 , \$598 , \$595 , \$592 , \$589 , \$586 , \$583 , \$580 , \$577 , \$574 , \$571 , \$568 , \$565 , \$562 , \$559 , \$556 , \$553 , \$550 , \$547 , \$544 , \$541 , \$538 , \$535 , \$532 , \$529 , \$526 , \$523 , \$520 , \$517 , \$514 , \$511 , \$508  });
+  assign \$603  = $signed(l4_s7_t) >>> l4_s7_right;
+  assign \$604  = $signed(l4_s8_z) + $signed(\port$3363$272 [7:0]);
+  assign \$605  = $signed(l4_s9_w) > $signed(\port$3363$272 [23:16]);
+  assign \$606  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
+  assign \$607  = \$605  | \$606 ;
+  assign \$608  = $signed(l4_s9_w) < $signed(\port$3363$272 [15:8]);
+  assign \$609  = \$608  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l4_s9_w[7:0] };
+  assign \$610  = \$607  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$609 ;
+  assign \$611  = $signed(i__payload[191:160]) + $signed(i__payload[447:416]);
+  assign \$612  = $signed(i__payload[803:798]) < $signed(1'h0);
+  assign \$613  = \$612  ? 5'h00 : i__payload[802:798];
+  assign \$614  = $signed(i__payload[803:798]) < $signed(1'h0);
+  assign \$615  = - $signed(i__payload[803:798]);
+  assign \$616  = \$614  ? \$615  : 7'h00;
+  assign \$617  = $signed(l5_s1_x) << l5_s1_left;
+  assign \$618  = $signed(l5_s1_mult[31:16]) + $signed({ 1'h0, l5_s1_mult[15:0] });
+  assign \$619  = $signed(l5_s2_x[31:16]) + $signed({ 1'h0, l5_s2_x[15:0] });
+  assign \$620  = $signed(l5_s3_x_hi) * $signed(l5_s3_mult[31:16]);
+  assign \$621  = l5_s3_x_lo * l5_s3_mult[15:0];
+  assign \$622  = $signed(l5_s3_x_sum) * $signed(l5_s3_m_sum);
+  assign \$623  = $signed({ l5_s4_hh, l5_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$624  = $signed(l5_s4_cross) - $signed(l5_s4_hh);
+  assign \$625  = $signed(\$624 ) - $signed({ 1'h0, l5_s4_ll });
+  assign \$626  = $signed(l5_s5_base) + $signed(l5_s5_mid);
+  assign \$628  = l5_s6_right > 1'h1;
+  assign \$629  = l5_s6_right == 1'h1;
+  assign \$630  = l5_s6_y[32] ? \$628  : \$629 ;
+  assign \$631  = l5_s6_right > 2'h2;
+  assign \$632  = l5_s6_right == 2'h2;
+  assign \$633  = l5_s6_y[32] ? \$631  : \$632 ;
+  assign \$634  = l5_s6_right > 2'h3;
+  assign \$635  = l5_s6_right == 2'h3;
+  assign \$636  = l5_s6_y[32] ? \$634  : \$635 ;
+  assign \$637  = l5_s6_right > 3'h4;
+  assign \$638  = l5_s6_right == 3'h4;
+  assign \$639  = l5_s6_y[32] ? \$637  : \$638 ;
+  assign \$640  = l5_s6_right > 3'h5;
+  assign \$641  = l5_s6_right == 3'h5;
+  assign \$642  = l5_s6_y[32] ? \$640  : \$641 ;
+  assign \$643  = l5_s6_right > 3'h6;
+  assign \$644  = l5_s6_right == 3'h6;
+  assign \$645  = l5_s6_y[32] ? \$643  : \$644 ;
+  assign \$646  = l5_s6_right > 3'h7;
+  assign \$647  = l5_s6_right == 3'h7;
+  assign \$648  = l5_s6_y[32] ? \$646  : \$647 ;
+  assign \$649  = l5_s6_right > 4'h8;
+  assign \$650  = l5_s6_right == 4'h8;
+  assign \$651  = l5_s6_y[32] ? \$649  : \$650 ;
+  assign \$652  = l5_s6_right > 4'h9;
+  assign \$653  = l5_s6_right == 4'h9;
+  assign \$654  = l5_s6_y[32] ? \$652  : \$653 ;
+  assign \$655  = l5_s6_right > 4'ha;
+  assign \$656  = l5_s6_right == 4'ha;
+  assign \$657  = l5_s6_y[32] ? \$655  : \$656 ;
+  assign \$658  = l5_s6_right > 4'hb;
+  assign \$659  = l5_s6_right == 4'hb;
+  assign \$660  = l5_s6_y[32] ? \$658  : \$659 ;
+  assign \$661  = l5_s6_right > 4'hc;
+  assign \$662  = l5_s6_right == 4'hc;
+  assign \$663  = l5_s6_y[32] ? \$661  : \$662 ;
+  assign \$664  = l5_s6_right > 4'hd;
+  assign \$665  = l5_s6_right == 4'hd;
+  assign \$666  = l5_s6_y[32] ? \$664  : \$665 ;
+  assign \$667  = l5_s6_right > 4'he;
+  assign \$668  = l5_s6_right == 4'he;
+  assign \$669  = l5_s6_y[32] ? \$667  : \$668 ;
+  assign \$670  = l5_s6_right > 4'hf;
+  assign \$671  = l5_s6_right == 4'hf;
+  assign \$672  = l5_s6_y[32] ? \$670  : \$671 ;
+  assign \$673  = l5_s6_right > 5'h10;
+  assign \$674  = l5_s6_right == 5'h10;
+  assign \$675  = l5_s6_y[32] ? \$673  : \$674 ;
+  assign \$676  = l5_s6_right > 5'h11;
+  assign \$677  = l5_s6_right == 5'h11;
+  assign \$678  = l5_s6_y[32] ? \$676  : \$677 ;
+  assign \$679  = l5_s6_right > 5'h12;
+  assign \$680  = l5_s6_right == 5'h12;
+  assign \$681  = l5_s6_y[32] ? \$679  : \$680 ;
+  assign \$682  = l5_s6_right > 5'h13;
+  assign \$683  = l5_s6_right == 5'h13;
+  assign \$684  = l5_s6_y[32] ? \$682  : \$683 ;
+  assign \$685  = l5_s6_right > 5'h14;
+  assign \$686  = l5_s6_right == 5'h14;
+  assign \$687  = l5_s6_y[32] ? \$685  : \$686 ;
+  assign \$688  = l5_s6_right > 5'h15;
+  assign \$689  = l5_s6_right == 5'h15;
+  assign \$690  = l5_s6_y[32] ? \$688  : \$689 ;
+  assign \$691  = l5_s6_right > 5'h16;
+  assign \$692  = l5_s6_right == 5'h16;
+  assign \$693  = l5_s6_y[32] ? \$691  : \$692 ;
+  assign \$694  = l5_s6_right > 5'h17;
+  assign \$695  = l5_s6_right == 5'h17;
+  assign \$696  = l5_s6_y[32] ? \$694  : \$695 ;
+  assign \$697  = l5_s6_right > 5'h18;
+  assign \$698  = l5_s6_right == 5'h18;
+  assign \$699  = l5_s6_y[32] ? \$697  : \$698 ;
+  assign \$700  = l5_s6_right > 5'h19;
+  assign \$701  = l5_s6_right == 5'h19;
+  assign \$702  = l5_s6_y[32] ? \$700  : \$701 ;
+  assign \$703  = l5_s6_right > 5'h1a;
+  assign \$704  = l5_s6_right == 5'h1a;
+  assign \$705  = l5_s6_y[32] ? \$703  : \$704 ;
+  assign \$706  = l5_s6_right > 5'h1b;
+  assign \$707  = l5_s6_right == 5'h1b;
+  assign \$708  = l5_s6_y[32] ? \$706  : \$707 ;
+  assign \$709  = l5_s6_right > 5'h1c;
+  assign \$710  = l5_s6_right == 5'h1c;
+  assign \$711  = l5_s6_y[32] ? \$709  : \$710 ;
+  assign \$712  = l5_s6_right > 5'h1d;
+  assign \$713  = l5_s6_right == 5'h1d;
+  assign \$714  = l5_s6_y[32] ? \$712  : \$713 ;
+  assign \$715  = l5_s6_right > 5'h1e;
+  assign \$716  = l5_s6_right == 5'h1e;
+  assign \$717  = l5_s6_y[32] ? \$715  : \$716 ;
+  assign \$718  = l5_s6_right > 5'h1f;
+  assign \$719  = l5_s6_right == 5'h1f;
+  assign \$720  = l5_s6_y[32] ? \$718  : \$719 ;
+  assign \$721  = l5_s6_right > 6'h20;
+  assign \$722  = l5_s6_right == 6'h20;
+  assign \$723  = l5_s6_y[32] ? \$721  : \$722 ;
+  assign \$724  = $signed(l5_s6_y) + $signed({ 1'h0, \$723 , \$720 , \$717 , \$714 , \$711 , \$708 , \$705 , \$702 , \$699 , \$696 , \$693 , \$690 , \$687 , \$684 , \$681 , \$678 , \$675 , \$672 , \$669 , \$666 , \$663 , \$660 , \$657 , \$654 , \$651 , \$648 , \$645 , \$642 , \$639 , \$636 , \$633 , \$630  });
+  assign \$725  = $signed(l5_s7_t) >>> l5_s7_right;
+  assign \$726  = $signed(l5_s8_z) + $signed(\port$3363$272 [7:0]);
+  assign \$727  = $signed(l5_s9_w) > $signed(\port$3363$272 [23:16]);
+  assign \$728  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
+  assign \$729  = \$727  | \$728 ;
+  assign \$730  = $signed(l5_s9_w) < $signed(\port$3363$272 [15:8]);
+  assign \$731  = \$730  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l5_s9_w[7:0] };
+  assign \$732  = \$729  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$731 ;
+  assign \$733  = $signed(i__payload[223:192]) + $signed(i__payload[479:448]);
+  assign \$734  = $signed(i__payload[809:804]) < $signed(1'h0);
+  assign \$735  = \$734  ? 5'h00 : i__payload[808:804];
+  assign \$736  = $signed(i__payload[809:804]) < $signed(1'h0);
+  assign \$737  = - $signed(i__payload[809:804]);
+  assign \$738  = \$736  ? \$737  : 7'h00;
+  assign \$739  = $signed(l6_s1_x) << l6_s1_left;
+  assign \$740  = $signed(l6_s1_mult[31:16]) + $signed({ 1'h0, l6_s1_mult[15:0] });
+  assign \$741  = $signed(l6_s2_x[31:16]) + $signed({ 1'h0, l6_s2_x[15:0] });
+  assign \$742  = $signed(l6_s3_x_hi) * $signed(l6_s3_mult[31:16]);
+  assign \$743  = l6_s3_x_lo * l6_s3_mult[15:0];
+  assign \$744  = $signed(l6_s3_x_sum) * $signed(l6_s3_m_sum);
+  assign \$745  = $signed({ l6_s4_hh, l6_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$746  = $signed(l6_s4_cross) - $signed(l6_s4_hh);
+  assign \$747  = $signed(\$746 ) - $signed({ 1'h0, l6_s4_ll });
+  assign \$748  = $signed(l6_s5_base) + $signed(l6_s5_mid);
+  assign \$750  = l6_s6_right > 1'h1;
+  assign \$751  = l6_s6_right == 1'h1;
+  assign \$752  = l6_s6_y[32] ? \$750  : \$751 ;
+  assign \$753  = l6_s6_right > 2'h2;
+  assign \$754  = l6_s6_right == 2'h2;
+  assign \$755  = l6_s6_y[32] ? \$753  : \$754 ;
+  assign \$756  = l6_s6_right > 2'h3;
+  assign \$757  = l6_s6_right == 2'h3;
+  assign \$758  = l6_s6_y[32] ? \$756  : \$757 ;
+  assign \$759  = l6_s6_right > 3'h4;
+  assign \$760  = l6_s6_right == 3'h4;
+  assign \$761  = l6_s6_y[32] ? \$759  : \$760 ;
+  assign \$762  = l6_s6_right > 3'h5;
+  assign \$763  = l6_s6_right == 3'h5;
+  assign \$764  = l6_s6_y[32] ? \$762  : \$763 ;
+  assign \$765  = l6_s6_right > 3'h6;
+  assign \$766  = l6_s6_right == 3'h6;
+  assign \$767  = l6_s6_y[32] ? \$765  : \$766 ;
+  assign \$768  = l6_s6_right > 3'h7;
+  assign \$769  = l6_s6_right == 3'h7;
+  assign \$770  = l6_s6_y[32] ? \$768  : \$769 ;
+  assign \$771  = l6_s6_right > 4'h8;
+  assign \$772  = l6_s6_right == 4'h8;
+  assign \$773  = l6_s6_y[32] ? \$771  : \$772 ;
+  assign \$774  = l6_s6_right > 4'h9;
+  assign \$775  = l6_s6_right == 4'h9;
+  assign \$776  = l6_s6_y[32] ? \$774  : \$775 ;
+  assign \$777  = l6_s6_right > 4'ha;
+  assign \$778  = l6_s6_right == 4'ha;
+  assign \$779  = l6_s6_y[32] ? \$777  : \$778 ;
+  assign \$780  = l6_s6_right > 4'hb;
+  assign \$781  = l6_s6_right == 4'hb;
+  assign \$782  = l6_s6_y[32] ? \$780  : \$781 ;
+  assign \$783  = l6_s6_right > 4'hc;
+  assign \$784  = l6_s6_right == 4'hc;
+  assign \$785  = l6_s6_y[32] ? \$783  : \$784 ;
+  assign \$786  = l6_s6_right > 4'hd;
+  assign \$787  = l6_s6_right == 4'hd;
+  assign \$788  = l6_s6_y[32] ? \$786  : \$787 ;
+  assign \$789  = l6_s6_right > 4'he;
+  assign \$790  = l6_s6_right == 4'he;
+  assign \$791  = l6_s6_y[32] ? \$789  : \$790 ;
+  assign \$792  = l6_s6_right > 4'hf;
+  assign \$793  = l6_s6_right == 4'hf;
+  assign \$794  = l6_s6_y[32] ? \$792  : \$793 ;
+  assign \$795  = l6_s6_right > 5'h10;
+  assign \$796  = l6_s6_right == 5'h10;
+  assign \$797  = l6_s6_y[32] ? \$795  : \$796 ;
+  assign \$798  = l6_s6_right > 5'h11;
+  assign \$799  = l6_s6_right == 5'h11;
+  assign \$800  = l6_s6_y[32] ? \$798  : \$799 ;
+  assign \$801  = l6_s6_right > 5'h12;
+  assign \$802  = l6_s6_right == 5'h12;
+  assign \$803  = l6_s6_y[32] ? \$801  : \$802 ;
+  assign \$804  = l6_s6_right > 5'h13;
+  assign \$805  = l6_s6_right == 5'h13;
+  assign \$806  = l6_s6_y[32] ? \$804  : \$805 ;
+  assign \$807  = l6_s6_right > 5'h14;
+  assign \$808  = l6_s6_right == 5'h14;
+  assign \$809  = l6_s6_y[32] ? \$807  : \$808 ;
+  assign \$810  = l6_s6_right > 5'h15;
+  assign \$811  = l6_s6_right == 5'h15;
+  assign \$812  = l6_s6_y[32] ? \$810  : \$811 ;
+  assign \$813  = l6_s6_right > 5'h16;
+  assign \$814  = l6_s6_right == 5'h16;
+  assign \$815  = l6_s6_y[32] ? \$813  : \$814 ;
+  assign \$816  = l6_s6_right > 5'h17;
+  assign \$817  = l6_s6_right == 5'h17;
+  assign \$818  = l6_s6_y[32] ? \$816  : \$817 ;
+  assign \$819  = l6_s6_right > 5'h18;
+  assign \$820  = l6_s6_right == 5'h18;
+  assign \$821  = l6_s6_y[32] ? \$819  : \$820 ;
+  assign \$822  = l6_s6_right > 5'h19;
+  assign \$823  = l6_s6_right == 5'h19;
+  assign \$824  = l6_s6_y[32] ? \$822  : \$823 ;
+  assign \$825  = l6_s6_right > 5'h1a;
+  assign \$826  = l6_s6_right == 5'h1a;
+  assign \$827  = l6_s6_y[32] ? \$825  : \$826 ;
+  assign \$828  = l6_s6_right > 5'h1b;
+  assign \$829  = l6_s6_right == 5'h1b;
+  assign \$830  = l6_s6_y[32] ? \$828  : \$829 ;
+  assign \$831  = l6_s6_right > 5'h1c;
+  assign \$832  = l6_s6_right == 5'h1c;
+  assign \$833  = l6_s6_y[32] ? \$831  : \$832 ;
+  assign \$834  = l6_s6_right > 5'h1d;
+  assign \$835  = l6_s6_right == 5'h1d;
+  assign \$836  = l6_s6_y[32] ? \$834  : \$835 ;
+  assign \$837  = l6_s6_right > 5'h1e;
+  assign \$838  = l6_s6_right == 5'h1e;
+  assign \$839  = l6_s6_y[32] ? \$837  : \$838 ;
+  assign \$840  = l6_s6_right > 5'h1f;
+  assign \$841  = l6_s6_right == 5'h1f;
+  assign \$842  = l6_s6_y[32] ? \$840  : \$841 ;
+  assign \$843  = l6_s6_right > 6'h20;
+  assign \$844  = l6_s6_right == 6'h20;
+  assign \$845  = l6_s6_y[32] ? \$843  : \$844 ;
+  assign \$846  = $signed(l6_s6_y) + $signed({ 1'h0, \$845 , \$842 , \$839 , \$836 , \$833 , \$830 , \$827 , \$824 , \$821 , \$818 , \$815 , \$812 , \$809 , \$806 , \$803 , \$800 , \$797 , \$794 , \$791 , \$788 , \$785 , \$782 , \$779 , \$776 , \$773 , \$770 , \$767 , \$764 , \$761 , \$758 , \$755 , \$752  });
+  assign \$847  = $signed(l6_s7_t) >>> l6_s7_right;
+  assign \$848  = $signed(l6_s8_z) + $signed(\port$3363$272 [7:0]);
+  assign \$849  = $signed(l6_s9_w) > $signed(\port$3363$272 [23:16]);
+  assign \$850  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
+  assign \$851  = \$849  | \$850 ;
+  assign \$852  = $signed(l6_s9_w) < $signed(\port$3363$272 [15:8]);
+  assign \$853  = \$852  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l6_s9_w[7:0] };
+  assign \$854  = \$851  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$853 ;
+  assign \$855  = $signed(i__payload[255:224]) + $signed(i__payload[511:480]);
+  assign \$856  = $signed(i__payload[815:810]) < $signed(1'h0);
+  assign \$857  = \$856  ? 5'h00 : i__payload[814:810];
+  assign \$858  = $signed(i__payload[815:810]) < $signed(1'h0);
+  assign \$859  = - $signed(i__payload[815:810]);
+  assign \$860  = \$858  ? \$859  : 7'h00;
+  assign \$861  = $signed(l7_s1_x) << l7_s1_left;
+  assign \$862  = $signed(l7_s1_mult[31:16]) + $signed({ 1'h0, l7_s1_mult[15:0] });
+  assign \$863  = $signed(l7_s2_x[31:16]) + $signed({ 1'h0, l7_s2_x[15:0] });
+  assign \$864  = $signed(l7_s3_x_hi) * $signed(l7_s3_mult[31:16]);
+  assign \$865  = l7_s3_x_lo * l7_s3_mult[15:0];
+  assign \$866  = $signed(l7_s3_x_sum) * $signed(l7_s3_m_sum);
+  assign \$867  = $signed({ l7_s4_hh, l7_s4_ll[31:16] }) + $signed(16'h4000);
+  assign \$868  = $signed(l7_s4_cross) - $signed(l7_s4_hh);
+  assign \$869  = $signed(\$868 ) - $signed({ 1'h0, l7_s4_ll });
+  assign \$870  = $signed(l7_s5_base) + $signed(l7_s5_mid);
+  assign \$872  = l7_s6_right > 1'h1;
+  assign \$873  = l7_s6_right == 1'h1;
+  assign \$874  = l7_s6_y[32] ? \$872  : \$873 ;
+  assign \$875  = l7_s6_right > 2'h2;
+  assign \$876  = l7_s6_right == 2'h2;
+  assign \$877  = l7_s6_y[32] ? \$875  : \$876 ;
+  assign \$878  = l7_s6_right > 2'h3;
+  assign \$879  = l7_s6_right == 2'h3;
+  assign \$880  = l7_s6_y[32] ? \$878  : \$879 ;
+  assign \$881  = l7_s6_right > 3'h4;
+  assign \$882  = l7_s6_right == 3'h4;
+  assign \$883  = l7_s6_y[32] ? \$881  : \$882 ;
+  assign \$884  = l7_s6_right > 3'h5;
+  assign \$885  = l7_s6_right == 3'h5;
+  assign \$886  = l7_s6_y[32] ? \$884  : \$885 ;
+  assign \$887  = l7_s6_right > 3'h6;
+  assign \$888  = l7_s6_right == 3'h6;
+  assign \$889  = l7_s6_y[32] ? \$887  : \$888 ;
+  assign \$890  = l7_s6_right > 3'h7;
+  assign \$891  = l7_s6_right == 3'h7;
+  assign \$892  = l7_s6_y[32] ? \$890  : \$891 ;
+  assign \$893  = l7_s6_right > 4'h8;
+  assign \$894  = l7_s6_right == 4'h8;
+  assign \$895  = l7_s6_y[32] ? \$893  : \$894 ;
+  assign \$896  = l7_s6_right > 4'h9;
+  assign \$897  = l7_s6_right == 4'h9;
+  assign \$898  = l7_s6_y[32] ? \$896  : \$897 ;
+  assign \$899  = l7_s6_right > 4'ha;
+  assign \$900  = l7_s6_right == 4'ha;
+  assign \$901  = l7_s6_y[32] ? \$899  : \$900 ;
+  assign \$902  = l7_s6_right > 4'hb;
+  assign \$903  = l7_s6_right == 4'hb;
+  assign \$904  = l7_s6_y[32] ? \$902  : \$903 ;
+  assign \$905  = l7_s6_right > 4'hc;
+  assign \$906  = l7_s6_right == 4'hc;
+  assign \$907  = l7_s6_y[32] ? \$905  : \$906 ;
+  assign \$908  = l7_s6_right > 4'hd;
+  assign \$909  = l7_s6_right == 4'hd;
+  assign \$910  = l7_s6_y[32] ? \$908  : \$909 ;
+  assign \$911  = l7_s6_right > 4'he;
+  assign \$912  = l7_s6_right == 4'he;
+  assign \$913  = l7_s6_y[32] ? \$911  : \$912 ;
+  assign \$914  = l7_s6_right > 4'hf;
+  assign \$915  = l7_s6_right == 4'hf;
+  assign \$916  = l7_s6_y[32] ? \$914  : \$915 ;
+  assign \$917  = l7_s6_right > 5'h10;
+  assign \$918  = l7_s6_right == 5'h10;
+  assign \$919  = l7_s6_y[32] ? \$917  : \$918 ;
+  assign \$920  = l7_s6_right > 5'h11;
+  assign \$921  = l7_s6_right == 5'h11;
+  assign \$922  = l7_s6_y[32] ? \$920  : \$921 ;
+  assign \$923  = l7_s6_right > 5'h12;
+  assign \$924  = l7_s6_right == 5'h12;
+  assign \$925  = l7_s6_y[32] ? \$923  : \$924 ;
+  assign \$926  = l7_s6_right > 5'h13;
+  assign \$927  = l7_s6_right == 5'h13;
+  assign \$928  = l7_s6_y[32] ? \$926  : \$927 ;
+  assign \$929  = l7_s6_right > 5'h14;
+  assign \$930  = l7_s6_right == 5'h14;
+  assign \$931  = l7_s6_y[32] ? \$929  : \$930 ;
+  assign \$932  = l7_s6_right > 5'h15;
+  assign \$933  = l7_s6_right == 5'h15;
+  assign \$934  = l7_s6_y[32] ? \$932  : \$933 ;
+  assign \$935  = l7_s6_right > 5'h16;
+  assign \$936  = l7_s6_right == 5'h16;
+  assign \$937  = l7_s6_y[32] ? \$935  : \$936 ;
+  assign \$938  = l7_s6_right > 5'h17;
+  assign \$939  = l7_s6_right == 5'h17;
+  assign \$940  = l7_s6_y[32] ? \$938  : \$939 ;
+  assign \$941  = l7_s6_right > 5'h18;
+  assign \$942  = l7_s6_right == 5'h18;
+  assign \$943  = l7_s6_y[32] ? \$941  : \$942 ;
+  assign \$944  = l7_s6_right > 5'h19;
+  assign \$945  = l7_s6_right == 5'h19;
+  assign \$946  = l7_s6_y[32] ? \$944  : \$945 ;
+  assign \$947  = l7_s6_right > 5'h1a;
+  assign \$948  = l7_s6_right == 5'h1a;
+  assign \$949  = l7_s6_y[32] ? \$947  : \$948 ;
+  assign \$950  = l7_s6_right > 5'h1b;
+  assign \$951  = l7_s6_right == 5'h1b;
+  assign \$952  = l7_s6_y[32] ? \$950  : \$951 ;
+  assign \$953  = l7_s6_right > 5'h1c;
+  assign \$954  = l7_s6_right == 5'h1c;
+  assign \$955  = l7_s6_y[32] ? \$953  : \$954 ;
+  assign \$956  = l7_s6_right > 5'h1d;
+  assign \$957  = l7_s6_right == 5'h1d;
+  assign \$958  = l7_s6_y[32] ? \$956  : \$957 ;
+  assign \$959  = l7_s6_right > 5'h1e;
+  assign \$960  = l7_s6_right == 5'h1e;
+  assign \$961  = l7_s6_y[32] ? \$959  : \$960 ;
+  assign \$962  = l7_s6_right > 5'h1f;
+  assign \$963  = l7_s6_right == 5'h1f;
+  assign \$964  = l7_s6_y[32] ? \$962  : \$963 ;
+  assign \$965  = l7_s6_right > 6'h20;
+  assign \$966  = l7_s6_right == 6'h20;
+  assign \$967  = l7_s6_y[32] ? \$965  : \$966 ;
+  assign \$968  = $signed(l7_s6_y) + $signed({ 1'h0, \$967 , \$964 , \$961 , \$958 , \$955 , \$952 , \$949 , \$946 , \$943 , \$940 , \$937 , \$934 , \$931 , \$928 , \$925 , \$922 , \$919 , \$916 , \$913 , \$910 , \$907 , \$904 , \$901 , \$898 , \$895 , \$892 , \$889 , \$886 , \$883 , \$880 , \$877 , \$874  });
+  assign \$969  = $signed(l7_s7_t) >>> l7_s7_right;
+  assign \$970  = $signed(l7_s8_z) + $signed(\port$3363$272 [7:0]);
+  assign \$971  = $signed(l7_s9_w) > $signed(\port$3363$272 [23:16]);
+  assign \$972  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
+  assign \$973  = \$971  | \$972 ;
+  assign \$974  = $signed(l7_s9_w) < $signed(\port$3363$272 [15:8]);
+  assign \$975  = \$974  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l7_s9_w[7:0] };
+  assign \$976  = \$973  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$975 ;
+  always @(posedge clk)
+    s1_valid <= \$977 ;
+  always @(posedge clk)
+    s2_valid <= \$978 ;
+  always @(posedge clk)
+    s3_valid <= \$979 ;
+  always @(posedge clk)
+    s4_valid <= \$980 ;
+  always @(posedge clk)
+    s5_valid <= \$981 ;
+  always @(posedge clk)
+    s6_valid <= \$982 ;
+  always @(posedge clk)
+    s7_valid <= \$983 ;
+  always @(posedge clk)
+    s8_valid <= \$984 ;
+  always @(posedge clk)
+    s9_valid <= \$985 ;
+  always @(posedge clk)
+    s10_valid <= \$986 ;
+  always @(posedge clk)
+    s1_tag <= \$987 ;
+  always @(posedge clk)
+    s2_tag <= \$988 ;
+  always @(posedge clk)
+    s3_tag <= \$989 ;
+  always @(posedge clk)
+    s4_tag <= \$990 ;
+  always @(posedge clk)
+    s5_tag <= \$991 ;
+  always @(posedge clk)
+    s6_tag <= \$992 ;
+  always @(posedge clk)
+    s7_tag <= \$993 ;
+  always @(posedge clk)
+    s8_tag <= \$994 ;
+  always @(posedge clk)
+    s9_tag <= \$995 ;
+  always @(posedge clk)
+    s10_tag <= \$996 ;
+  always @(posedge clk)
+    l0_s1_x <= \$997 ;
+  always @(posedge clk)
+    l0_s1_left <= \$998 ;
+  always @(posedge clk)
+    l0_s1_right <= \$999 ;
+  always @(posedge clk)
+    l0_s1_mult <= \$1000 ;
+  always @(posedge clk)
+    l0_s2_x <= \$1001 ;
+  always @(posedge clk)
+    l0_s2_right <= \$1002 ;
+  always @(posedge clk)
+    l0_s2_m_sum <= \$1003 ;
+  always @(posedge clk)
+    l0_s2_mult <= \$1004 ;
+  always @(posedge clk)
+    l0_s3_x_sum <= \$1005 ;
+  always @(posedge clk)
+    l0_s3_x_hi <= \$1006 ;
+  always @(posedge clk)
+    l0_s3_x_lo <= \$1007 ;
+  always @(posedge clk)
+    l0_s3_m_sum <= \$1008 ;
+  always @(posedge clk)
+    l0_s3_mult <= \$1009 ;
+  always @(posedge clk)
+    l0_s3_right <= \$1010 ;
+  always @(posedge clk)
+    l0_s4_hh <= \$1011 ;
+  always @(posedge clk)
+    l0_s4_ll <= \$1012 ;
+  always @(posedge clk)
+    l0_s4_cross <= \$1013 ;
+  always @(posedge clk)
+    l0_s4_right <= \$1014 ;
+  always @(posedge clk)
+    l0_s5_base <= \$1015 ;
+  always @(posedge clk)
+    l0_s5_mid <= \$1016 ;
+  always @(posedge clk)
+    l0_s5_right <= \$1017 ;
+  always @(posedge clk)
+    l0_s6_y <= \$1018 ;
+  always @(posedge clk)
+    l0_s6_right <= \$1019 ;
+  always @(posedge clk)
+    l0_s7_t <= \$1020 ;
+  always @(posedge clk)
+    l0_s7_right <= \$1021 ;
+  always @(posedge clk)
+    l0_s8_z <= \$1022 ;
+  always @(posedge clk)
+    l0_s9_w <= \$1023 ;
+  always @(posedge clk)
+    l0_s10_out <= \$1024 ;
+  always @(posedge clk)
+    l1_s1_x <= \$1025 ;
+  always @(posedge clk)
+    l1_s1_left <= \$1026 ;
+  always @(posedge clk)
+    l1_s1_right <= \$1027 ;
+  always @(posedge clk)
+    l1_s1_mult <= \$1028 ;
+  always @(posedge clk)
+    l1_s2_x <= \$1029 ;
+  always @(posedge clk)
+    l1_s2_right <= \$1030 ;
+  always @(posedge clk)
+    l1_s2_m_sum <= \$1031 ;
+  always @(posedge clk)
+    l1_s2_mult <= \$1032 ;
+  always @(posedge clk)
+    l1_s3_x_sum <= \$1033 ;
+  always @(posedge clk)
+    l1_s3_x_hi <= \$1034 ;
+  always @(posedge clk)
+    l1_s3_x_lo <= \$1035 ;
+  always @(posedge clk)
+    l1_s3_m_sum <= \$1036 ;
+  always @(posedge clk)
+    l1_s3_mult <= \$1037 ;
+  always @(posedge clk)
+    l1_s3_right <= \$1038 ;
+  always @(posedge clk)
+    l1_s4_hh <= \$1039 ;
+  always @(posedge clk)
+    l1_s4_ll <= \$1040 ;
+  always @(posedge clk)
+    l1_s4_cross <= \$1041 ;
+  always @(posedge clk)
+    l1_s4_right <= \$1042 ;
+  always @(posedge clk)
+    l1_s5_base <= \$1043 ;
+  always @(posedge clk)
+    l1_s5_mid <= \$1044 ;
+  always @(posedge clk)
+    l1_s5_right <= \$1045 ;
+  always @(posedge clk)
+    l1_s6_y <= \$1046 ;
+  always @(posedge clk)
+    l1_s6_right <= \$1047 ;
+  always @(posedge clk)
+    l1_s7_t <= \$1048 ;
+  always @(posedge clk)
+    l1_s7_right <= \$1049 ;
+  always @(posedge clk)
+    l1_s8_z <= \$1050 ;
+  always @(posedge clk)
+    l1_s9_w <= \$1051 ;
+  always @(posedge clk)
+    l1_s10_out <= \$1052 ;
+  always @(posedge clk)
+    l2_s1_x <= \$1053 ;
+  always @(posedge clk)
+    l2_s1_left <= \$1054 ;
+  always @(posedge clk)
+    l2_s1_right <= \$1055 ;
+  always @(posedge clk)
+    l2_s1_mult <= \$1056 ;
+  always @(posedge clk)
+    l2_s2_x <= \$1057 ;
+  always @(posedge clk)
+    l2_s2_right <= \$1058 ;
+  always @(posedge clk)
+    l2_s2_m_sum <= \$1059 ;
+  always @(posedge clk)
+    l2_s2_mult <= \$1060 ;
+  always @(posedge clk)
+    l2_s3_x_sum <= \$1061 ;
+  always @(posedge clk)
+    l2_s3_x_hi <= \$1062 ;
+  always @(posedge clk)
+    l2_s3_x_lo <= \$1063 ;
+  always @(posedge clk)
+    l2_s3_m_sum <= \$1064 ;
+  always @(posedge clk)
+    l2_s3_mult <= \$1065 ;
+  always @(posedge clk)
+    l2_s3_right <= \$1066 ;
+  always @(posedge clk)
+    l2_s4_hh <= \$1067 ;
+  always @(posedge clk)
+    l2_s4_ll <= \$1068 ;
+  always @(posedge clk)
+    l2_s4_cross <= \$1069 ;
+  always @(posedge clk)
+    l2_s4_right <= \$1070 ;
+  always @(posedge clk)
+    l2_s5_base <= \$1071 ;
+  always @(posedge clk)
+    l2_s5_mid <= \$1072 ;
+  always @(posedge clk)
+    l2_s5_right <= \$1073 ;
+  always @(posedge clk)
+    l2_s6_y <= \$1074 ;
+  always @(posedge clk)
+    l2_s6_right <= \$1075 ;
+  always @(posedge clk)
+    l2_s7_t <= \$1076 ;
+  always @(posedge clk)
+    l2_s7_right <= \$1077 ;
+  always @(posedge clk)
+    l2_s8_z <= \$1078 ;
+  always @(posedge clk)
+    l2_s9_w <= \$1079 ;
+  always @(posedge clk)
+    l2_s10_out <= \$1080 ;
+  always @(posedge clk)
+    l3_s1_x <= \$1081 ;
+  always @(posedge clk)
+    l3_s1_left <= \$1082 ;
+  always @(posedge clk)
+    l3_s1_right <= \$1083 ;
+  always @(posedge clk)
+    l3_s1_mult <= \$1084 ;
+  always @(posedge clk)
+    l3_s2_x <= \$1085 ;
+  always @(posedge clk)
+    l3_s2_right <= \$1086 ;
+  always @(posedge clk)
+    l3_s2_m_sum <= \$1087 ;
+  always @(posedge clk)
+    l3_s2_mult <= \$1088 ;
+  always @(posedge clk)
+    l3_s3_x_sum <= \$1089 ;
+  always @(posedge clk)
+    l3_s3_x_hi <= \$1090 ;
+  always @(posedge clk)
+    l3_s3_x_lo <= \$1091 ;
+  always @(posedge clk)
+    l3_s3_m_sum <= \$1092 ;
+  always @(posedge clk)
+    l3_s3_mult <= \$1093 ;
+  always @(posedge clk)
+    l3_s3_right <= \$1094 ;
+  always @(posedge clk)
+    l3_s4_hh <= \$1095 ;
+  always @(posedge clk)
+    l3_s4_ll <= \$1096 ;
+  always @(posedge clk)
+    l3_s4_cross <= \$1097 ;
+  always @(posedge clk)
+    l3_s4_right <= \$1098 ;
+  always @(posedge clk)
+    l3_s5_base <= \$1099 ;
+  always @(posedge clk)
+    l3_s5_mid <= \$1100 ;
+  always @(posedge clk)
+    l3_s5_right <= \$1101 ;
+  always @(posedge clk)
+    l3_s6_y <= \$1102 ;
+  always @(posedge clk)
+    l3_s6_right <= \$1103 ;
+  always @(posedge clk)
+    l3_s7_t <= \$1104 ;
+  always @(posedge clk)
+    l3_s7_right <= \$1105 ;
+  always @(posedge clk)
+    l3_s8_z <= \$1106 ;
+  always @(posedge clk)
+    l3_s9_w <= \$1107 ;
+  always @(posedge clk)
+    l3_s10_out <= \$1108 ;
+  always @(posedge clk)
+    l4_s1_x <= \$1109 ;
+  always @(posedge clk)
+    l4_s1_left <= \$1110 ;
+  always @(posedge clk)
+    l4_s1_right <= \$1111 ;
+  always @(posedge clk)
+    l4_s1_mult <= \$1112 ;
+  always @(posedge clk)
+    l4_s2_x <= \$1113 ;
+  always @(posedge clk)
+    l4_s2_right <= \$1114 ;
+  always @(posedge clk)
+    l4_s2_m_sum <= \$1115 ;
+  always @(posedge clk)
+    l4_s2_mult <= \$1116 ;
+  always @(posedge clk)
+    l4_s3_x_sum <= \$1117 ;
+  always @(posedge clk)
+    l4_s3_x_hi <= \$1118 ;
+  always @(posedge clk)
+    l4_s3_x_lo <= \$1119 ;
+  always @(posedge clk)
+    l4_s3_m_sum <= \$1120 ;
+  always @(posedge clk)
+    l4_s3_mult <= \$1121 ;
+  always @(posedge clk)
+    l4_s3_right <= \$1122 ;
+  always @(posedge clk)
+    l4_s4_hh <= \$1123 ;
+  always @(posedge clk)
+    l4_s4_ll <= \$1124 ;
+  always @(posedge clk)
+    l4_s4_cross <= \$1125 ;
+  always @(posedge clk)
+    l4_s4_right <= \$1126 ;
+  always @(posedge clk)
+    l4_s5_base <= \$1127 ;
+  always @(posedge clk)
+    l4_s5_mid <= \$1128 ;
+  always @(posedge clk)
+    l4_s5_right <= \$1129 ;
+  always @(posedge clk)
+    l4_s6_y <= \$1130 ;
+  always @(posedge clk)
+    l4_s6_right <= \$1131 ;
+  always @(posedge clk)
+    l4_s7_t <= \$1132 ;
+  always @(posedge clk)
+    l4_s7_right <= \$1133 ;
+  always @(posedge clk)
+    l4_s8_z <= \$1134 ;
+  always @(posedge clk)
+    l4_s9_w <= \$1135 ;
+  always @(posedge clk)
+    l4_s10_out <= \$1136 ;
+  always @(posedge clk)
+    l5_s1_x <= \$1137 ;
+  always @(posedge clk)
+    l5_s1_left <= \$1138 ;
+  always @(posedge clk)
+    l5_s1_right <= \$1139 ;
+  always @(posedge clk)
+    l5_s1_mult <= \$1140 ;
+  always @(posedge clk)
+    l5_s2_x <= \$1141 ;
+  always @(posedge clk)
+    l5_s2_right <= \$1142 ;
+  always @(posedge clk)
+    l5_s2_m_sum <= \$1143 ;
+  always @(posedge clk)
+    l5_s2_mult <= \$1144 ;
+  always @(posedge clk)
+    l5_s3_x_sum <= \$1145 ;
+  always @(posedge clk)
+    l5_s3_x_hi <= \$1146 ;
+  always @(posedge clk)
+    l5_s3_x_lo <= \$1147 ;
+  always @(posedge clk)
+    l5_s3_m_sum <= \$1148 ;
+  always @(posedge clk)
+    l5_s3_mult <= \$1149 ;
+  always @(posedge clk)
+    l5_s3_right <= \$1150 ;
+  always @(posedge clk)
+    l5_s4_hh <= \$1151 ;
+  always @(posedge clk)
+    l5_s4_ll <= \$1152 ;
+  always @(posedge clk)
+    l5_s4_cross <= \$1153 ;
+  always @(posedge clk)
+    l5_s4_right <= \$1154 ;
+  always @(posedge clk)
+    l5_s5_base <= \$1155 ;
+  always @(posedge clk)
+    l5_s5_mid <= \$1156 ;
+  always @(posedge clk)
+    l5_s5_right <= \$1157 ;
+  always @(posedge clk)
+    l5_s6_y <= \$1158 ;
+  always @(posedge clk)
+    l5_s6_right <= \$1159 ;
+  always @(posedge clk)
+    l5_s7_t <= \$1160 ;
+  always @(posedge clk)
+    l5_s7_right <= \$1161 ;
+  always @(posedge clk)
+    l5_s8_z <= \$1162 ;
+  always @(posedge clk)
+    l5_s9_w <= \$1163 ;
+  always @(posedge clk)
+    l5_s10_out <= \$1164 ;
+  always @(posedge clk)
+    l6_s1_x <= \$1165 ;
+  always @(posedge clk)
+    l6_s1_left <= \$1166 ;
+  always @(posedge clk)
+    l6_s1_right <= \$1167 ;
+  always @(posedge clk)
+    l6_s1_mult <= \$1168 ;
+  always @(posedge clk)
+    l6_s2_x <= \$1169 ;
+  always @(posedge clk)
+    l6_s2_right <= \$1170 ;
+  always @(posedge clk)
+    l6_s2_m_sum <= \$1171 ;
+  always @(posedge clk)
+    l6_s2_mult <= \$1172 ;
+  always @(posedge clk)
+    l6_s3_x_sum <= \$1173 ;
+  always @(posedge clk)
+    l6_s3_x_hi <= \$1174 ;
+  always @(posedge clk)
+    l6_s3_x_lo <= \$1175 ;
+  always @(posedge clk)
+    l6_s3_m_sum <= \$1176 ;
+  always @(posedge clk)
+    l6_s3_mult <= \$1177 ;
+  always @(posedge clk)
+    l6_s3_right <= \$1178 ;
+  always @(posedge clk)
+    l6_s4_hh <= \$1179 ;
+  always @(posedge clk)
+    l6_s4_ll <= \$1180 ;
+  always @(posedge clk)
+    l6_s4_cross <= \$1181 ;
+  always @(posedge clk)
+    l6_s4_right <= \$1182 ;
+  always @(posedge clk)
+    l6_s5_base <= \$1183 ;
+  always @(posedge clk)
+    l6_s5_mid <= \$1184 ;
+  always @(posedge clk)
+    l6_s5_right <= \$1185 ;
+  always @(posedge clk)
+    l6_s6_y <= \$1186 ;
+  always @(posedge clk)
+    l6_s6_right <= \$1187 ;
+  always @(posedge clk)
+    l6_s7_t <= \$1188 ;
+  always @(posedge clk)
+    l6_s7_right <= \$1189 ;
+  always @(posedge clk)
+    l6_s8_z <= \$1190 ;
+  always @(posedge clk)
+    l6_s9_w <= \$1191 ;
+  always @(posedge clk)
+    l6_s10_out <= \$1192 ;
+  always @(posedge clk)
+    l7_s1_x <= \$1193 ;
+  always @(posedge clk)
+    l7_s1_left <= \$1194 ;
+  always @(posedge clk)
+    l7_s1_right <= \$1195 ;
+  always @(posedge clk)
+    l7_s1_mult <= \$1196 ;
+  always @(posedge clk)
+    l7_s2_x <= \$1197 ;
+  always @(posedge clk)
+    l7_s2_right <= \$1198 ;
+  always @(posedge clk)
+    l7_s2_m_sum <= \$1199 ;
+  always @(posedge clk)
+    l7_s2_mult <= \$1200 ;
+  always @(posedge clk)
+    l7_s3_x_sum <= \$1201 ;
+  always @(posedge clk)
+    l7_s3_x_hi <= \$1202 ;
+  always @(posedge clk)
+    l7_s3_x_lo <= \$1203 ;
+  always @(posedge clk)
+    l7_s3_m_sum <= \$1204 ;
+  always @(posedge clk)
+    l7_s3_mult <= \$1205 ;
+  always @(posedge clk)
+    l7_s3_right <= \$1206 ;
+  always @(posedge clk)
+    l7_s4_hh <= \$1207 ;
+  always @(posedge clk)
+    l7_s4_ll <= \$1208 ;
+  always @(posedge clk)
+    l7_s4_cross <= \$1209 ;
+  always @(posedge clk)
+    l7_s4_right <= \$1210 ;
+  always @(posedge clk)
+    l7_s5_base <= \$1211 ;
+  always @(posedge clk)
+    l7_s5_mid <= \$1212 ;
+  always @(posedge clk)
+    l7_s5_right <= \$1213 ;
+  always @(posedge clk)
+    l7_s6_y <= \$1214 ;
+  always @(posedge clk)
+    l7_s6_right <= \$1215 ;
+  always @(posedge clk)
+    l7_s7_t <= \$1216 ;
+  always @(posedge clk)
+    l7_s7_right <= \$1217 ;
+  always @(posedge clk)
+    l7_s8_z <= \$1218 ;
+  always @(posedge clk)
+    l7_s9_w <= \$1219 ;
+  always @(posedge clk)
+    l7_s10_out <= \$1220 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$987  = s1_valid;
-    if (s1_load) begin
-      \$987  = i__valid;
-    end
+    \$977  = i__valid;
     if (rst) begin
-      \$987  = 1'h0;
+      \$977  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$988  = s2_valid;
-    if (s2_load) begin
-      \$988  = s1_valid;
-    end
+    \$978  = s1_valid;
     if (rst) begin
-      \$988  = 1'h0;
+      \$978  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$989  = s3_valid;
-    if (s3_load) begin
-      \$989  = s2_valid;
-    end
+    \$979  = s2_valid;
     if (rst) begin
-      \$989  = 1'h0;
+      \$979  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$990  = s4_valid;
-    if (s4_load) begin
-      \$990  = s3_valid;
-    end
+    \$980  = s3_valid;
     if (rst) begin
-      \$990  = 1'h0;
+      \$980  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$991  = s5_valid;
-    if (s5_load) begin
-      \$991  = s4_valid;
-    end
+    \$981  = s4_valid;
     if (rst) begin
-      \$991  = 1'h0;
+      \$981  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$992  = s6_valid;
-    if (s6_load) begin
-      \$992  = s5_valid;
-    end
+    \$982  = s5_valid;
     if (rst) begin
-      \$992  = 1'h0;
+      \$982  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$993  = s7_valid;
-    if (s7_load) begin
-      \$993  = s6_valid;
-    end
+    \$983  = s6_valid;
     if (rst) begin
-      \$993  = 1'h0;
+      \$983  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$994  = s8_valid;
-    if (s8_load) begin
-      \$994  = s7_valid;
-    end
+    \$984  = s7_valid;
     if (rst) begin
-      \$994  = 1'h0;
+      \$984  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$995  = s9_valid;
-    if (s9_load) begin
-      \$995  = s8_valid;
-    end
+    \$985  = s8_valid;
     if (rst) begin
-      \$995  = 1'h0;
+      \$985  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$996  = s10_valid;
-    if (s10_load) begin
-      \$996  = s9_valid;
-    end
+    \$986  = s9_valid;
     if (rst) begin
-      \$996  = 1'h0;
+      \$986  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$997  = s1_tag;
-    if (s1_load) begin
-      \$997  = i__payload[821:816];
-    end
+    \$987  = i__payload[821:816];
     if (rst) begin
-      \$997  = 6'h00;
+      \$987  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$998  = s2_tag;
-    if (s2_load) begin
-      \$998  = s1_tag;
-    end
+    \$988  = s1_tag;
     if (rst) begin
-      \$998  = 6'h00;
+      \$988  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$999  = s3_tag;
-    if (s3_load) begin
-      \$999  = s2_tag;
+    \$989  = s2_tag;
+    if (rst) begin
+      \$989  = 6'h00;
     end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$990  = s3_tag;
+    if (rst) begin
+      \$990  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$991  = s4_tag;
+    if (rst) begin
+      \$991  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$992  = s5_tag;
+    if (rst) begin
+      \$992  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$993  = s6_tag;
+    if (rst) begin
+      \$993  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$994  = s7_tag;
+    if (rst) begin
+      \$994  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$995  = s8_tag;
+    if (rst) begin
+      \$995  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$996  = s9_tag;
+    if (rst) begin
+      \$996  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$997  = \$1 [31:0];
+    if (rst) begin
+      \$997  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$998  = \$3 ;
+    if (rst) begin
+      \$998  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
+    \$999  = \$6 [5:0];
     if (rst) begin
       \$999  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1000  = s4_tag;
-    if (s4_load) begin
-      \$1000  = s3_tag;
-    end
+    \$1000  = i__payload[543:512];
     if (rst) begin
-      \$1000  = 6'h00;
+      \$1000  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1001  = s5_tag;
-    if (s5_load) begin
-      \$1001  = s4_tag;
-    end
+    \$1001  = \$7 [31:0];
     if (rst) begin
-      \$1001  = 6'h00;
+      \$1001  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1002  = s6_tag;
-    if (s6_load) begin
-      \$1002  = s5_tag;
-    end
+    \$1002  = l0_s1_right;
     if (rst) begin
       \$1002  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1003  = s7_tag;
-    if (s7_load) begin
-      \$1003  = s6_tag;
-    end
+    \$1003  = \$8 ;
     if (rst) begin
-      \$1003  = 6'h00;
+      \$1003  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1004  = s8_tag;
-    if (s8_load) begin
-      \$1004  = s7_tag;
-    end
+    \$1004  = l0_s1_mult;
     if (rst) begin
-      \$1004  = 6'h00;
+      \$1004  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1005  = s9_tag;
-    if (s9_load) begin
-      \$1005  = s8_tag;
-    end
+    \$1005  = \$9 ;
     if (rst) begin
-      \$1005  = 6'h00;
+      \$1005  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1006  = s10_tag;
-    if (s10_load) begin
-      \$1006  = s9_tag;
-    end
+    \$1006  = l0_s2_x[31:16];
     if (rst) begin
-      \$1006  = 6'h00;
+      \$1006  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1007  = l0_s1_x;
-    if (s1_load) begin
-      \$1007  = \$11 [31:0];
-    end
+    \$1007  = l0_s2_x[15:0];
     if (rst) begin
-      \$1007  = 32'd0;
+      \$1007  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1008  = l0_s1_left;
-    if (s1_load) begin
-      \$1008  = \$13 ;
-    end
+    \$1008  = l0_s2_m_sum;
     if (rst) begin
-      \$1008  = 5'h00;
+      \$1008  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1009  = l0_s1_right;
-    if (s1_load) begin
-      \$1009  = \$16 [5:0];
-    end
+    \$1009  = l0_s2_mult;
     if (rst) begin
-      \$1009  = 6'h00;
+      \$1009  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1010  = l0_s1_mult;
-    if (s1_load) begin
-      \$1010  = i__payload[543:512];
-    end
+    \$1010  = l0_s2_right;
     if (rst) begin
-      \$1010  = 32'd0;
+      \$1010  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1011  = l0_s2_x;
-    if (s2_load) begin
-      \$1011  = \$17 [31:0];
-    end
+    \$1011  = \$10 ;
     if (rst) begin
       \$1011  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1012  = l0_s2_right;
-    if (s2_load) begin
-      \$1012  = l0_s1_right;
-    end
+    \$1012  = \$11 ;
     if (rst) begin
-      \$1012  = 6'h00;
+      \$1012  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1013  = l0_s2_m_sum;
-    if (s2_load) begin
-      \$1013  = \$18 ;
-    end
+    \$1013  = \$12 ;
     if (rst) begin
-      \$1013  = 18'h00000;
+      \$1013  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1014  = l0_s2_mult;
-    if (s2_load) begin
-      \$1014  = l0_s1_mult;
-    end
+    \$1014  = l0_s3_right;
     if (rst) begin
-      \$1014  = 32'd0;
+      \$1014  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1015  = l0_s3_x_sum;
-    if (s3_load) begin
-      \$1015  = \$19 ;
-    end
+    \$1015  = \$13 [47:0];
     if (rst) begin
-      \$1015  = 18'h00000;
+      \$1015  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1016  = l0_s3_x_hi;
-    if (s3_load) begin
-      \$1016  = l0_s2_x[31:16];
-    end
+    \$1016  = \$15 [32:0];
     if (rst) begin
-      \$1016  = 16'h0000;
+      \$1016  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1017  = l0_s3_x_lo;
-    if (s3_load) begin
-      \$1017  = l0_s2_x[15:0];
-    end
+    \$1017  = l0_s4_right;
     if (rst) begin
-      \$1017  = 16'h0000;
+      \$1017  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1018  = l0_s3_m_sum;
-    if (s3_load) begin
-      \$1018  = l0_s2_m_sum;
-    end
+    \$1018  = \$17 [32:0];
     if (rst) begin
-      \$1018  = 18'h00000;
+      \$1018  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1019  = l0_s3_mult;
-    if (s3_load) begin
-      \$1019  = l0_s2_mult;
-    end
+    \$1019  = l0_s5_right;
     if (rst) begin
-      \$1019  = 32'd0;
+      \$1019  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1020  = l0_s3_right;
-    if (s3_load) begin
-      \$1020  = l0_s2_right;
-    end
+    \$1020  = \$114 ;
     if (rst) begin
-      \$1020  = 6'h00;
+      \$1020  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1021  = l0_s4_hh;
-    if (s4_load) begin
-      \$1021  = \$20 ;
-    end
+    \$1021  = l0_s6_right;
     if (rst) begin
-      \$1021  = 32'd0;
+      \$1021  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1022  = l0_s4_ll;
-    if (s4_load) begin
-      \$1022  = \$21 ;
-    end
+    \$1022  = \$115 ;
     if (rst) begin
-      \$1022  = 32'd0;
+      \$1022  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1023  = l0_s4_cross;
-    if (s4_load) begin
-      \$1023  = \$22 ;
-    end
+    \$1023  = \$116 ;
     if (rst) begin
-      \$1023  = 36'h000000000;
+      \$1023  = 35'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1024  = l0_s4_right;
-    if (s4_load) begin
-      \$1024  = l0_s3_right;
-    end
+    \$1024  = \$122 [7:0];
     if (rst) begin
-      \$1024  = 6'h00;
+      \$1024  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1025  = l0_s5_base;
-    if (s5_load) begin
-      \$1025  = \$23 [47:0];
-    end
+    \$1025  = \$123 [31:0];
     if (rst) begin
-      \$1025  = 48'h000000000000;
+      \$1025  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1026  = l0_s5_mid;
-    if (s5_load) begin
-      \$1026  = \$25 [32:0];
-    end
+    \$1026  = \$125 ;
     if (rst) begin
-      \$1026  = 33'h000000000;
+      \$1026  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1027  = l0_s5_right;
-    if (s5_load) begin
-      \$1027  = l0_s4_right;
-    end
+    \$1027  = \$128 [5:0];
     if (rst) begin
       \$1027  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1028  = l0_s6_y;
-    if (s6_load) begin
-      \$1028  = \$27 [32:0];
-    end
+    \$1028  = i__payload[575:544];
     if (rst) begin
-      \$1028  = 33'h000000000;
+      \$1028  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1029  = l0_s6_right;
-    if (s6_load) begin
-      \$1029  = l0_s5_right;
-    end
+    \$1029  = \$129 [31:0];
     if (rst) begin
-      \$1029  = 6'h00;
+      \$1029  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1030  = l0_s7_t;
-    if (s7_load) begin
-      \$1030  = \$124 ;
-    end
+    \$1030  = l1_s1_right;
     if (rst) begin
-      \$1030  = 34'h000000000;
+      \$1030  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1031  = l0_s7_right;
-    if (s7_load) begin
-      \$1031  = l0_s6_right;
-    end
+    \$1031  = \$130 ;
     if (rst) begin
-      \$1031  = 6'h00;
+      \$1031  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1032  = l0_s8_z;
-    if (s8_load) begin
-      \$1032  = \$125 ;
-    end
+    \$1032  = l1_s1_mult;
     if (rst) begin
-      \$1032  = 34'h000000000;
+      \$1032  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1033  = l0_s9_w;
-    if (s9_load) begin
-      \$1033  = \$126 ;
-    end
+    \$1033  = \$131 ;
     if (rst) begin
-      \$1033  = 35'h000000000;
+      \$1033  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1034  = l0_s10_out;
-    if (s10_load) begin
-      \$1034  = \$132 [7:0];
-    end
+    \$1034  = l1_s2_x[31:16];
     if (rst) begin
-      \$1034  = 8'h00;
+      \$1034  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1035  = l1_s1_x;
-    if (s1_load) begin
-      \$1035  = \$133 [31:0];
-    end
+    \$1035  = l1_s2_x[15:0];
     if (rst) begin
-      \$1035  = 32'd0;
+      \$1035  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1036  = l1_s1_left;
-    if (s1_load) begin
-      \$1036  = \$135 ;
-    end
+    \$1036  = l1_s2_m_sum;
     if (rst) begin
-      \$1036  = 5'h00;
+      \$1036  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1037  = l1_s1_right;
-    if (s1_load) begin
-      \$1037  = \$138 [5:0];
-    end
+    \$1037  = l1_s2_mult;
     if (rst) begin
-      \$1037  = 6'h00;
+      \$1037  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1038  = l1_s1_mult;
-    if (s1_load) begin
-      \$1038  = i__payload[575:544];
-    end
+    \$1038  = l1_s2_right;
     if (rst) begin
-      \$1038  = 32'd0;
+      \$1038  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1039  = l1_s2_x;
-    if (s2_load) begin
-      \$1039  = \$139 [31:0];
-    end
+    \$1039  = \$132 ;
     if (rst) begin
       \$1039  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1040  = l1_s2_right;
-    if (s2_load) begin
-      \$1040  = l1_s1_right;
-    end
+    \$1040  = \$133 ;
     if (rst) begin
-      \$1040  = 6'h00;
+      \$1040  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1041  = l1_s2_m_sum;
-    if (s2_load) begin
-      \$1041  = \$140 ;
-    end
+    \$1041  = \$134 ;
     if (rst) begin
-      \$1041  = 18'h00000;
+      \$1041  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1042  = l1_s2_mult;
-    if (s2_load) begin
-      \$1042  = l1_s1_mult;
-    end
+    \$1042  = l1_s3_right;
     if (rst) begin
-      \$1042  = 32'd0;
+      \$1042  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1043  = l1_s3_x_sum;
-    if (s3_load) begin
-      \$1043  = \$141 ;
-    end
+    \$1043  = \$135 [47:0];
     if (rst) begin
-      \$1043  = 18'h00000;
+      \$1043  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1044  = l1_s3_x_hi;
-    if (s3_load) begin
-      \$1044  = l1_s2_x[31:16];
-    end
+    \$1044  = \$137 [32:0];
     if (rst) begin
-      \$1044  = 16'h0000;
+      \$1044  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1045  = l1_s3_x_lo;
-    if (s3_load) begin
-      \$1045  = l1_s2_x[15:0];
-    end
+    \$1045  = l1_s4_right;
     if (rst) begin
-      \$1045  = 16'h0000;
+      \$1045  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1046  = l1_s3_m_sum;
-    if (s3_load) begin
-      \$1046  = l1_s2_m_sum;
-    end
+    \$1046  = \$139 [32:0];
     if (rst) begin
-      \$1046  = 18'h00000;
+      \$1046  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1047  = l1_s3_mult;
-    if (s3_load) begin
-      \$1047  = l1_s2_mult;
-    end
+    \$1047  = l1_s5_right;
     if (rst) begin
-      \$1047  = 32'd0;
+      \$1047  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1048  = l1_s3_right;
-    if (s3_load) begin
-      \$1048  = l1_s2_right;
-    end
+    \$1048  = \$236 ;
     if (rst) begin
-      \$1048  = 6'h00;
+      \$1048  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1049  = l1_s4_hh;
-    if (s4_load) begin
-      \$1049  = \$142 ;
-    end
+    \$1049  = l1_s6_right;
     if (rst) begin
-      \$1049  = 32'd0;
+      \$1049  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1050  = l1_s4_ll;
-    if (s4_load) begin
-      \$1050  = \$143 ;
-    end
+    \$1050  = \$237 ;
     if (rst) begin
-      \$1050  = 32'd0;
+      \$1050  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1051  = l1_s4_cross;
-    if (s4_load) begin
-      \$1051  = \$144 ;
-    end
+    \$1051  = \$238 ;
     if (rst) begin
-      \$1051  = 36'h000000000;
+      \$1051  = 35'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1052  = l1_s4_right;
-    if (s4_load) begin
-      \$1052  = l1_s3_right;
-    end
+    \$1052  = \$244 [7:0];
     if (rst) begin
-      \$1052  = 6'h00;
+      \$1052  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1053  = l1_s5_base;
-    if (s5_load) begin
-      \$1053  = \$145 [47:0];
-    end
+    \$1053  = \$245 [31:0];
     if (rst) begin
-      \$1053  = 48'h000000000000;
+      \$1053  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1054  = l1_s5_mid;
-    if (s5_load) begin
-      \$1054  = \$147 [32:0];
-    end
+    \$1054  = \$247 ;
     if (rst) begin
-      \$1054  = 33'h000000000;
+      \$1054  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1055  = l1_s5_right;
-    if (s5_load) begin
-      \$1055  = l1_s4_right;
-    end
+    \$1055  = \$250 [5:0];
     if (rst) begin
       \$1055  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1056  = l1_s6_y;
-    if (s6_load) begin
-      \$1056  = \$149 [32:0];
-    end
+    \$1056  = i__payload[607:576];
     if (rst) begin
-      \$1056  = 33'h000000000;
+      \$1056  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1057  = l1_s6_right;
-    if (s6_load) begin
-      \$1057  = l1_s5_right;
-    end
+    \$1057  = \$251 [31:0];
     if (rst) begin
-      \$1057  = 6'h00;
+      \$1057  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1058  = l1_s7_t;
-    if (s7_load) begin
-      \$1058  = \$246 ;
-    end
+    \$1058  = l2_s1_right;
     if (rst) begin
-      \$1058  = 34'h000000000;
+      \$1058  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1059  = l1_s7_right;
-    if (s7_load) begin
-      \$1059  = l1_s6_right;
-    end
+    \$1059  = \$252 ;
     if (rst) begin
-      \$1059  = 6'h00;
+      \$1059  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1060  = l1_s8_z;
-    if (s8_load) begin
-      \$1060  = \$247 ;
-    end
+    \$1060  = l2_s1_mult;
     if (rst) begin
-      \$1060  = 34'h000000000;
+      \$1060  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1061  = l1_s9_w;
-    if (s9_load) begin
-      \$1061  = \$248 ;
-    end
+    \$1061  = \$253 ;
     if (rst) begin
-      \$1061  = 35'h000000000;
+      \$1061  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1062  = l1_s10_out;
-    if (s10_load) begin
-      \$1062  = \$254 [7:0];
-    end
+    \$1062  = l2_s2_x[31:16];
     if (rst) begin
-      \$1062  = 8'h00;
+      \$1062  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1063  = l2_s1_x;
-    if (s1_load) begin
-      \$1063  = \$255 [31:0];
-    end
+    \$1063  = l2_s2_x[15:0];
     if (rst) begin
-      \$1063  = 32'd0;
+      \$1063  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1064  = l2_s1_left;
-    if (s1_load) begin
-      \$1064  = \$257 ;
-    end
+    \$1064  = l2_s2_m_sum;
     if (rst) begin
-      \$1064  = 5'h00;
+      \$1064  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1065  = l2_s1_right;
-    if (s1_load) begin
-      \$1065  = \$260 [5:0];
-    end
+    \$1065  = l2_s2_mult;
     if (rst) begin
-      \$1065  = 6'h00;
+      \$1065  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1066  = l2_s1_mult;
-    if (s1_load) begin
-      \$1066  = i__payload[607:576];
-    end
+    \$1066  = l2_s2_right;
     if (rst) begin
-      \$1066  = 32'd0;
+      \$1066  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1067  = l2_s2_x;
-    if (s2_load) begin
-      \$1067  = \$261 [31:0];
-    end
+    \$1067  = \$254 ;
     if (rst) begin
       \$1067  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1068  = l2_s2_right;
-    if (s2_load) begin
-      \$1068  = l2_s1_right;
-    end
+    \$1068  = \$255 ;
     if (rst) begin
-      \$1068  = 6'h00;
+      \$1068  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1069  = l2_s2_m_sum;
-    if (s2_load) begin
-      \$1069  = \$262 ;
-    end
+    \$1069  = \$256 ;
     if (rst) begin
-      \$1069  = 18'h00000;
+      \$1069  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1070  = l2_s2_mult;
-    if (s2_load) begin
-      \$1070  = l2_s1_mult;
-    end
+    \$1070  = l2_s3_right;
     if (rst) begin
-      \$1070  = 32'd0;
+      \$1070  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1071  = l2_s3_x_sum;
-    if (s3_load) begin
-      \$1071  = \$263 ;
-    end
+    \$1071  = \$257 [47:0];
     if (rst) begin
-      \$1071  = 18'h00000;
+      \$1071  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1072  = l2_s3_x_hi;
-    if (s3_load) begin
-      \$1072  = l2_s2_x[31:16];
-    end
+    \$1072  = \$259 [32:0];
     if (rst) begin
-      \$1072  = 16'h0000;
+      \$1072  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1073  = l2_s3_x_lo;
-    if (s3_load) begin
-      \$1073  = l2_s2_x[15:0];
-    end
+    \$1073  = l2_s4_right;
     if (rst) begin
-      \$1073  = 16'h0000;
+      \$1073  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1074  = l2_s3_m_sum;
-    if (s3_load) begin
-      \$1074  = l2_s2_m_sum;
-    end
+    \$1074  = \$261 [32:0];
     if (rst) begin
-      \$1074  = 18'h00000;
+      \$1074  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1075  = l2_s3_mult;
-    if (s3_load) begin
-      \$1075  = l2_s2_mult;
-    end
+    \$1075  = l2_s5_right;
     if (rst) begin
-      \$1075  = 32'd0;
+      \$1075  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1076  = l2_s3_right;
-    if (s3_load) begin
-      \$1076  = l2_s2_right;
-    end
+    \$1076  = \$358 ;
     if (rst) begin
-      \$1076  = 6'h00;
+      \$1076  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1077  = l2_s4_hh;
-    if (s4_load) begin
-      \$1077  = \$264 ;
-    end
+    \$1077  = l2_s6_right;
     if (rst) begin
-      \$1077  = 32'd0;
+      \$1077  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1078  = l2_s4_ll;
-    if (s4_load) begin
-      \$1078  = \$265 ;
-    end
+    \$1078  = \$359 ;
     if (rst) begin
-      \$1078  = 32'd0;
+      \$1078  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1079  = l2_s4_cross;
-    if (s4_load) begin
-      \$1079  = \$266 ;
-    end
+    \$1079  = \$360 ;
     if (rst) begin
-      \$1079  = 36'h000000000;
+      \$1079  = 35'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1080  = l2_s4_right;
-    if (s4_load) begin
-      \$1080  = l2_s3_right;
-    end
+    \$1080  = \$366 [7:0];
     if (rst) begin
-      \$1080  = 6'h00;
+      \$1080  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1081  = l2_s5_base;
-    if (s5_load) begin
-      \$1081  = \$267 [47:0];
-    end
+    \$1081  = \$367 [31:0];
     if (rst) begin
-      \$1081  = 48'h000000000000;
+      \$1081  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1082  = l2_s5_mid;
-    if (s5_load) begin
-      \$1082  = \$269 [32:0];
-    end
+    \$1082  = \$369 ;
     if (rst) begin
-      \$1082  = 33'h000000000;
+      \$1082  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1083  = l2_s5_right;
-    if (s5_load) begin
-      \$1083  = l2_s4_right;
-    end
+    \$1083  = \$372 [5:0];
     if (rst) begin
       \$1083  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1084  = l2_s6_y;
-    if (s6_load) begin
-      \$1084  = \$271 [32:0];
-    end
+    \$1084  = i__payload[639:608];
     if (rst) begin
-      \$1084  = 33'h000000000;
+      \$1084  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1085  = l2_s6_right;
-    if (s6_load) begin
-      \$1085  = l2_s5_right;
-    end
+    \$1085  = \$373 [31:0];
     if (rst) begin
-      \$1085  = 6'h00;
+      \$1085  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1086  = l2_s7_t;
-    if (s7_load) begin
-      \$1086  = \$368 ;
-    end
+    \$1086  = l3_s1_right;
     if (rst) begin
-      \$1086  = 34'h000000000;
+      \$1086  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1087  = l2_s7_right;
-    if (s7_load) begin
-      \$1087  = l2_s6_right;
-    end
+    \$1087  = \$374 ;
     if (rst) begin
-      \$1087  = 6'h00;
+      \$1087  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1088  = l2_s8_z;
-    if (s8_load) begin
-      \$1088  = \$369 ;
-    end
+    \$1088  = l3_s1_mult;
     if (rst) begin
-      \$1088  = 34'h000000000;
+      \$1088  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1089  = l2_s9_w;
-    if (s9_load) begin
-      \$1089  = \$370 ;
-    end
+    \$1089  = \$375 ;
     if (rst) begin
-      \$1089  = 35'h000000000;
+      \$1089  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1090  = l2_s10_out;
-    if (s10_load) begin
-      \$1090  = \$376 [7:0];
-    end
+    \$1090  = l3_s2_x[31:16];
     if (rst) begin
-      \$1090  = 8'h00;
+      \$1090  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1091  = l3_s1_x;
-    if (s1_load) begin
-      \$1091  = \$377 [31:0];
-    end
+    \$1091  = l3_s2_x[15:0];
     if (rst) begin
-      \$1091  = 32'd0;
+      \$1091  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1092  = l3_s1_left;
-    if (s1_load) begin
-      \$1092  = \$379 ;
-    end
+    \$1092  = l3_s2_m_sum;
     if (rst) begin
-      \$1092  = 5'h00;
+      \$1092  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1093  = l3_s1_right;
-    if (s1_load) begin
-      \$1093  = \$382 [5:0];
-    end
+    \$1093  = l3_s2_mult;
     if (rst) begin
-      \$1093  = 6'h00;
+      \$1093  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1094  = l3_s1_mult;
-    if (s1_load) begin
-      \$1094  = i__payload[639:608];
-    end
+    \$1094  = l3_s2_right;
     if (rst) begin
-      \$1094  = 32'd0;
+      \$1094  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1095  = l3_s2_x;
-    if (s2_load) begin
-      \$1095  = \$383 [31:0];
-    end
+    \$1095  = \$376 ;
     if (rst) begin
       \$1095  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1096  = l3_s2_right;
-    if (s2_load) begin
-      \$1096  = l3_s1_right;
-    end
+    \$1096  = \$377 ;
     if (rst) begin
-      \$1096  = 6'h00;
+      \$1096  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1097  = l3_s2_m_sum;
-    if (s2_load) begin
-      \$1097  = \$384 ;
-    end
+    \$1097  = \$378 ;
     if (rst) begin
-      \$1097  = 18'h00000;
+      \$1097  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1098  = l3_s2_mult;
-    if (s2_load) begin
-      \$1098  = l3_s1_mult;
-    end
+    \$1098  = l3_s3_right;
     if (rst) begin
-      \$1098  = 32'd0;
+      \$1098  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1099  = l3_s3_x_sum;
-    if (s3_load) begin
-      \$1099  = \$385 ;
-    end
+    \$1099  = \$379 [47:0];
     if (rst) begin
-      \$1099  = 18'h00000;
+      \$1099  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1100  = l3_s3_x_hi;
-    if (s3_load) begin
-      \$1100  = l3_s2_x[31:16];
-    end
+    \$1100  = \$381 [32:0];
     if (rst) begin
-      \$1100  = 16'h0000;
+      \$1100  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1101  = l3_s3_x_lo;
-    if (s3_load) begin
-      \$1101  = l3_s2_x[15:0];
-    end
+    \$1101  = l3_s4_right;
     if (rst) begin
-      \$1101  = 16'h0000;
+      \$1101  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1102  = l3_s3_m_sum;
-    if (s3_load) begin
-      \$1102  = l3_s2_m_sum;
-    end
+    \$1102  = \$383 [32:0];
     if (rst) begin
-      \$1102  = 18'h00000;
+      \$1102  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1103  = l3_s3_mult;
-    if (s3_load) begin
-      \$1103  = l3_s2_mult;
-    end
+    \$1103  = l3_s5_right;
     if (rst) begin
-      \$1103  = 32'd0;
+      \$1103  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1104  = l3_s3_right;
-    if (s3_load) begin
-      \$1104  = l3_s2_right;
-    end
+    \$1104  = \$480 ;
     if (rst) begin
-      \$1104  = 6'h00;
+      \$1104  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1105  = l3_s4_hh;
-    if (s4_load) begin
-      \$1105  = \$386 ;
-    end
+    \$1105  = l3_s6_right;
     if (rst) begin
-      \$1105  = 32'd0;
+      \$1105  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1106  = l3_s4_ll;
-    if (s4_load) begin
-      \$1106  = \$387 ;
-    end
+    \$1106  = \$481 ;
     if (rst) begin
-      \$1106  = 32'd0;
+      \$1106  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1107  = l3_s4_cross;
-    if (s4_load) begin
-      \$1107  = \$388 ;
-    end
+    \$1107  = \$482 ;
     if (rst) begin
-      \$1107  = 36'h000000000;
+      \$1107  = 35'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1108  = l3_s4_right;
-    if (s4_load) begin
-      \$1108  = l3_s3_right;
-    end
+    \$1108  = \$488 [7:0];
     if (rst) begin
-      \$1108  = 6'h00;
+      \$1108  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1109  = l3_s5_base;
-    if (s5_load) begin
-      \$1109  = \$389 [47:0];
-    end
+    \$1109  = \$489 [31:0];
     if (rst) begin
-      \$1109  = 48'h000000000000;
+      \$1109  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1110  = l3_s5_mid;
-    if (s5_load) begin
-      \$1110  = \$391 [32:0];
-    end
+    \$1110  = \$491 ;
     if (rst) begin
-      \$1110  = 33'h000000000;
+      \$1110  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1111  = l3_s5_right;
-    if (s5_load) begin
-      \$1111  = l3_s4_right;
-    end
+    \$1111  = \$494 [5:0];
     if (rst) begin
       \$1111  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1112  = l3_s6_y;
-    if (s6_load) begin
-      \$1112  = \$393 [32:0];
-    end
+    \$1112  = i__payload[671:640];
     if (rst) begin
-      \$1112  = 33'h000000000;
+      \$1112  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1113  = l3_s6_right;
-    if (s6_load) begin
-      \$1113  = l3_s5_right;
-    end
+    \$1113  = \$495 [31:0];
     if (rst) begin
-      \$1113  = 6'h00;
+      \$1113  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1114  = l3_s7_t;
-    if (s7_load) begin
-      \$1114  = \$490 ;
-    end
+    \$1114  = l4_s1_right;
     if (rst) begin
-      \$1114  = 34'h000000000;
+      \$1114  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1115  = l3_s7_right;
-    if (s7_load) begin
-      \$1115  = l3_s6_right;
-    end
+    \$1115  = \$496 ;
     if (rst) begin
-      \$1115  = 6'h00;
+      \$1115  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1116  = l3_s8_z;
-    if (s8_load) begin
-      \$1116  = \$491 ;
-    end
+    \$1116  = l4_s1_mult;
     if (rst) begin
-      \$1116  = 34'h000000000;
+      \$1116  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1117  = l3_s9_w;
-    if (s9_load) begin
-      \$1117  = \$492 ;
-    end
+    \$1117  = \$497 ;
     if (rst) begin
-      \$1117  = 35'h000000000;
+      \$1117  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1118  = l3_s10_out;
-    if (s10_load) begin
-      \$1118  = \$498 [7:0];
-    end
+    \$1118  = l4_s2_x[31:16];
     if (rst) begin
-      \$1118  = 8'h00;
+      \$1118  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1119  = l4_s1_x;
-    if (s1_load) begin
-      \$1119  = \$499 [31:0];
-    end
+    \$1119  = l4_s2_x[15:0];
     if (rst) begin
-      \$1119  = 32'd0;
+      \$1119  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1120  = l4_s1_left;
-    if (s1_load) begin
-      \$1120  = \$501 ;
-    end
+    \$1120  = l4_s2_m_sum;
     if (rst) begin
-      \$1120  = 5'h00;
+      \$1120  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1121  = l4_s1_right;
-    if (s1_load) begin
-      \$1121  = \$504 [5:0];
-    end
+    \$1121  = l4_s2_mult;
     if (rst) begin
-      \$1121  = 6'h00;
+      \$1121  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1122  = l4_s1_mult;
-    if (s1_load) begin
-      \$1122  = i__payload[671:640];
-    end
+    \$1122  = l4_s2_right;
     if (rst) begin
-      \$1122  = 32'd0;
+      \$1122  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1123  = l4_s2_x;
-    if (s2_load) begin
-      \$1123  = \$505 [31:0];
-    end
+    \$1123  = \$498 ;
     if (rst) begin
       \$1123  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1124  = l4_s2_right;
-    if (s2_load) begin
-      \$1124  = l4_s1_right;
-    end
+    \$1124  = \$499 ;
     if (rst) begin
-      \$1124  = 6'h00;
+      \$1124  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1125  = l4_s2_m_sum;
-    if (s2_load) begin
-      \$1125  = \$506 ;
-    end
+    \$1125  = \$500 ;
     if (rst) begin
-      \$1125  = 18'h00000;
+      \$1125  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1126  = l4_s2_mult;
-    if (s2_load) begin
-      \$1126  = l4_s1_mult;
-    end
+    \$1126  = l4_s3_right;
     if (rst) begin
-      \$1126  = 32'd0;
+      \$1126  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1127  = l4_s3_x_sum;
-    if (s3_load) begin
-      \$1127  = \$507 ;
-    end
+    \$1127  = \$501 [47:0];
     if (rst) begin
-      \$1127  = 18'h00000;
+      \$1127  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1128  = l4_s3_x_hi;
-    if (s3_load) begin
-      \$1128  = l4_s2_x[31:16];
-    end
+    \$1128  = \$503 [32:0];
     if (rst) begin
-      \$1128  = 16'h0000;
+      \$1128  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1129  = l4_s3_x_lo;
-    if (s3_load) begin
-      \$1129  = l4_s2_x[15:0];
-    end
+    \$1129  = l4_s4_right;
     if (rst) begin
-      \$1129  = 16'h0000;
+      \$1129  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1130  = l4_s3_m_sum;
-    if (s3_load) begin
-      \$1130  = l4_s2_m_sum;
-    end
+    \$1130  = \$505 [32:0];
     if (rst) begin
-      \$1130  = 18'h00000;
+      \$1130  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1131  = l4_s3_mult;
-    if (s3_load) begin
-      \$1131  = l4_s2_mult;
-    end
+    \$1131  = l4_s5_right;
     if (rst) begin
-      \$1131  = 32'd0;
+      \$1131  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1132  = l4_s3_right;
-    if (s3_load) begin
-      \$1132  = l4_s2_right;
-    end
+    \$1132  = \$602 ;
     if (rst) begin
-      \$1132  = 6'h00;
+      \$1132  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1133  = l4_s4_hh;
-    if (s4_load) begin
-      \$1133  = \$508 ;
-    end
+    \$1133  = l4_s6_right;
     if (rst) begin
-      \$1133  = 32'd0;
+      \$1133  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1134  = l4_s4_ll;
-    if (s4_load) begin
-      \$1134  = \$509 ;
-    end
+    \$1134  = \$603 ;
     if (rst) begin
-      \$1134  = 32'd0;
+      \$1134  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1135  = l4_s4_cross;
-    if (s4_load) begin
-      \$1135  = \$510 ;
-    end
+    \$1135  = \$604 ;
     if (rst) begin
-      \$1135  = 36'h000000000;
+      \$1135  = 35'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1136  = l4_s4_right;
-    if (s4_load) begin
-      \$1136  = l4_s3_right;
-    end
+    \$1136  = \$610 [7:0];
     if (rst) begin
-      \$1136  = 6'h00;
+      \$1136  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1137  = l4_s5_base;
-    if (s5_load) begin
-      \$1137  = \$511 [47:0];
-    end
+    \$1137  = \$611 [31:0];
     if (rst) begin
-      \$1137  = 48'h000000000000;
+      \$1137  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1138  = l4_s5_mid;
-    if (s5_load) begin
-      \$1138  = \$513 [32:0];
-    end
+    \$1138  = \$613 ;
     if (rst) begin
-      \$1138  = 33'h000000000;
+      \$1138  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1139  = l4_s5_right;
-    if (s5_load) begin
-      \$1139  = l4_s4_right;
-    end
+    \$1139  = \$616 [5:0];
     if (rst) begin
       \$1139  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1140  = l4_s6_y;
-    if (s6_load) begin
-      \$1140  = \$515 [32:0];
-    end
+    \$1140  = i__payload[703:672];
     if (rst) begin
-      \$1140  = 33'h000000000;
+      \$1140  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1141  = l4_s6_right;
-    if (s6_load) begin
-      \$1141  = l4_s5_right;
-    end
+    \$1141  = \$617 [31:0];
     if (rst) begin
-      \$1141  = 6'h00;
+      \$1141  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1142  = l4_s7_t;
-    if (s7_load) begin
-      \$1142  = \$612 ;
-    end
+    \$1142  = l5_s1_right;
     if (rst) begin
-      \$1142  = 34'h000000000;
+      \$1142  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1143  = l4_s7_right;
-    if (s7_load) begin
-      \$1143  = l4_s6_right;
-    end
+    \$1143  = \$618 ;
     if (rst) begin
-      \$1143  = 6'h00;
+      \$1143  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1144  = l4_s8_z;
-    if (s8_load) begin
-      \$1144  = \$613 ;
-    end
+    \$1144  = l5_s1_mult;
     if (rst) begin
-      \$1144  = 34'h000000000;
+      \$1144  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1145  = l4_s9_w;
-    if (s9_load) begin
-      \$1145  = \$614 ;
-    end
+    \$1145  = \$619 ;
     if (rst) begin
-      \$1145  = 35'h000000000;
+      \$1145  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1146  = l4_s10_out;
-    if (s10_load) begin
-      \$1146  = \$620 [7:0];
-    end
+    \$1146  = l5_s2_x[31:16];
     if (rst) begin
-      \$1146  = 8'h00;
+      \$1146  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1147  = l5_s1_x;
-    if (s1_load) begin
-      \$1147  = \$621 [31:0];
-    end
+    \$1147  = l5_s2_x[15:0];
     if (rst) begin
-      \$1147  = 32'd0;
+      \$1147  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1148  = l5_s1_left;
-    if (s1_load) begin
-      \$1148  = \$623 ;
-    end
+    \$1148  = l5_s2_m_sum;
     if (rst) begin
-      \$1148  = 5'h00;
+      \$1148  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1149  = l5_s1_right;
-    if (s1_load) begin
-      \$1149  = \$626 [5:0];
-    end
+    \$1149  = l5_s2_mult;
     if (rst) begin
-      \$1149  = 6'h00;
+      \$1149  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1150  = l5_s1_mult;
-    if (s1_load) begin
-      \$1150  = i__payload[703:672];
-    end
+    \$1150  = l5_s2_right;
     if (rst) begin
-      \$1150  = 32'd0;
+      \$1150  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1151  = l5_s2_x;
-    if (s2_load) begin
-      \$1151  = \$627 [31:0];
-    end
+    \$1151  = \$620 ;
     if (rst) begin
       \$1151  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1152  = l5_s2_right;
-    if (s2_load) begin
-      \$1152  = l5_s1_right;
-    end
+    \$1152  = \$621 ;
     if (rst) begin
-      \$1152  = 6'h00;
+      \$1152  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1153  = l5_s2_m_sum;
-    if (s2_load) begin
-      \$1153  = \$628 ;
-    end
+    \$1153  = \$622 ;
     if (rst) begin
-      \$1153  = 18'h00000;
+      \$1153  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1154  = l5_s2_mult;
-    if (s2_load) begin
-      \$1154  = l5_s1_mult;
-    end
+    \$1154  = l5_s3_right;
     if (rst) begin
-      \$1154  = 32'd0;
+      \$1154  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1155  = l5_s3_x_sum;
-    if (s3_load) begin
-      \$1155  = \$629 ;
-    end
+    \$1155  = \$623 [47:0];
     if (rst) begin
-      \$1155  = 18'h00000;
+      \$1155  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1156  = l5_s3_x_hi;
-    if (s3_load) begin
-      \$1156  = l5_s2_x[31:16];
-    end
+    \$1156  = \$625 [32:0];
     if (rst) begin
-      \$1156  = 16'h0000;
+      \$1156  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1157  = l5_s3_x_lo;
-    if (s3_load) begin
-      \$1157  = l5_s2_x[15:0];
-    end
+    \$1157  = l5_s4_right;
     if (rst) begin
-      \$1157  = 16'h0000;
+      \$1157  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1158  = l5_s3_m_sum;
-    if (s3_load) begin
-      \$1158  = l5_s2_m_sum;
-    end
+    \$1158  = \$627 [32:0];
     if (rst) begin
-      \$1158  = 18'h00000;
+      \$1158  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1159  = l5_s3_mult;
-    if (s3_load) begin
-      \$1159  = l5_s2_mult;
-    end
+    \$1159  = l5_s5_right;
     if (rst) begin
-      \$1159  = 32'd0;
+      \$1159  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1160  = l5_s3_right;
-    if (s3_load) begin
-      \$1160  = l5_s2_right;
-    end
+    \$1160  = \$724 ;
     if (rst) begin
-      \$1160  = 6'h00;
+      \$1160  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1161  = l5_s4_hh;
-    if (s4_load) begin
-      \$1161  = \$630 ;
-    end
+    \$1161  = l5_s6_right;
     if (rst) begin
-      \$1161  = 32'd0;
+      \$1161  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1162  = l5_s4_ll;
-    if (s4_load) begin
-      \$1162  = \$631 ;
-    end
+    \$1162  = \$725 ;
     if (rst) begin
-      \$1162  = 32'd0;
+      \$1162  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1163  = l5_s4_cross;
-    if (s4_load) begin
-      \$1163  = \$632 ;
-    end
+    \$1163  = \$726 ;
     if (rst) begin
-      \$1163  = 36'h000000000;
+      \$1163  = 35'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1164  = l5_s4_right;
-    if (s4_load) begin
-      \$1164  = l5_s3_right;
-    end
+    \$1164  = \$732 [7:0];
     if (rst) begin
-      \$1164  = 6'h00;
+      \$1164  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1165  = l5_s5_base;
-    if (s5_load) begin
-      \$1165  = \$633 [47:0];
-    end
+    \$1165  = \$733 [31:0];
     if (rst) begin
-      \$1165  = 48'h000000000000;
+      \$1165  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1166  = l5_s5_mid;
-    if (s5_load) begin
-      \$1166  = \$635 [32:0];
-    end
+    \$1166  = \$735 ;
     if (rst) begin
-      \$1166  = 33'h000000000;
+      \$1166  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1167  = l5_s5_right;
-    if (s5_load) begin
-      \$1167  = l5_s4_right;
-    end
+    \$1167  = \$738 [5:0];
     if (rst) begin
       \$1167  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1168  = l5_s6_y;
-    if (s6_load) begin
-      \$1168  = \$637 [32:0];
-    end
+    \$1168  = i__payload[735:704];
     if (rst) begin
-      \$1168  = 33'h000000000;
+      \$1168  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1169  = l5_s6_right;
-    if (s6_load) begin
-      \$1169  = l5_s5_right;
-    end
+    \$1169  = \$739 [31:0];
     if (rst) begin
-      \$1169  = 6'h00;
+      \$1169  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1170  = l5_s7_t;
-    if (s7_load) begin
-      \$1170  = \$734 ;
-    end
+    \$1170  = l6_s1_right;
     if (rst) begin
-      \$1170  = 34'h000000000;
+      \$1170  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1171  = l5_s7_right;
-    if (s7_load) begin
-      \$1171  = l5_s6_right;
-    end
+    \$1171  = \$740 ;
     if (rst) begin
-      \$1171  = 6'h00;
+      \$1171  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1172  = l5_s8_z;
-    if (s8_load) begin
-      \$1172  = \$735 ;
-    end
+    \$1172  = l6_s1_mult;
     if (rst) begin
-      \$1172  = 34'h000000000;
+      \$1172  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1173  = l5_s9_w;
-    if (s9_load) begin
-      \$1173  = \$736 ;
-    end
+    \$1173  = \$741 ;
     if (rst) begin
-      \$1173  = 35'h000000000;
+      \$1173  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1174  = l5_s10_out;
-    if (s10_load) begin
-      \$1174  = \$742 [7:0];
-    end
+    \$1174  = l6_s2_x[31:16];
     if (rst) begin
-      \$1174  = 8'h00;
+      \$1174  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1175  = l6_s1_x;
-    if (s1_load) begin
-      \$1175  = \$743 [31:0];
-    end
+    \$1175  = l6_s2_x[15:0];
     if (rst) begin
-      \$1175  = 32'd0;
+      \$1175  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1176  = l6_s1_left;
-    if (s1_load) begin
-      \$1176  = \$745 ;
-    end
+    \$1176  = l6_s2_m_sum;
     if (rst) begin
-      \$1176  = 5'h00;
+      \$1176  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1177  = l6_s1_right;
-    if (s1_load) begin
-      \$1177  = \$748 [5:0];
-    end
+    \$1177  = l6_s2_mult;
     if (rst) begin
-      \$1177  = 6'h00;
+      \$1177  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1178  = l6_s1_mult;
-    if (s1_load) begin
-      \$1178  = i__payload[735:704];
-    end
+    \$1178  = l6_s2_right;
     if (rst) begin
-      \$1178  = 32'd0;
+      \$1178  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1179  = l6_s2_x;
-    if (s2_load) begin
-      \$1179  = \$749 [31:0];
-    end
+    \$1179  = \$742 ;
     if (rst) begin
       \$1179  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1180  = l6_s2_right;
-    if (s2_load) begin
-      \$1180  = l6_s1_right;
-    end
+    \$1180  = \$743 ;
     if (rst) begin
-      \$1180  = 6'h00;
+      \$1180  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1181  = l6_s2_m_sum;
-    if (s2_load) begin
-      \$1181  = \$750 ;
-    end
+    \$1181  = \$744 ;
     if (rst) begin
-      \$1181  = 18'h00000;
+      \$1181  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1182  = l6_s2_mult;
-    if (s2_load) begin
-      \$1182  = l6_s1_mult;
-    end
+    \$1182  = l6_s3_right;
     if (rst) begin
-      \$1182  = 32'd0;
+      \$1182  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1183  = l6_s3_x_sum;
-    if (s3_load) begin
-      \$1183  = \$751 ;
-    end
+    \$1183  = \$745 [47:0];
     if (rst) begin
-      \$1183  = 18'h00000;
+      \$1183  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1184  = l6_s3_x_hi;
-    if (s3_load) begin
-      \$1184  = l6_s2_x[31:16];
-    end
+    \$1184  = \$747 [32:0];
     if (rst) begin
-      \$1184  = 16'h0000;
+      \$1184  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1185  = l6_s3_x_lo;
-    if (s3_load) begin
-      \$1185  = l6_s2_x[15:0];
-    end
+    \$1185  = l6_s4_right;
     if (rst) begin
-      \$1185  = 16'h0000;
+      \$1185  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1186  = l6_s3_m_sum;
-    if (s3_load) begin
-      \$1186  = l6_s2_m_sum;
-    end
+    \$1186  = \$749 [32:0];
     if (rst) begin
-      \$1186  = 18'h00000;
+      \$1186  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1187  = l6_s3_mult;
-    if (s3_load) begin
-      \$1187  = l6_s2_mult;
-    end
+    \$1187  = l6_s5_right;
     if (rst) begin
-      \$1187  = 32'd0;
+      \$1187  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1188  = l6_s3_right;
-    if (s3_load) begin
-      \$1188  = l6_s2_right;
-    end
+    \$1188  = \$846 ;
     if (rst) begin
-      \$1188  = 6'h00;
+      \$1188  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1189  = l6_s4_hh;
-    if (s4_load) begin
-      \$1189  = \$752 ;
-    end
+    \$1189  = l6_s6_right;
     if (rst) begin
-      \$1189  = 32'd0;
+      \$1189  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1190  = l6_s4_ll;
-    if (s4_load) begin
-      \$1190  = \$753 ;
-    end
+    \$1190  = \$847 ;
     if (rst) begin
-      \$1190  = 32'd0;
+      \$1190  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1191  = l6_s4_cross;
-    if (s4_load) begin
-      \$1191  = \$754 ;
-    end
+    \$1191  = \$848 ;
     if (rst) begin
-      \$1191  = 36'h000000000;
+      \$1191  = 35'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1192  = l6_s4_right;
-    if (s4_load) begin
-      \$1192  = l6_s3_right;
-    end
+    \$1192  = \$854 [7:0];
     if (rst) begin
-      \$1192  = 6'h00;
+      \$1192  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1193  = l6_s5_base;
-    if (s5_load) begin
-      \$1193  = \$755 [47:0];
-    end
+    \$1193  = \$855 [31:0];
     if (rst) begin
-      \$1193  = 48'h000000000000;
+      \$1193  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1194  = l6_s5_mid;
-    if (s5_load) begin
-      \$1194  = \$757 [32:0];
-    end
+    \$1194  = \$857 ;
     if (rst) begin
-      \$1194  = 33'h000000000;
+      \$1194  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1195  = l6_s5_right;
-    if (s5_load) begin
-      \$1195  = l6_s4_right;
-    end
+    \$1195  = \$860 [5:0];
     if (rst) begin
       \$1195  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1196  = l6_s6_y;
-    if (s6_load) begin
-      \$1196  = \$759 [32:0];
-    end
+    \$1196  = i__payload[767:736];
     if (rst) begin
-      \$1196  = 33'h000000000;
+      \$1196  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1197  = l6_s6_right;
-    if (s6_load) begin
-      \$1197  = l6_s5_right;
-    end
+    \$1197  = \$861 [31:0];
     if (rst) begin
-      \$1197  = 6'h00;
+      \$1197  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1198  = l6_s7_t;
-    if (s7_load) begin
-      \$1198  = \$856 ;
-    end
+    \$1198  = l7_s1_right;
     if (rst) begin
-      \$1198  = 34'h000000000;
+      \$1198  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1199  = l6_s7_right;
-    if (s7_load) begin
-      \$1199  = l6_s6_right;
-    end
+    \$1199  = \$862 ;
     if (rst) begin
-      \$1199  = 6'h00;
+      \$1199  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1200  = l6_s8_z;
-    if (s8_load) begin
-      \$1200  = \$857 ;
-    end
+    \$1200  = l7_s1_mult;
     if (rst) begin
-      \$1200  = 34'h000000000;
+      \$1200  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1201  = l6_s9_w;
-    if (s9_load) begin
-      \$1201  = \$858 ;
-    end
+    \$1201  = \$863 ;
     if (rst) begin
-      \$1201  = 35'h000000000;
+      \$1201  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1202  = l6_s10_out;
-    if (s10_load) begin
-      \$1202  = \$864 [7:0];
-    end
+    \$1202  = l7_s2_x[31:16];
     if (rst) begin
-      \$1202  = 8'h00;
+      \$1202  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1203  = l7_s1_x;
-    if (s1_load) begin
-      \$1203  = \$865 [31:0];
-    end
+    \$1203  = l7_s2_x[15:0];
     if (rst) begin
-      \$1203  = 32'd0;
+      \$1203  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1204  = l7_s1_left;
-    if (s1_load) begin
-      \$1204  = \$867 ;
-    end
+    \$1204  = l7_s2_m_sum;
     if (rst) begin
-      \$1204  = 5'h00;
+      \$1204  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1205  = l7_s1_right;
-    if (s1_load) begin
-      \$1205  = \$870 [5:0];
-    end
+    \$1205  = l7_s2_mult;
     if (rst) begin
-      \$1205  = 6'h00;
+      \$1205  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1206  = l7_s1_mult;
-    if (s1_load) begin
-      \$1206  = i__payload[767:736];
-    end
+    \$1206  = l7_s2_right;
     if (rst) begin
-      \$1206  = 32'd0;
+      \$1206  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1207  = l7_s2_x;
-    if (s2_load) begin
-      \$1207  = \$871 [31:0];
-    end
+    \$1207  = \$864 ;
     if (rst) begin
       \$1207  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1208  = l7_s2_right;
-    if (s2_load) begin
-      \$1208  = l7_s1_right;
-    end
+    \$1208  = \$865 ;
     if (rst) begin
-      \$1208  = 6'h00;
+      \$1208  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1209  = l7_s2_m_sum;
-    if (s2_load) begin
-      \$1209  = \$872 ;
-    end
+    \$1209  = \$866 ;
     if (rst) begin
-      \$1209  = 18'h00000;
+      \$1209  = 36'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1210  = l7_s2_mult;
-    if (s2_load) begin
-      \$1210  = l7_s1_mult;
-    end
+    \$1210  = l7_s3_right;
     if (rst) begin
-      \$1210  = 32'd0;
+      \$1210  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1211  = l7_s3_x_sum;
-    if (s3_load) begin
-      \$1211  = \$873 ;
-    end
+    \$1211  = \$867 [47:0];
     if (rst) begin
-      \$1211  = 18'h00000;
+      \$1211  = 48'h000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1212  = l7_s3_x_hi;
-    if (s3_load) begin
-      \$1212  = l7_s2_x[31:16];
-    end
+    \$1212  = \$869 [32:0];
     if (rst) begin
-      \$1212  = 16'h0000;
+      \$1212  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1213  = l7_s3_x_lo;
-    if (s3_load) begin
-      \$1213  = l7_s2_x[15:0];
-    end
+    \$1213  = l7_s4_right;
     if (rst) begin
-      \$1213  = 16'h0000;
+      \$1213  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1214  = l7_s3_m_sum;
-    if (s3_load) begin
-      \$1214  = l7_s2_m_sum;
-    end
+    \$1214  = \$871 [32:0];
     if (rst) begin
-      \$1214  = 18'h00000;
+      \$1214  = 33'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1215  = l7_s3_mult;
-    if (s3_load) begin
-      \$1215  = l7_s2_mult;
-    end
+    \$1215  = l7_s5_right;
     if (rst) begin
-      \$1215  = 32'd0;
+      \$1215  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1216  = l7_s3_right;
-    if (s3_load) begin
-      \$1216  = l7_s2_right;
-    end
+    \$1216  = \$968 ;
     if (rst) begin
-      \$1216  = 6'h00;
+      \$1216  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1217  = l7_s4_hh;
-    if (s4_load) begin
-      \$1217  = \$874 ;
-    end
+    \$1217  = l7_s6_right;
     if (rst) begin
-      \$1217  = 32'd0;
+      \$1217  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1218  = l7_s4_ll;
-    if (s4_load) begin
-      \$1218  = \$875 ;
-    end
+    \$1218  = \$969 ;
     if (rst) begin
-      \$1218  = 32'd0;
+      \$1218  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1219  = l7_s4_cross;
-    if (s4_load) begin
-      \$1219  = \$876 ;
-    end
+    \$1219  = \$970 ;
     if (rst) begin
-      \$1219  = 36'h000000000;
+      \$1219  = 35'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1220  = l7_s4_right;
-    if (s4_load) begin
-      \$1220  = l7_s3_right;
-    end
+    \$1220  = \$976 [7:0];
     if (rst) begin
-      \$1220  = 6'h00;
+      \$1220  = 8'h00;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1221  = l7_s5_base;
-    if (s5_load) begin
-      \$1221  = \$877 [47:0];
-    end
-    if (rst) begin
-      \$1221  = 48'h000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1222  = l7_s5_mid;
-    if (s5_load) begin
-      \$1222  = \$879 [32:0];
-    end
-    if (rst) begin
-      \$1222  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1223  = l7_s5_right;
-    if (s5_load) begin
-      \$1223  = l7_s4_right;
-    end
-    if (rst) begin
-      \$1223  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1224  = l7_s6_y;
-    if (s6_load) begin
-      \$1224  = \$881 [32:0];
-    end
-    if (rst) begin
-      \$1224  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1225  = l7_s6_right;
-    if (s6_load) begin
-      \$1225  = l7_s5_right;
-    end
-    if (rst) begin
-      \$1225  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1226  = l7_s7_t;
-    if (s7_load) begin
-      \$1226  = \$978 ;
-    end
-    if (rst) begin
-      \$1226  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1227  = l7_s7_right;
-    if (s7_load) begin
-      \$1227  = l7_s6_right;
-    end
-    if (rst) begin
-      \$1227  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1228  = l7_s8_z;
-    if (s8_load) begin
-      \$1228  = \$979 ;
-    end
-    if (rst) begin
-      \$1228  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1229  = l7_s9_w;
-    if (s9_load) begin
-      \$1229  = \$980 ;
-    end
-    if (rst) begin
-      \$1229  = 35'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$80 ) begin end
-    \$1230  = l7_s10_out;
-    if (s10_load) begin
-      \$1230  = \$986 [7:0];
-    end
-    if (rst) begin
-      \$1230  = 8'h00;
-    end
-  end
-  assign i__ready = s1_load;
+  assign output_zero_point = \port$3363$272 [7:0];
+  assign act_max = \port$3363$272 [23:16];
+  assign act_min = \port$3363$272 [15:8];
   assign o__valid = s10_valid;
-  assign output_zero_point = \port$3364$272 [7:0];
-  assign act_max = \port$3364$272 [23:16];
-  assign act_min = \port$3364$272 [15:8];
-  assign \o__payload.data  = o__payload[63:0];
-  assign \o__payload.data[0]  = o__payload[7:0];
-  assign \o__payload.data[1]  = o__payload[15:8];
-  assign \o__payload.data[2]  = o__payload[23:16];
-  assign \o__payload.data[3]  = o__payload[31:24];
-  assign \o__payload.data[4]  = o__payload[39:32];
-  assign \o__payload.data[5]  = o__payload[47:40];
-  assign \o__payload.data[6]  = o__payload[55:48];
-  assign \o__payload.data[7]  = o__payload[63:56];
-  assign \o__payload.tag  = o__payload[69:64];
   assign \i__payload.acc  = i__payload[255:0];
   assign \i__payload.acc[0]  = i__payload[31:0];
   assign \i__payload.acc[1]  = i__payload[63:32];
@@ -47121,6 +46531,16 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign \i__payload.shift[6]  = i__payload[809:804];
   assign \i__payload.shift[7]  = i__payload[815:810];
   assign \i__payload.tag  = i__payload[821:816];
+  assign \o__payload.data  = o__payload[63:0];
+  assign \o__payload.data[0]  = o__payload[7:0];
+  assign \o__payload.data[1]  = o__payload[15:8];
+  assign \o__payload.data[2]  = o__payload[23:16];
+  assign \o__payload.data[3]  = o__payload[31:24];
+  assign \o__payload.data[4]  = o__payload[39:32];
+  assign \o__payload.data[5]  = o__payload[47:40];
+  assign \o__payload.data[6]  = o__payload[55:48];
+  assign \o__payload.data[7]  = o__payload[63:56];
+  assign \o__payload.tag  = o__payload[69:64];
   assign o__payload[63:56] = l7_s10_out;
   assign o__payload[55:48] = l6_s10_out;
   assign o__payload[47:40] = l5_s10_out;
@@ -47130,14 +46550,14 @@ module \accel_top.core.output.post.requant (rst, o__ready, s1_load, i__valid, \p
   assign o__payload[15:8] = l1_s10_out;
   assign o__payload[7:0] = l0_s10_out;
   assign o__payload[69:64] = s10_tag;
-  assign \$27  = { \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48], \$26 [48:15] };
-  assign \$149  = { \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48], \$148 [48:15] };
-  assign \$271  = { \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48], \$270 [48:15] };
-  assign \$393  = { \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48], \$392 [48:15] };
-  assign \$515  = { \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48], \$514 [48:15] };
-  assign \$637  = { \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48], \$636 [48:15] };
-  assign \$759  = { \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48], \$758 [48:15] };
-  assign \$881  = { \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48], \$880 [48:15] };
+  assign \$17  = { \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48], \$16 [48:15] };
+  assign \$139  = { \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48], \$138 [48:15] };
+  assign \$261  = { \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48], \$260 [48:15] };
+  assign \$383  = { \$382 [48], \$382 [48], \$382 [48], \$382 [48], \$382 [48], \$382 [48], \$382 [48], \$382 [48], \$382 [48], \$382 [48], \$382 [48], \$382 [48], \$382 [48], \$382 [48], \$382 [48], \$382 [48:15] };
+  assign \$505  = { \$504 [48], \$504 [48], \$504 [48], \$504 [48], \$504 [48], \$504 [48], \$504 [48], \$504 [48], \$504 [48], \$504 [48], \$504 [48], \$504 [48], \$504 [48], \$504 [48], \$504 [48], \$504 [48:15] };
+  assign \$627  = { \$626 [48], \$626 [48], \$626 [48], \$626 [48], \$626 [48], \$626 [48], \$626 [48], \$626 [48], \$626 [48], \$626 [48], \$626 [48], \$626 [48], \$626 [48], \$626 [48], \$626 [48], \$626 [48:15] };
+  assign \$749  = { \$748 [48], \$748 [48], \$748 [48], \$748 [48], \$748 [48], \$748 [48], \$748 [48], \$748 [48], \$748 [48], \$748 [48], \$748 [48], \$748 [48], \$748 [48], \$748 [48], \$748 [48], \$748 [48:15] };
+  assign \$871  = { \$870 [48], \$870 [48], \$870 [48], \$870 [48], \$870 [48], \$870 [48], \$870 [48], \$870 [48], \$870 [48], \$870 [48], \$870 [48], \$870 [48], \$870 [48], \$870 [48], \$870 [48], \$870 [48:15] };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -49433,85 +48853,126 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   reg \$auto$verilog_backend.cc:2355:dump_module$84  = 0;
   wire \$1 ;
   wire \$10 ;
+  wire \$100 ;
+  wire \$101 ;
+  wire \$102 ;
+  wire \$103 ;
+  reg \$104 ;
+  reg [40:0] \$105 ;
+  reg [31:0] \$106 ;
+  reg [23:0] \$107 ;
+  reg [4:0] \$108 ;
+  reg \$109 ;
   wire \$11 ;
-  wire \$12 ;
-  wire \$13 ;
-  wire \$14 ;
+  reg \$110 ;
+  reg [31:0] \$111 ;
+  reg [23:0] \$112 ;
+  reg [4:0] \$113 ;
+  reg \$114 ;
+  reg \$115 ;
+  reg [31:0] \$116 ;
+  reg [23:0] \$117 ;
+  reg [4:0] \$118 ;
+  reg \$119 ;
+  wire [7:0] \$12 ;
+  reg \$120 ;
+  reg [31:0] \$121 ;
+  reg \$122 ;
+  wire [32:0] \$13 ;
+  wire [32:0] \$14 ;
   wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
+  wire [24:0] \$16 ;
+  wire [24:0] \$17 ;
+  wire [10:0] \$18 ;
   wire \$19 ;
   wire \$2 ;
   wire \$20 ;
-  wire \$21 ;
+  wire [23:0] \$21 ;
   wire \$22 ;
   wire \$23 ;
   wire \$24 ;
   wire \$25 ;
   wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
+  wire [7:0] \$27 ;
+  wire [32:0] \$28 ;
+  wire [32:0] \$29 ;
   wire \$3 ;
   wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
+  wire [24:0] \$31 ;
+  wire [24:0] \$32 ;
+  wire [10:0] \$33 ;
   wire \$34 ;
   wire \$35 ;
-  wire \$36 ;
+  wire [23:0] \$36 ;
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
-  wire [10:0] \$4 ;
+  wire \$4 ;
   wire \$40 ;
   wire \$41 ;
-  wire [12:0] \$42 ;
+  wire [7:0] \$42 ;
   wire [32:0] \$43 ;
-  wire [24:0] \$44 ;
+  wire [32:0] \$44 ;
   wire \$45 ;
-  wire \$46 ;
-  wire \$47 ;
-  wire \$48 ;
-  wire [12:0] \$49 ;
+  wire [24:0] \$46 ;
+  wire [24:0] \$47 ;
+  wire [10:0] \$48 ;
+  wire \$49 ;
   wire \$5 ;
-  wire [32:0] \$50 ;
-  wire [24:0] \$51 ;
+  wire \$50 ;
+  wire [23:0] \$51 ;
   wire \$52 ;
   wire \$53 ;
   wire \$54 ;
   wire \$55 ;
-  wire [12:0] \$56 ;
-  wire [32:0] \$57 ;
-  wire [24:0] \$58 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
   wire \$59 ;
   wire \$6 ;
   wire \$60 ;
-  wire [31:0] \$61 ;
+  wire \$61 ;
   wire \$62 ;
-  wire [32:0] \$63 ;
+  wire \$63 ;
   wire \$64 ;
   wire \$65 ;
   wire \$66 ;
   wire \$67 ;
   wire \$68 ;
-  reg \$69 ;
-  wire [23:0] \$7 ;
-  reg [40:0] \$70 ;
-  reg [31:0] \$71 ;
-  reg [23:0] \$72 ;
-  reg \$73 ;
-  reg [31:0] \$74 ;
-  reg [23:0] \$75 ;
-  reg \$76 ;
-  reg [31:0] \$77 ;
-  reg [23:0] \$78 ;
-  reg \$79 ;
+  wire \$69 ;
+  wire \$7 ;
+  wire \$70 ;
+  wire \$71 ;
+  wire \$72 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire \$78 ;
+  wire \$79 ;
   wire \$8 ;
-  reg [31:0] \$80 ;
-  reg \$81 ;
+  wire \$80 ;
+  wire \$81 ;
+  wire \$82 ;
+  wire \$83 ;
+  wire \$84 ;
+  wire \$85 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire \$88 ;
+  wire \$89 ;
   wire \$9 ;
+  wire \$90 ;
+  wire \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire [31:0] \$96 ;
+  wire \$97 ;
+  wire [32:0] \$98 ;
+  wire \$99 ;
   reg active0 = 1'h0;
   reg active1 = 1'h0;
   reg active2 = 1'h0;
@@ -49522,6 +48983,11 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   output [31:0] beats_read;
   reg [31:0] beats_read = 32'd0;
   wire [9:0] burst;
+  wire [9:0] \burst$41 ;
+  wire [9:0] \burst$51 ;
+  reg [4:0] burst0 = 5'h00;
+  reg [4:0] burst1 = 5'h00;
+  reg [4:0] burst2 = 5'h00;
   input clear;
   wire clear;
   input clk;
@@ -49574,11 +49040,24 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   reg dest_ready;
   output error;
   reg error = 1'h0;
-  wire \final ;
+  reg final0 = 1'h0;
+  reg final1 = 1'h0;
+  reg final2 = 1'h0;
   output idle;
   wire idle;
   wire [9:0] limit;
+  wire [9:0] \limit$40 ;
+  wire [9:0] \limit$50 ;
   wire load;
+  wire [31:0] next_addr0;
+  wire [31:0] next_addr1;
+  wire [31:0] next_addr2;
+  wire next_final0;
+  wire next_final1;
+  wire next_final2;
+  wire [23:0] next_remain0;
+  wire [23:0] next_remain1;
+  wire [23:0] next_remain2;
   wire [2:0] r_data;
   wire r_en;
   wire r_rdy;
@@ -49606,118 +49085,172 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   wire rst;
   reg [1:0] sel;
   reg [31:0] sel_addr;
-  reg [23:0] sel_remain;
+  reg [4:0] sel_burst;
+  reg sel_final;
   wire [9:0] to_page;
+  wire [9:0] \to_page$39 ;
+  wire [9:0] \to_page$49 ;
   wire [2:0] w_data;
   wire w_en;
   wire w_rdy;
-  assign \$15  = ~ active1;
-  assign \$16  = sel == 1'h1;
-  assign \$17  = load & \$16 ;
-  assign \$18  = \$17  & \final ;
-  assign cmd__1__ready = \$15  | \$18 ;
-  assign \$19  = ~ active2;
-  assign \$20  = sel == 2'h2;
-  assign \$21  = load & \$20 ;
-  assign \$22  = \$21  & \final ;
-  assign cmd__2__ready = \$19  | \$22 ;
-  assign \$23  = rd_rsp__valid & r_rdy;
-  assign \$24  = ! r_data[1:0];
-  assign data__0__valid = \$23  & \$24 ;
-  assign \$25  = rd_rsp__payload[64] & r_data[2];
-  assign \$26  = ! r_data[1:0];
-  assign \$27  = rd_rsp__valid & r_rdy;
-  assign \$28  = r_data[1:0] == 1'h1;
-  assign data__1__valid = \$27  & \$28 ;
-  assign \$29  = rd_rsp__payload[64] & r_data[2];
-  assign \$30  = r_data[1:0] == 1'h1;
-  assign \$31  = rd_rsp__valid & r_rdy;
-  assign \$32  = r_data[1:0] == 2'h2;
-  assign data__2__valid = \$31  & \$32 ;
-  assign \$33  = rd_rsp__payload[64] & r_data[2];
-  assign \$34  = r_data[1:0] == 2'h2;
-  assign rd_rsp__ready = r_rdy & dest_ready;
-  assign \$35  = rd_rsp__valid & rd_rsp__ready;
-  assign r_en = \$35  & rd_rsp__payload[64];
-  assign \$36  = ~ any_active;
-  assign \$37  = ~ rd_req__valid;
-  assign \$38  = \$36  & \$37 ;
-  assign \$39  = ~ r_rdy;
-  assign idle = \$38  & \$39 ;
-  assign \$40  = ! sel;
-  assign \$41  = load & \$40 ;
-  assign \$43  = addr0 + \$42 ;
-  assign \$44  = remain0 - \$7 [9:0];
-  assign \$45  = cmd__0__valid & cmd__0__ready;
-  assign \$46  = | cmd__0__payload[55:32];
-  assign \$47  = sel == 1'h1;
-  assign \$48  = load & \$47 ;
-  assign \$50  = addr1 + \$49 ;
-  assign \$51  = remain1 - \$7 [9:0];
-  assign \$52  = cmd__1__valid & cmd__1__ready;
-  assign \$53  = | cmd__1__payload[55:32];
-  assign \$54  = sel == 2'h2;
-  assign \$55  = load & \$54 ;
-  assign \$57  = addr2 + \$56 ;
-  assign \$58  = remain2 - \$7 [9:0];
-  assign \$59  = cmd__2__valid & cmd__2__ready;
-  assign \$60  = | cmd__2__payload[55:32];
-  assign \$61  = clear ? 32'd0 : beats_read;
-  assign \$62  = rd_rsp__valid & rd_rsp__ready;
-  assign \$63  = \$61  + \$62 ;
-  assign \$64  = ~ clear;
-  assign \$65  = error & \$64 ;
-  assign \$66  = rd_rsp__valid & rd_rsp__ready;
-  assign \$67  = \$66  & rd_rsp__payload[65];
-  assign \$68  = \$65  | \$67 ;
-  always @(posedge clk)
-    rd_req__valid <= \$69 ;
-  always @(posedge clk)
-    rd_req__payload <= \$70 ;
-  always @(posedge clk)
-    addr0 <= \$71 ;
-  always @(posedge clk)
-    remain0 <= \$72 ;
-  always @(posedge clk)
-    active0 <= \$73 ;
-  always @(posedge clk)
-    addr1 <= \$74 ;
-  always @(posedge clk)
-    remain1 <= \$75 ;
-  always @(posedge clk)
-    active1 <= \$76 ;
-  always @(posedge clk)
-    addr2 <= \$77 ;
-  always @(posedge clk)
-    remain2 <= \$78 ;
-  always @(posedge clk)
-    active2 <= \$79 ;
-  always @(posedge clk)
-    beats_read <= \$80 ;
-  always @(posedge clk)
-    error <= \$81 ;
   assign \$1  = ! sel;
   assign \$2  = sel == 1'h1;
   assign \$3  = sel == 2'h2;
-  assign \$4  = 10'h200 - sel_addr[11:3];
-  assign \$5  = \$4 [9:0] < 5'h10;
-  assign limit = \$5  ? \$4 [9:0] : 10'h010;
-  assign \$6  = sel_remain < limit;
-  assign \$7  = \$6  ? sel_remain : { 14'h0000, limit };
-  assign \final  = sel_remain <= limit;
-  assign \$8  = ~ rd_req__valid;
-  assign \$9  = \$8  | rd_req__ready;
-  assign \$10  = \$9  & any_active;
-  assign load = \$10  & w_rdy;
-  assign \$11  = ~ active0;
-  assign \$12  = ! sel;
-  assign \$13  = load & \$12 ;
-  assign \$14  = \$13  & \final ;
-  assign cmd__0__ready = \$11  | \$14 ;
+  assign \$4  = ~ rd_req__valid;
+  assign \$5  = \$4  | rd_req__ready;
+  assign \$6  = \$5  & any_active;
+  assign load = \$6  & w_rdy;
+  assign \$7  = ~ active0;
+  assign \$8  = ! sel;
+  assign \$9  = load & \$8 ;
+  assign \$10  = \$9  & final0;
+  assign cmd__0__ready = \$7  | \$10 ;
+  assign \$11  = cmd__0__valid & cmd__0__ready;
+  assign \$13  = addr0 + \$12 ;
+  assign \$14  = \$11  ? { 1'h0, cmd__0__payload[31:3], 3'h0 } : \$13 ;
+  assign \$15  = cmd__0__valid & cmd__0__ready;
+  assign \$16  = remain0 - burst0;
+  assign \$17  = \$15  ? { 1'h0, cmd__0__payload[55:32] } : \$16 ;
+  assign \$18  = 10'h200 - \$14 [11:3];
+  assign \$19  = \$18 [9:0] < 5'h10;
+  assign limit = \$19  ? \$18 [9:0] : 10'h010;
+  assign \$20  = \$17 [23:0] < limit;
+  assign \$21  = \$20  ? \$17 [23:0] : { 14'h0000, limit };
+  assign next_final0 = \$17 [23:0] <= limit;
+  assign \$22  = ~ active1;
+  assign \$23  = sel == 1'h1;
+  assign \$24  = load & \$23 ;
+  assign \$25  = \$24  & final1;
+  assign cmd__1__ready = \$22  | \$25 ;
+  assign \$26  = cmd__1__valid & cmd__1__ready;
+  assign \$28  = addr1 + \$27 ;
+  assign \$29  = \$26  ? { 1'h0, cmd__1__payload[31:3], 3'h0 } : \$28 ;
+  assign \$30  = cmd__1__valid & cmd__1__ready;
+  assign \$31  = remain1 - burst1;
+  assign \$32  = \$30  ? { 1'h0, cmd__1__payload[55:32] } : \$31 ;
+  assign \$33  = 10'h200 - \$29 [11:3];
+  assign \$34  = \$33 [9:0] < 5'h10;
+  assign \limit$40  = \$34  ? \$33 [9:0] : 10'h010;
+  assign \$35  = \$32 [23:0] < \limit$40 ;
+  assign \$36  = \$35  ? \$32 [23:0] : { 14'h0000, \limit$40  };
+  assign next_final1 = \$32 [23:0] <= \limit$40 ;
+  assign \$37  = ~ active2;
+  assign \$38  = sel == 2'h2;
+  assign \$39  = load & \$38 ;
+  assign \$40  = \$39  & final2;
+  assign cmd__2__ready = \$37  | \$40 ;
+  assign \$41  = cmd__2__valid & cmd__2__ready;
+  assign \$43  = addr2 + \$42 ;
+  assign \$44  = \$41  ? { 1'h0, cmd__2__payload[31:3], 3'h0 } : \$43 ;
+  assign \$45  = cmd__2__valid & cmd__2__ready;
+  assign \$46  = remain2 - burst2;
+  assign \$47  = \$45  ? { 1'h0, cmd__2__payload[55:32] } : \$46 ;
+  assign \$48  = 10'h200 - \$44 [11:3];
+  assign \$49  = \$48 [9:0] < 5'h10;
+  assign \limit$50  = \$49  ? \$48 [9:0] : 10'h010;
+  assign \$50  = \$47 [23:0] < \limit$50 ;
+  assign \$51  = \$50  ? \$47 [23:0] : { 14'h0000, \limit$50  };
+  assign next_final2 = \$47 [23:0] <= \limit$50 ;
+  assign \$52  = rd_rsp__valid & r_rdy;
+  assign \$53  = ! r_data[1:0];
+  assign data__0__valid = \$52  & \$53 ;
+  assign \$54  = rd_rsp__payload[64] & r_data[2];
+  assign \$55  = ! r_data[1:0];
+  assign \$56  = rd_rsp__valid & r_rdy;
+  assign \$57  = r_data[1:0] == 1'h1;
+  assign data__1__valid = \$56  & \$57 ;
+  assign \$58  = rd_rsp__payload[64] & r_data[2];
+  assign \$59  = r_data[1:0] == 1'h1;
+  assign \$60  = rd_rsp__valid & r_rdy;
+  assign \$61  = r_data[1:0] == 2'h2;
+  assign data__2__valid = \$60  & \$61 ;
+  assign \$62  = rd_rsp__payload[64] & r_data[2];
+  assign \$63  = r_data[1:0] == 2'h2;
+  assign rd_rsp__ready = r_rdy & dest_ready;
+  assign \$64  = rd_rsp__valid & rd_rsp__ready;
+  assign r_en = \$64  & rd_rsp__payload[64];
+  assign \$65  = ~ any_active;
+  assign \$66  = ~ rd_req__valid;
+  assign \$67  = \$65  & \$66 ;
+  assign \$68  = ~ r_rdy;
+  assign idle = \$67  & \$68 ;
+  assign \$69  = cmd__0__valid & cmd__0__ready;
+  assign \$70  = ! sel;
+  assign \$71  = load & \$70 ;
+  assign \$72  = \$69  | \$71 ;
+  assign \$73  = cmd__0__valid & cmd__0__ready;
+  assign \$74  = ! sel;
+  assign \$75  = load & \$74 ;
+  assign \$76  = \$75  & final0;
+  assign \$77  = | cmd__0__payload[55:32];
+  assign \$78  = cmd__1__valid & cmd__1__ready;
+  assign \$79  = sel == 1'h1;
+  assign \$80  = load & \$79 ;
+  assign \$81  = \$78  | \$80 ;
+  assign \$82  = cmd__1__valid & cmd__1__ready;
+  assign \$83  = sel == 1'h1;
+  assign \$84  = load & \$83 ;
+  assign \$85  = \$84  & final1;
+  assign \$86  = | cmd__1__payload[55:32];
+  assign \$87  = cmd__2__valid & cmd__2__ready;
+  assign \$88  = sel == 2'h2;
+  assign \$89  = load & \$88 ;
+  assign \$90  = \$87  | \$89 ;
+  assign \$91  = cmd__2__valid & cmd__2__ready;
+  assign \$92  = sel == 2'h2;
+  assign \$93  = load & \$92 ;
+  assign \$94  = \$93  & final2;
+  assign \$95  = | cmd__2__payload[55:32];
+  assign \$96  = clear ? 32'd0 : beats_read;
+  assign \$97  = rd_rsp__valid & rd_rsp__ready;
+  assign \$98  = \$96  + \$97 ;
+  assign \$99  = ~ clear;
+  assign \$100  = error & \$99 ;
+  assign \$101  = rd_rsp__valid & rd_rsp__ready;
+  assign \$102  = \$101  & rd_rsp__payload[65];
+  assign \$103  = \$100  | \$102 ;
+  always @(posedge clk)
+    rd_req__valid <= \$104 ;
+  always @(posedge clk)
+    rd_req__payload <= \$105 ;
+  always @(posedge clk)
+    addr0 <= \$106 ;
+  always @(posedge clk)
+    remain0 <= \$107 ;
+  always @(posedge clk)
+    burst0 <= \$108 ;
+  always @(posedge clk)
+    final0 <= \$109 ;
+  always @(posedge clk)
+    active0 <= \$110 ;
+  always @(posedge clk)
+    addr1 <= \$111 ;
+  always @(posedge clk)
+    remain1 <= \$112 ;
+  always @(posedge clk)
+    burst1 <= \$113 ;
+  always @(posedge clk)
+    final1 <= \$114 ;
+  always @(posedge clk)
+    active1 <= \$115 ;
+  always @(posedge clk)
+    addr2 <= \$116 ;
+  always @(posedge clk)
+    remain2 <= \$117 ;
+  always @(posedge clk)
+    burst2 <= \$118 ;
+  always @(posedge clk)
+    final2 <= \$119 ;
+  always @(posedge clk)
+    active2 <= \$120 ;
+  always @(posedge clk)
+    beats_read <= \$121 ;
+  always @(posedge clk)
+    error <= \$122 ;
   \accel_top.core.reader.info  info (
     .clk(clk),
-    .\port$3406$0 (sel),
-    .\port$344$0 (\final ),
+    .\port$3405$0 (sel),
+    .\port$3409$0 (sel_final),
     .r_data(r_data),
     .r_en(r_en),
     .r_rdy(r_rdy),
@@ -49766,197 +49299,259 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    sel_remain = 24'h000000;
+    sel_burst = 5'h00;
     if (\$1 ) begin
-      sel_remain = remain0;
+      sel_burst = burst0;
     end
     if (\$2 ) begin
-      sel_remain = remain1;
+      sel_burst = burst1;
     end
     if (\$3 ) begin
-      sel_remain = remain2;
+      sel_burst = burst2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    sel_final = 1'h0;
+    if (\$1 ) begin
+      sel_final = final0;
+    end
+    if (\$2 ) begin
+      sel_final = final1;
+    end
+    if (\$3 ) begin
+      sel_final = final2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
     dest_ready = 1'h0;
-    if (\$26 ) begin
+    if (\$55 ) begin
       dest_ready = 1'h1;
     end
-    if (\$30 ) begin
+    if (\$59 ) begin
       dest_ready = 1'h1;
     end
-    if (\$34 ) begin
+    if (\$63 ) begin
       dest_ready = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$69  = rd_req__valid;
+    \$104  = rd_req__valid;
     if (load) begin
-      \$69  = 1'h1;
+      \$104  = 1'h1;
     end else if (rd_req__ready) begin
-      \$69  = 1'h0;
+      \$104  = 1'h0;
     end
     if (rst) begin
-      \$69  = 1'h0;
+      \$104  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$70  = rd_req__payload;
+    \$105  = rd_req__payload;
     if (load) begin
-      \$70 [31:0] = sel_addr;
-      \$70 [40:32] = \$7 [8:0];
+      \$105 [31:0] = sel_addr;
+      \$105 [40:32] = { 4'h0, sel_burst };
     end
     if (rst) begin
-      \$70  = 41'h00000000000;
+      \$105  = 41'h00000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$71  = addr0;
-    if (\$41 ) begin
-      \$71  = \$43 [31:0];
-    end
-    if (\$45 ) begin
-      \$71  = { cmd__0__payload[31:3], 3'h0 };
+    \$106  = addr0;
+    if (\$72 ) begin
+      \$106  = \$14 [31:0];
     end
     if (rst) begin
-      \$71  = 32'd0;
+      \$106  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$72  = remain0;
-    if (\$41 ) begin
-      \$72  = \$44 [23:0];
-    end
-    if (\$45 ) begin
-      \$72  = cmd__0__payload[55:32];
+    \$107  = remain0;
+    if (\$72 ) begin
+      \$107  = \$17 [23:0];
     end
     if (rst) begin
-      \$72  = 24'h000000;
+      \$107  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$73  = active0;
-    if (\$41 ) begin
-      if (\final ) begin
-        \$73  = 1'h0;
-      end
-    end
-    if (\$45 ) begin
-      \$73  = \$46 ;
+    \$108  = burst0;
+    if (\$72 ) begin
+      \$108  = \$21 [4:0];
     end
     if (rst) begin
-      \$73  = 1'h0;
+      \$108  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$74  = addr1;
-    if (\$48 ) begin
-      \$74  = \$50 [31:0];
-    end
-    if (\$52 ) begin
-      \$74  = { cmd__1__payload[31:3], 3'h0 };
+    \$109  = final0;
+    if (\$72 ) begin
+      \$109  = next_final0;
     end
     if (rst) begin
-      \$74  = 32'd0;
+      \$109  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$75  = remain1;
-    if (\$48 ) begin
-      \$75  = \$51 [23:0];
-    end
-    if (\$52 ) begin
-      \$75  = cmd__1__payload[55:32];
+    \$110  = active0;
+    if (\$73 ) begin
+      \$110  = \$77 ;
+    end else if (\$76 ) begin
+      \$110  = 1'h0;
     end
     if (rst) begin
-      \$75  = 24'h000000;
+      \$110  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$76  = active1;
-    if (\$48 ) begin
-      if (\final ) begin
-        \$76  = 1'h0;
-      end
-    end
-    if (\$52 ) begin
-      \$76  = \$53 ;
+    \$111  = addr1;
+    if (\$81 ) begin
+      \$111  = \$29 [31:0];
     end
     if (rst) begin
-      \$76  = 1'h0;
+      \$111  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$77  = addr2;
-    if (\$55 ) begin
-      \$77  = \$57 [31:0];
-    end
-    if (\$59 ) begin
-      \$77  = { cmd__2__payload[31:3], 3'h0 };
+    \$112  = remain1;
+    if (\$81 ) begin
+      \$112  = \$32 [23:0];
     end
     if (rst) begin
-      \$77  = 32'd0;
+      \$112  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$78  = remain2;
-    if (\$55 ) begin
-      \$78  = \$58 [23:0];
-    end
-    if (\$59 ) begin
-      \$78  = cmd__2__payload[55:32];
+    \$113  = burst1;
+    if (\$81 ) begin
+      \$113  = \$36 [4:0];
     end
     if (rst) begin
-      \$78  = 24'h000000;
+      \$113  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$79  = active2;
-    if (\$55 ) begin
-      if (\final ) begin
-        \$79  = 1'h0;
-      end
-    end
-    if (\$59 ) begin
-      \$79  = \$60 ;
+    \$114  = final1;
+    if (\$81 ) begin
+      \$114  = next_final1;
     end
     if (rst) begin
-      \$79  = 1'h0;
+      \$114  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$80  = \$63 [31:0];
+    \$115  = active1;
+    if (\$82 ) begin
+      \$115  = \$86 ;
+    end else if (\$85 ) begin
+      \$115  = 1'h0;
+    end
     if (rst) begin
-      \$80  = 32'd0;
+      \$115  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$81  = \$68 ;
+    \$116  = addr2;
+    if (\$90 ) begin
+      \$116  = \$44 [31:0];
+    end
     if (rst) begin
-      \$81  = 1'h0;
+      \$116  = 32'd0;
     end
   end
-  assign to_page = \$4 [9:0];
-  assign burst = \$7 [9:0];
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$117  = remain2;
+    if (\$90 ) begin
+      \$117  = \$47 [23:0];
+    end
+    if (rst) begin
+      \$117  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$118  = burst2;
+    if (\$90 ) begin
+      \$118  = \$51 [4:0];
+    end
+    if (rst) begin
+      \$118  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$119  = final2;
+    if (\$90 ) begin
+      \$119  = next_final2;
+    end
+    if (rst) begin
+      \$119  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$120  = active2;
+    if (\$91 ) begin
+      \$120  = \$95 ;
+    end else if (\$94 ) begin
+      \$120  = 1'h0;
+    end
+    if (rst) begin
+      \$120  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$121  = \$98 [31:0];
+    if (rst) begin
+      \$121  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$122  = \$103 ;
+    if (rst) begin
+      \$122  = 1'h0;
+    end
+  end
   assign w_en = load;
-  assign w_data = { \final , sel };
+  assign w_data = { sel_final, sel };
+  assign next_addr0 = \$14 [31:0];
+  assign next_remain0 = \$17 [23:0];
+  assign to_page = \$18 [9:0];
+  assign burst = \$21 [9:0];
+  assign next_addr1 = \$29 [31:0];
+  assign next_remain1 = \$32 [23:0];
+  assign \to_page$39  = \$33 [9:0];
+  assign \burst$41  = \$36 [9:0];
+  assign next_addr2 = \$44 [31:0];
+  assign next_remain2 = \$47 [23:0];
+  assign \to_page$49  = \$48 [9:0];
+  assign \burst$51  = \$51 [9:0];
   assign data__0__ready = 1'h1;
   assign data__1__ready = 1'h1;
   assign data__2__ready = 1'h1;
+  assign \cmd__0__payload.addr  = cmd__0__payload[31:0];
+  assign \cmd__0__payload.beats  = cmd__0__payload[55:32];
+  assign \cmd__1__payload.addr  = cmd__1__payload[31:0];
+  assign \cmd__1__payload.beats  = cmd__1__payload[55:32];
+  assign \cmd__2__payload.addr  = cmd__2__payload[31:0];
+  assign \cmd__2__payload.beats  = cmd__2__payload[55:32];
   assign \data__0__payload.data  = data__0__payload[63:0];
   assign \data__0__payload.last  = data__0__payload[64];
   assign \rd_rsp__payload.data  = rd_rsp__payload[63:0];
@@ -49968,25 +49563,19 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   assign \data__2__payload.last  = data__2__payload[64];
   assign \rd_req__payload.addr  = rd_req__payload[31:0];
   assign \rd_req__payload.beats  = rd_req__payload[40:32];
-  assign \cmd__0__payload.addr  = cmd__0__payload[31:0];
-  assign \cmd__0__payload.beats  = cmd__0__payload[55:32];
-  assign \cmd__1__payload.addr  = cmd__1__payload[31:0];
-  assign \cmd__1__payload.beats  = cmd__1__payload[55:32];
-  assign \cmd__2__payload.addr  = cmd__2__payload[31:0];
-  assign \cmd__2__payload.beats  = cmd__2__payload[55:32];
-  assign data__2__payload[64] = \$33 ;
+  assign data__2__payload[64] = \$62 ;
   assign data__2__payload[63:0] = rd_rsp__payload[63:0];
-  assign data__1__payload[64] = \$29 ;
+  assign data__1__payload[64] = \$58 ;
   assign data__1__payload[63:0] = rd_rsp__payload[63:0];
-  assign data__0__payload[64] = \$25 ;
+  assign data__0__payload[64] = \$54 ;
   assign data__0__payload[63:0] = rd_rsp__payload[63:0];
-  assign \$42  = { \$7 [9:0], 3'h0 };
-  assign \$49  = { \$7 [9:0], 3'h0 };
-  assign \$56  = { \$7 [9:0], 3'h0 };
+  assign \$12  = { burst0, 3'h0 };
+  assign \$27  = { burst1, 3'h0 };
+  assign \$42  = { burst2, 3'h0 };
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.reader.info (rst, \port$344$0 , w_en, r_en, w_rdy, r_rdy, r_data, \port$3406$0 , clk);
+module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$3405$0 , \port$3409$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$85  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -50010,10 +49599,10 @@ module \accel_top.core.reader.info (rst, \port$344$0 , w_en, r_en, w_rdy, r_rdy,
   (* init = 2'h0 *)
   wire [1:0] consume;
   reg [2:0] level = 3'h0;
-  input [1:0] \port$3406$0 ;
-  wire [1:0] \port$3406$0 ;
-  input \port$344$0 ;
-  wire \port$344$0 ;
+  input [1:0] \port$3405$0 ;
+  wire [1:0] \port$3405$0 ;
+  input \port$3409$0 ;
+  wire \port$3409$0 ;
   (* init = 2'h0 *)
   wire [1:0] produce;
   output [2:0] r_data;
@@ -50047,7 +49636,7 @@ module \accel_top.core.reader.info (rst, \port$344$0 , w_en, r_en, w_rdy, r_rdy,
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$344$0 , \port$3406$0  };
+      storage[w_port__addr] <= { \port$3409$0 , \port$3405$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 3'h4;
@@ -50109,8 +49698,8 @@ module \accel_top.core.reader.info (rst, \port$344$0 , w_en, r_en, w_rdy, r_rdy,
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$344$0 , \port$3406$0  };
-  assign w_data = { \port$344$0 , \port$3406$0  };
+  assign w_port__data = { \port$3409$0 , \port$3405$0  };
+  assign w_data = { \port$3409$0 , \port$3405$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
@@ -51874,74 +51463,83 @@ module \accel_top.core.weights.band (rst, last, layer__descriptor, layer__geomet
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__payload, wr_rsp__valid, clear, cmd__ready, data__ready, wr_data__valid, idle, data__valid, wr_data__payload, wr_req__valid, wr_req__payload, bytes_written, error, cmd__payload, cmd__valid, data__payload, clk);
+module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__payload, wr_rsp__valid, clear, cmd__ready, data__ready, wr_data__valid, idle, data__valid, data__payload, wr_data__payload, wr_req__valid, wr_req__payload, bytes_written, error, cmd__payload, cmd__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$89  = 0;
   wire [24:0] \$1 ;
   wire \$10 ;
-  wire \$100 ;
-  wire \$101 ;
+  wire [7:0] \$100 ;
+  wire [8:0] \$101 ;
   wire \$102 ;
   wire \$103 ;
   wire \$104 ;
   wire \$105 ;
   wire \$106 ;
-  wire [12:0] \$107 ;
-  wire [32:0] \$108 ;
-  wire [25:0] \$109 ;
-  wire [3:0] \$11 ;
+  wire \$107 ;
+  wire \$108 ;
+  wire \$109 ;
+  wire \$11 ;
   wire \$110 ;
   wire \$111 ;
   wire \$112 ;
-  wire [24:0] \$113 ;
+  wire \$113 ;
   wire \$114 ;
-  wire [23:0] \$115 ;
-  wire [5:0] \$116 ;
-  wire [8:0] \$117 ;
-  wire [8:0] \$118 ;
-  wire [23:0] \$119 ;
+  wire \$115 ;
+  wire \$116 ;
+  wire \$117 ;
+  wire \$118 ;
+  wire \$119 ;
   wire \$12 ;
-  wire \$120 ;
-  wire [16:0] \$121 ;
-  wire [17:0] \$122 ;
-  wire [31:0] \$123 ;
-  wire \$124 ;
-  wire [3:0] \$125 ;
-  wire [32:0] \$126 ;
+  wire [24:0] \$120 ;
+  wire \$121 ;
+  wire [23:0] \$122 ;
+  wire [5:0] \$123 ;
+  wire [8:0] \$124 ;
+  wire [8:0] \$125 ;
+  wire [23:0] \$126 ;
   wire \$127 ;
-  wire \$128 ;
-  wire \$129 ;
-  wire \$13 ;
-  wire \$130 ;
-  reg \$131 ;
-  reg [40:0] \$132 ;
-  reg [31:0] \$133 ;
-  reg [24:0] \$134 ;
-  reg \$135 ;
-  reg \$136 ;
-  reg [23:0] \$137 ;
-  reg [191:0] \$138 ;
-  reg [23:0] \$139 ;
-  wire \$14 ;
-  reg [4:0] \$140 ;
-  reg [7:0] \$141 ;
-  reg [15:0] \$142 ;
-  reg [31:0] \$143 ;
+  wire [16:0] \$128 ;
+  wire [17:0] \$129 ;
+  wire [7:0] \$13 ;
+  wire [31:0] \$130 ;
+  wire \$131 ;
+  wire [3:0] \$132 ;
+  wire [32:0] \$133 ;
+  wire \$134 ;
+  wire \$135 ;
+  wire \$136 ;
+  wire \$137 ;
+  reg \$138 ;
+  reg [40:0] \$139 ;
+  wire [32:0] \$14 ;
+  reg [31:0] \$140 ;
+  reg [24:0] \$141 ;
+  reg [4:0] \$142 ;
+  reg \$143 ;
   reg \$144 ;
-  wire \$15 ;
+  reg \$145 ;
+  reg [23:0] \$146 ;
+  reg [191:0] \$147 ;
+  reg [23:0] \$148 ;
+  reg [4:0] \$149 ;
+  wire [32:0] \$15 ;
+  reg [7:0] \$150 ;
+  reg [15:0] \$151 ;
+  reg [31:0] \$152 ;
+  reg \$153 ;
   wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
+  wire [25:0] \$17 ;
+  wire [25:0] \$18 ;
+  wire [10:0] \$19 ;
   wire [25:0] \$2 ;
-  wire [23:0] \$20 ;
-  wire [5:0] \$21 ;
-  wire \$22 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire [24:0] \$22 ;
   wire \$23 ;
   wire \$24 ;
   wire \$25 ;
   wire \$26 ;
-  wire \$27 ;
-  wire \$28 ;
+  wire [23:0] \$27 ;
+  wire [5:0] \$28 ;
   wire \$29 ;
   wire [25:0] \$3 ;
   wire \$30 ;
@@ -51954,7 +51552,7 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
-  wire [10:0] \$4 ;
+  wire \$4 ;
   wire \$40 ;
   wire \$41 ;
   wire \$42 ;
@@ -51967,15 +51565,15 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire \$49 ;
   wire \$5 ;
   wire \$50 ;
-  wire [38:0] \$51 ;
-  wire [318:0] \$52 ;
-  wire [7:0] \$53 ;
-  wire [7:0] \$54 ;
-  wire [7:0] \$55 ;
-  wire [7:0] \$56 ;
-  wire [7:0] \$57 ;
-  wire [7:0] \$58 ;
-  wire [7:0] \$59 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire [38:0] \$58 ;
+  wire [318:0] \$59 ;
   wire \$6 ;
   wire [7:0] \$60 ;
   wire [7:0] \$61 ;
@@ -51987,7 +51585,7 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire [7:0] \$67 ;
   wire [7:0] \$68 ;
   wire [7:0] \$69 ;
-  wire [24:0] \$7 ;
+  wire [3:0] \$7 ;
   wire [7:0] \$70 ;
   wire [7:0] \$71 ;
   wire [7:0] \$72 ;
@@ -51995,31 +51593,31 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire [7:0] \$74 ;
   wire [7:0] \$75 ;
   wire [7:0] \$76 ;
-  wire \$77 ;
-  wire [3:0] \$78 ;
-  wire [5:0] \$79 ;
+  wire [7:0] \$77 ;
+  wire [7:0] \$78 ;
+  wire [7:0] \$79 ;
   wire \$8 ;
-  wire [5:0] \$80 ;
-  wire [6:0] \$81 ;
-  wire [2:0] \$82 ;
-  wire [5:0] \$83 ;
-  wire [8:0] \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire [1:0] \$87 ;
-  wire [2:0] \$88 ;
-  wire [3:0] \$89 ;
+  wire [7:0] \$80 ;
+  wire [7:0] \$81 ;
+  wire [7:0] \$82 ;
+  wire [7:0] \$83 ;
+  wire \$84 ;
+  wire [3:0] \$85 ;
+  wire [5:0] \$86 ;
+  wire [5:0] \$87 ;
+  wire [6:0] \$88 ;
+  wire [2:0] \$89 ;
   wire \$9 ;
-  wire [4:0] \$90 ;
-  wire [5:0] \$91 ;
-  wire [6:0] \$92 ;
-  wire [7:0] \$93 ;
-  wire [8:0] \$94 ;
-  wire \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire \$98 ;
-  wire \$99 ;
+  wire [5:0] \$90 ;
+  wire [8:0] \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire [1:0] \$94 ;
+  wire [2:0] \$95 ;
+  wire [3:0] \$96 ;
+  wire [4:0] \$97 ;
+  wire [5:0] \$98 ;
+  wire [6:0] \$99 ;
   reg [7:0] beat_count = 8'h00;
   reg [191:0] \buf  = 192'h000000000000000000000000000000000000000000000000;
   wire [9:0] burst;
@@ -52057,6 +51655,7 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire data__valid;
   output error;
   reg error = 1'h0;
+  wire \final ;
   wire finish;
   reg have = 1'h0;
   output idle;
@@ -52071,18 +51670,21 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire [9:0] limit;
   wire load;
   wire [191:0] merged;
+  wire [31:0] next_addr;
+  wire [24:0] next_remain;
   reg [15:0] pending = 16'h0000;
   wire [191:0] put_data;
   wire [23:0] put_mask;
   wire [26:0] r_data;
-  wire [8:0] \r_data$44 ;
+  wire [8:0] \r_data$48 ;
   wire r_en;
-  wire \r_en$49 ;
+  wire \r_en$53 ;
   wire r_rdy;
-  wire \r_rdy$46 ;
+  wire \r_rdy$50 ;
   reg rg_active = 1'h0;
   reg [31:0] rg_addr = 32'd0;
-  wire rg_final;
+  reg [4:0] rg_burst = 5'h00;
+  reg rg_final = 1'h0;
   reg [24:0] rg_remain = 25'h0000000;
   input rst;
   wire rst;
@@ -52092,9 +51694,9 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire [9:0] to_page;
   reg [23:0] valid = 24'h000000;
   wire [8:0] w_data;
-  wire [26:0] \w_data$20 ;
+  wire [26:0] \w_data$24 ;
   wire w_en;
-  wire \w_en$18 ;
+  wire \w_en$23 ;
   wire [2:0] w_level;
   wire w_rdy;
   output [72:0] wr_data__payload;
@@ -52122,374 +51724,398 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire wr_rsp__valid;
   assign \$1  = cmd__payload[2:0] + cmd__payload[55:32];
   assign \$2  = \$1  + 3'h7;
-  assign \$4  = 10'h200 - rg_addr[11:3];
-  assign \$5  = \$4 [9:0] < 5'h10;
-  assign limit = \$5  ? \$4 [9:0] : 10'h010;
-  assign \$6  = rg_remain < limit;
-  assign \$7  = \$6  ? rg_remain : { 15'h0000, limit };
-  assign rg_final = rg_remain <= limit;
-  assign \$8  = ~ wr_req__valid;
-  assign \$9  = \$8  | wr_req__ready;
-  assign \$10  = \$9  & rg_active;
-  assign \$11  = w_level + wr_req__valid;
-  assign \$12  = \$11  < 3'h4;
-  assign load = \$10  & \$12 ;
+  assign \$4  = ~ wr_req__valid;
+  assign \$5  = \$4  | wr_req__ready;
+  assign \$6  = \$5  & rg_active;
+  assign \$7  = w_level + wr_req__valid;
+  assign \$8  = \$7  < 3'h4;
+  assign load = \$6  & \$8 ;
   assign w_en = wr_req__valid & wr_req__ready;
-  assign \$13  = ~ rg_active;
-  assign \$14  = load & rg_final;
-  assign \$15  = \$13  | \$14 ;
-  assign cmd__ready = w_rdy & \$15 ;
+  assign \$9  = ~ rg_active;
+  assign \$10  = load & rg_final;
+  assign \$11  = \$9  | \$10 ;
+  assign cmd__ready = w_rdy & \$11 ;
+  assign \$12  = cmd__valid & cmd__ready;
+  assign \$14  = rg_addr + \$13 ;
+  assign \$15  = \$12  ? { 1'h0, cmd__payload[31:3], 3'h0 } : \$14 ;
   assign \$16  = cmd__valid & cmd__ready;
-  assign \$17  = | cmd__payload[55:32];
-  assign \w_en$18  = \$16  & \$17 ;
-  assign \$18  = data__payload[67:64] > 4'h8;
-  assign count = \$18  ? 4'h8 : data__payload[67:64];
-  assign \$19  = count > in_remain;
-  assign \$20  = \$19  ? in_remain : { 20'h00000, count };
-  assign \$21  = level + 4'h8;
-  assign \$22  = \$21  <= 5'h18;
-  assign data__ready = have & \$22 ;
-  assign \$23  = data__valid & data__ready;
-  assign \$24  = \$20 [3:0] == in_remain;
-  assign finish = \$23  & \$24 ;
-  assign \$25  = ~ have;
-  assign \$26  = \$25  | finish;
-  assign start = r_rdy & \$26 ;
-  assign \$27  = data__valid & data__ready;
-  assign \$28  = \$20 [3:0] > 1'h0;
-  assign \$29  = \$27  & \$28 ;
+  assign \$17  = rg_remain - rg_burst;
+  assign \$18  = \$16  ? { 1'h0, \$3 [24:0] } : \$17 ;
+  assign \$19  = 10'h200 - \$15 [11:3];
+  assign \$20  = \$19 [9:0] < 5'h10;
+  assign limit = \$20  ? \$19 [9:0] : 10'h010;
+  assign \$21  = \$18 [24:0] < limit;
+  assign \$22  = \$21  ? \$18 [24:0] : { 15'h0000, limit };
+  assign \final  = \$18 [24:0] <= limit;
+  assign \$23  = cmd__valid & cmd__ready;
+  assign \$24  = | cmd__payload[55:32];
+  assign \w_en$23  = \$23  & \$24 ;
+  assign \$25  = data__payload[67:64] > 4'h8;
+  assign count = \$25  ? 4'h8 : data__payload[67:64];
+  assign \$26  = count > in_remain;
+  assign \$27  = \$26  ? in_remain : { 20'h00000, count };
+  assign \$28  = level + 4'h8;
+  assign \$29  = \$28  <= 5'h18;
+  assign data__ready = have & \$29 ;
   assign \$30  = data__valid & data__ready;
-  assign \$31  = \$20 [3:0] > 1'h1;
-  assign \$32  = \$30  & \$31 ;
-  assign \$33  = data__valid & data__ready;
-  assign \$34  = \$20 [3:0] > 2'h2;
-  assign \$35  = \$33  & \$34 ;
-  assign \$36  = data__valid & data__ready;
-  assign \$37  = \$20 [3:0] > 2'h3;
-  assign \$38  = \$36  & \$37 ;
-  assign \$39  = data__valid & data__ready;
-  assign \$40  = \$20 [3:0] > 3'h4;
-  assign \$41  = \$39  & \$40 ;
-  assign \$42  = data__valid & data__ready;
-  assign \$43  = \$20 [3:0] > 3'h5;
-  assign \$44  = \$42  & \$43 ;
-  assign \$45  = data__valid & data__ready;
-  assign \$46  = \$20 [3:0] > 3'h6;
-  assign \$47  = \$45  & \$46 ;
-  assign \$48  = data__valid & data__ready;
-  assign \$49  = \$20 [3:0] > 3'h7;
-  assign \$50  = \$48  & \$49 ;
-  assign \$51  = in_mask << level;
-  assign \$52  = data__payload[63:0] << { level, 3'h0 };
-  assign \$53  = \$51 [0] ? \$52 [7:0] : \buf [7:0];
-  assign \$54  = \$51 [1] ? \$52 [15:8] : \buf [15:8];
-  assign \$55  = \$51 [2] ? \$52 [23:16] : \buf [23:16];
-  assign \$56  = \$51 [3] ? \$52 [31:24] : \buf [31:24];
-  assign \$57  = \$51 [4] ? \$52 [39:32] : \buf [39:32];
-  assign \$58  = \$51 [5] ? \$52 [47:40] : \buf [47:40];
-  assign \$59  = \$51 [6] ? \$52 [55:48] : \buf [55:48];
-  assign \$60  = \$51 [7] ? \$52 [63:56] : \buf [63:56];
-  assign \$61  = \$51 [8] ? \$52 [71:64] : \buf [71:64];
-  assign \$62  = \$51 [9] ? \$52 [79:72] : \buf [79:72];
-  assign \$63  = \$51 [10] ? \$52 [87:80] : \buf [87:80];
-  assign \$64  = \$51 [11] ? \$52 [95:88] : \buf [95:88];
-  assign \$65  = \$51 [12] ? \$52 [103:96] : \buf [103:96];
-  assign \$66  = \$51 [13] ? \$52 [111:104] : \buf [111:104];
-  assign \$67  = \$51 [14] ? \$52 [119:112] : \buf [119:112];
-  assign \$68  = \$51 [15] ? \$52 [127:120] : \buf [127:120];
-  assign \$69  = \$51 [16] ? \$52 [135:128] : \buf [135:128];
-  assign \$70  = \$51 [17] ? \$52 [143:136] : \buf [143:136];
-  assign \$71  = \$51 [18] ? \$52 [151:144] : \buf [151:144];
-  assign \$72  = \$51 [19] ? \$52 [159:152] : \buf [159:152];
-  assign \$73  = \$51 [20] ? \$52 [167:160] : \buf [167:160];
-  assign \$74  = \$51 [21] ? \$52 [175:168] : \buf [175:168];
-  assign \$75  = \$51 [22] ? \$52 [183:176] : \buf [183:176];
-  assign \$76  = \$51 [23] ? \$52 [191:184] : \buf [191:184];
-  assign \$77  = data__valid & data__ready;
-  assign \$78  = \$77  ? \$20 [3:0] : 4'h0;
-  assign \$79  = level + \$78 ;
-  assign \$80  = \$79 [4:0] + 4'h8;
-  assign \$81  = \$80  - 1'h1;
-  assign \$82  = start ? r_data[2:0] : 3'h0;
-  assign \$83  = level_end + \$82 ;
-  assign \$84  = beat_count + 1'h1;
-  assign last = \$84  == \r_data$44 ;
-  assign \$85  = level >= 4'h8;
-  assign wr_data__valid = \$85  & \r_rdy$46 ;
-  assign \$86  = wr_data__valid & wr_data__ready;
-  assign \r_en$49  = \$86  & last;
-  assign \$87  = 1'h0 + valid[0];
-  assign \$88  = \$87  + valid[1];
-  assign \$89  = \$88  + valid[2];
-  assign \$90  = \$89  + valid[3];
-  assign \$91  = \$90  + valid[4];
-  assign \$92  = \$91  + valid[5];
-  assign \$93  = \$92  + valid[6];
-  assign \$94  = \$93  + valid[7];
-  assign \$95  = ~ rg_active;
-  assign \$96  = ~ wr_req__valid;
-  assign \$97  = \$95  & \$96 ;
-  assign \$98  = ~ r_rdy;
-  assign \$99  = \$97  & \$98 ;
-  assign \$100  = ~ have;
-  assign \$101  = \$99  & \$100 ;
-  assign \$102  = ! level;
-  assign \$103  = \$101  & \$102 ;
-  assign \$104  = ~ \r_rdy$46 ;
-  assign \$105  = \$103  & \$104 ;
-  assign \$106  = ! pending;
-  assign idle = \$105  & \$106 ;
-  assign \$108  = rg_addr + \$107 ;
-  assign \$109  = rg_remain - \$7 [9:0];
-  assign \$110  = cmd__valid & cmd__ready;
-  assign \$111  = | cmd__payload[55:32];
-  assign \$112  = data__valid & data__ready;
-  assign \$113  = in_remain - \$20 [3:0];
-  assign \$114  = wr_data__valid & wr_data__ready;
-  assign \$115  = valid | \$51 [23:0];
-  assign \$116  = \$83 [4:0] - 4'h8;
-  assign \$117  = beat_count + 1'h1;
-  assign \$118  = last ? 9'h000 : \$117 ;
-  assign \$119  = valid | \$51 [23:0];
-  assign \$120  = wr_req__valid & wr_req__ready;
-  assign \$121  = pending + \$120 ;
-  assign \$122  = \$121  - wr_rsp__valid;
-  assign \$123  = clear ? 32'd0 : bytes_written;
-  assign \$124  = wr_data__valid & wr_data__ready;
-  assign \$125  = \$124  ? \$94 [3:0] : 4'h0;
-  assign \$126  = \$123  + \$125 ;
-  assign \$127  = ~ clear;
-  assign \$128  = error & \$127 ;
-  assign \$129  = wr_rsp__valid & wr_rsp__payload;
-  assign \$130  = \$128  | \$129 ;
+  assign \$31  = \$27 [3:0] == in_remain;
+  assign finish = \$30  & \$31 ;
+  assign \$32  = ~ have;
+  assign \$33  = \$32  | finish;
+  assign start = r_rdy & \$33 ;
+  assign \$34  = data__valid & data__ready;
+  assign \$35  = \$27 [3:0] > 1'h0;
+  assign \$36  = \$34  & \$35 ;
+  assign \$37  = data__valid & data__ready;
+  assign \$38  = \$27 [3:0] > 1'h1;
+  assign \$39  = \$37  & \$38 ;
+  assign \$40  = data__valid & data__ready;
+  assign \$41  = \$27 [3:0] > 2'h2;
+  assign \$42  = \$40  & \$41 ;
+  assign \$43  = data__valid & data__ready;
+  assign \$44  = \$27 [3:0] > 2'h3;
+  assign \$45  = \$43  & \$44 ;
+  assign \$46  = data__valid & data__ready;
+  assign \$47  = \$27 [3:0] > 3'h4;
+  assign \$48  = \$46  & \$47 ;
+  assign \$49  = data__valid & data__ready;
+  assign \$50  = \$27 [3:0] > 3'h5;
+  assign \$51  = \$49  & \$50 ;
+  assign \$52  = data__valid & data__ready;
+  assign \$53  = \$27 [3:0] > 3'h6;
+  assign \$54  = \$52  & \$53 ;
+  assign \$55  = data__valid & data__ready;
+  assign \$56  = \$27 [3:0] > 3'h7;
+  assign \$57  = \$55  & \$56 ;
+  assign \$58  = in_mask << level;
+  assign \$59  = data__payload[63:0] << { level, 3'h0 };
+  assign \$60  = \$58 [0] ? \$59 [7:0] : \buf [7:0];
+  assign \$61  = \$58 [1] ? \$59 [15:8] : \buf [15:8];
+  assign \$62  = \$58 [2] ? \$59 [23:16] : \buf [23:16];
+  assign \$63  = \$58 [3] ? \$59 [31:24] : \buf [31:24];
+  assign \$64  = \$58 [4] ? \$59 [39:32] : \buf [39:32];
+  assign \$65  = \$58 [5] ? \$59 [47:40] : \buf [47:40];
+  assign \$66  = \$58 [6] ? \$59 [55:48] : \buf [55:48];
+  assign \$67  = \$58 [7] ? \$59 [63:56] : \buf [63:56];
+  assign \$68  = \$58 [8] ? \$59 [71:64] : \buf [71:64];
+  assign \$69  = \$58 [9] ? \$59 [79:72] : \buf [79:72];
+  assign \$70  = \$58 [10] ? \$59 [87:80] : \buf [87:80];
+  assign \$71  = \$58 [11] ? \$59 [95:88] : \buf [95:88];
+  assign \$72  = \$58 [12] ? \$59 [103:96] : \buf [103:96];
+  assign \$73  = \$58 [13] ? \$59 [111:104] : \buf [111:104];
+  assign \$74  = \$58 [14] ? \$59 [119:112] : \buf [119:112];
+  assign \$75  = \$58 [15] ? \$59 [127:120] : \buf [127:120];
+  assign \$76  = \$58 [16] ? \$59 [135:128] : \buf [135:128];
+  assign \$77  = \$58 [17] ? \$59 [143:136] : \buf [143:136];
+  assign \$78  = \$58 [18] ? \$59 [151:144] : \buf [151:144];
+  assign \$79  = \$58 [19] ? \$59 [159:152] : \buf [159:152];
+  assign \$80  = \$58 [20] ? \$59 [167:160] : \buf [167:160];
+  assign \$81  = \$58 [21] ? \$59 [175:168] : \buf [175:168];
+  assign \$82  = \$58 [22] ? \$59 [183:176] : \buf [183:176];
+  assign \$83  = \$58 [23] ? \$59 [191:184] : \buf [191:184];
+  assign \$84  = data__valid & data__ready;
+  assign \$85  = \$84  ? \$27 [3:0] : 4'h0;
+  assign \$86  = level + \$85 ;
+  assign \$87  = \$86 [4:0] + 4'h8;
+  assign \$88  = \$87  - 1'h1;
+  assign \$89  = start ? r_data[2:0] : 3'h0;
+  assign \$90  = level_end + \$89 ;
+  assign \$91  = beat_count + 1'h1;
+  assign last = \$91  == \r_data$48 ;
+  assign \$92  = level >= 4'h8;
+  assign wr_data__valid = \$92  & \r_rdy$50 ;
+  assign \$93  = wr_data__valid & wr_data__ready;
+  assign \r_en$53  = \$93  & last;
+  assign \$94  = 1'h0 + valid[0];
+  assign \$95  = \$94  + valid[1];
+  assign \$96  = \$95  + valid[2];
+  assign \$97  = \$96  + valid[3];
+  assign \$98  = \$97  + valid[4];
+  assign \$99  = \$98  + valid[5];
+  assign \$100  = \$99  + valid[6];
+  assign \$101  = \$100  + valid[7];
+  assign \$102  = ~ rg_active;
+  assign \$103  = ~ wr_req__valid;
+  assign \$104  = \$102  & \$103 ;
+  assign \$105  = ~ r_rdy;
+  assign \$106  = \$104  & \$105 ;
+  assign \$107  = ~ have;
+  assign \$108  = \$106  & \$107 ;
+  assign \$109  = ! level;
+  assign \$110  = \$108  & \$109 ;
+  assign \$111  = ~ \r_rdy$50 ;
+  assign \$112  = \$110  & \$111 ;
+  assign \$113  = ! pending;
+  assign idle = \$112  & \$113 ;
+  assign \$114  = cmd__valid & cmd__ready;
+  assign \$115  = \$114  | load;
+  assign \$116  = cmd__valid & cmd__ready;
+  assign \$117  = load & rg_final;
+  assign \$118  = | cmd__payload[55:32];
+  assign \$119  = data__valid & data__ready;
+  assign \$120  = in_remain - \$27 [3:0];
+  assign \$121  = wr_data__valid & wr_data__ready;
+  assign \$122  = valid | \$58 [23:0];
+  assign \$123  = \$90 [4:0] - 4'h8;
+  assign \$124  = beat_count + 1'h1;
+  assign \$125  = last ? 9'h000 : \$124 ;
+  assign \$126  = valid | \$58 [23:0];
+  assign \$127  = wr_req__valid & wr_req__ready;
+  assign \$128  = pending + \$127 ;
+  assign \$129  = \$128  - wr_rsp__valid;
+  assign \$130  = clear ? 32'd0 : bytes_written;
+  assign \$131  = wr_data__valid & wr_data__ready;
+  assign \$132  = \$131  ? \$101 [3:0] : 4'h0;
+  assign \$133  = \$130  + \$132 ;
+  assign \$134  = ~ clear;
+  assign \$135  = error & \$134 ;
+  assign \$136  = wr_rsp__valid & wr_rsp__payload;
+  assign \$137  = \$135  | \$136 ;
   always @(posedge clk)
-    wr_req__valid <= \$131 ;
+    wr_req__valid <= \$138 ;
   always @(posedge clk)
-    wr_req__payload <= \$132 ;
+    wr_req__payload <= \$139 ;
   always @(posedge clk)
-    rg_addr <= \$133 ;
+    rg_addr <= \$140 ;
   always @(posedge clk)
-    rg_remain <= \$134 ;
+    rg_remain <= \$141 ;
   always @(posedge clk)
-    rg_active <= \$135 ;
+    rg_burst <= \$142 ;
   always @(posedge clk)
-    have <= \$136 ;
+    rg_final <= \$143 ;
   always @(posedge clk)
-    in_remain <= \$137 ;
+    rg_active <= \$144 ;
   always @(posedge clk)
-    \buf  <= \$138 ;
+    have <= \$145 ;
   always @(posedge clk)
-    valid <= \$139 ;
+    in_remain <= \$146 ;
   always @(posedge clk)
-    level <= \$140 ;
+    \buf  <= \$147 ;
   always @(posedge clk)
-    beat_count <= \$141 ;
+    valid <= \$148 ;
   always @(posedge clk)
-    pending <= \$142 ;
+    level <= \$149 ;
   always @(posedge clk)
-    bytes_written <= \$143 ;
+    beat_count <= \$150 ;
   always @(posedge clk)
-    error <= \$144 ;
+    pending <= \$151 ;
+  always @(posedge clk)
+    bytes_written <= \$152 ;
+  always @(posedge clk)
+    error <= \$153 ;
   \accel_top.core.writer.blen  blen (
     .clk(clk),
     .level(w_level),
-    .r_data(\r_data$44 ),
-    .r_en(\r_en$49 ),
-    .r_rdy(\r_rdy$46 ),
+    .r_data(\r_data$48 ),
+    .r_en(\r_en$53 ),
+    .r_rdy(\r_rdy$50 ),
     .rst(rst),
     .w_en(w_en),
     .w_port__data(wr_req__payload[40:32])
   );
   \accel_top.core.writer.region  region (
     .clk(clk),
-    .\port$5357$0 (cmd__payload[2:0]),
-    .\port$5357$32 (cmd__payload[55:32]),
+    .\port$5385$0 (cmd__payload[2:0]),
+    .\port$5385$32 (cmd__payload[55:32]),
     .r_data(r_data),
     .r_en(start),
     .r_rdy(r_rdy),
     .rst(rst),
-    .w_en(\w_en$18 ),
+    .w_en(\w_en$23 ),
     .w_rdy(w_rdy)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
     (* full_case = 32'd1 *)
     if (finish) begin
-      level_end = { \$81 [4:3], 3'h0 };
+      level_end = { \$88 [4:3], 3'h0 };
     end else begin
-      level_end = \$79 [4:0];
+      level_end = \$86 [4:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$131  = wr_req__valid;
+    \$138  = wr_req__valid;
     if (load) begin
-      \$131  = 1'h1;
+      \$138  = 1'h1;
     end else if (wr_req__ready) begin
-      \$131  = 1'h0;
+      \$138  = 1'h0;
     end
     if (rst) begin
-      \$131  = 1'h0;
+      \$138  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$132  = wr_req__payload;
+    \$139  = wr_req__payload;
     if (load) begin
-      \$132 [31:0] = rg_addr;
-      \$132 [40:32] = \$7 [8:0];
+      \$139 [31:0] = rg_addr;
+      \$139 [40:32] = { 4'h0, rg_burst };
     end
     if (rst) begin
-      \$132  = 41'h00000000000;
+      \$139  = 41'h00000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$133  = rg_addr;
-    if (load) begin
-      \$133  = \$108 [31:0];
-    end
-    if (\$110 ) begin
-      \$133  = { cmd__payload[31:3], 3'h0 };
+    \$140  = rg_addr;
+    if (\$115 ) begin
+      \$140  = \$15 [31:0];
     end
     if (rst) begin
-      \$133  = 32'd0;
+      \$140  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$134  = rg_remain;
-    if (load) begin
-      \$134  = \$109 [24:0];
-    end
-    if (\$110 ) begin
-      \$134  = \$3 [24:0];
+    \$141  = rg_remain;
+    if (\$115 ) begin
+      \$141  = \$18 [24:0];
     end
     if (rst) begin
-      \$134  = 25'h0000000;
+      \$141  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$135  = rg_active;
-    if (load) begin
-      if (rg_final) begin
-        \$135  = 1'h0;
-      end
-    end
-    if (\$110 ) begin
-      \$135  = \$111 ;
+    \$142  = rg_burst;
+    if (\$115 ) begin
+      \$142  = \$22 [4:0];
     end
     if (rst) begin
-      \$135  = 1'h0;
+      \$142  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$136  = have;
-    if (start) begin
-      \$136  = 1'h1;
-    end else if (finish) begin
-      \$136  = 1'h0;
+    \$143  = rg_final;
+    if (\$115 ) begin
+      \$143  = \final ;
     end
     if (rst) begin
-      \$136  = 1'h0;
+      \$143  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$137  = in_remain;
-    if (start) begin
-      \$137  = r_data[26:3];
-    end else if (finish) begin
-    end else if (\$112 ) begin
-      \$137  = \$113 [23:0];
+    \$144  = rg_active;
+    if (\$116 ) begin
+      \$144  = \$118 ;
+    end else if (\$117 ) begin
+      \$144  = 1'h0;
     end
-    if (rst) begin
-      \$137  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$114 ) begin
-      \$138  = { 64'h0000000000000000, \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61  };
-    end else begin
-      \$138  = { \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53  };
-    end
-    if (rst) begin
-      \$138  = 192'h000000000000000000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$114 ) begin
-      \$139  = { 8'h00, \$115 [23:8] };
-    end else begin
-      \$139  = \$119 ;
-    end
-    if (rst) begin
-      \$139  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    (* full_case = 32'd1 *)
-    if (\$114 ) begin
-      \$140  = \$116 [4:0];
-    end else begin
-      \$140  = \$83 [4:0];
-    end
-    if (rst) begin
-      \$140  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$141  = beat_count;
-    if (\$114 ) begin
-      \$141  = \$118 [7:0];
-    end
-    if (rst) begin
-      \$141  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$142  = \$122 [15:0];
-    if (rst) begin
-      \$142  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$143  = \$126 [31:0];
-    if (rst) begin
-      \$143  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$144  = \$130 ;
     if (rst) begin
       \$144  = 1'h0;
     end
   end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    \$145  = have;
+    if (start) begin
+      \$145  = 1'h1;
+    end else if (finish) begin
+      \$145  = 1'h0;
+    end
+    if (rst) begin
+      \$145  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    \$146  = in_remain;
+    if (start) begin
+      \$146  = r_data[26:3];
+    end else if (finish) begin
+    end else if (\$119 ) begin
+      \$146  = \$120 [23:0];
+    end
+    if (rst) begin
+      \$146  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$121 ) begin
+      \$147  = { 64'h0000000000000000, \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68  };
+    end else begin
+      \$147  = { \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60  };
+    end
+    if (rst) begin
+      \$147  = 192'h000000000000000000000000000000000000000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$121 ) begin
+      \$148  = { 8'h00, \$122 [23:8] };
+    end else begin
+      \$148  = \$126 ;
+    end
+    if (rst) begin
+      \$148  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    (* full_case = 32'd1 *)
+    if (\$121 ) begin
+      \$149  = \$123 [4:0];
+    end else begin
+      \$149  = \$90 [4:0];
+    end
+    if (rst) begin
+      \$149  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    \$150  = beat_count;
+    if (\$121 ) begin
+      \$150  = \$125 [7:0];
+    end
+    if (rst) begin
+      \$150  = 8'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    \$151  = \$129 [15:0];
+    if (rst) begin
+      \$151  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    \$152  = \$133 [31:0];
+    if (rst) begin
+      \$152  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    \$153  = \$137 ;
+    if (rst) begin
+      \$153  = 1'h0;
+    end
+  end
   assign cmd_beats = \$3 [24:0];
-  assign to_page = \$4 [9:0];
-  assign burst = \$7 [9:0];
   assign w_data = wr_req__payload[40:32];
-  assign \w_data$20  = { cmd__payload[55:32], cmd__payload[2:0] };
-  assign take = \$20 [3:0];
+  assign next_addr = \$15 [31:0];
+  assign next_remain = \$18 [24:0];
+  assign to_page = \$19 [9:0];
+  assign burst = \$22 [9:0];
+  assign \w_data$24  = { cmd__payload[55:32], cmd__payload[2:0] };
+  assign take = \$27 [3:0];
   assign r_en = start;
-  assign put_mask = \$51 [23:0];
-  assign put_data = \$52 [191:0];
-  assign merged = { \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60 , \$59 , \$58 , \$57 , \$56 , \$55 , \$54 , \$53  };
-  assign level_in = \$79 [4:0];
-  assign level_start = \$83 [4:0];
+  assign put_mask = \$58 [23:0];
+  assign put_data = \$59 [191:0];
+  assign merged = { \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60  };
+  assign level_in = \$86 [4:0];
+  assign level_start = \$90 [4:0];
   assign wr_rsp__ready = 1'h1;
-  assign strobes = \$94 [3:0];
+  assign strobes = \$101 [3:0];
   assign \cmd__payload.addr  = cmd__payload[31:0];
   assign \cmd__payload.length  = cmd__payload[55:32];
   assign \wr_req__payload.addr  = wr_req__payload[31:0];
@@ -52511,16 +52137,16 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   assign wr_data__payload[72] = last;
   assign wr_data__payload[71:64] = valid[7:0];
   assign wr_data__payload[63:0] = \buf [63:0];
-  assign in_mask[7] = \$50 ;
-  assign in_mask[6] = \$47 ;
-  assign in_mask[5] = \$44 ;
-  assign in_mask[4] = \$41 ;
-  assign in_mask[3] = \$38 ;
-  assign in_mask[2] = \$35 ;
-  assign in_mask[1] = \$32 ;
-  assign in_mask[0] = \$29 ;
+  assign in_mask[7] = \$57 ;
+  assign in_mask[6] = \$54 ;
+  assign in_mask[5] = \$51 ;
+  assign in_mask[4] = \$48 ;
+  assign in_mask[3] = \$45 ;
+  assign in_mask[2] = \$42 ;
+  assign in_mask[1] = \$39 ;
+  assign in_mask[0] = \$36 ;
   assign \$3  = { 3'h0, \$2 [25:3] };
-  assign \$107  = { \$7 [9:0], 3'h0 };
+  assign \$13  = { rg_burst, 3'h0 };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -52650,7 +52276,7 @@ module \accel_top.core.writer.blen (rst, w_en, r_en, r_rdy, r_data, w_port__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$5357$0 , \port$5357$32 , clk);
+module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$5385$0 , \port$5385$32 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$91  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -52674,10 +52300,10 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   (* init = 1'h0 *)
   wire consume;
   reg [1:0] level = 2'h0;
-  input [2:0] \port$5357$0 ;
-  wire [2:0] \port$5357$0 ;
-  input [23:0] \port$5357$32 ;
-  wire [23:0] \port$5357$32 ;
+  input [2:0] \port$5385$0 ;
+  wire [2:0] \port$5385$0 ;
+  input [23:0] \port$5385$32 ;
+  wire [23:0] \port$5385$32 ;
   (* init = 1'h0 *)
   wire produce;
   output [26:0] r_data;
@@ -52709,7 +52335,7 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$5357$32 , \port$5357$0  };
+      storage[w_port__addr] <= { \port$5385$32 , \port$5385$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 2'h2;
@@ -52771,8 +52397,8 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$5357$32 , \port$5357$0  };
-  assign w_data = { \port$5357$32 , \port$5357$0  };
+  assign w_port__data = { \port$5385$32 , \port$5385$0  };
+  assign w_data = { \port$5385$32 , \port$5385$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule

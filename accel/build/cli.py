@@ -75,17 +75,36 @@ def main(argv: list[str] | None = None) -> int:
         "--out",
     )
     parser.add_argument(
-        "--ram-kib", type=int, default=256, help="SoC RAM in KiB (a power of two; default 256)"
+        "--ram-kib",
+        type=int,
+        default=None,
+        help="SoC RAM in KiB (a power of two; default 256, with --synth 128)",
+    )
+    parser.add_argument(
+        "--ram-ports",
+        type=int,
+        choices=(4, 2),
+        default=None,
+        help="SoC RAM ports: 4 (AXI read, AXI write, CPU read, CPU write: the DMA timing "
+        "accel.perf models; the default) or 2 read-write ports (CPU; DMA read and write "
+        "channels sharing one): what FPGA block RAM has, the default and only choice of --synth",
+    )
+    parser.add_argument(
+        "--no-pnr",
+        action="store_true",
+        help="--synth: Yosys only (resource counts), no place-and-route",
     )
     parser.add_argument(
         "--firmware", type=Path, default=None, help="SoC: raw image (.bin) to initialise the RAM"
     )
     args = parser.parse_args(argv)
     config = parse_config(args)
+    if args.no_pnr and args.synth is None:
+        parser.error("--no-pnr needs --synth")
     if args.soc:
         return _write_soc(parser, args, config)
-    if args.firmware is not None or args.ram_kib != 256:
-        parser.error("--firmware and --ram-kib need --soc")
+    if args.firmware is not None or args.ram_kib is not None or args.ram_ports is not None:
+        parser.error("--firmware, --ram-kib and --ram-ports need --soc")
     if args.synth is None:
         if args.device is not None or args.json is not None:
             parser.error("--device and --json need --synth")
@@ -93,7 +112,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             synth.get_device(args.synth, args.device)
             synth.build_report(
-                config, args.synth, args.device, out_dir=args.out, json_path=args.json
+                config,
+                args.synth,
+                args.device,
+                out_dir=args.out,
+                json_path=args.json,
+                pnr=not args.no_pnr,
             )
         except (ValueError, synth.SynthError) as error:
             raise SystemExit(f"accel.build: {error}") from None
@@ -113,14 +137,18 @@ def _write_soc(parser: argparse.ArgumentParser, args: argparse.Namespace, config
     from accel.soc.build import write_soc
     from accel.soc.vexriscv import VexRiscvMissing
 
-    if args.synth is not None:
-        parser.error("--soc --synth is not implemented (synthesize the accelerator alone)")
-    if args.out is None:
-        parser.error("--soc needs --out DIR (rtl/ holds the accelerator alone)")
     if args.firmware is not None and not args.firmware.is_file():
         parser.error(f"--firmware {args.firmware}: no such file")
+    if args.synth is not None:
+        return _synth_soc(parser, args, config)
+    if args.device is not None or args.json is not None:
+        parser.error("--device and --json need --synth")
+    if args.out is None:
+        parser.error("--soc needs --out DIR (rtl/ holds the accelerator alone)")
+    ram_kib = 256 if args.ram_kib is None else args.ram_kib
+    ram_ports = 4 if args.ram_ports is None else args.ram_ports
     try:
-        paths = write_soc(config, args.out, args.ram_kib * 1024, args.firmware)
+        paths = write_soc(config, args.out, ram_kib * 1024, args.firmware, ram_ports)
     except (ValueError, VexRiscvMissing) as error:
         raise SystemExit(f"accel.build: {error}") from None
     for path in paths:
@@ -128,4 +156,29 @@ def _write_soc(parser: argparse.ArgumentParser, args: argparse.Namespace, config
     from accel.soc.vexriscv import verilog_path
 
     print(f"the core: {verilog_path()} (module VexRiscv; pass it to the simulator/synthesis)")
+    return 0
+
+
+def _synth_soc(parser: argparse.ArgumentParser, args: argparse.Namespace, config) -> int:
+    from accel.soc.build import SYNTH_RAM_BYTES, SYNTH_RAM_PORTS, synth_soc
+    from accel.soc.vexriscv import VexRiscvMissing
+
+    if args.ram_ports == 4:
+        parser.error("--synth needs --ram-ports 2: a 4-port RAM does not map to block RAM")
+    ram_bytes = SYNTH_RAM_BYTES if args.ram_kib is None else args.ram_kib * 1024
+    try:
+        synth.get_device(args.synth, args.device)
+        synth_soc(
+            config,
+            args.synth,
+            args.device,
+            ram_bytes=ram_bytes,
+            ram_ports=SYNTH_RAM_PORTS,
+            firmware=args.firmware,
+            out_dir=args.out,
+            json_path=args.json,
+            pnr=not args.no_pnr,
+        )
+    except (ValueError, VexRiscvMissing, synth.SynthError) as error:
+        raise SystemExit(f"accel.build: {error}") from None
     return 0

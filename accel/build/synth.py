@@ -68,6 +68,9 @@ __all__ = [
 
 FAMILIES = ("ecp5", "ice40")
 DEFAULT_FREQ_MHZ = 100.0
+#: nextpnr's router (both are timing-driven; router1, nextpnr's default, did not finish
+#: routing the whole 8×8 in over an hour on the 2-core machine).
+DEFAULT_ROUTER = "router2"
 DEFAULT_SEED = 1
 
 
@@ -486,6 +489,7 @@ def run_nextpnr(
     *,
     freq_mhz: float = DEFAULT_FREQ_MHZ,
     seed: int = DEFAULT_SEED,
+    router: str = DEFAULT_ROUTER,
     timeout: float | None = None,
 ) -> NextpnrResult:
     """Place and route ``netlist`` on ``device`` (ECP5: out of context) and parse the report."""
@@ -502,6 +506,8 @@ def run_nextpnr(
         f"{freq_mhz:g}",
         "--seed",
         str(seed),
+        "--router",
+        router,
         "--timing-allow-fail",
         "--detailed-timing-report",
         "--report",
@@ -558,6 +564,7 @@ class SynthReport:
     yosys_seconds: float = 0.0
     nextpnr_seconds: float | None = None
     tools: dict[str, str] = field(default_factory=dict)
+    router: str = DEFAULT_ROUTER
 
     @property
     def timing_met(self) -> bool | None:
@@ -715,6 +722,7 @@ def build_report(
     out_dir: Path | None = None,
     json_path: Path | None = None,
     timeout: float | None = None,
+    pnr: bool = True,
 ) -> SynthReport:
     """Generate the Verilog of ``config`` (an :class:`accel.spec.config.AccelConfig`) and run
     :func:`synthesize` on it; print the result and write it as JSON to ``json_path``.
@@ -740,6 +748,7 @@ def build_report(
             name=config.name,
             top=build.TOP_NAME,
             io_bits=io_bits,
+            pnr=pnr,
             timeout=timeout,
         )
     print(describe(report))

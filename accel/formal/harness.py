@@ -27,6 +27,7 @@ from accel.formal.cfu import CfuPort, check_cfu
 from accel.formal.props import Properties
 from accel.hw.axi import AXI4Master
 from accel.hw.control import ControlPort
+from accel.hw.memport import next_burst
 from accel.hw.reader import ReadDMA
 from accel.hw.top import AcceleratorTop
 from accel.hw.writer import OutputWriter
@@ -262,6 +263,20 @@ class ReadHarness(_DmaHarness):
                 ~active | (remain != 0),
                 "an active client has beats to request",
             )
+            burst, final = next_burst(
+                m,
+                addr,
+                remain,
+                shift=shift,
+                max_burst=self.config.max_burst,
+                final_name=f"inv_dma_final{i}",
+            )
+            self.props.check(
+                m,
+                f"inv.dma.burst{i}",
+                ~active | ((sig[f"burst{i}"] == burst) & (sig[f"final{i}"] == final)),
+                "the next burst, precomputed, matches the address and the beats left",
+            )
 
 
 class WriteHarness(_DmaHarness):
@@ -319,6 +334,20 @@ class WriteHarness(_DmaHarness):
             "inv.writer.remain_while_active",
             ~sig["rg_active"] | (sig["rg_remain"] != 0),
             "an active region has beats to request",
+        )
+        burst, final = next_burst(
+            m,
+            sig["rg_addr"],
+            sig["rg_remain"],
+            shift=shift,
+            max_burst=self.config.max_burst,
+            final_name="inv_writer_final",
+        )
+        check(
+            m,
+            "inv.writer.burst",
+            ~sig["rg_active"] | ((sig["rg_burst"] == burst) & (sig["rg_final"] == final)),
+            "the next burst, precomputed, matches the address and the beats left",
         )
         blen = driven_signals(_subfragment(fragment, "blen"))
         region = driven_signals(_subfragment(fragment, "region"))

@@ -50,7 +50,8 @@ def acc_read_signature(config: AccelConfig) -> wiring.Signature:
     """Read side of the buffer, the reader's view (post-processing).
 
     ``en``, ``addr`` (out): synchronous read of entry ``addr``; ``data`` (in) is its value in
-    the next cycle. ``complete`` (in): one bit per half, the half holds a complete band not yet
+    the second cycle after (the read data is registered per half before the half is
+    selected). ``complete`` (in): one bit per half, the half holds a complete band not yet
     taken. ``take`` (out, one-hot): reading of that half's band starts (clears ``complete``).
     ``release`` (out, one-hot): the half's band has been read; the half is free again.
     """
@@ -77,7 +78,7 @@ class Accumulators(wiring.Component):
     updates of an entry see each other). The write of a result with ``in_tag.last`` sets the
     half's ``complete`` bit one cycle later, i.e. ``complete`` rises four cycles after that
     result was presented. A read on ``read``
-    with ``en`` returns ``data`` in the next cycle; reads take the port of their half, so the
+    with ``en`` returns ``data`` two cycles later; reads take the port of their half, so the
     post-processor must only read a half no result is written to (the issuer's claim protocol
     guarantees it).
 
@@ -135,13 +136,15 @@ class Accumulators(wiring.Component):
         s2_first = Signal()
         s2_last = Signal()
         s2_psum = Signal(vector)
-        s2_old = Signal(vector)
+        s2_half = Signal()
+        s2_old = [Signal(vector, name=f"s2_old{h}") for h in range(2)]
         m.d.sync += [
             s2_valid.eq(s1_valid),
             s2_addr.eq(s1_addr),
             s2_first.eq(s1_first),
             s2_last.eq(s1_last),
             s2_psum.eq(s1_psum),
+            s2_half.eq(s1_addr[-1]),
         ]
         rmw_valid = Signal()  # stage 3: the write
         rmw_addr = Signal(addr_bits)
@@ -150,8 +153,8 @@ class Accumulators(wiring.Component):
         prev_valid = Signal()  # the write of the previous cycle
         prev_addr = Signal(addr_bits)
         prev_data = Signal(vector)
-        read_half = Signal()  # half of the post-processor's read in flight
-        m.d.sync += read_half.eq(read.addr[-1])
+        read_half = [Signal(name=f"read_half{k}") for k in range(2)]  # the read's half, delayed
+        m.d.sync += [read_half[0].eq(read.addr[-1]), read_half[1].eq(read_half[0])]
         half_data = []
         for h in range(2):
             mem = Memory(shape=vector, depth=cfg.acc_depth, init=[])
@@ -168,7 +171,9 @@ class Accumulators(wiring.Component):
                 wp.data.eq(acc_write),
             ]
             half_data.append(rp.data)
-        m.d.sync += s2_old.eq(Mux(s1_addr[-1], half_data[1], half_data[0]))
+        # Each half's read data is registered on its own: the block RAM's clock-to-output
+        # delay leaves no time for the half multiplexer before the register.
+        m.d.sync += [s2_old[h].eq(half_data[h]) for h in range(2)]
         m.d.sync += [prev_valid.eq(rmw_valid), prev_addr.eq(rmw_addr), prev_data.eq(acc_write)]
         # The forwarding selects, registered: compared one stage early (the result in stage 1
         # against the ones that will be in the write stage and just written).
@@ -180,7 +185,8 @@ class Accumulators(wiring.Component):
         ]
         total = Signal(vector)
         for j in range(cfg.cols):
-            previous = Mux(newer, acc_write[j], Mux(older, prev_data[j], s2_old[j]))
+            old = Mux(s2_half, s2_old[1][j], s2_old[0][j])
+            previous = Mux(newer, acc_write[j], Mux(older, prev_data[j], old))
             m.d.comb += total[j].eq((Mux(s2_first, 0, previous) + s2_psum[j])[:32])
         m.d.sync += [
             rmw_valid.eq(s2_valid),
@@ -188,7 +194,7 @@ class Accumulators(wiring.Component):
             rmw_last.eq(s2_last),
             acc_write.eq(total),
         ]
-        m.d.comb += read.data.eq(Mux(read_half, half_data[1], half_data[0]))
+        m.d.comb += read.data.eq(Mux(read_half[1], s2_old[1], s2_old[0]))
 
         # Band bookkeeping of the halves.
         done_now = Signal(2)

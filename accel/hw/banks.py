@@ -35,10 +35,13 @@ class BankLoader(wiring.Component):
         The issuer's tile starts and vectors.
     load_valid, load_bank, load_weights : ``Out``
         To the array's load port: load ``load_weights`` (the tile's first ``rows * cols``
-        bytes) into bank ``load_bank`` at the end of this cycle.
+        bytes) into bank ``load_bank`` at the end of this cycle. Registered: the tile popped
+        in cycle L is written into the PEs at the end of L + 1 (the tile FIFO's read data
+        reaches every PE of the array through a register of its own).
     weights_ready : ``Out(1)``
-        A loaded tile waits for its pixel stream, or one is being loaded this cycle (the array
-        uses a tile from its load cycle on, so a tile may start as it loads).
+        A loaded tile waits for its pixel stream, or one is being loaded this cycle. A tile
+        may start as it is popped: its first vector reaches the first PE ``FEEDER_LATENCY``
+        (3) cycles after its issue at the earliest, after the write in L + 1.
     """
 
     def __init__(self, config: AccelConfig, hold: int):
@@ -63,19 +66,23 @@ class BankLoader(wiring.Component):
         ev = self.events
         timers = [Signal(range(self.hold + 1), name=f"bank{b}_timer") for b in range(2)]
         loaded_ahead = Signal(range(3))  # tiles loaded into the array, not yet started
-        free = Mux(self.load_bank, timers[1] == 0, timers[0] == 0)
         load_now = Signal()
+        bank = Signal()  # the bank of the next tile
+        free = Mux(bank, timers[1] == 0, timers[0] == 0)
         m.d.comb += [
             self.tile.ready.eq(self.layer.busy & (loaded_ahead < 2) & free),
             load_now.eq(self.tile.valid & self.tile.ready),
-            self.load_valid.eq(load_now),
-            self.load_weights.eq(self.tile.payload[: cfg.rows * cfg.cols * 8]),
             self.weights_ready.eq((loaded_ahead != 0) | load_now),
         ]
+        m.d.sync += [
+            self.load_valid.eq(load_now),
+            self.load_bank.eq(bank),
+            self.load_weights.eq(self.tile.payload[: cfg.rows * cfg.cols * 8]),
+        ]
         with m.If(self.layer.run):
-            m.d.sync += self.load_bank.eq(0)
+            m.d.sync += bank.eq(0)
         with m.Elif(load_now):
-            m.d.sync += self.load_bank.eq(~self.load_bank)
+            m.d.sync += bank.eq(~bank)
         m.d.sync += loaded_ahead.eq(loaded_ahead + load_now - ev.started)
 
         for b in range(2):

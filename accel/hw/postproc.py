@@ -7,6 +7,11 @@ window), sends them through the :class:`~accel.hw.requant.Requantizer` (bias, fi
 multiply, rounding shift, zero point, clamp, exactly as TFLite) and, when pooling, keeps the
 maximum of the four requantized vectors. The result goes to the output writer as ``count``
 bytes (the valid channels of the tile), so the band's output is one contiguous byte region.
+
+The requantizer runs freely (no back-pressure ripples through its stages); its output
+vectors wait for the writer in a ``POST_FIFO_DEPTH``-entry FIFO. A read that completes an
+output vector (the last of a pooling window) takes one of ``POST_FIFO_DEPTH`` credits,
+returned when the writer takes the vector, so the FIFO can never overflow.
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal
@@ -40,8 +45,10 @@ class PostProcessor(wiring.Component):
     accumulator entry of the band has been read (the half may be reused); ``idle`` is high when
     the band is completely handed to ``out``.
 
-    ``acc_addr``/``acc_data`` and ``param_addr``/``param_data`` connect to synchronous read
-    ports (data one cycle after the address). ``out`` carries {bytes, count}.
+    ``acc_addr``/``acc_data`` connect to the accumulators' read port (data two cycles after
+    the address, :data:`~accel.spec.timing.ACC_READ_LATENCY`), ``param_addr``/``param_data``
+    to a synchronous read port (data one cycle after the address; registered here once more
+    to arrive with the accumulators'). ``out`` carries {bytes, count}.
     """
 
     FIFO_DEPTH = timing.POST_FIFO_DEPTH
@@ -96,30 +103,30 @@ class PostProcessor(wiring.Component):
         count = Signal(range(cols + 1))
         m_left = Signal(16)  # output channels from this tile on
         running = Signal()
-        in_requant = Signal(8)  # vectors inside the requantizer pipeline
-
-        fifo_layout = data.StructLayout(
-            {
-                "acc": data.ArrayLayout(32, cols),
-                "params": param_layout(cols),
-                "tag": _TAG_WIDTH(cols),
-            }
-        )
-        m.submodules.fifo = fifo = SyncFIFO(width=fifo_layout.size, depth=self.FIFO_DEPTH)
-        inflight = Signal()
-        inflight_tag = Signal(_TAG_WIDTH(cols))
+        depth = self.FIFO_DEPTH
+        out_layout = self.out.payload.shape()
+        m.submodules.fifo = fifo = SyncFIFO(width=out_layout.size, depth=depth)
+        credits_used = Signal(range(depth + 1))  # output vectors in the requantizer or FIFO
+        # The reads in flight: the block-RAM read, then the accumulators' registered read data.
+        inflight = [Signal(name=f"inflight{k}") for k in range(timing.ACC_READ_LATENCY)]
+        inflight_tag = [
+            Signal(_TAG_WIDTH(cols), name=f"inflight{k}_tag") for k in range(len(inflight))
+        ]
+        params = Signal(param_layout(cols))  # the parameter read data, registered alike
 
         last_sub = Mux(self.pool, sub == 3, 1)
         last_tile = tile + 1 == self.m_tiles
         last_col = col + 1 == self.F_out
         last_row = row + 1 == self.rows
         offset = Mux(sub[1], self.F, 0) + sub[0]
-        can_read = running & (fifo.level + inflight < self.FIFO_DEPTH)
+        can_read = running & (~last_sub | (credits_used != depth))
+        delivered = fifo.r_rdy & fifo.r_en
+        m.d.sync += credits_used.eq(credits_used + (can_read & last_sub) - delivered)
 
         # tile * band_pixels + pix, a register updated with them (one add before the memory)
         tile_pix = Signal(32)
         m.d.comb += [
-            self.idle.eq(~running & (fifo.level == 0) & ~inflight & (in_requant == 0)),
+            self.idle.eq(~running & (credits_used == 0)),
             # acc_base is the first entry of a half (0 or acc_depth) and tile_pix + offset <
             # acc_depth (descriptor check ACC_BUFFER): the half is the top address bit.
             self.acc_addr.eq(Cat((tile_pix + offset)[: self.acc_addr_bits - 1], self.acc_base[-1])),
@@ -127,9 +134,10 @@ class PostProcessor(wiring.Component):
             self.param_addr.eq(tile),
             count.eq(Mux(m_left < cols, m_left, cols)),
         ]
-        m.d.sync += [inflight.eq(can_read), self.reads_done.eq(0)]
-        with m.If(can_read):
-            m.d.sync += inflight_tag.eq(_tag(count, sub == 0, last_sub))
+        m.d.sync += [inflight[0].eq(can_read), self.reads_done.eq(0), params.eq(self.param_data)]
+        m.d.sync += inflight_tag[0].eq(_tag(count, sub == 0, last_sub))
+        for k in range(1, len(inflight)):
+            m.d.sync += [inflight[k].eq(inflight[k - 1]), inflight_tag[k].eq(inflight_tag[k - 1])]
 
         with m.If(self.start):
             m.d.sync += [
@@ -166,39 +174,23 @@ class PostProcessor(wiring.Component):
                         with m.If(last_row):
                             m.d.sync += [running.eq(0), self.reads_done.eq(1)]
 
-        # Read data (one cycle later) into the FIFO, with the tile's parameters.
-        entry = fifo_layout(fifo.w_data)
-        m.d.comb += [
-            fifo.w_en.eq(inflight),
-            entry.acc.eq(self.acc_data),
-            entry.params.eq(self.param_data),
-            entry.tag.eq(inflight_tag),
-        ]
-
-        # FIFO → requantizer.
-        head = fifo_layout(fifo.r_data)
+        # Read data (two cycles later) with the tile's parameters → requantizer.
         for lane in range(cols):
             m.d.comb += [
-                requant.i.payload.acc[lane].eq(head.acc[lane]),
-                requant.i.payload.bias[lane].eq(head.params.bias[lane]),
-                requant.i.payload.multiplier[lane].eq(head.params.multiplier[lane]),
-                requant.i.payload.shift[lane].eq(head.params.shift[lane]),
+                requant.i.payload.acc[lane].eq(self.acc_data[lane]),
+                requant.i.payload.bias[lane].eq(params.bias[lane]),
+                requant.i.payload.multiplier[lane].eq(params.multiplier[lane]),
+                requant.i.payload.shift[lane].eq(params.shift[lane]),
             ]
         m.d.comb += [
-            requant.i.payload.tag.eq(head.tag),
-            requant.i.valid.eq(fifo.r_rdy),
-            fifo.r_en.eq(requant.i.ready),
+            requant.i.payload.tag.eq(inflight_tag[-1]),
+            requant.i.valid.eq(inflight[-1]),
             requant.output_zero_point.eq(self.output_zero_point),
             requant.act_min.eq(self.act_min),
             requant.act_max.eq(self.act_max),
         ]
 
-        # Vectors inside the requantizer pipeline (for ``idle``).
-        accepted = requant.i.valid & requant.i.ready
-        delivered = requant.o.valid & requant.o.ready
-        m.d.sync += in_requant.eq(in_requant + accepted - delivered)
-
-        # Requantizer → max-pool → output bytes.
+        # Requantizer → max-pool → FIFO → output bytes.
         best = Signal(data.ArrayLayout(8, cols))
         o_tag = _TagView(requant.o.payload.tag, cols)
         merged = Signal(data.ArrayLayout(8, cols))
@@ -206,13 +198,16 @@ class PostProcessor(wiring.Component):
             value = requant.o.payload.data[lane]
             keep = ~o_tag.first & (best[lane].as_signed() > value)
             m.d.comb += merged[lane].eq(Mux(keep, best[lane], value))
-        with m.If(requant.o.valid & requant.o.ready):
+        with m.If(requant.o.valid):
             m.d.sync += best.eq(merged)
+        entry = out_layout(fifo.w_data)
         m.d.comb += [
-            self.out.payload.bytes.eq(merged),
-            self.out.payload.count.eq(o_tag.count),
-            self.out.valid.eq(requant.o.valid & o_tag.last),
-            requant.o.ready.eq(Mux(o_tag.last, self.out.ready, 1)),
+            entry.bytes.eq(merged),
+            entry.count.eq(o_tag.count),
+            fifo.w_en.eq(requant.o.valid & o_tag.last),
+            self.out.payload.eq(fifo.r_data),
+            self.out.valid.eq(fifo.r_rdy),
+            fifo.r_en.eq(self.out.ready),
         ]
         return m
 

@@ -119,10 +119,15 @@ class ReadDMA(wiring.Component):
         n = self.clients
         cmds, datas = self.cmd, self.data
 
-        # Per-client command state: next beat address, beats still to request.
+        # Per-client command state: next beat address, beats still to request, and the
+        # length of the next burst with whether it ends the command, computed when the state
+        # changes (so that arbitration, the request and the clients' `ready` only select
+        # registers).
         active = [Signal(name=f"active{i}") for i in range(n)]
         addr = [Signal(32, name=f"addr{i}") for i in range(n)]
         remain = [Signal(24, name=f"remain{i}") for i in range(n)]
+        burst = [Signal(range(self.max_burst + 1), name=f"burst{i}") for i in range(n)]
+        final = [Signal(name=f"final{i}") for i in range(n)]
 
         # Burst info FIFO: one entry per burst issued, popped at its last data beat.
         id_bits = max(1, (n - 1).bit_length())
@@ -136,16 +141,11 @@ class ReadDMA(wiring.Component):
                 m.d.comb += [sel.eq(i), any_active.eq(1)]
 
         sel_addr = Signal(32)
-        sel_remain = Signal(24)
+        sel_burst = Signal.like(burst[0])
+        sel_final = Signal()
         for i in range(n):
             with m.If(sel == i):
-                m.d.comb += [sel_addr.eq(addr[i]), sel_remain.eq(remain[i])]
-
-        # Burst length = min(remaining, max_burst, beats to the next 4 KiB boundary); `final`:
-        # this burst ends the selected client's command.
-        burst, final = next_burst(
-            m, sel_addr, sel_remain, shift=shift, max_burst=self.max_burst, final_name="final"
-        )
+                m.d.comb += [sel_addr.eq(addr[i]), sel_burst.eq(burst[i]), sel_final.eq(final[i])]
 
         # Request register: load a new burst when empty or being taken.
         load = Signal()
@@ -154,31 +154,52 @@ class ReadDMA(wiring.Component):
             m.d.sync += [
                 self.rd_req.valid.eq(1),
                 self.rd_req.p.addr.eq(sel_addr),
-                self.rd_req.p.beats.eq(burst),
+                self.rd_req.p.beats.eq(sel_burst),
             ]
         with m.Elif(self.rd_req.ready):
             m.d.sync += self.rd_req.valid.eq(0)
         m.d.comb += [
             info.w_en.eq(load),
-            info.w_data.eq(Cat(sel[:id_bits], final)),
+            info.w_data.eq(Cat(sel[:id_bits], sel_final)),
         ]
 
         for i in range(n):
             issuing = load & (sel == i)
-            with m.If(issuing):
+            accept = cmds[i].valid & cmds[i].ready
+            m.d.comb += cmds[i].ready.eq(~active[i] | (issuing & final[i]))
+            # The state after this cycle: a new command, or the rest after the burst issued.
+            next_addr = Signal(32, name=f"next_addr{i}")
+            next_remain = Signal(24, name=f"next_remain{i}")
+            m.d.comb += [
+                next_addr.eq(
+                    Mux(
+                        accept,
+                        Cat(Const(0, shift), cmds[i].p.addr[shift:]),
+                        addr[i] + (burst[i] << shift),
+                    )
+                ),
+                next_remain.eq(Mux(accept, cmds[i].p.beats, remain[i] - burst[i])),
+            ]
+            # Burst length = min(remaining, max_burst, beats to the next 4 KiB boundary).
+            next_len, next_final = next_burst(
+                m,
+                next_addr,
+                next_remain,
+                shift=shift,
+                max_burst=self.max_burst,
+                final_name=f"next_final{i}",
+            )
+            with m.If(accept | issuing):
                 m.d.sync += [
-                    addr[i].eq(addr[i] + (burst << shift)),
-                    remain[i].eq(remain[i] - burst),
+                    addr[i].eq(next_addr),
+                    remain[i].eq(next_remain),
+                    burst[i].eq(next_len),
+                    final[i].eq(next_final),
                 ]
-                with m.If(final):
-                    m.d.sync += active[i].eq(0)
-            m.d.comb += cmds[i].ready.eq(~active[i] | (issuing & final))
-            with m.If(cmds[i].valid & cmds[i].ready):
-                m.d.sync += [
-                    active[i].eq(cmds[i].p.beats != 0),
-                    addr[i].eq(Cat(Const(0, shift), cmds[i].p.addr[shift:])),
-                    remain[i].eq(cmds[i].p.beats),
-                ]
+            with m.If(accept):
+                m.d.sync += active[i].eq(cmds[i].p.beats != 0)
+            with m.Elif(issuing & final[i]):
+                m.d.sync += active[i].eq(0)
 
         # Response routing to the client that issued the burst at the head of the info FIFO.
         head_id = info.r_data[:id_bits]

@@ -9,8 +9,14 @@ For each of ``lanes`` output channels the unit computes, exactly as
     z = RoundingDivideByPOT(y, max(-shift, 0))
     out = min(max(z + output_zero_point, act_min), act_max)
 
-Pipeline (one register stage per step, each one adder, one multiplier or one mux network,
-so that the unit maps onto ECP5 DSPs and carry chains at about 100 MHz):
+The pipeline runs freely: every stage moves on in every cycle, so no register has a clock
+enable and nothing depends on the consumer (the consumer takes every output; the
+post-processor guarantees room with credits, see :class:`accel.hw.postproc.PostProcessor`).
+One register stage per step, each one adder, one multiplier or one mux network, so that the
+unit maps onto ECP5 DSPs and carry chains at 100 MHz and more:
+
+The first stage adds ``acc`` and ``bias``: drive them from registers (not straight from a
+block RAM's read port, whose clock-to-output delay leaves no time for the adder).
 
 1. ``x = acc + bias`` (32-bit wrap); split ``shift`` into left and right amounts.
 2. ``x <<= left`` (32-bit wrap, barrel shifter); ``m_hi + m_lo`` of the multiplier's halves.
@@ -81,19 +87,19 @@ class Requantizer(wiring.Component):
     Attributes
     ----------
     latency : int
-        Cycles from a transfer on ``i`` to the corresponding ``o.valid`` when ``o`` is not
-        back-pressured (:data:`Requantizer.LATENCY`, 10).
+        Cycles from a transfer on ``i`` to the corresponding ``o.valid``
+        (:data:`Requantizer.LATENCY`, 10).
 
     Members
     -------
-    i : ``In(stream.Signature(input_layout(lanes, tag_width)))``
+    i : ``In(stream.Signature(input_layout(lanes, tag_width), always_ready=True))``
         One vector per transfer: per lane ``acc``, ``bias``, ``multiplier`` (int32, any value;
         Q0.31 from ``quantize_multiplier`` in practice) and ``shift`` (signed(6); TFLite's range
         is -31..30, every representable value is handled exactly), plus ``tag``.
-        ``i.ready`` does not depend combinationally on ``i.valid``.
-    o : ``Out(stream.Signature(output_layout(lanes, tag_width)))``
-        Per lane the int8 result ``data``, and the ``tag`` of the input vector it came from.
-        Vectors come out in input order; bubbles are squeezed out while ``o`` is stalled.
+        Every vector offered is taken.
+    o : ``Out(stream.Signature(output_layout(lanes, tag_width), always_ready=True))``
+        Per lane the int8 result ``data``, and the ``tag`` of the input vector it came from,
+        exactly ``latency`` cycles after the input; the consumer must take it.
     output_zero_point, act_min, act_max : ``In(signed(8))``
         Per-layer configuration shared by all lanes.  They are sampled in the last two
         pipeline stages, so they must be held constant while vectors are in flight (for a
@@ -115,8 +121,8 @@ class Requantizer(wiring.Component):
         self.tag_width = tag_width
         super().__init__(
             {
-                "i": In(stream.Signature(input_layout(lanes, tag_width))),
-                "o": Out(stream.Signature(output_layout(lanes, tag_width))),
+                "i": In(stream.Signature(input_layout(lanes, tag_width), always_ready=True)),
+                "o": Out(stream.Signature(output_layout(lanes, tag_width), always_ready=True)),
                 "output_zero_point": In(signed(8)),
                 "act_min": In(signed(8)),
                 "act_max": In(signed(8)),
@@ -131,27 +137,18 @@ class Requantizer(wiring.Component):
         m = Module()
         stages = self.LATENCY
 
-        # Handshake: stage k loads when it is empty or when its content moves on, so bubbles
-        # are squeezed out under back-pressure.  `load` ripples from o.ready towards i.ready
-        # and never looks at i.valid.
-        valid = [Signal(name=f"s{k + 1}_valid") for k in range(stages)]
-        load = [Signal(name=f"s{k + 1}_load") for k in range(stages)]
-        m.d.comb += load[-1].eq(~valid[-1] | self.o.ready)
-        for k in reversed(range(stages - 1)):
-            m.d.comb += load[k].eq(~valid[k] | load[k + 1])
-        for k in range(stages):
-            with m.If(load[k]):
-                m.d.sync += valid[k].eq(valid[k - 1] if k else self.i.valid)
-        m.d.comb += [
-            self.i.ready.eq(load[0]),
-            self.o.valid.eq(valid[-1]),
-        ]
+        # Free-running: a valid bit per stage, shifted every cycle.
+        valid = self.i.valid
+        for k in range(1, stages + 1):
+            valid_k = Signal(name=f"s{k}_valid")
+            m.d.sync += valid_k.eq(valid)
+            valid = valid_k
+        m.d.comb += self.o.valid.eq(valid)
 
         def reg(stage: int, name: str, value, shape=None):
             """A pipeline register of ``stage`` (1-based), loaded with ``value``."""
             sig = Signal(Shape.cast(shape) if shape is not None else value.shape(), name=name)
-            with m.If(load[stage - 1]):
-                m.d.sync += sig.eq(value)
+            m.d.sync += sig.eq(value)
             return sig
 
         tag = self.i.p.tag

@@ -140,13 +140,13 @@ class OutputWriter(wiring.Component):
         m.d.comb += cmd_beats.eq((cmd_offset + self.cmd.p.length + (nbytes - 1)) >> shift)
         cmd_nonempty = self.cmd.p.length != 0
 
+        # The request generator's state; the next burst's length and whether it ends the
+        # region are computed when the state changes, so `cmd.ready` selects registers only.
         rg_active = Signal()
         rg_addr = Signal(32)
         rg_remain = Signal(25)
-
-        burst, rg_final = next_burst(
-            m, rg_addr, rg_remain, shift=shift, max_burst=self.max_burst, final_name="rg_final"
-        )
+        rg_burst = Signal(range(self.max_burst + 1))
+        rg_final = Signal()
 
         # A burst's length enters `blen` when its request is accepted, so data never runs ahead
         # of its request; a burst is loaded only if `blen` will have room for it by then.
@@ -160,12 +160,8 @@ class OutputWriter(wiring.Component):
             m.d.sync += [
                 self.wr_req.valid.eq(1),
                 self.wr_req.p.addr.eq(rg_addr),
-                self.wr_req.p.beats.eq(burst),
-                rg_addr.eq(rg_addr + (burst << shift)),
-                rg_remain.eq(rg_remain - burst),
+                self.wr_req.p.beats.eq(rg_burst),
             ]
-            with m.If(rg_final):
-                m.d.sync += rg_active.eq(0)
         with m.Elif(self.wr_req.ready):
             m.d.sync += self.wr_req.valid.eq(0)
         m.d.comb += [
@@ -175,12 +171,33 @@ class OutputWriter(wiring.Component):
 
         # A new command takes over from the request generator (after its final burst).
         m.d.comb += self.cmd.ready.eq(region.w_rdy & (~rg_active | (load & rg_final)))
-        with m.If(self.cmd.valid & self.cmd.ready):
+        accept = self.cmd.valid & self.cmd.ready
+        next_addr = Signal(32)
+        next_remain = Signal(25)
+        m.d.comb += [
+            next_addr.eq(
+                Mux(
+                    accept,
+                    Cat(Const(0, shift), self.cmd.p.addr[shift:]),
+                    rg_addr + (rg_burst << shift),
+                )
+            ),
+            next_remain.eq(Mux(accept, cmd_beats, rg_remain - rg_burst)),
+        ]
+        burst, final = next_burst(
+            m, next_addr, next_remain, shift=shift, max_burst=self.max_burst, final_name="final"
+        )
+        with m.If(accept | load):
             m.d.sync += [
-                rg_active.eq(cmd_nonempty),
-                rg_addr.eq(Cat(Const(0, shift), self.cmd.p.addr[shift:])),
-                rg_remain.eq(cmd_beats),
+                rg_addr.eq(next_addr),
+                rg_remain.eq(next_remain),
+                rg_burst.eq(burst),
+                rg_final.eq(final),
             ]
+        with m.If(accept):
+            m.d.sync += rg_active.eq(cmd_nonempty)
+        with m.Elif(load & rg_final):
+            m.d.sync += rg_active.eq(0)
         m.d.comb += [
             region.w_en.eq(self.cmd.valid & self.cmd.ready & cmd_nonempty),
             region.w_data.eq(Cat(cmd_offset, self.cmd.p.length)),

@@ -177,17 +177,16 @@ class OutputPath:
         ``limit`` at most or until a release (the cycle after it). Returns the next cycle
         and whether a release ends the run."""
         proc, writer, settle, pulses = self.proc, self.writer, self.settle, self.pulses
-        pipe, proc_cycle, writer_cycle = proc.pipe, proc.cycle, writer.cycle
+        proc_head, proc_cycle, writer_cycle = proc.head, proc.cycle, writer.cycle
         lanes, cap = writer.lanes, writer.cap
         while t < limit:
             st = self.state
             reads_done = proc.reads_done
             left = self.regions_left
             idle = st is WAIT_BAND and not left and proc.idle()
-            out = pipe[-1]
             data_ready = writer.have and writer.level + lanes <= cap
-            cmd_ready = writer_cycle(t, out, data_ready)
-            proc_cycle(out, data_ready)
+            cmd_ready = writer_cycle(t, proc_head(), data_ready)
+            proc_cycle(data_ready)
             if st is not RUN or reads_done or (pulses and pulses[0][0] == t):
                 self._sequence(t, self._pulse(t), reads_done, idle, cmd_ready)
             if left and cmd_ready:  # the band's next region (per-row / per-pixel modes)

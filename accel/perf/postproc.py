@@ -1,10 +1,10 @@
 """Post-processor (:class:`accel.hw.postproc.PostProcessor`) without the data.
 
-One accumulator read per cycle (four per pooled output) while its FIFO has room, the
-``POST_FIFO_DEPTH``-entry FIFO and the ``REQUANT_LATENCY``-stage requantizer, whose bubbles
-are squeezed out while the output writer stalls it. A read is represented by its tag:
-(output bytes, last read of the pool window); only a window's last read leaves the
-requantizer as output.
+One accumulator read per cycle (four per pooled output); the read that completes an output
+vector needs one of ``POST_FIFO_DEPTH`` credits. The read data passes the free-running
+``REQUANT_LATENCY``-stage requantizer and, if it completes an output vector, enters the
+output FIFO, from which the writer takes it; the credit returns then. A read is represented
+by its tag: (output bytes, last read of the pool window).
 """
 
 from __future__ import annotations
@@ -14,31 +14,33 @@ from collections import deque
 from accel.perf.geometry import Geometry
 from accel.spec import timing
 
-_FIFO_DEPTH = timing.POST_FIFO_DEPTH
-_STAGES = timing.REQUANT_LATENCY
+_CREDITS = timing.POST_FIFO_DEPTH
+#: The read in flight (block-RAM read, registered read data) and the requantizer's stages.
+_STAGES = timing.ACC_READ_LATENCY + timing.REQUANT_LATENCY
 
 
 class PostProcessor:
-    """Read walker, FIFO and requantizer pipeline of one band at a time.
+    """Read walker, requantizer pipeline and output FIFO of one band at a time.
 
-    ``pipe``: the requantizer stages, input first (a tag, or None for a bubble);
-    ``inflight``: the tag of the accumulator read of the previous cycle; ``reads_done``
-    pulses (for a cycle) after the band's last read.
+    ``pipe``: the reads in flight then the requantizer stages (a tag, or None for a bubble);
+    ``fifo``: the output vectors waiting for the writer; ``used``: the credits taken (output
+    vectors in ``pipe`` and ``fifo``); ``reads_done`` pulses (for a cycle) after the band's
+    last read.
     """
 
     __slots__ = (
-        "running", "n_reads", "read_i", "inflight", "reads_done", "fifo", "pipe",
-        "pattern", "pat_len",
+        "running", "n_reads", "read_i", "reads_done", "fifo", "pipe", "used", "pattern",
+        "pat_len",
     )  # fmt: skip
 
     def __init__(self, geo: Geometry):
         self.running = False
         self.n_reads = 0
         self.read_i = 0
-        self.inflight = None
         self.reads_done = False
         self.fifo = deque()
         self.pipe = deque([None] * _STAGES, maxlen=_STAGES)
+        self.used = 0
         self.pattern = geo.pattern
         self.pat_len = len(geo.pattern)
 
@@ -48,58 +50,41 @@ class PostProcessor:
         self.n_reads = out_pixels * self.pat_len
         self.read_i = 0
 
-    def in_requant(self) -> int:
-        """Tags in the requantizer pipeline."""
-        return _STAGES - self.pipe.count(None)
+    def head(self) -> tuple | None:
+        """The output vector offered to the writer in this cycle."""
+        return self.fifo[0] if self.fifo else None
 
     def idle(self) -> bool:
         """The PostProcessor's ``idle`` output."""
-        if self.running or self.fifo or self.inflight is not None:
-            return False
-        return not self.in_requant()
+        return not self.running and not self.used
 
     def busy(self) -> bool:
-        if self.running or self.fifo or self.inflight is not None or self.reads_done:
-            return True
-        return bool(self.in_requant())
+        return self.running or self.reads_done or bool(self.used)
 
     def key(self) -> tuple:
         """The state but the read count (steady-state detection while running)."""
-        return (self.inflight, tuple(self.fifo), tuple(self.pipe))
+        return (tuple(self.fifo), tuple(self.pipe))
 
-    def cycle(self, out: tuple | None, out_ready: bool) -> None:
-        """One cycle: ``out`` is the tag in the last stage (``pipe[-1]``), ``out_ready`` the
-        writer's readiness for data in this cycle."""
+    def cycle(self, out_ready: bool) -> None:
+        """One cycle; ``out_ready``: the writer takes the FIFO's head, if any."""
         fifo = self.fifo
-        inflight = self.inflight
-        can_read = self.running and len(fifo) + (inflight is not None) < _FIFO_DEPTH
-        head = fifo[0] if fifo else None
-        if out is None or out_ready or not out[1]:
-            self.pipe.appendleft(head)  # every stage moves on, the last one's tag leaves
-            if head is not None:
-                fifo.popleft()
-        elif self._squeeze(head):
+        tag = None
+        if self.running:
+            tag = self.pattern[self.read_i % self.pat_len]
+            if tag[1] and self.used == _CREDITS:
+                tag = None
+        if fifo and out_ready:
             fifo.popleft()
-        if inflight is not None:
-            fifo.append(inflight)
-            self.inflight = None
+            self.used -= 1
+        leaving = self.pipe[-1]
+        if leaving is not None and leaving[1]:
+            fifo.append(leaving)
+        self.pipe.appendleft(tag)
         if self.reads_done:
             self.reads_done = False
-        if can_read:
-            i = self.read_i
-            self.inflight = self.pattern[i % self.pat_len]
-            self.read_i = i = i + 1
+        if tag is not None:
+            self.used += tag[1]
+            self.read_i = i = self.read_i + 1
             if i == self.n_reads:
                 self.running = False
                 self.reads_done = True
-
-    def _squeeze(self, head: tuple | None) -> bool:
-        """The output stalls: the stages behind the first bubble from the end move on.
-        Returns whether ``head`` entered the pipeline."""
-        pipe = self.pipe
-        for j in range(_STAGES - 2, -1, -1):
-            if pipe[j] is None:
-                del pipe[j]
-                pipe.appendleft(head)
-                return head is not None
-        return False

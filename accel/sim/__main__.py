@@ -267,6 +267,9 @@ def cmd_firmware(args: argparse.Namespace) -> int:
     if not 0 <= indices[0] < len(model.test_labels) or not indices:
         print(f"error: --image must be in 0..{len(model.test_labels) - 1}", file=sys.stderr)
         return 2
+    if args.ram_ports is not None and args.cpu != "vexriscv":
+        print("error: --ram-ports needs --cpu vexriscv", file=sys.stderr)
+        return 2
     if args.cpu == "vexriscv":
         from accel.sim.soc_cmd import cmd_firmware_soc
 
@@ -410,6 +413,15 @@ def build_parser() -> argparse.ArgumentParser:
         default="iss",
         help="iss (the Python RV32IM simulator, default) or vexriscv (the SoC in Verilator: "
         "the real core, the accelerator on its CFU port, shared RAM; docs/soc.md)",
+    )
+    f.add_argument(
+        "--ram-ports",
+        type=int,
+        choices=(4, 2),
+        default=None,
+        help="vexriscv: the SoC RAM's ports, 4 (default: the DMA timing accel.perf models) or "
+        "2 read-write ports as an FPGA block RAM has (the DMA's read and write channels share "
+        "one: accelerator cycles may exceed the ISS's)",
     )
     f.add_argument("--weights", type=Path, default=lenet.DEFAULT_PATH, metavar="FILE")
     _hardware_arguments(f)

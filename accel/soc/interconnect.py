@@ -11,6 +11,10 @@ accelerator's AXI4 master (``dma``) and drives the four ports of one RAM (``dma_
 
 The MMIO block's outputs are the component's outputs of the same names; ``bus_error`` and
 ``bus_error_addr`` (byte address) flag the first CPU access to an unmapped address.
+
+``ram_ports`` (:data:`accel.soc.ram_ports.RAM_PORTS`): 4 — four independent RAM ports; 2 —
+``cpu_rd``/``cpu_wr`` share their address and so do ``dma_rd``/``dma_wr`` (the DMA's read and
+write channels time-multiplexed, write beats first): two read-write ports, as a block RAM has.
 """
 
 from amaranth.hdl import Module
@@ -21,15 +25,16 @@ from amaranth.lib.wiring import In, Out
 from accel.hw.axi import axi_signature
 from accel.soc.memory_map import MMIO_BASE, MMIO_BYTES, RAM_BASE
 from accel.soc.mmio import BUS_ERROR_OUTPUTS, MMIO, OUTPUTS
-from accel.soc.ram_ports import AXI4RAMPort, WishboneRAMPort
+from accel.soc.ram_ports import AXI4RAMPort, WishboneRAMPort, check_ram_ports
 from accel.soc.wishbone import WishboneArbiter, WishboneDecoder, wishbone_signature
 
 
 class SoCInterconnect(wiring.Component):
     """Bus masters onto one RAM of ``ram_bytes`` (a power of two) and ``data_width`` bits."""
 
-    def __init__(self, data_width: int = 64, ram_bytes: int = 256 * 1024):
-        self.data_width, self.ram_bytes = data_width, ram_bytes
+    def __init__(self, data_width: int = 64, ram_bytes: int = 256 * 1024, ram_ports: int = 4):
+        check_ram_ports(ram_ports)
+        self.data_width, self.ram_bytes, self.ram_ports = data_width, ram_bytes, ram_ports
         self.depth = ram_bytes // (data_width // 8)
         addr_width = self.depth.bit_length() - 1
         rd = In(ReadPort.Signature(addr_width=addr_width, shape=data_width))
@@ -50,7 +55,7 @@ class SoCInterconnect(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         width, depth = self.data_width, self.depth
-        m.submodules.dma_port = dma = AXI4RAMPort(width, depth)
+        m.submodules.dma_port = dma = AXI4RAMPort(width, depth, shared=self.ram_ports == 2)
         wiring.connect(m, wiring.flipped(self.dma), dma.axi)
         wiring.connect(m, dma.rd, wiring.flipped(self.dma_rd))
         wiring.connect(m, dma.wr, wiring.flipped(self.dma_wr))

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from accel.soc import vexriscv
 from accel.soc.build import TOP_NAME, soc_verilog
-from accel.soc.top import DEFAULT_RAM_BYTES, check_ram_bytes
+from accel.soc.ram_ports import check_ram_ports
+from accel.soc.top import DEFAULT_RAM_BYTES, DEFAULT_RAM_PORTS, check_ram_bytes
 from accel.spec.config import AccelConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +35,10 @@ EXECUTABLE = "soc_sim"
 VERILATOR_ARGS = ("--x-assign", "fast", "--x-initial", "fast", "-Wno-fatal", "-Wno-lint")
 #: The harness loads and dumps the RAM array directly.
 VERILATOR_PUBLIC = f'`verilator_config\npublic_flat_rw -module "{TOP_NAME}" -var "ram"\n'
-#: C++ optimisation of the model and the harness, and further compiler flags.
+#: C++ optimisation of the model's per-cycle code and the harness (Verilator's OPT_FAST and
+#: OPT_GLOBAL; its run-once code — constructors, initial values — compiles at -O0: OPT_SLOW),
+#: and further compiler flags for everything. Measured alternatives (docs/performance.md):
+#: Verilator -O3, --inline-mult, gcc profile-guided optimisation, --threads 2.
 CXX_OPT = "-O2"
 CXX_FLAGS: tuple[str, ...] = ()
 
@@ -89,23 +93,31 @@ def _version(package: str) -> str:
         return "none"
 
 
-def build(config: AccelConfig, ram_bytes: int = DEFAULT_RAM_BYTES) -> Path:
-    """Compile the SoC model for ``config`` and ``ram_bytes``; return the executable (cached)."""
+def build(
+    config: AccelConfig, ram_bytes: int = DEFAULT_RAM_BYTES, ram_ports: int = DEFAULT_RAM_PORTS
+) -> Path:
+    """Compile the SoC model for ``config``, ``ram_bytes`` and ``ram_ports``
+    (:data:`accel.soc.ram_ports.RAM_PORTS`); return the executable (cached)."""
     from accel.verif.tools import verilator_binary, verilator_env
 
     check_ram_bytes(ram_bytes)
+    check_ram_ports(ram_ports)
     core = vexriscv.verilog_path()
     defines = [f"-DRAM_WORDS={ram_bytes // config.bus_bytes}u", f"-DWORD_BYTES={config.bus_bytes}"]
+    # CXX_OPT only through the make variables: in -CFLAGS it would come after OPT_SLOW and
+    # compile the large run-once code optimised too (a slower build, no faster run).
+    cflags = " ".join([*CXX_FLAGS, *defines])
     flags = [
         *VERILATOR_ARGS,
         VERILATOR_PUBLIC,
-        CXX_OPT,
-        *CXX_FLAGS,
-        *defines,
+        f"cflags={cflags}",
+        *_makeflags(),
         f"verilator={_version('verilator')}",
     ]
-    digest = _digest(config, ram_bytes, [core.read_text(), HARNESS.read_text(), *flags])
-    out = cache_root() / f"{config.name}-{ram_bytes // 1024}k-{digest}"
+    extra = [f"ram_ports={ram_ports}", core.read_text(), HARNESS.read_text(), *flags]
+    digest = _digest(config, ram_bytes, extra)
+    ports = "" if ram_ports == DEFAULT_RAM_PORTS else f"-{ram_ports}p"
+    out = cache_root() / f"{config.name}-{ram_bytes // 1024}k{ports}-{digest}"
     exe = out / "obj" / EXECUTABLE
     stamp = out / "built"
     if stamp.exists():
@@ -116,10 +128,9 @@ def build(config: AccelConfig, ram_bytes: int = DEFAULT_RAM_BYTES) -> Path:
         if stamp.exists():
             return exe
         source = out / f"{TOP_NAME}.v"
-        source.write_text(soc_verilog(config, ram_bytes))
+        source.write_text(soc_verilog(config, ram_bytes, ram_ports=ram_ports))
         public = out / "public.vlt"
         public.write_text(VERILATOR_PUBLIC)
-        cflags = " ".join([CXX_OPT, *CXX_FLAGS, *defines])
         cmd = [
             verilator_binary(), "--cc", "--exe", "--build", "-j", "2", *VERILATOR_ARGS,
             "--top-module", TOP_NAME, "-Mdir", str(out / "obj"), "-o", EXECUTABLE,
@@ -179,17 +190,19 @@ def run_images(
     images: list[bytes],
     *,
     ram_bytes: int = DEFAULT_RAM_BYTES,
+    ram_ports: int = DEFAULT_RAM_PORTS,
     max_cycles: int = 50_000_000,
     timeout: float | None = None,
 ) -> list[SocRun]:
     """Run every RAM image (bytes from address 0, at most ``ram_bytes``) from reset until the
-    firmware exits or ``max_cycles`` pass; one simulator process for all of them."""
+    firmware exits or ``max_cycles`` pass; one simulator process for all of them (the model of
+    :func:`build` for ``config``, ``ram_bytes``, ``ram_ports``)."""
     if not images:
         return []
     for image in images:
         if len(image) > ram_bytes:
             raise ValueError(f"an image of {len(image)} bytes does not fit {ram_bytes} of RAM")
-    exe = build(config, ram_bytes)
+    exe = build(config, ram_bytes, ram_ports)
     with tempfile.TemporaryDirectory(prefix="socsim-") as tmp:
         args = [str(exe), str(max_cycles)]
         for i, image in enumerate(images):

@@ -13,7 +13,10 @@
 
 The RAM (the Verilog memory ``ram`` of ``accel_soc``) is ``data_width`` = the accelerator's bus
 width wide and ``ram_bytes`` long (a power of two), initialised from ``init`` (bytes, e.g. a
-firmware image; the rest is 0); the simulation harness loads and reads it directly. ``reset``
+firmware image; the rest is 0); the simulation harness loads and reads it directly.
+``ram_ports``: 4 independent ports (the default, the DMA timing ``accel.perf`` models) or 2
+read-write ports (one for the CPU, one shared by the DMA's read and write channels: what an
+FPGA block RAM has; :mod:`accel.soc.ram_ports`). ``reset``
 (active high, synchronous) takes effect one clock edge late: it is registered before it
 reaches the core, the accelerator and the SoC logic. The MMIO block's outputs
 (``exit_valid``, ``exit_code``, ``char_valid``, ``char_data``, ``trap_valid``,
@@ -28,16 +31,17 @@ The accelerator is the Verilog module ``accel_top`` generated from
 
 from amaranth.hdl import ClockDomain, Instance, Module, Signal
 from amaranth.lib import wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from accel.soc import vexriscv
 from accel.soc.interconnect import SoCInterconnect
 from accel.soc.memory_map import RAM_BASE
 from accel.soc.mmio import BUS_ERROR_OUTPUTS, OUTPUTS
+from accel.soc.ram_ports import check_ram_ports, soc_ram
 from accel.spec.config import AccelConfig
 
 DEFAULT_RAM_BYTES = 256 * 1024
+DEFAULT_RAM_PORTS = 4
 ACCEL_MODULE = "accel_top"
 
 
@@ -60,9 +64,17 @@ def ram_words(image: bytes, word_bytes: int, depth: int) -> list[int]:
 class SoC(wiring.Component):
     """The SoC above for an accelerator ``config``, ``ram_bytes`` of RAM, optional ``init``."""
 
-    def __init__(self, config: AccelConfig, ram_bytes: int = DEFAULT_RAM_BYTES, init=b""):
+    def __init__(
+        self,
+        config: AccelConfig,
+        ram_bytes: int = DEFAULT_RAM_BYTES,
+        init=b"",
+        ram_ports: int = DEFAULT_RAM_PORTS,
+    ):
         check_ram_bytes(ram_bytes)
+        check_ram_ports(ram_ports)
         self.config = config
+        self.ram_ports = ram_ports
         self.ram_bytes = ram_bytes
         self.word_bytes = config.bus_bytes
         self.depth = ram_bytes // self.word_bytes
@@ -85,15 +97,10 @@ class SoC(wiring.Component):
         self._reset = reset
         width = self.config.bus_width
 
-        m.submodules.ram = ram = Memory(shape=width, depth=self.depth, init=self.init)
-        dma_rd, dma_wr = ram.read_port(), ram.write_port(granularity=8)
-        cpu_rd, cpu_wr = ram.read_port(), ram.write_port(granularity=8)
-
-        m.submodules.interconnect = bus = SoCInterconnect(width, self.ram_bytes)
-        wiring.connect(m, bus.dma_rd, dma_rd)
-        wiring.connect(m, bus.dma_wr, dma_wr)
-        wiring.connect(m, bus.cpu_rd, cpu_rd)
-        wiring.connect(m, bus.cpu_wr, cpu_wr)
+        m.submodules.ram, ports = soc_ram(width, self.depth, self.init, self.ram_ports)
+        m.submodules.interconnect = bus = SoCInterconnect(width, self.ram_bytes, self.ram_ports)
+        for name, port in ports.items():
+            wiring.connect(m, getattr(bus, name), port)
         for name in [*OUTPUTS, *BUS_ERROR_OUTPUTS]:
             m.d.comb += getattr(self, name).eq(getattr(bus, name))
 

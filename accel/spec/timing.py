@@ -25,10 +25,16 @@ ISSUER_BASE_CYCLES = 3
 #: Accumulators: cycles from an array result to the write of its sum (the read, the
 #: registered read data, the registered sum).
 ACC_RMW_STAGES = 3
-#: Requantizer pipeline stages (accumulator + bias in, int8 out).
+#: Accumulators: cycles from a post-processor read to its data (block-RAM read, then the
+#: read data registered per half before the half is selected).
+ACC_READ_LATENCY = 2
+#: Requantizer pipeline stages (accumulator + bias in, int8 out; free-running).
 REQUANT_LATENCY = 10
-#: PostProcessor: accumulator vectors buffered ahead of the requantizers.
-POST_FIFO_DEPTH = 4
+#: PostProcessor: output vectors buffered behind the requantizers. The accumulator reads that
+#: complete an output vector take a credit (output vectors in the requantizer or this FIFO),
+#: so the free-running requantizer never meets a full FIFO; 16 credits keep one read per
+#: cycle going while the writer takes one vector per cycle.
+POST_FIFO_DEPTH = 16
 #: ReadDMA: bursts in flight (burst-info FIFO depth).
 READ_OUTSTANDING = 4
 #: OutputWriter: bursts requested ahead of their data.

@@ -41,6 +41,7 @@ async def read_entry(ctx, dut, addr):
     ctx.set(dut.read.addr, addr)
     await ctx.tick()
     ctx.set(dut.read.en, 0)
+    await ctx.tick()  # the data comes two cycles after the address
     return [wrap32(ctx.get(dut.read.data[j])) for j in range(CONFIG.cols)]  # unsigned port
 
 
@@ -75,11 +76,14 @@ def test_read_modify_write_and_concurrent_reads():
             ctx.set(dut.read.en, 1)
             ctx.set(dut.read.addr, reads[i])
             await ctx.tick()
-            got = [wrap32(ctx.get(dut.read.data[j])) for j in range(CONFIG.cols)]
-            assert got == half1[reads[i]], i
+            if i:  # the data of the previous cycle's read
+                got = [wrap32(ctx.get(dut.read.data[j])) for j in range(CONFIG.cols)]
+                assert got == half1[reads[i - 1]], i - 1
         ctx.set(dut.in_valid, 0)
         ctx.set(dut.read.en, 0)
         await ctx.tick()
+        got = [wrap32(ctx.get(dut.read.data[j])) for j in range(CONFIG.cols)]
+        assert got == half1[reads[len(phase2) - 1]]
         apply(phase2)
         for addr, values in model.items():
             assert await read_entry(ctx, dut, addr) == values, addr

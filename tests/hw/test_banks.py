@@ -3,7 +3,8 @@
 
 The expected behaviour is a cycle model written from the class documentation: a tile loads
 when a layer is busy, fewer than two loaded tiles wait, and its bank has not been used for
-``hold`` cycles; banks alternate from 0 at ``run``.
+``hold`` cycles; banks alternate from 0 at ``run``; the array's load port follows one cycle
+after the pop.
 """
 
 import random
@@ -33,9 +34,7 @@ class Model:
     def outputs(self, cycle, busy, valid):
         ready = busy and self.ahead < 2 and self.free(cycle)
         load = valid and ready
-        return dict(
-            ready=int(ready), load=int(load), bank=self.bank, ready_w=int(self.ahead != 0 or load)
-        )
+        return dict(ready=int(ready), load=int(load), ready_w=int(self.ahead != 0 or load))
 
     def step(self, cycle, run, load, issue, issue_bank, started, started_bank):
         if issue:
@@ -52,8 +51,10 @@ def test_random_stimulus_matches_model(hold):
     dut = BankLoader(CONFIG, hold=hold)
     model = Model(hold)
     loads = []
+    popped = None  # (bank, payload) of the previous cycle's pop
 
     async def bench(ctx):
+        nonlocal popped
         ev = dut.events
         for cycle in range(600):
             run = cycle in (0, 300)  # two layers
@@ -65,17 +66,17 @@ def test_random_stimulus_matches_model(hold):
             ctx.set(dut.tile.valid, valid)
             ctx.set(dut.tile.payload, payload)
             want = model.outputs(cycle, busy, valid)
-            got = dict(
-                ready=ctx.get(dut.tile.ready),
-                load=ctx.get(dut.load_valid),
-                bank=ctx.get(dut.load_bank),
-                ready_w=ctx.get(dut.weights_ready),
-            )
+            ready = ctx.get(dut.tile.ready)
+            got = dict(ready=ready, load=valid & ready, ready_w=ctx.get(dut.weights_ready))
             assert got == want, (cycle, got, want)
-            if got["load"]:
+            assert ctx.get(dut.load_valid) == (popped is not None), cycle
+            if popped is not None:
+                bank, previous = popped
+                assert ctx.get(dut.load_bank) == bank, cycle
                 weights = [ctx.get(dut.load_weights[i]) & 0xFF for i in range(6)]
-                assert weights == list(payload.to_bytes(8, "little")[:6])
-                loads.append(got["bank"])
+                assert weights == list(previous.to_bytes(8, "little")[:6])
+                loads.append(bank)
+            popped = (model.bank, payload) if got["load"] else None
             # Issuer-like events: a tile starts only when weights are ready.
             started = bool(got["ready_w"]) and rng.random() < 0.3
             issue, issue_bank = rng.random() < 0.3, rng.randrange(2)
@@ -124,6 +125,7 @@ def test_reload_waits_hold_cycles_after_last_use():
     sim.add_clock(1e-8)
     sim.add_testbench(bench)
     sim.run()
-    # Cycles 0 and 1 load banks 0 and 1; the third tile waits for the start of tile A (two
-    # loaded tiles were waiting) and then for bank 0, last used in cycle 9.
-    assert events[:3] == [(0, "load", 0), (1, "load", 1), (9 + hold, "load", 0)]
+    # Cycles 0 and 1 pop tiles for banks 0 and 1; the third tile waits for the start of tile
+    # A (two loaded tiles were waiting) and then for bank 0, last used in cycle 9. The array
+    # is loaded a cycle after each pop.
+    assert events[:3] == [(1, "load", 0), (2, "load", 1), (10 + hold, "load", 0)]

@@ -2,10 +2,11 @@
 """Tests of accel.hw.output.OutputSequencer: output regions and bytes of every band, the
 accumulator half hand-over and the end of the layer.
 
-A Python accumulator buffer and parameter buffer serve the read ports (data one cycle after
-the address); bands become complete in order as their halves are released. The expected
-bytes of a band are :func:`accel.ref.quant.requantize` of its accumulators (and the 2x2
-maximum when pooling) in NHWC order; the regions are consecutive from ``OUT_ADDR``.
+A Python accumulator buffer and parameter buffer serve the read ports (accumulator data two
+cycles after the address, parameters one); bands become complete in order as their halves
+are released. The expected bytes of a band are :func:`accel.ref.quant.requantize` of its
+accumulators (and the 2x2 maximum when pooling) in NHWC order; the regions are consecutive
+from ``OUT_ADDR``.
 """
 
 import random
@@ -74,13 +75,15 @@ def test_bands_regions_and_bytes(fields):
         """The accumulator and parameter buffers, and the band completion of the 'issuer'."""
         complete, next_band, half_free = 0, 0, [True, True]
         ready_at = rng.randrange(5, 20)
+        acc_read = None  # the accumulator read of the previous cycle
         async for _, _, en, addr, p_addr, take, release, fin in ctx.tick().sample(
             dut.acc.en, dut.acc.addr, dut.params.addr, dut.acc.take, dut.acc.release, dut.finished
         ):
             log["cycle"] += 1
             cycle = log["cycle"]
-            if en:
-                ctx.set(dut.acc.data, [v & U32 for v in acc[addr]])
+            if acc_read is not None:
+                ctx.set(dut.acc.data, [v & U32 for v in acc[acc_read]])
+            acc_read = addr if en else None
             lanes = slice(p_addr * CONFIG.cols, (p_addr + 1) * CONFIG.cols)
             ctx.set(
                 dut.params.data, {k: [v & U32 for v in vals[lanes]] for k, vals in params.items()}

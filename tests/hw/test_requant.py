@@ -6,8 +6,9 @@ Every hardware result is compared bit-exactly with
 * :func:`accel.ref.quant.requantize` (the vectorized NumPy golden model), and
 * :func:`scalar_requantize`, a line-by-line Python transcription of TFLite's C code,
 
-and the two models are also compared with each other.  Testbenches are Glasgow-style: a
-producer and a consumer run concurrently, with random input gaps and output back-pressure.
+and the two models are also compared with each other.  The requantizer runs freely (no
+back-pressure): a producer offers vectors with random gaps and a monitor records every
+output cycle.
 """
 
 import random
@@ -60,25 +61,6 @@ def scalar_requantize(acc, bias, multiplier, shift, zero_point, act_min, act_max
     return min(max(y + zero_point, act_min), act_max)  # TFLite's clamp order
 
 
-# --- Glasgow-style stream helpers -------------------------------------------------------
-
-
-async def stream_put(ctx, stream, payload):
-    """Offer ``payload`` on ``stream`` until it is accepted."""
-    ctx.set(stream.payload, payload)
-    ctx.set(stream.valid, 1)
-    await ctx.tick().until(stream.ready)
-    ctx.set(stream.valid, 0)
-
-
-async def stream_get(ctx, stream):
-    """Accept one payload from ``stream``."""
-    ctx.set(stream.ready, 1)
-    (payload,) = await ctx.tick().sample(stream.payload).until(stream.valid)
-    ctx.set(stream.ready, 0)
-    return payload
-
-
 # --- simulation harness -----------------------------------------------------------------
 
 
@@ -96,44 +78,53 @@ def make_vectors(acc, bias, multiplier, shift, tag_width=0, tag_offset=0) -> lis
     ]
 
 
-def simulate(dut, layers, *, seed=0, gap=0.0, stall=0.0):
+def simulate(dut, layers, *, seed=0, gap=0.0):
     """Run ``layers`` through ``dut``; return the outputs as ``[(data list, tag), ...]``.
 
     ``layers`` is a list of ``((zero_point, act_min, act_max), vectors)``; the producer
-    waits for the pipeline to drain before changing the per-layer configuration.  ``gap``
-    and ``stall`` are the per-cycle probabilities of an idle input / a non-ready output.
+    waits for the pipeline to drain before changing the per-layer configuration.  ``gap`` is
+    the per-cycle probability of an idle input.  Checks that every output comes exactly
+    ``latency`` cycles after its input.
     """
     total = sum(len(vectors) for _, vectors in layers)
-    received = []
+    sent_at, received = [], []
 
     async def producer(ctx):
         rng = random.Random(seed)
-        sent = 0
+        cycle = 0
         for (zero_point, act_min, act_max), vectors in layers:
-            while len(received) < sent:
+            while len(received) < len(sent_at):
                 await ctx.tick()
+                cycle += 1
             ctx.set(dut.output_zero_point, zero_point)
             ctx.set(dut.act_min, act_min)
             ctx.set(dut.act_max, act_max)
             for payload in vectors:
                 while rng.random() < gap:
                     await ctx.tick()
-                await stream_put(ctx, dut.i, payload)
-                sent += 1
-
-    async def consumer(ctx):
-        rng = random.Random(seed + 1)
-        while len(received) < total:
-            while rng.random() < stall:
+                    cycle += 1
+                ctx.set(dut.i.payload, payload)
+                ctx.set(dut.i.valid, 1)
+                sent_at.append(cycle)
                 await ctx.tick()
-            payload = await stream_get(ctx, dut.o)
-            received.append(([int(v) for v in payload.data], int(payload.tag)))
+                cycle += 1
+                ctx.set(dut.i.valid, 0)
+
+    async def monitor(ctx):
+        cycle = 0
+        while len(received) < total:
+            _, _, valid, payload = await ctx.tick().sample(dut.o.valid, dut.o.payload)
+            if valid:
+                n = len(received)
+                assert cycle == sent_at[n] + dut.latency, f"vector {n} out in cycle {cycle}"
+                received.append(([int(v) for v in payload.data], int(payload.tag)))
+            cycle += 1
 
     sim = Simulator(dut)
     sim.add_clock(1e-6)
     sim.add_testbench(producer)
-    sim.add_testbench(consumer)
-    max_cycles = 200 + total * (dut.latency + 2) / max(0.05, (1 - gap) * (1 - stall))
+    sim.add_testbench(monitor)
+    max_cycles = 200 + total * (dut.latency + 2) / max(0.05, 1 - gap)
     sim.run_until(max_cycles * 1e-6)
     assert len(received) == total, f"only {len(received)} of {total} vectors came out"
     return received
@@ -311,7 +302,7 @@ def hand_layers(lanes):
 @pytest.mark.parametrize("lanes", [1, 4, 8])
 def test_hand_cases(lanes):
     layers, by_hand = hand_layers(lanes)
-    expected = check(Requantizer(lanes), layers, seed=lanes, gap=0.3, stall=0.3)
+    expected = check(Requantizer(lanes), layers, seed=lanes, gap=0.3)
     assert [data for data, _ in expected] == by_hand
 
 
@@ -405,18 +396,18 @@ def random_layers(lanes, vectors, *, layers=4, seed=0, tag_width=8):
 
 
 @pytest.mark.parametrize(
-    "lanes, vectors, gap, stall",
+    "lanes, vectors, gap",
     [
-        (1, 3000, 0.3, 0.3),
-        (4, 1000, 0.2, 0.5),
-        (8, 600, 0.5, 0.2),
-        (8, 600, 0.0, 0.0),
+        (1, 3000, 0.3),
+        (4, 1000, 0.6),
+        (8, 600, 0.5),
+        (8, 600, 0.0),
     ],
 )
-def test_random_vectors(lanes, vectors, gap, stall):
+def test_random_vectors(lanes, vectors, gap):
     dut = Requantizer(lanes, tag_width=8)
     layers = random_layers(lanes, vectors, seed=lanes * 1000 + vectors, tag_width=8)
-    expected = check(dut, layers, seed=lanes, gap=gap, stall=stall)
+    expected = check(dut, layers, seed=lanes, gap=gap)
     # The stimulus must exercise more than the clamp: many results lie strictly inside
     # their layer's [act_min, act_max].
     inside = total = 0
@@ -465,7 +456,7 @@ def test_shift_outside_tflite_range():
     size = (count, lanes)
     shift = np.where(rng.random(size) < 0.5, -32, 31)
     vectors = random_vectors(rng, size, shift)
-    received = simulate(Requantizer(lanes), [(FULL_RANGE, vectors)], seed=3, gap=0.2, stall=0.2)
+    received = simulate(Requantizer(lanes), [(FULL_RANGE, vectors)], seed=3, gap=0.2)
     for (data, _), v in zip(received, vectors, strict=True):
         assert data == scalar_outputs(v, FULL_RANGE)
 
@@ -476,7 +467,7 @@ def test_inverted_clamp_range():
     size = (20, 4)
     vectors = random_vectors(rng, size)
     config = (3, 40, -40)
-    received = simulate(Requantizer(4), [(config, vectors)], seed=4, gap=0.2, stall=0.2)
+    received = simulate(Requantizer(4), [(config, vectors)], seed=4, gap=0.2)
     for (data, _), v in zip(received, vectors, strict=True):
         assert data == scalar_outputs(v, config)
 
@@ -485,17 +476,16 @@ def test_inverted_clamp_range():
 
 
 def test_latency_and_throughput():
-    """Without back-pressure, vector n is accepted in cycle n and valid in cycle n + latency."""
+    """Vector n offered in cycle n is valid in cycle n + latency, one per cycle."""
     lanes, count = 4, 40
     dut = Requantizer(lanes, tag_width=8)
     rng = np.random.default_rng(5)
     size = (count, lanes)
     layers = [(FULL_RANGE, random_vectors(rng, size, tag_width=8))]
     expected = golden(layers)
-    accepted, seen = [], []
+    seen = []
 
     async def testbench(ctx):
-        ctx.set(dut.o.ready, 1)
         ctx.set(dut.act_min, -128)
         ctx.set(dut.act_max, 127)
         vectors = layers[0][1]
@@ -503,79 +493,18 @@ def test_latency_and_throughput():
             if cycle < count:
                 ctx.set(dut.i.payload, vectors[cycle])
             ctx.set(dut.i.valid, cycle < count)
-            _, _, i_ready, o_valid, payload = await ctx.tick().sample(
-                dut.i.ready, dut.o.valid, dut.o.payload
-            )
-            if cycle < count:
-                assert i_ready, f"input stalled in cycle {cycle}"
-                accepted.append(cycle)
+            _, _, o_valid, payload = await ctx.tick().sample(dut.o.valid, dut.o.payload)
             if o_valid:
                 seen.append((cycle, ([int(v) for v in payload.data], int(payload.tag))))
 
     run_simulation(dut, testbenches=[testbench])
-    assert dut.latency == Requantizer.LATENCY
-    assert accepted == list(range(count))
+    assert dut.latency == Requantizer.LATENCY == 10
     assert [cycle for cycle, _ in seen] == [n + dut.latency for n in range(count)]
     assert [out for _, out in seen] == expected
 
 
-def test_back_pressure_fills_every_stage():
-    """With o.ready low, bubbles are squeezed out: exactly `latency` vectors are held.
-
-    Also checks that i.ready does not follow i.valid combinationally.
-    """
-    lanes = 2
-    dut = Requantizer(lanes, tag_width=8)
-    rng = np.random.default_rng(6)
-    count = 3 * Requantizer.LATENCY
-    size = (count, lanes)
-    layers = [(FULL_RANGE, random_vectors(rng, size, tag_width=8))]
-    expected = golden(layers)
-    vectors = layers[0][1]
-    received = []
-
-    async def testbench(ctx):
-        ctx.set(dut.act_min, -128)
-        ctx.set(dut.act_max, 127)
-        ctx.set(dut.o.ready, 0)
-        for valid in (0, 1, 0):
-            ctx.set(dut.i.valid, valid)
-            assert ctx.get(dut.i.ready) == 1  # empty pipeline: ready whatever i.valid is
-        accepted = 0
-        for cycle in range(4 * dut.latency):  # offer vectors with gaps, never take any
-            offer = cycle % 3 != 1
-            ctx.set(dut.i.payload, vectors[accepted])
-            ctx.set(dut.i.valid, offer)
-            _, _, ready = await ctx.tick().sample(dut.i.ready)
-            accepted += offer and ready
-        assert accepted == dut.latency
-        assert ctx.get(dut.o.valid) == 1
-        for valid in (0, 1, 0):
-            ctx.set(dut.i.valid, valid)
-            assert ctx.get(dut.i.ready) == 0  # full and stalled: not ready whatever i.valid
-        # Taking one output frees exactly one input slot in the same cycle.
-        ctx.set(dut.o.ready, 1)
-        ctx.set(dut.i.valid, 1)
-        assert ctx.get(dut.i.ready) == 1
-        ctx.set(dut.i.valid, 0)
-        assert ctx.get(dut.i.ready) == 1
-        ctx.set(dut.o.ready, 0)
-        # Drain the rest concurrently with the producer.
-        while accepted < count:
-            ctx.set(dut.i.payload, vectors[accepted])
-            ctx.set(dut.i.valid, 1)
-            ctx.set(dut.o.ready, 1)
-            _, _, ready, o_valid, payload = await ctx.tick().sample(
-                dut.i.ready, dut.o.valid, dut.o.payload
-            )
-            accepted += ready
-            if o_valid:
-                received.append(([int(v) for v in payload.data], int(payload.tag)))
-        ctx.set(dut.i.valid, 0)
-        for _ in range(dut.latency + 2):
-            _, _, o_valid, payload = await ctx.tick().sample(dut.o.valid, dut.o.payload)
-            if o_valid:
-                received.append(([int(v) for v in payload.data], int(payload.tag)))
-
-    run_simulation(dut, testbenches=[testbench])
-    assert received == expected
+def test_no_back_pressure():
+    """Free-running: both streams are always ready (no handshake ripples through the stages)."""
+    dut = Requantizer(2)
+    assert dut.signature.members["i"].signature.always_ready
+    assert dut.signature.members["o"].signature.always_ready

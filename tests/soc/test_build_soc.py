@@ -49,6 +49,7 @@ def test_build_soc_writes_the_verilog_and_manifest(tmp_path, capsys):
     assert "[8191:0]" in verilog  # 64 KiB of 8-byte words
     manifest = json.loads((out / "accel_soc.json").read_text())
     assert manifest["config"]["rows"] == 4 and manifest["ram_bytes"] == 65536
+    assert manifest["ram_ports"] == 4
     assert manifest["memory_map"]["mmio"] == [0xF000_0000, 0x1000]
     assert manifest["cpu"]["path"] == str(vexriscv.verilog_path())
 
@@ -57,8 +58,13 @@ def test_build_soc_writes_the_verilog_and_manifest(tmp_path, capsys):
     "args, message",
     [
         (["--soc"], "--soc needs --out"),
-        (["--ram-kib", "64"], "--firmware and --ram-kib need --soc"),
-        (["--soc", "--synth", "ecp5", "--out", "x"], "not implemented"),
+        (["--ram-kib", "64"], "--firmware, --ram-kib and --ram-ports need --soc"),
+        (["--ram-ports", "2"], "--firmware, --ram-kib and --ram-ports need --soc"),
+        (["--soc", "--synth", "ecp5", "--ram-ports", "4"], "--synth needs --ram-ports 2"),
+        (["--soc", "--ram-ports", "3", "--out", "x"], "invalid choice"),
+        (["--no-pnr"], "--no-pnr needs --synth"),
+        (["--soc", "--no-pnr", "--out", "x"], "--no-pnr needs --synth"),
+        (["--soc", "--json", "x.json", "--out", "x"], "--device and --json need --synth"),
         (["--soc", "--firmware", "/nonexistent.bin", "--out", "x"], "no such file"),
     ],
 )
@@ -77,3 +83,13 @@ def test_ram_size_and_image_checks():
     with pytest.raises(ValueError, match="does not fit"):
         ram_words(bytes(33), 8, 4)
     assert ram_words(b"\x01\x02", 8, 4) == [0x0201]
+
+
+def test_build_soc_with_two_ram_ports(tmp_path):
+    """``--ram-ports 2`` (the FPGA organisation; tests/soc/test_interconnect.py checks its
+    behaviour, test_ram_mapping.py its block-RAM mapping) is written and recorded."""
+    out = tmp_path / "soc"
+    args = ["--soc", "--rows", "4", "--cols", "4", "--ram-kib", "64", "--ram-ports", "2"]
+    assert cli.main([*args, "--out", str(out)]) == 0
+    manifest = json.loads((out / "accel_soc.json").read_text())
+    assert manifest["ram_ports"] == 2 and manifest["ram_bytes"] == 65536

@@ -207,3 +207,49 @@ def test_an_imported_model_on_vexriscv(model, elf):
     iss = run_image_functional(graph_image(graph, [x], CONFIG), CONFIG, elf)
     assert soc["cycles"] == iss["cycles"]
     assert [op["where"] for op in soc["ops"]] == [op["where"] for op in iss["ops"]]
+
+
+@pytest.mark.slow  # a second Verilator build of the SoC (a few minutes the first time)
+def test_lenet_and_the_selftest_on_the_two_port_ram(model, elf, tmp_path):
+    """The FPGA's RAM organisation (``ram_ports=2``: the DMA's read and write channels share
+    one block-RAM port): LeNet-5 still equals the golden model and the ISS; the accelerator's
+    cycles are at least accel.perf's (which models independent channels; a read beat that
+    meets a write beat waits), and the self-test passes line for line except for its counters
+    line."""
+    indices = [0, 1, 2]
+    socs = run_lenet(model, indices, CONFIG, elf, ram_ports=2)
+    for index, soc in zip(indices, socs, strict=True):
+        golden = lenet.forward_int8(model.layers, model.test_images_int8[index : index + 1])[0]
+        assert soc.extra["exit_code"] == 0 and soc.extra["status"] == 0, soc.console
+        np.testing.assert_array_equal(soc.logits, golden)
+        iss = run_functional(model, index, CONFIG, elf)
+        assert all(s >= i for s, i in zip(soc.layer_cycles, iss.layer_cycles, strict=True))
+    selftest = firmware.build("selftest", tmp_path)
+    iss = ISS()
+    iss.load_elf(selftest)
+    iss.backend = FunctionalBackend(iss.memory, CONFIG)
+    assert iss.run(max_instructions=10_000_000) == 0
+    (soc,) = run_images(CONFIG, [ram_image(program_image(selftest))], ram_ports=2)
+    assert soc.exit_code == 0 and soc.trap is None, soc.console[-500:]
+
+    def without_counters(text):
+        return re.sub(r"^layer 0 ok .*$", "layer 0 ok", text, flags=re.M)
+
+    assert without_counters(soc.console) == without_counters(iss.text_output)
+    assert soc.console.endswith("selftest done, 0 failures\n")
+
+
+@pytest.mark.slow  # the 2-port SoC model (built once, shared with the test above)
+def test_two_port_sim_command_line(model, capsys):
+    """``accel.sim firmware --ram-ports 2`` (the model of the slow test above, cached) reports
+    the 2-port RAM and both cycle counts; ``--ram-ports`` without ``--cpu vexriscv`` is an
+    error."""
+    from accel.sim.__main__ import main
+
+    assert main(["firmware", "lenet", "--ram-ports", "2", "--backend", "functional"]) == 2
+    assert "--ram-ports needs --cpu vexriscv" in capsys.readouterr().err
+    args = ["firmware", "lenet", "--cpu", "vexriscv", "--ram-ports", "2", "--image", "4"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "(Verilator, 2-port RAM)" in out and "golden logits match: yes" in out
+    assert re.search(r"accelerator cycles \d+ on the ISS \(accel\.perf\), \d+ with the 2-port", out)

@@ -7,7 +7,9 @@ Checks: no write lost or reordered (the RAM at the end equals the writes applied
 master's order; every CPU read returns the latest write of that master), reads return the
 memory contents, both Wishbone masters make progress (bounded wait, also against a master
 that never drops ``cyc``), the DMA port's exact latencies, SLVERR for DMA bursts beyond the
-RAM, the flag for unmapped CPU addresses, and the MMIO registers.
+RAM, the flag for unmapped CPU addresses, and the MMIO registers. With ``ram_ports=2`` (the
+FPGA organisation) the same, plus: each pair of RAM ports uses one address every cycle (two
+read-write ports) and the DMA's read beats wait exactly for the write beats they meet.
 """
 
 import random
@@ -15,14 +17,13 @@ import random
 import pytest
 from amaranth.hdl import Module
 from amaranth.lib import wiring
-from amaranth.lib.memory import Memory
 from helpers import run_simulation
 
 from accel.hw.axi import AXI4Master
 from accel.perf import MemoryTiming
 from accel.soc.interconnect import SoCInterconnect
 from accel.soc.memory_map import MMIO_BASE, MMIO_REGISTERS
-from accel.soc.ram_ports import READ_LATENCY, WRITE_LATENCY
+from accel.soc.ram_ports import READ_LATENCY, WRITE_LATENCY, soc_ram
 from accel.verif.models import MemPortBurst, MemPortMaster
 
 WIDTH = 64
@@ -37,13 +38,11 @@ class Fixture(wiring.Component):
     """SoCInterconnect + a RAM + the accelerator's AXI4Master in front of the DMA port (or
     nothing: ``adapter=False``, a testbench drives the AXI signals)."""
 
-    def __init__(self, init=(), adapter=True, width=WIDTH):
+    def __init__(self, init=(), adapter=True, width=WIDTH, ram_ports=4):
         self.adapter = adapter
-        self.bus = SoCInterconnect(width, RAM_BYTES)
+        self.bus = SoCInterconnect(width, RAM_BYTES, ram_ports)
         self.axi = AXI4Master(width, 32, 1)
-        self.ram = Memory(shape=width, depth=RAM_BYTES // (width // 8), init=list(init))
-        self.ports = [self.ram.read_port(), self.ram.write_port(granularity=8)]
-        self.ports += [self.ram.read_port(), self.ram.write_port(granularity=8)]
+        self.ram, self.ports = soc_ram(width, RAM_BYTES // (width // 8), list(init), ram_ports)
         super().__init__({})
 
     def elaborate(self, platform):
@@ -51,7 +50,7 @@ class Fixture(wiring.Component):
         m.submodules.bus, m.submodules.axi, m.submodules.ram = self.bus, self.axi, self.ram
         if self.adapter:
             wiring.connect(m, self.axi.axi, self.bus.dma)
-        for name, port in zip(("dma_rd", "dma_wr", "cpu_rd", "cpu_wr"), self.ports, strict=True):
+        for name, port in self.ports.items():
             wiring.connect(m, getattr(self.bus, name), port)
         return m
 
@@ -120,13 +119,31 @@ def _apply_writes(memory, bursts, nb):
                         memory[burst.addr + i * nb + k] = raw[k]
 
 
-@pytest.mark.parametrize("seed, width", [(1, 64), (2, 64), (3, 64), (4, 32), (5, 128)])
-def test_concurrent_cpu_and_dma_traffic(seed, width):
+async def check_shared_addresses(ctx, dut, log):
+    """Every cycle: the CPU's two ports and the DMA's two ports each use one address, and the
+    DMA's ports never read and write in the same cycle (two read-write ports)."""
+    bus = dut.bus
+    async for _clk, _rst, *values in ctx.tick().sample(
+        bus.cpu_rd.addr, bus.cpu_wr.addr, bus.dma_rd.addr, bus.dma_wr.addr,
+        bus.dma_rd.en, bus.dma_wr.en,
+    ):  # fmt: skip
+        cpu_r, cpu_w, dma_r, dma_w, dma_ren, dma_wen = values
+        assert cpu_r == cpu_w and dma_r == dma_w
+        assert not (dma_ren and dma_wen)
+        log["cycles"] += 1
+        log["writes"] += bool(dma_wen)
+
+
+TRAFFIC = [(1, 64, 4), (2, 64, 4), (3, 64, 4), (4, 32, 4), (5, 128, 4), (6, 64, 2), (7, 32, 2)]
+
+
+@pytest.mark.parametrize("seed, width, ram_ports", TRAFFIC)
+def test_concurrent_cpu_and_dma_traffic(seed, width, ram_ports):
     rng = random.Random(seed)
     nb = width // 8
     initial = bytearray(rng.getrandbits(8) for _ in range(RAM_BYTES))
     words = [int.from_bytes(initial[i : i + nb], "little") for i in range(0, RAM_BYTES, nb)]
-    dut = Fixture(words, width=width)
+    dut = Fixture(words, width=width, ram_ports=ram_ports)
     bursts = _dma_bursts(rng, nb)
     dma = MemPortMaster(bursts, rng=random.Random(seed + 100), stall_probability=0.3)
     expected = bytearray(initial)
@@ -176,11 +193,19 @@ def test_concurrent_cpu_and_dma_traffic(seed, width):
         for i in range(RAM_BYTES // nb):
             final.extend(ctx.get(dut.ram.data[i]).to_bytes(nb, "little"))
 
+    shared = {"cycles": 0, "writes": 0}
+
+    async def shared_ports(ctx):
+        await check_shared_addresses(ctx, dut, shared)
+
     run_simulation(
         dut,
         lambda sim: dma.add_to(sim, dut.axi.bus),
         testbenches=[instruction_fetches, data_accesses, read_back],
+        background=[shared_ports] if ram_ports == 2 else [],
     )
+    if ram_ports == 2:
+        assert shared["cycles"] > 100 and shared["writes"] > 0
     for burst in bursts:
         if burst.is_write:
             assert burst.werror == 0
@@ -225,13 +250,17 @@ def test_a_master_that_never_drops_cyc_does_not_starve_the_other():
     assert len(waits) == 10 and max(waits) <= 2 + 8 * 2 + 1
 
 
-def test_dma_port_latencies():
+@pytest.mark.parametrize("ram_ports", [4, 2])
+def test_dma_port_latencies(ram_ports):
     """No stalls: an AR accepted at edge t gives its first beat at t + 2 and the next beats
     (and the next burst's) on the following edges; a B comes 2 edges after the last W beat:
-    the memory timing accel.perf.MemoryTiming() models."""
-    dut = Fixture(list(range(RAM_BYTES // NB)), adapter=False)
+    the memory timing accel.perf.MemoryTiming() models. With two RAM ports the read bursts
+    run while a write burst streams: each read beat waits for the write beats of the cycles
+    it would have used (a W beat accepted at edge w used the port in the cycle before w; a read
+    beat transferred at edge r used it in the cycle before r - 1)."""
+    dut = Fixture(list(range(RAM_BYTES // NB)), adapter=False, ram_ports=ram_ports)
     axi = dut.bus.dma
-    log = {"ar": [], "r": [], "w_last": [], "b": []}
+    log = {"ar": [], "r": [], "w": [], "w_last": [], "b": []}
 
     async def driver(ctx):
         ctx.set(axi.rready, 1)
@@ -272,6 +301,7 @@ def test_dma_port_latencies():
                 ctx.set(axi.wstrb, 0xFF)
                 ctx.set(axi.wdata, 0)
             if wv and wr:
+                log["w"].append(edge)
                 w_beats += 1
                 if w_beats == 3:
                     log["w_last"].append(edge)
@@ -286,7 +316,12 @@ def test_dma_port_latencies():
     t0, t1 = log["ar"]
     assert t1 == t0 + 1  # one request a cycle
     edges = [e for e, _d, _l in log["r"]]
-    assert edges == list(range(t0 + READ_LATENCY, t0 + READ_LATENCY + 6))  # 4 + 2 beats
+    expected = list(range(t0 + READ_LATENCY, t0 + READ_LATENCY + 6))  # 4 + 2 beats
+    if ram_ports == 2:
+        assert len(log["w"]) == 3 and log["w"][0] < expected[-1]  # the channels do meet
+        free = (e for e in range(t0 + READ_LATENCY, 100) if e - 1 not in log["w"])
+        expected = [next(free) for _ in range(6)]
+    assert edges == expected
     assert [d for _e, d, _l in log["r"]] == [0x20, 0x21, 0x22, 0x23, 0x40, 0x41]
     assert [lst for _e, _d, lst in log["r"]] == [0, 0, 0, 1, 0, 1]
     assert log["b"] == [log["w_last"][0] + WRITE_LATENCY]
