@@ -8,22 +8,32 @@ expected to fail on the mutant.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal, Value
+from amaranth.hdl import Module, Mux, Signal, Value
 from amaranth.lib import wiring
 
 from accel.hw.axi import AXI4Master
 from accel.hw.control import ControlPort
+from accel.hw.geometry import LayerSetup
+from accel.hw.top import AcceleratorTop
 from accel.spec import isa
 
-__all__ = ["DroppedStatusResponse", "ValidDroppedBeforeReady"]
+__all__ = [
+    "DroppedStatusResponse",
+    "ValidDroppedBeforeReady",
+    "PoolCheckIgnored",
+    "WaitHangsAfterBusError",
+    "MUTANTS",
+]
 
 
 def _forward(m, outer, inner, override: dict) -> None:
     """Connect every port of ``outer`` to the same port of ``inner``, except those in
-    ``override`` (path -> value driving the outer output)."""
+    ``override`` (path -> value driving the outer output, or for an input the inner one)."""
     inner_ports = {path: value for path, _, value in inner.signature.flatten(inner)}
     for path, member, value in outer.signature.flatten(outer):
-        if path in override:
+        if path in override and member.flow == wiring.In:
+            m.d.comb += Value.cast(inner_ports[path]).eq(override[path])
+        elif path in override:
             m.d.comb += value.eq(override[path])
         elif member.flow == wiring.Out:
             m.d.comb += Value.cast(value).eq(inner_ports[path])
@@ -70,3 +80,70 @@ class ValidDroppedBeforeReady(wiring.Component):
             override[("axi", f"{ch}valid")] = valid & ~waited
         _forward(m, self, inner, override)
         return m
+
+
+class PoolCheckIgnored(wiring.Component):
+    """A :class:`~accel.hw.geometry.LayerSetup` that accepts descriptors failing the POOL check
+    (POOL with E < 2, F < 2 or an odd BAND would start a layer)."""
+
+    def __init__(self, config):
+        self._inner = LayerSetup(config)
+        super().__init__(dict(self._inner.signature.members))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.inner = inner = self._inner
+        pool = isa.DESCRIPTOR_CHECK["POOL"].code
+        error = inner.error
+        _forward(m, self, inner, {("error",): Mux(error == pool, 0, error)})
+        return m
+
+
+class WaitHangsAfterBusError(wiring.Component):
+    """An :class:`~accel.hw.top.AcceleratorTop` that never answers WAIT once the AXI slave has
+    answered SLVERR/DECERR, as if the sequencer never finished after a bus error: the response
+    is hidden from the CPU and the CPU's ``rsp_ready`` from the control port, which therefore
+    keeps offering it (and takes no new command)."""
+
+    def __init__(self, config):
+        self.config = config
+        self._inner = AcceleratorTop(config)
+        super().__init__(dict(self._inner.signature.members))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.inner = inner = self._inner
+        # AcceleratorTop's own `sync` domain (from clk/reset) drives the registers here too.
+        erred = Signal()
+        with m.If(
+            (self.m_axi_rvalid & self.m_axi_rready & self.m_axi_rresp[1])
+            | (self.m_axi_bvalid & self.m_axi_bready & self.m_axi_bresp[1])
+        ):
+            m.d.sync += erred.eq(1)
+        fid = Signal(isa.FUNCTION_ID_BITS)
+        with m.If(self.cmd_valid & self.cmd_ready):
+            m.d.sync += fid.eq(self.cmd_payload_function_id)
+        wait = isa.function_id("CTRL", isa.CONTROL_OP["WAIT"].index)
+        hang = erred & (fid == wait)
+        _forward(
+            m,
+            self,
+            inner,
+            {("rsp_valid",): inner.rsp_valid & ~hang, ("rsp_ready",): self.rsp_ready & ~hang},
+        )
+        return m
+
+
+#: name -> (factory key of :func:`accel.formal.proofs.proofs`, mutant, proof, property caught)
+MUTANTS = {
+    "dropped_status": ("control", DroppedStatusResponse, "control", "ctrl.answer_within_3"),
+    "valid_dropped_ar": ("axi", ValidDroppedBeforeReady, "axi_read", "axi.ar.valid_held"),
+    "valid_dropped_aw": ("axi", ValidDroppedBeforeReady, "axi_write", "axi.aw.valid_held"),
+    "pool_check_ignored": ("setup", PoolCheckIgnored, "descriptor", "desc.error_code_exact"),
+    "wait_hangs_after_bus_error": (
+        "top",
+        WaitHangsAfterBusError,
+        "layer",
+        "layer.ends_within_{error_bound}_of_bus_error",
+    ),
+}

@@ -213,7 +213,11 @@ def bad_invocations(f) -> list[tuple[str, list[str]]]:
     # accel.formal (all rejected before any proof runs)
     add(
         "accel.formal",
-        [[opt, v] for opt in ("--rows", "--cols", "--depth") for v in ["0", "-1", "x"]],
+        [
+            [opt, v]
+            for opt in ("--rows", "--cols", "--depth", "--latency", "--bits")
+            for v in ["0", "-1", "x"]
+        ],
     )
     add(
         "accel.formal",
@@ -222,6 +226,8 @@ def bad_invocations(f) -> list[tuple[str, list[str]]]:
             ["--cols", "65"],
             ["--rows", "65", "--full"],
             ["--only", "nosuch"],
+            ["--mutant", "nosuch"],
+            ["--bits", "17"],
             ["--nosuch"],
         ],
     )
