@@ -45,6 +45,18 @@ class CfuPort:
     rsp_ready: Value
     outputs: Value
 
+    @classmethod
+    def of_top(cls, top) -> CfuPort:
+        """The CFU port of an :class:`~accel.hw.top.AcceleratorTop` (flattened port names)."""
+        return cls(
+            top.cmd_valid,
+            top.cmd_ready,
+            top.cmd_payload_function_id,
+            top.rsp_valid,
+            top.rsp_ready,
+            top.rsp_payload_outputs_0,
+        )
+
 
 def known_function_id(fid) -> Value:
     """1 when ``fid`` is an instruction of :func:`accel.spec.isa.instructions`."""

@@ -429,14 +429,7 @@ class TopHarness(_Harness):
         bus_error = (r_taken & bus.rresp[1]) | (b_taken & bus.bresp[1])
         delayed = Signal()  # the DMA engines register the error before the control port
         m.d.sync += delayed.eq(bus_error)
-        port = CfuPort(
-            top.cmd_valid,
-            top.cmd_ready,
-            top.cmd_payload_function_id,
-            top.rsp_valid,
-            top.rsp_ready,
-            top.rsp_payload_outputs_0,
-        )
+        port = CfuPort.of_top(top)
         fid = check_cfu(
             m, self.props, port, bound=RESPONSE_BOUND, wait_bound=WAIT_BOUND, bus_event=delayed
         )

@@ -186,14 +186,7 @@ class LayerHarness(Elaboratable):
         """The layer's end: WAIT answered within the bound of START and of an error response,
         with the documented STATUS; covers of a clean and of a failed-bus layer."""
         props = self.props
-        port = CfuPort(
-            top.cmd_valid,
-            top.cmd_ready,
-            top.cmd_payload_function_id,
-            top.rsp_valid,
-            top.rsp_ready,
-            top.rsp_payload_outputs_0,
-        )
+        port = CfuPort.of_top(top)
         fid = check_cfu(m, props, port, bound=3, wait_bound=3, status=False)
         accept = port.cmd_valid & port.cmd_ready
         answer = port.rsp_valid & port.rsp_ready & (fid == _ctrl("WAIT"))
