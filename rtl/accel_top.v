@@ -1756,8 +1756,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .in_data(\in_data$226 ),
     .in_tag(\in_tag$224 ),
     .in_valid(\in_valid$222 ),
-    .\port$2049$10 (\$6 ),
-    .\port$2220$0 (\$7 ),
+    .\port$2043$10 (\$6 ),
+    .\port$2214$0 (\$7 ),
     .read__complete(acc__complete),
     .read__data(acc__data),
     .read__en(read__en),
@@ -1823,7 +1823,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .issue(events__issue),
     .out_data(in_data),
     .pixbase(pixbase),
-    .\port$3363$16 (descriptor[47:16]),
+    .\port$3357$16 (descriptor[47:16]),
     .rows(rows),
     .rst(rst),
     .s2_bank(in_bank),
@@ -1891,8 +1891,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .param_data(params__data),
     .params__addr(\read__addr$174 ),
     .params_loaded(params_loaded),
-    .\port$2049$10 (\$6 ),
-    .\port$2220$0 (\$7 ),
+    .\port$2043$10 (\$6 ),
+    .\port$2214$0 (\$7 ),
     .region__payload(\cmd__payload$120 ),
     .region__ready(region__ready),
     .region__valid(\cmd__valid$124 ),
@@ -3049,7 +3049,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.acc (rst, read__data, \port$2049$10 , \port$2220$0 , read__en, halves__claim, in_valid, in_tag, in_data, read__complete, halves__free, read__take, read__release, clk);
+module \accel_top.core.acc (rst, read__data, \port$2043$10 , \port$2214$0 , read__en, halves__claim, in_valid, in_tag, in_data, read__complete, halves__free, read__take, read__release, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
   wire [1:0] \$10 ;
@@ -3178,10 +3178,10 @@ module \accel_top.core.acc (rst, read__data, \port$2049$10 , \port$2220$0 , read
   wire in_valid;
   reg newer = 1'h0;
   reg older = 1'h0;
-  input \port$2049$10 ;
-  wire \port$2049$10 ;
-  input [9:0] \port$2220$0 ;
-  wire [9:0] \port$2220$0 ;
+  input \port$2043$10 ;
+  wire \port$2043$10 ;
+  input [9:0] \port$2214$0 ;
+  wire [9:0] \port$2214$0 ;
   reg [10:0] prev_addr = 11'h000;
   reg [255:0] prev_data = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   wire [31:0] \prev_data[0] ;
@@ -5402,10 +5402,10 @@ module \accel_top.core.acc (rst, read__data, \port$2049$10 , \port$2220$0 , read
   assign \$8  = halves__free | read__release;
   assign \$9  = ~ halves__claim;
   assign \$10  = \$8  & \$9 ;
-  assign \$11  = ! \port$2049$10 ;
+  assign \$11  = ! \port$2043$10 ;
   assign \$12  = read__en & \$11 ;
-  assign rp__addr = \$12  ? \port$2220$0  : in_tag[9:0];
-  assign \$13  = ! \port$2049$10 ;
+  assign rp__addr = \$12  ? \port$2214$0  : in_tag[9:0];
+  assign \$13  = ! \port$2043$10 ;
   assign \$14  = read__en & \$13 ;
   assign \$15  = ! in_tag[10];
   assign \$16  = in_valid & \$15 ;
@@ -5413,7 +5413,7 @@ module \accel_top.core.acc (rst, read__data, \port$2049$10 , \port$2220$0 , read
   assign \$17  = ! rmw_addr[10];
   assign wp__en = rmw_valid & \$17 ;
   assign \$19  = read__en & \$18 ;
-  assign \rp__addr$45  = \$19  ? \port$2220$0  : in_tag[9:0];
+  assign \rp__addr$45  = \$19  ? \port$2214$0  : in_tag[9:0];
   assign \$21  = read__en & \$20 ;
   assign \$23  = in_valid & \$22 ;
   assign \rp__en$46  = \$21  | \$23 ;
@@ -5600,7 +5600,7 @@ module \accel_top.core.acc (rst, read__data, \port$2049$10 , \port$2220$0 , read
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$78  = \port$2049$10 ;
+    \$78  = \port$2043$10 ;
     if (rst) begin
       \$78  = 1'h0;
     end
@@ -5703,7 +5703,7 @@ module \accel_top.core.acc (rst, read__data, \port$2049$10 , \port$2220$0 , read
       \$92  = 2'h3;
     end
   end
-  assign read__addr = { \port$2049$10 , \port$2220$0  };
+  assign read__addr = { \port$2043$10 , \port$2214$0  };
   assign wp__addr = rmw_addr[9:0];
   assign wp__data = acc_write;
   assign \wp__addr$48  = rmw_addr[9:0];
@@ -5823,8 +5823,8 @@ module \accel_top.core.acc (rst, read__data, \port$2049$10 , \port$2220$0 , read
   assign total[95:64] = \$39 [31:0];
   assign total[63:32] = \$34 [31:0];
   assign total[31:0] = \$29 [31:0];
-  assign \$18  = \port$2049$10 ;
-  assign \$20  = \port$2049$10 ;
+  assign \$18  = \port$2043$10 ;
+  assign \$20  = \port$2043$10 ;
   assign \$22  = in_tag[10];
   assign \$24  = rmw_addr[10];
 endmodule
@@ -19741,7 +19741,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.feeder (rst, wp__en, \port$3363$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
+module \accel_top.core.feeder (rst, wp__en, \port$3357$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$71  = 0;
   wire [34:0] \$1 ;
   wire \$10 ;
@@ -19937,8 +19937,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3363$16 , zero_point, wp__data
   wire out_valid;
   input [33:0] pixbase;
   wire [33:0] pixbase;
-  input [31:0] \port$3363$16 ;
-  wire [31:0] \port$3363$16 ;
+  input [31:0] \port$3357$16 ;
+  wire [31:0] \port$3357$16 ;
   input [391:0] rows;
   wire [391:0] rows;
   wire [48:0] \rows[0] ;
@@ -36593,104 +36593,104 @@ module \accel_top.core.feeder (rst, wp__en, \port$3363$16 , zero_point, wp__data
   assign \$3  = $signed(\$2 ) >= $signed(1'h0);
   assign \$4  = rows[0] & \$3 ;
   assign \$5  = $signed(hb) + $signed({ 1'h0, rows[8:1] });
-  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
+  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3357$16 [15:0] });
   assign \$7  = \$4  & \$6 ;
   assign \$8  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
   assign \$9  = $signed(\$8 ) >= $signed(1'h0);
   assign \$10  = \$7  & \$9 ;
   assign \$11  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
-  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
+  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3357$16 [31:16] });
   assign \$13  = \$10  & \$12 ;
   assign \$14  = $signed(pixbase) + $signed({ 1'h0, rows[97:66] });
   assign \$15  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
   assign \$16  = $signed(\$15 ) >= $signed(1'h0);
   assign \$17  = rows[49] & \$16 ;
   assign \$18  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
-  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3357$16 [15:0] });
   assign \$20  = \$17  & \$19 ;
   assign \$21  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
   assign \$22  = $signed(\$21 ) >= $signed(1'h0);
   assign \$23  = \$20  & \$22 ;
   assign \$24  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
-  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
+  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3357$16 [31:16] });
   assign \$26  = \$23  & \$25 ;
   assign \$27  = $signed(pixbase) + $signed({ 1'h0, rows[146:115] });
   assign \$28  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
   assign \$29  = $signed(\$28 ) >= $signed(1'h0);
   assign \$30  = rows[98] & \$29 ;
   assign \$31  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
-  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
+  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3357$16 [15:0] });
   assign \$33  = \$30  & \$32 ;
   assign \$34  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
   assign \$35  = $signed(\$34 ) >= $signed(1'h0);
   assign \$36  = \$33  & \$35 ;
   assign \$37  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
-  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
+  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3357$16 [31:16] });
   assign \$39  = \$36  & \$38 ;
   assign \$40  = $signed(pixbase) + $signed({ 1'h0, rows[195:164] });
   assign \$41  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
   assign \$42  = $signed(\$41 ) >= $signed(1'h0);
   assign \$43  = rows[147] & \$42 ;
   assign \$44  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
-  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
+  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3357$16 [15:0] });
   assign \$46  = \$43  & \$45 ;
   assign \$47  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
   assign \$48  = $signed(\$47 ) >= $signed(1'h0);
   assign \$49  = \$46  & \$48 ;
   assign \$50  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
-  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
+  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3357$16 [31:16] });
   assign \$52  = \$49  & \$51 ;
   assign \$53  = $signed(pixbase) + $signed({ 1'h0, rows[244:213] });
   assign \$54  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
   assign \$55  = $signed(\$54 ) >= $signed(1'h0);
   assign \$56  = rows[196] & \$55 ;
   assign \$57  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
-  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
+  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3357$16 [15:0] });
   assign \$59  = \$56  & \$58 ;
   assign \$60  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
   assign \$61  = $signed(\$60 ) >= $signed(1'h0);
   assign \$62  = \$59  & \$61 ;
   assign \$63  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
-  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
+  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3357$16 [31:16] });
   assign \$65  = \$62  & \$64 ;
   assign \$66  = $signed(pixbase) + $signed({ 1'h0, rows[293:262] });
   assign \$67  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
   assign \$68  = $signed(\$67 ) >= $signed(1'h0);
   assign \$69  = rows[245] & \$68 ;
   assign \$70  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
-  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
+  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3357$16 [15:0] });
   assign \$72  = \$69  & \$71 ;
   assign \$73  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
   assign \$74  = $signed(\$73 ) >= $signed(1'h0);
   assign \$75  = \$72  & \$74 ;
   assign \$76  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
-  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
+  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3357$16 [31:16] });
   assign \$78  = \$75  & \$77 ;
   assign \$79  = $signed(pixbase) + $signed({ 1'h0, rows[342:311] });
   assign \$80  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
   assign \$81  = $signed(\$80 ) >= $signed(1'h0);
   assign \$82  = rows[294] & \$81 ;
   assign \$83  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
-  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
+  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3357$16 [15:0] });
   assign \$85  = \$82  & \$84 ;
   assign \$86  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
   assign \$87  = $signed(\$86 ) >= $signed(1'h0);
   assign \$88  = \$85  & \$87 ;
   assign \$89  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
-  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
+  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3357$16 [31:16] });
   assign \$91  = \$88  & \$90 ;
   assign \$92  = $signed(pixbase) + $signed({ 1'h0, rows[391:360] });
   assign \$93  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
   assign \$94  = $signed(\$93 ) >= $signed(1'h0);
   assign \$95  = rows[343] & \$94 ;
   assign \$96  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
-  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3363$16 [15:0] });
+  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3357$16 [15:0] });
   assign \$98  = \$95  & \$97 ;
   assign \$99  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
   assign \$100  = $signed(\$99 ) >= $signed(1'h0);
   assign \$101  = \$98  & \$100 ;
   assign \$102  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
-  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3363$16 [31:16] });
+  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3357$16 [31:16] });
   assign \$104  = \$101  & \$103 ;
   assign \$263  = s2_lane0 * 4'h8;
   assign \$105  = rp__data >> \$263 ;
@@ -37058,8 +37058,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3363$16 , zero_point, wp__data
       \$158  = 1'h0;
     end
   end
-  assign H = \port$3363$16 [15:0];
-  assign W = \port$3363$16 [31:16];
+  assign H = \port$3357$16 [15:0];
+  assign W = \port$3357$16 [31:16];
   assign write__en = wp__en;
   assign write__addr = wp__addr;
   assign write__data = wp__data;
@@ -38989,8 +38989,8 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
     .clk(clk),
     .last(last),
     .pix_step(layer__geometry[65:49]),
-    .\port$1083$0 (\$16 ),
-    .\port$3668$0 (\$17 ),
+    .\port$1077$0 (\$16 ),
+    .\port$3662$0 (\$17 ),
     .restart(restart),
     .row_step(layer__geometry[261:228]),
     .rst(rst),
@@ -39238,7 +39238,7 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.ktiles.walker (rst, \port$1083$0 , last, C, S, pix_step, K, row_step, restart, step, \port$3668$0 , clk);
+module \accel_top.core.ktiles.walker (rst, \port$1077$0 , last, C, S, pix_step, K, row_step, restart, step, \port$3662$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$75  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
@@ -39282,11 +39282,11 @@ module \accel_top.core.ktiles.walker (rst, \port$1083$0 , last, C, S, pix_step, 
   wire \params.valid ;
   input [16:0] pix_step;
   wire [16:0] pix_step;
-  output \port$1083$0 ;
-  wire \port$1083$0 ;
+  output \port$1077$0 ;
+  wire \port$1077$0 ;
   (* init = 48'h000000000000 *)
-  output [47:0] \port$3668$0 ;
-  wire [47:0] \port$3668$0 ;
+  output [47:0] \port$3662$0 ;
+  wire [47:0] \port$3662$0 ;
   input restart;
   wire restart;
   input [33:0] row_step;
@@ -39401,8 +39401,8 @@ module \accel_top.core.ktiles.walker (rst, \port$1083$0 , last, C, S, pix_step, 
   end
   assign params = { \$19 , \$1  };
   assign at_end = k_left[32];
-  assign \port$1083$0  = \$1 ;
-  assign \port$3668$0  = \$19 ;
+  assign \port$1077$0  = \$1 ;
+  assign \port$3662$0  = \$19 ;
   assign \params.valid  = \$1 ;
   assign \params.r  = \$19 [7:0];
   assign \params.s  = \$19 [15:8];
@@ -39410,7 +39410,7 @@ module \accel_top.core.ktiles.walker (rst, \port$1083$0 , last, C, S, pix_step, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, \port$2049$10 , \port$2220$0 , acc__en, bytes__valid, bytes__payload, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid
+module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, \port$2043$10 , \port$2214$0 , acc__en, bytes__valid, bytes__payload, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid
 , finished, params__addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$76  = 0;
   wire [62:0] \$1 ;
@@ -39744,10 +39744,10 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire params_loaded;
   reg [15:0] pixel_in_row = 16'h0000;
   wire pool;
-  output \port$2049$10 ;
-  wire \port$2049$10 ;
-  output [9:0] \port$2220$0 ;
-  wire [9:0] \port$2220$0 ;
+  output \port$2043$10 ;
+  wire \port$2043$10 ;
+  output [9:0] \port$2214$0 ;
+  wire [9:0] \port$2214$0 ;
   reg [31:0] product_hi = 32'd0;
   reg [31:0] product_lo = 32'd0;
   wire reads_done;
@@ -39870,9 +39870,9 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
     .out__payload(bytes__payload),
     .param_addr(params__addr),
     .param_data(param_data),
-    .\port$2220$0 (\$72 ),
-    .\port$3363$272 (layer__descriptor[296:272]),
-    .\port$3367$294 (layer__geometry[325:294]),
+    .\port$2214$0 (\$72 ),
+    .\port$3357$272 (layer__descriptor[296:272]),
+    .\port$3361$294 (layer__geometry[325:294]),
     .r_en(out__ready),
     .r_rdy(bytes__valid),
     .reads_done(reads_done),
@@ -40195,8 +40195,8 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   assign out__payload = bytes__payload;
   assign bytes__ready = out__ready;
   assign out__valid = bytes__valid;
-  assign \port$2049$10  = acc_base[10];
-  assign \port$2220$0  = \$72 ;
+  assign \port$2043$10  = acc_base[10];
+  assign \port$2214$0  = \$72 ;
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -40685,7 +40685,7 @@ module \accel_top.core.output.band (rst, last, layer__descriptor, layer__geometr
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, rows, idle, \port$2220$0 , acc_en, r_rdy, out__payload, M, F, \port$3363$272 , \port$3367$294 , band_pixels, start, reads_done, param_addr, clk);
+module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, rows, idle, \port$2214$0 , acc_en, r_rdy, out__payload, M, F, \port$3357$272 , \port$3361$294 , band_pixels, start, reads_done, param_addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$78  = 0;
   wire \$1 ;
   wire [5:0] \$10 ;
@@ -40991,12 +40991,12 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   wire [31:0] \params.shift[7] ;
   reg [31:0] pix = 32'd0;
   wire pool;
-  output [9:0] \port$2220$0 ;
-  wire [9:0] \port$2220$0 ;
-  input [24:0] \port$3363$272 ;
-  wire [24:0] \port$3363$272 ;
-  input [31:0] \port$3367$294 ;
-  wire [31:0] \port$3367$294 ;
+  output [9:0] \port$2214$0 ;
+  wire [9:0] \port$2214$0 ;
+  input [24:0] \port$3357$272 ;
+  wire [24:0] \port$3357$272 ;
+  input [31:0] \port$3361$294 ;
+  wire [31:0] \port$3361$294 ;
   wire [67:0] r_data;
   input r_en;
   wire r_en;
@@ -41019,56 +41019,56 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   wire [67:0] w_data;
   wire w_en;
   assign \$1  = sub == 2'h3;
-  assign \$2  = \port$3363$272 [24] ? \$1  : 1'h1;
+  assign \$2  = \port$3357$272 [24] ? \$1  : 1'h1;
   assign \$3  = ~ \$2 ;
   assign \$4  = credits_used != 5'h10;
   assign \$5  = \$3  | \$4 ;
   assign \$6  = running & \$5 ;
   assign \$7  = sub == 2'h3;
-  assign \$8  = \port$3363$272 [24] ? \$7  : 1'h1;
+  assign \$8  = \port$3357$272 [24] ? \$7  : 1'h1;
   assign \$9  = \$6  & \$8 ;
   assign \$10  = credits_used + \$9 ;
   assign \$11  = r_rdy & r_en;
   assign \$12  = \$10  - \$11 ;
   assign \$13  = sub == 2'h3;
-  assign \$14  = \port$3363$272 [24] ? \$13  : 1'h1;
+  assign \$14  = \port$3357$272 [24] ? \$13  : 1'h1;
   assign \$15  = ~ \$14 ;
   assign \$16  = credits_used != 5'h10;
   assign \$17  = \$15  | \$16 ;
   assign \$18  = running & \$17 ;
   assign \$19  = ! sub;
   assign \$20  = sub == 2'h3;
-  assign \$21  = \port$3363$272 [24] ? \$20  : 1'h1;
+  assign \$21  = \port$3357$272 [24] ? \$20  : 1'h1;
   assign \$22  = sub == 2'h3;
-  assign \$23  = \port$3363$272 [24] ? \$22  : 1'h1;
+  assign \$23  = \port$3357$272 [24] ? \$22  : 1'h1;
   assign \$24  = ~ \$23 ;
   assign \$25  = credits_used != 5'h10;
   assign \$26  = \$24  | \$25 ;
   assign \$27  = running & \$26 ;
   assign \$28  = sub == 2'h3;
-  assign \$29  = \port$3363$272 [24] ? \$28  : 1'h1;
+  assign \$29  = \port$3357$272 [24] ? \$28  : 1'h1;
   assign \$30  = ~ \$29 ;
   assign \$31  = sub + 1'h1;
   assign \$32  = tile + 1'h1;
-  assign \$33  = \$32  == \port$3367$294 [31:16];
+  assign \$33  = \$32  == \port$3361$294 [31:16];
   assign \$34  = ~ \$33 ;
   assign \$35  = tile + 1'h1;
   assign \$36  = tile_pix + band_pixels;
   assign \$37  = m_left - 4'h8;
   assign \$38  = col + 1'h1;
-  assign \$39  = \$38  == \port$3367$294 [15:0];
+  assign \$39  = \$38  == \port$3361$294 [15:0];
   assign \$40  = ~ \$39 ;
   assign \$41  = col + 1'h1;
-  assign \$42  = \port$3363$272 [24] ? 2'h2 : 2'h1;
+  assign \$42  = \port$3357$272 [24] ? 2'h2 : 2'h1;
   assign \$43  = pix + \$42 ;
-  assign \$44  = \port$3363$272 [24] ? 2'h2 : 2'h1;
+  assign \$44  = \port$3357$272 [24] ? 2'h2 : 2'h1;
   assign \$45  = pix + \$44 ;
   assign \$46  = row + 1'h1;
-  assign \$48  = \port$3363$272 [24] ? \$47  : { 1'h0, F };
+  assign \$48  = \port$3357$272 [24] ? \$47  : { 1'h0, F };
   assign \$49  = row_base + \$48 ;
-  assign \$51  = \port$3363$272 [24] ? \$50  : { 1'h0, F };
+  assign \$51  = \port$3357$272 [24] ? \$50  : { 1'h0, F };
   assign \$52  = row_base + \$51 ;
-  assign \$54  = \port$3363$272 [24] ? \$53  : { 1'h0, F };
+  assign \$54  = \port$3357$272 [24] ? \$53  : { 1'h0, F };
   assign \$55  = row_base + \$54 ;
   assign \$56  = row + 1'h1;
   assign \$57  = \$56  == rows;
@@ -41079,7 +41079,7 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   assign \$61  = \$60  + sub[0];
   assign \$62  = tile_pix + \$61 ;
   assign \$63  = sub == 2'h3;
-  assign \$64  = \port$3363$272 [24] ? \$63  : 1'h1;
+  assign \$64  = \port$3357$272 [24] ? \$63  : 1'h1;
   assign \$65  = ~ \$64 ;
   assign \$66  = credits_used != 5'h10;
   assign \$67  = \$65  | \$66 ;
@@ -41167,7 +41167,7 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
     .i__payload(i__payload),
     .i__valid(inflight1),
     .o__payload(o__payload),
-    .\port$3363$272 (\port$3363$272 [23:0]),
+    .\port$3357$272 (\port$3357$272 [23:0]),
     .rst(rst),
     .s10_valid(o__valid)
   );
@@ -41457,22 +41457,22 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
       \$118  = 64'h0000000000000000;
     end
   end
-  assign pool = \port$3363$272 [24];
+  assign pool = \port$3357$272 [24];
   assign count = \$69 [3:0];
-  assign m_tiles = \port$3367$294 [31:16];
-  assign F_out = \port$3367$294 [15:0];
+  assign m_tiles = \port$3361$294 [31:16];
+  assign F_out = \port$3361$294 [15:0];
   assign acc_addr = { acc_base[10], \$62 [9:0] };
   assign i__valid = inflight1;
-  assign output_zero_point = \port$3363$272 [7:0];
-  assign \output_zero_point$42  = \port$3363$272 [7:0];
-  assign act_min = \port$3363$272 [15:8];
-  assign \act_min$44  = \port$3363$272 [15:8];
-  assign act_max = \port$3363$272 [23:16];
-  assign \act_max$46  = \port$3363$272 [23:16];
+  assign output_zero_point = \port$3357$272 [7:0];
+  assign \output_zero_point$42  = \port$3357$272 [7:0];
+  assign act_min = \port$3357$272 [15:8];
+  assign \act_min$44  = \port$3357$272 [15:8];
+  assign act_max = \port$3357$272 [23:16];
+  assign \act_max$46  = \port$3357$272 [23:16];
   assign r_data = out__payload;
   assign out__valid = r_rdy;
   assign out__ready = r_en;
-  assign \port$2220$0  = \$62 [9:0];
+  assign \port$2214$0  = \$62 [9:0];
   assign param_addr = tile[5:0];
   assign \params.bias  = params[255:0];
   assign \params.bias[0]  = params[31:0];
@@ -41795,7 +41795,7 @@ module \accel_top.core.output.post.fifo (rst, r_en, w_en, r_rdy, r_data, w_port_
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post.requant (rst, \port$3363$272 , i__valid, i__payload, s10_valid, o__payload, clk);
+module \accel_top.core.output.post.requant (rst, \port$3357$272 , i__valid, i__payload, s10_valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$80  = 0;
   wire [32:0] \$1 ;
   wire [31:0] \$10 ;
@@ -43301,8 +43301,8 @@ module \accel_top.core.output.post.requant (rst, \port$3363$272 , i__valid, i__p
   (* init = 1'h0 *)
   wire o__valid;
   wire [7:0] output_zero_point;
-  input [23:0] \port$3363$272 ;
-  wire [23:0] \port$3363$272 ;
+  input [23:0] \port$3357$272 ;
+  wire [23:0] \port$3357$272 ;
   input rst;
   wire rst;
   reg [5:0] s10_tag = 6'h00;
@@ -43440,13 +43440,13 @@ module \accel_top.core.output.post.requant (rst, \port$3363$272 , i__valid, i__p
   assign \$113  = l0_s6_y[32] ? \$111  : \$112 ;
   assign \$114  = $signed(l0_s6_y) + $signed({ 1'h0, \$113 , \$110 , \$107 , \$104 , \$101 , \$98 , \$95 , \$92 , \$89 , \$86 , \$83 , \$80 , \$77 , \$74 , \$71 , \$68 , \$65 , \$62 , \$59 , \$56 , \$53 , \$50 , \$47 , \$44 , \$41 , \$38 , \$35 , \$32 , \$29 , \$26 , \$23 , \$20  });
   assign \$115  = $signed(l0_s7_t) >>> l0_s7_right;
-  assign \$116  = $signed(l0_s8_z) + $signed(\port$3363$272 [7:0]);
-  assign \$117  = $signed(l0_s9_w) > $signed(\port$3363$272 [23:16]);
-  assign \$118  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
+  assign \$116  = $signed(l0_s8_z) + $signed(\port$3357$272 [7:0]);
+  assign \$117  = $signed(l0_s9_w) > $signed(\port$3357$272 [23:16]);
+  assign \$118  = $signed(\port$3357$272 [15:8]) > $signed(\port$3357$272 [23:16]);
   assign \$119  = \$117  | \$118 ;
-  assign \$120  = $signed(l0_s9_w) < $signed(\port$3363$272 [15:8]);
-  assign \$121  = \$120  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l0_s9_w[7:0] };
-  assign \$122  = \$119  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$121 ;
+  assign \$120  = $signed(l0_s9_w) < $signed(\port$3357$272 [15:8]);
+  assign \$121  = \$120  ? { \port$3357$272 [15], \port$3357$272 [15:8] } : { 1'h0, l0_s9_w[7:0] };
+  assign \$122  = \$119  ? { \port$3357$272 [23], \port$3357$272 [23:16] } : \$121 ;
   assign \$123  = $signed(i__payload[63:32]) + $signed(i__payload[319:288]);
   assign \$124  = $signed(i__payload[779:774]) < $signed(1'h0);
   assign \$125  = \$124  ? 5'h00 : i__payload[778:774];
@@ -43561,13 +43561,13 @@ module \accel_top.core.output.post.requant (rst, \port$3363$272 , i__valid, i__p
   assign \$235  = l1_s6_y[32] ? \$233  : \$234 ;
   assign \$236  = $signed(l1_s6_y) + $signed({ 1'h0, \$235 , \$232 , \$229 , \$226 , \$223 , \$220 , \$217 , \$214 , \$211 , \$208 , \$205 , \$202 , \$199 , \$196 , \$193 , \$190 , \$187 , \$184 , \$181 , \$178 , \$175 , \$172 , \$169 , \$166 , \$163 , \$160 , \$157 , \$154 , \$151 , \$148 , \$145 , \$142  });
   assign \$237  = $signed(l1_s7_t) >>> l1_s7_right;
-  assign \$238  = $signed(l1_s8_z) + $signed(\port$3363$272 [7:0]);
-  assign \$239  = $signed(l1_s9_w) > $signed(\port$3363$272 [23:16]);
-  assign \$240  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
+  assign \$238  = $signed(l1_s8_z) + $signed(\port$3357$272 [7:0]);
+  assign \$239  = $signed(l1_s9_w) > $signed(\port$3357$272 [23:16]);
+  assign \$240  = $signed(\port$3357$272 [15:8]) > $signed(\port$3357$272 [23:16]);
   assign \$241  = \$239  | \$240 ;
-  assign \$242  = $signed(l1_s9_w) < $signed(\port$3363$272 [15:8]);
-  assign \$243  = \$242  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l1_s9_w[7:0] };
-  assign \$244  = \$241  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$243 ;
+  assign \$242  = $signed(l1_s9_w) < $signed(\port$3357$272 [15:8]);
+  assign \$243  = \$242  ? { \port$3357$272 [15], \port$3357$272 [15:8] } : { 1'h0, l1_s9_w[7:0] };
+  assign \$244  = \$241  ? { \port$3357$272 [23], \port$3357$272 [23:16] } : \$243 ;
   assign \$245  = $signed(i__payload[95:64]) + $signed(i__payload[351:320]);
   assign \$246  = $signed(i__payload[785:780]) < $signed(1'h0);
   assign \$247  = \$246  ? 5'h00 : i__payload[784:780];
@@ -43682,13 +43682,13 @@ module \accel_top.core.output.post.requant (rst, \port$3363$272 , i__valid, i__p
   assign \$357  = l2_s6_y[32] ? \$355  : \$356 ;
   assign \$358  = $signed(l2_s6_y) + $signed({ 1'h0, \$357 , \$354 , \$351 , \$348 , \$345 , \$342 , \$339 , \$336 , \$333 , \$330 , \$327 , \$324 , \$321 , \$318 , \$315 , \$312 , \$309 , \$306 , \$303 , \$300 , \$297 , \$294 , \$291 , \$288 , \$285 , \$282 , \$279 , \$276 , \$273 , \$270 , \$267 , \$264  });
   assign \$359  = $signed(l2_s7_t) >>> l2_s7_right;
-  assign \$360  = $signed(l2_s8_z) + $signed(\port$3363$272 [7:0]);
-  assign \$361  = $signed(l2_s9_w) > $signed(\port$3363$272 [23:16]);
-  assign \$362  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
+  assign \$360  = $signed(l2_s8_z) + $signed(\port$3357$272 [7:0]);
+  assign \$361  = $signed(l2_s9_w) > $signed(\port$3357$272 [23:16]);
+  assign \$362  = $signed(\port$3357$272 [15:8]) > $signed(\port$3357$272 [23:16]);
   assign \$363  = \$361  | \$362 ;
-  assign \$364  = $signed(l2_s9_w) < $signed(\port$3363$272 [15:8]);
-  assign \$365  = \$364  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l2_s9_w[7:0] };
-  assign \$366  = \$363  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$365 ;
+  assign \$364  = $signed(l2_s9_w) < $signed(\port$3357$272 [15:8]);
+  assign \$365  = \$364  ? { \port$3357$272 [15], \port$3357$272 [15:8] } : { 1'h0, l2_s9_w[7:0] };
+  assign \$366  = \$363  ? { \port$3357$272 [23], \port$3357$272 [23:16] } : \$365 ;
   assign \$367  = $signed(i__payload[127:96]) + $signed(i__payload[383:352]);
   assign \$368  = $signed(i__payload[791:786]) < $signed(1'h0);
   assign \$369  = \$368  ? 5'h00 : i__payload[790:786];
@@ -43803,13 +43803,13 @@ module \accel_top.core.output.post.requant (rst, \port$3363$272 , i__valid, i__p
   assign \$479  = l3_s6_y[32] ? \$477  : \$478 ;
   assign \$480  = $signed(l3_s6_y) + $signed({ 1'h0, \$479 , \$476 , \$473 , \$470 , \$467 , \$464 , \$461 , \$458 , \$455 , \$452 , \$449 , \$446 , \$443 , \$440 , \$437 , \$434 , \$431 , \$428 , \$425 , \$422 , \$419 , \$416 , \$413 , \$410 , \$407 , \$404 , \$401 , \$398 , \$395 , \$392 , \$389 , \$386  });
   assign \$481  = $signed(l3_s7_t) >>> l3_s7_right;
-  assign \$482  = $signed(l3_s8_z) + $signed(\port$3363$272 [7:0]);
-  assign \$483  = $signed(l3_s9_w) > $signed(\port$3363$272 [23:16]);
-  assign \$484  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
+  assign \$482  = $signed(l3_s8_z) + $signed(\port$3357$272 [7:0]);
+  assign \$483  = $signed(l3_s9_w) > $signed(\port$3357$272 [23:16]);
+  assign \$484  = $signed(\port$3357$272 [15:8]) > $signed(\port$3357$272 [23:16]);
   assign \$485  = \$483  | \$484 ;
-  assign \$486  = $signed(l3_s9_w) < $signed(\port$3363$272 [15:8]);
-  assign \$487  = \$486  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l3_s9_w[7:0] };
-  assign \$488  = \$485  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$487 ;
+  assign \$486  = $signed(l3_s9_w) < $signed(\port$3357$272 [15:8]);
+  assign \$487  = \$486  ? { \port$3357$272 [15], \port$3357$272 [15:8] } : { 1'h0, l3_s9_w[7:0] };
+  assign \$488  = \$485  ? { \port$3357$272 [23], \port$3357$272 [23:16] } : \$487 ;
   assign \$489  = $signed(i__payload[159:128]) + $signed(i__payload[415:384]);
   assign \$490  = $signed(i__payload[797:792]) < $signed(1'h0);
   assign \$491  = \$490  ? 5'h00 : i__payload[796:792];
@@ -43924,13 +43924,13 @@ module \accel_top.core.output.post.requant (rst, \port$3363$272 , i__valid, i__p
   assign \$601  = l4_s6_y[32] ? \$599  : \$600 ;
   assign \$602  = $signed(l4_s6_y) + $signed({ 1'h0, \$601 , \$598 , \$595 , \$592 , \$589 , \$586 , \$583 , \$580 , \$577 , \$574 , \$571 , \$568 , \$565 , \$562 , \$559 , \$556 , \$553 , \$550 , \$547 , \$544 , \$541 , \$538 , \$535 , \$532 , \$529 , \$526 , \$523 , \$520 , \$517 , \$514 , \$511 , \$508  });
   assign \$603  = $signed(l4_s7_t) >>> l4_s7_right;
-  assign \$604  = $signed(l4_s8_z) + $signed(\port$3363$272 [7:0]);
-  assign \$605  = $signed(l4_s9_w) > $signed(\port$3363$272 [23:16]);
-  assign \$606  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
+  assign \$604  = $signed(l4_s8_z) + $signed(\port$3357$272 [7:0]);
+  assign \$605  = $signed(l4_s9_w) > $signed(\port$3357$272 [23:16]);
+  assign \$606  = $signed(\port$3357$272 [15:8]) > $signed(\port$3357$272 [23:16]);
   assign \$607  = \$605  | \$606 ;
-  assign \$608  = $signed(l4_s9_w) < $signed(\port$3363$272 [15:8]);
-  assign \$609  = \$608  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l4_s9_w[7:0] };
-  assign \$610  = \$607  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$609 ;
+  assign \$608  = $signed(l4_s9_w) < $signed(\port$3357$272 [15:8]);
+  assign \$609  = \$608  ? { \port$3357$272 [15], \port$3357$272 [15:8] } : { 1'h0, l4_s9_w[7:0] };
+  assign \$610  = \$607  ? { \port$3357$272 [23], \port$3357$272 [23:16] } : \$609 ;
   assign \$611  = $signed(i__payload[191:160]) + $signed(i__payload[447:416]);
   assign \$612  = $signed(i__payload[803:798]) < $signed(1'h0);
   assign \$613  = \$612  ? 5'h00 : i__payload[802:798];
@@ -44045,13 +44045,13 @@ module \accel_top.core.output.post.requant (rst, \port$3363$272 , i__valid, i__p
   assign \$723  = l5_s6_y[32] ? \$721  : \$722 ;
   assign \$724  = $signed(l5_s6_y) + $signed({ 1'h0, \$723 , \$720 , \$717 , \$714 , \$711 , \$708 , \$705 , \$702 , \$699 , \$696 , \$693 , \$690 , \$687 , \$684 , \$681 , \$678 , \$675 , \$672 , \$669 , \$666 , \$663 , \$660 , \$657 , \$654 , \$651 , \$648 , \$645 , \$642 , \$639 , \$636 , \$633 , \$630  });
   assign \$725  = $signed(l5_s7_t) >>> l5_s7_right;
-  assign \$726  = $signed(l5_s8_z) + $signed(\port$3363$272 [7:0]);
-  assign \$727  = $signed(l5_s9_w) > $signed(\port$3363$272 [23:16]);
-  assign \$728  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
+  assign \$726  = $signed(l5_s8_z) + $signed(\port$3357$272 [7:0]);
+  assign \$727  = $signed(l5_s9_w) > $signed(\port$3357$272 [23:16]);
+  assign \$728  = $signed(\port$3357$272 [15:8]) > $signed(\port$3357$272 [23:16]);
   assign \$729  = \$727  | \$728 ;
-  assign \$730  = $signed(l5_s9_w) < $signed(\port$3363$272 [15:8]);
-  assign \$731  = \$730  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l5_s9_w[7:0] };
-  assign \$732  = \$729  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$731 ;
+  assign \$730  = $signed(l5_s9_w) < $signed(\port$3357$272 [15:8]);
+  assign \$731  = \$730  ? { \port$3357$272 [15], \port$3357$272 [15:8] } : { 1'h0, l5_s9_w[7:0] };
+  assign \$732  = \$729  ? { \port$3357$272 [23], \port$3357$272 [23:16] } : \$731 ;
   assign \$733  = $signed(i__payload[223:192]) + $signed(i__payload[479:448]);
   assign \$734  = $signed(i__payload[809:804]) < $signed(1'h0);
   assign \$735  = \$734  ? 5'h00 : i__payload[808:804];
@@ -44166,13 +44166,13 @@ module \accel_top.core.output.post.requant (rst, \port$3363$272 , i__valid, i__p
   assign \$845  = l6_s6_y[32] ? \$843  : \$844 ;
   assign \$846  = $signed(l6_s6_y) + $signed({ 1'h0, \$845 , \$842 , \$839 , \$836 , \$833 , \$830 , \$827 , \$824 , \$821 , \$818 , \$815 , \$812 , \$809 , \$806 , \$803 , \$800 , \$797 , \$794 , \$791 , \$788 , \$785 , \$782 , \$779 , \$776 , \$773 , \$770 , \$767 , \$764 , \$761 , \$758 , \$755 , \$752  });
   assign \$847  = $signed(l6_s7_t) >>> l6_s7_right;
-  assign \$848  = $signed(l6_s8_z) + $signed(\port$3363$272 [7:0]);
-  assign \$849  = $signed(l6_s9_w) > $signed(\port$3363$272 [23:16]);
-  assign \$850  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
+  assign \$848  = $signed(l6_s8_z) + $signed(\port$3357$272 [7:0]);
+  assign \$849  = $signed(l6_s9_w) > $signed(\port$3357$272 [23:16]);
+  assign \$850  = $signed(\port$3357$272 [15:8]) > $signed(\port$3357$272 [23:16]);
   assign \$851  = \$849  | \$850 ;
-  assign \$852  = $signed(l6_s9_w) < $signed(\port$3363$272 [15:8]);
-  assign \$853  = \$852  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l6_s9_w[7:0] };
-  assign \$854  = \$851  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$853 ;
+  assign \$852  = $signed(l6_s9_w) < $signed(\port$3357$272 [15:8]);
+  assign \$853  = \$852  ? { \port$3357$272 [15], \port$3357$272 [15:8] } : { 1'h0, l6_s9_w[7:0] };
+  assign \$854  = \$851  ? { \port$3357$272 [23], \port$3357$272 [23:16] } : \$853 ;
   assign \$855  = $signed(i__payload[255:224]) + $signed(i__payload[511:480]);
   assign \$856  = $signed(i__payload[815:810]) < $signed(1'h0);
   assign \$857  = \$856  ? 5'h00 : i__payload[814:810];
@@ -44287,13 +44287,13 @@ module \accel_top.core.output.post.requant (rst, \port$3363$272 , i__valid, i__p
   assign \$967  = l7_s6_y[32] ? \$965  : \$966 ;
   assign \$968  = $signed(l7_s6_y) + $signed({ 1'h0, \$967 , \$964 , \$961 , \$958 , \$955 , \$952 , \$949 , \$946 , \$943 , \$940 , \$937 , \$934 , \$931 , \$928 , \$925 , \$922 , \$919 , \$916 , \$913 , \$910 , \$907 , \$904 , \$901 , \$898 , \$895 , \$892 , \$889 , \$886 , \$883 , \$880 , \$877 , \$874  });
   assign \$969  = $signed(l7_s7_t) >>> l7_s7_right;
-  assign \$970  = $signed(l7_s8_z) + $signed(\port$3363$272 [7:0]);
-  assign \$971  = $signed(l7_s9_w) > $signed(\port$3363$272 [23:16]);
-  assign \$972  = $signed(\port$3363$272 [15:8]) > $signed(\port$3363$272 [23:16]);
+  assign \$970  = $signed(l7_s8_z) + $signed(\port$3357$272 [7:0]);
+  assign \$971  = $signed(l7_s9_w) > $signed(\port$3357$272 [23:16]);
+  assign \$972  = $signed(\port$3357$272 [15:8]) > $signed(\port$3357$272 [23:16]);
   assign \$973  = \$971  | \$972 ;
-  assign \$974  = $signed(l7_s9_w) < $signed(\port$3363$272 [15:8]);
-  assign \$975  = \$974  ? { \port$3363$272 [15], \port$3363$272 [15:8] } : { 1'h0, l7_s9_w[7:0] };
-  assign \$976  = \$973  ? { \port$3363$272 [23], \port$3363$272 [23:16] } : \$975 ;
+  assign \$974  = $signed(l7_s9_w) < $signed(\port$3357$272 [15:8]);
+  assign \$975  = \$974  ? { \port$3357$272 [15], \port$3357$272 [15:8] } : { 1'h0, l7_s9_w[7:0] };
+  assign \$976  = \$973  ? { \port$3357$272 [23], \port$3357$272 [23:16] } : \$975 ;
   always @(posedge clk)
     s1_valid <= \$977 ;
   always @(posedge clk)
@@ -46490,9 +46490,9 @@ module \accel_top.core.output.post.requant (rst, \port$3363$272 , i__valid, i__p
       \$1220  = 8'h00;
     end
   end
-  assign output_zero_point = \port$3363$272 [7:0];
-  assign act_max = \port$3363$272 [23:16];
-  assign act_min = \port$3363$272 [15:8];
+  assign output_zero_point = \port$3357$272 [7:0];
+  assign act_max = \port$3357$272 [23:16];
+  assign act_min = \port$3357$272 [15:8];
   assign o__valid = s10_valid;
   assign \i__payload.acc  = i__payload[255:0];
   assign \i__payload.acc[0]  = i__payload[31:0];
@@ -47134,42 +47134,42 @@ endmodule
 (* generator = "Amaranth" *)
 module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__busy, layer__descriptor, layer__geometry, data__payload, cmd__payload, cmd__valid, write__addr, window__loaded_bands, window__base, window__at_band, window__band, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$82  = 0;
-  wire [32:0] \$1 ;
+  wire \$1 ;
   wire \$10 ;
   wire [32:0] \$100 ;
-  wire \$101 ;
+  wire [32:0] \$101 ;
   wire \$102 ;
   wire [32:0] \$103 ;
   wire \$104 ;
-  wire [32:0] \$105 ;
+  wire \$105 ;
   wire \$106 ;
   wire \$107 ;
-  wire [32:0] \$108 ;
+  wire \$108 ;
   wire [32:0] \$109 ;
-  wire [32:0] \$11 ;
-  wire [32:0] \$110 ;
-  wire [31:0] \$111 ;
+  wire \$11 ;
+  wire \$110 ;
+  wire \$111 ;
   wire [32:0] \$112 ;
   wire [32:0] \$113 ;
-  wire [16:0] \$114 ;
-  wire [32:0] \$115 ;
+  wire [32:0] \$114 ;
+  wire [31:0] \$115 ;
   wire [32:0] \$116 ;
   wire [32:0] \$117 ;
-  reg [31:0] \$118 ;
-  reg [31:0] \$119 ;
+  wire [16:0] \$118 ;
+  wire [32:0] \$119 ;
   wire \$12 ;
-  reg [31:0] \$120 ;
-  reg [2:0] \$121 ;
-  reg [17:0] \$122 ;
-  reg [33:0] \$123 ;
-  reg [15:0] \$124 ;
-  reg [15:0] \$125 ;
-  reg \$126 ;
-  reg [31:0] \$127 ;
-  reg [31:0] \$128 ;
-  reg [31:0] \$129 ;
+  wire [32:0] \$120 ;
+  wire [32:0] \$121 ;
+  reg [31:0] \$122 ;
+  reg [31:0] \$123 ;
+  reg [31:0] \$124 ;
+  reg [2:0] \$125 ;
+  reg [17:0] \$126 ;
+  reg [33:0] \$127 ;
+  reg [15:0] \$128 ;
+  reg [15:0] \$129 ;
   wire \$13 ;
-  reg [31:0] \$130 ;
+  reg \$130 ;
   reg [31:0] \$131 ;
   reg [31:0] \$132 ;
   reg [31:0] \$133 ;
@@ -47182,102 +47182,106 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire \$14 ;
   reg [31:0] \$140 ;
   reg [31:0] \$141 ;
-  reg [15:0] \$142 ;
+  reg [23:0] \$142 ;
   reg [31:0] \$143 ;
-  reg [15:0] \$144 ;
+  reg [31:0] \$144 ;
+  reg [31:0] \$145 ;
+  reg [15:0] \$146 ;
+  reg [31:0] \$147 ;
+  reg [15:0] \$148 ;
   wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
+  wire [32:0] \$16 ;
+  wire [20:0] \$17 ;
+  wire [32:0] \$18 ;
   wire \$19 ;
-  wire [33:0] \$2 ;
-  wire \$20 ;
+  wire \$2 ;
+  wire [32:0] \$20 ;
   wire [32:0] \$21 ;
-  wire [20:0] \$22 ;
-  wire [32:0] \$23 ;
+  wire [33:0] \$22 ;
+  wire [34:0] \$23 ;
   wire \$24 ;
-  wire [32:0] \$25 ;
-  wire [32:0] \$26 ;
+  wire [15:0] \$25 ;
+  wire \$26 ;
   wire [33:0] \$27 ;
-  wire [34:0] \$28 ;
-  wire \$29 ;
-  wire [34:0] \$3 ;
-  wire [15:0] \$30 ;
-  wire \$31 ;
-  wire [33:0] \$32 ;
+  wire \$28 ;
+  wire [17:0] \$29 ;
+  wire \$3 ;
+  wire \$30 ;
+  wire [33:0] \$31 ;
+  wire [1:0] \$32 ;
   wire \$33 ;
-  wire [17:0] \$34 ;
-  wire \$35 ;
+  wire [33:0] \$34 ;
+  wire [29:0] \$35 ;
   wire [33:0] \$36 ;
-  wire [1:0] \$37 ;
-  wire \$38 ;
-  wire [33:0] \$39 ;
-  wire [34:0] \$4 ;
-  wire [29:0] \$40 ;
-  wire [33:0] \$41 ;
-  wire [29:0] \$42 ;
-  wire [33:0] \$43 ;
-  wire [29:0] \$44 ;
+  wire [29:0] \$37 ;
+  wire [33:0] \$38 ;
+  wire [29:0] \$39 ;
+  wire \$4 ;
+  wire [32:0] \$40 ;
+  wire \$41 ;
+  wire [32:0] \$42 ;
+  wire [62:0] \$43 ;
+  wire [63:0] \$44 ;
   wire [32:0] \$45 ;
-  wire \$46 ;
-  wire [32:0] \$47 ;
+  wire [62:0] \$46 ;
+  wire [63:0] \$47 ;
   wire [62:0] \$48 ;
   wire [63:0] \$49 ;
-  wire [34:0] \$5 ;
-  wire [32:0] \$50 ;
-  wire [62:0] \$51 ;
-  wire [63:0] \$52 ;
-  wire [62:0] \$53 ;
-  wire [63:0] \$54 ;
+  wire \$5 ;
+  wire \$50 ;
+  wire \$51 ;
+  wire \$52 ;
+  wire \$53 ;
+  wire \$54 ;
   wire \$55 ;
   wire \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire \$59 ;
-  wire [34:0] \$6 ;
-  wire \$60 ;
-  wire \$61 ;
-  wire [31:0] \$62 ;
-  wire [31:0] \$63 ;
-  wire [16:0] \$64 ;
-  wire [31:0] \$65 ;
-  wire [16:0] \$66 ;
-  wire [31:0] \$67 ;
-  wire [16:0] \$68 ;
-  wire [31:0] \$69 ;
+  wire [31:0] \$57 ;
+  wire [31:0] \$58 ;
+  wire [31:0] \$59 ;
+  wire \$6 ;
+  wire [31:0] \$60 ;
+  wire [32:0] \$61 ;
+  wire [33:0] \$62 ;
+  wire [34:0] \$63 ;
+  wire [34:0] \$64 ;
+  wire [34:0] \$65 ;
+  wire [34:0] \$66 ;
+  wire [16:0] \$67 ;
+  wire [31:0] \$68 ;
+  wire [16:0] \$69 ;
   wire \$7 ;
-  wire [16:0] \$70 ;
-  wire [31:0] \$71 ;
-  wire \$72 ;
-  wire \$73 ;
-  wire \$74 ;
-  wire [31:0] \$75 ;
-  wire [31:0] \$76 ;
-  wire [31:0] \$77 ;
-  wire \$78 ;
-  wire [32:0] \$79 ;
+  wire [31:0] \$70 ;
+  wire [16:0] \$71 ;
+  wire [31:0] \$72 ;
+  wire [16:0] \$73 ;
+  wire [31:0] \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire [31:0] \$78 ;
+  wire [31:0] \$79 ;
   wire \$8 ;
-  wire [32:0] \$80 ;
-  wire [32:0] \$81 ;
-  wire [31:0] \$82 ;
+  wire [31:0] \$80 ;
+  wire \$81 ;
+  wire [32:0] \$82 ;
   wire [32:0] \$83 ;
   wire [32:0] \$84 ;
-  wire [32:0] \$85 ;
-  wire \$86 ;
-  wire \$87 ;
+  wire [31:0] \$85 ;
+  wire [32:0] \$86 ;
+  wire [32:0] \$87 ;
   wire [32:0] \$88 ;
-  wire [32:0] \$89 ;
+  wire \$89 ;
   wire \$9 ;
-  wire [32:0] \$90 ;
-  wire [31:0] \$91 ;
+  wire \$90 ;
+  wire [32:0] \$91 ;
   wire [32:0] \$92 ;
   wire [32:0] \$93 ;
-  wire [16:0] \$94 ;
-  wire \$95 ;
+  wire [31:0] \$94 ;
+  wire [32:0] \$95 ;
   wire [32:0] \$96 ;
-  wire [32:0] \$97 ;
-  wire [32:0] \$98 ;
-  wire \$99 ;
+  wire [16:0] \$97 ;
+  wire \$98 ;
+  wire [32:0] \$99 ;
   reg advance;
   input clk;
   wire clk;
@@ -47289,6 +47293,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire cmd__ready;
   output cmd__valid;
   reg cmd__valid;
+  reg [23:0] cmd_beats = 24'h000000;
   reg [31:0] cmds_left = 32'd0;
   input [64:0] data__payload;
   wire [64:0] data__payload;
@@ -47430,7 +47435,6 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   reg [31:0] lo_start = 32'd0;
   reg [31:0] lo_wc0 = 32'd0;
   reg [31:0] lo_wc1 = 32'd0;
-  reg [31:0] load_end = 32'd0;
   reg [15:0] load_hi = 16'h0000;
   reg [15:0] load_lo = 16'h0000;
   reg [31:0] load_start = 32'd0;
@@ -47455,163 +47459,165 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire [63:0] write__data;
   input write__en;
   wire write__en;
-  assign \$1  = load_end - load_start;
-  assign \$2  = $signed(\$1 ) + $signed(5'h08);
-  assign \$3  = $signed(\$2 ) - $signed(2'h1);
-  assign \$4  = layer__geometry[130] ? { 3'h0, layer__geometry[97:66] } : \$3 ;
-  assign \$5  = layer__geometry[131] ? { 18'h00000, layer__geometry[48:32] } : \$4 ;
-  assign \$7  = load_hi <= load_lo;
-  assign \$8  = write__en & data__payload[64];
-  assign \$9  = | cmds_left;
-  assign \$10  = write__en & data__payload[64];
-  assign \$11  = lasts_left - \$10 ;
-  assign \$12  = ! \$11 ;
-  assign \$13  = ! prefetch_state;
-  assign \$14  = prefetch_state == 1'h1;
-  assign \$15  = prefetch_state == 2'h2;
-  assign \$16  = prefetch_state == 2'h3;
-  assign \$17  = prefetch_state == 3'h4;
-  assign \$18  = prefetch_state == 3'h5;
-  assign \$19  = prefetch_state == 3'h6;
-  assign \$20  = prefetch_state == 3'h7;
-  assign \$21  = in_beat + 1'h1;
-  assign \$22  = e0u - layer__descriptor[135:132];
-  assign \$23  = e0u + layer__geometry[503:472];
-  assign \$24  = \$23  < layer__geometry[535:504];
-  assign \$25  = e0u + layer__geometry[503:472];
-  assign \$26  = \$24  ? \$25  : { 1'h0, layer__geometry[535:504] };
-  assign \$27  = \$26  - layer__descriptor[135:132];
-  assign \$28  = $signed(\$27 ) + $signed({ 1'h0, layer__descriptor[87:80] });
-  assign \$29  = ! e0;
-  assign \$30  = \$29  ? 16'h0000 : loaded_hi;
-  assign \$31  = $signed(hlast) > $signed({ 1'h0, layer__descriptor[31:16] });
-  assign \$32  = \$31  ? { 18'h00000, layer__descriptor[31:16] } : hlast;
-  assign \$33  = $signed(hb0) < $signed(1'h0);
-  assign \$34  = \$33  ? 18'h00000 : hb0;
-  assign \$35  = $signed(hlast) > $signed({ 1'h0, layer__descriptor[31:16] });
-  assign \$36  = \$35  ? { 18'h00000, layer__descriptor[31:16] } : hlast;
-  assign \$37  = product_step + 1'h1;
-  assign \$38  = ! product_step;
-  assign \$39  = load_lo * layer__descriptor[338:321];
-  assign \$40  = load_lo * layer__descriptor[352:339];
-  assign \$41  = load_hi * layer__descriptor[338:321];
-  assign \$42  = load_hi * layer__descriptor[352:339];
-  assign \$43  = load_lo * layer__geometry[83:66];
-  assign \$44  = load_lo * layer__geometry[97:84];
-  assign \$45  = layer__descriptor[167:136] + img_off;
-  assign \$47  = img_addr + lo_pitch0;
-  assign \$49  = \$47  + \$48 ;
-  assign \$50  = img_addr + hi_pitch0;
-  assign \$52  = \$50  + \$51 ;
-  assign \$54  = lo_wc0 + \$53 ;
-  assign \$55  = ~ layer__geometry[536];
-  assign \$56  = ! e0;
-  assign \$57  = \$55  | \$56 ;
-  assign \$58  = ~ \$57 ;
-  assign \$59  = window__band == index;
-  assign \$60  = window__at_band & \$59 ;
-  assign \$61  = \$58  | \$60 ;
-  assign \$64  = load_hi - load_lo;
-  assign \$65  = \$64 [15:0] * layer__descriptor[47:32];
-  assign \$66  = load_hi - load_lo;
-  assign \$67  = layer__geometry[131] ? \$65  : { 16'h0000, \$66 [15:0] };
-  assign \$68  = load_hi - load_lo;
-  assign \$69  = \$68 [15:0] * layer__descriptor[47:32];
-  assign \$70  = load_hi - load_lo;
-  assign \$71  = layer__geometry[131] ? \$69  : { 16'h0000, \$70 [15:0] };
-  assign \$72  = ~ layer__geometry[536];
-  assign \$73  = ! e0;
-  assign \$74  = \$72  | \$73 ;
-  assign \$77  = layer__geometry[130] ? lo_slot : \$76 ;
-  assign \$78  = load_hi <= load_lo;
-  assign \$79  = window__loaded_bands + 1'h1;
-  assign \$80  = img_off + layer__geometry[129:98];
-  assign \$81  = last_in_image ? \$80  : { 1'h0, img_off };
-  assign \$82  = layer__geometry[130] ? lo_slot : load_start;
-  assign \$83  = \$82  - window__base;
-  assign \$85  = cmds_left - 1'h1;
-  assign \$86  = ~ layer__geometry[131];
-  assign \$87  = pix_left == 1'h1;
-  assign \$88  = load_start + layer__descriptor[352:321];
-  assign \$89  = row_addr + layer__descriptor[352:321];
-  assign \$90  = row_addr + layer__descriptor[352:321];
-  assign \$93  = load_start + layer__descriptor[418:403];
-  assign \$94  = pix_left - 1'h1;
-  assign \$95  = write__en & data__payload[64];
-  assign \$96  = window__loaded_bands + 1'h1;
-  assign \$97  = img_off + layer__geometry[129:98];
-  assign \$98  = last_in_image ? \$97  : { 1'h0, img_off };
-  assign \$99  = write__en & data__payload[64];
-  assign \$100  = lasts_left - \$99 ;
-  assign \$101  = | cmds_left;
+  assign \$1  = load_hi <= load_lo;
+  assign \$2  = write__en & data__payload[64];
+  assign \$3  = | cmds_left;
+  assign \$4  = write__en & data__payload[64];
+  assign \$5  = lasts_left == 1'h1;
+  assign \$6  = ! lasts_left;
+  assign \$7  = \$4  ? \$5  : \$6 ;
+  assign \$8  = ! prefetch_state;
+  assign \$9  = prefetch_state == 1'h1;
+  assign \$10  = prefetch_state == 2'h2;
+  assign \$11  = prefetch_state == 2'h3;
+  assign \$12  = prefetch_state == 3'h4;
+  assign \$13  = prefetch_state == 3'h5;
+  assign \$14  = prefetch_state == 3'h6;
+  assign \$15  = prefetch_state == 3'h7;
+  assign \$16  = in_beat + 1'h1;
+  assign \$17  = e0u - layer__descriptor[135:132];
+  assign \$18  = e0u + layer__geometry[503:472];
+  assign \$19  = \$18  < layer__geometry[535:504];
+  assign \$20  = e0u + layer__geometry[503:472];
+  assign \$21  = \$19  ? \$20  : { 1'h0, layer__geometry[535:504] };
+  assign \$22  = \$21  - layer__descriptor[135:132];
+  assign \$23  = $signed(\$22 ) + $signed({ 1'h0, layer__descriptor[87:80] });
+  assign \$24  = ! e0;
+  assign \$25  = \$24  ? 16'h0000 : loaded_hi;
+  assign \$26  = $signed(hlast) > $signed({ 1'h0, layer__descriptor[31:16] });
+  assign \$27  = \$26  ? { 18'h00000, layer__descriptor[31:16] } : hlast;
+  assign \$28  = $signed(hb0) < $signed(1'h0);
+  assign \$29  = \$28  ? 18'h00000 : hb0;
+  assign \$30  = $signed(hlast) > $signed({ 1'h0, layer__descriptor[31:16] });
+  assign \$31  = \$30  ? { 18'h00000, layer__descriptor[31:16] } : hlast;
+  assign \$32  = product_step + 1'h1;
+  assign \$33  = ! product_step;
+  assign \$34  = load_lo * layer__descriptor[338:321];
+  assign \$35  = load_lo * layer__descriptor[352:339];
+  assign \$36  = load_hi * layer__descriptor[338:321];
+  assign \$37  = load_hi * layer__descriptor[352:339];
+  assign \$38  = load_lo * layer__geometry[83:66];
+  assign \$39  = load_lo * layer__geometry[97:84];
+  assign \$40  = layer__descriptor[167:136] + img_off;
+  assign \$42  = img_addr + lo_pitch0;
+  assign \$44  = \$42  + \$43 ;
+  assign \$45  = img_addr + hi_pitch0;
+  assign \$47  = \$45  + \$46 ;
+  assign \$49  = lo_wc0 + \$48 ;
+  assign \$50  = ~ layer__geometry[536];
+  assign \$51  = ! e0;
+  assign \$52  = \$50  | \$51 ;
+  assign \$53  = ~ \$52 ;
+  assign \$54  = window__band == index;
+  assign \$55  = window__at_band & \$54 ;
+  assign \$56  = \$53  | \$55 ;
+  assign \$61  = hi_end - \$60 ;
+  assign \$62  = $signed(\$61 ) + $signed(5'h08);
+  assign \$63  = $signed(\$62 ) - $signed(2'h1);
+  assign \$64  = layer__geometry[130] ? { 3'h0, layer__geometry[97:66] } : \$63 ;
+  assign \$65  = layer__geometry[131] ? { 18'h00000, layer__geometry[48:32] } : \$64 ;
+  assign \$67  = load_hi - load_lo;
+  assign \$68  = \$67 [15:0] * layer__descriptor[47:32];
+  assign \$69  = load_hi - load_lo;
+  assign \$70  = layer__geometry[131] ? \$68  : { 16'h0000, \$69 [15:0] };
+  assign \$71  = load_hi - load_lo;
+  assign \$72  = \$71 [15:0] * layer__descriptor[47:32];
+  assign \$73  = load_hi - load_lo;
+  assign \$74  = layer__geometry[131] ? \$72  : { 16'h0000, \$73 [15:0] };
+  assign \$75  = ~ layer__geometry[536];
+  assign \$76  = ! e0;
+  assign \$77  = \$75  | \$76 ;
+  assign \$80  = layer__geometry[130] ? lo_slot : \$79 ;
+  assign \$81  = load_hi <= load_lo;
+  assign \$82  = window__loaded_bands + 1'h1;
+  assign \$83  = img_off + layer__geometry[129:98];
+  assign \$84  = last_in_image ? \$83  : { 1'h0, img_off };
+  assign \$85  = layer__geometry[130] ? lo_slot : load_start;
+  assign \$86  = \$85  - window__base;
+  assign \$88  = cmds_left - 1'h1;
+  assign \$89  = ~ layer__geometry[131];
+  assign \$90  = pix_left == 1'h1;
+  assign \$91  = load_start + layer__descriptor[352:321];
+  assign \$92  = row_addr + layer__descriptor[352:321];
+  assign \$93  = row_addr + layer__descriptor[352:321];
+  assign \$96  = load_start + layer__descriptor[418:403];
+  assign \$97  = pix_left - 1'h1;
+  assign \$98  = write__en & data__payload[64];
+  assign \$99  = window__loaded_bands + 1'h1;
+  assign \$100  = img_off + layer__geometry[129:98];
+  assign \$101  = last_in_image ? \$100  : { 1'h0, img_off };
   assign \$102  = write__en & data__payload[64];
   assign \$103  = lasts_left - \$102 ;
-  assign \$104  = ! \$103 ;
-  assign \$105  = cmds_left - 1'h1;
-  assign \$106  = ~ layer__geometry[131];
-  assign \$107  = pix_left == 1'h1;
-  assign \$108  = load_start + layer__descriptor[352:321];
-  assign \$109  = row_addr + layer__descriptor[352:321];
-  assign \$110  = row_addr + layer__descriptor[352:321];
-  assign \$113  = load_start + layer__descriptor[418:403];
-  assign \$114  = pix_left - 1'h1;
-  assign \$115  = window__loaded_bands + 1'h1;
-  assign \$116  = img_off + layer__geometry[129:98];
-  assign \$117  = last_in_image ? \$116  : { 1'h0, img_off };
+  assign \$104  = | cmds_left;
+  assign \$105  = write__en & data__payload[64];
+  assign \$106  = lasts_left == 1'h1;
+  assign \$107  = ! lasts_left;
+  assign \$108  = \$105  ? \$106  : \$107 ;
+  assign \$109  = cmds_left - 1'h1;
+  assign \$110  = ~ layer__geometry[131];
+  assign \$111  = pix_left == 1'h1;
+  assign \$112  = load_start + layer__descriptor[352:321];
+  assign \$113  = row_addr + layer__descriptor[352:321];
+  assign \$114  = row_addr + layer__descriptor[352:321];
+  assign \$117  = load_start + layer__descriptor[418:403];
+  assign \$118  = pix_left - 1'h1;
+  assign \$119  = window__loaded_bands + 1'h1;
+  assign \$120  = img_off + layer__geometry[129:98];
+  assign \$121  = last_in_image ? \$120  : { 1'h0, img_off };
   always @(posedge clk)
-    in_beat <= \$118 ;
+    in_beat <= \$122 ;
   always @(posedge clk)
-    img_off <= \$119 ;
+    img_off <= \$123 ;
   always @(posedge clk)
-    window__loaded_bands <= \$120 ;
+    window__loaded_bands <= \$124 ;
   always @(posedge clk)
-    prefetch_state <= \$121 ;
+    prefetch_state <= \$125 ;
   always @(posedge clk)
-    hb0 <= \$122 ;
+    hb0 <= \$126 ;
   always @(posedge clk)
-    hlast <= \$123 ;
+    hlast <= \$127 ;
   always @(posedge clk)
-    load_lo <= \$124 ;
+    load_lo <= \$128 ;
   always @(posedge clk)
-    load_hi <= \$125 ;
+    load_hi <= \$129 ;
   always @(posedge clk)
-    product_step <= \$126 ;
+    product_step <= \$130 ;
   always @(posedge clk)
-    lo_pitch0 <= \$127 ;
+    lo_pitch0 <= \$131 ;
   always @(posedge clk)
-    lo_pitch1 <= \$128 ;
+    lo_pitch1 <= \$132 ;
   always @(posedge clk)
-    hi_pitch0 <= \$129 ;
+    hi_pitch0 <= \$133 ;
   always @(posedge clk)
-    hi_pitch1 <= \$130 ;
+    hi_pitch1 <= \$134 ;
   always @(posedge clk)
-    lo_wc0 <= \$131 ;
+    lo_wc0 <= \$135 ;
   always @(posedge clk)
-    lo_wc1 <= \$132 ;
+    lo_wc1 <= \$136 ;
   always @(posedge clk)
-    img_addr <= \$133 ;
+    img_addr <= \$137 ;
   always @(posedge clk)
-    lo_start <= \$134 ;
+    lo_start <= \$138 ;
   always @(posedge clk)
-    hi_end <= \$135 ;
+    hi_end <= \$139 ;
   always @(posedge clk)
-    lo_slot <= \$136 ;
+    lo_slot <= \$140 ;
   always @(posedge clk)
-    load_start <= \$137 ;
+    load_start <= \$141 ;
   always @(posedge clk)
-    load_end <= \$138 ;
+    cmd_beats <= \$142 ;
   always @(posedge clk)
-    cmds_left <= \$139 ;
+    cmds_left <= \$143 ;
   always @(posedge clk)
-    lasts_left <= \$140 ;
+    lasts_left <= \$144 ;
   always @(posedge clk)
-    row_addr <= \$141 ;
+    row_addr <= \$145 ;
   always @(posedge clk)
-    pix_left <= \$142 ;
+    pix_left <= \$146 ;
   always @(posedge clk)
-    window__base <= \$143 ;
+    window__base <= \$147 ;
   always @(posedge clk)
-    loaded_hi <= \$144 ;
+    loaded_hi <= \$148 ;
   \accel_top.core.prefetch.band  band (
     .advance(advance),
     .clk(clk),
@@ -47651,16 +47657,16 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h4:
           /* empty */;
       3'h5:
-          if (\$7 ) begin
+          if (\$1 ) begin
             advance = 1'h1;
           end
       3'h7:
-          if (\$8 ) begin
+          if (\$2 ) begin
             advance = 1'h1;
           end
       3'h6:
-          if (\$9 ) begin
-          end else if (\$12 ) begin
+          if (\$3 ) begin
+          end else if (\$7 ) begin
             advance = 1'h1;
           end
     endcase
@@ -47682,23 +47688,23 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
           /* empty */;
       3'h5:
           (* full_case = 32'd1 *)
-          if (\$7 ) begin
+          if (\$1 ) begin
           end else begin
             cmd__valid = 1'h1;
           end
       3'h7:
           /* empty */;
       3'h6:
-          if (\$9 ) begin
+          if (\$3 ) begin
             cmd__valid = 1'h1;
           end
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$118  = in_beat;
+    \$122  = in_beat;
     if (write__en) begin
-      \$118  = \$21 [31:0];
+      \$122  = \$16 [31:0];
     end
     casez (prefetch_state)
       3'h0:
@@ -47713,25 +47719,25 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
           /* empty */;
       3'h5:
           (* full_case = 32'd1 *)
-          if (\$78 ) begin
+          if (\$81 ) begin
           end else begin
             if (cmd__ready) begin
-              \$118  = \$84 [31:0];
+              \$122  = \$87 [31:0];
             end
           end
     endcase
     if (rst) begin
-      \$118  = 32'd0;
+      \$122  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$119  = img_off;
+    \$123  = img_off;
     (* full_case = 32'd1 *)
     casez (prefetch_state)
       3'h0:
           if (layer__run) begin
-            \$119  = 32'd0;
+            \$123  = 32'd0;
           end
       3'h1:
           /* empty */;
@@ -47742,31 +47748,31 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h4:
           /* empty */;
       3'h5:
-          if (\$78 ) begin
-            \$119  = \$81 [31:0];
+          if (\$81 ) begin
+            \$123  = \$84 [31:0];
           end
       3'h7:
-          if (\$95 ) begin
-            \$119  = \$98 [31:0];
+          if (\$98 ) begin
+            \$123  = \$101 [31:0];
           end
       3'h6:
-          if (\$101 ) begin
-          end else if (\$104 ) begin
-            \$119  = \$117 [31:0];
+          if (\$104 ) begin
+          end else if (\$108 ) begin
+            \$123  = \$121 [31:0];
           end
     endcase
     if (rst) begin
-      \$119  = 32'd0;
+      \$123  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$120  = window__loaded_bands;
+    \$124  = window__loaded_bands;
     (* full_case = 32'd1 *)
     casez (prefetch_state)
       3'h0:
           if (layer__run) begin
-            \$120  = 32'd0;
+            \$124  = 32'd0;
           end
       3'h1:
           /* empty */;
@@ -47777,116 +47783,116 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h4:
           /* empty */;
       3'h5:
-          if (\$78 ) begin
-            \$120  = \$79 [31:0];
+          if (\$81 ) begin
+            \$124  = \$82 [31:0];
           end
       3'h7:
-          if (\$95 ) begin
-            \$120  = \$96 [31:0];
+          if (\$98 ) begin
+            \$124  = \$99 [31:0];
           end
       3'h6:
-          if (\$101 ) begin
-          end else if (\$104 ) begin
-            \$120  = \$115 [31:0];
+          if (\$104 ) begin
+          end else if (\$108 ) begin
+            \$124  = \$119 [31:0];
           end
     endcase
     if (rst) begin
-      \$120  = 32'd0;
+      \$124  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$121  = prefetch_state;
+    \$125  = prefetch_state;
     (* full_case = 32'd1 *)
     casez (prefetch_state)
       3'h0:
           if (layer__run) begin
-            \$121  = 3'h1;
+            \$125  = 3'h1;
           end
       3'h1:
-          \$121  = 3'h2;
+          \$125  = 3'h2;
       3'h2:
-          \$121  = 3'h3;
+          \$125  = 3'h3;
       3'h3:
-          if (\$46 ) begin
-            \$121  = 3'h4;
+          if (\$41 ) begin
+            \$125  = 3'h4;
           end
       3'h4:
-          if (\$61 ) begin
-            \$121  = 3'h5;
+          if (\$56 ) begin
+            \$125  = 3'h5;
           end
       3'h5:
           (* full_case = 32'd1 *)
-          if (\$78 ) begin
+          if (\$81 ) begin
             (* full_case = 32'd1 *)
             if (last) begin
-              \$121  = 3'h0;
+              \$125  = 3'h0;
             end else begin
-              \$121  = 3'h1;
+              \$125  = 3'h1;
             end
           end else begin
             if (cmd__ready) begin
               (* full_case = 32'd1 *)
               if (layer__geometry[130]) begin
-                \$121  = 3'h6;
+                \$125  = 3'h6;
               end else begin
-                \$121  = 3'h7;
+                \$125  = 3'h7;
               end
             end
           end
       3'h7:
-          if (\$95 ) begin
+          if (\$98 ) begin
             (* full_case = 32'd1 *)
             if (last) begin
-              \$121  = 3'h0;
+              \$125  = 3'h0;
             end else begin
-              \$121  = 3'h1;
+              \$125  = 3'h1;
             end
           end
       3'h6:
-          if (\$101 ) begin
-          end else if (\$104 ) begin
+          if (\$104 ) begin
+          end else if (\$108 ) begin
             (* full_case = 32'd1 *)
             if (last) begin
-              \$121  = 3'h0;
+              \$125  = 3'h0;
             end else begin
-              \$121  = 3'h1;
+              \$125  = 3'h1;
             end
           end
     endcase
     if (rst) begin
-      \$121  = 3'h0;
+      \$125  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$122  = hb0;
+    \$126  = hb0;
     casez (prefetch_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$122  = \$22 [17:0];
+          \$126  = \$17 [17:0];
     endcase
     if (rst) begin
-      \$122  = 18'h00000;
+      \$126  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$123  = hlast;
+    \$127  = hlast;
     casez (prefetch_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$123  = \$28 [33:0];
+          \$127  = \$23 [33:0];
     endcase
     if (rst) begin
-      \$123  = 34'h000000000;
+      \$127  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$124  = load_lo;
+    \$128  = load_lo;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -47895,18 +47901,18 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           (* full_case = 32'd1 *)
           if (layer__geometry[536]) begin
-            \$124  = \$30 ;
+            \$128  = \$25 ;
           end else begin
-            \$124  = \$34 [15:0];
+            \$128  = \$29 [15:0];
           end
     endcase
     if (rst) begin
-      \$124  = 16'h0000;
+      \$128  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$125  = load_hi;
+    \$129  = load_hi;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -47915,35 +47921,35 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           (* full_case = 32'd1 *)
           if (layer__geometry[536]) begin
-            \$125  = \$32 [15:0];
+            \$129  = \$27 [15:0];
           end else begin
-            \$125  = \$36 [15:0];
+            \$129  = \$31 [15:0];
           end
     endcase
     if (rst) begin
-      \$125  = 16'h0000;
+      \$129  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$126  = product_step;
+    \$130  = product_step;
     casez (prefetch_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$126  = 1'h0;
+          \$130  = 1'h0;
       3'h3:
-          \$126  = \$37 [0];
+          \$130  = \$32 [0];
     endcase
     if (rst) begin
-      \$126  = 1'h0;
+      \$130  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$127  = lo_pitch0;
+    \$131  = lo_pitch0;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -47952,84 +47958,8 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          if (\$38 ) begin
-            \$127  = \$39 [31:0];
-          end
-    endcase
-    if (rst) begin
-      \$127  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$128  = lo_pitch1;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$38 ) begin
-            \$128  = { 2'h0, \$40  };
-          end
-    endcase
-    if (rst) begin
-      \$128  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$129  = hi_pitch0;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$38 ) begin
-            \$129  = \$41 [31:0];
-          end
-    endcase
-    if (rst) begin
-      \$129  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$130  = hi_pitch1;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$38 ) begin
-            \$130  = { 2'h0, \$42  };
-          end
-    endcase
-    if (rst) begin
-      \$130  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$131  = lo_wc0;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$38 ) begin
-            \$131  = \$43 [31:0];
+          if (\$33 ) begin
+            \$131  = \$34 [31:0];
           end
     endcase
     if (rst) begin
@@ -48038,7 +47968,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$132  = lo_wc1;
+    \$132  = lo_pitch1;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -48047,8 +47977,8 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          if (\$38 ) begin
-            \$132  = { 2'h0, \$44  };
+          if (\$33 ) begin
+            \$132  = { 2'h0, \$35  };
           end
     endcase
     if (rst) begin
@@ -48057,7 +47987,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$133  = img_addr;
+    \$133  = hi_pitch0;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -48066,8 +47996,8 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          if (\$38 ) begin
-            \$133  = \$45 [31:0];
+          if (\$33 ) begin
+            \$133  = \$36 [31:0];
           end
     endcase
     if (rst) begin
@@ -48076,7 +48006,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$134  = lo_start;
+    \$134  = hi_pitch1;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -48085,8 +48015,8 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          if (\$46 ) begin
-            \$134  = \$49 [31:0];
+          if (\$33 ) begin
+            \$134  = { 2'h0, \$37  };
           end
     endcase
     if (rst) begin
@@ -48095,7 +48025,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$135  = hi_end;
+    \$135  = lo_wc0;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -48104,8 +48034,8 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          if (\$46 ) begin
-            \$135  = \$52 [31:0];
+          if (\$33 ) begin
+            \$135  = \$38 [31:0];
           end
     endcase
     if (rst) begin
@@ -48114,7 +48044,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$136  = lo_slot;
+    \$136  = lo_wc1;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -48123,8 +48053,8 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          if (\$46 ) begin
-            \$136  = \$54 [31:0];
+          if (\$33 ) begin
+            \$136  = { 2'h0, \$39  };
           end
     endcase
     if (rst) begin
@@ -48133,8 +48063,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$137  = load_start;
-    (* full_case = 32'd1 *)
+    \$137  = img_addr;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -48143,42 +48072,8 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          /* empty */;
-      3'h4:
-          if (\$61 ) begin
-            \$137  = \$63 ;
-          end
-      3'h5:
-          (* full_case = 32'd1 *)
-          if (\$78 ) begin
-          end else begin
-            if (cmd__ready) begin
-              if (layer__geometry[130]) begin
-                (* full_case = 32'd1 *)
-                if (\$86 ) begin
-                  \$137  = \$88 [31:0];
-                end else if (\$87 ) begin
-                  \$137  = \$92 [31:0];
-                end else begin
-                  \$137  = \$93 [31:0];
-                end
-              end
-            end
-          end
-      3'h7:
-          /* empty */;
-      3'h6:
-          if (\$101 ) begin
-            if (cmd__ready) begin
-              (* full_case = 32'd1 *)
-              if (\$106 ) begin
-                \$137  = \$108 [31:0];
-              end else if (\$107 ) begin
-                \$137  = \$112 [31:0];
-              end else begin
-                \$137  = \$113 [31:0];
-              end
-            end
+          if (\$33 ) begin
+            \$137  = \$40 [31:0];
           end
     endcase
     if (rst) begin
@@ -48187,7 +48082,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$138  = load_end;
+    \$138  = lo_start;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -48196,10 +48091,8 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          /* empty */;
-      3'h4:
-          if (\$61 ) begin
-            \$138  = hi_end;
+          if (\$41 ) begin
+            \$138  = \$44 [31:0];
           end
     endcase
     if (rst) begin
@@ -48208,8 +48101,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$139  = cmds_left;
-    (* full_case = 32'd1 *)
+    \$139  = hi_end;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -48218,28 +48110,8 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          /* empty */;
-      3'h4:
-          if (\$61 ) begin
-            \$139  = \$67 ;
-          end
-      3'h5:
-          (* full_case = 32'd1 *)
-          if (\$78 ) begin
-          end else begin
-            if (cmd__ready) begin
-              if (layer__geometry[130]) begin
-                \$139  = \$85 [31:0];
-              end
-            end
-          end
-      3'h7:
-          /* empty */;
-      3'h6:
-          if (\$101 ) begin
-            if (cmd__ready) begin
-              \$139  = \$105 [31:0];
-            end
+          if (\$41 ) begin
+            \$139  = \$47 [31:0];
           end
     endcase
     if (rst) begin
@@ -48248,8 +48120,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$140  = lasts_left;
-    (* full_case = 32'd1 *)
+    \$140  = lo_slot;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -48258,17 +48129,9 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          /* empty */;
-      3'h4:
-          if (\$61 ) begin
-            \$140  = \$71 ;
+          if (\$41 ) begin
+            \$140  = \$49 [31:0];
           end
-      3'h5:
-          /* empty */;
-      3'h7:
-          /* empty */;
-      3'h6:
-          \$140  = \$100 [31:0];
     endcase
     if (rst) begin
       \$140  = 32'd0;
@@ -48276,7 +48139,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$141  = row_addr;
+    \$141  = load_start;
     (* full_case = 32'd1 *)
     casez (prefetch_state)
       3'h0:
@@ -48288,18 +48151,22 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h3:
           /* empty */;
       3'h4:
-          if (\$61 ) begin
-            \$141  = lo_start;
+          if (\$56 ) begin
+            \$141  = \$58 ;
           end
       3'h5:
           (* full_case = 32'd1 *)
-          if (\$78 ) begin
+          if (\$81 ) begin
           end else begin
             if (cmd__ready) begin
               if (layer__geometry[130]) begin
-                if (\$86 ) begin
-                end else if (\$87 ) begin
-                  \$141  = \$89 [31:0];
+                (* full_case = 32'd1 *)
+                if (\$89 ) begin
+                  \$141  = \$91 [31:0];
+                end else if (\$90 ) begin
+                  \$141  = \$95 [31:0];
+                end else begin
+                  \$141  = \$96 [31:0];
                 end
               end
             end
@@ -48307,11 +48174,15 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h7:
           /* empty */;
       3'h6:
-          if (\$101 ) begin
+          if (\$104 ) begin
             if (cmd__ready) begin
-              if (\$106 ) begin
-              end else if (\$107 ) begin
-                \$141  = \$109 [31:0];
+              (* full_case = 32'd1 *)
+              if (\$110 ) begin
+                \$141  = \$112 [31:0];
+              end else if (\$111 ) begin
+                \$141  = \$116 [31:0];
+              end else begin
+                \$141  = \$117 [31:0];
               end
             end
           end
@@ -48322,7 +48193,28 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$142  = pix_left;
+    \$142  = cmd_beats;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$56 ) begin
+            \$142  = \$66 [23:0];
+          end
+    endcase
+    if (rst) begin
+      \$142  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$143  = cmds_left;
     (* full_case = 32'd1 *)
     casez (prefetch_state)
       3'h0:
@@ -48334,60 +48226,25 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h3:
           /* empty */;
       3'h4:
-          if (\$61 ) begin
-            \$142  = layer__descriptor[47:32];
+          if (\$56 ) begin
+            \$143  = \$70 ;
           end
       3'h5:
           (* full_case = 32'd1 *)
-          if (\$78 ) begin
+          if (\$81 ) begin
           end else begin
             if (cmd__ready) begin
               if (layer__geometry[130]) begin
-                (* full_case = 32'd1 *)
-                if (\$86 ) begin
-                end else if (\$87 ) begin
-                  \$142  = layer__descriptor[47:32];
-                end else begin
-                  \$142  = \$94 [15:0];
-                end
+                \$143  = \$88 [31:0];
               end
             end
           end
       3'h7:
           /* empty */;
       3'h6:
-          if (\$101 ) begin
+          if (\$104 ) begin
             if (cmd__ready) begin
-              (* full_case = 32'd1 *)
-              if (\$106 ) begin
-              end else if (\$107 ) begin
-                \$142  = layer__descriptor[47:32];
-              end else begin
-                \$142  = \$114 [15:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$142  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$143  = window__base;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          if (\$61 ) begin
-            if (\$74 ) begin
-              \$143  = \$77 ;
+              \$143  = \$109 [31:0];
             end
           end
     endcase
@@ -48397,7 +48254,156 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$144  = loaded_hi;
+    \$144  = lasts_left;
+    (* full_case = 32'd1 *)
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$56 ) begin
+            \$144  = \$74 ;
+          end
+      3'h5:
+          /* empty */;
+      3'h7:
+          /* empty */;
+      3'h6:
+          \$144  = \$103 [31:0];
+    endcase
+    if (rst) begin
+      \$144  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$145  = row_addr;
+    (* full_case = 32'd1 *)
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$56 ) begin
+            \$145  = lo_start;
+          end
+      3'h5:
+          (* full_case = 32'd1 *)
+          if (\$81 ) begin
+          end else begin
+            if (cmd__ready) begin
+              if (layer__geometry[130]) begin
+                if (\$89 ) begin
+                end else if (\$90 ) begin
+                  \$145  = \$92 [31:0];
+                end
+              end
+            end
+          end
+      3'h7:
+          /* empty */;
+      3'h6:
+          if (\$104 ) begin
+            if (cmd__ready) begin
+              if (\$110 ) begin
+              end else if (\$111 ) begin
+                \$145  = \$113 [31:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$145  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$146  = pix_left;
+    (* full_case = 32'd1 *)
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$56 ) begin
+            \$146  = layer__descriptor[47:32];
+          end
+      3'h5:
+          (* full_case = 32'd1 *)
+          if (\$81 ) begin
+          end else begin
+            if (cmd__ready) begin
+              if (layer__geometry[130]) begin
+                (* full_case = 32'd1 *)
+                if (\$89 ) begin
+                end else if (\$90 ) begin
+                  \$146  = layer__descriptor[47:32];
+                end else begin
+                  \$146  = \$97 [15:0];
+                end
+              end
+            end
+          end
+      3'h7:
+          /* empty */;
+      3'h6:
+          if (\$104 ) begin
+            if (cmd__ready) begin
+              (* full_case = 32'd1 *)
+              if (\$110 ) begin
+              end else if (\$111 ) begin
+                \$146  = layer__descriptor[47:32];
+              end else begin
+                \$146  = \$118 [15:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$146  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$147  = window__base;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$56 ) begin
+            if (\$77 ) begin
+              \$147  = \$80 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$147  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$148  = loaded_hi;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -48411,15 +48417,15 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
           /* empty */;
       3'h5:
           (* full_case = 32'd1 *)
-          if (\$78 ) begin
+          if (\$81 ) begin
           end else begin
             if (cmd__ready) begin
-              \$144  = load_hi;
+              \$148  = load_hi;
             end
           end
     endcase
     if (rst) begin
-      \$144  = 16'h0000;
+      \$148  = 16'h0000;
     end
   end
   assign \layer__busy$1  = layer__busy;
@@ -48536,26 +48542,29 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   assign \data__payload.last  = data__payload[64];
   assign \cmd__payload.addr  = cmd__payload[31:0];
   assign \cmd__payload.beats  = cmd__payload[55:32];
-  assign cmd__payload[55:32] = \$6 [23:0];
+  assign cmd__payload[55:32] = cmd_beats;
   assign cmd__payload[31:0] = load_start;
-  assign \$6  = { \$5 [34], \$5 [34], \$5 [34], \$5 [34:3] };
-  assign \$46  = product_step;
-  assign \$48  = { 13'h0000, lo_pitch1, 18'h00000 };
-  assign \$51  = { 13'h0000, hi_pitch1, 18'h00000 };
-  assign \$53  = { 13'h0000, lo_wc1, 18'h00000 };
-  assign \$62  = 32'd4294967288;
-  assign \$63 [2:0] = 3'h0;
-  assign \$63 [31:3] = lo_start[31:3];
-  assign \$75  = 32'd4294967288;
-  assign \$76 [2:0] = 3'h0;
-  assign \$76 [31:3] = lo_start[31:3];
-  assign \$84  = { \$83 [32], \$83 [32], \$83 [32], \$83 [32:3] };
-  assign \$91  = 32'd4294967288;
-  assign { \$92 [32], \$92 [2:0] } = 4'h0;
-  assign \$92 [31:3] = \$90 [31:3];
-  assign \$111  = 32'd4294967288;
-  assign { \$112 [32], \$112 [2:0] } = 4'h0;
-  assign \$112 [31:3] = \$110 [31:3];
+  assign \$46  = { 13'h0000, hi_pitch1, 18'h00000 };
+  assign \$41  = product_step;
+  assign \$43  = { 13'h0000, lo_pitch1, 18'h00000 };
+  assign \$48  = { 13'h0000, lo_wc1, 18'h00000 };
+  assign \$57  = 32'd4294967288;
+  assign \$58 [2:0] = 3'h0;
+  assign \$58 [31:3] = lo_start[31:3];
+  assign \$59  = 32'd4294967288;
+  assign \$60 [2:0] = 3'h0;
+  assign \$60 [31:3] = lo_start[31:3];
+  assign \$66  = { \$65 [34], \$65 [34], \$65 [34], \$65 [34:3] };
+  assign \$78  = 32'd4294967288;
+  assign \$79 [2:0] = 3'h0;
+  assign \$79 [31:3] = lo_start[31:3];
+  assign \$87  = { \$86 [32], \$86 [32], \$86 [32], \$86 [32:3] };
+  assign \$94  = 32'd4294967288;
+  assign { \$95 [32], \$95 [2:0] } = 4'h0;
+  assign \$95 [31:3] = \$93 [31:3];
+  assign \$115  = 32'd4294967288;
+  assign { \$116 [32], \$116 [2:0] } = 4'h0;
+  assign \$116 [31:3] = \$114 [31:3];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -48853,35 +48862,20 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   reg \$auto$verilog_backend.cc:2355:dump_module$84  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire \$100 ;
-  wire \$101 ;
-  wire \$102 ;
-  wire \$103 ;
-  reg \$104 ;
-  reg [40:0] \$105 ;
+  reg \$100 ;
+  reg \$101 ;
+  reg [31:0] \$102 ;
+  reg [23:0] \$103 ;
+  reg [4:0] \$104 ;
+  reg \$105 ;
   reg [31:0] \$106 ;
-  reg [23:0] \$107 ;
-  reg [4:0] \$108 ;
-  reg \$109 ;
-  wire \$11 ;
-  reg \$110 ;
-  reg [31:0] \$111 ;
-  reg [23:0] \$112 ;
-  reg [4:0] \$113 ;
-  reg \$114 ;
-  reg \$115 ;
-  reg [31:0] \$116 ;
-  reg [23:0] \$117 ;
-  reg [4:0] \$118 ;
-  reg \$119 ;
-  wire [7:0] \$12 ;
-  reg \$120 ;
-  reg [31:0] \$121 ;
-  reg \$122 ;
-  wire [32:0] \$13 ;
-  wire [32:0] \$14 ;
-  wire \$15 ;
-  wire [24:0] \$16 ;
+  reg \$107 ;
+  wire [10:0] \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire [23:0] \$14 ;
+  wire [7:0] \$15 ;
+  wire [32:0] \$16 ;
   wire [24:0] \$17 ;
   wire [10:0] \$18 ;
   wire \$19 ;
@@ -48892,13 +48886,13 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   wire \$23 ;
   wire \$24 ;
   wire \$25 ;
-  wire \$26 ;
-  wire [7:0] \$27 ;
-  wire [32:0] \$28 ;
-  wire [32:0] \$29 ;
+  wire [10:0] \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire [23:0] \$29 ;
   wire \$3 ;
-  wire \$30 ;
-  wire [24:0] \$31 ;
+  wire [7:0] \$30 ;
+  wire [32:0] \$31 ;
   wire [24:0] \$32 ;
   wire [10:0] \$33 ;
   wire \$34 ;
@@ -48909,12 +48903,12 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   wire \$39 ;
   wire \$4 ;
   wire \$40 ;
-  wire \$41 ;
-  wire [7:0] \$42 ;
-  wire [32:0] \$43 ;
-  wire [32:0] \$44 ;
-  wire \$45 ;
-  wire [24:0] \$46 ;
+  wire [10:0] \$41 ;
+  wire \$42 ;
+  wire \$43 ;
+  wire [23:0] \$44 ;
+  wire [7:0] \$45 ;
+  wire [32:0] \$46 ;
   wire [24:0] \$47 ;
   wire [10:0] \$48 ;
   wire \$49 ;
@@ -48953,26 +48947,26 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   wire \$79 ;
   wire \$8 ;
   wire \$80 ;
-  wire \$81 ;
+  wire [31:0] \$81 ;
   wire \$82 ;
-  wire \$83 ;
+  wire [32:0] \$83 ;
   wire \$84 ;
   wire \$85 ;
   wire \$86 ;
   wire \$87 ;
   wire \$88 ;
-  wire \$89 ;
+  reg \$89 ;
   wire \$9 ;
-  wire \$90 ;
-  wire \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire \$94 ;
-  wire \$95 ;
-  wire [31:0] \$96 ;
-  wire \$97 ;
-  wire [32:0] \$98 ;
-  wire \$99 ;
+  reg [40:0] \$90 ;
+  reg \$91 ;
+  reg [31:0] \$92 ;
+  reg [23:0] \$93 ;
+  reg [4:0] \$94 ;
+  reg \$95 ;
+  reg \$96 ;
+  reg [31:0] \$97 ;
+  reg [23:0] \$98 ;
+  reg [4:0] \$99 ;
   reg active0 = 1'h0;
   reg active1 = 1'h0;
   reg active2 = 1'h0;
@@ -48983,8 +48977,11 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   output [31:0] beats_read;
   reg [31:0] beats_read = 32'd0;
   wire [9:0] burst;
-  wire [9:0] \burst$41 ;
+  wire [9:0] \burst$36 ;
+  wire [9:0] \burst$44 ;
   wire [9:0] \burst$51 ;
+  wire [9:0] \burst$59 ;
+  wire [9:0] \burst$66 ;
   reg [4:0] burst0 = 5'h00;
   reg [4:0] burst1 = 5'h00;
   reg [4:0] burst2 = 5'h00;
@@ -49046,18 +49043,21 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   output idle;
   wire idle;
   wire [9:0] limit;
-  wire [9:0] \limit$40 ;
+  wire [9:0] \limit$35 ;
+  wire [9:0] \limit$43 ;
   wire [9:0] \limit$50 ;
+  wire [9:0] \limit$58 ;
+  wire [9:0] \limit$65 ;
   wire load;
-  wire [31:0] next_addr0;
-  wire [31:0] next_addr1;
-  wire [31:0] next_addr2;
-  wire next_final0;
-  wire next_final1;
-  wire next_final2;
-  wire [23:0] next_remain0;
-  wire [23:0] next_remain1;
-  wire [23:0] next_remain2;
+  wire [31:0] new_addr0;
+  wire [31:0] new_addr1;
+  wire [31:0] new_addr2;
+  wire new_final0;
+  wire new_final1;
+  wire new_final2;
+  wire [23:0] new_remain0;
+  wire [23:0] new_remain1;
+  wire [23:0] new_remain2;
   wire [2:0] r_data;
   wire r_en;
   wire r_rdy;
@@ -49081,6 +49081,15 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   reg [23:0] remain0 = 24'h000000;
   reg [23:0] remain1 = 24'h000000;
   reg [23:0] remain2 = 24'h000000;
+  wire [31:0] rest_addr0;
+  wire [31:0] rest_addr1;
+  wire [31:0] rest_addr2;
+  wire rest_final0;
+  wire rest_final1;
+  wire rest_final2;
+  wire [23:0] rest_remain0;
+  wire [23:0] rest_remain1;
+  wire [23:0] rest_remain2;
   input rst;
   wire rst;
   reg [1:0] sel;
@@ -49088,8 +49097,11 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   reg [4:0] sel_burst;
   reg sel_final;
   wire [9:0] to_page;
-  wire [9:0] \to_page$39 ;
+  wire [9:0] \to_page$34 ;
+  wire [9:0] \to_page$42 ;
   wire [9:0] \to_page$49 ;
+  wire [9:0] \to_page$57 ;
+  wire [9:0] \to_page$64 ;
   wire [2:0] w_data;
   wire w_en;
   wire w_rdy;
@@ -49105,52 +49117,58 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   assign \$9  = load & \$8 ;
   assign \$10  = \$9  & final0;
   assign cmd__0__ready = \$7  | \$10 ;
-  assign \$11  = cmd__0__valid & cmd__0__ready;
-  assign \$13  = addr0 + \$12 ;
-  assign \$14  = \$11  ? { 1'h0, cmd__0__payload[31:3], 3'h0 } : \$13 ;
-  assign \$15  = cmd__0__valid & cmd__0__ready;
-  assign \$16  = remain0 - burst0;
-  assign \$17  = \$15  ? { 1'h0, cmd__0__payload[55:32] } : \$16 ;
-  assign \$18  = 10'h200 - \$14 [11:3];
+  assign \$11  = 10'h200 - cmd__0__payload[11:3];
+  assign \$12  = \$11 [9:0] < 5'h10;
+  assign limit = \$12  ? \$11 [9:0] : 10'h010;
+  assign \$13  = cmd__0__payload[55:32] < limit;
+  assign \$14  = \$13  ? cmd__0__payload[55:32] : { 14'h0000, limit };
+  assign new_final0 = cmd__0__payload[55:32] <= limit;
+  assign \$16  = addr0 + \$15 ;
+  assign \$17  = remain0 - burst0;
+  assign \$18  = 10'h200 - \$16 [11:3];
   assign \$19  = \$18 [9:0] < 5'h10;
-  assign limit = \$19  ? \$18 [9:0] : 10'h010;
-  assign \$20  = \$17 [23:0] < limit;
-  assign \$21  = \$20  ? \$17 [23:0] : { 14'h0000, limit };
-  assign next_final0 = \$17 [23:0] <= limit;
+  assign \limit$35  = \$19  ? \$18 [9:0] : 10'h010;
+  assign \$20  = \$17 [23:0] < \limit$35 ;
+  assign \$21  = \$20  ? \$17 [23:0] : { 14'h0000, \limit$35  };
+  assign rest_final0 = \$17 [23:0] <= \limit$35 ;
   assign \$22  = ~ active1;
   assign \$23  = sel == 1'h1;
   assign \$24  = load & \$23 ;
   assign \$25  = \$24  & final1;
   assign cmd__1__ready = \$22  | \$25 ;
-  assign \$26  = cmd__1__valid & cmd__1__ready;
-  assign \$28  = addr1 + \$27 ;
-  assign \$29  = \$26  ? { 1'h0, cmd__1__payload[31:3], 3'h0 } : \$28 ;
-  assign \$30  = cmd__1__valid & cmd__1__ready;
-  assign \$31  = remain1 - burst1;
-  assign \$32  = \$30  ? { 1'h0, cmd__1__payload[55:32] } : \$31 ;
-  assign \$33  = 10'h200 - \$29 [11:3];
+  assign \$26  = 10'h200 - cmd__1__payload[11:3];
+  assign \$27  = \$26 [9:0] < 5'h10;
+  assign \limit$43  = \$27  ? \$26 [9:0] : 10'h010;
+  assign \$28  = cmd__1__payload[55:32] < \limit$43 ;
+  assign \$29  = \$28  ? cmd__1__payload[55:32] : { 14'h0000, \limit$43  };
+  assign new_final1 = cmd__1__payload[55:32] <= \limit$43 ;
+  assign \$31  = addr1 + \$30 ;
+  assign \$32  = remain1 - burst1;
+  assign \$33  = 10'h200 - \$31 [11:3];
   assign \$34  = \$33 [9:0] < 5'h10;
-  assign \limit$40  = \$34  ? \$33 [9:0] : 10'h010;
-  assign \$35  = \$32 [23:0] < \limit$40 ;
-  assign \$36  = \$35  ? \$32 [23:0] : { 14'h0000, \limit$40  };
-  assign next_final1 = \$32 [23:0] <= \limit$40 ;
+  assign \limit$50  = \$34  ? \$33 [9:0] : 10'h010;
+  assign \$35  = \$32 [23:0] < \limit$50 ;
+  assign \$36  = \$35  ? \$32 [23:0] : { 14'h0000, \limit$50  };
+  assign rest_final1 = \$32 [23:0] <= \limit$50 ;
   assign \$37  = ~ active2;
   assign \$38  = sel == 2'h2;
   assign \$39  = load & \$38 ;
   assign \$40  = \$39  & final2;
   assign cmd__2__ready = \$37  | \$40 ;
-  assign \$41  = cmd__2__valid & cmd__2__ready;
-  assign \$43  = addr2 + \$42 ;
-  assign \$44  = \$41  ? { 1'h0, cmd__2__payload[31:3], 3'h0 } : \$43 ;
-  assign \$45  = cmd__2__valid & cmd__2__ready;
-  assign \$46  = remain2 - burst2;
-  assign \$47  = \$45  ? { 1'h0, cmd__2__payload[55:32] } : \$46 ;
-  assign \$48  = 10'h200 - \$44 [11:3];
+  assign \$41  = 10'h200 - cmd__2__payload[11:3];
+  assign \$42  = \$41 [9:0] < 5'h10;
+  assign \limit$58  = \$42  ? \$41 [9:0] : 10'h010;
+  assign \$43  = cmd__2__payload[55:32] < \limit$58 ;
+  assign \$44  = \$43  ? cmd__2__payload[55:32] : { 14'h0000, \limit$58  };
+  assign new_final2 = cmd__2__payload[55:32] <= \limit$58 ;
+  assign \$46  = addr2 + \$45 ;
+  assign \$47  = remain2 - burst2;
+  assign \$48  = 10'h200 - \$46 [11:3];
   assign \$49  = \$48 [9:0] < 5'h10;
-  assign \limit$50  = \$49  ? \$48 [9:0] : 10'h010;
-  assign \$50  = \$47 [23:0] < \limit$50 ;
-  assign \$51  = \$50  ? \$47 [23:0] : { 14'h0000, \limit$50  };
-  assign next_final2 = \$47 [23:0] <= \limit$50 ;
+  assign \limit$65  = \$49  ? \$48 [9:0] : 10'h010;
+  assign \$50  = \$47 [23:0] < \limit$65 ;
+  assign \$51  = \$50  ? \$47 [23:0] : { 14'h0000, \limit$65  };
+  assign rest_final2 = \$47 [23:0] <= \limit$65 ;
   assign \$52  = rd_rsp__valid & r_rdy;
   assign \$53  = ! r_data[1:0];
   assign data__0__valid = \$52  & \$53 ;
@@ -49177,80 +49195,65 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   assign \$69  = cmd__0__valid & cmd__0__ready;
   assign \$70  = ! sel;
   assign \$71  = load & \$70 ;
-  assign \$72  = \$69  | \$71 ;
-  assign \$73  = cmd__0__valid & cmd__0__ready;
-  assign \$74  = ! sel;
+  assign \$72  = | cmd__0__payload[55:32];
+  assign \$73  = cmd__1__valid & cmd__1__ready;
+  assign \$74  = sel == 1'h1;
   assign \$75  = load & \$74 ;
-  assign \$76  = \$75  & final0;
-  assign \$77  = | cmd__0__payload[55:32];
-  assign \$78  = cmd__1__valid & cmd__1__ready;
-  assign \$79  = sel == 1'h1;
-  assign \$80  = load & \$79 ;
-  assign \$81  = \$78  | \$80 ;
-  assign \$82  = cmd__1__valid & cmd__1__ready;
-  assign \$83  = sel == 1'h1;
-  assign \$84  = load & \$83 ;
-  assign \$85  = \$84  & final1;
-  assign \$86  = | cmd__1__payload[55:32];
-  assign \$87  = cmd__2__valid & cmd__2__ready;
-  assign \$88  = sel == 2'h2;
-  assign \$89  = load & \$88 ;
-  assign \$90  = \$87  | \$89 ;
-  assign \$91  = cmd__2__valid & cmd__2__ready;
-  assign \$92  = sel == 2'h2;
-  assign \$93  = load & \$92 ;
-  assign \$94  = \$93  & final2;
-  assign \$95  = | cmd__2__payload[55:32];
-  assign \$96  = clear ? 32'd0 : beats_read;
-  assign \$97  = rd_rsp__valid & rd_rsp__ready;
-  assign \$98  = \$96  + \$97 ;
-  assign \$99  = ~ clear;
-  assign \$100  = error & \$99 ;
-  assign \$101  = rd_rsp__valid & rd_rsp__ready;
-  assign \$102  = \$101  & rd_rsp__payload[65];
-  assign \$103  = \$100  | \$102 ;
+  assign \$76  = | cmd__1__payload[55:32];
+  assign \$77  = cmd__2__valid & cmd__2__ready;
+  assign \$78  = sel == 2'h2;
+  assign \$79  = load & \$78 ;
+  assign \$80  = | cmd__2__payload[55:32];
+  assign \$81  = clear ? 32'd0 : beats_read;
+  assign \$82  = rd_rsp__valid & rd_rsp__ready;
+  assign \$83  = \$81  + \$82 ;
+  assign \$84  = ~ clear;
+  assign \$85  = error & \$84 ;
+  assign \$86  = rd_rsp__valid & rd_rsp__ready;
+  assign \$87  = \$86  & rd_rsp__payload[65];
+  assign \$88  = \$85  | \$87 ;
   always @(posedge clk)
-    rd_req__valid <= \$104 ;
+    rd_req__valid <= \$89 ;
   always @(posedge clk)
-    rd_req__payload <= \$105 ;
+    rd_req__payload <= \$90 ;
   always @(posedge clk)
-    addr0 <= \$106 ;
+    active0 <= \$91 ;
   always @(posedge clk)
-    remain0 <= \$107 ;
+    addr0 <= \$92 ;
   always @(posedge clk)
-    burst0 <= \$108 ;
+    remain0 <= \$93 ;
   always @(posedge clk)
-    final0 <= \$109 ;
+    burst0 <= \$94 ;
   always @(posedge clk)
-    active0 <= \$110 ;
+    final0 <= \$95 ;
   always @(posedge clk)
-    addr1 <= \$111 ;
+    active1 <= \$96 ;
   always @(posedge clk)
-    remain1 <= \$112 ;
+    addr1 <= \$97 ;
   always @(posedge clk)
-    burst1 <= \$113 ;
+    remain1 <= \$98 ;
   always @(posedge clk)
-    final1 <= \$114 ;
+    burst1 <= \$99 ;
   always @(posedge clk)
-    active1 <= \$115 ;
+    final1 <= \$100 ;
   always @(posedge clk)
-    addr2 <= \$116 ;
+    active2 <= \$101 ;
   always @(posedge clk)
-    remain2 <= \$117 ;
+    addr2 <= \$102 ;
   always @(posedge clk)
-    burst2 <= \$118 ;
+    remain2 <= \$103 ;
   always @(posedge clk)
-    final2 <= \$119 ;
+    burst2 <= \$104 ;
   always @(posedge clk)
-    active2 <= \$120 ;
+    final2 <= \$105 ;
   always @(posedge clk)
-    beats_read <= \$121 ;
+    beats_read <= \$106 ;
   always @(posedge clk)
-    error <= \$122 ;
+    error <= \$107 ;
   \accel_top.core.reader.info  info (
     .clk(clk),
-    .\port$3405$0 (sel),
-    .\port$3409$0 (sel_final),
+    .\port$3399$0 (sel),
+    .\port$3403$0 (sel_final),
     .r_data(r_data),
     .r_en(r_en),
     .r_rdy(r_rdy),
@@ -49338,211 +49341,253 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$104  = rd_req__valid;
+    \$89  = rd_req__valid;
     if (load) begin
-      \$104  = 1'h1;
+      \$89  = 1'h1;
     end else if (rd_req__ready) begin
-      \$104  = 1'h0;
+      \$89  = 1'h0;
     end
     if (rst) begin
-      \$104  = 1'h0;
+      \$89  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$105  = rd_req__payload;
+    \$90  = rd_req__payload;
     if (load) begin
-      \$105 [31:0] = sel_addr;
-      \$105 [40:32] = { 4'h0, sel_burst };
+      \$90 [31:0] = sel_addr;
+      \$90 [40:32] = { 4'h0, sel_burst };
     end
     if (rst) begin
-      \$105  = 41'h00000000000;
+      \$90  = 41'h00000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$106  = addr0;
-    if (\$72 ) begin
-      \$106  = \$14 [31:0];
+    \$91  = active0;
+    if (\$69 ) begin
+      \$91  = \$72 ;
+    end else if (\$71 ) begin
+      if (final0) begin
+        \$91  = 1'h0;
+      end
     end
+    if (rst) begin
+      \$91  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$92  = addr0;
+    if (\$69 ) begin
+      \$92  = { cmd__0__payload[31:3], 3'h0 };
+    end else if (\$71 ) begin
+      \$92  = \$16 [31:0];
+    end
+    if (rst) begin
+      \$92  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$93  = remain0;
+    if (\$69 ) begin
+      \$93  = cmd__0__payload[55:32];
+    end else if (\$71 ) begin
+      \$93  = \$17 [23:0];
+    end
+    if (rst) begin
+      \$93  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$94  = burst0;
+    if (\$69 ) begin
+      \$94  = \$14 [4:0];
+    end else if (\$71 ) begin
+      \$94  = \$21 [4:0];
+    end
+    if (rst) begin
+      \$94  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$95  = final0;
+    if (\$69 ) begin
+      \$95  = new_final0;
+    end else if (\$71 ) begin
+      \$95  = rest_final0;
+    end
+    if (rst) begin
+      \$95  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$96  = active1;
+    if (\$73 ) begin
+      \$96  = \$76 ;
+    end else if (\$75 ) begin
+      if (final1) begin
+        \$96  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$96  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$97  = addr1;
+    if (\$73 ) begin
+      \$97  = { cmd__1__payload[31:3], 3'h0 };
+    end else if (\$75 ) begin
+      \$97  = \$31 [31:0];
+    end
+    if (rst) begin
+      \$97  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$98  = remain1;
+    if (\$73 ) begin
+      \$98  = cmd__1__payload[55:32];
+    end else if (\$75 ) begin
+      \$98  = \$32 [23:0];
+    end
+    if (rst) begin
+      \$98  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$99  = burst1;
+    if (\$73 ) begin
+      \$99  = \$29 [4:0];
+    end else if (\$75 ) begin
+      \$99  = \$36 [4:0];
+    end
+    if (rst) begin
+      \$99  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$100  = final1;
+    if (\$73 ) begin
+      \$100  = new_final1;
+    end else if (\$75 ) begin
+      \$100  = rest_final1;
+    end
+    if (rst) begin
+      \$100  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$101  = active2;
+    if (\$77 ) begin
+      \$101  = \$80 ;
+    end else if (\$79 ) begin
+      if (final2) begin
+        \$101  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$101  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$102  = addr2;
+    if (\$77 ) begin
+      \$102  = { cmd__2__payload[31:3], 3'h0 };
+    end else if (\$79 ) begin
+      \$102  = \$46 [31:0];
+    end
+    if (rst) begin
+      \$102  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$103  = remain2;
+    if (\$77 ) begin
+      \$103  = cmd__2__payload[55:32];
+    end else if (\$79 ) begin
+      \$103  = \$47 [23:0];
+    end
+    if (rst) begin
+      \$103  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$104  = burst2;
+    if (\$77 ) begin
+      \$104  = \$44 [4:0];
+    end else if (\$79 ) begin
+      \$104  = \$51 [4:0];
+    end
+    if (rst) begin
+      \$104  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$105  = final2;
+    if (\$77 ) begin
+      \$105  = new_final2;
+    end else if (\$79 ) begin
+      \$105  = rest_final2;
+    end
+    if (rst) begin
+      \$105  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$106  = \$83 [31:0];
     if (rst) begin
       \$106  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$107  = remain0;
-    if (\$72 ) begin
-      \$107  = \$17 [23:0];
-    end
+    \$107  = \$88 ;
     if (rst) begin
-      \$107  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$108  = burst0;
-    if (\$72 ) begin
-      \$108  = \$21 [4:0];
-    end
-    if (rst) begin
-      \$108  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$109  = final0;
-    if (\$72 ) begin
-      \$109  = next_final0;
-    end
-    if (rst) begin
-      \$109  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$110  = active0;
-    if (\$73 ) begin
-      \$110  = \$77 ;
-    end else if (\$76 ) begin
-      \$110  = 1'h0;
-    end
-    if (rst) begin
-      \$110  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$111  = addr1;
-    if (\$81 ) begin
-      \$111  = \$29 [31:0];
-    end
-    if (rst) begin
-      \$111  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$112  = remain1;
-    if (\$81 ) begin
-      \$112  = \$32 [23:0];
-    end
-    if (rst) begin
-      \$112  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$113  = burst1;
-    if (\$81 ) begin
-      \$113  = \$36 [4:0];
-    end
-    if (rst) begin
-      \$113  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$114  = final1;
-    if (\$81 ) begin
-      \$114  = next_final1;
-    end
-    if (rst) begin
-      \$114  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$115  = active1;
-    if (\$82 ) begin
-      \$115  = \$86 ;
-    end else if (\$85 ) begin
-      \$115  = 1'h0;
-    end
-    if (rst) begin
-      \$115  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$116  = addr2;
-    if (\$90 ) begin
-      \$116  = \$44 [31:0];
-    end
-    if (rst) begin
-      \$116  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$117  = remain2;
-    if (\$90 ) begin
-      \$117  = \$47 [23:0];
-    end
-    if (rst) begin
-      \$117  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$118  = burst2;
-    if (\$90 ) begin
-      \$118  = \$51 [4:0];
-    end
-    if (rst) begin
-      \$118  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$119  = final2;
-    if (\$90 ) begin
-      \$119  = next_final2;
-    end
-    if (rst) begin
-      \$119  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$120  = active2;
-    if (\$91 ) begin
-      \$120  = \$95 ;
-    end else if (\$94 ) begin
-      \$120  = 1'h0;
-    end
-    if (rst) begin
-      \$120  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$121  = \$98 [31:0];
-    if (rst) begin
-      \$121  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$122  = \$103 ;
-    if (rst) begin
-      \$122  = 1'h0;
+      \$107  = 1'h0;
     end
   end
   assign w_en = load;
   assign w_data = { sel_final, sel };
-  assign next_addr0 = \$14 [31:0];
-  assign next_remain0 = \$17 [23:0];
-  assign to_page = \$18 [9:0];
-  assign burst = \$21 [9:0];
-  assign next_addr1 = \$29 [31:0];
-  assign next_remain1 = \$32 [23:0];
-  assign \to_page$39  = \$33 [9:0];
-  assign \burst$41  = \$36 [9:0];
-  assign next_addr2 = \$44 [31:0];
-  assign next_remain2 = \$47 [23:0];
-  assign \to_page$49  = \$48 [9:0];
-  assign \burst$51  = \$51 [9:0];
+  assign new_addr0 = { cmd__0__payload[31:3], 3'h0 };
+  assign new_remain0 = cmd__0__payload[55:32];
+  assign to_page = \$11 [9:0];
+  assign burst = \$14 [9:0];
+  assign rest_addr0 = \$16 [31:0];
+  assign rest_remain0 = \$17 [23:0];
+  assign \to_page$34  = \$18 [9:0];
+  assign \burst$36  = \$21 [9:0];
+  assign new_addr1 = { cmd__1__payload[31:3], 3'h0 };
+  assign new_remain1 = cmd__1__payload[55:32];
+  assign \to_page$42  = \$26 [9:0];
+  assign \burst$44  = \$29 [9:0];
+  assign rest_addr1 = \$31 [31:0];
+  assign rest_remain1 = \$32 [23:0];
+  assign \to_page$49  = \$33 [9:0];
+  assign \burst$51  = \$36 [9:0];
+  assign new_addr2 = { cmd__2__payload[31:3], 3'h0 };
+  assign new_remain2 = cmd__2__payload[55:32];
+  assign \to_page$57  = \$41 [9:0];
+  assign \burst$59  = \$44 [9:0];
+  assign rest_addr2 = \$46 [31:0];
+  assign rest_remain2 = \$47 [23:0];
+  assign \to_page$64  = \$48 [9:0];
+  assign \burst$66  = \$51 [9:0];
   assign data__0__ready = 1'h1;
   assign data__1__ready = 1'h1;
   assign data__2__ready = 1'h1;
@@ -49569,13 +49614,13 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   assign data__1__payload[63:0] = rd_rsp__payload[63:0];
   assign data__0__payload[64] = \$54 ;
   assign data__0__payload[63:0] = rd_rsp__payload[63:0];
-  assign \$12  = { burst0, 3'h0 };
-  assign \$27  = { burst1, 3'h0 };
-  assign \$42  = { burst2, 3'h0 };
+  assign \$15  = { burst0, 3'h0 };
+  assign \$30  = { burst1, 3'h0 };
+  assign \$45  = { burst2, 3'h0 };
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$3405$0 , \port$3409$0 , clk);
+module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$3399$0 , \port$3403$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$85  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -49599,10 +49644,10 @@ module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port
   (* init = 2'h0 *)
   wire [1:0] consume;
   reg [2:0] level = 3'h0;
-  input [1:0] \port$3405$0 ;
-  wire [1:0] \port$3405$0 ;
-  input \port$3409$0 ;
-  wire \port$3409$0 ;
+  input [1:0] \port$3399$0 ;
+  wire [1:0] \port$3399$0 ;
+  input \port$3403$0 ;
+  wire \port$3403$0 ;
   (* init = 2'h0 *)
   wire [1:0] produce;
   output [2:0] r_data;
@@ -49636,7 +49681,7 @@ module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$3409$0 , \port$3405$0  };
+      storage[w_port__addr] <= { \port$3403$0 , \port$3399$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 3'h4;
@@ -49698,8 +49743,8 @@ module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$3409$0 , \port$3405$0  };
-  assign w_data = { \port$3409$0 , \port$3405$0  };
+  assign w_port__data = { \port$3403$0 , \port$3399$0  };
+  assign w_data = { \port$3403$0 , \port$3399$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
@@ -51485,49 +51530,46 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire \$114 ;
   wire \$115 ;
   wire \$116 ;
-  wire \$117 ;
+  wire [24:0] \$117 ;
   wire \$118 ;
-  wire \$119 ;
-  wire \$12 ;
-  wire [24:0] \$120 ;
-  wire \$121 ;
-  wire [23:0] \$122 ;
-  wire [5:0] \$123 ;
-  wire [8:0] \$124 ;
-  wire [8:0] \$125 ;
-  wire [23:0] \$126 ;
-  wire \$127 ;
-  wire [16:0] \$128 ;
-  wire [17:0] \$129 ;
-  wire [7:0] \$13 ;
-  wire [31:0] \$130 ;
+  wire [23:0] \$119 ;
+  wire [10:0] \$12 ;
+  wire [5:0] \$120 ;
+  wire [8:0] \$121 ;
+  wire [8:0] \$122 ;
+  wire [23:0] \$123 ;
+  wire \$124 ;
+  wire [16:0] \$125 ;
+  wire [17:0] \$126 ;
+  wire [31:0] \$127 ;
+  wire \$128 ;
+  wire [3:0] \$129 ;
+  wire \$13 ;
+  wire [32:0] \$130 ;
   wire \$131 ;
-  wire [3:0] \$132 ;
-  wire [32:0] \$133 ;
+  wire \$132 ;
+  wire \$133 ;
   wire \$134 ;
-  wire \$135 ;
-  wire \$136 ;
-  wire \$137 ;
-  reg \$138 ;
-  reg [40:0] \$139 ;
-  wire [32:0] \$14 ;
-  reg [31:0] \$140 ;
-  reg [24:0] \$141 ;
-  reg [4:0] \$142 ;
-  reg \$143 ;
-  reg \$144 ;
-  reg \$145 ;
-  reg [23:0] \$146 ;
-  reg [191:0] \$147 ;
-  reg [23:0] \$148 ;
-  reg [4:0] \$149 ;
-  wire [32:0] \$15 ;
-  reg [7:0] \$150 ;
-  reg [15:0] \$151 ;
-  reg [31:0] \$152 ;
-  reg \$153 ;
-  wire \$16 ;
-  wire [25:0] \$17 ;
+  reg \$135 ;
+  reg [40:0] \$136 ;
+  reg \$137 ;
+  reg [31:0] \$138 ;
+  reg [24:0] \$139 ;
+  wire \$14 ;
+  reg [4:0] \$140 ;
+  reg \$141 ;
+  reg \$142 ;
+  reg [23:0] \$143 ;
+  reg [191:0] \$144 ;
+  reg [23:0] \$145 ;
+  reg [4:0] \$146 ;
+  reg [7:0] \$147 ;
+  reg [15:0] \$148 ;
+  reg [31:0] \$149 ;
+  wire [24:0] \$15 ;
+  reg \$150 ;
+  wire [7:0] \$16 ;
+  wire [32:0] \$17 ;
   wire [25:0] \$18 ;
   wire [10:0] \$19 ;
   wire [25:0] \$2 ;
@@ -51621,6 +51663,7 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   reg [7:0] beat_count = 8'h00;
   reg [191:0] \buf  = 192'h000000000000000000000000000000000000000000000000;
   wire [9:0] burst;
+  wire [9:0] \burst$26 ;
   output [31:0] bytes_written;
   reg [31:0] bytes_written = 32'd0;
   input clear;
@@ -51655,7 +51698,6 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire data__valid;
   output error;
   reg error = 1'h0;
-  wire \final ;
   wire finish;
   reg have = 1'h0;
   output idle;
@@ -51668,35 +51710,41 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire [4:0] level_in;
   wire [4:0] level_start;
   wire [9:0] limit;
+  wire [9:0] \limit$25 ;
   wire load;
   wire [191:0] merged;
-  wire [31:0] next_addr;
-  wire [24:0] next_remain;
   reg [15:0] pending = 16'h0000;
   wire [191:0] put_data;
   wire [23:0] put_mask;
   wire [26:0] r_data;
-  wire [8:0] \r_data$48 ;
+  wire [8:0] \r_data$54 ;
   wire r_en;
-  wire \r_en$53 ;
+  wire \r_en$59 ;
   wire r_rdy;
-  wire \r_rdy$50 ;
+  wire \r_rdy$56 ;
   reg rg_active = 1'h0;
   reg [31:0] rg_addr = 32'd0;
   reg [4:0] rg_burst = 5'h00;
   reg rg_final = 1'h0;
+  wire [31:0] rg_new_addr;
+  wire rg_new_final;
+  wire [24:0] rg_new_remain;
   reg [24:0] rg_remain = 25'h0000000;
+  wire [31:0] rg_rest_addr;
+  wire rg_rest_final;
+  wire [24:0] rg_rest_remain;
   input rst;
   wire rst;
   wire start;
   wire [3:0] strobes;
   wire [3:0] take;
   wire [9:0] to_page;
+  wire [9:0] \to_page$24 ;
   reg [23:0] valid = 24'h000000;
   wire [8:0] w_data;
-  wire [26:0] \w_data$24 ;
+  wire [26:0] \w_data$30 ;
   wire w_en;
-  wire \w_en$23 ;
+  wire \w_en$28 ;
   wire [2:0] w_level;
   wire w_rdy;
   output [72:0] wr_data__payload;
@@ -51735,21 +51783,23 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   assign \$10  = load & rg_final;
   assign \$11  = \$9  | \$10 ;
   assign cmd__ready = w_rdy & \$11 ;
-  assign \$12  = cmd__valid & cmd__ready;
-  assign \$14  = rg_addr + \$13 ;
-  assign \$15  = \$12  ? { 1'h0, cmd__payload[31:3], 3'h0 } : \$14 ;
-  assign \$16  = cmd__valid & cmd__ready;
-  assign \$17  = rg_remain - rg_burst;
-  assign \$18  = \$16  ? { 1'h0, \$3 [24:0] } : \$17 ;
-  assign \$19  = 10'h200 - \$15 [11:3];
+  assign \$12  = 10'h200 - cmd__payload[11:3];
+  assign \$13  = \$12 [9:0] < 5'h10;
+  assign limit = \$13  ? \$12 [9:0] : 10'h010;
+  assign \$14  = \$3 [24:0] < limit;
+  assign \$15  = \$14  ? \$3 [24:0] : { 15'h0000, limit };
+  assign rg_new_final = \$3 [24:0] <= limit;
+  assign \$17  = rg_addr + \$16 ;
+  assign \$18  = rg_remain - rg_burst;
+  assign \$19  = 10'h200 - \$17 [11:3];
   assign \$20  = \$19 [9:0] < 5'h10;
-  assign limit = \$20  ? \$19 [9:0] : 10'h010;
-  assign \$21  = \$18 [24:0] < limit;
-  assign \$22  = \$21  ? \$18 [24:0] : { 15'h0000, limit };
-  assign \final  = \$18 [24:0] <= limit;
+  assign \limit$25  = \$20  ? \$19 [9:0] : 10'h010;
+  assign \$21  = \$18 [24:0] < \limit$25 ;
+  assign \$22  = \$21  ? \$18 [24:0] : { 15'h0000, \limit$25  };
+  assign rg_rest_final = \$18 [24:0] <= \limit$25 ;
   assign \$23  = cmd__valid & cmd__ready;
   assign \$24  = | cmd__payload[55:32];
-  assign \w_en$23  = \$23  & \$24 ;
+  assign \w_en$28  = \$23  & \$24 ;
   assign \$25  = data__payload[67:64] > 4'h8;
   assign count = \$25  ? 4'h8 : data__payload[67:64];
   assign \$26  = count > in_remain;
@@ -51821,11 +51871,11 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   assign \$89  = start ? r_data[2:0] : 3'h0;
   assign \$90  = level_end + \$89 ;
   assign \$91  = beat_count + 1'h1;
-  assign last = \$91  == \r_data$48 ;
+  assign last = \$91  == \r_data$54 ;
   assign \$92  = level >= 4'h8;
-  assign wr_data__valid = \$92  & \r_rdy$50 ;
+  assign wr_data__valid = \$92  & \r_rdy$56 ;
   assign \$93  = wr_data__valid & wr_data__ready;
-  assign \r_en$53  = \$93  & last;
+  assign \r_en$59  = \$93  & last;
   assign \$94  = 1'h0 + valid[0];
   assign \$95  = \$94  + valid[1];
   assign \$96  = \$95  + valid[2];
@@ -51843,85 +51893,82 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   assign \$108  = \$106  & \$107 ;
   assign \$109  = ! level;
   assign \$110  = \$108  & \$109 ;
-  assign \$111  = ~ \r_rdy$50 ;
+  assign \$111  = ~ \r_rdy$56 ;
   assign \$112  = \$110  & \$111 ;
   assign \$113  = ! pending;
   assign idle = \$112  & \$113 ;
   assign \$114  = cmd__valid & cmd__ready;
-  assign \$115  = \$114  | load;
-  assign \$116  = cmd__valid & cmd__ready;
-  assign \$117  = load & rg_final;
-  assign \$118  = | cmd__payload[55:32];
-  assign \$119  = data__valid & data__ready;
-  assign \$120  = in_remain - \$27 [3:0];
-  assign \$121  = wr_data__valid & wr_data__ready;
-  assign \$122  = valid | \$58 [23:0];
-  assign \$123  = \$90 [4:0] - 4'h8;
-  assign \$124  = beat_count + 1'h1;
-  assign \$125  = last ? 9'h000 : \$124 ;
-  assign \$126  = valid | \$58 [23:0];
-  assign \$127  = wr_req__valid & wr_req__ready;
-  assign \$128  = pending + \$127 ;
-  assign \$129  = \$128  - wr_rsp__valid;
-  assign \$130  = clear ? 32'd0 : bytes_written;
-  assign \$131  = wr_data__valid & wr_data__ready;
-  assign \$132  = \$131  ? \$101 [3:0] : 4'h0;
-  assign \$133  = \$130  + \$132 ;
-  assign \$134  = ~ clear;
-  assign \$135  = error & \$134 ;
-  assign \$136  = wr_rsp__valid & wr_rsp__payload;
-  assign \$137  = \$135  | \$136 ;
+  assign \$115  = | cmd__payload[55:32];
+  assign \$116  = data__valid & data__ready;
+  assign \$117  = in_remain - \$27 [3:0];
+  assign \$118  = wr_data__valid & wr_data__ready;
+  assign \$119  = valid | \$58 [23:0];
+  assign \$120  = \$90 [4:0] - 4'h8;
+  assign \$121  = beat_count + 1'h1;
+  assign \$122  = last ? 9'h000 : \$121 ;
+  assign \$123  = valid | \$58 [23:0];
+  assign \$124  = wr_req__valid & wr_req__ready;
+  assign \$125  = pending + \$124 ;
+  assign \$126  = \$125  - wr_rsp__valid;
+  assign \$127  = clear ? 32'd0 : bytes_written;
+  assign \$128  = wr_data__valid & wr_data__ready;
+  assign \$129  = \$128  ? \$101 [3:0] : 4'h0;
+  assign \$130  = \$127  + \$129 ;
+  assign \$131  = ~ clear;
+  assign \$132  = error & \$131 ;
+  assign \$133  = wr_rsp__valid & wr_rsp__payload;
+  assign \$134  = \$132  | \$133 ;
   always @(posedge clk)
-    wr_req__valid <= \$138 ;
+    wr_req__valid <= \$135 ;
   always @(posedge clk)
-    wr_req__payload <= \$139 ;
+    wr_req__payload <= \$136 ;
   always @(posedge clk)
-    rg_addr <= \$140 ;
+    rg_active <= \$137 ;
   always @(posedge clk)
-    rg_remain <= \$141 ;
+    rg_addr <= \$138 ;
   always @(posedge clk)
-    rg_burst <= \$142 ;
+    rg_remain <= \$139 ;
   always @(posedge clk)
-    rg_final <= \$143 ;
+    rg_burst <= \$140 ;
   always @(posedge clk)
-    rg_active <= \$144 ;
+    rg_final <= \$141 ;
   always @(posedge clk)
-    have <= \$145 ;
+    have <= \$142 ;
   always @(posedge clk)
-    in_remain <= \$146 ;
+    in_remain <= \$143 ;
   always @(posedge clk)
-    \buf  <= \$147 ;
+    \buf  <= \$144 ;
   always @(posedge clk)
-    valid <= \$148 ;
+    valid <= \$145 ;
   always @(posedge clk)
-    level <= \$149 ;
+    level <= \$146 ;
   always @(posedge clk)
-    beat_count <= \$150 ;
+    beat_count <= \$147 ;
   always @(posedge clk)
-    pending <= \$151 ;
+    pending <= \$148 ;
   always @(posedge clk)
-    bytes_written <= \$152 ;
+    bytes_written <= \$149 ;
   always @(posedge clk)
-    error <= \$153 ;
+    error <= \$150 ;
   \accel_top.core.writer.blen  blen (
     .clk(clk),
     .level(w_level),
-    .r_data(\r_data$48 ),
-    .r_en(\r_en$53 ),
-    .r_rdy(\r_rdy$50 ),
+    .r_data(\r_data$54 ),
+    .r_en(\r_en$59 ),
+    .r_rdy(\r_rdy$56 ),
     .rst(rst),
     .w_en(w_en),
     .w_port__data(wr_req__payload[40:32])
   );
   \accel_top.core.writer.region  region (
     .clk(clk),
-    .\port$5385$0 (cmd__payload[2:0]),
-    .\port$5385$32 (cmd__payload[55:32]),
+    .\port$5379$0 (cmd__payload[2:0]),
+    .\port$5379$32 (cmd__payload[55:32]),
     .r_data(r_data),
     .r_en(start),
     .r_rdy(r_rdy),
     .rst(rst),
-    .w_en(\w_en$23 ),
+    .w_en(\w_en$28 ),
     .w_rdy(w_rdy)
   );
   always @* begin
@@ -51935,178 +51982,192 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$138  = wr_req__valid;
+    \$135  = wr_req__valid;
     if (load) begin
-      \$138  = 1'h1;
+      \$135  = 1'h1;
     end else if (wr_req__ready) begin
-      \$138  = 1'h0;
+      \$135  = 1'h0;
     end
     if (rst) begin
-      \$138  = 1'h0;
+      \$135  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$139  = wr_req__payload;
+    \$136  = wr_req__payload;
     if (load) begin
-      \$139 [31:0] = rg_addr;
-      \$139 [40:32] = { 4'h0, rg_burst };
+      \$136 [31:0] = rg_addr;
+      \$136 [40:32] = { 4'h0, rg_burst };
     end
     if (rst) begin
-      \$139  = 41'h00000000000;
+      \$136  = 41'h00000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$140  = rg_addr;
-    if (\$115 ) begin
-      \$140  = \$15 [31:0];
+    \$137  = rg_active;
+    if (\$114 ) begin
+      \$137  = \$115 ;
+    end else if (load) begin
+      if (rg_final) begin
+        \$137  = 1'h0;
+      end
     end
     if (rst) begin
-      \$140  = 32'd0;
+      \$137  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$141  = rg_remain;
-    if (\$115 ) begin
-      \$141  = \$18 [24:0];
+    \$138  = rg_addr;
+    if (\$114 ) begin
+      \$138  = { cmd__payload[31:3], 3'h0 };
+    end else if (load) begin
+      \$138  = \$17 [31:0];
     end
     if (rst) begin
-      \$141  = 25'h0000000;
+      \$138  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$142  = rg_burst;
-    if (\$115 ) begin
-      \$142  = \$22 [4:0];
+    \$139  = rg_remain;
+    if (\$114 ) begin
+      \$139  = \$3 [24:0];
+    end else if (load) begin
+      \$139  = \$18 [24:0];
     end
     if (rst) begin
-      \$142  = 5'h00;
+      \$139  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$143  = rg_final;
-    if (\$115 ) begin
-      \$143  = \final ;
+    \$140  = rg_burst;
+    if (\$114 ) begin
+      \$140  = \$15 [4:0];
+    end else if (load) begin
+      \$140  = \$22 [4:0];
     end
     if (rst) begin
-      \$143  = 1'h0;
+      \$140  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$144  = rg_active;
-    if (\$116 ) begin
-      \$144  = \$118 ;
-    end else if (\$117 ) begin
-      \$144  = 1'h0;
+    \$141  = rg_final;
+    if (\$114 ) begin
+      \$141  = rg_new_final;
+    end else if (load) begin
+      \$141  = rg_rest_final;
     end
     if (rst) begin
-      \$144  = 1'h0;
+      \$141  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$145  = have;
+    \$142  = have;
     if (start) begin
-      \$145  = 1'h1;
+      \$142  = 1'h1;
     end else if (finish) begin
-      \$145  = 1'h0;
+      \$142  = 1'h0;
     end
     if (rst) begin
-      \$145  = 1'h0;
+      \$142  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$146  = in_remain;
+    \$143  = in_remain;
     if (start) begin
-      \$146  = r_data[26:3];
+      \$143  = r_data[26:3];
     end else if (finish) begin
-    end else if (\$119 ) begin
-      \$146  = \$120 [23:0];
+    end else if (\$116 ) begin
+      \$143  = \$117 [23:0];
     end
     if (rst) begin
-      \$146  = 24'h000000;
+      \$143  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
     (* full_case = 32'd1 *)
-    if (\$121 ) begin
-      \$147  = { 64'h0000000000000000, \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68  };
+    if (\$118 ) begin
+      \$144  = { 64'h0000000000000000, \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68  };
     end else begin
-      \$147  = { \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60  };
+      \$144  = { \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60  };
     end
     if (rst) begin
-      \$147  = 192'h000000000000000000000000000000000000000000000000;
+      \$144  = 192'h000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
     (* full_case = 32'd1 *)
-    if (\$121 ) begin
-      \$148  = { 8'h00, \$122 [23:8] };
+    if (\$118 ) begin
+      \$145  = { 8'h00, \$119 [23:8] };
     end else begin
-      \$148  = \$126 ;
+      \$145  = \$123 ;
     end
     if (rst) begin
-      \$148  = 24'h000000;
+      \$145  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
     (* full_case = 32'd1 *)
-    if (\$121 ) begin
-      \$149  = \$123 [4:0];
+    if (\$118 ) begin
+      \$146  = \$120 [4:0];
     end else begin
-      \$149  = \$90 [4:0];
+      \$146  = \$90 [4:0];
     end
     if (rst) begin
-      \$149  = 5'h00;
+      \$146  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$150  = beat_count;
-    if (\$121 ) begin
-      \$150  = \$125 [7:0];
+    \$147  = beat_count;
+    if (\$118 ) begin
+      \$147  = \$122 [7:0];
     end
     if (rst) begin
-      \$150  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$151  = \$129 [15:0];
-    if (rst) begin
-      \$151  = 16'h0000;
+      \$147  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$152  = \$133 [31:0];
+    \$148  = \$126 [15:0];
     if (rst) begin
-      \$152  = 32'd0;
+      \$148  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$153  = \$137 ;
+    \$149  = \$130 [31:0];
     if (rst) begin
-      \$153  = 1'h0;
+      \$149  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    \$150  = \$134 ;
+    if (rst) begin
+      \$150  = 1'h0;
     end
   end
   assign cmd_beats = \$3 [24:0];
   assign w_data = wr_req__payload[40:32];
-  assign next_addr = \$15 [31:0];
-  assign next_remain = \$18 [24:0];
-  assign to_page = \$19 [9:0];
-  assign burst = \$22 [9:0];
-  assign \w_data$24  = { cmd__payload[55:32], cmd__payload[2:0] };
+  assign rg_new_addr = { cmd__payload[31:3], 3'h0 };
+  assign rg_new_remain = \$3 [24:0];
+  assign to_page = \$12 [9:0];
+  assign burst = \$15 [9:0];
+  assign rg_rest_addr = \$17 [31:0];
+  assign rg_rest_remain = \$18 [24:0];
+  assign \to_page$24  = \$19 [9:0];
+  assign \burst$26  = \$22 [9:0];
+  assign \w_data$30  = { cmd__payload[55:32], cmd__payload[2:0] };
   assign take = \$27 [3:0];
   assign r_en = start;
   assign put_mask = \$58 [23:0];
@@ -52146,7 +52207,7 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   assign in_mask[1] = \$39 ;
   assign in_mask[0] = \$36 ;
   assign \$3  = { 3'h0, \$2 [25:3] };
-  assign \$13  = { rg_burst, 3'h0 };
+  assign \$16  = { rg_burst, 3'h0 };
 endmodule
 
 (* generator = "Amaranth" *)
@@ -52276,7 +52337,7 @@ module \accel_top.core.writer.blen (rst, w_en, r_en, r_rdy, r_data, w_port__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$5385$0 , \port$5385$32 , clk);
+module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$5379$0 , \port$5379$32 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$91  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -52300,10 +52361,10 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   (* init = 1'h0 *)
   wire consume;
   reg [1:0] level = 2'h0;
-  input [2:0] \port$5385$0 ;
-  wire [2:0] \port$5385$0 ;
-  input [23:0] \port$5385$32 ;
-  wire [23:0] \port$5385$32 ;
+  input [2:0] \port$5379$0 ;
+  wire [2:0] \port$5379$0 ;
+  input [23:0] \port$5379$32 ;
+  wire [23:0] \port$5379$32 ;
   (* init = 1'h0 *)
   wire produce;
   output [26:0] r_data;
@@ -52335,7 +52396,7 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$5385$32 , \port$5385$0  };
+      storage[w_port__addr] <= { \port$5379$32 , \port$5379$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 2'h2;
@@ -52397,8 +52458,8 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$5385$32 , \port$5385$0  };
-  assign w_data = { \port$5385$32 , \port$5385$0  };
+  assign w_port__data = { \port$5379$32 , \port$5379$0  };
+  assign w_data = { \port$5379$32 , \port$5379$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule

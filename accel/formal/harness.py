@@ -263,20 +263,29 @@ class ReadHarness(_DmaHarness):
                 ~active | (remain != 0),
                 "an active client has beats to request",
             )
-            burst, final = next_burst(
-                m,
-                addr,
-                remain,
-                shift=shift,
-                max_burst=self.config.max_burst,
-                final_name=f"inv_dma_final{i}",
+            _burst_invariant(
+                m, self.props, f"inv.dma.burst{i}", sig, "{}" + str(i), shift, self.config.max_burst
             )
-            self.props.check(
-                m,
-                f"inv.dma.burst{i}",
-                ~active | ((sig[f"burst{i}"] == burst) & (sig[f"final{i}"] == final)),
-                "the next burst, precomputed, matches the address and the beats left",
-            )
+
+
+def _burst_invariant(m, props, name, sig, names, shift, max_burst):
+    """A :class:`~accel.hw.memport.BurstCursor`'s precomputed next burst (signals named by
+    ``names``) matches its address and beats left while it is active."""
+    burst, final = next_burst(
+        m,
+        sig[names.format("addr")],
+        sig[names.format("remain")],
+        shift=shift,
+        max_burst=max_burst,
+        final_name=name.replace(".", "_") + "_final",
+    )
+    props.check(
+        m,
+        name,
+        ~sig[names.format("active")]
+        | ((sig[names.format("burst")] == burst) & (sig[names.format("final")] == final)),
+        "the next burst, precomputed, matches the address and the beats left",
+    )
 
 
 class WriteHarness(_DmaHarness):
@@ -335,19 +344,8 @@ class WriteHarness(_DmaHarness):
             ~sig["rg_active"] | (sig["rg_remain"] != 0),
             "an active region has beats to request",
         )
-        burst, final = next_burst(
-            m,
-            sig["rg_addr"],
-            sig["rg_remain"],
-            shift=shift,
-            max_burst=self.config.max_burst,
-            final_name="inv_writer_final",
-        )
-        check(
-            m,
-            "inv.writer.burst",
-            ~sig["rg_active"] | ((sig["rg_burst"] == burst) & (sig["rg_final"] == final)),
-            "the next burst, precomputed, matches the address and the beats left",
+        _burst_invariant(
+            m, self.props, "inv.writer.burst", sig, "rg_{}", shift, self.config.max_burst
         )
         blen = driven_signals(_subfragment(fragment, "blen"))
         region = driven_signals(_subfragment(fragment, "region"))

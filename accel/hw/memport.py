@@ -22,7 +22,7 @@ Channels, from the master's point of view:
     one per write burst; ``error``: SLVERR/DECERR.
 """
 
-from amaranth.hdl import Mux, Signal
+from amaranth.hdl import Cat, Const, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -54,6 +54,79 @@ def next_burst(m, addr, remain, *, shift: int, max_burst: int, final_name: str):
     final = Signal(name=final_name)
     m.d.comb += final.eq(remain <= limit)
     return burst, final
+
+
+class BurstCursor:
+    """A DMA engine's command in progress, cut into bursts: ``active``, the next burst's byte
+    address ``addr``, the beats still to request ``remain``, and the next burst's length
+    ``burst`` with ``final`` (it ends the command), all registers.
+
+    :meth:`update` computes the state after a burst is issued from the registers alone and
+    the state after a new command from the command alone; ``accept`` and ``issue`` only select
+    between them at the register inputs, so the bus handshakes that decide them never reach an
+    adder. ``names`` formats the signal names (``"{}0"`` gives ``addr0``, ``burst0``, ...).
+    """
+
+    def __init__(self, *, names: str, max_burst: int, remain_width: int):
+        self.max_burst = max_burst
+        self.active = Signal(name=names.format("active"))
+        self.addr = Signal(32, name=names.format("addr"))
+        self.remain = Signal(remain_width, name=names.format("remain"))
+        self.burst = Signal(range(max_burst + 1), name=names.format("burst"))
+        self.final = Signal(name=names.format("final"))
+        self._names = names
+
+    def takes_command(self, issue):
+        """A new command can be accepted: none in progress, or its final burst issuing."""
+        return ~self.active | (issue & self.final)
+
+    def update(self, m, *, shift, cmd_addr, cmd_beats, cmd_nonempty, accept, issue):
+        """The register updates for ``accept`` (a command of ``cmd_beats`` beats from byte
+        address ``cmd_addr``; ``cmd_nonempty``: it has data) and ``issue`` (the next burst
+        is issued)."""
+        names, width = self._names, len(self.remain)
+        new_addr = Signal(32, name=names.format("new_addr"))
+        new_remain = Signal(width, name=names.format("new_remain"))
+        m.d.comb += [new_addr.eq(Cat(Const(0, shift), cmd_addr[shift:])), new_remain.eq(cmd_beats)]
+        new_burst, new_final = next_burst(
+            m,
+            new_addr,
+            new_remain,
+            shift=shift,
+            max_burst=self.max_burst,
+            final_name=names.format("new_final"),
+        )
+        rest_addr = Signal(32, name=names.format("rest_addr"))
+        rest_remain = Signal(width, name=names.format("rest_remain"))
+        m.d.comb += [
+            rest_addr.eq(self.addr + (self.burst << shift)),
+            rest_remain.eq(self.remain - self.burst),
+        ]
+        rest_burst, rest_final = next_burst(
+            m,
+            rest_addr,
+            rest_remain,
+            shift=shift,
+            max_burst=self.max_burst,
+            final_name=names.format("rest_final"),
+        )
+        with m.If(accept):
+            m.d.sync += [
+                self.active.eq(cmd_nonempty),
+                self.addr.eq(new_addr),
+                self.remain.eq(new_remain),
+                self.burst.eq(new_burst),
+                self.final.eq(new_final),
+            ]
+        with m.Elif(issue):
+            m.d.sync += [
+                self.addr.eq(rest_addr),
+                self.remain.eq(rest_remain),
+                self.burst.eq(rest_burst),
+                self.final.eq(rest_final),
+            ]
+            with m.If(self.final):
+                m.d.sync += self.active.eq(0)
 
 
 def dma_status_members(counter: str) -> dict:

@@ -93,7 +93,7 @@ class InputPrefetcher(wiring.Component):
         load_lo = Signal(16)
         load_hi = Signal(16)
         load_start = Signal(32)
-        load_end = Signal(32)
+        cmd_beats = Signal(24)  # beats of every command of the band (register)
         in_beat = Signal(32)  # bank word of the next beat
         cmds_left = Signal(32)  # row mode: row (pixel mode: pixel) commands still to give
         lasts_left = Signal(32)  # row mode: commands whose last beat has not arrived
@@ -109,14 +109,7 @@ class InputPrefetcher(wiring.Component):
             self.write.data.eq(self.data.payload.data),
             self.data.ready.eq(1),
             self.cmd.payload.addr.eq(load_start),
-            self.cmd.payload.beats.eq(
-                Mux(
-                    g.pixel_mode,
-                    g.PC,
-                    Mux(g.row_mode, g.WC, load_end - load_start + bb - 1),
-                )
-                >> lane_bits
-            ),
+            self.cmd.payload.beats.eq(cmd_beats),
         ]
         with m.If(self.data.valid):
             m.d.sync += in_beat.eq(in_beat + 1)
@@ -176,11 +169,19 @@ class InputPrefetcher(wiring.Component):
                 # A new window may only be written once the issuer reached this band.
                 with m.If(~new_window | (win.at_band & (win.band == band.index))):
                     start = lo_start
+                    start_beat = start & ~Const(bb - 1, 32)
                     n_rows = (load_hi - load_lo)[:16]
                     commands = Mux(g.pixel_mode, n_rows * d.W, n_rows)
                     m.d.sync += [
-                        load_start.eq(start & ~Const(bb - 1, 32)),
-                        load_end.eq(hi_end),
+                        load_start.eq(start_beat),
+                        cmd_beats.eq(
+                            Mux(
+                                g.pixel_mode,
+                                g.PC,
+                                Mux(g.row_mode, g.WC, hi_end - start_beat + bb - 1),
+                            )
+                            >> lane_bits
+                        ),
                         cmds_left.eq(commands),
                         lasts_left.eq(commands),
                         row_addr.eq(start),
@@ -214,13 +215,14 @@ class InputPrefetcher(wiring.Component):
             with m.State("ROWS"):
                 # Row mode: one command per input row (pixel mode: per pixel), the beats into
                 # consecutive bank words (rows of WC bytes, pixels of PC bytes).
-                lasts = lasts_left - row_last
-                m.d.sync += lasts_left.eq(lasts)
+                # The zero test of lasts_left - row_last, from the register alone.
+                no_lasts = Mux(row_last, lasts_left == 1, lasts_left == 0)
+                m.d.sync += lasts_left.eq(lasts_left - row_last)
                 with m.If(cmds_left != 0):
                     m.d.comb += self.cmd.valid.eq(1)
                     with m.If(self.cmd.ready):
                         next_command()
-                with m.Elif(lasts == 0):
+                with m.Elif(no_lasts):
                     finish_band()
         return m
 

@@ -1,15 +1,15 @@
 """Multi-client read DMA engine on the internal memory port."""
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from accel.hw.memport import (
+    BurstCursor,
     check_data_width,
     check_max_burst,
     dma_status_members,
-    next_burst,
     read_response_layout,
     request_layout,
 )
@@ -119,15 +119,13 @@ class ReadDMA(wiring.Component):
         n = self.clients
         cmds, datas = self.cmd, self.data
 
-        # Per-client command state: next beat address, beats still to request, and the
-        # length of the next burst with whether it ends the command, computed when the state
-        # changes (so that arbitration, the request and the clients' `ready` only select
-        # registers).
-        active = [Signal(name=f"active{i}") for i in range(n)]
-        addr = [Signal(32, name=f"addr{i}") for i in range(n)]
-        remain = [Signal(24, name=f"remain{i}") for i in range(n)]
-        burst = [Signal(range(self.max_burst + 1), name=f"burst{i}") for i in range(n)]
-        final = [Signal(name=f"final{i}") for i in range(n)]
+        # Per-client command state, its next burst precomputed (so that arbitration, the request
+        # and the clients' `ready` only select registers).
+        cursors = [
+            BurstCursor(names="{}" + str(i), max_burst=self.max_burst, remain_width=24)
+            for i in range(n)
+        ]
+        active = [c.active for c in cursors]
 
         # Burst info FIFO: one entry per burst issued, popped at its last data beat.
         id_bits = max(1, (n - 1).bit_length())
@@ -141,11 +139,12 @@ class ReadDMA(wiring.Component):
                 m.d.comb += [sel.eq(i), any_active.eq(1)]
 
         sel_addr = Signal(32)
-        sel_burst = Signal.like(burst[0])
+        sel_burst = Signal.like(cursors[0].burst)
         sel_final = Signal()
         for i in range(n):
             with m.If(sel == i):
-                m.d.comb += [sel_addr.eq(addr[i]), sel_burst.eq(burst[i]), sel_final.eq(final[i])]
+                c = cursors[i]
+                m.d.comb += [sel_addr.eq(c.addr), sel_burst.eq(c.burst), sel_final.eq(c.final)]
 
         # Request register: load a new burst when empty or being taken.
         load = Signal()
@@ -166,40 +165,16 @@ class ReadDMA(wiring.Component):
         for i in range(n):
             issuing = load & (sel == i)
             accept = cmds[i].valid & cmds[i].ready
-            m.d.comb += cmds[i].ready.eq(~active[i] | (issuing & final[i]))
-            # The state after this cycle: a new command, or the rest after the burst issued.
-            next_addr = Signal(32, name=f"next_addr{i}")
-            next_remain = Signal(24, name=f"next_remain{i}")
-            m.d.comb += [
-                next_addr.eq(
-                    Mux(
-                        accept,
-                        Cat(Const(0, shift), cmds[i].p.addr[shift:]),
-                        addr[i] + (burst[i] << shift),
-                    )
-                ),
-                next_remain.eq(Mux(accept, cmds[i].p.beats, remain[i] - burst[i])),
-            ]
-            # Burst length = min(remaining, max_burst, beats to the next 4 KiB boundary).
-            next_len, next_final = next_burst(
+            m.d.comb += cmds[i].ready.eq(cursors[i].takes_command(issuing))
+            cursors[i].update(
                 m,
-                next_addr,
-                next_remain,
                 shift=shift,
-                max_burst=self.max_burst,
-                final_name=f"next_final{i}",
+                cmd_addr=cmds[i].p.addr,
+                cmd_beats=cmds[i].p.beats,
+                cmd_nonempty=cmds[i].p.beats != 0,
+                accept=accept,
+                issue=issuing,
             )
-            with m.If(accept | issuing):
-                m.d.sync += [
-                    addr[i].eq(next_addr),
-                    remain[i].eq(next_remain),
-                    burst[i].eq(next_len),
-                    final[i].eq(next_final),
-                ]
-            with m.If(accept):
-                m.d.sync += active[i].eq(cmds[i].p.beats != 0)
-            with m.Elif(issuing & final[i]):
-                m.d.sync += active[i].eq(0)
 
         # Response routing to the client that issued the burst at the head of the info FIFO.
         head_id = info.r_data[:id_bits]

@@ -8,10 +8,10 @@ from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from accel.hw.memport import (
+    BurstCursor,
     check_data_width,
     check_max_burst,
     dma_status_members,
-    next_burst,
     request_layout,
     write_data_layout,
     write_response_layout,
@@ -140,27 +140,23 @@ class OutputWriter(wiring.Component):
         m.d.comb += cmd_beats.eq((cmd_offset + self.cmd.p.length + (nbytes - 1)) >> shift)
         cmd_nonempty = self.cmd.p.length != 0
 
-        # The request generator's state; the next burst's length and whether it ends the
-        # region are computed when the state changes, so `cmd.ready` selects registers only.
-        rg_active = Signal()
-        rg_addr = Signal(32)
-        rg_remain = Signal(25)
-        rg_burst = Signal(range(self.max_burst + 1))
-        rg_final = Signal()
+        # The request generator's state, its next burst precomputed (so that `cmd.ready`
+        # selects registers only).
+        rg = BurstCursor(names="rg_{}", max_burst=self.max_burst, remain_width=25)
 
         # A burst's length enters `blen` when its request is accepted, so data never runs ahead
         # of its request; a burst is loaded only if `blen` will have room for it by then.
         load = Signal()
         m.d.comb += load.eq(
             (~self.wr_req.valid | self.wr_req.ready)
-            & rg_active
+            & rg.active
             & (blen.w_level + self.wr_req.valid < BURST_QUEUE_DEPTH)
         )
         with m.If(load):
             m.d.sync += [
                 self.wr_req.valid.eq(1),
-                self.wr_req.p.addr.eq(rg_addr),
-                self.wr_req.p.beats.eq(rg_burst),
+                self.wr_req.p.addr.eq(rg.addr),
+                self.wr_req.p.beats.eq(rg.burst),
             ]
         with m.Elif(self.wr_req.ready):
             m.d.sync += self.wr_req.valid.eq(0)
@@ -170,39 +166,21 @@ class OutputWriter(wiring.Component):
         ]
 
         # A new command takes over from the request generator (after its final burst).
-        m.d.comb += self.cmd.ready.eq(region.w_rdy & (~rg_active | (load & rg_final)))
-        accept = self.cmd.valid & self.cmd.ready
-        next_addr = Signal(32)
-        next_remain = Signal(25)
-        m.d.comb += [
-            next_addr.eq(
-                Mux(
-                    accept,
-                    Cat(Const(0, shift), self.cmd.p.addr[shift:]),
-                    rg_addr + (rg_burst << shift),
-                )
-            ),
-            next_remain.eq(Mux(accept, cmd_beats, rg_remain - rg_burst)),
-        ]
-        burst, final = next_burst(
-            m, next_addr, next_remain, shift=shift, max_burst=self.max_burst, final_name="final"
+        m.d.comb += self.cmd.ready.eq(region.w_rdy & rg.takes_command(load))
+        rg.update(
+            m,
+            shift=shift,
+            cmd_addr=self.cmd.p.addr,
+            cmd_beats=cmd_beats,
+            cmd_nonempty=cmd_nonempty,
+            accept=self.cmd.valid & self.cmd.ready,
+            issue=load,
         )
-        with m.If(accept | load):
-            m.d.sync += [
-                rg_addr.eq(next_addr),
-                rg_remain.eq(next_remain),
-                rg_burst.eq(burst),
-                rg_final.eq(final),
-            ]
-        with m.If(accept):
-            m.d.sync += rg_active.eq(cmd_nonempty)
-        with m.Elif(load & rg_final):
-            m.d.sync += rg_active.eq(0)
         m.d.comb += [
             region.w_en.eq(self.cmd.valid & self.cmd.ready & cmd_nonempty),
             region.w_data.eq(Cat(cmd_offset, self.cmd.p.length)),
         ]
-        return rg_active
+        return rg.active
 
     def _packer(self, m, region) -> SimpleNamespace:
         """The byte packer: merges the accepted bytes into the packing buffer.
