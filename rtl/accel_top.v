@@ -1756,8 +1756,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .in_data(\in_data$226 ),
     .in_tag(\in_tag$224 ),
     .in_valid(\in_valid$222 ),
-    .\port$2043$10 (\$6 ),
-    .\port$2214$0 (\$7 ),
+    .\port$2045$10 (\$6 ),
+    .\port$2216$0 (\$7 ),
     .read__complete(acc__complete),
     .read__data(acc__data),
     .read__en(read__en),
@@ -1823,7 +1823,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .issue(events__issue),
     .out_data(in_data),
     .pixbase(pixbase),
-    .\port$3357$16 (descriptor[47:16]),
+    .\port$3359$16 (descriptor[47:16]),
     .rows(rows),
     .rst(rst),
     .s2_bank(in_bank),
@@ -1891,8 +1891,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .param_data(params__data),
     .params__addr(\read__addr$174 ),
     .params_loaded(params_loaded),
-    .\port$2043$10 (\$6 ),
-    .\port$2214$0 (\$7 ),
+    .\port$2045$10 (\$6 ),
+    .\port$2216$0 (\$7 ),
     .region__payload(\cmd__payload$120 ),
     .region__ready(region__ready),
     .region__valid(\cmd__valid$124 ),
@@ -3049,7 +3049,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.acc (rst, read__data, \port$2043$10 , \port$2214$0 , read__en, halves__claim, in_valid, in_tag, in_data, read__complete, halves__free, read__take, read__release, clk);
+module \accel_top.core.acc (rst, read__data, \port$2045$10 , \port$2216$0 , read__en, halves__claim, in_valid, in_tag, in_data, read__complete, halves__free, read__take, read__release, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
   wire [1:0] \$10 ;
@@ -3178,10 +3178,10 @@ module \accel_top.core.acc (rst, read__data, \port$2043$10 , \port$2214$0 , read
   wire in_valid;
   reg newer = 1'h0;
   reg older = 1'h0;
-  input \port$2043$10 ;
-  wire \port$2043$10 ;
-  input [9:0] \port$2214$0 ;
-  wire [9:0] \port$2214$0 ;
+  input \port$2045$10 ;
+  wire \port$2045$10 ;
+  input [9:0] \port$2216$0 ;
+  wire [9:0] \port$2216$0 ;
   reg [10:0] prev_addr = 11'h000;
   reg [255:0] prev_data = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   wire [31:0] \prev_data[0] ;
@@ -5402,10 +5402,10 @@ module \accel_top.core.acc (rst, read__data, \port$2043$10 , \port$2214$0 , read
   assign \$8  = halves__free | read__release;
   assign \$9  = ~ halves__claim;
   assign \$10  = \$8  & \$9 ;
-  assign \$11  = ! \port$2043$10 ;
+  assign \$11  = ! \port$2045$10 ;
   assign \$12  = read__en & \$11 ;
-  assign rp__addr = \$12  ? \port$2214$0  : in_tag[9:0];
-  assign \$13  = ! \port$2043$10 ;
+  assign rp__addr = \$12  ? \port$2216$0  : in_tag[9:0];
+  assign \$13  = ! \port$2045$10 ;
   assign \$14  = read__en & \$13 ;
   assign \$15  = ! in_tag[10];
   assign \$16  = in_valid & \$15 ;
@@ -5413,7 +5413,7 @@ module \accel_top.core.acc (rst, read__data, \port$2043$10 , \port$2214$0 , read
   assign \$17  = ! rmw_addr[10];
   assign wp__en = rmw_valid & \$17 ;
   assign \$19  = read__en & \$18 ;
-  assign \rp__addr$45  = \$19  ? \port$2214$0  : in_tag[9:0];
+  assign \rp__addr$45  = \$19  ? \port$2216$0  : in_tag[9:0];
   assign \$21  = read__en & \$20 ;
   assign \$23  = in_valid & \$22 ;
   assign \rp__en$46  = \$21  | \$23 ;
@@ -5600,7 +5600,7 @@ module \accel_top.core.acc (rst, read__data, \port$2043$10 , \port$2214$0 , read
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$78  = \port$2043$10 ;
+    \$78  = \port$2045$10 ;
     if (rst) begin
       \$78  = 1'h0;
     end
@@ -5703,7 +5703,7 @@ module \accel_top.core.acc (rst, read__data, \port$2043$10 , \port$2214$0 , read
       \$92  = 2'h3;
     end
   end
-  assign read__addr = { \port$2043$10 , \port$2214$0  };
+  assign read__addr = { \port$2045$10 , \port$2216$0  };
   assign wp__addr = rmw_addr[9:0];
   assign wp__data = acc_write;
   assign \wp__addr$48  = rmw_addr[9:0];
@@ -5823,8 +5823,8 @@ module \accel_top.core.acc (rst, read__data, \port$2043$10 , \port$2214$0 , read
   assign total[95:64] = \$39 [31:0];
   assign total[63:32] = \$34 [31:0];
   assign total[31:0] = \$29 [31:0];
-  assign \$18  = \port$2043$10 ;
-  assign \$20  = \port$2043$10 ;
+  assign \$18  = \port$2045$10 ;
+  assign \$20  = \port$2045$10 ;
   assign \$22  = in_tag[10];
   assign \$24  = rmw_addr[10];
 endmodule
@@ -19741,7 +19741,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.feeder (rst, wp__en, \port$3357$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
+module \accel_top.core.feeder (rst, wp__en, \port$3359$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$71  = 0;
   wire [34:0] \$1 ;
   wire \$10 ;
@@ -19937,8 +19937,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3357$16 , zero_point, wp__data
   wire out_valid;
   input [33:0] pixbase;
   wire [33:0] pixbase;
-  input [31:0] \port$3357$16 ;
-  wire [31:0] \port$3357$16 ;
+  input [31:0] \port$3359$16 ;
+  wire [31:0] \port$3359$16 ;
   input [391:0] rows;
   wire [391:0] rows;
   wire [48:0] \rows[0] ;
@@ -36593,104 +36593,104 @@ module \accel_top.core.feeder (rst, wp__en, \port$3357$16 , zero_point, wp__data
   assign \$3  = $signed(\$2 ) >= $signed(1'h0);
   assign \$4  = rows[0] & \$3 ;
   assign \$5  = $signed(hb) + $signed({ 1'h0, rows[8:1] });
-  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3357$16 [15:0] });
+  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3359$16 [15:0] });
   assign \$7  = \$4  & \$6 ;
   assign \$8  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
   assign \$9  = $signed(\$8 ) >= $signed(1'h0);
   assign \$10  = \$7  & \$9 ;
   assign \$11  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
-  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3357$16 [31:16] });
+  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3359$16 [31:16] });
   assign \$13  = \$10  & \$12 ;
   assign \$14  = $signed(pixbase) + $signed({ 1'h0, rows[97:66] });
   assign \$15  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
   assign \$16  = $signed(\$15 ) >= $signed(1'h0);
   assign \$17  = rows[49] & \$16 ;
   assign \$18  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
-  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3357$16 [15:0] });
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3359$16 [15:0] });
   assign \$20  = \$17  & \$19 ;
   assign \$21  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
   assign \$22  = $signed(\$21 ) >= $signed(1'h0);
   assign \$23  = \$20  & \$22 ;
   assign \$24  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
-  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3357$16 [31:16] });
+  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3359$16 [31:16] });
   assign \$26  = \$23  & \$25 ;
   assign \$27  = $signed(pixbase) + $signed({ 1'h0, rows[146:115] });
   assign \$28  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
   assign \$29  = $signed(\$28 ) >= $signed(1'h0);
   assign \$30  = rows[98] & \$29 ;
   assign \$31  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
-  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3357$16 [15:0] });
+  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3359$16 [15:0] });
   assign \$33  = \$30  & \$32 ;
   assign \$34  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
   assign \$35  = $signed(\$34 ) >= $signed(1'h0);
   assign \$36  = \$33  & \$35 ;
   assign \$37  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
-  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3357$16 [31:16] });
+  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3359$16 [31:16] });
   assign \$39  = \$36  & \$38 ;
   assign \$40  = $signed(pixbase) + $signed({ 1'h0, rows[195:164] });
   assign \$41  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
   assign \$42  = $signed(\$41 ) >= $signed(1'h0);
   assign \$43  = rows[147] & \$42 ;
   assign \$44  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
-  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3357$16 [15:0] });
+  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3359$16 [15:0] });
   assign \$46  = \$43  & \$45 ;
   assign \$47  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
   assign \$48  = $signed(\$47 ) >= $signed(1'h0);
   assign \$49  = \$46  & \$48 ;
   assign \$50  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
-  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3357$16 [31:16] });
+  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3359$16 [31:16] });
   assign \$52  = \$49  & \$51 ;
   assign \$53  = $signed(pixbase) + $signed({ 1'h0, rows[244:213] });
   assign \$54  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
   assign \$55  = $signed(\$54 ) >= $signed(1'h0);
   assign \$56  = rows[196] & \$55 ;
   assign \$57  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
-  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3357$16 [15:0] });
+  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3359$16 [15:0] });
   assign \$59  = \$56  & \$58 ;
   assign \$60  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
   assign \$61  = $signed(\$60 ) >= $signed(1'h0);
   assign \$62  = \$59  & \$61 ;
   assign \$63  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
-  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3357$16 [31:16] });
+  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3359$16 [31:16] });
   assign \$65  = \$62  & \$64 ;
   assign \$66  = $signed(pixbase) + $signed({ 1'h0, rows[293:262] });
   assign \$67  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
   assign \$68  = $signed(\$67 ) >= $signed(1'h0);
   assign \$69  = rows[245] & \$68 ;
   assign \$70  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
-  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3357$16 [15:0] });
+  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3359$16 [15:0] });
   assign \$72  = \$69  & \$71 ;
   assign \$73  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
   assign \$74  = $signed(\$73 ) >= $signed(1'h0);
   assign \$75  = \$72  & \$74 ;
   assign \$76  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
-  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3357$16 [31:16] });
+  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3359$16 [31:16] });
   assign \$78  = \$75  & \$77 ;
   assign \$79  = $signed(pixbase) + $signed({ 1'h0, rows[342:311] });
   assign \$80  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
   assign \$81  = $signed(\$80 ) >= $signed(1'h0);
   assign \$82  = rows[294] & \$81 ;
   assign \$83  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
-  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3357$16 [15:0] });
+  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3359$16 [15:0] });
   assign \$85  = \$82  & \$84 ;
   assign \$86  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
   assign \$87  = $signed(\$86 ) >= $signed(1'h0);
   assign \$88  = \$85  & \$87 ;
   assign \$89  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
-  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3357$16 [31:16] });
+  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3359$16 [31:16] });
   assign \$91  = \$88  & \$90 ;
   assign \$92  = $signed(pixbase) + $signed({ 1'h0, rows[391:360] });
   assign \$93  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
   assign \$94  = $signed(\$93 ) >= $signed(1'h0);
   assign \$95  = rows[343] & \$94 ;
   assign \$96  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
-  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3357$16 [15:0] });
+  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3359$16 [15:0] });
   assign \$98  = \$95  & \$97 ;
   assign \$99  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
   assign \$100  = $signed(\$99 ) >= $signed(1'h0);
   assign \$101  = \$98  & \$100 ;
   assign \$102  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
-  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3357$16 [31:16] });
+  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3359$16 [31:16] });
   assign \$104  = \$101  & \$103 ;
   assign \$263  = s2_lane0 * 4'h8;
   assign \$105  = rp__data >> \$263 ;
@@ -37058,8 +37058,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3357$16 , zero_point, wp__data
       \$158  = 1'h0;
     end
   end
-  assign H = \port$3357$16 [15:0];
-  assign W = \port$3357$16 [31:16];
+  assign H = \port$3359$16 [15:0];
+  assign W = \port$3359$16 [31:16];
   assign write__en = wp__en;
   assign write__addr = wp__addr;
   assign write__data = wp__data;
@@ -38989,8 +38989,8 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
     .clk(clk),
     .last(last),
     .pix_step(layer__geometry[65:49]),
-    .\port$1077$0 (\$16 ),
-    .\port$3662$0 (\$17 ),
+    .\port$1079$0 (\$16 ),
+    .\port$3665$0 (\$17 ),
     .restart(restart),
     .row_step(layer__geometry[261:228]),
     .rst(rst),
@@ -39238,7 +39238,7 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.ktiles.walker (rst, \port$1077$0 , last, C, S, pix_step, K, row_step, restart, step, \port$3662$0 , clk);
+module \accel_top.core.ktiles.walker (rst, \port$1079$0 , last, C, S, pix_step, K, row_step, restart, step, \port$3665$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$75  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
@@ -39282,11 +39282,11 @@ module \accel_top.core.ktiles.walker (rst, \port$1077$0 , last, C, S, pix_step, 
   wire \params.valid ;
   input [16:0] pix_step;
   wire [16:0] pix_step;
-  output \port$1077$0 ;
-  wire \port$1077$0 ;
+  output \port$1079$0 ;
+  wire \port$1079$0 ;
   (* init = 48'h000000000000 *)
-  output [47:0] \port$3662$0 ;
-  wire [47:0] \port$3662$0 ;
+  output [47:0] \port$3665$0 ;
+  wire [47:0] \port$3665$0 ;
   input restart;
   wire restart;
   input [33:0] row_step;
@@ -39401,8 +39401,8 @@ module \accel_top.core.ktiles.walker (rst, \port$1077$0 , last, C, S, pix_step, 
   end
   assign params = { \$19 , \$1  };
   assign at_end = k_left[32];
-  assign \port$1077$0  = \$1 ;
-  assign \port$3662$0  = \$19 ;
+  assign \port$1079$0  = \$1 ;
+  assign \port$3665$0  = \$19 ;
   assign \params.valid  = \$1 ;
   assign \params.r  = \$19 [7:0];
   assign \params.s  = \$19 [15:8];
@@ -39410,7 +39410,7 @@ module \accel_top.core.ktiles.walker (rst, \port$1077$0 , last, C, S, pix_step, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, \port$2043$10 , \port$2214$0 , acc__en, bytes__valid, bytes__payload, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid
+module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, \port$2045$10 , \port$2216$0 , acc__en, bytes__valid, bytes__payload, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid
 , finished, params__addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$76  = 0;
   wire [62:0] \$1 ;
@@ -39744,10 +39744,10 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire params_loaded;
   reg [15:0] pixel_in_row = 16'h0000;
   wire pool;
-  output \port$2043$10 ;
-  wire \port$2043$10 ;
-  output [9:0] \port$2214$0 ;
-  wire [9:0] \port$2214$0 ;
+  output \port$2045$10 ;
+  wire \port$2045$10 ;
+  output [9:0] \port$2216$0 ;
+  wire [9:0] \port$2216$0 ;
   reg [31:0] product_hi = 32'd0;
   reg [31:0] product_lo = 32'd0;
   wire reads_done;
@@ -39870,9 +39870,9 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
     .out__payload(bytes__payload),
     .param_addr(params__addr),
     .param_data(param_data),
-    .\port$2214$0 (\$72 ),
-    .\port$3357$272 (layer__descriptor[296:272]),
-    .\port$3361$294 (layer__geometry[325:294]),
+    .\port$2216$0 (\$72 ),
+    .\port$3359$272 (layer__descriptor[296:272]),
+    .\port$3363$294 (layer__geometry[325:294]),
     .r_en(out__ready),
     .r_rdy(bytes__valid),
     .reads_done(reads_done),
@@ -40195,8 +40195,8 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   assign out__payload = bytes__payload;
   assign bytes__ready = out__ready;
   assign out__valid = bytes__valid;
-  assign \port$2043$10  = acc_base[10];
-  assign \port$2214$0  = \$72 ;
+  assign \port$2045$10  = acc_base[10];
+  assign \port$2216$0  = \$72 ;
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -40685,7 +40685,7 @@ module \accel_top.core.output.band (rst, last, layer__descriptor, layer__geometr
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, rows, idle, \port$2214$0 , acc_en, r_rdy, out__payload, M, F, \port$3357$272 , \port$3361$294 , band_pixels, start, reads_done, param_addr, clk);
+module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, rows, idle, \port$2216$0 , acc_en, r_rdy, out__payload, M, F, \port$3359$272 , \port$3363$294 , band_pixels, start, reads_done, param_addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$78  = 0;
   wire \$1 ;
   wire [5:0] \$10 ;
@@ -40991,12 +40991,12 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   wire [31:0] \params.shift[7] ;
   reg [31:0] pix = 32'd0;
   wire pool;
-  output [9:0] \port$2214$0 ;
-  wire [9:0] \port$2214$0 ;
-  input [24:0] \port$3357$272 ;
-  wire [24:0] \port$3357$272 ;
-  input [31:0] \port$3361$294 ;
-  wire [31:0] \port$3361$294 ;
+  output [9:0] \port$2216$0 ;
+  wire [9:0] \port$2216$0 ;
+  input [24:0] \port$3359$272 ;
+  wire [24:0] \port$3359$272 ;
+  input [31:0] \port$3363$294 ;
+  wire [31:0] \port$3363$294 ;
   wire [67:0] r_data;
   input r_en;
   wire r_en;
@@ -41019,56 +41019,56 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   wire [67:0] w_data;
   wire w_en;
   assign \$1  = sub == 2'h3;
-  assign \$2  = \port$3357$272 [24] ? \$1  : 1'h1;
+  assign \$2  = \port$3359$272 [24] ? \$1  : 1'h1;
   assign \$3  = ~ \$2 ;
   assign \$4  = credits_used != 5'h10;
   assign \$5  = \$3  | \$4 ;
   assign \$6  = running & \$5 ;
   assign \$7  = sub == 2'h3;
-  assign \$8  = \port$3357$272 [24] ? \$7  : 1'h1;
+  assign \$8  = \port$3359$272 [24] ? \$7  : 1'h1;
   assign \$9  = \$6  & \$8 ;
   assign \$10  = credits_used + \$9 ;
   assign \$11  = r_rdy & r_en;
   assign \$12  = \$10  - \$11 ;
   assign \$13  = sub == 2'h3;
-  assign \$14  = \port$3357$272 [24] ? \$13  : 1'h1;
+  assign \$14  = \port$3359$272 [24] ? \$13  : 1'h1;
   assign \$15  = ~ \$14 ;
   assign \$16  = credits_used != 5'h10;
   assign \$17  = \$15  | \$16 ;
   assign \$18  = running & \$17 ;
   assign \$19  = ! sub;
   assign \$20  = sub == 2'h3;
-  assign \$21  = \port$3357$272 [24] ? \$20  : 1'h1;
+  assign \$21  = \port$3359$272 [24] ? \$20  : 1'h1;
   assign \$22  = sub == 2'h3;
-  assign \$23  = \port$3357$272 [24] ? \$22  : 1'h1;
+  assign \$23  = \port$3359$272 [24] ? \$22  : 1'h1;
   assign \$24  = ~ \$23 ;
   assign \$25  = credits_used != 5'h10;
   assign \$26  = \$24  | \$25 ;
   assign \$27  = running & \$26 ;
   assign \$28  = sub == 2'h3;
-  assign \$29  = \port$3357$272 [24] ? \$28  : 1'h1;
+  assign \$29  = \port$3359$272 [24] ? \$28  : 1'h1;
   assign \$30  = ~ \$29 ;
   assign \$31  = sub + 1'h1;
   assign \$32  = tile + 1'h1;
-  assign \$33  = \$32  == \port$3361$294 [31:16];
+  assign \$33  = \$32  == \port$3363$294 [31:16];
   assign \$34  = ~ \$33 ;
   assign \$35  = tile + 1'h1;
   assign \$36  = tile_pix + band_pixels;
   assign \$37  = m_left - 4'h8;
   assign \$38  = col + 1'h1;
-  assign \$39  = \$38  == \port$3361$294 [15:0];
+  assign \$39  = \$38  == \port$3363$294 [15:0];
   assign \$40  = ~ \$39 ;
   assign \$41  = col + 1'h1;
-  assign \$42  = \port$3357$272 [24] ? 2'h2 : 2'h1;
+  assign \$42  = \port$3359$272 [24] ? 2'h2 : 2'h1;
   assign \$43  = pix + \$42 ;
-  assign \$44  = \port$3357$272 [24] ? 2'h2 : 2'h1;
+  assign \$44  = \port$3359$272 [24] ? 2'h2 : 2'h1;
   assign \$45  = pix + \$44 ;
   assign \$46  = row + 1'h1;
-  assign \$48  = \port$3357$272 [24] ? \$47  : { 1'h0, F };
+  assign \$48  = \port$3359$272 [24] ? \$47  : { 1'h0, F };
   assign \$49  = row_base + \$48 ;
-  assign \$51  = \port$3357$272 [24] ? \$50  : { 1'h0, F };
+  assign \$51  = \port$3359$272 [24] ? \$50  : { 1'h0, F };
   assign \$52  = row_base + \$51 ;
-  assign \$54  = \port$3357$272 [24] ? \$53  : { 1'h0, F };
+  assign \$54  = \port$3359$272 [24] ? \$53  : { 1'h0, F };
   assign \$55  = row_base + \$54 ;
   assign \$56  = row + 1'h1;
   assign \$57  = \$56  == rows;
@@ -41079,7 +41079,7 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   assign \$61  = \$60  + sub[0];
   assign \$62  = tile_pix + \$61 ;
   assign \$63  = sub == 2'h3;
-  assign \$64  = \port$3357$272 [24] ? \$63  : 1'h1;
+  assign \$64  = \port$3359$272 [24] ? \$63  : 1'h1;
   assign \$65  = ~ \$64 ;
   assign \$66  = credits_used != 5'h10;
   assign \$67  = \$65  | \$66 ;
@@ -41167,7 +41167,7 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
     .i__payload(i__payload),
     .i__valid(inflight1),
     .o__payload(o__payload),
-    .\port$3357$272 (\port$3357$272 [23:0]),
+    .\port$3359$272 (\port$3359$272 [23:0]),
     .rst(rst),
     .s10_valid(o__valid)
   );
@@ -41457,22 +41457,22 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
       \$118  = 64'h0000000000000000;
     end
   end
-  assign pool = \port$3357$272 [24];
+  assign pool = \port$3359$272 [24];
   assign count = \$69 [3:0];
-  assign m_tiles = \port$3361$294 [31:16];
-  assign F_out = \port$3361$294 [15:0];
+  assign m_tiles = \port$3363$294 [31:16];
+  assign F_out = \port$3363$294 [15:0];
   assign acc_addr = { acc_base[10], \$62 [9:0] };
   assign i__valid = inflight1;
-  assign output_zero_point = \port$3357$272 [7:0];
-  assign \output_zero_point$42  = \port$3357$272 [7:0];
-  assign act_min = \port$3357$272 [15:8];
-  assign \act_min$44  = \port$3357$272 [15:8];
-  assign act_max = \port$3357$272 [23:16];
-  assign \act_max$46  = \port$3357$272 [23:16];
+  assign output_zero_point = \port$3359$272 [7:0];
+  assign \output_zero_point$42  = \port$3359$272 [7:0];
+  assign act_min = \port$3359$272 [15:8];
+  assign \act_min$44  = \port$3359$272 [15:8];
+  assign act_max = \port$3359$272 [23:16];
+  assign \act_max$46  = \port$3359$272 [23:16];
   assign r_data = out__payload;
   assign out__valid = r_rdy;
   assign out__ready = r_en;
-  assign \port$2214$0  = \$62 [9:0];
+  assign \port$2216$0  = \$62 [9:0];
   assign param_addr = tile[5:0];
   assign \params.bias  = params[255:0];
   assign \params.bias[0]  = params[31:0];
@@ -41795,7 +41795,7 @@ module \accel_top.core.output.post.fifo (rst, r_en, w_en, r_rdy, r_data, w_port_
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post.requant (rst, \port$3357$272 , i__valid, i__payload, s10_valid, o__payload, clk);
+module \accel_top.core.output.post.requant (rst, \port$3359$272 , i__valid, i__payload, s10_valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$80  = 0;
   wire [32:0] \$1 ;
   wire [31:0] \$10 ;
@@ -43301,8 +43301,8 @@ module \accel_top.core.output.post.requant (rst, \port$3357$272 , i__valid, i__p
   (* init = 1'h0 *)
   wire o__valid;
   wire [7:0] output_zero_point;
-  input [23:0] \port$3357$272 ;
-  wire [23:0] \port$3357$272 ;
+  input [23:0] \port$3359$272 ;
+  wire [23:0] \port$3359$272 ;
   input rst;
   wire rst;
   reg [5:0] s10_tag = 6'h00;
@@ -43440,13 +43440,13 @@ module \accel_top.core.output.post.requant (rst, \port$3357$272 , i__valid, i__p
   assign \$113  = l0_s6_y[32] ? \$111  : \$112 ;
   assign \$114  = $signed(l0_s6_y) + $signed({ 1'h0, \$113 , \$110 , \$107 , \$104 , \$101 , \$98 , \$95 , \$92 , \$89 , \$86 , \$83 , \$80 , \$77 , \$74 , \$71 , \$68 , \$65 , \$62 , \$59 , \$56 , \$53 , \$50 , \$47 , \$44 , \$41 , \$38 , \$35 , \$32 , \$29 , \$26 , \$23 , \$20  });
   assign \$115  = $signed(l0_s7_t) >>> l0_s7_right;
-  assign \$116  = $signed(l0_s8_z) + $signed(\port$3357$272 [7:0]);
-  assign \$117  = $signed(l0_s9_w) > $signed(\port$3357$272 [23:16]);
-  assign \$118  = $signed(\port$3357$272 [15:8]) > $signed(\port$3357$272 [23:16]);
+  assign \$116  = $signed(l0_s8_z) + $signed(\port$3359$272 [7:0]);
+  assign \$117  = $signed(l0_s9_w) > $signed(\port$3359$272 [23:16]);
+  assign \$118  = $signed(\port$3359$272 [15:8]) > $signed(\port$3359$272 [23:16]);
   assign \$119  = \$117  | \$118 ;
-  assign \$120  = $signed(l0_s9_w) < $signed(\port$3357$272 [15:8]);
-  assign \$121  = \$120  ? { \port$3357$272 [15], \port$3357$272 [15:8] } : { 1'h0, l0_s9_w[7:0] };
-  assign \$122  = \$119  ? { \port$3357$272 [23], \port$3357$272 [23:16] } : \$121 ;
+  assign \$120  = $signed(l0_s9_w) < $signed(\port$3359$272 [15:8]);
+  assign \$121  = \$120  ? { \port$3359$272 [15], \port$3359$272 [15:8] } : { 1'h0, l0_s9_w[7:0] };
+  assign \$122  = \$119  ? { \port$3359$272 [23], \port$3359$272 [23:16] } : \$121 ;
   assign \$123  = $signed(i__payload[63:32]) + $signed(i__payload[319:288]);
   assign \$124  = $signed(i__payload[779:774]) < $signed(1'h0);
   assign \$125  = \$124  ? 5'h00 : i__payload[778:774];
@@ -43561,13 +43561,13 @@ module \accel_top.core.output.post.requant (rst, \port$3357$272 , i__valid, i__p
   assign \$235  = l1_s6_y[32] ? \$233  : \$234 ;
   assign \$236  = $signed(l1_s6_y) + $signed({ 1'h0, \$235 , \$232 , \$229 , \$226 , \$223 , \$220 , \$217 , \$214 , \$211 , \$208 , \$205 , \$202 , \$199 , \$196 , \$193 , \$190 , \$187 , \$184 , \$181 , \$178 , \$175 , \$172 , \$169 , \$166 , \$163 , \$160 , \$157 , \$154 , \$151 , \$148 , \$145 , \$142  });
   assign \$237  = $signed(l1_s7_t) >>> l1_s7_right;
-  assign \$238  = $signed(l1_s8_z) + $signed(\port$3357$272 [7:0]);
-  assign \$239  = $signed(l1_s9_w) > $signed(\port$3357$272 [23:16]);
-  assign \$240  = $signed(\port$3357$272 [15:8]) > $signed(\port$3357$272 [23:16]);
+  assign \$238  = $signed(l1_s8_z) + $signed(\port$3359$272 [7:0]);
+  assign \$239  = $signed(l1_s9_w) > $signed(\port$3359$272 [23:16]);
+  assign \$240  = $signed(\port$3359$272 [15:8]) > $signed(\port$3359$272 [23:16]);
   assign \$241  = \$239  | \$240 ;
-  assign \$242  = $signed(l1_s9_w) < $signed(\port$3357$272 [15:8]);
-  assign \$243  = \$242  ? { \port$3357$272 [15], \port$3357$272 [15:8] } : { 1'h0, l1_s9_w[7:0] };
-  assign \$244  = \$241  ? { \port$3357$272 [23], \port$3357$272 [23:16] } : \$243 ;
+  assign \$242  = $signed(l1_s9_w) < $signed(\port$3359$272 [15:8]);
+  assign \$243  = \$242  ? { \port$3359$272 [15], \port$3359$272 [15:8] } : { 1'h0, l1_s9_w[7:0] };
+  assign \$244  = \$241  ? { \port$3359$272 [23], \port$3359$272 [23:16] } : \$243 ;
   assign \$245  = $signed(i__payload[95:64]) + $signed(i__payload[351:320]);
   assign \$246  = $signed(i__payload[785:780]) < $signed(1'h0);
   assign \$247  = \$246  ? 5'h00 : i__payload[784:780];
@@ -43682,13 +43682,13 @@ module \accel_top.core.output.post.requant (rst, \port$3357$272 , i__valid, i__p
   assign \$357  = l2_s6_y[32] ? \$355  : \$356 ;
   assign \$358  = $signed(l2_s6_y) + $signed({ 1'h0, \$357 , \$354 , \$351 , \$348 , \$345 , \$342 , \$339 , \$336 , \$333 , \$330 , \$327 , \$324 , \$321 , \$318 , \$315 , \$312 , \$309 , \$306 , \$303 , \$300 , \$297 , \$294 , \$291 , \$288 , \$285 , \$282 , \$279 , \$276 , \$273 , \$270 , \$267 , \$264  });
   assign \$359  = $signed(l2_s7_t) >>> l2_s7_right;
-  assign \$360  = $signed(l2_s8_z) + $signed(\port$3357$272 [7:0]);
-  assign \$361  = $signed(l2_s9_w) > $signed(\port$3357$272 [23:16]);
-  assign \$362  = $signed(\port$3357$272 [15:8]) > $signed(\port$3357$272 [23:16]);
+  assign \$360  = $signed(l2_s8_z) + $signed(\port$3359$272 [7:0]);
+  assign \$361  = $signed(l2_s9_w) > $signed(\port$3359$272 [23:16]);
+  assign \$362  = $signed(\port$3359$272 [15:8]) > $signed(\port$3359$272 [23:16]);
   assign \$363  = \$361  | \$362 ;
-  assign \$364  = $signed(l2_s9_w) < $signed(\port$3357$272 [15:8]);
-  assign \$365  = \$364  ? { \port$3357$272 [15], \port$3357$272 [15:8] } : { 1'h0, l2_s9_w[7:0] };
-  assign \$366  = \$363  ? { \port$3357$272 [23], \port$3357$272 [23:16] } : \$365 ;
+  assign \$364  = $signed(l2_s9_w) < $signed(\port$3359$272 [15:8]);
+  assign \$365  = \$364  ? { \port$3359$272 [15], \port$3359$272 [15:8] } : { 1'h0, l2_s9_w[7:0] };
+  assign \$366  = \$363  ? { \port$3359$272 [23], \port$3359$272 [23:16] } : \$365 ;
   assign \$367  = $signed(i__payload[127:96]) + $signed(i__payload[383:352]);
   assign \$368  = $signed(i__payload[791:786]) < $signed(1'h0);
   assign \$369  = \$368  ? 5'h00 : i__payload[790:786];
@@ -43803,13 +43803,13 @@ module \accel_top.core.output.post.requant (rst, \port$3357$272 , i__valid, i__p
   assign \$479  = l3_s6_y[32] ? \$477  : \$478 ;
   assign \$480  = $signed(l3_s6_y) + $signed({ 1'h0, \$479 , \$476 , \$473 , \$470 , \$467 , \$464 , \$461 , \$458 , \$455 , \$452 , \$449 , \$446 , \$443 , \$440 , \$437 , \$434 , \$431 , \$428 , \$425 , \$422 , \$419 , \$416 , \$413 , \$410 , \$407 , \$404 , \$401 , \$398 , \$395 , \$392 , \$389 , \$386  });
   assign \$481  = $signed(l3_s7_t) >>> l3_s7_right;
-  assign \$482  = $signed(l3_s8_z) + $signed(\port$3357$272 [7:0]);
-  assign \$483  = $signed(l3_s9_w) > $signed(\port$3357$272 [23:16]);
-  assign \$484  = $signed(\port$3357$272 [15:8]) > $signed(\port$3357$272 [23:16]);
+  assign \$482  = $signed(l3_s8_z) + $signed(\port$3359$272 [7:0]);
+  assign \$483  = $signed(l3_s9_w) > $signed(\port$3359$272 [23:16]);
+  assign \$484  = $signed(\port$3359$272 [15:8]) > $signed(\port$3359$272 [23:16]);
   assign \$485  = \$483  | \$484 ;
-  assign \$486  = $signed(l3_s9_w) < $signed(\port$3357$272 [15:8]);
-  assign \$487  = \$486  ? { \port$3357$272 [15], \port$3357$272 [15:8] } : { 1'h0, l3_s9_w[7:0] };
-  assign \$488  = \$485  ? { \port$3357$272 [23], \port$3357$272 [23:16] } : \$487 ;
+  assign \$486  = $signed(l3_s9_w) < $signed(\port$3359$272 [15:8]);
+  assign \$487  = \$486  ? { \port$3359$272 [15], \port$3359$272 [15:8] } : { 1'h0, l3_s9_w[7:0] };
+  assign \$488  = \$485  ? { \port$3359$272 [23], \port$3359$272 [23:16] } : \$487 ;
   assign \$489  = $signed(i__payload[159:128]) + $signed(i__payload[415:384]);
   assign \$490  = $signed(i__payload[797:792]) < $signed(1'h0);
   assign \$491  = \$490  ? 5'h00 : i__payload[796:792];
@@ -43924,13 +43924,13 @@ module \accel_top.core.output.post.requant (rst, \port$3357$272 , i__valid, i__p
   assign \$601  = l4_s6_y[32] ? \$599  : \$600 ;
   assign \$602  = $signed(l4_s6_y) + $signed({ 1'h0, \$601 , \$598 , \$595 , \$592 , \$589 , \$586 , \$583 , \$580 , \$577 , \$574 , \$571 , \$568 , \$565 , \$562 , \$559 , \$556 , \$553 , \$550 , \$547 , \$544 , \$541 , \$538 , \$535 , \$532 , \$529 , \$526 , \$523 , \$520 , \$517 , \$514 , \$511 , \$508  });
   assign \$603  = $signed(l4_s7_t) >>> l4_s7_right;
-  assign \$604  = $signed(l4_s8_z) + $signed(\port$3357$272 [7:0]);
-  assign \$605  = $signed(l4_s9_w) > $signed(\port$3357$272 [23:16]);
-  assign \$606  = $signed(\port$3357$272 [15:8]) > $signed(\port$3357$272 [23:16]);
+  assign \$604  = $signed(l4_s8_z) + $signed(\port$3359$272 [7:0]);
+  assign \$605  = $signed(l4_s9_w) > $signed(\port$3359$272 [23:16]);
+  assign \$606  = $signed(\port$3359$272 [15:8]) > $signed(\port$3359$272 [23:16]);
   assign \$607  = \$605  | \$606 ;
-  assign \$608  = $signed(l4_s9_w) < $signed(\port$3357$272 [15:8]);
-  assign \$609  = \$608  ? { \port$3357$272 [15], \port$3357$272 [15:8] } : { 1'h0, l4_s9_w[7:0] };
-  assign \$610  = \$607  ? { \port$3357$272 [23], \port$3357$272 [23:16] } : \$609 ;
+  assign \$608  = $signed(l4_s9_w) < $signed(\port$3359$272 [15:8]);
+  assign \$609  = \$608  ? { \port$3359$272 [15], \port$3359$272 [15:8] } : { 1'h0, l4_s9_w[7:0] };
+  assign \$610  = \$607  ? { \port$3359$272 [23], \port$3359$272 [23:16] } : \$609 ;
   assign \$611  = $signed(i__payload[191:160]) + $signed(i__payload[447:416]);
   assign \$612  = $signed(i__payload[803:798]) < $signed(1'h0);
   assign \$613  = \$612  ? 5'h00 : i__payload[802:798];
@@ -44045,13 +44045,13 @@ module \accel_top.core.output.post.requant (rst, \port$3357$272 , i__valid, i__p
   assign \$723  = l5_s6_y[32] ? \$721  : \$722 ;
   assign \$724  = $signed(l5_s6_y) + $signed({ 1'h0, \$723 , \$720 , \$717 , \$714 , \$711 , \$708 , \$705 , \$702 , \$699 , \$696 , \$693 , \$690 , \$687 , \$684 , \$681 , \$678 , \$675 , \$672 , \$669 , \$666 , \$663 , \$660 , \$657 , \$654 , \$651 , \$648 , \$645 , \$642 , \$639 , \$636 , \$633 , \$630  });
   assign \$725  = $signed(l5_s7_t) >>> l5_s7_right;
-  assign \$726  = $signed(l5_s8_z) + $signed(\port$3357$272 [7:0]);
-  assign \$727  = $signed(l5_s9_w) > $signed(\port$3357$272 [23:16]);
-  assign \$728  = $signed(\port$3357$272 [15:8]) > $signed(\port$3357$272 [23:16]);
+  assign \$726  = $signed(l5_s8_z) + $signed(\port$3359$272 [7:0]);
+  assign \$727  = $signed(l5_s9_w) > $signed(\port$3359$272 [23:16]);
+  assign \$728  = $signed(\port$3359$272 [15:8]) > $signed(\port$3359$272 [23:16]);
   assign \$729  = \$727  | \$728 ;
-  assign \$730  = $signed(l5_s9_w) < $signed(\port$3357$272 [15:8]);
-  assign \$731  = \$730  ? { \port$3357$272 [15], \port$3357$272 [15:8] } : { 1'h0, l5_s9_w[7:0] };
-  assign \$732  = \$729  ? { \port$3357$272 [23], \port$3357$272 [23:16] } : \$731 ;
+  assign \$730  = $signed(l5_s9_w) < $signed(\port$3359$272 [15:8]);
+  assign \$731  = \$730  ? { \port$3359$272 [15], \port$3359$272 [15:8] } : { 1'h0, l5_s9_w[7:0] };
+  assign \$732  = \$729  ? { \port$3359$272 [23], \port$3359$272 [23:16] } : \$731 ;
   assign \$733  = $signed(i__payload[223:192]) + $signed(i__payload[479:448]);
   assign \$734  = $signed(i__payload[809:804]) < $signed(1'h0);
   assign \$735  = \$734  ? 5'h00 : i__payload[808:804];
@@ -44166,13 +44166,13 @@ module \accel_top.core.output.post.requant (rst, \port$3357$272 , i__valid, i__p
   assign \$845  = l6_s6_y[32] ? \$843  : \$844 ;
   assign \$846  = $signed(l6_s6_y) + $signed({ 1'h0, \$845 , \$842 , \$839 , \$836 , \$833 , \$830 , \$827 , \$824 , \$821 , \$818 , \$815 , \$812 , \$809 , \$806 , \$803 , \$800 , \$797 , \$794 , \$791 , \$788 , \$785 , \$782 , \$779 , \$776 , \$773 , \$770 , \$767 , \$764 , \$761 , \$758 , \$755 , \$752  });
   assign \$847  = $signed(l6_s7_t) >>> l6_s7_right;
-  assign \$848  = $signed(l6_s8_z) + $signed(\port$3357$272 [7:0]);
-  assign \$849  = $signed(l6_s9_w) > $signed(\port$3357$272 [23:16]);
-  assign \$850  = $signed(\port$3357$272 [15:8]) > $signed(\port$3357$272 [23:16]);
+  assign \$848  = $signed(l6_s8_z) + $signed(\port$3359$272 [7:0]);
+  assign \$849  = $signed(l6_s9_w) > $signed(\port$3359$272 [23:16]);
+  assign \$850  = $signed(\port$3359$272 [15:8]) > $signed(\port$3359$272 [23:16]);
   assign \$851  = \$849  | \$850 ;
-  assign \$852  = $signed(l6_s9_w) < $signed(\port$3357$272 [15:8]);
-  assign \$853  = \$852  ? { \port$3357$272 [15], \port$3357$272 [15:8] } : { 1'h0, l6_s9_w[7:0] };
-  assign \$854  = \$851  ? { \port$3357$272 [23], \port$3357$272 [23:16] } : \$853 ;
+  assign \$852  = $signed(l6_s9_w) < $signed(\port$3359$272 [15:8]);
+  assign \$853  = \$852  ? { \port$3359$272 [15], \port$3359$272 [15:8] } : { 1'h0, l6_s9_w[7:0] };
+  assign \$854  = \$851  ? { \port$3359$272 [23], \port$3359$272 [23:16] } : \$853 ;
   assign \$855  = $signed(i__payload[255:224]) + $signed(i__payload[511:480]);
   assign \$856  = $signed(i__payload[815:810]) < $signed(1'h0);
   assign \$857  = \$856  ? 5'h00 : i__payload[814:810];
@@ -44287,13 +44287,13 @@ module \accel_top.core.output.post.requant (rst, \port$3357$272 , i__valid, i__p
   assign \$967  = l7_s6_y[32] ? \$965  : \$966 ;
   assign \$968  = $signed(l7_s6_y) + $signed({ 1'h0, \$967 , \$964 , \$961 , \$958 , \$955 , \$952 , \$949 , \$946 , \$943 , \$940 , \$937 , \$934 , \$931 , \$928 , \$925 , \$922 , \$919 , \$916 , \$913 , \$910 , \$907 , \$904 , \$901 , \$898 , \$895 , \$892 , \$889 , \$886 , \$883 , \$880 , \$877 , \$874  });
   assign \$969  = $signed(l7_s7_t) >>> l7_s7_right;
-  assign \$970  = $signed(l7_s8_z) + $signed(\port$3357$272 [7:0]);
-  assign \$971  = $signed(l7_s9_w) > $signed(\port$3357$272 [23:16]);
-  assign \$972  = $signed(\port$3357$272 [15:8]) > $signed(\port$3357$272 [23:16]);
+  assign \$970  = $signed(l7_s8_z) + $signed(\port$3359$272 [7:0]);
+  assign \$971  = $signed(l7_s9_w) > $signed(\port$3359$272 [23:16]);
+  assign \$972  = $signed(\port$3359$272 [15:8]) > $signed(\port$3359$272 [23:16]);
   assign \$973  = \$971  | \$972 ;
-  assign \$974  = $signed(l7_s9_w) < $signed(\port$3357$272 [15:8]);
-  assign \$975  = \$974  ? { \port$3357$272 [15], \port$3357$272 [15:8] } : { 1'h0, l7_s9_w[7:0] };
-  assign \$976  = \$973  ? { \port$3357$272 [23], \port$3357$272 [23:16] } : \$975 ;
+  assign \$974  = $signed(l7_s9_w) < $signed(\port$3359$272 [15:8]);
+  assign \$975  = \$974  ? { \port$3359$272 [15], \port$3359$272 [15:8] } : { 1'h0, l7_s9_w[7:0] };
+  assign \$976  = \$973  ? { \port$3359$272 [23], \port$3359$272 [23:16] } : \$975 ;
   always @(posedge clk)
     s1_valid <= \$977 ;
   always @(posedge clk)
@@ -46490,9 +46490,9 @@ module \accel_top.core.output.post.requant (rst, \port$3357$272 , i__valid, i__p
       \$1220  = 8'h00;
     end
   end
-  assign output_zero_point = \port$3357$272 [7:0];
-  assign act_max = \port$3357$272 [23:16];
-  assign act_min = \port$3357$272 [15:8];
+  assign output_zero_point = \port$3359$272 [7:0];
+  assign act_max = \port$3359$272 [23:16];
+  assign act_min = \port$3359$272 [15:8];
   assign o__valid = s10_valid;
   assign \i__payload.acc  = i__payload[255:0];
   assign \i__payload.acc[0]  = i__payload[31:0];
@@ -48544,10 +48544,10 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   assign \cmd__payload.beats  = cmd__payload[55:32];
   assign cmd__payload[55:32] = cmd_beats;
   assign cmd__payload[31:0] = load_start;
-  assign \$46  = { 13'h0000, hi_pitch1, 18'h00000 };
+  assign \$48  = { 13'h0000, lo_wc1, 18'h00000 };
   assign \$41  = product_step;
   assign \$43  = { 13'h0000, lo_pitch1, 18'h00000 };
-  assign \$48  = { 13'h0000, lo_wc1, 18'h00000 };
+  assign \$46  = { 13'h0000, hi_pitch1, 18'h00000 };
   assign \$57  = 32'd4294967288;
   assign \$58 [2:0] = 3'h0;
   assign \$58 [31:3] = lo_start[31:3];
@@ -49252,8 +49252,8 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
     error <= \$107 ;
   \accel_top.core.reader.info  info (
     .clk(clk),
-    .\port$3399$0 (sel),
-    .\port$3403$0 (sel_final),
+    .\port$3402$0 (sel),
+    .\port$3406$0 (sel_final),
     .r_data(r_data),
     .r_en(r_en),
     .r_rdy(r_rdy),
@@ -49620,7 +49620,7 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$3399$0 , \port$3403$0 , clk);
+module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$3402$0 , \port$3406$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$85  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -49644,10 +49644,10 @@ module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port
   (* init = 2'h0 *)
   wire [1:0] consume;
   reg [2:0] level = 3'h0;
-  input [1:0] \port$3399$0 ;
-  wire [1:0] \port$3399$0 ;
-  input \port$3403$0 ;
-  wire \port$3403$0 ;
+  input [1:0] \port$3402$0 ;
+  wire [1:0] \port$3402$0 ;
+  input \port$3406$0 ;
+  wire \port$3406$0 ;
   (* init = 2'h0 *)
   wire [1:0] produce;
   output [2:0] r_data;
@@ -49681,7 +49681,7 @@ module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$3403$0 , \port$3399$0  };
+      storage[w_port__addr] <= { \port$3406$0 , \port$3402$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 3'h4;
@@ -49743,8 +49743,8 @@ module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$3403$0 , \port$3399$0  };
-  assign w_data = { \port$3403$0 , \port$3399$0  };
+  assign w_port__data = { \port$3406$0 , \port$3402$0  };
+  assign w_data = { \port$3406$0 , \port$3402$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
@@ -49837,26 +49837,28 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   wire \$173 ;
   wire \$174 ;
   wire \$175 ;
-  reg [536:0] \$176 ;
-  reg [2:0] \$177 ;
-  reg [23:0] \$178 ;
-  reg [31:0] \$179 ;
+  wire \$176 ;
+  reg [536:0] \$177 ;
+  reg [2:0] \$178 ;
+  reg [23:0] \$179 ;
   wire [20:0] \$18 ;
   reg [31:0] \$180 ;
   reg [31:0] \$181 ;
   reg [31:0] \$182 ;
   reg [31:0] \$183 ;
   reg [31:0] \$184 ;
-  reg [32:0] \$185 ;
-  reg [2:0] \$186 ;
-  reg [33:0] \$187 ;
+  reg [31:0] \$185 ;
+  reg [32:0] \$186 ;
+  reg [2:0] \$187 ;
   reg [33:0] \$188 ;
-  reg [31:0] \$189 ;
+  reg [33:0] \$189 ;
   wire [16:0] \$19 ;
   reg [31:0] \$190 ;
-  reg [47:0] \$191 ;
+  reg [31:0] \$191 ;
   reg [47:0] \$192 ;
   reg [47:0] \$193 ;
+  reg [47:0] \$194 ;
+  reg [7:0] \$195 ;
   wire \$2 ;
   wire [20:0] \$20 ;
   wire [16:0] \$21 ;
@@ -49985,7 +49987,7 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   output done;
   reg done;
   reg [31:0] e_u = 32'd0;
-  reg [7:0] error;
+  reg [7:0] error = 8'h00;
   output [7:0] \error$24 ;
   reg [7:0] \error$24 ;
   reg [31:0] f_u = 32'd0;
@@ -50191,150 +50193,142 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   assign \$173  = fsm_state == 2'h3;
   assign \$174  = fsm_state == 3'h4;
   assign \$175  = fsm_state == 3'h5;
+  assign \$176  = fsm_state == 3'h6;
   always @(posedge clk)
-    geometry <= \$176 ;
+    geometry <= \$177 ;
   always @(posedge clk)
-    fsm_state <= \$177 ;
+    fsm_state <= \$178 ;
   always @(posedge clk)
-    sc <= \$178 ;
+    sc <= \$179 ;
   always @(posedge clk)
-    width <= \$179 ;
+    width <= \$180 ;
   always @(posedge clk)
-    wpc <= \$180 ;
+    wpc <= \$181 ;
   always @(posedge clk)
-    e_u <= \$181 ;
+    e_u <= \$182 ;
   always @(posedge clk)
-    f_u <= \$182 ;
+    f_u <= \$183 ;
   always @(posedge clk)
-    band_in_rows <= \$183 ;
+    band_in_rows <= \$184 ;
   always @(posedge clk)
-    m_acc <= \$184 ;
+    m_acc <= \$185 ;
   always @(posedge clk)
-    k_acc <= \$185 ;
+    k_acc <= \$186 ;
   always @(posedge clk)
-    slack <= \$186 ;
+    slack <= \$187 ;
   always @(posedge clk)
-    bottom <= \$187 ;
+    bottom <= \$188 ;
   always @(posedge clk)
-    right <= \$188 ;
+    right <= \$189 ;
   always @(posedge clk)
-    out_pix_row <= \$189 ;
+    out_pix_row <= \$190 ;
   always @(posedge clk)
-    band_rows <= \$190 ;
+    band_rows <= \$191 ;
   always @(posedge clk)
-    acc_need <= \$191 ;
+    acc_need <= \$192 ;
   always @(posedge clk)
-    bank_image <= \$192 ;
+    bank_image <= \$193 ;
   always @(posedge clk)
-    band_bytes <= \$193 ;
+    band_bytes <= \$194 ;
+  always @(posedge clk)
+    error <= \$195 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$176  = geometry;
+    \$177  = geometry;
     casez (fsm_state)
       3'h0:
           if (start) begin
-            \$176 [131] = \$3 ;
-            \$176 [48:32] = \$11 [16:0];
+            \$177 [131] = \$3 ;
+            \$177 [48:32] = \$11 [16:0];
           end
       3'h1:
         begin
-          \$176 [31:0] = { 7'h00, \$12  };
-          \$176 [129:98] = \$17 [31:0];
-          \$176 [195:164] = { 11'h000, \$18  };
-          \$176 [421:390] = \$23 ;
-          \$176 [503:472] = { \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25  };
-          \$176 [277:262] = \$30 [15:0];
-          \$176 [293:278] = \$32 ;
-          \$176 [309:294] = \$34 ;
-          \$176 [437:422] = \$36 ;
-          \$176 [325:310] = 16'h0000;
-          \$176 [357:326] = 32'd0;
+          \$177 [31:0] = { 7'h00, \$12  };
+          \$177 [129:98] = \$17 [31:0];
+          \$177 [195:164] = { 11'h000, \$18  };
+          \$177 [421:390] = \$23 ;
+          \$177 [503:472] = { \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25  };
+          \$177 [277:262] = \$30 [15:0];
+          \$177 [293:278] = \$32 ;
+          \$177 [309:294] = \$34 ;
+          \$177 [437:422] = \$36 ;
+          \$177 [325:310] = 16'h0000;
+          \$177 [357:326] = 32'd0;
         end
       3'h2:
         begin
-          \$176 [163:132] = \$37 ;
-          \$176 [130] = \$39 ;
-          \$176 [97:66] = \$47 [31:0];
-          \$176 [65:49] = \$49 [16:0];
-          \$176 [469:438] = \$60 ;
-          \$176 [535:504] = { \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62  };
+          \$177 [163:132] = \$37 ;
+          \$177 [130] = \$39 ;
+          \$177 [97:66] = \$47 [31:0];
+          \$177 [65:49] = \$49 [16:0];
+          \$177 [469:438] = \$60 ;
+          \$177 [535:504] = { \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62  };
         end
       3'h3:
         begin
-          \$176 [325:310] = \$67 [15:0];
-          \$176 [357:326] = \$70 [31:0];
+          \$177 [325:310] = \$67 [15:0];
+          \$177 [357:326] = \$70 [31:0];
         end
       3'h4:
         begin
-          \$176 [389:358] = \$71 [31:0];
-          \$176 [227:196] = \$73 [31:0];
-          \$176 [261:228] = \$75 ;
-          \$176 [471:470] = \$79 ;
+          \$177 [389:358] = \$71 [31:0];
+          \$177 [227:196] = \$73 [31:0];
+          \$177 [261:228] = \$75 ;
+          \$177 [471:470] = \$79 ;
         end
       3'h5:
-          \$176 [536] = \$83 ;
+          \$177 [536] = \$83 ;
     endcase
     if (rst) begin
-      \$176  = 537'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
+      \$177  = 537'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$177  = fsm_state;
+    \$178  = fsm_state;
     casez (fsm_state)
       3'h0:
           if (start) begin
-            \$177  = 3'h1;
+            \$178  = 3'h1;
           end
       3'h1:
-          \$177  = 3'h2;
+          \$178  = 3'h2;
       3'h2:
-          \$177  = 3'h3;
+          \$178  = 3'h3;
       3'h3:
-          \$177  = 3'h4;
+          \$178  = 3'h4;
       3'h4:
-          \$177  = 3'h5;
+          \$178  = 3'h5;
       3'h5:
-          \$177  = 3'h0;
+          \$178  = 3'h6;
+      3'h6:
+          \$178  = 3'h0;
     endcase
     if (rst) begin
-      \$177  = 3'h0;
+      \$178  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$178  = sc;
+    \$179  = sc;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$178  = \$13 ;
+          \$179  = \$13 ;
     endcase
     if (rst) begin
-      \$178  = 24'h000000;
+      \$179  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$179  = width;
+    \$180  = width;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$179  = \$15 ;
-    endcase
-    if (rst) begin
-      \$179  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$180  = wpc;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$180  = \$16 [31:0];
+          \$180  = \$15 ;
     endcase
     if (rst) begin
       \$180  = 32'd0;
@@ -50342,12 +50336,12 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$181  = e_u;
+    \$181  = wpc;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$181  = { \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20  };
+          \$181  = \$16 [31:0];
     endcase
     if (rst) begin
       \$181  = 32'd0;
@@ -50355,12 +50349,12 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$182  = f_u;
+    \$182  = e_u;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$182  = { \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22  };
+          \$182  = { \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20  };
     endcase
     if (rst) begin
       \$182  = 32'd0;
@@ -50368,12 +50362,12 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$183  = band_in_rows;
+    \$183  = f_u;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$183  = { \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28  };
+          \$183  = { \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22  };
     endcase
     if (rst) begin
       \$183  = 32'd0;
@@ -50381,12 +50375,12 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$184  = m_acc;
+    \$184  = band_in_rows;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$184  = 32'd0;
+          \$184  = { \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28  };
     endcase
     if (rst) begin
       \$184  = 32'd0;
@@ -50394,57 +50388,55 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$185  = k_acc;
+    \$185  = m_acc;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          \$185  = 33'h000000000;
+          \$185  = 32'd0;
     endcase
     if (rst) begin
-      \$185  = 33'h000000000;
+      \$185  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$186  = slack;
+    \$186  = k_acc;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$186  = 33'h000000000;
+    endcase
+    if (rst) begin
+      \$186  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$187  = slack;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$186  = \$52 ;
+          \$187  = \$52 ;
     endcase
     if (rst) begin
-      \$186  = 3'h0;
+      \$187  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$187  = bottom;
+    \$188  = bottom;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$187  = \$55 [33:0];
-    endcase
-    if (rst) begin
-      \$187  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$188  = right;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          \$188  = \$58 [33:0];
+          \$188  = \$55 [33:0];
     endcase
     if (rst) begin
       \$188  = 34'h000000000;
@@ -50452,29 +50444,29 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$189  = out_pix_row;
+    \$189  = right;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$189  = \$59 ;
+          \$189  = \$58 [33:0];
     endcase
     if (rst) begin
-      \$189  = 32'd0;
+      \$189  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$190  = band_rows;
+    \$190  = out_pix_row;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          \$190  = \$64 ;
+          \$190  = \$59 ;
     endcase
     if (rst) begin
       \$190  = 32'd0;
@@ -50482,26 +50474,22 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$191  = acc_need;
+    \$191  = band_rows;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          \$191  = \$72 ;
+          \$191  = \$64 ;
     endcase
     if (rst) begin
-      \$191  = 48'h000000000000;
+      \$191  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$192  = bank_image;
+    \$192  = acc_need;
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -50512,7 +50500,7 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
       3'h3:
           /* empty */;
       3'h4:
-          \$192  = \$80 ;
+          \$192  = \$72 ;
     endcase
     if (rst) begin
       \$192  = 48'h000000000000;
@@ -50520,7 +50508,7 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$193  = band_bytes;
+    \$193  = bank_image;
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -50531,7 +50519,7 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
       3'h3:
           /* empty */;
       3'h4:
-          \$193  = \$81 [47:0];
+          \$193  = \$80 ;
     endcase
     if (rst) begin
       \$193  = 48'h000000000000;
@@ -50539,7 +50527,26 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    error = 8'h00;
+    \$194  = band_bytes;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          \$194  = \$81 [47:0];
+    endcase
+    if (rst) begin
+      \$194  = 48'h000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$195  = error;
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -50552,8 +50559,11 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
       3'h4:
           /* empty */;
       3'h5:
-          error = { 4'h0, \$169  };
+          \$195  = { 4'h0, \$169  };
     endcase
+    if (rst) begin
+      \$195  = 8'h00;
+    end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
@@ -50570,6 +50580,8 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
       3'h4:
           /* empty */;
       3'h5:
+          /* empty */;
+      3'h6:
           done = 1'h1;
     endcase
   end
@@ -50588,6 +50600,8 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
       3'h4:
           /* empty */;
       3'h5:
+          /* empty */;
+      3'h6:
           \error$24  = error;
     endcase
   end
@@ -51962,8 +51976,8 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   );
   \accel_top.core.writer.region  region (
     .clk(clk),
-    .\port$5379$0 (cmd__payload[2:0]),
-    .\port$5379$32 (cmd__payload[55:32]),
+    .\port$5382$0 (cmd__payload[2:0]),
+    .\port$5382$32 (cmd__payload[55:32]),
     .r_data(r_data),
     .r_en(start),
     .r_rdy(r_rdy),
@@ -52337,7 +52351,7 @@ module \accel_top.core.writer.blen (rst, w_en, r_en, r_rdy, r_data, w_port__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$5379$0 , \port$5379$32 , clk);
+module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$5382$0 , \port$5382$32 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$91  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -52361,10 +52375,10 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   (* init = 1'h0 *)
   wire consume;
   reg [1:0] level = 2'h0;
-  input [2:0] \port$5379$0 ;
-  wire [2:0] \port$5379$0 ;
-  input [23:0] \port$5379$32 ;
-  wire [23:0] \port$5379$32 ;
+  input [2:0] \port$5382$0 ;
+  wire [2:0] \port$5382$0 ;
+  input [23:0] \port$5382$32 ;
+  wire [23:0] \port$5382$32 ;
   (* init = 1'h0 *)
   wire produce;
   output [26:0] r_data;
@@ -52396,7 +52410,7 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$5379$32 , \port$5379$0  };
+      storage[w_port__addr] <= { \port$5382$32 , \port$5382$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 2'h2;
@@ -52458,8 +52472,8 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$5379$32 , \port$5379$0  };
-  assign w_data = { \port$5379$32 , \port$5379$0  };
+  assign w_port__data = { \port$5382$32 , \port$5382$0  };
+  assign w_data = { \port$5382$32 , \port$5382$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule

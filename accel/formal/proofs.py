@@ -122,7 +122,7 @@ def proofs(
                     "descriptor",
                     lambda: SetupHarness(config, bits=descriptor_bits, **kw("setup")),
                     "prove",
-                    6,
+                    7,
                 )
             ]
             if _pow2(config.rows) and _pow2(config.cols)

@@ -80,8 +80,9 @@ def _log2(value: int) -> int:
 class LayerSetup(wiring.Component):
     """Validates the descriptor and computes the derived layer constants.
 
-    On ``start`` it works for 5 cycles (for array sizes that are not powers of two the tile
-    counts are found by counting: max(M/cols, K/rows) more cycles) and then pulses ``done``
+    On ``start`` it works for ``timing.SETUP_CYCLES`` cycles (for array sizes that are not
+    powers of two the tile counts are found by counting: max(M/cols, K/rows) more cycles) and
+    then pulses ``done``
     with ``error`` = 0 and ``geometry`` valid, or ``error`` = the code of the first failed check of
     :data:`accel.spec.isa.DESCRIPTOR_CHECKS`. ``geometry`` stays valid until the next ``start``.
     """
@@ -226,7 +227,10 @@ class LayerSetup(wiring.Component):
                 m.d.sync += g.whole.eq(whole)
                 sizes = dict(bottom=bottom, right=right, width=width, out_pix_row=out_pix_row)
                 sizes.update(whole=whole, band_bytes=band_bytes, slack=slack, acc_need=acc_need)
-                m.d.comb += error.eq(first_failure(_failures(d, g, cfg, **sizes)))
+                # Registered: the checks' comparators never reach the control FSM and `run`.
+                m.d.sync += error.eq(first_failure(_failures(d, g, cfg, **sizes)))
+                m.next = "DONE"
+            with m.State("DONE"):
                 m.d.comb += [self.done.eq(1), self.error.eq(error)]
                 m.next = "IDLE"
         return m

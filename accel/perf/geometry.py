@@ -104,7 +104,8 @@ class Geometry:
         self.n_bands = len(self.bands)
         rows, cols = self.rows, self.cols
         pow2 = rows & (rows - 1) == 0 and cols & (cols - 1) == 0
-        self.t_run = 5 if pow2 else 5 + max(self.m_tiles, self.k_tiles)
+        setup = timing.SETUP_CYCLES
+        self.t_run = setup if pow2 else setup + max(self.m_tiles, self.k_tiles)
         # post-processing reads of one output pixel: (bytes, last read of the pool window)
         sub_n = 4 if self.pool else 1
         self.pattern = [
