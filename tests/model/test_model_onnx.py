@@ -127,8 +127,24 @@ MODELS.append(qdq_matmul_float_edges)
 MAX_ABS = {"qlinear_asymmetric_pads": 1, "qdq_depthwise_gap": 1, "qlinear_cnn": 2}
 
 
+def _cpu_has_vnni() -> bool:
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return True
+    return "avx512_vnni" in flags or "avx_vnni" in flags
+
+
+#: Models whose ORT result is wrong on x86 CPUs without VNNI: ORT's AVX2 u8s8 GEMM kernels
+#: saturate int16 intermediates (VPMADDUBSW; microsoft/onnxruntime#16105), so the judge itself
+#: is off there (qdq_residual max 24 steps, qdq_depthwise_gap max 5, seen on AMD EPYC).
+ORT_SATURATES = {"qdq_residual", "qdq_depthwise_gap"}
+
+
 @pytest.mark.parametrize("factory", MODELS, ids=[f.__name__ for f in MODELS])
 def test_generated_onnx_against_onnxruntime(factory):
+    if factory.__name__ in ORT_SATURATES and not _cpu_has_vnni():
+        pytest.xfail("onnxruntime's int8 kernels saturate on this CPU (no VNNI)")
     data, xi = OnnxNet.calibrated(factory, seed=0, batch=16)
     expected = run_onnxruntime(data, {"x": xi})
     got = run_model(load_onnx(data), xi, "golden").outputs
