@@ -82,9 +82,9 @@ class LayerSetup(wiring.Component):
 
     On ``start`` it works for ``timing.SETUP_CYCLES`` cycles (for array sizes that are not
     powers of two the tile counts are found by counting: max(M/cols, K/rows) more cycles) and
-    then pulses ``done``
-    with ``error`` = 0 and ``geometry`` valid, or ``error`` = the code of the first failed check of
-    :data:`accel.spec.isa.DESCRIPTOR_CHECKS`. ``geometry`` stays valid until the next ``start``.
+    then pulses ``done`` with ``error`` = 0 and ``geometry`` valid, or ``error`` = the code of
+    the first failed check of :data:`accel.spec.isa.DESCRIPTOR_CHECKS`. ``geometry`` stays
+    valid until the next ``start``.
     """
 
     def __init__(self, config: AccelConfig):

@@ -85,30 +85,27 @@ class BurstCursor:
         address ``cmd_addr``; ``cmd_nonempty``: it has data) and ``issue`` (the next burst
         is issued)."""
         names, width = self._names, len(self.remain)
-        new_addr = Signal(32, name=names.format("new_addr"))
-        new_remain = Signal(width, name=names.format("new_remain"))
-        m.d.comb += [new_addr.eq(Cat(Const(0, shift), cmd_addr[shift:])), new_remain.eq(cmd_beats)]
-        new_burst, new_final = next_burst(
-            m,
-            new_addr,
-            new_remain,
-            shift=shift,
-            max_burst=self.max_burst,
-            final_name=names.format("new_final"),
+
+        def candidate(kind, addr, remain):
+            """A candidate next state: its address, beats left and next burst."""
+            cand_addr = Signal(32, name=names.format(f"{kind}_addr"))
+            cand_remain = Signal(width, name=names.format(f"{kind}_remain"))
+            m.d.comb += [cand_addr.eq(addr), cand_remain.eq(remain)]
+            burst, final = next_burst(
+                m,
+                cand_addr,
+                cand_remain,
+                shift=shift,
+                max_burst=self.max_burst,
+                final_name=names.format(f"{kind}_final"),
+            )
+            return cand_addr, cand_remain, burst, final
+
+        new_addr, new_remain, new_burst, new_final = candidate(
+            "new", Cat(Const(0, shift), cmd_addr[shift:]), cmd_beats
         )
-        rest_addr = Signal(32, name=names.format("rest_addr"))
-        rest_remain = Signal(width, name=names.format("rest_remain"))
-        m.d.comb += [
-            rest_addr.eq(self.addr + (self.burst << shift)),
-            rest_remain.eq(self.remain - self.burst),
-        ]
-        rest_burst, rest_final = next_burst(
-            m,
-            rest_addr,
-            rest_remain,
-            shift=shift,
-            max_burst=self.max_burst,
-            final_name=names.format("rest_final"),
+        rest_addr, rest_remain, rest_burst, rest_final = candidate(
+            "rest", self.addr + (self.burst << shift), self.remain - self.burst
         )
         with m.If(accept):
             m.d.sync += [
