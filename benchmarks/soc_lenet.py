@@ -1,6 +1,6 @@
 """LeNet-5 under firmware on the VexRiscv SoC in Verilator: the whole held-out set.
 
-    python benchmarks/soc_lenet.py [--images N] [--ram-ports 4|2] [--json FILE]
+    python benchmarks/soc_lenet.py [--images N] [--ram-ports 4|2] [--ram-kib K] [--json FILE]
 
 Runs ``firmware/model.c`` on every held-out image in one simulator process (the model build
 is cached under build/socsim), checks every image's logits against the golden model, runs
@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 
+from accel.firmware.build import MemoryLayout
 from accel.firmware.run import model_elf, run_functional
 from accel.ref import lenet
 from accel.soc.run import run_lenet
@@ -32,6 +33,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=0, help="first N images (0: all)")
     parser.add_argument("--ram-ports", type=int, choices=(4, 2), default=4, help="SoC RAM ports")
+    parser.add_argument(
+        "--ram-kib", type=int, default=256, help="SoC RAM in KiB (128: the synthesized SoC's)"
+    )
     parser.add_argument("--json", default=None, help="write the numbers here")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -39,11 +43,13 @@ def main(argv=None) -> int:
     model = lenet.load_default()
     count = len(model.test_labels) if args.images <= 0 else args.images
     indices = list(range(min(count, len(model.test_labels))))
-    elf = model_elf(config=config)
-    build(config, ram_ports=args.ram_ports)  # the cached model (a cache hit after the first)
-    soc = run_lenet(model, indices, config, elf, ram_ports=args.ram_ports)
+    ram_bytes = args.ram_kib * 1024
+    layout = MemoryLayout(ram_bytes)
+    elf = model_elf(config=config, layout=layout)
+    build(config, ram_bytes, args.ram_ports)  # the cached model (a cache hit after the first)
+    soc = run_lenet(model, indices, config, elf, ram_ports=args.ram_ports, ram_bytes=ram_bytes)
     soc_seconds = time.perf_counter() - started
-    iss = [run_functional(model, i, config, elf) for i in indices]
+    iss = [run_functional(model, i, config, elf, layout) for i in indices]
     exact = sum(r.exact for r in soc)
     exact_timing = args.ram_ports == 4  # the 2-port RAM may stall the DMA: cycles may differ
     agree = sum(
@@ -70,13 +76,14 @@ def main(argv=None) -> int:
         "iss_accelerator_cycles_per_image": float(np.mean([sum(r.layer_cycles) for r in iss])),
         "accelerator_cycles_equal_to_iss": same_cycles,
         "ram_ports": args.ram_ports,
+        "ram_kib": args.ram_kib,
         "cycles_per_wall_second": sum(cycles) / wall,
         "cycles_per_cpu_second": sum(cycles) / cpu,
         "clock_loop_seconds_per_image": wall / len(soc),
         "end_to_end_seconds": soc_seconds,
         "end_to_end_seconds_per_image": soc_seconds / len(soc),
     }
-    print(f"| images ({args.ram_ports}-port RAM) | {len(soc)} |")
+    print(f"| images ({args.ram_kib} KiB {args.ram_ports}-port RAM) | {len(soc)} |")
     print(f"| logits identical to the golden model | {exact}/{len(soc)} |")
     what = "logits, accelerator cycles per layer" if exact_timing else "logits"
     print(f"| ISS and VexRiscv agree ({what}) | {agree}/{len(soc)} |")

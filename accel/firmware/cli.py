@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from accel.cli import entry_point
-from accel.firmware.build import FirmwareBuildError, build_image
+from accel.firmware.build import DEFAULT_LAYOUT, FirmwareBuildError, MemoryLayout, build_image
 
 
 @entry_point("accel.firmware")
@@ -39,11 +39,33 @@ def main(argv: list[str] | None = None) -> int:
         "--image", type=int, default=0, help="else: LeNet-5 test image K (LeNet-shaped input)"
     )
     parser.add_argument("--backend", choices=("functional", "rtl"), default="functional")
+    parser.add_argument(
+        "--ram-kib",
+        type=int,
+        default=None,
+        metavar="K",
+        help="link the program for a RAM of K KiB (a power of two >= 64; default 256: "
+        "firmware/link.ld)",
+    )
+    parser.add_argument(
+        "--link-script",
+        action="store_true",
+        help="print the linker script of the --ram-kib layout (firmware/link.ld: 256) and exit",
+    )
     args = parser.parse_args(argv)
+    try:
+        layout = DEFAULT_LAYOUT if args.ram_kib is None else MemoryLayout(args.ram_kib * 1024)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.link_script:
+        print(layout.link_script(), end="")
+        return 0
     if args.model is not None:
+        if layout != DEFAULT_LAYOUT:
+            parser.error("--ram-kib is for building a program; --model runs in the default RAM")
         return _run_model(args)
     try:
-        image = build_image(args.program, args.out)
+        image = build_image(args.program, args.out, layout=layout)
     except FirmwareBuildError as exc:
         print(exc, file=sys.stderr)
         return 1

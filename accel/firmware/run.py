@@ -42,34 +42,53 @@ class FirmwareResult:
 MAX_INSTRUCTIONS = 200_000_000
 
 
-def model_elf(out_dir=None, config: AccelConfig | None = None):
+def model_elf(
+    out_dir=None,
+    config: AccelConfig | None = None,
+    layout: firmware.MemoryLayout = firmware.DEFAULT_LAYOUT,
+):
     """Build ``firmware/model.c`` with the host kernels (``host_ops.c``), the firmware that
     runs any model image (against the ``accel.h`` of ``config``, default: the committed
-    default configuration's)."""
-    return firmware.build("model", out_dir, config=config)
+    default configuration's), linked for the RAM of ``layout`` (another layout than the
+    default builds into ``firmware/build/ram<K>k`` unless ``out_dir`` is given)."""
+    if out_dir is None and layout != firmware.DEFAULT_LAYOUT:
+        out_dir = firmware.DEFAULT_OUT_DIR / f"ram{layout.ram_bytes // 1024}k"
+    return firmware.build("model", out_dir, config=config, layout=layout)
 
 
-def chain_image(layers, x, config: AccelConfig) -> ModelImage:
-    """The model image of a chain of accelerator layers on int8 NHWC input ``x``."""
-    return build_model_image(list(layers), x, config, firmware.ARENA_BASE, firmware.ARENA_END)
+def chain_image(
+    layers, x, config: AccelConfig, layout: firmware.MemoryLayout = firmware.DEFAULT_LAYOUT
+) -> ModelImage:
+    """The model image of a chain of accelerator layers on int8 NHWC input ``x``, in the
+    arena of ``layout``."""
+    return build_model_image(list(layers), x, config, layout.arena_base, layout.arena_end)
 
 
-def graph_image(graph, inputs, config: AccelConfig) -> ModelImage:
-    """The model image of an imported graph on one sample ``inputs``."""
+def graph_image(
+    graph, inputs, config: AccelConfig, layout: firmware.MemoryLayout = firmware.DEFAULT_LAYOUT
+) -> ModelImage:
+    """The model image of an imported graph on one sample ``inputs``, in the arena of
+    ``layout``."""
     from accel.firmware.from_model import build_graph_image
 
-    return build_graph_image(graph, inputs, config, firmware.ARENA_BASE, firmware.ARENA_END)
+    return build_graph_image(graph, inputs, config, layout.arena_base, layout.arena_end)
 
 
-def run_image_functional(image: ModelImage, config: AccelConfig, elf=None) -> dict:
+def run_image_functional(
+    image: ModelImage,
+    config: AccelConfig,
+    elf=None,
+    layout: firmware.MemoryLayout = firmware.DEFAULT_LAYOUT,
+) -> dict:
     """Run ``image`` under firmware on the ISS with the functional accelerator; returns the
-    image's results (outputs, per-op counters, ...) and the ISS counts."""
+    image's results (outputs, per-op counters, ...) and the ISS counts. The ISS has the RAM
+    of ``layout`` (``elf``, default ``model.c``, must be linked for it)."""
     from accel.firmware.riscv.functional import FunctionalBackend
 
     start = time.perf_counter()
-    memory = Memory(firmware.RAM_SIZE, base=firmware.RAM_BASE)
+    memory = Memory(layout.ram_bytes, base=firmware.RAM_BASE)
     iss = ISS(memory)
-    iss.load_elf(elf if elf is not None else model_elf())
+    iss.load_elf(elf if elf is not None else model_elf(layout=layout))
     image.write_to(memory.write)
     iss.backend = FunctionalBackend(iss.memory, config)
     exit_code = iss.run(max_instructions=MAX_INSTRUCTIONS)
@@ -88,9 +107,15 @@ def run_image_functional(image: ModelImage, config: AccelConfig, elf=None) -> di
     return result
 
 
-def run_chain_functional(layers, x, config: AccelConfig, elf=None) -> dict:
+def run_chain_functional(
+    layers,
+    x,
+    config: AccelConfig,
+    elf=None,
+    layout: firmware.MemoryLayout = firmware.DEFAULT_LAYOUT,
+) -> dict:
     """The chain ``layers`` on int8 NHWC input ``x`` under firmware, functional accelerator."""
-    return run_image_functional(chain_image(layers, x, config), config, elf)
+    return run_image_functional(chain_image(layers, x, config, layout), config, elf, layout)
 
 
 def run_images_rtl(images: list[ModelImage], config: AccelConfig, elf=None) -> list[dict]:
@@ -129,10 +154,17 @@ def run_chains_rtl(chains, config: AccelConfig, elf=None) -> list[dict]:
     return run_images_rtl([chain_image(layers, x, config) for layers, x in chains], config, elf)
 
 
-def run_functional(model, index: int, config: AccelConfig, elf=None) -> FirmwareResult:
-    """LeNet-5 test image ``index`` under firmware, functional accelerator."""
+def run_functional(
+    model,
+    index: int,
+    config: AccelConfig,
+    elf=None,
+    layout: firmware.MemoryLayout = firmware.DEFAULT_LAYOUT,
+) -> FirmwareResult:
+    """LeNet-5 test image ``index`` under firmware, functional accelerator (in the RAM of
+    ``layout``)."""
     image = model.test_images_int8[index : index + 1]
-    result = run_chain_functional(model.layers, image, config, elf)
+    result = run_chain_functional(model.layers, image, config, elf, layout)
     return _lenet_result(model, index, result)
 
 

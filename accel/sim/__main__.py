@@ -267,8 +267,8 @@ def cmd_firmware(args: argparse.Namespace) -> int:
     if not 0 <= indices[0] < len(model.test_labels) or not indices:
         print(f"error: --image must be in 0..{len(model.test_labels) - 1}", file=sys.stderr)
         return 2
-    if args.ram_ports is not None and args.cpu != "vexriscv":
-        print("error: --ram-ports needs --cpu vexriscv", file=sys.stderr)
+    if (args.ram_ports is not None or args.ram_kib is not None) and args.cpu != "vexriscv":
+        print("error: --ram-ports and --ram-kib need --cpu vexriscv", file=sys.stderr)
         return 2
     if args.cpu == "vexriscv":
         from accel.sim.soc_cmd import cmd_firmware_soc
@@ -422,6 +422,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="vexriscv: the SoC RAM's ports, 4 (default: the DMA timing accel.perf models) or "
         "2 read-write ports as an FPGA block RAM has (the DMA's read and write channels share "
         "one: accelerator cycles may exceed the ISS's)",
+    )
+    f.add_argument(
+        "--ram-kib",
+        type=int,
+        default=None,
+        metavar="K",
+        help="vexriscv: the SoC RAM in KiB, a power of two >= 128 for LeNet (default 256; 128 "
+        "with --ram-ports 2 is the SoC that `accel.build --soc --synth` synthesizes); the "
+        "firmware is linked for it",
     )
     f.add_argument("--weights", type=Path, default=lenet.DEFAULT_PATH, metavar="FILE")
     _hardware_arguments(f)

@@ -7,7 +7,9 @@ accelerator's CYCLES counter as the firmware recorded it), instructions retired 
 minstret), wall time; with several images the totals and the simulation speed.
 ``--ram-ports 2`` runs the SoC with the FPGA's two-port RAM: the logits must still equal the
 golden model's, the accelerator cycles may exceed the ISS's (which models independent DMA read
-and write channels); both are reported.
+and write channels); both are reported. ``--ram-kib 128`` (with ``--ram-ports 2``: the SoC
+``accel.build --soc --synth`` synthesizes) links the firmware for that RAM
+(:class:`accel.firmware.build.MemoryLayout`); the ISS it is compared with has the same RAM.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from accel.sim import format_table
 
 
 def cmd_firmware_soc(args, model, config, indices) -> int:
-    from accel.firmware.build import FirmwareBuildError
+    from accel.firmware.build import FirmwareBuildError, MemoryLayout
     from accel.firmware.run import model_elf
     from accel.soc.run import run_lenet
     from accel.soc.sim import SocSimError
@@ -29,10 +31,12 @@ def cmd_firmware_soc(args, model, config, indices) -> int:
 
     started = time.perf_counter()
     ram_ports = 4 if args.ram_ports is None else args.ram_ports
+    ram_bytes = 256 * 1024 if args.ram_kib is None else args.ram_kib * 1024
     try:
-        elf = model_elf(config=config)
+        layout = MemoryLayout(ram_bytes)
+        elf = model_elf(config=config, layout=layout)
         print("building / loading the SoC model (first build: a few minutes)", file=sys.stderr)
-        results = run_lenet(model, indices, config, elf, ram_ports=ram_ports)
+        results = run_lenet(model, indices, config, elf, ram_ports=ram_ports, ram_bytes=ram_bytes)
     except (FirmwareBuildError, SocSimError, VexRiscvMissing, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -54,7 +58,10 @@ def cmd_firmware_soc(args, model, config, indices) -> int:
     if len(results) == 1:
         (result,) = results
         cycles = result.extra["cpu_cycles"]
-        print(f"LeNet-5 firmware on the VexRiscv SoC (Verilator, {ram_ports}-port RAM)")
+        print(
+            f"LeNet-5 firmware on the VexRiscv SoC (Verilator, {ram_bytes // 1024} KiB "
+            f"{ram_ports}-port RAM)"
+        )
         print(
             f"test image {result.image}: label {result.label}, predicted class {result.predicted}"
         )
@@ -63,7 +70,7 @@ def cmd_firmware_soc(args, model, config, indices) -> int:
         print(f"CPU cycles: {cycles}; instructions retired (minstret): {result.instructions}")
         from accel.firmware.run import run_functional
 
-        iss = run_functional(model, result.image, config, elf)
+        iss = run_functional(model, result.image, config, elf, layout)
         same_logits = np.array_equal(iss.logits, result.logits)
         same_cycles = iss.layer_cycles == result.layer_cycles
         if ram_ports == 4:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from accel.firmware import build as firmware
-from accel.firmware.run import chain_image
+from accel.firmware.riscv.elf import read_elf
+from accel.firmware.run import chain_image, model_elf
 from accel.soc import sim
 from accel.soc.top import DEFAULT_RAM_BYTES
 from accel.spec.config import AccelConfig
@@ -43,9 +44,14 @@ def run_model_images(images, config: AccelConfig, elf=None, **options) -> list[d
     ``cpu_cycles``, ``instructions`` (minstret), ``console``, ``wall_seconds``, ``cpu_seconds``,
     ``exit_code``, ``trap`` and ``bus_error``."""
     ram_bytes = options.get("ram_bytes", DEFAULT_RAM_BYTES)
-    if firmware.RAM_SIZE > ram_bytes:
-        raise ValueError(f"the firmware needs {firmware.RAM_SIZE} bytes of RAM")
-    elf = elf if elf is not None else firmware.build("model", config=config)
+    if elf is None:
+        elf = model_elf(config=config, layout=firmware.MemoryLayout(ram_bytes))
+    stack_top = read_elf(elf).symbol("__stack_top")
+    if stack_top > ram_bytes:
+        raise ValueError(
+            f"{Path(elf).name} is linked for {stack_top} bytes of RAM, the SoC has {ram_bytes}: "
+            f"build it with the layout of its RAM (accel.firmware.build.MemoryLayout)"
+        )
     program = program_image(elf)
     rams = [ram_image(program, image.regions, ram_bytes) for image in images]
     runs = sim.run_images(config, rams, **options)
@@ -68,8 +74,10 @@ def run_model_images(images, config: AccelConfig, elf=None, **options) -> list[d
 
 
 def run_chains_soc(chains, config: AccelConfig, elf=None, **options) -> list[dict]:
-    """:func:`run_model_images` for ``(layers, x)`` chains of accelerator layers."""
-    images = [chain_image(layers, x, config) for layers, x in chains]
+    """:func:`run_model_images` for ``(layers, x)`` chains of accelerator layers (laid out in
+    the arena of the SoC RAM's :class:`~accel.firmware.build.MemoryLayout`)."""
+    layout = firmware.MemoryLayout(options.get("ram_bytes", DEFAULT_RAM_BYTES))
+    images = [chain_image(layers, x, config, layout) for layers, x in chains]
     return run_model_images(images, config, elf, **options)
 
 

@@ -9,6 +9,7 @@ import pytest
 from accel import perf
 from accel.firmware import build as firmware
 from accel.firmware.riscv import ISS
+from accel.firmware.riscv.elf import read_elf
 from accel.firmware.riscv.functional import FunctionalBackend
 from accel.firmware.run import model_elf, run_functional
 from accel.ref import lenet
@@ -209,27 +210,37 @@ def test_an_imported_model_on_vexriscv(model, elf):
     assert [op["where"] for op in soc["ops"]] == [op["where"] for op in iss["ops"]]
 
 
+#: The synthesized SoC's RAM (``accel.build --soc --synth``): 128 KiB, two ports.
+SYNTH_RAM = {"ram_bytes": 128 * 1024, "ram_ports": 2}
+
+
 @pytest.mark.slow  # a second Verilator build of the SoC (a few minutes the first time)
-def test_lenet_and_the_selftest_on_the_two_port_ram(model, elf, tmp_path):
-    """The FPGA's RAM organisation (``ram_ports=2``: the DMA's read and write channels share
-    one block-RAM port): LeNet-5 still equals the golden model and the ISS; the accelerator's
-    cycles are at least accel.perf's (which models independent channels; a read beat that
-    meets a write beat waits), and the self-test passes line for line except for its counters
-    line."""
+def test_lenet_and_the_selftest_on_the_synthesized_soc_ram(model, tmp_path):
+    """The synthesized SoC's RAM: 128 KiB (the firmware linked for it:
+    ``MemoryLayout(128 KiB)``) with two ports (the DMA's read and write channels share one
+    block-RAM port). LeNet-5 still equals the golden model and the ISS (with the same 128 KiB
+    layout); the accelerator's cycles are at least accel.perf's (which models independent
+    channels; a read beat that meets a write beat waits), and the self-test passes line for
+    line except for its counters line."""
+    layout = firmware.MemoryLayout(SYNTH_RAM["ram_bytes"])
+    elf = model_elf(tmp_path / "model", layout=layout)
+    assert read_elf(elf).symbol("__stack_top") == 0x20000
     indices = [0, 1, 2]
-    socs = run_lenet(model, indices, CONFIG, elf, ram_ports=2)
+    socs = run_lenet(model, indices, CONFIG, elf, **SYNTH_RAM)
     for index, soc in zip(indices, socs, strict=True):
         golden = lenet.forward_int8(model.layers, model.test_images_int8[index : index + 1])[0]
         assert soc.extra["exit_code"] == 0 and soc.extra["status"] == 0, soc.console
         np.testing.assert_array_equal(soc.logits, golden)
-        iss = run_functional(model, index, CONFIG, elf)
+        iss = run_functional(model, index, CONFIG, elf, layout)
+        np.testing.assert_array_equal(iss.logits, golden)
         assert all(s >= i for s, i in zip(soc.layer_cycles, iss.layer_cycles, strict=True))
-    selftest = firmware.build("selftest", tmp_path)
-    iss = ISS()
+    selftest = firmware.build("selftest", tmp_path, layout=layout)
+    iss = ISS(SYNTH_RAM["ram_bytes"])
     iss.load_elf(selftest)
     iss.backend = FunctionalBackend(iss.memory, CONFIG)
     assert iss.run(max_instructions=10_000_000) == 0
-    (soc,) = run_images(CONFIG, [ram_image(program_image(selftest))], ram_ports=2)
+    image = ram_image(program_image(selftest), ram_bytes=SYNTH_RAM["ram_bytes"])
+    (soc,) = run_images(CONFIG, [image], **SYNTH_RAM)
     assert soc.exit_code == 0 and soc.trap is None, soc.console[-500:]
 
     def without_counters(text):
@@ -239,17 +250,25 @@ def test_lenet_and_the_selftest_on_the_two_port_ram(model, elf, tmp_path):
     assert soc.console.endswith("selftest done, 0 failures\n")
 
 
+def test_firmware_linked_for_more_ram_than_the_soc_has_is_refused(model, elf):
+    """The 256 KiB firmware on a 128 KiB SoC would put its stack outside the RAM: refused
+    before any simulation, naming both sizes."""
+    with pytest.raises(ValueError, match="linked for 262144 bytes of RAM, the SoC has 131072"):
+        run_lenet(model, [0], CONFIG, elf, **SYNTH_RAM)
+
+
 @pytest.mark.slow  # the 2-port SoC model (built once, shared with the test above)
 def test_two_port_sim_command_line(model, capsys):
-    """``accel.sim firmware --ram-ports 2`` (the model of the slow test above, cached) reports
-    the 2-port RAM and both cycle counts; ``--ram-ports`` without ``--cpu vexriscv`` is an
-    error."""
+    """``accel.sim firmware --ram-ports 2 --ram-kib 128`` (the model of the slow test above,
+    cached) reports the RAM and both cycle counts; ``--ram-ports`` or ``--ram-kib`` without
+    ``--cpu vexriscv`` is an error."""
     from accel.sim.__main__ import main
 
-    assert main(["firmware", "lenet", "--ram-ports", "2", "--backend", "functional"]) == 2
-    assert "--ram-ports needs --cpu vexriscv" in capsys.readouterr().err
-    args = ["firmware", "lenet", "--cpu", "vexriscv", "--ram-ports", "2", "--image", "4"]
-    assert main(args) == 0
+    for option in (["--ram-ports", "2"], ["--ram-kib", "128"]):
+        assert main(["firmware", "lenet", *option, "--backend", "functional"]) == 2
+        assert "--ram-ports and --ram-kib need --cpu vexriscv" in capsys.readouterr().err
+    args = ["firmware", "lenet", "--cpu", "vexriscv", "--ram-ports", "2", "--ram-kib", "128"]
+    assert main([*args, "--image", "4"]) == 0
     out = capsys.readouterr().out
-    assert "(Verilator, 2-port RAM)" in out and "golden logits match: yes" in out
+    assert "(Verilator, 128 KiB 2-port RAM)" in out and "golden logits match: yes" in out
     assert re.search(r"accelerator cycles \d+ on the ISS \(accel\.perf\), \d+ with the 2-port", out)
