@@ -1756,8 +1756,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .in_data(\in_data$226 ),
     .in_tag(\in_tag$224 ),
     .in_valid(\in_valid$222 ),
-    .\port$2045$10 (\$6 ),
-    .\port$2216$0 (\$7 ),
+    .\port$2071$10 (\$6 ),
+    .\port$2242$0 (\$7 ),
     .read__complete(acc__complete),
     .read__data(acc__data),
     .read__en(read__en),
@@ -1823,7 +1823,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .issue(events__issue),
     .out_data(in_data),
     .pixbase(pixbase),
-    .\port$3359$16 (descriptor[47:16]),
+    .\port$3388$16 (descriptor[47:16]),
     .rows(rows),
     .rst(rst),
     .s2_bank(in_bank),
@@ -1891,8 +1891,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .param_data(params__data),
     .params__addr(\read__addr$174 ),
     .params_loaded(params_loaded),
-    .\port$2045$10 (\$6 ),
-    .\port$2216$0 (\$7 ),
+    .\port$2071$10 (\$6 ),
+    .\port$2242$0 (\$7 ),
     .region__payload(\cmd__payload$120 ),
     .region__ready(region__ready),
     .region__valid(\cmd__valid$124 ),
@@ -3049,7 +3049,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.acc (rst, read__data, \port$2045$10 , \port$2216$0 , read__en, halves__claim, in_valid, in_tag, in_data, read__complete, halves__free, read__take, read__release, clk);
+module \accel_top.core.acc (rst, read__data, \port$2071$10 , \port$2242$0 , read__en, halves__claim, in_valid, in_tag, in_data, read__complete, halves__free, read__take, read__release, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
   wire [1:0] \$10 ;
@@ -3178,10 +3178,10 @@ module \accel_top.core.acc (rst, read__data, \port$2045$10 , \port$2216$0 , read
   wire in_valid;
   reg newer = 1'h0;
   reg older = 1'h0;
-  input \port$2045$10 ;
-  wire \port$2045$10 ;
-  input [9:0] \port$2216$0 ;
-  wire [9:0] \port$2216$0 ;
+  input \port$2071$10 ;
+  wire \port$2071$10 ;
+  input [9:0] \port$2242$0 ;
+  wire [9:0] \port$2242$0 ;
   reg [10:0] prev_addr = 11'h000;
   reg [255:0] prev_data = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   wire [31:0] \prev_data[0] ;
@@ -5402,10 +5402,10 @@ module \accel_top.core.acc (rst, read__data, \port$2045$10 , \port$2216$0 , read
   assign \$8  = halves__free | read__release;
   assign \$9  = ~ halves__claim;
   assign \$10  = \$8  & \$9 ;
-  assign \$11  = ! \port$2045$10 ;
+  assign \$11  = ! \port$2071$10 ;
   assign \$12  = read__en & \$11 ;
-  assign rp__addr = \$12  ? \port$2216$0  : in_tag[9:0];
-  assign \$13  = ! \port$2045$10 ;
+  assign rp__addr = \$12  ? \port$2242$0  : in_tag[9:0];
+  assign \$13  = ! \port$2071$10 ;
   assign \$14  = read__en & \$13 ;
   assign \$15  = ! in_tag[10];
   assign \$16  = in_valid & \$15 ;
@@ -5413,7 +5413,7 @@ module \accel_top.core.acc (rst, read__data, \port$2045$10 , \port$2216$0 , read
   assign \$17  = ! rmw_addr[10];
   assign wp__en = rmw_valid & \$17 ;
   assign \$19  = read__en & \$18 ;
-  assign \rp__addr$45  = \$19  ? \port$2216$0  : in_tag[9:0];
+  assign \rp__addr$45  = \$19  ? \port$2242$0  : in_tag[9:0];
   assign \$21  = read__en & \$20 ;
   assign \$23  = in_valid & \$22 ;
   assign \rp__en$46  = \$21  | \$23 ;
@@ -5600,7 +5600,7 @@ module \accel_top.core.acc (rst, read__data, \port$2045$10 , \port$2216$0 , read
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$78  = \port$2045$10 ;
+    \$78  = \port$2071$10 ;
     if (rst) begin
       \$78  = 1'h0;
     end
@@ -5703,7 +5703,7 @@ module \accel_top.core.acc (rst, read__data, \port$2045$10 , \port$2216$0 , read
       \$92  = 2'h3;
     end
   end
-  assign read__addr = { \port$2045$10 , \port$2216$0  };
+  assign read__addr = { \port$2071$10 , \port$2242$0  };
   assign wp__addr = rmw_addr[9:0];
   assign wp__data = acc_write;
   assign \wp__addr$48  = rmw_addr[9:0];
@@ -5823,8 +5823,8 @@ module \accel_top.core.acc (rst, read__data, \port$2045$10 , \port$2216$0 , read
   assign total[95:64] = \$39 [31:0];
   assign total[63:32] = \$34 [31:0];
   assign total[31:0] = \$29 [31:0];
-  assign \$18  = \port$2045$10 ;
-  assign \$20  = \port$2045$10 ;
+  assign \$18  = \port$2071$10 ;
+  assign \$20  = \port$2071$10 ;
   assign \$22  = in_tag[10];
   assign \$24  = rmw_addr[10];
 endmodule
@@ -19741,7 +19741,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.feeder (rst, wp__en, \port$3359$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
+module \accel_top.core.feeder (rst, wp__en, \port$3388$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$71  = 0;
   wire [34:0] \$1 ;
   wire \$10 ;
@@ -19937,8 +19937,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3359$16 , zero_point, wp__data
   wire out_valid;
   input [33:0] pixbase;
   wire [33:0] pixbase;
-  input [31:0] \port$3359$16 ;
-  wire [31:0] \port$3359$16 ;
+  input [31:0] \port$3388$16 ;
+  wire [31:0] \port$3388$16 ;
   input [391:0] rows;
   wire [391:0] rows;
   wire [48:0] \rows[0] ;
@@ -36593,104 +36593,104 @@ module \accel_top.core.feeder (rst, wp__en, \port$3359$16 , zero_point, wp__data
   assign \$3  = $signed(\$2 ) >= $signed(1'h0);
   assign \$4  = rows[0] & \$3 ;
   assign \$5  = $signed(hb) + $signed({ 1'h0, rows[8:1] });
-  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3359$16 [15:0] });
+  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3388$16 [15:0] });
   assign \$7  = \$4  & \$6 ;
   assign \$8  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
   assign \$9  = $signed(\$8 ) >= $signed(1'h0);
   assign \$10  = \$7  & \$9 ;
   assign \$11  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
-  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3359$16 [31:16] });
+  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3388$16 [31:16] });
   assign \$13  = \$10  & \$12 ;
   assign \$14  = $signed(pixbase) + $signed({ 1'h0, rows[97:66] });
   assign \$15  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
   assign \$16  = $signed(\$15 ) >= $signed(1'h0);
   assign \$17  = rows[49] & \$16 ;
   assign \$18  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
-  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3359$16 [15:0] });
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3388$16 [15:0] });
   assign \$20  = \$17  & \$19 ;
   assign \$21  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
   assign \$22  = $signed(\$21 ) >= $signed(1'h0);
   assign \$23  = \$20  & \$22 ;
   assign \$24  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
-  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3359$16 [31:16] });
+  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3388$16 [31:16] });
   assign \$26  = \$23  & \$25 ;
   assign \$27  = $signed(pixbase) + $signed({ 1'h0, rows[146:115] });
   assign \$28  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
   assign \$29  = $signed(\$28 ) >= $signed(1'h0);
   assign \$30  = rows[98] & \$29 ;
   assign \$31  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
-  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3359$16 [15:0] });
+  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3388$16 [15:0] });
   assign \$33  = \$30  & \$32 ;
   assign \$34  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
   assign \$35  = $signed(\$34 ) >= $signed(1'h0);
   assign \$36  = \$33  & \$35 ;
   assign \$37  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
-  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3359$16 [31:16] });
+  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3388$16 [31:16] });
   assign \$39  = \$36  & \$38 ;
   assign \$40  = $signed(pixbase) + $signed({ 1'h0, rows[195:164] });
   assign \$41  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
   assign \$42  = $signed(\$41 ) >= $signed(1'h0);
   assign \$43  = rows[147] & \$42 ;
   assign \$44  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
-  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3359$16 [15:0] });
+  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3388$16 [15:0] });
   assign \$46  = \$43  & \$45 ;
   assign \$47  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
   assign \$48  = $signed(\$47 ) >= $signed(1'h0);
   assign \$49  = \$46  & \$48 ;
   assign \$50  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
-  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3359$16 [31:16] });
+  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3388$16 [31:16] });
   assign \$52  = \$49  & \$51 ;
   assign \$53  = $signed(pixbase) + $signed({ 1'h0, rows[244:213] });
   assign \$54  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
   assign \$55  = $signed(\$54 ) >= $signed(1'h0);
   assign \$56  = rows[196] & \$55 ;
   assign \$57  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
-  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3359$16 [15:0] });
+  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3388$16 [15:0] });
   assign \$59  = \$56  & \$58 ;
   assign \$60  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
   assign \$61  = $signed(\$60 ) >= $signed(1'h0);
   assign \$62  = \$59  & \$61 ;
   assign \$63  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
-  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3359$16 [31:16] });
+  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3388$16 [31:16] });
   assign \$65  = \$62  & \$64 ;
   assign \$66  = $signed(pixbase) + $signed({ 1'h0, rows[293:262] });
   assign \$67  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
   assign \$68  = $signed(\$67 ) >= $signed(1'h0);
   assign \$69  = rows[245] & \$68 ;
   assign \$70  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
-  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3359$16 [15:0] });
+  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3388$16 [15:0] });
   assign \$72  = \$69  & \$71 ;
   assign \$73  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
   assign \$74  = $signed(\$73 ) >= $signed(1'h0);
   assign \$75  = \$72  & \$74 ;
   assign \$76  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
-  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3359$16 [31:16] });
+  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3388$16 [31:16] });
   assign \$78  = \$75  & \$77 ;
   assign \$79  = $signed(pixbase) + $signed({ 1'h0, rows[342:311] });
   assign \$80  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
   assign \$81  = $signed(\$80 ) >= $signed(1'h0);
   assign \$82  = rows[294] & \$81 ;
   assign \$83  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
-  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3359$16 [15:0] });
+  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3388$16 [15:0] });
   assign \$85  = \$82  & \$84 ;
   assign \$86  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
   assign \$87  = $signed(\$86 ) >= $signed(1'h0);
   assign \$88  = \$85  & \$87 ;
   assign \$89  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
-  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3359$16 [31:16] });
+  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3388$16 [31:16] });
   assign \$91  = \$88  & \$90 ;
   assign \$92  = $signed(pixbase) + $signed({ 1'h0, rows[391:360] });
   assign \$93  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
   assign \$94  = $signed(\$93 ) >= $signed(1'h0);
   assign \$95  = rows[343] & \$94 ;
   assign \$96  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
-  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3359$16 [15:0] });
+  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3388$16 [15:0] });
   assign \$98  = \$95  & \$97 ;
   assign \$99  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
   assign \$100  = $signed(\$99 ) >= $signed(1'h0);
   assign \$101  = \$98  & \$100 ;
   assign \$102  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
-  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3359$16 [31:16] });
+  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3388$16 [31:16] });
   assign \$104  = \$101  & \$103 ;
   assign \$263  = s2_lane0 * 4'h8;
   assign \$105  = rp__data >> \$263 ;
@@ -37058,8 +37058,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3359$16 , zero_point, wp__data
       \$158  = 1'h0;
     end
   end
-  assign H = \port$3359$16 [15:0];
-  assign W = \port$3359$16 [31:16];
+  assign H = \port$3388$16 [15:0];
+  assign W = \port$3388$16 [31:16];
   assign write__en = wp__en;
   assign write__addr = wp__addr;
   assign write__data = wp__data;
@@ -37166,28 +37166,36 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
 , halves__free, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$72  = 0;
   wire [32:0] \$1 ;
-  wire \$10 ;
-  reg [31:0] \$100 ;
-  reg [1:0] \$101 ;
-  reg [35:0] \$102 ;
-  reg [35:0] \$103 ;
-  reg [33:0] \$104 ;
-  reg [33:0] \$105 ;
-  reg [33:0] \$106 ;
-  reg [33:0] \$107 ;
-  reg [15:0] \$108 ;
-  reg [15:0] \$109 ;
+  wire [1:0] \$10 ;
+  reg [17:0] \$100 ;
+  reg [15:0] \$101 ;
+  reg [31:0] \$102 ;
+  reg \$103 ;
+  reg \$104 ;
+  reg \$105 ;
+  reg [31:0] \$106 ;
+  reg [1:0] \$107 ;
+  reg [35:0] \$108 ;
+  reg [35:0] \$109 ;
   wire \$11 ;
-  reg [17:0] \$110 ;
-  reg [17:0] \$111 ;
+  reg [33:0] \$110 ;
+  reg [33:0] \$111 ;
   reg [33:0] \$112 ;
   reg [33:0] \$113 ;
-  reg [31:0] \$114 ;
-  reg [2:0] \$115 ;
+  reg [15:0] \$114 ;
+  reg [15:0] \$115 ;
+  reg \$116 ;
+  reg \$117 ;
+  reg [17:0] \$118 ;
+  reg [17:0] \$119 ;
   wire \$12 ;
+  reg [33:0] \$120 ;
+  reg [33:0] \$121 ;
+  reg [31:0] \$122 ;
+  reg [2:0] \$123 ;
   wire \$13 ;
   wire \$14 ;
-  wire [1:0] \$15 ;
+  wire \$15 ;
   wire \$16 ;
   wire \$17 ;
   wire \$18 ;
@@ -37196,90 +37204,90 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   wire \$20 ;
   wire \$21 ;
   wire \$22 ;
-  wire \$23 ;
+  wire [24:0] \$23 ;
   wire \$24 ;
   wire \$25 ;
   wire \$26 ;
   wire \$27 ;
-  wire \$28 ;
-  wire \$29 ;
+  wire [20:0] \$28 ;
+  wire [16:0] \$29 ;
   wire \$3 ;
-  wire \$30 ;
+  wire [32:0] \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire [24:0] \$33 ;
+  wire [2:0] \$33 ;
   wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire \$37 ;
-  wire [20:0] \$38 ;
-  wire [16:0] \$39 ;
+  wire [34:0] \$35 ;
+  wire [32:0] \$36 ;
+  wire [32:0] \$37 ;
+  wire [32:0] \$38 ;
+  wire [34:0] \$39 ;
   wire \$4 ;
-  wire [32:0] \$40 ;
-  wire [2:0] \$41 ;
-  wire \$42 ;
-  wire [34:0] \$43 ;
-  wire [32:0] \$44 ;
-  wire [32:0] \$45 ;
-  wire [32:0] \$46 ;
-  wire [34:0] \$47 ;
-  wire [35:0] \$48 ;
+  wire [35:0] \$40 ;
+  wire \$41 ;
+  wire [66:0] \$42 ;
+  wire [67:0] \$43 ;
+  wire \$44 ;
+  wire [34:0] \$45 ;
+  wire \$46 ;
+  wire [17:0] \$47 ;
+  wire [16:0] \$48 ;
   wire \$49 ;
   wire \$5 ;
-  wire [66:0] \$50 ;
-  wire [67:0] \$51 ;
+  wire \$50 ;
+  wire \$51 ;
   wire \$52 ;
-  wire [34:0] \$53 ;
+  wire [8:0] \$53 ;
   wire \$54 ;
-  wire [17:0] \$55 ;
+  wire [16:0] \$55 ;
   wire [16:0] \$56 ;
-  wire [8:0] \$57 ;
+  wire \$57 ;
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
   wire \$60 ;
-  wire \$61 ;
-  wire \$62 ;
-  wire [16:0] \$63 ;
-  wire [16:0] \$64 ;
-  wire [18:0] \$65 ;
-  wire [8:0] \$66 ;
-  wire [34:0] \$67 ;
-  wire [34:0] \$68 ;
-  wire [16:0] \$69 ;
+  wire [18:0] \$61 ;
+  wire [8:0] \$62 ;
+  wire [34:0] \$63 ;
+  wire [34:0] \$64 ;
+  wire [16:0] \$65 ;
+  wire \$66 ;
+  wire \$67 ;
+  wire \$68 ;
+  wire \$69 ;
   wire \$7 ;
   wire [18:0] \$70 ;
   wire [34:0] \$71 ;
   wire [32:0] \$72 ;
   wire \$73 ;
   wire \$74 ;
-  wire \$75 ;
-  wire [32:0] \$76 ;
+  wire [32:0] \$75 ;
+  wire \$76 ;
   wire [32:0] \$77 ;
-  wire [16:0] \$78 ;
-  wire [32:0] \$79 ;
+  wire \$78 ;
+  wire [16:0] \$79 ;
   wire \$8 ;
   wire \$80 ;
-  wire \$81 ;
+  wire [32:0] \$81 ;
   wire \$82 ;
   wire \$83 ;
   wire \$84 ;
   wire [17:0] \$85 ;
   wire [16:0] \$86 ;
-  wire [8:0] \$87 ;
-  wire [32:0] \$88 ;
-  wire [32:0] \$89 ;
+  wire \$87 ;
+  wire \$88 ;
+  wire \$89 ;
   wire \$9 ;
-  wire [3:0] \$90 ;
-  wire \$91 ;
-  reg [33:0] \$92 ;
-  reg [31:0] \$93 ;
-  reg \$94 ;
-  reg [2:0] \$95 ;
-  reg [17:0] \$96 ;
-  reg [15:0] \$97 ;
-  reg [31:0] \$98 ;
-  reg \$99 ;
+  wire \$90 ;
+  wire [8:0] \$91 ;
+  wire [32:0] \$92 ;
+  wire [32:0] \$93 ;
+  wire [3:0] \$94 ;
+  wire \$95 ;
+  reg [33:0] \$96 ;
+  reg [31:0] \$97 ;
+  reg \$98 ;
+  reg [2:0] \$99 ;
   reg advance;
   reg [33:0] band_offset = 34'h000000000;
   reg [33:0] band_pixbase = 34'h000000000;
@@ -37313,6 +37321,10 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   reg [31:0] k_left = 32'd0;
   wire last;
   wire last_in_image;
+  reg last_in_row = 1'h0;
+  reg last_k = 1'h0;
+  reg last_m = 1'h0;
+  reg last_pixel = 1'h0;
   input layer__busy;
   wire layer__busy;
   wire \layer__busy$1 ;
@@ -37465,141 +37477,153 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   assign \$1  = m_base + pixel;
   assign \$2  = ~ layer__descriptor[401];
   assign \$3  = first_k & \$2 ;
-  assign \$4  = ! e_left;
-  assign \$5  = ! f_left;
-  assign \$6  = \$4  & \$5 ;
-  assign \$7  = ! k_left;
+  assign \$4  = last_pixel & last_k;
+  assign \$5  = \$4  & last_m;
+  assign \$6  = halves__free >> window__band[0];
+  assign \$7  = window__loaded_bands > window__band;
   assign \$8  = \$6  & \$7 ;
-  assign \$9  = ! m_left;
-  assign \$10  = \$8  & \$9 ;
-  assign \$11  = halves__free >> window__band[0];
-  assign \$12  = window__loaded_bands > window__band;
-  assign \$13  = \$11  & \$12 ;
-  assign \$14  = halves__free >> window__band[0];
-  assign \$15  = window__band[0] ? 2'h2 : 2'h1;
+  assign \$9  = halves__free >> window__band[0];
+  assign \$10  = window__band[0] ? 2'h2 : 2'h1;
+  assign \$11  = weights_ready & rows_ready;
+  assign \$12  = ~ last_pixel;
+  assign \$13  = ~ events__bank;
+  assign \$14  = last_k & last_m;
+  assign \$15  = ~ \$14 ;
   assign \$16  = weights_ready & rows_ready;
-  assign \$17  = ! e_left;
-  assign \$18  = ! f_left;
-  assign \$19  = \$17  & \$18 ;
-  assign \$20  = ~ \$19 ;
-  assign \$21  = ~ events__bank;
-  assign \$22  = ! k_left;
-  assign \$23  = ! m_left;
-  assign \$24  = \$22  & \$23 ;
-  assign \$25  = ~ \$24 ;
-  assign \$26  = weights_ready & rows_ready;
-  assign \$27  = ! issuer_state;
-  assign \$28  = issuer_state == 1'h1;
-  assign \$29  = issuer_state == 2'h2;
-  assign \$30  = issuer_state == 2'h3;
-  assign \$31  = issuer_state == 3'h4;
-  assign \$32  = issuer_state == 3'h5;
-  assign \$33  = $signed(layer__descriptor[320:313]) * $signed({ 1'h0, layer__geometry[48:32] });
-  assign \$34  = halves__free >> window__band[0];
-  assign \$35  = window__loaded_bands > window__band;
-  assign \$36  = \$34  & \$35 ;
-  assign \$37  = halves__free >> window__band[0];
-  assign \$38  = e0u - layer__descriptor[135:132];
-  assign \$39  = layer__geometry[325:310] - 1'h1;
-  assign \$40  = layer__geometry[357:326] - 1'h1;
-  assign \$41  = base_step + 1'h1;
-  assign \$42  = ! base_step;
-  assign \$43  = $signed(hb0) * $signed({ 1'h0, layer__geometry[82:66] });
-  assign \$44  = $signed(hb0) * $signed(layer__geometry[97:83]);
-  assign \$45  = layer__descriptor[167:136] + img_off;
-  assign \$46  = layer__geometry[130] ? { 30'h00000000, layer__descriptor[138:136] } : \$45 ;
-  assign \$47  = $signed({ 1'h0, \$46  }) - $signed(pl_c);
-  assign \$48  = $signed(\$47 ) - $signed({ 1'h0, window__base });
-  assign \$49  = base_step == 1'h1;
-  assign \$51  = $signed(prod_lo) + $signed(\$50 );
-  assign \$52  = base_step == 2'h2;
-  assign \$53  = $signed(hb_wc) + $signed(band_offset);
-  assign \$54  = weights_ready & rows_ready;
-  assign \$55  = $signed(rows) - $signed(2'h1);
+  assign \$17  = ! issuer_state;
+  assign \$18  = issuer_state == 1'h1;
+  assign \$19  = issuer_state == 2'h2;
+  assign \$20  = issuer_state == 2'h3;
+  assign \$21  = issuer_state == 3'h4;
+  assign \$22  = issuer_state == 3'h5;
+  assign \$23  = $signed(layer__descriptor[320:313]) * $signed({ 1'h0, layer__geometry[48:32] });
+  assign \$24  = halves__free >> window__band[0];
+  assign \$25  = window__loaded_bands > window__band;
+  assign \$26  = \$24  & \$25 ;
+  assign \$27  = halves__free >> window__band[0];
+  assign \$28  = e0u - layer__descriptor[135:132];
+  assign \$29  = layer__geometry[325:310] - 1'h1;
+  assign \$30  = layer__geometry[357:326] - 1'h1;
+  assign \$31  = layer__geometry[325:310] == 1'h1;
+  assign \$32  = layer__geometry[357:326] == 1'h1;
+  assign \$33  = base_step + 1'h1;
+  assign \$34  = ! base_step;
+  assign \$35  = $signed(hb0) * $signed({ 1'h0, layer__geometry[82:66] });
+  assign \$36  = $signed(hb0) * $signed(layer__geometry[97:83]);
+  assign \$37  = layer__descriptor[167:136] + img_off;
+  assign \$38  = layer__geometry[130] ? { 30'h00000000, layer__descriptor[138:136] } : \$37 ;
+  assign \$39  = $signed({ 1'h0, \$38  }) - $signed(pl_c);
+  assign \$40  = $signed(\$39 ) - $signed({ 1'h0, window__base });
+  assign \$41  = base_step == 1'h1;
+  assign \$43  = $signed(prod_lo) + $signed(\$42 );
+  assign \$44  = base_step == 2'h2;
+  assign \$45  = $signed(hb_wc) + $signed(band_offset);
+  assign \$46  = weights_ready & rows_ready;
+  assign \$47  = $signed(rows) - $signed(2'h1);
+  assign \$48  = layer__descriptor[127:112] - 1'h1;
+  assign \$49  = layer__descriptor[127:112] == 1'h1;
+  assign \$50  = rows == 1'h1;
+  assign \$51  = layer__descriptor[127:112] == 1'h1;
+  assign \$52  = \$50  & \$51 ;
+  assign \$53  = - $signed(layer__descriptor[320:313]);
+  assign \$54  = ~ last_pixel;
+  assign \$55  = e_left - 1'h1;
   assign \$56  = layer__descriptor[127:112] - 1'h1;
-  assign \$57  = - $signed(layer__descriptor[320:313]);
-  assign \$58  = ! e_left;
-  assign \$59  = ! f_left;
+  assign \$57  = layer__descriptor[127:112] == 1'h1;
+  assign \$58  = e_left == 1'h1;
+  assign \$59  = layer__descriptor[127:112] == 1'h1;
   assign \$60  = \$58  & \$59 ;
-  assign \$61  = ~ \$60 ;
-  assign \$62  = ! f_left;
-  assign \$63  = e_left - 1'h1;
-  assign \$64  = layer__descriptor[127:112] - 1'h1;
-  assign \$65  = $signed(hb) + $signed({ 1'h0, layer__descriptor[131:128] });
-  assign \$66  = - $signed(layer__descriptor[320:313]);
-  assign \$67  = $signed(row_pixbase) + $signed({ 1'h0, layer__geometry[227:196] });
-  assign \$68  = $signed(row_pixbase) + $signed({ 1'h0, layer__geometry[227:196] });
-  assign \$69  = f_left - 1'h1;
+  assign \$61  = $signed(hb) + $signed({ 1'h0, layer__descriptor[131:128] });
+  assign \$62  = - $signed(layer__descriptor[320:313]);
+  assign \$63  = $signed(row_pixbase) + $signed({ 1'h0, layer__geometry[227:196] });
+  assign \$64  = $signed(row_pixbase) + $signed({ 1'h0, layer__geometry[227:196] });
+  assign \$65  = f_left - 1'h1;
+  assign \$66  = f_left == 1'h1;
+  assign \$67  = ! e_left;
+  assign \$68  = f_left == 1'h1;
+  assign \$69  = \$67  & \$68 ;
   assign \$70  = $signed(wb) + $signed({ 1'h0, layer__descriptor[131:128] });
   assign \$71  = $signed(pixbase) + $signed({ 1'h0, layer__geometry[195:164] });
   assign \$72  = pixel + 1'h1;
   assign \$73  = ~ events__bank;
-  assign \$74  = ! k_left;
-  assign \$75  = ~ \$74 ;
-  assign \$76  = k_left - 1'h1;
+  assign \$74  = ~ last_k;
+  assign \$75  = k_left - 1'h1;
+  assign \$76  = k_left == 1'h1;
   assign \$77  = layer__geometry[357:326] - 1'h1;
-  assign \$78  = m_left - 1'h1;
-  assign \$79  = m_base + layer__geometry[421:390];
-  assign \$80  = ! k_left;
-  assign \$81  = ! m_left;
-  assign \$82  = \$80  & \$81 ;
+  assign \$78  = layer__geometry[357:326] == 1'h1;
+  assign \$79  = m_left - 1'h1;
+  assign \$80  = m_left == 1'h1;
+  assign \$81  = m_base + layer__geometry[421:390];
+  assign \$82  = last_k & last_m;
   assign \$83  = ~ \$82 ;
   assign \$84  = weights_ready & rows_ready;
   assign \$85  = $signed(rows) - $signed(2'h1);
   assign \$86  = layer__descriptor[127:112] - 1'h1;
-  assign \$87  = - $signed(layer__descriptor[320:313]);
-  assign \$88  = img_off + layer__geometry[129:98];
-  assign \$89  = last_in_image ? \$88  : { 1'h0, img_off };
-  assign \$90  = drain - 1'h1;
-  assign \$91  = ! drain;
+  assign \$87  = layer__descriptor[127:112] == 1'h1;
+  assign \$88  = rows == 1'h1;
+  assign \$89  = layer__descriptor[127:112] == 1'h1;
+  assign \$90  = \$88  & \$89 ;
+  assign \$91  = - $signed(layer__descriptor[320:313]);
+  assign \$92  = img_off + layer__geometry[129:98];
+  assign \$93  = last_in_image ? \$92  : { 1'h0, img_off };
+  assign \$94  = drain - 1'h1;
+  assign \$95  = ! drain;
   always @(posedge clk)
-    pl_c <= \$92 ;
+    pl_c <= \$96 ;
   always @(posedge clk)
-    img_off <= \$93 ;
+    img_off <= \$97 ;
   always @(posedge clk)
-    events__bank <= \$94 ;
+    events__bank <= \$98 ;
   always @(posedge clk)
-    issuer_state <= \$95 ;
+    issuer_state <= \$99 ;
   always @(posedge clk)
-    hb0 <= \$96 ;
+    hb0 <= \$100 ;
   always @(posedge clk)
-    m_left <= \$97 ;
+    m_left <= \$101 ;
   always @(posedge clk)
-    k_left <= \$98 ;
+    k_left <= \$102 ;
   always @(posedge clk)
-    first_k <= \$99 ;
+    last_m <= \$103 ;
   always @(posedge clk)
-    m_base <= \$100 ;
+    last_k <= \$104 ;
   always @(posedge clk)
-    base_step <= \$101 ;
+    first_k <= \$105 ;
   always @(posedge clk)
-    prod_lo <= \$102 ;
+    m_base <= \$106 ;
   always @(posedge clk)
-    prod_hi <= \$103 ;
+    base_step <= \$107 ;
   always @(posedge clk)
-    offset <= \$104 ;
+    prod_lo <= \$108 ;
   always @(posedge clk)
-    hb_wc <= \$105 ;
+    prod_hi <= \$109 ;
   always @(posedge clk)
-    band_offset <= \$106 ;
+    offset <= \$110 ;
   always @(posedge clk)
-    band_pixbase <= \$107 ;
+    hb_wc <= \$111 ;
   always @(posedge clk)
-    e_left <= \$108 ;
+    band_offset <= \$112 ;
   always @(posedge clk)
-    f_left <= \$109 ;
+    band_pixbase <= \$113 ;
   always @(posedge clk)
-    hb <= \$110 ;
+    e_left <= \$114 ;
   always @(posedge clk)
-    wb <= \$111 ;
+    f_left <= \$115 ;
   always @(posedge clk)
-    pixbase <= \$112 ;
+    last_in_row <= \$116 ;
   always @(posedge clk)
-    row_pixbase <= \$113 ;
+    last_pixel <= \$117 ;
   always @(posedge clk)
-    pixel <= \$114 ;
+    hb <= \$118 ;
   always @(posedge clk)
-    drain <= \$115 ;
+    wb <= \$119 ;
+  always @(posedge clk)
+    pixbase <= \$120 ;
+  always @(posedge clk)
+    row_pixbase <= \$121 ;
+  always @(posedge clk)
+    pixel <= \$122 ;
+  always @(posedge clk)
+    drain <= \$123 ;
   \accel_top.core.issuer.band  band (
     .advance(advance),
     .clk(clk),
@@ -37640,8 +37664,8 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h0:
           /* empty */;
       3'h1:
-          if (\$13 ) begin
-            halves__claim = \$15 ;
+          if (\$8 ) begin
+            halves__claim = \$10 ;
           end
     endcase
   end
@@ -37652,15 +37676,15 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h0:
           /* empty */;
       3'h1:
-          if (\$13 ) begin
-          end else if (\$14 ) begin
+          if (\$8 ) begin
+          end else if (\$9 ) begin
             stall = 1'h1;
           end
       3'h2:
           /* empty */;
       3'h3:
           (* full_case = 32'd1 *)
-          if (\$16 ) begin
+          if (\$11 ) begin
           end else begin
             stall = 1'h1;
           end
@@ -37680,9 +37704,9 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           events__started_bank = events__bank;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$20 ) begin
+          if (\$12 ) begin
           end else begin
-            events__started_bank = \$21 ;
+            events__started_bank = \$13 ;
           end
     endcase
   end
@@ -37697,15 +37721,15 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h2:
           /* empty */;
       3'h3:
-          if (\$16 ) begin
+          if (\$11 ) begin
             events__started = 1'h1;
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$20 ) begin
+          if (\$12 ) begin
           end else begin
-            if (\$25 ) begin
-              if (\$26 ) begin
+            if (\$15 ) begin
+              if (\$16 ) begin
                 events__started = 1'h1;
               end
             end
@@ -37742,10 +37766,10 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$20 ) begin
+          if (\$12 ) begin
           end else begin
             (* full_case = 32'd1 *)
-            if (\$25 ) begin
+            if (\$15 ) begin
             end else begin
               advance = 1'h1;
             end
@@ -37754,18 +37778,18 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$92  = { \$33 [24], \$33 [24], \$33 [24], \$33 [24], \$33 [24], \$33 [24], \$33 [24], \$33 [24], \$33 [24], \$33  };
+    \$96  = { \$23 [24], \$23 [24], \$23 [24], \$23 [24], \$23 [24], \$23 [24], \$23 [24], \$23 [24], \$23 [24], \$23  };
     if (rst) begin
-      \$92  = 34'h000000000;
+      \$96  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$93  = img_off;
+    \$97  = img_off;
     casez (issuer_state)
       3'h0:
           if (layer__run) begin
-            \$93  = 32'd0;
+            \$97  = 32'd0;
           end
       3'h1:
           /* empty */;
@@ -37775,26 +37799,26 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$61 ) begin
+          if (\$54 ) begin
           end else begin
             (* full_case = 32'd1 *)
             if (\$83 ) begin
             end else begin
-              \$93  = \$89 [31:0];
+              \$97  = \$93 [31:0];
             end
           end
     endcase
     if (rst) begin
-      \$93  = 32'd0;
+      \$97  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$94  = events__bank;
+    \$98  = events__bank;
     casez (issuer_state)
       3'h0:
           if (layer__run) begin
-            \$94  = 1'h0;
+            \$98  = 1'h0;
           end
       3'h1:
           /* empty */;
@@ -37804,88 +37828,88 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$61 ) begin
+          if (\$54 ) begin
           end else begin
-            \$94  = \$73 ;
+            \$98  = \$73 ;
           end
     endcase
     if (rst) begin
-      \$94  = 1'h0;
+      \$98  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$95  = issuer_state;
+    \$99  = issuer_state;
     casez (issuer_state)
       3'h0:
           if (layer__run) begin
-            \$95  = 3'h1;
+            \$99  = 3'h1;
           end
       3'h1:
-          if (\$36 ) begin
-            \$95  = 3'h2;
+          if (\$26 ) begin
+            \$99  = 3'h2;
           end
       3'h2:
-          if (\$52 ) begin
-            \$95  = 3'h3;
+          if (\$44 ) begin
+            \$99  = 3'h3;
           end
       3'h3:
-          if (\$54 ) begin
-            \$95  = 3'h4;
+          if (\$46 ) begin
+            \$99  = 3'h4;
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$61 ) begin
+          if (\$54 ) begin
           end else begin
             (* full_case = 32'd1 *)
             if (\$83 ) begin
               (* full_case = 32'd1 *)
               if (\$84 ) begin
               end else begin
-                \$95  = 3'h3;
+                \$99  = 3'h3;
               end
             end else begin
               (* full_case = 32'd1 *)
               if (last) begin
-                \$95  = 3'h0;
+                \$99  = 3'h0;
               end else begin
-                \$95  = 3'h5;
+                \$99  = 3'h5;
               end
             end
           end
       3'h5:
-          if (\$91 ) begin
-            \$95  = 3'h1;
+          if (\$95 ) begin
+            \$99  = 3'h1;
           end
     endcase
     if (rst) begin
-      \$95  = 3'h0;
+      \$99  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$96  = hb0;
+    \$100  = hb0;
     casez (issuer_state)
       3'h0:
           /* empty */;
       3'h1:
-          if (\$36 ) begin
-            \$96  = \$38 [17:0];
+          if (\$26 ) begin
+            \$100  = \$28 [17:0];
           end
     endcase
     if (rst) begin
-      \$96  = 18'h00000;
+      \$100  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$97  = m_left;
+    \$101  = m_left;
     casez (issuer_state)
       3'h0:
           /* empty */;
       3'h1:
-          if (\$36 ) begin
-            \$97  = \$39 [15:0];
+          if (\$26 ) begin
+            \$101  = \$29 [15:0];
           end
       3'h2:
           /* empty */;
@@ -37893,390 +37917,263 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$61 ) begin
-          end else begin
-            (* full_case = 32'd1 *)
-            if (\$75 ) begin
-            end else begin
-              \$97  = \$78 [15:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$97  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$98  = k_left;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          if (\$36 ) begin
-            \$98  = \$40 [31:0];
-          end
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$61 ) begin
-          end else begin
-            (* full_case = 32'd1 *)
-            if (\$75 ) begin
-              \$98  = \$76 [31:0];
-            end else begin
-              \$98  = \$77 [31:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$98  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$99  = first_k;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          if (\$36 ) begin
-            \$99  = 1'h1;
-          end
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$61 ) begin
-          end else begin
-            (* full_case = 32'd1 *)
-            if (\$75 ) begin
-              \$99  = 1'h0;
-            end else begin
-              \$99  = 1'h1;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$99  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$100  = m_base;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          if (\$36 ) begin
-            \$100  = 32'd0;
-          end
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$61 ) begin
-          end else begin
-            (* full_case = 32'd1 *)
-            if (\$75 ) begin
-            end else begin
-              \$100  = \$79 [31:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$100  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$101  = base_step;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          if (\$36 ) begin
-            \$101  = 2'h0;
-          end
-      3'h2:
-          \$101  = \$41 [1:0];
-    endcase
-    if (rst) begin
-      \$101  = 2'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$102  = prod_lo;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          if (\$42 ) begin
-            \$102  = { \$43 [34], \$43  };
-          end
-    endcase
-    if (rst) begin
-      \$102  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$103  = prod_hi;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          if (\$42 ) begin
-            \$103  = { \$44 [32], \$44 [32], \$44 [32], \$44  };
-          end
-    endcase
-    if (rst) begin
-      \$103  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$104  = offset;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          if (\$42 ) begin
-            \$104  = \$48 [33:0];
-          end
-    endcase
-    if (rst) begin
-      \$104  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$105  = hb_wc;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          if (\$49 ) begin
-            \$105  = \$51 [33:0];
-          end
-    endcase
-    if (rst) begin
-      \$105  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$106  = band_offset;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          if (\$49 ) begin
-            \$106  = offset;
-          end
-    endcase
-    if (rst) begin
-      \$106  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$107  = band_pixbase;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          if (\$52 ) begin
-            \$107  = \$53 [33:0];
-          end
-    endcase
-    if (rst) begin
-      \$107  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$108  = e_left;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
           if (\$54 ) begin
-            \$108  = \$55 [15:0];
-          end
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$61 ) begin
-            if (\$62 ) begin
-              \$108  = \$63 [15:0];
-            end
           end else begin
-            if (\$83 ) begin
-              if (\$84 ) begin
-                \$108  = \$85 [15:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$108  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$109  = f_left;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$54 ) begin
-            \$109  = \$56 [15:0];
-          end
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$61 ) begin
             (* full_case = 32'd1 *)
-            if (\$62 ) begin
-              \$109  = \$64 [15:0];
+            if (\$74 ) begin
             end else begin
-              \$109  = \$69 [15:0];
-            end
-          end else begin
-            if (\$83 ) begin
-              if (\$84 ) begin
-                \$109  = \$86 [15:0];
-              end
+              \$101  = \$79 [15:0];
             end
           end
     endcase
     if (rst) begin
-      \$109  = 16'h0000;
+      \$101  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$110  = hb;
+    \$102  = k_left;
     casez (issuer_state)
       3'h0:
           /* empty */;
       3'h1:
-          /* empty */;
+          if (\$26 ) begin
+            \$102  = \$30 [31:0];
+          end
       3'h2:
           /* empty */;
       3'h3:
-          if (\$54 ) begin
-            \$110  = hb0;
-          end
+          /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$61 ) begin
-            if (\$62 ) begin
-              \$110  = \$65 [17:0];
-            end
+          if (\$54 ) begin
           end else begin
-            if (\$83 ) begin
-              if (\$84 ) begin
-                \$110  = hb0;
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$110  = 18'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$111  = wb;
-    casez (issuer_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$54 ) begin
-            \$111  = { \$57 [8], \$57 [8], \$57 [8], \$57 [8], \$57 [8], \$57 [8], \$57 [8], \$57 [8], \$57 [8], \$57  };
-          end
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$61 ) begin
             (* full_case = 32'd1 *)
-            if (\$62 ) begin
-              \$111  = { \$66 [8], \$66 [8], \$66 [8], \$66 [8], \$66 [8], \$66 [8], \$66 [8], \$66 [8], \$66 [8], \$66  };
+            if (\$74 ) begin
+              \$102  = \$75 [31:0];
             end else begin
-              \$111  = \$70 [17:0];
-            end
-          end else begin
-            if (\$83 ) begin
-              if (\$84 ) begin
-                \$111  = { \$87 [8], \$87 [8], \$87 [8], \$87 [8], \$87 [8], \$87 [8], \$87 [8], \$87 [8], \$87 [8], \$87  };
-              end
+              \$102  = \$77 [31:0];
             end
           end
     endcase
     if (rst) begin
-      \$111  = 18'h00000;
+      \$102  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$112  = pixbase;
+    \$103  = last_m;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          if (\$26 ) begin
+            \$103  = \$31 ;
+          end
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$54 ) begin
+          end else begin
+            (* full_case = 32'd1 *)
+            if (\$74 ) begin
+            end else begin
+              \$103  = \$80 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$103  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$104  = last_k;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          if (\$26 ) begin
+            \$104  = \$32 ;
+          end
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$54 ) begin
+          end else begin
+            (* full_case = 32'd1 *)
+            if (\$74 ) begin
+              \$104  = \$76 ;
+            end else begin
+              \$104  = \$78 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$104  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$105  = first_k;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          if (\$26 ) begin
+            \$105  = 1'h1;
+          end
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$54 ) begin
+          end else begin
+            (* full_case = 32'd1 *)
+            if (\$74 ) begin
+              \$105  = 1'h0;
+            end else begin
+              \$105  = 1'h1;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$105  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$106  = m_base;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          if (\$26 ) begin
+            \$106  = 32'd0;
+          end
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$54 ) begin
+          end else begin
+            (* full_case = 32'd1 *)
+            if (\$74 ) begin
+            end else begin
+              \$106  = \$81 [31:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$106  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$107  = base_step;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          if (\$26 ) begin
+            \$107  = 2'h0;
+          end
+      3'h2:
+          \$107  = \$33 [1:0];
+    endcase
+    if (rst) begin
+      \$107  = 2'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$108  = prod_lo;
     casez (issuer_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          /* empty */;
-      3'h3:
-          if (\$54 ) begin
-            \$112  = band_pixbase;
+          if (\$34 ) begin
+            \$108  = { \$35 [34], \$35  };
           end
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$61 ) begin
-            (* full_case = 32'd1 *)
-            if (\$62 ) begin
-              \$112  = \$67 [33:0];
-            end else begin
-              \$112  = \$71 [33:0];
-            end
-          end else begin
-            if (\$83 ) begin
-              if (\$84 ) begin
-                \$112  = band_pixbase;
-              end
-            end
+    endcase
+    if (rst) begin
+      \$108  = 36'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$109  = prod_hi;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          if (\$34 ) begin
+            \$109  = { \$36 [32], \$36 [32], \$36 [32], \$36  };
+          end
+    endcase
+    if (rst) begin
+      \$109  = 36'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$110  = offset;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          if (\$34 ) begin
+            \$110  = \$40 [33:0];
+          end
+    endcase
+    if (rst) begin
+      \$110  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$111  = hb_wc;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          if (\$41 ) begin
+            \$111  = \$43 [33:0];
+          end
+    endcase
+    if (rst) begin
+      \$111  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$112  = band_offset;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          if (\$41 ) begin
+            \$112  = offset;
           end
     endcase
     if (rst) begin
@@ -38285,30 +38182,15 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$113  = row_pixbase;
+    \$113  = band_pixbase;
     casez (issuer_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          /* empty */;
-      3'h3:
-          if (\$54 ) begin
-            \$113  = band_pixbase;
-          end
-      3'h4:
-          (* full_case = 32'd1 *)
-          if (\$61 ) begin
-            if (\$62 ) begin
-              \$113  = \$68 [33:0];
-            end
-          end else begin
-            if (\$83 ) begin
-              if (\$84 ) begin
-                \$113  = band_pixbase;
-              end
-            end
+          if (\$44 ) begin
+            \$113  = \$45 [33:0];
           end
     endcase
     if (rst) begin
@@ -38317,7 +38199,7 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$114  = pixel;
+    \$114  = e_left;
     casez (issuer_state)
       3'h0:
           /* empty */;
@@ -38326,28 +38208,299 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
       3'h2:
           /* empty */;
       3'h3:
-          if (\$54 ) begin
-            \$114  = 32'd0;
+          if (\$46 ) begin
+            \$114  = \$47 [15:0];
           end
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$61 ) begin
-            \$114  = \$72 [31:0];
+          if (\$54 ) begin
+            if (last_in_row) begin
+              \$114  = \$55 [15:0];
+            end
           end else begin
             if (\$83 ) begin
               if (\$84 ) begin
-                \$114  = 32'd0;
+                \$114  = \$85 [15:0];
               end
             end
           end
     endcase
     if (rst) begin
-      \$114  = 32'd0;
+      \$114  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$115  = drain;
+    \$115  = f_left;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$46 ) begin
+            \$115  = \$48 [15:0];
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$54 ) begin
+            (* full_case = 32'd1 *)
+            if (last_in_row) begin
+              \$115  = \$56 [15:0];
+            end else begin
+              \$115  = \$65 [15:0];
+            end
+          end else begin
+            if (\$83 ) begin
+              if (\$84 ) begin
+                \$115  = \$86 [15:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$115  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$116  = last_in_row;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$46 ) begin
+            \$116  = \$49 ;
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$54 ) begin
+            (* full_case = 32'd1 *)
+            if (last_in_row) begin
+              \$116  = \$57 ;
+            end else begin
+              \$116  = \$66 ;
+            end
+          end else begin
+            if (\$83 ) begin
+              if (\$84 ) begin
+                \$116  = \$87 ;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$116  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$117  = last_pixel;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$46 ) begin
+            \$117  = \$52 ;
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$54 ) begin
+            (* full_case = 32'd1 *)
+            if (last_in_row) begin
+              \$117  = \$60 ;
+            end else begin
+              \$117  = \$69 ;
+            end
+          end else begin
+            if (\$83 ) begin
+              if (\$84 ) begin
+                \$117  = \$90 ;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$117  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$118  = hb;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$46 ) begin
+            \$118  = hb0;
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$54 ) begin
+            if (last_in_row) begin
+              \$118  = \$61 [17:0];
+            end
+          end else begin
+            if (\$83 ) begin
+              if (\$84 ) begin
+                \$118  = hb0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$118  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$119  = wb;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$46 ) begin
+            \$119  = { \$53 [8], \$53 [8], \$53 [8], \$53 [8], \$53 [8], \$53 [8], \$53 [8], \$53 [8], \$53 [8], \$53  };
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$54 ) begin
+            (* full_case = 32'd1 *)
+            if (last_in_row) begin
+              \$119  = { \$62 [8], \$62 [8], \$62 [8], \$62 [8], \$62 [8], \$62 [8], \$62 [8], \$62 [8], \$62 [8], \$62  };
+            end else begin
+              \$119  = \$70 [17:0];
+            end
+          end else begin
+            if (\$83 ) begin
+              if (\$84 ) begin
+                \$119  = { \$91 [8], \$91 [8], \$91 [8], \$91 [8], \$91 [8], \$91 [8], \$91 [8], \$91 [8], \$91 [8], \$91  };
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$119  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$120  = pixbase;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$46 ) begin
+            \$120  = band_pixbase;
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$54 ) begin
+            (* full_case = 32'd1 *)
+            if (last_in_row) begin
+              \$120  = \$63 [33:0];
+            end else begin
+              \$120  = \$71 [33:0];
+            end
+          end else begin
+            if (\$83 ) begin
+              if (\$84 ) begin
+                \$120  = band_pixbase;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$120  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$121  = row_pixbase;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$46 ) begin
+            \$121  = band_pixbase;
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$54 ) begin
+            if (last_in_row) begin
+              \$121  = \$64 [33:0];
+            end
+          end else begin
+            if (\$83 ) begin
+              if (\$84 ) begin
+                \$121  = band_pixbase;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$121  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$122  = pixel;
+    casez (issuer_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$46 ) begin
+            \$122  = 32'd0;
+          end
+      3'h4:
+          (* full_case = 32'd1 *)
+          if (\$54 ) begin
+            \$122  = \$72 [31:0];
+          end else begin
+            if (\$83 ) begin
+              if (\$84 ) begin
+                \$122  = 32'd0;
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$122  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
+    \$123  = drain;
     casez (issuer_state)
       3'h0:
           /* empty */;
@@ -38359,19 +38512,19 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           /* empty */;
       3'h4:
           (* full_case = 32'd1 *)
-          if (\$61 ) begin
+          if (\$54 ) begin
           end else begin
             (* full_case = 32'd1 *)
             if (\$83 ) begin
             end else begin
-              \$115  = 3'h4;
+              \$123  = 3'h4;
             end
           end
       3'h5:
-          \$115  = \$90 [2:0];
+          \$123  = \$94 [2:0];
     endcase
     if (rst) begin
-      \$115  = 3'h0;
+      \$123  = 3'h0;
     end
   end
   assign \layer__busy$1  = layer__busy;
@@ -38484,45 +38637,47 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   assign \tag.addr  = tag[10:0];
   assign \tag.first  = tag[11];
   assign \tag.last  = tag[12];
-  assign tag[12] = \$10 ;
+  assign tag[12] = \$5 ;
   assign tag[11] = \$3 ;
   assign tag[10:0] = { window__band[0], \$1 [9:0] };
-  assign \$50  = { prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi, 17'h00000 };
+  assign \$42  = { prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi[35], prod_hi, 17'h00000 };
 endmodule
 
 (* generator = "Amaranth" *)
 module \accel_top.core.issuer.band (rst, last, layer__descriptor, layer__geometry, restart, advance, e0u, index, rows, last_in_image, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$73  = 0;
-  wire [16:0] \$1 ;
-  wire [33:0] \$10 ;
+  wire \$1 ;
+  wire [16:0] \$10 ;
   wire [16:0] \$11 ;
-  wire [16:0] \$12 ;
-  wire [32:0] \$13 ;
-  wire [16:0] \$14 ;
+  wire [32:0] \$12 ;
+  wire [16:0] \$13 ;
+  wire \$14 ;
   wire [16:0] \$15 ;
   wire [16:0] \$16 ;
   wire [16:0] \$17 ;
-  wire \$18 ;
-  wire [16:0] \$19 ;
+  wire [16:0] \$18 ;
+  wire \$19 ;
   wire \$2 ;
   wire [16:0] \$20 ;
   wire [16:0] \$21 ;
   wire [16:0] \$22 ;
   wire [16:0] \$23 ;
-  wire \$24 ;
-  reg [15:0] \$25 ;
+  wire [16:0] \$24 ;
+  wire \$25 ;
   reg [15:0] \$26 ;
-  reg [19:0] \$27 ;
-  reg [31:0] \$28 ;
-  reg [15:0] \$29 ;
-  wire \$3 ;
-  reg [16:0] \$30 ;
-  reg \$31 ;
-  wire [15:0] \$4 ;
-  wire \$5 ;
+  reg [15:0] \$27 ;
+  reg [19:0] \$28 ;
+  reg [31:0] \$29 ;
+  wire [15:0] \$3 ;
+  reg \$30 ;
+  reg [15:0] \$31 ;
+  reg [16:0] \$32 ;
+  reg \$33 ;
+  wire \$4 ;
+  wire [16:0] \$5 ;
   wire [16:0] \$6 ;
-  wire [16:0] \$7 ;
-  wire [32:0] \$8 ;
+  wire [32:0] \$7 ;
+  wire [33:0] \$8 ;
   wire [33:0] \$9 ;
   input advance;
   wire advance;
@@ -38535,6 +38690,7 @@ module \accel_top.core.issuer.band (rst, last, layer__descriptor, layer__geometr
   reg [31:0] index = 32'd0;
   output last;
   wire last;
+  reg last_image = 1'h0;
   output last_in_image;
   reg last_in_image = 1'h0;
   (* init = 1'h0 *)
@@ -38602,64 +38758,55 @@ module \accel_top.core.issuer.band (rst, last, layer__descriptor, layer__geometr
   reg [16:0] rows = 17'h00000;
   input rst;
   wire rst;
-  assign \$1  = n + 1'h1;
-  assign \$2  = \$1  == layer__descriptor[15:0];
-  assign last = last_in_image & \$2 ;
-  assign \$3  = layer__geometry[277:262] < layer__descriptor[312:297];
-  assign \$4  = \$3  ? layer__geometry[277:262] : layer__descriptor[312:297];
-  assign \$5  = layer__geometry[277:262] <= layer__descriptor[312:297];
-  assign \$6  = e0 + layer__descriptor[312:297];
-  assign \$7  = last_in_image ? 17'h00000 : \$6 ;
-  assign \$8  = e0u + layer__geometry[503:472];
-  assign \$9  = \$8  + layer__descriptor[131:128];
-  assign \$10  = last_in_image ? 34'h000000000 : \$9 ;
-  assign \$11  = n + 1'h1;
-  assign \$12  = last_in_image ? \$11  : { 1'h0, n };
-  assign \$13  = index + 1'h1;
-  assign \$14  = remaining - layer__descriptor[312:297];
-  assign \$15  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$14 ;
-  assign \$16  = remaining - layer__descriptor[312:297];
-  assign \$17  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$16 ;
-  assign \$18  = $signed(\$17 ) < $signed({ 1'h0, layer__descriptor[312:297] });
-  assign \$19  = remaining - layer__descriptor[312:297];
-  assign \$20  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$19 ;
-  assign \$21  = \$18  ? \$20  : { 1'h0, layer__descriptor[312:297] };
-  assign \$22  = remaining - layer__descriptor[312:297];
-  assign \$23  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$22 ;
-  assign \$24  = $signed(\$23 ) <= $signed({ 1'h0, layer__descriptor[312:297] });
+  assign last = last_in_image & last_image;
+  assign \$1  = layer__descriptor[15:0] == 1'h1;
+  assign \$2  = layer__geometry[277:262] < layer__descriptor[312:297];
+  assign \$3  = \$2  ? layer__geometry[277:262] : layer__descriptor[312:297];
+  assign \$4  = layer__geometry[277:262] <= layer__descriptor[312:297];
+  assign \$5  = e0 + layer__descriptor[312:297];
+  assign \$6  = last_in_image ? 17'h00000 : \$5 ;
+  assign \$7  = e0u + layer__geometry[503:472];
+  assign \$8  = \$7  + layer__descriptor[131:128];
+  assign \$9  = last_in_image ? 34'h000000000 : \$8 ;
+  assign \$10  = n + 1'h1;
+  assign \$11  = last_in_image ? \$10  : { 1'h0, n };
+  assign \$12  = index + 1'h1;
+  assign \$13  = n + 2'h2;
+  assign \$14  = \$13  == layer__descriptor[15:0];
+  assign \$15  = remaining - layer__descriptor[312:297];
+  assign \$16  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$15 ;
+  assign \$17  = remaining - layer__descriptor[312:297];
+  assign \$18  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$17 ;
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, layer__descriptor[312:297] });
+  assign \$20  = remaining - layer__descriptor[312:297];
+  assign \$21  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$20 ;
+  assign \$22  = \$19  ? \$21  : { 1'h0, layer__descriptor[312:297] };
+  assign \$23  = remaining - layer__descriptor[312:297];
+  assign \$24  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$23 ;
+  assign \$25  = $signed(\$24 ) <= $signed({ 1'h0, layer__descriptor[312:297] });
   always @(posedge clk)
-    n <= \$25 ;
+    n <= \$26 ;
   always @(posedge clk)
-    e0 <= \$26 ;
+    e0 <= \$27 ;
   always @(posedge clk)
-    e0u <= \$27 ;
+    e0u <= \$28 ;
   always @(posedge clk)
-    index <= \$28 ;
+    index <= \$29 ;
   always @(posedge clk)
-    remaining <= \$29 ;
+    last_image <= \$30 ;
   always @(posedge clk)
-    rows <= \$30 ;
+    remaining <= \$31 ;
   always @(posedge clk)
-    last_in_image <= \$31 ;
+    rows <= \$32 ;
+  always @(posedge clk)
+    last_in_image <= \$33 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$25  = n;
-    if (restart) begin
-      \$25  = 16'h0000;
-    end else if (advance) begin
-      \$25  = \$12 [15:0];
-    end
-    if (rst) begin
-      \$25  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$26  = e0;
+    \$26  = n;
     if (restart) begin
       \$26  = 16'h0000;
     end else if (advance) begin
-      \$26  = \$7 [15:0];
+      \$26  = \$11 [15:0];
     end
     if (rst) begin
       \$26  = 16'h0000;
@@ -38667,62 +38814,88 @@ module \accel_top.core.issuer.band (rst, last, layer__descriptor, layer__geometr
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$27  = e0u;
+    \$27  = e0;
     if (restart) begin
-      \$27  = 20'h00000;
+      \$27  = 16'h0000;
     end else if (advance) begin
-      \$27  = \$10 [19:0];
+      \$27  = \$6 [15:0];
     end
     if (rst) begin
-      \$27  = 20'h00000;
+      \$27  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$28  = index;
+    \$28  = e0u;
     if (restart) begin
-      \$28  = 32'd0;
+      \$28  = 20'h00000;
     end else if (advance) begin
-      \$28  = \$13 [31:0];
+      \$28  = \$9 [19:0];
     end
     if (rst) begin
-      \$28  = 32'd0;
+      \$28  = 20'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$29  = remaining;
+    \$29  = index;
     if (restart) begin
-      \$29  = layer__geometry[277:262];
+      \$29  = 32'd0;
     end else if (advance) begin
-      \$29  = \$15 [15:0];
+      \$29  = \$12 [31:0];
     end
     if (rst) begin
-      \$29  = 16'h0000;
+      \$29  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$30  = rows;
+    \$30  = last_image;
     if (restart) begin
-      \$30  = { 1'h0, \$4  };
+      \$30  = \$1 ;
     end else if (advance) begin
-      \$30  = \$21 ;
+      if (last_in_image) begin
+        \$30  = \$14 ;
+      end
     end
     if (rst) begin
-      \$30  = 17'h00000;
+      \$30  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
-    \$31  = last_in_image;
+    \$31  = remaining;
     if (restart) begin
-      \$31  = \$5 ;
+      \$31  = layer__geometry[277:262];
     end else if (advance) begin
-      \$31  = \$24 ;
+      \$31  = \$16 [15:0];
     end
     if (rst) begin
-      \$31  = 1'h0;
+      \$31  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
+    \$32  = rows;
+    if (restart) begin
+      \$32  = { 1'h0, \$3  };
+    end else if (advance) begin
+      \$32  = \$22 ;
+    end
+    if (rst) begin
+      \$32  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$73 ) begin end
+    \$33  = last_in_image;
+    if (restart) begin
+      \$33  = \$4 ;
+    end else if (advance) begin
+      \$33  = \$25 ;
+    end
+    if (rst) begin
+      \$33  = 1'h0;
     end
   end
   assign \last_in_image$1  = last_in_image;
@@ -38989,8 +39162,8 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
     .clk(clk),
     .last(last),
     .pix_step(layer__geometry[65:49]),
-    .\port$1079$0 (\$16 ),
-    .\port$3665$0 (\$17 ),
+    .\port$1098$0 (\$16 ),
+    .\port$3706$0 (\$17 ),
     .restart(restart),
     .row_step(layer__geometry[261:228]),
     .rst(rst),
@@ -39238,7 +39411,7 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.ktiles.walker (rst, \port$1079$0 , last, C, S, pix_step, K, row_step, restart, step, \port$3665$0 , clk);
+module \accel_top.core.ktiles.walker (rst, \port$1098$0 , last, C, S, pix_step, K, row_step, restart, step, \port$3706$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$75  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
@@ -39282,11 +39455,11 @@ module \accel_top.core.ktiles.walker (rst, \port$1079$0 , last, C, S, pix_step, 
   wire \params.valid ;
   input [16:0] pix_step;
   wire [16:0] pix_step;
-  output \port$1079$0 ;
-  wire \port$1079$0 ;
+  output \port$1098$0 ;
+  wire \port$1098$0 ;
   (* init = 48'h000000000000 *)
-  output [47:0] \port$3665$0 ;
-  wire [47:0] \port$3665$0 ;
+  output [47:0] \port$3706$0 ;
+  wire [47:0] \port$3706$0 ;
   input restart;
   wire restart;
   input [33:0] row_step;
@@ -39401,8 +39574,8 @@ module \accel_top.core.ktiles.walker (rst, \port$1079$0 , last, C, S, pix_step, 
   end
   assign params = { \$19 , \$1  };
   assign at_end = k_left[32];
-  assign \port$1079$0  = \$1 ;
-  assign \port$3665$0  = \$19 ;
+  assign \port$1098$0  = \$1 ;
+  assign \port$3706$0  = \$19 ;
   assign \params.valid  = \$1 ;
   assign \params.r  = \$19 [7:0];
   assign \params.s  = \$19 [15:8];
@@ -39410,7 +39583,7 @@ module \accel_top.core.ktiles.walker (rst, \port$1079$0 , last, C, S, pix_step, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, \port$2045$10 , \port$2216$0 , acc__en, bytes__valid, bytes__payload, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid
+module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, \port$2071$10 , \port$2242$0 , acc__en, bytes__valid, bytes__payload, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid
 , finished, params__addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$76  = 0;
   wire [62:0] \$1 ;
@@ -39744,10 +39917,10 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire params_loaded;
   reg [15:0] pixel_in_row = 16'h0000;
   wire pool;
-  output \port$2045$10 ;
-  wire \port$2045$10 ;
-  output [9:0] \port$2216$0 ;
-  wire [9:0] \port$2216$0 ;
+  output \port$2071$10 ;
+  wire \port$2071$10 ;
+  output [9:0] \port$2242$0 ;
+  wire [9:0] \port$2242$0 ;
   reg [31:0] product_hi = 32'd0;
   reg [31:0] product_lo = 32'd0;
   wire reads_done;
@@ -39870,9 +40043,9 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
     .out__payload(bytes__payload),
     .param_addr(params__addr),
     .param_data(param_data),
-    .\port$2216$0 (\$72 ),
-    .\port$3359$272 (layer__descriptor[296:272]),
-    .\port$3363$294 (layer__geometry[325:294]),
+    .\port$2242$0 (\$72 ),
+    .\port$3388$272 (layer__descriptor[296:272]),
+    .\port$3392$294 (layer__geometry[325:294]),
     .r_en(out__ready),
     .r_rdy(bytes__valid),
     .reads_done(reads_done),
@@ -40195,8 +40368,8 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   assign out__payload = bytes__payload;
   assign bytes__ready = out__ready;
   assign out__valid = bytes__valid;
-  assign \port$2045$10  = acc_base[10];
-  assign \port$2216$0  = \$72 ;
+  assign \port$2071$10  = acc_base[10];
+  assign \port$2242$0  = \$72 ;
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -40400,36 +40573,38 @@ endmodule
 (* generator = "Amaranth" *)
 module \accel_top.core.output.band (rst, last, layer__descriptor, layer__geometry, restart, advance, index, rows, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$77  = 0;
-  wire [16:0] \$1 ;
-  wire [33:0] \$10 ;
+  wire \$1 ;
+  wire [16:0] \$10 ;
   wire [16:0] \$11 ;
-  wire [16:0] \$12 ;
-  wire [32:0] \$13 ;
-  wire [16:0] \$14 ;
+  wire [32:0] \$12 ;
+  wire [16:0] \$13 ;
+  wire \$14 ;
   wire [16:0] \$15 ;
   wire [16:0] \$16 ;
   wire [16:0] \$17 ;
-  wire \$18 ;
-  wire [16:0] \$19 ;
+  wire [16:0] \$18 ;
+  wire \$19 ;
   wire \$2 ;
   wire [16:0] \$20 ;
   wire [16:0] \$21 ;
   wire [16:0] \$22 ;
   wire [16:0] \$23 ;
-  wire \$24 ;
-  reg [15:0] \$25 ;
+  wire [16:0] \$24 ;
+  wire \$25 ;
   reg [15:0] \$26 ;
-  reg [19:0] \$27 ;
-  reg [31:0] \$28 ;
-  reg [15:0] \$29 ;
-  wire \$3 ;
-  reg [16:0] \$30 ;
-  reg \$31 ;
-  wire [15:0] \$4 ;
-  wire \$5 ;
+  reg [15:0] \$27 ;
+  reg [19:0] \$28 ;
+  reg [31:0] \$29 ;
+  wire [15:0] \$3 ;
+  reg \$30 ;
+  reg [15:0] \$31 ;
+  reg [16:0] \$32 ;
+  reg \$33 ;
+  wire \$4 ;
+  wire [16:0] \$5 ;
   wire [16:0] \$6 ;
-  wire [16:0] \$7 ;
-  wire [32:0] \$8 ;
+  wire [32:0] \$7 ;
+  wire [33:0] \$8 ;
   wire [33:0] \$9 ;
   input advance;
   wire advance;
@@ -40441,6 +40616,7 @@ module \accel_top.core.output.band (rst, last, layer__descriptor, layer__geometr
   reg [31:0] index = 32'd0;
   output last;
   wire last;
+  reg last_image = 1'h0;
   reg last_in_image = 1'h0;
   (* init = 1'h0 *)
   wire \last_in_image$1 ;
@@ -40507,64 +40683,55 @@ module \accel_top.core.output.band (rst, last, layer__descriptor, layer__geometr
   reg [16:0] rows = 17'h00000;
   input rst;
   wire rst;
-  assign \$1  = n + 1'h1;
-  assign \$2  = \$1  == layer__descriptor[15:0];
-  assign last = last_in_image & \$2 ;
-  assign \$3  = layer__geometry[277:262] < layer__descriptor[312:297];
-  assign \$4  = \$3  ? layer__geometry[277:262] : layer__descriptor[312:297];
-  assign \$5  = layer__geometry[277:262] <= layer__descriptor[312:297];
-  assign \$6  = e0 + layer__descriptor[312:297];
-  assign \$7  = last_in_image ? 17'h00000 : \$6 ;
-  assign \$8  = e0u + layer__geometry[503:472];
-  assign \$9  = \$8  + layer__descriptor[131:128];
-  assign \$10  = last_in_image ? 34'h000000000 : \$9 ;
-  assign \$11  = n + 1'h1;
-  assign \$12  = last_in_image ? \$11  : { 1'h0, n };
-  assign \$13  = index + 1'h1;
-  assign \$14  = remaining - layer__descriptor[312:297];
-  assign \$15  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$14 ;
-  assign \$16  = remaining - layer__descriptor[312:297];
-  assign \$17  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$16 ;
-  assign \$18  = $signed(\$17 ) < $signed({ 1'h0, layer__descriptor[312:297] });
-  assign \$19  = remaining - layer__descriptor[312:297];
-  assign \$20  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$19 ;
-  assign \$21  = \$18  ? \$20  : { 1'h0, layer__descriptor[312:297] };
-  assign \$22  = remaining - layer__descriptor[312:297];
-  assign \$23  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$22 ;
-  assign \$24  = $signed(\$23 ) <= $signed({ 1'h0, layer__descriptor[312:297] });
+  assign last = last_in_image & last_image;
+  assign \$1  = layer__descriptor[15:0] == 1'h1;
+  assign \$2  = layer__geometry[277:262] < layer__descriptor[312:297];
+  assign \$3  = \$2  ? layer__geometry[277:262] : layer__descriptor[312:297];
+  assign \$4  = layer__geometry[277:262] <= layer__descriptor[312:297];
+  assign \$5  = e0 + layer__descriptor[312:297];
+  assign \$6  = last_in_image ? 17'h00000 : \$5 ;
+  assign \$7  = e0u + layer__geometry[503:472];
+  assign \$8  = \$7  + layer__descriptor[131:128];
+  assign \$9  = last_in_image ? 34'h000000000 : \$8 ;
+  assign \$10  = n + 1'h1;
+  assign \$11  = last_in_image ? \$10  : { 1'h0, n };
+  assign \$12  = index + 1'h1;
+  assign \$13  = n + 2'h2;
+  assign \$14  = \$13  == layer__descriptor[15:0];
+  assign \$15  = remaining - layer__descriptor[312:297];
+  assign \$16  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$15 ;
+  assign \$17  = remaining - layer__descriptor[312:297];
+  assign \$18  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$17 ;
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, layer__descriptor[312:297] });
+  assign \$20  = remaining - layer__descriptor[312:297];
+  assign \$21  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$20 ;
+  assign \$22  = \$19  ? \$21  : { 1'h0, layer__descriptor[312:297] };
+  assign \$23  = remaining - layer__descriptor[312:297];
+  assign \$24  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$23 ;
+  assign \$25  = $signed(\$24 ) <= $signed({ 1'h0, layer__descriptor[312:297] });
   always @(posedge clk)
-    n <= \$25 ;
+    n <= \$26 ;
   always @(posedge clk)
-    e0 <= \$26 ;
+    e0 <= \$27 ;
   always @(posedge clk)
-    e0u <= \$27 ;
+    e0u <= \$28 ;
   always @(posedge clk)
-    index <= \$28 ;
+    index <= \$29 ;
   always @(posedge clk)
-    remaining <= \$29 ;
+    last_image <= \$30 ;
   always @(posedge clk)
-    rows <= \$30 ;
+    remaining <= \$31 ;
   always @(posedge clk)
-    last_in_image <= \$31 ;
+    rows <= \$32 ;
+  always @(posedge clk)
+    last_in_image <= \$33 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$25  = n;
-    if (restart) begin
-      \$25  = 16'h0000;
-    end else if (advance) begin
-      \$25  = \$12 [15:0];
-    end
-    if (rst) begin
-      \$25  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$26  = e0;
+    \$26  = n;
     if (restart) begin
       \$26  = 16'h0000;
     end else if (advance) begin
-      \$26  = \$7 [15:0];
+      \$26  = \$11 [15:0];
     end
     if (rst) begin
       \$26  = 16'h0000;
@@ -40572,62 +40739,88 @@ module \accel_top.core.output.band (rst, last, layer__descriptor, layer__geometr
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$27  = e0u;
+    \$27  = e0;
     if (restart) begin
-      \$27  = 20'h00000;
+      \$27  = 16'h0000;
     end else if (advance) begin
-      \$27  = \$10 [19:0];
+      \$27  = \$6 [15:0];
     end
     if (rst) begin
-      \$27  = 20'h00000;
+      \$27  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$28  = index;
+    \$28  = e0u;
     if (restart) begin
-      \$28  = 32'd0;
+      \$28  = 20'h00000;
     end else if (advance) begin
-      \$28  = \$13 [31:0];
+      \$28  = \$9 [19:0];
     end
     if (rst) begin
-      \$28  = 32'd0;
+      \$28  = 20'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$29  = remaining;
+    \$29  = index;
     if (restart) begin
-      \$29  = layer__geometry[277:262];
+      \$29  = 32'd0;
     end else if (advance) begin
-      \$29  = \$15 [15:0];
+      \$29  = \$12 [31:0];
     end
     if (rst) begin
-      \$29  = 16'h0000;
+      \$29  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$30  = rows;
+    \$30  = last_image;
     if (restart) begin
-      \$30  = { 1'h0, \$4  };
+      \$30  = \$1 ;
     end else if (advance) begin
-      \$30  = \$21 ;
+      if (last_in_image) begin
+        \$30  = \$14 ;
+      end
     end
     if (rst) begin
-      \$30  = 17'h00000;
+      \$30  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
-    \$31  = last_in_image;
+    \$31  = remaining;
     if (restart) begin
-      \$31  = \$5 ;
+      \$31  = layer__geometry[277:262];
     end else if (advance) begin
-      \$31  = \$24 ;
+      \$31  = \$16 [15:0];
     end
     if (rst) begin
-      \$31  = 1'h0;
+      \$31  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
+    \$32  = rows;
+    if (restart) begin
+      \$32  = { 1'h0, \$3  };
+    end else if (advance) begin
+      \$32  = \$22 ;
+    end
+    if (rst) begin
+      \$32  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$77 ) begin end
+    \$33  = last_in_image;
+    if (restart) begin
+      \$33  = \$4 ;
+    end else if (advance) begin
+      \$33  = \$25 ;
+    end
+    if (rst) begin
+      \$33  = 1'h0;
     end
   end
   assign \last_in_image$1  = last_in_image;
@@ -40685,7 +40878,7 @@ module \accel_top.core.output.band (rst, last, layer__descriptor, layer__geometr
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, rows, idle, \port$2216$0 , acc_en, r_rdy, out__payload, M, F, \port$3359$272 , \port$3363$294 , band_pixels, start, reads_done, param_addr, clk);
+module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, rows, idle, \port$2242$0 , acc_en, r_rdy, out__payload, M, F, \port$3388$272 , \port$3392$294 , band_pixels, start, reads_done, param_addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$78  = 0;
   wire \$1 ;
   wire [5:0] \$10 ;
@@ -40991,12 +41184,12 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   wire [31:0] \params.shift[7] ;
   reg [31:0] pix = 32'd0;
   wire pool;
-  output [9:0] \port$2216$0 ;
-  wire [9:0] \port$2216$0 ;
-  input [24:0] \port$3359$272 ;
-  wire [24:0] \port$3359$272 ;
-  input [31:0] \port$3363$294 ;
-  wire [31:0] \port$3363$294 ;
+  output [9:0] \port$2242$0 ;
+  wire [9:0] \port$2242$0 ;
+  input [24:0] \port$3388$272 ;
+  wire [24:0] \port$3388$272 ;
+  input [31:0] \port$3392$294 ;
+  wire [31:0] \port$3392$294 ;
   wire [67:0] r_data;
   input r_en;
   wire r_en;
@@ -41019,56 +41212,56 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   wire [67:0] w_data;
   wire w_en;
   assign \$1  = sub == 2'h3;
-  assign \$2  = \port$3359$272 [24] ? \$1  : 1'h1;
+  assign \$2  = \port$3388$272 [24] ? \$1  : 1'h1;
   assign \$3  = ~ \$2 ;
   assign \$4  = credits_used != 5'h10;
   assign \$5  = \$3  | \$4 ;
   assign \$6  = running & \$5 ;
   assign \$7  = sub == 2'h3;
-  assign \$8  = \port$3359$272 [24] ? \$7  : 1'h1;
+  assign \$8  = \port$3388$272 [24] ? \$7  : 1'h1;
   assign \$9  = \$6  & \$8 ;
   assign \$10  = credits_used + \$9 ;
   assign \$11  = r_rdy & r_en;
   assign \$12  = \$10  - \$11 ;
   assign \$13  = sub == 2'h3;
-  assign \$14  = \port$3359$272 [24] ? \$13  : 1'h1;
+  assign \$14  = \port$3388$272 [24] ? \$13  : 1'h1;
   assign \$15  = ~ \$14 ;
   assign \$16  = credits_used != 5'h10;
   assign \$17  = \$15  | \$16 ;
   assign \$18  = running & \$17 ;
   assign \$19  = ! sub;
   assign \$20  = sub == 2'h3;
-  assign \$21  = \port$3359$272 [24] ? \$20  : 1'h1;
+  assign \$21  = \port$3388$272 [24] ? \$20  : 1'h1;
   assign \$22  = sub == 2'h3;
-  assign \$23  = \port$3359$272 [24] ? \$22  : 1'h1;
+  assign \$23  = \port$3388$272 [24] ? \$22  : 1'h1;
   assign \$24  = ~ \$23 ;
   assign \$25  = credits_used != 5'h10;
   assign \$26  = \$24  | \$25 ;
   assign \$27  = running & \$26 ;
   assign \$28  = sub == 2'h3;
-  assign \$29  = \port$3359$272 [24] ? \$28  : 1'h1;
+  assign \$29  = \port$3388$272 [24] ? \$28  : 1'h1;
   assign \$30  = ~ \$29 ;
   assign \$31  = sub + 1'h1;
   assign \$32  = tile + 1'h1;
-  assign \$33  = \$32  == \port$3363$294 [31:16];
+  assign \$33  = \$32  == \port$3392$294 [31:16];
   assign \$34  = ~ \$33 ;
   assign \$35  = tile + 1'h1;
   assign \$36  = tile_pix + band_pixels;
   assign \$37  = m_left - 4'h8;
   assign \$38  = col + 1'h1;
-  assign \$39  = \$38  == \port$3363$294 [15:0];
+  assign \$39  = \$38  == \port$3392$294 [15:0];
   assign \$40  = ~ \$39 ;
   assign \$41  = col + 1'h1;
-  assign \$42  = \port$3359$272 [24] ? 2'h2 : 2'h1;
+  assign \$42  = \port$3388$272 [24] ? 2'h2 : 2'h1;
   assign \$43  = pix + \$42 ;
-  assign \$44  = \port$3359$272 [24] ? 2'h2 : 2'h1;
+  assign \$44  = \port$3388$272 [24] ? 2'h2 : 2'h1;
   assign \$45  = pix + \$44 ;
   assign \$46  = row + 1'h1;
-  assign \$48  = \port$3359$272 [24] ? \$47  : { 1'h0, F };
+  assign \$48  = \port$3388$272 [24] ? \$47  : { 1'h0, F };
   assign \$49  = row_base + \$48 ;
-  assign \$51  = \port$3359$272 [24] ? \$50  : { 1'h0, F };
+  assign \$51  = \port$3388$272 [24] ? \$50  : { 1'h0, F };
   assign \$52  = row_base + \$51 ;
-  assign \$54  = \port$3359$272 [24] ? \$53  : { 1'h0, F };
+  assign \$54  = \port$3388$272 [24] ? \$53  : { 1'h0, F };
   assign \$55  = row_base + \$54 ;
   assign \$56  = row + 1'h1;
   assign \$57  = \$56  == rows;
@@ -41079,7 +41272,7 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   assign \$61  = \$60  + sub[0];
   assign \$62  = tile_pix + \$61 ;
   assign \$63  = sub == 2'h3;
-  assign \$64  = \port$3359$272 [24] ? \$63  : 1'h1;
+  assign \$64  = \port$3388$272 [24] ? \$63  : 1'h1;
   assign \$65  = ~ \$64 ;
   assign \$66  = credits_used != 5'h10;
   assign \$67  = \$65  | \$66 ;
@@ -41167,7 +41360,7 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
     .i__payload(i__payload),
     .i__valid(inflight1),
     .o__payload(o__payload),
-    .\port$3359$272 (\port$3359$272 [23:0]),
+    .\port$3388$272 (\port$3388$272 [23:0]),
     .rst(rst),
     .s10_valid(o__valid)
   );
@@ -41457,22 +41650,22 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
       \$118  = 64'h0000000000000000;
     end
   end
-  assign pool = \port$3359$272 [24];
+  assign pool = \port$3388$272 [24];
   assign count = \$69 [3:0];
-  assign m_tiles = \port$3363$294 [31:16];
-  assign F_out = \port$3363$294 [15:0];
+  assign m_tiles = \port$3392$294 [31:16];
+  assign F_out = \port$3392$294 [15:0];
   assign acc_addr = { acc_base[10], \$62 [9:0] };
   assign i__valid = inflight1;
-  assign output_zero_point = \port$3359$272 [7:0];
-  assign \output_zero_point$42  = \port$3359$272 [7:0];
-  assign act_min = \port$3359$272 [15:8];
-  assign \act_min$44  = \port$3359$272 [15:8];
-  assign act_max = \port$3359$272 [23:16];
-  assign \act_max$46  = \port$3359$272 [23:16];
+  assign output_zero_point = \port$3388$272 [7:0];
+  assign \output_zero_point$42  = \port$3388$272 [7:0];
+  assign act_min = \port$3388$272 [15:8];
+  assign \act_min$44  = \port$3388$272 [15:8];
+  assign act_max = \port$3388$272 [23:16];
+  assign \act_max$46  = \port$3388$272 [23:16];
   assign r_data = out__payload;
   assign out__valid = r_rdy;
   assign out__ready = r_en;
-  assign \port$2216$0  = \$62 [9:0];
+  assign \port$2242$0  = \$62 [9:0];
   assign param_addr = tile[5:0];
   assign \params.bias  = params[255:0];
   assign \params.bias[0]  = params[31:0];
@@ -41795,7 +41988,7 @@ module \accel_top.core.output.post.fifo (rst, r_en, w_en, r_rdy, r_data, w_port_
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post.requant (rst, \port$3359$272 , i__valid, i__payload, s10_valid, o__payload, clk);
+module \accel_top.core.output.post.requant (rst, \port$3388$272 , i__valid, i__payload, s10_valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$80  = 0;
   wire [32:0] \$1 ;
   wire [31:0] \$10 ;
@@ -43301,8 +43494,8 @@ module \accel_top.core.output.post.requant (rst, \port$3359$272 , i__valid, i__p
   (* init = 1'h0 *)
   wire o__valid;
   wire [7:0] output_zero_point;
-  input [23:0] \port$3359$272 ;
-  wire [23:0] \port$3359$272 ;
+  input [23:0] \port$3388$272 ;
+  wire [23:0] \port$3388$272 ;
   input rst;
   wire rst;
   reg [5:0] s10_tag = 6'h00;
@@ -43440,13 +43633,13 @@ module \accel_top.core.output.post.requant (rst, \port$3359$272 , i__valid, i__p
   assign \$113  = l0_s6_y[32] ? \$111  : \$112 ;
   assign \$114  = $signed(l0_s6_y) + $signed({ 1'h0, \$113 , \$110 , \$107 , \$104 , \$101 , \$98 , \$95 , \$92 , \$89 , \$86 , \$83 , \$80 , \$77 , \$74 , \$71 , \$68 , \$65 , \$62 , \$59 , \$56 , \$53 , \$50 , \$47 , \$44 , \$41 , \$38 , \$35 , \$32 , \$29 , \$26 , \$23 , \$20  });
   assign \$115  = $signed(l0_s7_t) >>> l0_s7_right;
-  assign \$116  = $signed(l0_s8_z) + $signed(\port$3359$272 [7:0]);
-  assign \$117  = $signed(l0_s9_w) > $signed(\port$3359$272 [23:16]);
-  assign \$118  = $signed(\port$3359$272 [15:8]) > $signed(\port$3359$272 [23:16]);
+  assign \$116  = $signed(l0_s8_z) + $signed(\port$3388$272 [7:0]);
+  assign \$117  = $signed(l0_s9_w) > $signed(\port$3388$272 [23:16]);
+  assign \$118  = $signed(\port$3388$272 [15:8]) > $signed(\port$3388$272 [23:16]);
   assign \$119  = \$117  | \$118 ;
-  assign \$120  = $signed(l0_s9_w) < $signed(\port$3359$272 [15:8]);
-  assign \$121  = \$120  ? { \port$3359$272 [15], \port$3359$272 [15:8] } : { 1'h0, l0_s9_w[7:0] };
-  assign \$122  = \$119  ? { \port$3359$272 [23], \port$3359$272 [23:16] } : \$121 ;
+  assign \$120  = $signed(l0_s9_w) < $signed(\port$3388$272 [15:8]);
+  assign \$121  = \$120  ? { \port$3388$272 [15], \port$3388$272 [15:8] } : { 1'h0, l0_s9_w[7:0] };
+  assign \$122  = \$119  ? { \port$3388$272 [23], \port$3388$272 [23:16] } : \$121 ;
   assign \$123  = $signed(i__payload[63:32]) + $signed(i__payload[319:288]);
   assign \$124  = $signed(i__payload[779:774]) < $signed(1'h0);
   assign \$125  = \$124  ? 5'h00 : i__payload[778:774];
@@ -43561,13 +43754,13 @@ module \accel_top.core.output.post.requant (rst, \port$3359$272 , i__valid, i__p
   assign \$235  = l1_s6_y[32] ? \$233  : \$234 ;
   assign \$236  = $signed(l1_s6_y) + $signed({ 1'h0, \$235 , \$232 , \$229 , \$226 , \$223 , \$220 , \$217 , \$214 , \$211 , \$208 , \$205 , \$202 , \$199 , \$196 , \$193 , \$190 , \$187 , \$184 , \$181 , \$178 , \$175 , \$172 , \$169 , \$166 , \$163 , \$160 , \$157 , \$154 , \$151 , \$148 , \$145 , \$142  });
   assign \$237  = $signed(l1_s7_t) >>> l1_s7_right;
-  assign \$238  = $signed(l1_s8_z) + $signed(\port$3359$272 [7:0]);
-  assign \$239  = $signed(l1_s9_w) > $signed(\port$3359$272 [23:16]);
-  assign \$240  = $signed(\port$3359$272 [15:8]) > $signed(\port$3359$272 [23:16]);
+  assign \$238  = $signed(l1_s8_z) + $signed(\port$3388$272 [7:0]);
+  assign \$239  = $signed(l1_s9_w) > $signed(\port$3388$272 [23:16]);
+  assign \$240  = $signed(\port$3388$272 [15:8]) > $signed(\port$3388$272 [23:16]);
   assign \$241  = \$239  | \$240 ;
-  assign \$242  = $signed(l1_s9_w) < $signed(\port$3359$272 [15:8]);
-  assign \$243  = \$242  ? { \port$3359$272 [15], \port$3359$272 [15:8] } : { 1'h0, l1_s9_w[7:0] };
-  assign \$244  = \$241  ? { \port$3359$272 [23], \port$3359$272 [23:16] } : \$243 ;
+  assign \$242  = $signed(l1_s9_w) < $signed(\port$3388$272 [15:8]);
+  assign \$243  = \$242  ? { \port$3388$272 [15], \port$3388$272 [15:8] } : { 1'h0, l1_s9_w[7:0] };
+  assign \$244  = \$241  ? { \port$3388$272 [23], \port$3388$272 [23:16] } : \$243 ;
   assign \$245  = $signed(i__payload[95:64]) + $signed(i__payload[351:320]);
   assign \$246  = $signed(i__payload[785:780]) < $signed(1'h0);
   assign \$247  = \$246  ? 5'h00 : i__payload[784:780];
@@ -43682,13 +43875,13 @@ module \accel_top.core.output.post.requant (rst, \port$3359$272 , i__valid, i__p
   assign \$357  = l2_s6_y[32] ? \$355  : \$356 ;
   assign \$358  = $signed(l2_s6_y) + $signed({ 1'h0, \$357 , \$354 , \$351 , \$348 , \$345 , \$342 , \$339 , \$336 , \$333 , \$330 , \$327 , \$324 , \$321 , \$318 , \$315 , \$312 , \$309 , \$306 , \$303 , \$300 , \$297 , \$294 , \$291 , \$288 , \$285 , \$282 , \$279 , \$276 , \$273 , \$270 , \$267 , \$264  });
   assign \$359  = $signed(l2_s7_t) >>> l2_s7_right;
-  assign \$360  = $signed(l2_s8_z) + $signed(\port$3359$272 [7:0]);
-  assign \$361  = $signed(l2_s9_w) > $signed(\port$3359$272 [23:16]);
-  assign \$362  = $signed(\port$3359$272 [15:8]) > $signed(\port$3359$272 [23:16]);
+  assign \$360  = $signed(l2_s8_z) + $signed(\port$3388$272 [7:0]);
+  assign \$361  = $signed(l2_s9_w) > $signed(\port$3388$272 [23:16]);
+  assign \$362  = $signed(\port$3388$272 [15:8]) > $signed(\port$3388$272 [23:16]);
   assign \$363  = \$361  | \$362 ;
-  assign \$364  = $signed(l2_s9_w) < $signed(\port$3359$272 [15:8]);
-  assign \$365  = \$364  ? { \port$3359$272 [15], \port$3359$272 [15:8] } : { 1'h0, l2_s9_w[7:0] };
-  assign \$366  = \$363  ? { \port$3359$272 [23], \port$3359$272 [23:16] } : \$365 ;
+  assign \$364  = $signed(l2_s9_w) < $signed(\port$3388$272 [15:8]);
+  assign \$365  = \$364  ? { \port$3388$272 [15], \port$3388$272 [15:8] } : { 1'h0, l2_s9_w[7:0] };
+  assign \$366  = \$363  ? { \port$3388$272 [23], \port$3388$272 [23:16] } : \$365 ;
   assign \$367  = $signed(i__payload[127:96]) + $signed(i__payload[383:352]);
   assign \$368  = $signed(i__payload[791:786]) < $signed(1'h0);
   assign \$369  = \$368  ? 5'h00 : i__payload[790:786];
@@ -43803,13 +43996,13 @@ module \accel_top.core.output.post.requant (rst, \port$3359$272 , i__valid, i__p
   assign \$479  = l3_s6_y[32] ? \$477  : \$478 ;
   assign \$480  = $signed(l3_s6_y) + $signed({ 1'h0, \$479 , \$476 , \$473 , \$470 , \$467 , \$464 , \$461 , \$458 , \$455 , \$452 , \$449 , \$446 , \$443 , \$440 , \$437 , \$434 , \$431 , \$428 , \$425 , \$422 , \$419 , \$416 , \$413 , \$410 , \$407 , \$404 , \$401 , \$398 , \$395 , \$392 , \$389 , \$386  });
   assign \$481  = $signed(l3_s7_t) >>> l3_s7_right;
-  assign \$482  = $signed(l3_s8_z) + $signed(\port$3359$272 [7:0]);
-  assign \$483  = $signed(l3_s9_w) > $signed(\port$3359$272 [23:16]);
-  assign \$484  = $signed(\port$3359$272 [15:8]) > $signed(\port$3359$272 [23:16]);
+  assign \$482  = $signed(l3_s8_z) + $signed(\port$3388$272 [7:0]);
+  assign \$483  = $signed(l3_s9_w) > $signed(\port$3388$272 [23:16]);
+  assign \$484  = $signed(\port$3388$272 [15:8]) > $signed(\port$3388$272 [23:16]);
   assign \$485  = \$483  | \$484 ;
-  assign \$486  = $signed(l3_s9_w) < $signed(\port$3359$272 [15:8]);
-  assign \$487  = \$486  ? { \port$3359$272 [15], \port$3359$272 [15:8] } : { 1'h0, l3_s9_w[7:0] };
-  assign \$488  = \$485  ? { \port$3359$272 [23], \port$3359$272 [23:16] } : \$487 ;
+  assign \$486  = $signed(l3_s9_w) < $signed(\port$3388$272 [15:8]);
+  assign \$487  = \$486  ? { \port$3388$272 [15], \port$3388$272 [15:8] } : { 1'h0, l3_s9_w[7:0] };
+  assign \$488  = \$485  ? { \port$3388$272 [23], \port$3388$272 [23:16] } : \$487 ;
   assign \$489  = $signed(i__payload[159:128]) + $signed(i__payload[415:384]);
   assign \$490  = $signed(i__payload[797:792]) < $signed(1'h0);
   assign \$491  = \$490  ? 5'h00 : i__payload[796:792];
@@ -43924,13 +44117,13 @@ module \accel_top.core.output.post.requant (rst, \port$3359$272 , i__valid, i__p
   assign \$601  = l4_s6_y[32] ? \$599  : \$600 ;
   assign \$602  = $signed(l4_s6_y) + $signed({ 1'h0, \$601 , \$598 , \$595 , \$592 , \$589 , \$586 , \$583 , \$580 , \$577 , \$574 , \$571 , \$568 , \$565 , \$562 , \$559 , \$556 , \$553 , \$550 , \$547 , \$544 , \$541 , \$538 , \$535 , \$532 , \$529 , \$526 , \$523 , \$520 , \$517 , \$514 , \$511 , \$508  });
   assign \$603  = $signed(l4_s7_t) >>> l4_s7_right;
-  assign \$604  = $signed(l4_s8_z) + $signed(\port$3359$272 [7:0]);
-  assign \$605  = $signed(l4_s9_w) > $signed(\port$3359$272 [23:16]);
-  assign \$606  = $signed(\port$3359$272 [15:8]) > $signed(\port$3359$272 [23:16]);
+  assign \$604  = $signed(l4_s8_z) + $signed(\port$3388$272 [7:0]);
+  assign \$605  = $signed(l4_s9_w) > $signed(\port$3388$272 [23:16]);
+  assign \$606  = $signed(\port$3388$272 [15:8]) > $signed(\port$3388$272 [23:16]);
   assign \$607  = \$605  | \$606 ;
-  assign \$608  = $signed(l4_s9_w) < $signed(\port$3359$272 [15:8]);
-  assign \$609  = \$608  ? { \port$3359$272 [15], \port$3359$272 [15:8] } : { 1'h0, l4_s9_w[7:0] };
-  assign \$610  = \$607  ? { \port$3359$272 [23], \port$3359$272 [23:16] } : \$609 ;
+  assign \$608  = $signed(l4_s9_w) < $signed(\port$3388$272 [15:8]);
+  assign \$609  = \$608  ? { \port$3388$272 [15], \port$3388$272 [15:8] } : { 1'h0, l4_s9_w[7:0] };
+  assign \$610  = \$607  ? { \port$3388$272 [23], \port$3388$272 [23:16] } : \$609 ;
   assign \$611  = $signed(i__payload[191:160]) + $signed(i__payload[447:416]);
   assign \$612  = $signed(i__payload[803:798]) < $signed(1'h0);
   assign \$613  = \$612  ? 5'h00 : i__payload[802:798];
@@ -44045,13 +44238,13 @@ module \accel_top.core.output.post.requant (rst, \port$3359$272 , i__valid, i__p
   assign \$723  = l5_s6_y[32] ? \$721  : \$722 ;
   assign \$724  = $signed(l5_s6_y) + $signed({ 1'h0, \$723 , \$720 , \$717 , \$714 , \$711 , \$708 , \$705 , \$702 , \$699 , \$696 , \$693 , \$690 , \$687 , \$684 , \$681 , \$678 , \$675 , \$672 , \$669 , \$666 , \$663 , \$660 , \$657 , \$654 , \$651 , \$648 , \$645 , \$642 , \$639 , \$636 , \$633 , \$630  });
   assign \$725  = $signed(l5_s7_t) >>> l5_s7_right;
-  assign \$726  = $signed(l5_s8_z) + $signed(\port$3359$272 [7:0]);
-  assign \$727  = $signed(l5_s9_w) > $signed(\port$3359$272 [23:16]);
-  assign \$728  = $signed(\port$3359$272 [15:8]) > $signed(\port$3359$272 [23:16]);
+  assign \$726  = $signed(l5_s8_z) + $signed(\port$3388$272 [7:0]);
+  assign \$727  = $signed(l5_s9_w) > $signed(\port$3388$272 [23:16]);
+  assign \$728  = $signed(\port$3388$272 [15:8]) > $signed(\port$3388$272 [23:16]);
   assign \$729  = \$727  | \$728 ;
-  assign \$730  = $signed(l5_s9_w) < $signed(\port$3359$272 [15:8]);
-  assign \$731  = \$730  ? { \port$3359$272 [15], \port$3359$272 [15:8] } : { 1'h0, l5_s9_w[7:0] };
-  assign \$732  = \$729  ? { \port$3359$272 [23], \port$3359$272 [23:16] } : \$731 ;
+  assign \$730  = $signed(l5_s9_w) < $signed(\port$3388$272 [15:8]);
+  assign \$731  = \$730  ? { \port$3388$272 [15], \port$3388$272 [15:8] } : { 1'h0, l5_s9_w[7:0] };
+  assign \$732  = \$729  ? { \port$3388$272 [23], \port$3388$272 [23:16] } : \$731 ;
   assign \$733  = $signed(i__payload[223:192]) + $signed(i__payload[479:448]);
   assign \$734  = $signed(i__payload[809:804]) < $signed(1'h0);
   assign \$735  = \$734  ? 5'h00 : i__payload[808:804];
@@ -44166,13 +44359,13 @@ module \accel_top.core.output.post.requant (rst, \port$3359$272 , i__valid, i__p
   assign \$845  = l6_s6_y[32] ? \$843  : \$844 ;
   assign \$846  = $signed(l6_s6_y) + $signed({ 1'h0, \$845 , \$842 , \$839 , \$836 , \$833 , \$830 , \$827 , \$824 , \$821 , \$818 , \$815 , \$812 , \$809 , \$806 , \$803 , \$800 , \$797 , \$794 , \$791 , \$788 , \$785 , \$782 , \$779 , \$776 , \$773 , \$770 , \$767 , \$764 , \$761 , \$758 , \$755 , \$752  });
   assign \$847  = $signed(l6_s7_t) >>> l6_s7_right;
-  assign \$848  = $signed(l6_s8_z) + $signed(\port$3359$272 [7:0]);
-  assign \$849  = $signed(l6_s9_w) > $signed(\port$3359$272 [23:16]);
-  assign \$850  = $signed(\port$3359$272 [15:8]) > $signed(\port$3359$272 [23:16]);
+  assign \$848  = $signed(l6_s8_z) + $signed(\port$3388$272 [7:0]);
+  assign \$849  = $signed(l6_s9_w) > $signed(\port$3388$272 [23:16]);
+  assign \$850  = $signed(\port$3388$272 [15:8]) > $signed(\port$3388$272 [23:16]);
   assign \$851  = \$849  | \$850 ;
-  assign \$852  = $signed(l6_s9_w) < $signed(\port$3359$272 [15:8]);
-  assign \$853  = \$852  ? { \port$3359$272 [15], \port$3359$272 [15:8] } : { 1'h0, l6_s9_w[7:0] };
-  assign \$854  = \$851  ? { \port$3359$272 [23], \port$3359$272 [23:16] } : \$853 ;
+  assign \$852  = $signed(l6_s9_w) < $signed(\port$3388$272 [15:8]);
+  assign \$853  = \$852  ? { \port$3388$272 [15], \port$3388$272 [15:8] } : { 1'h0, l6_s9_w[7:0] };
+  assign \$854  = \$851  ? { \port$3388$272 [23], \port$3388$272 [23:16] } : \$853 ;
   assign \$855  = $signed(i__payload[255:224]) + $signed(i__payload[511:480]);
   assign \$856  = $signed(i__payload[815:810]) < $signed(1'h0);
   assign \$857  = \$856  ? 5'h00 : i__payload[814:810];
@@ -44287,13 +44480,13 @@ module \accel_top.core.output.post.requant (rst, \port$3359$272 , i__valid, i__p
   assign \$967  = l7_s6_y[32] ? \$965  : \$966 ;
   assign \$968  = $signed(l7_s6_y) + $signed({ 1'h0, \$967 , \$964 , \$961 , \$958 , \$955 , \$952 , \$949 , \$946 , \$943 , \$940 , \$937 , \$934 , \$931 , \$928 , \$925 , \$922 , \$919 , \$916 , \$913 , \$910 , \$907 , \$904 , \$901 , \$898 , \$895 , \$892 , \$889 , \$886 , \$883 , \$880 , \$877 , \$874  });
   assign \$969  = $signed(l7_s7_t) >>> l7_s7_right;
-  assign \$970  = $signed(l7_s8_z) + $signed(\port$3359$272 [7:0]);
-  assign \$971  = $signed(l7_s9_w) > $signed(\port$3359$272 [23:16]);
-  assign \$972  = $signed(\port$3359$272 [15:8]) > $signed(\port$3359$272 [23:16]);
+  assign \$970  = $signed(l7_s8_z) + $signed(\port$3388$272 [7:0]);
+  assign \$971  = $signed(l7_s9_w) > $signed(\port$3388$272 [23:16]);
+  assign \$972  = $signed(\port$3388$272 [15:8]) > $signed(\port$3388$272 [23:16]);
   assign \$973  = \$971  | \$972 ;
-  assign \$974  = $signed(l7_s9_w) < $signed(\port$3359$272 [15:8]);
-  assign \$975  = \$974  ? { \port$3359$272 [15], \port$3359$272 [15:8] } : { 1'h0, l7_s9_w[7:0] };
-  assign \$976  = \$973  ? { \port$3359$272 [23], \port$3359$272 [23:16] } : \$975 ;
+  assign \$974  = $signed(l7_s9_w) < $signed(\port$3388$272 [15:8]);
+  assign \$975  = \$974  ? { \port$3388$272 [15], \port$3388$272 [15:8] } : { 1'h0, l7_s9_w[7:0] };
+  assign \$976  = \$973  ? { \port$3388$272 [23], \port$3388$272 [23:16] } : \$975 ;
   always @(posedge clk)
     s1_valid <= \$977 ;
   always @(posedge clk)
@@ -46490,9 +46683,9 @@ module \accel_top.core.output.post.requant (rst, \port$3359$272 , i__valid, i__p
       \$1220  = 8'h00;
     end
   end
-  assign output_zero_point = \port$3359$272 [7:0];
-  assign act_max = \port$3359$272 [23:16];
-  assign act_min = \port$3359$272 [15:8];
+  assign output_zero_point = \port$3388$272 [7:0];
+  assign act_max = \port$3388$272 [23:16];
+  assign act_min = \port$3388$272 [15:8];
   assign o__valid = s10_valid;
   assign \i__payload.acc  = i__payload[255:0];
   assign \i__payload.acc[0]  = i__payload[31:0];
@@ -47137,150 +47330,169 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire \$1 ;
   wire \$10 ;
   wire [32:0] \$100 ;
-  wire [32:0] \$101 ;
+  wire \$101 ;
   wire \$102 ;
-  wire [32:0] \$103 ;
-  wire \$104 ;
-  wire \$105 ;
-  wire \$106 ;
-  wire \$107 ;
-  wire \$108 ;
+  wire \$103 ;
+  wire [32:0] \$104 ;
+  wire [32:0] \$105 ;
+  wire [32:0] \$106 ;
+  wire [31:0] \$107 ;
+  wire [32:0] \$108 ;
   wire [32:0] \$109 ;
   wire \$11 ;
-  wire \$110 ;
+  wire [16:0] \$110 ;
   wire \$111 ;
   wire [32:0] \$112 ;
   wire [32:0] \$113 ;
   wire [32:0] \$114 ;
-  wire [31:0] \$115 ;
+  wire \$115 ;
   wire [32:0] \$116 ;
-  wire [32:0] \$117 ;
-  wire [16:0] \$118 ;
-  wire [32:0] \$119 ;
+  wire \$117 ;
+  wire \$118 ;
+  wire \$119 ;
   wire \$12 ;
-  wire [32:0] \$120 ;
-  wire [32:0] \$121 ;
-  reg [31:0] \$122 ;
-  reg [31:0] \$123 ;
-  reg [31:0] \$124 ;
-  reg [2:0] \$125 ;
-  reg [17:0] \$126 ;
-  reg [33:0] \$127 ;
-  reg [15:0] \$128 ;
-  reg [15:0] \$129 ;
-  wire \$13 ;
-  reg \$130 ;
-  reg [31:0] \$131 ;
-  reg [31:0] \$132 ;
-  reg [31:0] \$133 ;
-  reg [31:0] \$134 ;
-  reg [31:0] \$135 ;
-  reg [31:0] \$136 ;
-  reg [31:0] \$137 ;
+  wire \$120 ;
+  wire \$121 ;
+  wire \$122 ;
+  wire \$123 ;
+  wire [32:0] \$124 ;
+  wire \$125 ;
+  wire \$126 ;
+  wire \$127 ;
+  wire [32:0] \$128 ;
+  wire [32:0] \$129 ;
+  wire [32:0] \$13 ;
+  wire [32:0] \$130 ;
+  wire [31:0] \$131 ;
+  wire [32:0] \$132 ;
+  wire [32:0] \$133 ;
+  wire [16:0] \$134 ;
+  wire [32:0] \$135 ;
+  wire [32:0] \$136 ;
+  wire [32:0] \$137 ;
   reg [31:0] \$138 ;
   reg [31:0] \$139 ;
-  wire \$14 ;
+  wire [20:0] \$14 ;
   reg [31:0] \$140 ;
-  reg [31:0] \$141 ;
-  reg [23:0] \$142 ;
-  reg [31:0] \$143 ;
-  reg [31:0] \$144 ;
-  reg [31:0] \$145 ;
-  reg [15:0] \$146 ;
+  reg [2:0] \$141 ;
+  reg [17:0] \$142 ;
+  reg [33:0] \$143 ;
+  reg [15:0] \$144 ;
+  reg [15:0] \$145 ;
+  reg \$146 ;
   reg [31:0] \$147 ;
-  reg [15:0] \$148 ;
-  wire \$15 ;
-  wire [32:0] \$16 ;
-  wire [20:0] \$17 ;
+  reg [31:0] \$148 ;
+  reg [31:0] \$149 ;
+  wire [32:0] \$15 ;
+  reg [31:0] \$150 ;
+  reg [31:0] \$151 ;
+  reg [31:0] \$152 ;
+  reg [31:0] \$153 ;
+  reg [31:0] \$154 ;
+  reg [31:0] \$155 ;
+  reg [31:0] \$156 ;
+  reg [31:0] \$157 ;
+  reg [23:0] \$158 ;
+  reg [31:0] \$159 ;
+  wire \$16 ;
+  reg \$160 ;
+  reg [31:0] \$161 ;
+  reg \$162 ;
+  reg \$163 ;
+  reg [31:0] \$164 ;
+  reg [15:0] \$165 ;
+  reg [31:0] \$166 ;
+  reg [15:0] \$167 ;
+  wire [32:0] \$17 ;
   wire [32:0] \$18 ;
-  wire \$19 ;
+  wire [33:0] \$19 ;
   wire \$2 ;
-  wire [32:0] \$20 ;
-  wire [32:0] \$21 ;
-  wire [33:0] \$22 ;
-  wire [34:0] \$23 ;
-  wire \$24 ;
-  wire [15:0] \$25 ;
-  wire \$26 ;
-  wire [33:0] \$27 ;
-  wire \$28 ;
-  wire [17:0] \$29 ;
+  wire [34:0] \$20 ;
+  wire \$21 ;
+  wire [15:0] \$22 ;
+  wire \$23 ;
+  wire [33:0] \$24 ;
+  wire \$25 ;
+  wire [17:0] \$26 ;
+  wire \$27 ;
+  wire [33:0] \$28 ;
+  wire [1:0] \$29 ;
   wire \$3 ;
   wire \$30 ;
   wire [33:0] \$31 ;
-  wire [1:0] \$32 ;
-  wire \$33 ;
-  wire [33:0] \$34 ;
-  wire [29:0] \$35 ;
-  wire [33:0] \$36 ;
-  wire [29:0] \$37 ;
-  wire [33:0] \$38 ;
-  wire [29:0] \$39 ;
+  wire [29:0] \$32 ;
+  wire [33:0] \$33 ;
+  wire [29:0] \$34 ;
+  wire [33:0] \$35 ;
+  wire [29:0] \$36 ;
+  wire [32:0] \$37 ;
+  wire \$38 ;
+  wire [32:0] \$39 ;
   wire \$4 ;
-  wire [32:0] \$40 ;
-  wire \$41 ;
+  wire [62:0] \$40 ;
+  wire [63:0] \$41 ;
   wire [32:0] \$42 ;
   wire [62:0] \$43 ;
   wire [63:0] \$44 ;
-  wire [32:0] \$45 ;
-  wire [62:0] \$46 ;
-  wire [63:0] \$47 ;
-  wire [62:0] \$48 ;
-  wire [63:0] \$49 ;
+  wire [62:0] \$45 ;
+  wire [63:0] \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire \$49 ;
   wire \$5 ;
   wire \$50 ;
   wire \$51 ;
   wire \$52 ;
   wire \$53 ;
-  wire \$54 ;
-  wire \$55 ;
-  wire \$56 ;
+  wire [31:0] \$54 ;
+  wire [31:0] \$55 ;
+  wire [31:0] \$56 ;
   wire [31:0] \$57 ;
-  wire [31:0] \$58 ;
-  wire [31:0] \$59 ;
+  wire [32:0] \$58 ;
+  wire [33:0] \$59 ;
   wire \$6 ;
-  wire [31:0] \$60 ;
-  wire [32:0] \$61 ;
-  wire [33:0] \$62 ;
+  wire [34:0] \$60 ;
+  wire [34:0] \$61 ;
+  wire [34:0] \$62 ;
   wire [34:0] \$63 ;
-  wire [34:0] \$64 ;
-  wire [34:0] \$65 ;
-  wire [34:0] \$66 ;
-  wire [16:0] \$67 ;
-  wire [31:0] \$68 ;
-  wire [16:0] \$69 ;
+  wire [16:0] \$64 ;
+  wire [31:0] \$65 ;
+  wire [16:0] \$66 ;
+  wire [31:0] \$67 ;
+  wire [16:0] \$68 ;
+  wire [31:0] \$69 ;
   wire \$7 ;
-  wire [31:0] \$70 ;
-  wire [16:0] \$71 ;
-  wire [31:0] \$72 ;
+  wire [16:0] \$70 ;
+  wire [31:0] \$71 ;
+  wire \$72 ;
   wire [16:0] \$73 ;
   wire [31:0] \$74 ;
-  wire \$75 ;
-  wire \$76 ;
-  wire \$77 ;
+  wire [16:0] \$75 ;
+  wire [31:0] \$76 ;
+  wire [16:0] \$77 ;
   wire [31:0] \$78 ;
-  wire [31:0] \$79 ;
+  wire [16:0] \$79 ;
   wire \$8 ;
   wire [31:0] \$80 ;
   wire \$81 ;
-  wire [32:0] \$82 ;
-  wire [32:0] \$83 ;
-  wire [32:0] \$84 ;
+  wire [16:0] \$82 ;
+  wire [31:0] \$83 ;
+  wire [16:0] \$84 ;
   wire [31:0] \$85 ;
-  wire [32:0] \$86 ;
-  wire [32:0] \$87 ;
-  wire [32:0] \$88 ;
+  wire \$86 ;
+  wire \$87 ;
+  wire \$88 ;
   wire \$89 ;
   wire \$9 ;
-  wire \$90 ;
-  wire [32:0] \$91 ;
-  wire [32:0] \$92 ;
-  wire [32:0] \$93 ;
-  wire [31:0] \$94 ;
+  wire [31:0] \$90 ;
+  wire [31:0] \$91 ;
+  wire [31:0] \$92 ;
+  wire \$93 ;
+  wire [32:0] \$94 ;
   wire [32:0] \$95 ;
   wire [32:0] \$96 ;
-  wire [16:0] \$97 ;
-  wire \$98 ;
+  wire [31:0] \$97 ;
+  wire [32:0] \$98 ;
   wire [32:0] \$99 ;
   reg advance;
   input clk;
@@ -47295,6 +47507,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   reg cmd__valid;
   reg [23:0] cmd_beats = 24'h000000;
   reg [31:0] cmds_left = 32'd0;
+  reg cmds_pending = 1'h0;
   input [64:0] data__payload;
   wire [64:0] data__payload;
   wire [63:0] \data__payload.data ;
@@ -47315,6 +47528,8 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire last;
   wire last_in_image;
   reg [31:0] lasts_left = 32'd0;
+  reg lasts_none = 1'h0;
+  reg lasts_one = 1'h0;
   input layer__busy;
   wire layer__busy;
   wire \layer__busy$1 ;
@@ -47461,163 +47676,185 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire write__en;
   assign \$1  = load_hi <= load_lo;
   assign \$2  = write__en & data__payload[64];
-  assign \$3  = | cmds_left;
-  assign \$4  = write__en & data__payload[64];
-  assign \$5  = lasts_left == 1'h1;
-  assign \$6  = ! lasts_left;
-  assign \$7  = \$4  ? \$5  : \$6 ;
-  assign \$8  = ! prefetch_state;
-  assign \$9  = prefetch_state == 1'h1;
-  assign \$10  = prefetch_state == 2'h2;
-  assign \$11  = prefetch_state == 2'h3;
-  assign \$12  = prefetch_state == 3'h4;
-  assign \$13  = prefetch_state == 3'h5;
-  assign \$14  = prefetch_state == 3'h6;
-  assign \$15  = prefetch_state == 3'h7;
-  assign \$16  = in_beat + 1'h1;
-  assign \$17  = e0u - layer__descriptor[135:132];
-  assign \$18  = e0u + layer__geometry[503:472];
-  assign \$19  = \$18  < layer__geometry[535:504];
-  assign \$20  = e0u + layer__geometry[503:472];
-  assign \$21  = \$19  ? \$20  : { 1'h0, layer__geometry[535:504] };
-  assign \$22  = \$21  - layer__descriptor[135:132];
-  assign \$23  = $signed(\$22 ) + $signed({ 1'h0, layer__descriptor[87:80] });
-  assign \$24  = ! e0;
-  assign \$25  = \$24  ? 16'h0000 : loaded_hi;
-  assign \$26  = $signed(hlast) > $signed({ 1'h0, layer__descriptor[31:16] });
-  assign \$27  = \$26  ? { 18'h00000, layer__descriptor[31:16] } : hlast;
-  assign \$28  = $signed(hb0) < $signed(1'h0);
-  assign \$29  = \$28  ? 18'h00000 : hb0;
-  assign \$30  = $signed(hlast) > $signed({ 1'h0, layer__descriptor[31:16] });
-  assign \$31  = \$30  ? { 18'h00000, layer__descriptor[31:16] } : hlast;
-  assign \$32  = product_step + 1'h1;
-  assign \$33  = ! product_step;
-  assign \$34  = load_lo * layer__descriptor[338:321];
-  assign \$35  = load_lo * layer__descriptor[352:339];
-  assign \$36  = load_hi * layer__descriptor[338:321];
-  assign \$37  = load_hi * layer__descriptor[352:339];
-  assign \$38  = load_lo * layer__geometry[83:66];
-  assign \$39  = load_lo * layer__geometry[97:84];
-  assign \$40  = layer__descriptor[167:136] + img_off;
-  assign \$42  = img_addr + lo_pitch0;
+  assign \$3  = write__en & data__payload[64];
+  assign \$4  = \$3  ? lasts_one : lasts_none;
+  assign \$5  = ! prefetch_state;
+  assign \$6  = prefetch_state == 1'h1;
+  assign \$7  = prefetch_state == 2'h2;
+  assign \$8  = prefetch_state == 2'h3;
+  assign \$9  = prefetch_state == 3'h4;
+  assign \$10  = prefetch_state == 3'h5;
+  assign \$11  = prefetch_state == 3'h6;
+  assign \$12  = prefetch_state == 3'h7;
+  assign \$13  = in_beat + 1'h1;
+  assign \$14  = e0u - layer__descriptor[135:132];
+  assign \$15  = e0u + layer__geometry[503:472];
+  assign \$16  = \$15  < layer__geometry[535:504];
+  assign \$17  = e0u + layer__geometry[503:472];
+  assign \$18  = \$16  ? \$17  : { 1'h0, layer__geometry[535:504] };
+  assign \$19  = \$18  - layer__descriptor[135:132];
+  assign \$20  = $signed(\$19 ) + $signed({ 1'h0, layer__descriptor[87:80] });
+  assign \$21  = ! e0;
+  assign \$22  = \$21  ? 16'h0000 : loaded_hi;
+  assign \$23  = $signed(hlast) > $signed({ 1'h0, layer__descriptor[31:16] });
+  assign \$24  = \$23  ? { 18'h00000, layer__descriptor[31:16] } : hlast;
+  assign \$25  = $signed(hb0) < $signed(1'h0);
+  assign \$26  = \$25  ? 18'h00000 : hb0;
+  assign \$27  = $signed(hlast) > $signed({ 1'h0, layer__descriptor[31:16] });
+  assign \$28  = \$27  ? { 18'h00000, layer__descriptor[31:16] } : hlast;
+  assign \$29  = product_step + 1'h1;
+  assign \$30  = ! product_step;
+  assign \$31  = load_lo * layer__descriptor[338:321];
+  assign \$32  = load_lo * layer__descriptor[352:339];
+  assign \$33  = load_hi * layer__descriptor[338:321];
+  assign \$34  = load_hi * layer__descriptor[352:339];
+  assign \$35  = load_lo * layer__geometry[83:66];
+  assign \$36  = load_lo * layer__geometry[97:84];
+  assign \$37  = layer__descriptor[167:136] + img_off;
+  assign \$39  = img_addr + lo_pitch0;
+  assign \$41  = \$39  + \$40 ;
+  assign \$42  = img_addr + hi_pitch0;
   assign \$44  = \$42  + \$43 ;
-  assign \$45  = img_addr + hi_pitch0;
-  assign \$47  = \$45  + \$46 ;
-  assign \$49  = lo_wc0 + \$48 ;
-  assign \$50  = ~ layer__geometry[536];
-  assign \$51  = ! e0;
-  assign \$52  = \$50  | \$51 ;
-  assign \$53  = ~ \$52 ;
-  assign \$54  = window__band == index;
-  assign \$55  = window__at_band & \$54 ;
-  assign \$56  = \$53  | \$55 ;
-  assign \$61  = hi_end - \$60 ;
-  assign \$62  = $signed(\$61 ) + $signed(5'h08);
-  assign \$63  = $signed(\$62 ) - $signed(2'h1);
-  assign \$64  = layer__geometry[130] ? { 3'h0, layer__geometry[97:66] } : \$63 ;
-  assign \$65  = layer__geometry[131] ? { 18'h00000, layer__geometry[48:32] } : \$64 ;
-  assign \$67  = load_hi - load_lo;
-  assign \$68  = \$67 [15:0] * layer__descriptor[47:32];
-  assign \$69  = load_hi - load_lo;
-  assign \$70  = layer__geometry[131] ? \$68  : { 16'h0000, \$69 [15:0] };
-  assign \$71  = load_hi - load_lo;
-  assign \$72  = \$71 [15:0] * layer__descriptor[47:32];
+  assign \$46  = lo_wc0 + \$45 ;
+  assign \$47  = ~ layer__geometry[536];
+  assign \$48  = ! e0;
+  assign \$49  = \$47  | \$48 ;
+  assign \$50  = ~ \$49 ;
+  assign \$51  = window__band == index;
+  assign \$52  = window__at_band & \$51 ;
+  assign \$53  = \$50  | \$52 ;
+  assign \$58  = hi_end - \$57 ;
+  assign \$59  = $signed(\$58 ) + $signed(5'h08);
+  assign \$60  = $signed(\$59 ) - $signed(2'h1);
+  assign \$61  = layer__geometry[130] ? { 3'h0, layer__geometry[97:66] } : \$60 ;
+  assign \$62  = layer__geometry[131] ? { 18'h00000, layer__geometry[48:32] } : \$61 ;
+  assign \$64  = load_hi - load_lo;
+  assign \$65  = \$64 [15:0] * layer__descriptor[47:32];
+  assign \$66  = load_hi - load_lo;
+  assign \$67  = layer__geometry[131] ? \$65  : { 16'h0000, \$66 [15:0] };
+  assign \$68  = load_hi - load_lo;
+  assign \$69  = \$68 [15:0] * layer__descriptor[47:32];
+  assign \$70  = load_hi - load_lo;
+  assign \$71  = layer__geometry[131] ? \$69  : { 16'h0000, \$70 [15:0] };
+  assign \$72  = | \$71 ;
   assign \$73  = load_hi - load_lo;
-  assign \$74  = layer__geometry[131] ? \$72  : { 16'h0000, \$73 [15:0] };
-  assign \$75  = ~ layer__geometry[536];
-  assign \$76  = ! e0;
-  assign \$77  = \$75  | \$76 ;
-  assign \$80  = layer__geometry[130] ? lo_slot : \$79 ;
-  assign \$81  = load_hi <= load_lo;
-  assign \$82  = window__loaded_bands + 1'h1;
-  assign \$83  = img_off + layer__geometry[129:98];
-  assign \$84  = last_in_image ? \$83  : { 1'h0, img_off };
-  assign \$85  = layer__geometry[130] ? lo_slot : load_start;
-  assign \$86  = \$85  - window__base;
-  assign \$88  = cmds_left - 1'h1;
-  assign \$89  = ~ layer__geometry[131];
-  assign \$90  = pix_left == 1'h1;
-  assign \$91  = load_start + layer__descriptor[352:321];
-  assign \$92  = row_addr + layer__descriptor[352:321];
-  assign \$93  = row_addr + layer__descriptor[352:321];
-  assign \$96  = load_start + layer__descriptor[418:403];
-  assign \$97  = pix_left - 1'h1;
-  assign \$98  = write__en & data__payload[64];
-  assign \$99  = window__loaded_bands + 1'h1;
-  assign \$100  = img_off + layer__geometry[129:98];
-  assign \$101  = last_in_image ? \$100  : { 1'h0, img_off };
-  assign \$102  = write__en & data__payload[64];
-  assign \$103  = lasts_left - \$102 ;
-  assign \$104  = | cmds_left;
-  assign \$105  = write__en & data__payload[64];
-  assign \$106  = lasts_left == 1'h1;
-  assign \$107  = ! lasts_left;
-  assign \$108  = \$105  ? \$106  : \$107 ;
-  assign \$109  = cmds_left - 1'h1;
-  assign \$110  = ~ layer__geometry[131];
-  assign \$111  = pix_left == 1'h1;
-  assign \$112  = load_start + layer__descriptor[352:321];
-  assign \$113  = row_addr + layer__descriptor[352:321];
-  assign \$114  = row_addr + layer__descriptor[352:321];
-  assign \$117  = load_start + layer__descriptor[418:403];
-  assign \$118  = pix_left - 1'h1;
-  assign \$119  = window__loaded_bands + 1'h1;
-  assign \$120  = img_off + layer__geometry[129:98];
-  assign \$121  = last_in_image ? \$120  : { 1'h0, img_off };
+  assign \$74  = \$73 [15:0] * layer__descriptor[47:32];
+  assign \$75  = load_hi - load_lo;
+  assign \$76  = layer__geometry[131] ? \$74  : { 16'h0000, \$75 [15:0] };
+  assign \$77  = load_hi - load_lo;
+  assign \$78  = \$77 [15:0] * layer__descriptor[47:32];
+  assign \$79  = load_hi - load_lo;
+  assign \$80  = layer__geometry[131] ? \$78  : { 16'h0000, \$79 [15:0] };
+  assign \$81  = \$80  == 1'h1;
+  assign \$82  = load_hi - load_lo;
+  assign \$83  = \$82 [15:0] * layer__descriptor[47:32];
+  assign \$84  = load_hi - load_lo;
+  assign \$85  = layer__geometry[131] ? \$83  : { 16'h0000, \$84 [15:0] };
+  assign \$86  = ! \$85 ;
+  assign \$87  = ~ layer__geometry[536];
+  assign \$88  = ! e0;
+  assign \$89  = \$87  | \$88 ;
+  assign \$92  = layer__geometry[130] ? lo_slot : \$91 ;
+  assign \$93  = load_hi <= load_lo;
+  assign \$94  = window__loaded_bands + 1'h1;
+  assign \$95  = img_off + layer__geometry[129:98];
+  assign \$96  = last_in_image ? \$95  : { 1'h0, img_off };
+  assign \$97  = layer__geometry[130] ? lo_slot : load_start;
+  assign \$98  = \$97  - window__base;
+  assign \$100  = cmds_left - 1'h1;
+  assign \$101  = cmds_left != 1'h1;
+  assign \$102  = ~ layer__geometry[131];
+  assign \$103  = pix_left == 1'h1;
+  assign \$104  = load_start + layer__descriptor[352:321];
+  assign \$105  = row_addr + layer__descriptor[352:321];
+  assign \$106  = row_addr + layer__descriptor[352:321];
+  assign \$109  = load_start + layer__descriptor[418:403];
+  assign \$110  = pix_left - 1'h1;
+  assign \$111  = write__en & data__payload[64];
+  assign \$112  = window__loaded_bands + 1'h1;
+  assign \$113  = img_off + layer__geometry[129:98];
+  assign \$114  = last_in_image ? \$113  : { 1'h0, img_off };
+  assign \$115  = write__en & data__payload[64];
+  assign \$116  = lasts_left - \$115 ;
+  assign \$117  = write__en & data__payload[64];
+  assign \$118  = lasts_left == 2'h2;
+  assign \$119  = \$117  ? \$118  : lasts_one;
+  assign \$120  = write__en & data__payload[64];
+  assign \$121  = \$120  ? lasts_one : lasts_none;
+  assign \$122  = write__en & data__payload[64];
+  assign \$123  = \$122  ? lasts_one : lasts_none;
+  assign \$124  = cmds_left - 1'h1;
+  assign \$125  = cmds_left != 1'h1;
+  assign \$126  = ~ layer__geometry[131];
+  assign \$127  = pix_left == 1'h1;
+  assign \$128  = load_start + layer__descriptor[352:321];
+  assign \$129  = row_addr + layer__descriptor[352:321];
+  assign \$130  = row_addr + layer__descriptor[352:321];
+  assign \$133  = load_start + layer__descriptor[418:403];
+  assign \$134  = pix_left - 1'h1;
+  assign \$135  = window__loaded_bands + 1'h1;
+  assign \$136  = img_off + layer__geometry[129:98];
+  assign \$137  = last_in_image ? \$136  : { 1'h0, img_off };
   always @(posedge clk)
-    in_beat <= \$122 ;
+    in_beat <= \$138 ;
   always @(posedge clk)
-    img_off <= \$123 ;
+    img_off <= \$139 ;
   always @(posedge clk)
-    window__loaded_bands <= \$124 ;
+    window__loaded_bands <= \$140 ;
   always @(posedge clk)
-    prefetch_state <= \$125 ;
+    prefetch_state <= \$141 ;
   always @(posedge clk)
-    hb0 <= \$126 ;
+    hb0 <= \$142 ;
   always @(posedge clk)
-    hlast <= \$127 ;
+    hlast <= \$143 ;
   always @(posedge clk)
-    load_lo <= \$128 ;
+    load_lo <= \$144 ;
   always @(posedge clk)
-    load_hi <= \$129 ;
+    load_hi <= \$145 ;
   always @(posedge clk)
-    product_step <= \$130 ;
+    product_step <= \$146 ;
   always @(posedge clk)
-    lo_pitch0 <= \$131 ;
+    lo_pitch0 <= \$147 ;
   always @(posedge clk)
-    lo_pitch1 <= \$132 ;
+    lo_pitch1 <= \$148 ;
   always @(posedge clk)
-    hi_pitch0 <= \$133 ;
+    hi_pitch0 <= \$149 ;
   always @(posedge clk)
-    hi_pitch1 <= \$134 ;
+    hi_pitch1 <= \$150 ;
   always @(posedge clk)
-    lo_wc0 <= \$135 ;
+    lo_wc0 <= \$151 ;
   always @(posedge clk)
-    lo_wc1 <= \$136 ;
+    lo_wc1 <= \$152 ;
   always @(posedge clk)
-    img_addr <= \$137 ;
+    img_addr <= \$153 ;
   always @(posedge clk)
-    lo_start <= \$138 ;
+    lo_start <= \$154 ;
   always @(posedge clk)
-    hi_end <= \$139 ;
+    hi_end <= \$155 ;
   always @(posedge clk)
-    lo_slot <= \$140 ;
+    lo_slot <= \$156 ;
   always @(posedge clk)
-    load_start <= \$141 ;
+    load_start <= \$157 ;
   always @(posedge clk)
-    cmd_beats <= \$142 ;
+    cmd_beats <= \$158 ;
   always @(posedge clk)
-    cmds_left <= \$143 ;
+    cmds_left <= \$159 ;
   always @(posedge clk)
-    lasts_left <= \$144 ;
+    cmds_pending <= \$160 ;
   always @(posedge clk)
-    row_addr <= \$145 ;
+    lasts_left <= \$161 ;
   always @(posedge clk)
-    pix_left <= \$146 ;
+    lasts_one <= \$162 ;
   always @(posedge clk)
-    window__base <= \$147 ;
+    lasts_none <= \$163 ;
   always @(posedge clk)
-    loaded_hi <= \$148 ;
+    row_addr <= \$164 ;
+  always @(posedge clk)
+    pix_left <= \$165 ;
+  always @(posedge clk)
+    window__base <= \$166 ;
+  always @(posedge clk)
+    loaded_hi <= \$167 ;
   \accel_top.core.prefetch.band  band (
     .advance(advance),
     .clk(clk),
@@ -47665,8 +47902,8 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
             advance = 1'h1;
           end
       3'h6:
-          if (\$3 ) begin
-          end else if (\$7 ) begin
+          if (cmds_pending) begin
+          end else if (\$4 ) begin
             advance = 1'h1;
           end
     endcase
@@ -47695,16 +47932,16 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h7:
           /* empty */;
       3'h6:
-          if (\$3 ) begin
+          if (cmds_pending) begin
             cmd__valid = 1'h1;
           end
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$122  = in_beat;
+    \$138  = in_beat;
     if (write__en) begin
-      \$122  = \$16 [31:0];
+      \$138  = \$13 [31:0];
     end
     casez (prefetch_state)
       3'h0:
@@ -47719,380 +47956,11 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
           /* empty */;
       3'h5:
           (* full_case = 32'd1 *)
-          if (\$81 ) begin
+          if (\$93 ) begin
           end else begin
             if (cmd__ready) begin
-              \$122  = \$87 [31:0];
+              \$138  = \$99 [31:0];
             end
-          end
-    endcase
-    if (rst) begin
-      \$122  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$123  = img_off;
-    (* full_case = 32'd1 *)
-    casez (prefetch_state)
-      3'h0:
-          if (layer__run) begin
-            \$123  = 32'd0;
-          end
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          /* empty */;
-      3'h5:
-          if (\$81 ) begin
-            \$123  = \$84 [31:0];
-          end
-      3'h7:
-          if (\$98 ) begin
-            \$123  = \$101 [31:0];
-          end
-      3'h6:
-          if (\$104 ) begin
-          end else if (\$108 ) begin
-            \$123  = \$121 [31:0];
-          end
-    endcase
-    if (rst) begin
-      \$123  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$124  = window__loaded_bands;
-    (* full_case = 32'd1 *)
-    casez (prefetch_state)
-      3'h0:
-          if (layer__run) begin
-            \$124  = 32'd0;
-          end
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          /* empty */;
-      3'h5:
-          if (\$81 ) begin
-            \$124  = \$82 [31:0];
-          end
-      3'h7:
-          if (\$98 ) begin
-            \$124  = \$99 [31:0];
-          end
-      3'h6:
-          if (\$104 ) begin
-          end else if (\$108 ) begin
-            \$124  = \$119 [31:0];
-          end
-    endcase
-    if (rst) begin
-      \$124  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$125  = prefetch_state;
-    (* full_case = 32'd1 *)
-    casez (prefetch_state)
-      3'h0:
-          if (layer__run) begin
-            \$125  = 3'h1;
-          end
-      3'h1:
-          \$125  = 3'h2;
-      3'h2:
-          \$125  = 3'h3;
-      3'h3:
-          if (\$41 ) begin
-            \$125  = 3'h4;
-          end
-      3'h4:
-          if (\$56 ) begin
-            \$125  = 3'h5;
-          end
-      3'h5:
-          (* full_case = 32'd1 *)
-          if (\$81 ) begin
-            (* full_case = 32'd1 *)
-            if (last) begin
-              \$125  = 3'h0;
-            end else begin
-              \$125  = 3'h1;
-            end
-          end else begin
-            if (cmd__ready) begin
-              (* full_case = 32'd1 *)
-              if (layer__geometry[130]) begin
-                \$125  = 3'h6;
-              end else begin
-                \$125  = 3'h7;
-              end
-            end
-          end
-      3'h7:
-          if (\$98 ) begin
-            (* full_case = 32'd1 *)
-            if (last) begin
-              \$125  = 3'h0;
-            end else begin
-              \$125  = 3'h1;
-            end
-          end
-      3'h6:
-          if (\$104 ) begin
-          end else if (\$108 ) begin
-            (* full_case = 32'd1 *)
-            if (last) begin
-              \$125  = 3'h0;
-            end else begin
-              \$125  = 3'h1;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$125  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$126  = hb0;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$126  = \$17 [17:0];
-    endcase
-    if (rst) begin
-      \$126  = 18'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$127  = hlast;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$127  = \$23 [33:0];
-    endcase
-    if (rst) begin
-      \$127  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$128  = load_lo;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          (* full_case = 32'd1 *)
-          if (layer__geometry[536]) begin
-            \$128  = \$25 ;
-          end else begin
-            \$128  = \$29 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$128  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$129  = load_hi;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          (* full_case = 32'd1 *)
-          if (layer__geometry[536]) begin
-            \$129  = \$27 [15:0];
-          end else begin
-            \$129  = \$31 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$129  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$130  = product_step;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          \$130  = 1'h0;
-      3'h3:
-          \$130  = \$32 [0];
-    endcase
-    if (rst) begin
-      \$130  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$131  = lo_pitch0;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$33 ) begin
-            \$131  = \$34 [31:0];
-          end
-    endcase
-    if (rst) begin
-      \$131  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$132  = lo_pitch1;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$33 ) begin
-            \$132  = { 2'h0, \$35  };
-          end
-    endcase
-    if (rst) begin
-      \$132  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$133  = hi_pitch0;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$33 ) begin
-            \$133  = \$36 [31:0];
-          end
-    endcase
-    if (rst) begin
-      \$133  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$134  = hi_pitch1;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$33 ) begin
-            \$134  = { 2'h0, \$37  };
-          end
-    endcase
-    if (rst) begin
-      \$134  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$135  = lo_wc0;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$33 ) begin
-            \$135  = \$38 [31:0];
-          end
-    endcase
-    if (rst) begin
-      \$135  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$136  = lo_wc1;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$33 ) begin
-            \$136  = { 2'h0, \$39  };
-          end
-    endcase
-    if (rst) begin
-      \$136  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$137  = img_addr;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$33 ) begin
-            \$137  = \$40 [31:0];
-          end
-    endcase
-    if (rst) begin
-      \$137  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$138  = lo_start;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$41 ) begin
-            \$138  = \$44 [31:0];
           end
     endcase
     if (rst) begin
@@ -48101,17 +47969,33 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$139  = hi_end;
+    \$139  = img_off;
+    (* full_case = 32'd1 *)
     casez (prefetch_state)
       3'h0:
-          /* empty */;
+          if (layer__run) begin
+            \$139  = 32'd0;
+          end
       3'h1:
           /* empty */;
       3'h2:
           /* empty */;
       3'h3:
-          if (\$41 ) begin
-            \$139  = \$47 [31:0];
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h5:
+          if (\$93 ) begin
+            \$139  = \$96 [31:0];
+          end
+      3'h7:
+          if (\$111 ) begin
+            \$139  = \$114 [31:0];
+          end
+      3'h6:
+          if (cmds_pending) begin
+          end else if (\$123 ) begin
+            \$139  = \$137 [31:0];
           end
     endcase
     if (rst) begin
@@ -48120,17 +48004,33 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$140  = lo_slot;
+    \$140  = window__loaded_bands;
+    (* full_case = 32'd1 *)
     casez (prefetch_state)
       3'h0:
-          /* empty */;
+          if (layer__run) begin
+            \$140  = 32'd0;
+          end
       3'h1:
           /* empty */;
       3'h2:
           /* empty */;
       3'h3:
-          if (\$41 ) begin
-            \$140  = \$49 [31:0];
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h5:
+          if (\$93 ) begin
+            \$140  = \$94 [31:0];
+          end
+      3'h7:
+          if (\$111 ) begin
+            \$140  = \$112 [31:0];
+          end
+      3'h6:
+          if (cmds_pending) begin
+          end else if (\$123 ) begin
+            \$140  = \$135 [31:0];
           end
     endcase
     if (rst) begin
@@ -48139,197 +48039,154 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$141  = load_start;
+    \$141  = prefetch_state;
     (* full_case = 32'd1 *)
     casez (prefetch_state)
       3'h0:
-          /* empty */;
+          if (layer__run) begin
+            \$141  = 3'h1;
+          end
       3'h1:
-          /* empty */;
+          \$141  = 3'h2;
       3'h2:
-          /* empty */;
+          \$141  = 3'h3;
       3'h3:
-          /* empty */;
+          if (\$38 ) begin
+            \$141  = 3'h4;
+          end
       3'h4:
-          if (\$56 ) begin
-            \$141  = \$58 ;
+          if (\$53 ) begin
+            \$141  = 3'h5;
           end
       3'h5:
           (* full_case = 32'd1 *)
-          if (\$81 ) begin
-          end else begin
-            if (cmd__ready) begin
-              if (layer__geometry[130]) begin
-                (* full_case = 32'd1 *)
-                if (\$89 ) begin
-                  \$141  = \$91 [31:0];
-                end else if (\$90 ) begin
-                  \$141  = \$95 [31:0];
-                end else begin
-                  \$141  = \$96 [31:0];
-                end
-              end
+          if (\$93 ) begin
+            (* full_case = 32'd1 *)
+            if (last) begin
+              \$141  = 3'h0;
+            end else begin
+              \$141  = 3'h1;
             end
-          end
-      3'h7:
-          /* empty */;
-      3'h6:
-          if (\$104 ) begin
+          end else begin
             if (cmd__ready) begin
               (* full_case = 32'd1 *)
-              if (\$110 ) begin
-                \$141  = \$112 [31:0];
-              end else if (\$111 ) begin
-                \$141  = \$116 [31:0];
+              if (layer__geometry[130]) begin
+                \$141  = 3'h6;
               end else begin
-                \$141  = \$117 [31:0];
+                \$141  = 3'h7;
               end
+            end
+          end
+      3'h7:
+          if (\$111 ) begin
+            (* full_case = 32'd1 *)
+            if (last) begin
+              \$141  = 3'h0;
+            end else begin
+              \$141  = 3'h1;
+            end
+          end
+      3'h6:
+          if (cmds_pending) begin
+          end else if (\$123 ) begin
+            (* full_case = 32'd1 *)
+            if (last) begin
+              \$141  = 3'h0;
+            end else begin
+              \$141  = 3'h1;
             end
           end
     endcase
     if (rst) begin
-      \$141  = 32'd0;
+      \$141  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$142  = cmd_beats;
+    \$142  = hb0;
     casez (prefetch_state)
       3'h0:
           /* empty */;
       3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          if (\$56 ) begin
-            \$142  = \$66 [23:0];
-          end
+          \$142  = \$14 [17:0];
     endcase
     if (rst) begin
-      \$142  = 24'h000000;
+      \$142  = 18'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$143  = cmds_left;
-    (* full_case = 32'd1 *)
+    \$143  = hlast;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$143  = \$20 [33:0];
+    endcase
+    if (rst) begin
+      \$143  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$144  = load_lo;
     casez (prefetch_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          if (\$56 ) begin
-            \$143  = \$70 ;
-          end
-      3'h5:
           (* full_case = 32'd1 *)
-          if (\$81 ) begin
+          if (layer__geometry[536]) begin
+            \$144  = \$22 ;
           end else begin
-            if (cmd__ready) begin
-              if (layer__geometry[130]) begin
-                \$143  = \$88 [31:0];
-              end
-            end
-          end
-      3'h7:
-          /* empty */;
-      3'h6:
-          if (\$104 ) begin
-            if (cmd__ready) begin
-              \$143  = \$109 [31:0];
-            end
+            \$144  = \$26 [15:0];
           end
     endcase
     if (rst) begin
-      \$143  = 32'd0;
+      \$144  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$144  = lasts_left;
-    (* full_case = 32'd1 *)
+    \$145  = load_hi;
     casez (prefetch_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          if (\$56 ) begin
-            \$144  = \$74 ;
-          end
-      3'h5:
-          /* empty */;
-      3'h7:
-          /* empty */;
-      3'h6:
-          \$144  = \$103 [31:0];
-    endcase
-    if (rst) begin
-      \$144  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$145  = row_addr;
-    (* full_case = 32'd1 *)
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          if (\$56 ) begin
-            \$145  = lo_start;
-          end
-      3'h5:
           (* full_case = 32'd1 *)
-          if (\$81 ) begin
+          if (layer__geometry[536]) begin
+            \$145  = \$24 [15:0];
           end else begin
-            if (cmd__ready) begin
-              if (layer__geometry[130]) begin
-                if (\$89 ) begin
-                end else if (\$90 ) begin
-                  \$145  = \$92 [31:0];
-                end
-              end
-            end
-          end
-      3'h7:
-          /* empty */;
-      3'h6:
-          if (\$104 ) begin
-            if (cmd__ready) begin
-              if (\$110 ) begin
-              end else if (\$111 ) begin
-                \$145  = \$113 [31:0];
-              end
-            end
+            \$145  = \$28 [15:0];
           end
     endcase
     if (rst) begin
-      \$145  = 32'd0;
+      \$145  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$146  = pix_left;
-    (* full_case = 32'd1 *)
+    \$146  = product_step;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          \$146  = 1'h0;
+      3'h3:
+          \$146  = \$29 [0];
+    endcase
+    if (rst) begin
+      \$146  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$147  = lo_pitch0;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -48338,63 +48195,8 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          /* empty */;
-      3'h4:
-          if (\$56 ) begin
-            \$146  = layer__descriptor[47:32];
-          end
-      3'h5:
-          (* full_case = 32'd1 *)
-          if (\$81 ) begin
-          end else begin
-            if (cmd__ready) begin
-              if (layer__geometry[130]) begin
-                (* full_case = 32'd1 *)
-                if (\$89 ) begin
-                end else if (\$90 ) begin
-                  \$146  = layer__descriptor[47:32];
-                end else begin
-                  \$146  = \$97 [15:0];
-                end
-              end
-            end
-          end
-      3'h7:
-          /* empty */;
-      3'h6:
-          if (\$104 ) begin
-            if (cmd__ready) begin
-              (* full_case = 32'd1 *)
-              if (\$110 ) begin
-              end else if (\$111 ) begin
-                \$146  = layer__descriptor[47:32];
-              end else begin
-                \$146  = \$118 [15:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$146  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$147  = window__base;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          if (\$56 ) begin
-            if (\$77 ) begin
-              \$147  = \$80 ;
-            end
+          if (\$30 ) begin
+            \$147  = \$31 [31:0];
           end
     endcase
     if (rst) begin
@@ -48403,7 +48205,538 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$148  = loaded_hi;
+    \$148  = lo_pitch1;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$30 ) begin
+            \$148  = { 2'h0, \$32  };
+          end
+    endcase
+    if (rst) begin
+      \$148  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$149  = hi_pitch0;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$30 ) begin
+            \$149  = \$33 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$149  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$150  = hi_pitch1;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$30 ) begin
+            \$150  = { 2'h0, \$34  };
+          end
+    endcase
+    if (rst) begin
+      \$150  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$151  = lo_wc0;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$30 ) begin
+            \$151  = \$35 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$151  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$152  = lo_wc1;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$30 ) begin
+            \$152  = { 2'h0, \$36  };
+          end
+    endcase
+    if (rst) begin
+      \$152  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$153  = img_addr;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$30 ) begin
+            \$153  = \$37 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$153  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$154  = lo_start;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$38 ) begin
+            \$154  = \$41 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$154  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$155  = hi_end;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$38 ) begin
+            \$155  = \$44 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$155  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$156  = lo_slot;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$38 ) begin
+            \$156  = \$46 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$156  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$157  = load_start;
+    (* full_case = 32'd1 *)
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$53 ) begin
+            \$157  = \$55 ;
+          end
+      3'h5:
+          (* full_case = 32'd1 *)
+          if (\$93 ) begin
+          end else begin
+            if (cmd__ready) begin
+              if (layer__geometry[130]) begin
+                (* full_case = 32'd1 *)
+                if (\$102 ) begin
+                  \$157  = \$104 [31:0];
+                end else if (\$103 ) begin
+                  \$157  = \$108 [31:0];
+                end else begin
+                  \$157  = \$109 [31:0];
+                end
+              end
+            end
+          end
+      3'h7:
+          /* empty */;
+      3'h6:
+          if (cmds_pending) begin
+            if (cmd__ready) begin
+              (* full_case = 32'd1 *)
+              if (\$126 ) begin
+                \$157  = \$128 [31:0];
+              end else if (\$127 ) begin
+                \$157  = \$132 [31:0];
+              end else begin
+                \$157  = \$133 [31:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$157  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$158  = cmd_beats;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$53 ) begin
+            \$158  = \$63 [23:0];
+          end
+    endcase
+    if (rst) begin
+      \$158  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$159  = cmds_left;
+    (* full_case = 32'd1 *)
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$53 ) begin
+            \$159  = \$67 ;
+          end
+      3'h5:
+          (* full_case = 32'd1 *)
+          if (\$93 ) begin
+          end else begin
+            if (cmd__ready) begin
+              if (layer__geometry[130]) begin
+                \$159  = \$100 [31:0];
+              end
+            end
+          end
+      3'h7:
+          /* empty */;
+      3'h6:
+          if (cmds_pending) begin
+            if (cmd__ready) begin
+              \$159  = \$124 [31:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$159  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$160  = cmds_pending;
+    (* full_case = 32'd1 *)
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$53 ) begin
+            \$160  = \$72 ;
+          end
+      3'h5:
+          (* full_case = 32'd1 *)
+          if (\$93 ) begin
+          end else begin
+            if (cmd__ready) begin
+              if (layer__geometry[130]) begin
+                \$160  = \$101 ;
+              end
+            end
+          end
+      3'h7:
+          /* empty */;
+      3'h6:
+          if (cmds_pending) begin
+            if (cmd__ready) begin
+              \$160  = \$125 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$160  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$161  = lasts_left;
+    (* full_case = 32'd1 *)
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$53 ) begin
+            \$161  = \$76 ;
+          end
+      3'h5:
+          /* empty */;
+      3'h7:
+          /* empty */;
+      3'h6:
+          \$161  = \$116 [31:0];
+    endcase
+    if (rst) begin
+      \$161  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$162  = lasts_one;
+    (* full_case = 32'd1 *)
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$53 ) begin
+            \$162  = \$81 ;
+          end
+      3'h5:
+          /* empty */;
+      3'h7:
+          /* empty */;
+      3'h6:
+          \$162  = \$119 ;
+    endcase
+    if (rst) begin
+      \$162  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$163  = lasts_none;
+    (* full_case = 32'd1 *)
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$53 ) begin
+            \$163  = \$86 ;
+          end
+      3'h5:
+          /* empty */;
+      3'h7:
+          /* empty */;
+      3'h6:
+          \$163  = \$121 ;
+    endcase
+    if (rst) begin
+      \$163  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$164  = row_addr;
+    (* full_case = 32'd1 *)
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$53 ) begin
+            \$164  = lo_start;
+          end
+      3'h5:
+          (* full_case = 32'd1 *)
+          if (\$93 ) begin
+          end else begin
+            if (cmd__ready) begin
+              if (layer__geometry[130]) begin
+                if (\$102 ) begin
+                end else if (\$103 ) begin
+                  \$164  = \$105 [31:0];
+                end
+              end
+            end
+          end
+      3'h7:
+          /* empty */;
+      3'h6:
+          if (cmds_pending) begin
+            if (cmd__ready) begin
+              if (\$126 ) begin
+              end else if (\$127 ) begin
+                \$164  = \$129 [31:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$164  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$165  = pix_left;
+    (* full_case = 32'd1 *)
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$53 ) begin
+            \$165  = layer__descriptor[47:32];
+          end
+      3'h5:
+          (* full_case = 32'd1 *)
+          if (\$93 ) begin
+          end else begin
+            if (cmd__ready) begin
+              if (layer__geometry[130]) begin
+                (* full_case = 32'd1 *)
+                if (\$102 ) begin
+                end else if (\$103 ) begin
+                  \$165  = layer__descriptor[47:32];
+                end else begin
+                  \$165  = \$110 [15:0];
+                end
+              end
+            end
+          end
+      3'h7:
+          /* empty */;
+      3'h6:
+          if (cmds_pending) begin
+            if (cmd__ready) begin
+              (* full_case = 32'd1 *)
+              if (\$126 ) begin
+              end else if (\$127 ) begin
+                \$165  = layer__descriptor[47:32];
+              end else begin
+                \$165  = \$134 [15:0];
+              end
+            end
+          end
+    endcase
+    if (rst) begin
+      \$165  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$166  = window__base;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$53 ) begin
+            if (\$89 ) begin
+              \$166  = \$92 ;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$166  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$167  = loaded_hi;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -48417,15 +48750,15 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
           /* empty */;
       3'h5:
           (* full_case = 32'd1 *)
-          if (\$81 ) begin
+          if (\$93 ) begin
           end else begin
             if (cmd__ready) begin
-              \$148  = load_hi;
+              \$167  = load_hi;
             end
           end
     endcase
     if (rst) begin
-      \$148  = 16'h0000;
+      \$167  = 16'h0000;
     end
   end
   assign \layer__busy$1  = layer__busy;
@@ -48544,62 +48877,64 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   assign \cmd__payload.beats  = cmd__payload[55:32];
   assign cmd__payload[55:32] = cmd_beats;
   assign cmd__payload[31:0] = load_start;
-  assign \$48  = { 13'h0000, lo_wc1, 18'h00000 };
-  assign \$41  = product_step;
-  assign \$43  = { 13'h0000, lo_pitch1, 18'h00000 };
-  assign \$46  = { 13'h0000, hi_pitch1, 18'h00000 };
-  assign \$57  = 32'd4294967288;
-  assign \$58 [2:0] = 3'h0;
-  assign \$58 [31:3] = lo_start[31:3];
-  assign \$59  = 32'd4294967288;
-  assign \$60 [2:0] = 3'h0;
-  assign \$60 [31:3] = lo_start[31:3];
-  assign \$66  = { \$65 [34], \$65 [34], \$65 [34], \$65 [34:3] };
-  assign \$78  = 32'd4294967288;
-  assign \$79 [2:0] = 3'h0;
-  assign \$79 [31:3] = lo_start[31:3];
-  assign \$87  = { \$86 [32], \$86 [32], \$86 [32], \$86 [32:3] };
-  assign \$94  = 32'd4294967288;
-  assign { \$95 [32], \$95 [2:0] } = 4'h0;
-  assign \$95 [31:3] = \$93 [31:3];
-  assign \$115  = 32'd4294967288;
-  assign { \$116 [32], \$116 [2:0] } = 4'h0;
-  assign \$116 [31:3] = \$114 [31:3];
+  assign \$38  = product_step;
+  assign \$40  = { 13'h0000, lo_pitch1, 18'h00000 };
+  assign \$43  = { 13'h0000, hi_pitch1, 18'h00000 };
+  assign \$45  = { 13'h0000, lo_wc1, 18'h00000 };
+  assign \$54  = 32'd4294967288;
+  assign \$55 [2:0] = 3'h0;
+  assign \$55 [31:3] = lo_start[31:3];
+  assign \$56  = 32'd4294967288;
+  assign \$57 [2:0] = 3'h0;
+  assign \$57 [31:3] = lo_start[31:3];
+  assign \$63  = { \$62 [34], \$62 [34], \$62 [34], \$62 [34:3] };
+  assign \$90  = 32'd4294967288;
+  assign \$91 [2:0] = 3'h0;
+  assign \$91 [31:3] = lo_start[31:3];
+  assign \$99  = { \$98 [32], \$98 [32], \$98 [32], \$98 [32:3] };
+  assign \$107  = 32'd4294967288;
+  assign { \$108 [32], \$108 [2:0] } = 4'h0;
+  assign \$108 [31:3] = \$106 [31:3];
+  assign \$131  = 32'd4294967288;
+  assign { \$132 [32], \$132 [2:0] } = 4'h0;
+  assign \$132 [31:3] = \$130 [31:3];
 endmodule
 
 (* generator = "Amaranth" *)
 module \accel_top.core.prefetch.band (rst, last, layer__descriptor, layer__geometry, restart, advance, e0, e0u, index, last_in_image, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$83  = 0;
-  wire [16:0] \$1 ;
-  wire [33:0] \$10 ;
+  wire \$1 ;
+  wire [16:0] \$10 ;
   wire [16:0] \$11 ;
-  wire [16:0] \$12 ;
-  wire [32:0] \$13 ;
-  wire [16:0] \$14 ;
+  wire [32:0] \$12 ;
+  wire [16:0] \$13 ;
+  wire \$14 ;
   wire [16:0] \$15 ;
   wire [16:0] \$16 ;
   wire [16:0] \$17 ;
-  wire \$18 ;
-  wire [16:0] \$19 ;
+  wire [16:0] \$18 ;
+  wire \$19 ;
   wire \$2 ;
   wire [16:0] \$20 ;
   wire [16:0] \$21 ;
   wire [16:0] \$22 ;
   wire [16:0] \$23 ;
-  wire \$24 ;
-  reg [15:0] \$25 ;
+  wire [16:0] \$24 ;
+  wire \$25 ;
   reg [15:0] \$26 ;
-  reg [19:0] \$27 ;
-  reg [31:0] \$28 ;
-  reg [15:0] \$29 ;
-  wire \$3 ;
-  reg [16:0] \$30 ;
-  reg \$31 ;
-  wire [15:0] \$4 ;
-  wire \$5 ;
+  reg [15:0] \$27 ;
+  reg [19:0] \$28 ;
+  reg [31:0] \$29 ;
+  wire [15:0] \$3 ;
+  reg \$30 ;
+  reg [15:0] \$31 ;
+  reg [16:0] \$32 ;
+  reg \$33 ;
+  wire \$4 ;
+  wire [16:0] \$5 ;
   wire [16:0] \$6 ;
-  wire [16:0] \$7 ;
-  wire [32:0] \$8 ;
+  wire [32:0] \$7 ;
+  wire [33:0] \$8 ;
   wire [33:0] \$9 ;
   input advance;
   wire advance;
@@ -48613,6 +48948,7 @@ module \accel_top.core.prefetch.band (rst, last, layer__descriptor, layer__geome
   reg [31:0] index = 32'd0;
   output last;
   wire last;
+  reg last_image = 1'h0;
   output last_in_image;
   reg last_in_image = 1'h0;
   (* init = 1'h0 *)
@@ -48679,64 +49015,55 @@ module \accel_top.core.prefetch.band (rst, last, layer__descriptor, layer__geome
   reg [16:0] rows = 17'h00000;
   input rst;
   wire rst;
-  assign \$1  = n + 1'h1;
-  assign \$2  = \$1  == layer__descriptor[15:0];
-  assign last = last_in_image & \$2 ;
-  assign \$3  = layer__geometry[277:262] < layer__descriptor[312:297];
-  assign \$4  = \$3  ? layer__geometry[277:262] : layer__descriptor[312:297];
-  assign \$5  = layer__geometry[277:262] <= layer__descriptor[312:297];
-  assign \$6  = e0 + layer__descriptor[312:297];
-  assign \$7  = last_in_image ? 17'h00000 : \$6 ;
-  assign \$8  = e0u + layer__geometry[503:472];
-  assign \$9  = \$8  + layer__descriptor[131:128];
-  assign \$10  = last_in_image ? 34'h000000000 : \$9 ;
-  assign \$11  = n + 1'h1;
-  assign \$12  = last_in_image ? \$11  : { 1'h0, n };
-  assign \$13  = index + 1'h1;
-  assign \$14  = remaining - layer__descriptor[312:297];
-  assign \$15  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$14 ;
-  assign \$16  = remaining - layer__descriptor[312:297];
-  assign \$17  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$16 ;
-  assign \$18  = $signed(\$17 ) < $signed({ 1'h0, layer__descriptor[312:297] });
-  assign \$19  = remaining - layer__descriptor[312:297];
-  assign \$20  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$19 ;
-  assign \$21  = \$18  ? \$20  : { 1'h0, layer__descriptor[312:297] };
-  assign \$22  = remaining - layer__descriptor[312:297];
-  assign \$23  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$22 ;
-  assign \$24  = $signed(\$23 ) <= $signed({ 1'h0, layer__descriptor[312:297] });
+  assign last = last_in_image & last_image;
+  assign \$1  = layer__descriptor[15:0] == 1'h1;
+  assign \$2  = layer__geometry[277:262] < layer__descriptor[312:297];
+  assign \$3  = \$2  ? layer__geometry[277:262] : layer__descriptor[312:297];
+  assign \$4  = layer__geometry[277:262] <= layer__descriptor[312:297];
+  assign \$5  = e0 + layer__descriptor[312:297];
+  assign \$6  = last_in_image ? 17'h00000 : \$5 ;
+  assign \$7  = e0u + layer__geometry[503:472];
+  assign \$8  = \$7  + layer__descriptor[131:128];
+  assign \$9  = last_in_image ? 34'h000000000 : \$8 ;
+  assign \$10  = n + 1'h1;
+  assign \$11  = last_in_image ? \$10  : { 1'h0, n };
+  assign \$12  = index + 1'h1;
+  assign \$13  = n + 2'h2;
+  assign \$14  = \$13  == layer__descriptor[15:0];
+  assign \$15  = remaining - layer__descriptor[312:297];
+  assign \$16  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$15 ;
+  assign \$17  = remaining - layer__descriptor[312:297];
+  assign \$18  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$17 ;
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, layer__descriptor[312:297] });
+  assign \$20  = remaining - layer__descriptor[312:297];
+  assign \$21  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$20 ;
+  assign \$22  = \$19  ? \$21  : { 1'h0, layer__descriptor[312:297] };
+  assign \$23  = remaining - layer__descriptor[312:297];
+  assign \$24  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$23 ;
+  assign \$25  = $signed(\$24 ) <= $signed({ 1'h0, layer__descriptor[312:297] });
   always @(posedge clk)
-    n <= \$25 ;
+    n <= \$26 ;
   always @(posedge clk)
-    e0 <= \$26 ;
+    e0 <= \$27 ;
   always @(posedge clk)
-    e0u <= \$27 ;
+    e0u <= \$28 ;
   always @(posedge clk)
-    index <= \$28 ;
+    index <= \$29 ;
   always @(posedge clk)
-    remaining <= \$29 ;
+    last_image <= \$30 ;
   always @(posedge clk)
-    rows <= \$30 ;
+    remaining <= \$31 ;
   always @(posedge clk)
-    last_in_image <= \$31 ;
+    rows <= \$32 ;
+  always @(posedge clk)
+    last_in_image <= \$33 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$83 ) begin end
-    \$25  = n;
-    if (restart) begin
-      \$25  = 16'h0000;
-    end else if (advance) begin
-      \$25  = \$12 [15:0];
-    end
-    if (rst) begin
-      \$25  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$83 ) begin end
-    \$26  = e0;
+    \$26  = n;
     if (restart) begin
       \$26  = 16'h0000;
     end else if (advance) begin
-      \$26  = \$7 [15:0];
+      \$26  = \$11 [15:0];
     end
     if (rst) begin
       \$26  = 16'h0000;
@@ -48744,62 +49071,88 @@ module \accel_top.core.prefetch.band (rst, last, layer__descriptor, layer__geome
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$83 ) begin end
-    \$27  = e0u;
+    \$27  = e0;
     if (restart) begin
-      \$27  = 20'h00000;
+      \$27  = 16'h0000;
     end else if (advance) begin
-      \$27  = \$10 [19:0];
+      \$27  = \$6 [15:0];
     end
     if (rst) begin
-      \$27  = 20'h00000;
+      \$27  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$83 ) begin end
-    \$28  = index;
+    \$28  = e0u;
     if (restart) begin
-      \$28  = 32'd0;
+      \$28  = 20'h00000;
     end else if (advance) begin
-      \$28  = \$13 [31:0];
+      \$28  = \$9 [19:0];
     end
     if (rst) begin
-      \$28  = 32'd0;
+      \$28  = 20'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$83 ) begin end
-    \$29  = remaining;
+    \$29  = index;
     if (restart) begin
-      \$29  = layer__geometry[277:262];
+      \$29  = 32'd0;
     end else if (advance) begin
-      \$29  = \$15 [15:0];
+      \$29  = \$12 [31:0];
     end
     if (rst) begin
-      \$29  = 16'h0000;
+      \$29  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$83 ) begin end
-    \$30  = rows;
+    \$30  = last_image;
     if (restart) begin
-      \$30  = { 1'h0, \$4  };
+      \$30  = \$1 ;
     end else if (advance) begin
-      \$30  = \$21 ;
+      if (last_in_image) begin
+        \$30  = \$14 ;
+      end
     end
     if (rst) begin
-      \$30  = 17'h00000;
+      \$30  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$83 ) begin end
-    \$31  = last_in_image;
+    \$31  = remaining;
     if (restart) begin
-      \$31  = \$5 ;
+      \$31  = layer__geometry[277:262];
     end else if (advance) begin
-      \$31  = \$24 ;
+      \$31  = \$16 [15:0];
     end
     if (rst) begin
-      \$31  = 1'h0;
+      \$31  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$83 ) begin end
+    \$32  = rows;
+    if (restart) begin
+      \$32  = { 1'h0, \$3  };
+    end else if (advance) begin
+      \$32  = \$22 ;
+    end
+    if (rst) begin
+      \$32  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$83 ) begin end
+    \$33  = last_in_image;
+    if (restart) begin
+      \$33  = \$4 ;
+    end else if (advance) begin
+      \$33  = \$25 ;
+    end
+    if (rst) begin
+      \$33  = 1'h0;
     end
   end
   assign \last_in_image$1  = last_in_image;
@@ -49252,8 +49605,8 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
     error <= \$107 ;
   \accel_top.core.reader.info  info (
     .clk(clk),
-    .\port$3402$0 (sel),
-    .\port$3406$0 (sel_final),
+    .\port$3431$0 (sel),
+    .\port$3435$0 (sel_final),
     .r_data(r_data),
     .r_en(r_en),
     .r_rdy(r_rdy),
@@ -49620,7 +49973,7 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$3402$0 , \port$3406$0 , clk);
+module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$3431$0 , \port$3435$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$85  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -49644,10 +49997,10 @@ module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port
   (* init = 2'h0 *)
   wire [1:0] consume;
   reg [2:0] level = 3'h0;
-  input [1:0] \port$3402$0 ;
-  wire [1:0] \port$3402$0 ;
-  input \port$3406$0 ;
-  wire \port$3406$0 ;
+  input [1:0] \port$3431$0 ;
+  wire [1:0] \port$3431$0 ;
+  input \port$3435$0 ;
+  wire \port$3435$0 ;
   (* init = 2'h0 *)
   wire [1:0] produce;
   output [2:0] r_data;
@@ -49681,7 +50034,7 @@ module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$3406$0 , \port$3402$0  };
+      storage[w_port__addr] <= { \port$3435$0 , \port$3431$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 3'h4;
@@ -49743,8 +50096,8 @@ module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$3406$0 , \port$3402$0  };
-  assign w_data = { \port$3406$0 , \port$3402$0  };
+  assign w_port__data = { \port$3435$0 , \port$3431$0  };
+  assign w_data = { \port$3435$0 , \port$3431$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
@@ -50684,23 +51037,23 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   wire \$11 ;
   wire [32:0] \$12 ;
   wire \$13 ;
-  wire \$14 ;
+  wire [32:0] \$14 ;
   wire \$15 ;
   wire [32:0] \$16 ;
   wire \$17 ;
   wire [32:0] \$18 ;
-  wire [32:0] \$19 ;
-  wire [32:0] \$2 ;
-  wire [4:0] \$20 ;
-  wire \$21 ;
-  wire [2:0] \$22 ;
-  wire [4:0] \$23 ;
-  wire [3:0] \$24 ;
-  wire [4:0] \$25 ;
-  wire [2:0] \$26 ;
-  reg [2:0] \$27 ;
-  reg \$28 ;
-  reg [31:0] \$29 ;
+  wire [4:0] \$19 ;
+  wire [4:0] \$2 ;
+  wire \$20 ;
+  wire [2:0] \$21 ;
+  wire [4:0] \$22 ;
+  wire [3:0] \$23 ;
+  wire [4:0] \$24 ;
+  wire [2:0] \$25 ;
+  reg [2:0] \$26 ;
+  reg \$27 ;
+  reg [31:0] \$28 ;
+  reg \$29 ;
   wire \$3 ;
   reg [31:0] \$30 ;
   reg [511:0] \$31 ;
@@ -50708,12 +51061,12 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   reg [1:0] \$33 ;
   reg [2:0] \$34 ;
   reg [1:0] \$35 ;
-  wire [4:0] \$4 ;
+  wire \$4 ;
   wire \$5 ;
-  wire \$6 ;
-  wire \$7 ;
-  wire [3:0] \$8 ;
-  wire [4:0] \$9 ;
+  wire [3:0] \$6 ;
+  wire [4:0] \$7 ;
+  wire \$8 ;
+  wire \$9 ;
   reg advance;
   reg [3:0] beat = 4'h0;
   input clk;
@@ -50736,8 +51089,8 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   wire data__valid;
   reg [31:0] fetch_addr = 32'd0;
   reg fetch_state = 1'h0;
-  reg [31:0] fetch_tile = 32'd0;
   wire last;
+  reg last_tile = 1'h0;
   input layer__busy;
   wire layer__busy;
   wire \layer__busy$1 ;
@@ -50870,6 +51223,7 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   wire tile__ready;
   output tile__valid;
   wire tile__valid;
+  reg [31:0] tiles_left = 32'd0;
   reg [1:0] wp__addr;
   reg [511:0] wp__data;
   reg wp__en;
@@ -50889,37 +51243,38 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   assign request = cmd__valid & cmd__ready;
   assign pop = tile__valid & tile__ready;
   assign \$1  = reserved < 3'h4;
-  assign \$2  = fetch_tile + 1'h1;
-  assign \$3  = \$2  == layer__geometry[389:358];
-  assign \$4  = beat + 1'h1;
-  assign \$5  = \$4  == 4'h8;
+  assign \$2  = beat + 1'h1;
+  assign \$3  = \$2  == 4'h8;
   assign tile__valid = | count;
-  assign \$6  = ! fetch_state;
-  assign \$8  = reserved + request;
-  assign \$9  = \$8  - pop;
-  assign \$10  = ~ layer__run;
-  assign \$11  = \$10  & request;
-  assign \$12  = fetch_tile + 1'h1;
-  assign \$13  = \$12  == layer__geometry[389:358];
-  assign \$14  = \$11  & \$13 ;
-  assign \$15  = \$14  & last;
-  assign \$16  = fetch_tile + 1'h1;
-  assign \$17  = \$16  == layer__geometry[389:358];
-  assign \$18  = fetch_tile + 1'h1;
-  assign \$19  = fetch_addr + 7'h40;
-  assign \$20  = beat + 1'h1;
-  assign \$21  = \$20  == 4'h8;
-  assign \$22  = wptr + 1'h1;
-  assign \$23  = beat + 1'h1;
-  assign \$24  = count + push;
-  assign \$25  = \$24  - pop;
-  assign \$26  = rp__addr + 1'h1;
+  assign \$4  = ! fetch_state;
+  assign \$6  = reserved + request;
+  assign \$7  = \$6  - pop;
+  assign \$8  = ~ layer__run;
+  assign \$9  = \$8  & request;
+  assign \$10  = \$9  & last_tile;
+  assign \$11  = \$10  & last;
+  assign \$12  = layer__geometry[389:358] - 1'h1;
+  assign \$13  = layer__geometry[389:358] == 1'h1;
+  assign \$14  = layer__geometry[389:358] - 1'h1;
+  assign \$15  = layer__geometry[389:358] == 1'h1;
+  assign \$16  = tiles_left - 1'h1;
+  assign \$17  = tiles_left == 1'h1;
+  assign \$18  = fetch_addr + 7'h40;
+  assign \$19  = beat + 1'h1;
+  assign \$20  = \$19  == 4'h8;
+  assign \$21  = wptr + 1'h1;
+  assign \$22  = beat + 1'h1;
+  assign \$23  = count + push;
+  assign \$24  = \$23  - pop;
+  assign \$25  = rp__addr + 1'h1;
   always @(posedge clk)
-    reserved <= \$27 ;
+    reserved <= \$26 ;
   always @(posedge clk)
-    fetch_state <= \$28 ;
+    fetch_state <= \$27 ;
   always @(posedge clk)
-    fetch_tile <= \$29 ;
+    tiles_left <= \$28 ;
+  always @(posedge clk)
+    last_tile <= \$29 ;
   always @(posedge clk)
     fetch_addr <= \$30 ;
   always @(posedge clk)
@@ -50964,7 +51319,7 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
     advance = 1'h0;
     if (layer__run) begin
     end else if (request) begin
-      if (\$3 ) begin
+      if (last_tile) begin
         advance = 1'h1;
       end
     end
@@ -50973,7 +51328,7 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
     if (\$auto$verilog_backend.cc:2355:dump_module$87 ) begin end
     push = 1'h0;
     if (data__valid) begin
-      if (\$5 ) begin
+      if (\$3 ) begin
         push = 1'h1;
       end
     end
@@ -50982,7 +51337,7 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
     if (\$auto$verilog_backend.cc:2355:dump_module$87 ) begin end
     wp__en = 1'h0;
     if (data__valid) begin
-      if (\$5 ) begin
+      if (\$3 ) begin
         wp__en = 1'h1;
       end
     end
@@ -50991,7 +51346,7 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
     if (\$auto$verilog_backend.cc:2355:dump_module$87 ) begin end
     wp__addr = 2'h0;
     if (data__valid) begin
-      if (\$5 ) begin
+      if (\$3 ) begin
         wp__addr = wptr;
       end
     end
@@ -51000,51 +51355,68 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
     if (\$auto$verilog_backend.cc:2355:dump_module$87 ) begin end
     wp__data = 512'h00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     if (data__valid) begin
-      if (\$5 ) begin
+      if (\$3 ) begin
         wp__data = { data__payload[63:0], shift[511:64] };
       end
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$87 ) begin end
-    \$27  = \$9 [2:0];
+    \$26  = \$7 [2:0];
     if (rst) begin
-      \$27  = 3'h0;
+      \$26  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$87 ) begin end
-    \$28  = fetch_state;
+    \$27  = fetch_state;
     (* full_case = 32'd1 *)
     casez (fetch_state)
       1'h0:
           if (layer__run) begin
-            \$28  = 1'h1;
+            \$27  = 1'h1;
           end
       1'h1:
-          if (\$15 ) begin
-            \$28  = 1'h0;
+          if (\$11 ) begin
+            \$27  = 1'h0;
           end
     endcase
     if (rst) begin
-      \$28  = 1'h0;
+      \$27  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$87 ) begin end
-    \$29  = fetch_tile;
+    \$28  = tiles_left;
     if (layer__run) begin
-      \$29  = 32'd0;
+      \$28  = \$12 [31:0];
     end else if (request) begin
       (* full_case = 32'd1 *)
-      if (\$17 ) begin
-        \$29  = 32'd0;
+      if (last_tile) begin
+        \$28  = \$14 [31:0];
       end else begin
-        \$29  = \$18 [31:0];
+        \$28  = \$16 [31:0];
       end
     end
     if (rst) begin
-      \$29  = 32'd0;
+      \$28  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$87 ) begin end
+    \$29  = last_tile;
+    if (layer__run) begin
+      \$29  = \$13 ;
+    end else if (request) begin
+      (* full_case = 32'd1 *)
+      if (last_tile) begin
+        \$29  = \$15 ;
+      end else begin
+        \$29  = \$17 ;
+      end
+    end
+    if (rst) begin
+      \$29  = 1'h0;
     end
   end
   always @* begin
@@ -51054,10 +51426,10 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
       \$30  = layer__descriptor[199:168];
     end else if (request) begin
       (* full_case = 32'd1 *)
-      if (\$17 ) begin
+      if (last_tile) begin
         \$30  = layer__descriptor[199:168];
       end else begin
-        \$30  = \$19 [31:0];
+        \$30  = \$18 [31:0];
       end
     end
     if (rst) begin
@@ -51079,10 +51451,10 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
     \$32  = beat;
     if (data__valid) begin
       (* full_case = 32'd1 *)
-      if (\$21 ) begin
+      if (\$20 ) begin
         \$32  = 4'h0;
       end else begin
-        \$32  = \$23 [3:0];
+        \$32  = \$22 [3:0];
       end
     end
     if (rst) begin
@@ -51093,8 +51465,8 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
     if (\$auto$verilog_backend.cc:2355:dump_module$87 ) begin end
     \$33  = wptr;
     if (data__valid) begin
-      if (\$21 ) begin
-        \$33  = \$22 [1:0];
+      if (\$20 ) begin
+        \$33  = \$21 [1:0];
       end
     end
     if (rst) begin
@@ -51103,7 +51475,7 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$87 ) begin end
-    \$34  = \$25 [2:0];
+    \$34  = \$24 [2:0];
     if (rst) begin
       \$34  = 3'h0;
     end
@@ -51112,7 +51484,7 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
     if (\$auto$verilog_backend.cc:2355:dump_module$87 ) begin end
     \$35  = rp__addr;
     if (pop) begin
-      \$35  = \$26 [1:0];
+      \$35  = \$25 [1:0];
     end
     if (rst) begin
       \$35  = 2'h0;
@@ -51233,42 +51605,44 @@ module \accel_top.core.weights (rst, layer__run, cmd__ready, data__valid, tile__
   assign \data__payload.last  = data__payload[64];
   assign cmd__payload[55:32] = 24'h000008;
   assign cmd__payload[31:0] = fetch_addr;
-  assign \$7  = fetch_state;
+  assign \$5  = fetch_state;
 endmodule
 
 (* generator = "Amaranth" *)
 module \accel_top.core.weights.band (rst, last, layer__descriptor, layer__geometry, restart, advance, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$88  = 0;
-  wire [16:0] \$1 ;
-  wire [33:0] \$10 ;
+  wire \$1 ;
+  wire [16:0] \$10 ;
   wire [16:0] \$11 ;
-  wire [16:0] \$12 ;
-  wire [32:0] \$13 ;
-  wire [16:0] \$14 ;
+  wire [32:0] \$12 ;
+  wire [16:0] \$13 ;
+  wire \$14 ;
   wire [16:0] \$15 ;
   wire [16:0] \$16 ;
   wire [16:0] \$17 ;
-  wire \$18 ;
-  wire [16:0] \$19 ;
+  wire [16:0] \$18 ;
+  wire \$19 ;
   wire \$2 ;
   wire [16:0] \$20 ;
   wire [16:0] \$21 ;
   wire [16:0] \$22 ;
   wire [16:0] \$23 ;
-  wire \$24 ;
-  reg [15:0] \$25 ;
+  wire [16:0] \$24 ;
+  wire \$25 ;
   reg [15:0] \$26 ;
-  reg [19:0] \$27 ;
-  reg [31:0] \$28 ;
-  reg [15:0] \$29 ;
-  wire \$3 ;
-  reg [16:0] \$30 ;
-  reg \$31 ;
-  wire [15:0] \$4 ;
-  wire \$5 ;
+  reg [15:0] \$27 ;
+  reg [19:0] \$28 ;
+  reg [31:0] \$29 ;
+  wire [15:0] \$3 ;
+  reg \$30 ;
+  reg [15:0] \$31 ;
+  reg [16:0] \$32 ;
+  reg \$33 ;
+  wire \$4 ;
+  wire [16:0] \$5 ;
   wire [16:0] \$6 ;
-  wire [16:0] \$7 ;
-  wire [32:0] \$8 ;
+  wire [32:0] \$7 ;
+  wire [33:0] \$8 ;
   wire [33:0] \$9 ;
   input advance;
   wire advance;
@@ -51279,6 +51653,7 @@ module \accel_top.core.weights.band (rst, last, layer__descriptor, layer__geomet
   reg [31:0] index = 32'd0;
   output last;
   wire last;
+  reg last_image = 1'h0;
   reg last_in_image = 1'h0;
   (* init = 1'h0 *)
   wire \last_in_image$1 ;
@@ -51344,64 +51719,55 @@ module \accel_top.core.weights.band (rst, last, layer__descriptor, layer__geomet
   reg [16:0] rows = 17'h00000;
   input rst;
   wire rst;
-  assign \$1  = n + 1'h1;
-  assign \$2  = \$1  == layer__descriptor[15:0];
-  assign last = last_in_image & \$2 ;
-  assign \$3  = layer__geometry[277:262] < layer__descriptor[312:297];
-  assign \$4  = \$3  ? layer__geometry[277:262] : layer__descriptor[312:297];
-  assign \$5  = layer__geometry[277:262] <= layer__descriptor[312:297];
-  assign \$6  = e0 + layer__descriptor[312:297];
-  assign \$7  = last_in_image ? 17'h00000 : \$6 ;
-  assign \$8  = e0u + layer__geometry[503:472];
-  assign \$9  = \$8  + layer__descriptor[131:128];
-  assign \$10  = last_in_image ? 34'h000000000 : \$9 ;
-  assign \$11  = n + 1'h1;
-  assign \$12  = last_in_image ? \$11  : { 1'h0, n };
-  assign \$13  = index + 1'h1;
-  assign \$14  = remaining - layer__descriptor[312:297];
-  assign \$15  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$14 ;
-  assign \$16  = remaining - layer__descriptor[312:297];
-  assign \$17  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$16 ;
-  assign \$18  = $signed(\$17 ) < $signed({ 1'h0, layer__descriptor[312:297] });
-  assign \$19  = remaining - layer__descriptor[312:297];
-  assign \$20  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$19 ;
-  assign \$21  = \$18  ? \$20  : { 1'h0, layer__descriptor[312:297] };
-  assign \$22  = remaining - layer__descriptor[312:297];
-  assign \$23  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$22 ;
-  assign \$24  = $signed(\$23 ) <= $signed({ 1'h0, layer__descriptor[312:297] });
+  assign last = last_in_image & last_image;
+  assign \$1  = layer__descriptor[15:0] == 1'h1;
+  assign \$2  = layer__geometry[277:262] < layer__descriptor[312:297];
+  assign \$3  = \$2  ? layer__geometry[277:262] : layer__descriptor[312:297];
+  assign \$4  = layer__geometry[277:262] <= layer__descriptor[312:297];
+  assign \$5  = e0 + layer__descriptor[312:297];
+  assign \$6  = last_in_image ? 17'h00000 : \$5 ;
+  assign \$7  = e0u + layer__geometry[503:472];
+  assign \$8  = \$7  + layer__descriptor[131:128];
+  assign \$9  = last_in_image ? 34'h000000000 : \$8 ;
+  assign \$10  = n + 1'h1;
+  assign \$11  = last_in_image ? \$10  : { 1'h0, n };
+  assign \$12  = index + 1'h1;
+  assign \$13  = n + 2'h2;
+  assign \$14  = \$13  == layer__descriptor[15:0];
+  assign \$15  = remaining - layer__descriptor[312:297];
+  assign \$16  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$15 ;
+  assign \$17  = remaining - layer__descriptor[312:297];
+  assign \$18  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$17 ;
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, layer__descriptor[312:297] });
+  assign \$20  = remaining - layer__descriptor[312:297];
+  assign \$21  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$20 ;
+  assign \$22  = \$19  ? \$21  : { 1'h0, layer__descriptor[312:297] };
+  assign \$23  = remaining - layer__descriptor[312:297];
+  assign \$24  = last_in_image ? { 1'h0, layer__geometry[277:262] } : \$23 ;
+  assign \$25  = $signed(\$24 ) <= $signed({ 1'h0, layer__descriptor[312:297] });
   always @(posedge clk)
-    n <= \$25 ;
+    n <= \$26 ;
   always @(posedge clk)
-    e0 <= \$26 ;
+    e0 <= \$27 ;
   always @(posedge clk)
-    e0u <= \$27 ;
+    e0u <= \$28 ;
   always @(posedge clk)
-    index <= \$28 ;
+    index <= \$29 ;
   always @(posedge clk)
-    remaining <= \$29 ;
+    last_image <= \$30 ;
   always @(posedge clk)
-    rows <= \$30 ;
+    remaining <= \$31 ;
   always @(posedge clk)
-    last_in_image <= \$31 ;
+    rows <= \$32 ;
+  always @(posedge clk)
+    last_in_image <= \$33 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$88 ) begin end
-    \$25  = n;
-    if (restart) begin
-      \$25  = 16'h0000;
-    end else if (advance) begin
-      \$25  = \$12 [15:0];
-    end
-    if (rst) begin
-      \$25  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$88 ) begin end
-    \$26  = e0;
+    \$26  = n;
     if (restart) begin
       \$26  = 16'h0000;
     end else if (advance) begin
-      \$26  = \$7 [15:0];
+      \$26  = \$11 [15:0];
     end
     if (rst) begin
       \$26  = 16'h0000;
@@ -51409,62 +51775,88 @@ module \accel_top.core.weights.band (rst, last, layer__descriptor, layer__geomet
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$88 ) begin end
-    \$27  = e0u;
+    \$27  = e0;
     if (restart) begin
-      \$27  = 20'h00000;
+      \$27  = 16'h0000;
     end else if (advance) begin
-      \$27  = \$10 [19:0];
+      \$27  = \$6 [15:0];
     end
     if (rst) begin
-      \$27  = 20'h00000;
+      \$27  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$88 ) begin end
-    \$28  = index;
+    \$28  = e0u;
     if (restart) begin
-      \$28  = 32'd0;
+      \$28  = 20'h00000;
     end else if (advance) begin
-      \$28  = \$13 [31:0];
+      \$28  = \$9 [19:0];
     end
     if (rst) begin
-      \$28  = 32'd0;
+      \$28  = 20'h00000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$88 ) begin end
-    \$29  = remaining;
+    \$29  = index;
     if (restart) begin
-      \$29  = layer__geometry[277:262];
+      \$29  = 32'd0;
     end else if (advance) begin
-      \$29  = \$15 [15:0];
+      \$29  = \$12 [31:0];
     end
     if (rst) begin
-      \$29  = 16'h0000;
+      \$29  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$88 ) begin end
-    \$30  = rows;
+    \$30  = last_image;
     if (restart) begin
-      \$30  = { 1'h0, \$4  };
+      \$30  = \$1 ;
     end else if (advance) begin
-      \$30  = \$21 ;
+      if (last_in_image) begin
+        \$30  = \$14 ;
+      end
     end
     if (rst) begin
-      \$30  = 17'h00000;
+      \$30  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$88 ) begin end
-    \$31  = last_in_image;
+    \$31  = remaining;
     if (restart) begin
-      \$31  = \$5 ;
+      \$31  = layer__geometry[277:262];
     end else if (advance) begin
-      \$31  = \$24 ;
+      \$31  = \$16 [15:0];
     end
     if (rst) begin
-      \$31  = 1'h0;
+      \$31  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$88 ) begin end
+    \$32  = rows;
+    if (restart) begin
+      \$32  = { 1'h0, \$3  };
+    end else if (advance) begin
+      \$32  = \$22 ;
+    end
+    if (rst) begin
+      \$32  = 17'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$88 ) begin end
+    \$33  = last_in_image;
+    if (restart) begin
+      \$33  = \$4 ;
+    end else if (advance) begin
+      \$33  = \$25 ;
+    end
+    if (rst) begin
+      \$33  = 1'h0;
     end
   end
   assign \last_in_image$1  = last_in_image;
@@ -51976,8 +52368,8 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   );
   \accel_top.core.writer.region  region (
     .clk(clk),
-    .\port$5382$0 (cmd__payload[2:0]),
-    .\port$5382$32 (cmd__payload[55:32]),
+    .\port$5433$0 (cmd__payload[2:0]),
+    .\port$5433$32 (cmd__payload[55:32]),
     .r_data(r_data),
     .r_en(start),
     .r_rdy(r_rdy),
@@ -52351,7 +52743,7 @@ module \accel_top.core.writer.blen (rst, w_en, r_en, r_rdy, r_data, w_port__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$5382$0 , \port$5382$32 , clk);
+module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$5433$0 , \port$5433$32 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$91  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -52375,10 +52767,10 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   (* init = 1'h0 *)
   wire consume;
   reg [1:0] level = 2'h0;
-  input [2:0] \port$5382$0 ;
-  wire [2:0] \port$5382$0 ;
-  input [23:0] \port$5382$32 ;
-  wire [23:0] \port$5382$32 ;
+  input [2:0] \port$5433$0 ;
+  wire [2:0] \port$5433$0 ;
+  input [23:0] \port$5433$32 ;
+  wire [23:0] \port$5433$32 ;
   (* init = 1'h0 *)
   wire produce;
   output [26:0] r_data;
@@ -52410,7 +52802,7 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$5382$32 , \port$5382$0  };
+      storage[w_port__addr] <= { \port$5433$32 , \port$5433$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 2'h2;
@@ -52472,8 +52864,8 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$5382$32 , \port$5382$0  };
-  assign w_data = { \port$5382$32 , \port$5382$0  };
+  assign w_port__data = { \port$5433$32 , \port$5433$0  };
+  assign w_data = { \port$5433$32 , \port$5433$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule

@@ -46,7 +46,7 @@ class BandCounter(wiring.Component):
     last_in_image : ``Out(1)``
         ``e0 + BAND >= E_run``: the band is the last of its image (register).
     last : ``Out(1)``
-        The band is the last of the layer (combinational).
+        The band is the last of the layer (the AND of two registers).
     """
 
     layer: In(layer_signature())
@@ -68,6 +68,7 @@ class BandCounter(wiring.Component):
         # from ``layer.run`` (the only restart) on, without an adder in front of the users.
         remaining = Signal(16)
         last_in_image = Signal()
+        last_image = Signal()  # n + 1 == N, registered with n
 
         def enter(rest):
             m.d.sync += [
@@ -78,10 +79,11 @@ class BandCounter(wiring.Component):
 
         m.d.comb += [
             self.last_in_image.eq(last_in_image),
-            self.last.eq(last_in_image & (self.n + 1 == d.N)),
+            self.last.eq(last_in_image & last_image),
         ]
         with m.If(self.restart):
             m.d.sync += [self.n.eq(0), self.e0.eq(0), self.e0u.eq(0), self.index.eq(0)]
+            m.d.sync += last_image.eq(d.N == 1)
             enter(g.E_run)
         with m.Elif(self.advance):
             m.d.sync += [
@@ -90,5 +92,7 @@ class BandCounter(wiring.Component):
                 self.n.eq(Mux(last_in_image, self.n + 1, self.n)),
                 self.index.eq(self.index + 1),
             ]
+            with m.If(last_in_image):
+                m.d.sync += last_image.eq(self.n + 2 == d.N)
             enter(Mux(last_in_image, g.E_run, remaining - d.BAND))
         return m

@@ -116,10 +116,13 @@ class Issuer(wiring.Component):
         tile_parity = ev.bank
         hb, wb, pixbase = self.hb, self.wb, self.pixbase
 
-        last_in_row = f_left == 0
-        last_pixel = (e_left == 0) & last_in_row
-        last_k = k_left == 0
-        last_m = m_left == 0
+        # The zero tests of the down counters as registers, set with the counters: a tile start
+        # (``started``) is then a few gates from flip-flops, ahead of its wide fan-out (the
+        # K-tile row constants, the weight-bank loader).
+        last_in_row = Signal()  # f_left == 0
+        last_pixel = Signal()  # e_left == 0 and f_left == 0
+        last_k = Signal()  # k_left == 0
+        last_m = Signal()  # m_left == 0
         can_start = self.weights_ready & self.rows_ready
         local_bits = acc_addr_bits(cfg) - 1
         # m_base + pixel < acc_depth (descriptor check ACC_BUFFER): the half is the top bit.
@@ -138,6 +141,8 @@ class Issuer(wiring.Component):
             m.d.sync += [
                 e_left.eq(band.rows - 1),
                 f_left.eq(d.F - 1),
+                last_in_row.eq(d.F == 1),
+                last_pixel.eq((band.rows == 1) & (d.F == 1)),
                 hb.eq(hb0),
                 wb.eq(-d.PL),
                 pixbase.eq(band_pixbase),
@@ -161,6 +166,8 @@ class Issuer(wiring.Component):
                         hb0.eq(band.e0u - d.P),
                         m_left.eq(g.m_tiles - 1),
                         k_left.eq(g.k_tiles - 1),
+                        last_m.eq(g.m_tiles == 1),
+                        last_k.eq(g.k_tiles == 1),
                         first_k.eq(1),
                         m_base.eq(0),
                         base_step.eq(0),
@@ -185,6 +192,8 @@ class Issuer(wiring.Component):
                         m.d.sync += [
                             e_left.eq(e_left - 1),
                             f_left.eq(d.F - 1),
+                            last_in_row.eq(d.F == 1),
+                            last_pixel.eq((e_left == 1) & (d.F == 1)),
                             hb.eq(hb + d.U),
                             wb.eq(-d.PL),
                             pixbase.eq(next_row),
@@ -193,6 +202,8 @@ class Issuer(wiring.Component):
                     with m.Else():
                         m.d.sync += [
                             f_left.eq(f_left - 1),
+                            last_in_row.eq(f_left == 1),
+                            last_pixel.eq((e_left == 0) & (f_left == 1)),
                             wb.eq(wb + d.U),
                             pixbase.eq(pixbase + g.UC),
                         ]
@@ -201,10 +212,16 @@ class Issuer(wiring.Component):
                     m.d.comb += ev.started_bank.eq(~tile_parity)
                     m.d.sync += tile_parity.eq(~tile_parity)
                     with m.If(~last_k):
-                        m.d.sync += [k_left.eq(k_left - 1), first_k.eq(0)]
+                        m.d.sync += [k_left.eq(k_left - 1), last_k.eq(k_left == 1), first_k.eq(0)]
                     with m.Else():
-                        m.d.sync += [k_left.eq(g.k_tiles - 1), first_k.eq(1)]
-                        m.d.sync += [m_left.eq(m_left - 1), m_base.eq(m_base + g.band_pixels)]
+                        m.d.sync += [
+                            k_left.eq(g.k_tiles - 1),
+                            last_k.eq(g.k_tiles == 1),
+                            first_k.eq(1),
+                            m_left.eq(m_left - 1),
+                            last_m.eq(m_left == 1),
+                            m_base.eq(m_base + g.band_pixels),
+                        ]
                     with m.If(~(last_k & last_m)):
                         with m.If(can_start):
                             start_tile()

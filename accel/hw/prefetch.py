@@ -97,6 +97,10 @@ class InputPrefetcher(wiring.Component):
         in_beat = Signal(32)  # bank word of the next beat
         cmds_left = Signal(32)  # row mode: row (pixel mode: pixel) commands still to give
         lasts_left = Signal(32)  # row mode: commands whose last beat has not arrived
+        # Zero tests of the two down counters as registers, set with the counters.
+        cmds_pending = Signal()  # cmds_left != 0
+        lasts_one = Signal()  # lasts_left == 1
+        lasts_none = Signal()  # lasts_left == 0
         row_addr = Signal(32)  # pixel mode: memory address of the current row's first pixel
         pix_left = Signal(16)  # pixel mode: pixels of the current row still to request
         new_window = ~g.whole | (band.e0 == 0)
@@ -117,7 +121,7 @@ class InputPrefetcher(wiring.Component):
 
         def next_command():
             """Row mode: the command was taken; address the next row (or pixel)."""
-            m.d.sync += cmds_left.eq(cmds_left - 1)
+            m.d.sync += [cmds_left.eq(cmds_left - 1), cmds_pending.eq(cmds_left != 1)]
             with m.If(~g.pixel_mode):
                 m.d.sync += load_start.eq(load_start + d.IN_ROW_PITCH)
             with m.Elif(pix_left == 1):
@@ -183,7 +187,10 @@ class InputPrefetcher(wiring.Component):
                             >> lane_bits
                         ),
                         cmds_left.eq(commands),
+                        cmds_pending.eq(commands != 0),
                         lasts_left.eq(commands),
+                        lasts_one.eq(commands == 1),
+                        lasts_none.eq(commands == 0),
                         row_addr.eq(start),
                         pix_left.eq(d.W),
                     ]
@@ -215,10 +222,14 @@ class InputPrefetcher(wiring.Component):
             with m.State("ROWS"):
                 # Row mode: one command per input row (pixel mode: per pixel), the beats into
                 # consecutive bank words (rows of WC bytes, pixels of PC bytes).
-                # The zero test of lasts_left - row_last, from the register alone.
-                no_lasts = Mux(row_last, lasts_left == 1, lasts_left == 0)
-                m.d.sync += lasts_left.eq(lasts_left - row_last)
-                with m.If(cmds_left != 0):
+                # The zero test of lasts_left - row_last, from the registered flags alone.
+                no_lasts = Mux(row_last, lasts_one, lasts_none)
+                m.d.sync += [
+                    lasts_left.eq(lasts_left - row_last),
+                    lasts_one.eq(Mux(row_last, lasts_left == 2, lasts_one)),
+                    lasts_none.eq(no_lasts),
+                ]
+                with m.If(cmds_pending):
                     m.d.comb += self.cmd.valid.eq(1)
                     with m.If(self.cmd.ready):
                         next_command()

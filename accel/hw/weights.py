@@ -59,7 +59,10 @@ class WeightFetcher(wiring.Component):
         # ---- requests: one command per tile, at most `depth` tiles ahead of the pops -------
         m.submodules.band = band = BandCounter()
         connect(m, flipped(self.layer), band.layer)
-        fetch_tile = Signal(32)
+        # Down counter of the band's tiles and its zero test as a register: the request
+        # (the DMA's handshake) only selects, it does not reach a comparator.
+        tiles_left = Signal(32)  # tiles - 1 - the tile being requested
+        last_tile = Signal()  # tiles_left == 0
         fetch_addr = Signal(32)
         reserved = Signal(range(depth + 1))  # tiles requested, not yet popped
         request = Signal()
@@ -79,18 +82,20 @@ class WeightFetcher(wiring.Component):
                     m.next = "FETCH"
             with m.State("FETCH"):
                 m.d.comb += self.cmd.valid.eq(reserved < depth)
-                with m.If(~self.layer.run & request & (fetch_tile + 1 == g.tiles) & band.last):
+                with m.If(~self.layer.run & request & last_tile & band.last):
                     m.next = "IDLE"
+        first_tile = [tiles_left.eq(g.tiles - 1), last_tile.eq(g.tiles == 1)]
         with m.If(self.layer.run):
-            m.d.sync += [fetch_tile.eq(0), fetch_addr.eq(d.W_ADDR)]
+            m.d.sync += [*first_tile, fetch_addr.eq(d.W_ADDR)]
             m.d.comb += band.restart.eq(1)
         with m.Elif(request):
-            with m.If(fetch_tile + 1 == g.tiles):
-                m.d.sync += [fetch_tile.eq(0), fetch_addr.eq(d.W_ADDR)]
+            with m.If(last_tile):
+                m.d.sync += [*first_tile, fetch_addr.eq(d.W_ADDR)]
                 m.d.comb += band.advance.eq(1)
             with m.Else():
                 m.d.sync += [
-                    fetch_tile.eq(fetch_tile + 1),
+                    tiles_left.eq(tiles_left - 1),
+                    last_tile.eq(tiles_left == 1),
                     fetch_addr.eq(fetch_addr + beats * cfg.bus_bytes),
                 ]
 
