@@ -1756,8 +1756,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .in_data(\in_data$226 ),
     .in_tag(\in_tag$224 ),
     .in_valid(\in_valid$222 ),
-    .\port$2071$10 (\$6 ),
-    .\port$2242$0 (\$7 ),
+    .\port$2077$10 (\$6 ),
+    .\port$2248$0 (\$7 ),
     .read__complete(acc__complete),
     .read__data(acc__data),
     .read__en(read__en),
@@ -1823,7 +1823,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .issue(events__issue),
     .out_data(in_data),
     .pixbase(pixbase),
-    .\port$3388$16 (descriptor[47:16]),
+    .\port$3394$16 (descriptor[47:16]),
     .rows(rows),
     .rst(rst),
     .s2_bank(in_bank),
@@ -1891,8 +1891,8 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .param_data(params__data),
     .params__addr(\read__addr$174 ),
     .params_loaded(params_loaded),
-    .\port$2071$10 (\$6 ),
-    .\port$2242$0 (\$7 ),
+    .\port$2077$10 (\$6 ),
+    .\port$2248$0 (\$7 ),
     .region__payload(\cmd__payload$120 ),
     .region__ready(region__ready),
     .region__valid(\cmd__valid$124 ),
@@ -1964,7 +1964,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .clk(clk),
     .descriptor(descriptor),
     .done(done),
-    .\error$24 (error),
+    .\error$32 (error),
     .geometry(layer__geometry),
     .rst(rst),
     .start(start)
@@ -3049,7 +3049,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.acc (rst, read__data, \port$2071$10 , \port$2242$0 , read__en, halves__claim, in_valid, in_tag, in_data, read__complete, halves__free, read__take, read__release, clk);
+module \accel_top.core.acc (rst, read__data, \port$2077$10 , \port$2248$0 , read__en, halves__claim, in_valid, in_tag, in_data, read__complete, halves__free, read__take, read__release, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
   wire [1:0] \$10 ;
@@ -3178,10 +3178,10 @@ module \accel_top.core.acc (rst, read__data, \port$2071$10 , \port$2242$0 , read
   wire in_valid;
   reg newer = 1'h0;
   reg older = 1'h0;
-  input \port$2071$10 ;
-  wire \port$2071$10 ;
-  input [9:0] \port$2242$0 ;
-  wire [9:0] \port$2242$0 ;
+  input \port$2077$10 ;
+  wire \port$2077$10 ;
+  input [9:0] \port$2248$0 ;
+  wire [9:0] \port$2248$0 ;
   reg [10:0] prev_addr = 11'h000;
   reg [255:0] prev_data = 256'h0000000000000000000000000000000000000000000000000000000000000000;
   wire [31:0] \prev_data[0] ;
@@ -5402,10 +5402,10 @@ module \accel_top.core.acc (rst, read__data, \port$2071$10 , \port$2242$0 , read
   assign \$8  = halves__free | read__release;
   assign \$9  = ~ halves__claim;
   assign \$10  = \$8  & \$9 ;
-  assign \$11  = ! \port$2071$10 ;
+  assign \$11  = ! \port$2077$10 ;
   assign \$12  = read__en & \$11 ;
-  assign rp__addr = \$12  ? \port$2242$0  : in_tag[9:0];
-  assign \$13  = ! \port$2071$10 ;
+  assign rp__addr = \$12  ? \port$2248$0  : in_tag[9:0];
+  assign \$13  = ! \port$2077$10 ;
   assign \$14  = read__en & \$13 ;
   assign \$15  = ! in_tag[10];
   assign \$16  = in_valid & \$15 ;
@@ -5413,7 +5413,7 @@ module \accel_top.core.acc (rst, read__data, \port$2071$10 , \port$2242$0 , read
   assign \$17  = ! rmw_addr[10];
   assign wp__en = rmw_valid & \$17 ;
   assign \$19  = read__en & \$18 ;
-  assign \rp__addr$45  = \$19  ? \port$2242$0  : in_tag[9:0];
+  assign \rp__addr$45  = \$19  ? \port$2248$0  : in_tag[9:0];
   assign \$21  = read__en & \$20 ;
   assign \$23  = in_valid & \$22 ;
   assign \rp__en$46  = \$21  | \$23 ;
@@ -5600,7 +5600,7 @@ module \accel_top.core.acc (rst, read__data, \port$2071$10 , \port$2242$0 , read
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$78  = \port$2071$10 ;
+    \$78  = \port$2077$10 ;
     if (rst) begin
       \$78  = 1'h0;
     end
@@ -5703,7 +5703,7 @@ module \accel_top.core.acc (rst, read__data, \port$2071$10 , \port$2242$0 , read
       \$92  = 2'h3;
     end
   end
-  assign read__addr = { \port$2071$10 , \port$2242$0  };
+  assign read__addr = { \port$2077$10 , \port$2248$0  };
   assign wp__addr = rmw_addr[9:0];
   assign wp__data = acc_write;
   assign \wp__addr$48  = rmw_addr[9:0];
@@ -5823,8 +5823,8 @@ module \accel_top.core.acc (rst, read__data, \port$2071$10 , \port$2242$0 , read
   assign total[95:64] = \$39 [31:0];
   assign total[63:32] = \$34 [31:0];
   assign total[31:0] = \$29 [31:0];
-  assign \$18  = \port$2071$10 ;
-  assign \$20  = \port$2071$10 ;
+  assign \$18  = \port$2077$10 ;
+  assign \$20  = \port$2077$10 ;
   assign \$22  = in_tag[10];
   assign \$24  = rmw_addr[10];
 endmodule
@@ -19741,7 +19741,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.feeder (rst, wp__en, \port$3388$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
+module \accel_top.core.feeder (rst, wp__en, \port$3394$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$71  = 0;
   wire [34:0] \$1 ;
   wire \$10 ;
@@ -19937,8 +19937,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3388$16 , zero_point, wp__data
   wire out_valid;
   input [33:0] pixbase;
   wire [33:0] pixbase;
-  input [31:0] \port$3388$16 ;
-  wire [31:0] \port$3388$16 ;
+  input [31:0] \port$3394$16 ;
+  wire [31:0] \port$3394$16 ;
   input [391:0] rows;
   wire [391:0] rows;
   wire [48:0] \rows[0] ;
@@ -36593,104 +36593,104 @@ module \accel_top.core.feeder (rst, wp__en, \port$3388$16 , zero_point, wp__data
   assign \$3  = $signed(\$2 ) >= $signed(1'h0);
   assign \$4  = rows[0] & \$3 ;
   assign \$5  = $signed(hb) + $signed({ 1'h0, rows[8:1] });
-  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3388$16 [15:0] });
+  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3394$16 [15:0] });
   assign \$7  = \$4  & \$6 ;
   assign \$8  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
   assign \$9  = $signed(\$8 ) >= $signed(1'h0);
   assign \$10  = \$7  & \$9 ;
   assign \$11  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
-  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3388$16 [31:16] });
+  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3394$16 [31:16] });
   assign \$13  = \$10  & \$12 ;
   assign \$14  = $signed(pixbase) + $signed({ 1'h0, rows[97:66] });
   assign \$15  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
   assign \$16  = $signed(\$15 ) >= $signed(1'h0);
   assign \$17  = rows[49] & \$16 ;
   assign \$18  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
-  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3388$16 [15:0] });
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3394$16 [15:0] });
   assign \$20  = \$17  & \$19 ;
   assign \$21  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
   assign \$22  = $signed(\$21 ) >= $signed(1'h0);
   assign \$23  = \$20  & \$22 ;
   assign \$24  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
-  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3388$16 [31:16] });
+  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3394$16 [31:16] });
   assign \$26  = \$23  & \$25 ;
   assign \$27  = $signed(pixbase) + $signed({ 1'h0, rows[146:115] });
   assign \$28  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
   assign \$29  = $signed(\$28 ) >= $signed(1'h0);
   assign \$30  = rows[98] & \$29 ;
   assign \$31  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
-  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3388$16 [15:0] });
+  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3394$16 [15:0] });
   assign \$33  = \$30  & \$32 ;
   assign \$34  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
   assign \$35  = $signed(\$34 ) >= $signed(1'h0);
   assign \$36  = \$33  & \$35 ;
   assign \$37  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
-  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3388$16 [31:16] });
+  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3394$16 [31:16] });
   assign \$39  = \$36  & \$38 ;
   assign \$40  = $signed(pixbase) + $signed({ 1'h0, rows[195:164] });
   assign \$41  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
   assign \$42  = $signed(\$41 ) >= $signed(1'h0);
   assign \$43  = rows[147] & \$42 ;
   assign \$44  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
-  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3388$16 [15:0] });
+  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3394$16 [15:0] });
   assign \$46  = \$43  & \$45 ;
   assign \$47  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
   assign \$48  = $signed(\$47 ) >= $signed(1'h0);
   assign \$49  = \$46  & \$48 ;
   assign \$50  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
-  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3388$16 [31:16] });
+  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3394$16 [31:16] });
   assign \$52  = \$49  & \$51 ;
   assign \$53  = $signed(pixbase) + $signed({ 1'h0, rows[244:213] });
   assign \$54  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
   assign \$55  = $signed(\$54 ) >= $signed(1'h0);
   assign \$56  = rows[196] & \$55 ;
   assign \$57  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
-  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3388$16 [15:0] });
+  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3394$16 [15:0] });
   assign \$59  = \$56  & \$58 ;
   assign \$60  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
   assign \$61  = $signed(\$60 ) >= $signed(1'h0);
   assign \$62  = \$59  & \$61 ;
   assign \$63  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
-  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3388$16 [31:16] });
+  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3394$16 [31:16] });
   assign \$65  = \$62  & \$64 ;
   assign \$66  = $signed(pixbase) + $signed({ 1'h0, rows[293:262] });
   assign \$67  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
   assign \$68  = $signed(\$67 ) >= $signed(1'h0);
   assign \$69  = rows[245] & \$68 ;
   assign \$70  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
-  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3388$16 [15:0] });
+  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3394$16 [15:0] });
   assign \$72  = \$69  & \$71 ;
   assign \$73  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
   assign \$74  = $signed(\$73 ) >= $signed(1'h0);
   assign \$75  = \$72  & \$74 ;
   assign \$76  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
-  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3388$16 [31:16] });
+  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3394$16 [31:16] });
   assign \$78  = \$75  & \$77 ;
   assign \$79  = $signed(pixbase) + $signed({ 1'h0, rows[342:311] });
   assign \$80  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
   assign \$81  = $signed(\$80 ) >= $signed(1'h0);
   assign \$82  = rows[294] & \$81 ;
   assign \$83  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
-  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3388$16 [15:0] });
+  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3394$16 [15:0] });
   assign \$85  = \$82  & \$84 ;
   assign \$86  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
   assign \$87  = $signed(\$86 ) >= $signed(1'h0);
   assign \$88  = \$85  & \$87 ;
   assign \$89  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
-  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3388$16 [31:16] });
+  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3394$16 [31:16] });
   assign \$91  = \$88  & \$90 ;
   assign \$92  = $signed(pixbase) + $signed({ 1'h0, rows[391:360] });
   assign \$93  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
   assign \$94  = $signed(\$93 ) >= $signed(1'h0);
   assign \$95  = rows[343] & \$94 ;
   assign \$96  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
-  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3388$16 [15:0] });
+  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3394$16 [15:0] });
   assign \$98  = \$95  & \$97 ;
   assign \$99  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
   assign \$100  = $signed(\$99 ) >= $signed(1'h0);
   assign \$101  = \$98  & \$100 ;
   assign \$102  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
-  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3388$16 [31:16] });
+  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3394$16 [31:16] });
   assign \$104  = \$101  & \$103 ;
   assign \$263  = s2_lane0 * 4'h8;
   assign \$105  = rp__data >> \$263 ;
@@ -37058,8 +37058,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3388$16 , zero_point, wp__data
       \$158  = 1'h0;
     end
   end
-  assign H = \port$3388$16 [15:0];
-  assign W = \port$3388$16 [31:16];
+  assign H = \port$3394$16 [15:0];
+  assign W = \port$3394$16 [31:16];
   assign write__en = wp__en;
   assign write__addr = wp__addr;
   assign write__data = wp__data;
@@ -39162,8 +39162,8 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
     .clk(clk),
     .last(last),
     .pix_step(layer__geometry[65:49]),
-    .\port$1098$0 (\$16 ),
-    .\port$3706$0 (\$17 ),
+    .\port$1104$0 (\$16 ),
+    .\port$3740$0 (\$17 ),
     .restart(restart),
     .row_step(layer__geometry[261:228]),
     .rst(rst),
@@ -39411,7 +39411,7 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.ktiles.walker (rst, \port$1098$0 , last, C, S, pix_step, K, row_step, restart, step, \port$3706$0 , clk);
+module \accel_top.core.ktiles.walker (rst, \port$1104$0 , last, C, S, pix_step, K, row_step, restart, step, \port$3740$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$75  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
@@ -39455,11 +39455,11 @@ module \accel_top.core.ktiles.walker (rst, \port$1098$0 , last, C, S, pix_step, 
   wire \params.valid ;
   input [16:0] pix_step;
   wire [16:0] pix_step;
-  output \port$1098$0 ;
-  wire \port$1098$0 ;
+  output \port$1104$0 ;
+  wire \port$1104$0 ;
   (* init = 48'h000000000000 *)
-  output [47:0] \port$3706$0 ;
-  wire [47:0] \port$3706$0 ;
+  output [47:0] \port$3740$0 ;
+  wire [47:0] \port$3740$0 ;
   input restart;
   wire restart;
   input [33:0] row_step;
@@ -39574,8 +39574,8 @@ module \accel_top.core.ktiles.walker (rst, \port$1098$0 , last, C, S, pix_step, 
   end
   assign params = { \$19 , \$1  };
   assign at_end = k_left[32];
-  assign \port$1098$0  = \$1 ;
-  assign \port$3706$0  = \$19 ;
+  assign \port$1104$0  = \$1 ;
+  assign \port$3740$0  = \$19 ;
   assign \params.valid  = \$1 ;
   assign \params.r  = \$19 [7:0];
   assign \params.s  = \$19 [15:8];
@@ -39583,7 +39583,7 @@ module \accel_top.core.ktiles.walker (rst, \port$1098$0 , last, C, S, pix_step, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, \port$2071$10 , \port$2242$0 , acc__en, bytes__valid, bytes__payload, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid
+module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, \port$2077$10 , \port$2248$0 , acc__en, bytes__valid, bytes__payload, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid
 , finished, params__addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$76  = 0;
   wire [62:0] \$1 ;
@@ -39917,10 +39917,10 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   wire params_loaded;
   reg [15:0] pixel_in_row = 16'h0000;
   wire pool;
-  output \port$2071$10 ;
-  wire \port$2071$10 ;
-  output [9:0] \port$2242$0 ;
-  wire [9:0] \port$2242$0 ;
+  output \port$2077$10 ;
+  wire \port$2077$10 ;
+  output [9:0] \port$2248$0 ;
+  wire [9:0] \port$2248$0 ;
   reg [31:0] product_hi = 32'd0;
   reg [31:0] product_lo = 32'd0;
   wire reads_done;
@@ -40043,9 +40043,9 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
     .out__payload(bytes__payload),
     .param_addr(params__addr),
     .param_data(param_data),
-    .\port$2242$0 (\$72 ),
-    .\port$3388$272 (layer__descriptor[296:272]),
-    .\port$3392$294 (layer__geometry[325:294]),
+    .\port$2248$0 (\$72 ),
+    .\port$3394$272 (layer__descriptor[296:272]),
+    .\port$3398$294 (layer__geometry[325:294]),
     .r_en(out__ready),
     .r_rdy(bytes__valid),
     .reads_done(reads_done),
@@ -40368,8 +40368,8 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
   assign out__payload = bytes__payload;
   assign bytes__ready = out__ready;
   assign out__valid = bytes__valid;
-  assign \port$2071$10  = acc_base[10];
-  assign \port$2242$0  = \$72 ;
+  assign \port$2077$10  = acc_base[10];
+  assign \port$2248$0  = \$72 ;
   assign \layer__descriptor.N  = layer__descriptor[15:0];
   assign \layer__descriptor.H  = layer__descriptor[31:16];
   assign \layer__descriptor.W  = layer__descriptor[47:32];
@@ -40878,7 +40878,7 @@ module \accel_top.core.output.band (rst, last, layer__descriptor, layer__geometr
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, rows, idle, \port$2242$0 , acc_en, r_rdy, out__payload, M, F, \port$3388$272 , \port$3392$294 , band_pixels, start, reads_done, param_addr, clk);
+module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, rows, idle, \port$2248$0 , acc_en, r_rdy, out__payload, M, F, \port$3394$272 , \port$3398$294 , band_pixels, start, reads_done, param_addr, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$78  = 0;
   wire \$1 ;
   wire [5:0] \$10 ;
@@ -41184,12 +41184,12 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   wire [31:0] \params.shift[7] ;
   reg [31:0] pix = 32'd0;
   wire pool;
-  output [9:0] \port$2242$0 ;
-  wire [9:0] \port$2242$0 ;
-  input [24:0] \port$3388$272 ;
-  wire [24:0] \port$3388$272 ;
-  input [31:0] \port$3392$294 ;
-  wire [31:0] \port$3392$294 ;
+  output [9:0] \port$2248$0 ;
+  wire [9:0] \port$2248$0 ;
+  input [24:0] \port$3394$272 ;
+  wire [24:0] \port$3394$272 ;
+  input [31:0] \port$3398$294 ;
+  wire [31:0] \port$3398$294 ;
   wire [67:0] r_data;
   input r_en;
   wire r_en;
@@ -41212,56 +41212,56 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   wire [67:0] w_data;
   wire w_en;
   assign \$1  = sub == 2'h3;
-  assign \$2  = \port$3388$272 [24] ? \$1  : 1'h1;
+  assign \$2  = \port$3394$272 [24] ? \$1  : 1'h1;
   assign \$3  = ~ \$2 ;
   assign \$4  = credits_used != 5'h10;
   assign \$5  = \$3  | \$4 ;
   assign \$6  = running & \$5 ;
   assign \$7  = sub == 2'h3;
-  assign \$8  = \port$3388$272 [24] ? \$7  : 1'h1;
+  assign \$8  = \port$3394$272 [24] ? \$7  : 1'h1;
   assign \$9  = \$6  & \$8 ;
   assign \$10  = credits_used + \$9 ;
   assign \$11  = r_rdy & r_en;
   assign \$12  = \$10  - \$11 ;
   assign \$13  = sub == 2'h3;
-  assign \$14  = \port$3388$272 [24] ? \$13  : 1'h1;
+  assign \$14  = \port$3394$272 [24] ? \$13  : 1'h1;
   assign \$15  = ~ \$14 ;
   assign \$16  = credits_used != 5'h10;
   assign \$17  = \$15  | \$16 ;
   assign \$18  = running & \$17 ;
   assign \$19  = ! sub;
   assign \$20  = sub == 2'h3;
-  assign \$21  = \port$3388$272 [24] ? \$20  : 1'h1;
+  assign \$21  = \port$3394$272 [24] ? \$20  : 1'h1;
   assign \$22  = sub == 2'h3;
-  assign \$23  = \port$3388$272 [24] ? \$22  : 1'h1;
+  assign \$23  = \port$3394$272 [24] ? \$22  : 1'h1;
   assign \$24  = ~ \$23 ;
   assign \$25  = credits_used != 5'h10;
   assign \$26  = \$24  | \$25 ;
   assign \$27  = running & \$26 ;
   assign \$28  = sub == 2'h3;
-  assign \$29  = \port$3388$272 [24] ? \$28  : 1'h1;
+  assign \$29  = \port$3394$272 [24] ? \$28  : 1'h1;
   assign \$30  = ~ \$29 ;
   assign \$31  = sub + 1'h1;
   assign \$32  = tile + 1'h1;
-  assign \$33  = \$32  == \port$3392$294 [31:16];
+  assign \$33  = \$32  == \port$3398$294 [31:16];
   assign \$34  = ~ \$33 ;
   assign \$35  = tile + 1'h1;
   assign \$36  = tile_pix + band_pixels;
   assign \$37  = m_left - 4'h8;
   assign \$38  = col + 1'h1;
-  assign \$39  = \$38  == \port$3392$294 [15:0];
+  assign \$39  = \$38  == \port$3398$294 [15:0];
   assign \$40  = ~ \$39 ;
   assign \$41  = col + 1'h1;
-  assign \$42  = \port$3388$272 [24] ? 2'h2 : 2'h1;
+  assign \$42  = \port$3394$272 [24] ? 2'h2 : 2'h1;
   assign \$43  = pix + \$42 ;
-  assign \$44  = \port$3388$272 [24] ? 2'h2 : 2'h1;
+  assign \$44  = \port$3394$272 [24] ? 2'h2 : 2'h1;
   assign \$45  = pix + \$44 ;
   assign \$46  = row + 1'h1;
-  assign \$48  = \port$3388$272 [24] ? \$47  : { 1'h0, F };
+  assign \$48  = \port$3394$272 [24] ? \$47  : { 1'h0, F };
   assign \$49  = row_base + \$48 ;
-  assign \$51  = \port$3388$272 [24] ? \$50  : { 1'h0, F };
+  assign \$51  = \port$3394$272 [24] ? \$50  : { 1'h0, F };
   assign \$52  = row_base + \$51 ;
-  assign \$54  = \port$3388$272 [24] ? \$53  : { 1'h0, F };
+  assign \$54  = \port$3394$272 [24] ? \$53  : { 1'h0, F };
   assign \$55  = row_base + \$54 ;
   assign \$56  = row + 1'h1;
   assign \$57  = \$56  == rows;
@@ -41272,7 +41272,7 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   assign \$61  = \$60  + sub[0];
   assign \$62  = tile_pix + \$61 ;
   assign \$63  = sub == 2'h3;
-  assign \$64  = \port$3388$272 [24] ? \$63  : 1'h1;
+  assign \$64  = \port$3394$272 [24] ? \$63  : 1'h1;
   assign \$65  = ~ \$64 ;
   assign \$66  = credits_used != 5'h10;
   assign \$67  = \$65  | \$66 ;
@@ -41360,7 +41360,7 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
     .i__payload(i__payload),
     .i__valid(inflight1),
     .o__payload(o__payload),
-    .\port$3388$272 (\port$3388$272 [23:0]),
+    .\port$3394$272 (\port$3394$272 [23:0]),
     .rst(rst),
     .s10_valid(o__valid)
   );
@@ -41650,22 +41650,22 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
       \$118  = 64'h0000000000000000;
     end
   end
-  assign pool = \port$3388$272 [24];
+  assign pool = \port$3394$272 [24];
   assign count = \$69 [3:0];
-  assign m_tiles = \port$3392$294 [31:16];
-  assign F_out = \port$3392$294 [15:0];
+  assign m_tiles = \port$3398$294 [31:16];
+  assign F_out = \port$3398$294 [15:0];
   assign acc_addr = { acc_base[10], \$62 [9:0] };
   assign i__valid = inflight1;
-  assign output_zero_point = \port$3388$272 [7:0];
-  assign \output_zero_point$42  = \port$3388$272 [7:0];
-  assign act_min = \port$3388$272 [15:8];
-  assign \act_min$44  = \port$3388$272 [15:8];
-  assign act_max = \port$3388$272 [23:16];
-  assign \act_max$46  = \port$3388$272 [23:16];
+  assign output_zero_point = \port$3394$272 [7:0];
+  assign \output_zero_point$42  = \port$3394$272 [7:0];
+  assign act_min = \port$3394$272 [15:8];
+  assign \act_min$44  = \port$3394$272 [15:8];
+  assign act_max = \port$3394$272 [23:16];
+  assign \act_max$46  = \port$3394$272 [23:16];
   assign r_data = out__payload;
   assign out__valid = r_rdy;
   assign out__ready = r_en;
-  assign \port$2242$0  = \$62 [9:0];
+  assign \port$2248$0  = \$62 [9:0];
   assign param_addr = tile[5:0];
   assign \params.bias  = params[255:0];
   assign \params.bias[0]  = params[31:0];
@@ -41988,7 +41988,7 @@ module \accel_top.core.output.post.fifo (rst, r_en, w_en, r_rdy, r_data, w_port_
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post.requant (rst, \port$3388$272 , i__valid, i__payload, s10_valid, o__payload, clk);
+module \accel_top.core.output.post.requant (rst, \port$3394$272 , i__valid, i__payload, s10_valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$80  = 0;
   wire [32:0] \$1 ;
   wire [31:0] \$10 ;
@@ -43494,8 +43494,8 @@ module \accel_top.core.output.post.requant (rst, \port$3388$272 , i__valid, i__p
   (* init = 1'h0 *)
   wire o__valid;
   wire [7:0] output_zero_point;
-  input [23:0] \port$3388$272 ;
-  wire [23:0] \port$3388$272 ;
+  input [23:0] \port$3394$272 ;
+  wire [23:0] \port$3394$272 ;
   input rst;
   wire rst;
   reg [5:0] s10_tag = 6'h00;
@@ -43633,13 +43633,13 @@ module \accel_top.core.output.post.requant (rst, \port$3388$272 , i__valid, i__p
   assign \$113  = l0_s6_y[32] ? \$111  : \$112 ;
   assign \$114  = $signed(l0_s6_y) + $signed({ 1'h0, \$113 , \$110 , \$107 , \$104 , \$101 , \$98 , \$95 , \$92 , \$89 , \$86 , \$83 , \$80 , \$77 , \$74 , \$71 , \$68 , \$65 , \$62 , \$59 , \$56 , \$53 , \$50 , \$47 , \$44 , \$41 , \$38 , \$35 , \$32 , \$29 , \$26 , \$23 , \$20  });
   assign \$115  = $signed(l0_s7_t) >>> l0_s7_right;
-  assign \$116  = $signed(l0_s8_z) + $signed(\port$3388$272 [7:0]);
-  assign \$117  = $signed(l0_s9_w) > $signed(\port$3388$272 [23:16]);
-  assign \$118  = $signed(\port$3388$272 [15:8]) > $signed(\port$3388$272 [23:16]);
+  assign \$116  = $signed(l0_s8_z) + $signed(\port$3394$272 [7:0]);
+  assign \$117  = $signed(l0_s9_w) > $signed(\port$3394$272 [23:16]);
+  assign \$118  = $signed(\port$3394$272 [15:8]) > $signed(\port$3394$272 [23:16]);
   assign \$119  = \$117  | \$118 ;
-  assign \$120  = $signed(l0_s9_w) < $signed(\port$3388$272 [15:8]);
-  assign \$121  = \$120  ? { \port$3388$272 [15], \port$3388$272 [15:8] } : { 1'h0, l0_s9_w[7:0] };
-  assign \$122  = \$119  ? { \port$3388$272 [23], \port$3388$272 [23:16] } : \$121 ;
+  assign \$120  = $signed(l0_s9_w) < $signed(\port$3394$272 [15:8]);
+  assign \$121  = \$120  ? { \port$3394$272 [15], \port$3394$272 [15:8] } : { 1'h0, l0_s9_w[7:0] };
+  assign \$122  = \$119  ? { \port$3394$272 [23], \port$3394$272 [23:16] } : \$121 ;
   assign \$123  = $signed(i__payload[63:32]) + $signed(i__payload[319:288]);
   assign \$124  = $signed(i__payload[779:774]) < $signed(1'h0);
   assign \$125  = \$124  ? 5'h00 : i__payload[778:774];
@@ -43754,13 +43754,13 @@ module \accel_top.core.output.post.requant (rst, \port$3388$272 , i__valid, i__p
   assign \$235  = l1_s6_y[32] ? \$233  : \$234 ;
   assign \$236  = $signed(l1_s6_y) + $signed({ 1'h0, \$235 , \$232 , \$229 , \$226 , \$223 , \$220 , \$217 , \$214 , \$211 , \$208 , \$205 , \$202 , \$199 , \$196 , \$193 , \$190 , \$187 , \$184 , \$181 , \$178 , \$175 , \$172 , \$169 , \$166 , \$163 , \$160 , \$157 , \$154 , \$151 , \$148 , \$145 , \$142  });
   assign \$237  = $signed(l1_s7_t) >>> l1_s7_right;
-  assign \$238  = $signed(l1_s8_z) + $signed(\port$3388$272 [7:0]);
-  assign \$239  = $signed(l1_s9_w) > $signed(\port$3388$272 [23:16]);
-  assign \$240  = $signed(\port$3388$272 [15:8]) > $signed(\port$3388$272 [23:16]);
+  assign \$238  = $signed(l1_s8_z) + $signed(\port$3394$272 [7:0]);
+  assign \$239  = $signed(l1_s9_w) > $signed(\port$3394$272 [23:16]);
+  assign \$240  = $signed(\port$3394$272 [15:8]) > $signed(\port$3394$272 [23:16]);
   assign \$241  = \$239  | \$240 ;
-  assign \$242  = $signed(l1_s9_w) < $signed(\port$3388$272 [15:8]);
-  assign \$243  = \$242  ? { \port$3388$272 [15], \port$3388$272 [15:8] } : { 1'h0, l1_s9_w[7:0] };
-  assign \$244  = \$241  ? { \port$3388$272 [23], \port$3388$272 [23:16] } : \$243 ;
+  assign \$242  = $signed(l1_s9_w) < $signed(\port$3394$272 [15:8]);
+  assign \$243  = \$242  ? { \port$3394$272 [15], \port$3394$272 [15:8] } : { 1'h0, l1_s9_w[7:0] };
+  assign \$244  = \$241  ? { \port$3394$272 [23], \port$3394$272 [23:16] } : \$243 ;
   assign \$245  = $signed(i__payload[95:64]) + $signed(i__payload[351:320]);
   assign \$246  = $signed(i__payload[785:780]) < $signed(1'h0);
   assign \$247  = \$246  ? 5'h00 : i__payload[784:780];
@@ -43875,13 +43875,13 @@ module \accel_top.core.output.post.requant (rst, \port$3388$272 , i__valid, i__p
   assign \$357  = l2_s6_y[32] ? \$355  : \$356 ;
   assign \$358  = $signed(l2_s6_y) + $signed({ 1'h0, \$357 , \$354 , \$351 , \$348 , \$345 , \$342 , \$339 , \$336 , \$333 , \$330 , \$327 , \$324 , \$321 , \$318 , \$315 , \$312 , \$309 , \$306 , \$303 , \$300 , \$297 , \$294 , \$291 , \$288 , \$285 , \$282 , \$279 , \$276 , \$273 , \$270 , \$267 , \$264  });
   assign \$359  = $signed(l2_s7_t) >>> l2_s7_right;
-  assign \$360  = $signed(l2_s8_z) + $signed(\port$3388$272 [7:0]);
-  assign \$361  = $signed(l2_s9_w) > $signed(\port$3388$272 [23:16]);
-  assign \$362  = $signed(\port$3388$272 [15:8]) > $signed(\port$3388$272 [23:16]);
+  assign \$360  = $signed(l2_s8_z) + $signed(\port$3394$272 [7:0]);
+  assign \$361  = $signed(l2_s9_w) > $signed(\port$3394$272 [23:16]);
+  assign \$362  = $signed(\port$3394$272 [15:8]) > $signed(\port$3394$272 [23:16]);
   assign \$363  = \$361  | \$362 ;
-  assign \$364  = $signed(l2_s9_w) < $signed(\port$3388$272 [15:8]);
-  assign \$365  = \$364  ? { \port$3388$272 [15], \port$3388$272 [15:8] } : { 1'h0, l2_s9_w[7:0] };
-  assign \$366  = \$363  ? { \port$3388$272 [23], \port$3388$272 [23:16] } : \$365 ;
+  assign \$364  = $signed(l2_s9_w) < $signed(\port$3394$272 [15:8]);
+  assign \$365  = \$364  ? { \port$3394$272 [15], \port$3394$272 [15:8] } : { 1'h0, l2_s9_w[7:0] };
+  assign \$366  = \$363  ? { \port$3394$272 [23], \port$3394$272 [23:16] } : \$365 ;
   assign \$367  = $signed(i__payload[127:96]) + $signed(i__payload[383:352]);
   assign \$368  = $signed(i__payload[791:786]) < $signed(1'h0);
   assign \$369  = \$368  ? 5'h00 : i__payload[790:786];
@@ -43996,13 +43996,13 @@ module \accel_top.core.output.post.requant (rst, \port$3388$272 , i__valid, i__p
   assign \$479  = l3_s6_y[32] ? \$477  : \$478 ;
   assign \$480  = $signed(l3_s6_y) + $signed({ 1'h0, \$479 , \$476 , \$473 , \$470 , \$467 , \$464 , \$461 , \$458 , \$455 , \$452 , \$449 , \$446 , \$443 , \$440 , \$437 , \$434 , \$431 , \$428 , \$425 , \$422 , \$419 , \$416 , \$413 , \$410 , \$407 , \$404 , \$401 , \$398 , \$395 , \$392 , \$389 , \$386  });
   assign \$481  = $signed(l3_s7_t) >>> l3_s7_right;
-  assign \$482  = $signed(l3_s8_z) + $signed(\port$3388$272 [7:0]);
-  assign \$483  = $signed(l3_s9_w) > $signed(\port$3388$272 [23:16]);
-  assign \$484  = $signed(\port$3388$272 [15:8]) > $signed(\port$3388$272 [23:16]);
+  assign \$482  = $signed(l3_s8_z) + $signed(\port$3394$272 [7:0]);
+  assign \$483  = $signed(l3_s9_w) > $signed(\port$3394$272 [23:16]);
+  assign \$484  = $signed(\port$3394$272 [15:8]) > $signed(\port$3394$272 [23:16]);
   assign \$485  = \$483  | \$484 ;
-  assign \$486  = $signed(l3_s9_w) < $signed(\port$3388$272 [15:8]);
-  assign \$487  = \$486  ? { \port$3388$272 [15], \port$3388$272 [15:8] } : { 1'h0, l3_s9_w[7:0] };
-  assign \$488  = \$485  ? { \port$3388$272 [23], \port$3388$272 [23:16] } : \$487 ;
+  assign \$486  = $signed(l3_s9_w) < $signed(\port$3394$272 [15:8]);
+  assign \$487  = \$486  ? { \port$3394$272 [15], \port$3394$272 [15:8] } : { 1'h0, l3_s9_w[7:0] };
+  assign \$488  = \$485  ? { \port$3394$272 [23], \port$3394$272 [23:16] } : \$487 ;
   assign \$489  = $signed(i__payload[159:128]) + $signed(i__payload[415:384]);
   assign \$490  = $signed(i__payload[797:792]) < $signed(1'h0);
   assign \$491  = \$490  ? 5'h00 : i__payload[796:792];
@@ -44117,13 +44117,13 @@ module \accel_top.core.output.post.requant (rst, \port$3388$272 , i__valid, i__p
   assign \$601  = l4_s6_y[32] ? \$599  : \$600 ;
   assign \$602  = $signed(l4_s6_y) + $signed({ 1'h0, \$601 , \$598 , \$595 , \$592 , \$589 , \$586 , \$583 , \$580 , \$577 , \$574 , \$571 , \$568 , \$565 , \$562 , \$559 , \$556 , \$553 , \$550 , \$547 , \$544 , \$541 , \$538 , \$535 , \$532 , \$529 , \$526 , \$523 , \$520 , \$517 , \$514 , \$511 , \$508  });
   assign \$603  = $signed(l4_s7_t) >>> l4_s7_right;
-  assign \$604  = $signed(l4_s8_z) + $signed(\port$3388$272 [7:0]);
-  assign \$605  = $signed(l4_s9_w) > $signed(\port$3388$272 [23:16]);
-  assign \$606  = $signed(\port$3388$272 [15:8]) > $signed(\port$3388$272 [23:16]);
+  assign \$604  = $signed(l4_s8_z) + $signed(\port$3394$272 [7:0]);
+  assign \$605  = $signed(l4_s9_w) > $signed(\port$3394$272 [23:16]);
+  assign \$606  = $signed(\port$3394$272 [15:8]) > $signed(\port$3394$272 [23:16]);
   assign \$607  = \$605  | \$606 ;
-  assign \$608  = $signed(l4_s9_w) < $signed(\port$3388$272 [15:8]);
-  assign \$609  = \$608  ? { \port$3388$272 [15], \port$3388$272 [15:8] } : { 1'h0, l4_s9_w[7:0] };
-  assign \$610  = \$607  ? { \port$3388$272 [23], \port$3388$272 [23:16] } : \$609 ;
+  assign \$608  = $signed(l4_s9_w) < $signed(\port$3394$272 [15:8]);
+  assign \$609  = \$608  ? { \port$3394$272 [15], \port$3394$272 [15:8] } : { 1'h0, l4_s9_w[7:0] };
+  assign \$610  = \$607  ? { \port$3394$272 [23], \port$3394$272 [23:16] } : \$609 ;
   assign \$611  = $signed(i__payload[191:160]) + $signed(i__payload[447:416]);
   assign \$612  = $signed(i__payload[803:798]) < $signed(1'h0);
   assign \$613  = \$612  ? 5'h00 : i__payload[802:798];
@@ -44238,13 +44238,13 @@ module \accel_top.core.output.post.requant (rst, \port$3388$272 , i__valid, i__p
   assign \$723  = l5_s6_y[32] ? \$721  : \$722 ;
   assign \$724  = $signed(l5_s6_y) + $signed({ 1'h0, \$723 , \$720 , \$717 , \$714 , \$711 , \$708 , \$705 , \$702 , \$699 , \$696 , \$693 , \$690 , \$687 , \$684 , \$681 , \$678 , \$675 , \$672 , \$669 , \$666 , \$663 , \$660 , \$657 , \$654 , \$651 , \$648 , \$645 , \$642 , \$639 , \$636 , \$633 , \$630  });
   assign \$725  = $signed(l5_s7_t) >>> l5_s7_right;
-  assign \$726  = $signed(l5_s8_z) + $signed(\port$3388$272 [7:0]);
-  assign \$727  = $signed(l5_s9_w) > $signed(\port$3388$272 [23:16]);
-  assign \$728  = $signed(\port$3388$272 [15:8]) > $signed(\port$3388$272 [23:16]);
+  assign \$726  = $signed(l5_s8_z) + $signed(\port$3394$272 [7:0]);
+  assign \$727  = $signed(l5_s9_w) > $signed(\port$3394$272 [23:16]);
+  assign \$728  = $signed(\port$3394$272 [15:8]) > $signed(\port$3394$272 [23:16]);
   assign \$729  = \$727  | \$728 ;
-  assign \$730  = $signed(l5_s9_w) < $signed(\port$3388$272 [15:8]);
-  assign \$731  = \$730  ? { \port$3388$272 [15], \port$3388$272 [15:8] } : { 1'h0, l5_s9_w[7:0] };
-  assign \$732  = \$729  ? { \port$3388$272 [23], \port$3388$272 [23:16] } : \$731 ;
+  assign \$730  = $signed(l5_s9_w) < $signed(\port$3394$272 [15:8]);
+  assign \$731  = \$730  ? { \port$3394$272 [15], \port$3394$272 [15:8] } : { 1'h0, l5_s9_w[7:0] };
+  assign \$732  = \$729  ? { \port$3394$272 [23], \port$3394$272 [23:16] } : \$731 ;
   assign \$733  = $signed(i__payload[223:192]) + $signed(i__payload[479:448]);
   assign \$734  = $signed(i__payload[809:804]) < $signed(1'h0);
   assign \$735  = \$734  ? 5'h00 : i__payload[808:804];
@@ -44359,13 +44359,13 @@ module \accel_top.core.output.post.requant (rst, \port$3388$272 , i__valid, i__p
   assign \$845  = l6_s6_y[32] ? \$843  : \$844 ;
   assign \$846  = $signed(l6_s6_y) + $signed({ 1'h0, \$845 , \$842 , \$839 , \$836 , \$833 , \$830 , \$827 , \$824 , \$821 , \$818 , \$815 , \$812 , \$809 , \$806 , \$803 , \$800 , \$797 , \$794 , \$791 , \$788 , \$785 , \$782 , \$779 , \$776 , \$773 , \$770 , \$767 , \$764 , \$761 , \$758 , \$755 , \$752  });
   assign \$847  = $signed(l6_s7_t) >>> l6_s7_right;
-  assign \$848  = $signed(l6_s8_z) + $signed(\port$3388$272 [7:0]);
-  assign \$849  = $signed(l6_s9_w) > $signed(\port$3388$272 [23:16]);
-  assign \$850  = $signed(\port$3388$272 [15:8]) > $signed(\port$3388$272 [23:16]);
+  assign \$848  = $signed(l6_s8_z) + $signed(\port$3394$272 [7:0]);
+  assign \$849  = $signed(l6_s9_w) > $signed(\port$3394$272 [23:16]);
+  assign \$850  = $signed(\port$3394$272 [15:8]) > $signed(\port$3394$272 [23:16]);
   assign \$851  = \$849  | \$850 ;
-  assign \$852  = $signed(l6_s9_w) < $signed(\port$3388$272 [15:8]);
-  assign \$853  = \$852  ? { \port$3388$272 [15], \port$3388$272 [15:8] } : { 1'h0, l6_s9_w[7:0] };
-  assign \$854  = \$851  ? { \port$3388$272 [23], \port$3388$272 [23:16] } : \$853 ;
+  assign \$852  = $signed(l6_s9_w) < $signed(\port$3394$272 [15:8]);
+  assign \$853  = \$852  ? { \port$3394$272 [15], \port$3394$272 [15:8] } : { 1'h0, l6_s9_w[7:0] };
+  assign \$854  = \$851  ? { \port$3394$272 [23], \port$3394$272 [23:16] } : \$853 ;
   assign \$855  = $signed(i__payload[255:224]) + $signed(i__payload[511:480]);
   assign \$856  = $signed(i__payload[815:810]) < $signed(1'h0);
   assign \$857  = \$856  ? 5'h00 : i__payload[814:810];
@@ -44480,13 +44480,13 @@ module \accel_top.core.output.post.requant (rst, \port$3388$272 , i__valid, i__p
   assign \$967  = l7_s6_y[32] ? \$965  : \$966 ;
   assign \$968  = $signed(l7_s6_y) + $signed({ 1'h0, \$967 , \$964 , \$961 , \$958 , \$955 , \$952 , \$949 , \$946 , \$943 , \$940 , \$937 , \$934 , \$931 , \$928 , \$925 , \$922 , \$919 , \$916 , \$913 , \$910 , \$907 , \$904 , \$901 , \$898 , \$895 , \$892 , \$889 , \$886 , \$883 , \$880 , \$877 , \$874  });
   assign \$969  = $signed(l7_s7_t) >>> l7_s7_right;
-  assign \$970  = $signed(l7_s8_z) + $signed(\port$3388$272 [7:0]);
-  assign \$971  = $signed(l7_s9_w) > $signed(\port$3388$272 [23:16]);
-  assign \$972  = $signed(\port$3388$272 [15:8]) > $signed(\port$3388$272 [23:16]);
+  assign \$970  = $signed(l7_s8_z) + $signed(\port$3394$272 [7:0]);
+  assign \$971  = $signed(l7_s9_w) > $signed(\port$3394$272 [23:16]);
+  assign \$972  = $signed(\port$3394$272 [15:8]) > $signed(\port$3394$272 [23:16]);
   assign \$973  = \$971  | \$972 ;
-  assign \$974  = $signed(l7_s9_w) < $signed(\port$3388$272 [15:8]);
-  assign \$975  = \$974  ? { \port$3388$272 [15], \port$3388$272 [15:8] } : { 1'h0, l7_s9_w[7:0] };
-  assign \$976  = \$973  ? { \port$3388$272 [23], \port$3388$272 [23:16] } : \$975 ;
+  assign \$974  = $signed(l7_s9_w) < $signed(\port$3394$272 [15:8]);
+  assign \$975  = \$974  ? { \port$3394$272 [15], \port$3394$272 [15:8] } : { 1'h0, l7_s9_w[7:0] };
+  assign \$976  = \$973  ? { \port$3394$272 [23], \port$3394$272 [23:16] } : \$975 ;
   always @(posedge clk)
     s1_valid <= \$977 ;
   always @(posedge clk)
@@ -46683,9 +46683,9 @@ module \accel_top.core.output.post.requant (rst, \port$3388$272 , i__valid, i__p
       \$1220  = 8'h00;
     end
   end
-  assign output_zero_point = \port$3388$272 [7:0];
-  assign act_max = \port$3388$272 [23:16];
-  assign act_min = \port$3388$272 [15:8];
+  assign output_zero_point = \port$3394$272 [7:0];
+  assign act_max = \port$3394$272 [23:16];
+  assign act_min = \port$3394$272 [15:8];
   assign o__valid = s10_valid;
   assign \i__payload.acc  = i__payload[255:0];
   assign \i__payload.acc[0]  = i__payload[31:0];
@@ -47333,76 +47333,62 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire \$101 ;
   wire \$102 ;
   wire \$103 ;
-  wire [32:0] \$104 ;
-  wire [32:0] \$105 ;
-  wire [32:0] \$106 ;
-  wire [31:0] \$107 ;
+  wire \$104 ;
+  wire \$105 ;
+  wire \$106 ;
+  wire \$107 ;
   wire [32:0] \$108 ;
-  wire [32:0] \$109 ;
+  wire \$109 ;
   wire \$11 ;
-  wire [16:0] \$110 ;
+  wire \$110 ;
   wire \$111 ;
   wire [32:0] \$112 ;
   wire [32:0] \$113 ;
   wire [32:0] \$114 ;
-  wire \$115 ;
+  wire [31:0] \$115 ;
   wire [32:0] \$116 ;
-  wire \$117 ;
-  wire \$118 ;
-  wire \$119 ;
+  wire [32:0] \$117 ;
+  wire [16:0] \$118 ;
+  wire [32:0] \$119 ;
   wire \$12 ;
-  wire \$120 ;
-  wire \$121 ;
-  wire \$122 ;
-  wire \$123 ;
-  wire [32:0] \$124 ;
-  wire \$125 ;
-  wire \$126 ;
-  wire \$127 ;
-  wire [32:0] \$128 ;
-  wire [32:0] \$129 ;
+  wire [32:0] \$120 ;
+  wire [32:0] \$121 ;
+  reg [31:0] \$122 ;
+  reg [31:0] \$123 ;
+  reg [31:0] \$124 ;
+  reg [2:0] \$125 ;
+  reg [17:0] \$126 ;
+  reg [33:0] \$127 ;
+  reg [15:0] \$128 ;
+  reg [15:0] \$129 ;
   wire [32:0] \$13 ;
-  wire [32:0] \$130 ;
-  wire [31:0] \$131 ;
-  wire [32:0] \$132 ;
-  wire [32:0] \$133 ;
-  wire [16:0] \$134 ;
-  wire [32:0] \$135 ;
-  wire [32:0] \$136 ;
-  wire [32:0] \$137 ;
+  reg \$130 ;
+  reg [31:0] \$131 ;
+  reg [31:0] \$132 ;
+  reg [31:0] \$133 ;
+  reg [31:0] \$134 ;
+  reg [31:0] \$135 ;
+  reg [31:0] \$136 ;
+  reg [31:0] \$137 ;
   reg [31:0] \$138 ;
   reg [31:0] \$139 ;
   wire [20:0] \$14 ;
   reg [31:0] \$140 ;
-  reg [2:0] \$141 ;
-  reg [17:0] \$142 ;
-  reg [33:0] \$143 ;
-  reg [15:0] \$144 ;
-  reg [15:0] \$145 ;
+  reg [15:0] \$141 ;
+  reg [31:0] \$142 ;
+  reg [31:0] \$143 ;
+  reg [23:0] \$144 ;
+  reg [31:0] \$145 ;
   reg \$146 ;
   reg [31:0] \$147 ;
-  reg [31:0] \$148 ;
-  reg [31:0] \$149 ;
+  reg \$148 ;
+  reg \$149 ;
   wire [32:0] \$15 ;
   reg [31:0] \$150 ;
-  reg [31:0] \$151 ;
+  reg [15:0] \$151 ;
   reg [31:0] \$152 ;
-  reg [31:0] \$153 ;
-  reg [31:0] \$154 ;
-  reg [31:0] \$155 ;
-  reg [31:0] \$156 ;
-  reg [31:0] \$157 ;
-  reg [23:0] \$158 ;
-  reg [31:0] \$159 ;
+  reg [15:0] \$153 ;
   wire \$16 ;
-  reg \$160 ;
-  reg [31:0] \$161 ;
-  reg \$162 ;
-  reg \$163 ;
-  reg [31:0] \$164 ;
-  reg [15:0] \$165 ;
-  reg [31:0] \$166 ;
-  reg [15:0] \$167 ;
   wire [32:0] \$17 ;
   wire [32:0] \$18 ;
   wire [33:0] \$19 ;
@@ -47437,63 +47423,63 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   wire [62:0] \$45 ;
   wire [63:0] \$46 ;
   wire \$47 ;
-  wire \$48 ;
-  wire \$49 ;
+  wire [16:0] \$48 ;
+  wire [31:0] \$49 ;
   wire \$5 ;
-  wire \$50 ;
+  wire [31:0] \$50 ;
   wire \$51 ;
   wire \$52 ;
   wire \$53 ;
-  wire [31:0] \$54 ;
-  wire [31:0] \$55 ;
-  wire [31:0] \$56 ;
-  wire [31:0] \$57 ;
-  wire [32:0] \$58 ;
-  wire [33:0] \$59 ;
+  wire \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire [31:0] \$58 ;
+  wire [31:0] \$59 ;
   wire \$6 ;
-  wire [34:0] \$60 ;
-  wire [34:0] \$61 ;
-  wire [34:0] \$62 ;
-  wire [34:0] \$63 ;
-  wire [16:0] \$64 ;
-  wire [31:0] \$65 ;
-  wire [16:0] \$66 ;
-  wire [31:0] \$67 ;
-  wire [16:0] \$68 ;
-  wire [31:0] \$69 ;
+  wire [31:0] \$60 ;
+  wire [31:0] \$61 ;
+  wire [32:0] \$62 ;
+  wire [33:0] \$63 ;
+  wire [34:0] \$64 ;
+  wire [34:0] \$65 ;
+  wire [34:0] \$66 ;
+  wire [34:0] \$67 ;
+  wire \$68 ;
+  wire \$69 ;
   wire \$7 ;
-  wire [16:0] \$70 ;
-  wire [31:0] \$71 ;
+  wire \$70 ;
+  wire \$71 ;
   wire \$72 ;
-  wire [16:0] \$73 ;
+  wire \$73 ;
   wire [31:0] \$74 ;
-  wire [16:0] \$75 ;
+  wire [31:0] \$75 ;
   wire [31:0] \$76 ;
-  wire [16:0] \$77 ;
-  wire [31:0] \$78 ;
-  wire [16:0] \$79 ;
+  wire \$77 ;
+  wire [32:0] \$78 ;
+  wire [32:0] \$79 ;
   wire \$8 ;
-  wire [31:0] \$80 ;
-  wire \$81 ;
-  wire [16:0] \$82 ;
-  wire [31:0] \$83 ;
-  wire [16:0] \$84 ;
-  wire [31:0] \$85 ;
+  wire [32:0] \$80 ;
+  wire [31:0] \$81 ;
+  wire [32:0] \$82 ;
+  wire [32:0] \$83 ;
+  wire [32:0] \$84 ;
+  wire \$85 ;
   wire \$86 ;
   wire \$87 ;
-  wire \$88 ;
-  wire \$89 ;
+  wire [32:0] \$88 ;
+  wire [32:0] \$89 ;
   wire \$9 ;
-  wire [31:0] \$90 ;
+  wire [32:0] \$90 ;
   wire [31:0] \$91 ;
-  wire [31:0] \$92 ;
-  wire \$93 ;
-  wire [32:0] \$94 ;
-  wire [32:0] \$95 ;
+  wire [32:0] \$92 ;
+  wire [32:0] \$93 ;
+  wire [16:0] \$94 ;
+  wire \$95 ;
   wire [32:0] \$96 ;
-  wire [31:0] \$97 ;
+  wire [32:0] \$97 ;
   wire [32:0] \$98 ;
-  wire [32:0] \$99 ;
+  wire \$99 ;
   reg advance;
   input clk;
   wire clk;
@@ -47654,6 +47640,8 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   reg [15:0] load_lo = 16'h0000;
   reg [31:0] load_start = 32'd0;
   reg [15:0] loaded_hi = 16'h0000;
+  reg [31:0] n_cmds = 32'd0;
+  reg [15:0] n_rows = 16'h0000;
   reg [15:0] pix_left = 16'h0000;
   reg [2:0] prefetch_state = 3'h0;
   reg product_step = 1'h0;
@@ -47716,145 +47704,133 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   assign \$42  = img_addr + hi_pitch0;
   assign \$44  = \$42  + \$43 ;
   assign \$46  = lo_wc0 + \$45 ;
-  assign \$47  = ~ layer__geometry[536];
-  assign \$48  = ! e0;
-  assign \$49  = \$47  | \$48 ;
-  assign \$50  = ~ \$49 ;
-  assign \$51  = window__band == index;
-  assign \$52  = window__at_band & \$51 ;
-  assign \$53  = \$50  | \$52 ;
-  assign \$58  = hi_end - \$57 ;
-  assign \$59  = $signed(\$58 ) + $signed(5'h08);
-  assign \$60  = $signed(\$59 ) - $signed(2'h1);
-  assign \$61  = layer__geometry[130] ? { 3'h0, layer__geometry[97:66] } : \$60 ;
-  assign \$62  = layer__geometry[131] ? { 18'h00000, layer__geometry[48:32] } : \$61 ;
-  assign \$64  = load_hi - load_lo;
-  assign \$65  = \$64 [15:0] * layer__descriptor[47:32];
-  assign \$66  = load_hi - load_lo;
-  assign \$67  = layer__geometry[131] ? \$65  : { 16'h0000, \$66 [15:0] };
-  assign \$68  = load_hi - load_lo;
-  assign \$69  = \$68 [15:0] * layer__descriptor[47:32];
-  assign \$70  = load_hi - load_lo;
-  assign \$71  = layer__geometry[131] ? \$69  : { 16'h0000, \$70 [15:0] };
-  assign \$72  = | \$71 ;
-  assign \$73  = load_hi - load_lo;
-  assign \$74  = \$73 [15:0] * layer__descriptor[47:32];
-  assign \$75  = load_hi - load_lo;
-  assign \$76  = layer__geometry[131] ? \$74  : { 16'h0000, \$75 [15:0] };
-  assign \$77  = load_hi - load_lo;
-  assign \$78  = \$77 [15:0] * layer__descriptor[47:32];
-  assign \$79  = load_hi - load_lo;
-  assign \$80  = layer__geometry[131] ? \$78  : { 16'h0000, \$79 [15:0] };
-  assign \$81  = \$80  == 1'h1;
-  assign \$82  = load_hi - load_lo;
-  assign \$83  = \$82 [15:0] * layer__descriptor[47:32];
-  assign \$84  = load_hi - load_lo;
-  assign \$85  = layer__geometry[131] ? \$83  : { 16'h0000, \$84 [15:0] };
-  assign \$86  = ! \$85 ;
-  assign \$87  = ~ layer__geometry[536];
-  assign \$88  = ! e0;
-  assign \$89  = \$87  | \$88 ;
-  assign \$92  = layer__geometry[130] ? lo_slot : \$91 ;
-  assign \$93  = load_hi <= load_lo;
-  assign \$94  = window__loaded_bands + 1'h1;
-  assign \$95  = img_off + layer__geometry[129:98];
-  assign \$96  = last_in_image ? \$95  : { 1'h0, img_off };
-  assign \$97  = layer__geometry[130] ? lo_slot : load_start;
-  assign \$98  = \$97  - window__base;
-  assign \$100  = cmds_left - 1'h1;
-  assign \$101  = cmds_left != 1'h1;
-  assign \$102  = ~ layer__geometry[131];
-  assign \$103  = pix_left == 1'h1;
-  assign \$104  = load_start + layer__descriptor[352:321];
-  assign \$105  = row_addr + layer__descriptor[352:321];
-  assign \$106  = row_addr + layer__descriptor[352:321];
-  assign \$109  = load_start + layer__descriptor[418:403];
-  assign \$110  = pix_left - 1'h1;
-  assign \$111  = write__en & data__payload[64];
-  assign \$112  = window__loaded_bands + 1'h1;
-  assign \$113  = img_off + layer__geometry[129:98];
-  assign \$114  = last_in_image ? \$113  : { 1'h0, img_off };
-  assign \$115  = write__en & data__payload[64];
-  assign \$116  = lasts_left - \$115 ;
-  assign \$117  = write__en & data__payload[64];
-  assign \$118  = lasts_left == 2'h2;
-  assign \$119  = \$117  ? \$118  : lasts_one;
-  assign \$120  = write__en & data__payload[64];
-  assign \$121  = \$120  ? lasts_one : lasts_none;
-  assign \$122  = write__en & data__payload[64];
-  assign \$123  = \$122  ? lasts_one : lasts_none;
-  assign \$124  = cmds_left - 1'h1;
-  assign \$125  = cmds_left != 1'h1;
-  assign \$126  = ~ layer__geometry[131];
-  assign \$127  = pix_left == 1'h1;
-  assign \$128  = load_start + layer__descriptor[352:321];
-  assign \$129  = row_addr + layer__descriptor[352:321];
-  assign \$130  = row_addr + layer__descriptor[352:321];
-  assign \$133  = load_start + layer__descriptor[418:403];
-  assign \$134  = pix_left - 1'h1;
-  assign \$135  = window__loaded_bands + 1'h1;
-  assign \$136  = img_off + layer__geometry[129:98];
-  assign \$137  = last_in_image ? \$136  : { 1'h0, img_off };
+  assign \$47  = ! product_step;
+  assign \$48  = load_hi - load_lo;
+  assign \$49  = n_rows * layer__descriptor[47:32];
+  assign \$50  = layer__geometry[131] ? \$49  : { 16'h0000, n_rows };
+  assign \$51  = ~ layer__geometry[536];
+  assign \$52  = ! e0;
+  assign \$53  = \$51  | \$52 ;
+  assign \$54  = ~ \$53 ;
+  assign \$55  = window__band == index;
+  assign \$56  = window__at_band & \$55 ;
+  assign \$57  = \$54  | \$56 ;
+  assign \$62  = hi_end - \$61 ;
+  assign \$63  = $signed(\$62 ) + $signed(5'h08);
+  assign \$64  = $signed(\$63 ) - $signed(2'h1);
+  assign \$65  = layer__geometry[130] ? { 3'h0, layer__geometry[97:66] } : \$64 ;
+  assign \$66  = layer__geometry[131] ? { 18'h00000, layer__geometry[48:32] } : \$65 ;
+  assign \$68  = | n_cmds;
+  assign \$69  = n_cmds == 1'h1;
+  assign \$70  = ! n_cmds;
+  assign \$71  = ~ layer__geometry[536];
+  assign \$72  = ! e0;
+  assign \$73  = \$71  | \$72 ;
+  assign \$76  = layer__geometry[130] ? lo_slot : \$75 ;
+  assign \$77  = load_hi <= load_lo;
+  assign \$78  = window__loaded_bands + 1'h1;
+  assign \$79  = img_off + layer__geometry[129:98];
+  assign \$80  = last_in_image ? \$79  : { 1'h0, img_off };
+  assign \$81  = layer__geometry[130] ? lo_slot : load_start;
+  assign \$82  = \$81  - window__base;
+  assign \$84  = cmds_left - 1'h1;
+  assign \$85  = cmds_left != 1'h1;
+  assign \$86  = ~ layer__geometry[131];
+  assign \$87  = pix_left == 1'h1;
+  assign \$88  = load_start + layer__descriptor[352:321];
+  assign \$89  = row_addr + layer__descriptor[352:321];
+  assign \$90  = row_addr + layer__descriptor[352:321];
+  assign \$93  = load_start + layer__descriptor[418:403];
+  assign \$94  = pix_left - 1'h1;
+  assign \$95  = write__en & data__payload[64];
+  assign \$96  = window__loaded_bands + 1'h1;
+  assign \$97  = img_off + layer__geometry[129:98];
+  assign \$98  = last_in_image ? \$97  : { 1'h0, img_off };
+  assign \$99  = write__en & data__payload[64];
+  assign \$100  = lasts_left - \$99 ;
+  assign \$101  = write__en & data__payload[64];
+  assign \$102  = lasts_left == 2'h2;
+  assign \$103  = \$101  ? \$102  : lasts_one;
+  assign \$104  = write__en & data__payload[64];
+  assign \$105  = \$104  ? lasts_one : lasts_none;
+  assign \$106  = write__en & data__payload[64];
+  assign \$107  = \$106  ? lasts_one : lasts_none;
+  assign \$108  = cmds_left - 1'h1;
+  assign \$109  = cmds_left != 1'h1;
+  assign \$110  = ~ layer__geometry[131];
+  assign \$111  = pix_left == 1'h1;
+  assign \$112  = load_start + layer__descriptor[352:321];
+  assign \$113  = row_addr + layer__descriptor[352:321];
+  assign \$114  = row_addr + layer__descriptor[352:321];
+  assign \$117  = load_start + layer__descriptor[418:403];
+  assign \$118  = pix_left - 1'h1;
+  assign \$119  = window__loaded_bands + 1'h1;
+  assign \$120  = img_off + layer__geometry[129:98];
+  assign \$121  = last_in_image ? \$120  : { 1'h0, img_off };
   always @(posedge clk)
-    in_beat <= \$138 ;
+    in_beat <= \$122 ;
   always @(posedge clk)
-    img_off <= \$139 ;
+    img_off <= \$123 ;
   always @(posedge clk)
-    window__loaded_bands <= \$140 ;
+    window__loaded_bands <= \$124 ;
   always @(posedge clk)
-    prefetch_state <= \$141 ;
+    prefetch_state <= \$125 ;
   always @(posedge clk)
-    hb0 <= \$142 ;
+    hb0 <= \$126 ;
   always @(posedge clk)
-    hlast <= \$143 ;
+    hlast <= \$127 ;
   always @(posedge clk)
-    load_lo <= \$144 ;
+    load_lo <= \$128 ;
   always @(posedge clk)
-    load_hi <= \$145 ;
+    load_hi <= \$129 ;
   always @(posedge clk)
-    product_step <= \$146 ;
+    product_step <= \$130 ;
   always @(posedge clk)
-    lo_pitch0 <= \$147 ;
+    lo_pitch0 <= \$131 ;
   always @(posedge clk)
-    lo_pitch1 <= \$148 ;
+    lo_pitch1 <= \$132 ;
   always @(posedge clk)
-    hi_pitch0 <= \$149 ;
+    hi_pitch0 <= \$133 ;
   always @(posedge clk)
-    hi_pitch1 <= \$150 ;
+    hi_pitch1 <= \$134 ;
   always @(posedge clk)
-    lo_wc0 <= \$151 ;
+    lo_wc0 <= \$135 ;
   always @(posedge clk)
-    lo_wc1 <= \$152 ;
+    lo_wc1 <= \$136 ;
   always @(posedge clk)
-    img_addr <= \$153 ;
+    img_addr <= \$137 ;
   always @(posedge clk)
-    lo_start <= \$154 ;
+    lo_start <= \$138 ;
   always @(posedge clk)
-    hi_end <= \$155 ;
+    hi_end <= \$139 ;
   always @(posedge clk)
-    lo_slot <= \$156 ;
+    lo_slot <= \$140 ;
   always @(posedge clk)
-    load_start <= \$157 ;
+    n_rows <= \$141 ;
   always @(posedge clk)
-    cmd_beats <= \$158 ;
+    n_cmds <= \$142 ;
   always @(posedge clk)
-    cmds_left <= \$159 ;
+    load_start <= \$143 ;
   always @(posedge clk)
-    cmds_pending <= \$160 ;
+    cmd_beats <= \$144 ;
   always @(posedge clk)
-    lasts_left <= \$161 ;
+    cmds_left <= \$145 ;
   always @(posedge clk)
-    lasts_one <= \$162 ;
+    cmds_pending <= \$146 ;
   always @(posedge clk)
-    lasts_none <= \$163 ;
+    lasts_left <= \$147 ;
   always @(posedge clk)
-    row_addr <= \$164 ;
+    lasts_one <= \$148 ;
   always @(posedge clk)
-    pix_left <= \$165 ;
+    lasts_none <= \$149 ;
   always @(posedge clk)
-    window__base <= \$166 ;
+    row_addr <= \$150 ;
   always @(posedge clk)
-    loaded_hi <= \$167 ;
+    pix_left <= \$151 ;
+  always @(posedge clk)
+    window__base <= \$152 ;
+  always @(posedge clk)
+    loaded_hi <= \$153 ;
   \accel_top.core.prefetch.band  band (
     .advance(advance),
     .clk(clk),
@@ -47939,9 +47915,9 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$138  = in_beat;
+    \$122  = in_beat;
     if (write__en) begin
-      \$138  = \$13 [31:0];
+      \$122  = \$13 [31:0];
     end
     casez (prefetch_state)
       3'h0:
@@ -47956,11 +47932,380 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
           /* empty */;
       3'h5:
           (* full_case = 32'd1 *)
-          if (\$93 ) begin
+          if (\$77 ) begin
           end else begin
             if (cmd__ready) begin
-              \$138  = \$99 [31:0];
+              \$122  = \$83 [31:0];
             end
+          end
+    endcase
+    if (rst) begin
+      \$122  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$123  = img_off;
+    (* full_case = 32'd1 *)
+    casez (prefetch_state)
+      3'h0:
+          if (layer__run) begin
+            \$123  = 32'd0;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h5:
+          if (\$77 ) begin
+            \$123  = \$80 [31:0];
+          end
+      3'h7:
+          if (\$95 ) begin
+            \$123  = \$98 [31:0];
+          end
+      3'h6:
+          if (cmds_pending) begin
+          end else if (\$107 ) begin
+            \$123  = \$121 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$123  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$124  = window__loaded_bands;
+    (* full_case = 32'd1 *)
+    casez (prefetch_state)
+      3'h0:
+          if (layer__run) begin
+            \$124  = 32'd0;
+          end
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h5:
+          if (\$77 ) begin
+            \$124  = \$78 [31:0];
+          end
+      3'h7:
+          if (\$95 ) begin
+            \$124  = \$96 [31:0];
+          end
+      3'h6:
+          if (cmds_pending) begin
+          end else if (\$107 ) begin
+            \$124  = \$119 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$124  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$125  = prefetch_state;
+    (* full_case = 32'd1 *)
+    casez (prefetch_state)
+      3'h0:
+          if (layer__run) begin
+            \$125  = 3'h1;
+          end
+      3'h1:
+          \$125  = 3'h2;
+      3'h2:
+          \$125  = 3'h3;
+      3'h3:
+          if (\$38 ) begin
+            \$125  = 3'h4;
+          end
+      3'h4:
+          if (\$57 ) begin
+            \$125  = 3'h5;
+          end
+      3'h5:
+          (* full_case = 32'd1 *)
+          if (\$77 ) begin
+            (* full_case = 32'd1 *)
+            if (last) begin
+              \$125  = 3'h0;
+            end else begin
+              \$125  = 3'h1;
+            end
+          end else begin
+            if (cmd__ready) begin
+              (* full_case = 32'd1 *)
+              if (layer__geometry[130]) begin
+                \$125  = 3'h6;
+              end else begin
+                \$125  = 3'h7;
+              end
+            end
+          end
+      3'h7:
+          if (\$95 ) begin
+            (* full_case = 32'd1 *)
+            if (last) begin
+              \$125  = 3'h0;
+            end else begin
+              \$125  = 3'h1;
+            end
+          end
+      3'h6:
+          if (cmds_pending) begin
+          end else if (\$107 ) begin
+            (* full_case = 32'd1 *)
+            if (last) begin
+              \$125  = 3'h0;
+            end else begin
+              \$125  = 3'h1;
+            end
+          end
+    endcase
+    if (rst) begin
+      \$125  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$126  = hb0;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$126  = \$14 [17:0];
+    endcase
+    if (rst) begin
+      \$126  = 18'h00000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$127  = hlast;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$127  = \$20 [33:0];
+    endcase
+    if (rst) begin
+      \$127  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$128  = load_lo;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          (* full_case = 32'd1 *)
+          if (layer__geometry[536]) begin
+            \$128  = \$22 ;
+          end else begin
+            \$128  = \$26 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$128  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$129  = load_hi;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          (* full_case = 32'd1 *)
+          if (layer__geometry[536]) begin
+            \$129  = \$24 [15:0];
+          end else begin
+            \$129  = \$28 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$129  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$130  = product_step;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          \$130  = 1'h0;
+      3'h3:
+          \$130  = \$29 [0];
+    endcase
+    if (rst) begin
+      \$130  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$131  = lo_pitch0;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$30 ) begin
+            \$131  = \$31 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$131  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$132  = lo_pitch1;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$30 ) begin
+            \$132  = { 2'h0, \$32  };
+          end
+    endcase
+    if (rst) begin
+      \$132  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$133  = hi_pitch0;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$30 ) begin
+            \$133  = \$33 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$133  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$134  = hi_pitch1;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$30 ) begin
+            \$134  = { 2'h0, \$34  };
+          end
+    endcase
+    if (rst) begin
+      \$134  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$135  = lo_wc0;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$30 ) begin
+            \$135  = \$35 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$135  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$136  = lo_wc1;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$30 ) begin
+            \$136  = { 2'h0, \$36  };
+          end
+    endcase
+    if (rst) begin
+      \$136  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$137  = img_addr;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$30 ) begin
+            \$137  = \$37 [31:0];
+          end
+    endcase
+    if (rst) begin
+      \$137  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$138  = lo_start;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$38 ) begin
+            \$138  = \$41 [31:0];
           end
     endcase
     if (rst) begin
@@ -47969,33 +48314,17 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$139  = img_off;
-    (* full_case = 32'd1 *)
+    \$139  = hi_end;
     casez (prefetch_state)
       3'h0:
-          if (layer__run) begin
-            \$139  = 32'd0;
-          end
+          /* empty */;
       3'h1:
           /* empty */;
       3'h2:
           /* empty */;
       3'h3:
-          /* empty */;
-      3'h4:
-          /* empty */;
-      3'h5:
-          if (\$93 ) begin
-            \$139  = \$96 [31:0];
-          end
-      3'h7:
-          if (\$111 ) begin
-            \$139  = \$114 [31:0];
-          end
-      3'h6:
-          if (cmds_pending) begin
-          end else if (\$123 ) begin
-            \$139  = \$137 [31:0];
+          if (\$38 ) begin
+            \$139  = \$44 [31:0];
           end
     endcase
     if (rst) begin
@@ -48004,33 +48333,17 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$140  = window__loaded_bands;
-    (* full_case = 32'd1 *)
+    \$140  = lo_slot;
     casez (prefetch_state)
       3'h0:
-          if (layer__run) begin
-            \$140  = 32'd0;
-          end
+          /* empty */;
       3'h1:
           /* empty */;
       3'h2:
           /* empty */;
       3'h3:
-          /* empty */;
-      3'h4:
-          /* empty */;
-      3'h5:
-          if (\$93 ) begin
-            \$140  = \$94 [31:0];
-          end
-      3'h7:
-          if (\$111 ) begin
-            \$140  = \$112 [31:0];
-          end
-      3'h6:
-          if (cmds_pending) begin
-          end else if (\$123 ) begin
-            \$140  = \$135 [31:0];
+          if (\$38 ) begin
+            \$140  = \$46 [31:0];
           end
     endcase
     if (rst) begin
@@ -48039,146 +48352,194 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$141  = prefetch_state;
+    \$141  = n_rows;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          if (\$47 ) begin
+            \$141  = \$48 [15:0];
+          end
+    endcase
+    if (rst) begin
+      \$141  = 16'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$142  = n_cmds;
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          (* full_case = 32'd1 *)
+          if (\$47 ) begin
+          end else begin
+            \$142  = \$50 ;
+          end
+    endcase
+    if (rst) begin
+      \$142  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$143  = load_start;
     (* full_case = 32'd1 *)
     casez (prefetch_state)
       3'h0:
-          if (layer__run) begin
-            \$141  = 3'h1;
-          end
+          /* empty */;
       3'h1:
-          \$141  = 3'h2;
+          /* empty */;
       3'h2:
-          \$141  = 3'h3;
+          /* empty */;
       3'h3:
-          if (\$38 ) begin
-            \$141  = 3'h4;
-          end
+          /* empty */;
       3'h4:
-          if (\$53 ) begin
-            \$141  = 3'h5;
+          if (\$57 ) begin
+            \$143  = \$59 ;
           end
       3'h5:
           (* full_case = 32'd1 *)
-          if (\$93 ) begin
-            (* full_case = 32'd1 *)
-            if (last) begin
-              \$141  = 3'h0;
-            end else begin
-              \$141  = 3'h1;
-            end
+          if (\$77 ) begin
           end else begin
             if (cmd__ready) begin
-              (* full_case = 32'd1 *)
               if (layer__geometry[130]) begin
-                \$141  = 3'h6;
-              end else begin
-                \$141  = 3'h7;
+                (* full_case = 32'd1 *)
+                if (\$86 ) begin
+                  \$143  = \$88 [31:0];
+                end else if (\$87 ) begin
+                  \$143  = \$92 [31:0];
+                end else begin
+                  \$143  = \$93 [31:0];
+                end
               end
             end
           end
       3'h7:
-          if (\$111 ) begin
-            (* full_case = 32'd1 *)
-            if (last) begin
-              \$141  = 3'h0;
-            end else begin
-              \$141  = 3'h1;
-            end
-          end
+          /* empty */;
       3'h6:
           if (cmds_pending) begin
-          end else if (\$123 ) begin
-            (* full_case = 32'd1 *)
-            if (last) begin
-              \$141  = 3'h0;
-            end else begin
-              \$141  = 3'h1;
+            if (cmd__ready) begin
+              (* full_case = 32'd1 *)
+              if (\$110 ) begin
+                \$143  = \$112 [31:0];
+              end else if (\$111 ) begin
+                \$143  = \$116 [31:0];
+              end else begin
+                \$143  = \$117 [31:0];
+              end
             end
           end
     endcase
     if (rst) begin
-      \$141  = 3'h0;
+      \$143  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$142  = hb0;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$142  = \$14 [17:0];
-    endcase
-    if (rst) begin
-      \$142  = 18'h00000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$143  = hlast;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$143  = \$20 [33:0];
-    endcase
-    if (rst) begin
-      \$143  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$144  = load_lo;
+    \$144  = cmd_beats;
     casez (prefetch_state)
       3'h0:
           /* empty */;
       3'h1:
           /* empty */;
       3'h2:
-          (* full_case = 32'd1 *)
-          if (layer__geometry[536]) begin
-            \$144  = \$22 ;
-          end else begin
-            \$144  = \$26 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$144  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$145  = load_hi;
-    casez (prefetch_state)
-      3'h0:
           /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          (* full_case = 32'd1 *)
-          if (layer__geometry[536]) begin
-            \$145  = \$24 [15:0];
-          end else begin
-            \$145  = \$28 [15:0];
-          end
-    endcase
-    if (rst) begin
-      \$145  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$146  = product_step;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          \$146  = 1'h0;
       3'h3:
-          \$146  = \$29 [0];
+          /* empty */;
+      3'h4:
+          if (\$57 ) begin
+            \$144  = \$67 [23:0];
+          end
+    endcase
+    if (rst) begin
+      \$144  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$145  = cmds_left;
+    (* full_case = 32'd1 *)
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$57 ) begin
+            \$145  = n_cmds;
+          end
+      3'h5:
+          (* full_case = 32'd1 *)
+          if (\$77 ) begin
+          end else begin
+            if (cmd__ready) begin
+              if (layer__geometry[130]) begin
+                \$145  = \$84 [31:0];
+              end
+            end
+          end
+      3'h7:
+          /* empty */;
+      3'h6:
+          if (cmds_pending) begin
+            if (cmd__ready) begin
+              \$145  = \$108 [31:0];
+            end
+          end
+    endcase
+    if (rst) begin
+      \$145  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
+    \$146  = cmds_pending;
+    (* full_case = 32'd1 *)
+    casez (prefetch_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          if (\$57 ) begin
+            \$146  = \$68 ;
+          end
+      3'h5:
+          (* full_case = 32'd1 *)
+          if (\$77 ) begin
+          end else begin
+            if (cmd__ready) begin
+              if (layer__geometry[130]) begin
+                \$146  = \$85 ;
+              end
+            end
+          end
+      3'h7:
+          /* empty */;
+      3'h6:
+          if (cmds_pending) begin
+            if (cmd__ready) begin
+              \$146  = \$109 ;
+            end
+          end
     endcase
     if (rst) begin
       \$146  = 1'h0;
@@ -48186,7 +48547,8 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$147  = lo_pitch0;
+    \$147  = lasts_left;
+    (* full_case = 32'd1 *)
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -48195,9 +48557,17 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          if (\$30 ) begin
-            \$147  = \$31 [31:0];
+          /* empty */;
+      3'h4:
+          if (\$57 ) begin
+            \$147  = n_cmds;
           end
+      3'h5:
+          /* empty */;
+      3'h7:
+          /* empty */;
+      3'h6:
+          \$147  = \$100 [31:0];
     endcase
     if (rst) begin
       \$147  = 32'd0;
@@ -48205,7 +48575,8 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$148  = lo_pitch1;
+    \$148  = lasts_one;
+    (* full_case = 32'd1 *)
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -48214,17 +48585,26 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          if (\$30 ) begin
-            \$148  = { 2'h0, \$32  };
+          /* empty */;
+      3'h4:
+          if (\$57 ) begin
+            \$148  = \$69 ;
           end
+      3'h5:
+          /* empty */;
+      3'h7:
+          /* empty */;
+      3'h6:
+          \$148  = \$103 ;
     endcase
     if (rst) begin
-      \$148  = 32'd0;
+      \$148  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$149  = hi_pitch0;
+    \$149  = lasts_none;
+    (* full_case = 32'd1 *)
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -48233,17 +48613,26 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          if (\$30 ) begin
-            \$149  = \$33 [31:0];
+          /* empty */;
+      3'h4:
+          if (\$57 ) begin
+            \$149  = \$70 ;
           end
+      3'h5:
+          /* empty */;
+      3'h7:
+          /* empty */;
+      3'h6:
+          \$149  = \$105 ;
     endcase
     if (rst) begin
-      \$149  = 32'd0;
+      \$149  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$150  = hi_pitch1;
+    \$150  = row_addr;
+    (* full_case = 32'd1 *)
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -48252,8 +48641,34 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          if (\$30 ) begin
-            \$150  = { 2'h0, \$34  };
+          /* empty */;
+      3'h4:
+          if (\$57 ) begin
+            \$150  = lo_start;
+          end
+      3'h5:
+          (* full_case = 32'd1 *)
+          if (\$77 ) begin
+          end else begin
+            if (cmd__ready) begin
+              if (layer__geometry[130]) begin
+                if (\$86 ) begin
+                end else if (\$87 ) begin
+                  \$150  = \$89 [31:0];
+                end
+              end
+            end
+          end
+      3'h7:
+          /* empty */;
+      3'h6:
+          if (cmds_pending) begin
+            if (cmd__ready) begin
+              if (\$110 ) begin
+              end else if (\$111 ) begin
+                \$150  = \$113 [31:0];
+              end
+            end
           end
     endcase
     if (rst) begin
@@ -48262,7 +48677,8 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$151  = lo_wc0;
+    \$151  = pix_left;
+    (* full_case = 32'd1 *)
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -48271,17 +48687,49 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          if (\$30 ) begin
-            \$151  = \$35 [31:0];
+          /* empty */;
+      3'h4:
+          if (\$57 ) begin
+            \$151  = layer__descriptor[47:32];
+          end
+      3'h5:
+          (* full_case = 32'd1 *)
+          if (\$77 ) begin
+          end else begin
+            if (cmd__ready) begin
+              if (layer__geometry[130]) begin
+                (* full_case = 32'd1 *)
+                if (\$86 ) begin
+                end else if (\$87 ) begin
+                  \$151  = layer__descriptor[47:32];
+                end else begin
+                  \$151  = \$94 [15:0];
+                end
+              end
+            end
+          end
+      3'h7:
+          /* empty */;
+      3'h6:
+          if (cmds_pending) begin
+            if (cmd__ready) begin
+              (* full_case = 32'd1 *)
+              if (\$110 ) begin
+              end else if (\$111 ) begin
+                \$151  = layer__descriptor[47:32];
+              end else begin
+                \$151  = \$118 [15:0];
+              end
+            end
           end
     endcase
     if (rst) begin
-      \$151  = 32'd0;
+      \$151  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$152  = lo_wc1;
+    \$152  = window__base;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -48290,8 +48738,12 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
       3'h2:
           /* empty */;
       3'h3:
-          if (\$30 ) begin
-            \$152  = { 2'h0, \$36  };
+          /* empty */;
+      3'h4:
+          if (\$57 ) begin
+            if (\$73 ) begin
+              \$152  = \$76 ;
+            end
           end
     endcase
     if (rst) begin
@@ -48300,443 +48752,7 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$153  = img_addr;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$30 ) begin
-            \$153  = \$37 [31:0];
-          end
-    endcase
-    if (rst) begin
-      \$153  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$154  = lo_start;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$38 ) begin
-            \$154  = \$41 [31:0];
-          end
-    endcase
-    if (rst) begin
-      \$154  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$155  = hi_end;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$38 ) begin
-            \$155  = \$44 [31:0];
-          end
-    endcase
-    if (rst) begin
-      \$155  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$156  = lo_slot;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          if (\$38 ) begin
-            \$156  = \$46 [31:0];
-          end
-    endcase
-    if (rst) begin
-      \$156  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$157  = load_start;
-    (* full_case = 32'd1 *)
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          if (\$53 ) begin
-            \$157  = \$55 ;
-          end
-      3'h5:
-          (* full_case = 32'd1 *)
-          if (\$93 ) begin
-          end else begin
-            if (cmd__ready) begin
-              if (layer__geometry[130]) begin
-                (* full_case = 32'd1 *)
-                if (\$102 ) begin
-                  \$157  = \$104 [31:0];
-                end else if (\$103 ) begin
-                  \$157  = \$108 [31:0];
-                end else begin
-                  \$157  = \$109 [31:0];
-                end
-              end
-            end
-          end
-      3'h7:
-          /* empty */;
-      3'h6:
-          if (cmds_pending) begin
-            if (cmd__ready) begin
-              (* full_case = 32'd1 *)
-              if (\$126 ) begin
-                \$157  = \$128 [31:0];
-              end else if (\$127 ) begin
-                \$157  = \$132 [31:0];
-              end else begin
-                \$157  = \$133 [31:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$157  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$158  = cmd_beats;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          if (\$53 ) begin
-            \$158  = \$63 [23:0];
-          end
-    endcase
-    if (rst) begin
-      \$158  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$159  = cmds_left;
-    (* full_case = 32'd1 *)
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          if (\$53 ) begin
-            \$159  = \$67 ;
-          end
-      3'h5:
-          (* full_case = 32'd1 *)
-          if (\$93 ) begin
-          end else begin
-            if (cmd__ready) begin
-              if (layer__geometry[130]) begin
-                \$159  = \$100 [31:0];
-              end
-            end
-          end
-      3'h7:
-          /* empty */;
-      3'h6:
-          if (cmds_pending) begin
-            if (cmd__ready) begin
-              \$159  = \$124 [31:0];
-            end
-          end
-    endcase
-    if (rst) begin
-      \$159  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$160  = cmds_pending;
-    (* full_case = 32'd1 *)
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          if (\$53 ) begin
-            \$160  = \$72 ;
-          end
-      3'h5:
-          (* full_case = 32'd1 *)
-          if (\$93 ) begin
-          end else begin
-            if (cmd__ready) begin
-              if (layer__geometry[130]) begin
-                \$160  = \$101 ;
-              end
-            end
-          end
-      3'h7:
-          /* empty */;
-      3'h6:
-          if (cmds_pending) begin
-            if (cmd__ready) begin
-              \$160  = \$125 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$160  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$161  = lasts_left;
-    (* full_case = 32'd1 *)
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          if (\$53 ) begin
-            \$161  = \$76 ;
-          end
-      3'h5:
-          /* empty */;
-      3'h7:
-          /* empty */;
-      3'h6:
-          \$161  = \$116 [31:0];
-    endcase
-    if (rst) begin
-      \$161  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$162  = lasts_one;
-    (* full_case = 32'd1 *)
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          if (\$53 ) begin
-            \$162  = \$81 ;
-          end
-      3'h5:
-          /* empty */;
-      3'h7:
-          /* empty */;
-      3'h6:
-          \$162  = \$119 ;
-    endcase
-    if (rst) begin
-      \$162  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$163  = lasts_none;
-    (* full_case = 32'd1 *)
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          if (\$53 ) begin
-            \$163  = \$86 ;
-          end
-      3'h5:
-          /* empty */;
-      3'h7:
-          /* empty */;
-      3'h6:
-          \$163  = \$121 ;
-    endcase
-    if (rst) begin
-      \$163  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$164  = row_addr;
-    (* full_case = 32'd1 *)
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          if (\$53 ) begin
-            \$164  = lo_start;
-          end
-      3'h5:
-          (* full_case = 32'd1 *)
-          if (\$93 ) begin
-          end else begin
-            if (cmd__ready) begin
-              if (layer__geometry[130]) begin
-                if (\$102 ) begin
-                end else if (\$103 ) begin
-                  \$164  = \$105 [31:0];
-                end
-              end
-            end
-          end
-      3'h7:
-          /* empty */;
-      3'h6:
-          if (cmds_pending) begin
-            if (cmd__ready) begin
-              if (\$126 ) begin
-              end else if (\$127 ) begin
-                \$164  = \$129 [31:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$164  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$165  = pix_left;
-    (* full_case = 32'd1 *)
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          if (\$53 ) begin
-            \$165  = layer__descriptor[47:32];
-          end
-      3'h5:
-          (* full_case = 32'd1 *)
-          if (\$93 ) begin
-          end else begin
-            if (cmd__ready) begin
-              if (layer__geometry[130]) begin
-                (* full_case = 32'd1 *)
-                if (\$102 ) begin
-                end else if (\$103 ) begin
-                  \$165  = layer__descriptor[47:32];
-                end else begin
-                  \$165  = \$110 [15:0];
-                end
-              end
-            end
-          end
-      3'h7:
-          /* empty */;
-      3'h6:
-          if (cmds_pending) begin
-            if (cmd__ready) begin
-              (* full_case = 32'd1 *)
-              if (\$126 ) begin
-              end else if (\$127 ) begin
-                \$165  = layer__descriptor[47:32];
-              end else begin
-                \$165  = \$134 [15:0];
-              end
-            end
-          end
-    endcase
-    if (rst) begin
-      \$165  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$166  = window__base;
-    casez (prefetch_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          /* empty */;
-      3'h3:
-          /* empty */;
-      3'h4:
-          if (\$53 ) begin
-            if (\$89 ) begin
-              \$166  = \$92 ;
-            end
-          end
-    endcase
-    if (rst) begin
-      \$166  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$82 ) begin end
-    \$167  = loaded_hi;
+    \$153  = loaded_hi;
     casez (prefetch_state)
       3'h0:
           /* empty */;
@@ -48750,15 +48766,15 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
           /* empty */;
       3'h5:
           (* full_case = 32'd1 *)
-          if (\$93 ) begin
+          if (\$77 ) begin
           end else begin
             if (cmd__ready) begin
-              \$167  = load_hi;
+              \$153  = load_hi;
             end
           end
     endcase
     if (rst) begin
-      \$167  = 16'h0000;
+      \$153  = 16'h0000;
     end
   end
   assign \layer__busy$1  = layer__busy;
@@ -48877,27 +48893,27 @@ module \accel_top.core.prefetch (rst, layer__run, cmd__ready, write__en, layer__
   assign \cmd__payload.beats  = cmd__payload[55:32];
   assign cmd__payload[55:32] = cmd_beats;
   assign cmd__payload[31:0] = load_start;
+  assign \$60  = 32'd4294967288;
+  assign \$61 [2:0] = 3'h0;
+  assign \$61 [31:3] = lo_start[31:3];
   assign \$38  = product_step;
   assign \$40  = { 13'h0000, lo_pitch1, 18'h00000 };
   assign \$43  = { 13'h0000, hi_pitch1, 18'h00000 };
   assign \$45  = { 13'h0000, lo_wc1, 18'h00000 };
-  assign \$54  = 32'd4294967288;
-  assign \$55 [2:0] = 3'h0;
-  assign \$55 [31:3] = lo_start[31:3];
-  assign \$56  = 32'd4294967288;
-  assign \$57 [2:0] = 3'h0;
-  assign \$57 [31:3] = lo_start[31:3];
-  assign \$63  = { \$62 [34], \$62 [34], \$62 [34], \$62 [34:3] };
-  assign \$90  = 32'd4294967288;
-  assign \$91 [2:0] = 3'h0;
-  assign \$91 [31:3] = lo_start[31:3];
-  assign \$99  = { \$98 [32], \$98 [32], \$98 [32], \$98 [32:3] };
-  assign \$107  = 32'd4294967288;
-  assign { \$108 [32], \$108 [2:0] } = 4'h0;
-  assign \$108 [31:3] = \$106 [31:3];
-  assign \$131  = 32'd4294967288;
-  assign { \$132 [32], \$132 [2:0] } = 4'h0;
-  assign \$132 [31:3] = \$130 [31:3];
+  assign \$58  = 32'd4294967288;
+  assign \$59 [2:0] = 3'h0;
+  assign \$59 [31:3] = lo_start[31:3];
+  assign \$67  = { \$66 [34], \$66 [34], \$66 [34], \$66 [34:3] };
+  assign \$74  = 32'd4294967288;
+  assign \$75 [2:0] = 3'h0;
+  assign \$75 [31:3] = lo_start[31:3];
+  assign \$83  = { \$82 [32], \$82 [32], \$82 [32], \$82 [32:3] };
+  assign \$91  = 32'd4294967288;
+  assign { \$92 [32], \$92 [2:0] } = 4'h0;
+  assign \$92 [31:3] = \$90 [31:3];
+  assign \$115  = 32'd4294967288;
+  assign { \$116 [32], \$116 [2:0] } = 4'h0;
+  assign \$116 [31:3] = \$114 [31:3];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -49215,65 +49231,74 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   reg \$auto$verilog_backend.cc:2355:dump_module$84  = 0;
   wire \$1 ;
   wire \$10 ;
-  reg \$100 ;
-  reg \$101 ;
-  reg [31:0] \$102 ;
-  reg [23:0] \$103 ;
-  reg [4:0] \$104 ;
-  reg \$105 ;
-  reg [31:0] \$106 ;
-  reg \$107 ;
+  reg [9:0] \$100 ;
+  reg [4:0] \$101 ;
+  reg \$102 ;
+  reg \$103 ;
+  reg [31:0] \$104 ;
+  reg [23:0] \$105 ;
+  reg [9:0] \$106 ;
+  reg [4:0] \$107 ;
+  reg \$108 ;
+  reg \$109 ;
   wire [10:0] \$11 ;
+  reg [31:0] \$110 ;
+  reg [23:0] \$111 ;
+  reg [9:0] \$112 ;
+  reg [4:0] \$113 ;
+  reg \$114 ;
+  reg [31:0] \$115 ;
+  reg \$116 ;
   wire \$12 ;
   wire \$13 ;
   wire [23:0] \$14 ;
   wire [7:0] \$15 ;
   wire [32:0] \$16 ;
   wire [24:0] \$17 ;
-  wire [10:0] \$18 ;
-  wire \$19 ;
+  wire \$18 ;
+  wire [10:0] \$19 ;
   wire \$2 ;
-  wire \$20 ;
-  wire [23:0] \$21 ;
+  wire [10:0] \$20 ;
+  wire \$21 ;
   wire \$22 ;
-  wire \$23 ;
+  wire [23:0] \$23 ;
   wire \$24 ;
   wire \$25 ;
-  wire [10:0] \$26 ;
+  wire \$26 ;
   wire \$27 ;
-  wire \$28 ;
-  wire [23:0] \$29 ;
+  wire [10:0] \$28 ;
+  wire \$29 ;
   wire \$3 ;
-  wire [7:0] \$30 ;
-  wire [32:0] \$31 ;
-  wire [24:0] \$32 ;
-  wire [10:0] \$33 ;
-  wire \$34 ;
+  wire \$30 ;
+  wire [23:0] \$31 ;
+  wire [7:0] \$32 ;
+  wire [32:0] \$33 ;
+  wire [24:0] \$34 ;
   wire \$35 ;
-  wire [23:0] \$36 ;
-  wire \$37 ;
+  wire [10:0] \$36 ;
+  wire [10:0] \$37 ;
   wire \$38 ;
   wire \$39 ;
   wire \$4 ;
-  wire \$40 ;
-  wire [10:0] \$41 ;
+  wire [23:0] \$40 ;
+  wire \$41 ;
   wire \$42 ;
   wire \$43 ;
-  wire [23:0] \$44 ;
-  wire [7:0] \$45 ;
-  wire [32:0] \$46 ;
-  wire [24:0] \$47 ;
-  wire [10:0] \$48 ;
-  wire \$49 ;
+  wire \$44 ;
+  wire [10:0] \$45 ;
+  wire \$46 ;
+  wire \$47 ;
+  wire [23:0] \$48 ;
+  wire [7:0] \$49 ;
   wire \$5 ;
-  wire \$50 ;
-  wire [23:0] \$51 ;
+  wire [32:0] \$50 ;
+  wire [24:0] \$51 ;
   wire \$52 ;
-  wire \$53 ;
-  wire \$54 ;
+  wire [10:0] \$53 ;
+  wire [10:0] \$54 ;
   wire \$55 ;
   wire \$56 ;
-  wire \$57 ;
+  wire [23:0] \$57 ;
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
@@ -49300,26 +49325,26 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   wire \$79 ;
   wire \$8 ;
   wire \$80 ;
-  wire [31:0] \$81 ;
+  wire \$81 ;
   wire \$82 ;
-  wire [32:0] \$83 ;
+  wire \$83 ;
   wire \$84 ;
   wire \$85 ;
   wire \$86 ;
-  wire \$87 ;
+  wire [31:0] \$87 ;
   wire \$88 ;
-  reg \$89 ;
+  wire [32:0] \$89 ;
   wire \$9 ;
-  reg [40:0] \$90 ;
-  reg \$91 ;
-  reg [31:0] \$92 ;
-  reg [23:0] \$93 ;
-  reg [4:0] \$94 ;
+  wire \$90 ;
+  wire \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire \$94 ;
   reg \$95 ;
-  reg \$96 ;
-  reg [31:0] \$97 ;
-  reg [23:0] \$98 ;
-  reg [4:0] \$99 ;
+  reg [40:0] \$96 ;
+  reg \$97 ;
+  reg [31:0] \$98 ;
+  reg [23:0] \$99 ;
   reg active0 = 1'h0;
   reg active1 = 1'h0;
   reg active2 = 1'h0;
@@ -49330,11 +49355,11 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   output [31:0] beats_read;
   reg [31:0] beats_read = 32'd0;
   wire [9:0] burst;
-  wire [9:0] \burst$36 ;
-  wire [9:0] \burst$44 ;
-  wire [9:0] \burst$51 ;
-  wire [9:0] \burst$59 ;
-  wire [9:0] \burst$66 ;
+  wire [9:0] \burst$38 ;
+  wire [9:0] \burst$47 ;
+  wire [9:0] \burst$55 ;
+  wire [9:0] \burst$64 ;
+  wire [9:0] \burst$72 ;
   reg [4:0] burst0 = 5'h00;
   reg [4:0] burst1 = 5'h00;
   reg [4:0] burst2 = 5'h00;
@@ -49396,11 +49421,11 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   output idle;
   wire idle;
   wire [9:0] limit;
-  wire [9:0] \limit$35 ;
-  wire [9:0] \limit$43 ;
-  wire [9:0] \limit$50 ;
-  wire [9:0] \limit$58 ;
-  wire [9:0] \limit$65 ;
+  wire [9:0] \limit$37 ;
+  wire [9:0] \limit$46 ;
+  wire [9:0] \limit$54 ;
+  wire [9:0] \limit$63 ;
+  wire [9:0] \limit$71 ;
   wire load;
   wire [31:0] new_addr0;
   wire [31:0] new_addr1;
@@ -49408,9 +49433,15 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   wire new_final0;
   wire new_final1;
   wire new_final2;
+  wire [9:0] new_page0;
+  wire [9:0] new_page1;
+  wire [9:0] new_page2;
   wire [23:0] new_remain0;
   wire [23:0] new_remain1;
   wire [23:0] new_remain2;
+  wire [9:0] new_to_page0;
+  wire [9:0] new_to_page1;
+  wire [9:0] new_to_page2;
   wire [2:0] r_data;
   wire r_en;
   wire r_rdy;
@@ -49443,18 +49474,18 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   wire [23:0] rest_remain0;
   wire [23:0] rest_remain1;
   wire [23:0] rest_remain2;
+  wire [9:0] rest_to_page0;
+  wire [9:0] rest_to_page1;
+  wire [9:0] rest_to_page2;
   input rst;
   wire rst;
   reg [1:0] sel;
   reg [31:0] sel_addr;
   reg [4:0] sel_burst;
   reg sel_final;
-  wire [9:0] to_page;
-  wire [9:0] \to_page$34 ;
-  wire [9:0] \to_page$42 ;
-  wire [9:0] \to_page$49 ;
-  wire [9:0] \to_page$57 ;
-  wire [9:0] \to_page$64 ;
+  reg [9:0] to_page0 = 10'h000;
+  reg [9:0] to_page1 = 10'h000;
+  reg [9:0] to_page2 = 10'h000;
   wire [2:0] w_data;
   wire w_en;
   wire w_rdy;
@@ -49478,135 +49509,147 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   assign new_final0 = cmd__0__payload[55:32] <= limit;
   assign \$16  = addr0 + \$15 ;
   assign \$17  = remain0 - burst0;
-  assign \$18  = 10'h200 - \$16 [11:3];
-  assign \$19  = \$18 [9:0] < 5'h10;
-  assign \limit$35  = \$19  ? \$18 [9:0] : 10'h010;
-  assign \$20  = \$17 [23:0] < \limit$35 ;
-  assign \$21  = \$20  ? \$17 [23:0] : { 14'h0000, \limit$35  };
-  assign rest_final0 = \$17 [23:0] <= \limit$35 ;
-  assign \$22  = ~ active1;
-  assign \$23  = sel == 1'h1;
-  assign \$24  = load & \$23 ;
-  assign \$25  = \$24  & final1;
-  assign cmd__1__ready = \$22  | \$25 ;
-  assign \$26  = 10'h200 - cmd__1__payload[11:3];
-  assign \$27  = \$26 [9:0] < 5'h10;
-  assign \limit$43  = \$27  ? \$26 [9:0] : 10'h010;
-  assign \$28  = cmd__1__payload[55:32] < \limit$43 ;
-  assign \$29  = \$28  ? cmd__1__payload[55:32] : { 14'h0000, \limit$43  };
-  assign new_final1 = cmd__1__payload[55:32] <= \limit$43 ;
-  assign \$31  = addr1 + \$30 ;
-  assign \$32  = remain1 - burst1;
-  assign \$33  = 10'h200 - \$31 [11:3];
-  assign \$34  = \$33 [9:0] < 5'h10;
-  assign \limit$50  = \$34  ? \$33 [9:0] : 10'h010;
-  assign \$35  = \$32 [23:0] < \limit$50 ;
-  assign \$36  = \$35  ? \$32 [23:0] : { 14'h0000, \limit$50  };
-  assign rest_final1 = \$32 [23:0] <= \limit$50 ;
-  assign \$37  = ~ active2;
-  assign \$38  = sel == 2'h2;
-  assign \$39  = load & \$38 ;
-  assign \$40  = \$39  & final2;
-  assign cmd__2__ready = \$37  | \$40 ;
-  assign \$41  = 10'h200 - cmd__2__payload[11:3];
-  assign \$42  = \$41 [9:0] < 5'h10;
-  assign \limit$58  = \$42  ? \$41 [9:0] : 10'h010;
-  assign \$43  = cmd__2__payload[55:32] < \limit$58 ;
-  assign \$44  = \$43  ? cmd__2__payload[55:32] : { 14'h0000, \limit$58  };
-  assign new_final2 = cmd__2__payload[55:32] <= \limit$58 ;
-  assign \$46  = addr2 + \$45 ;
-  assign \$47  = remain2 - burst2;
-  assign \$48  = 10'h200 - \$46 [11:3];
-  assign \$49  = \$48 [9:0] < 5'h10;
-  assign \limit$65  = \$49  ? \$48 [9:0] : 10'h010;
-  assign \$50  = \$47 [23:0] < \limit$65 ;
-  assign \$51  = \$50  ? \$47 [23:0] : { 14'h0000, \limit$65  };
-  assign rest_final2 = \$47 [23:0] <= \limit$65 ;
-  assign \$52  = rd_rsp__valid & r_rdy;
-  assign \$53  = ! r_data[1:0];
-  assign data__0__valid = \$52  & \$53 ;
-  assign \$54  = rd_rsp__payload[64] & r_data[2];
-  assign \$55  = ! r_data[1:0];
-  assign \$56  = rd_rsp__valid & r_rdy;
-  assign \$57  = r_data[1:0] == 1'h1;
-  assign data__1__valid = \$56  & \$57 ;
-  assign \$58  = rd_rsp__payload[64] & r_data[2];
-  assign \$59  = r_data[1:0] == 1'h1;
-  assign \$60  = rd_rsp__valid & r_rdy;
-  assign \$61  = r_data[1:0] == 2'h2;
-  assign data__2__valid = \$60  & \$61 ;
-  assign \$62  = rd_rsp__payload[64] & r_data[2];
-  assign \$63  = r_data[1:0] == 2'h2;
+  assign \$18  = burst0 == to_page0;
+  assign \$19  = to_page0 - burst0;
+  assign \$20  = \$18  ? 11'h200 : \$19 ;
+  assign \$21  = \$20 [9:0] < 5'h10;
+  assign \limit$37  = \$21  ? \$20 [9:0] : 10'h010;
+  assign \$22  = \$17 [23:0] < \limit$37 ;
+  assign \$23  = \$22  ? \$17 [23:0] : { 14'h0000, \limit$37  };
+  assign rest_final0 = \$17 [23:0] <= \limit$37 ;
+  assign \$24  = ~ active1;
+  assign \$25  = sel == 1'h1;
+  assign \$26  = load & \$25 ;
+  assign \$27  = \$26  & final1;
+  assign cmd__1__ready = \$24  | \$27 ;
+  assign \$28  = 10'h200 - cmd__1__payload[11:3];
+  assign \$29  = \$28 [9:0] < 5'h10;
+  assign \limit$46  = \$29  ? \$28 [9:0] : 10'h010;
+  assign \$30  = cmd__1__payload[55:32] < \limit$46 ;
+  assign \$31  = \$30  ? cmd__1__payload[55:32] : { 14'h0000, \limit$46  };
+  assign new_final1 = cmd__1__payload[55:32] <= \limit$46 ;
+  assign \$33  = addr1 + \$32 ;
+  assign \$34  = remain1 - burst1;
+  assign \$35  = burst1 == to_page1;
+  assign \$36  = to_page1 - burst1;
+  assign \$37  = \$35  ? 11'h200 : \$36 ;
+  assign \$38  = \$37 [9:0] < 5'h10;
+  assign \limit$54  = \$38  ? \$37 [9:0] : 10'h010;
+  assign \$39  = \$34 [23:0] < \limit$54 ;
+  assign \$40  = \$39  ? \$34 [23:0] : { 14'h0000, \limit$54  };
+  assign rest_final1 = \$34 [23:0] <= \limit$54 ;
+  assign \$41  = ~ active2;
+  assign \$42  = sel == 2'h2;
+  assign \$43  = load & \$42 ;
+  assign \$44  = \$43  & final2;
+  assign cmd__2__ready = \$41  | \$44 ;
+  assign \$45  = 10'h200 - cmd__2__payload[11:3];
+  assign \$46  = \$45 [9:0] < 5'h10;
+  assign \limit$63  = \$46  ? \$45 [9:0] : 10'h010;
+  assign \$47  = cmd__2__payload[55:32] < \limit$63 ;
+  assign \$48  = \$47  ? cmd__2__payload[55:32] : { 14'h0000, \limit$63  };
+  assign new_final2 = cmd__2__payload[55:32] <= \limit$63 ;
+  assign \$50  = addr2 + \$49 ;
+  assign \$51  = remain2 - burst2;
+  assign \$52  = burst2 == to_page2;
+  assign \$53  = to_page2 - burst2;
+  assign \$54  = \$52  ? 11'h200 : \$53 ;
+  assign \$55  = \$54 [9:0] < 5'h10;
+  assign \limit$71  = \$55  ? \$54 [9:0] : 10'h010;
+  assign \$56  = \$51 [23:0] < \limit$71 ;
+  assign \$57  = \$56  ? \$51 [23:0] : { 14'h0000, \limit$71  };
+  assign rest_final2 = \$51 [23:0] <= \limit$71 ;
+  assign \$58  = rd_rsp__valid & r_rdy;
+  assign \$59  = ! r_data[1:0];
+  assign data__0__valid = \$58  & \$59 ;
+  assign \$60  = rd_rsp__payload[64] & r_data[2];
+  assign \$61  = ! r_data[1:0];
+  assign \$62  = rd_rsp__valid & r_rdy;
+  assign \$63  = r_data[1:0] == 1'h1;
+  assign data__1__valid = \$62  & \$63 ;
+  assign \$64  = rd_rsp__payload[64] & r_data[2];
+  assign \$65  = r_data[1:0] == 1'h1;
+  assign \$66  = rd_rsp__valid & r_rdy;
+  assign \$67  = r_data[1:0] == 2'h2;
+  assign data__2__valid = \$66  & \$67 ;
+  assign \$68  = rd_rsp__payload[64] & r_data[2];
+  assign \$69  = r_data[1:0] == 2'h2;
   assign rd_rsp__ready = r_rdy & dest_ready;
-  assign \$64  = rd_rsp__valid & rd_rsp__ready;
-  assign r_en = \$64  & rd_rsp__payload[64];
-  assign \$65  = ~ any_active;
-  assign \$66  = ~ rd_req__valid;
-  assign \$67  = \$65  & \$66 ;
-  assign \$68  = ~ r_rdy;
-  assign idle = \$67  & \$68 ;
-  assign \$69  = cmd__0__valid & cmd__0__ready;
-  assign \$70  = ! sel;
-  assign \$71  = load & \$70 ;
-  assign \$72  = | cmd__0__payload[55:32];
-  assign \$73  = cmd__1__valid & cmd__1__ready;
-  assign \$74  = sel == 1'h1;
-  assign \$75  = load & \$74 ;
-  assign \$76  = | cmd__1__payload[55:32];
-  assign \$77  = cmd__2__valid & cmd__2__ready;
-  assign \$78  = sel == 2'h2;
-  assign \$79  = load & \$78 ;
-  assign \$80  = | cmd__2__payload[55:32];
-  assign \$81  = clear ? 32'd0 : beats_read;
-  assign \$82  = rd_rsp__valid & rd_rsp__ready;
-  assign \$83  = \$81  + \$82 ;
-  assign \$84  = ~ clear;
-  assign \$85  = error & \$84 ;
-  assign \$86  = rd_rsp__valid & rd_rsp__ready;
-  assign \$87  = \$86  & rd_rsp__payload[65];
-  assign \$88  = \$85  | \$87 ;
+  assign \$70  = rd_rsp__valid & rd_rsp__ready;
+  assign r_en = \$70  & rd_rsp__payload[64];
+  assign \$71  = ~ any_active;
+  assign \$72  = ~ rd_req__valid;
+  assign \$73  = \$71  & \$72 ;
+  assign \$74  = ~ r_rdy;
+  assign idle = \$73  & \$74 ;
+  assign \$75  = cmd__0__valid & cmd__0__ready;
+  assign \$76  = ! sel;
+  assign \$77  = load & \$76 ;
+  assign \$78  = | cmd__0__payload[55:32];
+  assign \$79  = cmd__1__valid & cmd__1__ready;
+  assign \$80  = sel == 1'h1;
+  assign \$81  = load & \$80 ;
+  assign \$82  = | cmd__1__payload[55:32];
+  assign \$83  = cmd__2__valid & cmd__2__ready;
+  assign \$84  = sel == 2'h2;
+  assign \$85  = load & \$84 ;
+  assign \$86  = | cmd__2__payload[55:32];
+  assign \$87  = clear ? 32'd0 : beats_read;
+  assign \$88  = rd_rsp__valid & rd_rsp__ready;
+  assign \$89  = \$87  + \$88 ;
+  assign \$90  = ~ clear;
+  assign \$91  = error & \$90 ;
+  assign \$92  = rd_rsp__valid & rd_rsp__ready;
+  assign \$93  = \$92  & rd_rsp__payload[65];
+  assign \$94  = \$91  | \$93 ;
   always @(posedge clk)
-    rd_req__valid <= \$89 ;
+    rd_req__valid <= \$95 ;
   always @(posedge clk)
-    rd_req__payload <= \$90 ;
+    rd_req__payload <= \$96 ;
   always @(posedge clk)
-    active0 <= \$91 ;
+    active0 <= \$97 ;
   always @(posedge clk)
-    addr0 <= \$92 ;
+    addr0 <= \$98 ;
   always @(posedge clk)
-    remain0 <= \$93 ;
+    remain0 <= \$99 ;
   always @(posedge clk)
-    burst0 <= \$94 ;
+    to_page0 <= \$100 ;
   always @(posedge clk)
-    final0 <= \$95 ;
+    burst0 <= \$101 ;
   always @(posedge clk)
-    active1 <= \$96 ;
+    final0 <= \$102 ;
   always @(posedge clk)
-    addr1 <= \$97 ;
+    active1 <= \$103 ;
   always @(posedge clk)
-    remain1 <= \$98 ;
+    addr1 <= \$104 ;
   always @(posedge clk)
-    burst1 <= \$99 ;
+    remain1 <= \$105 ;
   always @(posedge clk)
-    final1 <= \$100 ;
+    to_page1 <= \$106 ;
   always @(posedge clk)
-    active2 <= \$101 ;
+    burst1 <= \$107 ;
   always @(posedge clk)
-    addr2 <= \$102 ;
+    final1 <= \$108 ;
   always @(posedge clk)
-    remain2 <= \$103 ;
+    active2 <= \$109 ;
   always @(posedge clk)
-    burst2 <= \$104 ;
+    addr2 <= \$110 ;
   always @(posedge clk)
-    final2 <= \$105 ;
+    remain2 <= \$111 ;
   always @(posedge clk)
-    beats_read <= \$106 ;
+    to_page2 <= \$112 ;
   always @(posedge clk)
-    error <= \$107 ;
+    burst2 <= \$113 ;
+  always @(posedge clk)
+    final2 <= \$114 ;
+  always @(posedge clk)
+    beats_read <= \$115 ;
+  always @(posedge clk)
+    error <= \$116 ;
   \accel_top.core.reader.info  info (
     .clk(clk),
-    .\port$3431$0 (sel),
-    .\port$3435$0 (sel_final),
+    .\port$3453$0 (sel),
+    .\port$3457$0 (sel_final),
     .r_data(r_data),
     .r_en(r_en),
     .r_rdy(r_rdy),
@@ -49682,96 +49725,23 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
     dest_ready = 1'h0;
-    if (\$55 ) begin
+    if (\$61 ) begin
       dest_ready = 1'h1;
     end
-    if (\$59 ) begin
+    if (\$65 ) begin
       dest_ready = 1'h1;
     end
-    if (\$63 ) begin
+    if (\$69 ) begin
       dest_ready = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$89  = rd_req__valid;
+    \$95  = rd_req__valid;
     if (load) begin
-      \$89  = 1'h1;
+      \$95  = 1'h1;
     end else if (rd_req__ready) begin
-      \$89  = 1'h0;
-    end
-    if (rst) begin
-      \$89  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$90  = rd_req__payload;
-    if (load) begin
-      \$90 [31:0] = sel_addr;
-      \$90 [40:32] = { 4'h0, sel_burst };
-    end
-    if (rst) begin
-      \$90  = 41'h00000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$91  = active0;
-    if (\$69 ) begin
-      \$91  = \$72 ;
-    end else if (\$71 ) begin
-      if (final0) begin
-        \$91  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$91  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$92  = addr0;
-    if (\$69 ) begin
-      \$92  = { cmd__0__payload[31:3], 3'h0 };
-    end else if (\$71 ) begin
-      \$92  = \$16 [31:0];
-    end
-    if (rst) begin
-      \$92  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$93  = remain0;
-    if (\$69 ) begin
-      \$93  = cmd__0__payload[55:32];
-    end else if (\$71 ) begin
-      \$93  = \$17 [23:0];
-    end
-    if (rst) begin
-      \$93  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$94  = burst0;
-    if (\$69 ) begin
-      \$94  = \$14 [4:0];
-    end else if (\$71 ) begin
-      \$94  = \$21 [4:0];
-    end
-    if (rst) begin
-      \$94  = 5'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$95  = final0;
-    if (\$69 ) begin
-      \$95  = new_final0;
-    end else if (\$71 ) begin
-      \$95  = rest_final0;
+      \$95  = 1'h0;
     end
     if (rst) begin
       \$95  = 1'h0;
@@ -49779,168 +49749,280 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$96  = active1;
-    if (\$73 ) begin
-      \$96  = \$76 ;
-    end else if (\$75 ) begin
+    \$96  = rd_req__payload;
+    if (load) begin
+      \$96 [31:0] = sel_addr;
+      \$96 [40:32] = { 4'h0, sel_burst };
+    end
+    if (rst) begin
+      \$96  = 41'h00000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$97  = active0;
+    if (\$75 ) begin
+      \$97  = \$78 ;
+    end else if (\$77 ) begin
+      if (final0) begin
+        \$97  = 1'h0;
+      end
+    end
+    if (rst) begin
+      \$97  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$98  = addr0;
+    if (\$75 ) begin
+      \$98  = { cmd__0__payload[31:3], 3'h0 };
+    end else if (\$77 ) begin
+      \$98  = \$16 [31:0];
+    end
+    if (rst) begin
+      \$98  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$99  = remain0;
+    if (\$75 ) begin
+      \$99  = cmd__0__payload[55:32];
+    end else if (\$77 ) begin
+      \$99  = \$17 [23:0];
+    end
+    if (rst) begin
+      \$99  = 24'h000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$100  = to_page0;
+    if (\$75 ) begin
+      \$100  = \$11 [9:0];
+    end else if (\$77 ) begin
+      \$100  = \$20 [9:0];
+    end
+    if (rst) begin
+      \$100  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$101  = burst0;
+    if (\$75 ) begin
+      \$101  = \$14 [4:0];
+    end else if (\$77 ) begin
+      \$101  = \$23 [4:0];
+    end
+    if (rst) begin
+      \$101  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$102  = final0;
+    if (\$75 ) begin
+      \$102  = new_final0;
+    end else if (\$77 ) begin
+      \$102  = rest_final0;
+    end
+    if (rst) begin
+      \$102  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$103  = active1;
+    if (\$79 ) begin
+      \$103  = \$82 ;
+    end else if (\$81 ) begin
       if (final1) begin
-        \$96  = 1'h0;
+        \$103  = 1'h0;
       end
     end
     if (rst) begin
-      \$96  = 1'h0;
+      \$103  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$97  = addr1;
-    if (\$73 ) begin
-      \$97  = { cmd__1__payload[31:3], 3'h0 };
-    end else if (\$75 ) begin
-      \$97  = \$31 [31:0];
+    \$104  = addr1;
+    if (\$79 ) begin
+      \$104  = { cmd__1__payload[31:3], 3'h0 };
+    end else if (\$81 ) begin
+      \$104  = \$33 [31:0];
     end
     if (rst) begin
-      \$97  = 32'd0;
+      \$104  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$98  = remain1;
-    if (\$73 ) begin
-      \$98  = cmd__1__payload[55:32];
-    end else if (\$75 ) begin
-      \$98  = \$32 [23:0];
+    \$105  = remain1;
+    if (\$79 ) begin
+      \$105  = cmd__1__payload[55:32];
+    end else if (\$81 ) begin
+      \$105  = \$34 [23:0];
     end
     if (rst) begin
-      \$98  = 24'h000000;
+      \$105  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$99  = burst1;
-    if (\$73 ) begin
-      \$99  = \$29 [4:0];
-    end else if (\$75 ) begin
-      \$99  = \$36 [4:0];
+    \$106  = to_page1;
+    if (\$79 ) begin
+      \$106  = \$28 [9:0];
+    end else if (\$81 ) begin
+      \$106  = \$37 [9:0];
     end
     if (rst) begin
-      \$99  = 5'h00;
+      \$106  = 10'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$100  = final1;
-    if (\$73 ) begin
-      \$100  = new_final1;
-    end else if (\$75 ) begin
-      \$100  = rest_final1;
+    \$107  = burst1;
+    if (\$79 ) begin
+      \$107  = \$31 [4:0];
+    end else if (\$81 ) begin
+      \$107  = \$40 [4:0];
     end
     if (rst) begin
-      \$100  = 1'h0;
+      \$107  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$101  = active2;
-    if (\$77 ) begin
-      \$101  = \$80 ;
-    end else if (\$79 ) begin
+    \$108  = final1;
+    if (\$79 ) begin
+      \$108  = new_final1;
+    end else if (\$81 ) begin
+      \$108  = rest_final1;
+    end
+    if (rst) begin
+      \$108  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$109  = active2;
+    if (\$83 ) begin
+      \$109  = \$86 ;
+    end else if (\$85 ) begin
       if (final2) begin
-        \$101  = 1'h0;
+        \$109  = 1'h0;
       end
     end
     if (rst) begin
-      \$101  = 1'h0;
+      \$109  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$102  = addr2;
-    if (\$77 ) begin
-      \$102  = { cmd__2__payload[31:3], 3'h0 };
-    end else if (\$79 ) begin
-      \$102  = \$46 [31:0];
+    \$110  = addr2;
+    if (\$83 ) begin
+      \$110  = { cmd__2__payload[31:3], 3'h0 };
+    end else if (\$85 ) begin
+      \$110  = \$50 [31:0];
     end
     if (rst) begin
-      \$102  = 32'd0;
+      \$110  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$103  = remain2;
-    if (\$77 ) begin
-      \$103  = cmd__2__payload[55:32];
-    end else if (\$79 ) begin
-      \$103  = \$47 [23:0];
+    \$111  = remain2;
+    if (\$83 ) begin
+      \$111  = cmd__2__payload[55:32];
+    end else if (\$85 ) begin
+      \$111  = \$51 [23:0];
     end
     if (rst) begin
-      \$103  = 24'h000000;
+      \$111  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$104  = burst2;
-    if (\$77 ) begin
-      \$104  = \$44 [4:0];
-    end else if (\$79 ) begin
-      \$104  = \$51 [4:0];
+    \$112  = to_page2;
+    if (\$83 ) begin
+      \$112  = \$45 [9:0];
+    end else if (\$85 ) begin
+      \$112  = \$54 [9:0];
     end
     if (rst) begin
-      \$104  = 5'h00;
+      \$112  = 10'h000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$105  = final2;
-    if (\$77 ) begin
-      \$105  = new_final2;
-    end else if (\$79 ) begin
-      \$105  = rest_final2;
+    \$113  = burst2;
+    if (\$83 ) begin
+      \$113  = \$48 [4:0];
+    end else if (\$85 ) begin
+      \$113  = \$57 [4:0];
     end
     if (rst) begin
-      \$105  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$106  = \$83 [31:0];
-    if (rst) begin
-      \$106  = 32'd0;
+      \$113  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
-    \$107  = \$88 ;
+    \$114  = final2;
+    if (\$83 ) begin
+      \$114  = new_final2;
+    end else if (\$85 ) begin
+      \$114  = rest_final2;
+    end
     if (rst) begin
-      \$107  = 1'h0;
+      \$114  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$115  = \$89 [31:0];
+    if (rst) begin
+      \$115  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$84 ) begin end
+    \$116  = \$94 ;
+    if (rst) begin
+      \$116  = 1'h0;
     end
   end
   assign w_en = load;
   assign w_data = { sel_final, sel };
+  assign new_page0 = \$11 [9:0];
   assign new_addr0 = { cmd__0__payload[31:3], 3'h0 };
   assign new_remain0 = cmd__0__payload[55:32];
-  assign to_page = \$11 [9:0];
+  assign new_to_page0 = \$11 [9:0];
   assign burst = \$14 [9:0];
   assign rest_addr0 = \$16 [31:0];
   assign rest_remain0 = \$17 [23:0];
-  assign \to_page$34  = \$18 [9:0];
-  assign \burst$36  = \$21 [9:0];
+  assign rest_to_page0 = \$20 [9:0];
+  assign \burst$38  = \$23 [9:0];
+  assign new_page1 = \$28 [9:0];
   assign new_addr1 = { cmd__1__payload[31:3], 3'h0 };
   assign new_remain1 = cmd__1__payload[55:32];
-  assign \to_page$42  = \$26 [9:0];
-  assign \burst$44  = \$29 [9:0];
-  assign rest_addr1 = \$31 [31:0];
-  assign rest_remain1 = \$32 [23:0];
-  assign \to_page$49  = \$33 [9:0];
-  assign \burst$51  = \$36 [9:0];
+  assign new_to_page1 = \$28 [9:0];
+  assign \burst$47  = \$31 [9:0];
+  assign rest_addr1 = \$33 [31:0];
+  assign rest_remain1 = \$34 [23:0];
+  assign rest_to_page1 = \$37 [9:0];
+  assign \burst$55  = \$40 [9:0];
+  assign new_page2 = \$45 [9:0];
   assign new_addr2 = { cmd__2__payload[31:3], 3'h0 };
   assign new_remain2 = cmd__2__payload[55:32];
-  assign \to_page$57  = \$41 [9:0];
-  assign \burst$59  = \$44 [9:0];
-  assign rest_addr2 = \$46 [31:0];
-  assign rest_remain2 = \$47 [23:0];
-  assign \to_page$64  = \$48 [9:0];
-  assign \burst$66  = \$51 [9:0];
+  assign new_to_page2 = \$45 [9:0];
+  assign \burst$64  = \$48 [9:0];
+  assign rest_addr2 = \$50 [31:0];
+  assign rest_remain2 = \$51 [23:0];
+  assign rest_to_page2 = \$54 [9:0];
+  assign \burst$72  = \$57 [9:0];
   assign data__0__ready = 1'h1;
   assign data__1__ready = 1'h1;
   assign data__2__ready = 1'h1;
@@ -49961,19 +50043,19 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
   assign \data__2__payload.last  = data__2__payload[64];
   assign \rd_req__payload.addr  = rd_req__payload[31:0];
   assign \rd_req__payload.beats  = rd_req__payload[40:32];
-  assign data__2__payload[64] = \$62 ;
+  assign data__2__payload[64] = \$68 ;
   assign data__2__payload[63:0] = rd_rsp__payload[63:0];
-  assign data__1__payload[64] = \$58 ;
+  assign data__1__payload[64] = \$64 ;
   assign data__1__payload[63:0] = rd_rsp__payload[63:0];
-  assign data__0__payload[64] = \$54 ;
+  assign data__0__payload[64] = \$60 ;
   assign data__0__payload[63:0] = rd_rsp__payload[63:0];
   assign \$15  = { burst0, 3'h0 };
-  assign \$30  = { burst1, 3'h0 };
-  assign \$45  = { burst2, 3'h0 };
+  assign \$32  = { burst1, 3'h0 };
+  assign \$49  = { burst2, 3'h0 };
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$3431$0 , \port$3435$0 , clk);
+module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$3453$0 , \port$3457$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$85  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -49997,10 +50079,10 @@ module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port
   (* init = 2'h0 *)
   wire [1:0] consume;
   reg [2:0] level = 3'h0;
-  input [1:0] \port$3431$0 ;
-  wire [1:0] \port$3431$0 ;
-  input \port$3435$0 ;
-  wire \port$3435$0 ;
+  input [1:0] \port$3453$0 ;
+  wire [1:0] \port$3453$0 ;
+  input \port$3457$0 ;
+  wire \port$3457$0 ;
   (* init = 2'h0 *)
   wire [1:0] produce;
   output [2:0] r_data;
@@ -50034,7 +50116,7 @@ module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$3435$0 , \port$3431$0  };
+      storage[w_port__addr] <= { \port$3457$0 , \port$3453$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 3'h4;
@@ -50096,14 +50178,14 @@ module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$3435$0 , \port$3431$0  };
-  assign w_data = { \port$3435$0 , \port$3431$0  };
+  assign w_port__data = { \port$3457$0 , \port$3453$0  };
+  assign w_data = { \port$3457$0 , \port$3453$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 , clk);
+module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$32 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$86  = 0;
   wire \$1 ;
   wire [18:0] \$10 ;
@@ -50116,40 +50198,40 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   wire \$106 ;
   wire \$107 ;
   wire \$108 ;
-  wire [8:0] \$109 ;
+  wire \$109 ;
   wire [18:0] \$11 ;
   wire \$110 ;
   wire \$111 ;
-  wire [4:0] \$112 ;
+  wire \$112 ;
   wire \$113 ;
   wire \$114 ;
   wire \$115 ;
   wire \$116 ;
-  wire [4:0] \$117 ;
+  wire \$117 ;
   wire \$118 ;
-  wire \$119 ;
+  wire [8:0] \$119 ;
   wire [24:0] \$12 ;
   wire \$120 ;
   wire \$121 ;
-  wire [31:0] \$122 ;
+  wire [4:0] \$122 ;
   wire \$123 ;
-  wire [31:0] \$124 ;
+  wire \$124 ;
   wire \$125 ;
   wire \$126 ;
-  wire [15:0] \$127 ;
-  wire [31:0] \$128 ;
-  wire [31:0] \$129 ;
+  wire [4:0] \$127 ;
+  wire \$128 ;
+  wire \$129 ;
   wire [23:0] \$13 ;
   wire \$130 ;
   wire \$131 ;
-  wire \$132 ;
+  wire [31:0] \$132 ;
   wire \$133 ;
-  wire \$134 ;
+  wire [31:0] \$134 ;
   wire \$135 ;
   wire \$136 ;
-  wire \$137 ;
-  wire \$138 ;
-  wire \$139 ;
+  wire [15:0] \$137 ;
+  wire [31:0] \$138 ;
+  wire [31:0] \$139 ;
   wire [15:0] \$14 ;
   wire \$140 ;
   wire \$141 ;
@@ -50164,135 +50246,154 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   wire [31:0] \$15 ;
   wire \$150 ;
   wire \$151 ;
-  wire [48:0] \$152 ;
+  wire \$152 ;
   wire \$153 ;
   wire \$154 ;
-  wire [48:0] \$155 ;
+  wire \$155 ;
   wire \$156 ;
   wire \$157 ;
   wire \$158 ;
   wire \$159 ;
   wire [32:0] \$16 ;
-  wire [3:0] \$160 ;
-  wire [3:0] \$161 ;
-  wire [3:0] \$162 ;
-  wire [3:0] \$163 ;
-  wire [3:0] \$164 ;
-  wire [3:0] \$165 ;
-  wire [3:0] \$166 ;
-  wire [3:0] \$167 ;
-  wire [3:0] \$168 ;
-  wire [3:0] \$169 ;
+  wire \$160 ;
+  wire \$161 ;
+  wire [48:0] \$162 ;
+  wire \$163 ;
+  wire \$164 ;
+  wire [48:0] \$165 ;
+  wire \$166 ;
+  wire \$167 ;
+  wire \$168 ;
+  wire \$169 ;
   wire [47:0] \$17 ;
-  wire \$170 ;
-  wire \$171 ;
-  wire \$172 ;
-  wire \$173 ;
-  wire \$174 ;
-  wire \$175 ;
-  wire \$176 ;
-  reg [536:0] \$177 ;
-  reg [2:0] \$178 ;
-  reg [23:0] \$179 ;
+  wire [3:0] \$170 ;
+  wire [3:0] \$171 ;
+  wire [3:0] \$172 ;
+  wire [3:0] \$173 ;
+  wire [3:0] \$174 ;
+  wire [3:0] \$175 ;
+  wire [3:0] \$176 ;
+  wire [3:0] \$177 ;
+  wire [3:0] \$178 ;
+  wire [3:0] \$179 ;
   wire [20:0] \$18 ;
-  reg [31:0] \$180 ;
-  reg [31:0] \$181 ;
-  reg [31:0] \$182 ;
-  reg [31:0] \$183 ;
-  reg [31:0] \$184 ;
-  reg [31:0] \$185 ;
-  reg [32:0] \$186 ;
-  reg [2:0] \$187 ;
-  reg [33:0] \$188 ;
-  reg [33:0] \$189 ;
+  wire \$180 ;
+  wire \$181 ;
+  wire \$182 ;
+  wire \$183 ;
+  wire \$184 ;
+  wire \$185 ;
+  wire \$186 ;
+  wire \$187 ;
+  reg [536:0] \$188 ;
+  reg [2:0] \$189 ;
   wire [16:0] \$19 ;
-  reg [31:0] \$190 ;
+  reg [23:0] \$190 ;
   reg [31:0] \$191 ;
-  reg [47:0] \$192 ;
-  reg [47:0] \$193 ;
-  reg [47:0] \$194 ;
-  reg [7:0] \$195 ;
+  reg [31:0] \$192 ;
+  reg [31:0] \$193 ;
+  reg [31:0] \$194 ;
+  reg [31:0] \$195 ;
+  reg [32:0] \$196 ;
+  reg [2:0] \$197 ;
+  reg [33:0] \$198 ;
+  reg [33:0] \$199 ;
   wire \$2 ;
   wire [20:0] \$20 ;
+  reg [31:0] \$200 ;
+  reg [31:0] \$201 ;
+  reg [31:0] \$202 ;
+  reg [33:0] \$203 ;
+  reg [29:0] \$204 ;
+  reg [33:0] \$205 ;
+  reg [29:0] \$206 ;
+  reg [33:0] \$207 ;
+  reg [29:0] \$208 ;
+  reg [33:0] \$209 ;
   wire [16:0] \$21 ;
+  reg [29:0] \$210 ;
+  reg [47:0] \$211 ;
+  reg [47:0] \$212 ;
+  reg [47:0] \$213 ;
+  reg [7:0] \$214 ;
   wire [20:0] \$22 ;
   wire [31:0] \$23 ;
   wire [16:0] \$24 ;
   wire [20:0] \$25 ;
   wire [16:0] \$26 ;
-  wire [20:0] \$27 ;
-  wire [21:0] \$28 ;
-  wire [16:0] \$29 ;
+  wire [16:0] \$27 ;
+  wire [15:0] \$28 ;
+  wire [15:0] \$29 ;
   wire \$3 ;
-  wire [16:0] \$30 ;
+  wire [15:0] \$30 ;
   wire [15:0] \$31 ;
   wire [15:0] \$32 ;
   wire [15:0] \$33 ;
-  wire [15:0] \$34 ;
-  wire [15:0] \$35 ;
-  wire [15:0] \$36 ;
-  wire [31:0] \$37 ;
+  wire [31:0] \$34 ;
+  wire \$35 ;
+  wire \$36 ;
+  wire \$37 ;
   wire \$38 ;
-  wire \$39 ;
+  wire [2:0] \$39 ;
   wire \$4 ;
-  wire \$40 ;
-  wire \$41 ;
-  wire [2:0] \$42 ;
-  wire [32:0] \$43 ;
-  wire [33:0] \$44 ;
-  wire [34:0] \$45 ;
-  wire [34:0] \$46 ;
-  wire [34:0] \$47 ;
-  wire [17:0] \$48 ;
-  wire [18:0] \$49 ;
+  wire [32:0] \$40 ;
+  wire [33:0] \$41 ;
+  wire [34:0] \$42 ;
+  wire [34:0] \$43 ;
+  wire [34:0] \$44 ;
+  wire [17:0] \$45 ;
+  wire [18:0] \$46 ;
+  wire \$47 ;
+  wire \$48 ;
+  wire [2:0] \$49 ;
   wire \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire [2:0] \$52 ;
+  wire [32:0] \$50 ;
+  wire [33:0] \$51 ;
+  wire [34:0] \$52 ;
   wire [32:0] \$53 ;
   wire [33:0] \$54 ;
   wire [34:0] \$55 ;
-  wire [32:0] \$56 ;
-  wire [33:0] \$57 ;
-  wire [34:0] \$58 ;
-  wire [31:0] \$59 ;
+  wire [31:0] \$56 ;
+  wire [31:0] \$57 ;
+  wire [16:0] \$58 ;
+  wire [20:0] \$59 ;
   wire \$6 ;
-  wire [31:0] \$60 ;
-  wire [16:0] \$61 ;
-  wire [20:0] \$62 ;
-  wire \$63 ;
-  wire [31:0] \$64 ;
-  wire [16:0] \$65 ;
-  wire [17:0] \$66 ;
-  wire [17:0] \$67 ;
-  wire [32:0] \$68 ;
+  wire [32:0] \$60 ;
+  wire \$61 ;
+  wire [31:0] \$62 ;
+  wire [16:0] \$63 ;
+  wire [17:0] \$64 ;
+  wire [17:0] \$65 ;
+  wire [32:0] \$66 ;
+  wire [33:0] \$67 ;
+  wire [33:0] \$68 ;
   wire [33:0] \$69 ;
   wire [16:0] \$7 ;
-  wire [33:0] \$70 ;
-  wire [47:0] \$71 ;
-  wire [47:0] \$72 ;
-  wire [35:0] \$73 ;
-  wire [32:0] \$74 ;
+  wire [29:0] \$70 ;
+  wire [33:0] \$71 ;
+  wire [29:0] \$72 ;
+  wire [33:0] \$73 ;
+  wire [29:0] \$74 ;
   wire [33:0] \$75 ;
-  wire \$76 ;
-  wire \$77 ;
-  wire \$78 ;
-  wire [1:0] \$79 ;
+  wire [29:0] \$76 ;
+  wire [35:0] \$77 ;
+  wire [32:0] \$78 ;
+  wire [33:0] \$79 ;
   wire [17:0] \$8 ;
-  wire [47:0] \$80 ;
-  wire [63:0] \$81 ;
-  wire [48:0] \$82 ;
-  wire \$83 ;
-  wire \$84 ;
-  wire \$85 ;
-  wire \$86 ;
-  wire \$87 ;
-  wire \$88 ;
-  wire \$89 ;
+  wire \$80 ;
+  wire \$81 ;
+  wire \$82 ;
+  wire [1:0] \$83 ;
+  wire [60:0] \$84 ;
+  wire [61:0] \$85 ;
+  wire [60:0] \$86 ;
+  wire [61:0] \$87 ;
+  wire [60:0] \$88 ;
+  wire [61:0] \$89 ;
   wire [18:0] \$9 ;
-  wire \$90 ;
-  wire \$91 ;
-  wire \$92 ;
+  wire [60:0] \$90 ;
+  wire [61:0] \$91 ;
+  wire [48:0] \$92 ;
   wire \$93 ;
   wire \$94 ;
   wire \$95 ;
@@ -50301,10 +50402,16 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   wire \$98 ;
   wire \$99 ;
   reg [47:0] acc_need = 48'h000000000000;
+  reg [29:0] acc_need_hi = 30'h00000000;
+  reg [33:0] acc_need_lo = 34'h000000000;
   reg [47:0] band_bytes = 48'h000000000000;
+  reg [29:0] band_bytes_hi = 30'h00000000;
+  reg [33:0] band_bytes_lo = 34'h000000000;
   reg [31:0] band_in_rows = 32'd0;
   reg [31:0] band_rows = 32'd0;
   reg [47:0] bank_image = 48'h000000000000;
+  reg [29:0] bank_image_hi = 30'h00000000;
+  reg [33:0] bank_image_lo = 34'h000000000;
   reg [33:0] bottom = 34'h000000000;
   input clk;
   wire clk;
@@ -50341,8 +50448,8 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   reg done;
   reg [31:0] e_u = 32'd0;
   reg [7:0] error = 8'h00;
-  output [7:0] \error$24 ;
-  reg [7:0] \error$24 ;
+  output [7:0] \error$32 ;
+  reg [7:0] \error$32 ;
   reg [31:0] f_u = 32'd0;
   reg [2:0] fsm_state = 3'h0;
   output [536:0] geometry;
@@ -50381,6 +50488,8 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   reg [2:0] slack = 3'h0;
   input start;
   wire start;
+  reg [29:0] tiles_hi = 30'h00000000;
+  reg [33:0] tiles_lo = 34'h000000000;
   reg [31:0] width = 32'd0;
   reg [31:0] wpc = 32'd0;
   assign \$1  = | descriptor[418:403];
@@ -50407,434 +50516,308 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   assign \$23  = descriptor[312:297] * descriptor[127:112];
   assign \$24  = descriptor[312:297] - 1'h1;
   assign \$25  = $signed(\$24 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$26  = descriptor[312:297] - 1'h1;
-  assign \$27  = $signed(\$26 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$28  = $signed(\$27 ) + $signed({ 1'h0, descriptor[87:80] });
-  assign \$30  = descriptor[296] ? \$29  : { 1'h0, descriptor[111:96] };
-  assign \$32  = descriptor[296] ? \$31  : descriptor[111:96];
-  assign \$34  = descriptor[296] ? \$33  : descriptor[127:112];
-  assign \$36  = descriptor[296] ? \$35  : descriptor[312:297];
-  assign \$37  = descriptor[87:80] * sc;
-  assign \$38  = descriptor[352:321] != width;
-  assign \$39  = geometry[131] | \$38 ;
-  assign \$40  = descriptor[352:321] != width;
-  assign \$41  = geometry[131] | \$40 ;
-  assign \$42  = geometry[131] ? 3'h0 : descriptor[138:136];
-  assign \$43  = wpc + \$42 ;
-  assign \$44  = \$43  + 4'h8;
-  assign \$45  = \$44  - 1'h1;
-  assign \$47  = \$41  ? \$46  : { 3'h0, wpc };
-  assign \$48  = geometry[48:32] - descriptor[63:48];
-  assign \$49  = $signed(\$48 ) + $signed(2'h1);
-  assign \$50  = descriptor[352:321] != width;
-  assign \$51  = geometry[131] | \$50 ;
-  assign \$52  = \$51  ? 3'h0 : 3'h7;
-  assign \$53  = e_u + descriptor[87:80];
-  assign \$54  = \$53  - descriptor[31:16];
-  assign \$55  = $signed(\$54 ) - $signed({ 1'h0, descriptor[135:132] });
-  assign \$56  = f_u + descriptor[95:88];
-  assign \$57  = \$56  - descriptor[47:32];
-  assign \$58  = $signed(\$57 ) - $signed(descriptor[320:313]);
-  assign \$59  = geometry[309:294] * descriptor[400:385];
-  assign \$60  = geometry[309:294] * descriptor[79:64];
-  assign \$61  = geometry[277:262] - 1'h1;
-  assign \$62  = $signed(\$61 ) * $signed({ 1'h0, descriptor[131:128] });
-  assign \$63  = band_in_rows < descriptor[31:16];
-  assign \$64  = \$63  ? band_in_rows : { 16'h0000, descriptor[31:16] };
-  assign \$65  = descriptor[79:64] + 4'h8;
-  assign \$66  = \$65  - 1'h1;
-  assign \$68  = geometry[163:132] + 4'h8;
-  assign \$69  = \$68  - 1'h1;
-  assign \$71  = geometry[325:310] * geometry[357:326];
-  assign \$72  = geometry[325:310] * geometry[421:390];
-  assign \$73  = descriptor[131:128] * geometry[97:66];
-  assign \$74  = geometry[97:66] - geometry[31:0];
-  assign \$75  = $signed(\$74 ) + $signed({ 1'h0, geometry[65:49] });
-  assign \$76  = descriptor[400:385] != descriptor[79:64];
-  assign \$77  = descriptor[384:353] != geometry[469:438];
-  assign \$78  = \$77  ? 1'h1 : 1'h0;
-  assign \$79  = \$76  ? 2'h2 : { 1'h0, \$78  };
-  assign \$80  = descriptor[31:16] * geometry[97:66];
-  assign \$81  = band_rows * geometry[97:66];
-  assign \$82  = bank_image + slack;
-  assign \$83  = \$82  <= 15'h4000;
-  assign \$84  = ! descriptor[15:0];
-  assign \$86  = ! descriptor[31:16];
-  assign \$87  = \$85  | \$86 ;
-  assign \$88  = ! descriptor[47:32];
-  assign \$89  = \$87  | \$88 ;
-  assign \$90  = ! descriptor[63:48];
-  assign \$91  = \$89  | \$90 ;
-  assign \$92  = ! descriptor[79:64];
-  assign \$93  = \$91  | \$92 ;
-  assign \$94  = ! descriptor[87:80];
-  assign \$95  = \$93  | \$94 ;
-  assign \$96  = ! descriptor[95:88];
+  assign \$27  = descriptor[296] ? \$26  : { 1'h0, descriptor[111:96] };
+  assign \$29  = descriptor[296] ? \$28  : descriptor[111:96];
+  assign \$31  = descriptor[296] ? \$30  : descriptor[127:112];
+  assign \$33  = descriptor[296] ? \$32  : descriptor[312:297];
+  assign \$34  = descriptor[87:80] * sc;
+  assign \$35  = descriptor[352:321] != width;
+  assign \$36  = geometry[131] | \$35 ;
+  assign \$37  = descriptor[352:321] != width;
+  assign \$38  = geometry[131] | \$37 ;
+  assign \$39  = geometry[131] ? 3'h0 : descriptor[138:136];
+  assign \$40  = wpc + \$39 ;
+  assign \$41  = \$40  + 4'h8;
+  assign \$42  = \$41  - 1'h1;
+  assign \$44  = \$38  ? \$43  : { 3'h0, wpc };
+  assign \$45  = geometry[48:32] - descriptor[63:48];
+  assign \$46  = $signed(\$45 ) + $signed(2'h1);
+  assign \$47  = descriptor[352:321] != width;
+  assign \$48  = geometry[131] | \$47 ;
+  assign \$49  = \$48  ? 3'h0 : 3'h7;
+  assign \$50  = e_u + descriptor[87:80];
+  assign \$51  = \$50  - descriptor[31:16];
+  assign \$52  = $signed(\$51 ) - $signed({ 1'h0, descriptor[135:132] });
+  assign \$53  = f_u + descriptor[95:88];
+  assign \$54  = \$53  - descriptor[47:32];
+  assign \$55  = $signed(\$54 ) - $signed(descriptor[320:313]);
+  assign \$56  = geometry[309:294] * descriptor[400:385];
+  assign \$57  = geometry[309:294] * descriptor[79:64];
+  assign \$58  = geometry[277:262] - 1'h1;
+  assign \$59  = $signed(\$58 ) * $signed({ 1'h0, descriptor[131:128] });
+  assign \$60  = geometry[503:472] + descriptor[87:80];
+  assign \$61  = band_in_rows < descriptor[31:16];
+  assign \$62  = \$61  ? band_in_rows : { 16'h0000, descriptor[31:16] };
+  assign \$63  = descriptor[79:64] + 4'h8;
+  assign \$64  = \$63  - 1'h1;
+  assign \$66  = geometry[163:132] + 4'h8;
+  assign \$67  = \$66  - 1'h1;
+  assign \$69  = geometry[325:310] * geometry[343:326];
+  assign \$70  = geometry[325:310] * geometry[357:344];
+  assign \$71  = geometry[325:310] * geometry[407:390];
+  assign \$72  = geometry[325:310] * geometry[421:408];
+  assign \$73  = descriptor[31:16] * geometry[83:66];
+  assign \$74  = descriptor[31:16] * geometry[97:84];
+  assign \$75  = band_rows[15:0] * geometry[83:66];
+  assign \$76  = band_rows[15:0] * geometry[97:84];
+  assign \$77  = descriptor[131:128] * geometry[97:66];
+  assign \$78  = geometry[97:66] - geometry[31:0];
+  assign \$79  = $signed(\$78 ) + $signed({ 1'h0, geometry[65:49] });
+  assign \$80  = descriptor[400:385] != descriptor[79:64];
+  assign \$81  = descriptor[384:353] != geometry[469:438];
+  assign \$82  = \$81  ? 1'h1 : 1'h0;
+  assign \$83  = \$80  ? 2'h2 : { 1'h0, \$82  };
+  assign \$85  = tiles_lo + \$84 ;
+  assign \$87  = acc_need_lo + \$86 ;
+  assign \$89  = bank_image_lo + \$88 ;
+  assign \$91  = band_bytes_lo + \$90 ;
+  assign \$92  = bank_image + slack;
+  assign \$93  = \$92  <= 15'h4000;
+  assign \$94  = ! descriptor[15:0];
+  assign \$96  = ! descriptor[31:16];
   assign \$97  = \$95  | \$96 ;
-  assign \$98  = ! descriptor[111:96];
+  assign \$98  = ! descriptor[47:32];
   assign \$99  = \$97  | \$98 ;
-  assign \$100  = ! descriptor[127:112];
+  assign \$100  = ! descriptor[63:48];
   assign \$101  = \$99  | \$100 ;
-  assign \$102  = ! descriptor[131:128];
+  assign \$102  = ! descriptor[79:64];
   assign \$103  = \$101  | \$102 ;
-  assign \$104  = ! descriptor[312:297];
+  assign \$104  = ! descriptor[87:80];
   assign \$105  = \$103  | \$104 ;
-  assign \$106  = descriptor[135:132] >= descriptor[87:80];
-  assign \$107  = $signed(descriptor[320:313]) >= $signed({ 1'h0, descriptor[95:88] });
-  assign \$108  = \$106  | \$107 ;
-  assign \$109  = - $signed(descriptor[320:313]);
-  assign \$110  = $signed(\$109 ) >= $signed({ 1'h0, descriptor[47:32] });
-  assign \$111  = \$108  | \$110 ;
-  assign \$112  = - descriptor[131:128];
-  assign \$113  = $signed(bottom) <= $signed(\$112 );
-  assign \$114  = \$111  | \$113 ;
-  assign \$115  = $signed(bottom) >= $signed({ 1'h0, descriptor[87:80] });
-  assign \$116  = \$114  | \$115 ;
-  assign \$117  = - descriptor[131:128];
-  assign \$118  = $signed(right) <= $signed(\$117 );
-  assign \$119  = \$116  | \$118 ;
-  assign \$120  = $signed(right) >= $signed({ 1'h0, descriptor[95:88] });
-  assign \$121  = \$119  | \$120 ;
-  assign \$123  = | \$122 ;
-  assign \$125  = | \$124 ;
-  assign \$126  = \$123  | \$125 ;
-  assign \$127  = geometry[131] ? descriptor[418:403] : 16'h0000;
-  assign \$128  = descriptor[352:321] | { 16'h0000, \$127  };
-  assign \$130  = | \$129 ;
-  assign \$131  = geometry[130] & \$130 ;
-  assign \$132  = \$126  | \$131 ;
-  assign \$133  = $signed(descriptor[287:280]) > $signed(descriptor[295:288]);
-  assign \$134  = descriptor[111:96] < 2'h2;
-  assign \$135  = descriptor[127:112] < 2'h2;
-  assign \$136  = \$134  | \$135 ;
-  assign \$137  = \$136  | descriptor[297];
-  assign \$138  = descriptor[296] & \$137 ;
-  assign \$139  = descriptor[352:321] < width;
-  assign \$140  = descriptor[418:403] < descriptor[63:48];
-  assign \$141  = geometry[131] & \$140 ;
-  assign \$142  = \$139  | \$141 ;
-  assign \$143  = descriptor[400:385] < descriptor[79:64];
-  assign \$144  = \$142  | \$143 ;
-  assign \$145  = descriptor[384:353] < out_pix_row;
+  assign \$106  = ! descriptor[95:88];
+  assign \$107  = \$105  | \$106 ;
+  assign \$108  = ! descriptor[111:96];
+  assign \$109  = \$107  | \$108 ;
+  assign \$110  = ! descriptor[127:112];
+  assign \$111  = \$109  | \$110 ;
+  assign \$112  = ! descriptor[131:128];
+  assign \$113  = \$111  | \$112 ;
+  assign \$114  = ! descriptor[312:297];
+  assign \$115  = \$113  | \$114 ;
+  assign \$116  = descriptor[135:132] >= descriptor[87:80];
+  assign \$117  = $signed(descriptor[320:313]) >= $signed({ 1'h0, descriptor[95:88] });
+  assign \$118  = \$116  | \$117 ;
+  assign \$119  = - $signed(descriptor[320:313]);
+  assign \$120  = $signed(\$119 ) >= $signed({ 1'h0, descriptor[47:32] });
+  assign \$121  = \$118  | \$120 ;
+  assign \$122  = - descriptor[131:128];
+  assign \$123  = $signed(bottom) <= $signed(\$122 );
+  assign \$124  = \$121  | \$123 ;
+  assign \$125  = $signed(bottom) >= $signed({ 1'h0, descriptor[87:80] });
+  assign \$126  = \$124  | \$125 ;
+  assign \$127  = - descriptor[131:128];
+  assign \$128  = $signed(right) <= $signed(\$127 );
+  assign \$129  = \$126  | \$128 ;
+  assign \$130  = $signed(right) >= $signed({ 1'h0, descriptor[95:88] });
+  assign \$131  = \$129  | \$130 ;
+  assign \$133  = | \$132 ;
+  assign \$135  = | \$134 ;
+  assign \$136  = \$133  | \$135 ;
+  assign \$137  = geometry[131] ? descriptor[418:403] : 16'h0000;
+  assign \$138  = descriptor[352:321] | { 16'h0000, \$137  };
+  assign \$140  = | \$139 ;
+  assign \$141  = geometry[130] & \$140 ;
+  assign \$142  = \$136  | \$141 ;
+  assign \$143  = $signed(descriptor[287:280]) > $signed(descriptor[295:288]);
+  assign \$144  = descriptor[111:96] < 2'h2;
+  assign \$145  = descriptor[127:112] < 2'h2;
   assign \$146  = \$144  | \$145 ;
-  assign \$147  = | descriptor[402:401];
-  assign \$148  = descriptor[15:0] != 1'h1;
-  assign \$149  = descriptor[312:297] < geometry[277:262];
-  assign \$150  = \$148  | \$149 ;
-  assign \$151  = \$147  & \$150 ;
-  assign \$152  = bank_image + slack;
-  assign \$153  = \$152  <= 15'h4000;
-  assign \$154  = ~ \$153 ;
-  assign \$155  = band_bytes + slack;
-  assign \$156  = \$155  > 15'h4000;
-  assign \$157  = \$154  & \$156 ;
-  assign \$158  = acc_need > 11'h400;
-  assign \$159  = geometry[325:310] > 7'h40;
-  assign \$160  = \$159  ? 4'h8 : 4'h0;
-  assign \$161  = \$158  ? 4'h7 : \$160 ;
-  assign \$162  = \$157  ? 4'h6 : \$161 ;
-  assign \$163  = \$151  ? 4'ha : \$162 ;
-  assign \$164  = \$146  ? 4'h9 : \$163 ;
-  assign \$165  = \$138  ? 4'h5 : \$164 ;
-  assign \$166  = \$133  ? 4'h4 : \$165 ;
-  assign \$167  = \$132  ? 4'h3 : \$166 ;
-  assign \$168  = \$121  ? 4'h2 : \$167 ;
-  assign \$169  = \$105  ? 4'h1 : \$168 ;
-  assign \$170  = ! fsm_state;
-  assign \$171  = fsm_state == 1'h1;
-  assign \$172  = fsm_state == 2'h2;
-  assign \$173  = fsm_state == 2'h3;
-  assign \$174  = fsm_state == 3'h4;
-  assign \$175  = fsm_state == 3'h5;
-  assign \$176  = fsm_state == 3'h6;
+  assign \$147  = \$146  | descriptor[297];
+  assign \$148  = descriptor[296] & \$147 ;
+  assign \$149  = descriptor[352:321] < width;
+  assign \$150  = descriptor[418:403] < descriptor[63:48];
+  assign \$151  = geometry[131] & \$150 ;
+  assign \$152  = \$149  | \$151 ;
+  assign \$153  = descriptor[400:385] < descriptor[79:64];
+  assign \$154  = \$152  | \$153 ;
+  assign \$155  = descriptor[384:353] < out_pix_row;
+  assign \$156  = \$154  | \$155 ;
+  assign \$157  = | descriptor[402:401];
+  assign \$158  = descriptor[15:0] != 1'h1;
+  assign \$159  = descriptor[312:297] < geometry[277:262];
+  assign \$160  = \$158  | \$159 ;
+  assign \$161  = \$157  & \$160 ;
+  assign \$162  = bank_image + slack;
+  assign \$163  = \$162  <= 15'h4000;
+  assign \$164  = ~ \$163 ;
+  assign \$165  = band_bytes + slack;
+  assign \$166  = \$165  > 15'h4000;
+  assign \$167  = \$164  & \$166 ;
+  assign \$168  = acc_need > 11'h400;
+  assign \$169  = geometry[325:310] > 7'h40;
+  assign \$170  = \$169  ? 4'h8 : 4'h0;
+  assign \$171  = \$168  ? 4'h7 : \$170 ;
+  assign \$172  = \$167  ? 4'h6 : \$171 ;
+  assign \$173  = \$161  ? 4'ha : \$172 ;
+  assign \$174  = \$156  ? 4'h9 : \$173 ;
+  assign \$175  = \$148  ? 4'h5 : \$174 ;
+  assign \$176  = \$143  ? 4'h4 : \$175 ;
+  assign \$177  = \$142  ? 4'h3 : \$176 ;
+  assign \$178  = \$131  ? 4'h2 : \$177 ;
+  assign \$179  = \$115  ? 4'h1 : \$178 ;
+  assign \$180  = ! fsm_state;
+  assign \$181  = fsm_state == 1'h1;
+  assign \$182  = fsm_state == 2'h2;
+  assign \$183  = fsm_state == 2'h3;
+  assign \$184  = fsm_state == 3'h4;
+  assign \$185  = fsm_state == 3'h5;
+  assign \$186  = fsm_state == 3'h6;
+  assign \$187  = fsm_state == 3'h7;
   always @(posedge clk)
-    geometry <= \$177 ;
+    geometry <= \$188 ;
   always @(posedge clk)
-    fsm_state <= \$178 ;
+    fsm_state <= \$189 ;
   always @(posedge clk)
-    sc <= \$179 ;
+    sc <= \$190 ;
   always @(posedge clk)
-    width <= \$180 ;
+    width <= \$191 ;
   always @(posedge clk)
-    wpc <= \$181 ;
+    wpc <= \$192 ;
   always @(posedge clk)
-    e_u <= \$182 ;
+    e_u <= \$193 ;
   always @(posedge clk)
-    f_u <= \$183 ;
+    f_u <= \$194 ;
   always @(posedge clk)
-    band_in_rows <= \$184 ;
+    m_acc <= \$195 ;
   always @(posedge clk)
-    m_acc <= \$185 ;
+    k_acc <= \$196 ;
   always @(posedge clk)
-    k_acc <= \$186 ;
+    slack <= \$197 ;
   always @(posedge clk)
-    slack <= \$187 ;
+    bottom <= \$198 ;
   always @(posedge clk)
-    bottom <= \$188 ;
+    right <= \$199 ;
   always @(posedge clk)
-    right <= \$189 ;
+    out_pix_row <= \$200 ;
   always @(posedge clk)
-    out_pix_row <= \$190 ;
+    band_in_rows <= \$201 ;
   always @(posedge clk)
-    band_rows <= \$191 ;
+    band_rows <= \$202 ;
   always @(posedge clk)
-    acc_need <= \$192 ;
+    tiles_lo <= \$203 ;
   always @(posedge clk)
-    bank_image <= \$193 ;
+    tiles_hi <= \$204 ;
   always @(posedge clk)
-    band_bytes <= \$194 ;
+    acc_need_lo <= \$205 ;
   always @(posedge clk)
-    error <= \$195 ;
+    acc_need_hi <= \$206 ;
+  always @(posedge clk)
+    bank_image_lo <= \$207 ;
+  always @(posedge clk)
+    bank_image_hi <= \$208 ;
+  always @(posedge clk)
+    band_bytes_lo <= \$209 ;
+  always @(posedge clk)
+    band_bytes_hi <= \$210 ;
+  always @(posedge clk)
+    acc_need <= \$211 ;
+  always @(posedge clk)
+    bank_image <= \$212 ;
+  always @(posedge clk)
+    band_bytes <= \$213 ;
+  always @(posedge clk)
+    error <= \$214 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$177  = geometry;
+    \$188  = geometry;
     casez (fsm_state)
       3'h0:
           if (start) begin
-            \$177 [131] = \$3 ;
-            \$177 [48:32] = \$11 [16:0];
+            \$188 [131] = \$3 ;
+            \$188 [48:32] = \$11 [16:0];
           end
       3'h1:
         begin
-          \$177 [31:0] = { 7'h00, \$12  };
-          \$177 [129:98] = \$17 [31:0];
-          \$177 [195:164] = { 11'h000, \$18  };
-          \$177 [421:390] = \$23 ;
-          \$177 [503:472] = { \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25  };
-          \$177 [277:262] = \$30 [15:0];
-          \$177 [293:278] = \$32 ;
-          \$177 [309:294] = \$34 ;
-          \$177 [437:422] = \$36 ;
-          \$177 [325:310] = 16'h0000;
-          \$177 [357:326] = 32'd0;
+          \$188 [31:0] = { 7'h00, \$12  };
+          \$188 [129:98] = \$17 [31:0];
+          \$188 [195:164] = { 11'h000, \$18  };
+          \$188 [421:390] = \$23 ;
+          \$188 [503:472] = { \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25 [20], \$25  };
+          \$188 [277:262] = \$27 [15:0];
+          \$188 [293:278] = \$29 ;
+          \$188 [309:294] = \$31 ;
+          \$188 [437:422] = \$33 ;
+          \$188 [325:310] = 16'h0000;
+          \$188 [357:326] = 32'd0;
         end
       3'h2:
         begin
-          \$177 [163:132] = \$37 ;
-          \$177 [130] = \$39 ;
-          \$177 [97:66] = \$47 [31:0];
-          \$177 [65:49] = \$49 [16:0];
-          \$177 [469:438] = \$60 ;
-          \$177 [535:504] = { \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62 [20], \$62  };
+          \$188 [163:132] = \$34 ;
+          \$188 [130] = \$36 ;
+          \$188 [97:66] = \$44 [31:0];
+          \$188 [65:49] = \$46 [16:0];
+          \$188 [469:438] = \$57 ;
+          \$188 [535:504] = { \$59 [20], \$59 [20], \$59 [20], \$59 [20], \$59 [20], \$59 [20], \$59 [20], \$59 [20], \$59 [20], \$59 [20], \$59 [20], \$59  };
         end
       3'h3:
         begin
-          \$177 [325:310] = \$67 [15:0];
-          \$177 [357:326] = \$70 [31:0];
+          \$188 [325:310] = \$65 [15:0];
+          \$188 [357:326] = \$68 [31:0];
         end
       3'h4:
         begin
-          \$177 [389:358] = \$71 [31:0];
-          \$177 [227:196] = \$73 [31:0];
-          \$177 [261:228] = \$75 ;
-          \$177 [471:470] = \$79 ;
+          \$188 [227:196] = \$77 [31:0];
+          \$188 [261:228] = \$79 ;
+          \$188 [471:470] = \$83 ;
         end
       3'h5:
-          \$177 [536] = \$83 ;
-    endcase
-    if (rst) begin
-      \$177  = 537'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$178  = fsm_state;
-    casez (fsm_state)
-      3'h0:
-          if (start) begin
-            \$178  = 3'h1;
-          end
-      3'h1:
-          \$178  = 3'h2;
-      3'h2:
-          \$178  = 3'h3;
-      3'h3:
-          \$178  = 3'h4;
-      3'h4:
-          \$178  = 3'h5;
-      3'h5:
-          \$178  = 3'h6;
+          \$188 [389:358] = \$85 [31:0];
       3'h6:
-          \$178  = 3'h0;
+          \$188 [536] = \$93 ;
     endcase
     if (rst) begin
-      \$178  = 3'h0;
+      \$188  = 537'h000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$179  = sc;
+    \$189  = fsm_state;
+    (* full_case = 32'd1 *)
     casez (fsm_state)
       3'h0:
-          /* empty */;
+          if (start) begin
+            \$189  = 3'h1;
+          end
       3'h1:
-          \$179  = \$13 ;
-    endcase
-    if (rst) begin
-      \$179  = 24'h000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$180  = width;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$180  = \$15 ;
-    endcase
-    if (rst) begin
-      \$180  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$181  = wpc;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$181  = \$16 [31:0];
-    endcase
-    if (rst) begin
-      \$181  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$182  = e_u;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$182  = { \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20  };
-    endcase
-    if (rst) begin
-      \$182  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$183  = f_u;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$183  = { \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22  };
-    endcase
-    if (rst) begin
-      \$183  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$184  = band_in_rows;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$184  = { \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28 [21], \$28  };
-    endcase
-    if (rst) begin
-      \$184  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$185  = m_acc;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$185  = 32'd0;
-    endcase
-    if (rst) begin
-      \$185  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$186  = k_acc;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          \$186  = 33'h000000000;
-    endcase
-    if (rst) begin
-      \$186  = 33'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$187  = slack;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
+          \$189  = 3'h2;
       3'h2:
-          \$187  = \$52 ;
+          \$189  = 3'h3;
+      3'h3:
+          \$189  = 3'h4;
+      3'h4:
+          \$189  = 3'h5;
+      3'h5:
+          \$189  = 3'h6;
+      3'h6:
+          \$189  = 3'h7;
+      3'h7:
+          \$189  = 3'h0;
     endcase
     if (rst) begin
-      \$187  = 3'h0;
+      \$189  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$188  = bottom;
+    \$190  = sc;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          /* empty */;
-      3'h2:
-          \$188  = \$55 [33:0];
+          \$190  = \$13 ;
     endcase
     if (rst) begin
-      \$188  = 34'h000000000;
+      \$190  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$189  = right;
+    \$191  = width;
     casez (fsm_state)
       3'h0:
           /* empty */;
       3'h1:
-          /* empty */;
-      3'h2:
-          \$189  = \$58 [33:0];
-    endcase
-    if (rst) begin
-      \$189  = 34'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$190  = out_pix_row;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          \$190  = \$59 ;
-    endcase
-    if (rst) begin
-      \$190  = 32'd0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$191  = band_rows;
-    casez (fsm_state)
-      3'h0:
-          /* empty */;
-      3'h1:
-          /* empty */;
-      3'h2:
-          \$191  = \$64 ;
+          \$191  = \$15 ;
     endcase
     if (rst) begin
       \$191  = 32'd0;
@@ -50842,7 +50825,164 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$192  = acc_need;
+    \$192  = wpc;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$192  = \$16 [31:0];
+    endcase
+    if (rst) begin
+      \$192  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$193  = e_u;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$193  = { \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20 [20], \$20  };
+    endcase
+    if (rst) begin
+      \$193  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$194  = f_u;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$194  = { \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22 [20], \$22  };
+    endcase
+    if (rst) begin
+      \$194  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$195  = m_acc;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$195  = 32'd0;
+    endcase
+    if (rst) begin
+      \$195  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$196  = k_acc;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          \$196  = 33'h000000000;
+    endcase
+    if (rst) begin
+      \$196  = 33'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$197  = slack;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          \$197  = \$49 ;
+    endcase
+    if (rst) begin
+      \$197  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$198  = bottom;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          \$198  = \$52 [33:0];
+    endcase
+    if (rst) begin
+      \$198  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$199  = right;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          \$199  = \$55 [33:0];
+    endcase
+    if (rst) begin
+      \$199  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$200  = out_pix_row;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          \$200  = \$56 ;
+    endcase
+    if (rst) begin
+      \$200  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$201  = band_in_rows;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          \$201  = \$60 [31:0];
+    endcase
+    if (rst) begin
+      \$201  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$202  = band_rows;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          \$202  = \$62 ;
+    endcase
+    if (rst) begin
+      \$202  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$203  = tiles_lo;
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -50853,15 +50993,15 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
       3'h3:
           /* empty */;
       3'h4:
-          \$192  = \$72 ;
+          \$203  = \$69 ;
     endcase
     if (rst) begin
-      \$192  = 48'h000000000000;
+      \$203  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$193  = bank_image;
+    \$204  = tiles_hi;
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -50872,15 +51012,15 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
       3'h3:
           /* empty */;
       3'h4:
-          \$193  = \$80 ;
+          \$204  = \$70 ;
     endcase
     if (rst) begin
-      \$193  = 48'h000000000000;
+      \$204  = 30'h00000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$194  = band_bytes;
+    \$205  = acc_need_lo;
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -50891,15 +51031,110 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
       3'h3:
           /* empty */;
       3'h4:
-          \$194  = \$81 [47:0];
+          \$205  = \$71 ;
     endcase
     if (rst) begin
-      \$194  = 48'h000000000000;
+      \$205  = 34'h000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \$195  = error;
+    \$206  = acc_need_hi;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          \$206  = \$72 ;
+    endcase
+    if (rst) begin
+      \$206  = 30'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$207  = bank_image_lo;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          \$207  = \$73 ;
+    endcase
+    if (rst) begin
+      \$207  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$208  = bank_image_hi;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          \$208  = \$74 ;
+    endcase
+    if (rst) begin
+      \$208  = 30'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$209  = band_bytes_lo;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          \$209  = \$75 ;
+    endcase
+    if (rst) begin
+      \$209  = 34'h000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$210  = band_bytes_hi;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          \$210  = \$76 ;
+    endcase
+    if (rst) begin
+      \$210  = 30'h00000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$211  = acc_need;
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -50912,15 +51147,81 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
       3'h4:
           /* empty */;
       3'h5:
-          \$195  = { 4'h0, \$169  };
+          \$211  = \$87 [47:0];
     endcase
     if (rst) begin
-      \$195  = 8'h00;
+      \$211  = 48'h000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$212  = bank_image;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h5:
+          \$212  = \$89 [47:0];
+    endcase
+    if (rst) begin
+      \$212  = 48'h000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$213  = band_bytes;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h5:
+          \$213  = \$91 [47:0];
+    endcase
+    if (rst) begin
+      \$213  = 48'h000000000000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
+    \$214  = error;
+    casez (fsm_state)
+      3'h0:
+          /* empty */;
+      3'h1:
+          /* empty */;
+      3'h2:
+          /* empty */;
+      3'h3:
+          /* empty */;
+      3'h4:
+          /* empty */;
+      3'h5:
+          /* empty */;
+      3'h6:
+          \$214  = { 4'h0, \$179  };
+    endcase
+    if (rst) begin
+      \$214  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
     done = 1'h0;
+    (* full_case = 32'd1 *)
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -50935,12 +51236,15 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
       3'h5:
           /* empty */;
       3'h6:
+          /* empty */;
+      3'h7:
           done = 1'h1;
     endcase
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$86 ) begin end
-    \error$24  = 8'h00;
+    \error$32  = 8'h00;
+    (* full_case = 32'd1 *)
     casez (fsm_state)
       3'h0:
           /* empty */;
@@ -50955,7 +51259,9 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
       3'h5:
           /* empty */;
       3'h6:
-          \error$24  = error;
+          /* empty */;
+      3'h7:
+          \error$32  = error;
     endcase
   end
   assign \geometry.SC  = geometry[31:0];
@@ -51011,22 +51317,26 @@ module \accel_top.core.setup (rst, start, descriptor, geometry, done, \error$24 
   assign \descriptor.IN_PIX_PITCH  = descriptor[418:403];
   assign \$10 [2:0] = 3'h0;
   assign \$10 [18:3] = \$9 [18:3];
-  assign \$29 [0] = 1'h0;
-  assign \$29 [16:1] = { 1'h0, descriptor[111:97] };
-  assign \$31  = { 1'h0, descriptor[111:97] };
-  assign \$33  = { 1'h0, descriptor[127:113] };
-  assign \$35  = { 1'h0, descriptor[312:298] };
-  assign \$46 [2:0] = 3'h0;
-  assign \$46 [34:3] = \$45 [34:3];
-  assign \$67  = { \$66 [17], \$66 [17], \$66 [17], \$66 [17:3] };
-  assign \$70  = { \$69 [33], \$69 [33], \$69 [33], \$69 [33:3] };
-  assign \$85  = \$84 ;
-  assign \$122 [31:3] = 29'h00000000;
-  assign \$122 [2:0] = descriptor[170:168];
-  assign \$124 [31:3] = 29'h00000000;
-  assign \$124 [2:0] = descriptor[202:200];
-  assign \$129 [31:3] = 29'h00000000;
-  assign \$129 [2:0] = \$128 [2:0];
+  assign \$26 [0] = 1'h0;
+  assign \$26 [16:1] = { 1'h0, descriptor[111:97] };
+  assign \$28  = { 1'h0, descriptor[111:97] };
+  assign \$30  = { 1'h0, descriptor[127:113] };
+  assign \$32  = { 1'h0, descriptor[312:298] };
+  assign \$43 [2:0] = 3'h0;
+  assign \$43 [34:3] = \$42 [34:3];
+  assign \$65  = { \$64 [17], \$64 [17], \$64 [17], \$64 [17:3] };
+  assign \$68  = { \$67 [33], \$67 [33], \$67 [33], \$67 [33:3] };
+  assign \$84  = { 13'h0000, tiles_hi, 18'h00000 };
+  assign \$86  = { 13'h0000, acc_need_hi, 18'h00000 };
+  assign \$88  = { 13'h0000, bank_image_hi, 18'h00000 };
+  assign \$90  = { 13'h0000, band_bytes_hi, 18'h00000 };
+  assign \$95  = \$94 ;
+  assign \$132 [31:3] = 29'h00000000;
+  assign \$132 [2:0] = descriptor[170:168];
+  assign \$134 [31:3] = 29'h00000000;
+  assign \$134 [2:0] = descriptor[202:200];
+  assign \$139 [31:3] = 29'h00000000;
+  assign \$139 [2:0] = \$138 [2:0];
 endmodule
 
 (* generator = "Amaranth" *)
@@ -51918,10 +52228,10 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   reg \$auto$verilog_backend.cc:2355:dump_module$89  = 0;
   wire [24:0] \$1 ;
   wire \$10 ;
-  wire [7:0] \$100 ;
-  wire [8:0] \$101 ;
-  wire \$102 ;
-  wire \$103 ;
+  wire [5:0] \$100 ;
+  wire [6:0] \$101 ;
+  wire [7:0] \$102 ;
+  wire [8:0] \$103 ;
   wire \$104 ;
   wire \$105 ;
   wire \$106 ;
@@ -51936,61 +52246,64 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire \$114 ;
   wire \$115 ;
   wire \$116 ;
-  wire [24:0] \$117 ;
+  wire \$117 ;
   wire \$118 ;
-  wire [23:0] \$119 ;
+  wire [24:0] \$119 ;
   wire [10:0] \$12 ;
-  wire [5:0] \$120 ;
-  wire [8:0] \$121 ;
-  wire [8:0] \$122 ;
-  wire [23:0] \$123 ;
-  wire \$124 ;
-  wire [16:0] \$125 ;
-  wire [17:0] \$126 ;
-  wire [31:0] \$127 ;
-  wire \$128 ;
-  wire [3:0] \$129 ;
+  wire \$120 ;
+  wire [23:0] \$121 ;
+  wire [5:0] \$122 ;
+  wire [8:0] \$123 ;
+  wire [8:0] \$124 ;
+  wire [23:0] \$125 ;
+  wire \$126 ;
+  wire [16:0] \$127 ;
+  wire [17:0] \$128 ;
+  wire [31:0] \$129 ;
   wire \$13 ;
-  wire [32:0] \$130 ;
-  wire \$131 ;
-  wire \$132 ;
+  wire \$130 ;
+  wire [3:0] \$131 ;
+  wire [32:0] \$132 ;
   wire \$133 ;
   wire \$134 ;
-  reg \$135 ;
-  reg [40:0] \$136 ;
+  wire \$135 ;
+  wire \$136 ;
   reg \$137 ;
-  reg [31:0] \$138 ;
-  reg [24:0] \$139 ;
+  reg [40:0] \$138 ;
+  reg \$139 ;
   wire \$14 ;
-  reg [4:0] \$140 ;
-  reg \$141 ;
-  reg \$142 ;
-  reg [23:0] \$143 ;
-  reg [191:0] \$144 ;
-  reg [23:0] \$145 ;
-  reg [4:0] \$146 ;
-  reg [7:0] \$147 ;
-  reg [15:0] \$148 ;
-  reg [31:0] \$149 ;
+  reg [31:0] \$140 ;
+  reg [24:0] \$141 ;
+  reg [9:0] \$142 ;
+  reg [4:0] \$143 ;
+  reg \$144 ;
+  reg \$145 ;
+  reg [23:0] \$146 ;
+  reg [191:0] \$147 ;
+  reg [23:0] \$148 ;
+  reg [4:0] \$149 ;
   wire [24:0] \$15 ;
-  reg \$150 ;
+  reg [7:0] \$150 ;
+  reg [15:0] \$151 ;
+  reg [31:0] \$152 ;
+  reg \$153 ;
   wire [7:0] \$16 ;
   wire [32:0] \$17 ;
   wire [25:0] \$18 ;
-  wire [10:0] \$19 ;
+  wire \$19 ;
   wire [25:0] \$2 ;
-  wire \$20 ;
-  wire \$21 ;
-  wire [24:0] \$22 ;
+  wire [10:0] \$20 ;
+  wire [10:0] \$21 ;
+  wire \$22 ;
   wire \$23 ;
-  wire \$24 ;
+  wire [24:0] \$24 ;
   wire \$25 ;
   wire \$26 ;
-  wire [23:0] \$27 ;
-  wire [5:0] \$28 ;
-  wire \$29 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire [23:0] \$29 ;
   wire [25:0] \$3 ;
-  wire \$30 ;
+  wire [5:0] \$30 ;
   wire \$31 ;
   wire \$32 ;
   wire \$33 ;
@@ -52020,11 +52333,11 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire \$55 ;
   wire \$56 ;
   wire \$57 ;
-  wire [38:0] \$58 ;
-  wire [318:0] \$59 ;
+  wire \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  wire [7:0] \$60 ;
-  wire [7:0] \$61 ;
+  wire [38:0] \$60 ;
+  wire [318:0] \$61 ;
   wire [7:0] \$62 ;
   wire [7:0] \$63 ;
   wire [7:0] \$64 ;
@@ -52049,27 +52362,27 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire [7:0] \$81 ;
   wire [7:0] \$82 ;
   wire [7:0] \$83 ;
-  wire \$84 ;
-  wire [3:0] \$85 ;
-  wire [5:0] \$86 ;
-  wire [5:0] \$87 ;
-  wire [6:0] \$88 ;
-  wire [2:0] \$89 ;
+  wire [7:0] \$84 ;
+  wire [7:0] \$85 ;
+  wire \$86 ;
+  wire [3:0] \$87 ;
+  wire [5:0] \$88 ;
+  wire [5:0] \$89 ;
   wire \$9 ;
-  wire [5:0] \$90 ;
-  wire [8:0] \$91 ;
-  wire \$92 ;
-  wire \$93 ;
-  wire [1:0] \$94 ;
-  wire [2:0] \$95 ;
-  wire [3:0] \$96 ;
-  wire [4:0] \$97 ;
-  wire [5:0] \$98 ;
-  wire [6:0] \$99 ;
+  wire [6:0] \$90 ;
+  wire [2:0] \$91 ;
+  wire [5:0] \$92 ;
+  wire [8:0] \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire [1:0] \$96 ;
+  wire [2:0] \$97 ;
+  wire [3:0] \$98 ;
+  wire [4:0] \$99 ;
   reg [7:0] beat_count = 8'h00;
   reg [191:0] \buf  = 192'h000000000000000000000000000000000000000000000000;
   wire [9:0] burst;
-  wire [9:0] \burst$26 ;
+  wire [9:0] \burst$28 ;
   output [31:0] bytes_written;
   reg [31:0] bytes_written = 32'd0;
   input clear;
@@ -52116,41 +52429,43 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   wire [4:0] level_in;
   wire [4:0] level_start;
   wire [9:0] limit;
-  wire [9:0] \limit$25 ;
+  wire [9:0] \limit$27 ;
   wire load;
   wire [191:0] merged;
   reg [15:0] pending = 16'h0000;
   wire [191:0] put_data;
   wire [23:0] put_mask;
   wire [26:0] r_data;
-  wire [8:0] \r_data$54 ;
+  wire [8:0] \r_data$56 ;
   wire r_en;
-  wire \r_en$59 ;
+  wire \r_en$61 ;
   wire r_rdy;
-  wire \r_rdy$56 ;
+  wire \r_rdy$58 ;
   reg rg_active = 1'h0;
   reg [31:0] rg_addr = 32'd0;
   reg [4:0] rg_burst = 5'h00;
   reg rg_final = 1'h0;
   wire [31:0] rg_new_addr;
   wire rg_new_final;
+  wire [9:0] rg_new_page;
   wire [24:0] rg_new_remain;
+  wire [9:0] rg_new_to_page;
   reg [24:0] rg_remain = 25'h0000000;
   wire [31:0] rg_rest_addr;
   wire rg_rest_final;
   wire [24:0] rg_rest_remain;
+  wire [9:0] rg_rest_to_page;
+  reg [9:0] rg_to_page = 10'h000;
   input rst;
   wire rst;
   wire start;
   wire [3:0] strobes;
   wire [3:0] take;
-  wire [9:0] to_page;
-  wire [9:0] \to_page$24 ;
   reg [23:0] valid = 24'h000000;
   wire [8:0] w_data;
-  wire [26:0] \w_data$30 ;
+  wire [26:0] \w_data$32 ;
   wire w_en;
-  wire \w_en$28 ;
+  wire \w_en$30 ;
   wire [2:0] w_level;
   wire w_rdy;
   output [72:0] wr_data__payload;
@@ -52197,227 +52512,206 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   assign rg_new_final = \$3 [24:0] <= limit;
   assign \$17  = rg_addr + \$16 ;
   assign \$18  = rg_remain - rg_burst;
-  assign \$19  = 10'h200 - \$17 [11:3];
-  assign \$20  = \$19 [9:0] < 5'h10;
-  assign \limit$25  = \$20  ? \$19 [9:0] : 10'h010;
-  assign \$21  = \$18 [24:0] < \limit$25 ;
-  assign \$22  = \$21  ? \$18 [24:0] : { 15'h0000, \limit$25  };
-  assign rg_rest_final = \$18 [24:0] <= \limit$25 ;
-  assign \$23  = cmd__valid & cmd__ready;
-  assign \$24  = | cmd__payload[55:32];
-  assign \w_en$28  = \$23  & \$24 ;
-  assign \$25  = data__payload[67:64] > 4'h8;
-  assign count = \$25  ? 4'h8 : data__payload[67:64];
-  assign \$26  = count > in_remain;
-  assign \$27  = \$26  ? in_remain : { 20'h00000, count };
-  assign \$28  = level + 4'h8;
-  assign \$29  = \$28  <= 5'h18;
-  assign data__ready = have & \$29 ;
-  assign \$30  = data__valid & data__ready;
-  assign \$31  = \$27 [3:0] == in_remain;
-  assign finish = \$30  & \$31 ;
-  assign \$32  = ~ have;
-  assign \$33  = \$32  | finish;
-  assign start = r_rdy & \$33 ;
-  assign \$34  = data__valid & data__ready;
-  assign \$35  = \$27 [3:0] > 1'h0;
-  assign \$36  = \$34  & \$35 ;
-  assign \$37  = data__valid & data__ready;
-  assign \$38  = \$27 [3:0] > 1'h1;
-  assign \$39  = \$37  & \$38 ;
-  assign \$40  = data__valid & data__ready;
-  assign \$41  = \$27 [3:0] > 2'h2;
-  assign \$42  = \$40  & \$41 ;
-  assign \$43  = data__valid & data__ready;
-  assign \$44  = \$27 [3:0] > 2'h3;
-  assign \$45  = \$43  & \$44 ;
-  assign \$46  = data__valid & data__ready;
-  assign \$47  = \$27 [3:0] > 3'h4;
-  assign \$48  = \$46  & \$47 ;
-  assign \$49  = data__valid & data__ready;
-  assign \$50  = \$27 [3:0] > 3'h5;
-  assign \$51  = \$49  & \$50 ;
-  assign \$52  = data__valid & data__ready;
-  assign \$53  = \$27 [3:0] > 3'h6;
-  assign \$54  = \$52  & \$53 ;
-  assign \$55  = data__valid & data__ready;
-  assign \$56  = \$27 [3:0] > 3'h7;
-  assign \$57  = \$55  & \$56 ;
-  assign \$58  = in_mask << level;
-  assign \$59  = data__payload[63:0] << { level, 3'h0 };
-  assign \$60  = \$58 [0] ? \$59 [7:0] : \buf [7:0];
-  assign \$61  = \$58 [1] ? \$59 [15:8] : \buf [15:8];
-  assign \$62  = \$58 [2] ? \$59 [23:16] : \buf [23:16];
-  assign \$63  = \$58 [3] ? \$59 [31:24] : \buf [31:24];
-  assign \$64  = \$58 [4] ? \$59 [39:32] : \buf [39:32];
-  assign \$65  = \$58 [5] ? \$59 [47:40] : \buf [47:40];
-  assign \$66  = \$58 [6] ? \$59 [55:48] : \buf [55:48];
-  assign \$67  = \$58 [7] ? \$59 [63:56] : \buf [63:56];
-  assign \$68  = \$58 [8] ? \$59 [71:64] : \buf [71:64];
-  assign \$69  = \$58 [9] ? \$59 [79:72] : \buf [79:72];
-  assign \$70  = \$58 [10] ? \$59 [87:80] : \buf [87:80];
-  assign \$71  = \$58 [11] ? \$59 [95:88] : \buf [95:88];
-  assign \$72  = \$58 [12] ? \$59 [103:96] : \buf [103:96];
-  assign \$73  = \$58 [13] ? \$59 [111:104] : \buf [111:104];
-  assign \$74  = \$58 [14] ? \$59 [119:112] : \buf [119:112];
-  assign \$75  = \$58 [15] ? \$59 [127:120] : \buf [127:120];
-  assign \$76  = \$58 [16] ? \$59 [135:128] : \buf [135:128];
-  assign \$77  = \$58 [17] ? \$59 [143:136] : \buf [143:136];
-  assign \$78  = \$58 [18] ? \$59 [151:144] : \buf [151:144];
-  assign \$79  = \$58 [19] ? \$59 [159:152] : \buf [159:152];
-  assign \$80  = \$58 [20] ? \$59 [167:160] : \buf [167:160];
-  assign \$81  = \$58 [21] ? \$59 [175:168] : \buf [175:168];
-  assign \$82  = \$58 [22] ? \$59 [183:176] : \buf [183:176];
-  assign \$83  = \$58 [23] ? \$59 [191:184] : \buf [191:184];
-  assign \$84  = data__valid & data__ready;
-  assign \$85  = \$84  ? \$27 [3:0] : 4'h0;
-  assign \$86  = level + \$85 ;
-  assign \$87  = \$86 [4:0] + 4'h8;
-  assign \$88  = \$87  - 1'h1;
-  assign \$89  = start ? r_data[2:0] : 3'h0;
-  assign \$90  = level_end + \$89 ;
-  assign \$91  = beat_count + 1'h1;
-  assign last = \$91  == \r_data$54 ;
-  assign \$92  = level >= 4'h8;
-  assign wr_data__valid = \$92  & \r_rdy$56 ;
-  assign \$93  = wr_data__valid & wr_data__ready;
-  assign \r_en$59  = \$93  & last;
-  assign \$94  = 1'h0 + valid[0];
-  assign \$95  = \$94  + valid[1];
-  assign \$96  = \$95  + valid[2];
-  assign \$97  = \$96  + valid[3];
-  assign \$98  = \$97  + valid[4];
-  assign \$99  = \$98  + valid[5];
-  assign \$100  = \$99  + valid[6];
-  assign \$101  = \$100  + valid[7];
-  assign \$102  = ~ rg_active;
-  assign \$103  = ~ wr_req__valid;
-  assign \$104  = \$102  & \$103 ;
-  assign \$105  = ~ r_rdy;
+  assign \$19  = rg_burst == rg_to_page;
+  assign \$20  = rg_to_page - rg_burst;
+  assign \$21  = \$19  ? 11'h200 : \$20 ;
+  assign \$22  = \$21 [9:0] < 5'h10;
+  assign \limit$27  = \$22  ? \$21 [9:0] : 10'h010;
+  assign \$23  = \$18 [24:0] < \limit$27 ;
+  assign \$24  = \$23  ? \$18 [24:0] : { 15'h0000, \limit$27  };
+  assign rg_rest_final = \$18 [24:0] <= \limit$27 ;
+  assign \$25  = cmd__valid & cmd__ready;
+  assign \$26  = | cmd__payload[55:32];
+  assign \w_en$30  = \$25  & \$26 ;
+  assign \$27  = data__payload[67:64] > 4'h8;
+  assign count = \$27  ? 4'h8 : data__payload[67:64];
+  assign \$28  = count > in_remain;
+  assign \$29  = \$28  ? in_remain : { 20'h00000, count };
+  assign \$30  = level + 4'h8;
+  assign \$31  = \$30  <= 5'h18;
+  assign data__ready = have & \$31 ;
+  assign \$32  = data__valid & data__ready;
+  assign \$33  = \$29 [3:0] == in_remain;
+  assign finish = \$32  & \$33 ;
+  assign \$34  = ~ have;
+  assign \$35  = \$34  | finish;
+  assign start = r_rdy & \$35 ;
+  assign \$36  = data__valid & data__ready;
+  assign \$37  = \$29 [3:0] > 1'h0;
+  assign \$38  = \$36  & \$37 ;
+  assign \$39  = data__valid & data__ready;
+  assign \$40  = \$29 [3:0] > 1'h1;
+  assign \$41  = \$39  & \$40 ;
+  assign \$42  = data__valid & data__ready;
+  assign \$43  = \$29 [3:0] > 2'h2;
+  assign \$44  = \$42  & \$43 ;
+  assign \$45  = data__valid & data__ready;
+  assign \$46  = \$29 [3:0] > 2'h3;
+  assign \$47  = \$45  & \$46 ;
+  assign \$48  = data__valid & data__ready;
+  assign \$49  = \$29 [3:0] > 3'h4;
+  assign \$50  = \$48  & \$49 ;
+  assign \$51  = data__valid & data__ready;
+  assign \$52  = \$29 [3:0] > 3'h5;
+  assign \$53  = \$51  & \$52 ;
+  assign \$54  = data__valid & data__ready;
+  assign \$55  = \$29 [3:0] > 3'h6;
+  assign \$56  = \$54  & \$55 ;
+  assign \$57  = data__valid & data__ready;
+  assign \$58  = \$29 [3:0] > 3'h7;
+  assign \$59  = \$57  & \$58 ;
+  assign \$60  = in_mask << level;
+  assign \$61  = data__payload[63:0] << { level, 3'h0 };
+  assign \$62  = \$60 [0] ? \$61 [7:0] : \buf [7:0];
+  assign \$63  = \$60 [1] ? \$61 [15:8] : \buf [15:8];
+  assign \$64  = \$60 [2] ? \$61 [23:16] : \buf [23:16];
+  assign \$65  = \$60 [3] ? \$61 [31:24] : \buf [31:24];
+  assign \$66  = \$60 [4] ? \$61 [39:32] : \buf [39:32];
+  assign \$67  = \$60 [5] ? \$61 [47:40] : \buf [47:40];
+  assign \$68  = \$60 [6] ? \$61 [55:48] : \buf [55:48];
+  assign \$69  = \$60 [7] ? \$61 [63:56] : \buf [63:56];
+  assign \$70  = \$60 [8] ? \$61 [71:64] : \buf [71:64];
+  assign \$71  = \$60 [9] ? \$61 [79:72] : \buf [79:72];
+  assign \$72  = \$60 [10] ? \$61 [87:80] : \buf [87:80];
+  assign \$73  = \$60 [11] ? \$61 [95:88] : \buf [95:88];
+  assign \$74  = \$60 [12] ? \$61 [103:96] : \buf [103:96];
+  assign \$75  = \$60 [13] ? \$61 [111:104] : \buf [111:104];
+  assign \$76  = \$60 [14] ? \$61 [119:112] : \buf [119:112];
+  assign \$77  = \$60 [15] ? \$61 [127:120] : \buf [127:120];
+  assign \$78  = \$60 [16] ? \$61 [135:128] : \buf [135:128];
+  assign \$79  = \$60 [17] ? \$61 [143:136] : \buf [143:136];
+  assign \$80  = \$60 [18] ? \$61 [151:144] : \buf [151:144];
+  assign \$81  = \$60 [19] ? \$61 [159:152] : \buf [159:152];
+  assign \$82  = \$60 [20] ? \$61 [167:160] : \buf [167:160];
+  assign \$83  = \$60 [21] ? \$61 [175:168] : \buf [175:168];
+  assign \$84  = \$60 [22] ? \$61 [183:176] : \buf [183:176];
+  assign \$85  = \$60 [23] ? \$61 [191:184] : \buf [191:184];
+  assign \$86  = data__valid & data__ready;
+  assign \$87  = \$86  ? \$29 [3:0] : 4'h0;
+  assign \$88  = level + \$87 ;
+  assign \$89  = \$88 [4:0] + 4'h8;
+  assign \$90  = \$89  - 1'h1;
+  assign \$91  = start ? r_data[2:0] : 3'h0;
+  assign \$92  = level_end + \$91 ;
+  assign \$93  = beat_count + 1'h1;
+  assign last = \$93  == \r_data$56 ;
+  assign \$94  = level >= 4'h8;
+  assign wr_data__valid = \$94  & \r_rdy$58 ;
+  assign \$95  = wr_data__valid & wr_data__ready;
+  assign \r_en$61  = \$95  & last;
+  assign \$96  = 1'h0 + valid[0];
+  assign \$97  = \$96  + valid[1];
+  assign \$98  = \$97  + valid[2];
+  assign \$99  = \$98  + valid[3];
+  assign \$100  = \$99  + valid[4];
+  assign \$101  = \$100  + valid[5];
+  assign \$102  = \$101  + valid[6];
+  assign \$103  = \$102  + valid[7];
+  assign \$104  = ~ rg_active;
+  assign \$105  = ~ wr_req__valid;
   assign \$106  = \$104  & \$105 ;
-  assign \$107  = ~ have;
+  assign \$107  = ~ r_rdy;
   assign \$108  = \$106  & \$107 ;
-  assign \$109  = ! level;
+  assign \$109  = ~ have;
   assign \$110  = \$108  & \$109 ;
-  assign \$111  = ~ \r_rdy$56 ;
+  assign \$111  = ! level;
   assign \$112  = \$110  & \$111 ;
-  assign \$113  = ! pending;
-  assign idle = \$112  & \$113 ;
-  assign \$114  = cmd__valid & cmd__ready;
-  assign \$115  = | cmd__payload[55:32];
-  assign \$116  = data__valid & data__ready;
-  assign \$117  = in_remain - \$27 [3:0];
-  assign \$118  = wr_data__valid & wr_data__ready;
-  assign \$119  = valid | \$58 [23:0];
-  assign \$120  = \$90 [4:0] - 4'h8;
-  assign \$121  = beat_count + 1'h1;
-  assign \$122  = last ? 9'h000 : \$121 ;
-  assign \$123  = valid | \$58 [23:0];
-  assign \$124  = wr_req__valid & wr_req__ready;
-  assign \$125  = pending + \$124 ;
-  assign \$126  = \$125  - wr_rsp__valid;
-  assign \$127  = clear ? 32'd0 : bytes_written;
-  assign \$128  = wr_data__valid & wr_data__ready;
-  assign \$129  = \$128  ? \$101 [3:0] : 4'h0;
-  assign \$130  = \$127  + \$129 ;
-  assign \$131  = ~ clear;
-  assign \$132  = error & \$131 ;
-  assign \$133  = wr_rsp__valid & wr_rsp__payload;
-  assign \$134  = \$132  | \$133 ;
+  assign \$113  = ~ \r_rdy$58 ;
+  assign \$114  = \$112  & \$113 ;
+  assign \$115  = ! pending;
+  assign idle = \$114  & \$115 ;
+  assign \$116  = cmd__valid & cmd__ready;
+  assign \$117  = | cmd__payload[55:32];
+  assign \$118  = data__valid & data__ready;
+  assign \$119  = in_remain - \$29 [3:0];
+  assign \$120  = wr_data__valid & wr_data__ready;
+  assign \$121  = valid | \$60 [23:0];
+  assign \$122  = \$92 [4:0] - 4'h8;
+  assign \$123  = beat_count + 1'h1;
+  assign \$124  = last ? 9'h000 : \$123 ;
+  assign \$125  = valid | \$60 [23:0];
+  assign \$126  = wr_req__valid & wr_req__ready;
+  assign \$127  = pending + \$126 ;
+  assign \$128  = \$127  - wr_rsp__valid;
+  assign \$129  = clear ? 32'd0 : bytes_written;
+  assign \$130  = wr_data__valid & wr_data__ready;
+  assign \$131  = \$130  ? \$103 [3:0] : 4'h0;
+  assign \$132  = \$129  + \$131 ;
+  assign \$133  = ~ clear;
+  assign \$134  = error & \$133 ;
+  assign \$135  = wr_rsp__valid & wr_rsp__payload;
+  assign \$136  = \$134  | \$135 ;
   always @(posedge clk)
-    wr_req__valid <= \$135 ;
+    wr_req__valid <= \$137 ;
   always @(posedge clk)
-    wr_req__payload <= \$136 ;
+    wr_req__payload <= \$138 ;
   always @(posedge clk)
-    rg_active <= \$137 ;
+    rg_active <= \$139 ;
   always @(posedge clk)
-    rg_addr <= \$138 ;
+    rg_addr <= \$140 ;
   always @(posedge clk)
-    rg_remain <= \$139 ;
+    rg_remain <= \$141 ;
   always @(posedge clk)
-    rg_burst <= \$140 ;
+    rg_to_page <= \$142 ;
   always @(posedge clk)
-    rg_final <= \$141 ;
+    rg_burst <= \$143 ;
   always @(posedge clk)
-    have <= \$142 ;
+    rg_final <= \$144 ;
   always @(posedge clk)
-    in_remain <= \$143 ;
+    have <= \$145 ;
   always @(posedge clk)
-    \buf  <= \$144 ;
+    in_remain <= \$146 ;
   always @(posedge clk)
-    valid <= \$145 ;
+    \buf  <= \$147 ;
   always @(posedge clk)
-    level <= \$146 ;
+    valid <= \$148 ;
   always @(posedge clk)
-    beat_count <= \$147 ;
+    level <= \$149 ;
   always @(posedge clk)
-    pending <= \$148 ;
+    beat_count <= \$150 ;
   always @(posedge clk)
-    bytes_written <= \$149 ;
+    pending <= \$151 ;
   always @(posedge clk)
-    error <= \$150 ;
+    bytes_written <= \$152 ;
+  always @(posedge clk)
+    error <= \$153 ;
   \accel_top.core.writer.blen  blen (
     .clk(clk),
     .level(w_level),
-    .r_data(\r_data$54 ),
-    .r_en(\r_en$59 ),
-    .r_rdy(\r_rdy$56 ),
+    .r_data(\r_data$56 ),
+    .r_en(\r_en$61 ),
+    .r_rdy(\r_rdy$58 ),
     .rst(rst),
     .w_en(w_en),
     .w_port__data(wr_req__payload[40:32])
   );
   \accel_top.core.writer.region  region (
     .clk(clk),
-    .\port$5433$0 (cmd__payload[2:0]),
-    .\port$5433$32 (cmd__payload[55:32]),
+    .\port$5467$0 (cmd__payload[2:0]),
+    .\port$5467$32 (cmd__payload[55:32]),
     .r_data(r_data),
     .r_en(start),
     .r_rdy(r_rdy),
     .rst(rst),
-    .w_en(\w_en$28 ),
+    .w_en(\w_en$30 ),
     .w_rdy(w_rdy)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
     (* full_case = 32'd1 *)
     if (finish) begin
-      level_end = { \$88 [4:3], 3'h0 };
+      level_end = { \$90 [4:3], 3'h0 };
     end else begin
-      level_end = \$86 [4:0];
+      level_end = \$88 [4:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$135  = wr_req__valid;
+    \$137  = wr_req__valid;
     if (load) begin
-      \$135  = 1'h1;
+      \$137  = 1'h1;
     end else if (wr_req__ready) begin
-      \$135  = 1'h0;
-    end
-    if (rst) begin
-      \$135  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$136  = wr_req__payload;
-    if (load) begin
-      \$136 [31:0] = rg_addr;
-      \$136 [40:32] = { 4'h0, rg_burst };
-    end
-    if (rst) begin
-      \$136  = 41'h00000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$137  = rg_active;
-    if (\$114 ) begin
-      \$137  = \$115 ;
-    end else if (load) begin
-      if (rg_final) begin
-        \$137  = 1'h0;
-      end
+      \$137  = 1'h0;
     end
     if (rst) begin
       \$137  = 1'h0;
@@ -52425,164 +52719,202 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$138  = rg_addr;
-    if (\$114 ) begin
-      \$138  = { cmd__payload[31:3], 3'h0 };
-    end else if (load) begin
-      \$138  = \$17 [31:0];
+    \$138  = wr_req__payload;
+    if (load) begin
+      \$138 [31:0] = rg_addr;
+      \$138 [40:32] = { 4'h0, rg_burst };
     end
     if (rst) begin
-      \$138  = 32'd0;
+      \$138  = 41'h00000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$139  = rg_remain;
-    if (\$114 ) begin
-      \$139  = \$3 [24:0];
+    \$139  = rg_active;
+    if (\$116 ) begin
+      \$139  = \$117 ;
     end else if (load) begin
-      \$139  = \$18 [24:0];
+      if (rg_final) begin
+        \$139  = 1'h0;
+      end
     end
     if (rst) begin
-      \$139  = 25'h0000000;
+      \$139  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$140  = rg_burst;
-    if (\$114 ) begin
-      \$140  = \$15 [4:0];
+    \$140  = rg_addr;
+    if (\$116 ) begin
+      \$140  = { cmd__payload[31:3], 3'h0 };
     end else if (load) begin
-      \$140  = \$22 [4:0];
+      \$140  = \$17 [31:0];
     end
     if (rst) begin
-      \$140  = 5'h00;
+      \$140  = 32'd0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$141  = rg_final;
-    if (\$114 ) begin
-      \$141  = rg_new_final;
+    \$141  = rg_remain;
+    if (\$116 ) begin
+      \$141  = \$3 [24:0];
     end else if (load) begin
-      \$141  = rg_rest_final;
+      \$141  = \$18 [24:0];
     end
     if (rst) begin
-      \$141  = 1'h0;
+      \$141  = 25'h0000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$142  = have;
+    \$142  = rg_to_page;
+    if (\$116 ) begin
+      \$142  = \$12 [9:0];
+    end else if (load) begin
+      \$142  = \$21 [9:0];
+    end
+    if (rst) begin
+      \$142  = 10'h000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    \$143  = rg_burst;
+    if (\$116 ) begin
+      \$143  = \$15 [4:0];
+    end else if (load) begin
+      \$143  = \$24 [4:0];
+    end
+    if (rst) begin
+      \$143  = 5'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    \$144  = rg_final;
+    if (\$116 ) begin
+      \$144  = rg_new_final;
+    end else if (load) begin
+      \$144  = rg_rest_final;
+    end
+    if (rst) begin
+      \$144  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    \$145  = have;
     if (start) begin
-      \$142  = 1'h1;
+      \$145  = 1'h1;
     end else if (finish) begin
-      \$142  = 1'h0;
+      \$145  = 1'h0;
     end
     if (rst) begin
-      \$142  = 1'h0;
+      \$145  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$143  = in_remain;
+    \$146  = in_remain;
     if (start) begin
-      \$143  = r_data[26:3];
+      \$146  = r_data[26:3];
     end else if (finish) begin
-    end else if (\$116 ) begin
-      \$143  = \$117 [23:0];
+    end else if (\$118 ) begin
+      \$146  = \$119 [23:0];
     end
     if (rst) begin
-      \$143  = 24'h000000;
+      \$146  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
     (* full_case = 32'd1 *)
-    if (\$118 ) begin
-      \$144  = { 64'h0000000000000000, \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68  };
+    if (\$120 ) begin
+      \$147  = { 64'h0000000000000000, \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70  };
     end else begin
-      \$144  = { \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60  };
+      \$147  = { \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62  };
     end
     if (rst) begin
-      \$144  = 192'h000000000000000000000000000000000000000000000000;
+      \$147  = 192'h000000000000000000000000000000000000000000000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
     (* full_case = 32'd1 *)
-    if (\$118 ) begin
-      \$145  = { 8'h00, \$119 [23:8] };
+    if (\$120 ) begin
+      \$148  = { 8'h00, \$121 [23:8] };
     end else begin
-      \$145  = \$123 ;
+      \$148  = \$125 ;
     end
     if (rst) begin
-      \$145  = 24'h000000;
+      \$148  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
     (* full_case = 32'd1 *)
-    if (\$118 ) begin
-      \$146  = \$120 [4:0];
+    if (\$120 ) begin
+      \$149  = \$122 [4:0];
     end else begin
-      \$146  = \$90 [4:0];
+      \$149  = \$92 [4:0];
     end
     if (rst) begin
-      \$146  = 5'h00;
+      \$149  = 5'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$147  = beat_count;
-    if (\$118 ) begin
-      \$147  = \$122 [7:0];
+    \$150  = beat_count;
+    if (\$120 ) begin
+      \$150  = \$124 [7:0];
     end
     if (rst) begin
-      \$147  = 8'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$148  = \$126 [15:0];
-    if (rst) begin
-      \$148  = 16'h0000;
+      \$150  = 8'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$149  = \$130 [31:0];
+    \$151  = \$128 [15:0];
     if (rst) begin
-      \$149  = 32'd0;
+      \$151  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
-    \$150  = \$134 ;
+    \$152  = \$132 [31:0];
     if (rst) begin
-      \$150  = 1'h0;
+      \$152  = 32'd0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$89 ) begin end
+    \$153  = \$136 ;
+    if (rst) begin
+      \$153  = 1'h0;
     end
   end
   assign cmd_beats = \$3 [24:0];
   assign w_data = wr_req__payload[40:32];
+  assign rg_new_page = \$12 [9:0];
   assign rg_new_addr = { cmd__payload[31:3], 3'h0 };
   assign rg_new_remain = \$3 [24:0];
-  assign to_page = \$12 [9:0];
+  assign rg_new_to_page = \$12 [9:0];
   assign burst = \$15 [9:0];
   assign rg_rest_addr = \$17 [31:0];
   assign rg_rest_remain = \$18 [24:0];
-  assign \to_page$24  = \$19 [9:0];
-  assign \burst$26  = \$22 [9:0];
-  assign \w_data$30  = { cmd__payload[55:32], cmd__payload[2:0] };
-  assign take = \$27 [3:0];
+  assign rg_rest_to_page = \$21 [9:0];
+  assign \burst$28  = \$24 [9:0];
+  assign \w_data$32  = { cmd__payload[55:32], cmd__payload[2:0] };
+  assign take = \$29 [3:0];
   assign r_en = start;
-  assign put_mask = \$58 [23:0];
-  assign put_data = \$59 [191:0];
-  assign merged = { \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62 , \$61 , \$60  };
-  assign level_in = \$86 [4:0];
-  assign level_start = \$90 [4:0];
+  assign put_mask = \$60 [23:0];
+  assign put_data = \$61 [191:0];
+  assign merged = { \$85 , \$84 , \$83 , \$82 , \$81 , \$80 , \$79 , \$78 , \$77 , \$76 , \$75 , \$74 , \$73 , \$72 , \$71 , \$70 , \$69 , \$68 , \$67 , \$66 , \$65 , \$64 , \$63 , \$62  };
+  assign level_in = \$88 [4:0];
+  assign level_start = \$92 [4:0];
   assign wr_rsp__ready = 1'h1;
-  assign strobes = \$101 [3:0];
+  assign strobes = \$103 [3:0];
   assign \cmd__payload.addr  = cmd__payload[31:0];
   assign \cmd__payload.length  = cmd__payload[55:32];
   assign \wr_req__payload.addr  = wr_req__payload[31:0];
@@ -52604,14 +52936,14 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   assign wr_data__payload[72] = last;
   assign wr_data__payload[71:64] = valid[7:0];
   assign wr_data__payload[63:0] = \buf [63:0];
-  assign in_mask[7] = \$57 ;
-  assign in_mask[6] = \$54 ;
-  assign in_mask[5] = \$51 ;
-  assign in_mask[4] = \$48 ;
-  assign in_mask[3] = \$45 ;
-  assign in_mask[2] = \$42 ;
-  assign in_mask[1] = \$39 ;
-  assign in_mask[0] = \$36 ;
+  assign in_mask[7] = \$59 ;
+  assign in_mask[6] = \$56 ;
+  assign in_mask[5] = \$53 ;
+  assign in_mask[4] = \$50 ;
+  assign in_mask[3] = \$47 ;
+  assign in_mask[2] = \$44 ;
+  assign in_mask[1] = \$41 ;
+  assign in_mask[0] = \$38 ;
   assign \$3  = { 3'h0, \$2 [25:3] };
   assign \$16  = { rg_burst, 3'h0 };
 endmodule
@@ -52743,7 +53075,7 @@ module \accel_top.core.writer.blen (rst, w_en, r_en, r_rdy, r_data, w_port__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$5433$0 , \port$5433$32 , clk);
+module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$5467$0 , \port$5467$32 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$91  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -52767,10 +53099,10 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   (* init = 1'h0 *)
   wire consume;
   reg [1:0] level = 2'h0;
-  input [2:0] \port$5433$0 ;
-  wire [2:0] \port$5433$0 ;
-  input [23:0] \port$5433$32 ;
-  wire [23:0] \port$5433$32 ;
+  input [2:0] \port$5467$0 ;
+  wire [2:0] \port$5467$0 ;
+  input [23:0] \port$5467$32 ;
+  wire [23:0] \port$5467$32 ;
   (* init = 1'h0 *)
   wire produce;
   output [26:0] r_data;
@@ -52802,7 +53134,7 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$5433$32 , \port$5433$0  };
+      storage[w_port__addr] <= { \port$5467$32 , \port$5467$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 2'h2;
@@ -52864,8 +53196,8 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$5433$32 , \port$5433$0  };
-  assign w_data = { \port$5433$32 , \port$5433$0  };
+  assign w_port__data = { \port$5467$32 , \port$5467$0  };
+  assign w_data = { \port$5467$32 , \port$5467$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule

@@ -27,7 +27,7 @@ from accel.formal.cfu import CfuPort, check_cfu
 from accel.formal.props import Properties
 from accel.hw.axi import AXI4Master
 from accel.hw.control import ControlPort
-from accel.hw.memport import next_burst
+from accel.hw.memport import beats_to_page, next_burst
 from accel.hw.reader import ReadDMA
 from accel.hw.top import AcceleratorTop
 from accel.hw.writer import OutputWriter
@@ -279,12 +279,19 @@ def _burst_invariant(m, props, name, sig, names, shift, max_burst):
         max_burst=max_burst,
         final_name=name.replace(".", "_") + "_final",
     )
+    active = sig[names.format("active")]
     props.check(
         m,
         name,
-        ~sig[names.format("active")]
-        | ((sig[names.format("burst")] == burst) & (sig[names.format("final")] == final)),
+        ~active | ((sig[names.format("burst")] == burst) & (sig[names.format("final")] == final)),
         "the next burst, precomputed, matches the address and the beats left",
+    )
+    to_page = beats_to_page(m, sig[names.format("addr")], shift=shift, name=name.replace(".", "_"))
+    props.check(
+        m,
+        name + "_page",
+        ~active | (sig[names.format("to_page")] == to_page),
+        "the registered distance to the 4 KiB boundary matches the address",
     )
 
 

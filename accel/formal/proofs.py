@@ -122,7 +122,7 @@ def proofs(
                     "descriptor",
                     lambda: SetupHarness(config, bits=descriptor_bits, **kw("setup")),
                     "prove",
-                    7,
+                    8,
                 )
             ]
             if _pow2(config.rows) and _pow2(config.cols)

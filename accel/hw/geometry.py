@@ -126,6 +126,17 @@ class LayerSetup(wiring.Component):
         bb = cfg.bus_bytes
 
         lane = d.IN_ADDR[: (bb - 1).bit_length()]  # IN_ADDR's byte offset in a bus word
+        # (result, 16-bit factor, 32-bit factor) of the products of PRODUCTS3/4
+        sums = [
+            ("tiles", g.tiles, (g.m_tiles, g.k_tiles)),
+            ("acc_need", acc_need, (g.m_tiles, g.band_pixels)),
+            ("bank_image", bank_image, (d.H, g.WC)),
+            ("band_bytes", band_bytes, (band_rows[:16], g.WC)),
+        ]
+        products16x32 = [
+            ([Signal(34, name=f"{name}_lo"), Signal(30, name=f"{name}_hi")], a, b)
+            for name, _, (a, b) in sums
+        ]
 
         def first_failure(checks):
             result = 0
@@ -158,7 +169,6 @@ class LayerSetup(wiring.Component):
                     f_u.eq((d.F - 1) * d.U),
                     g.band_pixels.eq(d.BAND * d.F),
                     g.band_u.eq((d.BAND - 1) * d.U),
-                    band_in_rows.eq((d.BAND - 1) * d.U + d.R),
                     g.E_run.eq(Mux(d.POOL, d.E & ~1, d.E)),
                     g.E_out.eq(Mux(d.POOL, d.E >> 1, d.E)),
                     g.F_out.eq(Mux(d.POOL, d.F >> 1, d.F)),
@@ -186,10 +196,11 @@ class LayerSetup(wiring.Component):
                     out_pix_row.eq(g.F_out * d.OUT_PIX_PITCH),
                     g.out_row_bytes.eq(g.F_out * d.M),
                     g.e_run_u.eq((g.E_run - 1) * d.U),
-                    band_rows.eq(Mux(band_in_rows < d.H, band_in_rows, d.H)),
+                    band_in_rows.eq(g.band_u + d.R),
                 ]
                 m.next = "COUNT_TILES"
             with m.State("COUNT_TILES"):
+                m.d.sync += band_rows.eq(Mux(band_in_rows < d.H, band_in_rows, d.H))
                 # Powers of two divide by shifting; other array sizes count (max(M/cols,
                 # K/rows) cycles, bounded because M < 2**16 and K < 2**32 / rows steps).
                 m_more = m_acc < d.M
@@ -208,9 +219,11 @@ class LayerSetup(wiring.Component):
                     with m.If(~m_more & ~k_more):
                         m.next = "PRODUCTS3"
             with m.State("PRODUCTS3"):
+                # The 16 x 32-bit products in two partial products each (a DSP each), summed
+                # in PRODUCTS4.
+                for product, a, b in products16x32:
+                    m.d.sync += [product[0].eq(a * b[:18]), product[1].eq(a * b[18:32])]
                 m.d.sync += [
-                    g.tiles.eq(g.m_tiles * g.k_tiles),
-                    acc_need.eq(g.m_tiles * g.band_pixels),
                     g.UWC.eq(d.U * g.WC),
                     g.row_step.eq(g.WC - g.SC + g.pix_step),
                     g.out_mode.eq(
@@ -218,9 +231,11 @@ class LayerSetup(wiring.Component):
                             d.OUT_PIX_PITCH != d.M, 2, Mux(d.OUT_ROW_PITCH != g.out_row_bytes, 1, 0)
                         )
                     ),
-                    bank_image.eq(d.H * g.WC),
-                    band_bytes.eq(band_rows * g.WC),
                 ]
+                m.next = "PRODUCTS4"
+            with m.State("PRODUCTS4"):
+                for (_, target, _), (product, _, _) in zip(sums, products16x32, strict=True):
+                    m.d.sync += target.eq(product[0] + (product[1] << 18))
                 m.next = "CHECK"
             with m.State("CHECK"):
                 whole = bank_image + slack <= cfg.in_bytes

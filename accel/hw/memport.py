@@ -39,14 +39,20 @@ def check_data_width(data_width) -> None:
         raise ValueError(f"data_width must be 32, 64, 128 or 256 bits, not {data_width!r}")
 
 
-def next_burst(m, addr, remain, *, shift: int, max_burst: int, final_name: str):
-    """The length of a DMA engine's next burst from byte address ``addr`` with ``remain``
-    beats to go on a bus of ``1 << shift`` bytes: min(remain, max_burst, beats to the next
-    4 KiB boundary). Returns ``(burst, final)``; ``final`` (a signal named ``final_name``): the
-    burst ends the command."""
+def beats_to_page(m, addr, *, shift: int, name: str):
+    """Beats from byte address ``addr`` to the next 4 KiB boundary on a bus of ``1 << shift``
+    bytes (1..page beats; a signal named ``name``)."""
     page_beats = timing.PAGE_BYTES >> shift
-    to_page = Signal(range(page_beats + 1))
+    to_page = Signal(range(page_beats + 1), name=name)
     m.d.comb += to_page.eq(page_beats - addr[shift:12])
+    return to_page
+
+
+def burst_of(m, to_page, remain, *, max_burst: int, final_name: str):
+    """The next burst's length with ``to_page`` beats to the 4 KiB boundary and ``remain``
+    beats to go: min(remain, max_burst, to_page). Returns ``(burst, final)``; ``final`` (a
+    signal named ``final_name``): the burst ends the command."""
+    page_beats = 1 << (len(to_page) - 1)  # to_page is at most the page's beats
     limit = Signal(range(max(page_beats, max_burst) + 1))
     m.d.comb += limit.eq(Mux(to_page < max_burst, to_page, max_burst))
     burst = Signal(range(max(page_beats, max_burst) + 1))
@@ -56,22 +62,37 @@ def next_burst(m, addr, remain, *, shift: int, max_burst: int, final_name: str):
     return burst, final
 
 
+def next_burst(m, addr, remain, *, shift: int, max_burst: int, final_name: str):
+    """The length of a DMA engine's next burst from byte address ``addr`` with ``remain``
+    beats to go on a bus of ``1 << shift`` bytes: min(remain, max_burst, beats to the next
+    4 KiB boundary). Returns ``(burst, final)``; ``final`` (a signal named ``final_name``): the
+    burst ends the command."""
+    to_page = beats_to_page(m, addr, shift=shift, name=final_name + "_to_page")
+    return burst_of(m, to_page, remain, max_burst=max_burst, final_name=final_name)
+
+
 class BurstCursor:
     """A DMA engine's command in progress, cut into bursts: ``active``, the next burst's byte
-    address ``addr``, the beats still to request ``remain``, and the next burst's length
-    ``burst`` with ``final`` (it ends the command), all registers.
+    address ``addr``, the beats still to request ``remain``, the beats from ``addr`` to the
+    next 4 KiB boundary ``to_page``, and the next burst's length ``burst`` with ``final`` (it
+    ends the command), all registers.
 
     :meth:`update` computes the state after a burst is issued from the registers alone and
     the state after a new command from the command alone; ``accept`` and ``issue`` only select
     between them at the register inputs, so the bus handshakes that decide them never reach an
-    adder. ``names`` formats the signal names (``"{}0"`` gives ``addr0``, ``burst0``, ...).
+    adder. After an issue the page distance is ``to_page - burst`` (a full page when the burst
+    ended at the boundary): no address adder in front of the next burst's length.
+    ``names`` formats the signal names (``"{}0"`` gives ``addr0``, ``burst0``, ...).
     """
 
-    def __init__(self, *, names: str, max_burst: int, remain_width: int):
+    def __init__(self, *, names: str, max_burst: int, remain_width: int, shift: int):
         self.max_burst = max_burst
+        self.shift = shift
+        self.page_beats = timing.PAGE_BYTES >> shift
         self.active = Signal(name=names.format("active"))
         self.addr = Signal(32, name=names.format("addr"))
         self.remain = Signal(remain_width, name=names.format("remain"))
+        self.to_page = Signal(range(self.page_beats + 1), name=names.format("to_page"))
         self.burst = Signal(range(max_burst + 1), name=names.format("burst"))
         self.final = Signal(name=names.format("final"))
         self._names = names
@@ -80,48 +101,50 @@ class BurstCursor:
         """A new command can be accepted: none in progress, or its final burst issuing."""
         return ~self.active | (issue & self.final)
 
-    def update(self, m, *, shift, cmd_addr, cmd_beats, cmd_nonempty, accept, issue):
+    def update(self, m, *, cmd_addr, cmd_beats, cmd_nonempty, accept, issue):
         """The register updates for ``accept`` (a command of ``cmd_beats`` beats from byte
         address ``cmd_addr``; ``cmd_nonempty``: it has data) and ``issue`` (the next burst
         is issued)."""
-        names, width = self._names, len(self.remain)
+        names, width, shift = self._names, len(self.remain), self.shift
 
-        def candidate(kind, addr, remain):
-            """A candidate next state: its address, beats left and next burst."""
+        def candidate(kind, addr, remain, to_page):
+            """A candidate next state: its address, beats left, page distance, next burst."""
             cand_addr = Signal(32, name=names.format(f"{kind}_addr"))
             cand_remain = Signal(width, name=names.format(f"{kind}_remain"))
-            m.d.comb += [cand_addr.eq(addr), cand_remain.eq(remain)]
-            burst, final = next_burst(
+            cand_to_page = Signal.like(self.to_page, name=names.format(f"{kind}_to_page"))
+            m.d.comb += [cand_addr.eq(addr), cand_remain.eq(remain), cand_to_page.eq(to_page)]
+            burst, final = burst_of(
                 m,
-                cand_addr,
+                cand_to_page,
                 cand_remain,
-                shift=shift,
                 max_burst=self.max_burst,
                 final_name=names.format(f"{kind}_final"),
             )
-            return cand_addr, cand_remain, burst, final
+            return [
+                self.addr.eq(cand_addr),
+                self.remain.eq(cand_remain),
+                self.to_page.eq(cand_to_page),
+                self.burst.eq(burst),
+                self.final.eq(final),
+            ]
 
-        new_addr, new_remain, new_burst, new_final = candidate(
-            "new", Cat(Const(0, shift), cmd_addr[shift:]), cmd_beats
+        new_addr = Cat(Const(0, shift), cmd_addr[shift:])
+        new_state = candidate(
+            "new",
+            new_addr,
+            cmd_beats,
+            beats_to_page(m, new_addr, shift=shift, name=names.format("new_page")),
         )
-        rest_addr, rest_remain, rest_burst, rest_final = candidate(
-            "rest", self.addr + (self.burst << shift), self.remain - self.burst
+        rest_state = candidate(
+            "rest",
+            self.addr + (self.burst << shift),
+            self.remain - self.burst,
+            Mux(self.burst == self.to_page, self.page_beats, self.to_page - self.burst),
         )
         with m.If(accept):
-            m.d.sync += [
-                self.active.eq(cmd_nonempty),
-                self.addr.eq(new_addr),
-                self.remain.eq(new_remain),
-                self.burst.eq(new_burst),
-                self.final.eq(new_final),
-            ]
+            m.d.sync += [self.active.eq(cmd_nonempty), *new_state]
         with m.Elif(issue):
-            m.d.sync += [
-                self.addr.eq(rest_addr),
-                self.remain.eq(rest_remain),
-                self.burst.eq(rest_burst),
-                self.final.eq(rest_final),
-            ]
+            m.d.sync += rest_state
             with m.If(self.final):
                 m.d.sync += self.active.eq(0)
 

@@ -99,6 +99,8 @@ class InputPrefetcher(wiring.Component):
         lasts_left = Signal(32)  # row mode: commands whose last beat has not arrived
         # Zero tests of the two down counters as registers, set with the counters.
         cmds_pending = Signal()  # cmds_left != 0
+        n_rows = Signal(16)  # load_hi - load_lo (PRODUCTS)
+        n_cmds = Signal(32)  # the band's commands: rows, or rows * W in pixel mode (PRODUCTS)
         lasts_one = Signal()  # lasts_left == 1
         lasts_none = Signal()  # lasts_left == 0
         row_addr = Signal(32)  # pixel mode: memory address of the current row's first pixel
@@ -169,13 +171,18 @@ class InputPrefetcher(wiring.Component):
                 m.next = "PRODUCTS"
             with m.State("PRODUCTS"):
                 products()
+                # The band's command count, registered ahead of WAIT_BANKS (a subtract, then
+                # a multiply): WAIT_BANKS only zero-tests it.
+                with m.If(product_step == 0):
+                    m.d.sync += n_rows.eq((load_hi - load_lo)[:16])
+                with m.Else():
+                    m.d.sync += n_cmds.eq(Mux(g.pixel_mode, n_rows * d.W, n_rows))
             with m.State("WAIT_BANKS"):
                 # A new window may only be written once the issuer reached this band.
                 with m.If(~new_window | (win.at_band & (win.band == band.index))):
                     start = lo_start
                     start_beat = start & ~Const(bb - 1, 32)
-                    n_rows = (load_hi - load_lo)[:16]
-                    commands = Mux(g.pixel_mode, n_rows * d.W, n_rows)
+                    commands = n_cmds
                     m.d.sync += [
                         load_start.eq(start_beat),
                         cmd_beats.eq(

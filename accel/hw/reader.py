@@ -122,7 +122,7 @@ class ReadDMA(wiring.Component):
         # Per-client command state, its next burst precomputed (so that arbitration, the request
         # and the clients' `ready` only select registers).
         cursors = [
-            BurstCursor(names="{}" + str(i), max_burst=self.max_burst, remain_width=24)
+            BurstCursor(names="{}" + str(i), max_burst=self.max_burst, remain_width=24, shift=shift)
             for i in range(n)
         ]
         active = [c.active for c in cursors]
@@ -168,7 +168,6 @@ class ReadDMA(wiring.Component):
             m.d.comb += cmds[i].ready.eq(cursors[i].takes_command(issuing))
             cursors[i].update(
                 m,
-                shift=shift,
                 cmd_addr=cmds[i].p.addr,
                 cmd_beats=cmds[i].p.beats,
                 cmd_nonempty=cmds[i].p.beats != 0,

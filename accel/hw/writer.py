@@ -142,7 +142,7 @@ class OutputWriter(wiring.Component):
 
         # The request generator's state, its next burst precomputed (so that `cmd.ready`
         # selects registers only).
-        rg = BurstCursor(names="rg_{}", max_burst=self.max_burst, remain_width=25)
+        rg = BurstCursor(names="rg_{}", max_burst=self.max_burst, remain_width=25, shift=shift)
 
         # A burst's length enters `blen` when its request is accepted, so data never runs ahead
         # of its request; a burst is loaded only if `blen` will have room for it by then.
@@ -169,7 +169,6 @@ class OutputWriter(wiring.Component):
         m.d.comb += self.cmd.ready.eq(region.w_rdy & rg.takes_command(load))
         rg.update(
             m,
-            shift=shift,
             cmd_addr=self.cmd.p.addr,
             cmd_beats=cmd_beats,
             cmd_nonempty=cmd_nonempty,

@@ -40,7 +40,7 @@ and the loop that drives the engines, :mod:`~accel.perf.sequencer`.
 Engines and their timing rules (cycle 0 is the cycle of the START instruction's pulse):
 
 * setup (:class:`accel.hw.geometry.LayerSetup`): the engines start (``run``) in cycle
-  ``SETUP_CYCLES`` (6), or 6 + max(M tiles, K tiles) for array sizes that are not powers of two;
+  ``SETUP_CYCLES`` (7), or 7 + max(M tiles, K tiles) for array sizes that are not powers of two;
 * read DMA (:class:`accel.hw.reader.ReadDMA`): fixed priority input > weights > parameters,
   decided per burst; a burst issued in cycle t is accepted by memory in t + 1 and its beats
   arrive from t + 1 + read_latency on, one per cycle, after the previous burst's; at most four

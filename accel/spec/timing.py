@@ -6,8 +6,9 @@ changes both (the RTL tests then check the model is still exact).
 """
 
 #: LayerSetup: START (cycle 0) to ``run`` for power-of-two arrays (other sizes add
-#: max(M tiles, K tiles) cycles of counting); the last cycle registers the descriptor checks.
-SETUP_CYCLES = 6
+#: max(M tiles, K tiles) cycles of counting); the 16 x 32-bit products take two cycles (partial
+#: products, sums), the last cycle registers the descriptor checks.
+SETUP_CYCLES = 7
 #: InputFeeder: an im2col vector issued in cycle T reaches the array input in T + this.
 FEEDER_LATENCY = 3
 #: Register stages between the issuer and the array input inside the feeder.
