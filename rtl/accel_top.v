@@ -1823,7 +1823,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
     .issue(events__issue),
     .out_data(in_data),
     .pixbase(pixbase),
-    .\port$3394$16 (descriptor[47:16]),
+    .\port$3414$16 (descriptor[47:16]),
     .rows(rows),
     .rst(rst),
     .s2_bank(in_bank),
@@ -19741,7 +19741,7 @@ module \accel_top.core.control (rst, cmd__valid, rsp__ready, desc_error, bus_err
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.feeder (rst, wp__en, \port$3394$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
+module \accel_top.core.feeder (rst, wp__en, \port$3414$16 , zero_point, wp__data, wp__addr, rows, tag, issue, bank, hb, wb, pixbase, s2_valid, s2_bank, s2_tag, out_data, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$71  = 0;
   wire [34:0] \$1 ;
   wire \$10 ;
@@ -19937,8 +19937,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3394$16 , zero_point, wp__data
   wire out_valid;
   input [33:0] pixbase;
   wire [33:0] pixbase;
-  input [31:0] \port$3394$16 ;
-  wire [31:0] \port$3394$16 ;
+  input [31:0] \port$3414$16 ;
+  wire [31:0] \port$3414$16 ;
   input [391:0] rows;
   wire [391:0] rows;
   wire [48:0] \rows[0] ;
@@ -36593,104 +36593,104 @@ module \accel_top.core.feeder (rst, wp__en, \port$3394$16 , zero_point, wp__data
   assign \$3  = $signed(\$2 ) >= $signed(1'h0);
   assign \$4  = rows[0] & \$3 ;
   assign \$5  = $signed(hb) + $signed({ 1'h0, rows[8:1] });
-  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3394$16 [15:0] });
+  assign \$6  = $signed(\$5 ) < $signed({ 1'h0, \port$3414$16 [15:0] });
   assign \$7  = \$4  & \$6 ;
   assign \$8  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
   assign \$9  = $signed(\$8 ) >= $signed(1'h0);
   assign \$10  = \$7  & \$9 ;
   assign \$11  = $signed(wb) + $signed({ 1'h0, rows[16:9] });
-  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3394$16 [31:16] });
+  assign \$12  = $signed(\$11 ) < $signed({ 1'h0, \port$3414$16 [31:16] });
   assign \$13  = \$10  & \$12 ;
   assign \$14  = $signed(pixbase) + $signed({ 1'h0, rows[97:66] });
   assign \$15  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
   assign \$16  = $signed(\$15 ) >= $signed(1'h0);
   assign \$17  = rows[49] & \$16 ;
   assign \$18  = $signed(hb) + $signed({ 1'h0, rows[57:50] });
-  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3394$16 [15:0] });
+  assign \$19  = $signed(\$18 ) < $signed({ 1'h0, \port$3414$16 [15:0] });
   assign \$20  = \$17  & \$19 ;
   assign \$21  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
   assign \$22  = $signed(\$21 ) >= $signed(1'h0);
   assign \$23  = \$20  & \$22 ;
   assign \$24  = $signed(wb) + $signed({ 1'h0, rows[65:58] });
-  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3394$16 [31:16] });
+  assign \$25  = $signed(\$24 ) < $signed({ 1'h0, \port$3414$16 [31:16] });
   assign \$26  = \$23  & \$25 ;
   assign \$27  = $signed(pixbase) + $signed({ 1'h0, rows[146:115] });
   assign \$28  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
   assign \$29  = $signed(\$28 ) >= $signed(1'h0);
   assign \$30  = rows[98] & \$29 ;
   assign \$31  = $signed(hb) + $signed({ 1'h0, rows[106:99] });
-  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3394$16 [15:0] });
+  assign \$32  = $signed(\$31 ) < $signed({ 1'h0, \port$3414$16 [15:0] });
   assign \$33  = \$30  & \$32 ;
   assign \$34  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
   assign \$35  = $signed(\$34 ) >= $signed(1'h0);
   assign \$36  = \$33  & \$35 ;
   assign \$37  = $signed(wb) + $signed({ 1'h0, rows[114:107] });
-  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3394$16 [31:16] });
+  assign \$38  = $signed(\$37 ) < $signed({ 1'h0, \port$3414$16 [31:16] });
   assign \$39  = \$36  & \$38 ;
   assign \$40  = $signed(pixbase) + $signed({ 1'h0, rows[195:164] });
   assign \$41  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
   assign \$42  = $signed(\$41 ) >= $signed(1'h0);
   assign \$43  = rows[147] & \$42 ;
   assign \$44  = $signed(hb) + $signed({ 1'h0, rows[155:148] });
-  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3394$16 [15:0] });
+  assign \$45  = $signed(\$44 ) < $signed({ 1'h0, \port$3414$16 [15:0] });
   assign \$46  = \$43  & \$45 ;
   assign \$47  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
   assign \$48  = $signed(\$47 ) >= $signed(1'h0);
   assign \$49  = \$46  & \$48 ;
   assign \$50  = $signed(wb) + $signed({ 1'h0, rows[163:156] });
-  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3394$16 [31:16] });
+  assign \$51  = $signed(\$50 ) < $signed({ 1'h0, \port$3414$16 [31:16] });
   assign \$52  = \$49  & \$51 ;
   assign \$53  = $signed(pixbase) + $signed({ 1'h0, rows[244:213] });
   assign \$54  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
   assign \$55  = $signed(\$54 ) >= $signed(1'h0);
   assign \$56  = rows[196] & \$55 ;
   assign \$57  = $signed(hb) + $signed({ 1'h0, rows[204:197] });
-  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3394$16 [15:0] });
+  assign \$58  = $signed(\$57 ) < $signed({ 1'h0, \port$3414$16 [15:0] });
   assign \$59  = \$56  & \$58 ;
   assign \$60  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
   assign \$61  = $signed(\$60 ) >= $signed(1'h0);
   assign \$62  = \$59  & \$61 ;
   assign \$63  = $signed(wb) + $signed({ 1'h0, rows[212:205] });
-  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3394$16 [31:16] });
+  assign \$64  = $signed(\$63 ) < $signed({ 1'h0, \port$3414$16 [31:16] });
   assign \$65  = \$62  & \$64 ;
   assign \$66  = $signed(pixbase) + $signed({ 1'h0, rows[293:262] });
   assign \$67  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
   assign \$68  = $signed(\$67 ) >= $signed(1'h0);
   assign \$69  = rows[245] & \$68 ;
   assign \$70  = $signed(hb) + $signed({ 1'h0, rows[253:246] });
-  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3394$16 [15:0] });
+  assign \$71  = $signed(\$70 ) < $signed({ 1'h0, \port$3414$16 [15:0] });
   assign \$72  = \$69  & \$71 ;
   assign \$73  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
   assign \$74  = $signed(\$73 ) >= $signed(1'h0);
   assign \$75  = \$72  & \$74 ;
   assign \$76  = $signed(wb) + $signed({ 1'h0, rows[261:254] });
-  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3394$16 [31:16] });
+  assign \$77  = $signed(\$76 ) < $signed({ 1'h0, \port$3414$16 [31:16] });
   assign \$78  = \$75  & \$77 ;
   assign \$79  = $signed(pixbase) + $signed({ 1'h0, rows[342:311] });
   assign \$80  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
   assign \$81  = $signed(\$80 ) >= $signed(1'h0);
   assign \$82  = rows[294] & \$81 ;
   assign \$83  = $signed(hb) + $signed({ 1'h0, rows[302:295] });
-  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3394$16 [15:0] });
+  assign \$84  = $signed(\$83 ) < $signed({ 1'h0, \port$3414$16 [15:0] });
   assign \$85  = \$82  & \$84 ;
   assign \$86  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
   assign \$87  = $signed(\$86 ) >= $signed(1'h0);
   assign \$88  = \$85  & \$87 ;
   assign \$89  = $signed(wb) + $signed({ 1'h0, rows[310:303] });
-  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3394$16 [31:16] });
+  assign \$90  = $signed(\$89 ) < $signed({ 1'h0, \port$3414$16 [31:16] });
   assign \$91  = \$88  & \$90 ;
   assign \$92  = $signed(pixbase) + $signed({ 1'h0, rows[391:360] });
   assign \$93  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
   assign \$94  = $signed(\$93 ) >= $signed(1'h0);
   assign \$95  = rows[343] & \$94 ;
   assign \$96  = $signed(hb) + $signed({ 1'h0, rows[351:344] });
-  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3394$16 [15:0] });
+  assign \$97  = $signed(\$96 ) < $signed({ 1'h0, \port$3414$16 [15:0] });
   assign \$98  = \$95  & \$97 ;
   assign \$99  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
   assign \$100  = $signed(\$99 ) >= $signed(1'h0);
   assign \$101  = \$98  & \$100 ;
   assign \$102  = $signed(wb) + $signed({ 1'h0, rows[359:352] });
-  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3394$16 [31:16] });
+  assign \$103  = $signed(\$102 ) < $signed({ 1'h0, \port$3414$16 [31:16] });
   assign \$104  = \$101  & \$103 ;
   assign \$263  = s2_lane0 * 4'h8;
   assign \$105  = rp__data >> \$263 ;
@@ -37058,8 +37058,8 @@ module \accel_top.core.feeder (rst, wp__en, \port$3394$16 , zero_point, wp__data
       \$158  = 1'h0;
     end
   end
-  assign H = \port$3394$16 [15:0];
-  assign W = \port$3394$16 [31:16];
+  assign H = \port$3414$16 [15:0];
+  assign W = \port$3414$16 [31:16];
   assign write__en = wp__en;
   assign write__addr = wp__addr;
   assign write__data = wp__data;
@@ -39163,7 +39163,7 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
     .last(last),
     .pix_step(layer__geometry[65:49]),
     .\port$1104$0 (\$16 ),
-    .\port$3740$0 (\$17 ),
+    .\port$3760$0 (\$17 ),
     .restart(restart),
     .row_step(layer__geometry[261:228]),
     .rst(rst),
@@ -39411,7 +39411,7 @@ module \accel_top.core.ktiles (rst, layer__run, layer__busy, layer__descriptor, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.ktiles.walker (rst, \port$1104$0 , last, C, S, pix_step, K, row_step, restart, step, \port$3740$0 , clk);
+module \accel_top.core.ktiles.walker (rst, \port$1104$0 , last, C, S, pix_step, K, row_step, restart, step, \port$3760$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$75  = 0;
   wire \$1 ;
   wire [16:0] \$10 ;
@@ -39458,8 +39458,8 @@ module \accel_top.core.ktiles.walker (rst, \port$1104$0 , last, C, S, pix_step, 
   output \port$1104$0 ;
   wire \port$1104$0 ;
   (* init = 48'h000000000000 *)
-  output [47:0] \port$3740$0 ;
-  wire [47:0] \port$3740$0 ;
+  output [47:0] \port$3760$0 ;
+  wire [47:0] \port$3760$0 ;
   input restart;
   wire restart;
   input [33:0] row_step;
@@ -39575,7 +39575,7 @@ module \accel_top.core.ktiles.walker (rst, \port$1104$0 , last, C, S, pix_step, 
   assign params = { \$19 , \$1  };
   assign at_end = k_left[32];
   assign \port$1104$0  = \$1 ;
-  assign \port$3740$0  = \$19 ;
+  assign \port$3760$0  = \$19 ;
   assign \params.valid  = \$1 ;
   assign \params.r  = \$19 [7:0];
   assign \params.s  = \$19 [15:8];
@@ -39583,8 +39583,8 @@ module \accel_top.core.ktiles.walker (rst, \port$1104$0 , last, C, S, pix_step, 
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, \port$2077$10 , \port$2248$0 , acc__en, bytes__valid, bytes__payload, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid
-, finished, params__addr, clk);
+module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__ready, param_data, acc_data, \port$2077$10 , \port$2248$0 , acc__en, bytes__payload, layer__busy, layer__descriptor, layer__geometry, params_loaded, acc__complete, acc__take, acc__release, region__payload, region__valid, finished
+, params__addr, bytes__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$76  = 0;
   wire [62:0] \$1 ;
   wire [1:0] \$10 ;
@@ -40044,8 +40044,8 @@ module \accel_top.core.output (rst, layer__run, dma_idle, region__ready, out__re
     .param_addr(params__addr),
     .param_data(param_data),
     .\port$2248$0 (\$72 ),
-    .\port$3394$272 (layer__descriptor[296:272]),
-    .\port$3398$294 (layer__geometry[325:294]),
+    .\port$3414$272 (layer__descriptor[296:272]),
+    .\port$3418$294 (layer__geometry[325:294]),
     .r_en(out__ready),
     .r_rdy(bytes__valid),
     .reads_done(reads_done),
@@ -40878,7 +40878,7 @@ module \accel_top.core.output.band (rst, last, layer__descriptor, layer__geometr
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, rows, idle, \port$2248$0 , acc_en, r_rdy, out__payload, M, F, \port$3394$272 , \port$3398$294 , band_pixels, start, reads_done, param_addr, clk);
+module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, rows, idle, \port$2248$0 , acc_en, out__payload, M, F, \port$3414$272 , \port$3418$294 , band_pixels, start, reads_done, param_addr, r_rdy, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$78  = 0;
   wire \$1 ;
   wire [5:0] \$10 ;
@@ -41186,10 +41186,10 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   wire pool;
   output [9:0] \port$2248$0 ;
   wire [9:0] \port$2248$0 ;
-  input [24:0] \port$3394$272 ;
-  wire [24:0] \port$3394$272 ;
-  input [31:0] \port$3398$294 ;
-  wire [31:0] \port$3398$294 ;
+  input [24:0] \port$3414$272 ;
+  wire [24:0] \port$3414$272 ;
+  input [31:0] \port$3418$294 ;
+  wire [31:0] \port$3418$294 ;
   wire [67:0] r_data;
   input r_en;
   wire r_en;
@@ -41212,56 +41212,56 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   wire [67:0] w_data;
   wire w_en;
   assign \$1  = sub == 2'h3;
-  assign \$2  = \port$3394$272 [24] ? \$1  : 1'h1;
+  assign \$2  = \port$3414$272 [24] ? \$1  : 1'h1;
   assign \$3  = ~ \$2 ;
   assign \$4  = credits_used != 5'h10;
   assign \$5  = \$3  | \$4 ;
   assign \$6  = running & \$5 ;
   assign \$7  = sub == 2'h3;
-  assign \$8  = \port$3394$272 [24] ? \$7  : 1'h1;
+  assign \$8  = \port$3414$272 [24] ? \$7  : 1'h1;
   assign \$9  = \$6  & \$8 ;
   assign \$10  = credits_used + \$9 ;
   assign \$11  = r_rdy & r_en;
   assign \$12  = \$10  - \$11 ;
   assign \$13  = sub == 2'h3;
-  assign \$14  = \port$3394$272 [24] ? \$13  : 1'h1;
+  assign \$14  = \port$3414$272 [24] ? \$13  : 1'h1;
   assign \$15  = ~ \$14 ;
   assign \$16  = credits_used != 5'h10;
   assign \$17  = \$15  | \$16 ;
   assign \$18  = running & \$17 ;
   assign \$19  = ! sub;
   assign \$20  = sub == 2'h3;
-  assign \$21  = \port$3394$272 [24] ? \$20  : 1'h1;
+  assign \$21  = \port$3414$272 [24] ? \$20  : 1'h1;
   assign \$22  = sub == 2'h3;
-  assign \$23  = \port$3394$272 [24] ? \$22  : 1'h1;
+  assign \$23  = \port$3414$272 [24] ? \$22  : 1'h1;
   assign \$24  = ~ \$23 ;
   assign \$25  = credits_used != 5'h10;
   assign \$26  = \$24  | \$25 ;
   assign \$27  = running & \$26 ;
   assign \$28  = sub == 2'h3;
-  assign \$29  = \port$3394$272 [24] ? \$28  : 1'h1;
+  assign \$29  = \port$3414$272 [24] ? \$28  : 1'h1;
   assign \$30  = ~ \$29 ;
   assign \$31  = sub + 1'h1;
   assign \$32  = tile + 1'h1;
-  assign \$33  = \$32  == \port$3398$294 [31:16];
+  assign \$33  = \$32  == \port$3418$294 [31:16];
   assign \$34  = ~ \$33 ;
   assign \$35  = tile + 1'h1;
   assign \$36  = tile_pix + band_pixels;
   assign \$37  = m_left - 4'h8;
   assign \$38  = col + 1'h1;
-  assign \$39  = \$38  == \port$3398$294 [15:0];
+  assign \$39  = \$38  == \port$3418$294 [15:0];
   assign \$40  = ~ \$39 ;
   assign \$41  = col + 1'h1;
-  assign \$42  = \port$3394$272 [24] ? 2'h2 : 2'h1;
+  assign \$42  = \port$3414$272 [24] ? 2'h2 : 2'h1;
   assign \$43  = pix + \$42 ;
-  assign \$44  = \port$3394$272 [24] ? 2'h2 : 2'h1;
+  assign \$44  = \port$3414$272 [24] ? 2'h2 : 2'h1;
   assign \$45  = pix + \$44 ;
   assign \$46  = row + 1'h1;
-  assign \$48  = \port$3394$272 [24] ? \$47  : { 1'h0, F };
+  assign \$48  = \port$3414$272 [24] ? \$47  : { 1'h0, F };
   assign \$49  = row_base + \$48 ;
-  assign \$51  = \port$3394$272 [24] ? \$50  : { 1'h0, F };
+  assign \$51  = \port$3414$272 [24] ? \$50  : { 1'h0, F };
   assign \$52  = row_base + \$51 ;
-  assign \$54  = \port$3394$272 [24] ? \$53  : { 1'h0, F };
+  assign \$54  = \port$3414$272 [24] ? \$53  : { 1'h0, F };
   assign \$55  = row_base + \$54 ;
   assign \$56  = row + 1'h1;
   assign \$57  = \$56  == rows;
@@ -41272,7 +41272,7 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
   assign \$61  = \$60  + sub[0];
   assign \$62  = tile_pix + \$61 ;
   assign \$63  = sub == 2'h3;
-  assign \$64  = \port$3394$272 [24] ? \$63  : 1'h1;
+  assign \$64  = \port$3414$272 [24] ? \$63  : 1'h1;
   assign \$65  = ~ \$64 ;
   assign \$66  = credits_used != 5'h10;
   assign \$67  = \$65  | \$66 ;
@@ -41360,7 +41360,7 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
     .i__payload(i__payload),
     .i__valid(inflight1),
     .o__payload(o__payload),
-    .\port$3394$272 (\port$3394$272 [23:0]),
+    .\port$3414$272 (\port$3414$272 [23:0]),
     .rst(rst),
     .s10_valid(o__valid)
   );
@@ -41650,18 +41650,18 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
       \$118  = 64'h0000000000000000;
     end
   end
-  assign pool = \port$3394$272 [24];
+  assign pool = \port$3414$272 [24];
   assign count = \$69 [3:0];
-  assign m_tiles = \port$3398$294 [31:16];
-  assign F_out = \port$3398$294 [15:0];
+  assign m_tiles = \port$3418$294 [31:16];
+  assign F_out = \port$3418$294 [15:0];
   assign acc_addr = { acc_base[10], \$62 [9:0] };
   assign i__valid = inflight1;
-  assign output_zero_point = \port$3394$272 [7:0];
-  assign \output_zero_point$42  = \port$3394$272 [7:0];
-  assign act_min = \port$3394$272 [15:8];
-  assign \act_min$44  = \port$3394$272 [15:8];
-  assign act_max = \port$3394$272 [23:16];
-  assign \act_max$46  = \port$3394$272 [23:16];
+  assign output_zero_point = \port$3414$272 [7:0];
+  assign \output_zero_point$42  = \port$3414$272 [7:0];
+  assign act_min = \port$3414$272 [15:8];
+  assign \act_min$44  = \port$3414$272 [15:8];
+  assign act_max = \port$3414$272 [23:16];
+  assign \act_max$46  = \port$3414$272 [23:16];
   assign r_data = out__payload;
   assign out__valid = r_rdy;
   assign out__ready = r_en;
@@ -41851,55 +41851,72 @@ module \accel_top.core.output.post (rst, r_en, param_data, acc_data, acc_base, r
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post.fifo (rst, r_en, w_en, r_rdy, r_data, w_port__data, clk);
+module \accel_top.core.output.post.fifo (rst, r_en, w_en, r_data, w_port__data, r_rdy, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$79  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire \$11 ;
-  wire \$12 ;
+  wire [4:0] \$11 ;
+  wire [4:0] \$12 ;
   wire \$13 ;
-  wire [5:0] \$14 ;
-  reg [3:0] \$15 ;
-  reg [3:0] \$16 ;
-  reg [4:0] \$17 ;
-  wire [4:0] \$2 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
+  wire \$17 ;
+  wire \$18 ;
+  wire [4:0] \$19 ;
+  wire \$2 ;
+  wire \$20 ;
+  wire \$21 ;
+  wire \$22 ;
+  wire \$23 ;
+  wire \$24 ;
+  wire \$25 ;
+  wire [4:0] \$26 ;
+  wire \$27 ;
+  wire \$28 ;
+  wire \$29 ;
   wire \$3 ;
-  wire [4:0] \$4 ;
-  wire \$5 ;
-  wire \$6 ;
+  reg [3:0] \$30 ;
+  reg [3:0] \$31 ;
+  reg [3:0] \$32 ;
+  reg \$33 ;
+  wire \$4 ;
+  wire [4:0] \$5 ;
+  wire [4:0] \$6 ;
   wire \$7 ;
   wire \$8 ;
-  wire [5:0] \$9 ;
+  wire \$9 ;
   input clk;
   wire clk;
   (* init = 4'h0 *)
   wire [3:0] consume;
-  reg [4:0] level = 5'h00;
+  reg [3:0] inner_level = 4'h0;
+  wire inner_r_rdy;
+  wire [4:0] level;
   (* init = 4'h0 *)
   wire [3:0] produce;
   output [67:0] r_data;
   wire [67:0] r_data;
   input r_en;
   wire r_en;
-  (* init = 5'h00 *)
   wire [4:0] r_level;
   reg [3:0] r_port__addr = 4'h0;
   wire [67:0] r_port__data;
+  wire r_port__en;
   output r_rdy;
-  wire r_rdy;
+  reg r_rdy = 1'h0;
   input rst;
   wire rst;
   wire [67:0] w_data;
   input w_en;
   wire w_en;
-  (* init = 5'h00 *)
   wire [4:0] w_level;
   reg [3:0] w_port__addr = 4'h0;
   input [67:0] w_port__data;
   wire [67:0] w_port__data;
   wire w_port__en;
   wire w_rdy;
-  reg [67:0] storage [15:0];
+  reg [67:0] storage [14:0];
   initial begin
     storage[0] = 68'h00000000000000000;
     storage[1] = 68'h00000000000000000;
@@ -41916,71 +41933,107 @@ module \accel_top.core.output.post.fifo (rst, r_en, w_en, r_rdy, r_data, w_port_
     storage[12] = 68'h00000000000000000;
     storage[13] = 68'h00000000000000000;
     storage[14] = 68'h00000000000000000;
-    storage[15] = 68'h00000000000000000;
   end
   always @(posedge clk) begin
     if (w_port__en)
       storage[w_port__addr] <= w_port__data;
   end
-  assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 5'h10;
-  assign r_rdy = | level;
-  assign w_port__en = w_en & w_rdy;
-  assign \$1  = w_rdy & w_en;
-  assign \$2  = w_port__addr + 1'h1;
-  assign \$3  = r_rdy & r_en;
-  assign \$4  = r_port__addr + 1'h1;
-  assign \$5  = w_rdy & w_en;
-  assign \$6  = r_rdy & r_en;
-  assign \$7  = ~ \$6 ;
-  assign \$8  = \$5  & \$7 ;
-  assign \$9  = level + 1'h1;
-  assign \$10  = r_rdy & r_en;
-  assign \$11  = w_rdy & w_en;
-  assign \$12  = ~ \$11 ;
-  assign \$13  = \$10  & \$12 ;
-  assign \$14  = level - 1'h1;
-  always @(posedge clk)
-    w_port__addr <= \$15 ;
-  always @(posedge clk)
-    r_port__addr <= \$16 ;
-  always @(posedge clk)
-    level <= \$17 ;
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$79 ) begin end
-    \$15  = w_port__addr;
-    if (\$1 ) begin
-      \$15  = \$2 [3:0];
-    end
-    if (rst) begin
-      \$15  = 4'h0;
+  reg [67:0] _0_;
+  always @(posedge clk) begin
+    if (r_port__en) begin
+      _0_ <= storage[r_port__addr];
     end
   end
+  assign r_data = _0_;
+  assign w_rdy = inner_level != 4'hf;
+  assign inner_r_rdy = | inner_level;
+  assign w_port__en = w_rdy & w_en;
+  assign \$1  = ~ r_rdy;
+  assign \$2  = \$1  | r_en;
+  assign r_port__en = inner_r_rdy & \$2 ;
+  assign w_level = inner_level + r_rdy;
+  assign \$3  = w_rdy & w_en;
+  assign \$4  = w_port__addr == 4'he;
+  assign \$5  = w_port__addr + 1'h1;
+  assign \$6  = \$4  ? 5'h00 : \$5 ;
+  assign \$7  = ~ r_rdy;
+  assign \$8  = \$7  | r_en;
+  assign \$9  = inner_r_rdy & \$8 ;
+  assign \$10  = r_port__addr == 4'he;
+  assign \$11  = r_port__addr + 1'h1;
+  assign \$12  = \$10  ? 5'h00 : \$11 ;
+  assign \$13  = w_rdy & w_en;
+  assign \$14  = ~ r_rdy;
+  assign \$15  = \$14  | r_en;
+  assign \$16  = inner_r_rdy & \$15 ;
+  assign \$17  = ~ \$16 ;
+  assign \$18  = \$13  & \$17 ;
+  assign \$19  = inner_level + 1'h1;
+  assign \$20  = ~ r_rdy;
+  assign \$21  = \$20  | r_en;
+  assign \$22  = inner_r_rdy & \$21 ;
+  assign \$23  = w_rdy & w_en;
+  assign \$24  = ~ \$23 ;
+  assign \$25  = \$22  & \$24 ;
+  assign \$26  = inner_level - 1'h1;
+  assign \$27  = ~ r_rdy;
+  assign \$28  = \$27  | r_en;
+  assign \$29  = inner_r_rdy & \$28 ;
+  always @(posedge clk)
+    w_port__addr <= \$30 ;
+  always @(posedge clk)
+    r_port__addr <= \$31 ;
+  always @(posedge clk)
+    inner_level <= \$32 ;
+  always @(posedge clk)
+    r_rdy <= \$33 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$79 ) begin end
-    \$16  = r_port__addr;
+    \$30  = w_port__addr;
     if (\$3 ) begin
-      \$16  = \$4 [3:0];
+      \$30  = \$6 [3:0];
     end
     if (rst) begin
-      \$16  = 4'h0;
+      \$30  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$79 ) begin end
-    \$17  = level;
-    if (\$8 ) begin
-      \$17  = \$9 [4:0];
-    end
-    if (\$13 ) begin
-      \$17  = \$14 [4:0];
+    \$31  = r_port__addr;
+    if (\$9 ) begin
+      \$31  = \$12 [3:0];
     end
     if (rst) begin
-      \$17  = 5'h00;
+      \$31  = 4'h0;
     end
   end
-  assign w_level = level;
-  assign r_level = level;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$79 ) begin end
+    \$32  = inner_level;
+    if (\$18 ) begin
+      \$32  = \$19 [3:0];
+    end
+    if (\$25 ) begin
+      \$32  = \$26 [3:0];
+    end
+    if (rst) begin
+      \$32  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$79 ) begin end
+    \$33  = r_rdy;
+    if (\$29 ) begin
+      \$33  = 1'h1;
+    end else if (r_en) begin
+      \$33  = 1'h0;
+    end
+    if (rst) begin
+      \$33  = 1'h0;
+    end
+  end
+  assign level = w_level;
+  assign r_level = w_level;
   assign produce = w_port__addr;
   assign w_data = w_port__data;
   assign consume = r_port__addr;
@@ -41988,7 +42041,7 @@ module \accel_top.core.output.post.fifo (rst, r_en, w_en, r_rdy, r_data, w_port_
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.output.post.requant (rst, \port$3394$272 , i__valid, i__payload, s10_valid, o__payload, clk);
+module \accel_top.core.output.post.requant (rst, \port$3414$272 , i__valid, i__payload, s10_valid, o__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$80  = 0;
   wire [32:0] \$1 ;
   wire [31:0] \$10 ;
@@ -43494,8 +43547,8 @@ module \accel_top.core.output.post.requant (rst, \port$3394$272 , i__valid, i__p
   (* init = 1'h0 *)
   wire o__valid;
   wire [7:0] output_zero_point;
-  input [23:0] \port$3394$272 ;
-  wire [23:0] \port$3394$272 ;
+  input [23:0] \port$3414$272 ;
+  wire [23:0] \port$3414$272 ;
   input rst;
   wire rst;
   reg [5:0] s10_tag = 6'h00;
@@ -43633,13 +43686,13 @@ module \accel_top.core.output.post.requant (rst, \port$3394$272 , i__valid, i__p
   assign \$113  = l0_s6_y[32] ? \$111  : \$112 ;
   assign \$114  = $signed(l0_s6_y) + $signed({ 1'h0, \$113 , \$110 , \$107 , \$104 , \$101 , \$98 , \$95 , \$92 , \$89 , \$86 , \$83 , \$80 , \$77 , \$74 , \$71 , \$68 , \$65 , \$62 , \$59 , \$56 , \$53 , \$50 , \$47 , \$44 , \$41 , \$38 , \$35 , \$32 , \$29 , \$26 , \$23 , \$20  });
   assign \$115  = $signed(l0_s7_t) >>> l0_s7_right;
-  assign \$116  = $signed(l0_s8_z) + $signed(\port$3394$272 [7:0]);
-  assign \$117  = $signed(l0_s9_w) > $signed(\port$3394$272 [23:16]);
-  assign \$118  = $signed(\port$3394$272 [15:8]) > $signed(\port$3394$272 [23:16]);
+  assign \$116  = $signed(l0_s8_z) + $signed(\port$3414$272 [7:0]);
+  assign \$117  = $signed(l0_s9_w) > $signed(\port$3414$272 [23:16]);
+  assign \$118  = $signed(\port$3414$272 [15:8]) > $signed(\port$3414$272 [23:16]);
   assign \$119  = \$117  | \$118 ;
-  assign \$120  = $signed(l0_s9_w) < $signed(\port$3394$272 [15:8]);
-  assign \$121  = \$120  ? { \port$3394$272 [15], \port$3394$272 [15:8] } : { 1'h0, l0_s9_w[7:0] };
-  assign \$122  = \$119  ? { \port$3394$272 [23], \port$3394$272 [23:16] } : \$121 ;
+  assign \$120  = $signed(l0_s9_w) < $signed(\port$3414$272 [15:8]);
+  assign \$121  = \$120  ? { \port$3414$272 [15], \port$3414$272 [15:8] } : { 1'h0, l0_s9_w[7:0] };
+  assign \$122  = \$119  ? { \port$3414$272 [23], \port$3414$272 [23:16] } : \$121 ;
   assign \$123  = $signed(i__payload[63:32]) + $signed(i__payload[319:288]);
   assign \$124  = $signed(i__payload[779:774]) < $signed(1'h0);
   assign \$125  = \$124  ? 5'h00 : i__payload[778:774];
@@ -43754,13 +43807,13 @@ module \accel_top.core.output.post.requant (rst, \port$3394$272 , i__valid, i__p
   assign \$235  = l1_s6_y[32] ? \$233  : \$234 ;
   assign \$236  = $signed(l1_s6_y) + $signed({ 1'h0, \$235 , \$232 , \$229 , \$226 , \$223 , \$220 , \$217 , \$214 , \$211 , \$208 , \$205 , \$202 , \$199 , \$196 , \$193 , \$190 , \$187 , \$184 , \$181 , \$178 , \$175 , \$172 , \$169 , \$166 , \$163 , \$160 , \$157 , \$154 , \$151 , \$148 , \$145 , \$142  });
   assign \$237  = $signed(l1_s7_t) >>> l1_s7_right;
-  assign \$238  = $signed(l1_s8_z) + $signed(\port$3394$272 [7:0]);
-  assign \$239  = $signed(l1_s9_w) > $signed(\port$3394$272 [23:16]);
-  assign \$240  = $signed(\port$3394$272 [15:8]) > $signed(\port$3394$272 [23:16]);
+  assign \$238  = $signed(l1_s8_z) + $signed(\port$3414$272 [7:0]);
+  assign \$239  = $signed(l1_s9_w) > $signed(\port$3414$272 [23:16]);
+  assign \$240  = $signed(\port$3414$272 [15:8]) > $signed(\port$3414$272 [23:16]);
   assign \$241  = \$239  | \$240 ;
-  assign \$242  = $signed(l1_s9_w) < $signed(\port$3394$272 [15:8]);
-  assign \$243  = \$242  ? { \port$3394$272 [15], \port$3394$272 [15:8] } : { 1'h0, l1_s9_w[7:0] };
-  assign \$244  = \$241  ? { \port$3394$272 [23], \port$3394$272 [23:16] } : \$243 ;
+  assign \$242  = $signed(l1_s9_w) < $signed(\port$3414$272 [15:8]);
+  assign \$243  = \$242  ? { \port$3414$272 [15], \port$3414$272 [15:8] } : { 1'h0, l1_s9_w[7:0] };
+  assign \$244  = \$241  ? { \port$3414$272 [23], \port$3414$272 [23:16] } : \$243 ;
   assign \$245  = $signed(i__payload[95:64]) + $signed(i__payload[351:320]);
   assign \$246  = $signed(i__payload[785:780]) < $signed(1'h0);
   assign \$247  = \$246  ? 5'h00 : i__payload[784:780];
@@ -43875,13 +43928,13 @@ module \accel_top.core.output.post.requant (rst, \port$3394$272 , i__valid, i__p
   assign \$357  = l2_s6_y[32] ? \$355  : \$356 ;
   assign \$358  = $signed(l2_s6_y) + $signed({ 1'h0, \$357 , \$354 , \$351 , \$348 , \$345 , \$342 , \$339 , \$336 , \$333 , \$330 , \$327 , \$324 , \$321 , \$318 , \$315 , \$312 , \$309 , \$306 , \$303 , \$300 , \$297 , \$294 , \$291 , \$288 , \$285 , \$282 , \$279 , \$276 , \$273 , \$270 , \$267 , \$264  });
   assign \$359  = $signed(l2_s7_t) >>> l2_s7_right;
-  assign \$360  = $signed(l2_s8_z) + $signed(\port$3394$272 [7:0]);
-  assign \$361  = $signed(l2_s9_w) > $signed(\port$3394$272 [23:16]);
-  assign \$362  = $signed(\port$3394$272 [15:8]) > $signed(\port$3394$272 [23:16]);
+  assign \$360  = $signed(l2_s8_z) + $signed(\port$3414$272 [7:0]);
+  assign \$361  = $signed(l2_s9_w) > $signed(\port$3414$272 [23:16]);
+  assign \$362  = $signed(\port$3414$272 [15:8]) > $signed(\port$3414$272 [23:16]);
   assign \$363  = \$361  | \$362 ;
-  assign \$364  = $signed(l2_s9_w) < $signed(\port$3394$272 [15:8]);
-  assign \$365  = \$364  ? { \port$3394$272 [15], \port$3394$272 [15:8] } : { 1'h0, l2_s9_w[7:0] };
-  assign \$366  = \$363  ? { \port$3394$272 [23], \port$3394$272 [23:16] } : \$365 ;
+  assign \$364  = $signed(l2_s9_w) < $signed(\port$3414$272 [15:8]);
+  assign \$365  = \$364  ? { \port$3414$272 [15], \port$3414$272 [15:8] } : { 1'h0, l2_s9_w[7:0] };
+  assign \$366  = \$363  ? { \port$3414$272 [23], \port$3414$272 [23:16] } : \$365 ;
   assign \$367  = $signed(i__payload[127:96]) + $signed(i__payload[383:352]);
   assign \$368  = $signed(i__payload[791:786]) < $signed(1'h0);
   assign \$369  = \$368  ? 5'h00 : i__payload[790:786];
@@ -43996,13 +44049,13 @@ module \accel_top.core.output.post.requant (rst, \port$3394$272 , i__valid, i__p
   assign \$479  = l3_s6_y[32] ? \$477  : \$478 ;
   assign \$480  = $signed(l3_s6_y) + $signed({ 1'h0, \$479 , \$476 , \$473 , \$470 , \$467 , \$464 , \$461 , \$458 , \$455 , \$452 , \$449 , \$446 , \$443 , \$440 , \$437 , \$434 , \$431 , \$428 , \$425 , \$422 , \$419 , \$416 , \$413 , \$410 , \$407 , \$404 , \$401 , \$398 , \$395 , \$392 , \$389 , \$386  });
   assign \$481  = $signed(l3_s7_t) >>> l3_s7_right;
-  assign \$482  = $signed(l3_s8_z) + $signed(\port$3394$272 [7:0]);
-  assign \$483  = $signed(l3_s9_w) > $signed(\port$3394$272 [23:16]);
-  assign \$484  = $signed(\port$3394$272 [15:8]) > $signed(\port$3394$272 [23:16]);
+  assign \$482  = $signed(l3_s8_z) + $signed(\port$3414$272 [7:0]);
+  assign \$483  = $signed(l3_s9_w) > $signed(\port$3414$272 [23:16]);
+  assign \$484  = $signed(\port$3414$272 [15:8]) > $signed(\port$3414$272 [23:16]);
   assign \$485  = \$483  | \$484 ;
-  assign \$486  = $signed(l3_s9_w) < $signed(\port$3394$272 [15:8]);
-  assign \$487  = \$486  ? { \port$3394$272 [15], \port$3394$272 [15:8] } : { 1'h0, l3_s9_w[7:0] };
-  assign \$488  = \$485  ? { \port$3394$272 [23], \port$3394$272 [23:16] } : \$487 ;
+  assign \$486  = $signed(l3_s9_w) < $signed(\port$3414$272 [15:8]);
+  assign \$487  = \$486  ? { \port$3414$272 [15], \port$3414$272 [15:8] } : { 1'h0, l3_s9_w[7:0] };
+  assign \$488  = \$485  ? { \port$3414$272 [23], \port$3414$272 [23:16] } : \$487 ;
   assign \$489  = $signed(i__payload[159:128]) + $signed(i__payload[415:384]);
   assign \$490  = $signed(i__payload[797:792]) < $signed(1'h0);
   assign \$491  = \$490  ? 5'h00 : i__payload[796:792];
@@ -44117,13 +44170,13 @@ module \accel_top.core.output.post.requant (rst, \port$3394$272 , i__valid, i__p
   assign \$601  = l4_s6_y[32] ? \$599  : \$600 ;
   assign \$602  = $signed(l4_s6_y) + $signed({ 1'h0, \$601 , \$598 , \$595 , \$592 , \$589 , \$586 , \$583 , \$580 , \$577 , \$574 , \$571 , \$568 , \$565 , \$562 , \$559 , \$556 , \$553 , \$550 , \$547 , \$544 , \$541 , \$538 , \$535 , \$532 , \$529 , \$526 , \$523 , \$520 , \$517 , \$514 , \$511 , \$508  });
   assign \$603  = $signed(l4_s7_t) >>> l4_s7_right;
-  assign \$604  = $signed(l4_s8_z) + $signed(\port$3394$272 [7:0]);
-  assign \$605  = $signed(l4_s9_w) > $signed(\port$3394$272 [23:16]);
-  assign \$606  = $signed(\port$3394$272 [15:8]) > $signed(\port$3394$272 [23:16]);
+  assign \$604  = $signed(l4_s8_z) + $signed(\port$3414$272 [7:0]);
+  assign \$605  = $signed(l4_s9_w) > $signed(\port$3414$272 [23:16]);
+  assign \$606  = $signed(\port$3414$272 [15:8]) > $signed(\port$3414$272 [23:16]);
   assign \$607  = \$605  | \$606 ;
-  assign \$608  = $signed(l4_s9_w) < $signed(\port$3394$272 [15:8]);
-  assign \$609  = \$608  ? { \port$3394$272 [15], \port$3394$272 [15:8] } : { 1'h0, l4_s9_w[7:0] };
-  assign \$610  = \$607  ? { \port$3394$272 [23], \port$3394$272 [23:16] } : \$609 ;
+  assign \$608  = $signed(l4_s9_w) < $signed(\port$3414$272 [15:8]);
+  assign \$609  = \$608  ? { \port$3414$272 [15], \port$3414$272 [15:8] } : { 1'h0, l4_s9_w[7:0] };
+  assign \$610  = \$607  ? { \port$3414$272 [23], \port$3414$272 [23:16] } : \$609 ;
   assign \$611  = $signed(i__payload[191:160]) + $signed(i__payload[447:416]);
   assign \$612  = $signed(i__payload[803:798]) < $signed(1'h0);
   assign \$613  = \$612  ? 5'h00 : i__payload[802:798];
@@ -44238,13 +44291,13 @@ module \accel_top.core.output.post.requant (rst, \port$3394$272 , i__valid, i__p
   assign \$723  = l5_s6_y[32] ? \$721  : \$722 ;
   assign \$724  = $signed(l5_s6_y) + $signed({ 1'h0, \$723 , \$720 , \$717 , \$714 , \$711 , \$708 , \$705 , \$702 , \$699 , \$696 , \$693 , \$690 , \$687 , \$684 , \$681 , \$678 , \$675 , \$672 , \$669 , \$666 , \$663 , \$660 , \$657 , \$654 , \$651 , \$648 , \$645 , \$642 , \$639 , \$636 , \$633 , \$630  });
   assign \$725  = $signed(l5_s7_t) >>> l5_s7_right;
-  assign \$726  = $signed(l5_s8_z) + $signed(\port$3394$272 [7:0]);
-  assign \$727  = $signed(l5_s9_w) > $signed(\port$3394$272 [23:16]);
-  assign \$728  = $signed(\port$3394$272 [15:8]) > $signed(\port$3394$272 [23:16]);
+  assign \$726  = $signed(l5_s8_z) + $signed(\port$3414$272 [7:0]);
+  assign \$727  = $signed(l5_s9_w) > $signed(\port$3414$272 [23:16]);
+  assign \$728  = $signed(\port$3414$272 [15:8]) > $signed(\port$3414$272 [23:16]);
   assign \$729  = \$727  | \$728 ;
-  assign \$730  = $signed(l5_s9_w) < $signed(\port$3394$272 [15:8]);
-  assign \$731  = \$730  ? { \port$3394$272 [15], \port$3394$272 [15:8] } : { 1'h0, l5_s9_w[7:0] };
-  assign \$732  = \$729  ? { \port$3394$272 [23], \port$3394$272 [23:16] } : \$731 ;
+  assign \$730  = $signed(l5_s9_w) < $signed(\port$3414$272 [15:8]);
+  assign \$731  = \$730  ? { \port$3414$272 [15], \port$3414$272 [15:8] } : { 1'h0, l5_s9_w[7:0] };
+  assign \$732  = \$729  ? { \port$3414$272 [23], \port$3414$272 [23:16] } : \$731 ;
   assign \$733  = $signed(i__payload[223:192]) + $signed(i__payload[479:448]);
   assign \$734  = $signed(i__payload[809:804]) < $signed(1'h0);
   assign \$735  = \$734  ? 5'h00 : i__payload[808:804];
@@ -44359,13 +44412,13 @@ module \accel_top.core.output.post.requant (rst, \port$3394$272 , i__valid, i__p
   assign \$845  = l6_s6_y[32] ? \$843  : \$844 ;
   assign \$846  = $signed(l6_s6_y) + $signed({ 1'h0, \$845 , \$842 , \$839 , \$836 , \$833 , \$830 , \$827 , \$824 , \$821 , \$818 , \$815 , \$812 , \$809 , \$806 , \$803 , \$800 , \$797 , \$794 , \$791 , \$788 , \$785 , \$782 , \$779 , \$776 , \$773 , \$770 , \$767 , \$764 , \$761 , \$758 , \$755 , \$752  });
   assign \$847  = $signed(l6_s7_t) >>> l6_s7_right;
-  assign \$848  = $signed(l6_s8_z) + $signed(\port$3394$272 [7:0]);
-  assign \$849  = $signed(l6_s9_w) > $signed(\port$3394$272 [23:16]);
-  assign \$850  = $signed(\port$3394$272 [15:8]) > $signed(\port$3394$272 [23:16]);
+  assign \$848  = $signed(l6_s8_z) + $signed(\port$3414$272 [7:0]);
+  assign \$849  = $signed(l6_s9_w) > $signed(\port$3414$272 [23:16]);
+  assign \$850  = $signed(\port$3414$272 [15:8]) > $signed(\port$3414$272 [23:16]);
   assign \$851  = \$849  | \$850 ;
-  assign \$852  = $signed(l6_s9_w) < $signed(\port$3394$272 [15:8]);
-  assign \$853  = \$852  ? { \port$3394$272 [15], \port$3394$272 [15:8] } : { 1'h0, l6_s9_w[7:0] };
-  assign \$854  = \$851  ? { \port$3394$272 [23], \port$3394$272 [23:16] } : \$853 ;
+  assign \$852  = $signed(l6_s9_w) < $signed(\port$3414$272 [15:8]);
+  assign \$853  = \$852  ? { \port$3414$272 [15], \port$3414$272 [15:8] } : { 1'h0, l6_s9_w[7:0] };
+  assign \$854  = \$851  ? { \port$3414$272 [23], \port$3414$272 [23:16] } : \$853 ;
   assign \$855  = $signed(i__payload[255:224]) + $signed(i__payload[511:480]);
   assign \$856  = $signed(i__payload[815:810]) < $signed(1'h0);
   assign \$857  = \$856  ? 5'h00 : i__payload[814:810];
@@ -44480,13 +44533,13 @@ module \accel_top.core.output.post.requant (rst, \port$3394$272 , i__valid, i__p
   assign \$967  = l7_s6_y[32] ? \$965  : \$966 ;
   assign \$968  = $signed(l7_s6_y) + $signed({ 1'h0, \$967 , \$964 , \$961 , \$958 , \$955 , \$952 , \$949 , \$946 , \$943 , \$940 , \$937 , \$934 , \$931 , \$928 , \$925 , \$922 , \$919 , \$916 , \$913 , \$910 , \$907 , \$904 , \$901 , \$898 , \$895 , \$892 , \$889 , \$886 , \$883 , \$880 , \$877 , \$874  });
   assign \$969  = $signed(l7_s7_t) >>> l7_s7_right;
-  assign \$970  = $signed(l7_s8_z) + $signed(\port$3394$272 [7:0]);
-  assign \$971  = $signed(l7_s9_w) > $signed(\port$3394$272 [23:16]);
-  assign \$972  = $signed(\port$3394$272 [15:8]) > $signed(\port$3394$272 [23:16]);
+  assign \$970  = $signed(l7_s8_z) + $signed(\port$3414$272 [7:0]);
+  assign \$971  = $signed(l7_s9_w) > $signed(\port$3414$272 [23:16]);
+  assign \$972  = $signed(\port$3414$272 [15:8]) > $signed(\port$3414$272 [23:16]);
   assign \$973  = \$971  | \$972 ;
-  assign \$974  = $signed(l7_s9_w) < $signed(\port$3394$272 [15:8]);
-  assign \$975  = \$974  ? { \port$3394$272 [15], \port$3394$272 [15:8] } : { 1'h0, l7_s9_w[7:0] };
-  assign \$976  = \$973  ? { \port$3394$272 [23], \port$3394$272 [23:16] } : \$975 ;
+  assign \$974  = $signed(l7_s9_w) < $signed(\port$3414$272 [15:8]);
+  assign \$975  = \$974  ? { \port$3414$272 [15], \port$3414$272 [15:8] } : { 1'h0, l7_s9_w[7:0] };
+  assign \$976  = \$973  ? { \port$3414$272 [23], \port$3414$272 [23:16] } : \$975 ;
   always @(posedge clk)
     s1_valid <= \$977 ;
   always @(posedge clk)
@@ -46683,9 +46736,9 @@ module \accel_top.core.output.post.requant (rst, \port$3394$272 , i__valid, i__p
       \$1220  = 8'h00;
     end
   end
-  assign output_zero_point = \port$3394$272 [7:0];
-  assign act_max = \port$3394$272 [23:16];
-  assign act_min = \port$3394$272 [15:8];
+  assign output_zero_point = \port$3414$272 [7:0];
+  assign act_max = \port$3414$272 [23:16];
+  assign act_min = \port$3414$272 [15:8];
   assign o__valid = s10_valid;
   assign \i__payload.acc  = i__payload[255:0];
   assign \i__payload.acc[0]  = i__payload[31:0];
@@ -49648,8 +49701,8 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
     error <= \$116 ;
   \accel_top.core.reader.info  info (
     .clk(clk),
-    .\port$3453$0 (sel),
-    .\port$3457$0 (sel_final),
+    .\port$3473$0 (sel),
+    .\port$3477$0 (sel_final),
     .r_data(r_data),
     .r_en(r_en),
     .r_rdy(r_rdy),
@@ -50055,7 +50108,7 @@ module \accel_top.core.reader (rst, rd_req__ready, rd_rsp__valid, clear, cmd__0_
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$3453$0 , \port$3457$0 , clk);
+module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$3473$0 , \port$3477$0 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$85  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -50079,10 +50132,10 @@ module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port
   (* init = 2'h0 *)
   wire [1:0] consume;
   reg [2:0] level = 3'h0;
-  input [1:0] \port$3453$0 ;
-  wire [1:0] \port$3453$0 ;
-  input \port$3457$0 ;
-  wire \port$3457$0 ;
+  input [1:0] \port$3473$0 ;
+  wire [1:0] \port$3473$0 ;
+  input \port$3477$0 ;
+  wire \port$3477$0 ;
   (* init = 2'h0 *)
   wire [1:0] produce;
   output [2:0] r_data;
@@ -50116,7 +50169,7 @@ module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$3457$0 , \port$3453$0  };
+      storage[w_port__addr] <= { \port$3477$0 , \port$3473$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 3'h4;
@@ -50178,8 +50231,8 @@ module \accel_top.core.reader.info (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$3457$0 , \port$3453$0  };
-  assign w_data = { \port$3457$0 , \port$3453$0  };
+  assign w_port__data = { \port$3477$0 , \port$3473$0  };
+  assign w_data = { \port$3477$0 , \port$3473$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
@@ -52224,7 +52277,7 @@ module \accel_top.core.weights.band (rst, last, layer__descriptor, layer__geomet
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__payload, wr_rsp__valid, clear, cmd__ready, data__ready, wr_data__valid, idle, data__valid, data__payload, wr_data__payload, wr_req__valid, wr_req__payload, bytes_written, error, cmd__payload, cmd__valid, clk);
+module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__payload, wr_rsp__valid, clear, cmd__ready, data__ready, wr_data__valid, idle, data__payload, wr_data__payload, wr_req__valid, wr_req__payload, bytes_written, error, cmd__payload, cmd__valid, data__valid, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$89  = 0;
   wire [24:0] \$1 ;
   wire \$10 ;
@@ -52687,8 +52740,8 @@ module \accel_top.core.writer (rst, wr_req__ready, wr_data__ready, wr_rsp__paylo
   );
   \accel_top.core.writer.region  region (
     .clk(clk),
-    .\port$5467$0 (cmd__payload[2:0]),
-    .\port$5467$32 (cmd__payload[55:32]),
+    .\port$5487$0 (cmd__payload[2:0]),
+    .\port$5487$32 (cmd__payload[55:32]),
     .r_data(r_data),
     .r_en(start),
     .r_rdy(r_rdy),
@@ -53075,7 +53128,7 @@ module \accel_top.core.writer.blen (rst, w_en, r_en, r_rdy, r_data, w_port__data
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$5467$0 , \port$5467$32 , clk);
+module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \port$5487$0 , \port$5487$32 , clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$91  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -53099,10 +53152,10 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   (* init = 1'h0 *)
   wire consume;
   reg [1:0] level = 2'h0;
-  input [2:0] \port$5467$0 ;
-  wire [2:0] \port$5467$0 ;
-  input [23:0] \port$5467$32 ;
-  wire [23:0] \port$5467$32 ;
+  input [2:0] \port$5487$0 ;
+  wire [2:0] \port$5487$0 ;
+  input [23:0] \port$5487$32 ;
+  wire [23:0] \port$5487$32 ;
   (* init = 1'h0 *)
   wire produce;
   output [26:0] r_data;
@@ -53134,7 +53187,7 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$5467$32 , \port$5467$0  };
+      storage[w_port__addr] <= { \port$5487$32 , \port$5487$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 2'h2;
@@ -53196,8 +53249,8 @@ module \accel_top.core.writer.region (rst, w_en, r_en, w_rdy, r_rdy, r_data, \po
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$5467$32 , \port$5467$0  };
-  assign w_data = { \port$5467$32 , \port$5467$0  };
+  assign w_port__data = { \port$5487$32 , \port$5487$0  };
+  assign w_data = { \port$5487$32 , \port$5487$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule

@@ -9,14 +9,15 @@ maximum of the four requantized vectors. The result goes to the output writer as
 bytes (the valid channels of the tile), so the band's output is one contiguous byte region.
 
 The requantizer runs freely (no back-pressure ripples through its stages); its output
-vectors wait for the writer in a ``POST_FIFO_DEPTH``-entry FIFO. A read that completes an
+vectors wait for the writer in a ``POST_FIFO_DEPTH``-entry FIFO with a registered output
+(``POST_FIFO_LATENCY``). A read that completes an
 output vector (the last of a pooling window) takes one of ``POST_FIFO_DEPTH`` credits,
 returned when the writer takes the vector, so the FIFO can never overflow.
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from accel.hw.requant import Requantizer
@@ -105,7 +106,9 @@ class PostProcessor(wiring.Component):
         running = Signal()
         depth = self.FIFO_DEPTH
         out_layout = self.out.payload.shape()
-        m.submodules.fifo = fifo = SyncFIFO(width=out_layout.size, depth=depth)
+        # Registered output (timing.POST_FIFO_LATENCY = 2): the writer's packer starts from
+        # flip-flops.
+        m.submodules.fifo = fifo = SyncFIFOBuffered(width=out_layout.size, depth=depth)
         credits_used = Signal(range(depth + 1))  # output vectors in the requantizer or FIFO
         # The reads in flight: the block-RAM read, then the accumulators' registered read data.
         inflight = [Signal(name=f"inflight{k}") for k in range(timing.ACC_READ_LATENCY)]

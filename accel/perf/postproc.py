@@ -15,8 +15,10 @@ from accel.perf.geometry import Geometry
 from accel.spec import timing
 
 _CREDITS = timing.POST_FIFO_DEPTH
-#: The read in flight (block-RAM read, registered read data) and the requantizer's stages.
-_STAGES = timing.ACC_READ_LATENCY + timing.REQUANT_LATENCY
+#: The read in flight (block-RAM read, registered read data), the requantizer's stages and
+#: the output FIFO's output register (a vector is offered POST_FIFO_LATENCY cycles after it
+#: is written, one of them the FIFO's own).
+_STAGES = timing.ACC_READ_LATENCY + timing.REQUANT_LATENCY + timing.POST_FIFO_LATENCY - 1
 
 
 class PostProcessor:

@@ -39,6 +39,10 @@ REQUANT_LATENCY = 10
 #: so the free-running requantizer never meets a full FIFO; 16 credits keep one read per
 #: cycle going while the writer takes one vector per cycle.
 POST_FIFO_DEPTH = 16
+#: PostProcessor: an output vector written into the output FIFO in cycle T is offered to the
+#: writer in T + this (2: the FIFO's output is a register, so the writer's byte packer starts
+#: from flip-flops, not from the FIFO's LUT-RAM read).
+POST_FIFO_LATENCY = 2
 #: ReadDMA: bursts in flight (burst-info FIFO depth).
 READ_OUTSTANDING = 4
 #: OutputWriter: bursts requested ahead of their data.
