@@ -37169,8 +37169,8 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   wire [1:0] \$10 ;
   reg [17:0] \$100 ;
   reg [15:0] \$101 ;
-  reg [31:0] \$102 ;
-  reg \$103 ;
+  reg \$102 ;
+  reg [31:0] \$103 ;
   reg \$104 ;
   reg \$105 ;
   reg [31:0] \$106 ;
@@ -37212,8 +37212,8 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   wire [20:0] \$28 ;
   wire [16:0] \$29 ;
   wire \$3 ;
-  wire [32:0] \$30 ;
-  wire \$31 ;
+  wire \$30 ;
+  wire [32:0] \$31 ;
   wire \$32 ;
   wire [2:0] \$33 ;
   wire \$34 ;
@@ -37503,8 +37503,8 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   assign \$27  = halves__free >> window__band[0];
   assign \$28  = e0u - layer__descriptor[135:132];
   assign \$29  = layer__geometry[325:310] - 1'h1;
-  assign \$30  = layer__geometry[357:326] - 1'h1;
-  assign \$31  = layer__geometry[325:310] == 1'h1;
+  assign \$30  = layer__geometry[325:310] == 1'h1;
+  assign \$31  = layer__geometry[357:326] - 1'h1;
   assign \$32  = layer__geometry[357:326] == 1'h1;
   assign \$33  = base_step + 1'h1;
   assign \$34  = ! base_step;
@@ -37581,9 +37581,9 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   always @(posedge clk)
     m_left <= \$101 ;
   always @(posedge clk)
-    k_left <= \$102 ;
+    last_m <= \$102 ;
   always @(posedge clk)
-    last_m <= \$103 ;
+    k_left <= \$103 ;
   always @(posedge clk)
     last_k <= \$104 ;
   always @(posedge clk)
@@ -37932,13 +37932,13 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$102  = k_left;
+    \$102  = last_m;
     casez (issuer_state)
       3'h0:
           /* empty */;
       3'h1:
           if (\$26 ) begin
-            \$102  = \$30 [31:0];
+            \$102  = \$30 ;
           end
       3'h2:
           /* empty */;
@@ -37950,25 +37950,24 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           end else begin
             (* full_case = 32'd1 *)
             if (\$74 ) begin
-              \$102  = \$75 [31:0];
             end else begin
-              \$102  = \$77 [31:0];
+              \$102  = \$80 ;
             end
           end
     endcase
     if (rst) begin
-      \$102  = 32'd0;
+      \$102  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$72 ) begin end
-    \$103  = last_m;
+    \$103  = k_left;
     casez (issuer_state)
       3'h0:
           /* empty */;
       3'h1:
           if (\$26 ) begin
-            \$103  = \$31 ;
+            \$103  = \$31 [31:0];
           end
       3'h2:
           /* empty */;
@@ -37980,13 +37979,14 @@ module \accel_top.core.issuer (rst, layer__run, weights_ready, layer__busy, laye
           end else begin
             (* full_case = 32'd1 *)
             if (\$74 ) begin
+              \$103  = \$75 [31:0];
             end else begin
-              \$103  = \$80 ;
+              \$103  = \$77 [31:0];
             end
           end
     endcase
     if (rst) begin
-      \$103  = 1'h0;
+      \$103  = 32'd0;
     end
   end
   always @* begin

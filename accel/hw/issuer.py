@@ -119,10 +119,10 @@ class Issuer(wiring.Component):
         # The zero tests of the down counters as registers, set with the counters: a tile start
         # (``started``) is then a few gates from flip-flops, ahead of its wide fan-out (the
         # K-tile row constants, the weight-bank loader).
-        last_in_row = Signal()  # f_left == 0
-        last_pixel = Signal()  # e_left == 0 and f_left == 0
-        last_k = Signal()  # k_left == 0
-        last_m = Signal()  # m_left == 0
+        # f_left == 0; e_left == 0 and f_left == 0; k_left == 0; m_left == 0
+        last_in_row, last_pixel, last_k, last_m = (
+            Signal(name=n) for n in ("last_in_row", "last_pixel", "last_k", "last_m")
+        )
         can_start = self.weights_ready & self.rows_ready
         local_bits = acc_addr_bits(cfg) - 1
         # m_base + pixel < acc_depth (descriptor check ACC_BUFFER): the half is the top bit.
@@ -134,6 +134,7 @@ class Issuer(wiring.Component):
         ]
 
         base_step, band_base_step = self._band_base(m, hb0, img_off, band_pixbase)
+        first_k_tile = [k_left.eq(g.k_tiles - 1), last_k.eq(g.k_tiles == 1), first_k.eq(1)]
 
         def start_tile():
             """Begin the pixel stream of the next tile (weights loaded, rows ready)."""
@@ -165,10 +166,8 @@ class Issuer(wiring.Component):
                     m.d.sync += [
                         hb0.eq(band.e0u - d.P),
                         m_left.eq(g.m_tiles - 1),
-                        k_left.eq(g.k_tiles - 1),
                         last_m.eq(g.m_tiles == 1),
-                        last_k.eq(g.k_tiles == 1),
-                        first_k.eq(1),
+                        *first_k_tile,
                         m_base.eq(0),
                         base_step.eq(0),
                     ]
@@ -215,9 +214,7 @@ class Issuer(wiring.Component):
                         m.d.sync += [k_left.eq(k_left - 1), last_k.eq(k_left == 1), first_k.eq(0)]
                     with m.Else():
                         m.d.sync += [
-                            k_left.eq(g.k_tiles - 1),
-                            last_k.eq(g.k_tiles == 1),
-                            first_k.eq(1),
+                            *first_k_tile,
                             m_left.eq(m_left - 1),
                             last_m.eq(m_left == 1),
                             m_base.eq(m_base + g.band_pixels),

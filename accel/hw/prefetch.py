@@ -99,7 +99,6 @@ class InputPrefetcher(wiring.Component):
         lasts_left = Signal(32)  # row mode: commands whose last beat has not arrived
         # Zero tests of the two down counters as registers, set with the counters.
         cmds_pending = Signal()  # cmds_left != 0
-        n_rows = Signal(16)  # load_hi - load_lo (PRODUCTS)
         n_cmds = Signal(32)  # the band's commands: rows, or rows * W in pixel mode (PRODUCTS)
         lasts_one = Signal()  # lasts_left == 1
         lasts_none = Signal()  # lasts_left == 0
@@ -124,20 +123,7 @@ class InputPrefetcher(wiring.Component):
         def next_command():
             """Row mode: the command was taken; address the next row (or pixel)."""
             m.d.sync += [cmds_left.eq(cmds_left - 1), cmds_pending.eq(cmds_left != 1)]
-            with m.If(~g.pixel_mode):
-                m.d.sync += load_start.eq(load_start + d.IN_ROW_PITCH)
-            with m.Elif(pix_left == 1):
-                next_row = row_addr + d.IN_ROW_PITCH
-                m.d.sync += [
-                    row_addr.eq(next_row),
-                    load_start.eq(next_row & ~Const(bb - 1, 32)),
-                    pix_left.eq(d.W),
-                ]
-            with m.Else():
-                m.d.sync += [
-                    load_start.eq(load_start + d.IN_PIX_PITCH),
-                    pix_left.eq(pix_left - 1),
-                ]
+            self._next_address(m, load_start, row_addr, pix_left)
 
         def finish_band():
             m.d.sync += win.loaded_bands.eq(win.loaded_bands + 1)
@@ -171,12 +157,7 @@ class InputPrefetcher(wiring.Component):
                 m.next = "PRODUCTS"
             with m.State("PRODUCTS"):
                 products()
-                # The band's command count, registered ahead of WAIT_BANKS (a subtract, then
-                # a multiply): WAIT_BANKS only zero-tests it.
-                with m.If(product_step == 0):
-                    m.d.sync += n_rows.eq((load_hi - load_lo)[:16])
-                with m.Else():
-                    m.d.sync += n_cmds.eq(Mux(g.pixel_mode, n_rows * d.W, n_rows))
+                self._command_count(m, product_step, load_lo, load_hi, n_cmds)
             with m.State("WAIT_BANKS"):
                 # A new window may only be written once the issuer reached this band.
                 with m.If(~new_window | (win.at_band & (win.band == band.index))):
@@ -243,6 +224,36 @@ class InputPrefetcher(wiring.Component):
                 with m.Elif(no_lasts):
                     finish_band()
         return m
+
+    def _next_address(self, m, load_start, row_addr, pix_left):
+        """Row mode: the next command's address after one was taken: the next row, or in
+        pixel mode the next pixel of the row (the next row's first after its last)."""
+        d, g = self.layer.descriptor, self.layer.geometry
+        with m.If(~g.pixel_mode):
+            m.d.sync += load_start.eq(load_start + d.IN_ROW_PITCH)
+        with m.Elif(pix_left == 1):
+            next_row = row_addr + d.IN_ROW_PITCH
+            m.d.sync += [
+                row_addr.eq(next_row),
+                load_start.eq(next_row & ~Const(self.config.bus_bytes - 1, 32)),
+                pix_left.eq(d.W),
+            ]
+        with m.Else():
+            m.d.sync += [
+                load_start.eq(load_start + d.IN_PIX_PITCH),
+                pix_left.eq(pix_left - 1),
+            ]
+
+    def _command_count(self, m, product_step, load_lo, load_hi, n_cmds):
+        """PRODUCTS: the band's command count (rows, or rows * W in pixel mode) into
+        ``n_cmds``, a subtract then a multiply, registered ahead of WAIT_BANKS (which only
+        zero-tests it)."""
+        d, g = self.layer.descriptor, self.layer.geometry
+        n_rows = Signal(16)  # load_hi - load_lo
+        with m.If(product_step == 0):
+            m.d.sync += n_rows.eq((load_hi - load_lo)[:16])
+        with m.Else():
+            m.d.sync += n_cmds.eq(Mux(g.pixel_mode, n_rows * d.W, n_rows))
 
     def _row_addresses(self, m, load_lo, load_hi, img_off):
         """The band's row addresses over ``PREFETCH_PRODUCT_CYCLES`` cycles of ``PRODUCTS``:
