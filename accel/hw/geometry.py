@@ -126,16 +126,16 @@ class LayerSetup(wiring.Component):
         bb = cfg.bus_bytes
 
         lane = d.IN_ADDR[: (bb - 1).bit_length()]  # IN_ADDR's byte offset in a bus word
-        # (result, 16-bit factor, 32-bit factor) of the products of PRODUCTS3/4
-        sums = [
-            ("tiles", g.tiles, (g.m_tiles, g.k_tiles)),
-            ("acc_need", acc_need, (g.m_tiles, g.band_pixels)),
-            ("bank_image", bank_image, (d.H, g.WC)),
-            ("band_bytes", band_bytes, (band_rows[:16], g.WC)),
-        ]
+        # The 16 x 32-bit products of PRODUCTS3/4: (result, 16-bit factor, 32-bit factor,
+        # partial products with the factor's bits 0..17 and 18..31)
         products16x32 = [
-            ([Signal(34, name=f"{name}_lo"), Signal(30, name=f"{name}_hi")], a, b)
-            for name, _, (a, b) in sums
+            (target, a, b, Signal(34, name=f"{name}_lo"), Signal(30, name=f"{name}_hi"))
+            for name, target, a, b in [
+                ("tiles", g.tiles, g.m_tiles, g.k_tiles),
+                ("acc_need", acc_need, g.m_tiles, g.band_pixels),
+                ("bank_image", bank_image, d.H, g.WC),
+                ("band_bytes", band_bytes, band_rows[:16], g.WC),
+            ]
         ]
 
         def first_failure(checks):
@@ -221,8 +221,8 @@ class LayerSetup(wiring.Component):
             with m.State("PRODUCTS3"):
                 # The 16 x 32-bit products in two partial products each (a DSP each), summed
                 # in PRODUCTS4.
-                for product, a, b in products16x32:
-                    m.d.sync += [product[0].eq(a * b[:18]), product[1].eq(a * b[18:32])]
+                for _, a, b, lo, hi in products16x32:
+                    m.d.sync += [lo.eq(a * b[:18]), hi.eq(a * b[18:32])]
                 m.d.sync += [
                     g.UWC.eq(d.U * g.WC),
                     g.row_step.eq(g.WC - g.SC + g.pix_step),
@@ -234,8 +234,8 @@ class LayerSetup(wiring.Component):
                 ]
                 m.next = "PRODUCTS4"
             with m.State("PRODUCTS4"):
-                for (_, target, _), (product, _, _) in zip(sums, products16x32, strict=True):
-                    m.d.sync += target.eq(product[0] + (product[1] << 18))
+                for target, _, _, lo, hi in products16x32:
+                    m.d.sync += target.eq(lo + (hi << 18))
                 m.next = "CHECK"
             with m.State("CHECK"):
                 whole = bank_image + slack <= cfg.in_bytes
