@@ -2,9 +2,9 @@
 
 (* top =  1  *)
 (* generator = "Amaranth" *)
-module accel_top(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_payload_inputs_1, rsp_ready, m_axi_awready, m_axi_wready, m_axi_bid, m_axi_bresp, m_axi_bvalid, m_axi_arready, m_axi_rid, m_axi_rdata, m_axi_rresp, m_axi_rlast, m_axi_rvalid, cmd_ready, rsp_valid, rsp_payload_outputs_0, m_axi_awid
-, m_axi_awaddr, m_axi_awlen, m_axi_awsize, m_axi_awburst, m_axi_awlock, m_axi_awcache, m_axi_awprot, m_axi_awqos, m_axi_awvalid, m_axi_wdata, m_axi_wstrb, m_axi_wlast, m_axi_wvalid, m_axi_bready, m_axi_arid, m_axi_araddr, m_axi_arlen, m_axi_arsize, m_axi_arburst, m_axi_arlock, m_axi_arcache
-, m_axi_arprot, m_axi_arqos, m_axi_arvalid, m_axi_rready, clk);
+module accel_top(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0, cmd_payload_inputs_1, rsp_ready, m_axi_awready, m_axi_wready, m_axi_bid, m_axi_bresp, m_axi_bvalid, m_axi_arready, m_axi_rid, m_axi_rdata, m_axi_rresp, m_axi_rlast, m_axi_rvalid, cmd_ready, rsp_valid, rsp_payload_outputs_0, busy
+, m_axi_awid, m_axi_awaddr, m_axi_awlen, m_axi_awsize, m_axi_awburst, m_axi_awlock, m_axi_awcache, m_axi_awprot, m_axi_awqos, m_axi_awvalid, m_axi_wdata, m_axi_wstrb, m_axi_wlast, m_axi_wvalid, m_axi_bready, m_axi_arid, m_axi_araddr, m_axi_arlen, m_axi_arsize, m_axi_arburst, m_axi_arlock
+, m_axi_arcache, m_axi_arprot, m_axi_arqos, m_axi_arvalid, m_axi_rready, clk);
   wire [31:0] axi__araddr;
   wire [1:0] axi__arburst;
   wire [3:0] axi__arcache;
@@ -68,9 +68,12 @@ module accel_top(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0
   wire \bus__wr_rsp__payload.error ;
   wire bus__wr_rsp__ready;
   wire bus__wr_rsp__valid;
+  output busy;
+  wire busy;
+  wire \busy$86 ;
   input clk;
   wire clk;
-  wire \clk$47 ;
+  wire \clk$48 ;
   wire [73:0] cmd__payload;
   wire [9:0] \cmd__payload.function_id ;
   wire [31:0] \cmd__payload.inputs_0 ;
@@ -228,6 +231,7 @@ module accel_top(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0
     .cmd__payload(cmd__payload),
     .cmd__ready(cmd_ready),
     .cmd__valid(cmd_valid),
+    .layer__busy(busy),
     .mem__rd_req__payload(bus__rd_req__payload),
     .mem__rd_req__valid(m_axi_arvalid),
     .mem__rd_rsp__ready(m_axi_rready),
@@ -247,7 +251,7 @@ module accel_top(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0
     .wr_rsp__payload(m_axi_bresp[1]),
     .wr_rsp__valid(m_axi_bvalid)
   );
-  assign \clk$47  = clk;
+  assign \clk$48  = clk;
   assign rst = reset;
   assign mem__rd_req__payload = bus__rd_req__payload;
   assign mem__rd_req__ready = m_axi_arready;
@@ -280,6 +284,7 @@ module accel_top(reset, cmd_valid, cmd_payload_function_id, cmd_payload_inputs_0
   assign rsp__valid = rsp_valid;
   assign rsp__ready = rsp_ready;
   assign rsp__payload = rsp_payload_outputs_0;
+  assign \busy$86  = busy;
   assign axi__awid = 1'h0;
   assign axi__awaddr = bus__wr_req__payload[31:0];
   assign axi__awlen = m_axi_awlen;
@@ -573,8 +578,8 @@ module \accel_top.axi (rst, bus__wr_req__ready, bus__wr_data__ready, axi__bresp,
 endmodule
 
 (* generator = "Amaranth" *)
-module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__ready, wr_rsp__payload, wr_rsp__valid, rd_req__ready, rd_rsp__valid, mem__rd_rsp__ready, mem__wr_data__valid, cmd__payload, cmd__ready, rsp__valid, rsp__payload, mem__rd_req__valid, mem__rd_req__payload, mem__wr_data__payload, mem__wr_req__valid, mem__wr_req__payload, rd_rsp__payload
-, clk);
+module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__ready, wr_rsp__payload, wr_rsp__valid, rd_req__ready, rd_rsp__valid, mem__rd_rsp__ready, mem__wr_data__valid, cmd__payload, layer__busy, cmd__ready, rsp__valid, rsp__payload, mem__rd_req__valid, mem__rd_req__payload, mem__wr_data__payload, mem__wr_req__valid, mem__wr_req__payload
+, rd_rsp__payload, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire [34:0] \$2 ;
@@ -859,6 +864,7 @@ module \accel_top.core (rst, cmd__valid, rsp__ready, wr_req__ready, wr_data__rea
   wire in_valid;
   wire \in_valid$222 ;
   wire issue;
+  output layer__busy;
   reg layer__busy = 1'h0;
   (* init = 1'h0 *)
   wire \layer__busy$56 ;

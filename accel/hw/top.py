@@ -2,9 +2,11 @@
 
 ``clk``, active-high ``reset``, the CFU control port (``cmd_valid``, ``cmd_ready``,
 ``cmd_payload_function_id[9:0]``, ``cmd_payload_inputs_0[31:0]``,
-``cmd_payload_inputs_1[31:0]``, ``rsp_valid``, ``rsp_ready``, ``rsp_payload_outputs_0[31:0]``)
-and an AXI4 master named ``m_axi_<signal>`` (``m_axi_awvalid``, ``m_axi_rdata``, ...), the
-convention of ``cocotbext.axi.AxiBus.from_prefix(dut, "m_axi")`` and FPGA tools.
+``cmd_payload_inputs_1[31:0]``, ``rsp_valid``, ``rsp_ready``, ``rsp_payload_outputs_0[31:0]``),
+``busy`` (a layer is running: from the cycle after START until its last output byte is
+acknowledged; for observation and clock gating, the firmware uses STATUS/WAIT) and an AXI4
+master named ``m_axi_<signal>`` (``m_axi_awvalid``, ``m_axi_rdata``, ...), the convention of
+``cocotbext.axi.AxiBus.from_prefix(dut, "m_axi")`` and FPGA tools.
 """
 
 from amaranth.hdl import ClockDomain, Module
@@ -38,6 +40,7 @@ def top_signature(config: AccelConfig) -> wiring.Signature:
         "rsp_valid": Out(1),
         "rsp_ready": In(1),
         "rsp_payload_outputs_0": Out(32),
+        "busy": Out(1),
     }
     for name, member in _axi_members(config).items():
         members["m_axi_" + name] = member
@@ -70,6 +73,7 @@ class AcceleratorTop(wiring.Component):
             self.rsp_valid.eq(core.rsp.valid),
             core.rsp.ready.eq(self.rsp_ready),
             self.rsp_payload_outputs_0.eq(core.rsp.payload.outputs_0),
+            self.busy.eq(core.busy),
         ]
         for name in self._axi_names:
             port = getattr(self, "m_axi_" + name)

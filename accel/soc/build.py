@@ -24,9 +24,11 @@ def soc_verilog(
     ram_bytes: int = DEFAULT_RAM_BYTES,
     init=b"",
     ram_ports: int = DEFAULT_RAM_PORTS,
+    gated_clocks: bool = False,
 ) -> str:
     """The SoC's Verilog (``accel_soc`` and ``accel_top``), the RAM initialised from ``init``,
-    with ``ram_ports`` RAM ports (:class:`accel.soc.top.SoC`)."""
+    with ``ram_ports`` RAM ports and, for simulation, the accelerator on its own clock input
+    (``gated_clocks``; :class:`accel.soc.top.SoC`)."""
     from amaranth.back import verilog
 
     from accel.build.generate import generate_verilog
@@ -34,7 +36,7 @@ def soc_verilog(
     # before the component exists (no unused-elaboratable warning)
     check_ram_bytes(ram_bytes)
     check_ram_ports(ram_ports)
-    soc = SoC(config, ram_bytes, init, ram_ports)
+    soc = SoC(config, ram_bytes, init, ram_ports, gated_clocks)
     soc = verilog.convert(soc, name=TOP_NAME, emit_src=False)
     return soc + "\n" + generate_verilog(config)
 

@@ -42,6 +42,8 @@ def run_model_images(images, config: AccelConfig, elf=None, **options) -> list[d
     chain of layers, or an imported graph with host ops) on the SoC, one simulator process;
     per image its results (outputs, per-op counters, predicted, status) plus the SoC's
     ``cpu_cycles``, ``instructions`` (minstret), ``console``, ``wall_seconds``, ``cpu_seconds``,
+    ``accel_clocks``/``cpu_clocks`` (cycles the accelerator's and the core's clocks ran,
+    :mod:`accel.soc.sim`),
     ``exit_code``, ``trap`` and ``bus_error``."""
     ram_bytes = options.get("ram_bytes", DEFAULT_RAM_BYTES)
     if elf is None:
@@ -64,6 +66,8 @@ def run_model_images(images, config: AccelConfig, elf=None, **options) -> list[d
             console=run.console,
             wall_seconds=run.seconds,
             cpu_seconds=run.cpu_seconds,
+            accel_clocks=run.accel_clocks,
+            cpu_clocks=run.cpu_clocks,
             exit_code=run.exit_code,
             trap=run.trap,
             bus_error=run.bus_error,

@@ -43,6 +43,15 @@ CXX_OPT = "-O2"
 CXX_FLAGS: tuple[str, ...] = ()
 
 
+def settle_cycles(config: AccelConfig) -> int:
+    """Cycles the accelerator keeps its clock after it went inactive, and the core while it
+    waits for a CFU response, before the harness holds that clock (``harness.cpp``): more than
+    the accelerator's free-running pipelines (the array's input skew and partial-sum chains,
+    the requantizer, the output FIFO) need to settle, and than the core's pipeline needs to
+    stall."""
+    return 32 + 2 * (config.rows + config.cols)
+
+
 class SocSimError(RuntimeError):
     """The SoC model did not build, crashed, or could not be run."""
 
@@ -50,10 +59,12 @@ class SocSimError(RuntimeError):
 @dataclass
 class SocRun:
     """One image run: ``exit_code`` (None on timeout), ``cycles`` from reset release to the
-        exit write, ``instret`` (VexRiscv's minstret at exit), ``trap`` (mcause, mepc, mtval of an
-        unexpected trap, else None), ``console`` (the MMIO character output), ``ram`` (its bytes
-        at exit), ``seconds`` (wall time of the clock loop) and ``cpu_seconds`` (its CPU time: the
-    same on an idle machine, the fair speed measure on a busy one)."""
+    exit write, ``instret`` (VexRiscv's minstret at exit), ``trap`` (mcause, mepc, mtval of an
+    unexpected trap, else None), ``console`` (the MMIO character output), ``ram`` (its bytes at
+    exit), ``accel_clocks`` and ``cpu_clocks`` (cycles in which the accelerator's and the core's
+    clocks ran; the rest they were held, see ``harness.cpp``), ``seconds`` (wall time of the
+    clock loop) and ``cpu_seconds`` (its CPU time: the same on an idle machine, the fair speed
+    measure on a busy one)."""
 
     exit_code: int | None
     cycles: int
@@ -62,6 +73,8 @@ class SocRun:
     bus_error: int | None
     console: str
     ram: bytes
+    accel_clocks: int
+    cpu_clocks: int
     seconds: float
     cpu_seconds: float
 
@@ -103,7 +116,11 @@ def build(
     check_ram_bytes(ram_bytes)
     check_ram_ports(ram_ports)
     core = vexriscv.verilog_path()
-    defines = [f"-DRAM_WORDS={ram_bytes // config.bus_bytes}u", f"-DWORD_BYTES={config.bus_bytes}"]
+    defines = [
+        f"-DRAM_WORDS={ram_bytes // config.bus_bytes}u",
+        f"-DWORD_BYTES={config.bus_bytes}",
+        f"-DSETTLE_CYCLES={settle_cycles(config)}u",
+    ]
     # CXX_OPT only through the make variables: in -CFLAGS it would come after OPT_SLOW and
     # compile the large run-once code optimised too (a slower build, no faster run).
     cflags = " ".join([*CXX_FLAGS, *defines])
@@ -128,7 +145,7 @@ def build(
         if stamp.exists():
             return exe
         source = out / f"{TOP_NAME}.v"
-        source.write_text(soc_verilog(config, ram_bytes, ram_ports=ram_ports))
+        source.write_text(soc_verilog(config, ram_bytes, ram_ports=ram_ports, gated_clocks=True))
         public = out / "public.vlt"
         public.write_text(VERILATOR_PUBLIC)
         cmd = [
@@ -181,7 +198,7 @@ def _digest(config: AccelConfig, ram_bytes: int, extra: list[str]) -> str:
 _LINE = re.compile(
     r"job (\d+) exit=(-?\d+) cycles=(\d+) instret=(\d+) trap=(\d) cause=0x([0-9a-f]+) "
     r"pc=0x([0-9a-f]+) val=0x([0-9a-f]+) bus_error=(\d) addr=0x([0-9a-f]+) timeout=(\d) "
-    r"seconds=([0-9.]+) cpu_seconds=([0-9.]+)"
+    r"accel_clocks=(\d+) cpu_clocks=(\d+) seconds=([0-9.]+) cpu_seconds=([0-9.]+)"
 )
 
 
@@ -193,10 +210,13 @@ def run_images(
     ram_ports: int = DEFAULT_RAM_PORTS,
     max_cycles: int = 50_000_000,
     timeout: float | None = None,
+    gated: bool = True,
 ) -> list[SocRun]:
     """Run every RAM image (bytes from address 0, at most ``ram_bytes``) from reset until the
     firmware exits or ``max_cycles`` pass; one simulator process for all of them (the model of
-    :func:`build` for ``config``, ``ram_bytes``, ``ram_ports``)."""
+    :func:`build` for ``config``, ``ram_bytes``, ``ram_ports``). ``gated=False``: the
+    accelerator's and the core's clocks never stop (the reference for the clock gates;
+    slower)."""
     if not images:
         return []
     for image in images:
@@ -204,7 +224,7 @@ def run_images(
             raise ValueError(f"an image of {len(image)} bytes does not fit {ram_bytes} of RAM")
     exe = build(config, ram_bytes, ram_ports)
     with tempfile.TemporaryDirectory(prefix="socsim-") as tmp:
-        args = [str(exe), str(max_cycles)]
+        args = [str(exe), *([] if gated else ["--ungated"]), str(max_cycles)]
         for i, image in enumerate(images):
             path = Path(tmp) / f"in{i}.bin"
             path.write_bytes(image)
@@ -230,8 +250,10 @@ def run_images(
                     bus_error=int(match.group(10), 16) if match.group(9) == "1" else None,
                     console=out.with_suffix(".console").read_bytes().decode("utf-8", "replace"),
                     ram=out.with_suffix(".ram").read_bytes(),
-                    seconds=float(match.group(12)),
-                    cpu_seconds=float(match.group(13)),
+                    accel_clocks=int(match.group(12)),
+                    cpu_clocks=int(match.group(13)),
+                    seconds=float(match.group(14)),
+                    cpu_seconds=float(match.group(15)),
                 )
             )
     if len(runs) != len(images):

@@ -23,6 +23,13 @@ reaches the core, the accelerator and the SoC logic. The MMIO block's outputs
 ``instret_lo``/``hi``, ``trap_cause``/``pc``/``val``, ``cycles``) and the interconnect's
 ``bus_error``/``bus_error_addr`` are ports.
 
+``gated_clocks`` (simulation only): the accelerator and the core get their own clock inputs
+``accel_clk`` and ``cpu_clk`` instead of ``clk``, and two outputs tell a simulation harness when
+it may hold those clocks still (:mod:`accel.soc.sim`): ``accel_active`` (a layer is running, or
+a CFU command or response is pending) and ``cpu_waiting`` (the core has issued a CFU command
+whose response has not come, and neither of its buses has a cycle open). The RAM, the
+interconnect and the MMIO block stay on ``clk``; the FPGA build has one clock.
+
 The accelerator is the Verilog module ``accel_top`` generated from
 :class:`accel.hw.top.AcceleratorTop` and the core is the module ``VexRiscv`` of the wheel's
 ``VexRiscv_FullCfu.v``; both are instances here (:func:`accel.soc.build.soc_verilog` emits
@@ -70,6 +77,7 @@ class SoC(wiring.Component):
         ram_bytes: int = DEFAULT_RAM_BYTES,
         init=b"",
         ram_ports: int = DEFAULT_RAM_PORTS,
+        gated_clocks: bool = False,
     ):
         check_ram_bytes(ram_bytes)
         check_ram_ports(ram_ports)
@@ -79,7 +87,17 @@ class SoC(wiring.Component):
         self.word_bytes = config.bus_bytes
         self.depth = ram_bytes // self.word_bytes
         self.init = ram_words(init, self.word_bytes, self.depth)
+        self.gated_clocks = bool(gated_clocks)
         members = {"clk": In(1), "reset": In(1)}
+        if self.gated_clocks:
+            members.update(
+                {
+                    "accel_clk": In(1),
+                    "cpu_clk": In(1),
+                    "accel_active": Out(1),
+                    "cpu_waiting": Out(1),
+                }
+            )
         members.update({name: Out(width) for name, width in OUTPUTS.items()})
         members.update({name: Out(width) for name, width in BUS_ERROR_OUTPUTS.items()})
         super().__init__(members)
@@ -118,12 +136,26 @@ class SoC(wiring.Component):
             )
         }
         m.submodules.cpu = self._core(bus, cfu)
-        m.submodules.accel = self._accelerator(bus, cfu)
+        busy = Signal(name="accel_busy")
+        m.submodules.accel = self._accelerator(bus, cfu, busy)
+        if self.gated_clocks:
+            self._clock_gate_outputs(m, bus, cfu, busy)
         return m
+
+    def _clock_gate_outputs(self, m, bus, cfu, busy):
+        m.d.comb += self.accel_active.eq(busy | cfu["cmd_valid"] | cfu["rsp_valid"])
+        response_due = Signal()  # a command was accepted, its response not yet
+        with m.If(cfu["cmd_valid"] & cfu["cmd_ready"]):
+            m.d.sync += response_due.eq(1)
+        with m.Elif(cfu["rsp_valid"] & cfu["rsp_ready"]):
+            m.d.sync += response_due.eq(0)
+        m.d.comb += self.cpu_waiting.eq(
+            response_due & ~cfu["rsp_valid"] & ~bus.ibus.cyc & ~bus.dbus.cyc
+        )
 
     def _core(self, bus, cfu):
         ports = {
-            "i_clk": self.clk,
+            "i_clk": self.cpu_clk if self.gated_clocks else self.clk,
             "i_reset": self._reset,
             "i_externalResetVector": RAM_BASE,
             "i_timerInterrupt": 0,
@@ -152,10 +184,11 @@ class SoC(wiring.Component):
         assert {key[2:] for key in ports} == set(vexriscv.PORTS), "VexRiscv port list"
         return Instance(vexriscv.MODULE, **ports)
 
-    def _accelerator(self, bus, cfu):
+    def _accelerator(self, bus, cfu, busy):
         from accel.hw.top import top_signature
 
-        ports = {"i_clk": self.clk, "i_reset": self._reset}
+        clock = self.accel_clk if self.gated_clocks else self.clk
+        ports = {"i_clk": clock, "i_reset": self._reset, "o_busy": busy}
         for name, signal in cfu.items():
             direction = (
                 "i" if name in ("cmd_valid", "rsp_ready") or name.startswith("cmd_p") else "o"

@@ -11,11 +11,12 @@ from accel.firmware import build as firmware
 from accel.firmware.riscv import ISS
 from accel.firmware.riscv.elf import read_elf
 from accel.firmware.riscv.functional import FunctionalBackend
-from accel.firmware.run import model_elf, run_functional
+from accel.firmware.run import chain_image, model_elf, run_functional
 from accel.ref import lenet
 from accel.soc import memory_map
 from accel.soc.run import program_image, ram_image, run_lenet
 from accel.soc.sim import run_images
+from accel.soc.top import DEFAULT_RAM_BYTES
 from accel.spec import isa
 from accel.spec.config import AccelConfig
 
@@ -272,3 +273,28 @@ def test_two_port_sim_command_line(model, capsys):
     out = capsys.readouterr().out
     assert "(Verilator, 128 KiB 2-port RAM)" in out and "golden logits match: yes" in out
     assert re.search(r"accelerator cycles \d+ on the ISS \(accel\.perf\), \d+ with the 2-port", out)
+
+
+def test_stopped_clocks_change_nothing(model, elf, tmp_path):
+    """The harness stops the accelerator's clock while it idles and the core's while it waits
+    for the accelerator (accel/soc/harness.cpp). LeNet-5 and the self-test must run exactly as
+    on the ungated SoC: the same cycles from reset to exit, instructions retired, console and
+    every byte of RAM at exit (which holds each layer's output and accelerator counters)."""
+    layout = firmware.MemoryLayout(DEFAULT_RAM_BYTES)
+    program = program_image(elf)
+    images = [
+        ram_image(program, chain_image(model.layers, model.test_images_int8[i : i + 1],
+                                       CONFIG, layout).regions)
+        for i in (0, 1)
+    ]  # fmt: skip
+    images.append(ram_image(program_image(firmware.build("selftest", tmp_path))))
+    gated = run_images(CONFIG, images)
+    ungated = run_images(CONFIG, images, gated=False)
+    for stopped, free in zip(gated, ungated, strict=True):
+        assert stopped.exit_code == 0 and free.exit_code == 0, stopped.console[-300:]
+        for field in ("cycles", "instret", "trap", "bus_error", "console", "ram"):
+            assert getattr(stopped, field) == getattr(free, field), field
+        assert free.accel_clocks == free.cpu_clocks == free.cycles
+        # the gates did stop the clocks: the CPU waits through most of LeNet's layers
+        assert stopped.accel_clocks < free.cycles and stopped.cpu_clocks < free.cycles
+    assert gated[0].cpu_clocks < 0.6 * gated[0].cycles
